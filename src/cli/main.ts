@@ -1,0 +1,74 @@
+/**
+ * The `logwarden` command line: a thin shell over the store, the server and the SDK. Each
+ * command lives in its own file; exit codes come from exit-codes.ts.
+ */
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { ConfigError } from '../config.ts';
+import { SchemaTooNewError } from '../store/store.ts';
+import { CommandError, EXIT, UsageError } from './exit-codes.ts';
+import { registerIngest } from './ingest.ts';
+import { registerKeys } from './keys.ts';
+import { registerServe } from './serve.ts';
+import { registerTenants } from './tenants.ts';
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('logwarden')
+    .description(
+      'Self-hosted audit-log server speaking the wire contract of Gong\'s "List logs" API (GET /v2/logs).\n' +
+        'Run `logwarden serve` to start the server, `logwarden <command> --help` for any command.',
+    )
+    .version(packageVersion(), '-V, --version')
+    .showSuggestionAfterError()
+    .configureHelp({ sortSubcommands: false });
+  registerServe(program);
+  registerTenants(program);
+  registerKeys(program);
+  registerIngest(program);
+  program.exitOverride();
+  for (const c of program.commands) applyExitOverride(c);
+  return program;
+}
+
+function applyExitOverride(cmd: Command): void {
+  cmd.exitOverride();
+  for (const c of cmd.commands) applyExitOverride(c);
+}
+
+/** Runs the CLI and returns the exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv as string[], { from: 'user' });
+    return EXIT.ok;
+  } catch (err) {
+    return reportFailure(err);
+  }
+}
+
+export function reportFailure(err: unknown): number {
+  if (err instanceof CommanderError) {
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT.ok;
+    return EXIT.usage; // commander already printed the message
+  }
+  if (err instanceof UsageError) {
+    process.stderr.write(`logwarden: ${err.message}\n`);
+    return EXIT.usage;
+  }
+  if (err instanceof ConfigError) {
+    process.stderr.write(`logwarden: ${err.message}\n`);
+    return EXIT.usage;
+  }
+  if (err instanceof CommandError || err instanceof SchemaTooNewError) {
+    process.stderr.write(`logwarden: ${err.message}\n`);
+    return EXIT.failure;
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`logwarden: ${message.split('\n')[0]}\n`);
+  return EXIT.failure;
+}

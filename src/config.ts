@@ -1,0 +1,124 @@
+/**
+ * Configuration: the only module that reads process.env. Parsed once, typed, frozen; every
+ * bad setting is reported in one error. Command-line flags arrive as `overrides`, which win
+ * over the environment.
+ */
+import { resolve } from 'node:path';
+
+export interface Config {
+  readonly dataDir: string;
+  readonly databaseUrl: string | null;
+  readonly redisUrl: string | null;
+  readonly host: string;
+  readonly port: number;
+  /** Overrides the signing secret kept in the store (tokens and cursors). */
+  readonly signingKey: string | null;
+  readonly bootstrapAccessKey: string | null;
+  readonly bootstrapSecret: string | null;
+  readonly pageSize: number;
+  readonly maxPageSize: number;
+  readonly cursorTtlSeconds: number;
+  readonly tokenTtlSeconds: number;
+  readonly readPerSecond: number;
+  readonly readPerDay: number;
+  readonly ingestPerSecond: number;
+  readonly maxJsonBodyBytes: number;
+  readonly maxNdjsonLineBytes: number;
+  readonly extraLogTypes: readonly string[];
+  readonly logLevel: string;
+  /** How often a running server re-reads tenants' limits from the store. */
+  readonly limitsRefreshMs: number;
+  /** How long an access key lookup may be cached (0: look up on every request). */
+  readonly authCacheMs: number;
+  /** Credentials for `fetch` and `sync` against a remote source. */
+  readonly accessKey: string | null;
+  readonly secret: string | null;
+}
+
+export type ConfigOverrides = { -readonly [K in keyof Config]?: Config[K] | undefined };
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.env): Config {
+  const problems: string[] = [];
+  const str = (name: string): string | null => {
+    const v = env[name];
+    return v === undefined || v === '' ? null : v;
+  };
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = str(name);
+    if (raw === null) return fallback;
+    const n = Number(raw);
+    if (!/^\d+$/.test(raw) || n < min || n > max) {
+      problems.push(`${name} must be an integer from ${min} to ${max} (got ${JSON.stringify(raw)})`);
+      return fallback;
+    }
+    return n;
+  };
+  const pick = <K extends keyof Config>(key: K, value: Config[K]): Config[K] =>
+    overrides[key] !== undefined ? (overrides[key] as Config[K]) : value;
+
+  const extra = (str('LOGWARDEN_EXTRA_LOG_TYPES') ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const t of extra) {
+    if (!/^[A-Za-z][A-Za-z0-9_]{0,63}$/.test(t)) problems.push(`LOGWARDEN_EXTRA_LOG_TYPES: ${JSON.stringify(t)} is not a valid log type name`);
+  }
+  const signingKey = str('LOGWARDEN_SIGNING_KEY');
+  if (signingKey !== null && signingKey.length < 32) problems.push('LOGWARDEN_SIGNING_KEY must be at least 32 characters');
+  const databaseUrl = pick('databaseUrl', str('LOGWARDEN_DATABASE_URL'));
+  if (databaseUrl !== null && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    problems.push('the database URL must start with postgres:// or postgresql://');
+  }
+  const redisUrl = pick('redisUrl', str('LOGWARDEN_REDIS_URL'));
+  if (redisUrl !== null && !/^rediss?:\/\//.test(redisUrl)) problems.push('LOGWARDEN_REDIS_URL must start with redis:// or rediss://');
+  const bootstrapAccessKey = str('LOGWARDEN_BOOTSTRAP_ACCESS_KEY');
+  const bootstrapSecret = str('LOGWARDEN_BOOTSTRAP_SECRET');
+  if ((bootstrapAccessKey === null) !== (bootstrapSecret === null)) {
+    problems.push('LOGWARDEN_BOOTSTRAP_ACCESS_KEY and LOGWARDEN_BOOTSTRAP_SECRET must be set together');
+  }
+  if (bootstrapSecret !== null && bootstrapSecret.length < 32) problems.push('LOGWARDEN_BOOTSTRAP_SECRET must be at least 32 characters');
+  if (bootstrapAccessKey !== null && !/^[A-Za-z0-9_-]{8,64}$/.test(bootstrapAccessKey)) {
+    problems.push('LOGWARDEN_BOOTSTRAP_ACCESS_KEY must be 8-64 letters, digits, _ or -');
+  }
+  const maxPageSize = int('LOGWARDEN_MAX_PAGE_SIZE', 1000, 1, 10_000);
+
+  const config: Config = {
+    dataDir: resolve(pick('dataDir', str('LOGWARDEN_DATA_DIR') ?? 'logwarden-data')),
+    databaseUrl,
+    redisUrl,
+    host: pick('host', str('LOGWARDEN_HOST') ?? '127.0.0.1'),
+    port: pick('port', int('LOGWARDEN_PORT', 8080, 0, 65535)),
+    signingKey: pick('signingKey', signingKey),
+    bootstrapAccessKey,
+    bootstrapSecret,
+    pageSize: pick('pageSize', int('LOGWARDEN_PAGE_SIZE', 100, 1, maxPageSize)),
+    maxPageSize,
+    cursorTtlSeconds: pick('cursorTtlSeconds', int('LOGWARDEN_CURSOR_TTL_SECONDS', 86_400, 1, 366 * 86_400)),
+    tokenTtlSeconds: pick('tokenTtlSeconds', int('LOGWARDEN_TOKEN_TTL_SECONDS', 3600, 1, 86_400)),
+    readPerSecond: pick('readPerSecond', int('LOGWARDEN_READ_PER_SECOND', 3, 1, 1_000_000)),
+    readPerDay: pick('readPerDay', int('LOGWARDEN_READ_PER_DAY', 10_000, 1, 1_000_000_000)),
+    ingestPerSecond: pick('ingestPerSecond', int('LOGWARDEN_INGEST_PER_SECOND', 100, 1, 1_000_000)),
+    maxJsonBodyBytes: pick('maxJsonBodyBytes', int('LOGWARDEN_MAX_JSON_BODY_BYTES', 32 * 1024 * 1024, 1024, 1024 ** 3)),
+    maxNdjsonLineBytes: pick('maxNdjsonLineBytes', int('LOGWARDEN_MAX_NDJSON_LINE_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024)),
+    extraLogTypes: pick('extraLogTypes', Object.freeze(extra)),
+    logLevel: pick('logLevel', str('LOGWARDEN_LOG_LEVEL') ?? 'info'),
+    limitsRefreshMs: pick('limitsRefreshMs', int('LOGWARDEN_LIMITS_REFRESH_MS', 2000, 0, 600_000)),
+    authCacheMs: pick('authCacheMs', int('LOGWARDEN_AUTH_CACHE_MS', databaseUrl ? 1000 : 0, 0, 60_000)),
+    accessKey: pick('accessKey', str('LOGWARDEN_ACCESS_KEY')),
+    secret: pick('secret', str('LOGWARDEN_SECRET')),
+  };
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel)) {
+    problems.push(`LOGWARDEN_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze(config);
+}

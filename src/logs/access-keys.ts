@@ -1,0 +1,40 @@
+/**
+ * Access keys and their secrets. A secret is 256 random bits; only its SHA-256 digest is
+ * stored. A fast digest is the right tool here: the secret has full entropy, so there is
+ * nothing for a slow password hash to protect, and checking a request costs microseconds.
+ * Digests are compared in constant time.
+ */
+import { createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
+
+export const ACCESS_KEY_PATTERN = /^LW[A-Z2-7]{20}$/;
+const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+
+export function newAccessKeyId(): string {
+  const bytes = randomBytes(20);
+  let id = 'LW';
+  for (const b of bytes) id += BASE32[b & 31];
+  return id;
+}
+
+/** A new secret: 32 random bytes (256 bits), base64url. */
+export function newSecret(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+export function hashSecret(secret: string): Buffer {
+  return createHash('sha256').update('logwarden secret v1\0').update(secret).digest();
+}
+
+export function secretMatches(secret: string, storedHash: Buffer): boolean {
+  const h = hashSecret(secret);
+  return h.length === storedHash.length && timingSafeEqual(h, storedHash);
+}
+
+/** A tenant id in Gong's style: a numeric string of 18 digits, no leading zero. */
+export function newTenantId(): string {
+  let id = String(randomInt(1, 10));
+  for (let i = 0; i < 17; i++) id += String(randomInt(0, 10));
+  return id;
+}
+
+export const TENANT_ID_PATTERN = /^[0-9]{1,20}$/;

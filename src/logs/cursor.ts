@@ -1,0 +1,93 @@
+/**
+ * Paging cursors: opaque (AES-256-GCM encrypted) and tamper-proof (the GCM tag), bound to a
+ * tenant and a query, with an expiry. A cursor carries everything a later page needs — the
+ * snapshot watermark, the position after the last entry, the page number and the total —
+ * so no page after the first ever counts again.
+ */
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+
+export interface CursorState {
+  readonly tenantId: string;
+  readonly logType: string;
+  /** The query bounds exactly as given, to check that a request repeats them. */
+  readonly from: { readonly ms: number; readonly sub: string };
+  readonly to: { readonly ms: number; readonly sub: string } | null;
+  readonly limit: number;
+  readonly watermark: number;
+  readonly afterTimeMs: number;
+  readonly afterSeq: number;
+  /** The number of the page this cursor fetches. */
+  readonly page: number;
+  readonly total: number;
+  /** Expiry, ms since the epoch. */
+  readonly expiresMs: number;
+}
+
+const VERSION = 1;
+
+export class CursorError extends Error {}
+
+/** Encodes and decodes cursors with a key derived from the server's signing secret. */
+export class CursorCodec {
+  private readonly key: Buffer;
+
+  constructor(secret: string) {
+    this.key = createHash('sha256').update('logwarden cursor v1\0').update(secret).digest();
+  }
+
+  encode(state: CursorState): string {
+    const payload = Buffer.from(
+      JSON.stringify([
+        VERSION,
+        state.tenantId,
+        state.logType,
+        state.from.ms,
+        state.from.sub,
+        state.to ? state.to.ms : null,
+        state.to ? state.to.sub : null,
+        state.limit,
+        state.watermark,
+        state.afterTimeMs,
+        state.afterSeq,
+        state.page,
+        state.total,
+        state.expiresMs,
+      ]),
+    );
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.key, iv);
+    const body = Buffer.concat([cipher.update(payload), cipher.final()]);
+    return Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64url');
+  }
+
+  /** Decodes a cursor; throws CursorError when it is malformed or was not made with this key. */
+  decode(text: string): CursorState {
+    if (text.length < 40 || text.length > 2048 || !/^[A-Za-z0-9_-]+$/.test(text)) throw new CursorError('malformed');
+    const raw = Buffer.from(text, 'base64url');
+    const iv = raw.subarray(0, 12);
+    const tag = raw.subarray(12, 28);
+    const decipher = createDecipheriv('aes-256-gcm', this.key, iv);
+    decipher.setAuthTag(tag);
+    let plain: Buffer;
+    try {
+      plain = Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]);
+    } catch {
+      throw new CursorError('tampered');
+    }
+    const a = JSON.parse(plain.toString('utf8')) as unknown[];
+    if (!Array.isArray(a) || a[0] !== VERSION || a.length !== 14) throw new CursorError('unknown version');
+    return {
+      tenantId: a[1] as string,
+      logType: a[2] as string,
+      from: { ms: a[3] as number, sub: a[4] as string },
+      to: a[5] === null ? null : { ms: a[5] as number, sub: a[6] as string },
+      limit: a[7] as number,
+      watermark: a[8] as number,
+      afterTimeMs: a[9] as number,
+      afterSeq: a[10] as number,
+      page: a[11] as number,
+      total: a[12] as number,
+      expiresMs: a[13] as number,
+    };
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * The log entry in its three shapes: ingest input (what clients post), the stored row
+ * (`NewEntry` / `StoredEntry`: indexed columns plus the entry's wire text), and the Gong wire
+ * format. The wire text is rendered once, at ingest, in Gong's field order, so a page is the
+ * concatenation of stored texts and `logRecord` is never re-serialised.
+ */
+import { createHash } from 'node:crypto';
+import { formatEventTime, isRenderable, parseDateTime } from './time.ts';
+
+/** Optional user fields, in Gong's order; `eventTime` and `logRecord` follow them. */
+export const USER_FIELDS = [
+  'userId',
+  'userEmailAddress',
+  'userFullName',
+  'impersonatorUserId',
+  'impersonatorEmailAddress',
+  'impersonatorFullName',
+  'impersonatorCompanyId',
+] as const;
+
+export type UserField = (typeof USER_FIELDS)[number];
+
+export const ENTRY_FIELDS = [...USER_FIELDS, 'eventTime', 'logRecord'] as const;
+
+export const MAX_USER_FIELD_LENGTH = 1024;
+
+/** A validated entry ready to store. */
+export interface NewEntry {
+  readonly logType: string;
+  readonly eventTimeMs: number;
+  /** The entry as Gong renders it: `{"userId":…,"eventTime":…,"logRecord":…}`. */
+  readonly body: string;
+  /** Idempotency key: a digest of the log type and body. Identical entries share it. */
+  readonly key: Buffer;
+}
+
+/** The wire-format entry as a plain object (for clients and tests; the server never builds it). */
+export interface WireEntry {
+  userId?: string;
+  userEmailAddress?: string;
+  userFullName?: string;
+  impersonatorUserId?: string;
+  impersonatorEmailAddress?: string;
+  impersonatorFullName?: string;
+  impersonatorCompanyId?: string;
+  eventTime: string;
+  logRecord: Record<string, unknown>;
+}
+
+/** A problem with one field of one entry; `field` is the path relative to the entry. */
+export class EntryProblem extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export function entryKey(logType: string, body: string): Buffer {
+  return createHash('sha256').update(logType).update('\0').update(body).digest().subarray(0, 16);
+}
+
+/**
+ * Validates one entry object (already parsed) whose `logRecord` raw text is `logRecordText`
+ * (minified), and renders its wire text. `allowed` lists extra keys tolerated on the object
+ * (NDJSON lines carry `logType`). Throws EntryProblem.
+ */
+export function toNewEntry(
+  logType: string,
+  value: unknown,
+  logRecordText: string | undefined,
+  allowed: readonly string[] = [],
+): NewEntry {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new EntryProblem('', 'must be an object');
+  }
+  const obj = value as Record<string, unknown>;
+  for (const k of Object.keys(obj)) {
+    if (!(ENTRY_FIELDS as readonly string[]).includes(k) && !allowed.includes(k)) {
+      throw new EntryProblem(k, `unknown field (allowed: ${ENTRY_FIELDS.join(', ')})`);
+    }
+  }
+  let body = '{';
+  for (const f of USER_FIELDS) {
+    const v = obj[f];
+    if (v === undefined || v === null) continue;
+    if (typeof v !== 'string') {
+      throw new EntryProblem(f, `must be a string${typeof v === 'number' ? ' (ids are strings: numbers lose digits beyond 2^53)' : ''}`);
+    }
+    if (v.length > MAX_USER_FIELD_LENGTH) throw new EntryProblem(f, `must be at most ${MAX_USER_FIELD_LENGTH} characters`);
+    body += `${JSON.stringify(f)}:${JSON.stringify(v)},`;
+  }
+  const et = obj.eventTime;
+  if (et === undefined || et === null) throw new EntryProblem('eventTime', 'is required');
+  if (typeof et !== 'string') throw new EntryProblem('eventTime', 'must be an ISO-8601 date-time string');
+  const parsed = parseDateTime(et);
+  if (!parsed.ok) throw new EntryProblem('eventTime', parsed.problem);
+  const ms = parsed.instant.ms; // finer digits truncated: event times are kept to the millisecond
+  if (!isRenderable(ms)) throw new EntryProblem('eventTime', 'must lie between years 0000 and 9999 in UTC');
+  const lr = obj.logRecord;
+  if (lr === undefined) throw new EntryProblem('logRecord', 'is required');
+  if (typeof lr !== 'object' || lr === null || Array.isArray(lr)) throw new EntryProblem('logRecord', 'must be a JSON object');
+  if (logRecordText === undefined) throw new EntryProblem('logRecord', 'is required');
+  body += `"eventTime":"${formatEventTime(ms)}","logRecord":${logRecordText}}`;
+  return { logType, eventTimeMs: ms, body, key: entryKey(logType, body) };
+}

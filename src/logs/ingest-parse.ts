@@ -1,0 +1,100 @@
+/**
+ * Turns ingest input into validated entries: the JSON batch form
+ * `{"logType": …, "logEntries": […]}` and single NDJSON lines. Errors locate the problem
+ * (`logEntries[17].eventTime: …`, `line 5: …`); nothing is partially accepted.
+ */
+import { invalid } from '../errors.ts';
+import { EntryProblem, toNewEntry, type NewEntry } from './entry.ts';
+import { arrayElements, minify, objectMembers, skipWs, type MemberSpan } from './json-text.ts';
+import type { LogTypes } from './log-types.ts';
+
+export const MAX_BATCH_ENTRIES = 10_000;
+
+function parseJson(text: string, where: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    const detail = err instanceof SyntaxError ? err.message : 'nesting too deep';
+    throw invalid(`${where}is not valid JSON (${detail})`);
+  }
+}
+
+function checkLogType(value: unknown, types: LogTypes, where: string): string {
+  if (value === undefined || value === null) throw invalid(`${where}logType: is required`);
+  if (!types.has(value)) {
+    throw invalid(`${where}logType: unknown log type ${JSON.stringify(String(value)).slice(0, 80)} (expected one of ${types.describe()})`);
+  }
+  return value;
+}
+
+function duplicateKey(members: readonly MemberSpan[]): string | undefined {
+  const seen = new Set<string>();
+  for (const m of members) {
+    if (seen.has(m.key)) return m.key;
+    seen.add(m.key);
+  }
+  return undefined;
+}
+
+/** The minified raw text of the entry object's `logRecord`; a repeated entry field is refused. */
+function logRecordText(text: string, objectStart: number): string | undefined {
+  const members = objectMembers(text, objectStart);
+  const dup = duplicateKey(members);
+  if (dup) throw new EntryProblem(dup, 'appears more than once');
+  const span = members.find((m) => m.key === 'logRecord');
+  return span && minify(text, span.start, span.end);
+}
+
+/** Parses and validates a JSON batch body. */
+export function parseJsonBatch(text: string, types: LogTypes, maxEntries = MAX_BATCH_ENTRIES): NewEntry[] {
+  const doc = parseJson(text, 'body ');
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
+    throw invalid('body must be a JSON object {"logType": …, "logEntries": […]}');
+  }
+  const top = doc as Record<string, unknown>;
+  for (const k of Object.keys(top)) {
+    if (k !== 'logType' && k !== 'logEntries') throw invalid(`${k}: unknown field (allowed: logType, logEntries)`);
+  }
+  const logType = checkLogType(top.logType, types, '');
+  const list = top.logEntries;
+  if (!Array.isArray(list)) throw invalid('logEntries: must be an array of entries');
+  if (list.length === 0) throw invalid('logEntries: must hold at least one entry');
+  if (list.length > maxEntries) throw invalid(`logEntries: at most ${maxEntries} entries per request (got ${list.length})`);
+  const members = objectMembers(text, skipWs(text, 0));
+  const dup = duplicateKey(members);
+  if (dup) throw invalid(`${dup}: appears more than once`);
+  const listSpan = members.find((m) => m.key === 'logEntries')!;
+  const spans = arrayElements(text, listSpan.start);
+  const out: NewEntry[] = new Array(list.length);
+  for (let i = 0; i < list.length; i++) {
+    const where = `logEntries[${i}]`;
+    const item = list[i];
+    try {
+      if (typeof item === 'object' && item !== null && !Array.isArray(item)) {
+        out[i] = toNewEntry(logType, item, logRecordText(text, spans[i]![0]));
+      } else {
+        out[i] = toNewEntry(logType, item, undefined);
+      }
+    } catch (err) {
+      if (err instanceof EntryProblem) throw invalid(`${where}${err.field ? '.' + err.field : ''}: ${err.message}`);
+      throw err;
+    }
+  }
+  return out;
+}
+
+/** Parses one NDJSON line (1-based `lineNo`), which carries its own `logType`. */
+export function parseNdjsonLine(line: string, lineNo: number, types: LogTypes): NewEntry {
+  const where = `line ${lineNo}: `;
+  const value = parseJson(line, where);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw invalid(`${where}must be a JSON object (one entry per line, with its logType)`);
+  }
+  const logType = checkLogType((value as Record<string, unknown>).logType, types, where);
+  try {
+    return toNewEntry(logType, value, logRecordText(line, skipWs(line, 0)), ['logType']);
+  } catch (err) {
+    if (err instanceof EntryProblem) throw invalid(`${where}${err.field ? err.field + ': ' : ''}${err.message}`);
+    throw err;
+  }
+}

@@ -1,0 +1,289 @@
+/**
+ * The embedded store: one SQLite file (better-sqlite3, WAL, synchronous=FULL) under the data
+ * directory. Several processes may share the file (a server and CLI commands); SQLite
+ * serialises their writes.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { NewEntry } from '../../logs/entry.ts';
+import type {
+  AccessKeyRecord,
+  AppendResult,
+  Checkpoint,
+  EntryQuery,
+  FirstPage,
+  NewAccessKey,
+  Position,
+  Scope,
+  Store,
+  StoredEntry,
+  Tenant,
+  TenantLimits,
+} from '../store.ts';
+import { migrate } from './migrations.ts';
+
+export const DATABASE_FILE = 'logwarden.db';
+const NO_UPPER_BOUND = Number.MAX_SAFE_INTEGER;
+
+interface TenantRow {
+  tid: number;
+  id: string;
+  name: string;
+  created_at: string;
+  read_per_second: number | null;
+  read_per_day: number | null;
+  ingest_per_second: number | null;
+}
+
+interface KeyRow {
+  access_key: string;
+  tenant_id: string;
+  secret_hash: Buffer;
+  scopes: string;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+function toTenant(r: TenantRow): Tenant {
+  return {
+    id: r.id,
+    name: r.name,
+    createdAt: r.created_at,
+    limits: { readPerSecond: r.read_per_second, readPerDay: r.read_per_day, ingestPerSecond: r.ingest_per_second },
+  };
+}
+
+function toKey(r: KeyRow): AccessKeyRecord {
+  return {
+    accessKey: r.access_key,
+    tenantId: r.tenant_id,
+    secretHash: r.secret_hash,
+    scopes: JSON.parse(r.scopes) as Scope[],
+    createdAt: r.created_at,
+    revokedAt: r.revoked_at,
+  };
+}
+
+export interface SqliteStoreOptions {
+  /** Directory holding the database file; created if missing. */
+  dataDir: string;
+}
+
+export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
+  mkdirSync(options.dataDir, { recursive: true });
+  const db = new Database(join(options.dataDir, DATABASE_FILE));
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('busy_timeout = 10000');
+    db.pragma('foreign_keys = ON');
+    db.pragma('cache_size = -65536');
+    migrate(db);
+    return new SqliteStore(db);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite' as const;
+  private readonly tids = new Map<string, number>();
+  private readonly typeIds = new Map<string, number>();
+
+  private readonly q;
+
+  constructor(private readonly db: Database.Database) {
+    this.q = {
+      tidOf: db.prepare<[string], { tid: number }>('SELECT tid FROM tenants WHERE id = ?'),
+      typeIdOf: db.prepare<[string], { type_id: number }>('SELECT type_id FROM log_types WHERE name = ?'),
+      addType: db.prepare<[string]>('INSERT OR IGNORE INTO log_types (name) VALUES (?)'),
+      insert: db.prepare<[number, number, number, Buffer, string]>(
+        'INSERT INTO entries (tid, type_id, event_time, key, body) VALUES (?, ?, ?, ?, ?) ON CONFLICT (tid, key) DO NOTHING',
+      ),
+      watermark: db.prepare<[], { w: number | null }>("SELECT seq AS w FROM sqlite_sequence WHERE name = 'entries'"),
+      count: db.prepare<[number, number, number, number], { n: number }>(
+        'SELECT count(*) AS n FROM entries WHERE tid = ? AND type_id = ? AND event_time >= ? AND event_time < ?',
+      ),
+      first: db
+        .prepare<[number, number, number, number, number], StoredEntry>(
+          `SELECT event_time AS timeMs, seq, body FROM entries
+           WHERE tid = ? AND type_id = ? AND event_time >= ? AND event_time < ?
+           ORDER BY event_time, seq LIMIT ?`,
+        ),
+      next: db.prepare<[number, number, number, number, number, number, number, number], StoredEntry>(
+        `SELECT event_time AS timeMs, seq, body FROM entries
+         WHERE tid = ? AND type_id = ? AND (event_time, seq) > (?, ?) AND event_time >= ? AND event_time < ? AND seq <= ?
+         ORDER BY event_time, seq LIMIT ?`,
+      ),
+      tenant: db.prepare<[string], TenantRow>('SELECT * FROM tenants WHERE id = ?'),
+      tenants: db.prepare<[], TenantRow>('SELECT * FROM tenants ORDER BY tid'),
+      addTenant: db.prepare<[string, string, string]>('INSERT INTO tenants (id, name, created_at) VALUES (?, ?, ?)'),
+      setLimits: db.prepare<[number | null, number | null, number | null, string]>(
+        'UPDATE tenants SET read_per_second = ?, read_per_day = ?, ingest_per_second = ? WHERE id = ?',
+      ),
+      addKey: db.prepare<[string, number, Buffer, string, string]>(
+        'INSERT INTO access_keys (access_key, tid, secret_hash, scopes, created_at) VALUES (?, ?, ?, ?, ?)',
+      ),
+      key: db.prepare<[string], KeyRow>(
+        `SELECT k.access_key, t.id AS tenant_id, k.secret_hash, k.scopes, k.created_at, k.revoked_at
+         FROM access_keys k JOIN tenants t ON t.tid = k.tid WHERE k.access_key = ?`,
+      ),
+      keys: db.prepare<[string], KeyRow>(
+        `SELECT k.access_key, t.id AS tenant_id, k.secret_hash, k.scopes, k.created_at, k.revoked_at
+         FROM access_keys k JOIN tenants t ON t.tid = k.tid WHERE t.id = ? ORDER BY k.created_at, k.access_key`,
+      ),
+      revoke: db.prepare<[string, string]>('UPDATE access_keys SET revoked_at = ? WHERE access_key = ? AND revoked_at IS NULL'),
+      addSecret: db.prepare<[string, string]>('INSERT OR IGNORE INTO secrets (name, value) VALUES (?, ?)'),
+      secret: db.prepare<[string], { value: string }>('SELECT value FROM secrets WHERE name = ?'),
+      checkpoint: db.prepare<[string, number, string], { through_ms: number; entries_seen: number; updated_at: string }>(
+        'SELECT through_ms, entries_seen, updated_at FROM checkpoints WHERE source = ? AND tid = ? AND log_type = ?',
+      ),
+      setCheckpoint: db.prepare<[string, number, string, number, number, string]>(
+        `INSERT INTO checkpoints (source, tid, log_type, through_ms, entries_seen, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (source, tid, log_type) DO UPDATE SET through_ms = excluded.through_ms,
+           entries_seen = excluded.entries_seen, updated_at = excluded.updated_at`,
+      ),
+    };
+    this.q.first.safeIntegers(false);
+  }
+
+  async health(): Promise<void> {
+    this.db.prepare('SELECT 1').get();
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+
+  private tid(tenantId: string): number | undefined {
+    let tid = this.tids.get(tenantId);
+    if (tid === undefined) {
+      tid = this.q.tidOf.get(tenantId)?.tid;
+      if (tid !== undefined) this.tids.set(tenantId, tid);
+    }
+    return tid;
+  }
+
+  private requireTid(tenantId: string): number {
+    const tid = this.tid(tenantId);
+    if (tid === undefined) throw new Error(`unknown tenant ${tenantId}`);
+    return tid;
+  }
+
+  /** The id of a log type, registering it when `create` (inside a write transaction). */
+  private typeId(name: string, create: boolean): number | undefined {
+    let id = this.typeIds.get(name);
+    if (id === undefined) {
+      if (create) this.q.addType.run(name);
+      id = this.q.typeIdOf.get(name)?.type_id;
+      if (id !== undefined) this.typeIds.set(name, id);
+    }
+    return id;
+  }
+
+  async append(tenantId: string, entries: Iterable<NewEntry>): Promise<AppendResult> {
+    const tid = this.requireTid(tenantId);
+    return this.db
+      .transaction(() => {
+        let accepted = 0;
+        let duplicates = 0;
+        for (const e of entries) {
+          const typeId = this.typeId(e.logType, true)!;
+          if (this.q.insert.run(tid, typeId, e.eventTimeMs, e.key, e.body).changes === 1) accepted++;
+          else duplicates++;
+        }
+        return { accepted, duplicates };
+      })
+      .immediate();
+  }
+
+  async firstPage(query: EntryQuery, limit: number): Promise<FirstPage> {
+    const tid = this.tid(query.tenantId);
+    const typeId = this.typeId(query.logType, false);
+    if (tid === undefined || typeId === undefined) return { total: 0, watermark: 0, entries: [] };
+    const to = query.toMs ?? NO_UPPER_BOUND;
+    return this.db
+      .transaction(() => {
+        const total = this.q.count.get(tid, typeId, query.fromMs, to)!.n;
+        if (total === 0) return { total, watermark: 0, entries: [] };
+        const watermark = this.q.watermark.get()?.w ?? 0;
+        const entries = this.q.first.all(tid, typeId, query.fromMs, to, limit);
+        return { total, watermark, entries };
+      })
+      .deferred();
+  }
+
+  async nextPage(query: EntryQuery, after: Position, watermark: number, limit: number): Promise<StoredEntry[]> {
+    const tid = this.tid(query.tenantId);
+    const typeId = this.typeId(query.logType, false);
+    if (tid === undefined || typeId === undefined) return [];
+    const to = query.toMs ?? NO_UPPER_BOUND;
+    return this.q.next.all(tid, typeId, after.timeMs, after.seq, query.fromMs, to, watermark, limit);
+  }
+
+  async createTenant(input: { id: string; name: string }): Promise<Tenant> {
+    this.q.addTenant.run(input.id, input.name, new Date().toISOString());
+    return toTenant(this.q.tenant.get(input.id)!);
+  }
+
+  async getTenant(id: string): Promise<Tenant | undefined> {
+    const r = this.q.tenant.get(id);
+    return r && toTenant(r);
+  }
+
+  async listTenants(): Promise<Tenant[]> {
+    return this.q.tenants.all().map(toTenant);
+  }
+
+  async setTenantLimits(id: string, limits: Partial<TenantLimits>): Promise<Tenant | undefined> {
+    return this.db
+      .transaction(() => {
+        const r = this.q.tenant.get(id);
+        if (!r) return undefined;
+        const cur = toTenant(r).limits;
+        const next = { ...cur, ...limits };
+        this.q.setLimits.run(next.readPerSecond, next.readPerDay, next.ingestPerSecond, id);
+        return toTenant(this.q.tenant.get(id)!);
+      })
+      .immediate();
+  }
+
+  async createAccessKey(key: NewAccessKey): Promise<AccessKeyRecord> {
+    const tid = this.requireTid(key.tenantId);
+    this.q.addKey.run(key.accessKey, tid, key.secretHash, JSON.stringify(key.scopes), new Date().toISOString());
+    return toKey(this.q.key.get(key.accessKey)!);
+  }
+
+  async getAccessKey(accessKey: string): Promise<AccessKeyRecord | undefined> {
+    const r = this.q.key.get(accessKey);
+    return r && toKey(r);
+  }
+
+  async listAccessKeys(tenantId: string): Promise<AccessKeyRecord[]> {
+    return this.q.keys.all(tenantId).map(toKey);
+  }
+
+  async revokeAccessKey(accessKey: string): Promise<boolean> {
+    return this.q.revoke.run(new Date().toISOString(), accessKey).changes === 1;
+  }
+
+  async getOrCreateSecret(name: string, create: () => string): Promise<string> {
+    const existing = this.q.secret.get(name);
+    if (existing) return existing.value;
+    this.q.addSecret.run(name, create());
+    return this.q.secret.get(name)!.value;
+  }
+
+  async getCheckpoint(source: string, tenantId: string, logType: string): Promise<Checkpoint | undefined> {
+    const tid = this.tid(tenantId);
+    if (tid === undefined) return undefined;
+    const r = this.q.checkpoint.get(source, tid, logType);
+    return r && { source, tenantId, logType, throughMs: r.through_ms, entriesSeen: r.entries_seen, updatedAt: r.updated_at };
+  }
+
+  async setCheckpoint(c: Omit<Checkpoint, 'updatedAt'>): Promise<void> {
+    this.q.setCheckpoint.run(c.source, this.requireTid(c.tenantId), c.logType, c.throughMs, c.entriesSeen, new Date().toISOString());
+  }
+}

@@ -1,0 +1,77 @@
+import type Database from 'better-sqlite3';
+import { SchemaTooNewError } from '../store.ts';
+
+/**
+ * Versioned schema. Each step runs once, in order, in its own transaction; the version is
+ * kept in `PRAGMA user_version`. A store written by a newer logwarden is refused.
+ *
+ * Entries reference tenants and log types by small integer ids (`tid`, `type_id`) so the
+ * page index stays compact; `seq` is AUTOINCREMENT so it is never reused after deletions and
+ * increases in commit order (SQLite admits one writer at a time), which makes it a valid
+ * snapshot watermark.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE tenants (
+    tid INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    read_per_second INTEGER,
+    read_per_day INTEGER,
+    ingest_per_second INTEGER
+  );
+  CREATE TABLE log_types (
+    type_id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE
+  );
+  CREATE TABLE access_keys (
+    access_key TEXT PRIMARY KEY,
+    tid INTEGER NOT NULL REFERENCES tenants(tid),
+    secret_hash BLOB NOT NULL,
+    scopes TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    revoked_at TEXT
+  );
+  CREATE INDEX access_keys_by_tenant ON access_keys(tid);
+  CREATE TABLE secrets (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  );
+  CREATE TABLE entries (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    tid INTEGER NOT NULL,
+    type_id INTEGER NOT NULL,
+    event_time INTEGER NOT NULL,
+    key BLOB NOT NULL,
+    body TEXT NOT NULL
+  );
+  CREATE UNIQUE INDEX entries_by_key ON entries(tid, key);
+  CREATE INDEX entries_by_time ON entries(tid, type_id, event_time, seq);
+  CREATE TABLE checkpoints (
+    source TEXT NOT NULL,
+    tid INTEGER NOT NULL,
+    log_type TEXT NOT NULL,
+    through_ms INTEGER NOT NULL,
+    entries_seen INTEGER NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (source, tid, log_type)
+  );
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+export function migrate(db: Database.Database): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > SCHEMA_VERSION) throw new SchemaTooNewError(current, SCHEMA_VERSION);
+  for (let v = current; v < SCHEMA_VERSION; v++) {
+    db.transaction(() => {
+      // Another process may have migrated meanwhile: re-check inside the write transaction.
+      const now = db.pragma('user_version', { simple: true }) as number;
+      if (now > v) return;
+      db.exec(MIGRATIONS[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    }).immediate();
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * The Store: everything logwarden keeps, in domain words. No SQL or driver type crosses this
+ * interface; `sqlite/` and `postgres/` implement it side by side and pass one conformance
+ * suite (`store.contract.ts`).
+ */
+import type { NewEntry } from '../logs/entry.ts';
+
+export type Scope = 'api:logs:read' | 'api:logs:write';
+export const SCOPES: readonly Scope[] = ['api:logs:read', 'api:logs:write'];
+
+/** Per-tenant rate limits; `null` means "the server's default". */
+export interface TenantLimits {
+  readPerSecond: number | null;
+  readPerDay: number | null;
+  ingestPerSecond: number | null;
+}
+
+export interface Tenant {
+  readonly id: string;
+  readonly name: string;
+  readonly createdAt: string;
+  readonly limits: TenantLimits;
+}
+
+export interface AccessKeyRecord {
+  readonly accessKey: string;
+  readonly tenantId: string;
+  /** Digest of the secret (never the secret itself). */
+  readonly secretHash: Buffer;
+  readonly scopes: readonly Scope[];
+  readonly createdAt: string;
+  readonly revokedAt: string | null;
+}
+
+export interface NewAccessKey {
+  readonly accessKey: string;
+  readonly tenantId: string;
+  readonly secretHash: Buffer;
+  readonly scopes: readonly Scope[];
+}
+
+/** A query over one tenant's entries of one type: `fromMs <= eventTime < toMs` (whole ms). */
+export interface EntryQuery {
+  readonly tenantId: string;
+  readonly logType: string;
+  readonly fromMs: number;
+  /** Exclusive; `null` for "up to the latest entry". */
+  readonly toMs: number | null;
+}
+
+/** Where a page ends: the sort key of its last entry (event time, then insertion sequence). */
+export interface Position {
+  readonly timeMs: number;
+  readonly seq: number;
+}
+
+export interface StoredEntry {
+  readonly timeMs: number;
+  readonly seq: number;
+  /** The entry's wire text. */
+  readonly body: string;
+}
+
+export interface FirstPage {
+  /** Entries matching the query as of the snapshot. */
+  readonly total: number;
+  /** The snapshot: entries with a higher sequence were not visible and never will be to this query. */
+  readonly watermark: number;
+  readonly entries: StoredEntry[];
+}
+
+export interface AppendResult {
+  readonly accepted: number;
+  readonly duplicates: number;
+}
+
+/** A sync checkpoint: how far a mirror of (source, tenant, type) has got. */
+export interface Checkpoint {
+  readonly source: string;
+  readonly tenantId: string;
+  readonly logType: string;
+  /** Event time (ms) up to which the source has been read completely. */
+  readonly throughMs: number;
+  /** Entries stored for this (source, tenant, type) so far; lets sync warn when a source goes silent. */
+  readonly entriesSeen: number;
+  readonly updatedAt: string;
+}
+
+export interface Store {
+  readonly kind: 'sqlite' | 'postgres';
+
+  /** Fails unless the store is reachable and usable. */
+  health(): Promise<void>;
+  close(): Promise<void>;
+
+  /**
+   * Durably appends entries of one tenant, all or nothing. An entry whose `key` is already
+   * stored for the tenant (or repeated in the batch) is a duplicate and is not stored again.
+   * Resolves only after the commit is durable.
+   */
+  append(tenantId: string, entries: Iterable<NewEntry>): Promise<AppendResult>;
+
+  /** The first page of a query together with its total and snapshot watermark, read consistently. */
+  firstPage(query: EntryQuery, limit: number): Promise<FirstPage>;
+
+  /** The next page after `after`, seeing only entries at or below `watermark`. */
+  nextPage(query: EntryQuery, after: Position, watermark: number, limit: number): Promise<StoredEntry[]>;
+
+  createTenant(input: { id: string; name: string }): Promise<Tenant>;
+  getTenant(id: string): Promise<Tenant | undefined>;
+  listTenants(): Promise<Tenant[]>;
+  /** Changes the given limits (omitted fields stay); returns the updated tenant, undefined if unknown. */
+  setTenantLimits(id: string, limits: Partial<TenantLimits>): Promise<Tenant | undefined>;
+
+  createAccessKey(key: NewAccessKey): Promise<AccessKeyRecord>;
+  getAccessKey(accessKey: string): Promise<AccessKeyRecord | undefined>;
+  listAccessKeys(tenantId: string): Promise<AccessKeyRecord[]>;
+  /** Revokes a key; false when no such key exists or it was already revoked. */
+  revokeAccessKey(accessKey: string): Promise<boolean>;
+
+  /** The value stored under `name`, creating it with `create()` on first use (atomically). */
+  getOrCreateSecret(name: string, create: () => string): Promise<string>;
+
+  getCheckpoint(source: string, tenantId: string, logType: string): Promise<Checkpoint | undefined>;
+  setCheckpoint(checkpoint: Omit<Checkpoint, 'updatedAt'>): Promise<void>;
+}
+
+/** Raised when the store's schema is newer than this code understands. */
+export class SchemaTooNewError extends Error {
+  constructor(found: number, known: number) {
+    super(`the store's schema is version ${found}, newer than this logwarden understands (${known}); upgrade logwarden`);
+    this.name = 'SchemaTooNewError';
+  }
+}
