@@ -3,6 +3,7 @@
  * command lives in its own file; exit codes come from exit-codes.ts.
  */
 import { readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config.ts';
 import { SchemaTooNewError } from '../store/store.ts';
@@ -71,4 +72,9 @@ export function reportFailure(err: unknown): number {
   const message = err instanceof Error ? err.message : String(err);
   process.stderr.write(`logwarden: ${message.split('\n')[0]}\n`);
   return EXIT.failure;
+}
+
+// Run directly (`node --import tsx src/cli/main.ts …`, as the tests do) rather than imported.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  process.exitCode = await main(process.argv.slice(2));
 }

@@ -21,7 +21,7 @@ function parseJson(text: string, where: string): unknown {
 
 function checkLogType(value: unknown, types: LogTypes, where: string): string {
   if (value === undefined || value === null) throw invalid(`${where}logType: is required`);
-  if (!types.has(value)) {
+  if (typeof value !== 'string' || !types.has(value)) {
     throw invalid(`${where}logType: unknown log type ${JSON.stringify(String(value)).slice(0, 80)} (expected one of ${types.describe()})`);
   }
   return value;

@@ -20,8 +20,8 @@ export class LogTypes {
     this.set = new Set(this.names);
   }
 
-  has(name: unknown): name is string {
-    return typeof name === 'string' && this.set.has(name);
+  has(name: string): boolean {
+    return this.set.has(name);
   }
 
   /** A short hint for error messages. */

@@ -1,0 +1,78 @@
+/** `logwarden ingest FILE|- --tenant ID` — load NDJSON entries straight into the store. */
+import { createReadStream, statSync } from 'node:fs';
+import type { Command } from 'commander';
+import { LogwardenError } from '../errors.ts';
+import { EntrySpool } from '../logs/entry-spool.ts';
+import { parseNdjsonLine } from '../logs/ingest-parse.ts';
+import { LogTypes } from '../logs/log-types.ts';
+import { LineTooLongError, ndjsonLines } from '../logs/ndjson-lines.ts';
+import { configFrom, printJson, storeOptions, withStore, type StoreFlags } from './common.ts';
+import { CommandError } from './exit-codes.ts';
+import { createProgress } from './progress.ts';
+
+async function* counting(source: AsyncIterable<Buffer>, onBytes: (n: number) => void): AsyncGenerator<Buffer> {
+  let n = 0;
+  for await (const chunk of source) {
+    n += chunk.length;
+    onBytes(n);
+    yield chunk;
+  }
+}
+
+export function registerIngest(program: Command): void {
+  storeOptions(
+    program
+      .command('ingest')
+      .description(
+        'load NDJSON log entries (one per line, each with its logType) straight into the store. ' +
+          'All or nothing: a bad line stores nothing and names the line. Idempotent: entries already stored are counted as duplicates.',
+      )
+      .argument('<file>', 'NDJSON file, or - for standard input')
+      .requiredOption('--tenant <id>', 'the tenant the entries belong to')
+      .option('--json', 'print {"accepted", "duplicates", "lines"} as JSON')
+      .addHelpText(
+        'after',
+        '\nExamples:\n  logwarden ingest events.ndjson --tenant 123456789012345678\n  zcat events.ndjson.gz | logwarden ingest - --tenant 123456789012345678\n\n' +
+          'A line looks like:\n  {"logType":"AccessLog","userId":"5120938476102938475","eventTime":"2026-03-04T09:15:02.117Z","logRecord":{"method":"GET"}}\n',
+      ),
+  ).action(async (file: string, opts: StoreFlags & { tenant: string; json?: boolean }) => {
+    const config = configFrom(opts);
+    const types = new LogTypes(config.extraLogTypes);
+    await withStore(config, async (store) => {
+      if (!(await store.getTenant(opts.tenant))) throw new CommandError(`no tenant ${opts.tenant}`);
+      const fromStdin = file === '-';
+      let size = 0;
+      if (!fromStdin) {
+        try {
+          size = statSync(file).size;
+        } catch {
+          throw new CommandError(`cannot read ${file}`);
+        }
+      }
+      const input = fromStdin ? process.stdin : createReadStream(file);
+      const progress = createProgress('reading', 'bytes', size);
+      const spool = new EntrySpool();
+      let lines = 0;
+      try {
+        const source = counting(input as AsyncIterable<Buffer>, (n) => progress.update(n, fromStdin ? n : undefined));
+        for await (const { line, lineNo } of ndjsonLines(source, config.maxNdjsonLineBytes)) {
+          lines = lineNo;
+          if (line.trim() === '') continue;
+          spool.push(parseNdjsonLine(line, lineNo, types));
+        }
+        progress.stop();
+        if (spool.count > 100_000 && process.stderr.isTTY) process.stderr.write(`committing ${spool.count} entries…\n`);
+        const result = await store.append(opts.tenant, spool.entries());
+        if (opts.json) printJson({ ...result, lines });
+        else process.stdout.write(`stored ${result.accepted} entries, ${result.duplicates} duplicates skipped (${lines} lines)\n`);
+      } catch (err) {
+        progress.stop();
+        if (err instanceof LineTooLongError) throw new CommandError(`${err.message}; nothing was stored`);
+        if (err instanceof LogwardenError) throw new CommandError(`${err.messages.join('; ')}; nothing was stored`);
+        throw err;
+      } finally {
+        spool.dispose();
+      }
+    });
+  });
+}

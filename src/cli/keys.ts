@@ -1,0 +1,88 @@
+/** `logwarden keys create|list|revoke` */
+import type { Command } from 'commander';
+import { issueAccessKey } from '../logs/access-keys.ts';
+import { SCOPES, type Scope } from '../store/store.ts';
+import { configFrom, printJson, printTable, storeOptions, withStore, type StoreFlags } from './common.ts';
+import { CommandError, UsageError } from './exit-codes.ts';
+
+const SHORT: Record<string, Scope> = { read: 'api:logs:read', write: 'api:logs:write' };
+
+function parseScopes(values: readonly string[]): Scope[] {
+  if (values.length === 0) throw new UsageError('give at least one --scope (api:logs:read, api:logs:write)');
+  return [
+    ...new Set(
+      values.map((v) => {
+        const s = SHORT[v] ?? v;
+        if (!(SCOPES as readonly string[]).includes(s)) throw new UsageError(`unknown scope ${JSON.stringify(v)} (use api:logs:read or api:logs:write)`);
+        return s as Scope;
+      }),
+    ),
+  ];
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+export function registerKeys(program: Command): void {
+  const keys = program.command('keys').description('create, list and revoke access keys');
+
+  storeOptions(
+    keys
+      .command('create')
+      .description('create an access key for a tenant; the secret is printed once and stored only as a hash')
+      .requiredOption('--tenant <id>', 'the tenant the key belongs to')
+      .option('--scope <scope>', 'api:logs:read or api:logs:write (short: read, write); repeat for both', collect, [])
+      .option('--json', 'print {"accessKey", "secret", "tenant", "scopes"} as JSON')
+      .addHelpText('after', '\nExample:\n  logwarden keys create --tenant 123456789012345678 --scope api:logs:read --scope api:logs:write\n'),
+  ).action(async (opts: StoreFlags & { tenant: string; scope: string[]; json?: boolean }) => {
+    const scopes = parseScopes(opts.scope);
+    await withStore(configFrom(opts), async (store) => {
+      if (!(await store.getTenant(opts.tenant))) throw new CommandError(`no tenant ${opts.tenant}`);
+      const key = await issueAccessKey(store, opts.tenant, scopes);
+      if (opts.json) {
+        printJson(key);
+        return;
+      }
+      process.stdout.write(
+        `access key: ${key.accessKey}\nsecret:     ${key.secret}\ntenant:     ${key.tenant}\nscopes:     ${key.scopes.join(' ')}\n`,
+      );
+      process.stderr.write('Store the secret now: it is not kept and cannot be shown again.\n');
+    });
+  });
+
+  storeOptions(
+    keys
+      .command('list')
+      .description("list a tenant's access keys (never their secrets)")
+      .requiredOption('--tenant <id>', 'the tenant')
+      .option('--json', 'print as JSON'),
+  ).action(async (opts: StoreFlags & { tenant: string; json?: boolean }) => {
+    await withStore(configFrom(opts), async (store) => {
+      if (!(await store.getTenant(opts.tenant))) throw new CommandError(`no tenant ${opts.tenant}`);
+      const list = await store.listAccessKeys(opts.tenant);
+      if (opts.json) {
+        printJson(list.map((k) => ({ accessKey: k.accessKey, scopes: k.scopes, createdAt: k.createdAt, revokedAt: k.revokedAt })));
+        return;
+      }
+      printTable(
+        ['ACCESS KEY', 'SCOPES', 'CREATED', 'REVOKED'],
+        list.map((k) => [k.accessKey, k.scopes.join(' '), k.createdAt, k.revokedAt ?? '-']),
+      );
+    });
+  });
+
+  storeOptions(
+    keys
+      .command('revoke')
+      .description('revoke an access key: its Basic use and every token issued to it stop working at once')
+      .argument('<access-key>', 'the access key to revoke')
+      .option('--json', 'print {"accessKey", "revoked"} as JSON'),
+  ).action(async (accessKey: string, opts: StoreFlags & { json?: boolean }) => {
+    await withStore(configFrom(opts), async (store) => {
+      const existing = await store.getAccessKey(accessKey);
+      if (!existing) throw new CommandError(`no access key ${accessKey}`);
+      const revoked = await store.revokeAccessKey(accessKey);
+      if (opts.json) printJson({ accessKey, revoked: true, alreadyRevoked: !revoked });
+      else process.stdout.write(revoked ? `revoked ${accessKey}\n` : `${accessKey} was already revoked\n`);
+    });
+  });
+}

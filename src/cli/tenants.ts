@@ -1,0 +1,107 @@
+/** `logwarden tenants create|list|limits` */
+import { Command, Option } from 'commander';
+import { createTenant } from '../logs/access-keys.ts';
+import type { Tenant } from '../store/store.ts';
+import { configFrom, intFlag, printJson, printTable, storeOptions, withStore, type StoreFlags } from './common.ts';
+import { CommandError, UsageError } from './exit-codes.ts';
+import type { Config } from '../config.ts';
+
+function effectiveLimits(t: Tenant, config: Config) {
+  return {
+    readPerSecond: t.limits.readPerSecond ?? config.readPerSecond,
+    readPerDay: t.limits.readPerDay ?? config.readPerDay,
+    ingestPerSecond: t.limits.ingestPerSecond ?? config.ingestPerSecond,
+  };
+}
+
+function limitCell(own: number | null, effective: number): string {
+  return own === null ? `${effective} (default)` : String(own);
+}
+
+export function registerTenants(program: Command): void {
+  const tenants = program.command('tenants').description('create and list tenants (companies), and set their rate limits');
+
+  storeOptions(
+    tenants
+      .command('create')
+      .description('create a tenant; prints its id')
+      .requiredOption('--name <name>', 'a name for people, e.g. "Acme Corp"')
+      .option('--json', 'print {"id", "name"} as JSON')
+      .addHelpText('after', '\nExample:\n  logwarden tenants create --name "Acme Corp"\n'),
+  ).action(async (opts: StoreFlags & { name: string; json?: boolean }) => {
+    const name = opts.name.trim();
+    if (name === '' || name.length > 200) throw new UsageError('--name must be 1 to 200 characters');
+    await withStore(configFrom(opts), async (store) => {
+      const t = await createTenant(store, name);
+      if (opts.json) printJson({ id: t.id, name: t.name });
+      else process.stdout.write(`${t.id}\n`);
+    });
+  });
+
+  storeOptions(tenants.command('list').description('list tenants with their rate limits').option('--json', 'print as JSON')).action(
+    async (opts: StoreFlags & { json?: boolean }) => {
+      const config = configFrom(opts);
+      await withStore(config, async (store) => {
+        const list = await store.listTenants();
+        if (opts.json) {
+          printJson(list.map((t) => ({ id: t.id, name: t.name, createdAt: t.createdAt, limits: effectiveLimits(t, config) })));
+          return;
+        }
+        if (list.length === 0) {
+          process.stdout.write('no tenants yet: create one with `logwarden tenants create --name NAME`\n');
+          return;
+        }
+        printTable(
+          ['ID', 'NAME', 'CREATED', 'READS/S', 'READS/DAY', 'INGEST/S'],
+          list.map((t) => {
+            const e = effectiveLimits(t, config);
+            return [t.id, t.name, t.createdAt, limitCell(t.limits.readPerSecond, e.readPerSecond), limitCell(t.limits.readPerDay, e.readPerDay), limitCell(t.limits.ingestPerSecond, e.ingestPerSecond)];
+          }),
+        );
+      });
+    },
+  );
+
+  storeOptions(
+    tenants
+      .command('limits')
+      .description('show or change a tenant\'s rate limits; running servers pick up a change within seconds')
+      .argument('<tenant-id>', 'the tenant')
+      .option('--per-second <n>', 'reads (GET /v2/logs) per second')
+      .option('--per-day <n>', 'reads per UTC day')
+      .option('--ingest-per-second <n>', 'ingest and token requests per second')
+      .addOption(new Option('--reset', 'go back to the server defaults for every limit').conflicts(['perSecond', 'perDay', 'ingestPerSecond']))
+      .option('--json', 'print as JSON')
+      .addHelpText('after', '\nExamples:\n  logwarden tenants limits 123456789012345678\n  logwarden tenants limits 123456789012345678 --per-second 10 --per-day 50000\n'),
+  ).action(
+    async (
+      id: string,
+      opts: StoreFlags & { perSecond?: string; perDay?: string; ingestPerSecond?: string; reset?: boolean; json?: boolean },
+    ) => {
+      const change = {
+        ...(opts.perSecond !== undefined && { readPerSecond: intFlag('--per-second', opts.perSecond, 1, 1_000_000) }),
+        ...(opts.perDay !== undefined && { readPerDay: intFlag('--per-day', opts.perDay, 1, 1_000_000_000) }),
+        ...(opts.ingestPerSecond !== undefined && { ingestPerSecond: intFlag('--ingest-per-second', opts.ingestPerSecond, 1, 1_000_000) }),
+        ...(opts.reset && { readPerSecond: null, readPerDay: null, ingestPerSecond: null }),
+      };
+      const config = configFrom(opts);
+      await withStore(config, async (store) => {
+        const t = Object.keys(change).length > 0 ? await store.setTenantLimits(id, change) : await store.getTenant(id);
+        if (!t) throw new CommandError(`no tenant ${id}`);
+        const e = effectiveLimits(t, config);
+        if (opts.json) {
+          printJson({ id: t.id, limits: e, defaults: { readPerSecond: t.limits.readPerSecond === null, readPerDay: t.limits.readPerDay === null, ingestPerSecond: t.limits.ingestPerSecond === null } });
+          return;
+        }
+        printTable(
+          ['LIMIT', 'VALUE'],
+          [
+            ['reads per second', limitCell(t.limits.readPerSecond, e.readPerSecond)],
+            ['reads per day', limitCell(t.limits.readPerDay, e.readPerDay)],
+            ['ingest per second', limitCell(t.limits.ingestPerSecond, e.ingestPerSecond)],
+          ],
+        );
+      });
+    },
+  );
+}

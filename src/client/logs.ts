@@ -1,0 +1,107 @@
+/**
+ * Typed operations on `GET /v2/logs`: one page (`listLogs`), every page (`pages`) and every
+ * entry (`entries`) of a query. Works against logwarden and any server speaking Gong's
+ * contract, including `https://api.gong.io`.
+ */
+import { isLogsApiError, LogsApiError } from './errors.ts';
+import { emptyPage, parsePage, type LogEntry, type LogsPage } from './page.ts';
+import { Transport, type TransportOptions } from './transport.ts';
+
+/** Returns a current bearer token; called before every request, so it may refresh (see `tokenSource`). */
+export type TokenProvider = () => string | Promise<string>;
+
+export interface LogsClientOptions extends TransportOptions {
+  /** Basic credentials: the access key and secret from Gong's API page (or `logwarden keys create`). */
+  accessKey?: string;
+  secret?: string;
+  /** Bearer credentials instead: a token, or a function returning the current one. */
+  token?: string | TokenProvider;
+}
+
+export interface ListLogsParams {
+  /** `AccessLog`, `UserActivityLog`, `UserCallPlay`, `ExternallySharedCallAccess`, `ExternallySharedCallPlay`. */
+  logType: string;
+  /** Inclusive. An ISO-8601 string with offset (sent unchanged) or a Date. */
+  fromDateTime: string | Date;
+  /** Exclusive; omitted: up to the latest entry. */
+  toDateTime?: string | Date | undefined;
+  /** `records.cursor` of the previous page; the other parameters must stay the same. */
+  cursor?: string | undefined;
+  /** Page size 1..1000 (a logwarden extension; other servers ignore it). */
+  limit?: number | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+function dateParam(v: string | Date | undefined): string | undefined {
+  return v instanceof Date ? v.toISOString() : v;
+}
+
+export function basicAuthorization(accessKey: string, secret: string): string {
+  return `Basic ${Buffer.from(`${accessKey}:${secret}`, 'utf8').toString('base64')}`;
+}
+
+export class LogsClient {
+  readonly transport: Transport;
+  private readonly authorization: () => Promise<string | undefined>;
+
+  constructor(options: LogsClientOptions = {}) {
+    this.transport = new Transport(options);
+    const { accessKey, secret, token } = options;
+    if ((accessKey === undefined) !== (secret === undefined)) throw new TypeError('accessKey and secret go together');
+    if (accessKey !== undefined && token !== undefined) throw new TypeError('give accessKey/secret or token, not both');
+    if (accessKey !== undefined && secret !== undefined) {
+      const header = basicAuthorization(accessKey, secret);
+      this.authorization = async () => header;
+    } else if (typeof token === 'function') {
+      this.authorization = async () => `Bearer ${await token()}`;
+    } else {
+      const header = token === undefined ? undefined : `Bearer ${token}`;
+      this.authorization = async () => header;
+    }
+  }
+
+  get baseUrl(): string {
+    return this.transport.baseUrl.href;
+  }
+
+  /** One page. The contract's 404 "no records" answer comes back as an empty page. */
+  async listLogs(params: ListLogsParams): Promise<LogsPage> {
+    const query = {
+      logType: params.logType,
+      fromDateTime: dateParam(params.fromDateTime),
+      toDateTime: dateParam(params.toDateTime),
+      cursor: params.cursor,
+      limit: params.limit === undefined ? undefined : String(params.limit),
+    };
+    try {
+      return await this.transport.request(
+        { method: 'GET', path: 'v2/logs', query, authorization: await this.authorization(), signal: params.signal },
+        (res) => parsePage(res.text, res.requestId),
+      );
+    } catch (err) {
+      if (isLogsApiError(err, 'no_records')) return emptyPage(err.requestId);
+      throw err;
+    }
+  }
+
+  /** Every page of the query, following cursors until the last page. */
+  async *pages(params: ListLogsParams): AsyncGenerator<LogsPage, void, undefined> {
+    let cursor = params.cursor;
+    for (;;) {
+      const page = await this.listLogs({ ...params, cursor });
+      yield page;
+      const next = page.records.cursor;
+      if (next === undefined || page.logEntries.length === 0) return;
+      // A server handing back the cursor it was given would keep us on one page forever.
+      if (next === cursor) {
+        throw new LogsApiError('invalid_response', 'the server returned the same cursor again', { requestId: page.requestId });
+      }
+      cursor = next;
+    }
+  }
+
+  /** Every entry of the query, in ascending eventTime. */
+  async *entries(params: ListLogsParams): AsyncGenerator<LogEntry, void, undefined> {
+    for await (const page of this.pages(params)) yield* page.logEntries;
+  }
+}

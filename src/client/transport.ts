@@ -1,0 +1,266 @@
+/**
+ * The SDK's request core: every call to a server goes through `Transport.request`. It paces
+ * requests under the source's per-second limit, bounds each attempt with a timeout, and
+ * retries what is safe to retry — GET requests that met a 429 (after `Retry-After`), a 5xx,
+ * a network failure, a timeout or a cut-short body — with jittered exponential backoff.
+ * Everything else fails at once with a typed LogsApiError.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { codeForStatus, LogsApiError, type ClientErrorCode } from './errors.ts';
+
+export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
+
+export interface RetryOptions {
+  /** Retries after the first attempt (default 5; 0 disables retrying). */
+  retries?: number;
+  /** First backoff delay; doubles per retry, jittered (default 500 ms). */
+  baseDelayMs?: number;
+  /** Longest backoff delay (default 30 s). */
+  maxDelayMs?: number;
+  /**
+   * The longest `Retry-After` the client waits out (default 15 min). A longer one — after a
+   * daily limit it can be hours — fails at once with code `rate_limited` and `retryAfterMs`.
+   */
+  maxRetryAfterMs?: number;
+}
+
+export interface TransportOptions {
+  /** Default `https://api.gong.io`. Gong customers often have their own host, e.g. `https://us-12345.api.gong.io`. */
+  baseUrl?: string | URL;
+  /** Default: the global fetch. Inject one for tests or proxies. */
+  fetch?: FetchLike;
+  /** Limit per attempt, headers and body included (default 30 s). */
+  timeoutMs?: number;
+  retry?: RetryOptions;
+  /** Client-side pacing, shared by all calls of this client (default 3; 0 or Infinity: unpaced). */
+  requestsPerSecond?: number;
+  userAgent?: string;
+}
+
+export interface HttpRequest {
+  method: 'GET' | 'POST';
+  path: string;
+  query?: Readonly<Record<string, string | undefined>>;
+  body?: string;
+  contentType?: string;
+  authorization?: string | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+export interface HttpResponse {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly text: string;
+  readonly requestId: string | undefined;
+}
+
+export const DEFAULT_BASE_URL = 'https://api.gong.io';
+
+/** Normalises a base URL so that relative paths resolve below it, whatever its path prefix. */
+export function normaliseBaseUrl(value: string | URL): URL {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new TypeError(`invalid base URL ${JSON.stringify(String(value))}`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new TypeError(`base URL must be http(s): ${url.href}`);
+  if (url.username || url.password) throw new TypeError('pass credentials as accessKey/secret, not in the base URL');
+  url.search = '';
+  url.hash = '';
+  if (!url.pathname.endsWith('/')) url.pathname += '/';
+  return url;
+}
+
+/** `Retry-After` in milliseconds (delta-seconds or an HTTP date), or undefined when absent or unreadable. */
+export function parseRetryAfter(value: string | null, nowMs = Date.now()): number | undefined {
+  if (value === null) return undefined;
+  const v = value.trim();
+  if (/^\d+$/.test(v)) return Number(v) * 1000;
+  const at = Date.parse(v);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
+}
+
+/** Spaces request starts evenly so that no second holds more than the allowed number. */
+class Pacer {
+  private next = 0;
+  constructor(private readonly intervalMs: number) {}
+
+  async wait(signal: AbortSignal | undefined): Promise<void> {
+    if (this.intervalMs <= 0) return;
+    const now = Date.now();
+    const at = Math.max(now, this.next);
+    this.next = at + this.intervalMs; // reserved synchronously, so concurrent callers queue up
+    if (at > now) await sleep(at - now, undefined, { signal });
+  }
+}
+
+interface ErrorBody {
+  messages: string[];
+  requestId: string | undefined;
+  oauthError: string | undefined;
+}
+
+/** Reads either envelope: logwarden/Gong `{requestId, errors: [...]}` or RFC 6749 `{error, error_description}`. */
+function readErrorBody(text: string): ErrorBody {
+  const out: ErrorBody = { messages: [], requestId: undefined, oauthError: undefined };
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    return out;
+  }
+  if (typeof doc !== 'object' || doc === null) return out;
+  const o = doc as Record<string, unknown>;
+  if (Array.isArray(o.errors)) out.messages = o.errors.filter((m): m is string => typeof m === 'string');
+  if (typeof o.error === 'string') {
+    out.oauthError = o.error;
+    out.messages.push(typeof o.error_description === 'string' ? o.error_description : o.error);
+  }
+  if (typeof o.requestId === 'string') out.requestId = o.requestId;
+  return out;
+}
+
+type Attempt<T> = { ok: true; value: T } | { ok: false; error: LogsApiError; retryable: boolean; delayMs?: number | undefined };
+
+export class Transport {
+  readonly baseUrl: URL;
+  private readonly fetchFn: FetchLike;
+  private readonly timeoutMs: number;
+  private readonly retry: Required<RetryOptions>;
+  private readonly pacer: Pacer;
+  private readonly userAgent: string;
+
+  constructor(options: TransportOptions = {}) {
+    this.baseUrl = normaliseBaseUrl(options.baseUrl ?? DEFAULT_BASE_URL);
+    this.fetchFn = options.fetch ?? ((input, init) => fetch(input, init));
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.retry = {
+      retries: options.retry?.retries ?? 5,
+      baseDelayMs: options.retry?.baseDelayMs ?? 500,
+      maxDelayMs: options.retry?.maxDelayMs ?? 30_000,
+      maxRetryAfterMs: options.retry?.maxRetryAfterMs ?? 15 * 60_000,
+    };
+    const rps = options.requestsPerSecond ?? 3;
+    if (!(rps >= 0)) throw new TypeError('requestsPerSecond must be a non-negative number');
+    this.pacer = new Pacer(rps === 0 || rps === Infinity ? 0 : Math.ceil(1000 / rps));
+    this.userAgent = options.userAgent ?? 'logwarden-client';
+  }
+
+  url(path: string, query: HttpRequest['query'] = {}): string {
+    const url = new URL(path.replace(/^\/+/, ''), this.baseUrl);
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, v);
+    return url.href;
+  }
+
+  /**
+   * Sends the request and hands a 2xx body to `parse`. A `parse` that throws on a GET is
+   * treated like a cut-short response and retried (a truncated body is transient).
+   */
+  async request<T>(req: HttpRequest, parse: (res: HttpResponse) => T): Promise<T> {
+    const idempotent = req.method === 'GET';
+    for (let attempt = 1; ; attempt++) {
+      await this.pace(req.signal, attempt);
+      const result = await this.attempt(req, parse, attempt);
+      if (result.ok) return result.value;
+      const { error } = result;
+      if (!idempotent || !result.retryable || attempt > this.retry.retries) throw error;
+      const delayMs = result.delayMs ?? this.backoff(attempt);
+      if (delayMs > this.retry.maxRetryAfterMs) throw beyondCeiling(error, delayMs, this.retry.maxRetryAfterMs);
+      await this.sleep(delayMs, req.signal, attempt);
+    }
+  }
+
+  private backoff(attempt: number): number {
+    const ceiling = Math.min(this.retry.maxDelayMs, this.retry.baseDelayMs * 2 ** (attempt - 1));
+    return ceiling / 2 + Math.random() * (ceiling / 2);
+  }
+
+  private async pace(signal: AbortSignal | undefined, attempt: number): Promise<void> {
+    try {
+      await this.pacer.wait(signal);
+    } catch (err) {
+      throw abortedError(err, attempt - 1);
+    }
+  }
+
+  private async sleep(ms: number, signal: AbortSignal | undefined, attempt: number): Promise<void> {
+    try {
+      await sleep(ms, undefined, { signal });
+    } catch (err) {
+      throw abortedError(err, attempt);
+    }
+  }
+
+  private async attempt<T>(req: HttpRequest, parse: (res: HttpResponse) => T, attempt: number): Promise<Attempt<T>> {
+    if (req.signal?.aborted) throw abortedError(req.signal.reason, attempt - 1);
+    const timeout = AbortSignal.timeout(this.timeoutMs);
+    const signal = req.signal ? AbortSignal.any([req.signal, timeout]) : timeout;
+    const headers: Record<string, string> = { accept: 'application/json', 'user-agent': this.userAgent };
+    if (req.authorization) headers.authorization = req.authorization;
+    if (req.contentType) headers['content-type'] = req.contentType;
+    let status: number;
+    let resHeaders: Headers;
+    let text: string;
+    try {
+      const res = await this.fetchFn(this.url(req.path, req.query), { method: req.method, headers, body: req.body, signal });
+      status = res.status;
+      resHeaders = res.headers;
+      text = await res.text(); // the timeout covers the body too: a stalled body is a timeout
+    } catch (err) {
+      if (req.signal?.aborted) throw abortedError(err, attempt);
+      if (timeout.aborted) {
+        return { ok: false, retryable: true, error: new LogsApiError('timeout', `no complete answer within ${this.timeoutMs} ms`, { attempts: attempt, cause: err }) };
+      }
+      return { ok: false, retryable: true, error: new LogsApiError('network', `network error: ${describe(err)}`, { attempts: attempt, cause: err }) };
+    }
+    const headerRequestId = resHeaders.get('x-traceid') ?? undefined;
+    if (status >= 200 && status < 300) {
+      try {
+        return { ok: true, value: parse({ status, headers: resHeaders, text, requestId: headerRequestId }) };
+      } catch (err) {
+        const error = new LogsApiError('invalid_response', `unexpected response body: ${describe(err)}`, {
+          status,
+          requestId: headerRequestId,
+          attempts: attempt,
+          cause: err,
+        });
+        return { ok: false, retryable: true, error };
+      }
+    }
+    const body = readErrorBody(text);
+    const code: ClientErrorCode = codeForStatus(status, body.messages);
+    const retryAfterMs = parseRetryAfter(resHeaders.get('retry-after'));
+    const error = new LogsApiError(code, `HTTP ${status}`, {
+      status,
+      requestId: body.requestId ?? headerRequestId,
+      messages: body.messages,
+      oauthError: body.oauthError,
+      retryAfterMs,
+      attempts: attempt,
+    });
+    const retryable = status === 429 || status >= 500;
+    return { ok: false, retryable, error, delayMs: status === 429 || status === 503 ? retryAfterMs : undefined };
+  }
+}
+
+function describe(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const cause = err.cause instanceof Error ? `: ${err.cause.message}` : '';
+  return `${err.message}${cause}`;
+}
+
+function beyondCeiling(error: LogsApiError, delayMs: number, ceilingMs: number): LogsApiError {
+  const secs = (ms: number) => `${Math.ceil(ms / 1000)} s`;
+  return new LogsApiError(error.code, `HTTP ${error.status}: the server asks to wait ${secs(delayMs)}, longer than the ${secs(ceilingMs)} this client waits`, {
+    status: error.status,
+    requestId: error.requestId,
+    messages: error.messages,
+    retryAfterMs: delayMs,
+    attempts: error.attempts,
+  });
+}
+
+function abortedError(cause: unknown, attempts: number): LogsApiError {
+  return new LogsApiError('aborted', 'request aborted', { attempts, cause });
+}

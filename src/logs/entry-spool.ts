@@ -1,0 +1,103 @@
+/**
+ * Holds validated entries of one streamed ingest request until the whole request has been
+ * read, so that it can be committed all at once. Small requests stay in memory; past
+ * `memoryBytes` the entries go to a temporary file, so a request of any size costs bounded
+ * memory. Reading back is synchronous, for use inside a store transaction.
+ */
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { NewEntry } from './entry.ts';
+
+export class EntrySpool {
+  private memory: NewEntry[] = [];
+  private bytes = 0;
+  private dir: string | undefined;
+  private fd: number | undefined;
+  private pending: string[] = [];
+  private pendingBytes = 0;
+  count = 0;
+
+  constructor(private readonly memoryBytes = 64 * 1024 * 1024) {}
+
+  push(e: NewEntry): void {
+    this.count++;
+    if (this.fd === undefined) {
+      this.memory.push(e);
+      this.bytes += e.body.length + 64;
+      if (this.bytes > this.memoryBytes) this.spill();
+      return;
+    }
+    this.write(e);
+  }
+
+  private spill(): void {
+    this.dir = mkdtempSync(join(tmpdir(), 'logwarden-spool-'));
+    this.fd = openSync(join(this.dir, 'entries'), 'w+');
+    for (const e of this.memory) this.write(e);
+    this.memory = [];
+  }
+
+  // One line per entry: type, time, key, body. Bodies are minified JSON: never a raw newline.
+  private write(e: NewEntry): void {
+    const line = `${e.logType}\t${e.eventTimeMs}\t${e.key.toString('hex')}\t${e.body}\n`;
+    this.pending.push(line);
+    this.pendingBytes += line.length;
+    if (this.pendingBytes >= 1 << 20) this.flush();
+  }
+
+  private flush(): void {
+    if (this.fd === undefined || this.pending.length === 0) return;
+    writeSync(this.fd, this.pending.join(''));
+    this.pending = [];
+    this.pendingBytes = 0;
+  }
+
+  /** Every entry pushed, in order. */
+  *entries(): Generator<NewEntry> {
+    if (this.fd === undefined) {
+      yield* this.memory;
+      return;
+    }
+    this.flush();
+    const buf = Buffer.allocUnsafe(1 << 20);
+    let position = 0;
+    let rest = Buffer.alloc(0);
+    for (;;) {
+      const n = readSync(this.fd, buf, 0, buf.length, position);
+      if (n === 0) break;
+      position += n;
+      // Decode only whole lines, so a multi-byte character is never split across reads.
+      const data = rest.length === 0 ? buf.subarray(0, n) : Buffer.concat([rest, buf.subarray(0, n)]);
+      const lastNl = data.lastIndexOf(0x0a);
+      if (lastNl < 0) {
+        rest = Buffer.from(data);
+        continue;
+      }
+      const text = data.toString('utf8', 0, lastNl + 1);
+      rest = Buffer.from(data.subarray(lastNl + 1));
+      let start = 0;
+      for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
+        const line = text.slice(start, nl);
+        start = nl + 1;
+        const t1 = line.indexOf('\t');
+        const t2 = line.indexOf('\t', t1 + 1);
+        const t3 = line.indexOf('\t', t2 + 1);
+        yield {
+          logType: line.slice(0, t1),
+          eventTimeMs: Number(line.slice(t1 + 1, t2)),
+          key: Buffer.from(line.slice(t2 + 1, t3), 'hex'),
+          body: line.slice(t3 + 1),
+        };
+      }
+    }
+  }
+
+  dispose(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    if (this.dir !== undefined) rmSync(this.dir, { recursive: true, force: true });
+    this.fd = undefined;
+    this.dir = undefined;
+    this.memory = [];
+  }
+}

@@ -1,0 +1,143 @@
+/**
+ * The read operation behind `GET /v2/logs`: validates the query, resolves the cursor, reads
+ * one page from the store and renders the Gong page as text. The page body is assembled from
+ * the stored wire texts of the entries; nothing is re-serialised.
+ */
+import { invalid, LogwardenError, NO_RECORDS_MESSAGE } from '../errors.ts';
+import type { EntryQuery, Store, StoredEntry } from '../store/store.ts';
+import { CursorError, type CursorCodec, type CursorState } from './cursor.ts';
+import type { LogTypes } from './log-types.ts';
+import { ceilMs, compareInstants, parseDateTime, type Instant } from './time.ts';
+
+export interface ListLogsParams {
+  logType?: string | undefined;
+  fromDateTime?: string | undefined;
+  toDateTime?: string | undefined;
+  cursor?: string | undefined;
+  limit?: string | undefined;
+}
+
+export interface ListLogsContext {
+  readonly store: Store;
+  readonly cursors: CursorCodec;
+  readonly types: LogTypes;
+  readonly pageSize: number;
+  readonly maxPageSize: number;
+  readonly cursorTtlMs: number;
+  readonly now: () => number;
+}
+
+interface Query {
+  logType: string;
+  from: Instant;
+  to: Instant | null;
+  limit: number;
+}
+
+function parseInstant(name: string, value: string): Instant {
+  const r = parseDateTime(value);
+  if (!r.ok) throw invalid(`${name}: ${JSON.stringify(value.length > 64 ? value.slice(0, 64) + '…' : value)} ${r.problem}`);
+  return r.instant;
+}
+
+function parseLimit(value: string | undefined, ctx: ListLogsContext): number | undefined {
+  if (value === undefined) return undefined;
+  const n = /^\d{1,6}$/.test(value) ? Number(value) : NaN;
+  if (!(n >= 1 && n <= ctx.maxPageSize)) throw invalid(`limit: must be an integer from 1 to ${ctx.maxPageSize}`);
+  return n;
+}
+
+function checkType(value: string, ctx: ListLogsContext): string {
+  if (!ctx.types.has(value)) {
+    const shown = JSON.stringify(value.length > 64 ? value.slice(0, 64) + '…' : value);
+    throw invalid(`logType: unknown log type ${shown} (expected one of ${ctx.types.describe()})`);
+  }
+  return value;
+}
+
+/** Validates a query given without a cursor. */
+function parseQuery(p: ListLogsParams, ctx: ListLogsContext): Query {
+  if (p.logType === undefined || p.logType === '') throw invalid('logType: is required');
+  const logType = checkType(p.logType, ctx);
+  if (p.fromDateTime === undefined || p.fromDateTime === '') throw invalid('fromDateTime: is required');
+  const from = parseInstant('fromDateTime', p.fromDateTime);
+  const to = p.toDateTime === undefined ? null : parseInstant('toDateTime', p.toDateTime);
+  if (to && compareInstants(from, to) >= 0) throw invalid('toDateTime: must be later than fromDateTime');
+  return { logType, from, to, limit: parseLimit(p.limit, ctx) ?? ctx.pageSize };
+}
+
+const MISMATCH = 'cursor: does not match the request (resend the parameters of the first page unchanged, or the cursor alone)';
+
+function sameInstant(a: Instant | null, b: Instant | null): boolean {
+  return a === null || b === null ? a === b : compareInstants(a, b) === 0;
+}
+
+/** Decodes the cursor and checks it against the tenant and any parameters sent with it. */
+function resolveCursor(p: ListLogsParams, tenantId: string, ctx: ListLogsContext): CursorState {
+  let c: CursorState;
+  try {
+    c = ctx.cursors.decode(p.cursor!);
+  } catch (err) {
+    if (err instanceof CursorError || err instanceof SyntaxError) throw invalid('cursor: is not a valid cursor');
+    throw err;
+  }
+  if (c.tenantId !== tenantId) throw invalid('cursor: is not a valid cursor');
+  if (c.expiresMs <= ctx.now()) throw invalid('cursor: has expired; start the query again without a cursor');
+  const restated = p.logType !== undefined || p.fromDateTime !== undefined || p.toDateTime !== undefined;
+  if (restated) {
+    const q = parseQuery(p, ctx);
+    if (q.logType !== c.logType || !sameInstant(q.from, c.from) || !sameInstant(q.to, c.to)) throw invalid(MISMATCH);
+  }
+  const limit = parseLimit(p.limit, ctx);
+  if (limit !== undefined && limit !== c.limit) throw invalid(MISMATCH);
+  return c;
+}
+
+function render(
+  requestId: string,
+  total: number,
+  page: number,
+  entries: readonly StoredEntry[],
+  cursor: string | undefined,
+): string {
+  let out = `{"requestId":"${requestId}","records":{"totalRecords":${total},"currentPageSize":${entries.length},"currentPageNumber":${page}`;
+  if (cursor !== undefined) out += `,"cursor":"${cursor}"`;
+  out += '},"logEntries":[';
+  for (let i = 0; i < entries.length; i++) {
+    if (i > 0) out += ',';
+    out += entries[i]!.body;
+  }
+  return out + ']}';
+}
+
+/** Answers one `GET /v2/logs` request for `tenantId` with the page's JSON text. */
+export async function listLogs(ctx: ListLogsContext, tenantId: string, p: ListLogsParams, requestId: string): Promise<string> {
+  let state: Omit<CursorState, 'afterTimeMs' | 'afterSeq' | 'expiresMs'>;
+  let entries: StoredEntry[];
+  if (p.cursor !== undefined) {
+    const c = resolveCursor(p, tenantId, ctx);
+    const query: EntryQuery = { tenantId, logType: c.logType, fromMs: ceilMs(c.from), toMs: c.to && ceilMs(c.to) };
+    entries = await ctx.store.nextPage(query, { timeMs: c.afterTimeMs, seq: c.afterSeq }, c.watermark, c.limit + 1);
+    state = c;
+  } else {
+    const q = parseQuery(p, ctx);
+    const query: EntryQuery = { tenantId, logType: q.logType, fromMs: ceilMs(q.from), toMs: q.to && ceilMs(q.to) };
+    const first = await ctx.store.firstPage(query, q.limit + 1);
+    if (first.total === 0) throw new LogwardenError('no_records', [NO_RECORDS_MESSAGE]);
+    entries = first.entries;
+    state = { tenantId, logType: q.logType, from: q.from, to: q.to, limit: q.limit, watermark: first.watermark, page: 0, total: first.total };
+  }
+  let cursor: string | undefined;
+  if (entries.length > state.limit) {
+    entries.length = state.limit;
+    const last = entries[entries.length - 1]!;
+    cursor = ctx.cursors.encode({
+      ...state,
+      afterTimeMs: last.timeMs,
+      afterSeq: last.seq,
+      page: state.page + 1,
+      expiresMs: ctx.now() + ctx.cursorTtlMs,
+    });
+  }
+  return render(requestId, state.total, state.page, entries, cursor);
+}

@@ -1,0 +1,48 @@
+/**
+ * Splits a byte stream into NDJSON lines without ever holding more than one line (bounded by
+ * `maxLineBytes`) plus one chunk. A line over the bound raises LineTooLongError with its
+ * number; a final line without a newline counts.
+ */
+export class LineTooLongError extends Error {
+  constructor(
+    readonly lineNo: number,
+    readonly maxBytes: number,
+  ) {
+    super(`line ${lineNo}: longer than ${maxBytes} bytes`);
+  }
+}
+
+export async function* ndjsonLines(
+  source: AsyncIterable<Buffer | string>,
+  maxLineBytes: number,
+): AsyncGenerator<{ line: string; lineNo: number }> {
+  let parts: Buffer[] = [];
+  let partBytes = 0;
+  let lineNo = 0;
+  const finish = (tail: Buffer): string => {
+    const whole = parts.length === 0 ? tail : Buffer.concat([...parts, tail]);
+    parts = [];
+    partBytes = 0;
+    const end = whole.length > 0 && whole[whole.length - 1] === 0x0d ? whole.length - 1 : whole.length;
+    return whole.toString('utf8', 0, end);
+  };
+  for await (const chunk of source) {
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    let start = 0;
+    for (let nl = buf.indexOf(0x0a); nl >= 0; nl = buf.indexOf(0x0a, start)) {
+      lineNo++;
+      if (partBytes + (nl - start) > maxLineBytes) throw new LineTooLongError(lineNo, maxLineBytes);
+      yield { line: finish(buf.subarray(start, nl)), lineNo };
+      start = nl + 1;
+    }
+    if (start < buf.length) {
+      partBytes += buf.length - start;
+      if (partBytes > maxLineBytes) throw new LineTooLongError(lineNo + 1, maxLineBytes);
+      parts.push(buf.subarray(start));
+    }
+  }
+  if (partBytes > 0) {
+    lineNo++;
+    yield { line: finish(Buffer.alloc(0)), lineNo };
+  }
+}

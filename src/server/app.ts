@@ -1,0 +1,131 @@
+/**
+ * The app factory: builds the Fastify app around an opened store without listening, so tests
+ * drive it with `inject()` and `serve` adds the socket.
+ */
+import { randomBytes } from 'node:crypto';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { Logger } from 'pino';
+import type { Config } from '../config.ts';
+import { LogwardenError } from '../errors.ts';
+import { CursorCodec } from '../logs/cursor.ts';
+import { LogTypes } from '../logs/log-types.ts';
+import { newRequestId } from '../logs/request-id.ts';
+import type { Scope, Store } from '../store/store.ts';
+import { Authenticator, requireScope } from './auth.ts';
+import type { AppContext } from './context.ts';
+import { errorHandler } from './error-handler.ts';
+import type { LimiterStore } from './limiter/limiter.ts';
+import { MemoryLimiter } from './limiter/memory-limiter.ts';
+import { Metrics } from './metrics.ts';
+import { RateLimits, type LimitKind } from './rate-limits.ts';
+import { logsIngestRoute } from './routes/logs-ingest.ts';
+import { logsListRoute } from './routes/logs-list.ts';
+import { oauthTokenRoute } from './routes/oauth-token.ts';
+import { operationsRoutes } from './routes/operations.ts';
+import { TokenService } from './tokens.ts';
+
+export interface BuildAppOptions {
+  config: Config;
+  store: Store;
+  /** A pino logger; omitted, the app logs nothing. */
+  logger?: Logger;
+  /** Where rate-limit counters live; defaults to this process's memory. */
+  limiter?: LimiterStore;
+}
+
+/** The secret behind tokens and cursors: from the configuration, else generated once and kept in the store. */
+export async function signingSecret(config: Config, store: Store): Promise<string> {
+  return config.signingKey ?? store.getOrCreateSecret('signing-key', () => randomBytes(32).toString('base64url'));
+}
+
+export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
+  const { config, store } = options;
+  const app = Fastify({
+    ...(options.logger ? { loggerInstance: options.logger as FastifyBaseLogger } : { logger: false }),
+    genReqId: () => newRequestId(),
+    // Request lines are logged by the onResponse hook below: without URLs, headers or bodies.
+    logController: new LogController({ requestIdLogLabel: 'requestId', disableRequestLogging: true }),
+    trustProxy: false,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+  });
+
+  const secret = await signingSecret(config, store);
+  const tokens = new TokenService(secret, config.tokenTtlSeconds);
+  const metrics = new Metrics();
+  const limiter = options.limiter ?? new MemoryLimiter();
+  const limits = new RateLimits(store, limiter, config, config.limitsRefreshMs, (kind) => metrics.rateLimited.inc({ kind }));
+  const auth = new Authenticator(store, tokens, config.authCacheMs);
+
+  const ctx: AppContext = {
+    config,
+    store,
+    types: new LogTypes(config.extraLogTypes),
+    cursors: new CursorCodec(secret),
+    tokens,
+    auth,
+    limits,
+    metrics,
+    guard(scope: Scope, kind: LimitKind) {
+      return async (request: FastifyRequest) => {
+        const principal = await auth.authenticate(request.headers.authorization);
+        requireScope(principal, scope);
+        request.principal = principal;
+        await limits.check(kind, principal.tenantId);
+      };
+    },
+  };
+
+  app.decorateRequest('principal', null);
+  app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+    reply.header('x-traceid', request.id);
+  });
+  app.addHook('onResponse', async (request: FastifyRequest, reply: FastifyReply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.requests.inc({ route, method: request.method, status: reply.statusCode });
+    metrics.latency.observe({ route, method: request.method }, reply.elapsedTime / 1000);
+    request.log.info(
+      { requestId: request.id, method: request.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, tenant: request.principal?.tenantId },
+      'request completed',
+    );
+  });
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler(async (request) => {
+    const path = (request.url.split('?')[0] ?? '').slice(0, 100);
+    throw new LogwardenError('route_not_found', [`no route ${request.method} ${path}`]);
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'logwarden',
+        version: '1',
+        description:
+          'Audit-log server speaking the wire contract of Gong\'s "List logs" API (GET /v2/logs), plus ingest and OAuth 2.0 client credentials.',
+      },
+      components: {
+        securitySchemes: {
+          basic: { type: 'http', scheme: 'basic', description: 'access key : secret' },
+          bearer: { type: 'http', scheme: 'bearer', description: 'token from POST /oauth2/token' },
+        },
+      },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  operationsRoutes(app, ctx);
+  logsListRoute(app, ctx);
+  logsIngestRoute(app, ctx);
+  oauthTokenRoute(app, ctx);
+
+  app.addHook('onClose', async () => {
+    if (!options.limiter) await limiter.close();
+  });
+  return app;
+}

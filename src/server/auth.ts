@@ -1,0 +1,94 @@
+/**
+ * Request authentication: HTTP Basic (access key : secret) or a Bearer token from
+ * `/oauth2/token`. Every failure is a 401 whose reason never reveals whether an access key
+ * exists: unknown, revoked and wrong-secret all read the same.
+ */
+import { LogwardenError } from '../errors.ts';
+import { hashSecret, secretMatches } from '../logs/access-keys.ts';
+import type { AccessKeyRecord, Scope, Store } from '../store/store.ts';
+import type { TokenService } from './tokens.ts';
+
+export interface Principal {
+  readonly tenantId: string;
+  readonly accessKey: string;
+  readonly scopes: readonly Scope[];
+}
+
+export function denied(reason: string): LogwardenError {
+  return new LogwardenError('unauthorized', [`Access denied: ${reason}`], {
+    'www-authenticate': 'Basic realm="logwarden", Bearer realm="logwarden"',
+  });
+}
+
+const BAD_CREDENTIALS = 'invalid access key or secret';
+/** Compared against when the key is unknown, so the failure costs the same as a wrong secret. */
+const DUMMY_HASH = hashSecret('logwarden: no such key');
+
+export class Authenticator {
+  private readonly cache = new Map<string, { record: AccessKeyRecord | undefined; at: number }>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly tokens: TokenService,
+    private readonly cacheMs: number,
+  ) {}
+
+  private async lookup(accessKey: string): Promise<AccessKeyRecord | undefined> {
+    if (this.cacheMs <= 0) return this.store.getAccessKey(accessKey);
+    const now = Date.now();
+    const hit = this.cache.get(accessKey);
+    if (hit && now - hit.at < this.cacheMs) return hit.record;
+    const record = await this.store.getAccessKey(accessKey);
+    if (this.cache.size > 10_000) this.cache.clear();
+    this.cache.set(accessKey, { record, at: now });
+    return record;
+  }
+
+  /** Checks an access key and secret (Basic auth and the token endpoint). */
+  async verifyKey(accessKey: string, secret: string): Promise<AccessKeyRecord> {
+    const record = accessKey.length <= 128 ? await this.lookup(accessKey) : undefined;
+    const ok = secretMatches(secret, record ? record.secretHash : DUMMY_HASH);
+    if (!record || !ok || record.revokedAt !== null) throw denied(BAD_CREDENTIALS);
+    return record;
+  }
+
+  /** Authenticates a request from its Authorization header. */
+  async authenticate(header: string | undefined): Promise<Principal> {
+    if (header === undefined || header === '') throw denied('missing credentials (use Basic access key:secret, or a Bearer token)');
+    const space = header.indexOf(' ');
+    const scheme = space < 0 ? header : header.slice(0, space);
+    const value = space < 0 ? '' : header.slice(space + 1).trim();
+    switch (scheme.toLowerCase()) {
+      case 'basic': {
+        const creds = parseBasic(value);
+        if (!creds) throw denied('malformed Basic credentials');
+        const record = await this.verifyKey(creds.accessKey, creds.secret);
+        return { tenantId: record.tenantId, accessKey: record.accessKey, scopes: record.scopes };
+      }
+      case 'bearer': {
+        if (value === '' || value.length > 4096) throw denied('invalid token');
+        const r = this.tokens.check(value);
+        if (!r.ok) throw denied(r.reason === 'expired' ? 'token expired' : 'invalid token');
+        const record = await this.lookup(r.claims.accessKey);
+        if (!record || record.revokedAt !== null || record.tenantId !== r.claims.tenantId) throw denied('invalid token');
+        const scopes = r.claims.scopes.filter((s) => record.scopes.includes(s));
+        return { tenantId: record.tenantId, accessKey: record.accessKey, scopes };
+      }
+      default:
+        throw denied('unsupported authorization scheme (use Basic or Bearer)');
+    }
+  }
+}
+
+export function requireScope(principal: Principal, scope: Scope): void {
+  if (!principal.scopes.includes(scope)) throw denied(`missing scope ${scope}`);
+}
+
+/** Splits `base64(accessKey:secret)`; undefined when it is not that. */
+export function parseBasic(value: string): { accessKey: string; secret: string } | undefined {
+  if (value === '' || value.length > 1024 || !/^[A-Za-z0-9+/]+={0,2}$/.test(value)) return undefined;
+  const decoded = Buffer.from(value, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon <= 0) return undefined;
+  return { accessKey: decoded.slice(0, colon), secret: decoded.slice(colon + 1) };
+}

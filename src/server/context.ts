@@ -1,0 +1,29 @@
+import type { Config } from '../config.ts';
+import type { CursorCodec } from '../logs/cursor.ts';
+import type { LogTypes } from '../logs/log-types.ts';
+import type { Scope, Store } from '../store/store.ts';
+import type { Authenticator, Principal } from './auth.ts';
+import type { Metrics } from './metrics.ts';
+import type { LimitKind, RateLimits } from './rate-limits.ts';
+import type { TokenService } from './tokens.ts';
+import type { onRequestAsyncHookHandler } from 'fastify';
+
+/** What the routes share: built once per app by buildApp. */
+export interface AppContext {
+  readonly config: Config;
+  readonly store: Store;
+  readonly types: LogTypes;
+  readonly cursors: CursorCodec;
+  readonly tokens: TokenService;
+  readonly auth: Authenticator;
+  readonly limits: RateLimits;
+  readonly metrics: Metrics;
+  /** An onRequest hook: authenticates, checks `scope`, then counts the request against the tenant's `kind` limit. */
+  guard(scope: Scope, kind: LimitKind): onRequestAsyncHookHandler;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * The one place where failures become HTTP answers. Typed LogwardenErrors map through the
+ * catalogue in ../errors.ts; Fastify's own request errors (validation, body size, media
+ * type, bad JSON) map to their 4xx; anything else is a generic 500 whose cause is logged with
+ * the requestId and never sent.
+ */
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { ERROR_STATUS, INTERNAL_MESSAGE, LogwardenError, type ErrorCode } from '../errors.ts';
+
+const FASTIFY_CODES: Record<string, ErrorCode> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_INVALID_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'invalid_request',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid_request',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_request',
+  FST_ERR_VALIDATION: 'invalid_request',
+};
+
+interface ValidationItem {
+  instancePath?: string;
+  message?: string;
+  keyword?: string;
+  params?: Record<string, unknown>;
+}
+
+function validationMessages(items: readonly ValidationItem[]): string[] {
+  return items.map((v) => {
+    const name = (v.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.');
+    const field = name || (typeof v.params?.missingProperty === 'string' ? v.params.missingProperty : 'request');
+    if (v.keyword === 'type' && v.params?.type === 'string') return `${field}: must be given once, as a single value`;
+    return `${field}: ${v.message ?? 'is invalid'}`;
+  });
+}
+
+/** Classifies any thrown value as [code, messages]; unknown failures are 'internal'. */
+export function classify(err: unknown): { code: ErrorCode; messages: readonly string[]; headers: Readonly<Record<string, string>> } {
+  if (err instanceof LogwardenError) return { code: err.code, messages: err.messages, headers: err.headers };
+  const fe = err as Partial<FastifyError> & { validation?: ValidationItem[] };
+  if (fe && typeof fe === 'object') {
+    if (Array.isArray(fe.validation)) return { code: 'invalid_request', messages: validationMessages(fe.validation), headers: {} };
+    const code = typeof fe.code === 'string' ? FASTIFY_CODES[fe.code] : undefined;
+    if (code) {
+      const messages =
+        code === 'payload_too_large'
+          ? ['request body is larger than this server accepts']
+          : code === 'unsupported_media_type'
+            ? ['unsupported Content-Type (use application/json, or application/x-ndjson for POST /v2/logs)']
+            : [String(fe.message ?? 'malformed request')];
+      return { code, messages, headers: {} };
+    }
+    // Errors raised by Node's HTTP layer or body reading with a client status (e.g. aborted requests).
+    if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+      return { code: 'invalid_request', messages: ['malformed request'], headers: {} };
+    }
+  }
+  return { code: 'internal', messages: [INTERNAL_MESSAGE], headers: {} };
+}
+
+export function errorHandler(err: unknown, request: FastifyRequest, reply: FastifyReply): void {
+  const { code, messages, headers } = classify(err);
+  const status = ERROR_STATUS[code];
+  if (status >= 500) {
+    request.log.error({ err, requestId: request.id }, 'request failed');
+  } else {
+    request.log.info({ requestId: request.id, status, code }, 'request rejected');
+  }
+  void reply
+    .code(status)
+    .headers(headers)
+    .type('application/json; charset=utf-8')
+    .send(JSON.stringify({ requestId: request.id, errors: messages }));
+}

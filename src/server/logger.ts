@@ -1,0 +1,21 @@
+/** The server's structured log: pino, credentials redacted, never an audit payload. */
+import { pino, type Logger } from 'pino';
+
+export const REDACT_PATHS = [
+  'req.headers.authorization',
+  'headers.authorization',
+  'authorization',
+  'secret',
+  '*.secret',
+  'password',
+  '*.password',
+  'access_token',
+  '*.access_token',
+];
+
+export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
+  return pino(
+    { level, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, base: { service: 'logwarden' } },
+    destination as pino.DestinationStream | undefined,
+  );
+}

@@ -1,0 +1,39 @@
+/** Prometheus metrics of one app instance (its own registry, so several apps in one process don't clash). */
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export class Metrics {
+  readonly registry = new Registry();
+  readonly requests = new Counter({
+    name: 'logwarden_http_requests_total',
+    help: 'HTTP requests by route, method and status',
+    labelNames: ['route', 'method', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly latency = new Histogram({
+    name: 'logwarden_http_request_duration_seconds',
+    help: 'HTTP request latency by route',
+    labelNames: ['route', 'method'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  readonly ingested = new Counter({
+    name: 'logwarden_entries_ingested_total',
+    help: 'Log entries newly stored through the ingest API',
+    registers: [this.registry],
+  });
+  readonly duplicates = new Counter({
+    name: 'logwarden_entries_duplicate_total',
+    help: 'Ingested log entries already stored (idempotent replays)',
+    registers: [this.registry],
+  });
+  readonly rateLimited = new Counter({
+    name: 'logwarden_rate_limited_total',
+    help: 'Requests rejected by a rate limit, by kind (read or write)',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+
+  constructor(options: { processMetrics?: boolean } = {}) {
+    if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'logwarden_' });
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * `POST /v2/logs` — ingest (a logwarden extension). A JSON batch of one log type, or NDJSON
+ * streamed line by line. Either way the request is all or nothing, and 201 is sent only once
+ * the store has durably committed.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Readable } from 'node:stream';
+import { LogwardenError } from '../../errors.ts';
+import { EntrySpool } from '../../logs/entry-spool.ts';
+import { parseJsonBatch, parseNdjsonLine } from '../../logs/ingest-parse.ts';
+import { LineTooLongError, ndjsonLines } from '../../logs/ndjson-lines.ts';
+import type { AppendResult } from '../../store/store.ts';
+import type { AppContext } from '../context.ts';
+import { ErrorEnvelope, IngestBatch, IngestResponse } from '../schemas.ts';
+
+const NDJSON_TYPES = ['application/x-ndjson', 'application/ndjson', 'application/jsonl'];
+
+export function logsIngestRoute(app: FastifyInstance, ctx: AppContext): void {
+  void app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: ctx.config.maxJsonBodyBytes }, (_req, body, done) =>
+      done(null, body),
+    );
+    scope.addContentTypeParser(NDJSON_TYPES, (_req, payload, done) => done(null, payload));
+
+    scope.post(
+      '/v2/logs',
+      {
+        onRequest: ctx.guard('api:logs:write', 'write'),
+        // The body is validated by the ingest parser, which also keeps each logRecord's raw text;
+        // the schema below documents it.
+        validatorCompiler: () => () => true,
+        schema: {
+          summary: 'Ingest log entries',
+          description:
+            'logwarden extension. application/json: {"logType", "logEntries": [...]} with up to 10,000 entries. ' +
+            'application/x-ndjson: one entry per line, each with its own logType, any size. All or nothing; ' +
+            'identical entries are counted as duplicates and stored once. Requires scope api:logs:write.',
+          tags: ['logs'],
+          consumes: ['application/json', 'application/x-ndjson'],
+          body: IngestBatch,
+          response: {
+            201: IngestResponse,
+            400: ErrorEnvelope,
+            401: ErrorEnvelope,
+            413: ErrorEnvelope,
+            415: ErrorEnvelope,
+            429: ErrorEnvelope,
+            500: ErrorEnvelope,
+          },
+          security: [{ basic: [] }, { bearer: [] }],
+        },
+      },
+      async (request, reply) => {
+        const tenantId = request.principal!.tenantId;
+        let result: AppendResult;
+        if (typeof request.body === 'string') {
+          result = await ctx.store.append(tenantId, parseJsonBatch(request.body, ctx.types));
+        } else {
+          result = await ingestNdjson(ctx, tenantId, request.body as Readable);
+        }
+        ctx.metrics.ingested.inc(result.accepted);
+        ctx.metrics.duplicates.inc(result.duplicates);
+        return reply.code(201).send({ requestId: request.id, accepted: result.accepted, duplicates: result.duplicates });
+      },
+    );
+  });
+}
+
+async function ingestNdjson(ctx: AppContext, tenantId: string, body: Readable): Promise<AppendResult> {
+  const spool = new EntrySpool();
+  try {
+    for await (const { line, lineNo } of ndjsonLines(body, ctx.config.maxNdjsonLineBytes)) {
+      if (line.trim() === '') continue;
+      spool.push(parseNdjsonLine(line, lineNo, ctx.types));
+    }
+    return await ctx.store.append(tenantId, spool.entries());
+  } catch (err) {
+    if (err instanceof LineTooLongError) {
+      throw new LogwardenError('payload_too_large', [`line ${err.lineNo}: longer than the limit of ${err.maxBytes} bytes per NDJSON line`]);
+    }
+    throw err;
+  } finally {
+    spool.dispose();
+  }
+}

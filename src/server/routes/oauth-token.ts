@@ -1,0 +1,111 @@
+/**
+ * `POST /oauth2/token` — the OAuth 2.0 client-credentials grant (RFC 6749 §4.4). The client
+ * authenticates with HTTP Basic (access key : secret); errors use the RFC's §5.2 shape.
+ */
+import type { FastifyInstance } from 'fastify';
+import { LogwardenError } from '../../errors.ts';
+import { SCOPES, type Scope } from '../../store/store.ts';
+import { parseBasic } from '../auth.ts';
+import { classify } from '../error-handler.ts';
+import type { AppContext } from '../context.ts';
+import { OAuthError, TokenRequest, TokenResponse } from '../schemas.ts';
+
+class OAuthFailure extends Error {
+  constructor(
+    readonly status: number,
+    readonly error: string,
+    readonly description: string,
+  ) {
+    super(description);
+  }
+}
+
+export function oauthTokenRoute(app: FastifyInstance, ctx: AppContext): void {
+  void app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 16 * 1024 }, (_req, body, done) =>
+      done(null, new URLSearchParams(body as string)),
+    );
+
+    scope.setErrorHandler((err, request, reply) => {
+      let status: number;
+      let error: string;
+      let description: string;
+      const headers: Record<string, string> = { 'cache-control': 'no-store', pragma: 'no-cache' };
+      if (err instanceof OAuthFailure) {
+        ({ status, error, description } = err);
+      } else {
+        const c = classify(err);
+        Object.assign(headers, c.headers);
+        if (c.code === 'unauthorized') {
+          status = 401;
+          error = 'invalid_client';
+          headers['www-authenticate'] = 'Basic realm="logwarden"';
+        } else if (c.code === 'rate_limited') {
+          status = 429;
+          error = 'invalid_request';
+        } else if (c.code === 'internal' || c.code === 'unavailable') {
+          request.log.error({ err, requestId: request.id }, 'token request failed');
+          status = c.code === 'internal' ? 500 : 503;
+          error = 'server_error';
+        } else {
+          status = 400;
+          error = 'invalid_request';
+        }
+        description =
+          c.code === 'unsupported_media_type' ? 'send the request as application/x-www-form-urlencoded' : c.messages.join('; ');
+      }
+      void reply.code(status).headers(headers).send({ error, error_description: description, requestId: request.id });
+    });
+
+    scope.post(
+      '/oauth2/token',
+      {
+        validatorCompiler: () => () => true,
+        schema: {
+          summary: 'Get a Bearer token',
+          description:
+            'Client-credentials grant: authenticate with HTTP Basic (access key : secret), send grant_type=client_credentials ' +
+            'and optionally scope (a space-separated subset of the key scopes). Tokens are short-lived and stop working ' +
+            'when their key is revoked.',
+          tags: ['auth'],
+          consumes: ['application/x-www-form-urlencoded'],
+          body: TokenRequest,
+          response: { 200: TokenResponse, 400: OAuthError, 401: OAuthError, 429: OAuthError },
+          security: [{ basic: [] }],
+        },
+      },
+      async (request, reply) => {
+        const header = request.headers.authorization ?? '';
+        const basic = /^basic /i.test(header) ? parseBasic(header.slice(6).trim()) : undefined;
+        if (!basic) throw new OAuthFailure(401, 'invalid_client', 'authenticate with HTTP Basic: access key and secret');
+        const key = await ctx.auth.verifyKey(basic.accessKey, basic.secret).catch((err: unknown) => {
+          if (err instanceof LogwardenError) throw new OAuthFailure(401, 'invalid_client', 'invalid access key or secret');
+          throw err;
+        });
+        await ctx.limits.check('write', key.tenantId);
+        const form = request.body instanceof URLSearchParams ? request.body : new URLSearchParams();
+        const grant = form.getAll('grant_type');
+        if (grant.length !== 1) throw new OAuthFailure(400, 'invalid_request', 'grant_type is required, once');
+        if (grant[0] !== 'client_credentials') {
+          throw new OAuthFailure(400, 'unsupported_grant_type', 'only grant_type=client_credentials is supported');
+        }
+        const scopeParams = form.getAll('scope');
+        if (scopeParams.length > 1) throw new OAuthFailure(400, 'invalid_request', 'scope may be given once');
+        let scopes: readonly Scope[] = key.scopes;
+        if (scopeParams.length === 1) {
+          const asked = scopeParams[0]!.split(' ').filter(Boolean);
+          const bad = asked.find((s) => !(SCOPES as readonly string[]).includes(s) || !key.scopes.includes(s as Scope));
+          if (bad !== undefined) {
+            throw new OAuthFailure(400, 'invalid_scope', `scope ${JSON.stringify(bad.slice(0, 64))} is not granted to this access key`);
+          }
+          if (asked.length > 0) scopes = [...new Set(asked)] as Scope[];
+        }
+        const token = ctx.tokens.issue({ accessKey: key.accessKey, tenantId: key.tenantId, scopes });
+        return reply
+          .headers({ 'cache-control': 'no-store', pragma: 'no-cache' })
+          .send({ access_token: token, token_type: 'Bearer', expires_in: ctx.tokens.ttlSeconds, scope: scopes.join(' '), requestId: request.id });
+      },
+    );
+  });
+}

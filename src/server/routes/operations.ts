@@ -1,0 +1,42 @@
+/** Operational endpoints: liveness, readiness, Prometheus metrics. No authentication. */
+import type { FastifyInstance } from 'fastify';
+import { LogwardenError } from '../../errors.ts';
+import type { AppContext } from '../context.ts';
+import { ErrorEnvelope, HealthResponse } from '../schemas.ts';
+
+export function operationsRoutes(app: FastifyInstance, ctx: AppContext): void {
+  app.get(
+    '/healthz',
+    { schema: { summary: 'Liveness: the process is up', tags: ['operations'], response: { 200: HealthResponse } } },
+    async () => ({ status: 'ok' }),
+  );
+
+  app.get(
+    '/readyz',
+    {
+      schema: {
+        summary: 'Readiness: the store is reachable',
+        tags: ['operations'],
+        response: { 200: HealthResponse, 503: ErrorEnvelope },
+      },
+    },
+    async (request) => {
+      try {
+        await ctx.store.health();
+      } catch (err) {
+        request.log.warn({ err, requestId: request.id }, 'store not ready');
+        throw new LogwardenError('unavailable', ['store unreachable']);
+      }
+      return { status: 'ready' };
+    },
+  );
+
+  app.get(
+    '/metrics',
+    { schema: { summary: 'Prometheus metrics', tags: ['operations'], produces: ['text/plain'] } },
+    async (_request, reply) => {
+      const text = await ctx.metrics.registry.metrics();
+      return reply.type(ctx.metrics.registry.contentType).send(text);
+    },
+  );
+}

@@ -1,0 +1,103 @@
+/**
+ * The wire shapes, defined once. They validate requests, type the handlers, serialise the
+ * answers that are objects, and generate the OpenAPI document (`/openapi.json`).
+ */
+import { Type, type Static } from 'typebox';
+
+const dateTime = (description: string) =>
+  Type.String({ description, examples: ['2018-02-18T02:30:00-07:00', '2018-02-18T08:00:00Z'] });
+
+export const ListLogsQuery = Type.Object({
+  logType: Type.Optional(
+    Type.String({
+      description:
+        'One of AccessLog, UserActivityLog, UserCallPlay, ExternallySharedCallAccess, ExternallySharedCallPlay (or a type the deployment added). Required unless a cursor is given.',
+    }),
+  ),
+  fromDateTime: Type.Optional(
+    dateTime('Inclusive lower bound: ISO-8601 with an offset or Z, fractional seconds allowed. Required unless a cursor is given.'),
+  ),
+  toDateTime: Type.Optional(dateTime('Exclusive upper bound, later than fromDateTime. Omitted: up to the latest entry.')),
+  cursor: Type.Optional(Type.String({ description: 'records.cursor of the previous page, passed back unchanged.' })),
+  limit: Type.Optional(Type.String({ description: 'Extension: page size, an integer from 1 to 1000 (default 100).', pattern: '^[0-9]+$' })),
+});
+export type ListLogsQuery = Static<typeof ListLogsQuery>;
+
+export const WireEntrySchema = Type.Object({
+  userId: Type.Optional(Type.String()),
+  userEmailAddress: Type.Optional(Type.String()),
+  userFullName: Type.Optional(Type.String()),
+  impersonatorUserId: Type.Optional(Type.String()),
+  impersonatorEmailAddress: Type.Optional(Type.String()),
+  impersonatorFullName: Type.Optional(Type.String()),
+  impersonatorCompanyId: Type.Optional(Type.String()),
+  eventTime: Type.String({ description: 'UTC with milliseconds, e.g. 2025-06-12T19:55:14.638Z' }),
+  logRecord: Type.Object({}, { additionalProperties: true, description: 'Returned exactly as ingested.' }),
+});
+
+export const ListLogsResponse = Type.Object({
+  requestId: Type.String(),
+  records: Type.Object({
+    totalRecords: Type.Integer(),
+    currentPageSize: Type.Integer(),
+    currentPageNumber: Type.Integer(),
+    cursor: Type.Optional(Type.String({ description: 'Present only when more entries remain.' })),
+  }),
+  logEntries: Type.Array(WireEntrySchema),
+});
+
+export const ErrorEnvelope = Type.Object({
+  requestId: Type.String({ description: '19 lowercase base-36 characters; also the x-traceid header.' }),
+  errors: Type.Array(Type.String()),
+});
+
+export const IngestBatch = Type.Object(
+  {
+    logType: Type.String(),
+    logEntries: Type.Array(
+      Type.Object({
+        userId: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+        userEmailAddress: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+        userFullName: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+        impersonatorUserId: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+        impersonatorEmailAddress: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+        impersonatorFullName: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+        impersonatorCompanyId: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+        eventTime: Type.String({ description: 'ISO-8601 with an offset; kept to the millisecond.' }),
+        logRecord: Type.Object({}, { additionalProperties: true }),
+      }),
+      { maxItems: 10_000 },
+    ),
+  },
+  {
+    description:
+      'JSON batch of one log type (application/json, up to 10,000 entries), or NDJSON (application/x-ndjson): one entry per line, each with its own logType.',
+  },
+);
+
+export const IngestResponse = Type.Object({
+  requestId: Type.String(),
+  accepted: Type.Integer({ description: 'Entries newly stored.' }),
+  duplicates: Type.Integer({ description: 'Entries identical to ones already stored (not stored again).' }),
+});
+
+export const TokenRequest = Type.Object({
+  grant_type: Type.String({ description: 'client_credentials' }),
+  scope: Type.Optional(Type.String({ description: 'Space-separated subset of the key scopes.' })),
+});
+
+export const TokenResponse = Type.Object({
+  access_token: Type.String(),
+  token_type: Type.Literal('Bearer'),
+  expires_in: Type.Integer(),
+  scope: Type.String(),
+  requestId: Type.String(),
+});
+
+export const OAuthError = Type.Object({
+  error: Type.String(),
+  error_description: Type.String(),
+  requestId: Type.String(),
+});
+
+export const HealthResponse = Type.Object({ status: Type.String() });

@@ -1,0 +1,51 @@
+/**
+ * Bearer tokens for the client-credentials grant: short-lived JWTs (HS256) signed with a key
+ * derived from the server's signing secret, so every process sharing the store accepts the
+ * tokens of every other. A token names its access key; the key is looked up on use, so
+ * revoking the key ends its tokens at once.
+ */
+import { createHash } from 'node:crypto';
+import { createSigner, createVerifier, TokenError } from 'fast-jwt';
+import { SCOPES, type Scope } from '../store/store.ts';
+
+export interface TokenClaims {
+  readonly accessKey: string;
+  readonly tenantId: string;
+  readonly scopes: readonly Scope[];
+}
+
+export type TokenCheck = { ok: true; claims: TokenClaims } | { ok: false; reason: 'expired' | 'invalid' };
+
+const ISSUER = 'logwarden';
+
+export class TokenService {
+  private readonly sign: (payload: Record<string, unknown>) => string;
+  private readonly verify: (token: string) => Record<string, unknown>;
+
+  constructor(
+    secret: string,
+    readonly ttlSeconds: number,
+  ) {
+    const key = createHash('sha256').update('logwarden token v1\0').update(secret).digest();
+    this.sign = createSigner({ key, algorithm: 'HS256', expiresIn: ttlSeconds * 1000, iss: ISSUER });
+    this.verify = createVerifier({ key, algorithms: ['HS256'], allowedIss: ISSUER, cache: 10_000 });
+  }
+
+  issue(claims: TokenClaims): string {
+    return this.sign({ sub: claims.accessKey, tid: claims.tenantId, scope: claims.scopes.join(' ') });
+  }
+
+  check(token: string): TokenCheck {
+    let payload: Record<string, unknown>;
+    try {
+      payload = this.verify(token);
+    } catch (err) {
+      if (err instanceof TokenError && err.code === TokenError.codes.expired) return { ok: false, reason: 'expired' };
+      return { ok: false, reason: 'invalid' };
+    }
+    const { sub, tid, scope } = payload;
+    if (typeof sub !== 'string' || typeof tid !== 'string' || typeof scope !== 'string') return { ok: false, reason: 'invalid' };
+    const scopes = scope.split(' ').filter((s): s is Scope => (SCOPES as readonly string[]).includes(s));
+    return { ok: true, claims: { accessKey: sub, tenantId: tid, scopes } };
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * A throwaway PostgreSQL 15 cluster for one test file: initdb in a temp dir, started with
+ * pg_ctl on a free loopback port (as the `postgres` user when running as root, since the
+ * server refuses to run as root), stopped by pid when the file is done or the process exits.
+ * Each store under test gets a fresh database.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { freePort, isAlive, onProcessExit, unavailable, waitForExit } from './services.ts';
+
+const BIN_DIR = '/usr/lib/postgresql/15/bin';
+
+export interface PostgresCluster {
+  readonly port: number;
+  /** Connection URL of database `name` on this cluster. */
+  url(name: string): string;
+  /** Creates an empty database and returns its URL. */
+  createDatabase(): Promise<string>;
+  dropDatabase(url: string): Promise<void>;
+  /** A client on the maintenance database, for test-only inspection. */
+  admin(): pg.Pool;
+  stop(): Promise<void>;
+}
+
+export type PostgresStart = { cluster: PostgresCluster; skip?: undefined } | { cluster?: undefined; skip: string };
+
+/** Why a cluster cannot be started here, or undefined when it can. */
+function missing(): string | undefined {
+  for (const bin of ['initdb', 'pg_ctl', 'postgres']) {
+    if (!existsSync(join(BIN_DIR, bin))) return `PostgreSQL binaries not found in ${BIN_DIR} (missing ${bin})`;
+  }
+  if (process.getuid?.() === 0 && spawnSync('id', ['-u', 'postgres']).status !== 0) {
+    return 'running as root and there is no postgres user to run the server as';
+  }
+  return undefined;
+}
+
+/** Starts a cluster, or says why the suite is skipped (throws instead under LOGWARDEN_REQUIRE_SERVICES=1). */
+export async function startPostgres(): Promise<PostgresStart> {
+  const why = missing();
+  if (why) return { skip: unavailable(why) };
+
+  const asRoot = process.getuid?.() === 0;
+  const dir = mkdtempSync(join(tmpdir(), 'logwarden-pg-'));
+  if (asRoot) {
+    const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
+    const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
+    chownSync(dir, uid, gid);
+  }
+  const run = (bin: string, args: string[]): void => {
+    const cmd = asRoot ? 'runuser' : join(BIN_DIR, bin);
+    const argv = asRoot ? ['-u', 'postgres', '--', join(BIN_DIR, bin), ...args] : args;
+    const r = spawnSync(cmd, argv, { encoding: 'utf8', cwd: dir });
+    if (r.status !== 0) throw new Error(`${bin} failed (${r.status}): ${r.stderr || r.stdout}`);
+  };
+
+  const data = join(dir, 'data');
+  run('initdb', ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync']);
+
+  let port = 0;
+  for (let attempt = 0; ; attempt++) {
+    port = await freePort();
+    // Durability settings off: the cluster is thrown away, and tests must stay fast.
+    const opts = [
+      `-p ${port}`,
+      '-c listen_addresses=127.0.0.1',
+      `-c unix_socket_directories=${dir}`,
+      '-c fsync=off',
+      '-c synchronous_commit=off',
+      '-c full_page_writes=off',
+      '-c max_connections=200',
+      '-c shared_buffers=64MB',
+    ].join(' ');
+    try {
+      run('pg_ctl', ['start', '-w', '-t', '30', '-D', data, '-l', join(dir, 'server.log'), '-o', opts]);
+      break;
+    } catch (err) {
+      // Another process may have taken the port between probing and binding.
+      if (attempt >= 2) {
+        rmSync(dir, { recursive: true, force: true });
+        throw err;
+      }
+    }
+  }
+  const pid = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  const unhook = onProcessExit(() => {
+    // SIGQUIT: immediate shutdown, the only kind that finishes without waiting on clients.
+    if (isAlive(pid)) process.kill(pid, 'SIGQUIT');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const url = (name: string): string => `postgres://postgres@127.0.0.1:${port}/${name}`;
+  const admin = new pg.Pool({ connectionString: url('postgres'), max: 2 });
+  admin.on('error', () => {});
+  let n = 0;
+
+  const cluster: PostgresCluster = {
+    port,
+    url,
+    admin: () => admin,
+    async createDatabase() {
+      const name = `lw_${process.pid}_${++n}`;
+      await admin.query(`CREATE DATABASE ${name}`);
+      return url(name);
+    },
+    async dropDatabase(dbUrl) {
+      const name = new URL(dbUrl).pathname.slice(1);
+      await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`);
+    },
+    async stop() {
+      await admin.end().catch(() => {});
+      if (isAlive(pid)) {
+        process.kill(pid, 'SIGQUIT'); // immediate shutdown: nothing in this cluster is worth a checkpoint
+        if (!(await waitForExit(pid, 10_000))) process.kill(pid, 'SIGKILL');
+      }
+      unhook();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return { cluster };
+}
