@@ -51,6 +51,9 @@ export function parseJsonBatch(text: string, types: LogTypes, maxEntries = MAX_B
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
     throw invalid('body must be a JSON object {"logType": …, "logEntries": […]}');
   }
+  const members = objectMembers(text, skipWs(text, 0));
+  const dup = duplicateKey(members);
+  if (dup) throw invalid(`${dup}: appears more than once`);
   const top = doc as Record<string, unknown>;
   for (const k of Object.keys(top)) {
     if (k !== 'logType' && k !== 'logEntries') throw invalid(`${k}: unknown field (allowed: logType, logEntries)`);
@@ -58,11 +61,7 @@ export function parseJsonBatch(text: string, types: LogTypes, maxEntries = MAX_B
   const logType = checkLogType(top.logType, types, '');
   const list = top.logEntries;
   if (!Array.isArray(list)) throw invalid('logEntries: must be an array of entries');
-  if (list.length === 0) throw invalid('logEntries: must hold at least one entry');
   if (list.length > maxEntries) throw invalid(`logEntries: at most ${maxEntries} entries per request (got ${list.length})`);
-  const members = objectMembers(text, skipWs(text, 0));
-  const dup = duplicateKey(members);
-  if (dup) throw invalid(`${dup}: appears more than once`);
   const listSpan = members.find((m) => m.key === 'logEntries')!;
   const spans = arrayElements(text, listSpan.start);
   const out: NewEntry[] = new Array(list.length);
