@@ -7,9 +7,11 @@ export const ERROR_STATUS = {
   unauthorized: 401,
   route_not_found: 404,
   no_records: 404,
+  request_timeout: 408,
   payload_too_large: 413,
   unsupported_media_type: 415,
   rate_limited: 429,
+  headers_too_large: 431,
   internal: 500,
   unavailable: 503,
 } as const satisfies Record<string, number>;

@@ -1,8 +1,12 @@
 /**
  * Splits a byte stream into NDJSON lines without ever holding more than one line (bounded by
  * `maxLineBytes`) plus one chunk. A line over the bound raises LineTooLongError with its
- * number; a final line without a newline counts.
+ * number; a line that is not valid UTF-8 is refused (400) rather than decoded with
+ * replacement characters; a final line without a newline counts.
  */
+import { isUtf8 } from 'node:buffer';
+import { invalid } from '../errors.ts';
+
 export class LineTooLongError extends Error {
   constructor(
     readonly lineNo: number,
@@ -24,6 +28,7 @@ export async function* ndjsonLines(
     parts = [];
     partBytes = 0;
     const end = whole.length > 0 && whole[whole.length - 1] === 0x0d ? whole.length - 1 : whole.length;
+    if (!isUtf8(whole.subarray(0, end))) throw invalid(`line ${lineNo}: is not valid UTF-8`);
     return whole.toString('utf8', 0, end);
   };
   for await (const chunk of source) {

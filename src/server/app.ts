@@ -15,7 +15,7 @@ import { newRequestId } from '../logs/request-id.ts';
 import type { Scope, Store } from '../store/store.ts';
 import { Authenticator, requireScope } from './auth.ts';
 import type { AppContext } from './context.ts';
-import { errorHandler } from './error-handler.ts';
+import { clientErrorHandler, errorHandler } from './error-handler.ts';
 import type { LimiterStore } from './limiter/limiter.ts';
 import { MemoryLimiter } from './limiter/memory-limiter.ts';
 import { Metrics } from './metrics.ts';
@@ -52,6 +52,13 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+    // Failures Fastify answers before routing (an undecodable URL) and those Node's HTTP parser
+    // raises (oversized headers, malformed requests) get the same envelope as every other error.
+    frameworkErrors: (err, request, reply) => {
+      reply.header('x-traceid', request.id);
+      errorHandler(err, request, reply);
+    },
+    clientErrorHandler,
   });
 
   const secret = await signingSecret(config, store);

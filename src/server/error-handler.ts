@@ -4,8 +4,11 @@
  * type, bad JSON) map to their 4xx; anything else is a generic 500 whose cause is logged with
  * the requestId and never sent.
  */
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ERROR_STATUS, INTERNAL_MESSAGE, LogwardenError, type ErrorCode } from '../errors.ts';
+import { newRequestId } from '../logs/request-id.ts';
 
 const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
@@ -15,6 +18,7 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid_request',
   FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_request',
   FST_ERR_VALIDATION: 'invalid_request',
+  FST_ERR_BAD_URL: 'invalid_request',
 };
 
 interface ValidationItem {
@@ -70,4 +74,29 @@ export function errorHandler(err: unknown, request: FastifyRequest, reply: Fasti
     .headers(headers)
     .type('application/json; charset=utf-8')
     .send(JSON.stringify({ requestId: request.id, errors: messages }));
+}
+
+/**
+ * Answers what Node's HTTP parser rejects before any request exists (headers over the size
+ * limit, a malformed request line or header): the usual envelope with a fresh requestId, then
+ * the connection is closed.
+ */
+export function clientErrorHandler(err: Error & { code?: string }, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [code, message]: [ErrorCode, string] =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? ['headers_too_large', 'request headers (the URL included) are larger than this server accepts']
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? ['request_timeout', 'request timed out']
+        : ['invalid_request', 'malformed HTTP request'];
+  const status = ERROR_STATUS[code];
+  const requestId = newRequestId();
+  const body = JSON.stringify({ requestId, errors: [message] });
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nx-traceid: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
 }

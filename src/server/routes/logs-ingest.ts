@@ -4,8 +4,9 @@
  * the store has durably committed.
  */
 import type { FastifyInstance } from 'fastify';
-import type { Readable } from 'node:stream';
-import { LogwardenError } from '../../errors.ts';
+import { isUtf8 } from 'node:buffer';
+import { Readable } from 'node:stream';
+import { invalid, LogwardenError } from '../../errors.ts';
 import { EntrySpool } from '../../logs/entry-spool.ts';
 import { parseJsonBatch, parseNdjsonLine } from '../../logs/ingest-parse.ts';
 import { LineTooLongError, ndjsonLines } from '../../logs/ndjson-lines.ts';
@@ -18,8 +19,10 @@ const NDJSON_TYPES = ['application/x-ndjson', 'application/ndjson', 'application
 export function logsIngestRoute(app: FastifyInstance, ctx: AppContext): void {
   void app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: ctx.config.maxJsonBodyBytes }, (_req, body, done) =>
-      done(null, body),
+    // Invalid UTF-8 is refused rather than decoded with replacement characters: an audit
+    // record must be stored as sent or not at all.
+    scope.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: ctx.config.maxJsonBodyBytes }, (_req, body, done) =>
+      isUtf8(body as Buffer) ? done(null, (body as Buffer).toString('utf8')) : done(invalid('body is not valid UTF-8')),
     );
     scope.addContentTypeParser(NDJSON_TYPES, (_req, payload, done) => done(null, payload));
 
@@ -56,8 +59,11 @@ export function logsIngestRoute(app: FastifyInstance, ctx: AppContext): void {
         let result: AppendResult;
         if (typeof request.body === 'string') {
           result = await ctx.store.append(tenantId, parseJsonBatch(request.body, ctx.types));
+        } else if (request.body instanceof Readable) {
+          result = await ingestNdjson(ctx, tenantId, request.body);
         } else {
-          result = await ingestNdjson(ctx, tenantId, request.body as Readable);
+          // No body and no Content-Type: Fastify skips the parsers.
+          throw new LogwardenError('unsupported_media_type', ['send a body as application/json, or application/x-ndjson']);
         }
         ctx.metrics.ingested.inc(result.accepted);
         ctx.metrics.duplicates.inc(result.duplicates);
