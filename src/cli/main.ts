@@ -8,9 +8,12 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config.ts';
 import { SchemaTooNewError } from '../store/store.ts';
 import { CommandError, EXIT, UsageError } from './exit-codes.ts';
+import { registerFetch } from './fetch.ts';
 import { registerIngest } from './ingest.ts';
 import { registerKeys } from './keys.ts';
+import { registerSeed } from './seed.ts';
 import { registerServe } from './serve.ts';
+import { registerSync } from './sync.ts';
 import { registerTenants } from './tenants.ts';
 
 function packageVersion(): string {
@@ -31,6 +34,9 @@ export function buildProgram(): Command {
   registerTenants(program);
   registerKeys(program);
   registerIngest(program);
+  registerSeed(program);
+  registerFetch(program);
+  registerSync(program);
   program.exitOverride();
   for (const c of program.commands) applyExitOverride(c);
   return program;

@@ -3,20 +3,16 @@
  * response text. Each entry keeps its exact text (`raw`), because an audit record is evidence
  * and JSON.parse alone would round big integers and turn `1.0` into `1`.
  */
+import type { Static } from 'typebox';
 import { USER_FIELDS, type UserField } from '../logs/entry.ts';
 import { arrayElements, minify, objectMembers, skipWs } from '../logs/json-text.ts';
+import type { ListLogsResponse, WireEntrySchema } from '../server/schemas.ts';
 import { parseLossless, type JsonObject } from './lossless-json.ts';
 
-export interface LogEntry {
-  readonly userId?: string;
-  readonly userEmailAddress?: string;
-  readonly userFullName?: string;
-  readonly impersonatorUserId?: string;
-  readonly impersonatorEmailAddress?: string;
-  readonly impersonatorFullName?: string;
-  readonly impersonatorCompanyId?: string;
-  /** As the server rendered it, e.g. `2025-06-12T19:55:14.638Z`. */
-  readonly eventTime: string;
+/** The entry's user fields and eventTime, typed from the server's own wire schema. */
+type WireFields = Omit<Static<typeof WireEntrySchema>, 'logRecord'>;
+
+export interface LogEntry extends Readonly<WireFields> {
   /**
    * The record, parsed without losing digits: integers beyond Number.MAX_SAFE_INTEGER are
    * `bigint`. For the exact text of every number (`1.0` stays `1.0`) use `logRecordText`.
@@ -28,14 +24,8 @@ export interface LogEntry {
   readonly raw: string;
 }
 
-export interface PageRecords {
-  /** Entries matching the whole query (all pages). */
-  readonly totalRecords: number;
-  readonly currentPageSize: number;
-  readonly currentPageNumber: number;
-  /** Pass back to get the next page; absent on the last page. */
-  readonly cursor?: string;
-}
+/** `totalRecords` (all pages), `currentPageSize`, `currentPageNumber`, and `cursor` unless this is the last page. */
+export type PageRecords = Readonly<Static<typeof ListLogsResponse>['records']>;
 
 export interface LogsPage {
   readonly requestId: string | undefined;

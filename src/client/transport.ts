@@ -143,7 +143,9 @@ export class Transport {
     };
     const rps = options.requestsPerSecond ?? 3;
     if (!(rps >= 0)) throw new TypeError('requestsPerSecond must be a non-negative number');
-    this.pacer = new Pacer(rps === 0 || rps === Infinity ? 0 : Math.ceil(1000 / rps));
+    // 5% slack: requests spaced exactly 1/rps apart can still arrive bunched by network jitter
+    // and land in one of the server's one-second windows together.
+    this.pacer = new Pacer(rps === 0 || rps === Infinity ? 0 : Math.ceil(1050 / rps));
     this.userAgent = options.userAgent ?? 'logwarden-client';
   }
 

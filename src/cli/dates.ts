@@ -1,0 +1,42 @@
+/**
+ * Dates and durations as people type them on a command line: ISO-8601 with an offset
+ * (`2026-03-04T09:00:00-07:00`), a UTC day (`2026-03-04`), or a time ago (`7d`, `12h`, `30m`).
+ * Relative forms are resolved once, against the moment the command started, so every request
+ * of one run uses the same bounds.
+ */
+import { parseDateTime } from '../logs/time.ts';
+import { UsageError } from './exit-codes.ts';
+
+const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 } as const;
+const DURATION = /^(\d{1,9})(s|m|h|d|w)$/;
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+
+/** A point in time as given and as it will be sent. */
+export interface When {
+  /** What goes on the wire: the ISO-8601 text as given, or a resolved UTC time. */
+  readonly iso: string;
+  /** Milliseconds since the epoch (truncated to the millisecond). */
+  readonly ms: number;
+}
+
+export const WHEN_HELP = 'ISO-8601 with offset, YYYY-MM-DD (UTC midnight), or a time ago like 7d, 12h, 30m';
+
+/** Parses a duration like `15m`, `10m`, `14d`, `45s`, `2w`. */
+export function parseDuration(text: string, flag: string): number {
+  const m = DURATION.exec(text.trim());
+  if (!m) throw new UsageError(`${flag} must be a duration like 30s, 15m, 12h, 7d or 2w (got ${JSON.stringify(text)})`);
+  return Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
+}
+
+export function parseWhen(text: string, flag: string, nowMs: number): When {
+  const t = text.trim();
+  if (t === 'now') return { iso: new Date(nowMs).toISOString(), ms: nowMs };
+  if (DURATION.test(t)) {
+    const ms = nowMs - parseDuration(t, flag);
+    return { iso: new Date(ms).toISOString(), ms };
+  }
+  const iso = DAY.test(t) ? `${t}T00:00:00Z` : t;
+  const parsed = parseDateTime(iso);
+  if (!parsed.ok) throw new UsageError(`${flag} ${parsed.problem}; use ${WHEN_HELP}`);
+  return { iso, ms: parsed.instant.ms };
+}

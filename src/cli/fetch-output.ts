@@ -1,0 +1,102 @@
+/**
+ * Where `logwarden fetch` writes: the three formats, and a sink that respects backpressure so
+ * memory stays flat however large the export. Each record is written as one chunk, so an
+ * interrupted export ends on a record boundary.
+ */
+import { createWriteStream, statSync } from 'node:fs';
+import { once } from 'node:events';
+import type { Writable } from 'node:stream';
+import type { LogEntry } from '../client/index.ts';
+import { ENTRY_FIELDS, USER_FIELDS } from '../logs/entry.ts';
+
+export const FORMATS = ['ndjson', 'json', 'csv'] as const;
+export type Format = (typeof FORMATS)[number];
+
+export interface Formatter {
+  /** Text before the first record ('' when appending to an existing file). */
+  readonly head: string;
+  record(e: LogEntry, index: number): string;
+  /** Text after the last of `count` records. */
+  tail(count: number): string;
+}
+
+/** RFC 4180: quote a cell holding a comma, quote or line break; double the quotes. */
+export function csvCell(v: string): string {
+  return /[",\r\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v;
+}
+
+export function formatter(format: Format, logType: string, appending: boolean): Formatter {
+  switch (format) {
+    case 'ndjson': {
+      // Each line carries its logType, so the file can be fed to `logwarden ingest` as is.
+      const prefix = `{"logType":${JSON.stringify(logType)},`;
+      return { head: '', record: (e) => `${prefix}${e.raw.slice(1)}\n`, tail: () => '' };
+    }
+    case 'json':
+      // The shape of an ingest batch (POST /v2/logs).
+      return {
+        head: `{"logType":${JSON.stringify(logType)},"logEntries":[\n`,
+        record: (e, i) => `${i === 0 ? '' : ',\n'}${e.raw}`,
+        tail: (count) => (count === 0 ? ']}\n' : '\n]}\n'),
+      };
+    case 'csv':
+      return {
+        head: appending ? '' : `${ENTRY_FIELDS.join(',')}\r\n`,
+        record: (e) => [...USER_FIELDS.map((f) => csvCell(e[f] ?? '')), csvCell(e.eventTime), csvCell(e.logRecordText)].join(',') + '\r\n',
+        tail: () => '',
+      };
+  }
+}
+
+/** A writable destination with backpressure; remembers a failure (EPIPE when a reader quits). */
+export class Sink {
+  private failure: Error | undefined;
+
+  private constructor(
+    private readonly stream: Writable,
+    private readonly owned: boolean,
+  ) {
+    stream.on('error', (err) => (this.failure ??= err));
+  }
+
+  static stdout(): Sink {
+    return new Sink(process.stdout, false);
+  }
+
+  /** Opens a file; `append` keeps what is there. */
+  static async file(path: string, append: boolean): Promise<Sink> {
+    const stream = createWriteStream(path, { flags: append ? 'a' : 'w' });
+    await once(stream, 'open');
+    return new Sink(stream, true);
+  }
+
+  get error(): Error | undefined {
+    return this.failure;
+  }
+
+  async write(text: string): Promise<void> {
+    if (this.failure) throw this.failure;
+    if (text === '') return;
+    if (!this.stream.write(text)) await once(this.stream, 'drain');
+    if (this.failure) throw this.failure;
+  }
+
+  /** Flushes; closes the file (standard output stays open). */
+  async close(): Promise<void> {
+    if (this.failure) return;
+    if (this.owned) {
+      this.stream.end();
+      await once(this.stream, 'close');
+    } else if (this.stream.writableNeedDrain) {
+      await once(this.stream, 'drain');
+    }
+  }
+}
+
+export function isNonEmptyFile(path: string): boolean {
+  try {
+    return statSync(path).size > 0;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * What `fetch` and `sync` share: the flags that name a remote Gong-compatible source and its
+ * credentials, and the SDK client built from them.
+ */
+import { Option, type Command } from 'commander';
+import { LogsClient } from '../client/index.ts';
+import type { Config } from '../config.ts';
+import { intFlag } from './common.ts';
+import { UsageError } from './exit-codes.ts';
+
+export interface RemoteFlags {
+  url: string;
+  accessKey?: string;
+  secret?: string;
+  token?: string;
+  rate?: string;
+  pageSize?: string;
+  maxWait?: string;
+}
+
+export function remoteOptions(cmd: Command): Command {
+  return cmd
+    .requiredOption('--url <url>', 'base URL of the source: https://api.gong.io, your company\'s Gong API host, or a logwarden server')
+    .addOption(new Option('--access-key <key>', 'access key of the source [env: LOGWARDEN_ACCESS_KEY]'))
+    .addOption(new Option('--secret <secret>', 'its secret; prefer the environment, command lines are visible to other users [env: LOGWARDEN_SECRET]'))
+    .addOption(new Option('--token <token>', 'a bearer token instead of the access key and secret'))
+    .addOption(new Option('--rate <n>', 'requests per second at most, to stay under the source\'s limit (0: unpaced)').default('3'))
+    .addOption(new Option('--page-size <n>', 'entries per page, 1-1000 (a logwarden extension; Gong ignores it)'))
+    .addOption(new Option('--max-wait <seconds>', 'longest Retry-After to wait out before failing').default('900'));
+}
+
+/** Flags win over the environment (the config); Basic credentials unless a token is given. */
+export function clientFrom(flags: RemoteFlags, config: Pick<Config, 'accessKey' | 'secret'>): LogsClient {
+  const rate = Number(flags.rate ?? '3');
+  if (!(rate >= 0) || !Number.isFinite(rate)) throw new UsageError(`--rate must be a number of requests per second (got ${JSON.stringify(flags.rate)})`);
+  const maxWait = intFlag('--max-wait', flags.maxWait, 0, 7 * 86_400) ?? 900;
+  const common = {
+    baseUrl: flags.url,
+    requestsPerSecond: rate,
+    retry: { maxRetryAfterMs: maxWait * 1000 },
+  };
+  try {
+    if (flags.token !== undefined) return new LogsClient({ ...common, token: flags.token });
+    const accessKey = flags.accessKey ?? config.accessKey;
+    const secret = flags.secret ?? config.secret;
+    if (accessKey === null || accessKey === undefined || secret === null || secret === undefined) {
+      throw new UsageError('credentials missing: give --access-key and --secret (or set LOGWARDEN_ACCESS_KEY and LOGWARDEN_SECRET), or --token');
+    }
+    return new LogsClient({ ...common, accessKey, secret });
+  } catch (err) {
+    if (err instanceof TypeError) throw new UsageError(`--url: ${err.message}`);
+    throw err;
+  }
+}
+
+export function pageSizeFrom(flags: RemoteFlags): number | undefined {
+  return intFlag('--page-size', flags.pageSize, 1, 1000);
+}

@@ -1,0 +1,185 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import { GONG_LOG_TYPES } from '../../src/logs/log-types.ts';
+import { CLI, ROOT, cleanEnv, runCli } from '../support/cli.ts';
+import { entryTexts } from '../support/entries.ts';
+import { startFaultServer, type FaultServer } from '../support/fault-server.ts';
+import { allBodies, seed, startLiveSource, tempDir, type LiveSource, type TempDir } from '../support/live-source.ts';
+
+const START = Date.parse('2026-01-01T00:00:00Z');
+const CREDS = { LOGWARDEN_ACCESS_KEY: 'KEY', LOGWARDEN_SECRET: 'SECRET' };
+
+/** Splits CSV text (RFC 4180) into rows of cells. */
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let cell = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') (cell += '"'), i++;
+      else if (c === '"') quoted = false;
+      else cell += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') row.push(cell), (cell = '');
+    else if (c === '\r' && text[i + 1] === '\n') row.push(cell), rows.push(row), (row = []), (cell = ''), i++;
+    else cell += c;
+  }
+  return rows;
+}
+
+describe('logwarden fetch against a misbehaving Gong-compatible server', () => {
+  let server: FaultServer;
+  let dir: TempDir;
+  const play = entryTexts('UserCallPlay', 23, START);
+
+  before(async () => {
+    server = await startFaultServer({ pageSize: 4 });
+    server.setEntries('UserCallPlay', play);
+    dir = tempDir('logwarden-fetch-');
+  });
+  after(async () => {
+    await server.close();
+    dir.remove();
+  });
+  beforeEach(() => {
+    server.requests.length = 0;
+    server.faults.length = 0;
+  });
+
+  const fetchArgs = (...more: string[]) => ['fetch', '--url', server.url, '--type', 'UserCallPlay', '--rate', '0', ...more];
+
+  it('writes NDJSON (one entry per line with its logType, texts exact) through 429s, 500s and cut-short bodies, quietly when piped', async () => {
+    const pass = { kind: 'slow', ms: 0 } as const; // one fault per page keeps the backoff short
+    server.faults.push({ kind: 'status', status: 429, retryAfter: '0' }, pass, { kind: 'status', status: 500 }, pass, { kind: 'truncate' });
+    const r = await runCli(fetchArgs('--from', '2026-01-01'), { env: CREDS });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, '');
+    const lines = r.stdout.trimEnd().split('\n');
+    assert.deepEqual(lines, play.map((t) => `{"logType":"UserCallPlay",${t.slice(1)}`));
+    assert.ok(lines[0]!.includes('"play_speed":1.0'));
+    assert.equal(server.requests[0]!.url.searchParams.get('fromDateTime'), '2026-01-01T00:00:00Z');
+    assert.equal(server.requests[0]!.headers.authorization, `Basic ${Buffer.from('KEY:SECRET').toString('base64')}`);
+  });
+
+  it('writes CSV with flat entry columns and logRecord as an exact JSON cell', async () => {
+    const out = join(dir.path, 'play.csv');
+    const r = await runCli(fetchArgs('--from', '2026-01-01T00:00:00Z', '--format', 'csv', '--out', out), { env: CREDS });
+    assert.equal(r.code, 0, r.stderr);
+    const rows = parseCsv(readFileSync(out, 'utf8'));
+    assert.deepEqual(rows[0], [
+      'userId', 'userEmailAddress', 'userFullName', 'impersonatorUserId', 'impersonatorEmailAddress',
+      'impersonatorFullName', 'impersonatorCompanyId', 'eventTime', 'logRecord',
+    ]);
+    assert.equal(rows.length, 24);
+    const first = JSON.parse(play[0]!) as Record<string, string>;
+    assert.deepEqual(rows[1]!.slice(0, 3), [first.userId, first.userEmailAddress, first.userFullName]);
+    assert.equal(rows[1]![2], 'Zoë "Z" Ng 0');
+    assert.equal(rows[1]![7], first.eventTime);
+    assert.equal(rows[1]![8], play[0]!.slice(play[0]!.indexOf('"logRecord":') + 12, -1));
+  });
+
+  it('writes JSON as an ingest batch, and an empty result (the 404) as an empty batch', async () => {
+    const r = await runCli(fetchArgs('--from', '2026-01-01', '--format', 'json'), { env: CREDS });
+    assert.equal(r.code, 0, r.stderr);
+    const doc = JSON.parse(r.stdout) as { logType: string; logEntries: unknown[] };
+    assert.equal(doc.logType, 'UserCallPlay');
+    assert.deepEqual(doc.logEntries, play.map((t) => JSON.parse(t)));
+    const empty = await runCli(fetchArgs('--from', '2030-01-01', '--format', 'json'), { env: CREDS });
+    assert.equal(empty.code, 0, empty.stderr);
+    assert.deepEqual(JSON.parse(empty.stdout), { logType: 'UserCallPlay', logEntries: [] });
+  });
+
+  it('resolves relative dates once, against the start of the run', async () => {
+    const before = Date.now();
+    const r = await runCli(fetchArgs('--from', '7d', '--to', '30m'), { env: CREDS });
+    assert.equal(r.code, 0, r.stderr);
+    const q = server.requests[0]!.url.searchParams;
+    const from = Date.parse(q.get('fromDateTime')!);
+    const to = Date.parse(q.get('toDateTime')!);
+    assert.ok(Math.abs(from - (before - 7 * 86_400_000)) < 10_000, q.get('fromDateTime')!);
+    assert.equal(to - from, 7 * 86_400_000 - 30 * 60_000);
+  });
+
+  it('stops on Ctrl-C with whole records only, and the printed command finishes the export exactly', async () => {
+    const out = join(dir.path, 'interrupted.ndjson');
+    // Pages 1-2 come at once; page 3 hangs long enough for the interrupt.
+    server.faults.push({ kind: 'slow', ms: 0 }, { kind: 'slow', ms: 0 }, { kind: 'slow', ms: 20_000 });
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...fetchArgs('--from', '2026-01-01', '--out', out)], {
+      cwd: ROOT,
+      env: cleanEnv(CREDS),
+    });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+    while (server.requests.length < 3) await new Promise((r) => setTimeout(r, 20));
+    child.kill('SIGINT');
+    assert.equal(await exited, 1);
+    const partial = readFileSync(out, 'utf8');
+    assert.ok(partial.endsWith('\n'));
+    const lines = partial.trimEnd().split('\n');
+    assert.equal(lines.length, 8, 'two whole pages of four');
+    for (const l of lines) JSON.parse(l);
+    assert.match(stderr, /Stopped after 8 entries/);
+    const resume = /^ {2}(logwarden fetch .* --cursor .*)$/m.exec(stderr)?.[1];
+    assert.ok(resume, stderr);
+    assert.ok(!resume.includes('SECRET'), 'the hint never repeats credentials');
+    const args = resume.split(' ').slice(1).map((a) => a.replace(/^'(.*)'$/, '$1'));
+    assert.deepEqual(args.slice(-3), ['--out', out, '--append']);
+    const r = await runCli([...args, '--rate', '0'], { env: CREDS });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(readFileSync(out, 'utf8').trimEnd().split('\n'), play.map((t) => `{"logType":"UserCallPlay",${t.slice(1)}`));
+    assert.match(stderr, /--from 2026-01-01T00:00:00Z .*--cursor/, 'the resumed query repeats the bounds exactly');
+  });
+
+  it('refuses bad usage with exit code 2 and no request', async () => {
+    const cases = [
+      fetchArgs('--from', 'yesterday'),
+      fetchArgs('--from', '2026-01-01T00:00:00'),
+      fetchArgs('--from', '2026-02-01', '--to', '2026-01-01'),
+      fetchArgs('--from', '2026-01-01', '--format', 'xml'),
+      fetchArgs('--from', '2026-01-01', '--format', 'json', '--out', join(dir.path, 'x.json'), '--append'),
+    ];
+    for (const args of cases) {
+      const r = await runCli(args, { env: CREDS });
+      assert.equal(r.code, 2, `${args.join(' ')}\n${r.stderr}`);
+      assert.match(r.stderr, /\S/);
+    }
+    const noCreds = await runCli(fetchArgs('--from', '2026-01-01'));
+    assert.equal(noCreds.code, 2);
+    assert.match(noCreds.stderr, /credentials missing/);
+    assert.equal(server.requests.length, 0);
+  });
+
+  it('fails with exit 1 and the server\'s message, requestId included, when the source refuses', async () => {
+    server.faults.push({ kind: 'status', status: 401, body: '{"requestId":"abcdefghij0123456789","errors":["Access denied: invalid credentials"]}' });
+    const r = await runCli(fetchArgs('--from', '2026-01-01'), { env: CREDS });
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr.trim().split('\n').length, 1);
+    assert.match(r.stderr, /HTTP 401: Access denied: invalid credentials \(requestId abcdefghij0123456789\)/);
+  });
+});
+
+describe('logwarden fetch against a real logwarden server', () => {
+  let source: LiveSource;
+  before(async () => {
+    source = await startLiveSource();
+    for (const [i, t] of GONG_LOG_TYPES.entries()) await seed(source.store, source.tenantId, t, entryTexts(t, 40 + i * 7, START));
+  });
+  after(() => source.close());
+
+  it('exports every entry of every type, byte for byte', async () => {
+    for (const t of GONG_LOG_TYPES) {
+      const r = await runCli(['fetch', '--url', source.url, '--type', t, '--from', '2026-01-01', '--page-size', '9', '--rate', '0', '--format', 'json'], {
+        env: { LOGWARDEN_ACCESS_KEY: source.key.accessKey, LOGWARDEN_SECRET: source.key.secret },
+      });
+      assert.equal(r.code, 0, r.stderr);
+      const expected = await allBodies(source.store, source.tenantId, t);
+      assert.equal(r.stdout, `{"logType":"${t}","logEntries":[\n${expected.join(',\n')}\n]}\n`);
+    }
+  });
+});

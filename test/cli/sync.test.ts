@@ -1,0 +1,226 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { after, before, describe, it } from 'node:test';
+import { LogsClient } from '../../src/client/index.ts';
+import { mirrorType, type MirrorTarget } from '../../src/cli/sync-mirror.ts';
+import { GONG_LOG_TYPES } from '../../src/logs/log-types.ts';
+import { openSqliteStore } from '../../src/store/sqlite/index.ts';
+import type { Store } from '../../src/store/store.ts';
+import { CLI, ROOT, cleanEnv, runCli } from '../support/cli.ts';
+import { entryText, entryTexts } from '../support/entries.ts';
+import { startFaultServer, type FaultServer } from '../support/fault-server.ts';
+import { allBodies, seed, startLiveSource, tempDir, type LiveSource, type TempDir } from '../support/live-source.ts';
+
+const MINUTE = 60_000;
+
+async function localStore(): Promise<{ store: Store; dir: TempDir; tenantId: string }> {
+  const dir = tempDir('logwarden-mirror-');
+  const store = openSqliteStore({ dataDir: dir.path });
+  const tenantId = '900000000000000001';
+  await store.createTenant({ id: tenantId, name: 'mirror' });
+  return { store, dir, tenantId };
+}
+
+describe('the mirror of one log type', () => {
+  let server: FaultServer;
+  let client: LogsClient;
+  before(async () => {
+    server = await startFaultServer({ pageSize: 6 });
+    client = new LogsClient({ baseUrl: server.url, requestsPerSecond: 0, retry: { retries: 0 } });
+  });
+  after(() => server.close());
+
+  it('moves the checkpoint only past entries durably stored, so a failed run resumes and ends identical', async () => {
+    const { store, dir, tenantId } = await localStore();
+    const now = Date.now();
+    const texts = entryTexts('AccessLog', 40, now - 60 * MINUTE, 30_000);
+    server.setEntries('AccessLog', texts);
+    let appends = 0;
+    const failing: Store = Object.create(store, {
+      append: { value: (t: string, e: Parameters<Store['append']>[1]) => (++appends === 3 ? Promise.reject(new Error('disk full')) : store.append(t, e)) },
+    });
+    const target: MirrorTarget = { store: failing, tenantId, source: server.url };
+    const req = { logType: 'AccessLog', sinceMs: now - 2 * 60 * MINUTE, overlapMs: 5 * MINUTE, untilMs: now };
+    await assert.rejects(mirrorType(target, client, req), /disk full/);
+    const stored = await allBodies(store, tenantId, 'AccessLog');
+    assert.deepEqual(stored, texts.slice(0, 12), 'two pages of six');
+    const cp = await store.getCheckpoint(server.url, tenantId, 'AccessLog');
+    assert.equal(cp?.throughMs, Date.parse(JSON.parse(texts[11]!).eventTime), 'the checkpoint is the last stored instant');
+    assert.equal(cp?.entriesSeen, 12);
+
+    const report = await mirrorType(target, client, { ...req, untilMs: Date.now() });
+    assert.deepEqual(await allBodies(store, tenantId, 'AccessLog'), texts);
+    assert.equal(report.stored, 28);
+    assert.ok(report.duplicates > 0, 'the overlap is re-read');
+    assert.equal((await store.getCheckpoint(server.url, tenantId, 'AccessLog'))?.entriesSeen, 40);
+    await store.close();
+    dir.remove();
+  });
+
+  it('picks up entries that reach the source late, within the overlap, exactly once', async () => {
+    const { store, dir, tenantId } = await localStore();
+    const target: MirrorTarget = { store, tenantId, source: server.url };
+    const now = Date.now();
+    server.setEntries('UserActivityLog', entryTexts('UserActivityLog', 10, now - 30 * MINUTE, MINUTE));
+    const req = { logType: 'UserActivityLog', sinceMs: now - 60 * MINUTE, overlapMs: 10 * MINUTE };
+    const first = await mirrorType(target, client, { ...req, untilMs: now });
+    assert.equal(first.stored, 10);
+    const late = entryText('UserActivityLog', 500, now - 4 * MINUTE);
+    const tooLate = entryText('UserActivityLog', 501, now - 20 * MINUTE);
+    server.addEntries('UserActivityLog', [late, tooLate]);
+    const second = await mirrorType(target, client, { ...req, untilMs: Date.now() });
+    assert.equal(second.fromMs, now - 10 * MINUTE);
+    assert.equal(second.stored, 1, 'the late entry inside the overlap is stored');
+    assert.ok((await allBodies(store, tenantId, 'UserActivityLog')).includes(late));
+    const third = await mirrorType(target, client, { ...req, untilMs: Date.now() });
+    assert.equal(third.stored, 0);
+    assert.equal(third.duplicates, third.fetched);
+    await store.close();
+    dir.remove();
+  });
+
+  it('flags a type that had data and now returns nothing, and stores ids a sloppy source sends as numbers as strings', async () => {
+    const { store, dir, tenantId } = await localStore();
+    const target: MirrorTarget = { store, tenantId, source: server.url };
+    const now = Date.now();
+    const t = new Date(now - 30 * MINUTE).toISOString();
+    server.setEntries('UserCallPlay', [`{"userId":7301845529017364821,"eventTime":"${t}","logRecord":{"n":1.0}}`]);
+    const req = { logType: 'UserCallPlay', sinceMs: now - 60 * MINUTE, overlapMs: MINUTE };
+    const first = await mirrorType(target, client, { ...req, untilMs: now });
+    assert.equal(first.silent, false);
+    assert.deepEqual(await allBodies(store, tenantId, 'UserCallPlay'), [`{"userId":"7301845529017364821","eventTime":"${t}","logRecord":{"n":1.0}}`]);
+    const second = await mirrorType(target, client, { ...req, untilMs: Date.now() });
+    assert.equal(second.fetched, 0);
+    assert.equal(second.silent, true);
+    await store.close();
+    dir.remove();
+  });
+});
+
+describe('logwarden sync from one logwarden into another', () => {
+  let source: LiveSource;
+  let dest: { store: Store; dir: TempDir; tenantId: string };
+  const counts = new Map<string, number>();
+  let env: Record<string, string>;
+  const syncArgs = (...more: string[]) => ['sync', '--url', source.url, '--tenant', dest.tenantId, '--data-dir', dest.dir.path, '--since', '3h', ...more];
+
+  before(async () => {
+    source = await startLiveSource();
+    env = { LOGWARDEN_ACCESS_KEY: source.key.accessKey, LOGWARDEN_SECRET: source.key.secret };
+    const now = Date.now();
+    for (const [i, t] of GONG_LOG_TYPES.entries()) {
+      // The last hour, so the overlap of a second run holds entries to skip.
+      const texts = entryTexts(t, 50 + 13 * i, now - 45 * MINUTE, 30_000);
+      await seed(source.store, source.tenantId, t, texts);
+      counts.set(t, texts.length);
+    }
+    dest = await localStore();
+  });
+  after(async () => {
+    await source.close();
+    await dest.store.close();
+    dest.dir.remove();
+  });
+
+  async function assertIdentical(): Promise<void> {
+    for (const t of GONG_LOG_TYPES) {
+      const want = await allBodies(source.store, source.tenantId, t);
+      assert.equal(want.length, counts.get(t));
+      assert.deepEqual(await allBodies(dest.store, dest.tenantId, t), want, t);
+    }
+  }
+
+  it('a run killed midway (SIGKILL) and restarted ends identical, for all five types', async () => {
+    const total = [...counts.values()].reduce((a, b) => a + b);
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...syncArgs('--page-size', '5', '--rate', '50')], { cwd: ROOT, env: cleanEnv(env) });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const exited = new Promise<NodeJS.Signals | null>((r) => child.on('close', (_code, signal) => r(signal)));
+    let have = 0;
+    while (have < total / 3) {
+      await new Promise((r) => setTimeout(r, 15));
+      have = 0;
+      for (const t of GONG_LOG_TYPES) have += (await allBodies(dest.store, dest.tenantId, t)).length;
+    }
+    child.kill('SIGKILL');
+    assert.equal(await exited, 'SIGKILL', stderr);
+    let afterKill = 0;
+    for (const t of GONG_LOG_TYPES) afterKill += (await allBodies(dest.store, dest.tenantId, t)).length;
+    assert.ok(afterKill < total, `killed midway: ${afterKill} of ${total} stored`);
+
+    const r = await runCli(syncArgs('--page-size', '7', '--rate', '0', '--json'), { env });
+    assert.equal(r.code, 0, r.stderr);
+    await assertIdentical();
+    const report = JSON.parse(r.stdout) as { types: Array<{ logType: string; stored: number; fetched: number }> };
+    assert.equal(report.types.reduce((n, x) => n + x.stored, 0), total - afterKill, 'each entry stored exactly once');
+  });
+
+  it('a second run adds nothing: the overlap is read again and counted as duplicates', async () => {
+    const r = await runCli(syncArgs('--rate', '0'), { env });
+    assert.equal(r.code, 0, r.stderr);
+    const rows = r.stdout.trimEnd().split('\n').map((l) => l.split(/\s+/));
+    assert.deepEqual(rows[0], ['TYPE', 'FETCHED', 'STORED', 'DUPLICATES', 'CHECKPOINT']);
+    assert.deepEqual(rows.slice(1).map((row) => row[0]), [...GONG_LOG_TYPES]);
+    for (const row of rows.slice(1)) {
+      assert.equal(row[2], '0', `${row[0]} stored nothing new`);
+      assert.equal(row[1], row[3], 'everything fetched was a duplicate');
+    }
+    assert.ok(rows.slice(1).some((row) => Number(row[1]) > 0), 'the overlap window held entries');
+    await assertIdentical();
+  });
+
+  it('--follow polls at the interval, mirrors new entries, and stops cleanly on SIGTERM', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...syncArgs('--types', 'AccessLog', '--follow', '--interval', '1s', '--json', '--rate', '0')], {
+      cwd: ROOT,
+      env: cleanEnv(env),
+    });
+    let stdout = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+    const rounds = () => stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { types: Array<{ stored: number }> });
+    while (rounds().length < 1) await new Promise((r) => setTimeout(r, 20));
+    const fresh = entryText('AccessLog', 9999, Date.now() - 1000);
+    await seed(source.store, source.tenantId, 'AccessLog', [fresh]);
+    counts.set('AccessLog', counts.get('AccessLog')! + 1);
+    while (!rounds().some((r) => r.types[0]!.stored === 1)) await new Promise((r) => setTimeout(r, 20));
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0);
+    await assertIdentical();
+  });
+
+  it('refuses an unknown local tenant and unknown types', async () => {
+    const r = await runCli(['sync', '--url', source.url, '--tenant', '12345', '--data-dir', dest.dir.path], { env });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /no local tenant 12345/);
+    const bad = await runCli(syncArgs('--types', 'AccessLog,Nope'), { env });
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /unknown log type "Nope"/);
+  });
+});
+
+describe('logwarden sync when a source fails for one type', () => {
+  it('reports the failure, still mirrors the other types, exits 1, and warns about a silent type', async () => {
+    const server = await startFaultServer();
+    const dest = await localStore();
+    const now = Date.now();
+    server.setEntries('AccessLog', entryTexts('AccessLog', 3, now - 10 * MINUTE));
+    server.setEntries('UserCallPlay', entryTexts('UserCallPlay', 4, now - 10 * MINUTE));
+    await dest.store.close();
+    const args = ['sync', '--url', server.url, '--tenant', dest.tenantId, '--data-dir', dest.dir.path, '--types', 'AccessLog,UserCallPlay', '--rate', '0'];
+    const env = { LOGWARDEN_ACCESS_KEY: 'k', LOGWARDEN_SECRET: 's' };
+    const ok = await runCli(args, { env });
+    assert.equal(ok.code, 0, ok.stderr);
+
+    server.setEntries('UserCallPlay', []);
+    server.faults.push({ kind: 'status', status: 403, body: '{"requestId":"x","errors":["Access denied: missing scope api:logs:read"]}' });
+    const r = await runCli([...args, '--overlap', '1m'], { env });
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, /^AccessLog\s+-\s+-\s+-\s+failed$/m);
+    assert.match(r.stdout, /^UserCallPlay\s+0\s+0\s+0\s/m);
+    assert.match(r.stderr, /warning: AccessLog: HTTP 403: Access denied: missing scope api:logs:read/);
+    assert.match(r.stderr, /warning: UserCallPlay: the source returned no entries .* although 4 were mirrored before/);
+    assert.match(r.stderr, /sync failed for AccessLog$/m);
+    await server.close();
+    dest.dir.remove();
+  });
+});

@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { LogsClient, LogsApiError, fetchToken, tokenSource } from '../../src/client/index.ts';
+import { GONG_LOG_TYPES } from '../../src/logs/log-types.ts';
+import { goldenPages } from '../support/fixtures.ts';
+import { BIG_INTEGER, entryTexts } from '../support/entries.ts';
+import { allBodies, seed, startLiveSource, type LiveSource } from '../support/live-source.ts';
+
+const FROM = '2026-01-01T00:00:00Z';
+const START = Date.parse(FROM);
+
+describe('the SDK against a real logwarden server', () => {
+  let source: LiveSource;
+  let client: LogsClient;
+
+  before(async () => {
+    source = await startLiveSource();
+    for (const t of GONG_LOG_TYPES) await seed(source.store, source.tenantId, t, entryTexts(t, 25, START));
+    for (const page of goldenPages()) await seed(source.store, source.tenantId, page.logType, page.entries);
+    client = new LogsClient({ baseUrl: source.url, accessKey: source.key.accessKey, secret: source.key.secret, requestsPerSecond: 0 });
+  });
+  after(() => source.close());
+
+  it('reads every entry of every type through real cursors, each entry text exactly as stored', async () => {
+    for (const t of GONG_LOG_TYPES) {
+      const got: string[] = [];
+      for await (const e of client.entries({ logType: t, fromDateTime: '2000-01-01T00:00:00Z', limit: 4 })) got.push(e.raw);
+      assert.deepEqual(got, await allBodies(source.store, source.tenantId, t), t);
+    }
+  });
+
+  it('returns the golden entries with ids as strings and numbers as sent', async () => {
+    const page = await client.listLogs({ logType: 'UserCallPlay', fromDateTime: '2026-03-05T00:00:00Z', toDateTime: '2026-03-06T00:00:00Z' });
+    assert.equal(page.logEntries.length, 2);
+    assert.equal(page.logEntries[0]!.userId, '6029384756019283746');
+    assert.ok(page.logEntries[0]!.logRecordText.includes('"play_speed":1.0'));
+    const [access] = (await client.listLogs({ logType: 'AccessLog', fromDateTime: FROM, limit: 1 })).logEntries;
+    assert.equal(access!.logRecord.content_length, BigInt(BIG_INTEGER));
+  });
+
+  it('treats the real 404 no-records answer as empty, and surfaces real 400s with the server\'s requestId', async () => {
+    const page = await client.listLogs({ logType: 'AccessLog', fromDateTime: '2030-01-01T00:00:00Z' });
+    assert.deepEqual(page.logEntries, []);
+    assert.match(page.requestId ?? '', /^[0-9a-z]{19}$/);
+    const err = await client.listLogs({ logType: 'NoSuchType', fromDateTime: FROM }).catch((e: unknown) => e);
+    assert.ok(err instanceof LogsApiError);
+    assert.equal(err.code, 'bad_request');
+    assert.match(err.requestId ?? '', /^[0-9a-z]{19}$/);
+    assert.match(err.messages[0]!, /logType/);
+  });
+
+  it('gets a token from /oauth2/token and reads with it; a wrong secret is a typed oauth error', async () => {
+    const token = await fetchToken({ baseUrl: source.url, accessKey: source.key.accessKey, secret: source.key.secret, scope: 'api:logs:read' });
+    assert.equal(token.tokenType, 'Bearer');
+    assert.ok(token.expiresIn > 0);
+    const bearer = new LogsClient({ baseUrl: source.url, token: token.accessToken, requestsPerSecond: 0 });
+    assert.equal((await bearer.listLogs({ logType: 'AccessLog', fromDateTime: FROM, limit: 3 })).logEntries.length, 3);
+    const refreshed = new LogsClient({ baseUrl: source.url, token: tokenSource({ baseUrl: source.url, accessKey: source.key.accessKey, secret: source.key.secret }), requestsPerSecond: 0 });
+    assert.equal((await refreshed.listLogs({ logType: 'AccessLog', fromDateTime: FROM, limit: 2 })).logEntries.length, 2);
+    const err = await fetchToken({ baseUrl: source.url, accessKey: source.key.accessKey, secret: 'wrong' }).catch((e: unknown) => e);
+    assert.ok(err instanceof LogsApiError);
+    assert.equal(err.code, 'unauthorized');
+    assert.equal(err.oauthError, 'invalid_client');
+  });
+});
+
+describe('the SDK against a real server\'s rate limit', () => {
+  let source: LiveSource;
+  before(async () => {
+    source = await startLiveSource({ readPerSecond: 3 });
+    await seed(source.store, source.tenantId, 'AccessLog', entryTexts('AccessLog', 30, START));
+  });
+  after(() => source.close());
+
+  it('stays under 3 requests per second at its default pace: no 429 at all', async () => {
+    const seen: number[] = [];
+    const counting = async (input: string, init: RequestInit) => {
+      const res = await fetch(input, init);
+      seen.push(res.status);
+      return res;
+    };
+    const client = new LogsClient({ baseUrl: source.url, accessKey: source.key.accessKey, secret: source.key.secret, fetch: counting });
+    let n = 0;
+    for await (const _ of client.entries({ logType: 'AccessLog', fromDateTime: FROM, limit: 4 })) n++;
+    assert.equal(n, 30);
+    assert.deepEqual(seen, Array(8).fill(200));
+  });
+
+  it('unpaced, meets real 429s and recovers by honouring Retry-After', async () => {
+    const seen: number[] = [];
+    const counting = async (input: string, init: RequestInit) => {
+      const res = await fetch(input, init);
+      seen.push(res.status);
+      return res;
+    };
+    const client = new LogsClient({ baseUrl: source.url, accessKey: source.key.accessKey, secret: source.key.secret, fetch: counting, requestsPerSecond: 0 });
+    await new Promise((r) => setTimeout(r, 1000)); // a fresh one-second window
+    const pages = await Promise.all(Array.from({ length: 5 }, () => client.listLogs({ logType: 'AccessLog', fromDateTime: FROM, limit: 2 })));
+    assert.ok(pages.every((p) => p.logEntries.length === 2));
+    assert.ok(seen.includes(429), `statuses ${seen.join(', ')}`);
+  });
+});

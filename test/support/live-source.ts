@@ -1,0 +1,81 @@
+/**
+ * A real logwarden app on a real SQLite store, listening on 127.0.0.1 (a random port), to be
+ * read by the SDK and by spawned `fetch`/`sync` processes; plus helpers to seed a store and
+ * read back everything a tenant holds.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { loadConfig, type ConfigOverrides } from '../../src/config.ts';
+import { createTenant, issueAccessKey, type IssuedKey } from '../../src/logs/access-keys.ts';
+import { parseJsonBatch } from '../../src/logs/ingest-parse.ts';
+import { LogTypes } from '../../src/logs/log-types.ts';
+import { buildApp } from '../../src/server/app.ts';
+import { openSqliteStore } from '../../src/store/sqlite/index.ts';
+import type { Store } from '../../src/store/store.ts';
+
+export interface TempDir {
+  readonly path: string;
+  remove(): void;
+}
+
+export function tempDir(prefix = 'logwarden-sync-'): TempDir {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+export interface LiveSource {
+  readonly url: string;
+  readonly app: FastifyInstance;
+  readonly store: Store;
+  readonly tenantId: string;
+  readonly key: IssuedKey;
+  readonly dataDir: string;
+  close(): Promise<void>;
+}
+
+export async function startLiveSource(config: ConfigOverrides = {}): Promise<LiveSource> {
+  const dir = tempDir('logwarden-source-');
+  const store = openSqliteStore({ dataDir: dir.path });
+  const tenant = await createTenant(store, 'source');
+  const key = await issueAccessKey(store, tenant.id, ['api:logs:read']);
+  const app = await buildApp({
+    config: loadConfig({ readPerSecond: 100_000, readPerDay: 100_000_000, logLevel: 'silent', ...config }, {}),
+    store,
+  });
+  const url = await app.listen({ host: '127.0.0.1', port: 0 });
+  return {
+    url,
+    app,
+    store,
+    tenantId: tenant.id,
+    key,
+    dataDir: dir.path,
+    async close() {
+      await app.close();
+      await store.close();
+      dir.remove();
+    },
+  };
+}
+
+/** Stores entry texts of one type, as an ingest batch would. */
+export async function seed(store: Store, tenantId: string, logType: string, texts: readonly string[]): Promise<void> {
+  const batch = `{"logType":${JSON.stringify(logType)},"logEntries":[${texts.join(',')}]}`;
+  await store.append(tenantId, parseJsonBatch(batch, new LogTypes()));
+}
+
+/** Every stored body of a tenant's type, in the order the API pages them. */
+export async function allBodies(store: Store, tenantId: string, logType: string): Promise<string[]> {
+  const query = { tenantId, logType, fromMs: 0, toMs: null };
+  const first = await store.firstPage(query, 1000);
+  const out = first.entries.map((e) => e.body);
+  let last = first.entries.at(-1);
+  while (last) {
+    const next = await store.nextPage(query, { timeMs: last.timeMs, seq: last.seq }, first.watermark, 1000);
+    out.push(...next.map((e) => e.body));
+    last = next.at(-1);
+  }
+  return out;
+}
