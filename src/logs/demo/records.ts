@@ -7,6 +7,32 @@
 import { formatEventTime } from '../time.ts';
 import type { User, Viewer } from './population.ts';
 
+const DAY_MS = 86_400_000;
+const TWO_DIGITS = Array.from({ length: 100 }, (_, i) => String(i).padStart(2, '0'));
+const THREE_DIGITS = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'));
+let cachedDay = NaN;
+let cachedDate = '';
+
+/**
+ * formatEventTime's output, several times faster: consecutive entries mostly fall on the
+ * same day, so the date part is rendered once per day and the time of day by table lookup.
+ */
+export function isoTime(ms: number): string {
+  const day = Math.floor(ms / DAY_MS);
+  if (day !== cachedDay) {
+    cachedDate = formatEventTime(day * DAY_MS).slice(0, 11);
+    cachedDay = day;
+  }
+  let rest = ms - day * DAY_MS;
+  const millis = rest % 1000;
+  rest = (rest - millis) / 1000;
+  const sec = rest % 60;
+  rest = (rest - sec) / 60;
+  const min = rest % 60;
+  const hour = (rest - min) / 60;
+  return `${cachedDate}${TWO_DIGITS[hour]}:${TWO_DIGITS[min]}:${TWO_DIGITS[sec]}.${THREE_DIGITS[millis]}Z`;
+}
+
 export interface HttpExchange {
   readonly protocol: string;
   readonly method: string;
@@ -34,7 +60,7 @@ const REASONS: Readonly<Record<number, string>> = {
 
 export function accessLogBody(user: User, ms: number, x: HttpExchange): string {
   return (
-    `${user.head}"eventTime":"${formatEventTime(ms)}","logRecord":{"protocol":"${x.protocol}","method":"${x.method}",` +
+    `${user.head}"eventTime":"${isoTime(ms)}","logRecord":{"protocol":"${x.protocol}","method":"${x.method}",` +
     `"requested_url":"${x.url}","requested_uri":"${x.path}","status":${x.status},"elapsed_time":${x.elapsedMs},` +
     `"content_length":${x.contentLength},"message":"${REASONS[x.status] ?? ''}",` +
     `"request_headers":{"referer":"${x.referer}","x-forwarded-for":"${x.forwardedFor}","user-agent":"${x.userAgent}"},` +
@@ -71,22 +97,22 @@ function playFields(p: PlaySegment): string {
   return (
     `"call_id":"${p.callId}","video_player_instance_id":"${p.playerId}","sequence_num":${p.sequence},` +
     `"play_speed":${p.speed},"device":"${p.device}","start_time":${seconds(p.startCs)},"end_time":${seconds(p.endCs)},` +
-    `"event_time_on_device":"${formatEventTime(p.deviceMs)}","offline":${p.offline},"live":${p.live}}}`
+    `"event_time_on_device":"${isoTime(p.deviceMs)}","offline":${p.offline},"live":${p.live}}}`
   );
 }
 
 export function userCallPlayBody(user: User, ms: number, p: PlaySegment): string {
-  return `${user.head}"eventTime":"${formatEventTime(ms)}","logRecord":{${playFields(p)}`;
+  return `${user.head}"eventTime":"${isoTime(ms)}","logRecord":{${playFields(p)}`;
 }
 
 /** `sharingId` is JSON-quoted. */
 export function externalPlayBody(viewer: Viewer, ms: number, sharingId: string, p: PlaySegment): string {
-  return `${viewer.head}"eventTime":"${formatEventTime(ms)}","logRecord":{"time_based_secure_sharing_id":${sharingId},${playFields(p)}`;
+  return `${viewer.head}"eventTime":"${isoTime(ms)}","logRecord":{"time_based_secure_sharing_id":${sharingId},${playFields(p)}`;
 }
 
 export function externalAccessBody(viewer: Viewer, ms: number, callId: string, sharingId: string): string {
   return (
-    `${viewer.head}"eventTime":"${formatEventTime(ms)}","logRecord":{"call_id":"${callId}",` +
+    `${viewer.head}"eventTime":"${isoTime(ms)}","logRecord":{"call_id":"${callId}",` +
     `"time_based_secure_sharing_id":${sharingId},"page_viewer_ip":"${viewer.ip}"}}`
   );
 }
@@ -106,7 +132,7 @@ export function rowChange(primaryKey: string, changes: readonly string[]): strin
 
 export function tableChange(preMs: number, postMs: number, rows: readonly string[], tableName: string): string {
   return (
-    `{"preSnapshotTimestamp":"${formatEventTime(preMs)}","postSnapshotTimestamp":"${formatEventTime(postMs)}",` +
+    `{"preSnapshotTimestamp":"${isoTime(preMs)}","postSnapshotTimestamp":"${isoTime(postMs)}",` +
     `"rowChanges":[${rows.join(',')}],"tableName":"${tableName}"}`
   );
 }
@@ -134,7 +160,7 @@ export interface Activity {
 /** `impersonation` holds the rendered impersonator fields (each followed by a comma), or ''. */
 export function userActivityBody(user: User, impersonation: string, ms: number, a: Activity): string {
   return (
-    `${user.head}${impersonation}"eventTime":"${formatEventTime(ms)}","logRecord":{"auditId":"${a.auditId}",` +
+    `${user.head}${impersonation}"eventTime":"${isoTime(ms)}","logRecord":{"auditId":"${a.auditId}",` +
     `"tableChanges":[${a.tableChanges.join(',')}],"customData":[${a.customData.join(',')}],"remoteCallsAuditData":[],` +
     `"action":${a.action},"httpRequest":{"referrerUri":"${a.referrerUri}","clientIp":"${a.clientIp}","verb":"${a.verb}",` +
     `"endpointUri":"${a.endpointUri}","body":null,"parameters":[${a.parameters.join(',')}]},"workspaceId":${a.workspaceId}}}`
@@ -143,5 +169,5 @@ export function userActivityBody(user: User, impersonation: string, ms: number, 
 
 /** The `+00:00` offset style Gong uses for timestamps stored inside column values. */
 export function columnTimestamp(ms: number): Json {
-  return `"${formatEventTime(ms).slice(0, 23)}+00:00"`;
+  return `"${isoTime(ms).slice(0, 23)}+00:00"`;
 }

@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { generateDemoEntries } from '../../src/logs/demo-data.ts';
+import { GONG_LOG_TYPES } from '../../src/logs/log-types.ts';
+import { openSqliteStore } from '../../src/store/sqlite/index.ts';
+
+const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `logwarden` from source in a child process, with stdout and stderr as pipes (not a terminal). */
+function logwarden(args: string[]): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const env: NodeJS.ProcessEnv = {};
+    for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('LOGWARDEN_')) env[k] = v;
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('logwarden seed', () => {
+  let dir: string;
+  const tenant = '4242424242';
+  const until = '2026-03-01T00:00:00Z';
+  const toMs = Date.parse(until);
+  const fromMs = toMs - 2 * 86_400_000;
+  const seedArgs = (...more: string[]) => ['seed', '--tenant', tenant, '--entries', '3000', '--days', '2', '--until', until, '--data-dir', dir, ...more];
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'logwarden-seed-'));
+    const store = openSqliteStore({ dataDir: dir });
+    await store.createTenant({ id: tenant, name: 'Seeded' });
+    await store.close();
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('stores the generated entries, deterministically, and a second run stores nothing new', async () => {
+    const first = await logwarden(seedArgs('--seed', '9', '--json'));
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal(first.stderr, '', 'no progress bar when stderr is not a terminal');
+    const summary = JSON.parse(first.stdout);
+    assert.deepEqual(
+      { ...summary, seconds: 0, entriesPerSecond: 0 },
+      { tenant, entries: 3000, stored: 3000, duplicates: 0, seconds: 0, entriesPerSecond: 0, from: '2026-02-27T00:00:00.000Z', to: '2026-03-01T00:00:00.000Z', seed: 9 },
+    );
+    assert.ok(summary.seconds > 0 && summary.entriesPerSecond > 0);
+
+    const expected = [...generateDemoEntries({ seed: 9, count: 3000, fromMs, toMs })];
+    const store = openSqliteStore({ dataDir: dir });
+    try {
+      let total = 0;
+      for (const logType of GONG_LOG_TYPES) {
+        const page = await store.firstPage({ tenantId: tenant, logType, fromMs, toMs }, 50);
+        const mine = expected.filter((e) => e.logType === logType);
+        assert.equal(page.total, mine.length, logType);
+        assert.deepEqual(page.entries.map((e) => e.body), mine.slice(0, 50).map((e) => e.body), `${logType}: the generator's entries, in order`);
+        total += page.total;
+      }
+      assert.equal(total, 3000);
+    } finally {
+      await store.close();
+    }
+
+    const again = await logwarden(seedArgs('--seed', '9', '--json'));
+    assert.equal(again.code, 0, again.stderr);
+    assert.deepEqual([JSON.parse(again.stdout).stored, JSON.parse(again.stdout).duplicates], [0, 3000]);
+  });
+
+  it('prints a one-line summary without --json; another seed gives other entries', async () => {
+    const r = await logwarden(seedArgs('--seed', '10'));
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^stored 3,000 entries, 0 duplicates skipped, in [\d.]+ s \([\d,]+ entries\/s\); 2026-02-27T00:00:00.000Z to 2026-03-01T00:00:00.000Z, seed 10\n$/);
+  });
+
+  it('fails with exit 1 for an unknown tenant, and exit 2 for bad flags', async () => {
+    const cases: Array<[string[], number, RegExp]> = [
+      [['seed', '--tenant', '99', '--entries', '10', '--data-dir', dir], 1, /no tenant 99/],
+      [seedArgs('--entries', '0'), 2, /--entries must be an integer from 1/],
+      [seedArgs('--entries', '1e6'), 2, /--entries must be an integer/],
+      [seedArgs('--days', '-3'), 2, /--days must be an integer/],
+      [seedArgs('--seed', '4294967296'), 2, /--seed must be an integer from 0 to 4294967295/],
+      [seedArgs('--until', '2026-03-01T00:00:00'), 2, /--until must include a UTC offset/],
+      [seedArgs('--until', '0001-01-01T00:00:00Z', '--days', '3000'), 2, /--until and --days/],
+      [['seed', '--tenant', 'acme', '--entries', '10', '--data-dir', dir], 2, /--tenant must be a tenant id/],
+      [['seed', '--tenant', tenant, '--data-dir', dir], 2, /required option '--entries <n>'/],
+    ];
+    const runs = await Promise.all(cases.map(([args]) => logwarden(args)));
+    runs.forEach((r, i) => {
+      const [args, code, message] = cases[i]!;
+      assert.equal(r.code, code, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, message);
+      assert.equal(r.stdout, '');
+    });
+  });
+
+  it('documents itself with an example', async () => {
+    const r = await logwarden(['seed', '--help']);
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /--entries <n>/);
+    assert.match(r.stdout, /Examples:\n {2}logwarden seed --tenant \d+ --entries \d+/);
+  });
+});

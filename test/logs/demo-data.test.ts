@@ -1,0 +1,283 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import {
+  generateDemoEntries,
+  generateSteadyDemoEntries,
+  loadDemoData,
+  toIngestLine,
+} from '../../src/logs/demo-data.ts';
+import { ENTRY_FIELDS, type NewEntry } from '../../src/logs/entry.ts';
+import { parseNdjsonLine } from '../../src/logs/ingest-parse.ts';
+import { GONG_LOG_TYPES, LogTypes } from '../../src/logs/log-types.ts';
+import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/index.ts';
+import { goldenPages } from '../support/fixtures.ts';
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const TO = Date.UTC(2026, 2, 1); // a Sunday, midnight UTC
+const FROM = TO - 14 * DAY;
+
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+type Obj = { [k: string]: Json };
+
+function sample(seed: number, count = 6000, fromMs = FROM, toMs = TO): NewEntry[] {
+  return [...generateDemoEntries({ seed, count, fromMs, toMs })];
+}
+
+/** For every object inside `value`, its path and its keys in order; for every leaf, its path and type. */
+function shape(value: Json, path: string, keys: Map<string, Set<string>>, types: Map<string, Set<string>>): void {
+  const add = (m: Map<string, Set<string>>, k: string, v: string) => {
+    if (!m.has(k)) m.set(k, new Set());
+    m.get(k)!.add(v);
+  };
+  if (Array.isArray(value)) {
+    for (const v of value) shape(v, `${path}[]`, keys, types);
+  } else if (value !== null && typeof value === 'object') {
+    add(keys, path, Object.keys(value).join(','));
+    for (const [k, v] of Object.entries(value)) shape(v, `${path}.${k}`, keys, types);
+  } else {
+    add(types, path, value === null ? 'null' : typeof value);
+  }
+}
+
+function logRecordShapes(bodies: readonly string[]) {
+  const keys = new Map<string, Set<string>>();
+  const types = new Map<string, Set<string>>();
+  for (const b of bodies) shape((JSON.parse(b) as Obj).logRecord!, 'logRecord', keys, types);
+  return { keys, types };
+}
+
+function byType(entries: readonly NewEntry[]): Map<string, NewEntry[]> {
+  const m = new Map<string, NewEntry[]>();
+  for (const e of entries) {
+    if (!m.has(e.logType)) m.set(e.logType, []);
+    m.get(e.logType)!.push(e);
+  }
+  return m;
+}
+
+describe('demo data generator', () => {
+  const entries = sample(42);
+  const types = byType(entries);
+
+  it('is deterministic: the same seed gives the same entries, another seed others', () => {
+    const again = sample(42);
+    assert.deepEqual(again.map((e) => e.body), entries.map((e) => e.body));
+    assert.deepEqual(again.map((e) => e.key.toString('hex')), entries.map((e) => e.key.toString('hex')));
+    const other = new Set(sample(43).map((e) => e.body));
+    assert.equal(entries.filter((e) => other.has(e.body)).length, 0);
+  });
+
+  it('gives exactly the requested number of distinct entries, in the range, in time order', () => {
+    assert.equal(entries.length, 6000);
+    assert.equal(new Set(entries.map((e) => e.key.toString('hex'))).size, 6000);
+    for (let i = 0; i < entries.length; i++) {
+      const t = entries[i]!.eventTimeMs;
+      assert.ok(t >= FROM && t < TO, `entry ${i} at ${t} outside the range`);
+      if (i > 0) assert.ok(t >= entries[i - 1]!.eventTimeMs, `entry ${i} out of order`);
+    }
+    const narrow = sample(1, 5000, TO - 1000, TO);
+    assert.equal(narrow.length, 5000);
+    assert.ok(narrow.every((e) => e.eventTimeMs >= TO - 1000 && e.eventTimeMs < TO));
+    assert.deepEqual(sample(1, 0), []);
+  });
+
+  it('passes ingest validation unchanged: each NDJSON line parses back to the same body and key', () => {
+    const logTypes = new LogTypes();
+    entries.forEach((e, i) => {
+      const parsed = parseNdjsonLine(toIngestLine(e), i + 1, logTypes);
+      assert.equal(parsed.logType, e.logType);
+      assert.equal(parsed.eventTimeMs, e.eventTimeMs);
+      assert.equal(parsed.body, e.body);
+      assert.deepEqual(parsed.key, e.key);
+    });
+  });
+
+  it('mixes all five log types in realistic proportions, AccessLog the most', () => {
+    assert.deepEqual([...types.keys()].sort(), [...GONG_LOG_TYPES].sort());
+    const share = (t: string) => types.get(t)!.length / entries.length;
+    for (const t of GONG_LOG_TYPES) assert.ok(share(t) >= 0.01, `${t} is ${share(t)}`);
+    for (const t of GONG_LOG_TYPES) if (t !== 'AccessLog') assert.ok(share('AccessLog') > 2 * share(t));
+  });
+
+  it('follows the golden pages: the same keys in the same order and the same value types, at every depth', () => {
+    for (const page of goldenPages()) {
+      const golden = logRecordShapes(page.entries);
+      const made = logRecordShapes(types.get(page.logType)!.map((e) => e.body));
+      for (const [path, orders] of made.keys) {
+        assert.ok(golden.keys.has(path), `${page.logType}: ${path} is not in the golden page`);
+        for (const order of orders) assert.ok(golden.keys.get(path)!.has(order), `${page.logType}: ${path} has keys ${order}`);
+      }
+      for (const path of golden.keys.keys()) assert.ok(made.keys.has(path), `${page.logType}: never generates ${path}`);
+      for (const [path, kinds] of made.types) {
+        // Shared-call plays carry sequence_num as a number or as a string: both occur in Gong data.
+        const allowed = new Set(golden.types.get(path));
+        if (path === 'logRecord.sequence_num') allowed.add('number').add('string');
+        for (const kind of kinds) assert.ok(allowed.has(kind), `${page.logType}: ${path} is a ${kind}`);
+      }
+    }
+  });
+
+  it('renders entry fields in Gong order, with users, viewers and impersonators where they belong', () => {
+    let impersonated = 0;
+    for (const e of entries) {
+      const entry = JSON.parse(e.body) as Obj;
+      const keys = Object.keys(entry);
+      assert.deepEqual(keys, ENTRY_FIELDS.filter((f) => keys.includes(f)), 'Gong field order');
+      assert.equal(keys.at(-2), 'eventTime');
+      const external = e.logType.startsWith('ExternallySharedCall');
+      if (external) {
+        assert.ok(!keys.includes('userId'), 'outside viewers have no user id');
+        assert.match(String(entry.userEmailAddress), /^[a-z0-9.-]+@[a-z-]+\.example$/);
+      } else {
+        assert.match(String(entry.userId), /^[1-9]\d{18}$/);
+        assert.ok(keys.includes('userEmailAddress') && keys.includes('userFullName'));
+      }
+      const impersonator = keys.filter((k) => k.startsWith('impersonator'));
+      if (impersonator.length > 0) {
+        impersonated++;
+        assert.equal(e.logType, 'UserActivityLog');
+        assert.equal(impersonator.length, 4);
+        assert.match(String(entry.impersonatorUserId), /^[1-9]\d{18}$/);
+        assert.match(String(entry.impersonatorCompanyId), /^\d+$/);
+        const custom = (entry.logRecord as Obj).customData as Obj[];
+        assert.ok(custom.some((c) => c.key === 'impersonator-company-id' && (c.values as string[])[0] === entry.impersonatorCompanyId));
+      }
+    }
+    assert.ok(impersonated > 0, 'some activity is impersonated');
+    const users = new Set(entries.filter((e) => e.logType === 'AccessLog').map((e) => (JSON.parse(e.body) as Obj).userEmailAddress));
+    assert.equal(new Set([...users].map((u) => String(u).split('@')[1])).size, 1, 'one company domain');
+  });
+
+  it('keeps ids as digit strings and floats with their decimal point', () => {
+    for (const e of entries) {
+      const r = (JSON.parse(e.body) as Obj).logRecord as Obj;
+      if ('call_id' in r) assert.match(String(r.call_id), /^[1-9]\d{18}$/);
+      if (e.logType === 'UserActivityLog') {
+        assert.match(String(r.auditId), /^[1-9]\d{18}$/);
+        assert.ok(r.workspaceId === null || /^[1-9]\d{18}$/.test(String(r.workspaceId)));
+      }
+      if (e.logType.endsWith('CallPlay')) assert.match(e.body, /"play_speed":\d+\.\d+,.*"start_time":\d+\.\d+,"end_time":\d+\.\d+,/);
+      if (e.logType === 'AccessLog') {
+        assert.equal(typeof r.status, 'number');
+        const headers = r.response_headers as Obj;
+        assert.match(String(headers['x-traceid']), /^[0-9a-z]{19}$/);
+        assert.equal((r.mdc as Obj).xtid, headers['x-traceid']);
+      }
+    }
+  });
+
+  it('plays calls in proper sequences: one player instance, numbered 1, 2, 3…, each segment continuing the last', () => {
+    const sessions = new Map<string, Obj[]>();
+    for (const e of [...types.get('UserCallPlay')!, ...types.get('ExternallySharedCallPlay')!]) {
+      const entry = JSON.parse(e.body) as Obj;
+      const id = String((entry.logRecord as Obj).video_player_instance_id);
+      if (!sessions.has(id)) sessions.set(id, []);
+      sessions.get(id)!.push(entry);
+    }
+    let multi = 0;
+    for (const [id, list] of sessions) {
+      if (list.length > 1) multi++;
+      list.forEach((entry, i) => {
+        const r = entry.logRecord as Obj;
+        const first = list[0]!;
+        assert.equal(Number(r.sequence_num), i + 1, `${id} is numbered in order`);
+        assert.equal(r.call_id, (first.logRecord as Obj).call_id);
+        assert.equal(entry.userEmailAddress, first.userEmailAddress);
+        assert.equal(r.device, (first.logRecord as Obj).device);
+        assert.ok(Number(r.end_time) > Number(r.start_time));
+        if (i > 0) {
+          const prev = list[i - 1]!;
+          assert.equal(r.start_time, (prev.logRecord as Obj).end_time, `${id} continues where it stopped`);
+          assert.ok(String(entry.eventTime) > String(prev.eventTime));
+        }
+      });
+    }
+    assert.ok(multi > sessions.size / 3, 'most sessions have several segments');
+  });
+
+  it('ties each shared call link to one call, viewed by outside people', () => {
+    const callOf = new Map<string, string>();
+    for (const t of ['ExternallySharedCallAccess', 'ExternallySharedCallPlay']) {
+      for (const e of types.get(t)!) {
+        const r = (JSON.parse(e.body) as Obj).logRecord as Obj;
+        const sharing = String(r.time_based_secure_sharing_id);
+        assert.match(sharing, /^tbs-[0-9a-f]{12}$/);
+        assert.equal(callOf.get(sharing) ?? r.call_id, r.call_id);
+        callOf.set(sharing, String(r.call_id));
+      }
+    }
+  });
+
+  it('is busier on working hours than at night', () => {
+    const localHour = (ms: number) => new Date(ms - 5 * HOUR).getUTCHours();
+    const workday = (ms: number) => ![0, 6].includes(new Date(ms - 5 * HOUR).getUTCDay());
+    const busy = entries.filter((e) => workday(e.eventTimeMs) && localHour(e.eventTimeMs) >= 9 && localHour(e.eventTimeMs) < 17).length;
+    const night = entries.filter((e) => localHour(e.eventTimeMs) < 6).length;
+    assert.ok(busy > 3 * night, `${busy} working-hour entries, ${night} at night`);
+  });
+
+  it('refuses impossible windows and counts', () => {
+    assert.throws(() => generateDemoEntries({ count: 1, fromMs: TO, toMs: TO }), RangeError);
+    assert.throws(() => generateDemoEntries({ count: -1, fromMs: FROM, toMs: TO }), RangeError);
+    assert.throws(() => generateDemoEntries({ count: 1, fromMs: -1e15, toMs: TO }), RangeError);
+    assert.throws(() => generateSteadyDemoEntries({ perDay: Number.NaN, fromMs: FROM, toMs: TO }), RangeError);
+  });
+
+  it('at a steady rate, agrees with itself where two windows overlap', () => {
+    const a = [...generateSteadyDemoEntries({ seed: 3, perDay: 2000, fromMs: FROM, toMs: FROM + 3 * DAY + 1234 })];
+    const b = [...generateSteadyDemoEntries({ seed: 3, perDay: 2000, fromMs: FROM + DAY - 777, toMs: FROM + 5 * DAY })];
+    const overlap = (e: NewEntry) => e.eventTimeMs >= FROM + DAY - 777 && e.eventTimeMs < FROM + 3 * DAY + 1234;
+    const fromA = a.filter(overlap).map((e) => e.body);
+    assert.ok(fromA.length > 3000);
+    assert.deepEqual(b.filter(overlap).map((e) => e.body), fromA);
+  });
+});
+
+describe('loadDemoData', () => {
+  let dir: string;
+  let store: SqliteStore;
+  const tenant = '7000000000000000001';
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'logwarden-demo-'));
+    store = openSqliteStore({ dataDir: dir });
+    await store.createTenant({ id: tenant, name: 'Demo' });
+  });
+  after(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  // A Sunday night in the company's time zone: the quietest hour there is.
+  const now = Date.UTC(2026, 2, 2, 8, 20, 0, 0);
+
+  it('fills the last 30 days with all five types, the last hour included, and is idempotent', async () => {
+    const first = await loadDemoData(store, tenant, { now });
+    assert.ok(first.accepted > 30_000 && first.accepted < 50_000, `${first.accepted} entries`);
+    assert.equal(first.duplicates, 0);
+    for (const logType of GONG_LOG_TYPES) {
+      const month = await store.firstPage({ tenantId: tenant, logType, fromMs: now - 30 * DAY, toMs: now }, 1);
+      assert.ok(month.total > 100, `${logType}: ${month.total}`);
+      const older = await store.firstPage({ tenantId: tenant, logType, fromMs: 0, toMs: now - 30 * DAY }, 1);
+      assert.equal(older.total, 0);
+    }
+    const lastHour = await store.firstPage({ tenantId: tenant, logType: 'AccessLog', fromMs: now - HOUR, toMs: now }, 1);
+    assert.ok(lastHour.total > 0, 'a query for the last hour finds something');
+    const future = await store.firstPage({ tenantId: tenant, logType: 'AccessLog', fromMs: now, toMs: null }, 1);
+    assert.equal(future.total, 0, 'nothing in the future');
+
+    const second = await loadDemoData(store, tenant, { now });
+    assert.deepEqual(second, { accepted: 0, duplicates: first.accepted });
+  });
+
+  it('later, adds only the entries of the time passed since', async () => {
+    const later = now + 2 * HOUR;
+    const expected = [...generateSteadyDemoEntries({ seed: 1, perDay: 40_000 / 30, fromMs: now, toMs: later })].length;
+    assert.ok(expected > 0);
+    const third = await loadDemoData(store, tenant, { now: later });
+    assert.equal(third.accepted, expected);
+  });
+});
