@@ -1,0 +1,81 @@
+/**
+ * Starting a server process: open (and migrate) the store, create the first tenant and key on
+ * an empty store, optionally load demo data, build the app and listen. `stop()` lets
+ * in-flight requests finish, then closes the store.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../config.ts';
+import { createTenant, issueAccessKey, type IssuedKey } from '../logs/access-keys.ts';
+import { openStore } from '../store/open.ts';
+import type { Store } from '../store/store.ts';
+import { buildApp } from './app.ts';
+import { createLogger } from './logger.ts';
+
+export interface Bootstrap {
+  readonly tenantId: string;
+  readonly key: IssuedKey;
+  /** True when the key came from LOGWARDEN_BOOTSTRAP_ACCESS_KEY / _SECRET. */
+  readonly preset: boolean;
+}
+
+export interface RunningServer {
+  readonly app: FastifyInstance;
+  readonly url: string;
+  /** Set when this start created the first tenant and key. */
+  readonly bootstrap: Bootstrap | undefined;
+  stop(): Promise<void>;
+}
+
+/** On an empty store: one tenant and a read+write key, so a newcomer can query at once. */
+async function bootstrap(store: Store, config: Config): Promise<Bootstrap | undefined> {
+  if ((await store.listTenants()).length > 0) return undefined;
+  const tenant = await createTenant(store, 'default');
+  const preset =
+    config.bootstrapAccessKey && config.bootstrapSecret ? { accessKey: config.bootstrapAccessKey, secret: config.bootstrapSecret } : undefined;
+  const key = await issueAccessKey(store, tenant.id, ['api:logs:read', 'api:logs:write'], preset);
+  return { tenantId: tenant.id, key, preset: preset !== undefined };
+}
+
+/** Starts a server; resolves once it listens. `stop()` drains in-flight requests, then closes the store. */
+export async function startServer(config: Config, options: { demo?: boolean } = {}): Promise<RunningServer> {
+  const logger = createLogger(config.logLevel);
+  const store = await openStore(config);
+  let app: FastifyInstance | undefined;
+  try {
+    const boot = await bootstrap(store, config);
+    if (options.demo) {
+      const { loadDemoData } = await import('../logs/demo-data.ts');
+      const tenantId = boot?.tenantId ?? (await store.listTenants())[0]!.id;
+      const r = await loadDemoData(store, tenantId, {});
+      process.stderr.write(`logwarden: demo data for tenant ${tenantId}: ${r.accepted} entries stored (${r.duplicates} already there)\n`);
+    }
+    app = await buildApp({ config, store, logger });
+    await app.listen({ port: config.port, host: config.host });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+        logger.info({ url, store: store.kind }, 'listening');
+    const running = app;
+    let stopping: Promise<void> | undefined;
+    return {
+      app: running,
+      url,
+      bootstrap: boot,
+      stop() {
+        stopping ??= (async () => {
+          try {
+            await running.close();
+          } finally {
+            await store.close();
+          }
+        })();
+        return stopping;
+      },
+    };
+  } catch (err) {
+    await app?.close().catch(() => {});
+    await store.close();
+    throw err;
+  }
+}
+

@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { openSqliteStore } from '../../src/store/sqlite/index.ts';
+import { runCli } from '../support/cli.ts';
+
+describe('logwarden tenants, keys, ingest', () => {
+  let dir: string;
+  const flags = () => ['--data-dir', dir];
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'logwarden-cli-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('creates and lists tenants, and shows and changes their limits', async () => {
+    const created = await runCli(['tenants', 'create', '--name', 'Acme Corp', '--json', ...flags()]);
+    assert.equal(created.code, 0, created.stderr);
+    const tenant = JSON.parse(created.stdout);
+    assert.match(tenant.id, /^[1-9][0-9]{17}$/);
+    assert.equal(tenant.name, 'Acme Corp');
+    const plain = await runCli(['tenants', 'create', '--name', 'Other', ...flags()]);
+    assert.match(plain.stdout, /^[0-9]{18}\n$/);
+
+    const list = JSON.parse((await runCli(['tenants', 'list', '--json', ...flags()])).stdout);
+    assert.equal(list.length, 2);
+    assert.deepEqual(list[0].limits, { readPerSecond: 3, readPerDay: 10000, ingestPerSecond: 100 });
+
+    const changed = await runCli(['tenants', 'limits', tenant.id, '--per-second', '7', '--per-day', '500', '--json', ...flags()]);
+    assert.equal(changed.code, 0, changed.stderr);
+    assert.deepEqual(JSON.parse(changed.stdout).limits, { readPerSecond: 7, readPerDay: 500, ingestPerSecond: 100 });
+    const shown = await runCli(['tenants', 'limits', tenant.id, ...flags()]);
+    assert.match(shown.stdout, /reads per second\s+7\n/);
+    assert.match(shown.stdout, /ingest per second\s+100 \(default\)/);
+    const table = await runCli(['tenants', 'list', ...flags()]);
+    assert.match(table.stdout, /Acme Corp/);
+  });
+
+  it('creates keys whose secret is shown once and stored only as a hash; lists and revokes them', async () => {
+    const tenant = JSON.parse((await runCli(['tenants', 'create', '--name', 'Keys', '--json', ...flags()])).stdout);
+    const created = await runCli(['keys', 'create', '--tenant', tenant.id, '--scope', 'api:logs:read', '--scope', 'write', '--json', ...flags()]);
+    assert.equal(created.code, 0, created.stderr);
+    const key = JSON.parse(created.stdout);
+    assert.deepEqual(Object.keys(key), ['accessKey', 'secret', 'tenant', 'scopes']);
+    assert.deepEqual(key.scopes, ['api:logs:read', 'api:logs:write']);
+    assert.ok(Buffer.from(key.secret, 'base64url').length >= 32, 'at least 256 bits');
+
+    const listed = await runCli(['keys', 'list', '--tenant', tenant.id, '--json', ...flags()]);
+    assert.ok(!listed.stdout.includes(key.secret));
+    assert.equal(JSON.parse(listed.stdout)[0].accessKey, key.accessKey);
+
+    const store = openSqliteStore({ dataDir: dir });
+    const record = await store.getAccessKey(key.accessKey);
+    await store.close();
+    assert.ok(record && !record.secretHash.toString('hex').includes(Buffer.from(key.secret).toString('hex')));
+
+    const revoked = await runCli(['keys', 'revoke', key.accessKey, ...flags()]);
+    assert.equal(revoked.code, 0);
+    assert.match(revoked.stdout, /^revoked LW/);
+    const again = JSON.parse((await runCli(['keys', 'list', '--tenant', tenant.id, '--json', ...flags()])).stdout);
+    assert.ok(again[0].revokedAt);
+  });
+
+  it('ingests NDJSON from a file and from stdin, idempotently and all or nothing', async () => {
+    const tenant = JSON.parse((await runCli(['tenants', 'create', '--name', 'Ingest', '--json', ...flags()])).stdout);
+    const lines = Array.from({ length: 50 }, (_, i) => `{"logType":"AccessLog","userId":"${i}","eventTime":"2026-02-01T00:00:${String(i % 60).padStart(2, '0')}Z","logRecord":{"i":${i},"f":1.0}}`);
+    const file = join(dir, 'in.ndjson');
+    writeFileSync(file, lines.join('\n') + '\n');
+    const first = await runCli(['ingest', file, '--tenant', tenant.id, '--json', ...flags()]);
+    assert.equal(first.code, 0, first.stderr);
+    assert.deepEqual(JSON.parse(first.stdout), { accepted: 50, duplicates: 0, lines: 50 });
+    const second = await runCli(['ingest', '-', '--tenant', tenant.id, ...flags()], { input: lines.join('\n') });
+    assert.equal(second.code, 0, second.stderr);
+    assert.match(second.stdout, /stored 0 entries, 50 duplicates skipped/);
+    const bad = await runCli(['ingest', '-', '--tenant', tenant.id, ...flags()], { input: lines[0] + '\n{"logType":"AccessLog","eventTime":"2026-02-01T00:00:00","logRecord":{}}\n' });
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /^logwarden: line 2: eventTime: .*offset.*nothing was stored\n$/);
+  });
+
+  it('reports usage errors with exit 2 and other failures with exit 1, on one line', async () => {
+    const usage = await runCli(['keys', 'create', '--tenant', '1', '--scope', 'admin', ...flags()]);
+    assert.equal(usage.code, 2);
+    assert.match(usage.stderr, /unknown scope "admin"/);
+    const missing = await runCli(['tenants', 'create', ...flags()]);
+    assert.equal(missing.code, 2);
+    const unknownCommand = await runCli(['frobnicate']);
+    assert.equal(unknownCommand.code, 2);
+    const noTenant = await runCli(['keys', 'create', '--tenant', '999', '--scope', 'read', ...flags()]);
+    assert.equal(noTenant.code, 1);
+    assert.equal(noTenant.stderr, 'logwarden: no tenant 999\n');
+    const help = await runCli(['keys', 'create', '--help']);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /Example:/);
+  });
+});

@@ -1,0 +1,69 @@
+/** Runs the CLI from source in a child process, as a user would run `logwarden`. */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Environment for a child: without LOGWARDEN_* settings of the machine running the tests. */
+export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('LOGWARDEN_')) env[k] = v;
+  return { ...env, ...extra };
+}
+
+export function runCli(args: string[], options: { input?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: ROOT, env: cleanEnv(options.env) });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+export interface RunningServer {
+  readonly child: ChildProcessWithoutNullStreams;
+  readonly url: string;
+  /** Everything the process wrote to stderr (the terminal's messages) so far. */
+  stderr(): string;
+  /** Everything the process wrote to stdout (its structured log) so far. */
+  stdout(): string;
+  /** Resolves with the exit code. */
+  exited: Promise<number | null>;
+}
+
+/** Starts `logwarden serve` and resolves once it listens (its URL is read from its log). */
+export function startServe(args: string[], env: Record<string, string> = {}): Promise<RunningServer> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', '--host', '127.0.0.1', ...args], {
+      cwd: ROOT,
+      env: cleanEnv({ LOGWARDEN_LOG_LEVEL: 'info', ...env }),
+    });
+    let err = '';
+    let out = '';
+    let done = false;
+    const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => {
+      err += d;
+      const m = /listening on (http:\/\/\S+)/.exec(err);
+      if (m && !done) {
+        done = true;
+        resolve({ child, url: m[1]!, stderr: () => err, stdout: () => out, exited });
+      }
+    });
+    void exited.then((code) => {
+      if (!done) reject(new Error(`serve exited with ${code} before listening:\n${err}`));
+    });
+  });
+}
