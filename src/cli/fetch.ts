@@ -111,9 +111,9 @@ async function run(flags: FetchFlags): Promise<void> {
       for (const e of page.logEntries) await record(e);
       done.cursor = page.records.cursor;
       bar.update(skipped + done.written, page.records.totalRecords);
-      if (stop.signal.aborted) break;
+      if (stop.signal.aborted && done.cursor !== undefined) break;
     }
-    complete = !stop.signal.aborted;
+    complete = !stop.signal.aborted || done.cursor === undefined;
   } catch (err) {
     if (sink.error && (sink.error as NodeJS.ErrnoException).code === 'EPIPE') readerGone = true;
     else if (!isLogsApiError(err, 'aborted')) failure = err;
