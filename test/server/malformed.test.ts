@@ -553,7 +553,7 @@ describe('odd but valid input', () => {
     assert.equal(page.statusCode, 200, page.body);
     const text = page.body;
     const list = objectMembers(text, skipWs(text, 0)).find((m) => m.key === 'logEntries')!;
-    const got = arrayElements(text, list.start).map(([s, e]) => objectMembers(text, s).find((m) => m.key === 'logRecord')!);
+    const got = arrayElements(text, list.start).map(([start]) => objectMembers(text, start).find((m) => m.key === 'logRecord')!);
     assert.deepEqual(
       got.map((m) => text.slice(m.start, m.end)),
       records,
