@@ -20,8 +20,8 @@ export interface PostgresCluster {
   /** Creates an empty database and returns its URL. */
   createDatabase(): Promise<string>;
   dropDatabase(url: string): Promise<void>;
-  /** A client on the maintenance database, for test-only inspection. */
-  admin(): pg.Pool;
+  /** Runs one statement on the database at `url` over a connection of its own. */
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(url: string, sql: string, params?: unknown[]): Promise<pg.QueryResult<R>>;
   stop(): Promise<void>;
 }
 
@@ -100,10 +100,19 @@ export async function startPostgres(): Promise<PostgresStart> {
   const cluster: PostgresCluster = {
     port,
     url,
-    admin: () => admin,
+    async query(dbUrl, sql, params) {
+      const client = new pg.Client({ connectionString: dbUrl });
+      await client.connect();
+      try {
+        return await client.query(sql, params);
+      } finally {
+        await client.end();
+      }
+    },
     async createDatabase() {
       const name = `lw_${process.pid}_${++n}`;
-      await admin.query(`CREATE DATABASE ${name}`);
+      // FILE_COPY: copying the small template as files is much faster than through the WAL.
+      await admin.query(`CREATE DATABASE ${name} STRATEGY FILE_COPY`);
       return url(name);
     },
     async dropDatabase(dbUrl) {

@@ -185,18 +185,25 @@ export class SqliteStore implements Store {
 
   async append(tenantId: string, entries: Iterable<NewEntry>): Promise<AppendResult> {
     const tid = this.requireTid(tenantId);
-    return this.db
-      .transaction(() => {
-        let accepted = 0;
-        let duplicates = 0;
-        for (const e of entries) {
-          const typeId = this.typeId(e.logType, true)!;
-          if (this.q.insert.run(tid, typeId, e.eventTimeMs, e.key, e.body).changes === 1) accepted++;
-          else duplicates++;
-        }
-        return { accepted, duplicates };
-      })
-      .immediate();
+    const knownTypes = new Set(this.typeIds.keys());
+    try {
+      return this.db
+        .transaction(() => {
+          let accepted = 0;
+          let duplicates = 0;
+          for (const e of entries) {
+            const typeId = this.typeId(e.logType, true)!;
+            if (this.q.insert.run(tid, typeId, e.eventTimeMs, e.key, e.body).changes === 1) accepted++;
+            else duplicates++;
+          }
+          return { accepted, duplicates };
+        })
+        .immediate();
+    } catch (err) {
+      // Types registered by the rolled-back transaction do not exist; their ids will be reused.
+      for (const name of this.typeIds.keys()) if (!knownTypes.has(name)) this.typeIds.delete(name);
+      throw err;
+    }
   }
 
   async firstPage(query: EntryQuery, limit: number): Promise<FirstPage> {

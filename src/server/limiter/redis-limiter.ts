@@ -1,0 +1,82 @@
+import { Redis } from 'ioredis';
+import { untilWindowEnds, type LimitDecision, type LimitWindow, type LimiterStore } from './limiter.ts';
+
+/**
+ * Checks every window and counts the request only if none is full, in one step: Redis runs a
+ * script without interleaving other commands, so processes sharing a limit can never
+ * overshoot it together, and rejected requests leave no trace.
+ *
+ * KEYS: one counter per window. ARGV: for each window, its limit and the counter's time to live.
+ * Returns the (1-based) indexes of the full windows; empty when the request was counted.
+ */
+const HIT_SCRIPT = `
+local full = {}
+for i = 1, #KEYS do
+  local count = tonumber(redis.call('GET', KEYS[i]) or '0')
+  if count >= tonumber(ARGV[2 * i - 1]) then full[#full + 1] = i end
+end
+if #full > 0 then return full end
+for i = 1, #KEYS do
+  redis.call('INCR', KEYS[i])
+  redis.call('PEXPIRE', KEYS[i], ARGV[2 * i])
+end
+return full
+`;
+
+/** Counters outlive their window by this much, so clocks a little apart still read the same one. */
+const EXPIRY_SLACK_MS = 60_000;
+
+type ScriptedRedis = Redis & {
+  logwardenHit(numKeys: number, ...keysAndArgs: Array<string | number>): Promise<number[]>;
+};
+
+export interface RedisLimiterOptions {
+  /** `redis://` or `rediss://` URL. */
+  url: string;
+  /** Prefix of every key this limiter writes (default `logwarden:limit:`). */
+  keyPrefix?: string;
+}
+
+/** Counts in Redis, so that several server processes share one limit per tenant. */
+export class RedisLimiter implements LimiterStore {
+  private constructor(
+    private readonly redis: ScriptedRedis,
+    private readonly prefix: string,
+  ) {}
+
+  /** Connects and checks that Redis answers, so a bad URL fails at start-up rather than on the first request. */
+  static async connect(options: RedisLimiterOptions): Promise<RedisLimiter> {
+    const redis = new Redis(options.url, {
+      lazyConnect: true,
+      connectTimeout: 5000,
+      // A request waits for a reconnection this many times, then fails instead of hanging.
+      maxRetriesPerRequest: 2,
+    }) as ScriptedRedis;
+    redis.defineCommand('logwardenHit', { lua: HIT_SCRIPT });
+    // Connection trouble is reported through the failing commands; unhandled, this event would crash the process.
+    redis.on('error', () => {});
+    try {
+      await redis.connect();
+      await redis.ping();
+    } catch (err) {
+      redis.disconnect();
+      throw err;
+    }
+    return new RedisLimiter(redis, options.keyPrefix ?? 'logwarden:limit:');
+  }
+
+  async hit(key: string, windows: readonly LimitWindow[], nowMs: number): Promise<LimitDecision> {
+    if (windows.length === 0) return { allowed: true, retryAfterMs: 0 };
+    // The braces make every counter of one key hash to the same Redis Cluster slot, as a script requires.
+    const keys = windows.map((w) => `${this.prefix}{${key}}:${w.windowMs}:${Math.floor(nowMs / w.windowMs)}`);
+    const args = windows.flatMap((w) => [w.limit, untilWindowEnds(w.windowMs, nowMs) + EXPIRY_SLACK_MS]);
+    const full = await this.redis.logwardenHit(keys.length, ...keys, ...args);
+    if (full.length === 0) return { allowed: true, retryAfterMs: 0 };
+    const retryAfterMs = Math.max(...full.map((i) => untilWindowEnds(windows[i - 1]!.windowMs, nowMs)));
+    return { allowed: false, retryAfterMs };
+  }
+
+  async close(): Promise<void> {
+    await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+}

@@ -1,0 +1,149 @@
+import type pg from 'pg';
+import { SchemaTooNewError } from '../store.ts';
+
+/**
+ * Versioned schema. All pending steps run in one transaction under an advisory lock, so two
+ * processes starting at once migrate once; the version is the single row of `schema_version`.
+ * A database written by a newer logwarden is refused.
+ *
+ * Layout, for scale:
+ * - Entries reference tenants and log types by small integer ids (`tid`, `type_id`), as in the
+ *   SQLite store, so the page index stays compact (tenant ids are up to 20 digits, beyond int8).
+ * - `entries` is range-partitioned by event time (ms since the epoch). Monthly partitions are
+ *   attached as data arrives (`attachMonth` below); the DEFAULT partition takes whatever has no
+ *   partition, so no write ever fails for lack of one.
+ * - The primary key (tid, type_id, event_time, seq) is the page order: a page is one keyset
+ *   range scan per partition in range.
+ * - Idempotency is the unique (tid, key, event_time). A unique constraint on a partitioned table
+ *   must contain the partition key; adding event_time changes nothing, because the key digests
+ *   the entry's text, which holds its event time: equal keys imply equal event times.
+ * - `seq` is allocated per tenant from `entry_seqs` inside the appending transaction. Updating
+ *   that row locks it until commit, so one tenant's batches commit in seq order, and the row's
+ *   committed value is an exact snapshot watermark (see index.ts).
+ * - Every primary key and unique index of a per-tenant table leads with `tid`, so `entries`,
+ *   `entry_seqs` and `checkpoints` can be distributed by tenant; `tenants`, `log_types`,
+ *   `access_keys`, `secrets` and `schema_version` are small and would be reference tables.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE tenants (
+    tid integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id text NOT NULL UNIQUE,
+    name text NOT NULL,
+    created_at timestamptz NOT NULL,
+    read_per_second integer,
+    read_per_day integer,
+    ingest_per_second integer
+  );
+  CREATE TABLE entry_seqs (
+    tid integer PRIMARY KEY REFERENCES tenants (tid),
+    last_seq bigint NOT NULL DEFAULT 0
+  );
+  CREATE TABLE log_types (
+    type_id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name text NOT NULL UNIQUE
+  );
+  CREATE TABLE access_keys (
+    access_key text PRIMARY KEY,
+    tid integer NOT NULL REFERENCES tenants (tid),
+    secret_hash bytea NOT NULL,
+    scopes text[] NOT NULL,
+    created_at timestamptz NOT NULL,
+    revoked_at timestamptz
+  );
+  CREATE INDEX access_keys_by_tenant ON access_keys (tid);
+  CREATE TABLE secrets (
+    name text PRIMARY KEY,
+    value text NOT NULL
+  );
+  CREATE TABLE entries (
+    event_time bigint NOT NULL,
+    seq bigint NOT NULL,
+    tid integer NOT NULL,
+    type_id integer NOT NULL,
+    key bytea NOT NULL,
+    body text NOT NULL,
+    PRIMARY KEY (tid, type_id, event_time, seq),
+    UNIQUE (tid, key, event_time)
+  ) PARTITION BY RANGE (event_time);
+  CREATE TABLE entries_default PARTITION OF entries DEFAULT;
+  CREATE TABLE checkpoints (
+    tid integer NOT NULL REFERENCES tenants (tid),
+    source text NOT NULL,
+    log_type text NOT NULL,
+    through_ms bigint NOT NULL,
+    entries_seen bigint NOT NULL,
+    updated_at timestamptz NOT NULL,
+    PRIMARY KEY (tid, source, log_type)
+  );
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Advisory lock keys (two-int form, first int = this namespace) so they never collide with others'. */
+export const LOCK_NAMESPACE = 0x4c57; // "LW"
+export const MIGRATION_LOCK = 1;
+export const PARTITION_LOCK = 2;
+
+export async function migrate(client: pg.PoolClient): Promise<void> {
+  await client.query('BEGIN');
+  try {
+    await client.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_NAMESPACE, MIGRATION_LOCK]);
+    await client.query('CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL)');
+    const r = await client.query<{ version: number }>('SELECT version FROM schema_version');
+    const current = r.rows[0]?.version ?? 0;
+    if (current > SCHEMA_VERSION) throw new SchemaTooNewError(current, SCHEMA_VERSION);
+    for (let v = current; v < SCHEMA_VERSION; v++) await client.query(MIGRATIONS[v]!);
+    if (r.rowCount === 0) await client.query('INSERT INTO schema_version (version) VALUES ($1)', [SCHEMA_VERSION]);
+    else if (current < SCHEMA_VERSION) await client.query('UPDATE schema_version SET version = $1', [SCHEMA_VERSION]);
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK');
+    throw err;
+  }
+}
+
+/** Months since 1970-01 (UTC) of an event time. */
+export function monthOf(ms: number): number {
+  const d = new Date(ms);
+  return (d.getUTCFullYear() - 1970) * 12 + d.getUTCMonth();
+}
+
+/** The partition table of a month (a number from `monthOf`). */
+export function partitionOf(month: number): string {
+  const d = new Date(Date.UTC(1970, month, 1));
+  return `entries_y${d.getUTCFullYear()}m${String(d.getUTCMonth() + 1).padStart(2, '0')}`;
+}
+
+/**
+ * Gives a month its partition unless it has one, in a short transaction of its own. The table is
+ * created apart and then attached, which takes only a SHARE UPDATE EXCLUSIVE lock on `entries`:
+ * reads and writes of other months carry on. The DEFAULT partition is locked meanwhile, and any
+ * rows of the month it holds (written while the month had no partition) move into the new one,
+ * since PostgreSQL refuses to attach a range that DEFAULT still has rows for.
+ */
+export async function attachMonth(client: pg.PoolClient, month: number, lockTimeoutMs: number): Promise<void> {
+  const from = Date.UTC(1970, month, 1);
+  const to = Date.UTC(1970, month + 1, 1);
+  const name = partitionOf(month);
+  await client.query('BEGIN');
+  try {
+    await client.query(`SET LOCAL lock_timeout = ${Math.trunc(lockTimeoutMs)}`);
+    await client.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_NAMESPACE, PARTITION_LOCK]);
+    const exists = await client.query<{ e: boolean }>('SELECT to_regclass($1) IS NOT NULL AS e', [name]);
+    if (!exists.rows[0]!.e) {
+      await client.query('LOCK TABLE entries_default IN ACCESS EXCLUSIVE MODE');
+      await client.query(`CREATE TABLE ${name} (LIKE entries INCLUDING DEFAULTS INCLUDING CONSTRAINTS)`);
+      await client.query(
+        `WITH moved AS (DELETE FROM entries_default WHERE event_time >= ${from} AND event_time < ${to} RETURNING *)
+         INSERT INTO ${name} SELECT * FROM moved`,
+      );
+      await client.query(`ALTER TABLE entries ATTACH PARTITION ${name} FOR VALUES FROM (${from}) TO (${to})`);
+    }
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK');
+    throw err;
+  }
+}

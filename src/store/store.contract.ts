@@ -1,0 +1,605 @@
+/**
+ * The store conformance suite: every behaviour a Store must show, run unchanged against each
+ * implementation (test/store/*.test.ts). A backend supplies a factory of empty databases; the
+ * suite opens stores on them, as many as a case needs, the way several processes would.
+ */
+import assert from 'node:assert/strict';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { entryKey, type NewEntry } from '../logs/entry.ts';
+import { formatEventTime } from '../logs/time.ts';
+import { SchemaTooNewError, type EntryQuery, type Store, type StoredEntry } from './store.ts';
+
+/** One empty database of the backend under test. */
+export interface StoreFixture {
+  /** Opens a Store on this database, migrating it if needed. Several may be open at once. */
+  open(): Promise<Store>;
+  /** The schema version recorded in the database. */
+  schemaVersion(): Promise<number>;
+  /** Records another schema version, to pose as a database written by a newer logwarden. */
+  setSchemaVersion(version: number): Promise<void>;
+  /** Deletes the database; every store opened on it is closed by then. */
+  teardown(): Promise<void>;
+}
+
+export interface StoreContractOptions {
+  name: string;
+  create(): Promise<StoreFixture>;
+  /** When set, the whole suite is skipped, showing this reason. */
+  skip?: string | undefined;
+}
+
+const T0 = Date.UTC(2025, 5, 12, 19, 55, 14, 638);
+const HOUR = 3_600_000;
+const TENANT = '1234567890123456789';
+const OTHER = '98765432109876543210'; // 20 digits: beyond int64
+
+/** A stored entry as ingest would produce it: Gong field order, key derived from type and text. */
+export function makeEntry(logType: string, timeMs: number, logRecordText = '{}', user?: string): NewEntry {
+  const userPart = user === undefined ? '' : `"userId":${JSON.stringify(user)},`;
+  const body = `{${userPart}"eventTime":"${formatEventTime(timeMs)}","logRecord":${logRecordText}}`;
+  return { logType, eventTimeMs: timeMs, body, key: entryKey(logType, body) };
+}
+
+function q(logType: string, fromMs: number, toMs: number | null, tenantId = TENANT): EntryQuery {
+  return { tenantId, logType, fromMs, toMs };
+}
+
+/** Pages through a query as the API does: first page, then keyset pages under its watermark. */
+export async function readAll(
+  store: Store,
+  query: EntryQuery,
+  pageSize = 100,
+  between?: () => Promise<void>,
+): Promise<{ total: number; watermark: number; entries: StoredEntry[] }> {
+  const first = await store.firstPage(query, pageSize);
+  const entries = [...first.entries];
+  let page = first.entries;
+  while (page.length === pageSize) {
+    await between?.();
+    const last = page[page.length - 1]!;
+    page = await store.nextPage(query, { timeMs: last.timeMs, seq: last.seq }, first.watermark, pageSize);
+    entries.push(...page);
+  }
+  return { total: first.total, watermark: first.watermark, entries };
+}
+
+function assertSorted(entries: readonly StoredEntry[]): void {
+  for (let i = 1; i < entries.length; i++) {
+    const a = entries[i - 1]!;
+    const b = entries[i]!;
+    assert.ok(a.timeMs < b.timeMs || (a.timeMs === b.timeMs && a.seq < b.seq), `entries ${i - 1} and ${i} out of order`);
+  }
+}
+
+/** A small deterministic PRNG, so a failing case replays identically. */
+function prng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function runStoreContract({ name, create, skip }: StoreContractOptions): void {
+  describe(`Store contract: ${name}`, { skip }, () => {
+    let fixture: StoreFixture;
+    let opened: Store[];
+    let store: Store;
+
+    const open = async (f: StoreFixture = fixture): Promise<Store> => {
+      const s = await f.open();
+      opened.push(s);
+      return s;
+    };
+
+    beforeEach(async () => {
+      opened = [];
+      fixture = await create();
+      store = await open();
+      await store.createTenant({ id: TENANT, name: 'Acme' });
+    });
+
+    afterEach(async () => {
+      for (const s of opened) await s.close();
+      await fixture.teardown();
+    });
+
+    describe('append and idempotency', () => {
+      it('stores a batch and reports what it accepted', async () => {
+        const batch = [0, 1, 2].map((i) => makeEntry('AccessLog', T0 + i, `{"i":${i}}`));
+        assert.deepEqual(await store.append(TENANT, batch), { accepted: 3, duplicates: 0 });
+        const page = await store.firstPage(q('AccessLog', T0, null), 10);
+        assert.equal(page.total, 3);
+        assert.deepEqual(
+          page.entries.map((e) => [e.timeMs, e.body]),
+          batch.map((e) => [e.eventTimeMs, e.body]),
+        );
+      });
+
+      it('accepts an empty batch', async () => {
+        assert.deepEqual(await store.append(TENANT, []), { accepted: 0, duplicates: 0 });
+      });
+
+      it('stores an entry repeated within one batch once', async () => {
+        const a = makeEntry('AccessLog', T0, '{"a":1}');
+        const b = makeEntry('AccessLog', T0, '{"b":1}');
+        assert.deepEqual(await store.append(TENANT, [a, b, a, a, b]), { accepted: 2, duplicates: 3 });
+        assert.equal((await store.firstPage(q('AccessLog', T0, null), 10)).total, 2);
+      });
+
+      it('stores an entry repeated across batches once', async () => {
+        const batch = [0, 1, 2, 3].map((i) => makeEntry('AccessLog', T0 + i * 1000));
+        assert.deepEqual(await store.append(TENANT, batch.slice(0, 3)), { accepted: 3, duplicates: 0 });
+        assert.deepEqual(await store.append(TENANT, batch), { accepted: 1, duplicates: 3 });
+        assert.deepEqual(await store.append(TENANT, batch), { accepted: 0, duplicates: 4 });
+        const all = await readAll(store, q('AccessLog', T0, null));
+        assert.equal(all.total, 4);
+        assert.equal(new Set(all.entries.map((e) => e.body)).size, 4);
+      });
+
+      it('keeps identical text under different log types apart', async () => {
+        const body = makeEntry('AccessLog', T0).body;
+        const as = (logType: string): NewEntry => ({ logType, eventTimeMs: T0, body, key: entryKey(logType, body) });
+        assert.deepEqual(await store.append(TENANT, [as('AccessLog'), as('UserCallPlay')]), { accepted: 2, duplicates: 0 });
+        assert.equal((await store.firstPage(q('AccessLog', T0, null), 10)).total, 1);
+        assert.equal((await store.firstPage(q('UserCallPlay', T0, null), 10)).total, 1);
+      });
+
+      it('refuses a batch for an unknown tenant', async () => {
+        await assert.rejects(store.append('555', [makeEntry('AccessLog', T0)]));
+      });
+    });
+
+    describe('all or nothing', () => {
+      function* failingAfter(n: number, logType = 'AccessLog'): Generator<NewEntry> {
+        for (let i = 0; i < n; i++) yield makeEntry(logType, T0 + i, `{"n":${i}}`);
+        throw new Error('source failed');
+      }
+
+      it('stores nothing of a batch whose entries fail midway', async () => {
+        await assert.rejects(store.append(TENANT, failingAfter(5)), /source failed/);
+        assert.equal((await store.firstPage(q('AccessLog', 0, null), 10)).total, 0);
+        // The same entries are new afterwards: nothing was recorded as seen.
+        const again = [0, 1, 2, 3, 4].map((i) => makeEntry('AccessLog', T0 + i, `{"n":${i}}`));
+        assert.deepEqual(await store.append(TENANT, again), { accepted: 5, duplicates: 0 });
+      });
+
+      it('stores nothing of a large batch failing after many entries', async () => {
+        await assert.rejects(store.append(TENANT, failingAfter(12_000)), /source failed/);
+        assert.equal((await store.firstPage(q('AccessLog', 0, null), 10)).total, 0);
+      });
+
+      it('keeps log types apart after a failed batch introduced a new one', async () => {
+        await assert.rejects(store.append(TENANT, failingAfter(3, 'NewTypeA')), /source failed/);
+        await store.append(TENANT, [makeEntry('NewTypeB', T0, '{"b":true}')]);
+        await store.append(TENANT, [makeEntry('NewTypeA', T0 + 1, '{"a":true}')]);
+        const a = await store.firstPage(q('NewTypeA', 0, null), 10);
+        const b = await store.firstPage(q('NewTypeB', 0, null), 10);
+        assert.deepEqual(
+          a.entries.map((e) => e.body),
+          [makeEntry('NewTypeA', T0 + 1, '{"a":true}').body],
+        );
+        assert.deepEqual(
+          b.entries.map((e) => e.body),
+          [makeEntry('NewTypeB', T0, '{"b":true}').body],
+        );
+        // A second store on the same database sees the same separation.
+        const other = await open();
+        assert.equal((await other.firstPage(q('NewTypeA', 0, null), 10)).total, 1);
+        assert.equal((await other.firstPage(q('NewTypeB', 0, null), 10)).total, 1);
+      });
+    });
+
+    describe('ranges, order and counts', () => {
+      it('treats ranges as half-open: from inclusive, to exclusive', async () => {
+        const from = T0;
+        const to = T0 + HOUR;
+        const times = [from - 1, from, from + 1, to - 1, to, to + 1];
+        await store.append(TENANT, times.map((t) => makeEntry('AccessLog', t)));
+        const page = await store.firstPage(q('AccessLog', from, to), 100);
+        assert.deepEqual(
+          page.entries.map((e) => e.timeMs),
+          [from, from + 1, to - 1],
+        );
+        assert.equal(page.total, 3);
+        assert.equal((await store.firstPage(q('AccessLog', to - 1, to), 10)).total, 1);
+        assert.equal((await store.firstPage(q('AccessLog', to, to + 1), 10)).total, 1);
+      });
+
+      it('reads up to the latest entry when the range has no end', async () => {
+        const far = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+        await store.append(TENANT, [makeEntry('AccessLog', T0), makeEntry('AccessLog', far)]);
+        const page = await store.firstPage(q('AccessLog', T0, null), 10);
+        assert.deepEqual(
+          page.entries.map((e) => e.timeMs),
+          [T0, far],
+        );
+      });
+
+      it('stores event times across the whole renderable range', async () => {
+        const times = [Date.parse('0000-01-01T00:00:00.000Z'), Date.parse('1969-12-31T23:59:59.999Z'), 0, T0];
+        await store.append(TENANT, times.map((t) => makeEntry('AccessLog', t)));
+        const all = await readAll(store, q('AccessLog', times[0]!, null), 2);
+        assert.deepEqual(
+          all.entries.map((e) => e.timeMs),
+          [...times].sort((a, b) => a - b),
+        );
+      });
+
+      it('orders by event time, then by arrival, paging through many identical times', async () => {
+        // Three batches, out of time order, with runs of identical timestamps.
+        const batches = [0, 1, 2].map((b) =>
+          Array.from({ length: 150 }, (_, i) => makeEntry('AccessLog', T0 + ((i * 7 + b) % 3) * 1000, `{"b":${b},"i":${i}}`)),
+        );
+        for (const batch of batches) await store.append(TENANT, batch);
+        const all = await readAll(store, q('AccessLog', T0, null), 7);
+        assert.equal(all.total, 450);
+        assert.equal(all.entries.length, 450);
+        assert.equal(new Set(all.entries.map((e) => e.seq)).size, 450);
+        assertSorted(all.entries);
+        // Within one timestamp, arrival order: batch by batch, entry by entry.
+        const arrival = batches.flat().map((e) => e.body);
+        for (const t of [T0, T0 + 1000, T0 + 2000]) {
+          const got = all.entries.filter((e) => e.timeMs === t).map((e) => e.body);
+          const want = arrival.filter((b) => b.includes(formatEventTime(t)));
+          assert.deepEqual(got, want);
+        }
+      });
+
+      it('counts exactly the entries of the query, whatever the page size', async () => {
+        const rnd = prng(42);
+        const types = ['AccessLog', 'UserActivityLog', 'UserCallPlay'];
+        const model: Array<{ tenant: string; type: string; t: number }> = [];
+        await store.createTenant({ id: OTHER, name: 'Other' });
+        for (const tenant of [TENANT, OTHER]) {
+          const batch: NewEntry[] = [];
+          for (let i = 0; i < 400; i++) {
+            const type = types[Math.floor(rnd() * types.length)]!;
+            const t = T0 + Math.floor(rnd() * 50) * 60_000; // many shared timestamps
+            model.push({ tenant, type, t });
+            batch.push(makeEntry(type, t, `{"i":${i}}`));
+          }
+          await store.append(tenant, batch);
+        }
+        for (let k = 0; k < 25; k++) {
+          const tenant = k % 2 ? TENANT : OTHER;
+          const type = types[k % 3]!;
+          const a = T0 + Math.floor(rnd() * 55 - 2) * 60_000;
+          const b = k % 5 === 0 ? null : a + Math.floor(rnd() * 30) * 60_000 + 1;
+          const want = model.filter((m) => m.tenant === tenant && m.type === type && m.t >= a && (b === null || m.t < b));
+          const all = await readAll(store, q(type, a, b, tenant), 1 + Math.floor(rnd() * 40));
+          assert.equal(all.total, want.length, `total of query ${k}`);
+          assert.equal(all.entries.length, want.length, `entries of query ${k}`);
+          assertSorted(all.entries);
+        }
+      });
+
+      it('finds nothing for an unknown tenant, log type or an empty range', async () => {
+        await store.append(TENANT, [makeEntry('AccessLog', T0)]);
+        const empty = { total: 0, entries: [] };
+        const pick = (p: { total: number; entries: StoredEntry[] }) => ({ total: p.total, entries: p.entries });
+        assert.deepEqual(pick(await store.firstPage(q('AccessLog', T0, null, '404'), 10)), empty);
+        assert.deepEqual(pick(await store.firstPage(q('NoSuchType', T0, null), 10)), empty);
+        assert.deepEqual(pick(await store.firstPage(q('UserCallPlay', T0, null), 10)), empty);
+        assert.deepEqual(pick(await store.firstPage(q('AccessLog', T0 + 1, null), 10)), empty);
+        assert.deepEqual(pick(await store.firstPage(q('AccessLog', 0, T0), 10)), empty);
+        assert.deepEqual(await store.nextPage(q('AccessLog', T0, null, '404'), { timeMs: 0, seq: 0 }, 1e9, 10), []);
+        assert.deepEqual(await store.nextPage(q('NoSuchType', T0, null), { timeMs: 0, seq: 0 }, 1e9, 10), []);
+      });
+    });
+
+    describe('snapshot paging', () => {
+      it('never shows entries appended after the first page, and keeps the total', async () => {
+        const base = Array.from({ length: 30 }, (_, i) => makeEntry('AccessLog', T0 + i * 1000, `{"i":${i}}`));
+        await store.append(TENANT, base);
+        const query = q('AccessLog', T0, T0 + HOUR);
+        let round = 0;
+        const writer = await open();
+        const all = await readAll(store, query, 4, async () => {
+          round++;
+          // Before, among and after the entries still to come, with times equal to theirs too.
+          await writer.append(TENANT, [
+            makeEntry('AccessLog', T0 + round * 1000, `{"late":${round}}`),
+            makeEntry('AccessLog', T0 + 29_000, `{"late":${round}}`),
+            makeEntry('AccessLog', T0 + 40_000 + round, `{"late":${round}}`),
+            makeEntry('AccessLog', T0 - 1, `{"late":${round}}`),
+          ]);
+        });
+        assert.equal(all.total, 30);
+        assert.deepEqual(
+          all.entries.map((e) => e.body),
+          base.map((e) => e.body),
+        );
+        assert.ok(all.entries.every((e) => e.seq <= all.watermark));
+        // A new query sees them.
+        const later = await store.firstPage(query, 4);
+        assert.equal(later.total, 30 + 3 * round);
+        assert.ok(later.watermark > all.watermark);
+      });
+
+      it('stays exact while several writers append concurrently', async () => {
+        const writers = await Promise.all([open(), open(), open()]);
+        // The query sees a tenth of what is written, so reading keeps pace with writing.
+        const query = q('AccessLog', T0, T0 + 60_000);
+        let stop = false;
+        let n = 0;
+        let committed = 0;
+        let active = 0;
+        const write = async (w: Store, seed: number): Promise<void> => {
+          const rnd = prng(seed);
+          active++;
+          while (!stop && n < 30_000) {
+            const size = 1 + Math.floor(rnd() ** 3 * 2000); // mostly small batches, some large ones
+            const batch = Array.from({ length: size }, () => makeEntry('AccessLog', T0 + Math.floor(rnd() * 600) * 1000, `{"n":${n++}}`));
+            await w.append(TENANT, batch);
+            committed++;
+          }
+          active--;
+        };
+        const running = writers.map((w, i) => write(w, i + 1));
+        try {
+          const deadline = Date.now() + 5000;
+          for (let round = 0; (round < 10 || active > 0) && Date.now() < deadline; round++) {
+            const all = await readAll(store, query, 50);
+            assert.equal(all.entries.length, all.total, `round ${round}: pages hold exactly the counted entries`);
+            assert.equal(new Set(all.entries.map((e) => e.seq)).size, all.total, `round ${round}: no entry twice`);
+            assert.ok(all.entries.every((e) => e.seq <= all.watermark));
+            assertSorted(all.entries);
+          }
+        } finally {
+          stop = true;
+          await Promise.all(running);
+        }
+        assert.ok(committed >= 10, `only ${committed} batches were written while reading`);
+      });
+    });
+
+    describe('tenant isolation', () => {
+      it('keeps the same entries of two tenants apart, idempotency included', async () => {
+        await store.createTenant({ id: OTHER, name: 'Other' });
+        const batch = [0, 1, 2].map((i) => makeEntry('AccessLog', T0 + i, `{"i":${i}}`));
+        assert.deepEqual(await store.append(TENANT, batch), { accepted: 3, duplicates: 0 });
+        assert.deepEqual(await store.append(OTHER, batch), { accepted: 3, duplicates: 0 });
+        await store.append(OTHER, [makeEntry('AccessLog', T0 + 5, '{"only":"other"}')]);
+        const mine = await readAll(store, q('AccessLog', T0, null, TENANT));
+        const theirs = await readAll(store, q('AccessLog', T0, null, OTHER));
+        assert.equal(mine.total, 3);
+        assert.equal(theirs.total, 4);
+        assert.ok(!mine.entries.some((e) => e.body.includes('other')));
+        // Another tenant's position and watermark reveal nothing.
+        const next = await store.nextPage(q('AccessLog', T0, null, TENANT), { timeMs: T0, seq: 0 }, theirs.watermark, 100);
+        assert.ok(!next.some((e) => e.body.includes('other')));
+      });
+    });
+
+    describe('tenants', () => {
+      it('creates, finds and lists tenants, with ids beyond 64 bits', async () => {
+        const big = await store.createTenant({ id: OTHER, name: 'Big id' });
+        assert.equal(big.id, OTHER);
+        assert.equal(big.name, 'Big id');
+        assert.ok(!Number.isNaN(Date.parse(big.createdAt)));
+        assert.deepEqual(big.limits, { readPerSecond: null, readPerDay: null, ingestPerSecond: null });
+        assert.deepEqual(await store.getTenant(OTHER), big);
+        assert.equal(await store.getTenant('18446744073709551616'), undefined);
+        assert.deepEqual(
+          (await store.listTenants()).map((t) => t.id),
+          [TENANT, OTHER],
+        );
+        await assert.rejects(store.createTenant({ id: OTHER, name: 'again' }));
+      });
+
+      it('changes only the limits given, null meaning the default', async () => {
+        const a = await store.setTenantLimits(TENANT, { readPerSecond: 5, readPerDay: 100 });
+        assert.deepEqual(a?.limits, { readPerSecond: 5, readPerDay: 100, ingestPerSecond: null });
+        const b = await store.setTenantLimits(TENANT, { ingestPerSecond: 7, readPerDay: null });
+        assert.deepEqual(b?.limits, { readPerSecond: 5, readPerDay: null, ingestPerSecond: 7 });
+        assert.deepEqual((await (await open()).getTenant(TENANT))?.limits, b?.limits);
+        assert.equal(await store.setTenantLimits('404', { readPerSecond: 1 }), undefined);
+      });
+    });
+
+    describe('access keys', () => {
+      const hash = (n: number): Buffer => Buffer.from(Array.from({ length: 32 }, (_, i) => (i * 31 + n) & 255));
+
+      it('creates, finds, lists and revokes keys', async () => {
+        await store.createTenant({ id: OTHER, name: 'Other' });
+        const k1 = await store.createAccessKey({ accessKey: 'LWAAAA', tenantId: TENANT, secretHash: hash(1), scopes: ['api:logs:read'] });
+        assert.equal(k1.accessKey, 'LWAAAA');
+        assert.equal(k1.tenantId, TENANT);
+        assert.ok(k1.secretHash.equals(hash(1)));
+        assert.deepEqual(k1.scopes, ['api:logs:read']);
+        assert.equal(k1.revokedAt, null);
+        const k2 = await store.createAccessKey({
+          accessKey: 'LWBBBB',
+          tenantId: TENANT,
+          secretHash: hash(2),
+          scopes: ['api:logs:read', 'api:logs:write'],
+        });
+        await store.createAccessKey({ accessKey: 'LWCCCC', tenantId: OTHER, secretHash: hash(3), scopes: ['api:logs:write'] });
+        assert.deepEqual(await store.getAccessKey('LWAAAA'), k1);
+        assert.equal(await store.getAccessKey('LWZZZZ'), undefined);
+        const listed = await store.listAccessKeys(TENANT);
+        assert.deepEqual(
+          listed.map((k) => k.accessKey),
+          ['LWAAAA', 'LWBBBB'],
+        );
+        assert.deepEqual(listed[1], k2);
+        assert.deepEqual(
+          (await store.listAccessKeys(OTHER)).map((k) => k.tenantId),
+          [OTHER],
+        );
+        assert.deepEqual(await store.listAccessKeys('404'), []);
+
+        assert.equal(await store.revokeAccessKey('LWAAAA'), true);
+        assert.equal(await store.revokeAccessKey('LWAAAA'), false);
+        assert.equal(await store.revokeAccessKey('LWZZZZ'), false);
+        const revoked = await (await open()).getAccessKey('LWAAAA');
+        assert.ok(revoked?.revokedAt && !Number.isNaN(Date.parse(revoked.revokedAt)));
+        assert.equal((await store.getAccessKey('LWBBBB'))?.revokedAt, null);
+      });
+
+      it('refuses a key for an unknown tenant, and a second key of the same name', async () => {
+        await assert.rejects(store.createAccessKey({ accessKey: 'LWAAAA', tenantId: '404', secretHash: hash(1), scopes: [] }));
+        await store.createAccessKey({ accessKey: 'LWAAAA', tenantId: TENANT, secretHash: hash(1), scopes: [] });
+        await assert.rejects(store.createAccessKey({ accessKey: 'LWAAAA', tenantId: TENANT, secretHash: hash(2), scopes: [] }));
+        assert.ok((await store.getAccessKey('LWAAAA'))?.secretHash.equals(hash(1)));
+      });
+    });
+
+    describe('secrets', () => {
+      it('creates a secret once and returns it ever after', async () => {
+        let calls = 0;
+        const make = (): string => `value-${++calls}`;
+        assert.equal(await store.getOrCreateSecret('signing', make), 'value-1');
+        assert.equal(await store.getOrCreateSecret('signing', make), 'value-1');
+        assert.equal(calls, 1);
+        assert.equal(await (await open()).getOrCreateSecret('signing', make), 'value-1');
+        assert.equal(await store.getOrCreateSecret('other', make), 'value-2');
+      });
+
+      it('gives concurrent callers on several stores the same value', async () => {
+        const stores = [store, await open(), await open()];
+        let n = 0;
+        const values = await Promise.all(
+          Array.from({ length: 24 }, (_, i) => stores[i % stores.length]!.getOrCreateSecret('race', () => `v${n++}`)),
+        );
+        assert.equal(new Set(values).size, 1);
+      });
+    });
+
+    describe('checkpoints', () => {
+      it('keeps one checkpoint per source, tenant and type, overwritten by the latest', async () => {
+        await store.createTenant({ id: OTHER, name: 'Other' });
+        assert.equal(await store.getCheckpoint('https://api.gong.io', TENANT, 'AccessLog'), undefined);
+        await store.setCheckpoint({ source: 'https://api.gong.io', tenantId: TENANT, logType: 'AccessLog', throughMs: T0, entriesSeen: 10 });
+        await store.setCheckpoint({ source: 'https://api.gong.io', tenantId: TENANT, logType: 'UserCallPlay', throughMs: 1, entriesSeen: 1 });
+        await store.setCheckpoint({ source: 'https://api.gong.io', tenantId: OTHER, logType: 'AccessLog', throughMs: 2, entriesSeen: 2 });
+        await store.setCheckpoint({ source: 'https://other', tenantId: TENANT, logType: 'AccessLog', throughMs: 3, entriesSeen: 3 });
+        await store.setCheckpoint({
+          source: 'https://api.gong.io',
+          tenantId: TENANT,
+          logType: 'AccessLog',
+          throughMs: T0 + HOUR,
+          entriesSeen: 2 ** 40,
+        });
+        const c = await store.getCheckpoint('https://api.gong.io', TENANT, 'AccessLog');
+        assert.ok(c && !Number.isNaN(Date.parse(c.updatedAt)));
+        assert.deepEqual(
+          { ...c, updatedAt: undefined },
+          {
+            source: 'https://api.gong.io',
+            tenantId: TENANT,
+            logType: 'AccessLog',
+            throughMs: T0 + HOUR,
+            entriesSeen: 2 ** 40,
+            updatedAt: undefined,
+          },
+        );
+        assert.equal((await store.getCheckpoint('https://api.gong.io', OTHER, 'AccessLog'))?.throughMs, 2);
+        assert.equal((await store.getCheckpoint('https://other', TENANT, 'AccessLog'))?.throughMs, 3);
+        assert.equal((await store.getCheckpoint('https://api.gong.io', TENANT, 'UserCallPlay'))?.throughMs, 1);
+        assert.equal(await store.getCheckpoint('https://api.gong.io', '404', 'AccessLog'), undefined);
+        await assert.rejects(
+          store.setCheckpoint({ source: 'x', tenantId: '404', logType: 'AccessLog', throughMs: 0, entriesSeen: 0 }),
+        );
+      });
+    });
+
+    describe('volume and fidelity', () => {
+      it('appends 20,000 entries in one batch and pages through them', async () => {
+        const rnd = prng(7);
+        const batch = Array.from({ length: 20_000 }, (_, i) =>
+          makeEntry('UserActivityLog', T0 + Math.floor(rnd() * 90 * 24) * HOUR, `{"auditId":"${9_000_000_000_000_000_000n + BigInt(i)}","pad":"${'x'.repeat(200)}"}`),
+        );
+        assert.deepEqual(await store.append(TENANT, batch), { accepted: 20_000, duplicates: 0 });
+        const all = await readAll(store, q('UserActivityLog', 0, null), 1000);
+        assert.equal(all.total, 20_000);
+        assert.equal(all.entries.length, 20_000);
+        assertSorted(all.entries);
+        assert.deepEqual(await store.append(TENANT, batch), { accepted: 0, duplicates: 20_000 });
+      });
+
+      it('returns unicode, escapes and big numbers byte for byte', async () => {
+        const records = [
+          String.raw`{"name":"Zoë Ångström 山田太郎 🦄👩🏽‍💻","esc":"\"quoted\" \\ back\/slash \u00e9 \ud83d\ude00 \n\t\u0000"}`,
+          String.raw`{"big":12345678901234567890123,"neg":-98765432109876543210,"f":1.0,"tiny":1.5e-300,"huge":1E+400,"z":-0,"arr":[1,2.50,"x",null,true]}`,
+          String.raw`{"auditId":"9223372036854775808","nested":{"deep":{"deeper":[{"k":"\u2028\u2029"}]}},"rtl":"שָׁלוֹם مرحبا"}`,
+          `{"long":"${'é'.repeat(300_000)}"}`,
+        ];
+        const batch = records.map((r, i) => makeEntry('UserCallPlay', T0 + i, r, `${2n ** 64n + BigInt(i)}`));
+        await store.append(TENANT, batch);
+        const page = await (await open()).firstPage(q('UserCallPlay', T0, null), 10);
+        assert.equal(page.entries.length, batch.length);
+        for (let i = 0; i < batch.length; i++) {
+          assert.equal(page.entries[i]!.body, batch[i]!.body);
+          assert.ok(Buffer.from(page.entries[i]!.body).equals(Buffer.from(batch[i]!.body)));
+        }
+      });
+    });
+
+    describe('concurrent writers', () => {
+      it('stores each entry once when several stores append overlapping batches at once', async () => {
+        const stores = [store, await open(), await open(), await open()];
+        const universe = Array.from({ length: 600 }, (_, i) => makeEntry('AccessLog', T0 + (i % 97) * 1000, `{"i":${i}}`));
+        const rnd = prng(3);
+        const batches = Array.from({ length: 12 }, () => {
+          const start = Math.floor(rnd() * 400);
+          return universe.slice(start, start + 200);
+        });
+        batches.push(universe.slice(0, 300), universe.slice(300)); // together they cover everything
+        const results = await Promise.all(batches.map((b, i) => stores[i % stores.length]!.append(TENANT, b)));
+        const accepted = results.reduce((s, r) => s + r.accepted, 0);
+        const duplicates = results.reduce((s, r) => s + r.duplicates, 0);
+        assert.equal(accepted, 600);
+        assert.equal(accepted + duplicates, batches.reduce((s, b) => s + b.length, 0));
+        const all = await readAll(store, q('AccessLog', 0, null), 100);
+        assert.equal(all.total, 600);
+        assert.equal(new Set(all.entries.map((e) => e.body)).size, 600);
+      });
+
+      it('lets different tenants append in parallel', async () => {
+        await store.createTenant({ id: OTHER, name: 'Other' });
+        const other = await open();
+        const batch = Array.from({ length: 2000 }, (_, i) => makeEntry('AccessLog', T0 + i, `{"i":${i}}`));
+        const [a, b] = await Promise.all([store.append(TENANT, batch), other.append(OTHER, batch)]);
+        assert.equal(a.accepted, 2000);
+        assert.equal(b.accepted, 2000);
+      });
+    });
+
+    describe('migrations', () => {
+      it('reopening a current store changes nothing', async () => {
+        await store.append(TENANT, [makeEntry('AccessLog', T0)]);
+        const version = await fixture.schemaVersion();
+        assert.ok(version > 0);
+        const again = await open();
+        assert.equal(await fixture.schemaVersion(), version);
+        assert.equal((await again.firstPage(q('AccessLog', T0, null), 10)).total, 1);
+        await again.health();
+      });
+
+      it('refuses a store written by a newer logwarden', async () => {
+        const version = await fixture.schemaVersion();
+        await fixture.setSchemaVersion(version + 1);
+        await assert.rejects(fixture.open(), (err) => err instanceof SchemaTooNewError && /upgrade logwarden/.test(err.message));
+      });
+
+      it('migrates a fresh database once when several stores open it at once', async () => {
+        const fresh = await create();
+        try {
+          const stores = await Promise.all([open(fresh), open(fresh), open(fresh)]);
+          await stores[0]!.createTenant({ id: TENANT, name: 'Acme' });
+          await stores[1]!.append(TENANT, [makeEntry('AccessLog', T0)]);
+          assert.equal((await stores[2]!.firstPage(q('AccessLog', T0, null), 10)).total, 1);
+          assert.equal(await fresh.schemaVersion(), await fixture.schemaVersion());
+        } finally {
+          for (const s of opened.splice(1)) await s.close();
+          await fresh.teardown();
+        }
+      });
+    });
+  });
+}

@@ -1,0 +1,165 @@
+import assert from 'node:assert/strict';
+import { after, afterEach, beforeEach, describe, it } from 'node:test';
+import pg from 'pg';
+import { openPostgresStore, type PostgresStore } from '../../src/store/postgres/index.ts';
+import { makeEntry, runStoreContract } from '../../src/store/store.contract.ts';
+import { startPostgres } from '../support/postgres.ts';
+
+const { cluster, skip } = await startPostgres();
+after(() => cluster?.stop());
+
+runStoreContract({
+  name: 'postgres',
+  skip,
+  async create() {
+    const url = await cluster!.createDatabase();
+    return {
+      open: () => openPostgresStore({ url, poolSize: 4 }),
+      schemaVersion: async () => (await cluster!.query<{ version: number }>(url, 'SELECT version FROM schema_version')).rows[0]!.version,
+      setSchemaVersion: async (v) => void (await cluster!.query(url, 'UPDATE schema_version SET version = $1', [v])),
+      teardown: () => cluster!.dropDatabase(url),
+    };
+  },
+});
+
+describe('postgres store: specific', { skip }, () => {
+  let url: string;
+  const stores: PostgresStore[] = [];
+  const open = async (): Promise<PostgresStore> => {
+    const s = await openPostgresStore({ url, poolSize: 4 });
+    stores.push(s);
+    return s;
+  };
+
+  beforeEach(async () => {
+    url = await cluster!.createDatabase();
+  });
+
+  afterEach(async () => {
+    for (const s of stores.splice(0)) await s.close();
+    await cluster!.dropDatabase(url);
+  });
+
+  /** Waits until `count` lock requests in this database are waiting. */
+  async function waitForWaiters(count: number, orDone?: Promise<unknown>): Promise<void> {
+    let done = false;
+    void orDone?.then(() => (done = true));
+    for (const deadline = Date.now() + 10_000; Date.now() < deadline; ) {
+      const r = await cluster!.query<{ n: string }>(
+        url,
+        `SELECT count(*) AS n FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+         WHERE NOT l.granted AND a.datname = current_database()`,
+      );
+      if (Number(r.rows[0]!.n) >= count || done) return;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new Error(`no ${count} lock waiters appeared`);
+  }
+
+  const partitions = async (): Promise<Record<string, number>> => {
+    const r = await cluster!.query<{ p: string; n: string }>(
+      url,
+      `SELECT c.relname AS p, (SELECT count(*) FROM entries e WHERE e.tableoid = c.oid) AS n
+       FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'entries'::regclass`,
+    );
+    return Object.fromEntries(r.rows.map((row) => [row.p, Number(row.n)]));
+  };
+
+  it('gives each month its partition as data arrives, and the rest to DEFAULT', async () => {
+    const store = await open();
+    await store.createTenant({ id: '1', name: 't' });
+    const times = [Date.UTC(2024, 0, 31, 23, 59, 59, 999), Date.UTC(2024, 1, 1), Date.UTC(2025, 11, 15), Date.UTC(1969, 5, 1), Date.UTC(9999, 0, 1)];
+    await store.append('1', times.map((t) => makeEntry('AccessLog', t)));
+    assert.deepEqual(await partitions(), { entries_default: 2, entries_y2024m01: 1, entries_y2024m02: 1, entries_y2025m12: 1 });
+    // Another process knows nothing of the partitions yet, and finds them.
+    await (await open()).append('1', [makeEntry('AccessLog', Date.UTC(2024, 0, 2))]);
+    assert.equal((await partitions()).entries_y2024m01, 2);
+    const page = await store.firstPage({ tenantId: '1', logType: 'AccessLog', fromMs: Date.parse('0000-01-01T00:00:00Z'), toMs: null }, 10);
+    assert.equal(page.total, 6);
+  });
+
+  it('moves a month out of DEFAULT when its partition arrives', async () => {
+    const store = await open();
+    await store.createTenant({ id: '1', name: 't' });
+    await store.append('1', [makeEntry('AccessLog', Date.UTC(2024, 0, 1))]);
+    // As if written while 2024-03 had no partition (by a process that could not attach one).
+    const early = makeEntry('AccessLog', Date.UTC(2024, 2, 3), '{"early":true}');
+    await cluster!.query(
+      url,
+      `INSERT INTO entries_default (event_time, seq, tid, type_id, key, body)
+       SELECT $1, s.last_seq + 1, 1, 1, $2, $3 FROM entry_seqs s WHERE s.tid = 1`,
+      [early.eventTimeMs, early.key, early.body],
+    );
+    await cluster!.query(url, 'UPDATE entry_seqs SET last_seq = last_seq + 1 WHERE tid = 1');
+    assert.deepEqual(await store.append('1', [early, makeEntry('AccessLog', Date.UTC(2024, 2, 4))]), { accepted: 1, duplicates: 1 });
+    assert.deepEqual(await partitions(), { entries_default: 0, entries_y2024m01: 1, entries_y2024m03: 2 });
+  });
+
+  it('routes a long batch into partitions attached while it runs', async () => {
+    const store = await open();
+    await store.createTenant({ id: '1', name: 't' });
+    // Long enough to take several statements: the later months are attached mid-transaction.
+    const batch = [0, 1, 2].flatMap((m) => Array.from({ length: 6000 }, (_, i) => makeEntry('AccessLog', Date.UTC(2023, m, 1) + i)));
+    assert.deepEqual(await store.append('1', batch), { accepted: 18_000, duplicates: 0 });
+    assert.deepEqual(await partitions(), { entries_default: 0, entries_y2023m01: 6000, entries_y2023m02: 6000, entries_y2023m03: 6000 });
+  });
+
+  it('leads every key of the per-tenant tables with the tenant', async () => {
+    await open();
+    const r = await cluster!.query<{ index: string; first: string }>(
+      url,
+      `SELECT i.indexrelid::regclass::text AS index, a.attname AS first
+       FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+       WHERE i.indisunique AND i.indrelid IN ('entries'::regclass, 'entry_seqs'::regclass, 'checkpoints'::regclass)`,
+    );
+    assert.equal(r.rows.length, 4);
+    for (const row of r.rows) assert.equal(row.first, 'tid', row.index);
+  });
+
+  it('keeps a snapshot exact when a batch holding lower sequence values commits after a later one', async () => {
+    // Batch A takes its sequence values, then stalls (its partition is locked by the test) while
+    // batch B, for another month, is written and a query starts. Were sequence values handed
+    // out without ordering commits, B would commit first, the query's watermark would pass A's
+    // values, and A's entries would surface in the query's later pages.
+    const TENANT = '42';
+    const june = Date.UTC(2025, 5, 10);
+    const july = Date.UTC(2025, 6, 10);
+    const store = await open();
+    await store.createTenant({ id: TENANT, name: 't' });
+    const seed = Array.from({ length: 20 }, (_, i) => makeEntry('AccessLog', june + i * 1000, `{"seed":${i}}`));
+    await store.append(TENANT, [...seed, makeEntry('AccessLog', july, '{"seed":"july"}')]);
+    const juneTable = (
+      await cluster!.query<{ t: string }>(url, `SELECT tableoid::regclass::text AS t FROM entries WHERE event_time = $1`, [june])
+    ).rows[0]!.t;
+
+    const locker = new pg.Client({ connectionString: url });
+    await locker.connect();
+    try {
+      await locker.query('BEGIN');
+      await locker.query(`LOCK TABLE ${juneTable} IN SHARE MODE`);
+      const a = (await open()).append(
+        TENANT,
+        Array.from({ length: 10 }, (_, i) => makeEntry('AccessLog', june + 100_000 + i, `{"a":${i}}`)),
+      );
+      await waitForWaiters(1);
+      const b = (await open()).append(TENANT, [makeEntry('AccessLog', july + 1, '{"b":1}')]);
+      await waitForWaiters(2, b);
+
+      const query = { tenantId: TENANT, logType: 'AccessLog', fromMs: Date.UTC(2025, 5, 1), toMs: Date.UTC(2025, 7, 1) };
+      const first = await store.firstPage(query, 5);
+      await locker.query('COMMIT');
+      await Promise.all([a, b]);
+
+      const paged = [...first.entries];
+      for (let page = first.entries; page.length === 5; paged.push(...page)) {
+        const last = page[page.length - 1]!;
+        page = await store.nextPage(query, { timeMs: last.timeMs, seq: last.seq }, first.watermark, 5);
+      }
+      assert.equal(paged.length, first.total);
+      assert.ok(!paged.some((e) => e.body.includes('"a":')), 'an entry committed after the query began surfaced in it');
+      assert.equal((await store.firstPage(query, 5)).total, 21 + 10 + 1);
+    } finally {
+      await locker.end();
+    }
+  });
+});

@@ -1,0 +1,70 @@
+import Database from 'better-sqlite3';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { DATABASE_FILE, openSqliteStore } from '../../src/store/sqlite/index.ts';
+import { runStoreContract } from '../../src/store/store.contract.ts';
+
+/** Runs a statement on the database file directly, as another program would. */
+function withFile<T>(dir: string, f: (db: Database.Database) => T): T {
+  const db = new Database(join(dir, DATABASE_FILE));
+  try {
+    return f(db);
+  } finally {
+    db.close();
+  }
+}
+
+runStoreContract({
+  name: 'sqlite',
+  async create() {
+    const dir = mkdtempSync(join(tmpdir(), 'logwarden-store-'));
+    return {
+      open: async () => openSqliteStore({ dataDir: dir }),
+      schemaVersion: async () => withFile(dir, (db) => db.pragma('user_version', { simple: true }) as number),
+      setSchemaVersion: async (v) => withFile(dir, (db) => void db.pragma(`user_version = ${Math.trunc(v)}`)),
+      teardown: async () => rmSync(dir, { recursive: true, force: true }),
+    };
+  },
+});
+
+describe('sqlite store: specific', () => {
+  it('stores each entry once when several processes append to one file at once', { timeout: 60_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'logwarden-store-'));
+    try {
+      const store = openSqliteStore({ dataDir: dir });
+      await store.createTenant({ id: '7', name: 't' });
+      // Each process appends overlapping batches of the same 3,000 entries, in a different order.
+      const script = `
+        import { openSqliteStore } from ${JSON.stringify(new URL('../../src/store/sqlite/index.ts', import.meta.url).pathname)};
+        import { makeEntry } from ${JSON.stringify(new URL('../../src/store/store.contract.ts', import.meta.url).pathname)};
+        const me = Number(process.argv[1]);
+        const all = Array.from({ length: 3000 }, (_, i) => makeEntry('AccessLog', ${Date.UTC(2025, 0, 1)} + i, '{"i":' + i + '}'));
+        const store = openSqliteStore({ dataDir: ${JSON.stringify(dir)} });
+        let accepted = 0;
+        for (let b = 0; b < 30; b++) {
+          const start = ((b * 7 + me * 11) % 30) * 100;
+          accepted += (await store.append('7', all.slice(start, start + 250))).accepted;
+        }
+        await store.close();
+        process.stdout.write(String(accepted));
+      `;
+      const run = (me: number): Promise<number> =>
+        new Promise((resolve, reject) => {
+          execFile(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, String(me)], (err, stdout) =>
+            err ? reject(err) : resolve(Number(stdout)),
+          );
+        });
+      const accepted = await Promise.all([0, 1, 2, 3].map(run));
+      assert.equal(accepted.reduce((a, b) => a + b, 0), 3000);
+      const first = await store.firstPage({ tenantId: '7', logType: 'AccessLog', fromMs: 0, toMs: null }, 10);
+      assert.equal(first.total, 3000);
+      await store.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
