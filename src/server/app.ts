@@ -131,6 +131,15 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   logsIngestRoute(app, ctx);
   oauthTokenRoute(app, ctx);
 
+  // Once closing, answers to in-flight requests end their connection, so that a graceful stop
+  // does not wait for idle keep-alive connections to time out.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close');
+  });
   app.addHook('onClose', async () => {
     if (!options.limiter) await limiter.close();
   });

@@ -68,7 +68,7 @@ describe('logwarden serve', () => {
       // Start a streamed NDJSON ingest, signal the server mid-request, then finish the body.
       const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
         const req = request(
-          { hostname, port, method: 'POST', path: '/v2/logs', headers: { authorization: auth, 'content-type': 'application/x-ndjson' } },
+          { hostname, port, agent: false, method: 'POST', path: '/v2/logs', headers: { authorization: auth, 'content-type': 'application/x-ndjson' } },
           (res) => {
             let body = '';
             res.on('data', (c) => (body += c));
@@ -88,7 +88,7 @@ describe('logwarden serve', () => {
       assert.equal(await server.exited, 0);
       const again = await startServe(['--data-dir', d, '--port', '0']);
       const page = await fetch(`${again.url}/v2/logs?logType=AccessLog&fromDateTime=2000-01-01T00:00:00Z`, { headers: { authorization: auth } });
-      assert.equal((await page.json()).records.totalRecords, 2);
+      assert.equal(((await page.json()) as { records: { totalRecords: number } }).records.totalRecords, 2);
       again.child.kill('SIGTERM');
       await again.exited;
     } finally {
