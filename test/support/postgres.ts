@@ -38,8 +38,13 @@ function missing(): string | undefined {
   return undefined;
 }
 
+export interface PostgresOptions {
+  /** Keep PostgreSQL's durability settings (fsync and synchronous commit), for measurements. */
+  durable?: boolean;
+}
+
 /** Starts a cluster, or says why the suite is skipped (throws instead under LOGWARDEN_REQUIRE_SERVICES=1). */
-export async function startPostgres(): Promise<PostgresStart> {
+export async function startPostgres(options: PostgresOptions = {}): Promise<PostgresStart> {
   const why = missing();
   if (why) return { skip: unavailable(why) };
 
@@ -63,16 +68,14 @@ export async function startPostgres(): Promise<PostgresStart> {
   let port = 0;
   for (let attempt = 0; ; attempt++) {
     port = await freePort();
-    // Durability settings off: the cluster is thrown away, and tests must stay fast.
     const opts = [
       `-p ${port}`,
       '-c listen_addresses=127.0.0.1',
       `-c unix_socket_directories=${dir}`,
-      '-c fsync=off',
-      '-c synchronous_commit=off',
-      '-c full_page_writes=off',
       '-c max_connections=200',
-      '-c shared_buffers=64MB',
+      '-c shared_buffers=128MB',
+      // Durability off by default: the cluster is thrown away, and tests must stay fast.
+      ...(options.durable ? [] : ['-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off']),
     ].join(' ');
     try {
       run('pg_ctl', ['start', '-w', '-t', '30', '-D', data, '-l', join(dir, 'server.log'), '-o', opts]);

@@ -1,0 +1,66 @@
+/**
+ * PostgreSQL store figures: bulk ingest rate through Store.append, and the latency of a first
+ * page, of cursor pages and of a page deep in the range. Runs on a throwaway cluster with
+ * PostgreSQL's durability settings on (fsync, synchronous commit).
+ *
+ *   node --import tsx bench/pg-store.ts [entries=500000] [batch=10000]
+ */
+import { openPostgresStore } from '../src/store/postgres/index.ts';
+import { makeEntry } from '../src/store/store.contract.ts';
+import { startPostgres } from '../test/support/postgres.ts';
+
+const total = Number(process.argv[2] ?? 500_000);
+const batchSize = Number(process.argv[3] ?? 10_000);
+const DAY = 86_400_000;
+const T0 = Date.UTC(2025, 0, 1);
+const SPAN_DAYS = 150;
+const RECORD =
+  '{"method":"GET","protocol":"HTTP/1.1","requested_url":"https://app.gong.io/call?id=#","status":200,"elapsed_time":35,' +
+  '"content_length":1234,"message":"","request_headers":{"referer":"https://app.gong.io/home","user-agent":"Mozilla/5.0"},' +
+  '"response_headers":{"content-type":"application/json"},"mdc":{"xtid":"4al018gzaztcr8nbukw"}}';
+
+const { cluster, skip } = await startPostgres({ durable: true });
+if (!cluster) throw new Error(skip);
+try {
+  const store = await openPostgresStore({ url: await cluster.createDatabase() });
+  await store.createTenant({ id: '1001', name: 'bench' });
+
+  // Entries are built before timing, so the figure is the store's alone.
+  const batches = Array.from({ length: Math.ceil(total / batchSize) }, (_, b) =>
+    Array.from({ length: Math.min(batchSize, total - b * batchSize) }, (_, i) => {
+      const n = b * batchSize + i;
+      return makeEntry('AccessLog', T0 + Math.floor(Math.random() * SPAN_DAYS * DAY), RECORD.replace('#', String(n)), String(n));
+    }),
+  );
+  let t = performance.now();
+  for (const batch of batches) await store.append('1001', batch);
+  const secs = (performance.now() - t) / 1000;
+  console.log(`ingest: ${total} entries in batches of ${batchSize}: ${secs.toFixed(1)} s, ${Math.round(total / secs)} entries/s`);
+
+  const query = { tenantId: '1001', logType: 'AccessLog', fromMs: T0, toMs: T0 + SPAN_DAYS * DAY };
+  t = performance.now();
+  const first = await store.firstPage(query, 100);
+  console.log(`first page (counts ${first.total}): ${(performance.now() - t).toFixed(1)} ms`);
+
+  const timePages = async (after: { timeMs: number; seq: number }, pages: number): Promise<number[]> => {
+    const times: number[] = [];
+    let pos = after;
+    for (let i = 0; i < pages; i++) {
+      const a = performance.now();
+      const page = await store.nextPage(query, pos, first.watermark, 100);
+      times.push(performance.now() - a);
+      const last = page[page.length - 1];
+      if (!last) break;
+      pos = { timeMs: last.timeMs, seq: last.seq };
+    }
+    return times.sort((x, y) => x - y);
+  };
+  const median = (xs: number[]): string => xs[xs.length >> 1]!.toFixed(2);
+  const start = first.entries[first.entries.length - 1]!;
+  console.log(`cursor pages near the start: median ${median(await timePages(start, 500))} ms`);
+  const deep = await timePages({ timeMs: T0 + (SPAN_DAYS - 2) * DAY, seq: 0 }, 500);
+  console.log(`cursor pages deep in the range: median ${median(deep)} ms`);
+  await store.close();
+} finally {
+  await cluster.stop();
+}
