@@ -297,6 +297,9 @@ export class PostgresStore implements Store {
           }
         }
         if (toDefault && !holdsDefault) {
+          // The tenant's row first: holding DEFAULT while queueing behind this tenant's other
+          // appends could stall one of them attaching a partition (until its lock timeout).
+          if (!visible) await client.query('SELECT FROM entry_seqs WHERE tid = $1 FOR UPDATE', [tid]);
           // Keeps anyone from attaching a partition for the rows routed to DEFAULT until this
           // commits: PostgreSQL would refuse them (and reading the catalogue here catches any
           // partition attached just before).

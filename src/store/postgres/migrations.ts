@@ -99,7 +99,7 @@ export async function migrate(client: pg.PoolClient): Promise<void> {
     else if (current < SCHEMA_VERSION) await client.query('UPDATE schema_version SET version = $1', [SCHEMA_VERSION]);
     await client.query('COMMIT');
   } catch (err) {
-    await client.query('ROLLBACK');
+    await client.query('ROLLBACK').catch(() => {}); // the original error says more
     throw err;
   }
 }
@@ -143,7 +143,7 @@ export async function attachMonth(client: pg.PoolClient, month: number, lockTime
     }
     await client.query('COMMIT');
   } catch (err) {
-    await client.query('ROLLBACK');
+    await client.query('ROLLBACK').catch(() => {}); // the original error says more
     throw err;
   }
 }
