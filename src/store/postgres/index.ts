@@ -281,7 +281,8 @@ export class PostgresStore implements Store {
     // Months whose partition this transaction's INSERTs know of; undefined before the first INSERT.
     let visible: Set<number> | undefined;
     try {
-      await client.query('BEGIN');
+      // An append is acknowledged only once durable, whatever the server's default.
+      await client.query('BEGIN; SET LOCAL synchronous_commit = on');
       while (chunk.times.length > 0) {
         const months = new Set(chunk.times.map(monthOf));
         const typeIds = await this.registerTypes(chunk.types);
