@@ -71,16 +71,10 @@ function assertSorted(entries: readonly StoredEntry[]): void {
   }
 }
 
-/** A small deterministic PRNG, so a failing case replays identically. */
+/** A deterministic generator (Lehmer, minimal standard), so a failing case replays identically. */
 function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  let s = ((seed * 2654435761) % 2147483646) + 1; // spread small seeds over the range
+  return () => (s = (s * 48271) % 2147483647) / 2147483647;
 }
 
 export function runStoreContract({ name, create, skip }: StoreContractOptions): void {
