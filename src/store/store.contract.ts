@@ -271,6 +271,56 @@ export function runStoreContract({ name, create, skip }: StoreContractOptions): 
         }
       });
 
+      it('counts exactly across hour boundaries, half hours and the epoch, duplicates and failures left out', async () => {
+        // Totals over long ranges come from per-hour tallies corrected at the ragged ends: every
+        // end position relative to an hour, on either side of 1970, must give the exact count.
+        const H0 = Date.UTC(2025, 5, 12, 19); // an hour boundary
+        const bases = [H0, H0 + 3 * HOUR, Date.UTC(1969, 11, 31, 23)];
+        const offsets = [0, 1, HOUR / 2 - 1, HOUR / 2, HOUR / 2 + 1, HOUR - 1];
+        const times = bases.flatMap((b) => offsets.flatMap((o) => [b + o, b + HOUR + o]));
+        const rnd = prng(11);
+        for (let i = 0; i < 200; i++) times.push(H0 - 2 * HOUR + Math.floor(rnd() * 8 * HOUR));
+        const batch = times.map((t, i) => makeEntry('AccessLog', t, `{"i":${i}}`));
+        assert.equal((await store.append(TENANT, [...batch, batch[0]!, batch[7]!])).accepted, times.length);
+        assert.equal((await store.append(TENANT, batch.slice(0, 50))).accepted, 0);
+        await store.append(TENANT, [makeEntry('UserCallPlay', H0 + 5, '{}')]);
+        await assert.rejects(
+          store.append(
+            TENANT,
+            (function* () {
+              yield makeEntry('AccessLog', H0 + 17, '{"rolled":"back"}');
+              throw new Error('source failed');
+            })(),
+          ),
+          /source failed/,
+        );
+        const points = [...new Set([...bases.flatMap((b) => offsets.flatMap((o) => [b + o, b + HOUR + o, b + 2 * HOUR + o])), H0 - 3 * HOUR])];
+        const expected = (from: number, to: number | null): number => times.filter((t) => t >= from && (to === null || t < to)).length;
+        for (const from of points) {
+          for (const to of [null, ...points.filter((p) => p > from && rnd() < 0.3)]) {
+            const page = await store.firstPage(q('AccessLog', from, to), 1);
+            assert.equal(page.total, expected(from, to), `total of [${from}, ${to})`);
+          }
+        }
+      });
+
+      it('resumes pages inside a run of thousands of identical times', async () => {
+        const t = T0 + 5000;
+        await store.append(TENANT, [
+          makeEntry('AccessLog', t - 1, '{"before":true}'),
+          ...Array.from({ length: 2500 }, (_, i) => makeEntry('AccessLog', t, `{"i":${i}}`)),
+          makeEntry('AccessLog', t + 1, '{"after":true}'),
+        ]);
+        const all = await readAll(store, q('AccessLog', t - 1, t + 2), 100);
+        assert.equal(all.total, 2502);
+        assert.equal(all.entries.length, 2502);
+        assertSorted(all.entries);
+        assert.equal(all.entries[2501]!.body, makeEntry('AccessLog', t + 1, '{"after":true}').body);
+        // A query starting inside the run, and one ending right after it.
+        assert.equal((await readAll(store, q('AccessLog', t, t + 1), 64)).entries.length, 2500);
+        assert.equal((await readAll(store, q('AccessLog', t, null), 999)).entries.length, 2501);
+      });
+
       it('finds nothing for an unknown tenant, log type or an empty range', async () => {
         await store.append(TENANT, [makeEntry('AccessLog', T0)]);
         const empty = { total: 0, entries: [] };
@@ -348,6 +398,42 @@ export function runStoreContract({ name, create, skip }: StoreContractOptions): 
           await Promise.all(running);
         }
         assert.ok(committed >= 10, `only ${committed} batches were written while reading`);
+      });
+      it('keeps totals over many hours exact while writers append across them', async () => {
+        const writers = await Promise.all([open(), open()]);
+        const span = 6 * HOUR;
+        // Ragged ends on both sides: the totals mix hourly tallies with counted edges.
+        const queries = [q('AccessLog', T0 + HOUR / 3, T0 + span - HOUR / 4), q('AccessLog', T0 + (2 * HOUR) / 3, null)];
+        let stop = false;
+        let n = 0;
+        let committed = 0;
+        let active = 0;
+        const write = async (w: Store, seed: number): Promise<void> => {
+          const rnd = prng(seed);
+          active++;
+          while (!stop && n < 20_000) {
+            const size = 1 + Math.floor(rnd() ** 3 * 1500);
+            const batch = Array.from({ length: size }, () => makeEntry('AccessLog', T0 + Math.floor(rnd() * span), `{"n":${n++}}`));
+            await w.append(TENANT, batch);
+            committed++;
+          }
+          active--;
+        };
+        const running = writers.map((w, i) => write(w, i + 21));
+        try {
+          const deadline = Date.now() + 5000;
+          for (let round = 0; (round < 6 || active > 0) && Date.now() < deadline; round++) {
+            const all = await readAll(store, queries[round % 2]!, 500);
+            assert.equal(all.entries.length, all.total, `round ${round}: pages hold exactly the counted entries`);
+            assert.equal(new Set(all.entries.map((e) => e.seq)).size, all.total, `round ${round}: no entry twice`);
+          }
+        } finally {
+          stop = true;
+          await Promise.all(running);
+        }
+        assert.ok(committed >= 5, `only ${committed} batches were written while reading`);
+        const settled = await readAll(store, queries[0]!, 1000);
+        assert.equal(settled.entries.length, settled.total);
       });
     });
 

@@ -21,6 +21,7 @@ import type {
   Tenant,
   TenantLimits,
 } from '../store.ts';
+import { BucketTally, planCount } from '../count-plan.ts';
 import { migrate } from './migrations.ts';
 
 export const DATABASE_FILE = 'logwarden.db';
@@ -100,7 +101,14 @@ export class SqliteStore implements Store {
       typeIdOf: db.prepare<[string], { type_id: number }>('SELECT type_id FROM log_types WHERE name = ?'),
       addType: db.prepare<[string]>('INSERT OR IGNORE INTO log_types (name) VALUES (?)'),
       insert: db.prepare<[number, number, number, Buffer, string]>(
-        'INSERT INTO entries (tid, type_id, event_time, key, body) VALUES (?, ?, ?, ?, ?) ON CONFLICT (tid, key) DO NOTHING',
+        'INSERT INTO entries (tid, type_id, event_time, key, body) VALUES (?, ?, ?, ?, ?) ON CONFLICT (tid, event_time, key) DO NOTHING',
+      ),
+      addCount: db.prepare<[number, number, number, number]>(
+        `INSERT INTO entry_counts (tid, type_id, hour, n) VALUES (?, ?, ?, ?)
+         ON CONFLICT (tid, type_id, hour) DO UPDATE SET n = n + excluded.n`,
+      ),
+      sumCounts: db.prepare<[number, number, number, number], { n: number }>(
+        'SELECT coalesce(sum(n), 0) AS n FROM entry_counts WHERE tid = ? AND type_id = ? AND hour >= ? AND hour < ?',
       ),
       watermark: db.prepare<[], { w: number | null }>("SELECT seq AS w FROM sqlite_sequence WHERE name = 'entries'"),
       count: db.prepare<[number, number, number, number], { n: number }>(
@@ -112,9 +120,17 @@ export class SqliteStore implements Store {
            WHERE tid = ? AND type_id = ? AND event_time >= ? AND event_time < ?
            ORDER BY event_time, seq LIMIT ?`,
         ),
-      next: db.prepare<[number, number, number, number, number, number, number, number], StoredEntry>(
+      // A page resumes in two steps: the rest of the run of entries sharing the last one's
+      // time, then later times. As one row-value comparison SQLite seeks only on the time and
+      // would step over the whole run first, however long.
+      nextTied: db.prepare<[number, number, number, number, number, number], StoredEntry>(
         `SELECT event_time AS timeMs, seq, body FROM entries
-         WHERE tid = ? AND type_id = ? AND (event_time, seq) > (?, ?) AND event_time >= ? AND event_time < ? AND seq <= ?
+         WHERE tid = ? AND type_id = ? AND event_time = ? AND seq > ? AND seq <= ?
+         ORDER BY seq LIMIT ?`,
+      ),
+      nextLater: db.prepare<[number, number, number, number, number, number], StoredEntry>(
+        `SELECT event_time AS timeMs, seq, body FROM entries
+         WHERE tid = ? AND type_id = ? AND event_time > ? AND event_time < ? AND seq <= ?
          ORDER BY event_time, seq LIMIT ?`,
       ),
       tenant: db.prepare<[string], TenantRow>('SELECT * FROM tenants WHERE id = ?'),
@@ -191,11 +207,17 @@ export class SqliteStore implements Store {
         .transaction(() => {
           let accepted = 0;
           let duplicates = 0;
+          const tally = new BucketTally();
           for (const e of entries) {
             const typeId = this.typeId(e.logType, true)!;
-            if (this.q.insert.run(tid, typeId, e.eventTimeMs, e.key, e.body).changes === 1) accepted++;
-            else duplicates++;
+            if (this.q.insert.run(tid, typeId, e.eventTimeMs, e.key, e.body).changes === 1) {
+              accepted++;
+              tally.add(typeId, e.eventTimeMs);
+            } else {
+              duplicates++;
+            }
           }
+          for (const c of tally.entries()) this.q.addCount.run(tid, c.typeId, c.hour, c.n);
           return { accepted, duplicates };
         })
         .immediate();
@@ -213,7 +235,7 @@ export class SqliteStore implements Store {
     const to = query.toMs ?? NO_UPPER_BOUND;
     return this.db
       .transaction(() => {
-        const total = this.q.count.get(tid, typeId, query.fromMs, to)!.n;
+        const total = this.count(tid, typeId, query);
         if (total === 0) return { total, watermark: 0, entries: [] };
         const watermark = this.q.watermark.get()?.w ?? 0;
         const entries = this.q.first.all(tid, typeId, query.fromMs, to, limit);
@@ -227,7 +249,23 @@ export class SqliteStore implements Store {
     const typeId = this.typeId(query.logType, false);
     if (tid === undefined || typeId === undefined) return [];
     const to = query.toMs ?? NO_UPPER_BOUND;
-    return this.q.next.all(tid, typeId, after.timeMs, after.seq, query.fromMs, to, watermark, limit);
+    // Entries up to the watermark never change, so the two steps need no common snapshot.
+    const inRange = after.timeMs >= query.fromMs && after.timeMs < to;
+    const page = inRange ? this.q.nextTied.all(tid, typeId, after.timeMs, after.seq, watermark, limit) : [];
+    if (page.length === limit) return page;
+    const from = Math.max(after.timeMs, query.fromMs - 1);
+    return page.concat(this.q.nextLater.all(tid, typeId, from, to, watermark, limit - page.length));
+  }
+
+  /** Entries of the query, by the rollups and at most two short index scans (count-plan.ts). */
+  private count(tid: number, typeId: number, query: EntryQuery): number {
+    const plan = planCount(query.fromMs, query.toMs);
+    let total = 0;
+    if (plan.fromBucket < plan.toBucket) {
+      total += this.q.sumCounts.get(tid, typeId, plan.fromBucket, plan.toBucket)!.n;
+    }
+    for (const r of plan.ranges) total += r.sign * this.q.count.get(tid, typeId, r.fromMs, r.toMs)!.n;
+    return total;
   }
 
   async createTenant(input: { id: string; name: string }): Promise<Tenant> {
