@@ -9,6 +9,7 @@ import type { AppendResult, Store } from '../store/store.ts';
 import { makePopulation } from './demo/population.ts';
 import { fillSlot, HOUR_MS, hourWeight, MEAN_WEIGHT } from './demo/schedule.ts';
 import type { NewEntry } from './entry.ts';
+import { GONG_LOG_TYPES } from './log-types.ts';
 import { isRenderable } from './time.ts';
 
 export const DEFAULT_DEMO_SEED = 1;
@@ -34,16 +35,27 @@ function checkWindow(w: DemoWindow): number {
 
 /**
  * Exactly `count` entries in [fromMs, toMs), in ascending time order, spread by time of
- * day and day of week. Lazy, and memory stays flat however many are asked for. Bad
- * options throw RangeError at the call, before anything is generated.
+ * day and day of week; with `types`, only entries of those log types. Lazy, and memory stays
+ * flat however many are asked for. Bad options throw RangeError at the call, before anything
+ * is generated.
  */
-export function generateDemoEntries(options: DemoWindow & { readonly count: number }): Generator<NewEntry> {
+export function generateDemoEntries(
+  options: DemoWindow & { readonly count: number; readonly types?: readonly string[] | undefined },
+): Generator<NewEntry> {
   const seed = checkWindow(options);
   if (!Number.isSafeInteger(options.count) || options.count < 0) throw new RangeError('count must be a non-negative integer');
-  return countedEntries(seed, options.fromMs, options.toMs, options.count);
+  let only: ReadonlySet<string> | undefined;
+  if (options.types !== undefined) {
+    const unknown = options.types.filter((t) => !(GONG_LOG_TYPES as readonly string[]).includes(t));
+    if (unknown.length > 0 || options.types.length === 0) {
+      throw new RangeError(`types must be among ${GONG_LOG_TYPES.join(', ')}${unknown.length > 0 ? ` (got ${unknown.join(', ')})` : ''}`);
+    }
+    only = new Set(options.types);
+  }
+  return countedEntries(seed, options.fromMs, options.toMs, options.count, only);
 }
 
-function* countedEntries(seed: number, fromMs: number, toMs: number, count: number): Generator<NewEntry> {
+function* countedEntries(seed: number, fromMs: number, toMs: number, count: number, only: ReadonlySet<string> | undefined): Generator<NewEntry> {
   if (count === 0) return;
   const first = Math.floor(fromMs / HOUR_MS);
   const last = Math.floor((toMs - 1) / HOUR_MS);
@@ -65,7 +77,7 @@ function* countedEntries(seed: number, fromMs: number, toMs: number, count: numb
     const n = target - assigned;
     if (n <= 0) continue;
     assigned = target;
-    yield* fillSlot(pop, seed, h, Math.max(fromMs, h * HOUR_MS), Math.min(toMs, (h + 1) * HOUR_MS), n);
+    yield* fillSlot(pop, seed, h, Math.max(fromMs, h * HOUR_MS), Math.min(toMs, (h + 1) * HOUR_MS), n, only);
   }
 }
 

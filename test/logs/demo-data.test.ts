@@ -220,6 +220,18 @@ describe('demo data generator', () => {
     assert.ok(busy > 3 * night, `${busy} working-hour entries, ${night} at night`);
   });
 
+  it('generates only the log types asked for, as many as asked, in time order over the whole window', () => {
+    const only = [...generateDemoEntries({ seed: 4, count: 3000, fromMs: FROM, toMs: TO, types: ['UserCallPlay', 'ExternallySharedCallAccess'] })];
+    assert.equal(only.length, 3000);
+    assert.deepEqual(new Set(only.map((e) => e.logType)), new Set(['UserCallPlay', 'ExternallySharedCallAccess']));
+    assert.ok(only.every((e, i) => i === 0 || only[i - 1]!.eventTimeMs <= e.eventTimeMs));
+    assert.ok(only[0]!.eventTimeMs < FROM + DAY && only[2999]!.eventTimeMs >= TO - DAY, 'spread over the window');
+    const again = [...generateDemoEntries({ seed: 4, count: 3000, fromMs: FROM, toMs: TO, types: ['UserCallPlay', 'ExternallySharedCallAccess'] })];
+    assert.deepEqual(again.map((e) => e.body), only.map((e) => e.body));
+    assert.throws(() => generateDemoEntries({ count: 1, fromMs: FROM, toMs: TO, types: ['NoSuchType'] }), RangeError);
+    assert.throws(() => generateDemoEntries({ count: 1, fromMs: FROM, toMs: TO, types: [] }), RangeError);
+  });
+
   it('refuses impossible windows and counts', () => {
     assert.throws(() => generateDemoEntries({ count: 1, fromMs: TO, toMs: TO }), RangeError);
     assert.throws(() => generateDemoEntries({ count: -1, fromMs: FROM, toMs: TO }), RangeError);

@@ -49,7 +49,11 @@ class Slot implements Sink {
   held: NewEntry[] = [];
   private budget = 0;
 
-  constructor(private readonly endMs: number) {}
+  /** `only`: the log types kept; the others are still acted out (activities mix types) but dropped. */
+  constructor(
+    private readonly endMs: number,
+    private readonly only: ReadonlySet<string> | undefined,
+  ) {}
 
   get open(): boolean {
     return this.budget > 0;
@@ -61,6 +65,7 @@ class Slot implements Sink {
 
   add(logType: string, ms: number, body: string): boolean {
     if (ms >= this.endMs || this.budget === 0) return false;
+    if (this.only && !this.only.has(logType)) return true;
     this.budget--;
     // Hashing right away also flattens the body while the pieces it was built from are
     // still young garbage; held as ropes until later, they would survive collections.
@@ -88,11 +93,19 @@ const HOUR_STREAM_SALT = 0x5bd1e995;
  * entries. Activities start uniformly within their window and may run on into later ones,
  * but never log before their start: once a window's own activities are done, no entry
  * earlier than its end can still come, and those are released. An activity running past
- * `endMs` is cut short.
+ * `endMs` is cut short. With `only`, entries of other log types are left out and do not count.
  */
-export function* fillSlot(pop: Population, seed: number, hour: number, startMs: number, endMs: number, count: number): Generator<NewEntry> {
+export function* fillSlot(
+  pop: Population,
+  seed: number,
+  hour: number,
+  startMs: number,
+  endMs: number,
+  count: number,
+  only?: ReadonlySet<string>,
+): Generator<NewEntry> {
   const rng = new Random(seed ^ HOUR_STREAM_SALT, hour);
-  const slot = new Slot(endMs);
+  const slot = new Slot(endMs, only);
   const ctx: Context = { rng, pop, sink: slot };
   const span = endMs - startMs;
   const windows = Math.ceil(count / WINDOW_ENTRIES);
