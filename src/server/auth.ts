@@ -21,6 +21,8 @@ export function denied(reason: string): LogwardenError {
 }
 
 const BAD_CREDENTIALS = 'invalid access key or secret';
+/** Generated keys and preset bootstrap keys both fit this shape. */
+const ACCESS_KEY_SHAPE = /^[A-Za-z0-9_-]{1,128}$/;
 /** Compared against when the key is unknown, so the failure costs the same as a wrong secret. */
 const DUMMY_HASH = hashSecret('logwarden: no such key');
 
@@ -46,7 +48,8 @@ export class Authenticator {
 
   /** Checks an access key and secret (Basic auth and the token endpoint). */
   async verifyKey(accessKey: string, secret: string): Promise<AccessKeyRecord> {
-    const record = accessKey.length <= 128 ? await this.lookup(accessKey) : undefined;
+    // Anything that cannot be an access key is never sent to the store.
+    const record = ACCESS_KEY_SHAPE.test(accessKey) ? await this.lookup(accessKey) : undefined;
     const ok = secretMatches(secret, record ? record.secretHash : DUMMY_HASH);
     if (!record || !ok || record.revokedAt !== null) throw denied(BAD_CREDENTIALS);
     return record;

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { issueAccessKey } from '../../src/logs/access-keys.ts';
 import { basic, startTestApp, type TestApp } from '../support/app.ts';
+import { storeKinds } from '../support/stores.ts';
 
 const Q = { logType: 'AccessLog', fromDateTime: '2026-01-01T00:00:00Z' };
 
@@ -18,124 +19,126 @@ function bearer(t: TestApp, accessToken: string, query: Record<string, string> =
   return t.inject({ method: 'GET', url: '/v2/logs', query, headers: { authorization: `Bearer ${accessToken}` } });
 }
 
-describe('authentication', () => {
-  let t: TestApp;
-  before(async () => {
-    t = await startTestApp();
-    await t.ingest('AccessLog', [{ userId: '1', eventTime: '2026-02-01T00:00:00Z', logRecord: {} }]);
-  });
-  after(async () => t.close());
+for (const kind of await storeKinds()) {
+  describe(`authentication (${kind.name})`, { skip: kind.skip }, () => {
+    let t: TestApp;
+    before(async () => {
+      t = await startTestApp({ factory: kind.factory });
+      await t.ingest('AccessLog', [{ userId: '1', eventTime: '2026-02-01T00:00:00Z', logRecord: {} }]);
+    });
+    after(async () => t.close());
 
-  it('accepts Basic access key:secret', async () => {
-    assert.equal((await t.list(Q)).statusCode, 200);
-  });
+    it('accepts Basic access key:secret', async () => {
+      assert.equal((await t.list(Q)).statusCode, 200);
+    });
 
-  it('answers 401 with the same message for an unknown key, a wrong secret and a revoked key', async () => {
-    const revoked = await issueAccessKey(t.store, t.tenantId, ['api:logs:read']);
-    await t.store.revokeAccessKey(revoked.accessKey);
-    const cases = [
-      { accessKey: 'LWNOSUCHKEYAAAAAAAAAAA', secret: t.key.secret },
-      { accessKey: t.key.accessKey, secret: t.key.secret + 'x' },
-      { accessKey: t.key.accessKey, secret: '' },
-      revoked,
-    ];
-    const messages = new Set<string>();
-    for (const c of cases) {
-      const r = await t.list(Q, { ...t.key, ...c });
+    it('answers 401 with the same message for an unknown key, a wrong secret and a revoked key', async () => {
+      const revoked = await issueAccessKey(t.store, t.tenantId, ['api:logs:read']);
+      await t.store.revokeAccessKey(revoked.accessKey);
+      const cases = [
+        { accessKey: 'LWNOSUCHKEYAAAAAAAAAAA', secret: t.key.secret },
+        { accessKey: t.key.accessKey, secret: t.key.secret + 'x' },
+        { accessKey: t.key.accessKey, secret: '' },
+        revoked,
+      ];
+      const messages = new Set<string>();
+      for (const c of cases) {
+        const r = await t.list(Q, { ...t.key, ...c });
+        assert.equal(r.statusCode, 401);
+        assert.match(r.headers['www-authenticate'] as string, /Basic/);
+        messages.add(JSON.stringify(r.json().errors));
+      }
+      assert.deepEqual([...messages], [JSON.stringify(['Access denied: invalid access key or secret'])]);
+    });
+
+    it('answers 401 for missing or malformed credentials', async () => {
+      for (const authorization of [undefined, '', 'Basic', 'Basic !!!', 'Basic ' + Buffer.from('nocolon').toString('base64'), 'Digest abc', 'Bearer', 'Bearer not.a.token']) {
+        const r = await t.inject({ method: 'GET', url: '/v2/logs', query: Q, headers: authorization === undefined ? {} : { authorization } });
+        assert.equal(r.statusCode, 401, String(authorization));
+        assert.match(r.json().errors[0], /^Access denied: /);
+      }
+    });
+
+    it('names the missing scope', async () => {
+      const r = await t.list(Q, t.writeKey);
       assert.equal(r.statusCode, 401);
-      assert.match(r.headers['www-authenticate'] as string, /Basic/);
-      messages.add(JSON.stringify(r.json().errors));
-    }
-    assert.deepEqual([...messages], [JSON.stringify(['Access denied: invalid access key or secret'])]);
-  });
+      assert.deepEqual(r.json().errors, ['Access denied: missing scope api:logs:read']);
+    });
 
-  it('answers 401 for missing or malformed credentials', async () => {
-    for (const authorization of [undefined, '', 'Basic', 'Basic !!!', 'Basic ' + Buffer.from('nocolon').toString('base64'), 'Digest abc', 'Bearer', 'Bearer not.a.token']) {
-      const r = await t.inject({ method: 'GET', url: '/v2/logs', query: Q, headers: authorization === undefined ? {} : { authorization } });
-      assert.equal(r.statusCode, 401, String(authorization));
-      assert.match(r.json().errors[0], /^Access denied: /);
-    }
-  });
-
-  it('names the missing scope', async () => {
-    const r = await t.list(Q, t.writeKey);
-    assert.equal(r.statusCode, 401);
-    assert.deepEqual(r.json().errors, ['Access denied: missing scope api:logs:read']);
-  });
-
-  it('issues Bearer tokens by client credentials and honours them', async () => {
-    const res = await token(t, t.key, 'grant_type=client_credentials');
-    assert.equal(res.statusCode, 200, res.body);
-    const body = res.json();
-    assert.equal(body.token_type, 'Bearer');
-    assert.equal(body.expires_in, 3600);
-    assert.equal(body.scope, 'api:logs:read api:logs:write');
-    assert.match(body.requestId, /^[0-9a-z]{19}$/);
-    assert.equal(res.headers['cache-control'], 'no-store');
-    assert.equal((await bearer(t, body.access_token)).statusCode, 200);
-  });
-
-  it('narrows a token to the requested scope', async () => {
-    const res = await token(t, t.key, 'grant_type=client_credentials&scope=api%3Alogs%3Awrite');
-    assert.equal(res.json().scope, 'api:logs:write');
-    const r = await bearer(t, res.json().access_token);
-    assert.equal(r.statusCode, 401);
-    assert.deepEqual(r.json().errors, ['Access denied: missing scope api:logs:read']);
-  });
-
-  it('follows RFC 6749 §5.2 for token errors', async () => {
-    const cases: Array<[string, string | undefined, number, string]> = [
-      ['grant_type=client_credentials', 'Basic ' + Buffer.from(`${t.key.accessKey}:wrong`).toString('base64'), 401, 'invalid_client'],
-      ['grant_type=client_credentials', '', 401, 'invalid_client'],
-      ['grant_type=password&username=a&password=b', undefined, 400, 'unsupported_grant_type'],
-      ['', undefined, 400, 'invalid_request'],
-      ['grant_type=client_credentials&grant_type=client_credentials', undefined, 400, 'invalid_request'],
-      ['grant_type=client_credentials&scope=api%3Aadmin', undefined, 400, 'invalid_scope'],
-    ];
-    for (const [form, auth, status, error] of cases) {
-      const r = await token(t, t.key, form, auth ?? basic(t.key));
-      assert.equal(r.statusCode, status, form);
-      const body = r.json();
-      assert.equal(body.error, error, form);
-      assert.equal(typeof body.error_description, 'string');
+    it('issues Bearer tokens by client credentials and honours them', async () => {
+      const res = await token(t, t.key, 'grant_type=client_credentials');
+      assert.equal(res.statusCode, 200, res.body);
+      const body = res.json();
+      assert.equal(body.token_type, 'Bearer');
+      assert.equal(body.expires_in, 3600);
+      assert.equal(body.scope, 'api:logs:read api:logs:write');
       assert.match(body.requestId, /^[0-9a-z]{19}$/);
-    }
-    const readOnly = await token(t, t.readKey, 'grant_type=client_credentials&scope=api%3Alogs%3Awrite');
-    assert.equal(readOnly.json().error, 'invalid_scope');
-    const json = await t.inject({ method: 'POST', url: '/oauth2/token', headers: { authorization: basic(t.key), 'content-type': 'application/json' }, payload: '{"grant_type":"client_credentials"}' });
-    assert.equal(json.statusCode, 400);
-    assert.equal(json.json().error, 'invalid_request');
-  });
+      assert.equal(res.headers['cache-control'], 'no-store');
+      assert.equal((await bearer(t, body.access_token)).statusCode, 200);
+    });
 
-  it('stops a key and its issued tokens at once when the key is revoked', async () => {
-    const key = await issueAccessKey(t.store, t.tenantId, ['api:logs:read']);
-    const tok = (await token(t, key, 'grant_type=client_credentials')).json().access_token;
-    assert.equal((await t.list(Q, key)).statusCode, 200);
-    assert.equal((await bearer(t, tok)).statusCode, 200);
-    await t.store.revokeAccessKey(key.accessKey);
-    assert.equal((await t.list(Q, key)).statusCode, 401);
-    const r = await bearer(t, tok);
-    assert.equal(r.statusCode, 401);
-    assert.equal((await token(t, key, 'grant_type=client_credentials')).json().error, 'invalid_client');
-  });
-
-  it('refuses a tampered token and says when a token has expired', async () => {
-    const tok = (await token(t, t.key, 'grant_type=client_credentials')).json().access_token as string;
-    const [h, p, s] = tok.split('.');
-    const claims = JSON.parse(Buffer.from(p!, 'base64url').toString());
-    claims.scope = 'api:logs:read api:logs:write';
-    claims.tid = '1';
-    const forged = `${h}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.${s}`;
-    assert.deepEqual((await bearer(t, forged)).json().errors, ['Access denied: invalid token']);
-    const short = await startTestApp({ config: { tokenTtlSeconds: 1 } });
-    try {
-      const st = (await token(short, short.key, 'grant_type=client_credentials')).json().access_token;
-      await new Promise((r) => setTimeout(r, 1100));
-      const r = await bearer(short, st);
+    it('narrows a token to the requested scope', async () => {
+      const res = await token(t, t.key, 'grant_type=client_credentials&scope=api%3Alogs%3Awrite');
+      assert.equal(res.json().scope, 'api:logs:write');
+      const r = await bearer(t, res.json().access_token);
       assert.equal(r.statusCode, 401);
-      assert.deepEqual(r.json().errors, ['Access denied: token expired']);
-    } finally {
-      await short.close();
-    }
+      assert.deepEqual(r.json().errors, ['Access denied: missing scope api:logs:read']);
+    });
+
+    it('follows RFC 6749 §5.2 for token errors', async () => {
+      const cases: Array<[string, string | undefined, number, string]> = [
+        ['grant_type=client_credentials', 'Basic ' + Buffer.from(`${t.key.accessKey}:wrong`).toString('base64'), 401, 'invalid_client'],
+        ['grant_type=client_credentials', '', 401, 'invalid_client'],
+        ['grant_type=password&username=a&password=b', undefined, 400, 'unsupported_grant_type'],
+        ['', undefined, 400, 'invalid_request'],
+        ['grant_type=client_credentials&grant_type=client_credentials', undefined, 400, 'invalid_request'],
+        ['grant_type=client_credentials&scope=api%3Aadmin', undefined, 400, 'invalid_scope'],
+      ];
+      for (const [form, auth, status, error] of cases) {
+        const r = await token(t, t.key, form, auth ?? basic(t.key));
+        assert.equal(r.statusCode, status, form);
+        const body = r.json();
+        assert.equal(body.error, error, form);
+        assert.equal(typeof body.error_description, 'string');
+        assert.match(body.requestId, /^[0-9a-z]{19}$/);
+      }
+      const readOnly = await token(t, t.readKey, 'grant_type=client_credentials&scope=api%3Alogs%3Awrite');
+      assert.equal(readOnly.json().error, 'invalid_scope');
+      const json = await t.inject({ method: 'POST', url: '/oauth2/token', headers: { authorization: basic(t.key), 'content-type': 'application/json' }, payload: '{"grant_type":"client_credentials"}' });
+      assert.equal(json.statusCode, 400);
+      assert.equal(json.json().error, 'invalid_request');
+    });
+
+    it('stops a key and its issued tokens at once when the key is revoked', async () => {
+      const key = await issueAccessKey(t.store, t.tenantId, ['api:logs:read']);
+      const tok = (await token(t, key, 'grant_type=client_credentials')).json().access_token;
+      assert.equal((await t.list(Q, key)).statusCode, 200);
+      assert.equal((await bearer(t, tok)).statusCode, 200);
+      await t.store.revokeAccessKey(key.accessKey);
+      assert.equal((await t.list(Q, key)).statusCode, 401);
+      const r = await bearer(t, tok);
+      assert.equal(r.statusCode, 401);
+      assert.equal((await token(t, key, 'grant_type=client_credentials')).json().error, 'invalid_client');
+    });
+
+    it('refuses a tampered token and says when a token has expired', async () => {
+      const tok = (await token(t, t.key, 'grant_type=client_credentials')).json().access_token as string;
+      const [h, p, s] = tok.split('.');
+      const claims = JSON.parse(Buffer.from(p!, 'base64url').toString());
+      claims.scope = 'api:logs:read api:logs:write';
+      claims.tid = '1';
+      const forged = `${h}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.${s}`;
+      assert.deepEqual((await bearer(t, forged)).json().errors, ['Access denied: invalid token']);
+      const short = await startTestApp({ factory: kind.factory, config: { tokenTtlSeconds: 1 } });
+      try {
+        const st = (await token(short, short.key, 'grant_type=client_credentials')).json().access_token;
+        await new Promise((r) => setTimeout(r, 1100));
+        const r = await bearer(short, st);
+        assert.equal(r.statusCode, 401);
+        assert.deepEqual(r.json().errors, ['Access denied: token expired']);
+      } finally {
+        await short.close();
+      }
+    });
   });
-});
+}

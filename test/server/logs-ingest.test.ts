@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { basic, startTestApp, type TestApp } from '../support/app.ts';
+import { storeKinds } from '../support/stores.ts';
 
 const REQUEST_ID = /^[0-9a-z]{19}$/;
 
@@ -13,172 +14,174 @@ async function total(t: TestApp, logType: string): Promise<number> {
   return r.statusCode === 404 ? 0 : r.json().records.totalRecords;
 }
 
-describe('POST /v2/logs (JSON batch)', () => {
-  let t: TestApp;
-  before(async () => {
-    t = await startTestApp({ config: { maxJsonBodyBytes: 256 * 1024 } });
-  });
-  after(async () => t.close());
+for (const kind of await storeKinds()) {
+  describe(`POST /v2/logs (JSON batch) (${kind.name})`, { skip: kind.skip }, () => {
+    let t: TestApp;
+    before(async () => {
+      t = await startTestApp({ factory: kind.factory, config: { maxJsonBodyBytes: 256 * 1024 } });
+    });
+    after(async () => t.close());
 
-  it('stores a batch and answers 201 {requestId, accepted, duplicates}', async () => {
-    const res = await t.ingest('AccessLog', [
-      { userId: '1', eventTime: '2026-03-01T00:00:00Z', logRecord: { a: 1 } },
-      { userId: '2', eventTime: '2026-03-01T00:00:01Z', logRecord: { a: 2 } },
-    ]);
-    assert.equal(res.statusCode, 201);
-    const body = res.json();
-    assert.deepEqual(Object.keys(body), ['requestId', 'accepted', 'duplicates']);
-    assert.match(body.requestId, REQUEST_ID);
-    assert.equal(res.headers['x-traceid'], body.requestId);
-    assert.equal(body.accepted, 2);
-    assert.equal(body.duplicates, 0);
+    it('stores a batch and answers 201 {requestId, accepted, duplicates}', async () => {
+      const res = await t.ingest('AccessLog', [
+        { userId: '1', eventTime: '2026-03-01T00:00:00Z', logRecord: { a: 1 } },
+        { userId: '2', eventTime: '2026-03-01T00:00:01Z', logRecord: { a: 2 } },
+      ]);
+      assert.equal(res.statusCode, 201);
+      const body = res.json();
+      assert.deepEqual(Object.keys(body), ['requestId', 'accepted', 'duplicates']);
+      assert.match(body.requestId, REQUEST_ID);
+      assert.equal(res.headers['x-traceid'], body.requestId);
+      assert.equal(body.accepted, 2);
+      assert.equal(body.duplicates, 0);
+    });
+
+    it('is idempotent: identical entries are counted as duplicates and stored once', async () => {
+      const one = '{"userId":"1","eventTime":"2026-03-02T00:00:00Z","logRecord":{"x":1.0}}';
+      const first = (await t.ingest('UserCallPlay', `{"logType":"UserCallPlay","logEntries":[${one},${one}]}`)).json();
+      assert.deepEqual([first.accepted, first.duplicates], [1, 1]);
+      // Same entry written another way: other offset, other whitespace, other field order.
+      const raw = '{"logType":"UserCallPlay","logEntries":[ {"logRecord": {"x": 1.0}, "eventTime":"2026-03-02T01:00:00+01:00", "userId":"1"} ]}';
+      const second = (await t.ingest('UserCallPlay', raw)).json();
+      assert.deepEqual([second.accepted, second.duplicates], [0, 1]);
+      // A different number text is a different record.
+      const third = (await t.ingest('UserCallPlay', '{"logType":"UserCallPlay","logEntries":[{"userId":"1","eventTime":"2026-03-02T00:00:00Z","logRecord":{"x":1}}]}')).json();
+      assert.deepEqual([third.accepted, third.duplicates], [1, 0]);
+      assert.equal(await total(t, 'UserCallPlay'), 2);
+    });
+
+    it('is all-or-nothing and locates the bad entry and field', async () => {
+      const before = await total(t, 'UserActivityLog');
+      const cases: Array<[unknown[], RegExp]> = [
+        [[{ eventTime: '2026-03-01T00:00:00Z', logRecord: {} }, { eventTime: '2026-03-01T00:00:00', logRecord: {} }], /^logEntries\[1\]\.eventTime: .*offset/],
+        [[{ userId: 12345678901234567890, eventTime: '2026-03-01T00:00:00Z', logRecord: {} }], /^logEntries\[0\]\.userId: must be a string/],
+        [[{ eventTime: '2026-03-01T00:00:00Z', logRecord: [] }], /^logEntries\[0\]\.logRecord: must be a JSON object/],
+        [[{ eventTime: '2026-03-01T00:00:00Z', logRecord: 'x' }], /^logEntries\[0\]\.logRecord: must be a JSON object/],
+        [[{ eventTime: '2026-03-01T00:00:00Z' }], /^logEntries\[0\]\.logRecord: is required/],
+        [[{ logRecord: {} }], /^logEntries\[0\]\.eventTime: is required/],
+        [[{ eventTime: '2026-03-01T00:00:00Z', logRecord: {}, userEmail: 'typo' }], /^logEntries\[0\]\.userEmail: unknown field/],
+        [[{ eventTime: '2021-02-30T00:00:00Z', logRecord: {} }], /^logEntries\[0\]\.eventTime: .*impossible date/],
+        [[5], /^logEntries\[0\]: must be an object/],
+      ];
+      for (const [entries, message] of cases) {
+        const res = await t.ingest('UserActivityLog', entries);
+        assert.equal(res.statusCode, 400, JSON.stringify(entries));
+        assert.match(res.json().errors[0], message);
+      }
+      assert.equal(await total(t, 'UserActivityLog'), before);
+    });
+
+    it('rejects an unknown log type, a bad envelope and broken JSON with 400', async () => {
+      const bodies: Array<[string, RegExp]> = [
+        ['{"logType":"Nope","logEntries":[]}', /^logType: unknown log type/],
+        ['{"logEntries":[]}', /^logType: is required/],
+        ['{"logType":"AccessLog","logEntries":{}}', /^logEntries: must be an array/],
+        ['{"logType":"AccessLog","logEntries":[],"extra":1}', /^extra: unknown field/],
+        ['{"logType":"AccessLog","logEntries":[', /^body is not valid JSON/],
+        ['[]', /^body must be a JSON object/],
+        ['{"logType":"AccessLog","logType":"AccessLog","logEntries":[]}', /^logType: appears more than once/],
+      ];
+      for (const [payload, message] of bodies) {
+        const res = await t.ingest('AccessLog', payload);
+        assert.equal(res.statusCode, 400, payload);
+        assert.match(res.json().errors[0], message, payload);
+      }
+    });
+
+    it('accepts an empty batch and stores nothing', async () => {
+      const res = await t.ingest('AccessLog', []);
+      assert.equal(res.statusCode, 201);
+      assert.deepEqual([res.json().accepted, res.json().duplicates], [0, 0]);
+    });
+
+    it('refuses more than 10,000 entries in one batch', async () => {
+      const t2 = await startTestApp({ factory: kind.factory });
+      try {
+        const entries = Array.from({ length: 10_001 }, (_, i) => ({ eventTime: '2026-03-01T00:00:00Z', logRecord: { i } }));
+        const res = await t2.ingest('AccessLog', entries);
+        assert.equal(res.statusCode, 400);
+        assert.match(res.json().errors[0], /^logEntries: at most 10000 entries/);
+        const ok = await t2.ingest('AccessLog', entries.slice(0, 10_000));
+        assert.equal(ok.json().accepted, 10_000);
+      } finally {
+        await t2.close();
+      }
+    });
+
+    it('answers 413 over the body size limit and 415 for other content types, in the envelope', async () => {
+      const big = JSON.stringify({ logType: 'AccessLog', logEntries: [{ eventTime: '2026-03-01T00:00:00Z', logRecord: { pad: 'x'.repeat(300 * 1024) } }] });
+      const res = await t.ingest('AccessLog', big);
+      assert.equal(res.statusCode, 413);
+      assert.match(res.json().requestId, REQUEST_ID);
+      assert.ok(res.json().errors[0].length > 0);
+      for (const type of ['text/plain', 'application/xml', 'multipart/form-data; boundary=x']) {
+        const r = await t.inject({ method: 'POST', url: '/v2/logs', headers: { authorization: basic(t.key), 'content-type': type }, payload: 'x' });
+        assert.equal(r.statusCode, 415, type);
+        assert.match(r.json().requestId, REQUEST_ID);
+      }
+    });
+
+    it('requires api:logs:write (a read-only key gets 401 before the body is read)', async () => {
+      const res = await t.ingest('AccessLog', [{ eventTime: '2026-03-01T00:00:00Z', logRecord: {} }], t.readKey);
+      assert.equal(res.statusCode, 401);
+      assert.deepEqual(res.json().errors, ['Access denied: missing scope api:logs:write']);
+      const ok = await t.ingest('AccessLog', [{ eventTime: '2026-03-01T00:00:09Z', logRecord: {} }], t.writeKey);
+      assert.equal(ok.statusCode, 201);
+    });
   });
 
-  it('is idempotent: identical entries are counted as duplicates and stored once', async () => {
-    const one = '{"userId":"1","eventTime":"2026-03-02T00:00:00Z","logRecord":{"x":1.0}}';
-    const first = (await t.ingest('UserCallPlay', `{"logType":"UserCallPlay","logEntries":[${one},${one}]}`)).json();
-    assert.deepEqual([first.accepted, first.duplicates], [1, 1]);
-    // Same entry written another way: other offset, other whitespace, other field order.
-    const raw = '{"logType":"UserCallPlay","logEntries":[ {"logRecord": {"x": 1.0}, "eventTime":"2026-03-02T01:00:00+01:00", "userId":"1"} ]}';
-    const second = (await t.ingest('UserCallPlay', raw)).json();
-    assert.deepEqual([second.accepted, second.duplicates], [0, 1]);
-    // A different number text is a different record.
-    const third = (await t.ingest('UserCallPlay', '{"logType":"UserCallPlay","logEntries":[{"userId":"1","eventTime":"2026-03-02T00:00:00Z","logRecord":{"x":1}}]}')).json();
-    assert.deepEqual([third.accepted, third.duplicates], [1, 0]);
-    assert.equal(await total(t, 'UserCallPlay'), 2);
-  });
+  describe(`POST /v2/logs (NDJSON) (${kind.name})`, { skip: kind.skip }, () => {
+    let t: TestApp;
+    before(async () => {
+      t = await startTestApp({ factory: kind.factory, config: { maxNdjsonLineBytes: 4096 } });
+    });
+    after(async () => t.close());
 
-  it('is all-or-nothing and locates the bad entry and field', async () => {
-    const before = await total(t, 'UserActivityLog');
-    const cases: Array<[unknown[], RegExp]> = [
-      [[{ eventTime: '2026-03-01T00:00:00Z', logRecord: {} }, { eventTime: '2026-03-01T00:00:00', logRecord: {} }], /^logEntries\[1\]\.eventTime: .*offset/],
-      [[{ userId: 12345678901234567890, eventTime: '2026-03-01T00:00:00Z', logRecord: {} }], /^logEntries\[0\]\.userId: must be a string/],
-      [[{ eventTime: '2026-03-01T00:00:00Z', logRecord: [] }], /^logEntries\[0\]\.logRecord: must be a JSON object/],
-      [[{ eventTime: '2026-03-01T00:00:00Z', logRecord: 'x' }], /^logEntries\[0\]\.logRecord: must be a JSON object/],
-      [[{ eventTime: '2026-03-01T00:00:00Z' }], /^logEntries\[0\]\.logRecord: is required/],
-      [[{ logRecord: {} }], /^logEntries\[0\]\.eventTime: is required/],
-      [[{ eventTime: '2026-03-01T00:00:00Z', logRecord: {}, userEmail: 'typo' }], /^logEntries\[0\]\.userEmail: unknown field/],
-      [[{ eventTime: '2021-02-30T00:00:00Z', logRecord: {} }], /^logEntries\[0\]\.eventTime: .*impossible date/],
-      [[5], /^logEntries\[0\]: must be an object/],
-    ];
-    for (const [entries, message] of cases) {
-      const res = await t.ingest('UserActivityLog', entries);
-      assert.equal(res.statusCode, 400, JSON.stringify(entries));
-      assert.match(res.json().errors[0], message);
-    }
-    assert.equal(await total(t, 'UserActivityLog'), before);
-  });
+    it('stores one entry per line, each with its own logType; blank lines and CRLF are fine', async () => {
+      const lines = [
+        '{"logType":"AccessLog","userId":"1","eventTime":"2026-04-01T00:00:00Z","logRecord":{"n":1}}',
+        '',
+        '{"logType":"UserCallPlay","userId":"2","eventTime":"2026-04-01T00:00:01Z","logRecord":{"play_speed":1.0}}\r',
+        '{"logType":"AccessLog","userId":"1","eventTime":"2026-04-01T00:00:00Z","logRecord":{"n":1}}',
+      ];
+      const res = await ndjson(t, lines.join('\n'));
+      assert.equal(res.statusCode, 201, res.body);
+      assert.deepEqual([res.json().accepted, res.json().duplicates], [2, 1]);
+      const page = await t.list({ logType: 'UserCallPlay', fromDateTime: '2026-04-01T00:00:00Z' });
+      assert.ok(page.body.includes('"logRecord":{"play_speed":1.0}'));
+    });
 
-  it('rejects an unknown log type, a bad envelope and broken JSON with 400', async () => {
-    const bodies: Array<[string, RegExp]> = [
-      ['{"logType":"Nope","logEntries":[]}', /^logType: unknown log type/],
-      ['{"logEntries":[]}', /^logType: is required/],
-      ['{"logType":"AccessLog","logEntries":{}}', /^logEntries: must be an array/],
-      ['{"logType":"AccessLog","logEntries":[],"extra":1}', /^extra: unknown field/],
-      ['{"logType":"AccessLog","logEntries":[', /^body is not valid JSON/],
-      ['[]', /^body must be a JSON object/],
-      ['{"logType":"AccessLog","logType":"AccessLog","logEntries":[]}', /^logType: appears more than once/],
-    ];
-    for (const [payload, message] of bodies) {
-      const res = await t.ingest('AccessLog', payload);
-      assert.equal(res.statusCode, 400, payload);
-      assert.match(res.json().errors[0], message, payload);
-    }
-  });
-
-  it('accepts an empty batch and stores nothing', async () => {
-    const res = await t.ingest('AccessLog', []);
-    assert.equal(res.statusCode, 201);
-    assert.deepEqual([res.json().accepted, res.json().duplicates], [0, 0]);
-  });
-
-  it('refuses more than 10,000 entries in one batch', async () => {
-    const t2 = await startTestApp();
-    try {
-      const entries = Array.from({ length: 10_001 }, (_, i) => ({ eventTime: '2026-03-01T00:00:00Z', logRecord: { i } }));
-      const res = await t2.ingest('AccessLog', entries);
+    it('names the line of an error and stores nothing of the request', async () => {
+      const lines = [
+        '{"logType":"AccessLog","userId":"9","eventTime":"2026-04-02T00:00:00Z","logRecord":{}}',
+        '{"logType":"AccessLog","userId":"9","eventTime":"2026-04-02T00:00:01Z","logRecord":{}}',
+        '{"logType":"AccessLog","userId":9,"eventTime":"2026-04-02T00:00:02Z","logRecord":{}}',
+      ];
+      const res = await ndjson(t, lines.join('\n'));
       assert.equal(res.statusCode, 400);
-      assert.match(res.json().errors[0], /^logEntries: at most 10000 entries/);
-      const ok = await t2.ingest('AccessLog', entries.slice(0, 10_000));
-      assert.equal(ok.json().accepted, 10_000);
-    } finally {
-      await t2.close();
-    }
-  });
+      assert.match(res.json().errors[0], /^line 3: userId: must be a string/);
+      const missingType = await ndjson(t, '{"userId":"9","eventTime":"2026-04-02T00:00:00Z","logRecord":{}}\n');
+      assert.match(missingType.json().errors[0], /^line 1: logType: is required/);
+      const broken = await ndjson(t, lines[0] + '\n{"logType":\n');
+      assert.match(broken.json().errors[0], /^line 2: is not valid JSON/);
+      const r = await t.list({ logType: 'AccessLog', fromDateTime: '2026-04-02T00:00:00Z', toDateTime: '2026-04-03T00:00:00Z' });
+      assert.equal(r.statusCode, 404);
+    });
 
-  it('answers 413 over the body size limit and 415 for other content types, in the envelope', async () => {
-    const big = JSON.stringify({ logType: 'AccessLog', logEntries: [{ eventTime: '2026-03-01T00:00:00Z', logRecord: { pad: 'x'.repeat(300 * 1024) } }] });
-    const res = await t.ingest('AccessLog', big);
-    assert.equal(res.statusCode, 413);
-    assert.match(res.json().requestId, REQUEST_ID);
-    assert.ok(res.json().errors[0].length > 0);
-    for (const type of ['text/plain', 'application/xml', 'multipart/form-data; boundary=x']) {
-      const r = await t.inject({ method: 'POST', url: '/v2/logs', headers: { authorization: basic(t.key), 'content-type': type }, payload: 'x' });
-      assert.equal(r.statusCode, 415, type);
-      assert.match(r.json().requestId, REQUEST_ID);
-    }
-  });
+    it('answers 413 for a line over the limit', async () => {
+      const long = `{"logType":"AccessLog","eventTime":"2026-04-03T00:00:00Z","logRecord":{"pad":"${'x'.repeat(5000)}"}}`;
+      const res = await ndjson(t, `{"logType":"AccessLog","eventTime":"2026-04-03T00:00:00Z","logRecord":{}}\n${long}\n`);
+      assert.equal(res.statusCode, 413);
+      assert.match(res.json().errors[0], /^line 2: longer than the limit of 4096 bytes/);
+    });
 
-  it('requires api:logs:write (a read-only key gets 401 before the body is read)', async () => {
-    const res = await t.ingest('AccessLog', [{ eventTime: '2026-03-01T00:00:00Z', logRecord: {} }], t.readKey);
-    assert.equal(res.statusCode, 401);
-    assert.deepEqual(res.json().errors, ['Access denied: missing scope api:logs:write']);
-    const ok = await t.ingest('AccessLog', [{ eventTime: '2026-03-01T00:00:09Z', logRecord: {} }], t.writeKey);
-    assert.equal(ok.statusCode, 201);
+    it('streams large requests through a spool and commits them whole', async () => {
+      const n = 25_000;
+      const body = Array.from({ length: n }, (_, i) => `{"logType":"ExternallySharedCallPlay","userEmailAddress":"v${i}@example.org","eventTime":"2026-05-01T00:00:00Z","logRecord":{"i":${i},"s":"é"}}`).join('\n');
+      const res = await ndjson(t, Buffer.from(body));
+      assert.equal(res.statusCode, 201);
+      assert.equal(res.json().accepted, n);
+      assert.equal(await total(t, 'ExternallySharedCallPlay'), n);
+    });
   });
-});
-
-describe('POST /v2/logs (NDJSON)', () => {
-  let t: TestApp;
-  before(async () => {
-    t = await startTestApp({ config: { maxNdjsonLineBytes: 4096 } });
-  });
-  after(async () => t.close());
-
-  it('stores one entry per line, each with its own logType; blank lines and CRLF are fine', async () => {
-    const lines = [
-      '{"logType":"AccessLog","userId":"1","eventTime":"2026-04-01T00:00:00Z","logRecord":{"n":1}}',
-      '',
-      '{"logType":"UserCallPlay","userId":"2","eventTime":"2026-04-01T00:00:01Z","logRecord":{"play_speed":1.0}}\r',
-      '{"logType":"AccessLog","userId":"1","eventTime":"2026-04-01T00:00:00Z","logRecord":{"n":1}}',
-    ];
-    const res = await ndjson(t, lines.join('\n'));
-    assert.equal(res.statusCode, 201, res.body);
-    assert.deepEqual([res.json().accepted, res.json().duplicates], [2, 1]);
-    const page = await t.list({ logType: 'UserCallPlay', fromDateTime: '2026-04-01T00:00:00Z' });
-    assert.ok(page.body.includes('"logRecord":{"play_speed":1.0}'));
-  });
-
-  it('names the line of an error and stores nothing of the request', async () => {
-    const lines = [
-      '{"logType":"AccessLog","userId":"9","eventTime":"2026-04-02T00:00:00Z","logRecord":{}}',
-      '{"logType":"AccessLog","userId":"9","eventTime":"2026-04-02T00:00:01Z","logRecord":{}}',
-      '{"logType":"AccessLog","userId":9,"eventTime":"2026-04-02T00:00:02Z","logRecord":{}}',
-    ];
-    const res = await ndjson(t, lines.join('\n'));
-    assert.equal(res.statusCode, 400);
-    assert.match(res.json().errors[0], /^line 3: userId: must be a string/);
-    const missingType = await ndjson(t, '{"userId":"9","eventTime":"2026-04-02T00:00:00Z","logRecord":{}}\n');
-    assert.match(missingType.json().errors[0], /^line 1: logType: is required/);
-    const broken = await ndjson(t, lines[0] + '\n{"logType":\n');
-    assert.match(broken.json().errors[0], /^line 2: is not valid JSON/);
-    const r = await t.list({ logType: 'AccessLog', fromDateTime: '2026-04-02T00:00:00Z', toDateTime: '2026-04-03T00:00:00Z' });
-    assert.equal(r.statusCode, 404);
-  });
-
-  it('answers 413 for a line over the limit', async () => {
-    const long = `{"logType":"AccessLog","eventTime":"2026-04-03T00:00:00Z","logRecord":{"pad":"${'x'.repeat(5000)}"}}`;
-    const res = await ndjson(t, `{"logType":"AccessLog","eventTime":"2026-04-03T00:00:00Z","logRecord":{}}\n${long}\n`);
-    assert.equal(res.statusCode, 413);
-    assert.match(res.json().errors[0], /^line 2: longer than the limit of 4096 bytes/);
-  });
-
-  it('streams large requests through a spool and commits them whole', async () => {
-    const n = 25_000;
-    const body = Array.from({ length: n }, (_, i) => `{"logType":"ExternallySharedCallPlay","userEmailAddress":"v${i}@example.org","eventTime":"2026-05-01T00:00:00Z","logRecord":{"i":${i},"s":"é"}}`).join('\n');
-    const res = await ndjson(t, Buffer.from(body));
-    assert.equal(res.statusCode, 201);
-    assert.equal(res.json().accepted, n);
-    assert.equal(await total(t, 'ExternallySharedCallPlay'), n);
-  });
-});
+}

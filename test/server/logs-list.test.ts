@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { NO_RECORDS_MESSAGE } from '../../src/errors.ts';
 import { basic, startTestApp, type TestApp } from '../support/app.ts';
+import { storeKinds } from '../support/stores.ts';
 import { goldenBatch, goldenPages } from '../support/fixtures.ts';
 
 const REQUEST_ID = /^[0-9a-z]{19}$/;
@@ -24,234 +25,236 @@ async function allPages(t: TestApp, query: Record<string, string>) {
   }
 }
 
-describe('GET /v2/logs', () => {
-  let t: TestApp;
-  before(async () => {
-    t = await startTestApp();
-  });
-  after(async () => t.close());
+for (const kind of await storeKinds()) {
+  describe(`GET /v2/logs (${kind.name})`, { skip: kind.skip }, () => {
+    let t: TestApp;
+    before(async () => {
+      t = await startTestApp({ factory: kind.factory });
+    });
+    after(async () => t.close());
 
-  it('returns every golden page entry byte for byte, in Gong field order', async () => {
-    for (const page of goldenPages()) {
-      const ing = await t.inject({
-        method: 'POST',
-        url: '/v2/logs',
-        headers: { authorization: basic(t.key), 'content-type': 'application/json' },
-        payload: goldenBatch(page),
-      });
-      assert.equal(ing.statusCode, 201, ing.body);
-      const res = await t.list({ logType: page.logType, fromDateTime: '2026-01-01T00:00:00Z', toDateTime: '2027-01-01T00:00:00Z' });
-      assert.equal(res.statusCode, 200);
-      const text = res.body;
-      const expectedEntries = `"logEntries":[${page.entries.join(',')}]}`;
-      assert.ok(text.endsWith(expectedEntries), `${page.logType}: entries differ\n${text}\n${expectedEntries}`);
+    it('returns every golden page entry byte for byte, in Gong field order', async () => {
+      for (const page of goldenPages()) {
+        const ing = await t.inject({
+          method: 'POST',
+          url: '/v2/logs',
+          headers: { authorization: basic(t.key), 'content-type': 'application/json' },
+          payload: goldenBatch(page),
+        });
+        assert.equal(ing.statusCode, 201, ing.body);
+        const res = await t.list({ logType: page.logType, fromDateTime: '2026-01-01T00:00:00Z', toDateTime: '2027-01-01T00:00:00Z' });
+        assert.equal(res.statusCode, 200);
+        const text = res.body;
+        const expectedEntries = `"logEntries":[${page.entries.join(',')}]}`;
+        assert.ok(text.endsWith(expectedEntries), `${page.logType}: entries differ\n${text}\n${expectedEntries}`);
+        const body = res.json();
+        assert.deepEqual(Object.keys(body), ['requestId', 'records', 'logEntries']);
+        assert.deepEqual(body.records, { totalRecords: page.entries.length, currentPageSize: page.entries.length, currentPageNumber: 0 });
+        assert.match(body.requestId, REQUEST_ID);
+        assert.equal(res.headers['x-traceid'], body.requestId);
+      }
+    });
+
+    it('keeps number text exactly: 1.0, 1.5e-300, integers beyond 2^53, and key order with numeric-looking keys', async () => {
+      const raw =
+        '{"logType":"UserCallPlay","logEntries":[{"userId":"123456789012345678901","eventTime":"2026-05-01T00:00:00.123456+02:00",' +
+        '"logRecord":{"b":1.0,"a":1.5e-300,"10":"ten","2":"two","big":12345678901234567890123,"neg":-0.0,"s":"\\u00e9\\n é",' +
+        '"nested":{"z":[1.10,{"y":null}],"x":true}}}]}';
+      const res = await t.ingest('UserCallPlay', raw);
+      assert.equal(res.statusCode, 201, res.body);
+      const page = await t.list({ logType: 'UserCallPlay', fromDateTime: '2026-04-30T00:00:00Z', toDateTime: '2026-05-02T00:00:00Z' });
+      assert.ok(
+        page.body.includes(
+          '{"userId":"123456789012345678901","eventTime":"2026-04-30T22:00:00.123Z","logRecord":{"b":1.0,"a":1.5e-300,"10":"ten","2":"two","big":12345678901234567890123,"neg":-0.0,"s":"\\u00e9\\n é","nested":{"z":[1.10,{"y":null}],"x":true}}}',
+        ),
+        page.body,
+      );
+    });
+
+    it('omits absent optional fields and treats null as absent', async () => {
+      const res = await t.ingest('ExternallySharedCallAccess', [
+        { userId: null, userEmailAddress: 'viewer@example.org', userFullName: null, eventTime: '2026-06-01T10:00:00Z', logRecord: { call_id: '1' } },
+      ]);
+      assert.equal(res.statusCode, 201);
+      const page = await t.list({ logType: 'ExternallySharedCallAccess', fromDateTime: '2026-06-01T00:00:00Z', toDateTime: '2026-06-02T00:00:00Z' });
+      assert.deepEqual(page.json().logEntries, [{ userEmailAddress: 'viewer@example.org', eventTime: '2026-06-01T10:00:00.000Z', logRecord: { call_id: '1' } }]);
+      assert.ok(!page.body.includes('null'));
+    });
+
+    it('answers 404 with Gong\'s exact message when nothing matches', async () => {
+      const res = await t.list({ logType: 'AccessLog', fromDateTime: '1999-01-01T00:00:00Z', toDateTime: '1999-01-02T00:00:00Z' });
+      assert.equal(res.statusCode, 404);
       const body = res.json();
-      assert.deepEqual(Object.keys(body), ['requestId', 'records', 'logEntries']);
-      assert.deepEqual(body.records, { totalRecords: page.entries.length, currentPageSize: page.entries.length, currentPageNumber: 0 });
+      assert.deepEqual(body.errors, [NO_RECORDS_MESSAGE]);
+      assert.equal(NO_RECORDS_MESSAGE, 'No log records found corresponding to the provided log type and time range');
       assert.match(body.requestId, REQUEST_ID);
       assert.equal(res.headers['x-traceid'], body.requestId);
-    }
-  });
-
-  it('keeps number text exactly: 1.0, 1.5e-300, integers beyond 2^53, and key order with numeric-looking keys', async () => {
-    const raw =
-      '{"logType":"UserCallPlay","logEntries":[{"userId":"123456789012345678901","eventTime":"2026-05-01T00:00:00.123456+02:00",' +
-      '"logRecord":{"b":1.0,"a":1.5e-300,"10":"ten","2":"two","big":12345678901234567890123,"neg":-0.0,"s":"\\u00e9\\n é",' +
-      '"nested":{"z":[1.10,{"y":null}],"x":true}}}]}';
-    const res = await t.ingest('UserCallPlay', raw);
-    assert.equal(res.statusCode, 201, res.body);
-    const page = await t.list({ logType: 'UserCallPlay', fromDateTime: '2026-04-30T00:00:00Z', toDateTime: '2026-05-02T00:00:00Z' });
-    assert.ok(
-      page.body.includes(
-        '{"userId":"123456789012345678901","eventTime":"2026-04-30T22:00:00.123Z","logRecord":{"b":1.0,"a":1.5e-300,"10":"ten","2":"two","big":12345678901234567890123,"neg":-0.0,"s":"\\u00e9\\n é","nested":{"z":[1.10,{"y":null}],"x":true}}}',
-      ),
-      page.body,
-    );
-  });
-
-  it('omits absent optional fields and treats null as absent', async () => {
-    const res = await t.ingest('ExternallySharedCallAccess', [
-      { userId: null, userEmailAddress: 'viewer@example.org', userFullName: null, eventTime: '2026-06-01T10:00:00Z', logRecord: { call_id: '1' } },
-    ]);
-    assert.equal(res.statusCode, 201);
-    const page = await t.list({ logType: 'ExternallySharedCallAccess', fromDateTime: '2026-06-01T00:00:00Z', toDateTime: '2026-06-02T00:00:00Z' });
-    assert.deepEqual(page.json().logEntries, [{ userEmailAddress: 'viewer@example.org', eventTime: '2026-06-01T10:00:00.000Z', logRecord: { call_id: '1' } }]);
-    assert.ok(!page.body.includes('null'));
-  });
-
-  it('answers 404 with Gong\'s exact message when nothing matches', async () => {
-    const res = await t.list({ logType: 'AccessLog', fromDateTime: '1999-01-01T00:00:00Z', toDateTime: '1999-01-02T00:00:00Z' });
-    assert.equal(res.statusCode, 404);
-    const body = res.json();
-    assert.deepEqual(body.errors, [NO_RECORDS_MESSAGE]);
-    assert.equal(NO_RECORDS_MESSAGE, 'No log records found corresponding to the provided log type and time range');
-    assert.match(body.requestId, REQUEST_ID);
-    assert.equal(res.headers['x-traceid'], body.requestId);
-  });
-
-  it('applies a half-open range, comparing offsets as instants and fractions at their precision', async () => {
-    const times = ['2026-07-01T00:00:00.000Z', '2026-07-01T00:00:00.001Z', '2026-07-01T00:00:00.999Z', '2026-07-01T00:00:01.000Z'];
-    assert.equal((await t.ingest('UserActivityLog', times.map((e, i) => entry(i, e)))).statusCode, 201);
-    const count = async (from: string, to: string) => {
-      const r = await t.list({ logType: 'UserActivityLog', fromDateTime: from, toDateTime: to });
-      return r.statusCode === 404 ? 0 : r.json().records.totalRecords;
-    };
-    assert.equal(await count('2026-07-01T00:00:00Z', '2026-07-01T00:00:01Z'), 3); // to is exclusive
-    assert.equal(await count('2026-06-30T17:00:00-07:00', '2026-07-01T02:00:01+02:00'), 3); // same instants, other offsets
-    assert.equal(await count('2026-07-01T00:00:00.0005Z', '2026-07-01T00:00:01Z'), 2); // finer precision: .000 is before the bound
-    assert.equal(await count('2026-07-01T00:00:00.001Z', '2026-07-01T00:00:00.999Z'), 1);
-    assert.equal(await count('2026-07-01T00:00:00.001Z', '2026-07-01T00:00:00.9991Z'), 2);
-    assert.equal(await count('2026-07-01T00:00:01Z', '2026-07-01T00:00:02Z'), 1); // from is inclusive
-  });
-
-  it('treats an omitted toDateTime as "up to the latest entry"', async () => {
-    const r = await t.list({ logType: 'UserActivityLog', fromDateTime: '2026-07-01T00:00:00.999Z' });
-    assert.equal(r.json().records.totalRecords, 2);
-  });
-
-  it('rejects bad parameters with a 400 naming the parameter', async () => {
-    const cases: Array<[Record<string, string>, RegExp]> = [
-      [{ fromDateTime: '2026-01-01T00:00:00Z' }, /^logType: is required/],
-      [{ logType: 'AccessLog' }, /^fromDateTime: is required/],
-      [{ logType: 'NoSuchLog', fromDateTime: '2026-01-01T00:00:00Z' }, /^logType: unknown log type/],
-      [{ logType: 'AccessLog', fromDateTime: '2026-01-01T00:00:00' }, /^fromDateTime: .*offset/],
-      [{ logType: 'AccessLog', fromDateTime: '2021-02-30T00:00:00Z' }, /^fromDateTime: .*impossible date/],
-      [{ logType: 'AccessLog', fromDateTime: 'yesterday' }, /^fromDateTime: /],
-      [{ logType: 'AccessLog', fromDateTime: '2026-01-01T00:00:00Z', toDateTime: '2026-01-01T00:00:00Z' }, /^toDateTime: must be later/],
-      [{ logType: 'AccessLog', fromDateTime: '2026-01-02T00:00:00Z', toDateTime: '2026-01-01T00:00:00Z' }, /^toDateTime: must be later/],
-      [{ logType: 'AccessLog', fromDateTime: '2026-01-01T00:00:00Z', toDateTime: '2026-13-01T00:00:00Z' }, /^toDateTime: /],
-      [{ logType: 'AccessLog', fromDateTime: '2026-01-01T00:00:00Z', limit: '0' }, /^limit: /],
-      [{ logType: 'AccessLog', fromDateTime: '2026-01-01T00:00:00Z', limit: '1001' }, /^limit: /],
-      [{ logType: 'AccessLog', fromDateTime: '2026-01-01T00:00:00Z', limit: 'ten' }, /^limit: /],
-      [{ logType: 'AccessLog', fromDateTime: '2026-01-01T00:00:00Z', cursor: 'bogus' }, /^cursor: /],
-    ];
-    for (const [query, message] of cases) {
-      const r = await t.list(query);
-      assert.equal(r.statusCode, 400, JSON.stringify(query));
-      assert.match(r.json().errors[0], message, JSON.stringify(query));
-    }
-  });
-
-  it('ignores unknown query parameters', async () => {
-    const r = await t.list({ logType: 'UserActivityLog', fromDateTime: '2026-07-01T00:00:00Z', workspaceId: '1', foo: 'bar' });
-    assert.equal(r.statusCode, 200);
-  });
-});
-
-describe('GET /v2/logs paging', () => {
-  let t: TestApp;
-  const query = { logType: 'AccessLog', fromDateTime: '2026-01-01T00:00:00Z', toDateTime: '2026-02-01T00:00:00Z' };
-  before(async () => {
-    t = await startTestApp();
-    // 250 entries, many sharing one millisecond, ingested out of order.
-    const entries = Array.from({ length: 250 }, (_, i) => entry(i, `2026-01-15T00:00:0${(249 - i) % 3}.000Z`));
-    assert.equal((await t.ingest('AccessLog', entries)).statusCode, 201);
-  });
-  after(async () => t.close());
-
-  it('pages 100 at a time in ascending eventTime with a stable tie-break, no skip and no repeat', async () => {
-    const pages = await allPages(t, query);
-    assert.deepEqual(
-      pages.map((p) => p.records.currentPageSize),
-      [100, 100, 50],
-    );
-    assert.deepEqual(
-      pages.map((p) => p.records.currentPageNumber),
-      [0, 1, 2],
-    );
-    for (const p of pages) assert.equal(p.records.totalRecords, 250);
-    assert.ok(pages[0].records.cursor && pages[1].records.cursor);
-    assert.ok(!('cursor' in pages[2].records), 'no cursor key on the last page');
-    const all = pages.flatMap((p) => p.logEntries);
-    assert.equal(new Set(all.map((e: { logRecord: { i: number } }) => e.logRecord.i)).size, 250);
-    const times = all.map((e: { eventTime: string }) => e.eventTime);
-    assert.deepEqual(times, [...times].sort());
-    // Ties keep ingestion order.
-    const firstSecond = all.filter((e: { eventTime: string }) => e.eventTime === '2026-01-15T00:00:00.000Z').map((e: { logRecord: { i: number } }) => e.logRecord.i);
-    assert.deepEqual(firstSecond, [...firstSecond].sort((a, b) => a - b));
-    // Paging twice gives the same sequence.
-    const again = (await allPages(t, query)).flatMap((p) => p.logEntries);
-    assert.deepEqual(again, all);
-  });
-
-  it('honours the limit extension and carries it in the cursor', async () => {
-    const pages = await allPages(t, { ...query, limit: '120' });
-    assert.deepEqual(
-      pages.map((p) => p.records.currentPageSize),
-      [120, 120, 10],
-    );
-  });
-
-  it('is a snapshot: entries ingested after page 0 are not in its later pages, and the total does not change', async () => {
-    const p0 = (await t.list(query)).json();
-    const late = Array.from({ length: 30 }, (_, i) => entry(1000 + i, '2026-01-15T00:00:01.000Z'));
-    assert.equal((await t.ingest('AccessLog', late)).statusCode, 201);
-    let cursor = p0.records.cursor;
-    const seen = [...p0.logEntries];
-    while (cursor) {
-      const p = (await t.list({ ...query, cursor })).json();
-      assert.equal(p.records.totalRecords, 250);
-      seen.push(...p.logEntries);
-      cursor = p.records.cursor;
-    }
-    assert.equal(seen.length, 250);
-    assert.ok(seen.every((e: { logRecord: { i: number } }) => e.logRecord.i < 1000));
-    // The next query sees them.
-    assert.equal((await t.list(query)).json().records.totalRecords, 280);
-  });
-
-  it('accepts the cursor alone, and with the parameters restated at another offset', async () => {
-    const p0 = (await t.list(query)).json();
-    const alone = await t.list({ cursor: p0.records.cursor });
-    assert.equal(alone.statusCode, 200);
-    assert.equal(alone.json().records.currentPageNumber, 1);
-    const restated = await t.list({
-      logType: 'AccessLog',
-      fromDateTime: '2025-12-31T17:00:00-07:00',
-      toDateTime: '2026-02-01T05:30:00+05:30',
-      cursor: p0.records.cursor,
     });
-    assert.equal(restated.statusCode, 200, restated.body);
-    assert.deepEqual(restated.json().logEntries, alone.json().logEntries);
+
+    it('applies a half-open range, comparing offsets as instants and fractions at their precision', async () => {
+      const times = ['2026-07-01T00:00:00.000Z', '2026-07-01T00:00:00.001Z', '2026-07-01T00:00:00.999Z', '2026-07-01T00:00:01.000Z'];
+      assert.equal((await t.ingest('UserActivityLog', times.map((e, i) => entry(i, e)))).statusCode, 201);
+      const count = async (from: string, to: string) => {
+        const r = await t.list({ logType: 'UserActivityLog', fromDateTime: from, toDateTime: to });
+        return r.statusCode === 404 ? 0 : r.json().records.totalRecords;
+      };
+      assert.equal(await count('2026-07-01T00:00:00Z', '2026-07-01T00:00:01Z'), 3); // to is exclusive
+      assert.equal(await count('2026-06-30T17:00:00-07:00', '2026-07-01T02:00:01+02:00'), 3); // same instants, other offsets
+      assert.equal(await count('2026-07-01T00:00:00.0005Z', '2026-07-01T00:00:01Z'), 2); // finer precision: .000 is before the bound
+      assert.equal(await count('2026-07-01T00:00:00.001Z', '2026-07-01T00:00:00.999Z'), 1);
+      assert.equal(await count('2026-07-01T00:00:00.001Z', '2026-07-01T00:00:00.9991Z'), 2);
+      assert.equal(await count('2026-07-01T00:00:01Z', '2026-07-01T00:00:02Z'), 1); // from is inclusive
+    });
+
+    it('treats an omitted toDateTime as "up to the latest entry"', async () => {
+      const r = await t.list({ logType: 'UserActivityLog', fromDateTime: '2026-07-01T00:00:00.999Z' });
+      assert.equal(r.json().records.totalRecords, 2);
+    });
+
+    it('rejects bad parameters with a 400 naming the parameter', async () => {
+      const cases: Array<[Record<string, string>, RegExp]> = [
+        [{ fromDateTime: '2026-01-01T00:00:00Z' }, /^logType: is required/],
+        [{ logType: 'AccessLog' }, /^fromDateTime: is required/],
+        [{ logType: 'NoSuchLog', fromDateTime: '2026-01-01T00:00:00Z' }, /^logType: unknown log type/],
+        [{ logType: 'AccessLog', fromDateTime: '2026-01-01T00:00:00' }, /^fromDateTime: .*offset/],
+        [{ logType: 'AccessLog', fromDateTime: '2021-02-30T00:00:00Z' }, /^fromDateTime: .*impossible date/],
+        [{ logType: 'AccessLog', fromDateTime: 'yesterday' }, /^fromDateTime: /],
+        [{ logType: 'AccessLog', fromDateTime: '2026-01-01T00:00:00Z', toDateTime: '2026-01-01T00:00:00Z' }, /^toDateTime: must be later/],
+        [{ logType: 'AccessLog', fromDateTime: '2026-01-02T00:00:00Z', toDateTime: '2026-01-01T00:00:00Z' }, /^toDateTime: must be later/],
+        [{ logType: 'AccessLog', fromDateTime: '2026-01-01T00:00:00Z', toDateTime: '2026-13-01T00:00:00Z' }, /^toDateTime: /],
+        [{ logType: 'AccessLog', fromDateTime: '2026-01-01T00:00:00Z', limit: '0' }, /^limit: /],
+        [{ logType: 'AccessLog', fromDateTime: '2026-01-01T00:00:00Z', limit: '1001' }, /^limit: /],
+        [{ logType: 'AccessLog', fromDateTime: '2026-01-01T00:00:00Z', limit: 'ten' }, /^limit: /],
+        [{ logType: 'AccessLog', fromDateTime: '2026-01-01T00:00:00Z', cursor: 'bogus' }, /^cursor: /],
+      ];
+      for (const [query, message] of cases) {
+        const r = await t.list(query);
+        assert.equal(r.statusCode, 400, JSON.stringify(query));
+        assert.match(r.json().errors[0], message, JSON.stringify(query));
+      }
+    });
+
+    it('ignores unknown query parameters', async () => {
+      const r = await t.list({ logType: 'UserActivityLog', fromDateTime: '2026-07-01T00:00:00Z', workspaceId: '1', foo: 'bar' });
+      assert.equal(r.statusCode, 200);
+    });
   });
 
-  it('rejects a cursor whose request differs, or that was tampered with', async () => {
-    const p0 = (await t.list(query)).json();
-    const c = p0.records.cursor as string;
-    const mismatches = [
-      { ...query, logType: 'UserCallPlay', cursor: c },
-      { ...query, fromDateTime: '2026-01-01T00:00:00.001Z', cursor: c },
-      { ...query, toDateTime: '2026-03-01T00:00:00Z', cursor: c },
-      { logType: query.logType, fromDateTime: query.fromDateTime, cursor: c },
-      { ...query, limit: '50', cursor: c },
-    ];
-    for (const q of mismatches) {
-      const r = await t.list(q);
-      assert.equal(r.statusCode, 400, JSON.stringify(q));
-      assert.match(r.json().errors[0], /^cursor: does not match the request/);
-    }
-    const flipped = c.slice(0, 20) + (c[20] === 'A' ? 'B' : 'A') + c.slice(21);
-    for (const bad of [flipped, c.slice(0, -4), c + 'AAAA', 'A'.repeat(c.length)]) {
-      const r = await t.list({ ...query, cursor: bad });
-      assert.equal(r.statusCode, 400);
-      assert.match(r.json().errors[0], /^cursor: /);
-    }
-  });
-});
+  describe(`GET /v2/logs paging (${kind.name})`, { skip: kind.skip }, () => {
+    let t: TestApp;
+    const query = { logType: 'AccessLog', fromDateTime: '2026-01-01T00:00:00Z', toDateTime: '2026-02-01T00:00:00Z' };
+    before(async () => {
+      t = await startTestApp({ factory: kind.factory });
+      // 250 entries, many sharing one millisecond, ingested out of order.
+      const entries = Array.from({ length: 250 }, (_, i) => entry(i, `2026-01-15T00:00:0${(249 - i) % 3}.000Z`));
+      assert.equal((await t.ingest('AccessLog', entries)).statusCode, 201);
+    });
+    after(async () => t.close());
 
-describe('cursor expiry', () => {
-  it('rejects an expired cursor with 400', async () => {
-    const t = await startTestApp({ config: { cursorTtlSeconds: 1 } });
-    try {
-      await t.ingest('AccessLog', Array.from({ length: 3 }, (_, i) => entry(i, '2026-01-15T00:00:00Z')));
-      const p0 = (await t.list({ logType: 'AccessLog', fromDateTime: '2026-01-01T00:00:00Z', limit: '1' })).json();
-      assert.equal((await t.list({ cursor: p0.records.cursor })).statusCode, 200);
-      await new Promise((r) => setTimeout(r, 1100));
-      const r = await t.list({ cursor: p0.records.cursor });
-      assert.equal(r.statusCode, 400);
-      assert.match(r.json().errors[0], /^cursor: has expired/);
-    } finally {
-      await t.close();
-    }
+    it('pages 100 at a time in ascending eventTime with a stable tie-break, no skip and no repeat', async () => {
+      const pages = await allPages(t, query);
+      assert.deepEqual(
+        pages.map((p) => p.records.currentPageSize),
+        [100, 100, 50],
+      );
+      assert.deepEqual(
+        pages.map((p) => p.records.currentPageNumber),
+        [0, 1, 2],
+      );
+      for (const p of pages) assert.equal(p.records.totalRecords, 250);
+      assert.ok(pages[0].records.cursor && pages[1].records.cursor);
+      assert.ok(!('cursor' in pages[2].records), 'no cursor key on the last page');
+      const all = pages.flatMap((p) => p.logEntries);
+      assert.equal(new Set(all.map((e: { logRecord: { i: number } }) => e.logRecord.i)).size, 250);
+      const times = all.map((e: { eventTime: string }) => e.eventTime);
+      assert.deepEqual(times, [...times].sort());
+      // Ties keep ingestion order.
+      const firstSecond = all.filter((e: { eventTime: string }) => e.eventTime === '2026-01-15T00:00:00.000Z').map((e: { logRecord: { i: number } }) => e.logRecord.i);
+      assert.deepEqual(firstSecond, [...firstSecond].sort((a, b) => a - b));
+      // Paging twice gives the same sequence.
+      const again = (await allPages(t, query)).flatMap((p) => p.logEntries);
+      assert.deepEqual(again, all);
+    });
+
+    it('honours the limit extension and carries it in the cursor', async () => {
+      const pages = await allPages(t, { ...query, limit: '120' });
+      assert.deepEqual(
+        pages.map((p) => p.records.currentPageSize),
+        [120, 120, 10],
+      );
+    });
+
+    it('is a snapshot: entries ingested after page 0 are not in its later pages, and the total does not change', async () => {
+      const p0 = (await t.list(query)).json();
+      const late = Array.from({ length: 30 }, (_, i) => entry(1000 + i, '2026-01-15T00:00:01.000Z'));
+      assert.equal((await t.ingest('AccessLog', late)).statusCode, 201);
+      let cursor = p0.records.cursor;
+      const seen = [...p0.logEntries];
+      while (cursor) {
+        const p = (await t.list({ ...query, cursor })).json();
+        assert.equal(p.records.totalRecords, 250);
+        seen.push(...p.logEntries);
+        cursor = p.records.cursor;
+      }
+      assert.equal(seen.length, 250);
+      assert.ok(seen.every((e: { logRecord: { i: number } }) => e.logRecord.i < 1000));
+      // The next query sees them.
+      assert.equal((await t.list(query)).json().records.totalRecords, 280);
+    });
+
+    it('accepts the cursor alone, and with the parameters restated at another offset', async () => {
+      const p0 = (await t.list(query)).json();
+      const alone = await t.list({ cursor: p0.records.cursor });
+      assert.equal(alone.statusCode, 200);
+      assert.equal(alone.json().records.currentPageNumber, 1);
+      const restated = await t.list({
+        logType: 'AccessLog',
+        fromDateTime: '2025-12-31T17:00:00-07:00',
+        toDateTime: '2026-02-01T05:30:00+05:30',
+        cursor: p0.records.cursor,
+      });
+      assert.equal(restated.statusCode, 200, restated.body);
+      assert.deepEqual(restated.json().logEntries, alone.json().logEntries);
+    });
+
+    it('rejects a cursor whose request differs, or that was tampered with', async () => {
+      const p0 = (await t.list(query)).json();
+      const c = p0.records.cursor as string;
+      const mismatches = [
+        { ...query, logType: 'UserCallPlay', cursor: c },
+        { ...query, fromDateTime: '2026-01-01T00:00:00.001Z', cursor: c },
+        { ...query, toDateTime: '2026-03-01T00:00:00Z', cursor: c },
+        { logType: query.logType, fromDateTime: query.fromDateTime, cursor: c },
+        { ...query, limit: '50', cursor: c },
+      ];
+      for (const q of mismatches) {
+        const r = await t.list(q);
+        assert.equal(r.statusCode, 400, JSON.stringify(q));
+        assert.match(r.json().errors[0], /^cursor: does not match the request/);
+      }
+      const flipped = c.slice(0, 20) + (c[20] === 'A' ? 'B' : 'A') + c.slice(21);
+      for (const bad of [flipped, c.slice(0, -4), c + 'AAAA', 'A'.repeat(c.length)]) {
+        const r = await t.list({ ...query, cursor: bad });
+        assert.equal(r.statusCode, 400);
+        assert.match(r.json().errors[0], /^cursor: /);
+      }
+    });
   });
-});
+
+  describe(`cursor expiry (${kind.name})`, { skip: kind.skip }, () => {
+    it('rejects an expired cursor with 400', async () => {
+      const t = await startTestApp({ factory: kind.factory, config: { cursorTtlSeconds: 1 } });
+      try {
+        await t.ingest('AccessLog', Array.from({ length: 3 }, (_, i) => entry(i, '2026-01-15T00:00:00Z')));
+        const p0 = (await t.list({ logType: 'AccessLog', fromDateTime: '2026-01-01T00:00:00Z', limit: '1' })).json();
+        assert.equal((await t.list({ cursor: p0.records.cursor })).statusCode, 200);
+        await new Promise((r) => setTimeout(r, 1100));
+        const r = await t.list({ cursor: p0.records.cursor });
+        assert.equal(r.statusCode, 400);
+        assert.match(r.json().errors[0], /^cursor: has expired/);
+      } finally {
+        await t.close();
+      }
+    });
+  });
+}

@@ -3,114 +3,117 @@ import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { createLogger } from '../../src/server/logger.ts';
 import { basic, startTestApp } from '../support/app.ts';
+import { storeKinds } from '../support/stores.ts';
 
-describe('operations', () => {
-  it('serves /healthz, /readyz, /metrics, /openapi.json and /docs without credentials', async () => {
-    const t = await startTestApp();
-    try {
-      const health = await t.inject({ method: 'GET', url: '/healthz' });
-      assert.deepEqual([health.statusCode, health.json()], [200, { status: 'ok' }]);
-      const ready = await t.inject({ method: 'GET', url: '/readyz' });
-      assert.deepEqual([ready.statusCode, ready.json()], [200, { status: 'ready' }]);
-      await t.ingest('AccessLog', [{ eventTime: '2026-02-01T00:00:00Z', logRecord: {} }]);
-      await t.list({ logType: 'AccessLog', fromDateTime: '2026-01-01T00:00:00Z' });
-      const metrics = await t.inject({ method: 'GET', url: '/metrics' });
-      assert.equal(metrics.statusCode, 200);
-      assert.match(metrics.headers['content-type'] as string, /^text\/plain/);
-      assert.match(metrics.body, /logwarden_http_requests_total\{route="\/v2\/logs",method="GET",status="200"\} 1/);
-      assert.match(metrics.body, /logwarden_http_request_duration_seconds_bucket\{le="0.005",route="\/v2\/logs",method="GET"\}/);
-      assert.match(metrics.body, /logwarden_entries_ingested_total 1/);
-      const openapi = await t.inject({ method: 'GET', url: '/openapi.json' });
-      const doc = openapi.json();
-      assert.equal(doc.openapi, '3.0.3');
-      assert.ok(doc.paths['/v2/logs'].get.parameters.some((p: { name: string }) => p.name === 'fromDateTime'));
-      assert.ok(doc.paths['/v2/logs'].post);
-      assert.ok(doc.paths['/oauth2/token'].post);
-      assert.ok(doc.components.securitySchemes.basic);
-      const docs = await t.inject({ method: 'GET', url: '/docs/' });
-      assert.equal(docs.statusCode, 200);
-      assert.match(docs.body, /swagger/i);
-    } finally {
-      await t.close();
-    }
-  });
-
-  it('answers an unknown route with 404 in the envelope', async () => {
-    const t = await startTestApp();
-    try {
-      const r = await t.inject({ method: 'GET', url: '/v3/nothing?x=1' });
-      assert.equal(r.statusCode, 404);
-      assert.deepEqual(r.json().errors, ['no route GET /v3/nothing']);
-      assert.equal(r.headers['x-traceid'], r.json().requestId);
-    } finally {
-      await t.close();
-    }
-  });
-
-  it('answers 503 on /readyz when the store is gone, and a generic 500 (cause only in the log) on an unexpected failure', async () => {
-    const lines: string[] = [];
-    const sink = new Writable({
-      write(chunk, _enc, cb) {
-        lines.push(...String(chunk).split('\n').filter(Boolean));
-        cb();
-      },
-    });
-    const t = await startTestApp({ logger: createLogger('info', sink) });
-    try {
-      // Make the store's read fail, on the very object the routes hold.
-      const original = t.store.firstPage;
-      t.store.firstPage = async () => {
-        throw new Error('disk on fire at /secret/path');
-      };
-      const r = await t.list({ logType: 'AccessLog', fromDateTime: '2026-01-01T00:00:00Z' });
-      t.store.firstPage = original;
-      assert.equal(r.statusCode, 500);
-      assert.deepEqual(r.json().errors, ['Internal server error']);
-      assert.ok(!r.body.includes('disk on fire'));
-      const logged = lines.map((l) => JSON.parse(l)).find((l) => l.level === 50);
-      assert.ok(logged, 'an error line was logged');
-      assert.equal(logged.requestId, r.json().requestId);
-      assert.match(JSON.stringify(logged.err), /disk on fire/);
-      await t.store.close();
-      const ready = await t.inject({ method: 'GET', url: '/readyz' });
-      assert.equal(ready.statusCode, 503);
-      assert.match(ready.json().requestId, /^[0-9a-z]{19}$/);
-    } finally {
-      await t.close();
-    }
-  });
-
-  it('never writes secrets, tokens or audit payloads to its log', async () => {
-    const lines: string[] = [];
-    const sink = new Writable({
-      write(chunk, _enc, cb) {
-        lines.push(String(chunk));
-        cb();
-      },
-    });
-    const t = await startTestApp({ logger: createLogger('trace', sink) });
-    try {
-      const marker = 'PAYLOAD-MARKER-7f3a';
-      await t.ingest('AccessLog', [{ userEmailAddress: `${marker}@x.org`, eventTime: '2026-02-01T00:00:00Z', logRecord: { m: marker } }]);
-      await t.ingest('AccessLog', [{ userEmailAddress: `${marker}@x.org`, eventTime: 'bad', logRecord: { m: marker } }]);
-      await t.list({ logType: 'AccessLog', fromDateTime: '2026-01-01T00:00:00Z' });
-      const tok = await t.inject({
-        method: 'POST',
-        url: '/oauth2/token',
-        headers: { authorization: basic(t.key), 'content-type': 'application/x-www-form-urlencoded' },
-        payload: 'grant_type=client_credentials',
-      });
-      const accessToken = tok.json().access_token as string;
-      await t.inject({ method: 'GET', url: '/v2/logs?logType=AccessLog&fromDateTime=2026-01-01T00:00:00Z', headers: { authorization: `Bearer ${accessToken}` } });
-      await t.list({ logType: 'AccessLog', fromDateTime: '2026-01-01T00:00:00Z' }, { ...t.key, secret: 'wrong-secret-value' });
-      const all = lines.join('');
-      assert.ok(lines.length >= 5, 'requests were logged');
-      for (const forbidden of [marker, t.key.secret, accessToken, 'wrong-secret-value', Buffer.from(`${t.key.accessKey}:${t.key.secret}`).toString('base64')]) {
-        assert.ok(!all.includes(forbidden), `log contains ${forbidden.slice(0, 12)}…`);
+for (const kind of await storeKinds()) {
+  describe(`operations (${kind.name})`, { skip: kind.skip }, () => {
+    it('serves /healthz, /readyz, /metrics, /openapi.json and /docs without credentials', async () => {
+      const t = await startTestApp({ factory: kind.factory });
+      try {
+        const health = await t.inject({ method: 'GET', url: '/healthz' });
+        assert.deepEqual([health.statusCode, health.json()], [200, { status: 'ok' }]);
+        const ready = await t.inject({ method: 'GET', url: '/readyz' });
+        assert.deepEqual([ready.statusCode, ready.json()], [200, { status: 'ready' }]);
+        await t.ingest('AccessLog', [{ eventTime: '2026-02-01T00:00:00Z', logRecord: {} }]);
+        await t.list({ logType: 'AccessLog', fromDateTime: '2026-01-01T00:00:00Z' });
+        const metrics = await t.inject({ method: 'GET', url: '/metrics' });
+        assert.equal(metrics.statusCode, 200);
+        assert.match(metrics.headers['content-type'] as string, /^text\/plain/);
+        assert.match(metrics.body, /logwarden_http_requests_total\{route="\/v2\/logs",method="GET",status="200"\} 1/);
+        assert.match(metrics.body, /logwarden_http_request_duration_seconds_bucket\{le="0.005",route="\/v2\/logs",method="GET"\}/);
+        assert.match(metrics.body, /logwarden_entries_ingested_total 1/);
+        const openapi = await t.inject({ method: 'GET', url: '/openapi.json' });
+        const doc = openapi.json();
+        assert.equal(doc.openapi, '3.0.3');
+        assert.ok(doc.paths['/v2/logs'].get.parameters.some((p: { name: string }) => p.name === 'fromDateTime'));
+        assert.ok(doc.paths['/v2/logs'].post);
+        assert.ok(doc.paths['/oauth2/token'].post);
+        assert.ok(doc.components.securitySchemes.basic);
+        const docs = await t.inject({ method: 'GET', url: '/docs/' });
+        assert.equal(docs.statusCode, 200);
+        assert.match(docs.body, /swagger/i);
+      } finally {
+        await t.close();
       }
-      assert.match(all, /"requestId":"[0-9a-z]{19}"/);
-    } finally {
-      await t.close();
-    }
+    });
+
+    it('answers an unknown route with 404 in the envelope', async () => {
+      const t = await startTestApp({ factory: kind.factory });
+      try {
+        const r = await t.inject({ method: 'GET', url: '/v3/nothing?x=1' });
+        assert.equal(r.statusCode, 404);
+        assert.deepEqual(r.json().errors, ['no route GET /v3/nothing']);
+        assert.equal(r.headers['x-traceid'], r.json().requestId);
+      } finally {
+        await t.close();
+      }
+    });
+
+    it('answers 503 on /readyz when the store is gone, and a generic 500 (cause only in the log) on an unexpected failure', async () => {
+      const lines: string[] = [];
+      const sink = new Writable({
+        write(chunk, _enc, cb) {
+          lines.push(...String(chunk).split('\n').filter(Boolean));
+          cb();
+        },
+      });
+      const t = await startTestApp({ factory: kind.factory, logger: createLogger('info', sink) });
+      try {
+        // Make the store's read fail, on the very object the routes hold.
+        const original = t.store.firstPage;
+        t.store.firstPage = async () => {
+          throw new Error('disk on fire at /secret/path');
+        };
+        const r = await t.list({ logType: 'AccessLog', fromDateTime: '2026-01-01T00:00:00Z' });
+        t.store.firstPage = original;
+        assert.equal(r.statusCode, 500);
+        assert.deepEqual(r.json().errors, ['Internal server error']);
+        assert.ok(!r.body.includes('disk on fire'));
+        const logged = lines.map((l) => JSON.parse(l)).find((l) => l.level === 50);
+        assert.ok(logged, 'an error line was logged');
+        assert.equal(logged.requestId, r.json().requestId);
+        assert.match(JSON.stringify(logged.err), /disk on fire/);
+        await t.store.close();
+        const ready = await t.inject({ method: 'GET', url: '/readyz' });
+        assert.equal(ready.statusCode, 503);
+        assert.match(ready.json().requestId, /^[0-9a-z]{19}$/);
+      } finally {
+        await t.close();
+      }
+    });
+
+    it('never writes secrets, tokens or audit payloads to its log', async () => {
+      const lines: string[] = [];
+      const sink = new Writable({
+        write(chunk, _enc, cb) {
+          lines.push(String(chunk));
+          cb();
+        },
+      });
+      const t = await startTestApp({ factory: kind.factory, logger: createLogger('trace', sink) });
+      try {
+        const marker = 'PAYLOAD-MARKER-7f3a';
+        await t.ingest('AccessLog', [{ userEmailAddress: `${marker}@x.org`, eventTime: '2026-02-01T00:00:00Z', logRecord: { m: marker } }]);
+        await t.ingest('AccessLog', [{ userEmailAddress: `${marker}@x.org`, eventTime: 'bad', logRecord: { m: marker } }]);
+        await t.list({ logType: 'AccessLog', fromDateTime: '2026-01-01T00:00:00Z' });
+        const tok = await t.inject({
+          method: 'POST',
+          url: '/oauth2/token',
+          headers: { authorization: basic(t.key), 'content-type': 'application/x-www-form-urlencoded' },
+          payload: 'grant_type=client_credentials',
+        });
+        const accessToken = tok.json().access_token as string;
+        await t.inject({ method: 'GET', url: '/v2/logs?logType=AccessLog&fromDateTime=2026-01-01T00:00:00Z', headers: { authorization: `Bearer ${accessToken}` } });
+        await t.list({ logType: 'AccessLog', fromDateTime: '2026-01-01T00:00:00Z' }, { ...t.key, secret: 'wrong-secret-value' });
+        const all = lines.join('');
+        assert.ok(lines.length >= 5, 'requests were logged');
+        for (const forbidden of [marker, t.key.secret, accessToken, 'wrong-secret-value', Buffer.from(`${t.key.accessKey}:${t.key.secret}`).toString('base64')]) {
+          assert.ok(!all.includes(forbidden), `log contains ${forbidden.slice(0, 12)}…`);
+        }
+        assert.match(all, /"requestId":"[0-9a-z]{19}"/);
+      } finally {
+        await t.close();
+      }
+    });
   });
-});
+}

@@ -12,6 +12,7 @@ import fc from 'fast-check';
 import { NO_RECORDS_MESSAGE } from '../../src/errors.ts';
 import { createTenant, issueAccessKey } from '../../src/logs/access-keys.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
+import { storeKinds } from '../support/stores.ts';
 
 const BASE_MS = Date.UTC(2024, 5, 1);
 const LOG_TYPE = 'UserCallPlay';
@@ -73,119 +74,121 @@ interface Page {
   logEntries: Array<{ eventTime: string; logRecord: { n: number } }>;
 }
 
-describe('paging property', () => {
-  let t: TestApp;
-  before(async () => {
-    t = await startTestApp();
-  });
-  after(async () => t.close());
+for (const kind of await storeKinds()) {
+  describe(`paging property (${kind.name})`, { skip: kind.skip }, () => {
+    let t: TestApp;
+    before(async () => {
+      t = await startTestApp({ factory: kind.factory });
+    });
+    after(async () => t.close());
 
-  it('concatenated pages equal the snapshot taken at page 0, whatever is ingested meanwhile', async () => {
-    let runs = 0;
-    let pagesRead = 0;
-    let ingestedDuringPaging = 0;
-    await fc.assert(
-      fc.asyncProperty(scenario, async (s) => {
-        runs++;
-        const tenant = await createTenant(t.store, `paging ${runs}`);
-        const key = await issueAccessKey(t.store, tenant.id, ['api:logs:read', 'api:logs:write']);
-        const stored: Stored[] = [];
-        let next = 0;
+    it('concatenated pages equal the snapshot taken at page 0, whatever is ingested meanwhile', async () => {
+      let runs = 0;
+      let pagesRead = 0;
+      let ingestedDuringPaging = 0;
+      await fc.assert(
+        fc.asyncProperty(scenario, async (s) => {
+          runs++;
+          const tenant = await createTenant(t.store, `paging ${runs}`);
+          const key = await issueAccessKey(t.store, tenant.id, ['api:logs:read', 'api:logs:write']);
+          const stored: Stored[] = [];
+          let next = 0;
 
-        const ingest = async (moments: readonly Moment[], resend: readonly Stored[] = []) => {
-          const fresh = moments.map((m) => ({ n: next++, timeMs: msOf(m) }));
-          const all = [...fresh, ...resend];
-          const res = await t.ingest(
-            LOG_TYPE,
-            all.map((e) => ({ userId: String(e.n), eventTime: new Date(e.timeMs).toISOString(), logRecord: { n: e.n } })),
-            key,
-          );
-          assert.equal(res.statusCode, 201, res.body);
-          assert.deepEqual([res.json().accepted, res.json().duplicates], [fresh.length, resend.length]);
-          // Committed: from here on it is in the store, in this order.
-          for (const e of fresh) stored.push({ ...e, order: stored.length });
-        };
+          const ingest = async (moments: readonly Moment[], resend: readonly Stored[] = []) => {
+            const fresh = moments.map((m) => ({ n: next++, timeMs: msOf(m) }));
+            const all = [...fresh, ...resend];
+            const res = await t.ingest(
+              LOG_TYPE,
+              all.map((e) => ({ userId: String(e.n), eventTime: new Date(e.timeMs).toISOString(), logRecord: { n: e.n } })),
+              key,
+            );
+            assert.equal(res.statusCode, 201, res.body);
+            assert.deepEqual([res.json().accepted, res.json().duplicates], [fresh.length, resend.length]);
+            // Committed: from here on it is in the store, in this order.
+            for (const e of fresh) stored.push({ ...e, order: stored.length });
+          };
 
-        for (const b of s.batches) await ingest(b);
+          for (const b of s.batches) await ingest(b);
 
-        const fromMs = msOf(s.from);
-        const toMs = s.span === null ? null : fromMs + s.span * 1000 + s.toMs;
-        const query: Record<string, string> = { logType: LOG_TYPE, fromDateTime: render(fromMs, s.fromOffset), limit: String(s.limit) };
-        if (toMs !== null) query.toDateTime = render(toMs, s.toOffset);
-        const inRange = (e: Stored) => e.timeMs >= fromMs && (toMs === null || e.timeMs < toMs);
-        const expected = stored
-          .filter(inRange)
-          .sort((a, b) => a.timeMs - b.timeMs || a.order - b.order)
-          .map((e) => e.n);
+          const fromMs = msOf(s.from);
+          const toMs = s.span === null ? null : fromMs + s.span * 1000 + s.toMs;
+          const query: Record<string, string> = { logType: LOG_TYPE, fromDateTime: render(fromMs, s.fromOffset), limit: String(s.limit) };
+          if (toMs !== null) query.toDateTime = render(toMs, s.toOffset);
+          const inRange = (e: Stored) => e.timeMs >= fromMs && (toMs === null || e.timeMs < toMs);
+          const expected = stored
+            .filter(inRange)
+            .sort((a, b) => a.timeMs - b.timeMs || a.order - b.order)
+            .map((e) => e.n);
 
-        const first = await t.list(query, key);
-        if (expected.length === 0) {
-          assert.equal(first.statusCode, 404, first.body);
-          assert.deepEqual(first.json().errors, [NO_RECORDS_MESSAGE]);
-          return;
-        }
-        assert.equal(first.statusCode, 200, first.body);
-        const pages: Page[] = [first.json()];
-        for (let g = 0; pages.at(-1)!.records.cursor !== undefined; g++) {
-          assert.ok(pages.length <= expected.length, 'more pages than entries');
-          const cursor = pages.at(-1)!.records.cursor!;
-          const step = s.gaps[g % s.gaps.length]!;
-          const params: Record<string, string> =
-            step.restate === 'cursor only'
-              ? { cursor }
-              : step.restate === 'same text'
-                ? { ...query, cursor }
-                : {
-                    ...query,
-                    fromDateTime: render(fromMs, s.toOffset),
-                    ...(toMs !== null && { toDateTime: render(toMs, s.fromOffset) }),
-                    cursor,
-                  };
-          const resend = stored.slice(0, Math.min(step.resend, stored.length));
-          const before = stored.length;
-          let res;
-          if (step.ingest === 'before the page') {
-            await ingest(step.batch, resend);
-            res = await t.list(params, key);
-          } else if (step.ingest === 'while the page is served') {
-            [res] = await Promise.all([t.list(params, key), ingest(step.batch, resend)]);
-          } else {
-            res = await t.list(params, key);
+          const first = await t.list(query, key);
+          if (expected.length === 0) {
+            assert.equal(first.statusCode, 404, first.body);
+            assert.deepEqual(first.json().errors, [NO_RECORDS_MESSAGE]);
+            return;
           }
-          ingestedDuringPaging += stored.length - before;
-          assert.equal(res.statusCode, 200, res.body);
-          pages.push(res.json());
-        }
-        pagesRead += pages.length;
-
-        const got: number[] = [];
-        pages.forEach((p, i) => {
-          const last = i === pages.length - 1;
-          assert.equal(p.records.totalRecords, expected.length, `page ${i}: totalRecords`);
-          assert.equal(p.records.currentPageNumber, i);
-          assert.equal(p.records.currentPageSize, p.logEntries.length);
-          assert.equal(p.logEntries.length, last ? expected.length - s.limit * i : s.limit, `page ${i}: size`);
-          assert.equal('cursor' in p.records, !last, `page ${i}: cursor present on every page but the last`);
-          for (const e of p.logEntries) {
-            got.push(e.logRecord.n);
-            assert.equal(e.eventTime, new Date(stored.find((x) => x.n === e.logRecord.n)!.timeMs).toISOString());
+          assert.equal(first.statusCode, 200, first.body);
+          const pages: Page[] = [first.json()];
+          for (let g = 0; pages.at(-1)!.records.cursor !== undefined; g++) {
+            assert.ok(pages.length <= expected.length, 'more pages than entries');
+            const cursor = pages.at(-1)!.records.cursor!;
+            const step = s.gaps[g % s.gaps.length]!;
+            const params: Record<string, string> =
+              step.restate === 'cursor only'
+                ? { cursor }
+                : step.restate === 'same text'
+                  ? { ...query, cursor }
+                  : {
+                      ...query,
+                      fromDateTime: render(fromMs, s.toOffset),
+                      ...(toMs !== null && { toDateTime: render(toMs, s.fromOffset) }),
+                      cursor,
+                    };
+            const resend = stored.slice(0, Math.min(step.resend, stored.length));
+            const before = stored.length;
+            let res;
+            if (step.ingest === 'before the page') {
+              await ingest(step.batch, resend);
+              res = await t.list(params, key);
+            } else if (step.ingest === 'while the page is served') {
+              [res] = await Promise.all([t.list(params, key), ingest(step.batch, resend)]);
+            } else {
+              res = await t.list(params, key);
+            }
+            ingestedDuringPaging += stored.length - before;
+            assert.equal(res.statusCode, 200, res.body);
+            pages.push(res.json());
           }
-        });
-        assert.deepEqual(got, expected);
-        assert.equal(pages.length, Math.ceil(expected.length / s.limit));
+          pagesRead += pages.length;
 
-        // The next query sees what was ingested meanwhile.
-        const now = stored.filter(inRange).map((e) => e.n);
-        const fresh = await t.list({ ...query, limit: '1000' }, key);
-        assert.equal(fresh.statusCode, 200, fresh.body);
-        const freshPage: Page = fresh.json();
-        assert.equal(freshPage.records.totalRecords, now.length);
-        assert.deepEqual(freshPage.logEntries.map((e) => e.logRecord.n).sort((a, b) => a - b), now.sort((a, b) => a - b));
-      }),
-      { numRuns: 60 },
-    );
-    // The property must have exercised what it claims to.
-    assert.ok(pagesRead > runs * 2, `pages read: ${pagesRead} over ${runs} runs`);
-    assert.ok(ingestedDuringPaging > runs, `entries ingested while paging: ${ingestedDuringPaging}`);
+          const got: number[] = [];
+          pages.forEach((p, i) => {
+            const last = i === pages.length - 1;
+            assert.equal(p.records.totalRecords, expected.length, `page ${i}: totalRecords`);
+            assert.equal(p.records.currentPageNumber, i);
+            assert.equal(p.records.currentPageSize, p.logEntries.length);
+            assert.equal(p.logEntries.length, last ? expected.length - s.limit * i : s.limit, `page ${i}: size`);
+            assert.equal('cursor' in p.records, !last, `page ${i}: cursor present on every page but the last`);
+            for (const e of p.logEntries) {
+              got.push(e.logRecord.n);
+              assert.equal(e.eventTime, new Date(stored.find((x) => x.n === e.logRecord.n)!.timeMs).toISOString());
+            }
+          });
+          assert.deepEqual(got, expected);
+          assert.equal(pages.length, Math.ceil(expected.length / s.limit));
+
+          // The next query sees what was ingested meanwhile.
+          const now = stored.filter(inRange).map((e) => e.n);
+          const fresh = await t.list({ ...query, limit: '1000' }, key);
+          assert.equal(fresh.statusCode, 200, fresh.body);
+          const freshPage: Page = fresh.json();
+          assert.equal(freshPage.records.totalRecords, now.length);
+          assert.deepEqual(freshPage.logEntries.map((e) => e.logRecord.n).sort((a, b) => a - b), now.sort((a, b) => a - b));
+        }),
+        { numRuns: 60 },
+      );
+      // The property must have exercised what it claims to.
+      assert.ok(pagesRead > runs * 2, `pages read: ${pagesRead} over ${runs} runs`);
+      assert.ok(ingestedDuringPaging > runs, `entries ingested while paging: ${ingestedDuringPaging}`);
+    });
   });
-});
+}

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { RATE_LIMITED_MESSAGE } from '../../src/errors.ts';
 import { startTestApp } from '../support/app.ts';
+import { storeKinds } from '../support/stores.ts';
 
 const Q = { logType: 'AccessLog', fromDateTime: '2026-01-01T00:00:00Z' };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -11,83 +12,85 @@ async function startOfSecond(): Promise<void> {
   await sleep(1000 - (Date.now() % 1000) + 5);
 }
 
-describe('rate limits', () => {
-  it('allows 3 reads per second by default, then 429 with a truthful Retry-After', async () => {
-    const t = await startTestApp({ config: { readPerSecond: 3, readPerDay: 10_000 } });
-    try {
-      await startOfSecond();
-      const statuses = [];
-      for (let i = 0; i < 4; i++) statuses.push((await t.list(Q)).statusCode);
-      assert.deepEqual(statuses, [404, 404, 404, 429]);
-      const r = await t.list(Q);
-      assert.equal(r.statusCode, 429);
-      assert.deepEqual(r.json().errors, [RATE_LIMITED_MESSAGE]);
-      assert.match(r.json().requestId, /^[0-9a-z]{19}$/);
-      const wait = Number(r.headers['retry-after']);
-      assert.ok(Number.isInteger(wait) && wait >= 1, String(r.headers['retry-after']));
-      await sleep(wait * 1000);
-      assert.equal((await t.list(Q)).statusCode, 404, 'a retry after Retry-After succeeds');
-      const metrics = await t.inject({ method: 'GET', url: '/metrics' });
-      assert.match(metrics.body, /logwarden_rate_limited_total\{kind="read"\} 2/);
-    } finally {
-      await t.close();
-    }
-  });
+for (const kind of await storeKinds()) {
+  describe(`rate limits (${kind.name})`, { skip: kind.skip }, () => {
+    it('allows 3 reads per second by default, then 429 with a truthful Retry-After', async () => {
+      const t = await startTestApp({ factory: kind.factory, config: { readPerSecond: 3, readPerDay: 10_000 } });
+      try {
+        await startOfSecond();
+        const statuses = [];
+        for (let i = 0; i < 4; i++) statuses.push((await t.list(Q)).statusCode);
+        assert.deepEqual(statuses, [404, 404, 404, 429]);
+        const r = await t.list(Q);
+        assert.equal(r.statusCode, 429);
+        assert.deepEqual(r.json().errors, [RATE_LIMITED_MESSAGE]);
+        assert.match(r.json().requestId, /^[0-9a-z]{19}$/);
+        const wait = Number(r.headers['retry-after']);
+        assert.ok(Number.isInteger(wait) && wait >= 1, String(r.headers['retry-after']));
+        await sleep(wait * 1000);
+        assert.equal((await t.list(Q)).statusCode, 404, 'a retry after Retry-After succeeds');
+        const metrics = await t.inject({ method: 'GET', url: '/metrics' });
+        assert.match(metrics.body, /logwarden_rate_limited_total\{kind="read"\} 2/);
+      } finally {
+        await t.close();
+      }
+    });
 
-  it('limits reads per UTC day, with Retry-After until midnight, and does not count rejected requests', async () => {
-    const t = await startTestApp({ config: { readPerSecond: 2, readPerDay: 4 } });
-    try {
-      await startOfSecond();
-      assert.equal((await t.list(Q)).statusCode, 404);
-      assert.equal((await t.list(Q)).statusCode, 404);
-      assert.equal((await t.list(Q)).statusCode, 429); // per-second
-      assert.equal((await t.list(Q)).statusCode, 429);
-      await startOfSecond();
-      // Two more fit in the day only because the rejected ones were not counted.
-      assert.equal((await t.list(Q)).statusCode, 404);
-      assert.equal((await t.list(Q)).statusCode, 404);
-      await startOfSecond();
-      const r = await t.list(Q);
-      assert.equal(r.statusCode, 429);
-      const now = Date.now();
-      const midnight = Math.ceil(now / 86_400_000) * 86_400_000;
-      const expected = Math.ceil((midnight - now) / 1000);
-      assert.ok(Math.abs(Number(r.headers['retry-after']) - expected) <= 2, `${r.headers['retry-after']} vs ${expected}`);
-    } finally {
-      await t.close();
-    }
-  });
+    it('limits reads per UTC day, with Retry-After until midnight, and does not count rejected requests', async () => {
+      const t = await startTestApp({ factory: kind.factory, config: { readPerSecond: 2, readPerDay: 4 } });
+      try {
+        await startOfSecond();
+        assert.equal((await t.list(Q)).statusCode, 404);
+        assert.equal((await t.list(Q)).statusCode, 404);
+        assert.equal((await t.list(Q)).statusCode, 429); // per-second
+        assert.equal((await t.list(Q)).statusCode, 429);
+        await startOfSecond();
+        // Two more fit in the day only because the rejected ones were not counted.
+        assert.equal((await t.list(Q)).statusCode, 404);
+        assert.equal((await t.list(Q)).statusCode, 404);
+        await startOfSecond();
+        const r = await t.list(Q);
+        assert.equal(r.statusCode, 429);
+        const now = Date.now();
+        const midnight = Math.ceil(now / 86_400_000) * 86_400_000;
+        const expected = Math.ceil((midnight - now) / 1000);
+        assert.ok(Math.abs(Number(r.headers['retry-after']) - expected) <= 2, `${r.headers['retry-after']} vs ${expected}`);
+      } finally {
+        await t.close();
+      }
+    });
 
-  it('limits ingest and token requests on their own counter', async () => {
-    const t = await startTestApp({ config: { ingestPerSecond: 2, readPerSecond: 100 } });
-    try {
-      await startOfSecond();
-      const entry = [{ eventTime: '2026-02-01T00:00:00Z', logRecord: {} }];
-      assert.equal((await t.ingest('AccessLog', entry)).statusCode, 201);
-      assert.equal((await t.ingest('AccessLog', entry)).statusCode, 201);
-      const r = await t.ingest('AccessLog', entry);
-      assert.equal(r.statusCode, 429);
-      assert.equal(r.headers['retry-after'], '1');
-      assert.equal((await t.list(Q)).statusCode, 200, 'reads are counted separately');
-    } finally {
-      await t.close();
-    }
-  });
+    it('limits ingest and token requests on their own counter', async () => {
+      const t = await startTestApp({ factory: kind.factory, config: { ingestPerSecond: 2, readPerSecond: 100 } });
+      try {
+        await startOfSecond();
+        const entry = [{ eventTime: '2026-02-01T00:00:00Z', logRecord: {} }];
+        assert.equal((await t.ingest('AccessLog', entry)).statusCode, 201);
+        assert.equal((await t.ingest('AccessLog', entry)).statusCode, 201);
+        const r = await t.ingest('AccessLog', entry);
+        assert.equal(r.statusCode, 429);
+        assert.equal(r.headers['retry-after'], '1');
+        assert.equal((await t.list(Q)).statusCode, 200, 'reads are counted separately');
+      } finally {
+        await t.close();
+      }
+    });
 
-  it('picks up a tenant limit change within the refresh interval', async () => {
-    const t = await startTestApp({ config: { readPerSecond: 1, limitsRefreshMs: 200 } });
-    try {
-      await startOfSecond();
-      assert.equal((await t.list(Q)).statusCode, 404);
-      assert.equal((await t.list(Q)).statusCode, 429);
-      await t.store.setTenantLimits(t.tenantId, { readPerSecond: 5 });
-      await sleep(250);
-      await startOfSecond();
-      const statuses = [];
-      for (let i = 0; i < 6; i++) statuses.push((await t.list(Q)).statusCode);
-      assert.deepEqual(statuses, [404, 404, 404, 404, 404, 429]);
-    } finally {
-      await t.close();
-    }
+    it('picks up a tenant limit change within the refresh interval', async () => {
+      const t = await startTestApp({ factory: kind.factory, config: { readPerSecond: 1, limitsRefreshMs: 200 } });
+      try {
+        await startOfSecond();
+        assert.equal((await t.list(Q)).statusCode, 404);
+        assert.equal((await t.list(Q)).statusCode, 429);
+        await t.store.setTenantLimits(t.tenantId, { readPerSecond: 5 });
+        await sleep(250);
+        await startOfSecond();
+        const statuses = [];
+        for (let i = 0; i < 6; i++) statuses.push((await t.list(Q)).statusCode);
+        assert.deepEqual(statuses, [404, 404, 404, 404, 404, 429]);
+      } finally {
+        await t.close();
+      }
+    });
   });
-});
+}

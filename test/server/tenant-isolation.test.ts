@@ -12,6 +12,7 @@ import { createTenant, issueAccessKey, type IssuedKey } from '../../src/logs/acc
 import { signingSecret } from '../../src/server/app.ts';
 import { TokenService } from '../../src/server/tokens.ts';
 import { basic, startTestApp, type TestApp } from '../support/app.ts';
+import { storeKinds } from '../support/stores.ts';
 
 const FROM = '2025-02-01T00:00:00Z';
 
@@ -33,159 +34,161 @@ interface Page {
   logEntries: Array<{ userId: string }>;
 }
 
-describe('tenant isolation (HTTP)', () => {
-  let t: TestApp;
-  let url: string;
-  let keyA: IssuedKey;
-  let keyB: IssuedKey;
-  let revokedB: IssuedKey;
-  let tenantB: string;
+for (const kind of await storeKinds()) {
+  describe(`tenant isolation (HTTP) (${kind.name})`, { skip: kind.skip }, () => {
+    let t: TestApp;
+    let url: string;
+    let keyA: IssuedKey;
+    let keyB: IssuedKey;
+    let revokedB: IssuedKey;
+    let tenantB: string;
 
-  const get = (query: Record<string, string>, authorization: string) =>
-    fetch(`${url}/v2/logs?${new URLSearchParams(query)}`, { headers: { authorization } });
-  const post = (logType: string, logEntries: unknown[], authorization: string) =>
-    fetch(`${url}/v2/logs`, {
-      method: 'POST',
-      headers: { authorization, 'content-type': 'application/json' },
-      body: JSON.stringify({ logType, logEntries }),
-    });
-  const counts = async (res: Response) => {
-    const r = (await res.json()) as { accepted: number; duplicates: number };
-    return [r.accepted, r.duplicates];
-  };
-  const token = async (key: IssuedKey): Promise<string> => {
-    const res = await fetch(`${url}/oauth2/token`, {
-      method: 'POST',
-      headers: { authorization: basic(key), 'content-type': 'application/x-www-form-urlencoded' },
-      body: 'grant_type=client_credentials',
-    });
-    assert.equal(res.status, 200);
-    return ((await res.json()) as { access_token: string }).access_token;
-  };
-  /** Every userId the credentials can read for a log type, paging with `limit`. */
-  const readAll = async (authorization: string, logType = 'AccessLog', limit = '4'): Promise<string[]> => {
-    const ids: string[] = [];
-    let query: Record<string, string> = { logType, fromDateTime: FROM, limit };
-    for (;;) {
-      const res = await get(query, authorization);
-      assert.equal(res.status, 200);
-      const page = (await res.json()) as Page;
-      ids.push(...page.logEntries.map((e) => e.userId));
-      if (!page.records.cursor) return ids;
-      query = { cursor: page.records.cursor };
-    }
-  };
-
-  before(async () => {
-    t = await startTestApp();
-    await t.app.listen({ port: 0, host: '127.0.0.1' });
-    url = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
-    keyA = t.key;
-    const b = await createTenant(t.store, 'tenant B');
-    tenantB = b.id;
-    keyB = await issueAccessKey(t.store, b.id, ['api:logs:read', 'api:logs:write']);
-    revokedB = await issueAccessKey(t.store, b.id, ['api:logs:read', 'api:logs:write']);
-    assert.equal(await t.store.revokeAccessKey(revokedB.accessKey), true);
-  });
-  after(async () => t.close());
-
-  it('stores identical entries for each tenant: idempotency is per tenant', async () => {
-    for (const key of [keyA, keyB]) {
-      const res = await post('AccessLog', COMMON, basic(key));
-      assert.equal(res.status, 201);
-      assert.deepEqual(await counts(res), [COMMON.length, 0]);
-    }
-    const again = await post('AccessLog', COMMON, basic(keyB));
-    assert.deepEqual(await counts(again), [0, COMMON.length]);
-    assert.equal((await post('AccessLog', ONLY_A, basic(keyA))).status, 201);
-    assert.equal((await post('AccessLog', ONLY_B, basic(keyB))).status, 201);
-    assert.equal((await post('UserCallPlay', entries('b-play', 2), basic(keyB))).status, 201);
-  });
-
-  it('shows each key only its own tenant’s entries and counts', async () => {
-    const idsA = await readAll(basic(keyA));
-    const idsB = await readAll(basic(keyB));
-    assert.deepEqual(new Set(idsA), new Set([...COMMON, ...ONLY_A].map((e) => e.userId)));
-    assert.deepEqual(new Set(idsB), new Set([...COMMON, ...ONLY_B].map((e) => e.userId)));
-    assert.equal(idsA.length, COMMON.length + ONLY_A.length);
-    assert.equal(idsB.length, COMMON.length + ONLY_B.length);
-
-    const totalOf = async (key: IssuedKey) => (((await (await get({ logType: 'AccessLog', fromDateTime: FROM }, basic(key))).json()) as Page).records.totalRecords);
-    assert.equal(await totalOf(keyA), COMMON.length + ONLY_A.length);
-    assert.equal(await totalOf(keyB), COMMON.length + ONLY_B.length);
-
-    // A log type only B has written is, to A, a query that matches nothing.
-    const res = await get({ logType: 'UserCallPlay', fromDateTime: FROM }, basic(keyA));
-    assert.equal(res.status, 404);
-    assert.deepEqual(((await res.json()) as { errors: string[] }).errors, [NO_RECORDS_MESSAGE]);
-    assert.deepEqual(await readAll(basic(keyB), 'UserCallPlay'), ['b-play-0', 'b-play-1']);
-  });
-
-  it('refuses a cursor of tenant A presented with tenant B’s key (400), alone or with the parameters', async () => {
-    const page = (await (await get({ logType: 'AccessLog', fromDateTime: FROM, limit: '2' }, basic(keyA))).json()) as Page;
-    const cursor = page.records.cursor!;
-    assert.ok(cursor);
-    const queries: Array<Record<string, string>> = [{ cursor }, { logType: 'AccessLog', fromDateTime: FROM, limit: '2', cursor }];
-    for (const query of queries) {
-      const res = await get(query, basic(keyB));
-      assert.equal(res.status, 400);
-      const body = (await res.json()) as { errors: string[] };
-      assert.match(body.errors[0]!, /^cursor: is not a valid cursor/);
-      assert.doesNotMatch(JSON.stringify(body), /common-|a-\d/, 'nothing of A leaks into the error');
-    }
-    // The same cursor still works for A.
-    assert.equal((await get({ cursor }, basic(keyA))).status, 200);
-  });
-
-  it('lets a token of tenant A read only A, and refuses a token claiming B for A’s key', async () => {
-    const tokenA = await token(keyA);
-    assert.deepEqual(new Set(await readAll(`Bearer ${tokenA}`)), new Set([...COMMON, ...ONLY_A].map((e) => e.userId)));
-    assert.equal((await get({ logType: 'UserCallPlay', fromDateTime: FROM }, `Bearer ${tokenA}`)).status, 404);
-
-    // A validly signed token whose tenant does not match its access key's tenant.
-    const tokens = new TokenService(await signingSecret(t.config, t.store), 3600);
-    const crossed = tokens.issue({ accessKey: keyA.accessKey, tenantId: tenantB, scopes: ['api:logs:read', 'api:logs:write'] });
-    const res = await get({ logType: 'AccessLog', fromDateTime: FROM }, `Bearer ${crossed}`);
-    assert.equal(res.status, 401);
-    assert.equal((await post('AccessLog', entries('crossed', 1), `Bearer ${crossed}`)).status, 401);
-    assert.equal(((await (await get({ logType: 'AccessLog', fromDateTime: FROM }, basic(keyB))).json()) as Page).records.totalRecords, COMMON.length + ONLY_B.length);
-
-    // Writes through A's token land in A only.
-    assert.equal((await post('ExternallySharedCallAccess', entries('a-token', 2), `Bearer ${tokenA}`)).status, 201);
-    assert.equal((await get({ logType: 'ExternallySharedCallAccess', fromDateTime: FROM }, basic(keyB))).status, 404);
-    assert.deepEqual(await readAll(basic(keyA), 'ExternallySharedCallAccess'), ['a-token-0', 'a-token-1']);
-  });
-
-  it('answers a key of an unknown tenant, a revoked key of the other tenant and a wrong secret with the same 401', async () => {
-    // A genuine key of a tenant that exists on another server only, and a key id never issued.
-    const elsewhere = await startTestApp();
-    const foreign = elsewhere.key;
-    await elsewhere.close();
-    const unknown = { accessKey: 'LWNEVERISSUEDKEY234567', secret: keyB.secret };
-    const credentials = [foreign, unknown, revokedB, { accessKey: keyB.accessKey, secret: revokedB.secret }];
-    const answers = [];
-    for (const c of credentials) {
-      for (const send of [() => get({ logType: 'AccessLog', fromDateTime: FROM }, basic(c)), () => post('AccessLog', entries('x', 1), basic(c))]) {
-        const res = await send();
-        const body = (await res.json()) as { requestId: string; errors: string[] };
-        answers.push({ status: res.status, errors: body.errors, challenge: res.headers.get('www-authenticate') });
-      }
-    }
-    assert.equal(answers[0]!.status, 401);
-    for (const a of answers) assert.deepEqual(a, answers[0]);
-
-    // The token endpoint does not tell them apart either.
-    const tokenAnswers = [];
-    for (const c of credentials) {
+    const get = (query: Record<string, string>, authorization: string) =>
+      fetch(`${url}/v2/logs?${new URLSearchParams(query)}`, { headers: { authorization } });
+    const post = (logType: string, logEntries: unknown[], authorization: string) =>
+      fetch(`${url}/v2/logs`, {
+        method: 'POST',
+        headers: { authorization, 'content-type': 'application/json' },
+        body: JSON.stringify({ logType, logEntries }),
+      });
+    const counts = async (res: Response) => {
+      const r = (await res.json()) as { accepted: number; duplicates: number };
+      return [r.accepted, r.duplicates];
+    };
+    const token = async (key: IssuedKey): Promise<string> => {
       const res = await fetch(`${url}/oauth2/token`, {
         method: 'POST',
-        headers: { authorization: basic(c), 'content-type': 'application/x-www-form-urlencoded' },
+        headers: { authorization: basic(key), 'content-type': 'application/x-www-form-urlencoded' },
         body: 'grant_type=client_credentials',
       });
-      const { requestId: _ignored, ...rest } = (await res.json()) as Record<string, unknown>;
-      tokenAnswers.push({ status: res.status, ...rest });
-    }
-    assert.equal(tokenAnswers[0]!.status, 401);
-    for (const a of tokenAnswers) assert.deepEqual(a, tokenAnswers[0]);
+      assert.equal(res.status, 200);
+      return ((await res.json()) as { access_token: string }).access_token;
+    };
+    /** Every userId the credentials can read for a log type, paging with `limit`. */
+    const readAll = async (authorization: string, logType = 'AccessLog', limit = '4'): Promise<string[]> => {
+      const ids: string[] = [];
+      let query: Record<string, string> = { logType, fromDateTime: FROM, limit };
+      for (;;) {
+        const res = await get(query, authorization);
+        assert.equal(res.status, 200);
+        const page = (await res.json()) as Page;
+        ids.push(...page.logEntries.map((e) => e.userId));
+        if (!page.records.cursor) return ids;
+        query = { cursor: page.records.cursor };
+      }
+    };
+
+    before(async () => {
+      t = await startTestApp({ factory: kind.factory });
+      await t.app.listen({ port: 0, host: '127.0.0.1' });
+      url = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
+      keyA = t.key;
+      const b = await createTenant(t.store, 'tenant B');
+      tenantB = b.id;
+      keyB = await issueAccessKey(t.store, b.id, ['api:logs:read', 'api:logs:write']);
+      revokedB = await issueAccessKey(t.store, b.id, ['api:logs:read', 'api:logs:write']);
+      assert.equal(await t.store.revokeAccessKey(revokedB.accessKey), true);
+    });
+    after(async () => t.close());
+
+    it('stores identical entries for each tenant: idempotency is per tenant', async () => {
+      for (const key of [keyA, keyB]) {
+        const res = await post('AccessLog', COMMON, basic(key));
+        assert.equal(res.status, 201);
+        assert.deepEqual(await counts(res), [COMMON.length, 0]);
+      }
+      const again = await post('AccessLog', COMMON, basic(keyB));
+      assert.deepEqual(await counts(again), [0, COMMON.length]);
+      assert.equal((await post('AccessLog', ONLY_A, basic(keyA))).status, 201);
+      assert.equal((await post('AccessLog', ONLY_B, basic(keyB))).status, 201);
+      assert.equal((await post('UserCallPlay', entries('b-play', 2), basic(keyB))).status, 201);
+    });
+
+    it('shows each key only its own tenant’s entries and counts', async () => {
+      const idsA = await readAll(basic(keyA));
+      const idsB = await readAll(basic(keyB));
+      assert.deepEqual(new Set(idsA), new Set([...COMMON, ...ONLY_A].map((e) => e.userId)));
+      assert.deepEqual(new Set(idsB), new Set([...COMMON, ...ONLY_B].map((e) => e.userId)));
+      assert.equal(idsA.length, COMMON.length + ONLY_A.length);
+      assert.equal(idsB.length, COMMON.length + ONLY_B.length);
+
+      const totalOf = async (key: IssuedKey) => (((await (await get({ logType: 'AccessLog', fromDateTime: FROM }, basic(key))).json()) as Page).records.totalRecords);
+      assert.equal(await totalOf(keyA), COMMON.length + ONLY_A.length);
+      assert.equal(await totalOf(keyB), COMMON.length + ONLY_B.length);
+
+      // A log type only B has written is, to A, a query that matches nothing.
+      const res = await get({ logType: 'UserCallPlay', fromDateTime: FROM }, basic(keyA));
+      assert.equal(res.status, 404);
+      assert.deepEqual(((await res.json()) as { errors: string[] }).errors, [NO_RECORDS_MESSAGE]);
+      assert.deepEqual(await readAll(basic(keyB), 'UserCallPlay'), ['b-play-0', 'b-play-1']);
+    });
+
+    it('refuses a cursor of tenant A presented with tenant B’s key (400), alone or with the parameters', async () => {
+      const page = (await (await get({ logType: 'AccessLog', fromDateTime: FROM, limit: '2' }, basic(keyA))).json()) as Page;
+      const cursor = page.records.cursor!;
+      assert.ok(cursor);
+      const queries: Array<Record<string, string>> = [{ cursor }, { logType: 'AccessLog', fromDateTime: FROM, limit: '2', cursor }];
+      for (const query of queries) {
+        const res = await get(query, basic(keyB));
+        assert.equal(res.status, 400);
+        const body = (await res.json()) as { errors: string[] };
+        assert.match(body.errors[0]!, /^cursor: is not a valid cursor/);
+        assert.doesNotMatch(JSON.stringify(body), /common-|a-\d/, 'nothing of A leaks into the error');
+      }
+      // The same cursor still works for A.
+      assert.equal((await get({ cursor }, basic(keyA))).status, 200);
+    });
+
+    it('lets a token of tenant A read only A, and refuses a token claiming B for A’s key', async () => {
+      const tokenA = await token(keyA);
+      assert.deepEqual(new Set(await readAll(`Bearer ${tokenA}`)), new Set([...COMMON, ...ONLY_A].map((e) => e.userId)));
+      assert.equal((await get({ logType: 'UserCallPlay', fromDateTime: FROM }, `Bearer ${tokenA}`)).status, 404);
+
+      // A validly signed token whose tenant does not match its access key's tenant.
+      const tokens = new TokenService(await signingSecret(t.config, t.store), 3600);
+      const crossed = tokens.issue({ accessKey: keyA.accessKey, tenantId: tenantB, scopes: ['api:logs:read', 'api:logs:write'] });
+      const res = await get({ logType: 'AccessLog', fromDateTime: FROM }, `Bearer ${crossed}`);
+      assert.equal(res.status, 401);
+      assert.equal((await post('AccessLog', entries('crossed', 1), `Bearer ${crossed}`)).status, 401);
+      assert.equal(((await (await get({ logType: 'AccessLog', fromDateTime: FROM }, basic(keyB))).json()) as Page).records.totalRecords, COMMON.length + ONLY_B.length);
+
+      // Writes through A's token land in A only.
+      assert.equal((await post('ExternallySharedCallAccess', entries('a-token', 2), `Bearer ${tokenA}`)).status, 201);
+      assert.equal((await get({ logType: 'ExternallySharedCallAccess', fromDateTime: FROM }, basic(keyB))).status, 404);
+      assert.deepEqual(await readAll(basic(keyA), 'ExternallySharedCallAccess'), ['a-token-0', 'a-token-1']);
+    });
+
+    it('answers a key of an unknown tenant, a revoked key of the other tenant and a wrong secret with the same 401', async () => {
+      // A genuine key of a tenant that exists on another server only, and a key id never issued.
+      const elsewhere = await startTestApp({ factory: kind.factory });
+      const foreign = elsewhere.key;
+      await elsewhere.close();
+      const unknown = { accessKey: 'LWNEVERISSUEDKEY234567', secret: keyB.secret };
+      const credentials = [foreign, unknown, revokedB, { accessKey: keyB.accessKey, secret: revokedB.secret }];
+      const answers = [];
+      for (const c of credentials) {
+        for (const send of [() => get({ logType: 'AccessLog', fromDateTime: FROM }, basic(c)), () => post('AccessLog', entries('x', 1), basic(c))]) {
+          const res = await send();
+          const body = (await res.json()) as { requestId: string; errors: string[] };
+          answers.push({ status: res.status, errors: body.errors, challenge: res.headers.get('www-authenticate') });
+        }
+      }
+      assert.equal(answers[0]!.status, 401);
+      for (const a of answers) assert.deepEqual(a, answers[0]);
+
+      // The token endpoint does not tell them apart either.
+      const tokenAnswers = [];
+      for (const c of credentials) {
+        const res = await fetch(`${url}/oauth2/token`, {
+          method: 'POST',
+          headers: { authorization: basic(c), 'content-type': 'application/x-www-form-urlencoded' },
+          body: 'grant_type=client_credentials',
+        });
+        const { requestId: _ignored, ...rest } = (await res.json()) as Record<string, unknown>;
+        tokenAnswers.push({ status: res.status, ...rest });
+      }
+      assert.equal(tokenAnswers[0]!.status, 401);
+      for (const a of tokenAnswers) assert.deepEqual(a, tokenAnswers[0]);
+    });
   });
-});
+}
