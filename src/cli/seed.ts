@@ -7,7 +7,11 @@ import { configFrom, intFlag, printJson, storeOptions, withStore, type StoreFlag
 import { CommandError, UsageError } from './exit-codes.ts';
 import { createProgress } from './progress.ts';
 
-/** Entries per transaction: large enough that commits cost little, small enough to show progress. */
+/**
+ * Entries per transaction. Larger ones load no faster (on SQLite, 3 million entries went in
+ * at the same rate, within noise, in batches of 50k, 200k and 500k) but would hold the write
+ * lock longer, while a server may be ingesting into the same store.
+ */
 const BATCH = 50_000;
 const DAY_MS = 86_400_000;
 

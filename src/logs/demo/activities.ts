@@ -57,6 +57,9 @@ const PAGES: readonly Page[] = [
   { path: '/settings/profile', ajax: [['GET', '/ajax/settings/profile'], ['POST', '/ajax/settings/profile/update']] },
 ];
 
+/** Opening a call to play it: the page, its transcript and comments. */
+const CALL_PAGE_BEFORE_PLAY: Page = { ...PAGES[2]!, ajax: PAGES[2]!.ajax.slice(0, 2) };
+
 const HTML = 'text/html;charset=UTF-8';
 const JSON_TYPE = 'application/json;charset=UTF-8';
 const SPEEDS = ['1.0', '1.0', '1.0', '1.0', '1.25', '1.5', '1.5', '1.75', '2.0', '0.75'];
@@ -187,8 +190,7 @@ export function callView(ctx: Context, ms: number): void {
   const { rng, pop } = ctx;
   const user = pickUser(ctx);
   const call = pop.calls[rng.skewedIndex(pop.calls.length)]!;
-  const callPage = PAGES[2]!;
-  const after = browse(ctx, user, ms, { ...callPage, ajax: callPage.ajax.slice(0, 2) }, call.id);
+  const after = browse(ctx, user, ms, CALL_PAGE_BEFORE_PLAY, call.id);
   if (after === undefined) return;
   const device = user.device === 'desktop' || rng.chance(0.5) ? user.device : 'desktop';
   playSession(ctx, after + rng.between(800, 6000), call.id, call.durationSec, device, false, (t, s) => userCallPlayBody(user, t, s), 'UserCallPlay');
@@ -376,7 +378,7 @@ export function adminAction(ctx: Context, ms: number): void {
     customData,
     action: action.action === null ? 'null' : str(action.action),
     referrerUri: referrer,
-    clientIp: user.ip,
+    clientIp: impersonator ? impersonator.ip : user.ip,
     verb: 'POST',
     endpointUri: action.endpoint,
     parameters,

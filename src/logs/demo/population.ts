@@ -25,6 +25,7 @@ export interface Impersonator {
   /** The impersonator fields, rendered, each followed by a comma. */
   readonly fields: string;
   readonly companyId: string;
+  readonly ip: string;
 }
 
 export interface Call {
@@ -177,6 +178,7 @@ function makeImpersonators(rng: Random): Impersonator[] {
         `"impersonatorUserId":${q(rng.digits(19))},"impersonatorEmailAddress":${q(email)},` +
         `"impersonatorFullName":${q(name)},"impersonatorCompanyId":${q(companyId)},`,
       companyId,
+      ip: documentationIp(rng),
     };
   });
 }
