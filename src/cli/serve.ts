@@ -1,9 +1,12 @@
 /** `logwarden serve` — run the server. */
+import cluster from 'node:cluster';
 import type { Command } from 'commander';
 import type { Bootstrap } from '../server/start.ts';
 import { configFrom, intFlag, type StoreFlags } from './common.ts';
+import { CommandError } from './exit-codes.ts';
 
 interface ServeFlags extends StoreFlags {
+  workers?: string;
   port?: string;
   host?: string;
   demo?: boolean;
@@ -42,6 +45,7 @@ export function registerServe(program: Command): void {
     .option('--data-dir <dir>', 'directory of the embedded SQLite store [env: LOGWARDEN_DATA_DIR] (default: ./logwarden-data)')
     .option('--database-url <url>', 'PostgreSQL store instead, postgres://… [env: LOGWARDEN_DATABASE_URL]')
     .option('--demo', 'load realistic synthetic entries of all five log types over the last 30 days')
+    .option('--workers <n>', 'server processes sharing the port (node:cluster); set LOGWARDEN_REDIS_URL so they share rate limits (default: 1)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent [env: LOGWARDEN_LOG_LEVEL] (default: info)')
     .addHelpText(
       'after',
@@ -49,7 +53,7 @@ export function registerServe(program: Command): void {
         'once on stderr with ready-to-paste curl lines (LOGWARDEN_BOOTSTRAP_ACCESS_KEY and\n' +
         'LOGWARDEN_BOOTSTRAP_SECRET preset them for automated set-ups). SIGTERM or SIGINT stops accepting\n' +
         'connections, lets in-flight requests finish and closes the store.\n\n' +
-        'Examples:\n  logwarden serve\n  logwarden serve --demo --port 9090\n  logwarden serve --database-url postgres://logwarden@db:5432/logwarden\n',
+        'Examples:\n  logwarden serve\n  logwarden serve --demo --port 9090\n  LOGWARDEN_REDIS_URL=redis://127.0.0.1:6379 logwarden serve --workers 4\n  logwarden serve --database-url postgres://logwarden@db:5432/logwarden\n',
     )
     .action(async (opts: ServeFlags) => {
       const config = configFrom(opts, {
@@ -57,6 +61,23 @@ export function registerServe(program: Command): void {
         host: opts.host,
         logLevel: opts.logLevel,
       });
+      const workers = intFlag('--workers', opts.workers, 1, 256) ?? 1;
+      if (workers > 1 || cluster.isWorker) {
+        const { runPrimary, runWorker } = await import('../server/workers.ts');
+        if (cluster.isWorker) return runWorker(config);
+        if (!config.redisUrl) {
+          process.stderr.write('logwarden: rate limits are counted per worker process; set LOGWARDEN_REDIS_URL to share them\n');
+        }
+        const code = await runPrimary(config, workers, {
+          demo: opts.demo === true,
+          onListening(url, boot) {
+            if (boot) printWelcome(boot, url);
+            process.stderr.write(`logwarden: listening on ${url} with ${workers} workers (docs: ${url}/docs)\n`);
+          },
+        });
+        if (code !== 0) throw new CommandError('the server stopped because its workers kept failing');
+        return;
+      }
       // Loaded here so that other commands do not pay for the server's modules.
       const { startServer } = await import('../server/start.ts');
       const server = await startServer(config, { demo: opts.demo === true });

@@ -9,6 +9,7 @@ import { createTenant, issueAccessKey, type IssuedKey } from '../logs/access-key
 import { openStore } from '../store/open.ts';
 import type { Store } from '../store/store.ts';
 import { buildApp } from './app.ts';
+import type { LimiterStore } from './limiter/limiter.ts';
 import { createLogger } from './logger.ts';
 
 export interface Bootstrap {
@@ -36,11 +37,12 @@ async function bootstrap(store: Store, config: Config): Promise<Bootstrap | unde
   return { tenantId: tenant.id, key, preset: preset !== undefined };
 }
 
-/** Starts a server; resolves once it listens. `stop()` drains in-flight requests, then closes the store. */
-export async function startServer(config: Config, options: { demo?: boolean } = {}): Promise<RunningServer> {
-  const logger = createLogger(config.logLevel);
+/**
+ * Opens the store and readies it for serving: migrations run on open; on an empty store the
+ * first tenant and key are created; `demo` loads the synthetic data set.
+ */
+export async function prepareStore(config: Config, options: { demo?: boolean } = {}): Promise<{ store: Store; bootstrap: Bootstrap | undefined }> {
   const store = await openStore(config);
-  let app: FastifyInstance | undefined;
   try {
     const boot = await bootstrap(store, config);
     if (options.demo) {
@@ -49,12 +51,37 @@ export async function startServer(config: Config, options: { demo?: boolean } = 
       const r = await loadDemoData(store, tenantId, {});
       process.stderr.write(`logwarden: demo data for tenant ${tenantId}: ${r.accepted} entries stored (${r.duplicates} already there)\n`);
     }
-    app = await buildApp({ config, store, logger });
+    return { store, bootstrap: boot };
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+}
+
+export interface StartOptions {
+  demo?: boolean;
+  /** False in worker processes: the primary prepared the store before forking them. */
+  prepare?: boolean;
+}
+
+/** Starts a server; resolves once it listens. `stop()` drains in-flight requests, then closes the store. */
+export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
+  const logger = createLogger(config.logLevel);
+  const { store, bootstrap: boot } =
+    options.prepare === false ? { store: await openStore(config), bootstrap: undefined } : await prepareStore(config, options);
+  let app: FastifyInstance | undefined;
+  let limiter: LimiterStore | undefined;
+  try {
+    if (config.redisUrl) {
+      const { RedisLimiter } = await import('./limiter/redis-limiter.ts');
+      limiter = await RedisLimiter.connect({ url: config.redisUrl });
+    }
+    app = await buildApp({ config, store, logger, ...(limiter && { limiter }) });
     await app.listen({ port: config.port, host: config.host });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-        logger.info({ url, store: store.kind }, 'listening');
+    logger.info({ url, store: store.kind, rateLimits: limiter ? 'redis' : 'memory' }, 'listening');
     const running = app;
     let stopping: Promise<void> | undefined;
     return {
@@ -66,6 +93,7 @@ export async function startServer(config: Config, options: { demo?: boolean } = 
           try {
             await running.close();
           } finally {
+            await limiter?.close();
             await store.close();
           }
         })();
@@ -74,8 +102,8 @@ export async function startServer(config: Config, options: { demo?: boolean } = 
     };
   } catch (err) {
     await app?.close().catch(() => {});
+    await limiter?.close().catch(() => {});
     await store.close();
     throw err;
   }
 }
-

@@ -1,0 +1,99 @@
+/**
+ * `serve --workers N`: N server processes on one port (node:cluster). The primary prepares
+ * the store once (migrations, first tenant and key, demo data), forks the workers, restarts a
+ * worker that dies unexpectedly, and on SIGTERM/SIGINT asks every worker to finish its
+ * in-flight requests and stop. Workers are stateless: cursors and tokens are signed with the
+ * key kept in the store, so any worker continues what another began.
+ */
+import cluster, { type Worker } from 'node:cluster';
+import type { Config } from '../config.ts';
+import { prepareStore, startServer, type Bootstrap } from './start.ts';
+
+interface ListeningMessage {
+  type: 'logwarden:listening';
+  url: string;
+}
+
+function isListening(m: unknown): m is ListeningMessage {
+  return typeof m === 'object' && m !== null && (m as { type?: unknown }).type === 'logwarden:listening';
+}
+
+const CRASH_WINDOW_MS = 30_000;
+const MAX_CRASHES = 5;
+
+/** Runs the primary; resolves with the exit code once every worker has stopped. */
+export async function runPrimary(
+  config: Config,
+  workers: number,
+  options: { demo?: boolean; onListening(url: string, bootstrap: Bootstrap | undefined): void },
+): Promise<number> {
+  const prepared = await prepareStore(config, options);
+  await prepared.store.close();
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    let announced = false;
+    let exitCode = 0;
+    const crashes: number[] = [];
+    const live = new Set<Worker>();
+
+    const fork = () => {
+      const w = cluster.fork();
+      live.add(w);
+      w.on('message', (m: unknown) => {
+        if (isListening(m) && !announced) {
+          announced = true;
+          options.onListening(m.url, prepared.bootstrap);
+        }
+      });
+      w.on('exit', (code, signal) => {
+        live.delete(w);
+        if (!stopping) {
+          const now = Date.now();
+          crashes.push(now);
+          while (crashes.length > 0 && crashes[0]! < now - CRASH_WINDOW_MS) crashes.shift();
+          if (crashes.length > MAX_CRASHES) {
+            process.stderr.write(`logwarden: workers keep dying (last: ${signal ?? `exit code ${code}`}); stopping\n`);
+            exitCode = 1;
+            stop();
+          } else {
+            process.stderr.write(`logwarden: worker ${w.process.pid} died (${signal ?? `exit code ${code}`}); starting another\n`);
+            fork();
+          }
+        }
+        if (stopping && live.size === 0) resolve(exitCode);
+      });
+    };
+
+    const stop = () => {
+      if (stopping) return;
+      stopping = true;
+      for (const w of live) w.process.kill('SIGTERM');
+      if (live.size === 0) resolve(exitCode);
+    };
+    const onSignal = (signal: NodeJS.Signals) => {
+      process.stderr.write(`logwarden: ${signal} received, workers are finishing in-flight requests…\n`);
+      stop();
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+    for (let i = 0; i < workers; i++) fork();
+  });
+}
+
+/** Runs one worker: serves until SIGTERM/SIGINT, then drains and exits. */
+export async function runWorker(config: Config): Promise<void> {
+  const server = await startServer(config, { prepare: false });
+  process.send?.({ type: 'logwarden:listening', url: server.url } satisfies ListeningMessage);
+  await new Promise<void>((resolve) => {
+    const onSignal = () => {
+      server.stop().then(resolve, () => resolve());
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  });
+  // The channel to the primary would keep this process alive.
+  cluster.worker?.disconnect();
+}
+
+export const isWorker = (): boolean => cluster.isWorker;
