@@ -15,7 +15,7 @@ export const REDACT_PATHS = [
 
 export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
   return pino(
-    { level, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, base: { service: 'logwarden' } },
+    { level, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, base: { service: 'logwarden', pid: process.pid } },
     destination as pino.DestinationStream | undefined,
   );
 }
