@@ -96,4 +96,29 @@ describe('logwarden serve', () => {
       rmSync(d, { recursive: true, force: true });
     }
   });
+
+  it('--demo loads realistic data of all five types over the last 30 days, so a first query returns entries', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'logwarden-demo-'));
+    const server = await startServe(['--data-dir', d, '--port', '0', '--demo'], { LOGWARDEN_READ_PER_SECOND: '100' });
+    try {
+      assert.match(server.stderr(), /demo data for tenant \d+: \d+ entries stored/);
+      const key = /access key: (\S+)/.exec(server.stderr())![1]!;
+      const secret = /secret:\s+(\S+)/.exec(server.stderr())![1]!;
+      const auth = 'Basic ' + Buffer.from(`${key}:${secret}`).toString('base64');
+      const from = new Date(Date.now() - 30 * 86_400_000).toISOString();
+      for (const type of ['AccessLog', 'UserActivityLog', 'UserCallPlay', 'ExternallySharedCallAccess', 'ExternallySharedCallPlay']) {
+        const r = await fetch(`${server.url}/v2/logs?logType=${type}&fromDateTime=${from}`, { headers: { authorization: auth } });
+        assert.equal(r.status, 200, type);
+        const page = (await r.json()) as { records: { totalRecords: number }; logEntries: unknown[] };
+        assert.ok(page.records.totalRecords > 0 && page.logEntries.length > 0, type);
+      }
+      const lastHour = new Date(Date.now() - 3_600_000).toISOString();
+      const recent = await fetch(`${server.url}/v2/logs?logType=AccessLog&fromDateTime=${lastHour}`, { headers: { authorization: auth } });
+      assert.equal(recent.status, 200, 'entries in the last hour');
+    } finally {
+      server.child.kill('SIGTERM');
+      await server.exited;
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
 });
