@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { DEFAULT_DEMO_DAYS, DEFAULT_DEMO_SEED, generateDemoEntries } from '../logs/demo-data.ts';
 import type { NewEntry } from '../logs/entry.ts';
+import { GONG_LOG_TYPES } from '../logs/log-types.ts';
 import { formatEventTime, parseDateTime } from '../logs/time.ts';
 import { configFrom, intFlag, printJson, storeOptions, withStore, type StoreFlags } from './common.ts';
 import { CommandError, UsageError } from './exit-codes.ts';
@@ -21,6 +22,7 @@ interface SeedFlags extends StoreFlags {
   days?: string;
   seed?: string;
   until?: string;
+  types?: string;
   json?: boolean;
 }
 
@@ -40,6 +42,14 @@ function untilFlag(value: string | undefined): number {
   return parsed.instant.ms;
 }
 
+function typesFlag(value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  const types = value.split(',').map((t) => t.trim());
+  const known: readonly string[] = GONG_LOG_TYPES;
+  if (types.some((t) => !known.includes(t))) throw new UsageError(`--types must list log types among ${known.join(', ')} (got ${JSON.stringify(value)})`);
+  return types;
+}
+
 export function registerSeed(program: Command): void {
   storeOptions(
     program
@@ -55,12 +65,14 @@ export function registerSeed(program: Command): void {
       .option('--days <d>', `how many days back from --until the entries cover (default: ${DEFAULT_DEMO_DAYS})`)
       .option('--seed <s>', `seed of the generator, 0 to 4294967295 (default: ${DEFAULT_DEMO_SEED})`)
       .option('--until <time>', 'end of the covered range (exclusive), ISO-8601 with offset (default: now)')
+      .option('--types <list>', 'only these log types, comma-separated, e.g. AccessLog,UserCallPlay (default: all five)')
       .option('--json', 'print {"tenant", "entries", "stored", "duplicates", "seconds", "entriesPerSecond", "from", "to", "seed"} as JSON')
       .addHelpText(
         'after',
         '\nExamples:\n' +
           '  logwarden seed --tenant 123456789012345678 --entries 100000\n' +
-          '  logwarden seed --tenant 123456789012345678 --entries 10000000 --days 90 --seed 7 --until 2026-01-01T00:00:00Z\n',
+          '  logwarden seed --tenant 123456789012345678 --entries 10000000 --days 90 --seed 7 --until 2026-01-01T00:00:00Z\n' +
+          '  logwarden seed --tenant 123456789012345678 --entries 500000 --types AccessLog\n',
       ),
   ).action(async (opts: SeedFlags) => {
     if (!/^\d{1,20}$/.test(opts.tenant)) throw new UsageError(`--tenant must be a tenant id of up to 20 digits (got ${JSON.stringify(opts.tenant)})`);
@@ -69,11 +81,12 @@ export function registerSeed(program: Command): void {
     const seed = intFlag('--seed', opts.seed, 0, 0xffff_ffff) ?? DEFAULT_DEMO_SEED;
     const toMs = untilFlag(opts.until);
     const fromMs = toMs - days * DAY_MS;
+    const types = typesFlag(opts.types);
     await withStore(configFrom(opts), async (store) => {
       if (!(await store.getTenant(opts.tenant))) throw new CommandError(`no tenant ${opts.tenant} (list them with \`logwarden tenants list\`)`);
       let source: Iterator<NewEntry>;
       try {
-        source = generateDemoEntries({ seed, count: entries, fromMs, toMs });
+        source = generateDemoEntries({ seed, count: entries, fromMs, toMs, types });
       } catch (err) {
         if (err instanceof RangeError) throw new UsageError(`--until and --days: ${err.message}`);
         throw err;

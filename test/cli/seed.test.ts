@@ -86,12 +86,37 @@ describe('logwarden seed', () => {
     assert.match(r.stdout, /^stored 3,000 entries, 0 duplicates skipped, in [\d.]+ s \([\d,]+ entries\/s\); 2026-02-27T00:00:00.000Z to 2026-03-01T00:00:00.000Z, seed 10\n$/);
   });
 
+  it('seeds only the log types given with --types', async () => {
+    const other = '4343434343';
+    const setup = openSqliteStore({ dataDir: dir });
+    await setup.createTenant({ id: other, name: 'One type' });
+    await setup.close();
+    const r = await logwarden(['seed', '--tenant', other, '--entries', '800', '--days', '2', '--until', until, '--types', 'UserCallPlay,AccessLog', '--data-dir', dir, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).stored, 800);
+    const store = openSqliteStore({ dataDir: dir });
+    try {
+      const totals = await Promise.all(GONG_LOG_TYPES.map(async (logType) => (await store.firstPage({ tenantId: other, logType, fromMs, toMs }, 1)).total));
+      assert.deepEqual(Object.fromEntries(GONG_LOG_TYPES.map((t, i) => [t, totals[i]! > 0])), {
+        AccessLog: true,
+        UserActivityLog: false,
+        UserCallPlay: true,
+        ExternallySharedCallAccess: false,
+        ExternallySharedCallPlay: false,
+      });
+      assert.equal(totals.reduce((a, b) => a + b, 0), 800);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('fails with exit 1 for an unknown tenant, and exit 2 for bad flags', async () => {
     const cases: Array<[string[], number, RegExp]> = [
       [['seed', '--tenant', '99', '--entries', '10', '--data-dir', dir], 1, /no tenant 99/],
       [seedArgs('--entries', '0'), 2, /--entries must be an integer from 1/],
       [seedArgs('--entries', '1e6'), 2, /--entries must be an integer/],
       [seedArgs('--days', '-3'), 2, /--days must be an integer/],
+      [seedArgs('--types', 'AccessLog,Nope'), 2, /--types must list log types among AccessLog/],
       [seedArgs('--seed', '4294967296'), 2, /--seed must be an integer from 0 to 4294967295/],
       [seedArgs('--until', '2026-03-01T00:00:00'), 2, /--until must include a UTC offset/],
       [seedArgs('--until', '0001-01-01T00:00:00Z', '--days', '3000'), 2, /--until and --days/],
