@@ -135,9 +135,16 @@ describe('logwarden sync from one logwarden into another', () => {
     const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...syncArgs('--page-size', '5', '--rate', '50')], { cwd: ROOT, env: cleanEnv(env) });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
-    const exited = new Promise<NodeJS.Signals | null>((r) => child.on('close', (_code, signal) => r(signal)));
+    let closed = false;
+    const exited = new Promise<NodeJS.Signals | null>((r) =>
+      child.on('close', (_code, signal) => {
+        closed = true;
+        r(signal);
+      }),
+    );
     let have = 0;
     while (have < total / 3) {
+      assert.ok(!closed, `sync ended before it could be killed midway: ${stderr}`);
       await new Promise((r) => setTimeout(r, 15));
       have = 0;
       for (const t of GONG_LOG_TYPES) have += (await allBodies(dest.store, dest.tenantId, t)).length;
@@ -176,13 +183,25 @@ describe('logwarden sync from one logwarden into another', () => {
     });
     let stdout = '';
     child.stdout.on('data', (d) => (stdout += d));
-    const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+    let closed = false;
+    const exited = new Promise<number | null>((r) =>
+      child.on('close', (code) => {
+        closed = true;
+        r(code);
+      }),
+    );
     const rounds = () => stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { types: Array<{ stored: number }> });
-    while (rounds().length < 1) await new Promise((r) => setTimeout(r, 20));
+    const waitFor = async (done: () => boolean) => {
+      while (!done()) {
+        assert.ok(!closed, 'sync --follow ended on its own');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    await waitFor(() => rounds().length >= 1);
     const fresh = entryText('AccessLog', 9999, Date.now() - 1000);
     await seed(source.store, source.tenantId, 'AccessLog', [fresh]);
     counts.set('AccessLog', counts.get('AccessLog')! + 1);
-    while (!rounds().some((r) => r.types[0]!.stored === 1)) await new Promise((r) => setTimeout(r, 20));
+    await waitFor(() => rounds().some((r) => r.types[0]!.stored === 1));
     child.kill('SIGTERM');
     assert.equal(await exited, 0);
     await assertIdentical();
