@@ -49,7 +49,7 @@ try {
       const a = performance.now();
       const page = await store.nextPage(query, pos, first.watermark, 100);
       times.push(performance.now() - a);
-      const last = page[page.length - 1];
+      const last = page.entries[page.entries.length - 1];
       if (!last) break;
       pos = { timeMs: last.timeMs, seq: last.seq };
     }

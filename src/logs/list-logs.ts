@@ -1,10 +1,10 @@
 /**
  * The read operation behind `GET /v2/logs`: validates the query, resolves the cursor, reads
- * one page from the store and renders the Gong page as text. The page body is assembled from
- * the stored wire texts of the entries; nothing is re-serialised.
+ * one page from the store and renders the Gong page. The page body is the stored wire texts of
+ * the entries, as the store returns them in one buffer; nothing is re-serialised.
  */
 import { invalid, LogwardenError, NO_RECORDS_MESSAGE } from '../errors.ts';
-import type { EntryQuery, Store, StoredEntry } from '../store/store.ts';
+import type { EntryQuery, Store, StoredPage } from '../store/store.ts';
 import { CursorError, type CursorCodec, type CursorState } from './cursor.ts';
 import type { LogTypes } from './log-types.ts';
 import { ceilMs, compareInstants, parseDateTime, type Instant } from './time.ts';
@@ -93,44 +93,36 @@ function resolveCursor(p: ListLogsParams, tenantId: string, ctx: ListLogsContext
   return c;
 }
 
-function render(
-  requestId: string,
-  total: number,
-  page: number,
-  entries: readonly StoredEntry[],
-  cursor: string | undefined,
-): string {
-  let out = `{"requestId":"${requestId}","records":{"totalRecords":${total},"currentPageSize":${entries.length},"currentPageNumber":${page}`;
-  if (cursor !== undefined) out += `,"cursor":"${cursor}"`;
-  out += '},"logEntries":[';
-  for (let i = 0; i < entries.length; i++) {
-    if (i > 0) out += ',';
-    out += entries[i]!.body;
-  }
-  return out + ']}';
+const PAGE_END = Buffer.from(']}');
+
+/** The page as UTF-8 JSON: the records head, then the stored texts as they are. */
+function render(requestId: string, total: number, pageNumber: number, page: StoredPage, cursor: string | undefined): Buffer {
+  let head = `{"requestId":"${requestId}","records":{"totalRecords":${total},"currentPageSize":${page.entries.length},"currentPageNumber":${pageNumber}`;
+  if (cursor !== undefined) head += `,"cursor":"${cursor}"`;
+  head += '},"logEntries":[';
+  return Buffer.concat([Buffer.from(head), page.text, PAGE_END]);
 }
 
-/** Answers one `GET /v2/logs` request for `tenantId` with the page's JSON text. */
-export async function listLogs(ctx: ListLogsContext, tenantId: string, p: ListLogsParams, requestId: string): Promise<string> {
+/** Answers one `GET /v2/logs` request for `tenantId` with the page's JSON, as UTF-8. */
+export async function listLogs(ctx: ListLogsContext, tenantId: string, p: ListLogsParams, requestId: string): Promise<Buffer> {
   let state: Omit<CursorState, 'afterTimeMs' | 'afterSeq' | 'expiresMs'>;
-  let entries: StoredEntry[];
+  let page: StoredPage;
   if (p.cursor !== undefined) {
     const c = resolveCursor(p, tenantId, ctx);
     const query: EntryQuery = { tenantId, logType: c.logType, fromMs: ceilMs(c.from), toMs: c.to && ceilMs(c.to) };
-    entries = await ctx.store.nextPage(query, { timeMs: c.afterTimeMs, seq: c.afterSeq }, c.watermark, c.limit + 1);
+    page = await ctx.store.nextPage(query, { timeMs: c.afterTimeMs, seq: c.afterSeq }, c.watermark, c.limit);
     state = c;
   } else {
     const q = parseQuery(p, ctx);
     const query: EntryQuery = { tenantId, logType: q.logType, fromMs: ceilMs(q.from), toMs: q.to && ceilMs(q.to) };
-    const first = await ctx.store.firstPage(query, q.limit + 1);
+    const first = await ctx.store.firstPage(query, q.limit);
     if (first.total === 0) throw new LogwardenError('no_records', [NO_RECORDS_MESSAGE]);
-    entries = first.entries;
+    page = first;
     state = { tenantId, logType: q.logType, from: q.from, to: q.to, limit: q.limit, watermark: first.watermark, page: 0, total: first.total };
   }
   let cursor: string | undefined;
-  if (entries.length > state.limit) {
-    entries.length = state.limit;
-    const last = entries[entries.length - 1]!;
+  if (page.more) {
+    const last = page.entries[page.entries.length - 1]!;
     cursor = ctx.cursors.encode({
       ...state,
       afterTimeMs: last.timeMs,
@@ -139,5 +131,5 @@ export async function listLogs(ctx: ListLogsContext, tenantId: string, p: ListLo
       expiresMs: ctx.now() + ctx.cursorTtlMs,
     });
   }
-  return render(requestId, state.total, state.page, entries, cursor);
+  return render(requestId, state.total, state.page, page, cursor);
 }

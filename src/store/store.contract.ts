@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { entryKey, type NewEntry } from '../logs/entry.ts';
 import { formatEventTime } from '../logs/time.ts';
-import { SchemaTooNewError, type EntryQuery, type Store, type StoredEntry } from './store.ts';
+import { entriesOf } from './page.ts';
+import { SchemaTooNewError, type EntryQuery, type Store, type StoredEntry, type StoredPage } from './store.ts';
 
 /** One empty database of the backend under test. */
 export interface StoreFixture {
@@ -52,15 +53,31 @@ export async function readAll(
   between?: () => Promise<void>,
 ): Promise<{ total: number; watermark: number; entries: StoredEntry[] }> {
   const first = await store.firstPage(query, pageSize);
-  const entries = [...first.entries];
-  let page = first.entries;
-  while (page.length === pageSize) {
+  const entries = checkedEntries(first, pageSize);
+  let page: StoredPage = first;
+  while (page.more) {
     await between?.();
-    const last = page[page.length - 1]!;
+    const last = page.entries[page.entries.length - 1]!;
     page = await store.nextPage(query, { timeMs: last.timeMs, seq: last.seq }, first.watermark, pageSize);
-    entries.push(...page);
+    assert.ok(page.entries.length > 0, 'a page said more entries follow, and none did');
+    entries.push(...checkedEntries(page, pageSize));
+  }
+  if (entries.length > 0) {
+    // Nothing follows the page that said so.
+    const last = entries[entries.length - 1]!;
+    const after = await store.nextPage(query, { timeMs: last.timeMs, seq: last.seq }, first.watermark, pageSize);
+    assert.deepEqual([after.entries.length, after.more], [0, false], 'entries followed the page that said none did');
   }
   return { total: first.total, watermark: first.watermark, entries };
+}
+
+/** A page's entries, checked against its shape: within the limit, texts matching, full when more follow. */
+function checkedEntries(page: StoredPage, limit: number): StoredEntry[] {
+  assert.ok(page.entries.length <= limit, `${page.entries.length} entries on a page of ${limit}`);
+  if (page.more) assert.equal(page.entries.length, limit, 'a page short of its limit said more entries follow');
+  const entries = entriesOf(page);
+  assert.equal(page.text.length, entries.reduce((n, e) => n + Buffer.byteLength(e.body), Math.max(0, entries.length - 1)), 'page text has more than its entries');
+  return entries;
 }
 
 function assertSorted(entries: readonly StoredEntry[]): void {
@@ -108,7 +125,7 @@ export function runStoreContract({ name, create, skip }: StoreContractOptions): 
         const page = await store.firstPage(q('AccessLog', T0, null), 10);
         assert.equal(page.total, 3);
         assert.deepEqual(
-          page.entries.map((e) => [e.timeMs, e.body]),
+          entriesOf(page).map((e) => [e.timeMs, e.body]),
           batch.map((e) => [e.eventTimeMs, e.body]),
         );
       });
@@ -173,11 +190,11 @@ export function runStoreContract({ name, create, skip }: StoreContractOptions): 
         const a = await store.firstPage(q('NewTypeA', 0, null), 10);
         const b = await store.firstPage(q('NewTypeB', 0, null), 10);
         assert.deepEqual(
-          a.entries.map((e) => e.body),
+          entriesOf(a).map((e) => e.body),
           [makeEntry('NewTypeA', T0 + 1, '{"a":true}').body],
         );
         assert.deepEqual(
-          b.entries.map((e) => e.body),
+          entriesOf(b).map((e) => e.body),
           [makeEntry('NewTypeB', T0, '{"b":true}').body],
         );
         // A second store on the same database sees the same separation.
@@ -271,6 +288,18 @@ export function runStoreContract({ name, create, skip }: StoreContractOptions): 
         }
       });
 
+      it('says whether more entries follow exactly at the page boundary, runs of equal times included', async () => {
+        const times = [0, 1, 1, 1, 2, 3, 3, 4, 5, 5].map((d) => T0 + d);
+        await store.append(TENANT, times.map((t, i) => makeEntry('AccessLog', t, `{"i":${i}}`)));
+        const query = q('AccessLog', T0, T0 + 6);
+        for (const limit of [1, 2, 3, 4, 5, 9, 10, 11, 1000]) {
+          const first = await store.firstPage(query, limit);
+          assert.deepEqual([first.entries.length, first.more], [Math.min(limit, 10), limit < 10], `first page of ${limit}`);
+          const all = await readAll(store, query, limit);
+          assert.deepEqual(all.entries.map((e) => e.timeMs), times, `pages of ${limit}`);
+        }
+      });
+
       it('counts exactly across hour boundaries, half hours and the epoch, duplicates and failures left out', async () => {
         // Totals over long ranges come from per-hour tallies corrected at the ragged ends: every
         // end position relative to an hour, on either side of 1970, must give the exact count.
@@ -324,14 +353,19 @@ export function runStoreContract({ name, create, skip }: StoreContractOptions): 
       it('finds nothing for an unknown tenant, log type or an empty range', async () => {
         await store.append(TENANT, [makeEntry('AccessLog', T0)]);
         const empty = { total: 0, entries: [] };
-        const pick = (p: { total: number; entries: StoredEntry[] }) => ({ total: p.total, entries: p.entries });
+        const pick = (p: { total: number; entries: readonly unknown[] }) => ({ total: p.total, entries: p.entries });
         assert.deepEqual(pick(await store.firstPage(q('AccessLog', T0, null, '404'), 10)), empty);
         assert.deepEqual(pick(await store.firstPage(q('NoSuchType', T0, null), 10)), empty);
         assert.deepEqual(pick(await store.firstPage(q('UserCallPlay', T0, null), 10)), empty);
         assert.deepEqual(pick(await store.firstPage(q('AccessLog', T0 + 1, null), 10)), empty);
         assert.deepEqual(pick(await store.firstPage(q('AccessLog', 0, T0), 10)), empty);
-        assert.deepEqual(await store.nextPage(q('AccessLog', T0, null, '404'), { timeMs: 0, seq: 0 }, 1e9, 10), []);
-        assert.deepEqual(await store.nextPage(q('NoSuchType', T0, null), { timeMs: 0, seq: 0 }, 1e9, 10), []);
+        for (const none of [
+          await store.nextPage(q('AccessLog', T0, null, '404'), { timeMs: 0, seq: 0 }, 1e9, 10),
+          await store.nextPage(q('NoSuchType', T0, null), { timeMs: 0, seq: 0 }, 1e9, 10),
+          await store.nextPage(q('AccessLog', T0, null), { timeMs: T0, seq: 1e9 }, 1e9, 10),
+        ]) {
+          assert.deepEqual([none.entries.length, none.text.length, none.more], [0, 0, false]);
+        }
       });
     });
 
@@ -451,7 +485,7 @@ export function runStoreContract({ name, create, skip }: StoreContractOptions): 
         assert.ok(!mine.entries.some((e) => e.body.includes('other')));
         // Another tenant's position and watermark reveal nothing.
         const next = await store.nextPage(q('AccessLog', T0, null, TENANT), { timeMs: T0, seq: 0 }, theirs.watermark, 100);
-        assert.ok(!next.some((e) => e.body.includes('other')));
+        assert.ok(!entriesOf(next).some((e) => e.body.includes('other')));
       });
     });
 
@@ -612,11 +646,11 @@ export function runStoreContract({ name, create, skip }: StoreContractOptions): 
         const batch = records.map((r, i) => makeEntry('UserCallPlay', T0 + i, r, `${2n ** 64n + BigInt(i)}`));
         await store.append(TENANT, batch);
         const page = await (await open()).firstPage(q('UserCallPlay', T0, null), 10);
-        assert.equal(page.entries.length, batch.length);
-        for (let i = 0; i < batch.length; i++) {
-          assert.equal(page.entries[i]!.body, batch[i]!.body);
-          assert.ok(Buffer.from(page.entries[i]!.body).equals(Buffer.from(batch[i]!.body)));
-        }
+        const entries = entriesOf(page);
+        assert.equal(entries.length, batch.length);
+        for (let i = 0; i < batch.length; i++) assert.equal(entries[i]!.body, batch[i]!.body);
+        // The page text is the entries' texts, byte for byte, joined by commas.
+        assert.ok(page.text.equals(Buffer.from(batch.map((e) => e.body).join(','))));
       });
     });
 

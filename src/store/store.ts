@@ -61,12 +61,28 @@ export interface StoredEntry {
   readonly body: string;
 }
 
-export interface FirstPage {
+/** An entry of a page: its sort key, and the length in bytes of its wire text in the page's text. */
+export interface PageEntry extends Position {
+  readonly bytes: number;
+}
+
+/**
+ * A page of entries. Their wire texts come as one UTF-8 buffer, comma-separated: exactly what
+ * the API puts between the brackets of `logEntries`, so a page goes from the store to the
+ * socket without being decoded, split or re-encoded (page.ts has helpers).
+ */
+export interface StoredPage {
+  readonly entries: readonly PageEntry[];
+  readonly text: Buffer;
+  /** Whether the query holds entries after this page (within its snapshot). */
+  readonly more: boolean;
+}
+
+export interface FirstPage extends StoredPage {
   /** Entries matching the query as of the snapshot. */
   readonly total: number;
   /** The snapshot: entries with a higher sequence were not visible and never will be to this query. */
   readonly watermark: number;
-  readonly entries: StoredEntry[];
 }
 
 export interface AppendResult {
@@ -100,11 +116,11 @@ export interface Store {
    */
   append(tenantId: string, entries: Iterable<NewEntry>): Promise<AppendResult>;
 
-  /** The first page of a query together with its total and snapshot watermark, read consistently. */
+  /** The first page (up to `limit` entries) of a query together with its total and snapshot watermark, read consistently. */
   firstPage(query: EntryQuery, limit: number): Promise<FirstPage>;
 
-  /** The next page after `after`, seeing only entries at or below `watermark`. */
-  nextPage(query: EntryQuery, after: Position, watermark: number, limit: number): Promise<StoredEntry[]>;
+  /** The next page (up to `limit` entries) after `after`, seeing only entries at or below `watermark`. */
+  nextPage(query: EntryQuery, after: Position, watermark: number, limit: number): Promise<StoredPage>;
 
   createTenant(input: { id: string; name: string }): Promise<Tenant>;
   getTenant(id: string): Promise<Tenant | undefined>;

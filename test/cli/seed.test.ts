@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { generateDemoEntries } from '../../src/logs/demo-data.ts';
 import { GONG_LOG_TYPES } from '../../src/logs/log-types.ts';
+import { entriesOf } from '../../src/store/page.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
@@ -67,7 +68,7 @@ describe('logwarden seed', () => {
         const page = await store.firstPage({ tenantId: tenant, logType, fromMs, toMs }, 50);
         const mine = expected.filter((e) => e.logType === logType);
         assert.equal(page.total, mine.length, logType);
-        assert.deepEqual(page.entries.map((e) => e.body), mine.slice(0, 50).map((e) => e.body), `${logType}: the generator's entries, in order`);
+        assert.deepEqual(entriesOf(page).map((e) => e.body), mine.slice(0, 50).map((e) => e.body), `${logType}: the generator's entries, in order`);
         total += page.total;
       }
       assert.equal(total, 3000);

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, beforeEach, describe, it } from 'node:test';
 import pg from 'pg';
+import { entriesOf } from '../../src/store/page.ts';
 import { openPostgresStore, type PostgresStore } from '../../src/store/postgres/index.ts';
+import type { StoredPage } from '../../src/store/store.ts';
 import { makeEntry, runStoreContract } from '../../src/store/store.contract.ts';
 import { startPostgres } from '../support/postgres.ts';
 
@@ -150,9 +152,9 @@ describe('postgres store: specific', { skip }, () => {
       await locker.query('COMMIT');
       await Promise.all([a, b]);
 
-      const paged = [...first.entries];
-      for (let page = first.entries; page.length === 5; paged.push(...page)) {
-        const last = page[page.length - 1]!;
+      const paged = entriesOf(first);
+      for (let page: StoredPage = first; page.more; paged.push(...entriesOf(page))) {
+        const last = page.entries[page.entries.length - 1]!;
         page = await store.nextPage(query, { timeMs: last.timeMs, seq: last.seq }, first.watermark, 5);
       }
       assert.equal(paged.length, first.total);

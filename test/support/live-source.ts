@@ -13,7 +13,8 @@ import { parseJsonBatch } from '../../src/logs/ingest-parse.ts';
 import { LogTypes } from '../../src/logs/log-types.ts';
 import { buildApp } from '../../src/server/app.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
-import type { Store } from '../../src/store/store.ts';
+import { entriesOf } from '../../src/store/page.ts';
+import type { Store, StoredPage } from '../../src/store/store.ts';
 
 export interface TempDir {
   readonly path: string;
@@ -70,12 +71,12 @@ export async function seed(store: Store, tenantId: string, logType: string, text
 export async function allBodies(store: Store, tenantId: string, logType: string): Promise<string[]> {
   const query = { tenantId, logType, fromMs: 0, toMs: null };
   const first = await store.firstPage(query, 1000);
-  const out = first.entries.map((e) => e.body);
-  let last = first.entries.at(-1);
-  while (last) {
-    const next = await store.nextPage(query, { timeMs: last.timeMs, seq: last.seq }, first.watermark, 1000);
-    out.push(...next.map((e) => e.body));
-    last = next.at(-1);
+  const out = entriesOf(first).map((e) => e.body);
+  let page: StoredPage = first;
+  while (page.more) {
+    const last = page.entries[page.entries.length - 1]!;
+    page = await store.nextPage(query, { timeMs: last.timeMs, seq: last.seq }, first.watermark, 1000);
+    out.push(...entriesOf(page).map((e) => e.body));
   }
   return out;
 }

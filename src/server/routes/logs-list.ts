@@ -38,9 +38,9 @@ export function logsListRoute(app: FastifyInstance, ctx: AppContext): void {
       },
     },
     async (request, reply) => {
-      const text = await listLogs(list, request.principal!.tenantId, request.query, request.id);
-      // The page is already JSON text (the schema above documents it); it is sent as is.
-      return (reply as FastifyReply).type('application/json; charset=utf-8').send(text);
+      const page = await listLogs(list, request.principal!.tenantId, request.query, request.id);
+      // The page is already JSON, encoded (the schema above documents it); it is sent as is.
+      return (reply as FastifyReply).type('application/json; charset=utf-8').send(page);
     },
   );
 }

@@ -22,9 +22,11 @@ import type {
   Scope,
   Store,
   StoredEntry,
+  StoredPage,
   Tenant,
   TenantLimits,
 } from '../store.ts';
+import { EMPTY_PAGE, pageOfRows } from '../page.ts';
 import { attachMonth, migrate, monthOf, partitionOf } from './migrations.ts';
 
 const NO_UPPER_BOUND = Number.MAX_SAFE_INTEGER;
@@ -330,23 +332,24 @@ export class PostgresStore implements Store {
   async firstPage(query: EntryQuery, limit: number): Promise<FirstPage> {
     const tid = await this.tid(query.tenantId);
     const typeId = await this.typeId(query.logType);
-    if (tid === undefined || typeId === undefined) return { total: 0, watermark: 0, entries: [] };
+    if (tid === undefined || typeId === undefined) return { total: 0, watermark: 0, ...EMPTY_PAGE };
+    // One row beyond the page tells whether more follow.
     const r = await this.pool.query<EntryRow & { total: string; watermark: string }>({
       name: 'lw_first',
       text: SQL.first,
-      values: [tid, typeId, query.fromMs, query.toMs ?? NO_UPPER_BOUND, limit],
+      values: [tid, typeId, query.fromMs, query.toMs ?? NO_UPPER_BOUND, limit + 1],
     });
     const head = r.rows[0];
     const total = head ? Number(head.total) : 0;
-    if (!head || total === 0) return { total: 0, watermark: 0, entries: [] };
-    const entries = r.rows.filter((row) => row.event_time !== null).map(toEntry);
-    return { total, watermark: Number(head.watermark), entries };
+    if (!head || total === 0) return { total: 0, watermark: 0, ...EMPTY_PAGE };
+    const rows = r.rows.filter((row) => row.event_time !== null).map(toEntry);
+    return { total, watermark: Number(head.watermark), ...pageOfRows(rows, limit) };
   }
 
-  async nextPage(query: EntryQuery, after: Position, watermark: number, limit: number): Promise<StoredEntry[]> {
+  async nextPage(query: EntryQuery, after: Position, watermark: number, limit: number): Promise<StoredPage> {
     const tid = await this.tid(query.tenantId);
     const typeId = await this.typeId(query.logType);
-    if (tid === undefined || typeId === undefined) return [];
+    if (tid === undefined || typeId === undefined) return EMPTY_PAGE;
     const r = await this.pool.query<EntryRow>({
       name: 'lw_next',
       text: SQL.next,
@@ -358,10 +361,10 @@ export class PostgresStore implements Store {
         after.seq,
         query.toMs ?? NO_UPPER_BOUND,
         watermark,
-        limit,
+        limit + 1,
       ],
     });
-    return r.rows.map(toEntry);
+    return pageOfRows(r.rows.map(toEntry), limit);
   }
 
   async createTenant(input: { id: string; name: string }): Promise<Tenant> {

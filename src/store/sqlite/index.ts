@@ -17,12 +17,14 @@ import type {
   Position,
   Scope,
   Store,
-  StoredEntry,
+  StoredPage,
   Tenant,
   TenantLimits,
 } from '../store.ts';
 import { BucketTally, planCount } from '../count-plan.ts';
+import { EMPTY_PAGE } from '../page.ts';
 import { migrate } from './migrations.ts';
+import { PageReader } from './page-reader.ts';
 
 export const DATABASE_FILE = 'logwarden.db';
 const NO_UPPER_BOUND = Number.MAX_SAFE_INTEGER;
@@ -94,8 +96,10 @@ export class SqliteStore implements Store {
   private readonly typeIds = new Map<string, number>();
 
   private readonly q;
+  private readonly pages: PageReader;
 
   constructor(private readonly db: Database.Database) {
+    this.pages = new PageReader(db);
     this.q = {
       tidOf: db.prepare<[string], { tid: number }>('SELECT tid FROM tenants WHERE id = ?'),
       typeIdOf: db.prepare<[string], { type_id: number }>('SELECT type_id FROM log_types WHERE name = ?'),
@@ -113,25 +117,6 @@ export class SqliteStore implements Store {
       watermark: db.prepare<[], { w: number | null }>("SELECT seq AS w FROM sqlite_sequence WHERE name = 'entries'"),
       count: db.prepare<[number, number, number, number], { n: number }>(
         'SELECT count(*) AS n FROM entries WHERE tid = ? AND type_id = ? AND event_time >= ? AND event_time < ?',
-      ),
-      first: db
-        .prepare<[number, number, number, number, number], StoredEntry>(
-          `SELECT event_time AS timeMs, seq, body FROM entries
-           WHERE tid = ? AND type_id = ? AND event_time >= ? AND event_time < ?
-           ORDER BY event_time, seq LIMIT ?`,
-        ),
-      // A page resumes in two steps: the rest of the run of entries sharing the last one's
-      // time, then later times. As one row-value comparison SQLite seeks only on the time and
-      // would step over the whole run first, however long.
-      nextTied: db.prepare<[number, number, number, number, number, number], StoredEntry>(
-        `SELECT event_time AS timeMs, seq, body FROM entries
-         WHERE tid = ? AND type_id = ? AND event_time = ? AND seq > ? AND seq <= ?
-         ORDER BY seq LIMIT ?`,
-      ),
-      nextLater: db.prepare<[number, number, number, number, number, number], StoredEntry>(
-        `SELECT event_time AS timeMs, seq, body FROM entries
-         WHERE tid = ? AND type_id = ? AND event_time > ? AND event_time < ? AND seq <= ?
-         ORDER BY event_time, seq LIMIT ?`,
       ),
       tenant: db.prepare<[string], TenantRow>('SELECT * FROM tenants WHERE id = ?'),
       tenants: db.prepare<[], TenantRow>('SELECT * FROM tenants ORDER BY tid'),
@@ -162,7 +147,6 @@ export class SqliteStore implements Store {
            entries_seen = excluded.entries_seen, updated_at = excluded.updated_at`,
       ),
     };
-    this.q.first.safeIntegers(false);
   }
 
   async health(): Promise<void> {
@@ -231,30 +215,24 @@ export class SqliteStore implements Store {
   async firstPage(query: EntryQuery, limit: number): Promise<FirstPage> {
     const tid = this.tid(query.tenantId);
     const typeId = this.typeId(query.logType, false);
-    if (tid === undefined || typeId === undefined) return { total: 0, watermark: 0, entries: [] };
+    if (tid === undefined || typeId === undefined) return { total: 0, watermark: 0, ...EMPTY_PAGE };
     const to = query.toMs ?? NO_UPPER_BOUND;
     return this.db
       .transaction(() => {
         const total = this.count(tid, typeId, query);
-        if (total === 0) return { total, watermark: 0, entries: [] };
+        if (total === 0) return { total, watermark: 0, ...EMPTY_PAGE };
         const watermark = this.q.watermark.get()?.w ?? 0;
-        const entries = this.q.first.all(tid, typeId, query.fromMs, to, limit);
-        return { total, watermark, entries };
+        return { total, watermark, ...this.pages.firstPage(tid, typeId, query.fromMs, to, limit) };
       })
       .deferred();
   }
 
-  async nextPage(query: EntryQuery, after: Position, watermark: number, limit: number): Promise<StoredEntry[]> {
+  async nextPage(query: EntryQuery, after: Position, watermark: number, limit: number): Promise<StoredPage> {
     const tid = this.tid(query.tenantId);
     const typeId = this.typeId(query.logType, false);
-    if (tid === undefined || typeId === undefined) return [];
+    if (tid === undefined || typeId === undefined) return EMPTY_PAGE;
     const to = query.toMs ?? NO_UPPER_BOUND;
-    // Entries up to the watermark never change, so the two steps need no common snapshot.
-    const inRange = after.timeMs >= query.fromMs && after.timeMs < to;
-    const page = inRange ? this.q.nextTied.all(tid, typeId, after.timeMs, after.seq, watermark, limit) : [];
-    if (page.length === limit) return page;
-    const from = Math.max(after.timeMs, query.fromMs - 1);
-    return page.concat(this.q.nextLater.all(tid, typeId, from, to, watermark, limit - page.length));
+    return this.pages.nextPage(tid, typeId, after.timeMs, after.seq, query.fromMs, to, watermark, limit);
   }
 
   /** Entries of the query, by the rollups and at most two short index scans (count-plan.ts). */
