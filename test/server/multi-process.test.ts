@@ -182,6 +182,14 @@ describe('serve --workers 2 on one SQLite file', () => {
       await sleep(200);
       const pids = new Set([...server.stdout().matchAll(/"pid":(\d+)/g)].map((m) => m[1]));
       assert.ok(pids.size >= 2, `requests were served by ${pids.size} process(es)`);
+      // A worker that dies is replaced, and the service keeps answering.
+      process.kill(Number([...pids][0]), 'SIGKILL');
+      const since = Date.now();
+      while (!/died \(SIGKILL\); starting another/.test(server.stderr())) {
+        assert.ok(Date.now() - since < 10_000, 'the primary starts another worker');
+        await sleep(50);
+      }
+      for (let i = 0; i < 4; i++) assert.equal((await get(server, 'logType=AccessLog&fromDateTime=2026-02-01T00:00:00Z&limit=1')).status, 200);
     } finally {
       server.child.kill('SIGTERM');
       assert.equal(await server.exited, 0);
