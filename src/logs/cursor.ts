@@ -25,6 +25,22 @@ export interface CursorState {
 
 const VERSION = 1;
 
+/**
+ * Random IVs drawn from a pool refilled in bulk: one call for the random source per 4096
+ * cursors instead of one per cursor, which showed in the cost of serving a page.
+ */
+const IV_BYTES = 12;
+let ivPool = Buffer.alloc(0);
+let ivAt = 0;
+function nextIv(): Buffer {
+  if (ivAt + IV_BYTES > ivPool.length) {
+    ivPool = randomBytes(IV_BYTES * 4096);
+    ivAt = 0;
+  }
+  ivAt += IV_BYTES;
+  return ivPool.subarray(ivAt - IV_BYTES, ivAt);
+}
+
 export class CursorError extends Error {}
 
 /** Encodes and decodes cursors with a key derived from the server's signing secret. */
@@ -54,7 +70,7 @@ export class CursorCodec {
         state.expiresMs,
       ]),
     );
-    const iv = randomBytes(12);
+    const iv = nextIv();
     const cipher = createCipheriv('aes-256-gcm', this.key, iv);
     const body = Buffer.concat([cipher.update(payload), cipher.final()]);
     return Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64url');

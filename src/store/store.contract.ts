@@ -555,6 +555,23 @@ export function runStoreContract({ name, create, skip }: StoreContractOptions): 
         assert.equal((await store.getAccessKey('LWBBBB'))?.revokedAt, null);
       });
 
+      it('sees a key revoked or created by another store at once', async () => {
+        await store.createAccessKey({ accessKey: 'LWAAAA', tenantId: TENANT, secretHash: hash(1), scopes: ['api:logs:read'] });
+        const other = await open();
+        for (let i = 0; i < 3; i++) assert.equal((await store.getAccessKey('LWAAAA'))?.revokedAt, null);
+        assert.equal(await store.getAccessKey('LWDDDD'), undefined);
+        assert.equal(await other.revokeAccessKey('LWAAAA'), true);
+        await other.createAccessKey({ accessKey: 'LWDDDD', tenantId: TENANT, secretHash: hash(4), scopes: [] });
+        assert.notEqual((await store.getAccessKey('LWAAAA'))?.revokedAt, null);
+        assert.equal((await store.getAccessKey('LWDDDD'))?.accessKey, 'LWDDDD');
+        // And its own changes, the other way round.
+        await store.createAccessKey({ accessKey: 'LWEEEE', tenantId: TENANT, secretHash: hash(5), scopes: [] });
+        assert.equal((await other.getAccessKey('LWEEEE'))?.revokedAt, null);
+        assert.equal(await store.revokeAccessKey('LWEEEE'), true);
+        assert.notEqual((await store.getAccessKey('LWEEEE'))?.revokedAt, null);
+        assert.notEqual((await other.getAccessKey('LWEEEE'))?.revokedAt, null);
+      });
+
       it('refuses a key for an unknown tenant, and a second key of the same name', async () => {
         await assert.rejects(store.createAccessKey({ accessKey: 'LWAAAA', tenantId: '404', secretHash: hash(1), scopes: [] }));
         await store.createAccessKey({ accessKey: 'LWAAAA', tenantId: TENANT, secretHash: hash(1), scopes: [] });
