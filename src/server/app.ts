@@ -88,17 +88,20 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   };
 
   app.decorateRequest('principal', null);
-  app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+  // Callback-style hooks: on the hot path they cost less than async ones.
+  app.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
     reply.header('x-traceid', request.id);
+    done();
   });
-  app.addHook('onResponse', async (request: FastifyRequest, reply: FastifyReply) => {
+  app.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.requests.inc({ route, method: request.method, status: reply.statusCode });
     metrics.latency.observe({ route, method: request.method }, reply.elapsedTime / 1000);
     request.log.info(
-      { requestId: request.id, method: request.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, tenant: request.principal?.tenantId },
+      { method: request.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, tenant: request.principal?.tenantId },
       'request completed',
     );
+    done();
   });
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(async (request) => {
@@ -131,16 +134,14 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   logsIngestRoute(app, ctx);
   oauthTokenRoute(app, ctx);
 
-  // Once closing, answers to in-flight requests end their connection, so that a graceful stop
-  // does not wait for idle keep-alive connections to time out.
-  let closing = false;
+  // While closing, keep-alive connections are closed as soon as their in-flight answer is
+  // sent, so a graceful stop does not wait for them to time out.
+  let idleSweep: NodeJS.Timeout | undefined;
   app.addHook('preClose', async () => {
-    closing = true;
-  });
-  app.addHook('onSend', async (_request, reply) => {
-    if (closing) reply.header('connection', 'close');
+    idleSweep = setInterval(() => app.server.closeIdleConnections(), 50);
   });
   app.addHook('onClose', async () => {
+    clearInterval(idleSweep);
     if (!options.limiter) await limiter.close();
   });
   return app;

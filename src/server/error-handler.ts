@@ -65,9 +65,9 @@ export function errorHandler(err: unknown, request: FastifyRequest, reply: Fasti
   const { code, messages, headers } = classify(err);
   const status = ERROR_STATUS[code];
   if (status >= 500) {
-    request.log.error({ err, requestId: request.id }, 'request failed');
+    request.log.error({ err }, 'request failed');
   } else {
-    request.log.info({ requestId: request.id, status, code }, 'request rejected');
+    request.log.info({ status, code }, 'request rejected');
   }
   void reply
     .code(status)

@@ -13,9 +13,13 @@ export const REDACT_PATHS = [
   '*.access_token',
 ];
 
+/**
+ * Without a destination, lines go to stdout asynchronously: a request never waits for the
+ * write, and lines that pile up under load go out in one write. `flush()` on stop.
+ */
 export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
   return pino(
     { level, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, base: { service: 'logwarden', pid: process.pid } },
-    destination as pino.DestinationStream | undefined,
+    (destination as pino.DestinationStream | undefined) ?? pino.destination({ dest: 1, sync: false }),
   );
 }

@@ -95,6 +95,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
           } finally {
             await limiter?.close();
             await store.close();
+            logger.flush();
           }
         })();
         return stopping;

@@ -45,7 +45,7 @@ export function oauthTokenRoute(app: FastifyInstance, ctx: AppContext): void {
           status = 429;
           error = 'invalid_request';
         } else if (c.code === 'internal' || c.code === 'unavailable') {
-          request.log.error({ err, requestId: request.id }, 'token request failed');
+          request.log.error({ err }, 'token request failed');
           status = c.code === 'internal' ? 500 : 503;
           error = 'server_error';
         } else {

@@ -24,7 +24,7 @@ export function operationsRoutes(app: FastifyInstance, ctx: AppContext): void {
       try {
         await ctx.store.health();
       } catch (err) {
-        request.log.warn({ err, requestId: request.id }, 'store not ready');
+        request.log.warn({ err }, 'store not ready');
         throw new LogwardenError('unavailable', ['store unreachable']);
       }
       return { status: 'ready' };
