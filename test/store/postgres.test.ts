@@ -3,6 +3,7 @@ import { after, afterEach, beforeEach, describe, it } from 'node:test';
 import pg from 'pg';
 import { entriesOf } from '../../src/store/page.ts';
 import { openPostgresStore, type PostgresStore } from '../../src/store/postgres/index.ts';
+import { MIGRATIONS } from '../../src/store/postgres/migrations.ts';
 import type { StoredPage } from '../../src/store/store.ts';
 import { makeEntry, runStoreContract } from '../../src/store/store.contract.ts';
 import { startPostgres } from '../support/postgres.ts';
@@ -66,6 +67,36 @@ describe('postgres store: specific', { skip }, () => {
     );
     return Object.fromEntries(r.rows.map((row) => [row.p, Number(row.n)]));
   };
+
+  it('upgrades a first-version database: hourly tallies from the stored entries', async () => {
+    const H = 3_600_000;
+    const base = Date.UTC(2025, 2, 1, 10);
+    const times = [Date.UTC(1969, 11, 31, 23, 30), -1, 0, base - 1, base, base + H / 2, base + H + 7, base + 5 * H - 1];
+    const entries = times.map((t, i) => makeEntry(i % 2 ? 'AccessLog' : 'UserCallPlay', t, `{"i":${i}}`));
+    await cluster!.query(
+      url,
+      `BEGIN; CREATE TABLE schema_version (version integer NOT NULL); INSERT INTO schema_version VALUES (1); ${MIGRATIONS[0]};
+       INSERT INTO tenants (id, name, created_at) VALUES ('7', 't', now());
+       INSERT INTO entry_seqs (tid, last_seq) SELECT tid, ${entries.length} FROM tenants;
+       INSERT INTO log_types (name) VALUES ('AccessLog'), ('UserCallPlay'); COMMIT;`,
+    );
+    for (const [i, e] of entries.entries()) {
+      await cluster!.query(
+        url,
+        `INSERT INTO entries (event_time, seq, tid, type_id, key, body)
+         SELECT $1, $2, t.tid, l.type_id, $3, $4 FROM tenants t, log_types l WHERE t.id = '7' AND l.name = $5`,
+        [e.eventTimeMs, i + 1, e.key, e.body, e.logType],
+      );
+    }
+    const store = await open();
+    for (const type of ['AccessLog', 'UserCallPlay']) {
+      for (const [from, to] of [[-10 * H, null], [-H / 4, base + 3 * H], [base - H / 3, base + 5 * H], [-1, base + H / 2 + 1]] as const) {
+        const want = entries.filter((e) => e.logType === type && e.eventTimeMs >= from && (to === null || e.eventTimeMs < to)).length;
+        assert.equal((await store.firstPage({ tenantId: '7', logType: type, fromMs: from, toMs: to }, 1)).total, want, `${type} [${from}, ${to})`);
+      }
+    }
+    assert.deepEqual(await store.append('7', entries), { accepted: 0, duplicates: entries.length });
+  });
 
   it('gives each month its partition as data arrives, and the rest to DEFAULT', async () => {
     const store = await open();

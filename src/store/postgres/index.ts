@@ -26,6 +26,7 @@ import type {
   Tenant,
   TenantLimits,
 } from '../store.ts';
+import { planCount } from '../count-plan.ts';
 import { EMPTY_PAGE, pageOfRows } from '../page.ts';
 import { attachMonth, migrate, monthOf, partitionOf } from './migrations.ts';
 
@@ -120,13 +121,17 @@ const SQL = {
     SELECT u.t, s.base + u.n, $1, u.ty, u.k, u.b
     FROM s, unnest($3::int4[], $4::int8[], $5::bytea[], $6::text[]) WITH ORDINALITY AS u (ty, t, k, b, n)
     ON CONFLICT (tid, key, event_time) DO NOTHING`,
-  // One statement, hence one snapshot, for the watermark, the total and the first page.
+  // One statement, hence one snapshot, for the watermark, the total and the first page. The
+  // total is the hourly tallies of the whole hours ($6 to $7) corrected by two short counts
+  // ($8-$10, $11-$13: from, to, sign; see count-plan.ts).
   first: `
     SELECT c.total, s.last_seq AS watermark, p.event_time, p.seq, p.body
     FROM entry_seqs s
     CROSS JOIN (
-      SELECT count(*) AS total FROM entries
-      WHERE tid = $1 AND type_id = $2 AND event_time >= $3 AND event_time < $4
+      SELECT coalesce((SELECT sum(n) FROM entry_counts WHERE tid = $1 AND type_id = $2 AND hour >= $6 AND hour < $7), 0)
+        + $10::int * (SELECT count(*) FROM entries WHERE tid = $1 AND type_id = $2 AND event_time >= $8 AND event_time < $9)
+        + $13::int * (SELECT count(*) FROM entries WHERE tid = $1 AND type_id = $2 AND event_time >= $11 AND event_time < $12)
+        AS total
     ) c
     LEFT JOIN LATERAL (
       SELECT event_time, seq, body FROM entries
@@ -334,10 +339,21 @@ export class PostgresStore implements Store {
     const typeId = await this.typeId(query.logType);
     if (tid === undefined || typeId === undefined) return { total: 0, watermark: 0, ...EMPTY_PAGE };
     // One row beyond the page tells whether more follow.
+    const plan = planCount(query.fromMs, query.toMs);
+    const ranges = [0, 1].map((i) => plan.ranges[i] ?? { fromMs: 0, toMs: 0, sign: 0 });
     const r = await this.pool.query<EntryRow & { total: string; watermark: string }>({
       name: 'lw_first',
       text: SQL.first,
-      values: [tid, typeId, query.fromMs, query.toMs ?? NO_UPPER_BOUND, limit + 1],
+      values: [
+        tid,
+        typeId,
+        query.fromMs,
+        query.toMs ?? NO_UPPER_BOUND,
+        limit + 1,
+        plan.fromBucket,
+        plan.toBucket,
+        ...ranges.flatMap((c) => [c.fromMs, c.toMs, c.sign]),
+      ],
     });
     const head = r.rows[0];
     const total = head ? Number(head.total) : 0;
