@@ -1,0 +1,44 @@
+/**
+ * The baseline of the ingest benchmark: better-sqlite3 inserting the rows logwarden stores, in
+ * one transaction, with one prepared statement, into a fresh database with logwarden's schema
+ * (the same table and indexes) and its durability (WAL, synchronous=FULL). No HTTP, no parsing,
+ * no validation, no idempotency check, no tallies: the physical limit of the disk and SQLite.
+ *
+ *   node --import tsx bench/bare-insert.ts ROWS.ndjson DIR   (rows: [typeId, eventTimeMs, keyHex, body])
+ *
+ * Prints the timed transaction's entries per second as JSON. The first line of ROWS holds the
+ * number of warm-up rows, inserted in a transaction of their own before the timed one.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { migrate } from '../src/store/sqlite/migrations.ts';
+
+type Row = [typeId: number, eventTimeMs: number, keyHex: string, body: string];
+
+const [rowsFile, dir] = [process.argv[2]!, process.argv[3]!];
+const lines = readFileSync(rowsFile, 'utf8').split('\n').filter(Boolean);
+const warmup = Number(lines[0]);
+const rows = lines.slice(1).map((l) => {
+  const [typeId, ms, key, body] = JSON.parse(l) as Row;
+  return [typeId, ms, Buffer.from(key, 'hex'), body] as const;
+});
+
+mkdirSync(dir, { recursive: true });
+const db = new Database(join(dir, 'bare.db'));
+db.pragma('journal_mode = WAL');
+db.pragma('synchronous = FULL');
+migrate(db);
+db.prepare("INSERT INTO tenants (tid, id, name, created_at) VALUES (1, '1', 'bare', '')").run();
+const insert = db.prepare('INSERT INTO entries (tid, type_id, event_time, key, body) VALUES (1, ?, ?, ?, ?)');
+const insertAll = db.transaction((batch: typeof rows) => {
+  for (const [typeId, ms, key, body] of batch) insert.run(typeId, ms, key, body);
+});
+
+insertAll(rows.slice(0, warmup));
+const timed = rows.slice(warmup);
+const started = performance.now();
+insertAll(timed);
+const seconds = (performance.now() - started) / 1000;
+db.close();
+process.stdout.write(JSON.stringify({ entries: timed.length, seconds, entriesPerSecond: timed.length / seconds }) + '\n');
