@@ -74,23 +74,9 @@ export async function populate(at: StoreLocation, spec: DatasetSpec, log: (line:
   let seedSeconds: number | undefined;
   if (spec.entries > 0) {
     log(`seeding ${spec.entries.toLocaleString('en-US')} ${spec.logType} entries…`);
-    const r = await logwarden([
-      'seed',
-      '--tenant',
-      tenant.id,
-      '--entries',
-      String(spec.entries),
-      '--days',
-      String(spec.days),
-      '--until',
-      spec.until,
-      '--seed',
-      String(spec.seed),
-      '--types',
-      spec.logType,
-      '--json',
-      ...store,
-    ]);
+    const args = ['seed', '--tenant', tenant.id, '--entries', String(spec.entries), '--days', String(spec.days), '--until', spec.until];
+    args.push('--seed', String(spec.seed), '--types', spec.logType, '--json', ...store);
+    const r = await logwarden(args, {}, 60 * 60_000);
     seedSeconds = (JSON.parse(r.stdout) as { seconds: number }).seconds;
     log(`seeded in ${seedSeconds.toFixed(0)} s`);
   }

@@ -9,6 +9,8 @@ export interface Answer {
 }
 
 const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+/** Longer than any single request of the benchmark should take, even a 10,000-entry ingest. */
+const TIMEOUT_MS = 120_000;
 
 export function basicAuth(accessKey: string, secret: string): string {
   return `Basic ${Buffer.from(`${accessKey}:${secret}`).toString('base64')}`;
@@ -23,6 +25,7 @@ export function send(url: string, options: { method?: string; headers?: Record<s
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), ms: performance.now() - started }));
       res.on('error', reject);
     });
+    req.setTimeout(TIMEOUT_MS, () => req.destroy(new Error(`no answer within ${TIMEOUT_MS / 1000} s: ${url.slice(0, 120)}`)));
     req.on('error', reject);
     req.end(options.body);
   });

@@ -24,20 +24,22 @@ export interface CommandResult {
   readonly ms: number;
 }
 
-/** Runs one `logwarden` command; fails unless it exits 0. */
-export function logwarden(args: readonly string[], env: Record<string, string> = {}): Promise<CommandResult> {
+/** Runs one `logwarden` command; fails unless it exits 0 within `timeoutMs`. */
+export function logwarden(args: readonly string[], env: Record<string, string> = {}, timeoutMs = 10 * 60_000): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: ROOT, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
     child.on('error', reject);
-    child.on('close', (code) => {
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
       const ms = performance.now() - started;
       if (code === 0) resolve({ stdout, stderr, ms });
-      else reject(new Error(`logwarden ${args.slice(0, 2).join(' ')} exited ${code}: ${stderr.trim().slice(0, 500)}`));
+      else reject(new Error(`logwarden ${args.slice(0, 2).join(' ')} ${signal ? `was stopped after ${timeoutMs / 1000} s` : `exited ${code}`}: ${stderr.trim().slice(0, 500)}`));
     });
   });
 }
