@@ -15,14 +15,26 @@ function countByPlan(times: readonly number[], fromMs: number, toMs: number | nu
 
 describe('count plan', () => {
   it('counts exactly what the range holds, wherever its ends fall, before 1970 too', () => {
-    const time = fc.integer({ min: -5 * H, max: 5 * H });
+    // Entries anywhere, and on and around the places a plan cuts: the range's ends, the hours
+    // around them and their halves.
+    const near = fc.record({ anchor: fc.integer({ min: 0, max: 7 }), delta: fc.integer({ min: -2, max: 2 }) });
+    const anywhere = fc.integer({ min: -5 * H, max: 5 * H });
     fc.assert(
-      fc.property(fc.array(time, { maxLength: 60 }), time, fc.option(fc.integer({ min: 1, max: 8 * H })), (times, fromMs, span) => {
-        const toMs = span === null ? null : fromMs + span;
-        const want = times.filter((t) => t >= fromMs && (toMs === null || t < toMs)).length;
-        assert.equal(countByPlan(times, fromMs, toMs), want);
-      }),
-      { numRuns: 2000 },
+      fc.property(
+        fc.array(fc.oneof(anywhere, near), { maxLength: 60 }),
+        anywhere,
+        fc.option(fc.oneof(fc.integer({ min: 1, max: 8 * H }), fc.integer({ min: 1, max: 3 }).map((k) => k * H))),
+        (picks, fromMs, span) => {
+          const toMs = span === null ? null : fromMs + span;
+          const end = toMs ?? fromMs + 3 * H;
+          const anchors = [fromMs, end, bucketOf(fromMs) * H, (bucketOf(fromMs) + 1) * H, bucketOf(end) * H, (bucketOf(end) + 1) * H];
+          anchors.push(anchors[2]! + H / 2, anchors[4]! + H / 2);
+          const times = picks.map((p) => (typeof p === 'number' ? p : anchors[p.anchor]! + p.delta));
+          const want = times.filter((t) => t >= fromMs && (toMs === null || t < toMs)).length;
+          assert.equal(countByPlan(times, fromMs, toMs), want);
+        },
+      ),
+      { numRuns: 3000 },
     );
   });
 
