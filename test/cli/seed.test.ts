@@ -1,37 +1,16 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { generateDemoEntries } from '../../src/logs/demo-data.ts';
 import { GONG_LOG_TYPES } from '../../src/logs/log-types.ts';
 import { entriesOf } from '../../src/store/page.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
-
-const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+import { runCli } from '../support/cli.ts';
 
 /** Runs `logwarden` from source in a child process, with stdout and stderr as pipes (not a terminal). */
-function logwarden(args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const env: NodeJS.ProcessEnv = {};
-    for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('LOGWARDEN_')) env[k] = v;
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const logwarden = (args: string[]) => runCli(args);
 
 describe('logwarden seed', () => {
   let dir: string;
