@@ -94,6 +94,42 @@ function prng(seed: number): () => number {
   return () => (s = (s * 48271) % 2147483647) / 2147483647;
 }
 
+/**
+ * Runs `read` in rounds while `writers` append batches (mostly small, some up to `maxBatch`) of
+ * AccessLog entries to TENANT at `timeOf` times: at least `minRounds` rounds, and on until the
+ * writers have written `maxEntries`, within five seconds. Returns the number of batches committed.
+ */
+async function whileWriting(
+  writers: readonly Store[],
+  o: { seedBase: number; maxEntries: number; maxBatch: number; timeOf: (rnd: () => number) => number; minRounds: number },
+  read: (round: number) => Promise<void>,
+): Promise<number> {
+  let stop = false;
+  let n = 0;
+  let committed = 0;
+  let active = 0;
+  const write = async (w: Store, seed: number): Promise<void> => {
+    const rnd = prng(seed);
+    active++;
+    while (!stop && n < o.maxEntries) {
+      const size = 1 + Math.floor(rnd() ** 3 * o.maxBatch);
+      const batch = Array.from({ length: size }, () => makeEntry('AccessLog', o.timeOf(rnd), `{"n":${n++}}`));
+      await w.append(TENANT, batch);
+      committed++;
+    }
+    active--;
+  };
+  const running = writers.map((w, i) => write(w, o.seedBase + i));
+  try {
+    const deadline = Date.now() + 5000;
+    for (let round = 0; (round < o.minRounds || active > 0) && Date.now() < deadline; round++) await read(round);
+  } finally {
+    stop = true;
+    await Promise.all(running);
+  }
+  return committed;
+}
+
 export function runStoreContract({ name, create, skip }: StoreContractOptions): void {
   describe(`Store contract: ${name}`, { skip }, () => {
     let fixture: StoreFixture;
@@ -402,35 +438,17 @@ export function runStoreContract({ name, create, skip }: StoreContractOptions): 
         const writers = await Promise.all([open(), open(), open()]);
         // The query sees a tenth of what is written, so reading keeps pace with writing.
         const query = q('AccessLog', T0, T0 + 60_000);
-        let stop = false;
-        let n = 0;
-        let committed = 0;
-        let active = 0;
-        const write = async (w: Store, seed: number): Promise<void> => {
-          const rnd = prng(seed);
-          active++;
-          while (!stop && n < 30_000) {
-            const size = 1 + Math.floor(rnd() ** 3 * 2000); // mostly small batches, some large ones
-            const batch = Array.from({ length: size }, () => makeEntry('AccessLog', T0 + Math.floor(rnd() * 600) * 1000, `{"n":${n++}}`));
-            await w.append(TENANT, batch);
-            committed++;
-          }
-          active--;
-        };
-        const running = writers.map((w, i) => write(w, i + 1));
-        try {
-          const deadline = Date.now() + 5000;
-          for (let round = 0; (round < 10 || active > 0) && Date.now() < deadline; round++) {
+        const committed = await whileWriting(
+          writers,
+          { seedBase: 1, maxEntries: 30_000, maxBatch: 2000, timeOf: (rnd) => T0 + Math.floor(rnd() * 600) * 1000, minRounds: 10 },
+          async (round) => {
             const all = await readAll(store, query, 50);
             assert.equal(all.entries.length, all.total, `round ${round}: pages hold exactly the counted entries`);
             assert.equal(new Set(all.entries.map((e) => e.seq)).size, all.total, `round ${round}: no entry twice`);
             assert.ok(all.entries.every((e) => e.seq <= all.watermark));
             assertSorted(all.entries);
-          }
-        } finally {
-          stop = true;
-          await Promise.all(running);
-        }
+          },
+        );
         assert.ok(committed >= 10, `only ${committed} batches were written while reading`);
       });
       it('keeps totals over many hours exact while writers append across them', async () => {
@@ -438,33 +456,15 @@ export function runStoreContract({ name, create, skip }: StoreContractOptions): 
         const span = 6 * HOUR;
         // Ragged ends on both sides: the totals mix hourly tallies with counted edges.
         const queries = [q('AccessLog', T0 + HOUR / 3, T0 + span - HOUR / 4), q('AccessLog', T0 + (2 * HOUR) / 3, null)];
-        let stop = false;
-        let n = 0;
-        let committed = 0;
-        let active = 0;
-        const write = async (w: Store, seed: number): Promise<void> => {
-          const rnd = prng(seed);
-          active++;
-          while (!stop && n < 20_000) {
-            const size = 1 + Math.floor(rnd() ** 3 * 1500);
-            const batch = Array.from({ length: size }, () => makeEntry('AccessLog', T0 + Math.floor(rnd() * span), `{"n":${n++}}`));
-            await w.append(TENANT, batch);
-            committed++;
-          }
-          active--;
-        };
-        const running = writers.map((w, i) => write(w, i + 21));
-        try {
-          const deadline = Date.now() + 5000;
-          for (let round = 0; (round < 6 || active > 0) && Date.now() < deadline; round++) {
+        const committed = await whileWriting(
+          writers,
+          { seedBase: 21, maxEntries: 20_000, maxBatch: 1500, timeOf: (rnd) => T0 + Math.floor(rnd() * span), minRounds: 6 },
+          async (round) => {
             const all = await readAll(store, queries[round % 2]!, 500);
             assert.equal(all.entries.length, all.total, `round ${round}: pages hold exactly the counted entries`);
             assert.equal(new Set(all.entries.map((e) => e.seq)).size, all.total, `round ${round}: no entry twice`);
-          }
-        } finally {
-          stop = true;
-          await Promise.all(running);
-        }
+          },
+        );
         assert.ok(committed >= 5, `only ${committed} batches were written while reading`);
         const settled = await readAll(store, queries[0]!, 1000);
         assert.equal(settled.entries.length, settled.total);
