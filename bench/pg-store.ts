@@ -49,14 +49,13 @@ try {
       const a = performance.now();
       const page = await store.nextPage(query, pos, first.watermark, 100);
       times.push(performance.now() - a);
-      const last = page.entries[page.entries.length - 1];
-      if (!last) break;
-      pos = { timeMs: last.timeMs, seq: last.seq };
+      if (!page.next) break;
+      pos = page.next;
     }
     return times.sort((x, y) => x - y);
   };
   const median = (xs: number[]): string => xs[xs.length >> 1]!.toFixed(2);
-  const start = first.entries[first.entries.length - 1]!;
+  const start = first.next!;
   console.log(`cursor pages near the start: median ${median(await timePages(start, 500))} ms`);
   const deep = await timePages({ timeMs: T0 + (SPAN_DAYS - 2) * DAY, seq: 0 }, 500);
   console.log(`cursor pages deep in the range: median ${median(deep)} ms`);

@@ -62,7 +62,8 @@ async function probes(t: Target, o: PagesOptions): Promise<Probe[]> {
       const first = await store.firstPage(query, 1);
       // A position 85-99% of the way through the range: the entry the previous page ended with.
       const at = fromMs + Math.floor((toMs - fromMs) * (0.85 + 0.14 * rnd()));
-      const [last] = (await store.nextPage(query, { timeMs: at, seq: 0 }, first.watermark, 1)).entries;
+      // (A page of one entry, followed by others, resumes after that entry.)
+      const last = (await store.nextPage(query, { timeMs: at, seq: 0 }, first.watermark, 1)).next;
       if (!last) throw new Error('no entry deep in the range');
       const before = (await store.firstPage({ ...query, toMs: last.timeMs }, 1)).total;
       const page = Math.floor(before / PAGE) + 1;

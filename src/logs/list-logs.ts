@@ -97,7 +97,7 @@ const PAGE_END = Buffer.from(']}');
 
 /** The page as UTF-8 JSON: the records head, then the stored texts as they are. */
 function render(requestId: string, total: number, pageNumber: number, page: StoredPage, cursor: string | undefined): Buffer {
-  let head = `{"requestId":"${requestId}","records":{"totalRecords":${total},"currentPageSize":${page.entries.length},"currentPageNumber":${pageNumber}`;
+  let head = `{"requestId":"${requestId}","records":{"totalRecords":${total},"currentPageSize":${page.count},"currentPageNumber":${pageNumber}`;
   if (cursor !== undefined) head += `,"cursor":"${cursor}"`;
   head += '},"logEntries":[';
   return Buffer.concat([Buffer.from(head), page.text, PAGE_END]);
@@ -121,12 +121,11 @@ export async function listLogs(ctx: ListLogsContext, tenantId: string, p: ListLo
     state = { tenantId, logType: q.logType, from: q.from, to: q.to, limit: q.limit, watermark: first.watermark, page: 0, total: first.total };
   }
   let cursor: string | undefined;
-  if (page.more) {
-    const last = page.entries[page.entries.length - 1]!;
+  if (page.next !== null) {
     cursor = ctx.cursors.encode({
       ...state,
-      afterTimeMs: last.timeMs,
-      afterSeq: last.seq,
+      afterTimeMs: page.next.timeMs,
+      afterSeq: page.next.seq,
       page: state.page + 1,
       expiresMs: ctx.now() + ctx.cursorTtlMs,
     });

@@ -1,42 +1,53 @@
 /** Building and taking apart StoredPage values (see store.ts). */
-import type { PageEntry, StoredEntry, StoredPage } from './store.ts';
+import { arrayElements } from '../logs/json-text.ts';
+import { parseDateTime } from '../logs/time.ts';
+import type { StoredEntry, StoredPage } from './store.ts';
 
-export const EMPTY_PAGE: StoredPage = Object.freeze({ entries: Object.freeze([]), text: Buffer.alloc(0), more: false });
-
-const COMMA = 0x2c;
+export const EMPTY_PAGE: StoredPage = Object.freeze({ text: Buffer.alloc(0), count: 0, next: null });
 
 /**
  * The page of the first `limit` of `rows`, which the store read one beyond the page (up to
  * `limit + 1`) to learn whether more follow.
  */
 export function pageOfRows(rows: readonly StoredEntry[], limit: number): StoredPage {
-  const shown = rows.length > limit ? rows.slice(0, limit) : rows;
-  const text = Buffer.from(shown.map((r) => r.body).join(','));
-  const entries = shown.map((r) => ({ timeMs: r.timeMs, seq: r.seq, bytes: Buffer.byteLength(r.body) }));
-  return { entries, text, more: rows.length > limit };
+  const more = rows.length > limit;
+  const shown = more ? rows.slice(0, limit) : rows;
+  const last = shown[shown.length - 1];
+  return {
+    text: Buffer.from(shown.map((r) => r.body).join(',')),
+    count: shown.length,
+    next: more && last ? { timeMs: last.timeMs, seq: last.seq } : null,
+  };
+}
+
+/** Two pages read one after the other, as one: `a`'s entries, then `b`'s. */
+export function joinPages(a: StoredPage, b: StoredPage): StoredPage {
+  if (a.count === 0) return b;
+  if (b.count === 0) return a.next === null ? a : { ...a, next: null };
+  return { text: Buffer.concat([a.text, Buffer.from(','), b.text]), count: a.count + b.count, next: b.next };
+}
+
+/** An entry as a page shows it: its event time and wire text. */
+export interface PageText {
+  readonly timeMs: number;
+  readonly body: string;
 }
 
 /**
- * The page of the first `limit` of the entries whose texts `text` joins with commas, given
- * their positions and lengths; as `pageOfRows`, read up to one beyond the page.
+ * The page's entries, split out of its text (for tools and tests: the API sends `text` whole).
+ * Throws when the text is not `count` JSON objects with an `eventTime`, comma-separated.
  */
-export function pageOfText(entries: readonly PageEntry[], text: Buffer, limit: number): StoredPage {
-  if (entries.length <= limit) return { entries, text, more: false };
-  const shown = entries.slice(0, limit);
-  let end = limit - 1; // the commas between them
-  for (const e of shown) end += e.bytes;
-  return { entries: shown, text: text.subarray(0, end), more: true };
-}
-
-/** The page's entries with their wire texts (for tools and tests: the API sends `text` whole). */
-export function entriesOf(page: StoredPage): StoredEntry[] {
-  const out: StoredEntry[] = [];
-  let at = 0;
-  for (const e of page.entries) {
-    out.push({ timeMs: e.timeMs, seq: e.seq, body: page.text.toString('utf8', at, at + e.bytes) });
-    at += e.bytes;
-    if (at < page.text.length && page.text[at] !== COMMA) throw new Error('page text does not match its entries');
-    at++;
-  }
-  return out;
+export function entriesOf(page: StoredPage): PageText[] {
+  const text = `[${page.text.toString('utf8')}]`;
+  const spans = page.count === 0 && page.text.length === 0 ? [] : arrayElements(text, 0);
+  if (spans.length !== page.count) throw new Error(`page text holds ${spans.length} entries, not ${page.count}`);
+  const last = spans[spans.length - 1];
+  if (last && last[1] !== text.length - 1) throw new Error('page text does not end with its last entry');
+  return spans.map(([start, end]) => {
+    const body = text.slice(start, end);
+    const eventTime = (JSON.parse(body) as { eventTime?: unknown }).eventTime;
+    const parsed = typeof eventTime === 'string' ? parseDateTime(eventTime) : undefined;
+    if (!parsed?.ok) throw new Error(`page entry without a valid eventTime: ${body.slice(0, 80)}`);
+    return { timeMs: parsed.instant.ms, body };
+  });
 }

@@ -61,21 +61,20 @@ export interface StoredEntry {
   readonly body: string;
 }
 
-/** An entry of a page: its sort key, and the length in bytes of its wire text in the page's text. */
-export interface PageEntry extends Position {
-  readonly bytes: number;
-}
-
 /**
  * A page of entries. Their wire texts come as one UTF-8 buffer, comma-separated: exactly what
  * the API puts between the brackets of `logEntries`, so a page goes from the store to the
  * socket without being decoded, split or re-encoded (page.ts has helpers).
  */
 export interface StoredPage {
-  readonly entries: readonly PageEntry[];
   readonly text: Buffer;
-  /** Whether the query holds entries after this page (within its snapshot). */
-  readonly more: boolean;
+  /** The number of entries in `text`. */
+  readonly count: number;
+  /**
+   * Where the next page starts — the position of this page's last entry — when entries follow
+   * it (within its snapshot); null when this page ends the query.
+   */
+  readonly next: Position | null;
 }
 
 export interface FirstPage extends StoredPage {

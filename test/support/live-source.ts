@@ -73,9 +73,8 @@ export async function allBodies(store: Store, tenantId: string, logType: string)
   const first = await store.firstPage(query, 1000);
   const out = entriesOf(first).map((e) => e.body);
   let page: StoredPage = first;
-  while (page.more) {
-    const last = page.entries[page.entries.length - 1]!;
-    page = await store.nextPage(query, { timeMs: last.timeMs, seq: last.seq }, first.watermark, 1000);
+  while (page.next !== null) {
+    page = await store.nextPage(query, page.next, first.watermark, 1000);
     out.push(...entriesOf(page).map((e) => e.body));
   }
   return out;

@@ -1,140 +1,174 @@
 /**
- * Reading pages from SQLite as few values as possible: one row holding the entries' positions
- * (a JSON array) and their wire texts already joined (one blob). Handing a hundred rows to
- * JavaScript one by one, and the texts as strings, costs more than finding and reading them.
+ * Reading pages from SQLite as few values as possible. A page is two statements over the same
+ * index range: a probe that steps to the page's last entry and the one after it (index only,
+ * no entry text), and an aggregate that returns the page's wire texts already joined, as one
+ * blob, with their count. Handing a hundred rows to JavaScript one by one, or the texts as
+ * strings, costs more than finding and reading them; so does formatting each entry's position.
+ *
+ * Both statements read entries no later than a snapshot watermark (or, for a first page, run in
+ * one read transaction), so they see the same rows.
  */
 import type Database from 'better-sqlite3';
-import { EMPTY_PAGE, pageOfText } from '../page.ts';
-import type { PageEntry, StoredPage } from '../store.ts';
-
-interface Aggregate {
-  positions: string | null;
-  text: Buffer | null;
-}
-
-/**
- * The page of `rows` (a query yielding event_time, seq, body in page order), aggregated.
- * `ordered` asks SQLite to order the aggregates explicitly: otherwise they follow the order the
- * subquery yields its rows in, which SQLite does not promise, and which is checked.
- */
-function aggregate(rows: string, ordered: boolean): string {
-  const order = ordered ? ' ORDER BY event_time, seq' : '';
-  return `SELECT '[' || group_concat(event_time || ',' || seq || ',' || length(CAST(body AS BLOB)), ','${order}) || ']' AS positions,
-                 CAST(group_concat(body, ','${order}) AS BLOB) AS text
-          FROM (${rows})`;
-}
-
-// The limit is written into the statement: as a bound parameter it makes SQLite's plan for a
-// page of a hundred entries a quarter slower.
-const FIRST = (limit: number) => `SELECT event_time, seq, body FROM entries
-  WHERE tid = ? AND type_id = ? AND event_time >= ? AND event_time < ?
-  ORDER BY event_time, seq LIMIT ${limit}`;
-// A page resumes in two steps: the rest of the run of entries sharing the last one's time, then
-// later times. As one row-value comparison, SQLite seeks only on the time and would step over
-// the whole run first, however long.
-const TIED = (limit: number) => `SELECT event_time, seq, body FROM entries
-  WHERE tid = ? AND type_id = ? AND event_time = ? AND seq > ? AND seq <= ?
-  ORDER BY seq LIMIT ${limit}`;
-// Most positions have no later entry at their very time: a plain probe answers that for a
-// fraction of what the aggregate over no rows costs.
-const TIED_ANY = `SELECT 1 FROM entries WHERE tid = ? AND type_id = ? AND event_time = ? AND seq > ? AND seq <= ? LIMIT 1`;
-const LATER = (limit: number) => `SELECT event_time, seq, body FROM entries
-  WHERE tid = ? AND type_id = ? AND event_time > ? AND event_time < ? AND seq <= ?
-  ORDER BY event_time, seq LIMIT ${limit}`;
+import { EMPTY_PAGE, joinPages } from '../page.ts';
+import type { Position, StoredPage } from '../store.ts';
 
 type Params = number[];
 
-class AggregateQuery {
-  private readonly fast: Database.Statement<Params, Aggregate>;
-  private ordered: Database.Statement<Params, Aggregate> | undefined;
+/** The columns and order of every page query; `where` takes the parameters the caller binds. */
+const rowsOf = (where: string, limit: string, order = 'event_time, seq') =>
+  `FROM entries WHERE tid = ? AND type_id = ? AND ${where} ORDER BY ${order} LIMIT ${limit}`;
 
-  constructor(
-    private readonly db: Database.Database,
-    private readonly rows: string,
-  ) {
-    this.fast = db.prepare<Params, Aggregate>(aggregate(rows, false));
+// The page size is written into the statements of full pages: as a bound parameter it makes
+// SQLite's plan for a page of a hundred entries a quarter slower. Remainders after a run of
+// entries sharing one time vary, and are read with bound limits.
+const FIRST = 'event_time >= ? AND event_time < ?';
+// A page resumes in two steps: the rest of the run of entries sharing the last one's time, then
+// later times. As one row-value comparison, SQLite seeks only on the time and would step over
+// the whole run first, however long.
+const TIED = 'event_time = ? AND seq > ? AND seq <= ?';
+const LATER = 'event_time > ? AND event_time < ? AND seq <= ?';
+
+/**
+ * The aggregate over `rows` (a subquery yielding body in page order). group_concat joins rows in
+ * the order the subquery yields them, which SQLite does not promise in general; `ordered` asks
+ * for the order explicitly, at the price of a sort. See `yieldsInOrder`.
+ */
+function aggregateSql(rows: string, ordered: boolean): string {
+  const order = ordered ? ' ORDER BY event_time, seq' : '';
+  return `SELECT count(*) AS n, CAST(group_concat(body, ','${order}) AS BLOB) AS text FROM (SELECT event_time, seq, body ${rows})`;
+}
+
+/**
+ * Whether SQLite runs `sql` as a co-routine that walks the page index in order and hands each
+ * row straight to the aggregate: then the joined texts are in page order by construction. Any
+ * other plan (a sort, a materialised subquery, another index) gets the explicitly ordered form.
+ */
+export function yieldsInOrder(db: Database.Database, sql: string, params: Params): boolean {
+  const plan = db
+    .prepare<Params, { detail: string }>(`EXPLAIN QUERY PLAN ${sql}`)
+    .all(...params)
+    .map((r) => r.detail);
+  return (
+    plan.length === 3 &&
+    /^CO-ROUTINE /.test(plan[0]!) &&
+    /^SEARCH entries USING INDEX entries_by_time /.test(plan[1]!) &&
+    /^SCAN /.test(plan[2]!)
+  );
+}
+
+interface Aggregate {
+  n: number;
+  text: Buffer | null;
+}
+
+/** One shape of page query (where clause and limit), read as probe + aggregate. */
+class PageQuery {
+  private readonly probe: Database.Statement<Params, [number, number]>;
+  private readonly aggregate: Database.Statement<Params, Aggregate>;
+  /** Whether the aggregate orders its rows itself (the plan alone did not promise the order). */
+  readonly sorts: boolean;
+
+  /**
+   * `limit` is a number written into the statements, or '?' for a limit bound last (the probe
+   * then takes the offset of the page's last entry, the aggregate the limit).
+   */
+  constructor(db: Database.Database, where: string, limit: number | '?', forceOrdered: boolean) {
+    const offset = limit === '?' ? '?' : String(limit - 1);
+    this.probe = db.prepare<Params, [number, number]>(`SELECT event_time, seq ${rowsOf(where, `2 OFFSET ${offset}`)}`).raw();
+    const rows = rowsOf(where, String(limit));
+    const sample = new Array<number>((where.match(/\?/g)?.length ?? 0) + 2 + (limit === '?' ? 1 : 0)).fill(0);
+    this.sorts = forceOrdered || !yieldsInOrder(db, aggregateSql(rows, false), sample);
+    this.aggregate = db.prepare<Params, Aggregate>(aggregateSql(rows, this.sorts));
   }
 
-  /** Positions and joined texts of the rows, in page order. */
-  run(params: Params): { entries: PageEntry[]; text: Buffer } {
-    let r = this.fast.get(...params)!;
-    let entries = parsePositions(r.positions);
-    if (!inOrder(entries)) {
-      this.ordered ??= this.db.prepare<Params, Aggregate>(aggregate(this.rows, true));
-      r = this.ordered.get(...params)!;
-      entries = parsePositions(r.positions);
-    }
-    return { entries, text: r.text ?? EMPTY_PAGE.text };
+  /**
+   * Up to `limit` entries (the statement's, or the one passed for '?'), and where a next page
+   * starts; `last` is the position of the page's last entry when the page is full.
+   */
+  read(params: Params, limit?: number): { page: StoredPage; last: Position | null } {
+    const probed = limit === undefined ? this.probe.all(...params) : this.probe.all(...params, limit - 1);
+    const r = limit === undefined ? this.aggregate.get(...params)! : this.aggregate.get(...params, limit)!;
+    const at = probed[0];
+    const last: Position | null = at ? { timeMs: at[0], seq: at[1] } : null;
+    if (r.n === 0) return { page: EMPTY_PAGE, last };
+    return { page: { text: r.text!, count: r.n, next: probed.length === 2 ? last : null }, last };
   }
 }
 
-function parsePositions(json: string | null): PageEntry[] {
-  if (json === null) return [];
-  const flat = JSON.parse(json) as number[];
-  const out: PageEntry[] = [];
-  for (let i = 0; i < flat.length; i += 3) out.push({ timeMs: flat[i]!, seq: flat[i + 1]!, bytes: flat[i + 2]! });
-  return out;
-}
-
-function inOrder(entries: readonly PageEntry[]): boolean {
-  for (let i = 1; i < entries.length; i++) {
-    const a = entries[i - 1]!;
-    const b = entries[i]!;
-    if (a.timeMs > b.timeMs || (a.timeMs === b.timeMs && a.seq >= b.seq)) return false;
-  }
-  return true;
-}
-
-interface Queries {
-  first: AggregateQuery;
-  tied: AggregateQuery;
-  later: AggregateQuery;
+interface FullPageQueries {
+  first: PageQuery;
+  later: PageQuery;
 }
 
 /** Page sizes whose statements are kept; clients use one or two. */
 const KEPT_SIZES = 16;
 
-export class PageReader {
-  /** Statements by the number of rows they read (page size + 1), least recently used first. */
-  private readonly bySize = new Map<number, Queries>();
-  private readonly tiedAny: Database.Statement<Params, unknown>;
+export interface PageReaderOptions {
+  /** Always order the aggregates explicitly (for tests of that form). */
+  readonly forceOrdered?: boolean;
+}
 
-  constructor(private readonly db: Database.Database) {
-    this.tiedAny = db.prepare<Params, unknown>(TIED_ANY).pluck();
+export class PageReader {
+  /** Statements by page size, least recently used first. */
+  private readonly bySize = new Map<number, FullPageQueries>();
+  private readonly tied: PageQuery;
+  private readonly laterRest: PageQuery;
+  private readonly tiedAny: Database.Statement<Params, unknown>;
+  private readonly laterAny: Database.Statement<Params, unknown>;
+  private readonly forceOrdered: boolean;
+
+  constructor(
+    private readonly db: Database.Database,
+    options: PageReaderOptions = {},
+  ) {
+    this.forceOrdered = options.forceOrdered ?? false;
+    this.tied = new PageQuery(db, TIED, '?', this.forceOrdered);
+    this.laterRest = new PageQuery(db, LATER, '?', this.forceOrdered);
+    // Most positions have no later entry at their very time: a plain probe answers that for a
+    // fraction of what reading the run costs.
+    this.tiedAny = db.prepare<Params, unknown>(`SELECT 1 ${rowsOf(TIED, '1', 'seq')}`).pluck();
+    this.laterAny = db.prepare<Params, unknown>(`SELECT 1 ${rowsOf(LATER, '1')}`).pluck();
   }
 
-  private queries(rows: number): Queries {
-    let q = this.bySize.get(rows);
+  private full(limit: number): FullPageQueries {
+    let q = this.bySize.get(limit);
     if (q) {
-      this.bySize.delete(rows);
+      this.bySize.delete(limit);
     } else {
-      q = { first: new AggregateQuery(this.db, FIRST(rows)), tied: new AggregateQuery(this.db, TIED(rows)), later: new AggregateQuery(this.db, LATER(rows)) };
+      q = { first: new PageQuery(this.db, FIRST, limit, this.forceOrdered), later: new PageQuery(this.db, LATER, limit, this.forceOrdered) };
       if (this.bySize.size >= KEPT_SIZES) this.bySize.delete(this.bySize.keys().next().value!);
     }
-    this.bySize.set(rows, q);
+    this.bySize.set(limit, q);
     return q;
   }
 
-  /** Up to `limit` entries from `fromMs` on, reading one more to learn whether more follow. */
+  /** Whether any statement reading pages of `limit` entries sorts its rows (see `yieldsInOrder`). */
+  sortsPages(limit: number): boolean {
+    const q = this.full(limit);
+    return q.first.sorts || q.later.sorts || this.tied.sorts || this.laterRest.sorts;
+  }
+
+  /** Up to `limit` entries from `fromMs` on. */
   firstPage(tid: number, typeId: number, fromMs: number, toMs: number, limit: number): StoredPage {
-    const r = this.queries(limit + 1).first.run([tid, typeId, fromMs, toMs]);
-    return pageOfText(r.entries, r.text, limit);
+    return this.full(limit).first.read([tid, typeId, fromMs, toMs]).page;
   }
 
   /** Up to `limit` entries after `after`, none above `watermark`. */
   nextPage(tid: number, typeId: number, afterTimeMs: number, afterSeq: number, fromMs: number, toMs: number, watermark: number, limit: number): StoredPage {
-    const q = this.queries(limit + 1);
-    // Entries up to the watermark never change, so the two steps need no common snapshot.
+    // Entries up to the watermark never change, so the steps need no common snapshot.
+    const laterParams = [tid, typeId, Math.max(afterTimeMs, fromMs - 1), toMs, watermark];
     const tiedParams = [tid, typeId, afterTimeMs, afterSeq, watermark];
     const inRange = afterTimeMs >= fromMs && afterTimeMs < toMs;
-    const tied = inRange && this.tiedAny.get(...tiedParams) !== undefined ? q.tied.run(tiedParams) : { entries: [], text: EMPTY_PAGE.text };
-    if (tied.entries.length > limit) return pageOfText(tied.entries, tied.text, limit);
-    // Reads up to a full page more, a little more than the tied run leaves to fill: simpler than a
-    // statement for every remainder, and the extra rows are cut off below.
-    const later = q.later.run([tid, typeId, Math.max(afterTimeMs, fromMs - 1), toMs, watermark]);
-    if (tied.entries.length === 0) return pageOfText(later.entries, later.text, limit);
-    if (later.entries.length === 0) return pageOfText(tied.entries, tied.text, limit);
-    const text = Buffer.concat([tied.text, Buffer.from(','), later.text]);
-    return pageOfText([...tied.entries, ...later.entries], text, limit);
+    if (!inRange || this.tiedAny.get(...tiedParams) === undefined) return this.full(limit).later.read(laterParams).page;
+
+    const tied = this.tied.read(tiedParams, limit);
+    if (tied.page.next !== null) return tied.page; // the run fills this page and goes on
+    const rest = limit - tied.page.count;
+    if (rest === 0) {
+      // The run fills the page exactly: the next page starts after it if later entries follow.
+      const more = this.laterAny.get(...laterParams) !== undefined;
+      return more ? { ...tied.page, next: tied.last } : tied.page;
+    }
+    return joinPages(tied.page, this.laterRest.read(laterParams, rest).page);
   }
 }
