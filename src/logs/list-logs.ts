@@ -105,12 +105,13 @@ function render(requestId: string, total: number, pageNumber: number, page: Stor
 
 /** Answers one `GET /v2/logs` request for `tenantId` with the page's JSON, as UTF-8. */
 export async function listLogs(ctx: ListLogsContext, tenantId: string, p: ListLogsParams, requestId: string): Promise<Buffer> {
-  let state: Omit<CursorState, 'afterTimeMs' | 'afterSeq' | 'expiresMs'>;
+  let state: Omit<CursorState, 'afterTimeMs' | 'afterSeq' | 'afterTied' | 'expiresMs'>;
   let page: StoredPage;
   if (p.cursor !== undefined) {
     const c = resolveCursor(p, tenantId, ctx);
     const query: EntryQuery = { tenantId, logType: c.logType, fromMs: ceilMs(c.from), toMs: c.to && ceilMs(c.to) };
-    page = await ctx.store.nextPage(query, { timeMs: c.afterTimeMs, seq: c.afterSeq }, c.watermark, c.limit);
+    const after = c.afterTied === null ? { timeMs: c.afterTimeMs, seq: c.afterSeq } : { timeMs: c.afterTimeMs, seq: c.afterSeq, tied: c.afterTied };
+    page = await ctx.store.nextPage(query, after, c.watermark, c.limit);
     state = c;
   } else {
     const q = parseQuery(p, ctx);
@@ -126,6 +127,7 @@ export async function listLogs(ctx: ListLogsContext, tenantId: string, p: ListLo
       ...state,
       afterTimeMs: page.next.timeMs,
       afterSeq: page.next.seq,
+      afterTied: page.next.tied ?? null,
       page: state.page + 1,
       expiresMs: ctx.now() + ctx.cursorTtlMs,
     });

@@ -16,7 +16,7 @@ export function pageOfRows(rows: readonly StoredEntry[], limit: number): StoredP
   return {
     text: Buffer.from(shown.map((r) => r.body).join(',')),
     count: shown.length,
-    next: more && last ? { timeMs: last.timeMs, seq: last.seq } : null,
+    next: more && last ? { timeMs: last.timeMs, seq: last.seq, tied: rows[limit]!.timeMs === last.timeMs } : null,
   };
 }
 

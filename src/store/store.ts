@@ -54,6 +54,15 @@ export interface Position {
   readonly seq: number;
 }
 
+/**
+ * Where a page resumes: after `timeMs`/`seq`. `tied` says whether the entry that follows (in
+ * the query's snapshot) has the same event time, when the page that ended there knew it; a
+ * store may use it to skip looking for the rest of a run of equal times.
+ */
+export interface Resume extends Position {
+  readonly tied?: boolean;
+}
+
 export interface StoredEntry {
   readonly timeMs: number;
   readonly seq: number;
@@ -74,7 +83,7 @@ export interface StoredPage {
    * Where the next page starts — the position of this page's last entry — when entries follow
    * it (within its snapshot); null when this page ends the query.
    */
-  readonly next: Position | null;
+  readonly next: Resume | null;
 }
 
 export interface FirstPage extends StoredPage {
@@ -119,7 +128,7 @@ export interface Store {
   firstPage(query: EntryQuery, limit: number): Promise<FirstPage>;
 
   /** The next page (up to `limit` entries) after `after`, seeing only entries at or below `watermark`. */
-  nextPage(query: EntryQuery, after: Position, watermark: number, limit: number): Promise<StoredPage>;
+  nextPage(query: EntryQuery, after: Resume, watermark: number, limit: number): Promise<StoredPage>;
 
   createTenant(input: { id: string; name: string }): Promise<Tenant>;
   getTenant(id: string): Promise<Tenant | undefined>;

@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { DATABASE_FILE, openSqliteStore } from '../../src/store/sqlite/index.ts';
 import { PageReader } from '../../src/store/sqlite/page-reader.ts';
 import { makeEntry } from '../../src/store/store.contract.ts';
-import type { StoredPage } from '../../src/store/store.ts';
+import type { Resume, StoredPage } from '../../src/store/store.ts';
 
 const T0 = Date.UTC(2025, 6, 1);
 const TENANT = '1234567890123456789';
@@ -56,7 +56,7 @@ describe('sqlite page reader', () => {
   function pages(reader: PageReader, fromMs: number, toMs: number, watermark: number, limit: number): StoredPage[] {
     const out = [reader.firstPage(tid, typeId, fromMs, toMs, limit)];
     for (let p = out[0]!; p.next !== null; out.push(p)) {
-      p = reader.nextPage(tid, typeId, p.next.timeMs, p.next.seq, fromMs, toMs, watermark, limit);
+      p = reader.nextPage(tid, typeId, p.next, fromMs, toMs, watermark, limit);
     }
     return out;
   }
@@ -96,9 +96,9 @@ describe('sqlite page reader', () => {
     const [first] = rows.filter((r) => r.seq <= watermark);
     // The first page of a snapshot is read inside its transaction; every later page is bounded here.
     const got: string[] = [first!.body];
-    let next = { timeMs: first!.event_time, seq: first!.seq };
+    let next: Resume = { timeMs: first!.event_time, seq: first!.seq };
     for (;;) {
-      const p = reader.nextPage(tid, typeId, next.timeMs, next.seq, 0, 8.64e15, watermark, 37);
+      const p = reader.nextPage(tid, typeId, next, 0, 8.64e15, watermark, 37);
       if (p.count > 0) got.push(p.text.toString('utf8'));
       if (p.next === null) break;
       next = p.next;

@@ -14,7 +14,7 @@ import type {
   EntryQuery,
   FirstPage,
   NewAccessKey,
-  Position,
+  Resume,
   Scope,
   Store,
   StoredPage,
@@ -238,12 +238,12 @@ export class SqliteStore implements Store {
       .deferred();
   }
 
-  async nextPage(query: EntryQuery, after: Position, watermark: number, limit: number): Promise<StoredPage> {
+  async nextPage(query: EntryQuery, after: Resume, watermark: number, limit: number): Promise<StoredPage> {
     const tid = this.tid(query.tenantId);
     const typeId = this.typeId(query.logType, false);
     if (tid === undefined || typeId === undefined) return EMPTY_PAGE;
     const to = query.toMs ?? NO_UPPER_BOUND;
-    return this.pages.nextPage(tid, typeId, after.timeMs, after.seq, query.fromMs, to, watermark, limit);
+    return this.pages.nextPage(tid, typeId, after, query.fromMs, to, watermark, limit);
   }
 
   /** Entries of the query, by the rollups and at most two short index scans (count-plan.ts). */

@@ -10,7 +10,7 @@
  */
 import type Database from 'better-sqlite3';
 import { EMPTY_PAGE, joinPages } from '../page.ts';
-import type { Position, StoredPage } from '../store.ts';
+import type { Position, Resume, StoredPage } from '../store.ts';
 
 type Params = number[];
 
@@ -88,10 +88,11 @@ class PageQuery {
   read(params: Params, limit?: number): { page: StoredPage; last: Position | null } {
     const probed = limit === undefined ? this.probe.all(...params) : this.probe.all(...params, limit - 1);
     const r = limit === undefined ? this.aggregate.get(...params)! : this.aggregate.get(...params, limit)!;
-    const at = probed[0];
+    const [at, after] = probed;
     const last: Position | null = at ? { timeMs: at[0], seq: at[1] } : null;
     if (r.n === 0) return { page: EMPTY_PAGE, last };
-    return { page: { text: r.text!, count: r.n, next: probed.length === 2 ? last : null }, last };
+    const next: Resume | null = at && after ? { timeMs: at[0], seq: at[1], tied: after[0] === at[0] } : null;
+    return { page: { text: r.text!, count: r.n, next }, last };
   }
 }
 
@@ -154,12 +155,19 @@ export class PageReader {
   }
 
   /** Up to `limit` entries after `after`, none above `watermark`. */
-  nextPage(tid: number, typeId: number, afterTimeMs: number, afterSeq: number, fromMs: number, toMs: number, watermark: number, limit: number): StoredPage {
+  nextPage(tid: number, typeId: number, after: Resume, fromMs: number, toMs: number, watermark: number, limit: number): StoredPage {
     // Entries up to the watermark never change, so the steps need no common snapshot.
-    const laterParams = [tid, typeId, Math.max(afterTimeMs, fromMs - 1), toMs, watermark];
-    const tiedParams = [tid, typeId, afterTimeMs, afterSeq, watermark];
-    const inRange = afterTimeMs >= fromMs && afterTimeMs < toMs;
-    if (!inRange || this.tiedAny.get(...tiedParams) === undefined) return this.full(limit).later.read(laterParams).page;
+    const laterParams = [tid, typeId, Math.max(after.timeMs, fromMs - 1), toMs, watermark];
+    const tiedParams = [tid, typeId, after.timeMs, after.seq, watermark];
+    const inRange = after.timeMs >= fromMs && after.timeMs < toMs;
+    // The page that ended at `after` usually knew whether a run of its time goes on; if not, look.
+    const tied = inRange && (after.tied ?? this.tiedAny.get(...tiedParams) !== undefined);
+    if (!tied) return this.full(limit).later.read(laterParams).page;
+    return this.resumeRun(tiedParams, laterParams, limit);
+  }
+
+  /** The rest of a run of entries sharing one time, then later entries. */
+  private resumeRun(tiedParams: Params, laterParams: Params, limit: number): StoredPage {
 
     const tied = this.tied.read(tiedParams, limit);
     if (tied.page.next !== null) return tied.page; // the run fills this page and goes on
@@ -167,7 +175,7 @@ export class PageReader {
     if (rest === 0) {
       // The run fills the page exactly: the next page starts after it if later entries follow.
       const more = this.laterAny.get(...laterParams) !== undefined;
-      return more ? { ...tied.page, next: tied.last } : tied.page;
+      return more ? { ...tied.page, next: { ...tied.last!, tied: false } } : tied.page;
     }
     return joinPages(tied.page, this.laterRest.read(laterParams, rest).page);
   }
