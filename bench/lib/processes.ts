@@ -49,7 +49,31 @@ export interface ServerProcess {
   readonly pid: number;
   /** Resident memory of the process now, in MiB. */
   rssMiB(): number;
+  /** CPU time used so far by the process and its children (cluster workers), in seconds. */
+  cpuSeconds(): number;
   stop(): Promise<void>;
+}
+
+/** The process and its descendants, from /proc (Linux). */
+function processTree(pid: number): number[] {
+  try {
+    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    return [pid, ...children.flatMap(processTree)];
+  } catch {
+    return [pid];
+  }
+}
+
+const TICKS_PER_SECOND = 100;
+
+/** User + system CPU seconds of a process (its own, not its reaped children's). */
+function cpuSecondsOf(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+  } catch {
+    return 0; // gone meanwhile
+  }
 }
 
 function rssMiB(pid: number): number {
@@ -83,6 +107,7 @@ function startServer(args: readonly string[], env: Record<string, string>, ready
         url: m[1]!,
         pid: child.pid!,
         rssMiB: () => rssMiB(child.pid!),
+        cpuSeconds: () => processTree(child.pid!).reduce((s, p) => s + cpuSecondsOf(p), 0),
         async stop() {
           if (child.exitCode !== null || child.signalCode !== null) return;
           child.kill('SIGTERM');
@@ -126,7 +151,10 @@ export function startLogwarden(at: StoreLocation, signingKey: string, workers = 
   );
 }
 
-/** The bare node:http server answering each path recorded in `pagesFile` with its recorded bytes. */
-export function startBareServer(pagesFile: string): Promise<ServerProcess> {
-  return startServer([BARE_SERVER, pagesFile], {}, /listening on (http:\/\/\S+)/, 'stdout');
+/**
+ * The bare node:http server answering each path recorded in `pagesFile` with its recorded
+ * bytes; with `processes` > 1, that many processes share the port.
+ */
+export function startBareServer(pagesFile: string, processes = 1): Promise<ServerProcess> {
+  return startServer([BARE_SERVER, pagesFile, String(processes)], {}, /listening on (http:\/\/\S+)/, 'stdout');
 }

@@ -2,13 +2,16 @@
  * `read`: requests per second of 100-entry cursor pages over the ten-million-entry range,
  * against a bare node:http server answering the same paths with the same bytes, under the same
  * autocannon load, in alternating runs. Ratio = logwarden ÷ bare (SPEC §10: at least 1/3).
- * Measured for one server process, the bar's case, and, alongside, for `serve --workers`.
+ *
+ * Measured with one process on each side, and with one process per core on each side
+ * (`serve --workers N` against the bare server on N processes). The CPU each server and the
+ * load generator used is recorded with every figure: it shows which of them set the pace.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from '../lib/http.ts';
 import { load, type LoadResult } from '../lib/load.ts';
-import { startBareServer } from '../lib/processes.ts';
+import { startBareServer, type ServerProcess } from '../lib/processes.ts';
 import { median, round } from '../lib/stats.ts';
 import { authHeader, firstPagePath, type Target } from '../lib/target.ts';
 
@@ -21,15 +24,26 @@ export interface ReadOptions {
   readonly workDir: string;
 }
 
+/** One server under the read load: medians over the runs. */
+export interface ServerFigures {
+  readonly processes: number;
+  readonly requestsPerSecond: number;
+  readonly runs: number[];
+  readonly latencyP50Ms: number;
+  /** Server CPU per request, all its processes, µs. */
+  readonly cpuUsPerRequest: number;
+  /** Cores kept busy by the server, and by the load generator, during the runs. */
+  readonly serverCores: number;
+  readonly generatorCores: number;
+}
+
 export interface ReadFigures {
-  readonly logwardenRps: number;
-  readonly bareRps: number;
+  /** One process on each side. */
+  readonly bare: ServerFigures;
+  readonly logwarden: ServerFigures;
   readonly ratio: number;
-  /** The same load against `serve --workers N` (N processes sharing the port). */
-  readonly workers: { readonly processes: number; readonly logwardenRps: number; readonly ratio: number; readonly runs: number[] } | null;
-  readonly logwardenLatencyP50Ms: number;
-  readonly bareLatencyP50Ms: number;
-  readonly runs: { readonly logwarden: number[]; readonly bare: number[] };
+  /** One process per core on each side; the ratio is against the faster bare configuration. */
+  readonly perCore: { readonly bare: ServerFigures; readonly logwarden: ServerFigures; readonly ratio: number } | null;
   readonly failedRequests: number;
   readonly distinctPages: number;
   readonly meanPageBytes: number;
@@ -56,8 +70,29 @@ export async function cursorPaths(t: Target, pages: number): Promise<string[]> {
 
 /** A second logwarden server on the same store, run with `--workers`. */
 export interface WorkersServer {
-  readonly url: string;
+  readonly server: ServerProcess;
   readonly processes: number;
+}
+
+interface Measured {
+  readonly load: LoadResult;
+  readonly serverCpuSeconds: number;
+  readonly generatorCpuSeconds: number;
+  readonly seconds: number;
+}
+
+function figures(processes: number, runs: readonly Measured[]): ServerFigures {
+  const served = runs.reduce((n, r) => n + r.load.requests, 0);
+  const seconds = runs.reduce((n, r) => n + r.seconds, 0);
+  return {
+    processes,
+    requestsPerSecond: round(median(runs.map((r) => r.load.requestsPerSecond))),
+    runs: runs.map((r) => round(r.load.requestsPerSecond)),
+    latencyP50Ms: median(runs.map((r) => r.load.latencyP50Ms)),
+    cpuUsPerRequest: round((runs.reduce((n, r) => n + r.serverCpuSeconds, 0) * 1e6) / Math.max(1, served), 1),
+    serverCores: round(runs.reduce((n, r) => n + r.serverCpuSeconds, 0) / seconds, 2),
+    generatorCores: round(runs.reduce((n, r) => n + r.generatorCpuSeconds, 0) / seconds, 2),
+  };
 }
 
 export async function measureRead(t: Target, paths: readonly string[], o: ReadOptions, workers?: WorkersServer): Promise<ReadFigures> {
@@ -70,33 +105,37 @@ export async function measureRead(t: Target, paths: readonly string[], o: ReadOp
   const meanPageBytes = Math.round(recorded.reduce((n, [, b]) => n + Buffer.byteLength(b), 0) / recorded.length);
 
   const bare = await startBareServer(pagesFile);
+  const bareMany = workers ? await startBareServer(pagesFile, workers.processes) : undefined;
   try {
-    const run = (url: string, seconds: number): Promise<LoadResult> => load({ url, paths, connections: o.connections, seconds, headers });
-    await run(bare.url, o.warmupSeconds);
-    await run(t.server.url, o.warmupSeconds);
-    if (workers) await run(workers.url, o.warmupSeconds);
-    const lw: LoadResult[] = [];
-    const base: LoadResult[] = [];
-    const many: LoadResult[] = [];
+    const run = async (server: ServerProcess, seconds: number): Promise<Measured> => {
+      const cpu0 = server.cpuSeconds();
+      const gen0 = process.cpuUsage();
+      const started = performance.now();
+      const result = await load({ url: server.url, paths, connections: o.connections, seconds, headers });
+      const gen = process.cpuUsage(gen0);
+      return {
+        load: result,
+        serverCpuSeconds: server.cpuSeconds() - cpu0,
+        generatorCpuSeconds: (gen.user + gen.system) / 1e6,
+        seconds: (performance.now() - started) / 1000,
+      };
+    };
+    const servers = [bare, t.server, ...(workers && bareMany ? [bareMany, workers.server] : [])];
+    for (const s of servers) await run(s, o.warmupSeconds);
+    const runs: Measured[][] = servers.map(() => []);
     for (let i = 0; i < o.runs; i++) {
-      base.push(await run(bare.url, o.seconds));
-      lw.push(await run(t.server.url, o.seconds));
-      if (workers) many.push(await run(workers.url, o.seconds));
+      for (const [k, s] of servers.entries()) runs[k]!.push(await run(s, o.seconds));
     }
-    const lwRps = median(lw.map((r) => r.requestsPerSecond));
-    const bareRps = median(base.map((r) => r.requestsPerSecond));
-    const manyRps = median(many.map((r) => r.requestsPerSecond));
+    const one = { bare: figures(1, runs[0]!), logwarden: figures(1, runs[1]!) };
+    const many = workers ? { bare: figures(workers.processes, runs[2]!), logwarden: figures(workers.processes, runs[3]!) } : null;
     return {
-      logwardenRps: round(lwRps),
-      bareRps: round(bareRps),
-      ratio: round(lwRps / bareRps, 3),
-      workers: workers
-        ? { processes: workers.processes, logwardenRps: round(manyRps), ratio: round(manyRps / bareRps, 3), runs: many.map((r) => round(r.requestsPerSecond)) }
-        : null,
-      logwardenLatencyP50Ms: median(lw.map((r) => r.latencyP50Ms)),
-      bareLatencyP50Ms: median(base.map((r) => r.latencyP50Ms)),
-      runs: { logwarden: lw.map((r) => round(r.requestsPerSecond)), bare: base.map((r) => round(r.requestsPerSecond)) },
-      failedRequests: [...lw, ...base, ...many].reduce((n, r) => n + r.non2xx + r.errors + r.timeouts, 0),
+      ...one,
+      ratio: round(one.logwarden.requestsPerSecond / one.bare.requestsPerSecond, 3),
+      perCore: many && {
+        ...many,
+        ratio: round(many.logwarden.requestsPerSecond / Math.max(many.bare.requestsPerSecond, one.bare.requestsPerSecond), 3),
+      },
+      failedRequests: runs.flat().reduce((n, r) => n + r.load.non2xx + r.load.errors + r.load.timeouts, 0),
       distinctPages: paths.length,
       meanPageBytes,
       connections: o.connections,
@@ -104,5 +143,6 @@ export async function measureRead(t: Target, paths: readonly string[], o: ReadOp
     };
   } finally {
     await bare.stop();
+    await bareMany?.stop();
   }
 }
