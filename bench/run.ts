@@ -21,7 +21,7 @@ import { DEFAULT_SPEC, sqliteDataset, type Dataset } from './lib/dataset.ts';
 import { closeConnections } from './lib/http.ts';
 import { describeMachine } from './lib/machine.ts';
 import { ROOT, startLogwarden } from './lib/processes.ts';
-import { BARS, formatTable, readBar, storeResults, type StoreResults } from './lib/report.ts';
+import { BARS, formatTable, storeResults, type StoreResults } from './lib/report.ts';
 import type { Target } from './lib/target.ts';
 import { measureExport } from './measure/export.ts';
 import { measureIngest, type IngestStores } from './measure/ingest.ts';
@@ -133,7 +133,7 @@ try {
     dataset: publicDataset(sqlite.dataset),
     plan: PLAN,
     bars: {
-      readRatio: { ...readBar(r.read), oneProcessEach: r.read.ratio, atLeast: round3(BARS.readRatio), met: readBar(r.read).value >= BARS.readRatio },
+      readRatio: { value: r.read.ratio, atLeast: round3(BARS.readRatio), met: r.read.ratio >= BARS.readRatio, perCoreEach: r.read.perCore?.ratio ?? null },
       deepOverFirst: { value: r.deepPage.ratio, atMost: BARS.deepOverFirst, met: r.deepPage.ratio <= BARS.deepOverFirst },
       ingestRatio: { value: r.ingest.ratio, atLeast: BARS.ingestRatio, met: (r.ingest.ratio ?? 0) >= BARS.ingestRatio },
       load: { status5xx: r.load.status5xx, rssStartMiB: r.load.rssStartMiB, rssEndMiB: r.load.rssEndMiB },
