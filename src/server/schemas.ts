@@ -4,8 +4,8 @@
  */
 import { Type, type Static } from 'typebox';
 
-const dateTime = (description: string) =>
-  Type.String({ description, examples: ['2018-02-18T02:30:00-07:00', '2018-02-18T08:00:00Z'] });
+// The first example is what "Try it out" fills in: the two bounds' examples make a valid range.
+const dateTime = (description: string, examples: string[]) => Type.String({ description, examples });
 
 export const ListLogsQuery = Type.Object({
   logType: Type.Optional(
@@ -15,9 +15,14 @@ export const ListLogsQuery = Type.Object({
     }),
   ),
   fromDateTime: Type.Optional(
-    dateTime('Inclusive lower bound: ISO-8601 with an offset or Z, fractional seconds allowed. Required unless a cursor is given.'),
+    dateTime('Inclusive lower bound: ISO-8601 with an offset or Z, fractional seconds allowed. Required unless a cursor is given.', [
+      '2018-02-18T02:30:00-07:00',
+      '2018-02-18T08:00:00Z',
+    ]),
   ),
-  toDateTime: Type.Optional(dateTime('Exclusive upper bound, later than fromDateTime. Omitted: up to the latest entry.')),
+  toDateTime: Type.Optional(
+    dateTime('Exclusive upper bound, later than fromDateTime. Omitted: up to the latest entry.', ['2018-02-19T02:30:00-07:00', '2018-02-19T08:00:00Z']),
+  ),
   cursor: Type.Optional(Type.String({ description: 'records.cursor of the previous page, passed back unchanged.' })),
   limit: Type.Optional(Type.String({ description: 'Extension: page size, an integer from 1 to 1000 (default 100).', pattern: '^[0-9]+$' })),
 });
