@@ -1,6 +1,7 @@
 /**
  * The log entry in its three shapes: ingest input (what clients post), the stored row
- * (`NewEntry`: indexed columns plus the entry's wire text), and the Gong wire format. The wire text is rendered once, at ingest, in Gong's field order, so a page is the
+ * (`NewEntry` / `StoredEntry`: indexed columns plus the entry's wire text), and the Gong wire
+ * format. The wire text is rendered once, at ingest, in Gong's field order, so a page is the
  * concatenation of stored texts and `logRecord` is never re-serialised.
  */
 import { createHash } from 'node:crypto';

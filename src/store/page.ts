@@ -1,9 +1,24 @@
 /** Building and taking apart StoredPage values (see store.ts). */
 import { arrayElements } from '../logs/json-text.ts';
 import { parseDateTime } from '../logs/time.ts';
-import type { StoredPage } from './store.ts';
+import type { StoredEntry, StoredPage } from './store.ts';
 
 export const EMPTY_PAGE: StoredPage = Object.freeze({ text: Buffer.alloc(0), count: 0, next: null });
+
+/**
+ * The page of the first `limit` of `rows`, which the store read one beyond the page (up to
+ * `limit + 1`) to learn whether more follow.
+ */
+export function pageOfRows(rows: readonly StoredEntry[], limit: number): StoredPage {
+  const more = rows.length > limit;
+  const shown = more ? rows.slice(0, limit) : rows;
+  const last = shown[shown.length - 1];
+  return {
+    text: Buffer.from(shown.map((r) => r.body).join(',')),
+    count: shown.length,
+    next: more && last ? { timeMs: last.timeMs, seq: last.seq, tied: rows[limit]!.timeMs === last.timeMs } : null,
+  };
+}
 
 /** Two pages read one after the other, as one: `a`'s entries, then `b`'s. */
 export function joinPages(a: StoredPage, b: StoredPage): StoredPage {

@@ -63,6 +63,13 @@ export interface Resume extends Position {
   readonly tied?: boolean;
 }
 
+export interface StoredEntry {
+  readonly timeMs: number;
+  readonly seq: number;
+  /** The entry's wire text. */
+  readonly body: string;
+}
+
 /**
  * A page of entries. Their wire texts come as one UTF-8 buffer, comma-separated: exactly what
  * the API puts between the brackets of `logEntries`, so a page goes from the store to the

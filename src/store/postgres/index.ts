@@ -21,12 +21,13 @@ import type {
   Resume,
   Scope,
   Store,
+  StoredEntry,
   StoredPage,
   Tenant,
   TenantLimits,
 } from '../store.ts';
 import { planCount } from '../count-plan.ts';
-import { EMPTY_PAGE } from '../page.ts';
+import { EMPTY_PAGE, pageOfRows } from '../page.ts';
 import { attachMonth, migrate, monthOf, partitionOf } from './migrations.ts';
 
 const NO_UPPER_BOUND = Number.MAX_SAFE_INTEGER;
@@ -58,13 +59,10 @@ interface KeyRow {
 }
 
 /** int8 columns arrive as strings; every value here is far below 2^53. */
-/** A page as one row: its texts joined, their count, its last entry and the time of the one after. */
-interface PageRow {
-  text: string | null;
-  n: string;
-  last_time: string | null;
-  last_seq: string | null;
-  after_time: string | null;
+interface EntryRow {
+  event_time: string;
+  seq: string;
+  body: string;
 }
 
 function toTenant(r: TenantRow): Tenant {
@@ -87,27 +85,9 @@ function toKey(r: KeyRow): AccessKeyRecord {
   };
 }
 
-function toPage(r: PageRow): StoredPage {
-  const count = Number(r.n);
-  if (count === 0) return EMPTY_PAGE;
-  const next =
-    r.after_time === null ? null : { timeMs: Number(r.last_time), seq: Number(r.last_seq), tied: r.after_time === r.last_time };
-  return { text: Buffer.from(r.text!), count, next };
+function toEntry(r: EntryRow): StoredEntry {
+  return { timeMs: Number(r.event_time), seq: Number(r.seq), body: r.body };
 }
-
-/**
- * The page of `rows` (a query of event_time, seq, body in page order, limited to `$limit + 1`
- * rows) as one row: handing PostgreSQL's rows to JavaScript one by one costs more than joining
- * their texts there. The row beyond the page tells whether more follow and whether it shares
- * the last entry's time.
- */
-const pageOf = (rows: string, limit: string) => `
-  SELECT string_agg(body, ',' ORDER BY i) FILTER (WHERE i <= ${limit}) AS text,
-         count(*) FILTER (WHERE i <= ${limit}) AS n,
-         max(event_time) FILTER (WHERE i = ${limit}) AS last_time,
-         max(seq) FILTER (WHERE i = ${limit}) AS last_seq,
-         max(event_time) FILTER (WHERE i = ${limit} + 1) AS after_time
-  FROM (SELECT event_time, seq, body, row_number() OVER (ORDER BY event_time, seq) AS i FROM (${rows}) r) numbered`;
 
 /** One INSERT's worth of entries, as the column arrays `unnest` takes. */
 interface Chunk {
@@ -145,7 +125,7 @@ const SQL = {
   // total is the hourly tallies of the whole hours ($6 to $7) corrected by two short counts
   // ($8-$10, $11-$13: from, to, sign; see count-plan.ts).
   first: `
-    SELECT c.total, s.last_seq AS watermark, p.*
+    SELECT c.total, s.last_seq AS watermark, p.event_time, p.seq, p.body
     FROM entry_seqs s
     CROSS JOIN (
       SELECT coalesce((SELECT sum(n) FROM entry_counts WHERE tid = $1 AND type_id = $2 AND hour >= $6 AND hour < $7), 0)
@@ -153,22 +133,20 @@ const SQL = {
         + $13::int * (SELECT count(*) FROM entries WHERE tid = $1 AND type_id = $2 AND event_time >= $11 AND event_time < $12)
         AS total
     ) c
-    CROSS JOIN LATERAL (${pageOf(
-      `SELECT event_time, seq, body FROM entries
-       WHERE tid = $1 AND type_id = $2 AND event_time >= $3 AND event_time < $4
-       ORDER BY event_time, seq LIMIT $5::int + 1`,
-      '$5::int',
-    )}) p
-    WHERE s.tid = $1`,
+    LEFT JOIN LATERAL (
+      SELECT event_time, seq, body FROM entries
+      WHERE tid = $1 AND type_id = $2 AND event_time >= $3 AND event_time < $4
+      ORDER BY event_time, seq LIMIT $5
+    ) p ON true
+    WHERE s.tid = $1
+    ORDER BY p.event_time, p.seq`,
   // The plain lower bound on event_time lets the planner prune partitions; the row comparison
   // alone would not.
-  next: pageOf(
-    `SELECT event_time, seq, body FROM entries
-     WHERE tid = $1 AND type_id = $2 AND event_time >= $3 AND (event_time, seq) > ($4, $5)
-       AND event_time < $6 AND seq <= $7
-     ORDER BY event_time, seq LIMIT $8::int + 1`,
-    '$8::int',
-  ),
+  next: `
+    SELECT event_time, seq, body FROM entries
+    WHERE tid = $1 AND type_id = $2 AND event_time >= $3 AND (event_time, seq) > ($4, $5)
+      AND event_time < $6 AND seq <= $7
+    ORDER BY event_time, seq LIMIT $8`,
   tenantColumns: 'id, name, created_at, read_per_second, read_per_day, ingest_per_second',
   keyColumns: `k.access_key, t.id AS tenant_id, k.secret_hash, k.scopes, k.created_at, k.revoked_at`,
 };
@@ -360,9 +338,10 @@ export class PostgresStore implements Store {
     const tid = await this.tid(query.tenantId);
     const typeId = await this.typeId(query.logType);
     if (tid === undefined || typeId === undefined) return { total: 0, watermark: 0, ...EMPTY_PAGE };
+    // One row beyond the page tells whether more follow.
     const plan = planCount(query.fromMs, query.toMs);
     const ranges = [0, 1].map((i) => plan.ranges[i] ?? { fromMs: 0, toMs: 0, sign: 0 });
-    const r = await this.pool.query<PageRow & { total: string; watermark: string }>({
+    const r = await this.pool.query<EntryRow & { total: string; watermark: string }>({
       name: 'lw_first',
       text: SQL.first,
       values: [
@@ -370,7 +349,7 @@ export class PostgresStore implements Store {
         typeId,
         query.fromMs,
         query.toMs ?? NO_UPPER_BOUND,
-        limit,
+        limit + 1,
         plan.fromBucket,
         plan.toBucket,
         ...ranges.flatMap((c) => [c.fromMs, c.toMs, c.sign]),
@@ -379,14 +358,15 @@ export class PostgresStore implements Store {
     const head = r.rows[0];
     const total = head ? Number(head.total) : 0;
     if (!head || total === 0) return { total: 0, watermark: 0, ...EMPTY_PAGE };
-    return { total, watermark: Number(head.watermark), ...toPage(head) };
+    const rows = r.rows.filter((row) => row.event_time !== null).map(toEntry);
+    return { total, watermark: Number(head.watermark), ...pageOfRows(rows, limit) };
   }
 
   async nextPage(query: EntryQuery, after: Resume, watermark: number, limit: number): Promise<StoredPage> {
     const tid = await this.tid(query.tenantId);
     const typeId = await this.typeId(query.logType);
     if (tid === undefined || typeId === undefined) return EMPTY_PAGE;
-    const r = await this.pool.query<PageRow>({
+    const r = await this.pool.query<EntryRow>({
       name: 'lw_next',
       text: SQL.next,
       values: [
@@ -397,10 +377,10 @@ export class PostgresStore implements Store {
         after.seq,
         query.toMs ?? NO_UPPER_BOUND,
         watermark,
-        limit,
+        limit + 1,
       ],
     });
-    return toPage(r.rows[0]!);
+    return pageOfRows(r.rows.map(toEntry), limit);
   }
 
   async createTenant(input: { id: string; name: string }): Promise<Tenant> {
