@@ -1,0 +1,49 @@
+/**
+ * Progress on long work, as a user at a terminal sees it: `logwarden ingest` run under a
+ * pseudo-terminal (util-linux `script`) draws a bar on stderr, and run into pipes draws none.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { CLI, ROOT, cleanEnv, runCli } from '../support/cli.ts';
+
+const SCRIPT = '/usr/bin/script';
+const skip = existsSync(SCRIPT) ? undefined : `${SCRIPT} not found (util-linux): no pseudo-terminal to run the CLI in`;
+
+const shellQuote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+
+describe('progress on long work', { skip }, () => {
+  let dir: string;
+  let file: string;
+  let tenant: string;
+  const flags = () => ['--data-dir', join(dir, 'data')];
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'logwarden-progress-'));
+    tenant = JSON.parse((await runCli(['tenants', 'create', '--name', 'Progress', '--json', ...flags()])).stdout).id;
+    const lines = Array.from({ length: 3000 }, (_, i) => `{"logType":"AccessLog","userId":"${i}","eventTime":"2026-02-01T00:${String(Math.floor(i / 60) % 60).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}Z","logRecord":{"i":${i}}}`);
+    file = join(dir, 'in.ndjson');
+    writeFileSync(file, lines.join('\n') + '\n');
+  });
+
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('draws a bar of the bytes read on a terminal, ending at 100%', async () => {
+    const command = [process.execPath, '--import', 'tsx', CLI, 'ingest', file, '--tenant', tenant, ...flags()].map(shellQuote).join(' ');
+    const { stdout } = await promisify(execFile)(SCRIPT, ['-qec', command, '/dev/null'], { cwd: ROOT, env: cleanEnv({ COLUMNS: '120' }) });
+    const size = statSync(file).size;
+    assert.match(stdout, new RegExp(`reading .* 100% \\| ${size}/${size} bytes`), stdout);
+    assert.match(stdout, /stored 3000 entries, 0 duplicates skipped \(3000 lines\)/);
+  });
+
+  it('writes no bar and no control characters when stderr is not a terminal', async () => {
+    const r = await runCli(['ingest', file, '--tenant', tenant, ...flags()]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, '');
+    assert.match(r.stdout, /stored 0 entries, 3000 duplicates skipped/);
+  });
+});
