@@ -110,7 +110,7 @@ export async function listLogs(ctx: ListLogsContext, tenantId: string, p: ListLo
   if (p.cursor !== undefined) {
     const c = resolveCursor(p, tenantId, ctx);
     const query: EntryQuery = { tenantId, logType: c.logType, fromMs: ceilMs(c.from), toMs: c.to && ceilMs(c.to) };
-    const after = c.afterTied === null ? { timeMs: c.afterTimeMs, seq: c.afterSeq } : { timeMs: c.afterTimeMs, seq: c.afterSeq, tied: c.afterTied };
+    const after = { timeMs: c.afterTimeMs, seq: c.afterSeq, ...(c.afterTied !== null && { tied: c.afterTied }) };
     page = await ctx.store.nextPage(query, after, c.watermark, c.limit);
     state = c;
   } else {

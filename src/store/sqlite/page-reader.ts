@@ -43,7 +43,7 @@ function aggregateSql(rows: string, ordered: boolean): string {
  * row straight to the aggregate: then the joined texts are in page order by construction. Any
  * other plan (a sort, a materialised subquery, another index) gets the explicitly ordered form.
  */
-export function yieldsInOrder(db: Database.Database, sql: string, params: Params): boolean {
+function yieldsInOrder(db: Database.Database, sql: string, params: Params): boolean {
   const plan = db
     .prepare<Params, { detail: string }>(`EXPLAIN QUERY PLAN ${sql}`)
     .all(...params)
