@@ -1,8 +1,9 @@
 /**
  * `npm run bench:page-read` — what reading one 100-entry page out of SQLite costs, in process,
- * without HTTP: logwarden's page reader over the read benchmark's 400 pages (about 40 MB of
- * entries, more than a CPU cache holds) and over 4 of them (cache-resident), and, for
- * comparison, the same pages' texts each stored as one value and read back by key.
+ * without HTTP: the row page reader over the read benchmark's 400 pages (about 40 MB of
+ * entries, more than a CPU cache holds) and over 4 of them (cache-resident); the same pages'
+ * texts each stored as one value and read back by key; and the same 400 pages read from page
+ * blocks, as the store serves them (checked byte for byte against the row reader).
  * Uses the benchmark's cached data set (made first if missing, as `npm run bench` does).
  *
  *   npm run bench:page-read [-- --cache DIR]
@@ -13,6 +14,8 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DATABASE_FILE } from '../src/store/sqlite/index.ts';
+import { BLOCK_FILE } from '../src/store/sqlite/block-file.ts';
+import { PageBlocks } from '../src/store/sqlite/page-blocks.ts';
 import { PageReader } from '../src/store/sqlite/page-reader.ts';
 import { DEFAULT_SPEC, sqliteDataset } from './lib/dataset.ts';
 import { median, round } from './lib/stats.ts';
@@ -31,6 +34,8 @@ const reader = new PageReader(db);
 // The read benchmark's pages: the first page of queries starting at 400 points across the range.
 const starts = Array.from({ length: PAGES }, (_, i) => dataset.fromMs + Math.floor(((dataset.toMs - dataset.fromMs - 3_600_000) * i) / PAGES));
 const page = (from: number) => reader.firstPage(tid, typeId, from, dataset.toMs, LIMIT);
+const blocks = new PageBlocks(db, reader, { file: join(dataset.dataDir, BLOCK_FILE) });
+const blockPage = (from: number) => blocks.firstPage(tid, typeId, from, dataset.toMs, LIMIT);
 
 /** Median µs per read over five rounds of READS reads cycling through `keys`, after a warm-up. */
 function time<K>(keys: readonly K[], read: (key: K) => unknown): number {
@@ -58,6 +63,10 @@ try {
   const rows400 = time(starts, page);
   const rows4 = time(starts.filter((_, i) => i % (PAGES / 4) === 0), page);
   const blob400 = time(ids, (id) => byId.get(id));
+  for (const from of starts) {
+    if (!blockPage(from).text.equals(page(from).text)) throw new Error(`page blocks and rows differ from ${from}`);
+  }
+  const blocks400 = time(starts, blockPage);
   const bytes = Math.round(starts.reduce((n, from) => n + page(from).text.length, 0) / PAGES);
   process.stdout.write(
     [
@@ -65,6 +74,7 @@ try {
       `  page reader, ${PAGES} pages cycled         ${rows400}`,
       `  page reader, 4 pages cycled           ${rows4}`,
       `  one stored value per page, ${PAGES} cycled ${blob400}`,
+      `  page blocks, ${PAGES} pages cycled         ${blocks400}`,
       '',
     ].join('\n'),
   );

@@ -42,6 +42,8 @@ function sourceDigest(kind: 'sqlite' | 'postgres'): string {
     ...SOURCES,
     `src/store/${kind}/migrations.ts`,
     `src/store/${kind}/index.ts`,
+    // How seed lays out page blocks, which the data set keeps.
+    ...(kind === 'sqlite' ? ['src/store/sqlite/page-blocks.ts', 'src/store/sqlite/block-file.ts'] : []),
     ...SOURCE_DIRS.flatMap((d) => readdirSync(join(ROOT, d)).sort().map((f) => `${d}/${f}`)),
   ];
   for (const f of files) h.update(f).update('\0').update(readFileSync(join(ROOT, f))).update('\0');

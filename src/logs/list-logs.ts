@@ -4,6 +4,7 @@
  * the entries, as the store returns them in one buffer; nothing is re-serialised.
  */
 import { invalid, LogwardenError, NO_RECORDS_MESSAGE } from '../errors.ts';
+import { surround } from '../store/page.ts';
 import type { EntryQuery, Store, StoredPage } from '../store/store.ts';
 import { CursorError, type CursorCodec, type CursorState } from './cursor.ts';
 import type { LogTypes } from './log-types.ts';
@@ -100,7 +101,7 @@ function render(requestId: string, total: number, pageNumber: number, page: Stor
   let head = `{"requestId":"${requestId}","records":{"totalRecords":${total},"currentPageSize":${page.count},"currentPageNumber":${pageNumber}`;
   if (cursor !== undefined) head += `,"cursor":"${cursor}"`;
   head += '},"logEntries":[';
-  return Buffer.concat([Buffer.from(head), page.text, PAGE_END]);
+  return surround(Buffer.from(head), page, PAGE_END);
 }
 
 /** Answers one `GET /v2/logs` request for `tenantId` with the page's JSON, as UTF-8. */

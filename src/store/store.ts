@@ -80,6 +80,11 @@ export interface StoredPage {
   /** The number of entries in `text`. */
   readonly count: number;
   /**
+   * When set, `text` lies inside this buffer of its own, with room before and after it
+   * (page.ts: `ROOM_BEFORE`, `ROOM_AFTER`) for what the API writes around the entries.
+   */
+  readonly room?: Buffer;
+  /**
    * Where the next page starts — the position of this page's last entry — when entries follow
    * it (within its snapshot); null when this page ends the query.
    */
@@ -129,6 +134,13 @@ export interface Store {
 
   /** The next page (up to `limit` entries) after `after`, seeing only entries at or below `watermark`. */
   nextPage(query: EntryQuery, after: Resume, watermark: number, limit: number): Promise<StoredPage>;
+
+  /**
+   * Background upkeep, one bounded step (`budget` units of work), for a store that has any:
+   * SQLite builds page blocks. Skipped while this store appended within the last `quietMs`.
+   * Resolves to the entries it organised; 0 when there was nothing to do.
+   */
+  maintain?(budget: number, quietMs?: number): Promise<number>;
 
   createTenant(input: { id: string; name: string }): Promise<Tenant>;
   getTenant(id: string): Promise<Tenant | undefined>;

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { DATABASE_FILE, openSqliteStore } from '../../src/store/sqlite/index.ts';
+import { DATABASE_FILE, openSqliteStore, type SqliteStore } from '../../src/store/sqlite/index.ts';
 import { MIGRATIONS } from '../../src/store/sqlite/migrations.ts';
 import { makeEntry, runStoreContract } from '../../src/store/store.contract.ts';
 
@@ -19,17 +19,36 @@ function withFile<T>(dir: string, f: (db: Database.Database) => T): T {
   }
 }
 
-runStoreContract({
-  name: 'sqlite',
-  async create() {
+/** A store in a fresh directory; `prepare` adjusts each store opened there. */
+function sqliteFixture(options: { blockEntries?: number } = {}, prepare: (store: SqliteStore) => void = () => {}) {
+  return async () => {
     const dir = mkdtempSync(join(tmpdir(), 'logwarden-store-'));
     return {
-      open: async () => openSqliteStore({ dataDir: dir }),
+      open: async () => {
+        const store = openSqliteStore({ dataDir: dir, ...options });
+        prepare(store);
+        return store;
+      },
       schemaVersion: async () => withFile(dir, (db) => db.pragma('user_version', { simple: true }) as number),
-      setSchemaVersion: async (v) => withFile(dir, (db) => void db.pragma(`user_version = ${Math.trunc(v)}`)),
+      setSchemaVersion: async (v: number) => withFile(dir, (db) => void db.pragma(`user_version = ${Math.trunc(v)}`)),
       teardown: async () => rmSync(dir, { recursive: true, force: true }),
     };
-  },
+  };
+}
+
+runStoreContract({ name: 'sqlite', create: sqliteFixture() });
+
+// The same contract with pages read from page blocks: tiny blocks, built after every append.
+runStoreContract({
+  name: 'sqlite, pages from blocks',
+  create: sqliteFixture({ blockEntries: 3 }, (store) => {
+    const append = store.append.bind(store);
+    store.append = async (tenantId, entries) => {
+      const result = await append(tenantId, entries);
+      await store.maintain(Number.MAX_SAFE_INTEGER);
+      return result;
+    };
+  }),
 });
 
 describe('sqlite store: specific', () => {

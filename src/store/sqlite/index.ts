@@ -24,6 +24,8 @@ import type {
 import { BucketTally, planCount } from '../count-plan.ts';
 import { EMPTY_PAGE } from '../page.ts';
 import { migrate } from './migrations.ts';
+import { BLOCK_FILE } from './block-file.ts';
+import { PageBlocks } from './page-blocks.ts';
 import { PageReader } from './page-reader.ts';
 
 export const DATABASE_FILE = 'logwarden.db';
@@ -71,6 +73,8 @@ function toKey(r: KeyRow): AccessKeyRecord {
 export interface SqliteStoreOptions {
   /** Directory holding the database file; created if missing. */
   dataDir: string;
+  /** Entries per page block (see page-blocks.ts); tests use small ones. */
+  blockEntries?: number;
 }
 
 export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
@@ -86,7 +90,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
     db.pragma('foreign_keys = ON');
     db.pragma('cache_size = -65536');
     migrate(db);
-    return new SqliteStore(db);
+    return new SqliteStore(db, join(options.dataDir, BLOCK_FILE), options.blockEntries);
   } catch (err) {
     db.close();
     throw err;
@@ -99,7 +103,9 @@ export class SqliteStore implements Store {
   private readonly typeIds = new Map<string, number>();
 
   private readonly q;
-  private readonly pages: PageReader;
+  private readonly pages: PageBlocks;
+  /** When this store last appended (ms), for `maintain`'s quiet period. */
+  private appendedAt = 0;
   /**
    * Access keys as read since the database last changed: every request looks its key up, and
    * `PRAGMA data_version` (which moves whenever another connection commits) costs a fraction
@@ -108,8 +114,12 @@ export class SqliteStore implements Store {
   private readonly keys = new Map<string, AccessKeyRecord | undefined>();
   private keysVersion = -1;
 
-  constructor(private readonly db: Database.Database) {
-    this.pages = new PageReader(db);
+  constructor(
+    private readonly db: Database.Database,
+    blockFile: string,
+    blockEntries?: number,
+  ) {
+    this.pages = new PageBlocks(db, new PageReader(db), { file: blockFile, ...(blockEntries !== undefined && { entries: blockEntries }) });
     this.q = {
       tidOf: db.prepare<[string], { tid: number }>('SELECT tid FROM tenants WHERE id = ?'),
       typeIdOf: db.prepare<[string], { type_id: number }>('SELECT type_id FROM log_types WHERE name = ?'),
@@ -165,6 +175,7 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    this.pages.close();
     if (this.db.open) this.db.close();
   }
 
@@ -197,22 +208,28 @@ export class SqliteStore implements Store {
   async append(tenantId: string, entries: Iterable<NewEntry>): Promise<AppendResult> {
     const tid = this.requireTid(tenantId);
     const knownTypes = new Set(this.typeIds.keys());
+    this.appendedAt = Date.now();
     try {
       return this.db
         .transaction(() => {
           let accepted = 0;
           let duplicates = 0;
           const tally = new BucketTally();
+          const times = new Map<number, number[]>();
           for (const e of entries) {
             const typeId = this.typeId(e.logType, true)!;
             if (this.q.insert.run(tid, typeId, e.eventTimeMs, e.key, e.body).changes === 1) {
               accepted++;
               tally.add(typeId, e.eventTimeMs);
+              let t = times.get(typeId);
+              if (!t) times.set(typeId, (t = []));
+              t.push(e.eventTimeMs);
             } else {
               duplicates++;
             }
           }
           for (const c of tally.entries()) this.q.addCount.run(tid, c.typeId, c.hour, c.n);
+          for (const [typeId, t] of times) this.pages.invalidate(tid, typeId, t);
           return { accepted, duplicates };
         })
         .immediate();
@@ -221,6 +238,16 @@ export class SqliteStore implements Store {
       for (const name of this.typeIds.keys()) if (!knownTypes.has(name)) this.typeIds.delete(name);
       throw err;
     }
+  }
+
+  /**
+   * Builds up to `budget` page blocks (page-blocks.ts). Does nothing while this store appended
+   * within the last `quietMs`, so that blocks are built in pauses of ingest rather than against
+   * it. Resolves to the entries put in blocks; 0 when there was nothing (or no time) to do.
+   */
+  async maintain(budget: number, quietMs = 0): Promise<number> {
+    if (Date.now() - this.appendedAt < quietMs) return 0;
+    return this.pages.build(this.db, budget);
   }
 
   async firstPage(query: EntryQuery, limit: number): Promise<FirstPage> {

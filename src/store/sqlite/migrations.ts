@@ -79,6 +79,40 @@ export const MIGRATIONS: readonly string[] = [
     SELECT tid, type_id, (event_time - ((event_time % 3600000) + 3600000) % 3600000) / 3600000, count(*)
     FROM entries GROUP BY 1, 2, 3;
   `,
+  // Page blocks (page-blocks.ts): consecutive entries' texts stored together (in the block
+  // file, block-file.ts, at \`at\`, \`bytes\` long), derived from entries and built in the
+  // background; a gap is the range of a block a late entry dropped. block_file holds how much of
+  // the block file is committed.
+  `
+  CREATE TABLE entry_blocks (
+    tid INTEGER NOT NULL,
+    type_id INTEGER NOT NULL,
+    after_time INTEGER NOT NULL,
+    after_seq INTEGER NOT NULL,
+    last_time INTEGER NOT NULL,
+    last_seq INTEGER NOT NULL,
+    max_seq INTEGER NOT NULL,
+    n INTEGER NOT NULL,
+    marks BLOB NOT NULL,
+    at INTEGER NOT NULL,
+    bytes INTEGER NOT NULL
+  );
+  CREATE UNIQUE INDEX entry_blocks_by_last ON entry_blocks(tid, type_id, last_time, last_seq);
+  CREATE TABLE entry_block_gaps (
+    tid INTEGER NOT NULL,
+    type_id INTEGER NOT NULL,
+    after_time INTEGER NOT NULL,
+    after_seq INTEGER NOT NULL,
+    until_time INTEGER NOT NULL,
+    until_seq INTEGER NOT NULL,
+    PRIMARY KEY (tid, type_id, after_time, after_seq)
+  ) WITHOUT ROWID;
+  CREATE TABLE block_file (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    size INTEGER NOT NULL
+  );
+  INSERT INTO block_file (id, size) VALUES (1, 0);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

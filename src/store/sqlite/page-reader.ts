@@ -166,6 +166,15 @@ export class PageReader {
     return this.resumeRun(tiedParams, laterParams, limit);
   }
 
+  /**
+   * Where a page that ended at `at` (an entry below `toMs`) resumes: null when no entry up to
+   * `watermark` follows it before `toMs`.
+   */
+  following(tid: number, typeId: number, at: Position, toMs: number, watermark: number): Resume | null {
+    if (this.tiedAny.get(tid, typeId, at.timeMs, at.seq, watermark) !== undefined) return { ...at, tied: true };
+    return this.laterAny.get(tid, typeId, at.timeMs, toMs, watermark) !== undefined ? { ...at, tied: false } : null;
+  }
+
   /** The rest of a run of entries sharing one time, then later entries. */
   private resumeRun(tiedParams: Params, laterParams: Params, limit: number): StoredPage {
 
