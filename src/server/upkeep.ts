@@ -7,8 +7,8 @@
 import type { Logger } from 'pino';
 import type { Store } from '../store/store.ts';
 
-/** Blocks per step: about a hundred entries each, a few milliseconds in all. */
-const STEP_BUDGET = 8;
+/** Blocks per step: two hundred entries each, a few milliseconds in all. */
+const STEP_BUDGET = 4;
 const QUIET_MS = 1000;
 const IDLE_MS = 1000;
 
