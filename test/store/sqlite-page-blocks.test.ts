@@ -125,7 +125,10 @@ describe('sqlite page blocks', () => {
       assert.equal(blocks(), 0);
       assert.equal(await store.maintain(100), 40);
       assert.equal(blocks(), 10);
+      const version = () => db.pragma('data_version', { simple: true });
+      const before = version();
       assert.equal(await store.maintain(100), 0, 'nothing left to block');
+      assert.equal(version(), before, 'with nothing to do, the database is not written to');
       await store.append(TENANT, [entry(T0 + 10_500)]);
       assert.equal(blocks(), 9, 'the block holding 10.5 s was dropped');
       const q = { tenantId: TENANT, logType: 'AccessLog', fromMs: T0, toMs: null };

@@ -119,6 +119,14 @@ export class PageBlocks {
         'DELETE FROM entry_block_gaps WHERE tid = ? AND type_id = ? AND after_time = ? AND after_seq = ?',
       ),
       chains: db.prepare<[], [number, number]>('SELECT DISTINCT tid, type_id FROM entry_counts').raw(),
+      anyGap: db.prepare<[], number>('SELECT 1 FROM entry_block_gaps LIMIT 1').pluck(),
+      // Entries after a position, counted up to a limit, through the page index alone.
+      countAfter: db
+        .prepare<[number, number, number, number, number, number], number>(
+          `SELECT count(*) FROM (SELECT 1 FROM entries WHERE tid = ? AND type_id = ? AND event_time >= ? AND (event_time > ? OR seq > ?)
+           ORDER BY event_time, seq LIMIT ?)`,
+        )
+        .pluck(),
       chainEnd: db
         .prepare<[number, number], [number, number]>(
           'SELECT last_time, last_seq FROM entry_blocks WHERE tid = ? AND type_id = ? ORDER BY last_time DESC, last_seq DESC LIMIT 1',
@@ -249,11 +257,13 @@ export class PageBlocks {
    * there. Returns the number of entries put in blocks (0: nothing to do).
    */
   build(db: Database.Database, budget: number): number {
+    // Looked at first without the write lock: an idle store is never written to.
+    if (!this.hasWork()) return 0;
     return db
       .transaction(() => {
         this.file.reopenIfReplaced();
-        const committed = this.q.committed.get()!;
-        if (this.file.size() < committed) {
+        const lost = this.file.size() < this.q.committed.get()!;
+        if (lost) {
           // The file lost committed texts (it was truncated or replaced): start over.
           this.q.dropAll.run();
           this.q.dropGaps.run();
@@ -269,10 +279,22 @@ export class PageBlocks {
         for (const [tid, typeId] of this.q.chains.all()) {
           for (let n; blocks < budget && (n = this.extend(tid, typeId)) > 0; blocks++) done += n;
         }
-        this.q.commit.run(this.file.flush());
+        const end = this.file.flush();
+        if (done > 0 || lost) this.q.commit.run(end);
         return done;
       })
       .immediate();
+  }
+
+  /** Whether `build` has anything to do: a file to start over, a gap, or a chain to extend. */
+  private hasWork(): boolean {
+    this.file.reopenIfReplaced();
+    if (this.file.size() < this.q.committed.get()! || this.q.anyGap.get() !== undefined) return true;
+    return this.q.chains.all().some(([tid, typeId]) => {
+      const last = this.q.chainEnd.get(tid, typeId);
+      const at: Position = last ? { timeMs: last[0], seq: last[1] } : START;
+      return this.q.countAfter.get(tid, typeId, at.timeMs, at.timeMs, at.seq, this.entries)! >= this.entries;
+    });
   }
 
   close(): void {
