@@ -33,8 +33,10 @@ import type { PageReader } from './page-reader.ts';
 const START: Position = { timeMs: Number.MIN_SAFE_INTEGER, seq: 0 };
 const COMMA_BYTE = 0x2c;
 
+/** (aTime, aSeq) < (bTime, bSeq) in page order. */
+const precedes = (aTime: number, aSeq: number, bTime: number, bSeq: number) => aTime < bTime || (aTime === bTime && aSeq < bSeq);
 /** `a` < `b` in page order. */
-const before = (a: Position, b: Position) => a.timeMs < b.timeMs || (a.timeMs === b.timeMs && a.seq < b.seq);
+const before = (a: Position, b: Position) => precedes(a.timeMs, a.seq, b.timeMs, b.seq);
 
 /**
  * A block's marks: for each entry, its event time, sequence and the end of its text in the
@@ -199,7 +201,7 @@ export class PageBlocks {
     for (;;) {
       // One block at a time: two at once, with a bound LIMIT, measured slower under load.
       const b = this.q.blockAfter.get(tid, typeId, pos.timeMs, pos.timeMs, pos.seq);
-      if (!b || before(pos, { timeMs: b[0], seq: b[1] }) || b[4] > watermark) break;
+      if (!b || precedes(pos.timeMs, pos.seq, b[0], b[1]) || b[4] > watermark) break;
       const marks = decodeMarks(b[5]);
       const n = marks.length / 3;
       // The first entry after `pos`: binary search over the marks.
@@ -207,7 +209,7 @@ export class PageBlocks {
       let hi = n;
       while (lo < hi) {
         const mid = (lo + hi) >> 1;
-        if (before(pos, { timeMs: marks[mid * 3]!, seq: marks[mid * 3 + 1]! })) hi = mid;
+        if (precedes(pos.timeMs, pos.seq, marks[mid * 3]!, marks[mid * 3 + 1]!)) hi = mid;
         else lo = mid + 1;
       }
       let i = lo;
@@ -311,7 +313,7 @@ export class PageBlocks {
     let next: BlockRecord | undefined;
     while (before(at, until)) {
       next = this.q.blockAfter.get(tid, typeId, at.timeMs, at.timeMs, at.seq);
-      if (!next || before(at, { timeMs: next[0], seq: next[1] })) break;
+      if (!next || precedes(at.timeMs, at.seq, next[0], next[1])) break;
       at = { timeMs: next[2], seq: next[3] };
     }
     const blocked = before(at, until) ? this.add(tid, typeId, at, this.rowsAfter(tid, typeId, at, this.gapEnd(next, until))) : 0;
@@ -338,7 +340,7 @@ export class PageBlocks {
     const k = this.entries;
     const rows = this.q.tiedRows.all(tid, typeId, at.timeMs, at.seq, k);
     if (rows.length < k) rows.push(...this.q.laterRows.all(tid, typeId, at.timeMs, end ? end.timeMs : Number.MAX_SAFE_INTEGER, k - rows.length));
-    return end ? rows.filter(([t, s]) => !before(end, { timeMs: t, seq: s })) : rows;
+    return end ? rows.filter(([t, s]) => !precedes(end.timeMs, end.seq, t, s)) : rows;
   }
 
   private add(tid: number, typeId: number, after: Position, rows: readonly BlockRow[]): number {
