@@ -4,8 +4,9 @@
  * autocannon load, in alternating runs. Ratio = logwarden ÷ bare (SPEC §10: at least 1/3).
  *
  * Measured with one process on each side, and with one process per core on each side
- * (`serve --workers N` against the bare server on N processes). The CPU each server and the
- * load generator used is recorded with every figure: it shows which of them set the pace.
+ * (`serve --workers N` against the bare server on N processes); the bar is judged on each
+ * side's faster configuration, the rate it reaches on this machine. The CPU each server and
+ * the load generator used is recorded with every figure: it shows which of them set the pace.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -44,6 +45,11 @@ export interface ReadFigures {
   readonly ratio: number;
   /** One process per core on each side; the ratio is against the faster bare configuration. */
   readonly perCore: { readonly bare: ServerFigures; readonly logwarden: ServerFigures; readonly ratio: number } | null;
+  /**
+   * Each side in its faster configuration (one process, or one per core): the request rate
+   * each reaches on this machine. The bar is judged on this ratio.
+   */
+  readonly best: { readonly logwarden: Best; readonly bare: Best; readonly ratio: number };
   readonly failedRequests: number;
   readonly distinctPages: number;
   readonly meanPageBytes: number;
@@ -67,6 +73,16 @@ export async function cursorPaths(t: Target, pages: number): Promise<string[]> {
   }
   return paths;
 }
+
+export interface Best {
+  readonly processes: number;
+  readonly requestsPerSecond: number;
+}
+
+const faster = (a: ServerFigures, b: ServerFigures | undefined): Best => {
+  const f = b && b.requestsPerSecond > a.requestsPerSecond ? b : a;
+  return { processes: f.processes, requestsPerSecond: f.requestsPerSecond };
+};
 
 /** A second logwarden server on the same store, run with `--workers`. */
 export interface WorkersServer {
@@ -128,6 +144,7 @@ export async function measureRead(t: Target, paths: readonly string[], o: ReadOp
     }
     const one = { bare: figures(1, runs[0]!), logwarden: figures(1, runs[1]!) };
     const many = workers ? { bare: figures(workers.processes, runs[2]!), logwarden: figures(workers.processes, runs[3]!) } : null;
+    const best = { logwarden: faster(one.logwarden, many?.logwarden), bare: faster(one.bare, many?.bare) };
     return {
       ...one,
       ratio: round(one.logwarden.requestsPerSecond / one.bare.requestsPerSecond, 3),
@@ -135,6 +152,7 @@ export async function measureRead(t: Target, paths: readonly string[], o: ReadOp
         ...many,
         ratio: round(many.logwarden.requestsPerSecond / Math.max(many.bare.requestsPerSecond, one.bare.requestsPerSecond), 3),
       },
+      best: { ...best, ratio: round(best.logwarden.requestsPerSecond / best.bare.requestsPerSecond, 3) },
       failedRequests: runs.flat().reduce((n, r) => n + r.load.non2xx + r.load.errors + r.load.timeouts, 0),
       distinctPages: paths.length,
       meanPageBytes,
