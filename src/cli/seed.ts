@@ -88,7 +88,9 @@ export function registerSeed(program: Command): void {
       .option('--json', 'print {"tenant", "entries", "stored", "duplicates", "seconds", "entriesPerSecond", "pageBlocksSeconds", "from", "to", "seed"} as JSON')
       .addHelpText(
         'after',
-        '\nExamples:\n' +
+        '\nOn the embedded store, seed then puts the new entries in page blocks at once (the server would\n' +
+          'do it in the background over the next minutes), so that reads are fast from the start.\n' +
+          '\nExamples:\n' +
           '  logwarden seed --tenant 123456789012345678 --entries 100000\n' +
           '  logwarden seed --tenant 123456789012345678 --entries 10000000 --days 90 --seed 7 --until 2026-01-01T00:00:00Z\n' +
           '  logwarden seed --tenant 123456789012345678 --entries 500000 --types AccessLog\n',
