@@ -65,6 +65,7 @@ export class BlockFile {
       for (let i = 0; i < this.pending.length; ) {
         const chunk = this.pending.slice(i, i + 512);
         let n = writevSync(fd, chunk);
+        if (n === 0) throw new Error('page blocks: the block file takes no more bytes');
         written += n;
         while (n > 0 && i < this.pending.length) {
           const b = this.pending[i]!;

@@ -80,7 +80,7 @@ export const MIGRATIONS: readonly string[] = [
     FROM entries GROUP BY 1, 2, 3;
   `,
   // Page blocks (page-blocks.ts): consecutive entries' texts stored together (in the block
-  // file, block-file.ts, at \`at\`, \`bytes\` long), derived from entries and built in the
+  // file, block-file.ts, at `at`, `bytes` long), derived from entries and built in the
   // background; a gap is the range of a block a late entry dropped. block_file holds how much of
   // the block file is committed.
   `
