@@ -150,7 +150,7 @@ export async function measureRead(t: Target, paths: readonly string[], o: ReadOp
       ratio: round(one.logwarden.requestsPerSecond / one.bare.requestsPerSecond, 3),
       perCore: many && {
         ...many,
-        ratio: round(many.logwarden.requestsPerSecond / Math.max(many.bare.requestsPerSecond, one.bare.requestsPerSecond), 3),
+        ratio: round(many.logwarden.requestsPerSecond / best.bare.requestsPerSecond, 3),
       },
       best: { ...best, ratio: round(best.logwarden.requestsPerSecond / best.bare.requestsPerSecond, 3) },
       failedRequests: runs.flat().reduce((n, r) => n + r.load.non2xx + r.load.errors + r.load.timeouts, 0),

@@ -2,9 +2,9 @@
 import type { Command } from 'commander';
 import { DEFAULT_DEMO_DAYS, DEFAULT_DEMO_SEED, generateDemoEntries } from '../logs/demo-data.ts';
 import type { NewEntry } from '../logs/entry.ts';
-import type { Store } from '../store/store.ts';
 import { GONG_LOG_TYPES } from '../logs/log-types.ts';
 import { formatEventTime, parseDateTime } from '../logs/time.ts';
+import type { Store } from '../store/store.ts';
 import { configFrom, intFlag, printJson, storeOptions, withStore, type StoreFlags } from './common.ts';
 import { CommandError, UsageError } from './exit-codes.ts';
 import { createProgress } from './progress.ts';
@@ -52,8 +52,8 @@ function typesFlag(value: string | undefined): string[] | undefined {
 }
 
 /**
- * Puts the new entries in page blocks at once, as a server would in the background over the
- * next minutes (see store/sqlite/page-blocks.ts), so that reads are fast from the start.
+ * Puts the new entries in page blocks at once, as a server would in the background (see
+ * store/sqlite/page-blocks.ts), so that reads are fast from the start.
  * Returns the seconds it took (0 for a store without them).
  */
 async function buildPageBlocks(store: Store, stored: number): Promise<number> {
@@ -88,8 +88,8 @@ export function registerSeed(program: Command): void {
       .option('--json', 'print {"tenant", "entries", "stored", "duplicates", "seconds", "entriesPerSecond", "pageBlocksSeconds", "from", "to", "seed"} as JSON')
       .addHelpText(
         'after',
-        '\nOn the embedded store, seed then puts the new entries in page blocks at once (the server would\n' +
-          'do it in the background over the next minutes), so that reads are fast from the start.\n' +
+        '\nOn the embedded store, seed then puts the new entries in page blocks at once (a running server\n' +
+          'would do it in the background), so that reads are fast from the start.\n' +
           '\nExamples:\n' +
           '  logwarden seed --tenant 123456789012345678 --entries 100000\n' +
           '  logwarden seed --tenant 123456789012345678 --entries 10000000 --days 90 --seed 7 --until 2026-01-01T00:00:00Z\n' +
