@@ -29,7 +29,12 @@ export function buildProgram(): Command {
     )
     .version(packageVersion(), '-V, --version')
     .showSuggestionAfterError()
-    .configureHelp({ sortSubcommands: false });
+    .configureHelp({ sortSubcommands: false })
+    .addHelpText(
+      'after',
+      '\nExamples:\n  logwarden serve --demo                 # a server with 30 days of synthetic entries\n' +
+        '  logwarden tenants create --name "Acme Corp"\n  logwarden fetch --help\n',
+    );
   registerServe(program);
   registerTenants(program);
   registerKeys(program);
