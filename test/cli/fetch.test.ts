@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { progressText } from '../../src/cli/progress.ts';
@@ -169,6 +170,18 @@ describe('logwarden fetch against a misbehaving Gong-compatible server', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(readFileSync(out, 'utf8').trimEnd().split('\n'), play.map((t) => `{"logType":"UserCallPlay",${t.slice(1)}`));
     assert.match(stderr, /--from 2026-01-01T00:00:00Z .*--cursor/, 'the resumed query repeats the bounds exactly');
+  });
+
+  it('draws its bar on a terminal without 0/0 or an ETA placeholder, ending with the whole count', { skip: existsSync('/usr/bin/script') ? undefined : '/usr/bin/script (util-linux) not found: no pseudo-terminal' }, async () => {
+    const out = join(dir.path, 'tty.ndjson');
+    // Slow pages, so the bar is drawn while the total is still unknown and between pages.
+    for (let i = 0; i < 6; i++) server.faults.push({ kind: 'slow', ms: 250 });
+    const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
+    const command = [process.execPath, '--import', 'tsx', CLI, ...fetchArgs('--from', '2026-01-01', '--out', out)].map(quote).join(' ');
+    const { stdout } = await promisify(execFile)('/usr/bin/script', ['-qec', command, '/dev/null'], { cwd: ROOT, env: cleanEnv({ ...CREDS, COLUMNS: '150' }) });
+    assert.match(stdout, /UserCallPlay .*100% \| 23\/23 entries/, stdout);
+    assert.match(stdout, /23 UserCallPlay entries written to /);
+    assert.doesNotMatch(stdout, /\b0\/0\b|ETA (?!\d)|NaN|Infinity|LL/, stdout);
   });
 
   it('refuses bad usage with exit code 2 and no request', async () => {
