@@ -267,3 +267,24 @@ describe('logwarden sync when a source fails for one type', () => {
     dest.dir.remove();
   });
 });
+
+describe('logwarden sync stopped by Ctrl-C', () => {
+  it('exits 130 and says that the next run resumes from the checkpoints', async () => {
+    const server = await startFaultServer({ pageSize: 2 });
+    const dest = await localStore();
+    await dest.store.close();
+    server.setEntries('AccessLog', entryTexts('AccessLog', 6, Date.now() - 10 * MINUTE));
+    server.faults.push({ kind: 'slow', ms: 0 }, { kind: 'slow', ms: 20_000 });
+    const args = ['sync', '--url', server.url, '--tenant', dest.tenantId, '--data-dir', dest.dir.path, '--types', 'AccessLog', '--rate', '0', '--page-size', '2'];
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: ROOT, env: cleanEnv({ LOGWARDEN_ACCESS_KEY: 'k', LOGWARDEN_SECRET: 's' }) });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+    while (server.requests.length < 2) await new Promise((r) => setTimeout(r, 20));
+    child.kill('SIGINT');
+    assert.equal(await exited, 130, stderr);
+    assert.match(stderr, /interrupted; run the same command again to resume from the checkpoints/);
+    await server.close();
+    dest.dir.remove();
+  });
+});
