@@ -25,7 +25,28 @@ export function csvCell(v: string): string {
   return /[",\r\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v;
 }
 
-export function formatter(format: Format, logType: string, appending: boolean): Formatter {
+/** How `--format csv` writes ids: `text` keeps all their digits in spreadsheets; `plain` is the bare value. */
+export const CSV_ID_STYLES = ['text', 'plain'] as const;
+export type CsvIdStyle = (typeof CSV_ID_STYLES)[number];
+
+const ID_FIELDS: ReadonlySet<string> = new Set(['userId', 'impersonatorUserId', 'impersonatorCompanyId']);
+/** More digits than a double holds exactly (15): a spreadsheet would round such a number. */
+const LONG_NUMBER = /^\d{16,}$/;
+
+/**
+ * An id cell. Spreadsheets (LibreOffice Calc and Excel alike) turn a 19-digit id into a
+ * number on opening a CSV, quoted or not, and keep only 15 significant digits. A cell that
+ * starts with a tab is not a number to them, so it stays text with every digit, and the file
+ * stays plain CSV (no formula such as ="…", which only a spreadsheet understands). A program
+ * reading the file strips the tab (or asks for `--csv-ids plain`, or reads NDJSON).
+ */
+export function csvIdCell(v: string, style: CsvIdStyle): string {
+  if (v === '' || style === 'plain') return csvCell(v);
+  return `"\t${v.replaceAll('"', '""')}"`;
+}
+
+export function formatter(format: Format, logType: string, appending: boolean, idStyle: CsvIdStyle = 'text'): Formatter {
+  const userCell = (field: string, v: string) => (ID_FIELDS.has(field) || LONG_NUMBER.test(v) ? csvIdCell(v, idStyle) : csvCell(v));
   switch (format) {
     case 'ndjson': {
       // Each line carries its logType, so the file can be fed to `logwarden ingest` as is.
@@ -42,7 +63,7 @@ export function formatter(format: Format, logType: string, appending: boolean): 
     case 'csv':
       return {
         head: appending ? '' : `${ENTRY_FIELDS.join(',')}\r\n`,
-        record: (e) => [...USER_FIELDS.map((f) => csvCell(e[f] ?? '')), csvCell(e.eventTime), csvCell(e.logRecordText)].join(',') + '\r\n',
+        record: (e) => [...USER_FIELDS.map((f) => userCell(f, e[f] ?? '')), csvCell(e.eventTime), csvCell(e.logRecordText)].join(',') + '\r\n',
         tail: () => '',
       };
   }

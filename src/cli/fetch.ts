@@ -7,8 +7,8 @@ import { Option, type Command } from 'commander';
 import { isLogsApiError, type LogEntry } from '../client/index.ts';
 import { loadConfig } from '../config.ts';
 import { WHEN_HELP, parseWhen, type When } from './dates.ts';
-import { CommandError, UsageError } from './exit-codes.ts';
-import { FORMATS, Sink, formatter, isNonEmptyFile, type Format } from './fetch-output.ts';
+import { InterruptedError, UsageError } from './exit-codes.ts';
+import { CSV_ID_STYLES, FORMATS, Sink, formatter, isNonEmptyFile, type CsvIdStyle, type Format } from './fetch-output.ts';
 import { createProgress } from './progress.ts';
 import { clientFrom, pageSizeFrom, remoteOptions, type RemoteFlags } from './remote.ts';
 
@@ -18,6 +18,7 @@ interface FetchFlags extends RemoteFlags {
   to?: string;
   cursor?: string;
   format: Format;
+  csvIds: CsvIdStyle;
   out?: string;
   append?: boolean;
 }
@@ -38,19 +39,29 @@ function shellQuote(s: string): string {
 
 function resumeHint(flags: FetchFlags, from: When, to: When | undefined, done: Progress): string {
   const base = ['logwarden', 'fetch', '--url', flags.url, '--type', flags.type];
-  const tail = [...(to ? ['--to', to.iso] : []), '--format', flags.format, ...(flags.pageSize ? ['--page-size', flags.pageSize] : [])];
+  const tail = [
+    ...(to ? ['--to', to.iso] : []),
+    '--format',
+    flags.format,
+    ...(flags.format === 'csv' && flags.csvIds !== 'text' ? ['--csv-ids', flags.csvIds] : []),
+    ...(flags.pageSize ? ['--page-size', flags.pageSize] : []),
+  ];
+  // The rest goes after what was written: appended to the same file where the format allows
+  // it (NDJSON, CSV), into a second file otherwise (a JSON document cannot be continued).
+  const appendable = flags.out !== undefined && flags.out !== '-' && flags.format !== 'json';
+  const out = appendable ? ['--out', flags.out!, '--append'] : ['--out', flags.format === 'json' ? 'REST-OF-EXPORT.json' : 'REST-OF-EXPORT'];
+  const command = (words: string[]) => '  ' + words.map(shellQuote).join(' ');
   const lines: string[] = [];
   if (done.cursor) {
-    const out = flags.out && flags.format !== 'json' ? ['--out', flags.out, '--append'] : ['--out', 'REST-OF-EXPORT'];
     lines.push(
       'To continue exactly where it stopped (while the cursor is valid; logwarden keeps cursors 24 hours):',
-      '  ' + [...base, '--from', from.iso, ...tail, '--cursor', done.cursor, ...out].map(shellQuote).join(' '),
+      command([...base, '--from', from.iso, ...tail, '--cursor', done.cursor, ...out]),
     );
   }
   if (done.lastEventTime) {
     lines.push(
-      `Or start again from the last instant written (its ${done.atLastTime} entr${done.atLastTime === 1 ? 'y comes' : 'ies come'} again):`,
-      '  ' + [...base, '--from', done.lastEventTime, ...tail].map(shellQuote).join(' '),
+      `${done.cursor ? 'Or start' : 'To continue, start'} again from the last instant written (its ${done.atLastTime} entr${done.atLastTime === 1 ? 'y comes' : 'ies come'} again):`,
+      command([...base, '--from', done.lastEventTime, ...tail, ...out]),
     );
   } else {
     lines.push('Nothing was written; run the same command again.');
@@ -87,7 +98,7 @@ async function run(flags: FetchFlags): Promise<void> {
 
   const toStdout = flags.out === undefined || flags.out === '-';
   const sink = toStdout ? Sink.stdout() : await Sink.file(flags.out!, flags.append === true);
-  const out = formatter(flags.format, flags.type, flags.append === true && isNonEmptyFile(flags.out!));
+  const out = formatter(flags.format, flags.type, flags.append === true && isNonEmptyFile(flags.out!), flags.csvIds);
   // A bar on a terminal only, and never over data going to the same terminal.
   const bar = createProgress(flags.type, 'entries', 0, process.stderr.isTTY === true && !(toStdout && process.stdout.isTTY));
   const stop = interruptions();
@@ -128,14 +139,21 @@ async function run(flags: FetchFlags): Promise<void> {
   if (readerGone) return; // the reader (e.g. `| head`) has all it wanted
   const where = toStdout ? 'the output' : flags.out;
   if (complete) {
-    if (process.stderr.isTTY && !toStdout) process.stderr.write(`${done.written.toLocaleString('en-US')} ${flags.type} entries written to ${flags.out}\n`);
+    if (done.written === 0 && flags.cursor === undefined) {
+      // An empty file and a silent exit look like success to a script; say why it is empty.
+      const range = `from ${from.iso}${to ? ` to ${to.iso}` : ''}`;
+      const file = toStdout ? '' : `; ${flags.out} holds ${flags.format === 'csv' && !flags.append ? 'only the header' : flags.format === 'json' ? 'an empty batch' : 'nothing'}`;
+      process.stderr.write(`logwarden: no entries matched: ${flags.type} ${range} at ${client.baseUrl}${file}\n`);
+    } else if (process.stderr.isTTY && !toStdout) {
+      process.stderr.write(`${done.written.toLocaleString('en-US')} ${flags.type} entries written to ${flags.out}\n`);
+    }
     return;
   }
   if (failure && done.written === 0) throw failure;
   process.stderr.write(`Stopped after ${done.written.toLocaleString('en-US')} entries; ${where} holds whole records only.\n`);
   process.stderr.write(resumeHint(flags, from, to, done));
   if (failure) throw failure;
-  throw new CommandError('interrupted');
+  throw new InterruptedError('interrupted');
 }
 
 export function registerFetch(program: Command): void {
@@ -151,6 +169,7 @@ export function registerFetch(program: Command): void {
       .requiredOption('--from <when>', `start, inclusive: ${WHEN_HELP}`)
       .option('--to <when>', 'end, exclusive (default: up to the latest entry)')
       .addOption(new Option('--format <format>', 'ndjson: one entry per line with its logType; json: an ingest batch; csv: flat columns, logRecord as a JSON cell').choices(FORMATS).default('ndjson'))
+      .addOption(new Option('--csv-ids <style>', 'csv: text writes id cells (userId, impersonator ids, any number over 15 digits) as a tab then the id, quoted, so spreadsheets keep all 19 digits; plain writes the bare id').choices(CSV_ID_STYLES).default('text'))
       .option('--out <file>', 'write to a file instead of standard output')
       .option('--append', 'add to the --out file (ndjson, csv) instead of replacing it; used to resume')
       .option('--cursor <cursor>', 'start from this cursor of the same query (printed when an export is interrupted)'),
@@ -167,8 +186,16 @@ Examples:
   logwarden fetch --url http://127.0.0.1:8080 --type UserActivityLog --from 2026-03-01 --to 2026-03-08 --format csv --out activity.csv
   logwarden fetch --url https://api.gong.io --type UserCallPlay --from 2026-03-04T00:00:00-07:00 --to 2026-03-05T00:00:00-07:00 | jq .logRecord
 
-A progress bar (entries, rate, ETA) shows on a terminal; piped, the command is quiet.
-Ctrl-C stops at a page boundary, leaves whole records only and prints how to continue.`,
+CSV and spreadsheets: ids have 19 digits, more than a spreadsheet number holds (15), and
+LibreOffice and Excel turn an id into a number on opening a CSV even when it is quoted. So
+id cells are written as "<TAB><id>": still plain CSV, opened as text with every digit. A
+program reading the file strips the leading tab from id columns; or use --csv-ids plain, or
+--format ndjson.
+
+A progress bar (entries, rate, ETA) shows on a terminal; piped, the command is quiet except
+for one line on stderr when no entry matched (the output is then empty, the exit status 0).
+Ctrl-C stops at a page boundary, leaves whole records only, prints how to continue (with
+--out FILE --append for NDJSON and CSV) and exits 130.`,
     )
     .action(async (flags: FetchFlags) => run(flags));
 }

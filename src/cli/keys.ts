@@ -23,7 +23,10 @@ function parseScopes(values: readonly string[]): Scope[] {
 const collect = (value: string, previous: string[]) => [...previous, value];
 
 export function registerKeys(program: Command): void {
-  const keys = program.command('keys').description('create, list and revoke access keys');
+  const keys = program
+    .command('keys')
+    .description('create, list and revoke access keys')
+    .addHelpText('after', '\nExamples:\n  logwarden keys create --tenant 123456789012345678 --scope api:logs:read\n  logwarden keys list --tenant 123456789012345678\n  logwarden keys revoke LWZKHJNASGVDTD2QNUUJIJ\n');
 
   storeOptions(
     keys
@@ -54,7 +57,8 @@ export function registerKeys(program: Command): void {
       .command('list')
       .description("list a tenant's access keys (never their secrets)")
       .requiredOption('--tenant <id>', 'the tenant')
-      .option('--json', 'print as JSON'),
+      .option('--json', 'print as JSON')
+      .addHelpText('after', '\nExamples:\n  logwarden keys list --tenant 123456789012345678\n  logwarden keys list --tenant 123456789012345678 --json | jq -r \'.[] | select(.revokedAt == null) | .accessKey\'\n'),
   ).action(async (opts: StoreFlags & { tenant: string; json?: boolean }) => {
     await withStore(configFrom(opts), async (store) => {
       if (!(await store.getTenant(opts.tenant))) throw new CommandError(`no tenant ${opts.tenant}`);
@@ -75,7 +79,8 @@ export function registerKeys(program: Command): void {
       .command('revoke')
       .description('revoke an access key: its Basic use and every token issued to it stop working at once')
       .argument('<access-key>', 'the access key to revoke')
-      .option('--json', 'print {"accessKey", "revoked"} as JSON'),
+      .option('--json', 'print {"accessKey", "revoked"} as JSON')
+      .addHelpText('after', '\nExample:\n  logwarden keys revoke LWZKHJNASGVDTD2QNUUJIJ      # the access key from `keys list`, never the secret\n'),
   ).action(async (accessKey: string, opts: StoreFlags & { json?: boolean }) => {
     await withStore(configFrom(opts), async (store) => {
       const existing = await store.getAccessKey(accessKey);

@@ -7,7 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config.ts';
 import { SchemaTooNewError } from '../store/store.ts';
-import { CommandError, EXIT, UsageError } from './exit-codes.ts';
+import { CommandError, EXIT, InterruptedError, UsageError } from './exit-codes.ts';
 import { registerFetch } from './fetch.ts';
 import { registerIngest } from './ingest.ts';
 import { registerKeys } from './keys.ts';
@@ -29,7 +29,12 @@ export function buildProgram(): Command {
     )
     .version(packageVersion(), '-V, --version')
     .showSuggestionAfterError()
-    .configureHelp({ sortSubcommands: false });
+    .configureHelp({ sortSubcommands: false })
+    .addHelpText(
+      'after',
+      '\nExamples:\n  logwarden serve --demo                 # a server with 30 days of synthetic entries\n' +
+        '  logwarden tenants create --name "Acme Corp"\n  logwarden fetch --help\n',
+    );
   registerServe(program);
   registerTenants(program);
   registerKeys(program);
@@ -75,6 +80,10 @@ export function reportFailure(err: unknown): number {
   if (err instanceof ConfigError) {
     process.stderr.write(`logwarden: ${err.message}\n`);
     return EXIT.usage;
+  }
+  if (err instanceof InterruptedError) {
+    process.stderr.write(`logwarden: ${err.message}\n`);
+    return EXIT.interrupted;
   }
   if (err instanceof CommandError || err instanceof SchemaTooNewError) {
     process.stderr.write(`logwarden: ${err.message}\n`);

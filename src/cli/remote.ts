@@ -56,3 +56,13 @@ export function clientFrom(flags: RemoteFlags, config: Pick<Config, 'accessKey' 
 export function pageSizeFrom(flags: RemoteFlags): number | undefined {
   return intFlag('--page-size', flags.pageSize, 1, 1000);
 }
+
+/** Whether a base URL is Gong's own API (api.gong.io or a company host like us-12345.api.gong.io). */
+export function isGong(baseUrl: string): boolean {
+  try {
+    const host = new URL(baseUrl).hostname.toLowerCase();
+    return host === 'gong.io' || host.endsWith('.gong.io');
+  } catch {
+    return false;
+  }
+}

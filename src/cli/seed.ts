@@ -152,6 +152,14 @@ export function registerSeed(program: Command): void {
             `${formatEventTime(fromMs)} to ${formatEventTime(toMs)}, seed ${seed}\n`,
         );
       }
+      // The generator is deterministic: a repeat (or a seed after `serve --demo`) adds little.
+      if (duplicates * 2 > entries) {
+        process.stderr.write(
+          `logwarden: ${duplicates.toLocaleString('en-US')} of ${entries.toLocaleString('en-US')} generated entries were already stored: ` +
+            `the same --seed over the same days generates the same entries (\`serve --demo\` uses seed ${DEFAULT_DEMO_SEED}); ` +
+            `to add new ones, change --seed (e.g. --seed ${(seed + 1) % 0x1_0000_0000})\n`,
+        );
+      }
     });
   });
 }

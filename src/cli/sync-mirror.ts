@@ -25,6 +25,12 @@ export interface MirrorRequest {
   /** Exclusive upper bound of this run (its start), so the window is fixed while paging. */
   readonly untilMs: number;
   readonly pageSize?: number | undefined;
+  /**
+   * How long a type may go without a new entry before a run that finds nothing reports it
+   * silent (default 72 hours, longer than a weekend without business activity): an empty run
+   * alone is an ordinary quiet window.
+   */
+  readonly silentAfterMs?: number | undefined;
   readonly signal?: AbortSignal | undefined;
   readonly onPage?: ((done: number, total: number) => void) | undefined;
 }
@@ -43,8 +49,24 @@ export interface MirrorReport {
   readonly throughMs: number;
   /** Entries stored for this type by earlier runs. */
   readonly storedBefore: number;
-  /** True when the type had data before and this run read nothing: worth a look. */
+  /**
+   * True when the type had data before, this run read nothing, and the newest entry the local
+   * tenant holds for the type is older than `silentAfterMs`: worth a look.
+   */
   readonly silent: boolean;
+  /** The quiet period `silent` was judged by. */
+  readonly silentAfterMs: number;
+}
+
+export const DEFAULT_SILENT_AFTER_MS = 72 * 3_600_000;
+
+/**
+ * Whether the local tenant holds an entry of the type at or after `sinceMs`. The mirrored
+ * entries themselves say when the type last had activity, so no extra state is kept for it.
+ */
+async function hasEntriesSince(store: Store, tenantId: string, logType: string, sinceMs: number): Promise<boolean> {
+  const page = await store.firstPage({ tenantId, logType, fromMs: sinceMs, toMs: null }, 1);
+  return page.count > 0;
 }
 
 /** The local entry for a remote one: same wire text, so the same body on both sides. */
@@ -101,6 +123,8 @@ export async function mirrorType(target: MirrorTarget, client: LogsClient, req: 
     through = Math.max(through, req.untilMs);
     await save(through);
   }
+  const silentAfterMs = req.silentAfterMs ?? DEFAULT_SILENT_AFTER_MS;
+  const silent = fetched === 0 && storedBefore > 0 && !(await hasEntriesSince(store, tenantId, req.logType, req.untilMs - silentAfterMs));
   return {
     logType: req.logType,
     fromMs,
@@ -110,6 +134,7 @@ export async function mirrorType(target: MirrorTarget, client: LogsClient, req: 
     duplicates,
     throughMs: through,
     storedBefore,
-    silent: fetched === 0 && storedBefore > 0,
+    silent,
+    silentAfterMs,
   };
 }

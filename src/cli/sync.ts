@@ -9,9 +9,9 @@ import { GONG_LOG_TYPES, LOG_TYPE_NAME, LogTypes } from '../logs/log-types.ts';
 import type { Store } from '../store/store.ts';
 import { configFrom, printJson, printTable, storeOptions, withStore, type StoreFlags } from './common.ts';
 import { WHEN_HELP, parseDuration, parseWhen } from './dates.ts';
-import { CommandError, UsageError } from './exit-codes.ts';
+import { CommandError, InterruptedError, UsageError } from './exit-codes.ts';
 import { createProgress } from './progress.ts';
-import { clientFrom, pageSizeFrom, remoteOptions, type RemoteFlags } from './remote.ts';
+import { clientFrom, isGong, pageSizeFrom, remoteOptions, type RemoteFlags } from './remote.ts';
 import { mirrorType, type MirrorReport, type MirrorTarget } from './sync-mirror.ts';
 
 interface SyncFlags extends RemoteFlags, StoreFlags {
@@ -21,8 +21,21 @@ interface SyncFlags extends RemoteFlags, StoreFlags {
   overlap: string;
   follow?: boolean;
   interval: string;
+  silentAfter: string;
   json?: boolean;
 }
+
+/**
+ * Page size when --page-size is not given. Gong pages by 100 whatever is asked; logwarden (or
+ * another server with the `limit` extension) serves up to 1000, so a mirror under the same
+ * 3 requests per second moves ten times as much. Servers without the extension ignore it.
+ */
+export function mirrorPageSize(flags: RemoteFlags, baseUrl: string): number | undefined {
+  return pageSizeFrom(flags) ?? (isGong(baseUrl) ? undefined : 1000);
+}
+
+const HOUR_MS = 3_600_000;
+const hours = (ms: number) => (ms % HOUR_MS === 0 ? `${ms / HOUR_MS} h` : `${Math.round(ms / 60_000)} min`);
 
 interface TypeOutcome {
   readonly logType: string;
@@ -65,6 +78,8 @@ async function syncOnce(
   const now = Date.now();
   const since = parseWhen(flags.since, '--since', now);
   const overlapMs = parseDuration(flags.overlap, '--overlap');
+  const silentAfterMs = parseDuration(flags.silentAfter, '--silent-after');
+  const pageSize = mirrorPageSize(flags, client.baseUrl);
   const round: Round = { source: target.source, tenant: target.tenantId, startedAt: iso(now), outcomes: [], warnings: [] };
   for (const logType of types) {
     if (signal.aborted) break;
@@ -75,7 +90,8 @@ async function syncOnce(
         sinceMs: since.ms,
         overlapMs,
         untilMs: now,
-        pageSize: pageSizeFrom(flags),
+        pageSize,
+        silentAfterMs,
         signal,
         onPage: (done, total) => bar.update(done, total),
       });
@@ -84,8 +100,9 @@ async function syncOnce(
       else if (!silent.has(logType)) {
         silent.add(logType);
         round.warnings.push(
-          `${logType}: the source returned no entries from ${iso(report.fromMs)} to ${iso(report.untilMs)}, ` +
-            `although ${report.storedBefore} were mirrored before; if this type should have activity, check the source and the key's permissions`,
+          `${logType}: no new entry for more than ${hours(report.silentAfterMs)} (none since ${iso(report.untilMs - report.silentAfterMs)}), ` +
+            `although ${report.storedBefore} were mirrored before; if this type should have activity, check the source and the key's permissions ` +
+            `(--silent-after sets how long a quiet type is normal)`,
         );
       }
     } catch (err) {
@@ -152,7 +169,7 @@ async function run(flags: SyncFlags, store: Store, client: LogsClient, types: st
       printRound(round, flags);
       if (ac.signal.aborted) {
         if (flags.follow) return;
-        throw new CommandError('interrupted; run the same command again to resume from the checkpoints');
+        throw new InterruptedError('interrupted; run the same command again to resume from the checkpoints');
       }
       const failed = round.outcomes.filter((o) => o.error).map((o) => o.logType);
       if (!flags.follow) {
@@ -187,6 +204,7 @@ export function registerSync(program: Command): void {
         .option('--overlap <duration>', 'how far before the checkpoint each run re-reads, for entries that reach the source late', '10m')
         .option('--follow', 'keep running: sync again every --interval until SIGINT or SIGTERM')
         .option('--interval <duration>', 'time between runs with --follow', '15m')
+        .option('--silent-after <duration>', 'warn about a type that had entries when it has had no new one for this long (default: longer than a weekend)', '72h')
         .option('--json', 'print the report as JSON (with --follow: one line per run)'),
     ),
   )
@@ -198,6 +216,11 @@ is kept in the local store and moves only after the entries before it are stored
 at any moment loses nothing: the next one re-reads from the checkpoint (minus --overlap) and
 skips what it already has. --since only matters the first time a type is synced.
 
+Pacing: at most --rate requests per second (default 3, Gong's limit and logwarden's default
+one). Pages hold 1000 entries when the source is not Gong (Gong always sends 100), so from a
+logwarden the mirror is ten times faster at the same rate; raise --rate when the source's
+limit allows it (logwarden: \`logwarden tenants limits ID --per-second N\` on the source).
+
 Credentials: the access key and secret of the source (for Gong: the API page of your company
 settings), from LOGWARDEN_ACCESS_KEY / LOGWARDEN_SECRET or the flags.
 
@@ -208,8 +231,11 @@ Examples:
   logwarden sync --url https://api.gong.io --tenant 123456789012345678 --follow --interval 1h
   logwarden sync --url http://10.0.0.5:8080 --tenant 123456789012345678 --types AccessLog,UserActivityLog --json
 
-Exit status: 0 when every type synced, 1 when one failed (the others still run).
-A type that had data before and returns nothing now is reported as a warning.`,
+Exit status: 0 when every type synced, 1 when one failed (the others still run), 130 when
+stopped by Ctrl-C (the checkpoints keep what was stored). A type that had entries before and
+has had no new one for longer than --silent-after (default 72h, so that a weekend without
+activity is not one) is reported as a warning, once per silence: an empty run alone is an
+ordinary quiet window.`,
     )
     .action(async (flags: SyncFlags) => {
       const config = configFrom(flags);
@@ -217,6 +243,7 @@ A type that had data before and returns nothing now is reported as a warning.`,
       parseWhen(flags.since, '--since', Date.now());
       parseDuration(flags.overlap, '--overlap');
       parseDuration(flags.interval, '--interval');
+      parseDuration(flags.silentAfter, '--silent-after');
       pageSizeFrom(flags);
       const client = clientFrom(flags, config);
       await withStore(config, async (store) => {

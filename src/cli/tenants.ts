@@ -19,7 +19,10 @@ function limitCell(own: number | null, effective: number): string {
 }
 
 export function registerTenants(program: Command): void {
-  const tenants = program.command('tenants').description('create and list tenants (companies), and set their rate limits');
+  const tenants = program
+    .command('tenants')
+    .description('create and list tenants (companies), and set their rate limits')
+    .addHelpText('after', '\nExamples:\n  logwarden tenants create --name "Acme Corp"\n  logwarden tenants list\n  logwarden tenants limits 123456789012345678 --per-second 10\n');
 
   storeOptions(
     tenants
@@ -27,7 +30,11 @@ export function registerTenants(program: Command): void {
       .description('create a tenant; prints its id')
       .requiredOption('--name <name>', 'a name for people, e.g. "Acme Corp"')
       .option('--json', 'print {"id", "name"} as JSON')
-      .addHelpText('after', '\nExample:\n  logwarden tenants create --name "Acme Corp"\n'),
+      .addHelpText(
+        'after',
+        '\nExamples:\n  logwarden tenants create --name "Acme Corp"\n' +
+          '  TENANT=$(logwarden tenants create --name "Acme Corp" --json | node -pe \'JSON.parse(require("fs").readFileSync(0)).id\')\n',
+      ),
   ).action(async (opts: StoreFlags & { name: string; json?: boolean }) => {
     const name = opts.name.trim();
     if (name === '' || name.length > 200) throw new UsageError('--name must be 1 to 200 characters');
@@ -38,7 +45,13 @@ export function registerTenants(program: Command): void {
     });
   });
 
-  storeOptions(tenants.command('list').description('list tenants with their rate limits').option('--json', 'print as JSON')).action(
+  storeOptions(
+    tenants
+      .command('list')
+      .description('list tenants with their rate limits')
+      .option('--json', 'print as JSON')
+      .addHelpText('after', '\nExamples:\n  logwarden tenants list\n  logwarden tenants list --json --data-dir /var/lib/logwarden\n'),
+  ).action(
     async (opts: StoreFlags & { json?: boolean }) => {
       const config = configFrom(opts);
       await withStore(config, async (store) => {

@@ -14,6 +14,8 @@ export const CLIENT_ERROR_CODES = [
   'not_found',
   /** 404 with Gong's no-records message. `listLogs` turns it into an empty page. */
   'no_records',
+  /** 413: a request body or NDJSON line over the server's limit (ingest). */
+  'too_large',
   /** 429 after the retries, or a Retry-After beyond the ceiling (see `retryAfterMs`). */
   'rate_limited',
   /** 5xx after the retries. */
@@ -40,6 +42,8 @@ export interface LogsApiErrorDetails {
   oauthError?: string | undefined;
   retryAfterMs?: number | undefined;
   attempts?: number | undefined;
+  /** For a failed ingest: what earlier requests of the same call stored (they stay stored). */
+  ingested?: { accepted: number; duplicates: number; requests: number } | undefined;
   cause?: unknown;
 }
 
@@ -56,6 +60,8 @@ export class LogsApiError extends Error {
   readonly retryAfterMs: number | undefined;
   /** How many requests were made before giving up. */
   readonly attempts: number;
+  /** For a failed ingest: what earlier requests of the same call stored (they stay stored; replaying them only adds duplicates). */
+  readonly ingested: { readonly accepted: number; readonly duplicates: number; readonly requests: number } | undefined;
 
   constructor(code: ClientErrorCode, summary: string, details: LogsApiErrorDetails = {}) {
     const messages = details.messages ?? [];
@@ -68,6 +74,7 @@ export class LogsApiError extends Error {
     this.oauthError = details.oauthError;
     this.retryAfterMs = details.retryAfterMs;
     this.attempts = details.attempts ?? 1;
+    this.ingested = details.ingested;
   }
 }
 
@@ -76,6 +83,7 @@ export function codeForStatus(status: number, messages: readonly string[]): Clie
   if (status === 400) return 'bad_request';
   if (status === 401 || status === 403) return 'unauthorized';
   if (status === 404) return messages.includes(NO_RECORDS_MESSAGE) ? 'no_records' : 'not_found';
+  if (status === 413) return 'too_large';
   if (status === 429) return 'rate_limited';
   if (status >= 500) return 'server_error';
   return 'http_error';

@@ -1,6 +1,6 @@
 /**
  * logwarden's client SDK (`logwarden/client`): reads `GET /v2/logs` from logwarden or from
- * any server speaking Gong's contract.
+ * any server speaking Gong's contract, and writes to logwarden (`ingest`, `ingestNdjson`).
  *
  * @example
  * import { LogsClient } from 'logwarden/client';
@@ -13,9 +13,13 @@
  * for await (const entry of client.entries({ logType: 'AccessLog', fromDateTime: '2025-06-01T00:00:00Z' })) {
  *   console.log(entry.eventTime, entry.userEmailAddress, entry.logRecord);
  * }
+ * const { accepted, duplicates } = await client.ingest('AccessLog', [
+ *   { userId: '5120938476102938475', eventTime: new Date(), logRecord: { method: 'GET', status: 200 } },
+ * ]);
  */
 export { LogsClient, basicAuthorization, type ListLogsParams, type LogsClientOptions, type TokenProvider } from './logs.ts';
 export type { LogEntry, LogsPage, PageRecords } from './page.ts';
+export { MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, type IngestEntry, type IngestLine, type IngestOptions, type IngestResult, type LogEntryLine } from './ingest.ts';
 export type { JsonObject, JsonValue } from './lossless-json.ts';
 export { parseLossless } from './lossless-json.ts';
 export { LogsApiError, isLogsApiError, CLIENT_ERROR_CODES, type ClientErrorCode } from './errors.ts';

@@ -1,9 +1,12 @@
 /**
  * Typed operations on `GET /v2/logs`: one page (`listLogs`), every page (`pages`) and every
  * entry (`entries`) of a query. Works against logwarden and any server speaking Gong's
- * contract, including `https://api.gong.io`.
+ * contract, including `https://api.gong.io`. And on logwarden's `POST /v2/logs`: `ingest`
+ * (JSON batches of one type) and `ingestNdjson` (lines that each carry their type).
  */
+import type { Readable } from 'node:stream';
 import { isLogsApiError, LogsApiError } from './errors.ts';
+import { ingestBatches, ingestLines, type IngestEntry, type IngestLine, type IngestOptions, type IngestResult, type LogEntryLine } from './ingest.ts';
 import { emptyPage, parsePage, type LogEntry, type LogsPage } from './page.ts';
 import { Transport, type TransportOptions } from './transport.ts';
 
@@ -98,6 +101,43 @@ export class LogsClient {
       }
       cursor = next;
     }
+  }
+
+  /**
+   * Stores entries of one log type (scope `api:logs:write`), in JSON batches of at most
+   * 10,000 entries and 32 MiB, one after another. Each batch is retried on 429, 5xx and
+   * network failures: ingest is idempotent, so a batch sent twice is stored once and the
+   * second answer counts it as duplicates. Resolves to the totals over every batch.
+   */
+  async ingest(
+    logType: string,
+    entries: Iterable<IngestEntry | LogEntry> | AsyncIterable<IngestEntry | LogEntry>,
+    options: IngestOptions = {},
+  ): Promise<IngestResult> {
+    return ingestBatches((body, contentType, signal) => this.post(body, contentType, signal), logType, entries, options);
+  }
+
+  /**
+   * Stores NDJSON: the lines of a Readable (a file or stdin, sent as they are), or entries
+   * that each carry a `logType`. Read as it goes, in memory one request at a time (8 MiB by
+   * default); each request is stored all or nothing and retried like `ingest`.
+   */
+  async ingestNdjson(
+    source: Readable | Iterable<IngestLine | LogEntryLine> | AsyncIterable<IngestLine | LogEntryLine>,
+    options: IngestOptions = {},
+  ): Promise<IngestResult> {
+    return ingestLines((body, contentType, signal) => this.post(body, contentType, signal), source, options);
+  }
+
+  private async post(body: string, contentType: string, signal: AbortSignal | undefined): Promise<{ accepted: number; duplicates: number }> {
+    return this.transport.request(
+      { method: 'POST', path: 'v2/logs', body, contentType, authorization: await this.authorization(), signal, idempotent: true, paced: false },
+      (res) => {
+        const doc = JSON.parse(res.text) as Record<string, unknown>;
+        if (typeof doc.accepted !== 'number' || typeof doc.duplicates !== 'number') throw new TypeError('not an ingest answer');
+        return { accepted: doc.accepted, duplicates: doc.duplicates };
+      },
+    );
   }
 
   /** Every entry of the query, in ascending eventTime. */

@@ -1,8 +1,9 @@
 /**
  * The SDK's request core: every call to a server goes through `Transport.request`. It paces
  * requests under the source's per-second limit, bounds each attempt with a timeout, and
- * retries what is safe to retry — GET requests that met a 429 (after `Retry-After`), a 5xx,
- * a network failure, a timeout or a cut-short body — with jittered exponential backoff.
+ * retries what is safe to retry — GET requests, and writes the caller marks idempotent
+ * (ingest), that met a 429 (after `Retry-After`), a 5xx, a network failure, a timeout or a
+ * cut-short body — with jittered exponential backoff.
  * Everything else fails at once with a typed LogsApiError.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -45,6 +46,10 @@ export interface HttpRequest {
   contentType?: string;
   authorization?: string | undefined;
   signal?: AbortSignal | undefined;
+  /** A POST that may be sent again with the same effect (ingest: SPEC §4); GETs always are. */
+  idempotent?: boolean;
+  /** False: not held to `requestsPerSecond`, which exists for reads (writes have their own server limit). */
+  paced?: boolean;
 }
 
 export interface HttpResponse {
@@ -160,9 +165,10 @@ export class Transport {
    * treated like a cut-short response and retried (a truncated body is transient).
    */
   async request<T>(req: HttpRequest, parse: (res: HttpResponse) => T): Promise<T> {
-    const idempotent = req.method === 'GET';
+    const idempotent = req.method === 'GET' || req.idempotent === true;
     for (let attempt = 1; ; attempt++) {
-      await this.pace(req.signal, attempt);
+      if (req.paced !== false) await this.pace(req.signal, attempt);
+      else if (req.signal?.aborted) throw abortedError(req.signal.reason, attempt - 1);
       const result = await this.attempt(req, parse, attempt);
       if (result.ok) return result.value;
       const { error } = result;

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
+import { progressText } from '../../src/cli/progress.ts';
 import { GONG_LOG_TYPES } from '../../src/logs/log-types.ts';
 import { CLI, ROOT, cleanEnv, runCli } from '../support/cli.ts';
 import { entryTexts } from '../support/entries.ts';
@@ -77,10 +79,42 @@ describe('logwarden fetch against a misbehaving Gong-compatible server', () => {
     ]);
     assert.equal(rows.length, 24);
     const first = JSON.parse(play[0]!) as Record<string, string>;
-    assert.deepEqual(rows[1]!.slice(0, 3), [first.userId, first.userEmailAddress, first.userFullName]);
+    // Ids as a tab then the digits, quoted: text to a spreadsheet, every digit kept.
+    assert.deepEqual(rows[1]!.slice(0, 3), [`\t${first.userId}`, first.userEmailAddress, first.userFullName]);
+    assert.ok(readFileSync(out, 'utf8').includes(`\r\n"\t${first.userId}",`));
+    assert.match(first.userId!, /^\d{19}$/);
     assert.equal(rows[1]![2], 'Zoë "Z" Ng 0');
     assert.equal(rows[1]![7], first.eventTime);
     assert.equal(rows[1]![8], play[0]!.slice(play[0]!.indexOf('"logRecord":') + 12, -1));
+
+    const plain = await runCli(fetchArgs('--from', '2026-01-01T00:00:00Z', '--format', 'csv', '--csv-ids', 'plain'), { env: CREDS });
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.equal(parseCsv(plain.stdout)[1]![0], first.userId);
+  });
+
+  it('says on stderr that nothing matched, whatever the format, and still exits 0', async () => {
+    const out = join(dir.path, 'none.ndjson');
+    const r = await runCli(fetchArgs('--from', '2030-01-01', '--out', out), { env: CREDS });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(readFileSync(out, 'utf8'), '');
+    assert.match(r.stderr, /^logwarden: no entries matched: UserCallPlay from 2030-01-01T00:00:00Z at http:\/\/127\.0\.0\.1:\d+\/; .*none\.ndjson holds nothing\n$/);
+    const csv = await runCli(fetchArgs('--from', '2030-01-01', '--to', '2030-02-01', '--format', 'csv'), { env: CREDS });
+    assert.equal(csv.code, 0);
+    assert.match(csv.stderr, /no entries matched: UserCallPlay from 2030-01-01T00:00:00Z to 2030-02-01T00:00:00Z/);
+  });
+
+  it('draws progress without 0/0 while the total is unknown, and an ETA only once there is a rate', () => {
+    assert.equal(progressText('entries', { done: 0, total: 0, elapsedMs: 0 }), '0 entries | 0 entries/s');
+    assert.equal(progressText('entries', { done: 1200, total: 0, elapsedMs: 2000 }), '1,200 entries | 600 entries/s');
+    assert.equal(progressText('entries', { done: 0, total: 500, elapsedMs: 100 }), '0% | 0/500 entries | 0 entries/s');
+    assert.equal(progressText('entries', { done: 100, total: 7300, elapsedMs: 1000 }), '1% | 100/7300 entries | 100 entries/s | ETA 1m 12s');
+    assert.equal(progressText('entries', { done: 7300, total: 7300, elapsedMs: 73_000 }, 'BAR'), 'BAR 100% | 7300/7300 entries | 100 entries/s | done in 1m 13s');
+    for (const done of [0, 1, 10]) {
+      for (const total of [0, 10]) {
+        const text = progressText('entries', { done, total, elapsedMs: done * 10 });
+        assert.doesNotMatch(text, /\b0\/0\b|ETA (?!\d)|NaN|Infinity|LL/, text);
+      }
+    }
   });
 
   it('writes JSON as an ingest batch, and an empty result (the 404) as an empty batch', async () => {
@@ -118,7 +152,7 @@ describe('logwarden fetch against a misbehaving Gong-compatible server', () => {
     const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
     while (server.requests.length < 3) await new Promise((r) => setTimeout(r, 20));
     child.kill('SIGINT');
-    assert.equal(await exited, 1);
+    assert.equal(await exited, 130, 'the exit status of a Ctrl-C');
     const partial = readFileSync(out, 'utf8');
     assert.ok(partial.endsWith('\n'));
     const lines = partial.trimEnd().split('\n');
@@ -130,10 +164,24 @@ describe('logwarden fetch against a misbehaving Gong-compatible server', () => {
     assert.ok(!resume.includes('SECRET'), 'the hint never repeats credentials');
     const args = resume.split(' ').slice(1).map((a) => a.replace(/^'(.*)'$/, '$1'));
     assert.deepEqual(args.slice(-3), ['--out', out, '--append']);
+    const fromLast = /^ {2}(logwarden fetch .* --from 2026-01-01T00:0[^ ]* .*)$/m.exec(stderr.split('Or start again')[1] ?? '')?.[1];
+    assert.ok(fromLast?.endsWith(` --out ${out} --append`), `the other way to continue appends too: ${stderr}`);
     const r = await runCli([...args, '--rate', '0'], { env: CREDS });
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(readFileSync(out, 'utf8').trimEnd().split('\n'), play.map((t) => `{"logType":"UserCallPlay",${t.slice(1)}`));
     assert.match(stderr, /--from 2026-01-01T00:00:00Z .*--cursor/, 'the resumed query repeats the bounds exactly');
+  });
+
+  it('draws its bar on a terminal without 0/0 or an ETA placeholder, ending with the whole count', { skip: existsSync('/usr/bin/script') ? undefined : '/usr/bin/script (util-linux) not found: no pseudo-terminal' }, async () => {
+    const out = join(dir.path, 'tty.ndjson');
+    // Slow pages, so the bar is drawn while the total is still unknown and between pages.
+    for (let i = 0; i < 6; i++) server.faults.push({ kind: 'slow', ms: 250 });
+    const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
+    const command = [process.execPath, '--import', 'tsx', CLI, ...fetchArgs('--from', '2026-01-01', '--out', out)].map(quote).join(' ');
+    const { stdout } = await promisify(execFile)('/usr/bin/script', ['-qec', command, '/dev/null'], { cwd: ROOT, env: cleanEnv({ ...CREDS, COLUMNS: '150' }) });
+    assert.match(stdout, /UserCallPlay .*100% \| 23\/23 entries/, stdout);
+    assert.match(stdout, /23 UserCallPlay entries written to /);
+    assert.doesNotMatch(stdout, /\b0\/0\b|ETA (?!\d)|NaN|Infinity|LL/, stdout);
   });
 
   it('refuses bad usage with exit code 2 and no request', async () => {

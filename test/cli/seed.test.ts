@@ -59,6 +59,7 @@ describe('logwarden seed', () => {
     const again = await logwarden(seedArgs('--seed', '9', '--json'));
     assert.equal(again.code, 0, again.stderr);
     assert.deepEqual([JSON.parse(again.stdout).stored, JSON.parse(again.stdout).duplicates], [0, 3000]);
+    assert.match(again.stderr, /^logwarden: 3,000 of 3,000 generated entries were already stored: .* change --seed \(e\.g\. --seed 10\)\n$/);
   });
 
   it('prints a one-line summary without --json; another seed gives other entries', async () => {

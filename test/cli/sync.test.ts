@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { LogsClient } from '../../src/client/index.ts';
 import { mirrorType, type MirrorTarget } from '../../src/cli/sync-mirror.ts';
+import { mirrorPageSize } from '../../src/cli/sync.ts';
 import { GONG_LOG_TYPES } from '../../src/logs/log-types.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import type { Store } from '../../src/store/store.ts';
@@ -79,7 +80,7 @@ describe('the mirror of one log type', () => {
     dir.remove();
   });
 
-  it('flags a type that had data and now returns nothing, and stores ids a sloppy source sends as numbers as strings', async () => {
+  it('flags a type silent only when its newest entry is older than silentAfterMs, and stores ids a sloppy source sends as numbers as strings', async () => {
     const { store, dir, tenantId } = await localStore();
     const target: MirrorTarget = { store, tenantId, source: server.url };
     const now = Date.now();
@@ -89,11 +90,25 @@ describe('the mirror of one log type', () => {
     const first = await mirrorType(target, client, { ...req, untilMs: now });
     assert.equal(first.silent, false);
     assert.deepEqual(await allBodies(store, tenantId, 'UserCallPlay'), [`{"userId":"7301845529017364821","eventTime":"${t}","logRecord":{"n":1.0}}`]);
-    const second = await mirrorType(target, client, { ...req, untilMs: Date.now() });
-    assert.equal(second.fetched, 0);
-    assert.equal(second.silent, true);
+    // Nothing new for 30 minutes is an ordinary quiet window under the default of 72 hours.
+    const quiet = await mirrorType(target, client, { ...req, untilMs: Date.now() });
+    assert.equal(quiet.fetched, 0);
+    assert.equal(quiet.silentAfterMs, 72 * 60 * MINUTE);
+    assert.equal(quiet.silent, false);
+    // Judged against 20 minutes, the same 30 minutes without an entry is a silence.
+    const silent = await mirrorType(target, client, { ...req, untilMs: Date.now(), silentAfterMs: 20 * MINUTE });
+    assert.equal(silent.fetched, 0);
+    assert.equal(silent.silent, true);
     await store.close();
     dir.remove();
+  });
+
+  it('asks for pages of 1000 from a source that is not Gong, unless --page-size says otherwise', () => {
+    assert.equal(mirrorPageSize({ url: 'x' }, 'http://127.0.0.1:8080/'), 1000);
+    assert.equal(mirrorPageSize({ url: 'x' }, 'https://api.gong.io/'), undefined);
+    assert.equal(mirrorPageSize({ url: 'x' }, 'https://us-12345.api.gong.io/'), undefined);
+    assert.equal(mirrorPageSize({ url: 'x', pageSize: '250' }, 'http://127.0.0.1:8080/'), 250);
+    assert.equal(mirrorPageSize({ url: 'x', pageSize: '250' }, 'https://api.gong.io/'), 250);
   });
 });
 
@@ -218,27 +233,57 @@ describe('logwarden sync from one logwarden into another', () => {
 });
 
 describe('logwarden sync when a source fails for one type', () => {
-  it('reports the failure, still mirrors the other types, exits 1, and warns about a silent type', async () => {
+  it('reports the failure, still mirrors the other types, exits 1, and warns about a type silent for over three days but not about a quiet day', async () => {
     const server = await startFaultServer();
     const dest = await localStore();
     const now = Date.now();
     server.setEntries('AccessLog', entryTexts('AccessLog', 3, now - 10 * MINUTE));
-    server.setEntries('UserCallPlay', entryTexts('UserCallPlay', 4, now - 10 * MINUTE));
+    server.setEntries('UserCallPlay', entryTexts('UserCallPlay', 4, now - 80 * 60 * MINUTE));
+    server.setEntries('UserActivityLog', entryTexts('UserActivityLog', 2, now - 30 * 60 * MINUTE));
     await dest.store.close();
-    const args = ['sync', '--url', server.url, '--tenant', dest.tenantId, '--data-dir', dest.dir.path, '--types', 'AccessLog,UserCallPlay', '--rate', '0'];
+    const args = ['sync', '--url', server.url, '--tenant', dest.tenantId, '--data-dir', dest.dir.path, '--types', 'AccessLog,UserCallPlay,UserActivityLog', '--rate', '0', '--since', '4d'];
     const env = { LOGWARDEN_ACCESS_KEY: 'k', LOGWARDEN_SECRET: 's' };
     const ok = await runCli(args, { env });
     assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(ok.stderr, '', 'a first run warns about nothing');
+    assert.equal(server.requests[0]!.url.searchParams.get('limit'), '1000', 'pages of 1000 from a source that is not Gong');
 
     server.setEntries('UserCallPlay', []);
+    server.setEntries('UserActivityLog', []);
     server.faults.push({ kind: 'status', status: 403, body: '{"requestId":"x","errors":["Access denied: missing scope api:logs:read"]}' });
     const r = await runCli([...args, '--overlap', '1m'], { env });
     assert.equal(r.code, 1);
     assert.match(r.stdout, /^AccessLog\s+-\s+-\s+-\s+failed$/m);
     assert.match(r.stdout, /^UserCallPlay\s+0\s+0\s+0\s/m);
     assert.match(r.stderr, /warning: AccessLog: HTTP 403: Access denied: missing scope api:logs:read/);
-    assert.match(r.stderr, /warning: UserCallPlay: the source returned no entries .* although 4 were mirrored before/);
+    assert.match(r.stderr, /warning: UserCallPlay: no new entry for more than 72 h \(none since .*\), although 4 were mirrored before/);
+    assert.doesNotMatch(r.stderr, /UserActivityLog/, 'a day without entries is an ordinary quiet window');
     assert.match(r.stderr, /sync failed for AccessLog$/m);
+
+    const shorter = await runCli([...args, '--types', 'UserActivityLog', '--silent-after', '20h'], { env });
+    assert.equal(shorter.code, 0, shorter.stderr);
+    assert.match(shorter.stderr, /warning: UserActivityLog: no new entry for more than 20 h/);
+    await server.close();
+    dest.dir.remove();
+  });
+});
+
+describe('logwarden sync stopped by Ctrl-C', () => {
+  it('exits 130 and says that the next run resumes from the checkpoints', async () => {
+    const server = await startFaultServer({ pageSize: 2 });
+    const dest = await localStore();
+    await dest.store.close();
+    server.setEntries('AccessLog', entryTexts('AccessLog', 6, Date.now() - 10 * MINUTE));
+    server.faults.push({ kind: 'slow', ms: 0 }, { kind: 'slow', ms: 20_000 });
+    const args = ['sync', '--url', server.url, '--tenant', dest.tenantId, '--data-dir', dest.dir.path, '--types', 'AccessLog', '--rate', '0', '--page-size', '2'];
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: ROOT, env: cleanEnv({ LOGWARDEN_ACCESS_KEY: 'k', LOGWARDEN_SECRET: 's' }) });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+    while (server.requests.length < 2) await new Promise((r) => setTimeout(r, 20));
+    child.kill('SIGINT');
+    assert.equal(await exited, 130, stderr);
+    assert.match(stderr, /interrupted; run the same command again to resume from the checkpoints/);
     await server.close();
     dest.dir.remove();
   });
