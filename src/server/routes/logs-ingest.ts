@@ -63,7 +63,7 @@ export function logsIngestRoute(app: FastifyInstance, ctx: AppContext): void {
           result = await ingestNdjson(ctx, tenantId, request.body);
         } else {
           // No body and no Content-Type: Fastify skips the parsers.
-          throw new LogwardenError('unsupported_media_type', ['send a body as application/json, or application/x-ndjson']);
+          throw invalid('body is empty: send entries as application/json, or application/x-ndjson');
         }
         ctx.metrics.ingested.inc(result.accepted);
         ctx.metrics.duplicates.inc(result.duplicates);
@@ -74,12 +74,14 @@ export function logsIngestRoute(app: FastifyInstance, ctx: AppContext): void {
 }
 
 async function ingestNdjson(ctx: AppContext, tenantId: string, body: Readable): Promise<AppendResult> {
-  const spool = new EntrySpool();
+  const spool = new EntrySpool(ctx.config.ndjsonMemoryBytes);
   try {
     for await (const { line, lineNo } of ndjsonLines(body, ctx.config.maxNdjsonLineBytes)) {
       if (line.trim() === '') continue;
       spool.push(parseNdjsonLine(line, lineNo, ctx.types));
     }
+    // Most often a file that was missing or empty: storing nothing must not look like success.
+    if (spool.count === 0) throw invalid('body has no entries (it is empty or blank): send one JSON object per line, each with its logType');
     return await ctx.store.append(tenantId, spool.entries());
   } catch (err) {
     if (err instanceof LineTooLongError) {
