@@ -51,7 +51,7 @@ export function registerIngest(program: Command): void {
       }
       const input = fromStdin ? process.stdin : createReadStream(file);
       const progress = createProgress('reading', 'bytes', size);
-      const spool = new EntrySpool();
+      const spool = new EntrySpool(config.ndjsonMemoryBytes);
       let lines = 0;
       try {
         const source = counting(input as AsyncIterable<Buffer>, (n) => progress.update(n, fromStdin ? n : undefined));
