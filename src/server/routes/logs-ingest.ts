@@ -12,11 +12,13 @@ import { parseJsonBatch, parseNdjsonLine } from '../../logs/ingest-parse.ts';
 import { LineTooLongError, ndjsonLines } from '../../logs/ndjson-lines.ts';
 import type { AppendResult } from '../../store/store.ts';
 import type { AppContext } from '../context.ts';
+import { IngestSlots } from '../ingest-slots.ts';
 import { ErrorEnvelope, IngestBatch, IngestResponse } from '../schemas.ts';
 
 const NDJSON_TYPES = ['application/x-ndjson', 'application/ndjson', 'application/jsonl'];
 
 export function logsIngestRoute(app: FastifyInstance, ctx: AppContext): void {
+  const slots = new IngestSlots(ctx.config.maxConcurrentIngests);
   void app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     // Invalid UTF-8 is refused rather than decoded with replacement characters: an audit
@@ -30,6 +32,7 @@ export function logsIngestRoute(app: FastifyInstance, ctx: AppContext): void {
       '/v2/logs',
       {
         onRequest: ctx.guard('api:logs:write', 'write'),
+        preParsing: slots.take,
         // The body is validated by the ingest parser, which also keeps each logRecord's raw text;
         // the schema below documents it.
         validatorCompiler: () => () => true,
@@ -48,8 +51,10 @@ export function logsIngestRoute(app: FastifyInstance, ctx: AppContext): void {
             401: ErrorEnvelope,
             413: ErrorEnvelope,
             415: ErrorEnvelope,
+            408: ErrorEnvelope,
             429: ErrorEnvelope,
             500: ErrorEnvelope,
+            503: ErrorEnvelope,
           },
           security: [{ basic: [] }, { bearer: [] }],
         },
