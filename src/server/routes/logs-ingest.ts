@@ -40,7 +40,8 @@ export function logsIngestRoute(app: FastifyInstance, ctx: AppContext): void {
           summary: 'Ingest log entries',
           description:
             'logwarden extension. application/json: {"logType", "logEntries": [...]} with up to 10,000 entries. ' +
-            'application/x-ndjson: one entry per line, each with its own logType, any size. All or nothing; ' +
+            'application/x-ndjson: one entry per line, each with its own logType, any size. A logRecord nests at most ' +
+            '64 levels deep; an empty body is 400. All or nothing; ' +
             'identical entries are counted as duplicates and stored once. Requires scope api:logs:write.',
           tags: ['logs'],
           consumes: ['application/json', 'application/x-ndjson'],
