@@ -5,10 +5,15 @@
  * bodies a request is refused at once with 503 and Retry-After.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseResponse, type RawResponse } from '../support/raw-http.ts';
 import { basic, startTestApp, type TestApp } from '../support/app.ts';
+import { startServe } from '../support/cli.ts';
+import { ConfigError, loadConfig } from '../../src/config.ts';
 
 const TIMEOUT_MS = 1000;
 
@@ -142,5 +147,41 @@ describe('slow request bodies (real socket)', () => {
     assert.equal((await b.response).status, 201);
     const again = await t.ingest('AccessLog', [{ eventTime: '2026-07-03T00:00:00Z', logRecord: {} }]);
     assert.equal(again.statusCode, 201);
+  });
+});
+
+describe('request timeout settings', () => {
+  it('defaults to 30 s and 16 concurrent ingests; LOGWARDEN_REQUEST_TIMEOUT_MS and LOGWARDEN_MAX_CONCURRENT_INGESTS set them', () => {
+    const d = loadConfig({}, {});
+    assert.deepEqual([d.requestTimeoutMs, d.maxConcurrentIngests, d.ndjsonMemoryBytes], [30_000, 16, 64 * 1024 * 1024]);
+    const c = loadConfig({}, { LOGWARDEN_REQUEST_TIMEOUT_MS: '2500', LOGWARDEN_MAX_CONCURRENT_INGESTS: '4', LOGWARDEN_NDJSON_MEMORY_BYTES: '1048576' });
+    assert.deepEqual([c.requestTimeoutMs, c.maxConcurrentIngests, c.ndjsonMemoryBytes], [2500, 4, 1048576]);
+    assert.throws(() => loadConfig({}, { LOGWARDEN_REQUEST_TIMEOUT_MS: '0', LOGWARDEN_MAX_CONCURRENT_INGESTS: 'x' }), (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      assert.equal(err.problems.length, 2);
+      return true;
+    });
+  });
+
+  it('serve --request-timeout cuts a trickled body in that time', async () => {
+    const accessKey = 'LWSLOWBODYTESTKEY001';
+    const secret = 'slow-body-test-secret-0123456789abcdefghijkl';
+    const dataDir = mkdtempSync(join(tmpdir(), 'logwarden-slow-'));
+    const server = await startServe(['--data-dir', dataDir, '--port', '0', '--request-timeout', '500'], {
+      LOGWARDEN_BOOTSTRAP_ACCESS_KEY: accessKey,
+      LOGWARDEN_BOOTSTRAP_SECRET: secret,
+      LOGWARDEN_LOG_LEVEL: 'silent',
+    });
+    try {
+      const port = Number(new URL(server.url).port);
+      const auth = 'Basic ' + Buffer.from(`${accessKey}:${secret}`).toString('base64');
+      const res = await upload(port, auth, 'application/x-ndjson', ndjsonBody(3, 'flag'), 1, 100, 10_000).response;
+      assert.equal(res.status, 408, res.body.toString());
+      assert.match(res.body.toString(), /in 0\.5 s/);
+    } finally {
+      server.child.kill('SIGTERM');
+      await server.exited;
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
