@@ -5,7 +5,7 @@
  * in it are tightened.
  */
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -93,6 +93,8 @@ describe('SQLite data directory permissions', () => {
     await useStore(dataDir, 1);
     chmodSync(join(dataDir, 'logwarden.db'), 0o644);
     chmodSync(join(dataDir, 'page-blocks.dat'), 0o664);
+    writeFileSync(join(dataDir, 'NOTES.txt'), 'not the store\'s');
+    chmodSync(join(dataDir, 'NOTES.txt'), 0o644);
 
     const server = await startServe(['--data-dir', dataDir, '--port', '0'], { LOGWARDEN_LOG_LEVEL: 'silent' });
     try {
@@ -101,7 +103,9 @@ describe('SQLite data directory permissions', () => {
       assert.match(err, /chmod 700/);
       assert.match(err, /readable by their owner only: .*logwarden\.db \(was 0644\)/);
       assert.match(err, /page-blocks\.dat \(was 0664\)/);
-      for (const [name, m] of Object.entries(modes(dataDir))) assert.equal(m, '600', `${name}: ${m}`);
+      const { 'NOTES.txt': notes, ...store } = modes(dataDir);
+      for (const [name, m] of Object.entries(store)) assert.equal(m, '600', `${name}: ${m}`);
+      assert.equal(notes, '644', 'a file that is not the store’s is left alone');
       assert.equal(mode(dataDir), 0o755, 'the operator’s directory is left as it is');
     } finally {
       server.child.kill('SIGTERM');

@@ -5,7 +5,8 @@
  * files it creates beside it (`-wal`, `-shm`, a rollback journal) the database file's own mode.
  *
  * A directory that already exists is the operator's: it is not changed, but a start warns
- * when other users can enter or read it. Files in it that others could read are tightened.
+ * when other users can enter or read it. The store's files in it that others could read are
+ * tightened; other files (a data directory may be shared) are left alone.
  */
 import { chmodSync, closeSync, fchmodSync, mkdirSync, openSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,10 +22,18 @@ function defaultWarn(message: string): void {
 }
 
 /**
- * Creates (or checks) `dir` and makes `databaseFile` inside it owner-only before the store
- * opens it. Problems that do not stop the store are passed to `warn` (stderr by default).
+ * Creates (or checks) `dir` and makes the store's files in it owner-only before the store opens
+ * them: `databaseFile` (created if missing) and `otherFiles`, each with the companions named
+ * after it (`logwarden.db-wal`). Problems that do not stop the store go to `warn` (stderr).
  */
-export function prepareDataDir(dir: string, databaseFile: string, warn: (message: string) => void = defaultWarn): void {
+export function prepareDataDir(
+  dir: string,
+  databaseFile: string,
+  otherFiles: readonly string[] = [],
+  warn: (message: string) => void = defaultWarn,
+): void {
+  const names = [databaseFile, ...otherFiles];
+  const isStoreFile = (name: string) => names.some((n) => name === n || name.startsWith(`${n}-`));
   const created = mkdirSync(dir, { recursive: true, mode: 0o700 });
   if (created !== undefined) {
     // The umask may have taken bits away; 0700 exactly, so that the owner can use it.
@@ -41,7 +50,7 @@ export function prepareDataDir(dir: string, databaseFile: string, warn: (message
 
   const tightened: string[] = [];
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    if (!entry.isFile()) continue;
+    if (!entry.isFile() || !isStoreFile(entry.name)) continue;
     const path = join(dir, entry.name);
     try {
       const mode = statSync(path).mode;

@@ -78,7 +78,7 @@ export interface SqliteStoreOptions {
 }
 
 export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
-  prepareDataDir(options.dataDir, DATABASE_FILE);
+  prepareDataDir(options.dataDir, DATABASE_FILE, [BLOCK_FILE]);
   const db = new Database(join(options.dataDir, DATABASE_FILE));
   try {
     // Takes effect only while the file is new. A page of the API spans ~100 entries of ~800
