@@ -23,8 +23,4 @@ export class IngestSlots {
     this.inUse++;
     reply.raw.once('close', () => this.inUse--);
   };
-
-  get used(): number {
-    return this.inUse;
-  }
 }
