@@ -7,7 +7,7 @@
  * answered 408 and its connection closed. A 32 MiB upload passes on any link faster than
  * 8 kbit/s, however long it takes; a trickle is cut at the end of its first window.
  *
- * Headers get the same time (Node's `headersTimeout`). A response sent before its request's
+ * Headers get the same time (Node's `headersTimeout`, which Node checks every 30 s). A response sent before its request's
  * body was read in full (401, 408, 413, 503) closes the connection, so the rest of a body
  * nobody will read is not drained at the sender's pace.
  */
