@@ -24,6 +24,15 @@ export interface Config {
   readonly ingestPerSecond: number;
   readonly maxJsonBodyBytes: number;
   readonly maxNdjsonLineBytes: number;
+  /** Memory one NDJSON ingest may hold before it spools to an unlinked temporary file. */
+  readonly ndjsonMemoryBytes: number;
+  /**
+   * How long a request may take to send its headers, and the window over which a request body
+   * must keep arriving at MIN_BODY_BYTES_PER_SECOND or faster (else 408).
+   */
+  readonly requestTimeoutMs: number;
+  /** Ingest requests whose bodies one process reads at once; past it, 503 with Retry-After. */
+  readonly maxConcurrentIngests: number;
   readonly extraLogTypes: readonly string[];
   readonly logLevel: string;
   /** How often a running server re-reads tenants' limits from the store. */
@@ -109,6 +118,9 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
     ingestPerSecond: pick('ingestPerSecond', int('LOGWARDEN_INGEST_PER_SECOND', 100, 1, 1_000_000)),
     maxJsonBodyBytes: pick('maxJsonBodyBytes', int('LOGWARDEN_MAX_JSON_BODY_BYTES', 32 * 1024 * 1024, 1024, 1024 ** 3)),
     maxNdjsonLineBytes: pick('maxNdjsonLineBytes', int('LOGWARDEN_MAX_NDJSON_LINE_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024)),
+    ndjsonMemoryBytes: pick('ndjsonMemoryBytes', int('LOGWARDEN_NDJSON_MEMORY_BYTES', 64 * 1024 * 1024, 64 * 1024, 1024 ** 3)),
+    requestTimeoutMs: pick('requestTimeoutMs', int('LOGWARDEN_REQUEST_TIMEOUT_MS', 30_000, 100, 3_600_000)),
+    maxConcurrentIngests: pick('maxConcurrentIngests', int('LOGWARDEN_MAX_CONCURRENT_INGESTS', 16, 1, 10_000)),
     extraLogTypes: pick('extraLogTypes', Object.freeze(extra)),
     logLevel: pick('logLevel', str('LOGWARDEN_LOG_LEVEL') ?? 'info'),
     limitsRefreshMs: pick('limitsRefreshMs', int('LOGWARDEN_LIMITS_REFRESH_MS', 2000, 0, 600_000)),

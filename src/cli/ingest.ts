@@ -51,7 +51,7 @@ export function registerIngest(program: Command): void {
       }
       const input = fromStdin ? process.stdin : createReadStream(file);
       const progress = createProgress('reading', 'bytes', size);
-      const spool = new EntrySpool();
+      const spool = new EntrySpool(config.ndjsonMemoryBytes);
       let lines = 0;
       try {
         const source = counting(input as AsyncIterable<Buffer>, (n) => progress.update(n, fromStdin ? n : undefined));
@@ -61,6 +61,8 @@ export function registerIngest(program: Command): void {
           spool.push(parseNdjsonLine(line, lineNo, types));
         }
         progress.stop();
+        // As the server does: an empty input is most often a wrong path or a failed export.
+        if (spool.count === 0) throw new CommandError(`no entries in ${fromStdin ? 'standard input' : file} (it is empty or blank); nothing was stored`);
         if (spool.count > 100_000 && process.stderr.isTTY) process.stderr.write(`committing ${spool.count} entries…\n`);
         const result = await store.append(opts.tenant, spool.entries());
         if (opts.json) printJson({ ...result, lines });

@@ -11,6 +11,7 @@ interface ServeFlags extends StoreFlags {
   host?: string;
   demo?: boolean;
   logLevel?: string;
+  requestTimeout?: string;
 }
 
 function printWelcome(boot: Bootstrap, base: string): void {
@@ -46,6 +47,7 @@ export function registerServe(program: Command): void {
     .option('--database-url <url>', 'PostgreSQL store instead, postgres://… [env: LOGWARDEN_DATABASE_URL]')
     .option('--demo', 'load realistic synthetic entries of all five log types over the last 30 days')
     .option('--workers <n>', 'server processes sharing the port (node:cluster); set LOGWARDEN_REDIS_URL so they share rate limits (default: 1)')
+    .option('--request-timeout <ms>', 'ms a request may take to send its headers; its body must bring ≥ 1 KiB/s over each such period, else 408 [env: LOGWARDEN_REQUEST_TIMEOUT_MS] (default: 30000)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent [env: LOGWARDEN_LOG_LEVEL] (default: info)')
     .addHelpText(
       'after',
@@ -60,6 +62,7 @@ export function registerServe(program: Command): void {
         port: intFlag('--port', opts.port, 0, 65535),
         host: opts.host,
         logLevel: opts.logLevel,
+        requestTimeoutMs: intFlag('--request-timeout', opts.requestTimeout, 100, 3_600_000),
       });
       const workers = intFlag('--workers', opts.workers, 1, 256) ?? 1;
       if (workers > 1 || cluster.isWorker) {

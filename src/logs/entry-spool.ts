@@ -3,8 +3,13 @@
  * read, so that it can be committed all at once. Small requests stay in memory; past
  * `memoryBytes` the entries go to a temporary file, so a request of any size costs bounded
  * memory. Reading back is synchronous, for use inside a store transaction.
+ *
+ * The file is audit data outside the store, so it is created owner-only in a private folder
+ * and unlinked at once: only the open descriptor reaches it, and when the process ends — even
+ * killed with SIGKILL — the system frees it. Nothing is left for another user to read or for
+ * anyone to sweep.
  */
-import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readSync, rmdirSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NewEntry } from './entry.ts';
@@ -32,8 +37,16 @@ export class EntrySpool {
   }
 
   private spill(): void {
-    this.dir = mkdtempSync(join(tmpdir(), 'logwarden-spool-'));
-    this.fd = openSync(join(this.dir, 'entries'), 'w+');
+    const dir = mkdtempSync(join(tmpdir(), 'logwarden-spool-'));
+    const file = join(dir, 'entries');
+    this.fd = openSync(file, 'wx+', 0o600);
+    try {
+      unlinkSync(file);
+      rmdirSync(dir);
+    } catch {
+      // A system that cannot unlink an open file: removed on dispose instead.
+      this.dir = dir;
+    }
     for (const e of this.memory) this.write(e);
     this.memory = [];
   }

@@ -5,10 +5,18 @@
  */
 import { invalid } from '../errors.ts';
 import { EntryProblem, toNewEntry, type NewEntry } from './entry.ts';
-import { arrayElements, minify, objectMembers, skipWs, type MemberSpan } from './json-text.ts';
+import { arrayElements, minify, objectMembers, skipWs, tooDeep, type MemberSpan } from './json-text.ts';
 import type { LogTypes } from './log-types.ts';
 
 export const MAX_BATCH_ENTRIES = 10_000;
+/**
+ * How deep a `logRecord` may nest objects and arrays, the record itself being level 1. Gong's
+ * records are a few levels deep; the bound keeps a hostile record from costing a deep parse
+ * and from being stored for every reader to choke on.
+ */
+export const MAX_LOG_RECORD_DEPTH = 64;
+
+const TOO_DEEP = `nests objects and arrays more than ${MAX_LOG_RECORD_DEPTH} levels deep (the limit)`;
 
 function parseJson(text: string, where: string): unknown {
   try {
@@ -47,6 +55,14 @@ function logRecordText(text: string, objectStart: number): string | undefined {
 
 /** Parses and validates a JSON batch body. */
 export function parseJsonBatch(text: string, types: LogTypes, maxEntries = MAX_BATCH_ENTRIES): NewEntry[] {
+  if (skipWs(text, 0) === text.length) throw invalid('body is empty: send {"logType": …, "logEntries": […]}');
+  // The body object, logEntries and the entry object come before a logRecord's own levels.
+  const deep = tooDeep(text, 3 + MAX_LOG_RECORD_DEPTH);
+  if (deep) {
+    const [top, index, field] = deep;
+    const where = top === 'logEntries' && typeof index === 'number' ? `logEntries[${index}]${typeof field === 'string' ? `.${field}` : ''}` : typeof top === 'string' ? top : 'body';
+    throw invalid(`${where}: ${TOO_DEEP}`);
+  }
   const doc = parseJson(text, 'body ');
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
     throw invalid('body must be a JSON object {"logType": …, "logEntries": […]}');
@@ -85,6 +101,9 @@ export function parseJsonBatch(text: string, types: LogTypes, maxEntries = MAX_B
 /** Parses one NDJSON line (1-based `lineNo`), which carries its own `logType`. */
 export function parseNdjsonLine(line: string, lineNo: number, types: LogTypes): NewEntry {
   const where = `line ${lineNo}: `;
+  // The entry object comes before its logRecord's own levels.
+  const deep = tooDeep(line, 1 + MAX_LOG_RECORD_DEPTH);
+  if (deep) throw invalid(`${where}${typeof deep[0] === 'string' ? `${deep[0]}: ` : ''}${TOO_DEEP}`);
   const value = parseJson(line, where);
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw invalid(`${where}must be a JSON object (one entry per line, with its logType)`);

@@ -134,3 +134,55 @@ export function minify(s: string, start = 0, end = s.length): string {
   }
   return runStart === start && end === s.length ? s : out + s.slice(runStart, end);
 }
+
+/** One open container while scanning for depth: its member key or element index so far. */
+interface Level {
+  readonly object: boolean;
+  key: string;
+  index: number;
+}
+
+/**
+ * Where `s` first nests objects and arrays more than `maxDepth` levels deep: the keys and
+ * indices leading to the container that goes past it (`["logEntries", 3, "logRecord", …]`),
+ * or undefined. One pass without recursion that stops at the first excess, so a
+ * million-level array is refused before anything parses it. The text need not be valid JSON:
+ * on malformed text the answer is a best effort and the parser reports the real problem.
+ */
+export function tooDeep(s: string, maxDepth: number): Array<string | number> | undefined {
+  const stack: Level[] = [];
+  let j = 0;
+  while (j < s.length) {
+    const c = s.charCodeAt(j);
+    if (c === QUOTE) {
+      let end: number;
+      try {
+        end = endOfString(s, j);
+      } catch {
+        return undefined;
+      }
+      const top = stack[stack.length - 1];
+      if (top?.object && s.charCodeAt(skipWs(s, end)) === 0x3a /* : */) {
+        const raw = s.slice(j + 1, end - 1);
+        try {
+          top.key = raw.includes('\\') ? (JSON.parse(s.slice(j, end)) as string) : raw;
+        } catch {
+          top.key = raw;
+        }
+      }
+      j = end;
+      continue;
+    }
+    if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      if (stack.length === maxDepth) return stack.map((l) => (l.object ? l.key : l.index));
+      stack.push({ object: c === 0x7b, key: '', index: 0 });
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
+      stack.pop();
+    } else if (c === 0x2c /* , */) {
+      const top = stack[stack.length - 1];
+      if (top && !top.object) top.index++;
+    }
+    j++;
+  }
+  return undefined;
+}

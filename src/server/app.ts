@@ -15,6 +15,7 @@ import { newRequestId } from '../logs/request-id.ts';
 import type { Scope, Store } from '../store/store.ts';
 import { Authenticator, requireScope } from './auth.ts';
 import type { AppContext } from './context.ts';
+import { limitSlowBodies } from './body-timeout.ts';
 import { clientErrorHandler, errorHandler } from './error-handler.ts';
 import type { LimiterStore } from './limiter/limiter.ts';
 import { MemoryLimiter } from './limiter/memory-limiter.ts';
@@ -114,6 +115,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     );
     done();
   });
+  limitSlowBodies(app, config.requestTimeoutMs);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(async (request) => {
     const path = (request.url.split('?')[0] ?? '').slice(0, 100);

@@ -76,6 +76,9 @@ describe('logwarden tenants, keys, ingest', () => {
     const bad = await runCli(['ingest', '-', '--tenant', tenant.id, ...flags()], { input: lines[0] + '\n{"logType":"AccessLog","eventTime":"2026-02-01T00:00:00","logRecord":{}}\n' });
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /^logwarden: line 2: eventTime: .*offset.*nothing was stored\n$/);
+    const empty = await runCli(['ingest', '-', '--tenant', tenant.id, ...flags()], { input: '\n  \n' });
+    assert.equal(empty.code, 1);
+    assert.equal(empty.stderr, 'logwarden: no entries in standard input (it is empty or blank); nothing was stored\n');
   });
 
   it('reports usage errors with exit 2 and other failures with exit 1, on one line', async () => {

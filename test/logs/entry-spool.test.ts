@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { fstatSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { entryKey, type NewEntry } from '../../src/logs/entry.ts';
 import { EntrySpool } from '../../src/logs/entry-spool.ts';
@@ -22,12 +24,34 @@ describe('EntrySpool', () => {
     const spool = new EntrySpool(10_000);
     const all = Array.from({ length: 5000 }, (_, i) => make(i));
     for (const e of all) spool.push(e);
-    const dir = (spool as unknown as { dir?: string }).dir;
-    assert.ok(dir && existsSync(dir), 'spilled to disk');
+    const fd = (spool as unknown as { fd?: number }).fd;
+    assert.ok(fd !== undefined && fstatSync(fd).size > 0, 'spilled to disk');
     const back = [...spool.entries()];
     assert.equal(back.length, all.length);
     for (let i = 0; i < all.length; i++) assert.deepEqual(back[i], all[i]);
     spool.dispose();
-    assert.ok(!existsSync(dir!), 'temporary file removed');
+  });
+
+  it('keeps the spilled file unlinked and owner-only from the start: nothing on disk outlives the process', () => {
+    // A temporary directory of its own, so that no other process's files count.
+    const dir = mkdtempSync(join(tmpdir(), 'logwarden-spool-test-'));
+    const saved = process.env.TMPDIR;
+    process.env.TMPDIR = dir;
+    const spool = new EntrySpool(10_000);
+    try {
+      for (let i = 0; i < 2000; i++) spool.push(make(i));
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+    }
+    const fd = (spool as unknown as { fd?: number }).fd;
+    assert.ok(fd !== undefined, 'spilled');
+    const st = fstatSync(fd);
+    assert.equal(st.nlink, 0, 'no name links to the spool file');
+    assert.equal(st.mode & 0o777, 0o600);
+    assert.deepEqual(readdirSync(dir), [], 'nothing left in the temporary directory');
+    assert.equal([...spool.entries()].length, 2000);
+    spool.dispose();
+    rmSync(dir, { recursive: true });
   });
 });

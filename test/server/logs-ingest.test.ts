@@ -185,3 +185,70 @@ for (const kind of await storeKinds()) {
     });
   });
 }
+
+describe('POST /v2/logs: empty bodies and nesting depth', () => {
+  let t: TestApp;
+  before(async () => {
+    // Bodies of a few MiB: the deep-nesting attack must meet the depth limit, not a size limit.
+    t = await startTestApp({ config: { maxNdjsonLineBytes: 4 * 1024 * 1024 } });
+  });
+  after(async () => t.close());
+
+  const post = (contentType: string | undefined, payload: string) =>
+    t.inject({
+      method: 'POST',
+      url: '/v2/logs',
+      headers: { authorization: basic(t.key), ...(contentType && { 'content-type': contentType }) },
+      payload,
+    });
+
+  it('answers 400 naming the problem for an empty or blank body, JSON or NDJSON (as curl sends a missing file)', async () => {
+    for (const [type, payload, message] of [
+      ['application/json', '', /^body is empty/],
+      ['application/json', ' \r\n\t', /^body is empty/],
+      ['application/x-ndjson', '', /^body has no entries \(it is empty or blank\)/],
+      ['application/x-ndjson', '\n  \r\n\n', /^body has no entries \(it is empty or blank\)/],
+      [undefined, '', /^body is empty/],
+    ] as const) {
+      const res = await post(type, payload);
+      assert.equal(res.statusCode, 400, `${type} ${JSON.stringify(payload)}: ${res.body}`);
+      assert.match(res.json().errors[0], message);
+      assert.match(res.json().requestId, REQUEST_ID);
+    }
+  });
+
+  /** A logRecord `depth` levels deep (the record itself is level 1), mixing objects and arrays. */
+  const record = (depth: number) => '{"a":' + '['.repeat(depth - 2) + '{"b":1}' + ']'.repeat(depth - 2) + '}';
+  const jsonBody = (logRecord: string) => `{"logType":"AccessLog","logEntries":[{"eventTime":"2026-06-01T00:00:00Z","logRecord":{}},{"eventTime":"2026-06-01T00:00:01Z","logRecord":${logRecord}}]}`;
+  const ndjsonLine = (logRecord: string) => `{"logType":"AccessLog","eventTime":"2026-06-01T00:00:02Z","logRecord":${logRecord}}`;
+
+  it('accepts a logRecord 64 levels deep and refuses 65 with 400 naming the entry and field', async () => {
+    const ok = await post('application/json', jsonBody(record(64)));
+    assert.equal(ok.statusCode, 201, ok.body);
+    const okLine = await post('application/x-ndjson', ndjsonLine(record(64)) + '\n');
+    assert.equal(okLine.statusCode, 201, okLine.body);
+
+    const deep = await post('application/json', jsonBody(record(65)));
+    assert.equal(deep.statusCode, 400);
+    assert.deepEqual(deep.json().errors, ['logEntries[1].logRecord: nests objects and arrays more than 64 levels deep (the limit)']);
+    const deepLine = await post('application/x-ndjson', `${ndjsonLine('{}')}\n${ndjsonLine(record(65))}\n`);
+    assert.equal(deepLine.statusCode, 400);
+    assert.deepEqual(deepLine.json().errors, ['line 2: logRecord: nests objects and arrays more than 64 levels deep (the limit)']);
+  });
+
+  it('refuses a million-level nested array with 400, without overflowing the stack, JSON and NDJSON', async () => {
+    const n = 1_000_000;
+    const million = '{"a":' + '['.repeat(n) + ']'.repeat(n) + '}';
+    const res = await post('application/json', jsonBody(million));
+    assert.equal(res.statusCode, 400, res.body.slice(0, 200));
+    assert.match(res.json().errors[0], /^logEntries\[1\]\.logRecord: nests objects and arrays more than 64 levels deep/);
+    const line = await post('application/x-ndjson', ndjsonLine(million) + '\n');
+    assert.equal(line.statusCode, 400, line.body.slice(0, 200));
+    assert.match(line.json().errors[0], /^line 1: logRecord: nests objects and arrays more than 64 levels deep/);
+    // A deep array in an entry's place or an unknown field is named too.
+    const elsewhere = await post('application/json', `{"logType":"AccessLog","logEntries":[${'['.repeat(n)}${']'.repeat(n)}]}`);
+    assert.match(elsewhere.json().errors[0], /^logEntries\[0\]: nests/);
+    const r = await t.list({ logType: 'AccessLog', fromDateTime: '2026-06-01T00:00:00Z' });
+    assert.equal(r.json().records.totalRecords, 3, 'only the two accepted requests stored entries');
+  });
+});

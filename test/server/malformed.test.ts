@@ -259,13 +259,14 @@ const CASES: Case[] = [
   readAs('Bearer 5 KB long', 401, `Bearer ${'a'.repeat(5000)}`, /^Access denied: invalid token$/),
 
   // --- POST /v2/logs (JSON): broken bodies
-  ingest('empty JSON body', 400, '', /^body is not valid JSON/),
+  ingest('empty JSON body', 400, '', /^body is empty/),
+  ingest('blank JSON body', 400, ' \n', /^body is empty/),
   ingest('truncated JSON', 400, batch(E(`${ET},"logRecord":{}`)).slice(0, 40), /^body is not valid JSON/),
   ingest('trailing garbage', 400, batch(E(`${ET},"logRecord":{}`)) + 'xyz', /^body is not valid JSON/),
   ingest('two JSON documents', 400, batch(E(`${ET},"logRecord":{}`)).repeat(2), /^body is not valid JSON/),
-  ingest('100k unclosed [', 400, '['.repeat(100_000), /^body is not valid JSON/),
-  ingest('100k nested [ ] as the body', 400, '['.repeat(100_000) + ']'.repeat(100_000), /^body must be a JSON object/),
-  ingest('100k nested [ ] as an entry', 400, `{"logType":"AccessLog","logEntries":[${'['.repeat(100_000)}${']'.repeat(100_000)}]}`, /^logEntries\[0\]: must be an object/),
+  ingest('100k unclosed [', 400, '['.repeat(100_000), /^body: nests objects and arrays more than 64 levels deep/),
+  ingest('100k nested [ ] as the body', 400, '['.repeat(100_000) + ']'.repeat(100_000), /^body: nests objects and arrays more than 64 levels deep/),
+  ingest('100k nested [ ] as an entry', 400, `{"logType":"AccessLog","logEntries":[${'['.repeat(100_000)}${']'.repeat(100_000)}]}`, /^logEntries\[0\]: nests objects and arrays/),
   ingest('UTF-8 BOM', 400, '\ufeff' + batch(E(`${ET},"logRecord":{}`)), /^body is not valid JSON/),
   ingest('invalid UTF-8 bytes', 400, Buffer.concat([Buffer.from(`{"logType":"AccessLog","logEntries":[{${ET},"userId":"`), Buffer.from([0xff, 0xfe, 0xc3]), Buffer.from('","logRecord":{}}]}')]), /UTF-8/),
   ingest('raw lone surrogate (CESU-8 bytes)', 400, Buffer.concat([Buffer.from(`{"logType":"AccessLog","logEntries":[{${ET},"logRecord":{"s":"`), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from('"}}]}')]), /UTF-8/),
@@ -333,7 +334,7 @@ const CASES: Case[] = [
   ingest('application/jsonx', 415, '{}', /Content-Type/, 'application/jsonx'),
   ingest('a malformed Content-Type', 415, '{}', /Content-Type/, ';;;/'),
   ingest('a body without Content-Type', 415, batch(E(`${ET},"logRecord":{}`)), /Content-Type/, null),
-  ingest('no body and no Content-Type', 415, undefined, /application\/json/, null),
+  ingest('no body and no Content-Type', 400, undefined, /^body is empty: send entries as application\/json/, null),
 
   // --- NDJSON
   ndjson('bad JSON on line 2', 400, `${LINE}\n{"logType":"AccessLog",\n`, /^line 2: is not valid JSON/),
@@ -345,6 +346,10 @@ const CASES: Case[] = [
   ndjson('BOM on line 1', 400, `\ufeff${LINE}\n`, /^line 1: is not valid JSON/),
   ndjson('invalid UTF-8 on line 2', 400, Buffer.concat([Buffer.from(`${LINE}\n{"logType":"AccessLog",${ET},"logRecord":{"s":"`), Buffer.from([0xff]), Buffer.from('"}}\n')]), /^line 2: is not valid UTF-8/),
   ndjson('two entries on one line', 400, `${LINE}${LINE}\n`, /^line 1: is not valid JSON/),
+  ndjson('empty NDJSON body', 400, '', /^body has no entries/),
+  ndjson('blank NDJSON body', 400, '\n \r\n\t\n', /^body has no entries/),
+  ndjson('logRecord 65 levels deep', 400, `{"logType":"AccessLog",${ET},"logRecord":{"a":${'['.repeat(64)}${']'.repeat(64)}}}`, /^line 1: logRecord: nests objects and arrays more than 64 levels/),
+  badEntry('logRecord 65 levels deep', E(`${ET},"logRecord":{"a":${'['.repeat(64)}${']'.repeat(64)}}`), /^logEntries\[0\]\.logRecord: nests objects and arrays more than 64 levels/),
   ndjson(`line over ${MAX_NDJSON_LINE} bytes`, 413, `${LINE}\n{"logType":"AccessLog",${ET},"logRecord":{"pad":"${'x'.repeat(MAX_NDJSON_LINE)}"}}\n`, /^line 2: longer than the limit/),
 
   // --- routes, methods, paths
@@ -527,7 +532,8 @@ for (const kind of await storeKinds()) {
       `{"tpl":"\${process.exit(1)}","mustache":"{{7*7}}","path":"../../../etc/passwd","fmt":"%s%n"}`,
       `{"huge":1e999999,"negZero":-0,"exp":1E+2,"digits":12345678901234567890123}`,
       `{"emoji":"🪵📜","rtl":"\u202eabc","zeroWidth":"a\u200bb","cjk":"監査"}`,
-      `{"deep":${'['.repeat(5000)}${']'.repeat(5000)}}`,
+      // As deep as a logRecord may nest: 64 levels, the record itself included.
+      `{"deep":${'['.repeat(63)}${']'.repeat(63)}}`,
     ];
     const users = [
       `"userId":"' OR 1=1 --","userFullName":"Robert'); DROP TABLE entries;--"`,

@@ -12,11 +12,13 @@ import { parseJsonBatch, parseNdjsonLine } from '../../logs/ingest-parse.ts';
 import { LineTooLongError, ndjsonLines } from '../../logs/ndjson-lines.ts';
 import type { AppendResult } from '../../store/store.ts';
 import type { AppContext } from '../context.ts';
+import { IngestSlots } from '../ingest-slots.ts';
 import { ErrorEnvelope, IngestBatch, IngestResponse } from '../schemas.ts';
 
 const NDJSON_TYPES = ['application/x-ndjson', 'application/ndjson', 'application/jsonl'];
 
 export function logsIngestRoute(app: FastifyInstance, ctx: AppContext): void {
+  const slots = new IngestSlots(ctx.config.maxConcurrentIngests);
   void app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     // Invalid UTF-8 is refused rather than decoded with replacement characters: an audit
@@ -30,6 +32,7 @@ export function logsIngestRoute(app: FastifyInstance, ctx: AppContext): void {
       '/v2/logs',
       {
         onRequest: ctx.guard('api:logs:write', 'write'),
+        preParsing: slots.take,
         // The body is validated by the ingest parser, which also keeps each logRecord's raw text;
         // the schema below documents it.
         validatorCompiler: () => () => true,
@@ -37,7 +40,8 @@ export function logsIngestRoute(app: FastifyInstance, ctx: AppContext): void {
           summary: 'Ingest log entries',
           description:
             'logwarden extension. application/json: {"logType", "logEntries": [...]} with up to 10,000 entries. ' +
-            'application/x-ndjson: one entry per line, each with its own logType, any size. All or nothing; ' +
+            'application/x-ndjson: one entry per line, each with its own logType, any size. A logRecord nests at most ' +
+            '64 levels deep; an empty body is 400. All or nothing; ' +
             'identical entries are counted as duplicates and stored once. Requires scope api:logs:write.',
           tags: ['logs'],
           consumes: ['application/json', 'application/x-ndjson'],
@@ -46,10 +50,12 @@ export function logsIngestRoute(app: FastifyInstance, ctx: AppContext): void {
             201: IngestResponse,
             400: ErrorEnvelope,
             401: ErrorEnvelope,
+            408: ErrorEnvelope,
             413: ErrorEnvelope,
             415: ErrorEnvelope,
             429: ErrorEnvelope,
             500: ErrorEnvelope,
+            503: ErrorEnvelope,
           },
           security: [{ basic: [] }, { bearer: [] }],
         },
@@ -63,7 +69,7 @@ export function logsIngestRoute(app: FastifyInstance, ctx: AppContext): void {
           result = await ingestNdjson(ctx, tenantId, request.body);
         } else {
           // No body and no Content-Type: Fastify skips the parsers.
-          throw new LogwardenError('unsupported_media_type', ['send a body as application/json, or application/x-ndjson']);
+          throw invalid('body is empty: send entries as application/json, or application/x-ndjson');
         }
         ctx.metrics.ingested.inc(result.accepted);
         ctx.metrics.duplicates.inc(result.duplicates);
@@ -74,12 +80,14 @@ export function logsIngestRoute(app: FastifyInstance, ctx: AppContext): void {
 }
 
 async function ingestNdjson(ctx: AppContext, tenantId: string, body: Readable): Promise<AppendResult> {
-  const spool = new EntrySpool();
+  const spool = new EntrySpool(ctx.config.ndjsonMemoryBytes);
   try {
     for await (const { line, lineNo } of ndjsonLines(body, ctx.config.maxNdjsonLineBytes)) {
       if (line.trim() === '') continue;
       spool.push(parseNdjsonLine(line, lineNo, ctx.types));
     }
+    // Most often a file that was missing or empty: storing nothing must not look like success.
+    if (spool.count === 0) throw invalid('body has no entries (it is empty or blank): send one JSON object per line, each with its logType');
     return await ctx.store.append(tenantId, spool.entries());
   } catch (err) {
     if (err instanceof LineTooLongError) {

@@ -4,7 +4,6 @@
  * serialises their writes.
  */
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NewEntry } from '../../logs/entry.ts';
 import type {
@@ -25,6 +24,7 @@ import { BucketTally, planCount } from '../count-plan.ts';
 import { EMPTY_PAGE } from '../page.ts';
 import { migrate } from './migrations.ts';
 import { BLOCK_FILE } from './block-file.ts';
+import { prepareDataDir } from './data-dir.ts';
 import { PageBlocks } from './page-blocks.ts';
 import { PageReader } from './page-reader.ts';
 
@@ -78,7 +78,7 @@ export interface SqliteStoreOptions {
 }
 
 export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
-  mkdirSync(options.dataDir, { recursive: true });
+  prepareDataDir(options.dataDir, DATABASE_FILE, [BLOCK_FILE]);
   const db = new Database(join(options.dataDir, DATABASE_FILE));
   try {
     // Takes effect only while the file is new. A page of the API spans ~100 entries of ~800

@@ -1,0 +1,75 @@
+/**
+ * The data directory holds the signing secret and every tenant's audit entries, so only its
+ * owner may read it: the directory is created 0700 and the files in it are 0600, whatever the
+ * umask. The database file is created 0600 before SQLite opens it because SQLite gives the
+ * files it creates beside it (`-wal`, `-shm`, a rollback journal) the database file's own mode.
+ *
+ * A directory that already exists is the operator's: it is not changed, but a start warns
+ * when other users can enter or read it. The store's files in it that others could read are
+ * tightened; other files (a data directory may be shared) are left alone.
+ */
+import { chmodSync, closeSync, fchmodSync, mkdirSync, openSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+const GROUP_OR_OTHERS = 0o077;
+
+function octal(mode: number): string {
+  return (mode & 0o777).toString(8).padStart(4, '0');
+}
+
+function defaultWarn(message: string): void {
+  process.stderr.write(`logwarden: warning: ${message}\n`);
+}
+
+/**
+ * Creates (or checks) `dir` and makes the store's files in it owner-only before the store opens
+ * them: `databaseFile` (created if missing) and `otherFiles`, each with the companions named
+ * after it (`logwarden.db-wal`). Problems that do not stop the store go to `warn` (stderr).
+ */
+export function prepareDataDir(
+  dir: string,
+  databaseFile: string,
+  otherFiles: readonly string[] = [],
+  warn: (message: string) => void = defaultWarn,
+): void {
+  const names = [databaseFile, ...otherFiles];
+  const isStoreFile = (name: string) => names.some((n) => name === n || name.startsWith(`${n}-`));
+  const created = mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (created !== undefined) {
+    // The umask may have taken bits away; 0700 exactly, so that the owner can use it.
+    chmodSync(dir, 0o700);
+  } else {
+    const mode = statSync(dir).mode;
+    if (mode & GROUP_OR_OTHERS) {
+      warn(
+        `the data directory ${dir} is open to other users (mode ${octal(mode)}); it holds the signing key and every audit entry. ` +
+          `Restrict it with: chmod 700 ${JSON.stringify(dir)}`,
+      );
+    }
+  }
+
+  const tightened: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (!entry.isFile() || !isStoreFile(entry.name)) continue;
+    const path = join(dir, entry.name);
+    try {
+      const mode = statSync(path).mode;
+      if ((mode & GROUP_OR_OTHERS) === 0) continue;
+      chmodSync(path, mode & 0o700);
+      tightened.push(`${entry.name} (was ${octal(mode)})`);
+    } catch (err) {
+      warn(`could not make ${path} readable by its owner only: ${(err as Error).message}`);
+    }
+  }
+  if (tightened.length > 0) warn(`made files in ${dir} readable by their owner only: ${tightened.join(', ')}`);
+
+  let fd: number | undefined;
+  try {
+    fd = openSync(join(dir, databaseFile), 'wx', 0o600);
+    fchmodSync(fd, 0o600);
+  } catch {
+    // Already there (tightened above), or SQLite will report why it cannot be opened.
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
