@@ -60,7 +60,6 @@ export function signNote(text: string, signers: readonly NoteSigner[]): string {
 }
 
 function checkCharacters(text: string): void {
-  // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u0009\u000b-\u001f]/.test(text)) throw new NoteError('malformed', 'note contains a control character');
 }
 
