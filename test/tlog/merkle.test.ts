@@ -10,6 +10,7 @@ import {
   splitStoredHashIndex,
   storedHashCount,
   storedHashIndex,
+  subtreesClosedBy,
 } from '../../src/tlog/stored-hash-index.ts';
 
 /** Reference MTH straight from RFC 6962 §2.1, over leaf hashes, to check the stored-hash path. */
@@ -118,6 +119,25 @@ describe('the in-memory tree and its proofs, against Go', () => {
     const t = await treeOf(1000);
     assert.equal(storedHashCount(t.size), 1994);
     for (const [size, root] of Object.entries(GO_ROOTS)) assert.equal(b64(await t.root(Number(size))), root, `root ${size}`);
+  });
+
+  it('writes, per appended leaf, its hash and one hash per subtree it closes, in stored order', async () => {
+    const t = new MemoryTree();
+    let next = 0;
+    for (let i = 0; i < 600; i++) {
+      const written = await t.append(`leaf ${i}`);
+      assert.equal(written.length, 1 + subtreesClosedBy(i));
+      for (const [k, s] of written.entries()) {
+        assert.equal(s.index, next++);
+        assert.equal(s.index, storedHashIndex(s.level, s.n));
+        assert.equal(s.level, k);
+      }
+      // The last hash written is the root of the subtree the leaf completed.
+      const top = written[written.length - 1]!;
+      const lo = top.n * 2 ** top.level;
+      assert.deepEqual(top.hash, referenceRoot(Array.from({ length: 2 ** top.level }, (_, j) => leafHash(`leaf ${lo + j}`))));
+    }
+    assert.equal(next, storedHashCount(600));
   });
 
   it('generates the same inclusion and consistency proofs as Go', async () => {
