@@ -21,7 +21,8 @@ import { MemoryTree } from '../../src/tlog/memory-tree.ts';
 import { generateNoteKey, parseSignerKey, parseVerifierKey } from '../../src/tlog/note-key.ts';
 import { openNote, signNote } from '../../src/tlog/signed-note.ts';
 import { deriveTenantSigner } from '../../src/tlog/tenant-key.ts';
-import { readTile, tilePath, tilesForTree } from '../../src/tlog/tile.ts';
+import { entryBundlePath, readTile, tilePath, tilesForTree } from '../../src/tlog/tile.ts';
+import { encodeEntryBundle } from '../../src/tlog/entry-bundle.ts';
 import { unavailable } from '../support/services.ts';
 
 const X_MOD = '/usr/share/gocode/src/golang.org/x/mod';
@@ -96,6 +97,13 @@ describe('interoperability with Go sumdb/note and sumdb/tlog', { skip }, () => {
       mkdirSync(dirname(goPath), { recursive: true });
       writeFileSync(goPath, await readTile(t, tree.reader));
     }
+    for (let n = 0; n * 256 < SIZE; n++) {
+      const width = Math.min(256, SIZE - n * 256);
+      const entries = Array.from({ length: width }, (_, i) => Buffer.from(leafAt(n * 256 + i)));
+      const path = join(logDir, entryBundlePath(n, width));
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, encodeEntryBundle(entries));
+    }
     const samples = [0, 1, 255, 256, 257, 12_345, OLD_SIZE - 1, OLD_SIZE, 65_535, 65_536, SIZE - 1];
     for (let k = 0; k < 40; k++) samples.push((k * 7919 + 13) % SIZE);
     writeFileSync(
@@ -108,13 +116,21 @@ describe('interoperability with Go sumdb/note and sumdb/tlog', { skip }, () => {
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
-  it('Go verifies the checkpoints, the tree hash from tiles, inclusion and consistency', () => {
+  it('Go verifies the checkpoints, the tree hash from tiles, every entry bundle, inclusion and consistency', () => {
     const r = run(['log', logDir]);
     assert.equal(r.status, 0, r.stderr);
-    const out = JSON.parse(r.stdout) as { size: number; oldSize: number; included: number; consistent: boolean; tilesRead: number };
+    const out = JSON.parse(r.stdout) as {
+      size: number;
+      oldSize: number;
+      included: number;
+      audited: number;
+      consistent: boolean;
+      tilesRead: number;
+    };
     assert.equal(out.size, SIZE);
     assert.equal(out.oldSize, OLD_SIZE);
     assert.equal(out.included, 51);
+    assert.equal(out.audited, SIZE);
     assert.equal(out.consistent, true);
     assert.ok(out.tilesRead > 0);
   });
@@ -129,6 +145,21 @@ describe('interoperability with Go sumdb/note and sumdb/tlog', { skip }, () => {
       const r = run(['log', logDir]);
       assert.equal(r.status, 1);
       assert.match(r.stderr, /tile/);
+    } finally {
+      writeFileSync(file, original);
+    }
+  });
+
+  it('Go rejects an entry bundle whose entry was edited', () => {
+    const file = join(logDir, entryBundlePath(100, 256));
+    const original = readFileSync(file);
+    const bad = Buffer.from(original);
+    bad[bad.length - 3]! ^= 0x01;
+    writeFileSync(file, bad);
+    try {
+      const r = run(['log', logDir]);
+      assert.equal(r.status, 1);
+      assert.match(r.stderr, /tile\/entries\/100: entry 255 does not match its leaf hash/);
     } finally {
       writeFileSync(file, original);
     }
