@@ -53,3 +53,5 @@ export {
 } from './tile.ts';
 export { formatTlogProof, parseTlogProof, TLOG_PROOF_V1, TlogProofError, verifyTlogProof, type TlogProof } from './tlog-proof.ts';
 export { treeHash } from './tree-hash.ts';
+export { InconsistentTreeError, signNextCheckpoint, type NextCheckpoint } from './next-checkpoint.ts';
+export { auditWindow, type AuditWindow, type ServedEntry, type WindowAudit } from './window-audit.ts';
