@@ -56,14 +56,16 @@ export function auditWindow(
   const expected = new Map<string, number[]>();
   let inWindow = 0;
   let otherKinds = 0;
-  const decoder = new TextDecoder();
+  const kind = new TextEncoder().encode(`${ENTRY_LEAF_V1}\n`);
   for (const { index, leaf } of leaves) {
-    const text = typeof leaf === 'string' ? leaf : decoder.decode(leaf);
-    if (!text.startsWith(`${ENTRY_LEAF_V1}\n`)) {
+    const isEntry =
+      typeof leaf === 'string' ? leaf.startsWith(`${ENTRY_LEAF_V1}\n`) : leaf.length >= kind.length && kind.every((b, i) => leaf[i] === b);
+    if (!isEntry) {
       otherKinds++;
       continue;
     }
-    const e = parseEntryLeaf(text);
+    // Strict: a malformed entry leaf in a proven tree is the log's fault and must be reported.
+    const e = parseEntryLeaf(leaf);
     if (e.logType !== window.logType) continue;
     const t = instant(e.eventTime, `leaf ${index} eventTime`);
     if (compareInstants(t, from) < 0 || (to !== null && compareInstants(t, to) >= 0)) continue;

@@ -87,6 +87,10 @@ describe('window completeness', () => {
     assert.deepEqual(r.missing, []);
     assert.deepEqual(r.unexpected, [1]);
     assert.equal(r.otherKinds, 1);
+    // Leaves given as bytes are read the same way; a malformed entry leaf is an error, not a skip.
+    const asBytes = leaves.map((l) => ({ index: l.index, leaf: new TextEncoder().encode(l.leaf) }));
+    assert.deepEqual(auditWindow(w, asBytes, served([e])).matched, [{ served: 0, leaf: 0 }]);
+    assert.throws(() => auditWindow(w, [{ index: 0, leaf: 'logwarden/entry/v1\nAccessLog\n' }], []), /four lines/);
     // Window bounds: from inclusive, to exclusive, compared as instants.
     const atTo: Entry = { ...e, eventTime: '2026-01-02T00:00:00.000Z', wireText: '{"a":2}' };
     const r2 = auditWindow({ ...w, from: '2025-12-31T19:00:00-05:00' }, leavesOf([e, atTo]), served([e]));
