@@ -34,7 +34,7 @@ export {
 } from './note-key.ts';
 export { NoteError, openNote, signNote, splitNote, type NoteSignature, type OpenedNote } from './signed-note.ts';
 export { splitStoredHashIndex, storedHashCount, storedHashIndex } from './stored-hash-index.ts';
-export { storedHashesForLeaf, type StoredHash } from './stored-hashes.ts';
+export { storedHashesForLeaf, storedHashesForLeaves, type StoredHash } from './stored-hashes.ts';
 export { deriveTenantSigner, MIN_SECRET_BYTES } from './tenant-key.ts';
 export { tileHashReader, type TileFetcher } from './tile-hash-reader.ts';
 export {

@@ -5,7 +5,7 @@
  */
 import { leafHash, type Hash } from './hash.ts';
 import type { HashReader } from './hash-reader.ts';
-import { storedHashesForLeaf, type StoredHash } from './stored-hashes.ts';
+import { storedHashesForLeaf, storedHashesForLeaves, type StoredHash } from './stored-hashes.ts';
 import { treeHash } from './tree-hash.ts';
 
 export class MemoryTree {
@@ -32,12 +32,24 @@ export class MemoryTree {
   /** Appends a leaf by its leaf hash; returns the stored hashes written. */
   async appendHash(leaf: Hash): Promise<StoredHash[]> {
     const written = await storedHashesForLeaf(this.leaves, leaf, this.reader);
+    this.record(written);
+    this.leaves++;
+    return written;
+  }
+
+  /** Appends leaves by their leaf hashes in one step; returns the stored hashes written. */
+  async appendHashes(leaves: readonly Hash[]): Promise<StoredHash[]> {
+    const written = await storedHashesForLeaves(this.leaves, leaves, this.reader);
+    this.record(written);
+    this.leaves += leaves.length;
+    return written;
+  }
+
+  private record(written: readonly StoredHash[]): void {
     for (const s of written) {
       if (s.index !== this.hashes.length) throw new Error('stored hash order broken');
       this.hashes.push(s.hash);
     }
-    this.leaves++;
-    return written;
   }
 
   /** The root of the tree's first `size` leaves (default: all). */

@@ -42,3 +42,43 @@ export async function storedHashesForLeaf(leafIndex: number, leaf: Hash, reader:
   }
   return out;
 }
+
+/**
+ * The hashes to store for a batch of leaves appended at `start`, `start+1`, …: the same as
+ * calling storedHashesForLeaf for each in turn, but with one read of the earlier hashes the
+ * batch needs (at most one per level), so a store appends a batch with one query.
+ */
+export async function storedHashesForLeaves(start: number, leaves: readonly Hash[], reader: HashReader): Promise<StoredHash[]> {
+  if (!Number.isSafeInteger(start) || start < 0) throw new RangeError(`bad leaf index ${start}`);
+  const base = storedHashIndex(0, start);
+  // Left siblings completed before the batch (their last leaf precedes it) must be read; the
+  // batch computes the others itself.
+  const external = new Set<number>();
+  for (let j = 0; j < leaves.length; j++) {
+    const leafIndex = start + j;
+    const closed = subtreesClosedBy(leafIndex);
+    for (let level = 0; level < closed; level++) {
+      const n = Math.floor(leafIndex / 2 ** level) - 1;
+      if ((n + 1) * 2 ** level - 1 < start) external.add(storedHashIndex(level, n));
+    }
+  }
+  const wanted = [...external].sort((a, b) => a - b);
+  const read = await readHashes(reader, wanted);
+  const earlier = new Map<number, Hash>();
+  wanted.forEach((index, i) => earlier.set(index, read[i]!));
+
+  const out: StoredHash[] = [];
+  const lookup = (index: number): Hash => (index >= base ? out[index - base]!.hash : earlier.get(index)!);
+  for (let j = 0; j < leaves.length; j++) {
+    const leafIndex = start + j;
+    let h = leaves[j]!;
+    out.push({ index: storedHashIndex(0, leafIndex), level: 0, n: leafIndex, hash: h });
+    const closed = subtreesClosedBy(leafIndex);
+    for (let level = 0; level < closed; level++) {
+      h = nodeHash(lookup(storedHashIndex(level, Math.floor(leafIndex / 2 ** level) - 1)), h);
+      const n = Math.floor(leafIndex / 2 ** (level + 1));
+      out.push({ index: storedHashIndex(level + 1, n), level: level + 1, n, hash: h });
+    }
+  }
+  return out;
+}

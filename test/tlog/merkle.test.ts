@@ -140,6 +140,35 @@ describe('the in-memory tree and its proofs, against Go', () => {
     assert.equal(next, storedHashCount(600));
   });
 
+  it('a batch append writes exactly what appending one by one writes, with one read of earlier hashes', async () => {
+    const one = await treeOf(300);
+    const oneHashes = await one.reader(Array.from({ length: storedHashCount(300) }, (_, i) => i));
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.integer({ min: 1, max: 70 }), { maxLength: 12 }), async (chunks) => {
+        const t = new MemoryTree();
+        let at = 0;
+        for (const len of chunks) {
+          const size = Math.min(len, 300 - at);
+          if (size === 0) break;
+          let reads = 0;
+          const counting = (ix: readonly number[]) => {
+            reads++;
+            return t.reader(ix);
+          };
+          const leaves = Array.from({ length: size }, (_, j) => leafHash(`leaf ${at + j}`));
+          const { storedHashesForLeaves } = await import('../../src/tlog/stored-hashes.ts');
+          const written = await storedHashesForLeaves(at, leaves, counting);
+          assert.ok(reads <= 1);
+          assert.deepEqual(await t.appendHashes(leaves), written);
+          at += size;
+        }
+        const count = storedHashCount(at);
+        assert.deepEqual(await t.reader(Array.from({ length: count }, (_, i) => i)), oneHashes.slice(0, count));
+      }),
+      { numRuns: 60 },
+    );
+  });
+
   it('generates the same inclusion and consistency proofs as Go', async () => {
     const t = await treeOf(1000);
     const incl = await proveInclusion(517, 1000, t.reader);
