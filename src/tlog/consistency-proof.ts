@@ -1,0 +1,96 @@
+/**
+ * Merkle consistency proofs: generation as RFC 6962 §2.1.2 defines PROOF(m, D[n]) and
+ * SUBPROOF, verification as RFC 9162 §2.1.4.2 specifies it.
+ *
+ * A verified proof shows that the tree of size `second` is the tree of size `first` with
+ * leaves appended: nothing of the older tree was changed, removed or reordered.
+ */
+import { EMPTY_TREE_HASH, hashesEqual, isHash, nodeHash, type Hash } from './hash.ts';
+import { readHashes, type HashReader } from './hash-reader.ts';
+import { rangeHashes, splitPoint, type LeafRange } from './subtree.ts';
+import { checkSize } from './tree-hash.ts';
+
+/** The ranges whose hashes make up PROOF(m, D[0:n]), in the RFC's order. */
+export function consistencyRanges(m: number, n: number): LeafRange[] {
+  if (m === 0 || m === n) return [];
+  const out: LeafRange[] = [];
+  let lo = 0;
+  let hi = n;
+  let mm = m;
+  // `whole` is the RFC's flag b: true while the old tree is still the whole of [lo, hi)'s left
+  // part, so its own hash need not be sent (the verifier has it).
+  let whole = true;
+  while (mm !== hi - lo) {
+    const k = splitPoint(hi - lo);
+    if (mm <= k) {
+      out.push({ lo: lo + k, hi });
+      hi = lo + k;
+    } else {
+      out.push({ lo, hi: lo + k });
+      lo += k;
+      mm -= k;
+      whole = false;
+    }
+  }
+  if (!whole) out.push({ lo, hi });
+  return out.reverse();
+}
+
+/** The consistency proof from the tree of `first` leaves to the tree of `second` leaves. */
+export async function proveConsistency(first: number, second: number, reader: HashReader): Promise<Hash[]> {
+  checkSize(first);
+  checkSize(second);
+  if (first > second) throw new RangeError(`cannot prove tree size ${first} consistent with smaller size ${second}`);
+  return rangeHashes(consistencyRanges(first, second), (ix) => readHashes(reader, ix));
+}
+
+/**
+ * True when `proof` shows that the tree (second, secondRoot) extends (first, firstRoot).
+ * Every tree extends the empty tree (root: SHA-256 of nothing), with an empty proof.
+ */
+export function verifyConsistency(
+  first: number,
+  second: number,
+  proof: readonly Hash[],
+  firstRoot: Hash,
+  secondRoot: Hash,
+): boolean {
+  if (!Number.isSafeInteger(first) || !Number.isSafeInteger(second) || first < 0 || first > second) return false;
+  if (!isHash(firstRoot) || !isHash(secondRoot) || !proof.every(isHash)) return false;
+  if (first === 0) return proof.length === 0 && hashesEqual(firstRoot, EMPTY_TREE_HASH);
+  if (first === second) return proof.length === 0 && hashesEqual(firstRoot, secondRoot);
+  if (proof.length === 0) return false;
+
+  // When the old tree is a complete subtree, its root is the proof's implicit first node.
+  const path = isPowerOfTwo(first) ? [firstRoot, ...proof] : [...proof];
+  let fn = first - 1;
+  let sn = second - 1;
+  while (fn % 2 === 1) {
+    fn = (fn - 1) / 2;
+    sn = Math.floor(sn / 2);
+  }
+  let fr = path[0]!;
+  let sr = path[0]!;
+  for (const c of path.slice(1)) {
+    if (sn === 0) return false;
+    if (fn % 2 === 1 || fn === sn) {
+      fr = nodeHash(c, fr);
+      sr = nodeHash(c, sr);
+      while (fn % 2 === 0 && fn !== 0) {
+        fn /= 2;
+        sn = Math.floor(sn / 2);
+      }
+    } else {
+      sr = nodeHash(sr, c);
+    }
+    fn = Math.floor(fn / 2);
+    sn = Math.floor(sn / 2);
+  }
+  return sn === 0 && hashesEqual(fr, firstRoot) && hashesEqual(sr, secondRoot);
+}
+
+function isPowerOfTwo(n: number): boolean {
+  let x = n;
+  while (x > 1 && x % 2 === 0) x /= 2;
+  return x === 1;
+}

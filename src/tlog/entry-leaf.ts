@@ -1,0 +1,67 @@
+/**
+ * The leaf logwarden logs for one stored entry (SPEC §11, version 1): four lines, each ending
+ * in a newline:
+ *   logwarden/entry/v1
+ *   <logType>
+ *   <eventTime exactly as served>
+ *   <base64 of SHA-256 of the entry's wire text>
+ * The wire text is the entry's JSON object exactly as `GET /v2/logs` serves it inside
+ * `logEntries`, so the bytes a client receives are the bytes the tree commits to.
+ */
+import { createHash } from 'node:crypto';
+import { LOG_TYPE_NAME } from '../logs/log-types.ts';
+import { parseDateTime } from '../logs/time.ts';
+import { decodeBase64, encodeBase64 } from './base64.ts';
+import { leafHash, type Hash } from './hash.ts';
+
+export const ENTRY_LEAF_V1 = 'logwarden/entry/v1';
+
+export interface EntryLeaf {
+  logType: string;
+  eventTime: string;
+  /** SHA-256 of the wire text's UTF-8 bytes. */
+  wireTextSha256: Uint8Array;
+}
+
+export class EntryLeafError extends Error {
+  override readonly name = 'EntryLeafError';
+}
+
+export function wireTextDigest(wireText: string | Uint8Array): Uint8Array {
+  return new Uint8Array(createHash('sha256').update(wireText).digest());
+}
+
+function check(logType: string, eventTime: string): void {
+  if (!LOG_TYPE_NAME.test(logType)) throw new EntryLeafError('logType is not a log type name');
+  if (eventTime.length > 64 || !parseDateTime(eventTime).ok) throw new EntryLeafError('eventTime is not an ISO-8601 date-time with offset');
+}
+
+/** The leaf text for an entry, from its log type, served eventTime and wire text. */
+export function buildEntryLeaf(entry: { logType: string; eventTime: string; wireText: string | Uint8Array }): string {
+  check(entry.logType, entry.eventTime);
+  return `${ENTRY_LEAF_V1}\n${entry.logType}\n${entry.eventTime}\n${encodeBase64(wireTextDigest(entry.wireText))}\n`;
+}
+
+/** The RFC 6962 leaf hash of an entry. */
+export function entryLeafHash(entry: { logType: string; eventTime: string; wireText: string | Uint8Array }): Hash {
+  return leafHash(buildEntryLeaf(entry));
+}
+
+/** Parses a version 1 entry leaf strictly; throws EntryLeafError. */
+export function parseEntryLeaf(leaf: Uint8Array | string): EntryLeaf {
+  let text: string;
+  try {
+    text = typeof leaf === 'string' ? leaf : new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(leaf);
+  } catch {
+    throw new EntryLeafError('leaf is not UTF-8');
+  }
+  if (!text.endsWith('\n')) throw new EntryLeafError('leaf must end with a newline');
+  const lines = text.slice(0, -1).split('\n');
+  if (lines[0] !== ENTRY_LEAF_V1) throw new EntryLeafError(`leaf is not a ${ENTRY_LEAF_V1} leaf`);
+  if (lines.length !== 4) throw new EntryLeafError('an entry leaf has exactly four lines');
+  const [, logType, eventTime, digest] = lines as [string, string, string, string];
+  check(logType, eventTime);
+  const wireTextSha256 = decodeBase64(digest);
+  if (!wireTextSha256 || wireTextSha256.length !== 32) throw new EntryLeafError('leaf digest is not base64 of 32 bytes');
+  return { logType, eventTime, wireTextSha256 };
+}
