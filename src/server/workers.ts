@@ -7,7 +7,7 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import type { Config } from '../config.ts';
-import { prepareStore, startServer, type Bootstrap } from './start.ts';
+import { prepareStore, startServer, type Listening } from './start.ts';
 
 interface ListeningMessage {
   type: 'logwarden:listening';
@@ -25,7 +25,7 @@ const MAX_CRASHES = 5;
 export async function runPrimary(
   config: Config,
   workers: number,
-  options: { demo?: boolean; onListening(url: string, bootstrap: Bootstrap | undefined): void },
+  options: { demo?: boolean; onListening(listening: Listening): void },
 ): Promise<number> {
   const prepared = await prepareStore(config, options);
   await prepared.store.close();
@@ -43,12 +43,17 @@ export async function runPrimary(
       w.on('message', (m: unknown) => {
         if (isListening(m) && !announced) {
           announced = true;
-          options.onListening(m.url, prepared.bootstrap);
+          options.onListening({ url: m.url, bootstrap: prepared.bootstrap, tenantId: prepared.tenantId });
         }
       });
       w.on('exit', (code, signal) => {
         live.delete(w);
-        if (!stopping) {
+        if (!stopping && !announced) {
+          // A worker that fails before any listens (port taken, store unreadable) has said why
+          // on stderr; its siblings would fail the same way.
+          exitCode = 1;
+          stop();
+        } else if (!stopping) {
           const now = Date.now();
           crashes.push(now);
           while (crashes.length > 0 && crashes[0]! < now - CRASH_WINDOW_MS) crashes.shift();
@@ -83,7 +88,11 @@ export async function runPrimary(
 
 /** Runs one worker: serves until SIGTERM/SIGINT, then drains and exits. */
 export async function runWorker(config: Config): Promise<void> {
-  const server = await startServer(config, { prepare: false });
+  const server = await startServer(config, { prepare: false }).catch((err: unknown) => {
+    // The channel to the primary would keep this process alive after the error is reported.
+    cluster.worker?.disconnect();
+    throw err;
+  });
   process.send?.({ type: 'logwarden:listening', url: server.url } satisfies ListeningMessage);
   await new Promise<void>((resolve) => {
     const onSignal = () => {
