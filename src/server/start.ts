@@ -78,8 +78,8 @@ export interface StartOptions {
   demo?: boolean;
   /** False in worker processes: the primary prepared the store before forking them. */
   prepare?: boolean;
-  /** Called once listening, before the first log line is written: the place for a banner. */
-  onListening?(listening: Listening): void;
+  /** Called once listening, before the first log line is written (awaited): the place for a banner. */
+  onListening?(listening: Listening): void | Promise<void>;
 }
 
 /** Starts a server; resolves once it listens. `stop()` drains in-flight requests, then closes the store. */
@@ -100,7 +100,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-    options.onListening?.({ url, bootstrap: boot, tenantId });
+    await options.onListening?.({ url, bootstrap: boot, tenantId });
     release();
     const upkeep = startUpkeep(store, logger);
     const running = app;

@@ -14,9 +14,21 @@ interface ListeningMessage {
   url: string;
 }
 
+/** The primary's answer: the banner is out, the worker may start writing its log. */
+interface AnnouncedMessage {
+  type: 'logwarden:announced';
+}
+
 function isListening(m: unknown): m is ListeningMessage {
   return typeof m === 'object' && m !== null && (m as { type?: unknown }).type === 'logwarden:listening';
 }
+
+function isAnnounced(m: unknown): m is AnnouncedMessage {
+  return typeof m === 'object' && m !== null && (m as { type?: unknown }).type === 'logwarden:announced';
+}
+
+/** How long a worker holds its log back waiting for the primary's banner. */
+const ANNOUNCE_WAIT_MS = 5000;
 
 const CRASH_WINDOW_MS = 30_000;
 const MAX_CRASHES = 5;
@@ -41,10 +53,12 @@ export async function runPrimary(
       const w = cluster.fork();
       live.add(w);
       w.on('message', (m: unknown) => {
-        if (isListening(m) && !announced) {
+        if (!isListening(m)) return;
+        if (!announced) {
           announced = true;
           options.onListening({ url: m.url, bootstrap: prepared.bootstrap, tenantId: prepared.tenantId });
         }
+        if (w.isConnected()) w.send({ type: 'logwarden:announced' } satisfies AnnouncedMessage);
       });
       w.on('exit', (code, signal) => {
         live.delete(w);
@@ -88,12 +102,28 @@ export async function runPrimary(
 
 /** Runs one worker: serves until SIGTERM/SIGINT, then drains and exits. */
 export async function runWorker(config: Config): Promise<void> {
-  const server = await startServer(config, { prepare: false }).catch((err: unknown) => {
+  const server = await startServer(config, {
+    prepare: false,
+    // Log lines wait until the primary has printed the banner (or a few seconds at most).
+    onListening: ({ url }) =>
+      new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          process.off('message', onMessage);
+          resolve();
+        };
+        const onMessage = (m: unknown) => {
+          if (isAnnounced(m)) done();
+        };
+        const timer = setTimeout(done, ANNOUNCE_WAIT_MS);
+        process.on('message', onMessage);
+        if (!process.send?.({ type: 'logwarden:listening', url } satisfies ListeningMessage)) done();
+      }),
+  }).catch((err: unknown) => {
     // The channel to the primary would keep this process alive after the error is reported.
     cluster.worker?.disconnect();
     throw err;
   });
-  process.send?.({ type: 'logwarden:listening', url: server.url } satisfies ListeningMessage);
   await new Promise<void>((resolve) => {
     const onSignal = () => {
       server.stop().then(resolve, () => resolve());
