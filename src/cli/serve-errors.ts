@@ -93,7 +93,7 @@ function dataDirFailure(e: SystemError, config: Config): string | undefined {
         `restore it from a backup, or move it away to start an empty store (${use})`
       );
     case 'SQLITE_CANTOPEN':
-      return `cannot open ${file} (it may be a directory, or the data directory may not be writable); ${use}, or fix its permissions`;
+      return `cannot open ${file} (it must be a file this user can read and write, in a directory it can write); ${use}, or fix its permissions`;
     case 'SQLITE_READONLY':
     case 'SQLITE_READONLY_DIRECTORY':
     case 'SQLITE_PERM':

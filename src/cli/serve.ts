@@ -84,7 +84,7 @@ export function registerServe(program: Command): void {
         'once on stderr with ready-to-paste curl lines (LOGWARDEN_BOOTSTRAP_ACCESS_KEY and\n' +
         'LOGWARDEN_BOOTSTRAP_SECRET preset them for automated set-ups). SIGTERM or SIGINT stops accepting\n' +
         'connections, lets in-flight requests finish and closes the store.\n\n' +
-        'Examples:\n  logwarden serve\n  logwarden serve --demo --port 9090\n  LOGWARDEN_REDIS_URL=redis://127.0.0.1:6379 logwarden serve --workers 4\n  logwarden serve --database-url postgres://logwarden@db:5432/logwarden\n',
+        'Examples:\n  logwarden serve\n  logwarden serve --demo --port 9090\n  logwarden serve --log-format json >> logwarden.log\n  LOGWARDEN_REDIS_URL=redis://127.0.0.1:6379 logwarden serve --workers 4\n  logwarden serve --database-url postgres://logwarden@db:5432/logwarden\n',
     )
     .action(async (opts: ServeFlags) => {
       const config = configFrom(opts, {
