@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CLI, ROOT, cleanEnv, runCli, type CliResult } from '../support/cli.ts';
+import { startPostgres, type PostgresStart } from '../support/postgres.ts';
 
 /** One line, `logwarden: …`, no error code of the system and no stack. */
 function assertFriendly(r: CliResult, pattern: RegExp): void {
@@ -92,5 +93,23 @@ describe('serve: start-up errors a person understands', () => {
     const bad = await runCli(['serve', '--database-url', 'mysql://x@y/z', '--port', '0']);
     assert.equal(bad.code, 2, 'a URL of the wrong kind is a usage error');
     assert.match(bad.stderr, /the database URL must start with postgres:\/\//);
+  });
+});
+
+describe('serve: a PostgreSQL server that refuses', () => {
+  let pg: PostgresStart;
+  before(async () => {
+    pg = await startPostgres();
+  });
+  after(() => pg.cluster?.stop());
+
+  it('names a database that does not exist, and a user it does not know', async (t) => {
+    if (!pg.cluster) return t.skip(pg.skip);
+    const at = `127.0.0.1:${pg.cluster.port}`;
+    const noDb = await runCli(['serve', '--database-url', `postgres://postgres@${at}/no_such_db`, '--port', '0']);
+    assertFriendly(noDb, new RegExp(`the database named in the database URL does not exist on ${at.replace(/\./g, '\\.')}; create it`));
+    const noUser = await runCli(['serve', '--database-url', `postgres://nobody_here:pw-9f3@${at}/postgres`, '--port', '0']);
+    assertFriendly(noUser, /refused the user name or password of the database URL; check --database-url/);
+    assert.ok(!noUser.stderr.includes('pw-9f3'));
   });
 });
