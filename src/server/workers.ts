@@ -2,8 +2,9 @@
  * `serve --workers N`: N server processes on one port (node:cluster). The primary prepares
  * the store once (migrations, first tenant and key, demo data), forks the workers, restarts a
  * worker that dies unexpectedly, and on SIGTERM/SIGINT asks every worker to finish its
- * in-flight requests and stop. Workers are stateless: cursors and tokens are signed with the
- * key kept in the store, so any worker continues what another began.
+ * in-flight requests and stop. The banner is printed once every worker listens, before their
+ * log lines. Workers are stateless: cursors and tokens are signed with the key kept in the
+ * store, so any worker continues what another began.
  */
 import cluster, { type Worker } from 'node:cluster';
 import type { Config } from '../config.ts';
@@ -28,7 +29,7 @@ function isAnnounced(m: unknown): m is AnnouncedMessage {
 }
 
 /** How long a worker holds its log back waiting for the primary's banner. */
-const ANNOUNCE_WAIT_MS = 5000;
+const ANNOUNCE_WAIT_MS = 15_000;
 
 const CRASH_WINDOW_MS = 30_000;
 const MAX_CRASHES = 5;
@@ -48,17 +49,24 @@ export async function runPrimary(
     let exitCode = 0;
     const crashes: number[] = [];
     const live = new Set<Worker>();
+    // Workers that listen before the last of the first `workers` does: the banner waits for
+    // all of them, and so do their log lines.
+    const waiting: Worker[] = [];
+    const announcedTo = (w: Worker) => {
+      if (w.isConnected()) w.send({ type: 'logwarden:announced' } satisfies AnnouncedMessage);
+    };
 
     const fork = () => {
       const w = cluster.fork();
       live.add(w);
       w.on('message', (m: unknown) => {
         if (!isListening(m)) return;
-        if (!announced) {
-          announced = true;
-          options.onListening({ url: m.url, bootstrap: prepared.bootstrap, tenantId: prepared.tenantId });
-        }
-        if (w.isConnected()) w.send({ type: 'logwarden:announced' } satisfies AnnouncedMessage);
+        if (announced) return announcedTo(w);
+        waiting.push(w);
+        if (waiting.length < workers) return;
+        announced = true;
+        options.onListening({ url: m.url, bootstrap: prepared.bootstrap, tenantId: prepared.tenantId });
+        for (const each of waiting.splice(0)) announcedTo(each);
       });
       w.on('exit', (code, signal) => {
         live.delete(w);
@@ -104,7 +112,7 @@ export async function runPrimary(
 export async function runWorker(config: Config): Promise<void> {
   const server = await startServer(config, {
     prepare: false,
-    // Log lines wait until the primary has printed the banner (or a few seconds at most).
+    // Log lines wait until the primary has printed the banner (15 s at most).
     onListening: ({ url }) =>
       new Promise<void>((resolve) => {
         const done = () => {
