@@ -85,7 +85,7 @@ export class Authenticator {
         if (!r.ok) throw denied(r.reason === 'expired' ? 'token expired' : 'invalid token');
         const record = await this.lookup(r.claims.accessKey);
         if (!record || record.revokedAt !== null || record.tenantId !== r.claims.tenantId) {
-          throw denied('invalid token', failedKey(record, 'token of a revoked access key'));
+          throw denied('invalid token', failedKey(record, record?.revokedAt != null ? 'token of a revoked access key' : 'token of another tenant'));
         }
         const scopes = r.claims.scopes.filter((s) => record.scopes.includes(s));
         return { tenantId: record.tenantId, accessKey: record.accessKey, scopes };
