@@ -35,6 +35,8 @@ export interface Config {
   readonly maxConcurrentIngests: number;
   readonly extraLogTypes: readonly string[];
   readonly logLevel: string;
+  /** `pretty`: one readable line per event, for a person at a terminal; `json`: pino's JSON lines; `auto`: pretty when stdout is a terminal. */
+  readonly logFormat: LogFormat;
   /** How often a running server re-reads tenants' limits from the store. */
   readonly limitsRefreshMs: number;
   /** How long an access key lookup may be cached (0: look up on every request). */
@@ -43,6 +45,9 @@ export interface Config {
   readonly accessKey: string | null;
   readonly secret: string | null;
 }
+
+export const LOG_FORMATS = ['auto', 'pretty', 'json'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
 export type ConfigOverrides = { -readonly [K in keyof Config]?: Config[K] | undefined };
 
@@ -123,6 +128,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
     maxConcurrentIngests: pick('maxConcurrentIngests', int('LOGWARDEN_MAX_CONCURRENT_INGESTS', 16, 1, 10_000)),
     extraLogTypes: pick('extraLogTypes', Object.freeze(extra)),
     logLevel: pick('logLevel', str('LOGWARDEN_LOG_LEVEL') ?? 'info'),
+    logFormat: pick('logFormat', (str('LOGWARDEN_LOG_FORMAT') ?? 'auto') as LogFormat),
     limitsRefreshMs: pick('limitsRefreshMs', int('LOGWARDEN_LIMITS_REFRESH_MS', 2000, 0, 600_000)),
     authCacheMs: pick('authCacheMs', int('LOGWARDEN_AUTH_CACHE_MS', databaseUrl ? 1000 : 0, 0, 60_000)),
     accessKey: pick('accessKey', str('LOGWARDEN_ACCESS_KEY')),
@@ -130,6 +136,9 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
   };
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel)) {
     problems.push(`LOGWARDEN_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent`);
+  }
+  if (!(LOG_FORMATS as readonly string[]).includes(config.logFormat)) {
+    problems.push(`the log format must be one of ${LOG_FORMATS.join(', ')} (got ${JSON.stringify(config.logFormat)})`);
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);

@@ -29,6 +29,8 @@ export class LogwardenError extends Error {
     readonly code: ErrorCode,
     readonly messages: readonly string[],
     readonly headers: Readonly<Record<string, string>> = {},
+    /** Facts for the server's log that the client is not told (e.g. which known key failed). */
+    readonly context: Readonly<Record<string, string>> = {},
   ) {
     super(messages.join('; '));
     this.name = 'LogwardenError';

@@ -2,11 +2,11 @@
  * The `logwarden` command line: a thin shell over the store, the server and the SDK. Each
  * command lives in its own file; exit codes come from exit-codes.ts.
  */
-import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config.ts';
 import { SchemaTooNewError } from '../store/store.ts';
+import { VERSION } from '../version.ts';
 import { CommandError, EXIT, InterruptedError, UsageError } from './exit-codes.ts';
 import { registerFetch } from './fetch.ts';
 import { registerIngest } from './ingest.ts';
@@ -16,18 +16,13 @@ import { registerServe } from './serve.ts';
 import { registerSync } from './sync.ts';
 import { registerTenants } from './tenants.ts';
 
-function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
-
 export function buildProgram(): Command {
   const program = new Command('logwarden')
     .description(
       'Self-hosted audit-log server speaking the wire contract of Gong\'s "List logs" API (GET /v2/logs).\n' +
         'Run `logwarden serve` to start the server, `logwarden <command> --help` for any command.',
     )
-    .version(packageVersion(), '-V, --version')
+    .version(VERSION, '-V, --version')
     .showSuggestionAfterError()
     .configureHelp({ sortSubcommands: false })
     .addHelpText(

@@ -1,9 +1,11 @@
 /** `logwarden serve` — run the server. */
 import cluster from 'node:cluster';
 import type { Command } from 'commander';
-import type { Bootstrap } from '../server/start.ts';
+import type { Config, LogFormat } from '../config.ts';
+import type { Bootstrap, Listening } from '../server/start.ts';
 import { configFrom, intFlag, type StoreFlags } from './common.ts';
 import { CommandError } from './exit-codes.ts';
+import { explainStartFailure } from './serve-errors.ts';
 
 interface ServeFlags extends StoreFlags {
   workers?: string;
@@ -12,6 +14,7 @@ interface ServeFlags extends StoreFlags {
   demo?: boolean;
   logLevel?: string;
   requestTimeout?: string;
+  logFormat?: string;
 }
 
 function printWelcome(boot: Bootstrap, base: string): void {
@@ -37,6 +40,30 @@ function printWelcome(boot: Bootstrap, base: string): void {
   process.stderr.write(lines.filter((l, i) => l !== '' || lines[i - 1] !== '').join('\n') + '\n');
 }
 
+/**
+ * On a store that already has tenants no credentials are printed: say how to get a key when
+ * its secret is lost, with the flags that reach this store (never a database URL: it may hold
+ * a password).
+ */
+function printRestartHint(config: Config, tenantId: string | undefined): void {
+  const where = config.databaseUrl ? 'the PostgreSQL store' : `the store in ${config.dataDir}`;
+  const storeFlag = config.databaseUrl ? ' --database-url …' : ` --data-dir ${shellWord(config.dataDir)}`;
+  process.stderr.write(
+    `logwarden: serving ${where}; its access keys were printed when they were created.\n` +
+      `  Lost a secret? Make a new key: logwarden keys create --tenant ${tenantId ?? 'ID'} --scope read --scope write${storeFlag}\n` +
+      (tenantId === undefined ? '  (tenant ids: logwarden tenants list)\n' : ''),
+  );
+}
+
+const shellWord = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+
+function announce(listening: Listening, config: Config, workers: number): void {
+  if (listening.bootstrap) printWelcome(listening.bootstrap, listening.url);
+  else printRestartHint(config, listening.tenantId);
+  const how = workers > 1 ? ` with ${workers} workers` : '';
+  process.stderr.write(`logwarden: listening on ${listening.url}${how} (docs: ${listening.url}/docs)\n`);
+}
+
 export function registerServe(program: Command): void {
   program
     .command('serve')
@@ -49,13 +76,19 @@ export function registerServe(program: Command): void {
     .option('--workers <n>', 'server processes sharing the port (node:cluster); set LOGWARDEN_REDIS_URL so they share rate limits (default: 1)')
     .option('--request-timeout <ms>', 'ms a request may take to send its headers; its body must bring ≥ 1 KiB/s over each such period, else 408 [env: LOGWARDEN_REQUEST_TIMEOUT_MS] (default: 30000)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent [env: LOGWARDEN_LOG_LEVEL] (default: info)')
+    .option(
+      '--log-format <format>',
+      'pretty (readable lines), json (one JSON object per line) or auto: pretty when stdout is a terminal [env: LOGWARDEN_LOG_FORMAT] (default: auto)',
+    )
     .addHelpText(
       'after',
       '\nOn first start with an empty store, a tenant and a read+write access key are created and printed\n' +
         'once on stderr with ready-to-paste curl lines (LOGWARDEN_BOOTSTRAP_ACCESS_KEY and\n' +
-        'LOGWARDEN_BOOTSTRAP_SECRET preset them for automated set-ups). SIGTERM or SIGINT stops accepting\n' +
+        'LOGWARDEN_BOOTSTRAP_SECRET preset them for automated set-ups); a later start prints the\n' +
+        '`logwarden keys create` command that makes a new key if a secret is lost. The log (stdout) is\n' +
+        'readable lines on a terminal, JSON lines otherwise. SIGTERM or SIGINT stops accepting\n' +
         'connections, lets in-flight requests finish and closes the store.\n\n' +
-        'Examples:\n  logwarden serve\n  logwarden serve --demo --port 9090\n  LOGWARDEN_REDIS_URL=redis://127.0.0.1:6379 logwarden serve --workers 4\n  logwarden serve --database-url postgres://logwarden@db:5432/logwarden\n',
+        'Examples:\n  logwarden serve\n  logwarden serve --demo --port 9090\n  logwarden serve --log-format json >> logwarden.log\n  LOGWARDEN_REDIS_URL=redis://127.0.0.1:6379 logwarden serve --workers 4\n  logwarden serve --database-url postgres://logwarden@db:5432/logwarden\n',
     )
     .action(async (opts: ServeFlags) => {
       const config = configFrom(opts, {
@@ -63,29 +96,36 @@ export function registerServe(program: Command): void {
         host: opts.host,
         logLevel: opts.logLevel,
         requestTimeoutMs: intFlag('--request-timeout', opts.requestTimeout, 100, 3_600_000),
+        logFormat: opts.logFormat as LogFormat | undefined,
       });
       const workers = intFlag('--workers', opts.workers, 1, 256) ?? 1;
       if (workers > 1 || cluster.isWorker) {
         const { runPrimary, runWorker } = await import('../server/workers.ts');
-        if (cluster.isWorker) return runWorker(config);
+        if (cluster.isWorker) {
+          return runWorker(config).catch((err: unknown) => {
+            throw explainStartFailure(err, config);
+          });
+        }
         if (!config.redisUrl) {
           process.stderr.write('logwarden: rate limits are counted per worker process; set LOGWARDEN_REDIS_URL to share them\n');
         }
         const code = await runPrimary(config, workers, {
           demo: opts.demo === true,
-          onListening(url, boot) {
-            if (boot) printWelcome(boot, url);
-            process.stderr.write(`logwarden: listening on ${url} with ${workers} workers (docs: ${url}/docs)\n`);
-          },
+          onListening: (listening) => announce(listening, config, workers),
+        }).catch((err: unknown) => {
+          throw explainStartFailure(err, config);
         });
-        if (code !== 0) throw new CommandError('the server stopped because its workers kept failing');
+        if (code !== 0) throw new CommandError('the server stopped because its workers failed (see above)');
         return;
       }
       // Loaded here so that other commands do not pay for the server's modules.
       const { startServer } = await import('../server/start.ts');
-      const server = await startServer(config, { demo: opts.demo === true });
-      if (server.bootstrap) printWelcome(server.bootstrap, server.url);
-      process.stderr.write(`logwarden: listening on ${server.url} (docs: ${server.url}/docs)\n`);
+      const server = await startServer(config, {
+        demo: opts.demo === true,
+        onListening: (listening) => announce(listening, config, 1),
+      }).catch((err: unknown) => {
+        throw explainStartFailure(err, config);
+      });
       await new Promise<void>((resolve) => {
         const onSignal = (signal: NodeJS.Signals) => {
           process.stderr.write(`logwarden: ${signal} received, finishing in-flight requests…\n`);

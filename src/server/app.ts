@@ -4,8 +4,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import { LogwardenError } from '../errors.ts';
@@ -16,11 +14,13 @@ import type { Scope, Store } from '../store/store.ts';
 import { Authenticator, requireScope } from './auth.ts';
 import type { AppContext } from './context.ts';
 import { limitSlowBodies } from './body-timeout.ts';
+import { registerDocs } from './docs.ts';
 import { clientErrorHandler, errorHandler } from './error-handler.ts';
 import type { LimiterStore } from './limiter/limiter.ts';
 import { MemoryLimiter } from './limiter/memory-limiter.ts';
 import { Metrics } from './metrics.ts';
 import { RateLimits, type LimitKind } from './rate-limits.ts';
+import { logRequest } from './request-log.ts';
 import { logsIngestRoute } from './routes/logs-ingest.ts';
 import { logsListRoute } from './routes/logs-list.ts';
 import { oauthTokenRoute } from './routes/oauth-token.ts';
@@ -41,23 +41,12 @@ export async function signingSecret(config: Config, store: Store): Promise<strin
   return config.signingKey ?? store.getOrCreateSecret('signing-key', () => randomBytes(32).toString('base64url'));
 }
 
-/**
- * The content security policy of `/docs`: the strict one the UI plugin derives (scripts from the
- * server only), with two changes. The UI sets inline styles as it renders; and "Try it out"
- * must reach a server run over plain HTTP, which upgrade-insecure-requests would send to https.
- */
-function docsPolicy(header: string): string {
-  return header
-    .replace(/style-src 'self' https:/, "style-src 'self' https: 'unsafe-inline'")
-    .replace(/\s*upgrade-insecure-requests;?/, '');
-}
-
 export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
   const { config, store } = options;
   const app = Fastify({
     ...(options.logger ? { loggerInstance: options.logger as FastifyBaseLogger } : { logger: false }),
     genReqId: () => newRequestId(),
-    // Request lines are logged by the onResponse hook below: without URLs, headers or bodies.
+    // One line per request, written by the onResponse hook below (request-log.ts): no headers, no bodies.
     logController: new LogController({ requestIdLogLabel: 'requestId', disableRequestLogging: true }),
     trustProxy: false,
     return503OnClosing: true,
@@ -100,6 +89,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   };
 
   app.decorateRequest('principal', null);
+  app.decorateRequest('failure', null);
   // Callback-style hooks: on the hot path they cost less than async ones.
   app.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
     reply.header('x-traceid', request.id);
@@ -109,10 +99,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.requests.inc({ route, method: request.method, status: reply.statusCode });
     metrics.latency.observe({ route, method: request.method }, reply.elapsedTime / 1000);
-    request.log.info(
-      { method: request.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, tenant: request.principal?.tenantId },
-      'request completed',
-    );
+    logRequest(request, reply);
     done();
   });
   limitSlowBodies(app, config.requestTimeoutMs);
@@ -122,25 +109,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     throw new LogwardenError('route_not_found', [`no route ${request.method} ${path}`]);
   });
 
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.0.3',
-      info: {
-        title: 'logwarden',
-        version: '1',
-        description:
-          'Audit-log server speaking the wire contract of Gong\'s "List logs" API (GET /v2/logs), plus ingest and OAuth 2.0 client credentials.',
-      },
-      components: {
-        securitySchemes: {
-          basic: { type: 'http', scheme: 'basic', description: 'access key : secret' },
-          bearer: { type: 'http', scheme: 'bearer', description: 'token from POST /oauth2/token' },
-        },
-      },
-    },
-  });
-  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, transformStaticCSP: docsPolicy });
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  await registerDocs(app, { types: ctx.types });
 
   operationsRoutes(app, ctx);
   logsListRoute(app, ctx);

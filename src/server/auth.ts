@@ -14,10 +14,19 @@ export interface Principal {
   readonly scopes: readonly Scope[];
 }
 
-export function denied(reason: string): LogwardenError {
-  return new LogwardenError('unauthorized', [`Access denied: ${reason}`], {
-    'www-authenticate': 'Basic realm="logwarden", Bearer realm="logwarden"',
-  });
+/** `context` is for the server's log only: the client never learns whether a key exists. */
+export function denied(reason: string, context: Readonly<Record<string, string>> = {}): LogwardenError {
+  return new LogwardenError(
+    'unauthorized',
+    [`Access denied: ${reason}`],
+    { 'www-authenticate': 'Basic realm="logwarden", Bearer realm="logwarden"' },
+    context,
+  );
+}
+
+/** Which key failed and why, for the log; an unknown key's id is not logged (it may be a mistyped secret). */
+function failedKey(record: AccessKeyRecord | undefined, detail: string): Record<string, string> {
+  return record ? { accessKey: record.accessKey, tenant: record.tenantId, detail } : { detail: 'unknown access key' };
 }
 
 const BAD_CREDENTIALS = 'invalid access key or secret';
@@ -51,7 +60,9 @@ export class Authenticator {
     // Anything that cannot be an access key is never sent to the store.
     const record = ACCESS_KEY_SHAPE.test(accessKey) ? await this.lookup(accessKey) : undefined;
     const ok = secretMatches(secret, record ? record.secretHash : DUMMY_HASH);
-    if (!record || !ok || record.revokedAt !== null) throw denied(BAD_CREDENTIALS);
+    if (!record || !ok || record.revokedAt !== null) {
+      throw denied(BAD_CREDENTIALS, failedKey(record, !ok ? 'wrong secret' : 'revoked access key'));
+    }
     return record;
   }
 
@@ -73,7 +84,9 @@ export class Authenticator {
         const r = this.tokens.check(value);
         if (!r.ok) throw denied(r.reason === 'expired' ? 'token expired' : 'invalid token');
         const record = await this.lookup(r.claims.accessKey);
-        if (!record || record.revokedAt !== null || record.tenantId !== r.claims.tenantId) throw denied('invalid token');
+        if (!record || record.revokedAt !== null || record.tenantId !== r.claims.tenantId) {
+          throw denied('invalid token', failedKey(record, record?.revokedAt != null ? 'token of a revoked access key' : 'token of another tenant'));
+        }
         const scopes = r.claims.scopes.filter((s) => record.scopes.includes(s));
         return { tenantId: record.tenantId, accessKey: record.accessKey, scopes };
       }
@@ -84,7 +97,7 @@ export class Authenticator {
 }
 
 export function requireScope(principal: Principal, scope: Scope): void {
-  if (!principal.scopes.includes(scope)) throw denied(`missing scope ${scope}`);
+  if (!principal.scopes.includes(scope)) throw denied(`missing scope ${scope}`, { accessKey: principal.accessKey, tenant: principal.tenantId });
 }
 
 /** Splits `base64(accessKey:secret)`; undefined when it is not that. */

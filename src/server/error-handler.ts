@@ -9,6 +9,7 @@ import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ERROR_STATUS, INTERNAL_MESSAGE, LogwardenError, type ErrorCode } from '../errors.ts';
 import { newRequestId } from '../logs/request-id.ts';
+import { loggableMessage, noteFailure } from './request-log.ts';
 
 const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
@@ -38,8 +39,13 @@ function validationMessages(items: readonly ValidationItem[]): string[] {
 }
 
 /** Classifies any thrown value as [code, messages]; unknown failures are 'internal'. */
-export function classify(err: unknown): { code: ErrorCode; messages: readonly string[]; headers: Readonly<Record<string, string>> } {
-  if (err instanceof LogwardenError) return { code: err.code, messages: err.messages, headers: err.headers };
+export function classify(err: unknown): {
+  code: ErrorCode;
+  messages: readonly string[];
+  headers: Readonly<Record<string, string>>;
+  context?: Readonly<Record<string, string>>;
+} {
+  if (err instanceof LogwardenError) return { code: err.code, messages: err.messages, headers: err.headers, context: err.context };
   const fe = err as Partial<FastifyError> & { validation?: ValidationItem[] };
   if (fe && typeof fe === 'object') {
     if (Array.isArray(fe.validation)) return { code: 'invalid_request', messages: validationMessages(fe.validation), headers: {} };
@@ -61,14 +67,11 @@ export function classify(err: unknown): { code: ErrorCode; messages: readonly st
   return { code: 'internal', messages: [INTERNAL_MESSAGE], headers: {} };
 }
 
+/** Renders the envelope; the request's one log line (request-log.ts) then says why. */
 export function errorHandler(err: unknown, request: FastifyRequest, reply: FastifyReply): void {
-  const { code, messages, headers } = classify(err);
+  const { code, messages, headers, context } = classify(err);
   const status = ERROR_STATUS[code];
-  if (status >= 500) {
-    request.log.error({ err }, 'request failed');
-  } else {
-    request.log.info({ status, code }, 'request rejected');
-  }
+  noteFailure(request, { code, message: loggableMessage(messages), ...(status >= 500 && { err }), ...(context && { context }) });
   void reply
     .code(status)
     .headers(headers)

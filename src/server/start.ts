@@ -10,7 +10,7 @@ import { openStore } from '../store/open.ts';
 import type { Store } from '../store/store.ts';
 import { buildApp } from './app.ts';
 import type { LimiterStore } from './limiter/limiter.ts';
-import { createLogger } from './logger.ts';
+import { createHeldLogger, resolveLogFormat } from './logger.ts';
 import { startUpkeep } from './upkeep.ts';
 
 export interface Bootstrap {
@@ -38,21 +38,36 @@ async function bootstrap(store: Store, config: Config): Promise<Bootstrap | unde
   return { tenantId: tenant.id, key, preset: preset !== undefined };
 }
 
+export interface Prepared {
+  readonly store: Store;
+  /** Set when this start created the first tenant and key. */
+  readonly bootstrap: Bootstrap | undefined;
+  /** The first tenant (the one bootstrap created, on a new store). */
+  readonly tenantId: string | undefined;
+}
+
+/** What a banner needs once the server listens. */
+export interface Listening {
+  readonly url: string;
+  readonly bootstrap: Bootstrap | undefined;
+  readonly tenantId: string | undefined;
+}
+
 /**
  * Opens the store and readies it for serving: migrations run on open; on an empty store the
  * first tenant and key are created; `demo` loads the synthetic data set.
  */
-export async function prepareStore(config: Config, options: { demo?: boolean } = {}): Promise<{ store: Store; bootstrap: Bootstrap | undefined }> {
+export async function prepareStore(config: Config, options: { demo?: boolean } = {}): Promise<Prepared> {
   const store = await openStore(config);
   try {
     const boot = await bootstrap(store, config);
-    if (options.demo) {
+    const tenantId = boot?.tenantId ?? (await store.listTenants())[0]?.id;
+    if (options.demo && tenantId !== undefined) {
       const { loadDemoData } = await import('../logs/demo-data.ts');
-      const tenantId = boot?.tenantId ?? (await store.listTenants())[0]!.id;
       const r = await loadDemoData(store, tenantId, {});
       process.stderr.write(`logwarden: demo data for tenant ${tenantId}: ${r.accepted} entries stored (${r.duplicates} already there)\n`);
     }
-    return { store, bootstrap: boot };
+    return { store, bootstrap: boot, tenantId };
   } catch (err) {
     await store.close();
     throw err;
@@ -63,13 +78,15 @@ export interface StartOptions {
   demo?: boolean;
   /** False in worker processes: the primary prepared the store before forking them. */
   prepare?: boolean;
+  /** Called once listening, before the first log line is written (awaited): the place for a banner. */
+  onListening?(listening: Listening): void | Promise<void>;
 }
 
 /** Starts a server; resolves once it listens. `stop()` drains in-flight requests, then closes the store. */
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
-  const logger = createLogger(config.logLevel);
-  const { store, bootstrap: boot } =
-    options.prepare === false ? { store: await openStore(config), bootstrap: undefined } : await prepareStore(config, options);
+  const { logger, release } = createHeldLogger(config.logLevel, resolveLogFormat(config.logFormat, process.stdout.isTTY === true));
+  const { store, bootstrap: boot, tenantId } =
+    options.prepare === false ? { store: await openStore(config), bootstrap: undefined, tenantId: undefined } : await prepareStore(config, options);
   let app: FastifyInstance | undefined;
   let limiter: LimiterStore | undefined;
   try {
@@ -78,11 +95,13 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       limiter = await RedisLimiter.connect({ url: config.redisUrl });
     }
     app = await buildApp({ config, store, logger, ...(limiter && { limiter }) });
-    await app.listen({ port: config.port, host: config.host });
+    const where = `${store.kind} store, rate limits counted in ${limiter ? 'redis' : 'memory'}`;
+    await app.listen({ port: config.port, host: config.host, listenTextResolver: (address) => `listening on ${address} (${where})` });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-    logger.info({ url, store: store.kind, rateLimits: limiter ? 'redis' : 'memory' }, 'listening');
+    await options.onListening?.({ url, bootstrap: boot, tenantId });
+    release();
     const upkeep = startUpkeep(store, logger);
     const running = app;
     let stopping: Promise<void> | undefined;
@@ -105,6 +124,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       },
     };
   } catch (err) {
+    release();
     await app?.close().catch(() => {});
     await limiter?.close().catch(() => {});
     await store.close();

@@ -2,21 +2,34 @@
  * `serve --workers N`: N server processes on one port (node:cluster). The primary prepares
  * the store once (migrations, first tenant and key, demo data), forks the workers, restarts a
  * worker that dies unexpectedly, and on SIGTERM/SIGINT asks every worker to finish its
- * in-flight requests and stop. Workers are stateless: cursors and tokens are signed with the
- * key kept in the store, so any worker continues what another began.
+ * in-flight requests and stop. The banner is printed once every worker listens, before their
+ * log lines. Workers are stateless: cursors and tokens are signed with the key kept in the
+ * store, so any worker continues what another began.
  */
 import cluster, { type Worker } from 'node:cluster';
 import type { Config } from '../config.ts';
-import { prepareStore, startServer, type Bootstrap } from './start.ts';
+import { prepareStore, startServer, type Listening } from './start.ts';
 
 interface ListeningMessage {
   type: 'logwarden:listening';
   url: string;
 }
 
+/** The primary's answer: the banner is out, the worker may start writing its log. */
+interface AnnouncedMessage {
+  type: 'logwarden:announced';
+}
+
 function isListening(m: unknown): m is ListeningMessage {
   return typeof m === 'object' && m !== null && (m as { type?: unknown }).type === 'logwarden:listening';
 }
+
+function isAnnounced(m: unknown): m is AnnouncedMessage {
+  return typeof m === 'object' && m !== null && (m as { type?: unknown }).type === 'logwarden:announced';
+}
+
+/** How long a worker holds its log back waiting for the primary's banner. */
+const ANNOUNCE_WAIT_MS = 15_000;
 
 const CRASH_WINDOW_MS = 30_000;
 const MAX_CRASHES = 5;
@@ -25,7 +38,7 @@ const MAX_CRASHES = 5;
 export async function runPrimary(
   config: Config,
   workers: number,
-  options: { demo?: boolean; onListening(url: string, bootstrap: Bootstrap | undefined): void },
+  options: { demo?: boolean; onListening(listening: Listening): void },
 ): Promise<number> {
   const prepared = await prepareStore(config, options);
   await prepared.store.close();
@@ -36,19 +49,33 @@ export async function runPrimary(
     let exitCode = 0;
     const crashes: number[] = [];
     const live = new Set<Worker>();
+    // Workers that listen before the last of the first `workers` does: the banner waits for
+    // all of them, and so do their log lines.
+    const waiting: Worker[] = [];
+    const announcedTo = (w: Worker) => {
+      if (w.isConnected()) w.send({ type: 'logwarden:announced' } satisfies AnnouncedMessage);
+    };
 
     const fork = () => {
       const w = cluster.fork();
       live.add(w);
       w.on('message', (m: unknown) => {
-        if (isListening(m) && !announced) {
-          announced = true;
-          options.onListening(m.url, prepared.bootstrap);
-        }
+        if (!isListening(m)) return;
+        if (announced) return announcedTo(w);
+        waiting.push(w);
+        if (waiting.length < workers) return;
+        announced = true;
+        options.onListening({ url: m.url, bootstrap: prepared.bootstrap, tenantId: prepared.tenantId });
+        for (const each of waiting.splice(0)) announcedTo(each);
       });
       w.on('exit', (code, signal) => {
         live.delete(w);
-        if (!stopping) {
+        if (!stopping && !announced) {
+          // A worker that fails before any listens (port taken, store unreadable) has said why
+          // on stderr; its siblings would fail the same way.
+          exitCode = 1;
+          stop();
+        } else if (!stopping) {
           const now = Date.now();
           crashes.push(now);
           while (crashes.length > 0 && crashes[0]! < now - CRASH_WINDOW_MS) crashes.shift();
@@ -83,8 +110,28 @@ export async function runPrimary(
 
 /** Runs one worker: serves until SIGTERM/SIGINT, then drains and exits. */
 export async function runWorker(config: Config): Promise<void> {
-  const server = await startServer(config, { prepare: false });
-  process.send?.({ type: 'logwarden:listening', url: server.url } satisfies ListeningMessage);
+  const server = await startServer(config, {
+    prepare: false,
+    // Log lines wait until the primary has printed the banner (15 s at most).
+    onListening: ({ url }) =>
+      new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          process.off('message', onMessage);
+          resolve();
+        };
+        const onMessage = (m: unknown) => {
+          if (isAnnounced(m)) done();
+        };
+        const timer = setTimeout(done, ANNOUNCE_WAIT_MS);
+        process.on('message', onMessage);
+        if (!process.send?.({ type: 'logwarden:listening', url } satisfies ListeningMessage)) done();
+      }),
+  }).catch((err: unknown) => {
+    // The channel to the primary would keep this process alive after the error is reported.
+    cluster.worker?.disconnect();
+    throw err;
+  });
   await new Promise<void>((resolve) => {
     const onSignal = () => {
       server.stop().then(resolve, () => resolve());

@@ -5,7 +5,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startServe } from '../support/cli.ts';
+import { runCli, startServe } from '../support/cli.ts';
 
 const hasCurl = spawnSync('curl', ['--version']).status === 0;
 
@@ -44,6 +44,12 @@ describe('logwarden serve', () => {
 
     const again = await startServe(['--data-dir', dir, '--port', '0']);
     assert.ok(!again.stderr().includes('access key:'), 'credentials are printed only on the first start');
+    // Instead it says how to get a new key; the printed command works as shown.
+    const hint = /Lost a secret\? Make a new key: logwarden (keys create .*)/.exec(again.stderr());
+    assert.ok(hint, again.stderr());
+    const created = await runCli(hint[1]!.split(' '));
+    assert.equal(created.code, 0, created.stderr);
+    assert.match(created.stdout, /secret/i);
     const r = await fetch(`${again.url}/v2/logs?logType=AccessLog&fromDateTime=2000-01-01T00:00:00Z`, {
       headers: { authorization: 'Basic ' + Buffer.from(`${key}:${secret}`).toString('base64') },
     });

@@ -1,16 +1,18 @@
 /**
- * `/docs` as a browser shows it: the interactive API reference loads under its content security
- * policy, lists every operation, and can call `GET /v2/logs` with the reader's credentials.
+ * `/docs` as a browser shows it: the interactive API reference, titled with the package version,
+ * loads under its content security policy, lists every operation, and can call `GET /v2/logs`
+ * with the reader's credentials, first with nothing but what the form fills in. `/` leads there.
  * Needs Chromium (`apt-get install chromium`); skipped with a reason where it is missing.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser } from 'playwright-core';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { unavailable } from '../support/services.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 const skip = existsSync(CHROMIUM) ? undefined : unavailable(`Chromium not found at ${CHROMIUM} (apt-get install chromium)`);
 
 describe('/docs in a browser', { skip }, () => {
@@ -21,7 +23,11 @@ describe('/docs in a browser', { skip }, () => {
   before(async () => {
     t = await startTestApp();
     url = await t.app.listen({ port: 0, host: '127.0.0.1' });
-    const entries = [{ userId: '42', eventTime: '2026-03-01T10:00:00.000Z', logRecord: { method: 'GET', status: 200 } }];
+    const yesterday = new Date(Date.now() - 86_400_000).toISOString();
+    const entries = [
+      { userId: '42', eventTime: '2026-03-01T10:00:00.000Z', logRecord: { method: 'GET', status: 200 } },
+      { userId: '7', eventTime: yesterday, logRecord: { method: 'GET', status: 200 } },
+    ];
     assert.equal((await t.ingest('AccessLog', entries)).statusCode, 201);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -41,8 +47,12 @@ describe('/docs in a browser', { skip }, () => {
       if (m.type() === 'error') problems.push(m.text());
     });
     page.on('pageerror', (e) => problems.push(e.message));
-    await page.goto(`${url}/docs`);
+    const response = await page.goto(url);
+    assert.equal(new URL(page.url()).pathname, '/docs', 'the server root leads to the docs');
+    assert.equal(response?.status(), 200);
     await page.locator('.opblock-summary-path', { hasText: '/oauth2/token' }).waitFor({ timeout: 20_000 });
+    assert.equal(await page.title(), `logwarden ${VERSION}`);
+    assert.match((await page.locator('.info .title').textContent()) ?? '', new RegExp(`^logwarden\\s*${VERSION.replace(/\./g, '\\.')}`));
     const operations = await page.locator('.opblock-summary').evaluateAll((els) =>
       els.map((el) => `${el.querySelector('.opblock-summary-method')?.textContent} ${el.querySelector('.opblock-summary-path')?.textContent}`),
     );
@@ -51,7 +61,7 @@ describe('/docs in a browser', { skip }, () => {
     await page.close();
   });
 
-  it('lists log entries from "Try it out" with Basic credentials', async () => {
+  it('lists log entries from "Try it out" with Basic credentials, first with the values the form fills in', async () => {
     const page = await browser.newPage();
     await page.goto(`${url}/docs`);
     // Authorize with the reader's access key and secret.
@@ -71,9 +81,23 @@ describe('/docs in a browser', { skip }, () => {
       await body.waitFor({ timeout: 20_000 });
       return (await body.textContent()) ?? '';
     };
-    // The bounds the form fills in make a valid query (of a range with no entries here).
-    await op.locator('tr[data-param-name="logType"] input').fill('AccessLog');
-    assert.match(await answer(), /No log records found corresponding to the provided log type and time range/);
+    // logType is a list of the configured types; fromDateTime is filled in (the last 30 days);
+    // toDateTime is left empty: Execute as the form stands finds yesterday's entry.
+    const logType = op.locator('tr[data-param-name="logType"] select');
+    const options = await logType.locator('option').allTextContents();
+    for (const t of ['AccessLog', 'UserActivityLog', 'UserCallPlay', 'ExternallySharedCallAccess', 'ExternallySharedCallPlay']) {
+      assert.ok(options.includes(t), `${t} in ${options.join(', ')}`);
+    }
+    assert.equal(await logType.inputValue(), 'AccessLog');
+    const from = await op.locator('tr[data-param-name="fromDateTime"] input').inputValue();
+    assert.match(from, /^\d{4}-\d{2}-\d{2}T00:00:00Z$/);
+    const days = (Date.now() - Date.parse(from)) / 86_400_000;
+    assert.ok(days >= 30 && days < 31, `fromDateTime ${from} is 30 days back`);
+    assert.equal(await op.locator('tr[data-param-name="toDateTime"] input').inputValue(), '');
+    const first = await answer();
+    assert.equal(await op.locator('.live-responses-table .response .response-col_status').first().textContent(), '200', first);
+    assert.match(first, /"totalRecords": 1/);
+    assert.match(first, /"userId": "7"/);
     await op.locator('button.btn-clear').click();
     await op.locator('tr[data-param-name="fromDateTime"] input').fill('2026-03-01T00:00:00Z');
     await op.locator('tr[data-param-name="toDateTime"] input').fill('2026-04-01T00:00:00Z');

@@ -7,6 +7,7 @@ import { LogwardenError } from '../../errors.ts';
 import { SCOPES, type Scope } from '../../store/store.ts';
 import { parseBasic } from '../auth.ts';
 import { classify } from '../error-handler.ts';
+import { loggableMessage, noteFailure } from '../request-log.ts';
 import type { AppContext } from '../context.ts';
 import { OAuthError, TokenRequest, TokenResponse } from '../schemas.ts';
 
@@ -15,6 +16,7 @@ class OAuthFailure extends Error {
     readonly status: number,
     readonly error: string,
     readonly description: string,
+    readonly context?: Readonly<Record<string, string>>,
   ) {
     super(description);
   }
@@ -45,7 +47,6 @@ export function oauthTokenRoute(app: FastifyInstance, ctx: AppContext): void {
           status = 429;
           error = 'invalid_request';
         } else if (c.code === 'internal' || c.code === 'unavailable') {
-          request.log.error({ err }, 'token request failed');
           status = c.code === 'internal' ? 500 : 503;
           error = 'server_error';
         } else {
@@ -55,6 +56,12 @@ export function oauthTokenRoute(app: FastifyInstance, ctx: AppContext): void {
         description =
           c.code === 'unsupported_media_type' ? 'send the request as application/x-www-form-urlencoded' : c.messages.join('; ');
       }
+      noteFailure(request, {
+        code: error,
+        message: loggableMessage([description]),
+        ...(status >= 500 && { err }),
+        ...(err instanceof OAuthFailure && err.context && { context: err.context }),
+      });
       void reply.code(status).headers(headers).send({ error, error_description: description, requestId: request.id });
     });
 
@@ -80,7 +87,7 @@ export function oauthTokenRoute(app: FastifyInstance, ctx: AppContext): void {
         const basic = /^basic /i.test(header) ? parseBasic(header.slice(6).trim()) : undefined;
         if (!basic) throw new OAuthFailure(401, 'invalid_client', 'authenticate with HTTP Basic: access key and secret');
         const key = await ctx.auth.verifyKey(basic.accessKey, basic.secret).catch((err: unknown) => {
-          if (err instanceof LogwardenError) throw new OAuthFailure(401, 'invalid_client', 'invalid access key or secret');
+          if (err instanceof LogwardenError) throw new OAuthFailure(401, 'invalid_client', 'invalid access key or secret', err.context);
           throw err;
         });
         await ctx.limits.check('write', key.tenantId);

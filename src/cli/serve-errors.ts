@@ -1,0 +1,146 @@
+/**
+ * Start-up failures a person can act on: a taken port, a data directory that is a file or not
+ * writable, a database file that is not (or no longer) a database, a PostgreSQL server that
+ * cannot be reached. Each becomes one line saying what, where and what to do, instead of a
+ * raw `EADDRINUSE` or a stack. Anything unrecognised is returned unchanged.
+ */
+import { statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { Config } from '../config.ts';
+import { CommandError } from './exit-codes.ts';
+
+/** The embedded store's file name (src/store/sqlite keeps it; not imported, so this stays free of the driver). */
+const DATABASE_FILE = 'logwarden.db';
+
+interface SystemError {
+  code?: unknown;
+  syscall?: unknown;
+  path?: unknown;
+  address?: unknown;
+  port?: unknown;
+  message?: unknown;
+}
+
+const CAUSES: Readonly<Record<string, string>> = {
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'read-only file system',
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'disk quota exceeded',
+  ENOTDIR: 'a part of the path is a file',
+  EEXIST: 'it is a file, not a directory',
+  ENOENT: 'no such file or directory',
+  ELOOP: 'too many symbolic links',
+};
+
+/** The nearest existing ancestor of `path` that is not a directory, if any. */
+function fileInTheWay(path: string): string | undefined {
+  for (let p = path; ; p = dirname(p)) {
+    try {
+      return statSync(p).isDirectory() ? undefined : p;
+    } catch {
+      // Does not exist: look further up.
+    }
+    if (dirname(p) === p) return undefined;
+  }
+}
+
+function hostPort(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname || 'localhost'}:${u.port || '5432'}`;
+  } catch {
+    return 'the given address';
+  }
+}
+
+function listenFailure(e: SystemError, config: Config): string | undefined {
+  const at = `${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`;
+  switch (e.code) {
+    case 'EADDRINUSE':
+      return `${at} is taken by another program; use --port to choose another port (or stop the other server)`;
+    case 'EACCES':
+      return `not allowed to listen on ${at} (ports below 1024 need privileges); use --port 8080 or another port from 1024`;
+    case 'EADDRNOTAVAIL':
+      return `${config.host} is not an address of this machine; use --host 127.0.0.1 (this machine only) or --host 0.0.0.0 (every interface)`;
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `--host ${config.host} is not a known host name; use an address such as 127.0.0.1 or 0.0.0.0`;
+    default:
+      return undefined;
+  }
+}
+
+function dataDirFailure(e: SystemError, config: Config): string | undefined {
+  const code = typeof e.code === 'string' ? e.code : '';
+  const dir = config.dataDir;
+  const file = join(dir, DATABASE_FILE);
+  const use = 'use --data-dir (or LOGWARDEN_DATA_DIR) to choose another directory';
+  if (code === 'EEXIST' || code === 'ENOTDIR') {
+    const blocker = fileInTheWay(dir);
+    if (blocker === dir) return `the data directory ${dir} is a file, not a directory; ${use}`;
+    if (blocker !== undefined) return `cannot create the data directory ${dir}: ${blocker} is a file; ${use}`;
+  }
+  if (code in CAUSES && typeof e.syscall === 'string' && typeof e.path === 'string') {
+    const where = e.path === dir ? '' : `${e.path}: `;
+    return `cannot write to the data directory ${dir} (${where}${CAUSES[code]}); ${use}, or fix its permissions`;
+  }
+  switch (code) {
+    case 'SQLITE_NOTADB':
+    case 'SQLITE_CORRUPT':
+      return (
+        `${file} is not a readable logwarden database (${code === 'SQLITE_NOTADB' ? 'not an SQLite file' : 'damaged'}); ` +
+        `restore it from a backup, or move it away to start an empty store (${use})`
+      );
+    case 'SQLITE_CANTOPEN':
+      return `cannot open ${file} (it must be a file this user can read and write, in a directory it can write); ${use}, or fix its permissions`;
+    case 'SQLITE_READONLY':
+    case 'SQLITE_READONLY_DIRECTORY':
+    case 'SQLITE_PERM':
+    case 'SQLITE_AUTH':
+      return `${file} cannot be written (read-only file, folder or file system); ${use}, or fix its permissions`;
+    case 'SQLITE_FULL':
+      return `the disk holding ${file} is full; free some space or ${use}`;
+    case 'SQLITE_IOERR':
+      return `the disk reported an I/O error on ${file}; check the disk, or ${use}`;
+    default:
+      return undefined;
+  }
+}
+
+/** PostgreSQL error codes (SQLSTATE) and connection errors; the URL's password is never repeated. */
+function postgresFailure(e: SystemError, url: string): string | undefined {
+  const at = hostPort(url);
+  const fix = 'check --database-url (or LOGWARDEN_DATABASE_URL)';
+  switch (e.code) {
+    case 'ECONNREFUSED':
+      return `no PostgreSQL server answers at ${at} (connection refused); start it, or ${fix}`;
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `the PostgreSQL host in the database URL (${at}) is not a known host name; ${fix}`;
+    case 'ETIMEDOUT':
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return `cannot reach the PostgreSQL server at ${at} (${String(e.code)}); ${fix}`;
+    case '28P01':
+    case '28000':
+      return `PostgreSQL at ${at} refused the user name or password of the database URL; ${fix}`;
+    case '3D000':
+      return `the database named in the database URL does not exist on ${at}; create it (createdb) or ${fix}`;
+    case '42501':
+      return `the database user may not create logwarden's tables on ${at} (permission denied); grant it CREATE on the database, or ${fix}`;
+    default:
+      if (e instanceof TypeError && /url/i.test(String(e.message))) return `the database URL cannot be parsed; ${fix}`;
+      return undefined;
+  }
+}
+
+/** A start-up failure as one actionable line (exit code 1), or the error itself when it is not one we know. */
+export function explainStartFailure(err: unknown, config: Config): unknown {
+  if (typeof err !== 'object' || err === null || err instanceof CommandError) return err;
+  const e = err as SystemError;
+  const message =
+    (e.syscall === 'listen' || e.syscall === 'bind' || (e.syscall === 'getaddrinfo' && !config.databaseUrl) ? listenFailure(e, config) : undefined) ??
+    (config.databaseUrl ? postgresFailure(e, config.databaseUrl) : dataDirFailure(e, config));
+  return message === undefined ? err : new CommandError(message);
+}

@@ -1,0 +1,84 @@
+/**
+ * The API reference: `/openapi.json` generated from the route schemas, and `/docs`, the
+ * interactive page, titled with this server's version. "Try it out" on `GET /v2/logs` works with
+ * what it fills in: `logType` is a list of the configured types and `fromDateTime` is 30 days
+ * before the day the server started, so Execute answers 200 (or Gong's 404 on an empty range).
+ * `/` leads to `/docs`.
+ */
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { FastifyInstance, FastifySchema } from 'fastify';
+import type { LogTypes } from '../logs/log-types.ts';
+import { VERSION } from '../version.ts';
+
+/**
+ * The content security policy of `/docs`: the strict one the UI plugin derives (scripts from the
+ * server only), with two changes. The UI sets inline styles as it renders; and "Try it out"
+ * must reach a server run over plain HTTP, which upgrade-insecure-requests would send to https.
+ */
+function docsPolicy(header: string): string {
+  return header
+    .replace(/style-src 'self' https:/, "style-src 'self' https: 'unsafe-inline'")
+    .replace(/\s*upgrade-insecure-requests;?/, '');
+}
+
+/** Midnight UTC 30 days before `now`: a lower bound that finds the last month's entries. */
+export function exampleFrom(now: Date): string {
+  const day = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
+  return new Date(day - 30 * 86_400_000).toISOString().replace('.000Z', 'Z');
+}
+
+interface QuerySchema {
+  properties: Record<string, Record<string, unknown>>;
+}
+
+/** The list-logs query as the page shows it; validation keeps using the route's own schema. */
+function documentedListQuery(schema: FastifySchema, types: LogTypes, from: string): FastifySchema {
+  const query = schema.querystring as QuerySchema | undefined;
+  if (!query?.properties?.logType || !query.properties.fromDateTime) return schema;
+  return {
+    ...schema,
+    querystring: {
+      ...query,
+      properties: {
+        ...query.properties,
+        logType: { ...query.properties.logType, enum: [...types.names], examples: [types.names[0]] },
+        fromDateTime: { ...query.properties.fromDateTime, examples: [from] },
+      },
+    },
+  };
+}
+
+export async function registerDocs(app: FastifyInstance, options: { types: LogTypes; now?: Date }): Promise<void> {
+  const from = exampleFrom(options.now ?? new Date());
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'logwarden',
+        version: VERSION,
+        description:
+          'Audit-log server speaking the wire contract of Gong\'s "List logs" API (GET /v2/logs), plus ingest and OAuth 2.0 client credentials.',
+      },
+      components: {
+        securitySchemes: {
+          basic: { type: 'http', scheme: 'basic', description: 'access key : secret' },
+          bearer: { type: 'http', scheme: 'bearer', description: 'token from POST /oauth2/token' },
+        },
+      },
+    },
+    transform: ({ schema, url, route }) => ({
+      schema: url === '/v2/logs' && route.method === 'GET' && schema ? documentedListQuery(schema, options.types, from) : schema,
+      url,
+    }),
+  });
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    staticCSP: true,
+    transformStaticCSP: docsPolicy,
+    theme: { title: `logwarden ${VERSION}` },
+  });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  // The page a browser opening the server's address should land on (until a console exists).
+  app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/docs', 302));
+}

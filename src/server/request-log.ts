@@ -1,0 +1,96 @@
+/**
+ * One log line per request, written when the answer has gone out: method, URL (credential
+ * parameters masked), status, time taken, requestId, tenant and access key where known, and for
+ * a rejected or failed request, why. Error handlers only note the failure on the request; this
+ * line carries it, so a rejection is never logged twice.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
+export interface Failure {
+  /** The error code of the catalogue (or the OAuth error of the token endpoint). */
+  readonly code: string;
+  /** What the client was told, as it may be logged (see `loggableMessage`). */
+  readonly message: string;
+  /** The cause of a 5xx, with its stack: logged, never sent. */
+  readonly err?: unknown;
+  /** Facts for the operator that the client is not told (e.g. which known access key failed). */
+  readonly context?: Readonly<Record<string, string>>;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    failure: Failure | null;
+  }
+}
+
+const MAX_MESSAGE = 300;
+const MAX_URL = 400;
+
+/**
+ * An error message as it may go to the server's log: quoted input values are elided (in an
+ * ingest request they can be audit payload, and JSON.parse's messages quote the body), and the
+ * text is bounded.
+ */
+export function loggableMessage(messages: readonly string[]): string {
+  const text = messages.join('; ').replace(/"(?:[^"\\]|\\.)*"/g, '"…"');
+  return text.length > MAX_MESSAGE ? text.slice(0, MAX_MESSAGE) + '…' : text;
+}
+
+/** Query parameters whose values are credentials: masked wherever they appear. */
+const SECRET_PARAMS = /^(access_token|token|secret|client_secret|password|key|api_key|authorization)$/i;
+
+/** The request URL as it may be logged: credential-like query values masked, the length bounded. */
+export function loggableUrl(url: string): string {
+  const q = url.indexOf('?');
+  let out = url;
+  if (q >= 0) {
+    const params = url
+      .slice(q + 1)
+      .split('&')
+      .map((pair) => {
+        const eq = pair.indexOf('=');
+        const name = eq < 0 ? pair : pair.slice(0, eq);
+        let decoded = name;
+        try {
+          decoded = decodeURIComponent(name);
+        } catch {
+          // An undecodable name is logged as sent.
+        }
+        return eq >= 0 && SECRET_PARAMS.test(decoded) ? `${name}=[redacted]` : pair;
+      });
+    out = `${url.slice(0, q)}?${params.join('&')}`;
+  }
+  return out.length > MAX_URL ? out.slice(0, MAX_URL) + '…' : out;
+}
+
+export function noteFailure(request: FastifyRequest, failure: Failure): void {
+  request.failure = failure;
+}
+
+/** The onResponse line. 5xx at error level with the cause; everything else at info. */
+export function logRequest(request: FastifyRequest, reply: FastifyReply): void {
+  const status = reply.statusCode;
+  const failure = request.failure;
+  const fields: Record<string, unknown> = {
+    method: request.method,
+    url: loggableUrl(request.url),
+    route: request.routeOptions.url ?? 'unmatched',
+    status,
+    ms: Math.round(reply.elapsedTime * 10) / 10,
+  };
+  const tenant = request.principal?.tenantId ?? failure?.context?.tenant;
+  const accessKey = request.principal?.accessKey ?? failure?.context?.accessKey;
+  if (tenant !== undefined) fields.tenant = tenant;
+  if (accessKey !== undefined) fields.accessKey = accessKey;
+  if (failure) {
+    fields.code = failure.code;
+    fields.reason = failure.message;
+    if (failure.context?.detail !== undefined) fields.detail = failure.context.detail;
+  }
+  if (status >= 500) {
+    if (failure?.err !== undefined) fields.err = failure.err;
+    request.log.error(fields, 'request failed');
+  } else {
+    request.log.info(fields, status >= 400 ? 'request rejected' : 'request completed');
+  }
+}

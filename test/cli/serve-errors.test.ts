@@ -1,0 +1,115 @@
+/**
+ * Start-up failures a person understands: each is one line on stderr naming the place, the
+ * cause and what to do, with exit code 1 — never a raw EADDRINUSE/EEXIST or a stack.
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { CLI, ROOT, cleanEnv, runCli, type CliResult } from '../support/cli.ts';
+import { startPostgres, type PostgresStart } from '../support/postgres.ts';
+
+/** One line, `logwarden: …`, no error code of the system and no stack. */
+function assertFriendly(r: CliResult, pattern: RegExp): void {
+  assert.equal(r.code, 1, r.stderr);
+  const lines = r.stderr.split('\n').filter(Boolean);
+  assert.equal(lines.length, 1, r.stderr);
+  assert.match(lines[0]!, /^logwarden: /);
+  assert.match(lines[0]!, pattern);
+  assert.doesNotMatch(r.stderr, /\b(EADDRINUSE|EEXIST|ENOTDIR|EACCES|SQLITE_[A-Z_]+)\b|\n\s+at /);
+}
+
+const root = process.getuid?.() === 0;
+const canDropPrivileges = root && spawnSync('runuser', ['-u', 'nobody', '--', 'true']).status === 0;
+
+/** Runs `serve` as user nobody (root writes through any mode bits) or as ourselves. */
+function runServeAsNobody(args: string[]): Promise<CliResult> {
+  const argv = [process.execPath, '--import', 'tsx', CLI, 'serve', ...args];
+  const [cmd, ...rest] = canDropPrivileges ? ['runuser', '-u', 'nobody', '--', ...argv] : argv;
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd!, rest, { cwd: ROOT, env: cleanEnv() });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end();
+  });
+}
+
+describe('serve: start-up errors a person understands', () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'logwarden-start-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('a port in use', async () => {
+    const taken: Server = createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+    const port = (taken.address() as { port: number }).port;
+    try {
+      const r = await runCli(['serve', '--data-dir', join(dir, 'port'), '--port', String(port)]);
+      assertFriendly(r, new RegExp(`127\\.0\\.0\\.1:${port} is taken .*use --port`));
+    } finally {
+      taken.close();
+    }
+  });
+
+  it('a data directory that is a file', async () => {
+    const file = join(dir, 'a-file');
+    writeFileSync(file, 'not a directory');
+    const r = await runCli(['serve', '--data-dir', file, '--port', '0']);
+    assertFriendly(r, new RegExp(`the data directory ${file} is a file, not a directory; use --data-dir`));
+    const under = await runCli(['serve', '--data-dir', join(file, 'data'), '--port', '0']);
+    assertFriendly(under, new RegExp(`cannot create the data directory ${join(file, 'data')}: ${file} is a file; use --data-dir`));
+  });
+
+  it('a data directory that cannot be written', async (t) => {
+    if (root && !canDropPrivileges) return t.skip('running as root without runuser: mode bits do not stop root');
+    const locked = join(dir, 'locked');
+    mkdirSync(locked, { mode: 0o755 });
+    if (!root) chmodSync(locked, 0o555);
+    const r = await runServeAsNobody(['--data-dir', join(locked, 'data'), '--port', '0']);
+    assertFriendly(r, new RegExp(`cannot write to the data directory ${join(locked, 'data')} \\(.*permission denied\\); use --data-dir .*or fix its permissions`));
+  });
+
+  it('a database file that is not a database', async () => {
+    const data = join(dir, 'garbage');
+    mkdirSync(data);
+    writeFileSync(join(data, 'logwarden.db'), 'this is not an SQLite database '.repeat(200));
+    const r = await runCli(['serve', '--data-dir', data, '--port', '0']);
+    assertFriendly(r, new RegExp(`${join(data, 'logwarden.db')} is not a readable logwarden database .*restore it from a backup, or move it away`));
+  });
+
+  it('a PostgreSQL URL that leads nowhere, without repeating its password', async () => {
+    const r = await runCli(['serve', '--database-url', 'postgres://someone:hunter2-pw@127.0.0.1:1/logwarden', '--port', '0']);
+    assertFriendly(r, /no PostgreSQL server answers at 127\.0\.0\.1:1 \(connection refused\); start it, or check --database-url/);
+    assert.ok(!r.stderr.includes('hunter2'));
+    const bad = await runCli(['serve', '--database-url', 'mysql://x@y/z', '--port', '0']);
+    assert.equal(bad.code, 2, 'a URL of the wrong kind is a usage error');
+    assert.match(bad.stderr, /the database URL must start with postgres:\/\//);
+  });
+});
+
+describe('serve: a PostgreSQL server that refuses', () => {
+  let pg: PostgresStart;
+  before(async () => {
+    pg = await startPostgres();
+  });
+  after(() => pg.cluster?.stop());
+
+  it('names a database that does not exist, and a user it does not know', async (t) => {
+    if (!pg.cluster) return t.skip(pg.skip);
+    const at = `127.0.0.1:${pg.cluster.port}`;
+    const noDb = await runCli(['serve', '--database-url', `postgres://postgres@${at}/no_such_db`, '--port', '0']);
+    assertFriendly(noDb, new RegExp(`the database named in the database URL does not exist on ${at.replace(/\./g, '\\.')}; create it`));
+    const noUser = await runCli(['serve', '--database-url', `postgres://nobody_here:pw-9f3@${at}/postgres`, '--port', '0']);
+    assertFriendly(noUser, /refused the user name or password of the database URL; check --database-url/);
+    assert.ok(!noUser.stderr.includes('pw-9f3'));
+  });
+});

@@ -1,0 +1,61 @@
+/**
+ * The API reference without a browser: `/` leads to `/docs`, the page and the OpenAPI document
+ * carry the package version, and the list operation's form is filled with values that make a
+ * valid query (test/server/docs-browser.test.ts runs "Try it out" in Chromium).
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { exampleFrom } from '../../src/server/docs.ts';
+import { startTestApp, type TestApp } from '../support/app.ts';
+
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+interface Parameter {
+  name: string;
+  example?: unknown;
+  examples?: unknown;
+  schema: { enum?: string[] };
+}
+
+describe('/docs and /', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await startTestApp({ config: { extraLogTypes: ['BadgeSwipe'] } });
+  });
+  after(() => t.close());
+
+  it('redirects / to /docs', async () => {
+    const r = await t.inject({ method: 'GET', url: '/' });
+    assert.equal(r.statusCode, 302);
+    assert.equal(r.headers.location, '/docs');
+  });
+
+  it('titles the page and the document with the package version', async () => {
+    const page = await t.inject({ method: 'GET', url: '/docs/' });
+    assert.equal(page.statusCode, 200);
+    assert.match(page.body, new RegExp(`<title>logwarden ${VERSION.replace(/\./g, '\\.')}</title>`));
+    const doc = (await t.inject({ method: 'GET', url: '/openapi.json' })).json() as { info: { title: string; version: string } };
+    assert.deepEqual([doc.info.title, doc.info.version], ['logwarden', VERSION]);
+  });
+
+  it('offers the configured log types as a list and a recent fromDateTime, and no fixed toDateTime', async () => {
+    const doc = (await t.inject({ method: 'GET', url: '/openapi.json' })).json() as { paths: Record<string, { get: { parameters: Parameter[] } }> };
+    const params = Object.fromEntries(doc.paths['/v2/logs']!.get.parameters.map((p) => [p.name, p]));
+    assert.deepEqual(params.logType!.schema.enum, ['AccessLog', 'UserActivityLog', 'UserCallPlay', 'ExternallySharedCallAccess', 'ExternallySharedCallPlay', 'BadgeSwipe']);
+    assert.equal(params.logType!.example, 'AccessLog');
+    const from = params.fromDateTime!.example as string;
+    // Computed when the app was built; a test running across midnight UTC may see yesterday's.
+    assert.ok([exampleFrom(new Date()), exampleFrom(new Date(Date.now() - 86_400_000))].includes(from), from);
+    assert.equal(params.toDateTime!.example, undefined);
+    assert.equal(params.toDateTime!.examples, undefined);
+    // The form's values make a valid query: Gong's 404 on this empty store, not a 400.
+    const r = await t.list({ logType: params.logType!.example as string, fromDateTime: from });
+    assert.equal(r.statusCode, 404, r.body);
+  });
+
+  it('computes fromDateTime as midnight UTC 30 days back', () => {
+    assert.equal(exampleFrom(new Date('2026-11-30T23:59:59.999Z')), '2026-10-31T00:00:00Z');
+    assert.equal(exampleFrom(new Date('2026-03-01T00:00:00Z')), '2026-01-30T00:00:00Z');
+  });
+});

@@ -1,0 +1,201 @@
+/**
+ * The server's own log, captured: one line per request (never an "incoming" line and a
+ * "completed" one), saying why a request was rejected (error code and message, and for a 401
+ * the access key when it is a known one), never a secret, a token or audit payload. The
+ * readable format a terminal gets (log-pretty.ts) is checked line by line.
+ */
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import { prettyLine } from '../../src/server/log-pretty.ts';
+import { createLogger } from '../../src/server/logger.ts';
+import { loggableMessage, loggableUrl } from '../../src/server/request-log.ts';
+import { basic, startTestApp, type TestApp } from '../support/app.ts';
+
+interface Line {
+  level: number;
+  msg: string;
+  requestId?: string;
+  method?: string;
+  url?: string;
+  status?: number;
+  ms?: number;
+  code?: string;
+  reason?: string;
+  accessKey?: string;
+  tenant?: string;
+  detail?: string;
+  err?: { message: string };
+}
+
+describe('request log lines', () => {
+  let t: TestApp;
+  let raw: string[];
+  const lines = (): Line[] => raw.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Line);
+  const linesOf = (requestId: string): Line[] => lines().filter((l) => l.requestId === requestId);
+
+  before(async () => {
+    raw = [];
+    const sink = new Writable({
+      write(chunk, _enc, cb) {
+        raw.push(String(chunk));
+        cb();
+      },
+    });
+    t = await startTestApp({ logger: createLogger('trace', sink) });
+  });
+  after(() => t.close());
+
+  it('writes exactly one line per request, answered or rejected, with method, URL, status and time', async () => {
+    const answers = [
+      await t.ingest('AccessLog', [{ userId: '1', eventTime: '2026-02-01T00:00:00Z', logRecord: { a: 1 } }]),
+      await t.list({ logType: 'AccessLog', fromDateTime: '2026-01-01T00:00:00Z' }),
+      await t.list({ logType: 'AccessLog', fromDateTime: '2027-01-01T00:00:00Z' }),
+      await t.list({ logType: 'NoSuchType', fromDateTime: '2026-01-01T00:00:00Z' }),
+      await t.inject({ method: 'GET', url: '/v3/nothing' }),
+    ];
+    assert.deepEqual(
+      answers.map((a) => a.statusCode),
+      [201, 200, 404, 400, 404],
+    );
+    for (const a of answers) {
+      const id = a.headers['x-traceid'] as string;
+      const mine = linesOf(id);
+      assert.equal(mine.length, 1, `one line for ${id}: ${JSON.stringify(mine)}`);
+      const line = mine[0]!;
+      assert.equal(line.status, a.statusCode);
+      assert.ok(typeof line.method === 'string' && typeof line.url === 'string' && typeof line.ms === 'number', JSON.stringify(line));
+    }
+    const [ingested, listed, empty, badType] = answers.map((a) => linesOf(a.headers['x-traceid'] as string)[0]!);
+    assert.equal(ingested!.msg, 'request completed');
+    assert.deepEqual([ingested!.method, ingested!.url, ingested!.tenant, ingested!.accessKey], ['POST', '/v2/logs', t.tenantId, t.key.accessKey]);
+    assert.equal(decodeURIComponent(listed!.url!), '/v2/logs?logType=AccessLog&fromDateTime=2026-01-01T00:00:00Z');
+    assert.equal(listed!.code, undefined);
+    assert.deepEqual([empty!.msg, empty!.code, empty!.reason], ['request rejected', 'no_records', 'No log records found corresponding to the provided log type and time range']);
+    assert.equal(badType!.code, 'invalid_request');
+    assert.match(badType!.reason!, /^logType: unknown log type "…" \(expected one of AccessLog/);
+  });
+
+  it('says why a 401 was refused, naming a known access key, never the secret or an unknown key', async () => {
+    const wrongSecret = 'wrong-secret-value-0123456789';
+    const r1 = await t.list({ logType: 'AccessLog', fromDateTime: '2026-01-01T00:00:00Z' }, { ...t.key, secret: wrongSecret });
+    assert.equal(r1.statusCode, 401);
+    const l1 = linesOf(r1.json().requestId);
+    assert.equal(l1.length, 1);
+    assert.equal(l1[0]!.code, 'unauthorized');
+    assert.equal(l1[0]!.reason, 'Access denied: invalid access key or secret');
+    assert.equal(l1[0]!.accessKey, t.key.accessKey);
+    assert.equal(l1[0]!.tenant, t.tenantId);
+    assert.equal(l1[0]!.detail, 'wrong secret');
+
+    // A secret pasted where the key goes is not an access key: it is not logged.
+    const r2 = await t.inject({
+      method: 'GET',
+      url: '/v2/logs?logType=AccessLog&fromDateTime=2026-01-01T00:00:00Z',
+      headers: { authorization: basic({ accessKey: t.key.secret, secret: t.key.accessKey }) },
+    });
+    assert.equal(r2.statusCode, 401);
+    const l2 = linesOf(r2.json().requestId)[0]!;
+    assert.equal(l2.accessKey, undefined);
+    assert.equal(l2.detail, 'unknown access key');
+
+    const r3 = await t.inject({ method: 'GET', url: '/v2/logs?logType=AccessLog', headers: { authorization: 'Bearer not.a.token' } });
+    assert.equal(linesOf(r3.json().requestId)[0]!.reason, 'Access denied: invalid token');
+
+    const r4 = await t.list({ logType: 'AccessLog', fromDateTime: '2026-01-01T00:00:00Z' }, t.writeKey);
+    const l4 = linesOf(r4.json().requestId)[0]!;
+    assert.deepEqual([l4.status, l4.reason, l4.accessKey], [401, 'Access denied: missing scope api:logs:read', t.writeKey.accessKey]);
+
+    const tok = await t.inject({
+      method: 'POST',
+      url: '/oauth2/token',
+      headers: { authorization: basic({ ...t.key, secret: wrongSecret }), 'content-type': 'application/x-www-form-urlencoded' },
+      payload: 'grant_type=client_credentials',
+    });
+    assert.equal(tok.statusCode, 401);
+    const l5 = linesOf(tok.json().requestId);
+    assert.equal(l5.length, 1);
+    assert.deepEqual([l5[0]!.code, l5[0]!.accessKey, l5[0]!.detail], ['invalid_client', t.key.accessKey, 'wrong secret']);
+
+    const all = raw.join('');
+    for (const forbidden of [wrongSecret, t.key.secret, Buffer.from(`${t.key.accessKey}:${wrongSecret}`).toString('base64')]) {
+      assert.ok(!all.includes(forbidden), `log contains ${forbidden.slice(0, 8)}…`);
+    }
+  });
+
+  it('keeps audit payload of a rejected ingest out of the log', async () => {
+    const marker = 'PAYLOAD-MARKER-91c2';
+    const bad = await t.inject({
+      method: 'POST',
+      url: '/v2/logs',
+      headers: { authorization: basic(t.key), 'content-type': 'application/json' },
+      payload: `${marker} is not JSON`,
+    });
+    assert.equal(bad.statusCode, 400);
+    assert.ok(bad.body.length > 0);
+    const nd = await t.inject({
+      method: 'POST',
+      url: '/v2/logs',
+      headers: { authorization: basic(t.key), 'content-type': 'application/x-ndjson' },
+      payload: `{"logType":"${marker}","eventTime":"2026-01-01T00:00:00Z","logRecord":{}}\n`,
+    });
+    assert.equal(nd.statusCode, 400);
+    assert.match(nd.body, new RegExp(marker), 'the client is told what it sent');
+    assert.equal(linesOf(nd.json().requestId).length, 1);
+    assert.ok(!raw.join('').includes(marker), 'the log is not');
+  });
+
+  it('logs a 500 once, at error level, with its cause and requestId', async () => {
+    const original = t.store.firstPage;
+    t.store.firstPage = async () => {
+      throw new Error('disk on fire');
+    };
+    try {
+      const r = await t.list({ logType: 'AccessLog', fromDateTime: '2026-01-01T00:00:00Z' });
+      assert.equal(r.statusCode, 500);
+      const mine = linesOf(r.json().requestId);
+      assert.equal(mine.length, 1);
+      assert.deepEqual([mine[0]!.level, mine[0]!.msg, mine[0]!.code], [50, 'request failed', 'internal']);
+      assert.match(mine[0]!.err!.message, /disk on fire/);
+    } finally {
+      t.store.firstPage = original;
+    }
+  });
+
+  it('masks credential-like query values and bounds what it logs', () => {
+    assert.equal(loggableUrl('/v2/logs?access_token=abc&logType=AccessLog&Token=x'), '/v2/logs?access_token=[redacted]&logType=AccessLog&Token=[redacted]');
+    assert.equal(loggableUrl('/v2/logs'), '/v2/logs');
+    assert.ok(loggableUrl('/x?' + 'a'.repeat(2000)).length < 500);
+    assert.equal(loggableMessage(['logType: unknown log type "Secret \\"quoted\\" name" (expected one of A)']), 'logType: unknown log type "…" (expected one of A)');
+  });
+
+  it('formats a request line for a terminal on one line', () => {
+    const time = new Date(2026, 10, 30, 9, 5, 7, 42).getTime();
+    const line = prettyLine({
+      level: 30,
+      time,
+      pid: 1,
+      service: 'logwarden',
+      requestId: 'abc',
+      method: 'GET',
+      url: '/v2/logs?logType=AccessLog',
+      route: '/v2/logs',
+      status: 401,
+      ms: 2.5,
+      accessKey: 'LWKEY',
+      tenant: '42',
+      code: 'unauthorized',
+      reason: 'Access denied: invalid access key or secret',
+      detail: 'wrong secret',
+      msg: 'request rejected',
+    });
+    assert.equal(
+      line,
+      '09:05:07.042 INFO  GET /v2/logs?logType=AccessLog 401 2.5ms unauthorized: Access denied: invalid access key or secret accessKey=LWKEY tenant=42 detail="wrong secret" requestId=abc\n',
+    );
+    const failed = prettyLine({ level: 50, time, msg: 'request failed', method: 'GET', url: '/', status: 500, ms: 1, err: { type: 'Error', message: 'x', stack: 'Error: x\n    at f (a.ts:1:1)' } });
+    assert.equal(failed.split('\n').length, 4);
+    assert.match(failed, /^09:05:07\.042 ERROR GET \/ 500 1ms\n {4}Error: x\n {4}at f \(a\.ts:1:1\)\n$/);
+    assert.equal(prettyLine({ level: 30, time, msg: 'upkeep done', removed: 3 }), '09:05:07.042 INFO  upkeep done removed=3\n');
+  });
+});
