@@ -1,73 +1,12 @@
 /**
- * Where `logwarden fetch` writes: the three formats, and a sink that respects backpressure so
+ * Where `logwarden fetch` writes: the three formats (fetch-formats.ts), and a sink that respects backpressure so
  * memory stays flat however large the export. Each record is written as one chunk, so an
  * interrupted export ends on a record boundary.
  */
 import { createWriteStream, statSync } from 'node:fs';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
-import type { LogEntry } from '../client/index.ts';
-import { ENTRY_FIELDS, USER_FIELDS } from '../logs/entry.ts';
-
-export const FORMATS = ['ndjson', 'json', 'csv'] as const;
-export type Format = (typeof FORMATS)[number];
-
-export interface Formatter {
-  /** Text before the first record ('' when appending to an existing file). */
-  readonly head: string;
-  record(e: LogEntry, index: number): string;
-  /** Text after the last of `count` records. */
-  tail(count: number): string;
-}
-
-/** RFC 4180: quote a cell holding a comma, quote or line break; double the quotes. */
-export function csvCell(v: string): string {
-  return /[",\r\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v;
-}
-
-/** How `--format csv` writes ids: `text` keeps all their digits in spreadsheets; `plain` is the bare value. */
-export const CSV_ID_STYLES = ['text', 'plain'] as const;
-export type CsvIdStyle = (typeof CSV_ID_STYLES)[number];
-
-const ID_FIELDS: ReadonlySet<string> = new Set(['userId', 'impersonatorUserId', 'impersonatorCompanyId']);
-/** More digits than a double holds exactly (15): a spreadsheet would round such a number. */
-const LONG_NUMBER = /^\d{16,}$/;
-
-/**
- * An id cell. Spreadsheets (LibreOffice Calc and Excel alike) turn a 19-digit id into a
- * number on opening a CSV, quoted or not, and keep only 15 significant digits. A cell that
- * starts with a tab is not a number to them, so it stays text with every digit, and the file
- * stays plain CSV (no formula such as ="…", which only a spreadsheet understands). A program
- * reading the file strips the tab (or asks for `--csv-ids plain`, or reads NDJSON).
- */
-export function csvIdCell(v: string, style: CsvIdStyle): string {
-  if (v === '' || style === 'plain') return csvCell(v);
-  return `"\t${v.replaceAll('"', '""')}"`;
-}
-
-export function formatter(format: Format, logType: string, appending: boolean, idStyle: CsvIdStyle = 'text'): Formatter {
-  const userCell = (field: string, v: string) => (ID_FIELDS.has(field) || LONG_NUMBER.test(v) ? csvIdCell(v, idStyle) : csvCell(v));
-  switch (format) {
-    case 'ndjson': {
-      // Each line carries its logType, so the file can be fed to `logwarden ingest` as is.
-      const prefix = `{"logType":${JSON.stringify(logType)},`;
-      return { head: '', record: (e) => `${prefix}${e.raw.slice(1)}\n`, tail: () => '' };
-    }
-    case 'json':
-      // The shape of an ingest batch (POST /v2/logs).
-      return {
-        head: `{"logType":${JSON.stringify(logType)},"logEntries":[\n`,
-        record: (e, i) => `${i === 0 ? '' : ',\n'}${e.raw}`,
-        tail: (count) => (count === 0 ? ']}\n' : '\n]}\n'),
-      };
-    case 'csv':
-      return {
-        head: appending ? '' : `${ENTRY_FIELDS.join(',')}\r\n`,
-        record: (e) => [...USER_FIELDS.map((f) => userCell(f, e[f] ?? '')), csvCell(e.eventTime), csvCell(e.logRecordText)].join(',') + '\r\n',
-        tail: () => '',
-      };
-  }
-}
+export { CSV_ID_STYLES, FORMATS, csvCell, csvIdCell, formatter, type CsvIdStyle, type Format, type Formatter } from './fetch-formats.ts';
 
 /** A writable destination with backpressure; remembers a failure (EPIPE when a reader quits). */
 export class Sink {

@@ -5,22 +5,10 @@
  * concatenation of stored texts and `logRecord` is never re-serialised.
  */
 import { createHash } from 'node:crypto';
+import { ENTRY_FIELDS, USER_FIELDS } from './entry-fields.ts';
 import { formatEventTime, isRenderable, parseDateTime } from './time.ts';
 
-/** Optional user fields, in Gong's order; `eventTime` and `logRecord` follow them. */
-export const USER_FIELDS = [
-  'userId',
-  'userEmailAddress',
-  'userFullName',
-  'impersonatorUserId',
-  'impersonatorEmailAddress',
-  'impersonatorFullName',
-  'impersonatorCompanyId',
-] as const;
-
-export type UserField = (typeof USER_FIELDS)[number];
-
-export const ENTRY_FIELDS = [...USER_FIELDS, 'eventTime', 'logRecord'] as const;
+export { ENTRY_FIELDS, USER_FIELDS, type UserField } from './entry-fields.ts';
 
 export const MAX_USER_FIELD_LENGTH = 1024;
 

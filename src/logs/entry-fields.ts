@@ -1,0 +1,19 @@
+/**
+ * The field names of a log entry, in Gong's order. A module of their own, free of Node
+ * imports, so the browser console and the export formats share them with the server.
+ */
+
+/** Optional user fields, in Gong's order; `eventTime` and `logRecord` follow them. */
+export const USER_FIELDS = [
+  'userId',
+  'userEmailAddress',
+  'userFullName',
+  'impersonatorUserId',
+  'impersonatorEmailAddress',
+  'impersonatorFullName',
+  'impersonatorCompanyId',
+] as const;
+
+export type UserField = (typeof USER_FIELDS)[number];
+
+export const ENTRY_FIELDS = [...USER_FIELDS, 'eventTime', 'logRecord'] as const;
