@@ -35,6 +35,8 @@ function printWelcome(boot: Bootstrap, base: string): void {
     `    ${base}/v2/logs`,
     'Read entries:',
     `  curl -u "${cred}" '${base}/v2/logs?logType=AccessLog&fromDateTime=${from}'`,
+    'Browse them in the console (sign in with the access key and secret):',
+    `  ${base}/console`,
     '',
   ];
   process.stderr.write(lines.filter((l, i) => l !== '' || lines[i - 1] !== '').join('\n') + '\n');

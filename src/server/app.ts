@@ -21,6 +21,7 @@ import { MemoryLimiter } from './limiter/memory-limiter.ts';
 import { Metrics } from './metrics.ts';
 import { RateLimits, type LimitKind } from './rate-limits.ts';
 import { logRequest } from './request-log.ts';
+import { consoleRoutes } from './routes/console.ts';
 import { logsIngestRoute } from './routes/logs-ingest.ts';
 import { logsListRoute } from './routes/logs-list.ts';
 import { oauthTokenRoute } from './routes/oauth-token.ts';
@@ -115,6 +116,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   logsListRoute(app, ctx);
   logsIngestRoute(app, ctx);
   oauthTokenRoute(app, ctx);
+  consoleRoutes(app);
 
   // While closing, keep-alive connections are closed as soon as their in-flight answer is
   // sent, so a graceful stop does not wait for them to time out.

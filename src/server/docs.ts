@@ -3,7 +3,7 @@
  * interactive page, titled with this server's version. "Try it out" on `GET /v2/logs` works with
  * what it fills in: `logType` is a list of the configured types and `fromDateTime` is 30 days
  * before the day the server started, so Execute answers 200 (or Gong's 404 on an empty range).
- * `/` leads to `/docs`.
+ * `/` leads to the console (`/console`), which the docs' description links to.
  */
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -58,7 +58,8 @@ export async function registerDocs(app: FastifyInstance, options: { types: LogTy
         title: 'logwarden',
         version: VERSION,
         description:
-          'Audit-log server speaking the wire contract of Gong\'s "List logs" API (GET /v2/logs), plus ingest and OAuth 2.0 client credentials.',
+          'Audit-log server speaking the wire contract of Gong\'s "List logs" API (GET /v2/logs), plus ingest and OAuth 2.0 client credentials. ' +
+          'Browse the logs in the [console](/console).',
       },
       components: {
         securitySchemes: {
@@ -79,6 +80,6 @@ export async function registerDocs(app: FastifyInstance, options: { types: LogTy
     theme: { title: `logwarden ${VERSION}` },
   });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  // The page a browser opening the server's address should land on (until a console exists).
-  app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/docs', 302));
+  // The page a browser opening the server's address should land on.
+  app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/console', 302));
 }

@@ -26,6 +26,9 @@ describe('logwarden serve', () => {
     assert.equal(curlLines.length, 2);
     const writeCmd = err.slice(err.indexOf('Write an entry:\n') + 16, err.indexOf('Read entries:')).replace(/\\\n/g, ' ').trim();
     const readCmd = curlLines[1]!.trim();
+    const consoleUrl = /Browse them in the console.*\n\s+(http:\S+)/.exec(err)?.[1];
+    assert.equal(consoleUrl, `${server.url}/console`, err);
+    assert.equal((await fetch(consoleUrl)).status, 200);
     if (hasCurl) {
       const wrote = JSON.parse(execFileSync('sh', ['-c', writeCmd + ' -s'], { encoding: 'utf8' }));
       assert.equal(wrote.accepted, 1);

@@ -1,5 +1,5 @@
 /**
- * The API reference without a browser: `/` leads to `/docs`, the page and the OpenAPI document
+ * The API reference without a browser: `/` leads to the console, the docs link to it, the page and the OpenAPI document
  * carry the package version, and the list operation's form is filled with values that make a
  * valid query (test/server/docs-browser.test.ts runs "Try it out" in Chromium).
  */
@@ -25,10 +25,12 @@ describe('/docs and /', () => {
   });
   after(() => t.close());
 
-  it('redirects / to /docs', async () => {
+  it('redirects / to the console, which the docs link to', async () => {
     const r = await t.inject({ method: 'GET', url: '/' });
     assert.equal(r.statusCode, 302);
-    assert.equal(r.headers.location, '/docs');
+    assert.equal(r.headers.location, '/console');
+    const doc = (await t.inject({ method: 'GET', url: '/openapi.json' })).json() as { info: { description: string } };
+    assert.match(doc.info.description, /\[console\]\(\/console\)/);
   });
 
   it('titles the page and the document with the package version', async () => {

@@ -1,0 +1,65 @@
+/** The console's calls to `GET /v2/logs` with the session's Bearer token. */
+import { parsePage, type Page } from './page.ts';
+import { ConsoleError, EXPIRED_MESSAGE, type Session } from './session.ts';
+
+export interface LogsQuery {
+  readonly logType: string;
+  readonly fromDateTime: string;
+  readonly toDateTime?: string | undefined;
+}
+
+const NO_RECORDS = 'No log records found';
+
+/** One page: the first of `query`, or the one `cursor` points at. An empty range is an empty page, not an error. */
+export async function fetchPage(session: Session, query: LogsQuery, options: { cursor?: string | undefined; limit?: number; signal?: AbortSignal } = {}): Promise<Page> {
+  if (Date.now() >= session.expiresAt) throw new ConsoleError(EXPIRED_MESSAGE, true);
+  const q = new URLSearchParams();
+  if (options.cursor !== undefined) {
+    q.set('cursor', options.cursor);
+  } else {
+    q.set('logType', query.logType);
+    q.set('fromDateTime', query.fromDateTime);
+    if (query.toDateTime !== undefined) q.set('toDateTime', query.toDateTime);
+    if (options.limit !== undefined) q.set('limit', String(options.limit));
+  }
+  let res: Response;
+  try {
+    // credentials 'omit': the token is the only credential; and a 401 carrying a Basic
+    // challenge must come back to the page, not open the browser's password prompt.
+    res = await fetch(`/v2/logs?${q}`, {
+      headers: { authorization: `Bearer ${session.token}` },
+      credentials: 'omit',
+      ...(options.signal && { signal: options.signal }),
+    });
+  } catch (err) {
+    if (err instanceof DOMException && err.name === 'AbortError') throw err;
+    throw new ConsoleError('The server could not be reached.');
+  }
+  const text = await res.text();
+  if (res.ok) return parsePage(text);
+  if (res.status === 401) throw new ConsoleError(EXPIRED_MESSAGE, true);
+  let errors: string[] = [];
+  try {
+    errors = ((JSON.parse(text) as { errors?: string[] }).errors ?? []).map(String);
+  } catch {
+    // not the error envelope: the status alone is reported
+  }
+  if (res.status === 404 && errors.some((e) => e.startsWith(NO_RECORDS))) return { total: 0, rows: [] };
+  if (res.status === 403) throw new ConsoleError('This access key cannot read logs.');
+  throw new ConsoleError(errors.length > 0 ? errors.join('; ') : `The server answered HTTP ${res.status}.`);
+}
+
+/** The log types this server accepts: the list-logs `logType` enum of its OpenAPI document. */
+export async function fetchLogTypes(): Promise<string[]> {
+  const fallback = ['AccessLog', 'UserActivityLog', 'UserCallPlay', 'ExternallySharedCallAccess', 'ExternallySharedCallPlay'];
+  try {
+    const doc = (await (await fetch('/openapi.json')).json()) as {
+      paths?: Record<string, { get?: { parameters?: Array<{ name?: string; schema?: { enum?: unknown[] } }> } }>;
+    };
+    const param = doc.paths?.['/v2/logs']?.get?.parameters?.find((p) => p.name === 'logType');
+    const names = param?.schema?.enum?.filter((n): n is string => typeof n === 'string');
+    return names && names.length > 0 ? names : fallback;
+  } catch {
+    return fallback;
+  }
+}

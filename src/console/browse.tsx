@@ -1,0 +1,399 @@
+/**
+ * Browsing one tenant's logs: log-type tabs, a time range, the entries in ascending time with
+ * paging by cursor (a button and infinite scroll), a free-text filter over the loaded entries,
+ * one entry in a side panel, a live tail, and export.
+ */
+import { memo } from 'preact/compat';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { fetchLogTypes, fetchPage, type LogsQuery } from './api.ts';
+import { EntryPanel } from './entry-panel.tsx';
+import { download, exportEntries } from './export.ts';
+import type { Row } from './page.ts';
+import { ConsoleError, EXPIRED_MESSAGE, type Session } from './session.ts';
+import { summarize } from './summary.ts';
+import { formatTime, fromInputValue, PRESETS, rangeBounds, toInputValue, type Range } from './time.ts';
+import { entryLink, formatHash, parseHash } from './view-state.ts';
+
+const PAGE = 200;
+const TAIL_PAGE = 1000;
+export const TAIL_EVERY_MS = 2000;
+
+interface RowProps {
+  row: Row;
+  index: number;
+  logType: string;
+  utc: boolean;
+  selected: boolean;
+  open: (i: number) => void;
+}
+
+const EntryRow = memo(function EntryRow({ row, index, logType, utc, selected, open }: RowProps) {
+  const impersonator = row.impersonatorFullName ?? row.impersonatorEmailAddress ?? row.impersonatorUserId;
+  return (
+    <tr class={selected ? 'selected' : undefined} data-index={index}>
+      <td class="time">
+        <button type="button" class="link" onClick={() => open(index)} aria-label={`Open entry of ${formatTime(row.ms, utc)}`}>
+          {formatTime(row.ms, utc)}
+        </button>
+      </td>
+      <td class="user">
+        <span class="name">{row.userFullName ?? row.userId ?? '—'}</span>
+        {row.userEmailAddress && <span class="email">{row.userEmailAddress}</span>}
+        {impersonator !== undefined && (
+          <span class="badge" title={`Impersonated by ${impersonator}`}>
+            impersonated by {impersonator}
+          </span>
+        )}
+      </td>
+      <td class="summary">{summarize(logType, row)}</td>
+    </tr>
+  );
+});
+
+/** Moves focus between the rows' buttons with the arrow keys. */
+function moveFocus(e: KeyboardEvent): void {
+  if (e.key !== 'ArrowDown' && e.key !== 'ArrowUp') return;
+  const current = (e.target as HTMLElement).closest('tr');
+  const next = e.key === 'ArrowDown' ? current?.nextElementSibling : current?.previousElementSibling;
+  const button = next?.querySelector('button');
+  if (button) {
+    e.preventDefault();
+    button.focus();
+  }
+}
+
+export function Browse(props: { session: Session; onSignOut: (message?: string) => void }) {
+  const { session, onSignOut } = props;
+  const initial = useMemo(() => parseHash(location.hash), []);
+  const [types, setTypes] = useState<string[]>([]);
+  const [logType, setLogType] = useState(initial.logType ?? 'AccessLog');
+  const [range, setRange] = useState<Range>(initial.range);
+  const [utc, setUtc] = useState(initial.utc);
+  const [filter, setFilter] = useState('');
+  const [rows, setRows] = useState<Row[]>([]);
+  const [total, setTotal] = useState<number | undefined>();
+  const [cursor, setCursor] = useState<string | undefined>();
+  const [loading, setLoading] = useState(false);
+  const [error, setError] = useState<string | undefined>();
+  const [selected, setSelected] = useState<number | undefined>(initial.entry);
+  const [tail, setTail] = useState(false);
+  const [tailNote, setTailNote] = useState('');
+  const [newFrom, setNewFrom] = useState<number | undefined>();
+  const [atEnd, setAtEnd] = useState(false);
+  const [exporting, setExporting] = useState<string | undefined>();
+  const [customFrom, setCustomFrom] = useState('');
+  const [customTo, setCustomTo] = useState('');
+  const query = useRef<LogsQuery>({ logType, fromDateTime: '' });
+  const generation = useRef(0);
+  const sentinel = useRef<HTMLDivElement>(null);
+  const tailBusy = useRef(false);
+  const latest = useRef({ rows, cursor, loading, atEnd });
+  latest.current = { rows, cursor, loading, atEnd };
+
+  /** Whether the end of the table is on screen now (the observer's last report may be older than the rows). */
+  const endInView = () => {
+    const r = sentinel.current?.getBoundingClientRect();
+    return r !== undefined && r.top < innerHeight && r.bottom > 0;
+  };
+
+  const fail = (err: unknown) => {
+    if (err instanceof DOMException && err.name === 'AbortError') return;
+    if (err instanceof ConsoleError && err.expired) onSignOut(EXPIRED_MESSAGE);
+    else setError(err instanceof ConsoleError ? err.message : 'Something went wrong; see the browser console.');
+    if (!(err instanceof ConsoleError)) console.error(err);
+  };
+
+  useEffect(() => {
+    void fetchLogTypes().then(setTypes);
+    const left = Math.min(session.expiresAt - Date.now(), 2 ** 31 - 1);
+    const timer = setTimeout(() => onSignOut(EXPIRED_MESSAGE), Math.max(left, 0));
+    const onHash = () => {
+      const v = parseHash(location.hash);
+      if (v.logType) setLogType(v.logType);
+      setRange(v.range);
+      setUtc(v.utc);
+      setSelected(v.entry);
+    };
+    addEventListener('hashchange', onHash);
+    const io = new IntersectionObserver((es) => setAtEnd(es.some((e) => e.isIntersecting)));
+    if (sentinel.current) io.observe(sentinel.current);
+    return () => {
+      clearTimeout(timer);
+      removeEventListener('hashchange', onHash);
+      io.disconnect();
+    };
+  }, []);
+
+  // A new type or range: start again from its first page.
+  useEffect(() => {
+    const gen = ++generation.current;
+    const q: LogsQuery = { logType, ...rangeBounds(range, Date.now()) };
+    query.current = q;
+    setRows([]);
+    setTotal(undefined);
+    setCursor(undefined);
+    setNewFrom(undefined);
+    setError(undefined);
+    setLoading(true);
+    fetchPage(session, q, { limit: PAGE })
+      .then((p) => {
+        if (gen !== generation.current) return;
+        setRows([...p.rows]);
+        setTotal(p.total);
+        setCursor(p.cursor);
+      })
+      .catch(fail)
+      .finally(() => gen === generation.current && setLoading(false));
+  }, [logType, range]);
+
+  useEffect(() => {
+    history.replaceState(null, '', formatHash({ logType, range, utc, entry: selected }));
+  }, [logType, range, utc, selected]);
+
+  const loadMore = () => {
+    if (cursor === undefined || loading) return;
+    const gen = generation.current;
+    setLoading(true);
+    fetchPage(session, query.current, { cursor })
+      .then((p) => {
+        if (gen !== generation.current) return;
+        setRows((r) => [...r, ...p.rows]);
+        setCursor(p.cursor);
+      })
+      .catch(fail)
+      .finally(() => gen === generation.current && setLoading(false));
+  };
+
+  // Infinite scroll: the end of the table in view loads the next page.
+  useEffect(() => {
+    if (atEnd && cursor !== undefined && !loading && !error && endInView()) loadMore();
+  }, [atEnd, cursor, loading]);
+
+  // Live tail: while on, poll for entries after the last one shown, once every page is loaded
+  // and the end of the table is in view (scrolling away pauses it).
+  useEffect(() => {
+    if (!tail) {
+      setTailNote('');
+      return;
+    }
+    const tick = async () => {
+      const s = latest.current;
+      if (tailBusy.current || s.loading) return;
+      if (s.cursor !== undefined) return setTailNote('Live tail waits until every page of the range is loaded.');
+      if (!s.atEnd || !endInView()) return setTailNote('Live tail paused: scroll to the end of the table to resume.');
+      setTailNote('Live tail on: new entries appear at the end.');
+      tailBusy.current = true;
+      const gen = generation.current;
+      try {
+        const last = s.rows.at(-1);
+        const from = last ? last.eventTime : query.current.fromDateTime;
+        const seen = new Set(s.rows.filter((r) => r.eventTime === last?.eventTime).map((r) => r.raw));
+        const fresh: Row[] = [];
+        let c: string | undefined;
+        do {
+          const p = await fetchPage(session, { logType: query.current.logType, fromDateTime: from }, { cursor: c, limit: TAIL_PAGE });
+          for (const r of p.rows) if (!seen.has(r.raw)) fresh.push(r);
+          c = p.cursor;
+        } while (c !== undefined);
+        if (gen === generation.current && fresh.length > 0) {
+          setRows((r) => {
+            setNewFrom((n) => n ?? r.length);
+            return [...r, ...fresh];
+          });
+          setTailNote(`${fresh.length} new ${fresh.length === 1 ? 'entry' : 'entries'}.`);
+        }
+      } catch (err) {
+        fail(err);
+      } finally {
+        tailBusy.current = false;
+      }
+    };
+    const timer = setInterval(() => void tick(), TAIL_EVERY_MS);
+    void tick();
+    return () => clearInterval(timer);
+  }, [tail]);
+
+  const needle = filter.trim().toLowerCase();
+  const keep = (r: Row) => needle === '' || r.raw.toLowerCase().includes(needle);
+  const shown = useMemo(() => rows.map((r, i) => [r, i] as const).filter(([r]) => keep(r)), [rows, needle]);
+  const open = useMemo(() => (i: number) => setSelected(i), []);
+  const current = selected !== undefined ? rows[selected] : undefined;
+  let place = 0;
+  if (current && selected !== undefined) while (place < selected && rows[selected - place - 1]?.ms === current.ms) place++;
+
+  const chooseRange = (id: string) => {
+    if (id === 'custom') {
+      const b = rangeBounds(range, Date.now());
+      setCustomFrom(toInputValue(Date.parse(b.fromDateTime), utc));
+      setCustomTo(toInputValue(b.toDateTime ? Date.parse(b.toDateTime) : Date.now(), utc));
+      setRange({ preset: 'custom', from: b.fromDateTime, to: b.toDateTime ?? new Date().toISOString() });
+    } else {
+      setRange({ preset: id as Exclude<Range['preset'], 'custom'> });
+    }
+    setSelected(undefined);
+  };
+  const applyCustom = (e: Event) => {
+    e.preventDefault();
+    const from = fromInputValue(customFrom, utc);
+    const to = fromInputValue(customTo, utc);
+    if (!from || !to || Date.parse(from) >= Date.parse(to)) return setError('Give a start before the end of the range.');
+    setSelected(undefined);
+    setRange({ preset: 'custom', from, to });
+  };
+  const runExport = async (format: 'ndjson' | 'csv') => {
+    setExporting('Exporting…');
+    try {
+      const { blob, count } = await exportEntries(session, query.current, format, keep, (n) => setExporting(`Exporting… ${n} entries`), new AbortController().signal);
+      download(blob, `${query.current.logType}.${format}`);
+      setExporting(`Exported ${count} ${count === 1 ? 'entry' : 'entries'} as ${format.toUpperCase()}.`);
+    } catch (err) {
+      setExporting(undefined);
+      fail(err);
+    }
+  };
+  const tabKeys = (e: KeyboardEvent) => {
+    const i = types.indexOf(logType);
+    const d = e.key === 'ArrowRight' ? 1 : e.key === 'ArrowLeft' ? -1 : 0;
+    if (d === 0 || i < 0) return;
+    e.preventDefault();
+    const next = types[(i + d + types.length) % types.length]!;
+    setLogType(next);
+    setSelected(undefined);
+    document.getElementById(`tab-${next}`)?.focus();
+  };
+
+  return (
+    <div class={current ? 'layout with-panel' : 'layout'}>
+      <header class="top">
+        <h1>logwarden console</h1>
+        <nav aria-label="Console">
+          <span class="muted">Signed in with key {session.accessKey}</span>
+          <a href="/docs">API docs</a>
+          <button type="button" onClick={() => onSignOut('You have signed out.')}>
+            Sign out
+          </button>
+        </nav>
+      </header>
+      <main>
+        <div role="tablist" aria-label="Log type" class="tabs" onKeyDown={tabKeys}>
+          {types.map((t) => (
+            <button
+              type="button"
+              role="tab"
+              id={`tab-${t}`}
+              key={t}
+              aria-selected={t === logType}
+              aria-controls="entries"
+              tabIndex={t === logType ? 0 : -1}
+              onClick={() => {
+                setLogType(t);
+                setSelected(undefined);
+              }}
+            >
+              {t}
+            </button>
+          ))}
+        </div>
+        <div class="toolbar">
+          <label>
+            Time range{' '}
+            <select value={range.preset} onChange={(e) => chooseRange((e.currentTarget as HTMLSelectElement).value)}>
+              {PRESETS.map((p) => (
+                <option value={p.id} key={p.id}>
+                  {p.label}
+                </option>
+              ))}
+              <option value="custom">Custom…</option>
+            </select>
+          </label>
+          {range.preset === 'custom' && (
+            <form class="custom" onSubmit={applyCustom}>
+              <label>
+                From <input type="datetime-local" value={customFrom} onInput={(e) => setCustomFrom((e.currentTarget as HTMLInputElement).value)} />
+              </label>
+              <label>
+                To <input type="datetime-local" value={customTo} onInput={(e) => setCustomTo((e.currentTarget as HTMLInputElement).value)} />
+              </label>
+              <button type="submit">Apply</button>
+            </form>
+          )}
+          <label class="check">
+            <input type="checkbox" checked={utc} onChange={(e) => setUtc((e.currentTarget as HTMLInputElement).checked)} /> Times in UTC
+          </label>
+          <label>
+            Filter loaded entries{' '}
+            <input type="search" value={filter} placeholder="text in any field" onInput={(e) => setFilter((e.currentTarget as HTMLInputElement).value)} />
+          </label>
+          <label class="check">
+            <input
+              type="checkbox"
+              checked={tail}
+              disabled={range.preset === 'custom'}
+              onChange={(e) => setTail((e.currentTarget as HTMLInputElement).checked)}
+            />{' '}
+            Live tail
+          </label>
+          <button type="button" onClick={() => void runExport('ndjson')} disabled={exporting?.endsWith('…') || exporting?.includes('… ')}>
+            Export NDJSON
+          </button>
+          <button type="button" onClick={() => void runExport('csv')} disabled={exporting?.endsWith('…') || exporting?.includes('… ')}>
+            Export CSV
+          </button>
+        </div>
+        <p class="status" role="status" aria-live="polite">
+          {loading && rows.length === 0
+            ? 'Loading…'
+            : total === undefined
+              ? ''
+              : `${rows.length} of ${total} entries loaded${needle ? `, ${shown.length} match the filter` : ''}.`}{' '}
+          {tailNote} {exporting}
+        </p>
+        {error && (
+          <p class="error" role="alert">
+            {error}
+          </p>
+        )}
+        <table id="entries" aria-label={`${logType} entries`} aria-busy={loading}>
+          <thead>
+            <tr>
+              <th scope="col">Time ({utc ? 'UTC' : 'local'})</th>
+              <th scope="col">User</th>
+              <th scope="col">Summary</th>
+            </tr>
+          </thead>
+          <tbody onKeyDown={moveFocus}>
+            {shown.map(([r, i]) => [
+              i === newFrom && (
+                <tr class="marker" key="marker">
+                  <td colSpan={3}>New entries</td>
+                </tr>
+              ),
+              <EntryRow key={i} row={r} index={i} logType={logType} utc={utc} selected={i === selected} open={open} />,
+            ])}
+          </tbody>
+        </table>
+        {!loading && total === 0 && <p class="empty">No {logType} entries in this range.</p>}
+        <div ref={sentinel} class="sentinel">
+          {cursor !== undefined && (
+            <button type="button" onClick={loadMore} disabled={loading}>
+              {loading ? 'Loading…' : 'Load more'}
+            </button>
+          )}
+        </div>
+      </main>
+      {current && (
+        <EntryPanel
+          row={current}
+          logType={logType}
+          utc={utc}
+          permalink={`${location.origin}${location.pathname}${entryLink(logType, current.ms, place, utc)}`}
+          onClose={() => {
+            const i = selected;
+            setSelected(undefined);
+            setTimeout(() => document.querySelector<HTMLButtonElement>(`tr[data-index="${i}"] button`)?.focus());
+          }}
+        />
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,53 @@
+/**
+ * What the address bar's fragment holds, so a view or one entry can be linked to:
+ * `#type=AccessLog&range=24h&utc=1`, or a custom range `range=custom&from=…&to=…`, and
+ * `entry=N` for the N-th entry (from 0) of that view.
+ */
+import { PRESETS, type Range } from './time.ts';
+
+export interface ViewState {
+  readonly logType: string | undefined;
+  readonly range: Range;
+  readonly utc: boolean;
+  readonly entry: number | undefined;
+}
+
+export function parseHash(hash: string): ViewState {
+  const q = new URLSearchParams(hash.replace(/^#/, ''));
+  const r = q.get('range');
+  const from = q.get('from');
+  const to = q.get('to');
+  let range: Range = { preset: '24h' };
+  if (r === 'custom' && from && to && Date.parse(from) < Date.parse(to)) range = { preset: 'custom', from, to };
+  else if (PRESETS.some((p) => p.id === r)) range = { preset: r as (typeof PRESETS)[number]['id'] };
+  const entry = Number(q.get('entry') ?? NaN);
+  return {
+    logType: q.get('type') ?? undefined,
+    range,
+    utc: q.get('utc') === '1',
+    entry: Number.isInteger(entry) && entry >= 0 ? entry : undefined,
+  };
+}
+
+export function formatHash(v: ViewState): string {
+  const q = new URLSearchParams();
+  if (v.logType) q.set('type', v.logType);
+  q.set('range', v.range.preset);
+  if (v.range.preset === 'custom') {
+    q.set('from', v.range.from);
+    q.set('to', v.range.to);
+  }
+  if (v.utc) q.set('utc', '1');
+  if (v.entry !== undefined) q.set('entry', String(v.entry));
+  return `#${q}`;
+}
+
+/** A link to one entry: the millisecond it happened in, and its place among that millisecond's entries. */
+export function entryLink(logType: string, ms: number, place: number, utc: boolean): string {
+  return formatHash({
+    logType,
+    range: { preset: 'custom', from: new Date(ms).toISOString(), to: new Date(ms + 1).toISOString() },
+    utc,
+    entry: place,
+  });
+}

@@ -1,0 +1,247 @@
+/**
+ * The console in a real browser (Chromium driven by playwright-core) against a real server
+ * holding demo data: sign in, switch log types, pick ranges (local and UTC), open an entry
+ * (its logRecord shown with the exact stored text of every number), follow its permalink,
+ * load more pages, filter the loaded rows, tail a newly ingested entry, export NDJSON and CSV
+ * and compare them with `logwarden fetch` of the same query, sign out, and be told when the
+ * session has expired. axe-core checks every screen for serious or critical accessibility
+ * violations; screenshots of each screen, light and dark, go to a temp directory (printed).
+ * Needs Chromium at /usr/bin/chromium; skipped with a reason where it is missing.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { loadDemoData } from '../../src/logs/demo-data.ts';
+import { minify } from '../../src/logs/json-text.ts';
+import { parsePage } from '../../src/client/page.ts';
+import { startTestApp, type TestApp } from '../support/app.ts';
+import { runCli } from '../support/cli.ts';
+import { unavailable } from '../support/services.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const skip = existsSync(CHROMIUM) ? undefined : unavailable(`Chromium not found at ${CHROMIUM} (apt-get install chromium)`);
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+const SHOTS = mkdtempSync(join(tmpdir(), 'logwarden-console-shots-'));
+
+interface AxeResult {
+  violations: Array<{ id: string; impact: string | null; nodes: Array<{ target: unknown }> }>;
+}
+
+/** Runs axe-core in the page; fails on any serious or critical violation. */
+async function assertAccessible(page: Page, screen: string): Promise<void> {
+  if (!(await page.evaluate("'axe' in window"))) await page.evaluate(AXE);
+  const result = await page.evaluate<AxeResult>('axe.run()');
+  const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  assert.deepEqual(
+    bad.map((v) => `${v.id} (${v.impact}): ${JSON.stringify(v.nodes.slice(0, 3).map((n) => n.target))}`),
+    [],
+    `accessibility of the ${screen} screen`,
+  );
+}
+
+/** Screenshots in light and dark, back to light after. */
+async function shoot(page: Page, name: string): Promise<void> {
+  for (const scheme of ['light', 'dark'] as const) {
+    await page.emulateMedia({ colorScheme: scheme });
+    await page.screenshot({ path: join(SHOTS, `${name}-${scheme}.png`) });
+    if (scheme === 'dark') await assertAccessible(page, `${name} (dark)`);
+  }
+  await page.emulateMedia({ colorScheme: 'light' });
+}
+
+describe('the console in a browser', { skip }, () => {
+  let t: TestApp;
+  let url: string;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  const problems: string[] = [];
+
+  /** A page of the API, with the read key. */
+  async function api(query: Record<string, string>) {
+    const r = await t.list(query, t.readKey);
+    return r.statusCode === 404 ? undefined : parsePage(r.body);
+  }
+  const rows = () => page.locator('#entries tbody tr:not(.marker)');
+  const status = () => page.locator('p.status');
+
+  before(async () => {
+    t = await startTestApp();
+    url = await t.app.listen({ port: 0, host: '127.0.0.1' });
+    await loadDemoData(t.store, t.tenantId, { count: 3000, days: 30 });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    });
+    context = await browser.newContext({ acceptDownloads: true, colorScheme: 'light', viewport: { width: 1280, height: 800 } });
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: url });
+    // Nothing but this server is ever asked for.
+    await context.route('**/*', (route) => (route.request().url().startsWith(url) ? route.continue() : route.abort()));
+    page = await context.newPage();
+    page.on('console', (m) => {
+      if (m.type() === 'error' && !/401|404|Unauthorized|Not Found/.test(m.text())) problems.push(m.text());
+    });
+    page.on('pageerror', (e) => problems.push(e.message));
+    page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()}`));
+    console.log(`# screenshots in ${SHOTS}`);
+  });
+
+  after(async () => {
+    await browser?.close();
+    await t?.close();
+  });
+
+  it('opens at the server root, refuses a wrong secret, signs in and keeps only the token', async () => {
+    const response = await page.goto(url);
+    assert.equal(new URL(page.url()).pathname, '/console', 'the server root leads to the console');
+    assert.equal(response?.status(), 200);
+    await page.getByLabel('Access key').fill(t.readKey.accessKey);
+    await page.getByLabel('Secret').fill('not-the-secret');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'not accepted' }).waitFor();
+    await assertAccessible(page, 'sign-in');
+    await shoot(page, 'sign-in');
+    await page.getByLabel('Secret').fill(t.readKey.secret);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('tab', { name: 'AccessLog' }).waitFor();
+    const stored = await page.evaluate<string>('JSON.stringify(sessionStorage)');
+    assert.match(stored, /"token/);
+    assert.ok(!stored.includes(t.readKey.secret), 'the secret is never stored');
+    assert.equal(await page.getByRole('tab', { name: 'AccessLog' }).getAttribute('aria-selected'), 'true');
+    for (const type of ['UserActivityLog', 'UserCallPlay', 'ExternallySharedCallAccess', 'ExternallySharedCallPlay']) {
+      await page.getByRole('tab', { name: type }).waitFor();
+    }
+  });
+
+  it('shows 30 days of a type, pages with "Load more", and moves between rows with the keyboard', async () => {
+    await page.getByLabel('Time range').selectOption('30d');
+    await status().filter({ hasText: /^200 of \d+ entries loaded/ }).waitFor();
+    const total = Number(/of (\d+) entries/.exec((await status().textContent()) ?? '')![1]);
+    assert.ok(total > 400, `30 days of AccessLog hold ${total} demo entries`);
+    assert.equal(await rows().count(), 200);
+    // Each row: time, user (name and email) and the record's method, path and status.
+    assert.match((await rows().first().locator('td.summary').textContent()) ?? '', /^(GET|POST|PUT|PATCH|DELETE) \/\S* \d{3}$/);
+    assert.match((await rows().first().locator('td.user .email').textContent()) ?? '', /@/);
+    await assertAccessible(page, 'entries');
+    await shoot(page, 'entries');
+    await page.getByRole('button', { name: 'Load more' }).click();
+    await status().filter({ hasText: `400 of ${total} entries loaded` }).waitFor();
+    assert.equal(await rows().count(), 400);
+    await rows().nth(0).locator('button').focus();
+    await page.keyboard.press('ArrowDown');
+    assert.equal(await page.evaluate("document.activeElement?.closest('tr')?.getAttribute('data-index')"), '1');
+  });
+
+  it('filters the loaded entries by text', async () => {
+    const email = (await rows().nth(3).locator('.email').textContent())!;
+    await page.getByLabel('Filter loaded entries').fill(email);
+    await status().filter({ hasText: 'match the filter' }).waitFor();
+    const emails = await rows().locator('.email').allTextContents();
+    assert.ok(emails.length >= 1 && emails.every((e) => e === email), emails.join(', '));
+    await page.getByLabel('Filter loaded entries').fill('');
+  });
+
+  it('switches types with the tabs and the arrow keys; summaries follow the type', async () => {
+    await page.getByRole('tab', { name: 'UserCallPlay' }).click();
+    await status().filter({ hasText: /entries loaded/ }).waitFor();
+    assert.equal(await page.getByRole('tab', { name: 'UserCallPlay' }).getAttribute('aria-selected'), 'true');
+    assert.match((await rows().first().locator('td.summary').textContent()) ?? '', /^call \S+ · [\d.]+–[\d.]+ s · ×\d+\.\d+$/);
+    await page.getByRole('tab', { name: 'UserCallPlay' }).press('ArrowRight');
+    await page.waitForFunction("document.activeElement?.textContent === 'ExternallySharedCallAccess'");
+    assert.equal(await page.getByRole('tab', { name: 'ExternallySharedCallAccess' }).getAttribute('aria-selected'), 'true');
+    await status().filter({ hasText: /entries loaded/ }).waitFor();
+    assert.match((await rows().first().locator('td.summary').textContent()) ?? '', / from [\d.:a-f]+ · call \S+$/);
+    await page.getByRole('tab', { name: 'UserCallPlay' }).click();
+    await status().filter({ hasText: /entries loaded/ }).waitFor();
+  });
+
+  it('opens an entry with every field and the exact text of its logRecord; copies it; its permalink opens it again', async () => {
+    const first = (await api({ logType: 'UserCallPlay', fromDateTime: new Date(Date.now() - 30 * 86_400_000 + 60_000).toISOString(), limit: '1' }))!;
+    assert.ok(first);
+    await rows().first().locator('button').click();
+    const panel = page.locator('aside.panel');
+    await panel.getByRole('heading', { name: 'UserCallPlay entry' }).waitFor();
+    const shown = (await panel.locator('pre.json').textContent())!;
+    const entry = first.logEntries[0]!;
+    assert.equal(minify(shown), entry.logRecordText, 'the same text once indentation is taken out');
+    // Gong's float seconds keep their digits: 1.0 stays 1.0, not 1.
+    assert.match(shown, /"play_speed": \d+\.\d+/);
+    assert.equal(await panel.locator('dd code').first().textContent(), entry.eventTime);
+    await assertAccessible(page, 'entry');
+    await shoot(page, 'entry');
+    await panel.getByRole('button', { name: 'Copy JSON' }).click();
+    await panel.getByText('Copied the entry as JSON.').waitFor();
+    assert.equal(await page.evaluate('navigator.clipboard.readText()'), entry.raw);
+    const permalink = (await panel.getByRole('link', { name: 'Permalink' }).getAttribute('href'))!;
+    await page.keyboard.press('Escape');
+    await panel.waitFor({ state: 'detached' });
+    await page.goto('about:blank');
+    await page.goto(permalink);
+    await panel.locator('pre.json').waitFor();
+    assert.equal(minify((await panel.locator('pre.json').textContent())!), entry.logRecordText);
+  });
+
+  it('shows a custom range in UTC, exactly the API query', async () => {
+    await page.getByLabel('Times in UTC').check();
+    await page.getByLabel('Time range').selectOption('custom');
+    const to = new Date(Date.now() - 86_400_000);
+    const from = new Date(to.getTime() - 3 * 86_400_000);
+    const v = (d: Date) => d.toISOString().slice(0, 16);
+    await page.getByLabel('From', { exact: true }).fill(v(from));
+    await page.getByLabel('To', { exact: true }).fill(v(to));
+    await page.getByRole('button', { name: 'Apply' }).click();
+    const query = { logType: 'UserCallPlay', fromDateTime: `${v(from)}:00.000Z`, toDateTime: `${v(to)}:00.000Z` };
+    const expected = (await api(query))?.records.totalRecords ?? 0;
+    await status().filter({ hasText: new RegExp(`^\\d+ of ${expected} entries loaded`) }).waitFor();
+    assert.match((await rows().first().locator('td.time').textContent()) ?? '', / UTC$/);
+    assert.match(page.url(), /range=custom&from=.*&utc=1/);
+  });
+
+  it('exports the query on screen as NDJSON and CSV, as `logwarden fetch` writes it', async () => {
+    const hash = new URLSearchParams(new URL(page.url()).hash.slice(1));
+    for (const format of ['ndjson', 'csv'] as const) {
+      const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: `Export ${format.toUpperCase()}` }).click()]);
+      const got = readFileSync((await download.path())!, 'utf8');
+      const cli = await runCli(['fetch', '--url', url, '--type', 'UserCallPlay', '--from', hash.get('from')!, '--to', hash.get('to')!, '--format', format], {
+        env: { LOGWARDEN_ACCESS_KEY: t.readKey.accessKey, LOGWARDEN_SECRET: t.readKey.secret },
+      });
+      assert.equal(cli.code, 0, cli.stderr);
+      assert.ok(cli.stdout.length > 100);
+      assert.equal(got, cli.stdout, `${format} export`);
+      assert.equal(download.suggestedFilename(), `UserCallPlay.${format}`);
+    }
+    await page.getByLabel('Times in UTC').uncheck();
+  });
+
+  it('tails: a newly ingested entry appears at the end, after a "New entries" marker', async () => {
+    await page.getByRole('tab', { name: 'AccessLog' }).click();
+    await page.getByLabel('Time range').selectOption('1h');
+    await status().filter({ hasText: /entries loaded|^\s*$/ }).waitFor();
+    await page.getByLabel('Live tail').check();
+    await page.getByText('Live tail on').waitFor();
+    const path = `/tail-check-${Date.now()}`;
+    const r = await t.ingest('AccessLog', [{ userId: '7', userEmailAddress: 'tail@example.com', eventTime: new Date().toISOString(), logRecord: { method: 'GET', requested_uri: path, status: 200 } }]);
+    assert.equal(r.statusCode, 201, r.body);
+    await page.locator('#entries tr.marker', { hasText: 'New entries' }).waitFor({ timeout: 15_000 });
+    assert.equal(await rows().last().locator('td.summary').textContent(), `GET ${path} 200`);
+    await page.getByLabel('Live tail').uncheck();
+  });
+
+  it('signs out, and says so when a session has expired', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByText('You have signed out.').waitFor();
+    assert.equal(await page.evaluate('sessionStorage.length'), 0);
+    // A token the server no longer accepts (here: never issued) ends the session with a clear message.
+    await page.evaluate(
+      `sessionStorage.setItem('logwarden.console.session', JSON.stringify({ token: 'expired', expiresAt: Date.now() + 60000, accessKey: 'k' }))`,
+    );
+    await page.reload();
+    await page.getByText('Your session has expired. Sign in again to go on.').waitFor();
+    assert.equal(await page.evaluate('sessionStorage.length'), 0);
+    assert.deepEqual(problems, []);
+  });
+});
