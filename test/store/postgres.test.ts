@@ -17,7 +17,7 @@ runStoreContract({
   async create() {
     const url = await cluster!.createDatabase();
     return {
-      open: () => openPostgresStore({ url, poolSize: 4 }),
+      open: () => openPostgresStore({ url, poolSize: 4, sealAgeMs: 0, sealIdleMs: 20 }),
       schemaVersion: async () => (await cluster!.query<{ version: number }>(url, 'SELECT version FROM schema_version')).rows[0]!.version,
       setSchemaVersion: async (v) => void (await cluster!.query(url, 'UPDATE schema_version SET version = $1', [v])),
       teardown: () => cluster!.dropDatabase(url),
@@ -119,10 +119,14 @@ describe('postgres store: specific', { skip }, () => {
     const early = makeEntry('AccessLog', Date.UTC(2024, 2, 3), '{"early":true}');
     await cluster!.query(
       url,
-      `INSERT INTO entries_default (event_time, seq, tid, type_id, key, body)
-       SELECT $1, s.last_seq + 1, 1, 1, $2, $3 FROM entry_seqs s WHERE s.tid = 1`,
-      [early.eventTimeMs, early.key, early.body],
+      `INSERT INTO entries_default (event_time, seq, tid, type_id, body)
+       SELECT $1, s.last_seq + 1, 1, 1, $2 FROM entry_seqs s WHERE s.tid = 1`,
+      [early.eventTimeMs, early.body],
     );
+    await cluster!.query(url, 'INSERT INTO entry_keys_default (tid, event_time, key) VALUES (1, $1, $2)', [
+      early.eventTimeMs,
+      early.key.readBigInt64BE(0).toString(),
+    ]);
     await cluster!.query(url, 'UPDATE entry_seqs SET last_seq = last_seq + 1 WHERE tid = 1');
     assert.deepEqual(await store.append('1', [early, makeEntry('AccessLog', Date.UTC(2024, 2, 4))]), { accepted: 1, duplicates: 1 });
     assert.deepEqual(await partitions(), { entries_default: 0, entries_y2024m01: 1, entries_y2024m03: 2 });
@@ -143,7 +147,8 @@ describe('postgres store: specific', { skip }, () => {
       url,
       `SELECT i.indexrelid::regclass::text AS index, a.attname AS first
        FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
-       WHERE i.indisunique AND i.indrelid IN ('entries'::regclass, 'entry_seqs'::regclass, 'checkpoints'::regclass)`,
+       WHERE i.indisunique AND i.indrelid IN
+         ('entries'::regclass, 'entry_keys'::regclass, 'segments'::regclass, 'entry_seqs'::regclass, 'checkpoints'::regclass)`,
     );
     assert.equal(r.rows.length, 4);
     for (const row of r.rows) assert.equal(row.first, 'tid', row.index);

@@ -18,17 +18,20 @@ import type {
   EntryQuery,
   FirstPage,
   NewAccessKey,
-  Resume,
+  Position,
   Scope,
   Store,
-  StoredEntry,
   StoredPage,
   Tenant,
   TenantLimits,
 } from '../store.ts';
 import { planCount } from '../count-plan.ts';
-import { EMPTY_PAGE, pageOfRows } from '../page.ts';
-import { attachMonth, migrate, monthOf, partitionOf } from './migrations.ts';
+import { EMPTY_PAGE } from '../page.ts';
+import type { SegmentOwner } from '../segment-codec.ts';
+import { attachMonth, migrate, monthOf, monthStart, monthTable } from './migrations.ts';
+import { PageReader } from './page-reader.ts';
+import { SegmentCache } from './segment-cache.ts';
+import { Sealer } from './sealer.ts';
 
 const NO_UPPER_BOUND = Number.MAX_SAFE_INTEGER;
 /** Rows per INSERT statement, and the text size at which a chunk is cut short. */
@@ -58,13 +61,6 @@ interface KeyRow {
   revoked_at: Date | null;
 }
 
-/** int8 columns arrive as strings; every value here is far below 2^53. */
-interface EntryRow {
-  event_time: string;
-  seq: string;
-  body: string;
-}
-
 function toTenant(r: TenantRow): Tenant {
   return {
     id: r.id,
@@ -85,77 +81,113 @@ function toKey(r: KeyRow): AccessKeyRecord {
   };
 }
 
-function toEntry(r: EntryRow): StoredEntry {
-  return { timeMs: Number(r.event_time), seq: Number(r.seq), body: r.body };
-}
-
 /** One INSERT's worth of entries, as the column arrays `unnest` takes. */
 interface Chunk {
   types: string[];
   times: number[];
-  keys: Buffer[];
+  /** The first 64 bits of each entry's key, as decimal text (int8). */
+  keys: string[];
   bodies: string[];
+  /** Entries of the batch so far (this chunk and earlier ones) also found earlier in it. */
+  repeated: number;
 }
 
+/**
+ * The next chunk of entries, each (time, key) once: the INSERT matches the keys it stored back
+ * to the entries by value, so a chunk must not hold one twice. Repeats across chunks are caught
+ * by the key table itself.
+ */
 function pull(it: Iterator<NewEntry>): Chunk {
-  const chunk: Chunk = { types: [], times: [], keys: [], bodies: [] };
+  const chunk: Chunk = { types: [], times: [], keys: [], bodies: [], repeated: 0 };
+  const seen = new Set<string>();
   let chars = 0;
   while (chunk.times.length < CHUNK_ROWS && chars < CHUNK_CHARS) {
     const next = it.next();
     if (next.done) break;
     const e = next.value;
+    const key = e.key.readBigInt64BE(0).toString();
+    const id = `${e.eventTimeMs}/${key}`;
+    if (seen.has(id)) {
+      chunk.repeated++;
+      continue;
+    }
+    seen.add(id);
     chunk.types.push(e.logType);
     chunk.times.push(e.eventTimeMs);
-    chunk.keys.push(e.key);
+    chunk.keys.push(key);
     chunk.bodies.push(e.body);
     chars += e.body.length;
   }
   return chunk;
 }
 
+/** The ragged end of a count (count-plan.ts): entries in [$p, $p+1) hot or sealed; $p+2, $p+3 are their months' starts. */
+function rangeCount(p: number): string {
+  const [from, to, fromMonth, toMonth] = [p, p + 1, p + 2, p + 3].map((i) => `$${i}`);
+  return `(
+    (SELECT count(*) FROM entries WHERE tid = $1 AND type_id = $2 AND event_time >= ${from} AND event_time < ${to})
+    + (SELECT coalesce(sum(CASE WHEN g.first_time >= ${from} AND g.last_time < ${to} THEN g.n
+                 ELSE (SELECT count(*) FROM unnest(g.times) AS x WHERE x >= ${from} AND x < ${to}) END), 0)
+       FROM (
+         (SELECT first_time, last_time, n, times FROM segments
+          WHERE tid = $1 AND type_id = $2 AND first_time >= ${fromMonth} AND last_time >= ${from} AND last_time < ${to})
+         UNION ALL
+         (SELECT first_time, last_time, n, times FROM segments
+          WHERE tid = $1 AND type_id = $2 AND first_time >= ${toMonth} AND last_time >= ${to}
+          ORDER BY last_time, last_seq LIMIT 1)
+       ) g
+       WHERE g.first_time < ${to}))`;
+}
+
 const SQL = {
-  // The UPDATE takes the tenant's seq range and its row lock in the same statement as the insert.
+  // The UPDATE takes the tenant's seq range and its row lock in the same statement as the
+  // insert. Keys go first; the entries whose keys were new follow them (a chunk holds each
+  // (time, key) once, see pull).
   insert: `
-    WITH s AS (UPDATE entry_seqs SET last_seq = last_seq + $2 WHERE tid = $1 RETURNING last_seq - $2 AS base)
-    INSERT INTO entries (event_time, seq, tid, type_id, key, body)
-    SELECT u.t, s.base + u.n, $1, u.ty, u.k, u.b
-    FROM s, unnest($3::int4[], $4::int8[], $5::bytea[], $6::text[]) WITH ORDINALITY AS u (ty, t, k, b, n)
-    ON CONFLICT (tid, key, event_time) DO NOTHING`,
-  // One statement, hence one snapshot, for the watermark, the total and the first page. The
-  // total is the hourly tallies of the whole hours ($6 to $7) corrected by two short counts
-  // ($8-$10, $11-$13: from, to, sign; see count-plan.ts).
+    WITH s AS (
+      UPDATE entry_seqs SET last_seq = last_seq + $2 WHERE tid = $1
+      RETURNING last_seq - $2 AS base, (extract(epoch FROM now()) * 1000)::int8 AS at
+    ), u AS (
+      SELECT * FROM unnest($3::int4[], $4::int8[], $5::int8[], $6::text[]) WITH ORDINALITY AS u (ty, t, k, b, n)
+    ), k AS (
+      -- Reading s first takes the tenant's row lock before any key is inserted: appends
+      -- of one tenant that wait on each other's keys would otherwise deadlock.
+      INSERT INTO entry_keys (tid, event_time, key) SELECT $1, u.t, u.k FROM s, u
+      ON CONFLICT DO NOTHING RETURNING event_time, key
+    )
+    INSERT INTO entries (event_time, seq, tid, type_id, added_at, body)
+    SELECT u.t, s.base + u.n, $1, u.ty, s.at, u.b
+    FROM s, u JOIN k ON k.event_time = u.t AND k.key = u.k`,
+  // One statement, hence one snapshot, for the watermark and the total: the hourly tallies of
+  // the whole hours ($3 to $4) corrected by two short counts, each (from, to, from's month,
+  // to's month, sign): $5-$9 and $10-$14 (see count-plan.ts).
   first: `
-    SELECT c.total, s.last_seq AS watermark, p.event_time, p.seq, p.body
-    FROM entry_seqs s
-    CROSS JOIN (
-      SELECT coalesce((SELECT sum(n) FROM entry_counts WHERE tid = $1 AND type_id = $2 AND hour >= $6 AND hour < $7), 0)
-        + $10::int * (SELECT count(*) FROM entries WHERE tid = $1 AND type_id = $2 AND event_time >= $8 AND event_time < $9)
-        + $13::int * (SELECT count(*) FROM entries WHERE tid = $1 AND type_id = $2 AND event_time >= $11 AND event_time < $12)
-        AS total
-    ) c
-    LEFT JOIN LATERAL (
-      SELECT event_time, seq, body FROM entries
-      WHERE tid = $1 AND type_id = $2 AND event_time >= $3 AND event_time < $4
-      ORDER BY event_time, seq LIMIT $5
-    ) p ON true
-    WHERE s.tid = $1
-    ORDER BY p.event_time, p.seq`,
-  // The plain lower bound on event_time lets the planner prune partitions; the row comparison
-  // alone would not.
-  next: `
-    SELECT event_time, seq, body FROM entries
-    WHERE tid = $1 AND type_id = $2 AND event_time >= $3 AND (event_time, seq) > ($4, $5)
-      AND event_time < $6 AND seq <= $7
-    ORDER BY event_time, seq LIMIT $8`,
+    SELECT s.last_seq AS watermark,
+      coalesce((SELECT sum(n) FROM entry_counts WHERE tid = $1 AND type_id = $2 AND hour >= $3 AND hour < $4), 0)
+      + $9::int * ${rangeCount(5)} + $14::int * ${rangeCount(10)} AS total
+    FROM entry_seqs s WHERE s.tid = $1`,
   tenantColumns: 'id, name, created_at, read_per_second, read_per_day, ingest_per_second',
   keyColumns: `k.access_key, t.id AS tenant_id, k.secret_hash, k.scopes, k.created_at, k.revoked_at`,
 };
+
+/** Defaults of the sealer: hot rows added this long ago are sealed; a look this often when idle. */
+const SEAL_AGE_MS = 2 * 60_000;
+const SEAL_IDLE_MS = 5_000;
+const SEGMENT_CACHE_BYTES = 64 * 1024 * 1024;
 
 export interface PostgresStoreOptions {
   /** A `postgres://` connection URL. */
   url: string;
   /** Connections in the pool (default 10). */
   poolSize?: number;
+  /** Seal hot entries added at least this long ago (default two minutes; 0 seals at once). */
+  sealAgeMs?: number;
+  /** How often the sealer looks for work when it found none (default 5 s). */
+  sealIdleMs?: number;
+  /** Run no sealer in this process (tools that open the store briefly). */
+  noSealer?: boolean;
+  /** Where the sealer reports trouble (default: stderr). */
+  log?: (line: string) => void;
 }
 
 export async function openPostgresStore(options: PostgresStoreOptions): Promise<PostgresStore> {
@@ -171,7 +203,9 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     await pool.end();
     throw err;
   }
-  return new PostgresStore(pool, newPool(options.url, 1));
+  const store = new PostgresStore(pool, newPool(options.url, 1), newPool(options.url, 1), options);
+  if (!options.noSealer) store.sealer.start();
+  return store;
 }
 
 function newPool(url: string, max: number): pg.Pool {
@@ -186,21 +220,42 @@ export class PostgresStore implements Store {
   readonly kind = 'postgres' as const;
   private readonly tids = new Map<string, number>();
   private readonly typeIds = new Map<string, number>();
+  /** Tenant ids and type names by their numbers, for the owner a segment records. */
+  private readonly tenantNames = new Map<number, string>();
+  private readonly typeNames = new Map<number, string>();
   /** Months known to have their own partition. */
   private readonly months = new Set<number>();
   /** When a month whose partition could not be attached may be tried again. */
   private readonly retryAt = new Map<number, number>();
+  private readonly reader: PageReader;
+  readonly sealer: Sealer;
   private closed = false;
 
   /**
    * `side` runs the short autocommit work an append needs while it holds a connection of `pool`
    * (registering log types, attaching partitions); a separate pool so that appends filling the
-   * main pool can never wait on each other for it.
+   * main pool can never wait on each other for it. `sealing` is the sealer's connection.
    */
   constructor(
     private readonly pool: pg.Pool,
     private readonly side: pg.Pool,
-  ) {}
+    private readonly sealing: pg.Pool,
+    options: Omit<PostgresStoreOptions, 'url'> = {},
+  ) {
+    this.reader = new PageReader(pool, new SegmentCache(SEGMENT_CACHE_BYTES));
+    const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+    this.sealer = new Sealer(
+      sealing,
+      (tid, typeId) => this.ownerOf(tid, typeId),
+      { ageMs: options.sealAgeMs ?? SEAL_AGE_MS, idleMs: options.sealIdleMs ?? SEAL_IDLE_MS },
+      log,
+    );
+  }
+
+  /** Seals every hot entry old enough now (tests and tools; the sealer does it in the background). */
+  async settle(): Promise<void> {
+    await this.sealer.settle();
+  }
 
   async health(): Promise<void> {
     await this.pool.query('SELECT 1');
@@ -209,7 +264,8 @@ export class PostgresStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.all([this.pool.end(), this.side.end()]);
+    await this.sealer.stop();
+    await Promise.all([this.pool.end(), this.side.end(), this.sealing.end()]);
   }
 
   private async tid(tenantId: string): Promise<number | undefined> {
@@ -236,6 +292,23 @@ export class PostgresStore implements Store {
       if (id !== undefined) this.typeIds.set(name, id);
     }
     return id;
+  }
+
+  /** The tenant and type a segment of (tid, typeId) must say it belongs to. */
+  private async ownerOf(tid: number, typeId: number): Promise<SegmentOwner> {
+    let tenantId = this.tenantNames.get(tid);
+    let logType = this.typeNames.get(typeId);
+    if (tenantId === undefined || logType === undefined) {
+      const r = await this.side.query<{ id: string; name: string }>(
+        'SELECT t.id, l.name FROM tenants t, log_types l WHERE t.tid = $1 AND l.type_id = $2',
+        [tid, typeId],
+      );
+      const row = r.rows[0];
+      if (!row) throw new Error(`no tenant ${tid} or log type ${typeId}`);
+      this.tenantNames.set(tid, (tenantId = row.id));
+      this.typeNames.set(typeId, (logType = row.name));
+    }
+    return { tenantId, logType };
   }
 
   /** Ids of the given type names, registering new ones (committed at once: a type id is never rolled back). */
@@ -300,7 +373,7 @@ export class PostgresStore implements Store {
           else if (visible && !visible.has(m)) {
             // Attached after this transaction's first INSERT, which fixed the partitions it
             // routes to; taking a new lock makes the backend read the catalogue changes.
-            await client.query(`LOCK TABLE ${partitionOf(m)} IN ROW EXCLUSIVE MODE`);
+            await client.query(`LOCK TABLE ${monthTable('entries', m)}, ${monthTable('entry_keys', m)} IN ROW EXCLUSIVE MODE`);
             visible.add(m);
           }
         }
@@ -311,7 +384,7 @@ export class PostgresStore implements Store {
           // Keeps anyone from attaching a partition for the rows routed to DEFAULT until this
           // commits: PostgreSQL would refuse them (and reading the catalogue here catches any
           // partition attached just before).
-          await client.query('LOCK TABLE entries_default IN ROW EXCLUSIVE MODE');
+          await client.query('LOCK TABLE entries_default, entry_keys_default IN ROW EXCLUSIVE MODE');
           holdsDefault = true;
         }
         visible ??= new Set(this.months);
@@ -321,7 +394,7 @@ export class PostgresStore implements Store {
           values: [tid, chunk.times.length, typeIds, chunk.times, chunk.keys, chunk.bodies],
         });
         accepted += r.rowCount ?? 0;
-        seen += chunk.times.length;
+        seen += chunk.times.length + chunk.repeated;
         chunk = pull(it);
       }
       await client.query('COMMIT');
@@ -338,49 +411,40 @@ export class PostgresStore implements Store {
     const tid = await this.tid(query.tenantId);
     const typeId = await this.typeId(query.logType);
     if (tid === undefined || typeId === undefined) return { total: 0, watermark: 0, ...EMPTY_PAGE };
-    // One row beyond the page tells whether more follow.
     const plan = planCount(query.fromMs, query.toMs);
     const ranges = [0, 1].map((i) => plan.ranges[i] ?? { fromMs: 0, toMs: 0, sign: 0 });
-    const r = await this.pool.query<EntryRow & { total: string; watermark: string }>({
+    const r = await this.pool.query<{ total: string; watermark: string }>({
       name: 'lw_first',
       text: SQL.first,
       values: [
         tid,
         typeId,
-        query.fromMs,
-        query.toMs ?? NO_UPPER_BOUND,
-        limit + 1,
         plan.fromBucket,
         plan.toBucket,
-        ...ranges.flatMap((c) => [c.fromMs, c.toMs, c.sign]),
+        ...ranges.flatMap((c) => [c.fromMs, c.toMs, monthStart(c.fromMs), monthStart(c.toMs), c.sign]),
       ],
     });
     const head = r.rows[0];
     const total = head ? Number(head.total) : 0;
     if (!head || total === 0) return { total: 0, watermark: 0, ...EMPTY_PAGE };
-    const rows = r.rows.filter((row) => row.event_time !== null).map(toEntry);
-    return { total, watermark: Number(head.watermark), ...pageOfRows(rows, limit) };
+    // The page is read after the snapshot that fixed the total, bounded by its watermark: the
+    // same entries (page-reader.ts). Sequence values start at 1, so (fromMs, 0) precedes them all.
+    const watermark = Number(head.watermark);
+    const page = await this.page(tid, typeId, query, watermark, { timeMs: query.fromMs, seq: 0 }, limit);
+    return { total, watermark, ...page };
   }
 
-  async nextPage(query: EntryQuery, after: Resume, watermark: number, limit: number): Promise<StoredPage> {
+  async nextPage(query: EntryQuery, after: Position, watermark: number, limit: number): Promise<StoredPage> {
     const tid = await this.tid(query.tenantId);
     const typeId = await this.typeId(query.logType);
     if (tid === undefined || typeId === undefined) return EMPTY_PAGE;
-    const r = await this.pool.query<EntryRow>({
-      name: 'lw_next',
-      text: SQL.next,
-      values: [
-        tid,
-        typeId,
-        Math.max(query.fromMs, after.timeMs),
-        after.timeMs,
-        after.seq,
-        query.toMs ?? NO_UPPER_BOUND,
-        watermark,
-        limit + 1,
-      ],
-    });
-    return pageOfRows(r.rows.map(toEntry), limit);
+    const from = after.timeMs < query.fromMs ? { timeMs: query.fromMs, seq: 0 } : { timeMs: after.timeMs, seq: after.seq };
+    return this.page(tid, typeId, query, watermark, from, limit);
+  }
+
+  private async page(tid: number, typeId: number, query: EntryQuery, watermark: number, after: Position, limit: number): Promise<StoredPage> {
+    const owner = await this.ownerOf(tid, typeId);
+    return this.reader.read({ tid, typeId, owner, fromMs: query.fromMs, toMs: query.toMs, watermark }, after, limit);
   }
 
   async createTenant(input: { id: string; name: string }): Promise<Tenant> {
