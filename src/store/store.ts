@@ -168,3 +168,25 @@ export class SchemaTooNewError extends Error {
     this.name = 'SchemaTooNewError';
   }
 }
+
+/** Raised when an operation names a tenant the store does not hold. */
+export class UnknownTenantError extends Error {
+  constructor(readonly tenantId: string) {
+    super(`unknown tenant ${tenantId}`);
+    this.name = 'UnknownTenantError';
+  }
+}
+
+/**
+ * Raised when stored entry data fails its checks (checksum, owner, shape): the bytes are never
+ * served. The message names the segment and what failed, never any of its content.
+ */
+export class CorruptSegmentError extends Error {
+  constructor(
+    readonly problem: string,
+    readonly segmentId?: number,
+  ) {
+    super(`stored segment${segmentId === undefined ? '' : ` ${segmentId}`} is corrupt: ${problem}`);
+    this.name = 'CorruptSegmentError';
+  }
+}

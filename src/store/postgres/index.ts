@@ -25,6 +25,7 @@ import type {
   Tenant,
   TenantLimits,
 } from '../store.ts';
+import { UnknownTenantError } from '../store.ts';
 import { planCount } from '../count-plan.ts';
 import { EMPTY_PAGE } from '../page.ts';
 import type { SegmentOwner } from '../segment-codec.ts';
@@ -280,7 +281,7 @@ export class PostgresStore implements Store {
 
   private async requireTid(tenantId: string): Promise<number> {
     const tid = await this.tid(tenantId);
-    if (tid === undefined) throw new Error(`unknown tenant ${tenantId}`);
+    if (tid === undefined) throw new UnknownTenantError(tenantId);
     return tid;
   }
 

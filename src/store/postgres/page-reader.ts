@@ -54,10 +54,13 @@ export interface PageScope {
   readonly watermark: number;
 }
 
+/** An entry chosen for a page: a hot row's text, or entry `i` of a decoded segment. */
 interface Picked {
   timeMs: number;
   seq: number;
-  text: Buffer;
+  text?: Buffer;
+  segment?: DecodedSegment;
+  i?: number;
 }
 
 export class PageReader {
@@ -111,17 +114,8 @@ export class PageReader {
       pos = cover;
     }
     const shown = picked.length > limit ? picked.slice(0, limit) : picked;
-    const parts: Buffer[] = [];
-    for (const [i, p] of shown.entries()) {
-      if (i > 0) parts.push(COMMA);
-      parts.push(p.text);
-    }
     const last = shown[shown.length - 1];
-    return {
-      text: Buffer.concat(parts),
-      count: shown.length,
-      next: picked.length > limit && last ? { timeMs: last.timeMs, seq: last.seq } : null,
-    };
+    return { text: pageText(shown), count: shown.length, next: picked.length > limit && last ? { timeMs: last.timeMs, seq: last.seq } : null };
   }
 
   /** The decoded segment of a row: from the cache when the query left its bytes out. */
@@ -132,29 +126,32 @@ export class PageReader {
       const hit = known.find((s) => s.id === id)!;
       return hit.decoded;
     }
-    const decoded = decodeSegment(row.data, scope.owner);
-    this.cache.put({ id, tid: scope.tid, typeId: scope.typeId, last, decoded, bytes: decodedBytes(decoded) });
+    const decoded = decodeSegment(row.data, scope.owner, Number(id));
+    this.cache.put({ id, tid: scope.tid, typeId: scope.typeId, last, decoded, bytes: decoded.bytes });
     return decoded;
   }
 }
 
-function decodedBytes(d: DecodedSegment): number {
-  let n = 64 * d.count;
-  for (let i = 0; i < d.count; i++) n += d.text(i).length;
-  return n;
-}
-
-/** The first index of `d` whose key is after `pos`. */
-function firstAfter(d: DecodedSegment, pos: Position): number {
-  let lo = 0;
-  let hi = d.count;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    const t = d.timeMs(mid);
-    if (t < pos.timeMs || (t === pos.timeMs && d.seq(mid) <= pos.seq)) lo = mid + 1;
-    else hi = mid;
+/**
+ * The page's text: the entries' texts comma-joined, consecutive entries of one segment taken as
+ * one stretch of its text (segment-codec.ts keeps them contiguous).
+ */
+function pageText(shown: readonly Picked[]): Buffer {
+  const parts: Buffer[] = [];
+  for (let k = 0; k < shown.length; ) {
+    if (parts.length > 0) parts.push(COMMA);
+    const p = shown[k]!;
+    if (!p.segment) {
+      parts.push(p.text!);
+      k++;
+      continue;
+    }
+    let end = k + 1;
+    while (end < shown.length && shown[end]!.segment === p.segment && shown[end]!.i === p.i! + (end - k)) end++;
+    parts.push(p.segment.span(p.i!, p.i! + (end - k)));
+    k = end;
   }
-  return lo;
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
 }
 
 /**
@@ -181,13 +178,13 @@ function merge(
     }
   };
   for (const d of segments) {
-    for (let i = firstAfter(d, pos); i < d.count && taken < max; i++) {
+    for (let i = d.after(pos.timeMs, pos.seq); i < d.count && taken < max; i++) {
       const key = { timeMs: d.timeMs(i), seq: d.seq(i) };
       if (compare(key, cover) > 0 || key.timeMs >= toMs) break;
       emitHotBefore(key);
       if (taken >= max) return;
       if (key.seq > watermark) continue;
-      out.push({ timeMs: key.timeMs, seq: key.seq, text: d.text(i) });
+      out.push({ timeMs: key.timeMs, seq: key.seq, segment: d, i });
       taken++;
     }
   }

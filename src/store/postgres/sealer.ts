@@ -16,7 +16,7 @@
  * joins the rewrite, so a steadily growing tail does not leave a trail of small segments.
  */
 import type pg from 'pg';
-import { decodeSegment, encodeSegment, type SegmentOwner } from '../segment-codec.ts';
+import { decodeSegment, encodeSegment, SEGMENT_ENTRIES, type SegmentOwner } from '../segment-codec.ts';
 import type { Position } from '../store.ts';
 import { SEAL_LOCK_NAMESPACE, monthStart } from './migrations.ts';
 import { compare } from './segment-cache.ts';
@@ -28,9 +28,8 @@ export interface SealerOptions {
   readonly idleMs: number;
 }
 
-/** Entries per segment aimed at, and the raw text size at which a segment is cut sooner. */
-export const SEGMENT_ENTRIES = 256;
-export const SEGMENT_BYTES = 256 * 1024;
+/** The raw text size at which a segment is cut short of SEGMENT_ENTRIES. */
+const SEGMENT_BYTES = 512 * 1024;
 /** Hot rows sealed per step at most. */
 const STEP_ROWS = 20_000;
 /** Groups looked at per round: those of the oldest hot rows. */
@@ -201,9 +200,9 @@ export class Sealer {
           replaced.push(item.meta);
           const bytes = data.get(item.meta.id);
           if (!bytes) throw new Error(`segment ${item.meta.id} vanished while its group was locked`);
-          const d = decodeSegment(bytes, owner);
+          const d = decodeSegment(bytes, owner, Number(item.meta.id));
           const old: Entry[] = [];
-          for (let i = 0; i < d.count; i++) old.push({ timeMs: d.timeMs(i), seq: d.seq(i), body: d.text(i) });
+          for (let i = 0; i < d.count; i++) old.push({ timeMs: d.timeMs(i), seq: d.seq(i), body: d.body(i) });
           run.push(...mergeSorted(old, item.hot));
         }
         flush();
