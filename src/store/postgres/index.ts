@@ -26,13 +26,13 @@ import type {
   TenantLimits,
 } from '../store.ts';
 import { UnknownTenantError } from '../store.ts';
-import { planCount } from '../count-plan.ts';
 import { EMPTY_PAGE } from '../page.ts';
 import type { SegmentOwner } from '../segment-codec.ts';
 import { attachMonth, migrate, monthOf, monthStart, monthTable } from './migrations.ts';
 import { PageReader } from './page-reader.ts';
 import { SegmentCache } from './segment-cache.ts';
 import { Sealer } from './sealer.ts';
+import { readTotals } from './totals.ts';
 
 const NO_UPPER_BOUND = Number.MAX_SAFE_INTEGER;
 /** Rows per INSERT statement, and the text size at which a chunk is cut short. */
@@ -122,24 +122,6 @@ function pull(it: Iterator<NewEntry>): Chunk {
   return chunk;
 }
 
-/** The ragged end of a count (count-plan.ts): entries in [$p, $p+1) hot or sealed; $p+2, $p+3 are their months' starts. */
-function rangeCount(p: number): string {
-  const [from, to, fromMonth, toMonth] = [p, p + 1, p + 2, p + 3].map((i) => `$${i}`);
-  return `(
-    (SELECT count(*) FROM entries WHERE tid = $1 AND type_id = $2 AND event_time >= ${from} AND event_time < ${to})
-    + (SELECT coalesce(sum(CASE WHEN g.first_time >= ${from} AND g.last_time < ${to} THEN g.n
-                 ELSE (SELECT count(*) FROM unnest(g.times) AS x WHERE x >= ${from} AND x < ${to}) END), 0)
-       FROM (
-         (SELECT first_time, last_time, n, times FROM segments
-          WHERE tid = $1 AND type_id = $2 AND first_time >= ${fromMonth} AND last_time >= ${from} AND last_time < ${to})
-         UNION ALL
-         (SELECT first_time, last_time, n, times FROM segments
-          WHERE tid = $1 AND type_id = $2 AND first_time >= ${toMonth} AND last_time >= ${to}
-          ORDER BY last_time, last_seq LIMIT 1)
-       ) g
-       WHERE g.first_time < ${to}))`;
-}
-
 const SQL = {
   // The UPDATE takes the tenant's seq range and its row lock in the same statement as the
   // insert. Keys go first; the entries whose keys were new follow them (a chunk holds each
@@ -159,14 +141,6 @@ const SQL = {
     INSERT INTO entries (event_time, seq, tid, type_id, added_at, body)
     SELECT u.t, s.base + u.n, $1, u.ty, s.at, u.b
     FROM s, u JOIN k ON k.event_time = u.t AND k.key = u.k`,
-  // One statement, hence one snapshot, for the watermark and the total: the hourly tallies of
-  // the whole hours ($3 to $4) corrected by two short counts, each (from, to, from's month,
-  // to's month, sign): $5-$9 and $10-$14 (see count-plan.ts).
-  first: `
-    SELECT s.last_seq AS watermark,
-      coalesce((SELECT sum(n) FROM entry_counts WHERE tid = $1 AND type_id = $2 AND hour >= $3 AND hour < $4), 0)
-      + $9::int * ${rangeCount(5)} + $14::int * ${rangeCount(10)} AS total
-    FROM entry_seqs s WHERE s.tid = $1`,
   tenantColumns: 'id, name, created_at, read_per_second, read_per_day, ingest_per_second',
   keyColumns: `k.access_key, t.id AS tenant_id, k.secret_hash, k.scopes, k.created_at, k.revoked_at`,
 };
@@ -228,6 +202,7 @@ export class PostgresStore implements Store {
   private readonly months = new Set<number>();
   /** When a month whose partition could not be attached may be tried again. */
   private readonly retryAt = new Map<number, number>();
+  private readonly cache = new SegmentCache(SEGMENT_CACHE_BYTES);
   private readonly reader: PageReader;
   readonly sealer: Sealer;
   private closed = false;
@@ -243,7 +218,7 @@ export class PostgresStore implements Store {
     private readonly sealing: pg.Pool,
     options: Omit<PostgresStoreOptions, 'url'> = {},
   ) {
-    this.reader = new PageReader(pool, new SegmentCache(SEGMENT_CACHE_BYTES));
+    this.reader = new PageReader(pool, this.cache);
     const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
     this.sealer = new Sealer(
       sealing,
@@ -412,27 +387,13 @@ export class PostgresStore implements Store {
     const tid = await this.tid(query.tenantId);
     const typeId = await this.typeId(query.logType);
     if (tid === undefined || typeId === undefined) return { total: 0, watermark: 0, ...EMPTY_PAGE };
-    const plan = planCount(query.fromMs, query.toMs);
-    const ranges = [0, 1].map((i) => plan.ranges[i] ?? { fromMs: 0, toMs: 0, sign: 0 });
-    const r = await this.pool.query<{ total: string; watermark: string }>({
-      name: 'lw_first',
-      text: SQL.first,
-      values: [
-        tid,
-        typeId,
-        plan.fromBucket,
-        plan.toBucket,
-        ...ranges.flatMap((c) => [c.fromMs, c.toMs, monthStart(c.fromMs), monthStart(c.toMs), c.sign]),
-      ],
-    });
-    const head = r.rows[0];
-    const total = head ? Number(head.total) : 0;
-    if (!head || total === 0) return { total: 0, watermark: 0, ...EMPTY_PAGE };
+    const owner = await this.ownerOf(tid, typeId);
+    const totals = await readTotals(this.pool, this.cache, { tid, typeId, owner, fromMs: query.fromMs, toMs: query.toMs });
+    if (!totals || totals.total === 0) return { total: 0, watermark: 0, ...EMPTY_PAGE };
     // The page is read after the snapshot that fixed the total, bounded by its watermark: the
     // same entries (page-reader.ts). Sequence values start at 1, so (fromMs, 0) precedes them all.
-    const watermark = Number(head.watermark);
-    const page = await this.page(tid, typeId, query, watermark, { timeMs: query.fromMs, seq: 0 }, limit);
-    return { total, watermark, ...page };
+    const page = await this.page(tid, typeId, query, totals.watermark, { timeMs: query.fromMs, seq: 0 }, limit);
+    return { ...totals, ...page };
   }
 
   async nextPage(query: EntryQuery, after: Position, watermark: number, limit: number): Promise<StoredPage> {

@@ -132,7 +132,6 @@ export const MIGRATIONS: readonly string[] = [
     last_time bigint NOT NULL,
     last_seq bigint NOT NULL,
     n integer NOT NULL,
-    times bigint[] NOT NULL,
     data bytea NOT NULL
   ) PARTITION BY RANGE (first_time);
   ALTER TABLE segments ALTER COLUMN data SET STORAGE EXTERNAL;

@@ -30,6 +30,13 @@ export interface SealerOptions {
 
 /** The raw text size at which a segment is cut short of SEGMENT_ENTRIES. */
 const SEGMENT_BYTES = 512 * 1024;
+/**
+ * Segments rewritten for late entries per step and month: this share of the month's segments
+ * (at least REWRITES_MIN). The replaced segments' space is vacuumed after each such step, so the
+ * next reuses it: the space compaction needs beyond the live segments stays about this share.
+ */
+const REWRITES_SHARE = 0.1;
+const REWRITES_MIN = 2;
 /** Hot rows sealed per step at most. */
 const STEP_ROWS = 20_000;
 /** Groups looked at per round: those of the oldest hot rows. */
@@ -38,6 +45,8 @@ const ROUND_ROWS = 2000;
 /** What a segment row says about its place, before its bytes are read. */
 interface SegmentMeta {
   id: string;
+  /** The partition holding it. */
+  part: string;
   first: Position;
   last: Position;
   n: number;
@@ -170,6 +179,7 @@ export class Sealer {
       }
       const written: Written[] = [];
       const replaced: SegmentMeta[] = [];
+      const sealed: Entry[] = [];
       for (const month of byMonth(hot)) {
         const plan = await this.plan(client, tid, typeId, month);
         const rewritten = plan.filter((i) => i.rewrite);
@@ -193,6 +203,7 @@ export class Sealer {
             flush();
             continue;
           }
+          sealed.push(...item.hot);
           if (item.kind === 'gap') {
             run.push(...item.hot);
             continue;
@@ -220,11 +231,13 @@ export class Sealer {
       const d = await client.query({
         name: 'lw_seal_delete',
         text: 'DELETE FROM entries WHERE tid = $1 AND type_id = $2 AND event_time = ANY($3::int8[]) AND seq = ANY($4::int8[])',
-        values: [tid, typeId, hot.map((e) => e.timeMs), hot.map((e) => e.seq)],
+        values: [tid, typeId, sealed.map((e) => e.timeMs), sealed.map((e) => e.seq)],
       });
-      if (d.rowCount !== hot.length) throw new Error(`sealer: deleted ${d.rowCount} of ${hot.length} sealed rows`);
+      if (d.rowCount !== sealed.length) throw new Error(`sealer: deleted ${d.rowCount} of ${sealed.length} sealed rows`);
       await client.query('COMMIT');
-      return hot.length;
+      // Outside the transaction: makes the replaced segments' space reusable by the next step.
+      for (const part of new Set(replaced.map((m) => m.part))) await client.query(`VACUUM ${part}`);
+      return sealed.length;
     } catch (err) {
       await client.query('ROLLBACK').catch(() => {});
       throw err;
@@ -236,17 +249,17 @@ export class Sealer {
     const lo = month[0]!;
     const hi = month[month.length - 1]!;
     const start = monthStart(lo.timeMs);
-    const r = await client.query<{ id: string; first_time: string; first_seq: string; last_time: string; last_seq: string; n: number }>({
+    const r = await client.query<{ id: string; part: string; first_time: string; first_seq: string; last_time: string; last_seq: string; n: number }>({
       name: 'lw_seal_plan',
-      text: `SELECT id, first_time, first_seq, last_time, last_seq, n FROM (
-               (SELECT * FROM segments WHERE tid = $1 AND type_id = $2 AND first_time >= $3 AND (last_time, last_seq) < ($4, $5)
+      text: `SELECT id, tableoid::regclass::text AS part, first_time, first_seq, last_time, last_seq, n FROM (
+               (SELECT *, tableoid FROM segments WHERE tid = $1 AND type_id = $2 AND first_time >= $3 AND (last_time, last_seq) < ($4, $5)
                 ORDER BY last_time DESC, last_seq DESC LIMIT 1)
                UNION ALL
-               (SELECT * FROM segments WHERE tid = $1 AND type_id = $2 AND first_time >= $3 AND (last_time, last_seq) >= ($4, $5)
+               (SELECT *, tableoid FROM segments WHERE tid = $1 AND type_id = $2 AND first_time >= $3 AND (last_time, last_seq) >= ($4, $5)
                   AND (first_time, first_seq) <= ($6, $7)
                 ORDER BY last_time, last_seq)
                UNION ALL
-               (SELECT * FROM segments WHERE tid = $1 AND type_id = $2 AND first_time >= $3 AND (first_time, first_seq) > ($6, $7)
+               (SELECT *, tableoid FROM segments WHERE tid = $1 AND type_id = $2 AND first_time >= $3 AND (first_time, first_seq) > ($6, $7)
                   AND last_time >= $6
                 ORDER BY last_time, last_seq LIMIT 1)
              ) s WHERE first_time < $8 ORDER BY last_time, last_seq`,
@@ -254,6 +267,7 @@ export class Sealer {
     });
     const metas: SegmentMeta[] = r.rows.map((row) => ({
       id: row.id,
+      part: row.part,
       first: { timeMs: Number(row.first_time), seq: Number(row.first_seq) },
       last: { timeMs: Number(row.last_time), seq: Number(row.last_seq) },
       n: row.n,
@@ -269,6 +283,16 @@ export class Sealer {
       items.push({ kind: 'segment', meta, hot: inside, rewrite: inside.length > 0 });
     }
     if (h < month.length) items.push({ kind: 'gap', hot: month.slice(h), rewrite: true });
+    // Rewrites per step are bounded (those with most late rows first); the rest of the late
+    // rows stay hot for the next step, after the space of this one's is vacuumed for reuse.
+    const dirty = items.filter((i) => i.kind === 'segment' && i.rewrite).sort((a, b) => b.hot.length - a.hot.length);
+    const total = await client.query<{ n: string }>({
+      name: 'lw_seal_count',
+      text: 'SELECT count(*) AS n FROM segments WHERE tid = $1 AND type_id = $2 AND first_time >= $3 AND first_time < $4 AND last_time >= $3',
+      values: [tid, typeId, start, nextMonthStart(lo.timeMs)],
+    });
+    const budget = Math.max(REWRITES_MIN, Math.floor(Number(total.rows[0]!.n) * REWRITES_SHARE));
+    for (const item of dirty.slice(budget)) item.rewrite = false;
     // A small clean segment next to a rewrite joins it.
     const small = (i: Item): boolean => i.kind === 'segment' && !i.rewrite && i.meta.n < SEGMENT_ENTRIES / 2;
     const touched = items.map((i) => i.rewrite);
@@ -285,11 +309,11 @@ export class Sealer {
       const values: unknown[] = [tid, typeId];
       const rows = batch.map((s) => {
         const p = values.length;
-        values.push(s.first.timeMs, s.first.seq, s.last.timeMs, s.last.seq, s.n, s.times, s.data);
-        return `($1, $2, $${p + 1}, $${p + 2}, $${p + 3}, $${p + 4}, $${p + 5}, $${p + 6}::int8[], $${p + 7})`;
+        values.push(s.first.timeMs, s.first.seq, s.last.timeMs, s.last.seq, s.n, s.data);
+        return `($1, $2, $${p + 1}, $${p + 2}, $${p + 3}, $${p + 4}, $${p + 5}, $${p + 6})`;
       });
       await client.query(
-        `INSERT INTO segments (tid, type_id, first_time, first_seq, last_time, last_seq, n, times, data) VALUES ${rows.join(', ')}`,
+        `INSERT INTO segments (tid, type_id, first_time, first_seq, last_time, last_seq, n, data) VALUES ${rows.join(', ')}`,
         values,
       );
     }
@@ -301,7 +325,6 @@ interface Written {
   first: Position;
   last: Position;
   n: number;
-  times: number[];
   data: Buffer;
 }
 
@@ -343,7 +366,8 @@ function mergeSorted(a: readonly Entry[], b: readonly Entry[]): Entry[] {
 function cut(owner: SegmentOwner, run: readonly Entry[]): Written[] {
   let bytes = 0;
   for (const e of run) bytes += e.body.length;
-  const pieces = Math.max(Math.ceil(run.length / SEGMENT_ENTRIES), Math.ceil(bytes / SEGMENT_BYTES), 1);
+  // Up to half a segment over the target stays whole: a few late entries do not split one in two.
+  const pieces = Math.max(Math.round(run.length / SEGMENT_ENTRIES), Math.ceil(run.length / (1.5 * SEGMENT_ENTRIES)), Math.ceil(bytes / SEGMENT_BYTES), 1);
   const out: Written[] = [];
   for (let p = 0; p < pieces; p++) {
     const part = run.slice(Math.floor((p * run.length) / pieces), Math.floor(((p + 1) * run.length) / pieces));
@@ -352,7 +376,6 @@ function cut(owner: SegmentOwner, run: readonly Entry[]): Written[] {
       first: part[0]!,
       last: part[part.length - 1]!,
       n: part.length,
-      times: part.map((e) => e.timeMs),
       data: encodeSegment(owner, part),
     });
   }
