@@ -18,7 +18,7 @@ import type {
   EntryQuery,
   FirstPage,
   NewAccessKey,
-  Resume,
+  Position,
   Scope,
   Store,
   StoredEntry,
@@ -362,7 +362,7 @@ export class PostgresStore implements Store {
     return { total, watermark: Number(head.watermark), ...pageOfRows(rows, limit) };
   }
 
-  async nextPage(query: EntryQuery, after: Resume, watermark: number, limit: number): Promise<StoredPage> {
+  async nextPage(query: EntryQuery, after: Position, watermark: number, limit: number): Promise<StoredPage> {
     const tid = await this.tid(query.tenantId);
     const typeId = await this.typeId(query.logType);
     if (tid === undefined || typeId === undefined) return EMPTY_PAGE;
