@@ -28,8 +28,6 @@ export interface Dataset extends DatasetSpec {
   readonly toMs: number;
   /** How long loading the entries took (only when made by this run). */
   readonly seedSeconds?: number;
-  /** How long seed then took to put them in page blocks (SQLite). */
-  readonly pageBlocksSeconds?: number;
 }
 
 export const DEFAULT_SPEC: DatasetSpec = { entries: 10_000_000, days: 30, until: '2026-01-31T00:00:00Z', seed: 1, logType: 'AccessLog' };
@@ -44,8 +42,8 @@ function sourceDigest(kind: 'sqlite' | 'postgres'): string {
     ...SOURCES,
     `src/store/${kind}/migrations.ts`,
     `src/store/${kind}/index.ts`,
-    // How seed lays out page blocks, which the data set keeps.
-    ...(kind === 'sqlite' ? ['src/store/sqlite/page-blocks.ts', 'src/store/sqlite/block-file.ts'] : []),
+    // How the store lays out sealed entries, which the data set keeps.
+    'src/store/segment-codec.ts',
     ...SOURCE_DIRS.flatMap((d) => readdirSync(join(ROOT, d)).sort().map((f) => `${d}/${f}`)),
   ];
   for (const f of files) h.update(f).update('\0').update(readFileSync(join(ROOT, f))).update('\0');
@@ -76,16 +74,14 @@ export async function populate(at: StoreLocation, spec: DatasetSpec, log: (line:
   const toMs = Date.parse(spec.until);
   const fromMs = toMs - spec.days * DAY_MS;
   let seedSeconds: number | undefined;
-  let pageBlocksSeconds: number | undefined;
   if (spec.entries > 0) {
     log(`seeding ${spec.entries.toLocaleString('en-US')} ${spec.logType} entries…`);
     const args = ['seed', '--tenant', tenant.id, '--entries', String(spec.entries), '--days', String(spec.days), '--until', spec.until];
     args.push('--seed', String(spec.seed), '--types', spec.logType, '--json', ...store);
     const r = await logwarden(args, {}, 60 * 60_000);
-    const summary = JSON.parse(r.stdout) as { seconds: number; pageBlocksSeconds?: number };
+    const summary = JSON.parse(r.stdout) as { seconds: number };
     seedSeconds = summary.seconds;
-    pageBlocksSeconds = summary.pageBlocksSeconds;
-    log(`seeded in ${seedSeconds.toFixed(0)} s${pageBlocksSeconds ? `, page blocks built in ${pageBlocksSeconds.toFixed(0)} s` : ''}`);
+    log(`seeded in ${seedSeconds.toFixed(0)} s`);
   }
   return {
     tenantId: tenant.id,
@@ -94,7 +90,6 @@ export async function populate(at: StoreLocation, spec: DatasetSpec, log: (line:
     fromMs,
     toMs,
     ...(seedSeconds !== undefined && { seedSeconds }),
-    ...(pageBlocksSeconds !== undefined && { pageBlocksSeconds }),
   };
 }
 

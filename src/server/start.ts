@@ -11,7 +11,6 @@ import type { Store } from '../store/store.ts';
 import { buildApp } from './app.ts';
 import type { LimiterStore } from './limiter/limiter.ts';
 import { createLogger } from './logger.ts';
-import { startUpkeep } from './upkeep.ts';
 
 export interface Bootstrap {
   readonly tenantId: string;
@@ -83,7 +82,6 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     const port = typeof address === 'object' && address ? address.port : config.port;
     const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
     logger.info({ url, store: store.kind, rateLimits: limiter ? 'redis' : 'memory' }, 'listening');
-    const upkeep = startUpkeep(store, logger);
     const running = app;
     let stopping: Promise<void> | undefined;
     return {
@@ -92,7 +90,6 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       bootstrap: boot,
       stop() {
         stopping ??= (async () => {
-          upkeep.stop();
           try {
             await running.close();
           } finally {

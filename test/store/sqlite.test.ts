@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { DATABASE_FILE, openSqliteStore, type SqliteStore } from '../../src/store/sqlite/index.ts';
+import { DATABASE_FILE, openSqliteStore, type SqliteStore, type SqliteStoreOptions } from '../../src/store/sqlite/index.ts';
 import { MIGRATIONS } from '../../src/store/sqlite/migrations.ts';
 import { makeEntry, runStoreContract } from '../../src/store/store.contract.ts';
 
@@ -20,7 +20,7 @@ function withFile<T>(dir: string, f: (db: Database.Database) => T): T {
 }
 
 /** A store in a fresh directory; `prepare` adjusts each store opened there. */
-function sqliteFixture(options: { blockEntries?: number } = {}, prepare: (store: SqliteStore) => void = () => {}) {
+function sqliteFixture(options: Omit<SqliteStoreOptions, 'dataDir'> = {}, prepare: (store: SqliteStore) => void = () => {}) {
   return async () => {
     const dir = mkdtempSync(join(tmpdir(), 'logwarden-store-'));
     return {
@@ -37,19 +37,6 @@ function sqliteFixture(options: { blockEntries?: number } = {}, prepare: (store:
 }
 
 runStoreContract({ name: 'sqlite', create: sqliteFixture() });
-
-// The same contract with pages read from page blocks: tiny blocks, built after every append.
-runStoreContract({
-  name: 'sqlite, pages from blocks',
-  create: sqliteFixture({ blockEntries: 3 }, (store) => {
-    const append = store.append.bind(store);
-    store.append = async (tenantId, entries) => {
-      const result = await append(tenantId, entries);
-      await store.maintain(Number.MAX_SAFE_INTEGER);
-      return result;
-    };
-  }),
-});
 
 describe('sqlite store: specific', () => {
   it('upgrades a first-version store: hourly tallies from the stored entries, idempotency kept', async () => {

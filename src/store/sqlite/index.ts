@@ -14,19 +14,17 @@ import type {
   EntryQuery,
   FirstPage,
   NewAccessKey,
-  Resume,
+  Position,
   Scope,
   Store,
   StoredPage,
   Tenant,
   TenantLimits,
 } from '../store.ts';
+import { UnknownTenantError } from '../store.ts';
 import { BucketTally, planCount } from '../count-plan.ts';
-import { EMPTY_PAGE } from '../page.ts';
+import { EMPTY_PAGE, pageOfRows } from '../page.ts';
 import { migrate } from './migrations.ts';
-import { BLOCK_FILE } from './block-file.ts';
-import { PageBlocks } from './page-blocks.ts';
-import { PageReader } from './page-reader.ts';
 
 export const DATABASE_FILE = 'logwarden.db';
 const NO_UPPER_BOUND = Number.MAX_SAFE_INTEGER;
@@ -73,8 +71,6 @@ function toKey(r: KeyRow): AccessKeyRecord {
 export interface SqliteStoreOptions {
   /** Directory holding the database file; created if missing. */
   dataDir: string;
-  /** Entries per page block (see page-blocks.ts); tests use small ones. */
-  blockEntries?: number;
 }
 
 export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
@@ -90,7 +86,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
     db.pragma('foreign_keys = ON');
     db.pragma('cache_size = -65536');
     migrate(db);
-    return new SqliteStore(db, join(options.dataDir, BLOCK_FILE), options.blockEntries);
+    return new SqliteStore(db);
   } catch (err) {
     db.close();
     throw err;
@@ -103,9 +99,6 @@ export class SqliteStore implements Store {
   private readonly typeIds = new Map<string, number>();
 
   private readonly q;
-  private readonly pages: PageBlocks;
-  /** When this store last appended (ms), for `maintain`'s quiet period. */
-  private appendedAt = 0;
   /**
    * Access keys as read since the database last changed: every request looks its key up, and
    * `PRAGMA data_version` (which moves whenever another connection commits) costs a fraction
@@ -114,13 +107,16 @@ export class SqliteStore implements Store {
   private readonly keys = new Map<string, AccessKeyRecord | undefined>();
   private keysVersion = -1;
 
-  constructor(
-    private readonly db: Database.Database,
-    blockFile: string,
-    blockEntries?: number,
-  ) {
-    this.pages = new PageBlocks(db, new PageReader(db), { file: blockFile, ...(blockEntries !== undefined && { entries: blockEntries }) });
+  constructor(private readonly db: Database.Database) {
     this.q = {
+      first: db.prepare<[number, number, number, number, number], { timeMs: number; seq: number; body: string }>(
+        `SELECT event_time AS timeMs, seq, body FROM entries WHERE tid = ? AND type_id = ? AND event_time >= ? AND event_time < ?
+         ORDER BY event_time, seq LIMIT ?`,
+      ),
+      next: db.prepare<[number, number, number, number, number, number, number, number], { timeMs: number; seq: number; body: string }>(
+        `SELECT event_time AS timeMs, seq, body FROM entries WHERE tid = ? AND type_id = ? AND (event_time, seq) > (?, ?)
+         AND event_time >= ? AND event_time < ? AND seq <= ? ORDER BY event_time, seq LIMIT ?`,
+      ),
       tidOf: db.prepare<[string], { tid: number }>('SELECT tid FROM tenants WHERE id = ?'),
       typeIdOf: db.prepare<[string], { type_id: number }>('SELECT type_id FROM log_types WHERE name = ?'),
       addType: db.prepare<[string]>('INSERT OR IGNORE INTO log_types (name) VALUES (?)'),
@@ -175,7 +171,6 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
-    this.pages.close();
     if (this.db.open) this.db.close();
   }
 
@@ -190,7 +185,7 @@ export class SqliteStore implements Store {
 
   private requireTid(tenantId: string): number {
     const tid = this.tid(tenantId);
-    if (tid === undefined) throw new Error(`unknown tenant ${tenantId}`);
+    if (tid === undefined) throw new UnknownTenantError(tenantId);
     return tid;
   }
 
@@ -208,28 +203,22 @@ export class SqliteStore implements Store {
   async append(tenantId: string, entries: Iterable<NewEntry>): Promise<AppendResult> {
     const tid = this.requireTid(tenantId);
     const knownTypes = new Set(this.typeIds.keys());
-    this.appendedAt = Date.now();
     try {
       return this.db
         .transaction(() => {
           let accepted = 0;
           let duplicates = 0;
           const tally = new BucketTally();
-          const times = new Map<number, number[]>();
           for (const e of entries) {
             const typeId = this.typeId(e.logType, true)!;
             if (this.q.insert.run(tid, typeId, e.eventTimeMs, e.key, e.body).changes === 1) {
               accepted++;
               tally.add(typeId, e.eventTimeMs);
-              let t = times.get(typeId);
-              if (!t) times.set(typeId, (t = []));
-              t.push(e.eventTimeMs);
             } else {
               duplicates++;
             }
           }
           for (const c of tally.entries()) this.q.addCount.run(tid, c.typeId, c.hour, c.n);
-          for (const [typeId, t] of times) this.pages.invalidate(tid, typeId, t);
           return { accepted, duplicates };
         })
         .immediate();
@@ -238,16 +227,6 @@ export class SqliteStore implements Store {
       for (const name of this.typeIds.keys()) if (!knownTypes.has(name)) this.typeIds.delete(name);
       throw err;
     }
-  }
-
-  /**
-   * Builds up to `budget` page blocks (page-blocks.ts). Does nothing while this store appended
-   * within the last `quietMs`, so that blocks are built in pauses of ingest rather than against
-   * it. Resolves to the entries put in blocks; 0 when there was nothing (or no time) to do.
-   */
-  async maintain(budget: number, quietMs = 0): Promise<number> {
-    if (Date.now() - this.appendedAt < quietMs) return 0;
-    return this.pages.build(this.db, budget);
   }
 
   async firstPage(query: EntryQuery, limit: number): Promise<FirstPage> {
@@ -260,17 +239,17 @@ export class SqliteStore implements Store {
         const total = this.count(tid, typeId, query);
         if (total === 0) return { total, watermark: 0, ...EMPTY_PAGE };
         const watermark = this.q.watermark.get()?.w ?? 0;
-        return { total, watermark, ...this.pages.firstPage(tid, typeId, query.fromMs, to, limit) };
+        return { total, watermark, ...pageOfRows(this.q.first.all(tid, typeId, query.fromMs, to, limit + 1), limit) };
       })
       .deferred();
   }
 
-  async nextPage(query: EntryQuery, after: Resume, watermark: number, limit: number): Promise<StoredPage> {
+  async nextPage(query: EntryQuery, after: Position, watermark: number, limit: number): Promise<StoredPage> {
     const tid = this.tid(query.tenantId);
     const typeId = this.typeId(query.logType, false);
     if (tid === undefined || typeId === undefined) return EMPTY_PAGE;
     const to = query.toMs ?? NO_UPPER_BOUND;
-    return this.pages.nextPage(tid, typeId, after, query.fromMs, to, watermark, limit);
+    return pageOfRows(this.q.next.all(tid, typeId, after.timeMs, after.seq, query.fromMs, to, watermark, limit + 1), limit);
   }
 
   /** Entries of the query, by the rollups and at most two short index scans (count-plan.ts). */
