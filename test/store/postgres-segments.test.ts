@@ -37,7 +37,7 @@ describe('postgres store: segments', { skip }, () => {
   let url: string;
   const stores: PostgresStore[] = [];
   const open = async (options: Partial<PostgresStoreOptions> = {}): Promise<PostgresStore> => {
-    const s = await openPostgresStore({ url, poolSize: 4, sealAgeMs: 0, sealIdleMs: 10, ...options });
+    const s = await openPostgresStore({ url, poolSize: 4, sealAgeMs: 0, sealIntervalMs: 10, ...options });
     stores.push(s);
     return s;
   };
@@ -157,7 +157,7 @@ describe('postgres store: segments', { skip }, () => {
   });
 
   it('several stores appending and sealing at once: no entry lost or doubled, snapshot paging exact', async () => {
-    const writers = await Promise.all([0, 1, 2].map(() => open({ sealAgeMs: 0, sealIdleMs: 5 })));
+    const writers = await Promise.all([0, 1, 2].map(() => open({ sealAgeMs: 0, sealIntervalMs: 5 })));
     await writers[0]!.createTenant({ id: '1', name: 't' });
     const reader = await open({ noSealer: true });
     const query: EntryQuery = { tenantId: '1', logType: 'AccessLog', fromMs: T0, toMs: T0 + 10 * 60 * MIN };

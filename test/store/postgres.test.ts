@@ -17,10 +17,34 @@ runStoreContract({
   async create() {
     const url = await cluster!.createDatabase();
     return {
-      open: () => openPostgresStore({ url, poolSize: 4, sealAgeMs: 0, sealIdleMs: 20 }),
+      open: () => openPostgresStore({ url, poolSize: 4, sealAgeMs: 0, sealIntervalMs: 20 }),
       schemaVersion: async () => (await cluster!.query<{ version: number }>(url, 'SELECT version FROM schema_version')).rows[0]!.version,
       setSchemaVersion: async (v) => void (await cluster!.query(url, 'UPDATE schema_version SET version = $1', [v])),
       teardown: () => cluster!.dropDatabase(url),
+      segments: {
+        // Stores of this fixture seal at any age, so settling seals everything.
+        settle: (store) => (store as PostgresStore).settle(),
+        sealedEntries: async () => Number((await cluster!.query<{ n: string }>(url, 'SELECT coalesce(sum(n), 0) AS n FROM segments')).rows[0]!.n),
+        async corrupt(tenantId, logType) {
+          const r = await cluster!.query(
+            url,
+            `UPDATE segments SET data = set_byte(data, octet_length(data) / 2, get_byte(data, octet_length(data) / 2) # 255)
+             WHERE id = (SELECT s.id FROM segments s JOIN tenants t ON t.tid = s.tid JOIN log_types l ON l.type_id = s.type_id
+                         WHERE t.id = $1 AND l.name = $2 ORDER BY s.id LIMIT 1)`,
+            [tenantId, logType],
+          );
+          return r.rowCount === 1;
+        },
+        async space() {
+          await cluster!.query(url, 'VACUUM segments');
+          const r = await cluster!.query<{ live: string; used: string }>(
+            url,
+            `SELECT (SELECT coalesce(sum(octet_length(data)), 0) FROM segments) AS live,
+                    (SELECT sum(pg_total_relation_size(i.inhrelid)) FROM pg_inherits i WHERE i.inhparent = 'segments'::regclass) AS used`,
+          );
+          return { live: Number(r.rows[0]!.live), used: Number(r.rows[0]!.used) };
+        },
+      },
     };
   },
 });

@@ -146,7 +146,7 @@ const SQL = {
 };
 
 /** Defaults of the sealer: hot rows added this long ago are sealed; a look this often when idle. */
-const SEAL_AGE_MS = 2 * 60_000;
+const SEAL_AGE_MS = 5 * 60_000;
 const SEAL_IDLE_MS = 5_000;
 const SEGMENT_CACHE_BYTES = 64 * 1024 * 1024;
 
@@ -155,10 +155,10 @@ export interface PostgresStoreOptions {
   url: string;
   /** Connections in the pool (default 10). */
   poolSize?: number;
-  /** Seal hot entries added at least this long ago (default two minutes; 0 seals at once). */
+  /** Seal hot entries added at least this long ago (default five minutes; 0 seals at once). */
   sealAgeMs?: number;
   /** How often the sealer looks for work when it found none (default 5 s). */
-  sealIdleMs?: number;
+  sealIntervalMs?: number;
   /** Run no sealer in this process (tools that open the store briefly). */
   noSealer?: boolean;
   /** Where the sealer reports trouble (default: stderr). */
@@ -223,7 +223,7 @@ export class PostgresStore implements Store {
     this.sealer = new Sealer(
       sealing,
       (tid, typeId) => this.ownerOf(tid, typeId),
-      { ageMs: options.sealAgeMs ?? SEAL_AGE_MS, idleMs: options.sealIdleMs ?? SEAL_IDLE_MS },
+      { ageMs: options.sealAgeMs ?? SEAL_AGE_MS, idleMs: options.sealIntervalMs ?? SEAL_IDLE_MS },
       log,
     );
   }
