@@ -230,7 +230,8 @@ export class Sealer {
       }
       const d = await client.query({
         name: 'lw_seal_delete',
-        text: 'DELETE FROM entries WHERE tid = $1 AND type_id = $2 AND event_time = ANY($3::int8[]) AND seq = ANY($4::int8[])',
+        text: `DELETE FROM entries e USING unnest($3::int8[], $4::int8[]) AS d (t, s)
+               WHERE e.tid = $1 AND e.type_id = $2 AND e.event_time = d.t AND e.seq = d.s`,
         values: [tid, typeId, sealed.map((e) => e.timeMs), sealed.map((e) => e.seq)],
       });
       if (d.rowCount !== sealed.length) throw new Error(`sealer: deleted ${d.rowCount} of ${sealed.length} sealed rows`);
