@@ -30,7 +30,7 @@ const STEP_SEGMENTS = 8;
 /** Time one slice of background work may hold the event loop before yielding. */
 const SLICE_MS = 25;
 /** Free pages the sealer lets accumulate before handing them back to the file system. */
-const FREE_PAGES_KEPT = 2048;
+const FREE_PAGES_KEPT = 256;
 
 export interface SealerOptions {
   /** Hot rows stored longer ago than this are sealed. */
