@@ -79,7 +79,7 @@ export const MIGRATIONS: readonly string[] = [
     SELECT tid, type_id, (event_time - ((event_time % 3600000) + 3600000) % 3600000) / 3600000, count(*)
     FROM entries GROUP BY 1, 2, 3;
   `,
-  // Page blocks (page-blocks.ts): consecutive entries' texts stored together (in the block
+  // Page blocks (a design since replaced by version 4): consecutive entries' texts stored together (in the block
   // file, block-file.ts, at `at`, `bytes` long), derived from entries and built in the
   // background; a gap is the range of a block a late entry dropped. block_file holds how much of
   // the block file is committed.
