@@ -93,6 +93,20 @@ interface Chunk {
   repeated: number;
 }
 
+const RS = '\x1e';
+
+/**
+ * Texts joined by RS for `string_to_array`. An entry's text is minified JSON, in which control
+ * characters only appear escaped; one that held RS raw would be split, so it is refused.
+ */
+function joinBodies(bodies: readonly string[]): string {
+  const joined = bodies.join(RS);
+  let count = 0;
+  for (let at = joined.indexOf(RS); at !== -1; at = joined.indexOf(RS, at + 1)) count++;
+  if (count !== bodies.length - 1) throw new Error('an entry text holds a raw control character (0x1e)');
+  return joined;
+}
+
 /**
  * The next chunk of entries, each (time, key) once: the INSERT matches the keys it stored back
  * to the entries by value, so a chunk must not hold one twice. Repeats across chunks are caught
@@ -126,21 +140,24 @@ const SQL = {
   // The UPDATE takes the tenant's seq range and its row lock in the same statement as the
   // insert. Keys go first; the entries whose keys were new follow them (a chunk holds each
   // (time, key) once, see pull).
-  insert: `
+  // The UPDATE takes the tenant's seq range and its row lock before any key is inserted
+  // (appends of one tenant waiting on each other's keys would otherwise deadlock). Returns the
+  // range's base, the time of adding, and the keys that were new.
+  keys: `
     WITH s AS (
       UPDATE entry_seqs SET last_seq = last_seq + $2 WHERE tid = $1
       RETURNING last_seq - $2 AS base, (extract(epoch FROM now()) * 1000)::int8 AS at
-    ), u AS (
-      SELECT * FROM unnest($3::int4[], $4::int8[], $5::int8[], $6::text[]) WITH ORDINALITY AS u (ty, t, k, b, n)
     ), k AS (
-      -- Reading s first takes the tenant's row lock before any key is inserted: appends
-      -- of one tenant that wait on each other's keys would otherwise deadlock.
-      INSERT INTO entry_keys (tid, event_time, key) SELECT $1, u.t, u.k FROM s, u
+      INSERT INTO entry_keys (tid, event_time, key) SELECT $1, u.t, u.k FROM s, unnest($3::int8[], $4::int8[]) AS u (t, k)
       ON CONFLICT DO NOTHING RETURNING event_time, key
     )
+    SELECT s.base, s.at, (SELECT array_agg(k.event_time::text || '/' || k.key::text) FROM k) AS fresh FROM s`,
+  // The entries whose keys were new; their texts come as one string, split on RS (0x1e), which
+  // a JSON text never holds raw (see joinBodies).
+  entries: `
     INSERT INTO entries (event_time, seq, tid, type_id, added_at, body)
-    SELECT u.t, s.base + u.n, $1, u.ty, s.at, u.b
-    FROM s, u JOIN k ON k.event_time = u.t AND k.key = u.k`,
+    SELECT u.t, $2::int8 + u.n, $1, u.ty, $3::int8, u.b
+    FROM unnest($4::int4[], $5::int8[], $6::int8[], string_to_array($7::text, E'\x1e')) AS u (ty, t, n, b)`,
   tenantColumns: 'id, name, created_at, read_per_second, read_per_day, ingest_per_second',
   keyColumns: `k.access_key, t.id AS tenant_id, k.secret_hash, k.scopes, k.created_at, k.revoked_at`,
 };
@@ -364,12 +381,30 @@ export class PostgresStore implements Store {
           holdsDefault = true;
         }
         visible ??= new Set(this.months);
-        const r = await client.query({
-          name: 'lw_append',
-          text: SQL.insert,
-          values: [tid, chunk.times.length, typeIds, chunk.times, chunk.keys, chunk.bodies],
+        const k = await client.query<{ base: string; at: string; fresh: string[] | null }>({
+          name: 'lw_append_keys',
+          text: SQL.keys,
+          values: [tid, chunk.times.length, chunk.times, chunk.keys],
         });
-        accepted += r.rowCount ?? 0;
+        const { base, at } = k.rows[0]!;
+        const fresh = new Set(k.rows[0]!.fresh ?? []);
+        const pick: { types: number[]; times: number[]; ns: number[]; bodies: string[] } = { types: [], times: [], ns: [], bodies: [] };
+        for (let i = 0; i < chunk.times.length; i++) {
+          if (!fresh.has(`${chunk.times[i]}/${chunk.keys[i]}`)) continue;
+          pick.types.push(typeIds[i]!);
+          pick.times.push(chunk.times[i]!);
+          pick.ns.push(i + 1);
+          pick.bodies.push(chunk.bodies[i]!);
+        }
+        if (pick.times.length > 0) {
+          const r = await client.query({
+            name: 'lw_append_entries',
+            text: SQL.entries,
+            values: [tid, base, at, pick.types, pick.times, pick.ns, joinBodies(pick.bodies)],
+          });
+          if (r.rowCount !== pick.times.length) throw new Error(`stored ${r.rowCount} of ${pick.times.length} entries`);
+        }
+        accepted += pick.times.length;
         seen += chunk.times.length + chunk.repeated;
         chunk = pull(it);
       }
