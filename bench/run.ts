@@ -10,6 +10,7 @@
  * --pg-entries   size of the PostgreSQL data set, loaded into a new cluster at every run (default 2,000,000)
  * --quick        short runs, to try the harness (figures not comparable)
  * --no-postgres  SQLite only
+ * --no-sqlite    PostgreSQL only
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -41,6 +42,7 @@ const { values: flags } = parseArgs({
     'pg-entries': { type: 'string', default: String(PG_ENTRIES) },
     quick: { type: 'boolean', default: false },
     'no-postgres': { type: 'boolean', default: false },
+    'no-sqlite': { type: 'boolean', default: false },
   },
 });
 
@@ -126,29 +128,29 @@ async function sqliteSection(): Promise<{ results: StoreResults; dataset: Datase
 try {
   const machine = describeMachine();
   log(`machine: ${machine.cores} cores (${machine.cpuModel}), ${machine.memoryGiB} GiB, Node ${machine.node}`);
-  const sqlite = await sqliteSection();
+  const sqlite = flags['no-sqlite'] ? null : await sqliteSection();
   const pgSpec = { ...spec, entries: Number(flags['pg-entries']) };
   const postgres: PostgresSection = flags['no-postgres'] ? { skipped: '--no-postgres' } : await postgresSection({ spec: pgSpec, signingKey, log, measure: measureStore });
   const seconds = Math.round((Date.now() - started) / 1000);
-  const r = sqlite.results;
+  const r = sqlite?.results ?? null;
   const results = {
     command: `npm run bench${quick ? ' -- --quick' : ''}`,
     startedAt: new Date(started).toISOString(),
     seconds,
     machine,
-    dataset: publicDataset(sqlite.dataset),
+    dataset: sqlite ? publicDataset(sqlite.dataset) : null,
     plan: PLAN,
     // One entry per figure, each with a value per store kind (null where not measured).
     bars: {
       ...barsOf({ sqlite: r, postgres: 'results' in postgres ? postgres.results : null }),
-      load: { status5xx: r.load.status5xx, rssStartMiB: r.load.rssStartMiB, rssEndMiB: r.load.rssEndMiB },
+      load: r && { status5xx: r.load.status5xx, rssStartMiB: r.load.rssStartMiB, rssEndMiB: r.load.rssEndMiB },
     },
-    sqlite: r,
+    sqlite: r ?? { skipped: '--no-sqlite' },
     postgres: 'results' in postgres ? { ...postgres.results, dataset: publicDataset(postgres.dataset) } : postgres,
   };
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
   writeFileSync(join(ROOT, 'bench', 'results', 'latest.json'), JSON.stringify(results, null, 2) + '\n');
-  const sections: Array<[string, 'sqlite' | 'postgres', StoreResults]> = [['SQLite', 'sqlite', r]];
+  const sections: Array<[string, 'sqlite' | 'postgres', StoreResults]> = r ? [['SQLite', 'sqlite', r]] : [];
   if ('results' in postgres) sections.push(['PostgreSQL', 'postgres', postgres.results]);
   process.stdout.write(`\n${formatTable(sections)}\n\n`);
   if (!('results' in postgres)) process.stdout.write(`PostgreSQL: skipped (${postgres.skipped})\n`);
