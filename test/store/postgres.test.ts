@@ -35,12 +35,19 @@ runStoreContract({
           );
           return r.rowCount === 1;
         },
+        // The pages of every segment partition, its TOAST table and all their indexes (main
+        // forks: the free-space and visibility maps, a few fixed pages per relation, are left
+        // out, or at this test's size they alone would be half the live data).
+        // test/store/postgres-segments.test.ts checks the total with the maps on more data.
         async space() {
           await cluster!.query(url, 'VACUUM segments');
           const r = await cluster!.query<{ live: string; used: string }>(
             url,
-            `SELECT (SELECT coalesce(sum(octet_length(data)), 0) FROM segments) AS live,
-                    (SELECT sum(pg_total_relation_size(i.inhrelid)) FROM pg_inherits i WHERE i.inhparent = 'segments'::regclass) AS used`,
+            `WITH parts AS (SELECT inhrelid AS oid FROM pg_inherits WHERE inhparent = 'segments'::regclass),
+                  tables AS (SELECT oid FROM parts UNION ALL SELECT reltoastrelid FROM pg_class WHERE oid IN (SELECT oid FROM parts) AND reltoastrelid <> 0),
+                  rels AS (SELECT oid FROM tables UNION ALL SELECT indexrelid FROM pg_index WHERE indrelid IN (SELECT oid FROM tables))
+             SELECT (SELECT coalesce(sum(octet_length(data)), 0) FROM segments) AS live,
+                    (SELECT sum(pg_relation_size(oid, 'main')) FROM rels) AS used`,
           );
           return { live: Number(r.rows[0]!.live), used: Number(r.rows[0]!.used) };
         },
