@@ -165,7 +165,8 @@ const SQL = {
 /** Defaults of the sealer: hot rows added this long ago are sealed; a look this often when idle. */
 const SEAL_AGE_MS = 5 * 60_000;
 const SEAL_IDLE_MS = 5_000;
-const SEGMENT_CACHE_BYTES = 64 * 1024 * 1024;
+// As the SQLite store: room for the segments of some hundreds of cursors walking at once.
+const SEGMENT_CACHE_BYTES = 160 * 1024 * 1024;
 
 export interface PostgresStoreOptions {
   /** A `postgres://` connection URL. */
