@@ -142,7 +142,7 @@ const SQL = {
   // (time, key) once, see pull).
   // The UPDATE takes the tenant's seq range and its row lock before any key is inserted
   // (appends of one tenant waiting on each other's keys would otherwise deadlock). Returns the
-  // range's base, the time of adding, and the keys that were new.
+  // range's base, the time of adding, and the keys that were new (only when some were not).
   keys: `
     WITH s AS (
       UPDATE entry_seqs SET last_seq = last_seq + $2 WHERE tid = $1
@@ -151,7 +151,10 @@ const SQL = {
       INSERT INTO entry_keys (tid, event_time, key) SELECT $1, u.t, u.k FROM s, unnest($3::int8[], $4::int8[]) AS u (t, k)
       ON CONFLICT DO NOTHING RETURNING event_time, key
     )
-    SELECT s.base, s.at, (SELECT array_agg(k.event_time::text || '/' || k.key::text) FROM k) AS fresh FROM s`,
+    , n AS (SELECT count(*) AS n FROM k)
+    SELECT s.base, s.at, n.n,
+      CASE WHEN n.n < $2 THEN (SELECT array_agg(k.event_time::text || '/' || k.key::text) FROM k) END AS fresh
+    FROM s, n`,
   // The entries whose keys were new; their texts come as one string, split on RS (0x1e), which
   // a JSON text never holds raw (see joinBodies).
   entries: `
@@ -382,16 +385,17 @@ export class PostgresStore implements Store {
           holdsDefault = true;
         }
         visible ??= new Set(this.months);
-        const k = await client.query<{ base: string; at: string; fresh: string[] | null }>({
+        const k = await client.query<{ base: string; at: string; n: string; fresh: string[] | null }>({
           name: 'lw_append_keys',
           text: SQL.keys,
           values: [tid, chunk.times.length, chunk.times, chunk.keys],
         });
         const { base, at } = k.rows[0]!;
+        const all = Number(k.rows[0]!.n) === chunk.times.length;
         const fresh = new Set(k.rows[0]!.fresh ?? []);
         const pick: { types: number[]; times: number[]; ns: number[]; bodies: string[] } = { types: [], times: [], ns: [], bodies: [] };
         for (let i = 0; i < chunk.times.length; i++) {
-          if (!fresh.has(`${chunk.times[i]}/${chunk.keys[i]}`)) continue;
+          if (!all && !fresh.has(`${chunk.times[i]}/${chunk.keys[i]}`)) continue;
           pick.types.push(typeIds[i]!);
           pick.times.push(chunk.times[i]!);
           pick.ns.push(i + 1);
