@@ -26,6 +26,7 @@ import type {
   TenantLimits,
 } from '../store.ts';
 import { UnknownTenantError } from '../store.ts';
+import { BucketTally } from '../count-plan.ts';
 import { EMPTY_PAGE } from '../page.ts';
 import type { SegmentOwner } from '../segment-codec.ts';
 import { attachMonth, migrate, monthOf, monthStart, monthTable } from './migrations.ts';
@@ -155,9 +156,15 @@ const SQL = {
     SELECT s.base, s.at, n.n,
       CASE WHEN n.n < $2 THEN (SELECT array_agg(k.event_time::text || '/' || k.key::text) FROM k) END AS fresh
     FROM s, n`,
-  // The entries whose keys were new; their texts come as one string, split on RS (0x1e), which
-  // a JSON text never holds raw (see joinBodies).
+  // The entries whose keys were new, and their number per (type, hour) added to the tallies
+  // (count-plan.ts); their texts come as one string, split on RS (0x1e), which a JSON text
+  // never holds raw (see joinBodies).
   entries: `
+    WITH c AS (
+      INSERT INTO entry_counts (tid, type_id, hour, n)
+      SELECT $1, c.ty, c.h, c.n FROM unnest($8::int4[], $9::int8[], $10::int8[]) AS c (ty, h, n)
+      ON CONFLICT (tid, type_id, hour) DO UPDATE SET n = entry_counts.n + excluded.n
+    )
     INSERT INTO entries (event_time, seq, tid, type_id, added_at, body)
     SELECT u.t, $2::int8 + u.n, $1, u.ty, $3::int8, u.b
     FROM unnest($4::int4[], $5::int8[], $6::int8[], string_to_array($7::text, E'\x1e')) AS u (ty, t, n, b)`,
@@ -402,10 +409,24 @@ export class PostgresStore implements Store {
           pick.bodies.push(chunk.bodies[i]!);
         }
         if (pick.times.length > 0) {
+          const tally = new BucketTally();
+          for (let i = 0; i < pick.times.length; i++) tally.add(pick.types[i]!, pick.times[i]!);
+          const counts = [...tally.entries()];
           const r = await client.query({
             name: 'lw_append_entries',
             text: SQL.entries,
-            values: [tid, base, at, pick.types, pick.times, pick.ns, joinBodies(pick.bodies)],
+            values: [
+              tid,
+              base,
+              at,
+              pick.types,
+              pick.times,
+              pick.ns,
+              joinBodies(pick.bodies),
+              counts.map((c) => c.typeId),
+              counts.map((c) => c.hour),
+              counts.map((c) => c.n),
+            ],
           });
           if (r.rowCount !== pick.times.length) throw new Error(`stored ${r.rowCount} of ${pick.times.length} entries`);
         }

@@ -155,7 +155,13 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE entries DROP CONSTRAINT entries_tid_key_event_time_key;
   ALTER TABLE entries DROP COLUMN key;
   ALTER TABLE entries ADD COLUMN added_at bigint NOT NULL DEFAULT 0;
-  CREATE INDEX entries_by_age ON entries (added_at);
+  -- How the sealer finds rows old enough. BRIN: rows arrive in added_at order, and a B-tree
+  -- here cost an eighth of the ingest rate.
+  CREATE INDEX entries_by_age ON entries USING brin (added_at) WITH (autosummarize = on);
+  -- The appending statement adds to the hourly tallies itself (it knows which entries were new):
+  -- the trigger's transition table held every inserted row, texts included.
+  DROP TRIGGER entries_counted ON entries;
+  DROP FUNCTION lw_count_entries();
   `,
 ];
 

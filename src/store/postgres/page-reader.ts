@@ -16,8 +16,12 @@ import type { Position, StoredPage } from '../store.ts';
 import { monthStart } from './migrations.ts';
 import { compare, type CachedSegment, type SegmentCache } from './segment-cache.ts';
 
-/** Segments read per statement; a 100-entry page rarely spans more than two. */
-const SEGMENTS_PER_READ = 3;
+/**
+ * Segments read per statement. One: a segment holds more than a usual page, so most pages need
+ * one; a page that runs past it reads on in a second statement. Reading more at once would send
+ * and decode segments the page does not reach.
+ */
+const SEGMENTS_PER_READ = 1;
 const NO_UPPER_BOUND = Number.MAX_SAFE_INTEGER;
 const END: Position = { timeMs: Number.POSITIVE_INFINITY, seq: 0 };
 const COMMA = Buffer.from(',');

@@ -39,7 +39,7 @@ const REWRITES_SHARE = 0.1;
 const REWRITES_MIN = 2;
 /** Hot rows sealed per step at most. */
 const STEP_ROWS = 20_000;
-/** Groups looked at per round: those of the oldest hot rows. */
+/** Groups looked at per round: those of the first old-enough hot rows found. */
 const ROUND_ROWS = 2000;
 
 /** What a segment row says about its place, before its bytes are read. */
@@ -137,7 +137,7 @@ export class Sealer {
       const groups = await client.query<{ tid: number; type_id: number; cutoff: string }>(
         `WITH c AS (SELECT (extract(epoch FROM now()) * 1000)::int8 - $1::int8 AS cutoff)
          SELECT DISTINCT o.tid, o.type_id, c.cutoff FROM c,
-           LATERAL (SELECT tid, type_id FROM entries WHERE added_at <= c.cutoff ORDER BY added_at LIMIT ${ROUND_ROWS}) o`,
+           LATERAL (SELECT tid, type_id FROM entries WHERE added_at <= c.cutoff LIMIT ${ROUND_ROWS}) o`,
         [this.options.ageMs],
       );
       let sealed = 0;
