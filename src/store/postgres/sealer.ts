@@ -90,14 +90,14 @@ export class Sealer {
   /** Seals until nothing old enough is left (for tests and tools; the timer does the same). */
   async settle(): Promise<void> {
     await this.running;
-    while ((await this.exclusive(() => this.round())) > 0);
+    while ((await this.exclusive(() => this.round(false))) > 0);
   }
 
   private schedule(ms: number): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
       const started = performance.now();
-      void this.exclusive(() => this.round()).then(
+      void this.exclusive(() => this.round(true)).then(
         (n) => {
           this.failing = false;
           // After work, a pause as long as the work: catching up takes at most half the
@@ -129,8 +129,8 @@ export class Sealer {
     }
   }
 
-  /** One round: a step for each group among the oldest hot rows. Resolves to the entries sealed. */
-  async round(): Promise<number> {
+  /** One round: the steps of each group among the first old-enough hot rows. Resolves to the entries sealed. */
+  async round(paced: boolean): Promise<number> {
     const client = await this.pool.connect();
     let broken = false;
     try {
@@ -143,7 +143,16 @@ export class Sealer {
       let sealed = 0;
       for (const g of groups.rows) {
         if (this.stopped) break;
-        sealed += await this.step(client, g.tid, g.type_id, Number(g.cutoff));
+        // A group's backlog is worked off here, step after step: finding groups scans the hot
+        // table from its start, past the rows earlier steps deleted.
+        for (;;) {
+          const started = performance.now();
+          const n = await this.step(client, g.tid, g.type_id, Number(g.cutoff));
+          sealed += n;
+          if (n < STEP_ROWS || this.stopped) break;
+          // In the background, a pause as long as the step: requests keep half the process.
+          if (paced) await new Promise((r) => setTimeout(r, performance.now() - started));
+        }
       }
       return sealed;
     } catch (err) {
