@@ -14,6 +14,16 @@ export interface HotEntry {
   readonly body: Buffer;
 }
 
+/**
+ * A sealed segment as a page meets it: where it starts, known without decoding it, and its
+ * entries, decoded only when the page needs them.
+ */
+export interface SegmentRef {
+  readonly firstTime: number;
+  readonly firstSeq: number;
+  decode(): DecodedSegment;
+}
+
 export interface PageBounds {
   /** Entries strictly after this position (page order)… */
   readonly after: Position;
@@ -38,12 +48,15 @@ export function precedes(aTime: number, aSeq: number, bTime: number, bSeq: numbe
 
 /**
  * The page of up to `limit` entries within `bounds`, merged from `segments` (sealed segments
- * in page order whose last entry lies after `bounds.after`; pulled only as far as the page
- * needs) and `hot` (hot entries within the bounds, in page order, at least `limit + 1` of them
- * when there are that many). Runs of consecutive entries of one segment go into the page as one
- * stretch of its text, uncopied; a page from one segment is a view of it.
+ * in page order whose last entry lies after `bounds.after`; pulled, and decoded, only as far as
+ * the page needs) and `hot` (hot entries within the bounds, in page order, at least `limit + 1`
+ * of them when there are that many). Runs of consecutive entries of one segment go into the
+ * page as one stretch of its text, uncopied; a page from one segment is a view of it.
+ *
+ * Whether more entries follow a full page is told by the next segment's first entry when it
+ * can be (without decoding that segment): a cursor walk then decodes each segment once.
  */
-export function mergePage(segments: Iterator<DecodedSegment>, hot: readonly HotEntry[], bounds: PageBounds): StoredPage {
+export function mergePage(segments: Iterator<SegmentRef>, hot: readonly HotEntry[], bounds: PageBounds): StoredPage {
   const { after, toMs, watermark, limit } = bounds;
   const pieces: Buffer[] = [];
   let count = 0;
@@ -55,6 +68,8 @@ export function mergePage(segments: Iterator<DecodedSegment>, hot: readonly HotE
   let runStart = 0;
   /** Whether the segments hold no more entries before `toMs`. */
   let segmentsDone = false;
+  /** A segment pulled but not decoded yet. */
+  let pending: SegmentRef | null = null;
 
   const flush = () => {
     if (seg && runStart < i) pieces.push(seg.span(runStart, i));
@@ -66,13 +81,22 @@ export function mergePage(segments: Iterator<DecodedSegment>, hot: readonly HotE
       if (segmentsDone) return false;
       if (seg === null || i >= seg.count) {
         flush();
-        const r = segments.next();
-        if (r.done) {
-          segmentsDone = true;
-          seg = null;
-          return false;
+        if (pending === null) {
+          const r = segments.next();
+          if (r.done) {
+            segmentsDone = true;
+            seg = null;
+            return false;
+          }
+          pending = r.value;
         }
-        seg = r.value;
+        // A full page only needs to know that an entry follows: the next segment's first one,
+        // when it is within the bounds, says so.
+        if (count === limit && pending.firstTime < toMs && pending.firstSeq <= watermark && precedes(after.timeMs, after.seq, pending.firstTime, pending.firstSeq)) {
+          return true;
+        }
+        seg = pending.decode();
+        pending = null;
         i = seg.after(after.timeMs, after.seq);
         runStart = i;
         continue;
@@ -96,11 +120,11 @@ export function mergePage(segments: Iterator<DecodedSegment>, hot: readonly HotE
     const fromSegment = nextSegmentEntry();
     const hotEntry = hot[h];
     if (!fromSegment && hotEntry === undefined) break;
-    const takeSegment = fromSegment && (hotEntry === undefined || precedes(seg!.timeMs(i), seg!.seq(i), hotEntry.timeMs, hotEntry.seq));
     if (count === limit) {
       more = true;
       break;
     }
+    const takeSegment = fromSegment && (hotEntry === undefined || precedes(seg!.timeMs(i), seg!.seq(i), hotEntry.timeMs, hotEntry.seq));
     count++;
     if (takeSegment) {
       last = { timeMs: seg!.timeMs(i), seq: seg!.seq(i) };

@@ -6,23 +6,25 @@
 import type Database from 'better-sqlite3';
 import { SegmentCache } from '../segment-cache.ts';
 import { decodeSegment, encodeSegment, type DecodedSegment, type SegmentEntry, type SegmentOwner } from '../segment-codec.ts';
+import type { SegmentRef } from '../segment-pages.ts';
 import type { Position } from '../store.ts';
 
 /** A segment's row without its data. */
 export interface SegmentRow {
   readonly id: number;
   readonly firstTime: number;
+  readonly firstSeq: number;
   readonly lastTime: number;
   readonly lastSeq: number;
   readonly n: number;
 }
 
-type Row = [id: number, firstTime: number, lastTime: number, lastSeq: number, n: number];
-const toRow = ([id, firstTime, lastTime, lastSeq, n]: Row): SegmentRow => ({ id, firstTime, lastTime, lastSeq, n });
-const COLUMNS = 'id, first_time, last_time, last_seq, n';
+type Row = [id: number, firstTime: number, firstSeq: number, lastTime: number, lastSeq: number, n: number];
+const toRow = ([id, firstTime, firstSeq, lastTime, lastSeq, n]: Row): SegmentRow => ({ id, firstTime, firstSeq, lastTime, lastSeq, n });
+const COLUMNS = 'id, first_time, first_seq, last_time, last_seq, n';
 
-/** Segment rows fetched at a time while a page needs more. */
-const BATCH = 4;
+/** Segment rows fetched at a time while a page needs more: a page of 100 spans one to three. */
+const BATCH = 3;
 
 /** A tenant and log type as the database numbers them, and as the segments name them. */
 export interface Owner {
@@ -75,14 +77,14 @@ export class Segments {
     return seg;
   }
 
-  /** The segments of `owner` whose last entry lies after `after`, in page order, decoded as they are pulled. */
-  *after(owner: Owner, after: Position, toMs: number): Generator<DecodedSegment> {
+  /** The segments of `owner` whose last entry lies after `after`, in page order, each decoded when asked. */
+  *after(owner: Owner, after: Position, toMs: number): Generator<SegmentRef> {
     let at = after;
     for (;;) {
       const rows = this.q.after.all(owner.tid, owner.typeId, at.timeMs, at.timeMs, at.seq, BATCH).map(toRow);
       for (const row of rows) {
         if (row.firstTime >= toMs) return;
-        yield this.decoded(owner, row);
+        yield { firstTime: row.firstTime, firstSeq: row.firstSeq, decode: () => this.decoded(owner, row) };
       }
       if (rows.length < BATCH) return;
       const last = rows[rows.length - 1]!;
