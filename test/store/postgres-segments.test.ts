@@ -240,6 +240,26 @@ describe('postgres store: segments', { skip }, () => {
     await assert.rejects((await open({ noSealer: true })).firstPage(q('2'), 10), CorruptSegmentError);
   });
 
+  it('leaves a group with a corrupt segment unsealed, says so once, and seals the others', async () => {
+    const lines: string[] = [];
+    const store = await open({ noSealer: true, log: (line) => lines.push(line) });
+    await store.createTenant({ id: '1', name: 'a' });
+    await store.createTenant({ id: '2', name: 'b' });
+    await store.append('1', Array.from({ length: 300 }, (_, i) => makeEntry('AccessLog', T0 + i * 1000, `{"i":${i}}`)));
+    await store.settle();
+    await sql(`UPDATE segments SET data = set_byte(data, 40, get_byte(data, 40) # 1) WHERE tid = 1`);
+    // A late entry into the corrupt range, and another tenant's entries.
+    await store.append('1', [makeEntry('AccessLog', T0 + 500, '{"late":1}')]);
+    await store.append('2', Array.from({ length: 50 }, (_, i) => makeEntry('AccessLog', T0 + i * 1000, `{"b":${i}}`)));
+    await store.settle();
+    await store.settle();
+    const hot = await sql<{ tid: number; n: string }>('SELECT tid, count(*) AS n FROM entries GROUP BY tid');
+    assert.deepEqual(hot.map((r) => [r.tid, Number(r.n)]), [[1, 1]]);
+    assert.equal(lines.length, 1, lines.join('\n'));
+    assert.match(lines[0]!, /corrupt/);
+    assert.doesNotMatch(lines[0]!, /"i":|late/, 'no entry text in the log line');
+  });
+
   it('upgrades a database of the previous schema: same answers, then sealed in the background', async () => {
     const base = Date.UTC(2025, 2, 1, 10);
     const rnd = prng(3);

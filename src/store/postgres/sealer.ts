@@ -17,7 +17,7 @@
  */
 import type pg from 'pg';
 import { decodeSegment, encodeSegment, SEGMENT_ENTRIES, type SegmentOwner } from '../segment-codec.ts';
-import type { Position } from '../store.ts';
+import { CorruptSegmentError, type Position } from '../store.ts';
 import { SEAL_LOCK_NAMESPACE, monthStart } from './migrations.ts';
 import { compare } from './segment-cache.ts';
 
@@ -69,6 +69,8 @@ export class Sealer {
   private stopped = false;
   /** Set when a round failed; reported once per failure streak. */
   private failing = false;
+  /** Corrupt segments already reported. */
+  private readonly corrupt = new Set<string>();
 
   constructor(
     private readonly pool: pg.Pool,
@@ -147,7 +149,18 @@ export class Sealer {
         // table from its start, past the rows earlier steps deleted.
         for (;;) {
           const started = performance.now();
-          const n = await this.step(client, g.tid, g.type_id, Number(g.cutoff));
+          let n: number;
+          try {
+            n = await this.step(client, g.tid, g.type_id, Number(g.cutoff));
+          } catch (err) {
+            // A corrupt segment stops this group's sealing (its hot rows stay readable), not the
+            // other groups'; said once per segment.
+            if (!(err instanceof CorruptSegmentError)) throw err;
+            const key = `${g.tid}/${g.type_id}/${err.segmentId ?? '?'}`;
+            if (!this.corrupt.has(key)) this.log(`sealer: ${err.message}; tenant ${g.tid}, log type ${g.type_id} left unsealed`);
+            this.corrupt.add(key);
+            break;
+          }
           sealed += n;
           if (n < STEP_ROWS || this.stopped) break;
           // In the background, a pause as long as the step: requests keep half the process.
