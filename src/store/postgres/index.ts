@@ -26,6 +26,7 @@ import type {
   Tenant,
   TenantLimits,
 } from '../store.ts';
+import { UnknownTenantError } from '../store.ts';
 import { planCount } from '../count-plan.ts';
 import { EMPTY_PAGE, pageOfRows } from '../page.ts';
 import { attachMonth, migrate, monthOf, partitionOf } from './migrations.ts';
@@ -224,7 +225,7 @@ export class PostgresStore implements Store {
 
   private async requireTid(tenantId: string): Promise<number> {
     const tid = await this.tid(tenantId);
-    if (tid === undefined) throw new Error(`unknown tenant ${tenantId}`);
+    if (tid === undefined) throw new UnknownTenantError(tenantId);
     return tid;
   }
 
