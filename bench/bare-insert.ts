@@ -1,6 +1,7 @@
 /**
- * The baseline of the ingest benchmark: better-sqlite3 inserting the rows logwarden stores, in
- * one transaction, with one prepared statement, into a fresh database with logwarden's schema
+ * The baseline of the ingest benchmark: better-sqlite3 inserting the rows logwarden stores (an
+ * entry's row and its idempotency key's), in one transaction, with one prepared statement each,
+ * into a fresh database with logwarden's schema
  * (the same table and indexes) and its durability (WAL, synchronous=FULL). No HTTP, no parsing,
  * no validation, no idempotency check, no tallies: the physical limit of the disk and SQLite.
  *
@@ -30,9 +31,14 @@ db.pragma('journal_mode = WAL');
 db.pragma('synchronous = FULL');
 migrate(db);
 db.prepare("INSERT INTO tenants (tid, id, name, created_at) VALUES (1, '1', 'bare', '')").run();
-const insert = db.prepare('INSERT INTO entries (tid, type_id, event_time, key, body) VALUES (1, ?, ?, ?, ?)');
+// The two rows logwarden stores per entry: the hot row and its idempotency key (16 bytes).
+const insert = db.prepare("INSERT INTO entries (tid, type_id, event_time, key, body, stored_at) VALUES (1, ?, ?, X'', ?, 0)");
+const insertKey = db.prepare('INSERT INTO entry_keys (tid, event_time, key) VALUES (1, ?, ?)');
 const insertAll = db.transaction((batch: typeof rows) => {
-  for (const [typeId, ms, key, body] of batch) insert.run(typeId, ms, key, body);
+  for (const [typeId, ms, key, body] of batch) {
+    insertKey.run(ms, key.subarray(0, 16));
+    insert.run(typeId, ms, body);
+  }
 });
 
 insertAll(rows.slice(0, warmup));

@@ -1,6 +1,7 @@
 /**
- * PostgreSQL store figures: bulk ingest rate through Store.append, and the latency of a first
- * page, of cursor pages and of a page deep in the range. Runs on a throwaway cluster with
+ * PostgreSQL store figures: bulk ingest rate through Store.append, the time to seal what was
+ * ingested into segments, the space it then takes, and the latency of a first page, of cursor
+ * pages and of a page deep in the range (all sealed). Runs on a throwaway cluster with
  * PostgreSQL's durability settings on (fsync, synchronous commit).
  *
  *   node --import tsx bench/pg-store.ts [entries=500000] [batch=10000]
@@ -22,7 +23,8 @@ const RECORD =
 const { cluster, skip } = await startPostgres({ durable: true });
 if (!cluster) throw new Error(skip);
 try {
-  const store = await openPostgresStore({ url: await cluster.createDatabase() });
+  const url = await cluster.createDatabase();
+  const store = await openPostgresStore({ url, sealAgeMs: 0, noSealer: true });
   await store.createTenant({ id: '1001', name: 'bench' });
 
   // Entries are built before timing, so the figure is the store's alone.
@@ -36,6 +38,20 @@ try {
   for (const batch of batches) await store.append('1001', batch);
   const secs = (performance.now() - t) / 1000;
   console.log(`ingest: ${total} entries in batches of ${batchSize}: ${secs.toFixed(1)} s, ${Math.round(total / secs)} entries/s`);
+
+  const [{ json }] = (await cluster.query<{ json: string }>(url, 'SELECT sum(octet_length(body)) AS json FROM entries')).rows as [{ json: string }];
+  t = performance.now();
+  await store.settle();
+  console.log(`seal: ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  await cluster.query(url, 'VACUUM ANALYZE');
+  const sizes = await cluster.query<{ t: string; bytes: string }>(
+    url,
+    `SELECT p.relname AS t, sum(pg_total_relation_size(i.inhrelid)) AS bytes FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent
+     WHERE p.relname IN ('entries', 'entry_keys', 'segments') GROUP BY p.relname
+     UNION ALL SELECT 'entry_counts', pg_total_relation_size('entry_counts')`,
+  );
+  const disk = sizes.rows.reduce((n, r) => n + Number(r.bytes), 0);
+  console.log(`disk: ${sizes.rows.map((r) => `${r.t} ${(Number(r.bytes) / 1e6).toFixed(1)} MB`).join(', ')}; ${(disk / Number(json)).toFixed(3)} of the JSON (${(Number(json) / 1e6).toFixed(1)} MB)`);
 
   const query = { tenantId: '1001', logType: 'AccessLog', fromMs: T0, toMs: T0 + SPAN_DAYS * DAY };
   t = performance.now();

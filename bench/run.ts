@@ -10,6 +10,7 @@
  * --pg-entries   size of the PostgreSQL data set, loaded into a new cluster at every run (default 2,000,000)
  * --quick        short runs, to try the harness (figures not comparable)
  * --no-postgres  SQLite only
+ * --no-sqlite    PostgreSQL only
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,7 +22,8 @@ import { DEFAULT_SPEC, sqliteDataset, type Dataset } from './lib/dataset.ts';
 import { closeConnections } from './lib/http.ts';
 import { describeMachine } from './lib/machine.ts';
 import { ROOT, startLogwarden } from './lib/processes.ts';
-import { BARS, formatTable, storeResults, type StoreResults } from './lib/report.ts';
+import { sqliteDatabaseBytes } from './lib/disk.ts';
+import { barsOf, formatTable, storeResults, type DiskFigures, type StoreResults } from './lib/report.ts';
 import type { Target } from './lib/target.ts';
 import { measureExport } from './measure/export.ts';
 import { measureIngest, type IngestStores } from './measure/ingest.ts';
@@ -40,6 +42,7 @@ const { values: flags } = parseArgs({
     'pg-entries': { type: 'string', default: String(PG_ENTRIES) },
     quick: { type: 'boolean', default: false },
     'no-postgres': { type: 'boolean', default: false },
+    'no-sqlite': { type: 'boolean', default: false },
   },
 });
 
@@ -62,7 +65,7 @@ mkdirSync(workDir, { recursive: true });
 const signingKey = randomBytes(32).toString('base64url');
 
 /** Everything measured against one store kind, reads on the large data set. */
-async function measureStore(target: Target, ingestStores: IngestStores): Promise<StoreResults> {
+async function measureStore(target: Target, ingestStores: IngestStores, disk?: DiskFigures): Promise<StoreResults> {
   log(`${target.kind}: collecting cursor pages`);
   const paths = await cursorPaths(target, PLAN.read.pages);
   log(
@@ -83,7 +86,7 @@ async function measureStore(target: Target, ingestStores: IngestStores): Promise
   const soak = await measureSoak(target, paths, PLAN.soak);
   log(`${target.kind}: ingest over HTTP${ingestStores.bare ? ' vs bare better-sqlite3' : ''}`);
   const ingest = await measureIngest(ingestStores, { ...PLAN.ingest, workDir }, signingKey);
-  return storeResults(read, pages, ingest, exported, soak);
+  return storeResults(read, pages, ingest, exported, soak, disk);
 }
 
 function publicDataset(d: Dataset): Omit<Dataset, 'accessKey' | 'secret'> {
@@ -93,6 +96,11 @@ function publicDataset(d: Dataset): Omit<Dataset, 'accessKey' | 'secret'> {
 
 async function sqliteSection(): Promise<{ results: StoreResults; dataset: Dataset }> {
   const dataset = await sqliteDataset(cacheDir, spec, log);
+  // Measured before any server opens it: what the data set takes at rest.
+  const databaseBytes = sqliteDatabaseBytes(dataset.dataDir);
+  const disk: DiskFigures | undefined =
+    dataset.jsonBytes === undefined ? undefined : { databaseBytes, jsonBytes: dataset.jsonBytes, ratio: round3(databaseBytes / dataset.jsonBytes) };
+  log(`sqlite: the data set takes ${(databaseBytes / 1024 ** 2).toFixed(1)} MiB on disk${disk ? ` (${disk.ratio} of its JSON)` : ''}`);
   const server = await startLogwarden({ dataDir: dataset.dataDir }, signingKey);
   try {
     const target: Target = {
@@ -111,7 +119,7 @@ async function sqliteSection(): Promise<{ results: StoreResults; dataset: Datase
         return { at: { dataDir }, dispose: async () => rmSync(dataDir, { recursive: true, force: true }) };
       },
     };
-    return { results: await measureStore(target, ingestStores), dataset };
+    return { results: await measureStore(target, ingestStores, disk), dataset };
   } finally {
     await server.stop();
   }
@@ -120,37 +128,30 @@ async function sqliteSection(): Promise<{ results: StoreResults; dataset: Datase
 try {
   const machine = describeMachine();
   log(`machine: ${machine.cores} cores (${machine.cpuModel}), ${machine.memoryGiB} GiB, Node ${machine.node}`);
-  const sqlite = await sqliteSection();
+  const sqlite = flags['no-sqlite'] ? null : await sqliteSection();
   const pgSpec = { ...spec, entries: Number(flags['pg-entries']) };
   const postgres: PostgresSection = flags['no-postgres'] ? { skipped: '--no-postgres' } : await postgresSection({ spec: pgSpec, signingKey, log, measure: measureStore });
   const seconds = Math.round((Date.now() - started) / 1000);
-  const r = sqlite.results;
+  const r = sqlite?.results ?? null;
   const results = {
     command: `npm run bench${quick ? ' -- --quick' : ''}`,
     startedAt: new Date(started).toISOString(),
     seconds,
     machine,
-    dataset: publicDataset(sqlite.dataset),
+    dataset: sqlite ? publicDataset(sqlite.dataset) : null,
     plan: PLAN,
+    // One entry per figure, each with a value per store kind (null where not measured).
     bars: {
-      readRatio: {
-        value: r.read.best.ratio,
-        atLeast: round3(BARS.readRatio),
-        met: r.read.best.ratio >= BARS.readRatio,
-        oneProcessEach: r.read.ratio,
-        perCoreEach: r.read.perCore?.ratio ?? null,
-      },
-      deepOverFirst: { value: r.deepPage.ratio, atMost: BARS.deepOverFirst, met: r.deepPage.ratio <= BARS.deepOverFirst },
-      ingestRatio: { value: r.ingest.ratio, atLeast: BARS.ingestRatio, met: (r.ingest.ratio ?? 0) >= BARS.ingestRatio },
-      load: { status5xx: r.load.status5xx, rssStartMiB: r.load.rssStartMiB, rssEndMiB: r.load.rssEndMiB },
+      ...barsOf({ sqlite: r, postgres: 'results' in postgres ? postgres.results : null }),
+      load: r && { status5xx: r.load.status5xx, rssStartMiB: r.load.rssStartMiB, rssEndMiB: r.load.rssEndMiB },
     },
-    sqlite: r,
+    sqlite: r ?? { skipped: '--no-sqlite' },
     postgres: 'results' in postgres ? { ...postgres.results, dataset: publicDataset(postgres.dataset) } : postgres,
   };
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
   writeFileSync(join(ROOT, 'bench', 'results', 'latest.json'), JSON.stringify(results, null, 2) + '\n');
-  const sections: Array<[string, StoreResults]> = [['SQLite', r]];
-  if ('results' in postgres) sections.push(['PostgreSQL', postgres.results]);
+  const sections: Array<[string, 'sqlite' | 'postgres', StoreResults]> = r ? [['SQLite', 'sqlite', r]] : [];
+  if ('results' in postgres) sections.push(['PostgreSQL', 'postgres', postgres.results]);
   process.stdout.write(`\n${formatTable(sections)}\n\n`);
   if (!('results' in postgres)) process.stdout.write(`PostgreSQL: skipped (${postgres.skipped})\n`);
   process.stdout.write(

@@ -7,6 +7,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { openSqliteStore } from '../../src/store/sqlite/index.ts';
+import { sqliteJsonBytes } from './disk.ts';
 import { logwarden, ROOT, storeArgs, type StoreLocation } from './processes.ts';
 
 export const DAY_MS = 86_400_000;
@@ -28,8 +30,10 @@ export interface Dataset extends DatasetSpec {
   readonly toMs: number;
   /** How long loading the entries took (only when made by this run). */
   readonly seedSeconds?: number;
-  /** How long seed then took to put them in page blocks (SQLite). */
-  readonly pageBlocksSeconds?: number;
+  /** How long sealing them into segments took afterwards (SQLite; only when made by this run). */
+  readonly sealSeconds?: number;
+  /** The entries' wire texts, UTF-8 bytes (SQLite: read back from the store; see disk.ts). */
+  readonly jsonBytes?: number;
 }
 
 export const DEFAULT_SPEC: DatasetSpec = { entries: 10_000_000, days: 30, until: '2026-01-31T00:00:00Z', seed: 1, logType: 'AccessLog' };
@@ -44,8 +48,8 @@ function sourceDigest(kind: 'sqlite' | 'postgres'): string {
     ...SOURCES,
     `src/store/${kind}/migrations.ts`,
     `src/store/${kind}/index.ts`,
-    // How seed lays out page blocks, which the data set keeps.
-    ...(kind === 'sqlite' ? ['src/store/sqlite/page-blocks.ts', 'src/store/sqlite/block-file.ts'] : []),
+    // How the store lays out sealed entries, which the data set keeps.
+    'src/store/segment-codec.ts',
     ...SOURCE_DIRS.flatMap((d) => readdirSync(join(ROOT, d)).sort().map((f) => `${d}/${f}`)),
   ];
   for (const f of files) h.update(f).update('\0').update(readFileSync(join(ROOT, f))).update('\0');
@@ -76,16 +80,14 @@ export async function populate(at: StoreLocation, spec: DatasetSpec, log: (line:
   const toMs = Date.parse(spec.until);
   const fromMs = toMs - spec.days * DAY_MS;
   let seedSeconds: number | undefined;
-  let pageBlocksSeconds: number | undefined;
   if (spec.entries > 0) {
     log(`seeding ${spec.entries.toLocaleString('en-US')} ${spec.logType} entries…`);
     const args = ['seed', '--tenant', tenant.id, '--entries', String(spec.entries), '--days', String(spec.days), '--until', spec.until];
     args.push('--seed', String(spec.seed), '--types', spec.logType, '--json', ...store);
     const r = await logwarden(args, {}, 60 * 60_000);
-    const summary = JSON.parse(r.stdout) as { seconds: number; pageBlocksSeconds?: number };
+    const summary = JSON.parse(r.stdout) as { seconds: number };
     seedSeconds = summary.seconds;
-    pageBlocksSeconds = summary.pageBlocksSeconds;
-    log(`seeded in ${seedSeconds.toFixed(0)} s${pageBlocksSeconds ? `, page blocks built in ${pageBlocksSeconds.toFixed(0)} s` : ''}`);
+    log(`seeded in ${seedSeconds.toFixed(0)} s`);
   }
   return {
     tenantId: tenant.id,
@@ -94,7 +96,6 @@ export async function populate(at: StoreLocation, spec: DatasetSpec, log: (line:
     fromMs,
     toMs,
     ...(seedSeconds !== undefined && { seedSeconds }),
-    ...(pageBlocksSeconds !== undefined && { pageBlocksSeconds }),
   };
 }
 
@@ -110,7 +111,21 @@ export async function sqliteDataset(cacheDir: string, spec: DatasetSpec, log: (l
   mkdirSync(partial, { recursive: true });
   log(`making the SQLite data set in ${dir} (once)`);
   const made = await populate({ dataDir: join(partial, 'store') }, spec, log);
-  const dataset: Dataset = { ...spec, ...made };
+  // A server seals entries a few minutes after they are stored; the data set is measured as it
+  // is then, every entry sealed.
+  log('sealing the entries into segments…');
+  const sealStarted = performance.now();
+  const store = openSqliteStore({ dataDir: join(partial, 'store'), sealAgeMs: 0 });
+  try {
+    store.settle();
+  } finally {
+    await store.close();
+  }
+  const sealSeconds = Math.round((performance.now() - sealStarted) / 1000);
+  log(`sealed in ${sealSeconds} s`);
+  const { jsonBytes, entries } = sqliteJsonBytes(join(partial, 'store'));
+  if (entries !== spec.entries) throw new Error(`the data set holds ${entries} entries, not ${spec.entries}`);
+  const dataset: Dataset = { ...spec, ...made, sealSeconds, jsonBytes };
   writeFileSync(join(partial, 'dataset.json'), JSON.stringify(dataset, null, 2));
   renameSync(partial, dir);
   return { ...dataset, dataDir: join(dir, 'store') };

@@ -12,12 +12,92 @@ export interface StoreResults {
   readonly ingest: IngestFigures;
   readonly export: ExportFigures;
   readonly load: SoakFigures;
+  /** What the read data set takes on disk, against its entries' JSON (when the store kind measures it). */
+  readonly disk?: DiskFigures;
 }
 
-export const BARS = { readRatio: 1 / 3, deepOverFirst: 1.5, ingestRatio: 0.25 } as const;
+export interface DiskFigures {
+  /** SQLite: database file + WAL after a truncating checkpoint. PostgreSQL: relation sizes incl. indexes and TOAST. */
+  readonly databaseBytes: number;
+  /** The data set's entries as JSON (their wire texts, UTF-8). */
+  readonly jsonBytes: number;
+  readonly ratio: number;
+}
 
-export function storeResults(read: ReadFigures, pages: PagesFigures, ingest: IngestFigures, exported: ExportFigures, soak: SoakFigures): StoreResults {
+/** The bars of issue 10 (SPEC §10 as revised), per store kind where they differ. */
+export const BARS = {
+  readRatio: { sqlite: 1 / 3, postgres: 0.25 },
+  deepOverFirst: 1.5,
+  ingestRatio: 0.4,
+  ingestEntriesPerSecondPostgres: 40_000,
+  diskRatio: { sqlite: 0.25, postgres: 0.35 },
+  exportEntriesPerSecond: 100_000,
+} as const;
+
+export interface Bar {
+  readonly value: number | null;
+  readonly atLeast?: number;
+  readonly atMost?: number;
+  /** null when not measured. */
+  readonly met: boolean | null;
+  readonly [detail: string]: unknown;
+}
+
+const r3 = (x: number): number => Math.round(x * 1000) / 1000;
+const atLeast = (value: number | null, bar: number, detail: Record<string, unknown> = {}): Bar => ({
+  value,
+  atLeast: r3(bar),
+  met: value === null ? null : value >= bar,
+  ...detail,
+});
+const atMost = (value: number | null, bar: number, detail: Record<string, unknown> = {}): Bar => ({
+  value,
+  atMost: bar,
+  met: value === null ? null : value <= bar,
+  ...detail,
+});
+
+/** One store kind's bars, as `latest.json` reports them under `bars.<figure>.<kind>`. */
+export function storeBars(kind: 'sqlite' | 'postgres', r: StoreResults): Record<string, Bar> {
   return {
+    diskRatio: atMost(r.disk?.ratio ?? null, BARS.diskRatio[kind], r.disk ? { databaseBytes: r.disk.databaseBytes, jsonBytes: r.disk.jsonBytes } : {}),
+    readRatio: atLeast(r.read.ratio, BARS.readRatio[kind], {
+      note: 'one process each',
+      perCoreEach: r.read.perCore?.ratio ?? null,
+      eachAtItsBest: r.read.best.ratio,
+    }),
+    deepOverFirst: atMost(r.deepPage.ratio, BARS.deepOverFirst, { deepMs: r.deepPage.deepMs, firstMs: r.deepPage.firstMs }),
+    ingest:
+      kind === 'sqlite'
+        ? atLeast(r.ingest.ratio, BARS.ingestRatio, { note: 'HTTP ÷ bare insert loop', entriesPerSecond: r.ingest.logwardenEntriesPerSecond })
+        : atLeast(r.ingest.logwardenEntriesPerSecond, BARS.ingestEntriesPerSecondPostgres, { note: 'entries/s' }),
+    exportEntriesPerSecond:
+      kind === 'sqlite' ? atLeast(r.export.entriesPerSecond, BARS.exportEntriesPerSecond) : { value: r.export.entriesPerSecond, met: null },
+  };
+}
+
+/**
+ * The `bars` object of `latest.json`: for each figure, one entry per store kind (null when that
+ * kind was not measured in this run).
+ */
+export function barsOf(results: { readonly sqlite: StoreResults | null; readonly postgres: StoreResults | null }): Record<string, Record<'sqlite' | 'postgres', Bar | null>> {
+  const sqlite = results.sqlite && storeBars('sqlite', results.sqlite);
+  const postgres = results.postgres && storeBars('postgres', results.postgres);
+  const out: Record<string, Record<'sqlite' | 'postgres', Bar | null>> = {};
+  for (const figure of Object.keys(sqlite ?? postgres ?? {})) out[figure] = { sqlite: sqlite?.[figure] ?? null, postgres: postgres?.[figure] ?? null };
+  return out;
+}
+
+export function storeResults(
+  read: ReadFigures,
+  pages: PagesFigures,
+  ingest: IngestFigures,
+  exported: ExportFigures,
+  soak: SoakFigures,
+  disk?: DiskFigures,
+): StoreResults {
+  return {
+    ...(disk && { disk }),
     read,
     deepPage: {
       deepMs: pages.deep.medianMs,
@@ -37,19 +117,31 @@ const n = (x: number, digits = 0): string => x.toLocaleString('en-US', { minimum
 const ms = (x: number): string => `${n(x, 2)} ms`;
 const processes = (k: number): string => (k === 1 ? '1 process' : `${k} processes`);
 
-function rows(r: StoreResults): Array<[string, string, string, string]> {
-  const met = (ok: boolean, bar: string): string => `${ok ? 'met' : 'MISSED'} (${bar})`;
+function rows(kind: 'sqlite' | 'postgres', r: StoreResults): Array<[string, string, string, string]> {
+  const bars = storeBars(kind, r);
+  const met = (bar: Bar): string =>
+    bar.met === null ? '' : `${bar.met ? 'met' : 'MISSED'} (${bar.atLeast !== undefined ? `>= ${n(bar.atLeast, bar.atLeast < 10 ? 2 : 0)}` : `<= ${n(bar.atMost!, 2)}`})`;
   return [
+    ...(r.disk
+      ? [
+          [
+            'disk: database bytes ÷ the entries\' JSON bytes',
+            `${n(r.disk.databaseBytes / 1024 ** 2, 1)} MiB for ${n(r.disk.jsonBytes / 1024 ** 2, 1)} MiB`,
+            n(r.disk.ratio, 3),
+            met(bars.diskRatio!),
+          ] as [string, string, string, string],
+        ]
+      : []),
     [
-      'read: 100-entry cursor pages, req/s, each side at its best',
-      `${n(r.read.best.logwarden.requestsPerSecond)} (${processes(r.read.best.logwarden.processes)}) vs bare ${n(r.read.best.bare.requestsPerSecond)} (${processes(r.read.best.bare.processes)})`,
-      n(r.read.best.ratio, 3),
-      met(r.read.best.ratio >= BARS.readRatio, '>= 0.33'),
-    ],
-    [
-      'read, 1 process each',
+      'read: 100-entry cursor pages, req/s, 1 process each',
       `${n(r.read.logwarden.requestsPerSecond)} vs bare ${n(r.read.bare.requestsPerSecond)}; CPU/req ${n(r.read.logwarden.cpuUsPerRequest)} vs ${n(r.read.bare.cpuUsPerRequest)} µs`,
       n(r.read.ratio, 3),
+      met(bars.readRatio!),
+    ],
+    [
+      'read, each side at its best',
+      `${n(r.read.best.logwarden.requestsPerSecond)} (${processes(r.read.best.logwarden.processes)}) vs bare ${n(r.read.best.bare.requestsPerSecond)} (${processes(r.read.best.bare.processes)})`,
+      n(r.read.best.ratio, 3),
       '',
     ],
     ...(r.read.perCore
@@ -66,7 +158,7 @@ function rows(r: StoreResults): Array<[string, string, string, string]> {
       'deepPage: page deep in the range vs first page',
       `${ms(r.deepPage.deepMs)} vs ${ms(r.deepPage.firstMs)}`,
       n(r.deepPage.ratio, 3),
-      met(r.deepPage.ratio <= BARS.deepOverFirst, '<= 1.5'),
+      met(bars.deepOverFirst!),
     ],
     [
       `firstPageTotal: first page counting ${n(r.firstPageTotal.totalRecords)}`,
@@ -78,9 +170,9 @@ function rows(r: StoreResults): Array<[string, string, string, string]> {
       'ingest: HTTP JSON batches, entries/s',
       r.ingest.bareEntriesPerSecond === null ? n(r.ingest.logwardenEntriesPerSecond) : `${n(r.ingest.logwardenEntriesPerSecond)} vs bare ${n(r.ingest.bareEntriesPerSecond)}`,
       r.ingest.ratio === null ? '' : n(r.ingest.ratio, 3),
-      r.ingest.ratio === null ? '' : met(r.ingest.ratio >= BARS.ingestRatio, '>= 0.25'),
+      met(bars.ingest!),
     ],
-    ['export: logwarden fetch to NDJSON, entries/s', `${n(r.export.entriesPerSecond)} (${n(r.export.entries)} entries)`, '', ''],
+    ['export: logwarden fetch to NDJSON, entries/s', `${n(r.export.entriesPerSecond)} (${n(r.export.entries)} entries)`, '', met(bars.exportEntriesPerSecond!)],
     [
       `load: ${r.load.seconds} s at ${r.load.connections} connections`,
       `${n(r.load.requestsPerSecond)} req/s, ${r.load.status5xx} 5xx, RSS ${n(r.load.rssStartMiB)} -> ${n(r.load.rssEndMiB)} MiB`,
@@ -90,12 +182,12 @@ function rows(r: StoreResults): Array<[string, string, string, string]> {
   ];
 }
 
-export function formatTable(sections: ReadonlyArray<readonly [title: string, results: StoreResults]>): string {
+export function formatTable(sections: ReadonlyArray<readonly [title: string, kind: 'sqlite' | 'postgres', results: StoreResults]>): string {
   const head: [string, string, string, string] = ['measurement', 'result', 'ratio', 'bar'];
   const body: string[][] = [];
-  for (const [title, r] of sections) {
+  for (const [title, kind, r] of sections) {
     body.push([`[${title}]`, '', '', '']);
-    body.push(...rows(r));
+    body.push(...rows(kind, r));
   }
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
   const line = (cells: readonly string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();

@@ -76,7 +76,6 @@ async function probes(t: Target, o: PagesOptions): Promise<Probe[]> {
         watermark: first.watermark,
         afterTimeMs: last.timeMs,
         afterSeq: last.seq,
-        afterTied: last.tied ?? null,
         page,
         total: first.total,
         expiresMs: Date.now() + 6 * HOUR_MS,

@@ -4,7 +4,6 @@ import { DEFAULT_DEMO_DAYS, DEFAULT_DEMO_SEED, generateDemoEntries } from '../lo
 import type { NewEntry } from '../logs/entry.ts';
 import { GONG_LOG_TYPES } from '../logs/log-types.ts';
 import { formatEventTime, parseDateTime } from '../logs/time.ts';
-import type { Store } from '../store/store.ts';
 import { configFrom, intFlag, printJson, storeOptions, withStore, type StoreFlags } from './common.ts';
 import { CommandError, UsageError } from './exit-codes.ts';
 import { createProgress } from './progress.ts';
@@ -51,24 +50,6 @@ function typesFlag(value: string | undefined): string[] | undefined {
   return types;
 }
 
-/**
- * Puts the new entries in page blocks at once, as a server would in the background (see
- * store/sqlite/page-blocks.ts), so that reads are fast from the start.
- * Returns the seconds it took (0 for a store without them).
- */
-async function buildPageBlocks(store: Store, stored: number): Promise<number> {
-  if (!store.maintain || stored === 0) return 0;
-  const started = performance.now();
-  const progress = createProgress('page blocks', 'entries', stored);
-  let blocked = 0;
-  try {
-    for (let n; (n = await store.maintain(500)) > 0; ) progress.update(Math.min((blocked += n), stored));
-  } finally {
-    progress.stop();
-  }
-  return (performance.now() - started) / 1000;
-}
-
 export function registerSeed(program: Command): void {
   storeOptions(
     program
@@ -85,12 +66,10 @@ export function registerSeed(program: Command): void {
       .option('--seed <s>', `seed of the generator, 0 to 4294967295 (default: ${DEFAULT_DEMO_SEED})`)
       .option('--until <time>', 'end of the covered range (exclusive), ISO-8601 with offset (default: now)')
       .option('--types <list>', 'only these log types, comma-separated, e.g. AccessLog,UserCallPlay (default: all five)')
-      .option('--json', 'print {"tenant", "entries", "stored", "duplicates", "seconds", "entriesPerSecond", "pageBlocksSeconds", "from", "to", "seed"} as JSON')
+      .option('--json', 'print {"tenant", "entries", "stored", "duplicates", "seconds", "entriesPerSecond", "from", "to", "seed"} as JSON')
       .addHelpText(
         'after',
-        '\nOn the embedded store, seed then puts the new entries in page blocks at once (a running server\n' +
-          'would do it in the background), so that reads are fast from the start.\n' +
-          '\nExamples:\n' +
+        '\nExamples:\n' +
           '  logwarden seed --tenant 123456789012345678 --entries 100000\n' +
           '  logwarden seed --tenant 123456789012345678 --entries 10000000 --days 90 --seed 7 --until 2026-01-01T00:00:00Z\n' +
           '  logwarden seed --tenant 123456789012345678 --entries 500000 --types AccessLog\n',
@@ -131,7 +110,6 @@ export function registerSeed(program: Command): void {
       }
       const seconds = (performance.now() - started) / 1000;
       const rate = Math.round(entries / seconds);
-      const blocksSeconds = await buildPageBlocks(store, stored);
       if (opts.json) {
         printJson({
           tenant: opts.tenant,
@@ -140,7 +118,6 @@ export function registerSeed(program: Command): void {
           duplicates,
           seconds: Number(seconds.toFixed(3)),
           entriesPerSecond: rate,
-          pageBlocksSeconds: Number(blocksSeconds.toFixed(3)),
           from: formatEventTime(fromMs),
           to: formatEventTime(toMs),
           seed,
@@ -148,7 +125,7 @@ export function registerSeed(program: Command): void {
       } else {
         process.stdout.write(
           `stored ${stored.toLocaleString('en-US')} entries, ${duplicates.toLocaleString('en-US')} duplicates skipped, ` +
-            `in ${seconds.toFixed(1)} s (${rate.toLocaleString('en-US')} entries/s), page blocks in ${blocksSeconds.toFixed(1)} s; ` +
+            `in ${seconds.toFixed(1)} s (${rate.toLocaleString('en-US')} entries/s); ` +
             `${formatEventTime(fromMs)} to ${formatEventTime(toMs)}, seed ${seed}\n`,
         );
       }

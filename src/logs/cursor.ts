@@ -16,8 +16,6 @@ export interface CursorState {
   readonly watermark: number;
   readonly afterTimeMs: number;
   readonly afterSeq: number;
-  /** Whether the entry after that position shares its time; null when not known. */
-  readonly afterTied: boolean | null;
   /** The number of the page this cursor fetches. */
   readonly page: number;
   readonly total: number;
@@ -70,7 +68,6 @@ export class CursorCodec {
         state.page,
         state.total,
         state.expiresMs,
-        state.afterTied,
       ]),
     );
     const iv = nextIv();
@@ -94,7 +91,8 @@ export class CursorCodec {
       throw new CursorError('tampered');
     }
     const a = JSON.parse(plain.toString('utf8')) as unknown[];
-    // Cursors made before the run hint (14 fields) are read as not knowing it.
+    // Cursors made by earlier versions carried a 15th field, a hint for the storage of the
+    // time; they still resume exactly where they were, the hint ignored.
     if (!Array.isArray(a) || a[0] !== VERSION || (a.length !== 14 && a.length !== 15)) throw new CursorError('unknown version');
     return {
       tenantId: a[1] as string,
@@ -108,7 +106,6 @@ export class CursorCodec {
       page: a[11] as number,
       total: a[12] as number,
       expiresMs: a[13] as number,
-      afterTied: typeof a[14] === 'boolean' ? a[14] : null,
     };
   }
 }

@@ -4,7 +4,6 @@
  * the entries, as the store returns them in one buffer; nothing is re-serialised.
  */
 import { invalid, LogwardenError, NO_RECORDS_MESSAGE } from '../errors.ts';
-import { surround } from '../store/page.ts';
 import type { EntryQuery, Store, StoredPage } from '../store/store.ts';
 import { CursorError, type CursorCodec, type CursorState } from './cursor.ts';
 import type { LogTypes } from './log-types.ts';
@@ -101,18 +100,17 @@ function render(requestId: string, total: number, pageNumber: number, page: Stor
   let head = `{"requestId":"${requestId}","records":{"totalRecords":${total},"currentPageSize":${page.count},"currentPageNumber":${pageNumber}`;
   if (cursor !== undefined) head += `,"cursor":"${cursor}"`;
   head += '},"logEntries":[';
-  return surround(Buffer.from(head), page, PAGE_END);
+  return Buffer.concat([Buffer.from(head), page.text, PAGE_END]);
 }
 
 /** Answers one `GET /v2/logs` request for `tenantId` with the page's JSON, as UTF-8. */
 export async function listLogs(ctx: ListLogsContext, tenantId: string, p: ListLogsParams, requestId: string): Promise<Buffer> {
-  let state: Omit<CursorState, 'afterTimeMs' | 'afterSeq' | 'afterTied' | 'expiresMs'>;
+  let state: Omit<CursorState, 'afterTimeMs' | 'afterSeq' | 'expiresMs'>;
   let page: StoredPage;
   if (p.cursor !== undefined) {
     const c = resolveCursor(p, tenantId, ctx);
     const query: EntryQuery = { tenantId, logType: c.logType, fromMs: ceilMs(c.from), toMs: c.to && ceilMs(c.to) };
-    const after = { timeMs: c.afterTimeMs, seq: c.afterSeq, ...(c.afterTied !== null && { tied: c.afterTied }) };
-    page = await ctx.store.nextPage(query, after, c.watermark, c.limit);
+    page = await ctx.store.nextPage(query, { timeMs: c.afterTimeMs, seq: c.afterSeq }, c.watermark, c.limit);
     state = c;
   } else {
     const q = parseQuery(p, ctx);
@@ -128,7 +126,6 @@ export async function listLogs(ctx: ListLogsContext, tenantId: string, p: ListLo
       ...state,
       afterTimeMs: page.next.timeMs,
       afterSeq: page.next.seq,
-      afterTied: page.next.tied ?? null,
       page: state.page + 1,
       expiresMs: ctx.now() + ctx.cursorTtlMs,
     });

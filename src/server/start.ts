@@ -11,7 +11,6 @@ import type { Store } from '../store/store.ts';
 import { buildApp } from './app.ts';
 import type { LimiterStore } from './limiter/limiter.ts';
 import { createHeldLogger, resolveLogFormat } from './logger.ts';
-import { startUpkeep } from './upkeep.ts';
 
 export interface Bootstrap {
   readonly tenantId: string;
@@ -102,7 +101,6 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
     await options.onListening?.({ url, bootstrap: boot, tenantId });
     release();
-    const upkeep = startUpkeep(store, logger);
     const running = app;
     let stopping: Promise<void> | undefined;
     return {
@@ -111,7 +109,6 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       bootstrap: boot,
       stop() {
         stopping ??= (async () => {
-          upkeep.stop();
           try {
             await running.close();
           } finally {

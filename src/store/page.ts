@@ -16,43 +16,8 @@ export function pageOfRows(rows: readonly StoredEntry[], limit: number): StoredP
   return {
     text: Buffer.from(shown.map((r) => r.body).join(',')),
     count: shown.length,
-    next: more && last ? { timeMs: last.timeMs, seq: last.seq, tied: rows[limit]!.timeMs === last.timeMs } : null,
+    next: more && last ? { timeMs: last.timeMs, seq: last.seq } : null,
   };
-}
-
-/** The room a page's text may come with (StoredPage.room): enough for the API's head and tail. */
-export const ROOM_BEFORE = 2048;
-export const ROOM_AFTER = 16;
-
-/**
- * A buffer for a page text of `bytes` bytes with room around it, and the text's place in it.
- * Never from the shared pool of small buffers: the room is the page's alone to write.
- */
-export function textWithRoom(bytes: number): { room: Buffer; text: Buffer } {
-  const room = Buffer.allocUnsafeSlow(ROOM_BEFORE + bytes + ROOM_AFTER);
-  return { room, text: room.subarray(ROOM_BEFORE, ROOM_BEFORE + bytes) };
-}
-
-/**
- * `before`, the page's text and `after` as one buffer: written into the page's room when it
- * has room enough, else copied together.
- */
-export function surround(before: Buffer, page: StoredPage, after: Buffer): Buffer {
-  const { room, text } = page;
-  if (room && room.buffer === text.buffer && before.length <= ROOM_BEFORE && after.length <= ROOM_AFTER) {
-    const start = text.byteOffset - room.byteOffset;
-    before.copy(room, start - before.length);
-    after.copy(room, start + text.length);
-    return room.subarray(start - before.length, start + text.length + after.length);
-  }
-  return Buffer.concat([before, text, after]);
-}
-
-/** Two pages read one after the other, as one: `a`'s entries, then `b`'s. */
-export function joinPages(a: StoredPage, b: StoredPage): StoredPage {
-  if (a.count === 0) return b;
-  if (b.count === 0) return a.next === null ? a : { ...a, next: null };
-  return { text: Buffer.concat([a.text, Buffer.from(','), b.text]), count: a.count + b.count, next: b.next };
 }
 
 /** An entry as a page shows it: its event time and wire text. */

@@ -54,15 +54,6 @@ export interface Position {
   readonly seq: number;
 }
 
-/**
- * Where a page resumes: after `timeMs`/`seq`. `tied` says whether the entry that follows (in
- * the query's snapshot) has the same event time, when the page that ended there knew it; a
- * store may use it to skip looking for the rest of a run of equal times.
- */
-export interface Resume extends Position {
-  readonly tied?: boolean;
-}
-
 export interface StoredEntry {
   readonly timeMs: number;
   readonly seq: number;
@@ -80,15 +71,10 @@ export interface StoredPage {
   /** The number of entries in `text`. */
   readonly count: number;
   /**
-   * When set, `text` lies inside this buffer of its own, with room before and after it
-   * (page.ts: `ROOM_BEFORE`, `ROOM_AFTER`) for what the API writes around the entries.
-   */
-  readonly room?: Buffer;
-  /**
    * Where the next page starts — the position of this page's last entry — when entries follow
    * it (within its snapshot); null when this page ends the query.
    */
-  readonly next: Resume | null;
+  readonly next: Position | null;
 }
 
 export interface FirstPage extends StoredPage {
@@ -115,6 +101,10 @@ export interface Checkpoint {
   readonly updatedAt: string;
 }
 
+/**
+ * What logwarden keeps. A store starts any background work of its own (sealing entries into
+ * compressed segments) when it is opened and stops it in `close`.
+ */
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
 
@@ -123,24 +113,21 @@ export interface Store {
   close(): Promise<void>;
 
   /**
-   * Durably appends entries of one tenant, all or nothing. An entry whose `key` is already
+   * Durably appends entries of one tenant, all or nothing (UnknownTenantError for an unknown tenant). An entry whose `key` is already
    * stored for the tenant (or repeated in the batch) is a duplicate and is not stored again.
    * Resolves only after the commit is durable.
    */
   append(tenantId: string, entries: Iterable<NewEntry>): Promise<AppendResult>;
 
-  /** The first page (up to `limit` entries) of a query together with its total and snapshot watermark, read consistently. */
+  /**
+   * The first page (up to `limit` entries) of a query together with its total and snapshot
+   * watermark, read consistently. Stored data that fails its checks rejects with
+   * CorruptSegmentError (for this and `nextPage`): no entry of it is returned.
+   */
   firstPage(query: EntryQuery, limit: number): Promise<FirstPage>;
 
   /** The next page (up to `limit` entries) after `after`, seeing only entries at or below `watermark`. */
-  nextPage(query: EntryQuery, after: Resume, watermark: number, limit: number): Promise<StoredPage>;
-
-  /**
-   * Background upkeep, one bounded step (`budget` units of work), for a store that has any:
-   * SQLite builds page blocks. Skipped while this store appended within the last `quietMs`.
-   * Resolves to the entries it organised; 0 when there was nothing to do.
-   */
-  maintain?(budget: number, quietMs?: number): Promise<number>;
+  nextPage(query: EntryQuery, after: Position, watermark: number, limit: number): Promise<StoredPage>;
 
   createTenant(input: { id: string; name: string }): Promise<Tenant>;
   getTenant(id: string): Promise<Tenant | undefined>;
@@ -166,5 +153,27 @@ export class SchemaTooNewError extends Error {
   constructor(found: number, known: number) {
     super(`the store's schema is version ${found}, newer than this logwarden understands (${known}); upgrade logwarden`);
     this.name = 'SchemaTooNewError';
+  }
+}
+
+/** Raised when an operation names a tenant the store does not hold. */
+export class UnknownTenantError extends Error {
+  constructor(readonly tenantId: string) {
+    super(`unknown tenant ${tenantId}`);
+    this.name = 'UnknownTenantError';
+  }
+}
+
+/**
+ * Raised when stored entry data fails its checks (checksum, owner, shape): the bytes are never
+ * served. The message names the segment and what failed, never any of its content.
+ */
+export class CorruptSegmentError extends Error {
+  constructor(
+    readonly problem: string,
+    readonly segmentId?: number,
+  ) {
+    super(`stored segment${segmentId === undefined ? '' : ` ${segmentId}`} is corrupt: ${problem}`);
+    this.name = 'CorruptSegmentError';
   }
 }

@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { NO_RECORDS_MESSAGE } from '../../src/errors.ts';
 import { createTenant, issueAccessKey } from '../../src/logs/access-keys.ts';
-import { startTestApp, type TestApp } from '../support/app.ts';
+import { sqliteSealingFactory, startTestApp, type TestApp } from '../support/app.ts';
 import { storeKinds } from '../support/stores.ts';
 
 const BASE_MS = Date.UTC(2024, 5, 1);
@@ -74,7 +74,7 @@ interface Page {
   logEntries: Array<{ eventTime: string; logRecord: { n: number } }>;
 }
 
-for (const kind of await storeKinds()) {
+for (const kind of [...(await storeKinds()), { name: sqliteSealingFactory.name, factory: sqliteSealingFactory, skip: undefined }]) {
   describe(`paging property (${kind.name})`, { skip: kind.skip }, () => {
     let t: TestApp;
     before(async () => {

@@ -11,7 +11,7 @@ import { NO_RECORDS_MESSAGE } from '../../src/errors.ts';
 import { createTenant, issueAccessKey, type IssuedKey } from '../../src/logs/access-keys.ts';
 import { signingSecret } from '../../src/server/app.ts';
 import { TokenService } from '../../src/server/tokens.ts';
-import { basic, startTestApp, type TestApp } from '../support/app.ts';
+import { basic, sqliteSealingFactory, startTestApp, type TestApp } from '../support/app.ts';
 import { storeKinds } from '../support/stores.ts';
 
 const FROM = '2025-02-01T00:00:00Z';
@@ -34,7 +34,7 @@ interface Page {
   logEntries: Array<{ userId: string }>;
 }
 
-for (const kind of await storeKinds()) {
+for (const kind of [...(await storeKinds()), { name: sqliteSealingFactory.name, factory: sqliteSealingFactory, skip: undefined }]) {
   describe(`tenant isolation (HTTP) (${kind.name})`, { skip: kind.skip }, () => {
     let t: TestApp;
     let url: string;

@@ -35,16 +35,16 @@ async function withUmask<T>(mask: number, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Opens the store, writes (creating -wal and -shm), builds page blocks and checks every mode while open. */
+/** Opens the store, writes (creating -wal and -shm), seals the entries and checks every mode while open. */
 async function useStore(dataDir: string, round: number): Promise<Record<string, string>> {
-  const store = openSqliteStore({ dataDir, blockEntries: 3 });
+  const store = openSqliteStore({ dataDir, sealAgeMs: 0, sealIntervalMs: 5 });
   try {
     const tenant = (await store.listTenants())[0] ?? (await createTenant(store, 'perm'));
     const entries = Array.from({ length: 10 }, (_, i) =>
       parseNdjsonLine(`{"logType":"AccessLog","eventTime":"2026-01-01T00:00:${String(i).padStart(2, '0')}Z","logRecord":{"round":${round}}}`, i + 1, types),
     );
     await store.append(tenant.id, entries);
-    await store.maintain(Number.MAX_SAFE_INTEGER);
+    await store.settle();
     return modes(dataDir);
   } finally {
     await store.close();
@@ -61,7 +61,6 @@ describe('SQLite data directory permissions', () => {
       await withUmask(mask, async () => {
         const open = await useStore(dataDir, 1);
         assert.ok('logwarden.db' in open && 'logwarden.db-wal' in open && 'logwarden.db-shm' in open, JSON.stringify(open));
-        assert.ok('page-blocks.dat' in open, JSON.stringify(open));
         for (const [name, m] of Object.entries(open)) assert.equal(m, '600', `${name} while open: ${m}`);
         assert.equal(mode(dataDir), 0o700);
         // A restart: the WAL is removed on close and created again on the next open.
@@ -92,7 +91,6 @@ describe('SQLite data directory permissions', () => {
     chmodSync(dataDir, 0o755);
     await useStore(dataDir, 1);
     chmodSync(join(dataDir, 'logwarden.db'), 0o644);
-    chmodSync(join(dataDir, 'page-blocks.dat'), 0o664);
     writeFileSync(join(dataDir, 'NOTES.txt'), 'not the store\'s');
     chmodSync(join(dataDir, 'NOTES.txt'), 0o644);
 
@@ -102,7 +100,6 @@ describe('SQLite data directory permissions', () => {
       assert.match(err, new RegExp(`warning: the data directory ${dataDir} is open to other users \\(mode 0755\\)`));
       assert.match(err, /chmod 700/);
       assert.match(err, /readable by their owner only: .*logwarden\.db \(was 0644\)/);
-      assert.match(err, /page-blocks\.dat \(was 0664\)/);
       const { 'NOTES.txt': notes, ...store } = modes(dataDir);
       for (const [name, m] of Object.entries(store)) assert.equal(m, '600', `${name}: ${m}`);
       assert.equal(notes, '644', 'a file that is not the store’s is left alone');

@@ -35,6 +35,25 @@ export const sqliteFactory: StoreFactory = {
   },
 };
 
+/**
+ * SQLite sealing whatever it stores every millisecond or so (seal age 0): every read then races
+ * the sealer and compaction of late entries, as it would on a busy store after a few minutes.
+ */
+export const sqliteSealingFactory: StoreFactory = {
+  name: 'sqlite, sealing at once',
+  async create() {
+    const dir = mkdtempSync(join(tmpdir(), 'logwarden-test-'));
+    const store = openSqliteStore({ dataDir: dir, sealAgeMs: 0, sealIntervalMs: 1 });
+    return {
+      store,
+      async dispose() {
+        await store.close();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  },
+};
+
 /** Config for tests: generous limits unless a test sets its own. Nothing is read from the environment. */
 export function testConfig(overrides: ConfigOverrides = {}): Config {
   return loadConfig({ readPerSecond: 100_000, readPerDay: 100_000_000, ingestPerSecond: 100_000, logLevel: 'silent', ...overrides }, {});

@@ -18,17 +18,22 @@ import type {
   EntryQuery,
   FirstPage,
   NewAccessKey,
-  Resume,
+  Position,
   Scope,
   Store,
-  StoredEntry,
   StoredPage,
   Tenant,
   TenantLimits,
 } from '../store.ts';
-import { planCount } from '../count-plan.ts';
-import { EMPTY_PAGE, pageOfRows } from '../page.ts';
-import { attachMonth, migrate, monthOf, partitionOf } from './migrations.ts';
+import { UnknownTenantError } from '../store.ts';
+import { BucketTally } from '../count-plan.ts';
+import { EMPTY_PAGE } from '../page.ts';
+import type { SegmentOwner } from '../segment-codec.ts';
+import { attachMonth, migrate, monthOf, monthStart, monthTable } from './migrations.ts';
+import { PageReader } from './page-reader.ts';
+import { SegmentCache } from './segment-cache.ts';
+import { Sealer } from './sealer.ts';
+import { readTotals } from './totals.ts';
 
 const NO_UPPER_BOUND = Number.MAX_SAFE_INTEGER;
 /** Rows per INSERT statement, and the text size at which a chunk is cut short. */
@@ -58,13 +63,6 @@ interface KeyRow {
   revoked_at: Date | null;
 }
 
-/** int8 columns arrive as strings; every value here is far below 2^53. */
-interface EntryRow {
-  event_time: string;
-  seq: string;
-  body: string;
-}
-
 function toTenant(r: TenantRow): Tenant {
   return {
     id: r.id,
@@ -85,28 +83,54 @@ function toKey(r: KeyRow): AccessKeyRecord {
   };
 }
 
-function toEntry(r: EntryRow): StoredEntry {
-  return { timeMs: Number(r.event_time), seq: Number(r.seq), body: r.body };
-}
-
 /** One INSERT's worth of entries, as the column arrays `unnest` takes. */
 interface Chunk {
   types: string[];
   times: number[];
-  keys: Buffer[];
+  /** The first 64 bits of each entry's key, as decimal text (int8). */
+  keys: string[];
   bodies: string[];
+  /** Entries of the batch so far (this chunk and earlier ones) also found earlier in it. */
+  repeated: number;
 }
 
+const RS = '\x1e';
+
+/**
+ * Texts joined by RS for `string_to_array`. An entry's text is minified JSON, in which control
+ * characters only appear escaped; one that held RS raw would be split, so it is refused.
+ */
+function joinBodies(bodies: readonly string[]): string {
+  const joined = bodies.join(RS);
+  let count = 0;
+  for (let at = joined.indexOf(RS); at !== -1; at = joined.indexOf(RS, at + 1)) count++;
+  if (count !== bodies.length - 1) throw new Error('an entry text holds a raw control character (0x1e)');
+  return joined;
+}
+
+/**
+ * The next chunk of entries, each (time, key) once: the INSERT matches the keys it stored back
+ * to the entries by value, so a chunk must not hold one twice. Repeats across chunks are caught
+ * by the key table itself.
+ */
 function pull(it: Iterator<NewEntry>): Chunk {
-  const chunk: Chunk = { types: [], times: [], keys: [], bodies: [] };
+  const chunk: Chunk = { types: [], times: [], keys: [], bodies: [], repeated: 0 };
+  const seen = new Set<string>();
   let chars = 0;
   while (chunk.times.length < CHUNK_ROWS && chars < CHUNK_CHARS) {
     const next = it.next();
     if (next.done) break;
     const e = next.value;
+    const key = e.key.readBigInt64BE(0).toString();
+    const id = `${e.eventTimeMs}/${key}`;
+    if (seen.has(id)) {
+      chunk.repeated++;
+      continue;
+    }
+    seen.add(id);
     chunk.types.push(e.logType);
     chunk.times.push(e.eventTimeMs);
-    chunk.keys.push(e.key);
+    chunk.keys.push(key);
     chunk.bodies.push(e.body);
     chars += e.body.length;
   }
@@ -114,48 +138,59 @@ function pull(it: Iterator<NewEntry>): Chunk {
 }
 
 const SQL = {
-  // The UPDATE takes the tenant's seq range and its row lock in the same statement as the insert.
-  insert: `
-    WITH s AS (UPDATE entry_seqs SET last_seq = last_seq + $2 WHERE tid = $1 RETURNING last_seq - $2 AS base)
-    INSERT INTO entries (event_time, seq, tid, type_id, key, body)
-    SELECT u.t, s.base + u.n, $1, u.ty, u.k, u.b
-    FROM s, unnest($3::int4[], $4::int8[], $5::bytea[], $6::text[]) WITH ORDINALITY AS u (ty, t, k, b, n)
-    ON CONFLICT (tid, key, event_time) DO NOTHING`,
-  // One statement, hence one snapshot, for the watermark, the total and the first page. The
-  // total is the hourly tallies of the whole hours ($6 to $7) corrected by two short counts
-  // ($8-$10, $11-$13: from, to, sign; see count-plan.ts).
-  first: `
-    SELECT c.total, s.last_seq AS watermark, p.event_time, p.seq, p.body
-    FROM entry_seqs s
-    CROSS JOIN (
-      SELECT coalesce((SELECT sum(n) FROM entry_counts WHERE tid = $1 AND type_id = $2 AND hour >= $6 AND hour < $7), 0)
-        + $10::int * (SELECT count(*) FROM entries WHERE tid = $1 AND type_id = $2 AND event_time >= $8 AND event_time < $9)
-        + $13::int * (SELECT count(*) FROM entries WHERE tid = $1 AND type_id = $2 AND event_time >= $11 AND event_time < $12)
-        AS total
-    ) c
-    LEFT JOIN LATERAL (
-      SELECT event_time, seq, body FROM entries
-      WHERE tid = $1 AND type_id = $2 AND event_time >= $3 AND event_time < $4
-      ORDER BY event_time, seq LIMIT $5
-    ) p ON true
-    WHERE s.tid = $1
-    ORDER BY p.event_time, p.seq`,
-  // The plain lower bound on event_time lets the planner prune partitions; the row comparison
-  // alone would not.
-  next: `
-    SELECT event_time, seq, body FROM entries
-    WHERE tid = $1 AND type_id = $2 AND event_time >= $3 AND (event_time, seq) > ($4, $5)
-      AND event_time < $6 AND seq <= $7
-    ORDER BY event_time, seq LIMIT $8`,
+  // The UPDATE takes the tenant's seq range and its row lock in the same statement as the
+  // insert. Keys go first; the entries whose keys were new follow them (a chunk holds each
+  // (time, key) once, see pull).
+  // The UPDATE takes the tenant's seq range and its row lock before any key is inserted
+  // (appends of one tenant waiting on each other's keys would otherwise deadlock). Returns the
+  // range's base, the time of adding, and the keys that were new (only when some were not).
+  keys: `
+    WITH s AS (
+      UPDATE entry_seqs SET last_seq = last_seq + $2 WHERE tid = $1
+      RETURNING last_seq - $2 AS base, (extract(epoch FROM now()) * 1000)::int8 AS at
+    ), k AS (
+      INSERT INTO entry_keys (tid, event_time, key) SELECT $1, u.t, u.k FROM s, unnest($3::int8[], $4::int8[]) AS u (t, k)
+      ON CONFLICT DO NOTHING RETURNING event_time, key
+    )
+    , n AS (SELECT count(*) AS n FROM k)
+    SELECT s.base, s.at, n.n,
+      CASE WHEN n.n < $2 THEN (SELECT array_agg(k.event_time::text || '/' || k.key::text) FROM k) END AS fresh
+    FROM s, n`,
+  // The entries whose keys were new, and their number per (type, hour) added to the tallies
+  // (count-plan.ts); their texts come as one string, split on RS (0x1e), which a JSON text
+  // never holds raw (see joinBodies).
+  entries: `
+    WITH c AS (
+      INSERT INTO entry_counts (tid, type_id, hour, n)
+      SELECT $1, c.ty, c.h, c.n FROM unnest($8::int4[], $9::int8[], $10::int8[]) AS c (ty, h, n)
+      ON CONFLICT (tid, type_id, hour) DO UPDATE SET n = entry_counts.n + excluded.n
+    )
+    INSERT INTO entries (event_time, seq, tid, type_id, added_at, body)
+    SELECT u.t, $2::int8 + u.n, $1, u.ty, $3::int8, u.b
+    FROM unnest($4::int4[], $5::int8[], $6::int8[], string_to_array($7::text, E'\x1e')) AS u (ty, t, n, b)`,
   tenantColumns: 'id, name, created_at, read_per_second, read_per_day, ingest_per_second',
   keyColumns: `k.access_key, t.id AS tenant_id, k.secret_hash, k.scopes, k.created_at, k.revoked_at`,
 };
+
+/** Defaults of the sealer: hot rows added this long ago are sealed; a look this often when idle. */
+const SEAL_AGE_MS = 5 * 60_000;
+const SEAL_IDLE_MS = 5_000;
+// As the SQLite store: room for the segments of some hundreds of cursors walking at once.
+const SEGMENT_CACHE_BYTES = 160 * 1024 * 1024;
 
 export interface PostgresStoreOptions {
   /** A `postgres://` connection URL. */
   url: string;
   /** Connections in the pool (default 10). */
   poolSize?: number;
+  /** Seal hot entries added at least this long ago (default five minutes; 0 seals at once). */
+  sealAgeMs?: number;
+  /** How often the sealer looks for work when it found none (default 5 s). */
+  sealIntervalMs?: number;
+  /** Run no sealer in this process (tools that open the store briefly). */
+  noSealer?: boolean;
+  /** Where the sealer reports trouble (default: stderr). */
+  log?: (line: string) => void;
 }
 
 export async function openPostgresStore(options: PostgresStoreOptions): Promise<PostgresStore> {
@@ -171,7 +206,9 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     await pool.end();
     throw err;
   }
-  return new PostgresStore(pool, newPool(options.url, 1));
+  const store = new PostgresStore(pool, newPool(options.url, 1), newPool(options.url, 1), options);
+  if (!options.noSealer) store.sealer.start();
+  return store;
 }
 
 function newPool(url: string, max: number): pg.Pool {
@@ -186,21 +223,43 @@ export class PostgresStore implements Store {
   readonly kind = 'postgres' as const;
   private readonly tids = new Map<string, number>();
   private readonly typeIds = new Map<string, number>();
+  /** Tenant ids and type names by their numbers, for the owner a segment records. */
+  private readonly tenantNames = new Map<number, string>();
+  private readonly typeNames = new Map<number, string>();
   /** Months known to have their own partition. */
   private readonly months = new Set<number>();
   /** When a month whose partition could not be attached may be tried again. */
   private readonly retryAt = new Map<number, number>();
+  private readonly cache = new SegmentCache(SEGMENT_CACHE_BYTES);
+  private readonly reader: PageReader;
+  readonly sealer: Sealer;
   private closed = false;
 
   /**
    * `side` runs the short autocommit work an append needs while it holds a connection of `pool`
    * (registering log types, attaching partitions); a separate pool so that appends filling the
-   * main pool can never wait on each other for it.
+   * main pool can never wait on each other for it. `sealing` is the sealer's connection.
    */
   constructor(
     private readonly pool: pg.Pool,
     private readonly side: pg.Pool,
-  ) {}
+    private readonly sealing: pg.Pool,
+    options: Omit<PostgresStoreOptions, 'url'> = {},
+  ) {
+    this.reader = new PageReader(pool, this.cache);
+    const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+    this.sealer = new Sealer(
+      sealing,
+      (tid, typeId) => this.ownerOf(tid, typeId),
+      { ageMs: options.sealAgeMs ?? SEAL_AGE_MS, idleMs: options.sealIntervalMs ?? SEAL_IDLE_MS },
+      log,
+    );
+  }
+
+  /** Seals every hot entry old enough now (tests and tools; the sealer does it in the background). */
+  async settle(): Promise<void> {
+    await this.sealer.settle();
+  }
 
   async health(): Promise<void> {
     await this.pool.query('SELECT 1');
@@ -209,7 +268,8 @@ export class PostgresStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.all([this.pool.end(), this.side.end()]);
+    await this.sealer.stop();
+    await Promise.all([this.pool.end(), this.side.end(), this.sealing.end()]);
   }
 
   private async tid(tenantId: string): Promise<number | undefined> {
@@ -224,7 +284,7 @@ export class PostgresStore implements Store {
 
   private async requireTid(tenantId: string): Promise<number> {
     const tid = await this.tid(tenantId);
-    if (tid === undefined) throw new Error(`unknown tenant ${tenantId}`);
+    if (tid === undefined) throw new UnknownTenantError(tenantId);
     return tid;
   }
 
@@ -236,6 +296,23 @@ export class PostgresStore implements Store {
       if (id !== undefined) this.typeIds.set(name, id);
     }
     return id;
+  }
+
+  /** The tenant and type a segment of (tid, typeId) must say it belongs to. */
+  private async ownerOf(tid: number, typeId: number): Promise<SegmentOwner> {
+    let tenantId = this.tenantNames.get(tid);
+    let logType = this.typeNames.get(typeId);
+    if (tenantId === undefined || logType === undefined) {
+      const r = await this.side.query<{ id: string; name: string }>(
+        'SELECT t.id, l.name FROM tenants t, log_types l WHERE t.tid = $1 AND l.type_id = $2',
+        [tid, typeId],
+      );
+      const row = r.rows[0];
+      if (!row) throw new Error(`no tenant ${tid} or log type ${typeId}`);
+      this.tenantNames.set(tid, (tenantId = row.id));
+      this.typeNames.set(typeId, (logType = row.name));
+    }
+    return { tenantId, logType };
   }
 
   /** Ids of the given type names, registering new ones (committed at once: a type id is never rolled back). */
@@ -300,7 +377,7 @@ export class PostgresStore implements Store {
           else if (visible && !visible.has(m)) {
             // Attached after this transaction's first INSERT, which fixed the partitions it
             // routes to; taking a new lock makes the backend read the catalogue changes.
-            await client.query(`LOCK TABLE ${partitionOf(m)} IN ROW EXCLUSIVE MODE`);
+            await client.query(`LOCK TABLE ${monthTable('entries', m)}, ${monthTable('entry_keys', m)} IN ROW EXCLUSIVE MODE`);
             visible.add(m);
           }
         }
@@ -311,17 +388,50 @@ export class PostgresStore implements Store {
           // Keeps anyone from attaching a partition for the rows routed to DEFAULT until this
           // commits: PostgreSQL would refuse them (and reading the catalogue here catches any
           // partition attached just before).
-          await client.query('LOCK TABLE entries_default IN ROW EXCLUSIVE MODE');
+          await client.query('LOCK TABLE entries_default, entry_keys_default IN ROW EXCLUSIVE MODE');
           holdsDefault = true;
         }
         visible ??= new Set(this.months);
-        const r = await client.query({
-          name: 'lw_append',
-          text: SQL.insert,
-          values: [tid, chunk.times.length, typeIds, chunk.times, chunk.keys, chunk.bodies],
+        const k = await client.query<{ base: string; at: string; n: string; fresh: string[] | null }>({
+          name: 'lw_append_keys',
+          text: SQL.keys,
+          values: [tid, chunk.times.length, chunk.times, chunk.keys],
         });
-        accepted += r.rowCount ?? 0;
-        seen += chunk.times.length;
+        const { base, at } = k.rows[0]!;
+        const all = Number(k.rows[0]!.n) === chunk.times.length;
+        const fresh = new Set(k.rows[0]!.fresh ?? []);
+        const pick: { types: number[]; times: number[]; ns: number[]; bodies: string[] } = { types: [], times: [], ns: [], bodies: [] };
+        for (let i = 0; i < chunk.times.length; i++) {
+          if (!all && !fresh.has(`${chunk.times[i]}/${chunk.keys[i]}`)) continue;
+          pick.types.push(typeIds[i]!);
+          pick.times.push(chunk.times[i]!);
+          pick.ns.push(i + 1);
+          pick.bodies.push(chunk.bodies[i]!);
+        }
+        if (pick.times.length > 0) {
+          const tally = new BucketTally();
+          for (let i = 0; i < pick.times.length; i++) tally.add(pick.types[i]!, pick.times[i]!);
+          const counts = [...tally.entries()];
+          const r = await client.query({
+            name: 'lw_append_entries',
+            text: SQL.entries,
+            values: [
+              tid,
+              base,
+              at,
+              pick.types,
+              pick.times,
+              pick.ns,
+              joinBodies(pick.bodies),
+              counts.map((c) => c.typeId),
+              counts.map((c) => c.hour),
+              counts.map((c) => c.n),
+            ],
+          });
+          if (r.rowCount !== pick.times.length) throw new Error(`stored ${r.rowCount} of ${pick.times.length} entries`);
+        }
+        accepted += pick.times.length;
+        seen += chunk.times.length + chunk.repeated;
         chunk = pull(it);
       }
       await client.query('COMMIT');
@@ -338,49 +448,26 @@ export class PostgresStore implements Store {
     const tid = await this.tid(query.tenantId);
     const typeId = await this.typeId(query.logType);
     if (tid === undefined || typeId === undefined) return { total: 0, watermark: 0, ...EMPTY_PAGE };
-    // One row beyond the page tells whether more follow.
-    const plan = planCount(query.fromMs, query.toMs);
-    const ranges = [0, 1].map((i) => plan.ranges[i] ?? { fromMs: 0, toMs: 0, sign: 0 });
-    const r = await this.pool.query<EntryRow & { total: string; watermark: string }>({
-      name: 'lw_first',
-      text: SQL.first,
-      values: [
-        tid,
-        typeId,
-        query.fromMs,
-        query.toMs ?? NO_UPPER_BOUND,
-        limit + 1,
-        plan.fromBucket,
-        plan.toBucket,
-        ...ranges.flatMap((c) => [c.fromMs, c.toMs, c.sign]),
-      ],
-    });
-    const head = r.rows[0];
-    const total = head ? Number(head.total) : 0;
-    if (!head || total === 0) return { total: 0, watermark: 0, ...EMPTY_PAGE };
-    const rows = r.rows.filter((row) => row.event_time !== null).map(toEntry);
-    return { total, watermark: Number(head.watermark), ...pageOfRows(rows, limit) };
+    const owner = await this.ownerOf(tid, typeId);
+    const totals = await readTotals(this.pool, this.cache, { tid, typeId, owner, fromMs: query.fromMs, toMs: query.toMs });
+    if (!totals || totals.total === 0) return { total: 0, watermark: 0, ...EMPTY_PAGE };
+    // The page is read after the snapshot that fixed the total, bounded by its watermark: the
+    // same entries (page-reader.ts). Sequence values start at 1, so (fromMs, 0) precedes them all.
+    const page = await this.page(tid, typeId, query, totals.watermark, { timeMs: query.fromMs, seq: 0 }, limit);
+    return { ...totals, ...page };
   }
 
-  async nextPage(query: EntryQuery, after: Resume, watermark: number, limit: number): Promise<StoredPage> {
+  async nextPage(query: EntryQuery, after: Position, watermark: number, limit: number): Promise<StoredPage> {
     const tid = await this.tid(query.tenantId);
     const typeId = await this.typeId(query.logType);
     if (tid === undefined || typeId === undefined) return EMPTY_PAGE;
-    const r = await this.pool.query<EntryRow>({
-      name: 'lw_next',
-      text: SQL.next,
-      values: [
-        tid,
-        typeId,
-        Math.max(query.fromMs, after.timeMs),
-        after.timeMs,
-        after.seq,
-        query.toMs ?? NO_UPPER_BOUND,
-        watermark,
-        limit + 1,
-      ],
-    });
-    return pageOfRows(r.rows.map(toEntry), limit);
+    const from = after.timeMs < query.fromMs ? { timeMs: query.fromMs, seq: 0 } : { timeMs: after.timeMs, seq: after.seq };
+    return this.page(tid, typeId, query, watermark, from, limit);
+  }
+
+  private async page(tid: number, typeId: number, query: EntryQuery, watermark: number, after: Position, limit: number): Promise<StoredPage> {
+    const owner = await this.ownerOf(tid, typeId);
+    return this.reader.read({ tid, typeId, owner, fromMs: query.fromMs, toMs: query.toMs, watermark }, after, limit);
   }
 
   async createTenant(input: { id: string; name: string }): Promise<Tenant> {

@@ -14,14 +14,17 @@ import { SchemaTooNewError } from '../store.ts';
  *   partition, so no write ever fails for lack of one.
  * - The primary key (tid, type_id, event_time, seq) is the page order: a page is one keyset
  *   range scan per partition in range.
- * - Idempotency is the unique (tid, key, event_time). A unique constraint on a partitioned table
- *   must contain the partition key; adding event_time changes nothing, because the key digests
- *   the entry's text, which holds its event time: equal keys imply equal event times.
+ * - Idempotency is `entry_keys` (tid, event_time, key): the key is the first 64 bits of the
+ *   entry's digest, which with the tenant and the millisecond is collision-safe in practice.
+ *   A unique constraint on a partitioned table must contain the partition key; event_time
+ *   changes nothing, because the digest covers the entry's text, which holds its event time.
+ * - Hot rows (`entries`) and sealed ones (`segments`) never overlap: the sealer moves rows in
+ *   one transaction, so any one statement sees each entry exactly once.
  * - `seq` is allocated per tenant from `entry_seqs` inside the appending transaction. Updating
  *   that row locks it until commit, so one tenant's batches commit in seq order, and the row's
  *   committed value is an exact snapshot watermark (see index.ts).
  * - Every primary key and unique index of a per-tenant table leads with `tid`, so `entries`,
- *   `entry_seqs` and `checkpoints` can be distributed by tenant; `tenants`, `log_types`,
+ *   `entry_keys`, `segments`, `entry_seqs` and `checkpoints` can be distributed by tenant; `tenants`, `log_types`,
  *   `access_keys`, `secrets` and `schema_version` are small and would be reference tables.
  */
 export const MIGRATIONS: readonly string[] = [
@@ -104,6 +107,62 @@ export const MIGRATIONS: readonly string[] = [
     SELECT tid, type_id, (event_time - ((event_time % 3600000) + 3600000) % 3600000) / 3600000, count(*)
     FROM entries GROUP BY 1, 2, 3;
   `,
+  // Segments (issue 10): each entry's wire text is kept once. New entries are written to
+  // `entries` (hot rows, uncompressed); the sealer (sealer.ts) moves old-enough hot rows into
+  // immutable compressed `segments` of one tenant and type, cut at month boundaries so that
+  // each segment lives in one monthly partition (retention can drop whole partitions).
+  // Idempotency moves to `entry_keys`, one narrow row per entry, hot or sealed, so sealing never
+  // touches it. Existing hot rows keep their place and `added_at` 0: the sealer converts them
+  // in the background, oldest first.
+  `
+  CREATE TABLE entry_keys (
+    tid integer NOT NULL,
+    event_time bigint NOT NULL,
+    key bigint NOT NULL,
+    PRIMARY KEY (tid, event_time, key)
+  ) PARTITION BY RANGE (event_time);
+  CREATE TABLE entry_keys_default PARTITION OF entry_keys DEFAULT;
+  CREATE SEQUENCE segment_ids;
+  CREATE TABLE segments (
+    id bigint NOT NULL DEFAULT nextval('segment_ids'),
+    tid integer NOT NULL,
+    type_id integer NOT NULL,
+    first_time bigint NOT NULL,
+    first_seq bigint NOT NULL,
+    last_time bigint NOT NULL,
+    last_seq bigint NOT NULL,
+    n integer NOT NULL,
+    data bytea NOT NULL
+  ) PARTITION BY RANGE (first_time);
+  ALTER TABLE segments ALTER COLUMN data SET STORAGE EXTERNAL;
+  CREATE INDEX segments_by_end ON segments (tid, type_id, last_time, last_seq);
+  CREATE TABLE segments_default PARTITION OF segments DEFAULT;
+  DO $$
+  DECLARE r record;
+  BEGIN
+    FOR r IN
+      SELECT c.relname AS name, pg_get_expr(c.relpartbound, c.oid) AS bound
+      FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+      WHERE i.inhparent = 'entries'::regclass AND c.relname <> 'entries_default'
+    LOOP
+      EXECUTE format('CREATE TABLE %I PARTITION OF entry_keys %s', 'entry_keys_' || substr(r.name, 9), r.bound);
+      EXECUTE format('CREATE TABLE %I PARTITION OF segments %s', 'segments_' || substr(r.name, 9), r.bound);
+    END LOOP;
+  END $$;
+  LOCK TABLE entries IN SHARE MODE;
+  INSERT INTO entry_keys (tid, event_time, key)
+    SELECT tid, event_time, ('x' || encode(substring(key FROM 1 FOR 8), 'hex'))::bit(64)::bigint FROM entries;
+  ALTER TABLE entries DROP CONSTRAINT entries_tid_key_event_time_key;
+  ALTER TABLE entries DROP COLUMN key;
+  ALTER TABLE entries ADD COLUMN added_at bigint NOT NULL DEFAULT 0;
+  -- How the sealer finds rows old enough. BRIN: rows arrive in added_at order, and a B-tree
+  -- here cost an eighth of the ingest rate.
+  CREATE INDEX entries_by_age ON entries USING brin (added_at) WITH (autosummarize = on);
+  -- The appending statement adds to the hourly tallies itself (it knows which entries were new):
+  -- the trigger's transition table held every inserted row, texts included.
+  DROP TRIGGER entries_counted ON entries;
+  DROP FUNCTION lw_count_entries();
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -112,6 +171,8 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
 export const LOCK_NAMESPACE = 0x4c57; // "LW"
 export const MIGRATION_LOCK = 1;
 export const PARTITION_LOCK = 2;
+/** Namespace of the sealer's per-(tenant, type) locks (see sealer.ts). */
+export const SEAL_LOCK_NAMESPACE = 0x4c58; // "LX"
 
 export async function migrate(client: pg.PoolClient): Promise<void> {
   await client.query('BEGIN');
@@ -143,30 +204,49 @@ export function partitionOf(month: number): string {
   return `entries_y${d.getUTCFullYear()}m${String(d.getUTCMonth() + 1).padStart(2, '0')}`;
 }
 
+/** The tables partitioned by month, in the order their DEFAULT partitions are locked. */
+export const PARTITIONED = ['entries', 'entry_keys', 'segments'] as const;
+
+/** The partition of `table` for a month (a number from `monthOf`). */
+export function monthTable(table: (typeof PARTITIONED)[number], month: number): string {
+  return partitionOf(month).replace(/^entries_/, `${table}_`);
+}
+
+/** The first ms of the month `ms` falls in. */
+export function monthStart(ms: number): number {
+  const d = new Date(ms);
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+}
+
 /**
- * Gives a month its partition unless it has one, in a short transaction of its own. The table is
- * created apart and then attached, which takes only a SHARE UPDATE EXCLUSIVE lock on `entries`:
- * reads and writes of other months carry on. The DEFAULT partition is locked meanwhile, and any
- * rows of the month it holds (written while the month had no partition) move into the new one,
- * since PostgreSQL refuses to attach a range that DEFAULT still has rows for.
+ * Gives a month its partitions (entries, entry_keys, segments) unless it has them, in a short
+ * transaction of its own. Each table is created apart and then attached, which takes only a
+ * SHARE UPDATE EXCLUSIVE lock on the parent: reads and writes of other months carry on. The
+ * DEFAULT partitions are locked meanwhile (always in PARTITIONED order, as appends and the
+ * sealer take them), and any rows of the month they hold (written while the month had no
+ * partition) move into the new ones, since PostgreSQL refuses to attach a range that DEFAULT
+ * still has rows for. Segments move whole, id and bytes unchanged.
  */
 export async function attachMonth(client: pg.PoolClient, month: number, lockTimeoutMs: number): Promise<void> {
   const from = Date.UTC(1970, month, 1);
   const to = Date.UTC(1970, month + 1, 1);
-  const name = partitionOf(month);
   await client.query('BEGIN');
   try {
     await client.query(`SET LOCAL lock_timeout = ${Math.trunc(lockTimeoutMs)}`);
     await client.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_NAMESPACE, PARTITION_LOCK]);
-    const exists = await client.query<{ e: boolean }>('SELECT to_regclass($1) IS NOT NULL AS e', [name]);
+    const exists = await client.query<{ e: boolean }>('SELECT to_regclass($1) IS NOT NULL AS e', [partitionOf(month)]);
     if (!exists.rows[0]!.e) {
-      await client.query('LOCK TABLE entries_default IN ACCESS EXCLUSIVE MODE');
-      await client.query(`CREATE TABLE ${name} (LIKE entries INCLUDING DEFAULTS INCLUDING CONSTRAINTS)`);
-      await client.query(
-        `WITH moved AS (DELETE FROM entries_default WHERE event_time >= ${from} AND event_time < ${to} RETURNING *)
-         INSERT INTO ${name} SELECT * FROM moved`,
-      );
-      await client.query(`ALTER TABLE entries ATTACH PARTITION ${name} FOR VALUES FROM (${from}) TO (${to})`);
+      for (const table of PARTITIONED) await client.query(`LOCK TABLE ${table}_default IN ACCESS EXCLUSIVE MODE`);
+      for (const table of PARTITIONED) {
+        const name = monthTable(table, month);
+        const key = table === 'segments' ? 'first_time' : 'event_time';
+        await client.query(`CREATE TABLE ${name} (LIKE ${table} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE)`);
+        await client.query(
+          `WITH moved AS (DELETE FROM ${table}_default WHERE ${key} >= ${from} AND ${key} < ${to} RETURNING *)
+           INSERT INTO ${name} SELECT * FROM moved`,
+        );
+        await client.query(`ALTER TABLE ${table} ATTACH PARTITION ${name} FOR VALUES FROM (${from}) TO (${to})`);
+      }
     }
     await client.query('COMMIT');
   } catch (err) {

@@ -2,8 +2,15 @@
  * The embedded store: one SQLite file (better-sqlite3, WAL, synchronous=FULL) under the data
  * directory. Several processes may share the file (a server and CLI commands); SQLite
  * serialises their writes.
+ *
+ * Entries are appended as hot rows (`entries`) and sealed in the background (sealer.ts) into
+ * compressed, checksummed segments of one tenant and log type (`segments`, ../segment-codec.ts),
+ * each entry's text kept exactly once. A page merges the segments and hot rows after its
+ * position inside one read transaction, so it sees every entry in exactly one of the two
+ * places whatever the sealer of any process commits meanwhile.
  */
 import Database from 'better-sqlite3';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NewEntry } from '../../logs/entry.ts';
 import type {
@@ -13,22 +20,30 @@ import type {
   EntryQuery,
   FirstPage,
   NewAccessKey,
-  Resume,
+  Position,
   Scope,
   Store,
   StoredPage,
   Tenant,
   TenantLimits,
 } from '../store.ts';
+import { UnknownTenantError } from '../store.ts';
 import { BucketTally, planCount } from '../count-plan.ts';
 import { EMPTY_PAGE } from '../page.ts';
+import { SegmentCache } from '../segment-cache.ts';
+import { before, countInSegment, mergePage, type HotEntry } from '../segment-pages.ts';
 import { migrate } from './migrations.ts';
-import { BLOCK_FILE } from './block-file.ts';
 import { prepareDataDir } from './data-dir.ts';
-import { PageBlocks } from './page-blocks.ts';
-import { PageReader } from './page-reader.ts';
+import { Sealer } from './sealer.ts';
+import { Segments, type Owner } from './segments.ts';
 
 export const DATABASE_FILE = 'logwarden.db';
+/** Where stores of schema version 3 kept page blocks; removed once the store is upgraded. */
+const OLD_BLOCK_FILE = 'page-blocks.dat';
+/** Hot rows are sealed once stored this long ago: late arrivals within it cost no rewrite. */
+export const DEFAULT_SEAL_AGE_MS = 5 * 60_000;
+/** Idempotency keys are kept to this many bytes of their digest (with tenant and event time). */
+const KEY_BYTES = 16;
 const NO_UPPER_BOUND = Number.MAX_SAFE_INTEGER;
 
 interface TenantRow {
@@ -73,24 +88,32 @@ function toKey(r: KeyRow): AccessKeyRecord {
 export interface SqliteStoreOptions {
   /** Directory holding the database file; created if missing. */
   dataDir: string;
-  /** Entries per page block (see page-blocks.ts); tests use small ones. */
-  blockEntries?: number;
+  /** Hot rows stored longer ago than this are sealed into segments (default five minutes; tests use 0). */
+  sealAgeMs?: number;
+  /** How often the sealer looks for work when it found none (default one second). */
+  sealIntervalMs?: number;
+  /** Bytes of decoded segments kept in memory. */
+  segmentCacheBytes?: number;
+  /** The clock (ms), for when rows were stored and are old enough to seal. */
+  now?: () => number;
 }
 
 export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
-  prepareDataDir(options.dataDir, DATABASE_FILE, [BLOCK_FILE]);
+  prepareDataDir(options.dataDir, DATABASE_FILE, [OLD_BLOCK_FILE]);
   const db = new Database(join(options.dataDir, DATABASE_FILE));
   try {
-    // Takes effect only while the file is new. A page of the API spans ~100 entries of ~800
-    // bytes: with 16 KiB pages it is read from a handful of pages rather than two dozen.
-    db.pragma('page_size = 16384');
+    // Takes effect only while the file is new: the sealer hands the pages that sealing frees
+    // back to the file system (a file made before keeps its pages and reuses them).
+    db.pragma('auto_vacuum = INCREMENTAL');
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
     db.pragma('busy_timeout = 10000');
     db.pragma('foreign_keys = ON');
     db.pragma('cache_size = -65536');
     migrate(db);
-    return new SqliteStore(db, join(options.dataDir, BLOCK_FILE), options.blockEntries);
+    // Page blocks are gone from the schema once it is upgraded; so goes their file.
+    rmSync(join(options.dataDir, OLD_BLOCK_FILE), { force: true });
+    return new SqliteStore(db, options);
   } catch (err) {
     db.close();
     throw err;
@@ -103,9 +126,6 @@ export class SqliteStore implements Store {
   private readonly typeIds = new Map<string, number>();
 
   private readonly q;
-  private readonly pages: PageBlocks;
-  /** When this store last appended (ms), for `maintain`'s quiet period. */
-  private appendedAt = 0;
   /**
    * Access keys as read since the database last changed: every request looks its key up, and
    * `PRAGMA data_version` (which moves whenever another connection commits) costs a fraction
@@ -114,18 +134,36 @@ export class SqliteStore implements Store {
   private readonly keys = new Map<string, AccessKeyRecord | undefined>();
   private keysVersion = -1;
 
+  private readonly segments: Segments;
+  private readonly sealer: Sealer;
+  private readonly owners = new Map<string, Owner>();
+  private readonly now: () => number;
+
   constructor(
     private readonly db: Database.Database,
-    blockFile: string,
-    blockEntries?: number,
+    options: Omit<SqliteStoreOptions, 'dataDir'> = {},
   ) {
-    this.pages = new PageBlocks(db, new PageReader(db), { file: blockFile, ...(blockEntries !== undefined && { entries: blockEntries }) });
+    this.now = options.now ?? Date.now;
+    this.segments = new Segments(db, new SegmentCache(options.segmentCacheBytes));
     this.q = {
+      // Hot rows after a position: seeking on the time alone, then stepping over the run of
+      // that very time up to the position's sequence (a row-value comparison would make SQLite
+      // step over the whole run). The text comes as bytes, as the page sends it.
+      hot: db
+        .prepare<[number, number, number, number, number, number, number, number], [number, number, Buffer]>(
+          `SELECT event_time, seq, CAST(body AS BLOB) FROM entries WHERE tid = ? AND type_id = ? AND event_time >= ?
+           AND (event_time > ? OR seq > ?) AND event_time < ? AND seq <= ? ORDER BY event_time, seq LIMIT ?`,
+        )
+        .raw(),
+      addEntryKey: db.prepare<[number, number, Buffer]>('INSERT OR IGNORE INTO entry_keys (tid, event_time, key) VALUES (?, ?, ?)'),
+      tenantOf: db.prepare<[number], string>('SELECT id FROM tenants WHERE tid = ?').pluck(),
+      typeOf: db.prepare<[number], string>('SELECT name FROM log_types WHERE type_id = ?').pluck(),
       tidOf: db.prepare<[string], { tid: number }>('SELECT tid FROM tenants WHERE id = ?'),
       typeIdOf: db.prepare<[string], { type_id: number }>('SELECT type_id FROM log_types WHERE name = ?'),
       addType: db.prepare<[string]>('INSERT OR IGNORE INTO log_types (name) VALUES (?)'),
-      insert: db.prepare<[number, number, number, Buffer, string]>(
-        'INSERT INTO entries (tid, type_id, event_time, key, body) VALUES (?, ?, ?, ?, ?) ON CONFLICT (tid, event_time, key) DO NOTHING',
+      // The key column predates entry_keys and stays empty (migrations.ts, version 4).
+      insert: db.prepare<[number, number, number, string, number]>(
+        "INSERT INTO entries (tid, type_id, event_time, key, body, stored_at) VALUES (?, ?, ?, X'', ?, ?)",
       ),
       addCount: db.prepare<[number, number, number, number]>(
         `INSERT INTO entry_counts (tid, type_id, hour, n) VALUES (?, ?, ?, ?)
@@ -135,9 +173,9 @@ export class SqliteStore implements Store {
         'SELECT coalesce(sum(n), 0) AS n FROM entry_counts WHERE tid = ? AND type_id = ? AND hour >= ? AND hour < ?',
       ),
       watermark: db.prepare<[], { w: number | null }>("SELECT seq AS w FROM sqlite_sequence WHERE name = 'entries'"),
-      count: db.prepare<[number, number, number, number], { n: number }>(
-        'SELECT count(*) AS n FROM entries WHERE tid = ? AND type_id = ? AND event_time >= ? AND event_time < ?',
-      ),
+      countHot: db
+        .prepare<[number, number, number, number], number>('SELECT count(*) FROM entries WHERE tid = ? AND type_id = ? AND event_time >= ? AND event_time < ?')
+        .pluck(),
       tenant: db.prepare<[string], TenantRow>('SELECT * FROM tenants WHERE id = ?'),
       tenants: db.prepare<[], TenantRow>('SELECT * FROM tenants ORDER BY tid'),
       addTenant: db.prepare<[string, string, string]>('INSERT INTO tenants (id, name, created_at) VALUES (?, ?, ?)'),
@@ -168,6 +206,40 @@ export class SqliteStore implements Store {
            entries_seen = excluded.entries_seen, updated_at = excluded.updated_at`,
       ),
     };
+    this.sealer = new Sealer(db, this.segments, (tid, typeId) => this.ownerOf(tid, typeId), {
+      sealAgeMs: options.sealAgeMs ?? DEFAULT_SEAL_AGE_MS,
+      intervalMs: options.sealIntervalMs ?? 1000,
+      now: this.now,
+    });
+    this.sealer.start();
+  }
+
+  /**
+   * Seals and compacts every hot row now, whatever its age, as the background would in time:
+   * for tests and the benchmark's data set (not part of the Store interface). Returns the
+   * entries sealed.
+   */
+  settle(): number {
+    return this.sealer.settle();
+  }
+
+  /** The last failure of the background sealing, if its latest attempt failed. */
+  get backgroundError(): unknown {
+    return this.sealer.lastError;
+  }
+
+  /** A tenant and log type by their numbers, with their names (which segments are bound to). */
+  private ownerOf(tid: number, typeId: number): Owner {
+    const key = `${tid}/${typeId}`;
+    let owner = this.owners.get(key);
+    if (owner === undefined) {
+      const tenantId = this.q.tenantOf.get(tid);
+      const logType = this.q.typeOf.get(typeId);
+      if (tenantId === undefined || logType === undefined) throw new Error(`entries of unknown tenant ${tid} or log type ${typeId}`);
+      owner = { tid, typeId, names: { tenantId, logType } };
+      this.owners.set(key, owner);
+    }
+    return owner;
   }
 
   async health(): Promise<void> {
@@ -175,7 +247,7 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
-    this.pages.close();
+    this.sealer.stop();
     if (this.db.open) this.db.close();
   }
 
@@ -190,7 +262,7 @@ export class SqliteStore implements Store {
 
   private requireTid(tenantId: string): number {
     const tid = this.tid(tenantId);
-    if (tid === undefined) throw new Error(`unknown tenant ${tenantId}`);
+    if (tid === undefined) throw new UnknownTenantError(tenantId);
     return tid;
   }
 
@@ -208,28 +280,24 @@ export class SqliteStore implements Store {
   async append(tenantId: string, entries: Iterable<NewEntry>): Promise<AppendResult> {
     const tid = this.requireTid(tenantId);
     const knownTypes = new Set(this.typeIds.keys());
-    this.appendedAt = Date.now();
     try {
       return this.db
         .transaction(() => {
           let accepted = 0;
           let duplicates = 0;
           const tally = new BucketTally();
-          const times = new Map<number, number[]>();
+          const storedAt = this.now();
           for (const e of entries) {
             const typeId = this.typeId(e.logType, true)!;
-            if (this.q.insert.run(tid, typeId, e.eventTimeMs, e.key, e.body).changes === 1) {
+            if (this.q.addEntryKey.run(tid, e.eventTimeMs, e.key.subarray(0, KEY_BYTES)).changes === 1) {
+              this.q.insert.run(tid, typeId, e.eventTimeMs, e.body, storedAt);
               accepted++;
               tally.add(typeId, e.eventTimeMs);
-              let t = times.get(typeId);
-              if (!t) times.set(typeId, (t = []));
-              t.push(e.eventTimeMs);
             } else {
               duplicates++;
             }
           }
           for (const c of tally.entries()) this.q.addCount.run(tid, c.typeId, c.hour, c.n);
-          for (const [typeId, t] of times) this.pages.invalidate(tid, typeId, t);
           return { accepted, duplicates };
         })
         .immediate();
@@ -238,16 +306,6 @@ export class SqliteStore implements Store {
       for (const name of this.typeIds.keys()) if (!knownTypes.has(name)) this.typeIds.delete(name);
       throw err;
     }
-  }
-
-  /**
-   * Builds up to `budget` page blocks (page-blocks.ts). Does nothing while this store appended
-   * within the last `quietMs`, so that blocks are built in pauses of ingest rather than against
-   * it. Resolves to the entries put in blocks; 0 when there was nothing (or no time) to do.
-   */
-  async maintain(budget: number, quietMs = 0): Promise<number> {
-    if (Date.now() - this.appendedAt < quietMs) return 0;
-    return this.pages.build(this.db, budget);
   }
 
   async firstPage(query: EntryQuery, limit: number): Promise<FirstPage> {
@@ -260,27 +318,49 @@ export class SqliteStore implements Store {
         const total = this.count(tid, typeId, query);
         if (total === 0) return { total, watermark: 0, ...EMPTY_PAGE };
         const watermark = this.q.watermark.get()?.w ?? 0;
-        return { total, watermark, ...this.pages.firstPage(tid, typeId, query.fromMs, to, limit) };
+        return { total, watermark, ...this.page(tid, typeId, before(query.fromMs), to, watermark, limit) };
       })
       .deferred();
   }
 
-  async nextPage(query: EntryQuery, after: Resume, watermark: number, limit: number): Promise<StoredPage> {
+  async nextPage(query: EntryQuery, after: Position, watermark: number, limit: number): Promise<StoredPage> {
     const tid = this.tid(query.tenantId);
     const typeId = this.typeId(query.logType, false);
     if (tid === undefined || typeId === undefined) return EMPTY_PAGE;
     const to = query.toMs ?? NO_UPPER_BOUND;
-    return this.pages.nextPage(tid, typeId, after, query.fromMs, to, watermark, limit);
+    // Positions before the query's start resume at its start.
+    const from = after.timeMs < query.fromMs ? before(query.fromMs) : after;
+    // One read transaction: the segments and hot rows of a single commit.
+    return this.db.transaction(() => this.page(tid, typeId, from, to, watermark, limit)).deferred();
   }
 
-  /** Entries of the query, by the rollups and at most two short index scans (count-plan.ts). */
+  /** Up to `limit` entries after `after`, before `toMs`, at or below `watermark` (inside a read transaction). */
+  private page(tid: number, typeId: number, after: Position, toMs: number, watermark: number, limit: number): StoredPage {
+    const owner = this.ownerOf(tid, typeId);
+    const hot: HotEntry[] = this.q.hot
+      .all(tid, typeId, after.timeMs, after.timeMs, after.seq, toMs, watermark, limit + 1)
+      .map(([timeMs, seq, body]) => ({ timeMs, seq, body }));
+    return mergePage(this.segments.after(owner, after, toMs), hot, { after, toMs, watermark, limit });
+  }
+
+  /** Entries with `fromMs <= eventTime < toMs`, hot and sealed (inside a read transaction). */
+  private countRange(tid: number, typeId: number, fromMs: number, toMs: number): number {
+    const owner = this.ownerOf(tid, typeId);
+    let n = this.q.countHot.get(tid, typeId, fromMs, toMs)!;
+    for (const row of this.segments.overlapping(owner, fromMs, toMs)) {
+      n += row.firstTime >= fromMs && row.lastTime < toMs ? row.n : countInSegment(this.segments.decoded(owner, row), fromMs, toMs);
+    }
+    return n;
+  }
+
+  /** Entries of the query, by the rollups and at most two short ranges counted (count-plan.ts). */
   private count(tid: number, typeId: number, query: EntryQuery): number {
     const plan = planCount(query.fromMs, query.toMs);
     let total = 0;
     if (plan.fromBucket < plan.toBucket) {
       total += this.q.sumCounts.get(tid, typeId, plan.fromBucket, plan.toBucket)!.n;
     }
-    for (const r of plan.ranges) total += r.sign * this.q.count.get(tid, typeId, r.fromMs, r.toMs)!.n;
+    for (const r of plan.ranges) total += r.sign * this.countRange(tid, typeId, r.fromMs, r.toMs);
     return total;
   }
 

@@ -79,7 +79,7 @@ export const MIGRATIONS: readonly string[] = [
     SELECT tid, type_id, (event_time - ((event_time % 3600000) + 3600000) % 3600000) / 3600000, count(*)
     FROM entries GROUP BY 1, 2, 3;
   `,
-  // Page blocks (page-blocks.ts): consecutive entries' texts stored together (in the block
+  // Page blocks (a design since replaced by version 4): consecutive entries' texts stored together (in the block
   // file, block-file.ts, at `at`, `bytes` long), derived from entries and built in the
   // background; a gap is the range of a block a late entry dropped. block_file holds how much of
   // the block file is committed.
@@ -112,6 +112,44 @@ export const MIGRATIONS: readonly string[] = [
     size INTEGER NOT NULL
   );
   INSERT INTO block_file (id, size) VALUES (1, 0);
+  `,
+  // Entries sealed into compressed segments (sealer.ts, ../segment-codec.ts); page blocks and
+  // their file go (openSqliteStore deletes page-blocks.dat once this has committed).
+  //
+  // `entries` keeps only the hot rows, those not yet sealed, with when they were stored
+  // (`stored_at`, ms); rows already there count as stored long ago, so the sealer converts them
+  // in the background while every read merges both places. Its `key` column is left unused
+  // (dropping it would rewrite the whole table in one transaction): idempotency keys live in
+  // `entry_keys`, for hot and sealed entries alike, the first 16 bytes of the SHA-256 digest
+  // with tenant and event time. `segments` ids are never reused; a segment's range of
+  // positions never overlaps another's of the same tenant and type.
+  `
+  CREATE TABLE entry_keys (
+    tid INTEGER NOT NULL,
+    event_time INTEGER NOT NULL,
+    key BLOB NOT NULL,
+    PRIMARY KEY (tid, event_time, key)
+  ) WITHOUT ROWID;
+  INSERT OR IGNORE INTO entry_keys (tid, event_time, key)
+    SELECT tid, event_time, substr(key, 1, 16) FROM entries ORDER BY tid, event_time, substr(key, 1, 16);
+  DROP INDEX entries_by_time_key;
+  ALTER TABLE entries ADD COLUMN stored_at INTEGER NOT NULL DEFAULT 0;
+  CREATE TABLE segments (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    tid INTEGER NOT NULL,
+    type_id INTEGER NOT NULL,
+    first_time INTEGER NOT NULL,
+    first_seq INTEGER NOT NULL,
+    last_time INTEGER NOT NULL,
+    last_seq INTEGER NOT NULL,
+    n INTEGER NOT NULL,
+    max_seq INTEGER NOT NULL,
+    data BLOB NOT NULL
+  );
+  CREATE UNIQUE INDEX segments_by_last ON segments(tid, type_id, last_time, last_seq);
+  DROP TABLE entry_blocks;
+  DROP TABLE entry_block_gaps;
+  DROP TABLE block_file;
   `,
 ];
 

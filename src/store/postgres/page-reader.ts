@@ -1,0 +1,196 @@
+/**
+ * Reads a page: the merge of sealed segments and hot rows after a position, entries above the
+ * query's watermark left out.
+ *
+ * Each statement sees every committed entry exactly once (a seal moves rows in one
+ * transaction), and every entry at or below a watermark was committed before the watermark was
+ * read (a tenant's appends commit in sequence order, index.ts). So the entries at or below the
+ * watermark in any key range are the same in every later snapshot, and a page may be stitched
+ * from several statements, each covering a key range completely: one statement reads the next
+ * few segments and the next hot rows, and covers the keys up to where the shorter of the two
+ * lists ends. Segment bytes the cache holds are not sent again.
+ */
+import type pg from 'pg';
+import { decodeSegment, type DecodedSegment, type SegmentOwner } from '../segment-codec.ts';
+import type { Position, StoredPage } from '../store.ts';
+import { monthStart } from './migrations.ts';
+import { compare, type CachedSegment, type SegmentCache } from './segment-cache.ts';
+
+/**
+ * Segments read per statement. One: a segment holds more than a usual page, so most pages need
+ * one; a page that runs past it reads on in a second statement. Reading more at once would send
+ * and decode segments the page does not reach.
+ */
+const SEGMENTS_PER_READ = 1;
+const NO_UPPER_BOUND = Number.MAX_SAFE_INTEGER;
+const END: Position = { timeMs: Number.POSITIVE_INFINITY, seq: 0 };
+const COMMA = Buffer.from(',');
+
+const SQL = `
+  SELECT id, first_time, last_time, last_seq, CASE WHEN id = ANY($8::int8[]) THEN NULL ELSE data END AS data,
+         NULL::int8 AS seq, NULL::text AS body
+  FROM (
+    SELECT * FROM segments
+    WHERE tid = $1 AND type_id = $2 AND first_time >= $5 AND last_time >= $3 AND (last_time, last_seq) > ($3, $4)
+    ORDER BY last_time, last_seq LIMIT ${SEGMENTS_PER_READ}
+  ) s
+  UNION ALL
+  (SELECT NULL, event_time, NULL, NULL, NULL, seq, body FROM entries
+   WHERE tid = $1 AND type_id = $2 AND event_time >= $3 AND (event_time, seq) > ($3, $4) AND event_time < $6 AND seq <= $7
+   ORDER BY event_time, seq LIMIT $9)`;
+
+interface Row {
+  id: string | null;
+  first_time: string;
+  last_time: string | null;
+  last_seq: string | null;
+  data: Buffer | null;
+  seq: string | null;
+  body: string | null;
+}
+
+export interface PageScope {
+  readonly tid: number;
+  readonly typeId: number;
+  readonly owner: SegmentOwner;
+  readonly fromMs: number;
+  readonly toMs: number | null;
+  readonly watermark: number;
+}
+
+/** An entry chosen for a page: a hot row's text, or entry `i` of a decoded segment. */
+interface Picked {
+  timeMs: number;
+  seq: number;
+  text?: Buffer;
+  segment?: DecodedSegment;
+  i?: number;
+}
+
+export class PageReader {
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly cache: SegmentCache,
+  ) {}
+
+  async read(scope: PageScope, after: Position, limit: number): Promise<StoredPage> {
+    const want = limit + 1;
+    const toMs = scope.toMs ?? NO_UPPER_BOUND;
+    const picked: Picked[] = [];
+    let pos = after;
+    while (picked.length < want) {
+      const known = this.cache.after(scope.tid, scope.typeId, pos, SEGMENTS_PER_READ);
+      const r = await this.pool.query<Row>({
+        name: 'lw_page',
+        text: SQL,
+        values: [
+          scope.tid,
+          scope.typeId,
+          pos.timeMs,
+          pos.seq,
+          monthStart(pos.timeMs),
+          toMs,
+          scope.watermark,
+          known.map((s) => s.id),
+          want - picked.length,
+        ],
+      });
+      const segments: DecodedSegment[] = [];
+      const hot: Picked[] = [];
+      let segmentsEnd: Position = END;
+      let segmentRows = 0;
+      for (const row of r.rows) {
+        if (row.id === null) {
+          hot.push({ timeMs: Number(row.first_time), seq: Number(row.seq), text: Buffer.from(row.body!) });
+          continue;
+        }
+        segmentRows++;
+        const last = { timeMs: Number(row.last_time), seq: Number(row.last_seq) };
+        segmentsEnd = last;
+        if (Number(row.first_time) >= toMs) continue;
+        segments.push(this.segment(row, last, scope, known));
+      }
+      if (segmentRows < SEGMENTS_PER_READ) segmentsEnd = END;
+      const hotEnd = hot.length < want - picked.length ? END : hot[hot.length - 1]!;
+      const cover = compare(segmentsEnd, hotEnd) < 0 ? segmentsEnd : hotEnd;
+      merge(segments, hot, pos, cover, scope.watermark, toMs, want - picked.length, picked);
+      if (cover === END || cover.timeMs >= toMs) break;
+      pos = cover;
+    }
+    const shown = picked.length > limit ? picked.slice(0, limit) : picked;
+    const last = shown[shown.length - 1];
+    return { text: pageText(shown), count: shown.length, next: picked.length > limit && last ? { timeMs: last.timeMs, seq: last.seq } : null };
+  }
+
+  /** The decoded segment of a row: from the cache when the query left its bytes out. */
+  private segment(row: Row, last: Position, scope: PageScope, known: readonly CachedSegment[]): DecodedSegment {
+    const id = row.id!;
+    if (row.data === null) {
+      // Held since the query was built, so an eviction meanwhile changes nothing.
+      const hit = known.find((s) => s.id === id)!;
+      return hit.decoded;
+    }
+    const decoded = decodeSegment(row.data, scope.owner, Number(id));
+    this.cache.put({ id, tid: scope.tid, typeId: scope.typeId, last, decoded, bytes: decoded.bytes });
+    return decoded;
+  }
+}
+
+/**
+ * The page's text: the entries' texts comma-joined, consecutive entries of one segment taken as
+ * one stretch of its text (segment-codec.ts keeps them contiguous).
+ */
+function pageText(shown: readonly Picked[]): Buffer {
+  const parts: Buffer[] = [];
+  for (let k = 0; k < shown.length; ) {
+    if (parts.length > 0) parts.push(COMMA);
+    const p = shown[k]!;
+    if (!p.segment) {
+      parts.push(p.text!);
+      k++;
+      continue;
+    }
+    let end = k + 1;
+    while (end < shown.length && shown[end]!.segment === p.segment && shown[end]!.i === p.i! + (end - k)) end++;
+    parts.push(p.segment.span(p.i!, p.i! + (end - k)));
+    k = end;
+  }
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+}
+
+/**
+ * Appends to `out`, in page order, up to `max` entries with keys in (pos, cover] from the
+ * segments (disjoint, in order) and the hot rows (in order, already filtered by the query),
+ * leaving out sealed entries above the watermark or at or beyond `toMs`.
+ */
+function merge(
+  segments: readonly DecodedSegment[],
+  hot: readonly Picked[],
+  pos: Position,
+  cover: Position,
+  watermark: number,
+  toMs: number,
+  max: number,
+  out: Picked[],
+): void {
+  let taken = 0;
+  let h = 0;
+  const emitHotBefore = (key: Position | null): void => {
+    while (taken < max && h < hot.length && (key === null || compare(hot[h]!, key) < 0) && compare(hot[h]!, cover) <= 0) {
+      out.push(hot[h++]!);
+      taken++;
+    }
+  };
+  for (const d of segments) {
+    for (let i = d.after(pos.timeMs, pos.seq); i < d.count && taken < max; i++) {
+      const key = { timeMs: d.timeMs(i), seq: d.seq(i) };
+      if (compare(key, cover) > 0 || key.timeMs >= toMs) break;
+      emitHotBefore(key);
+      if (taken >= max) return;
+      if (key.seq > watermark) continue;
+      out.push({ timeMs: key.timeMs, seq: key.seq, segment: d, i });
+      taken++;
+    }
+  }
+  emitHotBefore(null);
+}

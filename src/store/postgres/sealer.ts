@@ -1,0 +1,406 @@
+/**
+ * The sealer: moves hot rows that are old enough (by the time they were added, not their event
+ * time) into immutable compressed segments, and rewrites the segments that late entries land in.
+ * It runs in each process that opens the store, started by open and stopped by close.
+ *
+ * One step seals one (tenant, type) group in one transaction: read its old-enough hot rows
+ * (bounded), read the segments their keys fall in or next to, write the new segments, delete
+ * the replaced segments and the hot rows. A crash anywhere rolls all of it back; the hot rows
+ * stay. Sealers of several processes work on different groups: each group is taken with a
+ * transaction-level advisory lock (try-lock: a busy group is left to whoever holds it). The
+ * deletes must remove exactly the rows read, or the step rolls back.
+ *
+ * Segments of a group never overlap, and never cross a month (so each lives in one monthly
+ * partition). A run of hot rows is written into the segment whose key range contains it (that
+ * segment is rewritten), or into new segments in the gap; a small neighbour of anything rewritten
+ * joins the rewrite, so a steadily growing tail does not leave a trail of small segments.
+ */
+import type pg from 'pg';
+import { decodeSegment, encodeSegment, SEGMENT_ENTRIES, type SegmentOwner } from '../segment-codec.ts';
+import { CorruptSegmentError, type Position } from '../store.ts';
+import { SEAL_LOCK_NAMESPACE, monthStart } from './migrations.ts';
+import { compare } from './segment-cache.ts';
+
+export interface SealerOptions {
+  /** Hot rows added at least this long ago are sealed. */
+  readonly ageMs: number;
+  /** Pause between rounds when there was nothing to seal. */
+  readonly idleMs: number;
+}
+
+/** The raw text size at which a segment is cut short of SEGMENT_ENTRIES. */
+const SEGMENT_BYTES = 512 * 1024;
+/**
+ * Segments rewritten for late entries per step and month: this share of the month's segments
+ * (at least REWRITES_MIN). The replaced segments' space is vacuumed after each such step, so the
+ * next reuses it: the space compaction needs beyond the live segments stays about this share.
+ */
+const REWRITES_SHARE = 0.1;
+const REWRITES_MIN = 2;
+/** Hot rows sealed per step at most. */
+const STEP_ROWS = 20_000;
+/** Groups looked at per round: those of the first old-enough hot rows found. */
+const ROUND_ROWS = 2000;
+
+/** What a segment row says about its place, before its bytes are read. */
+interface SegmentMeta {
+  id: string;
+  /** The partition holding it. */
+  part: string;
+  first: Position;
+  last: Position;
+  n: number;
+}
+
+interface Entry {
+  timeMs: number;
+  seq: number;
+  body: Buffer;
+}
+
+/** A stretch of a group in page order: an existing segment, or hot rows lying between segments. */
+type Item = { kind: 'segment'; meta: SegmentMeta; hot: Entry[]; rewrite: boolean } | { kind: 'gap'; hot: Entry[]; rewrite: true };
+
+export type OwnerOf = (tid: number, typeId: number) => Promise<SegmentOwner>;
+
+export class Sealer {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+  /** Set when a round failed; reported once per failure streak. */
+  private failing = false;
+  /** Corrupt segments already reported. */
+  private readonly corrupt = new Set<string>();
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly ownerOf: OwnerOf,
+    private readonly options: SealerOptions,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  start(): void {
+    this.schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+
+  /** Seals until nothing old enough is left (for tests and tools; the timer does the same). */
+  async settle(): Promise<void> {
+    await this.running;
+    while ((await this.exclusive(() => this.round(false))) > 0);
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      const started = performance.now();
+      void this.exclusive(() => this.round(true)).then(
+        (n) => {
+          this.failing = false;
+          // After work, a pause as long as the work: catching up takes at most half the
+          // process's time, leaving the rest to requests.
+          this.schedule(n > 0 ? Math.round(performance.now() - started) : this.options.idleMs);
+        },
+        (err: unknown) => {
+          if (!this.failing) this.log(`sealer: round failed, retrying: ${err instanceof Error ? err.message : String(err)}`);
+          this.failing = true;
+          this.schedule(Math.max(this.options.idleMs, 1000));
+        },
+      );
+    }, ms);
+    this.timer.unref();
+  }
+
+  /** Runs `work` when no other round of this sealer runs. */
+  private async exclusive<T>(work: () => Promise<T>): Promise<T> {
+    while (this.running) await this.running.catch(() => {});
+    const p = work();
+    this.running = p.then(
+      () => {},
+      () => {},
+    );
+    try {
+      return await p;
+    } finally {
+      this.running = undefined;
+    }
+  }
+
+  /** One round: the steps of each group among the first old-enough hot rows. Resolves to the entries sealed. */
+  async round(paced: boolean): Promise<number> {
+    const client = await this.pool.connect();
+    let broken = false;
+    try {
+      const groups = await client.query<{ tid: number; type_id: number; cutoff: string }>(
+        `WITH c AS (SELECT (extract(epoch FROM now()) * 1000)::int8 - $1::int8 AS cutoff)
+         SELECT DISTINCT o.tid, o.type_id, c.cutoff FROM c,
+           LATERAL (SELECT tid, type_id FROM entries WHERE added_at <= c.cutoff LIMIT ${ROUND_ROWS}) o`,
+        [this.options.ageMs],
+      );
+      let sealed = 0;
+      for (const g of groups.rows) {
+        if (this.stopped) break;
+        // A group's backlog is worked off here, step after step: finding groups scans the hot
+        // table from its start, past the rows earlier steps deleted.
+        for (;;) {
+          const started = performance.now();
+          let n: number;
+          try {
+            n = await this.step(client, g.tid, g.type_id, Number(g.cutoff));
+          } catch (err) {
+            // A corrupt segment stops this group's sealing (its hot rows stay readable), not the
+            // other groups'; said once per segment.
+            if (!(err instanceof CorruptSegmentError)) throw err;
+            const key = `${g.tid}/${g.type_id}/${err.segmentId ?? '?'}`;
+            if (!this.corrupt.has(key)) this.log(`sealer: ${err.message}; tenant ${g.tid}, log type ${g.type_id} left unsealed`);
+            this.corrupt.add(key);
+            break;
+          }
+          sealed += n;
+          if (n < STEP_ROWS || this.stopped) break;
+          // In the background, a pause as long as the step: requests keep half the process.
+          if (paced) await new Promise((r) => setTimeout(r, performance.now() - started));
+        }
+      }
+      return sealed;
+    } catch (err) {
+      broken = true;
+      throw err;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  private async step(client: pg.PoolClient, tid: number, typeId: number, cutoff: number): Promise<number> {
+    const owner = await this.ownerOf(tid, typeId);
+    await client.query('BEGIN; SET LOCAL synchronous_commit = on');
+    try {
+      const lock = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock($1, $2) AS ok', [
+        SEAL_LOCK_NAMESPACE,
+        groupLockKey(tid, typeId),
+      ]);
+      if (!lock.rows[0]!.ok) {
+        await client.query('ROLLBACK');
+        return 0;
+      }
+      const hotRows = await client.query<{ event_time: string; seq: string; body: string }>({
+        name: 'lw_seal_hot',
+        text: `SELECT event_time, seq, body FROM entries WHERE tid = $1 AND type_id = $2 AND added_at <= $3
+               ORDER BY event_time, seq LIMIT ${STEP_ROWS}`,
+        values: [tid, typeId, cutoff],
+      });
+      const hot: Entry[] = hotRows.rows.map((r) => ({ timeMs: Number(r.event_time), seq: Number(r.seq), body: Buffer.from(r.body) }));
+      if (hot.length === 0) {
+        await client.query('ROLLBACK');
+        return 0;
+      }
+      const written: Written[] = [];
+      const replaced: SegmentMeta[] = [];
+      const sealed: Entry[] = [];
+      for (const month of byMonth(hot)) {
+        const plan = await this.plan(client, tid, typeId, month);
+        const rewritten = plan.filter((i) => i.rewrite);
+        const ids = rewritten.flatMap((i) => (i.kind === 'segment' ? [i.meta.id] : []));
+        const data = new Map<string, Buffer>();
+        if (ids.length > 0) {
+          const r = await client.query<{ id: string; data: Buffer }>(
+            'SELECT id, data FROM segments WHERE tid = $1 AND type_id = $2 AND last_time = ANY($3::int8[]) AND id = ANY($4::int8[])',
+            [tid, typeId, rewritten.flatMap((i) => (i.kind === 'segment' ? [i.meta.last.timeMs] : [])), ids],
+          );
+          for (const row of r.rows) data.set(row.id, row.data);
+        }
+        // Consecutive rewritten items become one run of entries, cut anew.
+        let run: Entry[] = [];
+        const flush = (): void => {
+          if (run.length > 0) written.push(...cut(owner, run));
+          run = [];
+        };
+        for (const item of plan) {
+          if (!item.rewrite) {
+            flush();
+            continue;
+          }
+          sealed.push(...item.hot);
+          if (item.kind === 'gap') {
+            run.push(...item.hot);
+            continue;
+          }
+          replaced.push(item.meta);
+          const bytes = data.get(item.meta.id);
+          if (!bytes) throw new Error(`segment ${item.meta.id} vanished while its group was locked`);
+          const d = decodeSegment(bytes, owner, Number(item.meta.id));
+          const old: Entry[] = [];
+          for (let i = 0; i < d.count; i++) old.push({ timeMs: d.timeMs(i), seq: d.seq(i), body: d.body(i) });
+          run.push(...mergeSorted(old, item.hot));
+        }
+        flush();
+      }
+      await this.write(client, tid, typeId, written);
+      if (replaced.length > 0) {
+        const r = await client.query('DELETE FROM segments WHERE tid = $1 AND type_id = $2 AND last_time = ANY($3::int8[]) AND id = ANY($4::int8[])', [
+          tid,
+          typeId,
+          replaced.map((m) => m.last.timeMs),
+          replaced.map((m) => m.id),
+        ]);
+        if (r.rowCount !== replaced.length) throw new Error(`sealer: deleted ${r.rowCount} of ${replaced.length} replaced segments`);
+      }
+      const d = await client.query({
+        name: 'lw_seal_delete',
+        text: `DELETE FROM entries e USING unnest($3::int8[], $4::int8[]) AS d (t, s)
+               WHERE e.tid = $1 AND e.type_id = $2 AND e.event_time = d.t AND e.seq = d.s`,
+        values: [tid, typeId, sealed.map((e) => e.timeMs), sealed.map((e) => e.seq)],
+      });
+      if (d.rowCount !== sealed.length) throw new Error(`sealer: deleted ${d.rowCount} of ${sealed.length} sealed rows`);
+      await client.query('COMMIT');
+      // Outside the transaction: makes the replaced segments' space reusable by the next step.
+      for (const part of new Set(replaced.map((m) => m.part))) await client.query(`VACUUM ${part}`);
+      return sealed.length;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw err;
+    }
+  }
+
+  /** The items of one month of a group that the hot rows `month` touch, in page order, marked for rewriting. */
+  private async plan(client: pg.PoolClient, tid: number, typeId: number, month: Entry[]): Promise<Item[]> {
+    const lo = month[0]!;
+    const hi = month[month.length - 1]!;
+    const start = monthStart(lo.timeMs);
+    const r = await client.query<{ id: string; part: string; first_time: string; first_seq: string; last_time: string; last_seq: string; n: number }>({
+      name: 'lw_seal_plan',
+      text: `SELECT id, tableoid::regclass::text AS part, first_time, first_seq, last_time, last_seq, n FROM (
+               (SELECT *, tableoid FROM segments WHERE tid = $1 AND type_id = $2 AND first_time >= $3 AND (last_time, last_seq) < ($4, $5)
+                ORDER BY last_time DESC, last_seq DESC LIMIT 1)
+               UNION ALL
+               (SELECT *, tableoid FROM segments WHERE tid = $1 AND type_id = $2 AND first_time >= $3 AND (last_time, last_seq) >= ($4, $5)
+                  AND (first_time, first_seq) <= ($6, $7)
+                ORDER BY last_time, last_seq)
+               UNION ALL
+               (SELECT *, tableoid FROM segments WHERE tid = $1 AND type_id = $2 AND first_time >= $3 AND (first_time, first_seq) > ($6, $7)
+                  AND last_time >= $6
+                ORDER BY last_time, last_seq LIMIT 1)
+             ) s WHERE first_time < $8 ORDER BY last_time, last_seq`,
+      values: [tid, typeId, start, lo.timeMs, lo.seq, hi.timeMs, hi.seq, nextMonthStart(lo.timeMs)],
+    });
+    const metas: SegmentMeta[] = r.rows.map((row) => ({
+      id: row.id,
+      part: row.part,
+      first: { timeMs: Number(row.first_time), seq: Number(row.first_seq) },
+      last: { timeMs: Number(row.last_time), seq: Number(row.last_seq) },
+      n: row.n,
+    }));
+    const items: Item[] = [];
+    let h = 0;
+    for (const meta of metas) {
+      const gap: Entry[] = [];
+      while (h < month.length && compare(month[h]!, meta.first) < 0) gap.push(month[h++]!);
+      if (gap.length > 0) items.push({ kind: 'gap', hot: gap, rewrite: true });
+      const inside: Entry[] = [];
+      while (h < month.length && compare(month[h]!, meta.last) <= 0) inside.push(month[h++]!);
+      items.push({ kind: 'segment', meta, hot: inside, rewrite: inside.length > 0 });
+    }
+    if (h < month.length) items.push({ kind: 'gap', hot: month.slice(h), rewrite: true });
+    // Rewrites per step are bounded (those with most late rows first); the rest of the late
+    // rows stay hot for the next step, after the space of this one's is vacuumed for reuse.
+    const dirty = items.filter((i) => i.kind === 'segment' && i.rewrite).sort((a, b) => b.hot.length - a.hot.length);
+    const total = await client.query<{ n: string }>({
+      name: 'lw_seal_count',
+      text: 'SELECT count(*) AS n FROM segments WHERE tid = $1 AND type_id = $2 AND first_time >= $3 AND first_time < $4 AND last_time >= $3',
+      values: [tid, typeId, start, nextMonthStart(lo.timeMs)],
+    });
+    const budget = Math.max(REWRITES_MIN, Math.floor(Number(total.rows[0]!.n) * REWRITES_SHARE));
+    for (const item of dirty.slice(budget)) item.rewrite = false;
+    // A small clean segment next to a rewrite joins it.
+    const small = (i: Item): boolean => i.kind === 'segment' && !i.rewrite && i.meta.n < SEGMENT_ENTRIES / 2;
+    const touched = items.map((i) => i.rewrite);
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i]!;
+      if (small(item) && (touched[i - 1] || touched[i + 1])) item.rewrite = true;
+    }
+    return items;
+  }
+
+  private async write(client: pg.PoolClient, tid: number, typeId: number, segments: readonly Written[]): Promise<void> {
+    for (let at = 0; at < segments.length; at += 50) {
+      const batch = segments.slice(at, at + 50);
+      const values: unknown[] = [tid, typeId];
+      const rows = batch.map((s) => {
+        const p = values.length;
+        values.push(s.first.timeMs, s.first.seq, s.last.timeMs, s.last.seq, s.n, s.data);
+        return `($1, $2, $${p + 1}, $${p + 2}, $${p + 3}, $${p + 4}, $${p + 5}, $${p + 6})`;
+      });
+      await client.query(
+        `INSERT INTO segments (tid, type_id, first_time, first_seq, last_time, last_seq, n, data) VALUES ${rows.join(', ')}`,
+        values,
+      );
+    }
+  }
+}
+
+/** A segment ready to insert. */
+interface Written {
+  first: Position;
+  last: Position;
+  n: number;
+  data: Buffer;
+}
+
+/** The advisory lock key of a (tenant, type) group; two groups sharing one only wait for each other. */
+function groupLockKey(tid: number, typeId: number): number {
+  return (Math.imul(tid, 0x9e3779b1) ^ typeId) | 0;
+}
+
+/** The hot rows (in page order) split by month, each part in page order. */
+function byMonth(hot: readonly Entry[]): Entry[][] {
+  const parts: Entry[][] = [];
+  let month = Number.NaN;
+  for (const e of hot) {
+    const m = monthStart(e.timeMs);
+    if (m !== month) parts.push([]);
+    month = m;
+    parts[parts.length - 1]!.push(e);
+  }
+  return parts;
+}
+
+function nextMonthStart(ms: number): number {
+  const d = new Date(ms);
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
+}
+
+function mergeSorted(a: readonly Entry[], b: readonly Entry[]): Entry[] {
+  const out: Entry[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    if (j >= b.length || (i < a.length && compare(a[i]!, b[j]!) <= 0)) out.push(a[i++]!);
+    else out.push(b[j++]!);
+  }
+  return out;
+}
+
+/** A run of entries (page order, one month) as segments of about equal size within the targets. */
+function cut(owner: SegmentOwner, run: readonly Entry[]): Written[] {
+  let bytes = 0;
+  for (const e of run) bytes += e.body.length;
+  // Up to half a segment over the target stays whole: a few late entries do not split one in two.
+  const pieces = Math.max(Math.round(run.length / SEGMENT_ENTRIES), Math.ceil(run.length / (1.5 * SEGMENT_ENTRIES)), Math.ceil(bytes / SEGMENT_BYTES), 1);
+  const out: Written[] = [];
+  for (let p = 0; p < pieces; p++) {
+    const part = run.slice(Math.floor((p * run.length) / pieces), Math.floor(((p + 1) * run.length) / pieces));
+    if (part.length === 0) continue;
+    out.push({
+      first: part[0]!,
+      last: part[part.length - 1]!,
+      n: part.length,
+      data: encodeSegment(owner, part),
+    });
+  }
+  return out;
+}

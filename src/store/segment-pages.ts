@@ -1,0 +1,183 @@
+/**
+ * Pages, counts and rewrites over the two places a store keeps entries: sealed segments
+ * (segment-codec.ts) and hot rows not yet sealed. Both stores fetch these in their own way and
+ * leave the merging to this module, so they page, count and seal alike.
+ */
+import { EMPTY_PAGE } from './page.ts';
+import type { DecodedSegment, SegmentEntry } from './segment-codec.ts';
+import type { Position, StoredPage } from './store.ts';
+
+/** An entry not yet sealed. */
+export interface HotEntry {
+  readonly timeMs: number;
+  readonly seq: number;
+  readonly body: Buffer;
+}
+
+/**
+ * A sealed segment as a page meets it: where it starts, known without decoding it, and its
+ * entries, decoded only when the page needs them.
+ */
+export interface SegmentRef {
+  readonly firstTime: number;
+  readonly firstSeq: number;
+  decode(): DecodedSegment;
+}
+
+export interface PageBounds {
+  /** Entries strictly after this position (page order)… */
+  readonly after: Position;
+  /** …and before this event time (exclusive)… */
+  readonly toMs: number;
+  /** …appended at or below this sequence. */
+  readonly watermark: number;
+  readonly limit: number;
+}
+
+/** Just before every entry at or after `timeMs`: a first page's `after`. */
+export function before(timeMs: number): Position {
+  return { timeMs, seq: -1 };
+}
+
+const COMMA = Buffer.from(',');
+
+/** (aTime, aSeq) < (bTime, bSeq) in page order. */
+export function precedes(aTime: number, aSeq: number, bTime: number, bSeq: number): boolean {
+  return aTime < bTime || (aTime === bTime && aSeq < bSeq);
+}
+
+/**
+ * The page of up to `limit` entries within `bounds`, merged from `segments` (sealed segments
+ * in page order whose last entry lies after `bounds.after`; pulled, and decoded, only as far as
+ * the page needs) and `hot` (hot entries within the bounds, in page order, at least `limit + 1`
+ * of them when there are that many). Runs of consecutive entries of one segment go into the
+ * page as one stretch of its text, uncopied; a page from one segment is a view of it.
+ *
+ * Whether more entries follow a full page is told by the next segment's first entry when it
+ * can be (without decoding that segment): a cursor walk then decodes each segment once.
+ */
+export function mergePage(segments: Iterator<SegmentRef>, hot: readonly HotEntry[], bounds: PageBounds): StoredPage {
+  const { after, toMs, watermark, limit } = bounds;
+  const pieces: Buffer[] = [];
+  let count = 0;
+  let last: Position | null = null;
+  let more = false;
+  let h = 0;
+  let seg: DecodedSegment | null = null;
+  let i = 0;
+  let runStart = 0;
+  /** Whether the segments hold no more entries before `toMs`. */
+  let segmentsDone = false;
+  /** A segment pulled but not decoded yet. */
+  let pending: SegmentRef | null = null;
+
+  const flush = () => {
+    if (seg && runStart < i) pieces.push(seg.span(runStart, i));
+    runStart = i;
+  };
+  /** Steps to the next segment entry within the bounds; false when there is none. */
+  const nextSegmentEntry = (): boolean => {
+    for (;;) {
+      if (segmentsDone) return false;
+      if (seg === null || i >= seg.count) {
+        flush();
+        if (pending === null) {
+          const r = segments.next();
+          if (r.done) {
+            segmentsDone = true;
+            seg = null;
+            return false;
+          }
+          pending = r.value;
+        }
+        // A full page only needs to know that an entry follows: the next segment's first one,
+        // when it is within the bounds, says so.
+        if (count === limit && pending.firstTime < toMs && pending.firstSeq <= watermark && precedes(after.timeMs, after.seq, pending.firstTime, pending.firstSeq)) {
+          return true;
+        }
+        seg = pending.decode();
+        pending = null;
+        i = seg.after(after.timeMs, after.seq);
+        runStart = i;
+        continue;
+      }
+      if (seg.timeMs(i) >= toMs) {
+        flush();
+        segmentsDone = true;
+        return false;
+      }
+      if (seg.seq(i) > watermark) {
+        flush();
+        i++;
+        runStart = i;
+        continue;
+      }
+      return true;
+    }
+  };
+
+  for (;;) {
+    const fromSegment = nextSegmentEntry();
+    const hotEntry = hot[h];
+    if (!fromSegment && hotEntry === undefined) break;
+    if (count === limit) {
+      more = true;
+      break;
+    }
+    const takeSegment = fromSegment && (hotEntry === undefined || precedes(seg!.timeMs(i), seg!.seq(i), hotEntry.timeMs, hotEntry.seq));
+    count++;
+    if (takeSegment) {
+      last = { timeMs: seg!.timeMs(i), seq: seg!.seq(i) };
+      i++;
+    } else {
+      flush();
+      pieces.push(hotEntry!.body);
+      last = { timeMs: hotEntry!.timeMs, seq: hotEntry!.seq };
+      h++;
+    }
+  }
+  flush();
+  if (count === 0) return EMPTY_PAGE;
+  return { text: joinTexts(pieces), count, next: more ? last : null };
+}
+
+function joinTexts(pieces: readonly Buffer[]): Buffer {
+  if (pieces.length === 1) return pieces[0]!;
+  const parts: Buffer[] = [];
+  for (const p of pieces) {
+    if (parts.length > 0) parts.push(COMMA);
+    parts.push(p);
+  }
+  return Buffer.concat(parts);
+}
+
+/** The entries of `seg` with `fromMs <= eventTime < toMs`. */
+export function countInSegment(seg: DecodedSegment, fromMs: number, toMs: number): number {
+  return seg.atOrAfter(toMs) - seg.atOrAfter(fromMs);
+}
+
+/** The entries of `segments` (in page order, not overlapping) and `hot` (any order), merged in page order. */
+export function mergeEntries(segments: readonly DecodedSegment[], hot: readonly HotEntry[]): SegmentEntry[] {
+  const out: SegmentEntry[] = [];
+  for (const seg of segments) for (let i = 0; i < seg.count; i++) out.push({ timeMs: seg.timeMs(i), seq: seg.seq(i), body: seg.body(i) });
+  out.push(...hot);
+  return out.sort((a, b) => a.timeMs - b.timeMs || a.seq - b.seq);
+}
+
+/**
+ * `entries` cut into segments of at most `size`: as many full ones as possible, then the rest
+ * (`fill`, for the newest end of a range, which later entries extend), or all of about equal
+ * size (for a rewrite in the middle of a range, so that no sliver is left behind).
+ */
+export function cutSegments<T>(entries: readonly T[], size: number, how: 'fill' | 'even'): T[][] {
+  const n = entries.length;
+  if (n === 0) return [];
+  const parts = Math.ceil(n / size);
+  const out: T[][] = [];
+  if (how === 'fill') {
+    for (let at = 0; at < n; at += size) out.push(entries.slice(at, at + size));
+  } else {
+    for (let p = 0; p < parts; p++) out.push(entries.slice(Math.floor((p * n) / parts), Math.floor(((p + 1) * n) / parts)));
+  }
+  return out;
+}

@@ -1,0 +1,179 @@
+/**
+ * The store's background work: sealing hot rows into compressed segments once they are older
+ * than the seal age, and compacting late entries (those whose position falls inside an already
+ * sealed range) into the segments they belong to. Started when the store opens, stopped when
+ * it closes; it runs under steady ingest too, in bounded steps, each one write transaction:
+ *
+ *   1. take the oldest hot rows (by sequence) old enough to seal, of one tenant and log type;
+ *   2. for each, find the segment its position falls before (the first whose last entry lies
+ *      after it); rows with none go at the newest end, with the newest segment if it is short;
+ *   3. rewrite each such segment merged with its rows as new segments (new ids), delete the
+ *      old ones and the rows.
+ *
+ * Segments of one tenant and type therefore never overlap, every entry lives in exactly one
+ * place at any commit, and what a rewrite replaces is freed in the same transaction (SQLite
+ * reuses the pages; with incremental auto-vacuum, which new databases get, the sealer gives
+ * them back to the file system as it goes).
+ *
+ * Several processes may seal one database: each step re-reads what it works on inside its
+ * write transaction, so two sealers never rewrite the same thing twice.
+ */
+import type Database from 'better-sqlite3';
+import { SEGMENT_ENTRIES, type SegmentEntry } from '../segment-codec.ts';
+import { cutSegments, mergeEntries, precedes, type HotEntry } from '../segment-pages.ts';
+import type { Owner, SegmentRow, Segments } from './segments.ts';
+
+/** Hot rows looked at per step. */
+const STEP_ROWS = 4 * SEGMENT_ENTRIES;
+/** Segments rewritten per step at most (each with the late entries that fall into it). */
+const STEP_SEGMENTS = 8;
+/** Time one slice of background work may hold the event loop before yielding. */
+const SLICE_MS = 25;
+/** Free pages the sealer lets accumulate before handing them back to the file system. */
+const FREE_PAGES_KEPT = 256;
+
+export interface SealerOptions {
+  /** Hot rows stored longer ago than this are sealed. */
+  readonly sealAgeMs: number;
+  /** How often the background looks for work when it found none. */
+  readonly intervalMs: number;
+  readonly now: () => number;
+}
+
+type HotRow = [seq: number, tid: number, typeId: number, timeMs: number, body: Buffer, storedAt: number];
+
+export class Sealer {
+  private readonly q;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  /** The last failure of background work (it retries at the next interval). */
+  lastError: unknown = undefined;
+
+  constructor(
+    private readonly db: Database.Database,
+    private readonly segments: Segments,
+    private readonly ownerOf: (tid: number, typeId: number) => Owner,
+    private readonly options: SealerOptions,
+  ) {
+    this.q = {
+      oldest: db
+        .prepare<[number], HotRow>('SELECT seq, tid, type_id, event_time, CAST(body AS BLOB), stored_at FROM entries ORDER BY seq LIMIT ?')
+        .raw(),
+      deleteRow: db.prepare<[number]>('DELETE FROM entries WHERE seq = ?'),
+      freePages: db.prepare<[], number>('PRAGMA freelist_count').pluck(),
+      autoVacuum: db.prepare<[], number>('PRAGMA auto_vacuum').pluck(),
+    };
+  }
+
+  start(): void {
+    this.schedule(this.options.intervalMs);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => this.slice(), ms);
+    this.timer.unref();
+  }
+
+  /** Steps for up to SLICE_MS, then yields: at once when work remains, after the interval otherwise. */
+  private slice(): void {
+    if (this.stopped || !this.db.open) return;
+    const started = performance.now();
+    let more = false;
+    try {
+      while ((more = this.step(this.options.now() - this.options.sealAgeMs) > 0) && performance.now() - started < SLICE_MS);
+      this.giveBackSpace();
+      this.lastError = undefined;
+    } catch (err) {
+      this.lastError = err;
+      more = false;
+    }
+    this.schedule(more ? 1 : this.options.intervalMs);
+  }
+
+  /** Seals and compacts everything there is, however recent; returns the entries sealed. */
+  settle(): number {
+    let total = 0;
+    for (let n; (n = this.step(Number.POSITIVE_INFINITY)) > 0; ) total += n;
+    this.giveBackSpace();
+    return total;
+  }
+
+  /** With incremental auto-vacuum, returns free pages beyond a reserve to the file system. */
+  private giveBackSpace(): void {
+    if (this.q.autoVacuum.get() !== 2) return;
+    const free = this.q.freePages.get()!;
+    if (free > FREE_PAGES_KEPT) this.db.pragma(`incremental_vacuum(${free - FREE_PAGES_KEPT / 2})`);
+  }
+
+  /**
+   * One step: seals hot rows stored at or before `cutoff` (ms), of the tenant and type of the
+   * oldest such row. Returns the rows sealed; 0 when there was nothing to seal.
+   */
+  step(cutoff: number): number {
+    return this.db.transaction(() => this.stepInTransaction(cutoff)).immediate();
+  }
+
+  private stepInTransaction(cutoff: number): number {
+    const rows = this.q.oldest.all(STEP_ROWS);
+    const first = rows[0];
+    if (first === undefined || first[5] > cutoff) return 0;
+    const [, tid, typeId] = first;
+    const mine: HotEntry[] = [];
+    const seqs: number[] = [];
+    for (const r of rows) {
+      if (r[5] > cutoff) break;
+      if (r[1] !== tid || r[2] !== typeId) continue;
+      mine.push({ seq: r[0], timeMs: r[3], body: r[4] });
+    }
+    mine.sort((a, b) => a.timeMs - b.timeMs || a.seq - b.seq);
+    const owner = this.ownerOf(tid, typeId);
+
+    // Rows by the segment they fall before (late entries), and those after every segment.
+    const into: { segment: SegmentRow; rows: HotEntry[] }[] = [];
+    const newest: HotEntry[] = [];
+    for (const row of mine) {
+      const current = into[into.length - 1];
+      if (current && precedes(row.timeMs, row.seq, current.segment.lastTime, current.segment.lastSeq)) {
+        current.rows.push(row);
+        continue;
+      }
+      const segment = this.segments.firstAfter(owner, row);
+      if (segment === undefined) {
+        newest.push(row);
+        continue;
+      }
+      if (into.length === STEP_SEGMENTS) continue; // the next step takes it
+      into.push({ segment, rows: [row] });
+    }
+
+    for (const { segment, rows: late } of into) {
+      this.replace(owner, [segment], late, 'even');
+      seqs.push(...late.map((r) => r.seq));
+    }
+    if (newest.length > 0) {
+      // The newest segment is extended while it is short, so a trickle of entries does not
+      // leave a trail of tiny segments.
+      const tail = this.segments.newest(owner);
+      this.replace(owner, tail && tail.n < SEGMENT_ENTRIES ? [tail] : [], newest, 'fill');
+      seqs.push(...newest.map((r) => r.seq));
+    }
+    for (const seq of seqs) this.q.deleteRow.run(seq);
+    return seqs.length;
+  }
+
+  /** Writes `old` segments merged with `rows` as new segments, and deletes the old ones. */
+  private replace(owner: Owner, old: readonly SegmentRow[], rows: readonly HotEntry[], how: 'fill' | 'even'): void {
+    const merged: SegmentEntry[] = mergeEntries(
+      old.map((s) => this.segments.decoded(owner, s)),
+      rows,
+    );
+    for (const s of old) this.segments.delete(s.id);
+    for (const part of cutSegments(merged, SEGMENT_ENTRIES, how)) this.segments.insert(owner, part);
+  }
+}

@@ -1,0 +1,311 @@
+/**
+ * The PostgreSQL store's segments: sealing, late entries, several sealing processes, snapshot
+ * paging across seals, corruption, space, and upgrading a database of the previous schema.
+ */
+import assert from 'node:assert/strict';
+import { after, afterEach, beforeEach, describe, it } from 'node:test';
+import { generateDemoEntries } from '../../src/logs/demo-data.ts';
+import type { NewEntry } from '../../src/logs/entry.ts';
+import { entriesOf, type PageText } from '../../src/store/page.ts';
+import { openPostgresStore, type PostgresStore, type PostgresStoreOptions } from '../../src/store/postgres/index.ts';
+import { MIGRATIONS } from '../../src/store/postgres/migrations.ts';
+import { CorruptSegmentError, type EntryQuery, type StoredPage } from '../../src/store/store.ts';
+import { makeEntry, readAll } from '../../src/store/store.contract.ts';
+import { startPostgres } from '../support/postgres.ts';
+
+const { cluster, skip } = await startPostgres();
+after(() => cluster?.stop());
+
+const T0 = Date.UTC(2025, 2, 31, 20); // four hours before a month boundary
+const MIN = 60_000;
+
+/** A deterministic generator, so a failing case replays identically. */
+function prng(seed: number): () => number {
+  let s = ((seed * 2654435761) % 2147483646) + 1;
+  return () => (s = (s * 48271) % 2147483647) / 2147483647;
+}
+
+/** The entries a query must show, in page order, from a model of what was appended (first arrival wins). */
+function expected(model: readonly { e: NewEntry; order: number }[], q: EntryQuery): string[] {
+  return model
+    .filter(({ e }) => e.logType === q.logType && e.eventTimeMs >= q.fromMs && (q.toMs === null || e.eventTimeMs < q.toMs))
+    .sort((a, b) => a.e.eventTimeMs - b.e.eventTimeMs || a.order - b.order)
+    .map(({ e }) => e.body);
+}
+
+describe('postgres store: segments', { skip }, () => {
+  let url: string;
+  const stores: PostgresStore[] = [];
+  const open = async (options: Partial<PostgresStoreOptions> = {}): Promise<PostgresStore> => {
+    const s = await openPostgresStore({ url, poolSize: 4, sealAgeMs: 0, sealIntervalMs: 10, ...options });
+    stores.push(s);
+    return s;
+  };
+  const sql = async <R extends Record<string, unknown>>(text: string, params?: unknown[]): Promise<R[]> =>
+    (await cluster!.query<R>(url, text, params)).rows;
+  const hotRows = async (): Promise<number> => Number((await sql<{ n: string }>('SELECT count(*) AS n FROM entries'))[0]!.n);
+  const segmentCount = async (): Promise<number> => Number((await sql<{ n: string }>('SELECT count(*) AS n FROM segments'))[0]!.n);
+
+  /** Segments of one group never overlap and never cross a month, and their counts add up. */
+  async function assertSegmentsWellFormed(): Promise<void> {
+    const rows = await sql<{ tid: number; type_id: number; first_time: string; first_seq: string; last_time: string; last_seq: string; n: number }>(
+      'SELECT tid, type_id, first_time, first_seq, last_time, last_seq, n FROM segments ORDER BY tid, type_id, last_time, last_seq',
+    );
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i]!;
+      const month = (ms: number) => new Date(ms).toISOString().slice(0, 7);
+      assert.equal(month(Number(r.first_time)), month(Number(r.last_time)), 'a segment crosses a month');
+      const prev = rows[i - 1];
+      if (prev && prev.tid === r.tid && prev.type_id === r.type_id) {
+        const before = Number(prev.last_time) < Number(r.first_time) || (prev.last_time === r.first_time && Number(prev.last_seq) < Number(r.first_seq));
+        assert.ok(before, 'two segments of one group overlap');
+      }
+    }
+  }
+
+  beforeEach(async () => {
+    url = await cluster!.createDatabase();
+  });
+
+  afterEach(async () => {
+    for (const s of stores.splice(0)) await s.close();
+    await cluster!.dropDatabase(url);
+  });
+
+  it('seals hot rows into segments without changing a page, a total or idempotency', async () => {
+    const store = await open({ noSealer: true });
+    await store.createTenant({ id: '1', name: 't' });
+    const rnd = prng(1);
+    const entries = Array.from({ length: 3000 }, (_, i) =>
+      makeEntry(i % 3 ? 'AccessLog' : 'UserCallPlay', T0 + Math.floor(rnd() * 8 * 60 * MIN), `{"i":${i},"pad":"${'x'.repeat(i % 50)}"}`),
+    );
+    // Equal times and the far past and future too.
+    entries.push(...Array.from({ length: 300 }, (_, i) => makeEntry('AccessLog', T0 + 3 * 60 * MIN, `{"tie":${i}}`)));
+    entries.push(makeEntry('AccessLog', Date.UTC(1969, 5, 1), '{"old":1}'), makeEntry('AccessLog', Date.UTC(9999, 0, 1), '{"far":1}'));
+    await store.append('1', entries);
+    const queries: EntryQuery[] = [
+      { tenantId: '1', logType: 'AccessLog', fromMs: Date.UTC(1960, 0, 1), toMs: null },
+      { tenantId: '1', logType: 'AccessLog', fromMs: T0 + 37 * MIN + 11, toMs: T0 + 6 * 60 * MIN + 5 },
+      { tenantId: '1', logType: 'UserCallPlay', fromMs: T0, toMs: T0 + 4 * 60 * MIN },
+    ];
+    const before = await Promise.all(queries.map((q) => readAll(store, q, 77)));
+    await store.settle();
+    assert.equal(await hotRows(), 0);
+    assert.ok((await segmentCount()) >= 10);
+    await assertSegmentsWellFormed();
+    const reader = await open({ noSealer: true });
+    for (const [i, q] of queries.entries()) {
+      for (const s of [store, reader]) {
+        const now = await readAll(s, q, 77);
+        assert.equal(now.total, before[i]!.total);
+        assert.deepEqual(now.entries, before[i]!.entries);
+      }
+    }
+    assert.deepEqual(await store.append('1', entries.slice(0, 500)), { accepted: 0, duplicates: 500 });
+    const r = await sql<{ storage: string; rel: string }>(
+      `SELECT c.relname AS rel, a.attstorage AS storage FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+       WHERE a.attname = 'data' AND c.relname LIKE 'segments%'`,
+    );
+    assert.ok(r.length >= 3);
+    for (const row of r) assert.equal(row.storage, 'e', `${row.rel}: compressed bytes must not be compressed again`);
+  });
+
+  it('keeps pages, totals and idempotency through rounds of late entries into sealed ranges, in bounded space', async () => {
+    const store = await open({ noSealer: true });
+    await store.createTenant({ id: '1', name: 't' });
+    const rnd = prng(2);
+    const model: { e: NewEntry; order: number }[] = [];
+    const keys = new Set<string>();
+    const add = async (batch: NewEntry[]) => {
+      await store.append('1', batch);
+      for (const e of batch) {
+        if (keys.has(e.key.toString('hex'))) continue;
+        keys.add(e.key.toString('hex'));
+        model.push({ e, order: model.length });
+      }
+    };
+    // Realistic texts (they decide how well segments compress), within one month.
+    const window = { fromMs: Date.UTC(2025, 4, 3), toMs: Date.UTC(2025, 4, 13) };
+    await add([...generateDemoEntries({ ...window, seed: 5, count: 20_000, types: ['AccessLog'] })]);
+    await store.settle();
+    const query: EntryQuery = { tenantId: '1', logType: 'AccessLog', fromMs: window.fromMs, toMs: null };
+    const hotSizes: number[] = [];
+    for (let round = 0; round < 5; round++) {
+      const late = [...generateDemoEntries({ ...window, seed: 100 + round, count: 100, types: ['AccessLog'] })];
+      await add([...late, model[Math.floor(rnd() * model.length)]!.e]);
+      await store.settle();
+      assert.equal(await hotRows(), 0);
+      const all = await readAll(store, query, 100);
+      assert.equal(all.total, model.length);
+      assert.deepEqual(all.entries.map((e) => e.body), expected(model, query));
+      await cluster!.query(url, 'VACUUM segments, entries');
+      // The sealed entries take, indexes and TOAST included, at most 1.5× their live compressed
+      // bytes: replaced segments' space is reused. The hot table is working space for entries
+      // not yet sealed (its indexes keep the size of the largest backlog): it must not grow.
+      const [space] = await sql<{ sealed: string; live: string; hot: string }>(
+        `SELECT (SELECT sum(pg_total_relation_size(i.inhrelid)) FROM pg_inherits i WHERE i.inhparent = 'segments'::regclass) AS sealed,
+                (SELECT sum(pg_total_relation_size(i.inhrelid)) FROM pg_inherits i WHERE i.inhparent = 'entries'::regclass) AS hot,
+                (SELECT sum(octet_length(data)) FROM segments) AS live`,
+      );
+      const ratio = Number(space!.sealed) / Number(space!.live);
+      if (process.env.LOGWARDEN_TEST_VERBOSE) console.log(`round ${round}: ${JSON.stringify(space)} (${ratio.toFixed(3)}×)`);
+      assert.ok(ratio <= 1.5, `round ${round}: sealed entries take ${ratio.toFixed(2)}× their live compressed bytes`);
+      hotSizes.push(Number(space!.hot));
+      assert.ok(Number(space!.hot) <= hotSizes[0]! * 1.25, `round ${round}: the hot table grew to ${space!.hot} bytes`);
+    }
+    await assertSegmentsWellFormed();
+  });
+
+  it('several stores appending and sealing at once: no entry lost or doubled, snapshot paging exact', async () => {
+    const writers = await Promise.all([0, 1, 2].map(() => open({ sealAgeMs: 0, sealIntervalMs: 5 })));
+    await writers[0]!.createTenant({ id: '1', name: 't' });
+    const reader = await open({ noSealer: true });
+    const query: EntryQuery = { tenantId: '1', logType: 'AccessLog', fromMs: T0, toMs: T0 + 10 * 60 * MIN };
+    let stop = false;
+    const appended = new Set<string>();
+    const write = async (w: PostgresStore, seed: number): Promise<void> => {
+      const rnd = prng(seed);
+      for (let n = 0; !stop && n < 400; n++) {
+        const batch = Array.from({ length: 1 + Math.floor(rnd() ** 2 * 60) }, () =>
+          makeEntry('AccessLog', T0 + Math.floor(rnd() * 10 * 60 * MIN), `{"w":${seed},"r":${Math.floor(rnd() * 1e9)}}`),
+        );
+        // Now and then an entry another writer may be sending too.
+        batch.push(makeEntry('AccessLog', T0 + Math.floor(rnd() * 50) * MIN, `{"shared":${Math.floor(rnd() * 50)}}`));
+        await w.append('1', batch);
+        for (const e of batch) appended.add(e.body);
+      }
+    };
+    const running = writers.map((w, i) => write(w, 10 + i));
+    try {
+      for (let round = 0; round < 15; round++) {
+        const first = await reader.firstPage(query, 50);
+        const seen: PageText[] = entriesOf(first);
+        for (let page: StoredPage = first; page.next !== null; ) {
+          page = await reader.nextPage(query, page.next, first.watermark, 50);
+          seen.push(...entriesOf(page));
+        }
+        assert.equal(seen.length, first.total, `round ${round}: a snapshot's pages do not add up to its total`);
+        assert.equal(new Set(seen.map((e) => e.body)).size, seen.length, `round ${round}: an entry shown twice`);
+        for (let i = 1; i < seen.length; i++) assert.ok(seen[i - 1]!.timeMs <= seen[i]!.timeMs);
+      }
+    } finally {
+      stop = true;
+      await Promise.all(running);
+    }
+    await writers[0]!.settle();
+    await Promise.all(writers.map((w) => w.settle()));
+    assert.equal(await hotRows(), 0);
+    await assertSegmentsWellFormed();
+    const all = await readAll(reader, query, 100);
+    assert.equal(all.total, appended.size);
+    assert.deepEqual(new Set(all.entries.map((e) => e.body)), appended);
+    assert.equal(all.entries.length, appended.size);
+  });
+
+  it('leaves entries sealed after a query began out of its later pages', async () => {
+    const store = await open({ noSealer: true });
+    await store.createTenant({ id: '1', name: 't' });
+    await store.append('1', Array.from({ length: 1000 }, (_, i) => makeEntry('AccessLog', T0 + i * 1000, `{"old":${i}}`)));
+    await store.settle();
+    const query: EntryQuery = { tenantId: '1', logType: 'AccessLog', fromMs: T0, toMs: null };
+    const first = await store.firstPage(query, 100);
+    // Entries between the sealed ones, sealed into the same (rewritten) segments.
+    await store.append('1', Array.from({ length: 500 }, (_, i) => makeEntry('AccessLog', T0 + i * 2000 + 500, `{"new":${i}}`)));
+    await store.settle();
+    assert.equal(await hotRows(), 0);
+    const seen = entriesOf(first);
+    for (let page: StoredPage = first; page.next !== null; ) {
+      page = await store.nextPage(query, page.next, first.watermark, 100);
+      seen.push(...entriesOf(page));
+    }
+    assert.equal(seen.length, 1000);
+    assert.ok(!seen.some((e) => e.body.includes('"new"')));
+    assert.equal((await store.firstPage(query, 1)).total, 1500);
+  });
+
+  it('refuses a corrupt segment or one of another tenant with a clear error, never its bytes', async () => {
+    const store = await open({ noSealer: true });
+    await store.createTenant({ id: '1', name: 'a' });
+    await store.createTenant({ id: '2', name: 'b' });
+    for (const t of ['1', '2']) {
+      await store.append(t, Array.from({ length: 200 }, (_, i) => makeEntry('AccessLog', T0 + i * 1000, `{"tenant":"${t}","i":${i}}`)));
+    }
+    await store.settle();
+    const q = (tenantId: string): EntryQuery => ({ tenantId, logType: 'AccessLog', fromMs: T0, toMs: null });
+    // Tenant 2's segment bytes under tenant 1's segment row.
+    await sql(`UPDATE segments s SET data = o.data FROM segments o WHERE s.tid = 1 AND o.tid = 2 AND o.first_time = s.first_time`);
+    await assert.rejects((await open({ noSealer: true })).firstPage(q('1'), 10), CorruptSegmentError);
+    // One byte flipped in tenant 2's.
+    await sql(`UPDATE segments SET data = set_byte(data, 40, get_byte(data, 40) # 1) WHERE tid = 2`);
+    await assert.rejects((await open({ noSealer: true })).firstPage(q('2'), 10), CorruptSegmentError);
+  });
+
+  it('leaves a group with a corrupt segment unsealed, says so once, and seals the others', async () => {
+    const lines: string[] = [];
+    const store = await open({ noSealer: true, log: (line) => lines.push(line) });
+    await store.createTenant({ id: '1', name: 'a' });
+    await store.createTenant({ id: '2', name: 'b' });
+    await store.append('1', Array.from({ length: 300 }, (_, i) => makeEntry('AccessLog', T0 + i * 1000, `{"i":${i}}`)));
+    await store.settle();
+    await sql(`UPDATE segments SET data = set_byte(data, 40, get_byte(data, 40) # 1) WHERE tid = 1`);
+    // A late entry into the corrupt range, and another tenant's entries.
+    await store.append('1', [makeEntry('AccessLog', T0 + 500, '{"late":1}')]);
+    await store.append('2', Array.from({ length: 50 }, (_, i) => makeEntry('AccessLog', T0 + i * 1000, `{"b":${i}}`)));
+    await store.settle();
+    await store.settle();
+    const hot = await sql<{ tid: number; n: string }>('SELECT tid, count(*) AS n FROM entries GROUP BY tid');
+    assert.deepEqual(hot.map((r) => [r.tid, Number(r.n)]), [[1, 1]]);
+    assert.equal(lines.length, 1, lines.join('\n'));
+    assert.match(lines[0]!, /corrupt/);
+    assert.doesNotMatch(lines[0]!, /"i":|late/, 'no entry text in the log line');
+  });
+
+  it('upgrades a database of the previous schema: same answers, then sealed in the background', async () => {
+    const base = Date.UTC(2025, 2, 1, 10);
+    const rnd = prng(3);
+    const entries = Array.from({ length: 1500 }, (_, i) =>
+      makeEntry(i % 2 ? 'AccessLog' : 'UserCallPlay', base + Math.floor(rnd() * 40 * 86_400_000), `{"i":${i}}`),
+    );
+    entries.push(makeEntry('AccessLog', Date.UTC(1969, 11, 31, 23, 30), '{"pre":1}'));
+    await cluster!.query(
+      url,
+      `BEGIN; CREATE TABLE schema_version (version integer NOT NULL); INSERT INTO schema_version VALUES (2);
+       ${MIGRATIONS[0]}; ${MIGRATIONS[1]};
+       INSERT INTO tenants (id, name, created_at) VALUES ('7', 't', now());
+       INSERT INTO entry_seqs (tid, last_seq) SELECT tid, ${entries.length} FROM tenants;
+       INSERT INTO log_types (name) VALUES ('AccessLog'), ('UserCallPlay');
+       CREATE TABLE entries_y2025m03 PARTITION OF entries FOR VALUES FROM (${Date.UTC(2025, 2, 1)}) TO (${Date.UTC(2025, 3, 1)});
+       COMMIT;`,
+    );
+    await cluster!.query(
+      url,
+      `INSERT INTO entries (event_time, seq, tid, type_id, key, body)
+       SELECT u.t, u.n, 1, l.type_id, u.k, u.b FROM unnest($1::int8[], $2::bytea[], $3::text[], $4::text[]) WITH ORDINALITY AS u (t, k, b, ty, n)
+       JOIN log_types l ON l.name = u.ty`,
+      [entries.map((e) => e.eventTimeMs), entries.map((e) => e.key), entries.map((e) => e.body), entries.map((e) => e.logType)],
+    );
+    const queries: EntryQuery[] = ['AccessLog', 'UserCallPlay'].flatMap((logType) => [
+      { tenantId: '7', logType, fromMs: Date.UTC(1960, 0, 1), toMs: null },
+      { tenantId: '7', logType, fromMs: base + 86_400_000 * 3.3, toMs: base + 86_400_000 * 33.7 },
+    ]);
+    const model = entries.map((e, order) => ({ e, order }));
+    const check = async (store: PostgresStore): Promise<void> => {
+      for (const q of queries) {
+        const all = await readAll(store, q, 64);
+        const want = expected(model, q);
+        assert.equal(all.total, want.length);
+        assert.deepEqual(all.entries.map((e) => e.body), want);
+      }
+    };
+    await check(await open({ noSealer: true }));
+    assert.equal(await hotRows(), entries.length);
+    const store = await open({ sealAgeMs: 120_000 }); // a live default: upgraded rows are old enough at once
+    for (let i = 0; (await hotRows()) > 0; i++) {
+      assert.ok(i < 500, 'the upgraded rows were not sealed in the background');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await check(store);
+    assert.deepEqual(await store.append('7', entries), { accepted: 0, duplicates: entries.length });
+    await assertSegmentsWellFormed();
+  });
+});

@@ -1,0 +1,299 @@
+/**
+ * SQLite's sealed segments across processes and on the wire: another process sealing and
+ * compacting between the pages of a reader, corrupt segments answered with a 500 and a log
+ * line, and the space a database takes after rounds of late entries.
+ */
+import Database from 'better-sqlite3';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { PassThrough } from 'node:stream';
+import { after, describe, it } from 'node:test';
+import fc from 'fast-check';
+import type { NewEntry } from '../../src/logs/entry.ts';
+import { createLogger } from '../../src/server/logger.ts';
+import { entriesOf } from '../../src/store/page.ts';
+import { DATABASE_FILE, openSqliteStore, type SqliteStore } from '../../src/store/sqlite/index.ts';
+import { makeEntry } from '../../src/store/store.contract.ts';
+import type { EntryQuery, StoredPage } from '../../src/store/store.ts';
+import { basic, startTestApp } from '../support/app.ts';
+
+const T0 = Date.UTC(2025, 5, 1);
+const TENANTS = ['111', '222'] as const;
+const TYPES = ['AccessLog', 'UserCallPlay'] as const;
+const dirs: string[] = [];
+after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'logwarden-segments-'));
+  dirs.push(d);
+  return d;
+}
+
+/** An entry that names its tenant and type in its text, so a page shows whose it is. */
+function owned(tenant: string, type: string, timeMs: number, n: number | string): NewEntry {
+  return makeEntry(type, timeMs, `{"owner":"${tenant}/${type}","n":${JSON.stringify(n)}}`);
+}
+
+/** A store in another process on the same directory, driven line by line: each command answers "ok". */
+class OtherProcess {
+  private readonly child: ChildProcessWithoutNullStreams;
+  private readonly lines: AsyncIterator<string>;
+
+  constructor(dataDir: string) {
+    const script = `
+      import { createInterface } from 'node:readline';
+      import { openSqliteStore } from ${JSON.stringify(new URL('../../src/store/sqlite/index.ts', import.meta.url).pathname)};
+      import { makeEntry } from ${JSON.stringify(new URL('../../src/store/store.contract.ts', import.meta.url).pathname)};
+      // No background sealing: this process seals exactly when told to.
+      const store = openSqliteStore({ dataDir: ${JSON.stringify(dataDir)}, sealAgeMs: 0, sealIntervalMs: 3_600_000 });
+      for await (const line of createInterface({ input: process.stdin })) {
+        const cmd = JSON.parse(line);
+        if (cmd.append) {
+          for (const [tenant, type, time, n] of cmd.append) {
+            await store.append(tenant, [makeEntry(type, time, '{"owner":"' + tenant + '/' + type + '","n":' + JSON.stringify(n) + '}')]);
+          }
+        }
+        if (cmd.settle) store.settle();
+        process.stdout.write('ok\\n');
+      }
+      await store.close();
+    `;
+    this.child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: 'pipe' });
+    this.lines = createInterface({ input: this.child.stdout })[Symbol.asyncIterator]();
+  }
+
+  async run(cmd: { append?: [string, string, number, number | string][]; settle?: boolean }): Promise<void> {
+    this.child.stdin.write(`${JSON.stringify(cmd)}\n`);
+    const r = await this.lines.next();
+    assert.equal(r.value, 'ok', 'the other process failed');
+  }
+
+  async stop(): Promise<void> {
+    this.child.stdin.end();
+    await new Promise((resolve) => this.child.on('exit', resolve));
+  }
+}
+
+describe('sqlite segments', () => {
+  it("never shows another tenant's or type's entry while another process seals and compacts between pages", { timeout: 120_000 }, async () => {
+    const dir = tempDir();
+    const store = openSqliteStore({ dataDir: dir, sealAgeMs: 0, sealIntervalMs: 3_600_000 });
+    const other = new OtherProcess(dir);
+    try {
+      for (const t of TENANTS) await store.createTenant({ id: t, name: t });
+      // The same times for every tenant and type, sealed, then a hot tail.
+      // Every entry stored, by tenant and type, in the order appended.
+      const stored = new Map<string, NewEntry[]>();
+      for (const t of TENANTS) {
+        for (const ty of TYPES) {
+          const batch = Array.from({ length: 600 }, (_, i) => owned(t, ty, T0 + Math.floor(i / 2) * 1000, i));
+          await store.append(t, batch.slice(0, 500));
+          stored.set(`${t}/${ty}`, batch);
+          await store.append(t, batch.slice(500));
+        }
+      }
+      await other.run({ settle: true });
+      const hot = owned(TENANTS[0], TYPES[0], T0 + 700_000, 'hot');
+      await store.append(TENANTS[0], [hot]);
+      stored.get(`${TENANTS[0]}/${TYPES[0]}`)!.push(hot);
+      /** What a query of `key` started now must show: by time, then in the order appended. */
+      const snapshot = (key: string) => [...stored.get(key)!].sort((a, b) => a.eventTimeMs - b.eventTimeMs).map((e) => e.body);
+
+      let round = 0;
+      for (const t of TENANTS) {
+        for (const ty of TYPES) {
+          const query: EntryQuery = { tenantId: t, logType: ty, fromMs: T0, toMs: null };
+          const expected = snapshot(`${t}/${ty}`);
+          const first = await store.firstPage(query, 50);
+          const got = entriesOf(first).map((e) => e.body);
+          let page: StoredPage = first;
+          while (page.next) {
+            // Between every two pages the other process appends late entries of every tenant and
+            // type into the sealed range (at the very position the next page starts at, too)
+            // and, every other time, seals and compacts them.
+            round++;
+            const at = page.next.timeMs;
+            const late = TENANTS.flatMap((ot) => TYPES.map((oty) => ({ key: `${ot}/${oty}`, entry: owned(ot, oty, at, `late-${round}`) })));
+            await other.run({
+              append: TENANTS.flatMap((ot) => TYPES.map((oty) => [ot, oty, at, `late-${round}`] as [string, string, number, string])),
+              settle: round % 2 === 0,
+            });
+            for (const { key, entry } of late) stored.get(key)!.push(entry);
+            page = await store.nextPage(query, page.next, first.watermark, 50);
+            got.push(...entriesOf(page).map((e) => e.body));
+          }
+          assert.ok(got.every((b) => b.includes(`"owner":"${t}/${ty}"`)), `only ${t}/${ty} entries on its pages`);
+          assert.equal(first.total, expected.length);
+          assert.deepEqual(got, expected, `${t}/${ty}: the snapshot, exactly`);
+        }
+      }
+      assert.ok(round > 40, `${round} interleavings`);
+      // A new read sees the late entries, still each under its own tenant and type.
+      await other.run({ settle: true });
+      for (const t of TENANTS) {
+        for (const ty of TYPES) {
+          const page = await store.firstPage({ tenantId: t, logType: ty, fromMs: T0, toMs: null }, 1000);
+          assert.equal(page.total, stored.get(`${t}/${ty}`)!.length);
+          assert.deepEqual(entriesOf(page).map((e) => e.body), snapshot(`${t}/${ty}`).slice(0, 1000));
+        }
+      }
+    } finally {
+      await other.stop();
+      await store.close();
+    }
+  });
+
+  it('answers a corrupt segment with a generic 500 and a log line naming it, no entry in either', async () => {
+    const dir = tempDir();
+    const sink = new PassThrough();
+    let log = '';
+    sink.on('data', (d) => (log += d));
+    const store = openSqliteStore({ dataDir: dir, sealAgeMs: 0, sealIntervalMs: 3_600_000 });
+    const t = await startTestApp({ store, logger: createLogger('info', sink) });
+    try {
+      const entries = Array.from({ length: 300 }, (_, i) => ({ eventTime: new Date(T0 + i * 1000).toISOString(), logRecord: { secret: `payload-${i}` } }));
+      assert.equal((await t.ingest('AccessLog', entries)).statusCode, 201);
+      store.settle();
+      const before = await t.list({ logType: 'AccessLog', fromDateTime: new Date(T0).toISOString() });
+      assert.equal(before.statusCode, 200);
+      // One flipped byte in the stored segment, by another connection, as a disk fault would.
+      const db = new Database(join(dir, DATABASE_FILE));
+      const seg = db.prepare<[], { id: number; data: Buffer }>('SELECT id, data FROM segments ORDER BY id LIMIT 1').get()!;
+      seg.data[seg.data.length - 100] = seg.data[seg.data.length - 100]! ^ 1;
+      db.prepare('UPDATE segments SET data = ? WHERE id = ?').run(seg.data, seg.id);
+      db.close();
+      // A fresh process would not have the segment decoded in memory: a second store stands for it.
+      const fresh = openSqliteStore({ dataDir: dir, sealAgeMs: 0, sealIntervalMs: 3_600_000 });
+      const t2 = await startTestApp({ store: fresh, logger: createLogger('info', sink) });
+      try {
+        const res = await t2.app.inject({
+          method: 'GET',
+          url: `/v2/logs?logType=AccessLog&fromDateTime=${new Date(T0).toISOString()}`,
+          headers: { authorization: basic(t.key) },
+        });
+        assert.equal(res.statusCode, 500);
+        const body = res.json() as { requestId: string; errors: string[] };
+        assert.doesNotMatch(res.body, /payload-/);
+        const line = log.split('\n').find((l) => l.includes(body.requestId) && l.includes('CorruptSegmentError'));
+        assert.ok(line, 'a log line with the request id names the corrupt segment');
+        assert.match(line, new RegExp(`segment ${seg.id} is corrupt: checksum mismatch`));
+        assert.doesNotMatch(line, /payload-/);
+      } finally {
+        await t2.app.close();
+        await fresh.close();
+      }
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('pages, totals and idempotency hold with late entries landing in sealed ranges; space stays bounded', { timeout: 300_000 }, async () => {
+    // Each run: a store, batches of entries at random times (many late, inside sealed ranges),
+    // sealing and compaction after some batches; after every step the pages and totals of
+    // random ranges equal the model's, resending a batch stores nothing, and the space bound holds.
+    const step = fc.record({
+      times: fc.array(fc.integer({ min: 0, max: 400 }), { minLength: 1, maxLength: 120 }),
+      seal: fc.boolean(),
+      resend: fc.boolean(),
+    });
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 8 }), fc.integer({ min: 1, max: 60 }), async (steps, pageSize) => {
+        const dir = tempDir();
+        const store = openSqliteStore({ dataDir: dir, sealAgeMs: 0, sealIntervalMs: 3_600_000 });
+        try {
+          await store.createTenant({ id: TENANTS[0], name: 'a' });
+          const model: NewEntry[] = [];
+          for (const [s, { times, seal, resend }] of steps.entries()) {
+            run++;
+            const batch = times.map((t, i) => owned(TENANTS[0], TYPES[0], T0 + t * 1000, `${run}-${s}-${i}`));
+            assert.deepEqual(await store.append(TENANTS[0], batch), { accepted: batch.length, duplicates: 0 });
+            model.push(...batch);
+            if (resend) assert.deepEqual(await store.append(TENANTS[0], batch), { accepted: 0, duplicates: batch.length });
+            if (seal) store.settle();
+            const ordered = [...model].sort((a, b) => a.eventTimeMs - b.eventTimeMs);
+            for (const [from, to] of [[0, null], [37, 211], [399, 400]] as const) {
+              const query: EntryQuery = { tenantId: TENANTS[0], logType: TYPES[0], fromMs: T0 + from * 1000, toMs: to === null ? null : T0 + to * 1000 };
+              const want = ordered.filter((e) => e.eventTimeMs >= query.fromMs && (query.toMs === null || e.eventTimeMs < query.toMs)).map((e) => e.body);
+              const first = await store.firstPage(query, pageSize);
+              assert.equal(first.total, want.length);
+              const got = entriesOf(first).map((e) => e.body);
+              let page: StoredPage = first;
+              while (page.next) {
+                page = await store.nextPage(query, page.next, first.watermark, pageSize);
+                got.push(...entriesOf(page).map((e) => e.body));
+              }
+              assert.deepEqual(got, want);
+            }
+          }
+          store.settle();
+          const space = segmentSpace(dir);
+          assert.ok(space.used <= 1.5 * space.live + 3 * PAGE, `${space.used} bytes used for ${space.live} live`);
+        } finally {
+          await store.close();
+        }
+      }),
+      { numRuns: 12 },
+    );
+  });
+
+  it('keeps the database file within 1.5 times its live data after rounds of late entries', { timeout: 120_000 }, async () => {
+    const dir = tempDir();
+    const store: SqliteStore = openSqliteStore({ dataDir: dir, sealAgeMs: 0, sealIntervalMs: 3_600_000 });
+    try {
+      await store.createTenant({ id: TENANTS[0], name: 'a' });
+      const { generateDemoEntries } = await import('../../src/logs/demo-data.ts');
+      const window = { fromMs: T0, toMs: T0 + 86_400_000, types: ['AccessLog'] };
+      await store.append(TENANTS[0], generateDemoEntries({ ...window, seed: 1, count: 20_000 }));
+      store.settle();
+      const rounds: string[] = [];
+      for (let round = 0; round < 5; round++) {
+        await store.append(TENANTS[0], generateDemoEntries({ ...window, seed: 50 + round, count: 500 }));
+        store.settle();
+        const s = fileSpace(dir);
+        rounds.push(`${s.inUse}/${s.live}`);
+        assert.ok(s.inUse <= 1.5 * s.live, `round ${round}: ${s.inUse} bytes of pages in use for ${s.live} bytes of live data`);
+      }
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+const PAGE = 4096;
+
+/** As the contract measures it: live segment bytes, and the pages of the segment table and its index. */
+function segmentSpace(dir: string): { live: number; used: number } {
+  const db = new Database(join(dir, DATABASE_FILE), { readonly: true });
+  try {
+    const live = db.prepare<[], number>('SELECT coalesce(sum(length(data)), 0) FROM segments').pluck().get()!;
+    const used = db.prepare<[], number>("SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name IN ('segments', 'segments_by_last')").pluck().get()!;
+    return { live, used };
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * The whole database: `inUse` is (page_count - freelist_count) × page_size, every page the file
+ * holds data in; `live` is what that data must hold at least: the segments' bytes plus the
+ * payload of the idempotency keys (tenant, time, 16-byte key) and the per-hour counts, as
+ * dbstat reports their cells' payload.
+ */
+function fileSpace(dir: string): { inUse: number; live: number; fileBytes: number } {
+  const db = new Database(join(dir, DATABASE_FILE), { readonly: true });
+  try {
+    const pages = db.pragma('page_count', { simple: true }) as number;
+    const free = db.pragma('freelist_count', { simple: true }) as number;
+    const size = db.pragma('page_size', { simple: true }) as number;
+    const segments = db.prepare<[], number>('SELECT coalesce(sum(length(data)), 0) FROM segments').pluck().get()!;
+    const keys = db.prepare<[], number>("SELECT coalesce(sum(payload), 0) FROM dbstat WHERE name IN ('entry_keys', 'entry_counts')").pluck().get()!;
+    return { inUse: (pages - free) * size, live: segments + keys, fileBytes: statSync(join(dir, DATABASE_FILE)).size };
+  } finally {
+    db.close();
+  }
+}
