@@ -63,3 +63,23 @@ export async function fetchLogTypes(): Promise<string[]> {
     return fallback;
   }
 }
+
+export interface HourCount {
+  readonly start: string;
+  readonly count: number;
+}
+
+/** Entries per hour over the query's range (`GET /v2/logs/histogram`, a logwarden extension). */
+export async function fetchHistogram(session: Session, query: LogsQuery, signal?: AbortSignal): Promise<HourCount[]> {
+  if (Date.now() >= session.expiresAt) throw new ConsoleError(EXPIRED_MESSAGE, true);
+  const q = new URLSearchParams({ logType: query.logType, fromDateTime: query.fromDateTime });
+  if (query.toDateTime !== undefined) q.set('toDateTime', query.toDateTime);
+  const res = await fetch(`/v2/logs/histogram?${q}`, {
+    headers: { authorization: `Bearer ${session.token}` },
+    credentials: 'omit',
+    ...(signal && { signal }),
+  });
+  if (res.status === 401) throw new ConsoleError(EXPIRED_MESSAGE, true);
+  if (!res.ok) throw new ConsoleError(`The histogram could not be read (HTTP ${res.status}).`);
+  return ((await res.json()) as { buckets: HourCount[] }).buckets;
+}

@@ -5,9 +5,10 @@
  */
 import { memo } from 'preact/compat';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { fetchLogTypes, fetchPage, type LogsQuery } from './api.ts';
+import { fetchHistogram, fetchLogTypes, fetchPage, type HourCount, type LogsQuery } from './api.ts';
 import { EntryPanel } from './entry-panel.tsx';
 import { download, exportEntries } from './export.ts';
+import { HistogramChart } from './histogram.tsx';
 import type { Row } from './page.ts';
 import { ConsoleError, EXPIRED_MESSAGE, type Session } from './session.ts';
 import { summarize } from './summary.ts';
@@ -81,6 +82,7 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
   const [newFrom, setNewFrom] = useState<number | undefined>();
   const [atEnd, setAtEnd] = useState(false);
   const [exporting, setExporting] = useState<string | undefined>();
+  const [hours, setHours] = useState<{ list: HourCount[]; fromMs: number; toMs: number } | undefined>();
   const [customFrom, setCustomFrom] = useState('');
   const [customTo, setCustomTo] = useState('');
   const query = useRef<LogsQuery>({ logType, fromDateTime: '' });
@@ -127,8 +129,16 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
   // A new type or range: start again from its first page.
   useEffect(() => {
     const gen = ++generation.current;
-    const q: LogsQuery = { logType, ...rangeBounds(range, Date.now()) };
+    const now = Date.now();
+    const q: LogsQuery = { logType, ...rangeBounds(range, now) };
     query.current = q;
+    setHours(undefined);
+    fetchHistogram(session, q)
+      .then((list) => gen === generation.current && setHours({ list, fromMs: Date.parse(q.fromDateTime), toMs: q.toDateTime ? Date.parse(q.toDateTime) : now }))
+      .catch((err: unknown) => {
+        // Without its histogram the view still works; an ended session is said once, by the page read.
+        if (!(err instanceof ConsoleError)) console.error(err);
+      });
     setRows([]);
     setTotal(undefined);
     setCursor(undefined);
@@ -340,6 +350,7 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
             Export CSV
           </button>
         </div>
+        {hours && <HistogramChart hours={hours.list} fromMs={hours.fromMs} toMs={hours.toMs} utc={utc} />}
         <p class="status" role="status" aria-live="polite">
           {loading && rows.length === 0
             ? 'Loading…'

@@ -22,6 +22,7 @@ import { Metrics } from './metrics.ts';
 import { RateLimits, type LimitKind } from './rate-limits.ts';
 import { logRequest } from './request-log.ts';
 import { consoleRoutes } from './routes/console.ts';
+import { logsHistogramRoute } from './routes/logs-histogram.ts';
 import { logsIngestRoute } from './routes/logs-ingest.ts';
 import { logsListRoute } from './routes/logs-list.ts';
 import { oauthTokenRoute } from './routes/oauth-token.ts';
@@ -115,6 +116,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   operationsRoutes(app, ctx);
   logsListRoute(app, ctx);
   logsIngestRoute(app, ctx);
+  logsHistogramRoute(app, ctx);
   oauthTokenRoute(app, ctx);
   consoleRoutes(app);
 

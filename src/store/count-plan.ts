@@ -14,6 +14,11 @@ export const BUCKET_MS = 3_600_000;
 /** Stands for "no upper bound" among bucket numbers: beyond any hour of a renderable time. */
 export const OPEN_BUCKET = Number.MAX_SAFE_INTEGER;
 
+/** The hours `from <= hour < to` that overlap `fromMs <= eventTime < toMs` (`toMs` null: no upper bound). */
+export function overlappingBuckets(fromMs: number, toMs: number | null): { from: number; to: number } {
+  return { from: bucketOf(fromMs), to: toMs === null ? OPEN_BUCKET : bucketOf(toMs - 1) + 1 };
+}
+
 /** The hour an event time falls in (floor division: times before 1970 are negative). */
 export function bucketOf(ms: number): number {
   return Math.floor(ms / BUCKET_MS);

@@ -267,6 +267,47 @@ export function runStoreContract({ name, create, skip }: StoreContractOptions): 
     });
 
     describe('ranges, order and counts', () => {
+      it('tallies entries per hour for the hours a range overlaps, sealed or not, duplicates and other types and tenants aside', async () => {
+        const h0 = Math.floor(T0 / HOUR) * HOUR;
+        const batch = [
+          makeEntry('AccessLog', h0, '{"a":1}'),
+          makeEntry('AccessLog', h0 + HOUR - 1, '{"a":2}'),
+          makeEntry('AccessLog', h0 + 3 * HOUR + 5, '{"a":3}'),
+          makeEntry('AccessLog', h0 + 3 * HOUR + 6, '{"a":4}'),
+          makeEntry('AccessLog', h0 + 3 * HOUR + 7, '{"a":5}'),
+          makeEntry('AccessLog', h0 - 30 * 86_400_000, '{"a":6}'),
+          makeEntry('UserCallPlay', h0 + 10, '{"p":1}'),
+        ];
+        await store.append(TENANT, batch);
+        await store.append(TENANT, batch.slice(0, 2)); // duplicates are not counted again
+        await store.createTenant({ id: OTHER, name: 'Other' });
+        await store.append(OTHER, [makeEntry('AccessLog', h0 + 1, '{"o":1}')]);
+        if (fixture.segments) await fixture.segments.settle(store);
+        const tallies = (fromMs: number, toMs: number | null, tenantId = TENANT, type = 'AccessLog') => store.hourlyTallies(q(type, fromMs, toMs, tenantId));
+        assert.deepEqual(await tallies(h0, h0 + 4 * HOUR), [
+          { hourMs: h0, count: 2 },
+          { hourMs: h0 + 3 * HOUR, count: 3 },
+        ]);
+        // The hours at the ends count whole, however little of them the range covers.
+        assert.deepEqual(await tallies(h0 + HOUR - 1, h0 + 3 * HOUR + 1), [
+          { hourMs: h0, count: 2 },
+          { hourMs: h0 + 3 * HOUR, count: 3 },
+        ]);
+        assert.deepEqual(await tallies(h0 + HOUR, h0 + 3 * HOUR), []);
+        assert.deepEqual(await tallies(h0 + 1, null), [
+          { hourMs: h0, count: 2 },
+          { hourMs: h0 + 3 * HOUR, count: 3 },
+        ]);
+        assert.deepEqual((await tallies(0, null)).map((t) => t.count), [1, 2, 3]);
+        assert.deepEqual(await tallies(h0, null, TENANT, 'UserCallPlay'), [{ hourMs: h0, count: 1 }]);
+        assert.deepEqual(await tallies(h0, null, OTHER), [{ hourMs: h0, count: 1 }]);
+        assert.deepEqual(await tallies(h0, null, TENANT, 'NeverStored'), []);
+        assert.deepEqual(await tallies(h0, null, '555'), []);
+        // Over whole hours the tallies add up to the range's total.
+        const total = (await store.firstPage(q('AccessLog', h0, h0 + 4 * HOUR), 1)).total;
+        assert.equal(total, 5);
+      });
+
       it('treats ranges as half-open: from inclusive, to exclusive', async () => {
         const from = T0;
         const to = T0 + HOUR;

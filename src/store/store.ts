@@ -84,6 +84,13 @@ export interface FirstPage extends StoredPage {
   readonly watermark: number;
 }
 
+/** The number of entries stored with an event time in one UTC hour. */
+export interface HourTally {
+  /** The hour's start, ms since the epoch. */
+  readonly hourMs: number;
+  readonly count: number;
+}
+
 export interface AppendResult {
   readonly accepted: number;
   readonly duplicates: number;
@@ -128,6 +135,13 @@ export interface Store {
 
   /** The next page (up to `limit` entries) after `after`, seeing only entries at or below `watermark`. */
   nextPage(query: EntryQuery, after: Position, watermark: number, limit: number): Promise<StoredPage>;
+
+  /**
+   * Entries per hour for the hours that overlap the query's range and hold entries, ascending:
+   * the hourly tallies the store keeps for totals (whole hours, read from their index; no entry
+   * is read). An unknown tenant or type has none.
+   */
+  hourlyTallies(query: EntryQuery): Promise<HourTally[]>;
 
   createTenant(input: { id: string; name: string }): Promise<Tenant>;
   getTenant(id: string): Promise<Tenant | undefined>;

@@ -1,6 +1,7 @@
 /**
  * The console in a real browser (Chromium driven by playwright-core) against a real server
- * holding demo data: sign in, switch log types, pick ranges (local and UTC), open an entry
+ * holding demo data: sign in, switch log types, pick ranges (local and UTC), read the
+ * histogram, open an entry
  * (its logRecord shown with the exact stored text of every number), follow its permalink,
  * load more pages, filter the loaded rows, tail a newly ingested entry, export NDJSON and CSV
  * and compare them with `logwarden fetch` of the same query, sign out, and be told when the
@@ -123,6 +124,11 @@ describe('the console in a browser', { skip }, () => {
     const total = Number(/of (\d+) entries/.exec((await status().textContent()) ?? '')![1]);
     assert.ok(total > 400, `30 days of AccessLog hold ${total} demo entries`);
     assert.equal(await rows().count(), 200);
+    // The histogram: 30 days, per day; the first day's bar counts its hour before the range whole.
+    const chart = page.locator('figure.histogram svg');
+    assert.match((await chart.getAttribute('aria-label')) ?? '', /^Entries per day: \d+ in all/);
+    const drawn = Number(await page.locator('figure.histogram').getAttribute('data-total'));
+    assert.ok(drawn >= total && drawn - total < 100, `histogram ${drawn}, list ${total}`);
     // Each row: time, user (name and email) and the record's method, path and status.
     assert.match((await rows().first().locator('td.summary').textContent()) ?? '', /^(GET|POST|PUT|PATCH|DELETE) \/\S* \d{3}$/);
     assert.match((await rows().first().locator('td.user .email').textContent()) ?? '', /@/);
@@ -188,7 +194,7 @@ describe('the console in a browser', { skip }, () => {
   it('shows a custom range in UTC, exactly the API query', async () => {
     await page.getByLabel('Times in UTC').check();
     await page.getByLabel('Time range').selectOption('custom');
-    const to = new Date(Date.now() - 86_400_000);
+    const to = new Date(Math.floor((Date.now() - 86_400_000) / 3_600_000) * 3_600_000);
     const from = new Date(to.getTime() - 3 * 86_400_000);
     const v = (d: Date) => d.toISOString().slice(0, 16);
     await page.getByLabel('From', { exact: true }).fill(v(from));
@@ -197,6 +203,9 @@ describe('the console in a browser', { skip }, () => {
     const query = { logType: 'UserCallPlay', fromDateTime: `${v(from)}:00.000Z`, toDateTime: `${v(to)}:00.000Z` };
     const expected = (await api(query))?.records.totalRecords ?? 0;
     await status().filter({ hasText: new RegExp(`^\\d+ of ${expected} entries loaded`) }).waitFor();
+    // Over whole hours, the histogram's bars add up to the list's total.
+    await page.locator(`figure.histogram[data-total="${expected}"]`).waitFor();
+    assert.match((await page.locator('figure.histogram svg').getAttribute('aria-label')) ?? '', /^Entries per hour/);
     assert.match((await rows().first().locator('td.time').textContent()) ?? '', / UTC$/);
     assert.match(page.url(), /range=custom&from=.*&utc=1/);
   });

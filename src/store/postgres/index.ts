@@ -17,6 +17,7 @@ import type {
   Checkpoint,
   EntryQuery,
   FirstPage,
+  HourTally,
   NewAccessKey,
   Position,
   Scope,
@@ -26,7 +27,7 @@ import type {
   TenantLimits,
 } from '../store.ts';
 import { UnknownTenantError } from '../store.ts';
-import { BucketTally } from '../count-plan.ts';
+import { BUCKET_MS, BucketTally, overlappingBuckets } from '../count-plan.ts';
 import { EMPTY_PAGE } from '../page.ts';
 import type { SegmentOwner } from '../segment-codec.ts';
 import { attachMonth, migrate, monthOf, monthStart, monthTable } from './migrations.ts';
@@ -463,6 +464,19 @@ export class PostgresStore implements Store {
     if (tid === undefined || typeId === undefined) return EMPTY_PAGE;
     const from = after.timeMs < query.fromMs ? { timeMs: query.fromMs, seq: 0 } : { timeMs: after.timeMs, seq: after.seq };
     return this.page(tid, typeId, query, watermark, from, limit);
+  }
+
+  async hourlyTallies(query: EntryQuery): Promise<HourTally[]> {
+    const tid = await this.tid(query.tenantId);
+    const typeId = await this.typeId(query.logType);
+    if (tid === undefined || typeId === undefined) return [];
+    const hours = overlappingBuckets(query.fromMs, query.toMs);
+    const r = await this.pool.query<{ hour: string; n: string }>({
+      name: 'lw_hourly_tallies',
+      text: 'SELECT hour, n FROM entry_counts WHERE tid = $1 AND type_id = $2 AND hour >= $3 AND hour < $4 AND n > 0 ORDER BY hour',
+      values: [tid, typeId, hours.from, hours.to],
+    });
+    return r.rows.map((row) => ({ hourMs: Number(row.hour) * BUCKET_MS, count: Number(row.n) }));
   }
 
   private async page(tid: number, typeId: number, query: EntryQuery, watermark: number, after: Position, limit: number): Promise<StoredPage> {

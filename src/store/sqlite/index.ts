@@ -19,6 +19,7 @@ import type {
   Checkpoint,
   EntryQuery,
   FirstPage,
+  HourTally,
   NewAccessKey,
   Position,
   Scope,
@@ -28,7 +29,7 @@ import type {
   TenantLimits,
 } from '../store.ts';
 import { UnknownTenantError } from '../store.ts';
-import { BucketTally, planCount } from '../count-plan.ts';
+import { BUCKET_MS, BucketTally, overlappingBuckets, planCount } from '../count-plan.ts';
 import { EMPTY_PAGE } from '../page.ts';
 import { SegmentCache } from '../segment-cache.ts';
 import { before, countInSegment, mergePage, type HotEntry } from '../segment-pages.ts';
@@ -171,6 +172,9 @@ export class SqliteStore implements Store {
       ),
       sumCounts: db.prepare<[number, number, number, number], { n: number }>(
         'SELECT coalesce(sum(n), 0) AS n FROM entry_counts WHERE tid = ? AND type_id = ? AND hour >= ? AND hour < ?',
+      ),
+      hourly: db.prepare<[number, number, number, number], { hour: number; n: number }>(
+        'SELECT hour, n FROM entry_counts WHERE tid = ? AND type_id = ? AND hour >= ? AND hour < ? AND n > 0 ORDER BY hour',
       ),
       watermark: db.prepare<[], { w: number | null }>("SELECT seq AS w FROM sqlite_sequence WHERE name = 'entries'"),
       countHot: db
@@ -332,6 +336,14 @@ export class SqliteStore implements Store {
     const from = after.timeMs < query.fromMs ? before(query.fromMs) : after;
     // One read transaction: the segments and hot rows of a single commit.
     return this.db.transaction(() => this.page(tid, typeId, from, to, watermark, limit)).deferred();
+  }
+
+  async hourlyTallies(query: EntryQuery): Promise<HourTally[]> {
+    const tid = this.tid(query.tenantId);
+    const typeId = this.typeId(query.logType, false);
+    if (tid === undefined || typeId === undefined) return [];
+    const hours = overlappingBuckets(query.fromMs, query.toMs);
+    return this.q.hourly.all(tid, typeId, hours.from, hours.to).map((r) => ({ hourMs: r.hour * BUCKET_MS, count: r.n }));
   }
 
   /** Up to `limit` entries after `after`, before `toMs`, at or below `watermark` (inside a read transaction). */

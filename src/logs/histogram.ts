@@ -1,0 +1,53 @@
+/**
+ * Entries per hour over a range, from the hourly tallies each store keeps for exact totals
+ * (no entry is read). Each bucket is a whole UTC hour that overlaps the range: the first and
+ * last may count entries just outside it, which is what a histogram's bars show anyway.
+ */
+import { invalid } from '../errors.ts';
+import { BUCKET_MS } from '../store/count-plan.ts';
+import type { Store } from '../store/store.ts';
+import type { LogTypes } from './log-types.ts';
+import { ceilMs, compareInstants, parseDateTime } from './time.ts';
+
+/** A year and a day of hours: a histogram answer stays small (under 9,000 buckets). */
+export const MAX_HISTOGRAM_HOURS = 366 * 24;
+
+export interface HistogramParams {
+  logType?: string | undefined;
+  fromDateTime?: string | undefined;
+  toDateTime?: string | undefined;
+}
+
+export interface Histogram {
+  readonly logType: string;
+  readonly interval: 'hour';
+  /** Hours with at least one entry, ascending. */
+  readonly buckets: Array<{ start: string; count: number }>;
+}
+
+function instant(name: string, value: string | undefined) {
+  if (value === undefined || value === '') throw invalid(`${name}: is required`);
+  const r = parseDateTime(value);
+  if (!r.ok) throw invalid(`${name}: ${JSON.stringify(value.slice(0, 64))} ${r.problem}`);
+  return r.instant;
+}
+
+export async function histogram(store: Store, types: LogTypes, tenantId: string, p: HistogramParams, now: number): Promise<Histogram> {
+  if (p.logType === undefined || p.logType === '') throw invalid('logType: is required');
+  if (!types.has(p.logType)) throw invalid(`logType: unknown log type ${JSON.stringify(p.logType.slice(0, 64))} (expected one of ${types.describe()})`);
+  const from = instant('fromDateTime', p.fromDateTime);
+  const to = p.toDateTime === undefined ? undefined : instant('toDateTime', p.toDateTime);
+  if (to && compareInstants(from, to) >= 0) throw invalid('toDateTime: must be later than fromDateTime');
+  const fromMs = ceilMs(from);
+  const toMs = to ? ceilMs(to) : null;
+  const lastHour = Math.floor(((toMs ?? now) - 1) / BUCKET_MS);
+  if (lastHour - Math.floor(fromMs / BUCKET_MS) >= MAX_HISTOGRAM_HOURS) {
+    throw invalid(`toDateTime: a histogram covers at most ${MAX_HISTOGRAM_HOURS / 24} days`);
+  }
+  const tallies = await store.hourlyTallies({ tenantId, logType: p.logType, fromMs, toMs });
+  return {
+    logType: p.logType,
+    interval: 'hour',
+    buckets: tallies.map((t) => ({ start: new Date(t.hourMs).toISOString(), count: t.count })),
+  };
+}

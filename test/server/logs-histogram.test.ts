@@ -1,0 +1,82 @@
+/**
+ * `GET /v2/logs/histogram`, the extension the console draws: entries per UTC hour from the
+ * store's hourly tallies, hours without entries left out, whole hours at the range's ends;
+ * authenticated like GET /v2/logs, validated, and documented in the OpenAPI document.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { basic, startTestApp, type TestApp } from '../support/app.ts';
+
+describe('GET /v2/logs/histogram', () => {
+  let t: TestApp;
+  const get = (query: Record<string, string>, auth = basic(t.readKey)) =>
+    t.inject({ method: 'GET', url: '/v2/logs/histogram', query, headers: { authorization: auth } });
+
+  before(async () => {
+    t = await startTestApp();
+    const at = (iso: string, n: number) => Array.from({ length: n }, (_, i) => ({ userId: String(i), eventTime: iso, logRecord: { n: i } }));
+    const r = await t.ingest('AccessLog', [
+      ...at('2026-03-01T10:00:00.000Z', 2),
+      ...at('2026-03-01T10:59:59.999Z', 1),
+      ...at('2026-03-01T13:30:00.000Z', 4),
+      ...at('2026-03-02T00:00:00.000Z', 1),
+    ]);
+    assert.equal(r.statusCode, 201, r.body);
+    assert.equal((await t.ingest('UserCallPlay', at('2026-03-01T10:15:00.000Z', 5))).statusCode, 201);
+  });
+  after(() => t.close());
+
+  it('counts entries of one type per hour, leaving out empty hours', async () => {
+    const r = await get({ logType: 'AccessLog', fromDateTime: '2026-03-01T00:00:00Z', toDateTime: '2026-03-03T00:00:00Z' });
+    assert.equal(r.statusCode, 200, r.body);
+    const body = r.json() as { logType: string; interval: string; buckets: Array<{ start: string; count: number }> };
+    assert.equal(body.logType, 'AccessLog');
+    assert.equal(body.interval, 'hour');
+    assert.deepEqual(body.buckets, [
+      { start: '2026-03-01T10:00:00.000Z', count: 3 },
+      { start: '2026-03-01T13:00:00.000Z', count: 4 },
+      { start: '2026-03-02T00:00:00.000Z', count: 1 },
+    ]);
+    // Over whole hours the bars add up to the list's totalRecords.
+    const list = await t.list({ logType: 'AccessLog', fromDateTime: '2026-03-01T00:00:00Z', toDateTime: '2026-03-03T00:00:00Z' });
+    assert.equal((list.json() as { records: { totalRecords: number } }).records.totalRecords, 8);
+  });
+
+  it('counts the hours at the ends whole, and reads up to now without toDateTime', async () => {
+    const r = await get({ logType: 'AccessLog', fromDateTime: '2026-03-01T10:30:00Z', toDateTime: '2026-03-01T13:01:00Z' });
+    assert.deepEqual((r.json() as { buckets: unknown[] }).buckets, [
+      { start: '2026-03-01T10:00:00.000Z', count: 3 },
+      { start: '2026-03-01T13:00:00.000Z', count: 4 },
+    ]);
+    const open = await get({ logType: 'UserCallPlay', fromDateTime: '2026-02-01T00:00:00Z' });
+    assert.equal(open.statusCode, 200, open.body);
+    assert.deepEqual((open.json() as { buckets: unknown[] }).buckets, [{ start: '2026-03-01T10:00:00.000Z', count: 5 }]);
+  });
+
+  it('answers an empty list for an empty range (not Gong\'s 404)', async () => {
+    const r = await get({ logType: 'ExternallySharedCallPlay', fromDateTime: '2026-03-01T00:00:00Z', toDateTime: '2026-03-02T00:00:00Z' });
+    assert.equal(r.statusCode, 200);
+    assert.deepEqual((r.json() as { buckets: unknown[] }).buckets, []);
+  });
+
+  it('validates its parameters and needs read access', async () => {
+    for (const [query, message] of [
+      [{ logType: 'Nope', fromDateTime: '2026-03-01T00:00:00Z' }, /logType: unknown log type/],
+      [{ logType: 'AccessLog', fromDateTime: '2026-03-01' }, /fromDateTime/],
+      [{ logType: 'AccessLog', fromDateTime: '2026-03-02T00:00:00Z', toDateTime: '2026-03-01T00:00:00Z' }, /must be later/],
+      [{ logType: 'AccessLog', fromDateTime: '2024-01-01T00:00:00Z', toDateTime: '2026-03-01T00:00:00Z' }, /at most 366 days/],
+      [{ fromDateTime: '2026-03-01T00:00:00Z' }, /logType/],
+    ] as const) {
+      const r = await get(query);
+      assert.equal(r.statusCode, 400, JSON.stringify(query));
+      assert.match((r.json() as { errors: string[] }).errors.join(' '), message);
+    }
+    assert.equal((await get({ logType: 'AccessLog', fromDateTime: '2026-03-01T00:00:00Z' }, basic(t.writeKey))).statusCode, 401);
+    assert.equal((await get({ logType: 'AccessLog', fromDateTime: '2026-03-01T00:00:00Z' }, '')).statusCode, 401);
+  });
+
+  it('is documented in the OpenAPI document as an extension', async () => {
+    const doc = (await t.inject({ method: 'GET', url: '/openapi.json' })).json() as { paths: Record<string, { get?: { description: string } }> };
+    assert.match(doc.paths['/v2/logs/histogram']?.get?.description ?? '', /extension, not part of Gong's API/);
+  });
+});
