@@ -82,6 +82,7 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
   const [newFrom, setNewFrom] = useState<number | undefined>();
   const [atEnd, setAtEnd] = useState(false);
   const [exporting, setExporting] = useState<string | undefined>();
+  const [exportBusy, setExportBusy] = useState(false);
   const [hours, setHours] = useState<{ list: HourCount[]; fromMs: number; toMs: number } | undefined>();
   const [customFrom, setCustomFrom] = useState('');
   const [customTo, setCustomTo] = useState('');
@@ -252,6 +253,7 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
   };
   const runExport = async (format: 'ndjson' | 'csv') => {
     setExporting('Exporting…');
+    setExportBusy(true);
     try {
       const { blob, count } = await exportEntries(session, query.current, format, keep, (n) => setExporting(`Exporting… ${n} entries`), new AbortController().signal);
       download(blob, `${query.current.logType}.${format}`);
@@ -259,6 +261,8 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
     } catch (err) {
       setExporting(undefined);
       fail(err);
+    } finally {
+      setExportBusy(false);
     }
   };
   const tabKeys = (e: KeyboardEvent) => {
@@ -343,10 +347,10 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
             />{' '}
             Live tail
           </label>
-          <button type="button" onClick={() => void runExport('ndjson')} disabled={exporting?.endsWith('…') || exporting?.includes('… ')}>
+          <button type="button" onClick={() => void runExport('ndjson')} disabled={exportBusy}>
             Export NDJSON
           </button>
-          <button type="button" onClick={() => void runExport('csv')} disabled={exporting?.endsWith('…') || exporting?.includes('… ')}>
+          <button type="button" onClick={() => void runExport('csv')} disabled={exportBusy}>
             Export CSV
           </button>
         </div>

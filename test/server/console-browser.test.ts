@@ -189,6 +189,11 @@ describe('the console in a browser', { skip }, () => {
     await page.goto(permalink);
     await panel.locator('pre.json').waitFor();
     assert.equal(minify((await panel.locator('pre.json').textContent())!), entry.logRecordText);
+    // How soon a signed-in page shows its entry after navigation (reported, not asserted).
+    const paint = await page.evaluate<{ fcp: number | undefined; shown: number }>(
+      "({ fcp: performance.getEntriesByName('first-contentful-paint')[0]?.startTime, shown: performance.now() })",
+    );
+    console.log(`# permalink load: first contentful paint ${Math.round(paint.fcp ?? -1)} ms, entry shown by ${Math.round(paint.shown)} ms`);
   });
 
   it('shows a custom range in UTC, exactly the API query', async () => {

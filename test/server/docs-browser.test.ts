@@ -73,7 +73,8 @@ describe('/docs in a browser', { skip }, () => {
     await basic.locator('button.authorize').click();
     await page.locator('button.btn-done').first().click();
 
-    const op = page.locator('.opblock-get', { hasText: '/v2/logs' });
+    // The list operation itself, not the extensions under /v2/logs/.
+    const op = page.locator('.opblock-get').filter({ has: page.locator('.opblock-summary-path', { hasText: /^\/v2\/logs$/ }) });
     await op.locator('.opblock-summary').click();
     await op.locator('button.try-out__btn').click();
     const answer = async (): Promise<string> => {
