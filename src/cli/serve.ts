@@ -85,9 +85,10 @@ export function registerServe(program: Command): void {
     .addHelpText(
       'after',
       '\nOn first start with an empty store, a tenant and a read+write access key are created and printed\n' +
-        'once on stderr with ready-to-paste curl lines (LOGWARDEN_BOOTSTRAP_ACCESS_KEY and\n' +
-        'LOGWARDEN_BOOTSTRAP_SECRET preset them for automated set-ups); a later start prints the\n' +
-        '`logwarden keys create` command that makes a new key if a secret is lost. The log (stdout) is\n' +
+        'once on stderr with ready-to-paste curl lines and the address of the web console (/console,\n' +
+        'where they sign in); LOGWARDEN_BOOTSTRAP_ACCESS_KEY and LOGWARDEN_BOOTSTRAP_SECRET preset\n' +
+        'them for automated set-ups. A later start prints the `logwarden keys create` command that\n' +
+        'makes a new key if a secret is lost. The log (stdout) is\n' +
         'readable lines on a terminal, JSON lines otherwise. SIGTERM or SIGINT stops accepting\n' +
         'connections, lets in-flight requests finish and closes the store.\n\n' +
         'Examples:\n  logwarden serve\n  logwarden serve --demo --port 9090\n  logwarden serve --log-format json >> logwarden.log\n  LOGWARDEN_REDIS_URL=redis://127.0.0.1:6379 logwarden serve --workers 4\n  logwarden serve --database-url postgres://logwarden@db:5432/logwarden\n',
