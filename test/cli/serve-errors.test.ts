@@ -80,8 +80,9 @@ describe('serve: start-up errors a person understands', () => {
 
   it('a database file that is not a database', async () => {
     const data = join(dir, 'garbage');
-    mkdirSync(data);
-    writeFileSync(join(data, 'logwarden.db'), 'this is not an SQLite database '.repeat(200));
+    // Owner-only, as logwarden makes them: the permission warnings are another test's subject.
+    mkdirSync(data, { mode: 0o700 });
+    writeFileSync(join(data, 'logwarden.db'), 'this is not an SQLite database '.repeat(200), { mode: 0o600 });
     const r = await runCli(['serve', '--data-dir', data, '--port', '0']);
     assertFriendly(r, new RegExp(`${join(data, 'logwarden.db')} is not a readable logwarden database .*restore it from a backup, or move it away`));
   });
