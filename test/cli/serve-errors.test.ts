@@ -80,7 +80,7 @@ describe('serve: start-up errors a person understands', () => {
 
   it('a database file that is not a database', async () => {
     const data = join(dir, 'garbage');
-    // Private, as the store makes them: no warning about their modes comes before the one message.
+    // Owner-only, as logwarden makes them: the permission warnings are another test's subject.
     mkdirSync(data, { mode: 0o700 });
     writeFileSync(join(data, 'logwarden.db'), 'this is not an SQLite database '.repeat(200), { mode: 0o600 });
     const r = await runCli(['serve', '--data-dir', data, '--port', '0']);
