@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config.ts';
 import { createTenant, issueAccessKey, type IssuedKey } from '../logs/access-keys.ts';
-import { openStore } from '../store/open.ts';
+import { openStore, type OpenStoreOptions } from '../store/open.ts';
 import type { Store } from '../store/store.ts';
 import { buildApp } from './app.ts';
 import type { LimiterStore } from './limiter/limiter.ts';
@@ -56,8 +56,8 @@ export interface Listening {
  * Opens the store and readies it for serving: migrations run on open; on an empty store the
  * first tenant and key are created; `demo` loads the synthetic data set.
  */
-export async function prepareStore(config: Config, options: { demo?: boolean } = {}): Promise<Prepared> {
-  const store = await openStore(config);
+export async function prepareStore(config: Config, options: { demo?: boolean } & OpenStoreOptions = {}): Promise<Prepared> {
+  const store = await openStore(config, options);
   try {
     const boot = await bootstrap(store, config);
     const tenantId = boot?.tenantId ?? (await store.listTenants())[0]?.id;
@@ -84,8 +84,15 @@ export interface StartOptions {
 /** Starts a server; resolves once it listens. `stop()` drains in-flight requests, then closes the store. */
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   const { logger, release } = createHeldLogger(config.logLevel, resolveLogFormat(config.logFormat, process.stdout.isTTY === true));
+  // The store's background failures (sealing) go to the server's log: the message names the
+  // segment or tenant number and what failed, never entry text.
+  const opening: OpenStoreOptions = {
+    onBackgroundError: (problem) => logger.error({ problem: problem.message, kind: problem.name }, 'store background work failed; retrying'),
+  };
   const { store, bootstrap: boot, tenantId } =
-    options.prepare === false ? { store: await openStore(config), bootstrap: undefined, tenantId: undefined } : await prepareStore(config, options);
+    options.prepare === false
+      ? { store: await openStore(config, opening), bootstrap: undefined, tenantId: undefined }
+      : await prepareStore(config, { ...options, ...opening });
   let app: FastifyInstance | undefined;
   let limiter: LimiterStore | undefined;
   try {

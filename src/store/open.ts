@@ -1,15 +1,21 @@
 import type { Config } from '../config.ts';
-import type { Store } from './store.ts';
+import type { BackgroundErrorReporter, Store } from './store.ts';
+
+export interface OpenStoreOptions {
+  /** Where the store reports a failure of its background work (default: stderr). */
+  onBackgroundError?: BackgroundErrorReporter;
+}
 
 /**
  * Opens (and migrates) the configured store. The PostgreSQL store is loaded only when a
  * database URL is given, so the embedded default never loads `pg`.
  */
-export async function openStore(config: Pick<Config, 'dataDir' | 'databaseUrl'>): Promise<Store> {
+export async function openStore(config: Pick<Config, 'dataDir' | 'databaseUrl'>, options: OpenStoreOptions = {}): Promise<Store> {
+  const reporter = options.onBackgroundError && { onBackgroundError: options.onBackgroundError };
   if (config.databaseUrl) {
     const { openPostgresStore } = await import('./postgres/index.ts');
-    return openPostgresStore({ url: config.databaseUrl });
+    return openPostgresStore({ url: config.databaseUrl, ...reporter });
   }
   const { openSqliteStore } = await import('./sqlite/index.ts');
-  return openSqliteStore({ dataDir: config.dataDir });
+  return openSqliteStore({ dataDir: config.dataDir, ...reporter });
 }

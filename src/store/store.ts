@@ -191,3 +191,23 @@ export class CorruptSegmentError extends Error {
     this.name = 'CorruptSegmentError';
   }
 }
+
+/**
+ * Where a store reports a failure of its background work (sealing, compaction), once per
+ * distinct failure; the work is retried. The error's message names what failed (a segment,
+ * a tenant or log type number), never entry text.
+ */
+export type BackgroundErrorReporter = (problem: Error) => void;
+
+/** The reporter used when the opener gives none: one line on stderr. */
+export const reportToStderr: BackgroundErrorReporter = (problem) => {
+  process.stderr.write(`logwarden store: background work failed: ${problem.message}\n`);
+};
+
+/** An unknown thrown value as an Error carrying only its message (no attached data). */
+export function backgroundProblem(err: unknown, context?: string): Error {
+  const message = err instanceof Error ? err.message : String(err);
+  const problem = new Error(context === undefined ? message : `${context}: ${message}`);
+  problem.name = err instanceof Error ? err.name : 'Error';
+  return problem;
+}

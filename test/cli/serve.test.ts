@@ -5,6 +5,9 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { makeEntry } from '../../src/store/store.contract.ts';
+import { DATABASE_FILE, openSqliteStore } from '../../src/store/sqlite/index.ts';
 import { runCli, startServe } from '../support/cli.ts';
 
 const hasCurl = spawnSync('curl', ['--version']).status === 0;
@@ -128,6 +131,44 @@ describe('logwarden serve', () => {
       server.child.kill('SIGTERM');
       await server.exited;
       rmSync(d, { recursive: true, force: true });
+    }
+  });
+
+  it('logs a failure of the store\'s background sealing once, without entry text', async () => {
+    const data = join(dir, 'corrupt-seal');
+    // Entries stored an hour ago (older than the seal age), sealed, then one byte of the
+    // segment flipped as a disk fault would, and a late entry into its range left hot.
+    const hourAgo = () => Date.now() - 3_600_000;
+    const first = openSqliteStore({ dataDir: data, sealAgeMs: 0, sealIntervalMs: 3_600_000, now: hourAgo });
+    await first.createTenant({ id: '111', name: 'a' });
+    const t0 = Date.UTC(2025, 5, 1);
+    await first.append('111', Array.from({ length: 300 }, (_, i) => makeEntry('AccessLog', t0 + i * 1000, `{"secret":"payload-${i}"}`)));
+    first.settle();
+    await first.close();
+    const db = new Database(join(data, DATABASE_FILE));
+    const seg = db.prepare<[], { id: number; data: Buffer }>('SELECT id, data FROM segments ORDER BY id LIMIT 1').get()!;
+    seg.data[seg.data.length - 100] = seg.data[seg.data.length - 100]! ^ 1;
+    db.prepare('UPDATE segments SET data = ? WHERE id = ?').run(seg.data, seg.id);
+    db.close();
+    const late = openSqliteStore({ dataDir: data, sealIntervalMs: 3_600_000, now: hourAgo });
+    await late.append('111', [makeEntry('AccessLog', t0 + 500, '{"secret":"payload-late"}')]);
+    await late.close();
+
+    const server = await startServe(['--data-dir', data, '--port', '0', '--log-format', 'json']);
+    try {
+      const deadline = Date.now() + 15_000;
+      const failures = () => server.stdout().split('\n').filter((l) => l.includes('store background work failed'));
+      while (failures().length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      // The sealer retries every second: still one line.
+      await new Promise((r) => setTimeout(r, 2500));
+      assert.equal(failures().length, 1, server.stdout());
+      const line = JSON.parse(failures()[0]!) as { level: number; problem: string };
+      assert.equal(line.level, 50);
+      assert.match(line.problem, new RegExp(`segment ${seg.id} is corrupt: checksum mismatch`));
+      assert.doesNotMatch(server.stdout(), /payload-/);
+    } finally {
+      server.child.kill('SIGTERM');
+      await server.exited;
     }
   });
 });

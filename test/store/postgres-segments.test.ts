@@ -242,7 +242,7 @@ describe('postgres store: segments', { skip }, () => {
 
   it('leaves a group with a corrupt segment unsealed, says so once, and seals the others', async () => {
     const lines: string[] = [];
-    const store = await open({ noSealer: true, log: (line) => lines.push(line) });
+    const store = await open({ noSealer: true, onBackgroundError: (problem) => lines.push(problem.message) });
     await store.createTenant({ id: '1', name: 'a' });
     await store.createTenant({ id: '2', name: 'b' });
     await store.append('1', Array.from({ length: 300 }, (_, i) => makeEntry('AccessLog', T0 + i * 1000, `{"i":${i}}`)));

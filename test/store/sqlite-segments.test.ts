@@ -38,6 +38,19 @@ function owned(tenant: string, type: string, timeMs: number, n: number | string)
   return makeEntry(type, timeMs, `{"owner":"${tenant}/${type}","n":${JSON.stringify(n)}}`);
 }
 
+/** Flips one byte of the first stored segment, by another connection, as a disk fault would. */
+function corruptFirstSegment(dir: string): number {
+  const db = new Database(join(dir, DATABASE_FILE));
+  try {
+    const seg = db.prepare<[], { id: number; data: Buffer }>('SELECT id, data FROM segments ORDER BY id LIMIT 1').get()!;
+    seg.data[seg.data.length - 100] = seg.data[seg.data.length - 100]! ^ 1;
+    db.prepare('UPDATE segments SET data = ? WHERE id = ?').run(seg.data, seg.id);
+    return seg.id;
+  } finally {
+    db.close();
+  }
+}
+
 /** A store in another process on the same directory, driven line by line: each command answers "ok". */
 class OtherProcess {
   private readonly child: ChildProcessWithoutNullStreams;
@@ -188,6 +201,32 @@ describe('sqlite segments', () => {
       }
     } finally {
       await t.close();
+    }
+  });
+
+  it('reports a sealer that meets a corrupt segment once, without entry text, and keeps retrying', async () => {
+    const dir = tempDir();
+    const first = openSqliteStore({ dataDir: dir, sealAgeMs: 0, sealIntervalMs: 3_600_000 });
+    await first.createTenant({ id: '111', name: 'a' });
+    await first.append('111', Array.from({ length: 300 }, (_, i) => makeEntry('AccessLog', T0 + i * 1000, `{"secret":"payload-${i}"}`)));
+    first.settle();
+    await first.close();
+    corruptFirstSegment(dir);
+    const problems: Error[] = [];
+    const store = openSqliteStore({ dataDir: dir, sealAgeMs: 0, sealIntervalMs: 10, onBackgroundError: (p) => problems.push(p) });
+    try {
+      // A late entry inside the corrupt segment's range: sealing it means rewriting that segment.
+      await store.append('111', [makeEntry('AccessLog', T0 + 500, '{"secret":"payload-late"}')]);
+      const deadline = Date.now() + 10_000;
+      while (problems.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      // Several more retries of the same failure.
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(problems.length, 1, problems.map((p) => p.message).join('\n'));
+      assert.match(problems[0]!.message, /corrupt: checksum mismatch/);
+      assert.doesNotMatch(problems[0]!.message, /payload-/);
+      assert.ok(store.backgroundError instanceof Error);
+    } finally {
+      await store.close();
     }
   });
 

@@ -26,7 +26,7 @@ import type {
   Tenant,
   TenantLimits,
 } from '../store.ts';
-import { UnknownTenantError } from '../store.ts';
+import { reportToStderr, UnknownTenantError, type BackgroundErrorReporter } from '../store.ts';
 import { BUCKET_MS, BucketTally, overlappingBuckets } from '../count-plan.ts';
 import { EMPTY_PAGE } from '../page.ts';
 import type { SegmentOwner } from '../segment-codec.ts';
@@ -190,8 +190,8 @@ export interface PostgresStoreOptions {
   sealIntervalMs?: number;
   /** Run no sealer in this process (tools that open the store briefly). */
   noSealer?: boolean;
-  /** Where the sealer reports trouble (default: stderr). */
-  log?: (line: string) => void;
+  /** Where the sealer reports a failure, once per distinct failure (default: stderr). */
+  onBackgroundError?: BackgroundErrorReporter;
 }
 
 export async function openPostgresStore(options: PostgresStoreOptions): Promise<PostgresStore> {
@@ -248,7 +248,7 @@ export class PostgresStore implements Store {
     options: Omit<PostgresStoreOptions, 'url'> = {},
   ) {
     this.reader = new PageReader(pool, this.cache);
-    const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+    const log = options.onBackgroundError ?? reportToStderr;
     this.sealer = new Sealer(
       sealing,
       (tid, typeId) => this.ownerOf(tid, typeId),

@@ -17,7 +17,7 @@
  */
 import type pg from 'pg';
 import { decodeSegment, encodeSegment, SEGMENT_ENTRIES, type SegmentOwner } from '../segment-codec.ts';
-import { CorruptSegmentError, type Position } from '../store.ts';
+import { backgroundProblem, CorruptSegmentError, type BackgroundErrorReporter, type Position } from '../store.ts';
 import { SEAL_LOCK_NAMESPACE, monthStart } from './migrations.ts';
 import { compare } from './segment-cache.ts';
 
@@ -67,8 +67,8 @@ export class Sealer {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
-  /** Set when a round failed; reported once per failure streak. */
-  private failing = false;
+  /** The message of the failure last reported while rounds keep failing: each distinct one is reported once. */
+  private failing: string | undefined;
   /** Corrupt segments already reported. */
   private readonly corrupt = new Set<string>();
 
@@ -76,7 +76,7 @@ export class Sealer {
     private readonly pool: pg.Pool,
     private readonly ownerOf: OwnerOf,
     private readonly options: SealerOptions,
-    private readonly log: (line: string) => void,
+    private readonly report: BackgroundErrorReporter,
   ) {}
 
   start(): void {
@@ -101,14 +101,15 @@ export class Sealer {
       const started = performance.now();
       void this.exclusive(() => this.round(true)).then(
         (n) => {
-          this.failing = false;
+          this.failing = undefined;
           // After work, a pause as long as the work: catching up takes at most half the
           // process's time, leaving the rest to requests.
           this.schedule(n > 0 ? Math.round(performance.now() - started) : this.options.idleMs);
         },
         (err: unknown) => {
-          if (!this.failing) this.log(`sealer: round failed, retrying: ${err instanceof Error ? err.message : String(err)}`);
-          this.failing = true;
+          const problem = backgroundProblem(err, 'sealing round failed, retrying');
+          if (this.failing !== problem.message) this.report(problem);
+          this.failing = problem.message;
           this.schedule(Math.max(this.options.idleMs, 1000));
         },
       );
@@ -157,7 +158,7 @@ export class Sealer {
             // other groups'; said once per segment.
             if (!(err instanceof CorruptSegmentError)) throw err;
             const key = `${g.tid}/${g.type_id}/${err.segmentId ?? '?'}`;
-            if (!this.corrupt.has(key)) this.log(`sealer: ${err.message}; tenant ${g.tid}, log type ${g.type_id} left unsealed`);
+            if (!this.corrupt.has(key)) this.report(backgroundProblem(err, `sealing tenant ${g.tid}, log type ${g.type_id} stopped (left unsealed)`));
             this.corrupt.add(key);
             break;
           }

@@ -28,7 +28,7 @@ import type {
   Tenant,
   TenantLimits,
 } from '../store.ts';
-import { UnknownTenantError } from '../store.ts';
+import { reportToStderr, UnknownTenantError, type BackgroundErrorReporter } from '../store.ts';
 import { BUCKET_MS, BucketTally, overlappingBuckets, planCount } from '../count-plan.ts';
 import { EMPTY_PAGE } from '../page.ts';
 import { SegmentCache } from '../segment-cache.ts';
@@ -97,6 +97,8 @@ export interface SqliteStoreOptions {
   segmentCacheBytes?: number;
   /** The clock (ms), for when rows were stored and are old enough to seal. */
   now?: () => number;
+  /** Where the sealer reports a failure, once per distinct failure (default: stderr). */
+  onBackgroundError?: BackgroundErrorReporter;
 }
 
 export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
@@ -214,6 +216,7 @@ export class SqliteStore implements Store {
       sealAgeMs: options.sealAgeMs ?? DEFAULT_SEAL_AGE_MS,
       intervalMs: options.sealIntervalMs ?? 1000,
       now: this.now,
+      report: options.onBackgroundError ?? reportToStderr,
     });
     this.sealer.start();
   }

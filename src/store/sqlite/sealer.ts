@@ -19,6 +19,7 @@
  * write transaction, so two sealers never rewrite the same thing twice.
  */
 import type Database from 'better-sqlite3';
+import { backgroundProblem, type BackgroundErrorReporter } from '../store.ts';
 import { SEGMENT_ENTRIES, type SegmentEntry } from '../segment-codec.ts';
 import { cutSegments, mergeEntries, precedes, type HotEntry } from '../segment-pages.ts';
 import type { Owner, SegmentRow, Segments } from './segments.ts';
@@ -38,6 +39,8 @@ export interface SealerOptions {
   /** How often the background looks for work when it found none. */
   readonly intervalMs: number;
   readonly now: () => number;
+  /** Told of a failure of background work, once per distinct failure while they repeat. */
+  readonly report: BackgroundErrorReporter;
 }
 
 type HotRow = [seq: number, tid: number, typeId: number, timeMs: number, body: Buffer, storedAt: number];
@@ -90,7 +93,10 @@ export class Sealer {
       this.giveBackSpace();
       this.lastError = undefined;
     } catch (err) {
-      this.lastError = err;
+      // Retried at the next interval; said once, not at every retry of the same failure.
+      const problem = backgroundProblem(err, 'sealing failed, retrying');
+      if (!(this.lastError instanceof Error) || this.lastError.message !== problem.message) this.options.report(problem);
+      this.lastError = problem;
       more = false;
     }
     this.schedule(more ? 1 : this.options.intervalMs);
