@@ -171,16 +171,26 @@ export async function ingestBatches(
       throw withPlace(err, `the batch of entries ${firstIndex}–${firstIndex + texts.length - 1}`, totals.result);
     }
   };
+  await sendInBatches(
+    (async function* () {
+      for await (const e of entries) yield entryText(e);
+    })(),
+    batch,
+    flush,
+  );
+  return totals.result;
+}
+
+/** Adds each text to `batch`, flushing a full batch before the text that would overflow it, and the rest at the end. */
+async function sendInBatches(texts: AsyncIterable<string>, batch: Batch, flush: (nextIndex: number) => Promise<void>): Promise<void> {
   let index = 0;
-  for await (const e of entries) {
-    const text = entryText(e);
+  for await (const text of texts) {
     const bytes = Buffer.byteLength(text);
     if (!batch.fits(bytes)) await flush(index);
     batch.add(text, bytes);
     index++;
   }
   await flush(index);
-  return totals.result;
 }
 
 /** NDJSON text lines of a byte or text stream, without their line ends; blank lines skipped. */
@@ -233,14 +243,7 @@ export async function ingestLines(
     : (async function* () {
         for await (const e of source) yield entryText(e, e.logType);
       })();
-  let index = 0;
-  for await (const text of texts) {
-    const bytes = Buffer.byteLength(text);
-    if (!batch.fits(bytes)) await flush(index);
-    batch.add(text, bytes);
-    index++;
-  }
-  await flush(index);
+  await sendInBatches(texts, batch, flush);
   return totals.result;
 }
 

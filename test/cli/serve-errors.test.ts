@@ -3,13 +3,13 @@
  * cause and what to do, with exit code 1 — never a raw EADDRINUSE/EEXIST or a stack.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CLI, ROOT, cleanEnv, runCli, type CliResult } from '../support/cli.ts';
+import { runCli, type CliResult } from '../support/cli.ts';
 import { startPostgres, type PostgresStart } from '../support/postgres.ts';
 
 /** One line, `logwarden: …`, no error code of the system and no stack. */
@@ -27,18 +27,7 @@ const canDropPrivileges = root && spawnSync('runuser', ['-u', 'nobody', '--', 't
 
 /** Runs `serve` as user nobody (root writes through any mode bits) or as ourselves. */
 function runServeAsNobody(args: string[]): Promise<CliResult> {
-  const argv = [process.execPath, '--import', 'tsx', CLI, 'serve', ...args];
-  const [cmd, ...rest] = canDropPrivileges ? ['runuser', '-u', 'nobody', '--', ...argv] : argv;
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd!, rest, { cwd: ROOT, env: cleanEnv() });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end();
-  });
+  return runCli(['serve', ...args], canDropPrivileges ? { as: ['runuser', '-u', 'nobody', '--'] } : {});
 }
 
 describe('serve: start-up errors a person understands', () => {

@@ -18,9 +18,11 @@ export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
   return { ...env, ...extra };
 }
 
-export function runCli(args: string[], options: { input?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
+/** Runs the CLI with `args`; `as` runs it through a command prefix, for example `runuser -u nobody --`. */
+export function runCli(args: string[], options: { input?: string; env?: Record<string, string>; as?: readonly string[] } = {}): Promise<CliResult> {
+  const [cmd, ...rest] = [...(options.as ?? []), process.execPath, '--import', 'tsx', CLI, ...args];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: ROOT, env: cleanEnv(options.env) });
+    const child = spawn(cmd!, rest, { cwd: ROOT, env: cleanEnv(options.env) });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
