@@ -14,42 +14,69 @@ interface Cached {
 /** The default budget: the read benchmark's 400 cursors touch about 600 segments of 256 entries. */
 export const DEFAULT_SEGMENT_CACHE_BYTES = 160 * 1024 * 1024;
 
-export class SegmentCache {
-  private readonly byId = new Map<number, Cached>();
-  private bytes = 0;
+/**
+ * Values kept up to a budget of bytes, least recently used dropped first. A value larger than
+ * the whole budget is not kept. Both stores' caches of decoded segments are built on it.
+ */
+export class ByteBudgetLru<K, V> {
+  private readonly map = new Map<K, { readonly value: V; readonly bytes: number }>();
+  private used = 0;
 
-  constructor(private readonly budget = DEFAULT_SEGMENT_CACHE_BYTES) {}
+  constructor(private readonly budget: number) {}
 
-  /**
-   * The segment `id` as decoded for `owner` (any string naming tenant and log type), or
-   * undefined when it is not cached for that owner.
-   */
-  get(id: number, owner: string): DecodedSegment | undefined {
-    const hit = this.byId.get(id);
-    if (hit === undefined || hit.owner !== owner) return undefined;
-    // Most recently used last.
-    this.byId.delete(id);
-    this.byId.set(id, hit);
-    return hit.segment;
+  /** The value under `key`, marked as the most recently used. */
+  get(key: K): V | undefined {
+    const hit = this.map.get(key);
+    if (hit === undefined) return undefined;
+    this.map.delete(key);
+    this.map.set(key, hit);
+    return hit.value;
   }
 
-  set(id: number, owner: string, segment: DecodedSegment): void {
-    const old = this.byId.get(id);
+  set(key: K, value: V, bytes: number): void {
+    const old = this.map.get(key);
     if (old) {
-      this.byId.delete(id);
-      this.bytes -= old.segment.bytes;
+      this.map.delete(key);
+      this.used -= old.bytes;
     }
-    if (segment.bytes > this.budget) return;
-    this.byId.set(id, { owner, segment });
-    this.bytes += segment.bytes;
-    for (const [oldest, entry] of this.byId) {
-      if (this.bytes <= this.budget) break;
-      this.byId.delete(oldest);
-      this.bytes -= entry.segment.bytes;
+    if (bytes > this.budget) return;
+    this.map.set(key, { value, bytes });
+    this.used += bytes;
+    for (const [oldest, entry] of this.map) {
+      if (this.used <= this.budget) break;
+      this.map.delete(oldest);
+      this.used -= entry.bytes;
     }
+  }
+
+  /** Every value kept, least recently used first. */
+  *values(): IterableIterator<V> {
+    for (const entry of this.map.values()) yield entry.value;
   }
 
   get size(): number {
-    return this.byId.size;
+    return this.map.size;
+  }
+}
+
+export class SegmentCache {
+  private readonly lru: ByteBudgetLru<number, Cached>;
+
+  constructor(budget = DEFAULT_SEGMENT_CACHE_BYTES) {
+    this.lru = new ByteBudgetLru(budget);
+  }
+
+  /** The decoded segment `id`, if kept and decoded for `owner`. */
+  get(id: number, owner: string): DecodedSegment | undefined {
+    const hit = this.lru.get(id);
+    return hit !== undefined && hit.owner === owner ? hit.segment : undefined;
+  }
+
+  set(id: number, owner: string, segment: DecodedSegment): void {
+    this.lru.set(id, { owner, segment }, segment.bytes);
+  }
+
+  get size(): number {
+    return this.lru.size;
   }
 }

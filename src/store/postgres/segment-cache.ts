@@ -4,6 +4,7 @@
  * segment's bytes never change: whatever id a query names, the cached decoding is its content.
  * Each entry remembers its tenant and type, re-checked on use.
  */
+import { ByteBudgetLru } from '../segment-cache.ts';
 import type { DecodedSegment } from '../segment-codec.ts';
 import type { Position } from '../store.ts';
 
@@ -17,33 +18,19 @@ export interface CachedSegment {
 }
 
 export class SegmentCache {
-  private readonly map = new Map<string, CachedSegment>();
-  private used = 0;
+  private readonly lru: ByteBudgetLru<string, CachedSegment>;
 
-  constructor(private readonly maxBytes: number) {}
+  constructor(maxBytes: number) {
+    this.lru = new ByteBudgetLru(maxBytes);
+  }
 
   get(id: string, tid: number, typeId: number): CachedSegment | undefined {
-    const hit = this.map.get(id);
-    if (!hit || hit.tid !== tid || hit.typeId !== typeId) return undefined;
-    this.map.delete(id);
-    this.map.set(id, hit);
-    return hit;
+    const hit = this.lru.get(id);
+    return hit !== undefined && hit.tid === tid && hit.typeId === typeId ? hit : undefined;
   }
 
   put(segment: CachedSegment): void {
-    if (segment.bytes > this.maxBytes) return;
-    const old = this.map.get(segment.id);
-    if (old) {
-      this.used -= old.bytes;
-      this.map.delete(segment.id);
-    }
-    this.map.set(segment.id, segment);
-    this.used += segment.bytes;
-    for (const [id, s] of this.map) {
-      if (this.used <= this.maxBytes) break;
-      this.map.delete(id);
-      this.used -= s.bytes;
-    }
+    this.lru.set(segment.id, segment, segment.bytes);
   }
 
   /**
@@ -52,7 +39,7 @@ export class SegmentCache {
    */
   after(tid: number, typeId: number, after: Position, max: number): CachedSegment[] {
     const found: CachedSegment[] = [];
-    for (const s of this.map.values()) {
+    for (const s of this.lru.values()) {
       if (s.tid === tid && s.typeId === typeId && compare(s.last, after) > 0) found.push(s);
     }
     return found.sort((a, b) => compare(a.last, b.last)).slice(0, max);
