@@ -15,6 +15,8 @@ const SCRIPT = '/usr/bin/script';
 const skip = existsSync(SCRIPT) ? undefined : `${SCRIPT} not found (util-linux): no pseudo-terminal to run the server in`;
 
 const shellQuote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+/** `exec` so that Ctrl-C reaches the server alone: a shell (dash) left waiting would die of it and exit 130. */
+const asTerminalCommand = (argv: string[]): string => 'exec ' + argv.map(shellQuote).join(' ');
 const basic = (user: string, pass: string): string => 'Basic ' + Buffer.from(`${user}:${pass}`).toString('base64');
 
 /** Resolves once `test` matches what the terminal showed so far; rejects after `ms`. */
@@ -39,7 +41,7 @@ describe('serve at a terminal', { skip }, () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('prints the banner, then one readable line per request saying why a request was rejected', async () => {
-    const command = [process.execPath, '--import', 'tsx', CLI, 'serve', '--data-dir', join(dir, 'data'), '--port', '0'].map(shellQuote).join(' ');
+    const command = asTerminalCommand([process.execPath, '--import', 'tsx', CLI, 'serve', '--data-dir', join(dir, 'data'), '--port', '0']);
     const child = spawn(SCRIPT, ['-qec', command, '/dev/null'], { cwd: ROOT, env: cleanEnv({ COLUMNS: '200', LOGWARDEN_LOG_LEVEL: 'info' }) });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
@@ -84,9 +86,7 @@ describe('serve at a terminal', { skip }, () => {
   });
 
   it('prints JSON lines with --log-format json, even at a terminal', async () => {
-    const command = [process.execPath, '--import', 'tsx', CLI, 'serve', '--data-dir', join(dir, 'data'), '--port', '0', '--log-format', 'json']
-      .map(shellQuote)
-      .join(' ');
+    const command = asTerminalCommand([process.execPath, '--import', 'tsx', CLI, 'serve', '--data-dir', join(dir, 'data'), '--port', '0', '--log-format', 'json']);
     const child = spawn(SCRIPT, ['-qec', command, '/dev/null'], { cwd: ROOT, env: cleanEnv({ LOGWARDEN_LOG_LEVEL: 'info' }) });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
