@@ -4,6 +4,7 @@
  * over the environment.
  */
 import { resolve } from 'node:path';
+import { CodedError } from './errors.ts';
 
 export interface Config {
   readonly dataDir: string;
@@ -51,7 +52,8 @@ export type LogFormat = (typeof LOG_FORMATS)[number];
 
 export type ConfigOverrides = { -readonly [K in keyof Config]?: Config[K] | undefined };
 
-export class ConfigError extends Error {
+export class ConfigError extends CodedError {
+  override readonly code = 'invalid_config';
   constructor(readonly problems: readonly string[]) {
     super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
     this.name = 'ConfigError';

@@ -4,10 +4,9 @@
  */
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
-import { ConfigError } from '../config.ts';
-import { SchemaTooNewError } from '../store/store.ts';
+import { CodedError, ERRORS } from '../errors.ts';
 import { VERSION } from '../version.ts';
-import { CommandError, EXIT, InterruptedError, UsageError } from './exit-codes.ts';
+import { EXIT } from './exit-codes.ts';
 import { registerFetch } from './fetch.ts';
 import { registerIngest } from './ingest.ts';
 import { registerKeys } from './keys.ts';
@@ -63,26 +62,19 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
+/**
+ * Prints a failure and returns its exit code. Typed failures map through the catalogue in
+ * ../errors.ts and print their whole message; anything else is a bug or a library failure,
+ * printed as its first line, exit 1.
+ */
 export function reportFailure(err: unknown): number {
   if (err instanceof CommanderError) {
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT.ok;
     return EXIT.usage; // commander already printed the message
   }
-  if (err instanceof UsageError) {
+  if (err instanceof CodedError) {
     process.stderr.write(`logwarden: ${err.message}\n`);
-    return EXIT.usage;
-  }
-  if (err instanceof ConfigError) {
-    process.stderr.write(`logwarden: ${err.message}\n`);
-    return EXIT.usage;
-  }
-  if (err instanceof InterruptedError) {
-    process.stderr.write(`logwarden: ${err.message}\n`);
-    return EXIT.interrupted;
-  }
-  if (err instanceof CommandError || err instanceof SchemaTooNewError) {
-    process.stderr.write(`logwarden: ${err.message}\n`);
-    return EXIT.failure;
+    return ERRORS[err.code].exit;
   }
   const message = err instanceof Error ? err.message : String(err);
   process.stderr.write(`logwarden: ${message.split('\n')[0]}\n`);
