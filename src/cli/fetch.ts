@@ -3,14 +3,14 @@
  * the entries as NDJSON, JSON or CSV, streaming. Ctrl-C stops at a page boundary, closes the
  * output on a whole record and prints how to continue.
  */
-import { Option, type Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { isLogsApiError, type LogEntry } from '../client/index.ts';
 import { loadConfig } from '../config.ts';
-import { WHEN_HELP, parseWhen, type When } from './dates.ts';
+import { parseWhen, WHEN_HELP, type When } from './dates.ts';
 import { InterruptedError, UsageError } from './exit-codes.ts';
-import { CSV_ID_STYLES, FORMATS, Sink, formatter, isNonEmptyFile, type CsvIdStyle, type Format } from './fetch-output.ts';
+import { CSV_ID_STYLES, type CsvIdStyle, FORMATS, type Format, formatter, isNonEmptyFile, Sink } from './fetch-output.ts';
 import { createProgress } from './progress.ts';
-import { clientFrom, pageSizeFrom, remoteOptions, type RemoteFlags } from './remote.ts';
+import { clientFrom, pageSizeFrom, type RemoteFlags, remoteOptions } from './remote.ts';
 
 interface FetchFlags extends RemoteFlags {
   type: string;

@@ -4,7 +4,7 @@ import { DEFAULT_DEMO_DAYS, DEFAULT_DEMO_SEED, generateDemoEntries } from '../lo
 import type { NewEntry } from '../logs/entry.ts';
 import { GONG_LOG_TYPES } from '../logs/log-types.ts';
 import { formatEventTime, parseDateTime } from '../logs/time.ts';
-import { configFrom, intFlag, printJson, storeOptions, withStore, type StoreFlags } from './common.ts';
+import { configFrom, intFlag, printJson, type StoreFlags, storeOptions, withStore } from './common.ts';
 import { CommandError, UsageError } from './exit-codes.ts';
 import { createProgress } from './progress.ts';
 

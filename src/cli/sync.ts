@@ -7,12 +7,12 @@ import type { Command } from 'commander';
 import { isLogsApiError, type LogsClient } from '../client/index.ts';
 import { GONG_LOG_TYPES, LOG_TYPE_NAME, LogTypes } from '../logs/log-types.ts';
 import type { Store } from '../store/store.ts';
-import { configFrom, printJson, printTable, storeOptions, withStore, type StoreFlags } from './common.ts';
-import { WHEN_HELP, parseDuration, parseWhen } from './dates.ts';
+import { configFrom, printJson, printTable, type StoreFlags, storeOptions, withStore } from './common.ts';
+import { parseDuration, parseWhen, WHEN_HELP } from './dates.ts';
 import { CommandError, InterruptedError, UsageError } from './exit-codes.ts';
 import { createProgress } from './progress.ts';
-import { clientFrom, isGong, pageSizeFrom, remoteOptions, type RemoteFlags } from './remote.ts';
-import { mirrorType, type MirrorReport, type MirrorTarget } from './sync-mirror.ts';
+import { clientFrom, isGong, pageSizeFrom, type RemoteFlags, remoteOptions } from './remote.ts';
+import { type MirrorReport, type MirrorTarget, mirrorType } from './sync-mirror.ts';
 
 interface SyncFlags extends RemoteFlags, StoreFlags {
   tenant: string;

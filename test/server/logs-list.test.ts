@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { NO_RECORDS_MESSAGE } from '../../src/errors.ts';
 import { basic, startTestApp, type TestApp } from '../support/app.ts';
-import { storeKinds } from '../support/stores.ts';
 import { goldenBatch, goldenPages } from '../support/fixtures.ts';
+import { storeKinds } from '../support/stores.ts';
 
 const REQUEST_ID = /^[0-9a-z]{19}$/;
 
