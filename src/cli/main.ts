@@ -15,7 +15,16 @@ import { registerServe } from './serve.ts';
 import { registerSync } from './sync.ts';
 import { registerTenants } from './tenants.ts';
 
-export function buildProgram(): Command {
+export interface CliOptions {
+  /**
+   * The clock behind time-dependent defaults (relative --from/--to of fetch, --since of sync,
+   * --until of seed); defaults to Date.now. Tests running a command in process pass a fixed one.
+   */
+  now?: () => number;
+}
+
+export function buildProgram(options: CliOptions = {}): Command {
+  const now = options.now ?? Date.now;
   const program = new Command('logwarden')
     .description(
       'Self-hosted audit-log server speaking the wire contract of Gong\'s "List logs" API (GET /v2/logs).\n' +
@@ -33,9 +42,9 @@ export function buildProgram(): Command {
   registerTenants(program);
   registerKeys(program);
   registerIngest(program);
-  registerSeed(program);
-  registerFetch(program);
-  registerSync(program);
+  registerSeed(program, now);
+  registerFetch(program, now);
+  registerSync(program, now);
   program.exitOverride();
   for (const c of program.commands) applyExitOverride(c);
   return program;
@@ -47,13 +56,13 @@ function applyExitOverride(cmd: Command): void {
 }
 
 /** Runs the CLI and returns the exit code. */
-export async function main(argv: readonly string[]): Promise<number> {
+export async function main(argv: readonly string[], options: CliOptions = {}): Promise<number> {
   // A reader that goes away (`logwarden … | head`) is not an error.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(EXIT.ok);
     throw err;
   });
-  const program = buildProgram();
+  const program = buildProgram(options);
   try {
     await program.parseAsync(argv as string[], { from: 'user' });
     return EXIT.ok;

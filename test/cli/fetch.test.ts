@@ -6,7 +6,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { progressText } from '../../src/cli/progress.ts';
 import { GONG_LOG_TYPES } from '../../src/logs/log-types.ts';
-import { CLI, cleanEnv, ROOT, runCli } from '../support/cli.ts';
+import { CLI, cleanEnv, ROOT, runCli, runCliInProcess } from '../support/cli.ts';
 import { entryTexts } from '../support/entries.ts';
 import { type FaultServer, startFaultServer } from '../support/fault-server.ts';
 import { allBodies, type LiveSource, seed, startLiveSource, type TempDir, tempDir } from '../support/live-source.ts';
@@ -129,8 +129,11 @@ describe('logwarden fetch against a misbehaving Gong-compatible server', () => {
   });
 
   it('resolves relative dates once, against the start of the run', async () => {
-    const before = Date.now();
-    const r = await runCli(fetchArgs('--from', '7d', '--to', '30m'), { env: CREDS });
+    // In process, on a clock that stands still, so a slow start cannot move the answer.
+    const before = Date.parse('2026-05-05T10:00:00.000Z');
+    const r = await runCliInProcess(fetchArgs('--from', '7d', '--to', '30m', '--access-key', CREDS.LOGWARDEN_ACCESS_KEY, '--secret', CREDS.LOGWARDEN_SECRET), {
+      now: () => before,
+    });
     assert.equal(r.code, 0, r.stderr);
     const q = server.requests[0]!.url.searchParams;
     const from = Date.parse(q.get('fromDateTime')!);
