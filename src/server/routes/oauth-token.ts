@@ -68,6 +68,8 @@ export function oauthTokenRoute(app: FastifyInstance, ctx: AppContext): void {
     scope.post(
       '/oauth2/token',
       {
+        // The form is checked in the handler, after the client's credentials (a bad client is 401
+        // before any 400), and with the RFC's error codes; the schema below documents it.
         validatorCompiler: () => () => true,
         schema: {
           summary: 'Get a Bearer token',
