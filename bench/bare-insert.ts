@@ -10,9 +10,10 @@
  * Prints the timed transaction's entries per second as JSON. The first line of ROWS holds the
  * number of warm-up rows, inserted in a transaction of their own before the timed one.
  */
-import Database from 'better-sqlite3';
+
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { migrate } from '../src/store/sqlite/migrations.ts';
 
 type Row = [typeId: number, eventTimeMs: number, keyHex: string, body: string];

@@ -7,8 +7,8 @@
  *   node --import tsx bench/bare-server.ts PAGES.json [PROCESSES]   (PAGES.json: [[path, body], …])
  */
 import cluster from 'node:cluster';
-import { createServer } from 'node:http';
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 
 const processes = Number(process.argv[3] ?? 1);
 

@@ -6,8 +6,8 @@
  */
 import { openPostgresStore } from '../src/store/postgres/index.ts';
 import type { Store, StoredPage } from '../src/store/store.ts';
-import { startPostgres, type PostgresCluster } from '../test/support/postgres.ts';
-import { populate, type Dataset, type DatasetSpec } from './lib/dataset.ts';
+import { type PostgresCluster, startPostgres } from '../test/support/postgres.ts';
+import { type Dataset, type DatasetSpec, populate } from './lib/dataset.ts';
 import { startLogwarden } from './lib/processes.ts';
 import type { DiskFigures, StoreResults } from './lib/report.ts';
 import type { Target } from './lib/target.ts';

@@ -18,19 +18,19 @@ import { availableParallelism, homedir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { openSqliteStore } from '../src/store/sqlite/index.ts';
-import { DEFAULT_SPEC, sqliteDataset, type Dataset } from './lib/dataset.ts';
+import { type Dataset, DEFAULT_SPEC, sqliteDataset } from './lib/dataset.ts';
+import { sqliteDatabaseBytes } from './lib/disk.ts';
 import { closeConnections } from './lib/http.ts';
 import { describeMachine } from './lib/machine.ts';
 import { ROOT, startLogwarden } from './lib/processes.ts';
-import { sqliteDatabaseBytes } from './lib/disk.ts';
-import { barsOf, formatTable, storeResults, type DiskFigures, type StoreResults } from './lib/report.ts';
+import { barsOf, type DiskFigures, formatTable, type StoreResults, storeResults } from './lib/report.ts';
 import type { Target } from './lib/target.ts';
 import { measureExport } from './measure/export.ts';
-import { measureIngest, type IngestStores } from './measure/ingest.ts';
+import { type IngestStores, measureIngest } from './measure/ingest.ts';
 import { measurePages } from './measure/pages.ts';
 import { cursorPaths, measureRead } from './measure/read.ts';
 import { measureSoak } from './measure/soak.ts';
-import { postgresSection, type PostgresSection } from './postgres.ts';
+import { type PostgresSection, postgresSection } from './postgres.ts';
 
 /** PostgreSQL loads ~25,000 entries/s here: ten million would take most of the run's time budget. */
 const PG_ENTRIES = 2_000_000;

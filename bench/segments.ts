@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { brotliCompressSync, brotliDecompressSync, constants, deflateRawSync, inflateRawSync } from 'node:zlib';
 import { generateDemoEntries } from '../src/logs/demo-data.ts';
 import { encodeSegment, SEGMENT_ENTRIES } from '../src/store/segment-codec.ts';
-import { DEFAULT_SPEC, DAY_MS } from './lib/dataset.ts';
+import { DAY_MS, DEFAULT_SPEC } from './lib/dataset.ts';
 
 const { values: flags } = parseArgs({ options: { entries: { type: 'string', default: '20000' } } });
 const count = Number(flags.entries);

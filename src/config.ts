@@ -4,6 +4,8 @@
  * over the environment.
  */
 import { resolve } from 'node:path';
+import { CodedError } from './errors.ts';
+import { ACCESS_KEY_PATTERN } from './logs/access-keys.ts';
 
 export interface Config {
   readonly dataDir: string;
@@ -51,7 +53,8 @@ export type LogFormat = (typeof LOG_FORMATS)[number];
 
 export type ConfigOverrides = { -readonly [K in keyof Config]?: Config[K] | undefined };
 
-export class ConfigError extends Error {
+export class ConfigError extends CodedError {
+  override readonly code = 'invalid_config';
   constructor(readonly problems: readonly string[]) {
     super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
     this.name = 'ConfigError';
@@ -100,7 +103,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
     problems.push('LOGWARDEN_BOOTSTRAP_ACCESS_KEY and LOGWARDEN_BOOTSTRAP_SECRET must be set together');
   }
   if (bootstrapSecret !== null && bootstrapSecret.length < 32) problems.push('LOGWARDEN_BOOTSTRAP_SECRET must be at least 32 characters');
-  if (bootstrapAccessKey !== null && !/^[A-Za-z0-9_-]{8,64}$/.test(bootstrapAccessKey)) {
+  if (bootstrapAccessKey !== null && !ACCESS_KEY_PATTERN.test(bootstrapAccessKey)) {
     problems.push('LOGWARDEN_BOOTSTRAP_ACCESS_KEY must be 8-64 letters, digits, _ or -');
   }
   const maxPageSize = int('LOGWARDEN_MAX_PAGE_SIZE', 1000, 1, 10_000);

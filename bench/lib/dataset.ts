@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, w
 import { join } from 'node:path';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import { sqliteJsonBytes } from './disk.ts';
-import { logwarden, ROOT, storeArgs, type StoreLocation } from './processes.ts';
+import { logwarden, ROOT, type StoreLocation, storeArgs } from './processes.ts';
 
 export const DAY_MS = 86_400_000;
 

@@ -6,9 +6,10 @@
  * - `jsonBytes`: the UTF-8 bytes of every stored entry's wire text, read back through the
  *   segments' own checks (and any rows not sealed yet), commas between entries not counted.
  */
-import Database from 'better-sqlite3';
+
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { decodeSegment } from '../../src/store/segment-codec.ts';
 import { DATABASE_FILE } from '../../src/store/sqlite/index.ts';
 

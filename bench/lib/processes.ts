@@ -2,7 +2,7 @@
  * The processes a benchmark measures: `logwarden` commands and servers run from source in
  * processes of their own, never inside the load generator's, and the bare baseline server.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 

@@ -12,7 +12,7 @@ import { generateDemoEntries } from '../../src/logs/demo-data.ts';
 import type { NewEntry } from '../../src/logs/entry.ts';
 import { DAY_MS, DEFAULT_SPEC, populate } from '../lib/dataset.ts';
 import { basicAuth, expect } from '../lib/http.ts';
-import { startLogwarden, type StoreLocation } from '../lib/processes.ts';
+import { type StoreLocation, startLogwarden } from '../lib/processes.ts';
 import { median, round } from '../lib/stats.ts';
 
 const BARE_INSERT = fileURLToPath(new URL('../bare-insert.ts', import.meta.url));

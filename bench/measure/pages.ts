@@ -9,7 +9,7 @@
  * server handles them exactly as such.
  */
 import { CursorCodec } from '../../src/logs/cursor.ts';
-import { parseDateTime, type Instant } from '../../src/logs/time.ts';
+import { type Instant, parseDateTime } from '../../src/logs/time.ts';
 import type { EntryQuery } from '../../src/store/store.ts';
 import { expect } from '../lib/http.ts';
 import { median, percentile, round } from '../lib/stats.ts';

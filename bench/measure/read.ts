@@ -11,8 +11,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from '../lib/http.ts';
-import { load, type LoadResult } from '../lib/load.ts';
-import { startBareServer, type ServerProcess } from '../lib/processes.ts';
+import { type LoadResult, load } from '../lib/load.ts';
+import { type ServerProcess, startBareServer } from '../lib/processes.ts';
 import { median, round } from '../lib/stats.ts';
 import { authHeader, firstPagePath, type Target } from '../lib/target.ts';
 

@@ -1,6 +1,6 @@
 /** Pieces shared by the commands: store options, config from flags, output. */
-import { Option, type Command } from 'commander';
-import { loadConfig, type Config, type ConfigOverrides } from '../config.ts';
+import { type Command, Option } from 'commander';
+import { type Config, type ConfigOverrides, loadConfig } from '../config.ts';
 import { openStore } from '../store/open.ts';
 import type { Store } from '../store/store.ts';
 import { UsageError } from './exit-codes.ts';

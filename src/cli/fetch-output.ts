@@ -3,10 +3,12 @@
  * memory stays flat however large the export. Each record is written as one chunk, so an
  * interrupted export ends on a record boundary.
  */
-import { createWriteStream, statSync } from 'node:fs';
+
 import { once } from 'node:events';
+import { createWriteStream, statSync } from 'node:fs';
 import type { Writable } from 'node:stream';
-export { CSV_ID_STYLES, FORMATS, csvCell, csvIdCell, formatter, type CsvIdStyle, type Format, type Formatter } from './fetch-formats.ts';
+
+export { CSV_ID_STYLES, type CsvIdStyle, csvCell, csvIdCell, FORMATS, type Format, type Formatter, formatter } from './fetch-formats.ts';
 
 /** A writable destination with backpressure; remembers a failure (EPIPE when a reader quits). */
 export class Sink {

@@ -3,14 +3,14 @@
  * the entries as NDJSON, JSON or CSV, streaming. Ctrl-C stops at a page boundary, closes the
  * output on a whole record and prints how to continue.
  */
-import { Option, type Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { isLogsApiError, type LogEntry } from '../client/index.ts';
 import { loadConfig } from '../config.ts';
-import { WHEN_HELP, parseWhen, type When } from './dates.ts';
+import { parseWhen, WHEN_HELP, type When } from './dates.ts';
 import { InterruptedError, UsageError } from './exit-codes.ts';
-import { CSV_ID_STYLES, FORMATS, Sink, formatter, isNonEmptyFile, type CsvIdStyle, type Format } from './fetch-output.ts';
+import { CSV_ID_STYLES, type CsvIdStyle, FORMATS, type Format, formatter, isNonEmptyFile, Sink } from './fetch-output.ts';
 import { createProgress } from './progress.ts';
-import { clientFrom, pageSizeFrom, remoteOptions, type RemoteFlags } from './remote.ts';
+import { clientFrom, pageSizeFrom, type RemoteFlags, remoteOptions } from './remote.ts';
 
 interface FetchFlags extends RemoteFlags {
   type: string;
@@ -87,8 +87,8 @@ function interruptions(): { signal: AbortSignal; dispose(): void } {
   };
 }
 
-async function run(flags: FetchFlags): Promise<void> {
-  const now = Date.now();
+async function run(flags: FetchFlags, clock: () => number): Promise<void> {
+  const now = clock();
   const from = parseWhen(flags.from, '--from', now);
   const to = flags.to === undefined ? undefined : parseWhen(flags.to, '--to', now);
   if (to && to.ms <= from.ms) throw new UsageError('--to must be later than --from');
@@ -156,7 +156,8 @@ async function run(flags: FetchFlags): Promise<void> {
   throw new InterruptedError('interrupted');
 }
 
-export function registerFetch(program: Command): void {
+/** `clock` gives the time relative --from and --to count back from. */
+export function registerFetch(program: Command, clock: () => number = Date.now): void {
   remoteOptions(
     program
       .command('fetch')
@@ -197,5 +198,5 @@ for one line on stderr when no entry matched (the output is then empty, the exit
 Ctrl-C stops at a page boundary, leaves whole records only, prints how to continue (with
 --out FILE --append for NDJSON and CSV) and exits 130.`,
     )
-    .action(async (flags: FetchFlags) => run(flags));
+    .action(async (flags: FetchFlags) => run(flags, clock));
 }

@@ -6,7 +6,7 @@ import { EntrySpool } from '../logs/entry-spool.ts';
 import { parseNdjsonLine } from '../logs/ingest-parse.ts';
 import { LogTypes } from '../logs/log-types.ts';
 import { LineTooLongError, ndjsonLines } from '../logs/ndjson-lines.ts';
-import { configFrom, printJson, storeOptions, withStore, type StoreFlags } from './common.ts';
+import { configFrom, printJson, type StoreFlags, storeOptions, withStore } from './common.ts';
 import { CommandError } from './exit-codes.ts';
 import { createProgress } from './progress.ts';
 

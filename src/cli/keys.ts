@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { issueAccessKey } from '../logs/access-keys.ts';
 import { SCOPES, type Scope } from '../store/store.ts';
-import { configFrom, printJson, printTable, storeOptions, withStore, type StoreFlags } from './common.ts';
+import { configFrom, printJson, printTable, type StoreFlags, storeOptions, withStore } from './common.ts';
 import { CommandError, UsageError } from './exit-codes.ts';
 
 const SHORT: Record<string, Scope> = { read: 'api:logs:read', write: 'api:logs:write' };

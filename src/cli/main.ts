@@ -4,10 +4,9 @@
  */
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
-import { ConfigError } from '../config.ts';
-import { SchemaTooNewError } from '../store/store.ts';
+import { CodedError, ERRORS } from '../errors.ts';
 import { VERSION } from '../version.ts';
-import { CommandError, EXIT, InterruptedError, UsageError } from './exit-codes.ts';
+import { EXIT } from './exit-codes.ts';
 import { registerFetch } from './fetch.ts';
 import { registerIngest } from './ingest.ts';
 import { registerKeys } from './keys.ts';
@@ -16,7 +15,16 @@ import { registerServe } from './serve.ts';
 import { registerSync } from './sync.ts';
 import { registerTenants } from './tenants.ts';
 
-export function buildProgram(): Command {
+export interface CliOptions {
+  /**
+   * The clock behind time-dependent defaults (relative --from/--to of fetch, --since of sync,
+   * --until of seed); defaults to Date.now. Tests running a command in process pass a fixed one.
+   */
+  now?: () => number;
+}
+
+export function buildProgram(options: CliOptions = {}): Command {
+  const now = options.now ?? Date.now;
   const program = new Command('logwarden')
     .description(
       'Self-hosted audit-log server speaking the wire contract of Gong\'s "List logs" API (GET /v2/logs).\n' +
@@ -34,9 +42,9 @@ export function buildProgram(): Command {
   registerTenants(program);
   registerKeys(program);
   registerIngest(program);
-  registerSeed(program);
-  registerFetch(program);
-  registerSync(program);
+  registerSeed(program, now);
+  registerFetch(program, now);
+  registerSync(program, now);
   program.exitOverride();
   for (const c of program.commands) applyExitOverride(c);
   return program;
@@ -48,13 +56,13 @@ function applyExitOverride(cmd: Command): void {
 }
 
 /** Runs the CLI and returns the exit code. */
-export async function main(argv: readonly string[]): Promise<number> {
+export async function main(argv: readonly string[], options: CliOptions = {}): Promise<number> {
   // A reader that goes away (`logwarden … | head`) is not an error.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(EXIT.ok);
     throw err;
   });
-  const program = buildProgram();
+  const program = buildProgram(options);
   try {
     await program.parseAsync(argv as string[], { from: 'user' });
     return EXIT.ok;
@@ -63,26 +71,19 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
+/**
+ * Prints a failure and returns its exit code. Typed failures map through the catalogue in
+ * ../errors.ts and print their whole message; anything else is a bug or a library failure,
+ * printed as its first line, exit 1.
+ */
 export function reportFailure(err: unknown): number {
   if (err instanceof CommanderError) {
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT.ok;
     return EXIT.usage; // commander already printed the message
   }
-  if (err instanceof UsageError) {
+  if (err instanceof CodedError) {
     process.stderr.write(`logwarden: ${err.message}\n`);
-    return EXIT.usage;
-  }
-  if (err instanceof ConfigError) {
-    process.stderr.write(`logwarden: ${err.message}\n`);
-    return EXIT.usage;
-  }
-  if (err instanceof InterruptedError) {
-    process.stderr.write(`logwarden: ${err.message}\n`);
-    return EXIT.interrupted;
-  }
-  if (err instanceof CommandError || err instanceof SchemaTooNewError) {
-    process.stderr.write(`logwarden: ${err.message}\n`);
-    return EXIT.failure;
+    return ERRORS[err.code].exit;
   }
   const message = err instanceof Error ? err.message : String(err);
   process.stderr.write(`logwarden: ${message.split('\n')[0]}\n`);

@@ -2,7 +2,7 @@
  * What `fetch` and `sync` share: the flags that name a remote Gong-compatible source and its
  * credentials, and the SDK client built from them.
  */
-import { Option, type Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { LogsClient } from '../client/index.ts';
 import type { Config } from '../config.ts';
 import { intFlag } from './common.ts';

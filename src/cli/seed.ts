@@ -4,7 +4,7 @@ import { DEFAULT_DEMO_DAYS, DEFAULT_DEMO_SEED, generateDemoEntries } from '../lo
 import type { NewEntry } from '../logs/entry.ts';
 import { GONG_LOG_TYPES } from '../logs/log-types.ts';
 import { formatEventTime, parseDateTime } from '../logs/time.ts';
-import { configFrom, intFlag, printJson, storeOptions, withStore, type StoreFlags } from './common.ts';
+import { configFrom, intFlag, printJson, type StoreFlags, storeOptions, withStore } from './common.ts';
 import { CommandError, UsageError } from './exit-codes.ts';
 import { createProgress } from './progress.ts';
 
@@ -35,8 +35,8 @@ function* take<T>(source: Iterator<T>, n: number): Generator<T> {
   }
 }
 
-function untilFlag(value: string | undefined): number {
-  if (value === undefined) return Date.now();
+function untilFlag(value: string | undefined, clock: () => number): number {
+  if (value === undefined) return clock();
   const parsed = parseDateTime(value);
   if (!parsed.ok) throw new UsageError(`--until ${parsed.problem}`);
   return parsed.instant.ms;
@@ -50,7 +50,8 @@ function typesFlag(value: string | undefined): string[] | undefined {
   return types;
 }
 
-export function registerSeed(program: Command): void {
+/** `clock` gives the default --until (now). */
+export function registerSeed(program: Command, clock: () => number = Date.now): void {
   storeOptions(
     program
       .command('seed')
@@ -79,7 +80,7 @@ export function registerSeed(program: Command): void {
     const entries = intFlag('--entries', opts.entries, 1, 1_000_000_000)!;
     const days = intFlag('--days', opts.days, 1, 36_500) ?? DEFAULT_DEMO_DAYS;
     const seed = intFlag('--seed', opts.seed, 0, 0xffff_ffff) ?? DEFAULT_DEMO_SEED;
-    const toMs = untilFlag(opts.until);
+    const toMs = untilFlag(opts.until, clock);
     const fromMs = toMs - days * DAY_MS;
     const types = typesFlag(opts.types);
     await withStore(configFrom(opts), async (store) => {

@@ -7,7 +7,7 @@
  * resumes from a point it has fully stored.
  */
 import type { LogEntry, LogsClient } from '../client/index.ts';
-import { EntryProblem, toNewEntry, USER_FIELDS, type NewEntry } from '../logs/entry.ts';
+import { EntryProblem, type NewEntry, toNewEntry, USER_FIELDS } from '../logs/entry.ts';
 import type { Store } from '../store/store.ts';
 
 export interface MirrorTarget {

@@ -7,12 +7,12 @@ import type { Command } from 'commander';
 import { isLogsApiError, type LogsClient } from '../client/index.ts';
 import { GONG_LOG_TYPES, LOG_TYPE_NAME, LogTypes } from '../logs/log-types.ts';
 import type { Store } from '../store/store.ts';
-import { configFrom, printJson, printTable, storeOptions, withStore, type StoreFlags } from './common.ts';
-import { WHEN_HELP, parseDuration, parseWhen } from './dates.ts';
+import { configFrom, printJson, printTable, type StoreFlags, storeOptions, withStore } from './common.ts';
+import { parseDuration, parseWhen, WHEN_HELP } from './dates.ts';
 import { CommandError, InterruptedError, UsageError } from './exit-codes.ts';
 import { createProgress } from './progress.ts';
-import { clientFrom, isGong, pageSizeFrom, remoteOptions, type RemoteFlags } from './remote.ts';
-import { mirrorType, type MirrorReport, type MirrorTarget } from './sync-mirror.ts';
+import { clientFrom, isGong, pageSizeFrom, type RemoteFlags, remoteOptions } from './remote.ts';
+import { type MirrorReport, type MirrorTarget, mirrorType } from './sync-mirror.ts';
 
 interface SyncFlags extends RemoteFlags, StoreFlags {
   tenant: string;
@@ -74,8 +74,9 @@ async function syncOnce(
   flags: SyncFlags,
   signal: AbortSignal,
   silent: Set<string>,
+  clock: () => number,
 ): Promise<Round> {
-  const now = Date.now();
+  const now = clock();
   const since = parseWhen(flags.since, '--since', now);
   const overlapMs = parseDuration(flags.overlap, '--overlap');
   const silentAfterMs = parseDuration(flags.silentAfter, '--silent-after');
@@ -155,7 +156,7 @@ function printRound(round: Round, flags: SyncFlags): void {
   for (const w of round.warnings) process.stderr.write(`logwarden: warning: ${w}\n`);
 }
 
-async function run(flags: SyncFlags, store: Store, client: LogsClient, types: string[]): Promise<void> {
+async function run(flags: SyncFlags, store: Store, client: LogsClient, types: string[], clock: () => number): Promise<void> {
   const target: MirrorTarget = { store, tenantId: flags.tenant, source: client.baseUrl };
   const interval = parseDuration(flags.interval, '--interval');
   const silent = new Set<string>();
@@ -165,7 +166,7 @@ async function run(flags: SyncFlags, store: Store, client: LogsClient, types: st
   process.on('SIGTERM', stop);
   try {
     for (;;) {
-      const round = await syncOnce(target, client, types, flags, ac.signal, silent);
+      const round = await syncOnce(target, client, types, flags, ac.signal, silent, clock);
       printRound(round, flags);
       if (ac.signal.aborted) {
         if (flags.follow) return;
@@ -188,7 +189,8 @@ async function run(flags: SyncFlags, store: Store, client: LogsClient, types: st
   }
 }
 
-export function registerSync(program: Command): void {
+/** `clock` gives the time a relative --since counts back from. */
+export function registerSync(program: Command, clock: () => number = Date.now): void {
   storeOptions(
     remoteOptions(
       program
@@ -240,7 +242,7 @@ ordinary quiet window.`,
     .action(async (flags: SyncFlags) => {
       const config = configFrom(flags);
       const types = typesFrom(flags.types, new LogTypes(config.extraLogTypes));
-      parseWhen(flags.since, '--since', Date.now());
+      parseWhen(flags.since, '--since', clock());
       parseDuration(flags.overlap, '--overlap');
       parseDuration(flags.interval, '--interval');
       parseDuration(flags.silentAfter, '--silent-after');
@@ -250,7 +252,7 @@ ordinary quiet window.`,
         if (!(await store.getTenant(flags.tenant))) {
           throw new CommandError(`no local tenant ${flags.tenant}; create one with \`logwarden tenants create --name NAME\``);
         }
-        await run(flags, store, client, types);
+        await run(flags, store, client, types, clock);
       });
     });
 }

@@ -1,10 +1,10 @@
 /** `logwarden tenants create|list|limits` */
-import { Command, Option } from 'commander';
+import { type Command, Option } from 'commander';
+import type { Config } from '../config.ts';
 import { createTenant } from '../logs/access-keys.ts';
 import type { Tenant } from '../store/store.ts';
-import { configFrom, intFlag, printJson, printTable, storeOptions, withStore, type StoreFlags } from './common.ts';
+import { configFrom, intFlag, printJson, printTable, type StoreFlags, storeOptions, withStore } from './common.ts';
 import { CommandError, UsageError } from './exit-codes.ts';
-import type { Config } from '../config.ts';
 
 function effectiveLimits(t: Tenant, config: Config) {
   return {

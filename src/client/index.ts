@@ -17,12 +17,13 @@
  *   { userId: '5120938476102938475', eventTime: new Date(), logRecord: { method: 'GET', status: 200 } },
  * ]);
  */
-export { LogsClient, basicAuthorization, type ListLogsParams, type LogsClientOptions, type TokenProvider } from './logs.ts';
-export type { LogEntry, LogsPage, PageRecords } from './page.ts';
-export { MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, type IngestEntry, type IngestLine, type IngestOptions, type IngestResult, type LogEntryLine } from './ingest.ts';
+
+export { GONG_LOG_TYPES, type GongLogType } from '../logs/log-types.ts';
+export { CLIENT_ERROR_CODES, type ClientErrorCode, isLogsApiError, LogsApiError } from './errors.ts';
+export { type IngestEntry, type IngestLine, type IngestOptions, type IngestResult, type LogEntryLine, MAX_BATCH_BYTES, MAX_BATCH_ENTRIES } from './ingest.ts';
+export { basicAuthorization, type ListLogsParams, LogsClient, type LogsClientOptions, type TokenProvider } from './logs.ts';
 export type { JsonObject, JsonValue } from './lossless-json.ts';
 export { parseLossless } from './lossless-json.ts';
-export { LogsApiError, isLogsApiError, CLIENT_ERROR_CODES, type ClientErrorCode } from './errors.ts';
+export type { LogEntry, LogsPage, PageRecords } from './page.ts';
+export { fetchToken, type Token, type TokenRequest, tokenSource } from './token.ts';
 export { DEFAULT_BASE_URL, type FetchLike, type RetryOptions, type TransportOptions } from './transport.ts';
-export { fetchToken, tokenSource, type Token, type TokenRequest } from './token.ts';
-export { GONG_LOG_TYPES, type GongLogType } from '../logs/log-types.ts';

@@ -6,8 +6,8 @@
  */
 import type { Readable } from 'node:stream';
 import { isLogsApiError, LogsApiError } from './errors.ts';
-import { ingestBatches, ingestLines, type IngestEntry, type IngestLine, type IngestOptions, type IngestResult, type LogEntryLine } from './ingest.ts';
-import { emptyPage, parsePage, type LogEntry, type LogsPage } from './page.ts';
+import { type IngestEntry, type IngestLine, type IngestOptions, type IngestResult, ingestBatches, ingestLines, type LogEntryLine } from './ingest.ts';
+import { emptyPage, type LogEntry, type LogsPage, parsePage } from './page.ts';
 import { Transport, type TransportOptions } from './transport.ts';
 
 /** Returns a current bearer token; called before every request, so it may refresh (see `tokenSource`). */

@@ -7,7 +7,7 @@ import type { Static } from 'typebox';
 import { USER_FIELDS, type UserField } from '../logs/entry.ts';
 import { arrayElements, minify, objectMembers, skipWs } from '../logs/json-text.ts';
 import type { ListLogsResponse, WireEntrySchema } from '../server/schemas.ts';
-import { parseLossless, type JsonObject } from './lossless-json.ts';
+import { type JsonObject, parseLossless } from './lossless-json.ts';
 
 /** The entry's user fields and eventTime, typed from the server's own wire schema. */
 type WireFields = Omit<Static<typeof WireEntrySchema>, 'logRecord'>;

@@ -7,7 +7,7 @@
  * Everything else fails at once with a typed LogsApiError.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { codeForStatus, LogsApiError, type ClientErrorCode } from './errors.ts';
+import { type ClientErrorCode, codeForStatus, LogsApiError } from './errors.ts';
 
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
 

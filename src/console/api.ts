@@ -1,5 +1,5 @@
 /** The console's calls to `GET /v2/logs` with the session's Bearer token. */
-import { parsePage, type Page } from './page.ts';
+import { type Page, parsePage } from './page.ts';
 import { ConsoleError, EXPIRED_MESSAGE, type Session } from './session.ts';
 
 export interface LogsQuery {

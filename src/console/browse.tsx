@@ -12,7 +12,7 @@ import { HistogramChart } from './histogram.tsx';
 import type { Row } from './page.ts';
 import { ConsoleError, EXPIRED_MESSAGE, type Session } from './session.ts';
 import { summarize } from './summary.ts';
-import { formatTime, fromInputValue, PRESETS, rangeBounds, toInputValue, type Range } from './time.ts';
+import { formatTime, fromInputValue, PRESETS, type Range, rangeBounds, toInputValue } from './time.ts';
 import { entryLink, formatHash, parseHash } from './view-state.ts';
 
 const PAGE = 200;

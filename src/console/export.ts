@@ -3,7 +3,7 @@
  * of `logwarden fetch`. Pages are read one at a time and each becomes a Blob, which the browser
  * keeps in its blob storage (on disk when large) rather than in the page's memory.
  */
-import { formatter, type Format } from '../cli/fetch-formats.ts';
+import { type Format, formatter } from '../cli/fetch-formats.ts';
 import { fetchPage, type LogsQuery } from './api.ts';
 import type { Row } from './page.ts';
 import type { Session } from './session.ts';

@@ -2,7 +2,7 @@
 import { render } from 'preact';
 import { useState } from 'preact/hooks';
 import { Browse } from './browse.tsx';
-import { clearSession, loadSession, saveSession, type Session } from './session.ts';
+import { clearSession, loadSession, type Session, saveSession } from './session.ts';
 import { SignIn } from './sign-in.tsx';
 import './console.css';
 

@@ -1,6 +1,6 @@
 /** The sign-in form: access key and secret, exchanged for a token; the secret leaves memory with the form. */
 import { useState } from 'preact/hooks';
-import { ConsoleError, signIn, type Session } from './session.ts';
+import { ConsoleError, type Session, signIn } from './session.ts';
 
 export function SignIn(props: { notice: string | undefined; onSignedIn: (s: Session) => void }) {
   const [error, setError] = useState<string | undefined>();

@@ -7,7 +7,12 @@
 import { createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import type { Scope, Store, Tenant } from '../store/store.ts';
 
-export const ACCESS_KEY_PATTERN = /^LW[A-Z2-7]{20}$/;
+/**
+ * What an access key id can be: generated ids (`LW` and 20 base-32 characters) and ids preset
+ * by LOGWARDEN_BOOTSTRAP_ACCESS_KEY both fit. The configuration refuses a preset outside it,
+ * and authentication never sends anything outside it to the store.
+ */
+export const ACCESS_KEY_PATTERN = /^[A-Za-z0-9_-]{8,64}$/;
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
 export function newAccessKeyId(): string {
@@ -37,8 +42,6 @@ export function newTenantId(): string {
   for (let i = 0; i < 17; i++) id += String(randomInt(0, 10));
   return id;
 }
-
-export const TENANT_ID_PATTERN = /^[0-9]{1,20}$/;
 
 export interface IssuedKey {
   readonly accessKey: string;

@@ -22,19 +22,6 @@ export interface NewEntry {
   readonly key: Buffer;
 }
 
-/** The wire-format entry as a plain object (for clients and tests; the server never builds it). */
-export interface WireEntry {
-  userId?: string;
-  userEmailAddress?: string;
-  userFullName?: string;
-  impersonatorUserId?: string;
-  impersonatorEmailAddress?: string;
-  impersonatorFullName?: string;
-  impersonatorCompanyId?: string;
-  eventTime: string;
-  logRecord: Record<string, unknown>;
-}
-
 /** A problem with one field of one entry; `field` is the path relative to the entry. */
 export class EntryProblem extends Error {
   constructor(

@@ -4,8 +4,8 @@
  * (`logEntries[17].eventTime: …`, `line 5: …`); nothing is partially accepted.
  */
 import { invalid } from '../errors.ts';
-import { EntryProblem, toNewEntry, type NewEntry } from './entry.ts';
-import { arrayElements, minify, objectMembers, skipWs, tooDeep, type MemberSpan } from './json-text.ts';
+import { EntryProblem, type NewEntry, toNewEntry } from './entry.ts';
+import { arrayElements, type MemberSpan, minify, objectMembers, skipWs, tooDeep } from './json-text.ts';
 import type { LogTypes } from './log-types.ts';
 
 export const MAX_BATCH_ENTRIES = 10_000;

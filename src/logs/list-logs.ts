@@ -5,9 +5,9 @@
  */
 import { invalid, LogwardenError, NO_RECORDS_MESSAGE } from '../errors.ts';
 import type { EntryQuery, Store, StoredPage } from '../store/store.ts';
-import { CursorError, type CursorCodec, type CursorState } from './cursor.ts';
+import { type CursorCodec, CursorError, type CursorState } from './cursor.ts';
 import type { LogTypes } from './log-types.ts';
-import { ceilMs, compareInstants, parseDateTime, type Instant } from './time.ts';
+import { ceilMs, compareInstants, type Instant, parseDateTime } from './time.ts';
 
 export interface ListLogsParams {
   logType?: string | undefined;
@@ -47,11 +47,14 @@ function parseLimit(value: string | undefined, ctx: ListLogsContext): number | u
   return n;
 }
 
+/** The answer to a logType that is not one of `types` (the route's schema and a restated query say the same). */
+export function unknownLogType(value: string, types: LogTypes): string {
+  const shown = JSON.stringify(value.length > 64 ? value.slice(0, 64) + '…' : value);
+  return `logType: unknown log type ${shown} (expected one of ${types.describe()})`;
+}
+
 function checkType(value: string, ctx: ListLogsContext): string {
-  if (!ctx.types.has(value)) {
-    const shown = JSON.stringify(value.length > 64 ? value.slice(0, 64) + '…' : value);
-    throw invalid(`logType: unknown log type ${shown} (expected one of ${ctx.types.describe()})`);
-  }
+  if (!ctx.types.has(value)) throw invalid(unknownLogType(value, ctx.types));
   return value;
 }
 

@@ -3,7 +3,7 @@
  * drive it with `inject()` and `serve` adds the socket.
  */
 import { randomBytes } from 'node:crypto';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import { LogwardenError } from '../errors.ts';
@@ -12,14 +12,14 @@ import { LogTypes } from '../logs/log-types.ts';
 import { newRequestId } from '../logs/request-id.ts';
 import type { Scope, Store } from '../store/store.ts';
 import { Authenticator, requireScope } from './auth.ts';
-import type { AppContext } from './context.ts';
 import { limitSlowBodies } from './body-timeout.ts';
+import type { AppContext } from './context.ts';
 import { registerDocs } from './docs.ts';
 import { clientErrorHandler, errorHandler } from './error-handler.ts';
 import type { LimiterStore } from './limiter/limiter.ts';
 import { MemoryLimiter } from './limiter/memory-limiter.ts';
 import { Metrics } from './metrics.ts';
-import { RateLimits, type LimitKind } from './rate-limits.ts';
+import { type LimitKind, RateLimits } from './rate-limits.ts';
 import { logRequest } from './request-log.ts';
 import { consoleRoutes } from './routes/console.ts';
 import { logsHistogramRoute } from './routes/logs-histogram.ts';
@@ -36,6 +36,11 @@ export interface BuildAppOptions {
   logger?: Logger;
   /** Where rate-limit counters live; defaults to this process's memory. */
   limiter?: LimiterStore;
+  /**
+   * The clock (milliseconds since the epoch) behind rate-limit windows, token and cursor expiry
+   * and the limits and key caches; defaults to Date.now. Tests pass one they advance.
+   */
+  now?: () => number;
 }
 
 /** The secret behind tokens and cursors: from the configuration, else generated once and kept in the store. */
@@ -45,6 +50,7 @@ export async function signingSecret(config: Config, store: Store): Promise<strin
 
 export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
   const { config, store } = options;
+  const now = options.now ?? Date.now;
   const app = Fastify({
     ...(options.logger ? { loggerInstance: options.logger as FastifyBaseLogger } : { logger: false }),
     genReqId: () => newRequestId(),
@@ -54,7 +60,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
-    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+    // verbose: a schema problem carries the value it refused, so a message can quote it.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false, verbose: true } },
     // Failures Fastify answers before routing (an undecodable URL) and those Node's HTTP parser
     // raises (oversized headers, malformed requests) get the same envelope as every other error.
     frameworkErrors: (err, request, reply) => {
@@ -65,11 +72,11 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   });
 
   const secret = await signingSecret(config, store);
-  const tokens = new TokenService(secret, config.tokenTtlSeconds);
+  const tokens = new TokenService(secret, config.tokenTtlSeconds, now);
   const metrics = new Metrics();
   const limiter = options.limiter ?? new MemoryLimiter();
-  const limits = new RateLimits(store, limiter, config, config.limitsRefreshMs, (kind) => metrics.rateLimited.inc({ kind }));
-  const auth = new Authenticator(store, tokens, config.authCacheMs);
+  const limits = new RateLimits(store, limiter, config, config.limitsRefreshMs, (kind) => metrics.rateLimited.inc({ kind }), now);
+  const auth = new Authenticator(store, tokens, config.authCacheMs, now);
 
   const ctx: AppContext = {
     config,
@@ -80,6 +87,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     auth,
     limits,
     metrics,
+    now,
     guard(scope: Scope, kind: LimitKind) {
       return async (request: FastifyRequest) => {
         const principal = await auth.authenticate(request.headers.authorization);
@@ -111,7 +119,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     throw new LogwardenError('route_not_found', [`no route ${request.method} ${path}`]);
   });
 
-  await registerDocs(app, { types: ctx.types });
+  await registerDocs(app, { types: ctx.types, now: new Date(now()) });
 
   operationsRoutes(app, ctx);
   logsListRoute(app, ctx);

@@ -4,7 +4,7 @@
  * exists: unknown, revoked and wrong-secret all read the same.
  */
 import { LogwardenError } from '../errors.ts';
-import { hashSecret, secretMatches } from '../logs/access-keys.ts';
+import { ACCESS_KEY_PATTERN, hashSecret, secretMatches } from '../logs/access-keys.ts';
 import type { AccessKeyRecord, Scope, Store } from '../store/store.ts';
 import type { TokenService } from './tokens.ts';
 
@@ -30,8 +30,6 @@ function failedKey(record: AccessKeyRecord | undefined, detail: string): Record<
 }
 
 const BAD_CREDENTIALS = 'invalid access key or secret';
-/** Generated keys and preset bootstrap keys both fit this shape. */
-const ACCESS_KEY_SHAPE = /^[A-Za-z0-9_-]{1,128}$/;
 /** Compared against when the key is unknown, so the failure costs the same as a wrong secret. */
 const DUMMY_HASH = hashSecret('logwarden: no such key');
 
@@ -42,11 +40,12 @@ export class Authenticator {
     private readonly store: Store,
     private readonly tokens: TokenService,
     private readonly cacheMs: number,
+    private readonly now: () => number = Date.now,
   ) {}
 
   private async lookup(accessKey: string): Promise<AccessKeyRecord | undefined> {
     if (this.cacheMs <= 0) return this.store.getAccessKey(accessKey);
-    const now = Date.now();
+    const now = this.now();
     const hit = this.cache.get(accessKey);
     if (hit && now - hit.at < this.cacheMs) return hit.record;
     const record = await this.store.getAccessKey(accessKey);
@@ -58,7 +57,7 @@ export class Authenticator {
   /** Checks an access key and secret (Basic auth and the token endpoint). */
   async verifyKey(accessKey: string, secret: string): Promise<AccessKeyRecord> {
     // Anything that cannot be an access key is never sent to the store.
-    const record = ACCESS_KEY_SHAPE.test(accessKey) ? await this.lookup(accessKey) : undefined;
+    const record = ACCESS_KEY_PATTERN.test(accessKey) ? await this.lookup(accessKey) : undefined;
     const ok = secretMatches(secret, record ? record.secretHash : DUMMY_HASH);
     if (!record || !ok || record.revokedAt !== null) {
       throw denied(BAD_CREDENTIALS, failedKey(record, !ok ? 'wrong secret' : 'revoked access key'));

@@ -1,3 +1,4 @@
+import type { onRequestAsyncHookHandler } from 'fastify';
 import type { Config } from '../config.ts';
 import type { CursorCodec } from '../logs/cursor.ts';
 import type { LogTypes } from '../logs/log-types.ts';
@@ -6,7 +7,6 @@ import type { Authenticator, Principal } from './auth.ts';
 import type { Metrics } from './metrics.ts';
 import type { LimitKind, RateLimits } from './rate-limits.ts';
 import type { TokenService } from './tokens.ts';
-import type { onRequestAsyncHookHandler } from 'fastify';
 
 /** What the routes share: built once per app by buildApp. */
 export interface AppContext {
@@ -18,6 +18,8 @@ export interface AppContext {
   readonly auth: Authenticator;
   readonly limits: RateLimits;
   readonly metrics: Metrics;
+  /** The app's clock, in milliseconds since the epoch (BuildAppOptions.now). */
+  readonly now: () => number;
   /** An onRequest hook: authenticates, checks `scope`, then counts the request against the tenant's `kind` limit. */
   guard(scope: Scope, kind: LimitKind): onRequestAsyncHookHandler;
 }

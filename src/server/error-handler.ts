@@ -7,7 +7,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { ERROR_STATUS, INTERNAL_MESSAGE, LogwardenError, type ErrorCode } from '../errors.ts';
+import { CodedError, ERROR_STATUS, type ErrorCode, INTERNAL_MESSAGE, LogwardenError } from '../errors.ts';
 import { newRequestId } from '../logs/request-id.ts';
 import { loggableMessage, noteFailure } from './request-log.ts';
 
@@ -29,13 +29,25 @@ interface ValidationItem {
   params?: Record<string, unknown>;
 }
 
+/** One problem a route's schema found (Ajv's error object; `data` is the value it refused). */
+export interface SchemaProblem {
+  readonly instancePath: string;
+  readonly keyword: string;
+  readonly params: Record<string, unknown>;
+  readonly message?: string;
+  readonly data?: unknown;
+}
+
+/** The message of one schema problem: `field: what is wrong`. */
+export function schemaMessage(v: ValidationItem): string {
+  const name = (v.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.');
+  const field = name || (typeof v.params?.missingProperty === 'string' ? v.params.missingProperty : 'request');
+  if (v.keyword === 'type' && v.params?.type === 'string') return `${field}: must be given once, as a single value`;
+  return `${field}: ${v.message ?? 'is invalid'}`;
+}
+
 function validationMessages(items: readonly ValidationItem[]): string[] {
-  return items.map((v) => {
-    const name = (v.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.');
-    const field = name || (typeof v.params?.missingProperty === 'string' ? v.params.missingProperty : 'request');
-    if (v.keyword === 'type' && v.params?.type === 'string') return `${field}: must be given once, as a single value`;
-    return `${field}: ${v.message ?? 'is invalid'}`;
-  });
+  return items.map(schemaMessage);
 }
 
 /** Classifies any thrown value as [code, messages]; unknown failures are 'internal'. */
@@ -46,6 +58,11 @@ export function classify(err: unknown): {
   context?: Readonly<Record<string, string>>;
 } {
   if (err instanceof LogwardenError) return { code: err.code, messages: err.messages, headers: err.headers, context: err.context };
+  // Typed failures from below the routes (the store's) keep their code; a 5xx's message is
+  // logged with the error, never sent.
+  if (err instanceof CodedError) {
+    return { code: err.code, messages: ERROR_STATUS[err.code] >= 500 ? [INTERNAL_MESSAGE] : [err.message], headers: {} };
+  }
   const fe = err as Partial<FastifyError> & { validation?: ValidationItem[] };
   if (fe && typeof fe === 'object') {
     if (Array.isArray(fe.validation)) return { code: 'invalid_request', messages: validationMessages(fe.validation), headers: {} };

@@ -1,5 +1,5 @@
 /** The server's structured log: pino, credentials redacted, never an audit payload. */
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 import type { LogFormat } from '../config.ts';
 import { prettify } from './log-pretty.ts';
 

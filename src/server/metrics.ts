@@ -1,5 +1,5 @@
 /** Prometheus metrics of one app instance (its own registry, so several apps in one process don't clash). */
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 
 export class Metrics {
   readonly registry = new Registry();

@@ -6,7 +6,7 @@
  */
 import { LogwardenError, RATE_LIMITED_MESSAGE } from '../errors.ts';
 import type { Store, TenantLimits } from '../store/store.ts';
-import { DAY_MS, SECOND_MS, type LimitWindow, type LimiterStore } from './limiter/limiter.ts';
+import { DAY_MS, type LimiterStore, type LimitWindow, SECOND_MS } from './limiter/limiter.ts';
 
 export type LimitKind = 'read' | 'write';
 

@@ -2,12 +2,13 @@
  * The wire shapes, defined once. They validate requests, type the handlers, serialise the
  * answers that are objects, and generate the OpenAPI document (`/openapi.json`).
  */
-import { Type, type Static } from 'typebox';
+import { type Static, Type } from 'typebox';
+import type { LogTypes } from '../logs/log-types.ts';
 
 // The examples "Try it out" fills in are set where the page is built (../server/docs.ts): they
 // depend on the configured log types and on today's date.
 
-export const ListLogsQuery = Type.Object({
+const LIST_LOGS_PROPERTIES = {
   logType: Type.Optional(
     Type.String({
       description:
@@ -24,8 +25,36 @@ export const ListLogsQuery = Type.Object({
   ),
   cursor: Type.Optional(Type.String({ description: 'records.cursor of the previous page, passed back unchanged.' })),
   limit: Type.Optional(Type.String({ description: 'Extension: page size, an integer from 1 to 1000 (default 100).', pattern: '^[0-9]+$' })),
-});
+};
+
+/** The list-logs query's shape (for types); the route validates with listLogsQuery below. */
+export const ListLogsQuery = Type.Object(LIST_LOGS_PROPERTIES);
 export type ListLogsQuery = Static<typeof ListLogsQuery>;
+
+/** A rule that applies to a query without a cursor (JSON Schema's if/then). */
+function withoutCursor(rule: object): object {
+  // biome-ignore lint/suspicious/noThenProperty: `then` is the JSON Schema keyword, not a thenable.
+  return { if: { not: { required: ['cursor'] } }, then: rule };
+}
+
+/**
+ * The list-logs query with this deployment's rules: without a cursor, logType and fromDateTime
+ * are required and non-empty, and logType is one of the configured types. What a schema cannot
+ * say stays in logs/list-logs.ts: date-time semantics, the page-size range of a text
+ * parameter, a cursor's checks, and parameters restated beside a cursor.
+ */
+export function listLogsQuery(types: LogTypes): typeof ListLogsQuery {
+  // allOf is checked in order, so the first problem reported is the one the API has always
+  // reported first: a malformed parameter, then logType, then fromDateTime.
+  return Type.Object(LIST_LOGS_PROPERTIES, {
+    allOf: [
+      { properties: ListLogsQuery.properties },
+      withoutCursor({ required: ['logType'], properties: { logType: { type: 'string', minLength: 1 } } }),
+      withoutCursor({ properties: { logType: { enum: [...types.names] } } }),
+      withoutCursor({ required: ['fromDateTime'], properties: { fromDateTime: { type: 'string', minLength: 1 } } }),
+    ],
+  });
+}
 
 export const WireEntrySchema = Type.Object({
   userId: Type.Optional(Type.String()),

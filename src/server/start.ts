@@ -5,8 +5,8 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config.ts';
-import { createTenant, issueAccessKey, type IssuedKey } from '../logs/access-keys.ts';
-import { openStore, type OpenStoreOptions } from '../store/open.ts';
+import { createTenant, type IssuedKey, issueAccessKey } from '../logs/access-keys.ts';
+import { type OpenStoreOptions, openStore } from '../store/open.ts';
 import type { Store } from '../store/store.ts';
 import { buildApp } from './app.ts';
 import type { LimiterStore } from './limiter/limiter.ts';

@@ -25,14 +25,18 @@ export class TokenService {
   constructor(
     secret: string,
     readonly ttlSeconds: number,
+    private readonly now: () => number = Date.now,
   ) {
     const key = createHash('sha256').update('logwarden token v1\0').update(secret).digest();
     this.sign = createSigner({ key, algorithm: 'HS256', expiresIn: ttlSeconds * 1000, iss: ISSUER });
-    this.verify = createVerifier({ key, algorithms: ['HS256'], allowedIss: ISSUER, cache: 10_000 });
+    // Expiry is checked below against the injected clock, as fast-jwt would against Date.now
+    // (a token is good up to and including its exp second).
+    this.verify = createVerifier({ key, algorithms: ['HS256'], allowedIss: ISSUER, cache: 10_000, ignoreExpiration: true });
   }
 
   issue(claims: TokenClaims): string {
-    return this.sign({ sub: claims.accessKey, tid: claims.tenantId, scope: claims.scopes.join(' ') });
+    // iat in seconds, unrounded: the signer rounds it down and counts expiresIn from the millisecond, as it does by default.
+    return this.sign({ sub: claims.accessKey, tid: claims.tenantId, scope: claims.scopes.join(' '), iat: this.now() / 1000 });
   }
 
   check(token: string): TokenCheck {
@@ -43,7 +47,9 @@ export class TokenService {
       if (err instanceof TokenError && err.code === TokenError.codes.expired) return { ok: false, reason: 'expired' };
       return { ok: false, reason: 'invalid' };
     }
-    const { sub, tid, scope } = payload;
+    const { sub, tid, scope, exp } = payload;
+    if (typeof exp !== 'number') return { ok: false, reason: 'invalid' };
+    if (this.now() > exp * 1000) return { ok: false, reason: 'expired' };
     if (typeof sub !== 'string' || typeof tid !== 'string' || typeof scope !== 'string') return { ok: false, reason: 'invalid' };
     const scopes = scope.split(' ').filter((s): s is Scope => (SCOPES as readonly string[]).includes(s));
     return { ok: true, claims: { accessKey: sub, tenantId: tid, scopes } };

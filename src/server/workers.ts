@@ -8,7 +8,7 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import type { Config } from '../config.ts';
-import { prepareStore, startServer, type Listening } from './start.ts';
+import { type Listening, prepareStore, startServer } from './start.ts';
 
 interface ListeningMessage {
   type: 'logwarden:listening';

@@ -9,7 +9,7 @@ import { generateDemoEntries } from '../logs/demo-data.ts';
 import { entryKey, type NewEntry } from '../logs/entry.ts';
 import { formatEventTime } from '../logs/time.ts';
 import { entriesOf, type PageText } from './page.ts';
-import { CorruptSegmentError, SchemaTooNewError, UnknownTenantError, type EntryQuery, type Store, type StoredPage } from './store.ts';
+import { CorruptSegmentError, type EntryQuery, SchemaTooNewError, type Store, type StoredPage, UnknownTenantError } from './store.ts';
 
 /** One empty database of the backend under test. */
 export interface StoreFixture {
@@ -897,7 +897,7 @@ export function runStoreContract({ name, create, skip }: StoreContractOptions): 
       it('returns unicode, escapes and big numbers byte for byte', async () => {
         const records = [
           String.raw`{"name":"Zoë Ångström 山田太郎 🦄👩🏽‍💻","esc":"\"quoted\" \\ back\/slash \u00e9 \ud83d\ude00 \n\t\u0000"}`,
-          String.raw`{"big":12345678901234567890123,"neg":-98765432109876543210,"f":1.0,"tiny":1.5e-300,"huge":1E+400,"z":-0,"arr":[1,2.50,"x",null,true]}`,
+          `{"big":12345678901234567890123,"neg":-98765432109876543210,"f":1.0,"tiny":1.5e-300,"huge":1E+400,"z":-0,"arr":[1,2.50,"x",null,true]}`,
           String.raw`{"auditId":"9223372036854775808","nested":{"deep":{"deeper":[{"k":"\u2028\u2029"}]}},"rtl":"שָׁלוֹם مرحبا"}`,
           `{"long":"${'é'.repeat(300_000)}"}`,
         ];

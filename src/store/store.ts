@@ -3,6 +3,7 @@
  * interface; `sqlite/` and `postgres/` implement it side by side and pass one conformance
  * suite (`store.contract.ts`).
  */
+import { CodedError } from '../errors.ts';
 import type { NewEntry } from '../logs/entry.ts';
 
 export type Scope = 'api:logs:read' | 'api:logs:write';
@@ -163,7 +164,8 @@ export interface Store {
 }
 
 /** Raised when the store's schema is newer than this code understands. */
-export class SchemaTooNewError extends Error {
+export class SchemaTooNewError extends CodedError {
+  override readonly code = 'schema_too_new';
   constructor(found: number, known: number) {
     super(`the store's schema is version ${found}, newer than this logwarden understands (${known}); upgrade logwarden`);
     this.name = 'SchemaTooNewError';
@@ -171,7 +173,8 @@ export class SchemaTooNewError extends Error {
 }
 
 /** Raised when an operation names a tenant the store does not hold. */
-export class UnknownTenantError extends Error {
+export class UnknownTenantError extends CodedError {
+  override readonly code = 'unknown_tenant';
   constructor(readonly tenantId: string) {
     super(`unknown tenant ${tenantId}`);
     this.name = 'UnknownTenantError';
@@ -182,7 +185,8 @@ export class UnknownTenantError extends Error {
  * Raised when stored entry data fails its checks (checksum, owner, shape): the bytes are never
  * served. The message names the segment and what failed, never any of its content.
  */
-export class CorruptSegmentError extends Error {
+export class CorruptSegmentError extends CodedError {
+  override readonly code = 'corrupt_segment';
   constructor(
     readonly problem: string,
     readonly segmentId?: number,

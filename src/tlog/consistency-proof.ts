@@ -5,9 +5,9 @@
  * A verified proof shows that the tree of size `second` is the tree of size `first` with
  * leaves appended: nothing of the older tree was changed, removed or reordered.
  */
-import { EMPTY_TREE_HASH, hashesEqual, isHash, nodeHash, type Hash } from './hash.ts';
-import { readHashes, type HashReader } from './hash-reader.ts';
-import { rangeHashes, splitPoint, type LeafRange } from './subtree.ts';
+import { EMPTY_TREE_HASH, type Hash, hashesEqual, isHash, nodeHash } from './hash.ts';
+import { type HashReader, readHashes } from './hash-reader.ts';
+import { type LeafRange, rangeHashes, splitPoint } from './subtree.ts';
 import { checkSize } from './tree-hash.ts';
 
 /** The ranges whose hashes make up PROOF(m, D[0:n]), in the RFC's order. */

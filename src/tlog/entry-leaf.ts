@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { LOG_TYPE_NAME } from '../logs/log-types.ts';
 import { parseDateTime } from '../logs/time.ts';
 import { decodeBase64, encodeBase64 } from './base64.ts';
-import { leafHash, type Hash } from './hash.ts';
+import { type Hash, leafHash } from './hash.ts';
 
 export const ENTRY_LEAF_V1 = 'logwarden/entry/v1';
 

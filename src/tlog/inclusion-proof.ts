@@ -5,9 +5,9 @@
  * A verified proof shows that the leaf with this hash sits at this index in the tree whose
  * root is this hash — so, given a signed checkpoint, that the entry was logged, unchanged.
  */
-import { hashesEqual, isHash, nodeHash, type Hash } from './hash.ts';
-import { readHashes, type HashReader } from './hash-reader.ts';
-import { rangeHashes, splitPoint, type LeafRange } from './subtree.ts';
+import { type Hash, hashesEqual, isHash, nodeHash } from './hash.ts';
+import { type HashReader, readHashes } from './hash-reader.ts';
+import { type LeafRange, rangeHashes, splitPoint } from './subtree.ts';
 import { checkSize } from './tree-hash.ts';
 
 /** The sibling ranges on the path from leaf `index` to the root of [lo, hi), leaf first. */

@@ -4,22 +4,23 @@
  * and tlog-proof@v1 formats. See docs/verifiable-log.md.
  */
 export { decodeBase64, encodeBase64 } from './base64.ts';
-export { CheckpointError, formatCheckpoint, openCheckpoint, parseCheckpoint, signCheckpoint, type Checkpoint } from './checkpoint.ts';
+export { type Checkpoint, CheckpointError, formatCheckpoint, openCheckpoint, parseCheckpoint, signCheckpoint } from './checkpoint.ts';
 export { consistencyRanges, proveConsistency, verifyConsistency } from './consistency-proof.ts';
 export { decodeEntryBundle, encodeEntryBundle, MAX_ENTRY_BYTES } from './entry-bundle.ts';
 export {
   buildEntryLeaf,
   ENTRY_LEAF_V1,
-  entryLeafHash,
+  type EntryLeaf,
   EntryLeafError,
+  entryLeafHash,
   parseEntryLeaf,
   wireTextDigest,
-  type EntryLeaf,
 } from './entry-leaf.ts';
-export { EMPTY_TREE_HASH, HASH_SIZE, hashesEqual, leafHash, nodeHash, type Hash } from './hash.ts';
-export { readHashes, type HashReader } from './hash-reader.ts';
+export { EMPTY_TREE_HASH, HASH_SIZE, type Hash, hashesEqual, leafHash, nodeHash } from './hash.ts';
+export { type HashReader, readHashes } from './hash-reader.ts';
 export { inclusionRanges, proveInclusion, rootFromInclusionProof, verifyInclusion } from './inclusion-proof.ts';
 export { MemoryTree } from './memory-tree.ts';
+export { InconsistentTreeError, type NextCheckpoint, signNextCheckpoint } from './next-checkpoint.ts';
 export {
   ed25519Signer,
   ed25519Verifier,
@@ -27,31 +28,30 @@ export {
   isValidKeyName,
   keyId,
   NoteKeyError,
-  parseSignerKey,
-  parseVerifierKey,
   type NoteSigner,
   type NoteVerifier,
+  parseSignerKey,
+  parseVerifierKey,
 } from './note-key.ts';
-export { NoteError, openNote, signNote, splitNote, type NoteSignature, type OpenedNote } from './signed-note.ts';
+export { NoteError, type NoteSignature, type OpenedNote, openNote, signNote, splitNote } from './signed-note.ts';
 export { splitStoredHashIndex, storedHashCount, storedHashIndex } from './stored-hash-index.ts';
-export { storedHashesForLeaf, storedHashesForLeaves, type StoredHash } from './stored-hashes.ts';
+export { type StoredHash, storedHashesForLeaf, storedHashesForLeaves } from './stored-hashes.ts';
 export { deriveTenantSigner, MIN_SECRET_BYTES } from './tenant-key.ts';
-export { tileHashReader, type TileFetcher } from './tile-hash-reader.ts';
 export {
   encodeTileIndex,
   entryBundlePath,
   newTiles,
+  type ParsedTilePath,
   parseTilePath,
   readTile,
   TILE_HEIGHT,
   TILE_WIDTH,
+  type Tile,
   tileInTree,
   tilePath,
   tilesForTree,
-  type ParsedTilePath,
-  type Tile,
 } from './tile.ts';
-export { formatTlogProof, parseTlogProof, TLOG_PROOF_V1, TlogProofError, verifyTlogProof, type TlogProof } from './tlog-proof.ts';
+export { type TileFetcher, tileHashReader } from './tile-hash-reader.ts';
+export { formatTlogProof, parseTlogProof, TLOG_PROOF_V1, type TlogProof, TlogProofError, verifyTlogProof } from './tlog-proof.ts';
 export { treeHash } from './tree-hash.ts';
-export { InconsistentTreeError, signNextCheckpoint, type NextCheckpoint } from './next-checkpoint.ts';
-export { auditWindow, type AuditWindow, type ServedEntry, type WindowAudit } from './window-audit.ts';
+export { type AuditWindow, auditWindow, type ServedEntry, type WindowAudit } from './window-audit.ts';

@@ -3,9 +3,9 @@
  * implementation of the append path a store follows (compute the stored hashes of a new leaf,
  * then write them), and serves tests and offline tools.
  */
-import { leafHash, type Hash } from './hash.ts';
+import { type Hash, leafHash } from './hash.ts';
 import type { HashReader } from './hash-reader.ts';
-import { storedHashesForLeaf, storedHashesForLeaves, type StoredHash } from './stored-hashes.ts';
+import { type StoredHash, storedHashesForLeaf, storedHashesForLeaves } from './stored-hashes.ts';
 import { treeHash } from './tree-hash.ts';
 
 export class MemoryTree {

@@ -5,7 +5,7 @@
  * previous checkpoint's root: then the new tree extends it, whatever happened to the store in
  * between (a restored backup, a row edited by hand, a second writer that diverged).
  */
-import { formatCheckpoint, signCheckpoint, type Checkpoint } from './checkpoint.ts';
+import { type Checkpoint, formatCheckpoint, signCheckpoint } from './checkpoint.ts';
 import { hashesEqual } from './hash.ts';
 import type { HashReader } from './hash-reader.ts';
 import type { NoteSigner } from './note-key.ts';

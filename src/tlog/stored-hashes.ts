@@ -3,8 +3,8 @@
  * subtree it closes (one per trailing one bit of its index), in stored hash order. The new
  * subtree hashes need the stored hashes of their left siblings, read from the store.
  */
-import { nodeHash, type Hash } from './hash.ts';
-import { readHashes, type HashReader } from './hash-reader.ts';
+import { type Hash, nodeHash } from './hash.ts';
+import { type HashReader, readHashes } from './hash-reader.ts';
 import { storedHashIndex, subtreesClosedBy } from './stored-hash-index.ts';
 
 export interface StoredHash {

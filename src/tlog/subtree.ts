@@ -7,7 +7,7 @@
  * left, of the stored hashes of at most log2(n)+1 complete subtrees — the binary digits of
  * its length, largest first.
  */
-import { nodeHash, type Hash } from './hash.ts';
+import { type Hash, nodeHash } from './hash.ts';
 import { storedHashIndex } from './stored-hash-index.ts';
 
 /** Leaves [lo, hi), hi > lo. */

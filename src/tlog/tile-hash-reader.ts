@@ -11,8 +11,8 @@
 import { HASH_SIZE, type Hash } from './hash.ts';
 import type { HashReader } from './hash-reader.ts';
 import { splitStoredHashIndex } from './stored-hash-index.ts';
+import { TILE_HEIGHT, TILE_WIDTH, type Tile, tilePath } from './tile.ts';
 import { foldCompleteSubtree } from './tile-subtree.ts';
-import { TILE_HEIGHT, TILE_WIDTH, tilePath, type Tile } from './tile.ts';
 
 export type TileFetcher = (tile: Tile) => Promise<Uint8Array> | Uint8Array;
 

@@ -1,5 +1,5 @@
 /** The Merkle hash of a power-of-two run of consecutive hashes (a complete subtree within a tile). */
-import { HASH_SIZE, nodeHash, type Hash } from './hash.ts';
+import { HASH_SIZE, type Hash, nodeHash } from './hash.ts';
 
 export function foldCompleteSubtree(hashes: Uint8Array): Hash {
   let level: Hash[] = [];

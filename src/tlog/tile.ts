@@ -5,7 +5,7 @@
  * the level 0 tiles' numbering.
  */
 import { HASH_SIZE } from './hash.ts';
-import { readHashes, type HashReader } from './hash-reader.ts';
+import { type HashReader, readHashes } from './hash-reader.ts';
 import { storedHashIndex } from './stored-hash-index.ts';
 
 export const TILE_HEIGHT = 8;

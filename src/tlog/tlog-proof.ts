@@ -8,7 +8,7 @@
  *   <the signed checkpoint, verbatim>
  */
 import { decodeBase64, encodeBase64 } from './base64.ts';
-import { openCheckpoint, type Checkpoint } from './checkpoint.ts';
+import { type Checkpoint, openCheckpoint } from './checkpoint.ts';
 import { HASH_SIZE, type Hash } from './hash.ts';
 import { verifyInclusion } from './inclusion-proof.ts';
 import type { NoteVerifier } from './note-key.ts';

@@ -1,6 +1,6 @@
 /** The Merkle tree hash (root) of the first n leaves, from stored hashes. */
 import { EMPTY_TREE_HASH, type Hash } from './hash.ts';
-import { readHashes, type HashReader } from './hash-reader.ts';
+import { type HashReader, readHashes } from './hash-reader.ts';
 import { rangeHashes } from './subtree.ts';
 
 export async function treeHash(size: number, reader: HashReader): Promise<Hash> {

@@ -8,7 +8,7 @@
  * Matching is by the leaf's content (type, event time, wire text digest), as a multiset, so
  * two identical entries must be served twice.
  */
-import { compareInstants, parseDateTime, type Instant } from '../logs/time.ts';
+import { compareInstants, type Instant, parseDateTime } from '../logs/time.ts';
 import { encodeBase64 } from './base64.ts';
 import { ENTRY_LEAF_V1, parseEntryLeaf, wireTextDigest } from './entry-leaf.ts';
 

@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
+import { promisify } from 'node:util';
 import { progressText } from '../../src/cli/progress.ts';
 import { GONG_LOG_TYPES } from '../../src/logs/log-types.ts';
-import { CLI, ROOT, cleanEnv, runCli } from '../support/cli.ts';
+import { CLI, cleanEnv, ROOT, runCli, runCliInProcess } from '../support/cli.ts';
 import { entryTexts } from '../support/entries.ts';
-import { startFaultServer, type FaultServer } from '../support/fault-server.ts';
-import { allBodies, seed, startLiveSource, tempDir, type LiveSource, type TempDir } from '../support/live-source.ts';
+import { type FaultServer, startFaultServer } from '../support/fault-server.ts';
+import { allBodies, type LiveSource, seed, startLiveSource, type TempDir, tempDir } from '../support/live-source.ts';
 
 const START = Date.parse('2026-01-01T00:00:00Z');
 const CREDS = { LOGWARDEN_ACCESS_KEY: 'KEY', LOGWARDEN_SECRET: 'SECRET' };
@@ -129,8 +129,11 @@ describe('logwarden fetch against a misbehaving Gong-compatible server', () => {
   });
 
   it('resolves relative dates once, against the start of the run', async () => {
-    const before = Date.now();
-    const r = await runCli(fetchArgs('--from', '7d', '--to', '30m'), { env: CREDS });
+    // In process, on a clock that stands still, so a slow start cannot move the answer.
+    const before = Date.parse('2026-05-05T10:00:00.000Z');
+    const r = await runCliInProcess(fetchArgs('--from', '7d', '--to', '30m', '--access-key', CREDS.LOGWARDEN_ACCESS_KEY, '--secret', CREDS.LOGWARDEN_SECRET), {
+      now: () => before,
+    });
     assert.equal(r.code, 0, r.stderr);
     const q = server.requests[0]!.url.searchParams;
     const from = Date.parse(q.get('fromDateTime')!);

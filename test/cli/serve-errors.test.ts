@@ -9,8 +9,8 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { runCli, type CliResult } from '../support/cli.ts';
-import { startPostgres, type PostgresStart } from '../support/postgres.ts';
+import { type CliResult, runCli } from '../support/cli.ts';
+import { type PostgresStart, startPostgres } from '../support/postgres.ts';
 
 /** One line, `logwarden: …`, no error code of the system and no stack. */
 function assertFriendly(r: CliResult, pattern: RegExp): void {

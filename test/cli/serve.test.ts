@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { makeEntry } from '../../src/store/store.contract.ts';
 import { DATABASE_FILE, openSqliteStore } from '../../src/store/sqlite/index.ts';
+import { makeEntry } from '../../src/store/store.contract.ts';
 import { runCli, startServe } from '../support/cli.ts';
 
 const hasCurl = spawnSync('curl', ['--version']).status === 0;

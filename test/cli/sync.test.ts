@@ -1,16 +1,16 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { LogsClient } from '../../src/client/index.ts';
-import { mirrorType, type MirrorTarget } from '../../src/cli/sync-mirror.ts';
 import { mirrorPageSize } from '../../src/cli/sync.ts';
+import { type MirrorTarget, mirrorType } from '../../src/cli/sync-mirror.ts';
+import { LogsClient } from '../../src/client/index.ts';
 import { GONG_LOG_TYPES } from '../../src/logs/log-types.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import type { Store } from '../../src/store/store.ts';
-import { CLI, ROOT, cleanEnv, runCli } from '../support/cli.ts';
+import { CLI, cleanEnv, ROOT, runCli } from '../support/cli.ts';
 import { entryText, entryTexts } from '../support/entries.ts';
-import { startFaultServer, type FaultServer } from '../support/fault-server.ts';
-import { allBodies, seed, startLiveSource, tempDir, type LiveSource, type TempDir } from '../support/live-source.ts';
+import { type FaultServer, startFaultServer } from '../support/fault-server.ts';
+import { allBodies, type LiveSource, seed, startLiveSource, type TempDir, tempDir } from '../support/live-source.ts';
 
 const MINUTE = 60_000;
 

@@ -7,11 +7,11 @@ import assert from 'node:assert/strict';
 import { createReadStream, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { LogsClient, LogsApiError, type IngestEntry } from '../../src/client/index.ts';
+import { type IngestEntry, LogsApiError, LogsClient } from '../../src/client/index.ts';
 import { issueAccessKey } from '../../src/logs/access-keys.ts';
 import { BIG_INTEGER } from '../support/entries.ts';
-import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.ts';
-import { allBodies, startLiveSource, tempDir, type LiveSource } from '../support/live-source.ts';
+import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.ts';
+import { allBodies, type LiveSource, startLiveSource, tempDir } from '../support/live-source.ts';
 
 const START = Date.parse('2026-02-01T00:00:00Z');
 

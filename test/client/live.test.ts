@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { LogsClient, LogsApiError, fetchToken, tokenSource } from '../../src/client/index.ts';
+import { fetchToken, LogsApiError, LogsClient, tokenSource } from '../../src/client/index.ts';
 import { GONG_LOG_TYPES } from '../../src/logs/log-types.ts';
-import { goldenPages } from '../support/fixtures.ts';
 import { BIG_INTEGER, entryTexts } from '../support/entries.ts';
-import { allBodies, seed, startLiveSource, type LiveSource } from '../support/live-source.ts';
+import { goldenPages } from '../support/fixtures.ts';
+import { allBodies, type LiveSource, seed, startLiveSource } from '../support/live-source.ts';
 
 const FROM = '2026-01-01T00:00:00Z';
 const START = Date.parse(FROM);

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { LogsClient, LogsApiError, type LogEntry } from '../../src/client/index.ts';
+import { type LogEntry, LogsApiError, LogsClient } from '../../src/client/index.ts';
 import { NO_RECORDS_MESSAGE } from '../../src/errors.ts';
 import { BIG_INTEGER, entryTexts } from '../support/entries.ts';
-import { startFaultServer, type FaultServer } from '../support/fault-server.ts';
+import { type FaultServer, startFaultServer } from '../support/fault-server.ts';
 
 const FROM = '2026-01-01T00:00:00Z';
 const START = Date.parse(FROM);
@@ -122,7 +122,7 @@ describe('LogsClient against a Gong-compatible server', () => {
   it('sends a bearer token, from a string or a provider called per request', async () => {
     const seen: string[] = [];
     let n = 0;
-    const fetchSpy = async (input: string, init: RequestInit) => {
+    const fetchSpy = async (_input: string, init: RequestInit) => {
       seen.push(new Headers(init.headers).get('authorization') ?? '');
       return new Response(JSON.stringify({ requestId: 'r', records: { totalRecords: 0, currentPageSize: 0, currentPageNumber: 0 }, logEntries: [] }), { status: 200 });
     };

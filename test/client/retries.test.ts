@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { LogsClient, LogsApiError, fetchToken, type LogsClientOptions } from '../../src/client/index.ts';
+import { fetchToken, LogsApiError, LogsClient, type LogsClientOptions } from '../../src/client/index.ts';
 import { parseRetryAfter } from '../../src/client/transport.ts';
 import { entryTexts } from '../support/entries.ts';
-import { startFaultServer, type FaultServer } from '../support/fault-server.ts';
+import { type FaultServer, startFaultServer } from '../support/fault-server.ts';
 
 const FROM = '2026-01-01T00:00:00Z';
 const START = Date.parse(FROM);

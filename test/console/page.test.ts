@@ -4,9 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { minify } from '../../src/logs/json-text.ts';
 import { parsePage, prettyJson } from '../../src/console/page.ts';
 import { summarize } from '../../src/console/summary.ts';
+import { minify } from '../../src/logs/json-text.ts';
 
 describe('console page reading', () => {
   it('keeps the exact text of entries and records; reads ids given as numbers with every digit', () => {

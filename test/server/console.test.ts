@@ -5,8 +5,8 @@
  * (test/server/console-browser.test.ts drives it in Chromium).
  */
 import assert from 'node:assert/strict';
-import { gunzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
+import { gunzipSync } from 'node:zlib';
 import { startTestApp, type TestApp } from '../support/app.ts';
 
 describe('/console', () => {

@@ -6,13 +6,14 @@
  * not even after the client resends it, as a client that saw no answer would.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { cleanEnv } from '../support/cli.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const ACCESS_KEY = 'LWCRASHTESTKEY0000001';
@@ -43,9 +44,7 @@ interface Server {
 
 async function startServer(dataDir: string): Promise<Server> {
   const port = await freePort();
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('LOGWARDEN_')) env[k] = v;
-  Object.assign(env, {
+  const env = cleanEnv({
     LOGWARDEN_BOOTSTRAP_ACCESS_KEY: ACCESS_KEY,
     LOGWARDEN_BOOTSTRAP_SECRET: SECRET,
     LOGWARDEN_LOG_LEVEL: 'silent',

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, beforeEach, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import { DAY_MS, SECOND_MS, type LimiterStore, type LimitWindow } from '../../src/server/limiter/limiter.ts';
+import { DAY_MS, type LimiterStore, type LimitWindow, SECOND_MS } from '../../src/server/limiter/limiter.ts';
 import { MemoryLimiter } from '../../src/server/limiter/memory-limiter.ts';
 import { RedisLimiter } from '../../src/server/limiter/redis-limiter.ts';
 import { startRedis } from '../support/redis.ts';

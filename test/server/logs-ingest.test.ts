@@ -54,6 +54,7 @@ for (const kind of await storeKinds()) {
       const before = await total(t, 'UserActivityLog');
       const cases: Array<[unknown[], RegExp]> = [
         [[{ eventTime: '2026-03-01T00:00:00Z', logRecord: {} }, { eventTime: '2026-03-01T00:00:00', logRecord: {} }], /^logEntries\[1\]\.eventTime: .*offset/],
+        // biome-ignore lint/correctness/noPrecisionLoss: a number too big for a double, sent as JSON, is what is refused.
         [[{ userId: 12345678901234567890, eventTime: '2026-03-01T00:00:00Z', logRecord: {} }], /^logEntries\[0\]\.userId: must be a string/],
         [[{ eventTime: '2026-03-01T00:00:00Z', logRecord: [] }], /^logEntries\[0\]\.logRecord: must be a JSON object/],
         [[{ eventTime: '2026-03-01T00:00:00Z', logRecord: 'x' }], /^logEntries\[0\]\.logRecord: must be a JSON object/],

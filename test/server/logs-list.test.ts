@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { NO_RECORDS_MESSAGE } from '../../src/errors.ts';
-import { basic, startTestApp, type TestApp } from '../support/app.ts';
-import { storeKinds } from '../support/stores.ts';
+import { basic, startTestApp, type TestApp, TestClock } from '../support/app.ts';
 import { goldenBatch, goldenPages } from '../support/fixtures.ts';
+import { storeKinds } from '../support/stores.ts';
 
 const REQUEST_ID = /^[0-9a-z]{19}$/;
 
@@ -243,12 +243,15 @@ for (const kind of await storeKinds()) {
 
   describe(`cursor expiry (${kind.name})`, { skip: kind.skip }, () => {
     it('rejects an expired cursor with 400', async () => {
-      const t = await startTestApp({ factory: kind.factory, config: { cursorTtlSeconds: 1 } });
+      const clock = new TestClock();
+      const t = await startTestApp({ factory: kind.factory, now: clock.now, config: { cursorTtlSeconds: 1 } });
       try {
         await t.ingest('AccessLog', Array.from({ length: 3 }, (_, i) => entry(i, '2026-01-15T00:00:00Z')));
         const p0 = (await t.list({ logType: 'AccessLog', fromDateTime: '2026-01-01T00:00:00Z', limit: '1' })).json();
         assert.equal((await t.list({ cursor: p0.records.cursor })).statusCode, 200);
-        await new Promise((r) => setTimeout(r, 1100));
+        clock.advance(999);
+        assert.equal((await t.list({ cursor: p0.records.cursor })).statusCode, 200, 'good for its whole lifetime');
+        clock.advance(101);
         const r = await t.list({ cursor: p0.records.cursor });
         assert.equal(r.statusCode, 400);
         assert.match(r.json().errors[0], /^cursor: has expired/);

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { NO_RECORDS_MESSAGE } from '../../src/errors.ts';
-import { createTenant, issueAccessKey, type IssuedKey } from '../../src/logs/access-keys.ts';
+import { createTenant, type IssuedKey, issueAccessKey } from '../../src/logs/access-keys.ts';
 import { CursorCodec } from '../../src/logs/cursor.ts';
 import { arrayElements, objectMembers, skipWs } from '../../src/logs/json-text.ts';
 import { GONG_LOG_TYPES } from '../../src/logs/log-types.ts';
@@ -18,8 +18,8 @@ import { REQUEST_ID_PATTERN } from '../../src/logs/request-id.ts';
 import { signingSecret } from '../../src/server/app.ts';
 import { TokenService } from '../../src/server/tokens.ts';
 import { basic, startTestApp, type TestApp } from '../support/app.ts';
+import { formatRequest, type RawRequest, type RawResponse, request, sendRaw } from '../support/raw-http.ts';
 import { storeKinds } from '../support/stores.ts';
-import { formatRequest, request, sendRaw, type RawRequest, type RawResponse } from '../support/raw-http.ts';
 
 const FROM = '2024-03-01T00:00:00Z';
 const SEEDED = 5;
@@ -183,6 +183,7 @@ const CASES: Case[] = [
   read('logType constructor', 400, valid({ logType: 'constructor' }), /^logType: unknown log type/),
   read('logType toString', 400, valid({ logType: 'toString' }), /^logType: unknown log type/),
   read('logType path traversal', 400, valid({ logType: '../../../etc/passwd' }), /^logType: unknown log type/),
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: the literal text ${…} is the attack being tried.
   read('logType template string', 400, valid({ logType: '${process.exit(1)}' }), /^logType: unknown log type/),
   read('logType template braces', 400, valid({ logType: '{{7*7}}' }), /^logType: unknown log type/),
   read('logType format string', 400, valid({ logType: '%s%s%s%n' }), /^logType: unknown log type/),

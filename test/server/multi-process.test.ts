@@ -4,11 +4,11 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { get as httpGet } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { get as httpGet } from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { runCli, startServe, type RunningServer } from '../support/cli.ts';
+import { type RunningServer, runCli, startServe } from '../support/cli.ts';
 import { startPostgres } from '../support/postgres.ts';
 import { startRedis } from '../support/redis.ts';
 

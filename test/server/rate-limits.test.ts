@@ -1,23 +1,21 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { RATE_LIMITED_MESSAGE } from '../../src/errors.ts';
-import { startTestApp } from '../support/app.ts';
+import { startTestApp, TestClock } from '../support/app.ts';
 import { storeKinds } from '../support/stores.ts';
 
 const Q = { logType: 'AccessLog', fromDateTime: '2026-01-01T00:00:00Z' };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Waits for the start of a fresh second, so a burst falls in one one-second window. */
-async function startOfSecond(): Promise<void> {
-  await sleep(1000 - (Date.now() % 1000) + 5);
-}
+// Each app runs on a TestClock: a burst falls in one one-second window because the clock only
+// moves when a test moves it (`clock.nextSecond(5)` starts a fresh second), and no test waits.
 
 for (const kind of await storeKinds()) {
   describe(`rate limits (${kind.name})`, { skip: kind.skip }, () => {
     it('allows 3 reads per second by default, then 429 with a truthful Retry-After', async () => {
-      const t = await startTestApp({ factory: kind.factory, config: { readPerSecond: 3, readPerDay: 10_000 } });
+      const clock = new TestClock();
+      const t = await startTestApp({ factory: kind.factory, now: clock.now, config: { readPerSecond: 3, readPerDay: 10_000 } });
       try {
-        await startOfSecond();
+        clock.nextSecond(5);
         const statuses = [];
         for (let i = 0; i < 4; i++) statuses.push((await t.list(Q)).statusCode);
         assert.deepEqual(statuses, [404, 404, 404, 429]);
@@ -27,7 +25,7 @@ for (const kind of await storeKinds()) {
         assert.match(r.json().requestId, /^[0-9a-z]{19}$/);
         const wait = Number(r.headers['retry-after']);
         assert.ok(Number.isInteger(wait) && wait >= 1, String(r.headers['retry-after']));
-        await sleep(wait * 1000);
+        clock.advance(wait * 1000);
         assert.equal((await t.list(Q)).statusCode, 404, 'a retry after Retry-After succeeds');
         const metrics = await t.inject({ method: 'GET', url: '/metrics' });
         assert.match(metrics.body, /logwarden_rate_limited_total\{kind="read"\} 2/);
@@ -37,21 +35,22 @@ for (const kind of await storeKinds()) {
     });
 
     it('limits reads per UTC day, with Retry-After until midnight, and does not count rejected requests', async () => {
-      const t = await startTestApp({ factory: kind.factory, config: { readPerSecond: 2, readPerDay: 4 } });
+      const clock = new TestClock();
+      const t = await startTestApp({ factory: kind.factory, now: clock.now, config: { readPerSecond: 2, readPerDay: 4 } });
       try {
-        await startOfSecond();
+        clock.nextSecond(5);
         assert.equal((await t.list(Q)).statusCode, 404);
         assert.equal((await t.list(Q)).statusCode, 404);
         assert.equal((await t.list(Q)).statusCode, 429); // per-second
         assert.equal((await t.list(Q)).statusCode, 429);
-        await startOfSecond();
+        clock.nextSecond(5);
         // Two more fit in the day only because the rejected ones were not counted.
         assert.equal((await t.list(Q)).statusCode, 404);
         assert.equal((await t.list(Q)).statusCode, 404);
-        await startOfSecond();
+        clock.nextSecond(5);
         const r = await t.list(Q);
         assert.equal(r.statusCode, 429);
-        const now = Date.now();
+        const now = clock.now();
         const midnight = Math.ceil(now / 86_400_000) * 86_400_000;
         const expected = Math.ceil((midnight - now) / 1000);
         assert.ok(Math.abs(Number(r.headers['retry-after']) - expected) <= 2, `${r.headers['retry-after']} vs ${expected}`);
@@ -61,9 +60,10 @@ for (const kind of await storeKinds()) {
     });
 
     it('limits ingest and token requests on their own counter', async () => {
-      const t = await startTestApp({ factory: kind.factory, config: { ingestPerSecond: 2, readPerSecond: 100 } });
+      const clock = new TestClock();
+      const t = await startTestApp({ factory: kind.factory, now: clock.now, config: { ingestPerSecond: 2, readPerSecond: 100 } });
       try {
-        await startOfSecond();
+        clock.nextSecond(5);
         const entry = [{ eventTime: '2026-02-01T00:00:00Z', logRecord: {} }];
         assert.equal((await t.ingest('AccessLog', entry)).statusCode, 201);
         assert.equal((await t.ingest('AccessLog', entry)).statusCode, 201);
@@ -77,14 +77,15 @@ for (const kind of await storeKinds()) {
     });
 
     it('picks up a tenant limit change within the refresh interval', async () => {
-      const t = await startTestApp({ factory: kind.factory, config: { readPerSecond: 1, limitsRefreshMs: 200 } });
+      const clock = new TestClock();
+      const t = await startTestApp({ factory: kind.factory, now: clock.now, config: { readPerSecond: 1, limitsRefreshMs: 200 } });
       try {
-        await startOfSecond();
+        clock.nextSecond(5);
         assert.equal((await t.list(Q)).statusCode, 404);
         assert.equal((await t.list(Q)).statusCode, 429);
         await t.store.setTenantLimits(t.tenantId, { readPerSecond: 5 });
-        await sleep(250);
-        await startOfSecond();
+        clock.advance(250);
+        clock.nextSecond(5);
         const statuses = [];
         for (let i = 0; i < 6; i++) statuses.push((await t.list(Q)).statusCode);
         assert.deepEqual(statuses, [404, 404, 404, 404, 404, 429]);

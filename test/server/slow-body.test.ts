@@ -10,10 +10,10 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { parseResponse, type RawResponse } from '../support/raw-http.ts';
+import { ConfigError, loadConfig } from '../../src/config.ts';
 import { basic, startTestApp, type TestApp } from '../support/app.ts';
 import { startServe } from '../support/cli.ts';
-import { ConfigError, loadConfig } from '../../src/config.ts';
+import { parseResponse, type RawResponse } from '../support/raw-http.ts';
 
 const TIMEOUT_MS = 1000;
 
@@ -110,7 +110,7 @@ describe('slow request bodies (real socket)', () => {
       assert.equal(res.status, 408, res.body.toString());
       const envelope = JSON.parse(res.body.toString()) as { requestId: string; errors: string[] };
       assert.match(envelope.errors[0]!, /^request body arrived too slowly/);
-      assert.equal(res.headers['connection'], 'close');
+      assert.equal(res.headers.connection, 'close');
       // Cut after one window (plus scheduling slack), not left open.
       assert.ok(res.ms >= TIMEOUT_MS - 50, `answered after ${res.ms} ms`);
     });

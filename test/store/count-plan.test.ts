@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { BUCKET_MS, bucketOf, BucketTally, OPEN_BUCKET, planCount } from '../../src/store/count-plan.ts';
+import { BUCKET_MS, BucketTally, bucketOf, OPEN_BUCKET, planCount } from '../../src/store/count-plan.ts';
 
 const H = BUCKET_MS;
 

@@ -8,15 +8,15 @@
  * and prints the id of each batch once its append has resolved.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { entriesOf, type PageText } from '../../src/store/page.ts';
 import { openPostgresStore } from '../../src/store/postgres/index.ts';
 import { SEAL_LOCK_NAMESPACE } from '../../src/store/postgres/migrations.ts';
-import type { EntryQuery, StoredPage } from '../../src/store/store.ts';
 import { makeEntry } from '../../src/store/store.contract.ts';
+import type { EntryQuery, StoredPage } from '../../src/store/store.ts';
 
 const T0 = Date.UTC(2025, 6, 30);
 const SPAN_MS = 4 * 86_400_000; // crosses a month boundary

@@ -3,15 +3,16 @@
  * compacting between the pages of a reader, corrupt segments answered with a 500 and a log
  * line, and the space a database takes after rounds of late entries.
  */
-import Database from 'better-sqlite3';
+
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { PassThrough } from 'node:stream';
 import { after, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import type { NewEntry } from '../../src/logs/entry.ts';
 import { createLogger } from '../../src/server/logger.ts';

@@ -1,15 +1,15 @@
-import Database from 'better-sqlite3';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { entriesOf } from '../../src/store/page.ts';
 import { DATABASE_FILE, openSqliteStore, type SqliteStore, type SqliteStoreOptions } from '../../src/store/sqlite/index.ts';
 import { MIGRATIONS } from '../../src/store/sqlite/migrations.ts';
-import { entriesOf } from '../../src/store/page.ts';
-import type { StoredPage } from '../../src/store/store.ts';
 import { makeEntry, runStoreContract, type StoreFixture } from '../../src/store/store.contract.ts';
+import type { StoredPage } from '../../src/store/store.ts';
 
 /** Runs a statement on the database file directly, as another program would. */
 function withFile<T>(dir: string, f: (db: Database.Database) => T): T {
@@ -188,7 +188,7 @@ describe('sqlite store: specific', () => {
         assert.equal(withFile(dir, (db) => db.pragma('user_version', { simple: true })), MIGRATIONS.length);
         await assertAnswers(store, 'upgraded');
         assert.equal(withFile(dir, (db) => db.prepare<[], number>('SELECT count(*) FROM segments').pluck().get()!), 0, 'nothing sealed yet');
-        const byTenant = (tenantId: string, tid: number) => entries.filter((e) => e.tid === tid).map(({ tid: _, ...e }) => e);
+        const byTenant = (_tenantId: string, tid: number) => entries.filter((e) => e.tid === tid).map(({ tid: _, ...e }) => e);
         assert.deepEqual(await store.append('7', byTenant('7', 1)), { accepted: 0, duplicates: 450 });
         // Rows stored before the upgrade count as old: the background seals them, and nothing changes.
         const sealer = openSqliteStore({ dataDir: dir, sealIntervalMs: 5 });

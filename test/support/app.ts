@@ -7,12 +7,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
-import { loadConfig, type Config, type ConfigOverrides } from '../../src/config.ts';
-import { createTenant, issueAccessKey, type IssuedKey } from '../../src/logs/access-keys.ts';
+import { type Config, type ConfigOverrides, loadConfig } from '../../src/config.ts';
+import { createTenant, type IssuedKey, issueAccessKey } from '../../src/logs/access-keys.ts';
 import { buildApp } from '../../src/server/app.ts';
 import type { LimiterStore } from '../../src/server/limiter/limiter.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import type { Store } from '../../src/store/store.ts';
+import { WireSchemas } from './wire-schemas.ts';
 
 export interface StoreFactory {
   readonly name: string;
@@ -81,7 +82,15 @@ export function basic(key: { accessKey: string; secret: string }): string {
 }
 
 export async function startTestApp(
-  options: { factory?: StoreFactory; config?: ConfigOverrides; limiter?: LimiterStore; store?: Store; logger?: import('pino').Logger } = {},
+  options: {
+    factory?: StoreFactory;
+    config?: ConfigOverrides;
+    limiter?: LimiterStore;
+    store?: Store;
+    logger?: import('pino').Logger;
+    /** The app's clock (see TestClock); defaults to the real one. */
+    now?: () => number;
+  } = {},
 ): Promise<TestApp> {
   const created = options.store ? { store: options.store, dispose: async () => {} } : await (options.factory ?? sqliteFactory).create();
   const { store } = created;
@@ -90,8 +99,22 @@ export async function startTestApp(
   const key = await issueAccessKey(store, tenant.id, ['api:logs:read', 'api:logs:write']);
   const readKey = await issueAccessKey(store, tenant.id, ['api:logs:read']);
   const writeKey = await issueAccessKey(store, tenant.id, ['api:logs:write']);
-  const app = await buildApp({ config, store, ...(options.limiter && { limiter: options.limiter }), ...(options.logger && { logger: options.logger }) });
+  const app = await buildApp({
+    config,
+    store,
+    ...(options.limiter && { limiter: options.limiter }),
+    ...(options.logger && { logger: options.logger }),
+    ...(options.now && { now: options.now }),
+  });
   await app.ready();
+  const wire = new WireSchemas(app);
+  // Every answer a test receives through this helper is checked against the API reference.
+  const inject = async (o: InjectOptions): Promise<LightMyRequestResponse> => {
+    const res = await app.inject(o);
+    const target = o.url ?? o.path ?? '/';
+    wire.check(o.method ?? 'GET', typeof target === 'string' ? target : target.pathname, res);
+    return res;
+  };
   return {
     app,
     store,
@@ -100,10 +123,10 @@ export async function startTestApp(
     key,
     readKey,
     writeKey,
-    inject: (o) => app.inject(o),
-    list: (query, k = key) => app.inject({ method: 'GET', url: '/v2/logs', query, headers: { authorization: basic(k) } }),
+    inject,
+    list: (query, k = key) => inject({ method: 'GET', url: '/v2/logs', query, headers: { authorization: basic(k) } }),
     ingest: (logType, logEntries, k = key) =>
-      app.inject({
+      inject({
         method: 'POST',
         url: '/v2/logs',
         headers: { authorization: basic(k), 'content-type': 'application/json' },
@@ -114,6 +137,19 @@ export async function startTestApp(
       await created.dispose();
     },
   };
+}
+
+/** A clock a test moves by hand, so nothing waits for real seconds (pass `now` to startTestApp). */
+export class TestClock {
+  constructor(public ms: number = Date.UTC(2026, 5, 1, 12, 0, 0)) {}
+  readonly now = (): number => this.ms;
+  advance(ms: number): void {
+    this.ms += ms;
+  }
+  /** Moves to the start of the next whole second (plus `extraMs`). */
+  nextSecond(extraMs = 0): void {
+    this.ms = Math.floor(this.ms / 1000) * 1000 + 1000 + extraMs;
+  }
 }
 
 export const FIXTURE_DIR = new URL('../fixtures/gong/', import.meta.url);

@@ -1,5 +1,5 @@
-/** Runs the CLI from source in a child process, as a user would run `logwarden`. */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+/** Runs the CLI from source: in a child process, as a user would run `logwarden`, or in this process. */
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
@@ -31,6 +31,37 @@ export function runCli(args: string[], options: { input?: string; env?: Record<s
     child.on('close', (code) => resolve({ code, stdout, stderr }));
     child.stdin.end(options.input ?? '');
   });
+}
+
+/**
+ * Runs the CLI in this process with `now` as its clock, for tests where the time is the point
+ * and a child process is not. stdout and stderr text is captured; the test runner's own
+ * (binary) reporting passes through.
+ */
+export async function runCliInProcess(args: string[], options: { now: () => number }): Promise<CliResult> {
+  const out = { stdout: '', stderr: '' };
+  const capture = (stream: NodeJS.WriteStream, key: 'stdout' | 'stderr') => {
+    const write = stream.write;
+    stream.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
+      if (typeof chunk !== 'string') return write.call(stream, chunk, ...rest);
+      out[key] += chunk;
+      return true;
+    }) as typeof stream.write;
+    return () => {
+      stream.write = write;
+    };
+  };
+  const restoreOut = capture(process.stdout, 'stdout');
+  const restoreErr = capture(process.stderr, 'stderr');
+  // Imported on first use, so that suites which only spawn the CLI do not load it.
+  const { main } = await import('../../src/cli/main.ts');
+  try {
+    const code = await main(args, { now: options.now });
+    return { code, ...out };
+  } finally {
+    restoreOut();
+    restoreErr();
+  }
 }
 
 export interface RunningServer {

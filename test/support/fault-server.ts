@@ -4,9 +4,10 @@
  * It pages with a fresh cursor on every page (clients must pass back the latest one) and
  * serves entry texts exactly as given, so big integers and `1.0` travel unchanged.
  */
+
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { randomBytes } from 'node:crypto';
 import { NO_RECORDS_MESSAGE } from '../../src/errors.ts';
 import { parseDateTime } from '../../src/logs/time.ts';
 

@@ -1,7 +1,7 @@
 /** The golden pages in Gong's format (test/fixtures/gong/), one per log type, as raw text. */
 import { readFileSync } from 'node:fs';
-import { GONG_LOG_TYPES } from '../../src/logs/log-types.ts';
 import { arrayElements, minify, objectMembers, skipWs } from '../../src/logs/json-text.ts';
+import { GONG_LOG_TYPES } from '../../src/logs/log-types.ts';
 
 export interface GoldenPage {
   readonly logType: string;

@@ -7,13 +7,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { loadConfig, type ConfigOverrides } from '../../src/config.ts';
-import { createTenant, issueAccessKey, type IssuedKey } from '../../src/logs/access-keys.ts';
+import { type ConfigOverrides, loadConfig } from '../../src/config.ts';
+import { createTenant, type IssuedKey, issueAccessKey } from '../../src/logs/access-keys.ts';
 import { parseJsonBatch } from '../../src/logs/ingest-parse.ts';
 import { LogTypes } from '../../src/logs/log-types.ts';
 import { buildApp } from '../../src/server/app.ts';
-import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import { entriesOf } from '../../src/store/page.ts';
+import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import type { Store, StoredPage } from '../../src/store/store.ts';
 
 export interface TempDir {

@@ -4,7 +4,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { connect } from 'node:net';
-import { isAlive, freePort, onProcessExit, unavailable, waitForExit } from './services.ts';
+import { freePort, isAlive, onProcessExit, unavailable, waitForExit } from './services.ts';
 
 export interface RedisServer {
   readonly url: string;

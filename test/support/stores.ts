@@ -5,7 +5,7 @@
  */
 import { after } from 'node:test';
 import { openPostgresStore } from '../../src/store/postgres/index.ts';
-import { sqliteFactory, type StoreFactory } from './app.ts';
+import { type StoreFactory, sqliteFactory } from './app.ts';
 import { startPostgres } from './postgres.ts';
 
 export interface StoreKind {

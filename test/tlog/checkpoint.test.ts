@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { CheckpointError, formatCheckpoint, openCheckpoint, parseCheckpoint, signCheckpoint } from '../../src/tlog/checkpoint.ts';
-import { buildEntryLeaf, entryLeafHash, EntryLeafError, parseEntryLeaf, wireTextDigest } from '../../src/tlog/entry-leaf.ts';
+import { buildEntryLeaf, EntryLeafError, entryLeafHash, parseEntryLeaf, wireTextDigest } from '../../src/tlog/entry-leaf.ts';
 import { leafHash } from '../../src/tlog/hash.ts';
 import { proveInclusion } from '../../src/tlog/inclusion-proof.ts';
 import { MemoryTree } from '../../src/tlog/memory-tree.ts';

@@ -13,16 +13,16 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { signCheckpoint } from '../../src/tlog/checkpoint.ts';
+import { encodeEntryBundle } from '../../src/tlog/entry-bundle.ts';
 import { buildEntryLeaf } from '../../src/tlog/entry-leaf.ts';
 import { MemoryTree } from '../../src/tlog/memory-tree.ts';
 import { generateNoteKey, parseSignerKey, parseVerifierKey } from '../../src/tlog/note-key.ts';
 import { openNote, signNote } from '../../src/tlog/signed-note.ts';
 import { deriveTenantSigner } from '../../src/tlog/tenant-key.ts';
 import { entryBundlePath, readTile, tilePath, tilesForTree } from '../../src/tlog/tile.ts';
-import { encodeEntryBundle } from '../../src/tlog/entry-bundle.ts';
 import { unavailable } from '../support/services.ts';
 
 const X_MOD = '/usr/share/gocode/src/golang.org/x/mod';

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { encodeBase64 } from '../../src/tlog/base64.ts';
 import { proveConsistency, verifyConsistency } from '../../src/tlog/consistency-proof.ts';
-import { EMPTY_TREE_HASH, leafHash, nodeHash, type Hash } from '../../src/tlog/hash.ts';
+import { EMPTY_TREE_HASH, type Hash, leafHash, nodeHash } from '../../src/tlog/hash.ts';
 import { proveInclusion, verifyInclusion } from '../../src/tlog/inclusion-proof.ts';
 import { MemoryTree } from '../../src/tlog/memory-tree.ts';
 import {

@@ -6,20 +6,20 @@ import { decodeEntryBundle, encodeEntryBundle } from '../../src/tlog/entry-bundl
 import { HASH_SIZE, leafHash } from '../../src/tlog/hash.ts';
 import { proveInclusion, verifyInclusion } from '../../src/tlog/inclusion-proof.ts';
 import { MemoryTree } from '../../src/tlog/memory-tree.ts';
-import { tileHashReader } from '../../src/tlog/tile-hash-reader.ts';
+import { storedHashIndex } from '../../src/tlog/stored-hash-index.ts';
 import {
   encodeTileIndex,
   entryBundlePath,
   newTiles,
   parseTilePath,
   readTile,
+  type Tile,
   tileInTree,
   tilePath,
   tilesForTree,
-  type Tile,
 } from '../../src/tlog/tile.ts';
+import { tileHashReader } from '../../src/tlog/tile-hash-reader.ts';
 import { treeHash } from '../../src/tlog/tree-hash.ts';
-import { storedHashIndex } from '../../src/tlog/stored-hash-index.ts';
 
 const BIG = 256 * 256 + 300; // reaches a level 2 tile
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { buildEntryLeaf } from '../../src/tlog/entry-leaf.ts';
-import { auditWindow, type AuditWindow, type ServedEntry } from '../../src/tlog/window-audit.ts';
+import { type AuditWindow, auditWindow, type ServedEntry } from '../../src/tlog/window-audit.ts';
 
 const TYPES = ['AccessLog', 'UserActivityLog', 'UserCallPlay'] as const;
 const BASE = Date.UTC(2026, 0, 1);

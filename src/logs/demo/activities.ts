@@ -8,20 +8,20 @@
 import type { Population, Share, User, Viewer } from './population.ts';
 import type { Random } from './random.ts';
 import {
+  type Activity,
   accessLogBody,
   columnChange,
   columnTimestamp,
   externalAccessBody,
   externalPlayBody,
+  type HttpExchange,
   keyValues,
+  type PlaySegment,
   rowChange,
   str,
   tableChange,
   userActivityBody,
   userCallPlayBody,
-  type Activity,
-  type HttpExchange,
-  type PlaySegment,
 } from './records.ts';
 
 export interface Sink {

@@ -5,7 +5,7 @@
  * windows of the same seed agree entry for entry.
  */
 import { entryKey, type NewEntry } from '../entry.ts';
-import { adminAction, callView, externalVisit, webVisit, type Context, type Sink } from './activities.ts';
+import { adminAction, type Context, callView, externalVisit, type Sink, webVisit } from './activities.ts';
 import type { Population } from './population.ts';
 import { mix32, Random } from './random.ts';
 

@@ -1,4 +1,4 @@
-import { untilWindowEnds, type LimitDecision, type LimitWindow, type LimiterStore } from './limiter.ts';
+import { type LimitDecision, type LimiterStore, type LimitWindow, untilWindowEnds } from './limiter.ts';
 
 interface Counter {
   window: number;

@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { untilWindowEnds, type LimitDecision, type LimitWindow, type LimiterStore } from './limiter.ts';
+import { type LimitDecision, type LimiterStore, type LimitWindow, untilWindowEnds } from './limiter.ts';
 
 /**
  * Checks every window and counts the request only if none is full, in one step: Redis runs a

@@ -3,7 +3,7 @@
  * from this server (no CDN), under a policy that lets the page talk to this server only.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { loadConsoleAssets, type Asset, type ConsoleAssets } from '../console-assets.ts';
+import { type Asset, type ConsoleAssets, loadConsoleAssets } from '../console-assets.ts';
 
 const POLICY =
   "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; " +

@@ -2,8 +2,9 @@
  * `GET /v2/logs/histogram` — an extension (not in Gong's API): entries of one type per hour
  * over a range, from the stores' hourly tallies. The console draws it above its table.
  */
-import type { FastifyInstance } from 'fastify';
+
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { histogram } from '../../logs/histogram.ts';
 import type { AppContext } from '../context.ts';
@@ -47,7 +48,7 @@ export function logsHistogramRoute(app: FastifyInstance, ctx: AppContext): void 
     },
     async (request) => ({
       requestId: request.id,
-      ...(await histogram(ctx.store, ctx.types, request.principal!.tenantId, request.query, Date.now())),
+      ...(await histogram(ctx.store, ctx.types, request.principal!.tenantId, request.query, ctx.now())),
     }),
   );
 }

@@ -3,9 +3,10 @@
  * streamed line by line. Either way the request is all or nothing, and 201 is sent only once
  * the store has durably committed.
  */
-import type { FastifyInstance } from 'fastify';
+
 import { isUtf8 } from 'node:buffer';
 import { Readable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
 import { invalid, LogwardenError } from '../../errors.ts';
 import { EntrySpool } from '../../logs/entry-spool.ts';
 import { parseJsonBatch, parseNdjsonLine } from '../../logs/ingest-parse.ts';

@@ -3,12 +3,12 @@
  * authenticates with HTTP Basic (access key : secret); errors use the RFC's §5.2 shape.
  */
 import type { FastifyInstance } from 'fastify';
-import { LogwardenError } from '../../errors.ts';
+import { ERROR_STATUS, LogwardenError } from '../../errors.ts';
 import { SCOPES, type Scope } from '../../store/store.ts';
 import { parseBasic } from '../auth.ts';
+import type { AppContext } from '../context.ts';
 import { classify } from '../error-handler.ts';
 import { loggableMessage, noteFailure } from '../request-log.ts';
-import type { AppContext } from '../context.ts';
 import { OAuthError, TokenRequest, TokenResponse } from '../schemas.ts';
 
 class OAuthFailure extends Error {
@@ -46,8 +46,8 @@ export function oauthTokenRoute(app: FastifyInstance, ctx: AppContext): void {
         } else if (c.code === 'rate_limited') {
           status = 429;
           error = 'invalid_request';
-        } else if (c.code === 'internal' || c.code === 'unavailable') {
-          status = c.code === 'internal' ? 500 : 503;
+        } else if (ERROR_STATUS[c.code] >= 500) {
+          status = ERROR_STATUS[c.code];
           error = 'server_error';
         } else {
           status = 400;
@@ -68,6 +68,8 @@ export function oauthTokenRoute(app: FastifyInstance, ctx: AppContext): void {
     scope.post(
       '/oauth2/token',
       {
+        // The form is checked in the handler, after the client's credentials (a bad client is 401
+        // before any 400), and with the RFC's error codes; the schema below documents it.
         validatorCompiler: () => () => true,
         schema: {
           summary: 'Get a Bearer token',

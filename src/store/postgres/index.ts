@@ -11,6 +11,9 @@
  */
 import pg from 'pg';
 import type { NewEntry } from '../../logs/entry.ts';
+import { BUCKET_MS, BucketTally, overlappingBuckets } from '../count-plan.ts';
+import { EMPTY_PAGE } from '../page.ts';
+import type { SegmentOwner } from '../segment-codec.ts';
 import type {
   AccessKeyRecord,
   AppendResult,
@@ -26,17 +29,13 @@ import type {
   Tenant,
   TenantLimits,
 } from '../store.ts';
-import { reportToStderr, UnknownTenantError, type BackgroundErrorReporter } from '../store.ts';
-import { BUCKET_MS, BucketTally, overlappingBuckets } from '../count-plan.ts';
-import { EMPTY_PAGE } from '../page.ts';
-import type { SegmentOwner } from '../segment-codec.ts';
-import { attachMonth, migrate, monthOf, monthStart, monthTable } from './migrations.ts';
+import { type BackgroundErrorReporter, reportToStderr, UnknownTenantError } from '../store.ts';
+import { attachMonth, migrate, monthOf, monthTable } from './migrations.ts';
 import { PageReader } from './page-reader.ts';
-import { SegmentCache } from './segment-cache.ts';
 import { Sealer } from './sealer.ts';
+import { SegmentCache } from './segment-cache.ts';
 import { readTotals } from './totals.ts';
 
-const NO_UPPER_BOUND = Number.MAX_SAFE_INTEGER;
 /** Rows per INSERT statement, and the text size at which a chunk is cut short. */
 const CHUNK_ROWS = 5000;
 const CHUNK_CHARS = 8 * 1024 * 1024;

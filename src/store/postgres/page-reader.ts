@@ -11,10 +11,10 @@
  * lists ends. Segment bytes the cache holds are not sent again.
  */
 import type pg from 'pg';
-import { decodeSegment, type DecodedSegment, type SegmentOwner } from '../segment-codec.ts';
+import { type DecodedSegment, decodeSegment, type SegmentOwner } from '../segment-codec.ts';
 import type { Position, StoredPage } from '../store.ts';
 import { monthStart } from './migrations.ts';
-import { compare, type CachedSegment, type SegmentCache } from './segment-cache.ts';
+import { type CachedSegment, compare, type SegmentCache } from './segment-cache.ts';
 
 /**
  * Segments read per statement. One: a segment holds more than a usual page, so most pages need

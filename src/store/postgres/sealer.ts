@@ -17,8 +17,8 @@
  */
 import type pg from 'pg';
 import { decodeSegment, encodeSegment, SEGMENT_ENTRIES, type SegmentOwner } from '../segment-codec.ts';
-import { backgroundProblem, CorruptSegmentError, type BackgroundErrorReporter, type Position } from '../store.ts';
-import { SEAL_LOCK_NAMESPACE, monthStart } from './migrations.ts';
+import { type BackgroundErrorReporter, backgroundProblem, CorruptSegmentError, type Position } from '../store.ts';
+import { monthStart, SEAL_LOCK_NAMESPACE } from './migrations.ts';
 import { compare } from './segment-cache.ts';
 
 export interface SealerOptions {

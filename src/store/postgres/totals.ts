@@ -8,7 +8,7 @@
  */
 import type pg from 'pg';
 import { planCount } from '../count-plan.ts';
-import { decodeSegment, type DecodedSegment, type SegmentOwner } from '../segment-codec.ts';
+import { type DecodedSegment, decodeSegment, type SegmentOwner } from '../segment-codec.ts';
 import { monthStart } from './migrations.ts';
 import type { SegmentCache } from './segment-cache.ts';
 

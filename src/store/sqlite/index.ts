@@ -9,10 +9,15 @@
  * position inside one read transaction, so it sees every entry in exactly one of the two
  * places whatever the sealer of any process commits meanwhile.
  */
-import Database from 'better-sqlite3';
+
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import type { NewEntry } from '../../logs/entry.ts';
+import { BUCKET_MS, BucketTally, overlappingBuckets, planCount } from '../count-plan.ts';
+import { EMPTY_PAGE } from '../page.ts';
+import { SegmentCache } from '../segment-cache.ts';
+import { before, countInSegment, type HotEntry, mergePage } from '../segment-pages.ts';
 import type {
   AccessKeyRecord,
   AppendResult,
@@ -28,15 +33,11 @@ import type {
   Tenant,
   TenantLimits,
 } from '../store.ts';
-import { reportToStderr, UnknownTenantError, type BackgroundErrorReporter } from '../store.ts';
-import { BUCKET_MS, BucketTally, overlappingBuckets, planCount } from '../count-plan.ts';
-import { EMPTY_PAGE } from '../page.ts';
-import { SegmentCache } from '../segment-cache.ts';
-import { before, countInSegment, mergePage, type HotEntry } from '../segment-pages.ts';
-import { migrate } from './migrations.ts';
+import { type BackgroundErrorReporter, reportToStderr, UnknownTenantError } from '../store.ts';
 import { prepareDataDir } from './data-dir.ts';
+import { migrate } from './migrations.ts';
 import { Sealer } from './sealer.ts';
-import { Segments, type Owner } from './segments.ts';
+import { type Owner, Segments } from './segments.ts';
 
 export const DATABASE_FILE = 'logwarden.db';
 /** Where stores of schema version 3 kept page blocks; removed once the store is upgraded. */

@@ -19,9 +19,9 @@
  * write transaction, so two sealers never rewrite the same thing twice.
  */
 import type Database from 'better-sqlite3';
-import { backgroundProblem, type BackgroundErrorReporter } from '../store.ts';
 import { SEGMENT_ENTRIES, type SegmentEntry } from '../segment-codec.ts';
-import { cutSegments, mergeEntries, precedes, type HotEntry } from '../segment-pages.ts';
+import { cutSegments, type HotEntry, mergeEntries, precedes } from '../segment-pages.ts';
+import { type BackgroundErrorReporter, backgroundProblem } from '../store.ts';
 import type { Owner, SegmentRow, Segments } from './segments.ts';
 
 /** Hot rows looked at per step. */

@@ -4,8 +4,8 @@
  * row is never updated: a rewrite inserts new rows (new ids) and deletes the old ones.
  */
 import type Database from 'better-sqlite3';
-import { SegmentCache } from '../segment-cache.ts';
-import { decodeSegment, encodeSegment, type DecodedSegment, type SegmentEntry, type SegmentOwner } from '../segment-codec.ts';
+import type { SegmentCache } from '../segment-cache.ts';
+import { type DecodedSegment, decodeSegment, encodeSegment, type SegmentEntry, type SegmentOwner } from '../segment-codec.ts';
 import type { SegmentRef } from '../segment-pages.ts';
 import type { Position } from '../store.ts';
 

@@ -1,0 +1,232 @@
+import assert from 'node:assert/strict';
+import { resolve } from 'node:path';
+import { describe, it } from 'node:test';
+import { ConfigError, loadConfig } from '../src/config.ts';
+
+const SECRET_32 = 's'.repeat(32);
+
+/** The problems loadConfig reports for `env`, or [] when it accepts it. */
+function problems(env: Record<string, string>): readonly string[] {
+  try {
+    loadConfig({}, env);
+    return [];
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, String(err));
+    return err.problems;
+  }
+}
+
+describe('loadConfig', () => {
+  it('has a default for every setting but the secrets, and reads nothing it is not given', () => {
+    const c = loadConfig({}, {});
+    assert.deepEqual(
+      { ...c },
+      {
+        dataDir: resolve('logwarden-data'),
+        databaseUrl: null,
+        redisUrl: null,
+        host: '127.0.0.1',
+        port: 8080,
+        signingKey: null,
+        bootstrapAccessKey: null,
+        bootstrapSecret: null,
+        pageSize: 100,
+        maxPageSize: 1000,
+        cursorTtlSeconds: 86_400,
+        tokenTtlSeconds: 3600,
+        readPerSecond: 3,
+        readPerDay: 10_000,
+        ingestPerSecond: 100,
+        maxJsonBodyBytes: 32 * 1024 * 1024,
+        maxNdjsonLineBytes: 1024 * 1024,
+        ndjsonMemoryBytes: 64 * 1024 * 1024,
+        requestTimeoutMs: 30_000,
+        maxConcurrentIngests: 16,
+        extraLogTypes: [],
+        logLevel: 'info',
+        logFormat: 'auto',
+        limitsRefreshMs: 2000,
+        authCacheMs: 0,
+        accessKey: null,
+        secret: null,
+      },
+    );
+    assert.ok(Object.isFrozen(c));
+  });
+
+  it('reads every variable', () => {
+    const c = loadConfig(
+      {},
+      {
+        LOGWARDEN_DATA_DIR: '/var/lib/lw',
+        LOGWARDEN_DATABASE_URL: 'postgres://u@db/lw',
+        LOGWARDEN_REDIS_URL: 'rediss://cache:6380',
+        LOGWARDEN_HOST: '0.0.0.0',
+        LOGWARDEN_PORT: '9090',
+        LOGWARDEN_SIGNING_KEY: 'k'.repeat(32),
+        LOGWARDEN_BOOTSTRAP_ACCESS_KEY: 'ci_key-01',
+        LOGWARDEN_BOOTSTRAP_SECRET: SECRET_32,
+        LOGWARDEN_PAGE_SIZE: '50',
+        LOGWARDEN_MAX_PAGE_SIZE: '500',
+        LOGWARDEN_CURSOR_TTL_SECONDS: '60',
+        LOGWARDEN_TOKEN_TTL_SECONDS: '120',
+        LOGWARDEN_READ_PER_SECOND: '7',
+        LOGWARDEN_READ_PER_DAY: '70',
+        LOGWARDEN_INGEST_PER_SECOND: '9',
+        LOGWARDEN_MAX_JSON_BODY_BYTES: '2048',
+        LOGWARDEN_MAX_NDJSON_LINE_BYTES: '4096',
+        LOGWARDEN_NDJSON_MEMORY_BYTES: '65536',
+        LOGWARDEN_REQUEST_TIMEOUT_MS: '1500',
+        LOGWARDEN_MAX_CONCURRENT_INGESTS: '3',
+        LOGWARDEN_EXTRA_LOG_TYPES: ' BillingLog, Export_2 ,,',
+        LOGWARDEN_LOG_LEVEL: 'debug',
+        LOGWARDEN_LOG_FORMAT: 'json',
+        LOGWARDEN_LIMITS_REFRESH_MS: '0',
+        LOGWARDEN_AUTH_CACHE_MS: '250',
+        LOGWARDEN_ACCESS_KEY: 'remote-key',
+        LOGWARDEN_SECRET: 'remote-secret',
+      },
+    );
+    assert.deepEqual(
+      { ...c },
+      {
+        dataDir: '/var/lib/lw',
+        databaseUrl: 'postgres://u@db/lw',
+        redisUrl: 'rediss://cache:6380',
+        host: '0.0.0.0',
+        port: 9090,
+        signingKey: 'k'.repeat(32),
+        bootstrapAccessKey: 'ci_key-01',
+        bootstrapSecret: SECRET_32,
+        pageSize: 50,
+        maxPageSize: 500,
+        cursorTtlSeconds: 60,
+        tokenTtlSeconds: 120,
+        readPerSecond: 7,
+        readPerDay: 70,
+        ingestPerSecond: 9,
+        maxJsonBodyBytes: 2048,
+        maxNdjsonLineBytes: 4096,
+        ndjsonMemoryBytes: 65_536,
+        requestTimeoutMs: 1500,
+        maxConcurrentIngests: 3,
+        extraLogTypes: ['BillingLog', 'Export_2'],
+        logLevel: 'debug',
+        logFormat: 'json',
+        limitsRefreshMs: 0,
+        authCacheMs: 250,
+        accessKey: 'remote-key',
+        secret: 'remote-secret',
+      },
+    );
+  });
+
+  it('treats an empty variable as unset, and caches key lookups for a second by default with PostgreSQL', () => {
+    assert.equal(loadConfig({}, { LOGWARDEN_PORT: '', LOGWARDEN_HOST: '' }).port, 8080);
+    assert.equal(loadConfig({}, { LOGWARDEN_HOST: '' }).host, '127.0.0.1');
+    assert.equal(loadConfig({}, { LOGWARDEN_DATABASE_URL: 'postgresql://db/lw' }).authCacheMs, 1000);
+  });
+
+  it('lets overrides (command-line flags) win over the environment', () => {
+    const c = loadConfig(
+      { port: 1234, host: '::1', dataDir: '/tmp/x', databaseUrl: 'postgres://flag/lw', logFormat: 'pretty' },
+      { LOGWARDEN_PORT: '9090', LOGWARDEN_HOST: '0.0.0.0', LOGWARDEN_DATA_DIR: '/srv', LOGWARDEN_LOG_FORMAT: 'json' },
+    );
+    assert.equal(c.port, 1234);
+    assert.equal(c.host, '::1');
+    assert.equal(c.dataDir, '/tmp/x');
+    assert.equal(c.databaseUrl, 'postgres://flag/lw');
+    assert.equal(c.logFormat, 'pretty');
+    assert.equal(loadConfig({ port: undefined }, { LOGWARDEN_PORT: '9090' }).port, 9090, 'an undefined override does not hide the variable');
+  });
+
+  const integers: readonly [string, number, number][] = [
+    ['LOGWARDEN_PORT', 0, 65535],
+    ['LOGWARDEN_PAGE_SIZE', 1, 1000],
+    ['LOGWARDEN_MAX_PAGE_SIZE', 1, 10_000],
+    ['LOGWARDEN_CURSOR_TTL_SECONDS', 1, 366 * 86_400],
+    ['LOGWARDEN_TOKEN_TTL_SECONDS', 1, 86_400],
+    ['LOGWARDEN_READ_PER_SECOND', 1, 1_000_000],
+    ['LOGWARDEN_READ_PER_DAY', 1, 1_000_000_000],
+    ['LOGWARDEN_INGEST_PER_SECOND', 1, 1_000_000],
+    ['LOGWARDEN_MAX_JSON_BODY_BYTES', 1024, 1024 ** 3],
+    ['LOGWARDEN_MAX_NDJSON_LINE_BYTES', 1024, 64 * 1024 * 1024],
+    ['LOGWARDEN_NDJSON_MEMORY_BYTES', 64 * 1024, 1024 ** 3],
+    ['LOGWARDEN_REQUEST_TIMEOUT_MS', 100, 3_600_000],
+    ['LOGWARDEN_MAX_CONCURRENT_INGESTS', 1, 10_000],
+    ['LOGWARDEN_LIMITS_REFRESH_MS', 0, 600_000],
+    ['LOGWARDEN_AUTH_CACHE_MS', 0, 60_000],
+  ];
+  for (const [name, min, max] of integers) {
+    it(`accepts ${name} from ${min} to ${max} and refuses anything else`, () => {
+      assert.deepEqual(problems({ [name]: String(min) }), []);
+      assert.deepEqual(problems({ [name]: String(max) }), []);
+      const bad = [String(max + 1), '-1', '1.5', '1e3', ' 8', 'ten', '0x10'];
+      if (min > 0) bad.push(String(min - 1));
+      for (const raw of bad) {
+        assert.deepEqual(problems({ [name]: raw }), [`${name} must be an integer from ${min} to ${max} (got ${JSON.stringify(raw)})`], raw);
+      }
+    });
+  }
+
+  it('bounds the page size by the maximum page size', () => {
+    assert.deepEqual(problems({ LOGWARDEN_MAX_PAGE_SIZE: '50', LOGWARDEN_PAGE_SIZE: '50' }), []);
+    assert.deepEqual(problems({ LOGWARDEN_MAX_PAGE_SIZE: '50', LOGWARDEN_PAGE_SIZE: '51' }), [
+      'LOGWARDEN_PAGE_SIZE must be an integer from 1 to 50 (got "51")',
+    ]);
+  });
+
+  it('refuses each bad string setting with its own message', () => {
+    const cases: readonly [Record<string, string>, string][] = [
+      [{ LOGWARDEN_EXTRA_LOG_TYPES: 'Good,9bad' }, 'LOGWARDEN_EXTRA_LOG_TYPES: "9bad" is not a valid log type name'],
+      [{ LOGWARDEN_EXTRA_LOG_TYPES: `A${'b'.repeat(64)}` }, `LOGWARDEN_EXTRA_LOG_TYPES: "A${'b'.repeat(64)}" is not a valid log type name`],
+      [{ LOGWARDEN_EXTRA_LOG_TYPES: 'has-dash' }, 'LOGWARDEN_EXTRA_LOG_TYPES: "has-dash" is not a valid log type name'],
+      [{ LOGWARDEN_SIGNING_KEY: 'k'.repeat(31) }, 'LOGWARDEN_SIGNING_KEY must be at least 32 characters'],
+      [{ LOGWARDEN_DATABASE_URL: 'mysql://db/lw' }, 'the database URL must start with postgres:// or postgresql://'],
+      [{ LOGWARDEN_REDIS_URL: 'http://cache' }, 'LOGWARDEN_REDIS_URL must start with redis:// or rediss://'],
+      [{ LOGWARDEN_BOOTSTRAP_ACCESS_KEY: 'ci_key-01' }, 'LOGWARDEN_BOOTSTRAP_ACCESS_KEY and LOGWARDEN_BOOTSTRAP_SECRET must be set together'],
+      [{ LOGWARDEN_BOOTSTRAP_SECRET: SECRET_32 }, 'LOGWARDEN_BOOTSTRAP_ACCESS_KEY and LOGWARDEN_BOOTSTRAP_SECRET must be set together'],
+      [{ LOGWARDEN_BOOTSTRAP_ACCESS_KEY: 'ci_key-01', LOGWARDEN_BOOTSTRAP_SECRET: 's'.repeat(31) }, 'LOGWARDEN_BOOTSTRAP_SECRET must be at least 32 characters'],
+      [{ LOGWARDEN_BOOTSTRAP_ACCESS_KEY: 'short', LOGWARDEN_BOOTSTRAP_SECRET: SECRET_32 }, 'LOGWARDEN_BOOTSTRAP_ACCESS_KEY must be 8-64 letters, digits, _ or -'],
+      [{ LOGWARDEN_BOOTSTRAP_ACCESS_KEY: 'k'.repeat(65), LOGWARDEN_BOOTSTRAP_SECRET: SECRET_32 }, 'LOGWARDEN_BOOTSTRAP_ACCESS_KEY must be 8-64 letters, digits, _ or -'],
+      [{ LOGWARDEN_BOOTSTRAP_ACCESS_KEY: 'has space', LOGWARDEN_BOOTSTRAP_SECRET: SECRET_32 }, 'LOGWARDEN_BOOTSTRAP_ACCESS_KEY must be 8-64 letters, digits, _ or -'],
+      [{ LOGWARDEN_LOG_LEVEL: 'verbose' }, 'LOGWARDEN_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent'],
+      [{ LOGWARDEN_LOG_FORMAT: 'xml' }, 'the log format must be one of auto, pretty, json (got "xml")'],
+    ];
+    for (const [env, message] of cases) assert.deepEqual(problems(env), [message], JSON.stringify(env));
+  });
+
+  it('checks overrides too: a bad --database-url or --log-format is reported like the variable', () => {
+    assert.throws(() => loadConfig({ databaseUrl: 'sqlite://x' }, {}), (err: unknown) => err instanceof ConfigError && err.problems[0] === 'the database URL must start with postgres:// or postgresql://');
+    assert.throws(() => loadConfig({ logFormat: 'xml' as never }, {}), /the log format must be one of auto, pretty, json \(got "xml"\)/);
+  });
+
+  it('reports every bad setting in one error', () => {
+    const env = {
+      LOGWARDEN_PORT: 'http',
+      LOGWARDEN_SIGNING_KEY: 'short',
+      LOGWARDEN_REDIS_URL: 'localhost:6379',
+      LOGWARDEN_BOOTSTRAP_SECRET: SECRET_32,
+      LOGWARDEN_READ_PER_DAY: '0',
+      LOGWARDEN_LOG_LEVEL: 'loud',
+    };
+    const expected = [
+      'LOGWARDEN_SIGNING_KEY must be at least 32 characters',
+      'LOGWARDEN_REDIS_URL must start with redis:// or rediss://',
+      'LOGWARDEN_BOOTSTRAP_ACCESS_KEY and LOGWARDEN_BOOTSTRAP_SECRET must be set together',
+      'LOGWARDEN_PORT must be an integer from 0 to 65535 (got "http")',
+      'LOGWARDEN_READ_PER_DAY must be an integer from 1 to 1000000000 (got "0")',
+      'LOGWARDEN_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
+    ];
+    assert.throws(
+      () => loadConfig({}, env),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        assert.deepEqual(err.problems, expected);
+        assert.equal(err.message, `invalid configuration:\n  - ${expected.join('\n  - ')}`);
+        assert.equal(err.code, 'invalid_config');
+        return true;
+      },
+    );
+  });
+});
