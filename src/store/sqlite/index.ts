@@ -108,6 +108,8 @@ export interface SqliteStoreOptions {
   log?: LogKeyOptions;
   /** Told of the progress of building trees for entries stored before the upgrade (default: stderr, when large). */
   onTreeProgress?: TreeProgress;
+  /** Leaves built per transaction by that upgrade (tests make it small). */
+  treeBackfillChunk?: number;
 }
 
 /** The default progress report of the tree upgrade: a line per chunk, only when there are several. */
@@ -238,7 +240,7 @@ export class SqliteStore implements Store {
       options.log?.originPrefix ?? `logwarden/${secret(STORE_ID_SECRET, newStoreId)}`,
     );
     this.tree = new SqliteTree(db, keys, (typeId) => this.typeName(typeId));
-    backfillTrees(db, this.tree, this.segments, (tid, typeId) => this.ownerOf(tid, typeId), options.onTreeProgress ?? reportTreeProgress);
+    backfillTrees(db, this.tree, this.segments, (tid, typeId) => this.ownerOf(tid, typeId), options.onTreeProgress ?? reportTreeProgress, options.treeBackfillChunk);
     this.sealer = new Sealer(db, this.segments, (tid, typeId) => this.ownerOf(tid, typeId), {
       sealAgeMs: options.sealAgeMs ?? DEFAULT_SEAL_AGE_MS,
       intervalMs: options.sealIntervalMs ?? 1000,

@@ -152,7 +152,8 @@ export const MIGRATIONS: readonly string[] = [
   DROP TABLE block_file;
   `,
   // The verifiable log (tree.ts): each tenant's Merkle tree as packed leaf records per level 0
-  // tile, hashes from level 8 up, signed checkpoints, and the map from sequences to leaves.
+  // tile, hashes from level 8 up, signed checkpoints (by origin: a new origin prefix starts a
+  // new series of checkpoints over the same tree), and the map from sequences to leaves.
   // Trees of the entries already stored are built after this step, by tree-backfill.ts, in
   // sequence order (the append order), resumably: `tree_backfill` holds the last sequence
   // stored before the upgrade, and goes once every tree is built.
@@ -177,9 +178,10 @@ export const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE TABLE tree_checkpoints (
     tid INTEGER NOT NULL,
+    origin TEXT NOT NULL,
     size INTEGER NOT NULL,
     note TEXT NOT NULL,
-    PRIMARY KEY (tid, size)
+    PRIMARY KEY (tid, origin, size)
   ) WITHOUT ROWID;
   CREATE TABLE tree_runs (
     tid INTEGER NOT NULL,

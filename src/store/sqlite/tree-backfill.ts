@@ -14,7 +14,7 @@ import type { Owner, SegmentRow, Segments } from './segments.ts';
 import type { SqliteTree } from './tree.ts';
 
 /** Leaves appended per transaction. */
-const CHUNK = 65_536;
+export const BACKFILL_CHUNK = 65_536;
 
 /** Told after each chunk: leaves built so far and in all, for the tenant being built. */
 export type TreeProgress = (p: { tenantId: string; done: number; total: number }) => void;
@@ -30,6 +30,7 @@ export function backfillTrees(
   segments: Segments,
   ownerOf: (tid: number, typeId: number) => Owner,
   progress: TreeProgress | undefined,
+  chunkSize = BACKFILL_CHUNK,
 ): void {
   const through = db.prepare<[], number>('SELECT through_seq FROM tree_backfill WHERE id = 1').pluck().get();
   if (through === undefined) return;
@@ -71,7 +72,7 @@ export function backfillTrees(
       const done = db
         .transaction(() => {
           const at = size.get(tid) ?? 0;
-          const chunk = leaves.slice(at, at + CHUNK);
+          const chunk = leaves.slice(at, at + chunkSize);
           tree.append(
             tid,
             tenantId,

@@ -46,8 +46,10 @@ export class SqliteTree {
       addTile: db.prepare<[number, number, Buffer]>('INSERT INTO tree_tiles (tid, tile, records) VALUES (?, ?, ?)'),
       high: db.prepare<[number, number, number], Buffer>('SELECT hash FROM tree_high WHERE tid = ? AND level = ? AND n = ?').pluck(),
       addHigh: db.prepare<[number, number, number, Buffer]>('INSERT INTO tree_high (tid, level, n, hash) VALUES (?, ?, ?, ?)'),
-      latest: db.prepare<[number], { size: number; note: string }>('SELECT size, note FROM tree_checkpoints WHERE tid = ? ORDER BY size DESC LIMIT 1'),
-      addCheckpoint: db.prepare<[number, number, string]>('INSERT INTO tree_checkpoints (tid, size, note) VALUES (?, ?, ?)'),
+      latest: db.prepare<[number, string], { size: number; note: string }>(
+        'SELECT size, note FROM tree_checkpoints WHERE tid = ? AND origin = ? ORDER BY size DESC LIMIT 1',
+      ),
+      addCheckpoint: db.prepare<[number, string, number, string]>('INSERT INTO tree_checkpoints (tid, origin, size, note) VALUES (?, ?, ?, ?)'),
       lastRun: db.prepare<[number], Run>('SELECT first_seq, first_leaf, n FROM tree_runs WHERE tid = ? ORDER BY first_seq DESC LIMIT 1'),
       runAt: db.prepare<[number, number], Run>('SELECT first_seq, first_leaf, n FROM tree_runs WHERE tid = ? AND first_seq <= ? ORDER BY first_seq DESC LIMIT 1'),
       addRun: db.prepare<[number, number, number, number]>('INSERT INTO tree_runs (tid, first_seq, first_leaf, n) VALUES (?, ?, ?, ?)'),
@@ -116,13 +118,26 @@ export class SqliteTree {
     }
   }
 
-  /** The latest signed checkpoint, its signature checked (once per distinct note). */
+  /**
+   * The latest checkpoint signed under the tenant's current origin, its signature checked (once
+   * per distinct note): a stored checkpoint edited, or signed by another key under this origin
+   * (the signing secret changed), is refused rather than extended.
+   */
   private latest(tid: number, tenantId: string): { note: string; checkpoint: Checkpoint } | undefined {
-    const row = this.q.latest.get(tid);
+    const row = this.q.latest.get(tid, this.keys.origin(tenantId));
     if (row === undefined) return undefined;
     const cached = this.opened.get(tid);
     if (cached && cached.note === row.note) return cached;
-    const opened = { note: row.note, checkpoint: openCheckpoint(row.note, this.keys.signer(tenantId).verifier).checkpoint };
+    let checkpoint: Checkpoint;
+    try {
+      checkpoint = openCheckpoint(row.note, this.keys.signer(tenantId).verifier).checkpoint;
+    } catch (err) {
+      throw new Error(
+        `the last checkpoint of ${this.keys.origin(tenantId)} (size ${row.size}) does not verify with the log key ` +
+          `(${err instanceof Error ? err.message : String(err)}): was the log signing secret changed, or the checkpoint edited? Nothing is signed over it`,
+      );
+    }
+    const opened = { note: row.note, checkpoint };
     this.opened.set(tid, opened);
     return opened;
   }
@@ -139,7 +154,7 @@ export class SqliteTree {
       signer: this.keys.signer(tenantId),
       previous: previous?.checkpoint ?? null,
     });
-    this.q.addCheckpoint.run(tid, size, next.note);
+    this.q.addCheckpoint.run(tid, next.checkpoint.origin, size, next.note);
     const opened = { note: next.note, checkpoint: next.checkpoint };
     this.opened.set(tid, opened);
     return opened;
