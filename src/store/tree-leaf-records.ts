@@ -11,7 +11,7 @@
  */
 import type { NewEntry } from '../logs/entry.ts';
 import { formatEventTime } from '../logs/time.ts';
-import { formatEntryLeaf, wireTextDigest } from '../tlog/entry-leaf.ts';
+import { formatCheckedEntryLeaf, wireTextDigest } from '../tlog/entry-leaf.ts';
 import { leafHash, type Hash } from '../tlog/hash.ts';
 
 export const LEAF_RECORD_BYTES = 44;
@@ -66,9 +66,13 @@ export function decodeLeafRecords(blob: Uint8Array): LeafRecord[] {
 /** Names log types by the store's numbers; throws for an unknown number. */
 export type TypeNames = (typeId: number) => string;
 
-/** The entry leaf v1 text of a record. */
+/**
+ * The entry leaf v1 text of a record. Unchecked: the type name is one the store registered
+ * (validated at ingest) and the time is rendered here (the contract suite checks the texts
+ * against buildEntryLeaf).
+ */
 export function leafText(r: LeafRecord, typeName: TypeNames): string {
-  return formatEntryLeaf({ logType: typeName(r.typeId), eventTime: formatEventTime(r.eventTimeMs), wireTextSha256: r.digest });
+  return formatCheckedEntryLeaf({ logType: typeName(r.typeId), eventTime: formatEventTime(r.eventTimeMs), wireTextSha256: r.digest });
 }
 
 /** The RFC 6962 leaf hashes of a blob's records. */
