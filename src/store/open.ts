@@ -15,11 +15,11 @@ export async function openStore(
   options: OpenStoreOptions = {},
 ): Promise<Store> {
   const reporter = options.onBackgroundError && { onBackgroundError: options.onBackgroundError };
+  const log = { signingSecret: config.logSigningSecret ?? null, originPrefix: config.logOriginPrefix ?? null };
   if (config.databaseUrl) {
     const { openPostgresStore } = await import('./postgres/index.ts');
-    return openPostgresStore({ url: config.databaseUrl, ...reporter });
+    return openPostgresStore({ url: config.databaseUrl, log, ...reporter });
   }
   const { openSqliteStore } = await import('./sqlite/index.ts');
-  const log = { signingSecret: config.logSigningSecret ?? null, originPrefix: config.logOriginPrefix ?? null };
   return openSqliteStore({ dataDir: config.dataDir, log, ...reporter });
 }
