@@ -14,6 +14,8 @@
  *   node --import tsx bench/pg-ingest.ts [--entries 200000] [--runs 3] [--no-http] [--no-append]
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { generateDemoEntries } from '../src/logs/demo-data.ts';
@@ -82,6 +84,22 @@ function sampleWaits(url: string): { stop(): Promise<string> } {
   };
 }
 
+/** CPU time (ms) used so far by the cluster's processes: the postmaster's children, from /proc (Linux). */
+async function serverCpuMs(url: string): Promise<number> {
+  const dir = (await cluster!.query<{ d: string }>(url, "SELECT current_setting('data_directory') AS d")).rows[0]!.d;
+  const postmaster = Number(readFileSync(join(dir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  const children = readFileSync(`/proc/${postmaster}/task/${postmaster}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+  let ns = 0;
+  for (const pid of [String(postmaster), ...children]) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return ns / 1e6;
+}
+
 const { cluster, skip } = await startPostgres({ durable: true });
 if (!cluster) throw new Error(skip);
 try {
@@ -104,15 +122,18 @@ try {
         };
         await post(warm);
         const sampler = flags.waits ? sampleWaits(url) : undefined;
+        const serverCpu = await serverCpuMs(url);
         const cpu = process.cpuUsage();
         const started = performance.now();
         await post(timed);
         const secs = (performance.now() - started) / 1000;
         const used = process.cpuUsage(cpu);
+        const serverUsed = (await serverCpuMs(url)) - serverCpu;
         if (sampler) console.log(`  server processes: ${await sampler.stop()}`);
         rates.push(entries / secs);
         console.log(
-          `append run ${run + 1}: ${Math.round(entries / secs)} entries/s (${secs.toFixed(2)} s, this process's CPU ${((used.user + used.system) / 1000).toFixed(0)} ms)`,
+          `append run ${run + 1}: ${Math.round(entries / secs)} entries/s (${secs.toFixed(2)} s; CPU per entry: ` +
+            `this process ${((used.user + used.system) / entries).toFixed(1)} µs, the server's processes ${((serverUsed * 1000) / entries).toFixed(1)} µs)`,
         );
       } finally {
         await store.close();

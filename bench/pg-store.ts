@@ -44,14 +44,20 @@ try {
   await store.settle();
   console.log(`seal: ${((performance.now() - t) / 1000).toFixed(1)} s`);
   await cluster.query(url, 'VACUUM ANALYZE');
+  // Every relation (each partition, its indexes and TOAST), grouped by parent table.
   const sizes = await cluster.query<{ t: string; bytes: string }>(
     url,
-    `SELECT p.relname AS t, sum(pg_total_relation_size(i.inhrelid)) AS bytes FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent
-     WHERE p.relname IN ('entries', 'entry_keys', 'segments') GROUP BY p.relname
-     UNION ALL SELECT 'entry_counts', pg_total_relation_size('entry_counts')`,
+    `SELECT coalesce(p.relname, c.relname) AS t, sum(pg_total_relation_size(c.oid)) AS bytes
+     FROM pg_class c JOIN pg_namespace ns ON ns.oid = c.relnamespace
+     LEFT JOIN pg_inherits i ON i.inhrelid = c.oid LEFT JOIN pg_class p ON p.oid = i.inhparent
+     WHERE ns.nspname = 'public' AND c.relkind = 'r' GROUP BY 1 ORDER BY 2 DESC`,
   );
   const disk = sizes.rows.reduce((n, r) => n + Number(r.bytes), 0);
-  console.log(`disk: ${sizes.rows.map((r) => `${r.t} ${(Number(r.bytes) / 1e6).toFixed(1)} MB`).join(', ')}; ${(disk / Number(json)).toFixed(3)} of the JSON (${(Number(json) / 1e6).toFixed(1)} MB)`);
+  const tree = sizes.rows.filter((r) => r.t.startsWith('tree_')).reduce((n, r) => n + Number(r.bytes), 0);
+  console.log(`disk: ${sizes.rows.filter((r) => Number(r.bytes) > 1e5).map((r) => `${r.t} ${(Number(r.bytes) / 1e6).toFixed(1)} MB`).join(', ')}`);
+  console.log(
+    `disk: ${(disk / Number(json)).toFixed(3)} of the JSON (${(Number(json) / 1e6).toFixed(1)} MB), of which the tree's tables ${(tree / Number(json)).toFixed(3)} (${(tree / total).toFixed(1)} bytes an entry)`,
+  );
 
   const query = { tenantId: '1001', logType: 'AccessLog', fromMs: T0, toMs: T0 + SPAN_DAYS * DAY };
   t = performance.now();
