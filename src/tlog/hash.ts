@@ -22,7 +22,8 @@ const NODE_PREFIX = new Uint8Array([0x01]);
 const oneShot: ((data: Uint8Array | string) => Uint8Array) | undefined =
   typeof crypto.hash === 'function' ? (data) => crypto.hash('sha256', data, 'buffer') : undefined;
 
-function sha256(data: Uint8Array | string): Hash {
+/** SHA-256 of bytes, or of a string's UTF-8 bytes. */
+export function sha256(data: Uint8Array | string): Hash {
   const d = oneShot ? oneShot(data) : createHash('sha256').update(data).digest();
   return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
 }
