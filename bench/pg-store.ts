@@ -7,7 +7,7 @@
  *   node --import tsx bench/pg-store.ts [entries=500000] [batch=10000]
  */
 import { openPostgresStore } from '../src/store/postgres/index.ts';
-import { makeEntry } from '../src/store/store.contract.ts';
+import { generateDemoEntries } from '../src/logs/demo-data.ts';
 import { startPostgres } from '../test/support/postgres.ts';
 
 const total = Number(process.argv[2] ?? 500_000);
@@ -15,11 +15,6 @@ const batchSize = Number(process.argv[3] ?? 10_000);
 const DAY = 86_400_000;
 const T0 = Date.UTC(2025, 0, 1);
 const SPAN_DAYS = 150;
-const RECORD =
-  '{"method":"GET","protocol":"HTTP/1.1","requested_url":"https://app.gong.io/call?id=#","status":200,"elapsed_time":35,' +
-  '"content_length":1234,"message":"","request_headers":{"referer":"https://app.gong.io/home","user-agent":"Mozilla/5.0"},' +
-  '"response_headers":{"content-type":"application/json"},"mdc":{"xtid":"4al018gzaztcr8nbukw"}}';
-
 const { cluster, skip } = await startPostgres({ durable: true });
 if (!cluster) throw new Error(skip);
 try {
@@ -27,13 +22,10 @@ try {
   const store = await openPostgresStore({ url, sealAgeMs: 0, noSealer: true });
   await store.createTenant({ id: '1001', name: 'bench' });
 
-  // Entries are built before timing, so the figure is the store's alone.
-  const batches = Array.from({ length: Math.ceil(total / batchSize) }, (_, b) =>
-    Array.from({ length: Math.min(batchSize, total - b * batchSize) }, (_, i) => {
-      const n = b * batchSize + i;
-      return makeEntry('AccessLog', T0 + Math.floor(Math.random() * SPAN_DAYS * DAY), RECORD.replace('#', String(n)), String(n));
-    }),
-  );
+  // Entries are built before timing, so the figure is the store's alone: realistic AccessLog
+  // entries (about 800 bytes of JSON each), as the benchmark's data set.
+  const all = [...generateDemoEntries({ seed: 1, count: total, fromMs: T0, toMs: T0 + SPAN_DAYS * DAY, types: ['AccessLog'] })];
+  const batches = Array.from({ length: Math.ceil(total / batchSize) }, (_, b) => all.slice(b * batchSize, (b + 1) * batchSize));
   let t = performance.now();
   for (const batch of batches) await store.append('1001', batch);
   const secs = (performance.now() - t) / 1000;
