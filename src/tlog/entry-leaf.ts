@@ -8,11 +8,10 @@
  * The wire text is the entry's JSON object exactly as `GET /v2/logs` serves it inside
  * `logEntries`, so the bytes a client receives are the bytes the tree commits to.
  */
-import { createHash } from 'node:crypto';
 import { LOG_TYPE_NAME } from '../logs/log-types.ts';
 import { parseDateTime } from '../logs/time.ts';
 import { decodeBase64, encodeBase64 } from './base64.ts';
-import { type Hash, leafHash } from './hash.ts';
+import { type Hash, leafHash, sha256 } from './hash.ts';
 
 export const ENTRY_LEAF_V1 = 'logwarden/entry/v1';
 
@@ -28,7 +27,7 @@ export class EntryLeafError extends Error {
 }
 
 export function wireTextDigest(wireText: string | Uint8Array): Uint8Array {
-  return new Uint8Array(createHash('sha256').update(wireText).digest());
+  return sha256(wireText);
 }
 
 function check(logType: string, eventTime: string): void {
@@ -64,4 +63,23 @@ export function parseEntryLeaf(leaf: Uint8Array | string): EntryLeaf {
   const wireTextSha256 = decodeBase64(digest);
   if (!wireTextSha256 || wireTextSha256.length !== 32) throw new EntryLeafError('leaf digest is not base64 of 32 bytes');
   return { logType, eventTime, wireTextSha256 };
+}
+
+/**
+ * The leaf text from its parts, when the wire text's digest is known rather than the text (a
+ * store keeps the digest). Checked as buildEntryLeaf checks.
+ */
+export function formatEntryLeaf(leaf: EntryLeaf): string {
+  check(leaf.logType, leaf.eventTime);
+  return formatCheckedEntryLeaf(leaf);
+}
+
+/**
+ * formatEntryLeaf without the checks of the log type and event time, for parts valid by
+ * construction (a store's own records: a registered type name, a time it rendered itself),
+ * where the leaf of every stored entry is formatted on the ingest path.
+ */
+export function formatCheckedEntryLeaf(leaf: EntryLeaf): string {
+  if (leaf.wireTextSha256.length !== 32) throw new EntryLeafError('the wire text digest has 32 bytes');
+  return `${ENTRY_LEAF_V1}\n${leaf.logType}\n${leaf.eventTime}\n${encodeBase64(leaf.wireTextSha256)}\n`;
 }

@@ -14,6 +14,7 @@ after(() => cluster?.stop());
 runStoreContract({
   name: 'postgres',
   skip,
+  verifiableLog: true,
   async create() {
     const url = await cluster!.createDatabase();
     return {

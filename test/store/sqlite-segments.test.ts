@@ -331,7 +331,14 @@ function fileSpace(dir: string): { inUse: number; live: number; fileBytes: numbe
     const free = db.pragma('freelist_count', { simple: true }) as number;
     const size = db.pragma('page_size', { simple: true }) as number;
     const segments = db.prepare<[], number>('SELECT coalesce(sum(length(data)), 0) FROM segments').pluck().get()!;
-    const keys = db.prepare<[], number>("SELECT coalesce(sum(payload), 0) FROM dbstat WHERE name IN ('entry_keys', 'entry_counts')").pluck().get()!;
+    // Live besides the segments: idempotency keys, tallies, and the verifiable log's tables.
+    const keys = db
+      .prepare<[], number>(
+        `SELECT coalesce(sum(payload), 0) FROM dbstat WHERE name IN ('entry_keys', 'entry_counts',
+         'tree_tiles', 'tree_heads', 'tree_high', 'tree_checkpoints', 'tree_runs')`,
+      )
+      .pluck()
+      .get()!;
     return { inUse: (pages - free) * size, live: segments + keys, fileBytes: statSync(join(dir, DATABASE_FILE)).size };
   } finally {
     db.close();

@@ -2,9 +2,11 @@
 
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { Type } from 'typebox';
 import { invalid } from '../../errors.ts';
 import { type ListLogsContext, listLogs, unknownLogType } from '../../logs/list-logs.ts';
 import type { LogTypes } from '../../logs/log-types.ts';
+import type { Store, StoredPage } from '../../store/store.ts';
 import type { AppContext } from '../context.ts';
 import { type SchemaProblem, schemaMessage } from '../error-handler.ts';
 import { ErrorEnvelope, ListLogsResponse, listLogsQuery } from '../schemas.ts';
@@ -18,6 +20,22 @@ function queryProblem(problems: readonly SchemaProblem[], types: LogTypes): stri
   if (p.keyword === 'required' && typeof p.params.missingProperty === 'string') return `${p.params.missingProperty}: is required`;
   if (field === 'logType' && p.keyword === 'enum' && typeof p.data === 'string') return unknownLogType(p.data, types);
   return schemaMessage(p);
+}
+
+/**
+ * Opt-in (request header value `1`): the response header lists the leaf index, in the tenant's
+ * verifiable log, of each entry of the page, in page order, comma-separated. The body is
+ * unchanged; without the request header nothing changes.
+ */
+export const LEAF_INDEX_HEADER = 'x-logwarden-leaf-index';
+
+/** The header's value; undefined when the store keeps no verifiable log (the header is then left out). */
+async function leafIndexHeader(store: Store, tenantId: string, page: StoredPage): Promise<string | undefined> {
+  if (!store.leafIndexes) return undefined;
+  if (!page.seqs || page.seqs.length !== page.count) throw new Error('the store did not report the page entries sequences');
+  const indexes = await store.leafIndexes(tenantId, page.seqs);
+  if (indexes.some((i) => i < 0)) throw new Error('an entry of the page has no leaf');
+  return indexes.join(',');
 }
 
 export function logsListRoute(app: FastifyInstance, ctx: AppContext): void {
@@ -39,7 +57,12 @@ export function logsListRoute(app: FastifyInstance, ctx: AppContext): void {
         summary: 'List logs',
         description:
           'Log entries of one type in a half-open time range [fromDateTime, toDateTime), in ascending eventTime, ' +
-          '100 per page. Page on with records.cursor. Requires scope api:logs:read.',
+          '100 per page. Page on with records.cursor. Requires scope api:logs:read. ' +
+          'Extension: with the request header `X-Logwarden-Leaf-Index: 1`, the response header of that name lists the leaf index ' +
+          'of each entry of the page in the tenant’s verifiable log (decimal, comma-separated, page order); the body is unchanged.',
+        headers: Type.Object({
+          'x-logwarden-leaf-index': Type.Optional(Type.String({ description: '`1`: list the entries’ leaf indexes in the response header of the same name (any other value: ignored).' })),
+        }),
         tags: ['logs'],
         querystring: listLogsQuery(ctx.types),
         response: {
@@ -54,7 +77,12 @@ export function logsListRoute(app: FastifyInstance, ctx: AppContext): void {
       },
     },
     async (request, reply) => {
-      const page = await listLogs(list, request.principal!.tenantId, request.query, request.id);
+      const tenantId = request.principal!.tenantId;
+      let stored: StoredPage | undefined;
+      const wantsLeaves = request.headers[LEAF_INDEX_HEADER] === '1';
+      const page = await listLogs(list, tenantId, request.query, request.id, wantsLeaves ? (p) => (stored = p) : undefined);
+      const leaves = wantsLeaves && stored ? await leafIndexHeader(ctx.store, tenantId, stored) : undefined;
+      if (leaves !== undefined) reply.header(LEAF_INDEX_HEADER, leaves);
       // The page is already JSON, encoded (the schema above documents it); it is sent as is.
       return (reply as FastifyReply).type('application/json; charset=utf-8').send(page);
     },

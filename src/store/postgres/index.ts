@@ -11,6 +11,7 @@
  */
 import pg from 'pg';
 import type { NewEntry } from '../../logs/entry.ts';
+import { type Hash, leafHash } from '../../tlog/hash.ts';
 import { BUCKET_MS, BucketTally, overlappingBuckets } from '../count-plan.ts';
 import { EMPTY_PAGE } from '../page.ts';
 import type { SegmentOwner } from '../segment-codec.ts';
@@ -28,17 +29,22 @@ import type {
   StoredPage,
   Tenant,
   TenantLimits,
+  TenantLog,
 } from '../store.ts';
 import { type BackgroundErrorReporter, reportToStderr, UnknownTenantError } from '../store.ts';
+import { type LogKeyOptions, LogKeys } from '../tree-keys.ts';
+import { type LeafRecord, leafRecordOf, leafText } from '../tree-leaf-records.ts';
 import { attachMonth, migrate, monthOf, monthTable } from './migrations.ts';
 import { PageReader } from './page-reader.ts';
 import { Sealer } from './sealer.ts';
 import { SegmentCache } from './segment-cache.ts';
 import { readTotals } from './totals.ts';
+import { PostgresTree, type TreeHeadRow, treeHeadSet, treeHeadValues, treeWriteCtes, treeWriteValues } from './tree.ts';
+import { backfillTrees, type TreeProgress } from './tree-backfill.ts';
 
 /** Rows per INSERT statement, and the text size at which a chunk is cut short. */
-const CHUNK_ROWS = 5000;
-const CHUNK_CHARS = 8 * 1024 * 1024;
+const CHUNK_ROWS = 10_000;
+const CHUNK_CHARS = 16 * 1024 * 1024;
 /** Months after the current one that get their own partition; later (and pre-1970) times go to DEFAULT. */
 const FUTURE_MONTHS = 12;
 /** How long attaching a partition may wait for locks before the rows go to DEFAULT instead. */
@@ -138,36 +144,36 @@ function pull(it: Iterator<NewEntry>): Chunk {
 }
 
 const SQL = {
-  // The UPDATE takes the tenant's seq range and its row lock in the same statement as the
-  // insert. Keys go first; the entries whose keys were new follow them (a chunk holds each
-  // (time, key) once, see pull).
-  // The UPDATE takes the tenant's seq range and its row lock before any key is inserted
-  // (appends of one tenant waiting on each other's keys would otherwise deadlock). Returns the
-  // range's base, the time of adding, and the keys that were new (only when some were not).
+  // Takes the tenant's row lock first (appends of one tenant waiting on each other's keys would
+  // otherwise deadlock), and with it the row as its last holder committed it: the sequence and
+  // the tree's tip (tree.ts). Then inserts the keys. Returns the tip, the time of adding, and
+  // the keys that were new (only when some were not).
   keys: `
     WITH s AS (
-      UPDATE entry_seqs SET last_seq = last_seq + $2 WHERE tid = $1
-      RETURNING last_seq - $2 AS base, (extract(epoch FROM now()) * 1000)::int8 AS at
+      SELECT last_seq, tree_size, tree_partial, tree_peaks, tree_note FROM entry_seqs WHERE tid = $1 FOR UPDATE
     ), k AS (
-      INSERT INTO entry_keys (tid, event_time, key) SELECT $1, u.t, u.k FROM s, unnest($3::int8[], $4::int8[]) AS u (t, k)
+      INSERT INTO entry_keys (tid, event_time, key) SELECT $1, unnest($3::int8[]), unnest($4::int8[]) FROM s
       ON CONFLICT DO NOTHING RETURNING event_time, key
-    )
-    , n AS (SELECT count(*) AS n FROM k)
-    SELECT s.base, s.at, n.n,
+    ), n AS (SELECT count(*) AS n FROM k)
+    SELECT s.*, (extract(epoch FROM now()) * 1000)::int8 AS at, n.n,
       CASE WHEN n.n < $2 THEN (SELECT array_agg(k.event_time::text || '/' || k.key::text) FROM k) END AS fresh
     FROM s, n`,
-  // The entries whose keys were new, and their number per (type, hour) added to the tallies
-  // (count-plan.ts); their texts come as one string, split on RS (0x1e), which a JSON text
-  // never holds raw (see joinBodies).
+  // The entries whose keys were new, with consecutive sequences after the tenant's last; their
+  // number per (type, hour) added to the tallies (count-plan.ts); the tree's new leaves, tip
+  // and checkpoint (tree.ts). Texts come as one string, split on RS (0x1e), which a JSON text
+  // never holds raw (see joinBodies). The set-returning functions run in step in the select
+  // list (streamed; in FROM they would be collected into a temporary store first).
   entries: `
-    WITH c AS (
+    WITH s AS (
+      UPDATE entry_seqs SET last_seq = $2::int8 + $7::int8, ${treeHeadSet(11)} WHERE tid = $1
+    ), c AS (
       INSERT INTO entry_counts (tid, type_id, hour, n)
       SELECT $1, c.ty, c.h, c.n FROM unnest($8::int4[], $9::int8[], $10::int8[]) AS c (ty, h, n)
       ON CONFLICT (tid, type_id, hour) DO UPDATE SET n = entry_counts.n + excluded.n
-    )
+    ), ${treeWriteCtes(15)}
     INSERT INTO entries (event_time, seq, tid, type_id, added_at, body)
-    SELECT u.t, $2::int8 + u.n, $1, u.ty, $3::int8, u.b
-    FROM unnest($4::int4[], $5::int8[], $6::int8[], string_to_array($7::text, E'\x1e')) AS u (ty, t, n, b)`,
+    SELECT unnest($5::int8[]), $2::int8 + generate_series(1, $7::int8), $1, unnest($4::int4[]), $3::int8,
+      unnest(string_to_array($6::text, E'\x1e'))`,
   tenantColumns: 'id, name, created_at, read_per_second, read_per_day, ingest_per_second',
   keyColumns: `k.access_key, t.id AS tenant_id, k.secret_hash, k.scopes, k.created_at, k.revoked_at`,
 };
@@ -191,7 +197,18 @@ export interface PostgresStoreOptions {
   noSealer?: boolean;
   /** Where the sealer reports a failure, once per distinct failure (default: stderr). */
   onBackgroundError?: BackgroundErrorReporter;
+  /** The verifiable log's signing secret and origin prefix (default: kept in the store). */
+  log?: LogKeyOptions;
+  /** Told of the progress of building trees for entries stored before the upgrade (default: stderr, when large). */
+  onTreeProgress?: TreeProgress;
+  /** Leaves built per transaction by that upgrade (tests make it small). */
+  treeBackfillChunk?: number;
 }
+
+/** The default progress report of the tree upgrade: a line per chunk, only when there are several. */
+const reportTreeProgress: TreeProgress = ({ tenantId, done, total }) => {
+  if (total > 65_536) process.stderr.write(`logwarden store: building the verifiable log of tenant ${tenantId}: ${done}/${total} entries\n`);
+};
 
 export async function openPostgresStore(options: PostgresStoreOptions): Promise<PostgresStore> {
   const pool = newPool(options.url, options.poolSize ?? 10);
@@ -207,6 +224,12 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     throw err;
   }
   const store = new PostgresStore(pool, newPool(options.url, 1), newPool(options.url, 1), options);
+  try {
+    await store.openLog(options);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
   if (!options.noSealer) store.sealer.start();
   return store;
 }
@@ -234,6 +257,7 @@ export class PostgresStore implements Store {
   private readonly reader: PageReader;
   readonly sealer: Sealer;
   private closed = false;
+  private treeOf: PostgresTree | undefined;
 
   /**
    * `side` runs the short autocommit work an append needs while it holds a connection of `pool`
@@ -254,6 +278,58 @@ export class PostgresStore implements Store {
       { ageMs: options.sealAgeMs ?? SEAL_AGE_MS, idleMs: options.sealIntervalMs ?? SEAL_IDLE_MS },
       log,
     );
+  }
+
+  /**
+   * Opens the verifiable log: its keys (from options or the store's secrets), then the trees of
+   * entries stored before the upgrade that introduced it, before any append of this process.
+   */
+  async openLog(options: Pick<PostgresStoreOptions, 'log' | 'onTreeProgress' | 'treeBackfillChunk'>): Promise<void> {
+    const keys = await LogKeys.open((name, create) => this.getOrCreateSecret(name, create), options.log);
+    this.treeOf = new PostgresTree(this.pool, keys, (typeId) => this.typeName(typeId), () => this.loadTypeNames());
+    await backfillTrees(this.pool, this.tree, (tid, typeId) => this.ownerOf(tid, typeId), options.onTreeProgress ?? reportTreeProgress, options.treeBackfillChunk);
+  }
+
+  private get tree(): PostgresTree {
+    if (!this.treeOf) throw new Error('the store is not open');
+    return this.treeOf;
+  }
+
+  /** The verifiable log's keys (origins, signers, verifier keys). */
+  get logKeys(): LogKeys {
+    return this.tree.keys;
+  }
+
+  /** A log type's name by its number (loadTypeNames first for numbers other processes registered). */
+  private typeName(typeId: number): string {
+    const name = this.typeNames.get(typeId);
+    if (name === undefined) throw new Error(`unknown log type number ${typeId}`);
+    return name;
+  }
+
+  private async loadTypeNames(): Promise<void> {
+    const r = await this.side.query<{ type_id: number; name: string }>('SELECT type_id, name FROM log_types');
+    for (const row of r.rows) {
+      this.typeNames.set(row.type_id, row.name);
+      this.typeIds.set(row.name, row.type_id);
+    }
+  }
+
+  /** The leaf records and leaf hashes of a chunk's entries (registering their types). */
+  private async leavesOf(chunk: Chunk): Promise<{ records: LeafRecord[]; hashes: Hash[] }> {
+    const typeIds = await this.registerTypes(chunk.types);
+    const records = chunk.bodies.map((body, i) => leafRecordOf(typeIds[i]!, { eventTimeMs: chunk.times[i]!, body }));
+    return { records, hashes: records.map((r) => leafHash(leafText(r, (id) => this.typeName(id)))) };
+  }
+
+  async log(tenantId: string): Promise<TenantLog | undefined> {
+    const tid = await this.tid(tenantId);
+    return tid === undefined ? undefined : this.tree.log(tid, tenantId);
+  }
+
+  async leafIndexes(tenantId: string, seqs: readonly number[]): Promise<number[]> {
+    const tid = await this.tid(tenantId);
+    return tid === undefined ? seqs.map(() => -1) : this.tree.leafIndexes(tid, seqs);
   }
 
   /** Seals every hot entry old enough now (tests and tools; the sealer does it in the background). */
@@ -324,7 +400,10 @@ export class PostgresStore implements Store {
         'SELECT type_id, name FROM log_types WHERE name = ANY($1::text[])',
         [missing],
       );
-      for (const row of r.rows) this.typeIds.set(row.name, row.type_id);
+      for (const row of r.rows) {
+        this.typeIds.set(row.name, row.type_id);
+        this.typeNames.set(row.type_id, row.name);
+      }
     }
     return names.map((n) => this.typeIds.get(n)!);
   }
@@ -358,6 +437,8 @@ export class PostgresStore implements Store {
     const it = entries[Symbol.iterator]();
     let chunk = pull(it);
     if (chunk.times.length === 0) return { accepted: 0, duplicates: 0 };
+    // Leaf records and hashes depend on the entries alone: computed before the tenant is locked.
+    let leaves = await this.leavesOf(chunk);
     const client = await this.pool.connect();
     let accepted = 0;
     let seen = 0;
@@ -392,40 +473,52 @@ export class PostgresStore implements Store {
           holdsDefault = true;
         }
         visible ??= new Set(this.months);
-        const k = await client.query<{ base: string; at: string; n: string; fresh: string[] | null }>({
+        const k = await client.query<TreeHeadRow & { at: string; n: string; fresh: string[] | null }>({
           name: 'lw_append_keys',
           text: SQL.keys,
           values: [tid, chunk.times.length, chunk.times, chunk.keys],
         });
-        const { base, at } = k.rows[0]!;
-        const all = Number(k.rows[0]!.n) === chunk.times.length;
-        const fresh = new Set(k.rows[0]!.fresh ?? []);
-        const pick: { types: number[]; times: number[]; ns: number[]; bodies: string[] } = { types: [], times: [], ns: [], bodies: [] };
+        const head = k.rows[0]!;
+        const all = Number(head.n) === chunk.times.length;
+        const fresh = new Set(head.fresh ?? []);
+        const pick: { types: number[]; times: number[]; bodies: string[]; records: LeafRecord[]; hashes: Hash[] } = {
+          types: [],
+          times: [],
+          bodies: [],
+          records: [],
+          hashes: [],
+        };
         for (let i = 0; i < chunk.times.length; i++) {
           if (!all && !fresh.has(`${chunk.times[i]}/${chunk.keys[i]}`)) continue;
           pick.types.push(typeIds[i]!);
           pick.times.push(chunk.times[i]!);
-          pick.ns.push(i + 1);
           pick.bodies.push(chunk.bodies[i]!);
+          pick.records.push(leaves.records[i]!);
+          pick.hashes.push(leaves.hashes[i]!);
         }
         if (pick.times.length > 0) {
           const tally = new BucketTally();
           for (let i = 0; i < pick.times.length; i++) tally.add(pick.types[i]!, pick.times[i]!);
           const counts = [...tally.entries()];
+          const base = Number(head.last_seq);
+          const seqs = pick.times.map((_, i) => base + 1 + i);
+          const tree = await this.tree.append(client, tid, tenantId, head, pick.records, pick.hashes, seqs);
           const r = await client.query({
             name: 'lw_append_entries',
             text: SQL.entries,
             values: [
               tid,
               base,
-              at,
+              head.at,
               pick.types,
               pick.times,
-              pick.ns,
               joinBodies(pick.bodies),
+              pick.times.length,
               counts.map((c) => c.typeId),
               counts.map((c) => c.hour),
               counts.map((c) => c.n),
+              ...treeHeadValues(tree),
+              ...treeWriteValues(tree),
             ],
           });
           if (r.rowCount !== pick.times.length) throw new Error(`stored ${r.rowCount} of ${pick.times.length} entries`);
@@ -433,10 +526,12 @@ export class PostgresStore implements Store {
         accepted += pick.times.length;
         seen += chunk.times.length + chunk.repeated;
         chunk = pull(it);
+        if (chunk.times.length > 0) leaves = await this.leavesOf(chunk);
       }
       await client.query('COMMIT');
     } catch (err) {
       await client.query('ROLLBACK').catch(() => {});
+      this.tree.rolledBack();
       throw err;
     } finally {
       client.release();

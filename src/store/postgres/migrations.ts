@@ -163,6 +163,54 @@ export const MIGRATIONS: readonly string[] = [
   DROP TRIGGER entries_counted ON entries;
   DROP FUNCTION lw_count_entries();
   `,
+  // The verifiable log (tree.ts): each tenant's Merkle tree as packed leaf records per level 0
+  // tile, hashes from level 8 up, every signed checkpoint (by origin), the map from sequences
+  // to leaves, and the tree's tip in the tenant's entry_seqs row, which appends lock. Records
+  // and hashes are random bytes: stored uncompressed (EXTERNAL), compression would not pay.
+  // Trees of the entries already stored are built after this step by tree-backfill.ts, in
+  // sequence order (the append order), resumably: `tree_backfill` holds each tenant's last
+  // sequence before the upgrade, and a tenant's row goes once its tree is built.
+  `
+  ALTER TABLE entry_seqs
+    ADD COLUMN tree_size bigint NOT NULL DEFAULT 0,
+    ADD COLUMN tree_partial bytea NOT NULL DEFAULT '',
+    ADD COLUMN tree_peaks bytea NOT NULL DEFAULT '',
+    ADD COLUMN tree_note text;
+  ALTER TABLE entry_seqs ALTER COLUMN tree_partial SET STORAGE EXTERNAL;
+  CREATE TABLE tree_tiles (
+    tid integer NOT NULL,
+    tile bigint NOT NULL,
+    records bytea NOT NULL,
+    PRIMARY KEY (tid, tile)
+  );
+  ALTER TABLE tree_tiles ALTER COLUMN records SET STORAGE EXTERNAL;
+  CREATE TABLE tree_high (
+    tid integer NOT NULL,
+    level smallint NOT NULL,
+    n bigint NOT NULL,
+    hash bytea NOT NULL,
+    PRIMARY KEY (tid, level, n)
+  );
+  CREATE TABLE tree_checkpoints (
+    tid integer NOT NULL,
+    origin text NOT NULL,
+    size bigint NOT NULL,
+    note text NOT NULL,
+    PRIMARY KEY (tid, origin, size)
+  );
+  CREATE TABLE tree_runs (
+    tid integer NOT NULL,
+    first_seq bigint NOT NULL,
+    first_leaf bigint NOT NULL,
+    n bigint NOT NULL,
+    PRIMARY KEY (tid, first_seq)
+  );
+  CREATE TABLE tree_backfill (
+    tid integer PRIMARY KEY,
+    through_seq bigint NOT NULL
+  );
+  INSERT INTO tree_backfill (tid, through_seq) SELECT tid, last_seq FROM entry_seqs WHERE last_seq > 0;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -171,6 +219,8 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
 export const LOCK_NAMESPACE = 0x4c57; // "LW"
 export const MIGRATION_LOCK = 1;
 export const PARTITION_LOCK = 2;
+/** Held (session level) while trees of entries stored before the upgrade are built (tree-backfill.ts). */
+export const TREE_BACKFILL_LOCK = 3;
 /** Namespace of the sealer's per-(tenant, type) locks (see sealer.ts). */
 export const SEAL_LOCK_NAMESPACE = 0x4c58; // "LX"
 

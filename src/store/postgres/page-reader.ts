@@ -119,7 +119,12 @@ export class PageReader {
     }
     const shown = picked.length > limit ? picked.slice(0, limit) : picked;
     const last = shown[shown.length - 1];
-    return { text: pageText(shown), count: shown.length, next: picked.length > limit && last ? { timeMs: last.timeMs, seq: last.seq } : null };
+    return {
+      text: pageText(shown),
+      count: shown.length,
+      next: picked.length > limit && last ? { timeMs: last.timeMs, seq: last.seq } : null,
+      seqs: shown.map((p) => p.seq),
+    };
   }
 
   /** The decoded segment of a row: from the cache when the query left its bytes out. */

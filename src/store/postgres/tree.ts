@@ -1,0 +1,460 @@
+/**
+ * The PostgreSQL store's verifiable log (SPEC §11), the layout of ../tree-hashes.ts as the SQLite
+ * store keeps it:
+ *
+ * - `tree_tiles`: the leaf records of each full level 0 tile, one row per 256 leaves;
+ * - `tree_high`: the hashes at tree level 8 and above;
+ * - `tree_checkpoints`: every signed checkpoint, by origin and size;
+ * - `tree_runs`: which leaves the entries' sequences map to, as runs of consecutive sequences
+ *   appended as consecutive leaves (an append gives its accepted entries consecutive sequences,
+ *   so a tenant's runs grow by one row only when the map has a gap: entries stored before the
+ *   tree existed, whose sequences skipped duplicates);
+ * - the tree's tip in the tenant's `entry_seqs` row: its size, the records of the partial
+ *   tile, the hashes of the complete level 8+ subtrees left of it ("peaks", what the next full
+ *   tile is combined with) and the latest signed checkpoint.
+ *
+ * Serialisation: every append (and the upgrade's tree building) locks the tenant's `entry_seqs`
+ * row first (`SELECT … FOR UPDATE`, which hands back the row as the lock holder before it
+ * committed it), so one tenant's leaves are assigned by one transaction at a time, across
+ * processes, and each transaction extends exactly the tip it read. The statements after the
+ * lock see everything its previous holders committed.
+ *
+ * A checkpoint is signed in the appending transaction for the size it commits, after checking
+ * that the tip it extends has the root of the last checkpoint signed under the tenant's
+ * origin (the tip's own note when it has that origin; else the stored hashes at that
+ * checkpoint's size): a diverging tip is refused, never signed over.
+ */
+import type pg from 'pg';
+import { type Checkpoint, openCheckpoint } from '../../tlog/checkpoint.ts';
+import { HASH_SIZE, type Hash, hashesEqual } from '../../tlog/hash.ts';
+import { InconsistentTreeError } from '../../tlog/next-checkpoint.ts';
+import { foldRange, rangeStoredIndexes } from '../../tlog/subtree.ts';
+import { TILE_WIDTH } from '../../tlog/tile.ts';
+import type { SignedTreeHead, TenantLog } from '../store.ts';
+import { appendToTree, type TreeTip, tileRootOf } from '../tree-append.ts';
+import { signNextCheckpointNow } from '../tree-checkpoint.ts';
+import { LeafHashCache, TREE_HIGH_LEVEL, type TreeHashNeeds, type TreeHashSource, treeHashReader, treeRoot } from '../tree-hashes.ts';
+import type { LogKeys } from '../tree-keys.ts';
+import { LEAF_RECORD_BYTES, type LeafRecord, leafText, readLeafRecord, type TypeNames } from '../tree-leaf-records.ts';
+
+/** A tenant's `entry_seqs` row as the append lock returns it. */
+export interface TreeHeadRow {
+  last_seq: string;
+  tree_size: string;
+  tree_partial: Buffer;
+  tree_peaks: Buffer;
+  tree_note: string | null;
+}
+
+/** A run of the sequence → leaf map. */
+export interface SeqRun {
+  readonly firstSeq: number;
+  readonly firstLeaf: number;
+  readonly n: number;
+}
+
+/** What an append writes besides the entries (the parameters of TREE_WRITES_SQL's part). */
+export interface TreeWrite {
+  readonly size: number;
+  readonly partial: Buffer;
+  readonly peaks: Buffer;
+  /** The checkpoint signed for `size`. */
+  readonly origin: string;
+  readonly note: string;
+  /** Full level 0 tiles: the first one's number and their records back to back. */
+  readonly firstTile: number;
+  readonly tiles: Buffer;
+  readonly highLevels: number[];
+  readonly highNs: number[];
+  readonly highHashes: Buffer;
+  readonly runs: readonly SeqRun[];
+}
+
+/**
+ * The CTEs that write a TreeWrite, for a statement whose $1 is the tenant's tid and whose
+ * parameters from `$${at}` on are `treeWriteValues(w)`. The tip itself is written by the
+ * caller's UPDATE of `entry_seqs` (treeHeadSet).
+ */
+export function treeWriteCtes(at: number): string {
+  const p = (i: number) => `$${at + i}`;
+  return `
+    tree_t AS (
+      INSERT INTO tree_tiles (tid, tile, records)
+      SELECT $1, ${p(0)}::int8 + i, substring(${p(1)}::bytea FROM i * ${TILE_WIDTH * LEAF_RECORD_BYTES} + 1 FOR ${TILE_WIDTH * LEAF_RECORD_BYTES})
+      FROM generate_series(0, octet_length(${p(1)}::bytea) / ${TILE_WIDTH * LEAF_RECORD_BYTES} - 1) AS i
+    ), tree_h AS (
+      INSERT INTO tree_high (tid, level, n, hash)
+      SELECT $1, u.l, u.n, substring(${p(4)}::bytea FROM (u.o::int - 1) * ${HASH_SIZE} + 1 FOR ${HASH_SIZE})
+      FROM unnest(${p(2)}::int2[], ${p(3)}::int8[]) WITH ORDINALITY AS u (l, n, o)
+    ), tree_c AS (
+      INSERT INTO tree_checkpoints (tid, origin, size, note) VALUES ($1, ${p(5)}::text, ${p(6)}::int8, ${p(7)}::text)
+    ), tree_r1 AS (
+      UPDATE tree_runs SET n = n + (${p(10)}::int8[])[1]
+      WHERE tid = $1 AND first_seq = (SELECT max(first_seq) FROM tree_runs WHERE tid = $1)
+        AND first_seq + n = (${p(8)}::int8[])[1] AND first_leaf + n = (${p(9)}::int8[])[1]
+      RETURNING 1
+    ), tree_r2 AS (
+      INSERT INTO tree_runs (tid, first_seq, first_leaf, n)
+      SELECT $1, u.s, u.l, u.n FROM unnest(${p(8)}::int8[], ${p(9)}::int8[], ${p(10)}::int8[]) WITH ORDINALITY AS u (s, l, n, o)
+      WHERE u.o > 1 OR NOT EXISTS (SELECT FROM tree_r1)
+    )`;
+}
+
+/** The SET list of `entry_seqs` for the new tip, parameters `$${at}` … `$${at + 3}`. */
+export function treeHeadSet(at: number): string {
+  return `tree_size = $${at}::int8, tree_partial = $${at + 1}::bytea, tree_peaks = $${at + 2}::bytea, tree_note = $${at + 3}::text`;
+}
+
+export function treeHeadValues(w: TreeWrite): unknown[] {
+  return [w.size, w.partial, w.peaks, w.note];
+}
+
+export function treeWriteValues(w: TreeWrite): unknown[] {
+  return [
+    w.firstTile,
+    w.tiles,
+    w.highLevels,
+    w.highNs,
+    w.highHashes,
+    w.origin,
+    w.size,
+    w.note,
+    w.runs.map((r) => r.firstSeq),
+    w.runs.map((r) => r.firstLeaf),
+    w.runs.map((r) => r.n),
+  ];
+}
+
+/** Maps increasing `seqs` to leaves `firstLeaf`, `firstLeaf + 1`, … as runs of consecutive sequences. */
+export function runsOf(seqs: readonly number[], firstLeaf: number): SeqRun[] {
+  const runs: SeqRun[] = [];
+  for (let i = 0; i < seqs.length; ) {
+    let j = i + 1;
+    while (j < seqs.length && seqs[j] === seqs[j - 1]! + 1) j++;
+    runs.push({ firstSeq: seqs[i]!, firstLeaf: firstLeaf + i, n: j - i });
+    i = j;
+  }
+  return runs;
+}
+
+/** The complete level 8+ subtrees left of the partial tile of a tree of `size` leaves, left to right. */
+function peakCoordinates(size: number): { level: number; n: number }[] {
+  const tiles = Math.floor(size / TILE_WIDTH);
+  const out: { level: number; n: number }[] = [];
+  for (let k = 52; k >= 0; k--) {
+    const q = Math.floor(tiles / 2 ** k);
+    if (q % 2 === 1) out.push({ level: TREE_HIGH_LEVEL + k, n: q - 1 });
+  }
+  return out;
+}
+
+function highKey(level: number, n: number): string {
+  return `${level}/${n}`;
+}
+
+export class PostgresTree {
+  private readonly cache = new LeafHashCache();
+  /** The last checkpoint note checked per tenant, so its signature is checked once. */
+  private readonly opened = new Map<number, { note: string; checkpoint: Checkpoint }>();
+
+  constructor(
+    private readonly pool: pg.Pool,
+    readonly keys: LogKeys,
+    private readonly typeName: TypeNames,
+    /** Loads the names of log types registered since (by other processes). */
+    private readonly loadTypeNames: () => Promise<void>,
+  ) {}
+
+  /** Makes sure every type number the blobs of records hold has its name at hand. */
+  private async knowTypes(blobs: Iterable<Buffer>): Promise<void> {
+    for (const blob of blobs) {
+      for (let at = 0; at + LEAF_RECORD_BYTES <= blob.length; at += LEAF_RECORD_BYTES) {
+        try {
+          this.typeName(blob.readUInt32BE(at));
+        } catch {
+          await this.loadTypeNames();
+          return;
+        }
+      }
+    }
+  }
+
+  /** A stored checkpoint note, its signature checked with the tenant's key (once per distinct note). */
+  private open(tid: number, tenantId: string, note: string): Checkpoint {
+    const cached = this.opened.get(tid);
+    if (cached && cached.note === note) return cached.checkpoint;
+    let checkpoint: Checkpoint;
+    try {
+      checkpoint = openCheckpoint(note, this.keys.signer(tenantId).verifier).checkpoint;
+    } catch (err) {
+      throw new Error(
+        `the last checkpoint of ${this.keys.origin(tenantId)} does not verify with the log key ` +
+          `(${err instanceof Error ? err.message : String(err)}): was the log signing secret changed, or the checkpoint edited? Nothing is signed over it`,
+      );
+    }
+    this.opened.set(tid, { note, checkpoint });
+    return checkpoint;
+  }
+
+  /**
+   * Inside the append transaction, with the tenant's row locked (`head` as the lock returned
+   * it): the writes that append `records` (leaf hashes `leafHashes`, computed beforehand) for
+   * entries stored with sequences `seqs`, and the checkpoint signed for the new size.
+   */
+  async append(
+    client: pg.PoolClient,
+    tid: number,
+    tenantId: string,
+    head: TreeHeadRow,
+    records: readonly LeafRecord[],
+    leafHashes: readonly Hash[],
+    seqs: readonly number[],
+  ): Promise<TreeWrite> {
+    const tip: TreeTip = { size: Number(head.tree_size), partial: head.tree_partial };
+    const tipTile = Math.floor(tip.size / TILE_WIDTH);
+    await this.knowTypes([tip.partial]);
+    const partialHashes = this.cache.hashes(tid, tipTile, tip.partial, this.typeName);
+    const peaks = this.peaks(tip.size, head.tree_peaks);
+    const all = partialHashes.concat(leafHashes);
+    const w = appendToTree(
+      tip,
+      records,
+      (tile) => tileRootOf(all.slice((tile - tipTile) * TILE_WIDTH, (tile - tipTile + 1) * TILE_WIDTH)),
+      (level, n) => {
+        const h = peaks.get(highKey(level, n));
+        if (!h) throw new Error(`tree hash ${level}/${n} of tenant ${tid} is not in its tip`);
+        return h;
+      },
+    );
+    const high = new Map(peaks);
+    for (const h of w.high) high.set(highKey(h.level, h.n), h.hash);
+    const newPartialHashes = all.slice(w.fullTiles.length * TILE_WIDTH);
+    const root = (size: number, partial: readonly Hash[]): Hash =>
+      treeRoot(size, {
+        leafHashes: () => partial,
+        high: (level, n) => {
+          const h = high.get(highKey(level, n));
+          if (!h) throw new Error(`tree hash ${level}/${n} of tenant ${tid} is not in its tip`);
+          return h;
+        },
+      });
+    const origin = this.keys.origin(tenantId);
+    let previous = await this.previous(client, tid, tenantId, head);
+    if (previous && previous.size !== tip.size) {
+      // Checked here against the stored hashes; signNextCheckpointNow then needs the tip's roots only.
+      await this.checkEarlier(client, tid, previous, w.size);
+      previous = null;
+    }
+    const next = signNextCheckpointNow({
+      origin,
+      size: w.size,
+      root: (size) => {
+        if (size === w.size) return root(w.size, newPartialHashes);
+        if (size === tip.size) return root(tip.size, partialHashes);
+        throw new Error(`no root at size ${size} in the tip`);
+      },
+      signer: this.keys.signer(tenantId),
+      previous,
+    });
+    this.opened.set(tid, { note: next.note, checkpoint: next.checkpoint });
+    const newPeaks = peakCoordinates(w.size).map(({ level, n }) => high.get(highKey(level, n))!);
+    return {
+      size: w.size,
+      partial: w.partial,
+      peaks: Buffer.concat(newPeaks),
+      origin,
+      note: next.note,
+      firstTile: tipTile,
+      tiles: Buffer.concat(w.fullTiles.map((t) => t.records)),
+      highLevels: w.high.map((h) => h.level),
+      highNs: w.high.map((h) => h.n),
+      highHashes: Buffer.concat(w.high.map((h) => h.hash)),
+      runs: runsOf(seqs, tip.size),
+    };
+  }
+
+  /** The peaks a tip row holds, checked against its size. */
+  private peaks(size: number, blob: Buffer): Map<string, Hash> {
+    const coords = peakCoordinates(size);
+    if (blob.length !== coords.length * HASH_SIZE) throw new Error(`the tree tip of size ${size} holds ${blob.length / HASH_SIZE} peaks, not ${coords.length}`);
+    const out = new Map<string, Hash>();
+    coords.forEach(({ level, n }, i) => out.set(highKey(level, n), new Uint8Array(blob.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE))));
+    return out;
+  }
+
+  /** The last checkpoint signed under the tenant's origin (after the lock: a fresh snapshot). */
+  private async previous(client: pg.PoolClient, tid: number, tenantId: string, head: TreeHeadRow): Promise<Checkpoint | null> {
+    const origin = this.keys.origin(tenantId);
+    if (head.tree_note !== null) {
+      const cp = this.open(tid, tenantId, head.tree_note);
+      if (cp.origin === origin) return cp;
+    }
+    const r = await client.query<{ note: string }>({
+      name: 'lw_tree_latest',
+      text: 'SELECT note FROM tree_checkpoints WHERE tid = $1 AND origin = $2 ORDER BY size DESC LIMIT 1',
+      values: [tid, origin],
+    });
+    const note = r.rows[0]?.note;
+    return note === undefined ? null : this.open(tid, tenantId, note);
+  }
+
+  /**
+   * Checks a previous checkpoint at a size other than the tip's (its origin's series was left
+   * and resumed) against the stored hashes: the stored tree at its size must have its root.
+   */
+  private async checkEarlier(client: pg.PoolClient, tid: number, previous: Checkpoint, size: number): Promise<void> {
+    if (size < previous.size) throw new InconsistentTreeError(`tree size ${size} is smaller than the last signed size ${previous.size}`);
+    if (previous.size === 0) return;
+    const then = foldRange(await treeHashReader((needs) => this.fetch(client, tid, needs))(rangeStoredIndexes({ lo: 0, hi: previous.size })));
+    if (!hashesEqual(then, previous.rootHash)) {
+      throw new InconsistentTreeError(`the stored tree at size ${previous.size} no longer has the root of the last signed checkpoint`);
+    }
+  }
+
+  /** Reads what `needs` lists, and the tip, in one statement (one snapshot). */
+  private async fetch(q: pg.Pool | pg.PoolClient, tid: number, needs: TreeHashNeeds): Promise<TreeHashSource> {
+    const r = await q.query<{ k: string; a: string; b: string; v: Buffer }>({
+      name: 'lw_tree_fetch',
+      text: `
+        SELECT 't' AS k, tile AS a, 0::int8 AS b, records AS v FROM tree_tiles WHERE tid = $1 AND tile = ANY($2::int8[])
+        UNION ALL SELECT 'h', level, n, hash FROM tree_high WHERE tid = $1 AND (level, n) IN (SELECT * FROM unnest($3::int2[], $4::int8[]))
+        UNION ALL SELECT 'p', tree_size, 0, tree_partial FROM entry_seqs WHERE tid = $1`,
+      values: [tid, needs.tiles, needs.high.map((h) => h.level), needs.high.map((h) => h.n)],
+    });
+    const tiles = new Map<number, Buffer>();
+    const high = new Map<string, Hash>();
+    let size = 0;
+    let partial: Buffer = Buffer.alloc(0);
+    for (const row of r.rows) {
+      if (row.k === 't') tiles.set(Number(row.a), row.v);
+      else if (row.k === 'h') high.set(highKey(Number(row.a), Number(row.b)), new Uint8Array(row.v));
+      else {
+        size = Number(row.a);
+        partial = row.v;
+      }
+    }
+    await this.knowTypes([...tiles.values(), partial]);
+    return {
+      leafHashes: (tile) => {
+        let records = tiles.get(tile);
+        if (records === undefined) {
+          if (Math.floor(size / TILE_WIDTH) !== tile) throw new Error(`level 0 tile ${tile} of tenant ${tid} is not stored`);
+          records = partial;
+        }
+        return this.cache.hashes(tid, tile, records, this.typeName);
+      },
+      high: (level, n) => {
+        const h = high.get(highKey(level, n));
+        if (!h) throw new Error(`tree hash ${level}/${n} of tenant ${tid} is not stored`);
+        return h;
+      },
+    };
+  }
+
+  /** The tenant's log as of its latest checkpoint under its origin (signing the first one when there is none). */
+  async log(tid: number, tenantId: string): Promise<TenantLog> {
+    const origin = this.keys.origin(tenantId);
+    const r = await this.pool.query<{ note: string }>({
+      name: 'lw_tree_latest',
+      text: 'SELECT note FROM tree_checkpoints WHERE tid = $1 AND origin = $2 ORDER BY size DESC LIMIT 1',
+      values: [tid, origin],
+    });
+    let note = r.rows[0]?.note;
+    let checkpoint = note === undefined ? undefined : this.open(tid, tenantId, note);
+    if (note === undefined || !checkpoint) ({ note, checkpoint } = await this.signTip(tid, tenantId));
+    const signed: SignedTreeHead = { size: checkpoint.size, rootHash: checkpoint.rootHash, note };
+    return {
+      origin,
+      verifierKey: this.keys.verifierKey(tenantId),
+      checkpoint: signed,
+      reader: treeHashReader((needs) => this.fetch(this.pool, tid, needs)),
+      leaves: (start, count) => this.leafTexts(tid, start, count),
+    };
+  }
+
+  /** Signs the current tip under the tenant's origin unless a checkpoint exists there, with the tenant locked. */
+  private async signTip(tid: number, tenantId: string): Promise<{ note: string; checkpoint: Checkpoint }> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const h = await client.query<TreeHeadRow>({
+        name: 'lw_tree_lock',
+        text: 'SELECT last_seq, tree_size, tree_partial, tree_peaks, tree_note FROM entry_seqs WHERE tid = $1 FOR UPDATE',
+        values: [tid],
+      });
+      const head = h.rows[0]!;
+      const previous = await this.previous(client, tid, tenantId, head);
+      let out: { note: string; checkpoint: Checkpoint };
+      if (previous && previous.size === Number(head.tree_size)) {
+        // Signed meanwhile by another append or process.
+        out = { note: this.opened.get(tid)!.note, checkpoint: previous };
+      } else {
+        const w = await this.append(client, tid, tenantId, head, [], [], []);
+        await client.query({
+          name: 'lw_tree_sign_tip',
+          text: `WITH s AS (UPDATE entry_seqs SET tree_note = $2 WHERE tid = $1)
+                 INSERT INTO tree_checkpoints (tid, origin, size, note) VALUES ($1, $3, $4, $2)`,
+          values: [tid, w.note, w.origin, w.size],
+        });
+        out = { note: w.note, checkpoint: this.opened.get(tid)!.checkpoint };
+      }
+      await client.query('COMMIT');
+      return out;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {});
+      this.rolledBack();
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  private async leafTexts(tid: number, start: number, count: number): Promise<string[]> {
+    if (count === 0) return [];
+    const first = Math.floor(start / TILE_WIDTH);
+    const last = Math.floor((start + count - 1) / TILE_WIDTH);
+    const r = await this.pool.query<{ tile: string | null; records: Buffer; size: string }>({
+      name: 'lw_tree_leaves',
+      text: `SELECT tile, records, 0::int8 AS size FROM tree_tiles WHERE tid = $1 AND tile BETWEEN $2 AND $3
+             UNION ALL SELECT NULL, tree_partial, tree_size FROM entry_seqs WHERE tid = $1`,
+      values: [tid, first, last],
+    });
+    const tiles = new Map<number, Buffer>();
+    let size = 0;
+    let partial: Buffer = Buffer.alloc(0);
+    for (const row of r.rows) {
+      if (row.tile === null) {
+        size = Number(row.size);
+        partial = row.records;
+      } else tiles.set(Number(row.tile), row.records);
+    }
+    await this.knowTypes([...tiles.values(), partial]);
+    if (start < 0 || count < 0 || start + count > size) throw new RangeError(`leaves [${start}, ${start + count}) are beyond the tree`);
+    const out: string[] = [];
+    for (let leaf = start; leaf < start + count; leaf++) {
+      const tile = Math.floor(leaf / TILE_WIDTH);
+      const records = tiles.get(tile) ?? partial;
+      out.push(leafText(readLeafRecord(records, leaf - tile * TILE_WIDTH), this.typeName));
+    }
+    return out;
+  }
+
+  /** The leaf of each sequence; -1 where there is none. */
+  async leafIndexes(tid: number, seqs: readonly number[]): Promise<number[]> {
+    if (seqs.length === 0) return [];
+    const r = await this.pool.query<{ leaf: string }>({
+      name: 'lw_tree_leaf_indexes',
+      text: `
+        SELECT coalesce((SELECT CASE WHEN q.s < r.first_seq + r.n THEN r.first_leaf + (q.s - r.first_seq) END
+                         FROM tree_runs r WHERE r.tid = $1 AND r.first_seq <= q.s ORDER BY r.first_seq DESC LIMIT 1), -1) AS leaf
+        FROM unnest($2::int8[]) WITH ORDINALITY AS q (s, i) ORDER BY q.i`,
+      values: [tid, seqs],
+    });
+    return r.rows.map((row) => Number(row.leaf));
+  }
+
+  /** Forgets cached state that a rolled-back transaction may have left. */
+  rolledBack(): void {
+    this.opened.clear();
+  }
+}
