@@ -26,3 +26,28 @@ export { LogsApiError, isLogsApiError, CLIENT_ERROR_CODES, type ClientErrorCode 
 export { DEFAULT_BASE_URL, type FetchLike, type RetryOptions, type TransportOptions } from './transport.ts';
 export { fetchToken, tokenSource, type Token, type TokenRequest } from './token.ts';
 export { GONG_LOG_TYPES, type GongLogType } from '../logs/log-types.ts';
+export { TlogClient, LEAF_INDEX_HEADER, parseLeafIndexes, type TlogClientOptions, type IndexedPage, type InclusionAnswer } from './tlog-client.ts';
+export {
+  LogVerifier,
+  VerifyError,
+  type AuditResult,
+  type CheckedCheckpoint,
+  type LogState,
+  type LogVerifierOptions,
+  type VerifyErrorCode,
+  type WindowProof,
+  type WindowSpec,
+} from './log-verifier.ts';
+export { FileLeafCache, MemoryLeafCache, type LeafCache } from './leaf-cache.ts';
+export { CompactRange } from './compact-range.ts';
+export {
+  checkEvidenceBundle,
+  EVIDENCE_FORMAT,
+  EvidenceError,
+  fetchEvidenceBundle,
+  outsideRanges,
+  parseEvidenceBundle,
+  tlogProofFromBundle,
+  type BundleCheck,
+  type EvidenceBundle,
+} from './evidence-bundle.ts';
