@@ -15,6 +15,7 @@ import { registerSeed } from './seed.ts';
 import { registerServe } from './serve.ts';
 import { registerSync } from './sync.ts';
 import { registerTenants } from './tenants.ts';
+import { registerVerify } from './verify.ts';
 
 export function buildProgram(): Command {
   const program = new Command('logwarden')
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   registerSeed(program);
   registerFetch(program);
   registerSync(program);
+  registerVerify(program);
   program.exitOverride();
   for (const c of program.commands) applyExitOverride(c);
   return program;

@@ -22,9 +22,9 @@ export class CompactRange {
     return this.count;
   }
 
-  /** The subtree hashes, largest first (what to save). */
-  get hashes(): readonly Hash[] {
-    return this.stack;
+  /** A copy of the subtree hashes, largest first (what to save). */
+  get hashes(): Hash[] {
+    return [...this.stack];
   }
 
   append(leafHash: Hash): void {

@@ -125,6 +125,8 @@ export interface WindowProof {
   checkpoint: Checkpoint;
   /** The tree size when reading the window began: leaves before it had to be served. */
   sizeAtStart: number;
+  /** How the first checkpoint of this run related to the one seen before (the later one extends it). */
+  consistency: Pick<CheckedCheckpoint, 'relation' | 'previous'>;
   served: number;
   /** Leaves of the window's type and range in the tree. */
   inWindow: number;
@@ -340,7 +342,7 @@ export class LogVerifier {
     };
     let pending: Uint8Array[] = [];
     let pendingBytes = 0;
-    let boundary: { size: number; edge: readonly Hash[] } = { size: edge.size, edge: edge.hashes };
+    let boundary: { size: number; edge: readonly Hash[] } = { size: edge.size, edge: [...edge.hashes] };
     const fetchedBundles: number[] = [];
     fill();
     try {
@@ -474,7 +476,8 @@ export class LogVerifier {
     }, { checkTiles: options.checkTiles === true });
     const servedEntries = served.map((s) => ({ wireText: s.entry.raw, eventTime: s.entry.eventTime }));
     const result = auditWindow(window, [...kept].map(([index, leaf]) => ({ index, leaf })), servedEntries);
-    return windowProof(window, before.checkpoint.size, after.checkpoint, served, kept, result, audit);
+    const proof = windowProof(window, before.checkpoint.size, after.checkpoint, served, kept, result, audit);
+    return { ...proof, consistency: { relation: before.relation, previous: before.previous } };
   }
 
   /**
@@ -512,7 +515,7 @@ function windowProof(
   kept: ReadonlyMap<number, Uint8Array>,
   result: ReturnType<typeof auditWindow>,
   audit: AuditResult,
-): WindowProof {
+): Omit<WindowProof, 'consistency'> {
   const eventTimeOf = (index: number) => parseEntryLeaf(kept.get(index)!).eventTime;
   const hidden = result.missing.filter((i) => i < sizeAtStart).map((leafIndex) => ({ leafIndex, eventTime: eventTimeOf(leafIndex) }));
   const late = result.missing.filter((i) => i >= sizeAtStart).map((leafIndex) => ({ leafIndex, eventTime: eventTimeOf(leafIndex) }));

@@ -77,6 +77,9 @@ describe('LogVerifier', () => {
     assert.equal(second.audit.fromCache, 512);
     assert.equal(second.audit.fetched, s.tree.size - 512);
     assert.equal(second.served, expected + 1);
+    const third = await new LogVerifier({ client: clientFor(s), cache, state: again.state }).proveWindow(WINDOW);
+    assert.equal(third.complete, true);
+    assert.equal(third.audit.fromCache, 512, 'a resumed audit saves a state the next run resumes from');
   });
 
   it('checks every tile against the audited tree on request', async () => {
