@@ -41,6 +41,10 @@ export interface Config {
   readonly limitsRefreshMs: number;
   /** How long an access key lookup may be cached (0: look up on every request). */
   readonly authCacheMs: number;
+  /** The verifiable log's signing secret (tenants' Ed25519 keys derive from it); default: one kept in the store. */
+  readonly logSigningSecret: string | null;
+  /** The verifiable log's origin prefix (`<prefix>/<tenantId>`); default `logwarden/<store id>`. */
+  readonly logOriginPrefix: string | null;
   /** Credentials for `fetch` and `sync` against a remote source. */
   readonly accessKey: string | null;
   readonly secret: string | null;
@@ -104,6 +108,12 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
     problems.push('LOGWARDEN_BOOTSTRAP_ACCESS_KEY must be 8-64 letters, digits, _ or -');
   }
   const maxPageSize = int('LOGWARDEN_MAX_PAGE_SIZE', 1000, 1, 10_000);
+  const logSigningSecret = str('LOGWARDEN_LOG_SIGNING_SECRET');
+  if (logSigningSecret !== null && Buffer.byteLength(logSigningSecret) < 32) problems.push('LOGWARDEN_LOG_SIGNING_SECRET must be at least 32 bytes');
+  const logOriginPrefix = str('LOGWARDEN_LOG_ORIGIN_PREFIX');
+  if (logOriginPrefix !== null && !/^[!-*,-~]{1,200}$/.test(logOriginPrefix)) {
+    problems.push('LOGWARDEN_LOG_ORIGIN_PREFIX must be 1-200 printable ASCII characters without spaces or +');
+  }
 
   const config: Config = {
     dataDir: resolve(pick('dataDir', str('LOGWARDEN_DATA_DIR') ?? 'logwarden-data')),
@@ -131,6 +141,8 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
     logFormat: pick('logFormat', (str('LOGWARDEN_LOG_FORMAT') ?? 'auto') as LogFormat),
     limitsRefreshMs: pick('limitsRefreshMs', int('LOGWARDEN_LIMITS_REFRESH_MS', 2000, 0, 600_000)),
     authCacheMs: pick('authCacheMs', int('LOGWARDEN_AUTH_CACHE_MS', databaseUrl ? 1000 : 0, 0, 60_000)),
+    logSigningSecret: pick('logSigningSecret', logSigningSecret),
+    logOriginPrefix: pick('logOriginPrefix', logOriginPrefix),
     accessKey: pick('accessKey', str('LOGWARDEN_ACCESS_KEY')),
     secret: pick('secret', str('LOGWARDEN_SECRET')),
   };

@@ -1,4 +1,4 @@
-/** `logwarden tenants create|list|limits` */
+/** `logwarden tenants create|list|show|limits` */
 import { Command, Option } from 'commander';
 import { createTenant } from '../logs/access-keys.ts';
 import type { Tenant } from '../store/store.ts';
@@ -22,7 +22,7 @@ export function registerTenants(program: Command): void {
   const tenants = program
     .command('tenants')
     .description('create and list tenants (companies), and set their rate limits')
-    .addHelpText('after', '\nExamples:\n  logwarden tenants create --name "Acme Corp"\n  logwarden tenants list\n  logwarden tenants limits 123456789012345678 --per-second 10\n');
+    .addHelpText('after', '\nExamples:\n  logwarden tenants create --name "Acme Corp"\n  logwarden tenants list\n  logwarden tenants show 123456789012345678\n  logwarden tenants limits 123456789012345678 --per-second 10\n');
 
   storeOptions(
     tenants
@@ -74,6 +74,47 @@ export function registerTenants(program: Command): void {
       });
     },
   );
+
+  storeOptions(
+    tenants
+      .command('show')
+      .description("show a tenant: its name, rate limits, and its verifiable log's verifier key and latest checkpoint")
+      .argument('<tenant-id>', 'the tenant')
+      .option('--json', 'print as JSON')
+      .addHelpText(
+        'after',
+        '\nThe verifier key (note form <name>+<key id>+<base64>) is what auditors pin to check the\n' +
+          "tenant's signed checkpoints; the same key is served at GET /v2/tlog/<tenant-id>/key.\n" +
+          '\nExamples:\n  logwarden tenants show 123456789012345678\n  logwarden tenants show 123456789012345678 --json\n',
+      ),
+  ).action(async (id: string, opts: StoreFlags & { json?: boolean }) => {
+    const config = configFrom(opts);
+    await withStore(config, async (store) => {
+      const t = await store.getTenant(id);
+      if (!t) throw new CommandError(`no tenant ${id}`);
+      const log = store.log ? await store.log(id) : undefined;
+      const e = effectiveLimits(t, config);
+      const tree = log && { origin: log.origin, verifierKey: log.verifierKey, treeSize: log.checkpoint.size };
+      if (opts.json) {
+        printJson({ id: t.id, name: t.name, createdAt: t.createdAt, limits: e, log: tree ?? null });
+        return;
+      }
+      printTable(
+        ['FIELD', 'VALUE'],
+        [
+          ['id', t.id],
+          ['name', t.name],
+          ['created', t.createdAt],
+          ['reads per second', limitCell(t.limits.readPerSecond, e.readPerSecond)],
+          ['reads per day', limitCell(t.limits.readPerDay, e.readPerDay)],
+          ['ingest per second', limitCell(t.limits.ingestPerSecond, e.ingestPerSecond)],
+          ['log origin', tree?.origin ?? '(this store keeps no verifiable log)'],
+          ['log entries', tree ? String(tree.treeSize) : '-'],
+          ['verifier key', tree?.verifierKey ?? '-'],
+        ],
+      );
+    });
+  });
 
   storeOptions(
     tenants

@@ -103,8 +103,17 @@ function render(requestId: string, total: number, pageNumber: number, page: Stor
   return Buffer.concat([Buffer.from(head), page.text, PAGE_END]);
 }
 
-/** Answers one `GET /v2/logs` request for `tenantId` with the page's JSON, as UTF-8. */
-export async function listLogs(ctx: ListLogsContext, tenantId: string, p: ListLogsParams, requestId: string): Promise<Buffer> {
+/**
+ * Answers one `GET /v2/logs` request for `tenantId` with the page's JSON, as UTF-8. `onPage`,
+ * when given, is shown the stored page (for the entries' leaf indexes).
+ */
+export async function listLogs(
+  ctx: ListLogsContext,
+  tenantId: string,
+  p: ListLogsParams,
+  requestId: string,
+  onPage?: (page: StoredPage) => void,
+): Promise<Buffer> {
   let state: Omit<CursorState, 'afterTimeMs' | 'afterSeq' | 'expiresMs'>;
   let page: StoredPage;
   if (p.cursor !== undefined) {
@@ -130,5 +139,6 @@ export async function listLogs(ctx: ListLogsContext, tenantId: string, p: ListLo
       expiresMs: ctx.now() + ctx.cursorTtlMs,
     });
   }
+  onPage?.(page);
   return render(requestId, state.total, state.page, page, cursor);
 }

@@ -27,6 +27,7 @@ import { logsIngestRoute } from './routes/logs-ingest.ts';
 import { logsListRoute } from './routes/logs-list.ts';
 import { oauthTokenRoute } from './routes/oauth-token.ts';
 import { operationsRoutes } from './routes/operations.ts';
+import { tlogRoutes } from './routes/tlog.ts';
 import { TokenService } from './tokens.ts';
 
 export interface BuildAppOptions {
@@ -118,6 +119,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   logsIngestRoute(app, ctx);
   logsHistogramRoute(app, ctx);
   oauthTokenRoute(app, ctx);
+  tlogRoutes(app, ctx);
   consoleRoutes(app);
 
   // While closing, keep-alive connections are closed as soon as their in-flight answer is

@@ -59,6 +59,7 @@ export function precedes(aTime: number, aSeq: number, bTime: number, bSeq: numbe
 export function mergePage(segments: Iterator<SegmentRef>, hot: readonly HotEntry[], bounds: PageBounds): StoredPage {
   const { after, toMs, watermark, limit } = bounds;
   const pieces: Buffer[] = [];
+  const seqs: number[] = [];
   let count = 0;
   let last: Position | null = null;
   let more = false;
@@ -128,17 +129,19 @@ export function mergePage(segments: Iterator<SegmentRef>, hot: readonly HotEntry
     count++;
     if (takeSegment) {
       last = { timeMs: seg!.timeMs(i), seq: seg!.seq(i) };
+      seqs.push(last.seq);
       i++;
     } else {
       flush();
       pieces.push(hotEntry!.body);
       last = { timeMs: hotEntry!.timeMs, seq: hotEntry!.seq };
+      seqs.push(last.seq);
       h++;
     }
   }
   flush();
   if (count === 0) return EMPTY_PAGE;
-  return { text: joinTexts(pieces), count, next: more ? last : null };
+  return { text: joinTexts(pieces), count, next: more ? last : null, seqs };
 }
 
 function joinTexts(pieces: readonly Buffer[]): Buffer {

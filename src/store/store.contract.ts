@@ -9,6 +9,7 @@ import { generateDemoEntries } from '../logs/demo-data.ts';
 import { entryKey, type NewEntry } from '../logs/entry.ts';
 import { formatEventTime } from '../logs/time.ts';
 import { entriesOf, type PageText } from './page.ts';
+import { treeContractCases } from './store-tree.contract.ts';
 import { CorruptSegmentError, SchemaTooNewError, UnknownTenantError, type EntryQuery, type Store, type StoredPage } from './store.ts';
 
 /** One empty database of the backend under test. */
@@ -56,6 +57,8 @@ export interface StoreContractOptions {
   create(): Promise<StoreFixture>;
   /** When set, the whole suite is skipped, showing this reason. */
   skip?: string | undefined;
+  /** Whether the store keeps the verifiable log (Store.log, Store.leafIndexes): its cases run only then. */
+  verifiableLog?: boolean;
 }
 
 const T0 = Date.UTC(2025, 5, 12, 19, 55, 14, 638);
@@ -156,7 +159,7 @@ async function whileWriting(
   return committed;
 }
 
-export function runStoreContract({ name, create, skip }: StoreContractOptions): void {
+export function runStoreContract({ name, create, skip, verifiableLog }: StoreContractOptions): void {
   describe(`Store contract: ${name}`, { skip }, () => {
     let fixture: StoreFixture;
     let opened: Store[];
@@ -972,6 +975,10 @@ export function runStoreContract({ name, create, skip }: StoreContractOptions): 
           await fresh.teardown();
         }
       });
+    });
+
+    describe('verifiable log', { skip: verifiableLog ? undefined : 'this store does not keep the verifiable log yet' }, () => {
+      treeContractCases(() => ({ store, fixture, open, tenant: TENANT, other: OTHER, t0: T0, makeEntry }));
     });
   });
 }

@@ -4,6 +4,7 @@
  * suite (`store.contract.ts`).
  */
 import type { NewEntry } from '../logs/entry.ts';
+import type { HashReader } from '../tlog/hash-reader.ts';
 
 export type Scope = 'api:logs:read' | 'api:logs:write';
 export const SCOPES: readonly Scope[] = ['api:logs:read', 'api:logs:write'];
@@ -75,6 +76,11 @@ export interface StoredPage {
    * it (within its snapshot); null when this page ends the query.
    */
   readonly next: Position | null;
+  /**
+   * The sequence of each entry in `text`, in page order, when the store reports them (both
+   * stores do): what `leafIndexes` maps to the entries' leaves.
+   */
+  readonly seqs?: readonly number[];
 }
 
 export interface FirstPage extends StoredPage {
@@ -106,6 +112,30 @@ export interface Checkpoint {
   /** Entries stored for this (source, tenant, type) so far; lets sync warn when a source goes silent. */
   readonly entriesSeen: number;
   readonly updatedAt: string;
+}
+
+/** A signed checkpoint of a tenant's log as the store keeps it. */
+export interface SignedTreeHead {
+  readonly size: number;
+  readonly rootHash: Uint8Array;
+  /** The C2SP signed note, verbatim. */
+  readonly note: string;
+}
+
+/**
+ * A tenant's verifiable log (SPEC §11) as of its latest signed checkpoint: one leaf per stored
+ * entry in append order, across log types (duplicates add none), extended in the transaction
+ * that stores the entries, with a checkpoint signed for every committed size.
+ */
+export interface TenantLog {
+  readonly origin: string;
+  /** The tenant's verifier key, note form `<name>+<hex id>+<base64>`. */
+  readonly verifierKey: string;
+  readonly checkpoint: SignedTreeHead;
+  /** The tree's stored hashes (Go's stored hash order), for indexes of trees up to the checkpoint's size. */
+  readonly reader: HashReader;
+  /** The entry leaf texts of leaves [start, start + count), within the checkpoint's size. */
+  leaves(start: number, count: number): Promise<string[]>;
 }
 
 /**
@@ -157,6 +187,19 @@ export interface Store {
 
   /** The value stored under `name`, creating it with `create()` on first use (atomically). */
   getOrCreateSecret(name: string, create: () => string): Promise<string>;
+
+  /**
+   * The tenant's verifiable log as of its latest signed checkpoint (signing the empty tree's
+   * first one if there is none yet); undefined for an unknown tenant. Optional while a store
+   * lacks it (the contract's tree cases run only for stores whose fixture says they have it).
+   */
+  log?(tenantId: string): Promise<TenantLog | undefined>;
+
+  /**
+   * The leaf index of each stored entry of the tenant given by its sequence (`StoredPage.seqs`),
+   * in the same order; -1 for a sequence with no leaf of this tenant.
+   */
+  leafIndexes?(tenantId: string, seqs: readonly number[]): Promise<number[]>;
 
   getCheckpoint(source: string, tenantId: string, logType: string): Promise<Checkpoint | undefined>;
   setCheckpoint(checkpoint: Omit<Checkpoint, 'updatedAt'>): Promise<void>;

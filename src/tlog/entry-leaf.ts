@@ -65,3 +65,22 @@ export function parseEntryLeaf(leaf: Uint8Array | string): EntryLeaf {
   if (!wireTextSha256 || wireTextSha256.length !== 32) throw new EntryLeafError('leaf digest is not base64 of 32 bytes');
   return { logType, eventTime, wireTextSha256 };
 }
+
+/**
+ * The leaf text from its parts, when the wire text's digest is known rather than the text (a
+ * store keeps the digest). Checked as buildEntryLeaf checks.
+ */
+export function formatEntryLeaf(leaf: EntryLeaf): string {
+  check(leaf.logType, leaf.eventTime);
+  return formatCheckedEntryLeaf(leaf);
+}
+
+/**
+ * formatEntryLeaf without the checks of the log type and event time, for parts valid by
+ * construction (a store's own records: a registered type name, a time it rendered itself),
+ * where the leaf of every stored entry is formatted on the ingest path.
+ */
+export function formatCheckedEntryLeaf(leaf: EntryLeaf): string {
+  if (leaf.wireTextSha256.length !== 32) throw new EntryLeafError('the wire text digest has 32 bytes');
+  return `${ENTRY_LEAF_V1}\n${leaf.logType}\n${leaf.eventTime}\n${encodeBase64(leaf.wireTextSha256)}\n`;
+}

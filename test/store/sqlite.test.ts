@@ -75,7 +75,7 @@ function sqliteFixture(options: Omit<SqliteStoreOptions, 'dataDir'> = {}, prepar
   };
 }
 
-runStoreContract({ name: 'sqlite', create: sqliteFixture() });
+runStoreContract({ name: 'sqlite', create: sqliteFixture(), verifiableLog: true });
 
 describe('sqlite store: specific', () => {
   it('upgrades a first-version store: hourly tallies from the stored entries, idempotency kept', async () => {

@@ -1,9 +1,25 @@
 /** `GET /v2/logs` — Gong's List logs operation. */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
 import { listLogs, type ListLogsContext } from '../../logs/list-logs.ts';
 import type { AppContext } from '../context.ts';
 import { ErrorEnvelope, ListLogsQuery, ListLogsResponse } from '../schemas.ts';
+import type { Store, StoredPage } from '../../store/store.ts';
+
+/**
+ * Opt-in (request header value `1`): the response header lists the leaf index, in the tenant's
+ * verifiable log, of each entry of the page, in page order, comma-separated. The body is
+ * unchanged; without the request header nothing changes.
+ */
+export const LEAF_INDEX_HEADER = 'x-logwarden-leaf-index';
+
+async function leafIndexHeader(store: Store, tenantId: string, page: StoredPage): Promise<string> {
+  if (!page.seqs || !store.leafIndexes || page.seqs.length !== page.count) throw new Error('this store cannot map entries to leaves');
+  const indexes = await store.leafIndexes(tenantId, page.seqs);
+  if (indexes.some((i) => i < 0)) throw new Error('an entry of the page has no leaf');
+  return indexes.join(',');
+}
 
 export function logsListRoute(app: FastifyInstance, ctx: AppContext): void {
   const list: ListLogsContext = {
@@ -23,7 +39,12 @@ export function logsListRoute(app: FastifyInstance, ctx: AppContext): void {
         summary: 'List logs',
         description:
           'Log entries of one type in a half-open time range [fromDateTime, toDateTime), in ascending eventTime, ' +
-          '100 per page. Page on with records.cursor. Requires scope api:logs:read.',
+          '100 per page. Page on with records.cursor. Requires scope api:logs:read. ' +
+          'Extension: with the request header `X-Logwarden-Leaf-Index: 1`, the response header of that name lists the leaf index ' +
+          'of each entry of the page in the tenant’s verifiable log (decimal, comma-separated, page order); the body is unchanged.',
+        headers: Type.Object({
+          'x-logwarden-leaf-index': Type.Optional(Type.String({ description: '`1`: list the entries’ leaf indexes in the response header of the same name (any other value: ignored).' })),
+        }),
         tags: ['logs'],
         querystring: ListLogsQuery,
         response: {
@@ -38,7 +59,11 @@ export function logsListRoute(app: FastifyInstance, ctx: AppContext): void {
       },
     },
     async (request, reply) => {
-      const page = await listLogs(list, request.principal!.tenantId, request.query, request.id);
+      const tenantId = request.principal!.tenantId;
+      let stored: StoredPage | undefined;
+      const wantsLeaves = request.headers[LEAF_INDEX_HEADER] === '1';
+      const page = await listLogs(list, tenantId, request.query, request.id, wantsLeaves ? (p) => (stored = p) : undefined);
+      if (wantsLeaves && stored) reply.header(LEAF_INDEX_HEADER, await leafIndexHeader(ctx.store, tenantId, stored));
       // The page is already JSON, encoded (the schema above documents it); it is sent as is.
       return (reply as FastifyReply).type('application/json; charset=utf-8').send(page);
     },

@@ -27,6 +27,7 @@ import type {
   StoredPage,
   Tenant,
   TenantLimits,
+  TenantLog,
 } from '../store.ts';
 import { reportToStderr, UnknownTenantError, type BackgroundErrorReporter } from '../store.ts';
 import { BUCKET_MS, BucketTally, overlappingBuckets, planCount } from '../count-plan.ts';
@@ -37,6 +38,10 @@ import { migrate } from './migrations.ts';
 import { prepareDataDir } from './data-dir.ts';
 import { Sealer } from './sealer.ts';
 import { Segments, type Owner } from './segments.ts';
+import { LogKeys, LOG_SIGNING_SECRET, newSigningSecret, newStoreId, STORE_ID_SECRET, type LogKeyOptions } from '../tree-keys.ts';
+import { leafRecordOf, type LeafRecord } from '../tree-leaf-records.ts';
+import { SqliteTree } from './tree.ts';
+import { backfillTrees, type TreeProgress } from './tree-backfill.ts';
 
 export const DATABASE_FILE = 'logwarden.db';
 /** Where stores of schema version 3 kept page blocks; removed once the store is upgraded. */
@@ -99,7 +104,18 @@ export interface SqliteStoreOptions {
   now?: () => number;
   /** Where the sealer reports a failure, once per distinct failure (default: stderr). */
   onBackgroundError?: BackgroundErrorReporter;
+  /** The verifiable log's signing secret and origin prefix (default: kept in the store). */
+  log?: LogKeyOptions;
+  /** Told of the progress of building trees for entries stored before the upgrade (default: stderr, when large). */
+  onTreeProgress?: TreeProgress;
+  /** Leaves built per transaction by that upgrade (tests make it small). */
+  treeBackfillChunk?: number;
 }
+
+/** The default progress report of the tree upgrade: a line per chunk, only when there are several. */
+const reportTreeProgress: TreeProgress = ({ tenantId, done, total }) => {
+  if (total > 65_536) process.stderr.write(`logwarden store: building the verifiable log of tenant ${tenantId}: ${done}/${total} entries\n`);
+};
 
 export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
   prepareDataDir(options.dataDir, DATABASE_FILE, [OLD_BLOCK_FILE]);
@@ -141,6 +157,9 @@ export class SqliteStore implements Store {
   private readonly sealer: Sealer;
   private readonly owners = new Map<string, Owner>();
   private readonly now: () => number;
+  private readonly tree: SqliteTree;
+  /** Log type names by number, for leaf texts. */
+  private readonly typeNames = new Map<number, string>();
 
   constructor(
     private readonly db: Database.Database,
@@ -212,6 +231,16 @@ export class SqliteStore implements Store {
            entries_seen = excluded.entries_seen, updated_at = excluded.updated_at`,
       ),
     };
+    const secret = (name: string, create: () => string): string => {
+      this.q.addSecret.run(name, create());
+      return this.q.secret.get(name)!.value;
+    };
+    const keys = new LogKeys(
+      options.log?.signingSecret ?? secret(LOG_SIGNING_SECRET, newSigningSecret),
+      options.log?.originPrefix ?? `logwarden/${secret(STORE_ID_SECRET, newStoreId)}`,
+    );
+    this.tree = new SqliteTree(db, keys, (typeId) => this.typeName(typeId));
+    backfillTrees(db, this.tree, this.segments, (tid, typeId) => this.ownerOf(tid, typeId), options.onTreeProgress ?? reportTreeProgress, options.treeBackfillChunk);
     this.sealer = new Sealer(db, this.segments, (tid, typeId) => this.ownerOf(tid, typeId), {
       sealAgeMs: options.sealAgeMs ?? DEFAULT_SEAL_AGE_MS,
       intervalMs: options.sealIntervalMs ?? 1000,
@@ -233,6 +262,17 @@ export class SqliteStore implements Store {
   /** The last failure of the background sealing, if its latest attempt failed. */
   get backgroundError(): unknown {
     return this.sealer.lastError;
+  }
+
+  /** A log type's name by its number. */
+  private typeName(typeId: number): string {
+    let name = this.typeNames.get(typeId);
+    if (name === undefined) {
+      name = this.q.typeOf.get(typeId);
+      if (name === undefined) throw new Error(`unknown log type number ${typeId}`);
+      this.typeNames.set(typeId, name);
+    }
+    return name;
   }
 
   /** A tenant and log type by their numbers, with their names (which segments are bound to). */
@@ -294,10 +334,13 @@ export class SqliteStore implements Store {
           let duplicates = 0;
           const tally = new BucketTally();
           const storedAt = this.now();
+          const leaves: LeafRecord[] = [];
+          const seqs: number[] = [];
           for (const e of entries) {
             const typeId = this.typeId(e.logType, true)!;
             if (this.q.addEntryKey.run(tid, e.eventTimeMs, e.key.subarray(0, KEY_BYTES)).changes === 1) {
-              this.q.insert.run(tid, typeId, e.eventTimeMs, e.body, storedAt);
+              seqs.push(Number(this.q.insert.run(tid, typeId, e.eventTimeMs, e.body, storedAt).lastInsertRowid));
+              leaves.push(leafRecordOf(typeId, e));
               accepted++;
               tally.add(typeId, e.eventTimeMs);
             } else {
@@ -305,12 +348,16 @@ export class SqliteStore implements Store {
             }
           }
           for (const c of tally.entries()) this.q.addCount.run(tid, c.typeId, c.hour, c.n);
+          // The tenant's tree and its next signed checkpoint, in this transaction.
+          this.tree.append(tid, tenantId, leaves, seqs);
           return { accepted, duplicates };
         })
         .immediate();
     } catch (err) {
       // Types registered by the rolled-back transaction do not exist; their ids will be reused.
       for (const name of this.typeIds.keys()) if (!knownTypes.has(name)) this.typeIds.delete(name);
+      this.typeNames.clear();
+      this.tree.rolledBack();
       throw err;
     }
   }
@@ -443,6 +490,21 @@ export class SqliteStore implements Store {
     if (existing) return existing.value;
     this.q.addSecret.run(name, create());
     return this.q.secret.get(name)!.value;
+  }
+
+  async log(tenantId: string): Promise<TenantLog | undefined> {
+    const tid = this.tid(tenantId);
+    return tid === undefined ? undefined : this.tree.log(tid, tenantId);
+  }
+
+  async leafIndexes(tenantId: string, seqs: readonly number[]): Promise<number[]> {
+    const tid = this.tid(tenantId);
+    return tid === undefined ? seqs.map(() => -1) : this.db.transaction(() => this.tree.leafIndexes(tid, seqs)).deferred();
+  }
+
+  /** The verifiable log's keys (origins, signers, verifier keys). */
+  get logKeys(): LogKeys {
+    return this.tree.keys;
   }
 
   async getCheckpoint(source: string, tenantId: string, logType: string): Promise<Checkpoint | undefined> {

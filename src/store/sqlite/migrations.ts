@@ -151,6 +151,52 @@ export const MIGRATIONS: readonly string[] = [
   DROP TABLE entry_block_gaps;
   DROP TABLE block_file;
   `,
+  // The verifiable log (tree.ts): each tenant's Merkle tree as packed leaf records per level 0
+  // tile, hashes from level 8 up, signed checkpoints (by origin: a new origin prefix starts a
+  // new series of checkpoints over the same tree), and the map from sequences to leaves.
+  // Trees of the entries already stored are built after this step, by tree-backfill.ts, in
+  // sequence order (the append order), resumably: `tree_backfill` holds the last sequence
+  // stored before the upgrade, and goes once every tree is built.
+  `
+  CREATE TABLE tree_heads (
+    tid INTEGER PRIMARY KEY,
+    size INTEGER NOT NULL,
+    partial BLOB NOT NULL
+  );
+  CREATE TABLE tree_tiles (
+    tid INTEGER NOT NULL,
+    tile INTEGER NOT NULL,
+    records BLOB NOT NULL,
+    PRIMARY KEY (tid, tile)
+  );
+  CREATE TABLE tree_high (
+    tid INTEGER NOT NULL,
+    level INTEGER NOT NULL,
+    n INTEGER NOT NULL,
+    hash BLOB NOT NULL,
+    PRIMARY KEY (tid, level, n)
+  ) WITHOUT ROWID;
+  CREATE TABLE tree_checkpoints (
+    tid INTEGER NOT NULL,
+    origin TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    note TEXT NOT NULL,
+    PRIMARY KEY (tid, origin, size)
+  ) WITHOUT ROWID;
+  CREATE TABLE tree_runs (
+    tid INTEGER NOT NULL,
+    first_seq INTEGER NOT NULL,
+    first_leaf INTEGER NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (tid, first_seq)
+  ) WITHOUT ROWID;
+  CREATE TABLE tree_backfill (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    through_seq INTEGER NOT NULL
+  );
+  INSERT INTO tree_backfill (id, through_seq)
+    SELECT 1, coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'entries'), 0);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,0 +1,209 @@
+/**
+ * The SQLite store's verifiable log (SPEC §11; layout in ../tree-hashes.ts):
+ *
+ * - `tree_tiles`: the leaf records of each full level 0 tile, one row per 256 leaves;
+ * - `tree_heads`: per tenant, the tree size and the records of the partial tile;
+ * - `tree_high`: the hashes at tree level 8 and above;
+ * - `tree_checkpoints`: every signed checkpoint, by size;
+ * - `tree_runs`: which leaves the entries' sequences map to, as runs of consecutive sequences
+ *   appended as consecutive leaves (a batch appends its accepted entries with consecutive
+ *   sequences, since SQLite admits one writer at a time): one row per batch at most, usually
+ *   one per tenant switch. Sealing keeps an entry's sequence, so the map holds for hot and
+ *   sealed entries alike.
+ *
+ * All of it is written in the transaction that appends the entries, including the checkpoint
+ * for the new size, signed only if the stored tree still has the last checkpoint's root.
+ */
+import type Database from 'better-sqlite3';
+import { openCheckpoint, type Checkpoint } from '../../tlog/checkpoint.ts';
+import { TILE_WIDTH } from '../../tlog/tile.ts';
+import type { SignedTreeHead, TenantLog } from '../store.ts';
+import { appendToTree, tileRootOf, type TreeTip } from '../tree-append.ts';
+import { signNextCheckpointNow } from '../tree-checkpoint.ts';
+import { LeafHashCache, treeHashReader, treeRoot, type TreeHashSource } from '../tree-hashes.ts';
+import type { LogKeys } from '../tree-keys.ts';
+import { leafText, readLeafRecord, type LeafRecord, type TypeNames } from '../tree-leaf-records.ts';
+
+type Run = { first_seq: number; first_leaf: number; n: number };
+
+export class SqliteTree {
+  private readonly q;
+  private readonly cache = new LeafHashCache();
+  /** The last checkpoint read per tenant, by its note, so its signature is checked once. */
+  private readonly opened = new Map<number, { note: string; checkpoint: Checkpoint }>();
+
+  constructor(
+    private readonly db: Database.Database,
+    readonly keys: LogKeys,
+    private readonly typeName: TypeNames,
+  ) {
+    this.q = {
+      head: db.prepare<[number], { size: number; partial: Buffer }>('SELECT size, partial FROM tree_heads WHERE tid = ?'),
+      setHead: db.prepare<[number, number, Buffer]>(
+        'INSERT INTO tree_heads (tid, size, partial) VALUES (?, ?, ?) ON CONFLICT (tid) DO UPDATE SET size = excluded.size, partial = excluded.partial',
+      ),
+      tile: db.prepare<[number, number], Buffer>('SELECT records FROM tree_tiles WHERE tid = ? AND tile = ?').pluck(),
+      addTile: db.prepare<[number, number, Buffer]>('INSERT INTO tree_tiles (tid, tile, records) VALUES (?, ?, ?)'),
+      high: db.prepare<[number, number, number], Buffer>('SELECT hash FROM tree_high WHERE tid = ? AND level = ? AND n = ?').pluck(),
+      addHigh: db.prepare<[number, number, number, Buffer]>('INSERT INTO tree_high (tid, level, n, hash) VALUES (?, ?, ?, ?)'),
+      latest: db.prepare<[number, string], { size: number; note: string }>(
+        'SELECT size, note FROM tree_checkpoints WHERE tid = ? AND origin = ? ORDER BY size DESC LIMIT 1',
+      ),
+      addCheckpoint: db.prepare<[number, string, number, string]>('INSERT INTO tree_checkpoints (tid, origin, size, note) VALUES (?, ?, ?, ?)'),
+      lastRun: db.prepare<[number], Run>('SELECT first_seq, first_leaf, n FROM tree_runs WHERE tid = ? ORDER BY first_seq DESC LIMIT 1'),
+      runAt: db.prepare<[number, number], Run>('SELECT first_seq, first_leaf, n FROM tree_runs WHERE tid = ? AND first_seq <= ? ORDER BY first_seq DESC LIMIT 1'),
+      addRun: db.prepare<[number, number, number, number]>('INSERT INTO tree_runs (tid, first_seq, first_leaf, n) VALUES (?, ?, ?, ?)'),
+      growRun: db.prepare<[number, number, number]>('UPDATE tree_runs SET n = ? WHERE tid = ? AND first_seq = ?'),
+    };
+  }
+
+  private tip(tid: number): TreeTip {
+    const h = this.q.head.get(tid);
+    return h ? { size: h.size, partial: h.partial } : { size: 0, partial: Buffer.alloc(0) };
+  }
+
+  /** Reads hashes as of the database's current state (call inside a transaction for a consistent view). */
+  private source(tid: number): TreeHashSource {
+    return {
+      leafHashes: (tile) => {
+        let records = this.q.tile.get(tid, tile);
+        if (records === undefined) {
+          const tip = this.tip(tid);
+          if (Math.floor(tip.size / TILE_WIDTH) !== tile) throw new Error(`level 0 tile ${tile} of tenant ${tid} is not stored`);
+          records = tip.partial;
+        }
+        return this.cache.hashes(tid, tile, records, this.typeName);
+      },
+      high: (level, n) => {
+        const h = this.q.high.get(tid, level, n);
+        if (h === undefined) throw new Error(`tree hash ${level}/${n} of tenant ${tid} is not stored`);
+        return new Uint8Array(h);
+      },
+    };
+  }
+
+  /**
+   * Inside the append transaction: appends the leaves of entries stored with sequences `seqs`
+   * (consecutive per batch, but not necessarily) and signs the checkpoint of the new size.
+   */
+  append(tid: number, tenantId: string, records: readonly LeafRecord[], seqs: readonly number[]): void {
+    if (records.length === 0) return;
+    const tip = this.tip(tid);
+    const source = this.source(tid);
+    const w = appendToTree(tip, records, (tile, recs) => tileRootOf(this.cache.hashes(tid, tile, recs, this.typeName)), source.high);
+    for (const t of w.fullTiles) this.q.addTile.run(tid, t.tile, t.records);
+    for (const h of w.high) this.q.addHigh.run(tid, h.level, h.n, Buffer.from(h.hash));
+    this.q.setHead.run(tid, w.size, w.partial);
+    this.addRuns(tid, seqs, tip.size);
+    this.sign(tid, tenantId, w.size);
+  }
+
+  /** Maps `seqs` (increasing) to leaves `firstLeaf`, `firstLeaf + 1`, …, extending the last run when contiguous. */
+  private addRuns(tid: number, seqs: readonly number[], firstLeaf: number): void {
+    let last = this.q.lastRun.get(tid);
+    let i = 0;
+    while (i < seqs.length) {
+      let j = i + 1;
+      while (j < seqs.length && seqs[j] === seqs[j - 1]! + 1) j++;
+      const seq = seqs[i]!;
+      const leaf = firstLeaf + i;
+      if (last && last.first_seq + last.n === seq && last.first_leaf + last.n === leaf) {
+        last = { ...last, n: last.n + (j - i) };
+        this.q.growRun.run(last.n, tid, last.first_seq);
+      } else {
+        last = { first_seq: seq, first_leaf: leaf, n: j - i };
+        this.q.addRun.run(tid, seq, leaf, j - i);
+      }
+      i = j;
+    }
+  }
+
+  /**
+   * The latest checkpoint signed under the tenant's current origin, its signature checked (once
+   * per distinct note): a stored checkpoint edited, or signed by another key under this origin
+   * (the signing secret changed), is refused rather than extended.
+   */
+  private latest(tid: number, tenantId: string): { note: string; checkpoint: Checkpoint } | undefined {
+    const row = this.q.latest.get(tid, this.keys.origin(tenantId));
+    if (row === undefined) return undefined;
+    const cached = this.opened.get(tid);
+    if (cached && cached.note === row.note) return cached;
+    let checkpoint: Checkpoint;
+    try {
+      checkpoint = openCheckpoint(row.note, this.keys.signer(tenantId).verifier).checkpoint;
+    } catch (err) {
+      throw new Error(
+        `the last checkpoint of ${this.keys.origin(tenantId)} (size ${row.size}) does not verify with the log key ` +
+          `(${err instanceof Error ? err.message : String(err)}): was the log signing secret changed, or the checkpoint edited? Nothing is signed over it`,
+      );
+    }
+    const opened = { note: row.note, checkpoint };
+    this.opened.set(tid, opened);
+    return opened;
+  }
+
+  /** Inside a write transaction: signs and keeps the checkpoint of `size` unless one exists. */
+  private sign(tid: number, tenantId: string, size: number): { note: string; checkpoint: Checkpoint } {
+    const previous = this.latest(tid, tenantId);
+    if (previous && previous.checkpoint.size === size) return previous;
+    const source = this.source(tid);
+    const next = signNextCheckpointNow({
+      origin: this.keys.origin(tenantId),
+      size,
+      root: (s) => treeRoot(s, source),
+      signer: this.keys.signer(tenantId),
+      previous: previous?.checkpoint ?? null,
+    });
+    this.q.addCheckpoint.run(tid, next.checkpoint.origin, size, next.note);
+    const opened = { note: next.note, checkpoint: next.checkpoint };
+    this.opened.set(tid, opened);
+    return opened;
+  }
+
+  /** The tenant's log as of its latest checkpoint (signing the first one when there is none). */
+  log(tid: number, tenantId: string): TenantLog {
+    let head = this.db.transaction(() => this.latest(tid, tenantId)).deferred();
+    head ??= this.db.transaction(() => this.sign(tid, tenantId, this.tip(tid).size)).immediate();
+    const { checkpoint, note } = head;
+    const signed: SignedTreeHead = { size: checkpoint.size, rootHash: checkpoint.rootHash, note };
+    const read = <T>(f: () => T): T => this.db.transaction(f).deferred();
+    const source = this.source(tid);
+    return {
+      origin: this.keys.origin(tenantId),
+      verifierKey: this.keys.verifierKey(tenantId),
+      checkpoint: signed,
+      // One read transaction per call: the partial tile and the tree size read together.
+      reader: treeHashReader(() => ({
+        leafHashes: (tile) => read(() => source.leafHashes(tile)),
+        high: (level, n) => source.high(level, n),
+      })),
+      leaves: async (start, count) => read(() => this.leafTexts(tid, start, count)),
+    };
+  }
+
+  private leafTexts(tid: number, start: number, count: number): string[] {
+    const out: string[] = [];
+    const tip = this.tip(tid);
+    if (start < 0 || count < 0 || start + count > tip.size) throw new RangeError(`leaves [${start}, ${start + count}) are beyond the tree`);
+    for (let leaf = start; leaf < start + count; ) {
+      const tile = Math.floor(leaf / TILE_WIDTH);
+      const records = this.q.tile.get(tid, tile) ?? tip.partial;
+      const end = Math.min(start + count, (tile + 1) * TILE_WIDTH);
+      for (; leaf < end; leaf++) out.push(leafText(readLeafRecord(records, leaf - tile * TILE_WIDTH), this.typeName));
+    }
+    return out;
+  }
+
+  /** The leaf of each sequence; -1 where there is none. */
+  leafIndexes(tid: number, seqs: readonly number[]): number[] {
+    return seqs.map((seq) => {
+      const run = this.q.runAt.get(tid, seq);
+      return run && seq < run.first_seq + run.n ? run.first_leaf + (seq - run.first_seq) : -1;
+    });
+  }
+
+  /** Forgets cached state that a rolled-back transaction may have left. */
+  rolledBack(): void {
+    this.opened.clear();
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * Signing a tenant's next checkpoint inside a store's append transaction. The rule is the
+ * library's signNextCheckpoint (src/tlog/next-checkpoint.ts): the stored tree, at the size of
+ * the last signed checkpoint, must still have that checkpoint's root, and the size must not
+ * shrink; otherwise InconsistentTreeError and nothing is signed. This variant computes roots
+ * synchronously (tree-hashes.ts), so a store with a synchronous driver (SQLite) signs within
+ * the transaction that appends the leaves: a checkpoint then exists for every committed tree
+ * size, in every process, and the check and the write of the next one cannot interleave with
+ * another writer's. A store with an asynchronous driver can call signNextCheckpoint itself.
+ */
+import { formatCheckpoint, openCheckpoint, signCheckpoint, type Checkpoint } from '../tlog/checkpoint.ts';
+import { hashesEqual, type Hash } from '../tlog/hash.ts';
+import { InconsistentTreeError, type NextCheckpoint } from '../tlog/next-checkpoint.ts';
+import type { NoteSigner, NoteVerifier } from '../tlog/note-key.ts';
+
+export function signNextCheckpointNow(options: {
+  origin: string;
+  size: number;
+  root: (size: number) => Hash;
+  signer: NoteSigner;
+  previous: Checkpoint | null;
+}): NextCheckpoint {
+  const { origin, size, root, signer, previous } = options;
+  if (previous) {
+    if (previous.origin !== origin) throw new InconsistentTreeError('the previous checkpoint has another origin');
+    if (size < previous.size) throw new InconsistentTreeError(`tree size ${size} is smaller than the last signed size ${previous.size}`);
+    if (!hashesEqual(root(previous.size), previous.rootHash)) {
+      throw new InconsistentTreeError(`the stored tree at size ${previous.size} no longer has the root of the last signed checkpoint`);
+    }
+  }
+  const checkpoint: Checkpoint = { origin, size, rootHash: root(size), extensions: [] };
+  formatCheckpoint(checkpoint);
+  return { checkpoint, note: signCheckpoint(checkpoint, signer) };
+}
+
+/**
+ * The checkpoint a stored signed note carries, once its signature by the tenant's key checks
+ * out: an edited stored checkpoint is refused rather than signed over.
+ */
+export function checkpointOfNote(note: string, verifier: NoteVerifier): Checkpoint {
+  return openCheckpoint(note, verifier).checkpoint;
+}

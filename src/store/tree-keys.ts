@@ -1,0 +1,67 @@
+/**
+ * The log keys of a store's tenants (SPEC §11, TLOG-API.md): one signing secret for the
+ * deployment — given by configuration (LOGWARDEN_LOG_SIGNING_SECRET) or generated once and kept
+ * in the store's secrets — from which each tenant's Ed25519 key is derived
+ * (deriveTenantSigner, HKDF); each tenant's origin, which is also its key's name, is
+ * `<prefix>/<tenantId>`, the prefix defaulting to `logwarden/<store id>` with a random store id
+ * created once and kept in the store, so that two deployments never share an origin.
+ */
+import { randomBytes } from 'node:crypto';
+import type { NoteSigner } from '../tlog/note-key.ts';
+import { deriveTenantSigner } from '../tlog/tenant-key.ts';
+
+/** Secret names in the store's `secrets`. */
+export const LOG_SIGNING_SECRET = 'tlog-signing-secret';
+export const STORE_ID_SECRET = 'store-id';
+
+export interface LogKeyOptions {
+  /** The signing secret (≥ 32 bytes of UTF-8); default: the one kept in the store. */
+  readonly signingSecret?: string | null;
+  /** The origin prefix; default `logwarden/<store id>`. */
+  readonly originPrefix?: string | null;
+}
+
+/** A fresh signing secret: 32 random bytes, hex (64 characters). */
+export function newSigningSecret(): string {
+  return randomBytes(32).toString('hex');
+}
+
+/** A fresh store id: 16 random bytes, hex. */
+export function newStoreId(): string {
+  return randomBytes(16).toString('hex');
+}
+
+export class LogKeys {
+  private readonly signers = new Map<string, NoteSigner>();
+
+  constructor(
+    private readonly secret: string,
+    readonly originPrefix: string,
+  ) {}
+
+  /** From options and the store's secrets (`getOrCreate(name, create)`, atomic). */
+  static async open(getOrCreate: (name: string, create: () => string) => Promise<string> | string, options: LogKeyOptions = {}): Promise<LogKeys> {
+    const secret = options.signingSecret ?? (await getOrCreate(LOG_SIGNING_SECRET, newSigningSecret));
+    const prefix = options.originPrefix ?? `logwarden/${await getOrCreate(STORE_ID_SECRET, newStoreId)}`;
+    return new LogKeys(secret, prefix);
+  }
+
+  origin(tenantId: string): string {
+    return `${this.originPrefix}/${tenantId}`;
+  }
+
+  signer(tenantId: string): NoteSigner {
+    let s = this.signers.get(tenantId);
+    if (s === undefined) {
+      s = deriveTenantSigner(this.secret, this.origin(tenantId));
+      if (this.signers.size >= 10_000) this.signers.clear();
+      this.signers.set(tenantId, s);
+    }
+    return s;
+  }
+
+  /** The tenant's verifier key in note form `<name>+<hex id>+<base64>`. */
+  verifierKey(tenantId: string): string {
+    return this.signer(tenantId).verifier.text;
+  }
+}

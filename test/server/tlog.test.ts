@@ -1,0 +1,179 @@
+import assert from 'node:assert/strict';
+import { gunzipSync } from 'node:zlib';
+import { after, before, describe, it } from 'node:test';
+import { createTenant, issueAccessKey } from '../../src/logs/access-keys.ts';
+import { entriesOf } from '../../src/store/page.ts';
+import { decodeBase64 } from '../../src/tlog/base64.ts';
+import { openCheckpoint, type Checkpoint } from '../../src/tlog/checkpoint.ts';
+import { verifyConsistency } from '../../src/tlog/consistency-proof.ts';
+import { decodeEntryBundle } from '../../src/tlog/entry-bundle.ts';
+import { buildEntryLeaf } from '../../src/tlog/entry-leaf.ts';
+import { hashesEqual, leafHash } from '../../src/tlog/hash.ts';
+import { verifyInclusion } from '../../src/tlog/inclusion-proof.ts';
+import { parseVerifierKey, type NoteVerifier } from '../../src/tlog/note-key.ts';
+import { tileHashReader } from '../../src/tlog/tile-hash-reader.ts';
+import { entryBundlePath, tilePath, tilesForTree, TILE_WIDTH } from '../../src/tlog/tile.ts';
+import { treeHash } from '../../src/tlog/tree-hash.ts';
+import { basic, sqliteSealingFactory, startTestApp, type TestApp } from '../support/app.ts';
+
+const T0 = Date.UTC(2026, 2, 4, 9, 0, 0);
+
+function entries(n: number, from: number, minutes = 1) {
+  return Array.from({ length: n }, (_, i) => ({
+    userId: String(from + i),
+    eventTime: new Date(T0 + ((from + i) % 97) * minutes * 60_000).toISOString(),
+    logRecord: { i: from + i },
+  }));
+}
+
+describe('GET /v2/tlog/{tenantId}/… over HTTP (sqlite, sealing at once)', () => {
+  let t: TestApp;
+  let base: string;
+  let key: NoteVerifier;
+  const auth = () => ({ authorization: basic(t.readKey) });
+  const get = (path: string, headers: Record<string, string> = {}) => fetch(`${base}/v2/tlog/${t.tenantId}/${path}`, { headers: { ...auth(), ...headers } });
+  const checkpoint = async (): Promise<Checkpoint> => {
+    const res = await get('checkpoint');
+    assert.equal(res.status, 200);
+    return openCheckpoint(await res.text(), key).checkpoint;
+  };
+  const ingest = async (logType: string, list: unknown[]) => {
+    const res = await t.ingest(logType, list);
+    assert.equal(res.statusCode, 201, res.body);
+  };
+
+  before(async () => {
+    t = await startTestApp({ factory: sqliteSealingFactory });
+    base = await t.app.listen({ host: '127.0.0.1', port: 0 });
+    const res = await get('key');
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type')!, /^text\/plain/);
+    key = parseVerifierKey((await res.text()).trim());
+  });
+  after(async () => t.close());
+
+  it('serves the signed empty tree, then a checkpoint covering each acknowledged batch', async () => {
+    const empty = await checkpoint();
+    assert.equal(empty.size, 0);
+    assert.ok(empty.origin.endsWith(`/${t.tenantId}`));
+    await ingest('AccessLog', entries(120, 0));
+    assert.equal((await checkpoint()).size, 120);
+    // Duplicates add no leaf; other types share the tree.
+    await ingest('AccessLog', entries(30, 100));
+    await ingest('UserActivityLog', entries(200, 0, 2));
+    const cp = await checkpoint();
+    assert.equal(cp.size, 120 + 10 + 200);
+    const res = await get('checkpoint');
+    assert.equal(res.headers.get('cache-control'), 'no-cache');
+  });
+
+  it('serves tiles and entry bundles from which the checkpoint root and every leaf check out', async () => {
+    const cp = await checkpoint();
+    const fetched = new Map<string, Uint8Array>();
+    for (const tile of tilesForTree(cp.size)) {
+      const res = await get(tilePath(tile));
+      assert.equal(res.status, 200, tilePath(tile));
+      assert.equal(res.headers.get('content-type'), 'application/octet-stream');
+      assert.equal(res.headers.get('cache-control'), tile.width === TILE_WIDTH ? 'public, max-age=31536000, immutable' : 'public, max-age=60');
+      fetched.set(tilePath(tile), new Uint8Array(await res.arrayBuffer()));
+    }
+    const reader = tileHashReader(cp.size, (tile) => fetched.get(tilePath(tile))!);
+    assert.ok(hashesEqual(await treeHash(cp.size, reader), cp.rootHash), 'tree hash from the tiles');
+    // Entry bundles: leaf i of bundle N hashes to hash i of tile/0/N.
+    for (let n = 0; n * TILE_WIDTH < cp.size; n++) {
+      const width = Math.min(TILE_WIDTH, cp.size - n * TILE_WIDTH);
+      const raw = await t.inject({ method: 'GET', url: `/v2/tlog/${t.tenantId}/${entryBundlePath(n, width)}`, headers: { ...auth(), 'accept-encoding': 'gzip' } });
+      assert.equal(raw.statusCode, 200);
+      assert.equal(raw.headers['content-encoding'], 'gzip');
+      const leaves = decodeEntryBundle(gunzipSync(raw.rawPayload));
+      assert.equal(leaves.length, width);
+      const tile = fetched.get(tilePath({ level: 0, n, width }))!;
+      leaves.forEach((leaf, i) => assert.ok(hashesEqual(leafHash(leaf), tile.subarray(i * 32, i * 32 + 32)), `leaf ${n * 256 + i}`));
+      const plain = await t.inject({ method: 'GET', url: `/v2/tlog/${t.tenantId}/${entryBundlePath(n, width)}`, headers: auth() });
+      assert.equal(plain.headers['content-encoding'], undefined);
+      assert.deepEqual(decodeEntryBundle(plain.rawPayload).length, width);
+    }
+  });
+
+  it('serves narrower partial tiles of earlier sizes, and 404 beyond the tree; 400 for a non-canonical path', async () => {
+    const cp = await checkpoint();
+    assert.equal((await get('tile/0/000.p/5')).status, 200);
+    assert.equal((await get(`tile/0/${String(Math.floor(cp.size / 256) + 1).padStart(3, '0')}`)).status, 404);
+    assert.equal((await get('tile/entries/001.p/255')).status, 404);
+    assert.equal((await get('tile/0/0')).status, 400);
+    assert.equal((await get('tile/0/000.p/256')).status, 400);
+  });
+
+  it('serves inclusion proofs that verify against the checkpoint, and consistency between checkpoints', async () => {
+    const older = await checkpoint();
+    await ingest('UserCallPlay', entries(50, 500));
+    const cp = await checkpoint();
+    const sample = [0, 1, 129, 255, 256, older.size - 1, cp.size - 1];
+    const res = await get(`proof/inclusion?${sample.map((i) => `index=${i}`).join('&')}`);
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as { size: number; rootHash: string; proofs: { index: number; leafHash: string; hashes: string[] }[] };
+    assert.equal(body.size, cp.size);
+    assert.ok(hashesEqual(decodeBase64(body.rootHash)!, cp.rootHash));
+    assert.deepEqual(body.proofs.map((p) => p.index), sample);
+    for (const p of body.proofs) {
+      assert.ok(verifyInclusion(decodeBase64(p.leafHash)!, p.index, cp.size, p.hashes.map((h) => decodeBase64(h)!), cp.rootHash), `leaf ${p.index}`);
+    }
+    const atOlder = (await (await get(`proof/inclusion?index=3&size=${older.size}`)).json()) as { rootHash: string };
+    assert.ok(hashesEqual(decodeBase64(atOlder.rootHash)!, older.rootHash));
+    const cons = (await (await get(`proof/consistency?from=${older.size}&to=${cp.size}`)).json()) as { from: number; to: number; hashes: string[] };
+    assert.deepEqual([cons.from, cons.to], [older.size, cp.size]);
+    assert.ok(verifyConsistency(older.size, cp.size, cons.hashes.map((h) => decodeBase64(h)!), older.rootHash, cp.rootHash));
+    assert.equal((await get(`proof/inclusion?index=${cp.size}`)).status, 400);
+    assert.equal((await get(`proof/inclusion?index=0&size=${cp.size + 1}`)).status, 400);
+    assert.equal((await get(`proof/consistency?from=${cp.size}&to=${cp.size + 1}`)).status, 400);
+    assert.equal((await get('proof/inclusion?index=-1')).status, 400);
+  });
+
+  it('X-Logwarden-Leaf-Index: 1 lists each entry’s leaf; without it the answer is unchanged', async () => {
+    const cp = await checkpoint();
+    const query = new URLSearchParams({ logType: 'AccessLog', fromDateTime: '2026-01-01T00:00:00Z', limit: '50' });
+    const plain = await fetch(`${base}/v2/logs?${query}`, { headers: auth() });
+    const withLeaves = await fetch(`${base}/v2/logs?${query}`, { headers: { ...auth(), 'x-logwarden-leaf-index': '1' } });
+    assert.equal(plain.headers.get('x-logwarden-leaf-index'), null);
+    const header = withLeaves.headers.get('x-logwarden-leaf-index');
+    assert.ok(header);
+    const strip = (s: string) => s.replace(/"requestId":"[0-9a-z]+"/, '').replace(/"cursor":"[^"]+"/, '');
+    const body = await withLeaves.text();
+    assert.equal(strip(body), strip(await plain.text()));
+    const indexes = header.split(',').map(Number);
+    const served = entriesOf({ text: Buffer.from(body.slice(body.indexOf('"logEntries":[') + 14, -2)), count: indexes.length, next: null });
+    const bundles = new Map<number, Uint8Array[]>();
+    for (let k = 0; k < indexes.length; k++) {
+      const n = Math.floor(indexes[k]! / 256);
+      if (!bundles.has(n)) {
+        const width = Math.min(256, cp.size - n * 256);
+        bundles.set(n, decodeEntryBundle(new Uint8Array(await (await get(entryBundlePath(n, width))).arrayBuffer())));
+      }
+      const leaf = Buffer.from(bundles.get(n)![indexes[k]! % 256]!).toString();
+      assert.equal(leaf, buildEntryLeaf({ logType: 'AccessLog', eventTime: new Date(served[k]!.timeMs).toISOString(), wireText: served[k]!.body }));
+    }
+  });
+
+  it('needs api:logs:read of that very tenant: other tenants get the 404 of an unknown tenant', async () => {
+    assert.equal((await fetch(`${base}/v2/tlog/${t.tenantId}/checkpoint`)).status, 401);
+    const writeOnly = await fetch(`${base}/v2/tlog/${t.tenantId}/checkpoint`, { headers: { authorization: basic(t.writeKey) } });
+    assert.equal(writeOnly.status, 401);
+    const other = await createTenant(t.store, 'other');
+    const otherKey = await issueAccessKey(t.store, other.id, ['api:logs:read']);
+    const mine = await fetch(`${base}/v2/tlog/${other.id}/checkpoint`, { headers: { authorization: basic(otherKey) } });
+    assert.equal(mine.status, 200);
+    const theirs = await fetch(`${base}/v2/tlog/${t.tenantId}/tile/0/000`, { headers: { authorization: basic(otherKey) } });
+    const unknown = await fetch(`${base}/v2/tlog/99999/tile/0/000`, { headers: { authorization: basic(otherKey) } });
+    assert.equal(theirs.status, 404);
+    assert.equal(unknown.status, 404);
+    const errorsOf = async (r: Response, id: string) => ((await r.json()) as { errors: string[] }).errors.map((e) => e.replace(id, 'ID'));
+    assert.deepEqual(await errorsOf(theirs, t.tenantId), await errorsOf(unknown, '99999'));
+  });
+
+  it('documents every endpoint in the OpenAPI document', async () => {
+    const doc = (await (await fetch(`${base}/openapi.json`)).json()) as { paths: Record<string, unknown> };
+    for (const p of ['checkpoint', 'key', 'tile/{*}', 'proof/inclusion', 'proof/consistency']) {
+      assert.ok(`/v2/tlog/{tenantId}/${p}` in doc.paths, p);
+    }
+  });
+});

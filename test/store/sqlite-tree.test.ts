@@ -1,0 +1,154 @@
+import Database from 'better-sqlite3';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { DATABASE_FILE, openSqliteStore, type SqliteStore } from '../../src/store/sqlite/index.ts';
+import { entriesOf } from '../../src/store/page.ts';
+import { makeEntry } from '../../src/store/store.contract.ts';
+import type { Store } from '../../src/store/store.ts';
+import { openCheckpoint } from '../../src/tlog/checkpoint.ts';
+import { buildEntryLeaf } from '../../src/tlog/entry-leaf.ts';
+import { parseVerifierKey } from '../../src/tlog/note-key.ts';
+import { proveConsistency, verifyConsistency } from '../../src/tlog/consistency-proof.ts';
+
+const T0 = Date.UTC(2026, 2, 4, 9);
+const A = '111111111111111111';
+const B = '222222222222222222';
+const TYPES = ['AccessLog', 'UserActivityLog', 'UserCallPlay'];
+
+function withFile<T>(dir: string, f: (db: Database.Database) => T): T {
+  const db = new Database(join(dir, DATABASE_FILE));
+  try {
+    return f(db);
+  } finally {
+    db.close();
+  }
+}
+
+/** Every entry of a tenant as served, with its leaf index, checked against the leaf text. */
+async function checkLeafMap(store: Store, tenantId: string): Promise<number> {
+  const log = (await store.log!(tenantId))!;
+  let n = 0;
+  for (const logType of TYPES) {
+    const page = await store.firstPage({ tenantId, logType, fromMs: 0, toMs: null }, 10_000);
+    const indexes = await store.leafIndexes!(tenantId, page.seqs!);
+    const served = entriesOf(page);
+    for (let i = 0; i < served.length; i++) {
+      const want = buildEntryLeaf({ logType, eventTime: new Date(served[i]!.timeMs).toISOString(), wireText: served[i]!.body });
+      assert.deepEqual(await log.leaves(indexes[i]!, 1), [want]);
+    }
+    n += served.length;
+  }
+  assert.equal(n, log.checkpoint.size);
+  return n;
+}
+
+describe('SQLite verifiable log', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'logwarden-tree-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('schema v5 builds the trees of a store written by schema v4, resumably, in append order', async () => {
+    // A store with entries in both places (sealed and hot), two tenants appending in turn.
+    let store = openSqliteStore({ dataDir: dir, sealAgeMs: 60 * 60_000 });
+    await store.createTenant({ id: A, name: 'A' });
+    await store.createTenant({ id: B, name: 'B' });
+    for (let batch = 0; batch < 12; batch++) {
+      const mk = (tenant: string, i: number) => makeEntry(TYPES[(i + batch) % 3]!, T0 + ((i * 7919 + batch * 31) % 5000) * 1000, `{"t":"${tenant}","b":${batch},"i":${i}}`);
+      await store.append(A, Array.from({ length: 60 }, (_, i) => mk(A, i)));
+      await store.append(B, Array.from({ length: 25 }, (_, i) => mk(B, i)));
+      if (batch === 6) store.settle();
+    }
+    const before = { a: (await store.log(A))!.checkpoint, b: (await store.log(B))!.checkpoint };
+    assert.equal(before.a.size, 720);
+    await store.close();
+
+    // What schema v4 had: the same entries and segments, no tree.
+    withFile(dir, (db) => {
+      db.exec('DROP TABLE tree_heads; DROP TABLE tree_tiles; DROP TABLE tree_high; DROP TABLE tree_checkpoints; DROP TABLE tree_runs; DROP TABLE tree_backfill;');
+      db.pragma('user_version = 4');
+    });
+
+    // Interrupted after three chunks: the upgrade resumes where it stopped.
+    const seen: { tenantId: string; done: number; total: number }[] = [];
+    let calls = 0;
+    assert.throws(
+      () =>
+        openSqliteStore({
+          dataDir: dir,
+          treeBackfillChunk: 100,
+          onTreeProgress: (p) => {
+            seen.push(p);
+            if (++calls === 3) throw new Error('killed');
+          },
+        }),
+      /killed/,
+    );
+    assert.deepEqual(seen.map((p) => p.done), [100, 200, 300]);
+    assert.equal(withFile(dir, (db) => db.pragma('user_version', { simple: true })), 5);
+    const resumed: number[] = [];
+    store = openSqliteStore({ dataDir: dir, treeBackfillChunk: 100, onTreeProgress: (p) => resumed.push(p.done) });
+    try {
+      assert.deepEqual(resumed.slice(0, 5), [400, 500, 600, 700, 720]);
+      assert.equal(withFile(dir, (db) => db.prepare<[], number>('SELECT count(*) FROM tree_backfill').pluck().get()), 0);
+      const after = { a: (await store.log(A))!.checkpoint, b: (await store.log(B))!.checkpoint };
+      // The same trees as the ones built while appending: same sizes, same roots.
+      assert.equal(after.a.size, before.a.size);
+      assert.deepEqual(after.a.rootHash, before.a.rootHash);
+      assert.deepEqual(after.b.rootHash, before.b.rootHash);
+      assert.equal(await checkLeafMap(store, A), 720);
+      assert.equal(await checkLeafMap(store, B), 300);
+      // New entries extend the built trees.
+      await store.append(A, [makeEntry('AccessLog', T0, '{"new":1}')]);
+      const log = (await store.log(A))!;
+      assert.equal(log.checkpoint.size, 721);
+      assert.ok(verifyConsistency(720, 721, await proveConsistency(720, 721, log.reader), before.a.rootHash, log.checkpoint.rootHash));
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('refuses to sign over a stored tree that no longer has the last checkpoint’s root', async () => {
+    const store = openSqliteStore({ dataDir: dir });
+    try {
+      await store.createTenant({ id: A, name: 'A' });
+      await store.append(A, Array.from({ length: 10 }, (_, i) => makeEntry('AccessLog', T0 + i)));
+      withFile(dir, (db) => {
+        const partial = db.prepare<[], Buffer>('SELECT partial FROM tree_heads').pluck().get()!;
+        partial[44 * 3 + 20]! ^= 1;
+        db.prepare('UPDATE tree_heads SET partial = ?').run(partial);
+      });
+      await assert.rejects(store.append(A, [makeEntry('AccessLog', T0 + 100)]), /no longer has the root of the last signed checkpoint/);
+      assert.equal((await store.log(A))!.checkpoint.size, 10);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('a new origin prefix starts a new series of checkpoints; another secret under the same origin is refused', async () => {
+    let store: SqliteStore = openSqliteStore({ dataDir: dir });
+    await store.createTenant({ id: A, name: 'A' });
+    await store.append(A, [makeEntry('AccessLog', T0)]);
+    const first = (await store.log(A))!;
+    await store.close();
+
+    store = openSqliteStore({ dataDir: dir, log: { originPrefix: 'audit.example/log' } });
+    const renamed = (await store.log(A))!;
+    assert.equal(renamed.origin, `audit.example/log/${A}`);
+    assert.equal(openCheckpoint(renamed.checkpoint.note, parseVerifierKey(renamed.verifierKey)).checkpoint.size, 1);
+    assert.deepEqual(renamed.checkpoint.rootHash, first.checkpoint.rootHash);
+    await store.close();
+
+    store = openSqliteStore({ dataDir: dir, log: { signingSecret: 'another secret of at least 32 bytes!' } });
+    try {
+      await assert.rejects(store.append(A, [makeEntry('AccessLog', T0 + 1)]), /was the log signing secret changed/);
+      assert.equal((await store.firstPage({ tenantId: A, logType: 'AccessLog', fromMs: 0, toMs: null }, 10)).total, 1);
+    } finally {
+      await store.close();
+    }
+  });
+});
