@@ -5,6 +5,7 @@
  * of any larger tree, to compare with a signed checkpoint, without keeping the leaves.
  */
 import { EMPTY_TREE_HASH, nodeHash, type Hash } from '../tlog/index.ts';
+import { fastNodeHash } from './fast-hash.ts';
 
 export class CompactRange {
   private readonly stack: Hash[];
@@ -30,7 +31,7 @@ export class CompactRange {
   append(leafHash: Hash): void {
     let h = leafHash;
     // Each trailing one bit of the old size is a subtree that the new leaf completes.
-    for (let n = this.count; n % 2 === 1; n = (n - 1) / 2) h = nodeHash(this.stack.pop()!, h);
+    for (let n = this.count; n % 2 === 1; n = (n - 1) / 2) h = fastNodeHash(this.stack.pop()!, h);
     this.stack.push(h);
     this.count++;
   }

@@ -44,6 +44,7 @@ import {
   type NoteVerifier,
 } from '../tlog/index.ts';
 import { CompactRange } from './compact-range.ts';
+import { fastLeafHash } from './fast-hash.ts';
 import { isLogsApiError } from './errors.ts';
 import { MemoryLeafCache, type LeafCache } from './leaf-cache.ts';
 import type { LogEntry } from './page.ts';
@@ -311,7 +312,7 @@ export class LogVerifier {
     if (leafHashes) {
       const inner = visit;
       visit = (index, leaf) => {
-        leafHashes.push(leafHash(leaf));
+        leafHashes.push(fastLeafHash(leaf));
         inner(index, leaf);
       };
     }
@@ -360,7 +361,7 @@ export class LogVerifier {
         }
         const base = n * TILE_WIDTH;
         for (let i = 0; i < leaves.length; i++) {
-          edge.append(leafHash(leaves[i]!));
+          edge.append(fastLeafHash(leaves[i]!));
           visit(base + i, leaves[i]!);
         }
         fetchedBundles.push(n);

@@ -10,12 +10,14 @@
 import { decodeBase64, entryBundlePath, tilePath, type Hash, type Tile } from '../tlog/index.ts';
 import { LogsApiError, isLogsApiError } from './errors.ts';
 import { LogsClient, type ListLogsParams, type LogsClientOptions } from './logs.ts';
+import { nodeHttpFetch } from './node-http-fetch.ts';
 import { emptyPage, parsePage, type LogEntry, type LogsPage } from './page.ts';
 
 /** The opt-in request (and response) header that reports each entry's leaf index. */
 export const LEAF_INDEX_HEADER = 'X-Logwarden-Leaf-Index';
 
 export interface TlogClientOptions extends LogsClientOptions {
+  // `fetch` defaults to node:http(s) with keep-alive here (node-http-fetch.ts): an audit makes thousands of requests.
   /** The tenant whose log is read (the `<tenantId>` of `/v2/tlog/<tenantId>/…`). */
   tenantId: string;
 }
@@ -64,7 +66,7 @@ export class TlogClient extends LogsClient {
 
   constructor(options: TlogClientOptions) {
     const { tenantId, ...rest } = options;
-    super(rest);
+    super({ fetch: nodeHttpFetch, ...rest });
     if (!/^[A-Za-z0-9_-]{1,64}$/.test(tenantId)) throw new TypeError(`invalid tenant id ${JSON.stringify(tenantId)}`);
     this.tenantId = tenantId;
   }
