@@ -8,11 +8,10 @@
  * The wire text is the entry's JSON object exactly as `GET /v2/logs` serves it inside
  * `logEntries`, so the bytes a client receives are the bytes the tree commits to.
  */
-import { createHash } from 'node:crypto';
 import { LOG_TYPE_NAME } from '../logs/log-types.ts';
 import { parseDateTime } from '../logs/time.ts';
 import { decodeBase64, encodeBase64 } from './base64.ts';
-import { leafHash, type Hash } from './hash.ts';
+import { leafHash, sha256, type Hash } from './hash.ts';
 
 export const ENTRY_LEAF_V1 = 'logwarden/entry/v1';
 
@@ -28,7 +27,7 @@ export class EntryLeafError extends Error {
 }
 
 export function wireTextDigest(wireText: string | Uint8Array): Uint8Array {
-  return new Uint8Array(createHash('sha256').update(wireText).digest());
+  return sha256(wireText);
 }
 
 function check(logType: string, eventTime: string): void {

@@ -2,14 +2,15 @@
  * Interoperability: an independent implementation of the same standards, Go's
  * golang.org/x/mod/sumdb/{note,tlog}, verifies what this library writes — the signed
  * checkpoints, the tiles (at Go's paths), inclusion of sampled leaves and consistency
- * between two checkpoints — and keys and notes made by Go work here.
+ * between two checkpoints — both for a log written to a directory and for a running server's
+ * log read over HTTP — and keys and notes made by Go work here.
  *
  * Needs the Debian packages golang-go and golang-golang-x-mod-dev (.ci/run installs them);
  * without them the suite is skipped with the reason, or fails under
  * LOGWARDEN_REQUIRE_SERVICES=1.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -23,7 +24,9 @@ import { openNote, signNote } from '../../src/tlog/signed-note.ts';
 import { deriveTenantSigner } from '../../src/tlog/tenant-key.ts';
 import { entryBundlePath, readTile, tilePath, tilesForTree } from '../../src/tlog/tile.ts';
 import { encodeEntryBundle } from '../../src/tlog/entry-bundle.ts';
+import { arrayElements } from '../../src/logs/json-text.ts';
 import { unavailable } from '../support/services.ts';
+import { basic, sqliteSealingFactory, startTestApp } from '../support/app.ts';
 
 const X_MOD = '/usr/share/gocode/src/golang.org/x/mod';
 const SOURCE = join(dirname(fileURLToPath(import.meta.url)), '..', 'interop', 'tlog-verify');
@@ -176,6 +179,65 @@ describe('interoperability with Go sumdb/note and sumdb/tlog', { skip }, () => {
       assert.match(r.stderr, /no verifiable signatures/);
     } finally {
       writeFileSync(file, original);
+    }
+  });
+
+  it('Go verifies a running server’s log: signature, tree hash from its tiles, entry bundles, inclusion of served entries, consistency', async () => {
+    const t = await startTestApp({ factory: sqliteSealingFactory });
+    const dir = mkdtempSync(join(work, 'server-'));
+    try {
+      const base = await t.app.listen({ host: '127.0.0.1', port: 0 });
+      const auth = basic(t.readKey);
+      const prefix = `${base}/v2/tlog/${t.tenantId}/`;
+      const ingest = async (logType: string, n: number, from: number) => {
+        const logEntries = Array.from({ length: n }, (_, i) => ({
+          userId: String(from + i),
+          eventTime: new Date(Date.UTC(2026, 1, 1) + ((from + i) * 7919 % 20_000) * 1000).toISOString(),
+          logRecord: { n: from + i, note: 'ünïcode ✓' },
+        }));
+        const res = await t.ingest(logType, logEntries);
+        assert.equal(res.statusCode, 201, res.body);
+      };
+      await ingest('AccessLog', 300, 0);
+      await ingest('UserActivityLog', 250, 0);
+      await ingest('AccessLog', 40, 280); // 20 duplicates
+      const old = await (await fetch(`${prefix}checkpoint`, { headers: { authorization: auth } })).text();
+      writeFileSync(join(dir, 'checkpoint.old'), old);
+      await ingest('UserCallPlay', 333, 0);
+      await ingest('AccessLog', 5, 1000);
+      // Leaves of entries as /v2/logs serves them, with the leaf indexes it reports.
+      const lines: string[] = [];
+      for (const logType of ['AccessLog', 'UserCallPlay']) {
+        const query = new URLSearchParams({ logType, fromDateTime: '2026-01-01T00:00:00Z', limit: '40' });
+        const res = await fetch(`${base}/v2/logs?${query}`, { headers: { authorization: auth, 'x-logwarden-leaf-index': '1' } });
+        const indexes = res.headers.get('x-logwarden-leaf-index')!.split(',').map(Number);
+        const text = await res.text();
+        // Each entry's wire text exactly as served: the bytes its leaf binds.
+        const inner = text.slice(text.indexOf('"logEntries":[') + 14, -2);
+        const spans = arrayElements(`[${inner}]`, 0);
+        assert.equal(spans.length, indexes.length);
+        spans.forEach(([a, b], i) => {
+          const wire = `[${inner}]`.slice(a, b);
+          const leaf = buildEntryLeaf({ logType, eventTime: (JSON.parse(wire) as { eventTime: string }).eventTime, wireText: wire });
+          lines.push(`${indexes[i]} ${Buffer.from(leaf).toString('base64')}\n`);
+        });
+      }
+      writeFileSync(join(dir, 'leaves'), lines.join(''));
+      const out = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+        execFile(bin, ['server', prefix, dir], { env: { ...process.env, TLOG_AUTHORIZATION: auth }, timeout: 120_000 }, (err, stdout, stderr) =>
+          resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+        );
+      });
+      assert.equal(out.code, 0, out.stderr);
+      const result = JSON.parse(out.stdout) as { size: number; oldSize: number; included: number; audited: number; consistent: boolean; origin: string };
+      assert.equal(result.size, 300 + 250 + 20 + 333 + 5);
+      assert.equal(result.oldSize, 570);
+      assert.equal(result.included, 80);
+      assert.equal(result.audited, result.size);
+      assert.equal(result.consistent, true);
+      assert.ok(result.origin.endsWith(`/${t.tenantId}`));
+    } finally {
+      await t.close();
     }
   });
 

@@ -14,8 +14,10 @@ import type { Store, StoredPage } from '../../store/store.ts';
  */
 export const LEAF_INDEX_HEADER = 'x-logwarden-leaf-index';
 
-async function leafIndexHeader(store: Store, tenantId: string, page: StoredPage): Promise<string> {
-  if (!page.seqs || !store.leafIndexes || page.seqs.length !== page.count) throw new Error('this store cannot map entries to leaves');
+/** The header's value; undefined when the store keeps no verifiable log (the header is then left out). */
+async function leafIndexHeader(store: Store, tenantId: string, page: StoredPage): Promise<string | undefined> {
+  if (!store.leafIndexes) return undefined;
+  if (!page.seqs || page.seqs.length !== page.count) throw new Error('the store did not report the page entries sequences');
   const indexes = await store.leafIndexes(tenantId, page.seqs);
   if (indexes.some((i) => i < 0)) throw new Error('an entry of the page has no leaf');
   return indexes.join(',');
@@ -63,7 +65,8 @@ export function logsListRoute(app: FastifyInstance, ctx: AppContext): void {
       let stored: StoredPage | undefined;
       const wantsLeaves = request.headers[LEAF_INDEX_HEADER] === '1';
       const page = await listLogs(list, tenantId, request.query, request.id, wantsLeaves ? (p) => (stored = p) : undefined);
-      if (wantsLeaves && stored) reply.header(LEAF_INDEX_HEADER, await leafIndexHeader(ctx.store, tenantId, stored));
+      const leaves = wantsLeaves && stored ? await leafIndexHeader(ctx.store, tenantId, stored) : undefined;
+      if (leaves !== undefined) reply.header(LEAF_INDEX_HEADER, leaves);
       // The page is already JSON, encoded (the schema above documents it); it is sent as is.
       return (reply as FastifyReply).type('application/json; charset=utf-8').send(page);
     },

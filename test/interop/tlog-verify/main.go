@@ -1,14 +1,20 @@
 // Command tlog-verify checks logwarden's verifiable log with Go's independent implementation
 // of the same standards (golang.org/x/mod/sumdb/note and sumdb/tlog).
 //
-//	tlog-verify log DIR      verify a log directory written by logwarden's TypeScript code
-//	tlog-verify genkey NAME  generate a note key with Go and sign a note (text on stdin)
+//	tlog-verify log DIR              verify a log directory written by logwarden's TypeScript code
+//	tlog-verify server URL DIR       verify a running server's log: URL is the tenant's log prefix
+//	                                 (…/v2/tlog/<tenantId>/), credentials in $TLOG_AUTHORIZATION
+//	tlog-verify genkey NAME          generate a note key with Go and sign a note (text on stdin)
 //
 // The log directory holds: vkey (the verifier key), checkpoint and checkpoint.old (signed
 // notes), leaves (lines "<index> <base64 leaf data>" of sampled leaves), the tiles of the
 // newer checkpoint at Go's paths (tile/8/<L>/<N>[.p/<W>]) and the entry bundles at the C2SP
 // paths (tile/entries/<N>[.p/<W>]). The result is one JSON line on stdout; any failure exits 1
 // with the reason on stderr.
+//
+// Against a server, the verifier key, the newer checkpoint, the tiles and the entry bundles are
+// read over HTTP (Go's tile/8/<L>/<N> mapped to the C2SP tile/<L>/<N>); checkpoint.old and
+// leaves come from DIR.
 package main
 
 import (
@@ -19,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -29,13 +36,15 @@ import (
 )
 
 func main() {
-	if len(os.Args) != 3 {
-		fail(errors.New("usage: tlog-verify log DIR | tlog-verify genkey NAME"))
+	if len(os.Args) < 3 || (os.Args[1] == "server") != (len(os.Args) == 4) {
+		fail(errors.New("usage: tlog-verify log DIR | tlog-verify server URL DIR | tlog-verify genkey NAME"))
 	}
 	var err error
 	switch os.Args[1] {
 	case "log":
-		err = verifyLog(os.Args[2])
+		err = verifyLog(dirSource(os.Args[2]))
+	case "server":
+		err = verifyLog(serverSource(os.Args[2], os.Args[3], os.Getenv("TLOG_AUTHORIZATION")))
 	case "genkey":
 		err = genKey(os.Args[2])
 	default:
@@ -58,8 +67,8 @@ type checkpoint struct {
 
 // openCheckpoint verifies the note's signature with Go's note package and parses the
 // checkpoint body (tlog.ParseTree expects the go.sum origin, so the three lines are read here).
-func openCheckpoint(path string, verifiers note.Verifiers) (checkpoint, error) {
-	msg, err := os.ReadFile(path)
+func openCheckpoint(read source, path string, verifiers note.Verifiers) (checkpoint, error) {
+	msg, err := read(path)
 	if err != nil {
 		return checkpoint{}, err
 	}
@@ -85,10 +94,52 @@ func openCheckpoint(path string, verifiers note.Verifiers) (checkpoint, error) {
 	return checkpoint{origin: lines[0], tree: tlog.Tree{N: size, Hash: root}}, nil
 }
 
-// dirTiles reads tiles from the directory at Go's tile paths.
+// source reads the log's files by name: vkey, checkpoint, checkpoint.old, leaves, Go tile
+// paths (tile/8/<L>/<N>[.p/<W>]) and C2SP entry bundle paths (tile/entries/<N>[.p/<W>]).
+type source func(name string) ([]byte, error)
+
+func dirSource(dir string) source {
+	return func(name string) ([]byte, error) { return os.ReadFile(filepath.Join(dir, filepath.FromSlash(name))) }
+}
+
+// serverSource reads from a running logwarden: base is the tenant's log prefix, ending in /.
+func serverSource(base, dir, authorization string) source {
+	local := dirSource(dir)
+	return func(name string) ([]byte, error) {
+		path := name
+		switch {
+		case name == "checkpoint.old" || name == "leaves":
+			return local(name)
+		case name == "vkey":
+			path = "key"
+		case strings.HasPrefix(name, "tile/8/"):
+			path = "tile/" + strings.TrimPrefix(name, "tile/8/")
+		}
+		req, err := http.NewRequest("GET", base+path, nil)
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Authorization", authorization)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			return nil, err
+		}
+		if resp.StatusCode != http.StatusOK {
+			return nil, fmt.Errorf("GET %s: %s", path, resp.Status)
+		}
+		return body, nil
+	}
+}
+
+// dirTiles reads tiles through the source at Go's tile paths.
 type dirTiles struct {
-	dir  string
-	read int
+	read  source
+	count int
 }
 
 func (d *dirTiles) Height() int { return 8 }
@@ -96,12 +147,12 @@ func (d *dirTiles) Height() int { return 8 }
 func (d *dirTiles) ReadTiles(tiles []tlog.Tile) ([][]byte, error) {
 	out := make([][]byte, len(tiles))
 	for i, t := range tiles {
-		data, err := os.ReadFile(filepath.Join(d.dir, filepath.FromSlash(t.Path())))
+		data, err := d.read(t.Path())
 		if err != nil {
 			return nil, err
 		}
 		out[i] = data
-		d.read++
+		d.count++
 	}
 	return out, nil
 }
@@ -120,8 +171,8 @@ type result struct {
 	StoredHashes int64  `json:"storedHashes"`
 }
 
-func verifyLog(dir string) error {
-	vkey, err := os.ReadFile(filepath.Join(dir, "vkey"))
+func verifyLog(read source) error {
+	vkey, err := read("vkey")
 	if err != nil {
 		return err
 	}
@@ -130,11 +181,11 @@ func verifyLog(dir string) error {
 		return fmt.Errorf("vkey: %w", err)
 	}
 	verifiers := note.VerifierList(v)
-	cur, err := openCheckpoint(filepath.Join(dir, "checkpoint"), verifiers)
+	cur, err := openCheckpoint(read, "checkpoint", verifiers)
 	if err != nil {
 		return err
 	}
-	old, err := openCheckpoint(filepath.Join(dir, "checkpoint.old"), verifiers)
+	old, err := openCheckpoint(read, "checkpoint.old", verifiers)
 	if err != nil {
 		return err
 	}
@@ -142,7 +193,7 @@ func verifyLog(dir string) error {
 		return errors.New("the two checkpoints have different origins")
 	}
 
-	tiles := &dirTiles{dir: dir}
+	tiles := &dirTiles{read: read}
 	// TileHashReader authenticates every tile it loads against the checkpoint's root.
 	hr := tlog.TileHashReader(cur.tree, tiles)
 	th, err := tlog.TreeHash(cur.tree.N, hr)
@@ -154,12 +205,11 @@ func verifyLog(dir string) error {
 	}
 
 	included := 0
-	f, err := os.Open(filepath.Join(dir, "leaves"))
+	leaves, err := read("leaves")
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(strings.NewReader(string(leaves)))
 	sc.Buffer(make([]byte, 0, 1<<16), 1<<20)
 	for sc.Scan() {
 		index, data, err := parseLeafLine(sc.Text())
@@ -187,7 +237,7 @@ func verifyLog(dir string) error {
 		return err
 	}
 
-	audited, err := auditBundles(dir, cur.tree.N, hr)
+	audited, err := auditBundles(read, cur.tree.N, hr)
 	if err != nil {
 		return err
 	}
@@ -208,14 +258,14 @@ func verifyLog(dir string) error {
 		Included:     included,
 		Audited:      audited,
 		Consistent:   true,
-		TilesRead:    tiles.read,
+		TilesRead:    tiles.count,
 		StoredHashes: tlog.StoredHashCount(cur.tree.N),
 	})
 }
 
 // auditBundles reads every entry bundle, decodes it (big-endian uint16 length, then the
 // entry) and checks that each entry's record hash is the leaf hash in the authenticated tiles.
-func auditBundles(dir string, size int64, hr tlog.HashReader) (int64, error) {
+func auditBundles(read source, size int64, hr tlog.HashReader) (int64, error) {
 	var audited int64
 	for n := int64(0); n*256 < size; n++ {
 		w := size - n*256
@@ -224,7 +274,7 @@ func auditBundles(dir string, size int64, hr tlog.HashReader) (int64, error) {
 		}
 		t := tlog.Tile{H: 8, L: 0, N: n, W: int(w)}
 		path := strings.Replace(t.Path(), "tile/8/0/", "tile/entries/", 1)
-		data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(path)))
+		data, err := read(path)
 		if err != nil {
 			return audited, err
 		}
