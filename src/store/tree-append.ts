@@ -88,3 +88,23 @@ export function tileRootOf(leafHashes: readonly Hash[]): Hash {
   leafHashes.forEach((h, i) => run.set(h, i * 32));
   return foldCompleteSubtree(run);
 }
+
+/**
+ * The stored high hashes appendToTree will read when `count` leaves are appended to a tree of
+ * `size` leaves: the left siblings, written by earlier appends, of the subtrees that tiles
+ * completed by this append close. A store with an asynchronous driver fetches them first and
+ * answers `high` from what it fetched.
+ */
+export function highHashesReadByAppend(size: number, count: number): { level: number; n: number }[] {
+  const out: { level: number; n: number }[] = [];
+  const firstTile = Math.floor(size / TILE_WIDTH);
+  const endTile = Math.floor((size + count) / TILE_WIDTH); // tiles [firstTile, endTile) complete
+  for (let tile = firstTile; tile < endTile; tile++) {
+    for (let k = 0, t = tile; t % 2 === 1; k++, t = Math.floor(t / 2)) {
+      // Sibling (8 + k, t − 1) covers tiles [(t − 1)·2^k, t·2^k): written before this append
+      // when its last tile precedes the first one this append completes.
+      if (t * 2 ** k - 1 < firstTile) out.push({ level: TREE_HIGH_LEVEL + k, n: t - 1 });
+    }
+  }
+  return out;
+}

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { formatEventTime } from '../../src/logs/time.ts';
-import { appendToTree, tileRootOf, type TreeTip } from '../../src/store/tree-append.ts';
+import { appendToTree, highHashesReadByAppend, tileRootOf, type TreeTip } from '../../src/store/tree-append.ts';
 import { signNextCheckpointNow, checkpointOfNote } from '../../src/store/tree-checkpoint.ts';
 import { LeafHashCache, subtreeHash, treeHashReader, treeRoot, type HighHash, type TreeHashSource } from '../../src/store/tree-hashes.ts';
 import { LogKeys } from '../../src/store/tree-keys.ts';
@@ -73,6 +73,25 @@ describe('store tree modules', () => {
       const got = await reader(all);
       const want = await mem.reader(all);
       got.forEach((h, i) => assert.ok(hashesEqual(h, want[i]!), `stored hash ${i}`));
+    }
+  });
+
+  it('lists exactly the earlier high hashes an append reads (for stores that fetch them first)', () => {
+    for (const batch of [1, 100, 256, 777, 3000]) {
+      const t = new RecordTree();
+      for (let at = 0; at < 256 * 40; at += batch) {
+        const records = Array.from({ length: batch }, (_, i) => record(at + i));
+        const read: string[] = [];
+        const w = appendToTree(t.tip, records, (tile, recs) => tileRootOf(t.cache.hashes('t', tile, recs, typeName)), (level, n) => {
+          read.push(`${level}/${n}`);
+          return t.source.high(level, n);
+        });
+        const listed = highHashesReadByAppend(t.tip.size, batch).map((h) => `${h.level}/${h.n}`);
+        assert.deepEqual([...new Set(read)].sort(), [...new Set(listed)].sort(), `batch of ${batch} at ${at}`);
+        for (const t2 of w.fullTiles) t.tiles.set(t2.tile, t2.records);
+        for (const h of w.high) t.high.set(`${h.level}/${h.n}`, h.hash);
+        t.tip = { size: w.size, partial: w.partial };
+      }
     }
   });
 
