@@ -3,7 +3,8 @@
  * bad setting is reported in one error. Command-line flags arrive as `overrides`, which win
  * over the environment.
  */
-import { resolve } from 'node:path';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { CodedError } from './errors.ts';
 import { ACCESS_KEY_PATTERN } from './logs/access-keys.ts';
 
@@ -157,4 +158,14 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
+}
+
+/** `$XDG_CONFIG_HOME/logwarden/verify-state.json` (default under `~/.config`): `verify`'s trust anchors. */
+export function verifyStatePath(env: Env = process.env): string {
+  return join(env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'logwarden', 'verify-state.json');
+}
+
+/** `$XDG_CACHE_HOME/logwarden/tlog` (default under `~/.cache`): leaves `verify` has audited. */
+export function verifyCacheDir(env: Env = process.env): string {
+  return join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'logwarden', 'tlog');
 }

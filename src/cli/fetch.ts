@@ -8,6 +8,7 @@ import { isLogsApiError, type LogEntry } from '../client/index.ts';
 import { loadConfig } from '../config.ts';
 import { parseWhen, WHEN_HELP, type When } from './dates.ts';
 import { InterruptedError, UsageError } from './exit-codes.ts';
+import { fetchBundle } from './fetch-bundle.ts';
 import { CSV_ID_STYLES, type CsvIdStyle, FORMATS, type Format, formatter, isNonEmptyFile, Sink } from './fetch-output.ts';
 import { createProgress } from './progress.ts';
 import { clientFrom, pageSizeFrom, type RemoteFlags, remoteOptions } from './remote.ts';
@@ -17,7 +18,9 @@ interface FetchFlags extends RemoteFlags {
   from: string;
   to?: string;
   cursor?: string;
-  format: Format;
+  format: Format | 'bundle';
+  tenant?: string;
+  logKey?: string;
   csvIds: CsvIdStyle;
   out?: string;
   append?: boolean;
@@ -94,11 +97,17 @@ async function run(flags: FetchFlags, clock: () => number): Promise<void> {
   if (to && to.ms <= from.ms) throw new UsageError('--to must be later than --from');
   if (flags.append && (!flags.out || flags.format === 'json')) throw new UsageError('--append needs --out and the ndjson or csv format');
   const limit = pageSizeFrom(flags);
+  if (flags.format === 'bundle') {
+    if (flags.append || flags.cursor) throw new UsageError('--format bundle holds a whole window: no --append or --cursor');
+    return fetchBundle(flags, from, to, limit, loadConfig());
+  }
+  if (flags.tenant !== undefined || flags.logKey !== undefined) throw new UsageError('--tenant and --log-key go with --format bundle');
+  const format: Format = flags.format;
   const client = clientFrom(flags, loadConfig());
 
   const toStdout = flags.out === undefined || flags.out === '-';
   const sink = toStdout ? Sink.stdout() : await Sink.file(flags.out!, flags.append === true);
-  const out = formatter(flags.format, flags.type, flags.append === true && isNonEmptyFile(flags.out!), flags.csvIds);
+  const out = formatter(format, flags.type, flags.append === true && isNonEmptyFile(flags.out!), flags.csvIds);
   // A bar on a terminal only, and never over data going to the same terminal.
   const bar = createProgress(flags.type, 'entries', 0, process.stderr.isTTY === true && !(toStdout && process.stdout.isTTY));
   const stop = interruptions();
@@ -169,11 +178,17 @@ export function registerFetch(program: Command, clock: () => number = Date.now):
       .requiredOption('--type <logType>', 'AccessLog, UserActivityLog, UserCallPlay, ExternallySharedCallAccess or ExternallySharedCallPlay')
       .requiredOption('--from <when>', `start, inclusive: ${WHEN_HELP}`)
       .option('--to <when>', 'end, exclusive (default: up to the latest entry)')
-      .addOption(new Option('--format <format>', 'ndjson: one entry per line with its logType; json: an ingest batch; csv: flat columns, logRecord as a JSON cell').choices(FORMATS).default('ndjson'))
+      .addOption(
+        new Option('--format <format>', 'ndjson: one entry per line with its logType; json: an ingest batch; csv: flat columns, logRecord as a JSON cell; bundle: an offline evidence bundle (logwarden servers; see `logwarden verify --help`)')
+          .choices([...FORMATS, 'bundle'])
+          .default('ndjson'),
+      )
       .addOption(new Option('--csv-ids <style>', 'csv: text writes id cells (userId, impersonator ids, any number over 15 digits) as a tab then the id, quoted, so spreadsheets keep all 19 digits; plain writes the bare id').choices(CSV_ID_STYLES).default('text'))
       .option('--out <file>', 'write to a file instead of standard output')
       .option('--append', 'add to the --out file (ndjson, csv) instead of replacing it; used to resume')
-      .option('--cursor <cursor>', 'start from this cursor of the same query (printed when an export is interrupted)'),
+      .option('--cursor <cursor>', 'start from this cursor of the same query (printed when an export is interrupted)')
+      .option('--tenant <id>', 'with --format bundle: the tenant whose verifiable log proves the entries')
+      .option('--log-key <key>', "with --format bundle: the log's verifier key to check the checkpoint with (default: the key the server announces, named in the bundle)"),
   )
     .addHelpText(
       'after',
@@ -186,6 +201,12 @@ Examples:
   logwarden fetch --url https://us-12345.api.gong.io --type AccessLog --from 7d --out access.ndjson
   logwarden fetch --url http://127.0.0.1:8080 --type UserActivityLog --from 2026-03-01 --to 2026-03-08 --format csv --out activity.csv
   logwarden fetch --url https://api.gong.io --type UserCallPlay --from 2026-03-04T00:00:00-07:00 --to 2026-03-05T00:00:00-07:00 | jq .logRecord
+  logwarden fetch --url http://127.0.0.1:8080 --tenant 681063174048086563 --type AccessLog --from 2026-03-01 --to 2026-04-01 --format bundle --out march.bundle
+
+--format bundle (logwarden servers only) writes one JSON file an auditor can take away: the
+window's entries exactly as served, the signed checkpoint, the verifier key, the leaves the
+entries span and the hashes of the rest of the tree. \`logwarden verify --bundle FILE --log-key KEY\`
+checks it with no network; \`logwarden verify --help\` says what it proves and what it does not.
 
 CSV and spreadsheets: ids have 19 digits, more than a spreadsheet number holds (15), and
 LibreOffice and Excel turn an id into a number on opening a CSV even when it is quoted. So

@@ -14,6 +14,7 @@ import { registerSeed } from './seed.ts';
 import { registerServe } from './serve.ts';
 import { registerSync } from './sync.ts';
 import { registerTenants } from './tenants.ts';
+import { registerVerify } from './verify.ts';
 
 export interface CliOptions {
   /**
@@ -45,6 +46,7 @@ export function buildProgram(options: CliOptions = {}): Command {
   registerSeed(program, now);
   registerFetch(program, now);
   registerSync(program, now);
+  registerVerify(program);
   program.exitOverride();
   for (const c of program.commands) applyExitOverride(c);
   return program;

@@ -19,11 +19,36 @@
  */
 
 export { GONG_LOG_TYPES, type GongLogType } from '../logs/log-types.ts';
+export { CompactRange } from './compact-range.ts';
 export { CLIENT_ERROR_CODES, type ClientErrorCode, isLogsApiError, LogsApiError } from './errors.ts';
+export {
+  type BundleCheck,
+  checkEvidenceBundle,
+  EVIDENCE_FORMAT,
+  type EvidenceBundle,
+  EvidenceError,
+  fetchEvidenceBundle,
+  outsideRanges,
+  parseEvidenceBundle,
+  tlogProofFromBundle,
+} from './evidence-bundle.ts';
 export { type IngestEntry, type IngestLine, type IngestOptions, type IngestResult, type LogEntryLine, MAX_BATCH_BYTES, MAX_BATCH_ENTRIES } from './ingest.ts';
+export { FileLeafCache, type LeafCache, MemoryLeafCache } from './leaf-cache.ts';
+export {
+  type AuditResult,
+  type CheckedCheckpoint,
+  type LogState,
+  LogVerifier,
+  type LogVerifierOptions,
+  VerifyError,
+  type VerifyErrorCode,
+  type WindowProof,
+  type WindowSpec,
+} from './log-verifier.ts';
 export { basicAuthorization, type ListLogsParams, LogsClient, type LogsClientOptions, type TokenProvider } from './logs.ts';
 export type { JsonObject, JsonValue } from './lossless-json.ts';
 export { parseLossless } from './lossless-json.ts';
 export type { LogEntry, LogsPage, PageRecords } from './page.ts';
+export { type InclusionAnswer, type IndexedPage, LEAF_INDEX_HEADER, parseLeafIndexes, TlogClient, type TlogClientOptions } from './tlog-client.ts';
 export { fetchToken, type Token, type TokenRequest, tokenSource } from './token.ts';
 export { DEFAULT_BASE_URL, type FetchLike, type RetryOptions, type TransportOptions } from './transport.ts';

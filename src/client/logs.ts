@@ -45,7 +45,8 @@ export function basicAuthorization(accessKey: string, secret: string): string {
 
 export class LogsClient {
   readonly transport: Transport;
-  private readonly authorization: () => Promise<string | undefined>;
+  /** The Authorization header for the next request (subclasses reading other endpoints use it). */
+  protected readonly authorization: () => Promise<string | undefined>;
 
   constructor(options: LogsClientOptions = {}) {
     this.transport = new Transport(options);

@@ -50,12 +50,18 @@ export interface HttpRequest {
   idempotent?: boolean;
   /** False: not held to `requestsPerSecond`, which exists for reads (writes have their own server limit). */
   paced?: boolean;
+  /** Extra request headers (e.g. logwarden's opt-in `X-Logwarden-Leaf-Index`). */
+  headers?: Readonly<Record<string, string>>;
+  /** The body is binary (tlog tiles): hand it over as `bytes`, with `text` empty. */
+  binary?: boolean;
 }
 
 export interface HttpResponse {
   readonly status: number;
   readonly headers: Headers;
   readonly text: string;
+  /** The body's bytes, for a request marked `binary`. */
+  readonly bytes?: Uint8Array;
   readonly requestId: string | undefined;
 }
 
@@ -204,17 +210,24 @@ export class Transport {
     if (req.signal?.aborted) throw abortedError(req.signal.reason, attempt - 1);
     const timeout = AbortSignal.timeout(this.timeoutMs);
     const signal = req.signal ? AbortSignal.any([req.signal, timeout]) : timeout;
-    const headers: Record<string, string> = { accept: 'application/json', 'user-agent': this.userAgent };
+    const headers: Record<string, string> = { accept: 'application/json', 'user-agent': this.userAgent, ...req.headers };
     if (req.authorization) headers.authorization = req.authorization;
     if (req.contentType) headers['content-type'] = req.contentType;
     let status: number;
     let resHeaders: Headers;
     let text: string;
+    let bytes: Uint8Array | undefined;
     try {
       const res = await this.fetchFn(this.url(req.path, req.query), { method: req.method, headers, body: req.body, signal });
       status = res.status;
       resHeaders = res.headers;
-      text = await res.text(); // the timeout covers the body too: a stalled body is a timeout
+      // The timeout covers the body too: a stalled body is a timeout.
+      if (req.binary && res.status >= 200 && res.status < 300) {
+        bytes = new Uint8Array(await res.arrayBuffer());
+        text = '';
+      } else {
+        text = await res.text();
+      }
     } catch (err) {
       if (req.signal?.aborted) throw abortedError(err, attempt);
       if (timeout.aborted) {
@@ -225,7 +238,7 @@ export class Transport {
     const headerRequestId = resHeaders.get('x-traceid') ?? undefined;
     if (status >= 200 && status < 300) {
       try {
-        return { ok: true, value: parse({ status, headers: resHeaders, text, requestId: headerRequestId }) };
+        return { ok: true, value: parse({ status, headers: resHeaders, text, bytes, requestId: headerRequestId }) };
       } catch (err) {
         const error = new LogsApiError('invalid_response', `unexpected response body: ${describe(err)}`, {
           status,

@@ -1,0 +1,62 @@
+/**
+ * `logwarden fetch --format bundle`: one query's entries with what proves them, as an offline
+ * evidence bundle (src/client/evidence-bundle.ts; format in docs/verifiable-log.md). The
+ * bundle is checked before it is written, so a server serving inconsistent data fails here.
+ */
+import { writeFileSync } from 'node:fs';
+import { EvidenceError, fetchEvidenceBundle, TlogClient } from '../client/index.ts';
+import type { Config } from '../config.ts';
+import { CheckpointError, encodeBase64, NoteError, NoteKeyError, parseVerifierKey } from '../tlog/index.ts';
+import type { When } from './dates.ts';
+import { CommandError, UsageError } from './exit-codes.ts';
+import type { RemoteFlags } from './remote.ts';
+
+export interface BundleFlags extends RemoteFlags {
+  type: string;
+  out?: string;
+  tenant?: string;
+  logKey?: string;
+}
+
+export async function fetchBundle(flags: BundleFlags, from: When, to: When | undefined, limit: number | undefined, config: Pick<Config, 'accessKey' | 'secret'>): Promise<void> {
+  if (!flags.tenant) throw new UsageError('--format bundle needs --tenant: the id of the tenant whose log proves the entries');
+  if (!flags.out || flags.out === '-') throw new UsageError('--format bundle needs --out FILE');
+  let logKey: string | undefined;
+  if (flags.logKey !== undefined) {
+    try {
+      logKey = parseVerifierKey(flags.logKey.trim()).text;
+    } catch (err) {
+      if (err instanceof NoteKeyError) throw new UsageError(`--log-key is not a verifier key: ${err.message}`);
+      throw err;
+    }
+  }
+  const common = { baseUrl: flags.url, tenantId: flags.tenant, requestsPerSecond: Number(flags.rate ?? '3') };
+  let client: TlogClient;
+  try {
+    if (flags.token !== undefined) client = new TlogClient({ ...common, token: flags.token });
+    else {
+      const accessKey = flags.accessKey ?? config.accessKey;
+      const secret = flags.secret ?? config.secret;
+      if (accessKey == null || secret == null) throw new UsageError('credentials missing: give --access-key and --secret (or set LOGWARDEN_ACCESS_KEY and LOGWARDEN_SECRET), or --token');
+      client = new TlogClient({ ...common, accessKey, secret });
+    }
+  } catch (err) {
+    if (err instanceof TypeError) throw new UsageError(err.message);
+    throw err;
+  }
+  try {
+    const { bundle, check } = await fetchEvidenceBundle(client, { logType: flags.type, from: from.iso, to: to?.iso ?? null }, { logKey, pageSize: limit ?? 1000 });
+    if (!check.complete) {
+      throw new CommandError(`the server's answer does not prove itself: ${check.missing.length} leaves of the window in range not served, ${check.mismatched.length} entries not their leaf; no bundle written`);
+    }
+    writeFileSync(flags.out, JSON.stringify(bundle, null, 1) + '\n');
+    process.stderr.write(
+      `${bundle.entries.length.toLocaleString('en-US')} ${flags.type} entries and their proof written to ${flags.out} ` +
+        `(checkpoint of ${check.checkpoint.size.toLocaleString('en-US')} leaves, root ${encodeBase64(check.checkpoint.rootHash)}; leaves ${bundle.leafRange.from}…${Math.max(bundle.leafRange.from, bundle.leafRange.to - 1)})\n` +
+        (logKey ? '' : `The bundle names the key the server announced: ${bundle.verifierKey}\nCheck it against a trusted source before relying on the bundle.\n`),
+    );
+  } catch (err) {
+    if (err instanceof EvidenceError || err instanceof NoteError || err instanceof CheckpointError) throw new CommandError(`no bundle written: ${err.message}`);
+    throw err;
+  }
+}

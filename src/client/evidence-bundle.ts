@@ -1,0 +1,323 @@
+/**
+ * Offline evidence bundles (`logwarden fetch --format bundle`, `logwarden verify --bundle`): one
+ * JSON file holding a window's entries exactly as served, the signed checkpoint, the verifier
+ * key, every leaf of the range of leaf indexes the served entries span, and the hashes of the
+ * rest of the tree (the subtrees left and right of that range, as RFC 6962's recursion meets
+ * them: at most about 2·log2(size) hashes, always fewer bytes than the tiles they summarise).
+ *
+ * With the log's key alone, the bundle proves: the checkpoint was signed by the log; the
+ * bundled leaves are leaves `[from, to)` of that tree (the root recomputes); each entry is the
+ * leaf at its index, byte for byte; and no leaf of the window's type and time range inside
+ * `[from, to)` is missing from the entries. It says nothing about leaves outside that range.
+ * Format: docs/verifiable-log.md, "Evidence bundles".
+ */
+
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  auditWindow,
+  buildEntryLeaf,
+  type Checkpoint,
+  decodeBase64,decodeEntryBundle, 
+  encodeBase64,
+  formatTlogProof,
+  type Hash,
+  type HashReader,
+  hashesEqual,
+  inclusionRanges,
+  leafHash,
+  type NoteVerifier,
+  nodeHash,
+  openCheckpoint,
+  parseVerifierKey,TILE_WIDTH, tileHashReader 
+} from '../tlog/index.ts';
+import { rangeHashes, splitPoint } from '../tlog/subtree.ts';
+import type { WindowSpec } from './log-verifier.ts';
+import type { TlogClient } from './tlog-client.ts';
+
+export const EVIDENCE_FORMAT = 'logwarden-evidence/v1';
+
+export interface EvidenceBundle {
+  format: typeof EVIDENCE_FORMAT;
+  createdAt: string;
+  /** Where it was fetched from (informational). */
+  source: { url: string; tenantId: string };
+  /** The verifier key the server announced (informational: pin the key from a trusted source). */
+  verifierKey: string;
+  /** The signed checkpoint note, verbatim. */
+  checkpoint: string;
+  window: WindowSpec;
+  /** The leaf index range `[from, to)` the bundle holds every leaf of. */
+  leafRange: { from: number; to: number };
+  /** Leaves `from` … `to - 1`, base64. */
+  leaves: string[];
+  /** Hashes of the subtrees outside the range, base64, in the order `outsideRanges` lists them. */
+  subtreeHashes: string[];
+  /** The window's entries in served order: the exact wire text and its leaf index. */
+  entries: { leafIndex: number; wireText: string }[];
+}
+
+interface Range {
+  lo: number;
+  hi: number;
+}
+
+/**
+ * The subtrees of the tree of `size` leaves that lie wholly outside `[from, to)` and whose
+ * parent does not: walking RFC 6962's recursion from the root, left to right.
+ */
+export function outsideRanges(from: number, to: number, size: number): Range[] {
+  const out: Range[] = [];
+  const walk = (lo: number, hi: number) => {
+    if (hi <= from || lo >= to) out.push({ lo, hi });
+    else if (from <= lo && hi <= to) return;
+    else {
+      const k = splitPoint(hi - lo);
+      walk(lo, lo + k);
+      walk(lo + k, hi);
+    }
+  };
+  if (size > 0 && from < to) walk(0, size);
+  return out;
+}
+
+/** The hashes `outsideRanges` names, read from a hash reader (the server's tiles). */
+export async function outsideHashes(from: number, to: number, size: number, reader: HashReader): Promise<Hash[]> {
+  return rangeHashes(outsideRanges(from, to, size), async (ix) => reader(ix));
+}
+
+/** The tree a bundle describes: its leaves in range and the hashes outside it. */
+class PartialTree {
+  private readonly outside = new Map<string, Hash>();
+  private readonly leafHashes: Hash[];
+
+  constructor(
+    readonly from: number,
+    readonly to: number,
+    readonly size: number,
+    leaves: readonly Uint8Array[],
+    subtrees: readonly Hash[],
+  ) {
+    const ranges = outsideRanges(from, to, size);
+    if (subtrees.length !== ranges.length) throw new EvidenceError(`the bundle has ${subtrees.length} subtree hashes, a range [${from}, ${to}) of a tree of ${size} needs ${ranges.length}`);
+    ranges.forEach((r, i) => this.outside.set(`${r.lo}-${r.hi}`, subtrees[i]!));
+    this.leafHashes = leaves.map((l) => leafHash(l));
+  }
+
+  /** The Merkle hash of any range of RFC 6962's recursion. */
+  hash(lo: number, hi: number): Hash {
+    const given = this.outside.get(`${lo}-${hi}`);
+    if (given) return given;
+    if (hi - lo === 1) {
+      const h = this.leafHashes[lo - this.from];
+      if (!h) throw new EvidenceError(`leaf ${lo} is neither in the bundle nor covered by its subtree hashes`);
+      return h;
+    }
+    const k = splitPoint(hi - lo);
+    return nodeHash(this.hash(lo, lo + k), this.hash(lo + k, hi));
+  }
+
+  root(): Hash {
+    return this.hash(0, this.size);
+  }
+
+  inclusionProof(index: number): Hash[] {
+    return inclusionRanges(index, 0, this.size).map((r) => this.hash(r.lo, r.hi));
+  }
+}
+
+export class EvidenceError extends Error {
+  override readonly name = 'EvidenceError';
+}
+
+export interface BundleCheck {
+  checkpoint: Checkpoint;
+  window: WindowSpec;
+  leafRange: { from: number; to: number };
+  /** Entries proven to be their leaf. */
+  entries: number;
+  /** Leaves of the window inside the range. */
+  inWindow: number;
+  /** Leaves of the window inside the range that are not among the entries. */
+  missing: number[];
+  /** Positions of entries that are not the leaf at their index. */
+  mismatched: { position: number; leafIndex: number; reason: string }[];
+  /** Whether the bundle's own key is the pinned one. */
+  bundleKeyMatches: boolean;
+  complete: boolean;
+}
+
+function decodeLeaf(text: unknown, i: number): Uint8Array {
+  const b = typeof text === 'string' ? decodeBase64(text) : null;
+  if (!b) throw new EvidenceError(`leaves[${i}] is not base64`);
+  return b;
+}
+
+/** Parses a bundle file's text strictly enough that every later check can rely on its shape. */
+export function parseEvidenceBundle(text: string): EvidenceBundle {
+  let doc: Record<string, unknown>;
+  try {
+    doc = JSON.parse(text) as Record<string, unknown>;
+  } catch (err) {
+    throw new EvidenceError(`not a JSON document: ${(err as Error).message}`);
+  }
+  if (typeof doc !== 'object' || doc === null || doc.format !== EVIDENCE_FORMAT) throw new EvidenceError(`not a ${EVIDENCE_FORMAT} bundle`);
+  const r = doc.leafRange as Record<string, unknown> | undefined;
+  const w = doc.window as Record<string, unknown> | undefined;
+  const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+  if (!r || !isCount(r.from) || !isCount(r.to) || r.to < r.from) throw new EvidenceError('leafRange is not a range of leaf indexes');
+  if (!w || typeof w.logType !== 'string' || typeof w.from !== 'string' || !(w.to === null || typeof w.to === 'string')) throw new EvidenceError('window is malformed');
+  if (typeof doc.checkpoint !== 'string' || typeof doc.verifierKey !== 'string') throw new EvidenceError('checkpoint or verifierKey missing');
+  if (!Array.isArray(doc.leaves) || !Array.isArray(doc.subtreeHashes) || !Array.isArray(doc.entries)) throw new EvidenceError('leaves, subtreeHashes or entries missing');
+  for (const [i, e] of (doc.entries as unknown[]).entries()) {
+    const o = e as Record<string, unknown>;
+    if (typeof o !== 'object' || o === null || !isCount(o.leafIndex) || typeof o.wireText !== 'string') throw new EvidenceError(`entries[${i}] is malformed`);
+  }
+  return doc as unknown as EvidenceBundle;
+}
+
+function eventTimeOf(wireText: string): string {
+  const v = (JSON.parse(wireText) as Record<string, unknown>).eventTime;
+  if (typeof v !== 'string') throw new EvidenceError('an entry has no eventTime');
+  return v;
+}
+
+/**
+ * Checks a bundle with no network against the pinned key: the checkpoint's signature, the
+ * tree root recomputed from the bundled leaves and subtree hashes, each entry against the leaf
+ * at its index, and completeness of the window within the bundled range. Throws EvidenceError
+ * when the bundle does not prove its tree (bad signature, wrong root); entry-level failures
+ * are listed in the result with `complete` false.
+ */
+export function checkEvidenceBundle(bundle: EvidenceBundle, logKey: NoteVerifier | string): BundleCheck {
+  const key = typeof logKey === 'string' ? parseVerifierKey(logKey) : logKey;
+  let checkpoint: Checkpoint;
+  try {
+    checkpoint = openCheckpoint(bundle.checkpoint, key).checkpoint;
+  } catch (err) {
+    throw new EvidenceError(`the bundle's checkpoint is not validly signed by the pinned key ${key.name}: ${(err as Error).message}`);
+  }
+  const { from, to } = bundle.leafRange;
+  if (to > checkpoint.size) throw new EvidenceError(`leafRange [${from}, ${to}) goes beyond the checkpoint's ${checkpoint.size} leaves`);
+  if (bundle.leaves.length !== to - from) throw new EvidenceError(`the bundle holds ${bundle.leaves.length} leaves for the range [${from}, ${to})`);
+  const leaves = bundle.leaves.map(decodeLeaf);
+  const subtrees = bundle.subtreeHashes.map((h, i) => {
+    const b = typeof h === 'string' ? decodeBase64(h) : null;
+    if (!b || b.length !== 32) throw new EvidenceError(`subtreeHashes[${i}] is not base64 of a 32-byte hash`);
+    return b;
+  });
+  if (from < to) {
+    const tree = new PartialTree(from, to, checkpoint.size, leaves, subtrees);
+    const root = tree.root();
+    if (!hashesEqual(root, checkpoint.rootHash)) {
+      throw new EvidenceError(`the bundled leaves and subtree hashes give root ${encodeBase64(root)}, not the signed root ${encodeBase64(checkpoint.rootHash)}: the bundle was altered`);
+    }
+  }
+  const mismatched: BundleCheck['mismatched'] = [];
+  const decoder = new TextDecoder();
+  bundle.entries.forEach((e, position) => {
+    if (e.leafIndex < from || e.leafIndex >= to) {
+      mismatched.push({ position, leafIndex: e.leafIndex, reason: `leaf ${e.leafIndex} is outside the bundled range` });
+      return;
+    }
+    let own: string;
+    try {
+      own = buildEntryLeaf({ logType: bundle.window.logType, eventTime: eventTimeOf(e.wireText), wireText: e.wireText });
+    } catch (err) {
+      mismatched.push({ position, leafIndex: e.leafIndex, reason: `not a valid entry: ${(err as Error).message}` });
+      return;
+    }
+    if (decoder.decode(leaves[e.leafIndex - from]) !== own) {
+      mismatched.push({ position, leafIndex: e.leafIndex, reason: `the entry is not what leaf ${e.leafIndex} logged (altered, or another entry)` });
+    }
+  });
+  const result = auditWindow(
+    bundle.window,
+    leaves.map((leaf, i) => ({ index: from + i, leaf })),
+    bundle.entries.map((e) => {
+      try {
+        return { wireText: e.wireText, eventTime: eventTimeOf(e.wireText) };
+      } catch {
+        return { wireText: e.wireText, eventTime: '' };
+      }
+    }),
+  );
+  return {
+    checkpoint,
+    window: bundle.window,
+    leafRange: { from, to },
+    entries: bundle.entries.length - mismatched.length,
+    inWindow: result.inWindow,
+    missing: result.missing,
+    mismatched,
+    bundleKeyMatches: bundle.verifierKey.trim() === key.text,
+    complete: mismatched.length === 0 && result.missing.length === 0,
+  };
+}
+
+/** The C2SP tlog-proof@v1 text for the bundled leaf at `leafIndex` (checked first). */
+export function tlogProofFromBundle(bundle: EvidenceBundle, leafIndex: number, logKey: NoteVerifier | string): string {
+  const check = checkEvidenceBundle(bundle, logKey);
+  const { from, to } = check.leafRange;
+  if (leafIndex < from || leafIndex >= to) throw new EvidenceError(`leaf ${leafIndex} is not in the bundle (it holds leaves ${from} to ${to - 1})`);
+  const tree = new PartialTree(from, to, check.checkpoint.size, bundle.leaves.map(decodeLeaf), bundle.subtreeHashes.map((h) => decodeBase64(h)!));
+  return formatTlogProof({ index: leafIndex, proof: tree.inclusionProof(leafIndex), checkpoint: bundle.checkpoint });
+}
+
+/**
+ * Fetches a window and what proves it into a bundle: the entries with their leaf indexes (the
+ * server must report them), a checkpoint covering them, the leaves of the range they span (from
+ * entry bundles) and the subtree hashes outside it (from tiles). The result is checked with
+ * `checkEvidenceBundle` against `logKey` (default: the server's key) before it is returned, so
+ * a server that serves inconsistent data yields an EvidenceError here, not a bad file.
+ */
+export async function fetchEvidenceBundle(
+  client: TlogClient,
+  window: WindowSpec,
+  options: { logKey?: string | undefined; pageSize?: number | undefined; waitMs?: number | undefined; signal?: AbortSignal | undefined } = {},
+): Promise<{ bundle: EvidenceBundle; check: BundleCheck }> {
+  const { signal } = options;
+  const verifierKey = options.logKey?.trim() ?? (await client.verifierKey(signal));
+  const key = parseVerifierKey(verifierKey);
+  const served = await client.servedWindow({ logType: window.logType, fromDateTime: window.from, toDateTime: window.to ?? undefined, limit: options.pageSize ?? 1000, signal });
+  const indexes: number[] = [];
+  for (const s of served) {
+    if (s.leafIndex === null) throw new EvidenceError('the server does not report leaf indexes (X-Logwarden-Leaf-Index), which a bundle needs');
+    indexes.push(s.leafIndex);
+  }
+  const from = indexes.length > 0 ? Math.min(...indexes) : 0;
+  const to = indexes.length > 0 ? Math.max(...indexes) + 1 : 0;
+  let note = await client.checkpointNote(signal);
+  let checkpoint = openCheckpoint(note, key).checkpoint;
+  const deadline = Date.now() + (options.waitMs ?? 3000);
+  while (checkpoint.size < to && Date.now() < deadline) {
+    await sleep(200, undefined, { signal });
+    note = await client.checkpointNote(signal);
+    checkpoint = openCheckpoint(note, key).checkpoint;
+  }
+  if (checkpoint.size < to) throw new EvidenceError(`no checkpoint covers leaf ${to - 1} yet (the latest has ${checkpoint.size} leaves)`);
+  const size = checkpoint.size;
+  const leaves: string[] = [];
+  const fullBundles = Math.floor(size / TILE_WIDTH);
+  for (let n = Math.floor(from / TILE_WIDTH); n * TILE_WIDTH < to; n++) {
+    const width = n < fullBundles ? TILE_WIDTH : size % TILE_WIDTH;
+    const got = decodeEntryBundle(await client.entryBundle(n, width, signal));
+    got.forEach((leaf, i) => {
+      const index = n * TILE_WIDTH + i;
+      if (index >= from && index < to) leaves.push(encodeBase64(leaf));
+    });
+  }
+  const subtrees = from < to ? await outsideHashes(from, to, size, tileHashReader(size, (t) => client.tile(t, signal))) : [];
+  const bundle: EvidenceBundle = {
+    format: EVIDENCE_FORMAT,
+    createdAt: new Date().toISOString(),
+    source: { url: client.baseUrl, tenantId: client.tenantId },
+    verifierKey,
+    checkpoint: note,
+    window,
+    leafRange: { from, to },
+    leaves,
+    subtreeHashes: subtrees.map(encodeBase64),
+    entries: served.map((s) => ({ leafIndex: s.leafIndex!, wireText: s.entry.raw })),
+  };
+  return { bundle, check: checkEvidenceBundle(bundle, key) };
+}

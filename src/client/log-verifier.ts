@@ -1,0 +1,571 @@
+/**
+ * Verifying a tenant's log as a transparency-log monitor does (SPEC §11, docs/verifiable-log.md):
+ *
+ * - `checkpoint()` fetches the latest signed checkpoint, checks its signature against the
+ *   pinned verifier key (or the key trusted on first use), and checks that it extends the last
+ *   checkpoint this verifier saw (a consistency proof); a smaller tree is a rollback, a tree
+ *   that does not extend it is a fork. Both are failures.
+ * - `audit()` reads every leaf up to a checkpoint from the entry bundles and recomputes the
+ *   tree's root from them; it resumes from the saved state (the right edge of the tree at the
+ *   last full bundle audited, and the leaves kept in a LeafCache), so each run fetches only
+ *   what was appended since.
+ * - `proveWindow()` proves a window of one log type complete: every leaf of that type and
+ *   time range is among the entries `/v2/logs` served, and every served entry is such a leaf.
+ *
+ * The state is plain JSON for the caller to keep (the CLI writes it to a file).
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  auditWindow,
+  buildEntryLeaf,
+  type Checkpoint,
+  CheckpointError,
+  decodeBase64,
+  decodeEntryBundle,
+  ENTRY_LEAF_V1,
+  encodeBase64,
+  entryBundlePath,
+  entryLeafHash,
+  type Hash,
+  hashesEqual,
+  leafHash,
+  NoteError,
+  type NoteVerifier,
+  nodeHash,
+  openCheckpoint,
+  parseEntryLeaf,
+  parseVerifierKey,
+  proveConsistency,
+  TILE_WIDTH,
+  tileHashReader,
+  tilePath,
+  tilesForTree,
+  verifyConsistency,
+  verifyInclusion,
+} from '../tlog/index.ts';
+import { CompactRange } from './compact-range.ts';
+import { isLogsApiError } from './errors.ts';
+import { fastLeafHash } from './fast-hash.ts';
+import { type LeafCache, MemoryLeafCache } from './leaf-cache.ts';
+import type { LogEntry } from './page.ts';
+import type { TlogClient } from './tlog-client.ts';
+
+export type VerifyErrorCode =
+  /** The checkpoint's signature does not verify with the pinned key, or it is malformed. */
+  | 'bad-checkpoint'
+  /** The pinned key differs from the key this state trusted before. */
+  | 'key-mismatch'
+  /** The server's tree is smaller than one it showed before. */
+  | 'rollback'
+  /** The server's tree does not extend one it showed before (two histories under one key). */
+  | 'fork'
+  /** The leaves served do not hash to the signed root. */
+  | 'tree-mismatch'
+  /** An entry bundle or leaf is malformed. */
+  | 'bad-leaf';
+
+/** A proven violation (or an answer that cannot be checked); `message` says precisely what. */
+export class VerifyError extends Error {
+  override readonly name = 'VerifyError';
+  constructor(
+    readonly code: VerifyErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** What a verifier remembers about one log between runs (JSON-safe). */
+export interface LogState {
+  /** The verifier key in note form. */
+  verifierKey: string;
+  /** How it came to be trusted. */
+  keySource: 'pinned' | 'first-use';
+  /** The last signed checkpoint seen and checked, verbatim. */
+  checkpoint: string | null;
+  /** When it was seen (ISO-8601). */
+  seenAt: string | null;
+  /** The right edge of the audited tree: `size` leaves (a multiple of 256), subtree hashes in base64, largest first. */
+  audit: { size: number; edge: string[] } | null;
+}
+
+export interface CheckedCheckpoint {
+  checkpoint: Checkpoint;
+  /** The signed note as served. */
+  note: string;
+  /** The checkpoint seen before (size and root), or null on the first run. */
+  previous: { size: number; rootHash: Hash; seenAt: string | null } | null;
+  /** How it relates to `previous`. */
+  relation: 'first' | 'same' | 'extends';
+}
+
+export interface AuditResult {
+  size: number;
+  /** Leaves read from the cache (audited by an earlier run against a consistent checkpoint). */
+  fromCache: number;
+  /** Leaves fetched and hashed in this run. */
+  fetched: number;
+  elapsedMs: number;
+  /** Whether every tile was compared with the audited tree too. */
+  tilesChecked: boolean;
+}
+
+export interface WindowSpec {
+  logType: string;
+  /** Inclusive, ISO-8601 with offset. */
+  from: string;
+  /** Exclusive; null: no upper bound. */
+  to: string | null;
+}
+
+export interface WindowProof {
+  /** True when nothing was hidden, nothing served is outside the tree, and every claimed leaf index held. */
+  complete: boolean;
+  window: WindowSpec;
+  /** The checkpoint every served entry and every leaf was checked against. */
+  checkpoint: Checkpoint;
+  /** The tree size when reading the window began: leaves before it had to be served. */
+  sizeAtStart: number;
+  /** How the first checkpoint of this run related to the one seen before (the later one extends it). */
+  consistency: Pick<CheckedCheckpoint, 'relation' | 'previous'>;
+  served: number;
+  /** Leaves of the window's type and range in the tree. */
+  inWindow: number;
+  /** Served entries proven to be leaves (inclusion and integrity). */
+  proven: { position: number; leafIndex: number }[];
+  /** Leaves of the window that were not served though logged before the read began. */
+  hidden: { leafIndex: number; eventTime: string }[];
+  /** Leaves of the window logged while it was being read (not served, not a violation). */
+  late: { leafIndex: number; eventTime: string }[];
+  /** Served entries that are no leaf of the window (altered, invented, or of another type/time). */
+  unexpected: { position: number; eventTime: string; claimedLeafIndex: number | null; reason: string }[];
+  audit: AuditResult;
+}
+
+export interface LogVerifierOptions {
+  client: TlogClient;
+  /** A verifier key to pin (note form). Without it: the state's key, else the server's on first use. */
+  logKey?: string | undefined;
+  /** The state of an earlier run, or null for a first run. */
+  state?: LogState | null | undefined;
+  /** Where audited leaves are kept between runs (default: in memory, so every run starts from leaf 0). */
+  cache?: LeafCache | undefined;
+  /** Entry bundles in flight at once (default 16). */
+  concurrency?: number | undefined;
+  /** Called as leaves are audited. */
+  onProgress?: ((done: number, total: number) => void) | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+const b64 = (h: Hash) => encodeBase64(h);
+
+/** The Merkle hash of a power-of-two run of hashes. */
+function foldHashes(hashes: readonly Hash[]): Hash {
+  let level = [...hashes];
+  while (level.length > 1) {
+    const up: Hash[] = [];
+    for (let i = 0; i < level.length; i += 2) up.push(nodeHash(level[i]!, level[i + 1]!));
+    level = up;
+  }
+  return level[0]!;
+}
+const short = (h: Hash) => encodeBase64(h).slice(0, 12) + '…';
+
+function decodeHash(text: string, what: string): Hash {
+  const h = decodeBase64(text);
+  if (!h || h.length !== 32) throw new TypeError(`${what} is not base64 of a 32-byte hash`);
+  return h;
+}
+
+export class LogVerifier {
+  readonly client: TlogClient;
+  private stateValue: LogState | null;
+  private readonly pinned: string | undefined;
+  private readonly cache: LeafCache;
+  private readonly concurrency: number;
+  private readonly onProgress: (done: number, total: number) => void;
+  private readonly signal: AbortSignal | undefined;
+  private key: NoteVerifier | undefined;
+  /** Set when this run trusted the server's key on first use. */
+  trustedOnFirstUse = false;
+
+  constructor(options: LogVerifierOptions) {
+    this.client = options.client;
+    this.stateValue = options.state ?? null;
+    this.pinned = options.logKey?.trim();
+    this.cache = options.cache ?? new MemoryLeafCache();
+    this.concurrency = options.concurrency ?? 16;
+    this.onProgress = options.onProgress ?? (() => {});
+    this.signal = options.signal;
+  }
+
+  /** The state to keep for the next run (null until a checkpoint was checked). */
+  get state(): LogState | null {
+    return this.stateValue;
+  }
+
+  /** The verifier key in use: pinned, remembered, or the server's on first use. */
+  async verifierKey(): Promise<{ key: NoteVerifier; text: string; source: 'pinned' | 'first-use' }> {
+    const saved = this.stateValue;
+    let text: string;
+    let source: 'pinned' | 'first-use';
+    if (this.pinned !== undefined) {
+      if (saved && saved.verifierKey !== this.pinned) {
+        throw new VerifyError(
+          'key-mismatch',
+          `the pinned key ${this.pinned} is not the key this state trusted before (${saved.verifierKey}); a log's key does not change: check where each came from, and use another state file only once you know which is right`,
+        );
+      }
+      text = this.pinned;
+      source = 'pinned';
+    } else if (saved) {
+      text = saved.verifierKey;
+      source = saved.keySource;
+    } else {
+      text = await this.client.verifierKey(this.signal);
+      source = 'first-use';
+      this.trustedOnFirstUse = true;
+    }
+    let key: NoteVerifier;
+    try {
+      key = parseVerifierKey(text);
+    } catch (err) {
+      throw new VerifyError('bad-checkpoint', `${source === 'pinned' ? 'the pinned' : "the server's"} verifier key is malformed: ${(err as Error).message}`);
+    }
+    this.key = key;
+    return { key, text, source };
+  }
+
+  /** Opens a signed checkpoint with the key in use; throws VerifyError('bad-checkpoint'). */
+  async open(note: string): Promise<Checkpoint> {
+    const key = this.key ?? (await this.verifierKey()).key;
+    try {
+      return openCheckpoint(note, key).checkpoint;
+    } catch (err) {
+      if (err instanceof NoteError || err instanceof CheckpointError) {
+        throw new VerifyError('bad-checkpoint', `the checkpoint is not validly signed by ${key.text}: ${err.message}`);
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * Fetches the latest checkpoint, checks its signature and that it extends the last one seen,
+   * and records it in the state. Throws VerifyError on a bad signature, a rollback or a fork.
+   */
+  async checkpoint(): Promise<CheckedCheckpoint> {
+    const { text: keyText, source } = await this.verifierKey();
+    const note = await this.client.checkpointNote(this.signal);
+    const checkpoint = await this.open(note);
+    const saved = this.stateValue;
+    let previous: CheckedCheckpoint['previous'] = null;
+    let relation: CheckedCheckpoint['relation'] = 'first';
+    if (saved?.checkpoint) {
+      const old = await this.open(saved.checkpoint);
+      previous = { size: old.size, rootHash: old.rootHash, seenAt: saved.seenAt };
+      const seen = `size ${old.size} (root ${b64(old.rootHash)}${saved.seenAt ? `, seen ${saved.seenAt}` : ''})`;
+      const now = `size ${checkpoint.size} (root ${b64(checkpoint.rootHash)})`;
+      if (checkpoint.size < old.size) {
+        throw new VerifyError('rollback', `rollback: the log now shows a signed tree of ${now}, smaller than the tree of ${seen}; a log only grows, so the server is showing an older state of it`);
+      }
+      if (checkpoint.size === old.size) {
+        if (!hashesEqual(checkpoint.rootHash, old.rootHash)) {
+          throw new VerifyError('fork', `fork: two different trees of size ${old.size} are signed by the log's key: root ${b64(old.rootHash)} seen before, root ${b64(checkpoint.rootHash)} now; the log's history was rewritten`);
+        }
+        relation = 'same';
+      } else {
+        const proof = await this.consistencyProof(old.size, checkpoint.size);
+        if (!verifyConsistency(old.size, checkpoint.size, proof, old.rootHash, checkpoint.rootHash)) {
+          throw new VerifyError('fork', `fork: the signed tree of ${now} does not extend the tree of ${seen} (the consistency proof fails); the log's first ${old.size} leaves were changed, removed or reordered`);
+        }
+        relation = 'extends';
+      }
+    }
+    const seenAt = relation === 'same' && saved?.seenAt ? saved.seenAt : new Date().toISOString();
+    this.stateValue = { verifierKey: keyText, keySource: source, checkpoint: note, seenAt, audit: saved?.audit ?? null };
+    return { checkpoint, note, previous, relation };
+  }
+
+  /** A consistency proof from the server's JSON endpoint, or computed from tiles when it has none. */
+  private async consistencyProof(from: number, to: number): Promise<Hash[]> {
+    try {
+      return await this.client.consistencyProof(from, to, this.signal);
+    } catch (err) {
+      if (!isLogsApiError(err, 'not_found')) throw err;
+      return proveConsistency(from, to, tileHashReader(to, (t) => this.client.tile(t, this.signal)));
+    }
+  }
+
+  /**
+   * Audits every leaf of the tree up to `checkpoint` (which must have come from `checkpoint()`):
+   * reads the leaves an earlier run audited from the cache, fetches the rest, and checks that
+   * all of them hash to the checkpoint's root. `visit` sees every leaf in order.
+   */
+  async audit(
+    checkpoint: Checkpoint,
+    visit: (index: number, leaf: Uint8Array) => void = () => {},
+    options: { checkTiles?: boolean } = {},
+  ): Promise<AuditResult> {
+    const started = performance.now();
+    const size = checkpoint.size;
+    const leafHashes: Hash[] | null = options.checkTiles ? [] : null;
+    if (leafHashes) {
+      const inner = visit;
+      visit = (index, leaf) => {
+        leafHashes.push(fastLeafHash(leaf));
+        inner(index, leaf);
+      };
+    }
+    const saved = this.stateValue?.audit ?? null;
+    let edge = new CompactRange();
+    let fromCache = 0;
+    if (saved && saved.size <= size && saved.size % TILE_WIDTH === 0) {
+      const resumed = new CompactRange(saved.size, saved.edge.map((h, i) => decodeHash(h, `state audit.edge[${i}]`)));
+      if (await this.cache.read(saved.size, visit)) {
+        edge = resumed;
+        fromCache = saved.size;
+      }
+    }
+    await this.cache.truncate(edge.size);
+    this.onProgress(fromCache, size);
+
+    const fullBundles = Math.floor(size / TILE_WIDTH);
+    const lastBundle = Math.ceil(size / TILE_WIDTH);
+    const firstBundle = edge.size / TILE_WIDTH;
+    const fetchBundle = (n: number) => {
+      const width = n < fullBundles ? TILE_WIDTH : size % TILE_WIDTH;
+      return this.client.entryBundle(n, width, this.signal).then((bytes) => ({ n, width, bytes }));
+    };
+    const inFlight: Promise<{ n: number; width: number; bytes: Uint8Array }>[] = [];
+    let next = firstBundle;
+    const fill = () => {
+      while (inFlight.length < this.concurrency && next < lastBundle) inFlight.push(fetchBundle(next++));
+    };
+    let pending: Uint8Array[] = [];
+    let pendingBytes = 0;
+    let boundary: { size: number; edge: readonly Hash[] } = { size: edge.size, edge: [...edge.hashes] };
+    const fetchedBundles: number[] = [];
+    fill();
+    try {
+      while (inFlight.length > 0) {
+        const { n, width, bytes } = await inFlight.shift()!;
+        fill();
+        let leaves: Uint8Array[];
+        try {
+          leaves = decodeEntryBundle(bytes);
+        } catch (err) {
+          throw new VerifyError('bad-leaf', `${entryBundlePath(n, width)} is malformed: ${(err as Error).message}`);
+        }
+        if (leaves.length !== width) {
+          throw new VerifyError('bad-leaf', `${entryBundlePath(n, width)} holds ${leaves.length} leaves, expected ${width}`);
+        }
+        const base = n * TILE_WIDTH;
+        for (let i = 0; i < leaves.length; i++) {
+          edge.append(fastLeafHash(leaves[i]!));
+          visit(base + i, leaves[i]!);
+        }
+        fetchedBundles.push(n);
+        if (width === TILE_WIDTH) {
+          pending.push(bytes);
+          pendingBytes += bytes.length;
+          boundary = { size: edge.size, edge: [...edge.hashes] };
+          if (pendingBytes > 4 << 20) {
+            await this.cache.append(Buffer.concat(pending));
+            pending = [];
+            pendingBytes = 0;
+          }
+        }
+        this.onProgress(edge.size, size);
+      }
+      if (pending.length > 0) await this.cache.append(Buffer.concat(pending));
+    } catch (err) {
+      inFlight.forEach((p) => p.catch(() => undefined));
+      throw err;
+    }
+    const root = edge.root();
+    if (!hashesEqual(root, checkpoint.rootHash)) {
+      await this.cache.truncate(fromCache);
+      throw new VerifyError('tree-mismatch', await this.explainMismatch(checkpoint, root, fetchedBundles));
+    }
+    if (leafHashes) await this.checkTiles(size, leafHashes);
+    if (this.stateValue) this.stateValue.audit = { size: boundary.size, edge: boundary.edge.map(b64) };
+    return { size, fromCache, fetched: size - fromCache, elapsedMs: performance.now() - started, tilesChecked: leafHashes !== null };
+  }
+
+  /**
+   * Compares every tile of the tree with the hashes of the leaves just proven to be the signed
+   * tree's: a tile (a stored hash) that differs from the signed tree is reported by path.
+   */
+  private async checkTiles(size: number, leafHashes: readonly Hash[]): Promise<void> {
+    const levels: Hash[][] = [[...leafHashes]];
+    for (let l = 0; levels[l]!.length >= TILE_WIDTH; l++) {
+      const below = levels[l]!;
+      const up: Hash[] = [];
+      for (let k = 0; (k + 1) * TILE_WIDTH <= below.length; k++) up.push(foldHashes(below.slice(k * TILE_WIDTH, (k + 1) * TILE_WIDTH)));
+      levels.push(up);
+    }
+    const tiles = tilesForTree(size);
+    for (let at = 0; at < tiles.length; at += this.concurrency) {
+      const batch = tiles.slice(at, at + this.concurrency);
+      const got = await Promise.all(batch.map((t) => this.client.tile(t, this.signal)));
+      batch.forEach((t, j) => {
+        const data = got[j]!;
+        const want = levels[t.level]!.slice(t.n * TILE_WIDTH, t.n * TILE_WIDTH + t.width);
+        if (data.length !== t.width * 32) throw new VerifyError('tree-mismatch', `${tilePath(t)} has ${data.length} bytes, expected ${t.width * 32}`);
+        want.forEach((h, i) => {
+          if (!hashesEqual(h, data.subarray(i * 32, i * 32 + 32))) {
+            throw new VerifyError(
+              'tree-mismatch',
+              `${tilePath(t)} serves hash ${i} (${t.level === 0 ? `leaf ${t.n * TILE_WIDTH + i}` : `the subtree of leaves ${(t.n * TILE_WIDTH + i) * TILE_WIDTH ** t.level}…`}) as ${b64(data.subarray(i * 32, i * 32 + 32))}, but the signed tree has ${b64(h)}: the log's stored hashes were altered`,
+            );
+          }
+        });
+      });
+    }
+  }
+
+  /** Finds the first leaf whose data does not match the server's own leaf hash tile, to say where the tree and the data part. */
+  private async explainMismatch(checkpoint: Checkpoint, root: Hash, bundles: readonly number[]): Promise<string> {
+    const head = `the leaves served up to tree size ${checkpoint.size} hash to root ${b64(root)}, not to the signed root ${b64(checkpoint.rootHash)}`;
+    const fullBundles = Math.floor(checkpoint.size / TILE_WIDTH);
+    for (const n of bundles) {
+      const width = n < fullBundles ? TILE_WIDTH : checkpoint.size % TILE_WIDTH;
+      try {
+        const [tile, bundle] = await Promise.all([this.client.tile({ level: 0, n, width }, this.signal), this.client.entryBundle(n, width, this.signal)]);
+        const leaves = decodeEntryBundle(bundle);
+        for (let i = 0; i < leaves.length; i++) {
+          const want = tile.subarray(i * 32, i * 32 + 32);
+          if (!hashesEqual(leafHash(leaves[i]!), want)) {
+            return `${head}: leaf ${n * TILE_WIDTH + i} as served in ${entryBundlePath(n, width)} does not match its hash in ${tilePath({ level: 0, n, width })} (the entry's logged data was altered)`;
+          }
+        }
+      } catch {
+        break;
+      }
+    }
+    return `${head}: the log's data no longer matches the tree it signed (leaves altered, removed, inserted or reordered)`;
+  }
+
+  /**
+   * Proves a window of one log type complete and every served entry included, against a
+   * checkpoint taken after the window was read (waiting up to `waitMs` for one that covers
+   * every leaf index the server reported). Throws VerifyError on a bad checkpoint, a fork, a
+   * rollback or a tree mismatch; a hidden or unexpected entry makes `complete` false.
+   */
+  async proveWindow(window: WindowSpec, options: { pageSize?: number; waitMs?: number; checkTiles?: boolean } = {}): Promise<WindowProof> {
+    const before = await this.checkpoint();
+    const served = await this.client.servedWindow({
+      logType: window.logType,
+      fromDateTime: window.from,
+      toDateTime: window.to ?? undefined,
+      limit: options.pageSize ?? 1000,
+      signal: this.signal,
+    });
+    const claimed = served.map((s) => s.leafIndex).filter((i): i is number => i !== null);
+    const needed = claimed.length > 0 ? Math.max(...claimed) + 1 : 0;
+    let after = before;
+    const deadline = Date.now() + (options.waitMs ?? 3000);
+    // A checkpoint covers an acknowledged batch within a second: wait for one that covers what was served.
+    while (after.checkpoint.size < needed && Date.now() < deadline) {
+      await sleep(200, undefined, { signal: this.signal });
+      after = await this.checkpoint();
+    }
+    const prefix = new TextEncoder().encode(`${ENTRY_LEAF_V1}\n${window.logType}\n`);
+    const kept = new Map<number, Uint8Array>();
+    const audit = await this.audit(after.checkpoint, (index, leaf) => {
+      if (leaf.length > prefix.length && prefix.every((b, i) => leaf[i] === b)) kept.set(index, leaf.slice());
+    }, { checkTiles: options.checkTiles === true });
+    const servedEntries = served.map((s) => ({ wireText: s.entry.raw, eventTime: s.entry.eventTime }));
+    const result = auditWindow(window, [...kept].map(([index, leaf]) => ({ index, leaf })), servedEntries);
+    const proof = windowProof(window, before.checkpoint.size, after.checkpoint, served, kept, result, audit);
+    return { ...proof, consistency: { relation: before.relation, previous: before.previous } };
+  }
+
+  /**
+   * Proves given entries included in the signed tree at their leaf indexes, with the server's
+   * inclusion proofs (light clients that do not audit). Returns the indexes that failed.
+   */
+  async proveIncluded(
+    checkpoint: Checkpoint,
+    entries: readonly { logType: string; entry: LogEntry; leafIndex: number }[],
+  ): Promise<{ proven: number[]; failed: { leafIndex: number; reason: string }[] }> {
+    const proven: number[] = [];
+    const failed: { leafIndex: number; reason: string }[] = [];
+    for (let at = 0; at < entries.length; at += 1000) {
+      const batch = entries.slice(at, at + 1000);
+      const answer = await this.client.inclusionProofs(batch.map((e) => e.leafIndex), checkpoint.size, this.signal);
+      const byIndex = new Map(answer.proofs.map((p) => [p.index, p]));
+      for (const e of batch) {
+        const p = byIndex.get(e.leafIndex);
+        const leaf = entryLeafHash({ logType: e.logType, eventTime: e.entry.eventTime, wireText: e.entry.raw });
+        if (!p) failed.push({ leafIndex: e.leafIndex, reason: 'the server sent no proof for it' });
+        else if (!verifyInclusion(leaf, e.leafIndex, checkpoint.size, p.hashes, checkpoint.rootHash)) {
+          failed.push({ leafIndex: e.leafIndex, reason: `the entry as served is not leaf ${e.leafIndex} of the signed tree (altered, or at another index)` });
+        } else proven.push(e.leafIndex);
+      }
+    }
+    return { proven, failed };
+  }
+}
+
+function windowProof(
+  window: WindowSpec,
+  sizeAtStart: number,
+  checkpoint: Checkpoint,
+  served: readonly { entry: LogEntry; leafIndex: number | null }[],
+  kept: ReadonlyMap<number, Uint8Array>,
+  result: ReturnType<typeof auditWindow>,
+  audit: AuditResult,
+): Omit<WindowProof, 'consistency'> {
+  const eventTimeOf = (index: number) => parseEntryLeaf(kept.get(index)!).eventTime;
+  const hidden = result.missing.filter((i) => i < sizeAtStart).map((leafIndex) => ({ leafIndex, eventTime: eventTimeOf(leafIndex) }));
+  const late = result.missing.filter((i) => i >= sizeAtStart).map((leafIndex) => ({ leafIndex, eventTime: eventTimeOf(leafIndex) }));
+  const unexpected: WindowProof['unexpected'] = [];
+  const proven: WindowProof['proven'] = [];
+  const matchedLeaf = new Map(result.matched.map((m) => [m.served, m.leaf]));
+  served.forEach((s, position) => {
+    const claimed = s.leafIndex;
+    const leaf = matchedLeaf.get(position);
+    const eventTime = s.entry.eventTime;
+    if (leaf === undefined) {
+      unexpected.push({ position, eventTime, claimedLeafIndex: claimed, reason: unexpectedReason(window, s, kept, checkpoint.size) });
+      return;
+    }
+    if (claimed !== null && claimed !== leaf) {
+      // Identical entries are interchangeable leaves; only a claim whose leaf differs is a lie.
+      const atClaim = kept.get(claimed);
+      const own = buildEntryLeaf({ logType: window.logType, eventTime, wireText: s.entry.raw });
+      if (!atClaim || new TextDecoder().decode(atClaim) !== own) {
+        unexpected.push({ position, eventTime, claimedLeafIndex: claimed, reason: `the server says it is leaf ${claimed}, but leaf ${claimed} is another entry (this entry is leaf ${leaf})` });
+        return;
+      }
+    }
+    proven.push({ position, leafIndex: claimed ?? leaf });
+  });
+  return {
+    complete: hidden.length === 0 && unexpected.length === 0,
+    window,
+    checkpoint,
+    sizeAtStart,
+    served: served.length,
+    inWindow: result.inWindow,
+    proven,
+    hidden,
+    late,
+    unexpected,
+    audit,
+  };
+}
+
+function unexpectedReason(window: WindowSpec, s: { entry: LogEntry; leafIndex: number | null }, kept: ReadonlyMap<number, Uint8Array>, size: number): string {
+  const claimed = s.leafIndex;
+  if (claimed !== null) {
+    if (claimed >= size) return `the server says it is leaf ${claimed}, beyond the signed tree of ${size} leaves`;
+    const leaf = kept.get(claimed);
+    if (!leaf) return `the server says it is leaf ${claimed}, but leaf ${claimed} is not a ${window.logType} entry`;
+    const l = parseEntryLeaf(leaf);
+    if (l.eventTime !== s.entry.eventTime) return `leaf ${claimed} has eventTime ${l.eventTime}, the entry served ${s.entry.eventTime}`;
+    return `its text differs from what leaf ${claimed} logged (digest ${short(l.wireTextSha256)}): the entry was altered after it was logged`;
+  }
+  return `no ${window.logType} leaf of the window has this eventTime and text: the entry was altered or never logged`;
+}

@@ -1,0 +1,210 @@
+/**
+ * Reading a tenant's verifiable log from logwarden (`/v2/tlog/<tenantId>/…`, SPEC §11): the
+ * signed checkpoint, the verifier key, C2SP tlog-tiles (hash tiles and entry bundles), the JSON
+ * inclusion and consistency proofs, and `GET /v2/logs` pages with the leaf index of each entry.
+ *
+ * Nothing here is trusted: every answer is raw material for the checks in log-verifier.ts.
+ * Tile requests are not paced (`requestsPerSecond` applies to `/v2/logs` pages only), since an
+ * audit reads thousands of them.
+ */
+import { decodeBase64, entryBundlePath, type Hash, type Tile, tilePath } from '../tlog/index.ts';
+import { isLogsApiError, LogsApiError } from './errors.ts';
+import { type ListLogsParams, LogsClient, type LogsClientOptions } from './logs.ts';
+import { nodeHttpFetch } from './node-http-fetch.ts';
+import { emptyPage, type LogEntry, type LogsPage, parsePage } from './page.ts';
+
+/** The opt-in request (and response) header that reports each entry's leaf index. */
+export const LEAF_INDEX_HEADER = 'X-Logwarden-Leaf-Index';
+
+export interface TlogClientOptions extends LogsClientOptions {
+  // `fetch` defaults to node:http(s) with keep-alive here (node-http-fetch.ts): an audit makes thousands of requests.
+  /** The tenant whose log is read (the `<tenantId>` of `/v2/tlog/<tenantId>/…`). */
+  tenantId: string;
+}
+
+/** A `/v2/logs` page with, when the server reports them, each entry's leaf index. */
+export interface IndexedPage extends LogsPage {
+  /** One per entry in page order; null when the server did not report leaf indexes. */
+  readonly leafIndexes: readonly number[] | null;
+}
+
+export interface InclusionAnswer {
+  size: number;
+  rootHash: Hash;
+  proofs: { index: number; leafHash: Hash; hashes: Hash[] }[];
+}
+
+function hashField(v: unknown, what: string): Hash {
+  const h = typeof v === 'string' ? decodeBase64(v) : null;
+  if (!h || h.length !== 32) throw new TypeError(`${what} is not base64 of a 32-byte hash`);
+  return h;
+}
+
+function hashList(v: unknown, what: string): Hash[] {
+  if (!Array.isArray(v)) throw new TypeError(`${what} is not an array`);
+  return v.map((h, i) => hashField(h, `${what}[${i}]`));
+}
+
+function count(v: unknown, what: string): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new TypeError(`${what} is not a count`);
+  return v;
+}
+
+/** Parses the leaf index header: decimal indexes, comma-separated, one per entry. */
+export function parseLeafIndexes(header: string | null, entries: number): number[] | null {
+  if (header === null) return null;
+  const text = header.trim();
+  const parts = text === '' ? [] : text.split(',').map((p) => p.trim());
+  if (parts.length !== entries || !parts.every((p) => /^(0|[1-9][0-9]{0,15})$/.test(p))) {
+    throw new TypeError(`${LEAF_INDEX_HEADER} does not list one leaf index per entry`);
+  }
+  return parts.map(Number);
+}
+
+export class TlogClient extends LogsClient {
+  readonly tenantId: string;
+
+  constructor(options: TlogClientOptions) {
+    const { tenantId, ...rest } = options;
+    super({ fetch: nodeHttpFetch, ...rest });
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(tenantId)) throw new TypeError(`invalid tenant id ${JSON.stringify(tenantId)}`);
+    this.tenantId = tenantId;
+  }
+
+  /** The log's path prefix below the base URL. */
+  get logPath(): string {
+    return `v2/tlog/${this.tenantId}/`;
+  }
+
+  private async getText(path: string, signal?: AbortSignal): Promise<string> {
+    return this.transport.request(
+      { method: 'GET', path: this.logPath + path, authorization: await this.authorization(), signal, paced: false, headers: { accept: 'text/plain' } },
+      (res) => res.text,
+    );
+  }
+
+  private async getBytes(path: string, signal?: AbortSignal): Promise<Uint8Array> {
+    return this.transport.request(
+      {
+        method: 'GET',
+        path: this.logPath + path,
+        authorization: await this.authorization(),
+        signal,
+        paced: false,
+        binary: true,
+        headers: { accept: 'application/octet-stream' },
+      },
+      (res) => res.bytes ?? new Uint8Array(0),
+    );
+  }
+
+  private async getJson(path: string, query: URLSearchParams, signal?: AbortSignal): Promise<Record<string, unknown>> {
+    // Repeated parameters (index=…&index=…) do not fit the transport's query map: put them in the path.
+    return this.transport.request(
+      { method: 'GET', path: `${this.logPath}${path}?${query}`, authorization: await this.authorization(), signal, paced: false },
+      (res) => {
+        const doc = JSON.parse(res.text) as unknown;
+        if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new TypeError('the body is not a JSON object');
+        return doc as Record<string, unknown>;
+      },
+    );
+  }
+
+  /** The latest signed checkpoint note, as served (unverified). */
+  checkpointNote(signal?: AbortSignal): Promise<string> {
+    return this.getText('checkpoint', signal);
+  }
+
+  /** The verifier key the server announces, in note form (only as good as the channel it came over). */
+  async verifierKey(signal?: AbortSignal): Promise<string> {
+    return (await this.getText('key', signal)).trim();
+  }
+
+  /** A hash tile's bytes. */
+  tile(t: Tile, signal?: AbortSignal): Promise<Uint8Array> {
+    return this.getBytes(tilePath(t), signal);
+  }
+
+  /** The entry bundle of level 0 tile `n` with `width` leaves. */
+  entryBundle(n: number, width: number, signal?: AbortSignal): Promise<Uint8Array> {
+    return this.getBytes(entryBundlePath(n, width), signal);
+  }
+
+  /** Inclusion proofs of up to 1000 leaves in the tree of `size` (default: the latest checkpoint's). */
+  async inclusionProofs(indexes: readonly number[], size?: number, signal?: AbortSignal): Promise<InclusionAnswer> {
+    const q = new URLSearchParams();
+    for (const i of indexes) q.append('index', String(i));
+    if (size !== undefined) q.set('size', String(size));
+    const doc = await this.getJson('proof/inclusion', q, signal);
+    if (!Array.isArray(doc.proofs)) throw new LogsApiError('invalid_response', 'inclusion answer has no proofs');
+    return {
+      size: count(doc.size, 'size'),
+      rootHash: hashField(doc.rootHash, 'rootHash'),
+      proofs: doc.proofs.map((p: Record<string, unknown>, i: number) => ({
+        index: count(p.index, `proofs[${i}].index`),
+        leafHash: hashField(p.leafHash, `proofs[${i}].leafHash`),
+        hashes: hashList(p.hashes, `proofs[${i}].hashes`),
+      })),
+    };
+  }
+
+  /** The consistency proof between two tree sizes. */
+  async consistencyProof(from: number, to: number, signal?: AbortSignal): Promise<Hash[]> {
+    const doc = await this.getJson('proof/consistency', new URLSearchParams({ from: String(from), to: String(to) }), signal);
+    if (doc.from !== from || doc.to !== to) throw new LogsApiError('invalid_response', 'consistency answer is for other sizes');
+    return hashList(doc.hashes, 'hashes');
+  }
+
+  /** One `/v2/logs` page, asking for the leaf index of each entry. */
+  async listIndexed(params: ListLogsParams): Promise<IndexedPage> {
+    const query = {
+      logType: params.logType,
+      fromDateTime: params.fromDateTime instanceof Date ? params.fromDateTime.toISOString() : params.fromDateTime,
+      toDateTime: params.toDateTime instanceof Date ? params.toDateTime.toISOString() : params.toDateTime,
+      cursor: params.cursor,
+      limit: params.limit === undefined ? undefined : String(params.limit),
+    };
+    try {
+      return await this.transport.request(
+        {
+          method: 'GET',
+          path: 'v2/logs',
+          query,
+          authorization: await this.authorization(),
+          signal: params.signal,
+          headers: { [LEAF_INDEX_HEADER]: '1' },
+        },
+        (res) => {
+          const page = parsePage(res.text, res.requestId);
+          return { ...page, leafIndexes: parseLeafIndexes(res.headers.get(LEAF_INDEX_HEADER), page.logEntries.length) };
+        },
+      );
+    } catch (err) {
+      if (isLogsApiError(err, 'no_records')) return { ...emptyPage(err.requestId), leafIndexes: [] };
+      throw err;
+    }
+  }
+
+  /** Every entry of a query with its leaf index (null when the server does not report them). */
+  async servedWindow(params: ListLogsParams): Promise<{ entry: LogEntry; leafIndex: number | null }[]> {
+    const out: { entry: LogEntry; leafIndex: number | null }[] = [];
+    let cursor = params.cursor;
+    for (;;) {
+      let page: IndexedPage;
+      try {
+        page = await this.listIndexed({ ...params, cursor });
+      } catch (err) {
+        // A logwarden server fails the leaf index header when an entry of the page has no leaf
+        // (an entry added behind the log's back): read the page without it and let the
+        // content check find that entry.
+        if (!isLogsApiError(err, 'server_error')) throw err;
+        page = { ...(await this.listLogs({ ...params, cursor })), leafIndexes: null };
+      }
+      page.logEntries.forEach((entry, i) => out.push({ entry, leafIndex: page.leafIndexes?.[i] ?? null }));
+      const next = page.records.cursor;
+      if (next === undefined || page.logEntries.length === 0) return out;
+      if (next === cursor) throw new LogsApiError('invalid_response', 'the server returned the same cursor again', { requestId: page.requestId });
+      cursor = next;
+    }
+  }
+}

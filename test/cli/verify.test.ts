@@ -1,0 +1,148 @@
+/**
+ * `logwarden verify` and `logwarden fetch --format bundle` as a user runs them, against a real
+ * HTTP server serving a tenant's tree per the agreed wire surface: trust on first use and the
+ * state file, window proofs, rollback and fork as exit 1 with their message, evidence bundles
+ * checked offline, and a single entry's tlog-proof@v1.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { buildEntryLeaf, entryLeafHash, generateNoteKey, parseVerifierKey, verifyTlogProof } from '../../src/tlog/index.ts';
+import { runCli } from '../support/cli.ts';
+import { startTlogServer, type TlogTestServer } from '../support/tlog-server.ts';
+
+const T0 = Date.parse('2026-03-04T00:00:00Z');
+const at = (minutes: number) => new Date(T0 + minutes * 60_000).toISOString();
+
+describe('logwarden verify', () => {
+  let s: TlogTestServer;
+  let dir: string;
+  let env: Record<string, string>;
+  const online = (...more: string[]) => ['verify', '--url', s.url, '--tenant', s.tenantId, '--state', join(dir, 'state.json'), '--cache-dir', join(dir, 'cache'), ...more];
+
+  before(async () => {
+    s = await startTlogServer();
+    const types = ['AccessLog', 'UserActivityLog'];
+    await s.append(Array.from({ length: 600 }, (_, i) => ({ logType: types[i % 2]!, eventTime: at((i * 37) % 500) })));
+    dir = mkdtempSync(join(tmpdir(), 'logwarden-verify-'));
+    env = { LOGWARDEN_ACCESS_KEY: s.accessKey, LOGWARDEN_SECRET: s.secret, XDG_CONFIG_HOME: join(dir, 'config'), XDG_CACHE_HOME: join(dir, 'xdg-cache') };
+  });
+  after(async () => {
+    await s.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('--help teaches what is and is not proven, with examples', async () => {
+    const r = await runCli(['verify', '--help']);
+    assert.equal(r.code, 0);
+    for (const text of ['Examples:', 'What is proven (online)', 'What is not proven', 'Offline (--bundle)', 'rollback', 'fork', '--log-key', 'XDG_CONFIG_HOME']) {
+      assert.ok(r.stdout.includes(text), `help lacks ${text}`);
+    }
+  });
+
+  it('trusts the key on first use, keeps it with the checkpoint, then proves a window complete', async () => {
+    const first = await runCli(online(), { env });
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, new RegExp(`Checkpoint of ${s.origin}: 600 leaves, root hash `));
+    assert.match(first.stdout, /trusted on first use, now kept in .*state\.json; pin it with --log-key/);
+    const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as { logs: Record<string, { verifierKey: string }> };
+    assert.equal(Object.values(state.logs)[0]!.verifierKey, s.verifierKey);
+
+    await s.append([{ logType: 'AccessLog', eventTime: at(1) }]);
+    const window = await runCli(online('--type', 'AccessLog', '--from', at(0), '--to', at(500)), { env });
+    assert.equal(window.code, 0, window.stderr + window.stdout);
+    assert.match(window.stdout, /601 leaves, root hash/);
+    assert.match(window.stdout, /consistency: extends the tree of 600 leaves seen .* \(append-only, proven\)/);
+    assert.match(window.stdout, /Audit: all 601 leaves hash to the signed root/);
+    assert.match(window.stdout, /Window AccessLog from 2026-03-04T00:00:00.000Z to 2026-03-04T08:20:00.000Z: COMPLETE/);
+    assert.match(window.stdout, /301 entries served; 301 proven to be leaves of the tree, unchanged/);
+    assert.match(window.stdout, /What it does not prove/);
+
+    const json = await runCli(online('--type', 'AccessLog', '--from', at(0), '--json'), { env });
+    assert.equal(json.code, 0, json.stderr);
+    const report = JSON.parse(json.stdout) as { ok: boolean; served: number; checkpoint: { size: number }; audit: { fromCache: number } };
+    assert.equal(report.ok, true);
+    assert.equal(report.served, 301);
+    assert.equal(report.checkpoint.size, 601);
+    assert.equal(report.audit.fromCache, 512, 'the second audit resumes from the cache');
+  });
+
+  it('a window with an entry hidden exits 1 naming the leaf', async () => {
+    const saved = s.entries;
+    const victim = saved.find((e) => e.logType === 'UserActivityLog')!;
+    s.entries = saved.filter((e) => e !== victim);
+    try {
+      const r = await runCli(online('--type', 'UserActivityLog', '--from', at(0)), { env });
+      assert.equal(r.code, 1, r.stderr);
+      assert.equal(r.stdout.includes('HIDDEN'), true, r.stderr);
+      assert.match(r.stdout, new RegExp(`HIDDEN: leaf ${victim.leafIndex} \\(eventTime ${victim.eventTime}\\) was logged before the read began but not served`));
+      assert.match(r.stderr, /the window is not proven complete: 1 hidden/);
+    } finally {
+      s.entries = saved;
+    }
+  });
+
+  it('a rollback and a fork exit 1 with a precise message, and the state keeps the last good checkpoint', async () => {
+    const old = s.checkpoint;
+    await s.append([{ logType: 'AccessLog', eventTime: at(2) }]);
+    assert.equal((await runCli(online(), { env })).code, 0);
+    const stateBefore = readFileSync(join(dir, 'state.json'), 'utf8');
+    s.checkpoint = old;
+    const rollback = await runCli(online(), { env });
+    assert.equal(rollback.code, 1);
+    assert.match(rollback.stderr, /^logwarden: rollback: the log now shows a signed tree of size 601 .* smaller than the tree of size 602/);
+    assert.equal(readFileSync(join(dir, 'state.json'), 'utf8'), stateBefore);
+
+    const real = [...s.leaves];
+    try {
+      await s.rewrite([buildEntryLeaf({ logType: 'AccessLog', eventTime: at(3), wireText: '{"forged":true}' }), ...real.slice(1), ...real.slice(0, 3)]);
+      const fork = await runCli(online('--json'), { env });
+      assert.equal(fork.code, 1);
+      assert.equal((JSON.parse(fork.stdout) as { failure: string }).failure, 'fork');
+      assert.match(fork.stderr, /fork: the signed tree of size 605 .* does not extend the tree of size 602/);
+    } finally {
+      await s.rewrite(real);
+    }
+  });
+
+  it('a pinned key that did not sign the checkpoint exits 1', async () => {
+    const other = generateNoteKey(s.origin).verifierKey;
+    const r = await runCli(['verify', '--url', s.url, '--tenant', s.tenantId, '--state', join(dir, 'other.json'), '--log-key', other], { env });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /the checkpoint is not validly signed by/);
+  });
+
+  it('fetch --format bundle writes a bundle that verifies offline; one entry exports as tlog-proof@v1; tampering is caught', async () => {
+    const file = join(dir, 'window.bundle');
+    const fetched = await runCli(['fetch', '--url', s.url, '--tenant', s.tenantId, '--type', 'AccessLog', '--from', at(100), '--to', at(200), '--format', 'bundle', '--out', file, '--log-key', s.verifierKey], { env });
+    assert.equal(fetched.code, 0, fetched.stderr);
+    const bundle = JSON.parse(readFileSync(file, 'utf8')) as { entries: { leafIndex: number; wireText: string }[]; leaves: string[]; leafRange: { from: number; to: number } };
+    assert.ok(bundle.entries.length > 10);
+
+    const ok = await runCli(['verify', '--bundle', file, '--log-key', s.verifierKey]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /COMPLETE within the bundled leaf range/);
+    assert.match(ok.stdout, /What it does not prove: anything about leaves before or after that range/);
+
+    const entry = bundle.entries[3]!;
+    const proofFile = join(dir, 'entry.proof');
+    const exported = await runCli(['verify', '--bundle', file, '--log-key', s.verifierKey, '--entry', String(entry.leafIndex), '--proof-out', proofFile]);
+    assert.equal(exported.code, 0, exported.stderr);
+    const proofText = readFileSync(proofFile, 'utf8');
+    assert.match(proofText, /^c2sp\.org\/tlog-proof@v1\nindex \d+\n/);
+    const eventTime = (JSON.parse(entry.wireText) as { eventTime: string }).eventTime;
+    const leaf = entryLeafHash({ logType: 'AccessLog', eventTime, wireText: entry.wireText });
+    assert.equal(verifyTlogProof(proofText, leaf, parseVerifierKey(s.verifierKey)).index, entry.leafIndex);
+
+    const edited = structuredClone(bundle);
+    edited.entries[2]!.wireText = edited.entries[2]!.wireText.replace('"n":', '"n":9');
+    writeFileSync(join(dir, 'edited.bundle'), JSON.stringify(edited));
+    const bad = await runCli(['verify', '--bundle', join(dir, 'edited.bundle'), '--log-key', s.verifierKey]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stdout, new RegExp(`NOT IN THE LOG: entry #3 \\(leaf ${edited.entries[2]!.leafIndex}\\): the entry is not what leaf \\d+ logged`));
+
+    assert.equal((await runCli(['verify', '--bundle', file])).code, 2);
+  });
+});

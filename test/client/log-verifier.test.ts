@@ -1,0 +1,239 @@
+/**
+ * The SDK's verifier against a real HTTP server serving a tree per the agreed wire surface:
+ * checkpoints (pinned key, trust on first use, rollback, fork), the resumable audit, window
+ * completeness, light-client inclusion proofs, and each tampering case with its message.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import {
+  type LogState,
+  LogVerifier,
+  MemoryLeafCache,
+  TlogClient,
+  VerifyError,
+} from '../../src/client/index.ts';
+import { buildEntryLeaf, generateNoteKey } from '../../src/tlog/index.ts';
+import { startTlogServer, type TlogTestServer, wireText } from '../support/tlog-server.ts';
+
+const T0 = Date.parse('2026-03-04T00:00:00Z');
+const at = (minutes: number) => new Date(T0 + minutes * 60_000).toISOString();
+const WINDOW = { logType: 'AccessLog', from: at(0), to: at(600) };
+
+function clientFor(s: TlogTestServer): TlogClient {
+  return new TlogClient({ baseUrl: s.url, accessKey: s.accessKey, secret: s.secret, tenantId: s.tenantId, requestsPerSecond: 0, retry: { retries: 0 } });
+}
+
+/** 700 entries of three types, eventTimes out of append order (late entries), one identical pair. */
+async function fill(s: TlogTestServer, count = 700): Promise<void> {
+  const types = ['AccessLog', 'UserActivityLog', 'UserCallPlay'];
+  const batch = [];
+  for (let i = 0; i < count; i++) batch.push({ logType: types[i % 3]!, eventTime: at((i * 7919) % 1000) });
+  await s.append(batch);
+  const same = wireText(at(5), 999_999);
+  await s.append([
+    { logType: 'AccessLog', eventTime: at(5), wireText: same },
+    { logType: 'AccessLog', eventTime: at(5), wireText: same },
+  ]);
+}
+
+async function rejects(p: Promise<unknown>, code: string, message: RegExp): Promise<void> {
+  await assert.rejects(p, (err: unknown) => {
+    assert.ok(err instanceof VerifyError, `expected a VerifyError, got ${String(err)}`);
+    assert.equal(err.code, code);
+    assert.match(err.message, message);
+    return true;
+  });
+}
+
+describe('LogVerifier', () => {
+  let s: TlogTestServer;
+  before(async () => {
+    s = await startTlogServer();
+    await fill(s);
+  });
+  after(() => s.close());
+
+  it('trusts the key on first use, proves a window complete, and resumes the audit from its state', async () => {
+    const cache = new MemoryLeafCache();
+    const v = new LogVerifier({ client: clientFor(s), cache });
+    const proof = await v.proveWindow(WINDOW);
+    assert.equal(v.trustedOnFirstUse, true);
+    assert.equal(proof.complete, true, JSON.stringify(proof.unexpected));
+    const expected = s.entries.filter((e) => e.logType === 'AccessLog' && e.eventTime < WINDOW.to).length;
+    assert.equal(proof.served, expected);
+    assert.equal(proof.inWindow, expected);
+    assert.equal(proof.proven.length, expected);
+    assert.equal(proof.checkpoint.size, s.tree.size);
+    assert.equal(proof.audit.fetched, s.tree.size);
+    const state = v.state!;
+    assert.equal(state.keySource, 'first-use');
+    assert.equal(state.verifierKey, s.verifierKey);
+    assert.equal(state.audit!.size, 512);
+
+    await s.append([{ logType: 'AccessLog', eventTime: at(1) }]);
+    const again = new LogVerifier({ client: clientFor(s), cache, state: JSON.parse(JSON.stringify(state)) as LogState });
+    const second = await again.proveWindow(WINDOW);
+    assert.equal(second.complete, true);
+    assert.equal(second.audit.fromCache, 512);
+    assert.equal(second.audit.fetched, s.tree.size - 512);
+    assert.equal(second.served, expected + 1);
+    const third = await new LogVerifier({ client: clientFor(s), cache, state: again.state }).proveWindow(WINDOW);
+    assert.equal(third.complete, true);
+    assert.equal(third.audit.fromCache, 512, 'a resumed audit saves a state the next run resumes from');
+  });
+
+  it('checks every tile against the audited tree on request', async () => {
+    const v = new LogVerifier({ client: clientFor(s), logKey: s.verifierKey });
+    const cp = await v.checkpoint();
+    const r = await v.audit(cp.checkpoint, undefined, { checkTiles: true });
+    assert.equal(r.tilesChecked, true);
+  });
+
+  it('proves served entries included with the server inclusion proofs', async () => {
+    const client = clientFor(s);
+    const v = new LogVerifier({ client, logKey: s.verifierKey });
+    const cp = await v.checkpoint();
+    const served = await client.servedWindow({ logType: 'UserCallPlay', fromDateTime: at(0), limit: 50 });
+    const r = await v.proveIncluded(
+      cp.checkpoint,
+      served.map((x) => ({ logType: 'UserCallPlay', entry: x.entry, leafIndex: x.leafIndex! })),
+    );
+    assert.equal(r.failed.length, 0);
+    assert.equal(r.proven.length, served.length);
+    const wrong = await v.proveIncluded(cp.checkpoint, [{ logType: 'UserCallPlay', entry: served[0]!.entry, leafIndex: served[1]!.leafIndex! }]);
+    assert.match(wrong.failed[0]!.reason, /not leaf \d+ of the signed tree/);
+  });
+
+  it('refuses a checkpoint not signed by the pinned key, and a pinned key other than the one trusted before', async () => {
+    const other = generateNoteKey(s.origin).verifierKey;
+    await rejects(new LogVerifier({ client: clientFor(s), logKey: other }).checkpoint(), 'bad-checkpoint', /not validly signed by logwarden\/test-store/);
+    const v = new LogVerifier({ client: clientFor(s) });
+    await v.checkpoint();
+    await rejects(new LogVerifier({ client: clientFor(s), logKey: other, state: v.state }).checkpoint(), 'key-mismatch', /is not the key this state trusted before/);
+  });
+});
+
+describe('LogVerifier against a tampering server', () => {
+  let s: TlogTestServer;
+  let state: LogState;
+  before(async () => {
+    s = await startTlogServer();
+    await fill(s, 300);
+    const v = new LogVerifier({ client: clientFor(s), logKey: s.verifierKey });
+    await v.proveWindow(WINDOW);
+    state = v.state!;
+  });
+  after(() => s.close());
+  const fresh = () => new LogVerifier({ client: clientFor(s), logKey: s.verifierKey, state: structuredClone(state) });
+
+  it('a window served with one entry hidden', async () => {
+    const saved = s.entries;
+    const victim = saved.find((e) => e.logType === 'AccessLog')!;
+    s.entries = saved.filter((e) => e !== victim);
+    try {
+      const proof = await fresh().proveWindow(WINDOW);
+      assert.equal(proof.complete, false);
+      assert.deepEqual(proof.hidden, [{ leafIndex: victim.leafIndex, eventTime: victim.eventTime }]);
+      assert.equal(proof.unexpected.length, 0);
+    } finally {
+      s.entries = saved;
+    }
+  });
+
+  it("an entry's text edited after it was logged", async () => {
+    const saved = s.entries;
+    const victim = saved.find((e) => e.logType === 'AccessLog')!;
+    s.entries = saved.map((e) => (e === victim ? { ...e, wireText: e.wireText.replace('"n":', '"n":1') } : e));
+    try {
+      const proof = await fresh().proveWindow(WINDOW);
+      assert.equal(proof.complete, false);
+      assert.equal(proof.unexpected.length, 1);
+      assert.equal(proof.unexpected[0]!.claimedLeafIndex, victim.leafIndex);
+      assert.match(proof.unexpected[0]!.reason, new RegExp(`differs from what leaf ${victim.leafIndex} logged.*altered after it was logged`));
+      assert.deepEqual(proof.hidden.map((h) => h.leafIndex), [victim.leafIndex]);
+    } finally {
+      s.entries = saved;
+    }
+  });
+
+  it('an entry inserted that was never logged', async () => {
+    const saved = s.entries;
+    s.entries = [...saved, { logType: 'AccessLog', eventTime: at(3), wireText: wireText(at(3), 424242), leafIndex: 7 }];
+    try {
+      const proof = await fresh().proveWindow(WINDOW);
+      assert.equal(proof.complete, false);
+      assert.equal(proof.unexpected.length, 1);
+      assert.match(proof.unexpected[0]!.reason, /leaf 7 /);
+    } finally {
+      s.entries = saved;
+    }
+  });
+
+  it("a leaf's data altered in the entry bundles", async () => {
+    s.mutate = (path, body) => {
+      if (!path.startsWith('tile/entries/000')) return body;
+      const copy = Uint8Array.from(body);
+      copy[22] = copy[22]! ^ 1; // inside leaf 0's log type line
+      return copy;
+    };
+    try {
+      await rejects(fresh().proveWindow(WINDOW), 'tree-mismatch', /leaf 0 as served in tile\/entries\/000 does not match its hash in tile\/0\/000/);
+    } finally {
+      s.mutate = null;
+    }
+  });
+
+  it('a stored hash altered (a tile), with tiles checked', async () => {
+    s.mutate = (path, body) => {
+      if (path !== 'tile/0/001.p/46') return body;
+      const copy = Uint8Array.from(body);
+      copy[40] = copy[40]! ^ 0x80;
+      return copy;
+    };
+    try {
+      const v = fresh();
+      const cp = await v.checkpoint();
+      await rejects(v.audit(cp.checkpoint, undefined, { checkTiles: true }), 'tree-mismatch', /tile\/0\/001\.p\/46 serves hash 1 \(leaf 257\)/);
+    } finally {
+      s.mutate = null;
+    }
+  });
+
+  it('a rollback to an older tree', async () => {
+    const old = s.checkpoint;
+    const v = fresh();
+    const oldState = structuredClone(state);
+    await s.append([{ logType: 'AccessLog', eventTime: at(2) }]);
+    const newer = new LogVerifier({ client: clientFor(s), logKey: s.verifierKey, state: oldState });
+    await newer.checkpoint();
+    const grown = newer.state!;
+    s.checkpoint = old;
+    try {
+      await rejects(new LogVerifier({ client: clientFor(s), logKey: s.verifierKey, state: grown }).checkpoint(), 'rollback', /^rollback: the log now shows a signed tree of size 302 .* smaller than the tree of size 303/);
+      assert.equal((await v.checkpoint()).relation, 'same');
+    } finally {
+      await s.sign();
+    }
+  });
+
+  it('a checkpoint re-signed for a rewritten history (fork)', async () => {
+    const seen = new LogVerifier({ client: clientFor(s), logKey: s.verifierKey, state: structuredClone(state) });
+    await seen.checkpoint();
+    const real = [...s.leaves];
+    const forged = buildEntryLeaf({ logType: 'AccessLog', eventTime: at(9), wireText: '{"forged":1}' });
+    try {
+      // Leaf 3 replaced and five leaves appended, all signed with the log's key: larger, but not an extension.
+      await s.rewrite([...real.slice(0, 3), forged, ...real.slice(4), ...real.slice(0, 5)]);
+      await rejects(
+        new LogVerifier({ client: clientFor(s), logKey: s.verifierKey, state: seen.state }).checkpoint(),
+        'fork',
+        /^fork: the signed tree of size \d+ .* does not extend the tree of size \d+ .*the consistency proof fails/,
+      );
+      // The same size with another root.
+      await s.rewrite([...real.slice(0, 3), forged, ...real.slice(4)]);
+      await rejects(new LogVerifier({ client: clientFor(s), logKey: s.verifierKey, state: seen.state }).checkpoint(), 'fork', /^fork: two different trees of size \d+ are signed/);
+    } finally {
+      await s.rewrite(real);
+    }
+  });
+});
