@@ -18,7 +18,7 @@
  * ]);
  */
 export { LogsClient, basicAuthorization, type ListLogsParams, type LogsClientOptions, type TokenProvider } from './logs.ts';
-export type { LogEntry, LogsPage, PageRecords } from './page.ts';
+export type { LogEntry, LogsPage, PageRecords, TextPage } from './page.ts';
 export { MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, type IngestEntry, type IngestLine, type IngestOptions, type IngestResult, type LogEntryLine } from './ingest.ts';
 export type { JsonObject, JsonValue } from './lossless-json.ts';
 export { parseLossless } from './lossless-json.ts';
