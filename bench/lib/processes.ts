@@ -4,6 +4,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -24,11 +25,29 @@ export interface CommandResult {
   readonly ms: number;
 }
 
+/**
+ * The CLI compiled to JavaScript, as an installed `logwarden` runs (no TypeScript loader): the
+ * sources bundled into one file under dist/ (whose parent holds package.json, which the CLI
+ * reads), dependencies left to node_modules. For figures that include the command's start-up.
+ */
+export async function buildCli(): Promise<string> {
+  const { build } = await import('esbuild');
+  const outfile = join(ROOT, 'dist', 'bench-cli.mjs');
+  await build({ entryPoints: [CLI], outfile, bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'error' });
+  return outfile;
+}
+
+export interface RunOptions {
+  /** A compiled CLI (buildCli) instead of the sources through the TypeScript loader. */
+  readonly compiled?: string;
+}
+
 /** Runs one `logwarden` command; fails unless it exits 0 within `timeoutMs`. */
-export function logwarden(args: readonly string[], env: Record<string, string> = {}, timeoutMs = 10 * 60_000): Promise<CommandResult> {
+export function logwarden(args: readonly string[], env: Record<string, string> = {}, timeoutMs = 10 * 60_000, run: RunOptions = {}): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: ROOT, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const entry = run.compiled ? [run.compiled] : ['--import', 'tsx', CLI];
+    const child = spawn(process.execPath, [...entry, ...args], { cwd: ROOT, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     let stdout = '';
     let stderr = '';

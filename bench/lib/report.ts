@@ -172,7 +172,12 @@ function rows(kind: 'sqlite' | 'postgres', r: StoreResults): Array<[string, stri
       r.ingest.ratio === null ? '' : n(r.ingest.ratio, 3),
       met(bars.ingest!),
     ],
-    ['export: logwarden fetch to NDJSON, entries/s', `${n(r.export.entriesPerSecond)} (${n(r.export.entries)} entries)`, '', met(bars.exportEntriesPerSecond!)],
+    [
+      'export: logwarden fetch to NDJSON, entries/s',
+      `${n(r.export.entriesPerSecond)} (${n(r.export.entries)} entries; start-up ${n(r.export.startupMs)} ms)`,
+      '',
+      met(bars.exportEntriesPerSecond!),
+    ],
     [
       `load: ${r.load.seconds} s at ${r.load.connections} connections`,
       `${n(r.load.requestsPerSecond)} req/s, ${r.load.status5xx} 5xx, RSS ${n(r.load.rssStartMiB)} -> ${n(r.load.rssEndMiB)} MiB`,

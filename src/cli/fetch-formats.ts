@@ -18,6 +18,11 @@ export interface Formatter {
   /** Text before the first record ('' when appending to an existing file). */
   readonly head: string;
   record(e: FormattedEntry, index: number): string;
+  /**
+   * The same record from the entry's exact text alone, for formats that need nothing else
+   * (NDJSON, JSON): an export then passes texts through without building entries.
+   */
+  readonly text?: (raw: string, index: number) => string;
   /** Text after the last of `count` records. */
   tail(count: number): string;
 }
@@ -53,15 +58,19 @@ export function formatter(format: Format, logType: string, appending: boolean, i
     case 'ndjson': {
       // Each line carries its logType, so the file can be fed to `logwarden ingest` as is.
       const prefix = `{"logType":${JSON.stringify(logType)},`;
-      return { head: '', record: (e) => `${prefix}${e.raw.slice(1)}\n`, tail: () => '' };
+      const text = (raw: string) => `${prefix}${raw.slice(1)}\n`;
+      return { head: '', record: (e) => text(e.raw), text, tail: () => '' };
     }
-    case 'json':
+    case 'json': {
       // The shape of an ingest batch (POST /v2/logs).
+      const text = (raw: string, i: number) => `${i === 0 ? '' : ',\n'}${raw}`;
       return {
         head: `{"logType":${JSON.stringify(logType)},"logEntries":[\n`,
-        record: (e, i) => `${i === 0 ? '' : ',\n'}${e.raw}`,
+        record: (e, i) => text(e.raw, i),
+        text,
         tail: (count) => (count === 0 ? ']}\n' : '\n]}\n'),
       };
+    }
     case 'csv':
       return {
         head: appending ? '' : `${ENTRY_FIELDS.join(',')}\r\n`,

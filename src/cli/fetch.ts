@@ -4,7 +4,7 @@
  * output on a whole record and prints how to continue.
  */
 import { type Command, Option } from 'commander';
-import { isLogsApiError, type LogEntry } from '../client/index.ts';
+import { isLogsApiError, type LogsPage, type TextPage } from '../client/index.ts';
 import { loadConfig } from '../config.ts';
 import { parseWhen, WHEN_HELP, type When } from './dates.ts';
 import { InterruptedError, UsageError } from './exit-codes.ts';
@@ -115,23 +115,50 @@ async function run(flags: FetchFlags, clock: () => number): Promise<void> {
   let failure: unknown;
   let complete = false;
   let readerGone = false;
-  const record = async (e: LogEntry) => {
-    await sink.write(out.record(e, done.written));
-    done.written++;
-    done.atLastTime = e.eventTime === done.lastEventTime ? done.atLastTime + 1 : 1;
-    done.lastEventTime = e.eventTime;
+  /**
+   * Writes a page's records in one write (a page is written whole, so the cursor stays an
+   * exact resume point). NDJSON and JSON pass each entry's exact text through.
+   */
+  const writePage = async (page: LogsPage | TextPage) => {
+    let text = '';
+    let times: readonly string[];
+    if ('texts' in page) {
+      const record = out.text!;
+      for (let k = 0; k < page.texts.length; k++) text += record(page.texts[k]!, done.written + k);
+      times = page.eventTimes;
+    } else {
+      for (let k = 0; k < page.logEntries.length; k++) text += out.record(page.logEntries[k]!, done.written + k);
+      times = page.logEntries.map((e) => e.eventTime);
+    }
+    await sink.write(text);
+    done.written += times.length;
+    for (const t of times) {
+      done.atLastTime = t === done.lastEventTime ? done.atLastTime + 1 : 1;
+      done.lastEventTime = t;
+    }
   };
+  const query = { logType: flags.type, fromDateTime: from.iso, toDateTime: to?.iso, cursor: flags.cursor, limit, signal: stop.signal };
+  const pages: AsyncGenerator<LogsPage | TextPage, void> = out.text ? client.textPages(query) : client.pages(query);
+  /** The next page, asked for while the current one is written; its failure is seen where it is awaited. */
+  let ahead: Promise<IteratorResult<LogsPage | TextPage>> | undefined;
   try {
     await sink.write(out.head);
-    const pages = client.pages({ logType: flags.type, fromDateTime: from.iso, toDateTime: to?.iso, cursor: flags.cursor, limit, signal: stop.signal });
     let skipped = 0;
-    for await (const page of pages) {
+    let next = await pages.next();
+    while (!next.done) {
+      const page = next.value;
+      const size = 'texts' in page ? page.texts.length : page.logEntries.length;
+      // The server prepares the next page while this one is written.
+      ahead = page.records.cursor === undefined || size === 0 ? undefined : pages.next();
+      ahead?.catch(() => undefined);
       if (done.written === 0 && skipped === 0) skipped = page.records.currentPageNumber * page.records.currentPageSize;
-      // Once a page is in hand it is written whole, so the cursor stays an exact resume point.
-      for (const e of page.logEntries) await record(e);
+      await writePage(page);
       done.cursor = page.records.cursor;
       bar.update(skipped + done.written, page.records.totalRecords);
       if (stop.signal.aborted && done.cursor !== undefined) break;
+      if (ahead === undefined) break;
+      next = await ahead;
+      ahead = undefined;
     }
     complete = !stop.signal.aborted || done.cursor === undefined;
   } catch (err) {

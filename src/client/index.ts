@@ -48,7 +48,7 @@ export {
 export { basicAuthorization, type ListLogsParams, LogsClient, type LogsClientOptions, type TokenProvider } from './logs.ts';
 export type { JsonObject, JsonValue } from './lossless-json.ts';
 export { parseLossless } from './lossless-json.ts';
-export type { LogEntry, LogsPage, PageRecords } from './page.ts';
+export type { LogEntry, LogsPage, PageRecords, TextPage } from './page.ts';
 export { type InclusionAnswer, type IndexedPage, LEAF_INDEX_HEADER, parseLeafIndexes, TlogClient, type TlogClientOptions } from './tlog-client.ts';
 export { fetchToken, type Token, type TokenRequest, tokenSource } from './token.ts';
 export { DEFAULT_BASE_URL, type FetchLike, type RetryOptions, type TransportOptions } from './transport.ts';

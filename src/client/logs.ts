@@ -7,7 +7,7 @@
 import type { Readable } from 'node:stream';
 import { isLogsApiError, LogsApiError } from './errors.ts';
 import { type IngestEntry, type IngestLine, type IngestOptions, type IngestResult, ingestBatches, ingestLines, type LogEntryLine } from './ingest.ts';
-import { emptyPage, type LogEntry, type LogsPage, parsePage } from './page.ts';
+import { emptyPage, type LogEntry, type LogsPage, type PageRecords, parsePage, parseTextPage, type TextPage } from './page.ts';
 import { Transport, type TransportOptions } from './transport.ts';
 
 /** Returns a current bearer token; called before every request, so it may refresh (see `tokenSource`). */
@@ -70,6 +70,18 @@ export class LogsClient {
 
   /** One page. The contract's 404 "no records" answer comes back as an empty page. */
   async listLogs(params: ListLogsParams): Promise<LogsPage> {
+    return this.getPage(params, parsePage, emptyPage);
+  }
+
+  /**
+   * One page with each entry as its exact text (and eventTime) only, checked as `listLogs`
+   * checks it: for passing the texts through (an export) without building entry objects.
+   */
+  async listLogTexts(params: ListLogsParams): Promise<TextPage> {
+    return this.getPage(params, parseTextPage, (requestId) => ({ ...emptyPage(requestId), texts: [], eventTimes: [] }));
+  }
+
+  private async getPage<T>(params: ListLogsParams, parse: (text: string, requestId: string | undefined) => T, empty: (requestId: string | undefined) => T): Promise<T> {
     const query = {
       logType: params.logType,
       fromDateTime: dateParam(params.fromDateTime),
@@ -80,22 +92,35 @@ export class LogsClient {
     try {
       return await this.transport.request(
         { method: 'GET', path: 'v2/logs', query, authorization: await this.authorization(), signal: params.signal },
-        (res) => parsePage(res.text, res.requestId),
+        (res) => parse(res.text, res.requestId),
       );
     } catch (err) {
-      if (isLogsApiError(err, 'no_records')) return emptyPage(err.requestId);
+      if (isLogsApiError(err, 'no_records')) return empty(err.requestId);
       throw err;
     }
   }
 
   /** Every page of the query, following cursors until the last page. */
   async *pages(params: ListLogsParams): AsyncGenerator<LogsPage, void, undefined> {
+    yield* this.follow(params, (p) => this.listLogs(p), (page) => page.logEntries.length);
+  }
+
+  /** Every page of the query as entry texts (see `listLogTexts`). */
+  async *textPages(params: ListLogsParams): AsyncGenerator<TextPage, void, undefined> {
+    yield* this.follow(params, (p) => this.listLogTexts(p), (page) => page.texts.length);
+  }
+
+  private async *follow<T extends { readonly records: PageRecords; readonly requestId: string | undefined }>(
+    params: ListLogsParams,
+    get: (params: ListLogsParams) => Promise<T>,
+    size: (page: T) => number,
+  ): AsyncGenerator<T, void, undefined> {
     let cursor = params.cursor;
     for (;;) {
-      const page = await this.listLogs({ ...params, cursor });
+      const page = await get({ ...params, cursor });
       yield page;
       const next = page.records.cursor;
-      if (next === undefined || page.logEntries.length === 0) return;
+      if (next === undefined || size(page) === 0) return;
       // A server handing back the cursor it was given would keep us on one page forever.
       if (next === cursor) {
         throw new LogsApiError('invalid_response', 'the server returned the same cursor again', { requestId: page.requestId });

@@ -5,7 +5,7 @@
  */
 import type { Static } from 'typebox';
 import { USER_FIELDS, type UserField } from '../logs/entry.ts';
-import { arrayElements, minify, objectMembers, skipWs } from '../logs/json-text.ts';
+import { minifiedElements, objectMembers, skipWs } from '../logs/json-text.ts';
 import type { ListLogsResponse, WireEntrySchema } from '../server/schemas.ts';
 import { type JsonObject, parseLossless } from './lossless-json.ts';
 
@@ -42,54 +42,115 @@ function count(v: unknown, name: string, fallback: number): number {
   return v;
 }
 
-/** Builds one entry from its text `s[start, end)` (already known to be valid JSON). */
-function toEntry(s: string, start: number, end: number, index: number): LogEntry {
+/**
+ * Checks what the contract promises of entry `index` (`fields`: what JSON.parse made of it as
+ * part of the page) and returns its eventTime: user fields are strings (a number is tolerated
+ * and read again from the text, so that no digit is lost), `logRecord` an object.
+ */
+function checkEntry(fields: unknown, index: number): string {
   const where = `logEntries[${index}]`;
-  if (s[start] !== '{') throw new PageShapeError(`${where} is not an object`);
-  const raw = minify(s, start, end);
-  const parsed = parseLossless(raw) as JsonObject;
-  const entry: Record<string, unknown> = {};
+  if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) throw new PageShapeError(`${where} is not an object`);
+  const f = fields as Record<string, unknown>;
+  for (const name of USER_FIELDS) {
+    const v = f[name];
+    if (v !== undefined && v !== null && typeof v !== 'string' && typeof v !== 'number') throw new PageShapeError(`${where}.${name} is not a string`);
+  }
+  if (typeof f.eventTime !== 'string') throw new PageShapeError(`${where}.eventTime is missing`);
+  const lr = f.logRecord;
+  if (typeof lr !== 'object' || lr === null || Array.isArray(lr)) throw new PageShapeError(`${where}.logRecord is not an object`);
+  return f.eventTime;
+}
+
+/**
+ * Builds one entry from its exact text `raw` (minified) and `fields`, what JSON.parse made of
+ * the same text as part of the page (already checked). The user fields and eventTime are
+ * strings, which JSON.parse keeps exactly; only a number in a user field is read again from
+ * the text. `logRecord` is parsed (losslessly) on first use.
+ */
+function toEntry(raw: string, fields: Record<string, unknown>, eventTime: string): LogEntry {
+  const span = objectMembers(raw, 0).findLast((m) => m.key === 'logRecord')!;
+  const logRecordText = raw.slice(span.start, span.end);
+  let record: JsonObject | undefined;
+  // One literal with the getter (an own, enumerable property, as the other fields): cheaper
+  // to build than defining the property afterwards.
+  const entry = {
+    eventTime,
+    get logRecord(): JsonObject {
+      return (record ??= parseLossless(logRecordText) as JsonObject);
+    },
+    logRecordText,
+    raw,
+  } as Record<string, unknown>;
+  let lossless: JsonObject | undefined;
   for (const f of USER_FIELDS) {
-    const v = parsed[f];
+    const v = fields[f];
     if (v === undefined || v === null) continue;
     // Ids are strings in the contract; a server that sends a number still gets every digit kept.
-    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'bigint') entry[f satisfies UserField] = String(v);
-    else throw new PageShapeError(`${where}.${f} is not a string`);
+    entry[f satisfies UserField] = typeof v === 'string' ? v : String((lossless ??= parseLossless(raw) as JsonObject)[f]);
   }
-  if (typeof parsed.eventTime !== 'string') throw new PageShapeError(`${where}.eventTime is missing`);
-  entry.eventTime = parsed.eventTime;
-  const lr = parsed.logRecord;
-  if (typeof lr !== 'object' || lr === null || Array.isArray(lr)) throw new PageShapeError(`${where}.logRecord is not an object`);
-  const span = objectMembers(raw, 0).findLast((m) => m.key === 'logRecord')!;
-  entry.logRecord = lr;
-  entry.logRecordText = raw.slice(span.start, span.end);
-  entry.raw = raw;
   return entry as unknown as LogEntry;
 }
 
-/** Parses a 200 response body. Throws SyntaxError or PageShapeError when it is not a page. */
-export function parsePage(text: string, headerRequestId?: string): LogsPage {
+/**
+ * A page with each entry as its exact text only (and its eventTime): what an export that
+ * passes the texts through needs, held to the same checks as a parsed page.
+ */
+export interface TextPage {
+  readonly requestId: string | undefined;
+  readonly records: PageRecords;
+  /** Each entry's exact JSON text, insignificant whitespace removed (LogEntry.raw). */
+  readonly texts: readonly string[];
+  readonly eventTimes: readonly string[];
+}
+
+interface PageParts extends TextPage {
+  /** What JSON.parse made of each entry. */
+  readonly parsed: readonly Record<string, unknown>[];
+}
+
+/** Parses and checks a 200 response body. Throws SyntaxError or PageShapeError when it is not a page. */
+function pageParts(text: string, headerRequestId: string | undefined): PageParts {
   const doc = JSON.parse(text) as unknown; // also rejects a truncated body
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new PageShapeError('the body is not a JSON object');
   const top = doc as Record<string, unknown>;
   const rec = (top.records ?? {}) as Record<string, unknown>;
   if (typeof rec !== 'object' || Array.isArray(rec)) throw new PageShapeError('records is not an object');
   if (top.logEntries !== undefined && !Array.isArray(top.logEntries)) throw new PageShapeError('logEntries is not an array');
-  const logEntries: LogEntry[] = [];
-  const span = objectMembers(text, skipWs(text, 0)).findLast((m) => m.key === 'logEntries');
-  if (span) {
-    arrayElements(text, span.start).forEach(([start, end], i) => logEntries.push(toEntry(text, start, end, i)));
-  }
+  // The entries' exact texts, cut out of the (last) logEntries member in the same pass that
+  // walks the object.
+  let texts: string[] = [];
+  objectMembers(text, skipWs(text, 0), (key, start) => {
+    if (key !== 'logEntries' || text.charCodeAt(start) !== 0x5b /* [ */) return undefined;
+    texts = [];
+    return minifiedElements(text, start, texts);
+  });
+  const parsed = (top.logEntries ?? []) as Record<string, unknown>[];
+  const eventTimes = new Array<string>(texts.length);
+  for (let i = 0; i < texts.length; i++) eventTimes[i] = checkEntry(parsed[i], i);
   const cursor = rec.cursor;
   if (cursor !== undefined && cursor !== null && typeof cursor !== 'string') throw new PageShapeError('records.cursor is not a string');
   const records: PageRecords = {
-    totalRecords: count(rec.totalRecords, 'totalRecords', logEntries.length),
-    currentPageSize: count(rec.currentPageSize, 'currentPageSize', logEntries.length),
+    totalRecords: count(rec.totalRecords, 'totalRecords', texts.length),
+    currentPageSize: count(rec.currentPageSize, 'currentPageSize', texts.length),
     currentPageNumber: count(rec.currentPageNumber, 'currentPageNumber', 0),
     ...(typeof cursor === 'string' && cursor !== '' ? { cursor } : {}),
   };
   const requestId = typeof top.requestId === 'string' ? top.requestId : headerRequestId;
+  return { requestId, records, texts, eventTimes, parsed };
+}
+
+/** Parses a 200 response body. Throws SyntaxError or PageShapeError when it is not a page. */
+export function parsePage(text: string, headerRequestId?: string): LogsPage {
+  const { requestId, records, texts, eventTimes, parsed } = pageParts(text, headerRequestId);
+  const logEntries = new Array<LogEntry>(texts.length);
+  for (let i = 0; i < texts.length; i++) logEntries[i] = toEntry(texts[i]!, parsed[i]!, eventTimes[i]!);
   return { requestId, records, logEntries };
+}
+
+/** Parses a 200 response body into entry texts (see TextPage); the checks of parsePage. */
+export function parseTextPage(text: string, headerRequestId?: string): TextPage {
+  const { requestId, records, texts, eventTimes } = pageParts(text, headerRequestId);
+  return { requestId, records, texts, eventTimes };
 }
 
 /** The empty result: what Gong's 404 "no records" answer means. */

@@ -5,7 +5,7 @@
  */
 import { invalid } from '../errors.ts';
 import { EntryProblem, type NewEntry, toNewEntry } from './entry.ts';
-import { arrayElements, type MemberSpan, minify, objectMembers, skipWs, tooDeep } from './json-text.ts';
+import { elementSpans, type MemberSpan, minify, objectMembers, skipWs, tooDeep } from './json-text.ts';
 import type { LogTypes } from './log-types.ts';
 
 export const MAX_BATCH_ENTRIES = 10_000;
@@ -36,10 +36,18 @@ function checkLogType(value: unknown, types: LogTypes, where: string): string {
 }
 
 function duplicateKey(members: readonly MemberSpan[]): string | undefined {
-  const seen = new Set<string>();
-  for (const m of members) {
-    if (seen.has(m.key)) return m.key;
-    seen.add(m.key);
+  if (members.length > 16) {
+    const seen = new Set<string>();
+    for (const m of members) {
+      if (seen.has(m.key)) return m.key;
+      seen.add(m.key);
+    }
+    return undefined;
+  }
+  // A valid entry has at most nine members: comparing pairs beats building a Set for each.
+  for (let a = 1; a < members.length; a++) {
+    const key = members[a]!.key;
+    for (let b = 0; b < a; b++) if (members[b]!.key === key) return key;
   }
   return undefined;
 }
@@ -67,7 +75,13 @@ export function parseJsonBatch(text: string, types: LogTypes, maxEntries = MAX_B
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
     throw invalid('body must be a JSON object {"logType": …, "logEntries": […]}');
   }
-  const members = objectMembers(text, skipWs(text, 0));
+  // The entries' spans are found in the same pass that walks the body object.
+  let spans: Array<[number, number]> = [];
+  const members = objectMembers(text, skipWs(text, 0), (key, start) => {
+    if (key !== 'logEntries' || text.charCodeAt(start) !== 0x5b /* [ */) return undefined;
+    spans = [];
+    return elementSpans(text, start, spans);
+  });
   const dup = duplicateKey(members);
   if (dup) throw invalid(`${dup}: appears more than once`);
   const top = doc as Record<string, unknown>;
@@ -78,8 +92,6 @@ export function parseJsonBatch(text: string, types: LogTypes, maxEntries = MAX_B
   const list = top.logEntries;
   if (!Array.isArray(list)) throw invalid('logEntries: must be an array of entries');
   if (list.length > maxEntries) throw invalid(`logEntries: at most ${maxEntries} entries per request (got ${list.length})`);
-  const listSpan = members.find((m) => m.key === 'logEntries')!;
-  const spans = arrayElements(text, listSpan.start);
   const out: NewEntry[] = new Array(list.length);
   for (let i = 0; i < list.length; i++) {
     const where = `logEntries[${i}]`;

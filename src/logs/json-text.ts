@@ -73,8 +73,12 @@ export interface MemberSpan {
   readonly end: number;
 }
 
-/** The members of the object starting at `i`, with the span of each value. */
-export function objectMembers(s: string, i: number): MemberSpan[] {
+/**
+ * The members of the object starting at `i`, with the span of each value. `scan`, when given,
+ * may take over scanning a member's value (returning where it ends) so that a caller which
+ * needs to look into one value does not pass over it twice.
+ */
+export function objectMembers(s: string, i: number, scan?: (key: string, start: number) => number | undefined): MemberSpan[] {
   const members: MemberSpan[] = [];
   let j = skipWs(s, i + 1);
   if (s.charCodeAt(j) === 0x7d) return members;
@@ -84,7 +88,7 @@ export function objectMembers(s: string, i: number): MemberSpan[] {
     const key = rawKey.includes('\\') ? (JSON.parse(s.slice(j, keyEnd)) as string) : rawKey;
     j = skipWs(s, keyEnd);
     j = skipWs(s, j + 1); // past ':'
-    const end = endOfValue(s, j);
+    const end = scan?.(key, j) ?? endOfValue(s, j);
     members.push({ key, start: j, end });
     j = skipWs(s, end);
     if (s.charCodeAt(j) === 0x2c) {
@@ -98,8 +102,14 @@ export function objectMembers(s: string, i: number): MemberSpan[] {
 /** The spans of the elements of the array starting at `i`. */
 export function arrayElements(s: string, i: number): Array<[number, number]> {
   const out: Array<[number, number]> = [];
+  elementSpans(s, i, out);
+  return out;
+}
+
+/** Appends the spans of the elements of the array starting at `i` to `out`; returns the index just after the array. */
+export function elementSpans(s: string, i: number, out: Array<[number, number]>): number {
   let j = skipWs(s, i + 1);
-  if (s.charCodeAt(j) === 0x5d) return out;
+  if (s.charCodeAt(j) === 0x5d) return j + 1;
   for (;;) {
     const end = endOfValue(s, j);
     out.push([j, end]);
@@ -108,7 +118,48 @@ export function arrayElements(s: string, i: number): Array<[number, number]> {
       j = skipWs(s, j + 1);
       continue;
     }
-    return out;
+    return j + 1; // past ']'
+  }
+}
+
+/**
+ * Appends to `out` the elements of the array starting at `i`, each without insignificant
+ * whitespace, and returns the index just after the array: one pass
+ * over the text that finds where each element ends and whether it holds any whitespace outside
+ * its strings; an element without (what a compact server sends) is cut out as it is.
+ */
+export function minifiedElements(s: string, i: number, out: string[]): number {
+  let j = skipWs(s, i + 1);
+  if (s.charCodeAt(j) === 0x5d) return j + 1;
+  for (;;) {
+    const start = j;
+    const c = s.charCodeAt(j);
+    let spaced = false;
+    if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      let depth = 0;
+      for (;;) {
+        if (j >= s.length) throw new SyntaxError('unterminated container');
+        const d = s.charCodeAt(j);
+        if (d === QUOTE) {
+          j = endOfString(s, j);
+          continue;
+        }
+        j++;
+        if (d === 0x7b || d === 0x5b) depth++;
+        else if (d === 0x7d || d === 0x5d) {
+          if (--depth === 0) break;
+        } else if (isWs(d)) spaced = true;
+      }
+    } else {
+      j = endOfValue(s, j);
+    }
+    out.push(spaced ? minify(s, start, j) : s.slice(start, j));
+    j = skipWs(s, j);
+    if (s.charCodeAt(j) === 0x2c) {
+      j = skipWs(s, j + 1);
+      continue;
+    }
+    return j + 1; // past ']'
   }
 }
 
@@ -150,6 +201,9 @@ interface Level {
  * on malformed text the answer is a best effort and the parser reports the real problem.
  */
 export function tooDeep(s: string, maxDepth: number): Array<string | number> | undefined {
+  // Almost every text is within the bound: a pass that only counts levels says so without
+  // noting the keys; the keys are worked out only for a text that goes past it.
+  if (!deeperThan(s, maxDepth)) return undefined;
   const stack: Level[] = [];
   let j = 0;
   while (j < s.length) {
@@ -185,4 +239,29 @@ export function tooDeep(s: string, maxDepth: number): Array<string | number> | u
     j++;
   }
   return undefined;
+}
+
+/** Whether `s` nests objects and arrays more than `maxDepth` levels deep, as `tooDeep` counts them. */
+function deeperThan(s: string, maxDepth: number): boolean {
+  let depth = 0;
+  let j = 0;
+  while (j < s.length) {
+    const c = s.charCodeAt(j);
+    if (c === QUOTE) {
+      try {
+        j = endOfString(s, j);
+      } catch {
+        return false; // malformed: the parser reports the real problem
+      }
+      continue;
+    }
+    if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      if (depth === maxDepth) return true;
+      depth++;
+    } else if ((c === 0x7d /* } */ || c === 0x5d) /* ] */ && depth > 0) {
+      depth--;
+    }
+    j++;
+  }
+  return false;
 }

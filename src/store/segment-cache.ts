@@ -22,7 +22,11 @@ export class ByteBudgetLru<K, V> {
   private readonly map = new Map<K, { readonly value: V; readonly bytes: number }>();
   private used = 0;
 
-  constructor(private readonly budget: number) {}
+  /** `onDrop` hears of every value that leaves (dropped for space or replaced), for indexes kept beside. */
+  constructor(
+    private readonly budget: number,
+    private readonly onDrop?: (key: K, value: V) => void,
+  ) {}
 
   /** The value under `key`, marked as the most recently used. */
   get(key: K): V | undefined {
@@ -38,6 +42,7 @@ export class ByteBudgetLru<K, V> {
     if (old) {
       this.map.delete(key);
       this.used -= old.bytes;
+      this.onDrop?.(key, old.value);
     }
     if (bytes > this.budget) return;
     this.map.set(key, { value, bytes });
@@ -46,6 +51,7 @@ export class ByteBudgetLru<K, V> {
       if (this.used <= this.budget) break;
       this.map.delete(oldest);
       this.used -= entry.bytes;
+      this.onDrop?.(oldest, entry.value);
     }
   }
 

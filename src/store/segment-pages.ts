@@ -41,6 +41,11 @@ export function before(timeMs: number): Position {
 
 const COMMA = Buffer.from(',');
 
+/** Page order: event time, then sequence (negative: `a` comes first). */
+export function compare(a: Position, b: Position): number {
+  return a.timeMs - b.timeMs || a.seq - b.seq;
+}
+
 /** (aTime, aSeq) < (bTime, bSeq) in page order. */
 export function precedes(aTime: number, aSeq: number, bTime: number, bSeq: number): boolean {
   return aTime < bTime || (aTime === bTime && aSeq < bSeq);
@@ -164,7 +169,7 @@ export function mergeEntries(segments: readonly DecodedSegment[], hot: readonly 
   const out: SegmentEntry[] = [];
   for (const seg of segments) for (let i = 0; i < seg.count; i++) out.push({ timeMs: seg.timeMs(i), seq: seg.seq(i), body: seg.body(i) });
   out.push(...hot);
-  return out.sort((a, b) => a.timeMs - b.timeMs || a.seq - b.seq);
+  return out.sort(compare);
 }
 
 /**

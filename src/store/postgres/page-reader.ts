@@ -133,6 +133,7 @@ export class PageReader {
     if (row.data === null) {
       // Held since the query was built, so an eviction meanwhile changes nothing.
       const hit = known.find((s) => s.id === id)!;
+      this.cache.get(id, scope.tid, scope.typeId); // marks it as recently used
       return hit.decoded;
     }
     const decoded = decodeSegment(row.data, scope.owner, Number(id));

@@ -6,6 +6,7 @@
  */
 import { ByteBudgetLru } from '../segment-cache.ts';
 import type { DecodedSegment } from '../segment-codec.ts';
+import { compare } from '../segment-pages.ts';
 import type { Position } from '../store.ts';
 
 export interface CachedSegment {
@@ -17,13 +18,34 @@ export interface CachedSegment {
   readonly bytes: number;
 }
 
+/**
+ * The cached segments of one tenant and type, ordered by their last position: a page's lookup
+ * is a binary search, not a scan of the whole cache.
+ */
+type Ordered = CachedSegment[];
+
+/** The first index of `list` whose segment ends after `pos` (list.length if none). */
+function firstEndingAfter(list: Ordered, pos: Position): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compare(list[mid]!.last, pos) > 0) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
 export class SegmentCache {
   private readonly lru: ByteBudgetLru<string, CachedSegment>;
+  /** By tenant and type (`tid/typeId`): the segments the LRU holds, in order of their last position. */
+  private readonly byOwner = new Map<string, Ordered>();
 
   constructor(maxBytes: number) {
-    this.lru = new ByteBudgetLru(maxBytes);
+    this.lru = new ByteBudgetLru(maxBytes, (_id, s) => this.unindex(s));
   }
 
+  /** The segment `id` if cached for (tid, typeId), marked as recently used. */
   get(id: string, tid: number, typeId: number): CachedSegment | undefined {
     const hit = this.lru.get(id);
     return hit !== undefined && hit.tid === tid && hit.typeId === typeId ? hit : undefined;
@@ -31,6 +53,28 @@ export class SegmentCache {
 
   put(segment: CachedSegment): void {
     this.lru.set(segment.id, segment, segment.bytes);
+    if (this.lru.get(segment.id) !== segment) return; // larger than the whole budget: not kept
+    const key = ownerKey(segment.tid, segment.typeId);
+    let list = this.byOwner.get(key);
+    if (list === undefined) this.byOwner.set(key, (list = []));
+    // Before any segment ending at the same position (a rewritten range's stale copy): the
+    // newest is found first.
+    const at = firstEndingAfter(list, { timeMs: segment.last.timeMs, seq: segment.last.seq - 0.5 });
+    list.splice(at, 0, segment);
+  }
+
+  private unindex(segment: CachedSegment): void {
+    const key = ownerKey(segment.tid, segment.typeId);
+    const list = this.byOwner.get(key);
+    if (list === undefined) return;
+    for (let i = firstEndingAfter(list, { timeMs: segment.last.timeMs, seq: segment.last.seq - 0.5 }); i < list.length; i++) {
+      if (list[i] === segment) {
+        list.splice(i, 1);
+        break;
+      }
+      if (compare(list[i]!.last, segment.last) > 0) break;
+    }
+    if (list.length === 0) this.byOwner.delete(key);
   }
 
   /**
@@ -38,15 +82,20 @@ export class SegmentCache {
    * page starting there will probably need, whose bytes the query then need not send.
    */
   after(tid: number, typeId: number, after: Position, max: number): CachedSegment[] {
-    const found: CachedSegment[] = [];
-    for (const s of this.lru.values()) {
-      if (s.tid === tid && s.typeId === typeId && compare(s.last, after) > 0) found.push(s);
-    }
-    return found.sort((a, b) => compare(a.last, b.last)).slice(0, max);
+    const list = this.byOwner.get(ownerKey(tid, typeId));
+    if (list === undefined) return [];
+    const at = firstEndingAfter(list, after);
+    return list.slice(at, at + max);
+  }
+
+  get size(): number {
+    return this.lru.size;
   }
 }
 
-/** Page order: event time, then sequence. */
-export function compare(a: Position, b: Position): number {
-  return a.timeMs - b.timeMs || a.seq - b.seq;
+function ownerKey(tid: number, typeId: number): string {
+  return `${tid}/${typeId}`;
 }
+
+// Page order lives with the page merge; the sealer imports it from here.
+export { compare };
