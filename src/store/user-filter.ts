@@ -103,29 +103,38 @@ export function countPosted(segments: Iterable<PostedSegment>, match: UserMatch,
 }
 
 /**
- * The page of a user's entries within `bounds`, from the segments its postings name (in page
- * order, whose last entry lies after `bounds.after`, pulled only as far as needed) and the hot
- * rows (already matched and within the bounds, in page order, at least `limit + 1` of them
- * when there are that many).
+ * Appends to `found` the user's entries within `bounds` from `segments` (segments its postings
+ * name, in page order, whose last entry lies after `bounds.after`; pulled only as far as
+ * needed) until `found` holds `limit + 1`. Returns true when the segments hold no more such
+ * entries beyond those (the bounds' end was reached, or `found` is full).
  */
-export function userPage(segments: Iterator<PostedSegment>, hot: readonly HotEntry[], match: UserMatch, bounds: PageBounds): StoredPage {
+export function collectPosted(segments: Iterable<PostedSegment>, match: UserMatch, bounds: PageBounds, found: StoredEntry[]): boolean {
   const { after, toMs, watermark, limit } = bounds;
-  const found: StoredEntry[] = [];
   const want = limit + 1;
-  // Segments hold entries in page order and never overlap: once `want` are found in them, no
-  // later segment entry can come before those.
-  outer: for (let r = segments.next(); !r.done; r = segments.next()) {
-    if (r.value.firstTime >= toMs) break;
-    const seg = r.value.decode();
+  if (found.length >= want) return true;
+  for (const s of segments) {
+    if (s.firstTime >= toMs) return true;
+    const seg = s.decode();
     for (let i = seg.after(after.timeMs, after.seq); i < seg.count; i++) {
-      if (seg.timeMs(i) >= toMs) break outer;
+      if (seg.timeMs(i) >= toMs) return true;
       if (seg.seq(i) > watermark) continue;
       const body = seg.body(i);
       if (!matchesUser(body, match)) continue;
       found.push({ timeMs: seg.timeMs(i), seq: seg.seq(i), body: body.toString('utf8') });
-      if (found.length >= want) break outer;
+      if (found.length >= want) return true;
     }
   }
+  return false;
+}
+
+/**
+ * The page of up to `limit` entries merged from `found` (the user's sealed entries after the
+ * page's start, in page order: all there are, or at least `limit + 1`) and `hot` (the user's
+ * hot rows within the bounds, in page order, at least `limit + 1` when there are that many).
+ * Segments and hot rows never hold the same entry.
+ */
+export function mergeUserPage(found: readonly StoredEntry[], hot: readonly HotEntry[], limit: number): StoredPage {
+  const want = limit + 1;
   const merged: StoredEntry[] = [];
   let h = 0;
   let s = 0;
@@ -141,4 +150,11 @@ export function userPage(segments: Iterator<PostedSegment>, hot: readonly HotEnt
     }
   }
   return merged.length === 0 ? EMPTY_PAGE : pageOfRows(merged, limit);
+}
+
+/** The page of a user's entries within `bounds`, from all the segments its postings name and its hot rows. */
+export function userPage(segments: Iterator<PostedSegment>, hot: readonly HotEntry[], match: UserMatch, bounds: PageBounds): StoredPage {
+  const found: StoredEntry[] = [];
+  collectPosted({ [Symbol.iterator]: () => segments }, match, bounds, found);
+  return mergeUserPage(found, hot, bounds.limit);
 }
