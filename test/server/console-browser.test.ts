@@ -145,6 +145,7 @@ describe('the console in a browser', { skip }, () => {
     await status().filter({ hasText: `400 of ${total} entries loaded` }).waitFor();
     assert.equal(await page.locator('#entries').getAttribute('aria-rowcount'), '401');
     assert.ok((await rows().count()) < 100, 'only the rows near the window are in the page');
+    await page.evaluate('scrollTo(0, 0)');
     await rows().nth(0).locator('button').focus();
     await page.keyboard.press('ArrowDown');
     assert.equal(await page.evaluate("document.activeElement?.closest('tr')?.getAttribute('data-index')"), '1');
@@ -164,13 +165,12 @@ describe('the console in a browser', { skip }, () => {
     await page.getByLabel('Match user by').selectOption('userEmailAddress');
     await page.getByLabel('User to show (exact)').fill(email);
     await page.getByRole('button', { name: 'Show user' }).click();
-    const hash = new URLSearchParams(new URL(page.url()).hash.slice(1));
     const expected = (await api({ logType: 'AccessLog', fromDateTime: new Date(Date.now() - 30 * 86_400_000).toISOString(), userEmailAddress: email, limit: '1' }))!;
     await status().filter({ hasText: new RegExp(`of ${expected.records.totalRecords} entries of user ${email.replace(/[.+]/g, '\\$&')} loaded`) }).waitFor();
-    assert.equal(hash.get('userEmailAddress'), null, 'the hash is written after the view changes');
-    assert.equal(new URLSearchParams(new URL(page.url()).hash.slice(1)).get('userEmailAddress'), email);
+    const hash = new URLSearchParams(new URL(page.url()).hash.slice(1));
+    assert.equal(hash.get('userEmailAddress'), email, 'the view, filter included, is in the address');
     const emails = await rows().locator('.email').allTextContents();
-    assert.equal(emails.length, Math.min(200, expected.records.totalRecords));
+    assert.ok(emails.length >= Math.min(10, expected.records.totalRecords), `${emails.length} rows shown`);
     assert.ok(emails.every((e) => e === email), emails.join(', '));
     await assertAccessible(page, 'user filter');
     await shoot(page, 'user-filter');
