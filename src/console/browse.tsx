@@ -303,7 +303,11 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
     // The marker is not focusable: step over it.
     if (!('row' in lines[to]!)) to = Math.max(0, Math.min(lines.length - 1, to + (e.key === 'ArrowUp' || e.key === 'PageUp' ? -1 : 1)));
     reveal(to);
-    setFocusLine(to);
+    // Focused at once when drawn already (the window's overscan), else once drawn.
+    const target = lines[to]!;
+    const button = 'row' in target ? tbody.current?.querySelector<HTMLButtonElement>(`tr[data-index="${target.index}"] button`) : null;
+    if (button) button.focus({ preventScroll: true });
+    else setFocusLine(to);
   };
   useEffect(() => {
     if (focusLine === undefined) return;

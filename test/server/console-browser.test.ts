@@ -74,7 +74,7 @@ describe('the console in a browser', { skip }, () => {
     const r = await t.list(query, t.readKey);
     return r.statusCode === 404 ? undefined : parsePage(r.body);
   }
-  const rows = () => page.locator('#entries tbody tr:not(.marker)');
+  const rows = () => page.locator('#entries tbody tr.row');
   const status = () => page.locator('p.status');
 
   before(async () => {
@@ -148,7 +148,7 @@ describe('the console in a browser', { skip }, () => {
     await page.evaluate('scrollTo(0, 0)');
     await rows().nth(0).locator('button').focus();
     await page.keyboard.press('ArrowDown');
-    assert.equal(await page.evaluate("document.activeElement?.closest('tr')?.getAttribute('data-index')"), '1');
+    await page.waitForFunction("document.activeElement?.closest('tr')?.getAttribute('data-index') === '1'", undefined, { timeout: 5000 });
   });
 
   it('filters the loaded entries by text', async () => {
