@@ -51,6 +51,17 @@ async function assertAccessible(page: Page, screen: string): Promise<void> {
   );
 }
 
+/**
+ * Waits until `expression` is true in the page, evaluating it every 50 ms (page.waitForFunction
+ * polls with eval inside the page, which the console's Content-Security-Policy forbids).
+ */
+async function until(page: Page, expression: string, timeoutMs = 20_000): Promise<void> {
+  for (const end = Date.now() + timeoutMs; !(await page.evaluate<boolean>(`Boolean(${expression})`)); ) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${expression}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /** Screenshots in light and dark, back to light after. */
 async function shoot(page: Page, name: string): Promise<void> {
   for (const scheme of ['light', 'dark'] as const) {
@@ -148,7 +159,7 @@ describe('the console in a browser', { skip }, () => {
     await page.evaluate('scrollTo(0, 0)');
     await rows().nth(0).locator('button').focus();
     await page.keyboard.press('ArrowDown');
-    await page.waitForFunction("document.activeElement?.closest('tr')?.getAttribute('data-index') === '1'", undefined, { timeout: 5000 });
+    await until(page, "document.activeElement?.closest('tr')?.getAttribute('data-index') === '1'", 5000);
   });
 
   it('filters the loaded entries by text', async () => {
@@ -271,7 +282,7 @@ describe('the console in a browser', { skip }, () => {
     } })`);
     for (const format of ['ndjson', 'csv'] as const) {
       await page.getByRole('button', { name: `Export ${format.toUpperCase()}` }).click();
-      await page.waitForFunction('window.exported?.closed === true', undefined, { timeout: 20_000 });
+      await until(page, 'window.exported?.closed === true');
       const out = await page.evaluate<{ name: string; chunks: string[] }>('window.exported');
       assert.equal(out.name, `UserCallPlay.${format}`);
       assert.ok(out.chunks.length >= 3, 'written in pieces: head, pages, tail');
@@ -344,9 +355,9 @@ describe('the console in a browser', { skip }, () => {
     await page.evaluate('scrollTo(0, 0)');
     await rows().first().locator('button').focus();
     await page.keyboard.press('End');
-    await page.waitForFunction("document.activeElement?.closest('tr')?.getAttribute('data-index') === '9999'");
+    await until(page, "document.activeElement?.closest('tr')?.getAttribute('data-index') === '9999'");
     await page.keyboard.press('Home');
-    await page.waitForFunction("document.activeElement?.closest('tr')?.getAttribute('data-index') === '0'");
+    await until(page, "document.activeElement?.closest('tr')?.getAttribute('data-index') === '0'");
     for (let i = 0; i < 3; i++) await page.keyboard.press('PageDown');
     for (let i = 0; i < 5; i++) await page.keyboard.press('ArrowDown');
     const at = Number(await page.evaluate("document.activeElement?.closest('tr')?.getAttribute('data-index')"));
@@ -396,7 +407,7 @@ describe('the console in a browser', { skip }, () => {
       for (const range of ['24h', '7d', '30d']) {
         for (let round = 0; round < 3; round++) {
           await p.goto(`${bigUrl}/console#type=AccessLog&range=${range}`);
-          await p.waitForFunction('window.firstRow && window.firstBars');
+          await until(p, 'window.firstRow && window.firstBars', 60_000);
           const m = await p.evaluate<{ fcp: number; row: number; bars: number; status: string }>(
             "({ fcp: performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? -1, row: window.firstRow, bars: window.firstBars, status: document.querySelector('p.status').textContent })",
           );
