@@ -406,6 +406,8 @@ describe('the console in a browser', { skip }, () => {
       }).observe(document, { childList: true, subtree: true });`);
       for (const range of ['24h', '7d', '30d']) {
         for (let round = 0; round < 3; round++) {
+          // A fresh document each time (a change of the fragment alone would not load one).
+          await p.goto('about:blank');
           await p.goto(`${bigUrl}/console#type=AccessLog&range=${range}`);
           await until(p, 'window.firstRow && window.firstBars', 60_000);
           const m = await p.evaluate<{ fcp: number; row: number; bars: number; status: string }>(
