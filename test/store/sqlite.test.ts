@@ -247,7 +247,7 @@ describe('sqlite store: specific', () => {
     }
   });
 
-  it('indexes for the user filter the segments a store sealed before the index existed (schema 4)', async () => {
+  it('indexes for the user filter the segments a store sealed before the index existed', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'logwarden-store-'));
     try {
       const t0 = Date.UTC(2025, 0, 1);
@@ -257,10 +257,10 @@ describe('sqlite store: specific', () => {
       await before.append('7', entries);
       before.settle();
       await before.close();
-      // As schema 4 left it: segments, no postings.
+      // As the schema before the index (its last step) left it: segments, no postings.
       withFile(dir, (db) => {
         db.exec('DROP TABLE segment_users; DROP TABLE segment_users_pending');
-        db.pragma('user_version = 4');
+        db.pragma(`user_version = ${MIGRATIONS.length - 1}`);
       });
       const store = openSqliteStore({ dataDir: dir, sealIntervalMs: 60_000 });
       try {
