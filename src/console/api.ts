@@ -2,10 +2,17 @@
 import { type Page, parsePage } from './page.ts';
 import { ConsoleError, EXPIRED_MESSAGE, type Session } from './session.ts';
 
+/** The server-side user filter (a logwarden extension of `GET /v2/logs`): one field, exact. */
+export interface UserFilter {
+  readonly field: 'userId' | 'userEmailAddress';
+  readonly value: string;
+}
+
 export interface LogsQuery {
   readonly logType: string;
   readonly fromDateTime: string;
   readonly toDateTime?: string | undefined;
+  readonly user?: UserFilter | undefined;
 }
 
 const NO_RECORDS = 'No log records found';
@@ -20,6 +27,8 @@ export async function fetchPage(session: Session, query: LogsQuery, options: { c
     q.set('logType', query.logType);
     q.set('fromDateTime', query.fromDateTime);
     if (query.toDateTime !== undefined) q.set('toDateTime', query.toDateTime);
+    // Later pages carry the filter in their cursor.
+    if (query.user !== undefined) q.set(query.user.field, query.user.value);
     if (options.limit !== undefined) q.set('limit', String(options.limit));
   }
   let res: Response;

@@ -1,13 +1,16 @@
 /**
  * Browsing one tenant's logs: log-type tabs, a time range, the entries in ascending time with
- * paging by cursor (a button and infinite scroll), a free-text filter over the loaded entries,
- * one entry in a side panel, a live tail, and export.
+ * paging by cursor (a button and infinite scroll), a filter to one user (server-side, exact), a
+ * free-text filter over the loaded entries, one entry in a side panel, a live tail, and export.
+ *
+ * The table renders only the rows in and near the window (virtual rows of one fixed height,
+ * spacers standing for the rest), so tens of thousands of loaded entries scroll as a few dozen.
  */
 import { memo } from 'preact/compat';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { fetchHistogram, fetchLogTypes, fetchPage, type HourCount, type LogsQuery } from './api.ts';
+import { fetchHistogram, fetchLogTypes, fetchPage, type HourCount, type LogsQuery, type UserFilter } from './api.ts';
 import { EntryPanel } from './entry-panel.tsx';
-import { download, exportEntries } from './export.ts';
+import { downloadSink, exportEntries, fileSink } from './export.ts';
 import { HistogramChart } from './histogram.tsx';
 import type { Row } from './page.ts';
 import { ConsoleError, EXPIRED_MESSAGE, type Session } from './session.ts';
@@ -18,49 +21,60 @@ import { entryLink, formatHash, parseHash } from './view-state.ts';
 const PAGE = 200;
 const TAIL_PAGE = 1000;
 export const TAIL_EVERY_MS = 2000;
+/** Height of a table row in CSS pixels (console.css keeps every row at it). */
+const ROW_PX = 56;
+/** Rows rendered beyond each edge of the window. */
+const OVERSCAN = 20;
+/** Height of the sticky table header, kept clear when a row is scrolled into view. */
+const HEAD_PX = 40;
 
 interface RowProps {
   row: Row;
   index: number;
+  /** Its place among the table's rows (ARIA, from 1, the header row being 1). */
+  rowIndex: number;
   logType: string;
   utc: boolean;
   selected: boolean;
   open: (i: number) => void;
 }
 
-const EntryRow = memo(function EntryRow({ row, index, logType, utc, selected, open }: RowProps) {
+const EntryRow = memo(function EntryRow({ row, index, rowIndex, logType, utc, selected, open }: RowProps) {
   const impersonator = row.impersonatorFullName ?? row.impersonatorEmailAddress ?? row.impersonatorUserId;
   return (
-    <tr class={selected ? 'selected' : undefined} data-index={index}>
+    <tr class={selected ? 'row selected' : 'row'} data-index={index} aria-rowindex={rowIndex}>
       <td class="time">
         <button type="button" class="link" onClick={() => open(index)} aria-label={`Open entry of ${formatTime(row.ms, utc)}`}>
           {formatTime(row.ms, utc)}
         </button>
       </td>
       <td class="user">
-        <span class="name">{row.userFullName ?? row.userId ?? '—'}</span>
+        <span class="name">
+          {row.userFullName ?? row.userId ?? '—'}
+          {impersonator !== undefined && (
+            <span class="badge" title={`Impersonated by ${impersonator}`}>
+              impersonated by {impersonator}
+            </span>
+          )}
+        </span>
         {row.userEmailAddress && <span class="email">{row.userEmailAddress}</span>}
-        {impersonator !== undefined && (
-          <span class="badge" title={`Impersonated by ${impersonator}`}>
-            impersonated by {impersonator}
-          </span>
-        )}
       </td>
-      <td class="summary">{summarize(logType, row)}</td>
+      <td class="summary">
+        <div class="clip">{summarize(logType, row)}</div>
+      </td>
     </tr>
   );
 });
 
-/** Moves focus between the rows' buttons with the arrow keys. */
-function moveFocus(e: KeyboardEvent): void {
-  if (e.key !== 'ArrowDown' && e.key !== 'ArrowUp') return;
-  const current = (e.target as HTMLElement).closest('tr');
-  const next = e.key === 'ArrowDown' ? current?.nextElementSibling : current?.previousElementSibling;
-  const button = next?.querySelector('button');
-  if (button) {
-    e.preventDefault();
-    button.focus();
-  }
+/** A line of the table: an entry (`index` into the loaded rows), or the "new entries" marker. */
+type Line = { readonly row: Row; readonly index: number } | { readonly marker: true };
+
+/** Where the arrow, page and home/end keys move focus from line `at` of `count`. */
+function targetLine(key: string, at: number, count: number): number | undefined {
+  const page = Math.max(1, Math.floor(innerHeight / ROW_PX) - 1);
+  const to =
+    key === 'ArrowDown' ? at + 1 : key === 'ArrowUp' ? at - 1 : key === 'PageDown' ? at + page : key === 'PageUp' ? at - page : key === 'Home' ? 0 : key === 'End' ? count - 1 : undefined;
+  return to === undefined ? undefined : Math.max(0, Math.min(count - 1, to));
 }
 
 export function Browse(props: { session: Session; onSignOut: (message?: string) => void }) {
@@ -71,6 +85,13 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
   const [range, setRange] = useState<Range>(initial.range);
   const [utc, setUtc] = useState(initial.utc);
   const [filter, setFilter] = useState('');
+  const [user, setUser] = useState<UserFilter | undefined>(initial.user);
+  const [userField, setUserField] = useState<UserFilter['field']>(initial.user?.field ?? 'userEmailAddress');
+  const [userValue, setUserValue] = useState(initial.user?.value ?? '');
+  const [window_, setWindow] = useState({ start: 0, end: 60 });
+  const [focusLine, setFocusLine] = useState<number | undefined>();
+  const tbody = useRef<HTMLTableSectionElement>(null);
+  const exportStop = useRef<AbortController | undefined>(undefined);
   const [rows, setRows] = useState<Row[]>([]);
   const [total, setTotal] = useState<number | undefined>();
   const [cursor, setCursor] = useState<string | undefined>();
@@ -116,6 +137,7 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
       setRange(v.range);
       setUtc(v.utc);
       setSelected(v.entry);
+      setUser(v.user);
     };
     addEventListener('hashchange', onHash);
     const io = new IntersectionObserver((es) => setAtEnd(es.some((e) => e.isIntersecting)));
@@ -131,7 +153,7 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
   useEffect(() => {
     const gen = ++generation.current;
     const now = Date.now();
-    const q: LogsQuery = { logType, ...rangeBounds(range, now) };
+    const q: LogsQuery = { logType, ...rangeBounds(range, now), user };
     query.current = q;
     setHours(undefined);
     fetchHistogram(session, q)
@@ -155,11 +177,11 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
       })
       .catch(fail)
       .finally(() => gen === generation.current && setLoading(false));
-  }, [logType, range]);
+  }, [logType, range, user]);
 
   useEffect(() => {
-    history.replaceState(null, '', formatHash({ logType, range, utc, entry: selected }));
-  }, [logType, range, utc, selected]);
+    history.replaceState(null, '', formatHash({ logType, range, utc, entry: selected, user }));
+  }, [logType, range, utc, selected, user]);
 
   const loadMore = () => {
     if (cursor === undefined || loading) return;
@@ -202,7 +224,7 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
         const fresh: Row[] = [];
         let c: string | undefined;
         do {
-          const p = await fetchPage(session, { logType: query.current.logType, fromDateTime: from }, { cursor: c, limit: TAIL_PAGE });
+          const p = await fetchPage(session, { logType: query.current.logType, fromDateTime: from, user: query.current.user }, { cursor: c, limit: TAIL_PAGE });
           for (const r of p.rows) if (!seen.has(r.raw)) fresh.push(r);
           c = p.cursor;
         } while (c !== undefined);
@@ -227,7 +249,75 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
   const needle = filter.trim().toLowerCase();
   const keep = (r: Row) => needle === '' || r.raw.toLowerCase().includes(needle);
   const shown = useMemo(() => rows.map((r, i) => [r, i] as const).filter(([r]) => keep(r)), [rows, needle]);
+  const lines = useMemo(() => {
+    const out: Line[] = [];
+    for (const [row, index] of shown) {
+      if (index === newFrom) out.push({ marker: true });
+      out.push({ row, index });
+    }
+    return out;
+  }, [shown, newFrom]);
   const open = useMemo(() => (i: number) => setSelected(i), []);
+
+  /** The lines in and near the window, from where the table body lies on screen. */
+  const measure = () => {
+    const body = tbody.current;
+    if (!body) return;
+    const top = body.getBoundingClientRect().top;
+    const first = Math.max(0, Math.floor(-top / ROW_PX));
+    const start = Math.max(0, first - OVERSCAN);
+    const end = Math.min(latestLines.current.length, first + Math.ceil(innerHeight / ROW_PX) + OVERSCAN);
+    setWindow((w) => (w.start === start && w.end === end ? w : { start, end }));
+  };
+  const latestLines = useRef(lines);
+  latestLines.current = lines;
+  useEffect(() => {
+    measure();
+    addEventListener('scroll', measure, { passive: true });
+    addEventListener('resize', measure);
+    return () => {
+      removeEventListener('scroll', measure);
+      removeEventListener('resize', measure);
+    };
+  }, []);
+  useEffect(measure, [lines]);
+
+  /** Scrolls line `at` into view (below the sticky header) and renders the window around it. */
+  const reveal = (at: number) => {
+    const body = tbody.current;
+    if (!body) return;
+    const y = body.getBoundingClientRect().top + scrollY + at * ROW_PX;
+    if (y < scrollY + HEAD_PX) scrollTo({ top: y - HEAD_PX });
+    else if (y + ROW_PX > scrollY + innerHeight) scrollTo({ top: y + ROW_PX - innerHeight });
+    measure();
+  };
+  const lineOf = (index: number) => lines.findIndex((l) => 'row' in l && l.index === index);
+  /** Keyboard movement between rows, rendered or not: the row is brought into view, then focused. */
+  const keys = (e: KeyboardEvent) => {
+    const tr = (e.target as HTMLElement).closest('tr');
+    const index = Number(tr?.getAttribute('data-index') ?? NaN);
+    if (!Number.isInteger(index)) return;
+    let to = targetLine(e.key, lineOf(index), lines.length);
+    if (to === undefined) return;
+    e.preventDefault();
+    // The marker is not focusable: step over it.
+    if (!('row' in lines[to]!)) to = Math.max(0, Math.min(lines.length - 1, to + (e.key === 'ArrowUp' || e.key === 'PageUp' ? -1 : 1)));
+    reveal(to);
+    // Focused at once when drawn already (the window's overscan), else once drawn.
+    const target = lines[to]!;
+    const button = 'row' in target ? tbody.current?.querySelector<HTMLButtonElement>(`tr[data-index="${target.index}"] button`) : null;
+    if (button) button.focus({ preventScroll: true });
+    else setFocusLine(to);
+  };
+  useEffect(() => {
+    if (focusLine === undefined) return;
+    const line = lines[focusLine];
+    const button = line && 'row' in line ? tbody.current?.querySelector<HTMLButtonElement>(`tr[data-index="${line.index}"] button`) : null;
+    if (button) {
+      button.focus({ preventScroll: true });
+      setFocusLine(undefined);
+    }
+  }, [focusLine, window_]);
   const current = selected !== undefined ? rows[selected] : undefined;
   let place = 0;
   if (current && selected !== undefined) while (place < selected && rows[selected - place - 1]?.ms === current.ms) place++;
@@ -252,18 +342,40 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
     setRange({ preset: 'custom', from, to });
   };
   const runExport = async (format: 'ndjson' | 'csv') => {
-    setExporting('Exporting…');
+    const name = `${query.current.logType}.${format}`;
+    const stop = new AbortController();
+    exportStop.current = stop;
     setExportBusy(true);
     try {
-      const { blob, count } = await exportEntries(session, query.current, format, keep, (n) => setExporting(`Exporting… ${n} entries`), new AbortController().signal);
-      download(blob, `${query.current.logType}.${format}`);
+      // A file of the user's choosing where the browser can write one; else a download.
+      const sink = (await fileSink(name, format)) ?? downloadSink(name, format);
+      setExporting('Exporting…');
+      const { count } = await exportEntries(
+        session,
+        query.current,
+        format,
+        keep,
+        (n, total) => setExporting(`Exporting… ${n} entries${needle ? '' : ` of ${total}`}`),
+        stop.signal,
+        sink,
+      );
       setExporting(`Exported ${count} ${count === 1 ? 'entry' : 'entries'} as ${format.toUpperCase()}.`);
     } catch (err) {
-      setExporting(undefined);
-      fail(err);
+      if (err instanceof DOMException && err.name === 'AbortError') setExporting(stop.signal.aborted ? 'Export cancelled.' : undefined);
+      else {
+        setExporting(undefined);
+        fail(err);
+      }
     } finally {
+      exportStop.current = undefined;
       setExportBusy(false);
     }
+  };
+  const applyUser = (e: Event) => {
+    e.preventDefault();
+    const value = userValue.trim();
+    setSelected(undefined);
+    setUser(value === '' ? undefined : { field: userField, value });
   };
   const tabKeys = (e: KeyboardEvent) => {
     const i = types.indexOf(logType);
@@ -334,6 +446,36 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
           <label class="check">
             <input type="checkbox" checked={utc} onChange={(e) => setUtc((e.currentTarget as HTMLInputElement).checked)} /> Times in UTC
           </label>
+          <form class="user-filter" onSubmit={applyUser} aria-label="Filter by user">
+            <span aria-hidden="true">User</span>
+            <select
+              aria-label="Match user by"
+              value={userField}
+              onChange={(e) => setUserField((e.currentTarget as HTMLSelectElement).value as UserFilter['field'])}
+            >
+              <option value="userEmailAddress">email</option>
+              <option value="userId">id</option>
+            </select>
+            <input
+              type="search"
+              aria-label="User to show (exact)"
+              value={userValue}
+              placeholder="exact email or id"
+              onInput={(e) => setUserValue((e.currentTarget as HTMLInputElement).value)}
+            />
+            <button type="submit">Show user</button>
+            {user && (
+              <button
+                type="button"
+                onClick={() => {
+                  setUserValue('');
+                  setUser(undefined);
+                }}
+              >
+                All users
+              </button>
+            )}
+          </form>
           <label>
             Filter loaded entries{' '}
             <input type="search" value={filter} placeholder="text in any field" onInput={(e) => setFilter((e.currentTarget as HTMLInputElement).value)} />
@@ -353,6 +495,11 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
           <button type="button" onClick={() => void runExport('csv')} disabled={exportBusy}>
             Export CSV
           </button>
+          {exportBusy && (
+            <button type="button" onClick={() => exportStop.current?.abort()}>
+              Cancel export
+            </button>
+          )}
         </div>
         {hours && <HistogramChart hours={hours.list} fromMs={hours.fromMs} toMs={hours.toMs} utc={utc} />}
         <p class="status" role="status" aria-live="polite">
@@ -360,7 +507,7 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
             ? 'Loading…'
             : total === undefined
               ? ''
-              : `${rows.length} of ${total} entries loaded${needle ? `, ${shown.length} match the filter` : ''}.`}{' '}
+              : `${rows.length} of ${total} entries${user ? ` of ${user.field === 'userId' ? 'user id' : 'user'} ${user.value}` : ''} loaded${needle ? `, ${shown.length} match the filter` : ''}.`}{' '}
           {tailNote} {exporting}
         </p>
         {error && (
@@ -368,23 +515,48 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
             {error}
           </p>
         )}
-        <table id="entries" aria-label={`${logType} entries`} aria-busy={loading}>
+        <table id="entries" aria-label={`${logType} entries`} aria-busy={loading} aria-rowcount={lines.length + 1}>
+          <colgroup>
+            <col class="c-time" />
+            <col class="c-user" />
+            <col />
+          </colgroup>
           <thead>
-            <tr>
+            <tr aria-rowindex={1}>
               <th scope="col">Time ({utc ? 'UTC' : 'local'})</th>
               <th scope="col">User</th>
               <th scope="col">Summary</th>
             </tr>
           </thead>
-          <tbody onKeyDown={moveFocus}>
-            {shown.map(([r, i]) => [
-              i === newFrom && (
-                <tr class="marker" key="marker">
+          <tbody onKeyDown={keys} ref={tbody}>
+            {window_.start > 0 && (
+              <tr class="spacer" aria-hidden="true" style={{ height: `${Math.min(window_.start, lines.length) * ROW_PX}px` }}>
+                <td colSpan={3} />
+              </tr>
+            )}
+            {lines.slice(window_.start, window_.end).map((line, k) =>
+              'row' in line ? (
+                <EntryRow
+                  key={line.index}
+                  row={line.row}
+                  index={line.index}
+                  rowIndex={window_.start + k + 2}
+                  logType={logType}
+                  utc={utc}
+                  selected={line.index === selected}
+                  open={open}
+                />
+              ) : (
+                <tr class="marker" key="marker" aria-rowindex={window_.start + k + 2}>
                   <td colSpan={3}>New entries</td>
                 </tr>
               ),
-              <EntryRow key={i} row={r} index={i} logType={logType} utc={utc} selected={i === selected} open={open} />,
-            ])}
+            )}
+            {window_.end < lines.length && (
+              <tr class="spacer" aria-hidden="true" style={{ height: `${(lines.length - window_.end) * ROW_PX}px` }}>
+                <td colSpan={3} />
+              </tr>
+            )}
           </tbody>
         </table>
         {!loading && total === 0 && <p class="empty">No {logType} entries in this range.</p>}
@@ -403,9 +575,12 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
           utc={utc}
           permalink={`${location.origin}${location.pathname}${entryLink(logType, current.ms, place, utc)}`}
           onClose={() => {
-            const i = selected;
+            const at = selected === undefined ? -1 : lineOf(selected);
             setSelected(undefined);
-            setTimeout(() => document.querySelector<HTMLButtonElement>(`tr[data-index="${i}"] button`)?.focus());
+            if (at >= 0) {
+              reveal(at);
+              setFocusLine(at);
+            }
           }}
         />
       )}

@@ -1,8 +1,10 @@
 /**
  * What the address bar's fragment holds, so a view or one entry can be linked to:
  * `#type=AccessLog&range=24h&utc=1`, or a custom range `range=custom&from=…&to=…`, and
- * `entry=N` for the N-th entry (from 0) of that view.
+ * `entry=N` for the N-th entry (from 0) of that view; `userId=…` or `userEmailAddress=…` for a
+ * view filtered to one user.
  */
+import type { UserFilter } from './api.ts';
 import { PRESETS, type Range } from './time.ts';
 
 export interface ViewState {
@@ -10,6 +12,7 @@ export interface ViewState {
   readonly range: Range;
   readonly utc: boolean;
   readonly entry: number | undefined;
+  readonly user?: UserFilter | undefined;
 }
 
 export function parseHash(hash: string): ViewState {
@@ -21,7 +24,11 @@ export function parseHash(hash: string): ViewState {
   if (r === 'custom' && from && to && Date.parse(from) < Date.parse(to)) range = { preset: 'custom', from, to };
   else if (PRESETS.some((p) => p.id === r)) range = { preset: r as (typeof PRESETS)[number]['id'] };
   const entry = Number(q.get('entry') ?? NaN);
+  const userId = q.get('userId');
+  const email = q.get('userEmailAddress');
+  const user: UserFilter | undefined = userId ? { field: 'userId', value: userId } : email ? { field: 'userEmailAddress', value: email } : undefined;
   return {
+    user,
     logType: q.get('type') ?? undefined,
     range,
     utc: q.get('utc') === '1',
@@ -38,6 +45,7 @@ export function formatHash(v: ViewState): string {
     q.set('to', v.range.to);
   }
   if (v.utc) q.set('utc', '1');
+  if (v.user) q.set(v.user.field, v.user.value);
   if (v.entry !== undefined) q.set('entry', String(v.entry));
   return `#${q}`;
 }

@@ -5,6 +5,7 @@
  * so no page after the first ever counts again.
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import type { UserMatch } from '../store/store.ts';
 
 export interface CursorState {
   readonly tenantId: string;
@@ -13,6 +14,8 @@ export interface CursorState {
   readonly from: { readonly ms: number; readonly sub: string };
   readonly to: { readonly ms: number; readonly sub: string } | null;
   readonly limit: number;
+  /** The user filter (an extension); null or absent without one. */
+  readonly user?: UserMatch | null;
   readonly watermark: number;
   readonly afterTimeMs: number;
   readonly afterSeq: number;
@@ -52,8 +55,7 @@ export class CursorCodec {
   }
 
   encode(state: CursorState): string {
-    const payload = Buffer.from(
-      JSON.stringify([
+    const fields: unknown[] = [
         VERSION,
         state.tenantId,
         state.logType,
@@ -68,8 +70,11 @@ export class CursorCodec {
         state.page,
         state.total,
         state.expiresMs,
-      ]),
-    );
+    ];
+    // A user filter follows the fields every cursor has (after the place of an old storage
+    // hint, always null here), so a cursor without one is exactly what it was before.
+    if (state.user) fields.push(null, state.user.field, state.user.value);
+    const payload = Buffer.from(JSON.stringify(fields));
     const iv = nextIv();
     const cipher = createCipheriv('aes-256-gcm', this.key, iv);
     const body = Buffer.concat([cipher.update(payload), cipher.final()]);
@@ -92,14 +97,20 @@ export class CursorCodec {
     }
     const a = JSON.parse(plain.toString('utf8')) as unknown[];
     // Cursors made by earlier versions carried a 15th field, a hint for the storage of the
-    // time; they still resume exactly where they were, the hint ignored.
-    if (!Array.isArray(a) || a[0] !== VERSION || (a.length !== 14 && a.length !== 15)) throw new CursorError('unknown version');
+    // time; they still resume exactly where they were, the hint ignored. A user filter adds
+    // three fields (see encode).
+    if (!Array.isArray(a) || a[0] !== VERSION || (a.length !== 14 && a.length !== 15 && a.length !== 17)) throw new CursorError('unknown version');
+    const field = a[15];
+    const user: UserMatch | null =
+      a.length === 17 && (field === 'userId' || field === 'userEmailAddress') && typeof a[16] === 'string' ? { field, value: a[16] } : null;
+    if (a.length === 17 && user === null) throw new CursorError('malformed');
     return {
       tenantId: a[1] as string,
       logType: a[2] as string,
       from: { ms: a[3] as number, sub: a[4] as string },
       to: a[5] === null ? null : { ms: a[5] as number, sub: a[6] as string },
       limit: a[7] as number,
+      user,
       watermark: a[8] as number,
       afterTimeMs: a[9] as number,
       afterSeq: a[10] as number,

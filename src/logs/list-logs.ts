@@ -4,8 +4,9 @@
  * the entries, as the store returns them in one buffer; nothing is re-serialised.
  */
 import { invalid, LogwardenError, NO_RECORDS_MESSAGE } from '../errors.ts';
-import type { EntryQuery, Store, StoredPage } from '../store/store.ts';
+import type { EntryQuery, Store, StoredPage, UserMatch } from '../store/store.ts';
 import { type CursorCodec, CursorError, type CursorState } from './cursor.ts';
+import { MAX_USER_FIELD_LENGTH } from './entry.ts';
 import type { LogTypes } from './log-types.ts';
 import { ceilMs, compareInstants, type Instant, parseDateTime } from './time.ts';
 
@@ -15,6 +16,9 @@ export interface ListLogsParams {
   toDateTime?: string | undefined;
   cursor?: string | undefined;
   limit?: string | undefined;
+  /** Extensions: the user filter, one of the two at most. */
+  userId?: string | undefined;
+  userEmailAddress?: string | undefined;
 }
 
 export interface ListLogsContext {
@@ -32,6 +36,21 @@ interface Query {
   from: Instant;
   to: Instant | null;
   limit: number;
+  user: UserMatch | null;
+}
+
+/** The user filter of the request, if any (an extension; absent, the answer is Gong's). */
+function parseUser(p: ListLogsParams): UserMatch | null {
+  if (p.userId !== undefined && p.userEmailAddress !== undefined) throw invalid('userId, userEmailAddress: give one of them, not both');
+  const field = p.userId !== undefined ? 'userId' : p.userEmailAddress !== undefined ? 'userEmailAddress' : undefined;
+  if (field === undefined) return null;
+  const value = p[field]!;
+  if (value === '' || value.length > MAX_USER_FIELD_LENGTH) throw invalid(`${field}: must be 1 to ${MAX_USER_FIELD_LENGTH} characters`);
+  return { field, value };
+}
+
+function sameUser(a: UserMatch | null, b: UserMatch | null): boolean {
+  return a === null || b === null ? a === b : a.field === b.field && a.value === b.value;
 }
 
 function parseInstant(name: string, value: string): Instant {
@@ -66,7 +85,7 @@ function parseQuery(p: ListLogsParams, ctx: ListLogsContext): Query {
   const from = parseInstant('fromDateTime', p.fromDateTime);
   const to = p.toDateTime === undefined ? null : parseInstant('toDateTime', p.toDateTime);
   if (to && compareInstants(from, to) >= 0) throw invalid('toDateTime: must be later than fromDateTime');
-  return { logType, from, to, limit: parseLimit(p.limit, ctx) ?? ctx.pageSize };
+  return { logType, from, to, limit: parseLimit(p.limit, ctx) ?? ctx.pageSize, user: parseUser(p) };
 }
 
 const MISMATCH = 'cursor: does not match the request (resend the parameters of the first page unchanged, or the cursor alone)';
@@ -91,6 +110,8 @@ function resolveCursor(p: ListLogsParams, tenantId: string, ctx: ListLogsContext
     const q = parseQuery(p, ctx);
     if (q.logType !== c.logType || !sameInstant(q.from, c.from) || !sameInstant(q.to, c.to)) throw invalid(MISMATCH);
   }
+  // A filter sent with a cursor, or a restated query without one, must be the cursor's.
+  if ((restated || p.userId !== undefined || p.userEmailAddress !== undefined) && !sameUser(parseUser(p), c.user ?? null)) throw invalid(MISMATCH);
   const limit = parseLimit(p.limit, ctx);
   if (limit !== undefined && limit !== c.limit) throw invalid(MISMATCH);
   return c;
@@ -121,16 +142,16 @@ export async function listLogs(
   let page: StoredPage;
   if (p.cursor !== undefined) {
     const c = resolveCursor(p, tenantId, ctx);
-    const query: EntryQuery = { tenantId, logType: c.logType, fromMs: ceilMs(c.from), toMs: c.to && ceilMs(c.to) };
+    const query: EntryQuery = { tenantId, logType: c.logType, fromMs: ceilMs(c.from), toMs: c.to && ceilMs(c.to), user: c.user ?? undefined };
     page = await ctx.store.nextPage(query, { timeMs: c.afterTimeMs, seq: c.afterSeq }, c.watermark, c.limit);
     state = c;
   } else {
     const q = parseQuery(p, ctx);
-    const query: EntryQuery = { tenantId, logType: q.logType, fromMs: ceilMs(q.from), toMs: q.to && ceilMs(q.to) };
+    const query: EntryQuery = { tenantId, logType: q.logType, fromMs: ceilMs(q.from), toMs: q.to && ceilMs(q.to), user: q.user ?? undefined };
     const first = await ctx.store.firstPage(query, q.limit);
     if (first.total === 0) throw new LogwardenError('no_records', [NO_RECORDS_MESSAGE]);
     page = first;
-    state = { tenantId, logType: q.logType, from: q.from, to: q.to, limit: q.limit, watermark: first.watermark, page: 0, total: first.total };
+    state = { tenantId, logType: q.logType, from: q.from, to: q.to, limit: q.limit, user: q.user, watermark: first.watermark, page: 0, total: first.total };
   }
   let cursor: string | undefined;
   if (page.next !== null) {

@@ -25,6 +25,18 @@ const LIST_LOGS_PROPERTIES = {
   ),
   cursor: Type.Optional(Type.String({ description: 'records.cursor of the previous page, passed back unchanged.' })),
   limit: Type.Optional(Type.String({ description: 'Extension: page size, an integer from 1 to 1000 (default 100).', pattern: '^[0-9]+$' })),
+  userId: Type.Optional(
+    Type.String({
+      description:
+        'Extension: only entries whose userId is exactly this (case and all). Not with userEmailAddress. totalRecords counts the matching entries; ' +
+        'the cursor carries the filter (a cursor sent with a different filter is refused with 400).',
+    }),
+  ),
+  userEmailAddress: Type.Optional(
+    Type.String({
+      description: 'Extension: only entries whose userEmailAddress is exactly this (case and all). Not with userId. Carried by the cursor like userId.',
+    }),
+  ),
 };
 
 /** The list-logs query's shape (for types); the route validates with listLogsQuery below. */

@@ -733,6 +733,94 @@ export function runStoreContract({ name, create, skip, verifiableLog }: StoreCon
       });
     });
 
+    describe('user filter', () => {
+      /** An entry of a user (id and email), as ingest renders it. */
+      const userEntry = (logType: string, timeMs: number, user: number, i: number): NewEntry => {
+        const body = `{"userId":"${user}","userEmailAddress":"user${user}@example.com","userFullName":"U ${user}","eventTime":"${formatEventTime(timeMs)}","logRecord":{"i":${i}}}`;
+        return { logType, eventTimeMs: timeMs, body, key: entryKey(logType, body) };
+      };
+      const ofUser = (entries: readonly NewEntry[], user: number) => entries.filter((e) => e.body.startsWith(`{"userId":"${user}",`));
+      const inOrder = (entries: readonly NewEntry[]) => [...entries].sort((a, b) => a.eventTimeMs - b.eventTimeMs);
+
+      /** Every page size gives exactly `expected` (in page order) and its total. */
+      async function assertUserReads(s: Store, query: EntryQuery, expected: readonly NewEntry[], what: string): Promise<void> {
+        for (const size of [1, 7, 100]) {
+          const all = await readAll(s, query, size);
+          assert.equal(all.total, expected.length, `${what}: total, pages of ${size}`);
+          assert.deepEqual(all.entries.map((e) => e.body), expected.map((e) => e.body), `${what}: entries, pages of ${size}`);
+        }
+      }
+
+      it('pages and counts exactly the entries of one userId or userEmailAddress, hot, sealed and late', async () => {
+        // Seven users, user 3 rare; times repeat so runs of equal times cross page edges.
+        const base = Array.from({ length: 900 }, (_, i) => userEntry('AccessLog', T0 + Math.floor(i / 2) * 1000, i % 7 === 3 && i % 21 !== 3 ? 4 : i % 7, i));
+        const other = Array.from({ length: 50 }, (_, i) => userEntry('UserCallPlay', T0 + i * 1000, 1, i));
+        await store.append(TENANT, base.slice(0, 600));
+        await store.append(TENANT, other);
+        await store.createTenant({ id: OTHER, name: 'Other' });
+        await store.append(OTHER, Array.from({ length: 40 }, (_, i) => userEntry('AccessLog', T0 + i * 1000, 1, i)));
+        const check = async (entries: readonly NewEntry[], what: string) => {
+          for (const user of [1, 3, 6]) {
+            const mine = ofUser(entries, user);
+            assert.ok(mine.length > 0);
+            await assertUserReads(store, { ...q('AccessLog', T0, null), user: { field: 'userId', value: String(user) } }, mine, `${what}, userId ${user}`);
+            await assertUserReads(
+              store,
+              { ...q('AccessLog', T0, null), user: { field: 'userEmailAddress', value: `user${user}@example.com` } },
+              mine,
+              `${what}, email ${user}`,
+            );
+          }
+          // Ragged ranges: segments counted whole and at their edges.
+          for (const [from, to] of [[T0 + 1, T0 + 100_001], [T0 + 33_333, null], [T0 - HOUR, T0 + 1000], [T0 + 222_500, T0 + 300_500]] as const) {
+            const want = ofUser(entries, 1).filter((e) => e.eventTimeMs >= from && (to === null || e.eventTimeMs < to));
+            const query = { ...q('AccessLog', from, to), user: { field: 'userId', value: '1' } } as const;
+            assert.equal((await store.firstPage(query, 5)).total, want.length, `${what}: total [${from}, ${to})`);
+            assert.deepEqual((await readAll(store, query, 13)).entries.map((e) => e.body), want.map((e) => e.body), `${what}: [${from}, ${to})`);
+          }
+          // Exact: no other case, no prefix, no other tenant or type, nothing for a stranger.
+          for (const user of [{ field: 'userEmailAddress', value: 'USER1@example.com' }, { field: 'userId', value: '1 ' }, { field: 'userId', value: '99' }] as const) {
+            assert.equal((await store.firstPage({ ...q('AccessLog', T0, null), user }, 10)).total, 0, `${what}: ${JSON.stringify(user)}`);
+          }
+          const otherType = await readAll(store, { ...q('UserCallPlay', T0, null), user: { field: 'userId', value: '1' } }, 100);
+          assert.equal(otherType.total, 50);
+          assert.equal((await store.firstPage({ ...q('AccessLog', T0, null, OTHER), user: { field: 'userId', value: '1' } }, 100)).total, 40);
+        };
+        await check(base.slice(0, 600), 'hot');
+        if (fixture.segments) {
+          await fixture.segments.settle(store);
+          await check(base.slice(0, 600), 'sealed');
+        }
+        // More at the end and late ones inside the sealed range, then sealed again.
+        await store.append(TENANT, base.slice(600));
+        const late = Array.from({ length: 60 }, (_, i) => userEntry('AccessLog', T0 + ((i * 7919) % 450) * 1000 + (i % 2), i % 7, 1000 + i));
+        await store.append(TENANT, late);
+        const all = inOrder([...base, ...late]);
+        await check(all, 'hot over sealed');
+        if (fixture.segments) {
+          await fixture.segments.settle(store);
+          await check(all, 'compacted');
+          const fresh = await open();
+          await check(all, 'another store');
+          await fresh.close();
+        }
+      });
+
+      it('keeps a user query on its snapshot while entries of the user arrive between pages', async () => {
+        const base = Array.from({ length: 300 }, (_, i) => userEntry('AccessLog', T0 + i * 100, i % 3, i));
+        await store.append(TENANT, base);
+        await fixture.segments?.settle(store);
+        const query = { ...q('AccessLog', T0, T0 + HOUR), user: { field: 'userId', value: '2' } } as const;
+        let round = 0;
+        const all = await readAll(store, query, 9, async () => {
+          round++;
+          await store.append(TENANT, [userEntry('AccessLog', T0 + ((round * 37) % 300) * 100, 2, 5000 + round)]);
+        });
+        assert.equal(all.total, 100);
+        assert.deepEqual(all.entries.map((e) => e.body), ofUser(base, 2).map((e) => e.body));
+      });
+    });
+
     describe('tenants', () => {
       it('creates, finds and lists tenants, with ids beyond 64 bits', async () => {
         const big = await store.createTenant({ id: OTHER, name: 'Big id' });

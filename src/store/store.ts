@@ -48,6 +48,14 @@ export interface EntryQuery {
   readonly fromMs: number;
   /** Exclusive; `null` for "up to the latest entry". */
   readonly toMs: number | null;
+  /** Only the entries whose user field is exactly this (user-filter.ts); absent for all entries. */
+  readonly user?: UserMatch | undefined;
+}
+
+/** An exact match on one user field of an entry (the user filter of `GET /v2/logs`). */
+export interface UserMatch {
+  readonly field: 'userId' | 'userEmailAddress';
+  readonly value: string;
 }
 
 /** Where a page ends: the sort key of its last entry (event time, then insertion sequence). */

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createCipheriv, createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { CursorCodec, CursorError, type CursorState } from '../../src/logs/cursor.ts';
 
@@ -11,6 +11,7 @@ const state: CursorState = {
   from: { ms: Date.UTC(2025, 0, 1), sub: '' },
   to: { ms: Date.UTC(2025, 1, 1), sub: '5' },
   limit: 100,
+  user: null,
   watermark: 98_765,
   afterTimeMs: Date.UTC(2025, 0, 15),
   afterSeq: 4321,
@@ -23,6 +24,20 @@ describe('cursor codec', () => {
   it('returns what it was given, with or without an upper bound', () => {
     const codec = new CursorCodec(SECRET);
     for (const s of [state, { ...state, to: null }]) assert.deepEqual(codec.decode(codec.encode(s)), s);
+  });
+
+  it('carries a user filter, and a cursor without one has the fields it always had', () => {
+    const codec = new CursorCodec(SECRET);
+    for (const user of [{ field: 'userId', value: '42' }, { field: 'userEmailAddress', value: 'a"b\\@example.com' }] as const) {
+      assert.deepEqual(codec.decode(codec.encode({ ...state, user })), { ...state, user });
+    }
+    // Fourteen fields without a filter, as before the filter existed.
+    const key = createHash('sha256').update('logwarden cursor v1\0').update(SECRET).digest();
+    const raw = Buffer.from(codec.encode(state), 'base64url');
+    const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, 12));
+    decipher.setAuthTag(raw.subarray(12, 28));
+    const plain = Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8');
+    assert.equal((JSON.parse(plain) as unknown[]).length, 14);
   });
 
   it('resumes a cursor made by an earlier version, which carried a storage hint, where it was', () => {

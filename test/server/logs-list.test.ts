@@ -241,6 +241,75 @@ for (const kind of await storeKinds()) {
     });
   });
 
+  describe(`GET /v2/logs user filter extension (${kind.name})`, { skip: kind.skip }, () => {
+    let t: TestApp;
+    const query = { logType: 'AccessLog', fromDateTime: '2026-01-01T00:00:00Z', toDateTime: '2026-02-01T00:00:00Z' };
+    const user = (i: number) => i % 5;
+    before(async () => {
+      t = await startTestApp({ factory: kind.factory });
+      const entries = Array.from({ length: 250 }, (_, i) => ({
+        userId: `u${user(i)}`,
+        userEmailAddress: `user${user(i)}@example.com`,
+        eventTime: `2026-01-15T00:${String(Math.floor(i / 60)).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}.000Z`,
+        logRecord: { i },
+      }));
+      assert.equal((await t.ingest('AccessLog', entries)).statusCode, 201);
+    });
+    after(async () => t.close());
+
+    const indexes = (pages: Array<{ logEntries: Array<{ logRecord: { i: number } }> }>) => pages.flatMap((p) => p.logEntries.map((e) => e.logRecord.i));
+
+    it('pages exactly the entries of one userId or userEmailAddress, with their exact total, the filter carried by the cursor', async () => {
+      const want = Array.from({ length: 250 }, (_, i) => i).filter((i) => user(i) === 3);
+      for (const filter of [{ userId: 'u3' }, { userEmailAddress: 'user3@example.com' }] as Record<string, string>[]) {
+        const pages = await allPages(t, { ...query, ...filter, limit: '20' });
+        assert.deepEqual(pages.map((p) => p.records.totalRecords), [50, 50, 50]);
+        assert.deepEqual(pages.map((p) => p.records.currentPageSize), [20, 20, 10]);
+        assert.deepEqual(indexes(pages), want);
+        // The cursor alone, or with the same filter restated, goes on with the filter.
+        const p0 = (await t.list({ ...query, ...filter, limit: '20' })).json();
+        const alone = (await t.list({ cursor: p0.records.cursor })).json();
+        const restated = await t.list({ ...query, ...filter, limit: '20', cursor: p0.records.cursor });
+        assert.equal(restated.statusCode, 200, restated.body);
+        assert.deepEqual(indexes([alone]), want.slice(20, 40));
+        assert.deepEqual(indexes([restated.json()]), want.slice(20, 40));
+      }
+    });
+
+    it('answers without the parameters exactly as before: every entry, no other field', async () => {
+      const res = await t.list(query);
+      const body = res.json();
+      assert.deepEqual(Object.keys(body.records), ['totalRecords', 'currentPageSize', 'currentPageNumber', 'cursor']);
+      assert.equal(body.records.totalRecords, 250);
+    });
+
+    it('refuses a cursor sent with a different filter, and bad filters, with 400', async () => {
+      const filtered = (await t.list({ ...query, userId: 'u1', limit: '10' })).json();
+      const plain = (await t.list({ ...query, limit: '10' })).json();
+      const cases: Array<[Record<string, string>, RegExp]> = [
+        [{ cursor: filtered.records.cursor, userId: 'u2' }, /cursor: does not match/],
+        [{ cursor: filtered.records.cursor, userEmailAddress: 'user1@example.com' }, /cursor: does not match/],
+        [{ ...query, limit: '10', cursor: filtered.records.cursor }, /cursor: does not match/],
+        [{ cursor: plain.records.cursor, userId: 'u1' }, /cursor: does not match/],
+        [{ ...query, userId: 'u1', userEmailAddress: 'user1@example.com' }, /give one of them, not both/],
+        [{ ...query, userId: '' }, /userId: must be 1 to 1024 characters/],
+        [{ ...query, userEmailAddress: 'x'.repeat(1025) }, /userEmailAddress: must be 1 to 1024 characters/],
+      ];
+      for (const [q, message] of cases) {
+        const res = await t.list(q);
+        assert.equal(res.statusCode, 400, `${JSON.stringify(q).slice(0, 120)}: ${res.body}`);
+        assert.match(res.json().errors.join(' '), message);
+      }
+    });
+
+    it('matches exactly: another case or a stranger has no records (404, as an empty range)', async () => {
+      for (const filter of [{ userId: 'U3' }, { userEmailAddress: 'USER3@example.com' }, { userId: 'u' }, { userId: 'nobody' }] as Record<string, string>[]) {
+        const res = await t.list({ ...query, ...filter });
+        assert.equal(res.statusCode, 404, res.body);
+      }
+    });
+  });
+
   describe(`cursor expiry (${kind.name})`, { skip: kind.skip }, () => {
     it('rejects an expired cursor with 400', async () => {
       const clock = new TestClock();

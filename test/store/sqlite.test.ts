@@ -246,4 +246,37 @@ describe('sqlite store: specific', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('indexes for the user filter the segments a store sealed before the index existed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'logwarden-store-'));
+    try {
+      const t0 = Date.UTC(2025, 0, 1);
+      const entries = Array.from({ length: 700 }, (_, i) => makeEntry('AccessLog', t0 + i * 1000, `{"i":${i}}`, String(i % 5)));
+      const before = openSqliteStore({ dataDir: dir, sealAgeMs: 0, sealIntervalMs: 60_000 });
+      await before.createTenant({ id: '7', name: 'Acme' });
+      await before.append('7', entries);
+      before.settle();
+      await before.close();
+      // As the schema before the index (its last step) left it: segments, no postings.
+      withFile(dir, (db) => {
+        db.exec('DROP TABLE segment_users; DROP TABLE segment_users_pending');
+        db.pragma(`user_version = ${MIGRATIONS.length - 1}`);
+      });
+      const store = openSqliteStore({ dataDir: dir, sealIntervalMs: 60_000 });
+      try {
+        assert.equal(withFile(dir, (db) => db.prepare<[], number>('SELECT count(*) FROM segment_users_pending').pluck().get()!), 0, 'every segment indexed');
+        const query = { tenantId: '7', logType: 'AccessLog', fromMs: t0, toMs: null, user: { field: 'userId', value: '3' } } as const;
+        const first = await store.firstPage(query, 1000);
+        assert.equal(first.total, 140);
+        assert.deepEqual(
+          entriesOf(first).map((e) => e.body),
+          entries.filter((_, i) => i % 5 === 3).map((e) => e.body),
+        );
+      } finally {
+        await store.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -41,6 +41,7 @@ import { SegmentCache } from './segment-cache.ts';
 import { readTotals } from './totals.ts';
 import { PostgresTree, type TreeHeadRow, treeHeadSet, treeHeadValues, treeWriteCtes, treeWriteValues } from './tree.ts';
 import { backfillTrees, type TreeProgress } from './tree-backfill.ts';
+import { indexPendingSegments, userFirstPage, userNextPage } from './user-index.ts';
 
 /** Rows per INSERT statement, and the text size at which a chunk is cut short. */
 const CHUNK_ROWS = 10_000;
@@ -226,6 +227,8 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   const store = new PostgresStore(pool, newPool(options.url, 1), newPool(options.url, 1), options);
   try {
     await store.openLog(options);
+    // Segments sealed before the user index existed are indexed before the store is used.
+    await indexPendingSegments(pool, (tid, typeId) => store.ownerOf(tid, typeId));
   } catch (err) {
     await store.close();
     throw err;
@@ -375,7 +378,7 @@ export class PostgresStore implements Store {
   }
 
   /** The tenant and type a segment of (tid, typeId) must say it belongs to. */
-  private async ownerOf(tid: number, typeId: number): Promise<SegmentOwner> {
+  async ownerOf(tid: number, typeId: number): Promise<SegmentOwner> {
     let tenantId = this.tenantNames.get(tid);
     let logType = this.typeNames.get(typeId);
     if (tenantId === undefined || logType === undefined) {
@@ -544,6 +547,7 @@ export class PostgresStore implements Store {
     const typeId = await this.typeId(query.logType);
     if (tid === undefined || typeId === undefined) return { total: 0, watermark: 0, ...EMPTY_PAGE };
     const owner = await this.ownerOf(tid, typeId);
+    if (query.user !== undefined) return userFirstPage(this.pool, { tid, typeId, owner, fromMs: query.fromMs, toMs: query.toMs, match: query.user }, limit);
     const totals = await readTotals(this.pool, this.cache, { tid, typeId, owner, fromMs: query.fromMs, toMs: query.toMs });
     if (!totals || totals.total === 0) return { total: 0, watermark: 0, ...EMPTY_PAGE };
     // The page is read after the snapshot that fixed the total, bounded by its watermark: the
@@ -557,6 +561,10 @@ export class PostgresStore implements Store {
     const typeId = await this.typeId(query.logType);
     if (tid === undefined || typeId === undefined) return EMPTY_PAGE;
     const from = after.timeMs < query.fromMs ? { timeMs: query.fromMs, seq: 0 } : { timeMs: after.timeMs, seq: after.seq };
+    if (query.user !== undefined) {
+      const scope = { tid, typeId, owner: await this.ownerOf(tid, typeId), fromMs: query.fromMs, toMs: query.toMs, match: query.user };
+      return userNextPage(this.pool, scope, from, watermark, limit);
+    }
     return this.page(tid, typeId, query, watermark, from, limit);
   }
 

@@ -27,6 +27,27 @@ import { SchemaTooNewError } from '../store.ts';
  *   `entry_keys`, `segments`, `entry_seqs` and `checkpoints` can be distributed by tenant; `tenants`, `log_types`,
  *   `access_keys`, `secrets` and `schema_version` are small and would be reference tables.
  */
+/**
+ * The user filter's index (../user-filter.ts, user-index.ts): per sealed segment, one posting
+ * per user key it holds, located by the segment's last position and with how many of its
+ * entries carry the key. It depends on nothing but `segments`, so it applies after any other
+ * step. Segments sealed before it are listed in `segment_users_pending` and indexed when a
+ * store opens.
+ */
+const USER_INDEX = `
+  CREATE TABLE segment_users (
+    tid integer NOT NULL,
+    type_id integer NOT NULL,
+    user_key bigint NOT NULL,
+    last_time bigint NOT NULL,
+    last_seq bigint NOT NULL,
+    n integer NOT NULL,
+    PRIMARY KEY (tid, type_id, user_key, last_time, last_seq)
+  );
+  CREATE TABLE segment_users_pending (id bigint PRIMARY KEY);
+  INSERT INTO segment_users_pending (id) SELECT id FROM segments;
+  `;
+
 export const MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE tenants (
@@ -211,6 +232,7 @@ export const MIGRATIONS: readonly string[] = [
   );
   INSERT INTO tree_backfill (tid, through_seq) SELECT tid, last_seq FROM entry_seqs WHERE last_seq > 0;
   `,
+  USER_INDEX,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

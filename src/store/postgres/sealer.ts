@@ -18,8 +18,10 @@
 import type pg from 'pg';
 import { decodeSegment, encodeSegment, SEGMENT_ENTRIES, type SegmentOwner } from '../segment-codec.ts';
 import { type BackgroundErrorReporter, backgroundProblem, CorruptSegmentError, type Position } from '../store.ts';
+import { postingsOf } from '../user-filter.ts';
 import { monthStart, SEAL_LOCK_NAMESPACE } from './migrations.ts';
 import { compare } from './segment-cache.ts';
+import { deletePostings, keysOf, writePostings } from './user-index.ts';
 
 export interface SealerOptions {
   /** Hot rows added at least this long ago are sealed. */
@@ -202,6 +204,8 @@ export class Sealer {
       }
       const written: Written[] = [];
       const replaced: SegmentMeta[] = [];
+      /** The user keys of the replaced segments, whose postings go with them. */
+      const replacedKeys: { last: Position; keys: bigint[] }[] = [];
       const sealed: Entry[] = [];
       for (const month of byMonth(hot)) {
         const plan = await this.plan(client, tid, typeId, month);
@@ -235,6 +239,7 @@ export class Sealer {
           const bytes = data.get(item.meta.id);
           if (!bytes) throw new Error(`segment ${item.meta.id} vanished while its group was locked`);
           const d = decodeSegment(bytes, owner, Number(item.meta.id));
+          replacedKeys.push({ last: item.meta.last, keys: keysOf(d) });
           const old: Entry[] = [];
           for (let i = 0; i < d.count; i++) old.push({ timeMs: d.timeMs(i), seq: d.seq(i), body: d.body(i) });
           run.push(...mergeSorted(old, item.hot));
@@ -251,6 +256,9 @@ export class Sealer {
         ]);
         if (r.rowCount !== replaced.length) throw new Error(`sealer: deleted ${r.rowCount} of ${replaced.length} replaced segments`);
       }
+      // The user filter's postings follow the segments (user-index.ts).
+      await deletePostings(client, tid, typeId, replacedKeys);
+      await writePostings(client, tid, typeId, written);
       const d = await client.query({
         name: 'lw_seal_delete',
         text: `DELETE FROM entries e USING unnest($3::int8[], $4::int8[]) AS d (t, s)
@@ -350,6 +358,8 @@ interface Written {
   last: Position;
   n: number;
   data: Buffer;
+  /** The user filter's postings of its entries. */
+  postings: Map<bigint, number>;
 }
 
 /** The advisory lock key of a (tenant, type) group; two groups sharing one only wait for each other. */
@@ -401,6 +411,7 @@ function cut(owner: SegmentOwner, run: readonly Entry[]): Written[] {
       last: part[part.length - 1]!,
       n: part.length,
       data: encodeSegment(owner, part),
+      postings: postingsOf(part),
     });
   }
   return out;

@@ -33,10 +33,12 @@ import type {
   Tenant,
   TenantLimits,
   TenantLog,
+  UserMatch,
 } from '../store.ts';
 import { type BackgroundErrorReporter, reportToStderr, UnknownTenantError } from '../store.ts';
 import { LOG_SIGNING_SECRET, type LogKeyOptions, LogKeys, newSigningSecret, newStoreId, STORE_ID_SECRET } from '../tree-keys.ts';
 import { type LeafRecord, leafRecordOf } from '../tree-leaf-records.ts';
+import { countPosted, userPage } from '../user-filter.ts';
 import { prepareDataDir } from './data-dir.ts';
 import { migrate } from './migrations.ts';
 import { Sealer } from './sealer.ts';
@@ -178,6 +180,18 @@ export class SqliteStore implements Store {
            AND (event_time > ? OR seq > ?) AND event_time < ? AND seq <= ? ORDER BY event_time, seq LIMIT ?`,
         )
         .raw(),
+      // A user's hot rows (the user filter: ../user-filter.ts), matched by their JSON text.
+      hotOfUser: db
+        .prepare<[number, number, number, number, number, number, number, string, string, number], [number, number, Buffer]>(
+          `SELECT event_time, seq, CAST(body AS BLOB) FROM entries WHERE tid = ? AND type_id = ? AND event_time >= ?
+           AND (event_time > ? OR seq > ?) AND event_time < ? AND seq <= ? AND json_extract(body, ?) = ? ORDER BY event_time, seq LIMIT ?`,
+        )
+        .raw(),
+      countHotOfUser: db
+        .prepare<[number, number, number, number, string, string], number>(
+          'SELECT count(*) FROM entries WHERE tid = ? AND type_id = ? AND event_time >= ? AND event_time < ? AND json_extract(body, ?) = ?',
+        )
+        .pluck(),
       addEntryKey: db.prepare<[number, number, Buffer]>('INSERT OR IGNORE INTO entry_keys (tid, event_time, key) VALUES (?, ?, ?)'),
       tenantOf: db.prepare<[number], string>('SELECT id FROM tenants WHERE tid = ?').pluck(),
       typeOf: db.prepare<[number], string>('SELECT name FROM log_types WHERE type_id = ?').pluck(),
@@ -248,6 +262,8 @@ export class SqliteStore implements Store {
       now: this.now,
       report: options.onBackgroundError ?? reportToStderr,
     });
+    // Segments sealed before the user index existed are indexed before the store is used.
+    while (db.transaction(() => this.segments.indexPending(64, (tid, typeId) => this.ownerOf(tid, typeId))).immediate() > 0);
     this.sealer.start();
   }
 
@@ -373,7 +389,7 @@ export class SqliteStore implements Store {
         const total = this.count(tid, typeId, query);
         if (total === 0) return { total, watermark: 0, ...EMPTY_PAGE };
         const watermark = this.q.watermark.get()?.w ?? 0;
-        return { total, watermark, ...this.page(tid, typeId, before(query.fromMs), to, watermark, limit) };
+        return { total, watermark, ...this.page(tid, typeId, before(query.fromMs), to, watermark, limit, query.user) };
       })
       .deferred();
   }
@@ -386,7 +402,7 @@ export class SqliteStore implements Store {
     // Positions before the query's start resume at its start.
     const from = after.timeMs < query.fromMs ? before(query.fromMs) : after;
     // One read transaction: the segments and hot rows of a single commit.
-    return this.db.transaction(() => this.page(tid, typeId, from, to, watermark, limit)).deferred();
+    return this.db.transaction(() => this.page(tid, typeId, from, to, watermark, limit, query.user)).deferred();
   }
 
   async hourlyTallies(query: EntryQuery): Promise<HourTally[]> {
@@ -398,8 +414,14 @@ export class SqliteStore implements Store {
   }
 
   /** Up to `limit` entries after `after`, before `toMs`, at or below `watermark` (inside a read transaction). */
-  private page(tid: number, typeId: number, after: Position, toMs: number, watermark: number, limit: number): StoredPage {
+  private page(tid: number, typeId: number, after: Position, toMs: number, watermark: number, limit: number, user?: UserMatch): StoredPage {
     const owner = this.ownerOf(tid, typeId);
+    if (user !== undefined) {
+      const hot: HotEntry[] = this.q.hotOfUser
+        .all(tid, typeId, after.timeMs, after.timeMs, after.seq, toMs, watermark, `$.${user.field}`, user.value, limit + 1)
+        .map(([timeMs, seq, body]) => ({ timeMs, seq, body }));
+      return userPage(this.segments.posted(owner, user, after), hot, user, { after, toMs, watermark, limit });
+    }
     const hot: HotEntry[] = this.q.hot
       .all(tid, typeId, after.timeMs, after.timeMs, after.seq, toMs, watermark, limit + 1)
       .map(([timeMs, seq, body]) => ({ timeMs, seq, body }));
@@ -418,6 +440,12 @@ export class SqliteStore implements Store {
 
   /** Entries of the query, by the rollups and at most two short ranges counted (count-plan.ts). */
   private count(tid: number, typeId: number, query: EntryQuery): number {
+    const user = query.user;
+    if (user !== undefined) {
+      const to = query.toMs ?? NO_UPPER_BOUND;
+      const sealed = countPosted(this.segments.posted(this.ownerOf(tid, typeId), user, before(query.fromMs)), user, query.fromMs, to);
+      return sealed + this.q.countHotOfUser.get(tid, typeId, query.fromMs, to, `$.${user.field}`, user.value)!;
+    }
     const plan = planCount(query.fromMs, query.toMs);
     let total = 0;
     if (plan.fromBucket < plan.toBucket) {

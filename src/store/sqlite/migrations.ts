@@ -10,6 +10,27 @@ import { SchemaTooNewError } from '../store.ts';
  * increases in commit order (SQLite admits one writer at a time), which makes it a valid
  * snapshot watermark.
  */
+/**
+ * The user filter's index (../user-filter.ts): per sealed segment, one posting per user key it
+ * holds, located by the segment's last position (unique per tenant and type) and with how many
+ * of its entries carry the key. It depends on nothing but `segments`, so it applies after any
+ * other step. Segments sealed before it are listed in `segment_users_pending` and indexed when
+ * a store opens (index.ts, `indexPendingSegments`).
+ */
+const USER_INDEX = `
+  CREATE TABLE segment_users (
+    tid INTEGER NOT NULL,
+    type_id INTEGER NOT NULL,
+    user_key INTEGER NOT NULL,
+    last_time INTEGER NOT NULL,
+    last_seq INTEGER NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (tid, type_id, user_key, last_time, last_seq)
+  ) WITHOUT ROWID;
+  CREATE TABLE segment_users_pending (id INTEGER PRIMARY KEY);
+  INSERT INTO segment_users_pending (id) SELECT id FROM segments;
+  `;
+
 export const MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE tenants (
@@ -197,6 +218,7 @@ export const MIGRATIONS: readonly string[] = [
   INSERT INTO tree_backfill (id, through_seq)
     SELECT 1, coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'entries'), 0);
   `,
+  USER_INDEX,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

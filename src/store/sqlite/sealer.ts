@@ -179,7 +179,7 @@ export class Sealer {
       old.map((s) => this.segments.decoded(owner, s)),
       rows,
     );
-    for (const s of old) this.segments.delete(s.id);
+    for (const s of old) this.segments.delete(owner, s);
     for (const part of cutSegments(merged, SEGMENT_ENTRIES, how)) this.segments.insert(owner, part);
   }
 }

@@ -7,7 +7,8 @@ import type Database from 'better-sqlite3';
 import type { SegmentCache } from '../segment-cache.ts';
 import { type DecodedSegment, decodeSegment, encodeSegment, type SegmentEntry, type SegmentOwner } from '../segment-codec.ts';
 import type { SegmentRef } from '../segment-pages.ts';
-import type { Position } from '../store.ts';
+import type { Position, UserMatch } from '../store.ts';
+import { type PostedSegment, postingsOf, segmentKeys, userKey } from '../user-filter.ts';
 
 /** A segment's row without its data. */
 export interface SegmentRow {
@@ -61,6 +62,26 @@ export class Segments {
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       delete: db.prepare<[number]>('DELETE FROM segments WHERE id = ?'),
+      // The user filter's postings (../user-filter.ts), segments joined by their last position.
+      addPosting: db.prepare<[number, number, bigint, number, number, number]>(
+        'INSERT OR REPLACE INTO segment_users (tid, type_id, user_key, last_time, last_seq, n) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
+      deletePosting: db.prepare<[number, number, bigint, number, number]>(
+        'DELETE FROM segment_users WHERE tid = ? AND type_id = ? AND user_key = ? AND last_time = ? AND last_seq = ?',
+      ),
+      postedAfter: db
+        .prepare<[number, number, bigint, number, number, number, number], [...Row, number]>(
+          `SELECT s.id, s.first_time, s.first_seq, s.last_time, s.last_seq, s.n, p.n FROM segment_users p
+           JOIN segments s ON s.tid = p.tid AND s.type_id = p.type_id AND s.last_time = p.last_time AND s.last_seq = p.last_seq
+           WHERE p.tid = ? AND p.type_id = ? AND p.user_key = ? AND p.last_time >= ? AND (p.last_time > ? OR p.last_seq > ?)
+           ORDER BY p.last_time, p.last_seq LIMIT ?`,
+        )
+        .raw(),
+      pending: db.prepare<[number], number>('SELECT id FROM segment_users_pending ORDER BY id LIMIT ?').pluck(),
+      pendingRow: db
+        .prepare<[number], [number, number, ...Row]>(`SELECT tid, type_id, ${COLUMNS} FROM segments WHERE id = ?`)
+        .raw(),
+      donePending: db.prepare<[number]>('DELETE FROM segment_users_pending WHERE id = ?'),
     };
   }
 
@@ -116,9 +137,54 @@ export class Segments {
     for (const e of entries) if (e.seq > maxSeq) maxSeq = e.seq;
     const data = encodeSegment(owner.names, entries);
     this.q.insert.run(owner.tid, owner.typeId, first.timeMs, first.seq, last.timeMs, last.seq, entries.length, maxSeq, data);
+    this.addPostings(owner, last.timeMs, last.seq, postingsOf(entries));
   }
 
-  delete(id: number): void {
-    this.q.delete.run(id);
+  /** Deletes segment `row` of `owner` with its postings. */
+  delete(owner: Owner, row: SegmentRow): void {
+    for (const key of segmentKeys(this.decoded(owner, row))) this.q.deletePosting.run(owner.tid, owner.typeId, key, row.lastTime, row.lastSeq);
+    this.q.delete.run(row.id);
+  }
+
+  private addPostings(owner: Owner, lastTime: number, lastSeq: number, postings: Map<bigint, number>): void {
+    for (const [key, n] of postings) this.q.addPosting.run(owner.tid, owner.typeId, key, lastTime, lastSeq, n);
+  }
+
+  /** The segments of `owner` holding entries of `match`, whose last entry lies after `after`, in page order. */
+  *posted(owner: Owner, match: UserMatch, after: Position): Generator<PostedSegment> {
+    const key = userKey(match.field, match.value);
+    let at = after;
+    for (;;) {
+      const rows = this.q.postedAfter.all(owner.tid, owner.typeId, key, at.timeMs, at.timeMs, at.seq, 16);
+      for (const [id, firstTime, firstSeq, lastTime, lastSeq, count, n] of rows) {
+        const row: SegmentRow = { id, firstTime, firstSeq, lastTime, lastSeq, n: count };
+        yield { firstTime, lastTime, n, decode: () => this.decoded(owner, row) };
+      }
+      if (rows.length < 16) return;
+      const last = rows[rows.length - 1]!;
+      at = { timeMs: last[3], seq: last[4] };
+    }
+  }
+
+  /**
+   * Indexes up to `batch` segments sealed before the user index existed (inside a write
+   * transaction); returns how many were left to index before this call.
+   */
+  indexPending(batch: number, ownerOf: (tid: number, typeId: number) => Owner): number {
+    const ids = this.q.pending.all(batch);
+    for (const id of ids) {
+      const r = this.q.pendingRow.get(id);
+      if (r !== undefined) {
+        const [tid, typeId, ...rest] = r;
+        const row = toRow(rest as Row);
+        const owner = ownerOf(tid, typeId);
+        const seg = this.decoded(owner, row);
+        const entries = [];
+        for (let i = 0; i < seg.count; i++) entries.push({ body: seg.body(i) });
+        this.addPostings(owner, row.lastTime, row.lastSeq, postingsOf(entries));
+      }
+      this.q.donePending.run(id);
+    }
+    return ids.length;
   }
 }
