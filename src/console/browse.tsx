@@ -530,6 +530,7 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
           </thead>
           <tbody onKeyDown={keys} ref={tbody}>
             {window_.start > 0 && (
+              // biome-ignore lint/a11y/noAriaHiddenOnFocusable: a spacer row holds no control and is never focused; it only keeps the scroll height of rows not drawn
               <tr class="spacer" aria-hidden="true" style={{ height: `${Math.min(window_.start, lines.length) * ROW_PX}px` }}>
                 <td colSpan={3} />
               </tr>
@@ -553,6 +554,7 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
               ),
             )}
             {window_.end < lines.length && (
+              // biome-ignore lint/a11y/noAriaHiddenOnFocusable: a spacer row holds no control and is never focused; it only keeps the scroll height of rows not drawn
               <tr class="spacer" aria-hidden="true" style={{ height: `${(lines.length - window_.end) * ROW_PX}px` }}>
                 <td colSpan={3} />
               </tr>

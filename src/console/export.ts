@@ -22,11 +22,9 @@ export interface ExportSink {
   abort(): Promise<void>;
 }
 
-interface SaveFilePicker {
-  (options: { suggestedName: string; types: Array<{ description: string; accept: Record<string, string[]> }> }): Promise<{
+type SaveFilePicker = (options: { suggestedName: string; types: Array<{ description: string; accept: Record<string, string[]> }> }) => Promise<{
     createWritable(): Promise<{ write(data: string): Promise<void>; close(): Promise<void>; abort(): Promise<void> }>;
   }>;
-}
 
 const MIME = { ndjson: 'application/x-ndjson', csv: 'text/csv' } as const;
 
