@@ -47,6 +47,8 @@ describe('loadConfig', () => {
         logFormat: 'auto',
         limitsRefreshMs: 2000,
         authCacheMs: 0,
+        logSigningSecret: null,
+        logOriginPrefix: null,
         accessKey: null,
         secret: null,
       },
@@ -83,6 +85,8 @@ describe('loadConfig', () => {
         LOGWARDEN_LOG_FORMAT: 'json',
         LOGWARDEN_LIMITS_REFRESH_MS: '0',
         LOGWARDEN_AUTH_CACHE_MS: '250',
+        LOGWARDEN_LOG_SIGNING_SECRET: 'L'.repeat(32),
+        LOGWARDEN_LOG_ORIGIN_PREFIX: 'audit.example.com/log',
         LOGWARDEN_ACCESS_KEY: 'remote-key',
         LOGWARDEN_SECRET: 'remote-secret',
       },
@@ -115,6 +119,8 @@ describe('loadConfig', () => {
         logFormat: 'json',
         limitsRefreshMs: 0,
         authCacheMs: 250,
+        logSigningSecret: 'L'.repeat(32),
+        logOriginPrefix: 'audit.example.com/log',
         accessKey: 'remote-key',
         secret: 'remote-secret',
       },
@@ -192,6 +198,9 @@ describe('loadConfig', () => {
       [{ LOGWARDEN_BOOTSTRAP_ACCESS_KEY: 'has space', LOGWARDEN_BOOTSTRAP_SECRET: SECRET_32 }, 'LOGWARDEN_BOOTSTRAP_ACCESS_KEY must be 8-64 letters, digits, _ or -'],
       [{ LOGWARDEN_LOG_LEVEL: 'verbose' }, 'LOGWARDEN_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent'],
       [{ LOGWARDEN_LOG_FORMAT: 'xml' }, 'the log format must be one of auto, pretty, json (got "xml")'],
+      [{ LOGWARDEN_LOG_SIGNING_SECRET: 'L'.repeat(31) }, 'LOGWARDEN_LOG_SIGNING_SECRET must be at least 32 bytes'],
+      [{ LOGWARDEN_LOG_ORIGIN_PREFIX: 'has space' }, 'LOGWARDEN_LOG_ORIGIN_PREFIX must be 1-200 printable ASCII characters without spaces or +'],
+      [{ LOGWARDEN_LOG_ORIGIN_PREFIX: 'a+b' }, 'LOGWARDEN_LOG_ORIGIN_PREFIX must be 1-200 printable ASCII characters without spaces or +'],
     ];
     for (const [env, message] of cases) assert.deepEqual(problems(env), [message], JSON.stringify(env));
   });

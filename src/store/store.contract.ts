@@ -130,7 +130,7 @@ function prng(seed: number): () => number {
  */
 async function whileWriting(
   writers: readonly Store[],
-  o: { seedBase: number; maxEntries: number; maxBatch: number; timeOf: (rnd: () => number) => number; minRounds: number },
+  o: { seedBase: number; maxEntries: number; maxBatch: number; timeOf: (rnd: () => number) => number; minRounds: number; minBatches: number },
   read: (round: number) => Promise<void>,
 ): Promise<number> {
   let stop = false;
@@ -150,8 +150,11 @@ async function whileWriting(
   };
   const running = writers.map((w, i) => write(w, o.seedBase + i));
   try {
-    const deadline = Date.now() + 5000;
-    for (let round = 0; (round < o.minRounds || active > 0) && Date.now() < deadline; round++) await read(round);
+    // Reading goes on for at least minRounds, and while the writers still write for up to five
+    // seconds, or longer until they have committed minBatches: however slow the machine, reads
+    // interleave with that many commits. The writers stop once the reader is done.
+    const until = Date.now() + 5000;
+    for (let round = 0; round < o.minRounds || (active > 0 && (committed < o.minBatches || Date.now() < until)); round++) await read(round);
   } finally {
     stop = true;
     await Promise.all(running);
@@ -520,7 +523,7 @@ export function runStoreContract({ name, create, skip, verifiableLog }: StoreCon
         const query = q('AccessLog', T0, T0 + 60_000);
         const committed = await whileWriting(
           writers,
-          { seedBase: 1, maxEntries: 30_000, maxBatch: 2000, timeOf: (rnd) => T0 + Math.floor(rnd() * 600) * 1000, minRounds: 10 },
+          { seedBase: 1, maxEntries: 30_000, maxBatch: 2000, timeOf: (rnd) => T0 + Math.floor(rnd() * 600) * 1000, minRounds: 10, minBatches: 10 },
           async (round) => {
             const all = await readAll(store, query, 50);
             assert.equal(all.entries.length, all.total, `round ${round}: pages hold exactly the counted entries`);
@@ -537,7 +540,7 @@ export function runStoreContract({ name, create, skip, verifiableLog }: StoreCon
         const queries = [q('AccessLog', T0 + HOUR / 3, T0 + span - HOUR / 4), q('AccessLog', T0 + (2 * HOUR) / 3, null)];
         const committed = await whileWriting(
           writers,
-          { seedBase: 21, maxEntries: 20_000, maxBatch: 1500, timeOf: (rnd) => T0 + Math.floor(rnd() * span), minRounds: 6 },
+          { seedBase: 21, maxEntries: 20_000, maxBatch: 1500, timeOf: (rnd) => T0 + Math.floor(rnd() * span), minRounds: 6, minBatches: 5 },
           async (round) => {
             const all = await readAll(store, queries[round % 2]!, 500);
             assert.equal(all.entries.length, all.total, `round ${round}: pages hold exactly the counted entries`);
