@@ -213,7 +213,9 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
       const s = latest.current;
       if (tailBusy.current || s.loading) return;
       if (s.cursor !== undefined) return setTailNote('Live tail waits until every page of the range is loaded.');
-      if (!s.atEnd || !endInView()) return setTailNote('Live tail paused: scroll to the end of the table to resume.');
+      // Measured at each tick, not taken from the observer's last report, which a table that
+      // shrinks under a still page (a new range) may leave stale.
+      if (!endInView()) return setTailNote('Live tail paused: scroll to the end of the table to resume.');
       setTailNote('Live tail on: new entries appear at the end.');
       tailBusy.current = true;
       const gen = generation.current;

@@ -158,6 +158,8 @@ describe('the console in a browser', { skip }, () => {
     assert.ok((await rows().count()) < 100, 'only the rows near the window are in the page');
     await page.evaluate('scrollTo(0, 0)');
     await rows().nth(0).locator('button').focus();
+    // The key goes to the focused row: wait until the first row holds the focus, re-rendered or not.
+    await until(page, "document.activeElement?.closest('tr')?.getAttribute('data-index') === '0'");
     await page.keyboard.press('ArrowDown');
     await until(page, "document.activeElement?.closest('tr')?.getAttribute('data-index') === '1'", 5000);
   });
@@ -379,14 +381,17 @@ describe('the console in a browser', { skip }, () => {
   it('tails: a newly ingested entry appears at the end, after a "New entries" marker', async () => {
     await page.getByRole('tab', { name: 'AccessLog' }).click();
     await page.getByLabel('Time range').selectOption('1h');
-    await status().filter({ hasText: /entries loaded|^\s*$/ }).waitFor();
-    await page.evaluate('scrollTo(0, document.documentElement.scrollHeight)');
+    // The last hour's few entries, all loaded (not the previous screen's status), then the end of the table.
+    await status().filter({ hasText: /^\s*(\d{1,3}) of \1 entries loaded/ }).waitFor();
     await page.getByLabel('Live tail').check();
+    // At the end of the table (scrolled there again while the table settles), the tail runs.
+    await until(page, "(scrollTo(0, document.documentElement.scrollHeight), document.querySelector('p.status')?.textContent?.includes('Live tail on'))", 30_000).catch(() => undefined);
     await page
       .getByText('Live tail on')
-      .waitFor()
+      .waitFor({ timeout: 5000 })
       .catch(async (err: unknown) => {
-        throw new Error(`live tail not on; the status says ${JSON.stringify(await status().textContent())}`, { cause: err });
+        const where = await page.evaluate("JSON.stringify({ sentinel: document.querySelector('.sentinel')?.getBoundingClientRect(), innerHeight, scrollY, scrollHeight: document.documentElement.scrollHeight, rows: document.querySelectorAll('#entries tbody tr').length })");
+        throw new Error(`live tail not on; the status says ${JSON.stringify(await status().textContent())}; ${where}`, { cause: err });
       });
     const path = `/tail-check-${Date.now()}`;
     const r = await t.ingest('AccessLog', [{ userId: '7', userEmailAddress: 'tail@example.com', eventTime: new Date().toISOString(), logRecord: { method: 'GET', requested_uri: path, status: 200 } }]);
