@@ -32,15 +32,16 @@ import type {
   TenantLog,
 } from '../store.ts';
 import { type BackgroundErrorReporter, reportToStderr, UnknownTenantError } from '../store.ts';
-import { type LogKeyOptions, LogKeys } from '../tree-keys.ts';
+import { LogKeys } from '../tree-keys.ts';
 import { type LeafRecord, leafRecordOf, leafText } from '../tree-leaf-records.ts';
+import { reportTreeProgress, type TreeOptions } from '../tree-upgrade.ts';
 import { attachMonth, migrate, monthOf, monthTable } from './migrations.ts';
 import { PageReader } from './page-reader.ts';
 import { Sealer } from './sealer.ts';
 import { SegmentCache } from './segment-cache.ts';
 import { readTotals } from './totals.ts';
 import { PostgresTree, type TreeHeadRow, treeHeadSet, treeHeadValues, treeWriteCtes, treeWriteValues } from './tree.ts';
-import { backfillTrees, type TreeProgress } from './tree-backfill.ts';
+import { backfillTrees } from './tree-backfill.ts';
 import { indexPendingSegments, userFirstPage, userNextPage } from './user-index.ts';
 
 /** Rows per INSERT statement, and the text size at which a chunk is cut short. */
@@ -185,7 +186,7 @@ const SEAL_IDLE_MS = 5_000;
 // As the SQLite store: room for the segments of some hundreds of cursors walking at once.
 const SEGMENT_CACHE_BYTES = 160 * 1024 * 1024;
 
-export interface PostgresStoreOptions {
+export interface PostgresStoreOptions extends TreeOptions {
   /** A `postgres://` connection URL. */
   url: string;
   /** Connections in the pool (default 10). */
@@ -198,18 +199,7 @@ export interface PostgresStoreOptions {
   noSealer?: boolean;
   /** Where the sealer reports a failure, once per distinct failure (default: stderr). */
   onBackgroundError?: BackgroundErrorReporter;
-  /** The verifiable log's signing secret and origin prefix (default: kept in the store). */
-  log?: LogKeyOptions;
-  /** Told of the progress of building trees for entries stored before the upgrade (default: stderr, when large). */
-  onTreeProgress?: TreeProgress;
-  /** Leaves built per transaction by that upgrade (tests make it small). */
-  treeBackfillChunk?: number;
 }
-
-/** The default progress report of the tree upgrade: a line per chunk, only when there are several. */
-const reportTreeProgress: TreeProgress = ({ tenantId, done, total }) => {
-  if (total > 65_536) process.stderr.write(`logwarden store: building the verifiable log of tenant ${tenantId}: ${done}/${total} entries\n`);
-};
 
 export async function openPostgresStore(options: PostgresStoreOptions): Promise<PostgresStore> {
   const pool = newPool(options.url, options.poolSize ?? 10);

@@ -11,11 +11,13 @@
  * session advisory lock): a process that opens while another builds waits, then finds
  * nothing left. So no entry appended after the upgrade takes a leaf before an older one.
  */
+
 import type pg from 'pg';
 import { wireTextDigest } from '../../tlog/entry-leaf.ts';
 import { leafHash } from '../../tlog/hash.ts';
 import { decodeSegment, type SegmentOwner } from '../segment-codec.ts';
 import { type LeafRecord, leafText } from '../tree-leaf-records.ts';
+import type { TreeProgress } from '../tree-upgrade.ts';
 import { LOCK_NAMESPACE, TREE_BACKFILL_LOCK } from './migrations.ts';
 import { type PostgresTree, type TreeHeadRow, treeHeadSet, treeHeadValues, treeWriteCtes, treeWriteValues } from './tree.ts';
 
@@ -23,7 +25,6 @@ import { type PostgresTree, type TreeHeadRow, treeHeadSet, treeHeadValues, treeW
 export const BACKFILL_CHUNK = 65_536;
 
 /** Told after each chunk: leaves built so far and in all, for the tenant being built. */
-export type TreeProgress = (p: { tenantId: string; done: number; total: number }) => void;
 
 const WRITE = `
   WITH s AS (UPDATE entry_seqs SET ${treeHeadSet(2)} WHERE tid = $1), ${treeWriteCtes(6)}

@@ -36,15 +36,16 @@ import type {
   UserMatch,
 } from '../store.ts';
 import { type BackgroundErrorReporter, reportToStderr, UnknownTenantError } from '../store.ts';
-import { LOG_SIGNING_SECRET, type LogKeyOptions, LogKeys, newSigningSecret, newStoreId, STORE_ID_SECRET } from '../tree-keys.ts';
+import { LOG_SIGNING_SECRET, LogKeys, newSigningSecret, newStoreId, STORE_ID_SECRET } from '../tree-keys.ts';
 import { type LeafRecord, leafRecordOf } from '../tree-leaf-records.ts';
+import { reportTreeProgress, type TreeOptions } from '../tree-upgrade.ts';
 import { countPosted, userPage } from '../user-filter.ts';
 import { prepareDataDir } from './data-dir.ts';
 import { migrate } from './migrations.ts';
 import { Sealer } from './sealer.ts';
 import { type Owner, Segments } from './segments.ts';
 import { SqliteTree } from './tree.ts';
-import { backfillTrees, type TreeProgress } from './tree-backfill.ts';
+import { backfillTrees } from './tree-backfill.ts';
 
 export const DATABASE_FILE = 'logwarden.db';
 /** Where stores of schema version 3 kept page blocks; removed once the store is upgraded. */
@@ -94,7 +95,7 @@ function toKey(r: KeyRow): AccessKeyRecord {
   };
 }
 
-export interface SqliteStoreOptions {
+export interface SqliteStoreOptions extends TreeOptions {
   /** Directory holding the database file; created if missing. */
   dataDir: string;
   /** Hot rows stored longer ago than this are sealed into segments (default five minutes; tests use 0). */
@@ -107,18 +108,7 @@ export interface SqliteStoreOptions {
   now?: () => number;
   /** Where the sealer reports a failure, once per distinct failure (default: stderr). */
   onBackgroundError?: BackgroundErrorReporter;
-  /** The verifiable log's signing secret and origin prefix (default: kept in the store). */
-  log?: LogKeyOptions;
-  /** Told of the progress of building trees for entries stored before the upgrade (default: stderr, when large). */
-  onTreeProgress?: TreeProgress;
-  /** Leaves built per transaction by that upgrade (tests make it small). */
-  treeBackfillChunk?: number;
 }
-
-/** The default progress report of the tree upgrade: a line per chunk, only when there are several. */
-const reportTreeProgress: TreeProgress = ({ tenantId, done, total }) => {
-  if (total > 65_536) process.stderr.write(`logwarden store: building the verifiable log of tenant ${tenantId}: ${done}/${total} entries\n`);
-};
 
 export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
   prepareDataDir(options.dataDir, DATABASE_FILE, [OLD_BLOCK_FILE]);

@@ -7,9 +7,11 @@
  * the order is the same at every run. The store opens only once every tree is built, so no
  * entry appended after the upgrade can take a leaf before an older one.
  */
+
 import type Database from 'better-sqlite3';
 import { wireTextDigest } from '../../tlog/entry-leaf.ts';
 import type { LeafRecord } from '../tree-leaf-records.ts';
+import type { TreeProgress } from '../tree-upgrade.ts';
 import type { Owner, SegmentRow, Segments } from './segments.ts';
 import type { SqliteTree } from './tree.ts';
 
@@ -17,7 +19,6 @@ import type { SqliteTree } from './tree.ts';
 export const BACKFILL_CHUNK = 65_536;
 
 /** Told after each chunk: leaves built so far and in all, for the tenant being built. */
-export type TreeProgress = (p: { tenantId: string; done: number; total: number }) => void;
 
 interface Leaf {
   readonly seq: number;
