@@ -10,10 +10,10 @@ import {
   LogVerifier,
   MemoryLeafCache,
   TlogClient,
-  VerifyError,
 } from '../../src/client/index.ts';
 import { buildEntryLeaf, generateNoteKey } from '../../src/tlog/index.ts';
 import { startTlogServer, type TlogTestServer, wireText } from '../support/tlog-server.ts';
+import { rejectsWithVerifyError as rejects } from '../support/verify-errors.ts';
 
 const T0 = Date.parse('2026-03-04T00:00:00Z');
 const at = (minutes: number) => new Date(T0 + minutes * 60_000).toISOString();
@@ -36,14 +36,6 @@ async function fill(s: TlogTestServer, count = 700): Promise<void> {
   ]);
 }
 
-async function rejects(p: Promise<unknown>, code: string, message: RegExp): Promise<void> {
-  await assert.rejects(p, (err: unknown) => {
-    assert.ok(err instanceof VerifyError, `expected a VerifyError, got ${String(err)}`);
-    assert.equal(err.code, code);
-    assert.match(err.message, message);
-    return true;
-  });
-}
 
 describe('LogVerifier', () => {
   let s: TlogTestServer;

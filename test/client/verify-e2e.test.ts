@@ -18,6 +18,7 @@ import { buildApp } from '../../src/server/app.ts';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/index.ts';
 import { decodeEntryBundle, deriveTenantSigner, MemoryTree, signCheckpoint } from '../../src/tlog/index.ts';
 import { basic, testConfig } from '../support/app.ts';
+import { rejectsWithVerifyError as rejects } from '../support/verify-errors.ts';
 
 const T0 = Date.UTC(2026, 2, 4, 9, 0, 0);
 const WINDOW = { logType: 'AccessLog', from: new Date(T0).toISOString(), to: null };
@@ -103,14 +104,6 @@ async function deployment(): Promise<{ d: Deployment; state: LogState }> {
   return { d, state: v.state! };
 }
 
-async function rejects(p: Promise<unknown>, code: string, message: RegExp): Promise<void> {
-  await assert.rejects(p, (err: unknown) => {
-    assert.ok(err instanceof VerifyError, `expected a VerifyError, got ${String(err)}`);
-    assert.equal(err.code, code);
-    assert.match(err.message, message);
-    return true;
-  });
-}
 
 describe('verify against a real server and SQLite store', () => {
   const made: Deployment[] = [];
