@@ -14,6 +14,7 @@ export function storedHashIndex(level: number, n: number): number {
   checkCoordinate(level, n);
   // The subtree's hash is stored right after the leaf that completes it: its last leaf.
   const lastLeaf = (n + 1) * 2 ** level - 1;
+  if (lastLeaf >= 2 ** 50) throw new RangeError(`stored hash (${level}, ${n}) is beyond a tree of 2^50 leaves`);
   return hashesStoredBefore(lastLeaf) + level;
 }
 
