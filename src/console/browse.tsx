@@ -101,7 +101,6 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
   const [tail, setTail] = useState(false);
   const [tailNote, setTailNote] = useState('');
   const [newFrom, setNewFrom] = useState<number | undefined>();
-  const [atEnd, setAtEnd] = useState(false);
   const [exporting, setExporting] = useState<string | undefined>();
   const [exportBusy, setExportBusy] = useState(false);
   const [hours, setHours] = useState<{ list: HourCount[]; fromMs: number; toMs: number } | undefined>();
@@ -111,8 +110,10 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
   const generation = useRef(0);
   const sentinel = useRef<HTMLDivElement>(null);
   const tailBusy = useRef(false);
-  const latest = useRef({ rows, cursor, loading, atEnd });
-  latest.current = { rows, cursor, loading, atEnd };
+  /** A page read of the current view under way (state updates land a render later; this guards at once). */
+  const inFlight = useRef(false);
+  const latest = useRef({ rows, cursor, loading, error });
+  latest.current = { rows, cursor, loading, error };
 
   /** Whether the end of the table is on screen now (the observer's last report may be older than the rows). */
   const endInView = () => {
@@ -140,7 +141,7 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
       setUser(v.user);
     };
     addEventListener('hashchange', onHash);
-    const io = new IntersectionObserver((es) => setAtEnd(es.some((e) => e.isIntersecting)));
+    const io = new IntersectionObserver((es) => es.some((e) => e.isIntersecting) && fillView());
     if (sentinel.current) io.observe(sentinel.current);
     return () => {
       clearTimeout(timer);
@@ -168,6 +169,7 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
     setNewFrom(undefined);
     setError(undefined);
     setLoading(true);
+    inFlight.current = true;
     fetchPage(session, q, { limit: PAGE })
       .then((p) => {
         if (gen !== generation.current) return;
@@ -176,31 +178,50 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
         setCursor(p.cursor);
       })
       .catch(fail)
-      .finally(() => gen === generation.current && setLoading(false));
+      .finally(() => landed(gen));
   }, [logType, range, user]);
 
   useEffect(() => {
     history.replaceState(null, '', formatHash({ logType, range, utc, entry: selected, user }));
   }, [logType, range, utc, selected, user]);
 
+  /** A page read of generation `gen` is over: unless the view changed meanwhile, the next may start. */
+  const landed = (gen: number) => {
+    if (gen !== generation.current) return;
+    inFlight.current = false;
+    setLoading(false);
+  };
+
   const loadMore = () => {
-    if (cursor === undefined || loading) return;
+    const { cursor: next, error: failed } = latest.current;
+    if (next === undefined || inFlight.current || failed) return;
     const gen = generation.current;
+    inFlight.current = true;
     setLoading(true);
-    fetchPage(session, query.current, { cursor })
+    fetchPage(session, query.current, { cursor: next })
       .then((p) => {
         if (gen !== generation.current) return;
         setRows((r) => [...r, ...p.rows]);
         setCursor(p.cursor);
       })
       .catch(fail)
-      .finally(() => gen === generation.current && setLoading(false));
+      .finally(() => landed(gen));
   };
 
-  // Infinite scroll: the end of the table in view loads the next page.
+  /**
+   * Infinite scroll: whenever the end of the table is on screen and no page is being read, read
+   * the next. Asked on every scroll, by the observer, and again after each page lands and is
+   * laid out: a scroll to the end that arrives while a page is in flight is otherwise lost (the
+   * observer reports only changes, and the sentinel may never leave the screen in between).
+   */
+  const fillView = () => {
+    if (endInView()) loadMore();
+  };
   useEffect(() => {
-    if (atEnd && cursor !== undefined && !loading && !error && endInView()) loadMore();
-  }, [atEnd, cursor, loading]);
+    if (loading || cursor === undefined) return;
+    const frame = requestAnimationFrame(fillView);
+    return () => cancelAnimationFrame(frame);
+  }, [loading, cursor, window_]);
 
   // Live tail: while on, poll for entries after the last one shown, once every page is loaded
   // and the end of the table is in view (scrolling away pauses it).
@@ -275,11 +296,15 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
   latestLines.current = lines;
   useEffect(() => {
     measure();
-    addEventListener('scroll', measure, { passive: true });
-    addEventListener('resize', measure);
+    const onScroll = () => {
+      measure();
+      fillView();
+    };
+    addEventListener('scroll', onScroll, { passive: true });
+    addEventListener('resize', onScroll);
     return () => {
-      removeEventListener('scroll', measure);
-      removeEventListener('resize', measure);
+      removeEventListener('scroll', onScroll);
+      removeEventListener('resize', onScroll);
     };
   }, []);
   useEffect(measure, [lines]);
