@@ -33,6 +33,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly tileCache = new Counter({
+    name: 'logwarden_tlog_tile_cache_total',
+    help: 'Full tiles and entry bundles of the verifiable log served, by whether they came from the in-memory cache (hit) or the store (miss)',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
   constructor(options: { processMetrics?: boolean } = {}) {
     if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'logwarden_' });
   }

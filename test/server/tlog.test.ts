@@ -170,6 +170,35 @@ describe('GET /v2/tlog/{tenantId}/… over HTTP (sqlite, sealing at once)', () =
     assert.deepEqual(await errorsOf(theirs, t.tenantId), await errorsOf(unknown, '99999'));
   });
 
+  it('keeps full tiles and bundles in memory per tenant: a second read is a cache hit, another tenant gets its own', async () => {
+    const hits = async () => Number(/logwarden_tlog_tile_cache_total\{result="hit"\} (\d+)/.exec((await t.inject({ method: 'GET', url: '/metrics' })).body)?.[1] ?? 0);
+    assert.ok((await checkpoint()).size >= TILE_WIDTH, 'the tree has a full tile');
+    const bundle = async (key: typeof t.readKey, tenantId: string) => {
+      const res = await t.inject({ method: 'GET', url: `/v2/tlog/${tenantId}/tile/entries/000`, headers: { authorization: basic(key), 'accept-encoding': 'gzip' } });
+      assert.equal(res.statusCode, 200);
+      return decodeEntryBundle(gunzipSync(res.rawPayload)).map((l) => Buffer.from(l).toString());
+    };
+    const first = await bundle(t.readKey, t.tenantId);
+    const before = await hits();
+    const again = await bundle(t.readKey, t.tenantId);
+    assert.deepEqual(again, first);
+    assert.equal(await hits(), before + 1, 'the second read came from memory');
+    const tile = await t.inject({ method: 'GET', url: `/v2/tlog/${t.tenantId}/tile/0/000`, headers: auth() });
+    const beforeTile = await hits();
+    assert.deepEqual((await t.inject({ method: 'GET', url: `/v2/tlog/${t.tenantId}/tile/0/000`, headers: auth() })).rawPayload, tile.rawPayload);
+    assert.equal(await hits(), beforeTile + 1, 'full hash tiles too');
+    // Another tenant's bundle 000 is built from its own leaves, never served from the first's.
+    const other = await createTenant(t.store, 'cached elsewhere');
+    const otherKey = await issueAccessKey(t.store, other.id, ['api:logs:read', 'api:logs:write']);
+    const res = await t.ingest('AccessLog', entries(TILE_WIDTH, 5000), otherKey);
+    assert.equal(res.statusCode, 201, res.body);
+    const theirs = await bundle(otherKey, other.id);
+    assert.equal(theirs.length, TILE_WIDTH);
+    assert.equal(theirs.filter((leaf) => first.includes(leaf)).length, 0);
+    const ownTile = (await t.inject({ method: 'GET', url: `/v2/tlog/${other.id}/tile/0/000`, headers: { authorization: basic(otherKey) } })).rawPayload;
+    theirs.forEach((leaf, i) => assert.ok(hashesEqual(leafHash(Buffer.from(leaf)), ownTile.subarray(i * 32, i * 32 + 32)), `its leaf ${i} is in its own tree`));
+  });
+
   it('documents every endpoint in the OpenAPI document', async () => {
     const doc = (await (await fetch(`${base}/openapi.json`)).json()) as { paths: Record<string, unknown> };
     for (const p of ['checkpoint', 'key', 'tile/{*}', 'proof/inclusion', 'proof/consistency']) {

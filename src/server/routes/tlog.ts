@@ -24,6 +24,7 @@ import { treeHash } from '../../tlog/tree-hash.ts';
 import { requireScope } from '../auth.ts';
 import type { AppContext } from '../context.ts';
 import { ErrorEnvelope } from '../schemas.ts';
+import { FULL_TILE_CACHE_BYTES, FullTileCache } from '../tile-cache.ts';
 
 /** Indexes one inclusion proof request may ask for. */
 export const MAX_PROOF_INDEXES = 1000;
@@ -67,6 +68,7 @@ function noSuchLog(tenantId: string): LogwardenError {
 }
 
 export function tlogRoutes(app: FastifyInstance, ctx: AppContext): void {
+  const tiles = new FullTileCache(FULL_TILE_CACHE_BYTES, (hit) => ctx.metrics.tileCache.inc({ result: hit ? 'hit' : 'miss' }));
   const authorize = async (request: FastifyRequest) => {
     const principal = await ctx.auth.authenticate(request.headers.authorization);
     requireScope(principal, 'api:logs:read');
@@ -146,12 +148,20 @@ export function tlogRoutes(app: FastifyInstance, ctx: AppContext): void {
         throw new LogwardenError('route_not_found', [`no such tile in the tree of ${size} leaves (latest checkpoint)`]);
       }
       reply.header('cache-control', width === TILE_WIDTH ? IMMUTABLE : PARTIAL).type('application/octet-stream');
-      if (parsed.kind === 'hashes') return reply.send(Buffer.from(await readTile(parsed.tile, log.reader)));
-      const leaves = await log.leaves(n * TILE_WIDTH, width);
-      const bundle = Buffer.from(encodeEntryBundle(leaves.map((l) => Buffer.from(l))));
+      if (parsed.kind === 'hashes') {
+        const read = async () => Buffer.from(await readTile(parsed.tile, log.reader));
+        return reply.send(width === TILE_WIDTH ? await tiles.get(tenantId, `${level}/${n}`, read) : await read());
+      }
+      const build = async () => {
+        const leaves = await log.leaves(n * TILE_WIDTH, width);
+        return Buffer.from(encodeEntryBundle(leaves.map((l) => Buffer.from(l))));
+      };
       reply.header('vary', 'Accept-Encoding');
-      if (acceptsGzip(request.headers['accept-encoding'])) return reply.header('content-encoding', 'gzip').send(gzipSync(bundle));
-      return reply.send(bundle);
+      if (acceptsGzip(request.headers['accept-encoding'])) {
+        const gzipped = async () => gzipSync(await build());
+        return reply.header('content-encoding', 'gzip').send(width === TILE_WIDTH ? await tiles.get(tenantId, `entries/${n}.gz`, gzipped) : await gzipped());
+      }
+      return reply.send(width === TILE_WIDTH ? await tiles.get(tenantId, `entries/${n}`, build) : await build());
     },
   );
 
