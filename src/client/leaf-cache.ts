@@ -5,7 +5,7 @@
  * how many leaves the cache holds that were checked against a signed checkpoint; leaves beyond
  * that (an audit that failed or was interrupted) are dropped on the next run.
  */
-import { mkdir, open, readFile, truncate as truncateFile } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, truncate as truncateFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 export interface LeafCache {
@@ -45,41 +45,63 @@ export class MemoryLeafCache implements LeafCache {
 
 /**
  * A cache in one file: the full entry bundles concatenated (each leaf a big-endian uint16
- * length and its bytes, as in C2SP entry bundles).
+ * length and its bytes, as in C2SP entry bundles). Read in chunks, so a cache of any size
+ * needs only a chunk of memory (a leaf handed to `visit` stays valid after the call).
  */
 export class FileLeafCache implements LeafCache {
-  constructor(readonly path: string) {}
+  private readonly chunkBytes: number;
 
-  private async bytes(): Promise<Uint8Array> {
-    try {
-      return new Uint8Array(await readFile(this.path));
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new Uint8Array(0);
-      throw err;
-    }
+  constructor(
+    readonly path: string,
+    options: { chunkBytes?: number } = {},
+  ) {
+    this.chunkBytes = Math.max(options.chunkBytes ?? 4 << 20, 2);
   }
 
-  /** The byte length of the first `count` leaves, or -1 when the file holds fewer. */
-  private static prefixLength(data: Uint8Array, count: number): number {
-    let at = 0;
-    for (let i = 0; i < count; i++) {
-      if (at + 2 > data.length) return -1;
-      const len = (data[at]! << 8) | data[at + 1]!;
-      if (at + 2 + len > data.length) return -1;
-      at += 2 + len;
+  /**
+   * Walks the first `count` leaves in order, handing each to `visit` if given; the byte length
+   * they take, or -1 when the file holds fewer (a missing file holds none).
+   */
+  private async scan(count: number, visit?: (index: number, leaf: Uint8Array) => void): Promise<number> {
+    if (count === 0) return 0;
+    let file: FileHandle;
+    try {
+      file = await open(this.path, 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return -1;
+      throw err;
     }
-    return at;
+    try {
+      let carry: Uint8Array = new Uint8Array(0); // the start of a leaf that the last chunk cut
+      let consumed = 0; // bytes of the file before `carry`
+      let index = 0;
+      for (;;) {
+        const chunk = Buffer.allocUnsafe(Math.max(this.chunkBytes, carry.length + 2 + 65_535));
+        chunk.set(carry, 0);
+        const { bytesRead } = await file.read(chunk, carry.length, chunk.length - carry.length, consumed + carry.length);
+        const end = carry.length + bytesRead;
+        let at = 0;
+        while (index < count && at + 2 <= end) {
+          const len = (chunk[at]! << 8) | chunk[at + 1]!;
+          if (at + 2 + len > end) break;
+          visit?.(index, chunk.subarray(at + 2, at + 2 + len));
+          index++;
+          at += 2 + len;
+        }
+        if (index === count) return consumed + at;
+        if (bytesRead === 0) return -1;
+        carry = chunk.subarray(at, end);
+        consumed += at;
+      }
+    } finally {
+      await file.close();
+    }
   }
 
   async read(count: number, visit: (index: number, leaf: Uint8Array) => void): Promise<boolean> {
-    const data = await this.bytes();
-    if (FileLeafCache.prefixLength(data, count) < 0) return false;
-    let at = 0;
-    for (let i = 0; i < count; i++) {
-      const len = (data[at]! << 8) | data[at + 1]!;
-      visit(i, data.subarray(at + 2, at + 2 + len));
-      at += 2 + len;
-    }
+    // Checked whole first, so a cache cut short hands over nothing.
+    if ((await this.scan(count)) < 0) return false;
+    if ((await this.scan(count, visit)) < 0) throw new Error(`${this.path} shrank while it was read`);
     return true;
   }
 
@@ -89,7 +111,7 @@ export class FileLeafCache implements LeafCache {
       await (await open(this.path, 'w')).close();
       return;
     }
-    const at = FileLeafCache.prefixLength(await this.bytes(), count);
+    const at = await this.scan(count);
     if (at < 0) throw new Error(`${this.path} holds fewer than ${count} leaves`);
     await truncateFile(this.path, at);
   }

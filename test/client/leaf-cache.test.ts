@@ -1,0 +1,80 @@
+import assert from 'node:assert/strict';
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import fc from 'fast-check';
+import { FileLeafCache, type LeafCache, MemoryLeafCache } from '../../src/client/leaf-cache.ts';
+import { encodeEntryBundle } from '../../src/tlog/entry-bundle.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'logwarden-leaf-cache-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+let files = 0;
+
+async function readAll(cache: LeafCache, count: number): Promise<{ ok: boolean; leaves: string[] }> {
+  const leaves: Uint8Array[] = [];
+  const ok = await cache.read(count, (index, leaf) => {
+    assert.equal(index, leaves.length, 'leaves come in order');
+    leaves.push(leaf);
+  });
+  // Decoded after the walk: a leaf handed over must stay valid once the next chunk is read.
+  return { ok, leaves: leaves.map((l) => Buffer.from(l).toString('latin1')) };
+}
+
+const leaf = fc.oneof(
+  { weight: 20, arbitrary: fc.uint8Array({ minLength: 0, maxLength: 300 }) },
+  { weight: 1, arbitrary: fc.uint8Array({ minLength: 60_000, maxLength: 65_535 }) },
+);
+const op = fc.oneof(
+  fc.record({ append: fc.array(leaf, { minLength: 1, maxLength: 6 }) }),
+  fc.record({ truncate: fc.nat() }),
+  fc.record({ read: fc.nat() }),
+);
+
+describe('the file leaf cache', () => {
+  it('holds what the memory cache holds, read in chunks of any size (leaves cut across chunks)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 2, max: 700 }), fc.array(op, { maxLength: 25 }), async (chunkBytes, ops) => {
+        const file = new FileLeafCache(join(dir, `c${files++}`, 'leaves'), { chunkBytes });
+        const memory = new MemoryLeafCache();
+        let held = 0;
+        for (const o of ops) {
+          if ('append' in o) {
+            const bundle = encodeEntryBundle(o.append);
+            await file.append(bundle);
+            await memory.append(bundle);
+            held += o.append.length;
+          } else if ('truncate' in o) {
+            const keep = held === 0 ? 0 : o.truncate % (held + 1);
+            await file.truncate(keep);
+            await memory.truncate(keep);
+            held = keep;
+          } else {
+            const count = o.read % (held + 3);
+            const got = await readAll(file, count);
+            assert.deepEqual(got, await readAll(memory, count));
+            assert.equal(got.ok, count <= held);
+            if (!got.ok) assert.equal(got.leaves.length, 0, 'a short cache hands over nothing');
+          }
+        }
+        assert.deepEqual(await readAll(file, held), await readAll(memory, held));
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('treats a missing file as empty and a torn last leaf as absent', async () => {
+    const path = join(dir, 'torn', 'leaves');
+    const cache = new FileLeafCache(path, { chunkBytes: 16 });
+    assert.deepEqual(await readAll(cache, 0), { ok: true, leaves: [] });
+    assert.deepEqual(await readAll(cache, 1), { ok: false, leaves: [] });
+    await cache.append(encodeEntryBundle([Buffer.from('first'), Buffer.from('second')]));
+    appendFileSync(path, Buffer.from([0, 9, 0x61, 0x62])); // a leaf of 9 bytes, 2 written
+    assert.deepEqual(await readAll(cache, 2), { ok: true, leaves: ['first', 'second'] });
+    assert.deepEqual(await readAll(cache, 3), { ok: false, leaves: [] });
+    await cache.truncate(2);
+    await cache.append(encodeEntryBundle([Buffer.from('third')]));
+    assert.deepEqual(await readAll(cache, 3), { ok: true, leaves: ['first', 'second', 'third'] });
+    await assert.rejects(cache.truncate(4), /holds fewer than 4 leaves/);
+  });
+});
