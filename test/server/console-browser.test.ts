@@ -382,6 +382,40 @@ describe('the console in a browser', { skip }, () => {
     await page.getByLabel('Times in UTC').uncheck();
   });
 
+  it('shows the table newest first, read window by window from the end of the range, every entry once', { timeout: 300_000 }, async () => {
+    // Still the day of the 10,000 bulk entries, 8 s apart (about 450 an hour).
+    await page.getByLabel('Order').selectOption('newest');
+    await status().filter({ hasText: /^\d+ of 10000 entries loaded/ }).waitFor();
+    assert.equal(new URLSearchParams(new URL(page.url()).hash.slice(1)).get('order'), 'newest', 'the order is in the address');
+    assert.equal(await page.locator('#entries th[aria-sort]').getAttribute('aria-sort'), 'descending');
+    assert.equal(await rows().first().locator('td.summary').textContent(), 'GET /bulk/9999 200');
+    assert.equal(await page.getByLabel('Live tail').isDisabled(), true, 'the tail appends at the end: oldest first only');
+    await assertAccessible(page, 'newest first');
+    await shoot(page, 'newest-first');
+    const loaded = async () => Number(/^(\d+) of/.exec((await status().textContent()) ?? '')?.[1] ?? 0);
+    for (const stalled = Date.now() + 240_000; (await loaded()) < 10_000; ) {
+      assert.ok(Date.now() < stalled, `newest first, scrolling to the end stopped at ${await loaded()} rows`);
+      await page.evaluate('scrollTo(0, document.documentElement.scrollHeight)');
+      await page.waitForTimeout(30);
+    }
+    assert.equal(await loaded(), 10_000);
+    assert.equal(await page.getByRole('button', { name: 'Load more' }).count(), 0, 'nothing older is left');
+    await page.evaluate('scrollTo(0, document.documentElement.scrollHeight)');
+    await page.locator('#entries tr[data-index="9999"]').waitFor();
+    assert.equal(await page.locator('#entries tr[data-index="9999"] td.summary').textContent(), 'GET /bulk/0 200');
+    await page.evaluate(`scrollTo(0, document.querySelector('#entries tbody').getBoundingClientRect().top + scrollY + 5000 * 56)`);
+    await page.locator('#entries tr[data-index="5000"]').waitFor();
+    // Every entry once, newest first: the n-th row from the top is bulk entry 9999 - n.
+    const shown = await page.evaluate<Array<[string, string]>>(
+      "[...document.querySelectorAll('#entries tbody tr.row')].map((tr) => [tr.getAttribute('data-index'), tr.querySelector('td.summary').textContent])",
+    );
+    assert.ok(shown.length > 10);
+    for (const [index, summary] of shown) assert.equal(summary, `GET /bulk/${9999 - Number(index)} 200`);
+    await page.getByLabel('Order').selectOption('oldest');
+    await status().filter({ hasText: /^200 of 10000 entries loaded/ }).waitFor();
+    assert.equal(await rows().first().locator('td.summary').textContent(), 'GET /bulk/0 200');
+  });
+
   it('tails: a newly ingested entry appears at the end, after a "New entries" marker', async () => {
     await page.getByRole('tab', { name: 'AccessLog' }).click();
     await page.getByLabel('Time range').selectOption('1h');
