@@ -13,8 +13,9 @@ import { fetchHistogram, fetchLogTypes, fetchPage, type HourCount, type LogsQuer
 import { EntryPanel } from './entry-panel.tsx';
 import { downloadSink, exportEntries, fileSink } from './export.ts';
 import { HistogramChart } from './histogram.tsx';
+import { type Checkpoint, checkInclusion, checkLog, IntegrityError, type LogCheck, tokenTenant } from './integrity.ts';
 import { NewestFirst } from './newest-first.ts';
-import type { Row } from './page.ts';
+import { type Row, wireText } from './page.ts';
 import { ConsoleError, EXPIRED_MESSAGE, type Session } from './session.ts';
 import { summarize } from './summary.ts';
 import { formatTime, fromInputValue, PRESETS, type Range, rangeBounds, toInputValue } from './time.ts';
@@ -83,6 +84,41 @@ function targetLine(key: string, at: number, count: number): number | undefined 
   return to === undefined ? undefined : Math.max(0, Math.min(count - 1, to));
 }
 
+/** What the log check found: the checkpoint the view is checked against, or why none is. */
+function IntegrityBadge(props: { check: LogCheck | undefined; onTrust: () => void }) {
+  const c = props.check;
+  if (c === undefined) return <p class="integrity muted">Checking the log’s signed checkpoint…</p>;
+  if (c.ok) {
+    return (
+      <p class="integrity ok" role="status">
+        <span aria-hidden="true">✓ </span>
+        Checked against checkpoint {c.checkpoint.size} (tree size {c.checkpoint.size}), signed by {c.key.name}
+        {c.firstUse ? '; its key is now pinned in this browser (first use).' : ' with the key pinned in this browser.'}
+      </p>
+    );
+  }
+  return (
+    <div class="integrity failed" role="alert">
+      <p>
+        <span aria-hidden="true">✗ </span>Log check failed: {c.message}
+      </p>
+      {c.changedKey && (
+        <>
+          <p class="keys">
+            Pinned: <code>{c.changedKey.pinned}</code>
+            <br />
+            Served now: <code>{c.changedKey.served}</code>
+          </p>
+          <p>If the operator has told you the key was replaced, trust the new one; otherwise treat this log as suspect.</p>
+          <button type="button" onClick={props.onTrust}>
+            Trust the new key
+          </button>
+        </>
+      )}
+    </div>
+  );
+}
+
 export function Browse(props: { session: Session; onSignOut: (message?: string) => void }) {
   const { session, onSignOut } = props;
   const initial = useMemo(() => parseHash(location.hash), []);
@@ -114,6 +150,8 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
   const [customFrom, setCustomFrom] = useState('');
   const [customTo, setCustomTo] = useState('');
   const query = useRef<LogsQuery>({ logType, fromDateTime: '' });
+  const tenantId = useMemo(() => tokenTenant(session.token), [session.token]);
+  const [logCheck, setLogCheck] = useState<LogCheck | undefined>();
   /** The newest-first reader of the view, when the table is newest first. */
   const older = useRef<NewestFirst | undefined>(undefined);
   const generation = useRef(0);
@@ -167,6 +205,7 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
     const q: LogsQuery = { logType, ...rangeBounds(range, now), user };
     query.current = q;
     older.current = undefined;
+    runLogCheck();
     setHours(undefined);
     const hourly = fetchHistogram(session, q)
       .then((list) => {
@@ -226,6 +265,33 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
   useEffect(() => {
     history.replaceState(null, '', formatHash({ logType, range, utc, entry: selected, user, newestFirst }));
   }, [logType, range, utc, selected, user, newestFirst]);
+
+  /** Checks the log's latest checkpoint (the badge), against the key pinned in this browser unless `trustServedKey`. */
+  const runLogCheck = (trustServedKey = false) => {
+    if (tenantId === undefined) return setLogCheck({ ok: false, message: 'The session names no tenant, so its log cannot be checked.' });
+    checkLog(session, tenantId, trustServedKey).then(setLogCheck).catch(fail);
+  };
+
+  /** The panel's check: the entry's leaf index (asked for its millisecond), then its inclusion proof against the checked checkpoint. */
+  const checkEntry = async (row: Row): Promise<string> => {
+    if (!logCheck?.ok || tenantId === undefined) throw new IntegrityError('the log’s checkpoint is not verified, so nothing can be checked against it.');
+    const iso = (ms: number) => new Date(ms).toISOString();
+    const page = await fetchPage(session, { logType, fromDateTime: iso(row.ms), toDateTime: iso(row.ms + 1) }, { limit: TAIL_PAGE, leafIndexes: true });
+    const at = page.rows.findIndex((r) => wireText(r) === wireText(row));
+    if (at < 0) throw new IntegrityError('the server no longer serves this entry with the text shown.');
+    const index = page.leaves?.[at];
+    if (index === undefined || !Number.isSafeInteger(index)) throw new IntegrityError('the server gave no leaf index for this entry.');
+    let checkpoint: Checkpoint = logCheck.checkpoint;
+    if (index >= checkpoint.size) {
+      // Logged after the badge's checkpoint: a newer one, checked the same way.
+      const again = await checkLog(session, tenantId);
+      setLogCheck(again);
+      if (!again.ok) throw new IntegrityError(again.message);
+      checkpoint = again.checkpoint;
+    }
+    await checkInclusion(session, tenantId, checkpoint, { logType, eventTime: row.eventTime, wireText: wireText(row), index });
+    return `Included in checkpoint ${checkpoint.size} (tree size ${checkpoint.size}) as leaf ${index}; its text as served hashes to that leaf.`;
+  };
 
   /** A page read of generation `gen` is over: unless the view changed meanwhile, the next may start. */
   const landed = (gen: number) => {
@@ -595,6 +661,7 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
             </button>
           )}
         </div>
+        <IntegrityBadge check={logCheck} onTrust={() => runLogCheck(true)} />
         {hours && <HistogramChart hours={hours.list} fromMs={hours.fromMs} toMs={hours.toMs} utc={utc} />}
         <p class="status" role="status" aria-live="polite">
           {loading && rows.length === 0
@@ -672,6 +739,7 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
           logType={logType}
           utc={utc}
           permalink={`${location.origin}${location.pathname}${entryLink(logType, current.ms, place, utc)}`}
+          checkInclusion={() => checkEntry(current)}
           onClose={() => {
             const at = selected === undefined ? -1 : lineOf(selected);
             setSelected(undefined);

@@ -8,8 +8,13 @@
  * tile the range exactly ([start, end) bounds, end of one = start of the next older), so every
  * entry is read once and none is skipped.
  */
-import type { HourCount } from './api.ts';
 import type { Page, Row } from './page.ts';
+
+/** An hour's count from the histogram (`GET /v2/logs/histogram`). */
+export interface HourCount {
+  readonly start: string;
+  readonly count: number;
+}
 
 const HOUR_MS = 3_600_000;
 /** A window of up to this many times `perWindow` entries is read through rather than cut. */

@@ -5,8 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { HourCount } from '../../src/console/api.ts';
-import { NewestFirst } from '../../src/console/newest-first.ts';
+import { type HourCount, NewestFirst } from '../../src/console/newest-first.ts';
 import type { Page, Row } from '../../src/console/page.ts';
 
 const HOUR = 3_600_000;

@@ -26,7 +26,8 @@ import { entryKey } from '../../src/logs/entry.ts';
 import { minify } from '../../src/logs/json-text.ts';
 import { formatEventTime } from '../../src/logs/time.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
-import { startTestApp, type TestApp } from '../support/app.ts';
+import { generateNoteKey } from '../../src/tlog/note-key.ts';
+import { basic, startTestApp, type TestApp } from '../support/app.ts';
 import { runCli } from '../support/cli.ts';
 import { unavailable } from '../support/services.ts';
 
@@ -241,6 +242,78 @@ describe('the console in a browser', { skip }, () => {
       "({ fcp: performance.getEntriesByName('first-contentful-paint')[0]?.startTime, shown: performance.now() })",
     );
     console.log(`# permalink load: first contentful paint ${Math.round(paint.fcp ?? -1)} ms, entry shown by ${Math.round(paint.shown)} ms`);
+  });
+
+  it('checks the log in the browser: the signed checkpoint (key pinned on first use), an entry included in it; tampering shown plainly', { timeout: 120_000 }, async () => {
+    // Where the previous step left it: the permalink of one UserCallPlay entry, its panel open.
+    const permalink = page.url();
+    const panel = page.locator('aside.panel');
+    const tlog = async (path: string) => (await t.inject({ method: 'GET', url: `/v2/tlog/${t.tenantId}/${path}`, headers: { authorization: basic(t.readKey) } })).body;
+    const served = { key: (await tlog('key')).trim(), size: Number((await tlog('checkpoint')).split('\n')[1]) };
+    const badge = page.locator('p.integrity.ok');
+    await badge.waitFor();
+    assert.match((await badge.textContent()) ?? '', new RegExp(`Checked against checkpoint ${served.size} \\(tree size ${served.size}\\), signed by ${served.key.split('+')[0]!.replace(/[.]/g, '\\.')}`));
+    assert.equal(await page.evaluate(`localStorage.getItem('logwarden.console.logKey.${t.tenantId}')`), served.key, 'the key is pinned on first use');
+    await panel.getByRole('button', { name: 'Check inclusion' }).click();
+    await panel.getByText(/^Included in checkpoint \d+ \(tree size \d+\) as leaf \d+/).waitFor();
+    await assertAccessible(page, 'integrity');
+    await shoot(page, 'integrity');
+
+    // One byte of an entry changed on its way (every list answer): the leaf recomputed from the text served is not in the tree.
+    const lists = (u: URL) => u.pathname === '/v2/logs';
+    await page.route(lists, async (route) => {
+      const r = await route.fetch();
+      const body = (await r.text()).replace(/("logRecord":\{[^}]*?)(\d)/, (_m, head: string, d: string) => `${head}${(Number(d) + 1) % 10}`);
+      await route.fulfill({ response: r, body });
+    });
+    await page.goto('about:blank');
+    await page.goto(permalink);
+    await badge.waitFor();
+    await panel.getByRole('button', { name: 'Check inclusion' }).click();
+    await panel.getByText(/^Inclusion check failed: Not included/).waitFor();
+    await page.unroute(lists);
+
+    // One byte of the checkpoint changed: its signature fails, and the badge says so.
+    const checkpoint = (u: URL) => u.pathname.endsWith('/checkpoint');
+    await page.route(checkpoint, async (route) => {
+      const r = await route.fetch();
+      const note = await r.text();
+      const at = note.indexOf('\n') + 1;
+      await route.fulfill({ response: r, body: `${note.slice(0, at)}${note[at] === '9' ? '8' : '9'}${note.slice(at + 1)}` });
+    });
+    await page.goto('about:blank');
+    await page.goto(permalink);
+    const failed = page.locator('.integrity.failed[role="alert"]');
+    await failed.getByText('Log check failed: The checkpoint’s signature does not verify with the log’s key.').waitFor();
+    await panel.getByRole('button', { name: 'Check inclusion' }).click();
+    await panel.getByText(/^Inclusion check failed: the log’s checkpoint is not verified/).waitFor();
+    await assertAccessible(page, 'integrity failure');
+    await shoot(page, 'integrity-failed');
+    await page.unroute(checkpoint);
+
+    // Another key served than the one pinned: a loud warning, and nothing checked.
+    const other = generateNoteKey(served.key.split('+')[0]!).verifierKey;
+    const key = (u: URL) => u.pathname.endsWith('/key');
+    await page.route(key, (route) => route.fulfill({ status: 200, contentType: 'text/plain; charset=utf-8', body: `${other}\n` }));
+    await page.goto('about:blank');
+    await page.goto(permalink);
+    await failed.getByText('not the one this browser pinned').waitFor();
+    assert.equal(await failed.locator('code').first().textContent(), served.key);
+    assert.equal(await failed.locator('code').nth(1).textContent(), other);
+    await failed.getByRole('button', { name: 'Trust the new key' }).click();
+    // Trusted, the key still has to sign the checkpoint: it does not, so the pin stays.
+    await failed
+      .getByText('The checkpoint is not signed by the log’s key.')
+      .waitFor()
+      .catch(async (err: unknown) => {
+        throw new Error(`the badge says ${JSON.stringify(await page.locator('.integrity').textContent())}`, { cause: err });
+      });
+    assert.equal(await page.evaluate(`localStorage.getItem('logwarden.console.logKey.${t.tenantId}')`), served.key);
+    await page.unroute(key);
+    await page.goto('about:blank');
+    await page.goto(permalink);
+    await badge.waitFor();
+    await panel.locator('pre.json').waitFor();
   });
 
   it('shows a custom range in UTC, exactly the API query', async () => {
