@@ -84,11 +84,12 @@ export async function fetchLogTypes(): Promise<string[]> {
 
 export type { HourCount } from './newest-first.ts';
 
-/** Entries per hour over the query's range (`GET /v2/logs/histogram`, a logwarden extension). */
+/** Entries per hour over the query's range, of its user when it has one (`GET /v2/logs/histogram`, a logwarden extension). */
 export async function fetchHistogram(session: Session, query: LogsQuery, signal?: AbortSignal): Promise<HourCount[]> {
   if (Date.now() >= session.expiresAt) throw new ConsoleError(EXPIRED_MESSAGE, true);
   const q = new URLSearchParams({ logType: query.logType, fromDateTime: query.fromDateTime });
   if (query.toDateTime !== undefined) q.set('toDateTime', query.toDateTime);
+  if (query.user !== undefined) q.set(query.user.field, query.user.value);
   const res = await fetch(`/v2/logs/histogram?${q}`, {
     headers: { authorization: `Bearer ${session.token}` },
     credentials: 'omit',

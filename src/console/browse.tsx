@@ -662,7 +662,7 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
           )}
         </div>
         <IntegrityBadge check={logCheck} onTrust={() => runLogCheck(true)} />
-        {hours && <HistogramChart hours={hours.list} fromMs={hours.fromMs} toMs={hours.toMs} utc={utc} />}
+        {hours && <HistogramChart hours={hours.list} fromMs={hours.fromMs} toMs={hours.toMs} utc={utc} user={user && `${user.field === 'userId' ? 'user id' : 'user'} ${user.value}`} />}
         <p class="status" role="status" aria-live="polite">
           {loading && rows.length === 0
             ? 'Loading…'

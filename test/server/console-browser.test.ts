@@ -183,6 +183,13 @@ describe('the console in a browser', { skip }, () => {
     await status().filter({ hasText: new RegExp(`of ${expected.records.totalRecords} entries of user ${email.replace(/[.+]/g, '\\$&')} loaded`) }).waitFor();
     const hash = new URLSearchParams(new URL(page.url()).hash.slice(1));
     assert.equal(hash.get('userEmailAddress'), email, 'the view, filter included, is in the address');
+    // The histogram is the user's: its bars add up to the user's total (the first hour counted whole).
+    const userChart = page.locator('figure.histogram svg');
+    await page.locator('figure.histogram svg[aria-label^="Entries of user "]').waitFor();
+    assert.match((await userChart.getAttribute('aria-label')) ?? '', new RegExp(`^Entries of user ${email.replace(/[.+]/g, '\\$&')} per day: \\d+ in all`));
+    const drawnForUser = Number(await page.locator('figure.histogram').getAttribute('data-total'));
+    const userTotal = expected.records.totalRecords;
+    assert.ok(drawnForUser >= userTotal && drawnForUser - userTotal < 5, `histogram ${drawnForUser}, user's list ${userTotal}`);
     const emails = await rows().locator('.email').allTextContents();
     assert.ok(emails.length >= Math.min(10, expected.records.totalRecords), `${emails.length} rows shown`);
     assert.ok(emails.every((e) => e === email), emails.join(', '));
