@@ -1,4 +1,5 @@
 /** The console's calls to `GET /v2/logs` with the session's Bearer token. */
+import type { HourCount } from './newest-first.ts';
 import { type Page, parsePage } from './page.ts';
 import { ConsoleError, EXPIRED_MESSAGE, type Session } from './session.ts';
 
@@ -18,7 +19,11 @@ export interface LogsQuery {
 const NO_RECORDS = 'No log records found';
 
 /** One page: the first of `query`, or the one `cursor` points at. An empty range is an empty page, not an error. */
-export async function fetchPage(session: Session, query: LogsQuery, options: { cursor?: string | undefined; limit?: number; signal?: AbortSignal } = {}): Promise<Page> {
+export async function fetchPage(
+  session: Session,
+  query: LogsQuery,
+  options: { cursor?: string | undefined; limit?: number; signal?: AbortSignal; leafIndexes?: boolean } = {},
+): Promise<Page> {
   if (Date.now() >= session.expiresAt) throw new ConsoleError(EXPIRED_MESSAGE, true);
   const q = new URLSearchParams();
   if (options.cursor !== undefined) {
@@ -36,7 +41,7 @@ export async function fetchPage(session: Session, query: LogsQuery, options: { c
     // credentials 'omit': the token is the only credential; and a 401 carrying a Basic
     // challenge must come back to the page, not open the browser's password prompt.
     res = await fetch(`/v2/logs?${q}`, {
-      headers: { authorization: `Bearer ${session.token}` },
+      headers: { authorization: `Bearer ${session.token}`, ...(options.leafIndexes && { 'x-logwarden-leaf-index': '1' }) },
       credentials: 'omit',
       ...(options.signal && { signal: options.signal }),
     });
@@ -45,7 +50,11 @@ export async function fetchPage(session: Session, query: LogsQuery, options: { c
     throw new ConsoleError('The server could not be reached.');
   }
   const text = await res.text();
-  if (res.ok) return parsePage(text);
+  if (res.ok) {
+    const page = parsePage(text);
+    const leaves = res.headers.get('x-logwarden-leaf-index');
+    return leaves === null || leaves === '' ? page : { ...page, leaves: leaves.split(',').map(Number) };
+  }
   if (res.status === 401) throw new ConsoleError(EXPIRED_MESSAGE, true);
   let errors: string[] = [];
   try {
@@ -73,16 +82,14 @@ export async function fetchLogTypes(): Promise<string[]> {
   }
 }
 
-export interface HourCount {
-  readonly start: string;
-  readonly count: number;
-}
+export type { HourCount } from './newest-first.ts';
 
-/** Entries per hour over the query's range (`GET /v2/logs/histogram`, a logwarden extension). */
+/** Entries per hour over the query's range, of its user when it has one (`GET /v2/logs/histogram`, a logwarden extension). */
 export async function fetchHistogram(session: Session, query: LogsQuery, signal?: AbortSignal): Promise<HourCount[]> {
   if (Date.now() >= session.expiresAt) throw new ConsoleError(EXPIRED_MESSAGE, true);
   const q = new URLSearchParams({ logType: query.logType, fromDateTime: query.fromDateTime });
   if (query.toDateTime !== undefined) q.set('toDateTime', query.toDateTime);
+  if (query.user !== undefined) q.set(query.user.field, query.user.value);
   const res = await fetch(`/v2/logs/histogram?${q}`, {
     headers: { authorization: `Bearer ${session.token}` },
     credentials: 'omit',

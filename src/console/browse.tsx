@@ -1,6 +1,7 @@
 /**
  * Browsing one tenant's logs: log-type tabs, a time range, the entries in ascending time with
- * paging by cursor (a button and infinite scroll), a filter to one user (server-side, exact), a
+ * paging by cursor (a button and infinite scroll) or newest first (time windows read from the
+ * end of the range back, see newest-first.ts), a filter to one user (server-side, exact), a
  * free-text filter over the loaded entries, one entry in a side panel, a live tail, and export.
  *
  * The table renders only the rows in and near the window (virtual rows of one fixed height,
@@ -12,7 +13,9 @@ import { fetchHistogram, fetchLogTypes, fetchPage, type HourCount, type LogsQuer
 import { EntryPanel } from './entry-panel.tsx';
 import { downloadSink, exportEntries, fileSink } from './export.ts';
 import { HistogramChart } from './histogram.tsx';
-import type { Row } from './page.ts';
+import { type Checkpoint, checkInclusion, checkLog, IntegrityError, type LogCheck, tokenTenant } from './integrity.ts';
+import { NewestFirst } from './newest-first.ts';
+import { type Row, wireText } from './page.ts';
 import { ConsoleError, EXPIRED_MESSAGE, type Session } from './session.ts';
 import { summarize } from './summary.ts';
 import { formatTime, fromInputValue, PRESETS, type Range, rangeBounds, toInputValue } from './time.ts';
@@ -20,6 +23,10 @@ import { entryLink, formatHash, parseHash } from './view-state.ts';
 
 const PAGE = 200;
 const TAIL_PAGE = 1000;
+/** Entries a newest-first window is sized to hold (read in pages of TAIL_PAGE). */
+const WINDOW = 500;
+/** `cursor` while a newest-first table has older windows to read. */
+const OLDER = 'older';
 export const TAIL_EVERY_MS = 2000;
 /** Height of a table row in CSS pixels (console.css keeps every row at it). */
 const ROW_PX = 56;
@@ -77,6 +84,41 @@ function targetLine(key: string, at: number, count: number): number | undefined 
   return to === undefined ? undefined : Math.max(0, Math.min(count - 1, to));
 }
 
+/** What the log check found: the checkpoint the view is checked against, or why none is. */
+function IntegrityBadge(props: { check: LogCheck | undefined; onTrust: () => void }) {
+  const c = props.check;
+  if (c === undefined) return <p class="integrity muted">Checking the log’s signed checkpoint…</p>;
+  if (c.ok) {
+    return (
+      <p class="integrity ok" role="status">
+        <span aria-hidden="true">✓ </span>
+        Checked against checkpoint {c.checkpoint.size} (tree size {c.checkpoint.size}), signed by {c.key.name}
+        {c.firstUse ? '; its key is now pinned in this browser (first use).' : ' with the key pinned in this browser.'}
+      </p>
+    );
+  }
+  return (
+    <div class="integrity failed" role="alert">
+      <p>
+        <span aria-hidden="true">✗ </span>Log check failed: {c.message}
+      </p>
+      {c.changedKey && (
+        <>
+          <p class="keys">
+            Pinned: <code>{c.changedKey.pinned}</code>
+            <br />
+            Served now: <code>{c.changedKey.served}</code>
+          </p>
+          <p>If the operator has told you the key was replaced, trust the new one; otherwise treat this log as suspect.</p>
+          <button type="button" onClick={props.onTrust}>
+            Trust the new key
+          </button>
+        </>
+      )}
+    </div>
+  );
+}
+
 export function Browse(props: { session: Session; onSignOut: (message?: string) => void }) {
   const { session, onSignOut } = props;
   const initial = useMemo(() => parseHash(location.hash), []);
@@ -86,6 +128,7 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
   const [utc, setUtc] = useState(initial.utc);
   const [filter, setFilter] = useState('');
   const [user, setUser] = useState<UserFilter | undefined>(initial.user);
+  const [newestFirst, setNewestFirst] = useState(initial.newestFirst === true);
   const [userField, setUserField] = useState<UserFilter['field']>(initial.user?.field ?? 'userEmailAddress');
   const [userValue, setUserValue] = useState(initial.user?.value ?? '');
   const [window_, setWindow] = useState({ start: 0, end: 60 });
@@ -107,6 +150,10 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
   const [customFrom, setCustomFrom] = useState('');
   const [customTo, setCustomTo] = useState('');
   const query = useRef<LogsQuery>({ logType, fromDateTime: '' });
+  const tenantId = useMemo(() => tokenTenant(session.token), [session.token]);
+  const [logCheck, setLogCheck] = useState<LogCheck | undefined>();
+  /** The newest-first reader of the view, when the table is newest first. */
+  const older = useRef<NewestFirst | undefined>(undefined);
   const generation = useRef(0);
   const sentinel = useRef<HTMLDivElement>(null);
   const tailBusy = useRef(false);
@@ -139,6 +186,7 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
       setUtc(v.utc);
       setSelected(v.entry);
       setUser(v.user);
+      setNewestFirst(v.newestFirst === true);
     };
     addEventListener('hashchange', onHash);
     const io = new IntersectionObserver((es) => es.some((e) => e.isIntersecting) && fillView());
@@ -150,18 +198,24 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
     };
   }, []);
 
-  // A new type or range: start again from its first page.
+  // A new type, range, user or order: start again from its first page (ascending) or its end.
   useEffect(() => {
     const gen = ++generation.current;
     const now = Date.now();
     const q: LogsQuery = { logType, ...rangeBounds(range, now), user };
     query.current = q;
+    older.current = undefined;
+    runLogCheck();
     setHours(undefined);
-    fetchHistogram(session, q)
-      .then((list) => gen === generation.current && setHours({ list, fromMs: Date.parse(q.fromDateTime), toMs: q.toDateTime ? Date.parse(q.toDateTime) : now }))
-      .catch((err: unknown) => {
+    const hourly = fetchHistogram(session, q)
+      .then((list) => {
+        if (gen === generation.current) setHours({ list, fromMs: Date.parse(q.fromDateTime), toMs: q.toDateTime ? Date.parse(q.toDateTime) : now });
+        return list;
+      })
+      .catch((err: unknown): HourCount[] => {
         // Without its histogram the view still works; an ended session is said once, by the page read.
         if (!(err instanceof ConsoleError)) console.error(err);
+        return [];
       });
     setRows([]);
     setTotal(undefined);
@@ -170,6 +224,33 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
     setError(undefined);
     setLoading(true);
     inFlight.current = true;
+    if (newestFirst) {
+      // The exact total from a one-entry page; the newest window sized by the hourly counts.
+      const iso = (ms: number) => new Date(ms).toISOString();
+      const reader = (list: readonly HourCount[]) =>
+        new NewestFirst(
+          (fromMs, toMs, c) => fetchPage(session, { logType: q.logType, fromDateTime: iso(fromMs), toDateTime: toMs === null ? undefined : iso(toMs), user: q.user }, { cursor: c, limit: TAIL_PAGE }),
+          Date.parse(q.fromDateTime),
+          q.toDateTime ? Date.parse(q.toDateTime) : null,
+          list,
+          now,
+          WINDOW,
+        );
+      Promise.all([fetchPage(session, q, { limit: 1 }), hourly])
+        .then(async ([head, list]) => {
+          if (gen !== generation.current) return;
+          setTotal(head.total);
+          const r = reader(list);
+          older.current = r;
+          const first = await r.next();
+          if (gen !== generation.current) return;
+          setRows(first);
+          setCursor(r.done ? undefined : OLDER);
+        })
+        .catch(fail)
+        .finally(() => landed(gen));
+      return;
+    }
     fetchPage(session, q, { limit: PAGE })
       .then((p) => {
         if (gen !== generation.current) return;
@@ -179,11 +260,38 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
       })
       .catch(fail)
       .finally(() => landed(gen));
-  }, [logType, range, user]);
+  }, [logType, range, user, newestFirst]);
 
   useEffect(() => {
-    history.replaceState(null, '', formatHash({ logType, range, utc, entry: selected, user }));
-  }, [logType, range, utc, selected, user]);
+    history.replaceState(null, '', formatHash({ logType, range, utc, entry: selected, user, newestFirst }));
+  }, [logType, range, utc, selected, user, newestFirst]);
+
+  /** Checks the log's latest checkpoint (the badge), against the key pinned in this browser unless `trustServedKey`. */
+  const runLogCheck = (trustServedKey = false) => {
+    if (tenantId === undefined) return setLogCheck({ ok: false, message: 'The session names no tenant, so its log cannot be checked.' });
+    checkLog(session, tenantId, trustServedKey).then(setLogCheck).catch(fail);
+  };
+
+  /** The panel's check: the entry's leaf index (asked for its millisecond), then its inclusion proof against the checked checkpoint. */
+  const checkEntry = async (row: Row): Promise<string> => {
+    if (!logCheck?.ok || tenantId === undefined) throw new IntegrityError('the log’s checkpoint is not verified, so nothing can be checked against it.');
+    const iso = (ms: number) => new Date(ms).toISOString();
+    const page = await fetchPage(session, { logType, fromDateTime: iso(row.ms), toDateTime: iso(row.ms + 1) }, { limit: TAIL_PAGE, leafIndexes: true });
+    const at = page.rows.findIndex((r) => wireText(r) === wireText(row));
+    if (at < 0) throw new IntegrityError('the server no longer serves this entry with the text shown.');
+    const index = page.leaves?.[at];
+    if (index === undefined || !Number.isSafeInteger(index)) throw new IntegrityError('the server gave no leaf index for this entry.');
+    let checkpoint: Checkpoint = logCheck.checkpoint;
+    if (index >= checkpoint.size) {
+      // Logged after the badge's checkpoint: a newer one, checked the same way.
+      const again = await checkLog(session, tenantId);
+      setLogCheck(again);
+      if (!again.ok) throw new IntegrityError(again.message);
+      checkpoint = again.checkpoint;
+    }
+    await checkInclusion(session, tenantId, checkpoint, { logType, eventTime: row.eventTime, wireText: wireText(row), index });
+    return `Included in checkpoint ${checkpoint.size} (tree size ${checkpoint.size}) as leaf ${index}; its text as served hashes to that leaf.`;
+  };
 
   /** A page read of generation `gen` is over: unless the view changed meanwhile, the next may start. */
   const landed = (gen: number) => {
@@ -198,7 +306,11 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
     const gen = generation.current;
     inFlight.current = true;
     setLoading(true);
-    fetchPage(session, query.current, { cursor: next })
+    const reader = older.current;
+    (reader
+      ? reader.next().then((rows) => ({ rows, cursor: reader.done ? undefined : OLDER }))
+      : fetchPage(session, query.current, { cursor: next })
+    )
       .then((p) => {
         if (gen !== generation.current) return;
         setRows((r) => [...r, ...p.rows]);
@@ -232,6 +344,7 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
     }
     const tick = async () => {
       const s = latest.current;
+      if (older.current) return setTailNote('Live tail shows new entries in oldest-first order only.');
       if (tailBusy.current || s.loading) return;
       if (s.cursor !== undefined) return setTailNote('Live tail waits until every page of the range is loaded.');
       // Measured at each tick, not taken from the observer's last report, which a table that
@@ -347,7 +460,11 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
   }, [focusLine, window_]);
   const current = selected !== undefined ? rows[selected] : undefined;
   let place = 0;
-  if (current && selected !== undefined) while (place < selected && rows[selected - place - 1]?.ms === current.ms) place++;
+  // Its place among the entries of its millisecond in ascending order (those before it newest first are after it).
+  if (current && selected !== undefined) {
+    const step = newestFirst ? 1 : -1;
+    while (rows[selected + step * (place + 1)]?.ms === current.ms) place++;
+  }
 
   const chooseRange = (id: string) => {
     if (id === 'custom') {
@@ -470,6 +587,22 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
               <button type="submit">Apply</button>
             </form>
           )}
+          <label>
+            Order{' '}
+            <select
+              value={newestFirst ? 'newest' : 'oldest'}
+              onChange={(e) => {
+                const newest = (e.currentTarget as HTMLSelectElement).value === 'newest';
+                setSelected(undefined);
+                // The tail appends at the end: oldest first only.
+                if (newest) setTail(false);
+                setNewestFirst(newest);
+              }}
+            >
+              <option value="oldest">Oldest first</option>
+              <option value="newest">Newest first</option>
+            </select>
+          </label>
           <label class="check">
             <input type="checkbox" checked={utc} onChange={(e) => setUtc((e.currentTarget as HTMLInputElement).checked)} /> Times in UTC
           </label>
@@ -511,7 +644,7 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
             <input
               type="checkbox"
               checked={tail}
-              disabled={range.preset === 'custom'}
+              disabled={range.preset === 'custom' || newestFirst}
               onChange={(e) => setTail((e.currentTarget as HTMLInputElement).checked)}
             />{' '}
             Live tail
@@ -528,7 +661,8 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
             </button>
           )}
         </div>
-        {hours && <HistogramChart hours={hours.list} fromMs={hours.fromMs} toMs={hours.toMs} utc={utc} />}
+        <IntegrityBadge check={logCheck} onTrust={() => runLogCheck(true)} />
+        {hours && <HistogramChart hours={hours.list} fromMs={hours.fromMs} toMs={hours.toMs} utc={utc} user={user && `${user.field === 'userId' ? 'user id' : 'user'} ${user.value}`} />}
         <p class="status" role="status" aria-live="polite">
           {loading && rows.length === 0
             ? 'Loading…'
@@ -550,7 +684,9 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
           </colgroup>
           <thead>
             <tr aria-rowindex={1}>
-              <th scope="col">Time ({utc ? 'UTC' : 'local'})</th>
+              <th scope="col" aria-sort={newestFirst ? 'descending' : 'ascending'}>
+                Time ({utc ? 'UTC' : 'local'}){newestFirst ? ', newest first' : ''}
+              </th>
               <th scope="col">User</th>
               <th scope="col">Summary</th>
             </tr>
@@ -603,6 +739,7 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
           logType={logType}
           utc={utc}
           permalink={`${location.origin}${location.pathname}${entryLink(logType, current.ms, place, utc)}`}
+          checkInclusion={() => checkEntry(current)}
           onClose={() => {
             const at = selected === undefined ? -1 : lineOf(selected);
             setSelected(undefined);

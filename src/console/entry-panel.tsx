@@ -1,17 +1,37 @@
-/** One entry in a side panel: every field, the logRecord with its numbers as stored, copy and permalink. */
+/**
+ * One entry in a side panel: every field, the logRecord with its numbers as stored, copy and
+ * permalink, and on demand a check that the entry is included in the log's verified checkpoint.
+ */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { USER_FIELDS } from '../logs/entry-fields.ts';
 import { prettyJson, type Row } from './page.ts';
 import { formatTime } from './time.ts';
 
-export function EntryPanel(props: { row: Row; logType: string; utc: boolean; permalink: string; onClose: () => void }) {
+export function EntryPanel(props: {
+  row: Row;
+  logType: string;
+  utc: boolean;
+  permalink: string;
+  onClose: () => void;
+  /** Checks the entry's inclusion in the verified checkpoint: resolves to what was found, rejects with why not. */
+  checkInclusion: () => Promise<string>;
+}) {
   const { row } = props;
   const close = useRef<HTMLButtonElement>(null);
   const [copied, setCopied] = useState<string | undefined>();
+  const [inclusion, setInclusion] = useState<{ ok: boolean; text: string } | undefined>();
   useEffect(() => {
     close.current?.focus();
     setCopied(undefined);
+    setInclusion(undefined);
   }, [row]);
+  const check = () => {
+    setInclusion({ ok: true, text: 'Checking…' });
+    props
+      .checkInclusion()
+      .then((text) => setInclusion({ ok: true, text }))
+      .catch((err: unknown) => setInclusion({ ok: false, text: err instanceof Error ? err.message : String(err) }));
+  };
   const copy = async () => {
     try {
       await navigator.clipboard.writeText(row.raw);
@@ -61,7 +81,13 @@ export function EntryPanel(props: { row: Row; logType: string; utc: boolean; per
         <a href={props.permalink} class="button">
           Permalink
         </a>
+        <button type="button" onClick={check}>
+          Check inclusion
+        </button>
       </div>
+      <p role="status" class={inclusion && !inclusion.ok ? 'inclusion error' : 'inclusion'}>
+        {inclusion && (inclusion.ok ? inclusion.text : `Inclusion check failed: ${inclusion.text}`)}
+      </p>
       <p role="status" class="muted">
         {copied}
       </p>

@@ -1,6 +1,6 @@
 /**
- * Entries over the range as bars: per hour for ranges up to three days, per day beyond (days
- * in local time or UTC, as the table shows times).
+ * Entries over the range as bars (one user's when the view is filtered to one): per hour for
+ * ranges up to three days, per day beyond (days in local time or UTC, as the table shows times).
  */
 import type { HourCount } from './api.ts';
 import { formatTime } from './time.ts';
@@ -37,12 +37,13 @@ export function bars(hours: readonly HourCount[], fromMs: number, toMs: number, 
   return { unit, bars: out };
 }
 
-export function HistogramChart(props: { hours: readonly HourCount[]; fromMs: number; toMs: number; utc: boolean }) {
+export function HistogramChart(props: { hours: readonly HourCount[]; fromMs: number; toMs: number; utc: boolean; user?: string | undefined }) {
   const { unit, bars: list } = bars(props.hours, props.fromMs, props.toMs, props.utc);
   const max = Math.max(1, ...list.map((b) => b.count));
   const sum = list.reduce((a, b) => a + b.count, 0);
   const label = (ms: number) => (unit === 'day' ? formatTime(ms, props.utc).slice(0, 10) : formatTime(ms, props.utc).slice(0, 16));
   const w = 100 / Math.max(list.length, 1);
+  const of = props.user === undefined ? '' : ` of ${props.user}`;
   const peak = list.reduce((a, b) => (b.count > a.count ? b : a), list[0] ?? { startMs: props.fromMs, count: 0 });
   return (
     <figure class="histogram" data-total={sum}>
@@ -50,7 +51,7 @@ export function HistogramChart(props: { hours: readonly HourCount[]; fromMs: num
         viewBox="0 0 100 30"
         preserveAspectRatio="none"
         role="img"
-        aria-label={`Entries per ${unit}: ${sum} in all; the most, ${peak.count}, in the ${unit} of ${label(peak.startMs)}.`}
+        aria-label={`Entries${of} per ${unit}: ${sum} in all; the most, ${peak.count}, in the ${unit} of ${label(peak.startMs)}.`}
       >
         {list.map((b, i) => (
           <rect key={b.startMs} x={i * w + w * 0.1} width={w * 0.8} y={30 - (b.count / max) * 30} height={(b.count / max) * 30} data-count={b.count}>
@@ -63,7 +64,7 @@ export function HistogramChart(props: { hours: readonly HourCount[]; fromMs: num
       <figcaption>
         <span>{list[0] && label(list[0].startMs)}</span>
         <span>
-          entries per {unit} (peak {peak.count})
+          entries{of} per {unit} (peak {peak.count})
         </span>
         <span>{list.at(-1) && label(list.at(-1)!.startMs)}</span>
       </figcaption>

@@ -12,6 +12,8 @@ export type Row = { readonly [F in UserField]?: string } & {
   readonly ms: number;
   /** The exact text of the entry, insignificant whitespace removed. */
   readonly raw: string;
+  /** The entry's text exactly as served, when it differs from `raw` (whitespace): what its leaf hashes. */
+  readonly wire?: string;
   /** The exact text of its logRecord. */
   readonly logRecordText: string;
 };
@@ -20,10 +22,17 @@ export interface Page {
   readonly total: number;
   readonly cursor?: string;
   readonly rows: readonly Row[];
+  /** Each row's leaf index in the tenant's verifiable log, when asked for (X-Logwarden-Leaf-Index). */
+  readonly leaves?: readonly number[];
 }
 
-function toRow(raw: string): Row {
+/** The entry's text exactly as served (inside `logEntries`). */
+export const wireText = (row: Row): string => row.wire ?? row.raw;
+
+function toRow(wire: string): Row {
+  const raw = minify(wire, 0, wire.length);
   const row: Record<string, string | number> = { raw };
+  if (wire !== raw) row.wire = wire;
   for (const m of objectMembers(raw, 0)) {
     const text = raw.slice(m.start, m.end);
     if (m.key === 'logRecord') row.logRecordText = text;
@@ -40,7 +49,7 @@ function toRow(raw: string): Row {
 export function parsePage(text: string): Page {
   const doc = JSON.parse(text) as { records?: { totalRecords?: number; cursor?: string } };
   const span = objectMembers(text, skipWs(text, 0)).findLast((m) => m.key === 'logEntries');
-  const rows = span ? arrayElements(text, span.start).map(([s, e]) => toRow(minify(text, s, e))) : [];
+  const rows = span ? arrayElements(text, span.start).map(([s, e]) => toRow(text.slice(s, e))) : [];
   const cursor = doc.records?.cursor;
   return { total: doc.records?.totalRecords ?? rows.length, rows, ...(typeof cursor === 'string' && cursor !== '' && { cursor }) };
 }

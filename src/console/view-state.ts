@@ -2,7 +2,7 @@
  * What the address bar's fragment holds, so a view or one entry can be linked to:
  * `#type=AccessLog&range=24h&utc=1`, or a custom range `range=custom&from=…&to=…`, and
  * `entry=N` for the N-th entry (from 0) of that view; `userId=…` or `userEmailAddress=…` for a
- * view filtered to one user.
+ * view filtered to one user; `order=newest` for the table newest first (ascending is the default).
  */
 import type { UserFilter } from './api.ts';
 import { PRESETS, type Range } from './time.ts';
@@ -13,6 +13,8 @@ export interface ViewState {
   readonly utc: boolean;
   readonly entry: number | undefined;
   readonly user?: UserFilter | undefined;
+  /** The table newest first (else ascending, as the API pages). */
+  readonly newestFirst?: boolean | undefined;
 }
 
 export function parseHash(hash: string): ViewState {
@@ -32,6 +34,7 @@ export function parseHash(hash: string): ViewState {
     logType: q.get('type') ?? undefined,
     range,
     utc: q.get('utc') === '1',
+    newestFirst: q.get('order') === 'newest',
     entry: Number.isInteger(entry) && entry >= 0 ? entry : undefined,
   };
 }
@@ -46,6 +49,7 @@ export function formatHash(v: ViewState): string {
   }
   if (v.utc) q.set('utc', '1');
   if (v.user) q.set(v.user.field, v.user.value);
+  if (v.newestFirst) q.set('order', 'newest');
   if (v.entry !== undefined) q.set('entry', String(v.entry));
   return `#${q}`;
 }

@@ -1,11 +1,15 @@
 /**
  * Entries per hour over a range, from the hourly tallies each store keeps for exact totals
  * (no entry is read). Each bucket is a whole UTC hour that overlaps the range: the first and
- * last may count entries just outside it, which is what a histogram's bars show anyway.
+ * last may count entries just outside it, which is what a histogram's bars show anyway. With
+ * the user filter of `GET /v2/logs` (`userId` or `userEmailAddress`), one user's entries per
+ * hour, from the stores' per-segment user postings (their segments are decoded where they
+ * straddle an hour).
  */
 import { invalid } from '../errors.ts';
 import { BUCKET_MS } from '../store/count-plan.ts';
 import type { Store } from '../store/store.ts';
+import { parseUser } from './list-logs.ts';
 import type { LogTypes } from './log-types.ts';
 import { ceilMs, compareInstants, parseDateTime } from './time.ts';
 
@@ -16,6 +20,9 @@ export interface HistogramParams {
   logType?: string | undefined;
   fromDateTime?: string | undefined;
   toDateTime?: string | undefined;
+  /** Extensions, as for `GET /v2/logs`: one user's entries only (one of the two at most). */
+  userId?: string | undefined;
+  userEmailAddress?: string | undefined;
 }
 
 export interface Histogram {
@@ -44,7 +51,8 @@ export async function histogram(store: Store, types: LogTypes, tenantId: string,
   if (lastHour - Math.floor(fromMs / BUCKET_MS) >= MAX_HISTOGRAM_HOURS) {
     throw invalid(`toDateTime: a histogram covers at most ${MAX_HISTOGRAM_HOURS / 24} days`);
   }
-  const tallies = await store.hourlyTallies({ tenantId, logType: p.logType, fromMs, toMs });
+  const user = parseUser(p) ?? undefined;
+  const tallies = await store.hourlyTallies({ tenantId, logType: p.logType, fromMs, toMs, ...(user && { user }) });
   return {
     logType: p.logType,
     interval: 'hour',

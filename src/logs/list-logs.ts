@@ -40,7 +40,7 @@ interface Query {
 }
 
 /** The user filter of the request, if any (an extension; absent, the answer is Gong's). */
-function parseUser(p: ListLogsParams): UserMatch | null {
+export function parseUser(p: Pick<ListLogsParams, 'userId' | 'userEmailAddress'>): UserMatch | null {
   if (p.userId !== undefined && p.userEmailAddress !== undefined) throw invalid('userId, userEmailAddress: give one of them, not both');
   const field = p.userId !== undefined ? 'userId' : p.userEmailAddress !== undefined ? 'userEmailAddress' : undefined;
   if (field === undefined) return null;

@@ -809,6 +809,55 @@ export function runStoreContract({ name, create, skip, verifiableLog }: StoreCon
         }
       });
 
+      it('tallies one user’s entries per hour (the histogram of a user), hot, sealed and late, over whole hours', async () => {
+        // 20 s apart: segments inside one hour and segments across hours; four users, user 3 rare.
+        const base = Array.from({ length: 1200 }, (_, i) => userEntry('AccessLog', T0 + i * 20_000, i % 17 === 3 ? 3 : i % 4 === 3 ? 2 : i % 4, i));
+        await store.append(TENANT, base.slice(0, 800));
+        const plays = Array.from({ length: 30 }, (_, i) => userEntry('UserCallPlay', T0 + i * 1000, 1, i));
+        await store.append(TENANT, plays);
+        const hourly = (entries: readonly NewEntry[], from: number, to: number | null) => {
+          const m = new Map<number, number>();
+          const lo = Math.floor(from / HOUR) * HOUR;
+          const hi = to === null ? Number.MAX_SAFE_INTEGER : Math.ceil(to / HOUR) * HOUR;
+          for (const e of entries) {
+            const h = Math.floor(e.eventTimeMs / HOUR) * HOUR;
+            if (e.eventTimeMs >= lo && e.eventTimeMs < hi) m.set(h, (m.get(h) ?? 0) + 1);
+          }
+          return [...m].sort((a, b) => a[0] - b[0]).map(([hourMs, count]) => ({ hourMs, count }));
+        };
+        const check = async (entries: readonly NewEntry[], what: string) => {
+          for (const [from, to] of [[T0, null], [T0 + HOUR / 2 + 7, T0 + 3 * HOUR + 1], [T0 + 5 * HOUR, T0 + 5 * HOUR + 60_000]] as const) {
+            for (const user of [0, 3]) {
+              const want = hourly(ofUser(entries, user), from, to);
+              const byId = await store.hourlyTallies({ ...q('AccessLog', from, to), user: { field: 'userId', value: String(user) } });
+              assert.deepEqual(byId, want, `${what}: user ${user}, [${from}, ${to})`);
+              const byEmail = await store.hourlyTallies({ ...q('AccessLog', from, to), user: { field: 'userEmailAddress', value: `user${user}@example.com` } });
+              assert.deepEqual(byEmail, want, `${what}: email ${user}`);
+            }
+          }
+          // Users' hours add up to everyone's; a stranger has none; another type keeps its own.
+          const everyone = await store.hourlyTallies(q('AccessLog', T0, null));
+          const perUser = await Promise.all([0, 1, 2, 3].map((u) => store.hourlyTallies({ ...q('AccessLog', T0, null), user: { field: 'userId', value: String(u) } })));
+          for (const h of everyone) assert.equal(perUser.reduce((n, t) => n + (t.find((x) => x.hourMs === h.hourMs)?.count ?? 0), 0), h.count, `${what}: hour ${h.hourMs}`);
+          assert.deepEqual(await store.hourlyTallies({ ...q('AccessLog', T0, null), user: { field: 'userId', value: '99' } }), []);
+          assert.deepEqual(await store.hourlyTallies({ ...q('UserCallPlay', T0, null), user: { field: 'userId', value: '1' } }), hourly(plays, T0, null));
+        };
+        await check(base.slice(0, 800), 'hot');
+        if (fixture.segments) {
+          await fixture.segments.settle(store);
+          await check(base.slice(0, 800), 'sealed');
+        }
+        await store.append(TENANT, base.slice(800));
+        const late = Array.from({ length: 40 }, (_, i) => userEntry('AccessLog', T0 + ((i * 7919) % 20_000) * 1000 + 3, i % 4, 5000 + i));
+        await store.append(TENANT, late);
+        const all = inOrder([...base, ...late]);
+        await check(all, 'hot over sealed');
+        if (fixture.segments) {
+          await fixture.segments.settle(store);
+          await check(all, 'compacted');
+        }
+      });
+
       it('keeps a user query on its snapshot while entries of the user arrive between pages', async () => {
         const base = Array.from({ length: 300 }, (_, i) => userEntry('AccessLog', T0 + i * 100, i % 3, i));
         await store.append(TENANT, base);

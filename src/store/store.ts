@@ -178,7 +178,8 @@ export interface Store {
   /**
    * Entries per hour for the hours that overlap the query's range and hold entries, ascending:
    * the hourly tallies the store keeps for totals (whole hours, read from their index; no entry
-   * is read). An unknown tenant or type has none.
+   * is read). An unknown tenant or type has none. With the query's `user`, that user's entries
+   * per hour over the whole hours overlapping the range, from the user index (user-filter.ts).
    */
   hourlyTallies(query: EntryQuery): Promise<HourTally[]>;
 

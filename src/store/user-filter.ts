@@ -12,10 +12,11 @@
  * Hot rows (not sealed yet, a few minutes' worth) are matched by their JSON text.
  */
 import { createHash } from 'node:crypto';
+import { BUCKET_MS, bucketOf, overlappingBuckets } from './count-plan.ts';
 import { EMPTY_PAGE, pageOfRows } from './page.ts';
 import type { DecodedSegment, SegmentEntry } from './segment-codec.ts';
 import { type HotEntry, type PageBounds, precedes } from './segment-pages.ts';
-import type { StoredEntry, StoredPage, UserMatch } from './store.ts';
+import type { HourTally, StoredEntry, StoredPage, UserMatch } from './store.ts';
 
 /** The user fields the filter (and the index) covers, with their number in user keys. */
 export const FILTER_FIELDS = ['userId', 'userEmailAddress'] as const;
@@ -157,4 +158,39 @@ export function userPage(segments: Iterator<PostedSegment>, hot: readonly HotEnt
   const found: StoredEntry[] = [];
   collectPosted({ [Symbol.iterator]: () => segments }, match, bounds, found);
   return mergeUserPage(found, hot, bounds.limit);
+}
+
+/** The whole UTC hours overlapping [fromMs, toMs), as event times (`to` exclusive; no upper bound: the largest safe integer). */
+export function wholeHours(fromMs: number, toMs: number | null): { from: number; to: number } {
+  const hours = overlappingBuckets(fromMs, toMs);
+  return { from: hours.from * BUCKET_MS, to: toMs === null ? Number.MAX_SAFE_INTEGER : hours.to * BUCKET_MS };
+}
+
+/**
+ * The user's entries per UTC hour over the whole hours overlapping [fromMs, toMs) (the hourly
+ * histogram's rule), from `segments` (as for countPosted) and the hot rows' event times: a
+ * segment inside one hour adds its posting's count; any other is decoded and its matching
+ * entries counted hour by hour.
+ */
+export function userHourlyTallies(segments: Iterable<PostedSegment>, hotTimes: Iterable<number>, match: UserMatch, fromMs: number, toMs: number | null): HourTally[] {
+  const { from, to } = wholeHours(fromMs, toMs);
+  const counts = new Map<number, number>();
+  const add = (timeMs: number, n: number) => {
+    const hour = bucketOf(timeMs);
+    counts.set(hour, (counts.get(hour) ?? 0) + n);
+  };
+  for (const s of segments) {
+    if (s.firstTime >= to) break;
+    if (s.firstTime >= from && s.lastTime < to && bucketOf(s.firstTime) === bucketOf(s.lastTime)) {
+      add(s.firstTime, s.n);
+      continue;
+    }
+    const seg = s.decode();
+    for (let i = seg.atOrAfter(from), end = seg.atOrAfter(to); i < end; i++) if (matchesUser(seg.body(i), match)) add(seg.timeMs(i), 1);
+  }
+  for (const t of hotTimes) if (t >= from && t < to) add(t, 1);
+  return [...counts]
+    .filter(([, n]) => n > 0)
+    .sort((a, b) => a[0] - b[0])
+    .map(([hour, count]) => ({ hourMs: hour * BUCKET_MS, count }));
 }

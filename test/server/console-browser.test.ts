@@ -26,7 +26,8 @@ import { entryKey } from '../../src/logs/entry.ts';
 import { minify } from '../../src/logs/json-text.ts';
 import { formatEventTime } from '../../src/logs/time.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
-import { startTestApp, type TestApp } from '../support/app.ts';
+import { generateNoteKey } from '../../src/tlog/note-key.ts';
+import { basic, startTestApp, type TestApp } from '../support/app.ts';
 import { runCli } from '../support/cli.ts';
 import { unavailable } from '../support/services.ts';
 
@@ -182,6 +183,13 @@ describe('the console in a browser', { skip }, () => {
     await status().filter({ hasText: new RegExp(`of ${expected.records.totalRecords} entries of user ${email.replace(/[.+]/g, '\\$&')} loaded`) }).waitFor();
     const hash = new URLSearchParams(new URL(page.url()).hash.slice(1));
     assert.equal(hash.get('userEmailAddress'), email, 'the view, filter included, is in the address');
+    // The histogram is the user's: its bars add up to the user's total (the first hour counted whole).
+    const userChart = page.locator('figure.histogram svg');
+    await page.locator('figure.histogram svg[aria-label^="Entries of user "]').waitFor();
+    assert.match((await userChart.getAttribute('aria-label')) ?? '', new RegExp(`^Entries of user ${email.replace(/[.+]/g, '\\$&')} per day: \\d+ in all`));
+    const drawnForUser = Number(await page.locator('figure.histogram').getAttribute('data-total'));
+    const userTotal = expected.records.totalRecords;
+    assert.ok(drawnForUser >= userTotal && drawnForUser - userTotal < 5, `histogram ${drawnForUser}, user's list ${userTotal}`);
     const emails = await rows().locator('.email').allTextContents();
     assert.ok(emails.length >= Math.min(10, expected.records.totalRecords), `${emails.length} rows shown`);
     assert.ok(emails.every((e) => e === email), emails.join(', '));
@@ -241,6 +249,78 @@ describe('the console in a browser', { skip }, () => {
       "({ fcp: performance.getEntriesByName('first-contentful-paint')[0]?.startTime, shown: performance.now() })",
     );
     console.log(`# permalink load: first contentful paint ${Math.round(paint.fcp ?? -1)} ms, entry shown by ${Math.round(paint.shown)} ms`);
+  });
+
+  it('checks the log in the browser: the signed checkpoint (key pinned on first use), an entry included in it; tampering shown plainly', { timeout: 120_000 }, async () => {
+    // Where the previous step left it: the permalink of one UserCallPlay entry, its panel open.
+    const permalink = page.url();
+    const panel = page.locator('aside.panel');
+    const tlog = async (path: string) => (await t.inject({ method: 'GET', url: `/v2/tlog/${t.tenantId}/${path}`, headers: { authorization: basic(t.readKey) } })).body;
+    const served = { key: (await tlog('key')).trim(), size: Number((await tlog('checkpoint')).split('\n')[1]) };
+    const badge = page.locator('p.integrity.ok');
+    await badge.waitFor();
+    assert.match((await badge.textContent()) ?? '', new RegExp(`Checked against checkpoint ${served.size} \\(tree size ${served.size}\\), signed by ${served.key.split('+')[0]!.replace(/[.]/g, '\\.')}`));
+    assert.equal(await page.evaluate(`localStorage.getItem('logwarden.console.logKey.${t.tenantId}')`), served.key, 'the key is pinned on first use');
+    await panel.getByRole('button', { name: 'Check inclusion' }).click();
+    await panel.getByText(/^Included in checkpoint \d+ \(tree size \d+\) as leaf \d+/).waitFor();
+    await assertAccessible(page, 'integrity');
+    await shoot(page, 'integrity');
+
+    // One byte of an entry changed on its way (every list answer): the leaf recomputed from the text served is not in the tree.
+    const lists = (u: URL) => u.pathname === '/v2/logs';
+    await page.route(lists, async (route) => {
+      const r = await route.fetch();
+      const body = (await r.text()).replace(/("logRecord":\{[^}]*?)(\d)/, (_m, head: string, d: string) => `${head}${(Number(d) + 1) % 10}`);
+      await route.fulfill({ response: r, body });
+    });
+    await page.goto('about:blank');
+    await page.goto(permalink);
+    await badge.waitFor();
+    await panel.getByRole('button', { name: 'Check inclusion' }).click();
+    await panel.getByText(/^Inclusion check failed: Not included/).waitFor();
+    await page.unroute(lists);
+
+    // One byte of the checkpoint changed: its signature fails, and the badge says so.
+    const checkpoint = (u: URL) => u.pathname.endsWith('/checkpoint');
+    await page.route(checkpoint, async (route) => {
+      const r = await route.fetch();
+      const note = await r.text();
+      const at = note.indexOf('\n') + 1;
+      await route.fulfill({ response: r, body: `${note.slice(0, at)}${note[at] === '9' ? '8' : '9'}${note.slice(at + 1)}` });
+    });
+    await page.goto('about:blank');
+    await page.goto(permalink);
+    const failed = page.locator('.integrity.failed[role="alert"]');
+    await failed.getByText('Log check failed: The checkpoint’s signature does not verify with the log’s key.').waitFor();
+    await panel.getByRole('button', { name: 'Check inclusion' }).click();
+    await panel.getByText(/^Inclusion check failed: the log’s checkpoint is not verified/).waitFor();
+    await assertAccessible(page, 'integrity failure');
+    await shoot(page, 'integrity-failed');
+    await page.unroute(checkpoint);
+
+    // Another key served than the one pinned: a loud warning, and nothing checked.
+    const other = generateNoteKey(served.key.split('+')[0]!).verifierKey;
+    const key = (u: URL) => u.pathname.endsWith('/key');
+    await page.route(key, (route) => route.fulfill({ status: 200, contentType: 'text/plain; charset=utf-8', body: `${other}\n` }));
+    await page.goto('about:blank');
+    await page.goto(permalink);
+    await failed.getByText('not the one this browser pinned').waitFor();
+    assert.equal(await failed.locator('code').first().textContent(), served.key);
+    assert.equal(await failed.locator('code').nth(1).textContent(), other);
+    await failed.getByRole('button', { name: 'Trust the new key' }).click();
+    // Trusted, the key still has to sign the checkpoint: it does not, so the pin stays.
+    await failed
+      .getByText('The checkpoint is not signed by the log’s key.')
+      .waitFor()
+      .catch(async (err: unknown) => {
+        throw new Error(`the badge says ${JSON.stringify(await page.locator('.integrity').textContent())}`, { cause: err });
+      });
+    assert.equal(await page.evaluate(`localStorage.getItem('logwarden.console.logKey.${t.tenantId}')`), served.key);
+    await page.unroute(key);
+    await page.goto('about:blank');
+    await page.goto(permalink);
+    await badge.waitFor();
+    await panel.locator('pre.json').waitFor();
   });
 
   it('shows a custom range in UTC, exactly the API query', async () => {
@@ -380,6 +460,40 @@ describe('the console in a browser', { skip }, () => {
     await assertAccessible(page, 'ten thousand rows');
     await shoot(page, 'many-rows');
     await page.getByLabel('Times in UTC').uncheck();
+  });
+
+  it('shows the table newest first, read window by window from the end of the range, every entry once', { timeout: 300_000 }, async () => {
+    // Still the day of the 10,000 bulk entries, 8 s apart (about 450 an hour).
+    await page.getByLabel('Order').selectOption('newest');
+    await page.locator('#entries th[aria-sort="descending"]').waitFor();
+    await rows().first().locator('td.summary', { hasText: 'GET /bulk/9999 200' }).waitFor();
+    await status().filter({ hasText: /^\d+ of 10000 entries loaded/ }).waitFor();
+    await until(page, "new URLSearchParams(location.hash.slice(1)).get('order') === 'newest'", 5000);
+    assert.equal(await page.getByLabel('Live tail').isDisabled(), true, 'the tail appends at the end: oldest first only');
+    await assertAccessible(page, 'newest first');
+    await shoot(page, 'newest-first');
+    const loaded = async () => Number(/^(\d+) of/.exec((await status().textContent()) ?? '')?.[1] ?? 0);
+    for (const stalled = Date.now() + 240_000; (await loaded()) < 10_000; ) {
+      assert.ok(Date.now() < stalled, `newest first, scrolling to the end stopped at ${await loaded()} rows`);
+      await page.evaluate('scrollTo(0, document.documentElement.scrollHeight)');
+      await page.waitForTimeout(30);
+    }
+    assert.equal(await loaded(), 10_000);
+    assert.equal(await page.getByRole('button', { name: 'Load more' }).count(), 0, 'nothing older is left');
+    await page.evaluate('scrollTo(0, document.documentElement.scrollHeight)');
+    await page.locator('#entries tr[data-index="9999"]').waitFor();
+    assert.equal(await page.locator('#entries tr[data-index="9999"] td.summary').textContent(), 'GET /bulk/0 200');
+    await page.evaluate(`scrollTo(0, document.querySelector('#entries tbody').getBoundingClientRect().top + scrollY + 5000 * 56)`);
+    await page.locator('#entries tr[data-index="5000"]').waitFor();
+    // Every entry once, newest first: the n-th row from the top is bulk entry 9999 - n.
+    const shown = await page.evaluate<Array<[string, string]>>(
+      "[...document.querySelectorAll('#entries tbody tr.row')].map((tr) => [tr.getAttribute('data-index'), tr.querySelector('td.summary').textContent])",
+    );
+    assert.ok(shown.length > 10);
+    for (const [index, summary] of shown) assert.equal(summary, `GET /bulk/${9999 - Number(index)} 200`);
+    await page.getByLabel('Order').selectOption('oldest');
+    await status().filter({ hasText: /^200 of 10000 entries loaded/ }).waitFor();
+    assert.equal(await rows().first().locator('td.summary').textContent(), 'GET /bulk/0 200');
   });
 
   it('tails: a newly ingested entry appears at the end, after a "New entries" marker', async () => {

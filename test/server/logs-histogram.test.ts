@@ -1,7 +1,8 @@
 /**
  * `GET /v2/logs/histogram`, the extension the console draws: entries per UTC hour from the
  * store's hourly tallies, hours without entries left out, whole hours at the range's ends;
- * authenticated like GET /v2/logs, validated, and documented in the OpenAPI document.
+ * authenticated like GET /v2/logs, validated, and documented in the OpenAPI document; with
+ * the user filter of GET /v2/logs, one user's hours.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -14,7 +15,8 @@ describe('GET /v2/logs/histogram', () => {
 
   before(async () => {
     t = await startTestApp();
-    const at = (iso: string, n: number) => Array.from({ length: n }, (_, i) => ({ userId: String(i), eventTime: iso, logRecord: { n: i } }));
+    const at = (iso: string, n: number) =>
+      Array.from({ length: n }, (_, i) => ({ userId: String(i), userEmailAddress: `u${i}@example.com`, eventTime: iso, logRecord: { n: i } }));
     const r = await t.ingest('AccessLog', [
       ...at('2026-03-01T10:00:00.000Z', 2),
       ...at('2026-03-01T10:59:59.999Z', 1),
@@ -53,6 +55,32 @@ describe('GET /v2/logs/histogram', () => {
     assert.deepEqual((open.json() as { buckets: unknown[] }).buckets, [{ start: '2026-03-01T10:00:00.000Z', count: 5 }]);
   });
 
+  it('counts one user\'s entries per hour with userId or userEmailAddress, as GET /v2/logs filters them', async () => {
+    const range = { logType: 'AccessLog', fromDateTime: '2026-03-01T00:00:00Z', toDateTime: '2026-03-03T00:00:00Z' };
+    const buckets = async (query: Record<string, string>) => {
+      const r = await get({ ...range, ...query });
+      assert.equal(r.statusCode, 200, r.body);
+      return (r.json() as { buckets: unknown[] }).buckets;
+    };
+    const user0 = [
+      { start: '2026-03-01T10:00:00.000Z', count: 2 },
+      { start: '2026-03-01T13:00:00.000Z', count: 1 },
+      { start: '2026-03-02T00:00:00.000Z', count: 1 },
+    ];
+    assert.deepEqual(await buckets({ userId: '0' }), user0);
+    assert.deepEqual(await buckets({ userEmailAddress: 'u0@example.com' }), user0);
+    assert.deepEqual(await buckets({ userId: '3' }), [{ start: '2026-03-01T13:00:00.000Z', count: 1 }]);
+    assert.deepEqual(await buckets({ userId: 'U0' }), [], 'exact: another case is another user');
+    // The bars add up to the filtered list's totalRecords.
+    const list = await t.list({ ...range, userId: '0' });
+    assert.equal((list.json() as { records: { totalRecords: number } }).records.totalRecords, 4);
+    for (const query of [{ userId: '0', userEmailAddress: 'u0@example.com' }, { userId: '' }] as Array<Record<string, string>>) {
+      const r = await get({ ...range, ...query });
+      assert.equal(r.statusCode, 400, JSON.stringify(query));
+      assert.match((r.json() as { errors: string[] }).errors.join(' '), /userId/);
+    }
+  });
+
   it('answers an empty list for an empty range (not Gong\'s 404)', async () => {
     const r = await get({ logType: 'ExternallySharedCallPlay', fromDateTime: '2026-03-01T00:00:00Z', toDateTime: '2026-03-02T00:00:00Z' });
     assert.equal(r.statusCode, 200);
@@ -76,7 +104,15 @@ describe('GET /v2/logs/histogram', () => {
   });
 
   it('is documented in the OpenAPI document as an extension', async () => {
-    const doc = (await t.inject({ method: 'GET', url: '/openapi.json' })).json() as { paths: Record<string, { get?: { description: string } }> };
-    assert.match(doc.paths['/v2/logs/histogram']?.get?.description ?? '', /extension, not part of Gong's API/);
+    const doc = (await t.inject({ method: 'GET', url: '/openapi.json' })).json() as {
+      paths: Record<string, { get?: { description: string; parameters?: Array<{ name: string; required?: boolean; description?: string }> } }>;
+    };
+    const op = doc.paths['/v2/logs/histogram']?.get;
+    assert.match(op?.description ?? '', /extension, not part of Gong's API/);
+    for (const name of ['userId', 'userEmailAddress']) {
+      const param = op?.parameters?.find((p) => p.name === name);
+      assert.ok(param && !param.required, `${name} is an optional parameter`);
+      assert.match(param.description ?? '', /exactly/);
+    }
   });
 });

@@ -14,6 +14,10 @@ export const HistogramQuery = Type.Object({
   logType: Type.String({ description: 'The log type, as for GET /v2/logs.' }),
   fromDateTime: Type.String({ description: 'Inclusive lower bound, as for GET /v2/logs.' }),
   toDateTime: Type.Optional(Type.String({ description: 'Exclusive upper bound; omitted: up to now. At most 366 days after fromDateTime.' })),
+  userId: Type.Optional(
+    Type.String({ description: 'Only the entries whose userId is exactly this, as the GET /v2/logs extension (its hours counted from the per-segment user index). Not with userEmailAddress.' }),
+  ),
+  userEmailAddress: Type.Optional(Type.String({ description: 'Only the entries whose userEmailAddress is exactly this, as the GET /v2/logs extension. Not with userId.' })),
 });
 
 export const HistogramResponse = Type.Object({
@@ -39,6 +43,7 @@ export function logsHistogramRoute(app: FastifyInstance, ctx: AppContext): void 
         description:
           'A logwarden extension, not part of Gong\'s API: the number of entries of one type in each UTC hour that overlaps ' +
           '[fromDateTime, toDateTime), from the hourly tallies the store keeps (no entry is read). Hours without entries are left out. ' +
+          'With userId or userEmailAddress (exact, as for GET /v2/logs), the hours of that user’s entries only. ' +
           'Requires scope api:logs:read.',
         tags: ['logs'],
         querystring: HistogramQuery,

@@ -42,7 +42,7 @@ import { SegmentCache } from './segment-cache.ts';
 import { readTotals } from './totals.ts';
 import { PostgresTree, type TreeHeadRow, treeHeadSet, treeHeadValues, treeWriteCtes, treeWriteValues } from './tree.ts';
 import { backfillTrees } from './tree-backfill.ts';
-import { indexPendingSegments, userFirstPage, userNextPage } from './user-index.ts';
+import { indexPendingSegments, userFirstPage, userNextPage, userTallies } from './user-index.ts';
 
 /** Rows per INSERT statement, and the text size at which a chunk is cut short. */
 const CHUNK_ROWS = 10_000;
@@ -562,6 +562,9 @@ export class PostgresStore implements Store {
     const tid = await this.tid(query.tenantId);
     const typeId = await this.typeId(query.logType);
     if (tid === undefined || typeId === undefined) return [];
+    if (query.user !== undefined) {
+      return userTallies(this.pool, { tid, typeId, owner: await this.ownerOf(tid, typeId), fromMs: query.fromMs, toMs: query.toMs, match: query.user });
+    }
     const hours = overlappingBuckets(query.fromMs, query.toMs);
     const r = await this.pool.query<{ hour: string; n: string }>({
       name: 'lw_hourly_tallies',

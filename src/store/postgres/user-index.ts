@@ -8,8 +8,8 @@ import type pg from 'pg';
 import { EMPTY_PAGE } from '../page.ts';
 import { type DecodedSegment, decodeSegment, type SegmentOwner } from '../segment-codec.ts';
 import type { HotEntry } from '../segment-pages.ts';
-import type { FirstPage, Position, StoredEntry, StoredPage, UserMatch } from '../store.ts';
-import { collectPosted, countPosted, mergeUserPage, type PostedSegment, postingsOf, userKey } from '../user-filter.ts';
+import type { FirstPage, HourTally, Position, StoredEntry, StoredPage, UserMatch } from '../store.ts';
+import { collectPosted, countPosted, mergeUserPage, type PostedSegment, postingsOf, userHourlyTallies, userKey, wholeHours } from '../user-filter.ts';
 
 const NO_UPPER_BOUND = Number.MAX_SAFE_INTEGER;
 /** Segments fetched per statement while a page needs more. */
@@ -238,4 +238,31 @@ export async function userNextPage(pool: pg.Pool, scope: UserScope, after: Posit
   return inSnapshot(pool, (client) =>
     new UserReader(client, scope.tid, scope.typeId, scope.owner, scope.match).page(after, scope.toMs ?? NO_UPPER_BOUND, watermark, limit),
   );
+}
+
+/** The user's entries per hour (the histogram of one user): the hot rows' times and the postings' segments, inside one snapshot. */
+export async function userTallies(pool: pg.Pool, scope: UserScope): Promise<HourTally[]> {
+  return inSnapshot(pool, async (client) => {
+    const { from, to } = wholeHours(scope.fromMs, scope.toMs);
+    const hot = await client.query<{ event_time: string }>({
+      name: 'lw_user_hot_times',
+      text: 'SELECT event_time FROM entries WHERE tid = $1 AND type_id = $2 AND event_time >= $3 AND event_time < $4 AND (body::json ->> $5) = $6',
+      values: [scope.tid, scope.typeId, from, to, scope.match.field, scope.match.value],
+    });
+    const reader = new UserReader(client, scope.tid, scope.typeId, scope.owner, scope.match);
+    const segments: PostedSegment[] = [];
+    for (let at: Position | undefined = { timeMs: from, seq: -1 }; at !== undefined; ) {
+      const batch = await reader.posted(at, 256);
+      segments.push(...batch.list);
+      const lastListed = batch.list[batch.list.length - 1];
+      at = lastListed !== undefined && lastListed.firstTime >= to ? undefined : batch.last;
+    }
+    return userHourlyTallies(
+      segments,
+      hot.rows.map((r) => Number(r.event_time)),
+      scope.match,
+      scope.fromMs,
+      scope.toMs,
+    );
+  });
 }

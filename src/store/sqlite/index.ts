@@ -39,7 +39,7 @@ import { type BackgroundErrorReporter, reportToStderr, UnknownTenantError } from
 import { LOG_SIGNING_SECRET, LogKeys, newSigningSecret, newStoreId, STORE_ID_SECRET } from '../tree-keys.ts';
 import { type LeafRecord, leafRecordOf } from '../tree-leaf-records.ts';
 import { reportTreeProgress, type TreeOptions } from '../tree-upgrade.ts';
-import { countPosted, userPage } from '../user-filter.ts';
+import { countPosted, userHourlyTallies, userPage, wholeHours } from '../user-filter.ts';
 import { prepareDataDir } from './data-dir.ts';
 import { migrate } from './migrations.ts';
 import { Sealer } from './sealer.ts';
@@ -399,6 +399,17 @@ export class SqliteStore implements Store {
     const tid = this.tid(query.tenantId);
     const typeId = this.typeId(query.logType, false);
     if (tid === undefined || typeId === undefined) return [];
+    const user = query.user;
+    if (user !== undefined) {
+      // One user's hours: their segments' postings and hot rows, in one read transaction.
+      const { from, to } = wholeHours(query.fromMs, query.toMs);
+      return this.db
+        .transaction(() => {
+          const hot = this.q.hotOfUser.all(tid, typeId, from, from, -1, to, NO_UPPER_BOUND, `$.${user.field}`, user.value, NO_UPPER_BOUND).map((r) => r[0]);
+          return userHourlyTallies(this.segments.posted(this.ownerOf(tid, typeId), user, before(from)), hot, user, query.fromMs, query.toMs);
+        })
+        .deferred();
+    }
     const hours = overlappingBuckets(query.fromMs, query.toMs);
     return this.q.hourly.all(tid, typeId, hours.from, hours.to).map((r) => ({ hourMs: r.hour * BUCKET_MS, count: r.n }));
   }

@@ -1,0 +1,111 @@
+/**
+ * A range read newest-first from an API that pages ascending only. The range is cut into time
+ * windows from its end backwards, each sized from the histogram's hourly counts to hold about
+ * one page; a window is read ascending (all its pages) and handed over reversed. A window found
+ * to hold many more (the counts are per whole hour, so estimates) is cut, newer part first, by
+ * its exact total, down to a single millisecond at worst, which is then read through whatever
+ * its size. Windows
+ * tile the range exactly ([start, end) bounds, end of one = start of the next older), so every
+ * entry is read once and none is skipped.
+ */
+import type { Page, Row } from './page.ts';
+
+/** An hour's count from the histogram (`GET /v2/logs/histogram`). */
+export interface HourCount {
+  readonly start: string;
+  readonly count: number;
+}
+
+const HOUR_MS = 3_600_000;
+/** A window of up to this many times `perWindow` entries is read through rather than cut. */
+const READ_THROUGH = 4;
+
+/** Reads the entries of [fromMs, toMs) (toMs null: no upper bound), the first page or the one `cursor` points at. */
+export type ReadWindow = (fromMs: number, toMs: number | null, cursor?: string) => Promise<Page>;
+
+export class NewestFirst {
+  /** Everything in [fromMs, end) is still to be read; null: no upper bound yet. */
+  private end: number | null;
+  private readonly counts: Map<number, number>;
+
+  /**
+   * @param nowMs stands for the open upper bound when windows are sized.
+   * @param perWindow entries a window should hold (at most one page of the reader).
+   */
+  constructor(
+    private readonly read: ReadWindow,
+    private readonly fromMs: number,
+    toMs: number | null,
+    hours: readonly HourCount[],
+    private readonly nowMs: number,
+    private readonly perWindow = 500,
+  ) {
+    this.end = toMs;
+    this.counts = new Map(hours.map((h) => [Date.parse(h.start), h.count]));
+  }
+
+  /** Whether the whole range has been read. */
+  get done(): boolean {
+    return this.end !== null && this.end <= this.fromMs;
+  }
+
+  /** The start of the next window below `end`: as many whole hours as fit `perWindow` entries by their counts. */
+  private windowStart(end: number): number {
+    let sum = 0;
+    let start = end;
+    for (let hour = Math.floor((end - 1) / HOUR_MS) * HOUR_MS; start > this.fromMs; hour -= HOUR_MS) {
+      const from = Math.max(hour, this.fromMs);
+      const n = this.counts.get(hour) ?? 0;
+      if (sum + n > this.perWindow) {
+        if (sum > 0) break;
+        // An hour that alone holds more than a window: its newest part, in proportion.
+        const top = Math.min(end, hour + HOUR_MS);
+        return Math.max(from, Math.min(end - 1, top - Math.floor(((top - from) * this.perWindow) / n)));
+      }
+      sum += n;
+      start = from;
+      // Past the last counted hour, the rest of the range is empty: one window takes it all.
+      if (sum === 0 && !this.anyCountBefore(hour)) return this.fromMs;
+    }
+    return start;
+  }
+
+  private anyCountBefore(hour: number): boolean {
+    for (const h of this.counts.keys()) if (h < hour && h + HOUR_MS > this.fromMs) return true;
+    return false;
+  }
+
+  /** The next older entries, newest first; an empty array only once the range is done. */
+  async next(): Promise<Row[]> {
+    while (!this.done) {
+      const end = this.end;
+      const top = end ?? Math.max(this.nowMs, this.fromMs + 1);
+      let start = this.windowStart(top);
+      for (;;) {
+        const first = await this.read(start, end);
+        // A few pages are read through; more, and the window shrinks first.
+        if (first.cursor === undefined || first.total <= this.perWindow * READ_THROUGH || top - start <= 1) {
+          const rows = [...first.rows];
+          for (let c = first.cursor; c !== undefined; ) {
+            const p = await this.read(start, end, c);
+            rows.push(...p.rows);
+            c = p.cursor;
+          }
+          this.end = start;
+          // What is left of a partly read hour is counted without the entries read.
+          for (const r of rows) {
+            const hour = Math.floor(r.ms / HOUR_MS) * HOUR_MS;
+            const n = this.counts.get(hour);
+            if (n !== undefined) this.counts.set(hour, Math.max(0, n - 1));
+          }
+          if (rows.length > 0) return rows.reverse();
+          break;
+        }
+        // Too many: the newer part of the window, sized by the exact total as if spread evenly
+        // (at most half of it, so a burst in one instant is reached in a few halvings too).
+        start = top - Math.max(1, Math.floor(((top - start) * Math.min(0.5, this.perWindow / first.total))));
+      }
+    }
+    return [];
+  }
+}
