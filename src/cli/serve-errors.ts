@@ -2,7 +2,9 @@
  * Start-up failures a person can act on: a taken port, a data directory that is a file or not
  * writable, a database file that is not (or no longer) a database, a PostgreSQL server that
  * cannot be reached. Each becomes one line saying what, where and what to do, instead of a
- * raw `EADDRINUSE` or a stack. Anything unrecognised is returned unchanged.
+ * raw `EADDRINUSE` or a stack. Anything unrecognised is returned unchanged. The store's part
+ * serves every command that opens the store (`tenants`, `keys`, `ingest`, `seed`, `sync`), not
+ * only `serve`.
  */
 import { statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -135,12 +137,23 @@ function postgresFailure(e: SystemError, url: string): string | undefined {
   }
 }
 
+function storeFailure(e: SystemError, config: Config): string | undefined {
+  return config.databaseUrl ? postgresFailure(e, config.databaseUrl) : dataDirFailure(e, config);
+}
+
+/** A failure to open the store as one actionable line (exit code 1), or the error itself when it is not one we know. */
+export function explainStoreFailure(err: unknown, config: Config): unknown {
+  if (typeof err !== 'object' || err === null || err instanceof CommandError) return err;
+  const message = storeFailure(err as SystemError, config);
+  return message === undefined ? err : new CommandError(message);
+}
+
 /** A start-up failure as one actionable line (exit code 1), or the error itself when it is not one we know. */
 export function explainStartFailure(err: unknown, config: Config): unknown {
   if (typeof err !== 'object' || err === null || err instanceof CommandError) return err;
   const e = err as SystemError;
   const message =
     (e.syscall === 'listen' || e.syscall === 'bind' || (e.syscall === 'getaddrinfo' && !config.databaseUrl) ? listenFailure(e, config) : undefined) ??
-    (config.databaseUrl ? postgresFailure(e, config.databaseUrl) : dataDirFailure(e, config));
+    storeFailure(e, config);
   return message === undefined ? err : new CommandError(message);
 }
