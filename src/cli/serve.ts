@@ -63,6 +63,9 @@ function announce(listening: Listening, config: Config, workers: number): void {
   if (listening.bootstrap) printWelcome(listening.bootstrap, listening.url);
   else printRestartHint(config, listening.tenantId);
   const how = workers > 1 ? ` with ${workers} workers` : '';
+  if (workers > 1 && !config.redisUrl) {
+    process.stderr.write('logwarden: rate limits are counted per worker process; set LOGWARDEN_REDIS_URL to share them\n');
+  }
   process.stderr.write(`logwarden: listening on ${listening.url}${how} (docs: ${listening.url}/docs)\n`);
 }
 
@@ -108,9 +111,6 @@ export function registerServe(program: Command): void {
           return runWorker(config).catch((err: unknown) => {
             throw explainStartFailure(err, config);
           });
-        }
-        if (!config.redisUrl) {
-          process.stderr.write('logwarden: rate limits are counted per worker process; set LOGWARDEN_REDIS_URL to share them\n');
         }
         const code = await runPrimary(config, workers, {
           demo: opts.demo === true,

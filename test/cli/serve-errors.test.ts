@@ -44,6 +44,9 @@ describe('serve: start-up errors a person understands', () => {
     try {
       const r = await runCli(['serve', '--data-dir', join(dir, 'port'), '--port', String(port)]);
       assertFriendly(r, new RegExp(`127\\.0\\.0\\.1:${port} is taken .*use --port`));
+      // Said once, not once by every worker.
+      const workers = await runCli(['serve', '--data-dir', join(dir, 'port'), '--port', String(port), '--workers', '3']);
+      assertFriendly(workers, new RegExp(`127\\.0\\.0\\.1:${port} is taken .*use --port`));
     } finally {
       taken.close();
     }
