@@ -7,9 +7,9 @@
  * store, so any worker continues what another began.
  */
 import cluster, { type Worker } from 'node:cluster';
-import { createServer } from 'node:net';
 import type { Config } from '../config.ts';
 import { type Listening, prepareStore, startServer } from './start.ts';
+import { tryListen } from './try-listen.ts';
 
 interface ListeningMessage {
   type: 'logwarden:listening';
@@ -34,21 +34,6 @@ const ANNOUNCE_WAIT_MS = 15_000;
 
 const CRASH_WINDOW_MS = 30_000;
 const MAX_CRASHES = 5;
-
-/**
- * Listens on the configured address and closes again. The workers' listening is done by the
- * primary, so a port that is taken (or an address that is not this machine's) fails here once,
- * with the system's error, instead of once in every worker — and before demo data is loaded.
- */
-async function tryListen(host: string, port: number): Promise<void> {
-  if (port === 0) return;
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ port, host }, () => resolve());
-  });
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-}
 
 /** Runs the primary; resolves with the exit code once every worker has stopped. */
 export async function runPrimary(

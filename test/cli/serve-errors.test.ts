@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,6 +44,8 @@ describe('serve: start-up errors a person understands', () => {
     try {
       const r = await runCli(['serve', '--data-dir', join(dir, 'port'), '--port', String(port)]);
       assertFriendly(r, new RegExp(`127\\.0\\.0\\.1:${port} is taken .*use --port`));
+      // Said before the store is touched: no first key was made whose secret this start never printed.
+      assert.ok(!existsSync(join(dir, 'port')), 'no data directory was created');
       // Said once, not once by every worker.
       const workers = await runCli(['serve', '--data-dir', join(dir, 'port'), '--port', String(port), '--workers', '3']);
       assertFriendly(workers, new RegExp(`127\\.0\\.0\\.1:${port} is taken .*use --port`));
