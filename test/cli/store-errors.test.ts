@@ -1,10 +1,10 @@
 /**
  * Every command that opens the store says why it cannot, as `serve` does: one line naming the
  * place, the cause and what to do, exit code 1 — never a raw EEXIST or SQLite's "file is not
- * a database".
+ * a database". `ingest` says the same of an input file it cannot read.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -15,7 +15,7 @@ function assertOneLine(r: CliResult, pattern: RegExp): void {
   const lines = r.stderr.split('\n').filter(Boolean);
   assert.equal(lines.length, 1, r.stderr);
   assert.match(lines[0]!, pattern);
-  assert.doesNotMatch(r.stderr, /\b(EEXIST|ENOTDIR|EACCES|SQLITE_[A-Z_]+)\b|file is not a database|\n\s+at /);
+  assert.doesNotMatch(r.stderr, /\b(EEXIST|ENOTDIR|EACCES|ENOENT|EISDIR|SQLITE_[A-Z_]+)\b|file is not a database|\n\s+at /);
 }
 
 describe('commands that open the store: errors a person understands', () => {
@@ -40,5 +40,15 @@ describe('commands that open the store: errors a person understands', () => {
     writeFileSync(join(data, 'logwarden.db'), 'this is not an SQLite database '.repeat(200), { mode: 0o600 });
     const r = await runCli(['keys', 'list', '--tenant', '1', '--data-dir', data]);
     assertOneLine(r, new RegExp(`^logwarden: ${join(data, 'logwarden.db')} is not a readable logwarden database .*restore it from a backup`));
+  });
+
+  it('ingest: an input that is missing or a directory, before any data directory is made', async () => {
+    const data = join(dir, 'never-made');
+    const missing = join(dir, 'events.ndjson');
+    const r = await runCli(['ingest', missing, '--tenant', '1', '--data-dir', data]);
+    assertOneLine(r, new RegExp(`^logwarden: cannot read ${missing}: no such file$`));
+    const folder = await runCli(['ingest', dir, '--tenant', '1', '--data-dir', data]);
+    assertOneLine(folder, new RegExp(`^logwarden: cannot read ${dir}: it is a directory; give an NDJSON file, or - for standard input$`));
+    assert.ok(!existsSync(data), 'no data directory was made');
   });
 });
