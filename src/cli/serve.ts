@@ -123,8 +123,8 @@ export function registerServe(program: Command): void {
       }
       // Loaded here so that other commands do not pay for the server's modules.
       const { startServer } = await import('../server/start.ts');
-      const { tryListen } = await import('../server/try-listen.ts');
-      await tryListen(config.host, config.port).catch((err: unknown) => {
+      const { checkBeforeStart } = await import('../server/start-checks.ts');
+      await checkBeforeStart(config).catch((err: unknown) => {
         throw explainStartFailure(err, config);
       });
       const server = await startServer(config, {

@@ -9,7 +9,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Config } from '../config.ts';
 import { type Listening, prepareStore, startServer } from './start.ts';
-import { tryListen } from './try-listen.ts';
+import { checkBeforeStart } from './start-checks.ts';
 
 interface ListeningMessage {
   type: 'logwarden:listening';
@@ -41,7 +41,7 @@ export async function runPrimary(
   workers: number,
   options: { demo?: boolean; onListening(listening: Listening): void },
 ): Promise<number> {
-  await tryListen(config.host, config.port);
+  await checkBeforeStart(config);
   const prepared = await prepareStore(config, options);
   await prepared.store.close();
 

@@ -81,6 +81,17 @@ describe('serve: start-up errors a person understands', () => {
     assertFriendly(r, new RegExp(`${join(data, 'logwarden.db')} is not a readable logwarden database .*restore it from a backup, or move it away`));
   });
 
+  it('a Redis URL that leads nowhere, said once before the store is touched, without its password', async () => {
+    const data = join(dir, 'redis');
+    const env = { LOGWARDEN_REDIS_URL: 'redis://:redis-pw-71c@127.0.0.1:1' };
+    for (const workers of ['1', '2']) {
+      const r = await runCli(['serve', '--data-dir', data, '--port', '0', '--workers', workers], { env });
+      assertFriendly(r, /cannot use Redis at 127\.0\.0\.1:1 for the shared rate limits \(connection refused\); start it, or check LOGWARDEN_REDIS_URL/);
+      assert.ok(!r.stderr.includes('redis-pw-71c'));
+    }
+    assert.ok(!existsSync(data), 'no data directory was created');
+  });
+
   it('a PostgreSQL URL that leads nowhere, without repeating its password', async () => {
     const r = await runCli(['serve', '--database-url', 'postgres://someone:hunter2-pw@127.0.0.1:1/logwarden', '--port', '0']);
     assertFriendly(r, /no PostgreSQL server answers at 127\.0\.0\.1:1 \(connection refused\); start it, or check --database-url/);
