@@ -45,13 +45,14 @@ function printWelcome(boot: Bootstrap, base: string): void {
 /**
  * On a store that already has tenants no credentials are printed: say how to get a key when
  * its secret is lost, with the flags that reach this store (never a database URL: it may hold
- * a password).
+ * a password). It does not claim the keys were printed: a first start stopped before it
+ * listened (Ctrl-C while --demo loads) created its key without showing it.
  */
 function printRestartHint(config: Config, tenantId: string | undefined): void {
   const where = config.databaseUrl ? 'the PostgreSQL store' : `the store in ${config.dataDir}`;
   const storeFlag = config.databaseUrl ? ' --database-url …' : ` --data-dir ${shellWord(config.dataDir)}`;
   process.stderr.write(
-    `logwarden: serving ${where}; its access keys were printed when they were created.\n` +
+    `logwarden: serving ${where}; a secret is shown only once, when its key is created.\n` +
       `  Lost a secret? Make a new key: logwarden keys create --tenant ${tenantId ?? 'ID'} --scope read --scope write${storeFlag}\n` +
       (tenantId === undefined ? '  (tenant ids: logwarden tenants list)\n' : ''),
   );
