@@ -4,6 +4,7 @@ import { type Config, type ConfigOverrides, loadConfig } from '../config.ts';
 import { openStore } from '../store/open.ts';
 import type { Store } from '../store/store.ts';
 import { UsageError } from './exit-codes.ts';
+import { explainStoreFailure } from './serve-errors.ts';
 
 export interface StoreFlags {
   dataDir?: string;
@@ -21,9 +22,17 @@ export function configFrom(flags: StoreFlags, more: ConfigOverrides = {}): Confi
   return loadConfig({ dataDir: flags.dataDir, databaseUrl: flags.databaseUrl, ...more });
 }
 
-/** Opens the store, runs `fn`, and closes the store whatever happens. */
+/**
+ * Opens the store, runs `fn`, and closes the store whatever happens. A store that cannot be
+ * opened (the data directory is a file, not writable, not a database) is said as `serve` says it.
+ */
 export async function withStore<T>(config: Config, fn: (store: Store) => Promise<T>): Promise<T> {
-  const store = await openStore(config);
+  let store: Store;
+  try {
+    store = await openStore(config);
+  } catch (err) {
+    throw explainStoreFailure(err, config);
+  }
   try {
     return await fn(store);
   } finally {

@@ -5,47 +5,100 @@
  */
 
 import { once } from 'node:events';
-import { createWriteStream, statSync } from 'node:fs';
+import { accessSync, constants, createWriteStream, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Writable } from 'node:stream';
 
 export { CSV_ID_STYLES, type CsvIdStyle, csvCell, csvIdCell, FORMATS, type Format, type Formatter, formatter } from './fetch-formats.ts';
 
-/** A writable destination with backpressure; remembers a failure (EPIPE when a reader quits). */
+const CANNOT_WRITE: Readonly<Record<string, string>> = {
+  ENOENT: 'no such folder',
+  ENOTDIR: 'a part of the path is a file',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'read-only file system',
+};
+
+/**
+ * Says in words why `path` cannot be written (a folder, a missing folder, no permission), or
+ * nothing: checked before any request, without creating or truncating the file.
+ */
+export function outputProblem(path: string): string | undefined {
+  try {
+    if (statSync(path).isDirectory()) return `--out ${path} is a folder; give a file name`;
+    accessSync(path, constants.W_OK);
+    return undefined;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? '';
+    if (code !== 'ENOENT') return `cannot write to ${path} (${CANNOT_WRITE[code] ?? (err as Error).message})`;
+  }
+  const folder = dirname(path);
+  try {
+    if (!statSync(folder).isDirectory()) return `cannot write to ${path} (${folder} is a file)`;
+    accessSync(folder, constants.W_OK | constants.X_OK);
+    return undefined;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? '';
+    return `cannot write to ${path} (${folder}: ${CANNOT_WRITE[code] ?? (err as Error).message})`;
+  }
+}
+
+/**
+ * A writable destination with backpressure; remembers a failure (EPIPE when a reader quits).
+ * A file is opened on the first write, so an export that fails before its first page (a
+ * refused key, an unreachable server) leaves an existing file as it was and makes no new one.
+ */
 export class Sink {
   private failure: Error | undefined;
+  private stream: Writable | undefined;
 
   private constructor(
-    private readonly stream: Writable,
+    stream: Writable | undefined,
     private readonly owned: boolean,
+    private readonly open?: () => Promise<Writable>,
   ) {
+    if (stream) this.attach(stream);
+  }
+
+  private attach(stream: Writable): Writable {
+    this.stream = stream;
     stream.on('error', (err) => (this.failure ??= err));
+    return stream;
   }
 
   static stdout(): Sink {
     return new Sink(process.stdout, false);
   }
 
-  /** Opens a file; `append` keeps what is there. */
-  static async file(path: string, append: boolean): Promise<Sink> {
-    const stream = createWriteStream(path, { flags: append ? 'a' : 'w' });
-    await once(stream, 'open');
-    return new Sink(stream, true);
+  /** A file, opened on the first write; `append` keeps what is there. */
+  static file(path: string, append: boolean): Sink {
+    return new Sink(undefined, true, async () => {
+      const stream = createWriteStream(path, { flags: append ? 'a' : 'w' });
+      await once(stream, 'open');
+      return stream;
+    });
   }
 
   get error(): Error | undefined {
     return this.failure;
   }
 
+  /** Opens the file now (made, or emptied unless appending), even if nothing is written to it. */
+  async touch(): Promise<void> {
+    if (!this.stream && this.open) this.attach(await this.open());
+  }
+
   async write(text: string): Promise<void> {
     if (this.failure) throw this.failure;
     if (text === '') return;
-    if (!this.stream.write(text)) await once(this.stream, 'drain');
+    const stream = this.stream ?? this.attach(await this.open!());
+    if (!stream.write(text)) await once(stream, 'drain');
     if (this.failure) throw this.failure;
   }
 
   /** Flushes; closes the file (standard output stays open). */
   async close(): Promise<void> {
-    if (this.failure) return;
+    if (this.failure || !this.stream) return;
     if (this.owned) {
       this.stream.end();
       await once(this.stream, 'close');

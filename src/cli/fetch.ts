@@ -7,9 +7,9 @@ import { type Command, Option } from 'commander';
 import { isLogsApiError, type LogsPage, type TextPage } from '../client/index.ts';
 import { loadConfig } from '../config.ts';
 import { parseWhen, WHEN_HELP, type When } from './dates.ts';
-import { InterruptedError, UsageError } from './exit-codes.ts';
+import { CommandError, InterruptedError, UsageError } from './exit-codes.ts';
 import { fetchBundle } from './fetch-bundle.ts';
-import { CSV_ID_STYLES, type CsvIdStyle, FORMATS, type Format, formatter, isNonEmptyFile, Sink } from './fetch-output.ts';
+import { CSV_ID_STYLES, type CsvIdStyle, FORMATS, type Format, formatter, isNonEmptyFile, outputProblem, Sink } from './fetch-output.ts';
 import { createProgress } from './progress.ts';
 import { clientFrom, pageSizeFrom, type RemoteFlags, remoteOptions } from './remote.ts';
 
@@ -106,7 +106,9 @@ async function run(flags: FetchFlags, clock: () => number): Promise<void> {
   const client = clientFrom(flags, loadConfig());
 
   const toStdout = flags.out === undefined || flags.out === '-';
-  const sink = toStdout ? Sink.stdout() : await Sink.file(flags.out!, flags.append === true);
+  const problem = toStdout ? undefined : outputProblem(flags.out!);
+  if (problem) throw new CommandError(problem);
+  const sink = toStdout ? Sink.stdout() : Sink.file(flags.out!, flags.append === true);
   const out = formatter(format, flags.type, flags.append === true && isNonEmptyFile(flags.out!), flags.csvIds);
   // A bar on a terminal only, and never over data going to the same terminal.
   const bar = createProgress(flags.type, 'entries', 0, process.stderr.isTTY === true && !(toStdout && process.stdout.isTTY));
@@ -141,10 +143,14 @@ async function run(flags: FetchFlags, clock: () => number): Promise<void> {
   const pages: AsyncGenerator<LogsPage | TextPage, void> = out.text ? client.textPages(query) : client.pages(query);
   /** The next page, asked for while the current one is written; its failure is seen where it is awaited. */
   let ahead: Promise<IteratorResult<LogsPage | TextPage>> | undefined;
+  let started = false;
   try {
-    await sink.write(out.head);
     let skipped = 0;
     let next = await pages.next();
+    // Opened once the source has answered: a refused first request leaves --out as it was.
+    await sink.touch();
+    await sink.write(out.head);
+    started = true;
     while (!next.done) {
       const page = next.value;
       const size = 'texts' in page ? page.texts.length : page.logEntries.length;
@@ -168,7 +174,7 @@ async function run(flags: FetchFlags, clock: () => number): Promise<void> {
     bar.stop();
     stop.dispose();
     if (!readerGone) {
-      await sink.write(out.tail(done.written)).catch(() => undefined);
+      if (started) await sink.write(out.tail(done.written)).catch(() => undefined);
       await sink.close();
     }
   }
@@ -244,7 +250,8 @@ program reading the file strips the leading tab from id columns; or use --csv-id
 A progress bar (entries, rate, ETA) shows on a terminal; piped, the command is quiet except
 for one line on stderr when no entry matched (the output is then empty, the exit status 0).
 Ctrl-C stops at a page boundary, leaves whole records only, prints how to continue (with
---out FILE --append for NDJSON and CSV) and exits 130.`,
+--out FILE --append for NDJSON and CSV) and exits 130. The --out file is opened once the
+source has answered: a refused key or an unreachable server leaves an earlier file as it was.`,
     )
     .action(async (flags: FetchFlags) => run(flags, clock));
 }

@@ -1,5 +1,5 @@
 /** `logwarden ingest FILE|- --tenant ID` — load NDJSON entries straight into the store. */
-import { createReadStream, statSync } from 'node:fs';
+import { accessSync, constants, createReadStream, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { LogwardenError } from '../errors.ts';
 import { EntrySpool } from '../logs/entry-spool.ts';
@@ -16,6 +16,28 @@ async function* counting(source: AsyncIterable<Buffer>, onBytes: (n: number) => 
     n += chunk.length;
     onBytes(n);
     yield chunk;
+  }
+}
+
+const UNREADABLE: Readonly<Record<string, string>> = {
+  ENOENT: 'no such file',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENOTDIR: 'a part of the path is a file',
+  ELOOP: 'too many symbolic links',
+};
+
+/** The input file's size, or a failure saying in words why it cannot be read (not a raw ENOENT or EISDIR). */
+function inputSize(file: string): number {
+  try {
+    const st = statSync(file);
+    if (st.isDirectory()) throw new CommandError(`cannot read ${file}: it is a directory; give an NDJSON file, or - for standard input`);
+    accessSync(file, constants.R_OK);
+    return st.size;
+  } catch (err) {
+    if (err instanceof CommandError) throw err;
+    const code = (err as NodeJS.ErrnoException).code ?? '';
+    throw new CommandError(`cannot read ${file}: ${UNREADABLE[code] ?? (err as Error).message}`);
   }
 }
 
@@ -38,17 +60,11 @@ export function registerIngest(program: Command): void {
   ).action(async (file: string, opts: StoreFlags & { tenant: string; json?: boolean }) => {
     const config = configFrom(opts);
     const types = new LogTypes(config.extraLogTypes);
+    const fromStdin = file === '-';
+    // Before the store is opened: a wrong path creates no data directory.
+    const size = fromStdin ? 0 : inputSize(file);
     await withStore(config, async (store) => {
       if (!(await store.getTenant(opts.tenant))) throw new CommandError(`no tenant ${opts.tenant}`);
-      const fromStdin = file === '-';
-      let size = 0;
-      if (!fromStdin) {
-        try {
-          size = statSync(file).size;
-        } catch {
-          throw new CommandError(`cannot read ${file}`);
-        }
-      }
       const input = fromStdin ? process.stdin : createReadStream(file);
       const progress = createProgress('reading', 'bytes', size);
       const spool = new EntrySpool(config.ndjsonMemoryBytes);

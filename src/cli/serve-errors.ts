@@ -2,9 +2,11 @@
  * Start-up failures a person can act on: a taken port, a data directory that is a file or not
  * writable, a database file that is not (or no longer) a database, a PostgreSQL server that
  * cannot be reached. Each becomes one line saying what, where and what to do, instead of a
- * raw `EADDRINUSE` or a stack. Anything unrecognised is returned unchanged.
+ * raw `EADDRINUSE` or a stack. Anything unrecognised is returned unchanged. The store's part
+ * serves every command that opens the store (`tenants`, `keys`, `ingest`, `seed`, `sync`), not
+ * only `serve`.
  */
-import { statSync } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Config } from '../config.ts';
 import { CommandError } from './exit-codes.ts';
@@ -71,6 +73,31 @@ function listenFailure(e: SystemError, config: Config): string | undefined {
   }
 }
 
+/**
+ * Why SQLite could not open the database file (it says only "unable to open database file"):
+ * the file is a folder, or this user may not write the folder (SQLite writes its -wal and -shm
+ * there) or may not read and write the file.
+ */
+function cannotOpen(dir: string, file: string, use: string): string {
+  const fix = `${use}, or fix its permissions`;
+  try {
+    if (statSync(file).isDirectory()) return `${file} is a folder, not a database file; move it away, or ${use}`;
+  } catch {
+    // No file: the folder is the problem.
+  }
+  try {
+    accessSync(dir, constants.W_OK | constants.X_OK);
+  } catch {
+    return `cannot write to the data directory ${dir} (permission denied: this user may not create files in it); ${fix}`;
+  }
+  try {
+    accessSync(file, constants.R_OK | constants.W_OK);
+  } catch (err) {
+    if ((err as SystemError).code !== 'ENOENT') return `${file} cannot be read and written by this user (permission denied); ${fix}`;
+  }
+  return `cannot open ${file} (it must be a file this user can read and write, in a directory it can write); ${fix}`;
+}
+
 function dataDirFailure(e: SystemError, config: Config): string | undefined {
   const code = typeof e.code === 'string' ? e.code : '';
   const dir = config.dataDir;
@@ -93,7 +120,7 @@ function dataDirFailure(e: SystemError, config: Config): string | undefined {
         `restore it from a backup, or move it away to start an empty store (${use})`
       );
     case 'SQLITE_CANTOPEN':
-      return `cannot open ${file} (it must be a file this user can read and write, in a directory it can write); ${use}, or fix its permissions`;
+      return cannotOpen(dir, file, use);
     case 'SQLITE_READONLY':
     case 'SQLITE_READONLY_DIRECTORY':
     case 'SQLITE_PERM':
@@ -135,12 +162,23 @@ function postgresFailure(e: SystemError, url: string): string | undefined {
   }
 }
 
+function storeFailure(e: SystemError, config: Config): string | undefined {
+  return config.databaseUrl ? postgresFailure(e, config.databaseUrl) : dataDirFailure(e, config);
+}
+
+/** A failure to open the store as one actionable line (exit code 1), or the error itself when it is not one we know. */
+export function explainStoreFailure(err: unknown, config: Config): unknown {
+  if (typeof err !== 'object' || err === null || err instanceof CommandError) return err;
+  const message = storeFailure(err as SystemError, config);
+  return message === undefined ? err : new CommandError(message);
+}
+
 /** A start-up failure as one actionable line (exit code 1), or the error itself when it is not one we know. */
 export function explainStartFailure(err: unknown, config: Config): unknown {
   if (typeof err !== 'object' || err === null || err instanceof CommandError) return err;
   const e = err as SystemError;
   const message =
     (e.syscall === 'listen' || e.syscall === 'bind' || (e.syscall === 'getaddrinfo' && !config.databaseUrl) ? listenFailure(e, config) : undefined) ??
-    (config.databaseUrl ? postgresFailure(e, config.databaseUrl) : dataDirFailure(e, config));
+    storeFailure(e, config);
   return message === undefined ? err : new CommandError(message);
 }

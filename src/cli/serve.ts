@@ -45,13 +45,14 @@ function printWelcome(boot: Bootstrap, base: string): void {
 /**
  * On a store that already has tenants no credentials are printed: say how to get a key when
  * its secret is lost, with the flags that reach this store (never a database URL: it may hold
- * a password).
+ * a password). It does not claim the keys were printed: a first start stopped before it
+ * listened (Ctrl-C while --demo loads) created its key without showing it.
  */
 function printRestartHint(config: Config, tenantId: string | undefined): void {
   const where = config.databaseUrl ? 'the PostgreSQL store' : `the store in ${config.dataDir}`;
   const storeFlag = config.databaseUrl ? ' --database-url …' : ` --data-dir ${shellWord(config.dataDir)}`;
   process.stderr.write(
-    `logwarden: serving ${where}; its access keys were printed when they were created.\n` +
+    `logwarden: serving ${where}; a secret is shown only once, when its key is created.\n` +
       `  Lost a secret? Make a new key: logwarden keys create --tenant ${tenantId ?? 'ID'} --scope read --scope write${storeFlag}\n` +
       (tenantId === undefined ? '  (tenant ids: logwarden tenants list)\n' : ''),
   );
@@ -63,6 +64,9 @@ function announce(listening: Listening, config: Config, workers: number): void {
   if (listening.bootstrap) printWelcome(listening.bootstrap, listening.url);
   else printRestartHint(config, listening.tenantId);
   const how = workers > 1 ? ` with ${workers} workers` : '';
+  if (workers > 1 && !config.redisUrl) {
+    process.stderr.write('logwarden: rate limits are counted per worker process; set LOGWARDEN_REDIS_URL to share them\n');
+  }
   process.stderr.write(`logwarden: listening on ${listening.url}${how} (docs: ${listening.url}/docs)\n`);
 }
 
@@ -109,9 +113,6 @@ export function registerServe(program: Command): void {
             throw explainStartFailure(err, config);
           });
         }
-        if (!config.redisUrl) {
-          process.stderr.write('logwarden: rate limits are counted per worker process; set LOGWARDEN_REDIS_URL to share them\n');
-        }
         const code = await runPrimary(config, workers, {
           demo: opts.demo === true,
           onListening: (listening) => announce(listening, config, workers),
@@ -123,6 +124,10 @@ export function registerServe(program: Command): void {
       }
       // Loaded here so that other commands do not pay for the server's modules.
       const { startServer } = await import('../server/start.ts');
+      const { checkBeforeStart } = await import('../server/start-checks.ts');
+      await checkBeforeStart(config).catch((err: unknown) => {
+        throw explainStartFailure(err, config);
+      });
       const server = await startServer(config, {
         demo: opts.demo === true,
         onListening: (listening) => announce(listening, config, 1),

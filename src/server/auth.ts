@@ -81,7 +81,13 @@ export class Authenticator {
       case 'bearer': {
         if (value === '' || value.length > 4096) throw denied('invalid token');
         const r = this.tokens.check(value);
-        if (!r.ok) throw denied(r.reason === 'expired' ? 'token expired' : 'invalid token');
+        if (!r.ok) {
+          if (r.reason === 'invalid') throw denied('invalid token');
+          throw denied('token expired', {
+            ...(r.accessKey !== undefined && { accessKey: r.accessKey }),
+            ...(r.tenantId !== undefined && { tenant: r.tenantId }),
+          });
+        }
         const record = await this.lookup(r.claims.accessKey);
         if (!record || record.revokedAt !== null || record.tenantId !== r.claims.tenantId) {
           throw denied('invalid token', failedKey(record, record?.revokedAt != null ? 'token of a revoked access key' : 'token of another tenant'));

@@ -14,7 +14,13 @@ export interface TokenClaims {
   readonly scopes: readonly Scope[];
 }
 
-export type TokenCheck = { ok: true; claims: TokenClaims } | { ok: false; reason: 'expired' | 'invalid' };
+/**
+ * A refused token. An expired one was signed by this server, so the access key and tenant it
+ * names are known (for the server's log; the client is told only that it expired).
+ */
+export type TokenRefusal = { ok: false; reason: 'invalid' } | { ok: false; reason: 'expired'; accessKey?: string; tenantId?: string };
+
+export type TokenCheck = { ok: true; claims: TokenClaims } | TokenRefusal;
 
 const ISSUER = 'logwarden';
 
@@ -49,7 +55,9 @@ export class TokenService {
     }
     const { sub, tid, scope, exp } = payload;
     if (typeof exp !== 'number') return { ok: false, reason: 'invalid' };
-    if (this.now() > exp * 1000) return { ok: false, reason: 'expired' };
+    if (this.now() > exp * 1000) {
+      return { ok: false, reason: 'expired', ...(typeof sub === 'string' && { accessKey: sub }), ...(typeof tid === 'string' && { tenantId: tid }) };
+    }
     if (typeof sub !== 'string' || typeof tid !== 'string' || typeof scope !== 'string') return { ok: false, reason: 'invalid' };
     const scopes = scope.split(' ').filter((s): s is Scope => (SCOPES as readonly string[]).includes(s));
     return { ok: true, claims: { accessKey: sub, tenantId: tid, scopes } };

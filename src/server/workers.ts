@@ -9,6 +9,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Config } from '../config.ts';
 import { type Listening, prepareStore, startServer } from './start.ts';
+import { checkBeforeStart } from './start-checks.ts';
 
 interface ListeningMessage {
   type: 'logwarden:listening';
@@ -40,6 +41,7 @@ export async function runPrimary(
   workers: number,
   options: { demo?: boolean; onListening(listening: Listening): void },
 ): Promise<number> {
+  await checkBeforeStart(config);
   const prepared = await prepareStore(config, options);
   await prepared.store.close();
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -212,6 +212,55 @@ describe('logwarden fetch against a misbehaving Gong-compatible server', () => {
     assert.equal(r.code, 1);
     assert.equal(r.stderr.trim().split('\n').length, 1);
     assert.match(r.stderr, /HTTP 401: Access denied: invalid credentials \(requestId abcdefghij0123456789\)/);
+  });
+});
+
+describe('logwarden fetch: the --out file of an export that fails', () => {
+  let server: FaultServer;
+  let dir: TempDir;
+  before(async () => {
+    server = await startFaultServer({ pageSize: 4 });
+    server.setEntries('UserCallPlay', entryTexts('UserCallPlay', 3, START));
+    dir = tempDir('logwarden-fetch-out-');
+  });
+  after(async () => {
+    await server.close();
+    dir.remove();
+  });
+  const refused = () => server.faults.push({ kind: 'status', status: 401, body: '{"requestId":"abcdefghij0123456789","errors":["Access denied: invalid credentials"]}' });
+  const fetchArgs = (...more: string[]) => ['fetch', '--url', server.url, '--type', 'UserCallPlay', '--rate', '0', '--from', '2026-01-01', ...more];
+
+  it('is left as it was, and none is made, when the first request is refused', async () => {
+    const earlier = join(dir.path, 'earlier.csv');
+    writeFileSync(earlier, 'an earlier export\n');
+    refused();
+    const r = await runCli(fetchArgs('--format', 'csv', '--out', earlier), { env: CREDS });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /HTTP 401/);
+    assert.equal(readFileSync(earlier, 'utf8'), 'an earlier export\n', 'the earlier export is intact');
+
+    const fresh = join(dir.path, 'fresh.json');
+    refused();
+    const r2 = await runCli(fetchArgs('--format', 'json', '--out', fresh), { env: CREDS });
+    assert.equal(r2.code, 1, r2.stderr);
+    assert.ok(!existsSync(fresh), 'no file is made');
+
+    // Once the source answers, the file is made, even for an empty result.
+    const empty = join(dir.path, 'empty.ndjson');
+    const r3 = await runCli(['fetch', '--url', server.url, '--type', 'AccessLog', '--rate', '0', '--from', '2026-01-01', '--out', empty], { env: CREDS });
+    assert.equal(r3.code, 0, r3.stderr);
+    assert.equal(readFileSync(empty, 'utf8'), '');
+  });
+
+  it('says before any request why --out cannot be written', async () => {
+    const requests = server.requests.length;
+    const missing = join(dir.path, 'no-such-folder', 'x.ndjson');
+    const r = await runCli(fetchArgs('--out', missing), { env: CREDS });
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, `logwarden: cannot write to ${missing} (${join(dir.path, 'no-such-folder')}: no such folder)\n`);
+    const folder = await runCli(fetchArgs('--out', dir.path), { env: CREDS });
+    assert.equal(folder.stderr, `logwarden: --out ${dir.path} is a folder; give a file name\n`);
+    assert.equal(server.requests.length, requests, 'no request was made');
   });
 });
 

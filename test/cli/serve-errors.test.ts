@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +20,15 @@ function assertFriendly(r: CliResult, pattern: RegExp): void {
   assert.match(lines[0]!, /^logwarden: /);
   assert.match(lines[0]!, pattern);
   assert.doesNotMatch(r.stderr, /\b(EADDRINUSE|EEXIST|ENOTDIR|EACCES|SQLITE_[A-Z_]+)\b|\n\s+at /);
+}
+
+/** As assertFriendly, after the start's permission warnings (an operator's directory open to others). */
+function assertFriendlyLast(r: CliResult, pattern: RegExp): void {
+  const errors = r.stderr
+    .split('\n')
+    .filter((l) => l !== '' && !l.startsWith('logwarden: warning: '))
+    .join('\n');
+  assertFriendly({ ...r, stderr: errors }, pattern);
 }
 
 const root = process.getuid?.() === 0;
@@ -44,6 +53,11 @@ describe('serve: start-up errors a person understands', () => {
     try {
       const r = await runCli(['serve', '--data-dir', join(dir, 'port'), '--port', String(port)]);
       assertFriendly(r, new RegExp(`127\\.0\\.0\\.1:${port} is taken .*use --port`));
+      // Said before the store is touched: no first key was made whose secret this start never printed.
+      assert.ok(!existsSync(join(dir, 'port')), 'no data directory was created');
+      // Said once, not once by every worker.
+      const workers = await runCli(['serve', '--data-dir', join(dir, 'port'), '--port', String(port), '--workers', '3']);
+      assertFriendly(workers, new RegExp(`127\\.0\\.0\\.1:${port} is taken .*use --port`));
     } finally {
       taken.close();
     }
@@ -67,6 +81,43 @@ describe('serve: start-up errors a person understands', () => {
     assertFriendly(r, new RegExp(`cannot write to the data directory ${join(locked, 'data')} \\(.*permission denied\\); use --data-dir .*or fix its permissions`));
   });
 
+  it('a store SQLite cannot open, saying which part is wrong', async (t) => {
+    // A folder where the database file goes: for any user, root included.
+    const folder = join(dir, 'folder-db');
+    mkdirSync(join(folder, 'logwarden.db'), { recursive: true, mode: 0o700 });
+    chmodSync(folder, 0o700);
+    const r = await runCli(['serve', '--data-dir', folder, '--port', '0']);
+    assertFriendly(r, new RegExp(`${join(folder, 'logwarden.db')} is a folder, not a database file; move it away, or use --data-dir`));
+
+    if (root && !canDropPrivileges) return t.skip('running as root without runuser: mode bits do not stop root');
+    // Others may pass through the test's folder to reach the ones below.
+    const open = mkdtempSync(join(tmpdir(), 'logwarden-open-'));
+    chmodSync(open, 0o755);
+    try {
+      // An existing data directory this user may not write in (it is the operator's: left as it is).
+      const locked = join(open, 'locked');
+      mkdirSync(locked, { mode: 0o755 });
+      if (!root) chmodSync(locked, 0o555);
+      const a = await runServeAsNobody(['--data-dir', locked, '--port', '0']);
+      assertFriendlyLast(a, new RegExp(`cannot write to the data directory ${locked} \\(permission denied: this user may not create files in it\\); use --data-dir .*or fix its permissions`));
+
+      // A database file in the user's own directory that the user may not read and write.
+      const mine = join(open, 'mine');
+      mkdirSync(mine, { mode: 0o700 });
+      writeFileSync(join(mine, 'logwarden.db'), '', { mode: 0o600 });
+      if (root) {
+        const uid = Number(spawnSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).stdout.trim());
+        chownSync(mine, uid, 0);
+      } else {
+        chmodSync(join(mine, 'logwarden.db'), 0o000);
+      }
+      const b = await runServeAsNobody(['--data-dir', mine, '--port', '0']);
+      assertFriendlyLast(b, new RegExp(`${join(mine, 'logwarden.db')} cannot be read and written by this user \\(permission denied\\); use --data-dir .*or fix its permissions`));
+    } finally {
+      rmSync(open, { recursive: true, force: true });
+    }
+  });
+
   it('a database file that is not a database', async () => {
     const data = join(dir, 'garbage');
     // Owner-only, as logwarden makes them: the permission warnings are another test's subject.
@@ -74,6 +125,17 @@ describe('serve: start-up errors a person understands', () => {
     writeFileSync(join(data, 'logwarden.db'), 'this is not an SQLite database '.repeat(200), { mode: 0o600 });
     const r = await runCli(['serve', '--data-dir', data, '--port', '0']);
     assertFriendly(r, new RegExp(`${join(data, 'logwarden.db')} is not a readable logwarden database .*restore it from a backup, or move it away`));
+  });
+
+  it('a Redis URL that leads nowhere, said once before the store is touched, without its password', async () => {
+    const data = join(dir, 'redis');
+    const env = { LOGWARDEN_REDIS_URL: 'redis://:redis-pw-71c@127.0.0.1:1' };
+    for (const workers of ['1', '2']) {
+      const r = await runCli(['serve', '--data-dir', data, '--port', '0', '--workers', workers], { env });
+      assertFriendly(r, /cannot use Redis at 127\.0\.0\.1:1 for the shared rate limits \(connection refused\); start it, or check LOGWARDEN_REDIS_URL/);
+      assert.ok(!r.stderr.includes('redis-pw-71c'));
+    }
+    assert.ok(!existsSync(data), 'no data directory was created');
   });
 
   it('a PostgreSQL URL that leads nowhere, without repeating its password', async () => {

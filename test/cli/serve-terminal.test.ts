@@ -94,6 +94,8 @@ describe('serve at a terminal', { skip }, () => {
     try {
       await waitFor(() => out, /\{"level":30,.*"msg":"listening on http/);
       assert.ok(!out.includes('access key:'), 'a restart prints no credentials');
+      // Not "its keys were printed": a first start stopped before it listened never showed its key.
+      assert.match(out, /logwarden: serving the store in .*; a secret is shown only once, when its key is created\./);
       assert.match(out, /Lost a secret\? Make a new key: logwarden keys create --tenant \d+ --scope read --scope write --data-dir /);
       child.stdin.write('\x03');
       assert.equal(await exited, 0);

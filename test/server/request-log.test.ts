@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { prettyLine } from '../../src/server/log-pretty.ts';
 import { createLogger } from '../../src/server/logger.ts';
 import { loggableMessage, loggableUrl } from '../../src/server/request-log.ts';
-import { basic, startTestApp, type TestApp } from '../support/app.ts';
+import { basic, startTestApp, type TestApp, TestClock } from '../support/app.ts';
 
 interface Line {
   level: number;
@@ -120,6 +120,41 @@ describe('request log lines', () => {
     const all = raw.join('');
     for (const forbidden of [wrongSecret, t.key.secret, Buffer.from(`${t.key.accessKey}:${wrongSecret}`).toString('base64')]) {
       assert.ok(!all.includes(forbidden), `log contains ${forbidden.slice(0, 8)}…`);
+    }
+  });
+
+  it('names the access key of an expired token (the server signed it), never the token', async () => {
+    const clock = new TestClock();
+    const captured: string[] = [];
+    const sink = new Writable({
+      write(chunk, _enc, cb) {
+        captured.push(String(chunk));
+        cb();
+      },
+    });
+    const app = await startTestApp({ logger: createLogger('info', sink), now: clock.now });
+    try {
+      const tok = await app.inject({
+        method: 'POST',
+        url: '/oauth2/token',
+        headers: { authorization: basic(app.key), 'content-type': 'application/x-www-form-urlencoded' },
+        payload: 'grant_type=client_credentials',
+      });
+      const token = (tok.json() as { access_token: string; expires_in: number }).access_token;
+      clock.advance((tok.json() as { expires_in: number }).expires_in * 1000 + 2000);
+      const r = await app.inject({ method: 'GET', url: '/v2/logs?logType=AccessLog&fromDateTime=2026-01-01T00:00:00Z', headers: { authorization: `Bearer ${token}` } });
+      assert.equal(r.statusCode, 401);
+      assert.deepEqual(r.json().errors, ['Access denied: token expired']);
+      const line = captured
+        .join('')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Line)
+        .find((l) => l.requestId === r.json().requestId);
+      assert.deepEqual([line?.code, line?.reason, line?.accessKey, line?.tenant], ['unauthorized', 'Access denied: token expired', app.key.accessKey, app.tenantId]);
+      assert.ok(!captured.join('').includes(token), 'the token is not logged');
+    } finally {
+      await app.close();
     }
   });
 

@@ -37,6 +37,25 @@ export interface RedisLimiterOptions {
   keyPrefix?: string;
 }
 
+const CAUSES: Readonly<Record<string, string>> = {
+  ECONNREFUSED: 'connection refused',
+  ENOTFOUND: 'unknown host',
+  EAI_AGAIN: 'unknown host',
+  ETIMEDOUT: 'timed out',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+};
+
+/** Where a Redis URL points, without its user name or password. */
+function redisAddress(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname || 'localhost'}:${u.port || '6379'}`;
+  } catch {
+    return 'the address of LOGWARDEN_REDIS_URL';
+  }
+}
+
 /** Counts in Redis, so that several server processes share one limit per tenant. */
 export class RedisLimiter implements LimiterStore {
   private constructor(
@@ -54,13 +73,21 @@ export class RedisLimiter implements LimiterStore {
     }) as ScriptedRedis;
     redis.defineCommand('logwardenHit', { lua: HIT_SCRIPT });
     // Connection trouble is reported through the failing commands; unhandled, this event would crash the process.
-    redis.on('error', () => {});
+    // The first connection's own error is kept: the failing command only says "Connection is closed."
+    let connectionError: (Error & { code?: string }) | undefined;
+    redis.on('error', (err: Error) => {
+      connectionError ??= err;
+    });
     try {
       await redis.connect();
       await redis.ping();
     } catch (err) {
       redis.disconnect();
-      throw err;
+      const cause = connectionError ?? (err as Error & { code?: string });
+      const why = (cause.code && CAUSES[cause.code]) ?? cause.message;
+      throw new Error(`cannot use Redis at ${redisAddress(options.url)} for the shared rate limits (${why}); start it, or check LOGWARDEN_REDIS_URL`, {
+        cause,
+      });
     }
     return new RedisLimiter(redis, options.keyPrefix ?? 'logwarden:limit:');
   }
