@@ -18,6 +18,7 @@ import type { NewEntry } from '../../src/logs/entry.ts';
 import { createLogger } from '../../src/server/logger.ts';
 import { entriesOf } from '../../src/store/page.ts';
 import { DATABASE_FILE, openSqliteStore, type SqliteStore } from '../../src/store/sqlite/index.ts';
+import type { Sealer } from '../../src/store/sqlite/sealer.ts';
 import { makeEntry } from '../../src/store/store.contract.ts';
 import type { EntryQuery, StoredPage } from '../../src/store/store.ts';
 import { basic, startTestApp } from '../support/app.ts';
@@ -344,3 +345,39 @@ function fileSpace(dir: string): { inUse: number; live: number; fileBytes: numbe
     db.close();
   }
 }
+
+describe('space handed back to the file system (incremental auto-vacuum)', () => {
+  it('a few pages per call, each call its own short transaction; settling hands back everything beyond the reserve', async () => {
+    const dir = tempDir();
+    const store = openSqliteStore({ dataDir: dir, sealAgeMs: 60 * 60_000 });
+    try {
+      await store.createTenant({ id: TENANTS[0], name: 'a' });
+      const pad = 'x'.repeat(900);
+      for (let batch = 0; batch < 10; batch++) {
+        await store.append(TENANTS[0], Array.from({ length: 1000 }, (_, i) => owned(TENANTS[0], 'AccessLog', T0 + (batch * 1000 + i) * 1000, `${i}${pad}`)));
+      }
+      const pragma = (name: string) => {
+        const db = new Database(join(dir, DATABASE_FILE), { readonly: true });
+        try {
+          return db.pragma(name, { simple: true }) as number;
+        } finally {
+          db.close();
+        }
+      };
+      const freePages = () => pragma('freelist_count');
+      // The store's own background worker, driven by hand: seal everything, then hand back once.
+      const sealer = (store as unknown as { sealer: Sealer }).sealer;
+      while (sealer.step(Number.POSITIVE_INFINITY) > 0);
+      const freed = freePages();
+      assert.ok(freed > 1000, `sealing freed ${freed} pages`);
+      const pagesBefore = pragma('page_count');
+      assert.equal(sealer.giveBackSpace(0), 64, 'one call of 64 pages when the time budget is spent');
+      assert.equal(freePages(), freed - 64);
+      store.settle();
+      assert.ok(freePages() <= 256, 'settling hands back everything beyond the reserve');
+      assert.ok(pragma('page_count') < pagesBefore / 2, `the database shrank from ${pagesBefore} pages to ${pragma('page_count')}`);
+    } finally {
+      await store.close();
+    }
+  });
+});
