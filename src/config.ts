@@ -7,6 +7,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CodedError } from './errors.ts';
 import { ACCESS_KEY_PATTERN } from './logs/access-keys.ts';
+import { ADMIN_LOG_TYPE } from './logs/log-types.ts';
 
 export interface Config {
   readonly dataDir: string;
@@ -93,6 +94,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
     .filter(Boolean);
   for (const t of extra) {
     if (!/^[A-Za-z][A-Za-z0-9_]{0,63}$/.test(t)) problems.push(`LOGWARDEN_EXTRA_LOG_TYPES: ${JSON.stringify(t)} is not a valid log type name`);
+    else if (t === ADMIN_LOG_TYPE) problems.push(`LOGWARDEN_EXTRA_LOG_TYPES: ${t} is reserved for the admin trail (readable already, never writable by clients)`);
   }
   const signingKey = str('LOGWARDEN_SIGNING_KEY');
   if (signingKey !== null && signingKey.length < 32) problems.push('LOGWARDEN_SIGNING_KEY must be at least 32 characters');

@@ -187,6 +187,7 @@ describe('loadConfig', () => {
       [{ LOGWARDEN_EXTRA_LOG_TYPES: 'Good,9bad' }, 'LOGWARDEN_EXTRA_LOG_TYPES: "9bad" is not a valid log type name'],
       [{ LOGWARDEN_EXTRA_LOG_TYPES: `A${'b'.repeat(64)}` }, `LOGWARDEN_EXTRA_LOG_TYPES: "A${'b'.repeat(64)}" is not a valid log type name`],
       [{ LOGWARDEN_EXTRA_LOG_TYPES: 'has-dash' }, 'LOGWARDEN_EXTRA_LOG_TYPES: "has-dash" is not a valid log type name'],
+      [{ LOGWARDEN_EXTRA_LOG_TYPES: 'Good,LogwardenAdminLog' }, 'LOGWARDEN_EXTRA_LOG_TYPES: LogwardenAdminLog is reserved for the admin trail (readable already, never writable by clients)'],
       [{ LOGWARDEN_SIGNING_KEY: 'k'.repeat(31) }, 'LOGWARDEN_SIGNING_KEY must be at least 32 characters'],
       [{ LOGWARDEN_DATABASE_URL: 'mysql://db/lw' }, 'the database URL must start with postgres:// or postgresql://'],
       [{ LOGWARDEN_REDIS_URL: 'http://cache' }, 'LOGWARDEN_REDIS_URL must start with redis:// or rediss://'],

@@ -19,7 +19,7 @@ import { registerVerify } from './verify.ts';
 export interface CliOptions {
   /**
    * The clock behind time-dependent defaults (relative --from/--to of fetch, --since of sync,
-   * --until of seed); defaults to Date.now. Tests running a command in process pass a fixed one.
+   * --until of seed) and the time of admin-trail entries; defaults to Date.now. Tests running a command in process pass a fixed one.
    */
   now?: () => number;
 }
@@ -40,8 +40,8 @@ export function buildProgram(options: CliOptions = {}): Command {
         '  logwarden tenants create --name "Acme Corp"\n  logwarden fetch --help\n',
     );
   registerServe(program);
-  registerTenants(program);
-  registerKeys(program);
+  registerTenants(program, now);
+  registerKeys(program, now);
   registerIngest(program);
   registerSeed(program, now);
   registerFetch(program, now);

@@ -1,7 +1,8 @@
 /** `logwarden tenants create|list|show|limits` */
 import { type Command, Option } from 'commander';
+import { cliActor } from '../admin/actor.ts';
+import { changeLimitsAct, createTenantAct } from '../admin/tenants.ts';
 import type { Config } from '../config.ts';
-import { createTenant } from '../logs/access-keys.ts';
 import type { Tenant } from '../store/store.ts';
 import { configFrom, intFlag, printJson, printTable, type StoreFlags, storeOptions, withStore } from './common.ts';
 import { CommandError, UsageError } from './exit-codes.ts';
@@ -18,7 +19,7 @@ function limitCell(own: number | null, effective: number): string {
   return own === null ? `${effective} (default)` : String(own);
 }
 
-export function registerTenants(program: Command): void {
+export function registerTenants(program: Command, now: () => number = Date.now): void {
   const tenants = program
     .command('tenants')
     .description('create and list tenants (companies), and set their rate limits')
@@ -39,7 +40,7 @@ export function registerTenants(program: Command): void {
     const name = opts.name.trim();
     if (name === '' || name.length > 200) throw new UsageError('--name must be 1 to 200 characters');
     await withStore(configFrom(opts), async (store) => {
-      const t = await createTenant(store, name);
+      const t = await createTenantAct(store, name, cliActor(), now);
       if (opts.json) printJson({ id: t.id, name: t.name });
       else process.stdout.write(`${t.id}\n`);
     });
@@ -140,7 +141,7 @@ export function registerTenants(program: Command): void {
       };
       const config = configFrom(opts);
       await withStore(config, async (store) => {
-        const t = Object.keys(change).length > 0 ? await store.setTenantLimits(id, change) : await store.getTenant(id);
+        const t = await changeLimitsAct(store, id, change, cliActor(), now);
         if (!t) throw new CommandError(`no tenant ${id}`);
         const e = effectiveLimits(t, config);
         if (opts.json) {

@@ -4,8 +4,11 @@
  * in-flight requests finish, then closes the store.
  */
 import type { FastifyInstance } from 'fastify';
+import { SERVER_ACTOR } from '../admin/actor.ts';
+import { createKeyAct } from '../admin/keys.ts';
+import { createTenantAct } from '../admin/tenants.ts';
 import type { Config } from '../config.ts';
-import { createTenant, type IssuedKey, issueAccessKey } from '../logs/access-keys.ts';
+import type { IssuedKey } from '../logs/access-keys.ts';
 import { type OpenStoreOptions, openStore } from '../store/open.ts';
 import type { Store } from '../store/store.ts';
 import { buildApp } from './app.ts';
@@ -27,13 +30,13 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-/** On an empty store: one tenant and a read+write key, so a newcomer can query at once. */
-async function bootstrap(store: Store, config: Config): Promise<Bootstrap | undefined> {
+/** On an empty store: one tenant and a read+write key, so a newcomer can query at once (both in its admin trail). */
+async function bootstrap(store: Store, config: Config, clock: () => number): Promise<Bootstrap | undefined> {
   if ((await store.listTenants()).length > 0) return undefined;
-  const tenant = await createTenant(store, 'default');
+  const tenant = await createTenantAct(store, 'default', SERVER_ACTOR, clock);
   const preset =
     config.bootstrapAccessKey && config.bootstrapSecret ? { accessKey: config.bootstrapAccessKey, secret: config.bootstrapSecret } : undefined;
-  const key = await issueAccessKey(store, tenant.id, ['api:logs:read', 'api:logs:write'], preset);
+  const key = await createKeyAct(store, tenant.id, ['api:logs:read', 'api:logs:write'], SERVER_ACTOR, clock, preset);
   return { tenantId: tenant.id, key, preset: preset !== undefined };
 }
 
@@ -56,10 +59,10 @@ export interface Listening {
  * Opens the store and readies it for serving: migrations run on open; on an empty store the
  * first tenant and key are created; `demo` loads the synthetic data set.
  */
-export async function prepareStore(config: Config, options: { demo?: boolean } & OpenStoreOptions = {}): Promise<Prepared> {
+export async function prepareStore(config: Config, options: { demo?: boolean; now?: () => number } & OpenStoreOptions = {}): Promise<Prepared> {
   const store = await openStore(config, options);
   try {
-    const boot = await bootstrap(store, config);
+    const boot = await bootstrap(store, config, options.now ?? Date.now);
     const tenantId = boot?.tenantId ?? (await store.listTenants())[0]?.id;
     if (options.demo && tenantId !== undefined) {
       const { loadDemoData } = await import('../logs/demo-data.ts');
