@@ -257,10 +257,10 @@ describe('sqlite store: specific', () => {
       await before.append('7', entries);
       before.settle();
       await before.close();
-      // As the schema before the index (its last step) left it: segments, no postings.
+      // As the schema before the index (version 6) left it: segments, no postings, none of the later steps.
       withFile(dir, (db) => {
-        db.exec('DROP TABLE segment_users; DROP TABLE segment_users_pending');
-        db.pragma(`user_version = ${MIGRATIONS.length - 1}`);
+        db.exec('DROP TABLE segment_users; DROP TABLE segment_users_pending; DROP TABLE retention; DROP TABLE holds; DROP TABLE tree_receipts');
+        db.pragma(`user_version = ${MIGRATIONS.length - 2}`);
       });
       const store = openSqliteStore({ dataDir: dir, sealIntervalMs: 60_000 });
       try {

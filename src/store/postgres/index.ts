@@ -22,8 +22,13 @@ import type {
   EntryQuery,
   FirstPage,
   HourTally,
+  LegalHold,
   NewAccessKey,
+  NewLegalHold,
   Position,
+  PurgeReceipt,
+  RetentionDays,
+  RetentionSettings,
   Scope,
   Store,
   StoredPage,
@@ -37,6 +42,7 @@ import { type LeafRecord, leafRecordOf, leafText } from '../tree-leaf-records.ts
 import { reportTreeProgress, type TreeOptions } from '../tree-upgrade.ts';
 import { attachMonth, migrate, monthOf, monthTable } from './migrations.ts';
 import { PageReader } from './page-reader.ts';
+import * as retention from './retention.ts';
 import { Sealer } from './sealer.ts';
 import { SegmentCache } from './segment-cache.ts';
 import { readTotals } from './totals.ts';
@@ -689,5 +695,41 @@ export class PostgresStore implements Store {
          entries_seen = excluded.entries_seen, updated_at = excluded.updated_at`,
       [tid, c.source, c.logType, c.throughMs, c.entriesSeen, new Date()],
     );
+  }
+
+  async getRetention(tenantId: string): Promise<RetentionSettings | undefined> {
+    const tid = await this.tid(tenantId);
+    return tid === undefined ? undefined : retention.retentionSettings(this.pool, tid);
+  }
+
+  async setRetention(tenantId: string, logType: string | null, days: RetentionDays | undefined): Promise<RetentionSettings> {
+    return retention.setRetention(this.pool, await this.requireTid(tenantId), logType, days);
+  }
+
+  async logTypes(tenantId: string): Promise<string[]> {
+    const tid = await this.tid(tenantId);
+    if (tid === undefined) return [];
+    const r = await this.pool.query<{ name: string }>(
+      `SELECT l.name FROM log_types l WHERE l.type_id IN (SELECT DISTINCT type_id FROM entry_counts WHERE tid = $1 AND n > 0)
+       UNION SELECT log_type FROM retention WHERE tid = $1 AND log_type <> ''`,
+      [tid],
+    );
+    return r.rows.map((row) => row.name).sort();
+  }
+
+  async createHold(hold: NewLegalHold): Promise<LegalHold> {
+    return retention.createHold(this.pool, await this.requireTid(hold.tenantId), hold, new Date());
+  }
+
+  async listHolds(filter: { tenantId?: string; includeReleased?: boolean } = {}): Promise<LegalHold[]> {
+    return retention.listHolds(this.pool, filter.tenantId, filter.includeReleased === true);
+  }
+
+  async releaseHold(id: string, release: { reason: string; releasedBy: string }): Promise<LegalHold | undefined> {
+    return retention.releaseHold(this.pool, id, release, new Date());
+  }
+
+  async purge(_tenantId: string, _logType: string, _beforeMs: number, _limit: number): Promise<PurgeReceipt> {
+    throw new Error('purge is not yet implemented');
   }
 }

@@ -233,6 +233,38 @@ export const MIGRATIONS: readonly string[] = [
   INSERT INTO tree_backfill (tid, through_seq) SELECT tid, last_seq FROM entry_seqs WHERE last_seq > 0;
   `,
   USER_INDEX,
+  // Retention (issue 12): per tenant, its default (`log_type` '') and per log type, days kept
+  // (NULL: forever); legal holds, never deleted (released ones keep who and why); and the text
+  // of every deletion receipt leaf by its leaf index (its leaf record in the tree holds its
+  // leaf hash, ../tree-leaf-records.ts).
+  `
+  CREATE TABLE retention (
+    tid integer NOT NULL,
+    log_type text NOT NULL,
+    days integer,
+    PRIMARY KEY (tid, log_type)
+  );
+  CREATE TABLE holds (
+    id text PRIMARY KEY,
+    tid integer NOT NULL REFERENCES tenants(tid),
+    log_type text,
+    from_ms bigint,
+    to_ms bigint,
+    reason text NOT NULL,
+    created_at timestamptz NOT NULL,
+    created_by text NOT NULL,
+    released_at timestamptz,
+    released_by text,
+    release_reason text
+  );
+  CREATE INDEX holds_by_tenant ON holds(tid, created_at);
+  CREATE TABLE tree_receipts (
+    tid integer NOT NULL,
+    leaf bigint NOT NULL,
+    text text NOT NULL,
+    PRIMARY KEY (tid, leaf)
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

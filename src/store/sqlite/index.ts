@@ -25,8 +25,13 @@ import type {
   EntryQuery,
   FirstPage,
   HourTally,
+  LegalHold,
   NewAccessKey,
+  NewLegalHold,
   Position,
+  PurgeReceipt,
+  RetentionDays,
+  RetentionSettings,
   Scope,
   Store,
   StoredPage,
@@ -42,6 +47,7 @@ import { reportTreeProgress, type TreeOptions } from '../tree-upgrade.ts';
 import { countPosted, userPage } from '../user-filter.ts';
 import { prepareDataDir } from './data-dir.ts';
 import { migrate } from './migrations.ts';
+import { SqliteRetention } from './retention.ts';
 import { Sealer } from './sealer.ts';
 import { type Owner, Segments } from './segments.ts';
 import { SqliteTree } from './tree.ts';
@@ -151,6 +157,7 @@ export class SqliteStore implements Store {
   private readonly owners = new Map<string, Owner>();
   private readonly now: () => number;
   private readonly tree: SqliteTree;
+  private readonly retention: SqliteRetention;
   /** Log type names by number, for leaf texts. */
   private readonly typeNames = new Map<number, string>();
 
@@ -185,6 +192,9 @@ export class SqliteStore implements Store {
       addEntryKey: db.prepare<[number, number, Buffer]>('INSERT OR IGNORE INTO entry_keys (tid, event_time, key) VALUES (?, ?, ?)'),
       tenantOf: db.prepare<[number], string>('SELECT id FROM tenants WHERE tid = ?').pluck(),
       typeOf: db.prepare<[number], string>('SELECT name FROM log_types WHERE type_id = ?').pluck(),
+      typesOf: db
+        .prepare<[number], string>('SELECT l.name FROM log_types l WHERE l.type_id IN (SELECT DISTINCT type_id FROM entry_counts WHERE tid = ? AND n > 0)')
+        .pluck(),
       tidOf: db.prepare<[string], { tid: number }>('SELECT tid FROM tenants WHERE id = ?'),
       typeIdOf: db.prepare<[string], { type_id: number }>('SELECT type_id FROM log_types WHERE name = ?'),
       addType: db.prepare<[string]>('INSERT OR IGNORE INTO log_types (name) VALUES (?)'),
@@ -245,6 +255,7 @@ export class SqliteStore implements Store {
       options.log?.originPrefix ?? `logwarden/${secret(STORE_ID_SECRET, newStoreId)}`,
     );
     this.tree = new SqliteTree(db, keys, (typeId) => this.typeName(typeId));
+    this.retention = new SqliteRetention(db);
     backfillTrees(db, this.tree, this.segments, (tid, typeId) => this.ownerOf(tid, typeId), options.onTreeProgress ?? reportTreeProgress, options.treeBackfillChunk);
     this.sealer = new Sealer(db, this.segments, (tid, typeId) => this.ownerOf(tid, typeId), {
       sealAgeMs: options.sealAgeMs ?? DEFAULT_SEAL_AGE_MS,
@@ -535,5 +546,38 @@ export class SqliteStore implements Store {
 
   async setCheckpoint(c: Omit<Checkpoint, 'updatedAt'>): Promise<void> {
     this.q.setCheckpoint.run(c.source, this.requireTid(c.tenantId), c.logType, c.throughMs, c.entriesSeen, new Date().toISOString());
+  }
+
+  async getRetention(tenantId: string): Promise<RetentionSettings | undefined> {
+    const tid = this.tid(tenantId);
+    return tid === undefined ? undefined : this.retention.settings(tid);
+  }
+
+  async setRetention(tenantId: string, logType: string | null, days: RetentionDays | undefined): Promise<RetentionSettings> {
+    return this.retention.set(this.requireTid(tenantId), logType, days);
+  }
+
+  async logTypes(tenantId: string): Promise<string[]> {
+    const tid = this.tid(tenantId);
+    if (tid === undefined) return [];
+    const names = new Set(this.q.typesOf.all(tid));
+    for (const name of Object.keys(this.retention.settings(tid).perType)) names.add(name);
+    return [...names].sort();
+  }
+
+  async createHold(hold: NewLegalHold): Promise<LegalHold> {
+    return this.retention.createHold(this.requireTid(hold.tenantId), hold, new Date(this.now()));
+  }
+
+  async listHolds(filter: { tenantId?: string; includeReleased?: boolean } = {}): Promise<LegalHold[]> {
+    return this.retention.list(filter.tenantId, filter.includeReleased === true);
+  }
+
+  async releaseHold(id: string, release: { reason: string; releasedBy: string }): Promise<LegalHold | undefined> {
+    return this.retention.release(id, release, new Date(this.now()));
+  }
+
+  async purge(_tenantId: string, _logType: string, _beforeMs: number, _limit: number): Promise<PurgeReceipt> {
+    throw new Error('purge is not yet implemented');
   }
 }
