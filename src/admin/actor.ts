@@ -5,7 +5,10 @@
  */
 import { hostname, userInfo } from 'node:os';
 
-export type Actor = { readonly kind: 'cli'; readonly user: string; readonly host: string } | { readonly kind: 'server' } | { readonly kind: 'key'; readonly accessKey: string };
+export type Actor =
+  | { readonly kind: 'cli'; readonly user: string; readonly host: string }
+  | { readonly kind: 'server' }
+  | { readonly kind: 'key'; readonly accessKey: string };
 
 export const SERVER_ACTOR: Actor = Object.freeze({ kind: 'server' });
 

@@ -19,7 +19,13 @@ export async function createKeyAct(
   await recordAdminAct(
     store,
     tenantId,
-    { action: 'key.created', actor, target: { accessKey: key.accessKey }, before: null, after: { accessKey: key.accessKey, scopes: [...key.scopes] } },
+    {
+      action: 'key.created',
+      actor,
+      target: { accessKey: key.accessKey },
+      before: null,
+      after: { accessKey: key.accessKey, scopes: [...key.scopes] },
+    },
     clock,
   );
   return key;
@@ -29,7 +35,12 @@ export async function createKeyAct(
  * Revokes a key. `revoked` is false when it was revoked already (no act, nothing recorded);
  * undefined when there is no such key.
  */
-export async function revokeKeyAct(store: Store, accessKey: string, actor: Actor, clock: () => number): Promise<{ key: AccessKeyRecord; revoked: boolean } | undefined> {
+export async function revokeKeyAct(
+  store: Store,
+  accessKey: string,
+  actor: Actor,
+  clock: () => number,
+): Promise<{ key: AccessKeyRecord; revoked: boolean } | undefined> {
   const before = await store.getAccessKey(accessKey);
   if (!before) return undefined;
   if (!(await store.revokeAccessKey(accessKey))) return { key: before, revoked: false };

@@ -8,6 +8,7 @@ import { CodedError, ERRORS } from '../errors.ts';
 import { VERSION } from '../version.ts';
 import { EXIT } from './exit-codes.ts';
 import { registerFetch } from './fetch.ts';
+import { registerHolds } from './holds.ts';
 import { registerIngest } from './ingest.ts';
 import { registerKeys } from './keys.ts';
 import { registerSeed } from './seed.ts';
@@ -42,6 +43,7 @@ export function buildProgram(options: CliOptions = {}): Command {
   registerServe(program);
   registerTenants(program, now);
   registerKeys(program, now);
+  registerHolds(program, now);
   registerIngest(program);
   registerSeed(program, now);
   registerFetch(program, now);
