@@ -46,6 +46,8 @@ export interface Prepared {
   readonly bootstrap: Bootstrap | undefined;
   /** The first tenant (the one bootstrap created, on a new store). */
   readonly tenantId: string | undefined;
+  /** Set when the demo tenant was given Gong's retention (`--gong-retention`). */
+  readonly gongRetention?: boolean;
 }
 
 /** What a banner needs once the server listens. */
@@ -53,23 +55,36 @@ export interface Listening {
   readonly url: string;
   readonly bootstrap: Bootstrap | undefined;
   readonly tenantId: string | undefined;
+  /** The demo tenant keeps Gong's retention (`--gong-retention`). */
+  readonly gongRetention?: boolean;
 }
 
 /**
  * Opens the store and readies it for serving: migrations run on open; on an empty store the
  * first tenant and key are created; `demo` loads the synthetic data set.
  */
-export async function prepareStore(config: Config, options: { demo?: boolean; now?: () => number } & OpenStoreOptions = {}): Promise<Prepared> {
+export async function prepareStore(
+  config: Config,
+  options: { demo?: boolean; gongRetention?: boolean; now?: () => number } & OpenStoreOptions = {},
+): Promise<Prepared> {
   const store = await openStore(config, options);
+  const clock = options.now ?? Date.now;
   try {
-    const boot = await bootstrap(store, config, options.now ?? Date.now);
+    const boot = await bootstrap(store, config, clock);
     const tenantId = boot?.tenantId ?? (await store.listTenants())[0]?.id;
+    const gongRetention = options.demo === true && options.gongRetention === true && tenantId !== undefined;
     if (options.demo && tenantId !== undefined) {
       const { loadDemoData } = await import('../logs/demo-data.ts');
-      const r = await loadDemoData(store, tenantId, {});
+      let retentionDays: Readonly<Record<string, number>> | undefined;
+      if (gongRetention) {
+        const { applyGongRetention, GONG_RETENTION_DAYS } = await import('../admin/gong-retention.ts');
+        await applyGongRetention(store, tenantId, clock);
+        retentionDays = GONG_RETENTION_DAYS;
+      }
+      const r = await loadDemoData(store, tenantId, { now: clock(), ...(retentionDays && { retentionDays }) });
       process.stderr.write(`logwarden: demo data for tenant ${tenantId}: ${r.accepted} entries stored (${r.duplicates} already there)\n`);
     }
-    return { store, bootstrap: boot, tenantId };
+    return { store, bootstrap: boot, tenantId, gongRetention };
   } catch (err) {
     await store.close();
     throw err;
@@ -78,6 +93,8 @@ export async function prepareStore(config: Config, options: { demo?: boolean; no
 
 export interface StartOptions {
   demo?: boolean;
+  /** With `demo`: the demo tenant keeps Gong's published retention (AccessLog 14 days). */
+  gongRetention?: boolean;
   /** False in worker processes: the primary prepared the store before forking them. */
   prepare?: boolean;
   /** Called once listening, before the first log line is written (awaited): the place for a banner. */
@@ -92,10 +109,11 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const opening: OpenStoreOptions = {
     onBackgroundError: (problem) => logger.error({ problem: problem.message, kind: problem.name }, 'store background work failed; retrying'),
   };
-  const { store, bootstrap: boot, tenantId } =
+  const prepared: Prepared =
     options.prepare === false
       ? { store: await openStore(config, opening), bootstrap: undefined, tenantId: undefined }
       : await prepareStore(config, { ...options, ...opening });
+  const { store, bootstrap: boot, tenantId, gongRetention } = prepared;
   let app: FastifyInstance | undefined;
   let limiter: LimiterStore | undefined;
   try {
@@ -109,7 +127,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-    await options.onListening?.({ url, bootstrap: boot, tenantId });
+    await options.onListening?.({ url, bootstrap: boot, tenantId, gongRetention });
     release();
     const running = app;
     let stopping: Promise<void> | undefined;
