@@ -14,6 +14,7 @@ import type { NewEntry } from '../../logs/entry.ts';
 import { type Hash, leafHash } from '../../tlog/hash.ts';
 import { BUCKET_MS, BucketTally, overlappingBuckets } from '../count-plan.ts';
 import { EMPTY_PAGE } from '../page.ts';
+import { emptyReceipt, purgeLimit } from '../purge-step.ts';
 import type { SegmentOwner } from '../segment-codec.ts';
 import type {
   AccessKeyRecord,
@@ -42,6 +43,7 @@ import { type LeafRecord, leafRecordOf, leafText } from '../tree-leaf-records.ts
 import { reportTreeProgress, type TreeOptions } from '../tree-upgrade.ts';
 import { attachMonth, migrate, monthOf, monthTable } from './migrations.ts';
 import { PageReader } from './page-reader.ts';
+import { purgeStep } from './purge.ts';
 import * as retention from './retention.ts';
 import { Sealer } from './sealer.ts';
 import { SegmentCache } from './segment-cache.ts';
@@ -729,7 +731,21 @@ export class PostgresStore implements Store {
     return retention.releaseHold(this.pool, id, release, new Date());
   }
 
-  async purge(_tenantId: string, _logType: string, _beforeMs: number, _limit: number): Promise<PurgeReceipt> {
-    throw new Error('purge is not yet implemented');
+  async purge(tenantId: string, logType: string, beforeMs: number, limit: number): Promise<PurgeReceipt> {
+    const tid = await this.requireTid(tenantId);
+    const max = purgeLimit(limit);
+    const typeId = await this.typeId(logType);
+    if (typeId === undefined) return emptyReceipt(logType, Date.now());
+    const owner = await this.ownerOf(tid, typeId);
+    const client = await this.pool.connect();
+    let broken = false;
+    try {
+      return await purgeStep(client, this.tree, { tid, typeId, owner }, beforeMs, max, Date.now());
+    } catch (err) {
+      broken = true;
+      throw err;
+    } finally {
+      client.release(broken);
+    }
   }
 }

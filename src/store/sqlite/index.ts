@@ -16,6 +16,7 @@ import Database from 'better-sqlite3';
 import type { NewEntry } from '../../logs/entry.ts';
 import { BUCKET_MS, BucketTally, overlappingBuckets, planCount } from '../count-plan.ts';
 import { EMPTY_PAGE } from '../page.ts';
+import { emptyReceipt, purgeLimit } from '../purge-step.ts';
 import { SegmentCache } from '../segment-cache.ts';
 import { before, countInSegment, type HotEntry, mergePage } from '../segment-pages.ts';
 import type {
@@ -47,6 +48,7 @@ import { reportTreeProgress, type TreeOptions } from '../tree-upgrade.ts';
 import { countPosted, userPage } from '../user-filter.ts';
 import { prepareDataDir } from './data-dir.ts';
 import { migrate } from './migrations.ts';
+import { SqlitePurge } from './purge.ts';
 import { SqliteRetention } from './retention.ts';
 import { Sealer } from './sealer.ts';
 import { type Owner, Segments } from './segments.ts';
@@ -158,6 +160,7 @@ export class SqliteStore implements Store {
   private readonly now: () => number;
   private readonly tree: SqliteTree;
   private readonly retention: SqliteRetention;
+  private readonly purger: SqlitePurge;
   /** Log type names by number, for leaf texts. */
   private readonly typeNames = new Map<number, string>();
 
@@ -256,6 +259,7 @@ export class SqliteStore implements Store {
     );
     this.tree = new SqliteTree(db, keys, (typeId) => this.typeName(typeId));
     this.retention = new SqliteRetention(db);
+    this.purger = new SqlitePurge(db, this.segments, this.tree, this.retention);
     backfillTrees(db, this.tree, this.segments, (tid, typeId) => this.ownerOf(tid, typeId), options.onTreeProgress ?? reportTreeProgress, options.treeBackfillChunk);
     this.sealer = new Sealer(db, this.segments, (tid, typeId) => this.ownerOf(tid, typeId), {
       sealAgeMs: options.sealAgeMs ?? DEFAULT_SEAL_AGE_MS,
@@ -577,7 +581,21 @@ export class SqliteStore implements Store {
     return this.retention.release(id, release, new Date(this.now()));
   }
 
-  async purge(_tenantId: string, _logType: string, _beforeMs: number, _limit: number): Promise<PurgeReceipt> {
-    throw new Error('purge is not yet implemented');
+  async purge(tenantId: string, logType: string, beforeMs: number, limit: number): Promise<PurgeReceipt> {
+    const tid = this.requireTid(tenantId);
+    const max = purgeLimit(limit);
+    const typeId = this.typeId(logType, false);
+    const nowMs = this.now();
+    if (typeId === undefined) return emptyReceipt(logType, nowMs);
+    let receipt: PurgeReceipt;
+    try {
+      receipt = this.db.transaction(() => this.purger.step(this.ownerOf(tid, typeId), beforeMs, max, nowMs)).immediate();
+    } catch (err) {
+      this.tree.rolledBack();
+      throw err;
+    }
+    // What the step freed goes back to the file system (with incremental auto-vacuum).
+    if (receipt.count > 0) this.sealer.giveBackSpace();
+    return receipt;
   }
 }

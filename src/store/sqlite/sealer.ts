@@ -111,7 +111,7 @@ export class Sealer {
   }
 
   /** With incremental auto-vacuum, returns free pages beyond a reserve to the file system. */
-  private giveBackSpace(): void {
+  giveBackSpace(): void {
     if (this.q.autoVacuum.get() !== 2) return;
     const free = this.q.freePages.get()!;
     if (free > FREE_PAGES_KEPT) this.db.pragma(`incremental_vacuum(${free - FREE_PAGES_KEPT / 2})`);
