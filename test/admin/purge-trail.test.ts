@@ -1,0 +1,63 @@
+/**
+ * The "purge run" admin-trail entry of a purge step: written after the step's deletion receipt,
+ * it names the type, the range, the count and the receipt's leaf; a step that deleted nothing
+ * writes nothing.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { recordPurgeRun } from '../../src/admin/purge-trail.ts';
+import { openSqliteStore } from '../../src/store/sqlite/index.ts';
+import { makeEntry } from '../../src/store/store.contract.ts';
+
+describe('purge runs in the admin trail', () => {
+  it('records each purge step that deleted entries, after its receipt leaf', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'logwarden-purge-trail-'));
+    const store = openSqliteStore({ dataDir: dir });
+    try {
+      await store.createTenant({ id: '4242', name: 'Purged' });
+      const day = 86_400_000;
+      const t0 = Date.UTC(2026, 0, 1);
+      await store.append('4242', [makeEntry('AccessLog', t0), makeEntry('AccessLog', t0 + day), makeEntry('AccessLog', t0 + 40 * day)]);
+      const receipt = await store.purge('4242', 'AccessLog', t0 + 10 * day, 1000);
+      assert.equal(receipt.count, 2);
+      const now = Date.UTC(2026, 1, 20, 3, 0, 0);
+      const record = await recordPurgeRun(store, '4242', receipt, () => now);
+      assert.equal(await recordPurgeRun(store, '4242', await store.purge('4242', 'AccessLog', t0 + 10 * day, 1000), () => now), undefined);
+
+      const page = await store.firstPage({ tenantId: '4242', logType: 'LogwardenAdminLog', fromMs: 0, toMs: null }, 10);
+      const entries = JSON.parse(`[${page.text.toString('utf8')}]`) as Array<{ userFullName: string; eventTime: string; logRecord: Record<string, unknown> }>;
+      assert.equal(entries.length, 1);
+      const [entry] = entries;
+      assert.deepEqual([entry!.userFullName, entry!.eventTime], ['logwarden server', '2026-02-20T03:00:00.000Z']);
+      assert.deepEqual(entry!.logRecord, record);
+      assert.deepEqual(
+        { ...entry!.logRecord, actId: 'x' },
+        {
+          action: 'purge.run',
+          actId: 'x',
+          tenantId: '4242',
+          actor: { kind: 'server' },
+          target: { logType: 'AccessLog' },
+          before: null,
+          after: {
+            logType: 'AccessLog',
+            firstEventTime: '2026-01-01T00:00:00.000Z',
+            lastEventTime: '2026-01-02T00:00:00.000Z',
+            count: 2,
+            receiptLeafIndex: 3,
+            digest: receipt.digest,
+            purgedAt: receipt.purgedAt,
+          },
+        },
+      );
+      // Three entries (leaves 0-2), the receipt (leaf 3), the purge-run entry (leaf 4).
+      assert.equal((await store.log!('4242'))!.checkpoint.size, 5);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
