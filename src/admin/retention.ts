@@ -8,7 +8,7 @@
  * applies: type, then tenant, then server).
  */
 import type { Config } from '../config.ts';
-import { ADMIN_LOG_TYPE } from '../logs/log-types.ts';
+import { ADMIN_LOG_TYPE, LogTypes } from '../logs/log-types.ts';
 import { effectiveRetention } from '../store/retention-policy.ts';
 import type { RetentionDays, RetentionSettings, Store } from '../store/store.ts';
 import type { Actor } from './actor.ts';
@@ -54,6 +54,11 @@ export function typesToShow(configured: readonly string[], held: readonly string
   const out = configured.filter((t) => t !== ADMIN_LOG_TYPE);
   for (const t of held) if (t !== ADMIN_LOG_TYPE && !out.includes(t)) out.push(t);
   return [...out, ADMIN_LOG_TYPE];
+}
+
+/** Whether retention or a hold may name `logType` for this tenant: a configured type, or one it holds entries of. */
+export async function isTenantLogType(store: Store, extraLogTypes: readonly string[], tenantId: string, logType: string): Promise<boolean> {
+  return new LogTypes(extraLogTypes).has(logType) || (await store.logTypes(tenantId)).includes(logType);
 }
 
 export function retentionView(settings: RetentionSettings, serverDays: RetentionDays, types: readonly string[]): RetentionView {

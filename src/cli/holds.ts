@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { cliActor } from '../admin/actor.ts';
 import { createHoldAct, holdJson, releaseHoldAct } from '../admin/holds.ts';
+import { isTenantLogType } from '../admin/retention.ts';
 import { LogTypes } from '../logs/log-types.ts';
 import type { LegalHold } from '../store/store.ts';
 import { configFrom, printJson, printTable, type StoreFlags, storeOptions, withStore } from './common.ts';
@@ -67,11 +68,8 @@ export function registerHolds(program: Command, now: () => number = Date.now): v
     await withStore(config, async (store) => {
       if (!(await store.getTenant(opts.tenant))) throw new CommandError(`no tenant ${opts.tenant}`);
       const logType = opts.type === undefined ? null : opts.type.trim();
-      if (logType !== null) {
-        const known = new LogTypes(config.extraLogTypes);
-        if (!known.has(logType) && !(await store.logTypes(opts.tenant)).includes(logType)) {
-          throw new UsageError(`--type: unknown log type ${JSON.stringify(logType)} (expected one of ${known.describe()})`);
-        }
+      if (logType !== null && !(await isTenantLogType(store, config.extraLogTypes, opts.tenant, logType))) {
+        throw new UsageError(`--type: unknown log type ${JSON.stringify(logType)} (expected one of ${new LogTypes(config.extraLogTypes).describe()})`);
       }
       const hold = await createHoldAct(store, { tenantId: opts.tenant, logType, fromMs, toMs, reason }, cliActor(), now);
       if (opts.json) printJson(holdJson(hold));

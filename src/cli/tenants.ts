@@ -1,7 +1,7 @@
 /** `logwarden tenants create|list|show|limits` */
 import { type Command, Option } from 'commander';
 import { cliActor } from '../admin/actor.ts';
-import { retentionRows, retentionView, serverRetention, setRetentionAct, typesToShow } from '../admin/retention.ts';
+import { isTenantLogType, retentionRows, retentionView, serverRetention, setRetentionAct, typesToShow } from '../admin/retention.ts';
 import { changeLimitsAct, createTenantAct } from '../admin/tenants.ts';
 import type { Config } from '../config.ts';
 import { LogTypes } from '../logs/log-types.ts';
@@ -217,11 +217,8 @@ export function registerTenants(program: Command, now: () => number = Date.now):
     await withStore(config, async (store) => {
       if (!(await store.getTenant(id))) throw new CommandError(`no tenant ${id}`);
       const logType = opts.type === undefined ? null : opts.type.trim();
-      if (logType !== null) {
-        const known = new LogTypes(config.extraLogTypes);
-        if (!known.has(logType) && !(await store.logTypes(id)).includes(logType)) {
-          throw new UsageError(`--type: unknown log type ${JSON.stringify(logType)} (expected one of ${known.describe()})`);
-        }
+      if (logType !== null && !(await isTenantLogType(store, config.extraLogTypes, id, logType))) {
+        throw new UsageError(`--type: unknown log type ${JSON.stringify(logType)} (expected one of ${new LogTypes(config.extraLogTypes).describe()})`);
       }
       if (change) await setRetentionAct(store, id, logType, change.days, cliActor(), now);
       const view = await retentionOf(store, config, id);
