@@ -6,8 +6,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config.ts';
 import { createTenant, type IssuedKey, issueAccessKey } from '../logs/access-keys.ts';
+import { BackgroundPurge } from '../store/background-purge.ts';
 import { type OpenStoreOptions, openStore } from '../store/open.ts';
-import type { Store } from '../store/store.ts';
+import type { PurgeReceipt, Store } from '../store/store.ts';
 import { buildApp } from './app.ts';
 import type { LimiterStore } from './limiter/limiter.ts';
 import { createHeldLogger, resolveLogFormat } from './logger.ts';
@@ -79,6 +80,8 @@ export interface StartOptions {
   prepare?: boolean;
   /** Called once listening, before the first log line is written (awaited): the place for a banner. */
   onListening?(listening: Listening): void | Promise<void>;
+  /** Called after each background purge step that deleted entries (awaited), with the store it ran on. */
+  onPurged?(store: Store, tenantId: string, receipt: PurgeReceipt): void | Promise<void>;
 }
 
 /** Starts a server; resolves once it listens. `stop()` drains in-flight requests, then closes the store. */
@@ -108,6 +111,17 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
     await options.onListening?.({ url, bootstrap: boot, tenantId });
     release();
+    // Retention: expired entries are deleted in the background (one process of all those
+    // sharing the store at a time), one line per step, no entry text.
+    const purge = new BackgroundPurge({
+      store,
+      serverDays: config.retentionDays,
+      intervalMs: config.purgeIntervalSeconds * 1000,
+      log: (line) => logger.info(line, 'retention purge: entries deleted'),
+      onError: (err) => logger.error({ problem: err instanceof Error ? err.message : String(err) }, 'retention purge failed; retrying at the next interval'),
+      ...(options.onPurged && { onPurged: (tenantId: string, receipt: PurgeReceipt) => options.onPurged!(store, tenantId, receipt) }),
+    });
+    purge.start();
     const running = app;
     let stopping: Promise<void> | undefined;
     return {
@@ -117,6 +131,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       stop() {
         stopping ??= (async () => {
           try {
+            await purge.stop();
             await running.close();
           } finally {
             await limiter?.close();
