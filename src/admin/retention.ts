@@ -37,13 +37,9 @@ export interface RetentionView {
   readonly types: readonly TypeRetention[];
 }
 
-/**
- * The server's default retention (`LOGWARDEN_RETENTION_DAYS`), forever when the configuration
- * has none.
- */
+/** The server's default retention (`LOGWARDEN_RETENTION_DAYS`; null: forever). */
 export function serverRetention(config: Config): RetentionDays {
-  const days = (config as Config & { readonly retentionDays?: RetentionDays }).retentionDays;
-  return days === undefined ? null : days;
+  return config.retentionDays;
 }
 
 /**

@@ -6,11 +6,13 @@
 import type { FastifyInstance } from 'fastify';
 import { SERVER_ACTOR } from '../admin/actor.ts';
 import { createKeyAct } from '../admin/keys.ts';
+import { recordPurgeRun } from '../admin/purge-trail.ts';
 import { createTenantAct } from '../admin/tenants.ts';
 import type { Config } from '../config.ts';
 import type { IssuedKey } from '../logs/access-keys.ts';
+import { BackgroundPurge } from '../store/background-purge.ts';
 import { type OpenStoreOptions, openStore } from '../store/open.ts';
-import type { Store } from '../store/store.ts';
+import type { PurgeReceipt, Store } from '../store/store.ts';
 import { buildApp } from './app.ts';
 import type { LimiterStore } from './limiter/limiter.ts';
 import { createHeldLogger, resolveLogFormat } from './logger.ts';
@@ -99,6 +101,8 @@ export interface StartOptions {
   prepare?: boolean;
   /** Called once listening, before the first log line is written (awaited): the place for a banner. */
   onListening?(listening: Listening): void | Promise<void>;
+  /** Called after each background purge step that deleted entries (awaited), with the store it ran on. */
+  onPurged?(store: Store, tenantId: string, receipt: PurgeReceipt): void | Promise<void>;
 }
 
 /** Starts a server; resolves once it listens. `stop()` drains in-flight requests, then closes the store. */
@@ -129,6 +133,22 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
     await options.onListening?.({ url, bootstrap: boot, tenantId, gongRetention });
     release();
+    // Retention: expired entries are deleted in the background (one process of all those
+    // sharing the store at a time), one line per step, no entry text. Each step that deleted
+    // entries is written to the tenant's admin trail, then told to `onPurged`.
+    const onPurged = async (tenantId: string, receipt: PurgeReceipt): Promise<void> => {
+      await recordPurgeRun(store, tenantId, receipt, Date.now);
+      await options.onPurged?.(store, tenantId, receipt);
+    };
+    const purge = new BackgroundPurge({
+      store,
+      serverDays: config.retentionDays,
+      intervalMs: config.purgeIntervalSeconds * 1000,
+      log: (line) => logger.info(line, 'retention purge: entries deleted'),
+      onError: (err) => logger.error({ problem: err instanceof Error ? err.message : String(err) }, 'retention purge failed; retrying at the next interval'),
+      onPurged,
+    });
+    purge.start();
     const running = app;
     let stopping: Promise<void> | undefined;
     return {
@@ -138,6 +158,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       stop() {
         stopping ??= (async () => {
           try {
+            await purge.stop();
             await running.close();
           } finally {
             await limiter?.close();

@@ -115,6 +115,22 @@ export function retentionContractCases(ctx: () => RetentionCaseContext): void {
     });
   });
 
+  describe('purge lease', () => {
+    it('lets one holder at a time hold it, across stores, until released or expired', async () => {
+      const { store, open } = ctx();
+      const other = await open();
+      assert.equal(await store.takePurgeLease('a', 60_000), true);
+      assert.equal(await other.takePurgeLease('b', 60_000), false, 'held by a');
+      assert.equal(await store.takePurgeLease('a', 60_000), true, 'renewed');
+      await other.releasePurgeLease('b');
+      assert.equal(await other.takePurgeLease('b', 60_000), false, 'only the holder releases');
+      await store.releasePurgeLease('a');
+      assert.equal(await other.takePurgeLease('b', 1), true);
+      await new Promise((r) => setTimeout(r, 20));
+      assert.equal(await store.takePurgeLease('a', 60_000), true, "b's lease expired");
+    });
+  });
+
   describe('legal holds', () => {
     it('creates, lists and releases holds, keeping who and why', async () => {
       const { store, tenant, other, t0, open } = ctx();

@@ -293,6 +293,15 @@ export interface Store {
    * its signed checkpoint. Count 0: nothing left to delete (nothing appended).
    */
   purge(tenantId: string, logType: string, beforeMs: number, limit: number): Promise<PurgeReceipt>;
+
+  /**
+   * Takes or renews the store-wide purge lease for `holder` for `ttlMs`: true when `holder` now
+   * holds it, false while another holder's lease runs. One process purges at a time, whatever
+   * the number of processes or servers sharing the store.
+   */
+  takePurgeLease(holder: string, ttlMs: number): Promise<boolean>;
+  /** Gives the lease up if `holder` holds it. */
+  releasePurgeLease(holder: string): Promise<void>;
 }
 
 /** Raised when the store's schema is newer than this code understands. */

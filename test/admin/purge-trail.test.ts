@@ -9,8 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { recordPurgeRun } from '../../src/admin/purge-trail.ts';
+import { loadConfig } from '../../src/config.ts';
+import { issueAccessKey } from '../../src/logs/access-keys.ts';
+import { startServer } from '../../src/server/start.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import { makeEntry } from '../../src/store/store.contract.ts';
+import type { PurgeReceipt } from '../../src/store/store.ts';
+import { basic } from '../support/app.ts';
 
 describe('purge runs in the admin trail', () => {
   it('records each purge step that deleted entries, after its receipt leaf', async () => {
@@ -58,6 +63,51 @@ describe('purge runs in the admin trail', () => {
     } finally {
       await store.close();
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("the server's background purge writes a purge.run entry per step into the tenant's trail, readable by its read key", { timeout: 60_000 }, async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'logwarden-purge-trail-server-'));
+    try {
+      const day = 86_400_000;
+      const seed = openSqliteStore({ dataDir });
+      await seed.createTenant({ id: '77', name: 'Acme' });
+      const key = await issueAccessKey(seed, '77', ['api:logs:read']);
+      const now = Date.now();
+      await seed.append('77', [
+        ...Array.from({ length: 4 }, (_, i) => makeEntry('UserCallPlay', now - (50 + i) * day, `{"old":${i}}`)),
+        makeEntry('UserCallPlay', now - day, '{"new":0}'),
+      ]);
+      await seed.close();
+
+      const told: PurgeReceipt[] = [];
+      const server = await startServer(loadConfig({ dataDir, port: 0, retentionDays: 30, purgeIntervalSeconds: 1, logLevel: 'silent' }, {}), {
+        onPurged: (_store, _tenantId, receipt) => void told.push(receipt),
+      });
+      try {
+        const deadline = Date.now() + 30_000;
+        while (told.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+        assert.equal(told.length, 1, 'the caller\'s hook is still told');
+        const res = await server.app.inject({
+          method: 'GET',
+          url: '/v2/logs',
+          query: { logType: 'LogwardenAdminLog', fromDateTime: '2000-01-01T00:00:00Z' },
+          headers: { authorization: basic(key) },
+        });
+        assert.equal(res.statusCode, 200, res.body);
+        const records = (res.json() as { logEntries: Array<{ userFullName: string; logRecord: { action: string; actor: unknown; after: Record<string, unknown> } }> }).logEntries;
+        assert.equal(records.length, 1);
+        assert.equal(records[0]!.userFullName, 'logwarden server');
+        assert.deepEqual([records[0]!.logRecord.action, records[0]!.logRecord.actor], ['purge.run', { kind: 'server' }]);
+        const after = records[0]!.logRecord.after;
+        assert.deepEqual([after.logType, after.count, after.receiptLeafIndex], ['UserCallPlay', 4, told[0]!.leafIndex]);
+        assert.equal(after.firstEventTime, new Date(told[0]!.fromMs).toISOString());
+        assert.equal(after.lastEventTime, new Date(told[0]!.toMs).toISOString());
+      } finally {
+        await server.stop();
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
     }
   });
 });

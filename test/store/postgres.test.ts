@@ -141,7 +141,7 @@ describe('postgres store: specific', { skip }, () => {
     // As the schema before the index (version 5) left it: segments, no postings, none of the later steps.
     await cluster!.query(
       url,
-      `DROP TABLE segment_users; DROP TABLE segment_users_pending; DROP TABLE retention; DROP TABLE holds; DROP TABLE tree_receipts;
+      `DROP TABLE segment_users; DROP TABLE segment_users_pending; DROP TABLE retention; DROP TABLE holds; DROP TABLE tree_receipts; DROP TABLE purge_lease;
        UPDATE schema_version SET version = ${MIGRATIONS.length - 2}`,
     );
     const store = await open();

@@ -71,7 +71,7 @@ describe('SQLite verifiable log', () => {
     withFile(dir, (db) => {
       db.exec('DROP TABLE tree_heads; DROP TABLE tree_tiles; DROP TABLE tree_high; DROP TABLE tree_checkpoints; DROP TABLE tree_runs; DROP TABLE tree_backfill;');
       db.exec('DROP TABLE segment_users; DROP TABLE segment_users_pending;'); // the user index came after the tree (v6)
-      db.exec('DROP TABLE retention; DROP TABLE holds; DROP TABLE tree_receipts;'); // and retention after it (v7)
+      db.exec('DROP TABLE retention; DROP TABLE holds; DROP TABLE tree_receipts; DROP TABLE purge_lease;'); // and retention after it (v7)
       db.pragma('user_version = 4');
     });
 

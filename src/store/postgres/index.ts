@@ -748,4 +748,18 @@ export class PostgresStore implements Store {
       client.release(broken);
     }
   }
+
+  async takePurgeLease(holder: string, ttlMs: number): Promise<boolean> {
+    // Timed by the database's clock: servers sharing it need not agree on the time.
+    const r = await this.pool.query(
+      `UPDATE purge_lease SET holder = $1, until = now() + make_interval(secs => $2::float8 / 1000)
+       WHERE id = 1 AND (holder = $1 OR until < now())`,
+      [holder, ttlMs],
+    );
+    return r.rowCount === 1;
+  }
+
+  async releasePurgeLease(holder: string): Promise<void> {
+    await this.pool.query("UPDATE purge_lease SET holder = '', until = '-infinity' WHERE id = 1 AND holder = $1", [holder]);
+  }
 }

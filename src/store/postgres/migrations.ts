@@ -234,9 +234,10 @@ export const MIGRATIONS: readonly string[] = [
   `,
   USER_INDEX,
   // Retention (issue 12): per tenant, its default (`log_type` '') and per log type, days kept
-  // (NULL: forever); legal holds, never deleted (released ones keep who and why); and the text
-  // of every deletion receipt leaf by its leaf index (its leaf record in the tree holds its
-  // leaf hash, ../tree-leaf-records.ts).
+  // (NULL: forever); legal holds, never deleted (released ones keep who and why); the text of
+  // every deletion receipt leaf by its leaf index (its leaf record in the tree holds its leaf
+  // hash, ../tree-leaf-records.ts); and the lease that lets one process (of all the servers
+  // sharing the database) purge at a time, timed by the database's clock.
   `
   CREATE TABLE retention (
     tid integer NOT NULL,
@@ -264,6 +265,12 @@ export const MIGRATIONS: readonly string[] = [
     text text NOT NULL,
     PRIMARY KEY (tid, leaf)
   );
+  CREATE TABLE purge_lease (
+    id integer PRIMARY KEY CHECK (id = 1),
+    holder text NOT NULL,
+    until timestamptz NOT NULL
+  );
+  INSERT INTO purge_lease (id, holder, until) VALUES (1, '', '-infinity');
   `,
 ];
 

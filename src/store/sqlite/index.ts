@@ -237,6 +237,9 @@ export class SqliteStore implements Store {
          FROM access_keys k JOIN tenants t ON t.tid = k.tid WHERE t.id = ? ORDER BY k.created_at, k.access_key`,
       ),
       dataVersion: db.prepare<[], number>('PRAGMA data_version').pluck(),
+      // The lease is timed by the wall clock: the processes sharing a file share a machine.
+      takeLease: db.prepare<[string, number, string, number]>('UPDATE purge_lease SET holder = ?, until_ms = ? WHERE id = 1 AND (holder = ? OR until_ms < ?)'),
+      releaseLease: db.prepare<[string]>("UPDATE purge_lease SET holder = '', until_ms = 0 WHERE id = 1 AND holder = ?"),
       revoke: db.prepare<[string, string]>('UPDATE access_keys SET revoked_at = ? WHERE access_key = ? AND revoked_at IS NULL'),
       addSecret: db.prepare<[string, string]>('INSERT OR IGNORE INTO secrets (name, value) VALUES (?, ?)'),
       secret: db.prepare<[string], { value: string }>('SELECT value FROM secrets WHERE name = ?'),
@@ -597,5 +600,14 @@ export class SqliteStore implements Store {
     // What the step freed goes back to the file system (with incremental auto-vacuum).
     if (receipt.count > 0) this.sealer.giveBackSpace();
     return receipt;
+  }
+
+  async takePurgeLease(holder: string, ttlMs: number): Promise<boolean> {
+    const now = Date.now();
+    return this.q.takeLease.run(holder, now + ttlMs, holder, now).changes === 1;
+  }
+
+  async releasePurgeLease(holder: string): Promise<void> {
+    this.q.releaseLease.run(holder);
   }
 }

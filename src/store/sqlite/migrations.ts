@@ -220,9 +220,9 @@ export const MIGRATIONS: readonly string[] = [
   `,
   USER_INDEX,
   // Retention (issue 12): per tenant, its default (`log_type` '') and per log type, days kept
-  // (NULL: forever); legal holds, never deleted (released ones keep who and why); and the text
-  // of every deletion receipt leaf by its leaf index (its leaf record in the tree holds its
-  // leaf hash, ../tree-leaf-records.ts).
+  // (NULL: forever); legal holds, never deleted (released ones keep who and why); the text of
+  // every deletion receipt leaf by its leaf index (its leaf record in the tree holds its leaf
+  // hash, ../tree-leaf-records.ts); and the lease that lets one process purge at a time.
   `
   CREATE TABLE retention (
     tid INTEGER NOT NULL,
@@ -250,6 +250,12 @@ export const MIGRATIONS: readonly string[] = [
     text TEXT NOT NULL,
     PRIMARY KEY (tid, leaf)
   ) WITHOUT ROWID;
+  CREATE TABLE purge_lease (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    holder TEXT NOT NULL,
+    until_ms INTEGER NOT NULL
+  );
+  INSERT INTO purge_lease (id, holder, until_ms) VALUES (1, '', 0);
   `,
 ];
 
