@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import { makeEntry } from '../../src/store/store.contract.ts';
-import { runCliInProcess } from '../support/cli.ts';
+import { runCli, runCliInProcess } from '../support/cli.ts';
 
 const NOW = Date.parse('2026-06-01T12:00:00.000Z');
 
@@ -118,6 +118,16 @@ describe('logwarden tenants retention and holds', () => {
     const table = await ok(['tenants', 'show', tenant]);
     assert.match(table, /^retention UserCallPlay\s+365 days \(the tenant's default\)$/m);
     assert.match(table, /^retention BadgeSwipe\s+forever \(the type's setting\)$/m);
+  });
+
+  it('shows the server default (LOGWARDEN_RETENTION_DAYS) where neither the type nor the tenant sets one', async () => {
+    const r = await runCli(['tenants', 'show', other, '--json', '--data-dir', dir], { env: { LOGWARDEN_RETENTION_DAYS: '90' } });
+    assert.equal(r.code, 0, r.stderr);
+    const retention = JSON.parse(r.stdout).retention;
+    assert.equal(retention.serverDays, 90);
+    assert.deepEqual(retention.types[0], { logType: 'AccessLog', days: null, effectiveDays: 90, from: 'server' });
+    const mine = await runCli(['tenants', 'retention', tenant, '--json', '--data-dir', dir], { env: { LOGWARDEN_RETENTION_DAYS: '90' } });
+    assert.deepEqual(JSON.parse(mine.stdout).types.find((t: { logType: string }) => t.logType === 'UserCallPlay'), { logType: 'UserCallPlay', days: null, effectiveDays: 365, from: 'tenant' });
   });
 
   it('refuses bad retention requests, changing nothing', async () => {
