@@ -75,6 +75,28 @@ describe('postgres store: specific', { skip }, () => {
     await cluster!.dropDatabase(url);
   });
 
+  it('purges while appends of the same tenant fill the pool, without waiting on each other', { timeout: 20_000 }, async () => {
+    const store = await openPostgresStore({ url, poolSize: 2 });
+    stores.push(store);
+    await store.createTenant({ id: 'a', name: 'A' });
+    const t0 = Date.UTC(2025, 5, 1);
+    await store.append('a', Array.from({ length: 3000 }, (_, i) => makeEntry('AccessLog', t0 + i * 1000, `{"i":${i}}`)));
+    let purged = 0;
+    let done = false;
+    let appended = 0;
+    const purging = (async () => {
+      for (let r = await store.purge('a', 'AccessLog', t0 + 3_000_000, 100); r.count > 0; r = await store.purge('a', 'AccessLog', t0 + 3_000_000, 100)) purged += r.count;
+      done = true;
+    })();
+    // Appends of the tenant all along, each waiting for the tenant's row while a step holds it.
+    const appending = Array.from({ length: 3 }, async () => {
+      while (!done) await store.append('a', [makeEntry('AccessLog', t0 + 5_000_000 + appended, `{"k":${appended++}}`)]);
+    });
+    await Promise.all([purging, ...appending]);
+    assert.equal(purged, 3000);
+    assert.equal((await store.firstPage({ tenantId: 'a', logType: 'AccessLog', fromMs: 0, toMs: null }, 10)).total, appended);
+  });
+
   it('drops the partitions of a month retention emptied (seen in the catalogue), and only then', async () => {
     const store = await open();
     await store.createTenant({ id: 'a', name: 'A' });

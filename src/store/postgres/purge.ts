@@ -128,7 +128,8 @@ export async function purgeStep(
       [tid, typeId, counts.map((c) => c.hour), counts.map((c) => c.n)],
     );
 
-    const leaves = await tree.leafIndexes(tid, picked.map((e) => e.seq));
+    // Through the step's own connection: appends waiting on the tenant's row may hold the rest of the pool.
+    const leaves = await tree.leafIndexes(tid, picked.map((e) => e.seq), client);
     let hashes: Awaited<ReturnType<PostgresTree['leafHashesAt']>> = [];
     const sorted = [...leaves].sort((a, b) => a - b);
     if (!leaves.some((l) => l < 0)) hashes = await tree.leafHashesAt(client, tid, sorted);
