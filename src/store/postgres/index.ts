@@ -41,7 +41,7 @@ import { type BackgroundErrorReporter, reportToStderr, UnknownTenantError } from
 import { LogKeys } from '../tree-keys.ts';
 import { type LeafRecord, leafRecordOf, leafText } from '../tree-leaf-records.ts';
 import { reportTreeProgress, type TreeOptions } from '../tree-upgrade.ts';
-import { attachMonth, migrate, monthOf, monthTable } from './migrations.ts';
+import { attachedMonths, attachMonth, dropEmptyMonth, migrate, monthOf, monthTable } from './migrations.ts';
 import { PageReader } from './page-reader.ts';
 import { purgeStep } from './purge.ts';
 import * as retention from './retention.ts';
@@ -60,6 +60,8 @@ const FUTURE_MONTHS = 12;
 /** How long attaching a partition may wait for locks before the rows go to DEFAULT instead. */
 const PARTITION_LOCK_TIMEOUT_MS = 5000;
 const PARTITION_RETRY_MS = 30_000;
+/** How long dropping an emptied month's partitions may make reads and writes queue behind it. */
+const PARTITION_DROP_LOCK_TIMEOUT_MS = 200;
 
 interface TenantRow {
   id: string;
@@ -740,12 +742,33 @@ export class PostgresStore implements Store {
     const client = await this.pool.connect();
     let broken = false;
     try {
-      return await purgeStep(client, this.tree, { tid, typeId, owner }, beforeMs, max, Date.now());
+      const receipt = await purgeStep(client, this.tree, { tid, typeId, owner }, beforeMs, max, Date.now());
+      // The step's last: months wholly before the cutoff that it left empty lose their partitions.
+      if (receipt.count > 0 && receipt.count < max) await this.dropEmptyMonths(client, beforeMs);
+      return receipt;
     } catch (err) {
       broken = true;
       throw err;
     } finally {
       client.release(broken);
+    }
+  }
+
+  /**
+   * Drops the partitions of months ending at or before `beforeMs` that hold no entry of any
+   * tenant (migrations.ts, dropEmptyMonth); a month whose locks are not granted quickly is left
+   * for a later purge.
+   */
+  private async dropEmptyMonths(client: pg.PoolClient, beforeMs: number): Promise<void> {
+    for (const m of await attachedMonths(client)) {
+      if (Date.UTC(1970, m + 1, 1) > beforeMs) break;
+      try {
+        if (await dropEmptyMonth(client, m, PARTITION_DROP_LOCK_TIMEOUT_MS)) this.months.delete(m);
+      } catch (err) {
+        // A lock not granted in time: reads and writes go first.
+        const code = (err as { code?: string }).code;
+        if (code !== '55P03' && code !== '40P01') throw err;
+      }
     }
   }
 

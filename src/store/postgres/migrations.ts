@@ -365,3 +365,56 @@ export async function attachMonth(client: pg.PoolClient, month: number, lockTime
     throw err;
   }
 }
+
+/** The months (from `monthOf`) that have their own partitions, ascending. */
+export async function attachedMonths(client: pg.PoolClient | pg.Pool): Promise<number[]> {
+  const r = await client.query<{ name: string }>(
+    `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+     WHERE i.inhparent = 'entries'::regclass AND c.relname ~ '^entries_y[0-9]{4}m[0-9]{2}$'`,
+  );
+  return r.rows
+    .map((row) => {
+      const m = /^entries_y(\d{4})m(\d{2})$/.exec(row.name)!;
+      return (Number(m[1]) - 1970) * 12 + Number(m[2]) - 1;
+    })
+    .sort((a, b) => a - b);
+}
+
+/**
+ * Drops a month's partitions (entries, entry_keys, segments) when all three are empty, in a
+ * short transaction of its own: what retention does once it has deleted every tenant's entries
+ * of that month, so that their space goes back at once rather than through vacuum. Dropping a
+ * partition locks its parent: `lockTimeoutMs` bounds how long reads and writes may queue
+ * behind it (on a timeout nothing is dropped, and the next purge tries again). Returns whether
+ * the month was dropped. A process that still believes the month attached writes its rows to
+ * DEFAULT, whence attaching the month again moves them.
+ */
+export async function dropEmptyMonth(client: pg.PoolClient, month: number, lockTimeoutMs: number): Promise<boolean> {
+  const empty = async (): Promise<boolean> => {
+    for (const table of PARTITIONED) if ((await client.query(`SELECT 1 FROM ${monthTable(table, month)} LIMIT 1`)).rowCount !== 0) return false;
+    return true;
+  };
+  // Without locks first: a month still holding entries costs no one a wait.
+  if (!(await empty())) return false;
+  await client.query('BEGIN');
+  try {
+    await client.query(`SET LOCAL lock_timeout = ${Math.trunc(lockTimeoutMs)}`);
+    await client.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_NAMESPACE, PARTITION_LOCK]);
+    const exists = await client.query<{ e: boolean }>('SELECT to_regclass($1) IS NOT NULL AS e', [partitionOf(month)]);
+    if (!exists.rows[0]!.e) {
+      await client.query('ROLLBACK');
+      return false;
+    }
+    for (const table of PARTITIONED) await client.query(`LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE`);
+    if (!(await empty())) {
+      await client.query('ROLLBACK');
+      return false;
+    }
+    for (const table of PARTITIONED) await client.query(`DROP TABLE ${monthTable(table, month)}`);
+    await client.query('COMMIT');
+    return true;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw err;
+  }
+}

@@ -8,9 +8,9 @@
  * Locks, in this order: the (tenant, type) group's sealing lock (the sealer skips a group
  * while it is held, so no segment changes under the step), then the tenant's `entry_seqs`
  * row, as an append takes it first: the tenant's appends wait for the step (bounded), and
- * none can be inserting a key the step deletes. The deletes are range deletes by key; the
- * monthly partitions are left in place (dropping one would need every tenant's entries of
- * that month to be expired, and every process to forget the partition).
+ * none can be inserting a key the step deletes. The deletes are range deletes by key; once a
+ * type's purge is done, months it left with no entry of any tenant lose their partitions
+ * (index.ts, migrations.ts `dropEmptyMonth`), so their space goes back without vacuum.
  */
 import type pg from 'pg';
 import { entryKey } from '../../logs/entry.ts';
@@ -128,7 +128,8 @@ export async function purgeStep(
       [tid, typeId, counts.map((c) => c.hour), counts.map((c) => c.n)],
     );
 
-    const leaves = await tree.leafIndexes(tid, picked.map((e) => e.seq));
+    // Through the step's own connection: appends waiting on the tenant's row may hold the rest of the pool.
+    const leaves = await tree.leafIndexes(tid, picked.map((e) => e.seq), client);
     let hashes: Awaited<ReturnType<PostgresTree['leafHashesAt']>> = [];
     const sorted = [...leaves].sort((a, b) => a - b);
     if (!leaves.some((l) => l < 0)) hashes = await tree.leafHashesAt(client, tid, sorted);

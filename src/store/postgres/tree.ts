@@ -478,10 +478,10 @@ export class PostgresTree {
     return out;
   }
 
-  /** The leaf of each sequence; -1 where there is none. */
-  async leafIndexes(tid: number, seqs: readonly number[]): Promise<number[]> {
+  /** The leaf of each sequence; -1 where there is none (read through `client` when given: the purge's transaction). */
+  async leafIndexes(tid: number, seqs: readonly number[], client?: pg.PoolClient): Promise<number[]> {
     if (seqs.length === 0) return [];
-    const r = await this.pool.query<{ leaf: string }>({
+    const r = await (client ?? this.pool).query<{ leaf: string }>({
       name: 'lw_tree_leaf_indexes',
       text: `
         SELECT coalesce((SELECT CASE WHEN q.s < r.first_seq + r.n THEN r.first_leaf + (q.s - r.first_seq) END
