@@ -7,6 +7,8 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CodedError } from './errors.ts';
 import { ACCESS_KEY_PATTERN } from './logs/access-keys.ts';
+import { ADMIN_LOG_TYPE } from './logs/log-types.ts';
+import { isRetentionDays, MAX_RETENTION_DAYS } from './store/retention-policy.ts';
 
 export interface Config {
   readonly dataDir: string;
@@ -48,6 +50,13 @@ export interface Config {
   readonly logSigningSecret: string | null;
   /** The verifiable log's origin prefix (`<prefix>/<tenantId>`); default `logwarden/<store id>`. */
   readonly logOriginPrefix: string | null;
+  /**
+   * Days an entry is kept after its event time unless its tenant or log type says otherwise
+   * (src/store/retention-policy.ts); null keeps entries forever (the default).
+   */
+  readonly retentionDays: number | null;
+  /** How often the server's background purge looks for expired entries. */
+  readonly purgeIntervalSeconds: number;
   /** Credentials for `fetch` and `sync` against a remote source. */
   readonly accessKey: string | null;
   readonly secret: string | null;
@@ -93,6 +102,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
     .filter(Boolean);
   for (const t of extra) {
     if (!/^[A-Za-z][A-Za-z0-9_]{0,63}$/.test(t)) problems.push(`LOGWARDEN_EXTRA_LOG_TYPES: ${JSON.stringify(t)} is not a valid log type name`);
+    else if (t === ADMIN_LOG_TYPE) problems.push(`LOGWARDEN_EXTRA_LOG_TYPES: ${t} is reserved for the admin trail (readable already, never writable by clients)`);
   }
   const signingKey = str('LOGWARDEN_SIGNING_KEY');
   if (signingKey !== null && signingKey.length < 32) problems.push('LOGWARDEN_SIGNING_KEY must be at least 32 characters');
@@ -117,6 +127,15 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
   const logOriginPrefix = str('LOGWARDEN_LOG_ORIGIN_PREFIX');
   if (logOriginPrefix !== null && !/^[!-*,-~]{1,200}$/.test(logOriginPrefix)) {
     problems.push('LOGWARDEN_LOG_ORIGIN_PREFIX must be 1-200 printable ASCII characters without spaces or +');
+  }
+
+  const retentionRaw = str('LOGWARDEN_RETENTION_DAYS');
+  let retentionDays: number | null = null;
+  if (retentionRaw !== null && retentionRaw !== 'forever') {
+    const days = Number(retentionRaw);
+    if (!/^\d+$/.test(retentionRaw) || !isRetentionDays(days)) {
+      problems.push(`LOGWARDEN_RETENTION_DAYS must be forever or a whole number of days from 1 to ${MAX_RETENTION_DAYS} (got ${JSON.stringify(retentionRaw)})`);
+    } else retentionDays = days;
   }
 
   const config: Config = {
@@ -147,6 +166,8 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
     authCacheMs: pick('authCacheMs', int('LOGWARDEN_AUTH_CACHE_MS', databaseUrl ? 1000 : 0, 0, 60_000)),
     logSigningSecret: pick('logSigningSecret', logSigningSecret),
     logOriginPrefix: pick('logOriginPrefix', logOriginPrefix),
+    retentionDays: pick('retentionDays', retentionDays),
+    purgeIntervalSeconds: pick('purgeIntervalSeconds', int('LOGWARDEN_PURGE_INTERVAL_SECONDS', 60, 1, 86_400)),
     accessKey: pick('accessKey', str('LOGWARDEN_ACCESS_KEY')),
     secret: pick('secret', str('LOGWARDEN_SECRET')),
   };

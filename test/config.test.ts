@@ -49,6 +49,8 @@ describe('loadConfig', () => {
         authCacheMs: 0,
         logSigningSecret: null,
         logOriginPrefix: null,
+        retentionDays: null,
+        purgeIntervalSeconds: 60,
         accessKey: null,
         secret: null,
       },
@@ -87,6 +89,8 @@ describe('loadConfig', () => {
         LOGWARDEN_AUTH_CACHE_MS: '250',
         LOGWARDEN_LOG_SIGNING_SECRET: 'L'.repeat(32),
         LOGWARDEN_LOG_ORIGIN_PREFIX: 'audit.example.com/log',
+        LOGWARDEN_RETENTION_DAYS: '365',
+        LOGWARDEN_PURGE_INTERVAL_SECONDS: '15',
         LOGWARDEN_ACCESS_KEY: 'remote-key',
         LOGWARDEN_SECRET: 'remote-secret',
       },
@@ -121,6 +125,8 @@ describe('loadConfig', () => {
         authCacheMs: 250,
         logSigningSecret: 'L'.repeat(32),
         logOriginPrefix: 'audit.example.com/log',
+        retentionDays: 365,
+        purgeIntervalSeconds: 15,
         accessKey: 'remote-key',
         secret: 'remote-secret',
       },
@@ -162,6 +168,7 @@ describe('loadConfig', () => {
     ['LOGWARDEN_MAX_CONCURRENT_INGESTS', 1, 10_000],
     ['LOGWARDEN_LIMITS_REFRESH_MS', 0, 600_000],
     ['LOGWARDEN_AUTH_CACHE_MS', 0, 60_000],
+    ['LOGWARDEN_PURGE_INTERVAL_SECONDS', 1, 86_400],
   ];
   for (const [name, min, max] of integers) {
     it(`accepts ${name} from ${min} to ${max} and refuses anything else`, () => {
@@ -175,6 +182,22 @@ describe('loadConfig', () => {
     });
   }
 
+  it('reads LOGWARDEN_RETENTION_DAYS as forever (the default) or whole days from 1 to 365000', () => {
+    assert.equal(loadConfig({}, {}).retentionDays, null);
+    assert.equal(loadConfig({}, { LOGWARDEN_RETENTION_DAYS: 'forever' }).retentionDays, null);
+    assert.equal(loadConfig({}, { LOGWARDEN_RETENTION_DAYS: '' }).retentionDays, null);
+    assert.equal(loadConfig({}, { LOGWARDEN_RETENTION_DAYS: '1' }).retentionDays, 1);
+    assert.equal(loadConfig({}, { LOGWARDEN_RETENTION_DAYS: '365000' }).retentionDays, 365_000);
+    assert.equal(loadConfig({ retentionDays: 30 }, { LOGWARDEN_RETENTION_DAYS: '7' }).retentionDays, 30);
+    for (const raw of ['0', '-1', '1.5', '365001', 'never', 'Forever', ' 7', '1e3']) {
+      assert.deepEqual(
+        problems({ LOGWARDEN_RETENTION_DAYS: raw }),
+        [`LOGWARDEN_RETENTION_DAYS must be forever or a whole number of days from 1 to 365000 (got ${JSON.stringify(raw)})`],
+        raw,
+      );
+    }
+  });
+
   it('bounds the page size by the maximum page size', () => {
     assert.deepEqual(problems({ LOGWARDEN_MAX_PAGE_SIZE: '50', LOGWARDEN_PAGE_SIZE: '50' }), []);
     assert.deepEqual(problems({ LOGWARDEN_MAX_PAGE_SIZE: '50', LOGWARDEN_PAGE_SIZE: '51' }), [
@@ -187,6 +210,7 @@ describe('loadConfig', () => {
       [{ LOGWARDEN_EXTRA_LOG_TYPES: 'Good,9bad' }, 'LOGWARDEN_EXTRA_LOG_TYPES: "9bad" is not a valid log type name'],
       [{ LOGWARDEN_EXTRA_LOG_TYPES: `A${'b'.repeat(64)}` }, `LOGWARDEN_EXTRA_LOG_TYPES: "A${'b'.repeat(64)}" is not a valid log type name`],
       [{ LOGWARDEN_EXTRA_LOG_TYPES: 'has-dash' }, 'LOGWARDEN_EXTRA_LOG_TYPES: "has-dash" is not a valid log type name'],
+      [{ LOGWARDEN_EXTRA_LOG_TYPES: 'Good,LogwardenAdminLog' }, 'LOGWARDEN_EXTRA_LOG_TYPES: LogwardenAdminLog is reserved for the admin trail (readable already, never writable by clients)'],
       [{ LOGWARDEN_SIGNING_KEY: 'k'.repeat(31) }, 'LOGWARDEN_SIGNING_KEY must be at least 32 characters'],
       [{ LOGWARDEN_DATABASE_URL: 'mysql://db/lw' }, 'the database URL must start with postgres:// or postgresql://'],
       [{ LOGWARDEN_REDIS_URL: 'http://cache' }, 'LOGWARDEN_REDIS_URL must start with redis:// or rediss://'],

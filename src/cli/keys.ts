@@ -1,6 +1,7 @@
 /** `logwarden keys create|list|revoke` */
 import type { Command } from 'commander';
-import { issueAccessKey } from '../logs/access-keys.ts';
+import { cliActor } from '../admin/actor.ts';
+import { createKeyAct, revokeKeyAct } from '../admin/keys.ts';
 import { SCOPES, type Scope } from '../store/store.ts';
 import { configFrom, printJson, printTable, type StoreFlags, storeOptions, withStore } from './common.ts';
 import { CommandError, UsageError } from './exit-codes.ts';
@@ -22,7 +23,7 @@ function parseScopes(values: readonly string[]): Scope[] {
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
-export function registerKeys(program: Command): void {
+export function registerKeys(program: Command, now: () => number = Date.now): void {
   const keys = program
     .command('keys')
     .description('create, list and revoke access keys')
@@ -40,7 +41,7 @@ export function registerKeys(program: Command): void {
     const scopes = parseScopes(opts.scope);
     await withStore(configFrom(opts), async (store) => {
       if (!(await store.getTenant(opts.tenant))) throw new CommandError(`no tenant ${opts.tenant}`);
-      const key = await issueAccessKey(store, opts.tenant, scopes);
+      const key = await createKeyAct(store, opts.tenant, scopes, cliActor(), now);
       if (opts.json) {
         printJson(key);
         return;
@@ -83,9 +84,9 @@ export function registerKeys(program: Command): void {
       .addHelpText('after', '\nExample:\n  logwarden keys revoke LWZKHJNASGVDTD2QNUUJIJ      # the access key from `keys list`, never the secret\n'),
   ).action(async (accessKey: string, opts: StoreFlags & { json?: boolean }) => {
     await withStore(configFrom(opts), async (store) => {
-      const existing = await store.getAccessKey(accessKey);
-      if (!existing) throw new CommandError(`no access key ${accessKey}`);
-      const revoked = await store.revokeAccessKey(accessKey);
+      const result = await revokeKeyAct(store, accessKey, cliActor(), now);
+      if (!result) throw new CommandError(`no access key ${accessKey}`);
+      const revoked = result.revoked;
       if (opts.json) printJson({ accessKey, revoked: true, alreadyRevoked: !revoked });
       else process.stdout.write(revoked ? `revoked ${accessKey}\n` : `${accessKey} was already revoked\n`);
     });

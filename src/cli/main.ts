@@ -8,6 +8,7 @@ import { CodedError, ERRORS } from '../errors.ts';
 import { VERSION } from '../version.ts';
 import { EXIT } from './exit-codes.ts';
 import { registerFetch } from './fetch.ts';
+import { registerHolds } from './holds.ts';
 import { registerIngest } from './ingest.ts';
 import { registerKeys } from './keys.ts';
 import { registerSeed } from './seed.ts';
@@ -19,7 +20,7 @@ import { registerVerify } from './verify.ts';
 export interface CliOptions {
   /**
    * The clock behind time-dependent defaults (relative --from/--to of fetch, --since of sync,
-   * --until of seed); defaults to Date.now. Tests running a command in process pass a fixed one.
+   * --until of seed) and the time of admin-trail entries; defaults to Date.now. Tests running a command in process pass a fixed one.
    */
   now?: () => number;
 }
@@ -40,8 +41,9 @@ export function buildProgram(options: CliOptions = {}): Command {
         '  logwarden tenants create --name "Acme Corp"\n  logwarden fetch --help\n',
     );
   registerServe(program);
-  registerTenants(program);
-  registerKeys(program);
+  registerTenants(program, now);
+  registerKeys(program, now);
+  registerHolds(program, now);
   registerIngest(program);
   registerSeed(program, now);
   registerFetch(program, now);

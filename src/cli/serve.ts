@@ -1,10 +1,11 @@
 /** `logwarden serve` — run the server. */
 import cluster from 'node:cluster';
 import type { Command } from 'commander';
+import { gongRetentionText } from '../admin/gong-retention.ts';
 import type { Config, LogFormat } from '../config.ts';
 import type { Bootstrap, Listening } from '../server/start.ts';
 import { configFrom, intFlag, type StoreFlags } from './common.ts';
-import { CommandError } from './exit-codes.ts';
+import { CommandError, UsageError } from './exit-codes.ts';
 import { explainStartFailure } from './serve-errors.ts';
 
 interface ServeFlags extends StoreFlags {
@@ -12,6 +13,7 @@ interface ServeFlags extends StoreFlags {
   port?: string;
   host?: string;
   demo?: boolean;
+  gongRetention?: boolean;
   logLevel?: string;
   requestTimeout?: string;
   logFormat?: string;
@@ -63,6 +65,12 @@ const shellWord = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s
 function announce(listening: Listening, config: Config, workers: number): void {
   if (listening.bootstrap) printWelcome(listening.bootstrap, listening.url);
   else printRestartHint(config, listening.tenantId);
+  if (listening.gongRetention) {
+    process.stderr.write(
+      `logwarden: demo tenant ${listening.tenantId} keeps Gong's published retention (--gong-retention): ${gongRetentionText()};\n` +
+        '  older entries of those types are not loaded, and retention deletes them as they age (see `logwarden tenants retention`).\n',
+    );
+  }
   const how = workers > 1 ? ` with ${workers} workers` : '';
   if (workers > 1 && !config.redisUrl) {
     process.stderr.write('logwarden: rate limits are counted per worker process; set LOGWARDEN_REDIS_URL to share them\n');
@@ -79,6 +87,7 @@ export function registerServe(program: Command): void {
     .option('--data-dir <dir>', 'directory of the embedded SQLite store [env: LOGWARDEN_DATA_DIR] (default: ./logwarden-data)')
     .option('--database-url <url>', 'PostgreSQL store instead, postgres://… [env: LOGWARDEN_DATABASE_URL]')
     .option('--demo', 'load realistic synthetic entries of all five log types over the last 30 days')
+    .option('--gong-retention', "with --demo: the demo tenant keeps entries as long as Gong does (AccessLog 14 days), so clients meet Gong's retention")
     .option('--workers <n>', 'server processes sharing the port (node:cluster); set LOGWARDEN_REDIS_URL so they share rate limits (default: 1)')
     .option('--request-timeout <ms>', 'ms a request may take to send its headers; its body must bring ≥ 1 KiB/s over each such period, else 408 [env: LOGWARDEN_REQUEST_TIMEOUT_MS] (default: 30000)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent [env: LOGWARDEN_LOG_LEVEL] (default: info)')
@@ -94,10 +103,12 @@ export function registerServe(program: Command): void {
         'them for automated set-ups. A later start prints the `logwarden keys create` command that\n' +
         'makes a new key if a secret is lost. The log (stdout) is\n' +
         'readable lines on a terminal, JSON lines otherwise. SIGTERM or SIGINT stops accepting\n' +
-        'connections, lets in-flight requests finish and closes the store.\n\n' +
-        'Examples:\n  logwarden serve\n  logwarden serve --demo --port 9090\n  logwarden serve --log-format json >> logwarden.log\n  LOGWARDEN_REDIS_URL=redis://127.0.0.1:6379 logwarden serve --workers 4\n  logwarden serve --database-url postgres://logwarden@db:5432/logwarden\n',
+        'connections, lets in-flight requests finish and closes the store. --demo --gong-retention sets the\n' +
+        "demo tenant's retention to Gong's published one (AccessLog 14 days; written to its admin trail).\n\n" +
+        'Examples:\n  logwarden serve\n  logwarden serve --demo --port 9090\n  logwarden serve --demo --gong-retention\n  logwarden serve --log-format json >> logwarden.log\n  LOGWARDEN_REDIS_URL=redis://127.0.0.1:6379 logwarden serve --workers 4\n  logwarden serve --database-url postgres://logwarden@db:5432/logwarden\n',
     )
     .action(async (opts: ServeFlags) => {
+      if (opts.gongRetention && !opts.demo) throw new UsageError('--gong-retention applies to the demo tenant: use it with --demo');
       const config = configFrom(opts, {
         port: intFlag('--port', opts.port, 0, 65535),
         host: opts.host,
@@ -115,6 +126,7 @@ export function registerServe(program: Command): void {
         }
         const code = await runPrimary(config, workers, {
           demo: opts.demo === true,
+          gongRetention: opts.gongRetention === true,
           onListening: (listening) => announce(listening, config, workers),
         }).catch((err: unknown) => {
           throw explainStartFailure(err, config);
@@ -130,6 +142,7 @@ export function registerServe(program: Command): void {
       });
       const server = await startServer(config, {
         demo: opts.demo === true,
+        gongRetention: opts.gongRetention === true,
         onListening: (listening) => announce(listening, config, 1),
       }).catch((err: unknown) => {
         throw explainStartFailure(err, config);

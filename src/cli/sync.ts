@@ -56,7 +56,7 @@ function typesFrom(flag: string, known: LogTypes): string[] {
   const list = [...new Set(flag.split(',').map((s) => s.trim()).filter(Boolean))];
   if (list.length === 0) throw new UsageError('--types needs "all" or a comma-separated list of log types');
   for (const t of list) {
-    if (!LOG_TYPE_NAME.test(t) || !known.has(t)) throw new UsageError(`--types: unknown log type ${JSON.stringify(t)} (expected all, or some of ${known.describe()})`);
+    if (!LOG_TYPE_NAME.test(t) || !known.canWrite(t)) throw new UsageError(`--types: unknown log type ${JSON.stringify(t)} (expected all, or some of ${known.describeWritable()})`);
   }
   return list;
 }

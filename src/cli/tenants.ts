@@ -1,8 +1,12 @@
 /** `logwarden tenants create|list|show|limits` */
 import { type Command, Option } from 'commander';
+import { cliActor } from '../admin/actor.ts';
+import { isTenantLogType, retentionRows, retentionView, serverRetention, setRetentionAct, typesToShow } from '../admin/retention.ts';
+import { changeLimitsAct, createTenantAct } from '../admin/tenants.ts';
 import type { Config } from '../config.ts';
-import { createTenant } from '../logs/access-keys.ts';
-import type { Tenant } from '../store/store.ts';
+import { LogTypes } from '../logs/log-types.ts';
+import { isRetentionDays, MAX_RETENTION_DAYS } from '../store/retention-policy.ts';
+import type { RetentionDays, Store, Tenant } from '../store/store.ts';
 import { configFrom, intFlag, printJson, printTable, type StoreFlags, storeOptions, withStore } from './common.ts';
 import { CommandError, UsageError } from './exit-codes.ts';
 
@@ -18,11 +22,34 @@ function limitCell(own: number | null, effective: number): string {
   return own === null ? `${effective} (default)` : String(own);
 }
 
-export function registerTenants(program: Command): void {
+/** The tenant's retention per type: the configured types and any other it holds. */
+async function retentionOf(store: Store, config: Config, tenantId: string) {
+  const settings = (await store.getRetention(tenantId)) ?? { perType: {} };
+  const types = typesToShow(new LogTypes(config.extraLogTypes).names, await store.logTypes(tenantId));
+  return retentionView(settings, serverRetention(config), types);
+}
+
+/** What `tenants retention` sets: days, forever (null), or no setting (undefined); absent: only show. */
+function retentionChange(opts: { days?: string; forever?: boolean; clear?: boolean }): { days: RetentionDays | undefined } | undefined {
+  if (opts.days !== undefined) {
+    const days = /^\d+$/.test(opts.days.trim()) ? Number(opts.days.trim()) : Number.NaN;
+    if (!isRetentionDays(days)) throw new UsageError(`--days must be a whole number of days from 1 to ${MAX_RETENTION_DAYS} (got ${JSON.stringify(opts.days)})`);
+    return { days };
+  }
+  if (opts.forever) return { days: null };
+  if (opts.clear) return { days: undefined };
+  return undefined;
+}
+
+export function registerTenants(program: Command, now: () => number = Date.now): void {
   const tenants = program
     .command('tenants')
-    .description('create and list tenants (companies), and set their rate limits')
-    .addHelpText('after', '\nExamples:\n  logwarden tenants create --name "Acme Corp"\n  logwarden tenants list\n  logwarden tenants show 123456789012345678\n  logwarden tenants limits 123456789012345678 --per-second 10\n');
+    .description('create and list tenants (companies), and set their rate limits and retention')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  logwarden tenants create --name "Acme Corp"\n  logwarden tenants list\n  logwarden tenants show 123456789012345678\n' +
+        '  logwarden tenants limits 123456789012345678 --per-second 10\n  logwarden tenants retention 123456789012345678 --type AccessLog --days 365\n',
+    );
 
   storeOptions(
     tenants
@@ -39,7 +66,7 @@ export function registerTenants(program: Command): void {
     const name = opts.name.trim();
     if (name === '' || name.length > 200) throw new UsageError('--name must be 1 to 200 characters');
     await withStore(configFrom(opts), async (store) => {
-      const t = await createTenant(store, name);
+      const t = await createTenantAct(store, name, cliActor(), now);
       if (opts.json) printJson({ id: t.id, name: t.name });
       else process.stdout.write(`${t.id}\n`);
     });
@@ -78,7 +105,7 @@ export function registerTenants(program: Command): void {
   storeOptions(
     tenants
       .command('show')
-      .description("show a tenant: its name, rate limits, and its verifiable log's verifier key and latest checkpoint")
+      .description("show a tenant: its name, rate limits, retention per log type, and its verifiable log's verifier key and latest checkpoint")
       .argument('<tenant-id>', 'the tenant')
       .option('--json', 'print as JSON')
       .addHelpText(
@@ -95,8 +122,9 @@ export function registerTenants(program: Command): void {
       const log = store.log ? await store.log(id) : undefined;
       const e = effectiveLimits(t, config);
       const tree = log && { origin: log.origin, verifierKey: log.verifierKey, treeSize: log.checkpoint.size };
+      const retention = await retentionOf(store, config, id);
       if (opts.json) {
-        printJson({ id: t.id, name: t.name, createdAt: t.createdAt, limits: e, log: tree ?? null });
+        printJson({ id: t.id, name: t.name, createdAt: t.createdAt, limits: e, retention, log: tree ?? null });
         return;
       }
       printTable(
@@ -108,6 +136,7 @@ export function registerTenants(program: Command): void {
           ['reads per second', limitCell(t.limits.readPerSecond, e.readPerSecond)],
           ['reads per day', limitCell(t.limits.readPerDay, e.readPerDay)],
           ['ingest per second', limitCell(t.limits.ingestPerSecond, e.ingestPerSecond)],
+          ...retentionRows(retention).map(([type, kept]) => [`retention ${type}`, kept!]),
           ['log origin', tree?.origin ?? '(this store keeps no verifiable log)'],
           ['log entries', tree ? String(tree.treeSize) : '-'],
           ['verifier key', tree?.verifierKey ?? '-'],
@@ -140,7 +169,7 @@ export function registerTenants(program: Command): void {
       };
       const config = configFrom(opts);
       await withStore(config, async (store) => {
-        const t = Object.keys(change).length > 0 ? await store.setTenantLimits(id, change) : await store.getTenant(id);
+        const t = await changeLimitsAct(store, id, change, cliActor(), now);
         if (!t) throw new CommandError(`no tenant ${id}`);
         const e = effectiveLimits(t, config);
         if (opts.json) {
@@ -158,4 +187,48 @@ export function registerTenants(program: Command): void {
       });
     },
   );
+
+  storeOptions(
+    tenants
+      .command('retention')
+      .description("show or change how long a tenant's entries are kept, for all its log types or one (--type)")
+      .argument('<tenant-id>', 'the tenant')
+      .option('--type <log-type>', 'one log type (default: the tenant-wide setting, for every type without its own)')
+      .addOption(new Option('--days <n>', `keep entries this many days after their eventTime (1 to ${MAX_RETENTION_DAYS})`).conflicts(['forever', 'clear']))
+      .addOption(new Option('--forever', 'keep entries forever').conflicts(['days', 'clear']))
+      .addOption(new Option('--clear', 'remove the setting: the tenant default (for a type) or the server default applies').conflicts(['days', 'forever']))
+      .option('--json', 'print as JSON')
+      .addHelpText(
+        'after',
+        "\nA type uses its own setting, else the tenant's, else the server's (LOGWARDEN_RETENTION_DAYS), else\n" +
+          "forever. Entries older than that are deleted by the server's background purge, except under a\n" +
+          'legal hold (`logwarden holds`). The admin trail (LogwardenAdminLog) is kept at least as long as\n' +
+          "the longest of the other types. Each change is written to the tenant's admin trail. Without\n" +
+          '--days, --forever or --clear the settings are only shown. In --json, days are a number,\n' +
+          '"forever", or null for no setting of its own.\n' +
+          '\nExamples:\n  logwarden tenants retention 123456789012345678 --days 365\n' +
+          '  logwarden tenants retention 123456789012345678 --type AccessLog --days 14\n' +
+          '  logwarden tenants retention 123456789012345678 --type UserActivityLog --forever\n' +
+          '  logwarden tenants retention 123456789012345678 --type AccessLog --clear --json\n',
+      ),
+  ).action(async (id: string, opts: StoreFlags & { type?: string; days?: string; forever?: boolean; clear?: boolean; json?: boolean }) => {
+    const change = retentionChange(opts);
+    const config = configFrom(opts);
+    await withStore(config, async (store) => {
+      if (!(await store.getTenant(id))) throw new CommandError(`no tenant ${id}`);
+      const logType = opts.type === undefined ? null : opts.type.trim();
+      if (logType !== null && !(await isTenantLogType(store, config.extraLogTypes, id, logType))) {
+        throw new UsageError(`--type: unknown log type ${JSON.stringify(logType)} (expected one of ${new LogTypes(config.extraLogTypes).describe()})`);
+      }
+      if (change) await setRetentionAct(store, id, logType, change.days, cliActor(), now);
+      const view = await retentionOf(store, config, id);
+      if (opts.json) {
+        printJson({ id, ...view });
+        return;
+      }
+      printTable(['LOG TYPE', 'KEPT'], retentionRows(view));
+      const days = (d: number | 'forever' | null) => (d === null ? 'none' : d === 'forever' ? 'forever' : `${d} days`);
+      process.stdout.write(`tenant default: ${days(view.tenantDays)}; server default: ${days(view.serverDays)}\n`);
+    });
+  });
 }

@@ -143,8 +143,18 @@ function humanWindow(p: WindowProof): string {
     `Audit: all ${num(p.audit.size)} leaves hash to the signed root (${num(p.audit.fromCache)} from the cache, ${num(p.audit.fetched)} fetched in ${(p.audit.elapsedMs / 1000).toFixed(1)} s, ${num(rate)} leaves/s${p.audit.tilesChecked ? '; every tile checked' : ''})`,
     `Window ${w.logType} from ${w.from}${w.to ? ` to ${w.to}` : ''}: ${p.complete ? 'COMPLETE' : 'NOT PROVEN'}`,
     `  ${num(p.served)} entries served; ${num(p.proven.length)} proven to be leaves of the tree, unchanged`,
-    `  ${num(p.inWindow)} leaves of this type and time range in the tree; ${num(p.inWindow - p.hidden.length - p.late.length)} of them served`,
+    `  ${num(p.inWindow)} leaves of this type and time range in the tree; ${num(p.inWindow - p.hidden.length - p.late.length - p.deleted.length)} of them served`,
   ];
+  // Deleted leaves, one line per receipt: when, which receipt, how many of the window's leaves.
+  const byReceipt = new Map<number, WindowProof['deleted']>();
+  for (const d of p.deleted) byReceipt.set(d.receiptLeaf, [...(byReceipt.get(d.receiptLeaf) ?? []), d]);
+  for (const [receiptLeaf, leaves] of byReceipt) {
+    const first = leaves[0]!;
+    const last = leaves[leaves.length - 1]!;
+    const which = leaves.length === 1 ? `leaf ${first.leafIndex} (eventTime ${first.eventTime})` : `${num(leaves.length)} leaves (eventTime ${first.eventTime} to ${last.eventTime})`;
+    lines.push(`  ${which}: deleted by retention on ${first.deletedAt}, receipt leaf ${receiptLeaf} (its count and digest match the deleted leaves)`);
+  }
+  for (const b of p.badReceipts) lines.push(`  BAD DELETION RECEIPT: leaf ${b.receiptLeaf}: ${b.reason}`);
   for (const h of p.hidden.slice(0, 20)) lines.push(`  HIDDEN: leaf ${h.leafIndex} (eventTime ${h.eventTime}) was logged before the read began but not served`);
   if (p.hidden.length > 20) lines.push(`  … and ${p.hidden.length - 20} more hidden leaves (--json lists all)`);
   for (const u of p.unexpected.slice(0, 20)) lines.push(`  NOT IN THE LOG: served entry #${u.position + 1} (eventTime ${u.eventTime}): ${u.reason}`);
@@ -198,7 +208,7 @@ async function runOnline(flags: VerifyFlags): Promise<void> {
   const keySource = state.keySource === 'pinned' ? 'pinned with --log-key' : verifier.trustedOnFirstUse ? `trusted on first use, now kept in ${statePath}; pin it with --log-key` : `trusted on first use earlier, kept in ${statePath}`;
   if (flags.json) {
     const report = proof
-      ? { ok: proof.complete, log: logUrl, checkpoint: cpJson(proof.checkpoint), verifierKey: state.verifierKey, keySource: state.keySource, window: proof.window, served: proof.served, inWindow: proof.inWindow, proven: proof.proven, hidden: proof.hidden, late: proof.late, unexpected: proof.unexpected, audit: proof.audit }
+      ? { ok: proof.complete, log: logUrl, checkpoint: cpJson(proof.checkpoint), verifierKey: state.verifierKey, keySource: state.keySource, window: proof.window, served: proof.served, inWindow: proof.inWindow, proven: proof.proven, hidden: proof.hidden, late: proof.late, deleted: proof.deleted, badReceipts: proof.badReceipts, unexpected: proof.unexpected, audit: proof.audit }
       : { ok: true, log: logUrl, checkpoint: cpJson(checked!.checkpoint), verifierKey: state.verifierKey, keySource: state.keySource, relation: checked!.relation, previous: checked!.previous && { size: checked!.previous.size, rootHash: encodeBase64(checked!.previous.rootHash), seenAt: checked!.previous.seenAt } };
     printJson(report);
   } else if (proof) {
@@ -211,7 +221,11 @@ async function runOnline(flags: VerifyFlags): Promise<void> {
     process.stdout.write(humanCheckpoint(checked!, state.verifierKey, keySource, statePath));
     process.stdout.write(`${PROVES_ONLINE.replace(/; every leaf up to it was read and hashes to its root\./, flags.checkTiles ? '; every leaf and tile up to it was read and matches its root.' : '.')}\n`);
   }
-  if (proof && !proof.complete) throw new CommandError(`the window is not proven complete: ${proof.hidden.length} hidden, ${proof.unexpected.length} served entries not in the log`);
+  if (proof && !proof.complete) {
+    throw new CommandError(
+      `the window is not proven complete: ${proof.hidden.length} hidden, ${proof.unexpected.length} served entries not in the log, ${proof.badReceipts.length} bad deletion receipts`,
+    );
+  }
 }
 
 function cpJson(c: Checkpoint) {

@@ -20,6 +20,8 @@ import {
   buildEntryLeaf,
   type Checkpoint,
   CheckpointError,
+  checkDeletionReceipts,
+  DELETION_LEAF_V1,
   decodeBase64,
   decodeEntryBundle,
   ENTRY_LEAF_V1,
@@ -137,6 +139,13 @@ export interface WindowProof {
   hidden: { leafIndex: number; eventTime: string }[];
   /** Leaves of the window logged while it was being read (not served, not a violation). */
   late: { leafIndex: number; eventTime: string }[];
+  /**
+   * Leaves of the window not served because retention deleted them, each named by a deletion
+   * receipt leaf whose count and digest over the deleted leaves' hashes check out.
+   */
+  deleted: { leafIndex: number; eventTime: string; receiptLeaf: number; deletedAt: string }[];
+  /** Deletion receipts of the window's type that do not prove what they say (a failure). */
+  badReceipts: { receiptLeaf: number; reason: string }[];
   /** Served entries that are no leaf of the window (altered, invented, or of another type/time). */
   unexpected: { position: number; eventTime: string; claimedLeafIndex: number | null; reason: string }[];
   audit: AuditResult;
@@ -471,13 +480,17 @@ export class LogVerifier {
       after = await this.checkpoint();
     }
     const prefix = new TextEncoder().encode(`${ENTRY_LEAF_V1}\n${window.logType}\n`);
+    const receiptPrefix = new TextEncoder().encode(`${DELETION_LEAF_V1}\n${window.logType}\n`);
     const kept = new Map<number, Uint8Array>();
+    const receipts = new Map<number, string>();
     const audit = await this.audit(after.checkpoint, (index, leaf) => {
       if (leaf.length > prefix.length && prefix.every((b, i) => leaf[i] === b)) kept.set(index, leaf.slice());
+      else if (leaf.length > receiptPrefix.length && receiptPrefix.every((b, i) => leaf[i] === b)) receipts.set(index, new TextDecoder().decode(leaf));
     }, { checkTiles: options.checkTiles === true });
     const servedEntries = served.map((s) => ({ wireText: s.entry.raw, eventTime: s.entry.eventTime }));
     const result = auditWindow(window, [...kept].map(([index, leaf]) => ({ index, leaf })), servedEntries);
-    const proof = windowProof(window, before.checkpoint.size, after.checkpoint, served, kept, result, audit);
+    const deletions = checkDeletionReceipts(receipts, (index) => kept.get(index));
+    const proof = windowProof(window, before.checkpoint.size, after.checkpoint, served, kept, result, audit, deletions);
     return { ...proof, consistency: { relation: before.relation, previous: before.previous } };
   }
 
@@ -516,10 +529,16 @@ function windowProof(
   kept: ReadonlyMap<number, Uint8Array>,
   result: ReturnType<typeof auditWindow>,
   audit: AuditResult,
+  deletions: ReturnType<typeof checkDeletionReceipts>,
 ): Omit<WindowProof, 'consistency'> {
   const eventTimeOf = (index: number) => parseEntryLeaf(kept.get(index)!).eventTime;
-  const hidden = result.missing.filter((i) => i < sizeAtStart).map((leafIndex) => ({ leafIndex, eventTime: eventTimeOf(leafIndex) }));
-  const late = result.missing.filter((i) => i >= sizeAtStart).map((leafIndex) => ({ leafIndex, eventTime: eventTimeOf(leafIndex) }));
+  // A leaf a valid receipt names is deleted, not hidden (whenever the deletion happened).
+  const deleted = result.missing
+    .filter((i) => deletions.deleted.has(i))
+    .map((leafIndex) => ({ ...deletions.deleted.get(leafIndex)!, eventTime: eventTimeOf(leafIndex) }));
+  const notDeleted = result.missing.filter((i) => !deletions.deleted.has(i));
+  const hidden = notDeleted.filter((i) => i < sizeAtStart).map((leafIndex) => ({ leafIndex, eventTime: eventTimeOf(leafIndex) }));
+  const late = notDeleted.filter((i) => i >= sizeAtStart).map((leafIndex) => ({ leafIndex, eventTime: eventTimeOf(leafIndex) }));
   const unexpected: WindowProof['unexpected'] = [];
   const proven: WindowProof['proven'] = [];
   const matchedLeaf = new Map(result.matched.map((m) => [m.served, m.leaf]));
@@ -543,7 +562,7 @@ function windowProof(
     proven.push({ position, leafIndex: claimed ?? leaf });
   });
   return {
-    complete: hidden.length === 0 && unexpected.length === 0,
+    complete: hidden.length === 0 && unexpected.length === 0 && deletions.bad.length === 0,
     window,
     checkpoint,
     sizeAtStart,
@@ -552,6 +571,8 @@ function windowProof(
     proven,
     hidden,
     late,
+    deleted,
+    badReceipts: deletions.bad,
     unexpected,
     audit,
   };

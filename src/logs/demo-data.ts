@@ -118,6 +118,12 @@ export interface LoadDemoOptions {
   readonly seed?: number;
   /** About how many entries the whole window holds. */
   readonly count?: number;
+  /**
+   * Days each listed log type is kept: its entries older than that at `now` are not loaded (a
+   * tenant with that retention would not keep them, and a restarted demo must not bring back
+   * what retention deleted).
+   */
+  readonly retentionDays?: Readonly<Record<string, number>>;
 }
 
 const LOAD_BATCH = 10_000;
@@ -142,7 +148,10 @@ export async function loadDemoData(store: Store, tenantId: string, options: Load
     duplicates += r.duplicates;
     batch = [];
   };
+  const cutoffs = new Map(Object.entries(options.retentionDays ?? {}).map(([type, d]) => [type, now - d * 86_400_000]));
   for (const e of entries) {
+    const cutoff = cutoffs.get(e.logType);
+    if (cutoff !== undefined && e.eventTimeMs < cutoff) continue;
     batch.push(e);
     if (batch.length === LOAD_BATCH) await flush();
   }

@@ -6,7 +6,7 @@
 import { invalid } from '../errors.ts';
 import { EntryProblem, type NewEntry, toNewEntry } from './entry.ts';
 import { elementSpans, type MemberSpan, minify, objectMembers, skipWs, tooDeep } from './json-text.ts';
-import type { LogTypes } from './log-types.ts';
+import { ADMIN_LOG_TYPE, ADMIN_LOG_TYPE_REFUSAL, type LogTypes } from './log-types.ts';
 
 export const MAX_BATCH_ENTRIES = 10_000;
 /**
@@ -29,8 +29,9 @@ function parseJson(text: string, where: string): unknown {
 
 function checkLogType(value: unknown, types: LogTypes, where: string): string {
   if (value === undefined || value === null) throw invalid(`${where}logType: is required`);
-  if (typeof value !== 'string' || !types.has(value)) {
-    throw invalid(`${where}logType: unknown log type ${JSON.stringify(String(value)).slice(0, 80)} (expected one of ${types.describe()})`);
+  if (value === ADMIN_LOG_TYPE) throw invalid(`${where}logType: ${ADMIN_LOG_TYPE_REFUSAL}`);
+  if (typeof value !== 'string' || !types.canWrite(value)) {
+    throw invalid(`${where}logType: unknown log type ${JSON.stringify(String(value)).slice(0, 80)} (expected one of ${types.describeWritable()})`);
   }
   return value;
 }

@@ -12,7 +12,8 @@ const LIST_LOGS_PROPERTIES = {
   logType: Type.Optional(
     Type.String({
       description:
-        'One of AccessLog, UserActivityLog, UserCallPlay, ExternallySharedCallAccess, ExternallySharedCallPlay (or a type the deployment added). Required unless a cursor is given.',
+        'One of AccessLog, UserActivityLog, UserCallPlay, ExternallySharedCallAccess, ExternallySharedCallPlay (or a type the deployment added), ' +
+        "or LogwardenAdminLog: the tenant's admin trail (keys created and revoked, limits, retention, holds, purges). Required unless a cursor is given.",
     }),
   ),
   fromDateTime: Type.Optional(
@@ -98,7 +99,7 @@ export const ErrorEnvelope = Type.Object({
 
 export const IngestBatch = Type.Object(
   {
-    logType: Type.String(),
+    logType: Type.String({ description: 'A configured log type other than LogwardenAdminLog, which only logwarden writes (400).' }),
     logEntries: Type.Array(
       Type.Object({
         userId: Type.Optional(Type.Union([Type.String(), Type.Null()])),

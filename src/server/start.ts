@@ -4,10 +4,15 @@
  * in-flight requests finish, then closes the store.
  */
 import type { FastifyInstance } from 'fastify';
+import { SERVER_ACTOR } from '../admin/actor.ts';
+import { createKeyAct } from '../admin/keys.ts';
+import { recordPurgeRun } from '../admin/purge-trail.ts';
+import { createTenantAct } from '../admin/tenants.ts';
 import type { Config } from '../config.ts';
-import { createTenant, type IssuedKey, issueAccessKey } from '../logs/access-keys.ts';
+import type { IssuedKey } from '../logs/access-keys.ts';
+import { BackgroundPurge } from '../store/background-purge.ts';
 import { type OpenStoreOptions, openStore } from '../store/open.ts';
-import type { Store } from '../store/store.ts';
+import type { PurgeReceipt, Store } from '../store/store.ts';
 import { buildApp } from './app.ts';
 import type { LimiterStore } from './limiter/limiter.ts';
 import { createHeldLogger, resolveLogFormat } from './logger.ts';
@@ -27,13 +32,13 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-/** On an empty store: one tenant and a read+write key, so a newcomer can query at once. */
-async function bootstrap(store: Store, config: Config): Promise<Bootstrap | undefined> {
+/** On an empty store: one tenant and a read+write key, so a newcomer can query at once (both in its admin trail). */
+async function bootstrap(store: Store, config: Config, clock: () => number): Promise<Bootstrap | undefined> {
   if ((await store.listTenants()).length > 0) return undefined;
-  const tenant = await createTenant(store, 'default');
+  const tenant = await createTenantAct(store, 'default', SERVER_ACTOR, clock);
   const preset =
     config.bootstrapAccessKey && config.bootstrapSecret ? { accessKey: config.bootstrapAccessKey, secret: config.bootstrapSecret } : undefined;
-  const key = await issueAccessKey(store, tenant.id, ['api:logs:read', 'api:logs:write'], preset);
+  const key = await createKeyAct(store, tenant.id, ['api:logs:read', 'api:logs:write'], SERVER_ACTOR, clock, preset);
   return { tenantId: tenant.id, key, preset: preset !== undefined };
 }
 
@@ -43,6 +48,8 @@ export interface Prepared {
   readonly bootstrap: Bootstrap | undefined;
   /** The first tenant (the one bootstrap created, on a new store). */
   readonly tenantId: string | undefined;
+  /** Set when the demo tenant was given Gong's retention (`--gong-retention`). */
+  readonly gongRetention?: boolean;
 }
 
 /** What a banner needs once the server listens. */
@@ -50,23 +57,36 @@ export interface Listening {
   readonly url: string;
   readonly bootstrap: Bootstrap | undefined;
   readonly tenantId: string | undefined;
+  /** The demo tenant keeps Gong's retention (`--gong-retention`). */
+  readonly gongRetention?: boolean;
 }
 
 /**
  * Opens the store and readies it for serving: migrations run on open; on an empty store the
  * first tenant and key are created; `demo` loads the synthetic data set.
  */
-export async function prepareStore(config: Config, options: { demo?: boolean } & OpenStoreOptions = {}): Promise<Prepared> {
+export async function prepareStore(
+  config: Config,
+  options: { demo?: boolean; gongRetention?: boolean; now?: () => number } & OpenStoreOptions = {},
+): Promise<Prepared> {
   const store = await openStore(config, options);
+  const clock = options.now ?? Date.now;
   try {
-    const boot = await bootstrap(store, config);
+    const boot = await bootstrap(store, config, clock);
     const tenantId = boot?.tenantId ?? (await store.listTenants())[0]?.id;
+    const gongRetention = options.demo === true && options.gongRetention === true && tenantId !== undefined;
     if (options.demo && tenantId !== undefined) {
       const { loadDemoData } = await import('../logs/demo-data.ts');
-      const r = await loadDemoData(store, tenantId, {});
+      let retentionDays: Readonly<Record<string, number>> | undefined;
+      if (gongRetention) {
+        const { applyGongRetention, GONG_RETENTION_DAYS } = await import('../admin/gong-retention.ts');
+        await applyGongRetention(store, tenantId, clock);
+        retentionDays = GONG_RETENTION_DAYS;
+      }
+      const r = await loadDemoData(store, tenantId, { now: clock(), ...(retentionDays && { retentionDays }) });
       process.stderr.write(`logwarden: demo data for tenant ${tenantId}: ${r.accepted} entries stored (${r.duplicates} already there)\n`);
     }
-    return { store, bootstrap: boot, tenantId };
+    return { store, bootstrap: boot, tenantId, gongRetention };
   } catch (err) {
     await store.close();
     throw err;
@@ -75,10 +95,14 @@ export async function prepareStore(config: Config, options: { demo?: boolean } &
 
 export interface StartOptions {
   demo?: boolean;
+  /** With `demo`: the demo tenant keeps Gong's published retention (AccessLog 14 days). */
+  gongRetention?: boolean;
   /** False in worker processes: the primary prepared the store before forking them. */
   prepare?: boolean;
   /** Called once listening, before the first log line is written (awaited): the place for a banner. */
   onListening?(listening: Listening): void | Promise<void>;
+  /** Called after each background purge step that deleted entries (awaited), with the store it ran on. */
+  onPurged?(store: Store, tenantId: string, receipt: PurgeReceipt): void | Promise<void>;
 }
 
 /** Starts a server; resolves once it listens. `stop()` drains in-flight requests, then closes the store. */
@@ -89,10 +113,11 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const opening: OpenStoreOptions = {
     onBackgroundError: (problem) => logger.error({ problem: problem.message, kind: problem.name }, 'store background work failed; retrying'),
   };
-  const { store, bootstrap: boot, tenantId } =
+  const prepared: Prepared =
     options.prepare === false
       ? { store: await openStore(config, opening), bootstrap: undefined, tenantId: undefined }
       : await prepareStore(config, { ...options, ...opening });
+  const { store, bootstrap: boot, tenantId, gongRetention } = prepared;
   let app: FastifyInstance | undefined;
   let limiter: LimiterStore | undefined;
   try {
@@ -106,8 +131,24 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-    await options.onListening?.({ url, bootstrap: boot, tenantId });
+    await options.onListening?.({ url, bootstrap: boot, tenantId, gongRetention });
     release();
+    // Retention: expired entries are deleted in the background (one process of all those
+    // sharing the store at a time), one line per step, no entry text. Each step that deleted
+    // entries is written to the tenant's admin trail, then told to `onPurged`.
+    const onPurged = async (tenantId: string, receipt: PurgeReceipt): Promise<void> => {
+      await recordPurgeRun(store, tenantId, receipt, Date.now);
+      await options.onPurged?.(store, tenantId, receipt);
+    };
+    const purge = new BackgroundPurge({
+      store,
+      serverDays: config.retentionDays,
+      intervalMs: config.purgeIntervalSeconds * 1000,
+      log: (line) => logger.info(line, 'retention purge: entries deleted'),
+      onError: (err) => logger.error({ problem: err instanceof Error ? err.message : String(err) }, 'retention purge failed; retrying at the next interval'),
+      onPurged,
+    });
+    purge.start();
     const running = app;
     let stopping: Promise<void> | undefined;
     return {
@@ -117,6 +158,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       stop() {
         stopping ??= (async () => {
           try {
+            await purge.stop();
             await running.close();
           } finally {
             await limiter?.close();

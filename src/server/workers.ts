@@ -39,7 +39,7 @@ const MAX_CRASHES = 5;
 export async function runPrimary(
   config: Config,
   workers: number,
-  options: { demo?: boolean; onListening(listening: Listening): void },
+  options: { demo?: boolean; gongRetention?: boolean; onListening(listening: Listening): void },
 ): Promise<number> {
   await checkBeforeStart(config);
   const prepared = await prepareStore(config, options);
@@ -67,7 +67,7 @@ export async function runPrimary(
         waiting.push(w);
         if (waiting.length < workers) return;
         announced = true;
-        options.onListening({ url: m.url, bootstrap: prepared.bootstrap, tenantId: prepared.tenantId });
+        options.onListening({ url: m.url, bootstrap: prepared.bootstrap, tenantId: prepared.tenantId, gongRetention: prepared.gongRetention });
         for (const each of waiting.splice(0)) announcedTo(each);
       });
       w.on('exit', (code, signal) => {

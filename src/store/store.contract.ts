@@ -10,6 +10,7 @@ import { entryKey, type NewEntry } from '../logs/entry.ts';
 import { formatEventTime } from '../logs/time.ts';
 import { entriesOf, type PageText } from './page.ts';
 import { CorruptSegmentError, type EntryQuery, SchemaTooNewError, type Store, type StoredPage, UnknownTenantError } from './store.ts';
+import { retentionContractCases } from './store-retention.contract.ts';
 import { treeContractCases } from './store-tree.contract.ts';
 
 /** One empty database of the backend under test. */
@@ -1115,6 +1116,10 @@ export function runStoreContract({ name, create, skip, verifiableLog }: StoreCon
           await fresh.teardown();
         }
       });
+    });
+
+    describe('retention', () => {
+      retentionContractCases(() => ({ store, fixture, open, tenant: TENANT, other: OTHER, t0: T0, makeEntry }));
     });
 
     describe('verifiable log', { skip: verifiableLog ? undefined : 'this store does not keep the verifiable log yet' }, () => {

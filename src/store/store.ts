@@ -147,6 +147,60 @@ export interface TenantLog {
   leaves(start: number, count: number): Promise<string[]>;
 }
 
+/** Days an entry is kept after its event time; null = forever. */
+export type RetentionDays = number | null;
+
+/** A tenant's retention settings as stored (effective retention: retention-policy.ts). */
+export interface RetentionSettings {
+  /** The tenant's own default for all its types; undefined = the server default applies. */
+  readonly tenantDays?: RetentionDays;
+  /** Per log type, overriding the tenant default. */
+  readonly perType: Readonly<Record<string, RetentionDays>>;
+}
+
+/**
+ * A legal hold: while active (not released), no entry of its tenant (and log type, when it names
+ * one) with an event time in `[fromMs, toMs)` is deleted, whatever the retention.
+ */
+export interface LegalHold {
+  /** `hold_` and random characters; never reused. */
+  readonly id: string;
+  readonly tenantId: string;
+  /** null = every log type of the tenant. */
+  readonly logType: string | null;
+  /** Event time range `[fromMs, toMs)`; null = unbounded on that side. */
+  readonly fromMs: number | null;
+  readonly toMs: number | null;
+  readonly reason: string;
+  /** ISO time. */
+  readonly createdAt: string;
+  /** Who created it, e.g. `user@host` for the CLI. */
+  readonly createdBy: string;
+  readonly releasedAt: string | null;
+  readonly releasedBy: string | null;
+  readonly releaseReason: string | null;
+}
+
+export type NewLegalHold = Omit<LegalHold, 'id' | 'createdAt' | 'releasedAt' | 'releasedBy' | 'releaseReason'>;
+
+/**
+ * What one purge step deleted, as its deletion receipt (SPEC §11 `logwarden/deletion/v1`,
+ * docs/verifiable-log.md) says. `count` 0: nothing was left to delete (no receipt appended).
+ */
+export interface PurgeReceipt {
+  readonly count: number;
+  readonly logType: string;
+  /** Event times of the first and last entry deleted (ms; both deleted); 0 when count is 0. */
+  readonly fromMs: number;
+  readonly toMs: number;
+  /** The receipt's leaf in the tenant's tree; null when nothing was deleted. */
+  readonly leafIndex: number | null;
+  /** Base64 SHA-256 over the deleted entries' leaf hashes, concatenated in leaf order. */
+  readonly digest: string;
+  /** When the purge ran (ISO, as the receipt states it). */
+  readonly purgedAt: string;
+}
+
 /**
  * What logwarden keeps. A store starts any background work of its own (sealing entries into
  * compressed segments) when it is opened and stops it in `close`.
@@ -213,6 +267,42 @@ export interface Store {
 
   getCheckpoint(source: string, tenantId: string, logType: string): Promise<Checkpoint | undefined>;
   setCheckpoint(checkpoint: Omit<Checkpoint, 'updatedAt'>): Promise<void>;
+
+  /** The tenant's retention settings; undefined for an unknown tenant. */
+  getRetention(tenantId: string): Promise<RetentionSettings | undefined>;
+  /**
+   * Sets (days: a number or null = forever) or removes (days undefined) the tenant's default
+   * (logType null) or one type's retention; returns the settings after. UnknownTenantError
+   * for an unknown tenant.
+   */
+  setRetention(tenantId: string, logType: string | null, days: RetentionDays | undefined): Promise<RetentionSettings>;
+  /** The log types the tenant holds entries of (or has a retention setting for), sorted. */
+  logTypes(tenantId: string): Promise<string[]>;
+
+  /** Stores a new active hold (UnknownTenantError for an unknown tenant). */
+  createHold(hold: NewLegalHold): Promise<LegalHold>;
+  /** Holds by creation, active only unless `includeReleased`; all tenants unless `tenantId`. */
+  listHolds(filter?: { tenantId?: string; includeReleased?: boolean }): Promise<LegalHold[]>;
+  /** Releases an active hold; undefined when it is unknown or already released. */
+  releaseHold(id: string, release: { reason: string; releasedBy: string }): Promise<LegalHold | undefined>;
+
+  /**
+   * One bounded purge step: deletes, in one transaction, up to `limit` entries of one tenant and
+   * log type with an event time before `beforeMs` that no active hold covers (oldest first),
+   * keeps the hourly tallies exact, drops their idempotency keys (the same entry ingested again
+   * is stored again), and appends ONE deletion receipt leaf for them to the tenant's tree with
+   * its signed checkpoint. Count 0: nothing left to delete (nothing appended).
+   */
+  purge(tenantId: string, logType: string, beforeMs: number, limit: number): Promise<PurgeReceipt>;
+
+  /**
+   * Takes or renews the store-wide purge lease for `holder` for `ttlMs`: true when `holder` now
+   * holds it, false while another holder's lease runs. One process purges at a time, whatever
+   * the number of processes or servers sharing the store.
+   */
+  takePurgeLease(holder: string, ttlMs: number): Promise<boolean>;
+  /** Gives the lease up if `holder` holds it. */
+  releasePurgeLease(holder: string): Promise<void>;
 }
 
 /** Raised when the store's schema is newer than this code understands. */
@@ -266,4 +356,16 @@ export function backgroundProblem(err: unknown, context?: string): Error {
   const problem = new Error(context === undefined ? message : `${context}: ${message}`);
   problem.name = err instanceof Error ? err.name : 'Error';
   return problem;
+}
+
+/**
+ * Raised for a hold or retention setting the store refuses (an empty time range, days that are
+ * not a positive whole number): the caller's input, so a usage error at the command line.
+ */
+export class InvalidRetentionError extends CodedError {
+  override readonly code = 'usage';
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidRetentionError';
+  }
 }

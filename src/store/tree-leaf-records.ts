@@ -15,6 +15,12 @@ import { formatCheckedEntryLeaf, wireTextDigest } from '../tlog/entry-leaf.ts';
 import { type Hash, leafHash } from '../tlog/hash.ts';
 
 export const LEAF_RECORD_BYTES = 44;
+/**
+ * The type number of a deletion receipt's record (no log type has it: type numbers are small
+ * row ids). Its time is when the purge ran and its digest is the receipt's leaf hash itself, so
+ * tree hashes never need the receipt's text; the text is kept beside the tree by leaf index.
+ */
+export const RECEIPT_TYPE_ID = 0xffffffff;
 
 export interface LeafRecord {
   /** The store's number for the log type. */
@@ -27,6 +33,15 @@ export interface LeafRecord {
 /** The record of an entry about to be stored. */
 export function leafRecordOf(typeId: number, entry: Pick<NewEntry, 'eventTimeMs' | 'body'>): LeafRecord {
   return { typeId, eventTimeMs: entry.eventTimeMs, digest: wireTextDigest(entry.body) };
+}
+
+/** The record of a deletion receipt with this leaf text, deleted at `deletedAtMs`. */
+export function receiptRecordOf(text: string, deletedAtMs: number): LeafRecord {
+  return { typeId: RECEIPT_TYPE_ID, eventTimeMs: deletedAtMs, digest: leafHash(text) };
+}
+
+export function isReceiptRecord(r: LeafRecord): boolean {
+  return r.typeId === RECEIPT_TYPE_ID;
 }
 
 /** Records packed back to back (uint32 BE type id, float64 BE ms, 32-byte digest). */
@@ -72,6 +87,7 @@ export type TypeNames = (typeId: number) => string;
  * against buildEntryLeaf).
  */
 export function leafText(r: LeafRecord, typeName: TypeNames): string {
+  if (isReceiptRecord(r)) throw new Error('a deletion receipt\'s text is kept beside the tree, not in its record');
   return formatCheckedEntryLeaf({ logType: typeName(r.typeId), eventTime: formatEventTime(r.eventTimeMs), wireTextSha256: r.digest });
 }
 
@@ -79,6 +95,9 @@ export function leafText(r: LeafRecord, typeName: TypeNames): string {
 export function leafHashesOf(blob: Uint8Array, typeName: TypeNames): Hash[] {
   const n = leafRecordCount(blob);
   const out: Hash[] = [];
-  for (let i = 0; i < n; i++) out.push(leafHash(leafText(readLeafRecord(blob, i), typeName)));
+  for (let i = 0; i < n; i++) {
+    const r = readLeafRecord(blob, i);
+    out.push(isReceiptRecord(r) ? new Uint8Array(r.digest) : leafHash(leafText(r, typeName)));
+  }
   return out;
 }

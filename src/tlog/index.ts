@@ -6,6 +6,15 @@
 export { decodeBase64, encodeBase64 } from './base64.ts';
 export { type Checkpoint, CheckpointError, formatCheckpoint, openCheckpoint, parseCheckpoint, signCheckpoint } from './checkpoint.ts';
 export { consistencyRanges, proveConsistency, verifyConsistency } from './consistency-proof.ts';
+export {
+  DELETION_LEAF_V1,
+  type DeletionReceipt,
+  DeletionReceiptError,
+  deletedLeavesDigest,
+  formatDeletionReceipt,
+  isDeletionReceipt,
+  parseDeletionReceipt,
+} from './deletion-receipt.ts';
 export { decodeEntryBundle, encodeEntryBundle, MAX_ENTRY_BYTES } from './entry-bundle.ts';
 export {
   buildEntryLeaf,
@@ -54,4 +63,12 @@ export {
 export { type TileFetcher, tileHashReader } from './tile-hash-reader.ts';
 export { formatTlogProof, parseTlogProof, TLOG_PROOF_V1, type TlogProof, TlogProofError, verifyTlogProof } from './tlog-proof.ts';
 export { treeHash } from './tree-hash.ts';
-export { type AuditWindow, auditWindow, type ServedEntry, type WindowAudit } from './window-audit.ts';
+export {
+  type AuditWindow,
+  auditWindow,
+  type BadReceipt,
+  checkDeletionReceipts,
+  type DeletedLeaf,
+  type ServedEntry,
+  type WindowAudit,
+} from './window-audit.ts';

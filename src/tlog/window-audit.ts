@@ -10,7 +10,9 @@
  */
 import { compareInstants, type Instant, parseDateTime } from '../logs/time.ts';
 import { encodeBase64 } from './base64.ts';
+import { deletedLeavesDigest, parseDeletionReceipt } from './deletion-receipt.ts';
 import { ENTRY_LEAF_V1, parseEntryLeaf, wireTextDigest } from './entry-leaf.ts';
+import { type Hash, hashesEqual, leafHash } from './hash.ts';
 
 export interface AuditWindow {
   logType: string;
@@ -85,4 +87,67 @@ export function auditWindow(
   });
   const missing = [...expected.values()].flat().sort((a, b) => a - b);
   return { inWindow, matched, missing, unexpected, otherKinds };
+}
+
+/** A leaf of the window not served because retention deleted it, as a receipt proves. */
+export interface DeletedLeaf {
+  leafIndex: number;
+  /** The receipt's leaf index. */
+  receiptLeaf: number;
+  /** When it was deleted (the receipt's deletion time). */
+  deletedAt: string;
+}
+
+/** A deletion receipt that does not prove what it says. */
+export interface BadReceipt {
+  receiptLeaf: number;
+  reason: string;
+}
+
+/**
+ * Which leaves deletion receipts (SPEC §11 `logwarden/deletion/v1`) prove deleted by retention.
+ * `receipts` are the receipt leaves of the window's log type by leaf index; `entryLeaf(i)` gives
+ * entry leaf `i` of that type (undefined when leaf `i` is anything else). A receipt proves its
+ * leaves deleted when each is an earlier entry leaf of its type, none is named by another
+ * receipt, and its count and its digest over their leaf hashes (in leaf order) are right;
+ * otherwise it is bad, and it explains nothing.
+ */
+export function checkDeletionReceipts(
+  receipts: ReadonlyMap<number, string>,
+  entryLeaf: (index: number) => Uint8Array | string | undefined,
+): { deleted: Map<number, DeletedLeaf>; bad: BadReceipt[] } {
+  const deleted = new Map<number, DeletedLeaf>();
+  const bad: BadReceipt[] = [];
+  for (const [receiptLeaf, text] of [...receipts].sort((a, b) => a[0] - b[0])) {
+    let r: ReturnType<typeof parseDeletionReceipt>;
+    try {
+      r = parseDeletionReceipt(text);
+    } catch (err) {
+      bad.push({ receiptLeaf, reason: `malformed: ${(err as Error).message}` });
+      continue;
+    }
+    const hashes: Hash[] = [];
+    let problem: string | undefined;
+    for (const i of r.leaves) {
+      const leaf = i < receiptLeaf ? entryLeaf(i) : undefined;
+      if (leaf === undefined) {
+        problem = `it names leaf ${i}, which is not an earlier ${r.logType} entry leaf`;
+        break;
+      }
+      if (deleted.has(i)) {
+        problem = `it names leaf ${i}, which receipt leaf ${deleted.get(i)!.receiptLeaf} already names`;
+        break;
+      }
+      hashes.push(leafHash(leaf));
+    }
+    if (problem === undefined && !hashesEqual(deletedLeavesDigest(hashes), r.digest)) {
+      problem = 'its digest is not the SHA-256 of the leaf hashes it names: the receipt does not match the deleted leaves';
+    }
+    if (problem !== undefined) {
+      bad.push({ receiptLeaf, reason: problem });
+      continue;
+    }
+    for (const i of r.leaves) deleted.set(i, { leafIndex: i, receiptLeaf, deletedAt: r.deletedAt });
+  }
+  return { deleted, bad };
 }

@@ -134,6 +134,58 @@ describe('logwarden serve', () => {
     }
   });
 
+  it("--demo --gong-retention gives the demo tenant Gong's retention (AccessLog 14 days), says so, and records it once", async () => {
+    const d = mkdtempSync(join(tmpdir(), 'logwarden-demo-gong-'));
+    const args = ['--data-dir', d, '--port', '0', '--demo', '--gong-retention'];
+    const startedAt = Date.now();
+    const server = await startServe(args, { LOGWARDEN_READ_PER_SECOND: '1000' });
+    try {
+      const tenant = /demo data for tenant (\d+)/.exec(server.stderr())![1]!;
+      assert.match(server.stderr(), new RegExp(`demo tenant ${tenant} keeps Gong's published retention \\(--gong-retention\\): AccessLog 14 days;`));
+      const key = /access key: (\S+)/.exec(server.stderr())![1]!;
+      const secret = /secret:\s+(\S+)/.exec(server.stderr())![1]!;
+      const auth = { authorization: 'Basic ' + Buffer.from(`${key}:${secret}`).toString('base64') };
+      const get = async (query: string) => {
+        const r = await fetch(`${server.url}/v2/logs?${query}`, { headers: auth });
+        return { status: r.status, body: (await r.json()) as { records: { totalRecords: number }; logEntries: Array<{ eventTime: string; logRecord: Record<string, unknown> }> } };
+      };
+      const month = new Date(startedAt - 30 * 86_400_000).toISOString();
+      const access = await get(`logType=AccessLog&fromDateTime=${month}&limit=1`);
+      assert.equal(access.status, 200);
+      assert.ok(Date.parse(access.body.logEntries[0]!.eventTime) >= startedAt - 14 * 86_400_000 - 60_000, access.body.logEntries[0]!.eventTime);
+      // The other types keep their 30 days.
+      const older = await get(`logType=UserActivityLog&fromDateTime=${month}&toDateTime=${new Date(startedAt - 20 * 86_400_000).toISOString()}`);
+      assert.equal(older.status, 200);
+      const trail = async () => (await get('logType=LogwardenAdminLog&fromDateTime=2000-01-01T00:00:00Z')).body.logEntries.map((e) => e.logRecord);
+      const acts = (await trail()).filter((r) => r.action === 'retention.changed');
+      assert.deepEqual(acts.map((r) => [r.actor, r.target, r.before, r.after]), [[{ kind: 'server' }, { logType: 'AccessLog' }, null, { days: 14 }]]);
+      server.child.kill('SIGTERM');
+      assert.equal(await server.exited, 0);
+      const shown = await runCli(['tenants', 'retention', tenant, '--json', '--data-dir', d]);
+      assert.deepEqual(JSON.parse(shown.stdout).types[0], { logType: 'AccessLog', days: 14, effectiveDays: 14, from: 'type' });
+
+      // A restart sets nothing again: still one act in the trail.
+      const again = await startServe(args, { LOGWARDEN_READ_PER_SECOND: '1000' });
+      try {
+        const r = await fetch(`${again.url}/v2/logs?logType=LogwardenAdminLog&fromDateTime=2000-01-01T00:00:00Z`, { headers: auth });
+        const records = ((await r.json()) as { logEntries: Array<{ logRecord: { action: string } }> }).logEntries.map((e) => e.logRecord.action);
+        assert.equal(records.filter((a) => a === 'retention.changed').length, 1);
+      } finally {
+        again.child.kill('SIGTERM');
+        await again.exited;
+      }
+    } finally {
+      server.child.kill('SIGKILL');
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses --gong-retention without --demo (exit 2)', async () => {
+    const r = await runCli(['serve', '--gong-retention', '--data-dir', join(dir, 'never'), '--port', '0']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--gong-retention applies to the demo tenant: use it with --demo/);
+  });
+
   it('logs a failure of the store\'s background sealing once, without entry text', async () => {
     const data = join(dir, 'corrupt-seal');
     // Entries stored an hour ago (older than the seal age), sealed, then one byte of the

@@ -29,10 +29,11 @@ describe('logwarden tenants show', () => {
     const out = JSON.parse(shown.stdout) as { id: string; name: string; limits: unknown; log: { origin: string; verifierKey: string; treeSize: number } };
     assert.equal(out.name, 'Acme Corp');
     assert.deepEqual(out.limits, { readPerSecond: 3, readPerDay: 10000, ingestPerSecond: 100 });
-    assert.equal(out.log.treeSize, 2);
+    // The admin trail's "tenant created" entry and the two entries.
+    assert.equal(out.log.treeSize, 3);
     assert.match(out.log.origin, new RegExp(`^logwarden/[0-9a-f]{32}/${tenant.id}$`));
     const key = parseVerifierKey(out.log.verifierKey);
-    assert.equal(openCheckpoint(note, key).checkpoint.size, 2);
+    assert.equal(openCheckpoint(note, key).checkpoint.size, 3);
 
     const table = await runCli(['tenants', 'show', tenant.id, ...flags()]);
     assert.match(table.stdout, new RegExp(`verifier key\\s+${out.log.verifierKey.replace(/[+/]/g, '\\$&')}\\n`));

@@ -89,6 +89,19 @@ for (const kind of await storeKinds()) {
       }
     });
 
+    it('refuses the admin trail type LogwardenAdminLog with 400, saying it is reserved', async () => {
+      const entry = { eventTime: '2026-03-01T00:00:00Z', logRecord: { action: 'key.revoked' } };
+      const res = await t.ingest('LogwardenAdminLog', [entry]);
+      assert.equal(res.statusCode, 400);
+      assert.deepEqual(res.json().errors, ["logType: LogwardenAdminLog is reserved: logwarden writes it (the tenant's admin trail) and clients cannot"]);
+      const empty = await t.ingest('LogwardenAdminLog', []);
+      assert.equal(empty.statusCode, 400);
+      // Another type's refusal lists what may be written, without the reserved type.
+      const other = await t.ingest('Nope', [entry]);
+      assert.match(other.json().errors[0], /\(expected one of AccessLog, UserActivityLog, UserCallPlay, ExternallySharedCallAccess, ExternallySharedCallPlay\)$/);
+      assert.equal((await t.list({ logType: 'LogwardenAdminLog', fromDateTime: '2026-03-01T00:00:00Z', toDateTime: '2026-03-02T00:00:00Z' })).statusCode, 404);
+    });
+
     it('accepts an empty batch and stores nothing', async () => {
       const res = await t.ingest('AccessLog', []);
       assert.equal(res.statusCode, 201);
@@ -166,6 +179,18 @@ for (const kind of await storeKinds()) {
       const broken = await ndjson(t, lines[0] + '\n{"logType":\n');
       assert.match(broken.json().errors[0], /^line 2: is not valid JSON/);
       const r = await t.list({ logType: 'AccessLog', fromDateTime: '2026-04-02T00:00:00Z', toDateTime: '2026-04-03T00:00:00Z' });
+      assert.equal(r.statusCode, 404);
+    });
+
+    it('refuses a line of the admin trail type LogwardenAdminLog, naming the line, and stores nothing of the request', async () => {
+      const lines = [
+        '{"logType":"AccessLog","userId":"7","eventTime":"2026-04-04T00:00:00Z","logRecord":{}}',
+        '{"logType":"LogwardenAdminLog","userFullName":"mallory","eventTime":"2026-04-04T00:00:01Z","logRecord":{"action":"hold.released"}}',
+      ];
+      const res = await ndjson(t, lines.join('\n'));
+      assert.equal(res.statusCode, 400);
+      assert.deepEqual(res.json().errors, ["line 2: logType: LogwardenAdminLog is reserved: logwarden writes it (the tenant's admin trail) and clients cannot"]);
+      const r = await t.list({ logType: 'AccessLog', fromDateTime: '2026-04-04T00:00:00Z', toDateTime: '2026-04-05T00:00:00Z' });
       assert.equal(r.statusCode, 404);
     });
 

@@ -91,6 +91,14 @@ for (const kind of await storeKinds()) {
       assert.equal(res.headers['x-traceid'], body.requestId);
     });
 
+    it('reads the admin trail type LogwardenAdminLog like any type (Gong\'s 404 while it is empty, not a 400)', async () => {
+      const res = await t.list({ logType: 'LogwardenAdminLog', fromDateTime: '1999-01-01T00:00:00Z', toDateTime: '1999-01-02T00:00:00Z' }, t.readKey);
+      assert.equal(res.statusCode, 404);
+      assert.deepEqual(res.json().errors, [NO_RECORDS_MESSAGE]);
+      const unknown = await t.list({ logType: 'Nope', fromDateTime: '1999-01-01T00:00:00Z' });
+      assert.match(unknown.json().errors[0], /\(expected one of AccessLog, UserActivityLog, UserCallPlay, ExternallySharedCallAccess, ExternallySharedCallPlay, LogwardenAdminLog\)$/);
+    });
+
     it('applies a half-open range, comparing offsets as instants and fractions at their precision', async () => {
       const times = ['2026-07-01T00:00:00.000Z', '2026-07-01T00:00:00.001Z', '2026-07-01T00:00:00.999Z', '2026-07-01T00:00:01.000Z'];
       assert.equal((await t.ingest('UserActivityLog', times.map((e, i) => entry(i, e)))).statusCode, 201);

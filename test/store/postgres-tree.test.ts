@@ -159,6 +159,7 @@ if (childUrl) {
            ALTER TABLE entry_seqs DROP COLUMN tree_size, DROP COLUMN tree_partial, DROP COLUMN tree_peaks, DROP COLUMN tree_note;
            DROP TABLE tree_tiles, tree_high, tree_checkpoints, tree_runs, tree_backfill;
            DROP TABLE segment_users, segment_users_pending;
+           DROP TABLE retention, holds, tree_receipts, purge_lease;
            UPDATE schema_version SET version = 3;
            COMMIT`,
         );

@@ -75,6 +75,65 @@ describe('postgres store: specific', { skip }, () => {
     await cluster!.dropDatabase(url);
   });
 
+  it('purges while appends of the same tenant fill the pool, without waiting on each other', { timeout: 20_000 }, async () => {
+    const store = await openPostgresStore({ url, poolSize: 2 });
+    stores.push(store);
+    await store.createTenant({ id: 'a', name: 'A' });
+    const t0 = Date.UTC(2025, 5, 1);
+    await store.append('a', Array.from({ length: 3000 }, (_, i) => makeEntry('AccessLog', t0 + i * 1000, `{"i":${i}}`)));
+    let purged = 0;
+    let done = false;
+    let appended = 0;
+    const purging = (async () => {
+      for (let r = await store.purge('a', 'AccessLog', t0 + 3_000_000, 100); r.count > 0; r = await store.purge('a', 'AccessLog', t0 + 3_000_000, 100)) purged += r.count;
+      done = true;
+    })();
+    // Appends of the tenant all along, each waiting for the tenant's row while a step holds it.
+    const appending = Array.from({ length: 3 }, async () => {
+      while (!done) await store.append('a', [makeEntry('AccessLog', t0 + 5_000_000 + appended, `{"k":${appended++}}`)]);
+    });
+    await Promise.all([purging, ...appending]);
+    assert.equal(purged, 3000);
+    assert.equal((await store.firstPage({ tenantId: 'a', logType: 'AccessLog', fromMs: 0, toMs: null }, 10)).total, appended);
+  });
+
+  it('drops the partitions of a month retention emptied (seen in the catalogue), and only then', async () => {
+    const store = await open();
+    await store.createTenant({ id: 'a', name: 'A' });
+    await store.createTenant({ id: 'b', name: 'B' });
+    const jan = Date.UTC(2025, 0, 10);
+    const feb = Date.UTC(2025, 1, 10);
+    await store.append('a', Array.from({ length: 300 }, (_, i) => makeEntry('AccessLog', jan + i * 60_000, `{"i":${i}}`)));
+    await store.append('a', Array.from({ length: 50 }, (_, i) => makeEntry('AccessLog', feb + i * 60_000, `{"i":${i}}`)));
+    // Another process, which will believe February attached after it is gone.
+    const other = await open();
+    await other.append('b', [makeEntry('AccessLog', feb, '{"b":1}')]);
+    await store.settle();
+    const partitions = async () =>
+      (
+        await cluster!.query<{ name: string }>(
+          url,
+          `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+           WHERE i.inhparent IN ('entries'::regclass, 'entry_keys'::regclass, 'segments'::regclass) AND c.relname ~ 'y2025m0[12]$' ORDER BY 1`,
+        )
+      ).rows.map((r) => r.name);
+    assert.deepEqual(await partitions(), [
+      'entries_y2025m01', 'entries_y2025m02', 'entry_keys_y2025m01', 'entry_keys_y2025m02', 'segments_y2025m01', 'segments_y2025m02',
+    ]);
+    const march = Date.UTC(2025, 2, 1);
+    let n = 0;
+    for (let r = await store.purge('a', 'AccessLog', march, 1000); r.count > 0; r = await store.purge('a', 'AccessLog', march, 1000)) n += r.count;
+    assert.equal(n, 350);
+    assert.deepEqual(await partitions(), ['entries_y2025m02', 'entry_keys_y2025m02', 'segments_y2025m02'], "January's went; February still holds b's entry");
+    assert.equal((await store.purge('b', 'AccessLog', march, 1000)).count, 1);
+    assert.deepEqual(await partitions(), []);
+    // The months take entries again, from this store and the other that believed them attached.
+    await other.append('b', [makeEntry('AccessLog', feb + 1, '{"again":1}')]);
+    await store.append('a', [makeEntry('AccessLog', feb, '{"again":2}')]);
+    assert.equal((await store.firstPage({ tenantId: 'b', logType: 'AccessLog', fromMs: 0, toMs: null }, 10)).total, 1);
+    assert.equal((await other.firstPage({ tenantId: 'a', logType: 'AccessLog', fromMs: 0, toMs: null }, 10)).total, 1);
+  });
+
   /** Waits until `count` lock requests in this database are waiting. */
   async function waitForWaiters(count: number, orDone?: Promise<unknown>): Promise<void> {
     let done = false;
@@ -138,10 +197,11 @@ describe('postgres store: specific', { skip }, () => {
     await before.append('7', entries);
     await before.settle();
     await before.close();
-    // As the schema before the index left it: segments, no postings.
+    // As the schema before the index (version 5) left it: segments, no postings, none of the later steps.
     await cluster!.query(
       url,
-      `DROP TABLE segment_users; DROP TABLE segment_users_pending; UPDATE schema_version SET version = ${MIGRATIONS.length - 1}`,
+      `DROP TABLE segment_users; DROP TABLE segment_users_pending; DROP TABLE retention; DROP TABLE holds; DROP TABLE tree_receipts; DROP TABLE purge_lease;
+       UPDATE schema_version SET version = ${MIGRATIONS.length - 2}`,
     );
     const store = await open();
     const pending = await cluster!.query<{ n: string }>(url, 'SELECT count(*) AS n FROM segment_users_pending');

@@ -71,6 +71,7 @@ describe('SQLite verifiable log', () => {
     withFile(dir, (db) => {
       db.exec('DROP TABLE tree_heads; DROP TABLE tree_tiles; DROP TABLE tree_high; DROP TABLE tree_checkpoints; DROP TABLE tree_runs; DROP TABLE tree_backfill;');
       db.exec('DROP TABLE segment_users; DROP TABLE segment_users_pending;'); // the user index came after the tree (v6)
+      db.exec('DROP TABLE retention; DROP TABLE holds; DROP TABLE tree_receipts; DROP TABLE purge_lease;'); // and retention after it (v7)
       db.pragma('user_version = 4');
     });
 
@@ -90,7 +91,7 @@ describe('SQLite verifiable log', () => {
       /killed/,
     );
     assert.deepEqual(seen.map((p) => p.done), [100, 200, 300]);
-    assert.equal(withFile(dir, (db) => db.pragma('user_version', { simple: true })), 6);
+    assert.equal(withFile(dir, (db) => db.pragma('user_version', { simple: true })), 7);
     const resumed: number[] = [];
     store = openSqliteStore({ dataDir: dir, treeBackfillChunk: 100, onTreeProgress: (p) => resumed.push(p.done) });
     try {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -257,10 +258,10 @@ describe('sqlite store: specific', () => {
       await before.append('7', entries);
       before.settle();
       await before.close();
-      // As the schema before the index (its last step) left it: segments, no postings.
+      // As the schema before the index (version 6) left it: segments, no postings, none of the later steps.
       withFile(dir, (db) => {
-        db.exec('DROP TABLE segment_users; DROP TABLE segment_users_pending');
-        db.pragma(`user_version = ${MIGRATIONS.length - 1}`);
+        db.exec('DROP TABLE segment_users; DROP TABLE segment_users_pending; DROP TABLE retention; DROP TABLE holds; DROP TABLE tree_receipts; DROP TABLE purge_lease');
+        db.pragma(`user_version = ${MIGRATIONS.length - 2}`);
       });
       const store = openSqliteStore({ dataDir: dir, sealIntervalMs: 60_000 });
       try {
@@ -272,6 +273,39 @@ describe('sqlite store: specific', () => {
           entriesOf(first).map((e) => e.body),
           entries.filter((_, i) => i % 5 === 3).map((e) => e.body),
         );
+      } finally {
+        await store.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('gives the space of purged entries back to the file system (incremental auto-vacuum): the file shrinks', { timeout: 60_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'logwarden-store-'));
+    try {
+      const store = openSqliteStore({ dataDir: dir, sealAgeMs: 0, sealIntervalMs: 60_000 });
+      try {
+        await store.createTenant({ id: '7', name: 'Acme' });
+        const t0 = Date.UTC(2025, 0, 1);
+        // Text that does not compress away: the segments hold real bytes.
+        const noise = () => randomBytes(300).toString('base64');
+        for (let b = 0; b < 10; b++) {
+          await store.append('7', Array.from({ length: 2000 }, (_, i) => makeEntry('AccessLog', t0 + (b * 2000 + i) * 1000, `{"n":"${noise()}"}`)));
+        }
+        store.settle();
+        const fileBytes = () =>
+          withFile(dir, (db) => {
+            db.pragma('wal_checkpoint(TRUNCATE)');
+            return statSync(join(dir, DATABASE_FILE)).size;
+          });
+        const before = fileBytes();
+        let deleted = 0;
+        for (let r = await store.purge('7', 'AccessLog', t0 + 18_000_000, 2000); r.count > 0; r = await store.purge('7', 'AccessLog', t0 + 18_000_000, 2000)) deleted += r.count;
+        assert.equal(deleted, 18_000);
+        const after = fileBytes();
+        assert.ok(after < before * 0.4, `the file went from ${before} to ${after} bytes after 90% of its entries were purged`);
+        assert.equal((await store.firstPage({ tenantId: '7', logType: 'AccessLog', fromMs: 0, toMs: null }, 1)).total, 2000);
       } finally {
         await store.close();
       }

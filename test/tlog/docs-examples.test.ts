@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { openCheckpoint } from '../../src/tlog/checkpoint.ts';
+import { parseDeletionReceipt } from '../../src/tlog/deletion-receipt.ts';
 import { parseEntryLeaf } from '../../src/tlog/entry-leaf.ts';
 import { leafHash } from '../../src/tlog/hash.ts';
 import { parseVerifierKey } from '../../src/tlog/note-key.ts';
@@ -33,5 +34,11 @@ describe('docs/verifiable-log.md examples', () => {
     const key = parseVerifierKey(vkey);
     assert.equal(openCheckpoint(checkpoint, key).checkpoint.size, 5);
     assert.equal(verifyTlogProof(proof, leafHash(leaf), key).index, 2);
+  });
+
+  it('the deletion receipt parses', () => {
+    const receipt = parseDeletionReceipt(all.find((b) => b.startsWith('logwarden/deletion/v1\n'))!);
+    assert.equal(receipt.count, 7);
+    assert.deepEqual(receipt.leaves, [0, 1, 2, 5, 9, 10, 11]);
   });
 });

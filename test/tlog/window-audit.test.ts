@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { deletedLeavesDigest, formatDeletionReceipt } from '../../src/tlog/deletion-receipt.ts';
 import { buildEntryLeaf } from '../../src/tlog/entry-leaf.ts';
-import { type AuditWindow, auditWindow, type ServedEntry } from '../../src/tlog/window-audit.ts';
+import { leafHash } from '../../src/tlog/hash.ts';
+import { type AuditWindow, auditWindow, checkDeletionReceipts, type ServedEntry } from '../../src/tlog/window-audit.ts';
 
 const TYPES = ['AccessLog', 'UserActivityLog', 'UserCallPlay'] as const;
 const BASE = Date.UTC(2026, 0, 1);
@@ -96,5 +98,43 @@ describe('window completeness', () => {
     const r2 = auditWindow({ ...w, from: '2025-12-31T19:00:00-05:00' }, leavesOf([e, atTo]), served([e]));
     assert.equal(r2.inWindow, 1);
     assert.deepEqual(r2.missing, []);
+  });
+});
+
+describe('deletion receipts', () => {
+  const leaves = new Map(
+    [0, 1, 2, 3].map((i) => [i, buildEntryLeaf({ logType: 'AccessLog', eventTime: new Date(BASE + i * 60_000).toISOString(), wireText: `{"i":${i}}` })]),
+  );
+  const receipt = (named: number[], digestOf: number[] = named, count = named.length) =>
+    formatDeletionReceipt({
+      logType: 'AccessLog',
+      firstEventTime: new Date(BASE).toISOString(),
+      lastEventTime: new Date(BASE).toISOString(),
+      count,
+      deletedAt: '2026-02-01T00:00:00.000Z',
+      leaves: named,
+      digest: deletedLeavesDigest(digestOf.map((i) => leafHash(leaves.get(i) ?? 'x'))),
+    });
+
+  it('proves the leaves a matching receipt names deleted', () => {
+    const r = checkDeletionReceipts(new Map([[5, receipt([0, 2])]]), (i) => leaves.get(i));
+    assert.deepEqual([...r.deleted.keys()], [0, 2]);
+    assert.deepEqual(r.deleted.get(2), { leafIndex: 2, receiptLeaf: 5, deletedAt: '2026-02-01T00:00:00.000Z' });
+    assert.deepEqual(r.bad, []);
+  });
+
+  it('refuses a wrong digest, a leaf named twice, a later or foreign leaf, and a malformed text', () => {
+    const cases: [Map<number, string>, RegExp][] = [
+      [new Map([[5, receipt([0, 2], [0, 1])]]), /digest/],
+      [new Map([[5, receipt([0])], [6, receipt([0, 1])]]), /already names/],
+      [new Map([[2, receipt([3])]]), /not an earlier AccessLog entry leaf/],
+      [new Map([[9, receipt([7])]]), /not an earlier AccessLog entry leaf/],
+      [new Map([[9, 'logwarden/deletion/v1\nAccessLog\n']]), /malformed/],
+    ];
+    for (const [receipts, reason] of cases) {
+      const r = checkDeletionReceipts(receipts, (i) => leaves.get(i));
+      assert.equal(r.bad.length, 1);
+      assert.match(r.bad[0]!.reason, reason);
+    }
   });
 });

@@ -14,6 +14,7 @@ import type { NewEntry } from '../../logs/entry.ts';
 import { type Hash, leafHash } from '../../tlog/hash.ts';
 import { BUCKET_MS, BucketTally, overlappingBuckets } from '../count-plan.ts';
 import { EMPTY_PAGE } from '../page.ts';
+import { emptyReceipt, purgeLimit } from '../purge-step.ts';
 import type { SegmentOwner } from '../segment-codec.ts';
 import type {
   AccessKeyRecord,
@@ -22,8 +23,13 @@ import type {
   EntryQuery,
   FirstPage,
   HourTally,
+  LegalHold,
   NewAccessKey,
+  NewLegalHold,
   Position,
+  PurgeReceipt,
+  RetentionDays,
+  RetentionSettings,
   Scope,
   Store,
   StoredPage,
@@ -35,8 +41,10 @@ import { type BackgroundErrorReporter, reportToStderr, UnknownTenantError } from
 import { LogKeys } from '../tree-keys.ts';
 import { type LeafRecord, leafRecordOf, leafText } from '../tree-leaf-records.ts';
 import { reportTreeProgress, type TreeOptions } from '../tree-upgrade.ts';
-import { attachMonth, migrate, monthOf, monthTable } from './migrations.ts';
+import { attachedMonths, attachMonth, dropEmptyMonth, migrate, monthOf, monthTable } from './migrations.ts';
 import { PageReader } from './page-reader.ts';
+import { purgeStep } from './purge.ts';
+import * as retention from './retention.ts';
 import { Sealer } from './sealer.ts';
 import { SegmentCache } from './segment-cache.ts';
 import { readTotals } from './totals.ts';
@@ -52,6 +60,8 @@ const FUTURE_MONTHS = 12;
 /** How long attaching a partition may wait for locks before the rows go to DEFAULT instead. */
 const PARTITION_LOCK_TIMEOUT_MS = 5000;
 const PARTITION_RETRY_MS = 30_000;
+/** How long dropping an emptied month's partitions may make reads and writes queue behind it. */
+const PARTITION_DROP_LOCK_TIMEOUT_MS = 200;
 
 interface TenantRow {
   id: string;
@@ -692,5 +702,90 @@ export class PostgresStore implements Store {
          entries_seen = excluded.entries_seen, updated_at = excluded.updated_at`,
       [tid, c.source, c.logType, c.throughMs, c.entriesSeen, new Date()],
     );
+  }
+
+  async getRetention(tenantId: string): Promise<RetentionSettings | undefined> {
+    const tid = await this.tid(tenantId);
+    return tid === undefined ? undefined : retention.retentionSettings(this.pool, tid);
+  }
+
+  async setRetention(tenantId: string, logType: string | null, days: RetentionDays | undefined): Promise<RetentionSettings> {
+    return retention.setRetention(this.pool, await this.requireTid(tenantId), logType, days);
+  }
+
+  async logTypes(tenantId: string): Promise<string[]> {
+    const tid = await this.tid(tenantId);
+    if (tid === undefined) return [];
+    const r = await this.pool.query<{ name: string }>(
+      `SELECT l.name FROM log_types l WHERE l.type_id IN (SELECT DISTINCT type_id FROM entry_counts WHERE tid = $1 AND n > 0)
+       UNION SELECT log_type FROM retention WHERE tid = $1 AND log_type <> ''`,
+      [tid],
+    );
+    return r.rows.map((row) => row.name).sort();
+  }
+
+  async createHold(hold: NewLegalHold): Promise<LegalHold> {
+    return retention.createHold(this.pool, await this.requireTid(hold.tenantId), hold, new Date());
+  }
+
+  async listHolds(filter: { tenantId?: string; includeReleased?: boolean } = {}): Promise<LegalHold[]> {
+    return retention.listHolds(this.pool, filter.tenantId, filter.includeReleased === true);
+  }
+
+  async releaseHold(id: string, release: { reason: string; releasedBy: string }): Promise<LegalHold | undefined> {
+    return retention.releaseHold(this.pool, id, release, new Date());
+  }
+
+  async purge(tenantId: string, logType: string, beforeMs: number, limit: number): Promise<PurgeReceipt> {
+    const tid = await this.requireTid(tenantId);
+    const max = purgeLimit(limit);
+    const typeId = await this.typeId(logType);
+    if (typeId === undefined) return emptyReceipt(logType, Date.now());
+    const owner = await this.ownerOf(tid, typeId);
+    const client = await this.pool.connect();
+    let broken = false;
+    try {
+      const receipt = await purgeStep(client, this.tree, { tid, typeId, owner }, beforeMs, max, Date.now());
+      // The step's last: months wholly before the cutoff that it left empty lose their partitions.
+      if (receipt.count > 0 && receipt.count < max) await this.dropEmptyMonths(client, beforeMs);
+      return receipt;
+    } catch (err) {
+      broken = true;
+      throw err;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  /**
+   * Drops the partitions of months ending at or before `beforeMs` that hold no entry of any
+   * tenant (migrations.ts, dropEmptyMonth); a month whose locks are not granted quickly is left
+   * for a later purge.
+   */
+  private async dropEmptyMonths(client: pg.PoolClient, beforeMs: number): Promise<void> {
+    for (const m of await attachedMonths(client)) {
+      if (Date.UTC(1970, m + 1, 1) > beforeMs) break;
+      try {
+        if (await dropEmptyMonth(client, m, PARTITION_DROP_LOCK_TIMEOUT_MS)) this.months.delete(m);
+      } catch (err) {
+        // A lock not granted in time: reads and writes go first.
+        const code = (err as { code?: string }).code;
+        if (code !== '55P03' && code !== '40P01') throw err;
+      }
+    }
+  }
+
+  async takePurgeLease(holder: string, ttlMs: number): Promise<boolean> {
+    // Timed by the database's clock: servers sharing it need not agree on the time.
+    const r = await this.pool.query(
+      `UPDATE purge_lease SET holder = $1, until = now() + make_interval(secs => $2::float8 / 1000)
+       WHERE id = 1 AND (holder = $1 OR until < now())`,
+      [holder, ttlMs],
+    );
+    return r.rowCount === 1;
+  }
+
+  async releasePurgeLease(holder: string): Promise<void> {
+    await this.pool.query("UPDATE purge_lease SET holder = '', until = '-infinity' WHERE id = 1 AND holder = $1", [holder]);
   }
 }

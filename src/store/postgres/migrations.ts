@@ -233,6 +233,45 @@ export const MIGRATIONS: readonly string[] = [
   INSERT INTO tree_backfill (tid, through_seq) SELECT tid, last_seq FROM entry_seqs WHERE last_seq > 0;
   `,
   USER_INDEX,
+  // Retention (issue 12): per tenant, its default (`log_type` '') and per log type, days kept
+  // (NULL: forever); legal holds, never deleted (released ones keep who and why); the text of
+  // every deletion receipt leaf by its leaf index (its leaf record in the tree holds its leaf
+  // hash, ../tree-leaf-records.ts); and the lease that lets one process (of all the servers
+  // sharing the database) purge at a time, timed by the database's clock.
+  `
+  CREATE TABLE retention (
+    tid integer NOT NULL,
+    log_type text NOT NULL,
+    days integer,
+    PRIMARY KEY (tid, log_type)
+  );
+  CREATE TABLE holds (
+    id text PRIMARY KEY,
+    tid integer NOT NULL REFERENCES tenants(tid),
+    log_type text,
+    from_ms bigint,
+    to_ms bigint,
+    reason text NOT NULL,
+    created_at timestamptz NOT NULL,
+    created_by text NOT NULL,
+    released_at timestamptz,
+    released_by text,
+    release_reason text
+  );
+  CREATE INDEX holds_by_tenant ON holds(tid, created_at);
+  CREATE TABLE tree_receipts (
+    tid integer NOT NULL,
+    leaf bigint NOT NULL,
+    text text NOT NULL,
+    PRIMARY KEY (tid, leaf)
+  );
+  CREATE TABLE purge_lease (
+    id integer PRIMARY KEY CHECK (id = 1),
+    holder text NOT NULL,
+    until timestamptz NOT NULL
+  );
+  INSERT INTO purge_lease (id, holder, until) VALUES (1, '', '-infinity');
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -323,6 +362,59 @@ export async function attachMonth(client: pg.PoolClient, month: number, lockTime
     await client.query('COMMIT');
   } catch (err) {
     await client.query('ROLLBACK').catch(() => {}); // the original error says more
+    throw err;
+  }
+}
+
+/** The months (from `monthOf`) that have their own partitions, ascending. */
+export async function attachedMonths(client: pg.PoolClient | pg.Pool): Promise<number[]> {
+  const r = await client.query<{ name: string }>(
+    `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+     WHERE i.inhparent = 'entries'::regclass AND c.relname ~ '^entries_y[0-9]{4}m[0-9]{2}$'`,
+  );
+  return r.rows
+    .map((row) => {
+      const m = /^entries_y(\d{4})m(\d{2})$/.exec(row.name)!;
+      return (Number(m[1]) - 1970) * 12 + Number(m[2]) - 1;
+    })
+    .sort((a, b) => a - b);
+}
+
+/**
+ * Drops a month's partitions (entries, entry_keys, segments) when all three are empty, in a
+ * short transaction of its own: what retention does once it has deleted every tenant's entries
+ * of that month, so that their space goes back at once rather than through vacuum. Dropping a
+ * partition locks its parent: `lockTimeoutMs` bounds how long reads and writes may queue
+ * behind it (on a timeout nothing is dropped, and the next purge tries again). Returns whether
+ * the month was dropped. A process that still believes the month attached writes its rows to
+ * DEFAULT, whence attaching the month again moves them.
+ */
+export async function dropEmptyMonth(client: pg.PoolClient, month: number, lockTimeoutMs: number): Promise<boolean> {
+  const empty = async (): Promise<boolean> => {
+    for (const table of PARTITIONED) if ((await client.query(`SELECT 1 FROM ${monthTable(table, month)} LIMIT 1`)).rowCount !== 0) return false;
+    return true;
+  };
+  // Without locks first: a month still holding entries costs no one a wait.
+  if (!(await empty())) return false;
+  await client.query('BEGIN');
+  try {
+    await client.query(`SET LOCAL lock_timeout = ${Math.trunc(lockTimeoutMs)}`);
+    await client.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_NAMESPACE, PARTITION_LOCK]);
+    const exists = await client.query<{ e: boolean }>('SELECT to_regclass($1) IS NOT NULL AS e', [partitionOf(month)]);
+    if (!exists.rows[0]!.e) {
+      await client.query('ROLLBACK');
+      return false;
+    }
+    for (const table of PARTITIONED) await client.query(`LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE`);
+    if (!(await empty())) {
+      await client.query('ROLLBACK');
+      return false;
+    }
+    for (const table of PARTITIONED) await client.query(`DROP TABLE ${monthTable(table, month)}`);
+    await client.query('COMMIT');
+    return true;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
     throw err;
   }
 }

@@ -363,7 +363,7 @@ interface Written {
 }
 
 /** The advisory lock key of a (tenant, type) group; two groups sharing one only wait for each other. */
-function groupLockKey(tid: number, typeId: number): number {
+export function groupLockKey(tid: number, typeId: number): number {
   return (Math.imul(tid, 0x9e3779b1) ^ typeId) | 0;
 }
 

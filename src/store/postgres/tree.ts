@@ -35,7 +35,7 @@ import { appendToTree, type TreeTip, tileRootOf } from '../tree-append.ts';
 import { signNextCheckpointNow } from '../tree-checkpoint.ts';
 import { LeafHashCache, TREE_HIGH_LEVEL, type TreeHashNeeds, type TreeHashSource, treeHashReader, treeRoot } from '../tree-hashes.ts';
 import type { LogKeys } from '../tree-keys.ts';
-import { LEAF_RECORD_BYTES, type LeafRecord, leafText, readLeafRecord, type TypeNames } from '../tree-leaf-records.ts';
+import { isReceiptRecord, LEAF_RECORD_BYTES, type LeafRecord, leafText, RECEIPT_TYPE_ID, readLeafRecord, receiptRecordOf, type TypeNames } from '../tree-leaf-records.ts';
 
 /** A tenant's `entry_seqs` row as the append lock returns it. */
 export interface TreeHeadRow {
@@ -169,8 +169,10 @@ export class PostgresTree {
   private async knowTypes(blobs: Iterable<Buffer>): Promise<void> {
     for (const blob of blobs) {
       for (let at = 0; at + LEAF_RECORD_BYTES <= blob.length; at += LEAF_RECORD_BYTES) {
+        const typeId = blob.readUInt32BE(at);
+        if (typeId === RECEIPT_TYPE_ID) continue;
         try {
-          this.typeName(blob.readUInt32BE(at));
+          this.typeName(typeId);
         } catch {
           await this.loadTypeNames();
           return;
@@ -271,6 +273,31 @@ export class PostgresTree {
       highHashes: Buffer.concat(w.high.map((h) => h.hash)),
       runs: runsOf(seqs, tip.size),
     };
+  }
+
+  /**
+   * Inside the purge's transaction, with the tenant's row locked (`head`): appends a deletion
+   * receipt leaf, its text kept in `tree_receipts`, with the checkpoint of the new size.
+   * Returns the receipt's leaf index.
+   */
+  async appendReceipt(client: pg.PoolClient, tid: number, tenantId: string, head: TreeHeadRow, text: string, deletedAtMs: number): Promise<number> {
+    const record = receiptRecordOf(text, deletedAtMs);
+    const w = await this.append(client, tid, tenantId, head, [record], [record.digest], []);
+    const leaf = Number(head.tree_size);
+    await client.query({
+      name: 'lw_tree_receipt',
+      text: `WITH s AS (UPDATE entry_seqs SET ${treeHeadSet(2)} WHERE tid = $1), ${treeWriteCtes(6)}
+             INSERT INTO tree_receipts (tid, leaf, text) VALUES ($1, $17, $18)`,
+      values: [tid, ...treeHeadValues(w), ...treeWriteValues(w), leaf, text],
+    });
+    return leaf;
+  }
+
+  /** The leaf hashes of the given leaves, read through `client`. */
+  async leafHashesAt(client: pg.PoolClient, tid: number, leaves: readonly number[]): Promise<Hash[]> {
+    const tiles = [...new Set(leaves.map((leaf) => Math.floor(leaf / TILE_WIDTH)))];
+    const source = await this.fetch(client, tid, { tiles, high: [] });
+    return leaves.map((leaf) => source.leafHashes(Math.floor(leaf / TILE_WIDTH))[leaf % TILE_WIDTH]!);
   }
 
   /** The peaks a tip row holds, checked against its size. */
@@ -431,18 +458,30 @@ export class PostgresTree {
     await this.knowTypes([...tiles.values(), partial]);
     if (start < 0 || count < 0 || start + count > size) throw new RangeError(`leaves [${start}, ${start + count}) are beyond the tree`);
     const out: string[] = [];
+    const receipts: number[] = [];
     for (let leaf = start; leaf < start + count; leaf++) {
       const tile = Math.floor(leaf / TILE_WIDTH);
       const records = tiles.get(tile) ?? partial;
-      out.push(leafText(readLeafRecord(records, leaf - tile * TILE_WIDTH), this.typeName));
+      const record = readLeafRecord(records, leaf - tile * TILE_WIDTH);
+      if (isReceiptRecord(record)) receipts.push(leaf);
+      out.push(isReceiptRecord(record) ? '' : leafText(record, this.typeName));
+    }
+    if (receipts.length > 0) {
+      const t = await this.pool.query<{ leaf: string; text: string }>('SELECT leaf, text FROM tree_receipts WHERE tid = $1 AND leaf = ANY($2::int8[])', [tid, receipts]);
+      const texts = new Map(t.rows.map((row) => [Number(row.leaf), row.text]));
+      for (const leaf of receipts) {
+        const text = texts.get(leaf);
+        if (text === undefined) throw new Error(`the deletion receipt of leaf ${leaf} of tenant ${tid} is not stored`);
+        out[leaf - start] = text;
+      }
     }
     return out;
   }
 
-  /** The leaf of each sequence; -1 where there is none. */
-  async leafIndexes(tid: number, seqs: readonly number[]): Promise<number[]> {
+  /** The leaf of each sequence; -1 where there is none (read through `client` when given: the purge's transaction). */
+  async leafIndexes(tid: number, seqs: readonly number[], client?: pg.PoolClient): Promise<number[]> {
     if (seqs.length === 0) return [];
-    const r = await this.pool.query<{ leaf: string }>({
+    const r = await (client ?? this.pool).query<{ leaf: string }>({
       name: 'lw_tree_leaf_indexes',
       text: `
         SELECT coalesce((SELECT CASE WHEN q.s < r.first_seq + r.n THEN r.first_leaf + (q.s - r.first_seq) END

@@ -16,6 +16,7 @@ import Database from 'better-sqlite3';
 import type { NewEntry } from '../../logs/entry.ts';
 import { BUCKET_MS, BucketTally, overlappingBuckets, planCount } from '../count-plan.ts';
 import { EMPTY_PAGE } from '../page.ts';
+import { emptyReceipt, purgeLimit } from '../purge-step.ts';
 import { SegmentCache } from '../segment-cache.ts';
 import { before, countInSegment, type HotEntry, mergePage } from '../segment-pages.ts';
 import type {
@@ -25,8 +26,13 @@ import type {
   EntryQuery,
   FirstPage,
   HourTally,
+  LegalHold,
   NewAccessKey,
+  NewLegalHold,
   Position,
+  PurgeReceipt,
+  RetentionDays,
+  RetentionSettings,
   Scope,
   Store,
   StoredPage,
@@ -42,6 +48,8 @@ import { reportTreeProgress, type TreeOptions } from '../tree-upgrade.ts';
 import { countPosted, userHourlyTallies, userPage, wholeHours } from '../user-filter.ts';
 import { prepareDataDir } from './data-dir.ts';
 import { migrate } from './migrations.ts';
+import { SqlitePurge } from './purge.ts';
+import { SqliteRetention } from './retention.ts';
 import { Sealer } from './sealer.ts';
 import { type Owner, Segments } from './segments.ts';
 import { SqliteTree } from './tree.ts';
@@ -151,6 +159,8 @@ export class SqliteStore implements Store {
   private readonly owners = new Map<string, Owner>();
   private readonly now: () => number;
   private readonly tree: SqliteTree;
+  private readonly retention: SqliteRetention;
+  private readonly purger: SqlitePurge;
   /** Log type names by number, for leaf texts. */
   private readonly typeNames = new Map<number, string>();
 
@@ -185,6 +195,9 @@ export class SqliteStore implements Store {
       addEntryKey: db.prepare<[number, number, Buffer]>('INSERT OR IGNORE INTO entry_keys (tid, event_time, key) VALUES (?, ?, ?)'),
       tenantOf: db.prepare<[number], string>('SELECT id FROM tenants WHERE tid = ?').pluck(),
       typeOf: db.prepare<[number], string>('SELECT name FROM log_types WHERE type_id = ?').pluck(),
+      typesOf: db
+        .prepare<[number], string>('SELECT l.name FROM log_types l WHERE l.type_id IN (SELECT DISTINCT type_id FROM entry_counts WHERE tid = ? AND n > 0)')
+        .pluck(),
       tidOf: db.prepare<[string], { tid: number }>('SELECT tid FROM tenants WHERE id = ?'),
       typeIdOf: db.prepare<[string], { type_id: number }>('SELECT type_id FROM log_types WHERE name = ?'),
       addType: db.prepare<[string]>('INSERT OR IGNORE INTO log_types (name) VALUES (?)'),
@@ -224,6 +237,9 @@ export class SqliteStore implements Store {
          FROM access_keys k JOIN tenants t ON t.tid = k.tid WHERE t.id = ? ORDER BY k.created_at, k.access_key`,
       ),
       dataVersion: db.prepare<[], number>('PRAGMA data_version').pluck(),
+      // The lease is timed by the wall clock: the processes sharing a file share a machine.
+      takeLease: db.prepare<[string, number, string, number]>('UPDATE purge_lease SET holder = ?, until_ms = ? WHERE id = 1 AND (holder = ? OR until_ms < ?)'),
+      releaseLease: db.prepare<[string]>("UPDATE purge_lease SET holder = '', until_ms = 0 WHERE id = 1 AND holder = ?"),
       revoke: db.prepare<[string, string]>('UPDATE access_keys SET revoked_at = ? WHERE access_key = ? AND revoked_at IS NULL'),
       addSecret: db.prepare<[string, string]>('INSERT OR IGNORE INTO secrets (name, value) VALUES (?, ?)'),
       secret: db.prepare<[string], { value: string }>('SELECT value FROM secrets WHERE name = ?'),
@@ -245,6 +261,8 @@ export class SqliteStore implements Store {
       options.log?.originPrefix ?? `logwarden/${secret(STORE_ID_SECRET, newStoreId)}`,
     );
     this.tree = new SqliteTree(db, keys, (typeId) => this.typeName(typeId));
+    this.retention = new SqliteRetention(db);
+    this.purger = new SqlitePurge(db, this.segments, this.tree, this.retention);
     backfillTrees(db, this.tree, this.segments, (tid, typeId) => this.ownerOf(tid, typeId), options.onTreeProgress ?? reportTreeProgress, options.treeBackfillChunk);
     this.sealer = new Sealer(db, this.segments, (tid, typeId) => this.ownerOf(tid, typeId), {
       sealAgeMs: options.sealAgeMs ?? DEFAULT_SEAL_AGE_MS,
@@ -546,5 +564,61 @@ export class SqliteStore implements Store {
 
   async setCheckpoint(c: Omit<Checkpoint, 'updatedAt'>): Promise<void> {
     this.q.setCheckpoint.run(c.source, this.requireTid(c.tenantId), c.logType, c.throughMs, c.entriesSeen, new Date().toISOString());
+  }
+
+  async getRetention(tenantId: string): Promise<RetentionSettings | undefined> {
+    const tid = this.tid(tenantId);
+    return tid === undefined ? undefined : this.retention.settings(tid);
+  }
+
+  async setRetention(tenantId: string, logType: string | null, days: RetentionDays | undefined): Promise<RetentionSettings> {
+    return this.retention.set(this.requireTid(tenantId), logType, days);
+  }
+
+  async logTypes(tenantId: string): Promise<string[]> {
+    const tid = this.tid(tenantId);
+    if (tid === undefined) return [];
+    const names = new Set(this.q.typesOf.all(tid));
+    for (const name of Object.keys(this.retention.settings(tid).perType)) names.add(name);
+    return [...names].sort();
+  }
+
+  async createHold(hold: NewLegalHold): Promise<LegalHold> {
+    return this.retention.createHold(this.requireTid(hold.tenantId), hold, new Date(this.now()));
+  }
+
+  async listHolds(filter: { tenantId?: string; includeReleased?: boolean } = {}): Promise<LegalHold[]> {
+    return this.retention.list(filter.tenantId, filter.includeReleased === true);
+  }
+
+  async releaseHold(id: string, release: { reason: string; releasedBy: string }): Promise<LegalHold | undefined> {
+    return this.retention.release(id, release, new Date(this.now()));
+  }
+
+  async purge(tenantId: string, logType: string, beforeMs: number, limit: number): Promise<PurgeReceipt> {
+    const tid = this.requireTid(tenantId);
+    const max = purgeLimit(limit);
+    const typeId = this.typeId(logType, false);
+    const nowMs = this.now();
+    if (typeId === undefined) return emptyReceipt(logType, nowMs);
+    let receipt: PurgeReceipt;
+    try {
+      receipt = this.db.transaction(() => this.purger.step(this.ownerOf(tid, typeId), beforeMs, max, nowMs)).immediate();
+    } catch (err) {
+      this.tree.rolledBack();
+      throw err;
+    }
+    // What the step freed goes back to the file system (with incremental auto-vacuum).
+    if (receipt.count > 0) this.sealer.giveBackSpace();
+    return receipt;
+  }
+
+  async takePurgeLease(holder: string, ttlMs: number): Promise<boolean> {
+    const now = Date.now();
+    return this.q.takeLease.run(holder, now + ttlMs, holder, now).changes === 1;
+  }
+
+  async releasePurgeLease(holder: string): Promise<void> {
+    this.q.releaseLease.run(holder);
   }
 }

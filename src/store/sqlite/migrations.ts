@@ -219,6 +219,44 @@ export const MIGRATIONS: readonly string[] = [
     SELECT 1, coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'entries'), 0);
   `,
   USER_INDEX,
+  // Retention (issue 12): per tenant, its default (`log_type` '') and per log type, days kept
+  // (NULL: forever); legal holds, never deleted (released ones keep who and why); the text of
+  // every deletion receipt leaf by its leaf index (its leaf record in the tree holds its leaf
+  // hash, ../tree-leaf-records.ts); and the lease that lets one process purge at a time.
+  `
+  CREATE TABLE retention (
+    tid INTEGER NOT NULL,
+    log_type TEXT NOT NULL,
+    days INTEGER,
+    PRIMARY KEY (tid, log_type)
+  ) WITHOUT ROWID;
+  CREATE TABLE holds (
+    id TEXT PRIMARY KEY,
+    tid INTEGER NOT NULL REFERENCES tenants(tid),
+    log_type TEXT,
+    from_ms INTEGER,
+    to_ms INTEGER,
+    reason TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    released_at TEXT,
+    released_by TEXT,
+    release_reason TEXT
+  );
+  CREATE INDEX holds_by_tenant ON holds(tid, created_at);
+  CREATE TABLE tree_receipts (
+    tid INTEGER NOT NULL,
+    leaf INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    PRIMARY KEY (tid, leaf)
+  ) WITHOUT ROWID;
+  CREATE TABLE purge_lease (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    holder TEXT NOT NULL,
+    until_ms INTEGER NOT NULL
+  );
+  INSERT INTO purge_lease (id, holder, until_ms) VALUES (1, '', 0);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -22,7 +22,7 @@ import { appendToTree, type TreeTip, tileRootOf } from '../tree-append.ts';
 import { signNextCheckpointNow } from '../tree-checkpoint.ts';
 import { LeafHashCache, type TreeHashSource, treeHashReader, treeRoot } from '../tree-hashes.ts';
 import type { LogKeys } from '../tree-keys.ts';
-import { type LeafRecord, leafText, readLeafRecord, type TypeNames } from '../tree-leaf-records.ts';
+import { isReceiptRecord, type LeafRecord, leafText, readLeafRecord, receiptRecordOf, type TypeNames } from '../tree-leaf-records.ts';
 
 type Run = { first_seq: number; first_leaf: number; n: number };
 
@@ -54,6 +54,8 @@ export class SqliteTree {
       runAt: db.prepare<[number, number], Run>('SELECT first_seq, first_leaf, n FROM tree_runs WHERE tid = ? AND first_seq <= ? ORDER BY first_seq DESC LIMIT 1'),
       addRun: db.prepare<[number, number, number, number]>('INSERT INTO tree_runs (tid, first_seq, first_leaf, n) VALUES (?, ?, ?, ?)'),
       growRun: db.prepare<[number, number, number]>('UPDATE tree_runs SET n = ? WHERE tid = ? AND first_seq = ?'),
+      addReceipt: db.prepare<[number, number, string]>('INSERT INTO tree_receipts (tid, leaf, text) VALUES (?, ?, ?)'),
+      receipt: db.prepare<[number, number], string>('SELECT text FROM tree_receipts WHERE tid = ? AND leaf = ?').pluck(),
     };
   }
 
@@ -96,6 +98,23 @@ export class SqliteTree {
     this.q.setHead.run(tid, w.size, w.partial);
     this.addRuns(tid, seqs, tip.size);
     this.sign(tid, tenantId, w.size);
+  }
+
+  /**
+   * Inside the purge's transaction: appends a deletion receipt leaf (its text kept in
+   * `tree_receipts`) and signs the checkpoint of the new size; returns the receipt's leaf index.
+   */
+  appendReceipt(tid: number, tenantId: string, text: string, deletedAtMs: number): number {
+    const tip = this.tip(tid);
+    this.append(tid, tenantId, [receiptRecordOf(text, deletedAtMs)], []);
+    this.q.addReceipt.run(tid, tip.size, text);
+    return tip.size;
+  }
+
+  /** The leaf hashes of the given leaves (inside a transaction). */
+  leafHashesAt(tid: number, leaves: readonly number[]): Uint8Array[] {
+    const source = this.source(tid);
+    return leaves.map((leaf) => source.leafHashes(Math.floor(leaf / TILE_WIDTH))[leaf % TILE_WIDTH]!);
   }
 
   /** Maps `seqs` (increasing) to leaves `firstLeaf`, `firstLeaf + 1`, …, extending the last run when contiguous. */
@@ -189,7 +208,15 @@ export class SqliteTree {
       const tile = Math.floor(leaf / TILE_WIDTH);
       const records = this.q.tile.get(tid, tile) ?? tip.partial;
       const end = Math.min(start + count, (tile + 1) * TILE_WIDTH);
-      for (; leaf < end; leaf++) out.push(leafText(readLeafRecord(records, leaf - tile * TILE_WIDTH), this.typeName));
+      for (; leaf < end; leaf++) {
+        const r = readLeafRecord(records, leaf - tile * TILE_WIDTH);
+        if (!isReceiptRecord(r)) out.push(leafText(r, this.typeName));
+        else {
+          const text = this.q.receipt.get(tid, leaf);
+          if (text === undefined) throw new Error(`the deletion receipt of leaf ${leaf} of tenant ${tid} is not stored`);
+          out.push(text);
+        }
+      }
     }
     return out;
   }

@@ -1,0 +1,119 @@
+/**
+ * Retention as operators see and change it: a tenant's own settings, the retention in effect
+ * for each log type and where it comes from, and the act of changing a setting (written to the
+ * admin trail). Which entries a retention deletes is the store's policy
+ * (../store/retention-policy.ts); this module only shows it.
+ *
+ * In JSON, days are a number, "forever", or null for "no setting of its own" (the next level
+ * applies: type, then tenant, then server).
+ */
+import type { Config } from '../config.ts';
+import { ADMIN_LOG_TYPE, LogTypes } from '../logs/log-types.ts';
+import { effectiveRetention } from '../store/retention-policy.ts';
+import type { RetentionDays, RetentionSettings, Store } from '../store/store.ts';
+import type { Actor } from './actor.ts';
+import { recordAdminAct } from './trail.ts';
+
+export type DaysJson = number | 'forever';
+
+export const daysJson = (days: RetentionDays): DaysJson => (days === null ? 'forever' : days);
+/** A setting: its days, or null when there is none (undefined in the store's terms). */
+export const settingJson = (days: RetentionDays | undefined): DaysJson | null => (days === undefined ? null : daysJson(days));
+
+/** Where a type's retention comes from. */
+export type RetentionSource = 'type' | 'tenant' | 'server' | 'other types';
+
+export interface TypeRetention {
+  readonly logType: string;
+  /** The type's own setting. */
+  readonly days: DaysJson | null;
+  readonly effectiveDays: DaysJson;
+  readonly from: RetentionSource;
+}
+
+export interface RetentionView {
+  readonly tenantDays: DaysJson | null;
+  readonly serverDays: DaysJson;
+  readonly types: readonly TypeRetention[];
+}
+
+/** The server's default retention (`LOGWARDEN_RETENTION_DAYS`; null: forever). */
+export function serverRetention(config: Config): RetentionDays {
+  return config.retentionDays;
+}
+
+/**
+ * The types worth showing for a tenant: the configured ones (the admin trail last) and any
+ * other the tenant holds entries of or has a setting for.
+ */
+export function typesToShow(configured: readonly string[], held: readonly string[]): string[] {
+  const out = configured.filter((t) => t !== ADMIN_LOG_TYPE);
+  for (const t of held) if (t !== ADMIN_LOG_TYPE && !out.includes(t)) out.push(t);
+  return [...out, ADMIN_LOG_TYPE];
+}
+
+/** Whether retention or a hold may name `logType` for this tenant: a configured type, or one it holds entries of. */
+export async function isTenantLogType(store: Store, extraLogTypes: readonly string[], tenantId: string, logType: string): Promise<boolean> {
+  return new LogTypes(extraLogTypes).has(logType) || (await store.logTypes(tenantId)).includes(logType);
+}
+
+export function retentionView(settings: RetentionSettings, serverDays: RetentionDays, types: readonly string[]): RetentionView {
+  const others = types.filter((t) => t !== ADMIN_LOG_TYPE);
+  return {
+    tenantDays: settingJson(settings.tenantDays),
+    serverDays: daysJson(serverDays),
+    types: types.map((logType) => {
+      const own = settings.perType[logType];
+      const base = own !== undefined ? own : settings.tenantDays !== undefined ? settings.tenantDays : serverDays;
+      const from: RetentionSource = own !== undefined ? 'type' : settings.tenantDays !== undefined ? 'tenant' : 'server';
+      const effective = effectiveRetention(settings, logType, serverDays, others);
+      return { logType, days: settingJson(own), effectiveDays: daysJson(effective), from: effective === base ? from : 'other types' };
+    }),
+  };
+}
+
+/** "14 days", "forever". */
+export function daysText(days: DaysJson): string {
+  return days === 'forever' ? 'forever' : `${days} day${days === 1 ? '' : 's'}`;
+}
+
+const SOURCE_TEXT: Record<RetentionSource, string> = {
+  type: "the type's setting",
+  tenant: "the tenant's default",
+  server: 'the server default',
+  'other types': 'as long as the longest of the other types',
+};
+
+/** One line per type: "AccessLog  14 days (the type's setting)". */
+export function retentionRows(view: RetentionView): string[][] {
+  return view.types.map((t) => [t.logType, `${daysText(t.effectiveDays)} (${SOURCE_TEXT[t.from]})`]);
+}
+
+/**
+ * Sets (days: a number, or null for forever) or removes (undefined) the tenant's default
+ * (logType null) or one type's retention, and records the setting before and after. Undefined
+ * for an unknown tenant.
+ */
+export async function setRetentionAct(
+  store: Store,
+  tenantId: string,
+  logType: string | null,
+  days: RetentionDays | undefined,
+  actor: Actor,
+  clock: () => number,
+): Promise<{ before: RetentionSettings; after: RetentionSettings } | undefined> {
+  const before = await store.getRetention(tenantId);
+  if (!before) return undefined;
+  const after = await store.setRetention(tenantId, logType, days);
+  const setting = (s: RetentionSettings) => {
+    const d = logType === null ? s.tenantDays : s.perType[logType];
+    return d === undefined ? null : { days: daysJson(d) };
+  };
+  await recordAdminAct(
+    store,
+    tenantId,
+    { action: 'retention.changed', actor, target: { logType }, before: setting(before), after: setting(after) },
+    clock,
+  );
+  return { before, after };
+}

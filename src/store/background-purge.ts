@@ -1,0 +1,126 @@
+/**
+ * The server's background purge (issue 12): every interval, for each tenant and log type with
+ * a finite effective retention (retention-policy.ts), deletes the entries older than it in
+ * bounded steps (Store.purge: one transaction and one deletion receipt each), pausing between
+ * steps as long as a step took, so ingest and reads keep at least half the store's time.
+ *
+ * One process purges at a time: each cycle runs only while this purger holds the store's
+ * purge lease (renewed at every step), so `serve --workers N` and several servers sharing one
+ * PostgreSQL database purge once. Stopped by `stop()`, which waits for the step under way.
+ */
+import { randomBytes } from 'node:crypto';
+import { effectiveRetention, retentionCutoff } from './retention-policy.ts';
+import type { PurgeReceipt, RetentionDays, Store } from './store.ts';
+
+/** Entries one step deletes at most (each step is one transaction and one receipt). */
+export const PURGE_STEP_ENTRIES = 2000;
+
+export interface BackgroundPurgeOptions {
+  readonly store: Store;
+  /** The server default (`LOGWARDEN_RETENTION_DAYS`); null: forever. */
+  readonly serverDays: RetentionDays;
+  /** Pause between cycles. */
+  readonly intervalMs: number;
+  readonly stepEntries?: number;
+  /** The clock (ms) retention is measured by. */
+  readonly now?: () => number;
+  /** Called after each step that deleted entries (the admin trail records it); awaited. */
+  readonly onPurged?: (tenantId: string, receipt: PurgeReceipt) => void | Promise<void>;
+  /** One line per step that deleted entries: who and how many, never entry text. */
+  readonly log?: (line: { tenantId: string; logType: string; count: number; from: string; to: string; receiptLeaf: number | null }) => void;
+  /** A failed cycle (retried at the next one). */
+  readonly onError?: (err: unknown) => void;
+}
+
+export class BackgroundPurge {
+  /** This purger's name in the store's lease. */
+  readonly holder = `purge-${process.pid}-${randomBytes(6).toString('hex')}`;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<number> | undefined;
+  private stopped = false;
+  private readonly stepEntries: number;
+  private readonly now: () => number;
+
+  constructor(private readonly options: BackgroundPurgeOptions) {
+    this.stepEntries = options.stepEntries ?? PURGE_STEP_ENTRIES;
+    this.now = options.now ?? Date.now;
+  }
+
+  start(): void {
+    this.schedule(0);
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.cycle()
+        .catch((err: unknown) => this.options.onError?.(err))
+        .finally(() => this.schedule(this.options.intervalMs));
+    }, ms);
+    this.timer.unref();
+  }
+
+  /** The lease lasts long enough for a slow step and frees itself soon after a crash. */
+  private get leaseMs(): number {
+    return Math.max(60_000, 2 * this.options.intervalMs);
+  }
+
+  /**
+   * One cycle (or the one under way): every expired entry not under a hold goes, unless
+   * another process holds the lease. Resolves to the entries deleted.
+   */
+  cycle(): Promise<number> {
+    this.running ??= this.run().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  private async run(): Promise<number> {
+    const { store } = this.options;
+    if (this.stopped || !(await store.takePurgeLease(this.holder, this.leaseMs))) return 0;
+    let deleted = 0;
+    try {
+      for (const tenant of await store.listTenants()) {
+        const settings = await store.getRetention(tenant.id);
+        const types = await store.logTypes(tenant.id);
+        for (const logType of types) {
+          const cutoff = retentionCutoff(effectiveRetention(settings, logType, this.options.serverDays, types), this.now());
+          if (cutoff === null) continue;
+          for (;;) {
+            if (this.stopped) return deleted;
+            const started = performance.now();
+            const receipt = await store.purge(tenant.id, logType, cutoff, this.stepEntries);
+            if (receipt.count === 0) break;
+            deleted += receipt.count;
+            this.options.log?.({
+              tenantId: tenant.id,
+              logType,
+              count: receipt.count,
+              from: new Date(receipt.fromMs).toISOString(),
+              to: new Date(receipt.toMs).toISOString(),
+              receiptLeaf: receipt.leafIndex,
+            });
+            await this.options.onPurged?.(tenant.id, receipt);
+            if (receipt.count < this.stepEntries) break;
+            // Others get the store for as long as the step had it; the lease is renewed.
+            await new Promise((r) => setTimeout(r, Math.min(1000, performance.now() - started)));
+            if (!(await store.takePurgeLease(this.holder, this.leaseMs))) return deleted;
+          }
+        }
+      }
+      return deleted;
+    } finally {
+      await store.releasePurgeLease(this.holder).catch(() => {});
+    }
+  }
+
+  /** Stops: no new step starts; resolves once the step under way has finished. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.running?.catch(() => {});
+  }
+}
