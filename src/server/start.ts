@@ -32,14 +32,25 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-/** On an empty store: one tenant and a read+write key, so a newcomer can query at once (both in its admin trail). */
-async function bootstrap(store: Store, config: Config, clock: () => number): Promise<Bootstrap | undefined> {
-  if ((await store.listTenants()).length > 0) return undefined;
-  const tenant = await createTenantAct(store, 'default', SERVER_ACTOR, clock);
+/**
+ * The tenant that a first start gives a key: on an empty store a new `default` tenant; on a
+ * store whose only tenant is that `default` one and never had a key, it (a first start stopped before it made its
+ * key, e.g. while demo data loaded, so no secret was ever shown). Undefined otherwise.
+ */
+async function firstTenant(store: Store, clock: () => number): Promise<string | undefined> {
+  const tenants = await store.listTenants();
+  if (tenants.length === 0) return (await createTenantAct(store, 'default', SERVER_ACTOR, clock)).id;
+  const only = tenants.length === 1 ? tenants[0]! : undefined;
+  if (only?.name === 'default' && (await store.listAccessKeys(only.id)).length === 0) return only.id;
+  return undefined;
+}
+
+/** The first tenant's read+write key, so a newcomer can query at once (in its admin trail). */
+async function firstKey(store: Store, tenantId: string, config: Config, clock: () => number): Promise<Bootstrap> {
   const preset =
     config.bootstrapAccessKey && config.bootstrapSecret ? { accessKey: config.bootstrapAccessKey, secret: config.bootstrapSecret } : undefined;
-  const key = await createKeyAct(store, tenant.id, ['api:logs:read', 'api:logs:write'], SERVER_ACTOR, clock, preset);
-  return { tenantId: tenant.id, key, preset: preset !== undefined };
+  const key = await createKeyAct(store, tenantId, ['api:logs:read', 'api:logs:write'], SERVER_ACTOR, clock, preset);
+  return { tenantId, key, preset: preset !== undefined };
 }
 
 export interface Prepared {
@@ -72,8 +83,8 @@ export async function prepareStore(
   const store = await openStore(config, options);
   const clock = options.now ?? Date.now;
   try {
-    const boot = await bootstrap(store, config, clock);
-    const tenantId = boot?.tenantId ?? (await store.listTenants())[0]?.id;
+    const keyFor = await firstTenant(store, clock);
+    const tenantId = keyFor ?? (await store.listTenants())[0]?.id;
     const gongRetention = options.demo === true && options.gongRetention === true && tenantId !== undefined;
     if (options.demo && tenantId !== undefined) {
       const { loadDemoData } = await import('../logs/demo-data.ts');
@@ -86,6 +97,9 @@ export async function prepareStore(
       const r = await loadDemoData(store, tenantId, { now: clock(), ...(retentionDays && { retentionDays }) });
       process.stderr.write(`logwarden: demo data for tenant ${tenantId}: ${r.accepted} entries stored (${r.duplicates} already there)\n`);
     }
+    // The key last: a start stopped before this point made no secret that was never shown, and
+    // the next start makes the key.
+    const boot = keyFor === undefined ? undefined : await firstKey(store, keyFor, config, clock);
     return { store, bootstrap: boot, tenantId, gongRetention };
   } catch (err) {
     await store.close();

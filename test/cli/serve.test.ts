@@ -64,6 +64,42 @@ describe('logwarden serve', () => {
     assert.equal(await again.exited, 0);
   });
 
+  it('finishes a first start that stopped before it made its key (e.g. while demo data loaded): the next start makes and prints it', async () => {
+    const fresh = mkdtempSync(join(tmpdir(), 'logwarden-serve-half-'));
+    try {
+      // What a first start leaves when stopped before its key: the default tenant, no key.
+      const store = openSqliteStore({ dataDir: fresh });
+      await store.createTenant({ id: '424242424242424242', name: 'default' });
+      await store.close();
+      const server = await startServe(['--data-dir', fresh, '--port', '0']);
+      const err = server.stderr();
+      const key = /access key: (\S+)/.exec(err)?.[1];
+      const secret = /secret:\s+(\S+)/.exec(err)?.[1];
+      assert.ok(key && secret, err);
+      const r = await fetch(`${server.url}/v2/logs?logType=AccessLog&fromDateTime=2000-01-01T00:00:00Z`, {
+        headers: { authorization: 'Basic ' + Buffer.from(`${key}:${secret}`).toString('base64') },
+      });
+      assert.equal(r.status, 404, 'the printed key reads the default tenant (empty)');
+      server.child.kill('SIGTERM');
+      assert.equal(await server.exited, 0);
+      // A tenant the operator made (another name) is not given a key by the server.
+      const other = mkdtempSync(join(tmpdir(), 'logwarden-serve-own-'));
+      try {
+        const own = openSqliteStore({ dataDir: other });
+        await own.createTenant({ id: '434343434343434343', name: 'acme' });
+        await own.close();
+        const s2 = await startServe(['--data-dir', other, '--port', '0']);
+        assert.ok(!s2.stderr().includes('access key:'), s2.stderr());
+        s2.child.kill('SIGTERM');
+        assert.equal(await s2.exited, 0);
+      } finally {
+        rmSync(other, { recursive: true, force: true });
+      }
+    } finally {
+      rmSync(fresh, { recursive: true, force: true });
+    }
+  });
+
   it('uses preset bootstrap credentials, and finishes an in-flight ingest before stopping on SIGTERM', async () => {
     const d = mkdtempSync(join(tmpdir(), 'logwarden-serve-'));
     const accessKey = 'ci-bootstrap-key';
