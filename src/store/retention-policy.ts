@@ -8,10 +8,9 @@
  * (forever when any of them is kept forever), so the record of what operators did to a log
  * outlives the log.
  */
+import { ADMIN_LOG_TYPE } from '../logs/log-types.ts';
 import type { LegalHold, RetentionDays, RetentionSettings } from './store.ts';
 
-/** The log type of the admin trail: never deleted before the tenant's other logs. */
-export const ADMIN_LOG_TYPE = 'LogwardenAdminLog';
 export const DAY_MS = 86_400_000;
 /** The most days a retention may be set to (about 1,000 years: event times stay safe integers). */
 export const MAX_RETENTION_DAYS = 365_000;

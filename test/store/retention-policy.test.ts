@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { ADMIN_LOG_TYPE } from '../../src/logs/log-types.ts';
 import {
-  ADMIN_LOG_TYPE,
   DAY_MS,
   effectiveRetention,
   holdCovers,
