@@ -37,7 +37,10 @@ async function time<K>(keys: readonly K[], read: (key: K) => Promise<unknown>): 
 
 try {
   const many = await time(starts, page);
-  const few = await time(starts.filter((_, i) => i % (PAGES / 4) === 0), page);
+  const few = await time(
+    starts.filter((_, i) => i % (PAGES / 4) === 0),
+    page,
+  );
   let bytes = 0;
   for (const from of starts) bytes += (await page(from)).text.length;
   process.stdout.write(

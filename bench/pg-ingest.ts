@@ -79,7 +79,10 @@ function sampleWaits(url: string): { stop(): Promise<string> } {
     async stop() {
       running = false;
       await loop;
-      return [...counts].sort((a, b) => b[1] - a[1]).map(([w, n]) => `${w} ${Math.round((100 * n) / Math.max(1, total))}%`).join(', ');
+      return [...counts]
+        .sort((a, b) => b[1] - a[1])
+        .map(([w, n]) => `${w} ${Math.round((100 * n) / Math.max(1, total))}%`)
+        .join(', ');
     },
   };
 }

@@ -47,7 +47,12 @@ try {
   );
   const disk = sizes.rows.reduce((n, r) => n + Number(r.bytes), 0);
   const tree = sizes.rows.filter((r) => r.t.startsWith('tree_')).reduce((n, r) => n + Number(r.bytes), 0);
-  console.log(`disk: ${sizes.rows.filter((r) => Number(r.bytes) > 1e5).map((r) => `${r.t} ${(Number(r.bytes) / 1e6).toFixed(1)} MB`).join(', ')}`);
+  console.log(
+    `disk: ${sizes.rows
+      .filter((r) => Number(r.bytes) > 1e5)
+      .map((r) => `${r.t} ${(Number(r.bytes) / 1e6).toFixed(1)} MB`)
+      .join(', ')}`,
+  );
   console.log(
     `disk: ${(disk / Number(json)).toFixed(3)} of the JSON (${(Number(json) / 1e6).toFixed(1)} MB), of which the tree's tables ${(tree / Number(json)).toFixed(3)} (${(tree / total).toFixed(1)} bytes an entry)`,
   );

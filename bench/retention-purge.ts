@@ -43,7 +43,8 @@ try {
   const started = performance.now();
   for (let at = 0; at < N; at += 10_000) {
     const batch = [];
-    for (let i = at; i < Math.min(N, at + 10_000); i++) batch.push(makeEntry('AccessLog', T0 + i * STEP_MS, `{"i":${i},"n":"${randomBytes(225).toString('base64')}"}`));
+    for (let i = at; i < Math.min(N, at + 10_000); i++)
+      batch.push(makeEntry('AccessLog', T0 + i * STEP_MS, `{"i":${i},"n":"${randomBytes(225).toString('base64')}"}`));
     await store.append('7', batch);
     if (at % 100_000 === 0) {
       store.settle();
@@ -67,7 +68,9 @@ try {
       await store.firstPage({ tenantId: '7', logType: 'AccessLog', fromMs: from, toMs: null }, 100);
       reads.push(performance.now() - t);
       if (reads.length % 10 === 0) {
-        const batch = Array.from({ length: 100 }, (_, k) => makeEntry('AccessLog', keptFrom + Math.floor(Math.random() * 9 * DAY_MS), `{"late":${appended++},"k":${k}}`));
+        const batch = Array.from({ length: 100 }, (_, k) =>
+          makeEntry('AccessLog', keptFrom + Math.floor(Math.random() * 9 * DAY_MS), `{"late":${appended++},"k":${k}}`),
+        );
         t = performance.now();
         await store.append('7', batch);
         writes.push(performance.now() - t);

@@ -48,7 +48,14 @@ const { values: flags } = parseArgs({
 
 const quick = flags.quick;
 const PLAN = {
-  read: { pages: 400, connections: 16, seconds: quick ? 3 : 10, warmupSeconds: quick ? 1 : 3, runs: quick ? 1 : 5, workers: Math.max(2, availableParallelism()) },
+  read: {
+    pages: 400,
+    connections: 16,
+    seconds: quick ? 3 : 10,
+    warmupSeconds: quick ? 1 : 3,
+    runs: quick ? 1 : 5,
+    workers: Math.max(2, availableParallelism()),
+  },
   pages: { ranges: 20, samples: quick ? 60 : 400 },
   ingest: { entries: quick ? 30_000 : 200_000, warmupEntries: quick ? 5000 : 20_000, runs: quick ? 1 : 3 },
   export: { maxEntries: quick ? 50_000 : 2_000_000, runs: quick ? 1 : 3 },
@@ -130,7 +137,9 @@ try {
   log(`machine: ${machine.cores} cores (${machine.cpuModel}), ${machine.memoryGiB} GiB, Node ${machine.node}`);
   const sqlite = flags['no-sqlite'] ? null : await sqliteSection();
   const pgSpec = { ...spec, entries: Number(flags['pg-entries']) };
-  const postgres: PostgresSection = flags['no-postgres'] ? { skipped: '--no-postgres' } : await postgresSection({ spec: pgSpec, signingKey, log, measure: measureStore });
+  const postgres: PostgresSection = flags['no-postgres']
+    ? { skipped: '--no-postgres' }
+    : await postgresSection({ spec: pgSpec, signingKey, log, measure: measureStore });
   const seconds = Math.round((Date.now() - started) / 1000);
   const r = sqlite?.results ?? null;
   const results = {

@@ -31,7 +31,11 @@ const brotli = (quality: number): Codec => ({
   encode: (b) => brotliCompressSync(b, { params: { [constants.BROTLI_PARAM_QUALITY]: quality, [constants.BROTLI_PARAM_SIZE_HINT]: b.length } }),
   decode: (b) => brotliDecompressSync(b),
 });
-const deflate = (level: number): Codec => ({ name: `deflate ${level}`, encode: (b) => deflateRawSync(b, { level }), decode: (b) => inflateRawSync(b) });
+const deflate = (level: number): Codec => ({
+  name: `deflate ${level}`,
+  encode: (b) => deflateRawSync(b, { level }),
+  decode: (b) => inflateRawSync(b),
+});
 const codecs = [deflate(1), deflate(6), deflate(9), brotli(4), brotli(5), brotli(6), brotli(9)];
 
 function fastest(pass: () => void): number {
@@ -44,7 +48,9 @@ function fastest(pass: () => void): number {
   return best;
 }
 
-const lines = [`${count} ${DEFAULT_SPEC.logType} entries, ${Math.round(bodies.reduce((n, b) => n + b.length, 0) / count)} bytes of JSON each on average`];
+const lines = [
+  `${count} ${DEFAULT_SPEC.logType} entries, ${Math.round(bodies.reduce((n, b) => n + b.length, 0) / count)} bytes of JSON each on average`,
+];
 lines.push('codec        entries/segment  size÷JSON  encode µs/entry  decode µs/segment');
 for (const codec of codecs) {
   for (const size of [128, 256, 512]) {

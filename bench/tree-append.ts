@@ -47,7 +47,15 @@ function batches(list: readonly NewEntry[]): NewEntry[][] {
   return out;
 }
 
-const TREE_TABLES = ['tree_heads', 'tree_tiles', 'tree_high', 'tree_checkpoints', 'tree_runs', 'sqlite_autoindex_tree_tiles_1', 'sqlite_autoindex_tree_heads_1'];
+const TREE_TABLES = [
+  'tree_heads',
+  'tree_tiles',
+  'tree_high',
+  'tree_checkpoints',
+  'tree_runs',
+  'sqlite_autoindex_tree_tiles_1',
+  'sqlite_autoindex_tree_heads_1',
+];
 
 const results = [];
 for (let run = 0; run < Number(flags.runs); run++) {

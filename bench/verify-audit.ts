@@ -56,7 +56,9 @@ try {
   store.settle();
   await store.close();
 
-  const server = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', '--data-dir', dir, '--port', '0', '--log-level', 'silent'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const server = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', '--data-dir', dir, '--port', '0', '--log-level', 'silent'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   const url = await new Promise<string>((resolve, reject) => {
     let err = '';
     server.stderr.on('data', (d: Buffer) => {
@@ -67,7 +69,8 @@ try {
     server.on('exit', () => reject(new Error(`server exited: ${err}`)));
   });
   try {
-    const runs: { leaves: number; seconds: number; leavesPerSecond: number; leavesPerClientCpuSecond: number; leavesPerServerCpuSecond: number }[] = [];
+    const runs: { leaves: number; seconds: number; leavesPerSecond: number; leavesPerClientCpuSecond: number; leavesPerServerCpuSecond: number }[] =
+      [];
     for (let r = 0; r < Number(flags.runs); r++) {
       const client = new TlogClient({ baseUrl: url, tenantId: tenant.id, accessKey: key.accessKey, secret: key.secret, requestsPerSecond: 0 });
       const verifier = new LogVerifier({ client, cache: new MemoryLeafCache(), concurrency: Number(flags.concurrency) });

@@ -102,7 +102,8 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
     .filter(Boolean);
   for (const t of extra) {
     if (!/^[A-Za-z][A-Za-z0-9_]{0,63}$/.test(t)) problems.push(`LOGWARDEN_EXTRA_LOG_TYPES: ${JSON.stringify(t)} is not a valid log type name`);
-    else if (t === ADMIN_LOG_TYPE) problems.push(`LOGWARDEN_EXTRA_LOG_TYPES: ${t} is reserved for the admin trail (readable already, never writable by clients)`);
+    else if (t === ADMIN_LOG_TYPE)
+      problems.push(`LOGWARDEN_EXTRA_LOG_TYPES: ${t} is reserved for the admin trail (readable already, never writable by clients)`);
   }
   const signingKey = str('LOGWARDEN_SIGNING_KEY');
   if (signingKey !== null && signingKey.length < 32) problems.push('LOGWARDEN_SIGNING_KEY must be at least 32 characters');
@@ -134,7 +135,9 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
   if (retentionRaw !== null && retentionRaw !== 'forever') {
     const days = Number(retentionRaw);
     if (!/^\d+$/.test(retentionRaw) || !isRetentionDays(days)) {
-      problems.push(`LOGWARDEN_RETENTION_DAYS must be forever or a whole number of days from 1 to ${MAX_RETENTION_DAYS} (got ${JSON.stringify(retentionRaw)})`);
+      problems.push(
+        `LOGWARDEN_RETENTION_DAYS must be forever or a whole number of days from 1 to ${MAX_RETENTION_DAYS} (got ${JSON.stringify(retentionRaw)})`,
+      );
     } else retentionDays = days;
   }
 

@@ -210,16 +210,31 @@ describe('loadConfig', () => {
       [{ LOGWARDEN_EXTRA_LOG_TYPES: 'Good,9bad' }, 'LOGWARDEN_EXTRA_LOG_TYPES: "9bad" is not a valid log type name'],
       [{ LOGWARDEN_EXTRA_LOG_TYPES: `A${'b'.repeat(64)}` }, `LOGWARDEN_EXTRA_LOG_TYPES: "A${'b'.repeat(64)}" is not a valid log type name`],
       [{ LOGWARDEN_EXTRA_LOG_TYPES: 'has-dash' }, 'LOGWARDEN_EXTRA_LOG_TYPES: "has-dash" is not a valid log type name'],
-      [{ LOGWARDEN_EXTRA_LOG_TYPES: 'Good,LogwardenAdminLog' }, 'LOGWARDEN_EXTRA_LOG_TYPES: LogwardenAdminLog is reserved for the admin trail (readable already, never writable by clients)'],
+      [
+        { LOGWARDEN_EXTRA_LOG_TYPES: 'Good,LogwardenAdminLog' },
+        'LOGWARDEN_EXTRA_LOG_TYPES: LogwardenAdminLog is reserved for the admin trail (readable already, never writable by clients)',
+      ],
       [{ LOGWARDEN_SIGNING_KEY: 'k'.repeat(31) }, 'LOGWARDEN_SIGNING_KEY must be at least 32 characters'],
       [{ LOGWARDEN_DATABASE_URL: 'mysql://db/lw' }, 'the database URL must start with postgres:// or postgresql://'],
       [{ LOGWARDEN_REDIS_URL: 'http://cache' }, 'LOGWARDEN_REDIS_URL must start with redis:// or rediss://'],
       [{ LOGWARDEN_BOOTSTRAP_ACCESS_KEY: 'ci_key-01' }, 'LOGWARDEN_BOOTSTRAP_ACCESS_KEY and LOGWARDEN_BOOTSTRAP_SECRET must be set together'],
       [{ LOGWARDEN_BOOTSTRAP_SECRET: SECRET_32 }, 'LOGWARDEN_BOOTSTRAP_ACCESS_KEY and LOGWARDEN_BOOTSTRAP_SECRET must be set together'],
-      [{ LOGWARDEN_BOOTSTRAP_ACCESS_KEY: 'ci_key-01', LOGWARDEN_BOOTSTRAP_SECRET: 's'.repeat(31) }, 'LOGWARDEN_BOOTSTRAP_SECRET must be at least 32 characters'],
-      [{ LOGWARDEN_BOOTSTRAP_ACCESS_KEY: 'short', LOGWARDEN_BOOTSTRAP_SECRET: SECRET_32 }, 'LOGWARDEN_BOOTSTRAP_ACCESS_KEY must be 8-64 letters, digits, _ or -'],
-      [{ LOGWARDEN_BOOTSTRAP_ACCESS_KEY: 'k'.repeat(65), LOGWARDEN_BOOTSTRAP_SECRET: SECRET_32 }, 'LOGWARDEN_BOOTSTRAP_ACCESS_KEY must be 8-64 letters, digits, _ or -'],
-      [{ LOGWARDEN_BOOTSTRAP_ACCESS_KEY: 'has space', LOGWARDEN_BOOTSTRAP_SECRET: SECRET_32 }, 'LOGWARDEN_BOOTSTRAP_ACCESS_KEY must be 8-64 letters, digits, _ or -'],
+      [
+        { LOGWARDEN_BOOTSTRAP_ACCESS_KEY: 'ci_key-01', LOGWARDEN_BOOTSTRAP_SECRET: 's'.repeat(31) },
+        'LOGWARDEN_BOOTSTRAP_SECRET must be at least 32 characters',
+      ],
+      [
+        { LOGWARDEN_BOOTSTRAP_ACCESS_KEY: 'short', LOGWARDEN_BOOTSTRAP_SECRET: SECRET_32 },
+        'LOGWARDEN_BOOTSTRAP_ACCESS_KEY must be 8-64 letters, digits, _ or -',
+      ],
+      [
+        { LOGWARDEN_BOOTSTRAP_ACCESS_KEY: 'k'.repeat(65), LOGWARDEN_BOOTSTRAP_SECRET: SECRET_32 },
+        'LOGWARDEN_BOOTSTRAP_ACCESS_KEY must be 8-64 letters, digits, _ or -',
+      ],
+      [
+        { LOGWARDEN_BOOTSTRAP_ACCESS_KEY: 'has space', LOGWARDEN_BOOTSTRAP_SECRET: SECRET_32 },
+        'LOGWARDEN_BOOTSTRAP_ACCESS_KEY must be 8-64 letters, digits, _ or -',
+      ],
       [{ LOGWARDEN_LOG_LEVEL: 'verbose' }, 'LOGWARDEN_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent'],
       [{ LOGWARDEN_LOG_FORMAT: 'xml' }, 'the log format must be one of auto, pretty, json (got "xml")'],
       [{ LOGWARDEN_LOG_SIGNING_SECRET: 'L'.repeat(31) }, 'LOGWARDEN_LOG_SIGNING_SECRET must be at least 32 bytes'],
@@ -230,7 +245,10 @@ describe('loadConfig', () => {
   });
 
   it('checks overrides too: a bad --database-url or --log-format is reported like the variable', () => {
-    assert.throws(() => loadConfig({ databaseUrl: 'sqlite://x' }, {}), (err: unknown) => err instanceof ConfigError && err.problems[0] === 'the database URL must start with postgres:// or postgresql://');
+    assert.throws(
+      () => loadConfig({ databaseUrl: 'sqlite://x' }, {}),
+      (err: unknown) => err instanceof ConfigError && err.problems[0] === 'the database URL must start with postgres:// or postgresql://',
+    );
     assert.throws(() => loadConfig({ logFormat: 'xml' as never }, {}), /the log format must be one of auto, pretty, json \(got "xml"\)/);
   });
 

@@ -69,11 +69,14 @@ const node = process.versions.node.split('.').map(Number) as unknown as Version;
 describe('installing logwarden', () => {
   it('reads npm ranges as npm does', () => {
     const v: Version = [20, 20, 2];
-    for (const r of ['>=20', '>= 16.0.0', '20 || >=22', '^20.1.0', '>=16 || 14 >=14.17', '10.* || >= 12.*', '*', '20.x']) assert.ok(satisfiesRange(v, r), r);
+    for (const r of ['>=20', '>= 16.0.0', '20 || >=22', '^20.1.0', '>=16 || 14 >=14.17', '10.* || >= 12.*', '*', '20.x'])
+      assert.ok(satisfiesRange(v, r), r);
     for (const r of ['>=22', '^18.17.0', '22.x', '>=20.21', '<20']) assert.ok(!satisfiesRange(v, r), r);
   });
 
-  it('resolves only packages whose engines accept this Node version (no EBADENGINE warning)', { skip: node[0] !== 20 ? 'checked on Node 20, the oldest supported' : undefined }, () => {
+  it('resolves only packages whose engines accept this Node version (no EBADENGINE warning)', {
+    skip: node[0] !== 20 ? 'checked on Node 20, the oldest supported' : undefined,
+  }, () => {
     const lock = JSON.parse(read('package-lock.json')) as { packages: Record<string, { version?: string; engines?: { node?: string } | string[] }> };
     const refused = Object.entries(lock.packages)
       .filter(([, p]) => p.engines && !Array.isArray(p.engines) && typeof p.engines.node === 'string')

@@ -26,10 +26,12 @@ describe('the README walkthrough', () => {
     const written = new Set<string>();
     for (const block of walkthroughBlocks()) {
       // A folder is named with a trailing slash: git matches a pattern like `/mirror-data/` only to folders.
-      for (const m of block.matchAll(/(--out|--data-dir|>)\s+(\.?\/?[\w.-][\w./-]*)/g)) written.add(m[1] === '--data-dir' ? `${m[2]!.replace(/\/$/, '')}/` : m[2]!);
+      for (const m of block.matchAll(/(--out|--data-dir|>)\s+(\.?\/?[\w.-][\w./-]*)/g))
+        written.add(m[1] === '--data-dir' ? `${m[2]!.replace(/\/$/, '')}/` : m[2]!);
     }
     // The walkthrough's own outputs, found in its text (so that the check cannot pass empty).
-    for (const expected of ['events.ndjson', 'plays.csv', 'access.ndjson', './mirror-data/']) assert.ok(written.has(expected), `${expected} in ${[...written].join(', ')}`);
+    for (const expected of ['events.ndjson', 'plays.csv', 'access.ndjson', './mirror-data/'])
+      assert.ok(written.has(expected), `${expected} in ${[...written].join(', ')}`);
     const notIgnored = [...written, 'logwarden-data/'].filter(
       (path) => spawnSync('git', ['check-ignore', '-q', '--no-index', path], { cwd: ROOT }).status !== 0,
     );

@@ -50,9 +50,17 @@ function sourceDigest(kind: 'sqlite' | 'postgres'): string {
     `src/store/${kind}/index.ts`,
     // How the store lays out sealed entries, which the data set keeps.
     'src/store/segment-codec.ts',
-    ...SOURCE_DIRS.flatMap((d) => readdirSync(join(ROOT, d)).sort().map((f) => `${d}/${f}`)),
+    ...SOURCE_DIRS.flatMap((d) =>
+      readdirSync(join(ROOT, d))
+        .sort()
+        .map((f) => `${d}/${f}`),
+    ),
   ];
-  for (const f of files) h.update(f).update('\0').update(readFileSync(join(ROOT, f))).update('\0');
+  for (const f of files)
+    h.update(f)
+      .update('\0')
+      .update(readFileSync(join(ROOT, f)))
+      .update('\0');
   return h.digest('hex');
 }
 

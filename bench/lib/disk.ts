@@ -28,7 +28,9 @@ export function sqliteDatabaseBytes(dataDir: string): number {
 export function sqliteJsonBytes(dataDir: string): { jsonBytes: number; entries: number } {
   const db = new Database(join(dataDir, DATABASE_FILE), { readonly: true });
   try {
-    const hot = db.prepare<[], { n: number; bytes: number | null }>('SELECT count(*) AS n, sum(length(CAST(body AS BLOB))) AS bytes FROM entries').get()!;
+    const hot = db
+      .prepare<[], { n: number; bytes: number | null }>('SELECT count(*) AS n, sum(length(CAST(body AS BLOB))) AS bytes FROM entries')
+      .get()!;
     let jsonBytes = hot.bytes ?? 0;
     let entries = hot.n;
     const rows = db.prepare<[], { id: number; tenant: string; type: string; data: Buffer }>(

@@ -33,7 +33,16 @@ export interface CommandResult {
 export async function buildCli(): Promise<string> {
   const { build } = await import('esbuild');
   const outfile = join(ROOT, 'dist', 'bench-cli.mjs');
-  await build({ entryPoints: [CLI], outfile, bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'error' });
+  await build({
+    entryPoints: [CLI],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    packages: 'external',
+    logLevel: 'error',
+  });
   return outfile;
 }
 
@@ -43,7 +52,12 @@ export interface RunOptions {
 }
 
 /** Runs one `logwarden` command; fails unless it exits 0 within `timeoutMs`. */
-export function logwarden(args: readonly string[], env: Record<string, string> = {}, timeoutMs = 10 * 60_000, run: RunOptions = {}): Promise<CommandResult> {
+export function logwarden(
+  args: readonly string[],
+  env: Record<string, string> = {},
+  timeoutMs = 10 * 60_000,
+  run: RunOptions = {},
+): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const entry = run.compiled ? [run.compiled] : ['--import', 'tsx', CLI];
@@ -58,7 +72,12 @@ export function logwarden(args: readonly string[], env: Record<string, string> =
       clearTimeout(timer);
       const ms = performance.now() - started;
       if (code === 0) resolve({ stdout, stderr, ms });
-      else reject(new Error(`logwarden ${args.slice(0, 2).join(' ')} ${signal ? `was stopped after ${timeoutMs / 1000} s` : `exited ${code}`}: ${stderr.trim().slice(0, 500)}`));
+      else
+        reject(
+          new Error(
+            `logwarden ${args.slice(0, 2).join(' ')} ${signal ? `was stopped after ${timeoutMs / 1000} s` : `exited ${code}`}: ${stderr.trim().slice(0, 500)}`,
+          ),
+        );
     });
   });
 }

@@ -7,7 +7,13 @@ import type { SoakFigures } from '../measure/soak.ts';
 
 export interface StoreResults {
   readonly read: ReadFigures;
-  readonly deepPage: { readonly deepMs: number; readonly firstMs: number; readonly ratio: number; readonly deepP99Ms: number; readonly pageNumbers: string };
+  readonly deepPage: {
+    readonly deepMs: number;
+    readonly firstMs: number;
+    readonly ratio: number;
+    readonly deepP99Ms: number;
+    readonly pageNumbers: string;
+  };
   readonly firstPageTotal: { readonly medianMs: number; readonly p99Ms: number; readonly totalRecords: number };
   readonly ingest: IngestFigures;
   readonly export: ExportFigures;
@@ -60,7 +66,11 @@ const atMost = (value: number | null, bar: number, detail: Record<string, unknow
 /** One store kind's bars, as `latest.json` reports them under `bars.<figure>.<kind>`. */
 export function storeBars(kind: 'sqlite' | 'postgres', r: StoreResults): Record<string, Bar> {
   return {
-    diskRatio: atMost(r.disk?.ratio ?? null, BARS.diskRatio[kind], r.disk ? { databaseBytes: r.disk.databaseBytes, jsonBytes: r.disk.jsonBytes } : {}),
+    diskRatio: atMost(
+      r.disk?.ratio ?? null,
+      BARS.diskRatio[kind],
+      r.disk ? { databaseBytes: r.disk.databaseBytes, jsonBytes: r.disk.jsonBytes } : {},
+    ),
     readRatio: atLeast(r.read.ratio, BARS.readRatio[kind], {
       note: 'one process each',
       perCoreEach: r.read.perCore?.ratio ?? null,
@@ -80,11 +90,15 @@ export function storeBars(kind: 'sqlite' | 'postgres', r: StoreResults): Record<
  * The `bars` object of `latest.json`: for each figure, one entry per store kind (null when that
  * kind was not measured in this run).
  */
-export function barsOf(results: { readonly sqlite: StoreResults | null; readonly postgres: StoreResults | null }): Record<string, Record<'sqlite' | 'postgres', Bar | null>> {
+export function barsOf(results: {
+  readonly sqlite: StoreResults | null;
+  readonly postgres: StoreResults | null;
+}): Record<string, Record<'sqlite' | 'postgres', Bar | null>> {
   const sqlite = results.sqlite && storeBars('sqlite', results.sqlite);
   const postgres = results.postgres && storeBars('postgres', results.postgres);
   const out: Record<string, Record<'sqlite' | 'postgres', Bar | null>> = {};
-  for (const figure of Object.keys(sqlite ?? postgres ?? {})) out[figure] = { sqlite: sqlite?.[figure] ?? null, postgres: postgres?.[figure] ?? null };
+  for (const figure of Object.keys(sqlite ?? postgres ?? {}))
+    out[figure] = { sqlite: sqlite?.[figure] ?? null, postgres: postgres?.[figure] ?? null };
   return out;
 }
 
@@ -120,12 +134,14 @@ const processes = (k: number): string => (k === 1 ? '1 process' : `${k} processe
 function rows(kind: 'sqlite' | 'postgres', r: StoreResults): Array<[string, string, string, string]> {
   const bars = storeBars(kind, r);
   const met = (bar: Bar): string =>
-    bar.met === null ? '' : `${bar.met ? 'met' : 'MISSED'} (${bar.atLeast !== undefined ? `>= ${n(bar.atLeast, bar.atLeast < 10 ? 2 : 0)}` : `<= ${n(bar.atMost!, 2)}`})`;
+    bar.met === null
+      ? ''
+      : `${bar.met ? 'met' : 'MISSED'} (${bar.atLeast !== undefined ? `>= ${n(bar.atLeast, bar.atLeast < 10 ? 2 : 0)}` : `<= ${n(bar.atMost!, 2)}`})`;
   return [
     ...(r.disk
       ? [
           [
-            'disk: database bytes ÷ the entries\' JSON bytes',
+            "disk: database bytes ÷ the entries' JSON bytes",
             `${n(r.disk.databaseBytes / 1024 ** 2, 1)} MiB for ${n(r.disk.jsonBytes / 1024 ** 2, 1)} MiB`,
             n(r.disk.ratio, 3),
             met(bars.diskRatio!),
@@ -168,7 +184,9 @@ function rows(kind: 'sqlite' | 'postgres', r: StoreResults): Array<[string, stri
     ],
     [
       'ingest: HTTP JSON batches, entries/s',
-      r.ingest.bareEntriesPerSecond === null ? n(r.ingest.logwardenEntriesPerSecond) : `${n(r.ingest.logwardenEntriesPerSecond)} vs bare ${n(r.ingest.bareEntriesPerSecond)}`,
+      r.ingest.bareEntriesPerSecond === null
+        ? n(r.ingest.logwardenEntriesPerSecond)
+        : `${n(r.ingest.logwardenEntriesPerSecond)} vs bare ${n(r.ingest.bareEntriesPerSecond)}`,
       r.ingest.ratio === null ? '' : n(r.ingest.ratio, 3),
       met(bars.ingest!),
     ],
@@ -195,6 +213,10 @@ export function formatTable(sections: ReadonlyArray<readonly [title: string, kin
     body.push(...rows(kind, r));
   }
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
-  const line = (cells: readonly string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   return [line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
 }

@@ -57,7 +57,25 @@ export async function measureExport(t: Target, o: ExportOptions): Promise<Export
     for (let i = 0; i < o.runs; i++) {
       rmSync(out, { force: true });
       const r = await logwarden(
-        ['fetch', '--url', t.server.url, '--type', t.dataset.logType, '--from', iso(fromMs), '--to', iso(toMs), '--format', 'ndjson', '--rate', '0', '--page-size', String(PAGE_SIZE), '--out', out],
+        [
+          'fetch',
+          '--url',
+          t.server.url,
+          '--type',
+          t.dataset.logType,
+          '--from',
+          iso(fromMs),
+          '--to',
+          iso(toMs),
+          '--format',
+          'ndjson',
+          '--rate',
+          '0',
+          '--page-size',
+          String(PAGE_SIZE),
+          '--out',
+          out,
+        ],
         { LOGWARDEN_ACCESS_KEY: t.dataset.accessKey, LOGWARDEN_SECRET: t.dataset.secret },
         10 * 60_000,
         { compiled },

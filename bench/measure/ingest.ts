@@ -69,7 +69,13 @@ async function post(url: string, auth: string, bodies: readonly string[]): Promi
 }
 
 /** One timed HTTP ingest into a fresh store (a data directory or a database). */
-async function logwardenRun(at: StoreLocation, warm: readonly string[], timed: readonly string[], entries: number, signingKey: string): Promise<number> {
+async function logwardenRun(
+  at: StoreLocation,
+  warm: readonly string[],
+  timed: readonly string[],
+  entries: number,
+  signingKey: string,
+): Promise<number> {
   const ds = await populate(at, { ...DEFAULT_SPEC, entries: 0 }, () => {});
   const server = await startLogwarden(at, signingKey);
   try {
@@ -89,7 +95,9 @@ function bareRun(rowsFile: string, dir: string): Promise<number> {
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve((JSON.parse(out) as { entriesPerSecond: number }).entriesPerSecond) : reject(new Error(`bare insert exited ${code}`))));
+    child.on('close', (code) =>
+      code === 0 ? resolve((JSON.parse(out) as { entriesPerSecond: number }).entriesPerSecond) : reject(new Error(`bare insert exited ${code}`)),
+    );
   });
 }
 

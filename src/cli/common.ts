@@ -47,7 +47,11 @@ export function printJson(value: unknown): void {
 /** Prints rows as an aligned text table. */
 export function printTable(headers: readonly string[], rows: ReadonlyArray<readonly string[]>): void {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   process.stdout.write([line(headers), ...rows.map(line)].join('\n') + '\n');
 }
 

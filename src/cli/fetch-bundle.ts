@@ -18,7 +18,13 @@ export interface BundleFlags extends RemoteFlags {
   logKey?: string;
 }
 
-export async function fetchBundle(flags: BundleFlags, from: When, to: When | undefined, limit: number | undefined, config: Pick<Config, 'accessKey' | 'secret'>): Promise<void> {
+export async function fetchBundle(
+  flags: BundleFlags,
+  from: When,
+  to: When | undefined,
+  limit: number | undefined,
+  config: Pick<Config, 'accessKey' | 'secret'>,
+): Promise<void> {
   if (!flags.tenant) throw new UsageError('--format bundle needs --tenant: the id of the tenant whose log proves the entries');
   if (!flags.out || flags.out === '-') throw new UsageError('--format bundle needs --out FILE');
   let logKey: string | undefined;
@@ -37,7 +43,8 @@ export async function fetchBundle(flags: BundleFlags, from: When, to: When | und
     else {
       const accessKey = flags.accessKey ?? config.accessKey;
       const secret = flags.secret ?? config.secret;
-      if (accessKey == null || secret == null) throw new UsageError('credentials missing: give --access-key and --secret (or set LOGWARDEN_ACCESS_KEY and LOGWARDEN_SECRET), or --token');
+      if (accessKey == null || secret == null)
+        throw new UsageError('credentials missing: give --access-key and --secret (or set LOGWARDEN_ACCESS_KEY and LOGWARDEN_SECRET), or --token');
       client = new TlogClient({ ...common, accessKey, secret });
     }
   } catch (err) {
@@ -45,18 +52,27 @@ export async function fetchBundle(flags: BundleFlags, from: When, to: When | und
     throw err;
   }
   try {
-    const { bundle, check } = await fetchEvidenceBundle(client, { logType: flags.type, from: from.iso, to: to?.iso ?? null }, { logKey, pageSize: limit ?? 1000 });
+    const { bundle, check } = await fetchEvidenceBundle(
+      client,
+      { logType: flags.type, from: from.iso, to: to?.iso ?? null },
+      { logKey, pageSize: limit ?? 1000 },
+    );
     if (!check.complete) {
-      throw new CommandError(`the server's answer does not prove itself: ${check.missing.length} leaves of the window in range not served, ${check.mismatched.length} entries not their leaf; no bundle written`);
+      throw new CommandError(
+        `the server's answer does not prove itself: ${check.missing.length} leaves of the window in range not served, ${check.mismatched.length} entries not their leaf; no bundle written`,
+      );
     }
     writeFileSync(flags.out, JSON.stringify(bundle, null, 1) + '\n');
     process.stderr.write(
       `${bundle.entries.length.toLocaleString('en-US')} ${flags.type} entries and their proof written to ${flags.out} ` +
         `(checkpoint of ${check.checkpoint.size.toLocaleString('en-US')} leaves, root ${encodeBase64(check.checkpoint.rootHash)}; leaves ${bundle.leafRange.from}…${Math.max(bundle.leafRange.from, bundle.leafRange.to - 1)})\n` +
-        (logKey ? '' : `The bundle names the key the server announced: ${bundle.verifierKey}\nCheck it against a trusted source before relying on the bundle.\n`),
+        (logKey
+          ? ''
+          : `The bundle names the key the server announced: ${bundle.verifierKey}\nCheck it against a trusted source before relying on the bundle.\n`),
     );
   } catch (err) {
-    if (err instanceof EvidenceError || err instanceof NoteError || err instanceof CheckpointError) throw new CommandError(`no bundle written: ${err.message}`);
+    if (err instanceof EvidenceError || err instanceof NoteError || err instanceof CheckpointError)
+      throw new CommandError(`no bundle written: ${err.message}`);
     throw err;
   }
 }

@@ -79,4 +79,3 @@ export function formatter(format: Format, logType: string, appending: boolean, i
       };
   }
 }
-

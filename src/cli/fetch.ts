@@ -184,7 +184,9 @@ async function run(flags: FetchFlags, clock: () => number): Promise<void> {
     if (done.written === 0 && flags.cursor === undefined) {
       // An empty file and a silent exit look like success to a script; say why it is empty.
       const range = `from ${from.iso}${to ? ` to ${to.iso}` : ''}`;
-      const file = toStdout ? '' : `; ${flags.out} holds ${flags.format === 'csv' && !flags.append ? 'only the header' : flags.format === 'json' ? 'an empty batch' : 'nothing'}`;
+      const file = toStdout
+        ? ''
+        : `; ${flags.out} holds ${flags.format === 'csv' && !flags.append ? 'only the header' : flags.format === 'json' ? 'an empty batch' : 'nothing'}`;
       process.stderr.write(`logwarden: no entries matched: ${flags.type} ${range} at ${client.baseUrl}${file}\n`);
     } else if (process.stderr.isTTY && !toStdout) {
       process.stderr.write(`${done.written.toLocaleString('en-US')} ${flags.type} entries written to ${flags.out}\n`);
@@ -205,23 +207,36 @@ export function registerFetch(program: Command, clock: () => number = Date.now):
       .command('fetch')
       .description(
         'export one query of a Gong-compatible /v2/logs (logwarden or Gong itself) as NDJSON, JSON or CSV. ' +
-          'Streams with constant memory, paces itself under the source\'s rate limit, honours Retry-After, ' +
+          "Streams with constant memory, paces itself under the source's rate limit, honours Retry-After, " +
           'and treats the "no records" 404 as an empty result.',
       )
       .requiredOption('--type <logType>', 'AccessLog, UserActivityLog, UserCallPlay, ExternallySharedCallAccess or ExternallySharedCallPlay')
       .requiredOption('--from <when>', `start, inclusive: ${WHEN_HELP}`)
       .option('--to <when>', 'end, exclusive (default: up to the latest entry)')
       .addOption(
-        new Option('--format <format>', 'ndjson: one entry per line with its logType; json: an ingest batch; csv: flat columns, logRecord as a JSON cell; bundle: an offline evidence bundle (logwarden servers; see `logwarden verify --help`)')
+        new Option(
+          '--format <format>',
+          'ndjson: one entry per line with its logType; json: an ingest batch; csv: flat columns, logRecord as a JSON cell; bundle: an offline evidence bundle (logwarden servers; see `logwarden verify --help`)',
+        )
           .choices([...FORMATS, 'bundle'])
           .default('ndjson'),
       )
-      .addOption(new Option('--csv-ids <style>', 'csv: text writes id cells (userId, impersonator ids, any number over 15 digits) as a tab then the id, quoted, so spreadsheets keep all 19 digits; plain writes the bare id').choices(CSV_ID_STYLES).default('text'))
+      .addOption(
+        new Option(
+          '--csv-ids <style>',
+          'csv: text writes id cells (userId, impersonator ids, any number over 15 digits) as a tab then the id, quoted, so spreadsheets keep all 19 digits; plain writes the bare id',
+        )
+          .choices(CSV_ID_STYLES)
+          .default('text'),
+      )
       .option('--out <file>', 'write to a file instead of standard output')
       .option('--append', 'add to the --out file (ndjson, csv) instead of replacing it; used to resume')
       .option('--cursor <cursor>', 'start from this cursor of the same query (printed when an export is interrupted)')
       .option('--tenant <id>', 'with --format bundle: the tenant whose verifiable log proves the entries')
-      .option('--log-key <key>', "with --format bundle: the log's verifier key to check the checkpoint with (default: the key the server announces, named in the bundle)"),
+      .option(
+        '--log-key <key>',
+        "with --format bundle: the log's verifier key to check the checkpoint with (default: the key the server announces, named in the bundle)",
+      ),
   )
     .addHelpText(
       'after',

@@ -26,7 +26,17 @@ function printHolds(list: readonly LegalHold[]): void {
     ['HOLD', 'TENANT', 'TYPE', 'FROM', 'TO', 'CREATED', 'BY', 'REASON', 'RELEASED'],
     list.map((h) => {
       const j = holdJson(h);
-      return [j.id, j.tenantId, j.logType ?? '(all types)', j.from ?? '-', j.to ?? '-', j.createdAt, j.createdBy, j.reason, j.releasedAt ? `${j.releasedAt} by ${j.releasedBy}` : '-'];
+      return [
+        j.id,
+        j.tenantId,
+        j.logType ?? '(all types)',
+        j.from ?? '-',
+        j.to ?? '-',
+        j.createdAt,
+        j.createdBy,
+        j.reason,
+        j.releasedAt ? `${j.releasedAt} by ${j.releasedBy}` : '-',
+      ];
     }),
   );
 }
@@ -69,7 +79,9 @@ export function registerHolds(program: Command, now: () => number = Date.now): v
       if (!(await store.getTenant(opts.tenant))) throw new CommandError(`no tenant ${opts.tenant}`);
       const logType = opts.type === undefined ? null : opts.type.trim();
       if (logType !== null && !(await isTenantLogType(store, config.extraLogTypes, opts.tenant, logType))) {
-        throw new UsageError(`--type: unknown log type ${JSON.stringify(logType)} (expected one of ${new LogTypes(config.extraLogTypes).describe()})`);
+        throw new UsageError(
+          `--type: unknown log type ${JSON.stringify(logType)} (expected one of ${new LogTypes(config.extraLogTypes).describe()})`,
+        );
       }
       const hold = await createHoldAct(store, { tenantId: opts.tenant, logType, fromMs, toMs, reason }, cliActor(), now);
       if (opts.json) printJson(holdJson(hold));

@@ -78,7 +78,8 @@ export function registerIngest(program: Command): void {
         }
         progress.stop();
         // As the server does: an empty input is most often a wrong path or a failed export.
-        if (spool.count === 0) throw new CommandError(`no entries in ${fromStdin ? 'standard input' : file} (it is empty or blank); nothing was stored`);
+        if (spool.count === 0)
+          throw new CommandError(`no entries in ${fromStdin ? 'standard input' : file} (it is empty or blank); nothing was stored`);
         if (spool.count > 100_000 && process.stderr.isTTY) process.stderr.write(`committing ${spool.count} entries…\n`);
         const result = await store.append(opts.tenant, spool.entries());
         if (opts.json) printJson({ ...result, lines });

@@ -14,7 +14,8 @@ function parseScopes(values: readonly string[]): Scope[] {
     ...new Set(
       values.map((v) => {
         const s = SHORT[v] ?? v;
-        if (!(SCOPES as readonly string[]).includes(s)) throw new UsageError(`unknown scope ${JSON.stringify(v)} (use api:logs:read or api:logs:write)`);
+        if (!(SCOPES as readonly string[]).includes(s))
+          throw new UsageError(`unknown scope ${JSON.stringify(v)} (use api:logs:read or api:logs:write)`);
         return s as Scope;
       }),
     ),
@@ -27,7 +28,10 @@ export function registerKeys(program: Command, now: () => number = Date.now): vo
   const keys = program
     .command('keys')
     .description('create, list and revoke access keys')
-    .addHelpText('after', '\nExamples:\n  logwarden keys create --tenant 123456789012345678 --scope api:logs:read\n  logwarden keys list --tenant 123456789012345678\n  logwarden keys revoke LWZKHJNASGVDTD2QNUUJIJ\n');
+    .addHelpText(
+      'after',
+      '\nExamples:\n  logwarden keys create --tenant 123456789012345678 --scope api:logs:read\n  logwarden keys list --tenant 123456789012345678\n  logwarden keys revoke LWZKHJNASGVDTD2QNUUJIJ\n',
+    );
 
   storeOptions(
     keys
@@ -59,7 +63,10 @@ export function registerKeys(program: Command, now: () => number = Date.now): vo
       .description("list a tenant's access keys (never their secrets)")
       .requiredOption('--tenant <id>', 'the tenant')
       .option('--json', 'print as JSON')
-      .addHelpText('after', '\nExamples:\n  logwarden keys list --tenant 123456789012345678\n  logwarden keys list --tenant 123456789012345678 --json | jq -r \'.[] | select(.revokedAt == null) | .accessKey\'\n'),
+      .addHelpText(
+        'after',
+        "\nExamples:\n  logwarden keys list --tenant 123456789012345678\n  logwarden keys list --tenant 123456789012345678 --json | jq -r '.[] | select(.revokedAt == null) | .accessKey'\n",
+      ),
   ).action(async (opts: StoreFlags & { tenant: string; json?: boolean }) => {
     await withStore(configFrom(opts), async (store) => {
       if (!(await store.getTenant(opts.tenant))) throw new CommandError(`no tenant ${opts.tenant}`);

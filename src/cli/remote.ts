@@ -20,11 +20,13 @@ export interface RemoteFlags {
 
 export function remoteOptions(cmd: Command): Command {
   return cmd
-    .requiredOption('--url <url>', 'base URL of the source: https://api.gong.io, your company\'s Gong API host, or a logwarden server')
+    .requiredOption('--url <url>', "base URL of the source: https://api.gong.io, your company's Gong API host, or a logwarden server")
     .addOption(new Option('--access-key <key>', 'access key of the source [env: LOGWARDEN_ACCESS_KEY]'))
-    .addOption(new Option('--secret <secret>', 'its secret; prefer the environment, command lines are visible to other users [env: LOGWARDEN_SECRET]'))
+    .addOption(
+      new Option('--secret <secret>', 'its secret; prefer the environment, command lines are visible to other users [env: LOGWARDEN_SECRET]'),
+    )
     .addOption(new Option('--token <token>', 'a bearer token instead of the access key and secret'))
-    .addOption(new Option('--rate <n>', 'requests per second at most, to stay under the source\'s limit (0: unpaced)').default('3'))
+    .addOption(new Option('--rate <n>', "requests per second at most, to stay under the source's limit (0: unpaced)").default('3'))
     .addOption(new Option('--page-size <n>', 'entries per page, 1-1000 (a logwarden extension; Gong ignores it)'))
     .addOption(new Option('--max-wait <seconds>', 'longest Retry-After to wait out before failing').default('900'));
 }
@@ -32,7 +34,8 @@ export function remoteOptions(cmd: Command): Command {
 /** Flags win over the environment (the config); Basic credentials unless a token is given. */
 export function clientFrom(flags: RemoteFlags, config: Pick<Config, 'accessKey' | 'secret'>): LogsClient {
   const rate = Number(flags.rate ?? '3');
-  if (!(rate >= 0) || !Number.isFinite(rate)) throw new UsageError(`--rate must be a number of requests per second (got ${JSON.stringify(flags.rate)})`);
+  if (!(rate >= 0) || !Number.isFinite(rate))
+    throw new UsageError(`--rate must be a number of requests per second (got ${JSON.stringify(flags.rate)})`);
   const maxWait = intFlag('--max-wait', flags.maxWait, 0, 7 * 86_400) ?? 900;
   const common = {
     baseUrl: flags.url,

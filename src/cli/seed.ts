@@ -46,7 +46,8 @@ function typesFlag(value: string | undefined): string[] | undefined {
   if (value === undefined) return undefined;
   const types = value.split(',').map((t) => t.trim());
   const known: readonly string[] = GONG_LOG_TYPES;
-  if (types.some((t) => !known.includes(t))) throw new UsageError(`--types must list log types among ${known.join(', ')} (got ${JSON.stringify(value)})`);
+  if (types.some((t) => !known.includes(t)))
+    throw new UsageError(`--types must list log types among ${known.join(', ')} (got ${JSON.stringify(value)})`);
   return types;
 }
 
@@ -56,7 +57,7 @@ export function registerSeed(program: Command, clock: () => number = Date.now): 
     program
       .command('seed')
       .description(
-        'fill a tenant with realistic synthetic entries of all five log types (one company\'s users, calls, ' +
+        "fill a tenant with realistic synthetic entries of all five log types (one company's users, calls, " +
           'play sessions, admin changes with some impersonation, outside viewers of shared calls), spread over ' +
           'the last D days with more activity in working hours. Deterministic: with --until given, the same ' +
           '--seed, --entries, --days and --until always give the same entries, so a second run stores nothing new.',

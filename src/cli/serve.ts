@@ -26,7 +26,9 @@ function printWelcome(boot: Bootstrap, base: string): void {
   const lines = [
     '',
     'logwarden: created tenant ' + boot.tenantId + ' and an access key with scopes api:logs:read api:logs:write.',
-    boot.preset ? '  (access key and secret preset by LOGWARDEN_BOOTSTRAP_ACCESS_KEY / _SECRET)' : 'Store the secret now: it is shown only this once.',
+    boot.preset
+      ? '  (access key and secret preset by LOGWARDEN_BOOTSTRAP_ACCESS_KEY / _SECRET)'
+      : 'Store the secret now: it is shown only this once.',
     '',
     `  access key: ${key.accessKey}`,
     boot.preset ? '' : `  secret:     ${key.secret}`,
@@ -87,9 +89,15 @@ export function registerServe(program: Command): void {
     .option('--data-dir <dir>', 'directory of the embedded SQLite store [env: LOGWARDEN_DATA_DIR] (default: ./logwarden-data)')
     .option('--database-url <url>', 'PostgreSQL store instead, postgres://… [env: LOGWARDEN_DATABASE_URL]')
     .option('--demo', 'load realistic synthetic entries of all five log types over the last 30 days')
-    .option('--gong-retention', "with --demo: the demo tenant keeps entries as long as Gong does (AccessLog 14 days), so clients meet Gong's retention")
+    .option(
+      '--gong-retention',
+      "with --demo: the demo tenant keeps entries as long as Gong does (AccessLog 14 days), so clients meet Gong's retention",
+    )
     .option('--workers <n>', 'server processes sharing the port (node:cluster); set LOGWARDEN_REDIS_URL so they share rate limits (default: 1)')
-    .option('--request-timeout <ms>', 'ms a request may take to send its headers; its body must bring ≥ 1 KiB/s over each such period, else 408 [env: LOGWARDEN_REQUEST_TIMEOUT_MS] (default: 30000)')
+    .option(
+      '--request-timeout <ms>',
+      'ms a request may take to send its headers; its body must bring ≥ 1 KiB/s over each such period, else 408 [env: LOGWARDEN_REQUEST_TIMEOUT_MS] (default: 30000)',
+    )
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent [env: LOGWARDEN_LOG_LEVEL] (default: info)')
     .option(
       '--log-format <format>',

@@ -94,8 +94,7 @@ export async function mirrorType(target: MirrorTarget, client: LogsClient, req: 
   let fetched = 0;
   let stored = 0;
   let duplicates = 0;
-  const save = (throughMs: number) =>
-    store.setCheckpoint({ source, tenantId, logType: req.logType, throughMs, entriesSeen: storedBefore + stored });
+  const save = (throughMs: number) => store.setCheckpoint({ source, tenantId, logType: req.logType, throughMs, entriesSeen: storedBefore + stored });
 
   if (fromMs < req.untilMs) {
     const pages = client.pages({

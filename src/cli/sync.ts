@@ -53,10 +53,18 @@ interface Round {
 
 function typesFrom(flag: string, known: LogTypes): string[] {
   if (flag.trim() === 'all') return [...GONG_LOG_TYPES];
-  const list = [...new Set(flag.split(',').map((s) => s.trim()).filter(Boolean))];
+  const list = [
+    ...new Set(
+      flag
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
+  ];
   if (list.length === 0) throw new UsageError('--types needs "all" or a comma-separated list of log types');
   for (const t of list) {
-    if (!LOG_TYPE_NAME.test(t) || !known.canWrite(t)) throw new UsageError(`--types: unknown log type ${JSON.stringify(t)} (expected all, or some of ${known.describeWritable()})`);
+    if (!LOG_TYPE_NAME.test(t) || !known.canWrite(t))
+      throw new UsageError(`--types: unknown log type ${JSON.stringify(t)} (expected all, or some of ${known.describeWritable()})`);
   }
   return list;
 }
@@ -206,7 +214,11 @@ export function registerSync(program: Command, clock: () => number = Date.now): 
         .option('--overlap <duration>', 'how far before the checkpoint each run re-reads, for entries that reach the source late', '10m')
         .option('--follow', 'keep running: sync again every --interval until SIGINT or SIGTERM')
         .option('--interval <duration>', 'time between runs with --follow', '15m')
-        .option('--silent-after <duration>', 'warn about a type that had entries when it has had no new one for this long (default: longer than a weekend)', '72h')
+        .option(
+          '--silent-after <duration>',
+          'warn about a type that had entries when it has had no new one for this long (default: longer than a weekend)',
+          '72h',
+        )
         .option('--json', 'print the report as JSON (with --follow: one line per run)'),
     ),
   )

@@ -33,7 +33,8 @@ async function retentionOf(store: Store, config: Config, tenantId: string) {
 function retentionChange(opts: { days?: string; forever?: boolean; clear?: boolean }): { days: RetentionDays | undefined } | undefined {
   if (opts.days !== undefined) {
     const days = /^\d+$/.test(opts.days.trim()) ? Number(opts.days.trim()) : Number.NaN;
-    if (!isRetentionDays(days)) throw new UsageError(`--days must be a whole number of days from 1 to ${MAX_RETENTION_DAYS} (got ${JSON.stringify(opts.days)})`);
+    if (!isRetentionDays(days))
+      throw new UsageError(`--days must be a whole number of days from 1 to ${MAX_RETENTION_DAYS} (got ${JSON.stringify(opts.days)})`);
     return { days };
   }
   if (opts.forever) return { days: null };
@@ -78,29 +79,34 @@ export function registerTenants(program: Command, now: () => number = Date.now):
       .description('list tenants with their rate limits')
       .option('--json', 'print as JSON')
       .addHelpText('after', '\nExamples:\n  logwarden tenants list\n  logwarden tenants list --json --data-dir /var/lib/logwarden\n'),
-  ).action(
-    async (opts: StoreFlags & { json?: boolean }) => {
-      const config = configFrom(opts);
-      await withStore(config, async (store) => {
-        const list = await store.listTenants();
-        if (opts.json) {
-          printJson(list.map((t) => ({ id: t.id, name: t.name, createdAt: t.createdAt, limits: effectiveLimits(t, config) })));
-          return;
-        }
-        if (list.length === 0) {
-          process.stdout.write('no tenants yet: create one with `logwarden tenants create --name NAME`\n');
-          return;
-        }
-        printTable(
-          ['ID', 'NAME', 'CREATED', 'READS/S', 'READS/DAY', 'INGEST/S'],
-          list.map((t) => {
-            const e = effectiveLimits(t, config);
-            return [t.id, t.name, t.createdAt, limitCell(t.limits.readPerSecond, e.readPerSecond), limitCell(t.limits.readPerDay, e.readPerDay), limitCell(t.limits.ingestPerSecond, e.ingestPerSecond)];
-          }),
-        );
-      });
-    },
-  );
+  ).action(async (opts: StoreFlags & { json?: boolean }) => {
+    const config = configFrom(opts);
+    await withStore(config, async (store) => {
+      const list = await store.listTenants();
+      if (opts.json) {
+        printJson(list.map((t) => ({ id: t.id, name: t.name, createdAt: t.createdAt, limits: effectiveLimits(t, config) })));
+        return;
+      }
+      if (list.length === 0) {
+        process.stdout.write('no tenants yet: create one with `logwarden tenants create --name NAME`\n');
+        return;
+      }
+      printTable(
+        ['ID', 'NAME', 'CREATED', 'READS/S', 'READS/DAY', 'INGEST/S'],
+        list.map((t) => {
+          const e = effectiveLimits(t, config);
+          return [
+            t.id,
+            t.name,
+            t.createdAt,
+            limitCell(t.limits.readPerSecond, e.readPerSecond),
+            limitCell(t.limits.readPerDay, e.readPerDay),
+            limitCell(t.limits.ingestPerSecond, e.ingestPerSecond),
+          ];
+        }),
+      );
+    });
+  });
 
   storeOptions(
     tenants
@@ -148,19 +154,19 @@ export function registerTenants(program: Command, now: () => number = Date.now):
   storeOptions(
     tenants
       .command('limits')
-      .description('show or change a tenant\'s rate limits; running servers pick up a change within seconds')
+      .description("show or change a tenant's rate limits; running servers pick up a change within seconds")
       .argument('<tenant-id>', 'the tenant')
       .option('--per-second <n>', 'reads (GET /v2/logs) per second')
       .option('--per-day <n>', 'reads per UTC day')
       .option('--ingest-per-second <n>', 'ingest and token requests per second')
       .addOption(new Option('--reset', 'go back to the server defaults for every limit').conflicts(['perSecond', 'perDay', 'ingestPerSecond']))
       .option('--json', 'print as JSON')
-      .addHelpText('after', '\nExamples:\n  logwarden tenants limits 123456789012345678\n  logwarden tenants limits 123456789012345678 --per-second 10 --per-day 50000\n'),
+      .addHelpText(
+        'after',
+        '\nExamples:\n  logwarden tenants limits 123456789012345678\n  logwarden tenants limits 123456789012345678 --per-second 10 --per-day 50000\n',
+      ),
   ).action(
-    async (
-      id: string,
-      opts: StoreFlags & { perSecond?: string; perDay?: string; ingestPerSecond?: string; reset?: boolean; json?: boolean },
-    ) => {
+    async (id: string, opts: StoreFlags & { perSecond?: string; perDay?: string; ingestPerSecond?: string; reset?: boolean; json?: boolean }) => {
       const change = {
         ...(opts.perSecond !== undefined && { readPerSecond: intFlag('--per-second', opts.perSecond, 1, 1_000_000) }),
         ...(opts.perDay !== undefined && { readPerDay: intFlag('--per-day', opts.perDay, 1, 1_000_000_000) }),
@@ -173,7 +179,15 @@ export function registerTenants(program: Command, now: () => number = Date.now):
         if (!t) throw new CommandError(`no tenant ${id}`);
         const e = effectiveLimits(t, config);
         if (opts.json) {
-          printJson({ id: t.id, limits: e, defaults: { readPerSecond: t.limits.readPerSecond === null, readPerDay: t.limits.readPerDay === null, ingestPerSecond: t.limits.ingestPerSecond === null } });
+          printJson({
+            id: t.id,
+            limits: e,
+            defaults: {
+              readPerSecond: t.limits.readPerSecond === null,
+              readPerDay: t.limits.readPerDay === null,
+              ingestPerSecond: t.limits.ingestPerSecond === null,
+            },
+          });
           return;
         }
         printTable(
@@ -194,9 +208,13 @@ export function registerTenants(program: Command, now: () => number = Date.now):
       .description("show or change how long a tenant's entries are kept, for all its log types or one (--type)")
       .argument('<tenant-id>', 'the tenant')
       .option('--type <log-type>', 'one log type (default: the tenant-wide setting, for every type without its own)')
-      .addOption(new Option('--days <n>', `keep entries this many days after their eventTime (1 to ${MAX_RETENTION_DAYS})`).conflicts(['forever', 'clear']))
+      .addOption(
+        new Option('--days <n>', `keep entries this many days after their eventTime (1 to ${MAX_RETENTION_DAYS})`).conflicts(['forever', 'clear']),
+      )
       .addOption(new Option('--forever', 'keep entries forever').conflicts(['days', 'clear']))
-      .addOption(new Option('--clear', 'remove the setting: the tenant default (for a type) or the server default applies').conflicts(['days', 'forever']))
+      .addOption(
+        new Option('--clear', 'remove the setting: the tenant default (for a type) or the server default applies').conflicts(['days', 'forever']),
+      )
       .option('--json', 'print as JSON')
       .addHelpText(
         'after',
@@ -218,7 +236,9 @@ export function registerTenants(program: Command, now: () => number = Date.now):
       if (!(await store.getTenant(id))) throw new CommandError(`no tenant ${id}`);
       const logType = opts.type === undefined ? null : opts.type.trim();
       if (logType !== null && !(await isTenantLogType(store, config.extraLogTypes, id, logType))) {
-        throw new UsageError(`--type: unknown log type ${JSON.stringify(logType)} (expected one of ${new LogTypes(config.extraLogTypes).describe()})`);
+        throw new UsageError(
+          `--type: unknown log type ${JSON.stringify(logType)} (expected one of ${new LogTypes(config.extraLogTypes).describe()})`,
+        );
       }
       if (change) await setRetentionAct(store, id, logType, change.days, cliActor(), now);
       const view = await retentionOf(store, config, id);

@@ -71,7 +71,9 @@ function readState(path: string): StateFile {
     if (doc.version !== 1 || typeof doc.logs !== 'object' || doc.logs === null) throw new Error('not a logwarden verify state file');
     return doc;
   } catch (err) {
-    throw new CommandError(`the state file ${path} is unreadable (${(err as Error).message}); it holds the checkpoints seen before, so it is not replaced: move it away to start afresh`);
+    throw new CommandError(
+      `the state file ${path} is unreadable (${(err as Error).message}); it holds the checkpoints seen before, so it is not replaced: move it away to start afresh`,
+    );
   }
 }
 
@@ -151,15 +153,22 @@ function humanWindow(p: WindowProof): string {
   for (const [receiptLeaf, leaves] of byReceipt) {
     const first = leaves[0]!;
     const last = leaves[leaves.length - 1]!;
-    const which = leaves.length === 1 ? `leaf ${first.leafIndex} (eventTime ${first.eventTime})` : `${num(leaves.length)} leaves (eventTime ${first.eventTime} to ${last.eventTime})`;
+    const which =
+      leaves.length === 1
+        ? `leaf ${first.leafIndex} (eventTime ${first.eventTime})`
+        : `${num(leaves.length)} leaves (eventTime ${first.eventTime} to ${last.eventTime})`;
     lines.push(`  ${which}: deleted by retention on ${first.deletedAt}, receipt leaf ${receiptLeaf} (its count and digest match the deleted leaves)`);
   }
   for (const b of p.badReceipts) lines.push(`  BAD DELETION RECEIPT: leaf ${b.receiptLeaf}: ${b.reason}`);
-  for (const h of p.hidden.slice(0, 20)) lines.push(`  HIDDEN: leaf ${h.leafIndex} (eventTime ${h.eventTime}) was logged before the read began but not served`);
+  for (const h of p.hidden.slice(0, 20))
+    lines.push(`  HIDDEN: leaf ${h.leafIndex} (eventTime ${h.eventTime}) was logged before the read began but not served`);
   if (p.hidden.length > 20) lines.push(`  … and ${p.hidden.length - 20} more hidden leaves (--json lists all)`);
   for (const u of p.unexpected.slice(0, 20)) lines.push(`  NOT IN THE LOG: served entry #${u.position + 1} (eventTime ${u.eventTime}): ${u.reason}`);
   if (p.unexpected.length > 20) lines.push(`  … and ${p.unexpected.length - 20} more (--json lists all)`);
-  if (p.late.length > 0) lines.push(`  ${num(p.late.length)} leaves of the window were logged while it was being read (not served, not a fault): run again to include them`);
+  if (p.late.length > 0)
+    lines.push(
+      `  ${num(p.late.length)} leaves of the window were logged while it was being read (not served, not a fault): run again to include them`,
+    );
   return lines.join('\n') + '\n';
 }
 
@@ -172,7 +181,8 @@ async function runOnline(flags: VerifyFlags): Promise<void> {
   const previous = file.logs[logUrl] ?? null;
   const cachePath = join(flags.cacheDir ?? verifyCacheDir(), `${createHash('sha256').update(logUrl).digest('hex').slice(0, 24)}.leaves`);
   const windowed = flags.type !== undefined || flags.from !== undefined || flags.to !== undefined;
-  if (windowed && (flags.type === undefined || flags.from === undefined)) throw new UsageError('a window needs --type and --from (and optionally --to)');
+  if (windowed && (flags.type === undefined || flags.from === undefined))
+    throw new UsageError('a window needs --type and --from (and optionally --to)');
   const now = Date.now();
   const from = flags.from === undefined ? undefined : parseWhen(flags.from, '--from', now);
   const to = flags.to === undefined ? undefined : parseWhen(flags.to, '--to', now);
@@ -188,7 +198,10 @@ async function runOnline(flags: VerifyFlags): Promise<void> {
   let proof: WindowProof | undefined;
   try {
     if (windowed) {
-      proof = await verifier.proveWindow({ logType: flags.type!, from: from!.iso, to: to?.iso ?? null }, { pageSize, checkTiles: flags.checkTiles === true });
+      proof = await verifier.proveWindow(
+        { logType: flags.type!, from: from!.iso, to: to?.iso ?? null },
+        { pageSize, checkTiles: flags.checkTiles === true },
+      );
     } else {
       checked = await verifier.checkpoint();
       if (flags.checkTiles) await verifier.audit(checked.checkpoint, undefined, { checkTiles: true });
@@ -205,11 +218,44 @@ async function runOnline(flags: VerifyFlags): Promise<void> {
   bar.stop();
   save();
   const state = verifier.state!;
-  const keySource = state.keySource === 'pinned' ? 'pinned with --log-key' : verifier.trustedOnFirstUse ? `trusted on first use, now kept in ${statePath}; pin it with --log-key` : `trusted on first use earlier, kept in ${statePath}`;
+  const keySource =
+    state.keySource === 'pinned'
+      ? 'pinned with --log-key'
+      : verifier.trustedOnFirstUse
+        ? `trusted on first use, now kept in ${statePath}; pin it with --log-key`
+        : `trusted on first use earlier, kept in ${statePath}`;
   if (flags.json) {
     const report = proof
-      ? { ok: proof.complete, log: logUrl, checkpoint: cpJson(proof.checkpoint), verifierKey: state.verifierKey, keySource: state.keySource, window: proof.window, served: proof.served, inWindow: proof.inWindow, proven: proof.proven, hidden: proof.hidden, late: proof.late, deleted: proof.deleted, badReceipts: proof.badReceipts, unexpected: proof.unexpected, audit: proof.audit }
-      : { ok: true, log: logUrl, checkpoint: cpJson(checked!.checkpoint), verifierKey: state.verifierKey, keySource: state.keySource, relation: checked!.relation, previous: checked!.previous && { size: checked!.previous.size, rootHash: encodeBase64(checked!.previous.rootHash), seenAt: checked!.previous.seenAt } };
+      ? {
+          ok: proof.complete,
+          log: logUrl,
+          checkpoint: cpJson(proof.checkpoint),
+          verifierKey: state.verifierKey,
+          keySource: state.keySource,
+          window: proof.window,
+          served: proof.served,
+          inWindow: proof.inWindow,
+          proven: proof.proven,
+          hidden: proof.hidden,
+          late: proof.late,
+          deleted: proof.deleted,
+          badReceipts: proof.badReceipts,
+          unexpected: proof.unexpected,
+          audit: proof.audit,
+        }
+      : {
+          ok: true,
+          log: logUrl,
+          checkpoint: cpJson(checked!.checkpoint),
+          verifierKey: state.verifierKey,
+          keySource: state.keySource,
+          relation: checked!.relation,
+          previous: checked!.previous && {
+            size: checked!.previous.size,
+            rootHash: encodeBase64(checked!.previous.rootHash),
+            seenAt: checked!.previous.seenAt,
+          },
+        };
     printJson(report);
   } else if (proof) {
     // The checkpoint everything was checked against (taken after the window was read).
@@ -219,7 +265,9 @@ async function runOnline(flags: VerifyFlags): Promise<void> {
     process.stdout.write(`${PROVES_ONLINE}\n${PROVES_WINDOW}\n`);
   } else {
     process.stdout.write(humanCheckpoint(checked!, state.verifierKey, keySource, statePath));
-    process.stdout.write(`${PROVES_ONLINE.replace(/; every leaf up to it was read and hashes to its root\./, flags.checkTiles ? '; every leaf and tile up to it was read and matches its root.' : '.')}\n`);
+    process.stdout.write(
+      `${PROVES_ONLINE.replace(/; every leaf up to it was read and hashes to its root\./, flags.checkTiles ? '; every leaf and tile up to it was read and matches its root.' : '.')}\n`,
+    );
   }
   if (proof && !proof.complete) {
     throw new CommandError(
@@ -247,14 +295,15 @@ function humanBundle(path: string, c: BundleCheck, bundleKey: string): string {
     'What this proves, with no network: the entries are leaves of the signed tree, unchanged, and no leaf of the window',
     'lies between the first and the last bundled leaf without being among the entries.',
     'What it does not prove: anything about leaves before or after that range (an entry of the window logged there',
-    "is not excluded: `logwarden verify --url …` audits the whole log); that others see the same tree; that eventTimes are true.",
+    'is not excluded: `logwarden verify --url …` audits the whole log); that others see the same tree; that eventTimes are true.',
   );
   return lines.join('\n') + '\n';
 }
 
 async function runBundle(flags: VerifyFlags): Promise<void> {
   if (flags.url) throw new UsageError('--bundle verifies offline: give it without --url');
-  if (!flags.logKey) throw new UsageError("--bundle needs --log-key: the log's verifier key from a source you trust (the key inside the bundle proves nothing)");
+  if (!flags.logKey)
+    throw new UsageError("--bundle needs --log-key: the log's verifier key from a source you trust (the key inside the bundle proves nothing)");
   const logKey = checkLogKey(flags.logKey)!;
   let text: string;
   try {
@@ -270,14 +319,29 @@ async function runBundle(flags: VerifyFlags): Promise<void> {
       const proofText = tlogProofFromBundle(bundle, index, logKey);
       if (flags.proofOut && flags.proofOut !== '-') writeFileSync(flags.proofOut, proofText);
       else process.stdout.write(proofText);
-      if (flags.proofOut && flags.proofOut !== '-' && !flags.json) process.stderr.write(`tlog-proof@v1 of leaf ${index} written to ${flags.proofOut}\n`);
+      if (flags.proofOut && flags.proofOut !== '-' && !flags.json)
+        process.stderr.write(`tlog-proof@v1 of leaf ${index} written to ${flags.proofOut}\n`);
     }
     if (flags.json) {
-      printJson({ ok: check.complete, bundle: flags.bundle, checkpoint: cpJson(check.checkpoint), window: check.window, leafRange: check.leafRange, entries: check.entries, inWindow: check.inWindow, missing: check.missing, mismatched: check.mismatched, bundleKeyMatches: check.bundleKeyMatches });
+      printJson({
+        ok: check.complete,
+        bundle: flags.bundle,
+        checkpoint: cpJson(check.checkpoint),
+        window: check.window,
+        leafRange: check.leafRange,
+        entries: check.entries,
+        inWindow: check.inWindow,
+        missing: check.missing,
+        mismatched: check.mismatched,
+        bundleKeyMatches: check.bundleKeyMatches,
+      });
     } else if (flags.entry === undefined || (flags.proofOut && flags.proofOut !== '-')) {
       process.stdout.write(humanBundle(flags.bundle!, check, bundle.verifierKey));
     }
-    if (!check.complete) throw new CommandError(`the bundle does not prove its window: ${check.missing.length} hidden, ${check.mismatched.length} entries not in the log`);
+    if (!check.complete)
+      throw new CommandError(
+        `the bundle does not prove its window: ${check.missing.length} hidden, ${check.mismatched.length} entries not in the log`,
+      );
   } catch (err) {
     if (err instanceof EvidenceError) {
       if (flags.json) printJson({ ok: false, bundle: flags.bundle, message: err.message });
@@ -297,11 +361,28 @@ export function registerVerify(program: Command): void {
     .addOption(new Option('--url <url>', 'base URL of the logwarden server'))
     .addOption(new Option('--tenant <id>', 'the tenant whose log to verify (its id, as `logwarden tenants list` shows it)'))
     .addOption(new Option('--access-key <key>', 'access key with api:logs:read of that tenant [env: LOGWARDEN_ACCESS_KEY]'))
-    .addOption(new Option('--secret <secret>', 'its secret; prefer the environment, command lines are visible to other users [env: LOGWARDEN_SECRET]'))
+    .addOption(
+      new Option('--secret <secret>', 'its secret; prefer the environment, command lines are visible to other users [env: LOGWARDEN_SECRET]'),
+    )
     .addOption(new Option('--token <token>', 'a bearer token instead of the access key and secret'))
-    .addOption(new Option('--log-key <key>', "the log's verifier key to pin, <name>+<hex id>+<base64> (`logwarden tenants show ID` prints it); without it, the key kept in the state file, or the server's on first use"))
-    .addOption(new Option('--state <file>', `where the trusted key and the last checkpoint seen are kept (default ${verifyStatePath().replace(homedir(), '~')}, under $XDG_CONFIG_HOME)`))
-    .addOption(new Option('--cache-dir <dir>', `where audited leaves are kept so the next audit fetches only new ones (default ${verifyCacheDir().replace(homedir(), '~')}, under $XDG_CACHE_HOME)`))
+    .addOption(
+      new Option(
+        '--log-key <key>',
+        "the log's verifier key to pin, <name>+<hex id>+<base64> (`logwarden tenants show ID` prints it); without it, the key kept in the state file, or the server's on first use",
+      ),
+    )
+    .addOption(
+      new Option(
+        '--state <file>',
+        `where the trusted key and the last checkpoint seen are kept (default ${verifyStatePath().replace(homedir(), '~')}, under $XDG_CONFIG_HOME)`,
+      ),
+    )
+    .addOption(
+      new Option(
+        '--cache-dir <dir>',
+        `where audited leaves are kept so the next audit fetches only new ones (default ${verifyCacheDir().replace(homedir(), '~')}, under $XDG_CACHE_HOME)`,
+      ),
+    )
     .addOption(new Option('--type <logType>', 'prove a window of this log type complete (with --from, --to)'))
     .addOption(new Option('--from <when>', `window start, inclusive: ${WHEN_HELP}`))
     .addOption(new Option('--to <when>', 'window end, exclusive (default: no end)'))

@@ -17,7 +17,8 @@ import {
   auditWindow,
   buildEntryLeaf,
   type Checkpoint,
-  decodeBase64,decodeEntryBundle, 
+  decodeBase64,
+  decodeEntryBundle,
   encodeBase64,
   formatTlogProof,
   type Hash,
@@ -28,7 +29,9 @@ import {
   type NoteVerifier,
   nodeHash,
   openCheckpoint,
-  parseVerifierKey,TILE_WIDTH, tileHashReader 
+  parseVerifierKey,
+  TILE_WIDTH,
+  tileHashReader,
 } from '../tlog/index.ts';
 import { rangeHashes, splitPoint } from '../tlog/subtree.ts';
 import type { WindowSpec } from './log-verifier.ts';
@@ -98,7 +101,10 @@ class PartialTree {
     subtrees: readonly Hash[],
   ) {
     const ranges = outsideRanges(from, to, size);
-    if (subtrees.length !== ranges.length) throw new EvidenceError(`the bundle has ${subtrees.length} subtree hashes, a range [${from}, ${to}) of a tree of ${size} needs ${ranges.length}`);
+    if (subtrees.length !== ranges.length)
+      throw new EvidenceError(
+        `the bundle has ${subtrees.length} subtree hashes, a range [${from}, ${to}) of a tree of ${size} needs ${ranges.length}`,
+      );
     ranges.forEach((r, i) => this.outside.set(`${r.lo}-${r.hi}`, subtrees[i]!));
     this.leafHashes = leaves.map((l) => leafHash(l));
   }
@@ -165,12 +171,15 @@ export function parseEvidenceBundle(text: string): EvidenceBundle {
   const w = doc.window as Record<string, unknown> | undefined;
   const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
   if (!r || !isCount(r.from) || !isCount(r.to) || r.to < r.from) throw new EvidenceError('leafRange is not a range of leaf indexes');
-  if (!w || typeof w.logType !== 'string' || typeof w.from !== 'string' || !(w.to === null || typeof w.to === 'string')) throw new EvidenceError('window is malformed');
+  if (!w || typeof w.logType !== 'string' || typeof w.from !== 'string' || !(w.to === null || typeof w.to === 'string'))
+    throw new EvidenceError('window is malformed');
   if (typeof doc.checkpoint !== 'string' || typeof doc.verifierKey !== 'string') throw new EvidenceError('checkpoint or verifierKey missing');
-  if (!Array.isArray(doc.leaves) || !Array.isArray(doc.subtreeHashes) || !Array.isArray(doc.entries)) throw new EvidenceError('leaves, subtreeHashes or entries missing');
+  if (!Array.isArray(doc.leaves) || !Array.isArray(doc.subtreeHashes) || !Array.isArray(doc.entries))
+    throw new EvidenceError('leaves, subtreeHashes or entries missing');
   for (const [i, e] of (doc.entries as unknown[]).entries()) {
     const o = e as Record<string, unknown>;
-    if (typeof o !== 'object' || o === null || !isCount(o.leafIndex) || typeof o.wireText !== 'string') throw new EvidenceError(`entries[${i}] is malformed`);
+    if (typeof o !== 'object' || o === null || !isCount(o.leafIndex) || typeof o.wireText !== 'string')
+      throw new EvidenceError(`entries[${i}] is malformed`);
   }
   return doc as unknown as EvidenceBundle;
 }
@@ -209,7 +218,9 @@ export function checkEvidenceBundle(bundle: EvidenceBundle, logKey: NoteVerifier
     const tree = new PartialTree(from, to, checkpoint.size, leaves, subtrees);
     const root = tree.root();
     if (!hashesEqual(root, checkpoint.rootHash)) {
-      throw new EvidenceError(`the bundled leaves and subtree hashes give root ${encodeBase64(root)}, not the signed root ${encodeBase64(checkpoint.rootHash)}: the bundle was altered`);
+      throw new EvidenceError(
+        `the bundled leaves and subtree hashes give root ${encodeBase64(root)}, not the signed root ${encodeBase64(checkpoint.rootHash)}: the bundle was altered`,
+      );
     }
   }
   const mismatched: BundleCheck['mismatched'] = [];
@@ -259,7 +270,13 @@ export function tlogProofFromBundle(bundle: EvidenceBundle, leafIndex: number, l
   const check = checkEvidenceBundle(bundle, logKey);
   const { from, to } = check.leafRange;
   if (leafIndex < from || leafIndex >= to) throw new EvidenceError(`leaf ${leafIndex} is not in the bundle (it holds leaves ${from} to ${to - 1})`);
-  const tree = new PartialTree(from, to, check.checkpoint.size, bundle.leaves.map(decodeLeaf), bundle.subtreeHashes.map((h) => decodeBase64(h)!));
+  const tree = new PartialTree(
+    from,
+    to,
+    check.checkpoint.size,
+    bundle.leaves.map(decodeLeaf),
+    bundle.subtreeHashes.map((h) => decodeBase64(h)!),
+  );
   return formatTlogProof({ index: leafIndex, proof: tree.inclusionProof(leafIndex), checkpoint: bundle.checkpoint });
 }
 
@@ -278,7 +295,13 @@ export async function fetchEvidenceBundle(
   const { signal } = options;
   const verifierKey = options.logKey?.trim() ?? (await client.verifierKey(signal));
   const key = parseVerifierKey(verifierKey);
-  const served = await client.servedWindow({ logType: window.logType, fromDateTime: window.from, toDateTime: window.to ?? undefined, limit: options.pageSize ?? 1000, signal });
+  const served = await client.servedWindow({
+    logType: window.logType,
+    fromDateTime: window.from,
+    toDateTime: window.to ?? undefined,
+    limit: options.pageSize ?? 1000,
+    signal,
+  });
   const indexes: number[] = [];
   for (const s of served) {
     if (s.leafIndex === null) throw new EvidenceError('the server does not report leaf indexes (X-Logwarden-Leaf-Index), which a bundle needs');
@@ -306,7 +329,15 @@ export async function fetchEvidenceBundle(
       if (index >= from && index < to) leaves.push(encodeBase64(leaf));
     });
   }
-  const subtrees = from < to ? await outsideHashes(from, to, size, tileHashReader(size, (t) => client.tile(t, signal))) : [];
+  const subtrees =
+    from < to
+      ? await outsideHashes(
+          from,
+          to,
+          size,
+          tileHashReader(size, (t) => client.tile(t, signal)),
+        )
+      : [];
   const bundle: EvidenceBundle = {
     format: EVIDENCE_FORMAT,
     createdAt: new Date().toISOString(),

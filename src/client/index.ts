@@ -32,7 +32,15 @@ export {
   parseEvidenceBundle,
   tlogProofFromBundle,
 } from './evidence-bundle.ts';
-export { type IngestEntry, type IngestLine, type IngestOptions, type IngestResult, type LogEntryLine, MAX_BATCH_BYTES, MAX_BATCH_ENTRIES } from './ingest.ts';
+export {
+  type IngestEntry,
+  type IngestLine,
+  type IngestOptions,
+  type IngestResult,
+  type LogEntryLine,
+  MAX_BATCH_BYTES,
+  MAX_BATCH_ENTRIES,
+} from './ingest.ts';
 export { FileLeafCache, type LeafCache, MemoryLeafCache } from './leaf-cache.ts';
 export {
   type AuditResult,

@@ -129,15 +129,19 @@ function limitsFrom(options: IngestOptions, defaultBytes: number): { maxEntries:
 /** Adds where the failing request's entries sit in the whole input, and what was stored before it. */
 function withPlace(err: unknown, what: string, done: IngestResult): unknown {
   if (!(err instanceof LogsApiError)) return err;
-  return new LogsApiError(err.code, `${what} failed (after ${done.accepted + done.duplicates} entries in ${done.requests} requests were stored or already there)`, {
-    status: err.status,
-    requestId: err.requestId,
-    messages: err.messages,
-    retryAfterMs: err.retryAfterMs,
-    attempts: err.attempts,
-    cause: err,
-    ingested: { ...done },
-  });
+  return new LogsApiError(
+    err.code,
+    `${what} failed (after ${done.accepted + done.duplicates} entries in ${done.requests} requests were stored or already there)`,
+    {
+      status: err.status,
+      requestId: err.requestId,
+      messages: err.messages,
+      retryAfterMs: err.retryAfterMs,
+      attempts: err.attempts,
+      cause: err,
+      ingested: { ...done },
+    },
+  );
 }
 
 class Totals {
@@ -211,7 +215,12 @@ async function* linesOf(stream: Readable | AsyncIterable<string | Buffer | Uint8
 }
 
 function isByteStream(source: unknown): source is Readable {
-  return typeof source === 'object' && source !== null && typeof (source as Readable).pipe === 'function' && typeof (source as Readable).read === 'function';
+  return (
+    typeof source === 'object' &&
+    source !== null &&
+    typeof (source as Readable).pipe === 'function' &&
+    typeof (source as Readable).read === 'function'
+  );
 }
 
 /**
@@ -235,7 +244,11 @@ export async function ingestLines(
     } catch (err) {
       const first = firstIndex + 1;
       const what = isByteStream(source) ? 'lines' : 'entries';
-      throw withPlace(err, `the request of ${what} ${first}–${first + texts.length - 1} of the input (blank lines not counted; its line n is input line ${firstIndex}+n)`, totals.result);
+      throw withPlace(
+        err,
+        `the request of ${what} ${first}–${first + texts.length - 1} of the input (blank lines not counted; its line n is input line ${firstIndex}+n)`,
+        totals.result,
+      );
     }
   };
   const texts: AsyncIterable<string> = isByteStream(source)

@@ -239,7 +239,10 @@ export class LogVerifier {
     try {
       key = parseVerifierKey(text);
     } catch (err) {
-      throw new VerifyError('bad-checkpoint', `${source === 'pinned' ? 'the pinned' : "the server's"} verifier key is malformed: ${(err as Error).message}`);
+      throw new VerifyError(
+        'bad-checkpoint',
+        `${source === 'pinned' ? 'the pinned' : "the server's"} verifier key is malformed: ${(err as Error).message}`,
+      );
     }
     this.key = key;
     return { key, text, source };
@@ -275,17 +278,26 @@ export class LogVerifier {
       const seen = `size ${old.size} (root ${b64(old.rootHash)}${saved.seenAt ? `, seen ${saved.seenAt}` : ''})`;
       const now = `size ${checkpoint.size} (root ${b64(checkpoint.rootHash)})`;
       if (checkpoint.size < old.size) {
-        throw new VerifyError('rollback', `rollback: the log now shows a signed tree of ${now}, smaller than the tree of ${seen}; a log only grows, so the server is showing an older state of it`);
+        throw new VerifyError(
+          'rollback',
+          `rollback: the log now shows a signed tree of ${now}, smaller than the tree of ${seen}; a log only grows, so the server is showing an older state of it`,
+        );
       }
       if (checkpoint.size === old.size) {
         if (!hashesEqual(checkpoint.rootHash, old.rootHash)) {
-          throw new VerifyError('fork', `fork: two different trees of size ${old.size} are signed by the log's key: root ${b64(old.rootHash)} seen before, root ${b64(checkpoint.rootHash)} now; the log's history was rewritten`);
+          throw new VerifyError(
+            'fork',
+            `fork: two different trees of size ${old.size} are signed by the log's key: root ${b64(old.rootHash)} seen before, root ${b64(checkpoint.rootHash)} now; the log's history was rewritten`,
+          );
         }
         relation = 'same';
       } else {
         const proof = await this.consistencyProof(old.size, checkpoint.size);
         if (!verifyConsistency(old.size, checkpoint.size, proof, old.rootHash, checkpoint.rootHash)) {
-          throw new VerifyError('fork', `fork: the signed tree of ${now} does not extend the tree of ${seen} (the consistency proof fails); the log's first ${old.size} leaves were changed, removed or reordered`);
+          throw new VerifyError(
+            'fork',
+            `fork: the signed tree of ${now} does not extend the tree of ${seen} (the consistency proof fails); the log's first ${old.size} leaves were changed, removed or reordered`,
+          );
         }
         relation = 'extends';
       }
@@ -301,7 +313,11 @@ export class LogVerifier {
       return await this.client.consistencyProof(from, to, this.signal);
     } catch (err) {
       if (!isLogsApiError(err, 'not_found')) throw err;
-      return proveConsistency(from, to, tileHashReader(to, (t) => this.client.tile(t, this.signal)));
+      return proveConsistency(
+        from,
+        to,
+        tileHashReader(to, (t) => this.client.tile(t, this.signal)),
+      );
     }
   }
 
@@ -329,7 +345,10 @@ export class LogVerifier {
     let edge = new CompactRange();
     let fromCache = 0;
     if (saved && saved.size <= size && saved.size % TILE_WIDTH === 0) {
-      const resumed = new CompactRange(saved.size, saved.edge.map((h, i) => decodeHash(h, `state audit.edge[${i}]`)));
+      const resumed = new CompactRange(
+        saved.size,
+        saved.edge.map((h, i) => decodeHash(h, `state audit.edge[${i}]`)),
+      );
       if (await this.cache.read(saved.size, visit)) {
         edge = resumed;
         fromCache = saved.size;
@@ -440,7 +459,10 @@ export class LogVerifier {
     for (const n of bundles) {
       const width = n < fullBundles ? TILE_WIDTH : checkpoint.size % TILE_WIDTH;
       try {
-        const [tile, bundle] = await Promise.all([this.client.tile({ level: 0, n, width }, this.signal), this.client.entryBundle(n, width, this.signal)]);
+        const [tile, bundle] = await Promise.all([
+          this.client.tile({ level: 0, n, width }, this.signal),
+          this.client.entryBundle(n, width, this.signal),
+        ]);
         const leaves = decodeEntryBundle(bundle);
         for (let i = 0; i < leaves.length; i++) {
           const want = tile.subarray(i * 32, i * 32 + 32);
@@ -483,12 +505,21 @@ export class LogVerifier {
     const receiptPrefix = new TextEncoder().encode(`${DELETION_LEAF_V1}\n${window.logType}\n`);
     const kept = new Map<number, Uint8Array>();
     const receipts = new Map<number, string>();
-    const audit = await this.audit(after.checkpoint, (index, leaf) => {
-      if (leaf.length > prefix.length && prefix.every((b, i) => leaf[i] === b)) kept.set(index, leaf.slice());
-      else if (leaf.length > receiptPrefix.length && receiptPrefix.every((b, i) => leaf[i] === b)) receipts.set(index, new TextDecoder().decode(leaf));
-    }, { checkTiles: options.checkTiles === true });
+    const audit = await this.audit(
+      after.checkpoint,
+      (index, leaf) => {
+        if (leaf.length > prefix.length && prefix.every((b, i) => leaf[i] === b)) kept.set(index, leaf.slice());
+        else if (leaf.length > receiptPrefix.length && receiptPrefix.every((b, i) => leaf[i] === b))
+          receipts.set(index, new TextDecoder().decode(leaf));
+      },
+      { checkTiles: options.checkTiles === true },
+    );
     const servedEntries = served.map((s) => ({ wireText: s.entry.raw, eventTime: s.entry.eventTime }));
-    const result = auditWindow(window, [...kept].map(([index, leaf]) => ({ index, leaf })), servedEntries);
+    const result = auditWindow(
+      window,
+      [...kept].map(([index, leaf]) => ({ index, leaf })),
+      servedEntries,
+    );
     const deletions = checkDeletionReceipts(receipts, (index) => kept.get(index));
     const proof = windowProof(window, before.checkpoint.size, after.checkpoint, served, kept, result, audit, deletions);
     return { ...proof, consistency: { relation: before.relation, previous: before.previous } };
@@ -506,14 +537,21 @@ export class LogVerifier {
     const failed: { leafIndex: number; reason: string }[] = [];
     for (let at = 0; at < entries.length; at += 1000) {
       const batch = entries.slice(at, at + 1000);
-      const answer = await this.client.inclusionProofs(batch.map((e) => e.leafIndex), checkpoint.size, this.signal);
+      const answer = await this.client.inclusionProofs(
+        batch.map((e) => e.leafIndex),
+        checkpoint.size,
+        this.signal,
+      );
       const byIndex = new Map(answer.proofs.map((p) => [p.index, p]));
       for (const e of batch) {
         const p = byIndex.get(e.leafIndex);
         const leaf = entryLeafHash({ logType: e.logType, eventTime: e.entry.eventTime, wireText: e.entry.raw });
         if (!p) failed.push({ leafIndex: e.leafIndex, reason: 'the server sent no proof for it' });
         else if (!verifyInclusion(leaf, e.leafIndex, checkpoint.size, p.hashes, checkpoint.rootHash)) {
-          failed.push({ leafIndex: e.leafIndex, reason: `the entry as served is not leaf ${e.leafIndex} of the signed tree (altered, or at another index)` });
+          failed.push({
+            leafIndex: e.leafIndex,
+            reason: `the entry as served is not leaf ${e.leafIndex} of the signed tree (altered, or at another index)`,
+          });
         } else proven.push(e.leafIndex);
       }
     }
@@ -555,7 +593,12 @@ function windowProof(
       const atClaim = kept.get(claimed);
       const own = buildEntryLeaf({ logType: window.logType, eventTime, wireText: s.entry.raw });
       if (!atClaim || new TextDecoder().decode(atClaim) !== own) {
-        unexpected.push({ position, eventTime, claimedLeafIndex: claimed, reason: `the server says it is leaf ${claimed}, but leaf ${claimed} is another entry (this entry is leaf ${leaf})` });
+        unexpected.push({
+          position,
+          eventTime,
+          claimedLeafIndex: claimed,
+          reason: `the server says it is leaf ${claimed}, but leaf ${claimed} is another entry (this entry is leaf ${leaf})`,
+        });
         return;
       }
     }
@@ -578,7 +621,12 @@ function windowProof(
   };
 }
 
-function unexpectedReason(window: WindowSpec, s: { entry: LogEntry; leafIndex: number | null }, kept: ReadonlyMap<number, Uint8Array>, size: number): string {
+function unexpectedReason(
+  window: WindowSpec,
+  s: { entry: LogEntry; leafIndex: number | null },
+  kept: ReadonlyMap<number, Uint8Array>,
+  size: number,
+): string {
   const claimed = s.leafIndex;
   if (claimed !== null) {
     if (claimed >= size) return `the server says it is leaf ${claimed}, beyond the signed tree of ${size} leaves`;

@@ -81,7 +81,11 @@ export class LogsClient {
     return this.getPage(params, parseTextPage, (requestId) => ({ ...emptyPage(requestId), texts: [], eventTimes: [] }));
   }
 
-  private async getPage<T>(params: ListLogsParams, parse: (text: string, requestId: string | undefined) => T, empty: (requestId: string | undefined) => T): Promise<T> {
+  private async getPage<T>(
+    params: ListLogsParams,
+    parse: (text: string, requestId: string | undefined) => T,
+    empty: (requestId: string | undefined) => T,
+  ): Promise<T> {
     const query = {
       logType: params.logType,
       fromDateTime: dateParam(params.fromDateTime),
@@ -102,12 +106,20 @@ export class LogsClient {
 
   /** Every page of the query, following cursors until the last page. */
   async *pages(params: ListLogsParams): AsyncGenerator<LogsPage, void, undefined> {
-    yield* this.follow(params, (p) => this.listLogs(p), (page) => page.logEntries.length);
+    yield* this.follow(
+      params,
+      (p) => this.listLogs(p),
+      (page) => page.logEntries.length,
+    );
   }
 
   /** Every page of the query as entry texts (see `listLogTexts`). */
   async *textPages(params: ListLogsParams): AsyncGenerator<TextPage, void, undefined> {
-    yield* this.follow(params, (p) => this.listLogTexts(p), (page) => page.texts.length);
+    yield* this.follow(
+      params,
+      (p) => this.listLogTexts(p),
+      (page) => page.texts.length,
+    );
   }
 
   private async *follow<T extends { readonly records: PageRecords; readonly requestId: string | undefined }>(

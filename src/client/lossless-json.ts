@@ -33,9 +33,9 @@ class Parser {
     if (c === '{') return this.object();
     if (c === '[') return this.array();
     if (c === '"') return this.string();
-    if (c === 't' && s.startsWith('true', this.i)) return (this.i += 4), true;
-    if (c === 'f' && s.startsWith('false', this.i)) return (this.i += 5), false;
-    if (c === 'n' && s.startsWith('null', this.i)) return (this.i += 4), null;
+    if (c === 't' && s.startsWith('true', this.i)) return ((this.i += 4), true);
+    if (c === 'f' && s.startsWith('false', this.i)) return ((this.i += 5), false);
+    if (c === 'n' && s.startsWith('null', this.i)) return ((this.i += 4), null);
     return this.number();
   }
 
@@ -60,7 +60,7 @@ class Parser {
   array(): JsonValue[] {
     const out: JsonValue[] = [];
     this.i = skipWs(this.s, this.i + 1);
-    if (this.s[this.i] === ']') return this.i++, out;
+    if (this.s[this.i] === ']') return (this.i++, out);
     for (;;) {
       out.push(this.value());
       this.i = skipWs(this.s, this.i);
@@ -73,7 +73,7 @@ class Parser {
   object(): JsonObject {
     const out: JsonObject = {};
     this.i = skipWs(this.s, this.i + 1);
-    if (this.s[this.i] === '}') return this.i++, out;
+    if (this.s[this.i] === '}') return (this.i++, out);
     for (;;) {
       this.i = skipWs(this.s, this.i);
       if (this.s[this.i] !== '"') this.fail('expected a key');

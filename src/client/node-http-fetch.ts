@@ -20,28 +20,34 @@ export const nodeHttpFetch: FetchLike = (input, init) =>
     new Headers(init.headers).forEach((v, k) => (headers[k] = v));
     const signal = init.signal ?? undefined;
     if (signal?.aborted) return reject(signal.reason);
-    const req = (https ? httpsRequest : httpRequest)(url, { method: init.method ?? 'GET', headers, agent: https ? httpsAgent : httpAgent }, (res: IncomingMessage) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('error', reject);
-      res.on('end', () => {
-        try {
-          let body: Buffer = Buffer.concat(chunks);
-          const encoding = String(res.headers['content-encoding'] ?? '').trim().toLowerCase();
-          if (encoding === 'gzip') body = gunzipSync(body);
-          else if (encoding === 'deflate') body = inflateSync(body);
-          const out = new Headers();
-          for (const [k, v] of Object.entries(res.headers)) {
-            if (v === undefined || k === 'content-encoding' || k === 'content-length') continue;
-            for (const one of Array.isArray(v) ? v : [v]) out.append(k, one);
+    const req = (https ? httpsRequest : httpRequest)(
+      url,
+      { method: init.method ?? 'GET', headers, agent: https ? httpsAgent : httpAgent },
+      (res: IncomingMessage) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => {
+          try {
+            let body: Buffer = Buffer.concat(chunks);
+            const encoding = String(res.headers['content-encoding'] ?? '')
+              .trim()
+              .toLowerCase();
+            if (encoding === 'gzip') body = gunzipSync(body);
+            else if (encoding === 'deflate') body = inflateSync(body);
+            const out = new Headers();
+            for (const [k, v] of Object.entries(res.headers)) {
+              if (v === undefined || k === 'content-encoding' || k === 'content-length') continue;
+              for (const one of Array.isArray(v) ? v : [v]) out.append(k, one);
+            }
+            const status = res.statusCode ?? 500;
+            resolve(new Response(status === 204 || status === 304 ? null : body, { status, headers: out }));
+          } catch (err) {
+            reject(err);
           }
-          const status = res.statusCode ?? 500;
-          resolve(new Response(status === 204 || status === 304 ? null : body, { status, headers: out }));
-        } catch (err) {
-          reject(err);
-        }
-      });
-    });
+        });
+      },
+    );
     const onAbort = () => req.destroy(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
     signal?.addEventListener('abort', onAbort, { once: true });
     req.on('close', () => signal?.removeEventListener('abort', onAbort));

@@ -78,7 +78,14 @@ export class TlogClient extends LogsClient {
 
   private async getText(path: string, signal?: AbortSignal): Promise<string> {
     return this.transport.request(
-      { method: 'GET', path: this.logPath + path, authorization: await this.authorization(), signal, paced: false, headers: { accept: 'text/plain' } },
+      {
+        method: 'GET',
+        path: this.logPath + path,
+        authorization: await this.authorization(),
+        signal,
+        paced: false,
+        headers: { accept: 'text/plain' },
+      },
       (res) => res.text,
     );
   }

@@ -231,7 +231,11 @@ export class Transport {
     } catch (err) {
       if (req.signal?.aborted) throw abortedError(err, attempt);
       if (timeout.aborted) {
-        return { ok: false, retryable: true, error: new LogsApiError('timeout', `no complete answer within ${this.timeoutMs} ms`, { attempts: attempt, cause: err }) };
+        return {
+          ok: false,
+          retryable: true,
+          error: new LogsApiError('timeout', `no complete answer within ${this.timeoutMs} ms`, { attempts: attempt, cause: err }),
+        };
       }
       return { ok: false, retryable: true, error: new LogsApiError('network', `network error: ${describe(err)}`, { attempts: attempt, cause: err }) };
     }
@@ -273,13 +277,17 @@ function describe(err: unknown): string {
 
 function beyondCeiling(error: LogsApiError, delayMs: number, ceilingMs: number): LogsApiError {
   const secs = (ms: number) => `${Math.ceil(ms / 1000)} s`;
-  return new LogsApiError(error.code, `HTTP ${error.status}: the server asks to wait ${secs(delayMs)}, longer than the ${secs(ceilingMs)} this client waits`, {
-    status: error.status,
-    requestId: error.requestId,
-    messages: error.messages,
-    retryAfterMs: delayMs,
-    attempts: error.attempts,
-  });
+  return new LogsApiError(
+    error.code,
+    `HTTP ${error.status}: the server asks to wait ${secs(delayMs)}, longer than the ${secs(ceilingMs)} this client waits`,
+    {
+      status: error.status,
+      requestId: error.requestId,
+      messages: error.messages,
+      retryAfterMs: delayMs,
+      attempts: error.attempts,
+    },
+  );
 }
 
 function abortedError(cause: unknown, attempts: number): LogsApiError {

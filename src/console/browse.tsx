@@ -80,7 +80,19 @@ type Line = { readonly row: Row; readonly index: number } | { readonly marker: t
 function targetLine(key: string, at: number, count: number): number | undefined {
   const page = Math.max(1, Math.floor(innerHeight / ROW_PX) - 1);
   const to =
-    key === 'ArrowDown' ? at + 1 : key === 'ArrowUp' ? at - 1 : key === 'PageDown' ? at + page : key === 'PageUp' ? at - page : key === 'Home' ? 0 : key === 'End' ? count - 1 : undefined;
+    key === 'ArrowDown'
+      ? at + 1
+      : key === 'ArrowUp'
+        ? at - 1
+        : key === 'PageDown'
+          ? at + page
+          : key === 'PageUp'
+            ? at - page
+            : key === 'Home'
+              ? 0
+              : key === 'End'
+                ? count - 1
+                : undefined;
   return to === undefined ? undefined : Math.max(0, Math.min(count - 1, to));
 }
 
@@ -229,7 +241,12 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
       const iso = (ms: number) => new Date(ms).toISOString();
       const reader = (list: readonly HourCount[]) =>
         new NewestFirst(
-          (fromMs, toMs, c) => fetchPage(session, { logType: q.logType, fromDateTime: iso(fromMs), toDateTime: toMs === null ? undefined : iso(toMs), user: q.user }, { cursor: c, limit: TAIL_PAGE }),
+          (fromMs, toMs, c) =>
+            fetchPage(
+              session,
+              { logType: q.logType, fromDateTime: iso(fromMs), toDateTime: toMs === null ? undefined : iso(toMs), user: q.user },
+              { cursor: c, limit: TAIL_PAGE },
+            ),
           Date.parse(q.fromDateTime),
           q.toDateTime ? Date.parse(q.toDateTime) : null,
           list,
@@ -274,9 +291,14 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
 
   /** The panel's check: the entry's leaf index (asked for its millisecond), then its inclusion proof against the checked checkpoint. */
   const checkEntry = async (row: Row): Promise<string> => {
-    if (!logCheck?.ok || tenantId === undefined) throw new IntegrityError('the log’s checkpoint is not verified, so nothing can be checked against it.');
+    if (!logCheck?.ok || tenantId === undefined)
+      throw new IntegrityError('the log’s checkpoint is not verified, so nothing can be checked against it.');
     const iso = (ms: number) => new Date(ms).toISOString();
-    const page = await fetchPage(session, { logType, fromDateTime: iso(row.ms), toDateTime: iso(row.ms + 1) }, { limit: TAIL_PAGE, leafIndexes: true });
+    const page = await fetchPage(
+      session,
+      { logType, fromDateTime: iso(row.ms), toDateTime: iso(row.ms + 1) },
+      { limit: TAIL_PAGE, leafIndexes: true },
+    );
     const at = page.rows.findIndex((r) => wireText(r) === wireText(row));
     if (at < 0) throw new IntegrityError('the server no longer serves this entry with the text shown.');
     const index = page.leaves?.[at];
@@ -307,10 +329,7 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
     inFlight.current = true;
     setLoading(true);
     const reader = older.current;
-    (reader
-      ? reader.next().then((rows) => ({ rows, cursor: reader.done ? undefined : OLDER }))
-      : fetchPage(session, query.current, { cursor: next })
-    )
+    (reader ? reader.next().then((rows) => ({ rows, cursor: reader.done ? undefined : OLDER })) : fetchPage(session, query.current, { cursor: next }))
       .then((p) => {
         if (gen !== generation.current) return;
         setRows((r) => [...r, ...p.rows]);
@@ -360,7 +379,11 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
         const fresh: Row[] = [];
         let c: string | undefined;
         do {
-          const p = await fetchPage(session, { logType: query.current.logType, fromDateTime: from, user: query.current.user }, { cursor: c, limit: TAIL_PAGE });
+          const p = await fetchPage(
+            session,
+            { logType: query.current.logType, fromDateTime: from, user: query.current.user },
+            { cursor: c, limit: TAIL_PAGE },
+          );
           for (const r of p.rows) if (!seen.has(r.raw)) fresh.push(r);
           c = p.cursor;
         } while (c !== undefined);
@@ -638,7 +661,12 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
           </form>
           <label>
             Filter loaded entries{' '}
-            <input type="search" value={filter} placeholder="text in any field" onInput={(e) => setFilter((e.currentTarget as HTMLInputElement).value)} />
+            <input
+              type="search"
+              value={filter}
+              placeholder="text in any field"
+              onInput={(e) => setFilter((e.currentTarget as HTMLInputElement).value)}
+            />
           </label>
           <label class="check">
             <input
@@ -662,7 +690,15 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
           )}
         </div>
         <IntegrityBadge check={logCheck} onTrust={() => runLogCheck(true)} />
-        {hours && <HistogramChart hours={hours.list} fromMs={hours.fromMs} toMs={hours.toMs} utc={utc} user={user && `${user.field === 'userId' ? 'user id' : 'user'} ${user.value}`} />}
+        {hours && (
+          <HistogramChart
+            hours={hours.list}
+            fromMs={hours.fromMs}
+            toMs={hours.toMs}
+            utc={utc}
+            user={user && `${user.field === 'userId' ? 'user id' : 'user'} ${user.value}`}
+          />
+        )}
         <p class="status" role="status" aria-live="polite">
           {loading && rows.length === 0
             ? 'Loading…'

@@ -23,8 +23,8 @@ export interface ExportSink {
 }
 
 type SaveFilePicker = (options: { suggestedName: string; types: Array<{ description: string; accept: Record<string, string[]> }> }) => Promise<{
-    createWritable(): Promise<{ write(data: string): Promise<void>; close(): Promise<void>; abort(): Promise<void> }>;
-  }>;
+  createWritable(): Promise<{ write(data: string): Promise<void>; close(): Promise<void>; abort(): Promise<void> }>;
+}>;
 
 const MIME = { ndjson: 'application/x-ndjson', csv: 'text/csv' } as const;
 

@@ -3,7 +3,16 @@
  * verifier key, pinned in this browser (localStorage, per origin) on first use; and one entry's
  * inclusion in that checkpoint, from the leaf recomputed from the exact text served.
  */
-import { type Checkpoint, decodeBase64, entryLeafHash, IntegrityError, type LogKey, parseLogKey, rootFromInclusion, verifyCheckpoint } from './log-proofs.ts';
+import {
+  type Checkpoint,
+  decodeBase64,
+  entryLeafHash,
+  IntegrityError,
+  type LogKey,
+  parseLogKey,
+  rootFromInclusion,
+  verifyCheckpoint,
+} from './log-proofs.ts';
 import { ConsoleError, EXPIRED_MESSAGE, type Session } from './session.ts';
 
 export { type Checkpoint, IntegrityError, tokenTenant } from './log-proofs.ts';
@@ -20,7 +29,8 @@ export type LogCheck =
 async function readText(session: Session, path: string): Promise<string> {
   const res = await fetch(path, { headers: { authorization: `Bearer ${session.token}` }, credentials: 'omit' });
   if (res.status === 401) throw new ConsoleError(EXPIRED_MESSAGE, true);
-  if (!res.ok) throw new IntegrityError(res.status === 404 ? 'This server keeps no verifiable log for the tenant.' : `The server answered HTTP ${res.status}.`);
+  if (!res.ok)
+    throw new IntegrityError(res.status === 404 ? 'This server keeps no verifiable log for the tenant.' : `The server answered HTTP ${res.status}.`);
   return res.text();
 }
 
@@ -56,13 +66,15 @@ export async function checkInclusion(
   checkpoint: Checkpoint,
   entry: { logType: string; eventTime: string; wireText: string; index: number },
 ): Promise<void> {
-  if (entry.index >= checkpoint.size) throw new IntegrityError(`Leaf ${entry.index} is not yet in the checked checkpoint (tree size ${checkpoint.size}).`);
+  if (entry.index >= checkpoint.size)
+    throw new IntegrityError(`Leaf ${entry.index} is not yet in the checked checkpoint (tree size ${checkpoint.size}).`);
   const q = new URLSearchParams({ index: String(entry.index), size: String(checkpoint.size) });
   const text = await readText(session, `/v2/tlog/${encodeURIComponent(tenantId)}/proof/inclusion?${q}`);
   const answer = JSON.parse(text) as { size?: number; proofs?: Array<{ index?: number; hashes?: string[] }> };
   const proof = answer.proofs?.find((p) => p.index === entry.index);
   const hashes = (proof?.hashes ?? []).map(decodeBase64);
-  if (answer.size !== checkpoint.size || !proof || hashes.some((h) => h === null || h.length !== 32)) throw new IntegrityError('The inclusion proof is malformed.');
+  if (answer.size !== checkpoint.size || !proof || hashes.some((h) => h === null || h.length !== 32))
+    throw new IntegrityError('The inclusion proof is malformed.');
   const leaf = await entryLeafHash(entry.logType, entry.eventTime, entry.wireText);
   const root = await rootFromInclusion(leaf, entry.index, checkpoint.size, hashes as Uint8Array[]);
   if (root === null || !equal(root, checkpoint.rootHash)) {

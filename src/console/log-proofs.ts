@@ -41,7 +41,12 @@ export async function sha256(...parts: Array<Uint8Array | string>): Promise<Uint
 export function tokenTenant(token: string): string | undefined {
   try {
     const part = token.split('.')[1] ?? '';
-    const json = atob(part.replace(/-/g, '+').replace(/_/g, '/').padEnd(Math.ceil(part.length / 4) * 4, '='));
+    const json = atob(
+      part
+        .replace(/-/g, '+')
+        .replace(/_/g, '/')
+        .padEnd(Math.ceil(part.length / 4) * 4, '='),
+    );
     const tid = (JSON.parse(new TextDecoder().decode(Uint8Array.from(json, (c) => c.charCodeAt(0)))) as { tid?: unknown }).tid;
     return typeof tid === 'string' && tid !== '' ? tid : undefined;
   } catch {
@@ -102,7 +107,8 @@ export async function verifyCheckpoint(note: string, key: LogKey): Promise<Check
   const [origin, sizeText, rootText] = text.slice(0, -1).split('\n');
   const rootHash = rootText === undefined ? null : decodeBase64(rootText);
   if (origin !== key.name) throw new IntegrityError('The checkpoint is of another log than the key’s.');
-  if (!/^(0|[1-9][0-9]{0,15})$/.test(sizeText ?? '') || !rootHash || rootHash.length !== 32) throw new IntegrityError('The checkpoint’s body is malformed.');
+  if (!/^(0|[1-9][0-9]{0,15})$/.test(sizeText ?? '') || !rootHash || rootHash.length !== 32)
+    throw new IntegrityError('The checkpoint’s body is malformed.');
   return { origin, size: Number(sizeText), rootHash };
 }
 

@@ -103,7 +103,7 @@ export class NewestFirst {
         }
         // Too many: the newer part of the window, sized by the exact total as if spread evenly
         // (at most half of it, so a burst in one instant is reached in a few halvings too).
-        start = top - Math.max(1, Math.floor(((top - start) * Math.min(0.5, this.perWindow / first.total))));
+        start = top - Math.max(1, Math.floor((top - start) * Math.min(0.5, this.perWindow / first.total)));
       }
     }
     return [];

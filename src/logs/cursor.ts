@@ -56,20 +56,20 @@ export class CursorCodec {
 
   encode(state: CursorState): string {
     const fields: unknown[] = [
-        VERSION,
-        state.tenantId,
-        state.logType,
-        state.from.ms,
-        state.from.sub,
-        state.to ? state.to.ms : null,
-        state.to ? state.to.sub : null,
-        state.limit,
-        state.watermark,
-        state.afterTimeMs,
-        state.afterSeq,
-        state.page,
-        state.total,
-        state.expiresMs,
+      VERSION,
+      state.tenantId,
+      state.logType,
+      state.from.ms,
+      state.from.sub,
+      state.to ? state.to.ms : null,
+      state.to ? state.to.sub : null,
+      state.limit,
+      state.watermark,
+      state.afterTimeMs,
+      state.afterSeq,
+      state.page,
+      state.total,
+      state.expiresMs,
     ];
     // A user filter follows the fields every cursor has (after the place of an old storage
     // hint, always null here), so a cursor without one is exactly what it was before.

@@ -37,9 +37,7 @@ export class EntryProblem extends Error {
  * streaming form on older Node 20 releases. Both digest the same bytes.
  */
 const sha256: (text: string) => Buffer =
-  typeof crypto.hash === 'function'
-    ? (text) => crypto.hash('sha256', text, 'buffer')
-    : (text) => crypto.createHash('sha256').update(text).digest();
+  typeof crypto.hash === 'function' ? (text) => crypto.hash('sha256', text, 'buffer') : (text) => crypto.createHash('sha256').update(text).digest();
 
 export function entryKey(logType: string, body: string): Buffer {
   return sha256(`${logType}\0${body}`).subarray(0, 16);
@@ -50,12 +48,7 @@ export function entryKey(logType: string, body: string): Buffer {
  * (minified), and renders its wire text. `allowed` lists extra keys tolerated on the object
  * (NDJSON lines carry `logType`). Throws EntryProblem.
  */
-export function toNewEntry(
-  logType: string,
-  value: unknown,
-  logRecordText: string | undefined,
-  allowed: readonly string[] = [],
-): NewEntry {
+export function toNewEntry(logType: string, value: unknown, logRecordText: string | undefined, allowed: readonly string[] = []): NewEntry {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new EntryProblem('', 'must be an object');
   }

@@ -41,7 +41,8 @@ function instant(name: string, value: string | undefined) {
 
 export async function histogram(store: Store, types: LogTypes, tenantId: string, p: HistogramParams, now: number): Promise<Histogram> {
   if (p.logType === undefined || p.logType === '') throw invalid('logType: is required');
-  if (!types.has(p.logType)) throw invalid(`logType: unknown log type ${JSON.stringify(p.logType.slice(0, 64))} (expected one of ${types.describe()})`);
+  if (!types.has(p.logType))
+    throw invalid(`logType: unknown log type ${JSON.stringify(p.logType.slice(0, 64))} (expected one of ${types.describe()})`);
   const from = instant('fromDateTime', p.fromDateTime);
   const to = p.toDateTime === undefined ? undefined : instant('toDateTime', p.toDateTime);
   if (to && compareInstants(from, to) >= 0) throw invalid('toDateTime: must be later than fromDateTime');

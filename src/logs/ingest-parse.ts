@@ -69,7 +69,12 @@ export function parseJsonBatch(text: string, types: LogTypes, maxEntries = MAX_B
   const deep = tooDeep(text, 3 + MAX_LOG_RECORD_DEPTH);
   if (deep) {
     const [top, index, field] = deep;
-    const where = top === 'logEntries' && typeof index === 'number' ? `logEntries[${index}]${typeof field === 'string' ? `.${field}` : ''}` : typeof top === 'string' ? top : 'body';
+    const where =
+      top === 'logEntries' && typeof index === 'number'
+        ? `logEntries[${index}]${typeof field === 'string' ? `.${field}` : ''}`
+        : typeof top === 'string'
+          ? top
+          : 'body';
     throw invalid(`${where}: ${TOO_DEEP}`);
   }
   const doc = parseJson(text, 'body ');

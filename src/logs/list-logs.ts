@@ -151,7 +151,17 @@ export async function listLogs(
     const first = await ctx.store.firstPage(query, q.limit);
     if (first.total === 0) throw new LogwardenError('no_records', [NO_RECORDS_MESSAGE]);
     page = first;
-    state = { tenantId, logType: q.logType, from: q.from, to: q.to, limit: q.limit, user: q.user, watermark: first.watermark, page: 0, total: first.total };
+    state = {
+      tenantId,
+      logType: q.logType,
+      from: q.from,
+      to: q.to,
+      limit: q.limit,
+      user: q.user,
+      watermark: first.watermark,
+      page: 0,
+      total: first.total,
+    };
   }
   let cursor: string | undefined;
   if (page.next !== null) {

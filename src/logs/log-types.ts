@@ -1,11 +1,5 @@
 /** The five log types of Gong's API; a deployment may add its own names (config `extraLogTypes`). */
-export const GONG_LOG_TYPES = [
-  'AccessLog',
-  'UserActivityLog',
-  'UserCallPlay',
-  'ExternallySharedCallAccess',
-  'ExternallySharedCallPlay',
-] as const;
+export const GONG_LOG_TYPES = ['AccessLog', 'UserActivityLog', 'UserCallPlay', 'ExternallySharedCallAccess', 'ExternallySharedCallPlay'] as const;
 
 export type GongLogType = (typeof GONG_LOG_TYPES)[number];
 

@@ -16,10 +16,7 @@ export class LineTooLongError extends Error {
   }
 }
 
-export async function* ndjsonLines(
-  source: AsyncIterable<Buffer | string>,
-  maxLineBytes: number,
-): AsyncGenerator<{ line: string; lineNo: number }> {
+export async function* ndjsonLines(source: AsyncIterable<Buffer | string>, maxLineBytes: number): AsyncGenerator<{ line: string; lineNo: number }> {
   let parts: Buffer[] = [];
   let partBytes = 0;
   let lineNo = 0;

@@ -12,8 +12,7 @@ export interface Instant {
   readonly sub: string;
 }
 
-const ISO =
-  /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,12}))?)?(?:([Zz])|([+-])(\d{2}):?(\d{2}))$/;
+const ISO = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,12}))?)?(?:([Zz])|([+-])(\d{2}):?(\d{2}))$/;
 
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
@@ -67,8 +66,7 @@ export function parseDateTime(text: string): ParseResult {
   const millisText = (fraction + '000').slice(0, 3);
   const sub = fraction.slice(3).replace(/0+$/, '');
   const days = daysFromCivil(year, month, day);
-  const ms =
-    ((days * 24 + hour) * 60 + minute - offsetMinutes) * 60_000 + second * 1000 + Number(millisText);
+  const ms = ((days * 24 + hour) * 60 + minute - offsetMinutes) * 60_000 + second * 1000 + Number(millisText);
   return { ok: true, instant: { ms, sub } };
 }
 

@@ -17,9 +17,7 @@ import { VERSION } from '../version.ts';
  * must reach a server run over plain HTTP, which upgrade-insecure-requests would send to https.
  */
 function docsPolicy(header: string): string {
-  return header
-    .replace(/style-src 'self' https:/, "style-src 'self' https: 'unsafe-inline'")
-    .replace(/\s*upgrade-insecure-requests;?/, '');
+  return header.replace(/style-src 'self' https:/, "style-src 'self' https: 'unsafe-inline'").replace(/\s*upgrade-insecure-requests;?/, '');
 }
 
 /** Midnight UTC 30 days before `now`: a lower bound that finds the last month's entries. */

@@ -7,7 +7,23 @@
 const LEVELS: Readonly<Record<number, string>> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
 
 /** Fields shown in their own place, or not at all (the same on every line). */
-const PLACED = new Set(['level', 'time', 'msg', 'pid', 'hostname', 'service', 'method', 'url', 'route', 'status', 'ms', 'code', 'reason', 'err', 'requestId']);
+const PLACED = new Set([
+  'level',
+  'time',
+  'msg',
+  'pid',
+  'hostname',
+  'service',
+  'method',
+  'url',
+  'route',
+  'status',
+  'ms',
+  'code',
+  'reason',
+  'err',
+  'requestId',
+]);
 
 const two = (n: number): string => String(n).padStart(2, '0');
 
@@ -44,7 +60,13 @@ export function prettyLine(record: Readonly<Record<string, unknown>>): string {
   if (record.requestId !== undefined) parts.push(`requestId=${String(record.requestId)}`);
   let line = parts.join(' ');
   const stack = errorText(record.err);
-  if (stack !== undefined) line += '\n' + stack.split('\n').map((l) => `    ${l.trim()}`).join('\n');
+  if (stack !== undefined)
+    line +=
+      '\n' +
+      stack
+        .split('\n')
+        .map((l) => `    ${l.trim()}`)
+        .join('\n');
   return line + '\n';
 }
 

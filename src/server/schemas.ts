@@ -18,7 +18,8 @@ const LIST_LOGS_PROPERTIES = {
   ),
   fromDateTime: Type.Optional(
     Type.String({
-      description: 'Inclusive lower bound: ISO-8601 with an offset or Z, fractional seconds allowed, e.g. 2026-01-31T08:00:00Z. Required unless a cursor is given.',
+      description:
+        'Inclusive lower bound: ISO-8601 with an offset or Z, fractional seconds allowed, e.g. 2026-01-31T08:00:00Z. Required unless a cursor is given.',
     }),
   ),
   toDateTime: Type.Optional(
@@ -35,7 +36,8 @@ const LIST_LOGS_PROPERTIES = {
   ),
   userEmailAddress: Type.Optional(
     Type.String({
-      description: 'Extension: only entries whose userEmailAddress is exactly this (case and all). Not with userId. Carried by the cursor like userId.',
+      description:
+        'Extension: only entries whose userEmailAddress is exactly this (case and all). Not with userId. Carried by the cursor like userId.',
     }),
   ),
 };

@@ -159,7 +159,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       serverDays: config.retentionDays,
       intervalMs: config.purgeIntervalSeconds * 1000,
       log: (line) => logger.info(line, 'retention purge: entries deleted'),
-      onError: (err) => logger.error({ problem: err instanceof Error ? err.message : String(err) }, 'retention purge failed; retrying at the next interval'),
+      onError: (err) =>
+        logger.error({ problem: err instanceof Error ? err.message : String(err) }, 'retention purge failed; retrying at the next interval'),
       onPurged,
     });
     purge.start();

@@ -31,7 +31,10 @@ export function checkRetentionType(logType: string | null): void {
 
 /** Refuses a hold with an empty range, a blank reason or creator, or times that are not whole ms. */
 export function checkHold(hold: NewLegalHold): void {
-  for (const [name, t] of [['from', hold.fromMs], ['to', hold.toMs]] as const) {
+  for (const [name, t] of [
+    ['from', hold.fromMs],
+    ['to', hold.toMs],
+  ] as const) {
     if (t !== null && !Number.isSafeInteger(t)) throw new InvalidRetentionError(`a hold's ${name} time must be whole milliseconds`);
   }
   if (hold.fromMs !== null && hold.toMs !== null && hold.fromMs >= hold.toMs) {

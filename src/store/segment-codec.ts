@@ -162,7 +162,6 @@ export function encodeSegment(owner: SegmentOwner, entries: readonly SegmentEntr
   return Buffer.concat([unsealed, createHash('sha256').update(unsealed).digest()]);
 }
 
-
 /** A segment's entries, decoded once and then read in place. */
 export class DecodedSegment {
   /** Where each entry's text ends (exclusive) in `text`. */

@@ -98,7 +98,12 @@ export function mergePage(segments: Iterator<SegmentRef>, hot: readonly HotEntry
         }
         // A full page only needs to know that an entry follows: the next segment's first one,
         // when it is within the bounds, says so.
-        if (count === limit && pending.firstTime < toMs && pending.firstSeq <= watermark && precedes(after.timeMs, after.seq, pending.firstTime, pending.firstSeq)) {
+        if (
+          count === limit &&
+          pending.firstTime < toMs &&
+          pending.firstSeq <= watermark &&
+          precedes(after.timeMs, after.seq, pending.firstTime, pending.firstSeq)
+        ) {
           return true;
         }
         seg = pending.decode();

@@ -47,7 +47,10 @@ export async function readBodies(store: Store, query: EntryQuery, pageSize = 7):
  * type (none named twice) whose hashes give its count and digest. Returns the receipts by leaf
  * index and the deleted leaves.
  */
-export async function auditLog(store: Store, tenantId: string): Promise<{ receipts: Map<number, DeletionReceipt>; deleted: Set<number>; leaves: string[] }> {
+export async function auditLog(
+  store: Store,
+  tenantId: string,
+): Promise<{ receipts: Map<number, DeletionReceipt>; deleted: Set<number>; leaves: string[] }> {
   const log = await store.log!(tenantId);
   assert.ok(log);
   const { checkpoint } = openCheckpoint(log.checkpoint.note, parseVerifierKey(log.verifierKey));
@@ -137,19 +140,22 @@ export function retentionContractCases(ctx: () => RetentionCaseContext): void {
       await store.createTenant({ id: other, name: 'Other' });
       const a = await store.createHold({ tenantId: tenant, logType: 'AccessLog', fromMs: t0, toMs: t0 + 1000, ...by });
       assert.match(a.id, /^hold_[a-z2-7]{20}$/);
-      assert.deepEqual({ ...a, id: '', createdAt: '' }, {
-        id: '',
-        tenantId: tenant,
-        logType: 'AccessLog',
-        fromMs: t0,
-        toMs: t0 + 1000,
-        reason: by.reason,
-        createdAt: '',
-        createdBy: by.createdBy,
-        releasedAt: null,
-        releasedBy: null,
-        releaseReason: null,
-      });
+      assert.deepEqual(
+        { ...a, id: '', createdAt: '' },
+        {
+          id: '',
+          tenantId: tenant,
+          logType: 'AccessLog',
+          fromMs: t0,
+          toMs: t0 + 1000,
+          reason: by.reason,
+          createdAt: '',
+          createdBy: by.createdBy,
+          releasedAt: null,
+          releasedBy: null,
+          releaseReason: null,
+        },
+      );
       assert.ok(!Number.isNaN(Date.parse(a.createdAt)));
       const b = await store.createHold({ tenantId: tenant, logType: null, fromMs: null, toMs: null, ...by });
       const c = await store.createHold({ tenantId: other, logType: null, fromMs: null, toMs: t0, ...by });
@@ -165,7 +171,11 @@ export function retentionContractCases(ctx: () => RetentionCaseContext): void {
       assert.equal(await store.releaseHold(a.id, { reason: 'again', releasedBy: 'x' }), undefined, 'already released');
       assert.equal(await store.releaseHold('hold_unknown', { reason: 'x', releasedBy: 'x' }), undefined);
       const again = await open();
-      assert.deepEqual((await again.listHolds({ tenantId: tenant })).map((h) => h.id), [b.id], 'active only');
+      assert.deepEqual(
+        (await again.listHolds({ tenantId: tenant })).map((h) => h.id),
+        [b.id],
+        'active only',
+      );
       assert.deepEqual(
         (await again.listHolds({ tenantId: tenant, includeReleased: true })).find((h) => h.id === a.id),
         released,
@@ -178,7 +188,10 @@ export function retentionContractCases(ctx: () => RetentionCaseContext): void {
       await assert.rejects(store.createHold({ tenantId: '404', logType: null, fromMs: null, toMs: null, ...by }), UnknownTenantError);
       await assert.rejects(store.createHold({ tenantId: tenant, logType: null, fromMs: t0, toMs: t0, ...by }), InvalidRetentionError);
       await assert.rejects(store.createHold({ tenantId: tenant, logType: null, fromMs: 1.5, toMs: null, ...by }), InvalidRetentionError);
-      await assert.rejects(store.createHold({ tenantId: tenant, logType: null, fromMs: null, toMs: null, createdBy: 'x', reason: ' ' }), InvalidRetentionError);
+      await assert.rejects(
+        store.createHold({ tenantId: tenant, logType: null, fromMs: null, toMs: null, createdBy: 'x', reason: ' ' }),
+        InvalidRetentionError,
+      );
       assert.deepEqual(await store.listHolds({ includeReleased: true }), []);
     });
   });
@@ -232,7 +245,11 @@ export function retentionContractCases(ctx: () => RetentionCaseContext): void {
         assert.equal((await store.firstPage(q(tenant, 'AccessLog', t0, t0 + 2 * HOUR + 1), 5)).total, 0, 'nothing left in range');
         assert.equal((await store.firstPage(q(tenant, 'AccessLog', t0 + HOUR, t0 + 3 * HOUR), 5)).total, 2);
         const tallies = await store.hourlyTallies(q(tenant, 'AccessLog', 0, null));
-        assert.deepEqual(tallies.map((t) => t.count), [2, 3, 3, 3], 'hourly tallies exact, empty hours gone');
+        assert.deepEqual(
+          tallies.map((t) => t.count),
+          [2, 3, 3, 3],
+          'hourly tallies exact, empty hours gone',
+        );
         // Other types and tenants untouched.
         assert.equal((await store.firstPage(q(tenant, 'UserCallPlay', 0, null), 1)).total, 18);
         assert.equal((await store.firstPage(q(other, 'AccessLog', 0, null), 1)).total, 18);
@@ -248,7 +265,10 @@ export function retentionContractCases(ctx: () => RetentionCaseContext): void {
         // The remaining entries keep their leaves.
         const first = await store.firstPage(q(tenant, 'AccessLog', 0, null), 100);
         const indexes = await store.leafIndexes!(tenant, first.seqs!);
-        assert.deepEqual(indexes.map((i) => audit.leaves[i]), access.slice(7).map(leafOf));
+        assert.deepEqual(
+          indexes.map((i) => audit.leaves[i]),
+          access.slice(7).map(leafOf),
+        );
       });
     }
 
@@ -275,10 +295,14 @@ export function retentionContractCases(ctx: () => RetentionCaseContext): void {
       const h3 = await store.createHold({ tenantId: tenant, logType: null, fromMs: t0 + 4 * HOUR + 1000, toMs: t0 + 4 * HOUR + 1001, ...by });
       const cutoff = t0 + 10 * HOUR;
       let deleted = 0;
-      for (let r = await store.purge(tenant, 'AccessLog', cutoff, 2); r.count > 0; r = await store.purge(tenant, 'AccessLog', cutoff, 2)) deleted += r.count;
+      for (let r = await store.purge(tenant, 'AccessLog', cutoff, 2); r.count > 0; r = await store.purge(tenant, 'AccessLog', cutoff, 2))
+        deleted += r.count;
       assert.equal(deleted, 18 - 3 - 1);
       const held = access.filter((e) => (e.eventTimeMs >= t0 + HOUR && e.eventTimeMs < t0 + 2 * HOUR) || e.eventTimeMs === t0 + 4 * HOUR + 1000);
-      assert.deepEqual((await readBodies(store, q(tenant, 'AccessLog', 0, null))).bodies, held.map((e) => e.body));
+      assert.deepEqual(
+        (await readBodies(store, q(tenant, 'AccessLog', 0, null))).bodies,
+        held.map((e) => e.body),
+      );
       assert.equal((await store.purge(tenant, 'UserCallPlay', cutoff, 100)).count, 0, 'a hold of every time of the type');
       await store.releaseHold(h1.id, { reason: 'done', releasedBy: 'legal@host' });
       assert.equal((await store.purge(tenant, 'AccessLog', cutoff, 100)).count, 3);

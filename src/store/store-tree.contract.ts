@@ -143,7 +143,9 @@ export function treeContractCases(ctx: () => TreeCaseContext): void {
   it('maps every served entry to its leaf, hot or sealed', async () => {
     const { store, fixture, tenant, t0, makeEntry } = ctx();
     assert.ok(store.leafIndexes, 'the store maps entries to leaves');
-    const entries = Array.from({ length: 40 }, (_, i) => makeEntry(i % 3 === 0 ? 'UserActivityLog' : 'AccessLog', t0 + ((i * 7919) % 40) * 1000, `{"i":${i}}`));
+    const entries = Array.from({ length: 40 }, (_, i) =>
+      makeEntry(i % 3 === 0 ? 'UserActivityLog' : 'AccessLog', t0 + ((i * 7919) % 40) * 1000, `{"i":${i}}`),
+    );
     for (let at = 0; at < entries.length; at += 7) await store.append(tenant, entries.slice(at, at + 7));
     const check = async () => {
       const log = await logOf(store, tenant);
@@ -188,7 +190,11 @@ export function treeContractCases(ctx: () => TreeCaseContext): void {
   it('property: random batches (duplicates, late entries, several types) keep every proof valid', async () => {
     const { store, t0, makeEntry } = ctx();
     let run = 0;
-    const entry = fc.record({ type: fc.constantFrom('AccessLog', 'UserActivityLog', 'CallAccessLog'), minute: fc.integer({ min: -600, max: 600 }), v: fc.integer({ min: 0, max: 30 }) });
+    const entry = fc.record({
+      type: fc.constantFrom('AccessLog', 'UserActivityLog', 'CallAccessLog'),
+      minute: fc.integer({ min: -600, max: 600 }),
+      v: fc.integer({ min: 0, max: 30 }),
+    });
     await fc.assert(
       fc.asyncProperty(fc.array(fc.array(entry, { minLength: 0, maxLength: 40 }), { minLength: 1, maxLength: 8 }), async (batches) => {
         const tenantId = `prop${run++}`;
@@ -215,7 +221,9 @@ export function treeContractCases(ctx: () => TreeCaseContext): void {
     const expected = new Expected();
     const seen: Checkpoint[] = [];
     for (const n of [100, 300, 1, 255, 600]) {
-      const batch = Array.from({ length: n }, (_, i) => makeEntry('AccessLog', t0 + expected.leaves.length + i, `{"n":${expected.leaves.length + i}}`));
+      const batch = Array.from({ length: n }, (_, i) =>
+        makeEntry('AccessLog', t0 + expected.leaves.length + i, `{"n":${expected.leaves.length + i}}`),
+      );
       await store.append(tenant, batch);
       await expected.add(batch);
       seen.push(opened(await logOf(store, tenant)));

@@ -290,7 +290,8 @@ export function runStoreContract({ name, create, skip, verifiableLog }: StoreCon
         await store.createTenant({ id: OTHER, name: 'Other' });
         await store.append(OTHER, [makeEntry('AccessLog', h0 + 1, '{"o":1}')]);
         if (fixture.segments) await fixture.segments.settle(store);
-        const tallies = (fromMs: number, toMs: number | null, tenantId = TENANT, type = 'AccessLog') => store.hourlyTallies(q(type, fromMs, toMs, tenantId));
+        const tallies = (fromMs: number, toMs: number | null, tenantId = TENANT, type = 'AccessLog') =>
+          store.hourlyTallies(q(type, fromMs, toMs, tenantId));
         assert.deepEqual(await tallies(h0, h0 + 4 * HOUR), [
           { hourMs: h0, count: 2 },
           { hourMs: h0 + 3 * HOUR, count: 3 },
@@ -305,7 +306,10 @@ export function runStoreContract({ name, create, skip, verifiableLog }: StoreCon
           { hourMs: h0, count: 2 },
           { hourMs: h0 + 3 * HOUR, count: 3 },
         ]);
-        assert.deepEqual((await tallies(0, null)).map((t) => t.count), [1, 2, 3]);
+        assert.deepEqual(
+          (await tallies(0, null)).map((t) => t.count),
+          [1, 2, 3],
+        );
         assert.deepEqual(await tallies(h0, null, TENANT, 'UserCallPlay'), [{ hourMs: h0, count: 1 }]);
         assert.deepEqual(await tallies(h0, null, OTHER), [{ hourMs: h0, count: 1 }]);
         assert.deepEqual(await tallies(h0, null, TENANT, 'NeverStored'), []);
@@ -319,7 +323,10 @@ export function runStoreContract({ name, create, skip, verifiableLog }: StoreCon
         const from = T0;
         const to = T0 + HOUR;
         const times = [from - 1, from, from + 1, to - 1, to, to + 1];
-        await store.append(TENANT, times.map((t) => makeEntry('AccessLog', t)));
+        await store.append(
+          TENANT,
+          times.map((t) => makeEntry('AccessLog', t)),
+        );
         const page = await store.firstPage(q('AccessLog', from, to), 100);
         assert.deepEqual(
           entriesOf(page).map((e) => e.timeMs),
@@ -342,7 +349,10 @@ export function runStoreContract({ name, create, skip, verifiableLog }: StoreCon
 
       it('stores event times across the whole renderable range', async () => {
         const times = [Date.parse('0000-01-01T00:00:00.000Z'), Date.parse('1969-12-31T23:59:59.999Z'), 0, T0];
-        await store.append(TENANT, times.map((t) => makeEntry('AccessLog', t)));
+        await store.append(
+          TENANT,
+          times.map((t) => makeEntry('AccessLog', t)),
+        );
         const all = await readAll(store, q('AccessLog', times[0]!, null), 2);
         assert.deepEqual(
           all.entries.map((e) => e.timeMs),
@@ -400,13 +410,20 @@ export function runStoreContract({ name, create, skip, verifiableLog }: StoreCon
 
       it('says whether more entries follow exactly at the page boundary, runs of equal times included', async () => {
         const times = [0, 1, 1, 1, 2, 3, 3, 4, 5, 5].map((d) => T0 + d);
-        await store.append(TENANT, times.map((t, i) => makeEntry('AccessLog', t, `{"i":${i}}`)));
+        await store.append(
+          TENANT,
+          times.map((t, i) => makeEntry('AccessLog', t, `{"i":${i}}`)),
+        );
         const query = q('AccessLog', T0, T0 + 6);
         for (const limit of [1, 2, 3, 4, 5, 9, 10, 11, 1000]) {
           const first = await store.firstPage(query, limit);
           assert.deepEqual([first.count, first.next !== null], [Math.min(limit, 10), limit < 10], `first page of ${limit}`);
           const all = await readAll(store, query, limit);
-          assert.deepEqual(all.entries.map((e) => e.timeMs), times, `pages of ${limit}`);
+          assert.deepEqual(
+            all.entries.map((e) => e.timeMs),
+            times,
+            `pages of ${limit}`,
+          );
           assert.deepEqual(
             all.entries.map((e) => e.body),
             times.map((t, i) => makeEntry('AccessLog', t, `{"i":${i}}`).body),
@@ -610,7 +627,7 @@ export function runStoreContract({ name, create, skip, verifiableLog }: StoreCon
         await assertReads(store, q('UserCallPlay', T0, null), others, 'other type, sealed');
 
         // Late entries into the sealed range (equal times too), with repeats of sealed entries.
-        const late = Array.from({ length: 90 }, (_, i) => makeEntry('AccessLog', T0 + (i * 7919) % 233_000 + (i % 2 ? 0 : 1), `{"late":${i}}`));
+        const late = Array.from({ length: 90 }, (_, i) => makeEntry('AccessLog', T0 + ((i * 7919) % 233_000) + (i % 2 ? 0 : 1), `{"late":${i}}`));
         assert.deepEqual(await store.append(TENANT, [...late.slice(0, 45), base[5]!, base[699]!]), { accepted: 45, duplicates: 2 });
         const expected1 = inPageOrder([...base, ...late.slice(0, 45)]);
         await assertReads(store, query, expected1, 'late, hot');
@@ -623,10 +640,19 @@ export function runStoreContract({ name, create, skip, verifiableLog }: StoreCon
         await assertReads(store, query, expected2, 'late again, compacted');
         // Totals over ragged ranges, by another store.
         const other = await open();
-        for (const [from, to] of [[T0 + 1, T0 + 100_001], [T0 + 33_333, null], [T0 - HOUR, T0 + 1000], [T0 + 232_999, T0 + 233_001]] as const) {
+        for (const [from, to] of [
+          [T0 + 1, T0 + 100_001],
+          [T0 + 33_333, null],
+          [T0 - HOUR, T0 + 1000],
+          [T0 + 232_999, T0 + 233_001],
+        ] as const) {
           assert.equal((await other.firstPage(q('AccessLog', from, to), 5)).total, within(expected2, from, to).length, `total [${from}, ${to})`);
           const all = await readAll(other, q('AccessLog', from, to), 13);
-          assert.deepEqual(all.entries.map((e) => e.body), within(expected2, from, to).map((e) => e.body), `entries [${from}, ${to})`);
+          assert.deepEqual(
+            all.entries.map((e) => e.body),
+            within(expected2, from, to).map((e) => e.body),
+            `entries [${from}, ${to})`,
+          );
         }
       });
 
@@ -651,7 +677,10 @@ export function runStoreContract({ name, create, skip, verifiableLog }: StoreCon
           if (round % 3 !== 0) await segments().settle(sealer);
         });
         assert.equal(all.total, 500);
-        assert.deepEqual(all.entries.map((e) => e.body), base.map((e) => e.body));
+        assert.deepEqual(
+          all.entries.map((e) => e.body),
+          base.map((e) => e.body),
+        );
         await segments().settle(sealer);
         await assertReads(store, query, inPageOrder([...base, ...late]), 'afterwards');
       });
@@ -670,7 +699,9 @@ export function runStoreContract({ name, create, skip, verifiableLog }: StoreCon
         // Small interleaved batches at the same times, sealed in between, then late entries.
         for (let round = 0; round < 6; round++) {
           for (const [tenant, type] of owners) {
-            const batch = Array.from({ length: 40 }, (_, i) => makeEntry(type, T0 + (round % 2 ? i * 900 + round : (round * 40 + i) * 1000), `{"who":${mark(tenant, type)},"r":${round},"i":${i}}`));
+            const batch = Array.from({ length: 40 }, (_, i) =>
+              makeEntry(type, T0 + (round % 2 ? i * 900 + round : (round * 40 + i) * 1000), `{"who":${mark(tenant, type)},"r":${round},"i":${i}}`),
+            );
             await store.append(tenant, batch);
             expected.get(`${tenant}/${type}`)!.push(...batch);
           }
@@ -682,8 +713,14 @@ export function runStoreContract({ name, create, skip, verifiableLog }: StoreCon
           const want = inPageOrder(expected.get(`${tenant}/${type}`)!);
           const all = await readAll(reader, q(type, T0 - HOUR, null, tenant), 17);
           assert.equal(all.total, want.length);
-          assert.ok(all.entries.every((e) => e.body.includes(mark(tenant, type))), `only ${tenant}/${type} entries`);
-          assert.deepEqual(all.entries.map((e) => e.body), want.map((e) => e.body));
+          assert.ok(
+            all.entries.every((e) => e.body.includes(mark(tenant, type))),
+            `only ${tenant}/${type} entries`,
+          );
+          assert.deepEqual(
+            all.entries.map((e) => e.body),
+            want.map((e) => e.body),
+          );
         }
         // Positions and watermarks of another tenant's pages show nothing of theirs.
         const theirs = await reader.firstPage(q('AccessLog', T0 - HOUR, null, OTHER), 3);
@@ -751,23 +788,37 @@ export function runStoreContract({ name, create, skip, verifiableLog }: StoreCon
         for (const size of [1, 7, 100]) {
           const all = await readAll(s, query, size);
           assert.equal(all.total, expected.length, `${what}: total, pages of ${size}`);
-          assert.deepEqual(all.entries.map((e) => e.body), expected.map((e) => e.body), `${what}: entries, pages of ${size}`);
+          assert.deepEqual(
+            all.entries.map((e) => e.body),
+            expected.map((e) => e.body),
+            `${what}: entries, pages of ${size}`,
+          );
         }
       }
 
       it('pages and counts exactly the entries of one userId or userEmailAddress, hot, sealed and late', async () => {
         // Seven users, user 3 rare; times repeat so runs of equal times cross page edges.
-        const base = Array.from({ length: 900 }, (_, i) => userEntry('AccessLog', T0 + Math.floor(i / 2) * 1000, i % 7 === 3 && i % 21 !== 3 ? 4 : i % 7, i));
+        const base = Array.from({ length: 900 }, (_, i) =>
+          userEntry('AccessLog', T0 + Math.floor(i / 2) * 1000, i % 7 === 3 && i % 21 !== 3 ? 4 : i % 7, i),
+        );
         const other = Array.from({ length: 50 }, (_, i) => userEntry('UserCallPlay', T0 + i * 1000, 1, i));
         await store.append(TENANT, base.slice(0, 600));
         await store.append(TENANT, other);
         await store.createTenant({ id: OTHER, name: 'Other' });
-        await store.append(OTHER, Array.from({ length: 40 }, (_, i) => userEntry('AccessLog', T0 + i * 1000, 1, i)));
+        await store.append(
+          OTHER,
+          Array.from({ length: 40 }, (_, i) => userEntry('AccessLog', T0 + i * 1000, 1, i)),
+        );
         const check = async (entries: readonly NewEntry[], what: string) => {
           for (const user of [1, 3, 6]) {
             const mine = ofUser(entries, user);
             assert.ok(mine.length > 0);
-            await assertUserReads(store, { ...q('AccessLog', T0, null), user: { field: 'userId', value: String(user) } }, mine, `${what}, userId ${user}`);
+            await assertUserReads(
+              store,
+              { ...q('AccessLog', T0, null), user: { field: 'userId', value: String(user) } },
+              mine,
+              `${what}, userId ${user}`,
+            );
             await assertUserReads(
               store,
               { ...q('AccessLog', T0, null), user: { field: 'userEmailAddress', value: `user${user}@example.com` } },
@@ -776,14 +827,27 @@ export function runStoreContract({ name, create, skip, verifiableLog }: StoreCon
             );
           }
           // Ragged ranges: segments counted whole and at their edges.
-          for (const [from, to] of [[T0 + 1, T0 + 100_001], [T0 + 33_333, null], [T0 - HOUR, T0 + 1000], [T0 + 222_500, T0 + 300_500]] as const) {
+          for (const [from, to] of [
+            [T0 + 1, T0 + 100_001],
+            [T0 + 33_333, null],
+            [T0 - HOUR, T0 + 1000],
+            [T0 + 222_500, T0 + 300_500],
+          ] as const) {
             const want = ofUser(entries, 1).filter((e) => e.eventTimeMs >= from && (to === null || e.eventTimeMs < to));
             const query = { ...q('AccessLog', from, to), user: { field: 'userId', value: '1' } } as const;
             assert.equal((await store.firstPage(query, 5)).total, want.length, `${what}: total [${from}, ${to})`);
-            assert.deepEqual((await readAll(store, query, 13)).entries.map((e) => e.body), want.map((e) => e.body), `${what}: [${from}, ${to})`);
+            assert.deepEqual(
+              (await readAll(store, query, 13)).entries.map((e) => e.body),
+              want.map((e) => e.body),
+              `${what}: [${from}, ${to})`,
+            );
           }
           // Exact: no other case, no prefix, no other tenant or type, nothing for a stranger.
-          for (const user of [{ field: 'userEmailAddress', value: 'USER1@example.com' }, { field: 'userId', value: '1 ' }, { field: 'userId', value: '99' }] as const) {
+          for (const user of [
+            { field: 'userEmailAddress', value: 'USER1@example.com' },
+            { field: 'userId', value: '1 ' },
+            { field: 'userId', value: '99' },
+          ] as const) {
             assert.equal((await store.firstPage({ ...q('AccessLog', T0, null), user }, 10)).total, 0, `${what}: ${JSON.stringify(user)}`);
           }
           const otherType = await readAll(store, { ...q('UserCallPlay', T0, null), user: { field: 'userId', value: '1' } }, 100);
@@ -827,21 +891,38 @@ export function runStoreContract({ name, create, skip, verifiableLog }: StoreCon
           return [...m].sort((a, b) => a[0] - b[0]).map(([hourMs, count]) => ({ hourMs, count }));
         };
         const check = async (entries: readonly NewEntry[], what: string) => {
-          for (const [from, to] of [[T0, null], [T0 + HOUR / 2 + 7, T0 + 3 * HOUR + 1], [T0 + 5 * HOUR, T0 + 5 * HOUR + 60_000]] as const) {
+          for (const [from, to] of [
+            [T0, null],
+            [T0 + HOUR / 2 + 7, T0 + 3 * HOUR + 1],
+            [T0 + 5 * HOUR, T0 + 5 * HOUR + 60_000],
+          ] as const) {
             for (const user of [0, 3]) {
               const want = hourly(ofUser(entries, user), from, to);
               const byId = await store.hourlyTallies({ ...q('AccessLog', from, to), user: { field: 'userId', value: String(user) } });
               assert.deepEqual(byId, want, `${what}: user ${user}, [${from}, ${to})`);
-              const byEmail = await store.hourlyTallies({ ...q('AccessLog', from, to), user: { field: 'userEmailAddress', value: `user${user}@example.com` } });
+              const byEmail = await store.hourlyTallies({
+                ...q('AccessLog', from, to),
+                user: { field: 'userEmailAddress', value: `user${user}@example.com` },
+              });
               assert.deepEqual(byEmail, want, `${what}: email ${user}`);
             }
           }
           // Users' hours add up to everyone's; a stranger has none; another type keeps its own.
           const everyone = await store.hourlyTallies(q('AccessLog', T0, null));
-          const perUser = await Promise.all([0, 1, 2, 3].map((u) => store.hourlyTallies({ ...q('AccessLog', T0, null), user: { field: 'userId', value: String(u) } })));
-          for (const h of everyone) assert.equal(perUser.reduce((n, t) => n + (t.find((x) => x.hourMs === h.hourMs)?.count ?? 0), 0), h.count, `${what}: hour ${h.hourMs}`);
+          const perUser = await Promise.all(
+            [0, 1, 2, 3].map((u) => store.hourlyTallies({ ...q('AccessLog', T0, null), user: { field: 'userId', value: String(u) } })),
+          );
+          for (const h of everyone)
+            assert.equal(
+              perUser.reduce((n, t) => n + (t.find((x) => x.hourMs === h.hourMs)?.count ?? 0), 0),
+              h.count,
+              `${what}: hour ${h.hourMs}`,
+            );
           assert.deepEqual(await store.hourlyTallies({ ...q('AccessLog', T0, null), user: { field: 'userId', value: '99' } }), []);
-          assert.deepEqual(await store.hourlyTallies({ ...q('UserCallPlay', T0, null), user: { field: 'userId', value: '1' } }), hourly(plays, T0, null));
+          assert.deepEqual(
+            await store.hourlyTallies({ ...q('UserCallPlay', T0, null), user: { field: 'userId', value: '1' } }),
+            hourly(plays, T0, null),
+          );
         };
         await check(base.slice(0, 800), 'hot');
         if (fixture.segments) {
@@ -870,7 +951,10 @@ export function runStoreContract({ name, create, skip, verifiableLog }: StoreCon
           await store.append(TENANT, [userEntry('AccessLog', T0 + ((round * 37) % 300) * 100, 2, 5000 + round)]);
         });
         assert.equal(all.total, 100);
-        assert.deepEqual(all.entries.map((e) => e.body), ofUser(base, 2).map((e) => e.body));
+        assert.deepEqual(
+          all.entries.map((e) => e.body),
+          ofUser(base, 2).map((e) => e.body),
+        );
       });
     });
 
@@ -979,9 +1063,7 @@ export function runStoreContract({ name, create, skip, verifiableLog }: StoreCon
       it('gives concurrent callers on several stores the same value', async () => {
         const stores = [store, await open(), await open()];
         let n = 0;
-        const values = await Promise.all(
-          Array.from({ length: 24 }, (_, i) => stores[i % stores.length]!.getOrCreateSecret('race', () => `v${n++}`)),
-        );
+        const values = await Promise.all(Array.from({ length: 24 }, (_, i) => stores[i % stores.length]!.getOrCreateSecret('race', () => `v${n++}`)));
         assert.equal(new Set(values).size, 1);
       });
     });
@@ -1018,9 +1100,7 @@ export function runStoreContract({ name, create, skip, verifiableLog }: StoreCon
         assert.equal((await store.getCheckpoint('https://other', TENANT, 'AccessLog'))?.throughMs, 3);
         assert.equal((await store.getCheckpoint('https://api.gong.io', TENANT, 'UserCallPlay'))?.throughMs, 1);
         assert.equal(await store.getCheckpoint('https://api.gong.io', '404', 'AccessLog'), undefined);
-        await assert.rejects(
-          store.setCheckpoint({ source: 'x', tenantId: '404', logType: 'AccessLog', throughMs: 0, entriesSeen: 0 }),
-        );
+        await assert.rejects(store.setCheckpoint({ source: 'x', tenantId: '404', logType: 'AccessLog', throughMs: 0, entriesSeen: 0 }));
       });
     });
 
@@ -1028,7 +1108,11 @@ export function runStoreContract({ name, create, skip, verifiableLog }: StoreCon
       it('appends 20,000 entries in one batch and pages through them', async () => {
         const rnd = prng(7);
         const batch = Array.from({ length: 20_000 }, (_, i) =>
-          makeEntry('UserActivityLog', T0 + Math.floor(rnd() * 90 * 24) * HOUR, `{"auditId":"${9_000_000_000_000_000_000n + BigInt(i)}","pad":"${'x'.repeat(200)}"}`),
+          makeEntry(
+            'UserActivityLog',
+            T0 + Math.floor(rnd() * 90 * 24) * HOUR,
+            `{"auditId":"${9_000_000_000_000_000_000n + BigInt(i)}","pad":"${'x'.repeat(200)}"}`,
+          ),
         );
         assert.deepEqual(await store.append(TENANT, batch), { accepted: 20_000, duplicates: 0 });
         const all = await readAll(store, q('UserActivityLog', 0, null), 1000);
@@ -1070,7 +1154,10 @@ export function runStoreContract({ name, create, skip, verifiableLog }: StoreCon
         const accepted = results.reduce((s, r) => s + r.accepted, 0);
         const duplicates = results.reduce((s, r) => s + r.duplicates, 0);
         assert.equal(accepted, 600);
-        assert.equal(accepted + duplicates, batches.reduce((s, b) => s + b.length, 0));
+        assert.equal(
+          accepted + duplicates,
+          batches.reduce((s, b) => s + b.length, 0),
+        );
         const all = await readAll(store, q('AccessLog', 0, null), 100);
         assert.equal(all.total, 600);
         assert.equal(new Set(all.entries.map((e) => e.body)).size, 600);

@@ -87,7 +87,7 @@ export type TypeNames = (typeId: number) => string;
  * against buildEntryLeaf).
  */
 export function leafText(r: LeafRecord, typeName: TypeNames): string {
-  if (isReceiptRecord(r)) throw new Error('a deletion receipt\'s text is kept beside the tree, not in its record');
+  if (isReceiptRecord(r)) throw new Error("a deletion receipt's text is kept beside the tree, not in its record");
   return formatCheckedEntryLeaf({ logType: typeName(r.typeId), eventTime: formatEventTime(r.eventTimeMs), wireTextSha256: r.digest });
 }
 

@@ -172,7 +172,13 @@ export function wholeHours(fromMs: number, toMs: number | null): { from: number;
  * segment inside one hour adds its posting's count; any other is decoded and its matching
  * entries counted hour by hour.
  */
-export function userHourlyTallies(segments: Iterable<PostedSegment>, hotTimes: Iterable<number>, match: UserMatch, fromMs: number, toMs: number | null): HourTally[] {
+export function userHourlyTallies(
+  segments: Iterable<PostedSegment>,
+  hotTimes: Iterable<number>,
+  match: UserMatch,
+  fromMs: number,
+  toMs: number | null,
+): HourTally[] {
   const { from, to } = wholeHours(fromMs, toMs);
   const counts = new Map<number, number>();
   const add = (timeMs: number, n: number) => {

@@ -48,13 +48,7 @@ export async function proveConsistency(first: number, second: number, reader: Ha
  * True when `proof` shows that the tree (second, secondRoot) extends (first, firstRoot).
  * Every tree extends the empty tree (root: SHA-256 of nothing), with an empty proof.
  */
-export function verifyConsistency(
-  first: number,
-  second: number,
-  proof: readonly Hash[],
-  firstRoot: Hash,
-  secondRoot: Hash,
-): boolean {
+export function verifyConsistency(first: number, second: number, proof: readonly Hash[], firstRoot: Hash, secondRoot: Hash): boolean {
   if (!Number.isSafeInteger(first) || !Number.isSafeInteger(second) || first < 0 || first > second) return false;
   if (!isHash(firstRoot) || !isHash(secondRoot) || !proof.every(isHash)) return false;
   if (first === 0) return proof.length === 0 && hashesEqual(firstRoot, EMPTY_TREE_HASH);

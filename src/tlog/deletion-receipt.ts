@@ -110,7 +110,16 @@ export function parseDeletionReceipt(text: string): DeletionReceipt {
   const lines = text.slice(0, -1).split('\n');
   if (lines[0] !== DELETION_LEAF_V1) throw new DeletionReceiptError(`leaf is not a ${DELETION_LEAF_V1} leaf`);
   if (lines.length !== 8) throw new DeletionReceiptError('a deletion receipt has exactly eight lines');
-  const [, logType, firstEventTime, lastEventTime, countText, deletedAt, runs, digestText] = lines as [string, string, string, string, string, string, string, string];
+  const [, logType, firstEventTime, lastEventTime, countText, deletedAt, runs, digestText] = lines as [
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
   if (!LOG_TYPE_NAME.test(logType)) throw new DeletionReceiptError('logType is not a log type name');
   checkTime(firstEventTime, 'the first eventTime');
   checkTime(lastEventTime, 'the last eventTime');

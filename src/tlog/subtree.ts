@@ -55,10 +55,7 @@ export function foldRange(hashes: readonly Hash[]): Hash {
  * Resolves many ranges with a single read: collects every stored index needed, asks the
  * reader once (indexes sorted, deduplicated) and folds each range.
  */
-export async function rangeHashes(
-  ranges: readonly LeafRange[],
-  read: (indexes: readonly number[]) => Promise<readonly Hash[]>,
-): Promise<Hash[]> {
+export async function rangeHashes(ranges: readonly LeafRange[], read: (indexes: readonly number[]) => Promise<readonly Hash[]>): Promise<Hash[]> {
   const perRange = ranges.map(rangeStoredIndexes);
   const unique = [...new Set(perRange.flat())].sort((a, b) => a - b);
   const hashes = await read(unique);

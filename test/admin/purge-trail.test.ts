@@ -33,7 +33,11 @@ describe('purge runs in the admin trail', () => {
       assert.equal(await recordPurgeRun(store, '4242', await store.purge('4242', 'AccessLog', t0 + 10 * day, 1000), () => now), undefined);
 
       const page = await store.firstPage({ tenantId: '4242', logType: 'LogwardenAdminLog', fromMs: 0, toMs: null }, 10);
-      const entries = JSON.parse(`[${page.text.toString('utf8')}]`) as Array<{ userFullName: string; eventTime: string; logRecord: Record<string, unknown> }>;
+      const entries = JSON.parse(`[${page.text.toString('utf8')}]`) as Array<{
+        userFullName: string;
+        eventTime: string;
+        logRecord: Record<string, unknown>;
+      }>;
       assert.equal(entries.length, 1);
       const [entry] = entries;
       assert.deepEqual([entry!.userFullName, entry!.eventTime], ['logwarden server', '2026-02-20T03:00:00.000Z']);
@@ -66,7 +70,9 @@ describe('purge runs in the admin trail', () => {
     }
   });
 
-  it("the server's background purge writes a purge.run entry per step into the tenant's trail, readable by its read key", { timeout: 60_000 }, async () => {
+  it("the server's background purge writes a purge.run entry per step into the tenant's trail, readable by its read key", {
+    timeout: 60_000,
+  }, async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'logwarden-purge-trail-server-'));
     try {
       const day = 86_400_000;
@@ -87,7 +93,7 @@ describe('purge runs in the admin trail', () => {
       try {
         const deadline = Date.now() + 30_000;
         while (told.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-        assert.equal(told.length, 1, 'the caller\'s hook is still told');
+        assert.equal(told.length, 1, "the caller's hook is still told");
         const res = await server.app.inject({
           method: 'GET',
           url: '/v2/logs',
@@ -95,7 +101,9 @@ describe('purge runs in the admin trail', () => {
           headers: { authorization: basic(key) },
         });
         assert.equal(res.statusCode, 200, res.body);
-        const records = (res.json() as { logEntries: Array<{ userFullName: string; logRecord: { action: string; actor: unknown; after: Record<string, unknown> } }> }).logEntries;
+        const records = (
+          res.json() as { logEntries: Array<{ userFullName: string; logRecord: { action: string; actor: unknown; after: Record<string, unknown> } }> }
+        ).logEntries;
         assert.equal(records.length, 1);
         assert.equal(records[0]!.userFullName, 'logwarden server');
         assert.deepEqual([records[0]!.logRecord.action, records[0]!.logRecord.actor], ['purge.run', { kind: 'server' }]);

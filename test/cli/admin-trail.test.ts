@@ -21,7 +21,16 @@ interface TrailEntry {
   userId?: string;
   userFullName: string;
   eventTime: string;
-  logRecord: { action: string; actId: string; tenantId: string; actor: Record<string, string>; target: unknown; before: unknown; after: unknown; reason?: string };
+  logRecord: {
+    action: string;
+    actId: string;
+    tenantId: string;
+    actor: Record<string, string>;
+    target: unknown;
+    before: unknown;
+    after: unknown;
+    reason?: string;
+  };
 }
 
 async function trail(t: TestApp, key: { accessKey: string; secret: string }): Promise<{ status: number; body: string; entries: TrailEntry[] }> {
@@ -49,10 +58,16 @@ describe('the admin trail of tenants and keys', () => {
 
   it('writes one entry per act with who, when, before and after, readable by the tenant read key', async () => {
     const tenant = JSON.parse(await cli(0, ['tenants', 'create', '--name', 'Acme Corp', '--json'])) as { id: string };
-    const reader = JSON.parse(await cli(1, ['keys', 'create', '--tenant', tenant.id, '--scope', 'read', '--json'])) as { accessKey: string; secret: string };
+    const reader = JSON.parse(await cli(1, ['keys', 'create', '--tenant', tenant.id, '--scope', 'read', '--json'])) as {
+      accessKey: string;
+      secret: string;
+    };
     await cli(2, ['tenants', 'limits', tenant.id, '--per-second', '7']);
     await cli(3, ['tenants', 'limits', tenant.id]); // only shows: no act
-    const writer = JSON.parse(await cli(4, ['keys', 'create', '--tenant', tenant.id, '--scope', 'write', '--json'])) as { accessKey: string; secret: string };
+    const writer = JSON.parse(await cli(4, ['keys', 'create', '--tenant', tenant.id, '--scope', 'write', '--json'])) as {
+      accessKey: string;
+      secret: string;
+    };
     await cli(5, ['keys', 'revoke', writer.accessKey]);
     await cli(6, ['keys', 'revoke', writer.accessKey]); // already revoked: no act
     await cli(7, ['tenants', 'limits', tenant.id, '--reset']);
@@ -78,7 +93,10 @@ describe('the admin trail of tenants and keys', () => {
       );
       const [created, keyCreated, limits, writerCreated, revoked, reset] = entries.map((e) => e.logRecord);
       assert.deepEqual([created!.target, created!.before, created!.after], [null, null, { id: tenant.id, name: 'Acme Corp' }]);
-      assert.deepEqual([keyCreated!.target, keyCreated!.before, keyCreated!.after], [{ accessKey: reader.accessKey }, null, { accessKey: reader.accessKey, scopes: ['api:logs:read'] }]);
+      assert.deepEqual(
+        [keyCreated!.target, keyCreated!.before, keyCreated!.after],
+        [{ accessKey: reader.accessKey }, null, { accessKey: reader.accessKey, scopes: ['api:logs:read'] }],
+      );
       assert.deepEqual(limits!.before, { readPerSecond: null, readPerDay: null, ingestPerSecond: null });
       assert.deepEqual(limits!.after, { readPerSecond: 7, readPerDay: null, ingestPerSecond: null });
       assert.deepEqual(writerCreated!.after, { accessKey: writer.accessKey, scopes: ['api:logs:write'] });
@@ -86,7 +104,13 @@ describe('the admin trail of tenants and keys', () => {
       assert.deepEqual(revoked!.before, { accessKey: writer.accessKey, scopes: ['api:logs:write'], revokedAt: null });
       const after = revoked!.after as { revokedAt: string };
       assert.ok(typeof after.revokedAt === 'string' && after.revokedAt.length > 0);
-      assert.deepEqual([reset!.before, reset!.after], [{ readPerSecond: 7, readPerDay: null, ingestPerSecond: null }, { readPerSecond: null, readPerDay: null, ingestPerSecond: null }]);
+      assert.deepEqual(
+        [reset!.before, reset!.after],
+        [
+          { readPerSecond: 7, readPerDay: null, ingestPerSecond: null },
+          { readPerSecond: null, readPerDay: null, ingestPerSecond: null },
+        ],
+      );
       assert.equal(new Set(entries.map((e) => e.logRecord.actId)).size, entries.length);
       for (const e of entries) assert.match(e.logRecord.actId, /^act_[0-9a-f]{24}$/);
 

@@ -64,7 +64,11 @@ describe('logwarden tenants, keys, ingest', () => {
 
   it('ingests NDJSON from a file and from stdin, idempotently and all or nothing', async () => {
     const tenant = JSON.parse((await runCli(['tenants', 'create', '--name', 'Ingest', '--json', ...flags()])).stdout);
-    const lines = Array.from({ length: 50 }, (_, i) => `{"logType":"AccessLog","userId":"${i}","eventTime":"2026-02-01T00:00:${String(i % 60).padStart(2, '0')}Z","logRecord":{"i":${i},"f":1.0}}`);
+    const lines = Array.from(
+      { length: 50 },
+      (_, i) =>
+        `{"logType":"AccessLog","userId":"${i}","eventTime":"2026-02-01T00:00:${String(i % 60).padStart(2, '0')}Z","logRecord":{"i":${i},"f":1.0}}`,
+    );
     const file = join(dir, 'in.ndjson');
     writeFileSync(file, lines.join('\n') + '\n');
     const first = await runCli(['ingest', file, '--tenant', tenant.id, '--json', ...flags()]);
@@ -73,7 +77,9 @@ describe('logwarden tenants, keys, ingest', () => {
     const second = await runCli(['ingest', '-', '--tenant', tenant.id, ...flags()], { input: lines.join('\n') });
     assert.equal(second.code, 0, second.stderr);
     assert.match(second.stdout, /stored 0 entries, 50 duplicates skipped/);
-    const bad = await runCli(['ingest', '-', '--tenant', tenant.id, ...flags()], { input: lines[0] + '\n{"logType":"AccessLog","eventTime":"2026-02-01T00:00:00","logRecord":{}}\n' });
+    const bad = await runCli(['ingest', '-', '--tenant', tenant.id, ...flags()], {
+      input: lines[0] + '\n{"logType":"AccessLog","eventTime":"2026-02-01T00:00:00","logRecord":{}}\n',
+    });
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /^logwarden: line 2: eventTime: .*offset.*nothing was stored\n$/);
     const empty = await runCli(['ingest', '-', '--tenant', tenant.id, ...flags()], { input: '\n  \n' });

@@ -62,7 +62,10 @@ describe('logwarden fetch against a misbehaving Gong-compatible server', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stderr, '');
     const lines = r.stdout.trimEnd().split('\n');
-    assert.deepEqual(lines, play.map((t) => `{"logType":"UserCallPlay",${t.slice(1)}`));
+    assert.deepEqual(
+      lines,
+      play.map((t) => `{"logType":"UserCallPlay",${t.slice(1)}`),
+    );
     assert.ok(lines[0]!.includes('"play_speed":1.0'));
     assert.equal(server.requests[0]!.url.searchParams.get('fromDateTime'), '2026-01-01T00:00:00Z');
     assert.equal(server.requests[0]!.headers.authorization, `Basic ${Buffer.from('KEY:SECRET').toString('base64')}`);
@@ -74,8 +77,15 @@ describe('logwarden fetch against a misbehaving Gong-compatible server', () => {
     assert.equal(r.code, 0, r.stderr);
     const rows = parseCsv(readFileSync(out, 'utf8'));
     assert.deepEqual(rows[0], [
-      'userId', 'userEmailAddress', 'userFullName', 'impersonatorUserId', 'impersonatorEmailAddress',
-      'impersonatorFullName', 'impersonatorCompanyId', 'eventTime', 'logRecord',
+      'userId',
+      'userEmailAddress',
+      'userFullName',
+      'impersonatorUserId',
+      'impersonatorEmailAddress',
+      'impersonatorFullName',
+      'impersonatorCompanyId',
+      'eventTime',
+      'logRecord',
     ]);
     assert.equal(rows.length, 24);
     const first = JSON.parse(play[0]!) as Record<string, string>;
@@ -97,7 +107,10 @@ describe('logwarden fetch against a misbehaving Gong-compatible server', () => {
     const r = await runCli(fetchArgs('--from', '2030-01-01', '--out', out), { env: CREDS });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(readFileSync(out, 'utf8'), '');
-    assert.match(r.stderr, /^logwarden: no entries matched: UserCallPlay from 2030-01-01T00:00:00Z at http:\/\/127\.0\.0\.1:\d+\/; .*none\.ndjson holds nothing\n$/);
+    assert.match(
+      r.stderr,
+      /^logwarden: no entries matched: UserCallPlay from 2030-01-01T00:00:00Z at http:\/\/127\.0\.0\.1:\d+\/; .*none\.ndjson holds nothing\n$/,
+    );
     const csv = await runCli(fetchArgs('--from', '2030-01-01', '--to', '2030-02-01', '--format', 'csv'), { env: CREDS });
     assert.equal(csv.code, 0);
     assert.match(csv.stderr, /no entries matched: UserCallPlay from 2030-01-01T00:00:00Z to 2030-02-01T00:00:00Z/);
@@ -108,7 +121,10 @@ describe('logwarden fetch against a misbehaving Gong-compatible server', () => {
     assert.equal(progressText('entries', { done: 1200, total: 0, elapsedMs: 2000 }), '1,200 entries | 600 entries/s');
     assert.equal(progressText('entries', { done: 0, total: 500, elapsedMs: 100 }), '0% | 0/500 entries | 0 entries/s');
     assert.equal(progressText('entries', { done: 100, total: 7300, elapsedMs: 1000 }), '1% | 100/7300 entries | 100 entries/s | ETA 1m 12s');
-    assert.equal(progressText('entries', { done: 7300, total: 7300, elapsedMs: 73_000 }, 'BAR'), 'BAR 100% | 7300/7300 entries | 100 entries/s | done in 1m 13s');
+    assert.equal(
+      progressText('entries', { done: 7300, total: 7300, elapsedMs: 73_000 }, 'BAR'),
+      'BAR 100% | 7300/7300 entries | 100 entries/s | done in 1m 13s',
+    );
     for (const done of [0, 1, 10]) {
       for (const total of [0, 10]) {
         const text = progressText('entries', { done, total, elapsedMs: done * 10 });
@@ -122,7 +138,10 @@ describe('logwarden fetch against a misbehaving Gong-compatible server', () => {
     assert.equal(r.code, 0, r.stderr);
     const doc = JSON.parse(r.stdout) as { logType: string; logEntries: unknown[] };
     assert.equal(doc.logType, 'UserCallPlay');
-    assert.deepEqual(doc.logEntries, play.map((t) => JSON.parse(t)));
+    assert.deepEqual(
+      doc.logEntries,
+      play.map((t) => JSON.parse(t)),
+    );
     const empty = await runCli(fetchArgs('--from', '2030-01-01', '--format', 'json'), { env: CREDS });
     assert.equal(empty.code, 0, empty.stderr);
     assert.deepEqual(JSON.parse(empty.stdout), { logType: 'UserCallPlay', logEntries: [] });
@@ -131,9 +150,12 @@ describe('logwarden fetch against a misbehaving Gong-compatible server', () => {
   it('resolves relative dates once, against the start of the run', async () => {
     // In process, on a clock that stands still, so a slow start cannot move the answer.
     const before = Date.parse('2026-05-05T10:00:00.000Z');
-    const r = await runCliInProcess(fetchArgs('--from', '7d', '--to', '30m', '--access-key', CREDS.LOGWARDEN_ACCESS_KEY, '--secret', CREDS.LOGWARDEN_SECRET), {
-      now: () => before,
-    });
+    const r = await runCliInProcess(
+      fetchArgs('--from', '7d', '--to', '30m', '--access-key', CREDS.LOGWARDEN_ACCESS_KEY, '--secret', CREDS.LOGWARDEN_SECRET),
+      {
+        now: () => before,
+      },
+    );
     assert.equal(r.code, 0, r.stderr);
     const q = server.requests[0]!.url.searchParams;
     const from = Date.parse(q.get('fromDateTime')!);
@@ -165,23 +187,34 @@ describe('logwarden fetch against a misbehaving Gong-compatible server', () => {
     const resume = /^ {2}(logwarden fetch .* --cursor .*)$/m.exec(stderr)?.[1];
     assert.ok(resume, stderr);
     assert.ok(!resume.includes('SECRET'), 'the hint never repeats credentials');
-    const args = resume.split(' ').slice(1).map((a) => a.replace(/^'(.*)'$/, '$1'));
+    const args = resume
+      .split(' ')
+      .slice(1)
+      .map((a) => a.replace(/^'(.*)'$/, '$1'));
     assert.deepEqual(args.slice(-3), ['--out', out, '--append']);
     const fromLast = /^ {2}(logwarden fetch .* --from 2026-01-01T00:0[^ ]* .*)$/m.exec(stderr.split('Or start again')[1] ?? '')?.[1];
     assert.ok(fromLast?.endsWith(` --out ${out} --append`), `the other way to continue appends too: ${stderr}`);
     const r = await runCli([...args, '--rate', '0'], { env: CREDS });
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(readFileSync(out, 'utf8').trimEnd().split('\n'), play.map((t) => `{"logType":"UserCallPlay",${t.slice(1)}`));
+    assert.deepEqual(
+      readFileSync(out, 'utf8').trimEnd().split('\n'),
+      play.map((t) => `{"logType":"UserCallPlay",${t.slice(1)}`),
+    );
     assert.match(stderr, /--from 2026-01-01T00:00:00Z .*--cursor/, 'the resumed query repeats the bounds exactly');
   });
 
-  it('draws its bar on a terminal without 0/0 or an ETA placeholder, ending with the whole count', { skip: existsSync('/usr/bin/script') ? undefined : '/usr/bin/script (util-linux) not found: no pseudo-terminal' }, async () => {
+  it('draws its bar on a terminal without 0/0 or an ETA placeholder, ending with the whole count', {
+    skip: existsSync('/usr/bin/script') ? undefined : '/usr/bin/script (util-linux) not found: no pseudo-terminal',
+  }, async () => {
     const out = join(dir.path, 'tty.ndjson');
     // Slow pages, so the bar is drawn while the total is still unknown and between pages.
     for (let i = 0; i < 6; i++) server.faults.push({ kind: 'slow', ms: 250 });
     const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
     const command = [process.execPath, '--import', 'tsx', CLI, ...fetchArgs('--from', '2026-01-01', '--out', out)].map(quote).join(' ');
-    const { stdout } = await promisify(execFile)('/usr/bin/script', ['-qec', command, '/dev/null'], { cwd: ROOT, env: cleanEnv({ ...CREDS, COLUMNS: '150' }) });
+    const { stdout } = await promisify(execFile)('/usr/bin/script', ['-qec', command, '/dev/null'], {
+      cwd: ROOT,
+      env: cleanEnv({ ...CREDS, COLUMNS: '150' }),
+    });
     assert.match(stdout, /UserCallPlay .*100% \| 23\/23 entries/, stdout);
     assert.match(stdout, /23 UserCallPlay entries written to /);
     assert.doesNotMatch(stdout, /\b0\/0\b|ETA (?!\d)|NaN|Infinity|LL/, stdout);
@@ -206,7 +239,7 @@ describe('logwarden fetch against a misbehaving Gong-compatible server', () => {
     assert.equal(server.requests.length, 0);
   });
 
-  it('fails with exit 1 and the server\'s message, requestId included, when the source refuses', async () => {
+  it("fails with exit 1 and the server's message, requestId included, when the source refuses", async () => {
     server.faults.push({ kind: 'status', status: 401, body: '{"requestId":"abcdefghij0123456789","errors":["Access denied: invalid credentials"]}' });
     const r = await runCli(fetchArgs('--from', '2026-01-01'), { env: CREDS });
     assert.equal(r.code, 1);
@@ -227,7 +260,8 @@ describe('logwarden fetch: the --out file of an export that fails', () => {
     await server.close();
     dir.remove();
   });
-  const refused = () => server.faults.push({ kind: 'status', status: 401, body: '{"requestId":"abcdefghij0123456789","errors":["Access denied: invalid credentials"]}' });
+  const refused = () =>
+    server.faults.push({ kind: 'status', status: 401, body: '{"requestId":"abcdefghij0123456789","errors":["Access denied: invalid credentials"]}' });
   const fetchArgs = (...more: string[]) => ['fetch', '--url', server.url, '--type', 'UserCallPlay', '--rate', '0', '--from', '2026-01-01', ...more];
 
   it('is left as it was, and none is made, when the first request is refused', async () => {
@@ -247,7 +281,9 @@ describe('logwarden fetch: the --out file of an export that fails', () => {
 
     // Once the source answers, the file is made, even for an empty result.
     const empty = join(dir.path, 'empty.ndjson');
-    const r3 = await runCli(['fetch', '--url', server.url, '--type', 'AccessLog', '--rate', '0', '--from', '2026-01-01', '--out', empty], { env: CREDS });
+    const r3 = await runCli(['fetch', '--url', server.url, '--type', 'AccessLog', '--rate', '0', '--from', '2026-01-01', '--out', empty], {
+      env: CREDS,
+    });
     assert.equal(r3.code, 0, r3.stderr);
     assert.equal(readFileSync(empty, 'utf8'), '');
   });
@@ -274,9 +310,12 @@ describe('logwarden fetch against a real logwarden server', () => {
 
   it('exports every entry of every type, byte for byte', async () => {
     for (const t of GONG_LOG_TYPES) {
-      const r = await runCli(['fetch', '--url', source.url, '--type', t, '--from', '2026-01-01', '--page-size', '9', '--rate', '0', '--format', 'json'], {
-        env: { LOGWARDEN_ACCESS_KEY: source.key.accessKey, LOGWARDEN_SECRET: source.key.secret },
-      });
+      const r = await runCli(
+        ['fetch', '--url', source.url, '--type', t, '--from', '2026-01-01', '--page-size', '9', '--rate', '0', '--format', 'json'],
+        {
+          env: { LOGWARDEN_ACCESS_KEY: source.key.accessKey, LOGWARDEN_SECRET: source.key.secret },
+        },
+      );
       assert.equal(r.code, 0, r.stderr);
       const expected = await allBodies(source.store, source.tenantId, t);
       assert.equal(r.stdout, `{"logType":"${t}","logEntries":[\n${expected.join(',\n')}\n]}\n`);

@@ -25,7 +25,11 @@ describe('progress on long work', { skip }, () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'logwarden-progress-'));
     tenant = JSON.parse((await runCli(['tenants', 'create', '--name', 'Progress', '--json', ...flags()])).stdout).id;
-    const lines = Array.from({ length: 3000 }, (_, i) => `{"logType":"AccessLog","userId":"${i}","eventTime":"2026-02-01T00:${String(Math.floor(i / 60) % 60).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}Z","logRecord":{"i":${i}}}`);
+    const lines = Array.from(
+      { length: 3000 },
+      (_, i) =>
+        `{"logType":"AccessLog","userId":"${i}","eventTime":"2026-02-01T00:${String(Math.floor(i / 60) % 60).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}Z","logRecord":{"i":${i}}}`,
+    );
     file = join(dir, 'in.ndjson');
     writeFileSync(file, lines.join('\n') + '\n');
   });

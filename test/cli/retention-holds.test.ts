@@ -114,7 +114,10 @@ describe('logwarden tenants retention and holds', () => {
   it('shows the retention in effect per type in tenants show', async () => {
     const shown = JSON.parse(await ok(['tenants', 'show', tenant, '--json']));
     assert.equal(shown.retention.tenantDays, 365);
-    assert.deepEqual(shown.retention.types.find((t: { logType: string }) => t.logType === 'BadgeSwipe'), { logType: 'BadgeSwipe', days: 'forever', effectiveDays: 'forever', from: 'type' });
+    assert.deepEqual(
+      shown.retention.types.find((t: { logType: string }) => t.logType === 'BadgeSwipe'),
+      { logType: 'BadgeSwipe', days: 'forever', effectiveDays: 'forever', from: 'type' },
+    );
     const table = await ok(['tenants', 'show', tenant]);
     assert.match(table, /^retention UserCallPlay\s+365 days \(the tenant's default\)$/m);
     assert.match(table, /^retention BadgeSwipe\s+forever \(the type's setting\)$/m);
@@ -127,7 +130,10 @@ describe('logwarden tenants retention and holds', () => {
     assert.equal(retention.serverDays, 90);
     assert.deepEqual(retention.types[0], { logType: 'AccessLog', days: null, effectiveDays: 90, from: 'server' });
     const mine = await runCli(['tenants', 'retention', tenant, '--json', '--data-dir', dir], { env: { LOGWARDEN_RETENTION_DAYS: '90' } });
-    assert.deepEqual(JSON.parse(mine.stdout).types.find((t: { logType: string }) => t.logType === 'UserCallPlay'), { logType: 'UserCallPlay', days: null, effectiveDays: 365, from: 'tenant' });
+    assert.deepEqual(
+      JSON.parse(mine.stdout).types.find((t: { logType: string }) => t.logType === 'UserCallPlay'),
+      { logType: 'UserCallPlay', days: null, effectiveDays: 365, from: 'tenant' },
+    );
   });
 
   it('refuses bad retention requests, changing nothing', async () => {
@@ -146,7 +152,21 @@ describe('logwarden tenants retention and holds', () => {
     const trailBefore = (await trail(tenant)).length;
     clock = NOW + 10_000;
     const hold = JSON.parse(
-      await ok(['holds', 'create', '--tenant', tenant, '--type', 'AccessLog', '--from', '2026-01-01', '--to', '7d', '--reason', 'Litigation 2026-114', '--json']),
+      await ok([
+        'holds',
+        'create',
+        '--tenant',
+        tenant,
+        '--type',
+        'AccessLog',
+        '--from',
+        '2026-01-01',
+        '--to',
+        '7d',
+        '--reason',
+        'Litigation 2026-114',
+        '--json',
+      ]),
     );
     assert.match(hold.id, /^hold_[a-z2-7]{20}$/);
     const who = `${userInfo().username}@${hostname()}`;
@@ -170,7 +190,10 @@ describe('logwarden tenants retention and holds', () => {
     const elsewhere = (await ok(['holds', 'create', '--tenant', other, '--type', 'UserCallPlay', '--reason', 'Other case'])).trim();
 
     const mine = JSON.parse(await ok(['holds', 'list', '--tenant', tenant, '--json']));
-    assert.deepEqual(mine.map((h: { id: string }) => h.id), [hold.id, wide]);
+    assert.deepEqual(
+      mine.map((h: { id: string }) => h.id),
+      [hold.id, wide],
+    );
     assert.equal(JSON.parse(await ok(['holds', 'list', '--json'])).length, 3);
     const table = await ok(['holds', 'list', '--tenant', tenant]);
     assert.match(table, new RegExp(`^${wide}\\s+${tenant}\\s+\\(all types\\)\\s+-\\s+-\\s`, 'm'));
@@ -179,9 +202,18 @@ describe('logwarden tenants retention and holds', () => {
     const released = JSON.parse(await ok(['holds', 'release', hold.id, '--reason', 'Case closed', '--json']));
     assert.equal(released.releaseReason, 'Case closed');
     assert.equal(released.releasedBy, who);
-    assert.deepEqual(JSON.parse(await ok(['holds', 'list', '--tenant', tenant, '--json'])).map((h: { id: string }) => h.id), [wide]);
+    assert.deepEqual(
+      JSON.parse(await ok(['holds', 'list', '--tenant', tenant, '--json'])).map((h: { id: string }) => h.id),
+      [wide],
+    );
     const all = JSON.parse(await ok(['holds', 'list', '--tenant', tenant, '--all', '--json']));
-    assert.deepEqual(all.map((h: { id: string; releasedAt: string | null }) => [h.id, h.releasedAt !== null]), [[hold.id, true], [wide, false]]);
+    assert.deepEqual(
+      all.map((h: { id: string; releasedAt: string | null }) => [h.id, h.releasedAt !== null]),
+      [
+        [hold.id, true],
+        [wide, false],
+      ],
+    );
 
     const acts = (await trail(tenant)).slice(trailBefore);
     assert.deepEqual(
@@ -198,7 +230,13 @@ describe('logwarden tenants retention and holds', () => {
     assert.deepEqual(acts[2]!.logRecord.after, released);
     // The other tenant's hold is in its own trail only.
     const theirs = await trail(other);
-    assert.deepEqual(theirs.map((e) => [e.logRecord.action, e.logRecord.target]), [['tenant.created', null], ['hold.created', { holdId: elsewhere }]]);
+    assert.deepEqual(
+      theirs.map((e) => [e.logRecord.action, e.logRecord.target]),
+      [
+        ['tenant.created', null],
+        ['hold.created', { holdId: elsewhere }],
+      ],
+    );
   });
 
   it('refuses bad hold requests, changing nothing', async () => {
@@ -206,15 +244,25 @@ describe('logwarden tenants retention and holds', () => {
     const holdsBefore = JSON.parse(await ok(['holds', 'list', '--all', '--json'])).length;
     await refused(['holds', 'create', '--tenant', '42', '--reason', 'x'], 1, /^logwarden: no tenant 42$/m);
     await refused(['holds', 'create', '--tenant', tenant, '--type', 'Nope', '--reason', 'x'], 2, /--type: unknown log type "Nope"/);
-    await refused(['holds', 'create', '--tenant', tenant, '--from', '2026-02-01', '--to', '2026-02-01', '--reason', 'x'], 2, /--to must be later than --from/);
+    await refused(
+      ['holds', 'create', '--tenant', tenant, '--from', '2026-02-01', '--to', '2026-02-01', '--reason', 'x'],
+      2,
+      /--to must be later than --from/,
+    );
     await refused(['holds', 'create', '--tenant', tenant, '--from', '1d', '--to', '2d', '--reason', 'x'], 2, /--to must be later than --from/);
     await refused(['holds', 'create', '--tenant', tenant, '--from', '2026-02-30', '--reason', 'x'], 2, /--from /);
     await refused(['holds', 'create', '--tenant', tenant, '--reason', '   '], 2, /--reason must be 1 to 1000 characters/);
     await refused(['holds', 'create', '--tenant', tenant], 2, /required option '--reason <text>'/);
     await refused(['holds', 'list', '--tenant', '42'], 1, /^logwarden: no tenant 42$/m);
     await refused(['holds', 'release', 'hold_nosuchhold', '--reason', 'x'], 1, /^logwarden: no hold hold_nosuchhold$/m);
-    const released = JSON.parse(await ok(['holds', 'list', '--tenant', tenant, '--all', '--json'])).find((h: { releasedAt: string | null }) => h.releasedAt !== null);
-    await refused(['holds', 'release', released.id, '--reason', 'again'], 1, new RegExp(`^logwarden: hold ${released.id} was already released on \\S+ by \\S+$`, 'm'));
+    const released = JSON.parse(await ok(['holds', 'list', '--tenant', tenant, '--all', '--json'])).find(
+      (h: { releasedAt: string | null }) => h.releasedAt !== null,
+    );
+    await refused(
+      ['holds', 'release', released.id, '--reason', 'again'],
+      1,
+      new RegExp(`^logwarden: hold ${released.id} was already released on \\S+ by \\S+$`, 'm'),
+    );
     assert.equal((await trail(tenant)).length, trailBefore);
     assert.equal(JSON.parse(await ok(['holds', 'list', '--all', '--json'])).length, holdsBefore);
   });

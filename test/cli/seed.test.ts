@@ -18,7 +18,20 @@ describe('logwarden seed', () => {
   const until = '2026-03-01T00:00:00Z';
   const toMs = Date.parse(until);
   const fromMs = toMs - 2 * 86_400_000;
-  const seedArgs = (...more: string[]) => ['seed', '--tenant', tenant, '--entries', '3000', '--days', '2', '--until', until, '--data-dir', dir, ...more];
+  const seedArgs = (...more: string[]) => [
+    'seed',
+    '--tenant',
+    tenant,
+    '--entries',
+    '3000',
+    '--days',
+    '2',
+    '--until',
+    until,
+    '--data-dir',
+    dir,
+    ...more,
+  ];
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'logwarden-seed-'));
@@ -35,7 +48,17 @@ describe('logwarden seed', () => {
     const summary = JSON.parse(first.stdout);
     assert.deepEqual(
       { ...summary, seconds: 0, entriesPerSecond: 0 },
-      { tenant, entries: 3000, stored: 3000, duplicates: 0, seconds: 0, entriesPerSecond: 0, from: '2026-02-27T00:00:00.000Z', to: '2026-03-01T00:00:00.000Z', seed: 9 },
+      {
+        tenant,
+        entries: 3000,
+        stored: 3000,
+        duplicates: 0,
+        seconds: 0,
+        entriesPerSecond: 0,
+        from: '2026-02-27T00:00:00.000Z',
+        to: '2026-03-01T00:00:00.000Z',
+        seed: 9,
+      },
     );
     assert.ok(summary.seconds > 0 && summary.entriesPerSecond > 0);
 
@@ -47,7 +70,11 @@ describe('logwarden seed', () => {
         const page = await store.firstPage({ tenantId: tenant, logType, fromMs, toMs }, 50);
         const mine = expected.filter((e) => e.logType === logType);
         assert.equal(page.total, mine.length, logType);
-        assert.deepEqual(entriesOf(page).map((e) => e.body), mine.slice(0, 50).map((e) => e.body), `${logType}: the generator's entries, in order`);
+        assert.deepEqual(
+          entriesOf(page).map((e) => e.body),
+          mine.slice(0, 50).map((e) => e.body),
+          `${logType}: the generator's entries, in order`,
+        );
         total += page.total;
       }
       assert.equal(total, 3000);
@@ -64,7 +91,10 @@ describe('logwarden seed', () => {
   it('prints a one-line summary without --json; another seed gives other entries', async () => {
     const r = await logwarden(seedArgs('--seed', '10'));
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /^stored 3,000 entries, 0 duplicates skipped, in [\d.]+ s \([\d,]+ entries\/s\); 2026-02-27T00:00:00.000Z to 2026-03-01T00:00:00.000Z, seed 10\n$/);
+    assert.match(
+      r.stdout,
+      /^stored 3,000 entries, 0 duplicates skipped, in [\d.]+ s \([\d,]+ entries\/s\); 2026-02-27T00:00:00.000Z to 2026-03-01T00:00:00.000Z, seed 10\n$/,
+    );
   });
 
   it('seeds only the log types given with --types', async () => {
@@ -72,12 +102,29 @@ describe('logwarden seed', () => {
     const setup = openSqliteStore({ dataDir: dir });
     await setup.createTenant({ id: other, name: 'One type' });
     await setup.close();
-    const r = await logwarden(['seed', '--tenant', other, '--entries', '800', '--days', '2', '--until', until, '--types', 'UserCallPlay,AccessLog', '--data-dir', dir, '--json']);
+    const r = await logwarden([
+      'seed',
+      '--tenant',
+      other,
+      '--entries',
+      '800',
+      '--days',
+      '2',
+      '--until',
+      until,
+      '--types',
+      'UserCallPlay,AccessLog',
+      '--data-dir',
+      dir,
+      '--json',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(JSON.parse(r.stdout).stored, 800);
     const store = openSqliteStore({ dataDir: dir });
     try {
-      const totals = await Promise.all(GONG_LOG_TYPES.map(async (logType) => (await store.firstPage({ tenantId: other, logType, fromMs, toMs }, 1)).total));
+      const totals = await Promise.all(
+        GONG_LOG_TYPES.map(async (logType) => (await store.firstPage({ tenantId: other, logType, fromMs, toMs }, 1)).total),
+      );
       assert.deepEqual(Object.fromEntries(GONG_LOG_TYPES.map((t, i) => [t, totals[i]! > 0])), {
         AccessLog: true,
         UserActivityLog: false,
@@ -85,7 +132,10 @@ describe('logwarden seed', () => {
         ExternallySharedCallAccess: false,
         ExternallySharedCallPlay: false,
       });
-      assert.equal(totals.reduce((a, b) => a + b, 0), 800);
+      assert.equal(
+        totals.reduce((a, b) => a + b, 0),
+        800,
+      );
     } finally {
       await store.close();
     }

@@ -78,7 +78,10 @@ describe('serve: start-up errors a person understands', () => {
     mkdirSync(locked, { mode: 0o755 });
     if (!root) chmodSync(locked, 0o555);
     const r = await runServeAsNobody(['--data-dir', join(locked, 'data'), '--port', '0']);
-    assertFriendly(r, new RegExp(`cannot write to the data directory ${join(locked, 'data')} \\(.*permission denied\\); use --data-dir .*or fix its permissions`));
+    assertFriendly(
+      r,
+      new RegExp(`cannot write to the data directory ${join(locked, 'data')} \\(.*permission denied\\); use --data-dir .*or fix its permissions`),
+    );
   });
 
   it('a store SQLite cannot open, saying which part is wrong', async (t) => {
@@ -99,7 +102,12 @@ describe('serve: start-up errors a person understands', () => {
       mkdirSync(locked, { mode: 0o755 });
       if (!root) chmodSync(locked, 0o555);
       const a = await runServeAsNobody(['--data-dir', locked, '--port', '0']);
-      assertFriendlyLast(a, new RegExp(`cannot write to the data directory ${locked} \\(permission denied: this user may not create files in it\\); use --data-dir .*or fix its permissions`));
+      assertFriendlyLast(
+        a,
+        new RegExp(
+          `cannot write to the data directory ${locked} \\(permission denied: this user may not create files in it\\); use --data-dir .*or fix its permissions`,
+        ),
+      );
 
       // A database file in the user's own directory that the user may not read and write.
       const mine = join(open, 'mine');
@@ -112,7 +120,12 @@ describe('serve: start-up errors a person understands', () => {
         chmodSync(join(mine, 'logwarden.db'), 0o000);
       }
       const b = await runServeAsNobody(['--data-dir', mine, '--port', '0']);
-      assertFriendlyLast(b, new RegExp(`${join(mine, 'logwarden.db')} cannot be read and written by this user \\(permission denied\\); use --data-dir .*or fix its permissions`));
+      assertFriendlyLast(
+        b,
+        new RegExp(
+          `${join(mine, 'logwarden.db')} cannot be read and written by this user \\(permission denied\\); use --data-dir .*or fix its permissions`,
+        ),
+      );
     } finally {
       rmSync(open, { recursive: true, force: true });
     }
@@ -132,7 +145,10 @@ describe('serve: start-up errors a person understands', () => {
     const env = { LOGWARDEN_REDIS_URL: 'redis://:redis-pw-71c@127.0.0.1:1' };
     for (const workers of ['1', '2']) {
       const r = await runCli(['serve', '--data-dir', data, '--port', '0', '--workers', workers], { env });
-      assertFriendly(r, /cannot use Redis at 127\.0\.0\.1:1 for the shared rate limits \(connection refused\); start it, or check LOGWARDEN_REDIS_URL/);
+      assertFriendly(
+        r,
+        /cannot use Redis at 127\.0\.0\.1:1 for the shared rate limits \(connection refused\); start it, or check LOGWARDEN_REDIS_URL/,
+      );
       assert.ok(!r.stderr.includes('redis-pw-71c'));
     }
     assert.ok(!existsSync(data), 'no data directory was created');

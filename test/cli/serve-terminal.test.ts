@@ -50,7 +50,9 @@ describe('serve at a terminal', { skip }, () => {
       const url = (await waitFor(() => out, /listening on (http:\/\/[\d.:]+) \(docs/))[1]!;
       const key = /access key: (\S+)/.exec(out)![1]!;
       const secret = /secret:\s+(\S+)/.exec(out)![1]!;
-      const ok = await fetch(`${url}/v2/logs?logType=AccessLog&fromDateTime=2026-01-01T00:00:00Z`, { headers: { authorization: basic(key, secret) } });
+      const ok = await fetch(`${url}/v2/logs?logType=AccessLog&fromDateTime=2026-01-01T00:00:00Z`, {
+        headers: { authorization: basic(key, secret) },
+      });
       assert.equal(ok.status, 404);
       const wrong = await fetch(`${url}/v2/logs?logType=AccessLog`, { headers: { authorization: basic(key, 'not-the-secret') } });
       assert.equal(wrong.status, 401);
@@ -70,10 +72,15 @@ describe('serve at a terminal', { skip }, () => {
       // One line per request: method, URL, status, time, why, which key, requestId.
       const requestLines = lines.filter((l) => / (GET|POST) \//.test(l) && logLine.test(l));
       assert.equal(requestLines.length, 2, requestLines.join('\n'));
-      assert.match(requestLines[0]!, /INFO {2}GET \/v2\/logs\?logType=AccessLog&fromDateTime=2026-01-01T00:00:00Z 404 [\d.]+ms no_records: No log records found/);
+      assert.match(
+        requestLines[0]!,
+        /INFO {2}GET \/v2\/logs\?logType=AccessLog&fromDateTime=2026-01-01T00:00:00Z 404 [\d.]+ms no_records: No log records found/,
+      );
       assert.match(
         requestLines[1]!,
-        new RegExp(`INFO {2}GET /v2/logs\\?logType=AccessLog 401 [\\d.]+ms unauthorized: Access denied: invalid access key or secret .*accessKey=${key} detail="wrong secret" requestId=${wrongId}$`),
+        new RegExp(
+          `INFO {2}GET /v2/logs\\?logType=AccessLog 401 [\\d.]+ms unauthorized: Access denied: invalid access key or secret .*accessKey=${key} detail="wrong secret" requestId=${wrongId}$`,
+        ),
       );
       assert.ok(!text.includes('not-the-secret'));
 
@@ -86,7 +93,19 @@ describe('serve at a terminal', { skip }, () => {
   });
 
   it('prints JSON lines with --log-format json, even at a terminal', async () => {
-    const command = asTerminalCommand([process.execPath, '--import', 'tsx', CLI, 'serve', '--data-dir', join(dir, 'data'), '--port', '0', '--log-format', 'json']);
+    const command = asTerminalCommand([
+      process.execPath,
+      '--import',
+      'tsx',
+      CLI,
+      'serve',
+      '--data-dir',
+      join(dir, 'data'),
+      '--port',
+      '0',
+      '--log-format',
+      'json',
+    ]);
     const child = spawn(SCRIPT, ['-qec', command, '/dev/null'], { cwd: ROOT, env: cleanEnv({ LOGWARDEN_LOG_LEVEL: 'info' }) });
     let out = '';
     child.stdout.on('data', (d) => (out += d));

@@ -27,7 +27,10 @@ describe('logwarden serve', () => {
     assert.ok(key && secret, err);
     const curlLines = err.split('\n').filter((l) => l.trim().startsWith('curl'));
     assert.equal(curlLines.length, 2);
-    const writeCmd = err.slice(err.indexOf('Write an entry:\n') + 16, err.indexOf('Read entries:')).replace(/\\\n/g, ' ').trim();
+    const writeCmd = err
+      .slice(err.indexOf('Write an entry:\n') + 16, err.indexOf('Read entries:'))
+      .replace(/\\\n/g, ' ')
+      .trim();
     const readCmd = curlLines[1]!.trim();
     const consoleUrl = /Browse them in the console.*\n\s+(http:\S+)/.exec(err)?.[1];
     assert.equal(consoleUrl, `${server.url}/console`, err);
@@ -116,7 +119,14 @@ describe('logwarden serve', () => {
       // Start a streamed NDJSON ingest, signal the server mid-request, then finish the body.
       const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
         const req = request(
-          { hostname, port, agent: false, method: 'POST', path: '/v2/logs', headers: { authorization: auth, 'content-type': 'application/x-ndjson' } },
+          {
+            hostname,
+            port,
+            agent: false,
+            method: 'POST',
+            path: '/v2/logs',
+            headers: { authorization: auth, 'content-type': 'application/x-ndjson' },
+          },
           (res) => {
             let body = '';
             res.on('data', (c) => (body += c));
@@ -183,7 +193,13 @@ describe('logwarden serve', () => {
       const auth = { authorization: 'Basic ' + Buffer.from(`${key}:${secret}`).toString('base64') };
       const get = async (query: string) => {
         const r = await fetch(`${server.url}/v2/logs?${query}`, { headers: auth });
-        return { status: r.status, body: (await r.json()) as { records: { totalRecords: number }; logEntries: Array<{ eventTime: string; logRecord: Record<string, unknown> }> } };
+        return {
+          status: r.status,
+          body: (await r.json()) as {
+            records: { totalRecords: number };
+            logEntries: Array<{ eventTime: string; logRecord: Record<string, unknown> }>;
+          },
+        };
       };
       const month = new Date(startedAt - 30 * 86_400_000).toISOString();
       const access = await get(`logType=AccessLog&fromDateTime=${month}&limit=1`);
@@ -194,7 +210,10 @@ describe('logwarden serve', () => {
       assert.equal(older.status, 200);
       const trail = async () => (await get('logType=LogwardenAdminLog&fromDateTime=2000-01-01T00:00:00Z')).body.logEntries.map((e) => e.logRecord);
       const acts = (await trail()).filter((r) => r.action === 'retention.changed');
-      assert.deepEqual(acts.map((r) => [r.actor, r.target, r.before, r.after]), [[{ kind: 'server' }, { logType: 'AccessLog' }, null, { days: 14 }]]);
+      assert.deepEqual(
+        acts.map((r) => [r.actor, r.target, r.before, r.after]),
+        [[{ kind: 'server' }, { logType: 'AccessLog' }, null, { days: 14 }]],
+      );
       server.child.kill('SIGTERM');
       assert.equal(await server.exited, 0);
       const shown = await runCli(['tenants', 'retention', tenant, '--json', '--data-dir', d]);
@@ -222,7 +241,7 @@ describe('logwarden serve', () => {
     assert.match(r.stderr, /--gong-retention applies to the demo tenant: use it with --demo/);
   });
 
-  it('logs a failure of the store\'s background sealing once, without entry text', async () => {
+  it("logs a failure of the store's background sealing once, without entry text", async () => {
     const data = join(dir, 'corrupt-seal');
     // Entries stored an hour ago (older than the seal age), sealed, then one byte of the
     // segment flipped as a disk fault would, and a late entry into its range left hot.
@@ -230,7 +249,10 @@ describe('logwarden serve', () => {
     const first = openSqliteStore({ dataDir: data, sealAgeMs: 0, sealIntervalMs: 3_600_000, now: hourAgo });
     await first.createTenant({ id: '111', name: 'a' });
     const t0 = Date.UTC(2025, 5, 1);
-    await first.append('111', Array.from({ length: 300 }, (_, i) => makeEntry('AccessLog', t0 + i * 1000, `{"secret":"payload-${i}"}`)));
+    await first.append(
+      '111',
+      Array.from({ length: 300 }, (_, i) => makeEntry('AccessLog', t0 + i * 1000, `{"secret":"payload-${i}"}`)),
+    );
     first.settle();
     await first.close();
     const db = new Database(join(data, DATABASE_FILE));
@@ -245,7 +267,11 @@ describe('logwarden serve', () => {
     const server = await startServe(['--data-dir', data, '--port', '0', '--log-format', 'json']);
     try {
       const deadline = Date.now() + 15_000;
-      const failures = () => server.stdout().split('\n').filter((l) => l.includes('store background work failed'));
+      const failures = () =>
+        server
+          .stdout()
+          .split('\n')
+          .filter((l) => l.includes('store background work failed'));
       while (failures().length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       // The sealer retries every second: still one line.
       await new Promise((r) => setTimeout(r, 2500));

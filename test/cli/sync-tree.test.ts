@@ -37,18 +37,30 @@ describe('mirrored entries (sync) are logged like ingested ones', () => {
       }
       const log = (await store.log(tenantId))!;
       assert.equal(log.checkpoint.size, 44);
-      for (const [logType, texts] of [['AccessLog', access], ['UserActivityLog', activity]] as const) {
+      for (const [logType, texts] of [
+        ['AccessLog', access],
+        ['UserActivityLog', activity],
+      ] as const) {
         const page = await store.firstPage({ tenantId, logType, fromMs: 0, toMs: null }, 100);
         const leaves = await store.leafIndexes(tenantId, page.seqs!);
         const served = entriesOf(page);
-        assert.deepEqual(served.map((e) => e.body), texts, 'the source’s wire texts, unchanged');
+        assert.deepEqual(
+          served.map((e) => e.body),
+          texts,
+          'the source’s wire texts, unchanged',
+        );
         for (let i = 0; i < served.length; i++) {
           const want = buildEntryLeaf({ logType, eventTime: new Date(served[i]!.timeMs).toISOString(), wireText: texts[i]! });
           assert.deepEqual(await log.leaves(leaves[i]!, 1), [want]);
         }
       }
       // Everything read again (as a mirror without its checkpoint would): all duplicates, no new leaf.
-      const again = await mirrorType({ ...target, source: `${server.url}#again` }, client, { logType: 'AccessLog', sinceMs: now - 2 * 60 * MINUTE, overlapMs: 5 * MINUTE, untilMs: now });
+      const again = await mirrorType({ ...target, source: `${server.url}#again` }, client, {
+        logType: 'AccessLog',
+        sinceMs: now - 2 * 60 * MINUTE,
+        overlapMs: 5 * MINUTE,
+        untilMs: now,
+      });
       assert.equal(again.duplicates, 30);
       assert.equal((await store.log(tenantId))!.checkpoint.size, 44);
     } finally {

@@ -38,7 +38,9 @@ describe('the mirror of one log type', () => {
     server.setEntries('AccessLog', texts);
     let appends = 0;
     const failing: Store = Object.create(store, {
-      append: { value: (t: string, e: Parameters<Store['append']>[1]) => (++appends === 3 ? Promise.reject(new Error('disk full')) : store.append(t, e)) },
+      append: {
+        value: (t: string, e: Parameters<Store['append']>[1]) => (++appends === 3 ? Promise.reject(new Error('disk full')) : store.append(t, e)),
+      },
     });
     const target: MirrorTarget = { store: failing, tenantId, source: server.url };
     const req = { logType: 'AccessLog', sinceMs: now - 2 * 60 * MINUTE, overlapMs: 5 * MINUTE, untilMs: now };
@@ -117,7 +119,18 @@ describe('logwarden sync from one logwarden into another', () => {
   let dest: { store: Store; dir: TempDir; tenantId: string };
   const counts = new Map<string, number>();
   let env: Record<string, string>;
-  const syncArgs = (...more: string[]) => ['sync', '--url', source.url, '--tenant', dest.tenantId, '--data-dir', dest.dir.path, '--since', '3h', ...more];
+  const syncArgs = (...more: string[]) => [
+    'sync',
+    '--url',
+    source.url,
+    '--tenant',
+    dest.tenantId,
+    '--data-dir',
+    dest.dir.path,
+    '--since',
+    '3h',
+    ...more,
+  ];
 
   before(async () => {
     source = await startLiveSource();
@@ -147,7 +160,10 @@ describe('logwarden sync from one logwarden into another', () => {
 
   it('a run killed midway (SIGKILL) and restarted ends identical, for all five types', async () => {
     const total = [...counts.values()].reduce((a, b) => a + b);
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...syncArgs('--page-size', '5', '--rate', '50')], { cwd: ROOT, env: cleanEnv(env) });
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...syncArgs('--page-size', '5', '--rate', '50')], {
+      cwd: ROOT,
+      env: cleanEnv(env),
+    });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     let closed = false;
@@ -174,28 +190,45 @@ describe('logwarden sync from one logwarden into another', () => {
     assert.equal(r.code, 0, r.stderr);
     await assertIdentical();
     const report = JSON.parse(r.stdout) as { types: Array<{ logType: string; stored: number; fetched: number }> };
-    assert.equal(report.types.reduce((n, x) => n + x.stored, 0), total - afterKill, 'each entry stored exactly once');
+    assert.equal(
+      report.types.reduce((n, x) => n + x.stored, 0),
+      total - afterKill,
+      'each entry stored exactly once',
+    );
   });
 
   it('a second run adds nothing: the overlap is read again and counted as duplicates', async () => {
     const r = await runCli(syncArgs('--rate', '0'), { env });
     assert.equal(r.code, 0, r.stderr);
-    const rows = r.stdout.trimEnd().split('\n').map((l) => l.split(/\s+/));
+    const rows = r.stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => l.split(/\s+/));
     assert.deepEqual(rows[0], ['TYPE', 'FETCHED', 'STORED', 'DUPLICATES', 'CHECKPOINT']);
-    assert.deepEqual(rows.slice(1).map((row) => row[0]), [...GONG_LOG_TYPES]);
+    assert.deepEqual(
+      rows.slice(1).map((row) => row[0]),
+      [...GONG_LOG_TYPES],
+    );
     for (const row of rows.slice(1)) {
       assert.equal(row[2], '0', `${row[0]} stored nothing new`);
       assert.equal(row[1], row[3], 'everything fetched was a duplicate');
     }
-    assert.ok(rows.slice(1).some((row) => Number(row[1]) > 0), 'the overlap window held entries');
+    assert.ok(
+      rows.slice(1).some((row) => Number(row[1]) > 0),
+      'the overlap window held entries',
+    );
     await assertIdentical();
   });
 
   it('--follow polls at the interval, mirrors new entries, and stops cleanly on SIGTERM', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...syncArgs('--types', 'AccessLog', '--follow', '--interval', '1s', '--json', '--rate', '0')], {
-      cwd: ROOT,
-      env: cleanEnv(env),
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', CLI, ...syncArgs('--types', 'AccessLog', '--follow', '--interval', '1s', '--json', '--rate', '0')],
+      {
+        cwd: ROOT,
+        env: cleanEnv(env),
+      },
+    );
     let stdout = '';
     child.stdout.on('data', (d) => (stdout += d));
     let closed = false;
@@ -205,7 +238,11 @@ describe('logwarden sync from one logwarden into another', () => {
         r(code);
       }),
     );
-    const rounds = () => stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { types: Array<{ stored: number }> });
+    const rounds = () =>
+      stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { types: Array<{ stored: number }> });
     const waitFor = async (done: () => boolean) => {
       while (!done()) {
         assert.ok(!closed, 'sync --follow ended on its own');
@@ -241,7 +278,21 @@ describe('logwarden sync when a source fails for one type', () => {
     server.setEntries('UserCallPlay', entryTexts('UserCallPlay', 4, now - 80 * 60 * MINUTE));
     server.setEntries('UserActivityLog', entryTexts('UserActivityLog', 2, now - 30 * 60 * MINUTE));
     await dest.store.close();
-    const args = ['sync', '--url', server.url, '--tenant', dest.tenantId, '--data-dir', dest.dir.path, '--types', 'AccessLog,UserCallPlay,UserActivityLog', '--rate', '0', '--since', '4d'];
+    const args = [
+      'sync',
+      '--url',
+      server.url,
+      '--tenant',
+      dest.tenantId,
+      '--data-dir',
+      dest.dir.path,
+      '--types',
+      'AccessLog,UserCallPlay,UserActivityLog',
+      '--rate',
+      '0',
+      '--since',
+      '4d',
+    ];
     const env = { LOGWARDEN_ACCESS_KEY: 'k', LOGWARDEN_SECRET: 's' };
     const ok = await runCli(args, { env });
     assert.equal(ok.code, 0, ok.stderr);
@@ -275,8 +326,25 @@ describe('logwarden sync stopped by Ctrl-C', () => {
     await dest.store.close();
     server.setEntries('AccessLog', entryTexts('AccessLog', 6, Date.now() - 10 * MINUTE));
     server.faults.push({ kind: 'slow', ms: 0 }, { kind: 'slow', ms: 20_000 });
-    const args = ['sync', '--url', server.url, '--tenant', dest.tenantId, '--data-dir', dest.dir.path, '--types', 'AccessLog', '--rate', '0', '--page-size', '2'];
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: ROOT, env: cleanEnv({ LOGWARDEN_ACCESS_KEY: 'k', LOGWARDEN_SECRET: 's' }) });
+    const args = [
+      'sync',
+      '--url',
+      server.url,
+      '--tenant',
+      dest.tenantId,
+      '--data-dir',
+      dest.dir.path,
+      '--types',
+      'AccessLog',
+      '--rate',
+      '0',
+      '--page-size',
+      '2',
+    ];
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
+      cwd: ROOT,
+      env: cleanEnv({ LOGWARDEN_ACCESS_KEY: 'k', LOGWARDEN_SECRET: 's' }),
+    });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));

@@ -26,7 +26,12 @@ describe('logwarden tenants show', () => {
 
     const shown = await runCli(['tenants', 'show', tenant.id, '--json', ...flags()]);
     assert.equal(shown.code, 0, shown.stderr);
-    const out = JSON.parse(shown.stdout) as { id: string; name: string; limits: unknown; log: { origin: string; verifierKey: string; treeSize: number } };
+    const out = JSON.parse(shown.stdout) as {
+      id: string;
+      name: string;
+      limits: unknown;
+      log: { origin: string; verifierKey: string; treeSize: number };
+    };
     assert.equal(out.name, 'Acme Corp');
     assert.deepEqual(out.limits, { readPerSecond: 3, readPerDay: 10000, ingestPerSecond: 100 });
     // The admin trail's "tenant created" entry and the two entries.

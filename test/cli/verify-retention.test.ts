@@ -30,13 +30,19 @@ describe('logwarden verify after retention', () => {
   /** The tree's size before the test's entries. */
   let base: number;
   const verify = (...more: string[]) =>
-    runCli(['verify', '--url', server.url, '--tenant', tenantId, '--state', join(dir, 'state.json'), '--cache-dir', join(dir, 'cache'), ...more], { env });
+    runCli(['verify', '--url', server.url, '--tenant', tenantId, '--state', join(dir, 'state.json'), '--cache-dir', join(dir, 'cache'), ...more], {
+      env,
+    });
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'logwarden-verify-retention-'));
     server = await startServer(loadConfig({ dataDir: join(dir, 'data'), port: 0, logLevel: 'silent' }, {}));
     tenantId = server.bootstrap!.tenantId;
-    env = { LOGWARDEN_ACCESS_KEY: server.bootstrap!.key.accessKey, LOGWARDEN_SECRET: server.bootstrap!.key.secret, XDG_CONFIG_HOME: join(dir, 'config') };
+    env = {
+      LOGWARDEN_ACCESS_KEY: server.bootstrap!.key.accessKey,
+      LOGWARDEN_SECRET: server.bootstrap!.key.secret,
+      XDG_CONFIG_HOME: join(dir, 'config'),
+    };
     store = openSqliteStore({ dataDir: join(dir, 'data'), sealIntervalMs: 60_000 });
     // The first leaves are the admin trail's (tenant and key created by the server's first start).
     base = (await store.log(tenantId))!.checkpoint.size;
@@ -62,7 +68,9 @@ describe('logwarden verify after retention', () => {
     assert.match(r.stdout, /40 leaves of this type and time range in the tree; 30 of them served/);
     const date = (ms: number) => new Date(ms).toISOString();
     assert.ok(
-      r.stdout.includes(`6 leaves (eventTime ${date(T0)} to ${date(T0 + 5 * MIN)}): deleted by retention on ${r1.purgedAt}, receipt leaf ${r1.leafIndex}`),
+      r.stdout.includes(
+        `6 leaves (eventTime ${date(T0)} to ${date(T0 + 5 * MIN)}): deleted by retention on ${r1.purgedAt}, receipt leaf ${r1.leafIndex}`,
+      ),
       r.stdout,
     );
     assert.ok(r.stdout.includes(`deleted by retention on ${r2.purgedAt}, receipt leaf ${r2.leafIndex}`), r.stdout);
@@ -71,7 +79,10 @@ describe('logwarden verify after retention', () => {
     const json = await verify('--type', 'AccessLog', '--from', new Date(T0).toISOString(), '--json');
     const report = JSON.parse(json.stdout) as { ok: boolean; deleted: { leafIndex: number; receiptLeaf: number }[]; badReceipts: unknown[] };
     assert.equal(report.ok, true);
-    assert.deepEqual(report.deleted.map((d) => d.leafIndex - base), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    assert.deepEqual(
+      report.deleted.map((d) => d.leafIndex - base),
+      [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+    );
     assert.deepEqual(report.badReceipts, []);
   });
 
@@ -91,8 +102,12 @@ describe('logwarden verify after retention', () => {
     });
     internals.db
       .transaction(() => {
-        internals.db.prepare('DELETE FROM entries WHERE tid = ? AND event_time = ? AND type_id = (SELECT type_id FROM log_types WHERE name = ?)').run(tid, T0 + 5 * MIN, 'UserCallPlay');
-        internals.db.prepare('UPDATE entry_counts SET n = n - 1 WHERE tid = ? AND type_id = (SELECT type_id FROM log_types WHERE name = ?)').run(tid, 'UserCallPlay');
+        internals.db
+          .prepare('DELETE FROM entries WHERE tid = ? AND event_time = ? AND type_id = (SELECT type_id FROM log_types WHERE name = ?)')
+          .run(tid, T0 + 5 * MIN, 'UserCallPlay');
+        internals.db
+          .prepare('UPDATE entry_counts SET n = n - 1 WHERE tid = ? AND type_id = (SELECT type_id FROM log_types WHERE name = ?)')
+          .run(tid, 'UserCallPlay');
         internals.tree.appendReceipt(tid, tenantId, text, Date.now());
       })
       .immediate();

@@ -20,14 +20,30 @@ describe('logwarden verify', () => {
   let s: TlogTestServer;
   let dir: string;
   let env: Record<string, string>;
-  const online = (...more: string[]) => ['verify', '--url', s.url, '--tenant', s.tenantId, '--state', join(dir, 'state.json'), '--cache-dir', join(dir, 'cache'), ...more];
+  const online = (...more: string[]) => [
+    'verify',
+    '--url',
+    s.url,
+    '--tenant',
+    s.tenantId,
+    '--state',
+    join(dir, 'state.json'),
+    '--cache-dir',
+    join(dir, 'cache'),
+    ...more,
+  ];
 
   before(async () => {
     s = await startTlogServer();
     const types = ['AccessLog', 'UserActivityLog'];
     await s.append(Array.from({ length: 600 }, (_, i) => ({ logType: types[i % 2]!, eventTime: at((i * 37) % 500) })));
     dir = mkdtempSync(join(tmpdir(), 'logwarden-verify-'));
-    env = { LOGWARDEN_ACCESS_KEY: s.accessKey, LOGWARDEN_SECRET: s.secret, XDG_CONFIG_HOME: join(dir, 'config'), XDG_CACHE_HOME: join(dir, 'xdg-cache') };
+    env = {
+      LOGWARDEN_ACCESS_KEY: s.accessKey,
+      LOGWARDEN_SECRET: s.secret,
+      XDG_CONFIG_HOME: join(dir, 'config'),
+      XDG_CACHE_HOME: join(dir, 'xdg-cache'),
+    };
   });
   after(async () => {
     await s.close();
@@ -37,7 +53,16 @@ describe('logwarden verify', () => {
   it('--help teaches what is and is not proven, with examples', async () => {
     const r = await runCli(['verify', '--help']);
     assert.equal(r.code, 0);
-    for (const text of ['Examples:', 'What is proven (online)', 'What is not proven', 'Offline (--bundle)', 'rollback', 'fork', '--log-key', 'XDG_CONFIG_HOME']) {
+    for (const text of [
+      'Examples:',
+      'What is proven (online)',
+      'What is not proven',
+      'Offline (--bundle)',
+      'rollback',
+      'fork',
+      '--log-key',
+      'XDG_CONFIG_HOME',
+    ]) {
       assert.ok(r.stdout.includes(text), `help lacks ${text}`);
     }
   });
@@ -77,7 +102,10 @@ describe('logwarden verify', () => {
       const r = await runCli(online('--type', 'UserActivityLog', '--from', at(0)), { env });
       assert.equal(r.code, 1, r.stderr);
       assert.equal(r.stdout.includes('HIDDEN'), true, r.stderr);
-      assert.match(r.stdout, new RegExp(`HIDDEN: leaf ${victim.leafIndex} \\(eventTime ${victim.eventTime}\\) was logged before the read began but not served`));
+      assert.match(
+        r.stdout,
+        new RegExp(`HIDDEN: leaf ${victim.leafIndex} \\(eventTime ${victim.eventTime}\\) was logged before the read began but not served`),
+      );
       assert.match(r.stderr, /the window is not proven complete: 1 hidden/);
     } finally {
       s.entries = saved;
@@ -97,7 +125,11 @@ describe('logwarden verify', () => {
 
     const real = [...s.leaves];
     try {
-      await s.rewrite([buildEntryLeaf({ logType: 'AccessLog', eventTime: at(3), wireText: '{"forged":true}' }), ...real.slice(1), ...real.slice(0, 3)]);
+      await s.rewrite([
+        buildEntryLeaf({ logType: 'AccessLog', eventTime: at(3), wireText: '{"forged":true}' }),
+        ...real.slice(1),
+        ...real.slice(0, 3),
+      ]);
       const fork = await runCli(online('--json'), { env });
       assert.equal(fork.code, 1);
       assert.equal((JSON.parse(fork.stdout) as { failure: string }).failure, 'fork');
@@ -116,9 +148,34 @@ describe('logwarden verify', () => {
 
   it('fetch --format bundle writes a bundle that verifies offline; one entry exports as tlog-proof@v1; tampering is caught', async () => {
     const file = join(dir, 'window.bundle');
-    const fetched = await runCli(['fetch', '--url', s.url, '--tenant', s.tenantId, '--type', 'AccessLog', '--from', at(100), '--to', at(200), '--format', 'bundle', '--out', file, '--log-key', s.verifierKey], { env });
+    const fetched = await runCli(
+      [
+        'fetch',
+        '--url',
+        s.url,
+        '--tenant',
+        s.tenantId,
+        '--type',
+        'AccessLog',
+        '--from',
+        at(100),
+        '--to',
+        at(200),
+        '--format',
+        'bundle',
+        '--out',
+        file,
+        '--log-key',
+        s.verifierKey,
+      ],
+      { env },
+    );
     assert.equal(fetched.code, 0, fetched.stderr);
-    const bundle = JSON.parse(readFileSync(file, 'utf8')) as { entries: { leafIndex: number; wireText: string }[]; leaves: string[]; leafRange: { from: number; to: number } };
+    const bundle = JSON.parse(readFileSync(file, 'utf8')) as {
+      entries: { leafIndex: number; wireText: string }[];
+      leaves: string[];
+      leafRange: { from: number; to: number };
+    };
     assert.ok(bundle.entries.length > 10);
 
     const ok = await runCli(['verify', '--bundle', file, '--log-key', s.verifierKey]);
@@ -128,7 +185,17 @@ describe('logwarden verify', () => {
 
     const entry = bundle.entries[3]!;
     const proofFile = join(dir, 'entry.proof');
-    const exported = await runCli(['verify', '--bundle', file, '--log-key', s.verifierKey, '--entry', String(entry.leafIndex), '--proof-out', proofFile]);
+    const exported = await runCli([
+      'verify',
+      '--bundle',
+      file,
+      '--log-key',
+      s.verifierKey,
+      '--entry',
+      String(entry.leafIndex),
+      '--proof-out',
+      proofFile,
+    ]);
     assert.equal(exported.code, 0, exported.stderr);
     const proofText = readFileSync(proofFile, 'utf8');
     assert.match(proofText, /^c2sp\.org\/tlog-proof@v1\nindex \d+\n/);
@@ -141,7 +208,10 @@ describe('logwarden verify', () => {
     writeFileSync(join(dir, 'edited.bundle'), JSON.stringify(edited));
     const bad = await runCli(['verify', '--bundle', join(dir, 'edited.bundle'), '--log-key', s.verifierKey]);
     assert.equal(bad.code, 1);
-    assert.match(bad.stdout, new RegExp(`NOT IN THE LOG: entry #3 \\(leaf ${edited.entries[2]!.leafIndex}\\): the entry is not what leaf \\d+ logged`));
+    assert.match(
+      bad.stdout,
+      new RegExp(`NOT IN THE LOG: entry #3 \\(leaf ${edited.entries[2]!.leafIndex}\\): the entry is not what leaf \\d+ logged`),
+    );
 
     assert.equal((await runCli(['verify', '--bundle', file])).code, 2);
   });

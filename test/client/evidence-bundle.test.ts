@@ -56,12 +56,18 @@ describe('evidence bundles', () => {
   });
 
   it('an entry edited, an entry dropped, an entry added: listed', () => {
-    const edited = checkEvidenceBundle(tampered((b) => (b.entries[1]!.wireText = b.entries[1]!.wireText.replace('"n":', '"n":7'))), s.verifierKey);
+    const edited = checkEvidenceBundle(
+      tampered((b) => (b.entries[1]!.wireText = b.entries[1]!.wireText.replace('"n":', '"n":7'))),
+      s.verifierKey,
+    );
     assert.equal(edited.complete, false);
     assert.match(edited.mismatched[0]!.reason, /not what leaf \d+ logged/);
     const dropped = tampered((b) => b.entries.splice(2, 1));
     assert.deepEqual(checkEvidenceBundle(dropped, s.verifierKey).missing, [bundle.entries[2]!.leafIndex]);
-    const added = checkEvidenceBundle(tampered((b) => b.entries.push({ ...b.entries[0]!, leafIndex: b.leafRange.from + 1 })), s.verifierKey);
+    const added = checkEvidenceBundle(
+      tampered((b) => b.entries.push({ ...b.entries[0]!, leafIndex: b.leafRange.from + 1 })),
+      s.verifierKey,
+    );
     assert.equal(added.complete, false);
   });
 
@@ -71,10 +77,38 @@ describe('evidence bundles', () => {
       raw[at] = raw[at]! ^ 1;
       return raw.toString('base64');
     };
-    assert.throws(() => checkEvidenceBundle(tampered((b) => (b.leaves[5] = flip(b.leaves[5]!, 30))), s.verifierKey), /not the signed root .*the bundle was altered/);
-    assert.throws(() => checkEvidenceBundle(tampered((b) => (b.subtreeHashes[0] = flip(b.subtreeHashes[0]!, 3))), s.verifierKey), /not the signed root/);
-    assert.throws(() => checkEvidenceBundle(tampered((b) => b.leaves.pop()), s.verifierKey), EvidenceError);
-    assert.throws(() => checkEvidenceBundle(tampered((b) => (b.checkpoint = b.checkpoint.replace(/\n(\d+)\n/, (_, n: string) => `\n${Number(n) + 1}\n`))), s.verifierKey), /not validly signed by the pinned key/);
+    assert.throws(
+      () =>
+        checkEvidenceBundle(
+          tampered((b) => (b.leaves[5] = flip(b.leaves[5]!, 30))),
+          s.verifierKey,
+        ),
+      /not the signed root .*the bundle was altered/,
+    );
+    assert.throws(
+      () =>
+        checkEvidenceBundle(
+          tampered((b) => (b.subtreeHashes[0] = flip(b.subtreeHashes[0]!, 3))),
+          s.verifierKey,
+        ),
+      /not the signed root/,
+    );
+    assert.throws(
+      () =>
+        checkEvidenceBundle(
+          tampered((b) => b.leaves.pop()),
+          s.verifierKey,
+        ),
+      EvidenceError,
+    );
+    assert.throws(
+      () =>
+        checkEvidenceBundle(
+          tampered((b) => (b.checkpoint = b.checkpoint.replace(/\n(\d+)\n/, (_, n: string) => `\n${Number(n) + 1}\n`))),
+          s.verifierKey,
+        ),
+      /not validly signed by the pinned key/,
+    );
     assert.throws(() => checkEvidenceBundle(bundle, generateNoteKey(s.origin).verifierKey), /not validly signed by the pinned key/);
   });
 

@@ -62,7 +62,12 @@ describe('the SDK writing to a real logwarden server', () => {
 
   it('retries a batch after a 429 (waiting out Retry-After), a 503, a reset and a lost answer; the stored one comes back as duplicates', async () => {
     const list = entries(6, 100);
-    proxy.faults.push({ kind: 'status', status: 429, retryAfter: '1' }, { kind: 'status', status: 503 }, { kind: 'reset' }, { kind: 'lose-answer', status: 503 });
+    proxy.faults.push(
+      { kind: 'status', status: 429, retryAfter: '1' },
+      { kind: 'status', status: 503 },
+      { kind: 'reset' },
+      { kind: 'lose-answer', status: 503 },
+    );
     const seenBefore = proxy.seen.length;
     const started = Date.now();
     const r = await client.ingest('UserCallPlay', list);
@@ -81,7 +86,8 @@ describe('the SDK writing to a real logwarden server', () => {
     const file = join(dir.path, 'events.ndjson');
     const lines = Array.from(
       { length: 40 },
-      (_, i) => `{"logType":"UserActivityLog","userId":"7301845529017364${String(i).padStart(3, '0')}","eventTime":"2026-02-02T00:00:${String(i).padStart(2, '0')}Z","logRecord":{"n":1.0,"big":${BIG_INTEGER}}}`,
+      (_, i) =>
+        `{"logType":"UserActivityLog","userId":"7301845529017364${String(i).padStart(3, '0')}","eventTime":"2026-02-02T00:00:${String(i).padStart(2, '0')}Z","logRecord":{"n":1.0,"big":${BIG_INTEGER}}}`,
     );
     writeFileSync(file, lines.join('\r\n') + '\n\n');
     const r = await client.ingestNdjson(createReadStream(file, { highWaterMark: 64 }), { maxEntries: 15 });

@@ -38,7 +38,7 @@ describe('the SDK against a real logwarden server', () => {
     assert.equal(access!.logRecord.content_length, BigInt(BIG_INTEGER));
   });
 
-  it('treats the real 404 no-records answer as empty, and surfaces real 400s with the server\'s requestId', async () => {
+  it("treats the real 404 no-records answer as empty, and surfaces real 400s with the server's requestId", async () => {
     const page = await client.listLogs({ logType: 'AccessLog', fromDateTime: '2030-01-01T00:00:00Z' });
     assert.deepEqual(page.logEntries, []);
     assert.match(page.requestId ?? '', /^[0-9a-z]{19}$/);
@@ -55,7 +55,11 @@ describe('the SDK against a real logwarden server', () => {
     assert.ok(token.expiresIn > 0);
     const bearer = new LogsClient({ baseUrl: source.url, token: token.accessToken, requestsPerSecond: 0 });
     assert.equal((await bearer.listLogs({ logType: 'AccessLog', fromDateTime: FROM, limit: 3 })).logEntries.length, 3);
-    const refreshed = new LogsClient({ baseUrl: source.url, token: tokenSource({ baseUrl: source.url, accessKey: source.key.accessKey, secret: source.key.secret }), requestsPerSecond: 0 });
+    const refreshed = new LogsClient({
+      baseUrl: source.url,
+      token: tokenSource({ baseUrl: source.url, accessKey: source.key.accessKey, secret: source.key.secret }),
+      requestsPerSecond: 0,
+    });
     assert.equal((await refreshed.listLogs({ logType: 'AccessLog', fromDateTime: FROM, limit: 2 })).logEntries.length, 2);
     const err = await fetchToken({ baseUrl: source.url, accessKey: source.key.accessKey, secret: 'wrong' }).catch((e: unknown) => e);
     assert.ok(err instanceof LogsApiError);
@@ -64,7 +68,7 @@ describe('the SDK against a real logwarden server', () => {
   });
 });
 
-describe('the SDK against a real server\'s rate limit', () => {
+describe("the SDK against a real server's rate limit", () => {
   let source: LiveSource;
   before(async () => {
     source = await startLiveSource({ readPerSecond: 3 });
@@ -93,7 +97,13 @@ describe('the SDK against a real server\'s rate limit', () => {
       seen.push(res.status);
       return res;
     };
-    const client = new LogsClient({ baseUrl: source.url, accessKey: source.key.accessKey, secret: source.key.secret, fetch: counting, requestsPerSecond: 0 });
+    const client = new LogsClient({
+      baseUrl: source.url,
+      accessKey: source.key.accessKey,
+      secret: source.key.secret,
+      fetch: counting,
+      requestsPerSecond: 0,
+    });
     await new Promise((r) => setTimeout(r, 1000)); // a fresh one-second window
     const pages = await Promise.all(Array.from({ length: 5 }, () => client.listLogs({ logType: 'AccessLog', fromDateTime: FROM, limit: 2 })));
     assert.ok(pages.every((p) => p.logEntries.length === 2));

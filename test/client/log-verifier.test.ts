@@ -5,12 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import {
-  type LogState,
-  LogVerifier,
-  MemoryLeafCache,
-  TlogClient,
-} from '../../src/client/index.ts';
+import { type LogState, LogVerifier, MemoryLeafCache, TlogClient } from '../../src/client/index.ts';
 import { buildEntryLeaf, generateNoteKey } from '../../src/tlog/index.ts';
 import { startTlogServer, type TlogTestServer, wireText } from '../support/tlog-server.ts';
 import { rejectsWithVerifyError as rejects } from '../support/verify-errors.ts';
@@ -20,7 +15,14 @@ const at = (minutes: number) => new Date(T0 + minutes * 60_000).toISOString();
 const WINDOW = { logType: 'AccessLog', from: at(0), to: at(600) };
 
 function clientFor(s: TlogTestServer): TlogClient {
-  return new TlogClient({ baseUrl: s.url, accessKey: s.accessKey, secret: s.secret, tenantId: s.tenantId, requestsPerSecond: 0, retry: { retries: 0 } });
+  return new TlogClient({
+    baseUrl: s.url,
+    accessKey: s.accessKey,
+    secret: s.secret,
+    tenantId: s.tenantId,
+    requestsPerSecond: 0,
+    retry: { retries: 0 },
+  });
 }
 
 /** 700 entries of three types, eventTimes out of append order (late entries), one identical pair. */
@@ -35,7 +37,6 @@ async function fill(s: TlogTestServer, count = 700): Promise<void> {
     { logType: 'AccessLog', eventTime: at(5), wireText: same },
   ]);
 }
-
 
 describe('LogVerifier', () => {
   let s: TlogTestServer;
@@ -98,10 +99,18 @@ describe('LogVerifier', () => {
 
   it('refuses a checkpoint not signed by the pinned key, and a pinned key other than the one trusted before', async () => {
     const other = generateNoteKey(s.origin).verifierKey;
-    await rejects(new LogVerifier({ client: clientFor(s), logKey: other }).checkpoint(), 'bad-checkpoint', /not validly signed by logwarden\/test-store/);
+    await rejects(
+      new LogVerifier({ client: clientFor(s), logKey: other }).checkpoint(),
+      'bad-checkpoint',
+      /not validly signed by logwarden\/test-store/,
+    );
     const v = new LogVerifier({ client: clientFor(s) });
     await v.checkpoint();
-    await rejects(new LogVerifier({ client: clientFor(s), logKey: other, state: v.state }).checkpoint(), 'key-mismatch', /is not the key this state trusted before/);
+    await rejects(
+      new LogVerifier({ client: clientFor(s), logKey: other, state: v.state }).checkpoint(),
+      'key-mismatch',
+      /is not the key this state trusted before/,
+    );
   });
 });
 
@@ -142,7 +151,10 @@ describe('LogVerifier against a tampering server', () => {
       assert.equal(proof.unexpected.length, 1);
       assert.equal(proof.unexpected[0]!.claimedLeafIndex, victim.leafIndex);
       assert.match(proof.unexpected[0]!.reason, new RegExp(`differs from what leaf ${victim.leafIndex} logged.*altered after it was logged`));
-      assert.deepEqual(proof.hidden.map((h) => h.leafIndex), [victim.leafIndex]);
+      assert.deepEqual(
+        proof.hidden.map((h) => h.leafIndex),
+        [victim.leafIndex],
+      );
     } finally {
       s.entries = saved;
     }
@@ -201,7 +213,11 @@ describe('LogVerifier against a tampering server', () => {
     const grown = newer.state!;
     s.checkpoint = old;
     try {
-      await rejects(new LogVerifier({ client: clientFor(s), logKey: s.verifierKey, state: grown }).checkpoint(), 'rollback', /^rollback: the log now shows a signed tree of size 302 .* smaller than the tree of size 303/);
+      await rejects(
+        new LogVerifier({ client: clientFor(s), logKey: s.verifierKey, state: grown }).checkpoint(),
+        'rollback',
+        /^rollback: the log now shows a signed tree of size 302 .* smaller than the tree of size 303/,
+      );
       assert.equal((await v.checkpoint()).relation, 'same');
     } finally {
       await s.sign();
@@ -223,7 +239,11 @@ describe('LogVerifier against a tampering server', () => {
       );
       // The same size with another root.
       await s.rewrite([...real.slice(0, 3), forged, ...real.slice(4)]);
-      await rejects(new LogVerifier({ client: clientFor(s), logKey: s.verifierKey, state: seen.state }).checkpoint(), 'fork', /^fork: two different trees of size \d+ are signed/);
+      await rejects(
+        new LogVerifier({ client: clientFor(s), logKey: s.verifierKey, state: seen.state }).checkpoint(),
+        'fork',
+        /^fork: two different trees of size \d+ are signed/,
+      );
     } finally {
       await s.rewrite(real);
     }

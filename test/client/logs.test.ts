@@ -27,7 +27,10 @@ describe('LogsClient against a Gong-compatible server', () => {
     server.setEntries('UserCallPlay', texts);
     const got: LogEntry[] = [];
     for await (const e of client.entries({ logType: 'UserCallPlay', fromDateTime: FROM })) got.push(e);
-    assert.deepEqual(got.map((e) => e.raw), texts);
+    assert.deepEqual(
+      got.map((e) => e.raw),
+      texts,
+    );
     const cursors = server.requests.map((r) => r.url.searchParams.get('cursor'));
     assert.equal(cursors.length, 5); // 30 entries, 7 per page
     assert.equal(cursors[0], null);
@@ -124,7 +127,10 @@ describe('LogsClient against a Gong-compatible server', () => {
     let n = 0;
     const fetchSpy = async (_input: string, init: RequestInit) => {
       seen.push(new Headers(init.headers).get('authorization') ?? '');
-      return new Response(JSON.stringify({ requestId: 'r', records: { totalRecords: 0, currentPageSize: 0, currentPageNumber: 0 }, logEntries: [] }), { status: 200 });
+      return new Response(
+        JSON.stringify({ requestId: 'r', records: { totalRecords: 0, currentPageSize: 0, currentPageNumber: 0 }, logEntries: [] }),
+        { status: 200 },
+      );
     };
     await new LogsClient({ token: 'abc', fetch: fetchSpy, requestsPerSecond: 0 }).listLogs({ logType: 'AccessLog', fromDateTime: FROM });
     const provided = new LogsClient({ token: () => `t${++n}`, fetch: fetchSpy, requestsPerSecond: 0 });

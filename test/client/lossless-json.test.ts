@@ -28,7 +28,7 @@ describe('parseLossless', () => {
   });
 
   it('decodes escapes in keys and strings', () => {
-    assert.deepEqual(parseLossless('{"k\\u00e9y":"a\\"b\\\\c\\n"}'), { 'kéy': 'a"b\\c\n' });
+    assert.deepEqual(parseLossless('{"k\\u00e9y":"a\\"b\\\\c\\n"}'), { kéy: 'a"b\\c\n' });
   });
 
   it('refuses malformed text', () => {

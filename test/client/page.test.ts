@@ -4,7 +4,8 @@ import fc from 'fast-check';
 import { PageShapeError, parsePage, parseTextPage } from '../../src/client/page.ts';
 import { arrayElements, minifiedElements, minify, tooDeep } from '../../src/logs/json-text.ts';
 
-const ENTRY_A = '{"userId":"1234567890123456789","eventTime":"2026-01-01T00:00:00.000Z","logRecord":{"n":12345678901234567890123,"f":1.0,"s":"a b\\" c"}}';
+const ENTRY_A =
+  '{"userId":"1234567890123456789","eventTime":"2026-01-01T00:00:00.000Z","logRecord":{"n":12345678901234567890123,"f":1.0,"s":"a b\\" c"}}';
 const ENTRY_B = '{"eventTime":"2026-01-01T00:00:01.000Z","logRecord":{}}';
 
 function page(entries: string, extra = ''): string {
@@ -18,7 +19,10 @@ describe('parseTextPage and parsePage', () => {
       const full = parsePage(body);
       const texts = parseTextPage(body);
       assert.deepEqual(texts.texts, [ENTRY_A, ENTRY_B]);
-      assert.deepEqual(full.logEntries.map((e) => e.raw), [ENTRY_A, ENTRY_B]);
+      assert.deepEqual(
+        full.logEntries.map((e) => e.raw),
+        [ENTRY_A, ENTRY_B],
+      );
       assert.deepEqual(texts.eventTimes, ['2026-01-01T00:00:00.000Z', '2026-01-01T00:00:01.000Z']);
       assert.deepEqual(texts.records, full.records);
       assert.equal(texts.records.cursor, 'c1');
@@ -64,7 +68,10 @@ describe('minifiedElements', () => {
         const text = JSON.stringify(values, null, indent) + ' ,x';
         const out: string[] = [];
         const end = minifiedElements(text, 0, out);
-        assert.deepEqual(out, arrayElements(text, 0).map(([s, e]) => minify(text, s, e)));
+        assert.deepEqual(
+          out,
+          arrayElements(text, 0).map(([s, e]) => minify(text, s, e)),
+        );
         assert.equal(text.slice(end), ' ,x');
       }),
       { numRuns: 300 },

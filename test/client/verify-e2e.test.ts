@@ -54,7 +54,7 @@ class Deployment {
     await this.stop();
     const db = new Database(join(this.dir, 'logwarden.db'));
     try {
-      const tid = (db.prepare('SELECT tid FROM tenants WHERE id = ?').pluck().get(this.tenantId) as number);
+      const tid = db.prepare('SELECT tid FROM tenants WHERE id = ?').pluck().get(this.tenantId) as number;
       edit(db, tid);
     } finally {
       db.close();
@@ -65,7 +65,7 @@ class Deployment {
   async ingest(logType: string, from: number, n: number): Promise<void> {
     const logEntries = Array.from({ length: n }, (_, i) => ({
       userId: String(7_000_000_000_000_000_000n + BigInt(from + i)),
-      eventTime: new Date(T0 + ((from + i) * 7919 % 600) * 60_000).toISOString(),
+      eventTime: new Date(T0 + (((from + i) * 7919) % 600) * 60_000).toISOString(),
       logRecord: { i: from + i, path: `/calls/${from + i}` },
     }));
     const res = await fetch(`${this.url}/v2/logs`, {
@@ -77,7 +77,14 @@ class Deployment {
   }
 
   client(): TlogClient {
-    return new TlogClient({ baseUrl: this.url, accessKey: this.key.accessKey, secret: this.key.secret, tenantId: this.tenantId, requestsPerSecond: 0, retry: { retries: 0 } });
+    return new TlogClient({
+      baseUrl: this.url,
+      accessKey: this.key.accessKey,
+      secret: this.key.secret,
+      tenantId: this.tenantId,
+      requestsPerSecond: 0,
+      retry: { retries: 0 },
+    });
   }
 
   verifier(state: LogState | null = null): LogVerifier {
@@ -104,7 +111,6 @@ async function deployment(): Promise<{ d: Deployment; state: LogState }> {
   return { d, state: v.state! };
 }
 
-
 describe('verify against a real server and SQLite store', () => {
   const made: Deployment[] = [];
   after(async () => {
@@ -121,11 +127,18 @@ describe('verify against a real server and SQLite store', () => {
     const v = d.verifier(state);
     const cp = await v.checkpoint();
     assert.equal(cp.relation, 'same');
-    const { check } = await fetchEvidenceBundle(d.client(), { logType: 'UserActivityLog', from: new Date(T0).toISOString(), to: new Date(T0 + 3_600_000).toISOString() });
+    const { check } = await fetchEvidenceBundle(d.client(), {
+      logType: 'UserActivityLog',
+      from: new Date(T0).toISOString(),
+      to: new Date(T0 + 3_600_000).toISOString(),
+    });
     assert.equal(check.complete, true);
     assert.ok(check.entries > 0);
     const served = await d.client().servedWindow({ logType: 'AccessLog', fromDateTime: new Date(T0).toISOString(), limit: 100 });
-    const included = await v.proveIncluded(cp.checkpoint, served.map((s) => ({ logType: 'AccessLog', entry: s.entry, leafIndex: s.leafIndex! })));
+    const included = await v.proveIncluded(
+      cp.checkpoint,
+      served.map((s) => ({ logType: 'AccessLog', entry: s.entry, leafIndex: s.leafIndex! })),
+    );
     assert.equal(included.proven.length, 300);
   });
 
@@ -133,24 +146,30 @@ describe('verify against a real server and SQLite store', () => {
     const { d, state } = await fresh();
     let seq = 0;
     await d.tamper((db, tid) => {
-      seq = db.prepare("SELECT seq FROM entries WHERE tid = ? AND body LIKE '%\"i\":7,%'").pluck().get(tid) as number;
+      seq = db.prepare('SELECT seq FROM entries WHERE tid = ? AND body LIKE \'%"i":7,%\'').pluck().get(tid) as number;
       assert.equal(db.prepare(`UPDATE entries SET body = replace(body, '"i":7,', '"i":8,') WHERE seq = ?`).run(seq).changes, 1);
     });
     const proof = await d.verifier(state).proveWindow(WINDOW);
     assert.equal(proof.complete, false);
     assert.equal(proof.unexpected.length, 1);
     assert.match(proof.unexpected[0]!.reason, /^its text differs from what leaf 7 logged .*: the entry was altered after it was logged$/);
-    assert.deepEqual(proof.hidden.map((h) => h.leafIndex), [7]);
+    assert.deepEqual(
+      proof.hidden.map((h) => h.leafIndex),
+      [7],
+    );
   });
 
   it('an entry deleted from the database', async () => {
     const { d, state } = await fresh();
     await d.tamper((db, tid) => {
-      assert.equal(db.prepare("DELETE FROM entries WHERE tid = ? AND body LIKE '%\"i\":42,%'").run(tid).changes, 1);
+      assert.equal(db.prepare('DELETE FROM entries WHERE tid = ? AND body LIKE \'%"i":42,%\'').run(tid).changes, 1);
     });
     const proof = await d.verifier(state).proveWindow(WINDOW);
     assert.equal(proof.complete, false);
-    assert.deepEqual(proof.hidden.map((h) => h.leafIndex), [42]);
+    assert.deepEqual(
+      proof.hidden.map((h) => h.leafIndex),
+      [42],
+    );
     assert.equal(proof.unexpected.length, 0);
   });
 
@@ -179,7 +198,10 @@ describe('verify against a real server and SQLite store', () => {
     const rootHash = await forged.root();
     await d.tamper((db, tid) => {
       const secret = db.prepare("SELECT value FROM secrets WHERE name = 'tlog-signing-secret'").pluck().get() as string;
-      const { origin, note } = db.prepare('SELECT origin, note FROM tree_checkpoints WHERE tid = ? ORDER BY size DESC LIMIT 1').get(tid) as { origin: string; note: string };
+      const { origin, note } = db.prepare('SELECT origin, note FROM tree_checkpoints WHERE tid = ? ORDER BY size DESC LIMIT 1').get(tid) as {
+        origin: string;
+        note: string;
+      };
       assert.ok(note.includes('\n500\n'));
       const signed = signCheckpoint({ origin, size: 500, rootHash, extensions: [] }, deriveTenantSigner(secret, origin));
       db.prepare('UPDATE tree_checkpoints SET note = ? WHERE tid = ? AND size = 500').run(signed, tid);
@@ -192,7 +214,11 @@ describe('verify against a real server and SQLite store', () => {
     await d.tamper((db, tid) => {
       db.prepare('DELETE FROM tree_checkpoints WHERE tid = ? AND size > 300').run(tid);
     });
-    await rejects(d.verifier(state).checkpoint(), 'rollback', /^rollback: the log now shows a signed tree of size 300 .* smaller than the tree of size 500/);
+    await rejects(
+      d.verifier(state).checkpoint(),
+      'rollback',
+      /^rollback: the log now shows a signed tree of size 300 .* smaller than the tree of size 500/,
+    );
   });
 
   it('a flipped bit in an entry text, a stored leaf record, a stored high hash or the checkpoint is detected', async () => {
@@ -209,21 +235,43 @@ describe('verify against a real server and SQLite store', () => {
             return copy;
           };
           if (target === 'entry') {
-            const row = db.prepare('SELECT seq, body FROM entries WHERE tid = ? AND type_id = (SELECT type_id FROM log_types WHERE name = ?) ORDER BY seq LIMIT 1 OFFSET ?').get(tid, 'AccessLog', at % 300) as { seq: number; body: string };
+            const row = db
+              .prepare(
+                'SELECT seq, body FROM entries WHERE tid = ? AND type_id = (SELECT type_id FROM log_types WHERE name = ?) ORDER BY seq LIMIT 1 OFFSET ?',
+              )
+              .get(tid, 'AccessLog', at % 300) as { seq: number; body: string };
             const bytes = flip(Buffer.from(row.body));
-            db.prepare('UPDATE entries SET body = ? WHERE seq = ?').run(bytes.toString('latin1') === row.body ? bytes : bytes.toString('utf8'), row.seq);
+            db.prepare('UPDATE entries SET body = ? WHERE seq = ?').run(
+              bytes.toString('latin1') === row.body ? bytes : bytes.toString('utf8'),
+              row.seq,
+            );
             restore = (db2) => db2.prepare('UPDATE entries SET body = ? WHERE seq = ?').run(row.body, row.seq);
           } else if (target === 'record') {
-            const row = db.prepare('SELECT tile, records FROM tree_tiles WHERE tid = ? ORDER BY tile LIMIT 1').get(tid) as { tile: number; records: Buffer };
+            const row = db.prepare('SELECT tile, records FROM tree_tiles WHERE tid = ? ORDER BY tile LIMIT 1').get(tid) as {
+              tile: number;
+              records: Buffer;
+            };
             db.prepare('UPDATE tree_tiles SET records = ? WHERE tid = ? AND tile = ?').run(flip(row.records), tid, row.tile);
             restore = (db2) => db2.prepare('UPDATE tree_tiles SET records = ? WHERE tid = ? AND tile = ?').run(row.records, tid, row.tile);
           } else if (target === 'high') {
-            const row = db.prepare('SELECT level, n, hash FROM tree_high WHERE tid = ? ORDER BY level, n LIMIT 1').get(tid) as { level: number; n: number; hash: Buffer };
+            const row = db.prepare('SELECT level, n, hash FROM tree_high WHERE tid = ? ORDER BY level, n LIMIT 1').get(tid) as {
+              level: number;
+              n: number;
+              hash: Buffer;
+            };
             db.prepare('UPDATE tree_high SET hash = ? WHERE tid = ? AND level = ? AND n = ?').run(flip(row.hash), tid, row.level, row.n);
-            restore = (db2) => db2.prepare('UPDATE tree_high SET hash = ? WHERE tid = ? AND level = ? AND n = ?').run(row.hash, tid, row.level, row.n);
+            restore = (db2) =>
+              db2.prepare('UPDATE tree_high SET hash = ? WHERE tid = ? AND level = ? AND n = ?').run(row.hash, tid, row.level, row.n);
           } else {
-            const row = db.prepare('SELECT size, note FROM tree_checkpoints WHERE tid = ? ORDER BY size DESC LIMIT 1').get(tid) as { size: number; note: string };
-            db.prepare('UPDATE tree_checkpoints SET note = ? WHERE tid = ? AND size = ?').run(flip(Buffer.from(row.note)).toString('latin1'), tid, row.size);
+            const row = db.prepare('SELECT size, note FROM tree_checkpoints WHERE tid = ? ORDER BY size DESC LIMIT 1').get(tid) as {
+              size: number;
+              note: string;
+            };
+            db.prepare('UPDATE tree_checkpoints SET note = ? WHERE tid = ? AND size = ?').run(
+              flip(Buffer.from(row.note)).toString('latin1'),
+              tid,
+              row.size,
+            );
             restore = (db2) => db2.prepare('UPDATE tree_checkpoints SET note = ? WHERE tid = ? AND size = ?').run(row.note, tid, row.size);
           }
         });
@@ -231,7 +279,13 @@ describe('verify against a real server and SQLite store', () => {
           // A record stores the event time as a float64 of whole milliseconds: a flip in its
           // lowest mantissa bits is rounded away and leaves every served leaf as it was.
           // (A bundle the server fails to serve is not that case: verify must then fail.)
-          const unchanged = await d.client().entryBundle(0, 256).then((b) => Buffer.from(b).equals(bundle0), () => false);
+          const unchanged = await d
+            .client()
+            .entryBundle(0, 256)
+            .then(
+              (b) => Buffer.from(b).equals(bundle0),
+              () => false,
+            );
           if (target === 'record' && unchanged) return;
           let outcome: string;
           try {

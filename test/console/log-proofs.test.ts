@@ -35,7 +35,10 @@ describe('console log proofs (WebCrypto)', () => {
     await assert.rejects(verifyCheckpoint(note, other), /not signed by the log’s key/);
     const elsewhere = parseSignerKey(generateNoteKey('logwarden/other/1').signerKey);
     const foreign = signCheckpoint({ origin: 'logwarden/other/1', size: 7, rootHash, extensions: [] }, elsewhere);
-    await assert.rejects(verifyCheckpoint(foreign, await parseLogKey(elsewhere.verifier.text)).then(() => verifyCheckpoint(foreign, key)), IntegrityError);
+    await assert.rejects(
+      verifyCheckpoint(foreign, await parseLogKey(elsewhere.verifier.text)).then(() => verifyCheckpoint(foreign, key)),
+      IntegrityError,
+    );
     for (const bad of ['', 'name', `${ORIGIN}+0000000+AQ==`, keys.verifierKey.replace(/\+[0-9a-f]{8}\+/, '+00000000+')]) {
       await assert.rejects(parseLogKey(bad), IntegrityError, bad);
     }

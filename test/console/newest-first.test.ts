@@ -67,7 +67,10 @@ describe('newest-first reading', () => {
       got.map((r) => r.raw),
       expected,
     );
-    assert.ok(reads.length < 40, `${reads.length} window reads: ${JSON.stringify(reads.map(([a, b]) => [(a - T0) / HOUR, b === null ? null : (b - T0) / HOUR]))}`);
+    assert.ok(
+      reads.length < 40,
+      `${reads.length} window reads: ${JSON.stringify(reads.map(([a, b]) => [(a - T0) / HOUR, b === null ? null : (b - T0) / HOUR]))}`,
+    );
   });
 
   it('is as exact without counts, and with counts that are wrong', async () => {

@@ -28,7 +28,10 @@ describe('cursor codec', () => {
 
   it('carries a user filter, and a cursor without one has the fields it always had', () => {
     const codec = new CursorCodec(SECRET);
-    for (const user of [{ field: 'userId', value: '42' }, { field: 'userEmailAddress', value: 'a"b\\@example.com' }] as const) {
+    for (const user of [
+      { field: 'userId', value: '42' },
+      { field: 'userEmailAddress', value: 'a"b\\@example.com' },
+    ] as const) {
       assert.deepEqual(codec.decode(codec.encode({ ...state, user })), { ...state, user });
     }
     // Fourteen fields without a filter, as before the filter existed.
@@ -44,7 +47,22 @@ describe('cursor codec', () => {
     // The fifteen fields such cursors carried (the last a hint about runs of equal times),
     // sealed as the codec seals them.
     const key = createHash('sha256').update('logwarden cursor v1\0').update(SECRET).digest();
-    const fields = [1, state.tenantId, state.logType, state.from.ms, '', state.to!.ms, '5', 100, 98_765, state.afterTimeMs, 4321, 3, 12_345, state.expiresMs];
+    const fields = [
+      1,
+      state.tenantId,
+      state.logType,
+      state.from.ms,
+      '',
+      state.to!.ms,
+      '5',
+      100,
+      98_765,
+      state.afterTimeMs,
+      4321,
+      3,
+      12_345,
+      state.expiresMs,
+    ];
     for (const old of [fields, [...fields, true], [...fields, false]]) {
       const iv = randomBytes(12);
       const cipher = createCipheriv('aes-256-gcm', key, iv);

@@ -3,12 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import {
-  generateDemoEntries,
-  generateSteadyDemoEntries,
-  loadDemoData,
-  toIngestLine,
-} from '../../src/logs/demo-data.ts';
+import { generateDemoEntries, generateSteadyDemoEntries, loadDemoData, toIngestLine } from '../../src/logs/demo-data.ts';
 import { ENTRY_FIELDS, type NewEntry } from '../../src/logs/entry.ts';
 import { parseNdjsonLine } from '../../src/logs/ingest-parse.ts';
 import { GONG_LOG_TYPES, LogTypes } from '../../src/logs/log-types.ts';
@@ -65,8 +60,14 @@ describe('demo data generator', () => {
 
   it('is deterministic: the same seed gives the same entries, another seed others', () => {
     const again = sample(42);
-    assert.deepEqual(again.map((e) => e.body), entries.map((e) => e.body));
-    assert.deepEqual(again.map((e) => e.key.toString('hex')), entries.map((e) => e.key.toString('hex')));
+    assert.deepEqual(
+      again.map((e) => e.body),
+      entries.map((e) => e.body),
+    );
+    assert.deepEqual(
+      again.map((e) => e.key.toString('hex')),
+      entries.map((e) => e.key.toString('hex')),
+    );
     const other = new Set(sample(43).map((e) => e.body));
     assert.equal(entries.filter((e) => other.has(e.body)).length, 0);
   });
@@ -126,7 +127,11 @@ describe('demo data generator', () => {
     for (const e of entries) {
       const entry = JSON.parse(e.body) as Obj;
       const keys = Object.keys(entry);
-      assert.deepEqual(keys, ENTRY_FIELDS.filter((f) => keys.includes(f)), 'Gong field order');
+      assert.deepEqual(
+        keys,
+        ENTRY_FIELDS.filter((f) => keys.includes(f)),
+        'Gong field order',
+      );
       assert.equal(keys.at(-2), 'eventTime');
       const external = e.logType.startsWith('ExternallySharedCall');
       if (external) {
@@ -227,7 +232,10 @@ describe('demo data generator', () => {
     assert.ok(only.every((e, i) => i === 0 || only[i - 1]!.eventTimeMs <= e.eventTimeMs));
     assert.ok(only[0]!.eventTimeMs < FROM + DAY && only[2999]!.eventTimeMs >= TO - DAY, 'spread over the window');
     const again = [...generateDemoEntries({ seed: 4, count: 3000, fromMs: FROM, toMs: TO, types: ['UserCallPlay', 'ExternallySharedCallAccess'] })];
-    assert.deepEqual(again.map((e) => e.body), only.map((e) => e.body));
+    assert.deepEqual(
+      again.map((e) => e.body),
+      only.map((e) => e.body),
+    );
     assert.throws(() => generateDemoEntries({ count: 1, fromMs: FROM, toMs: TO, types: ['NoSuchType'] }), RangeError);
     assert.throws(() => generateDemoEntries({ count: 1, fromMs: FROM, toMs: TO, types: [] }), RangeError);
   });
@@ -245,7 +253,10 @@ describe('demo data generator', () => {
     const overlap = (e: NewEntry) => e.eventTimeMs >= FROM + DAY - 777 && e.eventTimeMs < FROM + 3 * DAY + 1234;
     const fromA = a.filter(overlap).map((e) => e.body);
     assert.ok(fromA.length > 3000);
-    assert.deepEqual(b.filter(overlap).map((e) => e.body), fromA);
+    assert.deepEqual(
+      b.filter(overlap).map((e) => e.body),
+      fromA,
+    );
   });
 });
 

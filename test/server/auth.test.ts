@@ -52,7 +52,16 @@ for (const kind of await storeKinds()) {
     });
 
     it('answers 401 for missing or malformed credentials', async () => {
-      for (const authorization of [undefined, '', 'Basic', 'Basic !!!', 'Basic ' + Buffer.from('nocolon').toString('base64'), 'Digest abc', 'Bearer', 'Bearer not.a.token']) {
+      for (const authorization of [
+        undefined,
+        '',
+        'Basic',
+        'Basic !!!',
+        'Basic ' + Buffer.from('nocolon').toString('base64'),
+        'Digest abc',
+        'Bearer',
+        'Bearer not.a.token',
+      ]) {
         const r = await t.inject({ method: 'GET', url: '/v2/logs', query: Q, headers: authorization === undefined ? {} : { authorization } });
         assert.equal(r.statusCode, 401, String(authorization));
         assert.match(r.json().errors[0], /^Access denied: /);
@@ -104,7 +113,12 @@ for (const kind of await storeKinds()) {
       }
       const readOnly = await token(t, t.readKey, 'grant_type=client_credentials&scope=api%3Alogs%3Awrite');
       assert.equal(readOnly.json().error, 'invalid_scope');
-      const json = await t.inject({ method: 'POST', url: '/oauth2/token', headers: { authorization: basic(t.key), 'content-type': 'application/json' }, payload: '{"grant_type":"client_credentials"}' });
+      const json = await t.inject({
+        method: 'POST',
+        url: '/oauth2/token',
+        headers: { authorization: basic(t.key), 'content-type': 'application/json' },
+        payload: '{"grant_type":"client_credentials"}',
+      });
       assert.equal(json.statusCode, 400);
       assert.equal(json.json().error, 'invalid_request');
     });

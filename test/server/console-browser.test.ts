@@ -139,7 +139,9 @@ describe('the console in a browser', { skip }, () => {
 
   it('shows 30 days of a type, pages with "Load more", and moves between rows with the keyboard', async () => {
     await page.getByLabel('Time range').selectOption('30d');
-    await status().filter({ hasText: /^200 of \d+ entries loaded/ }).waitFor();
+    await status()
+      .filter({ hasText: /^200 of \d+ entries loaded/ })
+      .waitFor();
     const total = Number(/of (\d+) entries/.exec((await status().textContent()) ?? '')![1]);
     assert.ok(total > 400, `30 days of AccessLog hold ${total} demo entries`);
     assert.equal(await page.locator('#entries').getAttribute('aria-rowcount'), '201');
@@ -154,7 +156,9 @@ describe('the console in a browser', { skip }, () => {
     await assertAccessible(page, 'entries');
     await shoot(page, 'entries');
     await page.getByRole('button', { name: 'Load more' }).click();
-    await status().filter({ hasText: `400 of ${total} entries loaded` }).waitFor();
+    await status()
+      .filter({ hasText: `400 of ${total} entries loaded` })
+      .waitFor();
     assert.equal(await page.locator('#entries').getAttribute('aria-rowcount'), '401');
     assert.ok((await rows().count()) < 100, 'only the rows near the window are in the page');
     await page.evaluate('scrollTo(0, 0)');
@@ -179,45 +183,69 @@ describe('the console in a browser', { skip }, () => {
     await page.getByLabel('Match user by').selectOption('userEmailAddress');
     await page.getByLabel('User to show (exact)').fill(email);
     await page.getByRole('button', { name: 'Show user' }).click();
-    const expected = (await api({ logType: 'AccessLog', fromDateTime: new Date(Date.now() - 30 * 86_400_000).toISOString(), userEmailAddress: email, limit: '1' }))!;
-    await status().filter({ hasText: new RegExp(`of ${expected.records.totalRecords} entries of user ${email.replace(/[.+]/g, '\\$&')} loaded`) }).waitFor();
+    const expected = (await api({
+      logType: 'AccessLog',
+      fromDateTime: new Date(Date.now() - 30 * 86_400_000).toISOString(),
+      userEmailAddress: email,
+      limit: '1',
+    }))!;
+    await status()
+      .filter({ hasText: new RegExp(`of ${expected.records.totalRecords} entries of user ${email.replace(/[.+]/g, '\\$&')} loaded`) })
+      .waitFor();
     const hash = new URLSearchParams(new URL(page.url()).hash.slice(1));
     assert.equal(hash.get('userEmailAddress'), email, 'the view, filter included, is in the address');
     // The histogram is the user's: its bars add up to the user's total (the first hour counted whole).
     const userChart = page.locator('figure.histogram svg');
     await page.locator('figure.histogram svg[aria-label^="Entries of user "]').waitFor();
-    assert.match((await userChart.getAttribute('aria-label')) ?? '', new RegExp(`^Entries of user ${email.replace(/[.+]/g, '\\$&')} per day: \\d+ in all`));
+    assert.match(
+      (await userChart.getAttribute('aria-label')) ?? '',
+      new RegExp(`^Entries of user ${email.replace(/[.+]/g, '\\$&')} per day: \\d+ in all`),
+    );
     const drawnForUser = Number(await page.locator('figure.histogram').getAttribute('data-total'));
     const userTotal = expected.records.totalRecords;
     assert.ok(drawnForUser >= userTotal && drawnForUser - userTotal < 5, `histogram ${drawnForUser}, user's list ${userTotal}`);
     const emails = await rows().locator('.email').allTextContents();
     assert.ok(emails.length >= Math.min(10, expected.records.totalRecords), `${emails.length} rows shown`);
-    assert.ok(emails.every((e) => e === email), emails.join(', '));
+    assert.ok(
+      emails.every((e) => e === email),
+      emails.join(', '),
+    );
     await assertAccessible(page, 'user filter');
     await shoot(page, 'user-filter');
     // By id too: another user's entries, as the API counts them.
-    const id = (await api({ logType: 'AccessLog', fromDateTime: new Date(Date.now() - 30 * 86_400_000).toISOString(), limit: '1' }))!.logEntries[0]!.userId!;
+    const id = (await api({ logType: 'AccessLog', fromDateTime: new Date(Date.now() - 30 * 86_400_000).toISOString(), limit: '1' }))!.logEntries[0]!
+      .userId!;
     await page.getByLabel('Match user by').selectOption('userId');
     await page.getByLabel('User to show (exact)').fill(id);
     await page.getByRole('button', { name: 'Show user' }).click();
     const byId = (await api({ logType: 'AccessLog', fromDateTime: new Date(Date.now() - 30 * 86_400_000).toISOString(), userId: id, limit: '1' }))!;
-    await status().filter({ hasText: new RegExp(`of ${byId.records.totalRecords} entries of user id ${id} loaded`) }).waitFor();
+    await status()
+      .filter({ hasText: new RegExp(`of ${byId.records.totalRecords} entries of user id ${id} loaded`) })
+      .waitFor();
     await page.getByRole('button', { name: 'All users' }).click();
-    await status().filter({ hasText: /^200 of \d+ entries loaded/ }).waitFor();
+    await status()
+      .filter({ hasText: /^200 of \d+ entries loaded/ })
+      .waitFor();
   });
 
   it('switches types with the tabs and the arrow keys; summaries follow the type', async () => {
     await page.getByRole('tab', { name: 'UserCallPlay' }).click();
-    await status().filter({ hasText: /entries loaded/ }).waitFor();
+    await status()
+      .filter({ hasText: /entries loaded/ })
+      .waitFor();
     assert.equal(await page.getByRole('tab', { name: 'UserCallPlay' }).getAttribute('aria-selected'), 'true');
     assert.match((await rows().first().locator('td.summary').textContent()) ?? '', /^call \S+ · [\d.]+–[\d.]+ s · ×\d+\.\d+$/);
     await page.getByRole('tab', { name: 'UserCallPlay' }).press('ArrowRight');
     await page.waitForFunction("document.activeElement?.textContent === 'ExternallySharedCallAccess'");
     assert.equal(await page.getByRole('tab', { name: 'ExternallySharedCallAccess' }).getAttribute('aria-selected'), 'true');
-    await status().filter({ hasText: /entries loaded/ }).waitFor();
+    await status()
+      .filter({ hasText: /entries loaded/ })
+      .waitFor();
     assert.match((await rows().first().locator('td.summary').textContent()) ?? '', / from [\d.:a-f]+ · call \S+$/);
     await page.getByRole('tab', { name: 'UserCallPlay' }).click();
-    await status().filter({ hasText: /entries loaded/ }).waitFor();
+    await status()
+      .filter({ hasText: /entries loaded/ })
+      .waitFor();
   });
 
   it('opens an entry with every field and the exact text of its logRecord; copies it; its permalink opens it again', async () => {
@@ -251,15 +279,23 @@ describe('the console in a browser', { skip }, () => {
     console.log(`# permalink load: first contentful paint ${Math.round(paint.fcp ?? -1)} ms, entry shown by ${Math.round(paint.shown)} ms`);
   });
 
-  it('checks the log in the browser: the signed checkpoint (key pinned on first use), an entry included in it; tampering shown plainly', { timeout: 120_000 }, async () => {
+  it('checks the log in the browser: the signed checkpoint (key pinned on first use), an entry included in it; tampering shown plainly', {
+    timeout: 120_000,
+  }, async () => {
     // Where the previous step left it: the permalink of one UserCallPlay entry, its panel open.
     const permalink = page.url();
     const panel = page.locator('aside.panel');
-    const tlog = async (path: string) => (await t.inject({ method: 'GET', url: `/v2/tlog/${t.tenantId}/${path}`, headers: { authorization: basic(t.readKey) } })).body;
+    const tlog = async (path: string) =>
+      (await t.inject({ method: 'GET', url: `/v2/tlog/${t.tenantId}/${path}`, headers: { authorization: basic(t.readKey) } })).body;
     const served = { key: (await tlog('key')).trim(), size: Number((await tlog('checkpoint')).split('\n')[1]) };
     const badge = page.locator('p.integrity.ok');
     await badge.waitFor();
-    assert.match((await badge.textContent()) ?? '', new RegExp(`Checked against checkpoint ${served.size} \\(tree size ${served.size}\\), signed by ${served.key.split('+')[0]!.replace(/[.]/g, '\\.')}`));
+    assert.match(
+      (await badge.textContent()) ?? '',
+      new RegExp(
+        `Checked against checkpoint ${served.size} \\(tree size ${served.size}\\), signed by ${served.key.split('+')[0]!.replace(/[.]/g, '\\.')}`,
+      ),
+    );
     assert.equal(await page.evaluate(`localStorage.getItem('logwarden.console.logKey.${t.tenantId}')`), served.key, 'the key is pinned on first use');
     await panel.getByRole('button', { name: 'Check inclusion' }).click();
     await panel.getByText(/^Included in checkpoint \d+ \(tree size \d+\) as leaf \d+/).waitFor();
@@ -334,7 +370,9 @@ describe('the console in a browser', { skip }, () => {
     await page.getByRole('button', { name: 'Apply' }).click();
     const query = { logType: 'UserCallPlay', fromDateTime: `${v(from)}:00.000Z`, toDateTime: `${v(to)}:00.000Z` };
     const expected = (await api(query))?.records.totalRecords ?? 0;
-    await status().filter({ hasText: new RegExp(`^\\d+ of ${expected} entries loaded`) }).waitFor();
+    await status()
+      .filter({ hasText: new RegExp(`^\\d+ of ${expected} entries loaded`) })
+      .waitFor();
     // Over whole hours, the histogram's bars add up to the list's total.
     await page.locator(`figure.histogram[data-total="${expected}"]`).waitFor();
     assert.match((await page.locator('figure.histogram svg').getAttribute('aria-label')) ?? '', /^Entries per hour/);
@@ -345,9 +383,12 @@ describe('the console in a browser', { skip }, () => {
   it('exports the query on screen as NDJSON and CSV, as `logwarden fetch` writes it', { timeout: 120_000 }, async () => {
     const hash = new URLSearchParams(new URL(page.url()).hash.slice(1));
     const fetched = async (format: string) => {
-      const cli = await runCli(['fetch', '--url', url, '--type', 'UserCallPlay', '--from', hash.get('from')!, '--to', hash.get('to')!, '--format', format], {
-        env: { LOGWARDEN_ACCESS_KEY: t.readKey.accessKey, LOGWARDEN_SECRET: t.readKey.secret },
-      });
+      const cli = await runCli(
+        ['fetch', '--url', url, '--type', 'UserCallPlay', '--from', hash.get('from')!, '--to', hash.get('to')!, '--format', format],
+        {
+          env: { LOGWARDEN_ACCESS_KEY: t.readKey.accessKey, LOGWARDEN_SECRET: t.readKey.secret },
+        },
+      );
       assert.equal(cli.code, 0, cli.stderr);
       assert.ok(cli.stdout.length > 100);
       return cli.stdout;
@@ -380,7 +421,10 @@ describe('the console in a browser', { skip }, () => {
     // Without that API, the pages become the parts of a Blob offered as a download.
     await page.evaluate("void Object.defineProperty(window, 'showSaveFilePicker', { configurable: true, writable: true, value: undefined })");
     for (const format of ['ndjson', 'csv'] as const) {
-      const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: `Export ${format.toUpperCase()}` }).click()]);
+      const [download] = await Promise.all([
+        page.waitForEvent('download'),
+        page.getByRole('button', { name: `Export ${format.toUpperCase()}` }).click(),
+      ]);
       const got = readFileSync((await download.path())!, 'utf8');
       assert.equal(got, await fetched(format), `${format} export`);
       assert.equal(download.suggestedFilename(), `UserCallPlay.${format}`);
@@ -403,7 +447,9 @@ describe('the console in a browser', { skip }, () => {
     await page.getByLabel('From', { exact: true }).fill(v(day));
     await page.getByLabel('To', { exact: true }).fill(v(day + 86_400_000));
     await page.getByRole('button', { name: 'Apply' }).click();
-    await status().filter({ hasText: /^200 of 10000 entries loaded/ }).waitFor();
+    await status()
+      .filter({ hasText: /^200 of 10000 entries loaded/ })
+      .waitFor();
     // Infinite scroll: to the end, page after page (the end of the table, kept in view, must load
     // more within 30 s). Scrolled to the end at each look, since the table grows under the window.
     const loaded = async () => Number(/^(\d+) of/.exec((await status().textContent()) ?? '')?.[1] ?? 0);
@@ -412,7 +458,9 @@ describe('the console in a browser', { skip }, () => {
       let now = n;
       while ((now = await loaded()) === n) {
         if (Date.now() > stalled) {
-          const where = await page.evaluate("JSON.stringify({ sentinel: document.querySelector('.sentinel')?.getBoundingClientRect(), innerHeight, scrollY, scrollHeight: document.documentElement.scrollHeight, busy: document.querySelector('#entries')?.getAttribute('aria-busy') })");
+          const where = await page.evaluate(
+            "JSON.stringify({ sentinel: document.querySelector('.sentinel')?.getBoundingClientRect(), innerHeight, scrollY, scrollHeight: document.documentElement.scrollHeight, busy: document.querySelector('#entries')?.getAttribute('aria-busy') })",
+          );
           assert.fail(`scrolling to the end loaded nothing after ${n} rows; ${where}`);
         }
         await page.evaluate('scrollTo(0, document.documentElement.scrollHeight)');
@@ -444,7 +492,9 @@ describe('the console in a browser', { skip }, () => {
       };
       requestAnimationFrame(step);
     })`);
-    console.log(`# 10,000 rows: ${inDom} in the page; scrolling through ${frames.n} frames, 95th percentile ${frames.p95.toFixed(1)} ms, worst ${frames.worst.toFixed(1)} ms`);
+    console.log(
+      `# 10,000 rows: ${inDom} in the page; scrolling through ${frames.n} frames, 95th percentile ${frames.p95.toFixed(1)} ms, worst ${frames.worst.toFixed(1)} ms`,
+    );
     // The keyboard walks past the rendered rows: Home, then down, then End.
     await page.evaluate('scrollTo(0, 0)');
     await rows().first().locator('button').focus();
@@ -467,7 +517,9 @@ describe('the console in a browser', { skip }, () => {
     await page.getByLabel('Order').selectOption('newest');
     await page.locator('#entries th[aria-sort="descending"]').waitFor();
     await rows().first().locator('td.summary', { hasText: 'GET /bulk/9999 200' }).waitFor();
-    await status().filter({ hasText: /^\d+ of 10000 entries loaded/ }).waitFor();
+    await status()
+      .filter({ hasText: /^\d+ of 10000 entries loaded/ })
+      .waitFor();
     await until(page, "new URLSearchParams(location.hash.slice(1)).get('order') === 'newest'", 5000);
     assert.equal(await page.getByLabel('Live tail').isDisabled(), true, 'the tail appends at the end: oldest first only');
     await assertAccessible(page, 'newest first');
@@ -492,7 +544,9 @@ describe('the console in a browser', { skip }, () => {
     assert.ok(shown.length > 10);
     for (const [index, summary] of shown) assert.equal(summary, `GET /bulk/${9999 - Number(index)} 200`);
     await page.getByLabel('Order').selectOption('oldest');
-    await status().filter({ hasText: /^200 of 10000 entries loaded/ }).waitFor();
+    await status()
+      .filter({ hasText: /^200 of 10000 entries loaded/ })
+      .waitFor();
     assert.equal(await rows().first().locator('td.summary').textContent(), 'GET /bulk/0 200');
   });
 
@@ -500,19 +554,34 @@ describe('the console in a browser', { skip }, () => {
     await page.getByRole('tab', { name: 'AccessLog' }).click();
     await page.getByLabel('Time range').selectOption('1h');
     // The last hour's few entries, all loaded (not the previous screen's status), then the end of the table.
-    await status().filter({ hasText: /^\s*(\d{1,3}) of \1 entries loaded/ }).waitFor();
+    await status()
+      .filter({ hasText: /^\s*(\d{1,3}) of \1 entries loaded/ })
+      .waitFor();
     await page.getByLabel('Live tail').check();
     // At the end of the table (scrolled there again while the table settles), the tail runs.
-    await until(page, "(scrollTo(0, document.documentElement.scrollHeight), document.querySelector('p.status')?.textContent?.includes('Live tail on'))", 30_000).catch(() => undefined);
+    await until(
+      page,
+      "(scrollTo(0, document.documentElement.scrollHeight), document.querySelector('p.status')?.textContent?.includes('Live tail on'))",
+      30_000,
+    ).catch(() => undefined);
     await page
       .getByText('Live tail on')
       .waitFor({ timeout: 5000 })
       .catch(async (err: unknown) => {
-        const where = await page.evaluate("JSON.stringify({ sentinel: document.querySelector('.sentinel')?.getBoundingClientRect(), innerHeight, scrollY, scrollHeight: document.documentElement.scrollHeight, rows: document.querySelectorAll('#entries tbody tr').length })");
+        const where = await page.evaluate(
+          "JSON.stringify({ sentinel: document.querySelector('.sentinel')?.getBoundingClientRect(), innerHeight, scrollY, scrollHeight: document.documentElement.scrollHeight, rows: document.querySelectorAll('#entries tbody tr').length })",
+        );
         throw new Error(`live tail not on; the status says ${JSON.stringify(await status().textContent())}; ${where}`, { cause: err });
       });
     const path = `/tail-check-${Date.now()}`;
-    const r = await t.ingest('AccessLog', [{ userId: '7', userEmailAddress: 'tail@example.com', eventTime: new Date().toISOString(), logRecord: { method: 'GET', requested_uri: path, status: 200 } }]);
+    const r = await t.ingest('AccessLog', [
+      {
+        userId: '7',
+        userEmailAddress: 'tail@example.com',
+        eventTime: new Date().toISOString(),
+        logRecord: { method: 'GET', requested_uri: path, status: 200 },
+      },
+    ]);
     assert.equal(r.statusCode, 201, r.body);
     await page.locator('#entries tr.marker', { hasText: 'New entries' }).waitFor({ timeout: 15_000 });
     assert.equal(await rows().last().locator('td.summary').textContent(), `GET ${path} 200`);
@@ -553,7 +622,9 @@ describe('the console in a browser', { skip }, () => {
           const m = await p.evaluate<{ fcp: number; row: number; bars: number; status: string }>(
             "({ fcp: performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? -1, row: window.firstRow, bars: window.firstBars, status: document.querySelector('p.status').textContent })",
           );
-          console.log(`# large tenant, ${range}, load ${round + 1}: first contentful paint ${Math.round(m.fcp)} ms, first rows ${Math.round(m.row)} ms, histogram ${Math.round(m.bars)} ms (${m.status.trim()})`);
+          console.log(
+            `# large tenant, ${range}, load ${round + 1}: first contentful paint ${Math.round(m.fcp)} ms, first rows ${Math.round(m.row)} ms, histogram ${Math.round(m.bars)} ms (${m.status.trim()})`,
+          );
         }
       }
       await ctx.close();

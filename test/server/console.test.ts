@@ -30,7 +30,10 @@ describe('/console', () => {
 
   it('serves the bundle gzipped when asked, revalidates by ETag, and keeps it under 150 KB gzipped', async () => {
     let gzipped = 0;
-    for (const [file, type] of [['console.js', /^text\/javascript/], ['console.css', /^text\/css/]] as const) {
+    for (const [file, type] of [
+      ['console.js', /^text\/javascript/],
+      ['console.css', /^text\/css/],
+    ] as const) {
       const plain = await t.inject({ method: 'GET', url: `/console/${file}` });
       assert.equal(plain.statusCode, 200);
       assert.match(String(plain.headers['content-type']), type);

@@ -53,10 +53,13 @@ describe('/docs in a browser', { skip }, () => {
     await page.locator('.opblock-summary-path', { hasText: '/oauth2/token' }).waitFor({ timeout: 20_000 });
     assert.equal(await page.title(), `logwarden ${VERSION}`);
     assert.match((await page.locator('.info .title').textContent()) ?? '', new RegExp(`^logwarden\\s*${VERSION.replace(/\./g, '\\.')}`));
-    const operations = await page.locator('.opblock-summary').evaluateAll((els) =>
-      els.map((el) => `${el.querySelector('.opblock-summary-method')?.textContent} ${el.querySelector('.opblock-summary-path')?.textContent}`),
-    );
-    for (const op of ['GET /v2/logs', 'POST /v2/logs', 'POST /oauth2/token']) assert.ok(operations.includes(op), `${op} missing from ${operations.join(', ')}`);
+    const operations = await page
+      .locator('.opblock-summary')
+      .evaluateAll((els) =>
+        els.map((el) => `${el.querySelector('.opblock-summary-method')?.textContent} ${el.querySelector('.opblock-summary-path')?.textContent}`),
+      );
+    for (const op of ['GET /v2/logs', 'POST /v2/logs', 'POST /oauth2/token'])
+      assert.ok(operations.includes(op), `${op} missing from ${operations.join(', ')}`);
     assert.equal(await page.locator('.info a', { hasText: 'console' }).getAttribute('href'), '/console');
     assert.deepEqual(problems, []);
     await page.close();

@@ -142,7 +142,14 @@ describe('RedisLimiter: specific', { skip: redis.skip }, () => {
     const client = new Redis(redis.server!.url);
     try {
       const now = Date.now();
-      await limiter.hit('t', [{ limit: 5, windowMs: SECOND_MS }, { limit: 5, windowMs: DAY_MS }], now);
+      await limiter.hit(
+        't',
+        [
+          { limit: 5, windowMs: SECOND_MS },
+          { limit: 5, windowMs: DAY_MS },
+        ],
+        now,
+      );
       const keys = (await client.keys('expiry:*')).sort();
       assert.equal(keys.length, 2);
       for (const k of keys) {

@@ -55,7 +55,7 @@ describe('GET /v2/logs/histogram', () => {
     assert.deepEqual((open.json() as { buckets: unknown[] }).buckets, [{ start: '2026-03-01T10:00:00.000Z', count: 5 }]);
   });
 
-  it('counts one user\'s entries per hour with userId or userEmailAddress, as GET /v2/logs filters them', async () => {
+  it("counts one user's entries per hour with userId or userEmailAddress, as GET /v2/logs filters them", async () => {
     const range = { logType: 'AccessLog', fromDateTime: '2026-03-01T00:00:00Z', toDateTime: '2026-03-03T00:00:00Z' };
     const buckets = async (query: Record<string, string>) => {
       const r = await get({ ...range, ...query });
@@ -81,7 +81,7 @@ describe('GET /v2/logs/histogram', () => {
     }
   });
 
-  it('answers an empty list for an empty range (not Gong\'s 404)', async () => {
+  it("answers an empty list for an empty range (not Gong's 404)", async () => {
     const r = await get({ logType: 'ExternallySharedCallPlay', fromDateTime: '2026-03-01T00:00:00Z', toDateTime: '2026-03-02T00:00:00Z' });
     assert.equal(r.statusCode, 200);
     assert.deepEqual((r.json() as { buckets: unknown[] }).buckets, []);

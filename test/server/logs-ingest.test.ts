@@ -45,7 +45,12 @@ for (const kind of await storeKinds()) {
       const second = (await t.ingest('UserCallPlay', raw)).json();
       assert.deepEqual([second.accepted, second.duplicates], [0, 1]);
       // A different number text is a different record.
-      const third = (await t.ingest('UserCallPlay', '{"logType":"UserCallPlay","logEntries":[{"userId":"1","eventTime":"2026-03-02T00:00:00Z","logRecord":{"x":1}}]}')).json();
+      const third = (
+        await t.ingest(
+          'UserCallPlay',
+          '{"logType":"UserCallPlay","logEntries":[{"userId":"1","eventTime":"2026-03-02T00:00:00Z","logRecord":{"x":1}}]}',
+        )
+      ).json();
       assert.deepEqual([third.accepted, third.duplicates], [1, 0]);
       assert.equal(await total(t, 'UserCallPlay'), 2);
     });
@@ -53,7 +58,13 @@ for (const kind of await storeKinds()) {
     it('is all-or-nothing and locates the bad entry and field', async () => {
       const before = await total(t, 'UserActivityLog');
       const cases: Array<[unknown[], RegExp]> = [
-        [[{ eventTime: '2026-03-01T00:00:00Z', logRecord: {} }, { eventTime: '2026-03-01T00:00:00', logRecord: {} }], /^logEntries\[1\]\.eventTime: .*offset/],
+        [
+          [
+            { eventTime: '2026-03-01T00:00:00Z', logRecord: {} },
+            { eventTime: '2026-03-01T00:00:00', logRecord: {} },
+          ],
+          /^logEntries\[1\]\.eventTime: .*offset/,
+        ],
         // biome-ignore lint/correctness/noPrecisionLoss: a number too big for a double, sent as JSON, is what is refused.
         [[{ userId: 12345678901234567890, eventTime: '2026-03-01T00:00:00Z', logRecord: {} }], /^logEntries\[0\]\.userId: must be a string/],
         [[{ eventTime: '2026-03-01T00:00:00Z', logRecord: [] }], /^logEntries\[0\]\.logRecord: must be a JSON object/],
@@ -93,13 +104,21 @@ for (const kind of await storeKinds()) {
       const entry = { eventTime: '2026-03-01T00:00:00Z', logRecord: { action: 'key.revoked' } };
       const res = await t.ingest('LogwardenAdminLog', [entry]);
       assert.equal(res.statusCode, 400);
-      assert.deepEqual(res.json().errors, ["logType: LogwardenAdminLog is reserved: logwarden writes it (the tenant's admin trail) and clients cannot"]);
+      assert.deepEqual(res.json().errors, [
+        "logType: LogwardenAdminLog is reserved: logwarden writes it (the tenant's admin trail) and clients cannot",
+      ]);
       const empty = await t.ingest('LogwardenAdminLog', []);
       assert.equal(empty.statusCode, 400);
       // Another type's refusal lists what may be written, without the reserved type.
       const other = await t.ingest('Nope', [entry]);
-      assert.match(other.json().errors[0], /\(expected one of AccessLog, UserActivityLog, UserCallPlay, ExternallySharedCallAccess, ExternallySharedCallPlay\)$/);
-      assert.equal((await t.list({ logType: 'LogwardenAdminLog', fromDateTime: '2026-03-01T00:00:00Z', toDateTime: '2026-03-02T00:00:00Z' })).statusCode, 404);
+      assert.match(
+        other.json().errors[0],
+        /\(expected one of AccessLog, UserActivityLog, UserCallPlay, ExternallySharedCallAccess, ExternallySharedCallPlay\)$/,
+      );
+      assert.equal(
+        (await t.list({ logType: 'LogwardenAdminLog', fromDateTime: '2026-03-01T00:00:00Z', toDateTime: '2026-03-02T00:00:00Z' })).statusCode,
+        404,
+      );
     });
 
     it('accepts an empty batch and stores nothing', async () => {
@@ -123,7 +142,10 @@ for (const kind of await storeKinds()) {
     });
 
     it('answers 413 over the body size limit and 415 for other content types, in the envelope', async () => {
-      const big = JSON.stringify({ logType: 'AccessLog', logEntries: [{ eventTime: '2026-03-01T00:00:00Z', logRecord: { pad: 'x'.repeat(300 * 1024) } }] });
+      const big = JSON.stringify({
+        logType: 'AccessLog',
+        logEntries: [{ eventTime: '2026-03-01T00:00:00Z', logRecord: { pad: 'x'.repeat(300 * 1024) } }],
+      });
       const res = await t.ingest('AccessLog', big);
       assert.equal(res.statusCode, 413);
       assert.match(res.json().requestId, REQUEST_ID);
@@ -189,7 +211,9 @@ for (const kind of await storeKinds()) {
       ];
       const res = await ndjson(t, lines.join('\n'));
       assert.equal(res.statusCode, 400);
-      assert.deepEqual(res.json().errors, ["line 2: logType: LogwardenAdminLog is reserved: logwarden writes it (the tenant's admin trail) and clients cannot"]);
+      assert.deepEqual(res.json().errors, [
+        "line 2: logType: LogwardenAdminLog is reserved: logwarden writes it (the tenant's admin trail) and clients cannot",
+      ]);
       const r = await t.list({ logType: 'AccessLog', fromDateTime: '2026-04-04T00:00:00Z', toDateTime: '2026-04-05T00:00:00Z' });
       assert.equal(r.statusCode, 404);
     });
@@ -203,7 +227,11 @@ for (const kind of await storeKinds()) {
 
     it('streams large requests through a spool and commits them whole', async () => {
       const n = 25_000;
-      const body = Array.from({ length: n }, (_, i) => `{"logType":"ExternallySharedCallPlay","userEmailAddress":"v${i}@example.org","eventTime":"2026-05-01T00:00:00Z","logRecord":{"i":${i},"s":"é"}}`).join('\n');
+      const body = Array.from(
+        { length: n },
+        (_, i) =>
+          `{"logType":"ExternallySharedCallPlay","userEmailAddress":"v${i}@example.org","eventTime":"2026-05-01T00:00:00Z","logRecord":{"i":${i},"s":"é"}}`,
+      ).join('\n');
       const res = await ndjson(t, Buffer.from(body));
       assert.equal(res.statusCode, 201);
       assert.equal(res.json().accepted, n);
@@ -245,7 +273,8 @@ describe('POST /v2/logs: empty bodies and nesting depth', () => {
 
   /** A logRecord `depth` levels deep (the record itself is level 1), mixing objects and arrays. */
   const record = (depth: number) => '{"a":' + '['.repeat(depth - 2) + '{"b":1}' + ']'.repeat(depth - 2) + '}';
-  const jsonBody = (logRecord: string) => `{"logType":"AccessLog","logEntries":[{"eventTime":"2026-06-01T00:00:00Z","logRecord":{}},{"eventTime":"2026-06-01T00:00:01Z","logRecord":${logRecord}}]}`;
+  const jsonBody = (logRecord: string) =>
+    `{"logType":"AccessLog","logEntries":[{"eventTime":"2026-06-01T00:00:00Z","logRecord":{}},{"eventTime":"2026-06-01T00:00:01Z","logRecord":${logRecord}}]}`;
   const ndjsonLine = (logRecord: string) => `{"logType":"AccessLog","eventTime":"2026-06-01T00:00:02Z","logRecord":${logRecord}}`;
 
   it('accepts a logRecord 64 levels deep and refuses 65 with 400 naming the entry and field', async () => {

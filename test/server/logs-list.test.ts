@@ -77,11 +77,13 @@ for (const kind of await storeKinds()) {
       ]);
       assert.equal(res.statusCode, 201);
       const page = await t.list({ logType: 'ExternallySharedCallAccess', fromDateTime: '2026-06-01T00:00:00Z', toDateTime: '2026-06-02T00:00:00Z' });
-      assert.deepEqual(page.json().logEntries, [{ userEmailAddress: 'viewer@example.org', eventTime: '2026-06-01T10:00:00.000Z', logRecord: { call_id: '1' } }]);
+      assert.deepEqual(page.json().logEntries, [
+        { userEmailAddress: 'viewer@example.org', eventTime: '2026-06-01T10:00:00.000Z', logRecord: { call_id: '1' } },
+      ]);
       assert.ok(!page.body.includes('null'));
     });
 
-    it('answers 404 with Gong\'s exact message when nothing matches', async () => {
+    it("answers 404 with Gong's exact message when nothing matches", async () => {
       const res = await t.list({ logType: 'AccessLog', fromDateTime: '1999-01-01T00:00:00Z', toDateTime: '1999-01-02T00:00:00Z' });
       assert.equal(res.statusCode, 404);
       const body = res.json();
@@ -91,17 +93,28 @@ for (const kind of await storeKinds()) {
       assert.equal(res.headers['x-traceid'], body.requestId);
     });
 
-    it('reads the admin trail type LogwardenAdminLog like any type (Gong\'s 404 while it is empty, not a 400)', async () => {
+    it("reads the admin trail type LogwardenAdminLog like any type (Gong's 404 while it is empty, not a 400)", async () => {
       const res = await t.list({ logType: 'LogwardenAdminLog', fromDateTime: '1999-01-01T00:00:00Z', toDateTime: '1999-01-02T00:00:00Z' }, t.readKey);
       assert.equal(res.statusCode, 404);
       assert.deepEqual(res.json().errors, [NO_RECORDS_MESSAGE]);
       const unknown = await t.list({ logType: 'Nope', fromDateTime: '1999-01-01T00:00:00Z' });
-      assert.match(unknown.json().errors[0], /\(expected one of AccessLog, UserActivityLog, UserCallPlay, ExternallySharedCallAccess, ExternallySharedCallPlay, LogwardenAdminLog\)$/);
+      assert.match(
+        unknown.json().errors[0],
+        /\(expected one of AccessLog, UserActivityLog, UserCallPlay, ExternallySharedCallAccess, ExternallySharedCallPlay, LogwardenAdminLog\)$/,
+      );
     });
 
     it('applies a half-open range, comparing offsets as instants and fractions at their precision', async () => {
       const times = ['2026-07-01T00:00:00.000Z', '2026-07-01T00:00:00.001Z', '2026-07-01T00:00:00.999Z', '2026-07-01T00:00:01.000Z'];
-      assert.equal((await t.ingest('UserActivityLog', times.map((e, i) => entry(i, e)))).statusCode, 201);
+      assert.equal(
+        (
+          await t.ingest(
+            'UserActivityLog',
+            times.map((e, i) => entry(i, e)),
+          )
+        ).statusCode,
+        201,
+      );
       const count = async (from: string, to: string) => {
         const r = await t.list({ logType: 'UserActivityLog', fromDateTime: from, toDateTime: to });
         return r.statusCode === 404 ? 0 : r.json().records.totalRecords;
@@ -177,8 +190,13 @@ for (const kind of await storeKinds()) {
       const times = all.map((e: { eventTime: string }) => e.eventTime);
       assert.deepEqual(times, [...times].sort());
       // Ties keep ingestion order.
-      const firstSecond = all.filter((e: { eventTime: string }) => e.eventTime === '2026-01-15T00:00:00.000Z').map((e: { logRecord: { i: number } }) => e.logRecord.i);
-      assert.deepEqual(firstSecond, [...firstSecond].sort((a, b) => a - b));
+      const firstSecond = all
+        .filter((e: { eventTime: string }) => e.eventTime === '2026-01-15T00:00:00.000Z')
+        .map((e: { logRecord: { i: number } }) => e.logRecord.i);
+      assert.deepEqual(
+        firstSecond,
+        [...firstSecond].sort((a, b) => a - b),
+      );
       // Paging twice gives the same sequence.
       const again = (await allPages(t, query)).flatMap((p) => p.logEntries);
       assert.deepEqual(again, all);
@@ -265,14 +283,21 @@ for (const kind of await storeKinds()) {
     });
     after(async () => t.close());
 
-    const indexes = (pages: Array<{ logEntries: Array<{ logRecord: { i: number } }> }>) => pages.flatMap((p) => p.logEntries.map((e) => e.logRecord.i));
+    const indexes = (pages: Array<{ logEntries: Array<{ logRecord: { i: number } }> }>) =>
+      pages.flatMap((p) => p.logEntries.map((e) => e.logRecord.i));
 
     it('pages exactly the entries of one userId or userEmailAddress, with their exact total, the filter carried by the cursor', async () => {
       const want = Array.from({ length: 250 }, (_, i) => i).filter((i) => user(i) === 3);
       for (const filter of [{ userId: 'u3' }, { userEmailAddress: 'user3@example.com' }] as Record<string, string>[]) {
         const pages = await allPages(t, { ...query, ...filter, limit: '20' });
-        assert.deepEqual(pages.map((p) => p.records.totalRecords), [50, 50, 50]);
-        assert.deepEqual(pages.map((p) => p.records.currentPageSize), [20, 20, 10]);
+        assert.deepEqual(
+          pages.map((p) => p.records.totalRecords),
+          [50, 50, 50],
+        );
+        assert.deepEqual(
+          pages.map((p) => p.records.currentPageSize),
+          [20, 20, 10],
+        );
         assert.deepEqual(indexes(pages), want);
         // The cursor alone, or with the same filter restated, goes on with the filter.
         const p0 = (await t.list({ ...query, ...filter, limit: '20' })).json();
@@ -311,7 +336,10 @@ for (const kind of await storeKinds()) {
     });
 
     it('matches exactly: another case or a stranger has no records (404, as an empty range)', async () => {
-      for (const filter of [{ userId: 'U3' }, { userEmailAddress: 'USER3@example.com' }, { userId: 'u' }, { userId: 'nobody' }] as Record<string, string>[]) {
+      for (const filter of [{ userId: 'U3' }, { userEmailAddress: 'USER3@example.com' }, { userId: 'u' }, { userId: 'nobody' }] as Record<
+        string,
+        string
+      >[]) {
         const res = await t.list({ ...query, ...filter });
         assert.equal(res.statusCode, 404, res.body);
       }
@@ -323,7 +351,10 @@ for (const kind of await storeKinds()) {
       const clock = new TestClock();
       const t = await startTestApp({ factory: kind.factory, now: clock.now, config: { cursorTtlSeconds: 1 } });
       try {
-        await t.ingest('AccessLog', Array.from({ length: 3 }, (_, i) => entry(i, '2026-01-15T00:00:00Z')));
+        await t.ingest(
+          'AccessLog',
+          Array.from({ length: 3 }, (_, i) => entry(i, '2026-01-15T00:00:00Z')),
+        );
         const p0 = (await t.list({ logType: 'AccessLog', fromDateTime: '2026-01-01T00:00:00Z', limit: '1' })).json();
         assert.equal((await t.list({ cursor: p0.records.cursor })).statusCode, 200);
         clock.advance(999);

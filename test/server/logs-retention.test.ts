@@ -15,7 +15,11 @@ for (const kind of await storeKinds()) {
     let t: TestApp;
     before(async () => {
       t = await startTestApp({ factory: kind.factory });
-      const entries = Array.from({ length: 10 }, (_, i) => ({ userId: String(i), eventTime: new Date(T0 + i * 60_000).toISOString(), logRecord: { i } }));
+      const entries = Array.from({ length: 10 }, (_, i) => ({
+        userId: String(i),
+        eventTime: new Date(T0 + i * 60_000).toISOString(),
+        logRecord: { i },
+      }));
       assert.equal((await t.ingest('AccessLog', entries)).statusCode, 201);
     });
     after(async () => t.close());
@@ -28,7 +32,10 @@ for (const kind of await storeKinds()) {
       assert.equal(first.statusCode, 200, first.body);
       const body = first.json();
       assert.equal(body.records.totalRecords, 7);
-      assert.deepEqual(body.logEntries.map((e: { logRecord: { i: number } }) => e.logRecord.i), [3, 4, 5, 6]);
+      assert.deepEqual(
+        body.logEntries.map((e: { logRecord: { i: number } }) => e.logRecord.i),
+        [3, 4, 5, 6],
+      );
       assert.ok(body.records.cursor);
 
       // Everything the cursor had left is deleted before it is followed.

@@ -55,7 +55,12 @@ const qs = (params: Record<string, string> | string): string =>
   '/v2/logs?' + (typeof params === 'string' ? params : new URLSearchParams(params).toString());
 const valid = (extra: Record<string, string> = {}) => ({ logType: 'AccessLog', fromDateTime: FROM, ...extra });
 
-function read(name: string, status: number, query: Record<string, string> | string | ((c: Ctx) => Record<string, string> | string), message?: RegExp): Case {
+function read(
+  name: string,
+  status: number,
+  query: Record<string, string> | string | ((c: Ctx) => Record<string, string> | string),
+  message?: RegExp,
+): Case {
   return {
     name,
     status,
@@ -64,7 +69,8 @@ function read(name: string, status: number, query: Record<string, string> | stri
   };
 }
 
-const badFrom = (name: string, value: string, message = /^fromDateTime: /) => read(`fromDateTime ${name}`, 400, valid({ fromDateTime: value }), message);
+const badFrom = (name: string, value: string, message = /^fromDateTime: /) =>
+  read(`fromDateTime ${name}`, 400, valid({ fromDateTime: value }), message);
 
 function readAs(name: string, status: number, authorization: string | ((c: Ctx) => string) | undefined, message?: RegExp): Case {
   return {
@@ -79,7 +85,13 @@ function readAs(name: string, status: number, authorization: string | ((c: Ctx) 
   };
 }
 
-function ingest(name: string, status: number, body: string | Buffer | undefined, message?: RegExp, contentType: string | null = 'application/json'): Case {
+function ingest(
+  name: string,
+  status: number,
+  body: string | Buffer | undefined,
+  message?: RegExp,
+  contentType: string | null = 'application/json',
+): Case {
   return {
     name,
     status,
@@ -101,7 +113,14 @@ const ndjson = (name: string, status: number, body: string | Buffer, message?: R
   ingest(`ndjson ${name}`, status, body, message, 'application/x-ndjson');
 const LINE = `{"logType":"AccessLog",${ET},"logRecord":{"ok":true}}`;
 
-function token(name: string, status: number, oauth: string, body: string | undefined, authorization?: (c: Ctx) => string | undefined, contentType = 'application/x-www-form-urlencoded'): Case {
+function token(
+  name: string,
+  status: number,
+  oauth: string,
+  body: string | undefined,
+  authorization?: (c: Ctx) => string | undefined,
+  contentType = 'application/x-www-form-urlencoded',
+): Case {
   return {
     name: `token ${name}`,
     status,
@@ -172,7 +191,12 @@ const CASES: Case[] = [
   read('from after to', 400, valid({ toDateTime: '2024-02-01T00:00:00Z' }), /^toDateTime: must be later/),
   read('from equal to to at another offset', 400, valid({ toDateTime: '2024-02-29T19:00:00-05:00' }), /^toDateTime: must be later/),
   read('from after to by a microsecond', 400, valid({ fromDateTime: '2024-03-01T00:00:00.000001Z', toDateTime: FROM }), /^toDateTime: must be later/),
-  read('year 0000 range (valid, matches nothing)', 404, valid({ fromDateTime: '0000-01-01T00:00:00Z', toDateTime: '0000-01-02T00:00:00+01:00' }), new RegExp(`^${NO_RECORDS_MESSAGE}$`)),
+  read(
+    'year 0000 range (valid, matches nothing)',
+    404,
+    valid({ fromDateTime: '0000-01-01T00:00:00Z', toDateTime: '0000-01-02T00:00:00+01:00' }),
+    new RegExp(`^${NO_RECORDS_MESSAGE}$`),
+  ),
 
   // --- log types, injection and odd characters
   read('lowercase logType', 400, valid({ logType: 'accesslog' }), /^logType: unknown log type/),
@@ -203,7 +227,12 @@ const CASES: Case[] = [
   // --- repeated parameters
   read('logType twice', 400, `logType=AccessLog&logType=AccessLog&fromDateTime=${FROM}`, /^logType: must be given once/),
   read('fromDateTime twice', 400, `logType=AccessLog&fromDateTime=${FROM}&fromDateTime=${FROM}`, /^fromDateTime: must be given once/),
-  read('toDateTime twice', 400, `logType=AccessLog&fromDateTime=${FROM}&toDateTime=2024-04-01T00:00:00Z&toDateTime=2024-05-01T00:00:00Z`, /^toDateTime: /),
+  read(
+    'toDateTime twice',
+    400,
+    `logType=AccessLog&fromDateTime=${FROM}&toDateTime=2024-04-01T00:00:00Z&toDateTime=2024-05-01T00:00:00Z`,
+    /^toDateTime: /,
+  ),
   read('limit twice', 400, `logType=AccessLog&fromDateTime=${FROM}&limit=1&limit=2`, /^limit: /),
   read('cursor twice', 400, (c) => `cursor=${c.cursor}&cursor=${c.cursor}`, /^cursor: /),
 
@@ -230,9 +259,24 @@ const CASES: Case[] = [
   read('cursor SQL injection', 400, { cursor: "' OR 1=1 --" }, /^cursor: is not a valid cursor/),
   read('cursor of another tenant', 400, (c) => ({ cursor: c.foreignCursor }), /^cursor: is not a valid cursor/),
   read('cursor expired', 400, (c) => ({ cursor: c.expiredCursor }), /^cursor: has expired/),
-  read('cursor with another logType', 400, (c) => ({ ...valid({ logType: 'UserCallPlay', limit: '2' }), cursor: c.cursor }), /^cursor: does not match/),
-  read('cursor with another fromDateTime', 400, (c) => ({ ...valid({ fromDateTime: '2024-02-01T00:00:00Z', limit: '2' }), cursor: c.cursor }), /^cursor: does not match/),
-  read('cursor with an added toDateTime', 400, (c) => ({ ...valid({ toDateTime: '2025-01-01T00:00:00Z', limit: '2' }), cursor: c.cursor }), /^cursor: does not match/),
+  read(
+    'cursor with another logType',
+    400,
+    (c) => ({ ...valid({ logType: 'UserCallPlay', limit: '2' }), cursor: c.cursor }),
+    /^cursor: does not match/,
+  ),
+  read(
+    'cursor with another fromDateTime',
+    400,
+    (c) => ({ ...valid({ fromDateTime: '2024-02-01T00:00:00Z', limit: '2' }), cursor: c.cursor }),
+    /^cursor: does not match/,
+  ),
+  read(
+    'cursor with an added toDateTime',
+    400,
+    (c) => ({ ...valid({ toDateTime: '2025-01-01T00:00:00Z', limit: '2' }), cursor: c.cursor }),
+    /^cursor: does not match/,
+  ),
   read('cursor with another limit', 400, (c) => ({ cursor: c.cursor, limit: '3' }), /^cursor: does not match/),
   read('cursor with a bad fromDateTime', 400, (c) => ({ ...valid({ fromDateTime: '2024-02-30T00:00:00Z' }), cursor: c.cursor }), /^fromDateTime: /),
 
@@ -267,11 +311,39 @@ const CASES: Case[] = [
   ingest('two JSON documents', 400, batch(E(`${ET},"logRecord":{}`)).repeat(2), /^body is not valid JSON/),
   ingest('100k unclosed [', 400, '['.repeat(100_000), /^body: nests objects and arrays more than 64 levels deep/),
   ingest('100k nested [ ] as the body', 400, '['.repeat(100_000) + ']'.repeat(100_000), /^body: nests objects and arrays more than 64 levels deep/),
-  ingest('100k nested [ ] as an entry', 400, `{"logType":"AccessLog","logEntries":[${'['.repeat(100_000)}${']'.repeat(100_000)}]}`, /^logEntries\[0\]: nests objects and arrays/),
+  ingest(
+    '100k nested [ ] as an entry',
+    400,
+    `{"logType":"AccessLog","logEntries":[${'['.repeat(100_000)}${']'.repeat(100_000)}]}`,
+    /^logEntries\[0\]: nests objects and arrays/,
+  ),
   ingest('UTF-8 BOM', 400, '\ufeff' + batch(E(`${ET},"logRecord":{}`)), /^body is not valid JSON/),
-  ingest('invalid UTF-8 bytes', 400, Buffer.concat([Buffer.from(`{"logType":"AccessLog","logEntries":[{${ET},"userId":"`), Buffer.from([0xff, 0xfe, 0xc3]), Buffer.from('","logRecord":{}}]}')]), /UTF-8/),
-  ingest('raw lone surrogate (CESU-8 bytes)', 400, Buffer.concat([Buffer.from(`{"logType":"AccessLog","logEntries":[{${ET},"logRecord":{"s":"`), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from('"}}]}')]), /UTF-8/),
-  ingest('overlong UTF-8 encoding of "/"', 400, Buffer.concat([Buffer.from(`{"logType":"AccessLog","logEntries":[{${ET},"logRecord":{"p":"..`), Buffer.from([0xc0, 0xaf]), Buffer.from('"}}]}')]), /UTF-8/),
+  ingest(
+    'invalid UTF-8 bytes',
+    400,
+    Buffer.concat([
+      Buffer.from(`{"logType":"AccessLog","logEntries":[{${ET},"userId":"`),
+      Buffer.from([0xff, 0xfe, 0xc3]),
+      Buffer.from('","logRecord":{}}]}'),
+    ]),
+    /UTF-8/,
+  ),
+  ingest(
+    'raw lone surrogate (CESU-8 bytes)',
+    400,
+    Buffer.concat([
+      Buffer.from(`{"logType":"AccessLog","logEntries":[{${ET},"logRecord":{"s":"`),
+      Buffer.from([0xed, 0xa0, 0x80]),
+      Buffer.from('"}}]}'),
+    ]),
+    /UTF-8/,
+  ),
+  ingest(
+    'overlong UTF-8 encoding of "/"',
+    400,
+    Buffer.concat([Buffer.from(`{"logType":"AccessLog","logEntries":[{${ET},"logRecord":{"p":"..`), Buffer.from([0xc0, 0xaf]), Buffer.from('"}}]}')]),
+    /UTF-8/,
+  ),
   ingest('NaN literal', 400, batch(E(`${ET},"logRecord":{"n":NaN}`)), /^body is not valid JSON/),
   ingest('single-quoted JSON', 400, `{'logType':'AccessLog','logEntries':[]}`, /^body is not valid JSON/),
   ingest('trailing comma', 400, batch(E(`${ET},"logRecord":{},`)), /^body is not valid JSON/),
@@ -296,24 +368,45 @@ const CASES: Case[] = [
   ingest('10,001 entries', 400, batch(...Array.from({ length: 10_001 }, () => E(`${ET},"logRecord":{}`))), /^logEntries: at most 10000 entries/),
   ingest('unknown top-level field', 400, `{"logType":"AccessLog","logEntries":[],"tenantId":"1"}`, /^tenantId: unknown field/),
   ingest('top-level __proto__', 400, `{"logType":"AccessLog","logEntries":[],"__proto__":{"admin":true}}`, /^__proto__: unknown field/),
-  ingest('top-level field twice', 400, `{"logType":"AccessLog","logEntries":[],"logEntries":[{${ET},"logRecord":{}}]}`, /^logEntries: appears more than once/),
+  ingest(
+    'top-level field twice',
+    400,
+    `{"logType":"AccessLog","logEntries":[],"logEntries":[{${ET},"logRecord":{}}]}`,
+    /^logEntries: appears more than once/,
+  ),
   badEntry('null', 'null', /^logEntries\[0\]: must be an object/),
   badEntry('a number', '7', /^logEntries\[0\]: must be an object/),
   badEntry('a string', '"entry"', /^logEntries\[0\]: must be an object/),
   badEntry('userId a number', E(`"userId":234599484848423,${ET},"logRecord":{}`), /^logEntries\[0\]\.userId: must be a string/),
-  badEntry('userId beyond 2^53 as a number', E(`"userId":12345678901234567890123,${ET},"logRecord":{}`), /^logEntries\[0\]\.userId: must be a string/),
+  badEntry(
+    'userId beyond 2^53 as a number',
+    E(`"userId":12345678901234567890123,${ET},"logRecord":{}`),
+    /^logEntries\[0\]\.userId: must be a string/,
+  ),
   badEntry('userId true', E(`"userId":true,${ET},"logRecord":{}`), /^logEntries\[0\]\.userId: must be a string/),
-  badEntry('impersonatorCompanyId an object', E(`"impersonatorCompanyId":{"id":"1"},${ET},"logRecord":{}`), /^logEntries\[0\]\.impersonatorCompanyId: must be a string/),
+  badEntry(
+    'impersonatorCompanyId an object',
+    E(`"impersonatorCompanyId":{"id":"1"},${ET},"logRecord":{}`),
+    /^logEntries\[0\]\.impersonatorCompanyId: must be a string/,
+  ),
   badEntry('userFullName over 1024 characters', E(`"userFullName":"${'x'.repeat(1025)}",${ET},"logRecord":{}`), /^logEntries\[0\]\.userFullName: /),
   badEntry('eventTime a number', E(`"eventTime":1709251200000,"logRecord":{}`), /^logEntries\[0\]\.eventTime: must be an ISO-8601/),
   badEntry('eventTime an array', E(`"eventTime":["${FROM}"],"logRecord":{}`), /^logEntries\[0\]\.eventTime: must be an ISO-8601/),
   badEntry('eventTime missing', E(`"logRecord":{}`), /^logEntries\[0\]\.eventTime: is required/),
   badEntry('eventTime null', E(`"eventTime":null,"logRecord":{}`), /^logEntries\[0\]\.eventTime: is required/),
   badEntry('eventTime empty', E(`"eventTime":"","logRecord":{}`), /^logEntries\[0\]\.eventTime: /),
-  badEntry('eventTime without offset', E(`"eventTime":"2024-03-01T00:00:00","logRecord":{}`), /^logEntries\[0\]\.eventTime: must include a UTC offset/),
+  badEntry(
+    'eventTime without offset',
+    E(`"eventTime":"2024-03-01T00:00:00","logRecord":{}`),
+    /^logEntries\[0\]\.eventTime: must include a UTC offset/,
+  ),
   badEntry('eventTime Feb 30', E(`"eventTime":"2021-02-30T00:00:00Z","logRecord":{}`), /^logEntries\[0\]\.eventTime: is an impossible date/),
   badEntry('eventTime leap second', E(`"eventTime":"2016-12-31T23:59:60Z","logRecord":{}`), /^logEntries\[0\]\.eventTime: has an impossible second/),
-  badEntry('eventTime past year 9999 in UTC', E(`"eventTime":"9999-12-31T23:30:00-01:00","logRecord":{}`), /^logEntries\[0\]\.eventTime: must lie between years/),
+  badEntry(
+    'eventTime past year 9999 in UTC',
+    E(`"eventTime":"9999-12-31T23:30:00-01:00","logRecord":{}`),
+    /^logEntries\[0\]\.eventTime: must lie between years/,
+  ),
   badEntry('eventTime with NUL', E(`"eventTime":"${FROM}\\u0000","logRecord":{}`), /^logEntries\[0\]\.eventTime: /),
   badEntry('logRecord an array', E(`${ET},"logRecord":[1,2]`), /^logEntries\[0\]\.logRecord: must be a JSON object/),
   badEntry('logRecord a string', E(`${ET},"logRecord":"{}"`), /^logEntries\[0\]\.logRecord: must be a JSON object/),
@@ -324,8 +417,18 @@ const CASES: Case[] = [
   badEntry('field constructor', E(`"constructor":{},${ET},"logRecord":{}`), /^logEntries\[0\]\.constructor: unknown field/),
   badEntry('logType inside an entry', E(`"logType":"AccessLog",${ET},"logRecord":{}`), /^logEntries\[0\]\.logType: unknown field/),
   badEntry('eventTime twice', E(`${ET},${ET},"logRecord":{}`), /^logEntries\[0\]\.eventTime: appears more than once/),
-  ingest('bad second entry (all or nothing)', 400, batch(E(`${ET},"logRecord":{"first":1}`), E(`"eventTime":"2024-03-01","logRecord":{}`)), /^logEntries\[1\]\.eventTime: /),
-  ingest(`JSON body over ${MAX_JSON_BODY} bytes`, 413, batch(E(`${ET},"logRecord":{"pad":"${'x'.repeat(MAX_JSON_BODY)}"}`)), /larger than this server accepts/),
+  ingest(
+    'bad second entry (all or nothing)',
+    400,
+    batch(E(`${ET},"logRecord":{"first":1}`), E(`"eventTime":"2024-03-01","logRecord":{}`)),
+    /^logEntries\[1\]\.eventTime: /,
+  ),
+  ingest(
+    `JSON body over ${MAX_JSON_BODY} bytes`,
+    413,
+    batch(E(`${ET},"logRecord":{"pad":"${'x'.repeat(MAX_JSON_BODY)}"}`)),
+    /larger than this server accepts/,
+  ),
 
   // --- content types and empty bodies
   ingest('text/plain', 415, batch(E(`${ET},"logRecord":{}`)), /Content-Type/, 'text/plain'),
@@ -345,31 +448,119 @@ const CASES: Case[] = [
   ndjson('line with a bad eventTime', 400, `{"logType":"AccessLog","eventTime":"2024-02-30T00:00:00Z","logRecord":{}}`, /^line 1: eventTime: /),
   ndjson('line with logRecord a string', 400, `${LINE}\r\n{"logType":"AccessLog",${ET},"logRecord":"x"}\r\n`, /^line 2: logRecord: /),
   ndjson('BOM on line 1', 400, `\ufeff${LINE}\n`, /^line 1: is not valid JSON/),
-  ndjson('invalid UTF-8 on line 2', 400, Buffer.concat([Buffer.from(`${LINE}\n{"logType":"AccessLog",${ET},"logRecord":{"s":"`), Buffer.from([0xff]), Buffer.from('"}}\n')]), /^line 2: is not valid UTF-8/),
+  ndjson(
+    'invalid UTF-8 on line 2',
+    400,
+    Buffer.concat([Buffer.from(`${LINE}\n{"logType":"AccessLog",${ET},"logRecord":{"s":"`), Buffer.from([0xff]), Buffer.from('"}}\n')]),
+    /^line 2: is not valid UTF-8/,
+  ),
   ndjson('two entries on one line', 400, `${LINE}${LINE}\n`, /^line 1: is not valid JSON/),
   ndjson('empty NDJSON body', 400, '', /^body has no entries/),
   ndjson('blank NDJSON body', 400, '\n \r\n\t\n', /^body has no entries/),
-  ndjson('logRecord 65 levels deep', 400, `{"logType":"AccessLog",${ET},"logRecord":{"a":${'['.repeat(64)}${']'.repeat(64)}}}`, /^line 1: logRecord: nests objects and arrays more than 64 levels/),
-  badEntry('logRecord 65 levels deep', E(`${ET},"logRecord":{"a":${'['.repeat(64)}${']'.repeat(64)}}`), /^logEntries\[0\]\.logRecord: nests objects and arrays more than 64 levels/),
-  ndjson(`line over ${MAX_NDJSON_LINE} bytes`, 413, `${LINE}\n{"logType":"AccessLog",${ET},"logRecord":{"pad":"${'x'.repeat(MAX_NDJSON_LINE)}"}}\n`, /^line 2: longer than the limit/),
+  ndjson(
+    'logRecord 65 levels deep',
+    400,
+    `{"logType":"AccessLog",${ET},"logRecord":{"a":${'['.repeat(64)}${']'.repeat(64)}}}`,
+    /^line 1: logRecord: nests objects and arrays more than 64 levels/,
+  ),
+  badEntry(
+    'logRecord 65 levels deep',
+    E(`${ET},"logRecord":{"a":${'['.repeat(64)}${']'.repeat(64)}}`),
+    /^logEntries\[0\]\.logRecord: nests objects and arrays more than 64 levels/,
+  ),
+  ndjson(
+    `line over ${MAX_NDJSON_LINE} bytes`,
+    413,
+    `${LINE}\n{"logType":"AccessLog",${ET},"logRecord":{"pad":"${'x'.repeat(MAX_NDJSON_LINE)}"}}\n`,
+    /^line 2: longer than the limit/,
+  ),
 
   // --- routes, methods, paths
-  { name: 'unknown route', status: 404, send: (c) => ({ method: 'GET', path: '/v3/logs', headers: { authorization: c.auth } }), message: /^no route GET \/v3\/logs/ },
-  { name: 'PUT /v2/logs', status: 404, send: (c) => ({ method: 'PUT', path: '/v2/logs', headers: { authorization: c.auth } }), message: /^no route PUT/ },
-  { name: 'DELETE /v2/logs', status: 404, send: (c) => ({ method: 'DELETE', path: qs(valid()), headers: { authorization: c.auth } }), message: /^no route DELETE/ },
+  {
+    name: 'unknown route',
+    status: 404,
+    send: (c) => ({ method: 'GET', path: '/v3/logs', headers: { authorization: c.auth } }),
+    message: /^no route GET \/v3\/logs/,
+  },
+  {
+    name: 'PUT /v2/logs',
+    status: 404,
+    send: (c) => ({ method: 'PUT', path: '/v2/logs', headers: { authorization: c.auth } }),
+    message: /^no route PUT/,
+  },
+  {
+    name: 'DELETE /v2/logs',
+    status: 404,
+    send: (c) => ({ method: 'DELETE', path: qs(valid()), headers: { authorization: c.auth } }),
+    message: /^no route DELETE/,
+  },
   { name: 'path traversal', status: 404, send: (c) => ({ method: 'GET', path: '/v2/logs/../../../etc/passwd', headers: { authorization: c.auth } }) },
-  { name: 'encoded path traversal', status: 404, send: (c) => ({ method: 'GET', path: '/v2/logs/%2e%2e/%2e%2e/etc/passwd', headers: { authorization: c.auth } }) },
+  {
+    name: 'encoded path traversal',
+    status: 404,
+    send: (c) => ({ method: 'GET', path: '/v2/logs/%2e%2e/%2e%2e/etc/passwd', headers: { authorization: c.auth } }),
+  },
   { name: 'NUL in the path', status: 404, send: (c) => ({ method: 'GET', path: '/v2/logs%00', headers: { authorization: c.auth } }) },
-  { name: 'undecodable path', status: 400, send: (c) => ({ method: 'GET', path: '/v2/%', headers: { authorization: c.auth } }), message: /not a valid url/ },
-  { name: 'invalid UTF-8 in the path', status: 400, send: (c) => ({ method: 'GET', path: '/v2/logs%ff', headers: { authorization: c.auth } }), message: /not a valid url/ },
+  {
+    name: 'undecodable path',
+    status: 400,
+    send: (c) => ({ method: 'GET', path: '/v2/%', headers: { authorization: c.auth } }),
+    message: /not a valid url/,
+  },
+  {
+    name: 'invalid UTF-8 in the path',
+    status: 400,
+    send: (c) => ({ method: 'GET', path: '/v2/logs%ff', headers: { authorization: c.auth } }),
+    message: /not a valid url/,
+  },
 
   // --- HTTP-level abuse (answered before any route runs)
-  { name: '100 KB query string', status: 431, send: (c) => ({ method: 'GET', path: qs(valid({ pad: 'x'.repeat(100 * 1024) })), headers: { authorization: c.auth } }), message: /larger than this server accepts/ },
-  { name: '20 KB Authorization header', status: 431, send: () => ({ method: 'GET', path: qs(valid()), headers: { authorization: `Basic ${'A'.repeat(20 * 1024)}` } }), message: /larger than this server accepts/ },
-  { name: 'space in a header name', status: 400, send: (c) => ({ method: 'GET', path: qs(valid()), headers: { authorization: c.auth, 'bad header': 'x' } }), message: /malformed HTTP request/ },
-  { name: 'NUL in a header value', status: 400, send: (c) => ({ method: 'GET', path: qs(valid()), headers: { authorization: c.auth, 'x-note': 'a\u0000b' } }), message: /malformed HTTP request/ },
-  { name: 'non-numeric Content-Length', status: 400, send: (c) => ({ method: 'POST', path: '/v2/logs', headers: { authorization: c.auth, 'content-type': 'application/json', 'content-length': 'abc' } }), message: /malformed HTTP request/ },
-  { name: 'bad chunk size', status: 400, send: (c) => formatRequest({ method: 'POST', path: '/v2/logs', headers: { authorization: c.auth, 'content-type': 'application/json', 'transfer-encoding': 'chunked' }, body: 'zz\r\n{}\r\n0\r\n\r\n' }), message: /malformed HTTP request/ },
+  {
+    name: '100 KB query string',
+    status: 431,
+    send: (c) => ({ method: 'GET', path: qs(valid({ pad: 'x'.repeat(100 * 1024) })), headers: { authorization: c.auth } }),
+    message: /larger than this server accepts/,
+  },
+  {
+    name: '20 KB Authorization header',
+    status: 431,
+    send: () => ({ method: 'GET', path: qs(valid()), headers: { authorization: `Basic ${'A'.repeat(20 * 1024)}` } }),
+    message: /larger than this server accepts/,
+  },
+  {
+    name: 'space in a header name',
+    status: 400,
+    send: (c) => ({ method: 'GET', path: qs(valid()), headers: { authorization: c.auth, 'bad header': 'x' } }),
+    message: /malformed HTTP request/,
+  },
+  {
+    name: 'NUL in a header value',
+    status: 400,
+    send: (c) => ({ method: 'GET', path: qs(valid()), headers: { authorization: c.auth, 'x-note': 'a\u0000b' } }),
+    message: /malformed HTTP request/,
+  },
+  {
+    name: 'non-numeric Content-Length',
+    status: 400,
+    send: (c) => ({
+      method: 'POST',
+      path: '/v2/logs',
+      headers: { authorization: c.auth, 'content-type': 'application/json', 'content-length': 'abc' },
+    }),
+    message: /malformed HTTP request/,
+  },
+  {
+    name: 'bad chunk size',
+    status: 400,
+    send: (c) =>
+      formatRequest({
+        method: 'POST',
+        path: '/v2/logs',
+        headers: { authorization: c.auth, 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+        body: 'zz\r\n{}\r\n0\r\n\r\n',
+      }),
+    message: /malformed HTTP request/,
+  },
   { name: 'garbage request line', status: 400, send: () => Buffer.from('HELLO WORLD\r\n\r\n'), message: /malformed HTTP request/ },
 
   // --- POST /oauth2/token
@@ -504,7 +695,11 @@ for (const kind of await storeKinds()) {
       const body = JSON.parse(page.body.toString('utf8'));
       assert.equal(body.records.totalRecords, SEEDED);
       for (const logType of GONG_LOG_TYPES.filter((x) => x !== 'AccessLog')) {
-        const r = await request(port, { method: 'GET', path: qs({ logType, fromDateTime: '0000-01-01T00:00:00Z' }), headers: { authorization: ctx.auth } });
+        const r = await request(port, {
+          method: 'GET',
+          path: qs({ logType, fromDateTime: '0000-01-01T00:00:00Z' }),
+          headers: { authorization: ctx.auth },
+        });
         assert.equal(r.status, 404, `${logType}: ${r.body.toString()}`);
       }
       const ok = await request(port, {

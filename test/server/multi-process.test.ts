@@ -36,7 +36,11 @@ async function get(server: RunningServer, query: string, auth = AUTH): Promise<{
 }
 
 function batch(n: number, tag: string): string {
-  const entries = Array.from({ length: n }, (_, i) => ({ userId: String(i), eventTime: `2026-02-01T00:00:${String(i % 60).padStart(2, '0')}.000Z`, logRecord: { i, tag } }));
+  const entries = Array.from({ length: n }, (_, i) => ({
+    userId: String(i),
+    eventTime: `2026-02-01T00:00:${String(i % 60).padStart(2, '0')}.000Z`,
+    logRecord: { i, tag },
+  }));
   return JSON.stringify({ logType: 'AccessLog', logEntries: entries });
 }
 

@@ -103,11 +103,21 @@ for (const kind of await storeKinds()) {
           payload: 'grant_type=client_credentials',
         });
         const accessToken = tok.json().access_token as string;
-        await t.inject({ method: 'GET', url: '/v2/logs?logType=AccessLog&fromDateTime=2026-01-01T00:00:00Z', headers: { authorization: `Bearer ${accessToken}` } });
+        await t.inject({
+          method: 'GET',
+          url: '/v2/logs?logType=AccessLog&fromDateTime=2026-01-01T00:00:00Z',
+          headers: { authorization: `Bearer ${accessToken}` },
+        });
         await t.list({ logType: 'AccessLog', fromDateTime: '2026-01-01T00:00:00Z' }, { ...t.key, secret: 'wrong-secret-value' });
         const all = lines.join('');
         assert.ok(lines.length >= 5, 'requests were logged');
-        for (const forbidden of [marker, t.key.secret, accessToken, 'wrong-secret-value', Buffer.from(`${t.key.accessKey}:${t.key.secret}`).toString('base64')]) {
+        for (const forbidden of [
+          marker,
+          t.key.secret,
+          accessToken,
+          'wrong-secret-value',
+          Buffer.from(`${t.key.accessKey}:${t.key.secret}`).toString('base64'),
+        ]) {
           assert.ok(!all.includes(forbidden), `log contains ${forbidden.slice(0, 12)}…`);
         }
         assert.match(all, /"requestId":"[0-9a-z]{19}"/);

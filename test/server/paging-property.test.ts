@@ -24,8 +24,7 @@ interface Moment {
 }
 const msOf = (m: Moment) => BASE_MS + m.sec * 1000 + m.ms;
 
-const moment = (minSec: number, maxSec: number) =>
-  fc.record({ sec: fc.integer({ min: minSec, max: maxSec }), ms: fc.constantFrom(0, 0, 0, 1, 500) });
+const moment = (minSec: number, maxSec: number) => fc.record({ sec: fc.integer({ min: minSec, max: maxSec }), ms: fc.constantFrom(0, 0, 0, 1, 500) });
 
 /** An offset in minutes at which an instant is written (the same instant, another wall clock). */
 const offset = fc.constantFrom(0, 0, 60, -300, 330, -720, 840);
@@ -182,7 +181,10 @@ for (const kind of [...(await storeKinds()), { name: sqliteSealingFactory.name, 
           assert.equal(fresh.statusCode, 200, fresh.body);
           const freshPage: Page = fresh.json();
           assert.equal(freshPage.records.totalRecords, now.length);
-          assert.deepEqual(freshPage.logEntries.map((e) => e.logRecord.n).sort((a, b) => a - b), now.sort((a, b) => a - b));
+          assert.deepEqual(
+            freshPage.logEntries.map((e) => e.logRecord.n).sort((a, b) => a - b),
+            now.sort((a, b) => a - b),
+          );
         }),
         { numRuns: 60 },
       );

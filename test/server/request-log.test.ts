@@ -31,7 +31,12 @@ interface Line {
 describe('request log lines', () => {
   let t: TestApp;
   let raw: string[];
-  const lines = (): Line[] => raw.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Line);
+  const lines = (): Line[] =>
+    raw
+      .join('')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Line);
   const linesOf = (requestId: string): Line[] => lines().filter((l) => l.requestId === requestId);
 
   before(async () => {
@@ -71,7 +76,10 @@ describe('request log lines', () => {
     assert.deepEqual([ingested!.method, ingested!.url, ingested!.tenant, ingested!.accessKey], ['POST', '/v2/logs', t.tenantId, t.key.accessKey]);
     assert.equal(decodeURIComponent(listed!.url!), '/v2/logs?logType=AccessLog&fromDateTime=2026-01-01T00:00:00Z');
     assert.equal(listed!.code, undefined);
-    assert.deepEqual([empty!.msg, empty!.code, empty!.reason], ['request rejected', 'no_records', 'No log records found corresponding to the provided log type and time range']);
+    assert.deepEqual(
+      [empty!.msg, empty!.code, empty!.reason],
+      ['request rejected', 'no_records', 'No log records found corresponding to the provided log type and time range'],
+    );
     assert.equal(badType!.code, 'invalid_request');
     assert.match(badType!.reason!, /^logType: unknown log type "…" \(expected one of AccessLog/);
   });
@@ -142,7 +150,11 @@ describe('request log lines', () => {
       });
       const token = (tok.json() as { access_token: string; expires_in: number }).access_token;
       clock.advance((tok.json() as { expires_in: number }).expires_in * 1000 + 2000);
-      const r = await app.inject({ method: 'GET', url: '/v2/logs?logType=AccessLog&fromDateTime=2026-01-01T00:00:00Z', headers: { authorization: `Bearer ${token}` } });
+      const r = await app.inject({
+        method: 'GET',
+        url: '/v2/logs?logType=AccessLog&fromDateTime=2026-01-01T00:00:00Z',
+        headers: { authorization: `Bearer ${token}` },
+      });
       assert.equal(r.statusCode, 401);
       assert.deepEqual(r.json().errors, ['Access denied: token expired']);
       const line = captured
@@ -151,7 +163,10 @@ describe('request log lines', () => {
         .filter(Boolean)
         .map((l) => JSON.parse(l) as Line)
         .find((l) => l.requestId === r.json().requestId);
-      assert.deepEqual([line?.code, line?.reason, line?.accessKey, line?.tenant], ['unauthorized', 'Access denied: token expired', app.key.accessKey, app.tenantId]);
+      assert.deepEqual(
+        [line?.code, line?.reason, line?.accessKey, line?.tenant],
+        ['unauthorized', 'Access denied: token expired', app.key.accessKey, app.tenantId],
+      );
       assert.ok(!captured.join('').includes(token), 'the token is not logged');
     } finally {
       await app.close();
@@ -198,10 +213,16 @@ describe('request log lines', () => {
   });
 
   it('masks credential-like query values and bounds what it logs', () => {
-    assert.equal(loggableUrl('/v2/logs?access_token=abc&logType=AccessLog&Token=x'), '/v2/logs?access_token=[redacted]&logType=AccessLog&Token=[redacted]');
+    assert.equal(
+      loggableUrl('/v2/logs?access_token=abc&logType=AccessLog&Token=x'),
+      '/v2/logs?access_token=[redacted]&logType=AccessLog&Token=[redacted]',
+    );
     assert.equal(loggableUrl('/v2/logs'), '/v2/logs');
     assert.ok(loggableUrl('/x?' + 'a'.repeat(2000)).length < 500);
-    assert.equal(loggableMessage(['logType: unknown log type "Secret \\"quoted\\" name" (expected one of A)']), 'logType: unknown log type "…" (expected one of A)');
+    assert.equal(
+      loggableMessage(['logType: unknown log type "Secret \\"quoted\\" name" (expected one of A)']),
+      'logType: unknown log type "…" (expected one of A)',
+    );
   });
 
   it('formats a request line for a terminal on one line', () => {
@@ -228,7 +249,16 @@ describe('request log lines', () => {
       line,
       '09:05:07.042 INFO  GET /v2/logs?logType=AccessLog 401 2.5ms unauthorized: Access denied: invalid access key or secret accessKey=LWKEY tenant=42 detail="wrong secret" requestId=abc\n',
     );
-    const failed = prettyLine({ level: 50, time, msg: 'request failed', method: 'GET', url: '/', status: 500, ms: 1, err: { type: 'Error', message: 'x', stack: 'Error: x\n    at f (a.ts:1:1)' } });
+    const failed = prettyLine({
+      level: 50,
+      time,
+      msg: 'request failed',
+      method: 'GET',
+      url: '/',
+      status: 500,
+      ms: 1,
+      err: { type: 'Error', message: 'x', stack: 'Error: x\n    at f (a.ts:1:1)' },
+    });
     assert.equal(failed.split('\n').length, 4);
     assert.match(failed, /^09:05:07\.042 ERROR GET \/ 500 1ms\n {4}Error: x\n {4}at f \(a\.ts:1:1\)\n$/);
     assert.equal(prettyLine({ level: 30, time, msg: 'upkeep done', removed: 3 }), '09:05:07.042 INFO  upkeep done removed=3\n');

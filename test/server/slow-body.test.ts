@@ -88,7 +88,9 @@ describe('slow request bodies (real socket)', () => {
     it(`cuts a trickled ${contentType} body with 408 in the configured time, while other requests are served`, async () => {
       const body =
         contentType === 'application/json'
-          ? Buffer.from(JSON.stringify({ logType: 'AccessLog', logEntries: [{ eventTime: '2026-07-01T00:00:00Z', logRecord: { pad: 'x'.repeat(500) } }] }))
+          ? Buffer.from(
+              JSON.stringify({ logType: 'AccessLog', logEntries: [{ eventTime: '2026-07-01T00:00:00Z', logRecord: { pad: 'x'.repeat(500) } }] }),
+            )
           : ndjsonBody(5, 'trickle');
       // One byte every 100 ms: 10 bytes/s, far below the floor of 1 KiB/s.
       const slow = upload(port, auth, contentType, body, 1, 100);
@@ -154,13 +156,19 @@ describe('request timeout settings', () => {
   it('defaults to 30 s and 16 concurrent ingests; LOGWARDEN_REQUEST_TIMEOUT_MS and LOGWARDEN_MAX_CONCURRENT_INGESTS set them', () => {
     const d = loadConfig({}, {});
     assert.deepEqual([d.requestTimeoutMs, d.maxConcurrentIngests, d.ndjsonMemoryBytes], [30_000, 16, 64 * 1024 * 1024]);
-    const c = loadConfig({}, { LOGWARDEN_REQUEST_TIMEOUT_MS: '2500', LOGWARDEN_MAX_CONCURRENT_INGESTS: '4', LOGWARDEN_NDJSON_MEMORY_BYTES: '1048576' });
+    const c = loadConfig(
+      {},
+      { LOGWARDEN_REQUEST_TIMEOUT_MS: '2500', LOGWARDEN_MAX_CONCURRENT_INGESTS: '4', LOGWARDEN_NDJSON_MEMORY_BYTES: '1048576' },
+    );
     assert.deepEqual([c.requestTimeoutMs, c.maxConcurrentIngests, c.ndjsonMemoryBytes], [2500, 4, 1048576]);
-    assert.throws(() => loadConfig({}, { LOGWARDEN_REQUEST_TIMEOUT_MS: '0', LOGWARDEN_MAX_CONCURRENT_INGESTS: 'x' }), (err: unknown) => {
-      assert.ok(err instanceof ConfigError);
-      assert.equal(err.problems.length, 2);
-      return true;
-    });
+    assert.throws(
+      () => loadConfig({}, { LOGWARDEN_REQUEST_TIMEOUT_MS: '0', LOGWARDEN_MAX_CONCURRENT_INGESTS: 'x' }),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        assert.equal(err.problems.length, 2);
+        return true;
+      },
+    );
   });
 
   it('serve --request-timeout cuts a trickled body in that time', async () => {

@@ -112,7 +112,8 @@ for (const kind of [...(await storeKinds()), { name: sqliteSealingFactory.name, 
       assert.equal(idsA.length, COMMON.length + ONLY_A.length);
       assert.equal(idsB.length, COMMON.length + ONLY_B.length);
 
-      const totalOf = async (key: IssuedKey) => (((await (await get({ logType: 'AccessLog', fromDateTime: FROM }, basic(key))).json()) as Page).records.totalRecords);
+      const totalOf = async (key: IssuedKey) =>
+        ((await (await get({ logType: 'AccessLog', fromDateTime: FROM }, basic(key))).json()) as Page).records.totalRecords;
       assert.equal(await totalOf(keyA), COMMON.length + ONLY_A.length);
       assert.equal(await totalOf(keyB), COMMON.length + ONLY_B.length);
 
@@ -150,7 +151,10 @@ for (const kind of [...(await storeKinds()), { name: sqliteSealingFactory.name, 
       const res = await get({ logType: 'AccessLog', fromDateTime: FROM }, `Bearer ${crossed}`);
       assert.equal(res.status, 401);
       assert.equal((await post('AccessLog', entries('crossed', 1), `Bearer ${crossed}`)).status, 401);
-      assert.equal(((await (await get({ logType: 'AccessLog', fromDateTime: FROM }, basic(keyB))).json()) as Page).records.totalRecords, COMMON.length + ONLY_B.length);
+      assert.equal(
+        ((await (await get({ logType: 'AccessLog', fromDateTime: FROM }, basic(keyB))).json()) as Page).records.totalRecords,
+        COMMON.length + ONLY_B.length,
+      );
 
       // Writes through A's token land in A only.
       assert.equal((await post('ExternallySharedCallAccess', entries('a-token', 2), `Bearer ${tokenA}`)).status, 201);

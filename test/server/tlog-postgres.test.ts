@@ -86,7 +86,10 @@ describe('GET /v2/tlog/{tenantId}/… over HTTP (postgres)', { skip: postgres.sk
         bundles.set(n, decodeEntryBundle(new Uint8Array(await (await get(entryBundlePath(n, width))).arrayBuffer())));
       }
       const leaf = bundles.get(n)![indexes[k]! % 256]!;
-      assert.equal(Buffer.from(leaf).toString(), buildEntryLeaf({ logType: 'AccessLog', eventTime: new Date(served[k]!.timeMs).toISOString(), wireText: served[k]!.body }));
+      assert.equal(
+        Buffer.from(leaf).toString(),
+        buildEntryLeaf({ logType: 'AccessLog', eventTime: new Date(served[k]!.timeMs).toISOString(), wireText: served[k]!.body }),
+      );
       const tile = fetched.get(tilePath({ level: 0, n, width: Math.min(256, cp.size - n * 256) }))!;
       const i = indexes[k]! % 256;
       assert.ok(hashesEqual(leafHash(leaf), tile.subarray(i * 32, i * 32 + 32)));

@@ -31,7 +31,8 @@ describe('GET /v2/tlog/{tenantId}/… over HTTP (sqlite, sealing at once)', () =
   let base: string;
   let key: NoteVerifier;
   const auth = () => ({ authorization: basic(t.readKey) });
-  const get = (path: string, headers: Record<string, string> = {}) => fetch(`${base}/v2/tlog/${t.tenantId}/${path}`, { headers: { ...auth(), ...headers } });
+  const get = (path: string, headers: Record<string, string> = {}) =>
+    fetch(`${base}/v2/tlog/${t.tenantId}/${path}`, { headers: { ...auth(), ...headers } });
   const checkpoint = async (): Promise<Checkpoint> => {
     const res = await get('checkpoint');
     assert.equal(res.status, 200);
@@ -82,7 +83,11 @@ describe('GET /v2/tlog/{tenantId}/… over HTTP (sqlite, sealing at once)', () =
     // Entry bundles: leaf i of bundle N hashes to hash i of tile/0/N.
     for (let n = 0; n * TILE_WIDTH < cp.size; n++) {
       const width = Math.min(TILE_WIDTH, cp.size - n * TILE_WIDTH);
-      const raw = await t.inject({ method: 'GET', url: `/v2/tlog/${t.tenantId}/${entryBundlePath(n, width)}`, headers: { ...auth(), 'accept-encoding': 'gzip' } });
+      const raw = await t.inject({
+        method: 'GET',
+        url: `/v2/tlog/${t.tenantId}/${entryBundlePath(n, width)}`,
+        headers: { ...auth(), 'accept-encoding': 'gzip' },
+      });
       assert.equal(raw.statusCode, 200);
       assert.equal(raw.headers['content-encoding'], 'gzip');
       const leaves = decodeEntryBundle(gunzipSync(raw.rawPayload));
@@ -114,15 +119,35 @@ describe('GET /v2/tlog/{tenantId}/… over HTTP (sqlite, sealing at once)', () =
     const body = (await res.json()) as { size: number; rootHash: string; proofs: { index: number; leafHash: string; hashes: string[] }[] };
     assert.equal(body.size, cp.size);
     assert.ok(hashesEqual(decodeBase64(body.rootHash)!, cp.rootHash));
-    assert.deepEqual(body.proofs.map((p) => p.index), sample);
+    assert.deepEqual(
+      body.proofs.map((p) => p.index),
+      sample,
+    );
     for (const p of body.proofs) {
-      assert.ok(verifyInclusion(decodeBase64(p.leafHash)!, p.index, cp.size, p.hashes.map((h) => decodeBase64(h)!), cp.rootHash), `leaf ${p.index}`);
+      assert.ok(
+        verifyInclusion(
+          decodeBase64(p.leafHash)!,
+          p.index,
+          cp.size,
+          p.hashes.map((h) => decodeBase64(h)!),
+          cp.rootHash,
+        ),
+        `leaf ${p.index}`,
+      );
     }
     const atOlder = (await (await get(`proof/inclusion?index=3&size=${older.size}`)).json()) as { rootHash: string };
     assert.ok(hashesEqual(decodeBase64(atOlder.rootHash)!, older.rootHash));
     const cons = (await (await get(`proof/consistency?from=${older.size}&to=${cp.size}`)).json()) as { from: number; to: number; hashes: string[] };
     assert.deepEqual([cons.from, cons.to], [older.size, cp.size]);
-    assert.ok(verifyConsistency(older.size, cp.size, cons.hashes.map((h) => decodeBase64(h)!), older.rootHash, cp.rootHash));
+    assert.ok(
+      verifyConsistency(
+        older.size,
+        cp.size,
+        cons.hashes.map((h) => decodeBase64(h)!),
+        older.rootHash,
+        cp.rootHash,
+      ),
+    );
     assert.equal((await get(`proof/inclusion?index=${cp.size}`)).status, 400);
     assert.equal((await get(`proof/inclusion?index=0&size=${cp.size + 1}`)).status, 400);
     assert.equal((await get(`proof/consistency?from=${cp.size}&to=${cp.size + 1}`)).status, 400);
@@ -171,10 +196,15 @@ describe('GET /v2/tlog/{tenantId}/… over HTTP (sqlite, sealing at once)', () =
   });
 
   it('keeps full tiles and bundles in memory per tenant: a second read is a cache hit, another tenant gets its own', async () => {
-    const hits = async () => Number(/logwarden_tlog_tile_cache_total\{result="hit"\} (\d+)/.exec((await t.inject({ method: 'GET', url: '/metrics' })).body)?.[1] ?? 0);
+    const hits = async () =>
+      Number(/logwarden_tlog_tile_cache_total\{result="hit"\} (\d+)/.exec((await t.inject({ method: 'GET', url: '/metrics' })).body)?.[1] ?? 0);
     assert.ok((await checkpoint()).size >= TILE_WIDTH, 'the tree has a full tile');
     const bundle = async (key: typeof t.readKey, tenantId: string) => {
-      const res = await t.inject({ method: 'GET', url: `/v2/tlog/${tenantId}/tile/entries/000`, headers: { authorization: basic(key), 'accept-encoding': 'gzip' } });
+      const res = await t.inject({
+        method: 'GET',
+        url: `/v2/tlog/${tenantId}/tile/entries/000`,
+        headers: { authorization: basic(key), 'accept-encoding': 'gzip' },
+      });
       assert.equal(res.statusCode, 200);
       return decodeEntryBundle(gunzipSync(res.rawPayload)).map((l) => Buffer.from(l).toString());
     };
@@ -195,8 +225,11 @@ describe('GET /v2/tlog/{tenantId}/… over HTTP (sqlite, sealing at once)', () =
     const theirs = await bundle(otherKey, other.id);
     assert.equal(theirs.length, TILE_WIDTH);
     assert.equal(theirs.filter((leaf) => first.includes(leaf)).length, 0);
-    const ownTile = (await t.inject({ method: 'GET', url: `/v2/tlog/${other.id}/tile/0/000`, headers: { authorization: basic(otherKey) } })).rawPayload;
-    theirs.forEach((leaf, i) => assert.ok(hashesEqual(leafHash(Buffer.from(leaf)), ownTile.subarray(i * 32, i * 32 + 32)), `its leaf ${i} is in its own tree`));
+    const ownTile = (await t.inject({ method: 'GET', url: `/v2/tlog/${other.id}/tile/0/000`, headers: { authorization: basic(otherKey) } }))
+      .rawPayload;
+    theirs.forEach((leaf, i) =>
+      assert.ok(hashesEqual(leafHash(Buffer.from(leaf)), ownTile.subarray(i * 32, i * 32 + 32)), `its leaf ${i} is in its own tree`),
+    );
   });
 
   it('documents every endpoint in the OpenAPI document', async () => {

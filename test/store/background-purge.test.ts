@@ -39,7 +39,7 @@ describe('background purge (sqlite)', () => {
 
   const total = async (logType: string) => (await store.firstPage({ tenantId: '7', logType, fromMs: 0, toMs: null }, 1)).total;
 
-  it('deletes what is older than each type\'s retention, in bounded steps, keeping the admin trail as long as the longest', async () => {
+  it("deletes what is older than each type's retention, in bounded steps, keeping the admin trail as long as the longest", async () => {
     await store.setRetention('7', 'AccessLog', 30);
     await store.setRetention('7', 'LogwardenAdminLog', 10);
     const seen: { tenantId: string; receipt: PurgeReceipt }[] = [];

@@ -23,7 +23,12 @@ describe('count plan', () => {
       fc.property(
         fc.array(fc.oneof(anywhere, near), { maxLength: 60 }),
         anywhere,
-        fc.option(fc.oneof(fc.integer({ min: 1, max: 8 * H }), fc.integer({ min: 1, max: 3 }).map((k) => k * H))),
+        fc.option(
+          fc.oneof(
+            fc.integer({ min: 1, max: 8 * H }),
+            fc.integer({ min: 1, max: 3 }).map((k) => k * H),
+          ),
+        ),
         (picks, fromMs, span) => {
           const toMs = span === null ? null : fromMs + span;
           const end = toMs ?? fromMs + 3 * H;
@@ -56,7 +61,14 @@ describe('count plan', () => {
 
   it('tallies accepted entries by log type and hour', () => {
     const tally = new BucketTally();
-    for (const [type, t] of [[1, 0], [1, H - 1], [1, H], [2, 0], [1, -1]] as const) tally.add(type, t);
+    for (const [type, t] of [
+      [1, 0],
+      [1, H - 1],
+      [1, H],
+      [2, 0],
+      [1, -1],
+    ] as const)
+      tally.add(type, t);
     assert.deepEqual(
       [...tally.entries()].sort((a, b) => a.typeId - b.typeId || a.hour - b.hour),
       [

@@ -57,7 +57,8 @@ describe('postgres store: segments', { skip }, () => {
       assert.equal(month(Number(r.first_time)), month(Number(r.last_time)), 'a segment crosses a month');
       const prev = rows[i - 1];
       if (prev && prev.tid === r.tid && prev.type_id === r.type_id) {
-        const before = Number(prev.last_time) < Number(r.first_time) || (prev.last_time === r.first_time && Number(prev.last_seq) < Number(r.first_seq));
+        const before =
+          Number(prev.last_time) < Number(r.first_time) || (prev.last_time === r.first_time && Number(prev.last_seq) < Number(r.first_seq));
         assert.ok(before, 'two segments of one group overlap');
       }
     }
@@ -137,7 +138,10 @@ describe('postgres store: segments', { skip }, () => {
       assert.equal(await hotRows(), 0);
       const all = await readAll(store, query, 100);
       assert.equal(all.total, model.length);
-      assert.deepEqual(all.entries.map((e) => e.body), expected(model, query));
+      assert.deepEqual(
+        all.entries.map((e) => e.body),
+        expected(model, query),
+      );
       await cluster!.query(url, 'VACUUM segments, entries');
       // The sealed entries take, indexes and TOAST included, at most 1.5× their live compressed
       // bytes: replaced segments' space is reused. The hot table is working space for entries
@@ -205,12 +209,18 @@ describe('postgres store: segments', { skip }, () => {
   it('leaves entries sealed after a query began out of its later pages', async () => {
     const store = await open({ noSealer: true });
     await store.createTenant({ id: '1', name: 't' });
-    await store.append('1', Array.from({ length: 1000 }, (_, i) => makeEntry('AccessLog', T0 + i * 1000, `{"old":${i}}`)));
+    await store.append(
+      '1',
+      Array.from({ length: 1000 }, (_, i) => makeEntry('AccessLog', T0 + i * 1000, `{"old":${i}}`)),
+    );
     await store.settle();
     const query: EntryQuery = { tenantId: '1', logType: 'AccessLog', fromMs: T0, toMs: null };
     const first = await store.firstPage(query, 100);
     // Entries between the sealed ones, sealed into the same (rewritten) segments.
-    await store.append('1', Array.from({ length: 500 }, (_, i) => makeEntry('AccessLog', T0 + i * 2000 + 500, `{"new":${i}}`)));
+    await store.append(
+      '1',
+      Array.from({ length: 500 }, (_, i) => makeEntry('AccessLog', T0 + i * 2000 + 500, `{"new":${i}}`)),
+    );
     await store.settle();
     assert.equal(await hotRows(), 0);
     const seen = entriesOf(first);
@@ -228,7 +238,10 @@ describe('postgres store: segments', { skip }, () => {
     await store.createTenant({ id: '1', name: 'a' });
     await store.createTenant({ id: '2', name: 'b' });
     for (const t of ['1', '2']) {
-      await store.append(t, Array.from({ length: 200 }, (_, i) => makeEntry('AccessLog', T0 + i * 1000, `{"tenant":"${t}","i":${i}}`)));
+      await store.append(
+        t,
+        Array.from({ length: 200 }, (_, i) => makeEntry('AccessLog', T0 + i * 1000, `{"tenant":"${t}","i":${i}}`)),
+      );
     }
     await store.settle();
     const q = (tenantId: string): EntryQuery => ({ tenantId, logType: 'AccessLog', fromMs: T0, toMs: null });
@@ -245,16 +258,25 @@ describe('postgres store: segments', { skip }, () => {
     const store = await open({ noSealer: true, onBackgroundError: (problem) => lines.push(problem.message) });
     await store.createTenant({ id: '1', name: 'a' });
     await store.createTenant({ id: '2', name: 'b' });
-    await store.append('1', Array.from({ length: 300 }, (_, i) => makeEntry('AccessLog', T0 + i * 1000, `{"i":${i}}`)));
+    await store.append(
+      '1',
+      Array.from({ length: 300 }, (_, i) => makeEntry('AccessLog', T0 + i * 1000, `{"i":${i}}`)),
+    );
     await store.settle();
     await sql(`UPDATE segments SET data = set_byte(data, 40, get_byte(data, 40) # 1) WHERE tid = 1`);
     // A late entry into the corrupt range, and another tenant's entries.
     await store.append('1', [makeEntry('AccessLog', T0 + 500, '{"late":1}')]);
-    await store.append('2', Array.from({ length: 50 }, (_, i) => makeEntry('AccessLog', T0 + i * 1000, `{"b":${i}}`)));
+    await store.append(
+      '2',
+      Array.from({ length: 50 }, (_, i) => makeEntry('AccessLog', T0 + i * 1000, `{"b":${i}}`)),
+    );
     await store.settle();
     await store.settle();
     const hot = await sql<{ tid: number; n: string }>('SELECT tid, count(*) AS n FROM entries GROUP BY tid');
-    assert.deepEqual(hot.map((r) => [r.tid, Number(r.n)]), [[1, 1]]);
+    assert.deepEqual(
+      hot.map((r) => [r.tid, Number(r.n)]),
+      [[1, 1]],
+    );
     assert.equal(lines.length, 1, lines.join('\n'));
     assert.match(lines[0]!, /corrupt/);
     assert.doesNotMatch(lines[0]!, /"i":|late/, 'no entry text in the log line');
@@ -294,7 +316,10 @@ describe('postgres store: segments', { skip }, () => {
         const all = await readAll(store, q, 64);
         const want = expected(model, q);
         assert.equal(all.total, want.length);
-        assert.deepEqual(all.entries.map((e) => e.body), want);
+        assert.deepEqual(
+          all.entries.map((e) => e.body),
+          want,
+        );
       }
     };
     await check(await open({ noSealer: true }));

@@ -118,7 +118,11 @@ if (childUrl) {
         const stored = await storedCheckpoints(url, log);
         assert.ok(stored.length >= CHILDREN * BATCHES - BATCHES, `a checkpoint per committed append (${stored.length})`);
         const sizes = stored.map((c) => c.size);
-        assert.deepEqual(sizes, [...new Set(sizes)].sort((a, b) => a - b), 'one checkpoint per size');
+        assert.deepEqual(
+          sizes,
+          [...new Set(sizes)].sort((a, b) => a - b),
+          'one checkpoint per size',
+        );
         await assertConsistent(log, stored);
         // What a reader saw during the run is among them.
         for (const cp of seen) {
@@ -129,7 +133,9 @@ if (childUrl) {
         for (const logType of ['AccessLog', 'UserActivityLog', 'CallAccessLog']) {
           const page = await store.firstPage({ tenantId: TENANT, logType, fromMs: 0, toMs: null }, 1000);
           const indexes = await store.leafIndexes(TENANT, page.seqs!);
-          entriesOf(page).forEach((e, i) => assert.equal(leaves[indexes[i]!], leafOf({ logType, eventTimeMs: e.timeMs, body: e.body, key: Buffer.alloc(0) })));
+          entriesOf(page).forEach((e, i) =>
+            assert.equal(leaves[indexes[i]!], leafOf({ logType, eventTimeMs: e.timeMs, body: e.body, key: Buffer.alloc(0) })),
+          );
         }
       } finally {
         await store.close();
@@ -139,7 +145,9 @@ if (childUrl) {
 
     it('upgrades a version 3 database: builds its tree in sequence order, resumably, hot and sealed entries alike', async () => {
       const url = await cluster!.createDatabase();
-      const sealedBatch = Array.from({ length: 300 }, (_, i) => makeEntry(i % 4 ? 'AccessLog' : 'UserActivityLog', T0 + ((i * 37) % 300) * 60_000, `{"s":${i}}`));
+      const sealedBatch = Array.from({ length: 300 }, (_, i) =>
+        makeEntry(i % 4 ? 'AccessLog' : 'UserActivityLog', T0 + ((i * 37) % 300) * 60_000, `{"s":${i}}`),
+      );
       const hotBatch = Array.from({ length: 70 }, (_, i) => makeEntry('AccessLog', T0 - i * 1000, `{"h":${i}}`));
       let store: PostgresStore | undefined = await openPostgresStore({ url, sealAgeMs: 0, noSealer: true });
       try {
@@ -202,7 +210,9 @@ if (childUrl) {
           const indexes = await store.leafIndexes(TENANT, page.seqs!);
           assert.ok(!indexes.includes(-1));
           const leaves = await log.leaves(0, 370);
-          entriesOf(page).forEach((e, i) => assert.equal(leaves[indexes[i]!], leafOf({ logType, eventTimeMs: e.timeMs, body: e.body, key: Buffer.alloc(0) })));
+          entriesOf(page).forEach((e, i) =>
+            assert.equal(leaves[indexes[i]!], leafOf({ logType, eventTimeMs: e.timeMs, body: e.body, key: Buffer.alloc(0) })),
+          );
         }
         // Appends after the upgrade extend the same tree.
         const later = [makeEntry('AccessLog', T0 + 1, '{"later":1}'), hotBatch[0]!];

@@ -80,12 +80,20 @@ describe('postgres store: specific', { skip }, () => {
     stores.push(store);
     await store.createTenant({ id: 'a', name: 'A' });
     const t0 = Date.UTC(2025, 5, 1);
-    await store.append('a', Array.from({ length: 3000 }, (_, i) => makeEntry('AccessLog', t0 + i * 1000, `{"i":${i}}`)));
+    await store.append(
+      'a',
+      Array.from({ length: 3000 }, (_, i) => makeEntry('AccessLog', t0 + i * 1000, `{"i":${i}}`)),
+    );
     let purged = 0;
     let done = false;
     let appended = 0;
     const purging = (async () => {
-      for (let r = await store.purge('a', 'AccessLog', t0 + 3_000_000, 100); r.count > 0; r = await store.purge('a', 'AccessLog', t0 + 3_000_000, 100)) purged += r.count;
+      for (
+        let r = await store.purge('a', 'AccessLog', t0 + 3_000_000, 100);
+        r.count > 0;
+        r = await store.purge('a', 'AccessLog', t0 + 3_000_000, 100)
+      )
+        purged += r.count;
       done = true;
     })();
     // Appends of the tenant all along, each waiting for the tenant's row while a step holds it.
@@ -103,8 +111,14 @@ describe('postgres store: specific', { skip }, () => {
     await store.createTenant({ id: 'b', name: 'B' });
     const jan = Date.UTC(2025, 0, 10);
     const feb = Date.UTC(2025, 1, 10);
-    await store.append('a', Array.from({ length: 300 }, (_, i) => makeEntry('AccessLog', jan + i * 60_000, `{"i":${i}}`)));
-    await store.append('a', Array.from({ length: 50 }, (_, i) => makeEntry('AccessLog', feb + i * 60_000, `{"i":${i}}`)));
+    await store.append(
+      'a',
+      Array.from({ length: 300 }, (_, i) => makeEntry('AccessLog', jan + i * 60_000, `{"i":${i}}`)),
+    );
+    await store.append(
+      'a',
+      Array.from({ length: 50 }, (_, i) => makeEntry('AccessLog', feb + i * 60_000, `{"i":${i}}`)),
+    );
     // Another process, which will believe February attached after it is gone.
     const other = await open();
     await other.append('b', [makeEntry('AccessLog', feb, '{"b":1}')]);
@@ -118,13 +132,22 @@ describe('postgres store: specific', { skip }, () => {
         )
       ).rows.map((r) => r.name);
     assert.deepEqual(await partitions(), [
-      'entries_y2025m01', 'entries_y2025m02', 'entry_keys_y2025m01', 'entry_keys_y2025m02', 'segments_y2025m01', 'segments_y2025m02',
+      'entries_y2025m01',
+      'entries_y2025m02',
+      'entry_keys_y2025m01',
+      'entry_keys_y2025m02',
+      'segments_y2025m01',
+      'segments_y2025m02',
     ]);
     const march = Date.UTC(2025, 2, 1);
     let n = 0;
     for (let r = await store.purge('a', 'AccessLog', march, 1000); r.count > 0; r = await store.purge('a', 'AccessLog', march, 1000)) n += r.count;
     assert.equal(n, 350);
-    assert.deepEqual(await partitions(), ['entries_y2025m02', 'entry_keys_y2025m02', 'segments_y2025m02'], "January's went; February still holds b's entry");
+    assert.deepEqual(
+      await partitions(),
+      ['entries_y2025m02', 'entry_keys_y2025m02', 'segments_y2025m02'],
+      "January's went; February still holds b's entry",
+    );
     assert.equal((await store.purge('b', 'AccessLog', march, 1000)).count, 1);
     assert.deepEqual(await partitions(), []);
     // The months take entries again, from this store and the other that believed them attached.
@@ -181,7 +204,12 @@ describe('postgres store: specific', { skip }, () => {
     }
     const store = await open();
     for (const type of ['AccessLog', 'UserCallPlay']) {
-      for (const [from, to] of [[-10 * H, null], [-H / 4, base + 3 * H], [base - H / 3, base + 5 * H], [-1, base + H / 2 + 1]] as const) {
+      for (const [from, to] of [
+        [-10 * H, null],
+        [-H / 4, base + 3 * H],
+        [base - H / 3, base + 5 * H],
+        [-1, base + H / 2 + 1],
+      ] as const) {
         const want = entries.filter((e) => e.logType === type && e.eventTimeMs >= from && (to === null || e.eventTimeMs < to)).length;
         assert.equal((await store.firstPage({ tenantId: '7', logType: type, fromMs: from, toMs: to }, 1)).total, want, `${type} [${from}, ${to})`);
       }
@@ -218,7 +246,10 @@ describe('postgres store: specific', { skip }, () => {
     const store = await open();
     await store.createTenant({ id: '1', name: 't' });
     const times = [Date.UTC(2024, 0, 31, 23, 59, 59, 999), Date.UTC(2024, 1, 1), Date.UTC(2025, 11, 15), Date.UTC(1969, 5, 1), Date.UTC(9999, 0, 1)];
-    await store.append('1', times.map((t) => makeEntry('AccessLog', t)));
+    await store.append(
+      '1',
+      times.map((t) => makeEntry('AccessLog', t)),
+    );
     assert.deepEqual(await partitions(), { entries_default: 2, entries_y2024m01: 1, entries_y2024m02: 1, entries_y2025m12: 1 });
     // Another process knows nothing of the partitions yet, and finds them.
     await (await open()).append('1', [makeEntry('AccessLog', Date.UTC(2024, 0, 2))]);
@@ -282,9 +313,8 @@ describe('postgres store: specific', { skip }, () => {
     await store.createTenant({ id: TENANT, name: 't' });
     const seed = Array.from({ length: 20 }, (_, i) => makeEntry('AccessLog', june + i * 1000, `{"seed":${i}}`));
     await store.append(TENANT, [...seed, makeEntry('AccessLog', july, '{"seed":"july"}')]);
-    const juneTable = (
-      await cluster!.query<{ t: string }>(url, `SELECT tableoid::regclass::text AS t FROM entries WHERE event_time = $1`, [june])
-    ).rows[0]!.t;
+    const juneTable = (await cluster!.query<{ t: string }>(url, `SELECT tableoid::regclass::text AS t FROM entries WHERE event_time = $1`, [june]))
+      .rows[0]!.t;
 
     const locker = new pg.Client({ connectionString: url });
     await locker.connect();

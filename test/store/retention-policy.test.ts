@@ -2,14 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { ADMIN_LOG_TYPE } from '../../src/logs/log-types.ts';
-import {
-  DAY_MS,
-  effectiveRetention,
-  holdCovers,
-  isRetentionDays,
-  purgeableRanges,
-  retentionCutoff,
-} from '../../src/store/retention-policy.ts';
+import { DAY_MS, effectiveRetention, holdCovers, isRetentionDays, purgeableRanges, retentionCutoff } from '../../src/store/retention-policy.ts';
 import type { LegalHold, RetentionSettings } from '../../src/store/store.ts';
 
 const hold = (over: Partial<LegalHold>): LegalHold => ({
@@ -38,12 +31,20 @@ describe('effective retention', () => {
     assert.equal(effectiveRetention(undefined, 'AccessLog', null, []), null);
   });
 
-  it('keeps the admin trail at least as long as the longest of the tenant\'s other types', () => {
+  it("keeps the admin trail at least as long as the longest of the tenant's other types", () => {
     const s: RetentionSettings = { tenantDays: 30, perType: { AccessLog: 14, [ADMIN_LOG_TYPE]: 7 } };
     assert.equal(effectiveRetention(s, ADMIN_LOG_TYPE, null, ['AccessLog']), 14, 'own 7 < AccessLog 14');
     assert.equal(effectiveRetention(s, ADMIN_LOG_TYPE, null, ['AccessLog', 'UserCallPlay']), 30, 'UserCallPlay by the tenant default');
-    assert.equal(effectiveRetention({ perType: { [ADMIN_LOG_TYPE]: 400, AccessLog: 14 } }, ADMIN_LOG_TYPE, null, ['AccessLog']), 400, 'its own when longer');
-    assert.equal(effectiveRetention({ perType: { AccessLog: 14, [ADMIN_LOG_TYPE]: 7 } }, ADMIN_LOG_TYPE, 90, ['AccessLog', 'Other']), 90, 'Other by the server default');
+    assert.equal(
+      effectiveRetention({ perType: { [ADMIN_LOG_TYPE]: 400, AccessLog: 14 } }, ADMIN_LOG_TYPE, null, ['AccessLog']),
+      400,
+      'its own when longer',
+    );
+    assert.equal(
+      effectiveRetention({ perType: { AccessLog: 14, [ADMIN_LOG_TYPE]: 7 } }, ADMIN_LOG_TYPE, 90, ['AccessLog', 'Other']),
+      90,
+      'Other by the server default',
+    );
     assert.equal(effectiveRetention({ perType: { AccessLog: null, [ADMIN_LOG_TYPE]: 7 } }, ADMIN_LOG_TYPE, 5, []), null, 'forever when any is');
     assert.equal(effectiveRetention({ perType: { [ADMIN_LOG_TYPE]: 7 } }, ADMIN_LOG_TYPE, null, []), 7, 'alone: its own');
   });

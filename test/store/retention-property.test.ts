@@ -90,7 +90,11 @@ async function check(open: () => Promise<{ store: Store; dispose(): Promise<void
         assert.deepEqual(got, { total: want.length, bodies: want.map((e) => e.body) }, `round ${round}, ${type}`);
         const mid = T0 + 10 * DAY_MS + 1234;
         const part = (await store.firstPage({ tenantId: TENANT, logType: type, fromMs: mid, toMs: mid + 7 * DAY_MS }, 1)).total;
-        assert.equal(part, want.filter((e) => e.eventTimeMs >= mid && e.eventTimeMs < mid + 7 * DAY_MS).length, `round ${round}, ${type} total of a range`);
+        assert.equal(
+          part,
+          want.filter((e) => e.eventTimeMs >= mid && e.eventTimeMs < mid + 7 * DAY_MS).length,
+          `round ${round}, ${type} total of a range`,
+        );
       }
     }
     const audit = await auditLog(store, TENANT);

@@ -61,19 +61,28 @@ describe('PostgreSQL SegmentCache.after', () => {
     assert.deepEqual(ids({ timeMs: 100, seq: 1 }), ['2', '3']); // ending at the position: not after it
     assert.deepEqual(ids({ timeMs: 100, seq: 0 }, 1), ['1']);
     assert.deepEqual(ids({ timeMs: 300, seq: 3 }), []);
-    assert.deepEqual(cache.after(2, 1, { timeMs: 0, seq: 0 }, 5).map((s) => s.id), ['x']);
+    assert.deepEqual(
+      cache.after(2, 1, { timeMs: 0, seq: 0 }, 5).map((s) => s.id),
+      ['x'],
+    );
     cache.put(seg('4', 1, 1, 400, 4, 2)); // 7 bytes, over the budget of 6: '3', the least recently used, goes
     assert.deepEqual(ids({ timeMs: 0, seq: 0 }), ['1', '2', '4']);
     assert.equal(cache.get('3', 1, 1), undefined);
     assert.equal(cache.get('x', 1, 1), undefined); // another owner's id
   });
 
-  it('finds a rewritten range\'s newest segment first when two end at the same position', () => {
+  it("finds a rewritten range's newest segment first when two end at the same position", () => {
     const cache = new SegmentCache(100);
     cache.put(seg('old', 1, 1, 100, 1));
     cache.put(seg('new', 1, 1, 100, 1));
-    assert.deepEqual(cache.after(1, 1, { timeMs: 0, seq: 0 }, 1).map((s) => s.id), ['new']);
+    assert.deepEqual(
+      cache.after(1, 1, { timeMs: 0, seq: 0 }, 1).map((s) => s.id),
+      ['new'],
+    );
     cache.put(seg('new', 1, 1, 100, 1)); // put again: indexed once
-    assert.deepEqual(cache.after(1, 1, { timeMs: 0, seq: 0 }, 5).map((s) => s.id), ['new', 'old']);
+    assert.deepEqual(
+      cache.after(1, 1, { timeMs: 0, seq: 0 }, 5).map((s) => s.id),
+      ['new', 'old'],
+    );
   });
 });

@@ -32,7 +32,14 @@ describe('segment codec', () => {
         assert.deepEqual(seg.body(i), e.body);
       });
       assert.equal(seg.span(0, n).toString(), entries.map((e) => e.body.toString()).join(','));
-      if (n > 2) assert.equal(seg.span(1, n - 1).toString(), entries.slice(1, n - 1).map((e) => e.body.toString()).join(','));
+      if (n > 2)
+        assert.equal(
+          seg.span(1, n - 1).toString(),
+          entries
+            .slice(1, n - 1)
+            .map((e) => e.body.toString())
+            .join(','),
+        );
       // Positions are searched in page order.
       const mid = Math.floor(n / 2);
       assert.equal(seg.after(entries[mid]!.timeMs, entries[mid]!.seq), mid + 1);
@@ -59,7 +66,11 @@ describe('segment codec', () => {
     for (let i = 0; i < data.length; i++) {
       const bad = Buffer.from(data);
       bad[i] = bad[i]! ^ (1 << (i % 8));
-      assert.throws(() => decodeSegment(bad, OWNER, 7), (err: unknown) => err instanceof CorruptSegmentError && /segment 7/.test(err.message), `byte ${i}`);
+      assert.throws(
+        () => decodeSegment(bad, OWNER, 7),
+        (err: unknown) => err instanceof CorruptSegmentError && /segment 7/.test(err.message),
+        `byte ${i}`,
+      );
     }
     // Truncated or extended too.
     assert.throws(() => decodeSegment(data.subarray(0, data.length - 1), OWNER), CorruptSegmentError);
@@ -74,7 +85,10 @@ describe('segment codec', () => {
       { tenantId: 'tenant-a', logType: 'UserActivityLog' },
       { tenantId: 'tenant-', logType: 'aAccessLog' },
     ]) {
-      assert.throws(() => decodeSegment(data, other), (err: unknown) => err instanceof CorruptSegmentError && /another tenant/.test(err.message));
+      assert.throws(
+        () => decodeSegment(data, other),
+        (err: unknown) => err instanceof CorruptSegmentError && /another tenant/.test(err.message),
+      );
     }
   });
 });

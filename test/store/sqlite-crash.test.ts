@@ -109,7 +109,9 @@ function runChild(dir: string, from: number, killAfterMs: number, killOnCompacti
 }
 
 describe('sqlite sealing under kill -9', () => {
-  it('loses no acknowledged entry, stores none twice and pages exactly, killed during ingest, sealing and compaction', { timeout: 300_000 }, async () => {
+  it('loses no acknowledged entry, stores none twice and pages exactly, killed during ingest, sealing and compaction', {
+    timeout: 300_000,
+  }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'logwarden-seal-crash-'));
     try {
       const setup = openSqliteStore({ dataDir: dir });
@@ -153,7 +155,11 @@ describe('sqlite sealing under kill -9', () => {
             const b = (JSON.parse(body) as { logRecord: { b: number } }).logRecord.b;
             byBatch.set(b, (byBatch.get(b) ?? 0) + 1);
           }
-          for (const b of acked) assert.ok(batch(b).every((e) => have.has(e.body)), `${what}: acknowledged batch ${b} is whole`);
+          for (const b of acked)
+            assert.ok(
+              batch(b).every((e) => have.has(e.body)),
+              `${what}: acknowledged batch ${b} is whole`,
+            );
           for (const [b, n] of byBatch) assert.ok(n === batch(b).length, `${what}: batch ${b} whole or absent (${n} of ${batch(b).length})`);
           for (const b of byBatch.keys()) assert.ok(acked.has(b) || attempted.has(b) || b >= 1_000_000, `${what}: batch ${b} was never sent`);
           for (let i = 1; i < got.length; i++) {

@@ -41,7 +41,11 @@ async function useStore(dataDir: string, round: number): Promise<Record<string, 
   try {
     const tenant = (await store.listTenants())[0] ?? (await createTenant(store, 'perm'));
     const entries = Array.from({ length: 10 }, (_, i) =>
-      parseNdjsonLine(`{"logType":"AccessLog","eventTime":"2026-01-01T00:00:${String(i).padStart(2, '0')}Z","logRecord":{"round":${round}}}`, i + 1, types),
+      parseNdjsonLine(
+        `{"logType":"AccessLog","eventTime":"2026-01-01T00:00:${String(i).padStart(2, '0')}Z","logRecord":{"round":${round}}}`,
+        i + 1,
+        types,
+      ),
     );
     await store.append(tenant.id, entries);
     await store.settle();
@@ -91,7 +95,7 @@ describe('SQLite data directory permissions', () => {
     chmodSync(dataDir, 0o755);
     await useStore(dataDir, 1);
     chmodSync(join(dataDir, 'logwarden.db'), 0o644);
-    writeFileSync(join(dataDir, 'NOTES.txt'), 'not the store\'s');
+    writeFileSync(join(dataDir, 'NOTES.txt'), "not the store's");
     chmodSync(join(dataDir, 'NOTES.txt'), 0o644);
 
     const server = await startServe(['--data-dir', dataDir, '--port', '0'], { LOGWARDEN_LOG_LEVEL: 'silent' });

@@ -61,7 +61,9 @@ function purgeChild(dir: string, killAfterSteps: number | null): Promise<{ steps
   });
 }
 
-it('a purge killed with SIGKILL leaves no deletion without its receipt nor a receipt without its deletion; a rerun completes', { timeout: 240_000 }, async () => {
+it('a purge killed with SIGKILL leaves no deletion without its receipt nor a receipt without its deletion; a rerun completes', {
+  timeout: 240_000,
+}, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'logwarden-purge-crash-'));
   try {
     const entries = Array.from({ length: N }, (_, i) => entryAt(i));
@@ -71,7 +73,8 @@ it('a purge killed with SIGKILL leaves no deletion without its receipt nor a rec
     setup.settle(); // most entries sealed in segments, the last thousand hot
     await setup.append('7', entries.slice(N - 1000));
     await setup.close();
-    const leafOf = (e: (typeof entries)[number]) => buildEntryLeaf({ logType: e.logType, eventTime: formatEventTime(e.eventTimeMs), wireText: e.body });
+    const leafOf = (e: (typeof entries)[number]) =>
+      buildEntryLeaf({ logType: e.logType, eventTime: formatEventTime(e.eventTimeMs), wireText: e.body });
     const all = new Map(entries.map((e) => [e.body, leafOf(e)]));
 
     let killedRuns = 0;

@@ -141,7 +141,10 @@ describe('sqlite segments', () => {
             page = await store.nextPage(query, page.next, first.watermark, 50);
             got.push(...entriesOf(page).map((e) => e.body));
           }
-          assert.ok(got.every((b) => b.includes(`"owner":"${t}/${ty}"`)), `only ${t}/${ty} entries on its pages`);
+          assert.ok(
+            got.every((b) => b.includes(`"owner":"${t}/${ty}"`)),
+            `only ${t}/${ty} entries on its pages`,
+          );
           assert.equal(first.total, expected.length);
           assert.deepEqual(got, expected, `${t}/${ty}: the snapshot, exactly`);
         }
@@ -153,7 +156,10 @@ describe('sqlite segments', () => {
         for (const ty of TYPES) {
           const page = await store.firstPage({ tenantId: t, logType: ty, fromMs: T0, toMs: null }, 1000);
           assert.equal(page.total, stored.get(`${t}/${ty}`)!.length);
-          assert.deepEqual(entriesOf(page).map((e) => e.body), snapshot(`${t}/${ty}`).slice(0, 1000));
+          assert.deepEqual(
+            entriesOf(page).map((e) => e.body),
+            snapshot(`${t}/${ty}`).slice(0, 1000),
+          );
         }
       }
     } finally {
@@ -170,7 +176,10 @@ describe('sqlite segments', () => {
     const store = openSqliteStore({ dataDir: dir, sealAgeMs: 0, sealIntervalMs: 3_600_000 });
     const t = await startTestApp({ store, logger: createLogger('info', sink) });
     try {
-      const entries = Array.from({ length: 300 }, (_, i) => ({ eventTime: new Date(T0 + i * 1000).toISOString(), logRecord: { secret: `payload-${i}` } }));
+      const entries = Array.from({ length: 300 }, (_, i) => ({
+        eventTime: new Date(T0 + i * 1000).toISOString(),
+        logRecord: { secret: `payload-${i}` },
+      }));
       assert.equal((await t.ingest('AccessLog', entries)).statusCode, 201);
       store.settle();
       const before = await t.list({ logType: 'AccessLog', fromDateTime: new Date(T0).toISOString() });
@@ -210,7 +219,10 @@ describe('sqlite segments', () => {
     const dir = tempDir();
     const first = openSqliteStore({ dataDir: dir, sealAgeMs: 0, sealIntervalMs: 3_600_000 });
     await first.createTenant({ id: '111', name: 'a' });
-    await first.append('111', Array.from({ length: 300 }, (_, i) => makeEntry('AccessLog', T0 + i * 1000, `{"secret":"payload-${i}"}`)));
+    await first.append(
+      '111',
+      Array.from({ length: 300 }, (_, i) => makeEntry('AccessLog', T0 + i * 1000, `{"secret":"payload-${i}"}`)),
+    );
     first.settle();
     await first.close();
     corruptFirstSegment(dir);
@@ -257,9 +269,20 @@ describe('sqlite segments', () => {
             if (resend) assert.deepEqual(await store.append(TENANTS[0], batch), { accepted: 0, duplicates: batch.length });
             if (seal) store.settle();
             const ordered = [...model].sort((a, b) => a.eventTimeMs - b.eventTimeMs);
-            for (const [from, to] of [[0, null], [37, 211], [399, 400]] as const) {
-              const query: EntryQuery = { tenantId: TENANTS[0], logType: TYPES[0], fromMs: T0 + from * 1000, toMs: to === null ? null : T0 + to * 1000 };
-              const want = ordered.filter((e) => e.eventTimeMs >= query.fromMs && (query.toMs === null || e.eventTimeMs < query.toMs)).map((e) => e.body);
+            for (const [from, to] of [
+              [0, null],
+              [37, 211],
+              [399, 400],
+            ] as const) {
+              const query: EntryQuery = {
+                tenantId: TENANTS[0],
+                logType: TYPES[0],
+                fromMs: T0 + from * 1000,
+                toMs: to === null ? null : T0 + to * 1000,
+              };
+              const want = ordered
+                .filter((e) => e.eventTimeMs >= query.fromMs && (query.toMs === null || e.eventTimeMs < query.toMs))
+                .map((e) => e.body);
               const first = await store.firstPage(query, pageSize);
               assert.equal(first.total, want.length);
               const got = entriesOf(first).map((e) => e.body);
@@ -354,7 +377,10 @@ describe('space handed back to the file system (incremental auto-vacuum)', () =>
       await store.createTenant({ id: TENANTS[0], name: 'a' });
       const pad = 'x'.repeat(900);
       for (let batch = 0; batch < 10; batch++) {
-        await store.append(TENANTS[0], Array.from({ length: 1000 }, (_, i) => owned(TENANTS[0], 'AccessLog', T0 + (batch * 1000 + i) * 1000, `${i}${pad}`)));
+        await store.append(
+          TENANTS[0],
+          Array.from({ length: 1000 }, (_, i) => owned(TENANTS[0], 'AccessLog', T0 + (batch * 1000 + i) * 1000, `${i}${pad}`)),
+        );
       }
       const pragma = (name: string) => {
         const db = new Database(join(dir, DATABASE_FILE), { readonly: true });

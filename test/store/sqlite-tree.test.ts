@@ -58,9 +58,16 @@ describe('SQLite verifiable log', () => {
     await store.createTenant({ id: A, name: 'A' });
     await store.createTenant({ id: B, name: 'B' });
     for (let batch = 0; batch < 12; batch++) {
-      const mk = (tenant: string, i: number) => makeEntry(TYPES[(i + batch) % 3]!, T0 + ((i * 7919 + batch * 31) % 5000) * 1000, `{"t":"${tenant}","b":${batch},"i":${i}}`);
-      await store.append(A, Array.from({ length: 60 }, (_, i) => mk(A, i)));
-      await store.append(B, Array.from({ length: 25 }, (_, i) => mk(B, i)));
+      const mk = (tenant: string, i: number) =>
+        makeEntry(TYPES[(i + batch) % 3]!, T0 + ((i * 7919 + batch * 31) % 5000) * 1000, `{"t":"${tenant}","b":${batch},"i":${i}}`);
+      await store.append(
+        A,
+        Array.from({ length: 60 }, (_, i) => mk(A, i)),
+      );
+      await store.append(
+        B,
+        Array.from({ length: 25 }, (_, i) => mk(B, i)),
+      );
       if (batch === 6) store.settle();
     }
     const before = { a: (await store.log(A))!.checkpoint, b: (await store.log(B))!.checkpoint };
@@ -69,7 +76,9 @@ describe('SQLite verifiable log', () => {
 
     // What schema v4 had: the same entries and segments, no tree.
     withFile(dir, (db) => {
-      db.exec('DROP TABLE tree_heads; DROP TABLE tree_tiles; DROP TABLE tree_high; DROP TABLE tree_checkpoints; DROP TABLE tree_runs; DROP TABLE tree_backfill;');
+      db.exec(
+        'DROP TABLE tree_heads; DROP TABLE tree_tiles; DROP TABLE tree_high; DROP TABLE tree_checkpoints; DROP TABLE tree_runs; DROP TABLE tree_backfill;',
+      );
       db.exec('DROP TABLE segment_users; DROP TABLE segment_users_pending;'); // the user index came after the tree (v6)
       db.exec('DROP TABLE retention; DROP TABLE holds; DROP TABLE tree_receipts; DROP TABLE purge_lease;'); // and retention after it (v7)
       db.pragma('user_version = 4');
@@ -90,13 +99,22 @@ describe('SQLite verifiable log', () => {
         }),
       /killed/,
     );
-    assert.deepEqual(seen.map((p) => p.done), [100, 200, 300]);
-    assert.equal(withFile(dir, (db) => db.pragma('user_version', { simple: true })), 7);
+    assert.deepEqual(
+      seen.map((p) => p.done),
+      [100, 200, 300],
+    );
+    assert.equal(
+      withFile(dir, (db) => db.pragma('user_version', { simple: true })),
+      7,
+    );
     const resumed: number[] = [];
     store = openSqliteStore({ dataDir: dir, treeBackfillChunk: 100, onTreeProgress: (p) => resumed.push(p.done) });
     try {
       assert.deepEqual(resumed.slice(0, 5), [400, 500, 600, 700, 720]);
-      assert.equal(withFile(dir, (db) => db.prepare<[], number>('SELECT count(*) FROM tree_backfill').pluck().get()), 0);
+      assert.equal(
+        withFile(dir, (db) => db.prepare<[], number>('SELECT count(*) FROM tree_backfill').pluck().get()),
+        0,
+      );
       const after = { a: (await store.log(A))!.checkpoint, b: (await store.log(B))!.checkpoint };
       // The same trees as the ones built while appending: same sizes, same roots.
       assert.equal(after.a.size, before.a.size);
@@ -118,7 +136,10 @@ describe('SQLite verifiable log', () => {
     const store = openSqliteStore({ dataDir: dir });
     try {
       await store.createTenant({ id: A, name: 'A' });
-      await store.append(A, Array.from({ length: 10 }, (_, i) => makeEntry('AccessLog', T0 + i)));
+      await store.append(
+        A,
+        Array.from({ length: 10 }, (_, i) => makeEntry('AccessLog', T0 + i)),
+      );
       withFile(dir, (db) => {
         const partial = db.prepare<[], Buffer>('SELECT partial FROM tree_heads').pluck().get()!;
         partial[44 * 3 + 20]! ^= 1;

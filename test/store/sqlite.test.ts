@@ -99,7 +99,12 @@ describe('sqlite store: specific', () => {
         const total = async (type: string, from: number, to: number | null): Promise<number> =>
           (await store.firstPage({ tenantId: '7', logType: type, fromMs: from, toMs: to }, 1)).total;
         for (const type of ['AccessLog', 'UserCallPlay']) {
-          for (const [from, to] of [[-10 * H, null], [-H / 4, base + 3 * H], [base - H / 3, base + 5 * H], [-1, base + H / 2 + 1]] as const) {
+          for (const [from, to] of [
+            [-10 * H, null],
+            [-H / 4, base + 3 * H],
+            [base - H / 3, base + 5 * H],
+            [-1, base + H / 2 + 1],
+          ] as const) {
             const want = entries.filter((e) => e.logType === type && e.eventTimeMs >= from && (to === null || e.eventTimeMs < to)).length;
             assert.equal(await total(type, from, to), want, `${type} [${from}, ${to})`);
           }
@@ -130,7 +135,9 @@ describe('sqlite store: specific', () => {
         db.pragma('journal_mode = WAL');
         for (const m of MIGRATIONS.slice(0, 3)) db.exec(m);
         db.pragma('user_version = 3');
-        db.prepare("INSERT INTO tenants (tid, id, name, created_at) VALUES (1, '7', 't', '2025-01-01T00:00:00.000Z'), (2, '8', 'u', '2025-01-01T00:00:00.000Z')").run();
+        db.prepare(
+          "INSERT INTO tenants (tid, id, name, created_at) VALUES (1, '7', 't', '2025-01-01T00:00:00.000Z'), (2, '8', 'u', '2025-01-01T00:00:00.000Z')",
+        ).run();
         db.prepare("INSERT INTO log_types (type_id, name) VALUES (1, 'AccessLog'), (2, 'UserCallPlay')").run();
         const insert = db.prepare('INSERT INTO entries (tid, type_id, event_time, key, body) VALUES (?, ?, ?, ?, ?)');
         const count = db.prepare(
@@ -141,15 +148,25 @@ describe('sqlite store: specific', () => {
           insert.run(e.tid, typeId, e.eventTimeMs, e.key, e.body);
           count.run(e.tid, typeId, Math.floor(e.eventTimeMs / H));
         }
-        const rows = db.prepare<[], { seq: number; event_time: number; body: string }>(
-          'SELECT seq, event_time, body FROM entries WHERE tid = 1 AND type_id = 1 ORDER BY event_time, seq LIMIT 200',
-        ).all();
+        const rows = db
+          .prepare<[], { seq: number; event_time: number; body: string }>(
+            'SELECT seq, event_time, body FROM entries WHERE tid = 1 AND type_id = 1 ORDER BY event_time, seq LIMIT 200',
+          )
+          .all();
         const text = Buffer.from(rows.map((r) => r.body).join(','));
         const last = rows[rows.length - 1]!;
         db.prepare(
           `INSERT INTO entry_blocks (tid, type_id, after_time, after_seq, last_time, last_seq, max_seq, n, marks, at, bytes)
            VALUES (1, 1, ?, 0, ?, ?, ?, ?, ?, 0, ?)`,
-        ).run(Number.MIN_SAFE_INTEGER, last.event_time, last.seq, Math.max(...rows.map((r) => r.seq)), rows.length, Buffer.alloc(rows.length * 24), text.length);
+        ).run(
+          Number.MIN_SAFE_INTEGER,
+          last.event_time,
+          last.seq,
+          Math.max(...rows.map((r) => r.seq)),
+          rows.length,
+          Buffer.alloc(rows.length * 24),
+          text.length,
+        );
         db.prepare('UPDATE block_file SET size = ?').run(text.length);
         writeFileSync(join(dir, 'page-blocks.dat'), text);
       });
@@ -159,9 +176,16 @@ describe('sqlite store: specific', () => {
           .filter((e) => e.tid === tid && e.logType === type && e.eventTimeMs >= from && (to === null || e.eventTimeMs < to))
           .sort((a, b) => a.eventTimeMs - b.eventTimeMs || a.seq - b.seq)
           .map((e) => e.body);
-      const ranges = [[base - 2 * H, null], [base - H / 3, base + H + 1234], [base + 17, base + 2 * H]] as const;
+      const ranges = [
+        [base - 2 * H, null],
+        [base - H / 3, base + H + 1234],
+        [base + 17, base + 2 * H],
+      ] as const;
       const assertAnswers = async (store: SqliteStore, what: string) => {
-        for (const [tid, tenantId] of [[1, '7'], [2, '8']] as const) {
+        for (const [tid, tenantId] of [
+          [1, '7'],
+          [2, '8'],
+        ] as const) {
           for (const type of ['AccessLog', 'UserCallPlay']) {
             for (const [from, to] of ranges) {
               const want = expected(tid, type, from, to);
@@ -186,9 +210,16 @@ describe('sqlite store: specific', () => {
       const store = openSqliteStore({ dataDir: dir, sealAgeMs: 60 * 60_000, now: () => 0 });
       try {
         assert.equal(existsSync(join(dir, 'page-blocks.dat')), false, 'the block file is gone');
-        assert.equal(withFile(dir, (db) => db.pragma('user_version', { simple: true })), MIGRATIONS.length);
+        assert.equal(
+          withFile(dir, (db) => db.pragma('user_version', { simple: true })),
+          MIGRATIONS.length,
+        );
         await assertAnswers(store, 'upgraded');
-        assert.equal(withFile(dir, (db) => db.prepare<[], number>('SELECT count(*) FROM segments').pluck().get()!), 0, 'nothing sealed yet');
+        assert.equal(
+          withFile(dir, (db) => db.prepare<[], number>('SELECT count(*) FROM segments').pluck().get()!),
+          0,
+          'nothing sealed yet',
+        );
         const byTenant = (_tenantId: string, tid: number) => entries.filter((e) => e.tid === tid).map(({ tid: _, ...e }) => e);
         assert.deepEqual(await store.append('7', byTenant('7', 1)), { accepted: 0, duplicates: 450 });
         // Rows stored before the upgrade count as old: the background seals them, and nothing changes.
@@ -201,7 +232,11 @@ describe('sqlite store: specific', () => {
         } finally {
           await sealer.close();
         }
-        assert.equal(withFile(dir, (db) => db.prepare<[], number>('SELECT coalesce(sum(n), 0) FROM segments').pluck().get()!), 900, 'all sealed');
+        assert.equal(
+          withFile(dir, (db) => db.prepare<[], number>('SELECT coalesce(sum(n), 0) FROM segments').pluck().get()!),
+          900,
+          'all sealed',
+        );
         await assertAnswers(store, 'sealed');
         assert.deepEqual(await store.append('8', byTenant('8', 2)), { accepted: 0, duplicates: 450 });
       } finally {
@@ -239,7 +274,10 @@ describe('sqlite store: specific', () => {
           );
         });
       const accepted = await Promise.all([0, 1, 2, 3].map(run));
-      assert.equal(accepted.reduce((a, b) => a + b, 0), 3000);
+      assert.equal(
+        accepted.reduce((a, b) => a + b, 0),
+        3000,
+      );
       const first = await store.firstPage({ tenantId: '7', logType: 'AccessLog', fromMs: 0, toMs: null }, 10);
       assert.equal(first.total, 3000);
       await store.close();
@@ -260,12 +298,18 @@ describe('sqlite store: specific', () => {
       await before.close();
       // As the schema before the index (version 6) left it: segments, no postings, none of the later steps.
       withFile(dir, (db) => {
-        db.exec('DROP TABLE segment_users; DROP TABLE segment_users_pending; DROP TABLE retention; DROP TABLE holds; DROP TABLE tree_receipts; DROP TABLE purge_lease');
+        db.exec(
+          'DROP TABLE segment_users; DROP TABLE segment_users_pending; DROP TABLE retention; DROP TABLE holds; DROP TABLE tree_receipts; DROP TABLE purge_lease',
+        );
         db.pragma(`user_version = ${MIGRATIONS.length - 2}`);
       });
       const store = openSqliteStore({ dataDir: dir, sealIntervalMs: 60_000 });
       try {
-        assert.equal(withFile(dir, (db) => db.prepare<[], number>('SELECT count(*) FROM segment_users_pending').pluck().get()!), 0, 'every segment indexed');
+        assert.equal(
+          withFile(dir, (db) => db.prepare<[], number>('SELECT count(*) FROM segment_users_pending').pluck().get()!),
+          0,
+          'every segment indexed',
+        );
         const query = { tenantId: '7', logType: 'AccessLog', fromMs: t0, toMs: null, user: { field: 'userId', value: '3' } } as const;
         const first = await store.firstPage(query, 1000);
         assert.equal(first.total, 140);
@@ -291,7 +335,10 @@ describe('sqlite store: specific', () => {
         // Text that does not compress away: the segments hold real bytes.
         const noise = () => randomBytes(300).toString('base64');
         for (let b = 0; b < 10; b++) {
-          await store.append('7', Array.from({ length: 2000 }, (_, i) => makeEntry('AccessLog', t0 + (b * 2000 + i) * 1000, `{"n":"${noise()}"}`)));
+          await store.append(
+            '7',
+            Array.from({ length: 2000 }, (_, i) => makeEntry('AccessLog', t0 + (b * 2000 + i) * 1000, `{"n":"${noise()}"}`)),
+          );
         }
         store.settle();
         const fileBytes = () =>
@@ -301,7 +348,12 @@ describe('sqlite store: specific', () => {
           });
         const before = fileBytes();
         let deleted = 0;
-        for (let r = await store.purge('7', 'AccessLog', t0 + 18_000_000, 2000); r.count > 0; r = await store.purge('7', 'AccessLog', t0 + 18_000_000, 2000)) deleted += r.count;
+        for (
+          let r = await store.purge('7', 'AccessLog', t0 + 18_000_000, 2000);
+          r.count > 0;
+          r = await store.purge('7', 'AccessLog', t0 + 18_000_000, 2000)
+        )
+          deleted += r.count;
         assert.equal(deleted, 18_000);
         const after = fileBytes();
         assert.ok(after < before * 0.4, `the file went from ${before} to ${after} bytes after 90% of its entries were purged`);

@@ -82,10 +82,15 @@ describe('store tree modules', () => {
       for (let at = 0; at < 256 * 40; at += batch) {
         const records = Array.from({ length: batch }, (_, i) => record(at + i));
         const read: string[] = [];
-        const w = appendToTree(t.tip, records, (tile, recs) => tileRootOf(t.cache.hashes('t', tile, recs, typeName)), (level, n) => {
-          read.push(`${level}/${n}`);
-          return t.source.high(level, n);
-        });
+        const w = appendToTree(
+          t.tip,
+          records,
+          (tile, recs) => tileRootOf(t.cache.hashes('t', tile, recs, typeName)),
+          (level, n) => {
+            read.push(`${level}/${n}`);
+            return t.source.high(level, n);
+          },
+        );
         const listed = highHashesReadByAppend(t.tip.size, batch).map((h) => `${h.level}/${h.n}`);
         assert.deepEqual([...new Set(read)].sort(), [...new Set(listed)].sort(), `batch of ${batch} at ${at}`);
         for (const t2 of w.fullTiles) t.tiles.set(t2.tile, t2.records);
@@ -123,12 +128,18 @@ describe('store tree modules', () => {
     t.append([record(300)]);
     const next = signNextCheckpointNow({ origin, size: 301, root: (s) => treeRoot(s, t.source), signer, previous: first.checkpoint });
     assert.equal(next.checkpoint.size, 301);
-    assert.throws(() => signNextCheckpointNow({ origin, size: 299, root: (s) => treeRoot(s, t.source), signer, previous: first.checkpoint }), InconsistentTreeError);
+    assert.throws(
+      () => signNextCheckpointNow({ origin, size: 299, root: (s) => treeRoot(s, t.source), signer, previous: first.checkpoint }),
+      InconsistentTreeError,
+    );
     // A record of the partial tile (leaves 256…300) edited: the size-301 root no longer extends.
     const partial = Buffer.from(t.tip.partial);
     partial[100]! ^= 1;
     t.tip = { size: t.tip.size, partial };
-    assert.throws(() => signNextCheckpointNow({ origin, size: 301, root: (s) => treeRoot(s, t.source), signer, previous: next.checkpoint }), InconsistentTreeError);
+    assert.throws(
+      () => signNextCheckpointNow({ origin, size: 301, root: (s) => treeRoot(s, t.source), signer, previous: next.checkpoint }),
+      InconsistentTreeError,
+    );
     assert.match(keys.verifierKey('acme'), /^logwarden\/test\/acme\+[0-9a-f]{8}\+[A-Za-z0-9+/=]+$/);
   });
 });

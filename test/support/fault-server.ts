@@ -147,7 +147,13 @@ export async function startFaultServer(options: FaultServerOptions = {}): Promis
     if (!fault) return send(res, answer.status, body);
     switch (fault.kind) {
       case 'status':
-        return send(res, fault.status, fault.body ?? JSON.stringify({ requestId: newRequestId(), errors: [fault.status === 429 ? 'API request limit exceeded' : 'Internal server error'] }), fault.retryAfter === undefined ? {} : { 'retry-after': fault.retryAfter });
+        return send(
+          res,
+          fault.status,
+          fault.body ??
+            JSON.stringify({ requestId: newRequestId(), errors: [fault.status === 429 ? 'API request limit exceeded' : 'Internal server error'] }),
+          fault.retryAfter === undefined ? {} : { 'retry-after': fault.retryAfter },
+        );
       case 'slow':
         setTimeout(() => send(res, answer.status, body), fault.ms);
         return;

@@ -34,7 +34,10 @@ async function start(): Promise<StoreKind[]> {
       };
     },
   };
-  return [{ name: 'sqlite', factory: sqliteFactory }, { name: 'postgres', factory: postgres, ...(skip !== undefined && { skip }) }];
+  return [
+    { name: 'sqlite', factory: sqliteFactory },
+    { name: 'postgres', factory: postgres, ...(skip !== undefined && { skip }) },
+  ];
 }
 
 /** Call at the top level of a test file: `for (const kind of await storeKinds()) describe(…)`. */

@@ -183,7 +183,8 @@ export async function startTlogServer(options: { tenantId?: string; origin?: str
     if (state.mutate) body = state.mutate(rest, body);
     const headers: Record<string, string> = {
       'content-type': 'application/octet-stream',
-      'cache-control': (parsed.kind === 'hashes' ? parsed.tile.width : parsed.width) === TILE_WIDTH ? 'public, max-age=31536000, immutable' : 'public, max-age=5',
+      'cache-control':
+        (parsed.kind === 'hashes' ? parsed.tile.width : parsed.width) === TILE_WIDTH ? 'public, max-age=31536000, immutable' : 'public, max-age=5',
     };
     if (parsed.kind === 'entries' && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) {
       headers['content-encoding'] = 'gzip';
@@ -233,4 +234,3 @@ export async function startTlogServer(options: { tenantId?: string; origin?: str
   });
   return state;
 }
-

@@ -28,7 +28,7 @@ function rejected(fn: () => unknown): boolean {
 function flip(text: string, seed: number): Uint8Array {
   const bytes = new Uint8Array(Buffer.from(text, 'utf8'));
   const bit = seed % (bytes.length * 8);
-  bytes[Math.floor(bit / 8)]! ^= 1 << bit % 8;
+  bytes[Math.floor(bit / 8)]! ^= 1 << (bit % 8);
   return bytes;
 }
 
@@ -71,7 +71,10 @@ describe('checkpoints', () => {
     assert.deepEqual(openCheckpoint(note, verifier).checkpoint, c);
     const other = parseSignerKey(generateNoteKey('logwarden/other/1').signerKey);
     assert.throws(() => signCheckpoint(c, other), CheckpointError);
-    assert.throws(() => openCheckpoint(note, other.verifier), (e: unknown) => e instanceof NoteError && e.code === 'unverified');
+    assert.throws(
+      () => openCheckpoint(note, other.verifier),
+      (e: unknown) => e instanceof NoteError && e.code === 'unverified',
+    );
     // Signed by a key whose name is not the origin: refused even though the signature is good.
     const mislabeled = parseSignerKey(generateNoteKey('logwarden/x/1').signerKey);
     const { signNote } = await import('../../src/tlog/signed-note.ts');
@@ -139,7 +142,9 @@ describe('tlog-proof@v1', () => {
     const tree = new MemoryTree();
     const leaves: string[] = [];
     for (let i = 0; i < size; i++) {
-      leaves.push(buildEntryLeaf({ logType: 'UserActivityLog', eventTime: `2026-01-01T00:00:${String(i % 60).padStart(2, '0')}.000Z`, wireText: `{"n":${i}}` }));
+      leaves.push(
+        buildEntryLeaf({ logType: 'UserActivityLog', eventTime: `2026-01-01T00:00:${String(i % 60).padStart(2, '0')}.000Z`, wireText: `{"n":${i}}` }),
+      );
       await tree.append(leaves[i]!);
     }
     const checkpoint = signCheckpoint({ origin: ORIGIN, size, rootHash: await tree.root(), extensions: [] }, signer);

@@ -17,7 +17,12 @@ function blocks(): string[] {
   const re = /^( *)```\n([\s\S]*?)^\1```$/gm;
   for (let m = re.exec(doc); m; m = re.exec(doc)) {
     const indent = m[1]!.length;
-    out.push(m[2]!.split('\n').map((l) => l.slice(indent)).join('\n'));
+    out.push(
+      m[2]!
+        .split('\n')
+        .map((l) => l.slice(indent))
+        .join('\n'),
+    );
   }
   return out;
 }

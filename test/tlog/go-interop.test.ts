@@ -109,10 +109,7 @@ describe('interoperability with Go sumdb/note and sumdb/tlog', { skip }, () => {
     }
     const samples = [0, 1, 255, 256, 257, 12_345, OLD_SIZE - 1, OLD_SIZE, 65_535, 65_536, SIZE - 1];
     for (let k = 0; k < 40; k++) samples.push((k * 7919 + 13) % SIZE);
-    writeFileSync(
-      join(logDir, 'leaves'),
-      samples.map((i) => `${i} ${Buffer.from(leafAt(i)).toString('base64')}\n`).join(''),
-    );
+    writeFileSync(join(logDir, 'leaves'), samples.map((i) => `${i} ${Buffer.from(leafAt(i)).toString('base64')}\n`).join(''));
   });
 
   after(() => {
@@ -192,7 +189,7 @@ describe('interoperability with Go sumdb/note and sumdb/tlog', { skip }, () => {
       const ingest = async (logType: string, n: number, from: number) => {
         const logEntries = Array.from({ length: n }, (_, i) => ({
           userId: String(from + i),
-          eventTime: new Date(Date.UTC(2026, 1, 1) + ((from + i) * 7919 % 20_000) * 1000).toISOString(),
+          eventTime: new Date(Date.UTC(2026, 1, 1) + (((from + i) * 7919) % 20_000) * 1000).toISOString(),
           logRecord: { n: from + i, note: 'ünïcode ✓' },
         }));
         const res = await t.ingest(logType, logEntries);
@@ -229,7 +226,14 @@ describe('interoperability with Go sumdb/note and sumdb/tlog', { skip }, () => {
         );
       });
       assert.equal(out.code, 0, out.stderr);
-      const result = JSON.parse(out.stdout) as { size: number; oldSize: number; included: number; audited: number; consistent: boolean; origin: string };
+      const result = JSON.parse(out.stdout) as {
+        size: number;
+        oldSize: number;
+        included: number;
+        audited: number;
+        consistent: boolean;
+        origin: string;
+      };
       assert.equal(result.size, 300 + 250 + 20 + 333 + 5);
       assert.equal(result.oldSize, 570);
       assert.equal(result.included, 80);

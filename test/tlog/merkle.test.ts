@@ -6,12 +6,7 @@ import { proveConsistency, verifyConsistency } from '../../src/tlog/consistency-
 import { EMPTY_TREE_HASH, type Hash, leafHash, nodeHash } from '../../src/tlog/hash.ts';
 import { proveInclusion, verifyInclusion } from '../../src/tlog/inclusion-proof.ts';
 import { MemoryTree } from '../../src/tlog/memory-tree.ts';
-import {
-  splitStoredHashIndex,
-  storedHashCount,
-  storedHashIndex,
-  subtreesClosedBy,
-} from '../../src/tlog/stored-hash-index.ts';
+import { splitStoredHashIndex, storedHashCount, storedHashIndex, subtreesClosedBy } from '../../src/tlog/stored-hash-index.ts';
 
 /** Reference MTH straight from RFC 6962 §2.1, over leaf hashes, to check the stored-hash path. */
 function referenceRoot(leaves: readonly Hash[]): Hash {
@@ -32,7 +27,7 @@ const b64 = (h: Hash): string => encodeBase64(h);
 
 function flipBit(h: Hash, bit: number): Hash {
   const c = new Uint8Array(h);
-  c[Math.floor(bit / 8) % c.length]! ^= 1 << bit % 8;
+  c[Math.floor(bit / 8) % c.length]! ^= 1 << (bit % 8);
   return c;
 }
 

@@ -1,14 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import {
-  ed25519Signer,
-  generateNoteKey,
-  isValidKeyName,
-  NoteKeyError,
-  parseSignerKey,
-  parseVerifierKey,
-} from '../../src/tlog/note-key.ts';
+import { ed25519Signer, generateNoteKey, isValidKeyName, NoteKeyError, parseSignerKey, parseVerifierKey } from '../../src/tlog/note-key.ts';
 import { NoteError, openNote, signNote } from '../../src/tlog/signed-note.ts';
 import { deriveTenantSigner } from '../../src/tlog/tenant-key.ts';
 
@@ -95,15 +88,30 @@ describe('signed notes', () => {
     const b = parseSignerKey(generateNoteKey('b.example/witness').signerKey);
     const note = signNote('hello\n', [a, b]);
     const opened = openNote(note, [a.verifier]);
-    assert.deepEqual(opened.verified.map((s) => s.name), ['a.example/log']);
-    assert.deepEqual(opened.unverified.map((s) => s.name), ['b.example/witness']);
-    assert.equal(code(() => openNote(note, [])), 'unverified');
+    assert.deepEqual(
+      opened.verified.map((s) => s.name),
+      ['a.example/log'],
+    );
+    assert.deepEqual(
+      opened.unverified.map((s) => s.name),
+      ['b.example/witness'],
+    );
+    assert.equal(
+      code(() => openNote(note, [])),
+      'unverified',
+    );
     // Same name, other key: an unknown key (its id differs), so the note is unverified.
     const a2 = parseSignerKey(generateNoteKey('a.example/log').signerKey);
-    assert.equal(code(() => openNote(signNote('hello\n', [a2]), [a.verifier])), 'unverified');
+    assert.equal(
+      code(() => openNote(signNote('hello\n', [a2]), [a.verifier])),
+      'unverified',
+    );
     // A known key's signature over other text: the whole note is rejected.
     const forged = signNote('hello\n', [a]).replace('hello', 'HELLO');
-    assert.equal(code(() => openNote(forged, [a.verifier, b.verifier])), 'invalid-signature');
+    assert.equal(
+      code(() => openNote(forged, [a.verifier, b.verifier])),
+      'invalid-signature',
+    );
     // Text with an empty line inside is fine: the last blank line separates the signatures.
     assert.equal(openNote(signNote('a\n\nb\n', [a]), [a.verifier]).text, 'a\n\nb\n');
   });
@@ -126,21 +134,35 @@ describe('signed notes', () => {
       `hello\n\n\u2014 PeterNeumann\n`,
       'hello\n\n' + `${sigLine}`.repeat(101),
     ]) {
-      assert.equal(code(() => openNote(bad, [a.verifier])), 'malformed', JSON.stringify(bad));
+      assert.equal(
+        code(() => openNote(bad, [a.verifier])),
+        'malformed',
+        JSON.stringify(bad),
+      );
     }
-    assert.equal(code(() => openNote(new Uint8Array([0x68, 0xff, 0x0a, 0x0a]), [a.verifier])), 'malformed');
+    assert.equal(
+      code(() => openNote(new Uint8Array([0x68, 0xff, 0x0a, 0x0a]), [a.verifier])),
+      'malformed',
+    );
     assert.throws(() => signNote('no newline', [a]), NoteError);
   });
 
   it('any flipped bit in a signed note is rejected', () => {
     const signer = parseSignerKey(generateNoteKey('logwarden/flip/7').signerKey);
     fc.assert(
-      fc.property(fc.string({ minLength: 1, maxLength: 80 }).filter((s) => !/[\u0000-\u001f]/.test(s)), fc.nat(), (line, seed) => {
-        const bytes = Buffer.from(signNote(`${line}\n`, [signer]), 'utf8');
-        const bit = seed % (bytes.length * 8);
-        bytes[Math.floor(bit / 8)]! ^= 1 << bit % 8;
-        assert.notEqual(code(() => openNote(new Uint8Array(bytes), [signer.verifier])), 'ok');
-      }),
+      fc.property(
+        fc.string({ minLength: 1, maxLength: 80 }).filter((s) => !/[\u0000-\u001f]/.test(s)),
+        fc.nat(),
+        (line, seed) => {
+          const bytes = Buffer.from(signNote(`${line}\n`, [signer]), 'utf8');
+          const bit = seed % (bytes.length * 8);
+          bytes[Math.floor(bit / 8)]! ^= 1 << (bit % 8);
+          assert.notEqual(
+            code(() => openNote(new Uint8Array(bytes), [signer.verifier])),
+            'ok',
+          );
+        },
+      ),
       { numRuns: 500 },
     );
   });

@@ -76,10 +76,12 @@ describe('which tiles a tree has', () => {
     const paths = (size: number): string[] => tilesForTree(size).map(tilePath);
     const t70000 = tilesForTree(70000);
     assert.equal(t70000.filter((t) => t.level === 0 && t.width === 256).length, 273);
-    assert.deepEqual(
-      t70000.filter((t) => t.width !== 256 || t.level > 0).map(tilePath),
-      ['tile/0/273.p/112', 'tile/1/000', 'tile/1/001.p/17', 'tile/2/000.p/1'],
-    );
+    assert.deepEqual(t70000.filter((t) => t.width !== 256 || t.level > 0).map(tilePath), [
+      'tile/0/273.p/112',
+      'tile/1/000',
+      'tile/1/001.p/17',
+      'tile/2/000.p/1',
+    ]);
     assert.deepEqual(paths(256), ['tile/0/000', 'tile/1/000.p/1']);
     assert.deepEqual(paths(0), []);
     assert.deepEqual(paths(3), ['tile/0/000.p/3']);
@@ -165,7 +167,7 @@ describe('tile contents', () => {
         const bad = tiles[which]!;
         const reader = tileHashReader(size, async (t) => {
           const data = new Uint8Array(await readTile(t, tree.reader));
-          if (tilePath(t) === tilePath(bad)) data[bitSeed % data.length]! ^= 1 << bitSeed % 8;
+          if (tilePath(t) === tilePath(bad)) data[bitSeed % data.length]! ^= 1 << (bitSeed % 8);
           return data;
         });
         assert.equal(await audit(reader), false);
@@ -185,7 +187,10 @@ describe('entry bundles', () => {
     assert.equal(back[2]!.length, 300);
     fc.assert(
       fc.property(fc.array(fc.uint8Array({ maxLength: 600 }), { minLength: 1, maxLength: 256 }), (entries) => {
-        assert.deepEqual(decodeEntryBundle(encodeEntryBundle(entries)).map((e) => [...e]), entries.map((e) => [...e]));
+        assert.deepEqual(
+          decodeEntryBundle(encodeEntryBundle(entries)).map((e) => [...e]),
+          entries.map((e) => [...e]),
+        );
       }),
       { numRuns: 50 },
     );

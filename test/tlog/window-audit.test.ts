@@ -22,13 +22,13 @@ const entryArb = fc
     return { logType: type, eventTime, wireText: `{"eventTime":"${eventTime}","logRecord":{"n":${n}}}` };
   });
 
-const windowArb = fc
-  .record({ type: fc.constantFrom(...TYPES), a: fc.nat({ max: 60 }), b: fc.nat({ max: 60 }), open: fc.boolean() })
-  .map(({ type, a, b, open }): AuditWindow => ({
+const windowArb = fc.record({ type: fc.constantFrom(...TYPES), a: fc.nat({ max: 60 }), b: fc.nat({ max: 60 }), open: fc.boolean() }).map(
+  ({ type, a, b, open }): AuditWindow => ({
     logType: type,
     from: new Date(BASE + Math.min(a, b) * 60_000).toISOString(),
     to: open ? null : new Date(BASE + Math.max(a, b) * 60_000).toISOString(),
-  }));
+  }),
+);
 
 function inWindow(e: Entry, w: AuditWindow): boolean {
   const t = Date.parse(e.eventTime);
@@ -103,7 +103,10 @@ describe('window completeness', () => {
 
 describe('deletion receipts', () => {
   const leaves = new Map(
-    [0, 1, 2, 3].map((i) => [i, buildEntryLeaf({ logType: 'AccessLog', eventTime: new Date(BASE + i * 60_000).toISOString(), wireText: `{"i":${i}}` })]),
+    [0, 1, 2, 3].map((i) => [
+      i,
+      buildEntryLeaf({ logType: 'AccessLog', eventTime: new Date(BASE + i * 60_000).toISOString(), wireText: `{"i":${i}}` }),
+    ]),
   );
   const receipt = (named: number[], digestOf: number[] = named, count = named.length) =>
     formatDeletionReceipt({
@@ -126,7 +129,13 @@ describe('deletion receipts', () => {
   it('refuses a wrong digest, a leaf named twice, a later or foreign leaf, and a malformed text', () => {
     const cases: [Map<number, string>, RegExp][] = [
       [new Map([[5, receipt([0, 2], [0, 1])]]), /digest/],
-      [new Map([[5, receipt([0])], [6, receipt([0, 1])]]), /already names/],
+      [
+        new Map([
+          [5, receipt([0])],
+          [6, receipt([0, 1])],
+        ]),
+        /already names/,
+      ],
       [new Map([[2, receipt([3])]]), /not an earlier AccessLog entry leaf/],
       [new Map([[9, receipt([7])]]), /not an earlier AccessLog entry leaf/],
       [new Map([[9, 'logwarden/deletion/v1\nAccessLog\n']]), /malformed/],

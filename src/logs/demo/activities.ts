@@ -43,18 +43,69 @@ interface Page {
 }
 
 const PAGES: readonly Page[] = [
-  { path: '/home', ajax: [['GET', '/ajax/home/feed'], ['GET', '/ajax/notifications/count'], ['GET', '/ajax/home/upcoming-calls']] },
-  { path: '/calls', ajax: [['GET', '/ajax/calls/list'], ['GET', '/ajax/calls/filters'], ['POST', '/ajax/calls/search']] },
+  {
+    path: '/home',
+    ajax: [
+      ['GET', '/ajax/home/feed'],
+      ['GET', '/ajax/notifications/count'],
+      ['GET', '/ajax/home/upcoming-calls'],
+    ],
+  },
+  {
+    path: '/calls',
+    ajax: [
+      ['GET', '/ajax/calls/list'],
+      ['GET', '/ajax/calls/filters'],
+      ['POST', '/ajax/calls/search'],
+    ],
+  },
   {
     path: '/call',
     call: true,
-    ajax: [['GET', '/ajax/call/transcript'], ['GET', '/ajax/call/comments'], ['GET', '/ajax/call/trackers'], ['POST', '/ajax/call/comment'], ['POST', '/ajax/call/share']],
+    ajax: [
+      ['GET', '/ajax/call/transcript'],
+      ['GET', '/ajax/call/comments'],
+      ['GET', '/ajax/call/trackers'],
+      ['POST', '/ajax/call/comment'],
+      ['POST', '/ajax/call/share'],
+    ],
   },
-  { path: '/deals', ajax: [['GET', '/ajax/deals/board'], ['GET', '/ajax/deals/forecast'], ['POST', '/ajax/deals/update-stage']] },
-  { path: '/library', ajax: [['GET', '/ajax/library/folders'], ['GET', '/ajax/library/folder-calls']] },
-  { path: '/team-stats', ajax: [['GET', '/ajax/stats/interaction'], ['GET', '/ajax/stats/activity']] },
-  { path: '/inbox', ajax: [['GET', '/ajax/inbox/items'], ['POST', '/ajax/inbox/mark-read']] },
-  { path: '/settings/profile', ajax: [['GET', '/ajax/settings/profile'], ['POST', '/ajax/settings/profile/update']] },
+  {
+    path: '/deals',
+    ajax: [
+      ['GET', '/ajax/deals/board'],
+      ['GET', '/ajax/deals/forecast'],
+      ['POST', '/ajax/deals/update-stage'],
+    ],
+  },
+  {
+    path: '/library',
+    ajax: [
+      ['GET', '/ajax/library/folders'],
+      ['GET', '/ajax/library/folder-calls'],
+    ],
+  },
+  {
+    path: '/team-stats',
+    ajax: [
+      ['GET', '/ajax/stats/interaction'],
+      ['GET', '/ajax/stats/activity'],
+    ],
+  },
+  {
+    path: '/inbox',
+    ajax: [
+      ['GET', '/ajax/inbox/items'],
+      ['POST', '/ajax/inbox/mark-read'],
+    ],
+  },
+  {
+    path: '/settings/profile',
+    ajax: [
+      ['GET', '/ajax/settings/profile'],
+      ['POST', '/ajax/settings/profile/update'],
+    ],
+  },
 ];
 
 /** Opening a call to play it: the page, its transcript and comments. */
@@ -253,7 +304,12 @@ const ACTIONS: readonly Action[] = [
         changes: [
           {
             table: 'permissions.user_to_permission_profile',
-            rows: [rowChange(target.id, [columnChange(str(to), str(from), 'replace', 'role'), columnChange(columnTimestamp(ms - 50), 'null', 'replace', 'role_changed_at')])],
+            rows: [
+              rowChange(target.id, [
+                columnChange(str(to), str(from), 'replace', 'role'),
+                columnChange(columnTimestamp(ms - 50), 'null', 'replace', 'role_changed_at'),
+              ]),
+            ],
           },
           { table: 'permissions.permission_profile', rows: [] },
         ],
@@ -280,7 +336,12 @@ const ACTIONS: readonly Action[] = [
         changes: [
           {
             table: 'users.user',
-            rows: [rowChange(target.id, [columnChange(str('false'), str('true'), 'replace', 'active'), columnChange(columnTimestamp(ms - 40), 'null', 'replace', 'deactivated_at')])],
+            rows: [
+              rowChange(target.id, [
+                columnChange(str('false'), str('true'), 'replace', 'active'),
+                columnChange(columnTimestamp(ms - 40), 'null', 'replace', 'deactivated_at'),
+              ]),
+            ],
           },
         ],
         parameters: [keyValues('user-id', [target.id])],
@@ -296,7 +357,12 @@ const ACTIONS: readonly Action[] = [
       const [column, from, to] = ctx.rng.pick(COMPANY_SETTINGS);
       const flip = ctx.rng.chance(0.5);
       return {
-        changes: [{ table: 'settings.company_settings', rows: [rowChange(ctx.pop.workspaceIds[0]!, [columnChange(str(flip ? from : to), str(flip ? to : from), 'replace', column)])] }],
+        changes: [
+          {
+            table: 'settings.company_settings',
+            rows: [rowChange(ctx.pop.workspaceIds[0]!, [columnChange(str(flip ? from : to), str(flip ? to : from), 'replace', column)])],
+          },
+        ],
         parameters: [keyValues('setting', [column]), keyValues('value', [flip ? from : to])],
       };
     },
@@ -324,7 +390,12 @@ const ACTIONS: readonly Action[] = [
         changes: [
           {
             table: 'calls.external_share',
-            rows: [rowChange(ctx.rng.digits(19), [columnChange(share.sharingId, 'null', 'add', 'time_based_secure_sharing_id'), columnChange(columnTimestamp(ms + 30 * 86_400_000), 'null', 'add', 'expires_at')])],
+            rows: [
+              rowChange(ctx.rng.digits(19), [
+                columnChange(share.sharingId, 'null', 'add', 'time_based_secure_sharing_id'),
+                columnChange(columnTimestamp(ms + 30 * 86_400_000), 'null', 'add', 'expires_at'),
+              ]),
+            ],
           },
         ],
         parameters: [keyValues('call-id', [share.call.id]), keyValues('expiration-days', ['30'])],

@@ -60,31 +60,132 @@ export interface Population {
 }
 
 const FIRST_NAMES = [
-  'Maria', 'Sam', 'Li', 'Amara', 'Jonas', 'Priya', 'Diego', 'Hannah', 'Kenji', 'Fatima', 'Lucas', 'Chloe',
-  'Omar', 'Ingrid', 'Mateo', 'Aisha', 'Noah', 'Elena', 'Ravi', 'Sofia', 'Tomasz', 'Grace', 'Yusuf', 'Julia',
-  'Andre', 'Mei', 'Ethan', 'Nadia', 'Pablo', 'Olivia', 'Kwame', 'Sara', 'Daniel', 'Leila', 'Marco', 'Emma',
-  'Hiroshi', 'Zara', 'Victor', 'Anna', 'Samuel', 'Ines', 'Arjun', 'Clara', 'Felix', 'Naomi', 'Tariq', 'Lena',
+  'Maria',
+  'Sam',
+  'Li',
+  'Amara',
+  'Jonas',
+  'Priya',
+  'Diego',
+  'Hannah',
+  'Kenji',
+  'Fatima',
+  'Lucas',
+  'Chloe',
+  'Omar',
+  'Ingrid',
+  'Mateo',
+  'Aisha',
+  'Noah',
+  'Elena',
+  'Ravi',
+  'Sofia',
+  'Tomasz',
+  'Grace',
+  'Yusuf',
+  'Julia',
+  'Andre',
+  'Mei',
+  'Ethan',
+  'Nadia',
+  'Pablo',
+  'Olivia',
+  'Kwame',
+  'Sara',
+  'Daniel',
+  'Leila',
+  'Marco',
+  'Emma',
+  'Hiroshi',
+  'Zara',
+  'Victor',
+  'Anna',
+  'Samuel',
+  'Ines',
+  'Arjun',
+  'Clara',
+  'Felix',
+  'Naomi',
+  'Tariq',
+  'Lena',
 ];
 
 const LAST_NAMES = [
-  'Lopez', 'Okafor', 'Wei', 'Schmidt', 'Patel', 'Garcia', 'Kim', 'Nakamura', 'Haddad', 'Silva', 'Novak',
-  'Johansson', 'Mensah', 'Rossi', 'Cohen', 'Dubois', 'Singh', 'Murphy', 'Kowalski', 'Andersen', 'Rahman',
-  'Fischer', 'Moreau', 'Tanaka', 'Oliveira', 'Brown', 'Nguyen', 'Ibrahim', 'Larsen', 'Costa', 'Walsh',
-  'Hoffmann', 'Reyes', 'Sato', 'Adeyemi', 'Khan', 'Bianchi', 'Meyer', 'Chen', 'Martin',
+  'Lopez',
+  'Okafor',
+  'Wei',
+  'Schmidt',
+  'Patel',
+  'Garcia',
+  'Kim',
+  'Nakamura',
+  'Haddad',
+  'Silva',
+  'Novak',
+  'Johansson',
+  'Mensah',
+  'Rossi',
+  'Cohen',
+  'Dubois',
+  'Singh',
+  'Murphy',
+  'Kowalski',
+  'Andersen',
+  'Rahman',
+  'Fischer',
+  'Moreau',
+  'Tanaka',
+  'Oliveira',
+  'Brown',
+  'Nguyen',
+  'Ibrahim',
+  'Larsen',
+  'Costa',
+  'Walsh',
+  'Hoffmann',
+  'Reyes',
+  'Sato',
+  'Adeyemi',
+  'Khan',
+  'Bianchi',
+  'Meyer',
+  'Chen',
+  'Martin',
 ];
 
 const TITLES = [
-  'Account Executive', 'Account Executive', 'Account Executive', 'Sales Development Representative',
-  'Sales Development Representative', 'Sales Manager', 'Customer Success Manager', 'Solutions Engineer',
-  'Revenue Operations Analyst', 'VP Sales', 'Enablement Lead', 'Marketing Manager',
+  'Account Executive',
+  'Account Executive',
+  'Account Executive',
+  'Sales Development Representative',
+  'Sales Development Representative',
+  'Sales Manager',
+  'Customer Success Manager',
+  'Solutions Engineer',
+  'Revenue Operations Analyst',
+  'VP Sales',
+  'Enablement Lead',
+  'Marketing Manager',
 ];
 
 const COMPANY_DOMAINS = ['northwind-analytics.example', 'brightpath.example', 'keystone-labs.example', 'tidal-software.example'];
 
 const CUSTOMER_DOMAINS = [
-  'customer.example', 'acme-corp.example', 'globex.example', 'initech.example', 'umbrella-health.example',
-  'stark-logistics.example', 'wayne-finance.example', 'hooli.example', 'vandelay.example', 'soylent.example',
-  'cyberdyne.example', 'massive-dynamic.example', 'wonka-foods.example', 'tyrell.example', 'oscorp.example',
+  'customer.example',
+  'acme-corp.example',
+  'globex.example',
+  'initech.example',
+  'umbrella-health.example',
+  'stark-logistics.example',
+  'wayne-finance.example',
+  'hooli.example',
+  'vandelay.example',
+  'soylent.example',
+  'cyberdyne.example',
+  'massive-dynamic.example',
+  'wonka-foods.example',
+  'tyrell.example',
+  'oscorp.example',
 ];
 
 const BUYER_ROLES = ['buyer', 'procurement', 'it-security', 'legal', 'finance', 'cto', 'ops', 'vp.sales'];
@@ -103,8 +204,7 @@ const MOBILE_AGENTS = [
   'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Mobile Safari/537.36',
 ];
 
-const TABLET_AGENT =
-  'Mozilla/5.0 (iPad; CPU OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1';
+const TABLET_AGENT = 'Mozilla/5.0 (iPad; CPU OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1';
 
 const SUPPORT_AGENTS = ['Support Agent', 'Dana Whitfield', 'Marcus Lee', 'Ana Petrova'];
 
@@ -120,7 +220,10 @@ function documentationIp(rng: Random): string {
 }
 
 function slug(name: string): string {
-  return name.toLowerCase().normalize('NFKD').replace(/[^a-z]/g, '');
+  return name
+    .toLowerCase()
+    .normalize('NFKD')
+    .replace(/[^a-z]/g, '');
 }
 
 function makeUsers(rng: Random, count: number, domain: string, workspaceIds: readonly string[]): User[] {
@@ -161,9 +264,7 @@ function makeViewers(rng: Random, count: number): Viewer[] {
     const email = named ? `${slug(first)}.${slug(last)}@${domain}` : `${rng.pick(BUYER_ROLES)}@${domain}`;
     if (taken.has(email)) continue;
     taken.add(email);
-    const head = named
-      ? `{"userEmailAddress":${q(email)},"userFullName":${q(`${first} ${last}`)},`
-      : `{"userEmailAddress":${q(email)},`;
+    const head = named ? `{"userEmailAddress":${q(email)},"userFullName":${q(`${first} ${last}`)},` : `{"userEmailAddress":${q(email)},`;
     viewers.push({ head, ip: documentationIp(rng) });
   }
   return viewers;
@@ -172,7 +273,8 @@ function makeViewers(rng: Random, count: number): Viewer[] {
 function makeImpersonators(rng: Random): Impersonator[] {
   const companyId = rng.digits(15);
   return SUPPORT_AGENTS.map((name) => {
-    const email = name === 'Support Agent' ? 'support.agent@vendor.example' : `${slug(name.split(' ')[0]!)}.${slug(name.split(' ')[1]!)}@vendor.example`;
+    const email =
+      name === 'Support Agent' ? 'support.agent@vendor.example' : `${slug(name.split(' ')[0]!)}.${slug(name.split(' ')[1]!)}@vendor.example`;
     return {
       fields:
         `"impersonatorUserId":${q(rng.digits(19))},"impersonatorEmailAddress":${q(email)},` +

@@ -15,9 +15,7 @@ export const HOUR_MS = 3_600_000;
 const LOCAL_OFFSET_HOURS = -5;
 
 /** Relative activity by local hour on a working day. */
-const WORKDAY = [
-  0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.12, 0.35, 0.8, 1, 1, 1, 0.8, 1, 1, 1, 1, 0.7, 0.45, 0.3, 0.25, 0.25, 0.15, 0.12,
-];
+const WORKDAY = [0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.12, 0.35, 0.8, 1, 1, 1, 0.8, 1, 1, 1, 1, 0.7, 0.45, 0.3, 0.25, 0.25, 0.15, 0.12];
 const WEEKEND_FACTOR = 0.2;
 /** Nobody is ever completely idle: someone always has a tab open somewhere. */
 const FLOOR = 0.1;

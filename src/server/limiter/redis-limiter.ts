@@ -85,9 +85,12 @@ export class RedisLimiter implements LimiterStore {
       redis.disconnect();
       const cause = connectionError ?? (err as Error & { code?: string });
       const why = (cause.code && CAUSES[cause.code]) ?? cause.message;
-      throw new Error(`cannot use Redis at ${redisAddress(options.url)} for the shared rate limits (${why}); start it, or check LOGWARDEN_REDIS_URL`, {
-        cause,
-      });
+      throw new Error(
+        `cannot use Redis at ${redisAddress(options.url)} for the shared rate limits (${why}); start it, or check LOGWARDEN_REDIS_URL`,
+        {
+          cause,
+        },
+      );
     }
     return new RedisLimiter(redis, options.keyPrefix ?? 'logwarden:limit:');
   }

@@ -15,9 +15,14 @@ export const HistogramQuery = Type.Object({
   fromDateTime: Type.String({ description: 'Inclusive lower bound, as for GET /v2/logs.' }),
   toDateTime: Type.Optional(Type.String({ description: 'Exclusive upper bound; omitted: up to now. At most 366 days after fromDateTime.' })),
   userId: Type.Optional(
-    Type.String({ description: 'Only the entries whose userId is exactly this, as the GET /v2/logs extension (its hours counted from the per-segment user index). Not with userEmailAddress.' }),
+    Type.String({
+      description:
+        'Only the entries whose userId is exactly this, as the GET /v2/logs extension (its hours counted from the per-segment user index). Not with userEmailAddress.',
+    }),
   ),
-  userEmailAddress: Type.Optional(Type.String({ description: 'Only the entries whose userEmailAddress is exactly this, as the GET /v2/logs extension. Not with userId.' })),
+  userEmailAddress: Type.Optional(
+    Type.String({ description: 'Only the entries whose userEmailAddress is exactly this, as the GET /v2/logs extension. Not with userId.' }),
+  ),
 });
 
 export const HistogramResponse = Type.Object({
@@ -41,7 +46,7 @@ export function logsHistogramRoute(app: FastifyInstance, ctx: AppContext): void 
       schema: {
         summary: 'Entries per hour (extension)',
         description:
-          'A logwarden extension, not part of Gong\'s API: the number of entries of one type in each UTC hour that overlaps ' +
+          "A logwarden extension, not part of Gong's API: the number of entries of one type in each UTC hour that overlaps " +
           '[fromDateTime, toDateTime), from the hourly tallies the store keeps (no entry is read). Hours without entries are left out. ' +
           'With userId or userEmailAddress (exact, as for GET /v2/logs), the hours of that user’s entries only. ' +
           'Requires scope api:logs:read.',

@@ -61,7 +61,9 @@ export function logsListRoute(app: FastifyInstance, ctx: AppContext): void {
           'Extension: with the request header `X-Logwarden-Leaf-Index: 1`, the response header of that name lists the leaf index ' +
           'of each entry of the page in the tenant’s verifiable log (decimal, comma-separated, page order); the body is unchanged.',
         headers: Type.Object({
-          'x-logwarden-leaf-index': Type.Optional(Type.String({ description: '`1`: list the entries’ leaf indexes in the response header of the same name (any other value: ignored).' })),
+          'x-logwarden-leaf-index': Type.Optional(
+            Type.String({ description: '`1`: list the entries’ leaf indexes in the response header of the same name (any other value: ignored).' }),
+          ),
         }),
         tags: ['logs'],
         querystring: listLogsQuery(ctx.types),

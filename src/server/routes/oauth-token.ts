@@ -53,8 +53,7 @@ export function oauthTokenRoute(app: FastifyInstance, ctx: AppContext): void {
           status = 400;
           error = 'invalid_request';
         }
-        description =
-          c.code === 'unsupported_media_type' ? 'send the request as application/x-www-form-urlencoded' : c.messages.join('; ');
+        description = c.code === 'unsupported_media_type' ? 'send the request as application/x-www-form-urlencoded' : c.messages.join('; ');
       }
       noteFailure(request, {
         code: error,

@@ -5,11 +5,9 @@ import type { AppContext } from '../context.ts';
 import { ErrorEnvelope, HealthResponse } from '../schemas.ts';
 
 export function operationsRoutes(app: FastifyInstance, ctx: AppContext): void {
-  app.get(
-    '/healthz',
-    { schema: { summary: 'Liveness: the process is up', tags: ['operations'], response: { 200: HealthResponse } } },
-    async () => ({ status: 'ok' }),
-  );
+  app.get('/healthz', { schema: { summary: 'Liveness: the process is up', tags: ['operations'], response: { 200: HealthResponse } } }, async () => ({
+    status: 'ok',
+  }));
 
   app.get(
     '/readyz',
@@ -31,12 +29,8 @@ export function operationsRoutes(app: FastifyInstance, ctx: AppContext): void {
     },
   );
 
-  app.get(
-    '/metrics',
-    { schema: { summary: 'Prometheus metrics', tags: ['operations'], produces: ['text/plain'] } },
-    async (_request, reply) => {
-      const text = await ctx.metrics.registry.metrics();
-      return reply.type(ctx.metrics.registry.contentType).send(text);
-    },
-  );
+  app.get('/metrics', { schema: { summary: 'Prometheus metrics', tags: ['operations'], produces: ['text/plain'] } }, async (_request, reply) => {
+    const text = await ctx.metrics.registry.metrics();
+    return reply.type(ctx.metrics.registry.contentType).send(text);
+  });
 }

@@ -89,7 +89,8 @@ export function tlogRoutes(app: FastifyInstance, ctx: AppContext): void {
       schema: {
         ...common,
         summary: 'Latest signed checkpoint',
-        description: 'The latest C2SP tlog-checkpoint of the tenant’s tree, signed as a C2SP signed-note with the tenant’s Ed25519 key. Requires api:logs:read of that tenant.',
+        description:
+          'The latest C2SP tlog-checkpoint of the tenant’s tree, signed as a C2SP signed-note with the tenant’s Ed25519 key. Requires api:logs:read of that tenant.',
         params: TenantParams,
         response: { 200: text('The signed checkpoint note.'), ...errors },
       },
@@ -114,7 +115,10 @@ export function tlogRoutes(app: FastifyInstance, ctx: AppContext): void {
     },
     async (request, reply) => {
       const log = await logOf(request, request.params.tenantId);
-      return reply.type('text/plain; charset=utf-8').header('cache-control', 'no-cache').send(Buffer.from(`${log.verifierKey}\n`));
+      return reply
+        .type('text/plain; charset=utf-8')
+        .header('cache-control', 'no-cache')
+        .send(Buffer.from(`${log.verifierKey}\n`));
     },
   );
 
@@ -159,7 +163,9 @@ export function tlogRoutes(app: FastifyInstance, ctx: AppContext): void {
       reply.header('vary', 'Accept-Encoding');
       if (acceptsGzip(request.headers['accept-encoding'])) {
         const gzipped = async () => gzipSync(await build());
-        return reply.header('content-encoding', 'gzip').send(width === TILE_WIDTH ? await tiles.get(tenantId, `entries/${n}.gz`, gzipped) : await gzipped());
+        return reply
+          .header('content-encoding', 'gzip')
+          .send(width === TILE_WIDTH ? await tiles.get(tenantId, `entries/${n}.gz`, gzipped) : await gzipped());
       }
       return reply.send(width === TILE_WIDTH ? await tiles.get(tenantId, `entries/${n}`, build) : await build());
     },
@@ -172,7 +178,8 @@ export function tlogRoutes(app: FastifyInstance, ctx: AppContext): void {
       schema: {
         ...common,
         summary: 'Inclusion proofs',
-        description: 'RFC 6962 inclusion proofs of the given leaves in the tree of `size` leaves (default: the latest checkpoint’s), with that tree’s root.',
+        description:
+          'RFC 6962 inclusion proofs of the given leaves in the tree of `size` leaves (default: the latest checkpoint’s), with that tree’s root.',
         params: TenantParams,
         querystring: InclusionQuery,
         response: { 200: InclusionResponse, ...errors },
@@ -235,4 +242,3 @@ export function acceptsGzip(header: string | string[] | undefined): boolean {
   }
   return false;
 }
-

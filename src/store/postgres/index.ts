@@ -289,8 +289,19 @@ export class PostgresStore implements Store {
    */
   async openLog(options: Pick<PostgresStoreOptions, 'log' | 'onTreeProgress' | 'treeBackfillChunk'>): Promise<void> {
     const keys = await LogKeys.open((name, create) => this.getOrCreateSecret(name, create), options.log);
-    this.treeOf = new PostgresTree(this.pool, keys, (typeId) => this.typeName(typeId), () => this.loadTypeNames());
-    await backfillTrees(this.pool, this.tree, (tid, typeId) => this.ownerOf(tid, typeId), options.onTreeProgress ?? reportTreeProgress, options.treeBackfillChunk);
+    this.treeOf = new PostgresTree(
+      this.pool,
+      keys,
+      (typeId) => this.typeName(typeId),
+      () => this.loadTypeNames(),
+    );
+    await backfillTrees(
+      this.pool,
+      this.tree,
+      (tid, typeId) => this.ownerOf(tid, typeId),
+      options.onTreeProgress ?? reportTreeProgress,
+      options.treeBackfillChunk,
+    );
   }
 
   private get tree(): PostgresTree {
@@ -399,10 +410,9 @@ export class PostgresStore implements Store {
     const missing = [...new Set(names.filter((n) => !this.typeIds.has(n)))];
     if (missing.length > 0) {
       await this.side.query('INSERT INTO log_types (name) SELECT unnest($1::text[]) ON CONFLICT (name) DO NOTHING', [missing]);
-      const r = await this.side.query<{ type_id: number; name: string }>(
-        'SELECT type_id, name FROM log_types WHERE name = ANY($1::text[])',
-        [missing],
-      );
+      const r = await this.side.query<{ type_id: number; name: string }>('SELECT type_id, name FROM log_types WHERE name = ANY($1::text[])', [
+        missing,
+      ]);
       for (const row of r.rows) {
         this.typeIds.set(row.name, row.type_id);
         this.typeNames.set(row.type_id, row.name);
@@ -547,7 +557,8 @@ export class PostgresStore implements Store {
     const typeId = await this.typeId(query.logType);
     if (tid === undefined || typeId === undefined) return { total: 0, watermark: 0, ...EMPTY_PAGE };
     const owner = await this.ownerOf(tid, typeId);
-    if (query.user !== undefined) return userFirstPage(this.pool, { tid, typeId, owner, fromMs: query.fromMs, toMs: query.toMs, match: query.user }, limit);
+    if (query.user !== undefined)
+      return userFirstPage(this.pool, { tid, typeId, owner, fromMs: query.fromMs, toMs: query.toMs, match: query.user }, limit);
     const totals = await readTotals(this.pool, this.cache, { tid, typeId, owner, fromMs: query.fromMs, toMs: query.toMs });
     if (!totals || totals.total === 0) return { total: 0, watermark: 0, ...EMPTY_PAGE };
     // The page is read after the snapshot that fixed the total, bounded by its watermark: the
@@ -573,7 +584,14 @@ export class PostgresStore implements Store {
     const typeId = await this.typeId(query.logType);
     if (tid === undefined || typeId === undefined) return [];
     if (query.user !== undefined) {
-      return userTallies(this.pool, { tid, typeId, owner: await this.ownerOf(tid, typeId), fromMs: query.fromMs, toMs: query.toMs, match: query.user });
+      return userTallies(this.pool, {
+        tid,
+        typeId,
+        owner: await this.ownerOf(tid, typeId),
+        fromMs: query.fromMs,
+        toMs: query.toMs,
+        match: query.user,
+      });
     }
     const hours = overlappingBuckets(query.fromMs, query.toMs);
     const r = await this.pool.query<{ hour: string; n: string }>({
@@ -632,18 +650,20 @@ export class PostgresStore implements Store {
 
   async createAccessKey(key: NewAccessKey): Promise<AccessKeyRecord> {
     const tid = await this.requireTid(key.tenantId);
-    await this.pool.query(
-      'INSERT INTO access_keys (access_key, tid, secret_hash, scopes, created_at) VALUES ($1, $2, $3, $4, $5)',
-      [key.accessKey, tid, key.secretHash, key.scopes, new Date()],
-    );
+    await this.pool.query('INSERT INTO access_keys (access_key, tid, secret_hash, scopes, created_at) VALUES ($1, $2, $3, $4, $5)', [
+      key.accessKey,
+      tid,
+      key.secretHash,
+      key.scopes,
+      new Date(),
+    ]);
     return (await this.getAccessKey(key.accessKey))!;
   }
 
   async getAccessKey(accessKey: string): Promise<AccessKeyRecord | undefined> {
-    const r = await this.pool.query<KeyRow>(
-      `SELECT ${SQL.keyColumns} FROM access_keys k JOIN tenants t ON t.tid = k.tid WHERE k.access_key = $1`,
-      [accessKey],
-    );
+    const r = await this.pool.query<KeyRow>(`SELECT ${SQL.keyColumns} FROM access_keys k JOIN tenants t ON t.tid = k.tid WHERE k.access_key = $1`, [
+      accessKey,
+    ]);
     return r.rows[0] && toKey(r.rows[0]);
   }
 
@@ -657,10 +677,7 @@ export class PostgresStore implements Store {
   }
 
   async revokeAccessKey(accessKey: string): Promise<boolean> {
-    const r = await this.pool.query('UPDATE access_keys SET revoked_at = $1 WHERE access_key = $2 AND revoked_at IS NULL', [
-      new Date(),
-      accessKey,
-    ]);
+    const r = await this.pool.query('UPDATE access_keys SET revoked_at = $1 WHERE access_key = $2 AND revoked_at IS NULL', [new Date(), accessKey]);
     return r.rowCount === 1;
   }
 

@@ -91,8 +91,14 @@ export async function purgeStep(
       const seg = decodeSegment(row.data, owner, Number(id));
       replaced.push({ last: { timeMs: Number(row.last_time), seq: Number(row.last_seq) }, keys: keysOf(seg) });
       const kept: { timeMs: number; seq: number; body: Buffer }[] = [];
-      for (let i = 0; i < seg.count; i++) if (!seqs.has(seg.seq(i))) kept.push({ timeMs: seg.timeMs(i), seq: seg.seq(i), body: Buffer.from(seg.body(i)) });
-      const d = await client.query('DELETE FROM segments WHERE tid = $1 AND type_id = $2 AND last_time = $3 AND id = $4', [tid, typeId, row.last_time, id]);
+      for (let i = 0; i < seg.count; i++)
+        if (!seqs.has(seg.seq(i))) kept.push({ timeMs: seg.timeMs(i), seq: seg.seq(i), body: Buffer.from(seg.body(i)) });
+      const d = await client.query('DELETE FROM segments WHERE tid = $1 AND type_id = $2 AND last_time = $3 AND id = $4', [
+        tid,
+        typeId,
+        row.last_time,
+        id,
+      ]);
       if (d.rowCount !== 1) throw new Error(`purge: segment ${id} vanished while its group was locked`);
       if (kept.length > 0) {
         const first = kept[0]!;
@@ -129,7 +135,11 @@ export async function purgeStep(
     );
 
     // Through the step's own connection: appends waiting on the tenant's row may hold the rest of the pool.
-    const leaves = await tree.leafIndexes(tid, picked.map((e) => e.seq), client);
+    const leaves = await tree.leafIndexes(
+      tid,
+      picked.map((e) => e.seq),
+      client,
+    );
     let hashes: Awaited<ReturnType<PostgresTree['leafHashesAt']>> = [];
     const sorted = [...leaves].sort((a, b) => a - b);
     if (!leaves.some((l) => l < 0)) hashes = await tree.leafHashesAt(client, tid, sorted);

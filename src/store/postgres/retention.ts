@@ -86,7 +86,12 @@ export async function activeHolds(client: pg.PoolClient, tid: number): Promise<L
   return r.rows.map(toHold);
 }
 
-export async function releaseHold(pool: pg.Pool, id: string, release: { reason: string; releasedBy: string }, now: Date): Promise<LegalHold | undefined> {
+export async function releaseHold(
+  pool: pg.Pool,
+  id: string,
+  release: { reason: string; releasedBy: string },
+  now: Date,
+): Promise<LegalHold | undefined> {
   const r = await pool.query<HoldRow>(
     `WITH h AS (UPDATE holds SET released_at = $1, released_by = $2, release_reason = $3 WHERE id = $4 AND released_at IS NULL RETURNING *)
      SELECT ${HOLD_COLUMNS} FROM h JOIN tenants t ON t.tid = h.tid`,

@@ -248,12 +248,10 @@ export class Sealer {
       }
       await this.write(client, tid, typeId, written);
       if (replaced.length > 0) {
-        const r = await client.query('DELETE FROM segments WHERE tid = $1 AND type_id = $2 AND last_time = ANY($3::int8[]) AND id = ANY($4::int8[])', [
-          tid,
-          typeId,
-          replaced.map((m) => m.last.timeMs),
-          replaced.map((m) => m.id),
-        ]);
+        const r = await client.query(
+          'DELETE FROM segments WHERE tid = $1 AND type_id = $2 AND last_time = ANY($3::int8[]) AND id = ANY($4::int8[])',
+          [tid, typeId, replaced.map((m) => m.last.timeMs), replaced.map((m) => m.id)],
+        );
         if (r.rowCount !== replaced.length) throw new Error(`sealer: deleted ${r.rowCount} of ${replaced.length} replaced segments`);
       }
       // The user filter's postings follow the segments (user-index.ts).
@@ -281,9 +279,10 @@ export class Sealer {
     const lo = month[0]!;
     const hi = month[month.length - 1]!;
     const start = monthStart(lo.timeMs);
-    const r = await client.query<{ id: string; part: string; first_time: string; first_seq: string; last_time: string; last_seq: string; n: number }>({
-      name: 'lw_seal_plan',
-      text: `SELECT id, tableoid::regclass::text AS part, first_time, first_seq, last_time, last_seq, n FROM (
+    const r = await client.query<{ id: string; part: string; first_time: string; first_seq: string; last_time: string; last_seq: string; n: number }>(
+      {
+        name: 'lw_seal_plan',
+        text: `SELECT id, tableoid::regclass::text AS part, first_time, first_seq, last_time, last_seq, n FROM (
                (SELECT *, tableoid FROM segments WHERE tid = $1 AND type_id = $2 AND first_time >= $3 AND (last_time, last_seq) < ($4, $5)
                 ORDER BY last_time DESC, last_seq DESC LIMIT 1)
                UNION ALL
@@ -295,8 +294,9 @@ export class Sealer {
                   AND last_time >= $6
                 ORDER BY last_time, last_seq LIMIT 1)
              ) s WHERE first_time < $8 ORDER BY last_time, last_seq`,
-      values: [tid, typeId, start, lo.timeMs, lo.seq, hi.timeMs, hi.seq, nextMonthStart(lo.timeMs)],
-    });
+        values: [tid, typeId, start, lo.timeMs, lo.seq, hi.timeMs, hi.seq, nextMonthStart(lo.timeMs)],
+      },
+    );
     const metas: SegmentMeta[] = r.rows.map((row) => ({
       id: row.id,
       part: row.part,
@@ -401,7 +401,12 @@ function cut(owner: SegmentOwner, run: readonly Entry[]): Written[] {
   let bytes = 0;
   for (const e of run) bytes += e.body.length;
   // Up to half a segment over the target stays whole: a few late entries do not split one in two.
-  const pieces = Math.max(Math.round(run.length / SEGMENT_ENTRIES), Math.ceil(run.length / (1.5 * SEGMENT_ENTRIES)), Math.ceil(bytes / SEGMENT_BYTES), 1);
+  const pieces = Math.max(
+    Math.round(run.length / SEGMENT_ENTRIES),
+    Math.ceil(run.length / (1.5 * SEGMENT_ENTRIES)),
+    Math.ceil(bytes / SEGMENT_BYTES),
+    1,
+  );
   const out: Written[] = [];
   for (let p = 0; p < pieces; p++) {
     const part = run.slice(Math.floor((p * run.length) / pieces), Math.floor(((p + 1) * run.length) / pieces));

@@ -113,7 +113,15 @@ async function backfillTenant(
       done = at + chunk.length;
       if (chunk.length > 0) {
         const records = chunk.map((l) => l.record);
-        const w = await tree.append(client, tid, tenantId, head, records, records.map(hashOf), chunk.map((l) => l.seq));
+        const w = await tree.append(
+          client,
+          tid,
+          tenantId,
+          head,
+          records,
+          records.map(hashOf),
+          chunk.map((l) => l.seq),
+        );
         await client.query(WRITE, [tid, ...treeHeadValues(w), ...treeWriteValues(w)]);
       }
       if (done >= leaves.length) await client.query('DELETE FROM tree_backfill WHERE tid = $1', [tid]);

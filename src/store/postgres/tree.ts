@@ -35,7 +35,16 @@ import { appendToTree, type TreeTip, tileRootOf } from '../tree-append.ts';
 import { signNextCheckpointNow } from '../tree-checkpoint.ts';
 import { LeafHashCache, TREE_HIGH_LEVEL, type TreeHashNeeds, type TreeHashSource, treeHashReader, treeRoot } from '../tree-hashes.ts';
 import type { LogKeys } from '../tree-keys.ts';
-import { isReceiptRecord, LEAF_RECORD_BYTES, type LeafRecord, leafText, RECEIPT_TYPE_ID, readLeafRecord, receiptRecordOf, type TypeNames } from '../tree-leaf-records.ts';
+import {
+  isReceiptRecord,
+  LEAF_RECORD_BYTES,
+  type LeafRecord,
+  leafText,
+  RECEIPT_TYPE_ID,
+  readLeafRecord,
+  receiptRecordOf,
+  type TypeNames,
+} from '../tree-leaf-records.ts';
 
 /** A tenant's `entry_seqs` row as the append lock returns it. */
 export interface TreeHeadRow {
@@ -303,7 +312,8 @@ export class PostgresTree {
   /** The peaks a tip row holds, checked against its size. */
   private peaks(size: number, blob: Buffer): Map<string, Hash> {
     const coords = peakCoordinates(size);
-    if (blob.length !== coords.length * HASH_SIZE) throw new Error(`the tree tip of size ${size} holds ${blob.length / HASH_SIZE} peaks, not ${coords.length}`);
+    if (blob.length !== coords.length * HASH_SIZE)
+      throw new Error(`the tree tip of size ${size} holds ${blob.length / HASH_SIZE} peaks, not ${coords.length}`);
     const out = new Map<string, Hash>();
     coords.forEach(({ level, n }, i) => out.set(highKey(level, n), new Uint8Array(blob.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE))));
     return out;
@@ -467,7 +477,10 @@ export class PostgresTree {
       out.push(isReceiptRecord(record) ? '' : leafText(record, this.typeName));
     }
     if (receipts.length > 0) {
-      const t = await this.pool.query<{ leaf: string; text: string }>('SELECT leaf, text FROM tree_receipts WHERE tid = $1 AND leaf = ANY($2::int8[])', [tid, receipts]);
+      const t = await this.pool.query<{ leaf: string; text: string }>(
+        'SELECT leaf, text FROM tree_receipts WHERE tid = $1 AND leaf = ANY($2::int8[])',
+        [tid, receipts],
+      );
       const texts = new Map(t.rows.map((row) => [Number(row.leaf), row.text]));
       for (const leaf of receipts) {
         const text = texts.get(leaf);

@@ -87,7 +87,14 @@ export async function indexPendingSegments(pool: pg.Pool, ownerOf: (tid: number,
     for (;;) {
       await client.query('BEGIN');
       try {
-        const r = await client.query<{ id: string; tid: number | null; type_id: number | null; last_time: string; last_seq: string; data: Buffer | null }>(
+        const r = await client.query<{
+          id: string;
+          tid: number | null;
+          type_id: number | null;
+          last_time: string;
+          last_seq: string;
+          data: Buffer | null;
+        }>(
           `WITH p AS (SELECT id FROM segment_users_pending ORDER BY id LIMIT 64 FOR UPDATE SKIP LOCKED)
            SELECT p.id, s.tid, s.type_id, s.last_time, s.last_seq, s.data FROM p LEFT JOIN segments s ON s.id = p.id`,
         );

@@ -196,7 +196,9 @@ export class SqliteStore implements Store {
       tenantOf: db.prepare<[number], string>('SELECT id FROM tenants WHERE tid = ?').pluck(),
       typeOf: db.prepare<[number], string>('SELECT name FROM log_types WHERE type_id = ?').pluck(),
       typesOf: db
-        .prepare<[number], string>('SELECT l.name FROM log_types l WHERE l.type_id IN (SELECT DISTINCT type_id FROM entry_counts WHERE tid = ? AND n > 0)')
+        .prepare<[number], string>(
+          'SELECT l.name FROM log_types l WHERE l.type_id IN (SELECT DISTINCT type_id FROM entry_counts WHERE tid = ? AND n > 0)',
+        )
         .pluck(),
       tidOf: db.prepare<[string], { tid: number }>('SELECT tid FROM tenants WHERE id = ?'),
       typeIdOf: db.prepare<[string], { type_id: number }>('SELECT type_id FROM log_types WHERE name = ?'),
@@ -217,7 +219,9 @@ export class SqliteStore implements Store {
       ),
       watermark: db.prepare<[], { w: number | null }>("SELECT seq AS w FROM sqlite_sequence WHERE name = 'entries'"),
       countHot: db
-        .prepare<[number, number, number, number], number>('SELECT count(*) FROM entries WHERE tid = ? AND type_id = ? AND event_time >= ? AND event_time < ?')
+        .prepare<[number, number, number, number], number>(
+          'SELECT count(*) FROM entries WHERE tid = ? AND type_id = ? AND event_time >= ? AND event_time < ?',
+        )
         .pluck(),
       tenant: db.prepare<[string], TenantRow>('SELECT * FROM tenants WHERE id = ?'),
       tenants: db.prepare<[], TenantRow>('SELECT * FROM tenants ORDER BY tid'),
@@ -238,7 +242,9 @@ export class SqliteStore implements Store {
       ),
       dataVersion: db.prepare<[], number>('PRAGMA data_version').pluck(),
       // The lease is timed by the wall clock: the processes sharing a file share a machine.
-      takeLease: db.prepare<[string, number, string, number]>('UPDATE purge_lease SET holder = ?, until_ms = ? WHERE id = 1 AND (holder = ? OR until_ms < ?)'),
+      takeLease: db.prepare<[string, number, string, number]>(
+        'UPDATE purge_lease SET holder = ?, until_ms = ? WHERE id = 1 AND (holder = ? OR until_ms < ?)',
+      ),
       releaseLease: db.prepare<[string]>("UPDATE purge_lease SET holder = '', until_ms = 0 WHERE id = 1 AND holder = ?"),
       revoke: db.prepare<[string, string]>('UPDATE access_keys SET revoked_at = ? WHERE access_key = ? AND revoked_at IS NULL'),
       addSecret: db.prepare<[string, string]>('INSERT OR IGNORE INTO secrets (name, value) VALUES (?, ?)'),
@@ -263,7 +269,14 @@ export class SqliteStore implements Store {
     this.tree = new SqliteTree(db, keys, (typeId) => this.typeName(typeId));
     this.retention = new SqliteRetention(db);
     this.purger = new SqlitePurge(db, this.segments, this.tree, this.retention);
-    backfillTrees(db, this.tree, this.segments, (tid, typeId) => this.ownerOf(tid, typeId), options.onTreeProgress ?? reportTreeProgress, options.treeBackfillChunk);
+    backfillTrees(
+      db,
+      this.tree,
+      this.segments,
+      (tid, typeId) => this.ownerOf(tid, typeId),
+      options.onTreeProgress ?? reportTreeProgress,
+      options.treeBackfillChunk,
+    );
     this.sealer = new Sealer(db, this.segments, (tid, typeId) => this.ownerOf(tid, typeId), {
       sealAgeMs: options.sealAgeMs ?? DEFAULT_SEAL_AGE_MS,
       intervalMs: options.sealIntervalMs ?? 1000,
@@ -423,7 +436,9 @@ export class SqliteStore implements Store {
       const { from, to } = wholeHours(query.fromMs, query.toMs);
       return this.db
         .transaction(() => {
-          const hot = this.q.hotOfUser.all(tid, typeId, from, from, -1, to, NO_UPPER_BOUND, `$.${user.field}`, user.value, NO_UPPER_BOUND).map((r) => r[0]);
+          const hot = this.q.hotOfUser
+            .all(tid, typeId, from, from, -1, to, NO_UPPER_BOUND, `$.${user.field}`, user.value, NO_UPPER_BOUND)
+            .map((r) => r[0]);
           return userHourlyTallies(this.segments.posted(this.ownerOf(tid, typeId), user, before(from)), hot, user, query.fromMs, query.toMs);
         })
         .deferred();

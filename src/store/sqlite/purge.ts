@@ -78,7 +78,10 @@ export class SqlitePurge {
     for (const c of tally.entries()) this.q.subCount.run(c.n, tid, typeId, c.hour);
     this.q.dropEmptyCounts.run(tid, typeId);
 
-    const leaves = this.tree.leafIndexes(tid, picked.map((e) => e.seq));
+    const leaves = this.tree.leafIndexes(
+      tid,
+      picked.map((e) => e.seq),
+    );
     const { text, receipt } = buildReceipt(logType, picked, leaves, (ls) => this.tree.leafHashesAt(tid, ls), nowMs);
     const leafIndex = this.tree.appendReceipt(tid, tenantId, text, nowMs);
     return { ...receipt, leafIndex };

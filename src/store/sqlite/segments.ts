@@ -54,7 +54,9 @@ export class Segments {
         )
         .raw(),
       newest: db
-        .prepare<[number, number], Row>(`SELECT ${COLUMNS} FROM segments WHERE tid = ? AND type_id = ? ORDER BY last_time DESC, last_seq DESC LIMIT 1`)
+        .prepare<[number, number], Row>(
+          `SELECT ${COLUMNS} FROM segments WHERE tid = ? AND type_id = ? ORDER BY last_time DESC, last_seq DESC LIMIT 1`,
+        )
         .raw(),
       data: db.prepare<[number], Buffer>('SELECT data FROM segments WHERE id = ?').pluck(),
       insert: db.prepare<[number, number, number, number, number, number, number, number, Buffer]>(
@@ -78,9 +80,7 @@ export class Segments {
         )
         .raw(),
       pending: db.prepare<[number], number>('SELECT id FROM segment_users_pending ORDER BY id LIMIT ?').pluck(),
-      pendingRow: db
-        .prepare<[number], [number, number, ...Row]>(`SELECT tid, type_id, ${COLUMNS} FROM segments WHERE id = ?`)
-        .raw(),
+      pendingRow: db.prepare<[number], [number, number, ...Row]>(`SELECT tid, type_id, ${COLUMNS} FROM segments WHERE id = ?`).raw(),
       donePending: db.prepare<[number]>('DELETE FROM segment_users_pending WHERE id = ?'),
     };
   }

@@ -43,7 +43,9 @@ export function backfillTrees(
     .raw()
     .all(through);
   const hot = db
-    .prepare<[number, number], [number, number, number, Buffer]>('SELECT seq, type_id, event_time, CAST(body AS BLOB) FROM entries WHERE tid = ? AND seq <= ?')
+    .prepare<[number, number], [number, number, number, Buffer]>(
+      'SELECT seq, type_id, event_time, CAST(body AS BLOB) FROM entries WHERE tid = ? AND seq <= ?',
+    )
     .raw();
   const segs = db
     .prepare<[number], [number, number, number, number, number, number, number]>(
@@ -57,7 +59,8 @@ export function backfillTrees(
     const leaves = db
       .transaction(() => {
         const out: Leaf[] = [];
-        for (const [seq, typeId, timeMs, body] of hot.all(tid, through)) out.push({ seq, record: { typeId, eventTimeMs: timeMs, digest: wireTextDigest(body) } });
+        for (const [seq, typeId, timeMs, body] of hot.all(tid, through))
+          out.push({ seq, record: { typeId, eventTimeMs: timeMs, digest: wireTextDigest(body) } });
         for (const [id, typeId, firstTime, firstSeq, lastTime, lastSeq, n] of segs.all(tid)) {
           const row: SegmentRow = { id, firstTime, firstSeq, lastTime, lastSeq, n };
           const seg = segments.decoded(ownerOf(tid, typeId), row);

@@ -51,7 +51,9 @@ export class SqliteTree {
       ),
       addCheckpoint: db.prepare<[number, string, number, string]>('INSERT INTO tree_checkpoints (tid, origin, size, note) VALUES (?, ?, ?, ?)'),
       lastRun: db.prepare<[number], Run>('SELECT first_seq, first_leaf, n FROM tree_runs WHERE tid = ? ORDER BY first_seq DESC LIMIT 1'),
-      runAt: db.prepare<[number, number], Run>('SELECT first_seq, first_leaf, n FROM tree_runs WHERE tid = ? AND first_seq <= ? ORDER BY first_seq DESC LIMIT 1'),
+      runAt: db.prepare<[number, number], Run>(
+        'SELECT first_seq, first_leaf, n FROM tree_runs WHERE tid = ? AND first_seq <= ? ORDER BY first_seq DESC LIMIT 1',
+      ),
       addRun: db.prepare<[number, number, number, number]>('INSERT INTO tree_runs (tid, first_seq, first_leaf, n) VALUES (?, ?, ?, ?)'),
       growRun: db.prepare<[number, number, number]>('UPDATE tree_runs SET n = ? WHERE tid = ? AND first_seq = ?'),
       addReceipt: db.prepare<[number, number, string]>('INSERT INTO tree_receipts (tid, leaf, text) VALUES (?, ?, ?)'),
