@@ -148,23 +148,32 @@ export function registerServe(program: Command): void {
       await checkBeforeStart(config).catch((err: unknown) => {
         throw explainStartFailure(err, config);
       });
+      // A signal from the moment the server listens (what a supervisor waits for) stops it
+      // gracefully, even one that comes before `startServer` has returned the server.
+      let requested: NodeJS.Signals | undefined;
+      let onSignal = (signal: NodeJS.Signals) => {
+        requested = signal;
+      };
       const server = await startServer(config, {
         demo: opts.demo === true,
         gongRetention: opts.gongRetention === true,
-        onListening: (listening) => announce(listening, config, 1),
+        onListening: (listening) => {
+          process.once('SIGTERM', (signal) => onSignal(signal));
+          process.once('SIGINT', (signal) => onSignal(signal));
+          return announce(listening, config, 1);
+        },
       }).catch((err: unknown) => {
         throw explainStartFailure(err, config);
       });
       await new Promise<void>((resolve) => {
-        const onSignal = (signal: NodeJS.Signals) => {
+        onSignal = (signal) => {
           process.stderr.write(`logwarden: ${signal} received, finishing in-flight requests…\n`);
           server.stop().then(resolve, (err: unknown) => {
             process.stderr.write(`logwarden: error while stopping: ${String(err)}\n`);
             resolve();
           });
         };
-        process.once('SIGTERM', onSignal);
-        process.once('SIGINT', onSignal);
+        if (requested !== undefined) onSignal(requested);
       });
     });
 }
