@@ -168,7 +168,10 @@ describe('the console in a browser', { skip }, () => {
     await page.evaluate('scrollTo(0, 0)');
     // The key goes to the focused row: focus the first row until it holds the focus (pages that
     // were still landing may have drawn the rows again).
-    await until(page, "(document.querySelector('#entries tbody tr.row[data-index=\"0\"] button')?.focus(), document.activeElement?.closest('tr')?.getAttribute('data-index') === '0')");
+    await until(
+      page,
+      "(document.querySelector('#entries tbody tr.row[data-index=\"0\"] button')?.focus(), document.activeElement?.closest('tr')?.getAttribute('data-index') === '0')",
+    );
     await page.keyboard.press('ArrowDown');
     await until(page, "document.activeElement?.closest('tr')?.getAttribute('data-index') === '1'", 5000);
   });
