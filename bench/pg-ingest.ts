@@ -18,7 +18,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { generateDemoEntries } from '../src/logs/demo-data.ts';
+import { generateDemoEntries } from '../src/demo/demo-data.ts';
 import type { NewEntry } from '../src/logs/entry.ts';
 import { openPostgresStore } from '../src/store/postgres/index.ts';
 import { startPostgres } from '../test/support/postgres.ts';

@@ -7,7 +7,7 @@
  *   node --import tsx bench/pg-store.ts [entries=500000] [batch=10000]
  */
 
-import { generateDemoEntries } from '../src/logs/demo-data.ts';
+import { generateDemoEntries } from '../src/demo/demo-data.ts';
 import { openPostgresStore } from '../src/store/postgres/index.ts';
 import { startPostgres } from '../test/support/postgres.ts';
 

@@ -9,7 +9,7 @@
  */
 import { parseArgs } from 'node:util';
 import { brotliCompressSync, brotliDecompressSync, constants, deflateRawSync, inflateRawSync } from 'node:zlib';
-import { generateDemoEntries } from '../src/logs/demo-data.ts';
+import { generateDemoEntries } from '../src/demo/demo-data.ts';
 import { encodeSegment, SEGMENT_ENTRIES } from '../src/store/segment-codec.ts';
 import { DAY_MS, DEFAULT_SPEC } from './lib/dataset.ts';
 

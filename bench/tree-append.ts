@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
-import { generateDemoEntries } from '../src/logs/demo-data.ts';
+import { generateDemoEntries } from '../src/demo/demo-data.ts';
 import type { NewEntry } from '../src/logs/entry.ts';
 import { DATABASE_FILE, openSqliteStore } from '../src/store/sqlite/index.ts';
 import { sqliteDatabaseBytes, sqliteJsonBytes } from './lib/disk.ts';

@@ -9,7 +9,7 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
-import { generateDemoEntries } from '../src/logs/demo-data.ts';
+import { generateDemoEntries } from '../src/demo/demo-data.ts';
 import { openPostgresStore } from '../src/store/postgres/index.ts';
 import { DATABASE_FILE, openSqliteStore } from '../src/store/sqlite/index.ts';
 import { startPostgres } from '../test/support/postgres.ts';

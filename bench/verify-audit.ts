@@ -15,8 +15,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { LogVerifier, MemoryLeafCache, TlogClient } from '../src/client/index.ts';
+import { generateDemoEntries } from '../src/demo/demo-data.ts';
 import { createTenant, issueAccessKey } from '../src/logs/access-keys.ts';
-import { generateDemoEntries } from '../src/logs/demo-data.ts';
 import type { NewEntry } from '../src/logs/entry.ts';
 import { openSqliteStore } from '../src/store/sqlite/index.ts';
 

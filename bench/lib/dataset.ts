@@ -39,8 +39,8 @@ export interface Dataset extends DatasetSpec {
 export const DEFAULT_SPEC: DatasetSpec = { entries: 10_000_000, days: 30, until: '2026-01-31T00:00:00Z', seed: 1, logType: 'AccessLog' };
 
 /** Sources whose change may change the stored data: the generator, the entry format, the store (schema, file settings). */
-const SOURCES = ['src/logs/demo-data.ts', 'src/logs/entry.ts', 'src/logs/time.ts'];
-const SOURCE_DIRS = ['src/logs/demo'];
+const SOURCES = ['src/logs/entry.ts', 'src/logs/time.ts'];
+const SOURCE_DIRS = ['src/demo'];
 
 function sourceDigest(kind: 'sqlite' | 'postgres'): string {
   const h = createHash('sha256');

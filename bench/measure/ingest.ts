@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { generateDemoEntries } from '../../src/logs/demo-data.ts';
+import { generateDemoEntries } from '../../src/demo/demo-data.ts';
 import type { NewEntry } from '../../src/logs/entry.ts';
 import { DAY_MS, DEFAULT_SPEC, populate } from '../lib/dataset.ts';
 import { basicAuth, expect } from '../lib/http.ts';

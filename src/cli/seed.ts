@@ -1,6 +1,6 @@
 /** `logwarden seed --tenant ID --entries N` — fill a tenant with synthetic entries, fast. */
 import type { Command } from 'commander';
-import { DEFAULT_DEMO_DAYS, DEFAULT_DEMO_SEED, generateDemoEntries } from '../logs/demo-data.ts';
+import { DEFAULT_DEMO_DAYS, DEFAULT_DEMO_SEED, generateDemoEntries } from '../demo/demo-data.ts';
 import type { NewEntry } from '../logs/entry.ts';
 import { GONG_LOG_TYPES } from '../logs/log-types.ts';
 import { formatEventTime, parseDateTime } from '../logs/time.ts';

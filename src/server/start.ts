@@ -87,7 +87,7 @@ export async function prepareStore(
     const tenantId = keyFor ?? (await store.listTenants())[0]?.id;
     const gongRetention = options.demo === true && options.gongRetention === true && tenantId !== undefined;
     if (options.demo && tenantId !== undefined) {
-      const { loadDemoData } = await import('../logs/demo-data.ts');
+      const { loadDemoData } = await import('../demo/demo-data.ts');
       let retentionDays: Readonly<Record<string, number>> | undefined;
       if (gongRetention) {
         const { applyGongRetention, GONG_RETENTION_DAYS } = await import('../admin/gong-retention.ts');

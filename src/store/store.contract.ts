@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { generateDemoEntries } from '../logs/demo-data.ts';
+import { generateDemoEntries } from '../demo/demo-data.ts';
 import { entryKey, type NewEntry } from '../logs/entry.ts';
 import { formatEventTime } from '../logs/time.ts';
 import { entriesOf, type PageText } from './page.ts';

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { generateDemoEntries } from '../../src/logs/demo-data.ts';
+import { generateDemoEntries } from '../../src/demo/demo-data.ts';
 import { GONG_LOG_TYPES } from '../../src/logs/log-types.ts';
 import { entriesOf } from '../../src/store/page.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';

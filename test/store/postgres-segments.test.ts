@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, afterEach, beforeEach, describe, it } from 'node:test';
-import { generateDemoEntries } from '../../src/logs/demo-data.ts';
+import { generateDemoEntries } from '../../src/demo/demo-data.ts';
 import type { NewEntry } from '../../src/logs/entry.ts';
 import { entriesOf, type PageText } from '../../src/store/page.ts';
 import { openPostgresStore, type PostgresStore, type PostgresStoreOptions } from '../../src/store/postgres/index.ts';

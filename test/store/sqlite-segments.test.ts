@@ -310,7 +310,7 @@ describe('sqlite segments', () => {
     const store: SqliteStore = openSqliteStore({ dataDir: dir, sealAgeMs: 0, sealIntervalMs: 3_600_000 });
     try {
       await store.createTenant({ id: TENANTS[0], name: 'a' });
-      const { generateDemoEntries } = await import('../../src/logs/demo-data.ts');
+      const { generateDemoEntries } = await import('../../src/demo/demo-data.ts');
       const window = { fromMs: T0, toMs: T0 + 86_400_000, types: ['AccessLog'] };
       await store.append(TENANTS[0], generateDemoEntries({ ...window, seed: 1, count: 20_000 }));
       store.settle();

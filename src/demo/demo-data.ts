@@ -5,12 +5,13 @@
  * while impersonated by support) and share calls with outside viewers, more on working hours
  * than at night (see demo/).
  */
+
+import type { NewEntry } from '../logs/entry.ts';
+import { GONG_LOG_TYPES } from '../logs/log-types.ts';
+import { isRenderable } from '../logs/time.ts';
 import type { AppendResult, Store } from '../store/store.ts';
-import { makePopulation } from './demo/population.ts';
-import { fillSlot, HOUR_MS, hourWeight, MEAN_WEIGHT } from './demo/schedule.ts';
-import type { NewEntry } from './entry.ts';
-import { GONG_LOG_TYPES } from './log-types.ts';
-import { isRenderable } from './time.ts';
+import { makePopulation } from './population.ts';
+import { fillSlot, HOUR_MS, hourWeight, MEAN_WEIGHT } from './schedule.ts';
 
 export const DEFAULT_DEMO_SEED = 1;
 export const DEFAULT_DEMO_ENTRIES = 40_000;

@@ -4,7 +4,7 @@
  * not depend on what surrounds it: that makes large sets cheap to stream and lets overlapping
  * windows of the same seed agree entry for entry.
  */
-import { entryKey, type NewEntry } from '../entry.ts';
+import { entryKey, type NewEntry } from '../logs/entry.ts';
 import { adminAction, type Context, callView, externalVisit, type Sink, webVisit } from './activities.ts';
 import type { Population } from './population.ts';
 import { mix32, Random } from './random.ts';

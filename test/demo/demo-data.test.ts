@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { generateDemoEntries, generateSteadyDemoEntries, loadDemoData, toIngestLine } from '../../src/logs/demo-data.ts';
+import { generateDemoEntries, generateSteadyDemoEntries, loadDemoData, toIngestLine } from '../../src/demo/demo-data.ts';
 import { ENTRY_FIELDS, type NewEntry } from '../../src/logs/entry.ts';
 import { parseNdjsonLine } from '../../src/logs/ingest-parse.ts';
 import { GONG_LOG_TYPES, LogTypes } from '../../src/logs/log-types.ts';

@@ -4,7 +4,7 @@
  * Bodies are built by concatenation from pre-quoted parts: generating millions of entries
  * through JSON.stringify would be several times slower, and would print `1.0` as `1`.
  */
-import { formatEventTime } from '../time.ts';
+import { formatEventTime } from '../logs/time.ts';
 import type { User, Viewer } from './population.ts';
 
 const DAY_MS = 86_400_000;
