@@ -6,13 +6,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import { isLogsApiError, type LogsClient } from '../client/index.ts';
 import { GONG_LOG_TYPES, LOG_TYPE_NAME, LogTypes } from '../logs/log-types.ts';
+import { type MirrorReport, type MirrorTarget, mirrorType } from '../service/mirror-logs.ts';
 import type { Store } from '../store/store.ts';
 import { configFrom, printJson, printTable, type StoreFlags, storeOptions, withStore } from './common.ts';
 import { parseDuration, parseWhen, WHEN_HELP } from './dates.ts';
 import { CommandError, InterruptedError, UsageError } from './exit-codes.ts';
 import { createProgress } from './progress.ts';
 import { clientFrom, isGong, pageSizeFrom, type RemoteFlags, remoteOptions } from './remote.ts';
-import { type MirrorReport, type MirrorTarget, mirrorType } from './sync-mirror.ts';
 
 interface SyncFlags extends RemoteFlags, StoreFlags {
   tenant: string;

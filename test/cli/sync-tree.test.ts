@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { mirrorType } from '../../src/cli/sync-mirror.ts';
 import { LogsClient } from '../../src/client/index.ts';
+import { mirrorType } from '../../src/service/mirror-logs.ts';
 import { entriesOf } from '../../src/store/page.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import { buildEntryLeaf } from '../../src/tlog/entry-leaf.ts';

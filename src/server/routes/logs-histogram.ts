@@ -6,7 +6,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { histogram } from '../../logs/histogram.ts';
+import { histogram } from '../../service/logs-histogram.ts';
 import type { AppContext } from '../context.ts';
 import { ErrorEnvelope } from '../schemas.ts';
 

@@ -7,11 +7,11 @@
  * straddle an hour).
  */
 import { invalid } from '../errors.ts';
+import type { LogTypes } from '../logs/log-types.ts';
+import { ceilMs, compareInstants, parseDateTime } from '../logs/time.ts';
 import { BUCKET_MS } from '../store/count-plan.ts';
 import type { Store } from '../store/store.ts';
 import { parseUser } from './list-logs.ts';
-import type { LogTypes } from './log-types.ts';
-import { ceilMs, compareInstants, parseDateTime } from './time.ts';
 
 /** A year and a day of hours: a histogram answer stays small (under 9,000 buckets). */
 export const MAX_HISTOGRAM_HOURS = 366 * 24;

@@ -4,11 +4,11 @@
  * the entries, as the store returns them in one buffer; nothing is re-serialised.
  */
 import { invalid, LogwardenError, NO_RECORDS_MESSAGE } from '../errors.ts';
+import { type CursorCodec, CursorError, type CursorState } from '../logs/cursor.ts';
+import { MAX_USER_FIELD_LENGTH } from '../logs/entry.ts';
+import type { LogTypes } from '../logs/log-types.ts';
+import { ceilMs, compareInstants, type Instant, parseDateTime } from '../logs/time.ts';
 import type { EntryQuery, Store, StoredPage, UserMatch } from '../store/store.ts';
-import { type CursorCodec, CursorError, type CursorState } from './cursor.ts';
-import { MAX_USER_FIELD_LENGTH } from './entry.ts';
-import type { LogTypes } from './log-types.ts';
-import { ceilMs, compareInstants, type Instant, parseDateTime } from './time.ts';
 
 export interface ListLogsParams {
   logType?: string | undefined;
