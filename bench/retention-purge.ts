@@ -16,7 +16,7 @@ import Database from 'better-sqlite3';
 import { BackgroundPurge } from '../src/store/background-purge.ts';
 import { DAY_MS } from '../src/store/retention-policy.ts';
 import { DATABASE_FILE, openSqliteStore } from '../src/store/sqlite/index.ts';
-import { makeEntry } from '../src/store/store.contract.ts';
+import { makeEntry } from '../test/store/contract/store.contract.ts';
 import { percentile, round } from './lib/stats.ts';
 
 const { values: flags } = parseArgs({ options: { entries: { type: 'string', default: '1000000' } } });

@@ -13,8 +13,8 @@ import { loadConfig } from '../../src/config.ts';
 import { issueAccessKey } from '../../src/logs/access-keys.ts';
 import { startServer } from '../../src/server/start.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
-import { makeEntry } from '../../src/store/store.contract.ts';
 import type { PurgeReceipt } from '../../src/store/store.ts';
+import { makeEntry } from '../store/contract/store.contract.ts';
 import { basic } from '../support/app.ts';
 
 describe('purge runs in the admin trail', () => {

@@ -9,7 +9,7 @@ import { hostname, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
-import { makeEntry } from '../../src/store/store.contract.ts';
+import { makeEntry } from '../store/contract/store.contract.ts';
 import { runCli, runCliInProcess } from '../support/cli.ts';
 
 const NOW = Date.parse('2026-06-01T12:00:00.000Z');

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { DATABASE_FILE, openSqliteStore } from '../../src/store/sqlite/index.ts';
-import { makeEntry } from '../../src/store/store.contract.ts';
+import { makeEntry } from '../store/contract/store.contract.ts';
 import { runCli, startServe } from '../support/cli.ts';
 
 const hasCurl = spawnSync('curl', ['--version']).status === 0;

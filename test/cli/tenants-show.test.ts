@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
-import { makeEntry } from '../../src/store/store.contract.ts';
 import { openCheckpoint } from '../../src/tlog/checkpoint.ts';
 import { parseVerifierKey } from '../../src/tlog/note-key.ts';
+import { makeEntry } from '../store/contract/store.contract.ts';
 import { runCli } from '../support/cli.ts';
 
 describe('logwarden tenants show', () => {

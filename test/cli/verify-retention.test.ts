@@ -14,8 +14,8 @@ import { loadConfig } from '../../src/config.ts';
 import { type RunningServer, startServer } from '../../src/server/start.ts';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/index.ts';
 import type { SqliteTree } from '../../src/store/sqlite/tree.ts';
-import { makeEntry } from '../../src/store/store.contract.ts';
 import { formatDeletionReceipt } from '../../src/tlog/deletion-receipt.ts';
+import { makeEntry } from '../store/contract/store.contract.ts';
 import { runCli } from '../support/cli.ts';
 
 const T0 = Date.UTC(2026, 2, 4);

@@ -7,8 +7,8 @@ import { it } from 'node:test';
 import { loadConfig } from '../../src/config.ts';
 import { startServer } from '../../src/server/start.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
-import { makeEntry } from '../../src/store/store.contract.ts';
 import type { PurgeReceipt } from '../../src/store/store.ts';
+import { makeEntry } from '../store/contract/store.contract.ts';
 
 const DAY = 86_400_000;
 

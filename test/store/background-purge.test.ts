@@ -10,9 +10,9 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { BackgroundPurge } from '../../src/store/background-purge.ts';
 import { DAY_MS } from '../../src/store/retention-policy.ts';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/index.ts';
-import { makeEntry } from '../../src/store/store.contract.ts';
 import type { PurgeReceipt } from '../../src/store/store.ts';
-import { auditLog } from '../../src/store/store-retention.contract.ts';
+import { makeEntry } from './contract/store.contract.ts';
+import { auditLog } from './contract/store-retention.contract.ts';
 
 const T0 = Date.UTC(2025, 0, 1);
 

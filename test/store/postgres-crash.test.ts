@@ -15,8 +15,8 @@ import { fileURLToPath } from 'node:url';
 import { entriesOf, type PageText } from '../../src/store/page.ts';
 import { openPostgresStore } from '../../src/store/postgres/index.ts';
 import { SEAL_LOCK_NAMESPACE } from '../../src/store/postgres/migrations.ts';
-import { makeEntry } from '../../src/store/store.contract.ts';
 import type { EntryQuery, StoredPage } from '../../src/store/store.ts';
+import { makeEntry } from './contract/store.contract.ts';
 
 const T0 = Date.UTC(2025, 6, 30);
 const SPAN_MS = 4 * 86_400_000; // crosses a month boundary

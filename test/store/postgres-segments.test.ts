@@ -9,9 +9,9 @@ import type { NewEntry } from '../../src/logs/entry.ts';
 import { entriesOf, type PageText } from '../../src/store/page.ts';
 import { openPostgresStore, type PostgresStore, type PostgresStoreOptions } from '../../src/store/postgres/index.ts';
 import { MIGRATIONS } from '../../src/store/postgres/migrations.ts';
-import { makeEntry, readAll } from '../../src/store/store.contract.ts';
 import { CorruptSegmentError, type EntryQuery, type StoredPage } from '../../src/store/store.ts';
 import { startPostgres } from '../support/postgres.ts';
+import { makeEntry, readAll } from './contract/store.contract.ts';
 
 const { cluster, skip } = await startPostgres();
 after(() => cluster?.stop());

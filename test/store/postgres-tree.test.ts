@@ -19,7 +19,6 @@ import type { NewEntry } from '../../src/logs/entry.ts';
 import { formatEventTime } from '../../src/logs/time.ts';
 import { entriesOf } from '../../src/store/page.ts';
 import { openPostgresStore, type PostgresStore } from '../../src/store/postgres/index.ts';
-import { makeEntry } from '../../src/store/store.contract.ts';
 import type { TenantLog } from '../../src/store/store.ts';
 import { type Checkpoint, openCheckpoint } from '../../src/tlog/checkpoint.ts';
 import { proveConsistency, verifyConsistency } from '../../src/tlog/consistency-proof.ts';
@@ -28,6 +27,7 @@ import { hashesEqual } from '../../src/tlog/hash.ts';
 import { MemoryTree } from '../../src/tlog/memory-tree.ts';
 import { parseVerifierKey } from '../../src/tlog/note-key.ts';
 import { treeHash } from '../../src/tlog/tree-hash.ts';
+import { makeEntry } from './contract/store.contract.ts';
 
 const TENANT = '31';
 const T0 = Date.UTC(2025, 3, 28);

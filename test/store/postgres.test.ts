@@ -4,9 +4,9 @@ import pg from 'pg';
 import { entriesOf } from '../../src/store/page.ts';
 import { openPostgresStore, type PostgresStore } from '../../src/store/postgres/index.ts';
 import { MIGRATIONS } from '../../src/store/postgres/migrations.ts';
-import { makeEntry, runStoreContract } from '../../src/store/store.contract.ts';
 import type { StoredPage } from '../../src/store/store.ts';
 import { startPostgres } from '../support/postgres.ts';
+import { makeEntry, runStoreContract } from './contract/store.contract.ts';
 
 const { cluster, skip } = await startPostgres();
 after(() => cluster?.stop());

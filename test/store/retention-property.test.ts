@@ -17,11 +17,11 @@ import { BackgroundPurge } from '../../src/store/background-purge.ts';
 import { openPostgresStore } from '../../src/store/postgres/index.ts';
 import { DAY_MS, effectiveRetention, holdCovers, retentionCutoff } from '../../src/store/retention-policy.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
-import { makeEntry } from '../../src/store/store.contract.ts';
 import type { LegalHold, RetentionDays, Store } from '../../src/store/store.ts';
-import { auditLog, readBodies } from '../../src/store/store-retention.contract.ts';
 import { buildEntryLeaf } from '../../src/tlog/entry-leaf.ts';
 import { startPostgres } from '../support/postgres.ts';
+import { makeEntry } from './contract/store.contract.ts';
+import { auditLog, readBodies } from './contract/store-retention.contract.ts';
 
 const T0 = Date.UTC(2025, 0, 1);
 const TYPES = ['AccessLog', 'UserCallPlay', ADMIN_LOG_TYPE] as const;

@@ -15,8 +15,8 @@ import { createInterface } from 'node:readline';
 import { describe, it } from 'node:test';
 import { entriesOf } from '../../src/store/page.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
-import { makeEntry } from '../../src/store/store.contract.ts';
 import type { EntryQuery, StoredPage } from '../../src/store/store.ts';
+import { makeEntry } from './contract/store.contract.ts';
 
 const T0 = Date.UTC(2025, 3, 1);
 const TENANT = '4242';

@@ -14,9 +14,9 @@ import { createInterface } from 'node:readline';
 import { it } from 'node:test';
 import { formatEventTime } from '../../src/logs/time.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
-import { makeEntry } from '../../src/store/store.contract.ts';
-import { auditLog, readBodies } from '../../src/store/store-retention.contract.ts';
 import { buildEntryLeaf } from '../../src/tlog/entry-leaf.ts';
+import { makeEntry } from './contract/store.contract.ts';
+import { auditLog, readBodies } from './contract/store-retention.contract.ts';
 
 const T0 = Date.UTC(2025, 0, 1);
 const N = 12_000;

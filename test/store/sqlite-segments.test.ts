@@ -19,9 +19,9 @@ import { createLogger } from '../../src/server/logger.ts';
 import { entriesOf } from '../../src/store/page.ts';
 import { DATABASE_FILE, openSqliteStore, type SqliteStore } from '../../src/store/sqlite/index.ts';
 import type { Sealer } from '../../src/store/sqlite/sealer.ts';
-import { makeEntry } from '../../src/store/store.contract.ts';
 import type { EntryQuery, StoredPage } from '../../src/store/store.ts';
 import { basic, startTestApp } from '../support/app.ts';
+import { makeEntry } from './contract/store.contract.ts';
 
 const T0 = Date.UTC(2025, 5, 1);
 const TENANTS = ['111', '222'] as const;

@@ -9,8 +9,8 @@ import Database from 'better-sqlite3';
 import { entriesOf } from '../../src/store/page.ts';
 import { DATABASE_FILE, openSqliteStore, type SqliteStore, type SqliteStoreOptions } from '../../src/store/sqlite/index.ts';
 import { MIGRATIONS } from '../../src/store/sqlite/migrations.ts';
-import { makeEntry, runStoreContract, type StoreFixture } from '../../src/store/store.contract.ts';
 import type { StoredPage } from '../../src/store/store.ts';
+import { makeEntry, runStoreContract, type StoreFixture } from './contract/store.contract.ts';
 
 /** Runs a statement on the database file directly, as another program would. */
 function withFile<T>(dir: string, f: (db: Database.Database) => T): T {

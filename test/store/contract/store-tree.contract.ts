@@ -7,18 +7,18 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import fc from 'fast-check';
-import type { NewEntry } from '../logs/entry.ts';
-import { formatEventTime } from '../logs/time.ts';
-import { type Checkpoint, openCheckpoint } from '../tlog/checkpoint.ts';
-import { proveConsistency, verifyConsistency } from '../tlog/consistency-proof.ts';
-import { buildEntryLeaf } from '../tlog/entry-leaf.ts';
-import { hashesEqual, leafHash } from '../tlog/hash.ts';
-import { proveInclusion, verifyInclusion } from '../tlog/inclusion-proof.ts';
-import { MemoryTree } from '../tlog/memory-tree.ts';
-import { parseVerifierKey } from '../tlog/note-key.ts';
-import { entriesOf } from './page.ts';
+import type { NewEntry } from '../../../src/logs/entry.ts';
+import { formatEventTime } from '../../../src/logs/time.ts';
+import { entriesOf } from '../../../src/store/page.ts';
+import type { Store, TenantLog } from '../../../src/store/store.ts';
+import { type Checkpoint, openCheckpoint } from '../../../src/tlog/checkpoint.ts';
+import { proveConsistency, verifyConsistency } from '../../../src/tlog/consistency-proof.ts';
+import { buildEntryLeaf } from '../../../src/tlog/entry-leaf.ts';
+import { hashesEqual, leafHash } from '../../../src/tlog/hash.ts';
+import { proveInclusion, verifyInclusion } from '../../../src/tlog/inclusion-proof.ts';
+import { MemoryTree } from '../../../src/tlog/memory-tree.ts';
+import { parseVerifierKey } from '../../../src/tlog/note-key.ts';
 import type { StoreFixture } from './store.contract.ts';
-import type { Store, TenantLog } from './store.ts';
 
 export interface TreeCaseContext {
   store: Store;

@@ -5,17 +5,17 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { NewEntry } from '../logs/entry.ts';
-import { formatEventTime } from '../logs/time.ts';
-import { openCheckpoint } from '../tlog/checkpoint.ts';
-import { type DeletionReceipt, deletedLeavesDigest, isDeletionReceipt, parseDeletionReceipt } from '../tlog/deletion-receipt.ts';
-import { buildEntryLeaf, parseEntryLeaf } from '../tlog/entry-leaf.ts';
-import { hashesEqual, leafHash } from '../tlog/hash.ts';
-import { MemoryTree } from '../tlog/memory-tree.ts';
-import { parseVerifierKey } from '../tlog/note-key.ts';
-import { entriesOf } from './page.ts';
+import type { NewEntry } from '../../../src/logs/entry.ts';
+import { formatEventTime } from '../../../src/logs/time.ts';
+import { entriesOf } from '../../../src/store/page.ts';
+import { type EntryQuery, InvalidRetentionError, type Store, type StoredPage, UnknownTenantError } from '../../../src/store/store.ts';
+import { openCheckpoint } from '../../../src/tlog/checkpoint.ts';
+import { type DeletionReceipt, deletedLeavesDigest, isDeletionReceipt, parseDeletionReceipt } from '../../../src/tlog/deletion-receipt.ts';
+import { buildEntryLeaf, parseEntryLeaf } from '../../../src/tlog/entry-leaf.ts';
+import { hashesEqual, leafHash } from '../../../src/tlog/hash.ts';
+import { MemoryTree } from '../../../src/tlog/memory-tree.ts';
+import { parseVerifierKey } from '../../../src/tlog/note-key.ts';
 import type { StoreFixture } from './store.contract.ts';
-import { type EntryQuery, InvalidRetentionError, type Store, type StoredPage, UnknownTenantError } from './store.ts';
 
 export interface RetentionCaseContext {
   store: Store;

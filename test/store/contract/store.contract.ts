@@ -5,11 +5,18 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { generateDemoEntries } from '../demo/demo-data.ts';
-import { entryKey, type NewEntry } from '../logs/entry.ts';
-import { formatEventTime } from '../logs/time.ts';
-import { entriesOf, type PageText } from './page.ts';
-import { CorruptSegmentError, type EntryQuery, SchemaTooNewError, type Store, type StoredPage, UnknownTenantError } from './store.ts';
+import { generateDemoEntries } from '../../../src/demo/demo-data.ts';
+import { entryKey, type NewEntry } from '../../../src/logs/entry.ts';
+import { formatEventTime } from '../../../src/logs/time.ts';
+import { entriesOf, type PageText } from '../../../src/store/page.ts';
+import {
+  CorruptSegmentError,
+  type EntryQuery,
+  SchemaTooNewError,
+  type Store,
+  type StoredPage,
+  UnknownTenantError,
+} from '../../../src/store/store.ts';
 import { retentionContractCases } from './store-retention.contract.ts';
 import { treeContractCases } from './store-tree.contract.ts';
 
