@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { generateDemoEntries } from '../../src/demo/demo-data.ts';
 import { GONG_LOG_TYPES } from '../../src/logs/log-types.ts';
-import { entriesOf } from '../../src/store/page.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import { runCli } from '../support/cli.ts';
+import { entriesOf } from '../support/page-entries.ts';
 
 /** Runs `logwarden` from source in a child process, with stdout and stderr as pipes (not a terminal). */
 const logwarden = (args: string[]) => runCli(args);

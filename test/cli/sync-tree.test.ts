@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { LogsClient } from '../../src/client/index.ts';
 import { mirrorType } from '../../src/service/mirror-logs.ts';
-import { entriesOf } from '../../src/store/page.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import { buildEntryLeaf } from '../../src/tlog/entry-leaf.ts';
 import { entryTexts } from '../support/entries.ts';
 import { type FaultServer, startFaultServer } from '../support/fault-server.ts';
 import { tempDir } from '../support/live-source.ts';
+import { entriesOf } from '../support/page-entries.ts';
 
 const MINUTE = 60_000;
 

@@ -5,7 +5,6 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { entriesOf } from '../../src/store/page.ts';
 import { type Checkpoint, openCheckpoint } from '../../src/tlog/checkpoint.ts';
 import { decodeEntryBundle } from '../../src/tlog/entry-bundle.ts';
 import { buildEntryLeaf } from '../../src/tlog/entry-leaf.ts';
@@ -15,6 +14,7 @@ import { entryBundlePath, tilePath, tilesForTree } from '../../src/tlog/tile.ts'
 import { tileHashReader } from '../../src/tlog/tile-hash-reader.ts';
 import { treeHash } from '../../src/tlog/tree-hash.ts';
 import { basic, startTestApp, type TestApp } from '../support/app.ts';
+import { entriesOf } from '../support/page-entries.ts';
 import { storeKinds } from '../support/stores.ts';
 
 const T0 = Date.UTC(2026, 2, 4, 9, 0, 0);

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { createTenant, issueAccessKey } from '../../src/logs/access-keys.ts';
-import { entriesOf } from '../../src/store/page.ts';
 import { decodeBase64 } from '../../src/tlog/base64.ts';
 import { type Checkpoint, openCheckpoint } from '../../src/tlog/checkpoint.ts';
 import { verifyConsistency } from '../../src/tlog/consistency-proof.ts';
@@ -15,6 +14,7 @@ import { entryBundlePath, TILE_WIDTH, tilePath, tilesForTree } from '../../src/t
 import { tileHashReader } from '../../src/tlog/tile-hash-reader.ts';
 import { treeHash } from '../../src/tlog/tree-hash.ts';
 import { basic, sqliteSealingFactory, startTestApp, type TestApp } from '../support/app.ts';
+import { entriesOf } from '../support/page-entries.ts';
 
 const T0 = Date.UTC(2026, 2, 4, 9, 0, 0);
 

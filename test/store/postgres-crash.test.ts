@@ -12,10 +12,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { entriesOf, type PageText } from '../../src/store/page.ts';
 import { openPostgresStore } from '../../src/store/postgres/index.ts';
 import { SEAL_LOCK_NAMESPACE } from '../../src/store/postgres/migrations.ts';
 import type { EntryQuery, StoredPage } from '../../src/store/store.ts';
+import { entriesOf, type PageText } from '../support/page-entries.ts';
 import { makeEntry } from './contract/store.contract.ts';
 
 const T0 = Date.UTC(2025, 6, 30);

@@ -6,10 +6,10 @@ import assert from 'node:assert/strict';
 import { after, afterEach, beforeEach, describe, it } from 'node:test';
 import { generateDemoEntries } from '../../src/demo/demo-data.ts';
 import type { NewEntry } from '../../src/logs/entry.ts';
-import { entriesOf, type PageText } from '../../src/store/page.ts';
 import { openPostgresStore, type PostgresStore, type PostgresStoreOptions } from '../../src/store/postgres/index.ts';
 import { MIGRATIONS } from '../../src/store/postgres/migrations.ts';
 import { CorruptSegmentError, type EntryQuery, type StoredPage } from '../../src/store/store.ts';
+import { entriesOf, type PageText } from '../support/page-entries.ts';
 import { startPostgres } from '../support/postgres.ts';
 import { makeEntry, readAll } from './contract/store.contract.ts';
 

@@ -17,7 +17,6 @@ import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { NewEntry } from '../../src/logs/entry.ts';
 import { formatEventTime } from '../../src/logs/time.ts';
-import { entriesOf } from '../../src/store/page.ts';
 import { openPostgresStore, type PostgresStore } from '../../src/store/postgres/index.ts';
 import type { TenantLog } from '../../src/store/store.ts';
 import { type Checkpoint, openCheckpoint } from '../../src/tlog/checkpoint.ts';
@@ -27,6 +26,7 @@ import { hashesEqual } from '../../src/tlog/hash.ts';
 import { MemoryTree } from '../../src/tlog/memory-tree.ts';
 import { parseVerifierKey } from '../../src/tlog/note-key.ts';
 import { treeHash } from '../../src/tlog/tree-hash.ts';
+import { entriesOf } from '../support/page-entries.ts';
 import { makeEntry } from './contract/store.contract.ts';
 
 const TENANT = '31';

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, beforeEach, describe, it } from 'node:test';
 import pg from 'pg';
-import { entriesOf } from '../../src/store/page.ts';
 import { openPostgresStore, type PostgresStore } from '../../src/store/postgres/index.ts';
 import { MIGRATIONS } from '../../src/store/postgres/migrations.ts';
 import type { StoredPage } from '../../src/store/store.ts';
+import { entriesOf } from '../support/page-entries.ts';
 import { startPostgres } from '../support/postgres.ts';
 import { makeEntry, runStoreContract } from './contract/store.contract.ts';
 

@@ -13,9 +13,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, it } from 'node:test';
-import { entriesOf } from '../../src/store/page.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import type { EntryQuery, StoredPage } from '../../src/store/store.ts';
+import { entriesOf } from '../support/page-entries.ts';
 import { makeEntry } from './contract/store.contract.ts';
 
 const T0 = Date.UTC(2025, 3, 1);

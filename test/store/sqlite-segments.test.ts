@@ -16,11 +16,11 @@ import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import type { NewEntry } from '../../src/logs/entry.ts';
 import { createLogger } from '../../src/server/logger.ts';
-import { entriesOf } from '../../src/store/page.ts';
 import { DATABASE_FILE, openSqliteStore, type SqliteStore } from '../../src/store/sqlite/index.ts';
 import type { Sealer } from '../../src/store/sqlite/sealer.ts';
 import type { EntryQuery, StoredPage } from '../../src/store/store.ts';
 import { basic, startTestApp } from '../support/app.ts';
+import { entriesOf } from '../support/page-entries.ts';
 import { makeEntry } from './contract/store.contract.ts';
 
 const T0 = Date.UTC(2025, 5, 1);

@@ -11,7 +11,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, it } from 'node:test';
-import { entriesOf } from '../../src/store/page.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import type { Store } from '../../src/store/store.ts';
 import type { Checkpoint } from '../../src/tlog/checkpoint.ts';
@@ -19,6 +18,7 @@ import { openCheckpoint } from '../../src/tlog/checkpoint.ts';
 import { proveConsistency, verifyConsistency } from '../../src/tlog/consistency-proof.ts';
 import { buildEntryLeaf } from '../../src/tlog/entry-leaf.ts';
 import { parseVerifierKey } from '../../src/tlog/note-key.ts';
+import { entriesOf } from '../support/page-entries.ts';
 
 const TENANTS = ['5151', '5252'];
 const TYPES = ['AccessLog', 'UserActivityLog', 'UserCallPlay'];

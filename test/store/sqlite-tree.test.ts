@@ -4,13 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { entriesOf } from '../../src/store/page.ts';
 import { DATABASE_FILE, openSqliteStore, type SqliteStore } from '../../src/store/sqlite/index.ts';
 import type { Store } from '../../src/store/store.ts';
 import { openCheckpoint } from '../../src/tlog/checkpoint.ts';
 import { proveConsistency, verifyConsistency } from '../../src/tlog/consistency-proof.ts';
 import { buildEntryLeaf } from '../../src/tlog/entry-leaf.ts';
 import { parseVerifierKey } from '../../src/tlog/note-key.ts';
+import { entriesOf } from '../support/page-entries.ts';
 import { makeEntry } from './contract/store.contract.ts';
 
 const T0 = Date.UTC(2026, 2, 4, 9);

@@ -6,10 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { entriesOf } from '../../src/store/page.ts';
 import { DATABASE_FILE, openSqliteStore, type SqliteStore, type SqliteStoreOptions } from '../../src/store/sqlite/index.ts';
 import { MIGRATIONS } from '../../src/store/sqlite/migrations.ts';
 import type { StoredPage } from '../../src/store/store.ts';
+import { entriesOf } from '../support/page-entries.ts';
 import { makeEntry, runStoreContract, type StoreFixture } from './contract/store.contract.ts';
 
 /** Runs a statement on the database file directly, as another program would. */

@@ -12,9 +12,9 @@ import { createTenant, type IssuedKey, issueAccessKey } from '../../src/logs/acc
 import { parseJsonBatch } from '../../src/logs/ingest-parse.ts';
 import { LogTypes } from '../../src/logs/log-types.ts';
 import { buildApp } from '../../src/server/app.ts';
-import { entriesOf } from '../../src/store/page.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import type { Store, StoredPage } from '../../src/store/store.ts';
+import { entriesOf } from './page-entries.ts';
 
 export interface TempDir {
   readonly path: string;

@@ -7,7 +7,6 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { NewEntry } from '../../../src/logs/entry.ts';
 import { formatEventTime } from '../../../src/logs/time.ts';
-import { entriesOf } from '../../../src/store/page.ts';
 import { type EntryQuery, InvalidRetentionError, type Store, type StoredPage, UnknownTenantError } from '../../../src/store/store.ts';
 import { openCheckpoint } from '../../../src/tlog/checkpoint.ts';
 import { type DeletionReceipt, deletedLeavesDigest, isDeletionReceipt, parseDeletionReceipt } from '../../../src/tlog/deletion-receipt.ts';
@@ -15,6 +14,7 @@ import { buildEntryLeaf, parseEntryLeaf } from '../../../src/tlog/entry-leaf.ts'
 import { hashesEqual, leafHash } from '../../../src/tlog/hash.ts';
 import { MemoryTree } from '../../../src/tlog/memory-tree.ts';
 import { parseVerifierKey } from '../../../src/tlog/note-key.ts';
+import { entriesOf } from '../../support/page-entries.ts';
 import type { StoreFixture } from './store.contract.ts';
 
 export interface RetentionCaseContext {

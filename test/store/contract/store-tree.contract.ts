@@ -9,7 +9,6 @@ import { it } from 'node:test';
 import fc from 'fast-check';
 import type { NewEntry } from '../../../src/logs/entry.ts';
 import { formatEventTime } from '../../../src/logs/time.ts';
-import { entriesOf } from '../../../src/store/page.ts';
 import type { Store, TenantLog } from '../../../src/store/store.ts';
 import { type Checkpoint, openCheckpoint } from '../../../src/tlog/checkpoint.ts';
 import { proveConsistency, verifyConsistency } from '../../../src/tlog/consistency-proof.ts';
@@ -18,6 +17,7 @@ import { hashesEqual, leafHash } from '../../../src/tlog/hash.ts';
 import { proveInclusion, verifyInclusion } from '../../../src/tlog/inclusion-proof.ts';
 import { MemoryTree } from '../../../src/tlog/memory-tree.ts';
 import { parseVerifierKey } from '../../../src/tlog/note-key.ts';
+import { entriesOf } from '../../support/page-entries.ts';
 import type { StoreFixture } from './store.contract.ts';
 
 export interface TreeCaseContext {

@@ -8,7 +8,6 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { generateDemoEntries } from '../../../src/demo/demo-data.ts';
 import { entryKey, type NewEntry } from '../../../src/logs/entry.ts';
 import { formatEventTime } from '../../../src/logs/time.ts';
-import { entriesOf, type PageText } from '../../../src/store/page.ts';
 import {
   CorruptSegmentError,
   type EntryQuery,
@@ -17,6 +16,7 @@ import {
   type StoredPage,
   UnknownTenantError,
 } from '../../../src/store/store.ts';
+import { entriesOf, type PageText } from '../../support/page-entries.ts';
 import { retentionContractCases } from './store-retention.contract.ts';
 import { treeContractCases } from './store-tree.contract.ts';
 
