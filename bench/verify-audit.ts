@@ -16,8 +16,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { LogVerifier, MemoryLeafCache, TlogClient } from '../src/client/index.ts';
 import { generateDemoEntries } from '../src/demo/demo-data.ts';
-import { createTenant, issueAccessKey } from '../src/logs/access-keys.ts';
 import type { NewEntry } from '../src/logs/entry.ts';
+import { createTenant, issueAccessKey } from '../src/service/access-keys.ts';
 import { openSqliteStore } from '../src/store/sqlite/index.ts';
 
 /** User + system CPU seconds of a process so far (Linux /proc). */

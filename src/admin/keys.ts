@@ -2,7 +2,7 @@
  * Administrative acts on access keys, each written to the key's tenant's admin trail. The
  * trail names the key and its scopes, never its secret nor the secret's hash.
  */
-import { type IssuedKey, issueAccessKey } from '../logs/access-keys.ts';
+import { type IssuedKey, issueAccessKey } from '../service/access-keys.ts';
 import type { AccessKeyRecord, Scope, Store } from '../store/store.ts';
 import type { Actor } from './actor.ts';
 import { recordAdminAct } from './trail.ts';

@@ -1,5 +1,5 @@
 /** Administrative acts on tenants, each written to the tenant's admin trail. */
-import { createTenant } from '../logs/access-keys.ts';
+import { createTenant } from '../service/access-keys.ts';
 import type { Store, Tenant, TenantLimits } from '../store/store.ts';
 import type { Actor } from './actor.ts';
 import { recordAdminAct } from './trail.ts';

@@ -1,11 +1,10 @@
 /**
- * Access keys and their secrets. A secret is 256 random bits; only its SHA-256 digest is
+ * Access keys and their secrets (creating them in a store: ../service/access-keys.ts). A secret is 256 random bits; only its SHA-256 digest is
  * stored. A fast digest is the right tool here: the secret has full entropy, so there is
  * nothing for a slow password hash to protect, and checking a request costs microseconds.
  * Digests are compared in constant time.
  */
 import { createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
-import type { Scope, Store, Tenant } from '../store/store.ts';
 
 /**
  * What an access key id can be: generated ids (`LW` and 20 base-32 characters) and ids preset
@@ -41,37 +40,4 @@ export function newTenantId(): string {
   let id = String(randomInt(1, 10));
   for (let i = 0; i < 17; i++) id += String(randomInt(0, 10));
   return id;
-}
-
-export interface IssuedKey {
-  readonly accessKey: string;
-  /** Shown once; only its hash is stored. */
-  readonly secret: string;
-  readonly tenant: string;
-  readonly scopes: readonly Scope[];
-}
-
-/** Creates an access key for a tenant; `preset` supplies a chosen key id and secret (automated set-ups). */
-export async function issueAccessKey(
-  store: Store,
-  tenantId: string,
-  scopes: readonly Scope[],
-  preset?: { accessKey: string; secret: string },
-): Promise<IssuedKey> {
-  const accessKey = preset?.accessKey ?? newAccessKeyId();
-  const secret = preset?.secret ?? newSecret();
-  await store.createAccessKey({ accessKey, tenantId, secretHash: hashSecret(secret), scopes });
-  return { accessKey, secret, tenant: tenantId, scopes };
-}
-
-/** Creates a tenant with a fresh numeric id, retrying in the unlikely case of a collision. */
-export async function createTenant(store: Store, name: string): Promise<Tenant> {
-  for (let attempt = 0; ; attempt++) {
-    const id = newTenantId();
-    if (await store.getTenant(id)) {
-      if (attempt > 5) throw new Error('could not allocate a tenant id');
-      continue;
-    }
-    return store.createTenant({ id, name });
-  }
 }

@@ -9,7 +9,7 @@ import { createKeyAct } from '../admin/keys.ts';
 import { recordPurgeRun } from '../admin/purge-trail.ts';
 import { createTenantAct } from '../admin/tenants.ts';
 import type { Config } from '../config.ts';
-import type { IssuedKey } from '../logs/access-keys.ts';
+import type { IssuedKey } from '../service/access-keys.ts';
 import { BackgroundPurge } from '../store/background-purge.ts';
 import { type OpenStoreOptions, openStore } from '../store/open.ts';
 import type { PurgeReceipt, Store } from '../store/store.ts';

@@ -8,7 +8,7 @@ import { createReadStream, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type IngestEntry, LogsApiError, LogsClient } from '../../src/client/index.ts';
-import { issueAccessKey } from '../../src/logs/access-keys.ts';
+import { issueAccessKey } from '../../src/service/access-keys.ts';
 import { BIG_INTEGER } from '../support/entries.ts';
 import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.ts';
 import { allBodies, type LiveSource, startLiveSource, tempDir } from '../support/live-source.ts';

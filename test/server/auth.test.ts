@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { issueAccessKey } from '../../src/logs/access-keys.ts';
+import { issueAccessKey } from '../../src/service/access-keys.ts';
 import { basic, startTestApp, type TestApp, TestClock } from '../support/app.ts';
 import { storeKinds } from '../support/stores.ts';
 

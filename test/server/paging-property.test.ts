@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { NO_RECORDS_MESSAGE } from '../../src/errors.ts';
-import { createTenant, issueAccessKey } from '../../src/logs/access-keys.ts';
+import { createTenant, issueAccessKey } from '../../src/service/access-keys.ts';
 import { sqliteSealingFactory, startTestApp, type TestApp } from '../support/app.ts';
 import { storeKinds } from '../support/stores.ts';
 

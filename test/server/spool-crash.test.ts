@@ -12,7 +12,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { createTenant } from '../../src/logs/access-keys.ts';
+import { createTenant } from '../../src/service/access-keys.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import { CLI, cleanEnv, ROOT } from '../support/cli.ts';
 

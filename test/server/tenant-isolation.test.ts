@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { NO_RECORDS_MESSAGE } from '../../src/errors.ts';
-import { createTenant, type IssuedKey, issueAccessKey } from '../../src/logs/access-keys.ts';
 import { signingSecret } from '../../src/server/app.ts';
 import { TokenService } from '../../src/server/tokens.ts';
+import { createTenant, type IssuedKey, issueAccessKey } from '../../src/service/access-keys.ts';
 import { basic, sqliteSealingFactory, startTestApp, type TestApp } from '../support/app.ts';
 import { storeKinds } from '../support/stores.ts';
 

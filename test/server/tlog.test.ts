@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
-import { createTenant, issueAccessKey } from '../../src/logs/access-keys.ts';
+import { createTenant, issueAccessKey } from '../../src/service/access-keys.ts';
 import { decodeBase64 } from '../../src/tlog/base64.ts';
 import { type Checkpoint, openCheckpoint } from '../../src/tlog/checkpoint.ts';
 import { verifyConsistency } from '../../src/tlog/consistency-proof.ts';

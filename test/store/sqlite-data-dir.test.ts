@@ -9,9 +9,9 @@ import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, write
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { createTenant } from '../../src/logs/access-keys.ts';
 import { parseNdjsonLine } from '../../src/logs/ingest-parse.ts';
 import { LogTypes } from '../../src/logs/log-types.ts';
+import { createTenant } from '../../src/service/access-keys.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import { runCli, startServe } from '../support/cli.ts';
 

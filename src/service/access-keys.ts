@@ -1,0 +1,36 @@
+/** Issuing access keys and creating tenants in a store, with ids and secrets from ../logs/access-keys.ts. */
+import { hashSecret, newAccessKeyId, newSecret, newTenantId } from '../logs/access-keys.ts';
+import type { Scope, Store, Tenant } from '../store/store.ts';
+
+export interface IssuedKey {
+  readonly accessKey: string;
+  /** Shown once; only its hash is stored. */
+  readonly secret: string;
+  readonly tenant: string;
+  readonly scopes: readonly Scope[];
+}
+
+/** Creates an access key for a tenant; `preset` supplies a chosen key id and secret (automated set-ups). */
+export async function issueAccessKey(
+  store: Store,
+  tenantId: string,
+  scopes: readonly Scope[],
+  preset?: { accessKey: string; secret: string },
+): Promise<IssuedKey> {
+  const accessKey = preset?.accessKey ?? newAccessKeyId();
+  const secret = preset?.secret ?? newSecret();
+  await store.createAccessKey({ accessKey, tenantId, secretHash: hashSecret(secret), scopes });
+  return { accessKey, secret, tenant: tenantId, scopes };
+}
+
+/** Creates a tenant with a fresh numeric id, retrying in the unlikely case of a collision. */
+export async function createTenant(store: Store, name: string): Promise<Tenant> {
+  for (let attempt = 0; ; attempt++) {
+    const id = newTenantId();
+    if (await store.getTenant(id)) {
+      if (attempt > 5) throw new Error('could not allocate a tenant id');
+      continue;
+    }
+    return store.createTenant({ id, name });
+  }
+}
