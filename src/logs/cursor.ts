@@ -5,7 +5,7 @@
  * so no page after the first ever counts again.
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import type { UserMatch } from '../store/store.ts';
+import type { UserMatch } from './entry.ts';
 
 export interface CursorState {
   readonly tenantId: string;

@@ -12,6 +12,12 @@ export { ENTRY_FIELDS, USER_FIELDS, type UserField } from './entry-fields.ts';
 
 export const MAX_USER_FIELD_LENGTH = 1024;
 
+/** An exact match on one user field of an entry (the user filter of `GET /v2/logs`). */
+export interface UserMatch {
+  readonly field: 'userId' | 'userEmailAddress';
+  readonly value: string;
+}
+
 /** A validated entry ready to store. */
 export interface NewEntry {
   readonly logType: string;

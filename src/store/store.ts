@@ -1,11 +1,13 @@
 /**
  * The Store: everything logwarden keeps, in domain words. No SQL or driver type crosses this
  * interface; `sqlite/` and `postgres/` implement it side by side and pass one conformance
- * suite (`store.contract.ts`).
+ * suite (test/store/contract/store.contract.ts).
  */
 import { CodedError } from '../errors.ts';
-import type { NewEntry } from '../logs/entry.ts';
+import type { NewEntry, UserMatch } from '../logs/entry.ts';
 import type { HashReader } from '../tlog/hash-reader.ts';
+
+export type { UserMatch } from '../logs/entry.ts';
 
 export type Scope = 'api:logs:read' | 'api:logs:write';
 export const SCOPES: readonly Scope[] = ['api:logs:read', 'api:logs:write'];
@@ -50,12 +52,6 @@ export interface EntryQuery {
   readonly toMs: number | null;
   /** Only the entries whose user field is exactly this (user-filter.ts); absent for all entries. */
   readonly user?: UserMatch | undefined;
-}
-
-/** An exact match on one user field of an entry (the user filter of `GET /v2/logs`). */
-export interface UserMatch {
-  readonly field: 'userId' | 'userEmailAddress';
-  readonly value: string;
 }
 
 /** Where a page ends: the sort key of its last entry (event time, then insertion sequence). */
