@@ -2,10 +2,9 @@
 import { accessSync, constants, createReadStream, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { LogwardenError } from '../errors.ts';
-import { EntrySpool } from '../logs/entry-spool.ts';
-import { parseNdjsonLine } from '../logs/ingest-parse.ts';
 import { LogTypes } from '../logs/log-types.ts';
-import { LineTooLongError, ndjsonLines } from '../logs/ndjson-lines.ts';
+import { LineTooLongError } from '../logs/ndjson-lines.ts';
+import { ingestNdjson, NoEntriesError } from '../service/ingest-logs.ts';
 import { configFrom, printJson, type StoreFlags, storeOptions, withStore } from './common.ts';
 import { CommandError } from './exit-codes.ts';
 import { createProgress } from './progress.ts';
@@ -67,30 +66,27 @@ export function registerIngest(program: Command): void {
       if (!(await store.getTenant(opts.tenant))) throw new CommandError(`no tenant ${opts.tenant}`);
       const input = fromStdin ? process.stdin : createReadStream(file);
       const progress = createProgress('reading', 'bytes', size);
-      const spool = new EntrySpool(config.ndjsonMemoryBytes);
-      let lines = 0;
+      const where = fromStdin ? 'standard input' : file;
       try {
         const source = counting(input as AsyncIterable<Buffer>, (n) => progress.update(n, fromStdin ? n : undefined));
-        for await (const { line, lineNo } of ndjsonLines(source, config.maxNdjsonLineBytes)) {
-          lines = lineNo;
-          if (line.trim() === '') continue;
-          spool.push(parseNdjsonLine(line, lineNo, types));
-        }
-        progress.stop();
-        // As the server does: an empty input is most often a wrong path or a failed export.
-        if (spool.count === 0)
-          throw new CommandError(`no entries in ${fromStdin ? 'standard input' : file} (it is empty or blank); nothing was stored`);
-        if (spool.count > 100_000 && process.stderr.isTTY) process.stderr.write(`committing ${spool.count} entries…\n`);
-        const result = await store.append(opts.tenant, spool.entries());
-        if (opts.json) printJson({ ...result, lines });
-        else process.stdout.write(`stored ${result.accepted} entries, ${result.duplicates} duplicates skipped (${lines} lines)\n`);
+        const result = await ingestNdjson(store, opts.tenant, source, {
+          types,
+          memoryBytes: config.ndjsonMemoryBytes,
+          maxLineBytes: config.maxNdjsonLineBytes,
+          beforeAppend: (count) => {
+            progress.stop();
+            if (count > 100_000 && process.stderr.isTTY) process.stderr.write(`committing ${count} entries…\n`);
+          },
+        });
+        if (opts.json) printJson(result);
+        else process.stdout.write(`stored ${result.accepted} entries, ${result.duplicates} duplicates skipped (${result.lines} lines)\n`);
       } catch (err) {
         progress.stop();
+        // As the server does: an empty input is most often a wrong path or a failed export.
+        if (err instanceof NoEntriesError) throw new CommandError(`no entries in ${where} (it is empty or blank); nothing was stored`);
         if (err instanceof LineTooLongError) throw new CommandError(`${err.message}; nothing was stored`);
         if (err instanceof LogwardenError) throw new CommandError(`${err.messages.join('; ')}; nothing was stored`);
         throw err;
-      } finally {
-        spool.dispose();
       }
     });
   });

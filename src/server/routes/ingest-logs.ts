@@ -8,9 +8,8 @@ import { isUtf8 } from 'node:buffer';
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { invalid, LogwardenError } from '../../errors.ts';
-import { EntrySpool } from '../../logs/entry-spool.ts';
-import { parseJsonBatch, parseNdjsonLine } from '../../logs/ingest-parse.ts';
-import { LineTooLongError, ndjsonLines } from '../../logs/ndjson-lines.ts';
+import { LineTooLongError } from '../../logs/ndjson-lines.ts';
+import { ingestJsonBatch, ingestNdjson, NoEntriesError } from '../../service/ingest-logs.ts';
 import type { AppendResult } from '../../store/store.ts';
 import type { AppContext } from '../context.ts';
 import { IngestSlots } from '../ingest-slots.ts';
@@ -65,9 +64,9 @@ export function logsIngestRoute(app: FastifyInstance, ctx: AppContext): void {
         const tenantId = request.principal!.tenantId;
         let result: AppendResult;
         if (typeof request.body === 'string') {
-          result = await ctx.store.append(tenantId, parseJsonBatch(request.body, ctx.types));
+          result = await ingestJsonBatch(ctx.store, tenantId, request.body, ctx.types);
         } else if (request.body instanceof Readable) {
-          result = await ingestNdjson(ctx, tenantId, request.body);
+          result = await ingestNdjsonBody(ctx, tenantId, request.body);
         } else {
           // No body and no Content-Type: Fastify skips the parsers.
           throw invalid('body is empty: send entries as application/json, or application/x-ndjson');
@@ -80,22 +79,16 @@ export function logsIngestRoute(app: FastifyInstance, ctx: AppContext): void {
   });
 }
 
-async function ingestNdjson(ctx: AppContext, tenantId: string, body: Readable): Promise<AppendResult> {
-  const spool = new EntrySpool(ctx.config.ndjsonMemoryBytes);
+async function ingestNdjsonBody(ctx: AppContext, tenantId: string, body: Readable): Promise<AppendResult> {
+  const options = { types: ctx.types, memoryBytes: ctx.config.ndjsonMemoryBytes, maxLineBytes: ctx.config.maxNdjsonLineBytes };
   try {
-    for await (const { line, lineNo } of ndjsonLines(body, ctx.config.maxNdjsonLineBytes)) {
-      if (line.trim() === '') continue;
-      spool.push(parseNdjsonLine(line, lineNo, ctx.types));
-    }
-    // Most often a file that was missing or empty: storing nothing must not look like success.
-    if (spool.count === 0) throw invalid('body has no entries (it is empty or blank): send one JSON object per line, each with its logType');
-    return await ctx.store.append(tenantId, spool.entries());
+    return await ingestNdjson(ctx.store, tenantId, body, options);
   } catch (err) {
+    if (err instanceof NoEntriesError)
+      throw invalid('body has no entries (it is empty or blank): send one JSON object per line, each with its logType');
     if (err instanceof LineTooLongError) {
       throw new LogwardenError('payload_too_large', [`line ${err.lineNo}: longer than the limit of ${err.maxBytes} bytes per NDJSON line`]);
     }
     throw err;
-  } finally {
-    spool.dispose();
   }
 }

@@ -1,0 +1,64 @@
+/**
+ * Ingest: parse entries and append them to a tenant, all or nothing. Used by `POST /v2/logs`
+ * and by `logwarden ingest`; each transport words the failures for its audience.
+ */
+import { EntrySpool } from '../logs/entry-spool.ts';
+import { parseJsonBatch, parseNdjsonLine } from '../logs/ingest-parse.ts';
+import type { LogTypes } from '../logs/log-types.ts';
+import { ndjsonLines } from '../logs/ndjson-lines.ts';
+import type { AppendResult, Store } from '../store/store.ts';
+
+/** Appends a JSON batch (`{"logType", "logEntries": [...]}`) to the tenant. */
+export async function ingestJsonBatch(store: Store, tenantId: string, text: string, types: LogTypes): Promise<AppendResult> {
+  return store.append(tenantId, parseJsonBatch(text, types));
+}
+
+export interface NdjsonIngestOptions {
+  readonly types: LogTypes;
+  /** Parsed entries beyond this many bytes wait in a temporary file rather than in memory. */
+  readonly memoryBytes: number;
+  /** A longer line fails the whole input (LineTooLongError). */
+  readonly maxLineBytes: number;
+  /** Called once every line is parsed, before the entries are appended (for a long commit's notice). */
+  readonly beforeAppend?: (count: number) => void;
+}
+
+export interface NdjsonIngestResult extends AppendResult {
+  /** Lines read, blank ones included. */
+  readonly lines: number;
+}
+
+/** The input held no entry (empty or blank): storing nothing must not look like success. */
+export class NoEntriesError extends Error {
+  constructor(readonly lines: number) {
+    super('no entries');
+    this.name = 'NoEntriesError';
+  }
+}
+
+/**
+ * Appends NDJSON entries (one per line, each with its logType) to the tenant. A bad line fails
+ * the whole input with the parser's error naming the line; nothing is stored then.
+ */
+export async function ingestNdjson(
+  store: Store,
+  tenantId: string,
+  source: AsyncIterable<Buffer | string>,
+  options: NdjsonIngestOptions,
+): Promise<NdjsonIngestResult> {
+  const spool = new EntrySpool(options.memoryBytes);
+  try {
+    let lines = 0;
+    for await (const { line, lineNo } of ndjsonLines(source, options.maxLineBytes)) {
+      lines = lineNo;
+      if (line.trim() === '') continue;
+      spool.push(parseNdjsonLine(line, lineNo, options.types));
+    }
+    if (spool.count === 0) throw new NoEntriesError(lines);
+    options.beforeAppend?.(spool.count);
+    const result = await store.append(tenantId, spool.entries());
+    return { ...result, lines };
+  } finally {
+    spool.dispose();
+  }
+}
