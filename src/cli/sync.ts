@@ -1,12 +1,12 @@
 /**
  * `logwarden sync` — mirrors a remote Gong-compatible source into a local tenant, type by
- * type, resumably (see sync-mirror.ts); `--follow` repeats it at an interval until stopped.
+ * type, resumably (see ../service/mirror-logs.ts); `--follow` repeats it at an interval until stopped.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
-import { isLogsApiError, type LogsClient } from '../client/index.ts';
+import type { LogsClient } from '../client/index.ts';
 import { GONG_LOG_TYPES, LOG_TYPE_NAME, LogTypes } from '../logs/log-types.ts';
-import { type MirrorReport, type MirrorTarget, mirrorType } from '../service/mirror-logs.ts';
+import { type MirrorRound, type MirrorTarget, mirrorTypes } from '../service/mirror-logs.ts';
 import type { Store } from '../store/store.ts';
 import { configFrom, printJson, printTable, type StoreFlags, storeOptions, withStore } from './common.ts';
 import { parseDuration, parseWhen, WHEN_HELP } from './dates.ts';
@@ -34,23 +34,6 @@ export function mirrorPageSize(flags: RemoteFlags, baseUrl: string): number | un
   return pageSizeFrom(flags) ?? (isGong(baseUrl) ? undefined : 1000);
 }
 
-const HOUR_MS = 3_600_000;
-const hours = (ms: number) => (ms % HOUR_MS === 0 ? `${ms / HOUR_MS} h` : `${Math.round(ms / 60_000)} min`);
-
-interface TypeOutcome {
-  readonly logType: string;
-  readonly report?: MirrorReport;
-  readonly error?: string;
-}
-
-interface Round {
-  readonly source: string;
-  readonly tenant: string;
-  readonly startedAt: string;
-  readonly outcomes: TypeOutcome[];
-  readonly warnings: string[];
-}
-
 function typesFrom(flag: string, known: LogTypes): string[] {
   if (flag.trim() === 'all') return [...GONG_LOG_TYPES];
   const list = [
@@ -71,10 +54,7 @@ function typesFrom(flag: string, known: LogTypes): string[] {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-/**
- * One pass over every type; a failing type is reported and the others still run. `silent`
- * holds the types already reported silent, so `--follow` warns once per silence, not every round.
- */
+/** One pass over every type (a failing type is reported and the others still run). */
 async function syncOnce(
   target: MirrorTarget,
   client: LogsClient,
@@ -83,50 +63,30 @@ async function syncOnce(
   signal: AbortSignal,
   silent: Set<string>,
   clock: () => number,
-): Promise<Round> {
+): Promise<MirrorRound> {
   const now = clock();
   const since = parseWhen(flags.since, '--since', now);
   const overlapMs = parseDuration(flags.overlap, '--overlap');
   const silentAfterMs = parseDuration(flags.silentAfter, '--silent-after');
   const pageSize = mirrorPageSize(flags, client.baseUrl);
-  const round: Round = { source: target.source, tenant: target.tenantId, startedAt: iso(now), outcomes: [], warnings: [] };
-  for (const logType of types) {
-    if (signal.aborted) break;
-    const bar = createProgress(logType.padEnd(26), 'entries', 0, process.stderr.isTTY === true && !flags.json);
-    try {
-      const report = await mirrorType(target, client, {
-        logType,
-        sinceMs: since.ms,
-        overlapMs,
-        untilMs: now,
-        pageSize,
-        silentAfterMs,
-        signal,
-        onPage: (done, total) => bar.update(done, total),
-      });
-      round.outcomes.push({ logType, report });
-      if (!report.silent) silent.delete(logType);
-      else if (!silent.has(logType)) {
-        silent.add(logType);
-        round.warnings.push(
-          `${logType}: no new entry for more than ${hours(report.silentAfterMs)} (none since ${iso(report.untilMs - report.silentAfterMs)}), ` +
-            `although ${report.storedBefore} were mirrored before; if this type should have activity, check the source and the key's permissions ` +
-            `(--silent-after sets how long a quiet type is normal)`,
-        );
-      }
-    } catch (err) {
-      if (isLogsApiError(err, 'aborted')) break;
-      const message = err instanceof Error ? err.message : String(err);
-      round.outcomes.push({ logType, error: message });
-      round.warnings.push(`${logType}: ${message}`);
-    } finally {
-      bar.stop();
-    }
-  }
-  return round;
+  return mirrorTypes(
+    target,
+    client,
+    {
+      types,
+      sinceMs: since.ms,
+      overlapMs,
+      untilMs: now,
+      pageSize,
+      silentAfterMs,
+      signal,
+      progress: (logType) => createProgress(logType.padEnd(26), 'entries', 0, process.stderr.isTTY === true && !flags.json),
+    },
+    silent,
+  );
 }
 
-function printRound(round: Round, flags: SyncFlags): void {
+function printRound(round: MirrorRound, flags: SyncFlags): void {
   if (flags.json) {
     const body = {
       source: round.source,

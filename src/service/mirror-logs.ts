@@ -1,12 +1,12 @@
 /**
- * The mirror behind `logwarden sync`: copies one log type of a remote source into a local
+ * The mirror behind `logwarden sync` (and any job that mirrors): copies one log type of a remote source into a local
  * tenant. Exactly-once comes from two rules. Each run re-reads an overlap window before the
  * checkpoint, so entries that reached the source late are picked up; appends are idempotent,
  * so re-read entries are counted as duplicates, never stored twice. And the checkpoint moves
  * only after the entries before it are durably appended, so a run killed at any instant
  * resumes from a point it has fully stored.
  */
-import type { LogEntry, LogsClient } from '../client/index.ts';
+import { isLogsApiError, type LogEntry, type LogsClient } from '../client/index.ts';
 import { EntryProblem, type NewEntry, toNewEntry, USER_FIELDS } from '../logs/entry.ts';
 import type { Store } from '../store/store.ts';
 
@@ -136,4 +136,65 @@ export async function mirrorType(target: MirrorTarget, client: LogsClient, req: 
     silent,
     silentAfterMs,
   };
+}
+
+/** One type's result in a round: its report, or why it failed. */
+export interface TypeOutcome {
+  readonly logType: string;
+  readonly report?: MirrorReport;
+  readonly error?: string;
+}
+
+/** A pass over several types of one source, as `logwarden sync` runs it (repeatedly with --follow). */
+export interface MirrorRound {
+  readonly source: string;
+  readonly tenant: string;
+  readonly startedAt: string;
+  readonly outcomes: TypeOutcome[];
+  /** What the operator should hear of: failed types, and types newly silent. */
+  readonly warnings: string[];
+}
+
+export interface MirrorRoundRequest extends Omit<MirrorRequest, 'logType' | 'onPage'> {
+  readonly types: readonly string[];
+  /** Progress of one type's run: `update` per page, `stop` once it ends. */
+  readonly progress?: (logType: string) => { update(done: number, total: number): void; stop(): void };
+}
+
+const HOUR_MS = 3_600_000;
+const hours = (ms: number) => (ms % HOUR_MS === 0 ? `${ms / HOUR_MS} h` : `${Math.round(ms / 60_000)} min`);
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/**
+ * One pass over every type; a failing type is reported and the others still run. `silent`
+ * holds the types already reported silent, so a repeated mirror warns once per silence, not every round.
+ */
+export async function mirrorTypes(target: MirrorTarget, client: LogsClient, req: MirrorRoundRequest, silent: Set<string>): Promise<MirrorRound> {
+  const { types, progress, ...common } = req;
+  const round: MirrorRound = { source: target.source, tenant: target.tenantId, startedAt: iso(req.untilMs), outcomes: [], warnings: [] };
+  for (const logType of types) {
+    if (req.signal?.aborted) break;
+    const bar = progress?.(logType);
+    try {
+      const report = await mirrorType(target, client, { ...common, logType, onPage: (done, total) => bar?.update(done, total) });
+      round.outcomes.push({ logType, report });
+      if (!report.silent) silent.delete(logType);
+      else if (!silent.has(logType)) {
+        silent.add(logType);
+        round.warnings.push(
+          `${logType}: no new entry for more than ${hours(report.silentAfterMs)} (none since ${iso(report.untilMs - report.silentAfterMs)}), ` +
+            `although ${report.storedBefore} were mirrored before; if this type should have activity, check the source and the key's permissions ` +
+            `(--silent-after sets how long a quiet type is normal)`,
+        );
+      }
+    } catch (err) {
+      if (isLogsApiError(err, 'aborted')) break;
+      const message = err instanceof Error ? err.message : String(err);
+      round.outcomes.push({ logType, error: message });
+      round.warnings.push(`${logType}: ${message}`);
+    } finally {
+      bar?.stop();
+    }
+  }
+  return round;
 }

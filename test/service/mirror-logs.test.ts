@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { LogsClient } from '../../src/client/index.ts';
+import { type MirrorTarget, mirrorTypes } from '../../src/service/mirror-logs.ts';
+import { openSqliteStore } from '../../src/store/sqlite/index.ts';
+import type { Store } from '../../src/store/store.ts';
+import { entryTexts } from '../support/entries.ts';
+import { type FaultServer, startFaultServer } from '../support/fault-server.ts';
+import { allBodies, tempDir } from '../support/live-source.ts';
+
+const MINUTE = 60_000;
+
+describe('a mirror round over several log types', () => {
+  let server: FaultServer;
+  let client: LogsClient;
+  before(async () => {
+    server = await startFaultServer({ pageSize: 5 });
+    client = new LogsClient({ baseUrl: server.url, requestsPerSecond: 0, retry: { retries: 0 } });
+  });
+  after(() => server.close());
+
+  it('reports a failing type and still mirrors the others, with progress per type', async () => {
+    const dir = tempDir('logwarden-mirror-round-');
+    const store = openSqliteStore({ dataDir: dir.path });
+    const tenantId = '900000000000000002';
+    await store.createTenant({ id: tenantId, name: 'mirror' });
+    const now = Date.now();
+    const access = entryTexts('AccessLog', 12, now - 30 * MINUTE, MINUTE);
+    server.setEntries('AccessLog', access);
+    server.setEntries('UserCallPlay', entryTexts('UserCallPlay', 3, now - 30 * MINUTE, MINUTE));
+    const failing: Store = Object.create(store, {
+      append: {
+        value: (t: string, e: Parameters<Store['append']>[1]) => {
+          const entries = [...e];
+          return entries[0]?.logType === 'UserCallPlay' ? Promise.reject(new Error('disk full')) : store.append(t, entries);
+        },
+      },
+    });
+    const target: MirrorTarget = { store: failing, tenantId, source: server.url };
+    const seen: string[] = [];
+    const round = await mirrorTypes(
+      target,
+      client,
+      {
+        types: ['UserCallPlay', 'AccessLog'],
+        sinceMs: now - 60 * MINUTE,
+        overlapMs: MINUTE,
+        untilMs: now,
+        progress: (logType) => ({ update: (done) => seen.push(`${logType} ${done}`), stop: () => seen.push(`${logType} stop`) }),
+      },
+      new Set(),
+    );
+    assert.equal(round.startedAt, new Date(now).toISOString());
+    assert.deepEqual(round.outcomes[0], { logType: 'UserCallPlay', error: 'disk full' });
+    assert.equal(round.outcomes[1]?.report?.stored, 12);
+    assert.deepEqual(round.warnings, ['UserCallPlay: disk full']);
+    assert.deepEqual(seen, ['UserCallPlay stop', 'AccessLog 5', 'AccessLog 10', 'AccessLog 12', 'AccessLog stop']);
+    assert.deepEqual(await allBodies(store, tenantId, 'AccessLog'), access);
+    await store.close();
+    dir.remove();
+  });
+
+  it('warns of a silent type once per silence, not every round', async () => {
+    const dir = tempDir('logwarden-mirror-round-');
+    const store = openSqliteStore({ dataDir: dir.path });
+    const tenantId = '900000000000000003';
+    await store.createTenant({ id: tenantId, name: 'mirror' });
+    const now = Date.now();
+    server.setEntries('UserActivityLog', entryTexts('UserActivityLog', 2, now - 40 * MINUTE, MINUTE));
+    const target: MirrorTarget = { store, tenantId, source: server.url };
+    const req = { types: ['UserActivityLog'], sinceMs: now - 60 * MINUTE, overlapMs: MINUTE, silentAfterMs: 20 * MINUTE };
+    const silent = new Set<string>();
+    const first = await mirrorTypes(target, client, { ...req, untilMs: now }, silent);
+    assert.deepEqual(first.warnings, []);
+    const second = await mirrorTypes(target, client, { ...req, untilMs: now + 1 }, silent);
+    assert.equal(second.warnings.length, 1);
+    assert.match(second.warnings[0]!, /^UserActivityLog: no new entry for more than 20 min /);
+    const third = await mirrorTypes(target, client, { ...req, untilMs: now + 2 }, silent);
+    assert.deepEqual(third.warnings, []);
+    assert.ok(silent.has('UserActivityLog'));
+    await store.close();
+    dir.remove();
+  });
+});
