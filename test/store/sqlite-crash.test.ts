@@ -47,7 +47,7 @@ interface Run {
 function runChild(dir: string, from: number, killAfterMs: number, killOnCompaction: boolean): Promise<Run> {
   const script = `
     import { openSqliteStore } from ${JSON.stringify(new URL('../../src/store/sqlite/index.ts', import.meta.url).pathname)};
-    import { makeEntry } from ${JSON.stringify(new URL('../../src/store/store.contract.ts', import.meta.url).pathname)};
+    import { makeEntry } from ${JSON.stringify(new URL('./contract/store.contract.ts', import.meta.url).pathname)};
     ${BATCH_SOURCE}
     const store = openSqliteStore({ dataDir: ${JSON.stringify(dir)}, sealAgeMs: 0, sealIntervalMs: 1 });
     for (let b = ${from}; ; b++) {

@@ -62,7 +62,7 @@ class OtherProcess {
     const script = `
       import { createInterface } from 'node:readline';
       import { openSqliteStore } from ${JSON.stringify(new URL('../../src/store/sqlite/index.ts', import.meta.url).pathname)};
-      import { makeEntry } from ${JSON.stringify(new URL('../../src/store/store.contract.ts', import.meta.url).pathname)};
+      import { makeEntry } from ${JSON.stringify(new URL('./contract/store.contract.ts', import.meta.url).pathname)};
       // No background sealing: this process seals exactly when told to.
       const store = openSqliteStore({ dataDir: ${JSON.stringify(dataDir)}, sealAgeMs: 0, sealIntervalMs: 3_600_000 });
       for await (const line of createInterface({ input: process.stdin })) {

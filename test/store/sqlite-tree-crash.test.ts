@@ -28,7 +28,7 @@ const KILLS = 5;
 function runChild(dir: string, from: number, killAfterMs: number): Promise<{ acked: number }> {
   const script = `
     import { openSqliteStore } from ${JSON.stringify(new URL('../../src/store/sqlite/index.ts', import.meta.url).pathname)};
-    import { makeEntry } from ${JSON.stringify(new URL('../../src/store/store.contract.ts', import.meta.url).pathname)};
+    import { makeEntry } from ${JSON.stringify(new URL('./contract/store.contract.ts', import.meta.url).pathname)};
     const store = openSqliteStore({ dataDir: ${JSON.stringify(dir)}, sealAgeMs: 0, sealIntervalMs: 1 });
     const tenants = ${JSON.stringify(TENANTS)};
     const types = ${JSON.stringify(TYPES)};

@@ -255,7 +255,7 @@ describe('sqlite store: specific', () => {
       // Each process appends overlapping batches of the same 3,000 entries, in a different order.
       const script = `
         import { openSqliteStore } from ${JSON.stringify(new URL('../../src/store/sqlite/index.ts', import.meta.url).pathname)};
-        import { makeEntry } from ${JSON.stringify(new URL('../../src/store/store.contract.ts', import.meta.url).pathname)};
+        import { makeEntry } from ${JSON.stringify(new URL('./contract/store.contract.ts', import.meta.url).pathname)};
         const me = Number(process.argv[1]);
         const all = Array.from({ length: 3000 }, (_, i) => makeEntry('AccessLog', ${Date.UTC(2025, 0, 1)} + i, '{"i":' + i + '}'));
         const store = openSqliteStore({ dataDir: ${JSON.stringify(dir)} });
