@@ -438,7 +438,7 @@ export class SqliteStore implements Store {
         .transaction(() => {
           const hot = this.q.hotOfUser
             .all(tid, typeId, from, from, -1, to, NO_UPPER_BOUND, `$.${user.field}`, user.value, NO_UPPER_BOUND)
-            .map((r) => r[0]);
+            .map(([timeMs]) => timeMs);
           return userHourlyTallies(this.segments.posted(this.ownerOf(tid, typeId), user, before(from)), hot, user, query.fromMs, query.toMs);
         })
         .deferred();

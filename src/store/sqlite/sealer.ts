@@ -146,14 +146,15 @@ export class Sealer {
   private stepInTransaction(cutoff: number): number {
     const rows = this.q.oldest.all(STEP_ROWS);
     const first = rows[0];
-    if (first === undefined || first[5] > cutoff) return 0;
-    const [, tid, typeId] = first;
+    if (first === undefined) return 0;
+    const [, tid, typeId, , , firstStoredAt] = first;
+    if (firstStoredAt > cutoff) return 0;
     const mine: HotEntry[] = [];
     const seqs: number[] = [];
-    for (const r of rows) {
-      if (r[5] > cutoff) break;
-      if (r[1] !== tid || r[2] !== typeId) continue;
-      mine.push({ seq: r[0], timeMs: r[3], body: r[4] });
+    for (const [seq, rowTid, rowTypeId, timeMs, body, storedAt] of rows) {
+      if (storedAt > cutoff) break;
+      if (rowTid !== tid || rowTypeId !== typeId) continue;
+      mine.push({ seq, timeMs, body });
     }
     mine.sort((a, b) => a.timeMs - b.timeMs || a.seq - b.seq);
     const owner = this.ownerOf(tid, typeId);

@@ -161,8 +161,8 @@ export class Segments {
         yield { firstTime, lastTime, n, decode: () => this.decoded(owner, row) };
       }
       if (rows.length < 16) return;
-      const last = rows[rows.length - 1]!;
-      at = { timeMs: last[3], seq: last[4] };
+      const [, , , lastTime, lastSeq] = rows[rows.length - 1]!;
+      at = { timeMs: lastTime, seq: lastSeq };
     }
   }
 
