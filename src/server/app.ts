@@ -50,12 +50,30 @@ export async function signingSecret(config: Config, store: Store): Promise<strin
 }
 
 export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
-  const { config, store } = options;
-  const now = options.now ?? Date.now;
-  const app = Fastify({
-    ...(options.logger ? { loggerInstance: options.logger as FastifyBaseLogger } : { logger: false }),
+  const app = createFastify(options.logger);
+  const { ctx, limiter } = await appContext(options);
+  app.decorateRequest('principal', null);
+  app.decorateRequest('failure', null);
+  addRequestHooks(app, ctx.metrics);
+  limitSlowBodies(app, ctx.config.requestTimeoutMs);
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler(async (request) => {
+    const path = (request.url.split('?')[0] ?? '').slice(0, 100);
+    throw new LogwardenError('route_not_found', [`no route ${request.method} ${path}`]);
+  });
+
+  await registerDocs(app, { types: ctx.types, now: new Date(ctx.now()) });
+  registerRoutes(app, ctx);
+  closeGracefully(app, options.limiter ? undefined : limiter);
+  return app;
+}
+
+/** The Fastify instance and its framework settings, without hooks or routes. */
+function createFastify(logger: Logger | undefined): FastifyInstance {
+  return Fastify({
+    ...(logger ? { loggerInstance: logger as FastifyBaseLogger } : { logger: false }),
     genReqId: () => newRequestId(),
-    // One line per request, written by the onResponse hook below (request-log.ts): no headers, no bodies.
+    // One line per request, written by the onResponse hook (addRequestHooks, request-log.ts): no headers, no bodies.
     logController: new LogController({ requestIdLogLabel: 'requestId', disableRequestLogging: true }),
     trustProxy: false,
     return503OnClosing: true,
@@ -71,7 +89,12 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     },
     clientErrorHandler,
   });
+}
 
+/** What the routes share (tokens, authentication, rate limits, metrics), and the rate limiter it counts in. */
+async function appContext(options: BuildAppOptions): Promise<{ ctx: AppContext; limiter: LimiterStore }> {
+  const { config, store } = options;
+  const now = options.now ?? Date.now;
   const secret = await signingSecret(config, store);
   const tokens = new TokenService(secret, config.tokenTtlSeconds, now);
   const metrics = new Metrics();
@@ -98,9 +121,11 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       };
     },
   };
+  return { ctx, limiter };
+}
 
-  app.decorateRequest('principal', null);
-  app.decorateRequest('failure', null);
+/** The trace id header on every answer; after it, the request's metrics and its one log line. */
+function addRequestHooks(app: FastifyInstance, metrics: Metrics): void {
   // Callback-style hooks: on the hot path they cost less than async ones.
   app.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
     reply.header('x-traceid', request.id);
@@ -113,15 +138,9 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     logRequest(request, reply);
     done();
   });
-  limitSlowBodies(app, config.requestTimeoutMs);
-  app.setErrorHandler(errorHandler);
-  app.setNotFoundHandler(async (request) => {
-    const path = (request.url.split('?')[0] ?? '').slice(0, 100);
-    throw new LogwardenError('route_not_found', [`no route ${request.method} ${path}`]);
-  });
+}
 
-  await registerDocs(app, { types: ctx.types, now: new Date(now()) });
-
+function registerRoutes(app: FastifyInstance, ctx: AppContext): void {
   operationsRoutes(app, ctx);
   logsListRoute(app, ctx);
   logsIngestRoute(app, ctx);
@@ -129,16 +148,19 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   oauthTokenRoute(app, ctx);
   tlogRoutes(app, ctx);
   consoleRoutes(app);
+}
 
-  // While closing, keep-alive connections are closed as soon as their in-flight answer is
-  // sent, so a graceful stop does not wait for them to time out.
+/**
+ * While closing, keep-alive connections are closed as soon as their in-flight answer is sent,
+ * so a graceful stop does not wait for them to time out. `ownLimiter`, made by buildApp, is closed with the app.
+ */
+function closeGracefully(app: FastifyInstance, ownLimiter: LimiterStore | undefined): void {
   let idleSweep: NodeJS.Timeout | undefined;
   app.addHook('preClose', async () => {
     idleSweep = setInterval(() => app.server.closeIdleConnections(), 50);
   });
   app.addHook('onClose', async () => {
     clearInterval(idleSweep);
-    if (!options.limiter) await limiter.close();
+    if (ownLimiter) await ownLimiter.close();
   });
-  return app;
 }
