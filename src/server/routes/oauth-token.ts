@@ -2,9 +2,9 @@
  * `POST /oauth2/token` — the OAuth 2.0 client-credentials grant (RFC 6749 §4.4). The client
  * authenticates with HTTP Basic (access key : secret); errors use the RFC's §5.2 shape.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ERROR_STATUS, LogwardenError } from '../../errors.ts';
-import { SCOPES, type Scope } from '../../store/store.ts';
+import { type AccessKeyRecord, SCOPES, type Scope } from '../../store/store.ts';
 import { parseBasic } from '../auth.ts';
 import type { AppContext } from '../context.ts';
 import { classify } from '../error-handler.ts';
@@ -29,40 +29,7 @@ export function oauthTokenRoute(app: FastifyInstance, ctx: AppContext): void {
       done(null, new URLSearchParams(body as string)),
     );
 
-    scope.setErrorHandler((err, request, reply) => {
-      let status: number;
-      let error: string;
-      let description: string;
-      const headers: Record<string, string> = { 'cache-control': 'no-store', pragma: 'no-cache' };
-      if (err instanceof OAuthFailure) {
-        ({ status, error, description } = err);
-      } else {
-        const c = classify(err);
-        Object.assign(headers, c.headers);
-        if (c.code === 'unauthorized') {
-          status = 401;
-          error = 'invalid_client';
-          headers['www-authenticate'] = 'Basic realm="logwarden"';
-        } else if (c.code === 'rate_limited') {
-          status = 429;
-          error = 'invalid_request';
-        } else if (ERROR_STATUS[c.code] >= 500) {
-          status = ERROR_STATUS[c.code];
-          error = 'server_error';
-        } else {
-          status = 400;
-          error = 'invalid_request';
-        }
-        description = c.code === 'unsupported_media_type' ? 'send the request as application/x-www-form-urlencoded' : c.messages.join('; ');
-      }
-      noteFailure(request, {
-        code: error,
-        message: loggableMessage([description]),
-        ...(status >= 500 && { err }),
-        ...(err instanceof OAuthFailure && err.context && { context: err.context }),
-      });
-      void reply.code(status).headers(headers).send({ error, error_description: description, requestId: request.id });
-    });
+    scope.setErrorHandler(renderOAuthError);
 
     scope.post(
       '/oauth2/token',
@@ -84,31 +51,9 @@ export function oauthTokenRoute(app: FastifyInstance, ctx: AppContext): void {
         },
       },
       async (request, reply) => {
-        const header = request.headers.authorization ?? '';
-        const basic = /^basic /i.test(header) ? parseBasic(header.slice(6).trim()) : undefined;
-        if (!basic) throw new OAuthFailure(401, 'invalid_client', 'authenticate with HTTP Basic: access key and secret');
-        const key = await ctx.auth.verifyKey(basic.accessKey, basic.secret).catch((err: unknown) => {
-          if (err instanceof LogwardenError) throw new OAuthFailure(401, 'invalid_client', 'invalid access key or secret', err.context);
-          throw err;
-        });
+        const key = await authenticateClient(ctx, request.headers.authorization);
         await ctx.limits.check('write', key.tenantId);
-        const form = request.body instanceof URLSearchParams ? request.body : new URLSearchParams();
-        const grant = form.getAll('grant_type');
-        if (grant.length !== 1) throw new OAuthFailure(400, 'invalid_request', 'grant_type is required, once');
-        if (grant[0] !== 'client_credentials') {
-          throw new OAuthFailure(400, 'unsupported_grant_type', 'only grant_type=client_credentials is supported');
-        }
-        const scopeParams = form.getAll('scope');
-        if (scopeParams.length > 1) throw new OAuthFailure(400, 'invalid_request', 'scope may be given once');
-        let scopes: readonly Scope[] = key.scopes;
-        if (scopeParams.length === 1) {
-          const asked = scopeParams[0]!.split(' ').filter(Boolean);
-          const bad = asked.find((s) => !(SCOPES as readonly string[]).includes(s) || !key.scopes.includes(s as Scope));
-          if (bad !== undefined) {
-            throw new OAuthFailure(400, 'invalid_scope', `scope ${JSON.stringify(bad.slice(0, 64))} is not granted to this access key`);
-          }
-          if (asked.length > 0) scopes = [...new Set(asked)] as Scope[];
-        }
+        const scopes = grantedScopes(request.body instanceof URLSearchParams ? request.body : new URLSearchParams(), key);
         const token = ctx.tokens.issue({ accessKey: key.accessKey, tenantId: key.tenantId, scopes });
         return reply
           .headers({ 'cache-control': 'no-store', pragma: 'no-cache' })
@@ -116,4 +61,72 @@ export function oauthTokenRoute(app: FastifyInstance, ctx: AppContext): void {
       },
     );
   });
+}
+
+/** The client's access key, from HTTP Basic; a missing or bad one is the RFC's invalid_client. */
+async function authenticateClient(ctx: AppContext, authorization: string | undefined): Promise<AccessKeyRecord> {
+  const header = authorization ?? '';
+  const basic = /^basic /i.test(header) ? parseBasic(header.slice(6).trim()) : undefined;
+  if (!basic) throw new OAuthFailure(401, 'invalid_client', 'authenticate with HTTP Basic: access key and secret');
+  return ctx.auth.verifyKey(basic.accessKey, basic.secret).catch((err: unknown) => {
+    if (err instanceof LogwardenError) throw new OAuthFailure(401, 'invalid_client', 'invalid access key or secret', err.context);
+    throw err;
+  });
+}
+
+/** The scopes the token carries: the key's, or the subset the form asks for (grant_type checked first). */
+function grantedScopes(form: URLSearchParams, key: AccessKeyRecord): readonly Scope[] {
+  const grant = form.getAll('grant_type');
+  if (grant.length !== 1) throw new OAuthFailure(400, 'invalid_request', 'grant_type is required, once');
+  if (grant[0] !== 'client_credentials') {
+    throw new OAuthFailure(400, 'unsupported_grant_type', 'only grant_type=client_credentials is supported');
+  }
+  const scopeParams = form.getAll('scope');
+  if (scopeParams.length > 1) throw new OAuthFailure(400, 'invalid_request', 'scope may be given once');
+  let scopes: readonly Scope[] = key.scopes;
+  if (scopeParams.length === 1) {
+    const asked = scopeParams[0]!.split(' ').filter(Boolean);
+    const bad = asked.find((s) => !(SCOPES as readonly string[]).includes(s) || !key.scopes.includes(s as Scope));
+    if (bad !== undefined) {
+      throw new OAuthFailure(400, 'invalid_scope', `scope ${JSON.stringify(bad.slice(0, 64))} is not granted to this access key`);
+    }
+    if (asked.length > 0) scopes = [...new Set(asked)] as Scope[];
+  }
+  return scopes;
+}
+
+/** Every failure of the route in the RFC's §5.2 shape (`error`, `error_description`), never cached. */
+function renderOAuthError(err: Error, request: FastifyRequest, reply: FastifyReply): void {
+  let status: number;
+  let error: string;
+  let description: string;
+  const headers: Record<string, string> = { 'cache-control': 'no-store', pragma: 'no-cache' };
+  if (err instanceof OAuthFailure) {
+    ({ status, error, description } = err);
+  } else {
+    const c = classify(err);
+    Object.assign(headers, c.headers);
+    if (c.code === 'unauthorized') {
+      status = 401;
+      error = 'invalid_client';
+      headers['www-authenticate'] = 'Basic realm="logwarden"';
+    } else if (c.code === 'rate_limited') {
+      status = 429;
+      error = 'invalid_request';
+    } else if (ERROR_STATUS[c.code] >= 500) {
+      status = ERROR_STATUS[c.code];
+      error = 'server_error';
+    } else {
+      status = 400;
+      error = 'invalid_request';
+    }
+    description = c.code === 'unsupported_media_type' ? 'send the request as application/x-www-form-urlencoded' : c.messages.join('; ');
+  }
+  noteFailure(request, {
+    code: error,
+    message: loggableMessage([description]),
+    ...(status >= 500 && { err }),
+    ...(err instanceof OAuthFailure && err.context && { context: err.context }),
+  });
+  void reply.code(status).headers(headers).send({ error, error_description: description, requestId: request.id });
 }
