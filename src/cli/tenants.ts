@@ -52,6 +52,15 @@ export function registerTenants(program: Command, now: () => number = Date.now):
         '  logwarden tenants limits 123456789012345678 --per-second 10\n  logwarden tenants retention 123456789012345678 --type AccessLog --days 365\n',
     );
 
+  registerTenantCreate(tenants, now);
+  registerTenantList(tenants);
+  registerTenantShow(tenants);
+  registerTenantLimits(tenants, now);
+  registerTenantRetention(tenants, now);
+}
+
+/** `tenants create`: a new tenant with a fresh id. */
+function registerTenantCreate(tenants: Command, now: () => number): void {
   storeOptions(
     tenants
       .command('create')
@@ -72,7 +81,10 @@ export function registerTenants(program: Command, now: () => number = Date.now):
       else process.stdout.write(`${t.id}\n`);
     });
   });
+}
 
+/** `tenants list`: every tenant with its effective rate limits. */
+function registerTenantList(tenants: Command): void {
   storeOptions(
     tenants
       .command('list')
@@ -107,7 +119,10 @@ export function registerTenants(program: Command, now: () => number = Date.now):
       );
     });
   });
+}
 
+/** `tenants show`: one tenant's settings and its verifiable log. */
+function registerTenantShow(tenants: Command): void {
   storeOptions(
     tenants
       .command('show')
@@ -150,7 +165,10 @@ export function registerTenants(program: Command, now: () => number = Date.now):
       );
     });
   });
+}
 
+/** `tenants limits`: show or change a tenant's rate limits. */
+function registerTenantLimits(tenants: Command, now: () => number): void {
   storeOptions(
     tenants
       .command('limits')
@@ -201,7 +219,10 @@ export function registerTenants(program: Command, now: () => number = Date.now):
       });
     },
   );
+}
 
+/** `tenants retention`: show or change how long a tenant's entries are kept. */
+function registerTenantRetention(tenants: Command, now: () => number): void {
   storeOptions(
     tenants
       .command('retention')
