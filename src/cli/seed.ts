@@ -4,6 +4,7 @@ import { DEFAULT_DEMO_DAYS, DEFAULT_DEMO_SEED, generateDemoEntries } from '../de
 import type { NewEntry } from '../logs/entry.ts';
 import { GONG_LOG_TYPES } from '../logs/log-types.ts';
 import { formatEventTime, parseDateTime } from '../logs/time.ts';
+import type { Store } from '../store/store.ts';
 import { configFrom, intFlag, printJson, type StoreFlags, storeOptions, withStore } from './common.ts';
 import { CommandError, UsageError } from './exit-codes.ts';
 import { createProgress } from './progress.ts';
@@ -77,13 +78,8 @@ export function registerSeed(program: Command, clock: () => number = Date.now): 
           '  logwarden seed --tenant 123456789012345678 --entries 500000 --types AccessLog\n',
       ),
   ).action(async (opts: SeedFlags) => {
-    if (!/^\d{1,20}$/.test(opts.tenant)) throw new UsageError(`--tenant must be a tenant id of up to 20 digits (got ${JSON.stringify(opts.tenant)})`);
-    const entries = intFlag('--entries', opts.entries, 1, 1_000_000_000)!;
-    const days = intFlag('--days', opts.days, 1, 36_500) ?? DEFAULT_DEMO_DAYS;
-    const seed = intFlag('--seed', opts.seed, 0, 0xffff_ffff) ?? DEFAULT_DEMO_SEED;
-    const toMs = untilFlag(opts.until, clock);
+    const { entries, days, seed, toMs, types } = seedPlan(opts, clock);
     const fromMs = toMs - days * DAY_MS;
-    const types = typesFlag(opts.types);
     await withStore(configFrom(opts), async (store) => {
       if (!(await store.getTenant(opts.tenant))) throw new CommandError(`no tenant ${opts.tenant} (list them with \`logwarden tenants list\`)`);
       let source: Iterator<NewEntry>;
@@ -93,52 +89,89 @@ export function registerSeed(program: Command, clock: () => number = Date.now): 
         if (err instanceof RangeError) throw new UsageError(`--until and --days: ${err.message}`);
         throw err;
       }
-      const progress = createProgress('seeding', 'entries', entries);
       const started = performance.now();
-      let stored = 0;
-      let duplicates = 0;
-      try {
-        for (let done = 0; done < entries; ) {
-          const size = Math.min(BATCH, entries - done);
-          // The batch is generated while the store consumes it, so no batch is ever held in memory.
-          const r = await store.append(opts.tenant, take(source, size));
-          stored += r.accepted;
-          duplicates += r.duplicates;
-          done += size;
-          progress.update(done);
-        }
-      } finally {
-        progress.stop();
-      }
+      const { stored, duplicates } = await appendInBatches(store, opts.tenant, source, entries);
       const seconds = (performance.now() - started) / 1000;
-      const rate = Math.round(entries / seconds);
-      if (opts.json) {
-        printJson({
-          tenant: opts.tenant,
-          entries,
-          stored,
-          duplicates,
-          seconds: Number(seconds.toFixed(3)),
-          entriesPerSecond: rate,
-          from: formatEventTime(fromMs),
-          to: formatEventTime(toMs),
-          seed,
-        });
-      } else {
-        process.stdout.write(
-          `stored ${stored.toLocaleString('en-US')} entries, ${duplicates.toLocaleString('en-US')} duplicates skipped, ` +
-            `in ${seconds.toFixed(1)} s (${rate.toLocaleString('en-US')} entries/s); ` +
-            `${formatEventTime(fromMs)} to ${formatEventTime(toMs)}, seed ${seed}\n`,
-        );
-      }
-      // The generator is deterministic: a repeat (or a seed after `serve --demo`) adds little.
-      if (duplicates * 2 > entries) {
-        process.stderr.write(
-          `logwarden: ${duplicates.toLocaleString('en-US')} of ${entries.toLocaleString('en-US')} generated entries were already stored: ` +
-            `the same --seed over the same days generates the same entries (\`serve --demo\` uses seed ${DEFAULT_DEMO_SEED}); ` +
-            `to add new ones, change --seed (e.g. --seed ${(seed + 1) % 0x1_0000_0000})\n`,
-        );
-      }
+      printSeedReport(opts, { entries, stored, duplicates, seconds, fromMs, toMs, seed });
     });
   });
+}
+
+/** The flags, checked: how many entries, over how many days up to when, from which seed, of which types. */
+function seedPlan(opts: SeedFlags, clock: () => number) {
+  if (!/^\d{1,20}$/.test(opts.tenant)) throw new UsageError(`--tenant must be a tenant id of up to 20 digits (got ${JSON.stringify(opts.tenant)})`);
+  const entries = intFlag('--entries', opts.entries, 1, 1_000_000_000)!;
+  const days = intFlag('--days', opts.days, 1, 36_500) ?? DEFAULT_DEMO_DAYS;
+  const seed = intFlag('--seed', opts.seed, 0, 0xffff_ffff) ?? DEFAULT_DEMO_SEED;
+  const toMs = untilFlag(opts.until, clock);
+  const types = typesFlag(opts.types);
+  return { entries, days, seed, toMs, types };
+}
+
+/** Appends `entries` entries of `source` in transactions of BATCH, drawing progress. */
+async function appendInBatches(
+  store: Store,
+  tenantId: string,
+  source: Iterator<NewEntry>,
+  entries: number,
+): Promise<{ stored: number; duplicates: number }> {
+  const progress = createProgress('seeding', 'entries', entries);
+  let stored = 0;
+  let duplicates = 0;
+  try {
+    for (let done = 0; done < entries; ) {
+      const size = Math.min(BATCH, entries - done);
+      // The batch is generated while the store consumes it, so no batch is ever held in memory.
+      const r = await store.append(tenantId, take(source, size));
+      stored += r.accepted;
+      duplicates += r.duplicates;
+      done += size;
+      progress.update(done);
+    }
+  } finally {
+    progress.stop();
+  }
+  return { stored, duplicates };
+}
+
+interface SeedOutcome {
+  readonly entries: number;
+  readonly stored: number;
+  readonly duplicates: number;
+  readonly seconds: number;
+  readonly fromMs: number;
+  readonly toMs: number;
+  readonly seed: number;
+}
+
+function printSeedReport(opts: SeedFlags, o: SeedOutcome): void {
+  const { entries, stored, duplicates, seconds, fromMs, toMs, seed } = o;
+  const rate = Math.round(entries / seconds);
+  if (opts.json) {
+    printJson({
+      tenant: opts.tenant,
+      entries,
+      stored,
+      duplicates,
+      seconds: Number(seconds.toFixed(3)),
+      entriesPerSecond: rate,
+      from: formatEventTime(fromMs),
+      to: formatEventTime(toMs),
+      seed,
+    });
+  } else {
+    process.stdout.write(
+      `stored ${stored.toLocaleString('en-US')} entries, ${duplicates.toLocaleString('en-US')} duplicates skipped, ` +
+        `in ${seconds.toFixed(1)} s (${rate.toLocaleString('en-US')} entries/s); ` +
+        `${formatEventTime(fromMs)} to ${formatEventTime(toMs)}, seed ${seed}\n`,
+    );
+  }
+  // The generator is deterministic: a repeat (or a seed after `serve --demo`) adds little.
+  if (duplicates * 2 > entries) {
+    process.stderr.write(
+      `logwarden: ${duplicates.toLocaleString('en-US')} of ${entries.toLocaleString('en-US')} generated entries were already stored: ` +
+        `the same --seed over the same days generates the same entries (\`serve --demo\` uses seed ${DEFAULT_DEMO_SEED}); ` +
+        `to add new ones, change --seed (e.g. --seed ${(seed + 1) % 0x1_0000_0000})\n`,
+    );
+  }
 }
