@@ -22,8 +22,8 @@ import { Metrics } from './metrics.ts';
 import { type LimitKind, RateLimits } from './rate-limits.ts';
 import { logRequest } from './request-log.ts';
 import { consoleRoutes } from './routes/console.ts';
-import { logsIngestRoute } from './routes/ingest-logs.ts';
-import { logsListRoute } from './routes/list-logs.ts';
+import { ingestLogsRoute } from './routes/ingest-logs.ts';
+import { listLogsRoute } from './routes/list-logs.ts';
 import { logsHistogramRoute } from './routes/logs-histogram.ts';
 import { oauthTokenRoute } from './routes/oauth-token.ts';
 import { operationsRoutes } from './routes/operations.ts';
@@ -142,8 +142,8 @@ function addRequestHooks(app: FastifyInstance, metrics: Metrics): void {
 
 function registerRoutes(app: FastifyInstance, ctx: AppContext): void {
   operationsRoutes(app, ctx);
-  logsListRoute(app, ctx);
-  logsIngestRoute(app, ctx);
+  listLogsRoute(app, ctx);
+  ingestLogsRoute(app, ctx);
   logsHistogramRoute(app, ctx);
   oauthTokenRoute(app, ctx);
   tlogRoutes(app, ctx);

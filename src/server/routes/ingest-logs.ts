@@ -17,7 +17,7 @@ import { ErrorEnvelope, IngestBatch, IngestResponse } from '../schemas.ts';
 
 const NDJSON_TYPES = ['application/x-ndjson', 'application/ndjson', 'application/jsonl'];
 
-export function logsIngestRoute(app: FastifyInstance, ctx: AppContext): void {
+export function ingestLogsRoute(app: FastifyInstance, ctx: AppContext): void {
   const slots = new IngestSlots(ctx.config.maxConcurrentIngests);
   void app.register(async (scope) => {
     scope.removeAllContentTypeParsers();

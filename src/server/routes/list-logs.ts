@@ -38,7 +38,7 @@ async function leafIndexHeader(store: Store, tenantId: string, page: StoredPage)
   return indexes.join(',');
 }
 
-export function logsListRoute(app: FastifyInstance, ctx: AppContext): void {
+export function listLogsRoute(app: FastifyInstance, ctx: AppContext): void {
   const list: ListLogsContext = {
     store: ctx.store,
     cursors: ctx.cursors,
