@@ -6,7 +6,7 @@ import { reportFailure } from '../src/cli/main.ts';
 import { ConfigError } from '../src/config.ts';
 import { CodedError, ERROR_STATUS, ERRORS, EXIT, INTERNAL_MESSAGE, LogwardenError } from '../src/errors.ts';
 import { classify } from '../src/server/error-handler.ts';
-import { CorruptSegmentError, SchemaTooNewError, UnknownTenantError } from '../src/store/store.ts';
+import { CorruptSegmentError, SchemaTooNewError, StoreInconsistencyError, UnknownTenantError } from '../src/store/store.ts';
 
 /** Runs reportFailure, returning its exit code and what it wrote to stderr. */
 function report(err: unknown): { exit: number; stderr: string } {
@@ -31,6 +31,7 @@ const typed: readonly [CodedError, string, number][] = [
   [new SchemaTooNewError(9, 4), 'schema_too_new', EXIT.failure],
   [new UnknownTenantError('555'), 'unknown_tenant', EXIT.failure],
   [new CorruptSegmentError('checksum mismatch', 7), 'corrupt_segment', EXIT.failure],
+  [new StoreInconsistencyError('entries of unknown tenant 3 or log type 2'), 'internal', EXIT.failure],
   [new LogwardenError('invalid_request', ['logType: is required']), 'invalid_request', EXIT.failure],
 ];
 
@@ -76,7 +77,12 @@ describe('the CLI maps failures through the catalogue', () => {
 
 describe('the server maps failures through the catalogue', () => {
   it("answers the store's typed failures with their status and, for a 5xx, the generic message", () => {
-    for (const err of [new CorruptSegmentError('checksum mismatch', 7), new UnknownTenantError('555'), new SchemaTooNewError(9, 4)]) {
+    for (const err of [
+      new CorruptSegmentError('checksum mismatch', 7),
+      new UnknownTenantError('555'),
+      new SchemaTooNewError(9, 4),
+      new StoreInconsistencyError('unknown log type number 9'),
+    ]) {
       const c = classify(err);
       assert.equal(c.code, err.code);
       assert.equal(ERROR_STATUS[c.code], ERRORS[err.code].status);

@@ -320,6 +320,18 @@ export class UnknownTenantError extends CodedError {
 }
 
 /**
+ * Raised when the store's own records contradict each other (entries of a tenant or log type
+ * number the store has no name for): a fault of the store, never of the caller.
+ */
+export class StoreInconsistencyError extends CodedError {
+  override readonly code = 'internal';
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoreInconsistencyError';
+  }
+}
+
+/**
  * Raised when stored entry data fails its checks (checksum, owner, shape): the bytes are never
  * served. The message names the segment and what failed, never any of its content.
  */

@@ -37,7 +37,7 @@ import type {
   TenantLimits,
   TenantLog,
 } from '../store.ts';
-import { type BackgroundErrorReporter, reportToStderr, UnknownTenantError } from '../store.ts';
+import { type BackgroundErrorReporter, reportToStderr, StoreInconsistencyError, UnknownTenantError } from '../store.ts';
 import { LogKeys } from '../tree-keys.ts';
 import { type LeafRecord, leafRecordOf, leafText } from '../tree-leaf-records.ts';
 import { reportTreeProgress, type TreeOptions } from '../tree-upgrade.ts';
@@ -317,7 +317,7 @@ export class PostgresStore implements Store {
   /** A log type's name by its number (loadTypeNames first for numbers other processes registered). */
   private typeName(typeId: number): string {
     const name = this.typeNames.get(typeId);
-    if (name === undefined) throw new Error(`unknown log type number ${typeId}`);
+    if (name === undefined) throw new StoreInconsistencyError(`unknown log type number ${typeId}`);
     return name;
   }
 
@@ -398,7 +398,7 @@ export class PostgresStore implements Store {
         [tid, typeId],
       );
       const row = r.rows[0];
-      if (!row) throw new Error(`no tenant ${tid} or log type ${typeId}`);
+      if (!row) throw new StoreInconsistencyError(`no tenant ${tid} or log type ${typeId}`);
       this.tenantNames.set(tid, (tenantId = row.id));
       this.typeNames.set(typeId, (logType = row.name));
     }

@@ -41,7 +41,7 @@ import type {
   TenantLog,
   UserMatch,
 } from '../store.ts';
-import { type BackgroundErrorReporter, reportToStderr, UnknownTenantError } from '../store.ts';
+import { type BackgroundErrorReporter, reportToStderr, StoreInconsistencyError, UnknownTenantError } from '../store.ts';
 import { LOG_SIGNING_SECRET, LogKeys, newSigningSecret, newStoreId, STORE_ID_SECRET } from '../tree-keys.ts';
 import { type LeafRecord, leafRecordOf } from '../tree-leaf-records.ts';
 import { reportTreeProgress, type TreeOptions } from '../tree-upgrade.ts';
@@ -307,7 +307,7 @@ export class SqliteStore implements Store {
     let name = this.typeNames.get(typeId);
     if (name === undefined) {
       name = this.q.typeOf.get(typeId);
-      if (name === undefined) throw new Error(`unknown log type number ${typeId}`);
+      if (name === undefined) throw new StoreInconsistencyError(`unknown log type number ${typeId}`);
       this.typeNames.set(typeId, name);
     }
     return name;
@@ -320,7 +320,8 @@ export class SqliteStore implements Store {
     if (owner === undefined) {
       const tenantId = this.q.tenantOf.get(tid);
       const logType = this.q.typeOf.get(typeId);
-      if (tenantId === undefined || logType === undefined) throw new Error(`entries of unknown tenant ${tid} or log type ${typeId}`);
+      if (tenantId === undefined || logType === undefined)
+        throw new StoreInconsistencyError(`entries of unknown tenant ${tid} or log type ${typeId}`);
       owner = { tid, typeId, names: { tenantId, logType } };
       this.owners.set(key, owner);
     }
