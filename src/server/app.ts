@@ -120,7 +120,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     throw new LogwardenError('route_not_found', [`no route ${request.method} ${path}`]);
   });
 
-  await registerDocs(app, { types: ctx.types, now: new Date(now()) });
+  await registerDocs(app, { types: ctx.types, pageSizes: config, now: new Date(now()) });
 
   operationsRoutes(app, ctx);
   logsListRoute(app, ctx);

@@ -4,6 +4,7 @@
  */
 import { type Static, Type } from 'typebox';
 import type { LogTypes } from '../logs/log-types.ts';
+import { decimalRangePattern } from './decimal-range.ts';
 
 // The examples "Try it out" fills in are set where the page is built (../server/docs.ts): they
 // depend on the configured log types and on today's date.
@@ -52,21 +53,28 @@ function withoutCursor(rule: object): object {
   return { if: { not: { required: ['cursor'] } }, then: rule };
 }
 
+/** The pattern of the page sizes this deployment allows (limit, 1 to maxPageSize). */
+export function pageSizePattern(maxPageSize: number): string {
+  return decimalRangePattern(maxPageSize);
+}
+
 /**
  * The list-logs query with this deployment's rules: without a cursor, logType and fromDateTime
- * are required and non-empty, and logType is one of the configured types. What a schema cannot
- * say stays in logs/list-logs.ts: date-time semantics, the page-size range of a text
- * parameter, a cursor's checks, and parameters restated beside a cursor.
+ * are required and non-empty, and logType is one of the configured types; limit, with or
+ * without a cursor, is an integer from 1 to maxPageSize. What a schema cannot say stays in
+ * logs/list-logs.ts: date-time semantics, a cursor's checks, and parameters restated beside a
+ * cursor.
  */
-export function listLogsQuery(types: LogTypes): typeof ListLogsQuery {
+export function listLogsQuery(types: LogTypes, maxPageSize: number): typeof ListLogsQuery {
   // allOf is checked in order, so the first problem reported is the one the API has always
-  // reported first: a malformed parameter, then logType, then fromDateTime.
+  // reported first: a malformed parameter, then logType, then fromDateTime, then limit.
   return Type.Object(LIST_LOGS_PROPERTIES, {
     allOf: [
       { properties: ListLogsQuery.properties },
       withoutCursor({ required: ['logType'], properties: { logType: { type: 'string', minLength: 1 } } }),
       withoutCursor({ properties: { logType: { enum: [...types.names] } } }),
       withoutCursor({ required: ['fromDateTime'], properties: { fromDateTime: { type: 'string', minLength: 1 } } }),
+      { properties: { limit: { type: 'string', pattern: pageSizePattern(maxPageSize) } } },
     ],
   });
 }

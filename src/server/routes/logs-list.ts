@@ -9,16 +9,19 @@ import type { LogTypes } from '../../logs/log-types.ts';
 import type { Store, StoredPage } from '../../store/store.ts';
 import type { AppContext } from '../context.ts';
 import { type SchemaProblem, schemaMessage } from '../error-handler.ts';
-import { ErrorEnvelope, ListLogsResponse, listLogsQuery } from '../schemas.ts';
+import { ErrorEnvelope, ListLogsResponse, listLogsQuery, pageSizePattern } from '../schemas.ts';
 
 /** Today's words for what the query schema refuses (Gong's clients see exactly these). */
-function queryProblem(problems: readonly SchemaProblem[], types: LogTypes): string {
+function queryProblem(problems: readonly SchemaProblem[], types: LogTypes, maxPageSize: number): string {
   const p = problems[0];
   if (!p) return 'request: is invalid';
   const field = p.instancePath.replace(/^\//, '');
   if ((field === 'logType' || field === 'fromDateTime') && p.data === '') return `${field}: is required`;
   if (p.keyword === 'required' && typeof p.params.missingProperty === 'string') return `${p.params.missingProperty}: is required`;
   if (field === 'logType' && p.keyword === 'enum' && typeof p.data === 'string') return unknownLogType(p.data, types);
+  if (field === 'limit' && p.keyword === 'pattern' && p.params.pattern === pageSizePattern(maxPageSize)) {
+    return `limit: must be an integer from 1 to ${maxPageSize}`;
+  }
   return schemaMessage(p);
 }
 
@@ -44,7 +47,6 @@ export function logsListRoute(app: FastifyInstance, ctx: AppContext): void {
     cursors: ctx.cursors,
     types: ctx.types,
     pageSize: ctx.config.pageSize,
-    maxPageSize: ctx.config.maxPageSize,
     cursorTtlMs: ctx.config.cursorTtlSeconds * 1000,
     now: ctx.now,
   };
@@ -52,7 +54,7 @@ export function logsListRoute(app: FastifyInstance, ctx: AppContext): void {
     '/v2/logs',
     {
       onRequest: ctx.guard('api:logs:read', 'read'),
-      schemaErrorFormatter: (problems) => invalid(queryProblem(problems as SchemaProblem[], ctx.types)),
+      schemaErrorFormatter: (problems) => invalid(queryProblem(problems as SchemaProblem[], ctx.types, ctx.config.maxPageSize)),
       schema: {
         summary: 'List logs',
         description:
@@ -66,7 +68,7 @@ export function logsListRoute(app: FastifyInstance, ctx: AppContext): void {
           ),
         }),
         tags: ['logs'],
-        querystring: listLogsQuery(ctx.types),
+        querystring: listLogsQuery(ctx.types, ctx.config.maxPageSize),
         response: {
           200: ListLogsResponse,
           400: ErrorEnvelope,
