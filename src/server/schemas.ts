@@ -3,7 +3,9 @@
  * answers that are objects, and generate the OpenAPI document (`/openapi.json`).
  */
 import { type Static, Type } from 'typebox';
-import type { LogTypes } from '../logs/log-types.ts';
+import { MAX_USER_FIELD_LENGTH, USER_FIELDS } from '../logs/entry.ts';
+import { MAX_BATCH_ENTRIES } from '../logs/ingest-parse.ts';
+import { ADMIN_LOG_TYPE, type LogTypes } from '../logs/log-types.ts';
 import { decimalRangePattern } from './decimal-range.ts';
 
 // The examples "Try it out" fills in are set where the page is built (../server/docs.ts): they
@@ -107,29 +109,45 @@ export const ErrorEnvelope = Type.Object({
   errors: Type.Array(Type.String()),
 });
 
-export const IngestBatch = Type.Object(
-  {
-    logType: Type.String({ description: 'A configured log type other than LogwardenAdminLog, which only logwarden writes (400).' }),
-    logEntries: Type.Array(
-      Type.Object({
-        userId: Type.Optional(Type.Union([Type.String(), Type.Null()])),
-        userEmailAddress: Type.Optional(Type.Union([Type.String(), Type.Null()])),
-        userFullName: Type.Optional(Type.Union([Type.String(), Type.Null()])),
-        impersonatorUserId: Type.Optional(Type.Union([Type.String(), Type.Null()])),
-        impersonatorEmailAddress: Type.Optional(Type.Union([Type.String(), Type.Null()])),
-        impersonatorFullName: Type.Optional(Type.Union([Type.String(), Type.Null()])),
-        impersonatorCompanyId: Type.Optional(Type.Union([Type.String(), Type.Null()])),
-        eventTime: Type.String({ description: 'ISO-8601 with an offset; kept to the millisecond.' }),
-        logRecord: Type.Object({}, { additionalProperties: true }),
-      }),
-      { maxItems: 10_000 },
-    ),
-  },
-  {
-    description:
-      'JSON batch of one log type (application/json, up to 10,000 entries), or NDJSON (application/x-ndjson): one entry per line, each with its own logType.',
-  },
+/** Each user field of an ingested entry: a string (ids are strings), or null for "not given". */
+const INGEST_USER_FIELDS = Object.fromEntries(
+  USER_FIELDS.map((f) => [f, Type.Optional(Type.Union([Type.String({ maxLength: MAX_USER_FIELD_LENGTH }), Type.Null()]))]),
 );
+
+const INGEST_ENTRY = Type.Object(
+  {
+    ...INGEST_USER_FIELDS,
+    eventTime: Type.String({ description: 'ISO-8601 with an offset; kept to the millisecond.' }),
+    logRecord: Type.Object({}, { additionalProperties: true }),
+  },
+  { additionalProperties: false },
+);
+
+/**
+ * The JSON ingest batch with this deployment's writable types, built from the definitions the
+ * ingest parser (logs/ingest-parse.ts) applies: the entry fields, their length, the batch size.
+ * The body is parsed there and not by this schema, because the parser keeps each logRecord's
+ * raw text (numbers beyond 2^53 and all) and checks what a schema cannot: the event time's
+ * meaning, repeated keys, nesting depth. test/server/ingest-schema.test.ts holds the two to
+ * the same answers.
+ */
+export function ingestBatch(types: LogTypes) {
+  return Type.Object(
+    {
+      logType: Type.String({
+        enum: [...types.writable],
+        description: `A configured log type other than ${ADMIN_LOG_TYPE}, which only logwarden writes (400).`,
+      }),
+      logEntries: Type.Array(INGEST_ENTRY, { maxItems: MAX_BATCH_ENTRIES }),
+    },
+    {
+      additionalProperties: false,
+      description:
+        `JSON batch of one log type (application/json, up to ${MAX_BATCH_ENTRIES.toLocaleString('en-US')} entries), ` +
+        'or NDJSON (application/x-ndjson): one entry per line, each with its own logType.',
+    },
+  );
+}
 
 export const IngestResponse = Type.Object({
   requestId: Type.String(),

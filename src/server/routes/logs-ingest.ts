@@ -14,7 +14,7 @@ import { LineTooLongError, ndjsonLines } from '../../logs/ndjson-lines.ts';
 import type { AppendResult } from '../../store/store.ts';
 import type { AppContext } from '../context.ts';
 import { IngestSlots } from '../ingest-slots.ts';
-import { ErrorEnvelope, IngestBatch, IngestResponse } from '../schemas.ts';
+import { ErrorEnvelope, IngestResponse, ingestBatch } from '../schemas.ts';
 
 const NDJSON_TYPES = ['application/x-ndjson', 'application/ndjson', 'application/jsonl'];
 
@@ -35,7 +35,7 @@ export function logsIngestRoute(app: FastifyInstance, ctx: AppContext): void {
         onRequest: ctx.guard('api:logs:write', 'write'),
         preParsing: slots.take,
         // The body is validated by the ingest parser, which also keeps each logRecord's raw text;
-        // the schema below documents it.
+        // the schema below is built from the parser's definitions and documents it.
         validatorCompiler: () => () => true,
         schema: {
           summary: 'Ingest log entries',
@@ -46,7 +46,7 @@ export function logsIngestRoute(app: FastifyInstance, ctx: AppContext): void {
             'identical entries are counted as duplicates and stored once. Requires scope api:logs:write.',
           tags: ['logs'],
           consumes: ['application/json', 'application/x-ndjson'],
-          body: IngestBatch,
+          body: ingestBatch(ctx.types),
           response: {
             201: IngestResponse,
             400: ErrorEnvelope,
