@@ -6,6 +6,7 @@ import { type Static, Type } from 'typebox';
 import { MAX_USER_FIELD_LENGTH, USER_FIELDS } from '../logs/entry.ts';
 import { MAX_BATCH_ENTRIES } from '../logs/ingest-parse.ts';
 import { ADMIN_LOG_TYPE, type LogTypes } from '../logs/log-types.ts';
+import { SCOPES } from '../store/store.ts';
 import { decimalRangePattern } from './decimal-range.ts';
 
 // The examples "Try it out" fills in are set where the page is built (../server/docs.ts): they
@@ -155,9 +156,20 @@ export const IngestResponse = Type.Object({
   duplicates: Type.Integer({ description: 'Entries identical to ones already stored (not stored again).' }),
 });
 
+/**
+ * The token request's form. It is checked in the route, after the client's credentials (RFC 6749
+ * §5.2: a bad client is 401 before any 400) and with the RFC's error codes, against these same
+ * definitions: the one grant type and the scopes (SCOPES).
+ */
+export const TOKEN_GRANT_TYPE = 'client_credentials';
 export const TokenRequest = Type.Object({
-  grant_type: Type.String({ description: 'client_credentials' }),
-  scope: Type.Optional(Type.String({ description: 'Space-separated subset of the key scopes.' })),
+  grant_type: Type.String({ enum: [TOKEN_GRANT_TYPE], description: 'Given once.' }),
+  scope: Type.Optional(
+    Type.String({
+      pattern: `^ *(?:(?:${SCOPES.join('|')})(?: +|$))*$`,
+      description: `Given at most once: a space-separated subset of the access key's scopes (${SCOPES.join(', ')}); omitted, all of them.`,
+    }),
+  ),
 });
 
 export const TokenResponse = Type.Object({
