@@ -62,7 +62,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     throw new LogwardenError('route_not_found', [`no route ${request.method} ${path}`]);
   });
 
-  await registerDocs(app, { types: ctx.types, now: new Date(ctx.now()) });
+  await registerDocs(app, { types: ctx.types, pageSizes: ctx.config, now: new Date(ctx.now()) });
   registerRoutes(app, ctx);
   closeGracefully(app, options.limiter ? undefined : limiter);
   return app;

@@ -10,6 +10,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance, FastifySchema } from 'fastify';
 import type { LogTypes } from '../logs/log-types.ts';
 import { VERSION } from '../version.ts';
+import { pageSizePattern } from './schemas.ts';
 
 /**
  * The content security policy of `/docs`: the strict one the UI plugin derives (scripts from the
@@ -30,8 +31,18 @@ interface QuerySchema {
   properties: Record<string, Record<string, unknown>>;
 }
 
-/** The list-logs query as the page shows it; validation keeps using the route's own schema. */
-function documentedListQuery(schema: FastifySchema, types: LogTypes, from: string): FastifySchema {
+/** What the reference says of this deployment's page sizes. */
+interface PageSizes {
+  readonly pageSize: number;
+  readonly maxPageSize: number;
+}
+
+/**
+ * The list-logs query as the page shows it: the rules the route's schema keeps in `allOf`
+ * (the configured types, the page-size range) are shown on the parameters themselves, as the
+ * OpenAPI parameter list has no place for `allOf`. Validation keeps using the route's schema.
+ */
+function documentedListQuery(schema: FastifySchema, types: LogTypes, sizes: PageSizes, from: string): FastifySchema {
   const query = schema.querystring as QuerySchema | undefined;
   if (!query?.properties?.logType || !query.properties.fromDateTime) return schema;
   return {
@@ -42,12 +53,19 @@ function documentedListQuery(schema: FastifySchema, types: LogTypes, from: strin
         ...query.properties,
         logType: { ...query.properties.logType, enum: [...types.names], examples: [types.names[0]] },
         fromDateTime: { ...query.properties.fromDateTime, examples: [from] },
+        ...(query.properties.limit && {
+          limit: {
+            ...query.properties.limit,
+            pattern: pageSizePattern(sizes.maxPageSize),
+            description: `Extension: page size, an integer from 1 to ${sizes.maxPageSize} (default ${sizes.pageSize}).`,
+          },
+        }),
       },
     },
   };
 }
 
-export async function registerDocs(app: FastifyInstance, options: { types: LogTypes; now?: Date }): Promise<void> {
+export async function registerDocs(app: FastifyInstance, options: { types: LogTypes; pageSizes: PageSizes; now?: Date }): Promise<void> {
   const from = exampleFrom(options.now ?? new Date());
   await app.register(swagger, {
     openapi: {
@@ -67,7 +85,7 @@ export async function registerDocs(app: FastifyInstance, options: { types: LogTy
       },
     },
     transform: ({ schema, url, route }) => ({
-      schema: url === '/v2/logs' && route.method === 'GET' && schema ? documentedListQuery(schema, options.types, from) : schema,
+      schema: url === '/v2/logs' && route.method === 'GET' && schema ? documentedListQuery(schema, options.types, options.pageSizes, from) : schema,
       url,
     }),
   });

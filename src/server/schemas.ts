@@ -3,7 +3,11 @@
  * answers that are objects, and generate the OpenAPI document (`/openapi.json`).
  */
 import { type Static, Type } from 'typebox';
-import type { LogTypes } from '../logs/log-types.ts';
+import { MAX_USER_FIELD_LENGTH, USER_FIELDS } from '../logs/entry.ts';
+import { MAX_BATCH_ENTRIES } from '../logs/ingest-parse.ts';
+import { ADMIN_LOG_TYPE, type LogTypes } from '../logs/log-types.ts';
+import { SCOPES } from '../store/store.ts';
+import { decimalRangePattern } from './decimal-range.ts';
 
 // The examples "Try it out" fills in are set where the page is built (../server/docs.ts): they
 // depend on the configured log types and on today's date.
@@ -52,21 +56,28 @@ function withoutCursor(rule: object): object {
   return { if: { not: { required: ['cursor'] } }, then: rule };
 }
 
+/** The pattern of the page sizes this deployment allows (limit, 1 to maxPageSize). */
+export function pageSizePattern(maxPageSize: number): string {
+  return decimalRangePattern(maxPageSize);
+}
+
 /**
  * The list-logs query with this deployment's rules: without a cursor, logType and fromDateTime
- * are required and non-empty, and logType is one of the configured types. What a schema cannot
- * say stays in logs/list-logs.ts: date-time semantics, the page-size range of a text
- * parameter, a cursor's checks, and parameters restated beside a cursor.
+ * are required and non-empty, and logType is one of the configured types; limit, with or
+ * without a cursor, is an integer from 1 to maxPageSize. What a schema cannot say stays in
+ * service/list-logs.ts: date-time semantics, a cursor's checks, and parameters restated beside a
+ * cursor.
  */
-export function listLogsQuery(types: LogTypes): typeof ListLogsQuery {
+export function listLogsQuery(types: LogTypes, maxPageSize: number): typeof ListLogsQuery {
   // allOf is checked in order, so the first problem reported is the one the API has always
-  // reported first: a malformed parameter, then logType, then fromDateTime.
+  // reported first: a malformed parameter, then logType, then fromDateTime, then limit.
   return Type.Object(LIST_LOGS_PROPERTIES, {
     allOf: [
       { properties: ListLogsQuery.properties },
       withoutCursor({ required: ['logType'], properties: { logType: { type: 'string', minLength: 1 } } }),
       withoutCursor({ properties: { logType: { enum: [...types.names] } } }),
       withoutCursor({ required: ['fromDateTime'], properties: { fromDateTime: { type: 'string', minLength: 1 } } }),
+      { properties: { limit: { type: 'string', pattern: pageSizePattern(maxPageSize) } } },
     ],
   });
 }
@@ -99,29 +110,45 @@ export const ErrorEnvelope = Type.Object({
   errors: Type.Array(Type.String()),
 });
 
-export const IngestBatch = Type.Object(
-  {
-    logType: Type.String({ description: 'A configured log type other than LogwardenAdminLog, which only logwarden writes (400).' }),
-    logEntries: Type.Array(
-      Type.Object({
-        userId: Type.Optional(Type.Union([Type.String(), Type.Null()])),
-        userEmailAddress: Type.Optional(Type.Union([Type.String(), Type.Null()])),
-        userFullName: Type.Optional(Type.Union([Type.String(), Type.Null()])),
-        impersonatorUserId: Type.Optional(Type.Union([Type.String(), Type.Null()])),
-        impersonatorEmailAddress: Type.Optional(Type.Union([Type.String(), Type.Null()])),
-        impersonatorFullName: Type.Optional(Type.Union([Type.String(), Type.Null()])),
-        impersonatorCompanyId: Type.Optional(Type.Union([Type.String(), Type.Null()])),
-        eventTime: Type.String({ description: 'ISO-8601 with an offset; kept to the millisecond.' }),
-        logRecord: Type.Object({}, { additionalProperties: true }),
-      }),
-      { maxItems: 10_000 },
-    ),
-  },
-  {
-    description:
-      'JSON batch of one log type (application/json, up to 10,000 entries), or NDJSON (application/x-ndjson): one entry per line, each with its own logType.',
-  },
+/** Each user field of an ingested entry: a string (ids are strings), or null for "not given". */
+const INGEST_USER_FIELDS = Object.fromEntries(
+  USER_FIELDS.map((f) => [f, Type.Optional(Type.Union([Type.String({ maxLength: MAX_USER_FIELD_LENGTH }), Type.Null()]))]),
 );
+
+const INGEST_ENTRY = Type.Object(
+  {
+    ...INGEST_USER_FIELDS,
+    eventTime: Type.String({ description: 'ISO-8601 with an offset; kept to the millisecond.' }),
+    logRecord: Type.Object({}, { additionalProperties: true }),
+  },
+  { additionalProperties: false },
+);
+
+/**
+ * The JSON ingest batch with this deployment's writable types, built from the definitions the
+ * ingest parser (logs/ingest-parse.ts) applies: the entry fields, their length, the batch size.
+ * The body is parsed there and not by this schema, because the parser keeps each logRecord's
+ * raw text (numbers beyond 2^53 and all) and checks what a schema cannot: the event time's
+ * meaning, repeated keys, nesting depth. test/server/ingest-schema.test.ts holds the two to
+ * the same answers.
+ */
+export function ingestBatch(types: LogTypes) {
+  return Type.Object(
+    {
+      logType: Type.String({
+        enum: [...types.writable],
+        description: `A configured log type other than ${ADMIN_LOG_TYPE}, which only logwarden writes (400).`,
+      }),
+      logEntries: Type.Array(INGEST_ENTRY, { maxItems: MAX_BATCH_ENTRIES }),
+    },
+    {
+      additionalProperties: false,
+      description:
+        `JSON batch of one log type (application/json, up to ${MAX_BATCH_ENTRIES.toLocaleString('en-US')} entries), ` +
+        'or NDJSON (application/x-ndjson): one entry per line, each with its own logType.',
+    },
+  );
+}
 
 export const IngestResponse = Type.Object({
   requestId: Type.String(),
@@ -129,9 +156,20 @@ export const IngestResponse = Type.Object({
   duplicates: Type.Integer({ description: 'Entries identical to ones already stored (not stored again).' }),
 });
 
+/**
+ * The token request's form. It is checked in the route, after the client's credentials (RFC 6749
+ * §5.2: a bad client is 401 before any 400) and with the RFC's error codes, against these same
+ * definitions: the one grant type and the scopes (SCOPES).
+ */
+export const TOKEN_GRANT_TYPE = 'client_credentials';
 export const TokenRequest = Type.Object({
-  grant_type: Type.String({ description: 'client_credentials' }),
-  scope: Type.Optional(Type.String({ description: 'Space-separated subset of the key scopes.' })),
+  grant_type: Type.String({ enum: [TOKEN_GRANT_TYPE], description: 'Given once.' }),
+  scope: Type.Optional(
+    Type.String({
+      pattern: `^ *(?:(?:${SCOPES.join('|')})(?: +|$))*$`,
+      description: `Given at most once: a space-separated subset of the access key's scopes (${SCOPES.join(', ')}); omitted, all of them.`,
+    }),
+  ),
 });
 
 export const TokenResponse = Type.Object({

@@ -26,7 +26,6 @@ export interface ListLogsContext {
   readonly cursors: CursorCodec;
   readonly types: LogTypes;
   readonly pageSize: number;
-  readonly maxPageSize: number;
   readonly cursorTtlMs: number;
   readonly now: () => number;
 }
@@ -59,11 +58,9 @@ function parseInstant(name: string, value: string): Instant {
   return r.instant;
 }
 
-function parseLimit(value: string | undefined, ctx: ListLogsContext): number | undefined {
-  if (value === undefined) return undefined;
-  const n = /^\d{1,6}$/.test(value) ? Number(value) : NaN;
-  if (!(n >= 1 && n <= ctx.maxPageSize)) throw invalid(`limit: must be an integer from 1 to ${ctx.maxPageSize}`);
-  return n;
+/** The page size; its range (1 to maxPageSize) is the route's schema's to check (server/schemas.ts). */
+function parseLimit(value: string | undefined): number | undefined {
+  return value === undefined ? undefined : Number(value);
 }
 
 /** The answer to a logType that is not one of `types` (the route's schema and a restated query say the same). */
@@ -85,7 +82,7 @@ function parseQuery(p: ListLogsParams, ctx: ListLogsContext): Query {
   const from = parseInstant('fromDateTime', p.fromDateTime);
   const to = p.toDateTime === undefined ? null : parseInstant('toDateTime', p.toDateTime);
   if (to && compareInstants(from, to) >= 0) throw invalid('toDateTime: must be later than fromDateTime');
-  return { logType, from, to, limit: parseLimit(p.limit, ctx) ?? ctx.pageSize, user: parseUser(p) };
+  return { logType, from, to, limit: parseLimit(p.limit) ?? ctx.pageSize, user: parseUser(p) };
 }
 
 const MISMATCH = 'cursor: does not match the request (resend the parameters of the first page unchanged, or the cursor alone)';
@@ -112,7 +109,7 @@ function resolveCursor(p: ListLogsParams, tenantId: string, ctx: ListLogsContext
   }
   // A filter sent with a cursor, or a restated query without one, must be the cursor's.
   if ((restated || p.userId !== undefined || p.userEmailAddress !== undefined) && !sameUser(parseUser(p), c.user ?? null)) throw invalid(MISMATCH);
-  const limit = parseLimit(p.limit, ctx);
+  const limit = parseLimit(p.limit);
   if (limit !== undefined && limit !== c.limit) throw invalid(MISMATCH);
   return c;
 }

@@ -15,7 +15,8 @@ interface Parameter {
   name: string;
   example?: unknown;
   examples?: unknown;
-  schema: { enum?: string[] };
+  description?: string;
+  schema: { enum?: string[]; pattern?: string };
 }
 
 describe('/docs and /', () => {
@@ -62,6 +63,21 @@ describe('/docs and /', () => {
     // The form's values make a valid query: Gong's 404 on this empty store, not a 400.
     const r = await t.list({ logType: params.logType!.example as string, fromDateTime: from });
     assert.equal(r.statusCode, 404, r.body);
+  });
+
+  it('documents the page-size range the query schema enforces, with the configured sizes', async () => {
+    const doc = (await t.inject({ method: 'GET', url: '/openapi.json' })).json() as {
+      paths: Record<string, Record<string, { parameters: Parameter[] }>>;
+    };
+    const limit = doc.paths['/v2/logs']!.get!.parameters.find((p) => p.name === 'limit')!;
+    assert.equal(limit.description, `Extension: page size, an integer from 1 to ${t.config.maxPageSize} (default ${t.config.pageSize}).`);
+    const pattern = new RegExp(limit.schema.pattern!, 'u');
+    for (const ok of ['1', '100', '0100', String(t.config.maxPageSize)]) assert.ok(pattern.test(ok), ok);
+    for (const bad of ['0', String(t.config.maxPageSize + 1), '1.5', '-1', '']) assert.ok(!pattern.test(bad), bad);
+    // The server refuses what the reference refuses, and with the same words.
+    const r = await t.list({ logType: 'AccessLog', fromDateTime: '2026-01-01T00:00:00Z', limit: String(t.config.maxPageSize + 1) });
+    assert.equal(r.statusCode, 400);
+    assert.deepEqual(r.json().errors, [`limit: must be an integer from 1 to ${t.config.maxPageSize}`]);
   });
 
   it('computes fromDateTime as midnight UTC 30 days back', () => {

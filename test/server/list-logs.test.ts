@@ -143,9 +143,10 @@ for (const kind of await storeKinds()) {
         [{ logType: 'AccessLog', fromDateTime: '2026-01-01T00:00:00Z', toDateTime: '2026-01-01T00:00:00Z' }, /^toDateTime: must be later/],
         [{ logType: 'AccessLog', fromDateTime: '2026-01-02T00:00:00Z', toDateTime: '2026-01-01T00:00:00Z' }, /^toDateTime: must be later/],
         [{ logType: 'AccessLog', fromDateTime: '2026-01-01T00:00:00Z', toDateTime: '2026-13-01T00:00:00Z' }, /^toDateTime: /],
-        [{ logType: 'AccessLog', fromDateTime: '2026-01-01T00:00:00Z', limit: '0' }, /^limit: /],
-        [{ logType: 'AccessLog', fromDateTime: '2026-01-01T00:00:00Z', limit: '1001' }, /^limit: /],
-        [{ logType: 'AccessLog', fromDateTime: '2026-01-01T00:00:00Z', limit: 'ten' }, /^limit: /],
+        [{ logType: 'AccessLog', fromDateTime: '2026-01-01T00:00:00Z', limit: '0' }, /^limit: must be an integer from 1 to 1000$/],
+        [{ logType: 'AccessLog', fromDateTime: '2026-01-01T00:00:00Z', limit: '1001' }, /^limit: must be an integer from 1 to 1000$/],
+        [{ logType: 'AccessLog', fromDateTime: '2026-01-01T00:00:00Z', limit: '0000001' }, /^limit: must be an integer from 1 to 1000$/],
+        [{ logType: 'AccessLog', fromDateTime: '2026-01-01T00:00:00Z', limit: 'ten' }, /^limit: must match pattern "\^\[0-9\]\+\$"$/],
         [{ logType: 'AccessLog', fromDateTime: '2026-01-01T00:00:00Z', cursor: 'bogus' }, /^cursor: /],
       ];
       for (const [query, message] of cases) {

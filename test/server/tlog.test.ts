@@ -224,6 +224,15 @@ describe('GET /v2/tlog/{tenantId}/… over HTTP (sqlite, sealing at once)', () =
     assert.equal(res.statusCode, 201, res.body);
     const theirs = await bundle(otherKey, other.id);
     assert.equal(theirs.length, TILE_WIDTH);
+    // The plain form was kept when the gzipped one was made: it is not read from the store again.
+    const beforePlain = await hits();
+    const plain = await t.inject({ method: 'GET', url: `/v2/tlog/${other.id}/tile/entries/000`, headers: { authorization: basic(otherKey) } });
+    assert.equal(plain.headers['content-encoding'], undefined);
+    assert.deepEqual(
+      decodeEntryBundle(plain.rawPayload).map((l) => Buffer.from(l).toString()),
+      theirs,
+    );
+    assert.equal(await hits(), beforePlain + 1, 'the plain bundle came from memory');
     assert.equal(theirs.filter((leaf) => first.includes(leaf)).length, 0);
     const ownTile = (await t.inject({ method: 'GET', url: `/v2/tlog/${other.id}/tile/0/000`, headers: { authorization: basic(otherKey) } }))
       .rawPayload;

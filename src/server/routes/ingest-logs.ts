@@ -13,7 +13,7 @@ import { ingestJsonBatch, ingestNdjson, NoEntriesError } from '../../service/ing
 import type { AppendResult } from '../../store/store.ts';
 import type { AppContext } from '../context.ts';
 import { IngestSlots } from '../ingest-slots.ts';
-import { ErrorEnvelope, IngestBatch, IngestResponse } from '../schemas.ts';
+import { ErrorEnvelope, IngestResponse, ingestBatch } from '../schemas.ts';
 
 const NDJSON_TYPES = ['application/x-ndjson', 'application/ndjson', 'application/jsonl'];
 
@@ -34,7 +34,7 @@ export function ingestLogsRoute(app: FastifyInstance, ctx: AppContext): void {
         onRequest: ctx.guard('api:logs:write', 'write'),
         preParsing: slots.take,
         // The body is validated by the ingest parser, which also keeps each logRecord's raw text;
-        // the schema below documents it.
+        // the schema below is built from the parser's definitions and documents it.
         validatorCompiler: () => () => true,
         schema: {
           summary: 'Ingest log entries',
@@ -45,7 +45,7 @@ export function ingestLogsRoute(app: FastifyInstance, ctx: AppContext): void {
             'identical entries are counted as duplicates and stored once. Requires scope api:logs:write.',
           tags: ['logs'],
           consumes: ['application/json', 'application/x-ndjson'],
-          body: IngestBatch,
+          body: ingestBatch(ctx.types),
           response: {
             201: IngestResponse,
             400: ErrorEnvelope,

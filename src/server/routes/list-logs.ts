@@ -1,7 +1,7 @@
 /** `GET /v2/logs` — Gong's List logs operation. */
 
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { invalid } from '../../errors.ts';
 import type { LogTypes } from '../../logs/log-types.ts';
@@ -9,16 +9,19 @@ import { type ListLogsContext, listLogs, unknownLogType } from '../../service/li
 import type { Store, StoredPage } from '../../store/store.ts';
 import type { AppContext } from '../context.ts';
 import { type SchemaProblem, schemaMessage } from '../error-handler.ts';
-import { ErrorEnvelope, ListLogsResponse, listLogsQuery } from '../schemas.ts';
+import { ErrorEnvelope, ListLogsResponse, listLogsQuery, pageSizePattern } from '../schemas.ts';
 
 /** Today's words for what the query schema refuses (Gong's clients see exactly these). */
-function queryProblem(problems: readonly SchemaProblem[], types: LogTypes): string {
+function queryProblem(problems: readonly SchemaProblem[], types: LogTypes, maxPageSize: number): string {
   const p = problems[0];
   if (!p) return 'request: is invalid';
   const field = p.instancePath.replace(/^\//, '');
   if ((field === 'logType' || field === 'fromDateTime') && p.data === '') return `${field}: is required`;
   if (p.keyword === 'required' && typeof p.params.missingProperty === 'string') return `${p.params.missingProperty}: is required`;
   if (field === 'logType' && p.keyword === 'enum' && typeof p.data === 'string') return unknownLogType(p.data, types);
+  if (field === 'limit' && p.keyword === 'pattern' && p.params.pattern === pageSizePattern(maxPageSize)) {
+    return `limit: must be an integer from 1 to ${maxPageSize}`;
+  }
   return schemaMessage(p);
 }
 
@@ -29,12 +32,24 @@ function queryProblem(problems: readonly SchemaProblem[], types: LogTypes): stri
  */
 export const LEAF_INDEX_HEADER = 'x-logwarden-leaf-index';
 
-/** The header's value; undefined when the store keeps no verifiable log (the header is then left out). */
-async function leafIndexHeader(store: Store, tenantId: string, page: StoredPage): Promise<string | undefined> {
+/**
+ * The header's value; undefined (the header is then left out) when the store keeps no
+ * verifiable log, or when an entry of the page has no leaf yet: entries stored before the store
+ * kept a tree get theirs while an upgrade builds it. The page itself is served either way; a
+ * missing leaf is logged, for it should not outlast the upgrade.
+ */
+async function leafIndexHeader(store: Store, request: FastifyRequest, tenantId: string, page: StoredPage): Promise<string | undefined> {
   if (!store.leafIndexes) return undefined;
   if (!page.seqs || page.seqs.length !== page.count) throw new Error('the store did not report the page entries sequences');
   const indexes = await store.leafIndexes(tenantId, page.seqs);
-  if (indexes.some((i) => i < 0)) throw new Error('an entry of the page has no leaf');
+  const leafless = indexes.filter((i) => i < 0).length;
+  if (leafless > 0) {
+    request.log.warn(
+      { requestId: request.id, tenantId, leafless },
+      'entries of the page have no leaf in the verifiable log yet: the leaf-index header is left out',
+    );
+    return undefined;
+  }
   return indexes.join(',');
 }
 
@@ -44,7 +59,6 @@ export function listLogsRoute(app: FastifyInstance, ctx: AppContext): void {
     cursors: ctx.cursors,
     types: ctx.types,
     pageSize: ctx.config.pageSize,
-    maxPageSize: ctx.config.maxPageSize,
     cursorTtlMs: ctx.config.cursorTtlSeconds * 1000,
     now: ctx.now,
   };
@@ -52,7 +66,7 @@ export function listLogsRoute(app: FastifyInstance, ctx: AppContext): void {
     '/v2/logs',
     {
       onRequest: ctx.guard('api:logs:read', 'read'),
-      schemaErrorFormatter: (problems) => invalid(queryProblem(problems as SchemaProblem[], ctx.types)),
+      schemaErrorFormatter: (problems) => invalid(queryProblem(problems as SchemaProblem[], ctx.types, ctx.config.maxPageSize)),
       schema: {
         summary: 'List logs',
         description:
@@ -66,7 +80,7 @@ export function listLogsRoute(app: FastifyInstance, ctx: AppContext): void {
           ),
         }),
         tags: ['logs'],
-        querystring: listLogsQuery(ctx.types),
+        querystring: listLogsQuery(ctx.types, ctx.config.maxPageSize),
         response: {
           200: ListLogsResponse,
           400: ErrorEnvelope,
@@ -83,7 +97,7 @@ export function listLogsRoute(app: FastifyInstance, ctx: AppContext): void {
       let stored: StoredPage | undefined;
       const wantsLeaves = request.headers[LEAF_INDEX_HEADER] === '1';
       const page = await listLogs(list, tenantId, request.query, request.id, wantsLeaves ? (p) => (stored = p) : undefined);
-      const leaves = wantsLeaves && stored ? await leafIndexHeader(ctx.store, tenantId, stored) : undefined;
+      const leaves = wantsLeaves && stored ? await leafIndexHeader(ctx.store, request, tenantId, stored) : undefined;
       if (leaves !== undefined) reply.header(LEAF_INDEX_HEADER, leaves);
       // The page is already JSON, encoded (the schema above documents it); it is sent as is.
       return (reply as FastifyReply).type('application/json; charset=utf-8').send(page);

@@ -9,7 +9,7 @@ import { parseBasic } from '../auth.ts';
 import type { AppContext } from '../context.ts';
 import { classify } from '../error-handler.ts';
 import { loggableMessage, noteFailure } from '../request-log.ts';
-import { OAuthError, TokenRequest, TokenResponse } from '../schemas.ts';
+import { OAuthError, TOKEN_GRANT_TYPE, TokenRequest, TokenResponse } from '../schemas.ts';
 
 class OAuthFailure extends Error {
   constructor(
@@ -78,7 +78,7 @@ async function authenticateClient(ctx: AppContext, authorization: string | undef
 function grantedScopes(form: URLSearchParams, key: AccessKeyRecord): readonly Scope[] {
   const grant = form.getAll('grant_type');
   if (grant.length !== 1) throw new OAuthFailure(400, 'invalid_request', 'grant_type is required, once');
-  if (grant[0] !== 'client_credentials') {
+  if (grant[0] !== TOKEN_GRANT_TYPE) {
     throw new OAuthFailure(400, 'unsupported_grant_type', 'only grant_type=client_credentials is supported');
   }
   const scopeParams = form.getAll('scope');

@@ -160,14 +160,16 @@ export function tlogRoutes(app: FastifyInstance, ctx: AppContext): void {
         const leaves = await log.leaves(n * TILE_WIDTH, width);
         return Buffer.from(encodeEntryBundle(leaves.map((l) => Buffer.from(l))));
       };
+      // A full bundle is read from the store once: the gzipped form is made from the kept plain one.
+      const plain = width === TILE_WIDTH ? () => tiles.get(tenantId, `entries/${n}`, build) : build;
       reply.header('vary', 'Accept-Encoding');
       if (acceptsGzip(request.headers['accept-encoding'])) {
-        const gzipped = async () => gzipSync(await build());
+        const gzipped = async () => gzipSync(await plain());
         return reply
           .header('content-encoding', 'gzip')
           .send(width === TILE_WIDTH ? await tiles.get(tenantId, `entries/${n}.gz`, gzipped) : await gzipped());
       }
-      return reply.send(width === TILE_WIDTH ? await tiles.get(tenantId, `entries/${n}`, build) : await build());
+      return reply.send(await plain());
     },
   );
 
