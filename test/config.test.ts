@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { resolve } from 'node:path';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
-import { ConfigError, loadConfig } from '../src/config.ts';
+import { ConfigError, loadConfig, verifyCacheDir, verifyStatePath } from '../src/config.ts';
 
 const SECRET_32 = 's'.repeat(32);
 
@@ -279,5 +280,52 @@ describe('loadConfig', () => {
         return true;
       },
     );
+  });
+  it('reports every variable that is bad at once, each in its own line, in one error', () => {
+    const env: Record<string, string> = {
+      LOGWARDEN_EXTRA_LOG_TYPES: '9bad,LogwardenAdminLog',
+      LOGWARDEN_SIGNING_KEY: 'short',
+      LOGWARDEN_DATABASE_URL: 'mysql://db/lw',
+      LOGWARDEN_REDIS_URL: 'http://cache',
+      LOGWARDEN_BOOTSTRAP_ACCESS_KEY: 'no',
+      LOGWARDEN_BOOTSTRAP_SECRET: 'short',
+      LOGWARDEN_LOG_SIGNING_SECRET: 'short',
+      LOGWARDEN_LOG_ORIGIN_PREFIX: 'a b',
+      LOGWARDEN_RETENTION_DAYS: 'never',
+      LOGWARDEN_LOG_LEVEL: 'loud',
+      LOGWARDEN_LOG_FORMAT: 'xml',
+    };
+    for (const [name] of integers) env[name] = 'x';
+    const got = problems(env);
+    const expected = [
+      'LOGWARDEN_EXTRA_LOG_TYPES: "9bad" is not a valid log type name',
+      'LOGWARDEN_EXTRA_LOG_TYPES: LogwardenAdminLog is reserved for the admin trail (readable already, never writable by clients)',
+      'LOGWARDEN_SIGNING_KEY must be at least 32 characters',
+      'the database URL must start with postgres:// or postgresql://',
+      'LOGWARDEN_REDIS_URL must start with redis:// or rediss://',
+      'LOGWARDEN_BOOTSTRAP_SECRET must be at least 32 characters',
+      'LOGWARDEN_BOOTSTRAP_ACCESS_KEY must be 8-64 letters, digits, _ or -',
+      'LOGWARDEN_LOG_SIGNING_SECRET must be at least 32 bytes',
+      'LOGWARDEN_LOG_ORIGIN_PREFIX must be 1-200 printable ASCII characters without spaces or +',
+      'LOGWARDEN_RETENTION_DAYS must be forever or a whole number of days from 1 to 365000 (got "never")',
+      'LOGWARDEN_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
+      'the log format must be one of auto, pretty, json (got "xml")',
+    ];
+    for (const line of expected) assert.ok(got.includes(line), `missing: ${line}\n${got.join('\n')}`);
+    for (const [name, min, max] of integers) {
+      assert.ok(got.includes(`${name} must be an integer from ${min} to ${max} (got "x")`), `missing: ${name}\n${got.join('\n')}`);
+    }
+    assert.equal(got.length, expected.length + integers.length, got.join('\n'));
+  });
+});
+
+describe('verify state and cache paths', () => {
+  it('follow XDG_CONFIG_HOME and XDG_CACHE_HOME, and default under the home directory when they are unset or empty', () => {
+    assert.equal(verifyStatePath({ XDG_CONFIG_HOME: '/cfg' }), '/cfg/logwarden/verify-state.json');
+    assert.equal(verifyCacheDir({ XDG_CACHE_HOME: '/cache' }), '/cache/logwarden/tlog');
+    for (const env of [{}, { XDG_CONFIG_HOME: '', XDG_CACHE_HOME: '' }]) {
+      assert.equal(verifyStatePath(env), join(homedir(), '.config', 'logwarden', 'verify-state.json'));
+      assert.equal(verifyCacheDir(env), join(homedir(), '.cache', 'logwarden', 'tlog'));
+    }
   });
 });

@@ -59,13 +59,12 @@ function applyExitOverride(cmd: Command): void {
   for (const c of cmd.commands) applyExitOverride(c);
 }
 
-/** Runs the CLI and returns the exit code. */
-export async function main(argv: readonly string[], options: CliOptions = {}): Promise<number> {
-  // A reader that goes away (`logwarden … | head`) is not an error.
-  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(EXIT.ok);
-    throw err;
-  });
+/**
+ * Runs one command in this process and returns its exit code, touching nothing process-wide:
+ * no listeners, no process.exit. What the command prints goes to process.stdout and
+ * process.stderr. Tests call this directly; `main` adds what only a real process needs.
+ */
+export async function runCli(argv: readonly string[], options: CliOptions = {}): Promise<number> {
   const program = buildProgram(options);
   try {
     await program.parseAsync(argv as string[], { from: 'user' });
@@ -73,6 +72,16 @@ export async function main(argv: readonly string[], options: CliOptions = {}): P
   } catch (err) {
     return reportFailure(err);
   }
+}
+
+/** The `logwarden` process: runs the CLI and returns the exit code for bin/ to set. */
+export async function main(argv: readonly string[], options: CliOptions = {}): Promise<number> {
+  // A reader that goes away (`logwarden … | head`) is not an error.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(EXIT.ok);
+    throw err;
+  });
+  return runCli(argv, options);
 }
 
 /**

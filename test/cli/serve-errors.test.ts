@@ -9,7 +9,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type CliResult, runCli } from '../support/cli.ts';
+import { type CliResult, runCli, runCliProcess } from '../support/cli.ts';
 import { type PostgresStart, startPostgres } from '../support/postgres.ts';
 
 /** One line, `logwarden: …`, no error code of the system and no stack. */
@@ -36,7 +36,7 @@ const canDropPrivileges = root && spawnSync('runuser', ['-u', 'nobody', '--', 't
 
 /** Runs `serve` as user nobody (root writes through any mode bits) or as ourselves. */
 function runServeAsNobody(args: string[]): Promise<CliResult> {
-  return runCli(['serve', ...args], canDropPrivileges ? { as: ['runuser', '-u', 'nobody', '--'] } : {});
+  return canDropPrivileges ? runCliProcess(['serve', ...args], { as: ['runuser', '-u', 'nobody', '--'] }) : runCli(['serve', ...args]);
 }
 
 describe('serve: start-up errors a person understands', () => {

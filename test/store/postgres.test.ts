@@ -15,8 +15,8 @@ runStoreContract({
   name: 'postgres',
   skip,
   verifiableLog: true,
-  async create() {
-    const url = await cluster!.createDatabase();
+  async create(options = {}) {
+    const url = await cluster!.createDatabase({ migrated: !options.fresh });
     return {
       open: () => openPostgresStore({ url, poolSize: 4, sealAgeMs: 0, sealIntervalMs: 20 }),
       schemaVersion: async () => (await cluster!.query<{ version: number }>(url, 'SELECT version FROM schema_version')).rows[0]!.version,

@@ -215,7 +215,7 @@ describe('sqlite segments', () => {
     }
   });
 
-  it('reports a sealer that meets a corrupt segment once, without entry text, and keeps retrying', async () => {
+  it('reports a sealer that meets a corrupt segment once, without entry text, and keeps retrying', async (t) => {
     const dir = tempDir();
     const first = openSqliteStore({ dataDir: dir, sealAgeMs: 0, sealIntervalMs: 3_600_000 });
     await first.createTenant({ id: '111', name: 'a' });
@@ -227,14 +227,15 @@ describe('sqlite segments', () => {
     await first.close();
     corruptFirstSegment(dir);
     const problems: Error[] = [];
+    // The sealer's timer runs on a mock clock: each tick of the interval is one sealing slice.
+    t.mock.timers.enable({ apis: ['setTimeout'] });
     const store = openSqliteStore({ dataDir: dir, sealAgeMs: 0, sealIntervalMs: 10, onBackgroundError: (p) => problems.push(p) });
     try {
       // A late entry inside the corrupt segment's range: sealing it means rewriting that segment.
       await store.append('111', [makeEntry('AccessLog', T0 + 500, '{"secret":"payload-late"}')]);
-      const deadline = Date.now() + 10_000;
-      while (problems.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      // Several more retries of the same failure.
-      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(problems.length, 0, 'nothing sealed before the first interval');
+      // The first slice meets the corrupt segment; nineteen more retry it.
+      for (let i = 0; i < 20; i++) t.mock.timers.tick(10);
       assert.equal(problems.length, 1, problems.map((p) => p.message).join('\n'));
       assert.match(problems[0]!.message, /corrupt: checksum mismatch/);
       assert.doesNotMatch(problems[0]!.message, /payload-/);

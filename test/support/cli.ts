@@ -1,5 +1,6 @@
-/** Runs the CLI from source: in a child process, as a user would run `logwarden`, or in this process. */
+/** Runs the CLI from source: in this process, or in a child process as a user would run `logwarden`. */
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 
 export const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
@@ -18,8 +19,75 @@ export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
   return { ...env, ...extra };
 }
 
-/** Runs the CLI with `args`; `as` runs it through a command prefix, for example `runuser -u nobody --`. */
-export function runCli(args: string[], options: { input?: string; env?: Record<string, string>; as?: readonly string[] } = {}): Promise<CliResult> {
+export interface CliRunOptions {
+  /** What the command reads on stdin (`ingest -`). */
+  input?: string;
+  /** LOGWARDEN_* settings; the machine's own are never seen. */
+  env?: Record<string, string>;
+  /** The command's clock (default Date.now). */
+  now?: () => number;
+}
+
+/**
+ * Runs the CLI with `args` in this process, as `logwarden` would run them minus the process
+ * start: its stdout, stderr and stdin are stand-ins for the call and its environment is
+ * `cleanEnv(env)`. Calls are taken one at a time. Use runCliProcess where the process itself
+ * is the point (signals, another user, a crash, the start-up of bin/).
+ */
+export function runCli(args: string[], options: CliRunOptions = {}): Promise<CliResult> {
+  const run = queue.then(() => runNow(args, options));
+  queue = run.catch(() => undefined);
+  return run;
+}
+
+let queue: Promise<unknown> = Promise.resolve();
+
+/** A write-only stand-in for process.stdout or process.stderr that keeps the text (not a terminal). */
+function textSink(): { stream: Writable; text(): string } {
+  let text = '';
+  const stream = new Writable({
+    write(chunk: Buffer | string, _encoding, done) {
+      text += typeof chunk === 'string' ? chunk : chunk.toString('utf8');
+      done();
+    },
+  });
+  return { stream, text: () => text };
+}
+
+/** Replaces a property of `process` (a getter for the standard streams) until the returned undo runs. */
+function replace<K extends 'stdout' | 'stderr' | 'stdin' | 'env'>(key: K, value: unknown): () => void {
+  const own = Object.getOwnPropertyDescriptor(process, key)!;
+  Object.defineProperty(process, key, { value, configurable: true, writable: true, enumerable: own.enumerable ?? true });
+  return () => Object.defineProperty(process, key, own);
+}
+
+async function runNow(args: string[], options: CliRunOptions): Promise<CliResult> {
+  // Imported on first use, so that suites which only spawn the CLI do not load it.
+  const { runCli: run } = await import('../../src/cli/main.ts');
+  const out = textSink();
+  const err = textSink();
+  const undo = [
+    replace('stdout', out.stream),
+    replace('stderr', err.stream),
+    replace('stdin', Readable.from(options.input ? [Buffer.from(options.input)] : [])),
+    replace('env', cleanEnv(options.env)),
+  ];
+  try {
+    const code = await run(args, options.now ? { now: options.now } : {});
+    return { code, stdout: out.text(), stderr: err.text() };
+  } finally {
+    for (const u of undo.reverse()) u();
+  }
+}
+
+/**
+ * Runs the CLI with `args` in a child process, as a user runs `logwarden`; `as` runs it through
+ * a command prefix, for example `runuser -u nobody --`.
+ */
+export function runCliProcess(
+  args: string[],
+  options: { input?: string; env?: Record<string, string>; as?: readonly string[] } = {},
+): Promise<CliResult> {
   const [cmd, ...rest] = [...(options.as ?? []), process.execPath, '--import', 'tsx', CLI, ...args];
   return new Promise((resolve, reject) => {
     const child = spawn(cmd!, rest, { cwd: ROOT, env: cleanEnv(options.env) });
@@ -33,35 +101,9 @@ export function runCli(args: string[], options: { input?: string; env?: Record<s
   });
 }
 
-/**
- * Runs the CLI in this process with `now` as its clock, for tests where the time is the point
- * and a child process is not. stdout and stderr text is captured; the test runner's own
- * (binary) reporting passes through.
- */
-export async function runCliInProcess(args: string[], options: { now: () => number }): Promise<CliResult> {
-  const out = { stdout: '', stderr: '' };
-  const capture = (stream: NodeJS.WriteStream, key: 'stdout' | 'stderr') => {
-    const write = stream.write;
-    stream.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
-      if (typeof chunk !== 'string') return write.call(stream, chunk, ...rest);
-      out[key] += chunk;
-      return true;
-    }) as typeof stream.write;
-    return () => {
-      stream.write = write;
-    };
-  };
-  const restoreOut = capture(process.stdout, 'stdout');
-  const restoreErr = capture(process.stderr, 'stderr');
-  // Imported on first use, so that suites which only spawn the CLI do not load it.
-  const { main } = await import('../../src/cli/main.ts');
-  try {
-    const code = await main(args, { now: options.now });
-    return { code, ...out };
-  } finally {
-    restoreOut();
-    restoreErr();
-  }
+/** The in-process runner with a required clock, for tests where the time is the point. */
+export function runCliInProcess(args: string[], options: { now: () => number }): Promise<CliResult> {
+  return runCli(args, options);
 }
 
 export interface RunningServer {

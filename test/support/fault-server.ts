@@ -134,6 +134,7 @@ export async function startFaultServer(options: FaultServerOptions = {}): Promis
     return { status: 200, body };
   }
 
+  const pending = new Set<NodeJS.Timeout>();
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     requests.push({ method: req.method ?? 'GET', url, headers: req.headers, atMs: Date.now() });
@@ -154,9 +155,15 @@ export async function startFaultServer(options: FaultServerOptions = {}): Promis
             JSON.stringify({ requestId: newRequestId(), errors: [fault.status === 429 ? 'API request limit exceeded' : 'Internal server error'] }),
           fault.retryAfter === undefined ? {} : { 'retry-after': fault.retryAfter },
         );
-      case 'slow':
-        setTimeout(() => send(res, answer.status, body), fault.ms);
+      case 'slow': {
+        // A client that gave up long ago must not keep the test process alive until it fires.
+        const timer = setTimeout(() => {
+          pending.delete(timer);
+          send(res, answer.status, body);
+        }, fault.ms);
+        pending.add(timer);
         return;
+      }
       case 'stall':
         res.writeHead(answer.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
         res.write(body.slice(0, body.length >> 1));
@@ -191,6 +198,8 @@ export async function startFaultServer(options: FaultServerOptions = {}): Promis
     addEntries: (logType, texts) => insert(logType, texts, false),
     close: () =>
       new Promise<void>((resolve) => {
+        for (const timer of pending) clearTimeout(timer);
+        pending.clear();
         server.closeAllConnections();
         server.close(() => resolve());
       }),

@@ -9,6 +9,7 @@ import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { openPostgresStore } from '../../src/store/postgres/index.ts';
 import { freePort, isAlive, onProcessExit, unavailable, waitForExit } from './services.ts';
 
 const BIN_DIR = '/usr/lib/postgresql/15/bin';
@@ -17,8 +18,12 @@ export interface PostgresCluster {
   readonly port: number;
   /** Connection URL of database `name` on this cluster. */
   url(name: string): string;
-  /** Creates an empty database and returns its URL. */
-  createDatabase(): Promise<string>;
+  /**
+   * Creates a database and returns its URL: empty, or with `migrated` a copy of one that
+   * logwarden's migrations ran on and no store has opened since (no secrets yet), which
+   * saves each database the migrations.
+   */
+  createDatabase(options?: { migrated?: boolean }): Promise<string>;
   dropDatabase(url: string): Promise<void>;
   /** Runs one statement on the database at `url` over a connection of its own. */
   query<R extends pg.QueryResultRow = pg.QueryResultRow>(url: string, sql: string, params?: unknown[]): Promise<pg.QueryResult<R>>;
@@ -99,6 +104,21 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
   const admin = new pg.Pool({ connectionString: url('postgres'), max: 2 });
   admin.on('error', () => {});
   let n = 0;
+  let template: Promise<string> | undefined;
+  const migratedTemplate = async (): Promise<string> => {
+    const name = `lw_${process.pid}_template`;
+    await admin.query(`CREATE DATABASE ${name} STRATEGY FILE_COPY`);
+    const store = await openPostgresStore({ url: url(name), poolSize: 1, noSealer: true });
+    await store.close();
+    const client = new pg.Client({ connectionString: url(name) });
+    await client.connect();
+    try {
+      await client.query('DELETE FROM secrets');
+    } finally {
+      await client.end();
+    }
+    return name;
+  };
 
   const cluster: PostgresCluster = {
     port,
@@ -112,10 +132,11 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
         await client.end();
       }
     },
-    async createDatabase() {
+    async createDatabase(options = {}) {
+      const from = options.migrated ? ` TEMPLATE ${await (template ??= migratedTemplate())}` : '';
       const name = `lw_${process.pid}_${++n}`;
       // FILE_COPY: copying the small template as files is much faster than through the WAL.
-      await admin.query(`CREATE DATABASE ${name} STRATEGY FILE_COPY`);
+      await admin.query(`CREATE DATABASE ${name}${from} STRATEGY FILE_COPY`);
       return url(name);
     },
     async dropDatabase(dbUrl) {

@@ -181,7 +181,7 @@ export class Sealer {
 
   private async step(client: pg.PoolClient, tid: number, typeId: number, cutoff: number): Promise<number> {
     const owner = await this.ownerOf(tid, typeId);
-    await client.query('BEGIN; SET LOCAL synchronous_commit = on');
+    await client.query('BEGIN; SET LOCAL synchronous_commit = on; SET LOCAL plan_cache_mode = force_custom_plan');
     try {
       const lock = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock($1, $2) AS ok', [
         SEAL_LOCK_NAMESPACE,
