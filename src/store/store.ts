@@ -296,6 +296,15 @@ export interface Store {
   purge(tenantId: string, logType: string, beforeMs: number, limit: number): Promise<PurgeReceipt>;
 
   /**
+   * Stores that keep entries in time partitions (PostgreSQL's months) drop whole partitions in
+   * which every entry is expired for its tenant and type (before `cutoffOf`'s time; null: kept
+   * forever) and under no active hold, each in one transaction with the deletion receipts of
+   * everything it held (one per at most 2,500 entries of a tenant and type). Returns those
+   * receipts. Optional: a store without partitions purges by steps only.
+   */
+  dropExpiredPartitions?(cutoffOf: (tenantId: string, logType: string) => number | null): Promise<{ tenantId: string; receipt: PurgeReceipt }[]>;
+
+  /**
    * Takes or renews the store-wide purge lease for `holder` for `ttlMs`: true when `holder` now
    * holds it, false while another holder's lease runs. One process purges at a time, whatever
    * the number of processes or servers sharing the store.

@@ -42,6 +42,7 @@ import { LogKeys } from '../tree-keys.ts';
 import { type LeafRecord, leafRecordOf, leafText } from '../tree-leaf-records.ts';
 import { reportTreeProgress, type TreeOptions } from '../tree-upgrade.ts';
 import { attachedMonths, attachMonth, dropEmptyMonth, migrate, monthOf, monthTable } from './migrations.ts';
+import { type CutoffOf, dropExpiredMonth } from './month-drop.ts';
 import { PageReader } from './page-reader.ts';
 import { purgeStep } from './purge.ts';
 import * as retention from './retention.ts';
@@ -766,6 +767,34 @@ export class PostgresStore implements Store {
       // The step's last: months wholly before the cutoff that it left empty lose their partitions.
       if (receipt.count > 0 && receipt.count < max) await this.dropEmptyMonths(client, beforeMs);
       return receipt;
+    } catch (err) {
+      broken = true;
+      throw err;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  async dropExpiredPartitions(cutoffOf: CutoffOf): Promise<{ tenantId: string; receipt: PurgeReceipt }[]> {
+    const out: { tenantId: string; receipt: PurgeReceipt }[] = [];
+    const client = await this.pool.connect();
+    let broken = false;
+    try {
+      for (const m of await attachedMonths(client)) {
+        // Only months already over: entries may still arrive for the current one.
+        if (Date.UTC(1970, m + 1, 1) > Date.now()) break;
+        const ctx = {
+          tree: this.tree,
+          ownerOf: (tid: number, typeId: number) => this.ownerOf(tid, typeId),
+          lockTimeoutMs: PARTITION_DROP_LOCK_TIMEOUT_MS,
+          nowMs: Date.now(),
+        };
+        const receipts = await dropExpiredMonth(client, ctx, m, cutoffOf);
+        if (receipts === undefined) continue;
+        this.months.delete(m);
+        out.push(...receipts);
+      }
+      return out;
     } catch (err) {
       broken = true;
       throw err;
