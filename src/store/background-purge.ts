@@ -97,15 +97,21 @@ export class BackgroundPurge {
       if (store.dropExpiredPartitions) {
         // Whole partitions first, where every entry in them may go: no row is deleted one by one.
         const cutoffs = new Map<string, (logType: string) => number | null>();
+        let expiring = false;
         for (const tenant of await store.listTenants()) {
           const settings = await store.getRetention(tenant.id);
           const types = await store.logTypes(tenant.id);
           const now = this.now();
-          cutoffs.set(tenant.id, (logType) => retentionCutoff(effectiveRetention(settings, logType, this.options.serverDays, types), now));
+          const cutoff = (logType: string) => retentionCutoff(effectiveRetention(settings, logType, this.options.serverDays, types), now);
+          cutoffs.set(tenant.id, cutoff);
+          if (types.some((t) => cutoff(t) !== null)) expiring = true;
         }
-        for (const { tenantId, receipt } of await store.dropExpiredPartitions((t, type) => cutoffs.get(t)?.(type) ?? null))
-          await stepped(tenantId, receipt);
-        if (this.stopped || !(await store.takePurgeLease(this.holder, this.leaseMs))) return deleted;
+        // Nothing expires anywhere (everything is kept forever): no month to look at.
+        if (expiring) {
+          for (const { tenantId, receipt } of await store.dropExpiredPartitions((t, type) => cutoffs.get(t)?.(type) ?? null))
+            await stepped(tenantId, receipt);
+          if (this.stopped || !(await store.takePurgeLease(this.holder, this.leaseMs))) return deleted;
+        }
       }
       for (const tenant of await store.listTenants()) {
         const settings = await store.getRetention(tenant.id);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, beforeEach, describe, it } from 'node:test';
 import pg from 'pg';
+import { BackgroundPurge } from '../../src/store/background-purge.ts';
 import { entriesOf } from '../../src/store/page.ts';
 import { openPostgresStore, type PostgresStore } from '../../src/store/postgres/index.ts';
 import { MIGRATIONS } from '../../src/store/postgres/migrations.ts';
@@ -274,6 +275,35 @@ describe('postgres store: specific', { skip }, () => {
     assert.equal((await readBodies(store, all)).total, 0);
     assert.equal((await auditLog(store, 'a')).deleted.size, 3061);
     assert.equal((await auditLog(store, 'b')).deleted.size, 10);
+  });
+
+  it('the background purge drops expired months whole before deleting ranges', { timeout: 60_000 }, async () => {
+    const store = await openPostgresStore({ url, poolSize: 4, sealAgeMs: 0, noSealer: true });
+    stores.push(store);
+    await store.createTenant({ id: 'a', name: 'A' });
+    const jan = Date.UTC(2025, 0, 5);
+    const feb = Date.UTC(2025, 1, 5);
+    await store.append('a', [
+      ...Array.from({ length: 30 }, (_, i) => makeEntry('AccessLog', jan + i * 60_000, `{"jan":${i}}`)),
+      ...Array.from({ length: 10 }, (_, i) => makeEntry('AccessLog', feb + i * 86_400_000, `{"feb":${i}}`)),
+    ]);
+    await store.settle();
+    const purged: number[] = [];
+    // Kept 30 days on a clock at 2025-03-08: January goes whole, February from the 6th on stays.
+    const now = Date.UTC(2025, 2, 8);
+    const purge = new BackgroundPurge({ store, serverDays: 30, intervalMs: 60_000, now: () => now, onPurged: (_t, r) => void purged.push(r.count) });
+    assert.equal(await purge.cycle(), 31);
+    // By steps alone, one step of up to 2,000 would have taken all 31 (one receipt).
+    assert.deepEqual(purged, [30, 1], "January's 30 in the drop's receipt, then February's expired entry by a step");
+    const names = (
+      await cluster!.query<{ name: string }>(
+        url,
+        "SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'entries'::regclass AND c.relname ~ 'y2025'",
+      )
+    ).rows.map((r) => r.name);
+    assert.deepEqual(names, ['entries_y2025m02']);
+    assert.equal((await readBodies(store, { tenantId: 'a', logType: 'AccessLog', fromMs: 0, toMs: null })).total, 9);
+    assert.equal((await auditLog(store, 'a')).deleted.size, 31);
   });
 
   /** Waits until `count` lock requests in this database are waiting. */
