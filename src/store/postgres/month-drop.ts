@@ -152,8 +152,33 @@ export async function dropExpiredMonth(
     }
   }
 
-  // 3. One transaction: the month unchanged, the receipts appended, the month and all it held gone.
+  // 3. One transaction: the month unchanged, the receipts appended, the month and all it held
+  // gone. Its locks wait briefly; when they are not granted (reads, appends and the sealer go
+  // first) it is tried again a few times before the work of listing the month is given up.
   const tids = [...new Set(groups.map((g) => g.tid))].sort((a, b) => a - b);
+  for (let attempt = 1; ; attempt++) {
+    const done = await commitDrop(client, ctx, month, cutoffOf, before, groups, receipts, tids);
+    if (done !== 'busy') return done;
+    if (attempt === LOCK_ATTEMPTS) return undefined;
+    await new Promise((r) => setTimeout(r, 250 * attempt));
+  }
+}
+
+/** Attempts at the drop's locks before the month is left for the next purge. */
+const LOCK_ATTEMPTS = 8;
+
+/** Step 3 of dropExpiredMonth; 'busy' when a lock was not granted in time (nothing done). */
+async function commitDrop(
+  client: pg.PoolClient,
+  ctx: MonthDropContext,
+  month: number,
+  cutoffOf: CutoffOf,
+  before: Fingerprint,
+  groups: readonly Group[],
+  receipts: readonly { g: Group; text: string; receipt: Omit<PurgeReceipt, 'leafIndex'> }[],
+  tids: readonly number[],
+): Promise<{ tenantId: string; receipt: PurgeReceipt }[] | undefined | 'busy'> {
+  const segmentsTable = monthTable('segments', month);
   await client.query('BEGIN; SET LOCAL synchronous_commit = on');
   try {
     await client.query(`SET LOCAL lock_timeout = ${Math.trunc(Math.max(ctx.lockTimeoutMs, 1000))}`);
@@ -199,7 +224,7 @@ export async function dropExpiredMonth(
     ctx.tree.rolledBack();
     // A lock not granted in time (or a deadlock broken): reads and writes go first.
     const code = (err as { code?: string }).code;
-    if (code === '55P03' || code === '40P01') return undefined;
+    if (code === '55P03' || code === '40P01') return 'busy';
     throw err;
   }
 }
