@@ -24,8 +24,9 @@ import { buildReceipt, type PurgeCandidate } from '../purge-step.ts';
 import { purgeableRanges } from '../retention-policy.ts';
 import { decodeSegment, type SegmentOwner } from '../segment-codec.ts';
 import type { LegalHold, PurgeReceipt } from '../store.ts';
-import { LOCK_NAMESPACE, monthTable, PARTITION_LOCK, PARTITIONED, partitionOf } from './migrations.ts';
+import { LOCK_NAMESPACE, monthTable, PARTITION_LOCK, PARTITIONED, partitionOf, SEAL_LOCK_NAMESPACE } from './migrations.ts';
 import { activeHolds } from './retention.ts';
+import { groupLockKey } from './sealer.ts';
 import type { PostgresTree, TreeHeadRow } from './tree.ts';
 
 /** The cutoff (ms; entries before it are expired) of a tenant's log type; null: kept forever. */
@@ -185,7 +186,11 @@ async function commitDrop(
     await client.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_NAMESPACE, PARTITION_LOCK]);
     const still = await client.query<{ e: boolean }>('SELECT to_regclass($1) IS NOT NULL AS e', [partitionOf(month)]);
     if (!still.rows[0]!.e) return await rollback(client);
-    // The tenants' rows first, as their appends and purge steps take them: their trees stand still.
+    // The groups' sealing locks first, as purge steps take them: the sealer leaves the groups
+    // alone meanwhile, so no sealing transaction holds the parents while the drop waits for them.
+    const groupKeys = [...new Set(groups.map((g) => groupLockKey(g.tid, g.typeId)))].sort((a, b) => a - b);
+    for (const key of groupKeys) await client.query('SELECT pg_advisory_xact_lock($1, $2)', [SEAL_LOCK_NAMESPACE, key]);
+    // The tenants' rows next, as their appends and purge steps take them: their trees stand still.
     await client.query('SELECT tid FROM entry_seqs WHERE tid = ANY($1::int4[]) ORDER BY tid FOR UPDATE', [tids]);
     await client.query(`SET LOCAL lock_timeout = ${Math.trunc(ctx.lockTimeoutMs)}`);
     // No one writes into the month any more (reads carry on); then it must be as it was read.
