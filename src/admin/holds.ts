@@ -1,7 +1,7 @@
 /** Legal holds as administrative acts: creating and releasing one is written to its tenant's admin trail, with the reason. */
 import type { LegalHold, NewLegalHold, Store } from '../store/store.ts';
 import { type Actor, actorName } from './actor.ts';
-import { recordAdminAct } from './trail.ts';
+import { actTrail } from './trail.ts';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
@@ -22,24 +22,41 @@ export function holdJson(h: LegalHold) {
   };
 }
 
-/** Creates an active hold in the name of `actor`. */
+/** Creates an active hold in the name of `actor`, with its trail entry in the same transaction. */
 export async function createHoldAct(store: Store, hold: Omit<NewLegalHold, 'createdBy'>, actor: Actor, clock: () => number): Promise<LegalHold> {
-  const created = await store.createHold({ ...hold, createdBy: actorName(actor) });
-  await recordAdminAct(
-    store,
-    created.tenantId,
-    { action: 'hold.created', actor, target: { holdId: created.id }, before: null, after: holdJson(created), reason: created.reason },
-    clock,
+  return store.createHold(
+    { ...hold, createdBy: actorName(actor) },
+    actTrail(
+      (h) => h.tenantId,
+      (_, created) => ({
+        action: 'hold.created',
+        actor,
+        target: { holdId: created.id },
+        before: null,
+        after: holdJson(created),
+        reason: created.reason,
+      }),
+      clock,
+    ),
   );
-  return created;
 }
 
-/** Releases an active hold; undefined when it is unknown or already released (no act). */
+/** Releases an active hold (with its trail entry, in one transaction); undefined when it is unknown or already released (no act). */
 export async function releaseHoldAct(store: Store, id: string, reason: string, actor: Actor, clock: () => number): Promise<LegalHold | undefined> {
-  const released = await store.releaseHold(id, { reason, releasedBy: actorName(actor) });
-  if (!released) return undefined;
-  const after = holdJson(released);
-  const before = { ...after, releasedAt: null, releasedBy: null, releaseReason: null };
-  await recordAdminAct(store, released.tenantId, { action: 'hold.released', actor, target: { holdId: released.id }, before, after, reason }, clock);
-  return released;
+  return store.releaseHold(
+    id,
+    { reason, releasedBy: actorName(actor) },
+    actTrail(
+      (h) => h.tenantId,
+      (before, released) => ({
+        action: 'hold.released',
+        actor,
+        target: { holdId: released.id },
+        before: before ? holdJson(before) : null,
+        after: holdJson(released),
+        reason,
+      }),
+      clock,
+    ),
+  );
 }

@@ -5,7 +5,7 @@
 import { type IssuedKey, issueAccessKey } from '../service/access-keys.ts';
 import type { AccessKeyRecord, Scope, Store } from '../store/store.ts';
 import type { Actor } from './actor.ts';
-import { recordAdminAct } from './trail.ts';
+import { actTrail } from './trail.ts';
 
 export async function createKeyAct(
   store: Store,
@@ -15,25 +15,29 @@ export async function createKeyAct(
   clock: () => number,
   preset?: { accessKey: string; secret: string },
 ): Promise<IssuedKey> {
-  const key = await issueAccessKey(store, tenantId, scopes, preset);
-  await recordAdminAct(
+  // The key and its trail entry in one transaction.
+  return issueAccessKey(
     store,
     tenantId,
-    {
-      action: 'key.created',
-      actor,
-      target: { accessKey: key.accessKey },
-      before: null,
-      after: { accessKey: key.accessKey, scopes: [...key.scopes] },
-    },
-    clock,
+    scopes,
+    preset,
+    actTrail(
+      (k) => k.tenantId,
+      (_, k) => ({
+        action: 'key.created',
+        actor,
+        target: { accessKey: k.accessKey },
+        before: null,
+        after: { accessKey: k.accessKey, scopes: [...k.scopes] },
+      }),
+      clock,
+    ),
   );
-  return key;
 }
 
 /**
- * Revokes a key. `revoked` is false when it was revoked already (no act, nothing recorded);
- * undefined when there is no such key.
+ * Revokes a key, with its trail entry in the same transaction. `revoked` is false when it was
+ * revoked already (no act, nothing recorded); undefined when there is no such key.
  */
 export async function revokeKeyAct(
   store: Store,
@@ -41,21 +45,22 @@ export async function revokeKeyAct(
   actor: Actor,
   clock: () => number,
 ): Promise<{ key: AccessKeyRecord; revoked: boolean } | undefined> {
-  const before = await store.getAccessKey(accessKey);
-  if (!before) return undefined;
-  if (!(await store.revokeAccessKey(accessKey))) return { key: before, revoked: false };
-  const after = (await store.getAccessKey(accessKey)) ?? before;
-  await recordAdminAct(
-    store,
-    before.tenantId,
-    {
-      action: 'key.revoked',
-      actor,
-      target: { accessKey },
-      before: { accessKey, scopes: [...before.scopes], revokedAt: before.revokedAt },
-      after: { accessKey, scopes: [...after.scopes], revokedAt: after.revokedAt },
-    },
-    clock,
+  const known = await store.getAccessKey(accessKey);
+  if (!known) return undefined;
+  const revoked = await store.revokeAccessKey(
+    accessKey,
+    actTrail(
+      (k) => k.tenantId,
+      (before, after) => ({
+        action: 'key.revoked',
+        actor,
+        target: { accessKey },
+        before: { accessKey, scopes: [...(before ?? after).scopes], revokedAt: before ? before.revokedAt : null },
+        after: { accessKey, scopes: [...after.scopes], revokedAt: after.revokedAt },
+      }),
+      clock,
+    ),
   );
-  return { key: after, revoked: true };
+  if (!revoked) return { key: known, revoked: false };
+  return { key: (await store.getAccessKey(accessKey)) ?? known, revoked: true };
 }

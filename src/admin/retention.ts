@@ -12,7 +12,7 @@ import { ADMIN_LOG_TYPE, LogTypes } from '../logs/log-types.ts';
 import { effectiveRetention } from '../store/retention-policy.ts';
 import type { RetentionDays, RetentionSettings, Store } from '../store/store.ts';
 import type { Actor } from './actor.ts';
-import { recordAdminAct } from './trail.ts';
+import { actTrail } from './trail.ts';
 
 export type DaysJson = number | 'forever';
 
@@ -102,18 +102,25 @@ export async function setRetentionAct(
   actor: Actor,
   clock: () => number,
 ): Promise<{ before: RetentionSettings; after: RetentionSettings } | undefined> {
-  const before = await store.getRetention(tenantId);
+  let before = await store.getRetention(tenantId);
   if (!before) return undefined;
-  const after = await store.setRetention(tenantId, logType, days);
-  const setting = (s: RetentionSettings) => {
-    const d = logType === null ? s.tenantDays : s.perType[logType];
+  const setting = (s: RetentionSettings | undefined) => {
+    const d = s === undefined ? undefined : logType === null ? s.tenantDays : s.perType[logType];
     return d === undefined ? null : { days: daysJson(d) };
   };
-  await recordAdminAct(
-    store,
+  // The act and its trail entry in one transaction; the settings before as the transaction saw them.
+  const after = await store.setRetention(
     tenantId,
-    { action: 'retention.changed', actor, target: { logType }, before: setting(before), after: setting(after) },
-    clock,
+    logType,
+    days,
+    actTrail(
+      () => tenantId,
+      (b, a) => {
+        before = b ?? before;
+        return { action: 'retention.changed', actor, target: { logType }, before: setting(b), after: setting(a) };
+      },
+      clock,
+    ),
   );
   return { before, after };
 }

@@ -2,18 +2,19 @@
 import { createTenant } from '../service/access-keys.ts';
 import type { Store, Tenant, TenantLimits } from '../store/store.ts';
 import type { Actor } from './actor.ts';
-import { recordAdminAct } from './trail.ts';
+import { actTrail } from './trail.ts';
 
-/** Creates a tenant; its trail opens with the act that created it. */
+/**
+ * Creates a tenant; its trail opens with the act that created it, in
+ * the same transaction (a tenant never exists without it).
+ */
 export async function createTenantAct(store: Store, name: string, actor: Actor, clock: () => number): Promise<Tenant> {
-  const tenant = await createTenant(store, name);
-  await recordAdminAct(
-    store,
-    tenant.id,
-    { action: 'tenant.created', actor, target: null, before: null, after: { id: tenant.id, name: tenant.name } },
+  const trail = actTrail<Tenant>(
+    (t) => t.id,
+    (_, t) => ({ action: 'tenant.created', actor, target: null, before: null, after: { id: t.id, name: t.name } }),
     clock,
   );
-  return tenant;
+  return createTenant(store, name, trail);
 }
 
 const ownLimits = (t: Tenant): TenantLimits => ({
@@ -24,7 +25,8 @@ const ownLimits = (t: Tenant): TenantLimits => ({
 
 /**
  * Changes the given limits (null: back to the server default) and records the tenant's own
- * settings before and after; undefined for an unknown tenant. An empty change is no act.
+ * settings before and after, in the same transaction; undefined for an unknown tenant. An
+ * empty change is no act.
  */
 export async function changeLimitsAct(
   store: Store,
@@ -33,15 +35,20 @@ export async function changeLimitsAct(
   actor: Actor,
   clock: () => number,
 ): Promise<Tenant | undefined> {
-  const before = await store.getTenant(tenantId);
-  if (!before || Object.keys(change).length === 0) return before;
-  const after = await store.setTenantLimits(tenantId, change);
-  if (!after) return undefined;
-  await recordAdminAct(
-    store,
+  if (Object.keys(change).length === 0) return store.getTenant(tenantId);
+  return store.setTenantLimits(
     tenantId,
-    { action: 'tenant.limits.changed', actor, target: null, before: { ...ownLimits(before) }, after: { ...ownLimits(after) } },
-    clock,
+    change,
+    actTrail(
+      (t) => t.id,
+      (before, after) => ({
+        action: 'tenant.limits.changed',
+        actor,
+        target: null,
+        before: before ? { ...ownLimits(before) } : null,
+        after: { ...ownLimits(after) },
+      }),
+      clock,
+    ),
   );
-  return after;
 }

@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { type NewEntry, toNewEntry } from '../logs/entry.ts';
 import { ADMIN_LOG_TYPE } from '../logs/log-types.ts';
 import { formatEventTime } from '../logs/time.ts';
-import type { Store } from '../store/store.ts';
+import type { Store, TrailOf } from '../store/store.ts';
 import { type Actor, actorName } from './actor.ts';
 
 export type Json = null | boolean | number | string | readonly Json[] | { readonly [key: string]: Json };
@@ -77,8 +77,30 @@ export function adminEntry(tenantId: string, act: AdminAct, nowMs: number, actId
 }
 
 /**
- * Appends the entry of `act` to the tenant's log, timed by `clock`. Called after the act took
- * effect, so the trail never claims a change that did not happen. Returns the entry's record.
+ * An act's trail for the store method that performs it (Store's `trail` parameters): the store
+ * hands over the state before and after inside the act's transaction, `describe` makes the act
+ * of them (undefined: nothing to record), and its entry, timed by `clock`, is appended to the
+ * tenant's log in that same transaction, so an act and its record are committed together or not
+ * at all. The record appended is passed to `onRecord`.
+ */
+export function actTrail<T>(
+  tenantOf: (after: T) => string,
+  describe: (before: T | undefined, after: T) => AdminAct | undefined,
+  clock: () => number,
+  onRecord?: (record: AdminRecord) => void,
+): TrailOf<T> {
+  return (before, after) => {
+    const act = describe(before, after);
+    if (!act) return undefined;
+    const { entry, record } = adminEntry(tenantOf(after), act, clock());
+    onRecord?.(record);
+    return entry;
+  };
+}
+
+/**
+ * Appends the entry of `act` to the tenant's log, timed by `clock`, in a transaction of its
+ * own: for what the server did (a purge run, recorded after its receipt). Returns the record.
  */
 export async function recordAdminAct(store: Store, tenantId: string, act: AdminAct, clock: () => number): Promise<AdminRecord> {
   const { entry, record } = adminEntry(tenantId, act, clock());

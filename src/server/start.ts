@@ -115,12 +115,18 @@ export interface StartOptions {
   prepare?: boolean;
   /** Called once listening, before the first log line is written (awaited): the place for a banner. */
   onListening?(listening: Listening): void | Promise<void>;
+  /**
+   * The server's clock (ms; default Date.now): the first start's admin acts, the background
+   * purge's retention cutoffs and the times of its admin-trail entries.
+   */
+  now?: () => number;
   /** Called after each background purge step that deleted entries (awaited), with the store it ran on. */
   onPurged?(store: Store, tenantId: string, receipt: PurgeReceipt): void | Promise<void>;
 }
 
 /** Starts a server; resolves once it listens. `stop()` drains in-flight requests, then closes the store. */
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
+  const clock = options.now ?? Date.now;
   const { logger, release } = createHeldLogger(config.logLevel, resolveLogFormat(config.logFormat, process.stdout.isTTY === true));
   // The store's background failures (sealing) go to the server's log: the message names the
   // segment or tenant number and what failed, never entry text.
@@ -151,11 +157,12 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     // sharing the store at a time), one line per step, no entry text. Each step that deleted
     // entries is written to the tenant's admin trail, then told to `onPurged`.
     const onPurged = async (tenantId: string, receipt: PurgeReceipt): Promise<void> => {
-      await recordPurgeRun(store, tenantId, receipt, Date.now);
+      await recordPurgeRun(store, tenantId, receipt, clock);
       await options.onPurged?.(store, tenantId, receipt);
     };
     const purge = new BackgroundPurge({
       store,
+      now: clock,
       serverDays: config.retentionDays,
       intervalMs: config.purgeIntervalSeconds * 1000,
       log: (line) => logger.info(line, 'retention purge: entries deleted'),

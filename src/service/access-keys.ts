@@ -1,6 +1,6 @@
 /** Issuing access keys and creating tenants in a store, with ids and secrets from ../logs/access-keys.ts. */
 import { hashSecret, newAccessKeyId, newSecret, newTenantId } from '../logs/access-keys.ts';
-import type { Scope, Store, Tenant } from '../store/store.ts';
+import type { AccessKeyRecord, Scope, Store, Tenant, TrailOf } from '../store/store.ts';
 
 export interface IssuedKey {
   readonly accessKey: string;
@@ -10,27 +10,34 @@ export interface IssuedKey {
   readonly scopes: readonly Scope[];
 }
 
-/** Creates an access key for a tenant; `preset` supplies a chosen key id and secret (automated set-ups). */
+/**
+ * Creates an access key for a tenant; `preset` supplies a chosen key id and secret (automated
+ * set-ups); `trail` is written in the same transaction as the key.
+ */
 export async function issueAccessKey(
   store: Store,
   tenantId: string,
   scopes: readonly Scope[],
   preset?: { accessKey: string; secret: string },
+  trail?: TrailOf<AccessKeyRecord>,
 ): Promise<IssuedKey> {
   const accessKey = preset?.accessKey ?? newAccessKeyId();
   const secret = preset?.secret ?? newSecret();
-  await store.createAccessKey({ accessKey, tenantId, secretHash: hashSecret(secret), scopes });
+  await store.createAccessKey({ accessKey, tenantId, secretHash: hashSecret(secret), scopes }, trail);
   return { accessKey, secret, tenant: tenantId, scopes };
 }
 
-/** Creates a tenant with a fresh numeric id, retrying in the unlikely case of a collision. */
-export async function createTenant(store: Store, name: string): Promise<Tenant> {
+/**
+ * Creates a tenant with a fresh numeric id, retrying in the unlikely case of a collision;
+ * `trail` is written in the same transaction as the tenant.
+ */
+export async function createTenant(store: Store, name: string, trail?: TrailOf<Tenant>): Promise<Tenant> {
   for (let attempt = 0; ; attempt++) {
     const id = newTenantId();
     if (await store.getTenant(id)) {
       if (attempt > 5) throw new Error('could not allocate a tenant id');
       continue;
     }
-    return store.createTenant({ id, name });
+    return store.createTenant({ id, name }, trail);
   }
 }

@@ -81,7 +81,38 @@ export class BackgroundPurge {
     const { store } = this.options;
     if (this.stopped || !(await store.takePurgeLease(this.holder, this.leaseMs))) return 0;
     let deleted = 0;
+    const stepped = async (tenantId: string, receipt: PurgeReceipt): Promise<void> => {
+      deleted += receipt.count;
+      this.options.log?.({
+        tenantId,
+        logType: receipt.logType,
+        count: receipt.count,
+        from: new Date(receipt.fromMs).toISOString(),
+        to: new Date(receipt.toMs).toISOString(),
+        receiptLeaf: receipt.leafIndex,
+      });
+      await this.options.onPurged?.(tenantId, receipt);
+    };
     try {
+      if (store.dropExpiredPartitions) {
+        // Whole partitions first, where every entry in them may go: no row is deleted one by one.
+        const cutoffs = new Map<string, (logType: string) => number | null>();
+        let expiring = false;
+        for (const tenant of await store.listTenants()) {
+          const settings = await store.getRetention(tenant.id);
+          const types = await store.logTypes(tenant.id);
+          const now = this.now();
+          const cutoff = (logType: string) => retentionCutoff(effectiveRetention(settings, logType, this.options.serverDays, types), now);
+          cutoffs.set(tenant.id, cutoff);
+          if (types.some((t) => cutoff(t) !== null)) expiring = true;
+        }
+        // Nothing expires anywhere (everything is kept forever): no month to look at.
+        if (expiring) {
+          for (const { tenantId, receipt } of await store.dropExpiredPartitions((t, type) => cutoffs.get(t)?.(type) ?? null))
+            await stepped(tenantId, receipt);
+          if (this.stopped || !(await store.takePurgeLease(this.holder, this.leaseMs))) return deleted;
+        }
+      }
       for (const tenant of await store.listTenants()) {
         const settings = await store.getRetention(tenant.id);
         const types = await store.logTypes(tenant.id);
@@ -93,16 +124,7 @@ export class BackgroundPurge {
             const started = performance.now();
             const receipt = await store.purge(tenant.id, logType, cutoff, this.stepEntries);
             if (receipt.count === 0) break;
-            deleted += receipt.count;
-            this.options.log?.({
-              tenantId: tenant.id,
-              logType,
-              count: receipt.count,
-              from: new Date(receipt.fromMs).toISOString(),
-              to: new Date(receipt.toMs).toISOString(),
-              receiptLeaf: receipt.leafIndex,
-            });
-            await this.options.onPurged?.(tenant.id, receipt);
+            await stepped(tenant.id, receipt);
             if (receipt.count < this.stepEntries) break;
             // Others get the store for as long as the step had it; the lease is renewed.
             await new Promise((r) => setTimeout(r, Math.min(1000, performance.now() - started)));

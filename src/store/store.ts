@@ -198,6 +198,13 @@ export interface PurgeReceipt {
 }
 
 /**
+ * The admin-trail entry of an administrative act, built from the state before the act
+ * (undefined when the act created the thing) and after it; undefined: nothing to record. The
+ * store appends it to the act's tenant's log in the act's own transaction: both or neither.
+ */
+export type TrailOf<T> = (before: T | undefined, after: T) => NewEntry | undefined;
+
+/**
  * What logwarden keeps. A store starts any background work of its own (sealing entries into
  * compressed segments) when it is opened and stops it in `close`.
  */
@@ -233,17 +240,18 @@ export interface Store {
    */
   hourlyTallies(query: EntryQuery): Promise<HourTally[]>;
 
-  createTenant(input: { id: string; name: string }): Promise<Tenant>;
+  /** `trail` (here and below): the act's admin-trail entry, appended in the act's transaction. */
+  createTenant(input: { id: string; name: string }, trail?: TrailOf<Tenant>): Promise<Tenant>;
   getTenant(id: string): Promise<Tenant | undefined>;
   listTenants(): Promise<Tenant[]>;
   /** Changes the given limits (omitted fields stay); returns the updated tenant, undefined if unknown. */
-  setTenantLimits(id: string, limits: Partial<TenantLimits>): Promise<Tenant | undefined>;
+  setTenantLimits(id: string, limits: Partial<TenantLimits>, trail?: TrailOf<Tenant>): Promise<Tenant | undefined>;
 
-  createAccessKey(key: NewAccessKey): Promise<AccessKeyRecord>;
+  createAccessKey(key: NewAccessKey, trail?: TrailOf<AccessKeyRecord>): Promise<AccessKeyRecord>;
   getAccessKey(accessKey: string): Promise<AccessKeyRecord | undefined>;
   listAccessKeys(tenantId: string): Promise<AccessKeyRecord[]>;
   /** Revokes a key; false when no such key exists or it was already revoked. */
-  revokeAccessKey(accessKey: string): Promise<boolean>;
+  revokeAccessKey(accessKey: string, trail?: TrailOf<AccessKeyRecord>): Promise<boolean>;
 
   /** The value stored under `name`, creating it with `create()` on first use (atomically). */
   getOrCreateSecret(name: string, create: () => string): Promise<string>;
@@ -271,16 +279,21 @@ export interface Store {
    * (logType null) or one type's retention; returns the settings after. UnknownTenantError
    * for an unknown tenant.
    */
-  setRetention(tenantId: string, logType: string | null, days: RetentionDays | undefined): Promise<RetentionSettings>;
+  setRetention(
+    tenantId: string,
+    logType: string | null,
+    days: RetentionDays | undefined,
+    trail?: TrailOf<RetentionSettings>,
+  ): Promise<RetentionSettings>;
   /** The log types the tenant holds entries of (or has a retention setting for), sorted. */
   logTypes(tenantId: string): Promise<string[]>;
 
   /** Stores a new active hold (UnknownTenantError for an unknown tenant). */
-  createHold(hold: NewLegalHold): Promise<LegalHold>;
+  createHold(hold: NewLegalHold, trail?: TrailOf<LegalHold>): Promise<LegalHold>;
   /** Holds by creation, active only unless `includeReleased`; all tenants unless `tenantId`. */
   listHolds(filter?: { tenantId?: string; includeReleased?: boolean }): Promise<LegalHold[]>;
   /** Releases an active hold; undefined when it is unknown or already released. */
-  releaseHold(id: string, release: { reason: string; releasedBy: string }): Promise<LegalHold | undefined>;
+  releaseHold(id: string, release: { reason: string; releasedBy: string }, trail?: TrailOf<LegalHold>): Promise<LegalHold | undefined>;
 
   /**
    * One bounded purge step: deletes, in one transaction, up to `limit` entries of one tenant and
@@ -290,6 +303,15 @@ export interface Store {
    * its signed checkpoint. Count 0: nothing left to delete (nothing appended).
    */
   purge(tenantId: string, logType: string, beforeMs: number, limit: number): Promise<PurgeReceipt>;
+
+  /**
+   * Stores that keep entries in time partitions (PostgreSQL's months) drop whole partitions in
+   * which every entry is expired for its tenant and type (before `cutoffOf`'s time; null: kept
+   * forever) and under no active hold, each in one transaction with the deletion receipts of
+   * everything it held (one per at most 2,500 entries of a tenant and type). Returns those
+   * receipts. Optional: a store without partitions purges by steps only.
+   */
+  dropExpiredPartitions?(cutoffOf: (tenantId: string, logType: string) => number | null): Promise<{ tenantId: string; receipt: PurgeReceipt }[]>;
 
   /**
    * Takes or renews the store-wide purge lease for `holder` for `ttlMs`: true when `holder` now

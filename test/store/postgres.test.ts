@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, beforeEach, describe, it } from 'node:test';
 import pg from 'pg';
+import { BackgroundPurge } from '../../src/store/background-purge.ts';
 import { openPostgresStore, type PostgresStore } from '../../src/store/postgres/index.ts';
 import { MIGRATIONS } from '../../src/store/postgres/migrations.ts';
 import type { StoredPage } from '../../src/store/store.ts';
 import { entriesOf } from '../support/page-entries.ts';
 import { startPostgres } from '../support/postgres.ts';
 import { makeEntry, runStoreContract } from './contract/store.contract.ts';
+import { auditLog, readBodies } from './contract/store-retention.contract.ts';
 
 const { cluster, skip } = await startPostgres();
 after(() => cluster?.stop());
@@ -155,6 +157,153 @@ describe('postgres store: specific', { skip }, () => {
     await store.append('a', [makeEntry('AccessLog', feb, '{"again":2}')]);
     assert.equal((await store.firstPage({ tenantId: 'b', logType: 'AccessLog', fromMs: 0, toMs: null }, 10)).total, 1);
     assert.equal((await other.firstPage({ tenantId: 'a', logType: 'AccessLog', fromMs: 0, toMs: null }, 10)).total, 1);
+  });
+
+  it('drops a month whose every entry is expired and under no hold whole, with its receipts (seen in the catalogue)', {
+    timeout: 60_000,
+  }, async () => {
+    const store = await openPostgresStore({ url, poolSize: 4, sealAgeMs: 0, noSealer: true });
+    stores.push(store);
+    await store.createTenant({ id: 'a', name: 'A' });
+    await store.createTenant({ id: 'b', name: 'B' });
+    const jan = Date.UTC(2025, 0, 3);
+    const feb = Date.UTC(2025, 1, 3);
+    const mar = Date.UTC(2025, 2, 3);
+    const janA = Array.from({ length: 3000 }, (_, i) => makeEntry('AccessLog', jan + i * 60_000, `{"i":${i}}`, String(i % 7)));
+    await store.append('a', janA);
+    await store.settle(); // January's entries of a sealed into segments (with user postings) ...
+    await store.append(
+      'a',
+      Array.from({ length: 40 }, (_, i) => makeEntry('AccessLog', jan + i * 60_000 + 1, `{"hot":${i}}`, '3')),
+    ); // ... and some still hot rows
+    await store.append(
+      'a',
+      Array.from({ length: 20 }, (_, i) => makeEntry('AccessLog', feb + i * 60_000, `{"feb":${i}}`)),
+    );
+    await store.append(
+      'a',
+      Array.from({ length: 10 }, (_, i) => makeEntry('UserCallPlay', mar + i, `{"mar":${i}}`)),
+    );
+    for (const t of [jan, feb])
+      await store.append(
+        'b',
+        Array.from({ length: 5 }, (_, i) => makeEntry('AccessLog', t + i, `{"b":${i}}`)),
+      );
+    const hold = await store.createHold({ tenantId: 'b', logType: null, fromMs: feb, toMs: feb + 10, reason: 'case 7', createdBy: 'ops@h' });
+    const sizeA = (await auditLog(store, 'a')).leaves.length;
+    const sizeB = (await auditLog(store, 'b')).leaves.length;
+    const partitions = async () =>
+      (
+        await cluster!.query<{ name: string }>(
+          url,
+          `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+           WHERE i.inhparent IN ('entries'::regclass, 'entry_keys'::regclass, 'segments'::regclass) AND c.relname ~ 'y2025m0[123]$' ORDER BY 1`,
+        )
+      ).rows.map((r) => r.name);
+    const months = (m: string) => ['entries', 'entry_keys', 'segments'].map((t) => `${t}_y2025${m}`);
+    assert.deepEqual(await partitions(), [...months('m01'), ...months('m02'), ...months('m03')].sort());
+    // The drop deletes no row of the months it keeps (a row delete would show in their statistics).
+    const deletedRows = async () =>
+      Number(
+        (
+          await cluster!.query<{ n: string }>(
+            url,
+            "SELECT coalesce(sum(n_tup_del), 0) AS n FROM pg_stat_user_tables WHERE relname ~ '_y2025m0[123]$'",
+          )
+        ).rows[0]!.n,
+      );
+    const rowsDeletedBefore = await deletedRows();
+
+    // Expired before March, except UserCallPlay (kept forever): March stays; February holds b's held entries.
+    const cutoffOf = (_tenant: string, logType: string) => (logType === 'UserCallPlay' ? null : Date.UTC(2025, 2, 1));
+    const dropped = await store.dropExpiredPartitions(cutoffOf);
+    assert.deepEqual(await partitions(), [...months('m02'), ...months('m03')].sort(), 'January dropped, and only January');
+    assert.deepEqual(
+      dropped.map((d) => [d.tenantId, d.receipt.count]),
+      [
+        ['a', 2500],
+        ['a', 540],
+        ['b', 5],
+      ],
+    );
+    assert.equal(await deletedRows(), rowsDeletedBefore, 'no row of February or March deleted');
+
+    // The receipts are in the trees, right after what was there, and every deleted leaf is named once.
+    const auditA = await auditLog(store, 'a');
+    assert.deepEqual([...auditA.receipts.keys()], [sizeA, sizeA + 1]);
+    assert.equal(auditA.deleted.size, 3040);
+    assert.deepEqual(
+      dropped.filter((d) => d.tenantId === 'a').map((d) => d.receipt.leafIndex),
+      [sizeA, sizeA + 1],
+    );
+    const auditB = await auditLog(store, 'b');
+    assert.deepEqual([...auditB.receipts.keys()], [sizeB]);
+    assert.equal(auditB.deleted.size, 5);
+
+    // Reads: totals, pages, the user filter and the hourly tallies as if January had never been written.
+    const all = { tenantId: 'a', logType: 'AccessLog', fromMs: 0, toMs: null };
+    const read = await readBodies(store, all, 7);
+    assert.equal(read.total, 20);
+    assert.equal(read.bodies.length, 20);
+    assert.equal((await store.firstPage({ ...all, user: { field: 'userId', value: '3' } }, 10)).total, 0);
+    assert.deepEqual(await store.hourlyTallies({ ...all, toMs: Date.UTC(2025, 1, 1) }), []);
+    assert.equal((await store.firstPage({ ...all, fromMs: jan, toMs: Date.UTC(2025, 1, 1) }, 10)).total, 0);
+    assert.equal((await readBodies(store, { ...all, tenantId: 'b' })).total, 5);
+    assert.equal((await readBodies(store, { ...all, logType: 'UserCallPlay' })).total, 10);
+    const pending = await cluster!.query<{ n: string }>(url, 'SELECT (SELECT count(*) FROM segment_users WHERE last_time < $1) AS n', [
+      Date.UTC(2025, 1, 1),
+    ]);
+    assert.equal(Number(pending.rows[0]!.n), 0, "January's user postings went with it");
+    // Its idempotency keys too: the same entry ingested again is stored again.
+    assert.deepEqual(await store.append('a', [janA[0]!]), { accepted: 1, duplicates: 0 });
+    assert.equal((await readBodies(store, all)).total, 21);
+
+    // January is back with that entry (purged by a step here); February stays while the hold stands, and goes once it is released.
+    await store.purge('a', 'AccessLog', Date.UTC(2025, 1, 1), 100);
+    assert.deepEqual(await store.dropExpiredPartitions(cutoffOf), []);
+    assert.ok((await partitions()).includes('entries_y2025m02'));
+    await store.releaseHold(hold.id, { reason: 'settled', releasedBy: 'ops@h' });
+    const feb2 = await store.dropExpiredPartitions(cutoffOf);
+    assert.deepEqual(
+      feb2.map((d) => [d.tenantId, d.receipt.count]),
+      [
+        ['a', 20],
+        ['b', 5],
+      ],
+    );
+    assert.ok(!(await partitions()).includes('entries_y2025m02'));
+    assert.equal((await readBodies(store, all)).total, 0);
+    assert.equal((await auditLog(store, 'a')).deleted.size, 3061);
+    assert.equal((await auditLog(store, 'b')).deleted.size, 10);
+  });
+
+  it('the background purge drops expired months whole before deleting ranges', { timeout: 60_000 }, async () => {
+    const store = await openPostgresStore({ url, poolSize: 4, sealAgeMs: 0, noSealer: true });
+    stores.push(store);
+    await store.createTenant({ id: 'a', name: 'A' });
+    const jan = Date.UTC(2025, 0, 5);
+    const feb = Date.UTC(2025, 1, 5);
+    await store.append('a', [
+      ...Array.from({ length: 30 }, (_, i) => makeEntry('AccessLog', jan + i * 60_000, `{"jan":${i}}`)),
+      ...Array.from({ length: 10 }, (_, i) => makeEntry('AccessLog', feb + i * 86_400_000, `{"feb":${i}}`)),
+    ]);
+    await store.settle();
+    const purged: number[] = [];
+    // Kept 30 days on a clock at 2025-03-08: January goes whole, February from the 6th on stays.
+    const now = Date.UTC(2025, 2, 8);
+    const purge = new BackgroundPurge({ store, serverDays: 30, intervalMs: 60_000, now: () => now, onPurged: (_t, r) => void purged.push(r.count) });
+    assert.equal(await purge.cycle(), 31);
+    // By steps alone, one step of up to 2,000 would have taken all 31 (one receipt).
+    assert.deepEqual(purged, [30, 1], "January's 30 in the drop's receipt, then February's expired entry by a step");
+    const names = (
+      await cluster!.query<{ name: string }>(
+        url,
+        "SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'entries'::regclass AND c.relname ~ 'y2025'",
+      )
+    ).rows.map((r) => r.name);
+    assert.deepEqual(names, ['entries_y2025m02']);
+    assert.equal((await readBodies(store, { tenantId: 'a', logType: 'AccessLog', fromMs: 0, toMs: null })).total, 9);
+    assert.equal((await auditLog(store, 'a')).deleted.size, 31);
   });
 
   /** Waits until `count` lock requests in this database are waiting. */

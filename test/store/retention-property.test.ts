@@ -29,7 +29,7 @@ const TENANT = '7';
 
 const days = fc.option(fc.integer({ min: 1, max: 25 }), { nil: null });
 const scenario = fc.record({
-  entries: fc.array(fc.record({ type: fc.constantFrom(...TYPES), hour: fc.integer({ min: 0, max: 30 * 24 }) }), { minLength: 1, maxLength: 120 }),
+  entries: fc.array(fc.record({ type: fc.constantFrom(...TYPES), hour: fc.integer({ min: 0, max: 50 * 24 }) }), { minLength: 1, maxLength: 120 }),
   serverDays: days,
   tenantDays: fc.option(days, { nil: undefined }),
   perType: fc.dictionary(fc.constantFrom(...TYPES), days, { maxKeys: 3 }),

@@ -36,12 +36,14 @@ import type {
   Tenant,
   TenantLimits,
   TenantLog,
+  TrailOf,
 } from '../store.ts';
 import { type BackgroundErrorReporter, reportToStderr, StoreInconsistencyError, UnknownTenantError } from '../store.ts';
 import { LogKeys } from '../tree-keys.ts';
 import { type LeafRecord, leafRecordOf, leafText } from '../tree-leaf-records.ts';
 import { reportTreeProgress, type TreeOptions } from '../tree-upgrade.ts';
 import { attachedMonths, attachMonth, dropEmptyMonth, migrate, monthOf, monthTable } from './migrations.ts';
+import { type CutoffOf, dropExpiredMonth } from './month-drop.ts';
 import { PageReader } from './page-reader.ts';
 import { purgeStep } from './purge.ts';
 import * as retention from './retention.ts';
@@ -448,106 +450,161 @@ export class PostgresStore implements Store {
   async append(tenantId: string, entries: Iterable<NewEntry>): Promise<AppendResult> {
     const tid = await this.requireTid(tenantId);
     const it = entries[Symbol.iterator]();
-    let chunk = pull(it);
+    const chunk = pull(it);
     if (chunk.times.length === 0) return { accepted: 0, duplicates: 0 };
     // Leaf records and hashes depend on the entries alone: computed before the tenant is locked.
-    let leaves = await this.leavesOf(chunk);
+    const leaves = await this.leavesOf(chunk);
+    return this.inTransaction((client) => this.appendChunks(client, tid, tenantId, it, chunk, leaves));
+  }
+
+  /**
+   * Runs `fn` in a transaction of its own connection, committed durably (whatever the server's
+   * default: an append is acknowledged only once durable), rolled back on any failure.
+   */
+  private async inTransaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
-    let accepted = 0;
-    let seen = 0;
-    let holdsDefault = false;
-    // Months whose partition this transaction's INSERTs know of; undefined before the first INSERT.
-    let visible: Set<number> | undefined;
     try {
-      // An append is acknowledged only once durable, whatever the server's default.
       await client.query('BEGIN; SET LOCAL synchronous_commit = on');
-      while (chunk.times.length > 0) {
-        const months = new Set(chunk.times.map(monthOf));
-        const typeIds = await this.registerTypes(chunk.types);
-        await this.ensurePartitions(months, !holdsDefault);
-        let toDefault = false;
-        for (const m of months) {
-          if (!this.months.has(m)) toDefault = true;
-          else if (visible && !visible.has(m)) {
-            // Attached after this transaction's first INSERT, which fixed the partitions it
-            // routes to; taking a new lock makes the backend read the catalogue changes.
-            await client.query(`LOCK TABLE ${monthTable('entries', m)}, ${monthTable('entry_keys', m)} IN ROW EXCLUSIVE MODE`);
-            visible.add(m);
-          }
-        }
-        if (toDefault && !holdsDefault) {
-          // The tenant's row first: holding DEFAULT while queueing behind this tenant's other
-          // appends could stall one of them attaching a partition (until its lock timeout).
-          if (!visible) await client.query('SELECT FROM entry_seqs WHERE tid = $1 FOR UPDATE', [tid]);
-          // Keeps anyone from attaching a partition for the rows routed to DEFAULT until this
-          // commits: PostgreSQL would refuse them (and reading the catalogue here catches any
-          // partition attached just before).
-          await client.query('LOCK TABLE entries_default, entry_keys_default IN ROW EXCLUSIVE MODE');
-          holdsDefault = true;
-        }
-        visible ??= new Set(this.months);
-        const k = await client.query<TreeHeadRow & { at: string; n: string; fresh: string[] | null }>({
-          name: 'lw_append_keys',
-          text: SQL.keys,
-          values: [tid, chunk.times.length, chunk.times, chunk.keys],
-        });
-        const head = k.rows[0]!;
-        const all = Number(head.n) === chunk.times.length;
-        const fresh = new Set(head.fresh ?? []);
-        const pick: { types: number[]; times: number[]; bodies: string[]; records: LeafRecord[]; hashes: Hash[] } = {
-          types: [],
-          times: [],
-          bodies: [],
-          records: [],
-          hashes: [],
-        };
-        for (let i = 0; i < chunk.times.length; i++) {
-          if (!all && !fresh.has(`${chunk.times[i]}/${chunk.keys[i]}`)) continue;
-          pick.types.push(typeIds[i]!);
-          pick.times.push(chunk.times[i]!);
-          pick.bodies.push(chunk.bodies[i]!);
-          pick.records.push(leaves.records[i]!);
-          pick.hashes.push(leaves.hashes[i]!);
-        }
-        if (pick.times.length > 0) {
-          const tally = new BucketTally();
-          for (let i = 0; i < pick.times.length; i++) tally.add(pick.types[i]!, pick.times[i]!);
-          const counts = [...tally.entries()];
-          const base = Number(head.last_seq);
-          const seqs = pick.times.map((_, i) => base + 1 + i);
-          const tree = await this.tree.append(client, tid, tenantId, head, pick.records, pick.hashes, seqs);
-          const r = await client.query({
-            name: 'lw_append_entries',
-            text: SQL.entries,
-            values: [
-              tid,
-              base,
-              head.at,
-              pick.types,
-              pick.times,
-              joinBodies(pick.bodies),
-              pick.times.length,
-              counts.map((c) => c.typeId),
-              counts.map((c) => c.hour),
-              counts.map((c) => c.n),
-              ...treeHeadValues(tree),
-              ...treeWriteValues(tree),
-            ],
-          });
-          if (r.rowCount !== pick.times.length) throw new Error(`stored ${r.rowCount} of ${pick.times.length} entries`);
-        }
-        accepted += pick.times.length;
-        seen += chunk.times.length + chunk.repeated;
-        chunk = pull(it);
-        if (chunk.times.length > 0) leaves = await this.leavesOf(chunk);
-      }
+      const result = await fn(client);
       await client.query('COMMIT');
+      return result;
     } catch (err) {
       await client.query('ROLLBACK').catch(() => {});
       this.tree.rolledBack();
       throw err;
     } finally {
       client.release();
+    }
+  }
+
+  /**
+   * An administrative act and its admin-trail entry in one transaction: `act` changes the store
+   * through `client` and says the state before and after; the entry `trail` makes of them (if
+   * any) joins the tenant's log before the commit. A failure anywhere leaves neither. With a
+   * trail, `act` takes the tenant's `entry_seqs` row first (`lockTenant`), as appends and purge
+   * steps do, so that no lock order of theirs meets the act's the other way round.
+   */
+  private async recorded<S, R>(
+    tenantOf: (after: S) => string,
+    act: (client: pg.PoolClient, lockTenant: (tid: number) => Promise<void>) => Promise<{ before: S | undefined; after: S; result: R } | undefined>,
+    trail: TrailOf<S> | undefined,
+  ): Promise<R | undefined> {
+    const lockTenant = (client: pg.PoolClient) => async (tid: number) => {
+      if (trail) await client.query('SELECT FROM entry_seqs WHERE tid = $1 FOR UPDATE', [tid]);
+    };
+    return this.inTransaction(async (client) => {
+      const done = await act(client, lockTenant(client));
+      if (!done) return undefined;
+      const entry = trail?.(done.before, done.after);
+      if (entry) {
+        const tenantId = tenantOf(done.after);
+        // Through the act's connection: the tenant may be the act's own, not yet committed.
+        const t = await client.query<{ tid: number }>('SELECT tid FROM tenants WHERE id = $1', [tenantId]);
+        if (!t.rows[0]) throw new UnknownTenantError(tenantId);
+        const it = [entry][Symbol.iterator]();
+        const chunk = pull(it);
+        await this.appendChunks(client, t.rows[0].tid, tenantId, it, chunk, await this.leavesOf(chunk));
+      }
+      return done.result;
+    });
+  }
+
+  /** Inside the transaction of `client`: stores the new entries of a batch (`chunk` its first, with its leaves) and their leaves. */
+  private async appendChunks(
+    client: pg.PoolClient,
+    tid: number,
+    tenantId: string,
+    it: Iterator<NewEntry>,
+    first: Chunk,
+    firstLeaves: { records: LeafRecord[]; hashes: Hash[] },
+  ): Promise<AppendResult> {
+    let chunk = first;
+    let leaves = firstLeaves;
+    let accepted = 0;
+    let seen = 0;
+    let holdsDefault = false;
+    // Months whose partition this transaction's INSERTs know of; undefined before the first INSERT.
+    let visible: Set<number> | undefined;
+
+    while (chunk.times.length > 0) {
+      const months = new Set(chunk.times.map(monthOf));
+      const typeIds = await this.registerTypes(chunk.types);
+      await this.ensurePartitions(months, !holdsDefault);
+      let toDefault = false;
+      for (const m of months) {
+        if (!this.months.has(m)) toDefault = true;
+        else if (visible && !visible.has(m)) {
+          // Attached after this transaction's first INSERT, which fixed the partitions it
+          // routes to; taking a new lock makes the backend read the catalogue changes.
+          await client.query(`LOCK TABLE ${monthTable('entries', m)}, ${monthTable('entry_keys', m)} IN ROW EXCLUSIVE MODE`);
+          visible.add(m);
+        }
+      }
+      if (toDefault && !holdsDefault) {
+        // The tenant's row first: holding DEFAULT while queueing behind this tenant's other
+        // appends could stall one of them attaching a partition (until its lock timeout).
+        if (!visible) await client.query('SELECT FROM entry_seqs WHERE tid = $1 FOR UPDATE', [tid]);
+        // Keeps anyone from attaching a partition for the rows routed to DEFAULT until this
+        // commits: PostgreSQL would refuse them (and reading the catalogue here catches any
+        // partition attached just before).
+        await client.query('LOCK TABLE entries_default, entry_keys_default IN ROW EXCLUSIVE MODE');
+        holdsDefault = true;
+      }
+      visible ??= new Set(this.months);
+      const k = await client.query<TreeHeadRow & { at: string; n: string; fresh: string[] | null }>({
+        name: 'lw_append_keys',
+        text: SQL.keys,
+        values: [tid, chunk.times.length, chunk.times, chunk.keys],
+      });
+      const head = k.rows[0]!;
+      const all = Number(head.n) === chunk.times.length;
+      const fresh = new Set(head.fresh ?? []);
+      const pick: { types: number[]; times: number[]; bodies: string[]; records: LeafRecord[]; hashes: Hash[] } = {
+        types: [],
+        times: [],
+        bodies: [],
+        records: [],
+        hashes: [],
+      };
+      for (let i = 0; i < chunk.times.length; i++) {
+        if (!all && !fresh.has(`${chunk.times[i]}/${chunk.keys[i]}`)) continue;
+        pick.types.push(typeIds[i]!);
+        pick.times.push(chunk.times[i]!);
+        pick.bodies.push(chunk.bodies[i]!);
+        pick.records.push(leaves.records[i]!);
+        pick.hashes.push(leaves.hashes[i]!);
+      }
+      if (pick.times.length > 0) {
+        const tally = new BucketTally();
+        for (let i = 0; i < pick.times.length; i++) tally.add(pick.types[i]!, pick.times[i]!);
+        const counts = [...tally.entries()];
+        const base = Number(head.last_seq);
+        const seqs = pick.times.map((_, i) => base + 1 + i);
+        const tree = await this.tree.append(client, tid, tenantId, head, pick.records, pick.hashes, seqs);
+        const r = await client.query({
+          name: 'lw_append_entries',
+          text: SQL.entries,
+          values: [
+            tid,
+            base,
+            head.at,
+            pick.types,
+            pick.times,
+            joinBodies(pick.bodies),
+            pick.times.length,
+            counts.map((c) => c.typeId),
+            counts.map((c) => c.hour),
+            counts.map((c) => c.n),
+            ...treeHeadValues(tree),
+            ...treeWriteValues(tree),
+          ],
+        });
+        if (r.rowCount !== pick.times.length) throw new Error(`stored ${r.rowCount} of ${pick.times.length} entries`);
+      }
+      accepted += pick.times.length;
+      seen += chunk.times.length + chunk.repeated;
+      chunk = pull(it);
+      if (chunk.times.length > 0) leaves = await this.leavesOf(chunk);
     }
     return { accepted, duplicates: seen - accepted };
   }
@@ -607,14 +664,25 @@ export class PostgresStore implements Store {
     return this.reader.read({ tid, typeId, owner, fromMs: query.fromMs, toMs: query.toMs, watermark }, after, limit);
   }
 
-  async createTenant(input: { id: string; name: string }): Promise<Tenant> {
-    const r = await this.pool.query<TenantRow>(
-      `WITH t AS (INSERT INTO tenants (id, name, created_at) VALUES ($1, $2, $3) RETURNING *),
-            s AS (INSERT INTO entry_seqs (tid) SELECT tid FROM t)
-       SELECT ${SQL.tenantColumns} FROM t`,
-      [input.id, input.name, new Date()],
-    );
-    return toTenant(r.rows[0]!);
+  async createTenant(input: { id: string; name: string }, trail?: TrailOf<Tenant>): Promise<Tenant> {
+    const create = async (db: Pick<pg.Pool, 'query'>): Promise<Tenant> => {
+      const r = await db.query<TenantRow>(
+        `WITH t AS (INSERT INTO tenants (id, name, created_at) VALUES ($1, $2, $3) RETURNING *),
+              s AS (INSERT INTO entry_seqs (tid) SELECT tid FROM t)
+         SELECT ${SQL.tenantColumns} FROM t`,
+        [input.id, input.name, new Date()],
+      );
+      return toTenant(r.rows[0]!);
+    };
+    if (!trail) return create(this.pool);
+    return (await this.recorded(
+      (t) => t.id,
+      async (client) => {
+        const after = await create(client);
+        return { before: undefined, after, result: after };
+      },
+      trail,
+    ))!;
   }
 
   async getTenant(id: string): Promise<Tenant | undefined> {
@@ -627,9 +695,24 @@ export class PostgresStore implements Store {
     return r.rows.map(toTenant);
   }
 
-  async setTenantLimits(id: string, limits: Partial<TenantLimits>): Promise<Tenant | undefined> {
+  async setTenantLimits(id: string, limits: Partial<TenantLimits>, trail?: TrailOf<Tenant>): Promise<Tenant | undefined> {
+    return this.recorded(
+      (t) => t.id,
+      async (client, lockTenant) => {
+        const t = await client.query<TenantRow & { tid: number }>(`SELECT tid, ${SQL.tenantColumns} FROM tenants WHERE id = $1`, [id]);
+        if (!t.rows[0]) return undefined;
+        await lockTenant(t.rows[0].tid);
+        const before = toTenant((await client.query<TenantRow>(`SELECT ${SQL.tenantColumns} FROM tenants WHERE id = $1 FOR UPDATE`, [id])).rows[0]!);
+        const after = await this.updateLimits(client, id, limits);
+        return after && { before, after, result: after };
+      },
+      trail,
+    );
+  }
+
+  private async updateLimits(db: pg.PoolClient, id: string, limits: Partial<TenantLimits>): Promise<Tenant | undefined> {
     // A flag per field distinguishes "leave as is" from "set to null" (the server's default).
-    const r = await this.pool.query<TenantRow>(
+    const r = await db.query<TenantRow>(
       `UPDATE tenants SET
          read_per_second = CASE WHEN $2 THEN $3::integer ELSE read_per_second END,
          read_per_day = CASE WHEN $4 THEN $5::integer ELSE read_per_day END,
@@ -648,16 +731,31 @@ export class PostgresStore implements Store {
     return r.rows[0] && toTenant(r.rows[0]);
   }
 
-  async createAccessKey(key: NewAccessKey): Promise<AccessKeyRecord> {
+  async createAccessKey(key: NewAccessKey, trail?: TrailOf<AccessKeyRecord>): Promise<AccessKeyRecord> {
     const tid = await this.requireTid(key.tenantId);
-    await this.pool.query('INSERT INTO access_keys (access_key, tid, secret_hash, scopes, created_at) VALUES ($1, $2, $3, $4, $5)', [
-      key.accessKey,
-      tid,
-      key.secretHash,
-      key.scopes,
-      new Date(),
+    return (await this.recorded(
+      (k) => k.tenantId,
+      async (client, lockTenant) => {
+        await lockTenant(tid);
+        await client.query('INSERT INTO access_keys (access_key, tid, secret_hash, scopes, created_at) VALUES ($1, $2, $3, $4, $5)', [
+          key.accessKey,
+          tid,
+          key.secretHash,
+          key.scopes,
+          new Date(),
+        ]);
+        const after = (await this.keyRecord(client, key.accessKey))!;
+        return { before: undefined, after, result: after };
+      },
+      trail,
+    ))!;
+  }
+
+  private async keyRecord(db: Pick<pg.Pool, 'query'>, accessKey: string): Promise<AccessKeyRecord | undefined> {
+    const r = await db.query<KeyRow>(`SELECT ${SQL.keyColumns} FROM access_keys k JOIN tenants t ON t.tid = k.tid WHERE k.access_key = $1`, [
+      accessKey,
     ]);
-    return (await this.getAccessKey(key.accessKey))!;
+    return r.rows[0] && toKey(r.rows[0]);
   }
 
   async getAccessKey(accessKey: string): Promise<AccessKeyRecord | undefined> {
@@ -676,9 +774,21 @@ export class PostgresStore implements Store {
     return r.rows.map(toKey);
   }
 
-  async revokeAccessKey(accessKey: string): Promise<boolean> {
-    const r = await this.pool.query('UPDATE access_keys SET revoked_at = $1 WHERE access_key = $2 AND revoked_at IS NULL', [new Date(), accessKey]);
-    return r.rowCount === 1;
+  async revokeAccessKey(accessKey: string, trail?: TrailOf<AccessKeyRecord>): Promise<boolean> {
+    const revoked = await this.recorded(
+      (k) => k.tenantId,
+      async (client, lockTenant) => {
+        const k = await client.query<{ tid: number }>('SELECT tid FROM access_keys WHERE access_key = $1', [accessKey]);
+        if (!k.rows[0]) return undefined;
+        await lockTenant(k.rows[0].tid);
+        const before = await this.keyRecord(client, accessKey);
+        const r = await client.query('UPDATE access_keys SET revoked_at = $1 WHERE access_key = $2 AND revoked_at IS NULL', [new Date(), accessKey]);
+        if (r.rowCount !== 1 || !before) return undefined;
+        return { before, after: (await this.keyRecord(client, accessKey))!, result: true };
+      },
+      trail,
+    );
+    return revoked === true;
   }
 
   async getOrCreateSecret(name: string, create: () => string): Promise<string> {
@@ -726,8 +836,24 @@ export class PostgresStore implements Store {
     return tid === undefined ? undefined : retention.retentionSettings(this.pool, tid);
   }
 
-  async setRetention(tenantId: string, logType: string | null, days: RetentionDays | undefined): Promise<RetentionSettings> {
-    return retention.setRetention(this.pool, await this.requireTid(tenantId), logType, days);
+  async setRetention(
+    tenantId: string,
+    logType: string | null,
+    days: RetentionDays | undefined,
+    trail?: TrailOf<RetentionSettings>,
+  ): Promise<RetentionSettings> {
+    const tid = await this.requireTid(tenantId);
+    if (!trail) return retention.setRetention(this.pool, tid, logType, days);
+    return (await this.recorded(
+      () => tenantId,
+      async (client, lockTenant) => {
+        await lockTenant(tid);
+        const before = await retention.retentionSettings(client, tid);
+        const after = await retention.setRetention(client, tid, logType, days);
+        return { before, after, result: after };
+      },
+      trail,
+    ))!;
   }
 
   async logTypes(tenantId: string): Promise<string[]> {
@@ -741,16 +867,38 @@ export class PostgresStore implements Store {
     return r.rows.map((row) => row.name).sort();
   }
 
-  async createHold(hold: NewLegalHold): Promise<LegalHold> {
-    return retention.createHold(this.pool, await this.requireTid(hold.tenantId), hold, new Date());
+  async createHold(hold: NewLegalHold, trail?: TrailOf<LegalHold>): Promise<LegalHold> {
+    const tid = await this.requireTid(hold.tenantId);
+    if (!trail) return retention.createHold(this.pool, tid, hold, new Date());
+    return (await this.recorded(
+      (h) => h.tenantId,
+      async (client, lockTenant) => {
+        await lockTenant(tid);
+        const after = await retention.createHold(client, tid, hold, new Date());
+        return { before: undefined, after, result: after };
+      },
+      trail,
+    ))!;
   }
 
   async listHolds(filter: { tenantId?: string; includeReleased?: boolean } = {}): Promise<LegalHold[]> {
     return retention.listHolds(this.pool, filter.tenantId, filter.includeReleased === true);
   }
 
-  async releaseHold(id: string, release: { reason: string; releasedBy: string }): Promise<LegalHold | undefined> {
-    return retention.releaseHold(this.pool, id, release, new Date());
+  async releaseHold(id: string, release: { reason: string; releasedBy: string }, trail?: TrailOf<LegalHold>): Promise<LegalHold | undefined> {
+    if (!trail) return retention.releaseHold(this.pool, id, release, new Date());
+    return this.recorded(
+      (h) => h.tenantId,
+      async (client, lockTenant) => {
+        const h = await client.query<{ tid: number }>('SELECT tid FROM holds WHERE id = $1', [id]);
+        if (!h.rows[0]) return undefined;
+        await lockTenant(h.rows[0].tid);
+        const after = await retention.releaseHold(client, id, release, new Date());
+        if (!after) return undefined;
+        return { before: { ...after, releasedAt: null, releasedBy: null, releaseReason: null }, after, result: after };
+      },
+      trail,
+    );
   }
 
   async purge(tenantId: string, logType: string, beforeMs: number, limit: number): Promise<PurgeReceipt> {
@@ -766,6 +914,34 @@ export class PostgresStore implements Store {
       // The step's last: months wholly before the cutoff that it left empty lose their partitions.
       if (receipt.count > 0 && receipt.count < max) await this.dropEmptyMonths(client, beforeMs);
       return receipt;
+    } catch (err) {
+      broken = true;
+      throw err;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  async dropExpiredPartitions(cutoffOf: CutoffOf): Promise<{ tenantId: string; receipt: PurgeReceipt }[]> {
+    const out: { tenantId: string; receipt: PurgeReceipt }[] = [];
+    const client = await this.pool.connect();
+    let broken = false;
+    try {
+      for (const m of await attachedMonths(client)) {
+        // Only months already over: entries may still arrive for the current one.
+        if (Date.UTC(1970, m + 1, 1) > Date.now()) break;
+        const ctx = {
+          tree: this.tree,
+          ownerOf: (tid: number, typeId: number) => this.ownerOf(tid, typeId),
+          lockTimeoutMs: PARTITION_DROP_LOCK_TIMEOUT_MS,
+          nowMs: Date.now(),
+        };
+        const receipts = await dropExpiredMonth(client, ctx, m, cutoffOf);
+        if (receipts === undefined) continue;
+        this.months.delete(m);
+        out.push(...receipts);
+      }
+      return out;
     } catch (err) {
       broken = true;
       throw err;

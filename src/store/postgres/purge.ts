@@ -10,7 +10,8 @@
  * row, as an append takes it first: the tenant's appends wait for the step (bounded), and
  * none can be inserting a key the step deletes. The deletes are range deletes by key; once a
  * type's purge is done, months it left with no entry of any tenant lose their partitions
- * (index.ts, migrations.ts `dropEmptyMonth`), so their space goes back without vacuum.
+ * (index.ts, migrations.ts `dropEmptyMonth`), so their space goes back without vacuum. Months
+ * whose every entry is expired are dropped whole before any step (month-drop.ts).
  */
 import type pg from 'pg';
 import { entryKey } from '../../logs/entry.ts';

@@ -43,7 +43,12 @@ export async function retentionSettings(db: Queryable, tid: number): Promise<Ret
   return settingsOf(r.rows);
 }
 
-export async function setRetention(pool: pg.Pool, tid: number, logType: string | null, days: RetentionDays | undefined): Promise<RetentionSettings> {
+export async function setRetention(
+  pool: Queryable,
+  tid: number,
+  logType: string | null,
+  days: RetentionDays | undefined,
+): Promise<RetentionSettings> {
   checkRetentionDays(days);
   checkRetentionType(logType);
   const name = logType ?? TENANT_DEFAULT;
@@ -57,7 +62,7 @@ export async function setRetention(pool: pg.Pool, tid: number, logType: string |
   return retentionSettings(pool, tid);
 }
 
-export async function createHold(pool: pg.Pool, tid: number, hold: NewLegalHold, now: Date): Promise<LegalHold> {
+export async function createHold(pool: Queryable, tid: number, hold: NewLegalHold, now: Date): Promise<LegalHold> {
   checkHold(hold);
   const r = await pool.query<HoldRow>(
     `WITH h AS (INSERT INTO holds (id, tid, log_type, from_ms, to_ms, reason, created_at, created_by)
@@ -87,7 +92,7 @@ export async function activeHolds(client: pg.PoolClient, tid: number): Promise<L
 }
 
 export async function releaseHold(
-  pool: pg.Pool,
+  pool: Queryable,
   id: string,
   release: { reason: string; releasedBy: string },
   now: Date,

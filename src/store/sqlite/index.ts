@@ -39,6 +39,7 @@ import type {
   Tenant,
   TenantLimits,
   TenantLog,
+  TrailOf,
   UserMatch,
 } from '../store.ts';
 import { type BackgroundErrorReporter, reportToStderr, StoreInconsistencyError, UnknownTenantError } from '../store.ts';
@@ -365,40 +366,71 @@ export class SqliteStore implements Store {
 
   async append(tenantId: string, entries: Iterable<NewEntry>): Promise<AppendResult> {
     const tid = this.requireTid(tenantId);
+    return this.writing(() => this.appendRows(tid, tenantId, entries));
+  }
+
+  /** Runs `fn` in an immediate write transaction; on a rollback, forgets what it cached of it. */
+  private writing<T>(fn: () => T): T {
     const knownTypes = new Set(this.typeIds.keys());
+    const knownTenants = new Set(this.tids.keys());
     try {
-      return this.db
-        .transaction(() => {
-          let accepted = 0;
-          let duplicates = 0;
-          const tally = new BucketTally();
-          const storedAt = this.now();
-          const leaves: LeafRecord[] = [];
-          const seqs: number[] = [];
-          for (const e of entries) {
-            const typeId = this.typeId(e.logType, true)!;
-            if (this.q.addEntryKey.run(tid, e.eventTimeMs, e.key.subarray(0, KEY_BYTES)).changes === 1) {
-              seqs.push(Number(this.q.insert.run(tid, typeId, e.eventTimeMs, e.body, storedAt).lastInsertRowid));
-              leaves.push(leafRecordOf(typeId, e));
-              accepted++;
-              tally.add(typeId, e.eventTimeMs);
-            } else {
-              duplicates++;
-            }
-          }
-          for (const c of tally.entries()) this.q.addCount.run(tid, c.typeId, c.hour, c.n);
-          // The tenant's tree and its next signed checkpoint, in this transaction.
-          this.tree.append(tid, tenantId, leaves, seqs);
-          return { accepted, duplicates };
-        })
-        .immediate();
+      return this.db.transaction(fn).immediate();
     } catch (err) {
       // Types registered by the rolled-back transaction do not exist; their ids will be reused.
       for (const name of this.typeIds.keys()) if (!knownTypes.has(name)) this.typeIds.delete(name);
+      for (const id of this.tids.keys()) if (!knownTenants.has(id)) this.tids.delete(id);
       this.typeNames.clear();
+      this.keys.clear();
       this.tree.rolledBack();
       throw err;
     }
+  }
+
+  /** Inside a write transaction: stores the new entries of a batch with their leaves. */
+  private appendRows(tid: number, tenantId: string, entries: Iterable<NewEntry>): AppendResult {
+    let accepted = 0;
+    let duplicates = 0;
+    const tally = new BucketTally();
+    const storedAt = this.now();
+    const leaves: LeafRecord[] = [];
+    const seqs: number[] = [];
+    for (const e of entries) {
+      const typeId = this.typeId(e.logType, true)!;
+      if (this.q.addEntryKey.run(tid, e.eventTimeMs, e.key.subarray(0, KEY_BYTES)).changes === 1) {
+        seqs.push(Number(this.q.insert.run(tid, typeId, e.eventTimeMs, e.body, storedAt).lastInsertRowid));
+        leaves.push(leafRecordOf(typeId, e));
+        accepted++;
+        tally.add(typeId, e.eventTimeMs);
+      } else {
+        duplicates++;
+      }
+    }
+    for (const c of tally.entries()) this.q.addCount.run(tid, c.typeId, c.hour, c.n);
+    // The tenant's tree and its next signed checkpoint, in this transaction.
+    this.tree.append(tid, tenantId, leaves, seqs);
+    return { accepted, duplicates };
+  }
+
+  /**
+   * An administrative act and its admin-trail entry in one write transaction: `act` changes
+   * the store and says the state before and after; the entry `trail` makes of them (if any)
+   * joins the tenant's log before the commit. A failure anywhere leaves neither.
+   */
+  private recorded<S, R>(
+    tenantOf: (after: S) => string,
+    act: () => { before: S | undefined; after: S; result: R } | undefined,
+    trail: TrailOf<S> | undefined,
+  ): R | undefined {
+    return this.writing(() => {
+      const done = act();
+      if (!done) return undefined;
+      const entry = trail?.(done.before, done.after);
+      if (entry) {
+        const tenantId = tenantOf(done.after);
+        this.appendRows(this.requireTid(tenantId), tenantId, [entry]);
+      }
+      return done.result;
+    });
   }
 
   async firstPage(query: EntryQuery, limit: number): Promise<FirstPage> {
@@ -490,9 +522,16 @@ export class SqliteStore implements Store {
     return total;
   }
 
-  async createTenant(input: { id: string; name: string }): Promise<Tenant> {
-    this.q.addTenant.run(input.id, input.name, new Date().toISOString());
-    return toTenant(this.q.tenant.get(input.id)!);
+  async createTenant(input: { id: string; name: string }, trail?: TrailOf<Tenant>): Promise<Tenant> {
+    return this.recorded(
+      (t) => t.id,
+      () => {
+        this.q.addTenant.run(input.id, input.name, new Date().toISOString());
+        const after = toTenant(this.q.tenant.get(input.id)!);
+        return { before: undefined, after, result: after };
+      },
+      trail,
+    )!;
   }
 
   async getTenant(id: string): Promise<Tenant | undefined> {
@@ -504,24 +543,34 @@ export class SqliteStore implements Store {
     return this.q.tenants.all().map(toTenant);
   }
 
-  async setTenantLimits(id: string, limits: Partial<TenantLimits>): Promise<Tenant | undefined> {
-    return this.db
-      .transaction(() => {
+  async setTenantLimits(id: string, limits: Partial<TenantLimits>, trail?: TrailOf<Tenant>): Promise<Tenant | undefined> {
+    return this.recorded(
+      (t) => t.id,
+      () => {
         const r = this.q.tenant.get(id);
         if (!r) return undefined;
-        const cur = toTenant(r).limits;
-        const next = { ...cur, ...limits };
+        const before = toTenant(r);
+        const next = { ...before.limits, ...limits };
         this.q.setLimits.run(next.readPerSecond, next.readPerDay, next.ingestPerSecond, id);
-        return toTenant(this.q.tenant.get(id)!);
-      })
-      .immediate();
+        const after = toTenant(this.q.tenant.get(id)!);
+        return { before, after, result: after };
+      },
+      trail,
+    );
   }
 
-  async createAccessKey(key: NewAccessKey): Promise<AccessKeyRecord> {
+  async createAccessKey(key: NewAccessKey, trail?: TrailOf<AccessKeyRecord>): Promise<AccessKeyRecord> {
     const tid = this.requireTid(key.tenantId);
     this.keys.clear();
-    this.q.addKey.run(key.accessKey, tid, key.secretHash, JSON.stringify(key.scopes), new Date().toISOString());
-    return toKey(this.q.key.get(key.accessKey)!);
+    return this.recorded(
+      (k) => k.tenantId,
+      () => {
+        this.q.addKey.run(key.accessKey, tid, key.secretHash, JSON.stringify(key.scopes), new Date().toISOString());
+        const after = toKey(this.q.key.get(key.accessKey)!);
+        return { before: undefined, after, result: after };
+      },
+      trail,
+    )!;
   }
 
   async getAccessKey(accessKey: string): Promise<AccessKeyRecord | undefined> {
@@ -544,9 +593,19 @@ export class SqliteStore implements Store {
     return this.q.keys.all(tenantId).map(toKey);
   }
 
-  async revokeAccessKey(accessKey: string): Promise<boolean> {
+  async revokeAccessKey(accessKey: string, trail?: TrailOf<AccessKeyRecord>): Promise<boolean> {
     this.keys.clear();
-    return this.q.revoke.run(new Date().toISOString(), accessKey).changes === 1;
+    const revoked = this.recorded(
+      (k) => k.tenantId,
+      () => {
+        const r = this.q.key.get(accessKey);
+        if (!r || this.q.revoke.run(new Date().toISOString(), accessKey).changes !== 1) return undefined;
+        return { before: toKey(r), after: toKey(this.q.key.get(accessKey)!), result: true };
+      },
+      trail,
+    );
+    this.keys.clear();
+    return revoked === true;
   }
 
   async getOrCreateSecret(name: string, create: () => string): Promise<string> {
@@ -587,8 +646,22 @@ export class SqliteStore implements Store {
     return tid === undefined ? undefined : this.retention.settings(tid);
   }
 
-  async setRetention(tenantId: string, logType: string | null, days: RetentionDays | undefined): Promise<RetentionSettings> {
-    return this.retention.set(this.requireTid(tenantId), logType, days);
+  async setRetention(
+    tenantId: string,
+    logType: string | null,
+    days: RetentionDays | undefined,
+    trail?: TrailOf<RetentionSettings>,
+  ): Promise<RetentionSettings> {
+    const tid = this.requireTid(tenantId);
+    return this.recorded(
+      () => tenantId,
+      () => {
+        const before = this.retention.settings(tid);
+        const after = this.retention.set(tid, logType, days);
+        return { before, after, result: after };
+      },
+      trail,
+    )!;
   }
 
   async logTypes(tenantId: string): Promise<string[]> {
@@ -599,16 +672,33 @@ export class SqliteStore implements Store {
     return [...names].sort();
   }
 
-  async createHold(hold: NewLegalHold): Promise<LegalHold> {
-    return this.retention.createHold(this.requireTid(hold.tenantId), hold, new Date(this.now()));
+  async createHold(hold: NewLegalHold, trail?: TrailOf<LegalHold>): Promise<LegalHold> {
+    const tid = this.requireTid(hold.tenantId);
+    return this.recorded(
+      (h) => h.tenantId,
+      () => {
+        const after = this.retention.createHold(tid, hold, new Date(this.now()));
+        return { before: undefined, after, result: after };
+      },
+      trail,
+    )!;
   }
 
   async listHolds(filter: { tenantId?: string; includeReleased?: boolean } = {}): Promise<LegalHold[]> {
     return this.retention.list(filter.tenantId, filter.includeReleased === true);
   }
 
-  async releaseHold(id: string, release: { reason: string; releasedBy: string }): Promise<LegalHold | undefined> {
-    return this.retention.release(id, release, new Date(this.now()));
+  async releaseHold(id: string, release: { reason: string; releasedBy: string }, trail?: TrailOf<LegalHold>): Promise<LegalHold | undefined> {
+    return this.recorded(
+      (h) => h.tenantId,
+      () => {
+        const after = this.retention.release(id, release, new Date(this.now()));
+        if (!after) return undefined;
+        const before = { ...after, releasedAt: null, releasedBy: null, releaseReason: null };
+        return { before, after, result: after };
+      },
+      trail,
+    );
   }
 
   async purge(tenantId: string, logType: string, beforeMs: number, limit: number): Promise<PurgeReceipt> {

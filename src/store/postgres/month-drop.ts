@@ -1,0 +1,250 @@
+/**
+ * Retention by whole months (issue 12): a monthly partition (entries, entry_keys, segments;
+ * shared by every tenant) whose every entry is past its tenant and type's retention and under
+ * no active hold is dropped whole, rather than emptied row by row and vacuumed.
+ *
+ * Everything the month holds goes with it, in ONE transaction with the deletion receipts: the
+ * three partitions (hot rows, segments, idempotency keys), the hourly tallies of its hours,
+ * the user postings of its segments, and per tenant and type one receipt leaf per at most
+ * MAX_RECEIPT_ENTRIES entries (count, range, digest over their leaf hashes; the leaves stay).
+ * A crash leaves either all of it or none of it.
+ *
+ * The costly part, reading every entry of the month (segments decoded) and the leaf hashes the
+ * receipts name, runs first without holding up anyone. The transaction then locks the
+ * tenants' `entry_seqs` rows (as appends and purge steps take them first), the month's own
+ * partitions against writes, and checks that the month is unchanged since it was read (rows,
+ * segments and holds); only the drop itself takes the parents' ACCESS EXCLUSIVE lock, under a
+ * short lock timeout, so reads and writes of other months queue behind it for at most that.
+ * A month that changed, or whose locks are not granted in time, is left for the next purge.
+ */
+import type pg from 'pg';
+import { MAX_RECEIPT_ENTRIES } from '../../tlog/deletion-receipt.ts';
+import { BUCKET_MS } from '../count-plan.ts';
+import { buildReceipt, type PurgeCandidate } from '../purge-step.ts';
+import { purgeableRanges } from '../retention-policy.ts';
+import { decodeSegment, type SegmentOwner } from '../segment-codec.ts';
+import type { LegalHold, PurgeReceipt } from '../store.ts';
+import { LOCK_NAMESPACE, monthTable, PARTITION_LOCK, PARTITIONED, partitionOf, SEAL_LOCK_NAMESPACE } from './migrations.ts';
+import { activeHolds } from './retention.ts';
+import { groupLockKey } from './sealer.ts';
+import type { PostgresTree, TreeHeadRow } from './tree.ts';
+
+/** The cutoff (ms; entries before it are expired) of a tenant's log type; null: kept forever. */
+export type CutoffOf = (tenantId: string, logType: string) => number | null;
+
+export interface MonthDropContext {
+  readonly tree: PostgresTree;
+  readonly ownerOf: (tid: number, typeId: number) => Promise<SegmentOwner>;
+  /** How long the drop may make reads and writes of other months wait for its locks. */
+  readonly lockTimeoutMs: number;
+  readonly nowMs: number;
+}
+
+interface Group {
+  readonly tid: number;
+  readonly typeId: number;
+  readonly owner: SegmentOwner;
+  minMs: number;
+  maxMs: number;
+  readonly entries: PurgeCandidate[];
+}
+
+interface Fingerprint {
+  readonly hot: string;
+  readonly sealed: string;
+}
+
+/** Segments read per query while the month is listed. */
+const SEGMENTS_PER_READ = 64;
+/** Sequences looked up per leaf-index query. */
+const SEQS_PER_LOOKUP = 50_000;
+
+/** What the month's partitions hold, cheaply: it changes with any write to them. */
+async function fingerprint(db: pg.PoolClient, month: number): Promise<Fingerprint> {
+  const h = await db.query<{ f: string }>(`SELECT count(*) || '/' || coalesce(sum(seq), 0) AS f FROM ${monthTable('entries', month)}`);
+  const s = await db.query<{ f: string }>(
+    `SELECT count(*) || '/' || coalesce(sum(id), 0) || '/' || coalesce(sum(n), 0) AS f FROM ${monthTable('segments', month)}`,
+  );
+  return { hot: h.rows[0]!.f, sealed: s.rows[0]!.f };
+}
+
+/** Whether the active holds leave every entry of the group (its min to max event time) before `cutoff` deletable. */
+function deletable(holds: readonly LegalHold[], g: Group, cutoff: number): boolean {
+  return purgeableRanges(holds, g.owner.logType, cutoff).some((r) => r.fromMs <= g.minMs && g.maxMs < r.toMs);
+}
+
+/**
+ * Drops month `month` (a number from `monthOf`) if every entry in it is expired and under no
+ * hold, with its receipts. Returns the receipts by tenant (empty when the month held nothing),
+ * or undefined when the month stays (something in it is kept, it changed meanwhile, or its
+ * locks were not granted in time).
+ */
+export async function dropExpiredMonth(
+  client: pg.PoolClient,
+  ctx: MonthDropContext,
+  month: number,
+  cutoffOf: CutoffOf,
+): Promise<{ tenantId: string; receipt: PurgeReceipt }[] | undefined> {
+  const entriesTable = monthTable('entries', month);
+  const segmentsTable = monthTable('segments', month);
+  const exists = await client.query<{ e: boolean }>('SELECT to_regclass($1) IS NOT NULL AS e', [partitionOf(month)]);
+  if (!exists.rows[0]!.e) return undefined;
+
+  // 1. Without locks: who has entries in the month, and whether all of them may go.
+  const before = await fingerprint(client, month);
+  const r = await client.query<{ tid: number; type_id: number; lo: string; hi: string }>(
+    `SELECT tid, type_id, min(lo) AS lo, max(hi) AS hi FROM (
+       SELECT tid, type_id, min(event_time) AS lo, max(event_time) AS hi FROM ${entriesTable} GROUP BY 1, 2
+       UNION ALL SELECT tid, type_id, min(first_time), max(last_time) FROM ${segmentsTable} GROUP BY 1, 2
+     ) x GROUP BY 1, 2 ORDER BY 1, 2`,
+  );
+  const groups: Group[] = [];
+  const holdsOf = new Map<number, LegalHold[]>();
+  for (const row of r.rows) {
+    const owner = await ctx.ownerOf(row.tid, row.type_id);
+    const cutoff = cutoffOf(owner.tenantId, owner.logType);
+    const g: Group = { tid: row.tid, typeId: row.type_id, owner, minMs: Number(row.lo), maxMs: Number(row.hi), entries: [] };
+    if (cutoff === null || g.maxMs >= cutoff) return undefined;
+    if (!holdsOf.has(g.tid)) holdsOf.set(g.tid, await activeHoldsUnlocked(client, g.tid));
+    if (!deletable(holdsOf.get(g.tid)!, g, cutoff)) return undefined;
+    groups.push(g);
+  }
+
+  // 2. Still without locks: every entry (hot rows, then segments decoded), and the receipts.
+  for (const g of groups) {
+    const hot = await client.query<{ seq: string; event_time: string }>(
+      `SELECT seq, event_time FROM ${entriesTable} WHERE tid = $1 AND type_id = $2`,
+      [g.tid, g.typeId],
+    );
+    for (const row of hot.rows) g.entries.push({ timeMs: Number(row.event_time), seq: Number(row.seq) });
+    let at = { timeMs: Number.MIN_SAFE_INTEGER, seq: 0 };
+    for (;;) {
+      const s = await client.query<{ id: string; last_time: string; last_seq: string; data: Buffer }>(
+        `SELECT id, last_time, last_seq, data FROM ${segmentsTable} WHERE tid = $1 AND type_id = $2 AND (last_time, last_seq) > ($3, $4)
+         ORDER BY last_time, last_seq LIMIT ${SEGMENTS_PER_READ}`,
+        [g.tid, g.typeId, at.timeMs, at.seq],
+      );
+      for (const row of s.rows) {
+        const seg = decodeSegment(row.data, g.owner, Number(row.id));
+        for (let i = 0; i < seg.count; i++) g.entries.push({ timeMs: seg.timeMs(i), seq: seg.seq(i) });
+      }
+      if (s.rows.length < SEGMENTS_PER_READ) break;
+      const last = s.rows[s.rows.length - 1]!;
+      at = { timeMs: Number(last.last_time), seq: Number(last.last_seq) };
+    }
+    g.entries.sort((a, b) => a.timeMs - b.timeMs || a.seq - b.seq);
+  }
+  const receipts: { g: Group; text: string; receipt: Omit<PurgeReceipt, 'leafIndex'> }[] = [];
+  for (const g of groups) {
+    for (let at = 0; at < g.entries.length; at += MAX_RECEIPT_ENTRIES) {
+      const chunk = g.entries.slice(at, at + MAX_RECEIPT_ENTRIES);
+      const leaves: number[] = [];
+      for (let i = 0; i < chunk.length; i += SEQS_PER_LOOKUP)
+        leaves.push(
+          ...(await ctx.tree.leafIndexes(
+            g.tid,
+            chunk.slice(i, i + SEQS_PER_LOOKUP).map((e) => e.seq),
+            client,
+          )),
+        );
+      const sorted = [...leaves].sort((a, b) => a - b);
+      const hashes = leaves.some((l) => l < 0) ? [] : await ctx.tree.leafHashesAt(client, g.tid, sorted);
+      receipts.push({ g, ...buildReceipt(g.owner.logType, chunk, leaves, () => hashes, ctx.nowMs) });
+    }
+  }
+
+  // 3. One transaction: the month unchanged, the receipts appended, the month and all it held
+  // gone. Its locks wait briefly; when they are not granted (reads, appends and the sealer go
+  // first) it is tried again a few times before the work of listing the month is given up.
+  const tids = [...new Set(groups.map((g) => g.tid))].sort((a, b) => a - b);
+  for (let attempt = 1; ; attempt++) {
+    const done = await commitDrop(client, ctx, month, cutoffOf, before, groups, receipts, tids);
+    if (done !== 'busy') return done;
+    if (attempt === LOCK_ATTEMPTS) return undefined;
+    await new Promise((r) => setTimeout(r, 250 * attempt));
+  }
+}
+
+/** Attempts at the drop's locks before the month is left for the next purge. */
+const LOCK_ATTEMPTS = 8;
+
+/** Step 3 of dropExpiredMonth; 'busy' when a lock was not granted in time (nothing done). */
+async function commitDrop(
+  client: pg.PoolClient,
+  ctx: MonthDropContext,
+  month: number,
+  cutoffOf: CutoffOf,
+  before: Fingerprint,
+  groups: readonly Group[],
+  receipts: readonly { g: Group; text: string; receipt: Omit<PurgeReceipt, 'leafIndex'> }[],
+  tids: readonly number[],
+): Promise<{ tenantId: string; receipt: PurgeReceipt }[] | undefined | 'busy'> {
+  const segmentsTable = monthTable('segments', month);
+  await client.query('BEGIN; SET LOCAL synchronous_commit = on');
+  try {
+    await client.query(`SET LOCAL lock_timeout = ${Math.trunc(Math.max(ctx.lockTimeoutMs, 1000))}`);
+    await client.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_NAMESPACE, PARTITION_LOCK]);
+    const still = await client.query<{ e: boolean }>('SELECT to_regclass($1) IS NOT NULL AS e', [partitionOf(month)]);
+    if (!still.rows[0]!.e) return await rollback(client);
+    // The groups' sealing locks first, as purge steps take them: the sealer leaves the groups
+    // alone meanwhile, so no sealing transaction holds the parents while the drop waits for them.
+    const groupKeys = [...new Set(groups.map((g) => groupLockKey(g.tid, g.typeId)))].sort((a, b) => a - b);
+    for (const key of groupKeys) await client.query('SELECT pg_advisory_xact_lock($1, $2)', [SEAL_LOCK_NAMESPACE, key]);
+    // The tenants' rows next, as their appends and purge steps take them: their trees stand still.
+    await client.query('SELECT tid FROM entry_seqs WHERE tid = ANY($1::int4[]) ORDER BY tid FOR UPDATE', [tids]);
+    await client.query(`SET LOCAL lock_timeout = ${Math.trunc(ctx.lockTimeoutMs)}`);
+    // No one writes into the month any more (reads carry on); then it must be as it was read.
+    await client.query(`LOCK TABLE ${PARTITIONED.map((t) => monthTable(t, month)).join(', ')} IN SHARE MODE`);
+    const now = await fingerprint(client, month);
+    if (now.hot !== before.hot || now.sealed !== before.sealed) return await rollback(client);
+    for (const tid of tids) {
+      // Locked against release; a hold created since the month was read is seen here.
+      const holds = await activeHolds(client, tid);
+      for (const g of groups) {
+        if (g.tid === tid && !deletable(holds, g, cutoffOf(g.owner.tenantId, g.owner.logType) ?? Number.NEGATIVE_INFINITY))
+          return await rollback(client);
+      }
+    }
+    const out: { tenantId: string; receipt: PurgeReceipt }[] = [];
+    for (const { g, text, receipt } of receipts) {
+      const h = await client.query<TreeHeadRow>(
+        'SELECT last_seq, tree_size, tree_partial, tree_peaks, tree_note FROM entry_seqs WHERE tid = $1 FOR UPDATE',
+        [g.tid],
+      );
+      const leafIndex = await ctx.tree.appendReceipt(client, g.tid, g.owner.tenantId, h.rows[0]!, text, ctx.nowMs);
+      out.push({ tenantId: g.owner.tenantId, receipt: { ...receipt, leafIndex } });
+    }
+    // What lives outside the partitions: the month's hourly tallies, its segments' postings.
+    const from = Date.UTC(1970, month, 1);
+    const to = Date.UTC(1970, month + 1, 1);
+    await client.query('DELETE FROM entry_counts WHERE tid = ANY($1::int4[]) AND hour >= $2 AND hour < $3', [tids, from / BUCKET_MS, to / BUCKET_MS]);
+    await client.query('DELETE FROM segment_users WHERE tid = ANY($1::int4[]) AND last_time >= $2 AND last_time < $3', [tids, from, to]);
+    await client.query(`DELETE FROM segment_users_pending WHERE id IN (SELECT id FROM ${segmentsTable})`);
+    for (const table of PARTITIONED) await client.query(`LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE`);
+    for (const table of PARTITIONED) await client.query(`DROP TABLE ${monthTable(table, month)}`);
+    await client.query('COMMIT');
+    return out;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    ctx.tree.rolledBack();
+    // A lock not granted in time (or a deadlock broken): reads and writes go first.
+    const code = (err as { code?: string }).code;
+    if (code === '55P03' || code === '40P01') return 'busy';
+    throw err;
+  }
+}
+
+async function rollback(client: pg.PoolClient): Promise<undefined> {
+  await client.query('ROLLBACK');
+  return undefined;
+}
+
+/** A tenant's active holds, read without locking them (the transaction reads them again, locked). */
+async function activeHoldsUnlocked(client: pg.PoolClient, tid: number): Promise<LegalHold[]> {
+  await client.query('BEGIN');
+  try {
+    return await activeHolds(client, tid);
+  } finally {
+    await client.query('ROLLBACK');
+  }
+}
