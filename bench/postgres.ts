@@ -13,16 +13,18 @@ import type { DiskFigures, StoreResults } from './lib/report.ts';
 import type { Target } from './lib/target.ts';
 import type { IngestStores } from './measure/ingest.ts';
 
-export interface PostgresSectionOptions {
+export interface PostgresSectionOptions<R = StoreResults> {
   readonly spec: DatasetSpec;
   readonly signingKey: string;
   log(line: string): void;
-  measure(target: Target, ingest: IngestStores, disk?: DiskFigures): Promise<StoreResults>;
+  measure(target: Target, ingest: IngestStores, disk?: DiskFigures): Promise<R>;
+  /** Arguments for node running the server under test (e.g. `--cpu-prof`). */
+  readonly nodeArgs?: readonly string[];
 }
 
-export type PostgresSection = { results: StoreResults; dataset: Dataset } | { skipped: string };
+export type PostgresSection<R = StoreResults> = { results: R; dataset: Dataset } | { skipped: string };
 
-export async function postgresSection(o: PostgresSectionOptions): Promise<PostgresSection> {
+export async function postgresSection<R = StoreResults>(o: PostgresSectionOptions<R>): Promise<PostgresSection<R>> {
   const { cluster, skip } = await startPostgres({ durable: true });
   if (!cluster) return { skipped: skip };
   try {
@@ -48,7 +50,7 @@ export async function postgresSection(o: PostgresSectionOptions): Promise<Postgr
     const disk: DiskFigures = { databaseBytes, jsonBytes, ratio: Math.round((databaseBytes / jsonBytes) * 1000) / 1000 };
     o.log(`postgres: sealed in ${sealSeconds} s; ${(databaseBytes / 1024 ** 2).toFixed(1)} MiB of relations (${disk.ratio} of its JSON)`);
     const dataset: Dataset = { ...o.spec, ...made, seedSeconds, sealSeconds, jsonBytes };
-    const server = await startLogwarden({ databaseUrl: url }, o.signingKey);
+    const server = await startLogwarden({ databaseUrl: url }, o.signingKey, 1, o.nodeArgs);
     try {
       const target: Target = {
         kind: 'postgres',

@@ -25,7 +25,8 @@ export function sqliteDatabaseBytes(dataDir: string): number {
   return statSync(file).size + (existsSync(`${file}-wal`) ? statSync(`${file}-wal`).size : 0);
 }
 
-export function sqliteJsonBytes(dataDir: string): { jsonBytes: number; entries: number } {
+/** Also counts the entries of each log type (`byType`): the data set's own, and the admin trail its set-up wrote. */
+export function sqliteJsonBytes(dataDir: string): { jsonBytes: number; entries: number; byType: Map<string, number> } {
   const db = new Database(join(dataDir, DATABASE_FILE), { readonly: true });
   try {
     const hot = db
@@ -33,6 +34,12 @@ export function sqliteJsonBytes(dataDir: string): { jsonBytes: number; entries: 
       .get()!;
     let jsonBytes = hot.bytes ?? 0;
     let entries = hot.n;
+    const byType = new Map<string, number>(
+      db
+        .prepare<[], [string, number]>('SELECT l.name, count(*) FROM entries e JOIN log_types l ON l.type_id = e.type_id GROUP BY l.name')
+        .raw()
+        .all(),
+    );
     const rows = db.prepare<[], { id: number; tenant: string; type: string; data: Buffer }>(
       `SELECT s.id, t.id AS tenant, l.name AS type, s.data FROM segments s
        JOIN tenants t ON t.tid = s.tid JOIN log_types l ON l.type_id = s.type_id`,
@@ -41,8 +48,9 @@ export function sqliteJsonBytes(dataDir: string): { jsonBytes: number; entries: 
       const seg = decodeSegment(r.data, { tenantId: r.tenant, logType: r.type }, r.id);
       jsonBytes += seg.text.length - (seg.count - 1);
       entries += seg.count;
+      byType.set(r.type, (byType.get(r.type) ?? 0) + seg.count);
     }
-    return { jsonBytes, entries };
+    return { jsonBytes, entries, byType };
   } finally {
     db.close();
   }

@@ -121,11 +121,17 @@ function rssMiB(pid: number): number {
 }
 
 /** Spawns a server and resolves once it printed the URL it listens on (matched by `ready`). */
-function startServer(args: readonly string[], env: Record<string, string>, ready: RegExp, from: 'stdout' | 'stderr'): Promise<ServerProcess> {
+function startServer(
+  args: readonly string[],
+  env: Record<string, string>,
+  ready: RegExp,
+  from: 'stdout' | 'stderr',
+  nodeArgs: readonly string[] = [],
+): Promise<ServerProcess> {
   return new Promise((resolve, reject) => {
     // The structured request log goes nowhere, as to a log shipper that keeps up: writing it
     // costs the server as in production, reading it would cost the load generator.
-    const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', ...args], {
+    const child: ChildProcess = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', ...args], {
       cwd: ROOT,
       env: childEnv(env),
       stdio: ['ignore', from === 'stdout' ? 'pipe' : 'ignore', 'pipe'],
@@ -178,14 +184,16 @@ export function storeArgs(at: StoreLocation): string[] {
 
 /**
  * `logwarden serve` on 127.0.0.1, on a free port, with a known signing key (cursors can be made
- * for it); with `workers` > 1, that many processes share the port (`--workers`).
+ * for it); with `workers` > 1, that many processes share the port (`--workers`). `nodeArgs` go
+ * to node itself (e.g. `--cpu-prof`).
  */
-export function startLogwarden(at: StoreLocation, signingKey: string, workers = 1): Promise<ServerProcess> {
+export function startLogwarden(at: StoreLocation, signingKey: string, workers = 1, nodeArgs: readonly string[] = []): Promise<ServerProcess> {
   return startServer(
     [CLI, 'serve', '--host', '127.0.0.1', '--port', '0', ...(workers > 1 ? ['--workers', String(workers)] : []), ...storeArgs(at)],
     { LOGWARDEN_SIGNING_KEY: signingKey },
     /listening on (http:\/\/\S+)/,
     'stderr',
+    nodeArgs,
   );
 }
 

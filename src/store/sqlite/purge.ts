@@ -37,7 +37,7 @@ export class SqlitePurge {
     this.q = {
       hotIn: db
         .prepare<[number, number, number, number, number], [number, number, string]>(
-          'SELECT seq, event_time, body FROM entries WHERE tid = ? AND type_id = ? AND event_time >= ? AND event_time < ? ORDER BY event_time, seq LIMIT ?',
+          'SELECT seq, event_time, body FROM entries WHERE tid = ? AND type_id = ? AND event_time >= ? AND event_time < ? ORDER BY event_time, seq LIMIT CAST(? AS INTEGER)',
         )
         .raw(),
       deleteRow: db.prepare<[number]>('DELETE FROM entries WHERE seq = ?'),

@@ -67,7 +67,9 @@ export class Sealer {
   ) {
     this.q = {
       oldest: db
-        .prepare<[number], HotRow>('SELECT seq, tid, type_id, event_time, CAST(body AS BLOB), stored_at FROM entries ORDER BY seq LIMIT ?')
+        .prepare<[number], HotRow>(
+          'SELECT seq, tid, type_id, event_time, CAST(body AS BLOB), stored_at FROM entries ORDER BY seq LIMIT CAST(? AS INTEGER)',
+        )
         .raw(),
       deleteRow: db.prepare<[number]>('DELETE FROM entries WHERE seq = ?'),
       freePages: db.prepare<[], number>('PRAGMA freelist_count').pluck(),

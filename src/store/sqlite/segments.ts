@@ -45,7 +45,7 @@ export class Segments {
       after: db
         .prepare<[number, number, number, number, number, number], Row>(
           `SELECT ${COLUMNS} FROM segments WHERE tid = ? AND type_id = ? AND last_time >= ? AND (last_time > ? OR last_seq > ?)
-           ORDER BY last_time, last_seq LIMIT ?`,
+           ORDER BY last_time, last_seq LIMIT CAST(? AS INTEGER)`,
         )
         .raw(),
       overlapping: db
@@ -76,10 +76,10 @@ export class Segments {
           `SELECT s.id, s.first_time, s.first_seq, s.last_time, s.last_seq, s.n, p.n FROM segment_users p
            JOIN segments s ON s.tid = p.tid AND s.type_id = p.type_id AND s.last_time = p.last_time AND s.last_seq = p.last_seq
            WHERE p.tid = ? AND p.type_id = ? AND p.user_key = ? AND p.last_time >= ? AND (p.last_time > ? OR p.last_seq > ?)
-           ORDER BY p.last_time, p.last_seq LIMIT ?`,
+           ORDER BY p.last_time, p.last_seq LIMIT CAST(? AS INTEGER)`,
         )
         .raw(),
-      pending: db.prepare<[number], number>('SELECT id FROM segment_users_pending ORDER BY id LIMIT ?').pluck(),
+      pending: db.prepare<[number], number>('SELECT id FROM segment_users_pending ORDER BY id LIMIT CAST(? AS INTEGER)').pluck(),
       pendingRow: db.prepare<[number], [number, number, ...Row]>(`SELECT tid, type_id, ${COLUMNS} FROM segments WHERE id = ?`).raw(),
       donePending: db.prepare<[number]>('DELETE FROM segment_users_pending WHERE id = ?'),
     };
