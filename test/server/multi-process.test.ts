@@ -130,6 +130,15 @@ describe('two processes on one PostgreSQL and one Redis', { skip }, () => {
     assert.deepEqual(statuses, [200, 200, 429, 429]);
     const reset = await runCli(['tenants', 'limits', tenantId, '--reset', ...store()]);
     assert.equal(reset.code, 0, reset.stderr);
+    // Both processes see the reset within their refresh interval: the next test starts after it.
+    const resetAt = Date.now();
+    for (const server of [a, b]) {
+      while ((await get(server, q)).status === 429) {
+        assert.ok(Date.now() - resetAt < 5000, 'limit reset seen within 5 seconds');
+        await sleep(100);
+      }
+    }
+    await sleep(1000 - (Date.now() % 1000) + 10); // the polls' second is over
   });
 
   it('sees a revocation on both processes within seconds', async () => {

@@ -869,7 +869,14 @@ export class PostgresStore implements Store {
 
   async createHold(hold: NewLegalHold, trail?: TrailOf<LegalHold>): Promise<LegalHold> {
     const tid = await this.requireTid(hold.tenantId);
-    if (!trail) return retention.createHold(this.pool, tid, hold, new Date());
+    // The tenant's entry_seqs row first, as purge steps and month drops take it before they read
+    // the holds: a hold is either seen by a purge or created after it has committed.
+    if (!trail) {
+      return this.inTransaction(async (client) => {
+        await client.query('SELECT FROM entry_seqs WHERE tid = $1 FOR UPDATE', [tid]);
+        return retention.createHold(client, tid, hold, new Date());
+      });
+    }
     return (await this.recorded(
       (h) => h.tenantId,
       async (client, lockTenant) => {
