@@ -4,9 +4,6 @@
  * writes) leaves neither the change nor the entry, nor a leaf; a success leaves both.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { Actor } from '../../src/admin/actor.ts';
 import { createHoldAct, releaseHoldAct } from '../../src/admin/holds.ts';
@@ -16,8 +13,8 @@ import { changeLimitsAct, createTenantAct } from '../../src/admin/tenants.ts';
 import type { NewEntry } from '../../src/logs/entry.ts';
 import { ADMIN_LOG_TYPE } from '../../src/logs/log-types.ts';
 import { openPostgresStore } from '../../src/store/postgres/index.ts';
-import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import type { Store } from '../../src/store/store.ts';
+import { sqliteFactory } from '../support/app.ts';
 import { startPostgres } from '../support/postgres.ts';
 
 const actor: Actor = { kind: 'cli', user: 'ops', host: 'h' };
@@ -111,17 +108,7 @@ function cases(open: () => Promise<{ store: Store; dispose(): Promise<void> }>):
 
 describe('admin acts with their trail entries, one transaction', () => {
   describe('sqlite', () => {
-    cases(async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'logwarden-act-atomic-'));
-      const store = openSqliteStore({ dataDir: dir });
-      return {
-        store,
-        async dispose() {
-          await store.close();
-          rmSync(dir, { recursive: true, force: true });
-        },
-      };
-    });
+    cases(() => sqliteFactory.create());
   });
 
   describe('postgres', async () => {
