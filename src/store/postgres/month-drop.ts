@@ -23,7 +23,7 @@ import { BUCKET_MS } from '../count-plan.ts';
 import { buildReceipt, type PurgeCandidate } from '../purge-step.ts';
 import { purgeableRanges } from '../retention-policy.ts';
 import { decodeSegment, type SegmentOwner } from '../segment-codec.ts';
-import type { LegalHold, PurgeReceipt } from '../store.ts';
+import type { LegalHold, PartitionOutcome, PurgeReceipt } from '../store.ts';
 import { LOCK_NAMESPACE, monthTable, PARTITION_LOCK, PARTITIONED, partitionOf, SEAL_LOCK_NAMESPACE } from './migrations.ts';
 import { activeHolds } from './retention.ts';
 import { groupLockKey } from './sealer.ts';
@@ -73,22 +73,24 @@ function deletable(holds: readonly LegalHold[], g: Group, cutoff: number): boole
   return purgeableRanges(holds, g.owner.logType, cutoff).some((r) => r.fromMs <= g.minMs && g.maxMs < r.toMs);
 }
 
+type Receipts = { tenantId: string; receipt: PurgeReceipt }[];
+
+/** What became of a month: dropped with its receipts by tenant (none when it held nothing), or why it stays. */
+export type MonthDrop = { readonly outcome: 'dropped'; readonly receipts: Receipts } | { readonly outcome: Exclude<PartitionOutcome, 'dropped'> };
+
+const KEPT: MonthDrop = { outcome: 'kept' };
+const CHANGED: MonthDrop = { outcome: 'changed' };
+
 /**
  * Drops month `month` (a number from `monthOf`) if every entry in it is expired and under no
- * hold, with its receipts. Returns the receipts by tenant (empty when the month held nothing),
- * or undefined when the month stays (something in it is kept, it changed meanwhile, or its
- * locks were not granted in time).
+ * hold, with its receipts. Otherwise the month stays: something in it is kept (or it is gone
+ * already), it changed meanwhile, or its locks were not granted in time (busy).
  */
-export async function dropExpiredMonth(
-  client: pg.PoolClient,
-  ctx: MonthDropContext,
-  month: number,
-  cutoffOf: CutoffOf,
-): Promise<{ tenantId: string; receipt: PurgeReceipt }[] | undefined> {
+export async function dropExpiredMonth(client: pg.PoolClient, ctx: MonthDropContext, month: number, cutoffOf: CutoffOf): Promise<MonthDrop> {
   const entriesTable = monthTable('entries', month);
   const segmentsTable = monthTable('segments', month);
   const exists = await client.query<{ e: boolean }>('SELECT to_regclass($1) IS NOT NULL AS e', [partitionOf(month)]);
-  if (!exists.rows[0]!.e) return undefined;
+  if (!exists.rows[0]!.e) return KEPT;
 
   // 1. Without locks: who has entries in the month, and whether all of them may go.
   const before = await fingerprint(client, month);
@@ -104,9 +106,9 @@ export async function dropExpiredMonth(
     const owner = await ctx.ownerOf(row.tid, row.type_id);
     const cutoff = cutoffOf(owner.tenantId, owner.logType);
     const g: Group = { tid: row.tid, typeId: row.type_id, owner, minMs: Number(row.lo), maxMs: Number(row.hi), entries: [] };
-    if (cutoff === null || g.maxMs >= cutoff) return undefined;
+    if (cutoff === null || g.maxMs >= cutoff) return KEPT;
     if (!holdsOf.has(g.tid)) holdsOf.set(g.tid, await activeHoldsUnlocked(client, g.tid));
-    if (!deletable(holdsOf.get(g.tid)!, g, cutoff)) return undefined;
+    if (!deletable(holdsOf.get(g.tid)!, g, cutoff)) return KEPT;
     groups.push(g);
   }
 
@@ -160,7 +162,7 @@ export async function dropExpiredMonth(
   for (let attempt = 1; ; attempt++) {
     const done = await commitDrop(client, ctx, month, cutoffOf, before, groups, receipts, tids);
     if (done !== 'busy') return done;
-    if (attempt === LOCK_ATTEMPTS) return undefined;
+    if (attempt === LOCK_ATTEMPTS) return { outcome: 'busy' };
     await new Promise((r) => setTimeout(r, 250 * attempt));
   }
 }
@@ -178,14 +180,14 @@ async function commitDrop(
   groups: readonly Group[],
   receipts: readonly { g: Group; text: string; receipt: Omit<PurgeReceipt, 'leafIndex'> }[],
   tids: readonly number[],
-): Promise<{ tenantId: string; receipt: PurgeReceipt }[] | undefined | 'busy'> {
+): Promise<MonthDrop | 'busy'> {
   const segmentsTable = monthTable('segments', month);
   await client.query('BEGIN; SET LOCAL synchronous_commit = on');
   try {
     await client.query(`SET LOCAL lock_timeout = ${Math.trunc(Math.max(ctx.lockTimeoutMs, 1000))}`);
     await client.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_NAMESPACE, PARTITION_LOCK]);
     const still = await client.query<{ e: boolean }>('SELECT to_regclass($1) IS NOT NULL AS e', [partitionOf(month)]);
-    if (!still.rows[0]!.e) return await rollback(client);
+    if (!still.rows[0]!.e) return await rollback(client, CHANGED);
     // The groups' sealing locks first, as purge steps take them: the sealer leaves the groups
     // alone meanwhile, so no sealing transaction holds the parents while the drop waits for them.
     const groupKeys = [...new Set(groups.map((g) => groupLockKey(g.tid, g.typeId)))].sort((a, b) => a - b);
@@ -196,16 +198,16 @@ async function commitDrop(
     // No one writes into the month any more (reads carry on); then it must be as it was read.
     await client.query(`LOCK TABLE ${PARTITIONED.map((t) => monthTable(t, month)).join(', ')} IN SHARE MODE`);
     const now = await fingerprint(client, month);
-    if (now.hot !== before.hot || now.sealed !== before.sealed) return await rollback(client);
+    if (now.hot !== before.hot || now.sealed !== before.sealed) return await rollback(client, CHANGED);
     for (const tid of tids) {
       // Locked against release; a hold created since the month was read is seen here.
       const holds = await activeHolds(client, tid);
       for (const g of groups) {
         if (g.tid === tid && !deletable(holds, g, cutoffOf(g.owner.tenantId, g.owner.logType) ?? Number.NEGATIVE_INFINITY))
-          return await rollback(client);
+          return await rollback(client, CHANGED);
       }
     }
-    const out: { tenantId: string; receipt: PurgeReceipt }[] = [];
+    const out: Receipts = [];
     for (const { g, text, receipt } of receipts) {
       const h = await client.query<TreeHeadRow>(
         'SELECT last_seq, tree_size, tree_partial, tree_peaks, tree_note FROM entry_seqs WHERE tid = $1 FOR UPDATE',
@@ -223,7 +225,7 @@ async function commitDrop(
     for (const table of PARTITIONED) await client.query(`LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE`);
     for (const table of PARTITIONED) await client.query(`DROP TABLE ${monthTable(table, month)}`);
     await client.query('COMMIT');
-    return out;
+    return { outcome: 'dropped', receipts: out };
   } catch (err) {
     await client.query('ROLLBACK').catch(() => {});
     ctx.tree.rolledBack();
@@ -234,9 +236,9 @@ async function commitDrop(
   }
 }
 
-async function rollback(client: pg.PoolClient): Promise<undefined> {
+async function rollback(client: pg.PoolClient, why: MonthDrop): Promise<MonthDrop> {
   await client.query('ROLLBACK');
-  return undefined;
+  return why;
 }
 
 /** A tenant's active holds, read without locking them (the transaction reads them again, locked). */
