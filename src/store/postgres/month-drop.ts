@@ -46,7 +46,19 @@ interface Group {
   readonly owner: SegmentOwner;
   minMs: number;
   maxMs: number;
-  readonly entries: PurgeCandidate[];
+  entries: PurgeCandidate[];
+}
+
+const inPageOrder = (a: PurgeCandidate, b: PurgeCandidate) => a.timeMs - b.timeMs || a.seq - b.seq;
+
+/** Two lists in page order as one (either is sorted first if it is not, which segments never should be). */
+export function mergeInPageOrder(a: PurgeCandidate[], b: PurgeCandidate[]): PurgeCandidate[] {
+  for (const list of [a, b]) if (list.some((e, i) => i > 0 && inPageOrder(list[i - 1]!, e) > 0)) list.sort(inPageOrder);
+  const out: PurgeCandidate[] = new Array(a.length + b.length);
+  let i = 0;
+  let j = 0;
+  for (let k = 0; k < out.length; k++) out[k] = j >= b.length || (i < a.length && inPageOrder(a[i]!, b[j]!) <= 0) ? a[i++]! : b[j++]!;
+  return out;
 }
 
 interface Fingerprint {
@@ -113,12 +125,14 @@ export async function dropExpiredMonth(client: pg.PoolClient, ctx: MonthDropCont
   }
 
   // 2. Still without locks: every entry (hot rows, then segments decoded), and the receipts.
+  // Both come in page order; they are merged rather than sorted (a month may hold millions,
+  // and one sort of them would hold up every request this process serves).
   for (const g of groups) {
     const hot = await client.query<{ seq: string; event_time: string }>(
-      `SELECT seq, event_time FROM ${entriesTable} WHERE tid = $1 AND type_id = $2`,
+      `SELECT seq, event_time FROM ${entriesTable} WHERE tid = $1 AND type_id = $2 ORDER BY event_time, seq`,
       [g.tid, g.typeId],
     );
-    for (const row of hot.rows) g.entries.push({ timeMs: Number(row.event_time), seq: Number(row.seq) });
+    const hotEntries = hot.rows.map((row) => ({ timeMs: Number(row.event_time), seq: Number(row.seq) }));
     let at = { timeMs: Number.MIN_SAFE_INTEGER, seq: 0 };
     for (;;) {
       const s = await client.query<{ id: string; last_time: string; last_seq: string; data: Buffer }>(
@@ -134,7 +148,7 @@ export async function dropExpiredMonth(client: pg.PoolClient, ctx: MonthDropCont
       const last = s.rows[s.rows.length - 1]!;
       at = { timeMs: Number(last.last_time), seq: Number(last.last_seq) };
     }
-    g.entries.sort((a, b) => a.timeMs - b.timeMs || a.seq - b.seq);
+    g.entries = mergeInPageOrder(g.entries, hotEntries);
   }
   const receipts: { g: Group; text: string; receipt: Omit<PurgeReceipt, 'leafIndex'> }[] = [];
   for (const g of groups) {
@@ -207,14 +221,25 @@ async function commitDrop(
           return await rollback(client, CHANGED);
       }
     }
+    // Each tenant's receipts as consecutive leaves under one checkpoint: one write holding its row.
     const out: Receipts = [];
-    for (const { g, text, receipt } of receipts) {
+    for (const tid of tids) {
+      const own = receipts.filter((r) => r.g.tid === tid);
+      if (own.length === 0) continue;
       const h = await client.query<TreeHeadRow>(
         'SELECT last_seq, tree_size, tree_partial, tree_peaks, tree_note FROM entry_seqs WHERE tid = $1 FOR UPDATE',
-        [g.tid],
+        [tid],
       );
-      const leafIndex = await ctx.tree.appendReceipt(client, g.tid, g.owner.tenantId, h.rows[0]!, text, ctx.nowMs);
-      out.push({ tenantId: g.owner.tenantId, receipt: { ...receipt, leafIndex } });
+      const tenantId = own[0]!.g.owner.tenantId;
+      const leaves = await ctx.tree.appendReceipts(
+        client,
+        tid,
+        tenantId,
+        h.rows[0]!,
+        own.map((r) => r.text),
+        ctx.nowMs,
+      );
+      own.forEach(({ receipt }, i) => out.push({ tenantId, receipt: { ...receipt, leafIndex: leaves[i]! } }));
     }
     // What lives outside the partitions: the month's hourly tallies, its segments' postings.
     const from = Date.UTC(1970, month, 1);
