@@ -80,6 +80,12 @@ try {
   await store.settle();
   log(`seeded ${N} entries in ${round((performance.now() - started) / 1000, 1)} s`);
   const before = await fileMb();
+  if (cluster) {
+    // The fresh data's checkpoint and first analyze now, not inside the samples that follow.
+    await cluster.query(pgUrl, 'CHECKPOINT');
+    await cluster.query(pgUrl, 'ANALYZE');
+    log('checkpointed and analyzed');
+  }
 
   // Readers page through the newest 10% (kept); a writer appends late batches into it too.
   const keptFrom = T0 + 90 * DAY_MS;

@@ -15,7 +15,8 @@ describe('a dropped month’s entries in page order', () => {
           b.sort(byPage);
         }
         const expected = [...a, ...b].sort(byPage);
-        assert.deepEqual(mergeInPageOrder([...a], [...b]), expected);
+        const columns = (list: { timeMs: number; seq: number }[]) => ({ times: list.map((e) => e.timeMs), seqs: list.map((e) => e.seq) });
+        assert.deepEqual(mergeInPageOrder(columns(a), columns(b)), columns(expected));
       }),
     );
   });

@@ -10,12 +10,15 @@
  * A crash leaves either all of it or none of it.
  *
  * The costly part, reading every entry of the month (segments decoded) and the leaf hashes the
- * receipts name, runs first without holding up anyone. The transaction then locks the
+ * receipts name, runs first without holding up anyone, paced as purge steps are (the server's
+ * reads and appends get as long as each piece took). The transaction then locks the
  * tenants' `entry_seqs` rows (as appends and purge steps take them first), the month's own
  * partitions against writes, and checks that the month is unchanged since it was read (rows,
  * segments and holds); only the drop itself takes the parents' ACCESS EXCLUSIVE lock, under a
  * short lock timeout, so reads and writes of other months queue behind it for at most that.
  * A month that changed, or whose locks are not granted in time, is left for the next purge.
+ * Each tenant's receipts join its tree as consecutive leaves under one checkpoint, so the
+ * tenant's appends wait for one write, not one per receipt.
  */
 import type pg from 'pg';
 import { MAX_RECEIPT_ENTRIES } from '../../tlog/deletion-receipt.ts';
@@ -46,18 +49,43 @@ interface Group {
   readonly owner: SegmentOwner;
   minMs: number;
   maxMs: number;
-  entries: PurgeCandidate[];
+  positions: Positions;
 }
 
-const inPageOrder = (a: PurgeCandidate, b: PurgeCandidate) => a.timeMs - b.timeMs || a.seq - b.seq;
+/**
+ * Entries' positions (event time, sequence) as two columns: a month may hold millions, and as
+ * many small objects would cost the process long garbage-collection pauses.
+ */
+export interface Positions {
+  readonly times: number[];
+  readonly seqs: number[];
+}
 
-/** Two lists in page order as one (either is sorted first if it is not, which segments never should be). */
-export function mergeInPageOrder(a: PurgeCandidate[], b: PurgeCandidate[]): PurgeCandidate[] {
-  for (const list of [a, b]) if (list.some((e, i) => i > 0 && inPageOrder(list[i - 1]!, e) > 0)) list.sort(inPageOrder);
-  const out: PurgeCandidate[] = new Array(a.length + b.length);
+const before = (p: Positions, i: number, q: Positions, j: number) => p.times[i]! - q.times[j]! || p.seqs[i]! - q.seqs[j]!;
+
+/** `p` in page order: as it is when it already is (segments and ordered rows always should be), else sorted. */
+function ordered(p: Positions): Positions {
+  let sorted = true;
+  for (let i = 1; i < p.times.length && sorted; i++) sorted = before(p, i - 1, p, i) <= 0;
+  if (sorted) return p;
+  const order = p.times.map((_, i) => i).sort((i, j) => before(p, i, p, j));
+  return { times: order.map((i) => p.times[i]!), seqs: order.map((i) => p.seqs[i]!) };
+}
+
+/** Two sets of positions as one, in page order. */
+export function mergeInPageOrder(x: Positions, y: Positions): Positions {
+  const a = ordered(x);
+  const b = ordered(y);
+  const out: Positions = { times: [], seqs: [] };
   let i = 0;
   let j = 0;
-  for (let k = 0; k < out.length; k++) out[k] = j >= b.length || (i < a.length && inPageOrder(a[i]!, b[j]!) <= 0) ? a[i++]! : b[j++]!;
+  while (i < a.times.length || j < b.times.length) {
+    const fromA = j >= b.times.length || (i < a.times.length && before(a, i, b, j) <= 0);
+    const p = fromA ? a : b;
+    const k = fromA ? i++ : j++;
+    out.times.push(p.times[k]!);
+    out.seqs.push(p.seqs[k]!);
+  }
   return out;
 }
 
@@ -78,6 +106,14 @@ async function fingerprint(db: pg.PoolClient, month: number): Promise<Fingerprin
     `SELECT count(*) || '/' || coalesce(sum(id), 0) || '/' || coalesce(sum(n), 0) AS f FROM ${monthTable('segments', month)}`,
   );
   return { hot: h.rows[0]!.f, sealed: s.rows[0]!.f };
+}
+
+/**
+ * Listing a month is paced as purge steps are: after each piece of work, the rest of the process
+ * and the database (the server's reads and appends) get as long as it took, up to a second.
+ */
+async function giveWay(started: number): Promise<void> {
+  await new Promise((r) => setTimeout(r, Math.min(1000, performance.now() - started)));
 }
 
 /** Whether the active holds leave every entry of the group (its min to max event time) before `cutoff` deletable. */
@@ -117,7 +153,7 @@ export async function dropExpiredMonth(client: pg.PoolClient, ctx: MonthDropCont
   for (const row of r.rows) {
     const owner = await ctx.ownerOf(row.tid, row.type_id);
     const cutoff = cutoffOf(owner.tenantId, owner.logType);
-    const g: Group = { tid: row.tid, typeId: row.type_id, owner, minMs: Number(row.lo), maxMs: Number(row.hi), entries: [] };
+    const g: Group = { tid: row.tid, typeId: row.type_id, owner, minMs: Number(row.lo), maxMs: Number(row.hi), positions: { times: [], seqs: [] } };
     if (cutoff === null || g.maxMs >= cutoff) return KEPT;
     if (!holdsOf.has(g.tid)) holdsOf.set(g.tid, await activeHoldsUnlocked(client, g.tid));
     if (!deletable(holdsOf.get(g.tid)!, g, cutoff)) return KEPT;
@@ -132,9 +168,11 @@ export async function dropExpiredMonth(client: pg.PoolClient, ctx: MonthDropCont
       `SELECT seq, event_time FROM ${entriesTable} WHERE tid = $1 AND type_id = $2 ORDER BY event_time, seq`,
       [g.tid, g.typeId],
     );
-    const hotEntries = hot.rows.map((row) => ({ timeMs: Number(row.event_time), seq: Number(row.seq) }));
+    const hotPositions = { times: hot.rows.map((row) => Number(row.event_time)), seqs: hot.rows.map((row) => Number(row.seq)) };
+    const sealed: Positions = { times: [], seqs: [] };
     let at = { timeMs: Number.MIN_SAFE_INTEGER, seq: 0 };
     for (;;) {
+      const started = performance.now();
       const s = await client.query<{ id: string; last_time: string; last_seq: string; data: Buffer }>(
         `SELECT id, last_time, last_seq, data FROM ${segmentsTable} WHERE tid = $1 AND type_id = $2 AND (last_time, last_seq) > ($3, $4)
          ORDER BY last_time, last_seq LIMIT ${SEGMENTS_PER_READ}`,
@@ -142,18 +180,24 @@ export async function dropExpiredMonth(client: pg.PoolClient, ctx: MonthDropCont
       );
       for (const row of s.rows) {
         const seg = decodeSegment(row.data, g.owner, Number(row.id));
-        for (let i = 0; i < seg.count; i++) g.entries.push({ timeMs: seg.timeMs(i), seq: seg.seq(i) });
+        for (let i = 0; i < seg.count; i++) {
+          sealed.times.push(seg.timeMs(i));
+          sealed.seqs.push(seg.seq(i));
+        }
       }
       if (s.rows.length < SEGMENTS_PER_READ) break;
       const last = s.rows[s.rows.length - 1]!;
       at = { timeMs: Number(last.last_time), seq: Number(last.last_seq) };
+      await giveWay(started);
     }
-    g.entries = mergeInPageOrder(g.entries, hotEntries);
+    g.positions = mergeInPageOrder(sealed, hotPositions);
   }
   const receipts: { g: Group; text: string; receipt: Omit<PurgeReceipt, 'leafIndex'> }[] = [];
   for (const g of groups) {
-    for (let at = 0; at < g.entries.length; at += MAX_RECEIPT_ENTRIES) {
-      const chunk = g.entries.slice(at, at + MAX_RECEIPT_ENTRIES);
+    const { times, seqs } = g.positions;
+    for (let at = 0; at < times.length; at += MAX_RECEIPT_ENTRIES) {
+      const started = performance.now();
+      const chunk: PurgeCandidate[] = times.slice(at, at + MAX_RECEIPT_ENTRIES).map((timeMs, i) => ({ timeMs, seq: seqs[at + i]! }));
       const leaves: number[] = [];
       for (let i = 0; i < chunk.length; i += SEQS_PER_LOOKUP)
         leaves.push(
@@ -166,6 +210,7 @@ export async function dropExpiredMonth(client: pg.PoolClient, ctx: MonthDropCont
       const sorted = [...leaves].sort((a, b) => a - b);
       const hashes = leaves.some((l) => l < 0) ? [] : await ctx.tree.leafHashesAt(client, g.tid, sorted);
       receipts.push({ g, ...buildReceipt(g.owner.logType, chunk, leaves, () => hashes, ctx.nowMs) });
+      await giveWay(started);
     }
   }
 
