@@ -80,6 +80,12 @@ try {
   await store.settle();
   log(`seeded ${N} entries in ${round((performance.now() - started) / 1000, 1)} s`);
   const before = await fileMb();
+  if (cluster) {
+    // The fresh data's checkpoint and first analyze now, not inside the samples that follow.
+    await cluster.query(pgUrl, 'CHECKPOINT');
+    await cluster.query(pgUrl, 'ANALYZE');
+    log('checkpointed and analyzed');
+  }
 
   // Readers page through the newest 10% (kept); a writer appends late batches into it too.
   const keptFrom = T0 + 90 * DAY_MS;
@@ -115,7 +121,15 @@ try {
 
   let done = false;
   let steps = 0;
-  const purge = new BackgroundPurge({ store, serverDays: 10, intervalMs: 3_600_000, now: () => now, log: () => void steps++ });
+  const months: string[] = [];
+  const purge = new BackgroundPurge({
+    store,
+    serverDays: 10,
+    intervalMs: 3_600_000,
+    now: () => now,
+    log: () => void steps++,
+    logPartition: (p) => void months.push(`${p.partition} ${p.outcome}`),
+  });
   const purgeStarted = performance.now();
   const cycle = purge.cycle().then((n) => {
     done = true;
@@ -126,7 +140,8 @@ try {
   const total = await cycle;
   const purgeSeconds = round((performance.now() - purgeStarted) / 1000, 1);
   report('during the purge', during);
-  log(`purge: ${total} entries in ${steps} steps, ${purgeSeconds} s (${round(total / purgeSeconds)} entries/s, paced at half the time)`);
+  log(`purge: ${total} entries in ${steps} steps and receipts, ${purgeSeconds} s (${round(total / purgeSeconds)} entries/s, paced at half the time)`);
+  if (cluster) log(`expired months: ${months.join(', ') || 'none'}`);
   await store.close();
   log(`${cluster ? 'database (vacuumed)' : 'file'}: ${before} MB before, ${await fileMb()} MB after`);
 } finally {

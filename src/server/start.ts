@@ -166,6 +166,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       serverDays: config.retentionDays,
       intervalMs: config.purgeIntervalSeconds * 1000,
       log: (line) => logger.info(line, 'retention purge: entries deleted'),
+      logPartition: (line) =>
+        line.outcome === 'dropped'
+          ? logger.info(line, 'retention purge: expired month dropped whole')
+          : logger.warn(line, 'retention purge: expired month left to steps'),
       onError: (err) =>
         logger.error({ problem: err instanceof Error ? err.message : String(err) }, 'retention purge failed; retrying at the next interval'),
       onPurged,

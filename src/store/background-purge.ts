@@ -10,7 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { effectiveRetention, retentionCutoff } from './retention-policy.ts';
-import type { PurgeReceipt, RetentionDays, Store } from './store.ts';
+import type { PartitionOutcome, PurgeReceipt, RetentionDays, Store } from './store.ts';
 
 /** Entries one step deletes at most (each step is one transaction and one receipt). */
 export const PURGE_STEP_ENTRIES = 2000;
@@ -28,6 +28,11 @@ export interface BackgroundPurgeOptions {
   readonly onPurged?: (tenantId: string, receipt: PurgeReceipt) => void | Promise<void>;
   /** One line per step that deleted entries: who and how many, never entry text. */
   readonly log?: (line: { tenantId: string; logType: string; count: number; from: string; to: string; receiptLeaf: number | null }) => void;
+  /**
+   * One line per time partition (PostgreSQL's months) wholly expired: dropped whole, or left
+   * to the steps and why (changed while it was read, or its locks not granted in time).
+   */
+  readonly logPartition?: (line: { partition: string; outcome: PartitionOutcome }) => void;
   /** A failed cycle (retried at the next one). */
   readonly onError?: (err: unknown) => void;
 }
@@ -108,7 +113,10 @@ export class BackgroundPurge {
         }
         // Nothing expires anywhere (everything is kept forever): no month to look at.
         if (expiring) {
-          for (const { tenantId, receipt } of await store.dropExpiredPartitions((t, type) => cutoffs.get(t)?.(type) ?? null))
+          for (const { tenantId, receipt } of await store.dropExpiredPartitions(
+            (t, type) => cutoffs.get(t)?.(type) ?? null,
+            this.options.logPartition,
+          ))
             await stepped(tenantId, receipt);
           if (this.stopped || !(await store.takePurgeLease(this.holder, this.leaseMs))) return deleted;
         }

@@ -180,6 +180,13 @@ export interface LegalHold {
 export type NewLegalHold = Omit<LegalHold, 'id' | 'createdAt' | 'releasedAt' | 'releasedBy' | 'releaseReason'>;
 
 /**
+ * What became of a time partition at a purge: dropped whole; kept (it holds entries still
+ * retained or held, or is gone); changed while it was read (written to, or a hold created);
+ * busy (its locks were not granted in time, reads and writes going first).
+ */
+export type PartitionOutcome = 'dropped' | 'kept' | 'changed' | 'busy';
+
+/**
  * What one purge step deleted, as its deletion receipt (SPEC §11 `logwarden/deletion/v1`,
  * docs/verifiable-log.md) says. `count` 0: nothing was left to delete (no receipt appended).
  */
@@ -309,9 +316,13 @@ export interface Store {
    * which every entry is expired for its tenant and type (before `cutoffOf`'s time; null: kept
    * forever) and under no active hold, each in one transaction with the deletion receipts of
    * everything it held (one per at most 2,500 entries of a tenant and type). Returns those
-   * receipts. Optional: a store without partitions purges by steps only.
+   * receipts. `onPartition` hears of each partition wholly expired but left to the steps, and
+   * why, and of each one dropped. Optional: a store without partitions purges by steps only.
    */
-  dropExpiredPartitions?(cutoffOf: (tenantId: string, logType: string) => number | null): Promise<{ tenantId: string; receipt: PurgeReceipt }[]>;
+  dropExpiredPartitions?(
+    cutoffOf: (tenantId: string, logType: string) => number | null,
+    onPartition?: (p: { partition: string; outcome: PartitionOutcome }) => void,
+  ): Promise<{ tenantId: string; receipt: PurgeReceipt }[]>;
 
   /**
    * Takes or renews the store-wide purge lease for `holder` for `ttlMs`: true when `holder` now

@@ -159,6 +159,41 @@ describe('postgres store: specific', { skip }, () => {
     assert.equal((await other.firstPage({ tenantId: 'a', logType: 'AccessLog', fromMs: 0, toMs: null }, 10)).total, 1);
   });
 
+  it("an append queued for its tenant's row holds no lock on the entry tables (a month drop holding the row gets them)", async () => {
+    const store = await openPostgresStore({ url, poolSize: 4, noSealer: true });
+    stores.push(store);
+    await store.createTenant({ id: 'a', name: 'A' });
+    const jan = Date.UTC(2025, 0, 3);
+    await store.append('a', [makeEntry('AccessLog', jan, '{"i":0}')]);
+    const holder = new pg.Client({ connectionString: url });
+    const dropper = new pg.Client({ connectionString: url });
+    await holder.connect();
+    await dropper.connect();
+    try {
+      // As a month drop does: the tenant's row first, held for its whole transaction.
+      await holder.query('BEGIN');
+      await holder.query("SELECT FROM entry_seqs WHERE tid = (SELECT tid FROM tenants WHERE id = 'a') FOR UPDATE");
+      const queued = store.append('a', [makeEntry('AccessLog', jan + 1, '{"i":1}')]);
+      for (let waiting = 0; waiting === 0; ) {
+        await new Promise((r) => setTimeout(r, 20));
+        const w = await dropper.query<{ n: string }>(
+          "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query ~ 'entry_seqs'",
+        );
+        waiting = Number(w.rows[0]!.n);
+      }
+      // The drop's last lock: the parents, to itself. Refused in time if the queued append held any.
+      await dropper.query('BEGIN');
+      await dropper.query('SET LOCAL lock_timeout = 3000');
+      await dropper.query('LOCK TABLE entries, segments, entry_keys IN ACCESS EXCLUSIVE MODE');
+      await dropper.query('ROLLBACK');
+      await holder.query('COMMIT');
+      assert.equal((await queued).accepted, 1);
+    } finally {
+      await holder.end();
+      await dropper.end();
+    }
+  });
+
   it('drops a month whose every entry is expired and under no hold whole, with its receipts (seen in the catalogue)', {
     timeout: 60_000,
   }, async () => {
@@ -291,8 +326,17 @@ describe('postgres store: specific', { skip }, () => {
     const purged: number[] = [];
     // Kept 30 days on a clock at 2025-03-08: January goes whole, February from the 6th on stays.
     const now = Date.UTC(2025, 2, 8);
-    const purge = new BackgroundPurge({ store, serverDays: 30, intervalMs: 60_000, now: () => now, onPurged: (_t, r) => void purged.push(r.count) });
+    const partitions: string[] = [];
+    const purge = new BackgroundPurge({
+      store,
+      serverDays: 30,
+      intervalMs: 60_000,
+      now: () => now,
+      onPurged: (_t, r) => void purged.push(r.count),
+      logPartition: (p) => void partitions.push(`${p.partition} ${p.outcome}`),
+    });
     assert.equal(await purge.cycle(), 31);
+    assert.deepEqual(partitions, ['2025-01 dropped'], 'February, partly retained, is not told of');
     // By steps alone, one step of up to 2,000 would have taken all 31 (one receipt).
     assert.deepEqual(purged, [30, 1], "January's 30 in the drop's receipt, then February's expired entry by a step");
     const names = (

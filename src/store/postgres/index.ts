@@ -26,6 +26,7 @@ import type {
   LegalHold,
   NewAccessKey,
   NewLegalHold,
+  PartitionOutcome,
   Position,
   PurgeReceipt,
   RetentionDays,
@@ -540,10 +541,15 @@ export class PostgresStore implements Store {
           visible.add(m);
         }
       }
+      if (!visible) {
+        // The tenant's row before any lock on the entry tables, in a statement of its own: a
+        // statement that names those tables locks them before it waits for the row. An append
+        // queued for the row would then hold them against a month drop holding the row
+        // (month-drop.ts), which needs the parents to itself; and holding DEFAULT while queued
+        // behind this tenant's other appends could stall one of them attaching a partition.
+        await client.query('SELECT FROM entry_seqs WHERE tid = $1 FOR UPDATE', [tid]);
+      }
       if (toDefault && !holdsDefault) {
-        // The tenant's row first: holding DEFAULT while queueing behind this tenant's other
-        // appends could stall one of them attaching a partition (until its lock timeout).
-        if (!visible) await client.query('SELECT FROM entry_seqs WHERE tid = $1 FOR UPDATE', [tid]);
         // Keeps anyone from attaching a partition for the rows routed to DEFAULT until this
         // commits: PostgreSQL would refuse them (and reading the catalogue here catches any
         // partition attached just before).
@@ -929,7 +935,10 @@ export class PostgresStore implements Store {
     }
   }
 
-  async dropExpiredPartitions(cutoffOf: CutoffOf): Promise<{ tenantId: string; receipt: PurgeReceipt }[]> {
+  async dropExpiredPartitions(
+    cutoffOf: CutoffOf,
+    onPartition?: (p: { partition: string; outcome: PartitionOutcome }) => void,
+  ): Promise<{ tenantId: string; receipt: PurgeReceipt }[]> {
     const out: { tenantId: string; receipt: PurgeReceipt }[] = [];
     const client = await this.pool.connect();
     let broken = false;
@@ -943,10 +952,11 @@ export class PostgresStore implements Store {
           lockTimeoutMs: PARTITION_DROP_LOCK_TIMEOUT_MS,
           nowMs: Date.now(),
         };
-        const receipts = await dropExpiredMonth(client, ctx, m, cutoffOf);
-        if (receipts === undefined) continue;
+        const drop = await dropExpiredMonth(client, ctx, m, cutoffOf);
+        if (drop.outcome !== 'kept') onPartition?.({ partition: new Date(Date.UTC(1970, m, 1)).toISOString().slice(0, 7), outcome: drop.outcome });
+        if (drop.outcome !== 'dropped') continue;
         this.months.delete(m);
-        out.push(...receipts);
+        out.push(...drop.receipts);
       }
       return out;
     } catch (err) {

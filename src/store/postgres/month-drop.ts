@@ -10,12 +10,15 @@
  * A crash leaves either all of it or none of it.
  *
  * The costly part, reading every entry of the month (segments decoded) and the leaf hashes the
- * receipts name, runs first without holding up anyone. The transaction then locks the
+ * receipts name, runs first without holding up anyone, paced as purge steps are (the server's
+ * reads and appends get as long as each piece took). The transaction then locks the
  * tenants' `entry_seqs` rows (as appends and purge steps take them first), the month's own
  * partitions against writes, and checks that the month is unchanged since it was read (rows,
  * segments and holds); only the drop itself takes the parents' ACCESS EXCLUSIVE lock, under a
  * short lock timeout, so reads and writes of other months queue behind it for at most that.
  * A month that changed, or whose locks are not granted in time, is left for the next purge.
+ * Each tenant's receipts join its tree as consecutive leaves under one checkpoint, so the
+ * tenant's appends wait for one write, not one per receipt.
  */
 import type pg from 'pg';
 import { MAX_RECEIPT_ENTRIES } from '../../tlog/deletion-receipt.ts';
@@ -23,7 +26,7 @@ import { BUCKET_MS } from '../count-plan.ts';
 import { buildReceipt, type PurgeCandidate } from '../purge-step.ts';
 import { purgeableRanges } from '../retention-policy.ts';
 import { decodeSegment, type SegmentOwner } from '../segment-codec.ts';
-import type { LegalHold, PurgeReceipt } from '../store.ts';
+import type { LegalHold, PartitionOutcome, PurgeReceipt } from '../store.ts';
 import { LOCK_NAMESPACE, monthTable, PARTITION_LOCK, PARTITIONED, partitionOf, SEAL_LOCK_NAMESPACE } from './migrations.ts';
 import { activeHolds } from './retention.ts';
 import { groupLockKey } from './sealer.ts';
@@ -46,7 +49,44 @@ interface Group {
   readonly owner: SegmentOwner;
   minMs: number;
   maxMs: number;
-  readonly entries: PurgeCandidate[];
+  positions: Positions;
+}
+
+/**
+ * Entries' positions (event time, sequence) as two columns: a month may hold millions, and as
+ * many small objects would cost the process long garbage-collection pauses.
+ */
+export interface Positions {
+  readonly times: number[];
+  readonly seqs: number[];
+}
+
+const before = (p: Positions, i: number, q: Positions, j: number) => p.times[i]! - q.times[j]! || p.seqs[i]! - q.seqs[j]!;
+
+/** `p` in page order: as it is when it already is (segments and ordered rows always should be), else sorted. */
+function ordered(p: Positions): Positions {
+  let sorted = true;
+  for (let i = 1; i < p.times.length && sorted; i++) sorted = before(p, i - 1, p, i) <= 0;
+  if (sorted) return p;
+  const order = p.times.map((_, i) => i).sort((i, j) => before(p, i, p, j));
+  return { times: order.map((i) => p.times[i]!), seqs: order.map((i) => p.seqs[i]!) };
+}
+
+/** Two sets of positions as one, in page order. */
+export function mergeInPageOrder(x: Positions, y: Positions): Positions {
+  const a = ordered(x);
+  const b = ordered(y);
+  const out: Positions = { times: [], seqs: [] };
+  let i = 0;
+  let j = 0;
+  while (i < a.times.length || j < b.times.length) {
+    const fromA = j >= b.times.length || (i < a.times.length && before(a, i, b, j) <= 0);
+    const p = fromA ? a : b;
+    const k = fromA ? i++ : j++;
+    out.times.push(p.times[k]!);
+    out.seqs.push(p.seqs[k]!);
+  }
+  return out;
 }
 
 interface Fingerprint {
@@ -68,27 +108,37 @@ async function fingerprint(db: pg.PoolClient, month: number): Promise<Fingerprin
   return { hot: h.rows[0]!.f, sealed: s.rows[0]!.f };
 }
 
+/**
+ * Listing a month is paced as purge steps are: after each piece of work, the rest of the process
+ * and the database (the server's reads and appends) get as long as it took, up to a second.
+ */
+async function giveWay(started: number): Promise<void> {
+  await new Promise((r) => setTimeout(r, Math.min(1000, performance.now() - started)));
+}
+
 /** Whether the active holds leave every entry of the group (its min to max event time) before `cutoff` deletable. */
 function deletable(holds: readonly LegalHold[], g: Group, cutoff: number): boolean {
   return purgeableRanges(holds, g.owner.logType, cutoff).some((r) => r.fromMs <= g.minMs && g.maxMs < r.toMs);
 }
 
+type Receipts = { tenantId: string; receipt: PurgeReceipt }[];
+
+/** What became of a month: dropped with its receipts by tenant (none when it held nothing), or why it stays. */
+export type MonthDrop = { readonly outcome: 'dropped'; readonly receipts: Receipts } | { readonly outcome: Exclude<PartitionOutcome, 'dropped'> };
+
+const KEPT: MonthDrop = { outcome: 'kept' };
+const CHANGED: MonthDrop = { outcome: 'changed' };
+
 /**
  * Drops month `month` (a number from `monthOf`) if every entry in it is expired and under no
- * hold, with its receipts. Returns the receipts by tenant (empty when the month held nothing),
- * or undefined when the month stays (something in it is kept, it changed meanwhile, or its
- * locks were not granted in time).
+ * hold, with its receipts. Otherwise the month stays: something in it is kept (or it is gone
+ * already), it changed meanwhile, or its locks were not granted in time (busy).
  */
-export async function dropExpiredMonth(
-  client: pg.PoolClient,
-  ctx: MonthDropContext,
-  month: number,
-  cutoffOf: CutoffOf,
-): Promise<{ tenantId: string; receipt: PurgeReceipt }[] | undefined> {
+export async function dropExpiredMonth(client: pg.PoolClient, ctx: MonthDropContext, month: number, cutoffOf: CutoffOf): Promise<MonthDrop> {
   const entriesTable = monthTable('entries', month);
   const segmentsTable = monthTable('segments', month);
   const exists = await client.query<{ e: boolean }>('SELECT to_regclass($1) IS NOT NULL AS e', [partitionOf(month)]);
-  if (!exists.rows[0]!.e) return undefined;
+  if (!exists.rows[0]!.e) return KEPT;
 
   // 1. Without locks: who has entries in the month, and whether all of them may go.
   const before = await fingerprint(client, month);
@@ -103,22 +153,26 @@ export async function dropExpiredMonth(
   for (const row of r.rows) {
     const owner = await ctx.ownerOf(row.tid, row.type_id);
     const cutoff = cutoffOf(owner.tenantId, owner.logType);
-    const g: Group = { tid: row.tid, typeId: row.type_id, owner, minMs: Number(row.lo), maxMs: Number(row.hi), entries: [] };
-    if (cutoff === null || g.maxMs >= cutoff) return undefined;
+    const g: Group = { tid: row.tid, typeId: row.type_id, owner, minMs: Number(row.lo), maxMs: Number(row.hi), positions: { times: [], seqs: [] } };
+    if (cutoff === null || g.maxMs >= cutoff) return KEPT;
     if (!holdsOf.has(g.tid)) holdsOf.set(g.tid, await activeHoldsUnlocked(client, g.tid));
-    if (!deletable(holdsOf.get(g.tid)!, g, cutoff)) return undefined;
+    if (!deletable(holdsOf.get(g.tid)!, g, cutoff)) return KEPT;
     groups.push(g);
   }
 
   // 2. Still without locks: every entry (hot rows, then segments decoded), and the receipts.
+  // Both come in page order; they are merged rather than sorted (a month may hold millions,
+  // and one sort of them would hold up every request this process serves).
   for (const g of groups) {
     const hot = await client.query<{ seq: string; event_time: string }>(
-      `SELECT seq, event_time FROM ${entriesTable} WHERE tid = $1 AND type_id = $2`,
+      `SELECT seq, event_time FROM ${entriesTable} WHERE tid = $1 AND type_id = $2 ORDER BY event_time, seq`,
       [g.tid, g.typeId],
     );
-    for (const row of hot.rows) g.entries.push({ timeMs: Number(row.event_time), seq: Number(row.seq) });
+    const hotPositions = { times: hot.rows.map((row) => Number(row.event_time)), seqs: hot.rows.map((row) => Number(row.seq)) };
+    const sealed: Positions = { times: [], seqs: [] };
     let at = { timeMs: Number.MIN_SAFE_INTEGER, seq: 0 };
     for (;;) {
+      const started = performance.now();
       const s = await client.query<{ id: string; last_time: string; last_seq: string; data: Buffer }>(
         `SELECT id, last_time, last_seq, data FROM ${segmentsTable} WHERE tid = $1 AND type_id = $2 AND (last_time, last_seq) > ($3, $4)
          ORDER BY last_time, last_seq LIMIT ${SEGMENTS_PER_READ}`,
@@ -126,18 +180,24 @@ export async function dropExpiredMonth(
       );
       for (const row of s.rows) {
         const seg = decodeSegment(row.data, g.owner, Number(row.id));
-        for (let i = 0; i < seg.count; i++) g.entries.push({ timeMs: seg.timeMs(i), seq: seg.seq(i) });
+        for (let i = 0; i < seg.count; i++) {
+          sealed.times.push(seg.timeMs(i));
+          sealed.seqs.push(seg.seq(i));
+        }
       }
       if (s.rows.length < SEGMENTS_PER_READ) break;
       const last = s.rows[s.rows.length - 1]!;
       at = { timeMs: Number(last.last_time), seq: Number(last.last_seq) };
+      await giveWay(started);
     }
-    g.entries.sort((a, b) => a.timeMs - b.timeMs || a.seq - b.seq);
+    g.positions = mergeInPageOrder(sealed, hotPositions);
   }
   const receipts: { g: Group; text: string; receipt: Omit<PurgeReceipt, 'leafIndex'> }[] = [];
   for (const g of groups) {
-    for (let at = 0; at < g.entries.length; at += MAX_RECEIPT_ENTRIES) {
-      const chunk = g.entries.slice(at, at + MAX_RECEIPT_ENTRIES);
+    const { times, seqs } = g.positions;
+    for (let at = 0; at < times.length; at += MAX_RECEIPT_ENTRIES) {
+      const started = performance.now();
+      const chunk: PurgeCandidate[] = times.slice(at, at + MAX_RECEIPT_ENTRIES).map((timeMs, i) => ({ timeMs, seq: seqs[at + i]! }));
       const leaves: number[] = [];
       for (let i = 0; i < chunk.length; i += SEQS_PER_LOOKUP)
         leaves.push(
@@ -150,6 +210,7 @@ export async function dropExpiredMonth(
       const sorted = [...leaves].sort((a, b) => a - b);
       const hashes = leaves.some((l) => l < 0) ? [] : await ctx.tree.leafHashesAt(client, g.tid, sorted);
       receipts.push({ g, ...buildReceipt(g.owner.logType, chunk, leaves, () => hashes, ctx.nowMs) });
+      await giveWay(started);
     }
   }
 
@@ -160,7 +221,7 @@ export async function dropExpiredMonth(
   for (let attempt = 1; ; attempt++) {
     const done = await commitDrop(client, ctx, month, cutoffOf, before, groups, receipts, tids);
     if (done !== 'busy') return done;
-    if (attempt === LOCK_ATTEMPTS) return undefined;
+    if (attempt === LOCK_ATTEMPTS) return { outcome: 'busy' };
     await new Promise((r) => setTimeout(r, 250 * attempt));
   }
 }
@@ -178,14 +239,14 @@ async function commitDrop(
   groups: readonly Group[],
   receipts: readonly { g: Group; text: string; receipt: Omit<PurgeReceipt, 'leafIndex'> }[],
   tids: readonly number[],
-): Promise<{ tenantId: string; receipt: PurgeReceipt }[] | undefined | 'busy'> {
+): Promise<MonthDrop | 'busy'> {
   const segmentsTable = monthTable('segments', month);
   await client.query('BEGIN; SET LOCAL synchronous_commit = on');
   try {
     await client.query(`SET LOCAL lock_timeout = ${Math.trunc(Math.max(ctx.lockTimeoutMs, 1000))}`);
     await client.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_NAMESPACE, PARTITION_LOCK]);
     const still = await client.query<{ e: boolean }>('SELECT to_regclass($1) IS NOT NULL AS e', [partitionOf(month)]);
-    if (!still.rows[0]!.e) return await rollback(client);
+    if (!still.rows[0]!.e) return await rollback(client, CHANGED);
     // The groups' sealing locks first, as purge steps take them: the sealer leaves the groups
     // alone meanwhile, so no sealing transaction holds the parents while the drop waits for them.
     const groupKeys = [...new Set(groups.map((g) => groupLockKey(g.tid, g.typeId)))].sort((a, b) => a - b);
@@ -196,23 +257,34 @@ async function commitDrop(
     // No one writes into the month any more (reads carry on); then it must be as it was read.
     await client.query(`LOCK TABLE ${PARTITIONED.map((t) => monthTable(t, month)).join(', ')} IN SHARE MODE`);
     const now = await fingerprint(client, month);
-    if (now.hot !== before.hot || now.sealed !== before.sealed) return await rollback(client);
+    if (now.hot !== before.hot || now.sealed !== before.sealed) return await rollback(client, CHANGED);
     for (const tid of tids) {
       // Locked against release; a hold created since the month was read is seen here.
       const holds = await activeHolds(client, tid);
       for (const g of groups) {
         if (g.tid === tid && !deletable(holds, g, cutoffOf(g.owner.tenantId, g.owner.logType) ?? Number.NEGATIVE_INFINITY))
-          return await rollback(client);
+          return await rollback(client, CHANGED);
       }
     }
-    const out: { tenantId: string; receipt: PurgeReceipt }[] = [];
-    for (const { g, text, receipt } of receipts) {
+    // Each tenant's receipts as consecutive leaves under one checkpoint: one write holding its row.
+    const out: Receipts = [];
+    for (const tid of tids) {
+      const own = receipts.filter((r) => r.g.tid === tid);
+      if (own.length === 0) continue;
       const h = await client.query<TreeHeadRow>(
         'SELECT last_seq, tree_size, tree_partial, tree_peaks, tree_note FROM entry_seqs WHERE tid = $1 FOR UPDATE',
-        [g.tid],
+        [tid],
       );
-      const leafIndex = await ctx.tree.appendReceipt(client, g.tid, g.owner.tenantId, h.rows[0]!, text, ctx.nowMs);
-      out.push({ tenantId: g.owner.tenantId, receipt: { ...receipt, leafIndex } });
+      const tenantId = own[0]!.g.owner.tenantId;
+      const leaves = await ctx.tree.appendReceipts(
+        client,
+        tid,
+        tenantId,
+        h.rows[0]!,
+        own.map((r) => r.text),
+        ctx.nowMs,
+      );
+      own.forEach(({ receipt }, i) => out.push({ tenantId, receipt: { ...receipt, leafIndex: leaves[i]! } }));
     }
     // What lives outside the partitions: the month's hourly tallies, its segments' postings.
     const from = Date.UTC(1970, month, 1);
@@ -223,7 +295,7 @@ async function commitDrop(
     for (const table of PARTITIONED) await client.query(`LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE`);
     for (const table of PARTITIONED) await client.query(`DROP TABLE ${monthTable(table, month)}`);
     await client.query('COMMIT');
-    return out;
+    return { outcome: 'dropped', receipts: out };
   } catch (err) {
     await client.query('ROLLBACK').catch(() => {});
     ctx.tree.rolledBack();
@@ -234,9 +306,9 @@ async function commitDrop(
   }
 }
 
-async function rollback(client: pg.PoolClient): Promise<undefined> {
+async function rollback(client: pg.PoolClient, why: MonthDrop): Promise<MonthDrop> {
   await client.query('ROLLBACK');
-  return undefined;
+  return why;
 }
 
 /** A tenant's active holds, read without locking them (the transaction reads them again, locked). */

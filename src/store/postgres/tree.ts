@@ -290,16 +290,40 @@ export class PostgresTree {
    * Returns the receipt's leaf index.
    */
   async appendReceipt(client: pg.PoolClient, tid: number, tenantId: string, head: TreeHeadRow, text: string, deletedAtMs: number): Promise<number> {
-    const record = receiptRecordOf(text, deletedAtMs);
-    const w = await this.append(client, tid, tenantId, head, [record], [record.digest], []);
-    const leaf = Number(head.tree_size);
+    return (await this.appendReceipts(client, tid, tenantId, head, [text], deletedAtMs))[0]!;
+  }
+
+  /**
+   * As appendReceipt for several receipts at once (a month dropped whole): consecutive leaves,
+   * one write and one checkpoint, so the tenant's row is held for one round trip, not one per
+   * receipt. Returns their leaf indexes in the order given.
+   */
+  async appendReceipts(
+    client: pg.PoolClient,
+    tid: number,
+    tenantId: string,
+    head: TreeHeadRow,
+    texts: readonly string[],
+    deletedAtMs: number,
+  ): Promise<number[]> {
+    const records = texts.map((text) => receiptRecordOf(text, deletedAtMs));
+    const w = await this.append(
+      client,
+      tid,
+      tenantId,
+      head,
+      records,
+      records.map((r) => r.digest),
+      [],
+    );
+    const first = Number(head.tree_size);
     await client.query({
-      name: 'lw_tree_receipt',
+      name: 'lw_tree_receipts',
       text: `WITH s AS (UPDATE entry_seqs SET ${treeHeadSet(2)} WHERE tid = $1), ${treeWriteCtes(6)}
-             INSERT INTO tree_receipts (tid, leaf, text) VALUES ($1, $17, $18)`,
-      values: [tid, ...treeHeadValues(w), ...treeWriteValues(w), leaf, text],
+             INSERT INTO tree_receipts (tid, leaf, text) SELECT $1, $17::int8 + u.i - 1, u.t FROM unnest($18::text[]) WITH ORDINALITY AS u (t, i)`,
+      values: [tid, ...treeHeadValues(w), ...treeWriteValues(w), first, texts],
     });
-    return leaf;
+    return texts.map((_, i) => first + i);
   }
 
   /** The leaf hashes of the given leaves, read through `client`. */
