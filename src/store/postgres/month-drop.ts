@@ -61,14 +61,15 @@ export interface Positions {
   readonly seqs: number[];
 }
 
-const before = (p: Positions, i: number, q: Positions, j: number) => p.times[i]! - q.times[j]! || p.seqs[i]! - q.seqs[j]!;
+/** Negative when position i of p comes before position j of q in page order. */
+const comparePositions = (p: Positions, i: number, q: Positions, j: number) => p.times[i]! - q.times[j]! || p.seqs[i]! - q.seqs[j]!;
 
 /** `p` in page order: as it is when it already is (segments and ordered rows always should be), else sorted. */
 function ordered(p: Positions): Positions {
   let sorted = true;
-  for (let i = 1; i < p.times.length && sorted; i++) sorted = before(p, i - 1, p, i) <= 0;
+  for (let i = 1; i < p.times.length && sorted; i++) sorted = comparePositions(p, i - 1, p, i) <= 0;
   if (sorted) return p;
-  const order = p.times.map((_, i) => i).sort((i, j) => before(p, i, p, j));
+  const order = p.times.map((_, i) => i).sort((i, j) => comparePositions(p, i, p, j));
   return { times: order.map((i) => p.times[i]!), seqs: order.map((i) => p.seqs[i]!) };
 }
 
@@ -80,7 +81,7 @@ export function mergeInPageOrder(x: Positions, y: Positions): Positions {
   let i = 0;
   let j = 0;
   while (i < a.times.length || j < b.times.length) {
-    const fromA = j >= b.times.length || (i < a.times.length && before(a, i, b, j) <= 0);
+    const fromA = j >= b.times.length || (i < a.times.length && comparePositions(a, i, b, j) <= 0);
     const p = fromA ? a : b;
     const k = fromA ? i++ : j++;
     out.times.push(p.times[k]!);
