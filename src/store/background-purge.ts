@@ -9,6 +9,7 @@
  * PostgreSQL database purge once. Stopped by `stop()`, which waits for the step under way.
  */
 import { randomBytes } from 'node:crypto';
+import { giveWay } from './purge-step.ts';
 import { effectiveRetention, retentionCutoff } from './retention-policy.ts';
 import type { PartitionOutcome, PurgeReceipt, RetentionDays, Store } from './store.ts';
 
@@ -135,7 +136,7 @@ export class BackgroundPurge {
             await stepped(tenant.id, receipt);
             if (receipt.count < this.stepEntries) break;
             // Others get the store for as long as the step had it; the lease is renewed.
-            await new Promise((r) => setTimeout(r, Math.min(1000, performance.now() - started)));
+            await giveWay(started);
             if (!(await store.takePurgeLease(this.holder, this.leaseMs))) return deleted;
           }
         }

@@ -14,6 +14,15 @@ export interface PurgeCandidate {
   readonly seq: number;
 }
 
+/**
+ * Paces a purge: after a piece of its work that started at `started` (performance.now()), the
+ * rest of the process and the database (the server's reads and appends) get as long as it
+ * took, up to a second.
+ */
+export async function giveWay(started: number): Promise<void> {
+  await new Promise((r) => setTimeout(r, Math.min(1000, performance.now() - started)));
+}
+
 /** The number of entries one step may delete: at least one, at most what one receipt names. */
 export function purgeLimit(limit: number): number {
   if (!Number.isFinite(limit) || limit < 1) throw new RangeError('a purge step deletes at least one entry');

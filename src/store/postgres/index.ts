@@ -43,7 +43,7 @@ import { type BackgroundErrorReporter, reportToStderr, StoreInconsistencyError, 
 import { LogKeys } from '../tree-keys.ts';
 import { type LeafRecord, leafRecordOf, leafText } from '../tree-leaf-records.ts';
 import { reportTreeProgress, type TreeOptions } from '../tree-upgrade.ts';
-import { attachedMonths, attachMonth, dropEmptyMonth, migrate, monthOf, monthTable } from './migrations.ts';
+import { attachedMonths, attachMonth, dropEmptyMonth, migrate, monthLabel, monthOf, monthTable } from './migrations.ts';
 import { type CutoffOf, dropExpiredMonth } from './month-drop.ts';
 import { PageReader } from './page-reader.ts';
 import { purgeStep } from './purge.ts';
@@ -953,7 +953,7 @@ export class PostgresStore implements Store {
           nowMs: Date.now(),
         };
         const drop = await dropExpiredMonth(client, ctx, m, cutoffOf);
-        if (drop.outcome !== 'kept') onPartition?.({ partition: new Date(Date.UTC(1970, m, 1)).toISOString().slice(0, 7), outcome: drop.outcome });
+        if (drop.outcome !== 'kept') onPartition?.({ partition: monthLabel(m), outcome: drop.outcome });
         if (drop.outcome !== 'dropped') continue;
         this.months.delete(m);
         out.push(...drop.receipts);

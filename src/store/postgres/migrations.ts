@@ -310,9 +310,14 @@ export function monthOf(ms: number): number {
 }
 
 /** The partition table of a month (a number from `monthOf`). */
+/** A month (from `monthOf`) as people write it: `2025-01`. */
+export function monthLabel(month: number): string {
+  return new Date(Date.UTC(1970, month, 1)).toISOString().slice(0, 7);
+}
+
 export function partitionOf(month: number): string {
-  const d = new Date(Date.UTC(1970, month, 1));
-  return `entries_y${d.getUTCFullYear()}m${String(d.getUTCMonth() + 1).padStart(2, '0')}`;
+  const [year, mm] = monthLabel(month).split('-');
+  return `entries_y${year}m${mm}`;
 }
 
 /** The tables partitioned by month, in the order their DEFAULT partitions are locked. */

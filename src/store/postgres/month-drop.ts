@@ -23,7 +23,7 @@
 import type pg from 'pg';
 import { MAX_RECEIPT_ENTRIES } from '../../tlog/deletion-receipt.ts';
 import { BUCKET_MS } from '../count-plan.ts';
-import { buildReceipt, type PurgeCandidate } from '../purge-step.ts';
+import { buildReceipt, giveWay, type PurgeCandidate } from '../purge-step.ts';
 import { purgeableRanges } from '../retention-policy.ts';
 import { decodeSegment, type SegmentOwner } from '../segment-codec.ts';
 import type { LegalHold, PartitionOutcome, PurgeReceipt } from '../store.ts';
@@ -73,7 +73,10 @@ function ordered(p: Positions): Positions {
   return { times: order.map((i) => p.times[i]!), seqs: order.map((i) => p.seqs[i]!) };
 }
 
-/** Two sets of positions as one, in page order. */
+/**
+ * Two sets of positions as one, in page order: purge-step.ts `firstInPageOrder` over columns,
+ * whole (a step merges a few thousand objects; a month, millions of positions).
+ */
 export function mergeInPageOrder(x: Positions, y: Positions): Positions {
   const a = ordered(x);
   const b = ordered(y);
@@ -107,14 +110,6 @@ async function fingerprint(db: pg.PoolClient, month: number): Promise<Fingerprin
     `SELECT count(*) || '/' || coalesce(sum(id), 0) || '/' || coalesce(sum(n), 0) AS f FROM ${monthTable('segments', month)}`,
   );
   return { hot: h.rows[0]!.f, sealed: s.rows[0]!.f };
-}
-
-/**
- * Listing a month is paced as purge steps are: after each piece of work, the rest of the process
- * and the database (the server's reads and appends) get as long as it took, up to a second.
- */
-async function giveWay(started: number): Promise<void> {
-  await new Promise((r) => setTimeout(r, Math.min(1000, performance.now() - started)));
 }
 
 /** Whether the active holds leave every entry of the group (its min to max event time) before `cutoff` deletable. */
