@@ -10,7 +10,7 @@ import { openPostgresStore, type PostgresStore, type PostgresStoreOptions } from
 import { MIGRATIONS } from '../../src/store/postgres/migrations.ts';
 import { CorruptSegmentError, type EntryQuery, type StoredPage } from '../../src/store/store.ts';
 import { entriesOf, type PageText } from '../support/page-entries.ts';
-import { startPostgres } from '../support/postgres.ts';
+import { startPostgres, UNDO_SEALED_KEYS } from '../support/postgres.ts';
 import { makeEntry, readAll } from './contract/store.contract.ts';
 
 const { cluster, skip } = await startPostgres();
@@ -45,6 +45,7 @@ describe('postgres store: segments', { skip }, () => {
     (await cluster!.query<R>(url, text, params)).rows;
   const hotRows = async (): Promise<number> => Number((await sql<{ n: string }>('SELECT count(*) AS n FROM entries'))[0]!.n);
   const segmentCount = async (): Promise<number> => Number((await sql<{ n: string }>('SELECT count(*) AS n FROM segments'))[0]!.n);
+  const keyRows = async (): Promise<number> => Number((await sql<{ n: string }>('SELECT count(*) AS n FROM entry_keys'))[0]!.n);
 
   /** Segments of one group never overlap and never cross a month, and their counts add up. */
   async function assertSegmentsWellFormed(): Promise<void> {
@@ -102,7 +103,14 @@ describe('postgres store: segments', { skip }, () => {
         assert.deepEqual(now.entries, before[i]!.entries);
       }
     }
+    // Sealed entries keep their idempotency keys in their segments, not as rows.
+    assert.equal(await keyRows(), 0);
     assert.deepEqual(await store.append('1', entries.slice(0, 500)), { accepted: 0, duplicates: 500 });
+    // A batch of sealed duplicates (at tied times too) and new entries: only the new are stored.
+    const fresh = [makeEntry('AccessLog', T0 + 3 * 60 * MIN, '{"tie":"new"}'), makeEntry('UserCallPlay', T0 + 61 * MIN, '{"new":1}')];
+    assert.deepEqual(await store.append('1', [...entries.slice(2900), ...fresh]), { accepted: 2, duplicates: entries.length - 2900 });
+    assert.equal(await keyRows(), 2);
+    assert.deepEqual(await reader.append('1', fresh), { accepted: 0, duplicates: 2 });
     const r = await sql<{ storage: string; rel: string }>(
       `SELECT c.relname AS rel, a.attstorage AS storage FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
        WHERE a.attname = 'data' AND c.relname LIKE 'segments%'`,
@@ -144,12 +152,12 @@ describe('postgres store: segments', { skip }, () => {
       );
       await cluster!.query(url, 'VACUUM segments, entries');
       // The sealed entries take, indexes and TOAST included, at most 1.5× their live compressed
-      // bytes: replaced segments' space is reused. The hot table is working space for entries
+      // bytes (texts and idempotency keys): replaced segments' space is reused. The hot table is working space for entries
       // not yet sealed (its indexes keep the size of the largest backlog): it must not grow.
       const [space] = await sql<{ sealed: string; live: string; hot: string }>(
         `SELECT (SELECT sum(pg_total_relation_size(i.inhrelid)) FROM pg_inherits i WHERE i.inhparent = 'segments'::regclass) AS sealed,
                 (SELECT sum(pg_total_relation_size(i.inhrelid)) FROM pg_inherits i WHERE i.inhparent = 'entries'::regclass) AS hot,
-                (SELECT sum(octet_length(data)) FROM segments) AS live`,
+                (SELECT sum(octet_length(data) + coalesce(pg_column_size(key_times) + pg_column_size(keys), 0)) FROM segments) AS live`,
       );
       const ratio = Number(space!.sealed) / Number(space!.live);
       if (process.env.LOGWARDEN_TEST_VERBOSE) console.log(`round ${round}: ${JSON.stringify(space)} (${ratio.toFixed(3)}×)`);
@@ -282,6 +290,78 @@ describe('postgres store: segments', { skip }, () => {
     assert.doesNotMatch(lines[0]!, /"i":|late/, 'no entry text in the log line');
   });
 
+  it('gives back the index space of hot partitions that sealing emptied, and drops a failed rebuild', async () => {
+    const store = await open({ noSealer: true });
+    await store.createTenant({ id: '1', name: 't' });
+    const t0 = Date.UTC(2025, 4, 1);
+    const entries = Array.from({ length: 40_000 }, (_, i) => makeEntry('AccessLog', t0 + i * 1000, `{"i":${i}}`));
+    for (let at = 0; at < entries.length; at += 10_000) await store.append('1', entries.slice(at, at + 10_000));
+    const indexBytes = async (): Promise<Record<string, number>> => {
+      const rows = await sql<{ name: string; bytes: string }>(
+        `SELECT c.relname AS name, pg_indexes_size(c.oid) AS bytes FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+         WHERE i.inhparent IN ('entries'::regclass, 'entry_keys'::regclass) AND c.relname LIKE '%y2025m05'`,
+      );
+      return Object.fromEntries(rows.map((r) => [r.name, Number(r.bytes)]));
+    };
+    const loaded = await indexBytes();
+    assert.ok(loaded.entries_y2025m05! > 1024 * 1024 && loaded.entry_keys_y2025m05! > 1024 * 1024, JSON.stringify(loaded));
+    // What a rebuild cut short leaves: an invalid copy of an index.
+    await cluster!.query(
+      url,
+      `CREATE INDEX entries_y2025m05_pkey_ccnew ON entries_y2025m05 (tid, type_id, event_time, seq);
+       UPDATE pg_index SET indisvalid = false WHERE indexrelid = 'entries_y2025m05_pkey_ccnew'::regclass`,
+    );
+    await store.settle();
+    assert.equal(await hotRows(), 0);
+    const reclaimed = await indexBytes();
+    for (const [name, bytes] of Object.entries(reclaimed)) assert.ok(bytes < 64 * 1024, `${name} kept ${bytes} bytes of indexes`);
+    assert.equal((await sql('SELECT 1 FROM pg_class WHERE relname = $1', ['entries_y2025m05_pkey_ccnew'])).length, 0);
+    // The rebuilt indexes are the ones in use: idempotency and new rows as before.
+    assert.deepEqual(await store.append('1', entries.slice(0, 100)), { accepted: 0, duplicates: 100 });
+    assert.deepEqual(await store.append('1', [makeEntry('AccessLog', t0 + 500, '{"new":1}')]), { accepted: 1, duplicates: 0 });
+    assert.deepEqual(await store.append('1', [makeEntry('AccessLog', t0 + 500, '{"new":1}')]), { accepted: 0, duplicates: 1 });
+  });
+
+  it('moves the idempotency keys of segments sealed before segments carried them, in the background', async () => {
+    const before = await open({ noSealer: true });
+    await before.createTenant({ id: '1', name: 't' });
+    const window = { fromMs: Date.UTC(2025, 4, 3), toMs: Date.UTC(2025, 5, 13) };
+    const entries = [...generateDemoEntries({ ...window, seed: 9, count: 3000, types: ['AccessLog', 'UserCallPlay'] })];
+    await before.append('1', entries);
+    await before.settle();
+    await cluster!.query(url, `BEGIN; ${UNDO_SEALED_KEYS}; UPDATE schema_version SET version = ${MIGRATIONS.length - 1}; COMMIT`);
+    assert.equal(await keyRows(), entries.length);
+    const queries: EntryQuery[] = ['AccessLog', 'UserCallPlay'].map((logType) => ({ tenantId: '1', logType, fromMs: window.fromMs, toMs: null }));
+    const model = entries.map((e, order) => ({ e, order }));
+    const check = async (store: PostgresStore): Promise<void> => {
+      for (const q of queries) {
+        const all = await readAll(store, q, 100);
+        assert.deepEqual(
+          all.entries.map((e) => e.body),
+          expected(model, q),
+        );
+      }
+    };
+    const upgraded = await open({ noSealer: true });
+    const keyless = async (): Promise<number> => Number((await sql<{ n: string }>('SELECT count(*) AS n FROM segments WHERE keys IS NULL'))[0]!.n);
+    assert.ok((await keyless()) >= 10);
+    // Before the conversion: duplicates are found by their rows; a late entry rewrites a keyless segment.
+    assert.deepEqual(await upgraded.append('1', entries.slice(0, 300)), { accepted: 0, duplicates: 300 });
+    const late = [...generateDemoEntries({ ...window, seed: 10, count: 40, types: ['AccessLog'] })];
+    await upgraded.append('1', late);
+    model.push(...late.map((e, i) => ({ e, order: entries.length + i })));
+    await check(upgraded);
+    const store = await open({ sealAgeMs: 0, sealIntervalMs: 10 });
+    for (let i = 0; (await keyless()) > 0 || (await hotRows()) > 0; i++) {
+      assert.ok(i < 500, 'the keys were not moved in the background');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(await keyRows(), 0);
+    await check(store);
+    assert.deepEqual(await store.append('1', [...entries, ...late]), { accepted: 0, duplicates: entries.length + late.length });
+    await assertSegmentsWellFormed();
+  });
+
   it('upgrades a database of the previous schema: same answers, then sealed in the background', async () => {
     const base = Date.UTC(2025, 2, 1, 10);
     const rnd = prng(3);
@@ -331,6 +411,7 @@ describe('postgres store: segments', { skip }, () => {
     }
     await check(store);
     assert.deepEqual(await store.append('7', entries), { accepted: 0, duplicates: entries.length });
+    assert.equal(await keyRows(), 0);
     await assertSegmentsWellFormed();
   });
 });

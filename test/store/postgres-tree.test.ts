@@ -57,7 +57,7 @@ if (childUrl) {
   for (let b = 0; b < BATCHES; b++) await store.append(TENANT, batchOf(c, b));
   await store.close();
 } else {
-  const { startPostgres } = await import('../support/postgres.ts');
+  const { startPostgres, UNDO_SEALED_KEYS } = await import('../support/postgres.ts');
   const { cluster, skip } = await startPostgres();
   after(() => cluster?.stop());
 
@@ -168,6 +168,7 @@ if (childUrl) {
            DROP TABLE tree_tiles, tree_high, tree_checkpoints, tree_runs, tree_backfill;
            DROP TABLE segment_users, segment_users_pending;
            DROP TABLE retention, holds, tree_receipts, purge_lease;
+           ${UNDO_SEALED_KEYS};
            UPDATE schema_version SET version = 3;
            COMMIT`,
         );

@@ -155,3 +155,11 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
   };
   return { cluster };
 }
+
+/**
+ * SQL that takes a database back to before segments carried their entries' idempotency keys
+ * (src/store/postgres/sealed-keys.ts): the keys become `entry_keys` rows again, the columns go.
+ */
+export const UNDO_SEALED_KEYS = `
+  INSERT INTO entry_keys (tid, event_time, key) SELECT tid, unnest(key_times), unnest(keys) FROM segments WHERE keys IS NOT NULL;
+  ALTER TABLE segments DROP COLUMN key_times, DROP COLUMN keys`;

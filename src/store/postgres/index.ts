@@ -48,6 +48,7 @@ import { type CutoffOf, dropExpiredMonth } from './month-drop.ts';
 import { PageReader } from './page-reader.ts';
 import { purgeStep } from './purge.ts';
 import * as retention from './retention.ts';
+import { deleteKeyRows, sealedDuplicates } from './sealed-keys.ts';
 import { Sealer } from './sealer.ts';
 import { SegmentCache } from './segment-cache.ts';
 import { readTotals } from './totals.ts';
@@ -565,6 +566,22 @@ export class PostgresStore implements Store {
       const head = k.rows[0]!;
       const all = Number(head.n) === chunk.times.length;
       const fresh = new Set(head.fresh ?? []);
+      // Keys new to entry_keys may still be a sealed entry's (sealed-keys.ts); those are
+      // duplicates too, and the rows just inserted for them go again.
+      const unsealed = { types: [] as number[], times: [] as number[], keys: [] as string[] };
+      for (let i = 0; i < chunk.times.length; i++) {
+        if (!all && !fresh.has(`${chunk.times[i]}/${chunk.keys[i]}`)) continue;
+        unsealed.types.push(typeIds[i]!);
+        unsealed.times.push(chunk.times[i]!);
+        unsealed.keys.push(chunk.keys[i]!);
+      }
+      const sealed = await sealedDuplicates(client, tid, unsealed);
+      if (sealed.size > 0) {
+        const times = [...sealed].map((id) => Number(id.slice(0, id.indexOf('/'))));
+        const keys = [...sealed].map((id) => id.slice(id.indexOf('/') + 1));
+        if ((await deleteKeyRows(client, tid, times, keys)) !== sealed.size)
+          throw new Error('append: a sealed duplicate had no key row to take back');
+      }
       const pick: { types: number[]; times: number[]; bodies: string[]; records: LeafRecord[]; hashes: Hash[] } = {
         types: [],
         times: [],
@@ -573,7 +590,8 @@ export class PostgresStore implements Store {
         hashes: [],
       };
       for (let i = 0; i < chunk.times.length; i++) {
-        if (!all && !fresh.has(`${chunk.times[i]}/${chunk.keys[i]}`)) continue;
+        const id = `${chunk.times[i]}/${chunk.keys[i]}`;
+        if ((!all && !fresh.has(id)) || sealed.has(id)) continue;
         pick.types.push(typeIds[i]!);
         pick.times.push(chunk.times[i]!);
         pick.bodies.push(chunk.bodies[i]!);

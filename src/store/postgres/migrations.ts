@@ -272,6 +272,15 @@ export const MIGRATIONS: readonly string[] = [
   );
   INSERT INTO purge_lease (id, holder, until) VALUES (1, '', '-infinity');
   `,
+  // Idempotency of sealed entries (issue 10): a segment carries the keys of its entries (event
+  // time and key, in entry order), so `entry_keys` keeps only those of hot rows: the sealer
+  // deletes a row's key as it seals the row, in the same transaction. Segments sealed before
+  // this step have none (NULL) and their entries' keys stay in `entry_keys` until the sealer
+  // converts them in the background (sealed-keys.ts), the partial index finding them.
+  `
+  ALTER TABLE segments ADD COLUMN key_times int8[], ADD COLUMN keys int8[];
+  CREATE INDEX segments_keyless ON segments (id) WHERE keys IS NULL;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -282,6 +291,8 @@ export const MIGRATION_LOCK = 1;
 export const PARTITION_LOCK = 2;
 /** Held (session level) while trees of entries stored before the upgrade are built (tree-backfill.ts). */
 export const TREE_BACKFILL_LOCK = 3;
+/** Held (session level) by the one process rebuilding emptied hot partitions' indexes (hot-reclaim.ts). */
+export const RECLAIM_LOCK = 4;
 /** Namespace of the sealer's per-(tenant, type) locks (see sealer.ts). */
 export const SEAL_LOCK_NAMESPACE = 0x4c58; // "LX"
 
@@ -332,6 +343,12 @@ export function monthTable(table: (typeof PARTITIONED)[number], month: number): 
 export function monthStart(ms: number): number {
   const d = new Date(ms);
   return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+}
+
+/** The first ms of the month after the one `ms` falls in. */
+export function nextMonthStart(ms: number): number {
+  const d = new Date(ms);
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
 }
 
 /**

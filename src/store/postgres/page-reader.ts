@@ -30,7 +30,7 @@ const SQL = `
   SELECT id, first_time, last_time, last_seq, CASE WHEN id = ANY($8::int8[]) THEN NULL ELSE data END AS data,
          NULL::int8 AS seq, NULL::text AS body
   FROM (
-    SELECT * FROM segments
+    SELECT id, first_time, last_time, last_seq, data FROM segments
     WHERE tid = $1 AND type_id = $2 AND first_time >= $5 AND last_time >= $3 AND (last_time, last_seq) > ($3, $4)
     ORDER BY last_time, last_seq LIMIT ${SEGMENTS_PER_READ}
   ) s

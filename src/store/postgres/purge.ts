@@ -14,7 +14,6 @@
  * whose every entry is expired are dropped whole before any step (month-drop.ts).
  */
 import type pg from 'pg';
-import { entryKey } from '../../logs/entry.ts';
 import { BucketTally } from '../count-plan.ts';
 import { buildReceipt, emptyReceipt, firstInPageOrder, type PurgeCandidate } from '../purge-step.ts';
 import { purgeableRanges } from '../retention-policy.ts';
@@ -23,6 +22,7 @@ import type { Position, PurgeReceipt } from '../store.ts';
 import { postingsOf } from '../user-filter.ts';
 import { SEAL_LOCK_NAMESPACE } from './migrations.ts';
 import { activeHolds } from './retention.ts';
+import { deleteKeyRows, keyArraysOf } from './sealed-keys.ts';
 import { groupLockKey } from './sealer.ts';
 import type { PostgresTree, TreeHeadRow } from './tree.ts';
 import { deletePostings, keysOf, writePostings } from './user-index.ts';
@@ -35,6 +35,8 @@ interface Candidate extends PurgeCandidate {
 
 interface SegmentRow {
   id: string;
+  /** Sealed before segments carried their keys (sealed-keys.ts): its keys are rows. */
+  keyless: boolean;
   first_time: string;
   first_seq: string;
   last_time: string;
@@ -87,9 +89,12 @@ export async function purgeStep(
     for (const e of picked) if (e.segment !== undefined) (touched.get(e.segment) ?? touched.set(e.segment, new Set()).get(e.segment)!).add(e.seq);
     const replaced: { last: Position; keys: bigint[] }[] = [];
     const written: { first: Position; last: Position; n: number; data: Buffer; postings: Map<bigint, number> }[] = [];
+    /** The picked entries whose idempotency keys are rows (hot, or in a keyless segment). */
+    const keyRows: Candidate[] = hot.slice();
     for (const [id, seqs] of touched) {
       const row = segments.get(id)!;
       const seg = decodeSegment(row.data, owner, Number(id));
+      if (row.keyless) keyRows.push(...picked.filter((e) => e.segment === id));
       replaced.push({ last: { timeMs: Number(row.last_time), seq: Number(row.last_seq) }, keys: keysOf(seg) });
       const kept: { timeMs: number; seq: number; body: Buffer }[] = [];
       for (let i = 0; i < seg.count; i++)
@@ -105,9 +110,14 @@ export async function purgeStep(
         const first = kept[0]!;
         const last = kept[kept.length - 1]!;
         const data = encodeSegment(owner, kept);
+        // The rewritten segment carries its keys; a keyless one's kept keys leave entry_keys.
+        const keys = keyArraysOf(owner.logType, kept);
+        if (row.keyless && (await deleteKeyRows(client, tid, keys.times, keys.keys)) !== kept.length)
+          throw new Error(`purge: segment ${id}'s kept entries lacked idempotency keys`);
         await client.query(
-          'INSERT INTO segments (tid, type_id, first_time, first_seq, last_time, last_seq, n, data) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
-          [tid, typeId, first.timeMs, first.seq, last.timeMs, last.seq, kept.length, data],
+          `INSERT INTO segments (tid, type_id, first_time, first_seq, last_time, last_seq, n, data, key_times, keys)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::int8[], $10::int8[])`,
+          [tid, typeId, first.timeMs, first.seq, last.timeMs, last.seq, kept.length, data, keys.times, keys.keys],
         );
         written.push({ first, last, n: kept.length, data, postings: postingsOf(kept) });
       }
@@ -115,14 +125,10 @@ export async function purgeStep(
     await deletePostings(client, tid, typeId, replaced);
     await writePostings(client, tid, typeId, written);
 
-    // Idempotency keys (the first 64 bits of each entry's key) and the hourly tallies.
-    const keys = picked.map((e) => entryKey(owner.logType, e.body.toString('utf8')).readBigInt64BE(0).toString());
-    const k = await client.query(
-      `DELETE FROM entry_keys k USING unnest($2::int8[], $3::int8[]) AS d (t, key)
-       WHERE k.tid = $1 AND k.event_time = d.t AND k.key = d.key`,
-      [tid, picked.map((e) => e.timeMs), keys],
-    );
-    if (k.rowCount !== picked.length) throw new Error(`purge: deleted ${k.rowCount} of ${picked.length} idempotency keys`);
+    // Idempotency keys kept as rows (those of sealed entries went with their segments), and the hourly tallies.
+    const gone = keyArraysOf(owner.logType, keyRows);
+    const k = await deleteKeyRows(client, tid, gone.times, gone.keys);
+    if (k !== keyRows.length) throw new Error(`purge: deleted ${k} of ${keyRows.length} idempotency keys`);
     const tally = new BucketTally();
     for (const e of picked) tally.add(typeId, e.timeMs);
     const counts = [...tally.entries()];
@@ -180,7 +186,7 @@ async function pick(
     let at: Position = { timeMs: range.fromMs, seq: 0 };
     while (sealed.length < want) {
       const r = await client.query<SegmentRow>(
-        `SELECT id, first_time, first_seq, last_time, last_seq, data FROM segments
+        `SELECT id, keys IS NULL AS keyless, first_time, first_seq, last_time, last_seq, data FROM segments
          WHERE tid = $1 AND type_id = $2 AND (last_time, last_seq) > ($3, $4) ORDER BY last_time, last_seq LIMIT 1`,
         [tid, typeId, at.timeMs, at.seq],
       );

@@ -19,7 +19,9 @@ import type pg from 'pg';
 import { decodeSegment, encodeSegment, SEGMENT_ENTRIES, type SegmentOwner } from '../segment-codec.ts';
 import { type BackgroundErrorReporter, backgroundProblem, CorruptSegmentError, type Position } from '../store.ts';
 import { postingsOf } from '../user-filter.ts';
-import { monthStart, SEAL_LOCK_NAMESPACE } from './migrations.ts';
+import { reclaimEmptyHotPartitions } from './hot-reclaim.ts';
+import { monthStart, nextMonthStart, SEAL_LOCK_NAMESPACE } from './migrations.ts';
+import { convertKeyless, deleteKeyRows, keyArraysOf } from './sealed-keys.ts';
 import { compare } from './segment-cache.ts';
 import { deletePostings, keysOf, writePostings } from './user-index.ts';
 
@@ -43,6 +45,10 @@ const REWRITES_MIN = 2;
 const STEP_ROWS = 20_000;
 /** Groups looked at per round: those of the first old-enough hot rows found. */
 const ROUND_ROWS = 2000;
+/** Segments sealed before they carried their keys, converted per round (sealed-keys.ts). */
+const CONVERT_SEGMENTS = 64;
+/** How often, at most, an idle sealer looks for emptied hot partitions to shrink (hot-reclaim.ts). */
+const RECLAIM_EVERY_MS = 60_000;
 
 /** What a segment row says about its place, before its bytes are read. */
 interface SegmentMeta {
@@ -73,6 +79,9 @@ export class Sealer {
   private failing: string | undefined;
   /** Corrupt segments already reported. */
   private readonly corrupt = new Set<string>();
+  private conversionFailed = false;
+  /** When the emptied hot partitions were last looked at. */
+  private reclaimedAt = 0;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -91,17 +100,28 @@ export class Sealer {
     await this.running;
   }
 
-  /** Seals until nothing old enough is left (for tests and tools; the timer does the same). */
+  /** Seals (and converts) until nothing is left to do (for tests and tools; the timer does the same). */
   async settle(): Promise<void> {
     await this.running;
     while ((await this.exclusive(() => this.round(false))) > 0);
+    await this.exclusive(() => this.reclaim());
+  }
+
+  /** Shrinks the indexes of hot partitions sealing has emptied (hot-reclaim.ts). */
+  private async reclaim(): Promise<number> {
+    this.reclaimedAt = performance.now();
+    return reclaimEmptyHotPartitions(this.pool);
   }
 
   private schedule(ms: number): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
       const started = performance.now();
-      void this.exclusive(() => this.round(true)).then(
+      void this.exclusive(async () => {
+        const n = await this.round(true);
+        if (n === 0 && performance.now() - this.reclaimedAt >= RECLAIM_EVERY_MS) await this.reclaim();
+        return n;
+      }).then(
         (n) => {
           this.failing = undefined;
           // After work, a pause as long as the work: catching up takes at most half the
@@ -145,7 +165,8 @@ export class Sealer {
            LATERAL (SELECT tid, type_id FROM entries WHERE added_at <= c.cutoff LIMIT ${ROUND_ROWS}) o`,
         [this.options.ageMs],
       );
-      let sealed = 0;
+      // Converted segments count as work done: a round that converted some is followed by another.
+      let sealed = await this.convertKeys(client);
       for (const g of groups.rows) {
         if (this.stopped) break;
         // A group's backlog is worked off here, step after step: finding groups scans the hot
@@ -179,6 +200,22 @@ export class Sealer {
     }
   }
 
+  /**
+   * Moves the keys of segments sealed before they carried them into them (sealed-keys.ts). A
+   * failure is said once and ends the conversion in this process, not the sealing: the keys it
+   * would move are still rows, so idempotency holds either way.
+   */
+  private async convertKeys(client: pg.PoolClient): Promise<number> {
+    if (this.conversionFailed) return 0;
+    try {
+      return await convertKeyless(client, this.ownerOf, groupLockKey, CONVERT_SEGMENTS);
+    } catch (err) {
+      this.conversionFailed = true;
+      this.report(backgroundProblem(err, 'moving idempotency keys into segments failed; they stay in entry_keys'));
+      return 0;
+    }
+  }
+
   private async step(client: pg.PoolClient, tid: number, typeId: number, cutoff: number): Promise<number> {
     const owner = await this.ownerOf(tid, typeId);
     await client.query('BEGIN; SET LOCAL synchronous_commit = on; SET LOCAL plan_cache_mode = force_custom_plan');
@@ -207,17 +244,19 @@ export class Sealer {
       /** The user keys of the replaced segments, whose postings go with them. */
       const replacedKeys: { last: Position; keys: bigint[] }[] = [];
       const sealed: Entry[] = [];
+      /** Entries whose idempotency keys are rows of entry_keys, to move into the written segments. */
+      const keyRows: Entry[] = [];
       for (const month of byMonth(hot)) {
         const plan = await this.plan(client, tid, typeId, month);
         const rewritten = plan.filter((i) => i.rewrite);
         const ids = rewritten.flatMap((i) => (i.kind === 'segment' ? [i.meta.id] : []));
-        const data = new Map<string, Buffer>();
+        const data = new Map<string, { data: Buffer; keyless: boolean }>();
         if (ids.length > 0) {
-          const r = await client.query<{ id: string; data: Buffer }>(
-            'SELECT id, data FROM segments WHERE tid = $1 AND type_id = $2 AND last_time = ANY($3::int8[]) AND id = ANY($4::int8[])',
+          const r = await client.query<{ id: string; data: Buffer; keyless: boolean }>(
+            'SELECT id, data, keys IS NULL AS keyless FROM segments WHERE tid = $1 AND type_id = $2 AND last_time = ANY($3::int8[]) AND id = ANY($4::int8[])',
             [tid, typeId, rewritten.flatMap((i) => (i.kind === 'segment' ? [i.meta.last.timeMs] : [])), ids],
           );
-          for (const row of r.rows) data.set(row.id, row.data);
+          for (const row of r.rows) data.set(row.id, row);
         }
         // Consecutive rewritten items become one run of entries, cut anew.
         let run: Entry[] = [];
@@ -236,12 +275,14 @@ export class Sealer {
             continue;
           }
           replaced.push(item.meta);
-          const bytes = data.get(item.meta.id);
-          if (!bytes) throw new Error(`segment ${item.meta.id} vanished while its group was locked`);
-          const d = decodeSegment(bytes, owner, Number(item.meta.id));
+          const row = data.get(item.meta.id);
+          if (!row) throw new Error(`segment ${item.meta.id} vanished while its group was locked`);
+          const d = decodeSegment(row.data, owner, Number(item.meta.id));
           replacedKeys.push({ last: item.meta.last, keys: keysOf(d) });
           const old: Entry[] = [];
           for (let i = 0; i < d.count; i++) old.push({ timeMs: d.timeMs(i), seq: d.seq(i), body: d.body(i) });
+          // A segment sealed before segments carried keys still has its entries' keys as rows.
+          if (row.keyless) keyRows.push(...old);
           run.push(...mergeSorted(old, item.hot));
         }
         flush();
@@ -264,6 +305,11 @@ export class Sealer {
         values: [tid, typeId, sealed.map((e) => e.timeMs), sealed.map((e) => e.seq)],
       });
       if (d.rowCount !== sealed.length) throw new Error(`sealer: deleted ${d.rowCount} of ${sealed.length} sealed rows`);
+      // Their keys now live in the written segments (sealed-keys.ts).
+      keyRows.push(...sealed);
+      const moved = keyArraysOf(owner.logType, keyRows);
+      const k = await deleteKeyRows(client, tid, moved.times, moved.keys);
+      if (k !== keyRows.length) throw new Error(`sealer: deleted ${k} of ${keyRows.length} idempotency keys`);
       await client.query('COMMIT');
       // Outside the transaction: makes the replaced segments' space reusable by the next step.
       for (const part of new Set(replaced.map((m) => m.part))) await client.query(`VACUUM ${part}`);
@@ -341,11 +387,11 @@ export class Sealer {
       const values: unknown[] = [tid, typeId];
       const rows = batch.map((s) => {
         const p = values.length;
-        values.push(s.first.timeMs, s.first.seq, s.last.timeMs, s.last.seq, s.n, s.data);
-        return `($1, $2, $${p + 1}, $${p + 2}, $${p + 3}, $${p + 4}, $${p + 5}, $${p + 6})`;
+        values.push(s.first.timeMs, s.first.seq, s.last.timeMs, s.last.seq, s.n, s.data, s.keys.times, s.keys.keys);
+        return `($1, $2, $${p + 1}, $${p + 2}, $${p + 3}, $${p + 4}, $${p + 5}, $${p + 6}, $${p + 7}::int8[], $${p + 8}::int8[])`;
       });
       await client.query(
-        `INSERT INTO segments (tid, type_id, first_time, first_seq, last_time, last_seq, n, data) VALUES ${rows.join(', ')}`,
+        `INSERT INTO segments (tid, type_id, first_time, first_seq, last_time, last_seq, n, data, key_times, keys) VALUES ${rows.join(', ')}`,
         values,
       );
     }
@@ -360,6 +406,8 @@ interface Written {
   data: Buffer;
   /** The user filter's postings of its entries. */
   postings: Map<bigint, number>;
+  /** Its entries' idempotency keys (sealed-keys.ts). */
+  keys: { times: number[]; keys: string[] };
 }
 
 /** The advisory lock key of a (tenant, type) group; two groups sharing one only wait for each other. */
@@ -378,11 +426,6 @@ function byMonth(hot: readonly Entry[]): Entry[][] {
     parts[parts.length - 1]!.push(e);
   }
   return parts;
-}
-
-function nextMonthStart(ms: number): number {
-  const d = new Date(ms);
-  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
 }
 
 function mergeSorted(a: readonly Entry[], b: readonly Entry[]): Entry[] {
@@ -417,6 +460,7 @@ function cut(owner: SegmentOwner, run: readonly Entry[]): Written[] {
       n: part.length,
       data: encodeSegment(owner, part),
       postings: postingsOf(part),
+      keys: keyArraysOf(owner.logType, part),
     });
   }
   return out;

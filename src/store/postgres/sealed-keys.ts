@@ -1,0 +1,159 @@
+/**
+ * Idempotency of sealed entries on PostgreSQL. An entry's idempotency key (the first 64 bits of
+ * `entryKey`, with its event time) lives in `entry_keys` while the entry is a hot row, and in
+ * its segment's `key_times` and `keys` arrays once sealed: one row per entry would cost more
+ * disk than the entry's compressed text. The sealer moves a key from the table to the segment
+ * in the transaction that seals the row; an append inserts its keys into `entry_keys` (which
+ * settles races between appends and with the sealer) and then looks the new ones up in the
+ * segments whose range holds their time. Segments sealed before their keys moved there have
+ * none (NULL): their entries' keys are still rows, until `convertKeyless` moves them.
+ *
+ * Why an append cannot miss a key the sealer moves meanwhile: the sealer deletes the row and
+ * inserts the segment in one transaction. An append inserting the same key either sees the row
+ * (a duplicate), or waits for the sealer's uncommitted delete and then inserts; its lookup in
+ * the segments is a later statement, whose snapshot has the sealer's commit.
+ */
+import type pg from 'pg';
+import { entryKey } from '../../logs/entry.ts';
+import { decodeSegment, type SegmentOwner } from '../segment-codec.ts';
+import { monthStart, nextMonthStart, SEAL_LOCK_NAMESPACE } from './migrations.ts';
+
+/** An entry's key as `entry_keys` and the segments keep it: the first 64 bits of `entryKey`, in decimal. */
+export function storedKey(logType: string, body: string | Buffer): string {
+  return entryKey(logType, typeof body === 'string' ? body : body.toString('utf8'))
+    .readBigInt64BE(0)
+    .toString();
+}
+
+/** The key arrays of a segment about to be written, in its entries' order. */
+export function keyArraysOf(logType: string, entries: readonly { timeMs: number; body: Buffer }[]): { times: number[]; keys: string[] } {
+  return { times: entries.map((e) => e.timeMs), keys: entries.map((e) => storedKey(logType, e.body)) };
+}
+
+/** Deletes these keys from `entry_keys`; resolves to how many there were. */
+export async function deleteKeyRows(client: pg.PoolClient, tid: number, times: readonly number[], keys: readonly string[]): Promise<number> {
+  if (times.length === 0) return 0;
+  const r = await client.query({
+    name: 'lw_keys_delete',
+    text: `DELETE FROM entry_keys k USING unnest($2::int8[], $3::int8[]) AS d (t, key)
+           WHERE k.tid = $1 AND k.event_time = d.t AND k.key = d.key`,
+    values: [tid, times, keys],
+  });
+  return r.rowCount ?? 0;
+}
+
+/**
+ * Which of these keys (each with its entry's type and time) a sealed entry already holds, as
+ * `time/key`. Looked up month by month: one statement each, planned with its month's bounds
+ * (unnamed, so planned for its values), so that it names only that month's partition of
+ * `segments`. It must not lock the others: attaching a month moves its rows out of DEFAULT
+ * under an exclusive lock, which an append's lock on DEFAULT would hold up.
+ */
+export async function sealedDuplicates(
+  client: pg.PoolClient,
+  tid: number,
+  candidates: { readonly types: readonly number[]; readonly times: readonly number[]; readonly keys: readonly string[] },
+): Promise<Set<string>> {
+  const byMonth = new Map<number, number[]>();
+  candidates.times.forEach((t, i) => {
+    const m = monthStart(t);
+    (byMonth.get(m) ?? byMonth.set(m, []).get(m)!).push(i);
+  });
+  const found = new Set<string>();
+  for (const [m, at] of byMonth) {
+    const r = await client.query<{ t: string; k: string }>(SEALED_DUPLICATES, [
+      tid,
+      at.map((i) => candidates.types[i]),
+      at.map((i) => candidates.times[i]),
+      at.map((i) => candidates.keys[i]),
+      m,
+      nextMonthStart(m),
+    ]);
+    for (const row of r.rows) found.add(`${row.t}/${row.k}`);
+  }
+  return found;
+}
+
+/**
+ * Only times up to a type's last sealed time in the month are looked up (an entry newer than
+ * every segment of its group costs no probe). The segments holding a time are those ending at
+ * it and the first ending after it: segments of a group never overlap.
+ */
+const SEALED_DUPLICATES = `
+  WITH c AS (SELECT * FROM unnest($2::int4[], $3::int8[], $4::int8[]) AS c (ty, t, k)),
+  hi AS (
+    SELECT d.ty, (SELECT s.last_time FROM segments s WHERE s.tid = $1 AND s.type_id = d.ty AND s.first_time >= $5 AND s.first_time < $6
+                  ORDER BY s.last_time DESC, s.last_seq DESC LIMIT 1) AS hi
+    FROM (SELECT DISTINCT ty FROM c) d
+  )
+  SELECT c.t, c.k FROM c JOIN hi ON hi.ty = c.ty
+  WHERE c.t <= hi.hi AND EXISTS (
+    SELECT 1 FROM (
+      (SELECT s.first_time, s.key_times, s.keys FROM segments s
+       WHERE s.tid = $1 AND s.type_id = c.ty AND s.first_time >= $5 AND s.first_time < $6 AND s.last_time = c.t)
+      UNION ALL
+      (SELECT s.first_time, s.key_times, s.keys FROM segments s
+       WHERE s.tid = $1 AND s.type_id = c.ty AND s.first_time >= $5 AND s.first_time < $6 AND s.last_time > c.t
+       ORDER BY s.last_time, s.last_seq LIMIT 1)
+    ) s
+    WHERE s.first_time <= c.t AND c.k = ANY (s.keys)
+      AND EXISTS (SELECT 1 FROM unnest(s.key_times, s.keys) AS u (t, k) WHERE u.t = c.t AND u.k = c.k))`;
+
+/**
+ * Moves the keys of up to `limit` segments sealed before segments carried them from
+ * `entry_keys` into the segments, each group under its sealing lock (a busy group is left for
+ * later). Resolves to the segments converted.
+ */
+export async function convertKeyless(
+  client: pg.PoolClient,
+  ownerOf: (tid: number, typeId: number) => Promise<SegmentOwner>,
+  groupLockKey: (tid: number, typeId: number) => number,
+  limit: number,
+): Promise<number> {
+  const found = await client.query<{ tid: number; type_id: number }>(
+    `SELECT DISTINCT tid, type_id FROM (SELECT tid, type_id FROM segments WHERE keys IS NULL LIMIT ${Math.trunc(limit)}) s`,
+  );
+  let converted = 0;
+  for (const g of found.rows) {
+    await client.query('BEGIN; SET LOCAL synchronous_commit = on');
+    try {
+      const lock = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock($1, $2) AS ok', [
+        SEAL_LOCK_NAMESPACE,
+        groupLockKey(g.tid, g.type_id),
+      ]);
+      if (!lock.rows[0]!.ok) {
+        await client.query('ROLLBACK');
+        continue;
+      }
+      const owner = await ownerOf(g.tid, g.type_id);
+      const rows = await client.query<{ id: string; data: Buffer }>(
+        `SELECT id, data FROM segments WHERE tid = $1 AND type_id = $2 AND keys IS NULL LIMIT ${Math.trunc(limit)}`,
+        [g.tid, g.type_id],
+      );
+      const allTimes: number[] = [];
+      const allKeys: string[] = [];
+      for (const row of rows.rows) {
+        const seg = decodeSegment(row.data, owner, Number(row.id));
+        const entries: { timeMs: number; body: Buffer }[] = [];
+        for (let i = 0; i < seg.count; i++) entries.push({ timeMs: seg.timeMs(i), body: seg.body(i) });
+        const { times, keys } = keyArraysOf(owner.logType, entries);
+        await client.query('UPDATE segments SET key_times = $3::int8[], keys = $4::int8[] WHERE tid = $1 AND id = $2 AND keys IS NULL', [
+          g.tid,
+          row.id,
+          times,
+          keys,
+        ]);
+        allTimes.push(...times);
+        allKeys.push(...keys);
+      }
+      const deleted = await deleteKeyRows(client, g.tid, allTimes, allKeys);
+      if (deleted !== allKeys.length) throw new Error(`key conversion: deleted ${deleted} of ${allKeys.length} idempotency keys`);
+      await client.query('COMMIT');
+      converted += rows.rows.length;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw err;
+    }
+  }
+  return converted;
+}
