@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, afterEach, beforeEach, describe, it } from 'node:test';
+import pg from 'pg';
 import { generateDemoEntries } from '../../src/demo/demo-data.ts';
 import type { NewEntry } from '../../src/logs/entry.ts';
 import { openPostgresStore, type PostgresStore, type PostgresStoreOptions } from '../../src/store/postgres/index.ts';
@@ -288,6 +289,46 @@ describe('postgres store: segments', { skip }, () => {
     assert.equal(lines.length, 1, lines.join('\n'));
     assert.match(lines[0]!, /corrupt/);
     assert.doesNotMatch(lines[0]!, /"i":|late/, 'no entry text in the log line');
+  });
+
+  it('an append of an entry the sealer is moving waits for it, then finds its key in the new segment', async () => {
+    const store = await open({ noSealer: true });
+    await store.createTenant({ id: '1', name: 't' });
+    const sealed = Array.from({ length: 300 }, (_, i) => makeEntry('AccessLog', T0 + i * 1000, `{"i":${i}}`));
+    await store.append('1', sealed);
+    await store.settle();
+    const late = makeEntry('AccessLog', T0 + 150_500, '{"late":1}');
+    await store.append('1', [late]);
+    // Another session holds the late row: the sealer stops at its delete, the row's key already
+    // deleted and the segment holding it written, all uncommitted.
+    const holder = new pg.Client({ connectionString: url });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT FROM entries WHERE body = $1 FOR SHARE', [late.body]);
+      const waiters = async (): Promise<number> =>
+        Number((await sql<{ n: string }>(`SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock'`))[0]!.n);
+      const until = async (n: number, what: string): Promise<void> => {
+        for (let i = 0; (await waiters()) < n; i++) {
+          assert.ok(i < 500, what);
+          await new Promise((r) => setTimeout(r, 10));
+        }
+      };
+      const sealing = store.settle();
+      await until(1, 'the sealer did not reach the held row');
+      const replay = store.append('1', [late]);
+      await until(2, 'the append did not wait for the sealer');
+      await holder.query('COMMIT');
+      await sealing;
+      assert.deepEqual(await replay, { accepted: 0, duplicates: 1 });
+    } finally {
+      await holder.end();
+    }
+    assert.equal(await hotRows(), 0);
+    assert.equal(await keyRows(), 0);
+    const all = await readAll(store, { tenantId: '1', logType: 'AccessLog', fromMs: T0, toMs: null }, 1000);
+    assert.equal(all.entries.filter((e) => e.body === late.body).length, 1);
+    assert.equal(all.total, 301);
   });
 
   it('gives back the index space of hot partitions that sealing emptied, and drops a failed rebuild', async () => {

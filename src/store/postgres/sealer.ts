@@ -298,6 +298,11 @@ export class Sealer {
       // The user filter's postings follow the segments (user-index.ts).
       await deletePostings(client, tid, typeId, replacedKeys);
       await writePostings(client, tid, typeId, written);
+      // The sealed rows' keys now live in the written segments (sealed-keys.ts).
+      keyRows.push(...sealed);
+      const moved = keyArraysOf(owner.logType, keyRows);
+      const k = await deleteKeyRows(client, tid, moved.times, moved.keys);
+      if (k !== keyRows.length) throw new Error(`sealer: deleted ${k} of ${keyRows.length} idempotency keys`);
       const d = await client.query({
         name: 'lw_seal_delete',
         text: `DELETE FROM entries e USING unnest($3::int8[], $4::int8[]) AS d (t, s)
@@ -305,11 +310,6 @@ export class Sealer {
         values: [tid, typeId, sealed.map((e) => e.timeMs), sealed.map((e) => e.seq)],
       });
       if (d.rowCount !== sealed.length) throw new Error(`sealer: deleted ${d.rowCount} of ${sealed.length} sealed rows`);
-      // Their keys now live in the written segments (sealed-keys.ts).
-      keyRows.push(...sealed);
-      const moved = keyArraysOf(owner.logType, keyRows);
-      const k = await deleteKeyRows(client, tid, moved.times, moved.keys);
-      if (k !== keyRows.length) throw new Error(`sealer: deleted ${k} of ${keyRows.length} idempotency keys`);
       await client.query('COMMIT');
       // Outside the transaction: makes the replaced segments' space reusable by the next step.
       for (const part of new Set(replaced.map((m) => m.part))) await client.query(`VACUUM ${part}`);
