@@ -96,8 +96,10 @@ describe('the documented ingest body and the ingest parser', () => {
       }),
       { numRuns: 3000 },
     );
-    // Enough of the bodies are valid for the second implication to be tested.
-    assert.ok(accepted > 300, `only ${accepted} of 3000 random bodies were valid`);
+    // Enough of the bodies are valid for the second implication to be tested. About one in ten
+    // is (mean 312 of 3,000 over repeated runs, standard deviation about 17), so 200 is far below
+    // any run's count and far above a generator that has stopped making valid bodies.
+    assert.ok(accepted > 200, `only ${accepted} of 3000 random bodies were valid`);
   });
 
   it('agree at the batch size limit', () => {
