@@ -24,6 +24,8 @@ export interface IngestOptions {
   readonly warmupEntries: number;
   readonly runs: number;
   readonly workDir: string;
+  /** Arguments for node running the logwarden server (e.g. `--cpu-prof`). */
+  readonly nodeArgs?: readonly string[];
 }
 
 export interface IngestFigures {
@@ -75,9 +77,10 @@ async function logwardenRun(
   timed: readonly string[],
   entries: number,
   signingKey: string,
+  nodeArgs: readonly string[],
 ): Promise<number> {
   const ds = await populate(at, { ...DEFAULT_SPEC, entries: 0 }, () => {});
-  const server = await startLogwarden(at, signingKey);
+  const server = await startLogwarden(at, signingKey, 1, nodeArgs);
   try {
     const auth = basicAuth(ds.accessKey, ds.secret);
     await post(server.url, auth, warm);
@@ -133,7 +136,7 @@ export async function measureIngest(stores: IngestStores, o: IngestOptions, sign
     for (let i = 0; i < o.runs; i++) {
       const { at, dispose } = await stores.fresh(i);
       try {
-        lw.push(await logwardenRun(at, warm, timed, o.entries, signingKey));
+        lw.push(await logwardenRun(at, warm, timed, o.entries, signingKey, o.nodeArgs ?? []));
       } finally {
         await dispose();
       }

@@ -116,17 +116,41 @@ function resolveCursor(p: ListLogsParams, tenantId: string, ctx: ListLogsContext
 
 const PAGE_END = Buffer.from(']}');
 
+/** Where a rendered page is written: a buffer of at least `bytes` (the default, a new one). */
+export type PageMemory = (bytes: number) => Buffer;
+
+const newMemory: PageMemory = (bytes) => Buffer.allocUnsafe(bytes);
+
 /** The page as UTF-8 JSON: the records head, then the stored texts as they are. */
-function render(requestId: string, total: number, pageNumber: number, page: StoredPage, cursor: string | undefined): Buffer {
+function render(
+  requestId: string,
+  total: number,
+  pageNumber: number,
+  page: StoredPage,
+  cursor: string | undefined,
+  memory: PageMemory,
+): Buffer {
   let head = `{"requestId":"${requestId}","records":{"totalRecords":${total},"currentPageSize":${page.count},"currentPageNumber":${pageNumber}`;
   if (cursor !== undefined) head += `,"cursor":"${cursor}"`;
   head += '},"logEntries":[';
-  return Buffer.concat([Buffer.from(head), page.text, PAGE_END]);
+  // The stored texts are copied once, into the answer; the page's joined text is not made.
+  const stretches = page.stretches ?? [page.text];
+  let size = Buffer.byteLength(head) + PAGE_END.length + Math.max(0, stretches.length - 1);
+  for (const s of stretches) size += s.length;
+  const out = memory(size);
+  let at = out.write(head, 0);
+  for (let i = 0; i < stretches.length; i++) {
+    if (i > 0) out[at++] = 0x2c; // ,
+    at += stretches[i]!.copy(out, at);
+  }
+  at += PAGE_END.copy(out, at);
+  return out.subarray(0, at);
 }
 
 /**
  * Answers one `GET /v2/logs` request for `tenantId` with the page's JSON, as UTF-8. `onPage`,
- * when given, is shown the stored page (for the entries' leaf indexes).
+ * when given, is shown the stored page (for the entries' leaf indexes); `memory`, when given,
+ * provides the buffer the page is written to.
  */
 export async function listLogs(
   ctx: ListLogsContext,
@@ -134,6 +158,7 @@ export async function listLogs(
   p: ListLogsParams,
   requestId: string,
   onPage?: (page: StoredPage) => void,
+  memory: PageMemory = newMemory,
 ): Promise<Buffer> {
   let state: Omit<CursorState, 'afterTimeMs' | 'afterSeq' | 'expiresMs'>;
   let page: StoredPage;
@@ -171,5 +196,5 @@ export async function listLogs(
     });
   }
   onPage?.(page);
-  return render(requestId, state.total, state.page, page, cursor);
+  return render(requestId, state.total, state.page, page, cursor, memory);
 }

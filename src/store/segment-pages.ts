@@ -3,7 +3,7 @@
  * (segment-codec.ts) and hot rows not yet sealed. Both stores fetch these in their own way and
  * leave the merging to this module, so they page, count and seal alike.
  */
-import { EMPTY_PAGE } from './page.ts';
+import { EMPTY_PAGE, pageOfStretches } from './page.ts';
 import type { DecodedSegment, SegmentEntry } from './segment-codec.ts';
 import type { Position, StoredPage } from './store.ts';
 
@@ -39,7 +39,6 @@ export function before(timeMs: number): Position {
   return { timeMs, seq: -1 };
 }
 
-const COMMA = Buffer.from(',');
 
 /** Page order: event time, then sequence (negative: `a` comes first). */
 export function compare(a: Position, b: Position): number {
@@ -151,17 +150,7 @@ export function mergePage(segments: Iterator<SegmentRef>, hot: readonly HotEntry
   }
   flush();
   if (count === 0) return EMPTY_PAGE;
-  return { text: joinTexts(pieces), count, next: more ? last : null, seqs };
-}
-
-function joinTexts(pieces: readonly Buffer[]): Buffer {
-  if (pieces.length === 1) return pieces[0]!;
-  const parts: Buffer[] = [];
-  for (const p of pieces) {
-    if (parts.length > 0) parts.push(COMMA);
-    parts.push(p);
-  }
-  return Buffer.concat(parts);
+  return pageOfStretches(pieces, count, more ? last : null, seqs);
 }
 
 /** The entries of `seg` with `fromMs <= eventTime < toMs`. */

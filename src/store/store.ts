@@ -73,7 +73,13 @@ export interface StoredEntry {
  * socket without being decoded, split or re-encoded (page.ts has helpers).
  */
 export interface StoredPage {
+  /** The entries' wire texts, comma-separated, as the page's `logEntries` array holds them. */
   readonly text: Buffer;
+  /**
+   * When given, `text` in stretches: joined with a comma between each two, they are `text`. A
+   * reader that copies the page anyway copies these and never makes `text` (a new buffer).
+   */
+  readonly stretches?: readonly Buffer[];
   /** The number of entries in `text`. */
   readonly count: number;
   /**

@@ -11,9 +11,13 @@ export interface PageText {
 
 /**
  * The page's entries, split out of its text (for tools and tests: the API sends `text` whole).
- * Throws when the text is not `count` JSON objects with an `eventTime`, comma-separated.
+ * Throws when the text is not `count` JSON objects with an `eventTime`, comma-separated, or when
+ * the page's stretches, comma-joined, are not its text.
  */
 export function entriesOf(page: StoredPage): PageText[] {
+  if (page.stretches && page.stretches.map((s) => s.toString('utf8')).join(',') !== page.text.toString('utf8')) {
+    throw new Error('the page stretches, comma-joined, are not its text');
+  }
   const text = `[${page.text.toString('utf8')}]`;
   const spans = page.count === 0 && page.text.length === 0 ? [] : arrayElements(text, 0);
   if (spans.length !== page.count) throw new Error(`page text holds ${spans.length} entries, not ${page.count}`);

@@ -7,6 +7,7 @@ import { invalid } from '../../errors.ts';
 import type { LogTypes } from '../../logs/log-types.ts';
 import { type ListLogsContext, listLogs, unknownLogType } from '../../service/list-logs.ts';
 import type { Store, StoredPage } from '../../store/store.ts';
+import { AnswerBuffers } from '../answer-buffers.ts';
 import type { AppContext } from '../context.ts';
 import { type SchemaProblem, schemaMessage } from '../error-handler.ts';
 import { ErrorEnvelope, ListLogsResponse, listLogsQuery, pageSizePattern } from '../schemas.ts';
@@ -54,6 +55,7 @@ async function leafIndexHeader(store: Store, request: FastifyRequest, tenantId: 
 }
 
 export function listLogsRoute(app: FastifyInstance, ctx: AppContext): void {
+  const answers = new AnswerBuffers();
   const list: ListLogsContext = {
     store: ctx.store,
     cursors: ctx.cursors,
@@ -96,7 +98,14 @@ export function listLogsRoute(app: FastifyInstance, ctx: AppContext): void {
       const tenantId = request.principal!.tenantId;
       let stored: StoredPage | undefined;
       const wantsLeaves = request.headers[LEAF_INDEX_HEADER] === '1';
-      const page = await listLogs(list, tenantId, request.query, request.id, wantsLeaves ? (p) => (stored = p) : undefined);
+      const page = await listLogs(
+        list,
+        tenantId,
+        request.query,
+        request.id,
+        wantsLeaves ? (p) => (stored = p) : undefined,
+        (bytes) => answers.take(bytes, reply.raw),
+      );
       const leaves = wantsLeaves && stored ? await leafIndexHeader(ctx.store, request, tenantId, stored) : undefined;
       if (leaves !== undefined) reply.header(LEAF_INDEX_HEADER, leaves);
       // The page is already JSON, encoded (the schema above documents it); it is sent as is.

@@ -11,6 +11,7 @@
  * lists ends. Segment bytes the cache holds are not sent again.
  */
 import type pg from 'pg';
+import { pageOfStretches } from '../page.ts';
 import { type DecodedSegment, decodeSegment, type SegmentOwner } from '../segment-codec.ts';
 import type { Position, StoredPage } from '../store.ts';
 import { monthStart } from './migrations.ts';
@@ -24,7 +25,6 @@ import { type CachedSegment, compare, type SegmentCache } from './segment-cache.
 const SEGMENTS_PER_READ = 1;
 const NO_UPPER_BOUND = Number.MAX_SAFE_INTEGER;
 const END: Position = { timeMs: Number.POSITIVE_INFINITY, seq: 0 };
-const COMMA = Buffer.from(',');
 
 const SQL = `
   SELECT id, first_time, last_time, last_seq, CASE WHEN id = ANY($8::int8[]) THEN NULL ELSE data END AS data,
@@ -119,12 +119,12 @@ export class PageReader {
     }
     const shown = picked.length > limit ? picked.slice(0, limit) : picked;
     const last = shown[shown.length - 1];
-    return {
-      text: pageText(shown),
-      count: shown.length,
-      next: picked.length > limit && last ? { timeMs: last.timeMs, seq: last.seq } : null,
-      seqs: shown.map((p) => p.seq),
-    };
+    return pageOfStretches(
+      pageStretches(shown),
+      shown.length,
+      picked.length > limit && last ? { timeMs: last.timeMs, seq: last.seq } : null,
+      shown.map((p) => p.seq),
+    );
   }
 
   /** The decoded segment of a row: from the cache when the query left its bytes out. */
@@ -143,13 +143,12 @@ export class PageReader {
 }
 
 /**
- * The page's text: the entries' texts comma-joined, consecutive entries of one segment taken as
- * one stretch of its text (segment-codec.ts keeps them contiguous).
+ * The page's texts in stretches: consecutive entries of one segment taken as one stretch of its
+ * text (segment-codec.ts keeps them contiguous), a hot entry's text as one.
  */
-function pageText(shown: readonly Picked[]): Buffer {
+function pageStretches(shown: readonly Picked[]): Buffer[] {
   const parts: Buffer[] = [];
   for (let k = 0; k < shown.length; ) {
-    if (parts.length > 0) parts.push(COMMA);
     const p = shown[k]!;
     if (!p.segment) {
       parts.push(p.text!);
@@ -161,7 +160,7 @@ function pageText(shown: readonly Picked[]): Buffer {
     parts.push(p.segment.span(p.i!, p.i! + (end - k)));
     k = end;
   }
-  return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  return parts;
 }
 
 /**
