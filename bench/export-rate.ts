@@ -1,0 +1,59 @@
+/**
+ * Only the export measurement of `npm run bench` (SQLite): `logwarden fetch` (compiled) writing
+ * the data set to NDJSON against `serve`, for checking a change to either side without the
+ * whole suite.
+ *
+ *   node --import tsx bench/export-rate.ts [--entries N] [--runs N] [--profile DIR]
+ *
+ * --profile DIR the logwarden server runs under `node --cpu-prof`; its profile is written to DIR when it stops
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { openSqliteStore } from '../src/store/sqlite/index.ts';
+import { DEFAULT_SPEC, sqliteDataset } from './lib/dataset.ts';
+import { closeConnections } from './lib/http.ts';
+import { startLogwarden } from './lib/processes.ts';
+import { measureExport } from './measure/export.ts';
+
+const { values: flags } = parseArgs({
+  options: {
+    cache: { type: 'string', default: join(homedir(), '.cache', 'logwarden-bench') },
+    entries: { type: 'string', default: '1000000' },
+    runs: { type: 'string', default: '3' },
+    profile: { type: 'string' },
+  },
+});
+
+const started = Date.now();
+const log = (line: string): void => void process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
+const signingKey = randomBytes(32).toString('base64url');
+const workDir = join(flags.cache, `export-${process.pid}`);
+mkdirSync(workDir, { recursive: true });
+const nodeArgs = flags.profile ? ['--cpu-prof', '--cpu-prof-dir', resolve(flags.profile)] : [];
+try {
+  const dataset = await sqliteDataset(flags.cache, { ...DEFAULT_SPEC, entries: Number(flags.entries) }, log);
+  const server = await startLogwarden({ dataDir: dataset.dataDir }, signingKey, 1, nodeArgs);
+  try {
+    log(`sqlite: export of ${dataset.entries.toLocaleString('en-US')} entries, ${flags.runs} runs`);
+    const figures = await measureExport(
+      {
+        kind: 'sqlite',
+        server,
+        dataset,
+        signingKey,
+        location: { dataDir: dataset.dataDir },
+        openStore: async () => openSqliteStore({ dataDir: dataset.dataDir }),
+      },
+      { maxEntries: Number(flags.entries), runs: Number(flags.runs), workDir },
+    );
+    process.stdout.write(JSON.stringify(figures, null, 2) + '\n');
+  } finally {
+    await server.stop();
+  }
+} finally {
+  closeConnections();
+  rmSync(workDir, { recursive: true, force: true });
+}
