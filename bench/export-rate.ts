@@ -3,9 +3,10 @@
  * the data set to NDJSON against `serve`, for checking a change to either side without the
  * whole suite.
  *
- *   node --import tsx bench/export-rate.ts [--entries N] [--runs N] [--profile DIR]
+ *   node --import tsx bench/export-rate.ts [--entries N] [--runs N] [--profile DIR] [--client-profile DIR]
  *
- * --profile DIR the logwarden server runs under `node --cpu-prof`; its profile is written to DIR when it stops
+ * --profile DIR         the logwarden server runs under `node --cpu-prof`; its profile is written to DIR when it stops
+ * --client-profile DIR  the same for each `fetch` run
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
@@ -24,6 +25,7 @@ const { values: flags } = parseArgs({
     entries: { type: 'string', default: '1000000' },
     runs: { type: 'string', default: '3' },
     profile: { type: 'string' },
+    'client-profile': { type: 'string' },
   },
 });
 
@@ -47,7 +49,12 @@ try {
         location: { dataDir: dataset.dataDir },
         openStore: async () => openSqliteStore({ dataDir: dataset.dataDir }),
       },
-      { maxEntries: Number(flags.entries), runs: Number(flags.runs), workDir },
+      {
+        maxEntries: Number(flags.entries),
+        runs: Number(flags.runs),
+        workDir,
+        clientNodeArgs: flags['client-profile'] ? ['--cpu-prof', '--cpu-prof-dir', resolve(flags['client-profile'])] : [],
+      },
     );
     process.stdout.write(JSON.stringify(figures, null, 2) + '\n');
   } finally {

@@ -49,6 +49,8 @@ export async function buildCli(): Promise<string> {
 export interface RunOptions {
   /** A compiled CLI (buildCli) instead of the sources through the TypeScript loader. */
   readonly compiled?: string;
+  /** Arguments for node itself (e.g. `--cpu-prof`). */
+  readonly nodeArgs?: readonly string[];
 }
 
 /** Runs one `logwarden` command; fails unless it exits 0 within `timeoutMs`. */
@@ -61,7 +63,11 @@ export function logwarden(
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const entry = run.compiled ? [run.compiled] : ['--import', 'tsx', CLI];
-    const child = spawn(process.execPath, [...entry, ...args], { cwd: ROOT, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...(run.nodeArgs ?? []), ...entry, ...args], {
+      cwd: ROOT,
+      env: childEnv(env),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     let stdout = '';
     let stderr = '';

@@ -18,6 +18,8 @@ export interface ExportOptions {
   readonly maxEntries: number;
   readonly runs: number;
   readonly workDir: string;
+  /** Arguments for node running the `fetch` command (e.g. `--cpu-prof`). */
+  readonly clientNodeArgs?: readonly string[];
 }
 
 export interface ExportFigures {
@@ -78,7 +80,7 @@ export async function measureExport(t: Target, o: ExportOptions): Promise<Export
         ],
         { LOGWARDEN_ACCESS_KEY: t.dataset.accessKey, LOGWARDEN_SECRET: t.dataset.secret },
         10 * 60_000,
-        { compiled },
+        { compiled, nodeArgs: o.clientNodeArgs ?? [] },
       );
       const written = lines(out);
       if (written !== entries) throw new Error(`fetch wrote ${written} entries, the range holds ${entries}`);

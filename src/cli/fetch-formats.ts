@@ -23,6 +23,11 @@ export interface Formatter {
    * (NDJSON, JSON): an export then passes texts through without building entries.
    */
   readonly text?: (raw: string, index: number) => string;
+  /**
+   * How `text` makes the record, for writing the text's bytes as they are: `lead(index)`, then
+   * the text from its byte `from` on, then `trail`.
+   */
+  readonly pass?: { readonly lead: (index: number) => string; readonly from: number; readonly trail: string };
   /** Text after the last of `count` records. */
   tail(count: number): string;
 }
@@ -58,16 +63,19 @@ export function formatter(format: Format, logType: string, appending: boolean, i
     case 'ndjson': {
       // Each line carries its logType, so the file can be fed to `logwarden ingest` as is.
       const prefix = `{"logType":${JSON.stringify(logType)},`;
+      const pass = { lead: () => prefix, from: 1, trail: '\n' };
       const text = (raw: string) => `${prefix}${raw.slice(1)}\n`;
-      return { head: '', record: (e) => text(e.raw), text, tail: () => '' };
+      return { head: '', record: (e) => text(e.raw), text, pass, tail: () => '' };
     }
     case 'json': {
       // The shape of an ingest batch (POST /v2/logs).
-      const text = (raw: string, i: number) => `${i === 0 ? '' : ',\n'}${raw}`;
+      const lead = (i: number) => (i === 0 ? '' : ',\n');
+      const text = (raw: string, i: number) => `${lead(i)}${raw}`;
       return {
         head: `{"logType":${JSON.stringify(logType)},"logEntries":[\n`,
         record: (e, i) => text(e.raw, i),
         text,
+        pass: { lead, from: 0, trail: '' },
         tail: (count) => (count === 0 ? ']}\n' : '\n]}\n'),
       };
     }

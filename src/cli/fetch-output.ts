@@ -8,6 +8,7 @@ import { once } from 'node:events';
 import { accessSync, constants, createWriteStream, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Writable } from 'node:stream';
+import type { Formatter } from './fetch-formats.ts';
 
 export { CSV_ID_STYLES, type CsvIdStyle, csvCell, csvIdCell, FORMATS, type Format, type Formatter, formatter } from './fetch-formats.ts';
 
@@ -96,6 +97,20 @@ export class Sink {
     if (this.failure) throw this.failure;
   }
 
+  /** Writes `bytes`, resolving once the stream is done with them: the caller may then fill the buffer again. */
+  async writeBytes(bytes: Uint8Array): Promise<void> {
+    if (this.failure) throw this.failure;
+    if (bytes.length === 0) return;
+    const stream = this.stream ?? this.attach(await this.open!());
+    await new Promise<void>((resolve) =>
+      stream.write(bytes, (err) => {
+        if (err) this.failure ??= err;
+        resolve();
+      }),
+    );
+    if (this.failure) throw this.failure;
+  }
+
   /** Flushes; closes the file (standard output stays open). */
   async close(): Promise<void> {
     if (this.failure || !this.stream) return;
@@ -113,5 +128,42 @@ export function isNonEmptyFile(path: string): boolean {
     return statSync(path).size > 0;
   } catch {
     return false;
+  }
+}
+
+/**
+ * A page's records made from its entries' exact texts as bytes (`Formatter.pass`), in one
+ * buffer used again for every page: the caller writes it with `Sink.writeBytes` before filling
+ * it again. Nothing is decoded or encoded but the formats' own short leads.
+ */
+export class RecordBytes {
+  private buf = Buffer.alloc(0);
+  private readonly encoded = new Map<string, Buffer>();
+
+  constructor(private readonly out: Formatter) {}
+
+  private bytes(s: string): Buffer {
+    let b = this.encoded.get(s);
+    if (b === undefined) this.encoded.set(s, (b = Buffer.from(s)));
+    return b;
+  }
+
+  /** The records of `texts`, the first being record `firstIndex` of the output. */
+  fill(texts: readonly Uint8Array[], firstIndex: number): Buffer {
+    const pass = this.out.pass;
+    if (!pass) throw new Error('this format does not pass texts through');
+    const trail = this.bytes(pass.trail);
+    const leads = texts.map((_, k) => this.bytes(pass.lead(firstIndex + k)));
+    let size = 0;
+    for (let k = 0; k < texts.length; k++) size += leads[k]!.length + texts[k]!.length - pass.from + trail.length;
+    if (this.buf.length < size) this.buf = Buffer.allocUnsafeSlow(Math.max(size, 2 * this.buf.length));
+    let at = 0;
+    for (let k = 0; k < texts.length; k++) {
+      at += leads[k]!.copy(this.buf, at);
+      this.buf.set(texts[k]!.subarray(pass.from), at);
+      at += texts[k]!.length - pass.from;
+      at += trail.copy(this.buf, at);
+    }
+    return this.buf.subarray(0, at);
   }
 }

@@ -9,7 +9,7 @@ import { loadConfig } from '../config.ts';
 import { parseWhen, WHEN_HELP, type When } from './dates.ts';
 import { CommandError, InterruptedError, UsageError } from './exit-codes.ts';
 import { fetchBundle } from './fetch-bundle.ts';
-import { CSV_ID_STYLES, type CsvIdStyle, FORMATS, type Format, formatter, isNonEmptyFile, outputProblem, Sink } from './fetch-output.ts';
+import { CSV_ID_STYLES, type CsvIdStyle, FORMATS, type Format, formatter, isNonEmptyFile, outputProblem, RecordBytes, Sink } from './fetch-output.ts';
 import { createProgress } from './progress.ts';
 import { clientFrom, pageSizeFrom, type RemoteFlags, remoteOptions } from './remote.ts';
 
@@ -111,6 +111,7 @@ async function run(flags: FetchFlags, clock: () => number): Promise<void> {
   const sink = toStdout ? Sink.stdout() : Sink.file(flags.out!, flags.append === true);
   const out = formatter(format, flags.type, flags.append === true && isNonEmptyFile(flags.out!), flags.csvIds);
   // A bar on a terminal only, and never over data going to the same terminal.
+  const records = new RecordBytes(out);
   const bar = createProgress(flags.type, 'entries', 0, process.stderr.isTTY === true && !(toStdout && process.stdout.isTTY));
   const stop = interruptions();
   const done: Progress = { written: 0, cursor: flags.cursor, lastEventTime: undefined, atLastTime: 0 };
@@ -122,17 +123,16 @@ async function run(flags: FetchFlags, clock: () => number): Promise<void> {
    * exact resume point). NDJSON and JSON pass each entry's exact text through.
    */
   const writePage = async (page: LogsPage | TextPage) => {
-    let text = '';
     let times: readonly string[];
-    if ('texts' in page) {
-      const record = out.text!;
-      for (let k = 0; k < page.texts.length; k++) text += record(page.texts[k]!, done.written + k);
+    if ('textBytes' in page) {
+      await sink.writeBytes(records.fill(page.textBytes, done.written));
       times = page.eventTimes;
     } else {
+      let text = '';
       for (let k = 0; k < page.logEntries.length; k++) text += out.record(page.logEntries[k]!, done.written + k);
+      await sink.write(text);
       times = page.logEntries.map((e) => e.eventTime);
     }
-    await sink.write(text);
     done.written += times.length;
     for (const t of times) {
       done.atLastTime = t === done.lastEventTime ? done.atLastTime + 1 : 1;
@@ -140,7 +140,7 @@ async function run(flags: FetchFlags, clock: () => number): Promise<void> {
     }
   };
   const query = { logType: flags.type, fromDateTime: from.iso, toDateTime: to?.iso, cursor: flags.cursor, limit, signal: stop.signal };
-  const pages: AsyncGenerator<LogsPage | TextPage, void> = out.text ? client.textPages(query) : client.pages(query);
+  const pages: AsyncGenerator<LogsPage | TextPage, void> = out.pass ? client.textPages(query) : client.pages(query);
   /** The next page, asked for while the current one is written; its failure is seen where it is awaited. */
   let ahead: Promise<IteratorResult<LogsPage | TextPage>> | undefined;
   let started = false;
@@ -153,7 +153,7 @@ async function run(flags: FetchFlags, clock: () => number): Promise<void> {
     started = true;
     while (!next.done) {
       const page = next.value;
-      const size = 'texts' in page ? page.texts.length : page.logEntries.length;
+      const size = 'textBytes' in page ? page.textBytes.length : page.logEntries.length;
       // The server prepares the next page while this one is written.
       ahead = page.records.cursor === undefined || size === 0 ? undefined : pages.next();
       ahead?.catch(() => undefined);

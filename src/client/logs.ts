@@ -7,8 +7,9 @@
 import type { Readable } from 'node:stream';
 import { isLogsApiError, LogsApiError } from './errors.ts';
 import { type IngestEntry, type IngestLine, type IngestOptions, type IngestResult, ingestBatches, ingestLines, type LogEntryLine } from './ingest.ts';
-import { emptyPage, type LogEntry, type LogsPage, type PageRecords, parsePage, parseTextPage, type TextPage } from './page.ts';
-import { Transport, type TransportOptions } from './transport.ts';
+import { emptyPage, type LogEntry, type LogsPage, type PageRecords, parsePage, type TextPage } from './page.ts';
+import { parseTextPageChunks } from './page-bytes.ts';
+import { type HttpRequest, type HttpResponse, Transport, type TransportOptions } from './transport.ts';
 
 /** Returns a current bearer token; called before every request, so it may refresh (see `tokenSource`). */
 export type TokenProvider = () => string | Promise<string>;
@@ -70,7 +71,7 @@ export class LogsClient {
 
   /** One page. The contract's 404 "no records" answer comes back as an empty page. */
   async listLogs(params: ListLogsParams): Promise<LogsPage> {
-    return this.getPage(params, parsePage, emptyPage);
+    return this.getPage(params, {}, (res) => parsePage(res.text, res.requestId), emptyPage);
   }
 
   /**
@@ -78,12 +79,18 @@ export class LogsClient {
    * checks it: for passing the texts through (an export) without building entry objects.
    */
   async listLogTexts(params: ListLogsParams): Promise<TextPage> {
-    return this.getPage(params, parseTextPage, (requestId) => ({ ...emptyPage(requestId), texts: [], eventTimes: [] }));
+    return this.getPage(
+      params,
+      { chunks: true },
+      (res) => parseTextPageChunks(res.chunks ?? [], res.requestId),
+      (requestId) => ({ ...emptyPage(requestId), texts: [], textBytes: [], eventTimes: [] }),
+    );
   }
 
   private async getPage<T>(
     params: ListLogsParams,
-    parse: (text: string, requestId: string | undefined) => T,
+    how: Pick<HttpRequest, 'chunks'>,
+    parse: (res: HttpResponse) => T,
     empty: (requestId: string | undefined) => T,
   ): Promise<T> {
     const query = {
@@ -95,8 +102,8 @@ export class LogsClient {
     };
     try {
       return await this.transport.request(
-        { method: 'GET', path: 'v2/logs', query, authorization: await this.authorization(), signal: params.signal },
-        (res) => parse(res.text, res.requestId),
+        { method: 'GET', path: 'v2/logs', query, authorization: await this.authorization(), signal: params.signal, ...how },
+        parse,
       );
     } catch (err) {
       if (isLogsApiError(err, 'no_records')) return empty(err.requestId);

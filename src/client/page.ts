@@ -47,7 +47,7 @@ function count(v: unknown, name: string, fallback: number): number {
  * part of the page) and returns its eventTime: user fields are strings (a number is tolerated
  * and read again from the text, so that no digit is lost), `logRecord` an object.
  */
-function checkEntry(fields: unknown, index: number): string {
+export function checkEntry(fields: unknown, index: number): string {
   const where = `logEntries[${index}]`;
   if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) throw new PageShapeError(`${where} is not an object`);
   const f = fields as Record<string, unknown>;
@@ -100,22 +100,57 @@ export interface TextPage {
   readonly records: PageRecords;
   /** Each entry's exact JSON text, insignificant whitespace removed (LogEntry.raw). */
   readonly texts: readonly string[];
+  /** The same texts as UTF-8 bytes, for writing them on without decoding. */
+  readonly textBytes: readonly Uint8Array[];
   readonly eventTimes: readonly string[];
 }
 
-interface PageParts extends TextPage {
+interface PageParts {
+  readonly requestId: string | undefined;
+  readonly records: PageRecords;
+  readonly texts: readonly string[];
+  readonly eventTimes: readonly string[];
   /** What JSON.parse made of each entry. */
   readonly parsed: readonly Record<string, unknown>[];
 }
 
-/** Parses and checks a 200 response body. Throws SyntaxError or PageShapeError when it is not a page. */
-function pageParts(text: string, headerRequestId: string | undefined): PageParts {
-  const doc = JSON.parse(text) as unknown; // also rejects a truncated body
+interface PageTop {
+  readonly top: Record<string, unknown>;
+  readonly rec: Record<string, unknown>;
+}
+
+/** What JSON.parse made of a page body, checked to be an object with `records` and `logEntries` of the right kinds. */
+export function pageTop(doc: unknown): PageTop {
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new PageShapeError('the body is not a JSON object');
   const top = doc as Record<string, unknown>;
   const rec = (top.records ?? {}) as Record<string, unknown>;
   if (typeof rec !== 'object' || Array.isArray(rec)) throw new PageShapeError('records is not an object');
   if (top.logEntries !== undefined && !Array.isArray(top.logEntries)) throw new PageShapeError('logEntries is not an array');
+  return { top, rec };
+}
+
+/** The requestId and records of a page of `size` entries (after pageTop and the entries' checks). */
+export function pageHead(
+  { top, rec }: PageTop,
+  size: number,
+  headerRequestId: string | undefined,
+): { requestId: string | undefined; records: PageRecords } {
+  const cursor = rec.cursor;
+  if (cursor !== undefined && cursor !== null && typeof cursor !== 'string') throw new PageShapeError('records.cursor is not a string');
+  const records: PageRecords = {
+    totalRecords: count(rec.totalRecords, 'totalRecords', size),
+    currentPageSize: count(rec.currentPageSize, 'currentPageSize', size),
+    currentPageNumber: count(rec.currentPageNumber, 'currentPageNumber', 0),
+    ...(typeof cursor === 'string' && cursor !== '' ? { cursor } : {}),
+  };
+  const requestId = typeof top.requestId === 'string' ? top.requestId : headerRequestId;
+  return { requestId, records };
+}
+
+/** Parses and checks a 200 response body. Throws SyntaxError or PageShapeError when it is not a page. */
+function pageParts(text: string, headerRequestId: string | undefined): PageParts {
+  const doc = JSON.parse(text) as unknown; // also rejects a truncated body
+  const checked = pageTop(doc);
   // The entries' exact texts, cut out of the (last) logEntries member in the same pass that
   // walks the object.
   let texts: string[] = [];
@@ -124,19 +159,10 @@ function pageParts(text: string, headerRequestId: string | undefined): PageParts
     texts = [];
     return minifiedElements(text, start, texts);
   });
-  const parsed = (top.logEntries ?? []) as Record<string, unknown>[];
+  const parsed = (checked.top.logEntries ?? []) as Record<string, unknown>[];
   const eventTimes = new Array<string>(texts.length);
   for (let i = 0; i < texts.length; i++) eventTimes[i] = checkEntry(parsed[i], i);
-  const cursor = rec.cursor;
-  if (cursor !== undefined && cursor !== null && typeof cursor !== 'string') throw new PageShapeError('records.cursor is not a string');
-  const records: PageRecords = {
-    totalRecords: count(rec.totalRecords, 'totalRecords', texts.length),
-    currentPageSize: count(rec.currentPageSize, 'currentPageSize', texts.length),
-    currentPageNumber: count(rec.currentPageNumber, 'currentPageNumber', 0),
-    ...(typeof cursor === 'string' && cursor !== '' ? { cursor } : {}),
-  };
-  const requestId = typeof top.requestId === 'string' ? top.requestId : headerRequestId;
-  return { requestId, records, texts, eventTimes, parsed };
+  return { ...pageHead(checked, texts.length, headerRequestId), texts, eventTimes, parsed };
 }
 
 /** Parses a 200 response body. Throws SyntaxError or PageShapeError when it is not a page. */
@@ -147,10 +173,21 @@ export function parsePage(text: string, headerRequestId?: string): LogsPage {
   return { requestId, records, logEntries };
 }
 
+const utf8 = new TextEncoder();
+
 /** Parses a 200 response body into entry texts (see TextPage); the checks of parsePage. */
 export function parseTextPage(text: string, headerRequestId?: string): TextPage {
   const { requestId, records, texts, eventTimes } = pageParts(text, headerRequestId);
-  return { requestId, records, texts, eventTimes };
+  let bytes: Uint8Array[] | undefined;
+  return {
+    requestId,
+    records,
+    texts,
+    get textBytes(): Uint8Array[] {
+      return (bytes ??= texts.map((t) => utf8.encode(t)));
+    },
+    eventTimes,
+  };
 }
 
 /** The empty result: what Gong's 404 "no records" answer means. */

@@ -54,6 +54,11 @@ export interface HttpRequest {
   headers?: Readonly<Record<string, string>>;
   /** The body is binary (tlog tiles): hand it over as `bytes`, with `text` empty. */
   binary?: boolean;
+  /**
+   * Hand a 2xx body over as the chunks it arrived in (`chunks`, `text` empty): a large page is
+   * then never joined and decoded whole, which costs far more than reading it in pieces.
+   */
+  chunks?: boolean;
 }
 
 export interface HttpResponse {
@@ -62,6 +67,8 @@ export interface HttpResponse {
   readonly text: string;
   /** The body's bytes, for a request marked `binary`. */
   readonly bytes?: Uint8Array;
+  /** The body's bytes as they arrived, for a request marked `chunks`. */
+  readonly chunks?: readonly Uint8Array[];
   readonly requestId: string | undefined;
 }
 
@@ -217,6 +224,7 @@ export class Transport {
     let resHeaders: Headers;
     let text: string;
     let bytes: Uint8Array | undefined;
+    let chunks: Uint8Array[] | undefined;
     try {
       const res = await this.fetchFn(this.url(req.path, req.query), { method: req.method, headers, body: req.body, signal });
       status = res.status;
@@ -224,6 +232,10 @@ export class Transport {
       // The timeout covers the body too: a stalled body is a timeout.
       if (req.binary && res.status >= 200 && res.status < 300) {
         bytes = new Uint8Array(await res.arrayBuffer());
+        text = '';
+      } else if (req.chunks && res.status >= 200 && res.status < 300) {
+        chunks = [];
+        if (res.body) for await (const chunk of res.body) chunks.push(chunk);
         text = '';
       } else {
         text = await res.text();
@@ -242,7 +254,7 @@ export class Transport {
     const headerRequestId = resHeaders.get('x-traceid') ?? undefined;
     if (status >= 200 && status < 300) {
       try {
-        return { ok: true, value: parse({ status, headers: resHeaders, text, bytes, requestId: headerRequestId }) };
+        return { ok: true, value: parse({ status, headers: resHeaders, text, bytes, chunks, requestId: headerRequestId }) };
       } catch (err) {
         const error = new LogsApiError('invalid_response', `unexpected response body: ${describe(err)}`, {
           status,

@@ -122,14 +122,7 @@ export type PageMemory = (bytes: number) => Buffer;
 const newMemory: PageMemory = (bytes) => Buffer.allocUnsafe(bytes);
 
 /** The page as UTF-8 JSON: the records head, then the stored texts as they are. */
-function render(
-  requestId: string,
-  total: number,
-  pageNumber: number,
-  page: StoredPage,
-  cursor: string | undefined,
-  memory: PageMemory,
-): Buffer {
+function render(requestId: string, total: number, pageNumber: number, page: StoredPage, cursor: string | undefined, memory: PageMemory): Buffer {
   let head = `{"requestId":"${requestId}","records":{"totalRecords":${total},"currentPageSize":${page.count},"currentPageNumber":${pageNumber}`;
   if (cursor !== undefined) head += `,"cursor":"${cursor}"`;
   head += '},"logEntries":[';

@@ -39,7 +39,6 @@ export function before(timeMs: number): Position {
   return { timeMs, seq: -1 };
 }
 
-
 /** Page order: event time, then sequence (negative: `a` comes first). */
 export function compare(a: Position, b: Position): number {
   return a.timeMs - b.timeMs || a.seq - b.seq;

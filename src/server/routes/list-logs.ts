@@ -98,13 +98,8 @@ export function listLogsRoute(app: FastifyInstance, ctx: AppContext): void {
       const tenantId = request.principal!.tenantId;
       let stored: StoredPage | undefined;
       const wantsLeaves = request.headers[LEAF_INDEX_HEADER] === '1';
-      const page = await listLogs(
-        list,
-        tenantId,
-        request.query,
-        request.id,
-        wantsLeaves ? (p) => (stored = p) : undefined,
-        (bytes) => answers.take(bytes, reply.raw),
+      const page = await listLogs(list, tenantId, request.query, request.id, wantsLeaves ? (p) => (stored = p) : undefined, (bytes) =>
+        answers.take(bytes, reply.raw),
       );
       const leaves = wantsLeaves && stored ? await leafIndexHeader(ctx.store, request, tenantId, stored) : undefined;
       if (leaves !== undefined) reply.header(LEAF_INDEX_HEADER, leaves);

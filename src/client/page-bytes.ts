@@ -1,0 +1,222 @@
+/**
+ * A page of entry texts read from the body's bytes as they arrived (an export's path). A page
+ * of 1,000 entries is about 800 KB; decoding it into one string, parsing that whole and encoding
+ * the texts again costs several times what this does: one pass over the bytes finds each entry,
+ * and each entry is decoded and parsed on its own (small strings are cheap, large ones are not).
+ *
+ * The checks are those of `parseTextPage`: the body outside the entries is parsed with the
+ * entries left out, and each entry is parsed as it is cut out, so the whole body is valid JSON
+ * exactly when all of these are. Anything unusual (bytes that are not UTF-8, a byte-order mark,
+ * a logEntries member twice, an element that is not an object, a body cut short) sends the page
+ * down the string path, which gives the answer and the error it always gave.
+ */
+import { minify } from '../logs/json-text.ts';
+import { checkEntry, pageHead, pageTop, parseTextPage, type TextPage } from './page.ts';
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const LOG_ENTRIES = new TextEncoder().encode('"logEntries"');
+
+const strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+const lenient = new TextDecoder();
+const utf8 = new TextEncoder();
+
+function isWs(c: number): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+}
+
+function skipWs(b: Uint8Array, i: number): number {
+  while (i < b.length && isWs(b[i]!)) i++;
+  return i;
+}
+
+/** Just past the string opening at `i`; -1 when the body ends inside it. */
+function endOfString(b: Uint8Array, i: number): number {
+  for (i++; i < b.length; ) {
+    const c = b[i++]!;
+    if (c === QUOTE) return i;
+    if (c === BACKSLASH) i++;
+  }
+  return -1;
+}
+
+/** Just past the object or array opening at `i`, and whether it holds whitespace outside its strings; -1 when cut short. */
+function endOfContainer(b: Uint8Array, i: number): [end: number, spaced: boolean] {
+  let depth = 0;
+  let spaced = false;
+  while (i < b.length) {
+    const c = b[i]!;
+    if (c === QUOTE) {
+      i = endOfString(b, i);
+      if (i < 0) return [-1, spaced];
+      continue;
+    }
+    i++;
+    if (c === 0x7b || c === 0x5b) depth++;
+    else if (c === 0x7d || c === 0x5d) {
+      if (--depth === 0) return [i, spaced];
+    } else if (isWs(c)) spaced = true;
+  }
+  return [-1, spaced];
+}
+
+/** Just past the value starting at `i` (the parse of the body outside the entries checks it); -1 when cut short. */
+function endOfValue(b: Uint8Array, i: number): number {
+  const c = b[i];
+  if (c === QUOTE) return endOfString(b, i);
+  if (c === 0x7b || c === 0x5b) return endOfContainer(b, i)[0];
+  while (i < b.length) {
+    const d = b[i]!;
+    if (d === 0x2c || d === 0x7d || d === 0x5d || isWs(d)) return i;
+    i++;
+  }
+  return -1;
+}
+
+function isLogEntriesKey(b: Uint8Array, start: number, end: number): boolean {
+  if (end - start !== LOG_ENTRIES.length) return false;
+  for (let k = 0; k < LOG_ENTRIES.length; k++) if (b[start + k] !== LOG_ENTRIES[k]) return false;
+  return true;
+}
+
+interface Cut {
+  /** Where the logEntries array opens ('[') and closes (']'). */
+  readonly open: number;
+  readonly close: number;
+  /** Per entry: start, end, and 1 when it holds insignificant whitespace. */
+  readonly entries: number[];
+}
+
+/** The logEntries array and its entries' spans; undefined for anything the string path must judge. */
+function cut(b: Uint8Array): Cut | undefined {
+  let i = skipWs(b, 0);
+  if (b[i] !== 0x7b) return undefined;
+  i = skipWs(b, i + 1);
+  let found: Cut | undefined;
+  while (b[i] !== 0x7d) {
+    if (b[i] !== QUOTE) return undefined;
+    const keyEnd = endOfString(b, i);
+    if (keyEnd < 0) return undefined;
+    const isEntries = isLogEntriesKey(b, i, keyEnd);
+    i = skipWs(b, keyEnd);
+    if (b[i] !== 0x3a /* : */) return undefined;
+    i = skipWs(b, i + 1);
+    if (isEntries) {
+      if (found || b[i] !== 0x5b) return undefined;
+      const open = i;
+      const entries: number[] = [];
+      i = skipWs(b, i + 1);
+      while (b[i] !== 0x5d) {
+        if (b[i] !== 0x7b) return undefined;
+        const [end, spaced] = endOfContainer(b, i);
+        if (end < 0) return undefined;
+        entries.push(i, end, spaced ? 1 : 0);
+        i = skipWs(b, end);
+        if (b[i] === 0x2c) i = skipWs(b, i + 1);
+        else if (b[i] !== 0x5d) return undefined;
+      }
+      found = { open, close: i, entries };
+      i++;
+    } else {
+      i = endOfValue(b, i);
+      if (i < 0) return undefined;
+    }
+    i = skipWs(b, i);
+    if (b[i] === 0x2c) i = skipWs(b, i + 1);
+    else if (b[i] !== 0x7d) return undefined;
+  }
+  return found;
+}
+
+/** Copies small pieces into shared 64 KiB blocks, never rewriting a piece handed out. */
+class Blocks {
+  private block = new Uint8Array(0);
+  private at = 0;
+
+  copy(src: Uint8Array): Uint8Array {
+    if (src.length > BLOCK_BYTES / 4) return new Uint8Array(src);
+    if (this.at + src.length > this.block.length) {
+      this.block = new Uint8Array(BLOCK_BYTES);
+      this.at = 0;
+    }
+    const out = this.block.subarray(this.at, this.at + src.length);
+    out.set(src);
+    this.at += src.length;
+    return out;
+  }
+}
+
+const BLOCK_BYTES = 64 * 1024;
+const blocks = new Blocks();
+/** The body joined, when it came in several chunks; used again by the next page (nothing keeps a view of it). */
+let joined = new Uint8Array(0);
+
+function contiguous(chunks: readonly Uint8Array[]): Uint8Array {
+  if (chunks.length === 1) return chunks[0]!;
+  let size = 0;
+  for (const c of chunks) size += c.length;
+  if (joined.length < size) {
+    let n = Math.max(joined.length, 1024 * 1024);
+    while (n < size) n *= 2;
+    joined = new Uint8Array(n);
+  }
+  let at = 0;
+  for (const c of chunks) {
+    joined.set(c, at);
+    at += c.length;
+  }
+  return joined.subarray(0, size);
+}
+
+function fastPage(b: Uint8Array, headerRequestId: string | undefined): TextPage | undefined {
+  const c = cut(b);
+  if (!c) return undefined;
+  let outside: string;
+  try {
+    outside = strict.decode(b.subarray(0, c.open + 1)) + strict.decode(b.subarray(c.close));
+  } catch {
+    return undefined;
+  }
+  const checked = pageTop(JSON.parse(outside));
+  const n = c.entries.length / 3;
+  const textBytes = new Array<Uint8Array>(n);
+  const eventTimes = new Array<string>(n);
+  for (let k = 0; k < n; k++) {
+    const start = c.entries[3 * k]!;
+    const end = c.entries[3 * k + 1]!;
+    let text: string;
+    try {
+      text = strict.decode(b.subarray(start, end));
+    } catch {
+      return undefined;
+    }
+    eventTimes[k] = checkEntry(JSON.parse(text), k);
+    textBytes[k] = c.entries[3 * k + 2] ? utf8.encode(minify(text)) : blocks.copy(b.subarray(start, end));
+  }
+  const head = pageHead(checked, n, headerRequestId);
+  let texts: string[] | undefined;
+  return {
+    ...head,
+    get texts(): string[] {
+      return (texts ??= textBytes.map((t) => lenient.decode(t)));
+    },
+    textBytes,
+    eventTimes,
+  };
+}
+
+/**
+ * Parses a 200 response body, given as the chunks it arrived in, into entry texts (see
+ * TextPage). Throws SyntaxError or PageShapeError when it is not a page, as `parseTextPage`.
+ */
+export function parseTextPageChunks(chunks: readonly Uint8Array[], headerRequestId?: string): TextPage {
+  const body = contiguous(chunks);
+  let page: TextPage | undefined;
+  try {
+    page = fastPage(body, headerRequestId);
+  } catch {
+    page = undefined;
+  }
+  // Whatever the fast path declined or refused, the string path decides (and words the error).
+  return page ?? parseTextPage(lenient.decode(body), headerRequestId);
+}
