@@ -125,7 +125,7 @@ export class LogsClient {
     yield* this.follow(
       params,
       (p) => this.listLogTexts(p),
-      (page) => page.texts.length,
+      (page) => page.textBytes.length,
     );
   }
 

@@ -32,12 +32,15 @@ function skipWs(b: Uint8Array, i: number): number {
 
 /** Just past the string opening at `i`; -1 when the body ends inside it. */
 function endOfString(b: Uint8Array, i: number): number {
-  for (i++; i < b.length; ) {
-    const c = b[i++]!;
-    if (c === QUOTE) return i;
-    if (c === BACKSLASH) i++;
+  for (let from = i + 1; ; ) {
+    const q = b.indexOf(QUOTE, from);
+    if (q < 0) return -1;
+    // Escaped when an odd number of backslashes precede it.
+    let k = q - 1;
+    while (k > i && b[k] === BACKSLASH) k--;
+    if ((q - 1 - k) % 2 === 0) return q + 1;
+    from = q + 1;
   }
-  return -1;
 }
 
 /** Just past the object or array opening at `i`, and whether it holds whitespace outside its strings; -1 when cut short. */

@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { parseTextPage, type TextPage } from '../../src/client/page.ts';
 import { parseTextPageChunks } from '../../src/client/page-bytes.ts';
-import { type TextPage, parseTextPage } from '../../src/client/page.ts';
 
 const utf8 = new TextEncoder();
 
@@ -42,8 +42,14 @@ const entry = fc.record(
   {
     userId: fc.oneof(fc.string(), fc.integer(), fc.constant(true)),
     userEmailAddress: fc.string(),
-    eventTime: fc.oneof({ weight: 8, arbitrary: fc.constantFrom('2026-01-01T00:00:00.000Z', '2026-01-01T00:00:01Z') }, { weight: 1, arbitrary: fc.integer() }),
-    logRecord: fc.oneof({ weight: 8, arbitrary: fc.dictionary(fc.string(), fc.jsonValue({ maxDepth: 3 })) }, { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 1 }) }),
+    eventTime: fc.oneof(
+      { weight: 8, arbitrary: fc.constantFrom('2026-01-01T00:00:00.000Z', '2026-01-01T00:00:01Z') },
+      { weight: 1, arbitrary: fc.integer() },
+    ),
+    logRecord: fc.oneof(
+      { weight: 8, arbitrary: fc.dictionary(fc.string(), fc.jsonValue({ maxDepth: 3 })) },
+      { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 1 }) },
+    ),
   },
   { requiredKeys: [] },
 );
@@ -52,10 +58,18 @@ const page = fc.record(
   {
     requestId: fc.oneof(fc.string(), fc.integer()),
     records: fc.record(
-      { totalRecords: fc.nat(), currentPageSize: fc.nat(), currentPageNumber: fc.oneof(fc.nat(), fc.constant(-1)), cursor: fc.oneof(fc.string(), fc.constant(null), fc.nat()) },
+      {
+        totalRecords: fc.nat(),
+        currentPageSize: fc.nat(),
+        currentPageNumber: fc.oneof(fc.nat(), fc.constant(-1)),
+        cursor: fc.oneof(fc.string(), fc.constant(null), fc.nat()),
+      },
       { requiredKeys: [] },
     ),
-    logEntries: fc.oneof({ weight: 10, arbitrary: fc.array(entry, { maxLength: 6 }) }, { weight: 1, arbitrary: fc.array(fc.jsonValue({ maxDepth: 1 }), { maxLength: 3 }) }),
+    logEntries: fc.oneof(
+      { weight: 10, arbitrary: fc.array(entry, { maxLength: 6 }) },
+      { weight: 1, arbitrary: fc.array(fc.jsonValue({ maxDepth: 1 }), { maxLength: 3 }) },
+    ),
   },
   { requiredKeys: ['logEntries'] },
 );
@@ -104,17 +118,26 @@ describe('the byte path of a text page', () => {
       '{"logEntries":[{"eventTime":"2026-01-01T00:00:00Z","logRecord":{}}],"logEntries":[]}',
       '\uFEFF{"logEntries":[{"eventTime":"2026-01-01T00:00:00Z","logRecord":{}}]}',
       '{"records":{},"logEntries":[]}',
+      String.raw`{"logEntries":[{"eventTime":"2026-01-01T00:00:00Z","logRecord":{"a":"x\\","b":"\"q\\\"","c\\":"}{]["}}]}`,
       '{"records":{}}',
       ' { "logEntries" : [ { "eventTime" : "2026-01-01T00:00:00Z" , "logRecord" : { "a" : [ 1 , 2 ] } } ] } ',
     ];
     for (const text of bodies) {
-      assert.deepEqual(outcome(() => parseTextPageChunks([utf8.encode(text)])), outcome(() => parseTextPage(new TextDecoder().decode(utf8.encode(text)))), text);
+      assert.deepEqual(
+        outcome(() => parseTextPageChunks([utf8.encode(text)])),
+        outcome(() => parseTextPage(new TextDecoder().decode(utf8.encode(text)))),
+        text,
+      );
     }
   });
 
   it('keeps each page its own bytes when pages are parsed one after another', () => {
     const body = (n: number) =>
-      utf8.encode(JSON.stringify({ logEntries: Array.from({ length: 300 }, (_, i) => ({ eventTime: '2026-01-01T00:00:00Z', logRecord: { n, i, pad: 'x'.repeat(500) } })) }));
+      utf8.encode(
+        JSON.stringify({
+          logEntries: Array.from({ length: 300 }, (_, i) => ({ eventTime: '2026-01-01T00:00:00Z', logRecord: { n, i, pad: 'x'.repeat(500) } })),
+        }),
+      );
     const first = parseTextPageChunks(chunked(body(1), [1000, 70_000]));
     const copy = first.textBytes.map((b) => Buffer.from(b).toString());
     parseTextPageChunks(chunked(body(2), [5, 90_000]));
