@@ -18,13 +18,11 @@ import { monthStart } from './migrations.ts';
 import { type CachedSegment, compare, type SegmentCache } from './segment-cache.ts';
 
 /**
- * Segments read per statement: one, since a segment holds more than a usual page, and reading
- * more would send and decode segments the page does not reach; two when the first is cached
- * and the page runs past its end (the second statement a page crossing a segment's end would
- * otherwise need costs more than the second segment's row).
+ * Segments read per statement. One: a segment holds more than a usual page, so most pages need
+ * one; a page that runs past it reads on in a second statement. Reading more at once would send
+ * and decode segments the page does not reach.
  */
 const SEGMENTS_PER_READ = 1;
-const SEGMENTS_PER_CROSSING_READ = 2;
 const NO_UPPER_BOUND = Number.MAX_SAFE_INTEGER;
 const END: Position = { timeMs: Number.POSITIVE_INFINITY, seq: 0 };
 
@@ -34,7 +32,7 @@ const SQL = `
   FROM (
     SELECT id, first_time, last_time, last_seq, data FROM segments
     WHERE tid = $1 AND type_id = $2 AND first_time >= $5 AND last_time >= $3 AND (last_time, last_seq) > ($3, $4)
-    ORDER BY last_time, last_seq LIMIT $10
+    ORDER BY last_time, last_seq LIMIT ${SEGMENTS_PER_READ}
   ) s
   UNION ALL
   (SELECT NULL, event_time, NULL, NULL, NULL, seq, body FROM entries
@@ -81,9 +79,7 @@ export class PageReader {
     const picked: Picked[] = [];
     let pos = after;
     while (picked.length < want) {
-      const known = this.cache.after(scope.tid, scope.typeId, pos, SEGMENTS_PER_CROSSING_READ);
-      const first = known[0]?.decoded;
-      const reach = first && first.count - first.after(pos.timeMs, pos.seq) < want - picked.length ? SEGMENTS_PER_CROSSING_READ : SEGMENTS_PER_READ;
+      const known = this.cache.after(scope.tid, scope.typeId, pos, SEGMENTS_PER_READ);
       const r = await this.pool.query<Row>({
         name: 'lw_page',
         text: SQL,
@@ -97,7 +93,6 @@ export class PageReader {
           scope.watermark,
           known.map((s) => s.id),
           want - picked.length,
-          reach,
         ],
       });
       const segments: DecodedSegment[] = [];
@@ -115,7 +110,7 @@ export class PageReader {
         if (Number(row.first_time) >= toMs) continue;
         segments.push(this.segment(row, last, scope, known));
       }
-      if (segmentRows < reach) segmentsEnd = END;
+      if (segmentRows < SEGMENTS_PER_READ) segmentsEnd = END;
       const hotEnd = hot.length < want - picked.length ? END : hot[hot.length - 1]!;
       const cover = compare(segmentsEnd, hotEnd) < 0 ? segmentsEnd : hotEnd;
       merge(segments, hot, pos, cover, scope.watermark, toMs, want - picked.length, picked);
