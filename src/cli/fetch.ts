@@ -110,8 +110,8 @@ async function run(flags: FetchFlags, clock: () => number): Promise<void> {
   if (problem) throw new CommandError(problem);
   const sink = toStdout ? Sink.stdout() : Sink.file(flags.out!, flags.append === true);
   const out = formatter(format, flags.type, flags.append === true && isNonEmptyFile(flags.out!), flags.csvIds);
-  // A bar on a terminal only, and never over data going to the same terminal.
   const records = new RecordBytes(out);
+  // A bar on a terminal only, and never over data going to the same terminal.
   const bar = createProgress(flags.type, 'entries', 0, process.stderr.isTTY === true && !(toStdout && process.stdout.isTTY));
   const stop = interruptions();
   const done: Progress = { written: 0, cursor: flags.cursor, lastEventTime: undefined, atLastTime: 0 };
