@@ -98,8 +98,15 @@ describe('postgres store: segments', { skip }, () => {
     await assertSegmentsWellFormed();
     const reader = await open({ noSealer: true });
     for (const [i, q] of queries.entries()) {
-      for (const s of [store, reader]) {
-        const now = await readAll(s, q, 77);
+      // The reader a second time, with every segment in its cache: pages that run past a
+      // cached segment read the next one in the same statement.
+      for (const [s, size] of [
+        [store, 77],
+        [reader, 77],
+        [reader, 77],
+        [reader, 300],
+      ] as const) {
+        const now = await readAll(s, q, size);
         assert.equal(now.total, before[i]!.total);
         assert.deepEqual(now.entries, before[i]!.entries);
       }

@@ -18,26 +18,29 @@ import { monthStart } from './migrations.ts';
 import { type CachedSegment, compare, type SegmentCache } from './segment-cache.ts';
 
 /**
- * Segments read per statement. One: a segment holds more than a usual page, so most pages need
- * one; a page that runs past it reads on in a second statement. Reading more at once would send
- * and decode segments the page does not reach.
+ * Segments read per statement: one, since a segment holds more than a usual page and reading
+ * more would send and decode segments the page does not reach; two when the first is cached
+ * and the page runs past its end, which saves the second statement. Each count has its own
+ * prepared statement with the count written in, so that neither is planned for an unknown limit.
  */
 const SEGMENTS_PER_READ = 1;
+const SEGMENTS_PER_CROSSING_READ = 2;
 const NO_UPPER_BOUND = Number.MAX_SAFE_INTEGER;
 const END: Position = { timeMs: Number.POSITIVE_INFINITY, seq: 0 };
 
-const SQL = `
+const sqlFor = (segments: number): string => `
   SELECT id, first_time, last_time, last_seq, CASE WHEN id = ANY($8::int8[]) THEN NULL ELSE data END AS data,
          NULL::int8 AS seq, NULL::text AS body
   FROM (
     SELECT id, first_time, last_time, last_seq, data FROM segments
     WHERE tid = $1 AND type_id = $2 AND first_time >= $5 AND last_time >= $3 AND (last_time, last_seq) > ($3, $4)
-    ORDER BY last_time, last_seq LIMIT ${SEGMENTS_PER_READ}
+    ORDER BY last_time, last_seq LIMIT ${segments}
   ) s
   UNION ALL
   (SELECT NULL, event_time, NULL, NULL, NULL, seq, body FROM entries
    WHERE tid = $1 AND type_id = $2 AND event_time >= $3 AND (event_time, seq) > ($3, $4) AND event_time < $6 AND seq <= $7
    ORDER BY event_time, seq LIMIT $9)`;
+const SQL = { [SEGMENTS_PER_READ]: sqlFor(SEGMENTS_PER_READ), [SEGMENTS_PER_CROSSING_READ]: sqlFor(SEGMENTS_PER_CROSSING_READ) };
 
 interface Row {
   id: string | null;
@@ -79,10 +82,13 @@ export class PageReader {
     const picked: Picked[] = [];
     let pos = after;
     while (picked.length < want) {
-      const known = this.cache.after(scope.tid, scope.typeId, pos, SEGMENTS_PER_READ);
+      const known = this.cache.after(scope.tid, scope.typeId, pos, SEGMENTS_PER_CROSSING_READ);
+      const first = known[0]?.decoded;
+      const crossing = first !== undefined && first.count - first.after(pos.timeMs, pos.seq) < want - picked.length;
+      const reach = crossing ? SEGMENTS_PER_CROSSING_READ : SEGMENTS_PER_READ;
       const r = await this.pool.query<Row>({
-        name: 'lw_page',
-        text: SQL,
+        name: `lw_page_${reach}`,
+        text: SQL[reach]!,
         values: [
           scope.tid,
           scope.typeId,
@@ -110,7 +116,7 @@ export class PageReader {
         if (Number(row.first_time) >= toMs) continue;
         segments.push(this.segment(row, last, scope, known));
       }
-      if (segmentRows < SEGMENTS_PER_READ) segmentsEnd = END;
+      if (segmentRows < reach) segmentsEnd = END;
       const hotEnd = hot.length < want - picked.length ? END : hot[hot.length - 1]!;
       const cover = compare(segmentsEnd, hotEnd) < 0 ? segmentsEnd : hotEnd;
       merge(segments, hot, pos, cover, scope.watermark, toMs, want - picked.length, picked);
