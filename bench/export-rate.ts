@@ -11,12 +11,13 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { openSqliteStore } from '../src/store/sqlite/index.ts';
 import { DEFAULT_SPEC, sqliteDataset } from './lib/dataset.ts';
 import { closeConnections } from './lib/http.ts';
-import { startLogwarden } from './lib/processes.ts';
+import { cpuProfileArgs, startLogwarden } from './lib/processes.ts';
+import { progressLog } from './lib/report.ts';
+import { sqliteTarget } from './lib/target.ts';
 import { measureExport } from './measure/export.ts';
 
 const { values: flags } = parseArgs({
@@ -30,32 +31,22 @@ const { values: flags } = parseArgs({
 });
 
 const started = Date.now();
-const log = (line: string): void => void process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
+const log = progressLog(started);
 const signingKey = randomBytes(32).toString('base64url');
 const workDir = join(flags.cache, `export-${process.pid}`);
 mkdirSync(workDir, { recursive: true });
-const nodeArgs = flags.profile ? ['--cpu-prof', '--cpu-prof-dir', resolve(flags.profile)] : [];
+const nodeArgs = cpuProfileArgs(flags.profile);
 try {
   const dataset = await sqliteDataset(flags.cache, { ...DEFAULT_SPEC, entries: Number(flags.entries) }, log);
   const server = await startLogwarden({ dataDir: dataset.dataDir }, signingKey, 1, nodeArgs);
   try {
     log(`sqlite: export of ${dataset.entries.toLocaleString('en-US')} entries, ${flags.runs} runs`);
-    const figures = await measureExport(
-      {
-        kind: 'sqlite',
-        server,
-        dataset,
-        signingKey,
-        location: { dataDir: dataset.dataDir },
-        openStore: async () => openSqliteStore({ dataDir: dataset.dataDir }),
-      },
-      {
-        maxEntries: Number(flags.entries),
-        runs: Number(flags.runs),
-        workDir,
-        clientNodeArgs: flags['client-profile'] ? ['--cpu-prof', '--cpu-prof-dir', resolve(flags['client-profile'])] : [],
-      },
-    );
+    const figures = await measureExport(sqliteTarget(server, dataset, signingKey), {
+      maxEntries: Number(flags.entries),
+      runs: Number(flags.runs),
+      workDir,
+      clientNodeArgs: cpuProfileArgs(flags['client-profile']),
+    });
     process.stdout.write(JSON.stringify(figures, null, 2) + '\n');
   } finally {
     await server.stop();

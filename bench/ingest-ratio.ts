@@ -10,8 +10,9 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { cpuProfileArgs } from './lib/processes.ts';
 import { measureIngest } from './measure/ingest.ts';
 
 const { values: flags } = parseArgs({
@@ -38,7 +39,7 @@ try {
       warmupEntries: Number(flags.warmup),
       runs: Number(flags.runs),
       workDir,
-      nodeArgs: flags.profile ? ['--cpu-prof', '--cpu-prof-dir', resolve(flags.profile)] : [],
+      nodeArgs: cpuProfileArgs(flags.profile),
     },
     randomBytes(32).toString('hex'),
   );

@@ -16,13 +16,13 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import { homedir, loadavg } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { openSqliteStore } from '../src/store/sqlite/index.ts';
 import { DEFAULT_SPEC, sqliteDataset } from './lib/dataset.ts';
 import { closeConnections } from './lib/http.ts';
-import { startLogwarden } from './lib/processes.ts';
-import type { Target } from './lib/target.ts';
+import { cpuProfileArgs, startLogwarden } from './lib/processes.ts';
+import { progressLog } from './lib/report.ts';
+import { sqliteTarget, type Target } from './lib/target.ts';
 import { cursorPaths, measureRead, type ReadFigures } from './measure/read.ts';
 import { postgresSection } from './postgres.ts';
 
@@ -39,11 +39,11 @@ const { values: flags } = parseArgs({
 });
 
 const started = Date.now();
-const log = (line: string): void => void process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
+const log = progressLog(started);
 const signingKey = randomBytes(32).toString('base64url');
 const workDir = join(flags.cache, `read-${process.pid}`);
 mkdirSync(workDir, { recursive: true });
-const nodeArgs = flags.profile ? ['--cpu-prof', '--cpu-prof-dir', resolve(flags.profile)] : [];
+const nodeArgs = cpuProfileArgs(flags.profile);
 const plan = { pages: 400, connections: 16, seconds: Number(flags.seconds), warmupSeconds: 3, runs: Number(flags.runs), workDir };
 
 interface Measured {
@@ -64,14 +64,7 @@ async function sqlite(): Promise<Measured> {
   const dataset = await sqliteDataset(flags.cache, { ...DEFAULT_SPEC, entries: Number(flags.entries) }, log);
   const server = await startLogwarden({ dataDir: dataset.dataDir }, signingKey, 1, nodeArgs);
   try {
-    return await measure({
-      kind: 'sqlite',
-      server,
-      dataset,
-      signingKey,
-      location: { dataDir: dataset.dataDir },
-      openStore: async () => openSqliteStore({ dataDir: dataset.dataDir }),
-    });
+    return await measure(sqliteTarget(server, dataset, signingKey));
   } finally {
     await server.stop();
   }

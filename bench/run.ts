@@ -17,14 +17,13 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, homedir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { openSqliteStore } from '../src/store/sqlite/index.ts';
 import { type Dataset, DEFAULT_SPEC, sqliteDataset } from './lib/dataset.ts';
 import { sqliteDatabaseBytes } from './lib/disk.ts';
 import { closeConnections } from './lib/http.ts';
 import { describeMachine } from './lib/machine.ts';
 import { ROOT, startLogwarden } from './lib/processes.ts';
-import { barsOf, type DiskFigures, formatTable, type StoreResults, storeResults } from './lib/report.ts';
-import type { Target } from './lib/target.ts';
+import { barsOf, type DiskFigures, formatTable, progressLog, type StoreResults, storeResults } from './lib/report.ts';
+import { sqliteTarget, type Target } from './lib/target.ts';
 import { measureExport } from './measure/export.ts';
 import { type IngestStores, measureIngest } from './measure/ingest.ts';
 import { measurePages } from './measure/pages.ts';
@@ -63,7 +62,7 @@ const PLAN = {
 };
 
 const started = Date.now();
-const log = (line: string): void => void process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
+const log = progressLog(started);
 const spec = { ...DEFAULT_SPEC, entries: Number(flags.entries) };
 const cacheDir = flags.cache;
 const workDir = join(cacheDir, `work-${process.pid}`);
@@ -110,14 +109,7 @@ async function sqliteSection(): Promise<{ results: StoreResults; dataset: Datase
   log(`sqlite: the data set takes ${(databaseBytes / 1024 ** 2).toFixed(1)} MiB on disk${disk ? ` (${disk.ratio} of its JSON)` : ''}`);
   const server = await startLogwarden({ dataDir: dataset.dataDir }, signingKey);
   try {
-    const target: Target = {
-      kind: 'sqlite',
-      server,
-      dataset,
-      signingKey,
-      location: { dataDir: dataset.dataDir },
-      openStore: async () => openSqliteStore({ dataDir: dataset.dataDir }),
-    };
+    const target: Target = sqliteTarget(server, dataset, signingKey);
     const ingestStores: IngestStores = {
       bare: true,
       async fresh(i) {

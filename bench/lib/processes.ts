@@ -4,12 +4,17 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const BARE_SERVER = fileURLToPath(new URL('../bare-server.ts', import.meta.url));
+
+/** Node's arguments to write a CPU profile into `dir` when the process stops; none without a directory. */
+export function cpuProfileArgs(dir: string | undefined): string[] {
+  return dir ? ['--cpu-prof', '--cpu-prof-dir', resolve(dir)] : [];
+}
 
 /** The environment of a child: none of this machine's LOGWARDEN_* settings, plus `extra`. */
 function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {

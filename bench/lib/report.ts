@@ -5,6 +5,11 @@ import type { PagesFigures } from '../measure/pages.ts';
 import type { ReadFigures } from '../measure/read.ts';
 import type { SoakFigures } from '../measure/soak.ts';
 
+/** A progress line on stderr, prefixed with the seconds since `startedMs`. */
+export function progressLog(startedMs: number): (line: string) => void {
+  return (line) => void process.stderr.write(`[${((Date.now() - startedMs) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
+}
+
 export interface StoreResults {
   readonly read: ReadFigures;
   readonly deepPage: {

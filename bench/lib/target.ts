@@ -1,4 +1,5 @@
 /** A running logwarden server on a seeded store: what the read-side measurements work against. */
+import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import type { Store } from '../../src/store/store.ts';
 import type { Dataset } from './dataset.ts';
 import { basicAuth } from './http.ts';
@@ -14,6 +15,18 @@ export interface Target {
   readonly signingKey: string;
   /** Opens the server's store in this process, read-only use: to find positions deep in the range. */
   openStore(): Promise<Store>;
+}
+
+/** The target of a server running on a SQLite data set. */
+export function sqliteTarget(server: ServerProcess, dataset: Dataset & { readonly dataDir: string }, signingKey: string): Target {
+  return {
+    kind: 'sqlite',
+    server,
+    dataset,
+    signingKey,
+    location: { dataDir: dataset.dataDir },
+    openStore: async () => openSqliteStore({ dataDir: dataset.dataDir }),
+  };
 }
 
 export function authHeader(t: Target): Record<string, string> {
