@@ -19,13 +19,9 @@ export interface Formatter {
   readonly head: string;
   record(e: FormattedEntry, index: number): string;
   /**
-   * The same record from the entry's exact text alone, for formats that need nothing else
-   * (NDJSON, JSON): an export then passes texts through without building entries.
-   */
-  readonly text?: (raw: string, index: number) => string;
-  /**
-   * How `text` makes the record, for writing the text's bytes as they are: `lead(index)`, then
-   * the text from its byte `from` on, then `trail`.
+   * For formats whose record is the entry's exact text (NDJSON, JSON), how: `lead(index)`, then
+   * the text from its byte `from` on, then `trail`. An export then writes the texts' bytes as
+   * they are, without building entries.
    */
   readonly pass?: { readonly lead: (index: number) => string; readonly from: number; readonly trail: string };
   /** Text after the last of `count` records. */
@@ -64,17 +60,14 @@ export function formatter(format: Format, logType: string, appending: boolean, i
       // Each line carries its logType, so the file can be fed to `logwarden ingest` as is.
       const prefix = `{"logType":${JSON.stringify(logType)},`;
       const pass = { lead: () => prefix, from: 1, trail: '\n' };
-      const text = (raw: string) => `${prefix}${raw.slice(1)}\n`;
-      return { head: '', record: (e) => text(e.raw), text, pass, tail: () => '' };
+      return { head: '', record: (e) => `${prefix}${e.raw.slice(1)}\n`, pass, tail: () => '' };
     }
     case 'json': {
       // The shape of an ingest batch (POST /v2/logs).
       const lead = (i: number) => (i === 0 ? '' : ',\n');
-      const text = (raw: string, i: number) => `${lead(i)}${raw}`;
       return {
         head: `{"logType":${JSON.stringify(logType)},"logEntries":[\n`,
-        record: (e, i) => text(e.raw, i),
-        text,
+        record: (e, i) => `${lead(i)}${e.raw}`,
         pass: { lead, from: 0, trail: '' },
         tail: (count) => (count === 0 ? ']}\n' : '\n]}\n'),
       };
