@@ -14,7 +14,7 @@ import fc from 'fast-check';
 import { ADMIN_LOG_TYPE } from '../../src/logs/log-types.ts';
 import { formatEventTime } from '../../src/logs/time.ts';
 import { BackgroundPurge } from '../../src/store/background-purge.ts';
-import { openPostgresStore } from '../../src/store/postgres/index.ts';
+import { openPostgresStore, type PostgresStore } from '../../src/store/postgres/index.ts';
 import { DAY_MS, effectiveRetention, holdCovers, retentionCutoff } from '../../src/store/retention-policy.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import type { LegalHold, RetentionDays, Store } from '../../src/store/store.ts';
@@ -49,8 +49,9 @@ const scenario = fc.record({
 
 type Scenario = typeof scenario extends fc.Arbitrary<infer T> ? T : never;
 
-async function check(open: () => Promise<{ store: Store; dispose(): Promise<void> }>, s: Scenario) {
+async function check(open: () => Promise<{ store: Store; dispose(): Promise<void> }>, s: Scenario, watch?: (store: Store) => { disarm(): void }) {
   const { store, dispose } = await open();
+  const watchdog = watch?.(store);
   try {
     await store.createTenant({ id: TENANT, name: 't' });
     const entries = s.entries.map((e, i) => makeEntry(e.type, T0 + e.hour * 3_600_000 + i, `{"i":${i}}`));
@@ -106,6 +107,7 @@ async function check(open: () => Promise<{ store: Store; dispose(): Promise<void
     assert.deepEqual(deletedLeaves, wantDeleted, 'the receipts name exactly the deleted entries');
   } finally {
     await dispose();
+    watchdog?.disarm();
   }
 }
 
@@ -135,17 +137,21 @@ describe('retention property', () => {
     it('postgres, sealing in the background', { skip, timeout: 300_000 }, async () => {
       await fc.assert(
         fc.asyncProperty(scenario, (s) =>
-          check(async () => {
-            const url = await cluster!.createDatabase();
-            const store = await openPostgresStore({ url, poolSize: 3, sealAgeMs: 0, sealIntervalMs: 10 });
-            return {
-              store,
-              async dispose() {
-                await store.close();
-                await cluster!.dropDatabase(url);
-              },
-            };
-          }, s),
+          check(
+            async () => {
+              const url = await cluster!.createDatabase();
+              const store = await openPostgresStore({ url, poolSize: 3, sealAgeMs: 0, sealIntervalMs: 10 });
+              return {
+                store,
+                async dispose() {
+                  await store.close();
+                  await cluster!.dropDatabase(url);
+                },
+              };
+            },
+            s,
+            (store) => cluster!.watch('a retention scenario', 60_000, () => (store as PostgresStore).poolState()),
+          ),
         ),
         { numRuns: 8 },
       );

@@ -27,6 +27,12 @@ export interface PostgresCluster {
   dropDatabase(url: string): Promise<void>;
   /** Runs one statement on the database at `url` over a connection of its own. */
   query<R extends pg.QueryResultRow = pg.QueryResultRow>(url: string, sql: string, params?: unknown[]): Promise<pg.QueryResult<R>>;
+  /**
+   * Arms a watchdog for work that should end well within `ms`: if `disarm` has not been called
+   * by then, the cluster's sessions, the locks waited for and the server log's tail are written
+   * to stderr (with what `extra` says of the caller's side), so that a hang leaves evidence.
+   */
+  watch(label: string, ms: number, extra?: () => string): { disarm(): void };
   stop(): Promise<void>;
 }
 
@@ -79,6 +85,7 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
       `-c unix_socket_directories=${dir}`,
       '-c max_connections=200',
       '-c shared_buffers=128MB',
+      '-c log_lock_waits=on',
       // Durability off by default: the cluster is thrown away, and tests must stay fast.
       ...(options.durable ? [] : ['-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off']),
     ].join(' ');
@@ -143,6 +150,14 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
       const name = new URL(dbUrl).pathname.slice(1);
       await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`);
     },
+    watch(label, ms, extra) {
+      const timer = setTimeout(
+        () => void dumpActivity(url('postgres'), join(dir, 'server.log'), `${label}: still running after ${ms} ms`, extra),
+        ms,
+      );
+      timer.unref();
+      return { disarm: () => clearTimeout(timer) };
+    },
     async stop() {
       await admin.end().catch(() => {});
       if (isAlive(pid)) {
@@ -154,6 +169,36 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
     },
   };
   return { cluster };
+}
+
+/** Writes the sessions of a cluster, the locks they wait for and its log's tail to stderr. */
+async function dumpActivity(adminUrl: string, logFile: string, headline: string, extra?: () => string): Promise<void> {
+  const out = [`\n=== watchdog: ${headline}`];
+  try {
+    if (extra) out.push(extra());
+    const client = new pg.Client({ connectionString: adminUrl });
+    await client.connect();
+    try {
+      const sessions = await client.query(
+        `SELECT pid, datname, application_name AS app, state, wait_event_type AS wait_type, wait_event,
+                round(extract(epoch FROM now() - xact_start)::numeric, 1) AS xact_s, pg_blocking_pids(pid) AS blocked_by,
+                left(regexp_replace(query, '\\s+', ' ', 'g'), 200) AS query
+         FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() ORDER BY pid`,
+      );
+      out.push('sessions:', ...sessions.rows.map((r) => JSON.stringify(r)));
+      const locks = await client.query(
+        `SELECT pid, locktype, relation::regclass::text AS relation, mode, classid, objid, virtualxid, transactionid::text
+         FROM pg_locks WHERE NOT granted`,
+      );
+      out.push('locks waited for:', ...locks.rows.map((r) => JSON.stringify(r)));
+    } finally {
+      await client.end();
+    }
+    out.push('server log (tail):', ...readFileSync(logFile, 'utf8').split('\n').slice(-40));
+  } catch (err) {
+    out.push(`(could not read the cluster's state: ${(err as Error).message})`);
+  }
+  process.stderr.write(out.join('\n') + '\n');
 }
 
 /**

@@ -359,6 +359,12 @@ export class PostgresStore implements Store {
     await this.pool.query('SELECT 1');
   }
 
+  /** The connection pools' state in one line (connections, idle, waiting), for a report of work taking too long. */
+  poolState(): string {
+    const state = (name: string, p: pg.Pool) => `${name} ${p.totalCount}/${p.idleCount}/${p.waitingCount}`;
+    return `pools (total/idle/waiting): ${state('main', this.pool)}, ${state('side', this.side)}, ${state('sealing', this.sealing)}; sealer ${this.sealer.busy ? 'in a round' : 'idle'}`;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

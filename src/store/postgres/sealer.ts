@@ -94,6 +94,11 @@ export class Sealer {
     this.schedule(0);
   }
 
+  /** Whether a round is under way. */
+  get busy(): boolean {
+    return this.running !== undefined;
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
