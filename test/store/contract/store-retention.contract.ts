@@ -34,7 +34,10 @@ const HOUR = 3_600_000;
 export async function readBodies(store: Store, query: EntryQuery, pageSize = 7): Promise<{ total: number; bodies: string[] }> {
   const first = await store.firstPage(query, pageSize);
   const bodies = entriesOf(first).map((e) => e.body);
-  for (let page: StoredPage = first; page.next !== null; ) {
+  // A cursor that does not advance would loop for ever: more pages than the total allows is a failure.
+  let pages = 1;
+  for (let page: StoredPage = first; page.next !== null; pages++) {
+    assert.ok(pages <= first.total + 2, `paging does not end: page ${pages} of ${first.total} entries, cursor ${JSON.stringify(page.next)}`);
     page = await store.nextPage(query, page.next, first.watermark, pageSize);
     bodies.push(...entriesOf(page).map((e) => e.body));
   }
