@@ -31,6 +31,8 @@ class BodyProgress extends Transform {
   ) {
     super();
     this.timer = setInterval(() => this.check(), windowMs);
+    // A body's watch never keeps the process alive by itself (its socket does while it is open).
+    this.timer.unref();
   }
 
   private check(): void {

@@ -74,6 +74,7 @@ function runChild(dir: string, from: number, killAfterMs: number, killOnCompacti
     const run: Run = { acked: [], attempted: [], duringCompaction: false };
     let compacting = false;
     let started = false;
+    let fallback: NodeJS.Timeout | undefined;
     const kill = () => child.kill('SIGKILL');
     createInterface({ input: child.stdout }).on('line', (line) => {
       const [word, n] = line.split(' ');
@@ -83,7 +84,7 @@ function runChild(dir: string, from: number, killAfterMs: number, killOnCompacti
           started = true;
           // A run meant to die mid-compaction waits for it however slow the machine is; the
           // long fallback only bounds a child that never gets there.
-          setTimeout(kill, killOnCompaction ? 120_000 : killAfterMs);
+          fallback = setTimeout(kill, killOnCompaction ? 120_000 : killAfterMs);
         }
       } else if (word === 'ack') {
         run.acked.push(Number(n));
@@ -101,6 +102,7 @@ function runChild(dir: string, from: number, killAfterMs: number, killOnCompacti
       }
     });
     child.on('exit', (code, signal) => {
+      clearTimeout(fallback);
       if (signal !== 'SIGKILL') return reject(new Error(`child exited ${code}: ${stderr}`));
       if (compacting) run.duringCompaction = true;
       resolve(run);

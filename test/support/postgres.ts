@@ -108,7 +108,7 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
   });
 
   const url = (name: string): string => `postgres://postgres@127.0.0.1:${port}/${name}`;
-  const admin = new pg.Pool({ connectionString: url('postgres'), max: 2 });
+  const admin = new pg.Pool({ connectionString: url('postgres'), max: 2, allowExitOnIdle: true });
   admin.on('error', () => {});
   let n = 0;
   let template: Promise<string> | undefined;

@@ -242,7 +242,9 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
 }
 
 function newPool(url: string, max: number): pg.Pool {
-  const pool = new pg.Pool({ connectionString: url, max, idleTimeoutMillis: 30_000, application_name: 'logwarden' });
+  // Idle connections never keep the process alive: a tool is done when its work is, and a
+  // server is kept alive by its listener.
+  const pool = new pg.Pool({ connectionString: url, max, idleTimeoutMillis: 30_000, allowExitOnIdle: true, application_name: 'logwarden' });
   // An idle connection dropped by the server emits 'error' on the pool; unhandled, that would
   // crash the process. The pool discards the connection, and the next query reports trouble.
   pool.on('error', () => {});
