@@ -36,7 +36,8 @@ export interface LiveSource {
   close(): Promise<void>;
 }
 
-export async function startLiveSource(config: ConfigOverrides = {}): Promise<LiveSource> {
+/** `now`: the server's clock (rate windows, tokens, caches), Date.now unless given. */
+export async function startLiveSource(config: ConfigOverrides = {}, options: { now?: () => number } = {}): Promise<LiveSource> {
   const dir = tempDir('logwarden-source-');
   const store = openSqliteStore({ dataDir: dir.path });
   const tenant = await createTenant(store, 'source');
@@ -44,6 +45,7 @@ export async function startLiveSource(config: ConfigOverrides = {}): Promise<Liv
   const app = await buildApp({
     config: loadConfig({ readPerSecond: 100_000, readPerDay: 100_000_000, logLevel: 'silent', ...config }, {}),
     store,
+    ...(options.now && { now: options.now }),
   });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   return {
