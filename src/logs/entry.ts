@@ -40,10 +40,13 @@ export class EntryProblem extends Error {
 
 /**
  * SHA-256 in one call (Node 20.12 and later), which spares a Hash object per entry; the
- * streaming form on older Node 20 releases. Both digest the same bytes.
+ * streaming form on older Node 20 releases. Both digest the same bytes. The one-shot digest
+ * comes as a 'binary' (latin1) string, a character a byte,, cheaper on Node 20 than its 'buffer' output.
  */
 const sha256: (text: string) => Buffer =
-  typeof crypto.hash === 'function' ? (text) => crypto.hash('sha256', text, 'buffer') : (text) => crypto.createHash('sha256').update(text).digest();
+  typeof crypto.hash === 'function'
+    ? (text) => Buffer.from(crypto.hash('sha256', text, 'binary'), 'latin1')
+    : (text) => crypto.createHash('sha256').update(text).digest();
 
 export function entryKey(logType: string, body: string): Buffer {
   return sha256(`${logType}\0${body}`).subarray(0, 16);

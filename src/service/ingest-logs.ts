@@ -3,14 +3,14 @@
  * and by `logwarden ingest`; each transport words the failures for its audience.
  */
 import { EntrySpool } from '../logs/entry-spool.ts';
-import { parseJsonBatch, parseNdjsonLine } from '../logs/ingest-parse.ts';
+import { parseJsonBatch, parseJsonBatchBytes, parseNdjsonLine } from '../logs/ingest-parse.ts';
 import type { LogTypes } from '../logs/log-types.ts';
 import { ndjsonLines } from '../logs/ndjson-lines.ts';
 import type { AppendResult, Store } from '../store/store.ts';
 
-/** Appends a JSON batch (`{"logType", "logEntries": [...]}`) to the tenant. */
-export async function ingestJsonBatch(store: Store, tenantId: string, text: string, types: LogTypes): Promise<AppendResult> {
-  return store.append(tenantId, parseJsonBatch(text, types));
+/** Appends a JSON batch (`{"logType", "logEntries": [...]}`), as text or valid UTF-8 bytes, to the tenant. */
+export async function ingestJsonBatch(store: Store, tenantId: string, body: string | Buffer, types: LogTypes): Promise<AppendResult> {
+  return store.append(tenantId, typeof body === 'string' ? parseJsonBatch(body, types) : parseJsonBatchBytes(body, types));
 }
 
 export interface NdjsonIngestOptions {

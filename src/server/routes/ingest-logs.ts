@@ -23,8 +23,9 @@ export function ingestLogsRoute(app: FastifyInstance, ctx: AppContext): void {
     scope.removeAllContentTypeParsers();
     // Invalid UTF-8 is refused rather than decoded with replacement characters: an audit
     // record must be stored as sent or not at all.
+    // The body stays bytes: the ingest parser takes it entry by entry.
     scope.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: ctx.config.maxJsonBodyBytes }, (_req, body, done) =>
-      isUtf8(body as Buffer) ? done(null, (body as Buffer).toString('utf8')) : done(invalid('body is not valid UTF-8')),
+      isUtf8(body as Buffer) ? done(null, body) : done(invalid('body is not valid UTF-8')),
     );
     scope.addContentTypeParser(NDJSON_TYPES, (_req, payload, done) => done(null, payload));
 
@@ -63,7 +64,7 @@ export function ingestLogsRoute(app: FastifyInstance, ctx: AppContext): void {
       async (request, reply) => {
         const tenantId = request.principal!.tenantId;
         let result: AppendResult;
-        if (typeof request.body === 'string') {
+        if (Buffer.isBuffer(request.body)) {
           result = await ingestJsonBatch(ctx.store, tenantId, request.body, ctx.types);
         } else if (request.body instanceof Readable) {
           result = await ingestNdjsonBody(ctx, tenantId, request.body);

@@ -1,0 +1,58 @@
+/**
+ * formatEventTime renders as Date's toISOString does, over the whole range it accepts (years
+ * 0000-9999), and refuses what lies outside.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { formatEventTime, isRenderable } from '../../src/logs/time.ts';
+
+const first = new Date('0000-01-01T00:00:00.000Z').getTime();
+const last = new Date('9999-12-31T23:59:59.999Z').getTime();
+
+describe('formatEventTime', () => {
+  it('renders as toISOString at any millisecond of years 0000-9999', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: first, max: last }), (ms) => assert.equal(formatEventTime(ms), new Date(ms).toISOString())),
+      { numRuns: 20_000 },
+    );
+  });
+
+  it('renders runs of nearby instants (the day kept from call to call) and the edges of days and of the range', () => {
+    const around = [
+      first,
+      last,
+      0,
+      -1,
+      1,
+      86_400_000 - 1,
+      86_400_000,
+      -86_400_000,
+      Date.UTC(2024, 1, 29, 23, 59, 59, 999),
+      Date.UTC(1969, 11, 31, 23, 59, 59, 999),
+    ];
+    for (const at of around) {
+      for (let d = -3; d <= 3; d++) {
+        const ms = at + d;
+        if (isRenderable(ms)) assert.equal(formatEventTime(ms), new Date(ms).toISOString(), String(ms));
+      }
+    }
+    fc.assert(
+      fc.property(
+        fc.integer({ min: first, max: last - 10_000_000 }),
+        fc.array(fc.integer({ min: 0, max: 10_000_000 }), { maxLength: 20 }),
+        (start, steps) => {
+          for (const step of steps) assert.equal(formatEventTime(start + step), new Date(start + step).toISOString());
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('refuses instants outside years 0000-9999', () => {
+    assert.throws(() => formatEventTime(first - 1), RangeError);
+    assert.throws(() => formatEventTime(last + 1), RangeError);
+    assert.equal(formatEventTime(first), '0000-01-01T00:00:00.000Z');
+    assert.equal(formatEventTime(last), '9999-12-31T23:59:59.999Z');
+  });
+});
