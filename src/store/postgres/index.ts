@@ -47,6 +47,7 @@ import { attachedMonths, attachMonth, dropEmptyMonth, migrate, monthLabel, month
 import { type CutoffOf, dropExpiredMonth } from './month-drop.ts';
 import { PageReader } from './page-reader.ts';
 import { purgeStep } from './purge.ts';
+import { retryingDeadlocks } from './read-retry.ts';
 import * as retention from './retention.ts';
 import { deleteKeyRows, sealedDuplicates } from './sealed-keys.ts';
 import { Sealer } from './sealer.ts';
@@ -641,7 +642,19 @@ export class PostgresStore implements Store {
     return { accepted, duplicates: seen - accepted };
   }
 
-  async firstPage(query: EntryQuery, limit: number): Promise<FirstPage> {
+  firstPage(query: EntryQuery, limit: number): Promise<FirstPage> {
+    return retryingDeadlocks(() => this.readFirstPage(query, limit));
+  }
+
+  nextPage(query: EntryQuery, after: Position, watermark: number, limit: number): Promise<StoredPage> {
+    return retryingDeadlocks(() => this.readNextPage(query, after, watermark, limit));
+  }
+
+  hourlyTallies(query: EntryQuery): Promise<HourTally[]> {
+    return retryingDeadlocks(() => this.readHourlyTallies(query));
+  }
+
+  private async readFirstPage(query: EntryQuery, limit: number): Promise<FirstPage> {
     const tid = await this.tid(query.tenantId);
     const typeId = await this.typeId(query.logType);
     if (tid === undefined || typeId === undefined) return { total: 0, watermark: 0, ...EMPTY_PAGE };
@@ -656,7 +669,7 @@ export class PostgresStore implements Store {
     return { ...totals, ...page };
   }
 
-  async nextPage(query: EntryQuery, after: Position, watermark: number, limit: number): Promise<StoredPage> {
+  private async readNextPage(query: EntryQuery, after: Position, watermark: number, limit: number): Promise<StoredPage> {
     const tid = await this.tid(query.tenantId);
     const typeId = await this.typeId(query.logType);
     if (tid === undefined || typeId === undefined) return EMPTY_PAGE;
@@ -668,7 +681,7 @@ export class PostgresStore implements Store {
     return this.page(tid, typeId, query, watermark, from, limit);
   }
 
-  async hourlyTallies(query: EntryQuery): Promise<HourTally[]> {
+  private async readHourlyTallies(query: EntryQuery): Promise<HourTally[]> {
     const tid = await this.tid(query.tenantId);
     const typeId = await this.typeId(query.logType);
     if (tid === undefined || typeId === undefined) return [];
