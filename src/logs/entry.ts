@@ -41,7 +41,8 @@ export class EntryProblem extends Error {
 /**
  * SHA-256 in one call (Node 20.12 and later), which spares a Hash object per entry; the
  * streaming form on older Node 20 releases. Both digest the same bytes. The one-shot digest
- * comes as a 'binary' (latin1) string, a character a byte,, cheaper on Node 20 than its 'buffer' output.
+ * comes as a 'binary' (latin1) string, a character a byte: cheaper on Node 20 than its
+ * 'buffer' output.
  */
 const sha256: (text: string) => Buffer =
   typeof crypto.hash === 'function'
