@@ -10,38 +10,16 @@
  * a logEntries member twice, an element that is not an object, a body cut short) sends the page
  * down the string path, which gives the answer and the error it always gave.
  */
+import { endOfStringBytes as endOfString, isWsByte as isWs, skipWsBytes as skipWs } from '../logs/json-bytes.ts';
 import { minify } from '../logs/json-text.ts';
 import { checkEntry, pageHead, pageTop, parseTextPage, type TextPage } from './page.ts';
 
 const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
 const LOG_ENTRIES = new TextEncoder().encode('"logEntries"');
 
 const strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const lenient = new TextDecoder();
 const utf8 = new TextEncoder();
-
-function isWs(c: number): boolean {
-  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
-}
-
-function skipWs(b: Uint8Array, i: number): number {
-  while (i < b.length && isWs(b[i]!)) i++;
-  return i;
-}
-
-/** Just past the string opening at `i`; -1 when the body ends inside it. */
-function endOfString(b: Uint8Array, i: number): number {
-  for (let from = i + 1; ; ) {
-    const q = b.indexOf(QUOTE, from);
-    if (q < 0) return -1;
-    // Escaped when an odd number of backslashes precede it.
-    let k = q - 1;
-    while (k > i && b[k] === BACKSLASH) k--;
-    if ((q - 1 - k) % 2 === 0) return q + 1;
-    from = q + 1;
-  }
-}
 
 /** Just past the object or array opening at `i`, and whether it holds whitespace outside its strings; -1 when cut short. */
 function endOfContainer(b: Uint8Array, i: number): [end: number, spaced: boolean] {

@@ -16,25 +16,28 @@ const OPEN_ARRAY = 0x5b;
 const CLOSE_OBJECT = 0x7d;
 const CLOSE_ARRAY = 0x5d;
 
+/** Whether the byte is JSON whitespace. */
+export function isWsByte(c: number): boolean {
+  return c === SPACE || c === LF || c === CR || c === TAB;
+}
+
 /** Index of the first byte at or after `i` that is not JSON whitespace. */
 export function skipWsBytes(b: Uint8Array, i: number): number {
-  while (i < b.length) {
-    const c = b[i]!;
-    if (c !== SPACE && c !== LF && c !== CR && c !== TAB) break;
-    i++;
-  }
+  while (i < b.length && isWsByte(b[i]!)) i++;
   return i;
 }
 
 /** Index just after the closing quote of the string starting at `i` (which holds `"`), or -1. */
 export function endOfStringBytes(b: Uint8Array, i: number): number {
-  let j = i + 1;
-  while (j < b.length) {
-    const c = b[j]!;
-    if (c === QUOTE) return j + 1;
-    j += c === BACKSLASH ? 2 : 1;
+  for (let from = i + 1; ; ) {
+    const q = b.indexOf(QUOTE, from);
+    if (q < 0) return -1;
+    // Escaped when an odd number of backslashes precede it.
+    let k = q - 1;
+    while (k > i && b[k] === BACKSLASH) k--;
+    if ((q - 1 - k) % 2 === 0) return q + 1;
+    from = q + 1;
   }
-  return -1;
 }
 
 /**
