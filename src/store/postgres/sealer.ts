@@ -49,6 +49,8 @@ const ROUND_ROWS = 2000;
 const CONVERT_SEGMENTS = 64;
 /** How often, at most, an idle sealer looks for emptied hot partitions to shrink (hot-reclaim.ts). */
 const RECLAIM_EVERY_MS = 60_000;
+/** How long `settle` waits, at most, for groups another store is sealing. */
+const SETTLE_WAIT_MS = 60_000;
 
 /** What a segment row says about its place, before its bytes are read. */
 interface SegmentMeta {
@@ -80,6 +82,8 @@ export class Sealer {
   /** Corrupt segments already reported. */
   private readonly corrupt = new Set<string>();
   private conversionFailed = false;
+  /** Whether the last round left a group alone because another store was sealing it. */
+  private lockedOut = false;
   /** When the emptied hot partitions were last looked at. */
   private reclaimedAt = 0;
 
@@ -108,7 +112,14 @@ export class Sealer {
   /** Seals (and converts) until nothing is left to do (for tests and tools; the timer does the same). */
   async settle(): Promise<void> {
     await this.running;
-    while ((await this.exclusive(() => this.round(false))) > 0);
+    const until = performance.now() + SETTLE_WAIT_MS;
+    for (;;) {
+      if ((await this.exclusive(() => this.round(false))) > 0) continue;
+      // A group another store (or process) was sealing has rows this round could not seal:
+      // settled means sealed, so its turn is waited for.
+      if (!this.lockedOut || performance.now() > until) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
     await this.exclusive(() => this.reclaim());
   }
 
@@ -161,6 +172,7 @@ export class Sealer {
 
   /** One round: the steps of each group among the first old-enough hot rows. Resolves to the entries sealed. */
   async round(paced: boolean): Promise<number> {
+    this.lockedOut = false;
     const client = await this.pool.connect();
     let broken = false;
     try {
@@ -231,6 +243,7 @@ export class Sealer {
       ]);
       if (!lock.rows[0]!.ok) {
         await client.query('ROLLBACK');
+        this.lockedOut = true;
         return 0;
       }
       const hotRows = await client.query<{ event_time: string; seq: string; body: string }>({
