@@ -1,6 +1,7 @@
 /**
- * JSON structure found in UTF-8 bytes, for input too large to be worth one string: where a
- * string or a container ends, and how deep a container nests. These helpers decide nothing
+ * JSON structure found in UTF-8 bytes, for input too large to be worth one string (ingest
+ * bodies, pages `fetch` reads): where a string or a container ends, and how deep a container
+ * nests. The character codes are shared with json-text.ts, which does the same on strings. These helpers decide nothing
  * about validity beyond what they say (JSON.parse of the spans they find does that); -1 means
  * the text does not have the shape asked for.
  */
@@ -9,8 +10,8 @@ const SPACE = 0x20;
 const TAB = 0x09;
 const LF = 0x0a;
 const CR = 0x0d;
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
+export const QUOTE = 0x22;
+export const BACKSLASH = 0x5c;
 const OPEN_OBJECT = 0x7b;
 const OPEN_ARRAY = 0x5b;
 const CLOSE_OBJECT = 0x7d;

@@ -6,16 +6,7 @@
  * byte-identical. They expect text that JSON.parse has already accepted.
  */
 
-const SPACE = 0x20;
-const TAB = 0x09;
-const LF = 0x0a;
-const CR = 0x0d;
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-
-function isWs(c: number): boolean {
-  return c === SPACE || c === LF || c === CR || c === TAB;
-}
+import { BACKSLASH, isWsByte as isWs, QUOTE } from './json-bytes.ts';
 
 export function skipWs(s: string, i: number): number {
   while (i < s.length && isWs(s.charCodeAt(i))) i++;
