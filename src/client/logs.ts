@@ -8,7 +8,8 @@ import type { Readable } from 'node:stream';
 import { isLogsApiError, LogsApiError } from './errors.ts';
 import { type IngestEntry, type IngestLine, type IngestOptions, type IngestResult, ingestBatches, ingestLines, type LogEntryLine } from './ingest.ts';
 import { emptyPage, type LogEntry, type LogsPage, type PageRecords, parsePage, type TextPage } from './page.ts';
-import { parseTextPageChunks } from './page-bytes.ts';
+import { parseTextPageChunks, peekCursor } from './page-bytes.ts';
+import { type GetPage, Readahead } from './readahead.ts';
 import { type HttpRequest, type HttpResponse, Transport, type TransportOptions } from './transport.ts';
 
 /** Returns a current bearer token; called before every request, so it may refresh (see `tokenSource`). */
@@ -77,11 +78,21 @@ export class LogsClient {
   /**
    * One page with each entry as its exact text (and eventTime) only, checked as `listLogs`
    * checks it: for passing the texts through (an export) without building entry objects.
+   * `onCursor` gets the cursor the body seems to carry as soon as it has arrived, before the
+   * page is checked (to ask for the next page early; the page's own cursor has the last word).
    */
-  async listLogTexts(params: ListLogsParams): Promise<TextPage> {
+  async listLogTexts(params: ListLogsParams, onCursor?: (cursor: string) => void): Promise<TextPage> {
     return this.getPage(
       params,
-      { chunks: true },
+      {
+        chunks: true,
+        onChunks: onCursor
+          ? (chunks) => {
+              const cursor = peekCursor(chunks);
+              if (cursor !== undefined) onCursor(cursor);
+            }
+          : undefined,
+      },
       (res) => parseTextPageChunks(res.chunks ?? [], res.requestId),
       (requestId) => ({ ...emptyPage(requestId), texts: [], textBytes: [], eventTimes: [] }),
     );
@@ -89,7 +100,7 @@ export class LogsClient {
 
   private async getPage<T>(
     params: ListLogsParams,
-    how: Pick<HttpRequest, 'chunks'>,
+    how: Pick<HttpRequest, 'chunks' | 'onChunks'>,
     parse: (res: HttpResponse) => T,
     empty: (requestId: string | undefined) => T,
   ): Promise<T> {
@@ -115,7 +126,7 @@ export class LogsClient {
   async *pages(params: ListLogsParams): AsyncGenerator<LogsPage, void, undefined> {
     yield* this.follow(
       params,
-      (p) => this.listLogs(p),
+      (cursor, signal) => this.listLogs({ ...params, cursor, signal }),
       (page) => page.logEntries.length,
     );
   }
@@ -124,27 +135,37 @@ export class LogsClient {
   async *textPages(params: ListLogsParams): AsyncGenerator<TextPage, void, undefined> {
     yield* this.follow(
       params,
-      (p) => this.listLogTexts(p),
+      (cursor, signal, onCursor) => this.listLogTexts({ ...params, cursor, signal }, onCursor),
       (page) => page.textBytes.length,
     );
   }
 
+  /** Follows the cursors, asking for pages ahead of the caller (see Readahead). */
   private async *follow<T extends { readonly records: PageRecords; readonly requestId: string | undefined }>(
     params: ListLogsParams,
-    get: (params: ListLogsParams) => Promise<T>,
+    get: GetPage<T>,
     size: (page: T) => number,
   ): AsyncGenerator<T, void, undefined> {
-    let cursor = params.cursor;
-    for (;;) {
-      const page = await get({ ...params, cursor });
-      yield page;
-      const next = page.records.cursor;
-      if (next === undefined || size(page) === 0) return;
-      // A server handing back the cursor it was given would keep us on one page forever.
-      if (next === cursor) {
-        throw new LogsApiError('invalid_response', 'the server returned the same cursor again', { requestId: page.requestId });
+    const readahead = new Readahead(get, params.signal);
+    let at = readahead.start(params.cursor, 0);
+    try {
+      for (;;) {
+        const page = await at.page;
+        const next = page.records.cursor;
+        const last = next === undefined || size(page) === 0;
+        // A server handing back the cursor it was given would keep us on one page forever.
+        const repeated = !last && next === at.cursor;
+        // The next page is on its way while the caller works on this one.
+        const following = last || repeated ? undefined : readahead.after(at, next);
+        yield page;
+        if (last) return;
+        if (!following) {
+          throw new LogsApiError('invalid_response', 'the server returned the same cursor again', { requestId: page.requestId });
+        }
+        at = following;
       }
-      cursor = next;
+    } finally {
+      readahead.stop(at);
     }
   }
 

@@ -1,16 +1,16 @@
 /**
- * A page of entry texts read from the body's bytes as they arrived (an export's path). A page
- * of 1,000 entries is about 800 KB; decoding it into one string, parsing that whole and encoding
- * the texts again costs several times what this does: one pass over the bytes finds each entry,
- * and each entry is decoded and parsed on its own (small strings are cheap, large ones are not).
+ * A page of entry texts read from the body's bytes as they arrived (an export's path). One pass
+ * over the bytes finds each entry's span; one JSON.parse of the whole body checks it (strict
+ * UTF-8, valid JSON, the contract's shape) at about a third of the cost of parsing 1,000 small
+ * texts; the spans are then handed on as the entries' exact bytes, never decoded and encoded
+ * again.
  *
- * The checks are those of `parseTextPage`: the body outside the entries is parsed with the
- * entries left out, and each entry is parsed as it is cut out, so the whole body is valid JSON
- * exactly when all of these are. Anything unusual (bytes that are not UTF-8, a byte-order mark,
- * a logEntries member twice, an element that is not an object, a body cut short) sends the page
- * down the string path, which gives the answer and the error it always gave.
+ * The checks are those of `parseTextPage`. Anything unusual (bytes that are not UTF-8, a
+ * byte-order mark, a logEntries member twice, an element that is not an object, a body cut
+ * short) sends the page down the string path, which gives the answer and the error it always
+ * gave.
  */
-import { endOfStringBytes as endOfString, isWsByte as isWs, skipWsBytes as skipWs } from '../logs/json-bytes.ts';
+import { endOfStringBytes as endOfString, isWsByte as isWs, skipWsBytes as skipWs, startsWithBytes } from '../logs/json-bytes.ts';
 import { minify } from '../logs/json-text.ts';
 import { checkEntry, pageHead, pageTop, parseTextPage, type TextPage } from './page.ts';
 
@@ -55,9 +55,7 @@ function endOfValue(b: Uint8Array, i: number): number {
 }
 
 function isLogEntriesKey(b: Uint8Array, start: number, end: number): boolean {
-  if (end - start !== LOG_ENTRIES.length) return false;
-  for (let k = 0; k < LOG_ENTRIES.length; k++) if (b[start + k] !== LOG_ENTRIES[k]) return false;
-  return true;
+  return end - start === LOG_ENTRIES.length && startsWithBytes(b, start, LOG_ENTRIES);
 }
 
 interface Cut {
@@ -152,27 +150,22 @@ function contiguous(chunks: readonly Uint8Array[]): Uint8Array {
 function fastPage(b: Uint8Array, headerRequestId: string | undefined): TextPage | undefined {
   const c = cut(b);
   if (!c) return undefined;
-  let outside: string;
+  let doc: unknown;
   try {
-    outside = strict.decode(b.subarray(0, c.open + 1)) + strict.decode(b.subarray(c.close));
+    doc = JSON.parse(strict.decode(b));
   } catch {
     return undefined;
   }
-  const checked = pageTop(JSON.parse(outside));
+  const checked = pageTop(doc);
+  const parsed = checked.top.logEntries as unknown[];
   const n = c.entries.length / 3;
+  if (parsed.length !== n) return undefined;
   const textBytes = new Array<Uint8Array>(n);
   const eventTimes = new Array<string>(n);
   for (let k = 0; k < n; k++) {
-    const start = c.entries[3 * k]!;
-    const end = c.entries[3 * k + 1]!;
-    let text: string;
-    try {
-      text = strict.decode(b.subarray(start, end));
-    } catch {
-      return undefined;
-    }
-    eventTimes[k] = checkEntry(JSON.parse(text), k);
-    textBytes[k] = c.entries[3 * k + 2] ? utf8.encode(minify(text)) : blocks.copy(b.subarray(start, end));
+    eventTimes[k] = checkEntry(parsed[k], k);
+    const text = b.subarray(c.entries[3 * k]!, c.entries[3 * k + 1]!);
+    textBytes[k] = c.entries[3 * k + 2] ? utf8.encode(minify(strict.decode(text))) : blocks.copy(text);
   }
   const head = pageHead(checked, n, headerRequestId);
   let texts: string[] | undefined;
@@ -200,4 +193,42 @@ export function parseTextPageChunks(chunks: readonly Uint8Array[], headerRequest
   }
   // Whatever the fast path declined or refused, the string path decides (and words the error).
   return page ?? parseTextPage(lenient.decode(body), headerRequestId);
+}
+
+const RECORDS = new TextEncoder().encode('"records"');
+const CURSOR_PEEK = new TextDecoder();
+
+/**
+ * The cursor the page in `chunks` seems to carry, read from its `records` before anything else
+ * is checked (undefined when `records` does not come before `logEntries` in the first chunk):
+ * enough to ask for the next page early. The parse of the page has the last word.
+ */
+export function peekCursor(chunks: readonly Uint8Array[]): string | undefined {
+  const b = chunks[0];
+  if (!b) return undefined;
+  let i = skipWs(b, 0);
+  if (b[i] !== 0x7b) return undefined;
+  i = skipWs(b, i + 1);
+  while (b[i] === QUOTE) {
+    const keyEnd = endOfString(b, i);
+    if (keyEnd < 0 || isLogEntriesKey(b, i, keyEnd)) return undefined;
+    const isRecords = keyEnd - i === RECORDS.length && startsWithBytes(b, i, RECORDS);
+    i = skipWs(b, keyEnd);
+    if (b[i] !== 0x3a /* : */) return undefined;
+    i = skipWs(b, i + 1);
+    const end = endOfValue(b, i);
+    if (end < 0) return undefined;
+    if (isRecords) {
+      try {
+        const cursor = (JSON.parse(CURSOR_PEEK.decode(b.subarray(i, end))) as { cursor?: unknown } | null)?.cursor;
+        return typeof cursor === 'string' && cursor !== '' ? cursor : undefined;
+      } catch {
+        return undefined;
+      }
+    }
+    i = skipWs(b, end);
+    if (b[i] !== 0x2c) return undefined;
+    i = skipWs(b, i + 1);
+  }
+  return undefined;
 }

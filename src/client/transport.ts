@@ -6,7 +6,7 @@
  * cut-short body — with jittered exponential backoff.
  * Everything else fails at once with a typed LogsApiError.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
+import { setTimeout as sleep, setImmediate as turn } from 'node:timers/promises';
 import { type ClientErrorCode, codeForStatus, LogsApiError } from './errors.ts';
 
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
@@ -55,10 +55,16 @@ export interface HttpRequest {
   /** The body is binary (tlog tiles): hand it over as `bytes`, with `text` empty. */
   binary?: boolean;
   /**
-   * Hand a 2xx body over as the chunks it arrived in (`chunks`, `text` empty): a large page is
-   * then never joined and decoded whole, which costs far more than reading it in pieces.
+   * Hand a 2xx body over as the chunks it arrived in (`chunks`, `text` empty), for a reader
+   * that passes the entries' bytes on as they are instead of decoding and encoding them again.
    */
   chunks?: boolean;
+  /**
+   * With `chunks`: called with a 2xx body as soon as it is complete, before `parse`; the event
+   * loop then turns once, so that a request it starts (the next page) is on its way while
+   * `parse` works.
+   */
+  onChunks?: ((chunks: readonly Uint8Array[]) => void) | undefined;
 }
 
 export interface HttpResponse {
@@ -237,6 +243,10 @@ export class Transport {
         chunks = [];
         if (res.body) for await (const chunk of res.body) chunks.push(chunk);
         text = '';
+        if (req.onChunks) {
+          req.onChunks(chunks);
+          await turn();
+        }
       } else {
         text = await res.text();
       }

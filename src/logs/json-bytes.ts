@@ -28,14 +28,26 @@ export function skipWsBytes(b: Uint8Array, i: number): number {
   return i;
 }
 
+/** Strings this long are searched with indexOf (memchr); shorter ones byte by byte, which is cheaper than the call. */
+const NEAR = 48;
+
 /** Index just after the closing quote of the string starting at `i` (which holds `"`), or -1. */
 export function endOfStringBytes(b: Uint8Array, i: number): number {
-  for (let from = i + 1; ; ) {
+  let j = i + 1;
+  const near = Math.min(b.length, j + NEAR);
+  while (j < near) {
+    const c = b[j]!;
+    if (c === QUOTE) return j + 1;
+    j += c === BACKSLASH ? 2 : 1;
+  }
+  // `j` is where a character starts (never the one an escape is made of), so only the
+  // backslashes from `j` on decide whether a quote is escaped.
+  for (let from = j; ; ) {
     const q = b.indexOf(QUOTE, from);
     if (q < 0) return -1;
     // Escaped when an odd number of backslashes precede it.
     let k = q - 1;
-    while (k > i && b[k] === BACKSLASH) k--;
+    while (k >= j && b[k] === BACKSLASH) k--;
     if ((q - 1 - k) % 2 === 0) return q + 1;
     from = q + 1;
   }
