@@ -140,31 +140,23 @@ async function run(flags: FetchFlags, clock: () => number): Promise<void> {
     }
   };
   const query = { logType: flags.type, fromDateTime: from.iso, toDateTime: to?.iso, cursor: flags.cursor, limit, signal: stop.signal };
+  // The SDK asks for the next page while this one is written (and cancels it if we stop).
   const pages: AsyncGenerator<LogsPage | TextPage, void> = out.pass ? client.textPages(query) : client.pages(query);
-  /** The next page, asked for while the current one is written; its failure is seen where it is awaited. */
-  let ahead: Promise<IteratorResult<LogsPage | TextPage>> | undefined;
   let started = false;
   try {
     let skipped = 0;
-    let next = await pages.next();
-    // Opened once the source has answered: a refused first request leaves --out as it was.
-    await sink.touch();
-    await sink.write(out.head);
-    started = true;
-    while (!next.done) {
-      const page = next.value;
-      const size = 'textBytes' in page ? page.textBytes.length : page.logEntries.length;
-      // The server prepares the next page while this one is written.
-      ahead = page.records.cursor === undefined || size === 0 ? undefined : pages.next();
-      ahead?.catch(() => undefined);
+    for await (const page of pages) {
+      if (!started) {
+        // Opened once the source has answered: a refused first request leaves --out as it was.
+        await sink.touch();
+        await sink.write(out.head);
+        started = true;
+      }
       if (done.written === 0 && skipped === 0) skipped = page.records.currentPageNumber * page.records.currentPageSize;
       await writePage(page);
       done.cursor = page.records.cursor;
       bar.update(skipped + done.written, page.records.totalRecords);
       if (stop.signal.aborted && done.cursor !== undefined) break;
-      if (ahead === undefined) break;
-      next = await ahead;
-      ahead = undefined;
     }
     complete = !stop.signal.aborted || done.cursor === undefined;
   } catch (err) {
