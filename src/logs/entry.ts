@@ -24,8 +24,10 @@ export interface NewEntry {
   readonly eventTimeMs: number;
   /** The entry as Gong renders it: `{"userId":…,"eventTime":…,"logRecord":…}`. */
   readonly body: string;
-  /** Idempotency key: a digest of the log type and body. Identical entries share it. */
+  /** Idempotency key: a digest of the log type and body (ENTRY_KEY_BYTES long). Identical entries share it. */
   readonly key: Buffer;
+  /** SHA-256 of `body`, when already computed (the entry's leaf then takes it instead of hashing again). */
+  readonly digest?: Uint8Array;
 }
 
 /** A problem with one field of one entry; `field` is the path relative to the entry. */
@@ -49,8 +51,11 @@ const sha256: (text: string) => Buffer =
     ? (text) => Buffer.from(crypto.hash('sha256', text, 'binary'), 'latin1')
     : (text) => crypto.createHash('sha256').update(text).digest();
 
+/** Bytes of an idempotency key. */
+export const ENTRY_KEY_BYTES = 16;
+
 export function entryKey(logType: string, body: string): Buffer {
-  return sha256(`${logType}\0${body}`).subarray(0, 16);
+  return sha256(`${logType}\0${body}`).subarray(0, ENTRY_KEY_BYTES);
 }
 
 /**

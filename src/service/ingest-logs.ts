@@ -7,10 +7,18 @@ import { parseJsonBatch, parseJsonBatchBytes, parseNdjsonLine } from '../logs/in
 import type { LogTypes } from '../logs/log-types.ts';
 import { ndjsonLines } from '../logs/ndjson-lines.ts';
 import type { AppendResult, Store } from '../store/store.ts';
+import { parseBatchOffThread } from './batch-parse-pool.ts';
 
-/** Appends a JSON batch (`{"logType", "logEntries": [...]}`), as text or valid UTF-8 bytes, to the tenant. */
+/**
+ * Appends a JSON batch (`{"logType", "logEntries": [...]}`), as text or valid UTF-8 bytes, to
+ * the tenant. A large body is parsed on a worker thread while this thread stores others
+ * (batch-parse-pool.ts); any body the worker does not take is parsed here, inside the store's
+ * transaction, entry by entry.
+ */
 export async function ingestJsonBatch(store: Store, tenantId: string, body: string | Buffer, types: LogTypes): Promise<AppendResult> {
-  return store.append(tenantId, typeof body === 'string' ? parseJsonBatch(body, types) : parseJsonBatchBytes(body, types));
+  if (typeof body === 'string') return store.append(tenantId, parseJsonBatch(body, types));
+  const parsed = await parseBatchOffThread(body, types);
+  return store.append(tenantId, parsed ?? parseJsonBatchBytes(body, types));
 }
 
 export interface NdjsonIngestOptions {

@@ -31,8 +31,8 @@ export interface LeafRecord {
 }
 
 /** The record of an entry about to be stored. */
-export function leafRecordOf(typeId: number, entry: Pick<NewEntry, 'eventTimeMs' | 'body'>): LeafRecord {
-  return { typeId, eventTimeMs: entry.eventTimeMs, digest: wireTextDigest(entry.body) };
+export function leafRecordOf(typeId: number, entry: Pick<NewEntry, 'eventTimeMs' | 'body' | 'digest'>): LeafRecord {
+  return { typeId, eventTimeMs: entry.eventTimeMs, digest: entry.digest ?? wireTextDigest(entry.body) };
 }
 
 /** The record of a deletion receipt with this leaf text, deleted at `deletedAtMs`. */

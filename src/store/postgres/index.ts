@@ -113,6 +113,8 @@ interface Chunk {
   /** The first 64 bits of each entry's key, as decimal text (int8). */
   keys: string[];
   bodies: string[];
+  /** Each entry's wire-text digest when the parser computed it (NewEntry.digest). */
+  digests: (Uint8Array | undefined)[];
   /** Entries of the batch so far (this chunk and earlier ones) also found earlier in it. */
   repeated: number;
 }
@@ -137,7 +139,7 @@ function joinBodies(bodies: readonly string[]): string {
  * by the key table itself.
  */
 function pull(it: Iterator<NewEntry>): Chunk {
-  const chunk: Chunk = { types: [], times: [], keys: [], bodies: [], repeated: 0 };
+  const chunk: Chunk = { types: [], times: [], keys: [], bodies: [], digests: [], repeated: 0 };
   const seen = new Set<string>();
   let chars = 0;
   while (chunk.times.length < CHUNK_ROWS && chars < CHUNK_CHARS) {
@@ -155,6 +157,7 @@ function pull(it: Iterator<NewEntry>): Chunk {
     chunk.times.push(e.eventTimeMs);
     chunk.keys.push(key);
     chunk.bodies.push(e.body);
+    chunk.digests.push(e.digest);
     chars += e.body.length;
   }
   return chunk;
@@ -339,7 +342,7 @@ export class PostgresStore implements Store {
   /** The leaf records and leaf hashes of a chunk's entries (registering their types). */
   private async leavesOf(chunk: Chunk): Promise<{ records: LeafRecord[]; hashes: Hash[] }> {
     const typeIds = await this.registerTypes(chunk.types);
-    const records = chunk.bodies.map((body, i) => leafRecordOf(typeIds[i]!, { eventTimeMs: chunk.times[i]!, body }));
+    const records = chunk.bodies.map((body, i) => leafRecordOf(typeIds[i]!, { eventTimeMs: chunk.times[i]!, body, digest: chunk.digests[i] }));
     return { records, hashes: records.map((r) => leafHash(leafText(r, (id) => this.typeName(id)))) };
   }
 

@@ -1,0 +1,153 @@
+/**
+ * JSON ingest batches parsed on worker threads (batch-parse-worker.ts), so that the thread
+ * that appends is free to store one batch while the next is parsed: parsing, validating and
+ * hashing cost more per entry than the store's own statements, and on one thread they took
+ * turns. A worker returns entries only for a body whose every entry passes; for any other the
+ * caller parses it on its own thread as before, so errors and their wording do not change. A worker that cannot start or fails is not fatal either: its batches, and
+ * later ones after repeated failures, are parsed on the calling thread.
+ */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { ENTRY_KEY_BYTES, type NewEntry } from '../logs/entry.ts';
+import type { LogTypes } from '../logs/log-types.ts';
+
+/** Smaller bodies are parsed where they are: the round trip would cost more than it saves. */
+export const OFF_THREAD_MIN_BYTES = 256 * 1024;
+
+export interface ParseJob {
+  readonly id: number;
+  readonly body: Uint8Array;
+  /** The types clients may write (`LogTypes.writable`). */
+  readonly writable: readonly string[];
+}
+
+/** A batch's entries packed: per entry its time, key, wire-text digest and the end of its text in `text`. */
+export interface PackedBatch {
+  readonly logType: string;
+  readonly times: Float64Array;
+  readonly keys: Uint8Array;
+  readonly digests: Uint8Array;
+  readonly text: Uint8Array;
+  readonly ends: Uint32Array;
+}
+
+export interface ParseReply {
+  readonly id: number;
+  readonly batch: PackedBatch | undefined;
+}
+
+/** The entries of a packed batch, each made when the store asks for it (so that its garbage dies young). */
+function* unpack(p: PackedBatch): Generator<NewEntry> {
+  const text = Buffer.from(p.text.buffer, p.text.byteOffset, p.text.byteLength);
+  const keys = Buffer.from(p.keys.buffer, p.keys.byteOffset, p.keys.byteLength);
+  let start = 0;
+  for (let i = 0; i < p.ends.length; i++) {
+    const end = p.ends[i]!;
+    yield {
+      logType: p.logType,
+      eventTimeMs: p.times[i]!,
+      body: text.toString('utf8', start, end),
+      key: keys.subarray(i * ENTRY_KEY_BYTES, (i + 1) * ENTRY_KEY_BYTES),
+      digest: p.digests.subarray(i * 32, (i + 1) * 32),
+    };
+    start = end;
+  }
+}
+
+interface Thread {
+  readonly worker: Worker;
+  readonly pending: Map<number, (batch: PackedBatch | undefined) => void>;
+}
+
+/**
+ * The worker, from the compiled `.js` beside this module; run from sources (`.ts`, through
+ * tsx: tests, `bench/`), the worker registers tsx itself before loading its module, as
+ * Node 20 does not pass the loader to workers.
+ */
+function startWorker(): Worker {
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./batch-parse-worker.js', import.meta.url));
+  const api = import.meta.resolve('tsx/esm/api');
+  const entry = new URL('./batch-parse-worker.ts', import.meta.url).href;
+  return new Worker(`import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`, { eval: true });
+}
+
+/** After this many workers failed, batches are parsed on the calling thread for good. */
+const MAX_FAILURES = 3;
+
+class BatchParsePool {
+  private readonly threads: Thread[] = [];
+  private nextId = 1;
+  private failures = 0;
+
+  constructor(private readonly size: number) {}
+
+  get usable(): boolean {
+    return this.failures < MAX_FAILURES;
+  }
+
+  /** The batch's entries parsed on a worker, or undefined: parse it here instead. */
+  parse(body: Buffer, types: LogTypes): Promise<Iterable<NewEntry> | undefined> {
+    const thread = this.thread();
+    if (!thread) return Promise.resolve(undefined);
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      thread.pending.set(id, (batch) => resolve(batch ? unpack(batch) : undefined));
+      if (thread.pending.size === 1) thread.worker.ref();
+      // A copy of the body's bytes is moved to the worker: the body stays the caller's, for
+      // parsing here if need be (and a view's whole backing store is never sent).
+      const copy = new Uint8Array(body);
+      thread.worker.postMessage({ id, body: copy, writable: types.writable } satisfies ParseJob, [copy.buffer]);
+    });
+  }
+
+  /** The least busy worker, started if there are fewer than `size`. */
+  private thread(): Thread | undefined {
+    if (!this.usable) return undefined;
+    let best = this.threads[0];
+    for (const t of this.threads) if (t.pending.size < best!.pending.size) best = t;
+    if (best && (best.pending.size === 0 || this.threads.length >= this.size)) return best;
+    try {
+      return this.start();
+    } catch {
+      this.failures++;
+      return best;
+    }
+  }
+
+  private start(): Thread {
+    const worker = startWorker();
+    worker.unref();
+    const thread: Thread = { worker, pending: new Map() };
+    worker.on('message', (reply: ParseReply) => {
+      const done = thread.pending.get(reply.id);
+      thread.pending.delete(reply.id);
+      if (thread.pending.size === 0) worker.unref();
+      done?.(reply.batch);
+    });
+    const fail = () => {
+      const i = this.threads.indexOf(thread);
+      if (i < 0) return;
+      this.threads.splice(i, 1);
+      this.failures++;
+      for (const done of thread.pending.values()) done(undefined);
+      thread.pending.clear();
+      void worker.terminate();
+    };
+    worker.on('error', fail);
+    worker.on('exit', fail);
+    this.threads.push(thread);
+    return thread;
+  }
+}
+
+const pool = new BatchParsePool(Math.max(1, Math.min(4, availableParallelism() - 1)));
+
+/**
+ * The entries of a JSON batch body parsed on a worker thread, or undefined when the caller
+ * should parse it itself: a small body, a faulty one (the caller's parse words the error), or
+ * no worker to be had.
+ */
+export function parseBatchOffThread(body: Buffer, types: LogTypes): Promise<Iterable<NewEntry> | undefined> {
+  if (body.length < OFF_THREAD_MIN_BYTES || !pool.usable) return Promise.resolve(undefined);
+  return pool.parse(body, types);
+}
