@@ -3,8 +3,9 @@
  * that appends is free to store one batch while the next is parsed: parsing, validating and
  * hashing cost more per entry than the store's own statements, and on one thread they took
  * turns. A worker returns entries only for a body whose every entry passes; for any other the
- * caller parses it on its own thread as before, so errors and their wording do not change. A worker that cannot start or fails is not fatal either: its batches, and
- * later ones after repeated failures, are parsed on the calling thread.
+ * caller parses it on its own thread as before, so errors and their wording do not change. A
+ * worker that cannot start or fails is not fatal either: its batches, and later ones after
+ * repeated failures, are parsed on the calling thread.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';

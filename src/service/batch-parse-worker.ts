@@ -30,8 +30,8 @@ function pack(body: Uint8Array, writable: readonly string[]): PackedBatch | unde
   const keys = new Uint8Array(MAX_BATCH_ENTRIES * ENTRY_KEY_BYTES);
   const digests = new Uint8Array(MAX_BATCH_ENTRIES * 32);
   const ends = new Uint32Array(MAX_BATCH_ENTRIES);
-  // A rendered entry is never longer than its text in the body, which was valid UTF-8; the
-  // capacity check below makes that an optimisation, not an assumption.
+  // Entries rendered are about as long as their text in the body; the buffer grows only when
+  // an entry's exact length says it must.
   let text = Buffer.allocUnsafeSlow(b.length + 1024);
   let at = 0;
   let n = 0;
@@ -41,8 +41,9 @@ function pack(body: Uint8Array, writable: readonly string[]): PackedBatch | unde
     times[n] = e.eventTimeMs;
     keys.set(e.key.subarray(0, ENTRY_KEY_BYTES), n * ENTRY_KEY_BYTES);
     digests.set(wireTextDigest(e.body), n * 32);
-    if (at + e.body.length * 3 > text.length) {
-      const bigger = Buffer.allocUnsafeSlow(Math.max(text.length * 2, at + e.body.length * 3));
+    // A string's UTF-8 takes at most three bytes per UTF-16 unit: measured only when that might not fit.
+    if (at + e.body.length * 3 > text.length && at + Buffer.byteLength(e.body) > text.length) {
+      const bigger = Buffer.allocUnsafeSlow(Math.max(text.length * 2, at + Buffer.byteLength(e.body)));
       text.copy(bigger, 0, 0, at);
       text = bigger;
     }

@@ -1,6 +1,7 @@
 /**
  * JSON batches parsed on a worker thread (service/batch-parse-pool.ts) give exactly the entries
- * the calling thread's parser gives — texts, times, keys — with each entry's wire-text digest;
+ * the calling thread's parser gives — texts, times, keys — with each entry's wire-text digest,
+ * also when the stored texts are longer than the body;
  * a body the worker does not take (small or faulty) is left to the caller, so the errors
  * are the same; and the same batch ingested either way makes the same signed tree.
  */
@@ -21,11 +22,15 @@ import { storeKinds } from '../support/stores.ts';
 const types = new LogTypes(['BadgeSwipe']);
 const DAY = Date.UTC(2026, 2, 4);
 
-/** A JSON batch of demo AccessLog entries, spaced like a hand-written file when `spaced`. */
-function batch(count: number, seed: number, spaced = false): Buffer {
+/**
+ * A JSON batch of demo AccessLog entries: minified, spaced like a hand-written file, or with
+ * event times to the second, which the stored texts write out to the millisecond (longer).
+ */
+function batch(count: number, seed: number, style: 'minified' | 'spaced' | 'seconds' = 'minified'): Buffer {
   const texts: string[] = [];
   for (const e of generateDemoEntries({ seed, count: count * 2, fromMs: DAY, toMs: DAY + 86_400_000, types: ['AccessLog'] })) {
-    texts.push(spaced ? JSON.stringify(JSON.parse(e.body), null, 2) : e.body);
+    if (style === 'spaced') texts.push(JSON.stringify(JSON.parse(e.body), null, 2));
+    else texts.push(style === 'seconds' ? e.body.replace(/("eventTime":"[^"]*?)\.\d{3}Z"/, '$1Z"') : e.body);
     if (texts.length === count) break;
   }
   return Buffer.from(`{"logType":"AccessLog","logEntries":[${texts.join(',')}]}`);
@@ -48,7 +53,8 @@ describe('batches parsed on a worker thread', () => {
   it('gives the entries the calling thread gives, each with the digest of its wire text', async () => {
     for (const [body, what] of [
       [batch(1500, 1), 'minified'],
-      [batch(700, 2, true), 'spaced'],
+      [batch(700, 2, 'spaced'), 'spaced'],
+      [batch(3000, 9, 'seconds'), 'seconds'],
     ] as const) {
       assert.ok(body.length >= OFF_THREAD_MIN_BYTES, `the ${what} batch is large enough to go to a worker`);
       const off = await parseBatchOffThread(body, types);
