@@ -11,6 +11,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { ENTRY_KEY_BYTES, type NewEntry } from '../logs/entry.ts';
 import type { LogTypes } from '../logs/log-types.ts';
+import { HASH_SIZE } from '../tlog/hash.ts';
 
 /** Smaller bodies are parsed where they are: the round trip would cost more than it saves. */
 export const OFF_THREAD_MIN_BYTES = 256 * 1024;
@@ -49,7 +50,7 @@ function* unpack(p: PackedBatch): Generator<NewEntry> {
       eventTimeMs: p.times[i]!,
       body: text.toString('utf8', start, end),
       key: keys.subarray(i * ENTRY_KEY_BYTES, (i + 1) * ENTRY_KEY_BYTES),
-      digest: p.digests.subarray(i * 32, (i + 1) * 32),
+      digest: p.digests.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE),
     };
     start = end;
   }

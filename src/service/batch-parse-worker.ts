@@ -11,6 +11,7 @@ import { ENTRY_KEY_BYTES } from '../logs/entry.ts';
 import { MAX_BATCH_ENTRIES, parseJsonBatchBytes } from '../logs/ingest-parse.ts';
 import { LogTypes } from '../logs/log-types.ts';
 import { wireTextDigest } from '../tlog/entry-leaf.ts';
+import { HASH_SIZE } from '../tlog/hash.ts';
 import type { PackedBatch, ParseJob, ParseReply } from './batch-parse-pool.ts';
 
 const typesByList = new Map<string, LogTypes>();
@@ -28,7 +29,7 @@ function pack(body: Uint8Array, writable: readonly string[]): PackedBatch | unde
   // 10,000 parsed records dies young instead of being promoted.
   const times = new Float64Array(MAX_BATCH_ENTRIES);
   const keys = new Uint8Array(MAX_BATCH_ENTRIES * ENTRY_KEY_BYTES);
-  const digests = new Uint8Array(MAX_BATCH_ENTRIES * 32);
+  const digests = new Uint8Array(MAX_BATCH_ENTRIES * HASH_SIZE);
   const ends = new Uint32Array(MAX_BATCH_ENTRIES);
   // Entries rendered are about as long as their text in the body; the buffer grows only when
   // an entry's exact length says it must.
@@ -40,7 +41,7 @@ function pack(body: Uint8Array, writable: readonly string[]): PackedBatch | unde
     logType = e.logType;
     times[n] = e.eventTimeMs;
     keys.set(e.key.subarray(0, ENTRY_KEY_BYTES), n * ENTRY_KEY_BYTES);
-    digests.set(wireTextDigest(e.body), n * 32);
+    digests.set(wireTextDigest(e.body), n * HASH_SIZE);
     // A string's UTF-8 takes at most three bytes per UTF-16 unit: measured only when that might not fit.
     if (at + e.body.length * 3 > text.length && at + Buffer.byteLength(e.body) > text.length) {
       const bigger = Buffer.allocUnsafeSlow(Math.max(text.length * 2, at + Buffer.byteLength(e.body)));
@@ -55,7 +56,7 @@ function pack(body: Uint8Array, writable: readonly string[]): PackedBatch | unde
     logType,
     times: times.subarray(0, n),
     keys: keys.subarray(0, n * ENTRY_KEY_BYTES),
-    digests: digests.subarray(0, n * 32),
+    digests: digests.subarray(0, n * HASH_SIZE),
     text: new Uint8Array(text.buffer, 0, at),
     ends: ends.subarray(0, n),
   };
