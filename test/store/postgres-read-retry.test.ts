@@ -8,6 +8,18 @@ import { READ_ATTEMPTS, retryingDeadlocks } from '../../src/store/postgres/read-
 
 const failure = (code: string) => Object.assign(new Error(code === '40P01' ? 'deadlock detected' : 'other'), { code });
 
+/** A read that always fails with `code`, counting its runs. */
+function alwaysFailing(code: string): { read: () => Promise<never>; calls: number } {
+  const r = {
+    calls: 0,
+    read: async (): Promise<never> => {
+      r.calls++;
+      throw failure(code);
+    },
+  };
+  return r;
+}
+
 describe('reads retried after a deadlock', () => {
   it('runs a read again after a deadlock, and returns its answer', async () => {
     let calls = 0;
@@ -21,26 +33,14 @@ describe('reads retried after a deadlock', () => {
   });
 
   it('gives up after the last attempt with the deadlock itself', async () => {
-    let calls = 0;
-    await assert.rejects(
-      retryingDeadlocks(async () => {
-        calls++;
-        throw failure('40P01');
-      }),
-      { code: '40P01' },
-    );
-    assert.equal(calls, READ_ATTEMPTS);
+    const deadlocked = alwaysFailing('40P01');
+    await assert.rejects(retryingDeadlocks(deadlocked.read), { code: '40P01' });
+    assert.equal(deadlocked.calls, READ_ATTEMPTS);
   });
 
   it('does not run a read again for any other failure', async () => {
-    let calls = 0;
-    await assert.rejects(
-      retryingDeadlocks(async () => {
-        calls++;
-        throw failure('57014');
-      }),
-      { code: '57014' },
-    );
-    assert.equal(calls, 1);
+    const cancelled = alwaysFailing('57014');
+    await assert.rejects(retryingDeadlocks(cancelled.read), { code: '57014' });
+    assert.equal(cancelled.calls, 1);
   });
 });
