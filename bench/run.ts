@@ -24,6 +24,7 @@ import { describeMachine } from './lib/machine.ts';
 import { ROOT, startLogwarden } from './lib/processes.ts';
 import { barsOf, type DiskFigures, formatTable, progressLog, type StoreResults, storeResults } from './lib/report.ts';
 import { sqliteTarget, type Target } from './lib/target.ts';
+import { measureAudit } from './measure/audit.ts';
 import { measureExport } from './measure/export.ts';
 import { type IngestStores, measureIngest } from './measure/ingest.ts';
 import { measurePages } from './measure/pages.ts';
@@ -59,6 +60,7 @@ const PLAN = {
   ingest: { entries: quick ? 30_000 : 200_000, warmupEntries: quick ? 5000 : 20_000, runs: quick ? 1 : 3 },
   export: { maxEntries: quick ? 50_000 : 2_000_000, runs: quick ? 1 : 3 },
   soak: { seconds: quick ? 10 : 60, connections: 64 },
+  audit: { runs: quick ? 1 : 3, concurrency: 16 },
 };
 
 const started = Date.now();
@@ -88,11 +90,13 @@ async function measureStore(target: Target, ingestStores: IngestStores, disk?: D
   const pages = await measurePages(target, PLAN.pages);
   log(`${target.kind}: export with logwarden fetch`);
   const exported = await measureExport(target, { ...PLAN.export, workDir });
+  log(`${target.kind}: verify's audit from leaf 0 (${PLAN.audit.runs} runs)`);
+  const audit = await measureAudit({ server: target.server, ...target.dataset }, PLAN.audit);
   log(`${target.kind}: ${PLAN.soak.seconds} s of load at ${PLAN.soak.connections} connections`);
   const soak = await measureSoak(target, paths, PLAN.soak);
   log(`${target.kind}: ingest over HTTP${ingestStores.bare ? ' vs bare better-sqlite3' : ''}`);
   const ingest = await measureIngest(ingestStores, { ...PLAN.ingest, workDir }, signingKey);
-  return storeResults(read, pages, ingest, exported, soak, disk);
+  return storeResults(read, pages, ingest, exported, audit, soak, disk);
 }
 
 function publicDataset(d: Dataset): Omit<Dataset, 'accessKey' | 'secret'> {

@@ -1,4 +1,5 @@
 /** The printed table of a benchmark run, from its results. */
+import type { AuditFigures } from '../measure/audit.ts';
 import type { ExportFigures } from '../measure/export.ts';
 import type { IngestFigures } from '../measure/ingest.ts';
 import type { PagesFigures } from '../measure/pages.ts';
@@ -22,6 +23,7 @@ export interface StoreResults {
   readonly firstPageTotal: { readonly medianMs: number; readonly p99Ms: number; readonly totalRecords: number };
   readonly ingest: IngestFigures;
   readonly export: ExportFigures;
+  readonly audit: AuditFigures;
   readonly load: SoakFigures;
   /** What the read data set takes on disk, against its entries' JSON (when the store kind measures it). */
   readonly disk?: DiskFigures;
@@ -35,7 +37,7 @@ export interface DiskFigures {
   readonly ratio: number;
 }
 
-/** The bars of issue 10 (SPEC §10 as revised), per store kind where they differ. */
+/** The bars of issues 10 and 11 (SPEC §10 as revised), per store kind where they differ. */
 export const BARS = {
   readRatio: { sqlite: 1 / 3, postgres: 0.25 },
   deepOverFirst: 1.5,
@@ -43,6 +45,8 @@ export const BARS = {
   ingestEntriesPerSecondPostgres: 40_000,
   diskRatio: { sqlite: 0.25, postgres: 0.35 },
   exportEntriesPerSecond: 100_000,
+  auditLeavesPerSecond: 200_000,
+  checkpointLagP99Ms: 1000,
 } as const;
 
 export interface Bar {
@@ -68,6 +72,9 @@ const atMost = (value: number | null, bar: number, detail: Record<string, unknow
   ...detail,
 });
 
+/** A figure reported without a bar for this store kind. */
+const unbarred = (value: number, detail: Record<string, unknown> = {}): Bar => ({ value, met: null, ...detail });
+
 /** One store kind's bars, as `latest.json` reports them under `bars.<figure>.<kind>`. */
 export function storeBars(kind: 'sqlite' | 'postgres', r: StoreResults): Record<string, Bar> {
   return {
@@ -88,6 +95,15 @@ export function storeBars(kind: 'sqlite' | 'postgres', r: StoreResults): Record<
         : atLeast(r.ingest.logwardenEntriesPerSecond, BARS.ingestEntriesPerSecondPostgres, { note: 'entries/s' }),
     exportEntriesPerSecond:
       kind === 'sqlite' ? atLeast(r.export.entriesPerSecond, BARS.exportEntriesPerSecond) : { value: r.export.entriesPerSecond, met: null },
+    auditLeavesPerSecond: (kind === 'sqlite' ? (v: number, d: Record<string, unknown>) => atLeast(v, BARS.auditLeavesPerSecond, d) : unbarred)(
+      r.audit.leavesPerSecond,
+      { leaves: r.audit.leaves, perClientCpuSecond: r.audit.leavesPerClientCpuSecond, perServerCpuSecond: r.audit.leavesPerServerCpuSecond },
+    ),
+    checkpointLagP99Ms: atMost(r.ingest.checkpointLagMs.p99, BARS.checkpointLagP99Ms, {
+      note: 'from each ingest 201 until a signed checkpoint covers it',
+      maxMs: r.ingest.checkpointLagMs.max,
+      batches: r.ingest.checkpointLagMs.batches,
+    }),
   };
 }
 
@@ -112,6 +128,7 @@ export function storeResults(
   pages: PagesFigures,
   ingest: IngestFigures,
   exported: ExportFigures,
+  audit: AuditFigures,
   soak: SoakFigures,
   disk?: DiskFigures,
 ): StoreResults {
@@ -128,6 +145,7 @@ export function storeResults(
     firstPageTotal: { medianMs: pages.first.medianMs, p99Ms: pages.first.p99Ms, totalRecords: pages.first.totalRecords },
     ingest,
     export: exported,
+    audit,
     load: soak,
   };
 }
@@ -200,6 +218,18 @@ function rows(kind: 'sqlite' | 'postgres', r: StoreResults): Array<[string, stri
       `${n(r.export.entriesPerSecond)} (${n(r.export.entries)} entries; start-up ${n(r.export.startupMs)} ms)`,
       '',
       met(bars.exportEntriesPerSecond!),
+    ],
+    [
+      'audit: verify from leaf 0, leaves/s',
+      `${n(r.audit.leavesPerSecond)} (${n(r.audit.leaves)} leaves; per CPU-second: client ${n(r.audit.leavesPerClientCpuSecond)}, server ${n(r.audit.leavesPerServerCpuSecond)})`,
+      '',
+      met(bars.auditLeavesPerSecond!),
+    ],
+    [
+      'checkpoint: from an ingest 201 until signed',
+      `p99 ${ms(r.ingest.checkpointLagMs.p99)} (p50 ${ms(r.ingest.checkpointLagMs.p50)}, max ${ms(r.ingest.checkpointLagMs.max)}; ${r.ingest.checkpointLagMs.batches} batches)`,
+      '',
+      met(bars.checkpointLagP99Ms!),
     ],
     [
       `load: ${r.load.seconds} s at ${r.load.connections} connections`,

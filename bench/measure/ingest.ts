@@ -3,6 +3,10 @@
  * one log type, two requests in flight) into a fresh store, against bare-insert.ts storing the
  * same rows (SPEC §10: at least 1/4 on SQLite). Each run starts from an empty store and first
  * ingests a separate warm-up set, so that neither side is measured cold.
+ *
+ * Beside it, the checkpoint's lag (issue 11: a signed checkpoint covers each acknowledged batch
+ * within one second): from each timed 201 until `GET /v2/tlog/<tenant>/checkpoint` names a
+ * tree of at least the entries acknowledged by then.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,7 +17,7 @@ import type { NewEntry } from '../../src/logs/entry.ts';
 import { DAY_MS, DEFAULT_SPEC, populate } from '../lib/dataset.ts';
 import { basicAuth, expect } from '../lib/http.ts';
 import { type StoreLocation, startLogwarden } from '../lib/processes.ts';
-import { median, round } from '../lib/stats.ts';
+import { median, percentile, round } from '../lib/stats.ts';
 
 const BARE_INSERT = fileURLToPath(new URL('../bare-insert.ts', import.meta.url));
 const MAX_BATCH = 10_000;
@@ -35,6 +39,8 @@ export interface IngestFigures {
   readonly runs: { readonly logwarden: number[]; readonly bare: number[] };
   readonly entries: number;
   readonly requests: number;
+  /** From each timed 201 until a signed checkpoint covered its entries, over every run's batches. */
+  readonly checkpointLagMs: { readonly p50: number; readonly p99: number; readonly max: number; readonly batches: number };
 }
 
 /** The rows of a run: realistic entries of all five types over one day. */
@@ -59,15 +65,66 @@ function batches(entries: readonly NewEntry[]): string[] {
   return out;
 }
 
-async function post(url: string, auth: string, bodies: readonly string[]): Promise<void> {
+async function post(url: string, auth: string, bodies: readonly string[], onAccepted: (accepted: number) => void = () => {}): Promise<void> {
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < bodies.length) {
       const body = bodies[next++]!;
-      await expect(201, `${url}/v2/logs`, { method: 'POST', headers: { authorization: auth, 'content-type': 'application/json' }, body });
+      const a = await expect(201, `${url}/v2/logs`, { method: 'POST', headers: { authorization: auth, 'content-type': 'application/json' }, body });
+      onAccepted((JSON.parse(a.body) as { accepted: number }).accepted);
     }
   };
   await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
+}
+
+/** Longer than any lag is waited for: a checkpoint this late counts as this late. */
+const LAG_CEILING_MS = 30_000;
+
+/**
+ * Watches a tenant's signed checkpoint: `acknowledged(n)` after each 201 (n new entries, so n
+ * new leaves) starts timing until the checkpoint's tree size reaches every entry acknowledged so
+ * far; `lags()` waits for all of them.
+ */
+class CheckpointLag {
+  private target: number;
+  private readonly waits: Promise<number>[] = [];
+
+  private constructor(
+    private readonly path: string,
+    private readonly auth: string,
+    size: number,
+  ) {
+    this.target = size;
+  }
+
+  static async start(url: string, auth: string, tenantId: string): Promise<CheckpointLag> {
+    const path = `${url}/v2/tlog/${tenantId}/checkpoint`;
+    return new CheckpointLag(path, auth, await CheckpointLag.size(path, auth));
+  }
+
+  /** The tree size of the checkpoint served now (C2SP tlog-checkpoint: origin, size, root hash). */
+  private static async size(path: string, auth: string): Promise<number> {
+    const note = (await expect(200, path, { headers: { authorization: auth } })).body;
+    return Number(note.split('\n')[1]);
+  }
+
+  acknowledged(accepted: number): void {
+    const acked = performance.now();
+    this.target += accepted;
+    const target = this.target;
+    const wait = async (): Promise<number> => {
+      while ((await CheckpointLag.size(this.path, this.auth)) < target) {
+        if (performance.now() - acked > LAG_CEILING_MS) return LAG_CEILING_MS;
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      return performance.now() - acked;
+    };
+    this.waits.push(wait());
+  }
+
+  lags(): Promise<number[]> {
+    return Promise.all(this.waits);
+  }
 }
 
 /** One timed HTTP ingest into a fresh store (a data directory or a database). */
@@ -78,15 +135,17 @@ async function logwardenRun(
   entries: number,
   signingKey: string,
   nodeArgs: readonly string[],
-): Promise<number> {
+): Promise<{ entriesPerSecond: number; lagsMs: number[] }> {
   const ds = await populate(at, { ...DEFAULT_SPEC, entries: 0 }, () => {});
   const server = await startLogwarden(at, signingKey, 1, nodeArgs);
   try {
     const auth = basicAuth(ds.accessKey, ds.secret);
     await post(server.url, auth, warm);
+    const lag = await CheckpointLag.start(server.url, auth, ds.tenantId);
     const started = performance.now();
-    await post(server.url, auth, timed);
-    return entries / ((performance.now() - started) / 1000);
+    await post(server.url, auth, timed, (accepted) => lag.acknowledged(accepted));
+    const entriesPerSecond = entries / ((performance.now() - started) / 1000);
+    return { entriesPerSecond, lagsMs: await lag.lags() };
   } finally {
     await server.stop();
   }
@@ -131,12 +190,15 @@ export async function measureIngest(stores: IngestStores, o: IngestOptions, sign
 
   // Alternating runs, so that any drift of the machine affects both sides alike.
   const lw: number[] = [];
+  const lags: number[] = [];
   const bare: number[] = [];
   try {
     for (let i = 0; i < o.runs; i++) {
       const { at, dispose } = await stores.fresh(i);
       try {
-        lw.push(await logwardenRun(at, warm, timed, o.entries, signingKey, o.nodeArgs ?? []));
+        const run = await logwardenRun(at, warm, timed, o.entries, signingKey, o.nodeArgs ?? []);
+        lw.push(run.entriesPerSecond);
+        lags.push(...run.lagsMs);
       } finally {
         await dispose();
       }
@@ -163,5 +225,11 @@ export async function measureIngest(stores: IngestStores, o: IngestOptions, sign
     runs: { logwarden: lw.map((r) => round(r)), bare: bare.map((r) => round(r)) },
     entries: o.entries,
     requests: timed.length,
+    checkpointLagMs: {
+      p50: round(percentile(lags, 50), 1),
+      p99: round(percentile(lags, 99), 1),
+      max: round(Math.max(...lags), 1),
+      batches: lags.length,
+    },
   };
 }
