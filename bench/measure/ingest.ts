@@ -105,7 +105,9 @@ class CheckpointLag {
   /** The tree size of the checkpoint served now (C2SP tlog-checkpoint: origin, size, root hash). */
   private static async size(path: string, auth: string): Promise<number> {
     const note = (await expect(200, path, { headers: { authorization: auth } })).body;
-    return Number(note.split('\n')[1]);
+    const size = Number(note.split('\n')[1]);
+    if (!Number.isSafeInteger(size)) throw new Error(`not a checkpoint: ${note.slice(0, 200)}`);
+    return size;
   }
 
   acknowledged(accepted: number): void {
