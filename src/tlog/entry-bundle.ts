@@ -6,20 +6,25 @@ import { TILE_WIDTH } from './tile.ts';
 
 export const MAX_ENTRY_BYTES = 0xffff;
 
-export function encodeEntryBundle(entries: readonly Uint8Array[]): Uint8Array {
+/** The bundle of `entries`, bytes or texts (a text is written as its UTF-8 bytes, with no copy of its own). */
+export function encodeEntryBundle(entries: readonly (Uint8Array | string)[]): Buffer {
   if (entries.length === 0 || entries.length > TILE_WIDTH) throw new RangeError(`a bundle holds 1 … ${TILE_WIDTH} entries`);
+  const lengths = entries.map((e) => (typeof e === 'string' ? Buffer.byteLength(e, 'utf8') : e.length));
   let total = 0;
-  for (const e of entries) {
-    if (e.length > MAX_ENTRY_BYTES) throw new RangeError(`an entry of ${e.length} bytes does not fit a bundle`);
-    total += 2 + e.length;
+  for (const length of lengths) {
+    if (length > MAX_ENTRY_BYTES) throw new RangeError(`an entry of ${length} bytes does not fit a bundle`);
+    total += 2 + length;
   }
-  const out = new Uint8Array(total);
+  const out = Buffer.alloc(total);
   let at = 0;
-  for (const e of entries) {
-    out[at] = e.length >> 8;
-    out[at + 1] = e.length & 0xff;
-    out.set(e, at + 2);
-    at += 2 + e.length;
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i]!;
+    const length = lengths[i]!;
+    out[at] = length >> 8;
+    out[at + 1] = length & 0xff;
+    if (typeof e === 'string') out.write(e, at + 2, length, 'utf8');
+    else out.set(e, at + 2);
+    at += 2 + length;
   }
   return out;
 }
