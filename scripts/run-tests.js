@@ -3,12 +3,12 @@
 //
 // The sources are type-checked and compiled first, once, by the TypeScript compiler (tsc -p
 // tsconfig.json, incremental) into node_modules/.cache/logwarden-test/, and the test files run
-// from there as plain JavaScript. Loading TypeScript through a loader hook in every test
-// process costs about a second of CPU per process on Node 20 (the hooks run on their own
-// thread); a hundred test files pay it a hundred times. In the compiled files `import.meta.url`
+// from there as plain JavaScript, as do the child processes they start (LOGWARDEN_TEST_COMPILED,
+// read by test/support/children.ts). Loading TypeScript through a loader hook costs about a
+// second of CPU per process on Node 20 (the hooks run on their own thread); a hundred test
+// files and their children would pay it hundreds of times. In the compiled files `import.meta.url`
 // (and `.dirname`, `.filename`) name the source file it came from, so paths computed from it
-// (fixtures, `src/cli/main.ts` for a child process, the console's sources) are the same as
-// from the sources, and children started with `--import tsx` run the sources as before.
+// (fixtures, the console's sources, modules a child imports) are the same as from the sources.
 //
 // Stack traces name the compiled files; NODE_OPTIONS=--enable-source-maps maps them to the
 // TypeScript lines. Node 20 does not expand globs, so the files are listed here.
@@ -82,6 +82,8 @@ run(
 );
 run([tsc, '-p', 'src/console/tsconfig.json'], 'type-checking the console (tsc -p src/console/tsconfig.json)');
 pointAtSources(OUT);
+// What a test's child process runs as `logwarden` (test/support/children.ts): the compiled CLI.
+writeFileSync(join(OUT, 'cli.js'), "import { main } from './src/cli/main.js';\n\nprocess.exitCode = await main(process.argv.slice(2));\n");
 
 const args = process.argv.slice(2);
 const sources = args.length > 0 ? args : find(join(ROOT, 'test'));
@@ -97,6 +99,7 @@ const concurrency = process.env.TEST_CONCURRENCY ?? '2';
 const r = spawnSync(
   process.execPath,
   ['--test', `--test-concurrency=${concurrency}`, '--test-timeout=240000', '--test-force-exit', '--test-reporter=spec', ...files],
-  { stdio: 'inherit', cwd: ROOT },
+  // Children of the tests run the compiled modules too (test/support/children.ts).
+  { stdio: 'inherit', cwd: ROOT, env: { ...process.env, LOGWARDEN_TEST_COMPILED: OUT } },
 );
 process.exit(r.status ?? 1);

@@ -6,7 +6,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { progressText } from '../../src/cli/progress.ts';
 import { GONG_LOG_TYPES } from '../../src/logs/log-types.ts';
-import { CLI, cleanEnv, ROOT, runCli, runCliInProcess } from '../support/cli.ts';
+import { CLI_ARGS, cleanEnv, ROOT, runCli, runCliInProcess } from '../support/cli.ts';
 import { entryTexts } from '../support/entries.ts';
 import { type FaultServer, startFaultServer } from '../support/fault-server.ts';
 import { allBodies, type LiveSource, seed, startLiveSource, type TempDir, tempDir } from '../support/live-source.ts';
@@ -168,7 +168,7 @@ describe('logwarden fetch against a misbehaving Gong-compatible server', () => {
     const out = join(dir.path, 'interrupted.ndjson');
     // Pages 1-2 come at once; page 3 hangs long enough for the interrupt.
     server.faults.push({ kind: 'slow', ms: 0 }, { kind: 'slow', ms: 0 }, { kind: 'slow', ms: 20_000 });
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...fetchArgs('--from', '2026-01-01', '--out', out)], {
+    const child = spawn(process.execPath, [...CLI_ARGS, ...fetchArgs('--from', '2026-01-01', '--out', out)], {
       cwd: ROOT,
       env: cleanEnv(CREDS),
     });
@@ -210,7 +210,7 @@ describe('logwarden fetch against a misbehaving Gong-compatible server', () => {
     // Slow pages, so the bar is drawn while the total is still unknown and between pages.
     for (let i = 0; i < 6; i++) server.faults.push({ kind: 'slow', ms: 250 });
     const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
-    const command = [process.execPath, '--import', 'tsx', CLI, ...fetchArgs('--from', '2026-01-01', '--out', out)].map(quote).join(' ');
+    const command = [process.execPath, ...CLI_ARGS, ...fetchArgs('--from', '2026-01-01', '--out', out)].map(quote).join(' ');
     const { stdout } = await promisify(execFile)('/usr/bin/script', ['-qec', command, '/dev/null'], {
       cwd: ROOT,
       env: cleanEnv({ ...CREDS, COLUMNS: '150' }),

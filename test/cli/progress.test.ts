@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { CLI, cleanEnv, ROOT, runCli } from '../support/cli.ts';
+import { CLI_ARGS, cleanEnv, ROOT, runCli } from '../support/cli.ts';
 
 const SCRIPT = '/usr/bin/script';
 const skip = existsSync(SCRIPT) ? undefined : `${SCRIPT} not found (util-linux): no pseudo-terminal to run the CLI in`;
@@ -37,7 +37,7 @@ describe('progress on long work', { skip }, () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('draws a bar of the bytes read on a terminal, ending at 100%', async () => {
-    const command = [process.execPath, '--import', 'tsx', CLI, 'ingest', file, '--tenant', tenant, ...flags()].map(shellQuote).join(' ');
+    const command = [process.execPath, ...CLI_ARGS, 'ingest', file, '--tenant', tenant, ...flags()].map(shellQuote).join(' ');
     const { stdout } = await promisify(execFile)(SCRIPT, ['-qec', command, '/dev/null'], { cwd: ROOT, env: cleanEnv({ COLUMNS: '120' }) });
     const size = statSync(file).size;
     assert.match(stdout, new RegExp(`reading .* 100% \\| ${size}/${size} bytes`), stdout);

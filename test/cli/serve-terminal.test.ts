@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CLI, cleanEnv, ROOT } from '../support/cli.ts';
+import { CLI_ARGS, cleanEnv, ROOT } from '../support/cli.ts';
 
 const SCRIPT = '/usr/bin/script';
 const skip = existsSync(SCRIPT) ? undefined : `${SCRIPT} not found (util-linux): no pseudo-terminal to run the server in`;
@@ -41,7 +41,7 @@ describe('serve at a terminal', { skip }, () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('prints the banner, then one readable line per request saying why a request was rejected', async () => {
-    const command = asTerminalCommand([process.execPath, '--import', 'tsx', CLI, 'serve', '--data-dir', join(dir, 'data'), '--port', '0']);
+    const command = asTerminalCommand([process.execPath, ...CLI_ARGS, 'serve', '--data-dir', join(dir, 'data'), '--port', '0']);
     const child = spawn(SCRIPT, ['-qec', command, '/dev/null'], { cwd: ROOT, env: cleanEnv({ COLUMNS: '200', LOGWARDEN_LOG_LEVEL: 'info' }) });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
@@ -95,9 +95,7 @@ describe('serve at a terminal', { skip }, () => {
   it('prints JSON lines with --log-format json, even at a terminal', async () => {
     const command = asTerminalCommand([
       process.execPath,
-      '--import',
-      'tsx',
-      CLI,
+      ...CLI_ARGS,
       'serve',
       '--data-dir',
       join(dir, 'data'),

@@ -7,7 +7,7 @@ import { GONG_LOG_TYPES } from '../../src/logs/log-types.ts';
 import { type MirrorTarget, mirrorType } from '../../src/service/mirror-logs.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import type { Store } from '../../src/store/store.ts';
-import { CLI, cleanEnv, ROOT, runCli } from '../support/cli.ts';
+import { CLI_ARGS, cleanEnv, ROOT, runCli } from '../support/cli.ts';
 import { entryText, entryTexts } from '../support/entries.ts';
 import { type FaultServer, startFaultServer } from '../support/fault-server.ts';
 import { allBodies, type LiveSource, seed, startLiveSource, type TempDir, tempDir } from '../support/live-source.ts';
@@ -160,7 +160,7 @@ describe('logwarden sync from one logwarden into another', () => {
 
   it('a run killed midway (SIGKILL) and restarted ends identical, for all five types', async () => {
     const total = [...counts.values()].reduce((a, b) => a + b);
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...syncArgs('--page-size', '5', '--rate', '50')], {
+    const child = spawn(process.execPath, [...CLI_ARGS, ...syncArgs('--page-size', '5', '--rate', '50')], {
       cwd: ROOT,
       env: cleanEnv(env),
     });
@@ -223,7 +223,7 @@ describe('logwarden sync from one logwarden into another', () => {
   it('--follow polls at the interval, mirrors new entries, and stops cleanly on SIGTERM', async () => {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', CLI, ...syncArgs('--types', 'AccessLog', '--follow', '--interval', '1s', '--json', '--rate', '0')],
+      [...CLI_ARGS, ...syncArgs('--types', 'AccessLog', '--follow', '--interval', '1s', '--json', '--rate', '0')],
       {
         cwd: ROOT,
         env: cleanEnv(env),
@@ -341,7 +341,7 @@ describe('logwarden sync stopped by Ctrl-C', () => {
       '--page-size',
       '2',
     ];
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
+    const child = spawn(process.execPath, [...CLI_ARGS, ...args], {
       cwd: ROOT,
       env: cleanEnv({ LOGWARDEN_ACCESS_KEY: 'k', LOGWARDEN_SECRET: 's' }),
     });

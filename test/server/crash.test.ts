@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { CLI_ARGS } from '../support/children.ts';
 import { cleanEnv } from '../support/cli.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -52,11 +53,11 @@ async function startServer(dataDir: string): Promise<Server> {
     LOGWARDEN_READ_PER_DAY: '100000000',
     LOGWARDEN_INGEST_PER_SECOND: '100000',
   });
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--data-dir', dataDir, '--port', String(port), '--host', '127.0.0.1'],
-    { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] },
-  );
+  const child = spawn(process.execPath, [...CLI_ARGS, 'serve', '--data-dir', dataDir, '--port', String(port), '--host', '127.0.0.1'], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { createTenant } from '../../src/service/access-keys.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
-import { CLI, cleanEnv, ROOT } from '../support/cli.ts';
+import { CLI_ARGS, cleanEnv, ROOT } from '../support/cli.ts';
 
 const ACCESS_KEY = 'LWSPOOLTESTKEY000001';
 const SECRET = 'spool-test-secret-0123456789abcdefghijklmnop';
@@ -94,7 +94,7 @@ describe('a crash mid-spool leaves no audit payload behind', { skip: noProc }, (
     const tmp = fresh('logwarden-spooltmp-');
     const dataDir = fresh('logwarden-spooldata-');
     const marker = `MARKER${randomBytes(8).toString('hex')}`;
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', '--data-dir', dataDir, '--port', '0', '--host', '127.0.0.1'], {
+    const child = spawn(process.execPath, [...CLI_ARGS, 'serve', '--data-dir', dataDir, '--port', '0', '--host', '127.0.0.1'], {
       cwd: ROOT,
       env: cleanEnv({
         TMPDIR: tmp,
@@ -144,7 +144,7 @@ describe('a crash mid-spool leaves no audit payload behind', { skip: noProc }, (
     const tenant = await createTenant(store, 'spool');
     await store.close();
     const marker = `MARKER${randomBytes(8).toString('hex')}`;
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'ingest', '-', '--tenant', tenant.id, '--data-dir', dataDir], {
+    const child = spawn(process.execPath, [...CLI_ARGS, 'ingest', '-', '--tenant', tenant.id, '--data-dir', dataDir], {
       cwd: ROOT,
       env: cleanEnv({ TMPDIR: tmp, LOGWARDEN_NDJSON_MEMORY_BYTES: String(SPOOL_MEMORY) }),
       stdio: ['pipe', 'ignore', 'ignore'],

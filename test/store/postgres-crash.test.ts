@@ -11,10 +11,10 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { openPostgresStore } from '../../src/store/postgres/index.ts';
 import { SEAL_LOCK_NAMESPACE } from '../../src/store/postgres/migrations.ts';
 import type { EntryQuery, StoredPage } from '../../src/store/store.ts';
+import { LOADER_ARGS, runnable } from '../support/children.ts';
 import { entriesOf, type PageText } from '../support/page-entries.ts';
 import { makeEntry } from './contract/store.contract.ts';
 
@@ -57,7 +57,7 @@ if (childUrl) {
       let generation = 0;
       const startChild = (): string => {
         const name = `c${generation++}`;
-        const proc = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], {
+        const proc = spawn(process.execPath, [...LOADER_ARGS, runnable(import.meta.url)], {
           env: { ...process.env, LW_PG_CRASH_CHILD: url, LW_PG_CRASH_NAME: name },
           stdio: ['ignore', 'pipe', 'inherit'],
         });

@@ -14,7 +14,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { NewEntry } from '../../src/logs/entry.ts';
 import { formatEventTime } from '../../src/logs/time.ts';
 import { openPostgresStore, type PostgresStore } from '../../src/store/postgres/index.ts';
@@ -26,6 +25,7 @@ import { hashesEqual } from '../../src/tlog/hash.ts';
 import { MemoryTree } from '../../src/tlog/memory-tree.ts';
 import { parseVerifierKey } from '../../src/tlog/note-key.ts';
 import { treeHash } from '../../src/tlog/tree-hash.ts';
+import { LOADER_ARGS, runnable } from '../support/children.ts';
 import { entriesOf } from '../support/page-entries.ts';
 import { makeEntry } from './contract/store.contract.ts';
 
@@ -92,7 +92,7 @@ if (childUrl) {
         await store.createTenant({ id: TENANT, name: 'tree' });
         const seen: Checkpoint[] = [];
         const exits = Array.from({ length: CHILDREN }, (_, c) => {
-          const proc = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], {
+          const proc = spawn(process.execPath, [...LOADER_ARGS, runnable(import.meta.url)], {
             env: { ...process.env, LW_PG_TREE_CHILD: url, LW_PG_TREE_NAME: String(c) },
             stdio: ['ignore', 'inherit', 'inherit'],
           });

@@ -19,6 +19,7 @@ import { openPostgresStore } from '../../src/store/postgres/index.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import type { Store } from '../../src/store/store.ts';
 import { buildEntryLeaf } from '../../src/tlog/entry-leaf.ts';
+import { LOADER_ARGS, runnable } from '../support/children.ts';
 import { startPostgres } from '../support/postgres.ts';
 import { makeEntry } from './contract/store.contract.ts';
 import { auditLog, readBodies } from './contract/store-retention.contract.ts';
@@ -41,7 +42,7 @@ interface StoreKind {
   readonly partitions: boolean;
 }
 
-const src = (path: string) => JSON.stringify(new URL(`../../src/${path}`, import.meta.url).pathname);
+const src = (path: string) => JSON.stringify(runnable(new URL(`../../src/${path}`, import.meta.url)));
 
 /**
  * Runs the purge in a child until SIGKILL after `killAfter` acts (drops or steps; 0: somewhere in
@@ -62,7 +63,7 @@ function purgeChild(kind: StoreKind, killAfter: number | null): Promise<{ acts: 
     process.stdout.write('finished\\n');
   `;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...LOADER_ARGS, '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     let acts = 0;
     let killed = false;

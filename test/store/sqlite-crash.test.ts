@@ -15,6 +15,7 @@ import { createInterface } from 'node:readline';
 import { describe, it } from 'node:test';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import type { EntryQuery, StoredPage } from '../../src/store/store.ts';
+import { LOADER_ARGS, runnable } from '../support/children.ts';
 import { entriesOf } from '../support/page-entries.ts';
 import { makeEntry } from './contract/store.contract.ts';
 
@@ -46,8 +47,8 @@ interface Run {
 /** Runs the child from batch `from` on, kills it with SIGKILL after `killAfterMs` or on its `compacting` line. */
 function runChild(dir: string, from: number, killAfterMs: number, killOnCompaction: boolean): Promise<Run> {
   const script = `
-    import { openSqliteStore } from ${JSON.stringify(new URL('../../src/store/sqlite/index.ts', import.meta.url).pathname)};
-    import { makeEntry } from ${JSON.stringify(new URL('./contract/store.contract.ts', import.meta.url).pathname)};
+    import { openSqliteStore } from ${JSON.stringify(runnable(new URL('../../src/store/sqlite/index.ts', import.meta.url)))};
+    import { makeEntry } from ${JSON.stringify(runnable(new URL('./contract/store.contract.ts', import.meta.url)))};
     ${BATCH_SOURCE}
     const store = openSqliteStore({ dataDir: ${JSON.stringify(dir)}, sealAgeMs: 0, sealIntervalMs: 1 });
     for (let b = ${from}; ; b++) {
@@ -68,7 +69,7 @@ function runChild(dir: string, from: number, killAfterMs: number, killOnCompacti
     }
   `;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...LOADER_ARGS, '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     const run: Run = { acked: [], attempted: [], duringCompaction: false };

@@ -20,6 +20,7 @@ import { DATABASE_FILE, openSqliteStore, type SqliteStore } from '../../src/stor
 import type { Sealer } from '../../src/store/sqlite/sealer.ts';
 import type { EntryQuery, StoredPage } from '../../src/store/store.ts';
 import { basic, startTestApp } from '../support/app.ts';
+import { LOADER_ARGS, runnable } from '../support/children.ts';
 import { entriesOf } from '../support/page-entries.ts';
 import { makeEntry } from './contract/store.contract.ts';
 
@@ -61,8 +62,8 @@ class OtherProcess {
   constructor(dataDir: string) {
     const script = `
       import { createInterface } from 'node:readline';
-      import { openSqliteStore } from ${JSON.stringify(new URL('../../src/store/sqlite/index.ts', import.meta.url).pathname)};
-      import { makeEntry } from ${JSON.stringify(new URL('./contract/store.contract.ts', import.meta.url).pathname)};
+      import { openSqliteStore } from ${JSON.stringify(runnable(new URL('../../src/store/sqlite/index.ts', import.meta.url)))};
+      import { makeEntry } from ${JSON.stringify(runnable(new URL('./contract/store.contract.ts', import.meta.url)))};
       // No background sealing: this process seals exactly when told to.
       const store = openSqliteStore({ dataDir: ${JSON.stringify(dataDir)}, sealAgeMs: 0, sealIntervalMs: 3_600_000 });
       for await (const line of createInterface({ input: process.stdin })) {
@@ -77,7 +78,7 @@ class OtherProcess {
       }
       await store.close();
     `;
-    this.child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: 'pipe' });
+    this.child = spawn(process.execPath, [...LOADER_ARGS, '--input-type=module', '-e', script], { stdio: 'pipe' });
     this.lines = createInterface({ input: this.child.stdout })[Symbol.asyncIterator]();
   }
 

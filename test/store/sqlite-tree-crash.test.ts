@@ -18,6 +18,7 @@ import { openCheckpoint } from '../../src/tlog/checkpoint.ts';
 import { proveConsistency, verifyConsistency } from '../../src/tlog/consistency-proof.ts';
 import { buildEntryLeaf } from '../../src/tlog/entry-leaf.ts';
 import { parseVerifierKey } from '../../src/tlog/note-key.ts';
+import { LOADER_ARGS, runnable } from '../support/children.ts';
 import { entriesOf } from '../support/page-entries.ts';
 
 const TENANTS = ['5151', '5252'];
@@ -27,8 +28,8 @@ const KILLS = 5;
 
 function runChild(dir: string, from: number, killAfterMs: number): Promise<{ acked: number }> {
   const script = `
-    import { openSqliteStore } from ${JSON.stringify(new URL('../../src/store/sqlite/index.ts', import.meta.url).pathname)};
-    import { makeEntry } from ${JSON.stringify(new URL('./contract/store.contract.ts', import.meta.url).pathname)};
+    import { openSqliteStore } from ${JSON.stringify(runnable(new URL('../../src/store/sqlite/index.ts', import.meta.url)))};
+    import { makeEntry } from ${JSON.stringify(runnable(new URL('./contract/store.contract.ts', import.meta.url)))};
     const store = openSqliteStore({ dataDir: ${JSON.stringify(dir)}, sealAgeMs: 0, sealIntervalMs: 1 });
     const tenants = ${JSON.stringify(TENANTS)};
     const types = ${JSON.stringify(TYPES)};
@@ -42,7 +43,7 @@ function runChild(dir: string, from: number, killAfterMs: number): Promise<{ ack
     }
   `;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...LOADER_ARGS, '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     let acked = from - 1;
     let started = false;

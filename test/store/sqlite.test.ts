@@ -9,6 +9,7 @@ import Database from 'better-sqlite3';
 import { DATABASE_FILE, openSqliteStore, type SqliteStore, type SqliteStoreOptions } from '../../src/store/sqlite/index.ts';
 import { MIGRATIONS } from '../../src/store/sqlite/migrations.ts';
 import type { StoredPage } from '../../src/store/store.ts';
+import { LOADER_ARGS, runnable } from '../support/children.ts';
 import { entriesOf } from '../support/page-entries.ts';
 import { makeEntry, runStoreContract, type StoreFixture } from './contract/store.contract.ts';
 
@@ -254,8 +255,8 @@ describe('sqlite store: specific', () => {
       await store.createTenant({ id: '7', name: 't' });
       // Each process appends overlapping batches of the same 3,000 entries, in a different order.
       const script = `
-        import { openSqliteStore } from ${JSON.stringify(new URL('../../src/store/sqlite/index.ts', import.meta.url).pathname)};
-        import { makeEntry } from ${JSON.stringify(new URL('./contract/store.contract.ts', import.meta.url).pathname)};
+        import { openSqliteStore } from ${JSON.stringify(runnable(new URL('../../src/store/sqlite/index.ts', import.meta.url)))};
+        import { makeEntry } from ${JSON.stringify(runnable(new URL('./contract/store.contract.ts', import.meta.url)))};
         const me = Number(process.argv[1]);
         const all = Array.from({ length: 3000 }, (_, i) => makeEntry('AccessLog', ${Date.UTC(2025, 0, 1)} + i, '{"i":' + i + '}'));
         const store = openSqliteStore({ dataDir: ${JSON.stringify(dir)} });
@@ -269,7 +270,7 @@ describe('sqlite store: specific', () => {
       `;
       const run = (me: number): Promise<number> =>
         new Promise((resolve, reject) => {
-          execFile(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, String(me)], (err, stdout) =>
+          execFile(process.execPath, [...LOADER_ARGS, '--input-type=module', '-e', script, String(me)], (err, stdout) =>
             err ? reject(err) : resolve(Number(stdout)),
           );
         });

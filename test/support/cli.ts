@@ -2,8 +2,11 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { CLI_ARGS } from './children.ts';
 
+/** The CLI's source; children run it with CLI_ARGS (./children.ts). */
 export const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+export { CLI_ARGS };
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 export interface CliResult {
@@ -88,7 +91,7 @@ export function runCliProcess(
   args: string[],
   options: { input?: string; env?: Record<string, string>; as?: readonly string[] } = {},
 ): Promise<CliResult> {
-  const [cmd, ...rest] = [...(options.as ?? []), process.execPath, '--import', 'tsx', CLI, ...args];
+  const [cmd, ...rest] = [...(options.as ?? []), process.execPath, ...CLI_ARGS, ...args];
   return new Promise((resolve, reject) => {
     const child = spawn(cmd!, rest, { cwd: ROOT, env: cleanEnv(options.env) });
     let stdout = '';
@@ -120,7 +123,7 @@ export interface RunningServer {
 /** Starts `logwarden serve` and resolves once it listens (its URL is read from its log). */
 export function startServe(args: string[], env: Record<string, string> = {}): Promise<RunningServer> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', '--host', '127.0.0.1', ...args], {
+    const child = spawn(process.execPath, [...CLI_ARGS, 'serve', '--host', '127.0.0.1', ...args], {
       cwd: ROOT,
       env: cleanEnv({ LOGWARDEN_LOG_LEVEL: 'info', ...env }),
     });
