@@ -1,11 +1,10 @@
-/** Runs the CLI from source: in this process, or in a child process as a user would run `logwarden`. */
+/** Runs the CLI: in this process, or in a child process as a user would run `logwarden`. */
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { CLI_ARGS } from './children.ts';
 
-/** The CLI's source; children run it with CLI_ARGS (./children.ts). */
-export const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+/** Node's arguments that run `logwarden` in a child process (./children.ts). */
 export { CLI_ARGS };
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
