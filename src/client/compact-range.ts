@@ -36,6 +36,20 @@ export class CompactRange {
     this.count++;
   }
 
+  /**
+   * Appends the root of a complete subtree of `leaves` leaves (a power of two), as appending its
+   * leaf hashes one by one would; the range's size must be a multiple of `leaves`.
+   */
+  appendSubtree(root: Hash, leaves: number): void {
+    if (!Number.isSafeInteger(leaves) || leaves < 1 || (leaves & (leaves - 1)) !== 0 || this.count % leaves !== 0) {
+      throw new RangeError(`a subtree of ${leaves} leaves cannot follow ${this.count} leaves`);
+    }
+    let h = root;
+    for (let n = this.count / leaves; n % 2 === 1; n = (n - 1) / 2) h = fastNodeHash(this.stack.pop()!, h);
+    this.stack.push(h);
+    this.count += leaves;
+  }
+
   /** RFC 6962's tree hash of leaves [0, size). */
   root(): Hash {
     if (this.stack.length === 0) return EMPTY_TREE_HASH;

@@ -6,7 +6,7 @@
  * 'buffer' output (0.76 against 1.29 µs for a node's 65 bytes, measured here).
  */
 import * as crypto from 'node:crypto';
-import { type Hash, leafHash, nodeHash } from '../tlog/index.ts';
+import { HASH_SIZE, type Hash, leafHash, nodeHash } from '../tlog/index.ts';
 
 type OneShot = (algorithm: string, data: Uint8Array, encoding: 'binary') => string;
 const oneShot = (crypto as unknown as { hash?: OneShot }).hash;
@@ -31,3 +31,43 @@ export const fastNodeHash: (left: Hash, right: Hash) => Hash = oneShot
       return Buffer.from(oneShot('sha256', pair, 'binary'), 'latin1');
     }
   : nodeHash;
+
+/** One level of hashes while a subtree is folded: 32 bytes each, side by side. */
+let level = Buffer.alloc(256 * HASH_SIZE);
+const node = Buffer.alloc(1 + 2 * HASH_SIZE);
+node[0] = 0x01;
+
+/**
+ * RFC 6962's root of the complete subtree whose leaves are `leaves` (a power of two of them: a
+ * full tile's entry bundle), as appending them to a CompactRange one by one would give. The
+ * leaf hashes and every node above them are written into one reused buffer, so no hash but the
+ * root becomes a Buffer of its own (a fifth of the audit's time went to making those).
+ */
+export function fastSubtreeRoot(leaves: readonly Uint8Array[]): Hash {
+  let n = leaves.length;
+  if (n < 1 || (n & (n - 1)) !== 0) throw new RangeError(`a complete subtree has a power of two leaves, not ${n}`);
+  if (!oneShot) {
+    let hashes = leaves.map((l) => leafHash(l));
+    while (hashes.length > 1) {
+      const up: Hash[] = [];
+      for (let i = 0; i < hashes.length; i += 2) up.push(nodeHash(hashes[i]!, hashes[i + 1]!));
+      hashes = up;
+    }
+    return hashes[0]!;
+  }
+  if (level.length < n * HASH_SIZE) level = Buffer.alloc(n * HASH_SIZE);
+  for (let i = 0; i < n; i++) {
+    const leaf = leaves[i]!;
+    if (leaf.length + 1 > scratch.length) scratch = Buffer.alloc(leaf.length * 2 + 1);
+    scratch[0] = 0x00;
+    scratch.set(leaf, 1);
+    level.write(oneShot('sha256', scratch.subarray(0, leaf.length + 1), 'binary'), i * HASH_SIZE, HASH_SIZE, 'latin1');
+  }
+  for (; n > 1; n /= 2) {
+    for (let i = 0; i < n / 2; i++) {
+      level.copy(node, 1, 2 * i * HASH_SIZE, (2 * i + 2) * HASH_SIZE);
+      level.write(oneShot('sha256', node, 'binary'), i * HASH_SIZE, HASH_SIZE, 'latin1');
+    }
+  }
+  return Buffer.from(level.subarray(0, HASH_SIZE));
+}

@@ -47,7 +47,7 @@ import {
 } from '../tlog/index.ts';
 import { CompactRange } from './compact-range.ts';
 import { isLogsApiError } from './errors.ts';
-import { fastLeafHash } from './fast-hash.ts';
+import { fastLeafHash, fastSubtreeRoot } from './fast-hash.ts';
 import { type LeafCache, MemoryLeafCache } from './leaf-cache.ts';
 import type { LogEntry } from './page.ts';
 import type { TlogClient } from './tlog-client.ts';
@@ -388,8 +388,10 @@ export class LogVerifier {
           throw new VerifyError('bad-leaf', `${entryBundlePath(n, width)} holds ${leaves.length} leaves, expected ${width}`);
         }
         const base = n * TILE_WIDTH;
+        // A full bundle is a complete subtree: its root joins the edge at once.
+        if (width === TILE_WIDTH) edge.appendSubtree(fastSubtreeRoot(leaves), TILE_WIDTH);
         for (let i = 0; i < leaves.length; i++) {
-          edge.append(fastLeafHash(leaves[i]!));
+          if (width !== TILE_WIDTH) edge.append(fastLeafHash(leaves[i]!));
           visit(base + i, leaves[i]!);
         }
         fetchedBundles.push(n);
