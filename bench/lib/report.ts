@@ -77,6 +77,11 @@ const unbarred = (value: number, detail: Record<string, unknown> = {}): Bar => (
 
 /** One store kind's bars, as `latest.json` reports them under `bars.<figure>.<kind>`. */
 export function storeBars(kind: 'sqlite' | 'postgres', r: StoreResults): Record<string, Bar> {
+  const audit = {
+    leaves: r.audit.leaves,
+    perClientCpuSecond: r.audit.leavesPerClientCpuSecond,
+    perServerCpuSecond: r.audit.leavesPerServerCpuSecond,
+  };
   return {
     diskRatio: atMost(
       r.disk?.ratio ?? null,
@@ -93,12 +98,9 @@ export function storeBars(kind: 'sqlite' | 'postgres', r: StoreResults): Record<
       kind === 'sqlite'
         ? atLeast(r.ingest.ratio, BARS.ingestRatio, { note: 'HTTP ÷ bare insert loop', entriesPerSecond: r.ingest.logwardenEntriesPerSecond })
         : atLeast(r.ingest.logwardenEntriesPerSecond, BARS.ingestEntriesPerSecondPostgres, { note: 'entries/s' }),
-    exportEntriesPerSecond:
-      kind === 'sqlite' ? atLeast(r.export.entriesPerSecond, BARS.exportEntriesPerSecond) : { value: r.export.entriesPerSecond, met: null },
-    auditLeavesPerSecond: (kind === 'sqlite' ? (v: number, d: Record<string, unknown>) => atLeast(v, BARS.auditLeavesPerSecond, d) : unbarred)(
-      r.audit.leavesPerSecond,
-      { leaves: r.audit.leaves, perClientCpuSecond: r.audit.leavesPerClientCpuSecond, perServerCpuSecond: r.audit.leavesPerServerCpuSecond },
-    ),
+    exportEntriesPerSecond: kind === 'sqlite' ? atLeast(r.export.entriesPerSecond, BARS.exportEntriesPerSecond) : unbarred(r.export.entriesPerSecond),
+    auditLeavesPerSecond:
+      kind === 'sqlite' ? atLeast(r.audit.leavesPerSecond, BARS.auditLeavesPerSecond, audit) : unbarred(r.audit.leavesPerSecond, audit),
     checkpointLagP99Ms: atMost(r.ingest.checkpointLagMs.p99, BARS.checkpointLagP99Ms, {
       note: 'from each ingest 201 until a signed checkpoint covers it',
       maxMs: r.ingest.checkpointLagMs.max,

@@ -15,14 +15,15 @@ let scratch = Buffer.alloc(1024);
 const pair = Buffer.alloc(65);
 pair[0] = 0x01;
 
-export const fastLeafHash: (leaf: Uint8Array) => Hash = oneShot
-  ? (leaf) => {
-      if (leaf.length + 1 > scratch.length) scratch = Buffer.alloc(leaf.length * 2 + 1);
-      scratch[0] = 0x00;
-      scratch.set(leaf, 1);
-      return Buffer.from(oneShot('sha256', scratch.subarray(0, leaf.length + 1), 'binary'), 'latin1');
-    }
-  : leafHash;
+/** SHA-256 of 0x00 ‖ leaf, as a latin1 string (only where `oneShot` exists). */
+function leafDigest(hash: OneShot, leaf: Uint8Array): string {
+  if (leaf.length + 1 > scratch.length) scratch = Buffer.alloc(leaf.length * 2 + 1);
+  scratch[0] = 0x00;
+  scratch.set(leaf, 1);
+  return hash('sha256', scratch.subarray(0, leaf.length + 1), 'binary');
+}
+
+export const fastLeafHash: (leaf: Uint8Array) => Hash = oneShot ? (leaf) => Buffer.from(leafDigest(oneShot, leaf), 'latin1') : leafHash;
 
 export const fastNodeHash: (left: Hash, right: Hash) => Hash = oneShot
   ? (left, right) => {
@@ -34,14 +35,12 @@ export const fastNodeHash: (left: Hash, right: Hash) => Hash = oneShot
 
 /** One level of hashes while a subtree is folded: 32 bytes each, side by side. */
 let level = Buffer.alloc(256 * HASH_SIZE);
-const node = Buffer.alloc(1 + 2 * HASH_SIZE);
-node[0] = 0x01;
 
 /**
  * RFC 6962's root of the complete subtree whose leaves are `leaves` (a power of two of them: a
  * full tile's entry bundle), as appending them to a CompactRange one by one would give. The
  * leaf hashes and every node above them are written into one reused buffer, so no hash but the
- * root becomes a Buffer of its own (a fifth of the audit's time went to making those).
+ * root becomes a Buffer of its own (about a sixth of the audit's time went to making those).
  */
 export function fastSubtreeRoot(leaves: readonly Uint8Array[]): Hash {
   let n = leaves.length;
@@ -56,17 +55,11 @@ export function fastSubtreeRoot(leaves: readonly Uint8Array[]): Hash {
     return hashes[0]!;
   }
   if (level.length < n * HASH_SIZE) level = Buffer.alloc(n * HASH_SIZE);
-  for (let i = 0; i < n; i++) {
-    const leaf = leaves[i]!;
-    if (leaf.length + 1 > scratch.length) scratch = Buffer.alloc(leaf.length * 2 + 1);
-    scratch[0] = 0x00;
-    scratch.set(leaf, 1);
-    level.write(oneShot('sha256', scratch.subarray(0, leaf.length + 1), 'binary'), i * HASH_SIZE, HASH_SIZE, 'latin1');
-  }
+  for (let i = 0; i < n; i++) level.write(leafDigest(oneShot, leaves[i]!), i * HASH_SIZE, HASH_SIZE, 'latin1');
   for (; n > 1; n /= 2) {
     for (let i = 0; i < n / 2; i++) {
-      level.copy(node, 1, 2 * i * HASH_SIZE, (2 * i + 2) * HASH_SIZE);
-      level.write(oneShot('sha256', node, 'binary'), i * HASH_SIZE, HASH_SIZE, 'latin1');
+      level.copy(pair, 1, 2 * i * HASH_SIZE, (2 * i + 2) * HASH_SIZE);
+      level.write(oneShot('sha256', pair, 'binary'), i * HASH_SIZE, HASH_SIZE, 'latin1');
     }
   }
   return Buffer.from(level.subarray(0, HASH_SIZE));
