@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { CLI_ARGS, cleanEnv, ROOT, runCli } from '../support/cli.ts';
+import { CLI_ARGS } from '../support/children.ts';
+import { cleanEnv, ROOT, runCli } from '../support/cli.ts';
 
 const SCRIPT = '/usr/bin/script';
 const skip = existsSync(SCRIPT) ? undefined : `${SCRIPT} not found (util-linux): no pseudo-terminal to run the CLI in`;

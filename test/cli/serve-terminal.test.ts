@@ -9,7 +9,8 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CLI_ARGS, cleanEnv, ROOT } from '../support/cli.ts';
+import { CLI_ARGS } from '../support/children.ts';
+import { cleanEnv, ROOT } from '../support/cli.ts';
 
 const SCRIPT = '/usr/bin/script';
 const skip = existsSync(SCRIPT) ? undefined : `${SCRIPT} not found (util-linux): no pseudo-terminal to run the server in`;

@@ -14,7 +14,8 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { createTenant } from '../../src/service/access-keys.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
-import { CLI_ARGS, cleanEnv, ROOT } from '../support/cli.ts';
+import { CLI_ARGS } from '../support/children.ts';
+import { cleanEnv, ROOT } from '../support/cli.ts';
 
 const ACCESS_KEY = 'LWSPOOLTESTKEY000001';
 const SECRET = 'spool-test-secret-0123456789abcdefghijklmnop';

@@ -4,8 +4,6 @@ import { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { CLI_ARGS } from './children.ts';
 
-/** Node's arguments that run `logwarden` in a child process (./children.ts). */
-export { CLI_ARGS };
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 export interface CliResult {
