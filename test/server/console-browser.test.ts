@@ -496,18 +496,19 @@ describe('the console in a browser', { skip }, () => {
     await page.locator('#entries tr[data-index="5000"]').waitFor();
     assert.ok((await rows().count()) < 120);
     assert.equal(await page.locator('#entries tr[data-index="5000"] td.summary').textContent(), 'GET /bulk/5000 200');
-    // How smoothly: frame times while the whole table is scrolled through (reported, not asserted).
+    // How smoothly: frame times while a quarter of the table is scrolled through, 2,500 px a frame
+    // (reported, not asserted; 60 frames, a second at 60 Hz).
     const frames = await page.evaluate<{ n: number; worst: number; p95: number }>(`new Promise((resolve) => {
       const times = []; let last = performance.now(); let y = 0;
       const step = (now) => {
         times.push(now - last); last = now; y += 2500; scrollTo(0, y);
-        if (y < document.documentElement.scrollHeight) requestAnimationFrame(step);
+        if (times.length < 60 && y < document.documentElement.scrollHeight) requestAnimationFrame(step);
         else { times.sort((a, b) => a - b); resolve({ n: times.length, worst: times[times.length - 1], p95: times[Math.floor(times.length * 0.95)] }); }
       };
       requestAnimationFrame(step);
     })`);
     console.log(
-      `# 10,000 rows: ${inDom} in the page; scrolling through ${frames.n} frames, 95th percentile ${frames.p95.toFixed(1)} ms, worst ${frames.worst.toFixed(1)} ms`,
+      `# 10,000 rows: ${inDom} in the page; scrolling ${frames.n} frames, 95th percentile ${frames.p95.toFixed(1)} ms, worst ${frames.worst.toFixed(1)} ms`,
     );
     // The keyboard walks past the rendered rows: Home, then down, then End.
     await page.evaluate('scrollTo(0, 0)');
