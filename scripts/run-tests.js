@@ -18,7 +18,7 @@
 // The tests keep their files (data directories, PostgreSQL clusters, SQLite files) under the
 // system's temporary folder. On Linux that is made a folder in /dev/shm when it has room (see
 // scratchDir), unless TMPDIR is set.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -36,11 +36,26 @@ function find(dir) {
   return out;
 }
 
-function run(args, what) {
-  const r = spawnSync(process.execPath, args, { stdio: 'inherit', cwd: ROOT });
-  if (r.status !== 0) {
-    process.stderr.write(`run-tests: ${what} failed\n`);
-    process.exit(r.status ?? 1);
+/** Runs the steps (node's arguments, what it does) at once; prints each one's output whole, then stops at the first that failed. */
+async function runAll(steps) {
+  const results = await Promise.all(
+    steps.map(
+      ([args, what]) =>
+        new Promise((done) => {
+          const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+          const output = [];
+          child.stdout.on('data', (d) => output.push(d));
+          child.stderr.on('data', (d) => output.push(d));
+          child.on('close', (code) => done({ code, what, output: Buffer.concat(output) }));
+        }),
+    ),
+  );
+  for (const { code, what, output } of results) {
+    process.stdout.write(output);
+    if (code !== 0) {
+      process.stderr.write(`run-tests: ${what} failed\n`);
+      process.exit(code ?? 1);
+    }
   }
 }
 
@@ -106,24 +121,30 @@ function alive(pid) {
 }
 
 const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-run(
+// The console has its own settings (the browser's); both checks are incremental and run side by side.
+await runAll([
   [
-    tsc,
-    '-p',
-    'tsconfig.json',
-    '--noEmit',
-    'false',
-    '--outDir',
-    OUT,
-    '--declaration',
-    'false',
-    '--incremental',
-    '--tsBuildInfoFile',
-    join(OUT, '.tsbuildinfo'),
+    [
+      tsc,
+      '-p',
+      'tsconfig.json',
+      '--noEmit',
+      'false',
+      '--outDir',
+      OUT,
+      '--declaration',
+      'false',
+      '--incremental',
+      '--tsBuildInfoFile',
+      join(OUT, '.tsbuildinfo'),
+    ],
+    'type-checking and compiling (tsc -p tsconfig.json)',
   ],
-  'type-checking and compiling (tsc -p tsconfig.json)',
-);
-run([tsc, '-p', 'src/console/tsconfig.json'], 'type-checking the console (tsc -p src/console/tsconfig.json)');
+  [
+    [tsc, '-p', 'src/console/tsconfig.json', '--incremental', '--tsBuildInfoFile', join(OUT, 'console.tsbuildinfo')],
+    'type-checking the console (tsc -p src/console/tsconfig.json)',
+  ],
+]);
 pointAtSources(OUT);
 // What a test's child process runs as `logwarden` (test/support/children.ts): the compiled CLI.
 writeFileSync(join(OUT, 'cli.js'), "import { main } from './src/cli/main.js';\n\nprocess.exitCode = await main(process.argv.slice(2));\n");
