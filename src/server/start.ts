@@ -129,9 +129,13 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const clock = options.now ?? Date.now;
   const { logger, release } = createHeldLogger(config.logLevel, resolveLogFormat(config.logFormat, process.stdout.isTTY === true));
   // The store's background failures (sealing) go to the server's log: the message names the
-  // segment or tenant number and what failed, never entry text.
+  // segment or tenant number and what failed, never entry text. Each distinct failure is an
+  // error once; its repeats at every retry are debug lines.
   const opening: OpenStoreOptions = {
-    onBackgroundError: (problem) => logger.error({ problem: problem.message, kind: problem.name }, 'store background work failed; retrying'),
+    onBackgroundError: (problem, repeat) =>
+      repeat
+        ? logger.debug({ problem: problem.message, kind: problem.name }, 'store background work failed again; retrying')
+        : logger.error({ problem: problem.message, kind: problem.name }, 'store background work failed; retrying'),
   };
   const prepared: Prepared =
     options.prepare === false

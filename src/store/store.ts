@@ -386,15 +386,16 @@ export class CorruptSegmentError extends CodedError {
 }
 
 /**
- * Where a store reports a failure of its background work (sealing, compaction), once per
- * distinct failure; the work is retried. The error's message names what failed (a segment,
- * a tenant or log type number), never entry text.
+ * Where a store reports a failure of its background work (sealing, compaction); the work is
+ * retried. `repeat` is true when the failure is the same as the previous attempt's: a reporter
+ * says each distinct failure once and may trace the repeats. The error's message names what
+ * failed (a segment, a tenant or log type number), never entry text.
  */
-export type BackgroundErrorReporter = (problem: Error) => void;
+export type BackgroundErrorReporter = (problem: Error, repeat: boolean) => void;
 
-/** The reporter used when the opener gives none: one line on stderr. */
-export const reportToStderr: BackgroundErrorReporter = (problem) => {
-  process.stderr.write(`logwarden store: background work failed: ${problem.message}\n`);
+/** The reporter used when the opener gives none: one line on stderr per distinct failure. */
+export const reportToStderr: BackgroundErrorReporter = (problem, repeat) => {
+  if (!repeat) process.stderr.write(`logwarden store: background work failed: ${problem.message}\n`);
 };
 
 /** An unknown thrown value as an Error carrying only its message (no attached data). */

@@ -271,7 +271,8 @@ describe('postgres store: segments', { skip }, () => {
 
   it('leaves a group with a corrupt segment unsealed, says so once, and seals the others', async () => {
     const lines: string[] = [];
-    const store = await open({ noSealer: true, onBackgroundError: (problem) => lines.push(problem.message) });
+    let repeats = 0;
+    const store = await open({ noSealer: true, onBackgroundError: (problem, repeat) => (repeat ? repeats++ : lines.push(problem.message)) });
     await store.createTenant({ id: '1', name: 'a' });
     await store.createTenant({ id: '2', name: 'b' });
     await store.append(
@@ -294,6 +295,7 @@ describe('postgres store: segments', { skip }, () => {
       [[1, 1]],
     );
     assert.equal(lines.length, 1, lines.join('\n'));
+    assert.ok(repeats >= 1, 'the second settle meets the corrupt segment again, a repeat');
     assert.match(lines[0]!, /corrupt/);
     assert.doesNotMatch(lines[0]!, /"i":|late/, 'no entry text in the log line');
   });

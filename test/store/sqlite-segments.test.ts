@@ -228,9 +228,15 @@ describe('sqlite segments', () => {
     await first.close();
     corruptFirstSegment(dir);
     const problems: Error[] = [];
+    let repeats = 0;
     // The sealer's timer runs on a mock clock: each tick of the interval is one sealing slice.
     t.mock.timers.enable({ apis: ['setTimeout'] });
-    const store = openSqliteStore({ dataDir: dir, sealAgeMs: 0, sealIntervalMs: 10, onBackgroundError: (p) => problems.push(p) });
+    const store = openSqliteStore({
+      dataDir: dir,
+      sealAgeMs: 0,
+      sealIntervalMs: 10,
+      onBackgroundError: (p, repeat) => (repeat ? repeats++ : problems.push(p)),
+    });
     try {
       // A late entry inside the corrupt segment's range: sealing it means rewriting that segment.
       await store.append('111', [makeEntry('AccessLog', T0 + 500, '{"secret":"payload-late"}')]);
@@ -238,6 +244,7 @@ describe('sqlite segments', () => {
       // The first slice meets the corrupt segment; nineteen more retry it.
       for (let i = 0; i < 20; i++) t.mock.timers.tick(10);
       assert.equal(problems.length, 1, problems.map((p) => p.message).join('\n'));
+      assert.ok(repeats >= 10, `${repeats} retries reported as repeats`);
       assert.match(problems[0]!.message, /corrupt: checksum mismatch/);
       assert.doesNotMatch(problems[0]!.message, /payload-/);
       assert.ok(store.backgroundError instanceof Error);

@@ -146,7 +146,7 @@ export class Sealer {
         },
         (err: unknown) => {
           const problem = backgroundProblem(err, 'sealing round failed, retrying');
-          if (this.failing !== problem.message) this.report(problem);
+          this.report(problem, this.failing === problem.message);
           this.failing = problem.message;
           this.schedule(Math.max(this.options.idleMs, 1000));
         },
@@ -198,7 +198,7 @@ export class Sealer {
             // other groups'; said once per segment.
             if (!(err instanceof CorruptSegmentError)) throw err;
             const key = `${g.tid}/${g.type_id}/${err.segmentId ?? '?'}`;
-            if (!this.corrupt.has(key)) this.report(backgroundProblem(err, `sealing tenant ${g.tid}, log type ${g.type_id} stopped (left unsealed)`));
+            this.report(backgroundProblem(err, `sealing tenant ${g.tid}, log type ${g.type_id} stopped (left unsealed)`), this.corrupt.has(key));
             this.corrupt.add(key);
             break;
           }
@@ -228,7 +228,7 @@ export class Sealer {
       return await convertKeyless(client, this.ownerOf, groupLockKey, CONVERT_SEGMENTS);
     } catch (err) {
       this.conversionFailed = true;
-      this.report(backgroundProblem(err, 'moving idempotency keys into segments failed; they stay in entry_keys'));
+      this.report(backgroundProblem(err, 'moving idempotency keys into segments failed; they stay in entry_keys'), false);
       return 0;
     }
   }

@@ -102,9 +102,9 @@ export class Sealer {
       this.giveBackSpace();
       this.lastError = undefined;
     } catch (err) {
-      // Retried at the next interval; said once, not at every retry of the same failure.
+      // Retried at the next interval; a retry failing the same way is reported as a repeat.
       const problem = backgroundProblem(err, 'sealing failed, retrying');
-      if (!(this.lastError instanceof Error) || this.lastError.message !== problem.message) this.options.report(problem);
+      this.options.report(problem, this.lastError instanceof Error && this.lastError.message === problem.message);
       this.lastError = problem;
       more = false;
     }
