@@ -195,7 +195,7 @@ export class Sealer {
             n = await this.step(client, g.tid, g.type_id, Number(g.cutoff));
           } catch (err) {
             // A corrupt segment stops this group's sealing (its hot rows stay readable), not the
-            // other groups'; said once per segment.
+            // other groups'; every round after the first meeting it reports a repeat.
             if (!(err instanceof CorruptSegmentError)) throw err;
             const key = `${g.tid}/${g.type_id}/${err.segmentId ?? '?'}`;
             this.report(backgroundProblem(err, `sealing tenant ${g.tid}, log type ${g.type_id} stopped (left unsealed)`), this.corrupt.has(key));
