@@ -4,7 +4,9 @@
  * own process (`logwarden serve`) over a SQLite store of N entries. Each run audits from leaf
  * 0 with an empty cache, as a first run does.
  *
- *   node --import tsx bench/verify-audit.ts [--entries N] [--runs N] [--concurrency N] [--tiles]
+ *   node --import tsx bench/verify-audit.ts [--entries N] [--runs N] [--concurrency N] [--tiles] [--profile DIR]
+ *
+ * --profile DIR  the server runs under `node --cpu-prof` and writes its profile to DIR when it stops
  *
  * Prints one JSON object. Figures in docs/benchmarks.md.
  */
@@ -18,7 +20,7 @@ import type { NewEntry } from '../src/logs/entry.ts';
 import { createTenant, issueAccessKey } from '../src/service/access-keys.ts';
 import { openSqliteStore } from '../src/store/sqlite/index.ts';
 import { closeConnections } from './lib/http.ts';
-import { startLogwarden } from './lib/processes.ts';
+import { cpuProfileArgs, startLogwarden } from './lib/processes.ts';
 import { measureAudit } from './measure/audit.ts';
 
 const { values: flags } = parseArgs({
@@ -27,6 +29,7 @@ const { values: flags } = parseArgs({
     runs: { type: 'string', default: '3' },
     concurrency: { type: 'string', default: '16' },
     tiles: { type: 'boolean', default: false },
+    profile: { type: 'string' },
   },
 });
 const DAY = 86_400_000;
@@ -50,7 +53,7 @@ try {
   store.settle();
   await store.close();
 
-  const server = await startLogwarden({ dataDir: dir }, randomBytes(32).toString('base64url'));
+  const server = await startLogwarden({ dataDir: dir }, randomBytes(32).toString('base64url'), 1, cpuProfileArgs(flags.profile));
   try {
     const figures = await measureAudit(
       { server, tenantId: tenant.id, accessKey: key.accessKey, secret: key.secret },

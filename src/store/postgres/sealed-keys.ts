@@ -25,9 +25,20 @@ export function storedKey(logType: string, body: string | Buffer): string {
     .toString();
 }
 
-/** The key arrays of a segment about to be written, in its entries' order. */
-export function keyArraysOf(logType: string, entries: readonly { timeMs: number; body: Buffer }[]): { times: number[]; keys: string[] } {
-  return { times: entries.map((e) => e.timeMs), keys: entries.map((e) => storedKey(logType, e.body)) };
+/** An entry whose idempotency key is computed at most once: noted on it by `keyArraysOf`. */
+export interface KeyedEntry {
+  readonly timeMs: number;
+  readonly body: Buffer;
+  key?: string;
+}
+
+/**
+ * The key arrays of these entries (a segment about to be written, or rows to delete), in their
+ * order. Each entry's key is noted on it, so an entry met again in the same step (a sealed hot
+ * row: its new segment's arrays, then its key row) is hashed once.
+ */
+export function keyArraysOf(logType: string, entries: readonly KeyedEntry[]): { times: number[]; keys: string[] } {
+  return { times: entries.map((e) => e.timeMs), keys: entries.map((e) => (e.key ??= storedKey(logType, e.body))) };
 }
 
 /** Deletes these keys from `entry_keys`; resolves to how many there were. */

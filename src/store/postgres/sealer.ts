@@ -21,7 +21,7 @@ import { type BackgroundErrorReporter, backgroundProblem, CorruptSegmentError, t
 import { postingsOf } from '../user-filter.ts';
 import { reclaimEmptyHotPartitions } from './hot-reclaim.ts';
 import { monthStart, nextMonthStart, SEAL_LOCK_NAMESPACE } from './migrations.ts';
-import { convertKeyless, deleteKeyRows, keyArraysOf } from './sealed-keys.ts';
+import { convertKeyless, deleteKeyRows, type KeyedEntry, keyArraysOf } from './sealed-keys.ts';
 import { compare } from './segment-cache.ts';
 import { deletePostings, keysOf, writePostings } from './user-index.ts';
 
@@ -62,7 +62,7 @@ interface SegmentMeta {
   n: number;
 }
 
-interface Entry {
+interface Entry extends KeyedEntry {
   timeMs: number;
   seq: number;
   body: Buffer;
