@@ -3,7 +3,8 @@ import { after, afterEach, beforeEach, describe, it } from 'node:test';
 import pg from 'pg';
 import { BackgroundPurge } from '../../src/store/background-purge.ts';
 import { openPostgresStore, type PostgresStore } from '../../src/store/postgres/index.ts';
-import { MIGRATIONS } from '../../src/store/postgres/migrations.ts';
+import { attachMonth, MIGRATIONS, monthOf } from '../../src/store/postgres/migrations.ts';
+import { lockExclusively } from '../../src/store/postgres/table-locks.ts';
 import type { StoredPage } from '../../src/store/store.ts';
 import { entriesOf } from '../support/page-entries.ts';
 import { startPostgres, UNDO_SEALED_KEYS } from '../support/postgres.ts';
@@ -471,6 +472,78 @@ describe('postgres store: specific', { skip }, () => {
     await cluster!.query(url, 'UPDATE entry_seqs SET last_seq = last_seq + 1 WHERE tid = 1');
     assert.deepEqual(await store.append('1', [early, makeEntry('AccessLog', Date.UTC(2024, 2, 4))]), { accepted: 1, duplicates: 1 });
     assert.deepEqual(await partitions(), { entries_default: 0, entries_y2024m01: 1, entries_y2024m03: 2 });
+  });
+
+  it('attaches a month without waiting for one DEFAULT partition while holding another: a read holding segments then reading entries meets no deadlock', async () => {
+    await open();
+    const reader = new pg.Client({ connectionString: url });
+    const pool = new pg.Pool({ connectionString: url, max: 1 });
+    await reader.connect();
+    try {
+      // A page read's order: segments first (held here, in an open transaction), then entries.
+      await reader.query('BEGIN');
+      await reader.query('SELECT FROM segments_default LIMIT 1');
+      const attacher = await pool.connect();
+      const pid = (await attacher.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+      let settled = false;
+      const attached = attachMonth(attacher, monthOf(Date.UTC(2024, 4, 1)), 5000).finally(() => {
+        settled = true;
+        attacher.release();
+      });
+      // Until the attach has asked for segments_default (the lock the reader holds).
+      for (let asked = false; !asked && !settled; ) {
+        const q = await cluster!.query<{ query: string }>(url, 'SELECT query FROM pg_stat_activity WHERE pid = $1', [pid]);
+        asked = /segments_default/.test(q.rows[0]?.query ?? '');
+      }
+      // Waited for entries_default while holding segments_default: had the attach held
+      // entries_default while waiting for segments_default, PostgreSQL would fail one of the two.
+      await reader.query('SELECT FROM entries_default LIMIT 1');
+      await reader.query('COMMIT');
+      await attached;
+      assert.equal((await partitions()).entries_y2024m05, 0);
+    } finally {
+      await reader.end();
+      await pool.end();
+    }
+  });
+
+  it('takes table locks all or none: refused with 55P03 once its deadline passes while one is held elsewhere, then granted', async () => {
+    await open();
+    const holder = new pg.Client({ connectionString: url });
+    const pool = new pg.Pool({ connectionString: url, max: 1 });
+    await holder.connect();
+    const taker = await pool.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT FROM segments_default LIMIT 1');
+      const tables = ['entries_default', 'segments_default'];
+      for (const waitForFirst of [true, false]) {
+        await taker.query('BEGIN');
+        await assert.rejects(lockExclusively(taker, tables, { waitForFirst, deadlineMs: Date.now() + 100 }), { code: '55P03' });
+        await taker.query('ROLLBACK');
+      }
+      // The refused attempts left nothing held: another session locks what the taker asked for first.
+      await holder.query('SET LOCAL lock_timeout = 2000');
+      await holder.query('LOCK TABLE entries_default IN ACCESS EXCLUSIVE MODE');
+      await holder.query('COMMIT');
+      await taker.query('BEGIN');
+      await lockExclusively(taker, tables, { waitForFirst: true, deadlineMs: Date.now() + 100 });
+      const held = await cluster!.query<{ relname: string }>(
+        url,
+        `SELECT c.relname FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+         WHERE l.pid = $1 AND l.mode = 'AccessExclusiveLock' AND l.granted ORDER BY 1`,
+        [(await taker.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid],
+      );
+      assert.deepEqual(
+        held.rows.map((r) => r.relname),
+        tables,
+      );
+      await taker.query('ROLLBACK');
+    } finally {
+      taker.release();
+      await holder.end();
+      await pool.end();
+    }
   });
 
   it('routes a long batch into partitions attached while it runs', async () => {

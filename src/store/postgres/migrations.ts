@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { SchemaTooNewError } from '../store.ts';
+import { lockExclusively } from './table-locks.ts';
 
 /**
  * Versioned schema. All pending steps run in one transaction under an advisory lock, so two
@@ -355,8 +356,8 @@ export function nextMonthStart(ms: number): number {
  * Gives a month its partitions (entries, entry_keys, segments) unless it has them, in a short
  * transaction of its own. Each table is created apart and then attached, which takes only a
  * SHARE UPDATE EXCLUSIVE lock on the parent: reads and writes of other months carry on. The
- * DEFAULT partitions are locked meanwhile (always in PARTITIONED order, as appends and the
- * sealer take them), and any rows of the month they hold (written while the month had no
+ * DEFAULT partitions are locked meanwhile, all or none at a time (table-locks.ts: never waiting
+ * for one while holding another), and any rows of the month they hold (written while the month had no
  * partition) move into the new ones, since PostgreSQL refuses to attach a range that DEFAULT
  * still has rows for. Segments move whole, id and bytes unchanged.
  */
@@ -369,7 +370,11 @@ export async function attachMonth(client: pg.PoolClient, month: number, lockTime
     await client.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_NAMESPACE, PARTITION_LOCK]);
     const exists = await client.query<{ e: boolean }>('SELECT to_regclass($1) IS NOT NULL AS e', [partitionOf(month)]);
     if (!exists.rows[0]!.e) {
-      for (const table of PARTITIONED) await client.query(`LOCK TABLE ${table}_default IN ACCESS EXCLUSIVE MODE`);
+      await lockExclusively(
+        client,
+        PARTITIONED.map((t) => `${t}_default`),
+        { waitForFirst: true, deadlineMs: Date.now() + lockTimeoutMs },
+      );
       for (const table of PARTITIONED) {
         const name = monthTable(table, month);
         const key = table === 'segments' ? 'first_time' : 'event_time';
@@ -407,7 +412,8 @@ export async function attachedMonths(client: pg.PoolClient | pg.Pool): Promise<n
  * short transaction of its own: what retention does once it has deleted every tenant's entries
  * of that month, so that their space goes back at once rather than through vacuum. Dropping a
  * partition locks its parent: `lockTimeoutMs` bounds how long reads and writes may queue
- * behind it (on a timeout nothing is dropped, and the next purge tries again). Returns whether
+ * behind it (on a timeout nothing is dropped, and the next purge tries again); the three
+ * parents are locked all or none at a time (table-locks.ts). Returns whether
  * the month was dropped. A process that still believes the month attached writes its rows to
  * DEFAULT, whence attaching the month again moves them.
  */
@@ -427,7 +433,7 @@ export async function dropEmptyMonth(client: pg.PoolClient, month: number, lockT
       await client.query('ROLLBACK');
       return false;
     }
-    for (const table of PARTITIONED) await client.query(`LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE`);
+    await lockExclusively(client, PARTITIONED, { waitForFirst: true, deadlineMs: Date.now() + lockTimeoutMs });
     if (!(await empty())) {
       await client.query('ROLLBACK');
       return false;

@@ -30,6 +30,7 @@ import type { LegalHold, PartitionOutcome, PurgeReceipt } from '../store.ts';
 import { LOCK_NAMESPACE, monthTable, PARTITION_LOCK, PARTITIONED, partitionOf, SEAL_LOCK_NAMESPACE } from './migrations.ts';
 import { activeHolds } from './retention.ts';
 import { groupLockKey } from './sealer.ts';
+import { lockExclusively } from './table-locks.ts';
 import type { PostgresTree, TreeHeadRow } from './tree.ts';
 
 /** The cutoff (ms; entries before it are expired) of a tenant's log type; null: kept forever. */
@@ -288,7 +289,10 @@ async function commitDrop(
     await client.query('DELETE FROM entry_counts WHERE tid = ANY($1::int4[]) AND hour >= $2 AND hour < $3', [tids, from / BUCKET_MS, to / BUCKET_MS]);
     await client.query('DELETE FROM segment_users WHERE tid = ANY($1::int4[]) AND last_time >= $2 AND last_time < $3', [tids, from, to]);
     await client.query(`DELETE FROM segment_users_pending WHERE id IN (SELECT id FROM ${segmentsTable})`);
-    for (const table of PARTITIONED) await client.query(`LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE`);
+    // All three parents or none (table-locks.ts), so that no read waits for the drop while
+    // holding what the drop waits for. The wait for the first is bounded by the lock timeout:
+    // an append into the month may hold that parent while it waits for the month's SHARE lock.
+    await lockExclusively(client, PARTITIONED, { waitForFirst: true, deadlineMs: Date.now() + ctx.lockTimeoutMs });
     for (const table of PARTITIONED) await client.query(`DROP TABLE ${monthTable(table, month)}`);
     await client.query('COMMIT');
     return { outcome: 'dropped', receipts: out };

@@ -1,9 +1,9 @@
 /**
  * Reads run again when PostgreSQL broke a deadlock by failing them. A read takes shared locks
  * on the partitions it touches one after another, while attaching or dropping a month takes
- * exclusive ones: the two can meet in a cycle, and the server then fails one of them, the read
- * now and then. A read changes nothing, so running it again is safe, and the month's work has
- * moved on meanwhile.
+ * exclusive ones. Those take theirs all or none at a time (table-locks.ts), so no read should
+ * meet them in a cycle; this stays as the guard of what a read cannot do itself: a read changes
+ * nothing, so running it again is safe.
  */
 
 /** PostgreSQL's SQLSTATE for "deadlock detected". */
