@@ -1,10 +1,12 @@
 /** Pieces shared by the commands: store options, config from flags, output. */
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import { type Config, type ConfigOverrides, loadConfig } from '../config.ts';
 import { openStore } from '../store/open.ts';
 import type { Store } from '../store/store.ts';
-import { UsageError } from './exit-codes.ts';
-import { explainStoreFailure } from './serve-errors.ts';
+import { CommandError, UsageError } from './exit-codes.ts';
+import { DATABASE_FILE, explainStoreFailure } from './serve-errors.ts';
 
 export interface StoreFlags {
   dataDir?: string;
@@ -22,9 +24,53 @@ export function configFrom(flags: StoreFlags, more: ConfigOverrides = {}): Confi
   return loadConfig({ dataDir: flags.dataDir, databaseUrl: flags.databaseUrl, ...more });
 }
 
+/** Where the configured store is, as a message names it: the data directory's full path, or the database's host and name (never its password). */
+export function storePlace(config: Pick<Config, 'dataDir' | 'databaseUrl'>): string {
+  if (!config.databaseUrl) return `the store at ${resolve(config.dataDir)}`;
+  try {
+    const u = new URL(config.databaseUrl);
+    return `the PostgreSQL store ${u.hostname || 'localhost'}:${u.port || '5432'}${u.pathname}`;
+  } catch {
+    return 'the PostgreSQL store of the database URL';
+  }
+}
+
+/** The failure of a command naming a tenant the store does not have: says which store was read. */
+export function noTenant(id: string, config: Pick<Config, 'dataDir' | 'databaseUrl'>, hint = ''): CommandError {
+  return new CommandError(`no tenant ${id} in ${storePlace(config)}${hint}`);
+}
+
+/** Whether `dir`, or the nearest of its parents that exists, is not a directory (opening the store says why: `explainStoreFailure`). */
+function fileInTheWay(dir: string): boolean {
+  for (let p = resolve(dir); ; p = dirname(p)) {
+    try {
+      return !statSync(p).isDirectory();
+    } catch {
+      if (dirname(p) === p) return false;
+    }
+  }
+}
+
+/**
+ * `withStore` for a command that reads or changes what a store already holds (its tenants,
+ * keys, holds): an embedded store that does not exist yet is not made, so a mistyped
+ * `--data-dir`, or a command run from another directory, says so instead of answering from a
+ * new empty store left behind.
+ */
+export async function withExistingStore<T>(config: Config, fn: (store: Store) => Promise<T>): Promise<T> {
+  if (!config.databaseUrl && !existsSync(join(config.dataDir, DATABASE_FILE)) && !fileInTheWay(config.dataDir)) {
+    throw new CommandError(
+      `no store at ${resolve(config.dataDir)} (it holds no ${DATABASE_FILE}): give the --data-dir (or LOGWARDEN_DATA_DIR) of your server's store; ` +
+        '`logwarden serve` makes one on its first start',
+    );
+  }
+  return withStore(config, fn);
+}
+
 /**
  * Opens the store, runs `fn`, and closes the store whatever happens. A store that cannot be
- * opened (the data directory is a file, not writable, not a database) is said as `serve` says it.
+ * opened (the data directory is a file, not writable, not a database) is said as `serve` says
+ * it. An embedded store that does not exist yet is made (see `withExistingStore`).
  */
 export async function withStore<T>(config: Config, fn: (store: Store) => Promise<T>): Promise<T> {
   let store: Store;

@@ -5,7 +5,7 @@ import { createHoldAct, holdJson, releaseHoldAct } from '../admin/holds.ts';
 import { isTenantLogType } from '../admin/retention.ts';
 import { LogTypes } from '../logs/log-types.ts';
 import type { LegalHold } from '../store/store.ts';
-import { configFrom, printJson, printTable, type StoreFlags, storeOptions, withStore } from './common.ts';
+import { configFrom, noTenant, printJson, printTable, type StoreFlags, storeOptions, withExistingStore } from './common.ts';
 import { parseWhen, WHEN_HELP } from './dates.ts';
 import { CommandError, UsageError } from './exit-codes.ts';
 
@@ -75,8 +75,8 @@ export function registerHolds(program: Command, now: () => number = Date.now): v
     const toMs = opts.to === undefined ? null : parseWhen(opts.to, '--to', nowMs).ms;
     if (fromMs !== null && toMs !== null && fromMs >= toMs) throw new UsageError('--to must be later than --from');
     const config = configFrom(opts);
-    await withStore(config, async (store) => {
-      if (!(await store.getTenant(opts.tenant))) throw new CommandError(`no tenant ${opts.tenant}`);
+    await withExistingStore(config, async (store) => {
+      if (!(await store.getTenant(opts.tenant))) throw noTenant(opts.tenant, config);
       const logType = opts.type === undefined ? null : opts.type.trim();
       if (logType !== null && !(await isTenantLogType(store, config.extraLogTypes, opts.tenant, logType))) {
         throw new UsageError(
@@ -98,8 +98,9 @@ export function registerHolds(program: Command, now: () => number = Date.now): v
       .option('--json', 'print as JSON')
       .addHelpText('after', '\nExamples:\n  logwarden holds list\n  logwarden holds list --tenant 123456789012345678 --all --json\n'),
   ).action(async (opts: StoreFlags & { tenant?: string; all?: boolean; json?: boolean }) => {
-    await withStore(configFrom(opts), async (store) => {
-      if (opts.tenant !== undefined && !(await store.getTenant(opts.tenant))) throw new CommandError(`no tenant ${opts.tenant}`);
+    const config = configFrom(opts);
+    await withExistingStore(config, async (store) => {
+      if (opts.tenant !== undefined && !(await store.getTenant(opts.tenant))) throw noTenant(opts.tenant, config);
       const list = await store.listHolds({ ...(opts.tenant !== undefined && { tenantId: opts.tenant }), includeReleased: opts.all === true });
       if (opts.json) printJson(list.map(holdJson));
       else printHolds(list);
@@ -116,7 +117,7 @@ export function registerHolds(program: Command, now: () => number = Date.now): v
       .addHelpText('after', '\nExample:\n  logwarden holds release hold_k3x7qmb2zv5tw4nyh6ja --reason "Case 2026-114 closed"\n'),
   ).action(async (id: string, opts: StoreFlags & { reason: string; json?: boolean }) => {
     const reason = reasonFlag(opts.reason);
-    await withStore(configFrom(opts), async (store) => {
+    await withExistingStore(configFrom(opts), async (store) => {
       const released = await releaseHoldAct(store, id, reason, cliActor(), now);
       if (!released) {
         const known = (await store.listHolds({ includeReleased: true })).find((h) => h.id === id);

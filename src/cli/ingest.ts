@@ -5,7 +5,7 @@ import { LogwardenError } from '../errors.ts';
 import { LogTypes } from '../logs/log-types.ts';
 import { LineTooLongError } from '../logs/ndjson-lines.ts';
 import { ingestNdjson, NoEntriesError } from '../service/ingest-logs.ts';
-import { configFrom, printJson, type StoreFlags, storeOptions, withStore } from './common.ts';
+import { configFrom, noTenant, printJson, type StoreFlags, storeOptions, withExistingStore } from './common.ts';
 import { CommandError } from './exit-codes.ts';
 import { createProgress } from './progress.ts';
 
@@ -62,8 +62,8 @@ export function registerIngest(program: Command): void {
     const fromStdin = file === '-';
     // Before the store is opened: a wrong path creates no data directory.
     const size = fromStdin ? 0 : inputSize(file);
-    await withStore(config, async (store) => {
-      if (!(await store.getTenant(opts.tenant))) throw new CommandError(`no tenant ${opts.tenant}`);
+    await withExistingStore(config, async (store) => {
+      if (!(await store.getTenant(opts.tenant))) throw noTenant(opts.tenant, config);
       const input = fromStdin ? process.stdin : createReadStream(file);
       const progress = createProgress('reading', 'bytes', size);
       const where = fromStdin ? 'standard input' : file;

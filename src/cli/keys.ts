@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { cliActor } from '../admin/actor.ts';
 import { createKeyAct, revokeKeyAct } from '../admin/keys.ts';
 import { SCOPES, type Scope } from '../store/store.ts';
-import { configFrom, printJson, printTable, type StoreFlags, storeOptions, withStore } from './common.ts';
+import { configFrom, noTenant, printJson, printTable, type StoreFlags, storeOptions, withExistingStore } from './common.ts';
 import { CommandError, UsageError } from './exit-codes.ts';
 
 const SHORT: Record<string, Scope> = { read: 'api:logs:read', write: 'api:logs:write' };
@@ -43,8 +43,9 @@ export function registerKeys(program: Command, now: () => number = Date.now): vo
       .addHelpText('after', '\nExample:\n  logwarden keys create --tenant 123456789012345678 --scope api:logs:read --scope api:logs:write\n'),
   ).action(async (opts: StoreFlags & { tenant: string; scope: string[]; json?: boolean }) => {
     const scopes = parseScopes(opts.scope);
-    await withStore(configFrom(opts), async (store) => {
-      if (!(await store.getTenant(opts.tenant))) throw new CommandError(`no tenant ${opts.tenant}`);
+    const config = configFrom(opts);
+    await withExistingStore(config, async (store) => {
+      if (!(await store.getTenant(opts.tenant))) throw noTenant(opts.tenant, config);
       const key = await createKeyAct(store, opts.tenant, scopes, cliActor(), now);
       if (opts.json) {
         printJson(key);
@@ -68,8 +69,9 @@ export function registerKeys(program: Command, now: () => number = Date.now): vo
         "\nExamples:\n  logwarden keys list --tenant 123456789012345678\n  logwarden keys list --tenant 123456789012345678 --json | jq -r '.[] | select(.revokedAt == null) | .accessKey'\n",
       ),
   ).action(async (opts: StoreFlags & { tenant: string; json?: boolean }) => {
-    await withStore(configFrom(opts), async (store) => {
-      if (!(await store.getTenant(opts.tenant))) throw new CommandError(`no tenant ${opts.tenant}`);
+    const config = configFrom(opts);
+    await withExistingStore(config, async (store) => {
+      if (!(await store.getTenant(opts.tenant))) throw noTenant(opts.tenant, config);
       const list = await store.listAccessKeys(opts.tenant);
       if (opts.json) {
         printJson(list.map((k) => ({ accessKey: k.accessKey, scopes: k.scopes, createdAt: k.createdAt, revokedAt: k.revokedAt })));
@@ -90,7 +92,7 @@ export function registerKeys(program: Command, now: () => number = Date.now): vo
       .option('--json', 'print {"accessKey", "revoked"} as JSON')
       .addHelpText('after', '\nExample:\n  logwarden keys revoke LWZKHJNASGVDTD2QNUUJIJ      # the access key from `keys list`, never the secret\n'),
   ).action(async (accessKey: string, opts: StoreFlags & { json?: boolean }) => {
-    await withStore(configFrom(opts), async (store) => {
+    await withExistingStore(configFrom(opts), async (store) => {
       const result = await revokeKeyAct(store, accessKey, cliActor(), now);
       if (!result) throw new CommandError(`no access key ${accessKey}`);
       const revoked = result.revoked;

@@ -5,8 +5,8 @@ import type { NewEntry } from '../logs/entry.ts';
 import { GONG_LOG_TYPES } from '../logs/log-types.ts';
 import { formatEventTime, parseDateTime } from '../logs/time.ts';
 import type { Store } from '../store/store.ts';
-import { configFrom, intFlag, printJson, type StoreFlags, storeOptions, withStore } from './common.ts';
-import { CommandError, UsageError } from './exit-codes.ts';
+import { configFrom, intFlag, noTenant, printJson, type StoreFlags, storeOptions, withExistingStore } from './common.ts';
+import { UsageError } from './exit-codes.ts';
 import { createProgress } from './progress.ts';
 
 /**
@@ -80,8 +80,9 @@ export function registerSeed(program: Command, clock: () => number = Date.now): 
   ).action(async (opts: SeedFlags) => {
     const { entries, days, seed, toMs, types } = seedPlan(opts, clock);
     const fromMs = toMs - days * DAY_MS;
-    await withStore(configFrom(opts), async (store) => {
-      if (!(await store.getTenant(opts.tenant))) throw new CommandError(`no tenant ${opts.tenant} (list them with \`logwarden tenants list\`)`);
+    const config = configFrom(opts);
+    await withExistingStore(config, async (store) => {
+      if (!(await store.getTenant(opts.tenant))) throw noTenant(opts.tenant, config, ' (list them with `logwarden tenants list`)');
       let source: Iterator<NewEntry>;
       try {
         source = generateDemoEntries({ seed, count: entries, fromMs, toMs, types });

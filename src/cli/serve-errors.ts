@@ -12,7 +12,7 @@ import type { Config } from '../config.ts';
 import { CommandError } from './exit-codes.ts';
 
 /** The embedded store's file name (src/store/sqlite keeps it; not imported, so this stays free of the driver). */
-const DATABASE_FILE = 'logwarden.db';
+export const DATABASE_FILE = 'logwarden.db';
 
 interface SystemError {
   code?: unknown;

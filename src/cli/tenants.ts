@@ -7,8 +7,8 @@ import type { Config } from '../config.ts';
 import { LogTypes } from '../logs/log-types.ts';
 import { isRetentionDays, MAX_RETENTION_DAYS } from '../store/retention-policy.ts';
 import type { RetentionDays, Store, Tenant } from '../store/store.ts';
-import { configFrom, intFlag, printJson, printTable, type StoreFlags, storeOptions, withStore } from './common.ts';
-import { CommandError, UsageError } from './exit-codes.ts';
+import { configFrom, intFlag, noTenant, printJson, printTable, type StoreFlags, storeOptions, withExistingStore, withStore } from './common.ts';
+import { UsageError } from './exit-codes.ts';
 
 function effectiveLimits(t: Tenant, config: Config) {
   return {
@@ -93,7 +93,7 @@ function registerTenantList(tenants: Command): void {
       .addHelpText('after', '\nExamples:\n  logwarden tenants list\n  logwarden tenants list --json --data-dir /var/lib/logwarden\n'),
   ).action(async (opts: StoreFlags & { json?: boolean }) => {
     const config = configFrom(opts);
-    await withStore(config, async (store) => {
+    await withExistingStore(config, async (store) => {
       const list = await store.listTenants();
       if (opts.json) {
         printJson(list.map((t) => ({ id: t.id, name: t.name, createdAt: t.createdAt, limits: effectiveLimits(t, config) })));
@@ -137,9 +137,9 @@ function registerTenantShow(tenants: Command): void {
       ),
   ).action(async (id: string, opts: StoreFlags & { json?: boolean }) => {
     const config = configFrom(opts);
-    await withStore(config, async (store) => {
+    await withExistingStore(config, async (store) => {
       const t = await store.getTenant(id);
-      if (!t) throw new CommandError(`no tenant ${id}`);
+      if (!t) throw noTenant(id, config);
       const log = store.log ? await store.log(id) : undefined;
       const e = effectiveLimits(t, config);
       const tree = log && { origin: log.origin, verifierKey: log.verifierKey, treeSize: log.checkpoint.size };
@@ -192,9 +192,9 @@ function registerTenantLimits(tenants: Command, now: () => number): void {
         ...(opts.reset && { readPerSecond: null, readPerDay: null, ingestPerSecond: null }),
       };
       const config = configFrom(opts);
-      await withStore(config, async (store) => {
+      await withExistingStore(config, async (store) => {
         const t = await changeLimitsAct(store, id, change, cliActor(), now);
-        if (!t) throw new CommandError(`no tenant ${id}`);
+        if (!t) throw noTenant(id, config);
         const e = effectiveLimits(t, config);
         if (opts.json) {
           printJson({
@@ -253,8 +253,8 @@ function registerTenantRetention(tenants: Command, now: () => number): void {
   ).action(async (id: string, opts: StoreFlags & { type?: string; days?: string; forever?: boolean; clear?: boolean; json?: boolean }) => {
     const change = retentionChange(opts);
     const config = configFrom(opts);
-    await withStore(config, async (store) => {
-      if (!(await store.getTenant(id))) throw new CommandError(`no tenant ${id}`);
+    await withExistingStore(config, async (store) => {
+      if (!(await store.getTenant(id))) throw noTenant(id, config);
       const logType = opts.type === undefined ? null : opts.type.trim();
       if (logType !== null && !(await isTenantLogType(store, config.extraLogTypes, id, logType))) {
         throw new UsageError(

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -87,6 +87,32 @@ describe('logwarden tenants, keys, ingest', () => {
     assert.equal(empty.stderr, 'logwarden: no entries in standard input (it is empty or blank); nothing was stored\n');
   });
 
+  it('makes no store for a command that reads one: a data directory without a store is named, and left as it was', async () => {
+    const nowhere = join(dir, 'typo');
+    for (const args of [
+      ['tenants', 'list'],
+      ['tenants', 'show', '1'],
+      ['keys', 'list', '--tenant', '1'],
+      ['keys', 'create', '--tenant', '1', '--scope', 'read'],
+      ['holds', 'list'],
+      ['ingest', '-', '--tenant', '1'],
+      ['seed', '--tenant', '1', '--entries', '1'],
+    ]) {
+      const r = await runCli([...args, '--data-dir', nowhere], { input: '' });
+      assert.equal(r.code, 1, `${args.join(' ')}: ${r.stderr}`);
+      assert.equal(
+        r.stderr,
+        `logwarden: no store at ${nowhere} (it holds no logwarden.db): give the --data-dir (or LOGWARDEN_DATA_DIR) of your server's store; \`logwarden serve\` makes one on its first start\n`,
+        args.join(' '),
+      );
+      assert.equal(existsSync(nowhere), false, `${args.join(' ')} made ${nowhere}`);
+    }
+    // Making a tenant makes the store, as a first start of the server would.
+    const made = await runCli(['tenants', 'create', '--name', 'First', '--data-dir', nowhere]);
+    assert.equal(made.code, 0, made.stderr);
+    assert.equal(existsSync(join(nowhere, 'logwarden.db')), true);
+  });
+
   it('reports usage errors with exit 2 and other failures with exit 1, on one line', async () => {
     const usage = await runCli(['keys', 'create', '--tenant', '1', '--scope', 'admin', ...flags()]);
     assert.equal(usage.code, 2);
@@ -97,7 +123,7 @@ describe('logwarden tenants, keys, ingest', () => {
     assert.equal(unknownCommand.code, 2);
     const noTenant = await runCli(['keys', 'create', '--tenant', '999', '--scope', 'read', ...flags()]);
     assert.equal(noTenant.code, 1);
-    assert.equal(noTenant.stderr, 'logwarden: no tenant 999\n');
+    assert.equal(noTenant.stderr, `logwarden: no tenant 999 in the store at ${dir}\n`);
     const help = await runCli(['keys', 'create', '--help']);
     assert.equal(help.code, 0);
     assert.match(help.stdout, /Example:/);

@@ -138,7 +138,7 @@ describe('logwarden tenants retention and holds', () => {
 
   it('refuses bad retention requests, changing nothing', async () => {
     const trailBefore = (await trail(tenant)).length;
-    await refused(['tenants', 'retention', '42', '--days', '30'], 1, /^logwarden: no tenant 42$/m);
+    await refused(['tenants', 'retention', '42', '--days', '30'], 1, /^logwarden: no tenant 42 in the store at \/.+$/m);
     await refused(['tenants', 'retention', tenant, '--type', 'Nope', '--days', '30'], 2, /--type: unknown log type "Nope"/);
     for (const days of ['0', '365001', 'abc', '1.5', '-3', '']) {
       await refused(['tenants', 'retention', tenant, '--days', days], 2, /--days must be a whole number of days from 1 to 365000/);
@@ -242,7 +242,7 @@ describe('logwarden tenants retention and holds', () => {
   it('refuses bad hold requests, changing nothing', async () => {
     const trailBefore = (await trail(tenant)).length;
     const holdsBefore = JSON.parse(await ok(['holds', 'list', '--all', '--json'])).length;
-    await refused(['holds', 'create', '--tenant', '42', '--reason', 'x'], 1, /^logwarden: no tenant 42$/m);
+    await refused(['holds', 'create', '--tenant', '42', '--reason', 'x'], 1, /^logwarden: no tenant 42 in the store at \/.+$/m);
     await refused(['holds', 'create', '--tenant', tenant, '--type', 'Nope', '--reason', 'x'], 2, /--type: unknown log type "Nope"/);
     await refused(
       ['holds', 'create', '--tenant', tenant, '--from', '2026-02-01', '--to', '2026-02-01', '--reason', 'x'],
@@ -253,7 +253,7 @@ describe('logwarden tenants retention and holds', () => {
     await refused(['holds', 'create', '--tenant', tenant, '--from', '2026-02-30', '--reason', 'x'], 2, /--from /);
     await refused(['holds', 'create', '--tenant', tenant, '--reason', '   '], 2, /--reason must be 1 to 1000 characters/);
     await refused(['holds', 'create', '--tenant', tenant], 2, /required option '--reason <text>'/);
-    await refused(['holds', 'list', '--tenant', '42'], 1, /^logwarden: no tenant 42$/m);
+    await refused(['holds', 'list', '--tenant', '42'], 1, /^logwarden: no tenant 42 in the store at \/.+$/m);
     await refused(['holds', 'release', 'hold_nosuchhold', '--reason', 'x'], 1, /^logwarden: no hold hold_nosuchhold$/m);
     const released = JSON.parse(await ok(['holds', 'list', '--tenant', tenant, '--all', '--json'])).find(
       (h: { releasedAt: string | null }) => h.releasedAt !== null,
