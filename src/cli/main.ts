@@ -66,8 +66,11 @@ function applyExitOverride(cmd: Command): void {
  */
 export async function runCli(argv: readonly string[], options: CliOptions = {}): Promise<number> {
   const program = buildProgram(options);
+  // `logwarden help tenants retention` is `logwarden tenants retention --help` (commander's own
+  // help command looks one level down only).
+  const args = argv[0] === 'help' && argv.length > 2 ? [...argv.slice(1), '--help'] : [...argv];
   try {
-    await program.parseAsync(argv as string[], { from: 'user' });
+    await program.parseAsync(args, { from: 'user' });
     return EXIT.ok;
   } catch (err) {
     return reportFailure(err);
@@ -91,7 +94,10 @@ export async function main(argv: readonly string[], options: CliOptions = {}): P
  */
 export function reportFailure(err: unknown): number {
   if (err instanceof CommanderError) {
-    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT.ok;
+    // Help asked for (--help, the help command) is a success; help shown because a command
+    // group was given no command (`logwarden keys`) is a usage error, printed on stderr.
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return EXIT.ok;
+    if (err.code === 'commander.help' && err.exitCode === 0) return EXIT.ok;
     return EXIT.usage; // commander already printed the message
   }
   if (err instanceof CodedError) {

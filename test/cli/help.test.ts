@@ -1,11 +1,13 @@
 /**
  * Every command teaches by example: the help of each command and command group (and of
- * `logwarden` itself) holds an "Example". Rendered in process from the real program.
+ * `logwarden` itself) holds an "Example". Rendered in process from the real program. Help
+ * asked for is a success; help shown for want of a command is a usage error.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Command } from 'commander';
 import { buildProgram } from '../../src/cli/main.ts';
+import { runCli } from '../support/cli.ts';
 
 function helpOf(cmd: Command): string {
   let text = '';
@@ -32,5 +34,24 @@ describe('command help', () => {
     for (const name of ['logwarden tenants list', 'logwarden keys list', 'logwarden keys revoke', 'logwarden sync', 'logwarden seed']) {
       assert.ok(names.includes(name), `${name} was not visited: ${names.join(', ')}`);
     }
+  });
+
+  it('help asked for exits 0 on stdout; a group given no command shows its help on stderr and exits 2 (a usage error)', async () => {
+    for (const args of [['--help'], ['help'], ['keys', '--help'], ['help', 'keys']]) {
+      const r = await runCli(args);
+      assert.equal(r.code, 0, args.join(' '));
+      assert.match(r.stdout, /^Usage: logwarden/, args.join(' '));
+    }
+    for (const args of [[], ['keys'], ['tenants'], ['holds']]) {
+      const r = await runCli(args);
+      assert.equal(r.code, 2, `logwarden ${args.join(' ')}`);
+      assert.match(r.stderr, /^Usage: logwarden/, args.join(' '));
+    }
+  });
+
+  it('the help command reaches a subcommand of a group: `help tenants retention` is `tenants retention --help`', async () => {
+    const r = await runCli(['help', 'tenants', 'retention']);
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /^Usage: logwarden tenants retention \[options\] <tenant-id>/);
   });
 });
