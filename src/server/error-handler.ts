@@ -38,16 +38,31 @@ export interface SchemaProblem {
   readonly data?: unknown;
 }
 
+/** The pattern of the whole numbers a route's parameters take (tree sizes, leaf indexes). */
+export const WHOLE_NUMBER_PATTERN = '^(0|[1-9][0-9]{0,14})$';
+
 /** The message of one schema problem: `field: what is wrong`. */
 export function schemaMessage(v: ValidationItem): string {
   const name = (v.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.');
   const field = name || (typeof v.params?.missingProperty === 'string' ? v.params.missingProperty : 'request');
   if (v.keyword === 'type' && v.params?.type === 'string') return `${field}: must be given once, as a single value`;
+  if (v.keyword === 'pattern' && v.params?.pattern === WHOLE_NUMBER_PATTERN) return `${field}: must be a whole number (digits only, no sign)`;
   return `${field}: ${v.message ?? 'is invalid'}`;
 }
 
+/**
+ * The messages of a refused request. A parameter that may take one of several shapes (anyOf:
+ * one value or a repeated one) is told what was wrong with its value, not that it "must be
+ * array" and "must match a schema in anyOf" besides.
+ */
 function validationMessages(items: readonly ValidationItem[]): string[] {
-  return items.map(schemaMessage);
+  const unions = new Set(items.filter((i) => i.keyword === 'anyOf').map((i) => i.instancePath ?? ''));
+  if (unions.size === 0) return items.map(schemaMessage);
+  const inUnion = (i: ValidationItem) => [...unions].some((u) => (i.instancePath ?? '') === u || (i.instancePath ?? '').startsWith(`${u}/`));
+  const told = items.filter((i) => !(unions.has(i.instancePath ?? '') && (i.keyword === 'type' || i.keyword === 'anyOf')));
+  // A union none of whose problems is left keeps its own.
+  const bare = items.filter((i) => i.keyword === 'anyOf' && !told.some((t) => inUnion(t) && (t.instancePath ?? '').startsWith(i.instancePath ?? '')));
+  return [...told, ...bare].map(schemaMessage);
 }
 
 /** Classifies any thrown value as [code, messages]; unknown failures are 'internal'. */

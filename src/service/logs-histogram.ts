@@ -50,7 +50,12 @@ export async function histogram(store: Store, types: LogTypes, tenantId: string,
   const toMs = to ? ceilMs(to) : null;
   const lastHour = Math.floor(((toMs ?? now) - 1) / BUCKET_MS);
   if (lastHour - Math.floor(fromMs / BUCKET_MS) >= MAX_HISTOGRAM_HOURS) {
-    throw invalid(`toDateTime: a histogram covers at most ${MAX_HISTOGRAM_HOURS / 24} days`);
+    const days = MAX_HISTOGRAM_HOURS / 24;
+    throw invalid(
+      toMs === null
+        ? `fromDateTime: a histogram covers at most ${days} days, and without toDateTime it runs from fromDateTime to now; give a later fromDateTime or a toDateTime`
+        : `toDateTime: a histogram covers at most ${days} days`,
+    );
   }
   const user = parseUser(p) ?? undefined;
   const tallies = await store.hourlyTallies({ tenantId, logType: p.logType, fromMs, toMs, ...(user && { user }) });

@@ -146,7 +146,10 @@ for (const kind of await storeKinds()) {
         [{ logType: 'AccessLog', fromDateTime: '2026-01-01T00:00:00Z', limit: '0' }, /^limit: must be an integer from 1 to 1000$/],
         [{ logType: 'AccessLog', fromDateTime: '2026-01-01T00:00:00Z', limit: '1001' }, /^limit: must be an integer from 1 to 1000$/],
         [{ logType: 'AccessLog', fromDateTime: '2026-01-01T00:00:00Z', limit: '0000001' }, /^limit: must be an integer from 1 to 1000$/],
-        [{ logType: 'AccessLog', fromDateTime: '2026-01-01T00:00:00Z', limit: 'ten' }, /^limit: must match pattern "\^\[0-9\]\+\$"$/],
+        ...['ten', '-3', '1.5', '', ' 5'].map((limit): [Record<string, string>, RegExp] => [
+          { logType: 'AccessLog', fromDateTime: '2026-01-01T00:00:00Z', limit },
+          /^limit: must be an integer from 1 to 1000$/,
+        ]),
         [{ logType: 'AccessLog', fromDateTime: '2026-01-01T00:00:00Z', cursor: 'bogus' }, /^cursor: /],
       ];
       for (const [query, message] of cases) {

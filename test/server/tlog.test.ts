@@ -152,6 +152,16 @@ describe('GET /v2/tlog/{tenantId}/… over HTTP (sqlite, sealing at once)', () =
     assert.equal((await get(`proof/inclusion?index=0&size=${cp.size + 1}`)).status, 400);
     assert.equal((await get(`proof/consistency?from=${cp.size}&to=${cp.size + 1}`)).status, 400);
     assert.equal((await get('proof/inclusion?index=-1')).status, 400);
+    // One plain message per bad value, not one per shape the parameter may take.
+    const errorsOf = async (path: string) => {
+      const r = await get(path);
+      assert.equal(r.status, 400, path);
+      return ((await r.json()) as { errors: string[] }).errors;
+    };
+    assert.deepEqual(await errorsOf('proof/inclusion?index=abc'), ['index: must be a whole number (digits only, no sign)']);
+    assert.deepEqual(await errorsOf('proof/inclusion?index=1&index=x'), ['index.1: must be a whole number (digits only, no sign)']);
+    assert.deepEqual(await errorsOf('proof/inclusion?index=1&size=-2'), ['size: must be a whole number (digits only, no sign)']);
+    assert.deepEqual(await errorsOf('proof/consistency?from=1.5&to=2'), ['from: must be a whole number (digits only, no sign)']);
   });
 
   it('X-Logwarden-Leaf-Index: 1 lists each entry’s leaf; without it the answer is unchanged', async () => {

@@ -10,7 +10,7 @@ import type { Store, StoredPage } from '../../store/store.ts';
 import { AnswerBuffers } from '../answer-buffers.ts';
 import type { AppContext } from '../context.ts';
 import { type SchemaProblem, schemaMessage } from '../error-handler.ts';
-import { ErrorEnvelope, ListLogsResponse, listLogsQuery, pageSizePattern } from '../schemas.ts';
+import { ErrorEnvelope, ListLogsResponse, listLogsQuery } from '../schemas.ts';
 
 /** Today's words for what the query schema refuses (Gong's clients see exactly these). */
 function queryProblem(problems: readonly SchemaProblem[], types: LogTypes, maxPageSize: number): string {
@@ -20,9 +20,8 @@ function queryProblem(problems: readonly SchemaProblem[], types: LogTypes, maxPa
   if ((field === 'logType' || field === 'fromDateTime') && p.data === '') return `${field}: is required`;
   if (p.keyword === 'required' && typeof p.params.missingProperty === 'string') return `${p.params.missingProperty}: is required`;
   if (field === 'logType' && p.keyword === 'enum' && typeof p.data === 'string') return unknownLogType(p.data, types);
-  if (field === 'limit' && p.keyword === 'pattern' && p.params.pattern === pageSizePattern(maxPageSize)) {
-    return `limit: must be an integer from 1 to ${maxPageSize}`;
-  }
+  // Not digits (`ten`, `-3`, `1.5`, empty) or out of range: one wording for both patterns.
+  if (field === 'limit' && p.keyword === 'pattern') return `limit: must be an integer from 1 to ${maxPageSize}`;
   return schemaMessage(p);
 }
 

@@ -23,6 +23,7 @@ import { parseTilePath, readTile, TILE_WIDTH } from '../../tlog/tile.ts';
 import { treeHash } from '../../tlog/tree-hash.ts';
 import { requireScope } from '../auth.ts';
 import type { AppContext } from '../context.ts';
+import { WHOLE_NUMBER_PATTERN } from '../error-handler.ts';
 import { ErrorEnvelope } from '../schemas.ts';
 import { FULL_TILE_CACHE_BYTES, FullTileCache } from '../tile-cache.ts';
 
@@ -36,7 +37,7 @@ const TileParams = Type.Object({
   tenantId: Type.String(),
   '*': Type.String({ description: 'The rest of a C2SP tlog-tiles path: `<L>/<N>[.p/<W>]` or `entries/<N>[.p/<W>]`.' }),
 });
-const Decimal = Type.String({ pattern: '^(0|[1-9][0-9]{0,14})$' });
+const Decimal = Type.String({ pattern: WHOLE_NUMBER_PATTERN });
 const InclusionQuery = Type.Object({
   index: Type.Union([Decimal, Type.Array(Decimal, { minItems: 1, maxItems: MAX_PROOF_INDEXES })], {
     description: `Leaf index; repeat for several (up to ${MAX_PROOF_INDEXES}).`,
