@@ -6,8 +6,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import type { LogsClient } from '../client/index.ts';
 import { GONG_LOG_TYPES, LOG_TYPE_NAME, LogTypes } from '../logs/log-types.ts';
-import { type MirrorRound, type MirrorTarget, mirrorTypes } from '../service/mirror-logs.ts';
-import type { Store } from '../store/store.ts';
+import { isIncomplete, type MirrorRound, type MirrorTarget, mirrorTypes } from '../service/mirror-logs.ts';
+import { effectiveRetention, retentionCutoff } from '../store/retention-policy.ts';
+import type { RetentionDays, Store } from '../store/store.ts';
 import { configFrom, printJson, printTable, type StoreFlags, storeOptions, withStore } from './common.ts';
 import { parseDuration, parseWhen, WHEN_HELP } from './dates.ts';
 import { CommandError, InterruptedError, UsageError } from './exit-codes.ts';
@@ -63,8 +64,12 @@ async function syncOnce(
   signal: AbortSignal,
   silent: Set<string>,
   clock: () => number,
+  serverDays: RetentionDays,
 ): Promise<MirrorRound> {
   const now = clock();
+  // The completeness check never reaches back past the local retention, to entries purged here on purpose.
+  const retention = await target.store.getRetention(target.tenantId);
+  const retainedFrom = (logType: string) => retentionCutoff(effectiveRetention(retention, logType, serverDays, types), now);
   const since = parseWhen(flags.since, '--since', now);
   const overlapMs = parseDuration(flags.overlap, '--overlap');
   const silentAfterMs = parseDuration(flags.silentAfter, '--silent-after');
@@ -79,6 +84,7 @@ async function syncOnce(
       untilMs: now,
       pageSize,
       silentAfterMs,
+      retainedFrom,
       signal,
       progress: (logType) => createProgress(logType.padEnd(26), 'entries', 0, process.stderr.isTTY === true && !flags.json),
     },
@@ -103,6 +109,20 @@ function printRound(round: MirrorRound, flags: SyncFlags): void {
               duplicates: o.report.duplicates,
               checkpoint: iso(o.report.throughMs),
               silent: o.report.silent,
+              // The range mirrored before this run's overlap window, counted on both sides (null: nothing to check).
+              check: o.report.check
+                ? {
+                    from: iso(o.report.check.fromMs),
+                    to: iso(o.report.check.toMs),
+                    source: o.report.check.sourceCount,
+                    mirror: o.report.check.mirrorCount,
+                    missing: o.report.check.missing,
+                    recovered: o.report.check.recovered,
+                    identical: o.report.check.identical,
+                    stillMissing: o.report.check.stillMissing,
+                    complete: o.report.check.stillMissing === 0,
+                  }
+                : null,
             }
           : { logType: o.logType, error: o.error },
       ),
@@ -124,7 +144,14 @@ function printRound(round: MirrorRound, flags: SyncFlags): void {
   for (const w of round.warnings) process.stderr.write(`logwarden: warning: ${w}\n`);
 }
 
-async function run(flags: SyncFlags, store: Store, client: LogsClient, types: string[], clock: () => number): Promise<void> {
+async function run(
+  flags: SyncFlags,
+  store: Store,
+  client: LogsClient,
+  types: string[],
+  clock: () => number,
+  serverDays: RetentionDays,
+): Promise<void> {
   const target: MirrorTarget = { store, tenantId: flags.tenant, source: client.baseUrl };
   const interval = parseDuration(flags.interval, '--interval');
   const silent = new Set<string>();
@@ -134,15 +161,22 @@ async function run(flags: SyncFlags, store: Store, client: LogsClient, types: st
   process.on('SIGTERM', stop);
   try {
     for (;;) {
-      const round = await syncOnce(target, client, types, flags, ac.signal, silent, clock);
+      const round = await syncOnce(target, client, types, flags, ac.signal, silent, clock, serverDays);
       printRound(round, flags);
       if (ac.signal.aborted) {
         if (flags.follow) return;
         throw new InterruptedError('interrupted; run the same command again to resume from the checkpoints');
       }
       const failed = round.outcomes.filter((o) => o.error).map((o) => o.logType);
+      const incomplete = round.outcomes.filter((o) => isIncomplete(o.report)).map((o) => o.logType);
       if (!flags.follow) {
-        if (failed.length > 0) throw new CommandError(`sync failed for ${failed.join(', ')}`);
+        if (failed.length > 0 || incomplete.length > 0) {
+          const what = [
+            failed.length > 0 ? `sync failed for ${failed.join(', ')}` : '',
+            incomplete.length > 0 ? `the mirror is incomplete for ${incomplete.join(', ')}` : '',
+          ];
+          throw new CommandError(what.filter(Boolean).join('; '));
+        }
         return;
       }
       try {
@@ -166,7 +200,8 @@ export function registerSync(program: Command, clock: () => number = Date.now): 
         .description(
           'mirror a remote Gong-compatible source (Gong itself or another logwarden) into a local tenant, ' +
             'incrementally and resumably: a checkpoint per source, tenant and log type, an overlap window ' +
-            're-read on every run, and idempotent storage make the mirror exactly-once.',
+            're-read on every run, and idempotent storage make the mirror exactly-once; after each run a count of ' +
+            'what was mirrored before the overlap catches entries that reached the source even later, and reads them.',
         )
         .requiredOption('--tenant <id>', 'the local tenant that receives the entries (see `logwarden tenants create`)')
         .option('--types <list>', 'all, or a comma-separated list of log types', 'all')
@@ -190,6 +225,17 @@ is kept in the local store and moves only after the entries before it are stored
 at any moment loses nothing: the next one re-reads from the checkpoint (minus --overlap) and
 skips what it already has. --since only matters the first time a type is synced.
 
+Completeness: an entry that reaches the source later than --overlap, dated before the window
+re-read, would be missed. So after each type's run, sync asks the source how many entries it
+holds from the mirror's start for the type (its oldest entry; no earlier than --since and the
+local retention) to the start of the overlap window (one GET /v2/logs request with a page of
+one: \`records.totalRecords\`) and counts the mirror's. When the source holds more, the range
+is narrowed down by such counts and the stretches that differ are read again (their entries
+already stored count as duplicates); a warning names the type, the range and the entries
+recovered. Identical entries (same type and text) are stored once, as by ingest, and are not
+counted as missing. Entries still missing after that make a warning that says what to do
+(re-run with an --overlap reaching back over the range) and exit status 1.
+
 Pacing: at most --rate requests per second (default 3, Gong's limit and logwarden's default
 one). Pages hold 1000 entries when the source is not Gong (Gong always sends 100), so from a
 logwarden the mirror is ten times faster at the same rate; raise --rate when the source's
@@ -205,7 +251,8 @@ Examples:
   logwarden sync --url https://api.gong.io --tenant 123456789012345678 --follow --interval 1h
   logwarden sync --url http://10.0.0.5:8080 --tenant 123456789012345678 --types AccessLog,UserActivityLog --json
 
-Exit status: 0 when every type synced, 1 when one failed (the others still run), 130 when
+Exit status: 0 when every type synced and its mirror is complete, 1 when one failed (the others
+still run) or its mirror is still incomplete after reading the missing range again, 130 when
 stopped by Ctrl-C (the checkpoints keep what was stored). A type that had entries before and
 has had no new one for longer than --silent-after (default 72h, so that a weekend without
 activity is not one) is reported as a warning, once per silence: an empty run alone is an
@@ -224,7 +271,7 @@ ordinary quiet window.`,
         if (!(await store.getTenant(flags.tenant))) {
           throw new CommandError(`no local tenant ${flags.tenant}; create one with \`logwarden tenants create --name NAME\``);
         }
-        await run(flags, store, client, types, clock);
+        await run(flags, store, client, types, clock, config.retentionDays);
       });
     });
 }

@@ -5,10 +5,17 @@
  * so re-read entries are counted as duplicates, never stored twice. And the checkpoint moves
  * only after the entries before it are durably appended, so a run killed at any instant
  * resumes from a point it has fully stored.
+ *
+ * An entry that reaches the source later than the overlap, dated before the window, escapes
+ * both rules; so after each pass the part mirrored before the window is counted on both sides
+ * and, where the source holds more, read again (mirror-check.ts).
  */
 import { isLogsApiError, type LogEntry, type LogsClient } from '../client/index.ts';
 import { EntryProblem, type NewEntry, toNewEntry, USER_FIELDS } from '../logs/entry.ts';
 import type { Store } from '../store/store.ts';
+import { checkMirrored, type MirrorCheck } from './mirror-check.ts';
+
+export type { MirrorCheck } from './mirror-check.ts';
 
 export interface MirrorTarget {
   readonly store: Store;
@@ -32,6 +39,16 @@ export interface MirrorRequest {
    */
   readonly silentAfterMs?: number | undefined;
   readonly signal?: AbortSignal | undefined;
+  /**
+   * Entries older than this are not expected in the mirror (the local retention's cutoff for the
+   * type): the completeness check starts no earlier, so it never reads purged entries back.
+   */
+  readonly retainedFromMs?: number | null | undefined;
+  /**
+   * After the pass, check the part mirrored before the overlap window against the source, and
+   * read again what differs (default true).
+   */
+  readonly check?: boolean | undefined;
   readonly onPage?: ((done: number, total: number) => void) | undefined;
 }
 
@@ -56,6 +73,12 @@ export interface MirrorReport {
   readonly silent: boolean;
   /** The quiet period `silent` was judged by. */
   readonly silentAfterMs: number;
+  /**
+   * The completeness check of the range mirrored before this run's overlap window; absent when
+   * there was none to check (a type's first run, nothing mirrored before the window, an
+   * interrupted run, or the check turned off).
+   */
+  readonly check?: MirrorCheck;
 }
 
 export const DEFAULT_SILENT_AFTER_MS = 72 * 3_600_000;
@@ -67,6 +90,26 @@ export const DEFAULT_SILENT_AFTER_MS = 72 * 3_600_000;
 async function hasEntriesSince(store: Store, tenantId: string, logType: string, sinceMs: number): Promise<boolean> {
   const page = await store.firstPage({ tenantId, logType, fromMs: sinceMs, toMs: null }, 1);
   return page.count > 0;
+}
+
+/** The event time of the oldest entry of the type the local tenant holds at or after `fromMs`. */
+async function oldestSince(store: Store, tenantId: string, logType: string, fromMs: number): Promise<number | undefined> {
+  const page = await store.firstPage({ tenantId, logType, fromMs, toMs: null }, 1);
+  if (page.count === 0) return undefined;
+  if (page.next) return page.next.timeMs;
+  const eventTime = (JSON.parse(page.text.toString('utf8')) as { eventTime?: unknown }).eventTime;
+  return typeof eventTime === 'string' ? Date.parse(eventTime) : undefined;
+}
+
+/**
+ * Where the completeness check starts: the mirror's start for the type, which is the oldest
+ * entry it holds (a later run given an earlier --since does not read back to it), but no
+ * earlier than this run's --since nor the local retention's cutoff.
+ */
+async function checkStart(store: Store, tenantId: string, req: MirrorRequest): Promise<number | undefined> {
+  const floor = Math.max(0, req.sinceMs, req.retainedFromMs ?? 0);
+  const oldest = await oldestSince(store, tenantId, req.logType, floor);
+  return oldest === undefined || Number.isNaN(oldest) ? undefined : Math.max(floor, oldest);
 }
 
 /** The local entry for a remote one: same wire text, so the same body on both sides. */
@@ -94,7 +137,9 @@ export async function mirrorType(target: MirrorTarget, client: LogsClient, req: 
   let fetched = 0;
   let stored = 0;
   let duplicates = 0;
-  const save = (throughMs: number) => store.setCheckpoint({ source, tenantId, logType: req.logType, throughMs, entriesSeen: storedBefore + stored });
+  let recovered = 0;
+  const save = (throughMs: number) =>
+    store.setCheckpoint({ source, tenantId, logType: req.logType, throughMs, entriesSeen: storedBefore + stored + recovered });
 
   if (fromMs < req.untilMs) {
     const pages = client.pages({
@@ -122,6 +167,21 @@ export async function mirrorType(target: MirrorTarget, client: LogsClient, req: 
     through = Math.max(through, req.untilMs);
     await save(through);
   }
+  let check: MirrorCheck | undefined;
+  if (checkpoint && req.check !== false && !req.signal?.aborted) {
+    const start = await checkStart(store, tenantId, req);
+    if (start !== undefined && start < fromMs) {
+      check = await checkMirrored(store, tenantId, client, {
+        logType: req.logType,
+        fromMs: start,
+        toMs: fromMs,
+        pageSize: req.pageSize,
+        signal: req.signal,
+      });
+      recovered = check.recovered;
+      if (recovered > 0) await save(through);
+    }
+  }
   const silentAfterMs = req.silentAfterMs ?? DEFAULT_SILENT_AFTER_MS;
   const silent = fetched === 0 && storedBefore > 0 && !(await hasEntriesSince(store, tenantId, req.logType, req.untilMs - silentAfterMs));
   return {
@@ -135,6 +195,7 @@ export async function mirrorType(target: MirrorTarget, client: LogsClient, req: 
     storedBefore,
     silent,
     silentAfterMs,
+    ...(check ? { check } : {}),
   };
 }
 
@@ -155,8 +216,10 @@ export interface MirrorRound {
   readonly warnings: string[];
 }
 
-export interface MirrorRoundRequest extends Omit<MirrorRequest, 'logType' | 'onPage'> {
+export interface MirrorRoundRequest extends Omit<MirrorRequest, 'logType' | 'onPage' | 'retainedFromMs'> {
   readonly types: readonly string[];
+  /** The local retention's cutoff for a type (see MirrorRequest.retainedFromMs). */
+  readonly retainedFrom?: ((logType: string) => number | null | undefined) | undefined;
   /** Progress of one type's run: `update` per page, `stop` once it ends. */
   readonly progress?: (logType: string) => { update(done: number, total: number): void; stop(): void };
 }
@@ -165,19 +228,61 @@ const HOUR_MS = 3_600_000;
 const hours = (ms: number) => (ms % HOUR_MS === 0 ? `${ms / HOUR_MS} h` : `${Math.round(ms / 60_000)} min`);
 const iso = (ms: number) => new Date(ms).toISOString();
 
+const entries = (n: number) => `${n} ${n === 1 ? 'entry' : 'entries'}`;
+
+/** The --overlap that makes the next run (starting about `nowMs`) read back to `fromMs` again: whole hours, or days past two. */
+export function overlapBackTo(fromMs: number, nowMs: number): string {
+  const h = Math.max(1, Math.ceil((nowMs - fromMs) / HOUR_MS) + 1);
+  return h > 48 ? `${Math.ceil(h / 24)}d` : `${h}h`;
+}
+
+/** Whether the check found the mirror incomplete even after reading the range again. */
+export function isIncomplete(report: MirrorReport | undefined): boolean {
+  return (report?.check?.stillMissing ?? 0) > 0;
+}
+
+/** What the operator must hear of a completeness check: entries recovered, or still missing; nothing when the range was complete. */
+export function checkWarning(logType: string, c: MirrorCheck, nowMs: number): string | undefined {
+  const range = `from ${iso(c.fromMs)} to ${iso(c.toMs)}`;
+  if (c.stillMissing > 0) {
+    return (
+      `${logType}: the mirror is incomplete: ${range} the source holds more entries than the mirror ` +
+      `(${c.sourceCount} against ${c.mirrorCount}), and ${entries(c.stillMissing)} ${c.stillMissing === 1 ? 'is' : 'are'} still missing` +
+      `${c.recovered > 0 ? ` after ${entries(c.recovered)} were recovered by reading the range again` : ' after reading the range again'}; ` +
+      `run sync again with --overlap ${overlapBackTo(c.fromMs, nowMs)} to read back to ${iso(c.fromMs)}, ` +
+      `and if they stay missing compare that range of the source and the mirror (logwarden fetch)`
+    );
+  }
+  if (c.recovered > 0) {
+    return (
+      `${logType}: ${entries(c.recovered)} ${range} reached the source after earlier runs had read past them ` +
+      `(later than --overlap allows for); read again and stored now, so the mirror holds all that the source holds there. ` +
+      `If entries often arrive this late, raise --overlap`
+    );
+  }
+  return undefined;
+}
+
 /**
  * One pass over every type; a failing type is reported and the others still run. `silent`
  * holds the types already reported silent, so a repeated mirror warns once per silence, not every round.
  */
 export async function mirrorTypes(target: MirrorTarget, client: LogsClient, req: MirrorRoundRequest, silent: Set<string>): Promise<MirrorRound> {
-  const { types, progress, ...common } = req;
+  const { types, progress, retainedFrom, ...common } = req;
   const round: MirrorRound = { source: target.source, tenant: target.tenantId, startedAt: iso(req.untilMs), outcomes: [], warnings: [] };
   for (const logType of types) {
     if (req.signal?.aborted) break;
     const bar = progress?.(logType);
     try {
-      const report = await mirrorType(target, client, { ...common, logType, onPage: (done, total) => bar?.update(done, total) });
+      const report = await mirrorType(target, client, {
+        ...common,
+        logType,
+        retainedFromMs: retainedFrom?.(logType),
+        onPage: (done, total) => bar?.update(done, total),
+      });
       round.outcomes.push({ logType, report });
+      const gap = report.check && checkWarning(logType, report.check, req.untilMs);
+      if (gap) round.warnings.push(gap);
       if (!report.silent) silent.delete(logType);
       else if (!silent.has(logType)) {
         silent.add(logType);

@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { mirrorPageSize } from '../../src/cli/sync.ts';
 import { LogsClient } from '../../src/client/index.ts';
 import { GONG_LOG_TYPES } from '../../src/logs/log-types.ts';
-import { type MirrorTarget, mirrorType } from '../../src/service/mirror-logs.ts';
+import { checkWarning, isIncomplete, type MirrorTarget, mirrorType, mirrorTypes } from '../../src/service/mirror-logs.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import type { Store } from '../../src/store/store.ts';
 import { CLI_ARGS } from '../support/children.ts';
@@ -61,7 +61,7 @@ describe('the mirror of one log type', () => {
     dir.remove();
   });
 
-  it('picks up entries that reach the source late, within the overlap, exactly once', async () => {
+  it('picks up entries that reach the source late exactly once: within the overlap by the pass, before it by the completeness check', async () => {
     const { store, dir, tenantId } = await localStore();
     const target: MirrorTarget = { store, tenantId, source: server.url };
     const now = Date.now();
@@ -74,11 +74,101 @@ describe('the mirror of one log type', () => {
     server.addEntries('UserActivityLog', [late, tooLate]);
     const second = await mirrorType(target, client, { ...req, untilMs: Date.now() });
     assert.equal(second.fromMs, now - 10 * MINUTE);
-    assert.equal(second.stored, 1, 'the late entry inside the overlap is stored');
-    assert.ok((await allBodies(store, tenantId, 'UserActivityLog')).includes(late));
+    assert.equal(second.stored, 1, 'the late entry inside the overlap is stored by the pass');
+    // The one dated before the window: the range [oldest mirrored entry, window) counted 11 at the source, 10 here; read again.
+    assert.deepEqual(second.check, {
+      fromMs: now - 30 * MINUTE,
+      toMs: now - 10 * MINUTE,
+      sourceCount: 11,
+      mirrorCount: 10,
+      missing: 1,
+      recovered: 1,
+      identical: 0,
+      stillMissing: 0,
+      requests: 4,
+    });
+    assert.match(
+      checkWarning('UserActivityLog', second.check!, now) ?? '',
+      /^UserActivityLog: 1 entry from .* reached the source after earlier runs/,
+    );
+    const bodies = await allBodies(store, tenantId, 'UserActivityLog');
+    assert.ok(bodies.includes(late) && bodies.includes(tooLate));
+    assert.equal(bodies.length, 12);
+    assert.equal((await store.getCheckpoint(server.url, tenantId, 'UserActivityLog'))?.entriesSeen, 12, 'recovered entries count as seen');
     const third = await mirrorType(target, client, { ...req, untilMs: Date.now() });
     assert.equal(third.stored, 0);
     assert.equal(third.duplicates, third.fetched);
+    assert.equal(third.check?.missing, 0);
+    assert.equal(third.check?.requests, 1, 'a complete mirror costs one request to check');
+    assert.equal(checkWarning('UserActivityLog', third.check!, now), undefined);
+    // The local retention's cutoff bounds the check: it never reads purged entries back.
+    server.addEntries('UserActivityLog', [entryText('UserActivityLog', 502, now - 25 * MINUTE)]);
+    const retained = await mirrorType(target, client, { ...req, untilMs: Date.now(), retainedFromMs: now - 24 * MINUTE });
+    assert.equal(retained.check?.fromMs, now - 24 * MINUTE, 'the oldest entry at or after the cutoff');
+    assert.equal(retained.check?.missing, 0);
+    await store.close();
+    dir.remove();
+  });
+
+  it('narrows a gap down by counts and reads again only the stretches that differ; copies in the source are not missing', async () => {
+    const { store, dir, tenantId } = await localStore();
+    const target: MirrorTarget = { store, tenantId, source: server.url };
+    const now = Date.now();
+    const texts = entryTexts('ExternallySharedCallPlay', 300, now - 300 * MINUTE, MINUTE);
+    server.setEntries('ExternallySharedCallPlay', texts);
+    const req = { logType: 'ExternallySharedCallPlay', sinceMs: now - 400 * MINUTE, overlapMs: 10 * MINUTE, pageSize: 2 };
+    await mirrorType(target, client, { ...req, pageSize: 100, untilMs: now });
+    // Two late entries far apart, and a copy of a mirrored one (stored once, as ingest would).
+    server.addEntries('ExternallySharedCallPlay', [
+      entryText('ExternallySharedCallPlay', 900, now - 250 * MINUTE),
+      entryText('ExternallySharedCallPlay', 901, now - 60 * MINUTE),
+      texts[100]!,
+    ]);
+    const sent = server.requests.length;
+    const second = await mirrorType(target, client, { ...req, untilMs: Date.now() });
+    assert.equal(second.check?.missing, 3);
+    assert.equal(second.check?.recovered, 2);
+    assert.equal(second.check?.identical, 1);
+    assert.equal(second.check?.stillMissing, 0);
+    assert.equal(checkWarning('ExternallySharedCallPlay', second.check!, now)?.startsWith('ExternallySharedCallPlay: 2 entries from '), true);
+    // Reading the 250 entries before the window again would take 126 pages of two.
+    const used = server.requests.length - sent;
+    assert.ok(second.check!.requests < 60, `${second.check!.requests} requests for the check`);
+    assert.ok(used < 70, `${used} requests in all`);
+    assert.equal((await allBodies(store, tenantId, 'ExternallySharedCallPlay')).length, 302);
+    await store.close();
+    dir.remove();
+  });
+
+  it('says the mirror is incomplete, with what to do, when entries stay missing after reading them again', async () => {
+    const { store, dir, tenantId } = await localStore();
+    const now = Date.now();
+    const texts = entryTexts('UserCallPlay', 8, now - 40 * MINUTE, MINUTE);
+    server.setEntries('UserCallPlay', texts);
+    // A store that loses one entry whenever it is given (as a broken mirror would).
+    const lossy: Store = Object.create(store, {
+      append: {
+        value: (t: string, e: Parameters<Store['append']>[1]) =>
+          store.append(
+            t,
+            [...e].filter((x) => x.body !== texts[3]),
+          ),
+      },
+    });
+    const target: MirrorTarget = { store: lossy, tenantId, source: server.url };
+    const req = { types: ['UserCallPlay'], sinceMs: now - 60 * MINUTE, overlapMs: 10 * MINUTE };
+    const first = await mirrorTypes(target, client, { ...req, untilMs: now }, new Set());
+    assert.deepEqual(first.warnings, [], 'a first run has nothing mirrored before its window to check');
+    const at = Date.now();
+    const second = await mirrorTypes(target, client, { ...req, untilMs: at }, new Set());
+    const report = second.outcomes[0]!.report!;
+    assert.equal(report.check?.stillMissing, 1);
+    assert.ok(isIncomplete(report));
+    assert.equal(second.warnings.length, 1);
+    assert.match(
+      second.warnings[0]!,
+      /^UserCallPlay: the mirror is incomplete: from (\S+) to \S+ the source holds more entries than the mirror \(8 against 7\), and 1 entry is still missing after reading the range again; run sync again with --overlap 2h to read back to \1, and if they stay missing compare that range of the source and the mirror \(logwarden fetch\)$/,
+    );
     await store.close();
     dir.remove();
   });
@@ -190,7 +280,12 @@ describe('logwarden sync from one logwarden into another', () => {
     const r = await runCli(syncArgs('--page-size', '7', '--rate', '0', '--json'), { env });
     assert.equal(r.code, 0, r.stderr);
     await assertIdentical();
-    const report = JSON.parse(r.stdout) as { types: Array<{ logType: string; stored: number; fetched: number }> };
+    const report = JSON.parse(r.stdout) as { types: Array<{ logType: string; stored: number; fetched: number; check: { missing: number } | null }> };
+    assert.ok(
+      report.types.some((x) => x.check !== null),
+      'types mirrored in part before the kill are checked',
+    );
+    for (const x of report.types) assert.equal(x.check?.missing ?? 0, 0, x.logType);
     assert.equal(
       report.types.reduce((n, x) => n + x.stored, 0),
       total - afterKill,
@@ -201,6 +296,7 @@ describe('logwarden sync from one logwarden into another', () => {
   it('a second run adds nothing: the overlap is read again and counted as duplicates', async () => {
     const r = await runCli(syncArgs('--rate', '0'), { env });
     assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, '', 'a complete mirror: no warning');
     const rows = r.stdout
       .trimEnd()
       .split('\n')
@@ -219,6 +315,39 @@ describe('logwarden sync from one logwarden into another', () => {
       'the overlap window held entries',
     );
     await assertIdentical();
+  });
+
+  it('entries that reach the source later than the overlap, dated before it, are found by the check, read, and reported', async () => {
+    const now = Date.now();
+    const late = [entryText('AccessLog', 7001, now - 40 * MINUTE), entryText('AccessLog', 7002, now - 30 * MINUTE)];
+    await seed(source.store, source.tenantId, 'AccessLog', late);
+    counts.set('AccessLog', counts.get('AccessLog')! + 2);
+    const r = await runCli(syncArgs('--types', 'AccessLog', '--rate', '0', '--json'), { env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stderr,
+      /^logwarden: warning: AccessLog: 2 entries from \S+Z to \S+Z reached the source after earlier runs had read past them \(later than --overlap allows for\); read again and stored now, so the mirror holds all that the source holds there\. If entries often arrive this late, raise --overlap\n$/,
+    );
+    const type = (JSON.parse(r.stdout) as { types: Array<{ stored: number; check: Record<string, unknown> }> }).types[0]!;
+    assert.equal(type.stored, 0, 'the pass itself does not read before its window');
+    assert.deepEqual(
+      { ...type.check, from: undefined, to: undefined },
+      {
+        from: undefined,
+        to: undefined,
+        source: counts.get('AccessLog')!,
+        mirror: counts.get('AccessLog')! - 2,
+        missing: 2,
+        recovered: 2,
+        identical: 0,
+        stillMissing: 0,
+        complete: true,
+      },
+    );
+    await assertIdentical();
+    const again = await runCli(syncArgs('--types', 'AccessLog', '--rate', '0'), { env });
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(again.stderr, '');
   });
 
   it('--follow polls at the interval, mirrors new entries, and stops cleanly on SIGTERM', async () => {
