@@ -110,7 +110,11 @@ function checkLogKey(text: string | undefined): string | undefined {
   try {
     return parseVerifierKey(text.trim()).text;
   } catch (err) {
-    if (err instanceof NoteKeyError) throw new UsageError(`--log-key is not a verifier key <name>+<hex id>+<base64>: ${err.message}`);
+    if (err instanceof NoteKeyError) {
+      // The form error names the form itself; the others name what is wrong with a key of that form.
+      const form = /has the form/.test(err.message) ? '' : ' (the form is <name>+<hex id>+<base64 key>)';
+      throw new UsageError(`--log-key is not a verifier key: ${err.message}${form}`);
+    }
     throw err;
   }
 }
@@ -210,8 +214,16 @@ async function runOnline(flags: VerifyFlags): Promise<void> {
     bar.stop();
     if (err instanceof VerifyError) {
       if (flags.json) printJson({ ok: false, log: logUrl, failure: err.code, message: err.message });
+      const notes: string[] = [];
+      if (logKey !== undefined && (err.code === 'bad-checkpoint' || err.code === 'key-mismatch'))
+        notes.push(`(is --log-key the key of tenant ${flags.tenant}'s log? \`logwarden tenants show ${flags.tenant}\` on the server prints it)`);
       // The state keeps the last good checkpoint: it is the evidence against the one just refused.
-      throw new CommandError(`${err.message}\n(the state file ${statePath} still holds the last checkpoint that verified)`);
+      notes.push(
+        previous?.checkpoint
+          ? `(the state file ${statePath} still holds the last checkpoint that verified)`
+          : `(nothing was saved: the state file ${statePath} holds no checkpoint of this log yet)`,
+      );
+      throw new CommandError([err.message, ...notes].join('\n'));
     }
     throw err;
   }
@@ -282,21 +294,40 @@ function cpJson(c: Checkpoint) {
 
 function humanBundle(path: string, c: BundleCheck, bundleKey: string): string {
   const w = c.window;
+  const empty = c.leafRange.to <= c.leafRange.from;
+  const windowText = `Window ${w.logType} from ${w.from}${w.to ? ` to ${w.to}` : ''}`;
   const lines = [
     `Evidence bundle ${path}`,
     `Checkpoint of ${c.checkpoint.origin}: ${cpText(c.checkpoint)}; signature valid by the pinned key${c.bundleKeyMatches ? '' : ` (the bundle names another key, ${bundleKey}: ignored)`}`,
-    `Leaves ${num(c.leafRange.from)} to ${num(Math.max(c.leafRange.from, c.leafRange.to - 1))} (${num(c.leafRange.to - c.leafRange.from)}) are in that tree: with the bundle's subtree hashes they recompute its root`,
-    `Window ${w.logType} from ${w.from}${w.to ? ` to ${w.to}` : ''}: ${c.complete ? 'COMPLETE within the bundled leaf range' : 'NOT PROVEN'}`,
-    `  ${num(c.entries)} entries proven to be their leaf, byte for byte; ${num(c.inWindow)} leaves of the window in the range`,
   ];
+  if (empty) {
+    lines.push(
+      'The bundle holds no leaves: the server served no entries for its window',
+      `${windowText}: ${c.complete ? 'no entries, so nothing to prove beyond the signed checkpoint' : 'NOT PROVEN'}`,
+    );
+  } else {
+    lines.push(
+      `Leaves ${c.leafRange.from} to ${c.leafRange.to - 1} (${num(c.leafRange.to - c.leafRange.from)}) are in that tree: with the bundle's subtree hashes they recompute its root`,
+      `${windowText}: ${c.complete ? 'COMPLETE within the bundled leaf range' : 'NOT PROVEN'}`,
+      `  ${num(c.entries)} entries proven to be their leaf, byte for byte; ${num(c.inWindow)} leaves of the window in the range`,
+    );
+  }
   for (const m of c.missing.slice(0, 20)) lines.push(`  HIDDEN: leaf ${m} is in the window and in the range but not among the entries`);
   for (const m of c.mismatched.slice(0, 20)) lines.push(`  NOT IN THE LOG: entry #${m.position + 1} (leaf ${m.leafIndex}): ${m.reason}`);
-  lines.push(
-    'What this proves, with no network: the entries are leaves of the signed tree, unchanged, and no leaf of the window',
-    'lies between the first and the last bundled leaf without being among the entries.',
-    'What it does not prove: anything about leaves before or after that range (an entry of the window logged there',
-    'is not excluded: `logwarden verify --url …` audits the whole log); that others see the same tree; that eventTimes are true.',
-  );
+  if (empty) {
+    lines.push(
+      "What this proves, with no network: only that the log's key signed that tree.",
+      'What it does not prove: that the log holds no entry of the window (`logwarden verify --url … --type … --from …`',
+      'audits the whole log for them); that others see the same tree.',
+    );
+  } else {
+    lines.push(
+      'What this proves, with no network: the entries are leaves of the signed tree, unchanged, and no leaf of the window',
+      'lies between the first and the last bundled leaf without being among the entries.',
+      'What it does not prove: anything about leaves before or after that range (an entry of the window logged there',
+      'is not excluded: `logwarden verify --url …` audits the whole log); that others see the same tree; that eventTimes are true.',
+    );
+  }
   return lines.join('\n') + '\n';
 }
 
@@ -390,7 +421,12 @@ export function registerVerify(program: Command): void {
     .addOption(new Option('--page-size <n>', 'entries per /v2/logs page, 1-1000').default('1000'))
     .addOption(new Option('--max-wait <seconds>', 'longest Retry-After to wait out before failing').default('900'))
     .addOption(new Option('--bundle <file>', 'verify an evidence bundle (from `logwarden fetch --format bundle`) offline; needs --log-key'))
-    .addOption(new Option('--entry <leafIndex>', "with --bundle: export that leaf's proof as C2SP tlog-proof@v1 text"))
+    .addOption(
+      new Option(
+        '--entry <leafIndex>',
+        'with --bundle: export the proof of the leaf at that index as C2SP tlog-proof@v1 text; the bundle lists each entry\'s leaf index ("entries": [{"leafIndex": …}]), and --json reports the range it holds ("leafRange")',
+      ),
+    )
     .addOption(new Option('--proof-out <file>', 'with --entry: write the proof there (default: standard output)'))
     .addOption(new Option('--json', 'print a JSON report instead of text'))
     .addHelpText(
@@ -405,6 +441,7 @@ Examples:
   # offline, with no server: an evidence bundle, and one entry's proof as tlog-proof@v1
   logwarden fetch --url http://127.0.0.1:8080 --tenant 681063174048086563 --type AccessLog --from 2026-03-01 --to 2026-04-01 --format bundle --out march.bundle
   logwarden verify --bundle march.bundle --log-key 'logwarden/…+e2374c13+AUvj…'
+  # --entry takes a leaf index the bundle holds: each entry's is its "leafIndex" in the bundle's "entries"
   logwarden verify --bundle march.bundle --log-key 'logwarden/…+e2374c13+AUvj…' --entry 1234 --proof-out entry-1234.proof
 
 What is proven (online):

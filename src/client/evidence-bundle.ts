@@ -34,7 +34,7 @@ import {
   tileHashReader,
 } from '../tlog/index.ts';
 import { rangeHashes, splitPoint } from '../tlog/subtree.ts';
-import type { WindowSpec } from './log-verifier.ts';
+import { notSignedBy, type WindowSpec } from './log-verifier.ts';
 import type { TlogClient } from './tlog-client.ts';
 
 export const EVIDENCE_FORMAT = 'logwarden-evidence/v1';
@@ -203,7 +203,8 @@ export function checkEvidenceBundle(bundle: EvidenceBundle, logKey: NoteVerifier
   try {
     checkpoint = openCheckpoint(bundle.checkpoint, key).checkpoint;
   } catch (err) {
-    throw new EvidenceError(`the bundle's checkpoint is not validly signed by the pinned key ${key.name}: ${(err as Error).message}`);
+    const why = typeof bundle.checkpoint === 'string' ? notSignedBy(bundle.checkpoint, key) : null;
+    throw new EvidenceError(`the bundle's checkpoint is not validly signed by the pinned key ${key.text}: ${why ?? (err as Error).message}`);
   }
   const { from, to } = bundle.leafRange;
   if (to > checkpoint.size) throw new EvidenceError(`leafRange [${from}, ${to}) goes beyond the checkpoint's ${checkpoint.size} leaves`);
@@ -269,7 +270,13 @@ export function checkEvidenceBundle(bundle: EvidenceBundle, logKey: NoteVerifier
 export function tlogProofFromBundle(bundle: EvidenceBundle, leafIndex: number, logKey: NoteVerifier | string): string {
   const check = checkEvidenceBundle(bundle, logKey);
   const { from, to } = check.leafRange;
-  if (leafIndex < from || leafIndex >= to) throw new EvidenceError(`leaf ${leafIndex} is not in the bundle (it holds leaves ${from} to ${to - 1})`);
+  if (leafIndex < from || leafIndex >= to) {
+    throw new EvidenceError(
+      from < to
+        ? `leaf ${leafIndex} is not in the bundle: it holds leaves ${from} to ${to - 1} (each entry's leaf index is its "leafIndex" in the bundle's "entries")`
+        : `leaf ${leafIndex} is not in the bundle: it holds no leaves (the server served no entries for its window)`,
+    );
+  }
   const tree = new PartialTree(
     from,
     to,

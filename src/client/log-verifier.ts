@@ -186,6 +186,28 @@ function decodeHash(text: string, what: string): Hash {
   return h;
 }
 
+/**
+ * Why `key` does not open `note` as a checkpoint, in words (null when it does): another log's
+ * key, no signature by it, a signature that does not verify, or a malformed checkpoint.
+ */
+export function notSignedBy(note: string, key: NoteVerifier): string | null {
+  try {
+    openCheckpoint(note, key);
+    return null;
+  } catch (err) {
+    if (!(err instanceof NoteError || err instanceof CheckpointError)) throw err;
+    const origin = note.split('\n', 1)[0]!;
+    if (err instanceof NoteError && err.code === 'invalid-signature')
+      return `its signature by that key does not verify (the checkpoint was altered, or signed by another key of the same name and id)`;
+    if (err instanceof NoteError && err.code === 'unverified') {
+      return origin !== key.name
+        ? `that key is the key of the log ${JSON.stringify(key.name)}, and the checkpoint is of the log ${JSON.stringify(origin.slice(0, 200))}`
+        : "it bears no signature by that key (the key has the log's name, but is another key)";
+    }
+    return `the checkpoint is malformed or not of that key's log: ${err.message}`;
+  }
+}
+
 export class LogVerifier {
   readonly client: TlogClient;
   private stateValue: LogState | null;
@@ -219,12 +241,7 @@ export class LogVerifier {
     let text: string;
     let source: 'pinned' | 'first-use';
     if (this.pinned !== undefined) {
-      if (saved && saved.verifierKey !== this.pinned) {
-        throw new VerifyError(
-          'key-mismatch',
-          `the pinned key ${this.pinned} is not the key this state trusted before (${saved.verifierKey}); a log's key does not change: check where each came from, and use another state file only once you know which is right`,
-        );
-      }
+      if (saved && saved.verifierKey !== this.pinned) throw await this.keyMismatch(this.pinned, saved.verifierKey);
       text = this.pinned;
       source = 'pinned';
     } else if (saved) {
@@ -248,6 +265,41 @@ export class LogVerifier {
     return { key, text, source };
   }
 
+  /**
+   * The error for a pinned key other than the one the state trusted. When the pinned key does
+   * not even sign the log's latest checkpoint, that is said first: it is the likelier mistake
+   * (a key copied from another log) than a log whose key changed.
+   */
+  private async keyMismatch(pinned: string, trusted: string): Promise<VerifyError> {
+    const advice = "a log's key does not change: check where each came from, and use another state file only once you know which is right";
+    let pinnedKey: NoteVerifier;
+    try {
+      pinnedKey = parseVerifierKey(pinned);
+    } catch (err) {
+      return new VerifyError('bad-checkpoint', `the pinned verifier key is malformed: ${(err as Error).message}`);
+    }
+    const note = await this.client.checkpointNote(this.signal);
+    const why = notSignedBy(note, pinnedKey);
+    if (why === null) {
+      return new VerifyError(
+        'key-mismatch',
+        `the pinned key ${pinned} signs the log's checkpoint, but it is not the key this state trusted before (${trusted}); ${advice}`,
+      );
+    }
+    let trustedSigns = false;
+    try {
+      trustedSigns = notSignedBy(note, parseVerifierKey(trusted)) === null;
+    } catch {
+      // A malformed key in the state signs nothing.
+    }
+    return new VerifyError(
+      'key-mismatch',
+      `the checkpoint is not validly signed by ${pinned} (the pinned key): ${why}; and the pinned key is not the key this state trusted before (${trusted}), ${
+        trustedSigns ? 'which does sign it' : 'which does not sign it either'
+      }; ${advice}`,
+    );
+  }
+
   /** Opens a signed checkpoint with the key in use; throws VerifyError('bad-checkpoint'). */
   async open(note: string): Promise<Checkpoint> {
     const key = this.key ?? (await this.verifierKey()).key;
@@ -255,7 +307,11 @@ export class LogVerifier {
       return openCheckpoint(note, key).checkpoint;
     } catch (err) {
       if (err instanceof NoteError || err instanceof CheckpointError) {
-        throw new VerifyError('bad-checkpoint', `the checkpoint is not validly signed by ${key.text}: ${err.message}`);
+        const whose = this.pinned !== undefined ? 'the pinned key' : this.trustedOnFirstUse ? "the server's key" : 'the key this state trusted';
+        throw new VerifyError(
+          'bad-checkpoint',
+          `the checkpoint is not validly signed by ${key.text} (${whose}): ${notSignedBy(note, key) ?? err.message}`,
+        );
       }
       throw err;
     }

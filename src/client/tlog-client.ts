@@ -61,6 +61,14 @@ export function parseLeafIndexes(header: string | null, entries: number): number
   return parts.map(Number);
 }
 
+/** Why `/v2/tlog/<tenantId>/` can answer 404: the server shows each key only its own tenant's log. */
+export function noLogHint(tenantId: string): string {
+  return (
+    `the verifiable log endpoints answer 404 for any tenant but the credentials' own: the access key or token may belong to another tenant than ${tenantId}, ` +
+    'or the tenant id is mistyped; otherwise the server keeps no verifiable log, or the URL is not a logwarden server'
+  );
+}
+
 export class TlogClient extends LogsClient {
   readonly tenantId: string;
 
@@ -117,14 +125,30 @@ export class TlogClient extends LogsClient {
     );
   }
 
+  /**
+   * The log's checkpoint or key, whichever a run reads first: a 404 there says why it most
+   * likely happened (the error keeps its code, status and request id).
+   */
+  private async getEntryPoint(path: string, signal?: AbortSignal): Promise<string> {
+    try {
+      return await this.getText(path, signal);
+    } catch (err) {
+      if (isLogsApiError(err, 'not_found')) {
+        // On the same line: the CLI prints only the first line of a library error.
+        err.message += `; ${noLogHint(this.tenantId)}`;
+      }
+      throw err;
+    }
+  }
+
   /** The latest signed checkpoint note, as served (unverified). */
   checkpointNote(signal?: AbortSignal): Promise<string> {
-    return this.getText('checkpoint', signal);
+    return this.getEntryPoint('checkpoint', signal);
   }
 
   /** The verifier key the server announces, in note form (only as good as the channel it came over). */
   async verifierKey(signal?: AbortSignal): Promise<string> {
-    return (await this.getText('key', signal)).trim();
+    return (await this.getEntryPoint('key', signal)).trim();
   }
 
   /** A hash tile's bytes. */

@@ -5,7 +5,7 @@
  * checked offline, and a single entry's tlog-proof@v1.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -14,6 +14,7 @@ import { runCli } from '../support/cli.ts';
 import { startTlogServer, type TlogTestServer } from '../support/tlog-server.ts';
 
 const T0 = Date.parse('2026-03-04T00:00:00Z');
+const reEscape = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 const at = (minutes: number) => new Date(T0 + minutes * 60_000).toISOString();
 
 describe('logwarden verify', () => {
@@ -65,6 +66,17 @@ describe('logwarden verify', () => {
     ]) {
       assert.ok(r.stdout.includes(text), `help lacks ${text}`);
     }
+    // --entry says where a leaf index comes from.
+    assert.match(
+      r.stdout.replace(/\s+/g, ' '),
+      /--entry <leafIndex> .*the bundle lists each entry's leaf index \("entries": \[\{"leafIndex": …\}\]\)/,
+    );
+  });
+
+  it('a --log-key that is no verifier key is refused once, naming the form once', async () => {
+    const r = await runCli(online('--log-key', 'garbage'), { env });
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr, 'logwarden: --log-key is not a verifier key: a verifier key has the form <name>+<hex id>+<base64 key>\n');
   });
 
   it('trusts the key on first use, keeps it with the checkpoint, then proves a window complete', async () => {
@@ -146,6 +158,61 @@ describe('logwarden verify', () => {
     assert.match(r.stderr, /the checkpoint is not validly signed by/);
   });
 
+  it("another log's key, pinned on a first run: says so, and claims nothing of a state file that does not exist", async () => {
+    const statePath = join(dir, 'first-run.json');
+    const otherLog = generateNoteKey('logwarden/test-store/999999999999999999').verifierKey;
+    const r = await runCli(['verify', '--url', s.url, '--tenant', s.tenantId, '--state', statePath, '--log-key', otherLog], { env });
+    assert.equal(r.code, 1);
+    const lines = r.stderr.split('\n');
+    assert.equal(
+      lines[0],
+      `logwarden: the checkpoint is not validly signed by ${otherLog} (the pinned key): that key is the key of the log "logwarden/test-store/999999999999999999", and the checkpoint is of the log "${s.origin}"`,
+    );
+    assert.equal(lines[1], `(is --log-key the key of tenant ${s.tenantId}'s log? \`logwarden tenants show ${s.tenantId}\` on the server prints it)`);
+    assert.equal(lines[2], `(nothing was saved: the state file ${statePath} holds no checkpoint of this log yet)`);
+    assert.doesNotMatch(r.stderr, /still holds/);
+    assert.equal(existsSync(statePath), false);
+  });
+
+  it('a pinned key other than the trusted one that does not sign the checkpoint: the signature is named first, then the mismatch', async () => {
+    const statePath = join(dir, 'trusted.json');
+    assert.equal((await runCli(['verify', '--url', s.url, '--tenant', s.tenantId, '--state', statePath], { env })).code, 0);
+    const saved = readFileSync(statePath, 'utf8');
+    const otherLog = generateNoteKey('logwarden/test-store/999999999999999999').verifierKey;
+    const r = await runCli(['verify', '--url', s.url, '--tenant', s.tenantId, '--state', statePath, '--log-key', otherLog, '--json'], {
+      env,
+    });
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `^logwarden: the checkpoint is not validly signed by ${reEscape(otherLog)} \\(the pinned key\\): that key is the key of the log .*; and the pinned key is not the key this state trusted before \\(${reEscape(s.verifierKey)}\\), which does sign it; a log's key does not change: check where each came from, and use another state file only once you know which is right\n`,
+      ),
+    );
+    assert.match(r.stderr, new RegExp(`\\(the state file ${reEscape(statePath)} still holds the last checkpoint that verified\\)\n$`));
+    assert.equal((JSON.parse(r.stdout) as { failure: string }).failure, 'key-mismatch');
+    assert.equal(readFileSync(statePath, 'utf8'), saved);
+  });
+
+  it('a tenant the credentials cannot read: the 404 says the key may belong to another tenant (verify and fetch --format bundle)', async () => {
+    const other = '123456789012345678';
+    const hint = `; the verifiable log endpoints answer 404 for any tenant but the credentials' own: the access key or token may belong to another tenant than ${other}, or the tenant id is mistyped`;
+    const statePath = join(dir, 'other-tenant.json');
+    const v = await runCli(['verify', '--url', s.url, '--tenant', other, '--state', statePath], { env });
+    assert.equal(v.code, 1);
+    assert.ok(v.stderr.startsWith('logwarden: HTTP 404: Not Found (requestId test)' + hint), v.stderr);
+    assert.equal(existsSync(statePath), false);
+    const pinned = await runCli(['verify', '--url', s.url, '--tenant', other, '--state', statePath, '--log-key', s.verifierKey], { env });
+    assert.equal(pinned.code, 1);
+    assert.ok(pinned.stderr.includes(hint), pinned.stderr);
+    const f = await runCli(
+      ['fetch', '--url', s.url, '--tenant', other, '--type', 'AccessLog', '--from', at(0), '--format', 'bundle', '--out', join(dir, 'x.bundle')],
+      { env },
+    );
+    assert.equal(f.code, 1);
+    assert.ok(f.stderr.includes(hint), f.stderr);
+  });
+
   it('fetch --format bundle writes a bundle that verifies offline; one entry exports as tlog-proof@v1; tampering is caught', async () => {
     const file = join(dir, 'window.bundle');
     const fetched = await runCli(
@@ -214,5 +281,47 @@ describe('logwarden verify', () => {
     );
 
     assert.equal((await runCli(['verify', '--bundle', file])).code, 2);
+
+    const outside = await runCli(['verify', '--bundle', file, '--log-key', s.verifierKey, '--entry', '0']);
+    assert.equal(outside.code, 1);
+    assert.equal(
+      outside.stderr,
+      `logwarden: ${file}: leaf 0 is not in the bundle: it holds leaves ${bundle.leafRange.from} to ${bundle.leafRange.to - 1} (each entry's leaf index is its "leafIndex" in the bundle's "entries")\n`,
+    );
+  });
+
+  it('an empty bundle says it holds no leaves', async () => {
+    const file = join(dir, 'empty.bundle');
+    const fetched = await runCli(
+      [
+        'fetch',
+        '--url',
+        s.url,
+        '--tenant',
+        s.tenantId,
+        '--type',
+        'AccessLog',
+        '--from',
+        '2020-01-01',
+        '--to',
+        '2020-01-02',
+        '--format',
+        'bundle',
+        '--out',
+        file,
+        '--log-key',
+        s.verifierKey,
+      ],
+      { env },
+    );
+    assert.equal(fetched.code, 0, fetched.stderr);
+    const ok = await runCli(['verify', '--bundle', file, '--log-key', s.verifierKey]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /\nThe bundle holds no leaves: the server served no entries for its window\n/);
+    assert.match(ok.stdout, /: no entries, so nothing to prove beyond the signed checkpoint\n/);
+    assert.doesNotMatch(ok.stdout, /Leaves 0 to 0|COMPLETE/);
+    const entry = await runCli(['verify', '--bundle', file, '--log-key', s.verifierKey, '--entry', '0']);
+    assert.equal(entry.code, 1);
+    assert.match(entry.stderr, /leaf 0 is not in the bundle: it holds no leaves \(the server served no entries for its window\)\n$/);
   });
 });

@@ -87,6 +87,12 @@ class Deployment {
     });
   }
 
+  /** A read key of another tenant of the same server. */
+  async otherTenantKey(): Promise<{ tenantId: string; key: IssuedKey }> {
+    const tenantId = (await createTenant(this.store!, 'other')).id;
+    return { tenantId, key: await issueAccessKey(this.store!, tenantId, ['api:logs:read']) };
+  }
+
   verifier(state: LogState | null = null): LogVerifier {
     return new LogVerifier({ client: this.client(), state: state && structuredClone(state), cache: new MemoryLeafCache() });
   }
@@ -140,6 +146,29 @@ describe('verify against a real server and SQLite store', () => {
       served.map((s) => ({ logType: 'AccessLog', entry: s.entry, leafIndex: s.leafIndex! })),
     );
     assert.equal(included.proven.length, 300);
+  });
+
+  it("another tenant's access key: the 404 says the key may belong to another tenant", async () => {
+    const { d } = await fresh();
+    const other = await d.otherTenantKey();
+    const client = new TlogClient({
+      baseUrl: d.url,
+      accessKey: other.key.accessKey,
+      secret: other.key.secret,
+      tenantId: d.tenantId,
+      requestsPerSecond: 0,
+      retry: { retries: 0 },
+    });
+    const hint = `; the verifiable log endpoints answer 404 for any tenant but the credentials' own: the access key or token may belong to another tenant than ${d.tenantId}`;
+    for (const run of [() => new LogVerifier({ client }).checkpoint(), () => client.checkpointNote(), () => fetchEvidenceBundle(client, WINDOW)]) {
+      await assert.rejects(run(), (err: Error & { code?: string; status?: number }) => {
+        assert.equal(err.code, 'not_found');
+        assert.equal(err.status, 404);
+        assert.match(err.message, new RegExp(`^HTTP 404: no verifiable log of tenant "${d.tenantId}" \\(requestId [^)]+\\)`));
+        assert.ok(err.message.includes(hint), err.message);
+        return true;
+      });
+    }
   });
 
   it("an entry's text edited in the database", async () => {
