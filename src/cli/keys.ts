@@ -22,7 +22,7 @@ function parseScopes(values: readonly string[]): Scope[] {
   ];
 }
 
-const collect = (value: string, previous: string[]) => [...previous, value];
+const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 export function registerKeys(program: Command, now: () => number = Date.now): void {
   const keys = program
@@ -38,11 +38,11 @@ export function registerKeys(program: Command, now: () => number = Date.now): vo
       .command('create')
       .description('create an access key for a tenant; the secret is printed once and stored only as a hash')
       .requiredOption('--tenant <id>', 'the tenant the key belongs to')
-      .option('--scope <scope>', 'api:logs:read or api:logs:write (short: read, write); repeat for both', collect, [])
+      .option('--scope <scope>', 'required: api:logs:read or api:logs:write (short: read, write); repeat for both', collect)
       .option('--json', 'print {"accessKey", "secret", "tenant", "scopes"} as JSON')
       .addHelpText('after', '\nExample:\n  logwarden keys create --tenant 123456789012345678 --scope api:logs:read --scope api:logs:write\n'),
-  ).action(async (opts: StoreFlags & { tenant: string; scope: string[]; json?: boolean }) => {
-    const scopes = parseScopes(opts.scope);
+  ).action(async (opts: StoreFlags & { tenant: string; scope?: string[]; json?: boolean }) => {
+    const scopes = parseScopes(opts.scope ?? []);
     const config = configFrom(opts);
     await withExistingStore(config, async (store) => {
       if (!(await store.getTenant(opts.tenant))) throw noTenant(opts.tenant, config);

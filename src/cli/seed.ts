@@ -3,9 +3,10 @@ import type { Command } from 'commander';
 import { DEFAULT_DEMO_DAYS, DEFAULT_DEMO_SEED, generateDemoEntries } from '../demo/demo-data.ts';
 import type { NewEntry } from '../logs/entry.ts';
 import { GONG_LOG_TYPES } from '../logs/log-types.ts';
-import { formatEventTime, parseDateTime } from '../logs/time.ts';
+import { formatEventTime } from '../logs/time.ts';
 import type { Store } from '../store/store.ts';
 import { configFrom, intFlag, noTenant, printJson, type StoreFlags, storeOptions, withExistingStore } from './common.ts';
+import { parseWhen, WHEN_HELP } from './dates.ts';
 import { UsageError } from './exit-codes.ts';
 import { createProgress } from './progress.ts';
 
@@ -37,10 +38,7 @@ function* take<T>(source: Iterator<T>, n: number): Generator<T> {
 }
 
 function untilFlag(value: string | undefined, clock: () => number): number {
-  if (value === undefined) return clock();
-  const parsed = parseDateTime(value);
-  if (!parsed.ok) throw new UsageError(`--until ${parsed.problem}`);
-  return parsed.instant.ms;
+  return value === undefined ? clock() : parseWhen(value, '--until', clock()).ms;
 }
 
 function typesFlag(value: string | undefined): string[] | undefined {
@@ -67,7 +65,7 @@ export function registerSeed(program: Command, clock: () => number = Date.now): 
       .requiredOption('--entries <n>', 'how many entries to generate')
       .option('--days <d>', `how many days back from --until the entries cover (default: ${DEFAULT_DEMO_DAYS})`)
       .option('--seed <s>', `seed of the generator, 0 to 4294967295 (default: ${DEFAULT_DEMO_SEED})`)
-      .option('--until <time>', 'end of the covered range (exclusive), ISO-8601 with offset (default: now)')
+      .option('--until <when>', `end of the covered range (exclusive): ${WHEN_HELP} (default: now)`)
       .option('--types <list>', 'only these log types, comma-separated, e.g. AccessLog,UserCallPlay (default: all five)')
       .option('--json', 'print {"tenant", "entries", "stored", "duplicates", "seconds", "entriesPerSecond", "from", "to", "seed"} as JSON')
       .addHelpText(

@@ -211,7 +211,7 @@ export function registerSync(program: Command, clock: () => number = Date.now): 
         .option('--interval <duration>', 'time between runs with --follow', '15m')
         .option(
           '--silent-after <duration>',
-          'warn about a type that had entries when it has had no new one for this long (default: longer than a weekend)',
+          'warn about a type that had entries when it has had no new one for this long (the default is longer than a weekend)',
           '72h',
         )
         .option('--json', 'print the report as JSON (with --follow: one line per run)'),
@@ -253,7 +253,8 @@ Examples:
 
 Exit status: 0 when every type synced and its mirror is complete, 1 when one failed (the others
 still run) or its mirror is still incomplete after reading the missing range again, 130 when
-stopped by Ctrl-C (the checkpoints keep what was stored). A type that had entries before and
+stopped by Ctrl-C (the checkpoints keep what was stored); with --follow, a stop by Ctrl-C or
+SIGTERM is its normal end, exit status 0. A type that had entries before and
 has had no new one for longer than --silent-after (default 72h, so that a weekend without
 activity is not one) is reported as a warning, once per silence: an empty run alone is an
 ordinary quiet window.`,

@@ -126,7 +126,7 @@ function registerTenantShow(tenants: Command): void {
   storeOptions(
     tenants
       .command('show')
-      .description("show a tenant: its name, rate limits, retention per log type, and its verifiable log's verifier key and latest checkpoint")
+      .description("show a tenant: its name, rate limits, retention per log type, and its verifiable log's origin, verifier key and size")
       .argument('<tenant-id>', 'the tenant')
       .option('--json', 'print as JSON')
       .addHelpText(

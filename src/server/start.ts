@@ -95,7 +95,9 @@ export async function prepareStore(
         retentionDays = GONG_RETENTION_DAYS;
       }
       const r = await loadDemoData(store, tenantId, { now: clock(), ...(retentionDays && { retentionDays }) });
-      process.stderr.write(`logwarden: demo data for tenant ${tenantId}: ${r.accepted} entries stored (${r.duplicates} already there)\n`);
+      process.stderr.write(
+        `logwarden: demo data for tenant ${tenantId}: ${r.accepted} ${r.accepted === 1 ? 'entry' : 'entries'} stored (${r.duplicates} already there)\n`,
+      );
     }
     // The key last: a start stopped before this point made no secret that was never shown, and
     // the next start makes the key.

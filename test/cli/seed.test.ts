@@ -97,6 +97,14 @@ describe('logwarden seed', () => {
     );
   });
 
+  it('takes --until in the forms of every time flag: a day (UTC midnight) or a time ago', async () => {
+    const day = await logwarden(
+      [...seedArgs('--entries', '5', '--days', '1', '--seed', '31'), '--json'].map((a) => (a === until ? '2026-02-10' : a)),
+    );
+    assert.equal(day.code, 0, day.stderr);
+    assert.equal(JSON.parse(day.stdout).to, '2026-02-10T00:00:00.000Z');
+  });
+
   it('seeds only the log types given with --types', async () => {
     const other = '4343434343';
     const setup = openSqliteStore({ dataDir: dir });
@@ -149,7 +157,8 @@ describe('logwarden seed', () => {
       [seedArgs('--days', '-3'), 2, /--days must be an integer/],
       [seedArgs('--types', 'AccessLog,Nope'), 2, /--types must list log types among AccessLog/],
       [seedArgs('--seed', '4294967296'), 2, /--seed must be an integer from 0 to 4294967295/],
-      [seedArgs('--until', '2026-03-01T00:00:00'), 2, /--until must include a UTC offset/],
+      [seedArgs('--until', '2026-03-01T00:00:00'), 2, /--until must include a UTC offset.*; use ISO-8601 with offset, YYYY-MM-DD/],
+      [seedArgs('--until', 'tomorrow'), 2, /^logwarden: --until .*; use ISO-8601 with offset, YYYY-MM-DD \(UTC midnight\), a time ago like 7d/],
       [seedArgs('--until', '0001-01-01T00:00:00Z', '--days', '3000'), 2, /--until and --days/],
       [['seed', '--tenant', 'acme', '--entries', '10', '--data-dir', dir], 2, /--tenant must be a tenant id/],
       [['seed', '--tenant', tenant, '--data-dir', dir], 2, /required option '--entries <n>'/],
