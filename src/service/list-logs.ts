@@ -52,9 +52,17 @@ function sameUser(a: UserMatch | null, b: UserMatch | null): boolean {
   return a === null || b === null ? a === b : a.field === b.field && a.value === b.value;
 }
 
-function parseInstant(name: string, value: string): Instant {
+/** A time of day followed by a space and offset digits: what `+01:00` becomes when a URL's `+` is read as a space. */
+const PLUS_AS_SPACE = /T\d\d:\d\d(:\d\d(\.\d+)?)? \d\d(:?\d\d)?$/;
+
+/** A date-time query parameter, or a 400 quoting it, saying what is wrong and, for an offset's `+` lost to URL decoding, how to send it. */
+export function parseInstant(name: string, value: string): Instant {
   const r = parseDateTime(value);
-  if (!r.ok) throw invalid(`${name}: ${JSON.stringify(value.length > 64 ? value.slice(0, 64) + '…' : value)} ${r.problem}`);
+  if (!r.ok) {
+    const shown = JSON.stringify(value.length > 64 ? value.slice(0, 64) + '…' : value);
+    const hint = PLUS_AS_SPACE.test(value) ? " (a + in a URL query reads as a space: send the offset's + as %2B)" : '';
+    throw invalid(`${name}: ${shown} ${r.problem}${hint}`);
+  }
   return r.instant;
 }
 

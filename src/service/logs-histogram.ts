@@ -8,10 +8,10 @@
  */
 import { invalid } from '../errors.ts';
 import type { LogTypes } from '../logs/log-types.ts';
-import { ceilMs, compareInstants, parseDateTime } from '../logs/time.ts';
+import { ceilMs, compareInstants } from '../logs/time.ts';
 import { BUCKET_MS } from '../store/count-plan.ts';
 import type { Store } from '../store/store.ts';
-import { parseUser } from './list-logs.ts';
+import { parseInstant, parseUser } from './list-logs.ts';
 
 /** A year and a day of hours: a histogram answer stays small (under 9,000 buckets). */
 export const MAX_HISTOGRAM_HOURS = 366 * 24;
@@ -34,9 +34,7 @@ export interface Histogram {
 
 function instant(name: string, value: string | undefined) {
   if (value === undefined || value === '') throw invalid(`${name}: is required`);
-  const r = parseDateTime(value);
-  if (!r.ok) throw invalid(`${name}: ${JSON.stringify(value.slice(0, 64))} ${r.problem}`);
-  return r.instant;
+  return parseInstant(name, value);
 }
 
 export async function histogram(store: Store, types: LogTypes, tenantId: string, p: HistogramParams, now: number): Promise<Histogram> {

@@ -151,6 +151,15 @@ for (const kind of await storeKinds()) {
           /^limit: must be an integer from 1 to 1000$/,
         ]),
         [{ logType: 'AccessLog', fromDateTime: '2026-01-01T00:00:00Z', cursor: 'bogus' }, /^cursor: /],
+        // `+01:00` sent unencoded arrives as ` 01:00`: the answer says how to send it.
+        [
+          { logType: 'AccessLog', fromDateTime: '2026-01-01T00:00:00 01:00' },
+          /^fromDateTime: .* \(a \+ in a URL query reads as a space: send the offset's \+ as %2B\)$/,
+        ],
+        [
+          { logType: 'AccessLog', fromDateTime: 'yesterday 01:00' },
+          /^fromDateTime: "yesterday 01:00" is not an ISO-8601 date-time with offset \(e\.g\. 2024-01-31T08:00:00Z\)$/,
+        ],
       ];
       for (const [query, message] of cases) {
         const r = await t.list(query);
