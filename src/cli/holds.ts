@@ -13,7 +13,8 @@ const MAX_REASON = 1000;
 
 function reasonFlag(value: string): string {
   const reason = value.trim();
-  if (reason === '' || reason.length > MAX_REASON) throw new UsageError(`--reason must be 1 to ${MAX_REASON} characters`);
+  if (reason === '') throw new UsageError('--reason is blank: say why, for the record (it goes to the admin trail)');
+  if (reason.length > MAX_REASON) throw new UsageError(`--reason must be at most ${MAX_REASON} characters (got ${reason.length})`);
   return reason;
 }
 

@@ -251,7 +251,8 @@ describe('logwarden tenants retention and holds', () => {
     );
     await refused(['holds', 'create', '--tenant', tenant, '--from', '1d', '--to', '2d', '--reason', 'x'], 2, /--to must be later than --from/);
     await refused(['holds', 'create', '--tenant', tenant, '--from', '2026-02-30', '--reason', 'x'], 2, /--from /);
-    await refused(['holds', 'create', '--tenant', tenant, '--reason', '   '], 2, /--reason must be 1 to 1000 characters/);
+    await refused(['holds', 'create', '--tenant', tenant, '--reason', '   '], 2, /--reason is blank: say why/);
+    await refused(['holds', 'create', '--tenant', tenant, '--reason', 'x'.repeat(1001)], 2, /--reason must be at most 1000 characters \(got 1001\)/);
     await refused(['holds', 'create', '--tenant', tenant], 2, /required option '--reason <text>'/);
     await refused(['holds', 'list', '--tenant', '42'], 1, /^logwarden: no tenant 42 in the store at \/.+$/m);
     await refused(['holds', 'release', 'hold_nosuchhold', '--reason', 'x'], 1, /^logwarden: no hold hold_nosuchhold$/m);

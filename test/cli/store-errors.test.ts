@@ -4,7 +4,7 @@
  * a database". `ingest` says the same of an input file it cannot read.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -37,9 +37,12 @@ describe('commands that open the store: errors a person understands', () => {
   it('a database file that is not a database', async () => {
     const data = join(dir, 'garbage');
     mkdirSync(data, { mode: 0o700 });
-    writeFileSync(join(data, 'logwarden.db'), 'this is not an SQLite database '.repeat(200), { mode: 0o600 });
+    writeFileSync(join(data, 'logwarden.db'), 'this is not an SQLite database '.repeat(200));
+    chmodSync(join(data, 'logwarden.db'), 0o644);
     const r = await runCli(['keys', 'list', '--tenant', '1', '--data-dir', data]);
     assertOneLine(r, new RegExp(`^logwarden: ${join(data, 'logwarden.db')} is not a readable logwarden database .*restore it from a backup`));
+    // Not the store's file: left as it was (its mode is not tightened as a store file's would be).
+    assert.equal(statSync(join(data, 'logwarden.db')).mode & 0o777, 0o644);
   });
 
   it('ingest: an input that is missing or a directory, before any data directory is made', async () => {

@@ -8,7 +8,7 @@
  * when other users can enter or read it. The store's files in it that others could read are
  * tightened; other files (a data directory may be shared) are left alone.
  */
-import { chmodSync, closeSync, fchmodSync, mkdirSync, openSync, readdirSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, fchmodSync, mkdirSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const GROUP_OR_OTHERS = 0o077;
@@ -19,6 +19,25 @@ function octal(mode: number): string {
 
 function defaultWarn(message: string): void {
   process.stderr.write(`logwarden: warning: ${message}\n`);
+}
+
+const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
+
+/** Whether `path` is missing, empty, or starts as an SQLite database does. */
+function isSqliteFileOrAbsent(path: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return true; // absent (made below), or unreadable: SQLite says why
+  }
+  try {
+    const head = Buffer.alloc(SQLITE_HEADER.length);
+    const n = readSync(fd, head, 0, head.length, 0);
+    return n === 0 || (n === head.length && head.equals(SQLITE_HEADER));
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**
@@ -48,6 +67,8 @@ export function prepareDataDir(
     }
   }
 
+  // A database file that is not SQLite's is not the store's: nothing is changed, and opening it says so.
+  if (!isSqliteFileOrAbsent(join(dir, databaseFile))) return;
   const tightened: string[] = [];
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     if (!entry.isFile() || !isStoreFile(entry.name)) continue;
