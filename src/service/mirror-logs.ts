@@ -270,6 +270,7 @@ export function checkWarning(logType: string, c: MirrorCheck, nowMs: number): st
 export async function mirrorTypes(target: MirrorTarget, client: LogsClient, req: MirrorRoundRequest, silent: Set<string>): Promise<MirrorRound> {
   const { types, progress, retainedFrom, ...common } = req;
   const round: MirrorRound = { source: target.source, tenant: target.tenantId, startedAt: iso(req.untilMs), outcomes: [], warnings: [] };
+  const refused = new Map<string, { message: string; types: string[] }>();
   for (const logType of types) {
     if (req.signal?.aborted) break;
     const bar = progress?.(logType);
@@ -296,10 +297,24 @@ export async function mirrorTypes(target: MirrorTarget, client: LogsClient, req:
       if (isLogsApiError(err, 'aborted')) break;
       const message = err instanceof Error ? err.message : String(err);
       round.outcomes.push({ logType, error: message });
-      round.warnings.push(`${logType}: ${message}`);
+      if (isLogsApiError(err, 'unauthorized')) {
+        // Keyed by what the source said, not by the request ids the messages carry.
+        const why = `${err.status} ${err.messages.join('; ')}`;
+        const seen = refused.get(why);
+        if (seen) seen.types.push(logType);
+        else refused.set(why, { message, types: [logType] });
+      } else round.warnings.push(`${logType}: ${message}`);
     } finally {
       bar?.stop();
     }
+  }
+  // Credentials refused alike for several types are said once (a wrong secret fails them all).
+  for (const { message, types: refusedTypes } of refused.values()) {
+    round.warnings.push(
+      refusedTypes.length === 1
+        ? `${refusedTypes[0]}: ${message}`
+        : `${refusedTypes.join(', ')}: the source refused the credentials (${message}); check the access key and secret (or token) and their scopes`,
+    );
   }
   return round;
 }

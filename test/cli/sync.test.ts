@@ -397,6 +397,17 @@ describe('logwarden sync from one logwarden into another', () => {
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /unknown log type "Nope"/);
   });
+
+  it('says once that the source refused the credentials of every type', async () => {
+    const wrong = { ...env, LOGWARDEN_SECRET: 'w'.repeat(40) };
+    const r = await runCli(syncArgs('--rate', '0', '--json'), { env: wrong });
+    assert.equal(r.code, 1);
+    const warnings = r.stderr.split('\n').filter((l) => l.startsWith('logwarden: warning:'));
+    assert.deepEqual(warnings, [
+      `logwarden: warning: ${GONG_LOG_TYPES.join(', ')}: the source refused the credentials (${JSON.parse(r.stdout).types[0].error}); check the access key and secret (or token) and their scopes`,
+    ]);
+    assert.match(warnings[0]!, /HTTP 401/);
+  });
 });
 
 describe('logwarden sync when a source fails for one type', () => {
