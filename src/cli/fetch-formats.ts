@@ -63,7 +63,8 @@ export function formatter(format: Format, logType: string, appending: boolean, i
       return { head: '', record: (e) => `${prefix}${e.raw.slice(1)}\n`, pass, tail: () => '' };
     }
     case 'json': {
-      // The shape of an ingest batch (POST /v2/logs).
+      // The shape of a JSON ingest batch (POST /v2/logs), which takes at most 10,000 entries: an
+      // export may hold more. `logwarden ingest` reads NDJSON.
       const lead = (i: number) => (i === 0 ? '' : ',\n');
       return {
         head: `{"logType":${JSON.stringify(logType)},"logEntries":[\n`,

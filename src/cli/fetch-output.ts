@@ -5,10 +5,12 @@
  */
 
 import { once } from 'node:events';
-import { accessSync, constants, createWriteStream, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, createWriteStream, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Writable } from 'node:stream';
-import type { Formatter } from './fetch-formats.ts';
+import { EVIDENCE_FORMAT } from '../client/index.ts';
+import { ENTRY_FIELDS } from '../logs/entry-fields.ts';
+import type { CsvIdStyle, Format, Formatter } from './fetch-formats.ts';
 
 export { CSV_ID_STYLES, type CsvIdStyle, csvCell, csvIdCell, FORMATS, type Format, type Formatter, formatter } from './fetch-formats.ts';
 
@@ -121,6 +123,85 @@ export class Sink {
       await once(this.stream, 'drain');
     }
   }
+}
+
+/** What an export file holds, or what a run writes: `csv` alone is a CSV whose id style cannot be told. */
+type Held = 'ndjson' | 'csv' | 'csv-text' | 'csv-plain' | 'json' | 'bundle' | 'json-document' | 'other';
+
+const HELD_WORDS: Readonly<Record<Exclude<Held, 'other'>, string>> = {
+  ndjson: 'NDJSON (--format ndjson)',
+  csv: 'CSV (--format csv)',
+  'csv-text': 'CSV with text ids (--format csv --csv-ids text)',
+  'csv-plain': 'CSV with plain ids (--format csv --csv-ids plain)',
+  json: 'a JSON document (--format json), which cannot be added to',
+  bundle: 'an evidence bundle (--format bundle), which cannot be added to',
+  'json-document': 'a JSON document, which cannot be added to',
+};
+
+/** How many bytes of an existing file are read to tell its format: the CSV header and the start of a row, or an NDJSON line's start. */
+const PROBE_BYTES = 64 * 1024;
+
+/** The format of an export from its first bytes (`head`): fetch's own NDJSON, CSV, JSON or bundle, or something else. */
+function heldIn(head: string): Held {
+  const nl = head.indexOf('\n');
+  const first = (nl < 0 ? head : head.slice(0, nl)).replace(/\r$/, '');
+  if (first.startsWith('{')) {
+    if (/^\{"logType":"(?:[^"\\]|\\.)*","logEntries":\[/.test(first)) return 'json';
+    if (first.trim() === '{') {
+      return /^\{\s*"format"\s*:\s*"([^"]*)"/.exec(head)?.[1] === EVIDENCE_FORMAT ? 'bundle' : 'json-document';
+    }
+    return 'ndjson';
+  }
+  if (first !== ENTRY_FIELDS.join(',')) return 'other';
+  // The id style shows in the first row's userId cell: a quoted tab then the digits, or the bare digits.
+  const row = nl < 0 ? '' : head.slice(nl + 1);
+  if (row.startsWith('"\t')) return 'csv-text';
+  if (/^\d/.test(row)) return 'csv-plain';
+  return 'csv';
+}
+
+/**
+ * Says in words why `--append` cannot add this run's records to `path` (its content is of
+ * another format, another CSV id style, or ends in the middle of a line), or nothing (it is
+ * missing, empty, or of the same format). Read before any request, without changing the file.
+ */
+export function appendProblem(path: string, format: Exclude<Format, 'json'>, idStyle: CsvIdStyle): string | undefined {
+  let head: string;
+  let endsWithLineBreak: boolean;
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return undefined; // missing (made on the first write); not writable is outputProblem's to say
+  }
+  try {
+    const size = fstatSync(fd).size;
+    if (size === 0) return undefined;
+    const buf = Buffer.alloc(Math.min(size, PROBE_BYTES));
+    const n = readSync(fd, buf, 0, buf.length, 0);
+    head = buf.subarray(0, n).toString('utf8');
+    const last = Buffer.alloc(1);
+    readSync(fd, last, 0, 1, size - 1);
+    endsWithLineBreak = last[0] === 0x0a;
+  } finally {
+    closeSync(fd);
+  }
+  const writes = format === 'ndjson' ? 'ndjson' : idStyle === 'text' ? 'csv-text' : 'csv-plain';
+  const held = heldIn(head);
+  const same = held === writes || (held === 'csv' && writes !== 'ndjson');
+  if (!same) {
+    const nl = head.search(/\r?\n/);
+    const first = nl < 0 ? head : head.slice(0, nl);
+    const words =
+      held === 'other'
+        ? `neither NDJSON nor CSV with fetch's header (its first line: ${JSON.stringify(first.length > 60 ? `${first.slice(0, 60)}…` : first)})`
+        : HELD_WORDS[held];
+    return `--append: ${path} holds ${words}; this run would write ${HELD_WORDS[writes]}. Append only to an export made with the same --format and --csv-ids, or give another --out`;
+  }
+  if (!endsWithLineBreak) {
+    return `--append: ${path} does not end with a line break (its last record is cut short?), so the first entry added would be joined to it. Remove the unfinished last line, or give another --out`;
+  }
+  return undefined;
 }
 
 export function isNonEmptyFile(path: string): boolean {

@@ -1,6 +1,7 @@
 /**
  * `logwarden fetch` — pages through one query of any Gong-compatible `/v2/logs` and writes
- * the entries as NDJSON, JSON or CSV, streaming. Ctrl-C stops at a page boundary, closes the
+ * the entries as NDJSON, JSON or CSV, streaming (or, from a logwarden server, as an evidence
+ * bundle: fetch-bundle.ts). Ctrl-C stops at a page boundary, closes the
  * output on a whole record and prints how to continue.
  */
 import { type Command, Option } from 'commander';
@@ -9,7 +10,18 @@ import { loadConfig } from '../config.ts';
 import { parseWhen, WHEN_HELP, type When } from './dates.ts';
 import { CommandError, InterruptedError, UsageError } from './exit-codes.ts';
 import { fetchBundle } from './fetch-bundle.ts';
-import { CSV_ID_STYLES, type CsvIdStyle, FORMATS, type Format, formatter, isNonEmptyFile, outputProblem, RecordBytes, Sink } from './fetch-output.ts';
+import {
+  appendProblem,
+  CSV_ID_STYLES,
+  type CsvIdStyle,
+  FORMATS,
+  type Format,
+  formatter,
+  isNonEmptyFile,
+  outputProblem,
+  RecordBytes,
+  Sink,
+} from './fetch-output.ts';
 import { createProgress } from './progress.ts';
 import { clientFrom, pageSizeFrom, type RemoteFlags, remoteOptions } from './remote.ts';
 
@@ -72,6 +84,20 @@ function resumeHint(flags: FetchFlags, from: When, to: When | undefined, done: P
   return lines.join('\n') + '\n';
 }
 
+/**
+ * The server refuses a cursor sent with parameters other than its query's, and says to send the
+ * cursor alone; fetch always sends --type and --from, so says what to do with fetch instead.
+ */
+function cursorMismatch(err: unknown, flags: FetchFlags): CommandError | undefined {
+  if (flags.cursor === undefined || !isLogsApiError(err, 'bad_request')) return undefined;
+  if (!err.messages.some((m) => m.startsWith('cursor: does not match the request'))) return undefined;
+  return new CommandError(
+    `${err.message}\n` +
+      'This --cursor belongs to another query. fetch sends the query (--type, --from, --to) with a cursor: give them, and --page-size if any, ' +
+      'exactly as in the command printed with the cursor (copy it whole), or start again without --cursor.',
+  );
+}
+
 /** SIGINT/SIGTERM abort the export; a second one exits at once. */
 function interruptions(): { signal: AbortSignal; dispose(): void } {
   const ac = new AbortController();
@@ -108,6 +134,9 @@ async function run(flags: FetchFlags, clock: () => number): Promise<void> {
   const toStdout = flags.out === undefined || flags.out === '-';
   const problem = toStdout ? undefined : outputProblem(flags.out!);
   if (problem) throw new CommandError(problem);
+  // Records of another format (or CSV id style) added to a file would make it unreadable as either.
+  const mixed = flags.append && !toStdout && format !== 'json' ? appendProblem(flags.out!, format, flags.csvIds) : undefined;
+  if (mixed) throw new UsageError(mixed);
   const sink = toStdout ? Sink.stdout() : Sink.file(flags.out!, flags.append === true);
   const out = formatter(format, flags.type, flags.append === true && isNonEmptyFile(flags.out!), flags.csvIds);
   const records = new RecordBytes(out);
@@ -178,14 +207,14 @@ async function run(flags: FetchFlags, clock: () => number): Promise<void> {
       const range = `from ${from.iso}${to ? ` to ${to.iso}` : ''}`;
       const file = toStdout
         ? ''
-        : `; ${flags.out} holds ${flags.format === 'csv' && !flags.append ? 'only the header' : flags.format === 'json' ? 'an empty batch' : 'nothing'}`;
+        : `; ${flags.out} holds ${flags.format === 'csv' && !flags.append ? 'only the header' : flags.format === 'json' ? 'a document with no entries' : 'nothing'}`;
       process.stderr.write(`logwarden: no entries matched: ${flags.type} ${range} at ${client.baseUrl}${file}\n`);
     } else if (process.stderr.isTTY && !toStdout) {
       process.stderr.write(`${done.written.toLocaleString('en-US')} ${flags.type} entries written to ${flags.out}\n`);
     }
     return;
   }
-  if (failure && done.written === 0) throw failure;
+  if (failure && done.written === 0) throw cursorMismatch(failure, flags) ?? failure;
   process.stderr.write(`Stopped after ${done.written.toLocaleString('en-US')} entries; ${where} holds whole records only.\n`);
   process.stderr.write(resumeHint(flags, from, to, done));
   if (failure) throw failure;
@@ -198,7 +227,8 @@ export function registerFetch(program: Command, clock: () => number = Date.now):
     program
       .command('fetch')
       .description(
-        'export one query of a Gong-compatible /v2/logs (logwarden or Gong itself) as NDJSON, JSON or CSV. ' +
+        'export one query of a Gong-compatible /v2/logs (logwarden or Gong itself) as NDJSON, JSON or CSV, ' +
+          'or from a logwarden server as an evidence bundle (the entries with the proof of their log). ' +
           "Streams with constant memory, paces itself under the source's rate limit, honours Retry-After, " +
           'and treats the "no records" 404 as an empty result.',
       )
@@ -208,7 +238,9 @@ export function registerFetch(program: Command, clock: () => number = Date.now):
       .addOption(
         new Option(
           '--format <format>',
-          'ndjson: one entry per line with its logType; json: an ingest batch; csv: flat columns, logRecord as a JSON cell; bundle: an offline evidence bundle (logwarden servers; see `logwarden verify --help`)',
+          'ndjson: one entry per line with its logType (what `logwarden ingest` loads); json: one {"logType", "logEntries"} document, ' +
+            'the shape of an ingest batch (POST /v2/logs takes up to 10,000 entries a batch; see below); csv: flat columns, logRecord as a JSON cell; ' +
+            'bundle: an offline evidence bundle (logwarden servers; see `logwarden verify --help`)',
         )
           .choices([...FORMATS, 'bundle'])
           .default('ndjson'),
@@ -222,7 +254,7 @@ export function registerFetch(program: Command, clock: () => number = Date.now):
           .default('text'),
       )
       .option('--out <file>', 'write to a file instead of standard output')
-      .option('--append', 'add to the --out file (ndjson, csv) instead of replacing it; used to resume')
+      .option('--append', 'add to the --out file (ndjson, csv; one of the same format and --csv-ids) instead of replacing it; used to resume')
       .option('--cursor <cursor>', 'start from this cursor of the same query (printed when an export is interrupted)')
       .option('--tenant <id>', 'with --format bundle: the tenant whose verifiable log proves the entries')
       .option(
@@ -243,6 +275,11 @@ Examples:
   logwarden fetch --url https://api.gong.io --type UserCallPlay --from 2026-03-04T00:00:00-07:00 --to 2026-03-05T00:00:00-07:00 | jq .logRecord
   logwarden fetch --url http://127.0.0.1:8080 --tenant 681063174048086563 --type AccessLog --from 2026-03-01 --to 2026-04-01 --format bundle --out march.bundle
 
+--format json writes one document, {"logType": …, "logEntries": […]}: the shape of a JSON
+ingest batch, but POST /v2/logs takes at most 10,000 entries a batch, so a larger export
+cannot be posted as it is. To load an export into a logwarden store again, use --format ndjson
+and \`logwarden ingest FILE --tenant ID\`.
+
 --format bundle (logwarden servers only) writes one JSON file an auditor can take away: the
 window's entries exactly as served, the signed checkpoint, the verifier key, the leaves the
 entries span and the hashes of the rest of the tree. \`logwarden verify --bundle FILE --log-key KEY\`
@@ -258,7 +295,9 @@ A progress bar (entries, rate, ETA) shows on a terminal; piped, the command is q
 for one line on stderr when no entry matched (the output is then empty, the exit status 0).
 Ctrl-C stops at a page boundary, leaves whole records only, prints how to continue (with
 --out FILE --append for NDJSON and CSV) and exits 130. The --out file is opened once the
-source has answered: a refused key or an unreachable server leaves an earlier file as it was.`,
+source has answered: a refused key or an unreachable server leaves an earlier file as it was.
+--append adds only to a file of the same format (for CSV, the same header and --csv-ids) that
+ends with a whole line, and refuses any other before a request is made.`,
     )
     .action(async (flags: FetchFlags) => run(flags, clock));
 }

@@ -134,7 +134,7 @@ describe('logwarden fetch against a misbehaving Gong-compatible server', () => {
     }
   });
 
-  it('writes JSON as an ingest batch, and an empty result (the 404) as an empty batch', async () => {
+  it('writes JSON as one {logType, logEntries} document, and an empty result (the 404) as one with no entries', async () => {
     const r = await runCli(fetchArgs('--from', '2026-01-01', '--format', 'json'), { env: CREDS });
     assert.equal(r.code, 0, r.stderr);
     const doc = JSON.parse(r.stdout) as { logType: string; logEntries: unknown[] };
@@ -299,6 +299,83 @@ describe('logwarden fetch: the --out file of an export that fails', () => {
     assert.equal(folder.stderr, `logwarden: --out ${dir.path} is a folder; give a file name\n`);
     assert.equal(server.requests.length, requests, 'no request was made');
   });
+
+  it('--append refuses, before any request and leaving the file as it was, a file of another format or CSV id style', async () => {
+    const made: Record<string, string> = {};
+    for (const [name, args] of [
+      ['text.csv', ['--format', 'csv']],
+      ['plain.csv', ['--format', 'csv', '--csv-ids', 'plain']],
+      ['lines.ndjson', []],
+      ['batch.json', ['--format', 'json']],
+    ] as const) {
+      const file = join(dir.path, name);
+      const r = await runCli(fetchArgs(...args, '--out', file), { env: CREDS });
+      assert.equal(r.code, 0, r.stderr);
+      made[name] = readFileSync(file, 'utf8');
+    }
+    const bundle = join(dir.path, 'march.bundle');
+    writeFileSync(bundle, `${JSON.stringify({ format: 'logwarden-evidence/v1', entries: [] }, null, 1)}\n`);
+    made['march.bundle'] = readFileSync(bundle, 'utf8');
+    const other = join(dir.path, 'other.csv');
+    writeFileSync(other, 'a,b\r\n1,2\r\n');
+    made['other.csv'] = 'a,b\r\n1,2\r\n';
+    const cut = join(dir.path, 'cut.ndjson');
+    writeFileSync(cut, made['lines.ndjson']!.slice(0, 50));
+    made['cut.ndjson'] = made['lines.ndjson']!.slice(0, 50);
+
+    const text = 'CSV with text ids (--format csv --csv-ids text)';
+    const plain = 'CSV with plain ids (--format csv --csv-ids plain)';
+    const ndjson = 'NDJSON (--format ndjson)';
+    const advice = 'Append only to an export made with the same --format and --csv-ids, or give another --out';
+    const cases: [file: string, args: string[], holds: string, writes: string][] = [
+      ['text.csv', ['--format', 'ndjson'], text, ndjson],
+      ['text.csv', ['--format', 'csv', '--csv-ids', 'plain'], text, plain],
+      ['plain.csv', ['--format', 'csv'], plain, text],
+      ['lines.ndjson', ['--format', 'csv'], ndjson, text],
+      ['batch.json', ['--format', 'ndjson'], 'a JSON document (--format json), which cannot be added to', ndjson],
+      ['march.bundle', [], 'an evidence bundle (--format bundle), which cannot be added to', ndjson],
+      ['other.csv', ['--format', 'csv'], `neither NDJSON nor CSV with fetch's header (its first line: "a,b")`, text],
+    ];
+    const requests = server.requests.length;
+    for (const [name, args, holds, writes] of cases) {
+      const file = join(dir.path, name);
+      const r = await runCli(fetchArgs(...args, '--out', file, '--append'), { env: CREDS });
+      assert.equal(r.code, 2, `${name} ${args.join(' ')}: ${r.stderr}`);
+      assert.equal(r.stderr, `logwarden: --append: ${file} holds ${holds}; this run would write ${writes}. ${advice}\n`);
+    }
+    const r = await runCli(fetchArgs('--out', cut, '--append'), { env: CREDS });
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(
+      r.stderr,
+      `logwarden: --append: ${cut} does not end with a line break (its last record is cut short?), so the first entry added would be joined to it. Remove the unfinished last line, or give another --out\n`,
+    );
+    assert.equal(server.requests.length, requests, 'no request was made');
+    for (const [name, content] of Object.entries(made)) assert.equal(readFileSync(join(dir.path, name), 'utf8'), content, `${name} is as it was`);
+
+    // The same format (and id style) is added to: the records follow, the header is not repeated.
+    for (const [name, args] of [
+      ['text.csv', ['--format', 'csv']],
+      ['plain.csv', ['--format', 'csv', '--csv-ids', 'plain']],
+      ['lines.ndjson', ['--format', 'ndjson']],
+    ] as const) {
+      const file = join(dir.path, name);
+      const again = await runCli(fetchArgs(...args, '--out', file, '--append'), { env: CREDS });
+      assert.equal(again.code, 0, again.stderr);
+      const before = made[name]!;
+      const head = name.endsWith('.csv') ? before.slice(0, before.indexOf('\r\n') + 2) : '';
+      assert.equal(readFileSync(file, 'utf8'), before + before.slice(head.length), name);
+    }
+    // A CSV holding only its header (an empty result) takes either id style.
+    const header = join(dir.path, 'header.csv');
+    const empty = await runCli(
+      ['fetch', '--url', server.url, '--type', 'AccessLog', '--rate', '0', '--from', '2026-01-01', '--format', 'csv', '--out', header],
+      { env: CREDS },
+    );
+    assert.equal(empty.code, 0, empty.stderr);
+    const plainOnto = await runCli(fetchArgs('--format', 'csv', '--csv-ids', 'plain', '--out', header, '--append'), { env: CREDS });
+    assert.equal(plainOnto.code, 0, plainOnto.stderr);
+    assert.equal(parseCsv(readFileSync(header, 'utf8')).length, 4);
+  });
 });
 
 describe('logwarden fetch against a real logwarden server', () => {
@@ -321,5 +398,47 @@ describe('logwarden fetch against a real logwarden server', () => {
       const expected = await allBodies(source.store, source.tenantId, t);
       assert.equal(r.stdout, `{"logType":"${t}","logEntries":[\n${expected.join(',\n')}\n]}\n`);
     }
+  });
+
+  it("says how to resume with fetch when the server finds --cursor is another query's", async () => {
+    const env = { LOGWARDEN_ACCESS_KEY: source.key.accessKey, LOGWARDEN_SECRET: source.key.secret };
+    const auth = `Basic ${Buffer.from(`${source.key.accessKey}:${source.key.secret}`).toString('base64')}`;
+    const first = await fetch(`${source.url}/v2/logs?logType=AccessLog&fromDateTime=2026-01-01T00:00:00Z&limit=10`, {
+      headers: { authorization: auth },
+    });
+    assert.equal(first.status, 200);
+    const cursor = ((await first.json()) as { records: { cursor?: string } }).records.cursor;
+    assert.ok(cursor);
+    const base = ['fetch', '--url', source.url, '--type', 'AccessLog', '--rate', '0', '--cursor', cursor];
+
+    for (const other of [
+      ['--from', '2026-01-02'],
+      ['--from', '2026-01-01', '--to', '2026-02-01'],
+      ['--from', '2026-01-01', '--page-size', '9'],
+    ]) {
+      const r = await runCli([...base, ...other], { env });
+      assert.equal(r.code, 1, r.stderr);
+      const lines = r.stderr.trimEnd().split('\n');
+      assert.equal(lines.length, 2, r.stderr);
+      assert.match(lines[0]!, /^logwarden: HTTP 400: cursor: does not match the request .*\(requestId \w+\)$/);
+      assert.equal(
+        lines[1],
+        'This --cursor belongs to another query. fetch sends the query (--type, --from, --to) with a cursor: give them, and --page-size if any, ' +
+          'exactly as in the command printed with the cursor (copy it whole), or start again without --cursor.',
+      );
+    }
+    // Another refused cursor gets no such line: it is not a question of the query.
+    const bad = await runCli([...base.slice(0, -1), 'not-a-cursor', '--from', '2026-01-01'], { env });
+    assert.equal(bad.code, 1);
+    assert.equal(bad.stderr.trimEnd().split('\n').length, 1, bad.stderr);
+
+    // With the query unchanged the cursor resumes: the rest of the entries, after the first ten.
+    const ok = await runCli([...base, '--from', '2026-01-01', '--page-size', '10'], { env });
+    assert.equal(ok.code, 0, ok.stderr);
+    const expected = await allBodies(source.store, source.tenantId, 'AccessLog');
+    assert.deepEqual(
+      ok.stdout.trimEnd().split('\n'),
+      expected.slice(10).map((t) => `{"logType":"AccessLog",${t.slice(1)}`),
+    );
   });
 });
