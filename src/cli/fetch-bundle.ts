@@ -63,9 +63,11 @@ export async function fetchBundle(
       );
     }
     writeFileSync(flags.out, JSON.stringify(bundle, null, 1) + '\n');
+    const range = bundle.leafRange;
+    const leaves = range.from < range.to ? `leaves ${range.from}…${range.to - 1}` : 'no leaves: the server served no entries for the window';
     process.stderr.write(
       `${bundle.entries.length.toLocaleString('en-US')} ${flags.type} entries and their proof written to ${flags.out} ` +
-        `(checkpoint of ${check.checkpoint.size.toLocaleString('en-US')} leaves, root ${encodeBase64(check.checkpoint.rootHash)}; leaves ${bundle.leafRange.from}…${Math.max(bundle.leafRange.from, bundle.leafRange.to - 1)})\n` +
+        `(checkpoint of ${check.checkpoint.size.toLocaleString('en-US')} leaves, root ${encodeBase64(check.checkpoint.rootHash)}; ${leaves})\n` +
         (logKey
           ? ''
           : `The bundle names the key the server announced: ${bundle.verifierKey}\nCheck it against a trusted source before relying on the bundle.\n`),

@@ -315,6 +315,7 @@ describe('logwarden verify', () => {
       { env },
     );
     assert.equal(fetched.code, 0, fetched.stderr);
+    assert.match(fetched.stderr, /; no leaves: the server served no entries for the window\)\n/);
     const ok = await runCli(['verify', '--bundle', file, '--log-key', s.verifierKey]);
     assert.equal(ok.code, 0, ok.stderr);
     assert.match(ok.stdout, /\nThe bundle holds no leaves: the server served no entries for its window\n/);
