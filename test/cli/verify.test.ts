@@ -213,9 +213,9 @@ describe('logwarden verify', () => {
     assert.ok(f.stderr.includes(hint), f.stderr);
   });
 
-  it('fetch --format bundle writes a bundle that verifies offline; one entry exports as tlog-proof@v1; tampering is caught', async () => {
-    const file = join(dir, 'window.bundle');
-    const fetched = await runCli(
+  /** `fetch --format bundle` of AccessLog [from, to) into `file`, with the pinned key. */
+  const fetchBundle = (file: string, from: string, to: string) =>
+    runCli(
       [
         'fetch',
         '--url',
@@ -225,9 +225,9 @@ describe('logwarden verify', () => {
         '--type',
         'AccessLog',
         '--from',
-        at(100),
+        from,
         '--to',
-        at(200),
+        to,
         '--format',
         'bundle',
         '--out',
@@ -237,6 +237,10 @@ describe('logwarden verify', () => {
       ],
       { env },
     );
+
+  it('fetch --format bundle writes a bundle that verifies offline; one entry exports as tlog-proof@v1; tampering is caught', async () => {
+    const file = join(dir, 'window.bundle');
+    const fetched = await fetchBundle(file, at(100), at(200));
     assert.equal(fetched.code, 0, fetched.stderr);
     const bundle = JSON.parse(readFileSync(file, 'utf8')) as {
       entries: { leafIndex: number; wireText: string }[];
@@ -292,28 +296,7 @@ describe('logwarden verify', () => {
 
   it('an empty bundle says it holds no leaves', async () => {
     const file = join(dir, 'empty.bundle');
-    const fetched = await runCli(
-      [
-        'fetch',
-        '--url',
-        s.url,
-        '--tenant',
-        s.tenantId,
-        '--type',
-        'AccessLog',
-        '--from',
-        '2020-01-01',
-        '--to',
-        '2020-01-02',
-        '--format',
-        'bundle',
-        '--out',
-        file,
-        '--log-key',
-        s.verifierKey,
-      ],
-      { env },
-    );
+    const fetched = await fetchBundle(file, '2020-01-01', '2020-01-02');
     assert.equal(fetched.code, 0, fetched.stderr);
     assert.match(fetched.stderr, /; no leaves: the server served no entries for the window\)\n/);
     const ok = await runCli(['verify', '--bundle', file, '--log-key', s.verifierKey]);
