@@ -8,7 +8,7 @@
  * when other users can enter or read it. The store's files in it that others could read are
  * tightened; other files (a data directory may be shared) are left alone.
  */
-import { chmodSync, closeSync, fchmodSync, mkdirSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, fchmodSync, fstatSync, mkdirSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const GROUP_OR_OTHERS = 0o077;
@@ -32,9 +32,12 @@ function isSqliteFileOrAbsent(path: string): boolean {
     return true; // absent (made below), or unreadable: SQLite says why
   }
   try {
+    if (!fstatSync(fd).isFile()) return true; // a folder in its place: opening the store says so
     const head = Buffer.alloc(SQLITE_HEADER.length);
     const n = readSync(fd, head, 0, head.length, 0);
     return n === 0 || (n === head.length && head.equals(SQLITE_HEADER));
+  } catch {
+    return true; // unreadable: SQLite says why
   } finally {
     closeSync(fd);
   }
