@@ -1,5 +1,7 @@
 /** `logwarden serve` — run the server. */
 import cluster from 'node:cluster';
+import { closeSync, fchmodSync, fsyncSync, openSync, writeSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { gongRetentionText } from '../admin/gong-retention.ts';
 import type { Config, LogFormat } from '../config.ts';
@@ -19,19 +21,69 @@ interface ServeFlags extends StoreFlags {
   logFormat?: string;
 }
 
-function printWelcome(boot: Bootstrap, base: string): void {
+/** Where a first start off a terminal leaves the first key's secret: in the data directory, or (PostgreSQL) the working directory. */
+export function firstKeyFile(config: Config): string {
+  return config.databaseUrl ? resolve('logwarden-first-access-key') : join(resolve(config.dataDir), 'first-access-key');
+}
+
+/**
+ * Writes the first key's secret to `file`, readable by its owner only; the reason when it cannot.
+ * Standard error off a terminal goes to a log or a service manager's journal, which would keep it.
+ */
+function writeFirstKey(file: string, boot: Bootstrap): string | undefined {
+  const text =
+    `# logwarden: the first access key of tenant ${boot.tenantId}, made ${new Date().toISOString()}.\n` +
+    '# Store the secret (a password manager, a secret store), then delete this file.\n' +
+    `access key: ${boot.key.accessKey}\nsecret:     ${boot.key.secret}\ntenant:     ${boot.tenantId}\n`;
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, 'w', 0o600);
+    fchmodSync(fd, 0o600);
+    writeSync(fd, text);
+    fsyncSync(fd);
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+function printWelcome(boot: Bootstrap, base: string, config: Config): void {
   const key = boot.key;
   const from = new Date(Date.now() - 30 * 86_400_000).toISOString().slice(0, 10) + 'T00:00:00Z';
-  const cred = boot.preset ? `${key.accessKey}:$LOGWARDEN_BOOTSTRAP_SECRET` : `${key.accessKey}:${key.secret}`;
+  // Off a terminal the secret is never printed: it goes to a file only its owner reads.
+  const file = boot.preset || process.stderr.isTTY === true ? undefined : firstKeyFile(config);
+  const unwritten = file === undefined ? undefined : writeFirstKey(file, boot);
+  const secretWord = boot.preset
+    ? '$LOGWARDEN_BOOTSTRAP_SECRET'
+    : file === undefined
+      ? key.secret
+      : unwritten === undefined
+        ? `$(sed -n 's/^secret: *//p' ${shellWord(file)})`
+        : 'SECRET';
+  const cred = `${key.accessKey}:${secretWord}`;
+  const storeFlag = config.databaseUrl ? ' --database-url …' : ` --data-dir ${shellWord(config.dataDir)}`;
+  const secretLines = boot.preset
+    ? ['  (access key and secret preset by LOGWARDEN_BOOTSTRAP_ACCESS_KEY / _SECRET)']
+    : file === undefined
+      ? ['Store the secret now: it is shown only this once.']
+      : unwritten === undefined
+        ? [
+            'Its secret is not printed: standard error is not a terminal, and a log or a service manager would keep it.',
+            `It is in ${file} (readable by its owner only): store it, then delete the file.`,
+          ]
+        : [
+            `Its secret is not printed (standard error is not a terminal) and could not be written to ${file}: ${unwritten}.`,
+            `Make another key and revoke this one: logwarden keys create --tenant ${boot.tenantId} --scope read --scope write${storeFlag}`,
+          ];
   const lines = [
     '',
     'logwarden: created tenant ' + boot.tenantId + ' and an access key with scopes api:logs:read api:logs:write.',
-    boot.preset
-      ? '  (access key and secret preset by LOGWARDEN_BOOTSTRAP_ACCESS_KEY / _SECRET)'
-      : 'Store the secret now: it is shown only this once.',
+    ...secretLines,
     '',
     `  access key: ${key.accessKey}`,
-    boot.preset ? '' : `  secret:     ${key.secret}`,
+    boot.preset || file !== undefined ? '' : `  secret:     ${key.secret}`,
     '',
     'Write an entry:',
     `  curl -u "${cred}" -H 'Content-Type: application/json' \\`,
@@ -65,7 +117,7 @@ function printRestartHint(config: Config, tenantId: string | undefined): void {
 const shellWord = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
 function announce(listening: Listening, config: Config, workers: number): void {
-  if (listening.bootstrap) printWelcome(listening.bootstrap, listening.url);
+  if (listening.bootstrap) printWelcome(listening.bootstrap, listening.url, config);
   else printRestartHint(config, listening.tenantId);
   if (listening.gongRetention) {
     process.stderr.write(
@@ -107,7 +159,9 @@ export function registerServe(program: Command): void {
       'after',
       '\nOn first start with an empty store, a tenant and a read+write access key are created and printed\n' +
         'once on stderr with ready-to-paste curl lines and the address of the web console (/console,\n' +
-        'where they sign in); LOGWARDEN_BOOTSTRAP_ACCESS_KEY and LOGWARDEN_BOOTSTRAP_SECRET preset\n' +
+        'where they sign in). Off a terminal the secret is not printed (a log would keep it): it goes to\n' +
+        'first-access-key in the data directory, readable by its owner only (with PostgreSQL:\n' +
+        'logwarden-first-access-key in the working directory). LOGWARDEN_BOOTSTRAP_ACCESS_KEY and LOGWARDEN_BOOTSTRAP_SECRET preset\n' +
         'them for automated set-ups. A later start prints the `logwarden keys create` command that\n' +
         'makes a new key if a secret is lost. The log (stdout) is\n' +
         'readable lines on a terminal, JSON lines otherwise. SIGTERM or SIGINT stops accepting\n' +

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +9,11 @@ import Database from 'better-sqlite3';
 import { DATABASE_FILE, openSqliteStore } from '../../src/store/sqlite/index.ts';
 import { makeEntry } from '../store/contract/store.contract.ts';
 import { runCli, startServe } from '../support/cli.ts';
+
+/** The first key's secret a start off a terminal leaves in its data directory. */
+function firstSecret(dataDir: string): string | undefined {
+  return /^secret:\s+(\S+)$/m.exec(readFileSync(join(dataDir, 'first-access-key'), 'utf8'))?.[1];
+}
 
 const hasCurl = spawnSync('curl', ['--version']).status === 0;
 
@@ -23,8 +28,16 @@ describe('logwarden serve', () => {
     const server = await startServe(['--data-dir', dir, '--port', '0']);
     const err = server.stderr();
     const key = /access key: (\S+)/.exec(err)?.[1];
-    const secret = /secret:\s+(\S+)/.exec(err)?.[1];
+    // Standard error is a pipe here, not a terminal: the secret is in a file only its owner reads, never on stderr.
+    const file = join(dir, 'first-access-key');
+    assert.match(
+      err,
+      new RegExp(`Its secret is not printed: standard error is not a terminal.*\\nIt is in ${file} \\(readable by its owner only\\)`),
+    );
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    const secret = firstSecret(dir);
     assert.ok(key && secret, err);
+    assert.ok(!err.includes(secret), 'the secret is not on stderr');
     const curlLines = err.split('\n').filter((l) => l.trim().startsWith('curl'));
     assert.equal(curlLines.length, 2);
     const writeCmd = err
@@ -47,7 +60,7 @@ describe('logwarden serve', () => {
       assert.equal(r.status, 404, 'authenticated; the store is empty');
       console.log('# curl not installed: ran the printed read request with fetch instead');
     }
-    assert.ok(!server.stdout().includes(secret), 'the secret is on the terminal only, never in the structured log');
+    assert.ok(!server.stdout().includes(secret), 'the secret is never in the structured log');
     server.child.kill('SIGTERM');
     assert.equal(await server.exited, 0);
 
@@ -77,7 +90,7 @@ describe('logwarden serve', () => {
       const server = await startServe(['--data-dir', fresh, '--port', '0']);
       const err = server.stderr();
       const key = /access key: (\S+)/.exec(err)?.[1];
-      const secret = /secret:\s+(\S+)/.exec(err)?.[1];
+      const secret = firstSecret(fresh);
       assert.ok(key && secret, err);
       const r = await fetch(`${server.url}/v2/logs?logType=AccessLog&fromDateTime=2000-01-01T00:00:00Z`, {
         headers: { authorization: 'Basic ' + Buffer.from(`${key}:${secret}`).toString('base64') },
@@ -161,7 +174,7 @@ describe('logwarden serve', () => {
     try {
       assert.match(server.stderr(), /demo data for tenant \d+: \d+ entries stored/);
       const key = /access key: (\S+)/.exec(server.stderr())![1]!;
-      const secret = /secret:\s+(\S+)/.exec(server.stderr())![1]!;
+      const secret = firstSecret(d);
       const auth = 'Basic ' + Buffer.from(`${key}:${secret}`).toString('base64');
       const from = new Date(Date.now() - 30 * 86_400_000).toISOString();
       for (const type of ['AccessLog', 'UserActivityLog', 'UserCallPlay', 'ExternallySharedCallAccess', 'ExternallySharedCallPlay']) {
@@ -189,7 +202,7 @@ describe('logwarden serve', () => {
       const tenant = /demo data for tenant (\d+)/.exec(server.stderr())![1]!;
       assert.match(server.stderr(), new RegExp(`demo tenant ${tenant} keeps Gong's published retention \\(--gong-retention\\): AccessLog 14 days;`));
       const key = /access key: (\S+)/.exec(server.stderr())![1]!;
-      const secret = /secret:\s+(\S+)/.exec(server.stderr())![1]!;
+      const secret = firstSecret(d);
       const auth = { authorization: 'Basic ' + Buffer.from(`${key}:${secret}`).toString('base64') };
       const get = async (query: string) => {
         const r = await fetch(`${server.url}/v2/logs?${query}`, { headers: auth });
