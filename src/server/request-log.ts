@@ -36,10 +36,14 @@ export function loggableMessage(messages: readonly string[]): string {
   return text.length > MAX_MESSAGE ? text.slice(0, MAX_MESSAGE) + '…' : text;
 }
 
-/** Query parameters whose values are credentials: masked wherever they appear. */
-const SECRET_PARAMS = /^(access_token|token|secret|client_secret|password|key|api_key|authorization)$/i;
+/**
+ * Query parameters whose values are logged: the API's own, which hold neither a credential nor
+ * audit data. Any other value is masked: a credential pasted into a URL (`?token=`, `?auth=`,
+ * whatever its name), and the user filter's `userId` and `userEmailAddress`, which are people.
+ */
+const LOGGED_PARAMS = /^(logType|fromDateTime|toDateTime|limit|cursor|index|size|from|to)$/;
 
-/** The request URL as it may be logged: credential-like query values masked, the length bounded. */
+/** The request URL as it may be logged: query values other than the API's plain ones masked, the length bounded. */
 export function loggableUrl(url: string): string {
   const q = url.indexOf('?');
   let out = url;
@@ -56,7 +60,8 @@ export function loggableUrl(url: string): string {
         } catch {
           // An undecodable name is logged as sent.
         }
-        return eq >= 0 && SECRET_PARAMS.test(decoded) ? `${name}=[redacted]` : pair;
+        if (LOGGED_PARAMS.test(decoded)) return pair;
+        return eq >= 0 ? `${name}=[redacted]` : '[redacted]';
       });
     out = `${url.slice(0, q)}?${params.join('&')}`;
   }

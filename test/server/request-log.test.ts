@@ -212,11 +212,16 @@ describe('request log lines', () => {
     }
   });
 
-  it('masks credential-like query values and bounds what it logs', () => {
+  it("logs only the API's plain query values (no credential, no person) and bounds what it logs", () => {
     assert.equal(
-      loggableUrl('/v2/logs?access_token=abc&logType=AccessLog&Token=x'),
-      '/v2/logs?access_token=[redacted]&logType=AccessLog&Token=[redacted]',
+      loggableUrl('/v2/logs?access_token=abc&logType=AccessLog&Token=x&auth=AU_1&limit=5'),
+      '/v2/logs?access_token=[redacted]&logType=AccessLog&Token=[redacted]&auth=[redacted]&limit=5',
     );
+    assert.equal(
+      loggableUrl('/v2/logs?logType=AccessLog&fromDateTime=2026-01-01T00:00:00Z&userEmailAddress=ana%40example.com&userId=51209'),
+      '/v2/logs?logType=AccessLog&fromDateTime=2026-01-01T00:00:00Z&userEmailAddress=[redacted]&userId=[redacted]',
+    );
+    assert.equal(loggableUrl('/v2/logs?pastedsecret'), '/v2/logs?[redacted]');
     assert.equal(loggableUrl('/v2/logs'), '/v2/logs');
     assert.ok(loggableUrl('/x?' + 'a'.repeat(2000)).length < 500);
     assert.equal(
