@@ -107,7 +107,8 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
   }
   const signingKey = str('LOGWARDEN_SIGNING_KEY');
   if (signingKey !== null && signingKey.length < 32) problems.push('LOGWARDEN_SIGNING_KEY must be at least 32 characters');
-  const databaseUrl = pick('databaseUrl', str('LOGWARDEN_DATABASE_URL'));
+  // A store named by a flag wins over the environment's: --data-dir is not overruled by LOGWARDEN_DATABASE_URL.
+  const databaseUrl = pick('databaseUrl', overrides.dataDir !== undefined ? null : str('LOGWARDEN_DATABASE_URL'));
   if (databaseUrl !== null && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     problems.push('the database URL must start with postgres:// or postgresql://');
   }

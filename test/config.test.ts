@@ -151,6 +151,11 @@ describe('loadConfig', () => {
     assert.equal(c.databaseUrl, 'postgres://flag/lw');
     assert.equal(c.logFormat, 'pretty');
     assert.equal(loadConfig({ port: undefined }, { LOGWARDEN_PORT: '9090' }).port, 9090, 'an undefined override does not hide the variable');
+    // A store named by a flag wins over the other kind named by the environment.
+    const sqlite = loadConfig({ dataDir: '/tmp/x' }, { LOGWARDEN_DATABASE_URL: 'postgres://env/lw' });
+    assert.deepEqual([sqlite.dataDir, sqlite.databaseUrl], ['/tmp/x', null]);
+    assert.equal(loadConfig({ databaseUrl: 'postgres://flag/lw' }, { LOGWARDEN_DATA_DIR: '/srv' }).databaseUrl, 'postgres://flag/lw');
+    assert.equal(loadConfig({}, { LOGWARDEN_DATABASE_URL: 'postgres://env/lw' }).databaseUrl, 'postgres://env/lw');
   });
 
   const integers: readonly [string, number, number][] = [

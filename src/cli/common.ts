@@ -21,6 +21,9 @@ export function storeOptions(cmd: Command): Command {
 }
 
 export function configFrom(flags: StoreFlags, more: ConfigOverrides = {}): Config {
+  if (flags.dataDir !== undefined && flags.databaseUrl !== undefined) {
+    throw new UsageError('--data-dir and --database-url name two stores: give one (the embedded SQLite store, or PostgreSQL)');
+  }
   return loadConfig({ dataDir: flags.dataDir, databaseUrl: flags.databaseUrl, ...more });
 }
 

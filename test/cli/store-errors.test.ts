@@ -25,6 +25,13 @@ describe('commands that open the store: errors a person understands', () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
+  it('--data-dir and --database-url together: a usage error, nothing opened', async () => {
+    const r = await runCli(['tenants', 'list', '--data-dir', join(dir, 'both'), '--database-url', 'postgres://127.0.0.1:1/db']);
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr, 'logwarden: --data-dir and --database-url name two stores: give one (the embedded SQLite store, or PostgreSQL)\n');
+    assert.ok(!existsSync(join(dir, 'both')));
+  });
+
   it('a data directory that is a file', async () => {
     const file = join(dir, 'a-file');
     writeFileSync(file, 'not a directory');
