@@ -117,6 +117,8 @@ export async function setRetentionAct(
       () => tenantId,
       (b, a) => {
         before = b ?? before;
+        // A setting made what it already was (or cleared when unset) changes nothing: no act to record.
+        if (JSON.stringify(setting(b)) === JSON.stringify(setting(a))) return undefined;
         return { action: 'retention.changed', actor, target: { logType }, before: setting(b), after: setting(a) };
       },
       clock,

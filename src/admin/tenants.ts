@@ -41,13 +41,17 @@ export async function changeLimitsAct(
     change,
     actTrail(
       (t) => t.id,
-      (before, after) => ({
-        action: 'tenant.limits.changed',
-        actor,
-        target: null,
-        before: before ? { ...ownLimits(before) } : null,
-        after: { ...ownLimits(after) },
-      }),
+      // Setting the limits a tenant already has changes nothing: no act to record.
+      (before, after) =>
+        before && JSON.stringify(ownLimits(before)) === JSON.stringify(ownLimits(after))
+          ? undefined
+          : {
+              action: 'tenant.limits.changed',
+              actor,
+              target: null,
+              before: before ? { ...ownLimits(before) } : null,
+              after: { ...ownLimits(after) },
+            },
       clock,
     ),
   );

@@ -4,7 +4,7 @@ import { cliActor } from '../admin/actor.ts';
 import { isTenantLogType, retentionRows, retentionView, serverRetention, setRetentionAct, typesToShow } from '../admin/retention.ts';
 import { changeLimitsAct, createTenantAct } from '../admin/tenants.ts';
 import type { Config } from '../config.ts';
-import { LogTypes } from '../logs/log-types.ts';
+import { ADMIN_LOG_TYPE, LogTypes } from '../logs/log-types.ts';
 import { isRetentionDays, MAX_RETENTION_DAYS } from '../store/retention-policy.ts';
 import type { RetentionDays, Store, Tenant } from '../store/store.ts';
 import { configFrom, intFlag, noTenant, printJson, printTable, type StoreFlags, storeOptions, withExistingStore, withStore } from './common.ts';
@@ -259,6 +259,11 @@ function registerTenantRetention(tenants: Command, now: () => number): void {
       if (logType !== null && !(await isTenantLogType(store, config.extraLogTypes, id, logType))) {
         throw new UsageError(
           `--type: unknown log type ${JSON.stringify(logType)} (expected one of ${new LogTypes(config.extraLogTypes).describe()})`,
+        );
+      }
+      if (change && logType === ADMIN_LOG_TYPE) {
+        throw new UsageError(
+          `--type ${ADMIN_LOG_TYPE}: the admin trail's retention is not set; it is kept as long as the longest of the tenant's other types`,
         );
       }
       if (change) await setRetentionAct(store, id, logType, change.days, cliActor(), now);

@@ -145,7 +145,23 @@ describe('logwarden tenants retention and holds', () => {
     }
     await refused(['tenants', 'retention', tenant, '--days', '30', '--forever'], 2, /cannot be used with/);
     await refused(['tenants', 'retention', tenant, '--forever', '--clear'], 2, /cannot be used with/);
+    await refused(
+      ['tenants', 'retention', tenant, '--type', 'LogwardenAdminLog', '--days', '1'],
+      2,
+      /--type LogwardenAdminLog: the admin trail's retention is not set/,
+    );
     assert.equal((await trail(tenant)).length, trailBefore);
+  });
+
+  it('records no act for a change that changes nothing (a setting made what it is, a clear of nothing, the same limits)', async () => {
+    const trailBefore = (await trail(tenant)).length;
+    await ok(['tenants', 'retention', tenant, '--type', 'UserCallPlay', '--clear']);
+    await ok(['tenants', 'limits', tenant, '--per-second', '7']);
+    await ok(['tenants', 'limits', tenant, '--per-second', '7']);
+    await ok(['tenants', 'retention', tenant, '--type', 'UserCallPlay', '--days', '40']);
+    await ok(['tenants', 'retention', tenant, '--type', 'UserCallPlay', '--days', '40']);
+    const acts = (await trail(tenant)).slice(trailBefore).map((e) => e.logRecord.action);
+    assert.deepEqual(acts, ['tenant.limits.changed', 'retention.changed']);
   });
 
   it('creates, lists and releases holds, recording who, why, before and after', async () => {
