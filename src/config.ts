@@ -179,7 +179,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
     problems.push(`LOGWARDEN_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent`);
   }
   if (!(LOG_FORMATS as readonly string[]).includes(config.logFormat)) {
-    problems.push(`the log format must be one of ${LOG_FORMATS.join(', ')} (got ${JSON.stringify(config.logFormat)})`);
+    problems.push(`LOGWARDEN_LOG_FORMAT (or --log-format) must be one of ${LOG_FORMATS.join(', ')} (got ${JSON.stringify(config.logFormat)})`);
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);

@@ -242,7 +242,7 @@ describe('loadConfig', () => {
         'LOGWARDEN_BOOTSTRAP_ACCESS_KEY must be 8-64 letters, digits, _ or -',
       ],
       [{ LOGWARDEN_LOG_LEVEL: 'verbose' }, 'LOGWARDEN_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent'],
-      [{ LOGWARDEN_LOG_FORMAT: 'xml' }, 'the log format must be one of auto, pretty, json (got "xml")'],
+      [{ LOGWARDEN_LOG_FORMAT: 'xml' }, 'LOGWARDEN_LOG_FORMAT (or --log-format) must be one of auto, pretty, json (got "xml")'],
       [{ LOGWARDEN_LOG_SIGNING_SECRET: 'L'.repeat(31) }, 'LOGWARDEN_LOG_SIGNING_SECRET must be at least 32 bytes'],
       [{ LOGWARDEN_LOG_ORIGIN_PREFIX: 'has space' }, 'LOGWARDEN_LOG_ORIGIN_PREFIX must be 1-200 printable ASCII characters without spaces or +'],
       [{ LOGWARDEN_LOG_ORIGIN_PREFIX: 'a+b' }, 'LOGWARDEN_LOG_ORIGIN_PREFIX must be 1-200 printable ASCII characters without spaces or +'],
@@ -255,7 +255,10 @@ describe('loadConfig', () => {
       () => loadConfig({ databaseUrl: 'sqlite://x' }, {}),
       (err: unknown) => err instanceof ConfigError && err.problems[0] === 'the database URL must start with postgres:// or postgresql://',
     );
-    assert.throws(() => loadConfig({ logFormat: 'xml' as never }, {}), /the log format must be one of auto, pretty, json \(got "xml"\)/);
+    assert.throws(
+      () => loadConfig({ logFormat: 'xml' as never }, {}),
+      /LOGWARDEN_LOG_FORMAT \(or --log-format\) must be one of auto, pretty, json \(got "xml"\)/,
+    );
   });
 
   it('reports every bad setting in one error', () => {
@@ -314,7 +317,7 @@ describe('loadConfig', () => {
       'LOGWARDEN_LOG_ORIGIN_PREFIX must be 1-200 printable ASCII characters without spaces or +',
       'LOGWARDEN_RETENTION_DAYS must be forever or a whole number of days from 1 to 365000 (got "never")',
       'LOGWARDEN_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
-      'the log format must be one of auto, pretty, json (got "xml")',
+      'LOGWARDEN_LOG_FORMAT (or --log-format) must be one of auto, pretty, json (got "xml")',
     ];
     for (const line of expected) assert.ok(got.includes(line), `missing: ${line}\n${got.join('\n')}`);
     for (const [name, min, max] of integers) {

@@ -31,7 +31,8 @@ function parseJson(text: string, where: string): unknown {
 function checkLogType(value: unknown, types: LogTypes, where: string): string {
   if (value === undefined || value === null) throw invalid(`${where}logType: is required`);
   if (value === ADMIN_LOG_TYPE) throw invalid(`${where}logType: ${ADMIN_LOG_TYPE_REFUSAL}`);
-  if (typeof value !== 'string' || !types.canWrite(value)) {
+  if (typeof value !== 'string') throw invalid(`${where}logType: must be a string, the name of a log type (one of ${types.describeWritable()})`);
+  if (!types.canWrite(value)) {
     throw invalid(`${where}logType: unknown log type ${JSON.stringify(String(value)).slice(0, 80)} (expected one of ${types.describeWritable()})`);
   }
   return value;
@@ -255,6 +256,7 @@ function entrySpans(b: Buffer, i: number, out: number[], max: number): number {
 /** Parses one NDJSON line (1-based `lineNo`), which carries its own `logType`. */
 export function parseNdjsonLine(line: string, lineNo: number, types: LogTypes): NewEntry {
   const where = `line ${lineNo}: `;
+  if (line.startsWith('\uFEFF')) throw invalid(`${where}starts with a UTF-8 byte-order mark (EF BB BF): send the lines without one`);
   // The entry object comes before its logRecord's own levels.
   const deep = tooDeep(line, 1 + MAX_LOG_RECORD_DEPTH);
   if (deep) throw invalid(`${where}${typeof deep[0] === 'string' ? `${deep[0]}: ` : ''}${TOO_DEEP}`);

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import { basic, startTestApp, type TestApp } from '../support/app.ts';
 import { storeKinds } from '../support/stores.ts';
 
@@ -92,12 +93,31 @@ for (const kind of await storeKinds()) {
         ['{"logType":"AccessLog","logEntries":[', /^body is not valid JSON/],
         ['[]', /^body must be a JSON object/],
         ['{"logType":"AccessLog","logType":"AccessLog","logEntries":[]}', /^logType: appears more than once/],
+        ['{"logType":5,"logEntries":[]}', /^logType: must be a string, the name of a log type \(one of AccessLog/],
+        ['\uFEFF{"logType":"AccessLog","logEntries":[]}', /^body starts with a UTF-8 byte-order mark \(EF BB BF\): send it without one$/],
       ];
       for (const [payload, message] of bodies) {
         const res = await t.ingest('AccessLog', payload);
         assert.equal(res.statusCode, 400, payload);
         assert.match(res.json().errors[0], message, payload);
       }
+    });
+
+    it('refuses a compressed body with 415 (it is not read as text), and an NDJSON line with a byte-order mark with 400', async () => {
+      const body = gzipSync(JSON.stringify({ logType: 'AccessLog', logEntries: [{ eventTime: '2026-03-01T00:00:00Z', logRecord: {} }] }));
+      for (const type of ['application/json', 'application/x-ndjson']) {
+        const res = await t.inject({
+          method: 'POST',
+          url: '/v2/logs',
+          headers: { authorization: basic(t.key), 'content-type': type, 'content-encoding': 'gzip' },
+          payload: body,
+        });
+        assert.equal(res.statusCode, 415, type);
+        assert.deepEqual(res.json().errors, ['Content-Encoding "gzip" is not supported: send the body uncompressed'], type);
+      }
+      const bom = await ndjson(t, '\uFEFF{"logType":"AccessLog","eventTime":"2026-03-01T00:00:00Z","logRecord":{}}\n');
+      assert.equal(bom.statusCode, 400);
+      assert.deepEqual(bom.json().errors, ['line 1: starts with a UTF-8 byte-order mark (EF BB BF): send the lines without one']);
     });
 
     it('refuses the admin trail type LogwardenAdminLog with 400, saying it is reserved', async () => {

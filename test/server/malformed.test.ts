@@ -317,7 +317,7 @@ const CASES: Case[] = [
     `{"logType":"AccessLog","logEntries":[${'['.repeat(100_000)}${']'.repeat(100_000)}]}`,
     /^logEntries\[0\]: nests objects and arrays/,
   ),
-  ingest('UTF-8 BOM', 400, '\ufeff' + batch(E(`${ET},"logRecord":{}`)), /^body is not valid JSON/),
+  ingest('UTF-8 BOM', 400, '\ufeff' + batch(E(`${ET},"logRecord":{}`)), /^body starts with a UTF-8 byte-order mark/),
   ingest(
     'invalid UTF-8 bytes',
     400,
@@ -357,7 +357,7 @@ const CASES: Case[] = [
   ingest('body a number', 400, '42', /^body must be a JSON object/),
   ingest('body {}', 400, '{}', /^logType: is required/),
   ingest('ingest logType null', 400, '{"logType":null,"logEntries":[]}', /^logType: is required/),
-  ingest('ingest logType a number', 400, '{"logType":1,"logEntries":[]}', /^logType: unknown log type/),
+  ingest('ingest logType a number', 400, '{"logType":1,"logEntries":[]}', /^logType: must be a string/),
   ingest('ingest logType unknown', 400, '{"logType":"AuditLog","logEntries":[]}', /^logType: unknown log type/),
   ingest('ingest logType DROP TABLE', 400, `{"logType":"AccessLog'; DROP TABLE entries;--","logEntries":[]}`, /^logType: unknown log type/),
   ingest('ingest logType __proto__', 400, '{"logType":"__proto__","logEntries":[]}', /^logType: unknown log type/),
@@ -447,7 +447,7 @@ const CASES: Case[] = [
   ndjson('line that is an array', 400, `${LINE}\n\n[1,2,3]\n`, /^line 3: must be a JSON object/),
   ndjson('line with a bad eventTime', 400, `{"logType":"AccessLog","eventTime":"2024-02-30T00:00:00Z","logRecord":{}}`, /^line 1: eventTime: /),
   ndjson('line with logRecord a string', 400, `${LINE}\r\n{"logType":"AccessLog",${ET},"logRecord":"x"}\r\n`, /^line 2: logRecord: /),
-  ndjson('BOM on line 1', 400, `\ufeff${LINE}\n`, /^line 1: is not valid JSON/),
+  ndjson('BOM on line 1', 400, `\ufeff${LINE}\n`, /^line 1: starts with a UTF-8 byte-order mark/),
   ndjson(
     'invalid UTF-8 on line 2',
     400,

@@ -17,6 +17,18 @@ import { ErrorEnvelope, IngestResponse, ingestBatch } from '../schemas.ts';
 
 const NDJSON_TYPES = ['application/x-ndjson', 'application/ndjson', 'application/jsonl'];
 
+/** What a JSON body starting with a byte-order mark is told (an NDJSON line is told the same, ingest-parse.ts). */
+const BOM_REFUSAL = 'body starts with a UTF-8 byte-order mark (EF BB BF): send it without one';
+
+/** A compressed body is not read (it would be refused as text that is not UTF-8, which says nothing of why). */
+function encodingRefusal(encoding: string | undefined): LogwardenError | undefined {
+  const coding = encoding?.trim().toLowerCase();
+  if (coding === undefined || coding === '' || coding === 'identity') return undefined;
+  return new LogwardenError('unsupported_media_type', [
+    `Content-Encoding ${JSON.stringify(encoding!.slice(0, 40))} is not supported: send the body uncompressed`,
+  ]);
+}
+
 export function ingestLogsRoute(app: FastifyInstance, ctx: AppContext): void {
   const slots = new IngestSlots(ctx.config.maxConcurrentIngests);
   void app.register(async (scope) => {
@@ -24,10 +36,17 @@ export function ingestLogsRoute(app: FastifyInstance, ctx: AppContext): void {
     // Invalid UTF-8 is refused rather than decoded with replacement characters: an audit
     // record must be stored as sent or not at all.
     // The body stays bytes: the ingest parser takes it entry by entry.
-    scope.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: ctx.config.maxJsonBodyBytes }, (_req, body, done) =>
-      isUtf8(body as Buffer) ? done(null, body) : done(invalid('body is not valid UTF-8')),
-    );
-    scope.addContentTypeParser(NDJSON_TYPES, (_req, payload, done) => done(null, payload));
+    scope.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: ctx.config.maxJsonBodyBytes }, (req, body, done) => {
+      const refused = encodingRefusal(req.headers['content-encoding']);
+      if (refused) return done(refused);
+      const bytes = body as Buffer;
+      if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) return done(invalid(BOM_REFUSAL));
+      return isUtf8(bytes) ? done(null, bytes) : done(invalid('body is not valid UTF-8'));
+    });
+    scope.addContentTypeParser(NDJSON_TYPES, (req, payload, done) => {
+      const refused = encodingRefusal(req.headers['content-encoding']);
+      return refused ? done(refused) : done(null, payload);
+    });
 
     scope.post(
       '/v2/logs',
