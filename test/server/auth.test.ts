@@ -110,6 +110,8 @@ for (const kind of await storeKinds()) {
         assert.equal(body.error, error, form);
         assert.equal(typeof body.error_description, 'string');
         assert.match(body.requestId, /^[0-9a-z]{19}$/);
+        // §5.2: a 401 says how to authenticate.
+        assert.equal(r.headers['www-authenticate'], status === 401 ? 'Basic realm="logwarden"' : undefined, form);
       }
       const readOnly = await token(t, t.readKey, 'grant_type=client_credentials&scope=api%3Alogs%3Awrite');
       assert.equal(readOnly.json().error, 'invalid_scope');

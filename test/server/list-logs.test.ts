@@ -44,6 +44,7 @@ for (const kind of await storeKinds()) {
         assert.equal(ing.statusCode, 201, ing.body);
         const res = await t.list({ logType: page.logType, fromDateTime: '2026-01-01T00:00:00Z', toDateTime: '2027-01-01T00:00:00Z' });
         assert.equal(res.statusCode, 200);
+        assert.equal(res.headers['cache-control'], 'no-store', 'audit entries are kept by no cache');
         const text = res.body;
         const expectedEntries = `"logEntries":[${page.entries.join(',')}]}`;
         assert.ok(text.endsWith(expectedEntries), `${page.logType}: entries differ\n${text}\n${expectedEntries}`);

@@ -75,7 +75,7 @@ describe('GET /v2/tlog/{tenantId}/… over HTTP (sqlite, sealing at once)', () =
       const res = await get(tilePath(tile));
       assert.equal(res.status, 200, tilePath(tile));
       assert.equal(res.headers.get('content-type'), 'application/octet-stream');
-      assert.equal(res.headers.get('cache-control'), tile.width === TILE_WIDTH ? 'public, max-age=31536000, immutable' : 'public, max-age=60');
+      assert.equal(res.headers.get('cache-control'), tile.width === TILE_WIDTH ? 'private, max-age=31536000, immutable' : 'private, max-age=60');
       fetched.set(tilePath(tile), new Uint8Array(await res.arrayBuffer()));
     }
     const reader = tileHashReader(cp.size, (tile) => fetched.get(tilePath(tile))!);

@@ -184,7 +184,7 @@ export async function startTlogServer(options: { tenantId?: string; origin?: str
     const headers: Record<string, string> = {
       'content-type': 'application/octet-stream',
       'cache-control':
-        (parsed.kind === 'hashes' ? parsed.tile.width : parsed.width) === TILE_WIDTH ? 'public, max-age=31536000, immutable' : 'public, max-age=5',
+        (parsed.kind === 'hashes' ? parsed.tile.width : parsed.width) === TILE_WIDTH ? 'private, max-age=31536000, immutable' : 'private, max-age=5',
     };
     if (parsed.kind === 'entries' && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) {
       headers['content-encoding'] = 'gzip';

@@ -102,6 +102,8 @@ export function listLogsRoute(app: FastifyInstance, ctx: AppContext): void {
       );
       const leaves = wantsLeaves && stored ? await leafIndexHeader(ctx.store, request, tenantId, stored) : undefined;
       if (leaves !== undefined) reply.header(LEAF_INDEX_HEADER, leaves);
+      // Audit entries: kept by no cache, shared or the client's.
+      reply.header('cache-control', 'no-store');
       // The page is already JSON, encoded (the schema above documents it); it is sent as is.
       return (reply as FastifyReply).type('application/json; charset=utf-8').send(page);
     },

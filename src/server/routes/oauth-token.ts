@@ -103,6 +103,8 @@ function renderOAuthError(err: Error, request: FastifyRequest, reply: FastifyRep
   const headers: Record<string, string> = { 'cache-control': 'no-store', pragma: 'no-cache' };
   if (err instanceof OAuthFailure) {
     ({ status, error, description } = err);
+    // RFC 6749 §5.2: a 401 invalid_client names the scheme the client is to authenticate with.
+    if (status === 401) headers['www-authenticate'] = 'Basic realm="logwarden"';
   } else {
     const c = classify(err);
     Object.assign(headers, c.headers);

@@ -29,8 +29,10 @@ import { FULL_TILE_CACHE_BYTES, FullTileCache } from '../tile-cache.ts';
 
 /** Indexes one inclusion proof request may ask for. */
 export const MAX_PROOF_INDEXES = 1000;
-const IMMUTABLE = 'public, max-age=31536000, immutable';
-const PARTIAL = 'public, max-age=60';
+// `private`: a tile is one tenant's, read with its credentials; a shared cache (a proxy, a CDN)
+// must not keep it and hand it to another requester. The client's own cache may.
+const IMMUTABLE = 'private, max-age=31536000, immutable';
+const PARTIAL = 'private, max-age=60';
 
 const TenantParams = Type.Object({ tenantId: Type.String({ description: 'The tenant whose log is read; it must be the caller’s own.' }) });
 const TileParams = Type.Object({
