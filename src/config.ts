@@ -191,6 +191,78 @@ export function verifyStatePath(env: Env = process.env): string {
 }
 
 /** `$XDG_CACHE_HOME/logwarden/tlog` (default under `~/.cache`): leaves `verify` has audited. */
+/** Every variable `loadConfig` reads (test/config.test.ts holds this list to the reads above). */
+export const SETTING_VARIABLES = [
+  'LOGWARDEN_ACCESS_KEY',
+  'LOGWARDEN_AUTH_CACHE_MS',
+  'LOGWARDEN_BOOTSTRAP_ACCESS_KEY',
+  'LOGWARDEN_BOOTSTRAP_SECRET',
+  'LOGWARDEN_CURSOR_TTL_SECONDS',
+  'LOGWARDEN_DATABASE_URL',
+  'LOGWARDEN_DATA_DIR',
+  'LOGWARDEN_EXTRA_LOG_TYPES',
+  'LOGWARDEN_HOST',
+  'LOGWARDEN_INGEST_PER_SECOND',
+  'LOGWARDEN_LIMITS_REFRESH_MS',
+  'LOGWARDEN_LOG_FORMAT',
+  'LOGWARDEN_LOG_LEVEL',
+  'LOGWARDEN_LOG_ORIGIN_PREFIX',
+  'LOGWARDEN_LOG_SIGNING_SECRET',
+  'LOGWARDEN_MAX_CONCURRENT_INGESTS',
+  'LOGWARDEN_MAX_JSON_BODY_BYTES',
+  'LOGWARDEN_MAX_NDJSON_LINE_BYTES',
+  'LOGWARDEN_MAX_PAGE_SIZE',
+  'LOGWARDEN_NDJSON_MEMORY_BYTES',
+  'LOGWARDEN_PAGE_SIZE',
+  'LOGWARDEN_PORT',
+  'LOGWARDEN_PURGE_INTERVAL_SECONDS',
+  'LOGWARDEN_READ_PER_DAY',
+  'LOGWARDEN_READ_PER_SECOND',
+  'LOGWARDEN_REDIS_URL',
+  'LOGWARDEN_REQUEST_TIMEOUT_MS',
+  'LOGWARDEN_RETENTION_DAYS',
+  'LOGWARDEN_SECRET',
+  'LOGWARDEN_SIGNING_KEY',
+  'LOGWARDEN_TOKEN_TTL_SECONDS',
+] as const;
+
+/** Variables of the project's own test suite and benchmarks: not settings, and not warned about. */
+const TOOL_VARIABLES = new Set([
+  'LOGWARDEN_TEST_COMPILED',
+  'LOGWARDEN_TEST_VERBOSE',
+  'LOGWARDEN_REQUIRE_SERVICES',
+  'LOGWARDEN_CONSOLE_PAINT_DATA_DIR',
+  'LOGWARDEN_CONSOLE_PAINT_TENANT',
+]);
+
+/** Edits (insert, delete, replace) that turn `a` into `b`. */
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    row = next;
+  }
+  return row[b.length]!;
+}
+
+/**
+ * A warning for each LOGWARDEN_* variable of `env` that is no setting (a misspelt one is
+ * otherwise ignored without a word, its setting left at its default), naming the setting it is
+ * closest to.
+ */
+export function unknownVariableWarnings(env: Env = process.env): string[] {
+  const known: readonly string[] = SETTING_VARIABLES;
+  return Object.keys(env)
+    .filter((name) => name.startsWith('LOGWARDEN_') && !known.includes(name) && !TOOL_VARIABLES.has(name))
+    .sort()
+    .map((name) => {
+      const near = known.map((k) => [k, editDistance(name, k)] as const).sort((x, y) => x[1] - y[1])[0];
+      const hint = near && near[1] <= 2 ? ` (did you mean ${near[0]}?)` : '';
+      return `${name} is not a logwarden setting${hint}; it is ignored (settings: README, Configuration)`;
+    });
+}
+
 export function verifyCacheDir(env: Env = process.env): string {
   return join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'logwarden', 'tlog');
 }

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
-import { ConfigError, loadConfig, verifyCacheDir, verifyStatePath } from '../src/config.ts';
+import { ConfigError, loadConfig, SETTING_VARIABLES, unknownVariableWarnings, verifyCacheDir, verifyStatePath } from '../src/config.ts';
 
 const SECRET_32 = 's'.repeat(32);
 
@@ -138,6 +139,20 @@ describe('loadConfig', () => {
     assert.equal(loadConfig({}, { LOGWARDEN_PORT: '', LOGWARDEN_HOST: '' }).port, 8080);
     assert.equal(loadConfig({}, { LOGWARDEN_HOST: '' }).host, '127.0.0.1');
     assert.equal(loadConfig({}, { LOGWARDEN_DATABASE_URL: 'postgresql://db/lw' }).authCacheMs, 1000);
+  });
+
+  it('warns of each LOGWARDEN_* variable that is no setting, naming the one it likely misspells; the list of settings is what loadConfig reads', () => {
+    const read = [...readFileSync(new URL('../src/config.ts', import.meta.url), 'utf8').matchAll(/(?:str|int)\('(LOGWARDEN_[A-Z_]+)'/g)].map(
+      (m) => m[1],
+    );
+    assert.deepEqual([...new Set(read)].sort(), [...SETTING_VARIABLES].sort());
+    assert.deepEqual(
+      unknownVariableWarnings({ LOGWARDEN_RETENTON_DAYS: '30', LOGWARDEN_PORT: '1', LOGWARDEN_TEST_COMPILED: 'x', LOGWARDEN_FOO: '1', PATH: '/bin' }),
+      [
+        'LOGWARDEN_FOO is not a logwarden setting; it is ignored (settings: README, Configuration)',
+        'LOGWARDEN_RETENTON_DAYS is not a logwarden setting (did you mean LOGWARDEN_RETENTION_DAYS?); it is ignored (settings: README, Configuration)',
+      ],
+    );
   });
 
   it('lets overrides (command-line flags) win over the environment', () => {

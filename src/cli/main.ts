@@ -4,6 +4,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
+import { unknownVariableWarnings } from '../config.ts';
 import { CodedError, ERRORS } from '../errors.ts';
 import { VERSION } from '../version.ts';
 import { EXIT } from './exit-codes.ts';
@@ -79,6 +80,7 @@ export async function runCli(argv: readonly string[], options: CliOptions = {}):
 
 /** The `logwarden` process: runs the CLI and returns the exit code for bin/ to set. */
 export async function main(argv: readonly string[], options: CliOptions = {}): Promise<number> {
+  for (const warning of unknownVariableWarnings()) process.stderr.write(`logwarden: warning: ${warning}\n`);
   // A reader that goes away (`logwarden … | head`) is not an error.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(EXIT.ok);

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Command } from 'commander';
 import { buildProgram } from '../../src/cli/main.ts';
-import { runCli } from '../support/cli.ts';
+import { runCli, runCliProcess } from '../support/cli.ts';
 
 function helpOf(cmd: Command): string {
   let text = '';
@@ -47,6 +47,15 @@ describe('command help', () => {
       assert.equal(r.code, 2, `logwarden ${args.join(' ')}`);
       assert.match(r.stderr, /^Usage: logwarden/, args.join(' '));
     }
+  });
+
+  it('a process warns of a misspelt LOGWARDEN_ variable on stderr, and goes on', async () => {
+    const r = await runCliProcess(['--version'], { env: { LOGWARDEN_RETENTON_DAYS: '30' } });
+    assert.equal(r.code, 0);
+    assert.equal(
+      r.stderr,
+      'logwarden: warning: LOGWARDEN_RETENTON_DAYS is not a logwarden setting (did you mean LOGWARDEN_RETENTION_DAYS?); it is ignored (settings: README, Configuration)\n',
+    );
   });
 
   it('the help command reaches a subcommand of a group: `help tenants retention` is `tenants retention --help`', async () => {
