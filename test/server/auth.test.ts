@@ -115,6 +115,12 @@ for (const kind of await storeKinds()) {
       }
       const readOnly = await token(t, t.readKey, 'grant_type=client_credentials&scope=api%3Alogs%3Awrite');
       assert.equal(readOnly.json().error, 'invalid_scope');
+      assert.equal(readOnly.json().error_description, 'scope "api:logs:write" is not granted to this access key');
+      const unknown = await token(t, t.key, 'grant_type=client_credentials&scope=api%3Aadmin');
+      assert.equal(unknown.json().error_description, 'scope "api:admin" is no scope (api:logs:read, api:logs:write)');
+      const commas = await token(t, t.key, 'grant_type=client_credentials&scope=api%3Alogs%3Aread%2Capi%3Alogs%3Awrite');
+      assert.deepEqual([commas.statusCode, commas.json().error], [400, 'invalid_scope']);
+      assert.match(commas.json().error_description, /^scopes are separated by spaces, not commas/);
       const json = await t.inject({
         method: 'POST',
         url: '/oauth2/token',

@@ -87,8 +87,16 @@ function grantedScopes(form: URLSearchParams, key: AccessKeyRecord): readonly Sc
   if (scopeParams.length === 1) {
     const asked = scopeParams[0]!.split(' ').filter(Boolean);
     const bad = asked.find((s) => !(SCOPES as readonly string[]).includes(s) || !key.scopes.includes(s as Scope));
+    if (bad !== undefined && bad.includes(',') && bad.split(',').every((s) => (SCOPES as readonly string[]).includes(s.trim()))) {
+      throw new OAuthFailure(400, 'invalid_scope', 'scopes are separated by spaces, not commas (RFC 6749 §3.3): scope=api:logs:read api:logs:write');
+    }
     if (bad !== undefined) {
-      throw new OAuthFailure(400, 'invalid_scope', `scope ${JSON.stringify(bad.slice(0, 64))} is not granted to this access key`);
+      const unknown = !(SCOPES as readonly string[]).includes(bad);
+      throw new OAuthFailure(
+        400,
+        'invalid_scope',
+        `scope ${JSON.stringify(bad.slice(0, 64))} ${unknown ? `is no scope (${SCOPES.join(', ')})` : 'is not granted to this access key'}`,
+      );
     }
     if (asked.length > 0) scopes = [...new Set(asked)] as Scope[];
   }
