@@ -80,6 +80,15 @@ describe('/docs and /', () => {
     assert.deepEqual(r.json().errors, [`limit: must be an integer from 1 to ${t.config.maxPageSize}`]);
   });
 
+  it('documents each ingest body as what it is: a JSON batch object, and NDJSON lines of text', async () => {
+    type Body = { content: Record<string, { schema: { type: string; properties?: Record<string, unknown>; description?: string } }> };
+    const doc = (await t.inject({ method: 'GET', url: '/openapi.json' })).json() as { paths: Record<string, { post: { requestBody: Body } }> };
+    const body = doc.paths['/v2/logs']!.post.requestBody.content;
+    assert.deepEqual(Object.keys(body['application/json']!.schema.properties ?? {}), ['logType', 'logEntries']);
+    assert.equal(body['application/x-ndjson']!.schema.type, 'string');
+    assert.match(body['application/x-ndjson']!.schema.description!, /^One entry per line, each a JSON object with its own logType/);
+  });
+
   it('computes fromDateTime as midnight UTC 30 days back', () => {
     assert.equal(exampleFrom(new Date('2026-11-30T23:59:59.999Z')), '2026-10-31T00:00:00Z');
     assert.equal(exampleFrom(new Date('2026-03-01T00:00:00Z')), '2026-01-30T00:00:00Z');

@@ -7,6 +7,7 @@
 import { isUtf8 } from 'node:buffer';
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
 import { invalid, LogwardenError } from '../../errors.ts';
 import { LineTooLongError } from '../../logs/ndjson-lines.ts';
 import { ingestJsonBatch, ingestNdjson, NoEntriesError } from '../../service/ingest-logs.ts';
@@ -16,6 +17,14 @@ import { IngestSlots } from '../ingest-slots.ts';
 import { ErrorEnvelope, IngestResponse, ingestBatch } from '../schemas.ts';
 
 const NDJSON_TYPES = ['application/x-ndjson', 'application/ndjson', 'application/jsonl'];
+
+/** The NDJSON body as documented: lines of text, not the JSON batch's object. */
+const NDJSON_BODY = Type.String({
+  description:
+    'One entry per line, each a JSON object with its own logType beside the entry fields, e.g. ' +
+    '{"logType":"AccessLog","userId":"5120938476102938475","eventTime":"2026-03-04T09:15:02.117Z","logRecord":{"method":"GET"}}. ' +
+    'Lines end with \\n (\\r\\n accepted); blank lines are skipped.',
+});
 
 /** What a JSON body starting with a byte-order mark is told (an NDJSON line is told the same, ingest-parse.ts). */
 const BOM_REFUSAL = 'body starts with a UTF-8 byte-order mark (EF BB BF): send it without one';
@@ -65,7 +74,12 @@ export function ingestLogsRoute(app: FastifyInstance, ctx: AppContext): void {
             'identical entries are counted as duplicates and stored once. Requires scope api:logs:write.',
           tags: ['logs'],
           consumes: ['application/json', 'application/x-ndjson'],
-          body: ingestBatch(ctx.types),
+          body: {
+            content: {
+              'application/json': { schema: ingestBatch(ctx.types) },
+              'application/x-ndjson': { schema: NDJSON_BODY },
+            },
+          },
           response: {
             201: IngestResponse,
             400: ErrorEnvelope,
