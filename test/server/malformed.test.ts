@@ -427,7 +427,9 @@ const CASES: Case[] = [
     `JSON body over ${MAX_JSON_BODY} bytes`,
     413,
     batch(E(`${ET},"logRecord":{"pad":"${'x'.repeat(MAX_JSON_BODY)}"}`)),
-    /larger than this server accepts/,
+    new RegExp(
+      `^request body is larger than this server accepts: a JSON batch is at most ${MAX_JSON_BODY} bytes \\(LOGWARDEN_MAX_JSON_BODY_BYTES\\); send fewer`,
+    ),
   ),
 
   // --- content types and empty bodies

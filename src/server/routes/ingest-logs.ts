@@ -13,6 +13,7 @@ import { LineTooLongError } from '../../logs/ndjson-lines.ts';
 import { ingestJsonBatch, ingestNdjson, NoEntriesError } from '../../service/ingest-logs.ts';
 import type { AppendResult } from '../../store/store.ts';
 import type { AppContext } from '../context.ts';
+import { errorHandler } from '../error-handler.ts';
 import { IngestSlots } from '../ingest-slots.ts';
 import { ErrorEnvelope, IngestResponse, ingestBatch } from '../schemas.ts';
 
@@ -51,6 +52,20 @@ export function ingestLogsRoute(app: FastifyInstance, ctx: AppContext): void {
       const bytes = body as Buffer;
       if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) return done(invalid(BOM_REFUSAL));
       return isUtf8(bytes) ? done(null, bytes) : done(invalid('body is not valid UTF-8'));
+    });
+    // A JSON body over the limit is told the limit, and what to send instead.
+    scope.setErrorHandler((err, request, reply) => {
+      const tooLarge = (err as { code?: unknown }).code === 'FST_ERR_CTP_BODY_TOO_LARGE';
+      errorHandler(
+        tooLarge
+          ? new LogwardenError('payload_too_large', [
+              `request body is larger than this server accepts: a JSON batch is at most ${ctx.config.maxJsonBodyBytes} bytes ` +
+                '(LOGWARDEN_MAX_JSON_BODY_BYTES); send fewer entries per batch, or NDJSON (application/x-ndjson), which has no total limit',
+            ])
+          : err,
+        request,
+        reply,
+      );
     });
     scope.addContentTypeParser(NDJSON_TYPES, (req, payload, done) => {
       const refused = encodingRefusal(req.headers['content-encoding']);
