@@ -190,7 +190,6 @@ export function verifyStatePath(env: Env = process.env): string {
   return join(env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'logwarden', 'verify-state.json');
 }
 
-/** `$XDG_CACHE_HOME/logwarden/tlog` (default under `~/.cache`): leaves `verify` has audited. */
 /** Every variable `loadConfig` reads (test/config.test.ts holds this list to the reads above). */
 export const SETTING_VARIABLES = [
   'LOGWARDEN_ACCESS_KEY',
@@ -263,6 +262,7 @@ export function unknownVariableWarnings(env: Env = process.env): string[] {
     });
 }
 
+/** `$XDG_CACHE_HOME/logwarden/tlog` (default under `~/.cache`): leaves `verify` has audited. */
 export function verifyCacheDir(env: Env = process.env): string {
   return join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'logwarden', 'tlog');
 }

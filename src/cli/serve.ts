@@ -22,7 +22,7 @@ interface ServeFlags extends StoreFlags {
 }
 
 /** Where a first start off a terminal leaves the first key's secret: in the data directory, or (PostgreSQL) the working directory. */
-export function firstKeyFile(config: Config): string {
+function firstKeyFile(config: Config): string {
   return config.databaseUrl ? resolve('logwarden-first-access-key') : join(resolve(config.dataDir), 'first-access-key');
 }
 
@@ -161,8 +161,8 @@ export function registerServe(program: Command): void {
         'once on stderr with ready-to-paste curl lines and the address of the web console (/console,\n' +
         'where they sign in). Off a terminal the secret is not printed (a log would keep it): it goes to\n' +
         'first-access-key in the data directory, readable by its owner only (with PostgreSQL:\n' +
-        'logwarden-first-access-key in the working directory). LOGWARDEN_BOOTSTRAP_ACCESS_KEY and LOGWARDEN_BOOTSTRAP_SECRET preset\n' +
-        'them for automated set-ups. A later start prints the `logwarden keys create` command that\n' +
+        'logwarden-first-access-key in the working directory). LOGWARDEN_BOOTSTRAP_ACCESS_KEY and\n' +
+        'LOGWARDEN_BOOTSTRAP_SECRET preset them for automated set-ups. A later start prints the `logwarden keys create` command that\n' +
         'makes a new key if a secret is lost. The log (stdout) is\n' +
         'readable lines on a terminal, JSON lines otherwise. SIGTERM or SIGINT stops accepting\n' +
         'connections, lets in-flight requests finish and closes the store. --demo --gong-retention sets the\n' +
