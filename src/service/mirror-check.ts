@@ -15,7 +15,7 @@
  */
 import type { LogsClient } from '../client/index.ts';
 import type { Store } from '../store/store.ts';
-import { localEntry } from './mirror-logs.ts';
+import { localEntry } from './mirror-entry.ts';
 
 export interface MirrorCheck {
   /** The range checked: from the mirror's start for the type to the start of the run's overlap window (exclusive). */

@@ -10,10 +10,10 @@
  * both rules; so after each pass the part mirrored before the window is counted on both sides
  * and, where the source holds more, read again (mirror-check.ts).
  */
-import { isLogsApiError, type LogEntry, type LogsClient } from '../client/index.ts';
-import { EntryProblem, type NewEntry, toNewEntry, USER_FIELDS } from '../logs/entry.ts';
+import { isLogsApiError, type LogsClient } from '../client/index.ts';
 import type { Store } from '../store/store.ts';
 import { checkMirrored, type MirrorCheck } from './mirror-check.ts';
+import { localEntry } from './mirror-entry.ts';
 
 export type { MirrorCheck } from './mirror-check.ts';
 
@@ -110,22 +110,6 @@ async function checkStart(store: Store, tenantId: string, req: MirrorRequest): P
   const floor = Math.max(0, req.sinceMs, req.retainedFromMs ?? 0);
   const oldest = await oldestSince(store, tenantId, req.logType, floor);
   return oldest === undefined || Number.isNaN(oldest) ? undefined : Math.max(floor, oldest);
-}
-
-/** The local entry for a remote one: same wire text, so the same body on both sides. */
-export function localEntry(logType: string, e: LogEntry): NewEntry {
-  // The raw text decides which fields exist (an unknown one is refused, never dropped);
-  // the SDK's values carry ids as exact strings.
-  const fields: Record<string, unknown> = JSON.parse(e.raw) as Record<string, unknown>;
-  for (const f of USER_FIELDS) if (e[f] !== undefined) fields[f] = e[f];
-  try {
-    return toNewEntry(logType, fields, e.logRecordText);
-  } catch (err) {
-    if (err instanceof EntryProblem) {
-      throw new Error(`${logType} entry at ${e.eventTime} cannot be stored: ${err.field ? `${err.field}: ` : ''}${err.message}`);
-    }
-    throw err;
-  }
 }
 
 export async function mirrorType(target: MirrorTarget, client: LogsClient, req: MirrorRequest): Promise<MirrorReport> {
