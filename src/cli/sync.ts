@@ -229,7 +229,9 @@ Completeness: an entry that reaches the source later than --overlap, dated befor
 re-read, would be missed. So after each type's run, sync asks the source how many entries it
 holds from the mirror's start for the type (its oldest entry; no earlier than --since and the
 local retention) to the start of the overlap window (one GET /v2/logs request with a page of
-one: \`records.totalRecords\`) and counts the mirror's. When the source holds more, the range
+one: \`records.totalRecords\`) and counts the mirror's (a source that has deleted its old
+entries, as Gong does, holds fewer: then the week before the window is counted on its own).
+When the source holds more, the range
 is narrowed down by such counts and the stretches that differ are read again (their entries
 already stored count as duplicates); a warning names the type, the range and the entries
 recovered. Identical entries (same type and text) are stored once, as by ingest, and are not

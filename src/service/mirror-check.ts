@@ -48,6 +48,14 @@ export interface CheckRequest {
 /** A page when the source ignores `limit` (Gong) or none is given. */
 const DEFAULT_PAGE = 100;
 
+/**
+ * The stretch counted again when the source holds fewer entries than the mirror over the whole
+ * range: a source that deletes its old entries (Gong keeps AccessLog 14 days) has fewer there for
+ * good, which would hide entries it lacks nearer the window. A week before the window is within
+ * any retention Gong publishes.
+ */
+export const RECENT_CHECK_MS = 7 * 86_400_000;
+
 interface Stretch {
   readonly fromMs: number;
   readonly toMs: number;
@@ -71,12 +79,16 @@ export async function checkMirrored(store: Store, tenantId: string, client: Logs
   };
   const mirrorCount = async (fromMs: number, toMs: number): Promise<number> => (await store.firstPage({ tenantId, logType, fromMs, toMs }, 1)).total;
 
-  const whole: Stretch = {
-    fromMs: req.fromMs,
-    toMs: req.toMs,
-    source: await sourceCount(req.fromMs, req.toMs),
-    mirror: await mirrorCount(req.fromMs, req.toMs),
-  };
+  const stretch = async (fromMs: number, toMs: number): Promise<Stretch> => ({
+    fromMs,
+    toMs,
+    source: await sourceCount(fromMs, toMs),
+    mirror: await mirrorCount(fromMs, toMs),
+  });
+  let whole = await stretch(req.fromMs, req.toMs);
+  // The source deleted old entries (its retention): judge the recent stretch on its own.
+  const recentFrom = req.toMs - RECENT_CHECK_MS;
+  if (whole.source < whole.mirror && recentFrom > req.fromMs) whole = await stretch(recentFrom, req.toMs);
   const missing = Math.max(0, whole.source - whole.mirror);
   const result = { fromMs: whole.fromMs, toMs: whole.toMs, sourceCount: whole.source, mirrorCount: whole.mirror, missing };
   if (missing === 0) return { ...result, recovered: 0, identical: 0, stillMissing: missing, requests };

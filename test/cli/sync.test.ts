@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { mirrorPageSize } from '../../src/cli/sync.ts';
 import { LogsClient } from '../../src/client/index.ts';
 import { GONG_LOG_TYPES } from '../../src/logs/log-types.ts';
+import { RECENT_CHECK_MS } from '../../src/service/mirror-check.ts';
 import { checkWarning, isIncomplete, type MirrorTarget, mirrorType, mirrorTypes } from '../../src/service/mirror-logs.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import type { Store } from '../../src/store/store.ts';
@@ -136,6 +137,27 @@ describe('the mirror of one log type', () => {
     assert.ok(second.check!.requests < 60, `${second.check!.requests} requests for the check`);
     assert.ok(used < 70, `${used} requests in all`);
     assert.equal((await allBodies(store, tenantId, 'ExternallySharedCallPlay')).length, 302);
+    await store.close();
+    dir.remove();
+  });
+
+  it("finds a late entry near the window when the source has deleted its old entries (a retention like Gong's)", async () => {
+    const { store, dir, tenantId } = await localStore();
+    const target: MirrorTarget = { store, tenantId, source: server.url };
+    const now = Date.now();
+    const HOUR = 60 * MINUTE;
+    const texts = entryTexts('ExternallySharedCallAccess', 400, now - 400 * HOUR, HOUR);
+    server.setEntries('ExternallySharedCallAccess', texts);
+    const req = { logType: 'ExternallySharedCallAccess', sinceMs: now - 410 * HOUR, overlapMs: 10 * MINUTE, pageSize: 100 };
+    await mirrorType(target, client, { ...req, untilMs: now });
+    // The source keeps its last 200 hours only (more than the week judged alone), and an entry two days old reaches it late.
+    server.setEntries('ExternallySharedCallAccess', [...texts.slice(200), entryText('ExternallySharedCallAccess', 950, now - 48 * HOUR)]);
+    const second = await mirrorType(target, client, { ...req, untilMs: Date.now() });
+    assert.equal(second.check?.missing, 1, JSON.stringify(second.check));
+    assert.equal(second.check?.recovered, 1);
+    assert.equal(second.check?.stillMissing, 0);
+    assert.equal(second.check!.toMs - second.check!.fromMs, RECENT_CHECK_MS, 'the recent week was judged on its own');
+    assert.equal((await allBodies(store, tenantId, 'ExternallySharedCallAccess')).length, 401);
     await store.close();
     dir.remove();
   });
