@@ -96,7 +96,29 @@ export function classify(err: unknown): {
       return { code: 'invalid_request', messages: ['malformed request'], headers: {} };
     }
   }
+  // The database (or Redis) cannot be reached: an outage, not a bug; the client may retry.
+  if (isUnreachable(err)) return { code: 'unavailable', messages: [UNREACHABLE_MESSAGE], headers: { 'retry-after': '1' } };
   return { code: 'internal', messages: [INTERNAL_MESSAGE], headers: {} };
+}
+
+/** What a client is told while the store cannot be reached (`/readyz` says the same). */
+const UNREACHABLE_MESSAGE = 'store unreachable; retry later';
+
+/** Socket failures of a connection to the database or Redis. */
+const UNREACHABLE_SYSCALLS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
+
+/**
+ * Whether a failure is a store that cannot be reached: a refused or broken connection,
+ * PostgreSQL's connection exceptions (SQLSTATE class 08), a server shutting down or starting
+ * (57P01–57P03), too many connections (53300), or the pool's connect timeout.
+ */
+function isUnreachable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string') {
+    return UNREACHABLE_SYSCALLS.has(code) || /^08[0-9A-Z]{3}$/.test(code) || ['57P01', '57P02', '57P03', '53300'].includes(code);
+  }
+  return /^(Connection terminated|timeout exceeded when trying to connect)/.test(err.message);
 }
 
 /** Renders the envelope; the request's one log line (request-log.ts) then says why. */

@@ -58,6 +58,11 @@ export async function runPrimary(
       if (w.isConnected()) w.send({ type: 'logwarden:announced' } satisfies AnnouncedMessage);
     };
 
+    // The workers accept connections themselves, from the one listening socket. With the primary
+    // handing them out in turn (node:cluster's default here), a connection handed to a worker
+    // that dies before taking it is neither closed nor passed on: its client waits for ever.
+    // Accepted by a worker that then dies, a connection is reset, and the client retries.
+    cluster.schedulingPolicy = cluster.SCHED_NONE;
     const fork = () => {
       const w = cluster.fork();
       live.add(w);

@@ -212,6 +212,30 @@ describe('request log lines', () => {
     }
   });
 
+  it('answers a store it cannot reach (a refused connection, a PostgreSQL shutting down) with 503 and Retry-After, logged with its cause', async () => {
+    const original = t.store.firstPage;
+    for (const [message, code] of [
+      ['connect ECONNREFUSED 127.0.0.1:5432', 'ECONNREFUSED'],
+      ['terminating connection due to administrator command', '57P01'],
+      ['Connection terminated unexpectedly', undefined],
+    ] as const) {
+      t.store.firstPage = async () => {
+        throw Object.assign(new Error(message), code === undefined ? {} : { code });
+      };
+      try {
+        const r = await t.list({ logType: 'AccessLog', fromDateTime: '2026-01-01T00:00:00Z' });
+        assert.equal(r.statusCode, 503, message);
+        assert.equal(r.headers['retry-after'], '1');
+        assert.deepEqual(r.json().errors, ['store unreachable; retry later']);
+        const mine = linesOf(r.json().requestId);
+        assert.deepEqual([mine[0]!.level, mine[0]!.code], [50, 'unavailable']);
+        assert.equal(mine[0]!.err!.message, message);
+      } finally {
+        t.store.firstPage = original;
+      }
+    }
+  });
+
   it("logs only the API's plain query values (no credential, no person) and bounds what it logs", () => {
     assert.equal(
       loggableUrl('/v2/logs?access_token=abc&logType=AccessLog&Token=x&auth=AU_1&limit=5'),

@@ -89,6 +89,7 @@ export function listLogsRoute(app: FastifyInstance, ctx: AppContext): void {
           404: ErrorEnvelope,
           429: ErrorEnvelope,
           500: ErrorEnvelope,
+          503: ErrorEnvelope,
         },
         security: [{ basic: [] }, { bearer: [] }],
       },

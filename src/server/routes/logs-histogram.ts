@@ -52,7 +52,7 @@ export function logsHistogramRoute(app: FastifyInstance, ctx: AppContext): void 
           'Requires scope api:logs:read.',
         tags: ['logs'],
         querystring: HistogramQuery,
-        response: { 200: HistogramResponse, 400: ErrorEnvelope, 401: ErrorEnvelope, 429: ErrorEnvelope, 500: ErrorEnvelope },
+        response: { 200: HistogramResponse, 400: ErrorEnvelope, 401: ErrorEnvelope, 429: ErrorEnvelope, 500: ErrorEnvelope, 503: ErrorEnvelope },
         security: [{ basic: [] }, { bearer: [] }],
       },
     },

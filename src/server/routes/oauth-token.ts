@@ -46,7 +46,7 @@ export function oauthTokenRoute(app: FastifyInstance, ctx: AppContext): void {
           tags: ['auth'],
           consumes: ['application/x-www-form-urlencoded'],
           body: TokenRequest,
-          response: { 200: TokenResponse, 400: OAuthError, 401: OAuthError, 429: OAuthError },
+          response: { 200: TokenResponse, 400: OAuthError, 401: OAuthError, 429: OAuthError, 500: OAuthError, 503: OAuthError },
           security: [{ basic: [] }],
         },
       },

@@ -61,7 +61,7 @@ const ConsistencyResponse = Type.Object({ requestId: Type.String(), from: Type.I
 
 const text = (description: string) => ({ description, content: { 'text/plain; charset=utf-8': { schema: Type.String() } } });
 const binary = (description: string) => ({ description, content: { 'application/octet-stream': { schema: Type.String({ format: 'binary' }) } } });
-const errors = { 400: ErrorEnvelope, 401: ErrorEnvelope, 404: ErrorEnvelope, 500: ErrorEnvelope };
+const errors = { 400: ErrorEnvelope, 401: ErrorEnvelope, 404: ErrorEnvelope, 500: ErrorEnvelope, 503: ErrorEnvelope };
 const SECURITY: { [label: string]: string[] }[] = [{ basic: [] }, { bearer: [] }];
 const common = { tags: ['verifiable log'], security: SECURITY };
 
