@@ -118,6 +118,12 @@ for (const kind of await storeKinds()) {
       assert.equal(readOnly.json().error_description, 'scope "api:logs:write" is not granted to this access key');
       const unknown = await token(t, t.key, 'grant_type=client_credentials&scope=api%3Aadmin');
       assert.equal(unknown.json().error_description, 'scope "api:admin" is no scope (api:logs:read, api:logs:write)');
+      // A client_id in the form may only repeat the HTTP Basic user (RFC 6749 §2.3).
+      const same = await token(t, t.key, `grant_type=client_credentials&client_id=${t.key.accessKey}`);
+      assert.equal(same.statusCode, 200);
+      const other = await token(t, t.key, 'grant_type=client_credentials&client_id=someoneelse');
+      assert.deepEqual([other.statusCode, other.json().error], [400, 'invalid_request']);
+      assert.match(other.json().error_description, /^client_id differs from the access key given with HTTP Basic/);
       const commas = await token(t, t.key, 'grant_type=client_credentials&scope=api%3Alogs%3Aread%2Capi%3Alogs%3Awrite');
       assert.deepEqual([commas.statusCode, commas.json().error], [400, 'invalid_scope']);
       assert.match(commas.json().error_description, /^scopes are separated by spaces, not commas/);

@@ -78,6 +78,11 @@ async function authenticateClient(ctx: AppContext, authorization: string | undef
 function grantedScopes(form: URLSearchParams, key: AccessKeyRecord): readonly Scope[] {
   const grant = form.getAll('grant_type');
   if (grant.length !== 1) throw new OAuthFailure(400, 'invalid_request', 'grant_type is required, once');
+  // The client authenticated with HTTP Basic; a client_id in the form may only repeat that (RFC 6749 §2.3).
+  const clientIds = form.getAll('client_id');
+  if (clientIds.some((id) => id !== key.accessKey)) {
+    throw new OAuthFailure(400, 'invalid_request', 'client_id differs from the access key given with HTTP Basic: send one client, once');
+  }
   if (grant[0] !== TOKEN_GRANT_TYPE) {
     throw new OAuthFailure(400, 'unsupported_grant_type', 'only grant_type=client_credentials is supported');
   }
