@@ -1,12 +1,12 @@
 /** Pieces shared by the commands: store options, config from flags, output. */
-import { existsSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import { type Config, type ConfigOverrides, loadConfig } from '../config.ts';
 import { openStore } from '../store/open.ts';
 import type { Store } from '../store/store.ts';
 import { CommandError, UsageError } from './exit-codes.ts';
-import { DATABASE_FILE, explainStoreFailure } from './serve-errors.ts';
+import { DATABASE_FILE, explainStoreFailure, fileInTheWay } from './serve-errors.ts';
 
 export interface StoreFlags {
   dataDir?: string;
@@ -43,17 +43,6 @@ export function noTenant(id: string, config: Pick<Config, 'dataDir' | 'databaseU
   return new CommandError(`no tenant ${id} in ${storePlace(config)}${hint}`);
 }
 
-/** Whether `dir`, or the nearest of its parents that exists, is not a directory (opening the store says why: `explainStoreFailure`). */
-function fileInTheWay(dir: string): boolean {
-  for (let p = resolve(dir); ; p = dirname(p)) {
-    try {
-      return !statSync(p).isDirectory();
-    } catch {
-      if (dirname(p) === p) return false;
-    }
-  }
-}
-
 /**
  * `withStore` for a command that reads or changes what a store already holds (its tenants,
  * keys, holds): an embedded store that does not exist yet is not made, so a mistyped
@@ -61,7 +50,8 @@ function fileInTheWay(dir: string): boolean {
  * new empty store left behind.
  */
 export async function withExistingStore<T>(config: Config, fn: (store: Store) => Promise<T>): Promise<T> {
-  if (!config.databaseUrl && !existsSync(join(config.dataDir, DATABASE_FILE)) && !fileInTheWay(config.dataDir)) {
+  // A file where the directory or one of its parents should be is for opening the store to explain.
+  if (!config.databaseUrl && !existsSync(join(config.dataDir, DATABASE_FILE)) && fileInTheWay(resolve(config.dataDir)) === undefined) {
     throw new CommandError(
       `no store at ${resolve(config.dataDir)} (it holds no ${DATABASE_FILE}): give the --data-dir (or LOGWARDEN_DATA_DIR) of your server's store; ` +
         '`logwarden serve` makes one on its first start',

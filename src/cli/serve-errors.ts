@@ -36,7 +36,7 @@ const CAUSES: Readonly<Record<string, string>> = {
 };
 
 /** The nearest existing ancestor of `path` that is not a directory, if any. */
-function fileInTheWay(path: string): string | undefined {
+export function fileInTheWay(path: string): string | undefined {
   for (let p = path; ; p = dirname(p)) {
     try {
       return statSync(p).isDirectory() ? undefined : p;
