@@ -4,6 +4,7 @@ import { closeSync, fchmodSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { gongRetentionText } from '../admin/gong-retention.ts';
+import { daysText } from '../admin/retention.ts';
 import type { Config, LogFormat } from '../config.ts';
 import type { Bootstrap, Listening } from '../server/start.ts';
 import { configFrom, intFlag, type StoreFlags } from './common.ts';
@@ -120,10 +121,20 @@ function announce(listening: Listening, config: Config, workers: number): void {
   if (listening.bootstrap) printWelcome(listening.bootstrap, listening.url, config);
   else printRestartHint(config, listening.tenantId);
   if (listening.gongRetention) {
-    process.stderr.write(
-      `logwarden: demo tenant ${listening.tenantId} keeps Gong's published retention (--gong-retention): ${gongRetentionText()};\n` +
-        '  older entries of those types are not loaded, and retention deletes them as they age (see `logwarden tenants retention`).\n',
-    );
+    const { kept } = listening.gongRetention;
+    const gong = gongRetentionText(kept.map((k) => k.logType));
+    if (gong !== '') {
+      process.stderr.write(
+        `logwarden: demo tenant ${listening.tenantId} keeps Gong's published retention (--gong-retention): ${gong};\n` +
+          '  older entries of those types are not loaded, and retention deletes them as they age (see `logwarden tenants retention`).\n',
+      );
+    }
+    for (const k of kept) {
+      process.stderr.write(
+        `logwarden: ${k.logType} of demo tenant ${listening.tenantId} keeps its own retention (${daysText(k.days)}), not Gong's: --gong-retention\n` +
+          `  sets only types with no setting; \`logwarden tenants retention ${listening.tenantId} --type ${k.logType} --clear\` lets the next start set it\n`,
+      );
+    }
   }
   const how = workers > 1 ? ` with ${workers} workers` : '';
   if (workers > 1 && !config.redisUrl) {
@@ -166,7 +177,8 @@ export function registerServe(program: Command): void {
         'makes a new key if a secret is lost. The log (stdout) is\n' +
         'readable lines on a terminal, JSON lines otherwise. SIGTERM or SIGINT stops accepting\n' +
         'connections, lets in-flight requests finish and closes the store. --demo --gong-retention sets the\n' +
-        "demo tenant's retention to Gong's published one (AccessLog 14 days; written to its admin trail).\n\n" +
+        "demo tenant's retention to Gong's published one (AccessLog 14 days; written to its admin trail)\n" +
+        "for each type with no setting of its own: an operator's own setting is never overridden.\n\n" +
         'Examples:\n  logwarden serve\n  logwarden serve --demo --port 9090\n  logwarden serve --demo --gong-retention\n  logwarden serve --log-format json >> logwarden.log\n  LOGWARDEN_REDIS_URL=redis://127.0.0.1:6379 logwarden serve --workers 4\n  logwarden serve --database-url postgres://logwarden@db:5432/logwarden\n',
     )
     .action(async (opts: ServeFlags) => {

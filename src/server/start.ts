@@ -5,13 +5,16 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { SERVER_ACTOR } from '../admin/actor.ts';
+import type { KeptRetention } from '../admin/gong-retention.ts';
 import { createKeyAct } from '../admin/keys.ts';
 import { recordPurgeRun } from '../admin/purge-trail.ts';
 import { createTenantAct } from '../admin/tenants.ts';
 import type { Config } from '../config.ts';
+import { GONG_LOG_TYPES } from '../logs/log-types.ts';
 import type { IssuedKey } from '../service/access-keys.ts';
 import { BackgroundPurge } from '../store/background-purge.ts';
 import { type OpenStoreOptions, openStore } from '../store/open.ts';
+import { effectiveRetention } from '../store/retention-policy.ts';
 import type { PurgeReceipt, Store } from '../store/store.ts';
 import { buildApp } from './app.ts';
 import type { LimiterStore } from './limiter/limiter.ts';
@@ -60,7 +63,12 @@ export interface Prepared {
   /** The first tenant (the one bootstrap created, on a new store). */
   readonly tenantId: string | undefined;
   /** Set when the demo tenant was given Gong's retention (`--gong-retention`). */
-  readonly gongRetention?: boolean;
+  readonly gongRetention?: GongRetentionApplied;
+}
+
+/** `--gong-retention` at this start: the types that kept an operator's own setting instead. */
+export interface GongRetentionApplied {
+  readonly kept: readonly KeptRetention[];
 }
 
 /** What a banner needs once the server listens. */
@@ -69,7 +77,7 @@ export interface Listening {
   readonly bootstrap: Bootstrap | undefined;
   readonly tenantId: string | undefined;
   /** The demo tenant keeps Gong's retention (`--gong-retention`). */
-  readonly gongRetention?: boolean;
+  readonly gongRetention?: GongRetentionApplied;
 }
 
 /**
@@ -85,16 +93,15 @@ export async function prepareStore(
   try {
     const keyFor = await firstTenant(store, clock);
     const tenantId = keyFor ?? (await store.listTenants())[0]?.id;
-    const gongRetention = options.demo === true && options.gongRetention === true && tenantId !== undefined;
+    let gongRetention: GongRetentionApplied | undefined;
     if (options.demo && tenantId !== undefined) {
       const { loadDemoData } = await import('../demo/demo-data.ts');
-      let retentionDays: Readonly<Record<string, number>> | undefined;
-      if (gongRetention) {
-        const { applyGongRetention, GONG_RETENTION_DAYS } = await import('../admin/gong-retention.ts');
-        await applyGongRetention(store, tenantId, clock);
-        retentionDays = GONG_RETENTION_DAYS;
+      if (options.gongRetention) {
+        const { applyGongRetention } = await import('../admin/gong-retention.ts');
+        gongRetention = { kept: await applyGongRetention(store, tenantId, clock) };
       }
-      const r = await loadDemoData(store, tenantId, { now: clock(), ...(retentionDays && { retentionDays }) });
+      const retentionDays = await demoRetention(store, tenantId, config);
+      const r = await loadDemoData(store, tenantId, { now: clock(), retentionDays });
       process.stderr.write(
         `logwarden: demo data for tenant ${tenantId}: ${r.accepted} ${r.accepted === 1 ? 'entry' : 'entries'} stored (${r.duplicates} already there)\n`,
       );
@@ -107,6 +114,20 @@ export async function prepareStore(
     await store.close();
     throw err;
   }
+}
+
+/**
+ * The days each demo type is kept for the tenant (types kept forever left out): the demo loads
+ * no entry older than that, so a restart never brings back what retention deleted.
+ */
+async function demoRetention(store: Store, tenantId: string, config: Config): Promise<Record<string, number>> {
+  const settings = await store.getRetention(tenantId);
+  const days: Record<string, number> = {};
+  for (const logType of GONG_LOG_TYPES) {
+    const d = effectiveRetention(settings, logType, config.retentionDays, GONG_LOG_TYPES);
+    if (d !== null) days[logType] = d;
+  }
+  return days;
 }
 
 export interface StartOptions {

@@ -193,7 +193,7 @@ describe('logwarden serve', () => {
     }
   });
 
-  it("--demo --gong-retention gives the demo tenant Gong's retention (AccessLog 14 days), says so, and records it once", async () => {
+  it("--demo --gong-retention gives the demo tenant Gong's retention (AccessLog 14 days), says so, records it once, and never overrides an operator's own setting", async () => {
     const d = mkdtempSync(join(tmpdir(), 'logwarden-demo-gong-'));
     const args = ['--data-dir', d, '--port', '0', '--demo', '--gong-retention'];
     const startedAt = Date.now();
@@ -232,12 +232,23 @@ describe('logwarden serve', () => {
       const shown = await runCli(['tenants', 'retention', tenant, '--json', '--data-dir', d]);
       assert.deepEqual(JSON.parse(shown.stdout).types[0], { logType: 'AccessLog', days: 14, effectiveDays: 14, from: 'type' });
 
-      // A restart sets nothing again: still one act in the trail.
+      // An operator keeps AccessLog forever: a restart sets nothing again and says so.
+      const forever = await runCli(['tenants', 'retention', tenant, '--type', 'AccessLog', '--forever', '--data-dir', d]);
+      assert.equal(forever.code, 0, forever.stderr);
       const again = await startServe(args, { LOGWARDEN_READ_PER_SECOND: '1000' });
       try {
         const r = await fetch(`${again.url}/v2/logs?logType=LogwardenAdminLog&fromDateTime=2000-01-01T00:00:00Z`, { headers: auth });
-        const records = ((await r.json()) as { logEntries: Array<{ logRecord: { action: string } }> }).logEntries.map((e) => e.logRecord.action);
-        assert.equal(records.filter((a) => a === 'retention.changed').length, 1);
+        const records = ((await r.json()) as { logEntries: Array<{ logRecord: { action: string; actor: { kind: string } } }> }).logEntries.map(
+          (e) => e.logRecord,
+        );
+        assert.deepEqual(
+          records.filter((a) => a.action === 'retention.changed').map((a) => a.actor.kind),
+          ['server', 'cli'],
+        );
+        assert.doesNotMatch(again.stderr(), /keeps Gong's published retention/);
+        assert.match(again.stderr(), new RegExp(`AccessLog of demo tenant ${tenant} keeps its own retention \\(forever\\), not Gong's`));
+        const shownAgain = await runCli(['tenants', 'retention', tenant, '--json', '--data-dir', d]);
+        assert.deepEqual(JSON.parse(shownAgain.stdout).types[0], { logType: 'AccessLog', days: 'forever', effectiveDays: 'forever', from: 'type' });
       } finally {
         again.child.kill('SIGTERM');
         await again.exited;

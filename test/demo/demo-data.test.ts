@@ -7,7 +7,9 @@ import { generateDemoEntries, generateSteadyDemoEntries, loadDemoData, toIngestL
 import { ENTRY_FIELDS, type NewEntry } from '../../src/logs/entry.ts';
 import { parseNdjsonLine } from '../../src/logs/ingest-parse.ts';
 import { GONG_LOG_TYPES, LogTypes } from '../../src/logs/log-types.ts';
+import { prepareStore } from '../../src/server/start.ts';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/index.ts';
+import { testConfig } from '../support/app.ts';
 import { goldenPages } from '../support/fixtures.ts';
 
 const HOUR = 3_600_000;
@@ -302,5 +304,28 @@ describe('loadDemoData', () => {
     assert.ok(expected > 0);
     const third = await loadDemoData(store, tenant, { now: later });
     assert.equal(third.accepted, expected);
+  });
+});
+
+describe('a demo start (serve --demo)', () => {
+  it("loads no entry older than its type's retention, so a restart never brings back what retention deleted", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'logwarden-demo-retention-'));
+    const now = Date.UTC(2026, 2, 2, 8, 20, 0, 0);
+    try {
+      const prepared = await prepareStore(testConfig({ dataDir: dir, retentionDays: 20 }), { demo: true, now: () => now });
+      const { store, tenantId } = prepared;
+      try {
+        for (const logType of GONG_LOG_TYPES) {
+          const older = await store.firstPage({ tenantId: tenantId!, logType, fromMs: 0, toMs: now - 20 * DAY }, 1);
+          assert.equal(older.total, 0, `${logType}: nothing older than the server's 20 days`);
+          const kept = await store.firstPage({ tenantId: tenantId!, logType, fromMs: now - 20 * DAY, toMs: now - 10 * DAY }, 1);
+          assert.ok(kept.total > 0, `${logType}: the 20 days are filled`);
+        }
+      } finally {
+        await store.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
