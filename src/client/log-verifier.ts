@@ -552,7 +552,10 @@ export class LogVerifier {
     });
     const claimed = served.map((s) => s.leafIndex).filter((i): i is number => i !== null);
     const needed = claimed.length > 0 ? Math.max(...claimed) + 1 : 0;
-    let after = before;
+    // A fresh checkpoint even when the first covers every leaf served: a purge during the read
+    // appended its deletion receipt after the first, and without it the entries it deleted
+    // before they were served would look hidden.
+    let after = await this.checkpoint();
     const deadline = Date.now() + (options.waitMs ?? 3000);
     // A checkpoint covers an acknowledged batch within a second: wait for one that covers what was served.
     while (after.checkpoint.size < needed && Date.now() < deadline) {

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type Database from 'better-sqlite3';
+import { LogVerifier, TlogClient } from '../../src/client/index.ts';
 import { loadConfig } from '../../src/config.ts';
 import { type RunningServer, startServer } from '../../src/server/start.ts';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/index.ts';
@@ -84,6 +85,34 @@ describe('logwarden verify after retention', () => {
       [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
     );
     assert.deepEqual(report.badReceipts, []);
+  });
+
+  it('a purge while the window is read: the entries it deleted before they were served are deleted, not hidden', async () => {
+    const bootKey = server.bootstrap!.key;
+    let receipt: Awaited<ReturnType<SqliteStore['purge']>> | undefined;
+    // The purge lands after the verifier's first checkpoint and before the window's pages.
+    class PurgedDuringRead extends TlogClient {
+      override async servedWindow(params: Parameters<TlogClient['servedWindow']>[0]) {
+        receipt ??= await store.purge(tenantId, 'AccessLog', T0 + 15 * MIN, 100);
+        return super.servedWindow(params);
+      }
+    }
+    const client = new PurgedDuringRead({
+      baseUrl: server.url,
+      tenantId,
+      accessKey: bootKey.accessKey,
+      secret: bootKey.secret,
+      requestsPerSecond: 0,
+    });
+    const proof = await new LogVerifier({ client }).proveWindow({ logType: 'AccessLog', from: new Date(T0).toISOString(), to: null });
+    assert.equal(receipt!.count, 5);
+    assert.deepEqual(proof.hidden, []);
+    assert.equal(proof.complete, true);
+    assert.equal(proof.served, 25);
+    assert.deepEqual(
+      proof.deleted.filter((d) => d.receiptLeaf === receipt!.leafIndex).map((d) => d.leafIndex - base),
+      [10, 11, 12, 13, 14],
+    );
   });
 
   it('a receipt whose digest does not match the leaves it names is a failure, and the entry stays hidden', async () => {
