@@ -59,12 +59,18 @@ export async function fetchBundle(
     );
     if (!check.complete) {
       throw new CommandError(
-        `the server's answer does not prove itself: ${check.missing.length} leaves of the window in range not served, ${check.mismatched.length} entries not their leaf; no bundle written`,
+        `the server's answer does not prove itself: ${check.missing.length} leaves of the window in range neither served nor deleted by retention, ` +
+          `${check.mismatched.length} entries not their leaf, ${check.badReceipts.length} bad deletion receipts; no bundle written`,
       );
     }
     writeFileSync(flags.out, JSON.stringify(bundle, null, 1) + '\n');
     const range = bundle.leafRange;
-    const leaves = range.from < range.to ? `leaves ${range.from}…${range.to - 1}` : 'no leaves: the server served no entries for the window';
+    const deleted =
+      check.deleted.length > 0
+        ? `; ${check.deleted.length.toLocaleString('en-US')} leaves of the window deleted by retention, with their receipts`
+        : '';
+    const leaves =
+      range.from < range.to ? `leaves ${range.from}…${range.to - 1}${deleted}` : 'no leaves: the server served no entries for the window';
     process.stderr.write(
       `${bundle.entries.length.toLocaleString('en-US')} ${flags.type} entries and their proof written to ${flags.out} ` +
         `(checkpoint of ${check.checkpoint.size.toLocaleString('en-US')} leaves, root ${encodeBase64(check.checkpoint.rootHash)}; ${leaves})\n` +

@@ -142,18 +142,11 @@ function humanCheckpoint(c: CheckedCheckpoint, keyText: string, keySource: strin
   return lines.join('\n') + '\n';
 }
 
-function humanWindow(p: WindowProof): string {
-  const w = p.window;
-  const rate = p.audit.elapsedMs > 0 ? Math.round((p.audit.fetched / p.audit.elapsedMs) * 1000) : 0;
-  const lines = [
-    `Audit: all ${num(p.audit.size)} leaves hash to the signed root (${num(p.audit.fromCache)} from the cache, ${num(p.audit.fetched)} fetched in ${(p.audit.elapsedMs / 1000).toFixed(1)} s, ${num(rate)} leaves/s${p.audit.tilesChecked ? '; every tile checked' : ''})`,
-    `Window ${w.logType} from ${w.from}${w.to ? ` to ${w.to}` : ''}: ${p.complete ? 'COMPLETE' : 'NOT PROVEN'}`,
-    `  ${num(p.served)} entries served; ${num(p.proven.length)} proven to be leaves of the tree, unchanged`,
-    `  ${num(p.inWindow)} leaves of this type and time range in the tree; ${num(p.inWindow - p.hidden.length - p.late.length - p.deleted.length)} of them served`,
-  ];
-  // Deleted leaves, one line per receipt: when, which receipt, how many of the window's leaves.
+/** Deleted leaves, one line per receipt (when, which receipt, how many of the window's leaves), then bad receipts. */
+function deletionLines(deleted: WindowProof['deleted'], bad: WindowProof['badReceipts']): string[] {
+  const lines: string[] = [];
   const byReceipt = new Map<number, WindowProof['deleted']>();
-  for (const d of p.deleted) byReceipt.set(d.receiptLeaf, [...(byReceipt.get(d.receiptLeaf) ?? []), d]);
+  for (const d of deleted) byReceipt.set(d.receiptLeaf, [...(byReceipt.get(d.receiptLeaf) ?? []), d]);
   for (const [receiptLeaf, leaves] of byReceipt) {
     const first = leaves[0]!;
     const last = leaves[leaves.length - 1]!;
@@ -163,7 +156,20 @@ function humanWindow(p: WindowProof): string {
         : `${num(leaves.length)} leaves (eventTime ${first.eventTime} to ${last.eventTime})`;
     lines.push(`  ${which}: deleted by retention on ${first.deletedAt}, receipt leaf ${receiptLeaf} (its count and digest match the deleted leaves)`);
   }
-  for (const b of p.badReceipts) lines.push(`  BAD DELETION RECEIPT: leaf ${b.receiptLeaf}: ${b.reason}`);
+  for (const b of bad) lines.push(`  BAD DELETION RECEIPT: leaf ${b.receiptLeaf}: ${b.reason}`);
+  return lines;
+}
+
+function humanWindow(p: WindowProof): string {
+  const w = p.window;
+  const rate = p.audit.elapsedMs > 0 ? Math.round((p.audit.fetched / p.audit.elapsedMs) * 1000) : 0;
+  const lines = [
+    `Audit: all ${num(p.audit.size)} leaves hash to the signed root (${num(p.audit.fromCache)} from the cache, ${num(p.audit.fetched)} fetched in ${(p.audit.elapsedMs / 1000).toFixed(1)} s, ${num(rate)} leaves/s${p.audit.tilesChecked ? '; every tile checked' : ''})`,
+    `Window ${w.logType} from ${w.from}${w.to ? ` to ${w.to}` : ''}: ${p.complete ? 'COMPLETE' : 'NOT PROVEN'}`,
+    `  ${num(p.served)} entries served; ${num(p.proven.length)} proven to be leaves of the tree, unchanged`,
+    `  ${num(p.inWindow)} leaves of this type and time range in the tree; ${num(p.inWindow - p.hidden.length - p.late.length - p.deleted.length)} of them served`,
+  ];
+  lines.push(...deletionLines(p.deleted, p.badReceipts));
   for (const h of p.hidden.slice(0, 20))
     lines.push(`  HIDDEN: leaf ${h.leafIndex} (eventTime ${h.eventTime}) was logged before the read began but not served`);
   if (p.hidden.length > 20) lines.push(`  … and ${p.hidden.length - 20} more hidden leaves (--json lists all)`);
@@ -312,6 +318,7 @@ function humanBundle(path: string, c: BundleCheck, bundleKey: string): string {
       `  ${num(c.entries)} entries proven to be their leaf, byte for byte; ${num(c.inWindow)} leaves of the window in the range`,
     );
   }
+  lines.push(...deletionLines(c.deleted, c.badReceipts));
   for (const m of c.missing.slice(0, 20)) lines.push(`  HIDDEN: leaf ${m} is in the window and in the range but not among the entries`);
   for (const m of c.mismatched.slice(0, 20)) lines.push(`  NOT IN THE LOG: entry #${m.position + 1} (leaf ${m.leafIndex}): ${m.reason}`);
   if (empty) {
@@ -323,7 +330,8 @@ function humanBundle(path: string, c: BundleCheck, bundleKey: string): string {
   } else {
     lines.push(
       'What this proves, with no network: the entries are leaves of the signed tree, unchanged, and no leaf of the window',
-      'lies between the first and the last bundled leaf without being among the entries.',
+      'lies between the first and the last bundled leaf without being among the entries or named by a deletion receipt',
+      'that is a leaf of the same tree.',
       'What it does not prove: anything about leaves before or after that range (an entry of the window logged there',
       'is not excluded: `logwarden verify --url …` audits the whole log); that others see the same tree; that eventTimes are true.',
     );
@@ -333,6 +341,13 @@ function humanBundle(path: string, c: BundleCheck, bundleKey: string): string {
 
 async function runBundle(flags: VerifyFlags): Promise<void> {
   if (flags.url) throw new UsageError('--bundle verifies offline: give it without --url');
+  const online = (['type', 'from', 'to', 'state'] as const).filter((f) => flags[f] !== undefined);
+  if (online.length > 0) {
+    const names = online.map((f) => `--${f.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ');
+    throw new UsageError(`${names} ${online.length === 1 ? 'goes' : 'go'} with --url: a bundle checks the window it was fetched for`);
+  }
+  if (flags.proofOut !== undefined && flags.entry === undefined)
+    throw new UsageError('--proof-out needs --entry: the leaf index whose proof to write');
   if (!flags.logKey)
     throw new UsageError("--bundle needs --log-key: the log's verifier key from a source you trust (the key inside the bundle proves nothing)");
   const logKey = checkLogKey(flags.logKey)!;
@@ -345,7 +360,8 @@ async function runBundle(flags: VerifyFlags): Promise<void> {
   try {
     const bundle = parseEvidenceBundle(text);
     const check = checkEvidenceBundle(bundle, logKey);
-    if (flags.entry !== undefined) {
+    // A proof is exported only from a bundle that proves its window: one that does not is suspect as a whole.
+    if (flags.entry !== undefined && check.complete) {
       const index = intFlag('--entry', flags.entry)!;
       const proofText = tlogProofFromBundle(bundle, index, logKey);
       if (flags.proofOut && flags.proofOut !== '-') writeFileSync(flags.proofOut, proofText);
@@ -363,15 +379,18 @@ async function runBundle(flags: VerifyFlags): Promise<void> {
         entries: check.entries,
         inWindow: check.inWindow,
         missing: check.missing,
+        deleted: check.deleted,
+        badReceipts: check.badReceipts,
         mismatched: check.mismatched,
         bundleKeyMatches: check.bundleKeyMatches,
       });
-    } else if (flags.entry === undefined || (flags.proofOut && flags.proofOut !== '-')) {
+    } else if (flags.entry === undefined || !check.complete || (flags.proofOut && flags.proofOut !== '-')) {
       process.stdout.write(humanBundle(flags.bundle!, check, bundle.verifierKey));
     }
     if (!check.complete)
       throw new CommandError(
-        `the bundle does not prove its window: ${check.missing.length} hidden, ${check.mismatched.length} entries not in the log`,
+        `the bundle does not prove its window: ${check.missing.length} hidden, ${check.mismatched.length} entries not in the log, ${check.badReceipts.length} bad deletion receipts` +
+          (flags.entry !== undefined ? '; no proof written' : ''),
       );
   } catch (err) {
     if (err instanceof EvidenceError) {
@@ -453,17 +472,19 @@ What is proven (online):
     checkpoint that verified, as evidence;
   - with --type/--from: every leaf up to the checkpoint is read (resuming from the cache) and hashes
     to its root; every entry /v2/logs served for the window is one of those leaves, byte for byte;
-    every leaf of that type with an eventTime in the window was served. Leaves appended while the
-    window was read are reported, not counted as missing.
+    every leaf of that type with an eventTime in the window was served, or deleted by retention
+    as a deletion receipt in the tree proves. Leaves appended while the window was read are
+    reported, not counted as missing.
 What is not proven: that an eventTime is when the event happened (it is what the writer stated);
 anything logged after the checkpoint; that other readers are shown the same tree (compare
 checkpoints with them).
 
 Offline (--bundle): the bundle's checkpoint is signed by --log-key; its leaves are the leaves at
 their indexes in that tree; each entry is its leaf, unchanged; and within the bundle's leaf range
-(first to last served entry) no leaf of the window is missing. Leaves outside that range are not
-in the bundle, so an entry of the window logged before the first or after the last one served is
-not excluded by the bundle alone.
+(first to last served entry) no leaf of the window is missing (one deleted by retention is named
+by a deletion receipt the bundle carries). Leaves outside that range are not in the bundle, so an
+entry of the window logged before the first or after the last one served is not excluded by the
+bundle alone. --entry exports a proof only from a bundle that proves its window.
 
 Exit status: 0 proven; 1 not proven (bad signature, rollback, fork, tampered data, incomplete
 window); 2 usage. A progress bar shows on a terminal.`,

@@ -15,10 +15,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   auditWindow,
+  type BadReceipt,
   buildEntryLeaf,
   type Checkpoint,
+  checkDeletionReceipts,
+  DELETION_LEAF_V1,
+  type DeletedLeaf,
   decodeBase64,
   decodeEntryBundle,
+  ENTRY_LEAF_V1,
   encodeBase64,
   formatTlogProof,
   type Hash,
@@ -29,9 +34,13 @@ import {
   type NoteVerifier,
   nodeHash,
   openCheckpoint,
+  parseDeletionReceipt,
+  parseEntryLeaf,
   parseVerifierKey,
+  storedHashIndex,
   TILE_WIDTH,
   tileHashReader,
+  verifyInclusion,
 } from '../tlog/index.ts';
 import { rangeHashes, splitPoint } from '../tlog/subtree.ts';
 import { notSignedBy, type WindowSpec } from './log-verifier.ts';
@@ -57,6 +66,25 @@ export interface EvidenceBundle {
   subtreeHashes: string[];
   /** The window's entries in served order: the exact wire text and its leaf index. */
   entries: { leafIndex: number; wireText: string }[];
+  /**
+   * Deletion receipts beyond `leafRange` that name leaves of the window inside it which
+   * retention deleted (receipts inside the range are among `leaves`); absent when none is needed.
+   */
+  deletions?: BundleDeletion[];
+  /**
+   * Leaf hashes, base64 by leaf index, of the leaves outside `leafRange` that those receipts
+   * name: each receipt's digest over all its leaves' hashes binds them.
+   */
+  namedLeafHashes?: Record<string, string>;
+}
+
+/** A deletion receipt leaf and its inclusion proof in the checkpoint's tree. */
+export interface BundleDeletion {
+  leafIndex: number;
+  /** The receipt leaf, base64. */
+  leaf: string;
+  /** RFC 9162's inclusion proof of the leaf in the checkpoint's tree, base64 hashes. */
+  proof: string[];
 }
 
 interface Range {
@@ -143,8 +171,12 @@ export interface BundleCheck {
   entries: number;
   /** Leaves of the window inside the range. */
   inWindow: number;
-  /** Leaves of the window inside the range that are not among the entries. */
+  /** Leaves of the window inside the range that are neither among the entries nor deleted by retention. */
   missing: number[];
+  /** Leaves of the window inside the range that a deletion receipt proves deleted by retention. */
+  deleted: (DeletedLeaf & { eventTime: string })[];
+  /** Deletion receipts naming leaves of the window that do not prove what they say. */
+  badReceipts: BadReceipt[];
   /** Positions of entries that are not the leaf at their index. */
   mismatched: { position: number; leafIndex: number; reason: string }[];
   /** Whether the bundle's own key is the pinned one. */
@@ -181,6 +213,17 @@ export function parseEvidenceBundle(text: string): EvidenceBundle {
     if (typeof o !== 'object' || o === null || !isCount(o.leafIndex) || typeof o.wireText !== 'string')
       throw new EvidenceError(`entries[${i}] is malformed`);
   }
+  if (doc.deletions !== undefined) {
+    if (!Array.isArray(doc.deletions)) throw new EvidenceError('deletions is not a list');
+    for (const [i, d] of (doc.deletions as unknown[]).entries()) {
+      const o = d as Record<string, unknown>;
+      if (typeof o !== 'object' || o === null || !isCount(o.leafIndex) || typeof o.leaf !== 'string' || !Array.isArray(o.proof))
+        throw new EvidenceError(`deletions[${i}] is malformed`);
+    }
+  }
+  const named = doc.namedLeafHashes;
+  if (named !== undefined && (typeof named !== 'object' || named === null || Array.isArray(named)))
+    throw new EvidenceError('namedLeafHashes is not an object of leaf hashes by leaf index');
   return doc as unknown as EvidenceBundle;
 }
 
@@ -238,8 +281,14 @@ export function checkEvidenceBundle(bundle: EvidenceBundle, logKey: NoteVerifier
       mismatched.push({ position, leafIndex: e.leafIndex, reason: `not a valid entry: ${(err as Error).message}` });
       return;
     }
-    if (decoder.decode(leaves[e.leafIndex - from]) !== own) {
-      mismatched.push({ position, leafIndex: e.leafIndex, reason: `the entry is not what leaf ${e.leafIndex} logged (altered, or another entry)` });
+    const atIndex = decoder.decode(leaves[e.leafIndex - from]);
+    if (atIndex !== own) {
+      const leafType = atIndex.startsWith(`${ENTRY_LEAF_V1}\n`) ? atIndex.split('\n', 2)[1] : undefined;
+      const reason =
+        leafType !== undefined && leafType !== bundle.window.logType
+          ? `leaf ${e.leafIndex} is an entry of type ${leafType}, but the bundle's window names ${bundle.window.logType} (the window was altered, or the entry is of another type)`
+          : `the entry is not what leaf ${e.leafIndex} logged (altered, or another entry)`;
+      mismatched.push({ position, leafIndex: e.leafIndex, reason });
     }
   });
   const result = auditWindow(
@@ -253,17 +302,104 @@ export function checkEvidenceBundle(bundle: EvidenceBundle, logKey: NoteVerifier
       }
     }),
   );
+  // An entry that is its leaf but lies outside the window: the window claimed is not what was fetched.
+  const flagged = new Set(mismatched.map((m) => m.position));
+  for (const position of result.unexpected) {
+    if (flagged.has(position)) continue;
+    const e = bundle.entries[position]!;
+    mismatched.push({ position, leafIndex: e.leafIndex, reason: "its eventTime lies outside the bundle's window (the window was altered)" });
+  }
+  mismatched.sort((a, b) => a.position - b.position);
+  const deletions = result.missing.length > 0 ? bundleDeletions(bundle, checkpoint, leaves, new Set(result.missing)) : NO_DELETIONS;
+  const missing = result.missing.filter((i) => !deletions.deleted.has(i));
   return {
     checkpoint,
     window: bundle.window,
     leafRange: { from, to },
     entries: bundle.entries.length - mismatched.length,
     inWindow: result.inWindow,
-    missing: result.missing,
+    missing,
+    deleted: [...deletions.deleted.values()]
+      .filter((d) => d.leafIndex >= from && d.leafIndex < to)
+      .map((d) => ({ ...d, eventTime: parseEntryLeaf(leaves[d.leafIndex - from]!).eventTime })),
+    badReceipts: deletions.bad,
     mismatched,
     bundleKeyMatches: bundle.verifierKey.trim() === key.text,
-    complete: mismatched.length === 0 && result.missing.length === 0,
+    complete: mismatched.length === 0 && missing.length === 0 && deletions.bad.length === 0,
   };
+}
+
+const NO_DELETIONS: ReturnType<typeof checkDeletionReceipts> = { deleted: new Map(), bad: [] };
+
+/** A leaf's first lines as bytes, to pick out leaves of one kind and type without decoding each. */
+function leafPrefix(kind: string, logType: string): Uint8Array {
+  return new TextEncoder().encode(`${kind}\n${logType}\n`);
+}
+
+function startsWith(leaf: Uint8Array, prefix: Uint8Array): boolean {
+  return leaf.length > prefix.length && prefix.every((b, i) => leaf[i] === b);
+}
+
+/** The leaf indexes a deletion receipt names, or none when it is not one (a bad one is reported by the check). */
+function namedBy(text: string): readonly number[] {
+  try {
+    return parseDeletionReceipt(text).leaves;
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Which `missing` leaves deletion receipts prove deleted: the receipts of the window's type
+ * among the bundled leaves, and those of `deletions` (each first proven a leaf of the signed
+ * tree), that name at least one of them. A named leaf inside the range must be an entry leaf of
+ * the type; one outside it counts by the hash `namedLeafHashes` gives, which the receipt's
+ * digest binds.
+ */
+function bundleDeletions(
+  bundle: EvidenceBundle,
+  checkpoint: Checkpoint,
+  leaves: readonly Uint8Array[],
+  missing: ReadonlySet<number>,
+): ReturnType<typeof checkDeletionReceipts> {
+  const { from, to } = bundle.leafRange;
+  const { logType } = bundle.window;
+  const receiptPrefix = leafPrefix(DELETION_LEAF_V1, logType);
+  const entryPrefix = leafPrefix(ENTRY_LEAF_V1, logType);
+  const decoder = new TextDecoder();
+  const receipts = new Map<number, string>();
+  const consider = (index: number, leaf: Uint8Array) => {
+    if (!startsWith(leaf, receiptPrefix)) return;
+    const text = decoder.decode(leaf);
+    if (namedBy(text).some((i) => missing.has(i))) receipts.set(index, text);
+  };
+  leaves.forEach((leaf, i) => consider(from + i, leaf));
+  (bundle.deletions ?? []).forEach((d, i) => {
+    const leaf = decodeLeaf(d.leaf, i);
+    const proof = d.proof.map((h, j) => {
+      const b = typeof h === 'string' ? decodeBase64(h) : null;
+      if (!b || b.length !== 32) throw new EvidenceError(`deletions[${i}].proof[${j}] is not base64 of a 32-byte hash`);
+      return b;
+    });
+    const inRange = d.leafIndex >= from && d.leafIndex < to;
+    if (
+      inRange
+        ? decoder.decode(leaves[d.leafIndex - from]) !== decoder.decode(leaf)
+        : !verifyInclusion(leafHash(leaf), d.leafIndex, checkpoint.size, proof, checkpoint.rootHash)
+    )
+      throw new EvidenceError(`deletions[${i}] is not leaf ${d.leafIndex} of the signed tree: the bundle was altered`);
+    consider(d.leafIndex, leaf);
+  });
+  const named = bundle.namedLeafHashes ?? {};
+  return checkDeletionReceipts(receipts, (index) => {
+    if (index >= from && index < to) {
+      const leaf = leaves[index - from]!;
+      return startsWith(leaf, entryPrefix) ? leafHash(leaf) : undefined;
+    }
+    const h = named[String(index)];
+    const b = typeof h === 'string' ? decodeBase64(h) : null;
+    return b && b.length === 32 ? b : undefined;
+  });
 }
 
 /** The C2SP tlog-proof@v1 text for the bundled leaf at `leafIndex` (checked first). */
@@ -357,5 +493,62 @@ export async function fetchEvidenceBundle(
     subtreeHashes: subtrees.map(encodeBase64),
     entries: served.map((s) => ({ leafIndex: s.leafIndex!, wireText: s.entry.raw })),
   };
-  return { bundle, check: checkEvidenceBundle(bundle, key) };
+  const check = checkEvidenceBundle(bundle, key);
+  if (check.missing.length === 0) return { bundle, check };
+  // Leaves of the window not served: retention's receipts for them lie beyond the range.
+  const withReceipts = await addDeletions(client, bundle, size, check.missing, signal);
+  return { bundle: withReceipts, check: checkEvidenceBundle(withReceipts, key) };
+}
+
+/**
+ * The bundle with the deletion receipts, beyond its range, that name its `missing` leaves (read
+ * from the entry bundles after the range until each is named or the tree ends), their
+ * inclusion proofs, and the hashes of the leaves outside the range they also name.
+ */
+async function addDeletions(
+  client: TlogClient,
+  bundle: EvidenceBundle,
+  size: number,
+  missing: readonly number[],
+  signal: AbortSignal | undefined,
+): Promise<EvidenceBundle> {
+  const { from, to } = bundle.leafRange;
+  const unnamed = new Set(missing);
+  const prefix = leafPrefix(DELETION_LEAF_V1, bundle.window.logType);
+  const decoder = new TextDecoder();
+  const found: { index: number; leaf: Uint8Array; names: readonly number[] }[] = [];
+  const fullBundles = Math.floor(size / TILE_WIDTH);
+  for (let n = Math.floor(to / TILE_WIDTH); n * TILE_WIDTH < size && unnamed.size > 0; n++) {
+    const width = n < fullBundles ? TILE_WIDTH : size % TILE_WIDTH;
+    decodeEntryBundle(await client.entryBundle(n, width, signal)).forEach((leaf, i) => {
+      const index = n * TILE_WIDTH + i;
+      if (index < to || !startsWith(leaf, prefix)) return;
+      const names = namedBy(decoder.decode(leaf));
+      if (!names.some((x) => unnamed.has(x))) return;
+      found.push({ index, leaf: leaf.slice(), names });
+      for (const x of names) unnamed.delete(x);
+    });
+  }
+  if (found.length === 0) return bundle;
+  const proofs = new Map<number, Hash[]>();
+  for (let at = 0; at < found.length; at += 1000) {
+    const answer = await client.inclusionProofs(
+      found.slice(at, at + 1000).map((f) => f.index),
+      size,
+      signal,
+    );
+    for (const p of answer.proofs) proofs.set(p.index, p.hashes);
+  }
+  const outside = [...new Set(found.flatMap((f) => f.names))].filter((i) => i < from || i >= to).sort((a, b) => a - b);
+  const reader = tileHashReader(size, (t) => client.tile(t, signal));
+  const hashes = outside.length > 0 ? await reader(outside.map((i) => storedHashIndex(0, i))) : [];
+  return {
+    ...bundle,
+    deletions: found.map((f) => {
+      const proof = proofs.get(f.index);
+      if (!proof) throw new EvidenceError(`the server sent no inclusion proof for deletion receipt leaf ${f.index}`);
+      return { leafIndex: f.index, leaf: encodeBase64(f.leaf), proof: proof.map(encodeBase64) };
+    }),
+    namedLeafHashes: Object.fromEntries(outside.map((i, k) => [String(i), encodeBase64(hashes[k]!)])),
+  };
 }

@@ -581,7 +581,10 @@ export class LogVerifier {
       [...kept].map(([index, leaf]) => ({ index, leaf })),
       servedEntries,
     );
-    const deletions = checkDeletionReceipts(receipts, (index) => kept.get(index));
+    const deletions = checkDeletionReceipts(receipts, (index) => {
+      const leaf = kept.get(index);
+      return leaf && leafHash(leaf);
+    });
     const proof = windowProof(window, before.checkpoint.size, after.checkpoint, served, kept, result, audit, deletions);
     return { ...proof, consistency: { relation: before.relation, previous: before.previous } };
   }

@@ -12,7 +12,7 @@ import { compareInstants, type Instant, parseDateTime } from '../logs/time.ts';
 import { encodeBase64 } from './base64.ts';
 import { deletedLeavesDigest, parseDeletionReceipt } from './deletion-receipt.ts';
 import { ENTRY_LEAF_V1, parseEntryLeaf, wireTextDigest } from './entry-leaf.ts';
-import { type Hash, hashesEqual, leafHash } from './hash.ts';
+import { type Hash, hashesEqual } from './hash.ts';
 
 export interface AuditWindow {
   logType: string;
@@ -106,15 +106,16 @@ export interface BadReceipt {
 
 /**
  * Which leaves deletion receipts (SPEC §11 `logwarden/deletion/v1`) prove deleted by retention.
- * `receipts` are the receipt leaves of the window's log type by leaf index; `entryLeaf(i)` gives
- * entry leaf `i` of that type (undefined when leaf `i` is anything else). A receipt proves its
+ * `receipts` are the receipt leaves of the window's log type by leaf index; `entryLeafHash(i)`
+ * gives the leaf hash of entry leaf `i` of that type (undefined when leaf `i` is anything else,
+ * or unknown). A receipt proves its
  * leaves deleted when each is an earlier entry leaf of its type, none is named by another
  * receipt, and its count and its digest over their leaf hashes (in leaf order) are right;
  * otherwise it is bad, and it explains nothing.
  */
 export function checkDeletionReceipts(
   receipts: ReadonlyMap<number, string>,
-  entryLeaf: (index: number) => Uint8Array | string | undefined,
+  entryLeafHash: (index: number) => Hash | undefined,
 ): { deleted: Map<number, DeletedLeaf>; bad: BadReceipt[] } {
   const deleted = new Map<number, DeletedLeaf>();
   const bad: BadReceipt[] = [];
@@ -129,8 +130,8 @@ export function checkDeletionReceipts(
     const hashes: Hash[] = [];
     let problem: string | undefined;
     for (const i of r.leaves) {
-      const leaf = i < receiptLeaf ? entryLeaf(i) : undefined;
-      if (leaf === undefined) {
+      const hash = i < receiptLeaf ? entryLeafHash(i) : undefined;
+      if (hash === undefined) {
         problem = `it names leaf ${i}, which is not an earlier ${r.logType} entry leaf`;
         break;
       }
@@ -138,7 +139,7 @@ export function checkDeletionReceipts(
         problem = `it names leaf ${i}, which receipt leaf ${deleted.get(i)!.receiptLeaf} already names`;
         break;
       }
-      hashes.push(leafHash(leaf));
+      hashes.push(hash);
     }
     if (problem === undefined && !hashesEqual(deletedLeavesDigest(hashes), r.digest)) {
       problem = 'its digest is not the SHA-256 of the leaf hashes it names: the receipt does not match the deleted leaves';

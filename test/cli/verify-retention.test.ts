@@ -5,12 +5,12 @@
  * whose digest does not match the leaves it names is a failure.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type Database from 'better-sqlite3';
-import { LogVerifier, TlogClient } from '../../src/client/index.ts';
+import { type EvidenceBundle, LogVerifier, TlogClient } from '../../src/client/index.ts';
 import { loadConfig } from '../../src/config.ts';
 import { type RunningServer, startServer } from '../../src/server/start.ts';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/index.ts';
@@ -112,6 +112,71 @@ describe('logwarden verify after retention', () => {
     assert.deepEqual(
       proof.deleted.filter((d) => d.receiptLeaf === receipt!.leafIndex).map((d) => d.leafIndex - base),
       [10, 11, 12, 13, 14],
+    );
+  });
+
+  it('fetch --format bundle after a purge that held back entries on both sides: the receipt goes in the bundle, which verifies offline', async () => {
+    const type = 'ExternallySharedCallPlay';
+    await store.append(
+      tenantId,
+      Array.from({ length: 10 }, (_, i) => makeEntry(type, T0 + i * MIN, `{"i":${i}}`)),
+    );
+    const held = (from: number, to: number) =>
+      store.createHold({ tenantId, logType: type, fromMs: T0 + from * MIN, toMs: T0 + to * MIN, reason: 'case 7', createdBy: 'test' });
+    const holds = [await held(1, 3), await held(7, 9)];
+    const receipt = await store.purge(tenantId, type, T0 + 10 * MIN, 100);
+    assert.equal(receipt.count, 6); // 0, 3-6 and 9; 1-2 and 7-8 held
+    for (const h of holds) await store.releaseHold(h.id, { reason: 'done', releasedBy: 'test' });
+    const logKey = (await store.log(tenantId))!.verifierKey;
+    const file = join(dir, 'held.bundle');
+    const window = ['--type', type, '--from', new Date(T0).toISOString(), '--to', new Date(T0 + 60 * MIN).toISOString()];
+    const fetched = await runCli(
+      ['fetch', '--url', server.url, '--tenant', tenantId, ...window, '--format', 'bundle', '--out', file, '--log-key', logKey],
+      { env },
+    );
+    assert.equal(fetched.code, 0, fetched.stderr);
+    assert.match(fetched.stderr, /4 .* entries and their proof written .*; 4 leaves of the window deleted by retention, with their receipts\)/);
+    const bundle = JSON.parse(readFileSync(file, 'utf8')) as EvidenceBundle;
+    assert.deepEqual(
+      bundle.deletions!.map((d) => d.leafIndex),
+      [receipt.leafIndex],
+    );
+    // The receipt also names leaves 0 and 9 of the type, outside the range: their hashes come along for its digest.
+    assert.equal(Object.keys(bundle.namedLeafHashes!).length, 2);
+
+    const ok = await runCli(['verify', '--bundle', file, '--log-key', logKey]);
+    assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+    assert.match(ok.stdout, /COMPLETE within the bundled leaf range/);
+    assert.match(
+      ok.stdout,
+      new RegExp(`4 leaves \\(eventTime .*\\): deleted by retention on ${receipt.purgedAt}, receipt leaf ${receipt.leafIndex}`),
+    );
+
+    // Without the receipt, or with its digest's hashes altered, the deleted leaves are hidden or the receipt bad.
+    const edited = (edit: (b: EvidenceBundle) => void) => {
+      const b = structuredClone(bundle);
+      edit(b);
+      const path = join(dir, 'edited.bundle');
+      writeFileSync(path, JSON.stringify(b));
+      return runCli(['verify', '--bundle', path, '--log-key', logKey, '--json']);
+    };
+    const dropped = await edited((b) => delete b.deletions);
+    assert.equal(dropped.code, 1);
+    assert.equal((JSON.parse(dropped.stdout) as { missing: number[] }).missing.length, 4);
+    const rehashed = await edited((b) => {
+      const first = Object.keys(b.namedLeafHashes!)[0]!;
+      b.namedLeafHashes![first] = Buffer.alloc(32, 7).toString('base64');
+    });
+    assert.equal(rehashed.code, 1);
+    assert.match((JSON.parse(rehashed.stdout) as { badReceipts: { reason: string }[] }).badReceipts[0]!.reason, /digest/);
+    const forged = await edited((b) => {
+      const proof = b.deletions![0]!.proof;
+      proof[0] = Buffer.alloc(32, 1).toString('base64');
+    });
+    assert.equal(forged.code, 1);
+    assert.match(
+      (JSON.parse(forged.stdout) as { message: string }).message,
+      /deletions\[0\] is not leaf \d+ of the signed tree: the bundle was altered/,
     );
   });
 

@@ -284,7 +284,31 @@ describe('logwarden verify', () => {
       new RegExp(`NOT IN THE LOG: entry #3 \\(leaf ${edited.entries[2]!.leafIndex}\\): the entry is not what leaf \\d+ logged`),
     );
 
+    // A bundle that fails exports no proof, even of an entry that is its leaf.
+    const noProof = join(dir, 'never.proof');
+    const failing = await runCli([
+      'verify',
+      '--bundle',
+      join(dir, 'edited.bundle'),
+      '--log-key',
+      s.verifierKey,
+      '--entry',
+      String(entry.leafIndex),
+      '--proof-out',
+      noProof,
+    ]);
+    assert.equal(failing.code, 1);
+    assert.match(failing.stderr, /; no proof written\n$/);
+    assert.equal(existsSync(noProof), false);
+
     assert.equal((await runCli(['verify', '--bundle', file])).code, 2);
+    // Flags a bundle cannot honour are refused, not ignored.
+    const windowFlags = await runCli(['verify', '--bundle', file, '--log-key', s.verifierKey, '--type', 'UserCallPlay', '--from', '1d']);
+    assert.equal(windowFlags.code, 2);
+    assert.match(windowFlags.stderr, /--type, --from go with --url: a bundle checks the window it was fetched for/);
+    const proofOutAlone = await runCli(['verify', '--bundle', file, '--log-key', s.verifierKey, '--proof-out', noProof]);
+    assert.equal(proofOutAlone.code, 2);
+    assert.match(proofOutAlone.stderr, /--proof-out needs --entry/);
 
     const outside = await runCli(['verify', '--bundle', file, '--log-key', s.verifierKey, '--entry', '0']);
     assert.equal(outside.code, 1);

@@ -71,6 +71,22 @@ describe('evidence bundles', () => {
     assert.equal(added.complete, false);
   });
 
+  it('a window edited after the fetch: entries outside it, or of another type than it names, are listed', () => {
+    const later = checkEvidenceBundle(
+      tampered((b) => (b.window.from = at(150))),
+      s.verifierKey,
+    );
+    assert.equal(later.complete, false);
+    assert.ok(later.mismatched.length > 0);
+    for (const m of later.mismatched) assert.match(m.reason, /its eventTime lies outside the bundle's window \(the window was altered\)/);
+    const retyped = checkEvidenceBundle(
+      tampered((b) => (b.window.logType = 'UserCallPlay')),
+      s.verifierKey,
+    );
+    assert.equal(retyped.complete, false);
+    assert.match(retyped.mismatched[0]!.reason, /is an entry of type AccessLog, but the bundle's window names UserCallPlay/);
+  });
+
   it('a leaf, a subtree hash or the checkpoint edited, or another key: refused', () => {
     const flip = (text: string, at: number) => {
       const raw = Buffer.from(text, 'base64');
