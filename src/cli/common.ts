@@ -102,3 +102,8 @@ export function intFlag(name: string, value: string | undefined, min = 0, max = 
   }
   return Number(value);
 }
+
+/** "1 entry", "2,000 entries": a count and its noun, singular or plural. */
+export function counted(n: number, singular: string, plural = `${singular}s`): string {
+  return `${n.toLocaleString('en-US')} ${n === 1 ? singular : plural}`;
+}

@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { EvidenceError, fetchEvidenceBundle, TlogClient } from '../client/index.ts';
 import type { Config } from '../config.ts';
 import { CheckpointError, encodeBase64, NoteError, NoteKeyError, parseVerifierKey } from '../tlog/index.ts';
+import { counted } from './common.ts';
 import type { When } from './dates.ts';
 import { CommandError, UsageError } from './exit-codes.ts';
 import type { RemoteFlags } from './remote.ts';
@@ -72,7 +73,7 @@ export async function fetchBundle(
     const leaves =
       range.from < range.to ? `leaves ${range.from}…${range.to - 1}${deleted}` : 'no leaves: the server served no entries for the window';
     process.stderr.write(
-      `${bundle.entries.length.toLocaleString('en-US')} ${flags.type} entries and their proof written to ${flags.out} ` +
+      `${counted(bundle.entries.length, `${flags.type} entry`, `${flags.type} entries`)} and their proof written to ${flags.out} ` +
         `(checkpoint of ${check.checkpoint.size.toLocaleString('en-US')} leaves, root ${encodeBase64(check.checkpoint.rootHash)}; ${leaves})\n` +
         (logKey
           ? ''

@@ -7,6 +7,7 @@
 import { type Command, Option } from 'commander';
 import { isLogsApiError, type LogsPage, type TextPage } from '../client/index.ts';
 import { loadConfig } from '../config.ts';
+import { counted } from './common.ts';
 import { parseWhen, WHEN_HELP, type When } from './dates.ts';
 import { CommandError, InterruptedError, UsageError } from './exit-codes.ts';
 import { fetchBundle } from './fetch-bundle.ts';
@@ -210,12 +211,12 @@ async function run(flags: FetchFlags, clock: () => number): Promise<void> {
         : `; ${flags.out} holds ${flags.format === 'csv' && !flags.append ? 'only the header' : flags.format === 'json' ? 'a document with no entries' : 'nothing'}`;
       process.stderr.write(`logwarden: no entries matched: ${flags.type} ${range} at ${client.baseUrl}${file}\n`);
     } else if (process.stderr.isTTY && !toStdout) {
-      process.stderr.write(`${done.written.toLocaleString('en-US')} ${flags.type} entries written to ${flags.out}\n`);
+      process.stderr.write(`${counted(done.written, `${flags.type} entry`, `${flags.type} entries`)} written to ${flags.out}\n`);
     }
     return;
   }
   if (failure && done.written === 0) throw cursorMismatch(failure, flags) ?? failure;
-  process.stderr.write(`Stopped after ${done.written.toLocaleString('en-US')} entries; ${where} holds whole records only.\n`);
+  process.stderr.write(`Stopped after ${counted(done.written, 'entry', 'entries')}; ${where} holds whole records only.\n`);
   process.stderr.write(resumeHint(flags, from, to, done));
   if (failure) throw failure;
   throw new InterruptedError('interrupted');

@@ -5,7 +5,7 @@ import { LogwardenError } from '../errors.ts';
 import { LogTypes } from '../logs/log-types.ts';
 import { LineTooLongError } from '../logs/ndjson-lines.ts';
 import { ingestNdjson, NoEntriesError } from '../service/ingest-logs.ts';
-import { configFrom, noTenant, printJson, type StoreFlags, storeOptions, withExistingStore } from './common.ts';
+import { configFrom, counted, noTenant, printJson, type StoreFlags, storeOptions, withExistingStore } from './common.ts';
 import { CommandError } from './exit-codes.ts';
 import { createProgress } from './progress.ts';
 
@@ -79,7 +79,10 @@ export function registerIngest(program: Command): void {
           },
         });
         if (opts.json) printJson(result);
-        else process.stdout.write(`stored ${result.accepted} entries, ${result.duplicates} duplicates skipped (${result.lines} lines)\n`);
+        else
+          process.stdout.write(
+            `stored ${counted(result.accepted, 'entry', 'entries')}, ${counted(result.duplicates, 'duplicate')} skipped (${counted(result.lines, 'line')})\n`,
+          );
       } catch (err) {
         progress.stop();
         // As the server does: an empty input is most often a wrong path or a failed export.

@@ -452,13 +452,18 @@ export async function fetchEvidenceBundle(
   }
   const from = indexes.length > 0 ? Math.min(...indexes) : 0;
   const to = indexes.length > 0 ? Math.max(...indexes) + 1 : 0;
+  const opened = (text: string): Checkpoint => {
+    const why = notSignedBy(text, key);
+    if (why !== null) throw new EvidenceError(`the server's checkpoint is not signed by ${options.logKey ? 'the pinned key' : 'the key it announced'} ${key.text}: ${why}`);
+    return openCheckpoint(text, key).checkpoint;
+  };
   let note = await client.checkpointNote(signal);
-  let checkpoint = openCheckpoint(note, key).checkpoint;
+  let checkpoint = opened(note);
   const deadline = Date.now() + (options.waitMs ?? 3000);
   while (checkpoint.size < to && Date.now() < deadline) {
     await sleep(200, undefined, { signal });
     note = await client.checkpointNote(signal);
-    checkpoint = openCheckpoint(note, key).checkpoint;
+    checkpoint = opened(note);
   }
   if (checkpoint.size < to) throw new EvidenceError(`no checkpoint covers leaf ${to - 1} yet (the latest has ${checkpoint.size} leaves)`);
   const size = checkpoint.size;

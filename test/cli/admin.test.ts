@@ -77,6 +77,8 @@ describe('logwarden tenants, keys, ingest', () => {
     const second = await runCli(['ingest', '-', '--tenant', tenant.id, ...flags()], { input: lines.join('\n') });
     assert.equal(second.code, 0, second.stderr);
     assert.match(second.stdout, /stored 0 entries, 50 duplicates skipped/);
+    const one = await runCli(['ingest', '-', '--tenant', tenant.id, ...flags()], { input: lines[0]!.replace('"i":0', '"i":-1') });
+    assert.equal(one.stdout, 'stored 1 entry, 0 duplicates skipped (1 line)\n');
     const bad = await runCli(['ingest', '-', '--tenant', tenant.id, ...flags()], {
       input: lines[0] + '\n{"logType":"AccessLog","eventTime":"2026-02-01T00:00:00","logRecord":{}}\n',
     });

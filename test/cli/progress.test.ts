@@ -42,13 +42,13 @@ describe('progress on long work', { skip }, () => {
     const { stdout } = await promisify(execFile)(SCRIPT, ['-qec', command, '/dev/null'], { cwd: ROOT, env: cleanEnv({ COLUMNS: '120' }) });
     const size = statSync(file).size;
     assert.match(stdout, new RegExp(`reading .* 100% \\| ${size}/${size} bytes`), stdout);
-    assert.match(stdout, /stored 3000 entries, 0 duplicates skipped \(3000 lines\)/);
+    assert.match(stdout, /stored 3,000 entries, 0 duplicates skipped \(3,000 lines\)/);
   });
 
   it('writes no bar and no control characters when stderr is not a terminal', async () => {
     const r = await runCli(['ingest', file, '--tenant', tenant, ...flags()]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stderr, '');
-    assert.match(r.stdout, /stored 0 entries, 3000 duplicates skipped/);
+    assert.match(r.stdout, /stored 0 entries, 3,000 duplicates skipped/);
   });
 });

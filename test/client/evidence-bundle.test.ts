@@ -128,6 +128,14 @@ describe('evidence bundles', () => {
     assert.throws(() => checkEvidenceBundle(bundle, generateNoteKey(s.origin).verifierKey), /not validly signed by the pinned key/);
   });
 
+  it("fetching with another log's key pinned says whose key it is", async () => {
+    const client = new TlogClient({ baseUrl: s.url, accessKey: s.accessKey, secret: s.secret, tenantId: s.tenantId, requestsPerSecond: 0 });
+    await assert.rejects(
+      fetchEvidenceBundle(client, WINDOW, { logKey: generateNoteKey('example.com/other-log').verifierKey }),
+      /^EvidenceError: the server's checkpoint is not signed by the pinned key example\.com\/other-log\+.*: that key is the key of the log "example\.com\/other-log"/,
+    );
+  });
+
   it('exports any bundled entry as a tlog-proof@v1 the library verifies', () => {
     for (const e of [bundle.entries[0]!, bundle.entries.at(-1)!]) {
       const text = tlogProofFromBundle(bundle, e.leafIndex, s.verifierKey);
