@@ -454,7 +454,10 @@ export async function fetchEvidenceBundle(
   const to = indexes.length > 0 ? Math.max(...indexes) + 1 : 0;
   const opened = (text: string): Checkpoint => {
     const why = notSignedBy(text, key);
-    if (why !== null) throw new EvidenceError(`the server's checkpoint is not signed by ${options.logKey ? 'the pinned key' : 'the key it announced'} ${key.text}: ${why}`);
+    if (why !== null)
+      throw new EvidenceError(
+        `the server's checkpoint is not signed by ${options.logKey ? 'the pinned key' : 'the key it announced'} ${key.text}: ${why}`,
+      );
     return openCheckpoint(text, key).checkpoint;
   };
   let note = await client.checkpointNote(signal);
