@@ -163,6 +163,7 @@ function registerTenantShow(tenants: Command): void {
           ['verifier key', tree?.verifierKey ?? '-'],
         ],
       );
+      process.stdout.write("Server defaults are this command's LOGWARDEN_* settings: a server started with other values applies its own.\n");
     });
   });
 }
@@ -274,7 +275,10 @@ function registerTenantRetention(tenants: Command, now: () => number): void {
       }
       printTable(['LOG TYPE', 'KEPT'], retentionRows(view));
       const days = (d: number | 'forever' | null) => (d === null ? 'none' : d === 'forever' ? 'forever' : `${d} days`);
-      process.stdout.write(`tenant default: ${days(view.tenantDays)}; server default: ${days(view.serverDays)}\n`);
+      process.stdout.write(
+        `tenant default: ${days(view.tenantDays)}; server default: ${days(view.serverDays)} ` +
+          '(LOGWARDEN_RETENTION_DAYS as this command reads it: a server started with another value purges by its own)\n',
+      );
     });
   });
 }

@@ -42,6 +42,7 @@ describe('logwarden tenants show', () => {
 
     const table = await runCli(['tenants', 'show', tenant.id, ...flags()]);
     assert.match(table.stdout, new RegExp(`verifier key\\s+${out.log.verifierKey.replace(/[+/]/g, '\\$&')}\\n`));
+    assert.match(table.stdout, /\nServer defaults are this command's LOGWARDEN_\* settings: a server started with other values applies its own\.\n$/);
 
     // A configured secret and prefix give another key and origin.
     const configured = await runCli(['tenants', 'show', tenant.id, '--json', ...flags()], {
