@@ -19,7 +19,7 @@ export interface When {
   readonly ms: number;
 }
 
-export const WHEN_HELP = 'ISO-8601 with offset, YYYY-MM-DD (UTC midnight), a time ago like 7d, 12h, 30m, or now';
+export const WHEN_HELP = 'ISO-8601 with offset, YYYY-MM-DD (UTC midnight), a time ago like 2w, 7d, 12h, 30m, 45s, or now';
 
 /** Parses a duration like `15m`, `10m`, `14d`, `45s`, `2w`. */
 export function parseDuration(text: string, flag: string): number {

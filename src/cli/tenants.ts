@@ -144,8 +144,9 @@ function registerTenantShow(tenants: Command): void {
       const e = effectiveLimits(t, config);
       const tree = log && { origin: log.origin, verifierKey: log.verifierKey, treeSize: log.checkpoint.size };
       const retention = await retentionOf(store, config, id);
+      const activeHolds = (await store.listHolds({ tenantId: id })).length;
       if (opts.json) {
-        printJson({ id: t.id, name: t.name, createdAt: t.createdAt, limits: e, retention, log: tree ?? null });
+        printJson({ id: t.id, name: t.name, createdAt: t.createdAt, limits: e, retention, activeHolds, log: tree ?? null });
         return;
       }
       printTable(
@@ -158,6 +159,7 @@ function registerTenantShow(tenants: Command): void {
           ['reads per day', limitCell(t.limits.readPerDay, e.readPerDay)],
           ['ingest per second', limitCell(t.limits.ingestPerSecond, e.ingestPerSecond)],
           ...retentionRows(retention).map(([type, kept]) => [`retention ${type}`, kept!]),
+          ['legal holds', activeHolds === 0 ? 'none active' : `${activeHolds} active (logwarden holds list --tenant ${id})`],
           ['log origin', tree?.origin ?? '(this store keeps no verifiable log)'],
           ['log entries', tree ? String(tree.treeSize) : '-'],
           ['verifier key', tree?.verifierKey ?? '-'],
@@ -242,7 +244,9 @@ function registerTenantRetention(tenants: Command, now: () => number): void {
         'after',
         "\nA type uses its own setting, else the tenant's, else the server's (LOGWARDEN_RETENTION_DAYS), else\n" +
           "forever. Entries older than that are deleted by the server's background purge, except under a\n" +
-          'legal hold (`logwarden holds`). The admin trail (LogwardenAdminLog) is kept at least as long as\n' +
+          'legal hold (`logwarden holds`): a shorter retention deletes at the next purge, within\n' +
+          'LOGWARDEN_PURGE_INTERVAL_SECONDS of the server, with no undo (place a hold first to keep a range).\n' +
+          'The admin trail (LogwardenAdminLog) is kept at least as long as\n' +
           "the longest of the other types. Each change is written to the tenant's admin trail. Without\n" +
           '--days, --forever or --clear the settings are only shown. In --json, days are a number,\n' +
           '"forever", or null for no setting of its own.\n' +

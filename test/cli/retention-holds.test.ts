@@ -216,6 +216,9 @@ describe('logwarden tenants retention and holds', () => {
     assert.equal(JSON.parse(await ok(['holds', 'list', '--json'])).length, 3);
     const table = await ok(['holds', 'list', '--tenant', tenant]);
     assert.match(table, new RegExp(`^${wide}\\s+${tenant}\\s+\\(all types\\)\\s+-\\s+-\\s`, 'm'));
+    // tenants show counts the tenant's active holds.
+    assert.equal(JSON.parse(await ok(['tenants', 'show', tenant, '--json'])).activeHolds, 2);
+    assert.match(await ok(['tenants', 'show', tenant]), new RegExp(`^legal holds\\s+2 active \\(logwarden holds list --tenant ${tenant}\\)$`, 'm'));
 
     clock = NOW + 20_000;
     const released = JSON.parse(await ok(['holds', 'release', hold.id, '--reason', 'Case closed', '--json']));
