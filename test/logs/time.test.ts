@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { formatEventTime, isRenderable } from '../../src/logs/time.ts';
+import { formatEventTime, isRenderable, parseDateTime } from '../../src/logs/time.ts';
 
 const first = new Date('0000-01-01T00:00:00.000Z').getTime();
 const last = new Date('9999-12-31T23:59:59.999Z').getTime();
@@ -54,5 +54,21 @@ describe('formatEventTime', () => {
     assert.throws(() => formatEventTime(last + 1), RangeError);
     assert.equal(formatEventTime(first), '0000-01-01T00:00:00.000Z');
     assert.equal(formatEventTime(last), '9999-12-31T23:59:59.999Z');
+  });
+});
+
+describe('parseDateTime', () => {
+  it('takes any number of fraction digits (to its 64-character cap), keeping the digits past the millisecond', () => {
+    for (const [text, ms, sub] of [
+      ['2026-11-30T00:00:00.1Z', 100, ''],
+      ['2026-11-30T00:00:00.123456789012Z', 123, '456789012'],
+      ['2026-11-30T00:00:00.1234567890123456789+00:00', 123, '4567890123456789'],
+      ['2026-11-30T00:00:00,5000000000000000000000Z', 500, ''],
+    ] as const) {
+      const r = parseDateTime(text);
+      assert.ok(r.ok, text);
+      assert.deepEqual(r.instant, { ms: Date.UTC(2026, 10, 30) + ms, sub }, text);
+    }
+    assert.equal(parseDateTime(`2026-11-30T00:00:00.${'1'.repeat(50)}Z`).ok, false);
   });
 });

@@ -126,8 +126,10 @@ function renderOAuthError(err: Error, request: FastifyRequest, reply: FastifyRep
       error = 'invalid_client';
       headers['www-authenticate'] = 'Basic realm="logwarden"';
     } else if (c.code === 'rate_limited') {
+      // RFC 6749 §5.2 has no code for it; invalid_request would read as a malformed request that
+      // OAuth libraries do not retry. temporarily_unavailable (its §4.1.2.1) says: try later.
       status = 429;
-      error = 'invalid_request';
+      error = 'temporarily_unavailable';
     } else if (ERROR_STATUS[c.code] >= 500) {
       status = ERROR_STATUS[c.code];
       error = 'server_error';
