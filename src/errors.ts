@@ -22,6 +22,7 @@ export const ERRORS = {
   unauthorized: { status: 401, exit: EXIT.failure },
   route_not_found: { status: 404, exit: EXIT.failure },
   no_records: { status: 404, exit: EXIT.failure },
+  method_not_allowed: { status: 405, exit: EXIT.failure },
   request_timeout: { status: 408, exit: EXIT.failure },
   payload_too_large: { status: 413, exit: EXIT.failure },
   unsupported_media_type: { status: 415, exit: EXIT.failure },

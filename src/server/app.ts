@@ -21,6 +21,7 @@ import { MemoryLimiter } from './limiter/memory-limiter.ts';
 import { Metrics } from './metrics.ts';
 import { type LimitKind, RateLimits } from './rate-limits.ts';
 import { logRequest } from './request-log.ts';
+import { RouteMethods } from './route-methods.ts';
 import { consoleRoutes } from './routes/console.ts';
 import { ingestLogsRoute } from './routes/ingest-logs.ts';
 import { listLogsRoute } from './routes/list-logs.ts';
@@ -57,9 +58,21 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   addRequestHooks(app, ctx.metrics);
   limitSlowBodies(app, ctx.config.requestTimeoutMs);
   app.setErrorHandler(errorHandler);
+  const routes = new RouteMethods();
+  routes.watch(app);
   app.setNotFoundHandler(async (request) => {
-    const path = (request.url.split('?')[0] ?? '').slice(0, 100);
-    throw new LogwardenError('route_not_found', [`no route ${request.method} ${path}`]);
+    const path = request.url.split('?')[0] ?? '';
+    const allowed = routes.allowed(path);
+    if (allowed.length > 0) {
+      throw new LogwardenError(
+        'method_not_allowed',
+        [`${request.method} is not a method of ${path.slice(0, 100)}; it answers ${allowed.join(', ')}`],
+        {
+          allow: allowed.join(', '),
+        },
+      );
+    }
+    throw new LogwardenError('route_not_found', [`no route ${request.method} ${path.slice(0, 100)}`]);
   });
 
   await registerDocs(app, { types: ctx.types, pageSizes: ctx.config, now: new Date(ctx.now()) });

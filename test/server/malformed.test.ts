@@ -487,15 +487,27 @@ const CASES: Case[] = [
   },
   {
     name: 'PUT /v2/logs',
-    status: 404,
+    status: 405,
     send: (c) => ({ method: 'PUT', path: '/v2/logs', headers: { authorization: c.auth } }),
-    message: /^no route PUT/,
+    message: /^PUT is not a method of \/v2\/logs; it answers GET, HEAD, POST$/,
   },
   {
     name: 'DELETE /v2/logs',
-    status: 404,
+    status: 405,
     send: (c) => ({ method: 'DELETE', path: qs(valid()), headers: { authorization: c.auth } }),
-    message: /^no route DELETE/,
+    message: /^DELETE is not a method of \/v2\/logs; it answers GET, HEAD, POST$/,
+  },
+  {
+    name: 'OPTIONS /v2/logs',
+    status: 405,
+    send: (c) => ({ method: 'OPTIONS', path: '/v2/logs', headers: { authorization: c.auth } }),
+    message: /^OPTIONS is not a method of \/v2\/logs/,
+  },
+  {
+    name: 'GET /oauth2/token',
+    status: 405,
+    send: () => ({ method: 'GET', path: '/oauth2/token' }),
+    message: /^GET is not a method of \/oauth2\/token; it answers POST$/,
   },
   { name: 'path traversal', status: 404, send: (c) => ({ method: 'GET', path: '/v2/logs/../../../etc/passwd', headers: { authorization: c.auth } }) },
   {

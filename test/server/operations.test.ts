@@ -37,13 +37,22 @@ for (const kind of await storeKinds()) {
       }
     });
 
-    it('answers an unknown route with 404 in the envelope', async () => {
+    it('answers an unknown route with 404 and a known one with another method with 405 and Allow, in the envelope', async () => {
       const t = await startTestApp({ factory: kind.factory });
       try {
         const r = await t.inject({ method: 'GET', url: '/v3/nothing?x=1' });
         assert.equal(r.statusCode, 404);
         assert.deepEqual(r.json().errors, ['no route GET /v3/nothing']);
         assert.equal(r.headers['x-traceid'], r.json().requestId);
+        // A path that exists, with a method it does not answer: 405 with Allow (RFC 9110 §15.5.6).
+        const put = await t.inject({ method: 'PUT', url: '/v2/logs?logType=AccessLog' });
+        assert.equal(put.statusCode, 405);
+        assert.equal(put.headers.allow, 'GET, HEAD, POST');
+        assert.deepEqual(put.json().errors, ['PUT is not a method of /v2/logs; it answers GET, HEAD, POST']);
+        assert.equal(put.headers['x-traceid'], put.json().requestId);
+        const tile = await t.inject({ method: 'POST', url: `/v2/tlog/${t.tenantId}/tile/0/000` });
+        assert.equal(tile.statusCode, 405);
+        assert.equal(tile.headers.allow, 'GET, HEAD');
       } finally {
         await t.close();
       }
