@@ -319,9 +319,9 @@ export function checkEvidenceBundle(bundle: EvidenceBundle, logKey: NoteVerifier
     entries: bundle.entries.length - mismatched.length,
     inWindow: result.inWindow,
     missing,
-    deleted: [...deletions.deleted.values()]
-      .filter((d) => d.leafIndex >= from && d.leafIndex < to)
-      .map((d) => ({ ...d, eventTime: parseEntryLeaf(leaves[d.leafIndex - from]!).eventTime })),
+    deleted: result.missing
+      .filter((i) => deletions.deleted.has(i))
+      .map((i) => ({ ...deletions.deleted.get(i)!, eventTime: parseEntryLeaf(leaves[i - from]!).eventTime })),
     badReceipts: deletions.bad,
     mismatched,
     bundleKeyMatches: bundle.verifierKey.trim() === key.text,
