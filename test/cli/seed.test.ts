@@ -158,7 +158,7 @@ describe('logwarden seed', () => {
       [seedArgs('--types', 'AccessLog,Nope'), 2, /--types must list log types among AccessLog/],
       [seedArgs('--seed', '4294967296'), 2, /--seed must be an integer from 0 to 4294967295/],
       [seedArgs('--until', '2026-03-01T00:00:00'), 2, /--until must include a UTC offset.*; use ISO-8601 with offset, YYYY-MM-DD/],
-      [seedArgs('--until', 'tomorrow'), 2, /^logwarden: --until .*; use ISO-8601 with offset, YYYY-MM-DD \(UTC midnight\), a time ago like 7d/],
+      [seedArgs('--until', 'tomorrow'), 2, /^logwarden: --until .*; use ISO-8601 with offset, YYYY-MM-DD \(UTC midnight\), a time ago like 2w, 7d/],
       [seedArgs('--until', '0001-01-01T00:00:00Z', '--days', '3000'), 2, /--until and --days/],
       [['seed', '--tenant', 'acme', '--entries', '10', '--data-dir', dir], 2, /--tenant must be a tenant id/],
       [['seed', '--tenant', tenant, '--data-dir', dir], 2, /required option '--entries <n>'/],

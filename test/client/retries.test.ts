@@ -36,25 +36,25 @@ describe('the request core: retries, timeouts, pacing', () => {
 
   it('waits out a 429 for its Retry-After, then succeeds', async () => {
     server.faults.push({ kind: 'status', status: 429, retryAfter: '1' });
-    const t0 = Date.now();
+    const t0 = performance.now();
     const page = await make().listLogs(QUERY);
     const waited = server.requests[1]!.atMs - server.requests[0]!.atMs;
     assert.equal(page.logEntries.length, 5);
     assert.ok(waited >= 950, `waited ${waited} ms for Retry-After: 1`);
     // An upper bound only catches a client that waits far too long (a second Retry-After);
     // it leaves room for a busy machine's scheduling.
-    assert.ok(Date.now() - t0 < 2900, `took ${Date.now() - t0} ms`);
+    assert.ok(performance.now() - t0 < 2900, `took ${performance.now() - t0} ms`);
   });
 
   it('fails at once with rate_limited and retryAfterMs when Retry-After exceeds the ceiling', async () => {
     server.faults.push({ kind: 'status', status: 429, retryAfter: '3600' });
-    const t0 = Date.now();
+    const t0 = performance.now();
     const err = await failure(make({ retry: { maxRetryAfterMs: 60_000 } }).listLogs(QUERY));
     assert.equal(err.code, 'rate_limited');
     assert.equal(err.status, 429);
     assert.equal(err.retryAfterMs, 3_600_000);
     assert.deepEqual(err.messages, ['API request limit exceeded']);
-    assert.ok(Date.now() - t0 < 500);
+    assert.ok(performance.now() - t0 < 500);
     assert.equal(server.requests.length, 1);
   });
 
@@ -62,10 +62,10 @@ describe('the request core: retries, timeouts, pacing', () => {
     server.faults.push({ kind: 'status', status: 429, retryAfter: '30' });
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 100);
-    const t0 = Date.now();
+    const t0 = performance.now();
     const err = await failure(make().listLogs({ ...QUERY, signal: ac.signal }));
     assert.equal(err.code, 'aborted');
-    assert.ok(Date.now() - t0 < 1000);
+    assert.ok(performance.now() - t0 < 1000);
   });
 
   it('retries 500s with backoff, and gives up with server_error after the retries', async () => {

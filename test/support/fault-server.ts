@@ -28,6 +28,7 @@ export interface RecordedRequest {
   readonly method: string;
   readonly url: URL;
   readonly headers: IncomingMessage['headers'];
+  /** When it arrived, by the monotonic clock (performance.now): the wall clock may be stepped meanwhile. */
   readonly atMs: number;
 }
 
@@ -137,7 +138,7 @@ export async function startFaultServer(options: FaultServerOptions = {}): Promis
   const pending = new Set<NodeJS.Timeout>();
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    requests.push({ method: req.method ?? 'GET', url, headers: req.headers, atMs: Date.now() });
+    requests.push({ method: req.method ?? 'GET', url, headers: req.headers, atMs: performance.now() });
     if (url.pathname !== '/v2/logs' || req.method !== 'GET') return fail(res, 404, 'route not found');
     if (options.authorization !== undefined && req.headers.authorization !== options.authorization) {
       return fail(res, 401, 'Access denied: invalid credentials');
