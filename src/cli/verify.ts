@@ -128,7 +128,8 @@ const PROVES_ONLINE = [
 ].join('\n');
 const PROVES_WINDOW = [
   'For the window: every entry served is a leaf of that tree, byte for byte (so unchanged since it was logged), and',
-  'every leaf of this type with an eventTime in the window, up to the checkpoint, was served.',
+  'every leaf of this type with an eventTime in the window, up to the checkpoint, was served or deleted by retention',
+  '(named by a deletion receipt in the tree whose count and digest match).',
   'What it does not prove: that an eventTime is when the event happened (it is what the writer stated); anything',
   'logged after the checkpoint; that others are shown the same tree (compare checkpoints with them, or witnesses).',
 ].join('\n');
