@@ -1,19 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { issueAccessKey } from '../../src/service/access-keys.ts';
-import { basic, startTestApp, type TestApp, TestClock } from '../support/app.ts';
+import { basic, requestToken, startTestApp, type TestApp, TestClock } from '../support/app.ts';
 import { storeKinds } from '../support/stores.ts';
 
 const Q = { logType: 'AccessLog', fromDateTime: '2026-01-01T00:00:00Z' };
 
-function token(t: TestApp, key: { accessKey: string; secret: string }, form: string, auth = basic(key)) {
-  return t.inject({
-    method: 'POST',
-    url: '/oauth2/token',
-    headers: { authorization: auth, 'content-type': 'application/x-www-form-urlencoded' },
-    payload: form,
-  });
-}
+const token = requestToken;
 
 function bearer(t: TestApp, accessToken: string, query: Record<string, string> = Q) {
   return t.inject({ method: 'GET', url: '/v2/logs', query, headers: { authorization: `Bearer ${accessToken}` } });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { RATE_LIMITED_MESSAGE } from '../../src/errors.ts';
-import { basic, startTestApp, TestClock } from '../support/app.ts';
+import { requestToken, startTestApp, TestClock } from '../support/app.ts';
 import { storeKinds } from '../support/stores.ts';
 
 const Q = { logType: 'AccessLog', fromDateTime: '2026-01-01T00:00:00Z' };
@@ -72,12 +72,7 @@ for (const kind of await storeKinds()) {
         assert.equal(r.headers['retry-after'], '1');
         assert.equal((await t.list(Q)).statusCode, 200, 'reads are counted separately');
         // A token request is refused the same way, with an OAuth error a client retries.
-        const token = await t.inject({
-          method: 'POST',
-          url: '/oauth2/token',
-          headers: { authorization: basic(t.key), 'content-type': 'application/x-www-form-urlencoded' },
-          payload: 'grant_type=client_credentials',
-        });
+        const token = await requestToken(t, t.key, 'grant_type=client_credentials');
         assert.equal(token.statusCode, 429);
         assert.equal(token.headers['retry-after'], '1');
         assert.equal(token.json().error, 'temporarily_unavailable');

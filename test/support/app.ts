@@ -152,4 +152,14 @@ export class TestClock {
   }
 }
 
+/** POST /oauth2/token with a form body, authenticated as `key` with HTTP Basic (or `auth`). */
+export function requestToken(t: TestApp, key: { accessKey: string; secret: string }, form: string, auth = basic(key)) {
+  return t.inject({
+    method: 'POST',
+    url: '/oauth2/token',
+    headers: { authorization: auth, 'content-type': 'application/x-www-form-urlencoded' },
+    payload: form,
+  });
+}
+
 export const FIXTURE_DIR = new URL('../fixtures/gong/', import.meta.url);
