@@ -1,7 +1,7 @@
 /** The console's calls to `GET /v2/logs` with the session's Bearer token. */
 import type { HourCount } from './newest-first.ts';
 import { type Page, parsePage } from './page.ts';
-import { ConsoleError, EXPIRED_MESSAGE, type Session } from './session.ts';
+import { ConsoleError, EXPIRED_MESSAGE, envelopeErrors, type Session, sessionEnded } from './session.ts';
 
 /** The server-side user filter (a logwarden extension of `GET /v2/logs`): one field, exact. */
 export interface UserFilter {
@@ -17,6 +17,56 @@ export interface LogsQuery {
 }
 
 const NO_RECORDS = 'No log records found';
+
+/**
+ * The longest Retry-After a read waits out by itself: a per-second limit asks for a second or
+ * two, and the console goes on where it was; a daily limit (until midnight UTC) is reported.
+ */
+const MAX_RETRY_AFTER_MS = 30_000;
+
+/** Waits `ms`, or rejects with the AbortError when `signal` fires first. */
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new DOMException('aborted', 'AbortError'));
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', stop);
+      resolve();
+    }, ms);
+    const stop = () => {
+      clearTimeout(timer);
+      reject(new DOMException('aborted', 'AbortError'));
+    };
+    signal?.addEventListener('abort', stop, { once: true });
+  });
+}
+
+/** A 429's Retry-After in ms (seconds or an HTTP date; 1 s when absent or unreadable). */
+function retryAfterMs(res: Response): number {
+  const v = res.headers.get('retry-after') ?? '';
+  if (/^\d+$/.test(v)) return Number(v) * 1000;
+  const at = Date.parse(v);
+  return Number.isNaN(at) ? 1000 : Math.max(0, at - Date.now());
+}
+
+/**
+ * `fetch` that waits out a 429 for its Retry-After and asks again (the tenant's read limit, 3 per
+ * second by default, is met by any quick scrolling or an export), up to MAX_RETRY_AFTER_MS per
+ * wait; a longer one is an error that says when reading can go on.
+ */
+async function fetchPaced(url: string, init: RequestInit, signal: AbortSignal | undefined): Promise<Response> {
+  for (;;) {
+    const res = await fetch(url, init);
+    if (res.status !== 429) return res;
+    const wait = retryAfterMs(res);
+    if (wait > MAX_RETRY_AFTER_MS) {
+      const when = new Date(Date.now() + wait);
+      throw new ConsoleError(
+        `This tenant's read limit is used up until ${when.toLocaleString()} (the server answered 429). Reading goes on after that.`,
+      );
+    }
+    await pause(wait, signal);
+  }
+}
 
 /** One page: the first of `query`, or the one `cursor` points at. An empty range is an empty page, not an error. */
 export async function fetchPage(
@@ -40,13 +90,17 @@ export async function fetchPage(
   try {
     // credentials 'omit': the token is the only credential; and a 401 carrying a Basic
     // challenge must come back to the page, not open the browser's password prompt.
-    res = await fetch(`/v2/logs?${q}`, {
-      headers: { authorization: `Bearer ${session.token}`, ...(options.leafIndexes && { 'x-logwarden-leaf-index': '1' }) },
-      credentials: 'omit',
-      ...(options.signal && { signal: options.signal }),
-    });
+    res = await fetchPaced(
+      `/v2/logs?${q}`,
+      {
+        headers: { authorization: `Bearer ${session.token}`, ...(options.leafIndexes && { 'x-logwarden-leaf-index': '1' }) },
+        credentials: 'omit',
+        ...(options.signal && { signal: options.signal }),
+      },
+      options.signal,
+    );
   } catch (err) {
-    if (err instanceof DOMException && err.name === 'AbortError') throw err;
+    if ((err instanceof DOMException && err.name === 'AbortError') || err instanceof ConsoleError) throw err;
     throw new ConsoleError('The server could not be reached.');
   }
   const text = await res.text();
@@ -55,13 +109,9 @@ export async function fetchPage(
     const leaves = res.headers.get('x-logwarden-leaf-index');
     return leaves === null || leaves === '' ? page : { ...page, leaves: leaves.split(',').map(Number) };
   }
-  if (res.status === 401) throw new ConsoleError(EXPIRED_MESSAGE, true);
-  let errors: string[] = [];
-  try {
-    errors = ((JSON.parse(text) as { errors?: string[] }).errors ?? []).map(String);
-  } catch {
-    // not the error envelope: the status alone is reported
-  }
+  if (res.status === 401) throw sessionEnded(text);
+  // Not the error envelope: the status alone is reported.
+  const errors = envelopeErrors(text);
   if (res.status === 404 && errors.some((e) => e.startsWith(NO_RECORDS))) return { total: 0, rows: [] };
   if (res.status === 403) throw new ConsoleError('This access key cannot read logs.');
   throw new ConsoleError(errors.length > 0 ? errors.join('; ') : `The server answered HTTP ${res.status}.`);
@@ -90,12 +140,12 @@ export async function fetchHistogram(session: Session, query: LogsQuery, signal?
   const q = new URLSearchParams({ logType: query.logType, fromDateTime: query.fromDateTime });
   if (query.toDateTime !== undefined) q.set('toDateTime', query.toDateTime);
   if (query.user !== undefined) q.set(query.user.field, query.user.value);
-  const res = await fetch(`/v2/logs/histogram?${q}`, {
-    headers: { authorization: `Bearer ${session.token}` },
-    credentials: 'omit',
-    ...(signal && { signal }),
-  });
-  if (res.status === 401) throw new ConsoleError(EXPIRED_MESSAGE, true);
+  const res = await fetchPaced(
+    `/v2/logs/histogram?${q}`,
+    { headers: { authorization: `Bearer ${session.token}` }, credentials: 'omit', ...(signal && { signal }) },
+    signal,
+  );
+  if (res.status === 401) throw sessionEnded(await res.text());
   if (!res.ok) throw new ConsoleError(`The histogram could not be read (HTTP ${res.status}).`);
   return ((await res.json()) as { buckets: HourCount[] }).buckets;
 }

@@ -159,8 +159,11 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
   const [exporting, setExporting] = useState<string | undefined>();
   const [exportBusy, setExportBusy] = useState(false);
   const [hours, setHours] = useState<{ list: HourCount[]; fromMs: number; toMs: number } | undefined>();
-  const [customFrom, setCustomFrom] = useState('');
-  const [customTo, setCustomTo] = useState('');
+  // A custom range from a link shows its bounds, to the millisecond.
+  const [customFrom, setCustomFrom] = useState(() =>
+    initial.range.preset === 'custom' ? toInputValue(Date.parse(initial.range.from), initial.utc) : '',
+  );
+  const [customTo, setCustomTo] = useState(() => (initial.range.preset === 'custom' ? toInputValue(Date.parse(initial.range.to), initial.utc) : ''));
   const query = useRef<LogsQuery>({ logType, fromDateTime: '' });
   const tenantId = useMemo(() => tokenTenant(session.token), [session.token]);
   const [logCheck, setLogCheck] = useState<LogCheck | undefined>();
@@ -182,7 +185,7 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
 
   const fail = (err: unknown) => {
     if (err instanceof DOMException && err.name === 'AbortError') return;
-    if (err instanceof ConsoleError && err.expired) onSignOut(EXPIRED_MESSAGE);
+    if (err instanceof ConsoleError && err.expired) onSignOut(err.message);
     else setError(err instanceof ConsoleError ? err.message : 'Something went wrong; see the browser console.');
     if (!(err instanceof ConsoleError)) console.error(err);
   };
@@ -500,6 +503,17 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
     }
     setSelected(undefined);
   };
+  // The custom range's inputs are wall-clock times of the zone shown: switching zones converts
+  // them, so that Apply, untouched, keeps the same instants.
+  const toggleUtc = (next: boolean) => {
+    const convert = (value: string) => {
+      const iso = fromInputValue(value, utc);
+      return iso === undefined ? value : toInputValue(Date.parse(iso), next);
+    };
+    setCustomFrom(convert(customFrom));
+    setCustomTo(convert(customTo));
+    setUtc(next);
+  };
   const applyCustom = (e: Event) => {
     e.preventDefault();
     const from = fromInputValue(customFrom, utc);
@@ -602,10 +616,22 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
           {range.preset === 'custom' && (
             <form class="custom" onSubmit={applyCustom}>
               <label>
-                From <input type="datetime-local" value={customFrom} onInput={(e) => setCustomFrom((e.currentTarget as HTMLInputElement).value)} />
+                From{' '}
+                <input
+                  type="datetime-local"
+                  step="0.001"
+                  value={customFrom}
+                  onInput={(e) => setCustomFrom((e.currentTarget as HTMLInputElement).value)}
+                />
               </label>
               <label>
-                To <input type="datetime-local" value={customTo} onInput={(e) => setCustomTo((e.currentTarget as HTMLInputElement).value)} />
+                To{' '}
+                <input
+                  type="datetime-local"
+                  step="0.001"
+                  value={customTo}
+                  onInput={(e) => setCustomTo((e.currentTarget as HTMLInputElement).value)}
+                />
               </label>
               <button type="submit">Apply</button>
             </form>
@@ -627,7 +653,7 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
             </select>
           </label>
           <label class="check">
-            <input type="checkbox" checked={utc} onChange={(e) => setUtc((e.currentTarget as HTMLInputElement).checked)} /> Times in UTC
+            <input type="checkbox" checked={utc} onChange={(e) => toggleUtc((e.currentTarget as HTMLInputElement).checked)} /> Times in UTC
           </label>
           <form class="user-filter" onSubmit={applyUser} aria-label="Filter by user">
             <span aria-hidden="true">User</span>

@@ -13,7 +13,7 @@ import {
   rootFromInclusion,
   verifyCheckpoint,
 } from './log-proofs.ts';
-import { ConsoleError, EXPIRED_MESSAGE, type Session } from './session.ts';
+import { ConsoleError, type Session, sessionEnded } from './session.ts';
 
 export { type Checkpoint, IntegrityError, tokenTenant } from './log-proofs.ts';
 
@@ -27,8 +27,14 @@ export type LogCheck =
   | { readonly ok: false; readonly message: string; readonly changedKey?: { readonly pinned: string; readonly served: string } };
 
 async function readText(session: Session, path: string): Promise<string> {
-  const res = await fetch(path, { headers: { authorization: `Bearer ${session.token}` }, credentials: 'omit' });
-  if (res.status === 401) throw new ConsoleError(EXPIRED_MESSAGE, true);
+  let res: Response;
+  try {
+    res = await fetch(path, { headers: { authorization: `Bearer ${session.token}` }, credentials: 'omit' });
+  } catch {
+    // A network failure says nothing about the log: it is not a failed check.
+    throw new ConsoleError('The server could not be reached.');
+  }
+  if (res.status === 401) throw sessionEnded(await res.text());
   if (!res.ok)
     throw new IntegrityError(res.status === 404 ? 'This server keeps no verifiable log for the tenant.' : `The server answered HTTP ${res.status}.`);
   return res.text();

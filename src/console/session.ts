@@ -24,6 +24,25 @@ export class ConsoleError extends Error {
   }
 }
 
+/** The errors of an error envelope's text (none when it is not one). */
+export function envelopeErrors(text: string): string[] {
+  try {
+    return ((JSON.parse(text) as { errors?: unknown[] }).errors ?? []).map(String);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * The session's end, from a 401's body: expired, or refused for another reason (its key
+ * revoked, say), in the server's words.
+ */
+export function sessionEnded(text: string): ConsoleError {
+  const why = envelopeErrors(text).join('; ');
+  if (why === '' || /expired/i.test(why)) return new ConsoleError(EXPIRED_MESSAGE, true);
+  return new ConsoleError(`The server no longer accepts this session (${why}): its access key may have been revoked. Sign in again to go on.`, true);
+}
+
 export function loadSession(): Session | undefined {
   try {
     const s = JSON.parse(sessionStorage.getItem(KEY) ?? 'null') as Session | null;

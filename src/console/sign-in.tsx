@@ -12,7 +12,7 @@ export function SignIn(props: { notice: string | undefined; onSignedIn: (s: Sess
     setBusy(true);
     setError(undefined);
     try {
-      const s = await signIn(String(data.get('accessKey') ?? '').trim(), String(data.get('secret') ?? ''));
+      const s = await signIn(String(data.get('accessKey') ?? '').trim(), String(data.get('secret') ?? '').trim());
       form.reset();
       props.onSignedIn(s);
     } catch (err) {

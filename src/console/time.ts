@@ -30,16 +30,22 @@ export function formatTime(ms: number, utc: boolean): string {
   );
 }
 
-/** The value of a `datetime-local` input for `ms`, in local time or UTC. */
+/**
+ * The value of a `datetime-local` input for `ms`, in local time or UTC: to the minute, with
+ * seconds and milliseconds only when they are not zero.
+ */
 export function toInputValue(ms: number, utc: boolean): string {
   const d = new Date(ms);
-  if (utc) return d.toISOString().slice(0, 16);
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  const [year, month, day, hour, minute, second, milli] = utc
+    ? [d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate(), d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds(), d.getUTCMilliseconds()]
+    : [d.getFullYear(), d.getMonth(), d.getDate(), d.getHours(), d.getMinutes(), d.getSeconds(), d.getMilliseconds()];
+  const rest = milli !== 0 ? `:${pad(second)}.${pad(milli, 3)}` : second !== 0 ? `:${pad(second)}` : '';
+  return `${pad(year, 4)}-${pad(month + 1)}-${pad(day)}T${pad(hour)}:${pad(minute)}${rest}`;
 }
 
 /** An API date-time from a `datetime-local` value read as local time or UTC; undefined when not a date. */
 export function fromInputValue(value: string, utc: boolean): string | undefined {
-  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$/.test(value)) return undefined;
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?$/.test(value)) return undefined;
   const ms = utc ? Date.parse(`${value}Z`) : new Date(value).getTime();
   return Number.isFinite(ms) ? new Date(ms).toISOString() : undefined;
 }

@@ -396,6 +396,47 @@ describe('the console in a browser', { skip }, () => {
     assert.match(page.url(), /range=custom&from=.*&utc=1/);
   });
 
+  it("keeps a custom range's instants when the zone shown changes, and waits out a 429 instead of stopping", async () => {
+    const east = await browser.newContext({ timezoneId: 'America/New_York', viewport: { width: 1280, height: 800 } });
+    await east.route('**/*', (route) => (route.request().url().startsWith(url) ? route.continue() : route.abort()));
+    const p = await east.newPage();
+    try {
+      // Every other read is refused once with 429 (Retry-After: 1), as a tenant's 3 reads/s would.
+      let refused = 0;
+      let reads = 0;
+      await p.route('**/v2/logs?*', async (route) => {
+        if (reads++ % 2 === 1) return route.continue();
+        refused++;
+        await route.fulfill({
+          status: 429,
+          headers: { 'retry-after': '1', 'content-type': 'application/json' },
+          body: JSON.stringify({ requestId: 'r', errors: ['API request limit exceeded'] }),
+        });
+      });
+      await p.goto(`${url}/console#type=UserCallPlay&range=custom&from=2026-01-01T10%3A00%3A00.000Z&to=2026-01-01T10%3A00%3A30.500Z`);
+      await p.getByLabel('Access key').fill(t.readKey.accessKey);
+      await p.getByLabel('Secret').fill(` ${t.readKey.secret} `); // pasted with spaces around it
+      await p.getByRole('button', { name: 'Sign in' }).click();
+      await p
+        .locator('p.status')
+        .filter({ hasText: /entries loaded|No UserCallPlay entries/ })
+        .waitFor();
+      assert.ok(refused >= 1, 'a read was refused with 429');
+      assert.equal(await p.getByText('API request limit exceeded').count(), 0, 'a 429 is waited out, not shown');
+      // The link's range shows in the inputs, to the millisecond, in New York time.
+      const from = p.getByLabel('From', { exact: true });
+      const to = p.getByLabel('To', { exact: true });
+      assert.deepEqual([await from.inputValue(), await to.inputValue()], ['2026-01-01T05:00', '2026-01-01T05:00:30.5']);
+      await p.getByLabel('Times in UTC').check();
+      assert.deepEqual([await from.inputValue(), await to.inputValue()], ['2026-01-01T10:00', '2026-01-01T10:00:30.5']);
+      await p.getByRole('button', { name: 'Apply' }).click();
+      const hash = new URLSearchParams(new URL(p.url()).hash.slice(1));
+      assert.deepEqual([hash.get('from'), hash.get('to')], ['2026-01-01T10:00:00.000Z', '2026-01-01T10:00:30.500Z']);
+    } finally {
+      await east.close();
+    }
+  });
+
   it('exports the query on screen as NDJSON and CSV, as `logwarden fetch` writes it', { timeout: 120_000 }, async () => {
     const hash = new URLSearchParams(new URL(page.url()).hash.slice(1));
     const fetched = async (format: string) => {
@@ -657,6 +698,15 @@ describe('the console in a browser', { skip }, () => {
     // A token the server no longer accepts (here: never issued) ends the session with a clear message.
     await page.evaluate(
       `sessionStorage.setItem('logwarden.console.session', JSON.stringify({ token: 'expired', expiresAt: Date.now() + 60000, accessKey: 'k' }))`,
+    );
+    await page.reload();
+    await page
+      .getByText(/^The server no longer accepts this session \(Access denied: .*\): its access key may have been revoked\. Sign in again to go on\.$/)
+      .waitFor();
+    assert.equal(await page.evaluate('sessionStorage.length'), 0);
+    // One past its time ends the same way, saying it expired.
+    await page.evaluate(
+      `sessionStorage.setItem('logwarden.console.session', JSON.stringify({ token: 'expired', expiresAt: Date.now() - 1000, accessKey: 'k' }))`,
     );
     await page.reload();
     await page.getByText('Your session has expired. Sign in again to go on.').waitFor();
