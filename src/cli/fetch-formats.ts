@@ -39,22 +39,32 @@ export type CsvIdStyle = (typeof CSV_ID_STYLES)[number];
 
 const ID_FIELDS: ReadonlySet<string> = new Set(['userId', 'impersonatorUserId', 'impersonatorCompanyId']);
 /** More digits than a double holds exactly (15): a spreadsheet would round such a number. */
-const LONG_NUMBER = /^\d{16,}$/;
+const LONG_NUMBER = /^-?\d{16,}$/;
+/**
+ * What a spreadsheet would read as a formula (= + - @, OWASP's list, and a tab or carriage
+ * return before one), or a value that starts with a tab itself, which must not pass for one
+ * prefixed here.
+ */
+const FORMULA_OR_TAB = /^[=+\-@\t\r]/;
 
 /**
- * An id cell. Spreadsheets (LibreOffice Calc and Excel alike) turn a 19-digit id into a
- * number on opening a CSV, quoted or not, and keep only 15 significant digits. A cell that
- * starts with a tab is not a number to them, so it stays text with every digit, and the file
- * stays plain CSV (no formula such as ="…", which only a spreadsheet understands). A program
- * reading the file strips the tab (or asks for `--csv-ids plain`, or reads NDJSON).
+ * A user field's cell (ids, names, emails). Spreadsheets (LibreOffice Calc and Excel alike)
+ * turn a 19-digit id into a number on opening a CSV, quoted or not, and keep only 15
+ * significant digits, and run a cell that starts with `=` as a formula. A cell that starts
+ * with a tab is neither to them: it stays text, with every digit. With the `text` style, the
+ * ids, any other number of more than 15 digits, and any value that starts like a formula or
+ * with a tab get one tab in front. The file stays plain CSV (no formula such as ="…", which
+ * only a spreadsheet understands), and the rule is exact: a program reading the file strips
+ * one leading tab from each user-field cell that has one (or asks for `--csv-ids plain`, or
+ * reads NDJSON).
  */
-export function csvIdCell(v: string, style: CsvIdStyle): string {
-  if (v === '' || style === 'plain') return csvCell(v);
+export function csvUserCell(field: string, v: string, style: CsvIdStyle): string {
+  if (v === '' || style === 'plain' || !(ID_FIELDS.has(field) || LONG_NUMBER.test(v) || FORMULA_OR_TAB.test(v))) return csvCell(v);
   return `"\t${v.replaceAll('"', '""')}"`;
 }
 
 export function formatter(format: Format, logType: string, appending: boolean, idStyle: CsvIdStyle = 'text'): Formatter {
-  const userCell = (field: string, v: string) => (ID_FIELDS.has(field) || LONG_NUMBER.test(v) ? csvIdCell(v, idStyle) : csvCell(v));
+  const userCell = (field: string, v: string) => csvUserCell(field, v, idStyle);
   switch (format) {
     case 'ndjson': {
       // Each line carries its logType, so the file can be fed to `logwarden ingest` as is.

@@ -12,7 +12,7 @@ import { EVIDENCE_FORMAT } from '../client/index.ts';
 import { ENTRY_FIELDS } from '../logs/entry-fields.ts';
 import type { CsvIdStyle, Format, Formatter } from './fetch-formats.ts';
 
-export { CSV_ID_STYLES, type CsvIdStyle, csvCell, csvIdCell, FORMATS, type Format, type Formatter, formatter } from './fetch-formats.ts';
+export { CSV_ID_STYLES, type CsvIdStyle, csvCell, csvUserCell, FORMATS, type Format, type Formatter, formatter } from './fetch-formats.ts';
 
 const CANNOT_WRITE: Readonly<Record<string, string>> = {
   ENOENT: 'no such folder',

@@ -249,7 +249,7 @@ export function registerFetch(program: Command, clock: () => number = Date.now):
       .addOption(
         new Option(
           '--csv-ids <style>',
-          'csv: text writes id cells (userId, impersonator ids, any number over 15 digits) as a tab then the id, quoted, so spreadsheets keep all 19 digits; plain writes the bare id',
+          'csv: text writes user cells that are ids (userId, impersonator ids), numbers over 15 digits, or start like a formula (= + - @) or with a tab as a tab then the value, quoted, so spreadsheets keep all 19 digits and run no formula (strip one leading tab from such cells to read them); plain writes the bare values',
         )
           .choices(CSV_ID_STYLES)
           .default('text'),

@@ -4,6 +4,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import fc from 'fast-check';
+import { csvUserCell } from '../../src/cli/fetch-formats.ts';
 import { progressText } from '../../src/cli/progress.ts';
 import { GONG_LOG_TYPES } from '../../src/logs/log-types.ts';
 import { CLI_ARGS } from '../support/children.ts';
@@ -34,6 +36,25 @@ function parseCsv(text: string): string[][] {
   }
   return rows;
 }
+
+describe('CSV user cells (--csv-ids text)', () => {
+  const read = (cell: string) => parseCsv(`${cell}\r\n`)[0]![0]!;
+  it('puts one tab before ids, long numbers, formulas and tabs, and only those, so that stripping one tab gives back the value', () => {
+    const tabbed = ['5120938476102938475', '-12345678901234567', '=HYPERLINK("http://evil.example","x")', '+1', '-1', '@SUM(A1)', '\t123', '\rx'];
+    for (const v of tabbed) assert.equal(read(csvUserCell('userFullName', v, 'text')), `\t${v}`, JSON.stringify(v));
+    assert.equal(read(csvUserCell('userId', '42', 'text')), '\t42');
+    for (const v of ['Zoë "Z" Ng', 'a,b', 'line\nbreak', '123456789012345', 'x\t=1', '']) {
+      assert.equal(read(csvUserCell('userFullName', v, 'text')), v, JSON.stringify(v));
+    }
+    fc.assert(
+      fc.property(fc.constantFrom('userId', 'userFullName', 'userEmailAddress'), fc.string({ unit: 'binary' }), (field, v) => {
+        const cell = read(csvUserCell(field, v, 'text'));
+        assert.equal(cell.startsWith('\t') ? cell.slice(1) : cell, v);
+        assert.equal(read(csvUserCell(field, v, 'plain')), v);
+      }),
+    );
+  });
+});
 
 describe('logwarden fetch against a misbehaving Gong-compatible server', () => {
   let server: FaultServer;
