@@ -390,13 +390,25 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
           for (const r of p.rows) if (!seen.has(r.raw)) fresh.push(r);
           c = p.cursor;
         } while (c !== undefined);
-        if (gen === generation.current && fresh.length > 0) {
+        // The range's total now: entries that arrived with an earlier time than the last one
+        // shown (late) are in it but not at the end, where the tail adds; they are counted and
+        // named, not silently missed.
+        const now = await fetchPage(session, query.current, { limit: 1 });
+        if (gen !== generation.current) return;
+        const late = now.total - (s.rows.length + fresh.length);
+        if (fresh.length > 0) {
           setRows((r) => {
             setNewFrom((n) => n ?? r.length);
             return [...r, ...fresh];
           });
-          setTailNote(`${fresh.length} new ${fresh.length === 1 ? 'entry' : 'entries'}.`);
         }
+        setTotal(now.total);
+        const news = fresh.length > 0 ? `${fresh.length} new ${fresh.length === 1 ? 'entry' : 'entries'}. ` : '';
+        if (late > 0) {
+          setTailNote(
+            `${news}${late} ${late === 1 ? 'entry' : 'entries'} arrived with an earlier time than the newest shown: choose the range again to see ${late === 1 ? 'it' : 'them'} in place.`,
+          );
+        } else if (news !== '') setTailNote(news.trim());
       } catch (err) {
         fail(err);
       } finally {

@@ -643,6 +643,18 @@ describe('the console in a browser', { skip }, () => {
     assert.equal(r.statusCode, 201, r.body);
     await page.locator('#entries tr.marker', { hasText: 'New entries' }).waitFor({ timeout: 15_000 });
     assert.equal(await rows().last().locator('td.summary').textContent(), `GET ${path} 200`);
+    // One that arrives late, with a time before the newest shown, is counted and named, not missed.
+    const late = await t.ingest('AccessLog', [
+      {
+        userId: '7',
+        eventTime: new Date(Date.now() - 20 * 60_000).toISOString(),
+        logRecord: { method: 'GET', requested_uri: `${path}/late`, status: 200 },
+      },
+    ]);
+    assert.equal(late.statusCode, 201, late.body);
+    await status().filter({ hasText: '1 entry arrived with an earlier time than the newest shown' }).waitFor({ timeout: 15_000 });
+    const counts = /^\s*(\d+) of (\d+) entries loaded/.exec((await status().textContent()) ?? '');
+    assert.equal(Number(counts?.[2]), Number(counts?.[1]) + 1, 'the total counts the late entry');
     await page.getByLabel('Live tail').uncheck();
   });
 
