@@ -342,6 +342,15 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
       .finally(() => landed(gen));
   };
 
+  // A link to an entry beyond the pages loaded (the 1,700th of a burst in one millisecond):
+  // read on until it is loaded, or say that the range no longer holds it.
+  useEffect(() => {
+    if (selected === undefined || loading || total === undefined || selected < rows.length) return;
+    if (cursor !== undefined) return loadMore();
+    setSelected(undefined);
+    setError(`The linked entry (number ${selected + 1} of its range) is not there: the range holds ${rows.length}.`);
+  }, [selected, loading, cursor, rows.length, total]);
+
   /**
    * Infinite scroll: whenever the end of the table is on screen and no page is being read, read
    * the next. Asked on every scroll, by the observer, and again after each page lands and is

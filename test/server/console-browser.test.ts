@@ -432,6 +432,21 @@ describe('the console in a browser', { skip }, () => {
       await p.getByRole('button', { name: 'Apply' }).click();
       const hash = new URLSearchParams(new URL(p.url()).hash.slice(1));
       assert.deepEqual([hash.get('from'), hash.get('to')], ['2026-01-01T10:00:00.000Z', '2026-01-01T10:00:30.500Z']);
+
+      // A permalink to the 231st entry of a burst of 250 in one millisecond opens it: the pages
+      // before it are read first. One past the burst says it is not there.
+      const at = '2026-01-02T08:00:00.000Z';
+      const burst = Array.from({ length: 250 }, (_, i) => ({ eventTime: at, logRecord: { viewer: `burst-${i}` } }));
+      assert.equal((await t.ingest('ExternallySharedCallPlay', burst)).statusCode, 201);
+      const link = (entry: number) =>
+        `${url}/console#type=ExternallySharedCallPlay&range=custom&from=2026-01-02T08%3A00%3A00.000Z&to=2026-01-02T08%3A00%3A00.001Z&utc=1&entry=${entry}`;
+      await p.goto(link(230));
+      await p.reload();
+      await p.locator('aside').filter({ hasText: 'burst-230' }).waitFor();
+      assert.equal(await p.locator('aside').filter({ hasText: 'burst-231' }).count(), 0);
+      await p.goto(link(250));
+      await p.reload();
+      await p.getByText('The linked entry (number 251 of its range) is not there: the range holds 250.').waitFor();
     } finally {
       await east.close();
     }
