@@ -9,7 +9,7 @@ import type { Config } from '../config.ts';
 import { CheckpointError, encodeBase64, NoteError, NoteKeyError, parseVerifierKey } from '../tlog/index.ts';
 import { counted } from './common.ts';
 import type { When } from './dates.ts';
-import { CommandError, UsageError } from './exit-codes.ts';
+import { CommandError, InterruptedError, UsageError } from './exit-codes.ts';
 import type { RemoteFlags } from './remote.ts';
 
 export interface BundleFlags extends RemoteFlags {
@@ -25,6 +25,7 @@ export async function fetchBundle(
   to: When | undefined,
   limit: number | undefined,
   config: Pick<Config, 'accessKey' | 'secret'>,
+  signal?: AbortSignal,
 ): Promise<void> {
   if (!flags.tenant) throw new UsageError('--format bundle needs --tenant: the id of the tenant whose log proves the entries');
   if (!flags.out || flags.out === '-') throw new UsageError('--format bundle needs --out FILE');
@@ -56,7 +57,7 @@ export async function fetchBundle(
     const { bundle, check } = await fetchEvidenceBundle(
       client,
       { logType: flags.type, from: from.iso, to: to?.iso ?? null },
-      { logKey, pageSize: limit ?? 1000 },
+      { logKey, pageSize: limit ?? 1000, signal },
     );
     if (!check.complete) {
       throw new CommandError(
@@ -82,6 +83,9 @@ export async function fetchBundle(
   } catch (err) {
     if (err instanceof EvidenceError || err instanceof NoteError || err instanceof CheckpointError)
       throw new CommandError(`no bundle written: ${err.message}`);
+    // A bundle proves a whole window: an interrupted one is not written, and a new run starts over.
+    if (signal?.aborted)
+      throw new InterruptedError(`interrupted: no bundle written (${flags.out} is as it was); run the command again to fetch the window`);
     throw err;
   }
 }

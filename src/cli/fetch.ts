@@ -126,7 +126,12 @@ async function run(flags: FetchFlags, clock: () => number): Promise<void> {
   const limit = pageSizeFrom(flags);
   if (flags.format === 'bundle') {
     if (flags.append || flags.cursor) throw new UsageError('--format bundle holds a whole window: no --append or --cursor');
-    return fetchBundle(flags, from, to, limit, loadConfig());
+    const stop = interruptions();
+    try {
+      return await fetchBundle(flags, from, to, limit, loadConfig(), stop.signal);
+    } finally {
+      stop.dispose();
+    }
   }
   if (flags.tenant !== undefined || flags.logKey !== undefined) throw new UsageError('--tenant and --log-key go with --format bundle');
   const format: Format = flags.format;

@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { csvUserCell } from '../../src/cli/fetch-formats.ts';
 import { progressText } from '../../src/cli/progress.ts';
 import { GONG_LOG_TYPES } from '../../src/logs/log-types.ts';
+import { generateNoteKey } from '../../src/tlog/index.ts';
 import { CLI_ARGS } from '../support/children.ts';
 import { cleanEnv, ROOT, runCli, runCliInProcess } from '../support/cli.ts';
 import { entryTexts } from '../support/entries.ts';
@@ -184,6 +185,26 @@ describe('logwarden fetch against a misbehaving Gong-compatible server', () => {
     const to = Date.parse(q.get('toDateTime')!);
     assert.ok(Math.abs(from - (before - 7 * 86_400_000)) < 10_000, q.get('fromDateTime')!);
     assert.equal(to - from, 7 * 86_400_000 - 30 * 60_000);
+  });
+
+  it('stops a bundle on Ctrl-C with exit 130, saying that nothing was written', async () => {
+    const out = join(dir.path, 'interrupted.bundle');
+    server.faults.push({ kind: 'slow', ms: 20_000 });
+    // With a pinned key, the first request is the window's first page, which hangs.
+    const logKey = generateNoteKey('example.com/log').verifierKey;
+    const args = fetchArgs('--from', '2026-01-01', '--format', 'bundle', '--tenant', '1', '--log-key', logKey, '--out', out);
+    const child = spawn(process.execPath, [...CLI_ARGS, ...args], {
+      cwd: ROOT,
+      env: cleanEnv(CREDS),
+    });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+    while (server.requests.length < 1) await new Promise((r) => setTimeout(r, 20));
+    child.kill('SIGINT');
+    assert.equal(await exited, 130, stderr);
+    assert.match(stderr, /^logwarden: interrupted: no bundle written \(.* is as it was\); run the command again to fetch the window\n$/);
+    assert.equal(existsSync(out), false);
   });
 
   it('stops on Ctrl-C with whole records only, and the printed command finishes the export exactly', async () => {
