@@ -10,6 +10,7 @@ import { CheckpointError, encodeBase64, NoteError, NoteKeyError, parseVerifierKe
 import { counted } from './common.ts';
 import type { When } from './dates.ts';
 import { CommandError, InterruptedError, UsageError } from './exit-codes.ts';
+import { outputProblem, writeFailure } from './fetch-output.ts';
 import type { RemoteFlags } from './remote.ts';
 
 export interface BundleFlags extends RemoteFlags {
@@ -29,6 +30,9 @@ export async function fetchBundle(
 ): Promise<void> {
   if (!flags.tenant) throw new UsageError('--format bundle needs --tenant: the id of the tenant whose log proves the entries');
   if (!flags.out || flags.out === '-') throw new UsageError('--format bundle needs --out FILE');
+  // Said before the window is read, which may take long.
+  const problem = outputProblem(flags.out);
+  if (problem) throw new CommandError(problem);
   let logKey: string | undefined;
   if (flags.logKey !== undefined) {
     try {
@@ -65,7 +69,11 @@ export async function fetchBundle(
           `${check.mismatched.length} entries not their leaf, ${check.badReceipts.length} bad deletion receipts; no bundle written`,
       );
     }
-    writeFileSync(flags.out, JSON.stringify(bundle, null, 1) + '\n');
+    try {
+      writeFileSync(flags.out, JSON.stringify(bundle, null, 1) + '\n');
+    } catch (err) {
+      throw new CommandError(writeFailure(flags.out, err));
+    }
     const range = bundle.leafRange;
     const deleted =
       check.deleted.length > 0

@@ -10,6 +10,7 @@ import { dirname } from 'node:path';
 import type { Writable } from 'node:stream';
 import { EVIDENCE_FORMAT } from '../client/index.ts';
 import { ENTRY_FIELDS } from '../logs/entry-fields.ts';
+import { CommandError } from './exit-codes.ts';
 import type { CsvIdStyle, Format, Formatter } from './fetch-formats.ts';
 
 export { CSV_ID_STYLES, type CsvIdStyle, csvCell, csvUserCell, FORMATS, type Format, type Formatter, formatter } from './fetch-formats.ts';
@@ -22,6 +23,12 @@ const CANNOT_WRITE: Readonly<Record<string, string>> = {
   EROFS: 'read-only file system',
 };
 
+/** Says in words why writing `path` failed with `err` (a failed open or write). */
+export function writeFailure(path: string, err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code ?? '';
+  return `cannot write to ${path} (${CANNOT_WRITE[code] ?? (err as Error).message})`;
+}
+
 /**
  * Says in words why `path` cannot be written (a folder, a missing folder, no permission), or
  * nothing: checked before any request, without creating or truncating the file.
@@ -32,8 +39,7 @@ export function outputProblem(path: string): string | undefined {
     accessSync(path, constants.W_OK);
     return undefined;
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? '';
-    if (code !== 'ENOENT') return `cannot write to ${path} (${CANNOT_WRITE[code] ?? (err as Error).message})`;
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return writeFailure(path, err);
   }
   const folder = dirname(path);
   try {
@@ -77,7 +83,12 @@ export class Sink {
   static file(path: string, append: boolean): Sink {
     return new Sink(undefined, true, async () => {
       const stream = createWriteStream(path, { flags: append ? 'a' : 'w' });
-      await once(stream, 'open');
+      try {
+        await once(stream, 'open');
+      } catch (err) {
+        // What the check before the first request could not see (root on a read-only folder).
+        throw new CommandError(writeFailure(path, err));
+      }
       return stream;
     });
   }

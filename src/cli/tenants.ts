@@ -74,7 +74,8 @@ function registerTenantCreate(tenants: Command, now: () => number): void {
       ),
   ).action(async (opts: StoreFlags & { name: string; json?: boolean }) => {
     const name = opts.name.trim();
-    if (name === '' || name.length > 200) throw new UsageError('--name must be 1 to 200 characters');
+    if (name === '') throw new UsageError('--name is blank: give the tenant a name');
+    if (name.length > 200) throw new UsageError(`--name must be at most 200 characters (got ${name.length})`);
     await withStore(configFrom(opts), async (store) => {
       const t = await createTenantAct(store, name, cliActor(), now);
       if (opts.json) printJson({ id: t.id, name: t.name });

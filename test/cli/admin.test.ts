@@ -22,6 +22,10 @@ describe('logwarden tenants, keys, ingest', () => {
     assert.equal(tenant.name, 'Acme Corp');
     const plain = await runCli(['tenants', 'create', '--name', 'Other', ...flags()]);
     assert.match(plain.stdout, /^[0-9]{18}\n$/);
+    const blank = await runCli(['tenants', 'create', '--name', '   ', ...flags()]);
+    assert.deepEqual([blank.code, blank.stderr], [2, 'logwarden: --name is blank: give the tenant a name\n']);
+    const long = await runCli(['tenants', 'create', '--name', 'x'.repeat(201), ...flags()]);
+    assert.deepEqual([long.code, long.stderr], [2, 'logwarden: --name must be at most 200 characters (got 201)\n']);
 
     const list = JSON.parse((await runCli(['tenants', 'list', '--json', ...flags()])).stdout);
     assert.equal(list.length, 2);

@@ -218,7 +218,9 @@ describe('logwarden fetch against a misbehaving Gong-compatible server', () => {
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
-    while (server.requests.length < 3) await new Promise((r) => setTimeout(r, 20));
+    // Page 3 asked for (it hangs) and pages 1-2 written: the pages are read ahead of the writes.
+    const written = () => (existsSync(out) ? readFileSync(out, 'utf8').split('\n').length - 1 : 0);
+    while (server.requests.length < 3 || written() < 8) await new Promise((r) => setTimeout(r, 20));
     child.kill('SIGINT');
     assert.equal(await exited, 130, 'the exit status of a Ctrl-C');
     const partial = readFileSync(out, 'utf8');
@@ -340,6 +342,10 @@ describe('logwarden fetch: the --out file of an export that fails', () => {
     const folder = await runCli(fetchArgs('--out', dir.path), { env: CREDS });
     assert.equal(folder.stderr, `logwarden: --out ${dir.path} is a folder; give a file name\n`);
     assert.equal(server.requests.length, requests, 'no request was made');
+    // A place no one may write (even root, who passes the check before the first request): said in words.
+    const sys = await runCli(fetchArgs('--from', '2026-01-01', '--out', '/sys/logwarden-x'), { env: CREDS });
+    assert.equal(sys.code, 1);
+    assert.equal(sys.stderr, 'logwarden: cannot write to /sys/logwarden-x (permission denied)\n');
   });
 
   it('--append refuses, before any request and leaving the file as it was, a file of another format or CSV id style', async () => {
