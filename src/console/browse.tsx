@@ -46,6 +46,15 @@ interface RowProps {
   open: (i: number) => void;
 }
 
+/** A custom range's bound: a date and time to the millisecond. */
+function Bound({ label, value, set }: { label: string; value: string; set: (v: string) => void }) {
+  return (
+    <label>
+      {label} <input type="datetime-local" step="0.001" value={value} onInput={(e) => set((e.currentTarget as HTMLInputElement).value)} />
+    </label>
+  );
+}
+
 const EntryRow = memo(function EntryRow({ row, index, rowIndex, logType, utc, selected, open }: RowProps) {
   const impersonator = row.impersonatorFullName ?? row.impersonatorEmailAddress ?? row.impersonatorUserId;
   return (
@@ -636,24 +645,8 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
           </label>
           {range.preset === 'custom' && (
             <form class="custom" onSubmit={applyCustom}>
-              <label>
-                From{' '}
-                <input
-                  type="datetime-local"
-                  step="0.001"
-                  value={customFrom}
-                  onInput={(e) => setCustomFrom((e.currentTarget as HTMLInputElement).value)}
-                />
-              </label>
-              <label>
-                To{' '}
-                <input
-                  type="datetime-local"
-                  step="0.001"
-                  value={customTo}
-                  onInput={(e) => setCustomTo((e.currentTarget as HTMLInputElement).value)}
-                />
-              </label>
+              <Bound label="From" value={customFrom} set={setCustomFrom} />
+              <Bound label="To" value={customTo} set={setCustomTo} />
               <button type="submit">Apply</button>
             </form>
           )}
