@@ -11,6 +11,7 @@ import { counted } from './common.ts';
 import type { When } from './dates.ts';
 import { CommandError, InterruptedError, UsageError } from './exit-codes.ts';
 import { outputProblem, writeFailure } from './fetch-output.ts';
+import { createProgress, type Progress } from './progress.ts';
 import type { RemoteFlags } from './remote.ts';
 
 export interface BundleFlags extends RemoteFlags {
@@ -57,12 +58,20 @@ export async function fetchBundle(
     if (err instanceof TypeError) throw new UsageError(err.message);
     throw err;
   }
+  // Shown on a terminal while the leaves after the window are read for the receipts of purged ones.
+  let search: Progress | undefined;
   try {
     const { bundle, check } = await fetchEvidenceBundle(
       client,
       { logType: flags.type, from: from.iso, to: to?.iso ?? null },
-      { logKey, pageSize: limit ?? 1000, signal },
+      {
+        logKey,
+        pageSize: limit ?? 1000,
+        signal,
+        onReceiptSearch: (read, total) => (search ??= createProgress('deletion receipts', 'leaves')).update(read, total),
+      },
     );
+    search?.stop();
     if (!check.complete) {
       throw new CommandError(
         `the server's answer does not prove itself: ${check.missing.length} leaves of the window in range neither served nor deleted by retention, ` +
@@ -89,6 +98,7 @@ export async function fetchBundle(
           : `The bundle names the key the server announced: ${bundle.verifierKey}\nCheck it against a trusted source before relying on the bundle.\n`),
     );
   } catch (err) {
+    search?.stop();
     if (err instanceof EvidenceError || err instanceof NoteError || err instanceof CheckpointError)
       throw new CommandError(`no bundle written: ${err.message}`);
     // A bundle proves a whole window: an interrupted one is not written, and a new run starts over.

@@ -433,7 +433,14 @@ export function tlogProofFromBundle(bundle: EvidenceBundle, leafIndex: number, l
 export async function fetchEvidenceBundle(
   client: TlogClient,
   window: WindowSpec,
-  options: { logKey?: string | undefined; pageSize?: number | undefined; waitMs?: number | undefined; signal?: AbortSignal | undefined } = {},
+  options: {
+    logKey?: string | undefined;
+    pageSize?: number | undefined;
+    waitMs?: number | undefined;
+    signal?: AbortSignal | undefined;
+    /** Called as leaves after the range are read in search of deletion receipts (only when the window has purged leaves). */
+    onReceiptSearch?: ((read: number, total: number) => void) | undefined;
+  } = {},
 ): Promise<{ bundle: EvidenceBundle; check: BundleCheck }> {
   const { signal } = options;
   const verifierKey = options.logKey?.trim() ?? (await client.verifierKey(signal));
@@ -504,7 +511,7 @@ export async function fetchEvidenceBundle(
   const check = checkEvidenceBundle(bundle, key);
   if (check.missing.length === 0) return { bundle, check };
   // Leaves of the window not served: retention's receipts for them lie beyond the range.
-  const withReceipts = await addDeletions(client, bundle, size, check.missing, signal);
+  const withReceipts = await addDeletions(client, bundle, size, check.missing, signal, options.onReceiptSearch);
   return { bundle: withReceipts, check: checkEvidenceBundle(withReceipts, key) };
 }
 
@@ -519,6 +526,7 @@ async function addDeletions(
   size: number,
   missing: readonly number[],
   signal: AbortSignal | undefined,
+  onProgress: ((read: number, total: number) => void) | undefined,
 ): Promise<EvidenceBundle> {
   const { from, to } = bundle.leafRange;
   const unnamed = new Set(missing);
@@ -526,8 +534,10 @@ async function addDeletions(
   const decoder = new TextDecoder();
   const found: { index: number; leaf: Uint8Array; names: readonly number[] }[] = [];
   const fullBundles = Math.floor(size / TILE_WIDTH);
-  for (let n = Math.floor(to / TILE_WIDTH); n * TILE_WIDTH < size && unnamed.size > 0; n++) {
+  const first = Math.floor(to / TILE_WIDTH) * TILE_WIDTH;
+  for (let n = first / TILE_WIDTH; n * TILE_WIDTH < size && unnamed.size > 0; n++) {
     const width = n < fullBundles ? TILE_WIDTH : size % TILE_WIDTH;
+    onProgress?.(n * TILE_WIDTH - first, size - first);
     decodeEntryBundle(await client.entryBundle(n, width, signal)).forEach((leaf, i) => {
       const index = n * TILE_WIDTH + i;
       if (index < to || !startsWith(leaf, prefix)) return;

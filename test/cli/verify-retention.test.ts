@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type Database from 'better-sqlite3';
-import { type EvidenceBundle, LogVerifier, TlogClient } from '../../src/client/index.ts';
+import { type EvidenceBundle, fetchEvidenceBundle, LogVerifier, TlogClient } from '../../src/client/index.ts';
 import { loadConfig } from '../../src/config.ts';
 import { type RunningServer, startServer } from '../../src/server/start.ts';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/index.ts';
@@ -143,6 +143,17 @@ describe('logwarden verify after retention', () => {
     );
     // The receipt also names leaves 0 and 9 of the type, outside the range: their hashes come along for its digest.
     assert.equal(Object.keys(bundle.namedLeafHashes!).length, 2);
+    // The SDK reports its search for the receipts after the range (a progress bar on a terminal).
+    const bootKey = server.bootstrap!.key;
+    const client = new TlogClient({ baseUrl: server.url, tenantId, accessKey: bootKey.accessKey, secret: bootKey.secret, requestsPerSecond: 0 });
+    const searched: [number, number][] = [];
+    const again = await fetchEvidenceBundle(
+      client,
+      { logType: type, from: new Date(T0).toISOString(), to: new Date(T0 + 60 * MIN).toISOString() },
+      { logKey, onReceiptSearch: (read, total) => searched.push([read, total]) },
+    );
+    assert.equal(again.check.complete, true);
+    assert.ok(searched.length > 0 && searched.every(([read, total]) => read >= 0 && read < total), JSON.stringify(searched));
 
     const ok = await runCli(['verify', '--bundle', file, '--log-key', logKey]);
     assert.equal(ok.code, 0, ok.stdout + ok.stderr);
