@@ -441,12 +441,13 @@ describe('the console in a browser', { skip }, () => {
       assert.equal((await t.ingest('ExternallySharedCallPlay', burst)).statusCode, 201);
       const link = (entry: number) =>
         `${url}/console#type=ExternallySharedCallPlay&range=custom&from=2026-01-02T08%3A00%3A00.000Z&to=2026-01-02T08%3A00%3A00.001Z&utc=1&entry=${entry}`;
+      // A new document each time (not a hash change the open page would act on first).
+      await p.goto('about:blank');
       await p.goto(link(230));
-      await p.reload();
       await p.locator('aside').filter({ hasText: 'burst-230' }).waitFor();
       assert.equal(await p.locator('aside').filter({ hasText: 'burst-231' }).count(), 0);
+      await p.goto('about:blank');
       await p.goto(link(250));
-      await p.reload();
       await p.getByText('The linked entry (number 251 of its range) is not there: the range holds 250.').waitFor();
     } finally {
       await east.close();
