@@ -18,7 +18,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, chromium, type Page, type Route } from 'playwright-core';
 import { parsePage } from '../../src/client/page.ts';
 import { loadDemoData } from '../../src/demo/demo-data.ts';
 import { entryKey } from '../../src/logs/entry.ts';
@@ -83,6 +83,12 @@ describe('the console in a browser', { skip }, () => {
   let page: Page;
   const problems: string[] = [];
 
+  /**
+   * Nothing but this server is ever asked for. A request the page dropped meanwhile (a
+   * navigation, the context closing) is already handled: nothing is left to do for it.
+   */
+  const onlyThisServer = (route: Route) => (route.request().url().startsWith(url) ? route.continue() : route.abort()).catch(() => undefined);
+
   /** A page of the API, with the read key. */
   async function api(query: Record<string, string>) {
     const r = await t.list(query, t.readKey);
@@ -101,8 +107,7 @@ describe('the console in a browser', { skip }, () => {
     });
     context = await browser.newContext({ acceptDownloads: true, colorScheme: 'light', viewport: { width: 1280, height: 800 } });
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: url });
-    // Nothing but this server is ever asked for.
-    await context.route('**/*', (route) => (route.request().url().startsWith(url) ? route.continue() : route.abort()));
+    await context.route('**/*', onlyThisServer);
     page = await context.newPage();
     page.on('console', (m) => {
       if (m.type() === 'error' && !/401|404|Unauthorized|Not Found/.test(m.text())) problems.push(m.text());
@@ -398,20 +403,22 @@ describe('the console in a browser', { skip }, () => {
 
   it("keeps a custom range's instants when the zone shown changes, and waits out a 429 instead of stopping", async () => {
     const east = await browser.newContext({ timezoneId: 'America/New_York', viewport: { width: 1280, height: 800 } });
-    await east.route('**/*', (route) => (route.request().url().startsWith(url) ? route.continue() : route.abort()));
+    await east.route('**/*', onlyThisServer);
     const p = await east.newPage();
     try {
       // Every other read is refused once with 429 (Retry-After: 1), as a tenant's 3 reads/s would.
       let refused = 0;
       let reads = 0;
       await p.route('**/v2/logs?*', async (route) => {
-        if (reads++ % 2 === 1) return route.continue();
+        if (reads++ % 2 === 1) return route.continue().catch(() => undefined);
         refused++;
-        await route.fulfill({
-          status: 429,
-          headers: { 'retry-after': '1', 'content-type': 'application/json' },
-          body: JSON.stringify({ requestId: 'r', errors: ['API request limit exceeded'] }),
-        });
+        await route
+          .fulfill({
+            status: 429,
+            headers: { 'retry-after': '1', 'content-type': 'application/json' },
+            body: JSON.stringify({ requestId: 'r', errors: ['API request limit exceeded'] }),
+          })
+          .catch(() => undefined);
       });
       await p.goto(`${url}/console#type=UserCallPlay&range=custom&from=2026-01-01T10%3A00%3A00.000Z&to=2026-01-01T10%3A00%3A30.500Z`);
       await p.getByLabel('Access key').fill(t.readKey.accessKey);
