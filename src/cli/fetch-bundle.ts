@@ -85,9 +85,7 @@ export async function fetchBundle(
     }
     const range = bundle.leafRange;
     const deleted =
-      check.deleted.length > 0
-        ? `; ${check.deleted.length.toLocaleString('en-US')} leaves of the window deleted by retention, with their receipts`
-        : '';
+      check.deleted.length > 0 ? `; ${counted(check.deleted.length, 'leaf', 'leaves')} of the window deleted by retention, with their receipts` : '';
     const leaves =
       range.from < range.to ? `leaves ${range.from}…${range.to - 1}${deleted}` : 'no leaves: the server served no entries for the window';
     process.stderr.write(

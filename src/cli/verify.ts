@@ -344,7 +344,7 @@ async function runBundle(flags: VerifyFlags): Promise<void> {
   if (flags.url) throw new UsageError('--bundle verifies offline: give it without --url');
   const online = (['type', 'from', 'to', 'state'] as const).filter((f) => flags[f] !== undefined);
   if (online.length > 0) {
-    const names = online.map((f) => `--${f.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ');
+    const names = online.map((f) => `--${f}`).join(', ');
     throw new UsageError(`${names} ${online.length === 1 ? 'goes' : 'go'} with --url: a bundle checks the window it was fetched for`);
   }
   if (flags.proofOut !== undefined && flags.entry === undefined)

@@ -43,7 +43,7 @@ import {
   verifyInclusion,
 } from '../tlog/index.ts';
 import { rangeHashes, splitPoint } from '../tlog/subtree.ts';
-import { notSignedBy, type WindowSpec } from './log-verifier.ts';
+import { leafPrefix, notSignedBy, startsWith, type WindowSpec } from './log-verifier.ts';
 import type { TlogClient } from './tlog-client.ts';
 
 export const EVIDENCE_FORMAT = 'logwarden-evidence/v1';
@@ -330,15 +330,6 @@ export function checkEvidenceBundle(bundle: EvidenceBundle, logKey: NoteVerifier
 }
 
 const NO_DELETIONS: ReturnType<typeof checkDeletionReceipts> = { deleted: new Map(), bad: [] };
-
-/** A leaf's first lines as bytes, to pick out leaves of one kind and type without decoding each. */
-function leafPrefix(kind: string, logType: string): Uint8Array {
-  return new TextEncoder().encode(`${kind}\n${logType}\n`);
-}
-
-function startsWith(leaf: Uint8Array, prefix: Uint8Array): boolean {
-  return leaf.length > prefix.length && prefix.every((b, i) => leaf[i] === b);
-}
 
 /** The leaf indexes a deletion receipt names, or none when it is not one (a bad one is reported by the check). */
 function namedBy(text: string): readonly number[] {

@@ -168,6 +168,16 @@ export interface LogVerifierOptions {
 
 const b64 = (h: Hash) => encodeBase64(h);
 
+/** A leaf's first lines as bytes, to pick out leaves of one kind and log type without decoding each. */
+export function leafPrefix(kind: string, logType: string): Uint8Array {
+  return new TextEncoder().encode(`${kind}\n${logType}\n`);
+}
+
+/** Whether `leaf` begins with `prefix` (and holds more). */
+export function startsWith(leaf: Uint8Array, prefix: Uint8Array): boolean {
+  return leaf.length > prefix.length && prefix.every((b, i) => leaf[i] === b);
+}
+
 /** The Merkle hash of a power-of-two run of hashes. */
 function foldHashes(hashes: readonly Hash[]): Hash {
   let level = [...hashes];
@@ -562,16 +572,15 @@ export class LogVerifier {
       await sleep(200, undefined, { signal: this.signal });
       after = await this.checkpoint();
     }
-    const prefix = new TextEncoder().encode(`${ENTRY_LEAF_V1}\n${window.logType}\n`);
-    const receiptPrefix = new TextEncoder().encode(`${DELETION_LEAF_V1}\n${window.logType}\n`);
+    const prefix = leafPrefix(ENTRY_LEAF_V1, window.logType);
+    const receiptPrefix = leafPrefix(DELETION_LEAF_V1, window.logType);
     const kept = new Map<number, Uint8Array>();
     const receipts = new Map<number, string>();
     const audit = await this.audit(
       after.checkpoint,
       (index, leaf) => {
-        if (leaf.length > prefix.length && prefix.every((b, i) => leaf[i] === b)) kept.set(index, leaf.slice());
-        else if (leaf.length > receiptPrefix.length && receiptPrefix.every((b, i) => leaf[i] === b))
-          receipts.set(index, new TextDecoder().decode(leaf));
+        if (startsWith(leaf, prefix)) kept.set(index, leaf.slice());
+        else if (startsWith(leaf, receiptPrefix)) receipts.set(index, new TextDecoder().decode(leaf));
       },
       { checkTiles: options.checkTiles === true },
     );
