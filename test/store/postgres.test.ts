@@ -478,6 +478,9 @@ describe('postgres store: specific', { skip }, () => {
     await open();
     const reader = new pg.Client({ connectionString: url });
     const pool = new pg.Pool({ connectionString: url, max: 1 });
+    // pool.end() resolves before its clients have closed: the next DROP DATABASE … WITH (FORCE)
+    // may end one, and its error, unheard, would fail whichever test runs then.
+    pool.on('error', () => {});
     await reader.connect();
     try {
       // A page read's order: segments first (held here, in an open transaction), then entries.
@@ -511,6 +514,7 @@ describe('postgres store: specific', { skip }, () => {
     await open();
     const holder = new pg.Client({ connectionString: url });
     const pool = new pg.Pool({ connectionString: url, max: 1 });
+    pool.on('error', () => {}); // as above: a client still closing when the database is dropped
     await holder.connect();
     const taker = await pool.connect();
     try {
