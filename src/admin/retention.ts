@@ -9,7 +9,8 @@
  */
 import type { Config } from '../config.ts';
 import { ADMIN_LOG_TYPE, LogTypes } from '../logs/log-types.ts';
-import { effectiveRetention } from '../store/retention-policy.ts';
+import { MIN_MS } from '../logs/time.ts';
+import { effectiveRetention, purgeableRanges, retentionCutoff } from '../store/retention-policy.ts';
 import type { RetentionDays, RetentionSettings, Store } from '../store/store.ts';
 import type { Actor } from './actor.ts';
 import { actTrail } from './trail.ts';
@@ -125,4 +126,64 @@ export async function setRetentionAct(
     ),
   );
   return { before, after };
+}
+
+/** The settings as `setRetentionAct` would leave them: one type's (or the tenant default's) days set or removed. */
+export function withRetention(settings: RetentionSettings, logType: string | null, days: RetentionDays | undefined): RetentionSettings {
+  if (logType === null) return { perType: settings.perType, ...(days === undefined ? {} : { tenantDays: days }) };
+  const perType = { ...settings.perType };
+  if (days === undefined) delete perType[logType];
+  else perType[logType] = days;
+  return { ...settings, perType };
+}
+
+/** What the purge would do to one log type at a given time. */
+export interface PurgePreview {
+  readonly logType: string;
+  readonly effectiveDays: DaysJson;
+  /** Entries with an event time before this are expired; null when kept forever. */
+  readonly before: string | null;
+  /** Expired entries no active hold keeps: the purge deletes them. */
+  readonly deleted: number;
+  /** Expired entries an active legal hold keeps. */
+  readonly keptByHolds: number;
+}
+
+/**
+ * What the background purge would delete at `nowMs` under `settings`, for each type the tenant
+ * holds entries of (the types the purge goes through, with the same effective retention and
+ * the same holds). Each count is exact in its own snapshot; nothing is changed.
+ */
+export async function purgePreview(
+  store: Store,
+  tenantId: string,
+  settings: RetentionSettings,
+  serverDays: RetentionDays,
+  nowMs: number,
+): Promise<PurgePreview[]> {
+  const types = await store.logTypes(tenantId);
+  const holds = await store.listHolds({ tenantId });
+  // Every stored event time renders (years 0000-9999): counting from the first of them counts all.
+  const count = async (logType: string, fromMs: number, toMs: number) =>
+    toMs <= MIN_MS ? 0 : (await store.firstPage({ tenantId, logType, fromMs: Math.max(fromMs, MIN_MS), toMs }, 1)).total;
+  const out: PurgePreview[] = [];
+  for (const logType of types) {
+    const days = effectiveRetention(settings, logType, serverDays, types);
+    const cutoff = retentionCutoff(days, nowMs);
+    if (cutoff === null) {
+      out.push({ logType, effectiveDays: daysJson(days), before: null, deleted: 0, keptByHolds: 0 });
+      continue;
+    }
+    let deleted = 0;
+    for (const range of purgeableRanges(holds, logType, cutoff)) deleted += await count(logType, range.fromMs, range.toMs);
+    const expired = await count(logType, MIN_MS, cutoff);
+    out.push({
+      logType,
+      effectiveDays: daysJson(days),
+      before: new Date(cutoff).toISOString(),
+      deleted,
+      keptByHolds: Math.max(0, expired - deleted),
+    });
+  }
+  return out;
 }

@@ -1,13 +1,35 @@
 /** `logwarden tenants create|list|show|limits` */
 import { type Command, Option } from 'commander';
 import { cliActor } from '../admin/actor.ts';
-import { isTenantLogType, retentionRows, retentionView, serverRetention, setRetentionAct, typesToShow } from '../admin/retention.ts';
+import {
+  daysText,
+  isTenantLogType,
+  type PurgePreview,
+  purgePreview,
+  retentionRows,
+  retentionView,
+  serverRetention,
+  setRetentionAct,
+  typesToShow,
+  withRetention,
+} from '../admin/retention.ts';
 import { changeLimitsAct, createTenantAct } from '../admin/tenants.ts';
 import type { Config } from '../config.ts';
 import { ADMIN_LOG_TYPE, LogTypes } from '../logs/log-types.ts';
 import { isRetentionDays, MAX_RETENTION_DAYS } from '../store/retention-policy.ts';
 import type { RetentionDays, Store, Tenant } from '../store/store.ts';
-import { configFrom, intFlag, noTenant, printJson, printTable, type StoreFlags, storeOptions, withExistingStore, withStore } from './common.ts';
+import {
+  configFrom,
+  counted,
+  intFlag,
+  noTenant,
+  printJson,
+  printTable,
+  type StoreFlags,
+  storeOptions,
+  withExistingStore,
+  withStore,
+} from './common.ts';
 import { UsageError } from './exit-codes.ts';
 
 function effectiveLimits(t: Tenant, config: Config) {
@@ -240,6 +262,7 @@ function registerTenantRetention(tenants: Command, now: () => number): void {
       .addOption(
         new Option('--clear', 'remove the setting: the tenant default (for a type) or the server default applies').conflicts(['days', 'forever']),
       )
+      .option('--dry-run', 'change nothing: count what the next purge would delete under the change (or the settings as they are)')
       .option('--json', 'print as JSON')
       .addHelpText(
         'after',
@@ -251,12 +274,16 @@ function registerTenantRetention(tenants: Command, now: () => number): void {
           "the longest of the other types. Each change is written to the tenant's admin trail. Without\n" +
           '--days, --forever or --clear the settings are only shown. In --json, days are a number,\n' +
           '"forever", or null for no setting of its own.\n' +
-          '\nExamples:\n  logwarden tenants retention 123456789012345678 --days 365\n' +
+          '\n--dry-run counts, for each type the tenant holds entries of, the entries older than its\n' +
+          "retention (now, by this machine's clock) that the purge would delete and those a legal hold\n" +
+          'keeps. After a change that deletes, the same counts are printed.\n' +
+          '\nExamples:\n  logwarden tenants retention 123456789012345678 --days 365 --dry-run\n' +
+          '  logwarden tenants retention 123456789012345678 --days 365\n' +
           '  logwarden tenants retention 123456789012345678 --type AccessLog --days 14\n' +
           '  logwarden tenants retention 123456789012345678 --type UserActivityLog --forever\n' +
           '  logwarden tenants retention 123456789012345678 --type AccessLog --clear --json\n',
       ),
-  ).action(async (id: string, opts: StoreFlags & { type?: string; days?: string; forever?: boolean; clear?: boolean; json?: boolean }) => {
+  ).action(async (id: string, opts: StoreFlags & RetentionFlags) => {
     const change = retentionChange(opts);
     const config = configFrom(opts);
     await withExistingStore(config, async (store) => {
@@ -272,6 +299,10 @@ function registerTenantRetention(tenants: Command, now: () => number): void {
           `--type ${ADMIN_LOG_TYPE}: the admin trail's retention is not set; it is kept as long as the longest of the tenant's other types`,
         );
       }
+      if (opts.dryRun) {
+        await previewRetention(store, config, id, change && { logType, days: change.days }, now(), opts.json === true);
+        return;
+      }
       if (change) await setRetentionAct(store, id, logType, change.days, cliActor(), now);
       const view = await retentionOf(store, config, id);
       if (opts.json) {
@@ -284,6 +315,56 @@ function registerTenantRetention(tenants: Command, now: () => number): void {
         `tenant default: ${days(view.tenantDays)}; server default: ${days(view.serverDays)} ` +
           '(LOGWARDEN_RETENTION_DAYS as this command reads it: a server started with another value purges by its own)\n',
       );
+      if (change) {
+        const preview = await purgePreview(store, id, (await store.getRetention(id)) ?? { perType: {} }, serverRetention(config), now());
+        const deleted = preview.filter((p) => p.deleted > 0);
+        if (deleted.length > 0) {
+          process.stdout.write(
+            `the server's next purge deletes ${deleted.map((p) => `${counted(p.deleted, 'entry', 'entries')} of ${p.logType}`).join(', ')} ` +
+              `(${holdsNote(preview)})\n`,
+          );
+        }
+      }
     });
   });
+}
+
+interface RetentionFlags {
+  type?: string;
+  days?: string;
+  forever?: boolean;
+  clear?: boolean;
+  dryRun?: boolean;
+  json?: boolean;
+}
+
+function holdsNote(preview: readonly PurgePreview[]): string {
+  const kept = preview.reduce((n, p) => n + p.keptByHolds, 0);
+  return kept === 0 ? 'no expired entry is under a legal hold' : `${counted(kept, 'expired entry', 'expired entries')} kept by legal holds`;
+}
+
+/** `tenants retention --dry-run`: what the purge would delete now, under the change if any; nothing stored. */
+async function previewRetention(
+  store: Store,
+  config: Config,
+  tenantId: string,
+  change: { logType: string | null; days: RetentionDays | undefined } | undefined,
+  nowMs: number,
+  json: boolean,
+): Promise<void> {
+  const current = (await store.getRetention(tenantId)) ?? { perType: {} };
+  const settings = change ? withRetention(current, change.logType, change.days) : current;
+  const preview = await purgePreview(store, tenantId, settings, serverRetention(config), nowMs);
+  if (json) {
+    printJson({ id: tenantId, dryRun: true, at: new Date(nowMs).toISOString(), purge: preview });
+    return;
+  }
+  process.stdout.write(
+    `dry run, nothing changed: what the next purge would delete ${change ? 'after this change' : 'under the settings as they are'}, counted now\n`,
+  );
+  printTable(
+    ['LOG TYPE', 'KEPT', 'OLDER THAN', 'WOULD DELETE', 'KEPT BY HOLDS'],
+    preview.map((p) => [p.logType, daysText(p.effectiveDays), p.before ?? 'never', String(p.deleted), String(p.keptByHolds)]),
+  );
+  if (preview.length === 0) process.stdout.write('(the tenant holds no entries)\n');
 }

@@ -87,7 +87,8 @@ export function ceilMs(i: Instant): number {
   return i.sub === '' ? i.ms : i.ms + 1;
 }
 
-const MIN_MS = daysFromCivil(0, 1, 1) * 86_400_000;
+/** The earliest event time an entry can have (0000-01-01T00:00:00.000Z): every stored time renders. */
+export const MIN_MS = daysFromCivil(0, 1, 1) * 86_400_000;
 const MAX_MS = daysFromCivil(10000, 1, 1) * 86_400_000 - 1;
 
 const TWO_DIGITS = Array.from({ length: 100 }, (_, i) => String(i).padStart(2, '0'));

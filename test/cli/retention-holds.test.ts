@@ -51,6 +51,15 @@ describe('logwarden tenants retention and holds', () => {
     }
   }
 
+  /** A new tenant holding `entries`. */
+  async function createTenantWith(entries: ReturnType<typeof makeEntry>[]): Promise<string> {
+    const id = JSON.parse(await ok(['tenants', 'create', '--name', 'Dry', '--json'])).id;
+    const store = openSqliteStore({ dataDir: dir });
+    await store.append(id, entries);
+    await store.close();
+    return id;
+  }
+
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'logwarden-retention-cli-'));
     tenant = JSON.parse(await ok(['tenants', 'create', '--name', 'Acme', '--json'])).id;
@@ -288,5 +297,53 @@ describe('logwarden tenants retention and holds', () => {
     );
     assert.equal((await trail(tenant)).length, trailBefore);
     assert.equal(JSON.parse(await ok(['holds', 'list', '--all', '--json'])).length, holdsBefore);
+  });
+
+  it('previews with --dry-run what the next purge would delete and what holds keep, changing nothing; a change says it too', async () => {
+    clock = NOW;
+    const day = 86_400_000;
+    const dry = await createTenantWith(Array.from({ length: 10 }, (_, i) => makeEntry('AccessLog', NOW - i * day, `{"i":${i}}`)));
+    await ok([
+      'holds',
+      'create',
+      '--tenant',
+      dry,
+      '--type',
+      'AccessLog',
+      '--from',
+      new Date(NOW - 8 * day).toISOString(),
+      '--to',
+      new Date(NOW - 6 * day).toISOString(),
+      '--reason',
+      'case 9',
+    ]);
+    const trailBefore = (await trail(dry)).length;
+    const settingsBefore = await ok(['tenants', 'retention', dry, '--json']);
+    // Expired with 3 days: the entries 4 to 9 days old; the hold keeps those 7 and 8 days old.
+    const preview = JSON.parse(await ok(['tenants', 'retention', dry, '--type', 'AccessLog', '--days', '3', '--dry-run', '--json']));
+    assert.deepEqual(preview, {
+      id: dry,
+      dryRun: true,
+      at: new Date(NOW).toISOString(),
+      purge: [
+        { logType: 'AccessLog', effectiveDays: 3, before: new Date(NOW - 3 * day).toISOString(), deleted: 4, keptByHolds: 2 },
+        { logType: 'LogwardenAdminLog', effectiveDays: 'forever', before: null, deleted: 0, keptByHolds: 0 },
+      ],
+    });
+    const table = await ok(['tenants', 'retention', dry, '--type', 'AccessLog', '--days', '3', '--dry-run']);
+    assert.match(table, /^dry run, nothing changed: what the next purge would delete after this change, counted now$/m);
+    assert.match(table, /^AccessLog\s+3 days\s+\S+Z\s+4\s+2$/m);
+    assert.match(await ok(['tenants', 'retention', dry, '--dry-run']), /^AccessLog\s+forever\s+never\s+0\s+0$/m);
+    await refused(
+      ['tenants', 'retention', dry, '--type', 'LogwardenAdminLog', '--days', '1', '--dry-run'],
+      2,
+      /the admin trail's retention is not set/,
+    );
+    assert.equal(await ok(['tenants', 'retention', dry, '--json']), settingsBefore, 'a dry run stores nothing');
+    assert.equal((await trail(dry)).length, trailBefore, 'and records no act');
+
+    const changed = await ok(['tenants', 'retention', dry, '--type', 'AccessLog', '--days', '3']);
+    assert.match(changed, /^the server's next purge deletes 4 entries of AccessLog \(2 expired entries kept by legal holds\)$/m);
+    assert.doesNotMatch(await ok(['tenants', 'retention', dry, '--type', 'AccessLog', '--forever']), /next purge/);
   });
 });

@@ -340,16 +340,22 @@ export function monthTable(table: (typeof PARTITIONED)[number], month: number): 
   return partitionOf(month).replace(/^entries_/, `${table}_`);
 }
 
+/** The first ms of the month `ms` falls in, `months` later (setUTCFullYear: Date.UTC reads years 0-99 as 1900-1999). */
+function monthStartAfter(ms: number, months: number): number {
+  const d = new Date(ms);
+  const start = new Date(0);
+  start.setUTCFullYear(d.getUTCFullYear(), d.getUTCMonth() + months, 1);
+  return start.getTime();
+}
+
 /** The first ms of the month `ms` falls in. */
 export function monthStart(ms: number): number {
-  const d = new Date(ms);
-  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+  return monthStartAfter(ms, 0);
 }
 
 /** The first ms of the month after the one `ms` falls in. */
 export function nextMonthStart(ms: number): number {
-  const d = new Date(ms);
-  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
+  return monthStartAfter(ms, 1);
 }
 
 /**

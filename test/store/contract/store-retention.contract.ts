@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { purgePreview, withRetention } from '../../../src/admin/retention.ts';
 import type { NewEntry } from '../../../src/logs/entry.ts';
 import { formatEventTime } from '../../../src/logs/time.ts';
 import { type EntryQuery, InvalidRetentionError, type Store, type StoredPage, UnknownTenantError } from '../../../src/store/store.ts';
@@ -29,6 +30,7 @@ export interface RetentionCaseContext {
 
 const by = { createdBy: 'ops@host', reason: 'litigation 42' };
 const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
 
 /** Every entry of a query, paged as the API pages, with the total of its first page. */
 export async function readBodies(store: Store, query: EntryQuery, pageSize = 7): Promise<{ total: number; bodies: string[] }> {
@@ -313,6 +315,43 @@ export function retentionContractCases(ctx: () => RetentionCaseContext): void {
       assert.equal((await store.purge(tenant, 'AccessLog', cutoff, 100)).count, 1);
       assert.equal((await store.firstPage(q(tenant, 'AccessLog', 0, null), 1)).total, 0);
       assert.equal((await auditLog(store, tenant)).deleted.size, 18);
+    });
+
+    it('previews exactly what the purge then deletes and what holds keep, changing nothing', async () => {
+      const { store, tenant, t0, makeEntry } = ctx();
+      const other = (await store.createTenant({ id: '222222222222222222', name: 'Other' })).id;
+      await seed(store, tenant, t0, makeEntry);
+      await seed(store, other, t0, makeEntry);
+      // Long before any partition or hour of the others: the preview counts from the earliest time.
+      await store.append(tenant, [makeEntry('AccessLog', Date.UTC(1969, 5, 1), '{"old":true}')]);
+      await store.createHold({ tenantId: tenant, logType: 'AccessLog', fromMs: t0 + HOUR, toMs: t0 + 2 * HOUR, ...by });
+      await store.createHold({ tenantId: tenant, logType: null, fromMs: t0 + 4 * HOUR + 1000, toMs: t0 + 4 * HOUR + 1001, ...by });
+      const days = 30;
+      const now = t0 + days * DAY + 3.5 * HOUR; // AccessLog expires before t0 + 3.5 h
+      const before = await store.getRetention(tenant);
+      const preview = await purgePreview(store, tenant, withRetention(before ?? { perType: {} }, 'AccessLog', days), null, now);
+      assert.deepEqual(preview, [
+        { logType: 'AccessLog', effectiveDays: 30, before: new Date(t0 + 3.5 * HOUR).toISOString(), deleted: 1 + 12 - 3, keptByHolds: 3 },
+        { logType: 'UserCallPlay', effectiveDays: 'forever', before: null, deleted: 0, keptByHolds: 0 },
+      ]);
+      assert.deepEqual(await store.getRetention(tenant), before, 'a preview stores no setting');
+      let deleted = 0;
+      for (
+        let r = await store.purge(tenant, 'AccessLog', t0 + 3.5 * HOUR, 4);
+        r.count > 0;
+        r = await store.purge(tenant, 'AccessLog', t0 + 3.5 * HOUR, 4)
+      )
+        deleted += r.count;
+      assert.equal(deleted, preview[0]!.deleted);
+      const after = await purgePreview(store, tenant, withRetention(before ?? { perType: {} }, 'AccessLog', days), null, now);
+      assert.deepEqual(
+        after.map((p) => [p.deleted, p.keptByHolds]),
+        [
+          [0, 3],
+          [0, 0],
+        ],
+      );
+      assert.equal((await store.firstPage(q(other, 'AccessLog', 0, null), 1)).total, 18, 'the other tenant untouched');
     });
 
     it('forgets a purged entry: ingesting it again stores it again (a new leaf)', async () => {

@@ -623,6 +623,24 @@ export function runStoreContract({ name, create, skip, verifiableLog }: StoreCon
       const within = (entries: readonly NewEntry[], from: number, to: number | null) =>
         entries.filter((e) => e.eventTimeMs >= from && (to === null || e.eventTimeMs < to));
 
+      it('counts and pages windows whose bounds cut a sealed segment of the years 0000-0099', async (t) => {
+        if (await sealedSkip()) return t.skip('this store keeps no segments');
+        const day = 86_400_000;
+        const start = Date.parse('0050-01-01T00:00:00.000Z');
+        const entries = Array.from({ length: 60 }, (_, i) => makeEntry('AccessLog', start + i * 1.5 * day + 1000, `{"c":${i}}`));
+        await store.append(TENANT, entries);
+        await segments().settle(store);
+        for (const [from, to] of [
+          ['0050-02-14T12:30:00.000Z', null],
+          ['0050-01-10T00:30:00.000Z', '0050-03-20T23:30:00.000Z'],
+          ['0000-01-01T00:00:00.000Z', '0050-02-01T00:00:00.000Z'],
+        ] as const) {
+          const fromMs = Date.parse(from);
+          const toMs = to === null ? null : Date.parse(to);
+          await assertReads(store, q('AccessLog', fromMs, toMs), within(entries, fromMs, toMs), `${from} to ${to ?? 'the end'}`);
+        }
+      });
+
       it('pages, totals and idempotency stay the same through sealing, late entries and compaction', async (t) => {
         if (await sealedSkip()) return t.skip('this store has no segment fixture');
         const base = Array.from({ length: 700 }, (_, i) => makeEntry('AccessLog', T0 + Math.floor(i / 3) * 1000, `{"i":${i}}`));
