@@ -123,6 +123,7 @@ async function appContext(options: BuildAppOptions): Promise<{ ctx: AppContext; 
     tokens,
     auth,
     limits,
+    limiter,
     metrics,
     now,
     guard(scope: Scope, kind: LimitKind) {

@@ -4,6 +4,7 @@ import type { CursorCodec } from '../logs/cursor.ts';
 import type { LogTypes } from '../logs/log-types.ts';
 import type { Scope, Store } from '../store/store.ts';
 import type { Authenticator, Principal } from './auth.ts';
+import type { LimiterStore } from './limiter/limiter.ts';
 import type { Metrics } from './metrics.ts';
 import type { LimitKind, RateLimits } from './rate-limits.ts';
 import type { TokenService } from './tokens.ts';
@@ -17,6 +18,8 @@ export interface AppContext {
   readonly tokens: TokenService;
   readonly auth: Authenticator;
   readonly limits: RateLimits;
+  /** Where the rate limits count (this process's memory, or Redis); /readyz asks it too. */
+  readonly limiter: LimiterStore;
   readonly metrics: Metrics;
   /** The app's clock, in milliseconds since the epoch (BuildAppOptions.now). */
   readonly now: () => number;

@@ -110,7 +110,8 @@ const UNREACHABLE_SYSCALLS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT',
 /**
  * Whether a failure is a store that cannot be reached: a refused or broken connection,
  * PostgreSQL's connection exceptions (SQLSTATE class 08), a server shutting down or starting
- * (57P01–57P03), too many connections (53300), or the pool's connect timeout.
+ * (57P01–57P03), too many connections (53300), the pool's connect timeout, or a Redis command
+ * given up on while its connection is down (ioredis: retries exhausted, or the connection closed).
  */
 function isUnreachable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
@@ -118,6 +119,7 @@ function isUnreachable(err: unknown): boolean {
   if (typeof code === 'string') {
     return UNREACHABLE_SYSCALLS.has(code) || /^08[0-9A-Z]{3}$/.test(code) || ['57P01', '57P02', '57P03', '53300'].includes(code);
   }
+  if (err.name === 'MaxRetriesPerRequestError' || err.message === 'Connection is closed.') return true;
   return /^(Connection terminated|timeout exceeded when trying to connect)/.test(err.message);
 }
 

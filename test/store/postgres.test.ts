@@ -108,6 +108,40 @@ describe('postgres store: specific', { skip }, () => {
     assert.equal((await store.firstPage({ tenantId: 'a', logType: 'AccessLog', fromMs: 0, toMs: null }, 10)).total, appended);
   });
 
+  it('lives through its connections ended under it (PostgreSQL stopped or restarted): the work under way fails, the next succeeds', async () => {
+    const store = await open();
+    await store.createTenant({ id: 'a', name: 'A' });
+    const t0 = Date.UTC(2025, 5, 1);
+    await store.append('a', [makeEntry('AccessLog', t0, '{"i":0}')]);
+    const holder = new pg.Client({ connectionString: url });
+    await holder.connect();
+    try {
+      // Keeps an append waiting, its connection checked out of the pool with a statement under way.
+      await holder.query('BEGIN');
+      await holder.query("SELECT FROM entry_seqs WHERE tid = (SELECT tid FROM tenants WHERE id = 'a') FOR UPDATE");
+      // Heard from the start: it may fail before the test reaches its assertion.
+      const failed = assert.rejects(store.append('a', [makeEntry('AccessLog', t0 + 1, '{"i":1}')]), /terminating connection|Connection terminated/);
+      const db = new URL(url).pathname.slice(1);
+      for (let n = 0; n === 0; ) {
+        const r = await cluster!.query<{ n: string }>(
+          url,
+          "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = 'logwarden' AND wait_event_type = 'Lock'",
+          [db],
+        );
+        n = Number(r.rows[0]!.n);
+      }
+      // As a fast shutdown or an operator does: every connection of the store ended, busy or idle.
+      await cluster!.query(url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND application_name = 'logwarden'", [db]);
+      await failed;
+      await holder.query('COMMIT');
+    } finally {
+      await holder.end();
+    }
+    // The process is still here (an unheard connection error would have ended it), and the store works.
+    assert.deepEqual(await store.append('a', [makeEntry('AccessLog', t0 + 2, '{"i":2}')]), { accepted: 1, duplicates: 0 });
+    assert.equal((await store.firstPage({ tenantId: 'a', logType: 'AccessLog', fromMs: 0, toMs: null }, 10)).total, 2);
+  });
+
   it('drops the partitions of a month retention emptied (seen in the catalogue), and only then', async () => {
     const store = await open();
     await store.createTenant({ id: 'a', name: 'A' });

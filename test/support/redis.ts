@@ -35,11 +35,12 @@ function ping(port: number): Promise<boolean> {
 }
 
 /** Starts a server, or says why the suite is skipped (throws instead under LOGWARDEN_REQUIRE_SERVICES=1). */
-export async function startRedis(): Promise<RedisStart> {
+export async function startRedis(options: { port?: number } = {}): Promise<RedisStart> {
   if (spawnSync('redis-server', ['--version']).error) return { skip: unavailable('redis-server is not installed') };
 
   for (let attempt = 0; ; attempt++) {
-    const port = await freePort();
+    // A given port: a server started again where an earlier one was (its clients reconnect).
+    const port = options.port ?? (await freePort());
     const child = spawn(
       'redis-server',
       ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'],

@@ -18,6 +18,8 @@ export interface LimitDecision {
 export interface LimiterStore {
   /** Counts one request against every window of `key` unless one of them is full. */
   hit(key: string, windows: readonly LimitWindow[], nowMs: number): Promise<LimitDecision>;
+  /** Resolves when the counts can be reached; throws (the connection's error) when they cannot. */
+  health(): Promise<void>;
   close(): Promise<void>;
 }
 

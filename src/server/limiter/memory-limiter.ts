@@ -42,6 +42,9 @@ export class MemoryLimiter implements LimiterStore {
     }
   }
 
+  /** This process's memory is always there. */
+  async health(): Promise<void> {}
+
   async close(): Promise<void> {
     this.counters.clear();
   }

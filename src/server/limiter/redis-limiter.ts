@@ -106,6 +106,10 @@ export class RedisLimiter implements LimiterStore {
     return { allowed: false, retryAfterMs };
   }
 
+  async health(): Promise<void> {
+    await this.redis.ping();
+  }
+
   async close(): Promise<void> {
     await this.redis.quit().catch(() => this.redis.disconnect());
   }

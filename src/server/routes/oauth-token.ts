@@ -130,6 +130,10 @@ function renderOAuthError(err: Error, request: FastifyRequest, reply: FastifyRep
       // OAuth libraries do not retry. temporarily_unavailable (its §4.1.2.1) says: try later.
       status = 429;
       error = 'temporarily_unavailable';
+    } else if (c.code === 'unavailable') {
+      // The store or Redis cannot be reached: §4.1.2.1's temporarily_unavailable, with Retry-After.
+      status = 503;
+      error = 'temporarily_unavailable';
     } else if (ERROR_STATUS[c.code] >= 500) {
       status = ERROR_STATUS[c.code];
       error = 'server_error';

@@ -13,7 +13,7 @@ export function operationsRoutes(app: FastifyInstance, ctx: AppContext): void {
     '/readyz',
     {
       schema: {
-        summary: 'Readiness: the store is reachable',
+        summary: 'Readiness: the store and the rate limits (Redis, when configured) are reachable',
         tags: ['operations'],
         response: { 200: HealthResponse, 503: ErrorEnvelope },
       },
@@ -24,6 +24,12 @@ export function operationsRoutes(app: FastifyInstance, ctx: AppContext): void {
       } catch (err) {
         request.log.warn({ err }, 'store not ready');
         throw new LogwardenError('unavailable', ['store unreachable']);
+      }
+      try {
+        await ctx.limiter.health();
+      } catch (err) {
+        request.log.warn({ err }, 'rate-limit store not ready');
+        throw new LogwardenError('unavailable', ['rate-limit store (Redis) unreachable']);
       }
       return { status: 'ready' };
     },

@@ -9,7 +9,7 @@
  * seq order, and the row's value as seen by a query's snapshot bounds exactly the entries that
  * snapshot sees. A tenant's appends are serialised; different tenants' run in parallel.
  */
-import pg from 'pg';
+import type pg from 'pg';
 import type { NewEntry } from '../../logs/entry.ts';
 import { type Hash, leafHash } from '../../tlog/hash.ts';
 import { BUCKET_MS, BucketTally, overlappingBuckets } from '../count-plan.ts';
@@ -46,6 +46,7 @@ import { reportTreeProgress, type TreeOptions } from '../tree-upgrade.ts';
 import { attachedMonths, attachMonth, dropEmptyMonth, migrate, monthLabel, monthOf, monthTable } from './migrations.ts';
 import { type CutoffOf, dropExpiredMonth } from './month-drop.ts';
 import { PageReader } from './page-reader.ts';
+import { newPool } from './pool.ts';
 import { purgeStep } from './purge.ts';
 import { retryingDeadlocks } from './read-retry.ts';
 import * as retention from './retention.ts';
@@ -243,16 +244,6 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   }
   if (!options.noSealer) store.sealer.start();
   return store;
-}
-
-function newPool(url: string, max: number): pg.Pool {
-  // Idle connections never keep the process alive: a tool is done when its work is, and a
-  // server is kept alive by its listener.
-  const pool = new pg.Pool({ connectionString: url, max, idleTimeoutMillis: 30_000, allowExitOnIdle: true, application_name: 'logwarden' });
-  // An idle connection dropped by the server emits 'error' on the pool; unhandled, that would
-  // crash the process. The pool discards the connection, and the next query reports trouble.
-  pool.on('error', () => {});
-  return pool;
 }
 
 export class PostgresStore implements Store {
