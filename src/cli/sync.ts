@@ -133,11 +133,19 @@ function printRound(round: MirrorRound, flags: SyncFlags): void {
     else printJson(body);
   } else {
     printTable(
-      ['TYPE', 'FETCHED', 'STORED', 'DUPLICATES', 'CHECKPOINT'],
+      // RECOVERED: entries dated before the overlap window that the completeness check found missing and stored.
+      ['TYPE', 'FETCHED', 'STORED', 'DUPLICATES', 'RECOVERED', 'CHECKPOINT'],
       round.outcomes.map((o) =>
         o.report
-          ? [o.logType, String(o.report.fetched), String(o.report.stored), String(o.report.duplicates), iso(o.report.throughMs)]
-          : [o.logType, '-', '-', '-', 'failed'],
+          ? [
+              o.logType,
+              String(o.report.fetched),
+              String(o.report.stored),
+              String(o.report.duplicates),
+              String(o.report.check?.recovered ?? 0),
+              iso(o.report.throughMs),
+            ]
+          : [o.logType, '-', '-', '-', '-', 'failed'],
       ),
     );
   }
@@ -223,18 +231,20 @@ export function registerSync(program: Command, clock: () => number = Date.now): 
 Each type's checkpoint is the event time up to which the source has been read completely; it
 is kept in the local store and moves only after the entries before it are stored. A run killed
 at any moment loses nothing: the next one re-reads from the checkpoint (minus --overlap) and
-skips what it already has. --since only matters the first time a type is synced.
+skips what it already has. --since is where a type's first run starts; on later runs it only
+reaches the completeness check further back.
 
 Completeness: an entry that reaches the source later than --overlap, dated before the window
 re-read, would be missed. So after each type's run, sync asks the source how many entries it
-holds from the mirror's start for the type (its oldest entry; no earlier than --since and the
+holds from the mirror's oldest entry of the type (or --since, if earlier; no earlier than the
 local retention) to the start of the overlap window (one GET /v2/logs request with a page of
 one: \`records.totalRecords\`) and counts the mirror's (a source that has deleted its old
-entries, as Gong does, holds fewer: then the week before the window is counted on its own).
+entries, as Gong does, holds fewer: then the range from --since, and then the week before the
+window, are counted on their own).
 When the source holds more, the range
 is narrowed down by such counts and the stretches that differ are read again (their entries
 already stored count as duplicates); a warning names the type, the range and the entries
-recovered. Identical entries (same type and text) are stored once, as by ingest, and are not
+recovered (the table's RECOVERED column). Identical entries (same type and text) are stored once, as by ingest, and are not
 counted as missing. Entries still missing after that make a warning that says what to do
 (re-run with an --overlap reaching back over the range) and exit status 1.
 

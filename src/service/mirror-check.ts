@@ -18,7 +18,7 @@ import type { Store } from '../store/store.ts';
 import { localEntry } from './mirror-entry.ts';
 
 export interface MirrorCheck {
-  /** The range checked: from the mirror's start for the type to the start of the run's overlap window (exclusive). */
+  /** The range checked: from the mirror's start for the type (or the run's --since, if earlier) to the start of the run's overlap window (exclusive). */
   readonly fromMs: number;
   readonly toMs: number;
   /** The source's entries in the range, at the first count. */
@@ -41,6 +41,11 @@ export interface CheckRequest {
   readonly logType: string;
   readonly fromMs: number;
   readonly toMs: number;
+  /**
+   * Later starts to judge by, in order, when the source holds fewer entries than the mirror from
+   * `fromMs` (it deleted old ones); the week before `toMs` comes last.
+   */
+  readonly fallbackFroms?: readonly number[] | undefined;
   readonly pageSize?: number | undefined;
   readonly signal?: AbortSignal | undefined;
 }
@@ -86,9 +91,12 @@ export async function checkMirrored(store: Store, tenantId: string, client: Logs
     mirror: await mirrorCount(fromMs, toMs),
   });
   let whole = await stretch(req.fromMs, req.toMs);
-  // The source deleted old entries (its retention): judge the recent stretch on its own.
-  const recentFrom = req.toMs - RECENT_CHECK_MS;
-  if (whole.source < whole.mirror && recentFrom > req.fromMs) whole = await stretch(recentFrom, req.toMs);
+  // The source deleted old entries (its retention): judge a later stretch on its own, the
+  // widest that the source still holds whole.
+  for (const from of [...(req.fallbackFroms ?? []), req.toMs - RECENT_CHECK_MS]) {
+    if (whole.source >= whole.mirror) break;
+    if (from > whole.fromMs && from < req.toMs) whole = await stretch(from, req.toMs);
+  }
   const missing = Math.max(0, whole.source - whole.mirror);
   const result = { fromMs: whole.fromMs, toMs: whole.toMs, sourceCount: whole.source, mirrorCount: whole.mirror, missing };
   if (missing === 0) return { ...result, recovered: 0, identical: 0, stillMissing: missing, requests };

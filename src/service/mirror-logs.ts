@@ -102,14 +102,18 @@ async function oldestSince(store: Store, tenantId: string, logType: string, from
 }
 
 /**
- * Where the completeness check starts: the mirror's start for the type, which is the oldest
- * entry it holds (a later run given an earlier --since does not read back to it), but no
- * earlier than this run's --since nor the local retention's cutoff.
+ * Where the completeness check starts: the earlier of the mirror's oldest entry of the type
+ * and this run's --since (a late entry may be dated before everything mirrored so far), but no
+ * earlier than the local retention's cutoff; and, should the source no longer hold that whole
+ * range, this run's --since as a later start to judge by. Undefined when nothing is mirrored.
  */
-async function checkStart(store: Store, tenantId: string, req: MirrorRequest): Promise<number | undefined> {
-  const floor = Math.max(0, req.sinceMs, req.retainedFromMs ?? 0);
+async function checkStart(store: Store, tenantId: string, req: MirrorRequest): Promise<{ fromMs: number; fallbackFroms: number[] } | undefined> {
+  const floor = Math.max(0, req.retainedFromMs ?? 0);
   const oldest = await oldestSince(store, tenantId, req.logType, floor);
-  return oldest === undefined || Number.isNaN(oldest) ? undefined : Math.max(floor, oldest);
+  if (oldest === undefined || Number.isNaN(oldest)) return undefined;
+  const since = Math.max(floor, req.sinceMs);
+  const fromMs = Math.min(since, Math.max(floor, oldest));
+  return { fromMs, fallbackFroms: since > fromMs ? [since] : [] };
 }
 
 export async function mirrorType(target: MirrorTarget, client: LogsClient, req: MirrorRequest): Promise<MirrorReport> {
@@ -154,10 +158,11 @@ export async function mirrorType(target: MirrorTarget, client: LogsClient, req: 
   let check: MirrorCheck | undefined;
   if (checkpoint && req.check !== false && !req.signal?.aborted) {
     const start = await checkStart(store, tenantId, req);
-    if (start !== undefined && start < fromMs) {
+    if (start !== undefined && start.fromMs < fromMs) {
       check = await checkMirrored(store, tenantId, client, {
         logType: req.logType,
-        fromMs: start,
+        fromMs: start.fromMs,
+        fallbackFroms: start.fallbackFroms.filter((from) => from < fromMs),
         toMs: fromMs,
         pageSize: req.pageSize,
         signal: req.signal,

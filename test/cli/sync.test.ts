@@ -71,14 +71,15 @@ describe('the mirror of one log type', () => {
     const first = await mirrorType(target, client, { ...req, untilMs: now });
     assert.equal(first.stored, 10);
     const late = entryText('UserActivityLog', 500, now - 4 * MINUTE);
-    const tooLate = entryText('UserActivityLog', 501, now - 20 * MINUTE);
+    // Dated before the window, and before every entry mirrored so far (but after --since).
+    const tooLate = entryText('UserActivityLog', 501, now - 40 * MINUTE);
     server.addEntries('UserActivityLog', [late, tooLate]);
     const second = await mirrorType(target, client, { ...req, untilMs: Date.now() });
     assert.equal(second.fromMs, now - 10 * MINUTE);
     assert.equal(second.stored, 1, 'the late entry inside the overlap is stored by the pass');
-    // The one dated before the window: the range [oldest mirrored entry, window) counted 11 at the source, 10 here; read again.
+    // The one dated before the window: the range [--since, window) counted 11 at the source, 10 here; read again.
     assert.deepEqual(second.check, {
-      fromMs: now - 30 * MINUTE,
+      fromMs: now - 60 * MINUTE,
       toMs: now - 10 * MINUTE,
       sourceCount: 11,
       mirrorCount: 10,
@@ -102,10 +103,18 @@ describe('the mirror of one log type', () => {
     assert.equal(third.check?.missing, 0);
     assert.equal(third.check?.requests, 1, 'a complete mirror costs one request to check');
     assert.equal(checkWarning('UserActivityLog', third.check!, now), undefined);
+    // A later run given a later --since (the default 14d of a cron line, say) still checks back
+    // to the mirror's oldest entry.
+    const lateAgain = entryText('UserActivityLog', 503, now - 20 * MINUTE);
+    server.addEntries('UserActivityLog', [lateAgain]);
+    const later = await mirrorType(target, client, { ...req, sinceMs: now - 15 * MINUTE, untilMs: Date.now() });
+    assert.equal(later.check?.fromMs, now - 40 * MINUTE, 'from the oldest entry mirrored');
+    assert.equal(later.check?.recovered, 1);
+    assert.ok((await allBodies(store, tenantId, 'UserActivityLog')).includes(lateAgain));
     // The local retention's cutoff bounds the check: it never reads purged entries back.
     server.addEntries('UserActivityLog', [entryText('UserActivityLog', 502, now - 25 * MINUTE)]);
     const retained = await mirrorType(target, client, { ...req, untilMs: Date.now(), retainedFromMs: now - 24 * MINUTE });
-    assert.equal(retained.check?.fromMs, now - 24 * MINUTE, 'the oldest entry at or after the cutoff');
+    assert.equal(retained.check?.fromMs, now - 24 * MINUTE, 'the cutoff, later than --since and the oldest entry');
     assert.equal(retained.check?.missing, 0);
     await store.close();
     dir.remove();
@@ -189,7 +198,7 @@ describe('the mirror of one log type', () => {
     assert.equal(second.warnings.length, 1);
     assert.match(
       second.warnings[0]!,
-      /^UserCallPlay: the mirror is incomplete: from (\S+) to \S+ the source holds more entries than the mirror \(8 against 7\), and 1 entry is still missing after reading the range again; run sync again with --overlap 2h to read back to \1, and if they stay missing compare that range of the source and the mirror \(logwarden fetch\)$/,
+      /^UserCallPlay: the mirror is incomplete: from (\S+) to \S+ the source holds more entries than the mirror \(8 against 7\), and 1 entry is still missing after reading the range again; run sync again with --overlap 3h to read back to \1, and if they stay missing compare that range of the source and the mirror \(logwarden fetch\)$/,
     );
     await store.close();
     dir.remove();
@@ -323,13 +332,14 @@ describe('logwarden sync from one logwarden into another', () => {
       .trimEnd()
       .split('\n')
       .map((l) => l.split(/\s+/));
-    assert.deepEqual(rows[0], ['TYPE', 'FETCHED', 'STORED', 'DUPLICATES', 'CHECKPOINT']);
+    assert.deepEqual(rows[0], ['TYPE', 'FETCHED', 'STORED', 'DUPLICATES', 'RECOVERED', 'CHECKPOINT']);
     assert.deepEqual(
       rows.slice(1).map((row) => row[0]),
       [...GONG_LOG_TYPES],
     );
     for (const row of rows.slice(1)) {
       assert.equal(row[2], '0', `${row[0]} stored nothing new`);
+      assert.equal(row[4], '0', `${row[0]} recovered nothing`);
       assert.equal(row[1], row[3], 'everything fetched was a duplicate');
     }
     assert.ok(
@@ -467,7 +477,7 @@ describe('logwarden sync when a source fails for one type', () => {
     server.faults.push({ kind: 'status', status: 403, body: '{"requestId":"x","errors":["Access denied: missing scope api:logs:read"]}' });
     const r = await runCli([...args, '--overlap', '1m'], { env });
     assert.equal(r.code, 1);
-    assert.match(r.stdout, /^AccessLog\s+-\s+-\s+-\s+failed$/m);
+    assert.match(r.stdout, /^AccessLog\s+-\s+-\s+-\s+-\s+failed$/m);
     assert.match(r.stdout, /^UserCallPlay\s+0\s+0\s+0\s/m);
     assert.match(r.stderr, /warning: AccessLog: HTTP 403: Access denied: missing scope api:logs:read/);
     assert.match(r.stderr, /warning: UserCallPlay: no new entry for more than 72 h \(none since .*\), although 4 were mirrored before/);
