@@ -122,7 +122,8 @@ async function run(flags: FetchFlags, clock: () => number): Promise<void> {
   const from = parseWhen(flags.from, '--from', now);
   const to = flags.to === undefined ? undefined : parseWhen(flags.to, '--to', now);
   if (to && to.ms <= from.ms) throw new UsageError('--to must be later than --from');
-  if (flags.append && (!flags.out || flags.format === 'json')) throw new UsageError('--append needs --out and the ndjson or csv format');
+  if (flags.append && !flags.out) throw new UsageError('--append needs --out (the file to add to)');
+  if (flags.append && flags.format === 'json') throw new UsageError('--append works with --format ndjson or csv, not json (one document per file)');
   const limit = pageSizeFrom(flags);
   if (flags.format === 'bundle') {
     if (flags.append || flags.cursor) throw new UsageError('--format bundle holds a whole window: no --append or --cursor');
@@ -213,7 +214,9 @@ async function run(flags: FetchFlags, clock: () => number): Promise<void> {
       const range = `from ${from.iso}${to ? ` to ${to.iso}` : ''}`;
       const file = toStdout
         ? ''
-        : `; ${flags.out} holds ${flags.format === 'csv' && !flags.append ? 'only the header' : flags.format === 'json' ? 'a document with no entries' : 'nothing'}`;
+        : flags.append
+          ? `; nothing was added to ${flags.out}`
+          : `; ${flags.out} holds ${flags.format === 'csv' ? 'only the header' : flags.format === 'json' ? 'a document with no entries' : 'nothing'}`;
       process.stderr.write(`logwarden: no entries matched: ${flags.type} ${range} at ${client.baseUrl}${file}\n`);
     } else if (process.stderr.isTTY && !toStdout) {
       process.stderr.write(`${counted(done.written, `${flags.type} entry`, `${flags.type} entries`)} written to ${flags.out}\n`);
@@ -260,7 +263,10 @@ export function registerFetch(program: Command, clock: () => number = Date.now):
           .default('text'),
       )
       .option('--out <file>', 'write to a file instead of standard output')
-      .option('--append', 'add to the --out file (ndjson, csv; one of the same format and --csv-ids) instead of replacing it; used to resume')
+      .option(
+        '--append',
+        'add to the --out file (ndjson, csv; one of the same format and --csv-ids) instead of replacing it; used to resume. Records name no log type: append only to an export of the same --type',
+      )
       .option('--cursor <cursor>', 'start from this cursor of the same query (printed when an export is interrupted)')
       .option('--tenant <id>', 'with --format bundle: the tenant whose verifiable log proves the entries')
       .option(

@@ -137,6 +137,13 @@ describe('logwarden fetch against a misbehaving Gong-compatible server', () => {
     const csv = await runCli(fetchArgs('--from', '2030-01-01', '--to', '2030-02-01', '--format', 'csv'), { env: CREDS });
     assert.equal(csv.code, 0);
     assert.match(csv.stderr, /no entries matched: UserCallPlay from 2030-01-01T00:00:00Z to 2030-02-01T00:00:00Z/);
+    // Appending nothing to an export that holds rows: it says nothing was added, not that the file is empty.
+    const kept = join(dir.path, 'kept.ndjson');
+    writeFileSync(kept, '{"eventTime":"2026-01-01T00:00:00.000Z","logRecord":{}}\n');
+    const appended = await runCli(fetchArgs('--from', '2030-01-01', '--out', kept, '--append'), { env: CREDS });
+    assert.equal(appended.code, 0, appended.stderr);
+    assert.match(appended.stderr, /no entries matched: .*; nothing was added to .*kept\.ndjson\n$/);
+    assert.equal(readFileSync(kept, 'utf8').split('\n').length, 2);
   });
 
   it('draws progress without 0/0 while the total is unknown, and an ETA only once there is a rate', () => {
