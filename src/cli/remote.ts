@@ -3,6 +3,7 @@
  * credentials, and the SDK client built from them.
  */
 import { type Command, Option } from 'commander';
+import type { LogsApiError } from '../client/errors.ts';
 import { LogsClient } from '../client/index.ts';
 import type { Config } from '../config.ts';
 import { intFlag } from './common.ts';
@@ -31,16 +32,53 @@ export function remoteOptions(cmd: Command): Command {
     .addOption(new Option('--max-wait <seconds>', 'longest Retry-After to wait out before failing').default('900'));
 }
 
+/**
+ * Refuses a --url that names an endpoint rather than the server (…/v2/logs, …/v2/tlog/…): the
+ * client adds the API's paths itself, and the server would answer a doubled path with a 404.
+ */
+export function checkBaseUrl(url: string): void {
+  let path: string;
+  try {
+    path = new URL(url).pathname;
+  } catch {
+    return; // the client says what is wrong with it
+  }
+  const api = /\/v2(\/.*)?$/.exec(path);
+  if (api) {
+    const base = url.slice(0, url.indexOf(api[0], url.indexOf('//') + 2)) || url;
+    throw new UsageError(
+      `--url is the server's base URL, without the API's path: give ${JSON.stringify(base.endsWith('/') ? base : `${base}/`)} (not ${JSON.stringify(url)})`,
+    );
+  }
+}
+
+/**
+ * What a user at a terminal is told while a request is retried after a network error, a
+ * timeout or a server error, so that a wait does not look like a hang; nothing for a rate
+ * limit's wait (ordinary pacing).
+ */
+export function retryNotice({ attempt, delayMs, error }: { attempt: number; delayMs: number; error: LogsApiError }): string | undefined {
+  if (error.code === 'rate_limited') return undefined;
+  return `logwarden: ${error.message}; retrying in ${Math.max(1, Math.round(delayMs / 1000))} s (retry ${attempt})\n`;
+}
+
+/** At a terminal only: a script's stderr (a cron job's mail) stays quiet about retries that succeed. */
+function sayRetrying(retry: { attempt: number; delayMs: number; error: LogsApiError }): void {
+  const notice = process.stderr.isTTY ? retryNotice(retry) : undefined;
+  if (notice) process.stderr.write(notice);
+}
+
 /** Flags win over the environment (the config); Basic credentials unless a token is given. */
 export function clientFrom(flags: RemoteFlags, config: Pick<Config, 'accessKey' | 'secret'>): LogsClient {
   const rate = Number(flags.rate ?? '3');
   if (!(rate >= 0) || !Number.isFinite(rate))
     throw new UsageError(`--rate must be a number of requests per second (got ${JSON.stringify(flags.rate)})`);
   const maxWait = intFlag('--max-wait', flags.maxWait, 0, 7 * 86_400) ?? 900;
+  checkBaseUrl(flags.url);
   const common = {
     baseUrl: flags.url,
     requestsPerSecond: rate,
-    retry: { maxRetryAfterMs: maxWait * 1000 },
+    retry: { maxRetryAfterMs: maxWait * 1000, onRetry: sayRetrying },
   };
   try {
     if (flags.token !== undefined) return new LogsClient({ ...common, token: flags.token });

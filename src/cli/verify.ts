@@ -30,6 +30,7 @@ import { intFlag, printJson } from './common.ts';
 import { parseWhen, WHEN_HELP } from './dates.ts';
 import { CommandError, UsageError } from './exit-codes.ts';
 import { createProgress } from './progress.ts';
+import { checkBaseUrl } from './remote.ts';
 
 interface VerifyFlags {
   url?: string;
@@ -88,6 +89,7 @@ function writeState(path: string, state: StateFile): void {
 function clientFrom(flags: VerifyFlags, config: Pick<Config, 'accessKey' | 'secret'>): TlogClient {
   if (!flags.url) throw new UsageError('give --url (and --tenant) to verify a server, or --bundle FILE to verify an evidence bundle offline');
   if (!flags.tenant) throw new UsageError('--tenant is required with --url: the id of the tenant whose log to verify');
+  checkBaseUrl(flags.url);
   const maxWait = intFlag('--max-wait', flags.maxWait, 0, 7 * 86_400) ?? 900;
   // Tiles are not paced (an audit reads thousands); /v2/logs pages keep the usual pacing.
   const common = { baseUrl: flags.url, tenantId: flags.tenant, requestsPerSecond: 3, retry: { maxRetryAfterMs: maxWait * 1000 } };

@@ -23,6 +23,8 @@ export interface RetryOptions {
    * daily limit it can be hours — fails at once with code `rate_limited` and `retryAfterMs`.
    */
   maxRetryAfterMs?: number;
+  /** Called before each wait for a retry, with why and how long: to tell a user why nothing seems to happen. */
+  onRetry?: (retry: { readonly attempt: number; readonly delayMs: number; readonly error: LogsApiError }) => void;
 }
 
 export interface TransportOptions {
@@ -151,7 +153,8 @@ export class Transport {
   readonly baseUrl: URL;
   private readonly fetchFn: FetchLike;
   private readonly timeoutMs: number;
-  private readonly retry: Required<RetryOptions>;
+  private readonly retry: Required<Omit<RetryOptions, 'onRetry'>>;
+  private readonly onRetry: RetryOptions['onRetry'];
   private readonly pacer: Pacer;
   private readonly userAgent: string;
 
@@ -165,6 +168,7 @@ export class Transport {
       maxDelayMs: options.retry?.maxDelayMs ?? 30_000,
       maxRetryAfterMs: options.retry?.maxRetryAfterMs ?? 15 * 60_000,
     };
+    this.onRetry = options.retry?.onRetry;
     const rps = options.requestsPerSecond ?? 3;
     if (!(rps >= 0)) throw new TypeError('requestsPerSecond must be a non-negative number');
     // 5% slack: requests spaced exactly 1/rps apart can still arrive bunched by network jitter
@@ -192,8 +196,11 @@ export class Transport {
       if (result.ok) return result.value;
       const { error } = result;
       if (!idempotent || !result.retryable || attempt > this.retry.retries) throw error;
+      // The ceiling bounds what the server asks for (Retry-After); the backoff is this client's own.
+      if (result.delayMs !== undefined && result.delayMs > this.retry.maxRetryAfterMs)
+        throw beyondCeiling(error, result.delayMs, this.retry.maxRetryAfterMs);
       const delayMs = result.delayMs ?? this.backoff(attempt);
-      if (delayMs > this.retry.maxRetryAfterMs) throw beyondCeiling(error, delayMs, this.retry.maxRetryAfterMs);
+      this.onRetry?.({ attempt, delayMs, error });
       await this.sleep(delayMs, req.signal, attempt);
     }
   }
