@@ -13,6 +13,7 @@ import { newRequestId } from '../logs/request-id.ts';
 import type { Scope, Store } from '../store/store.ts';
 import { Authenticator, requireScope } from './auth.ts';
 import { limitSlowBodies } from './body-timeout.ts';
+import { clusterMetricsReader } from './cluster-metrics.ts';
 import type { AppContext } from './context.ts';
 import { registerDocs } from './docs.ts';
 import { clientErrorHandler, errorHandler } from './error-handler.ts';
@@ -43,6 +44,8 @@ export interface BuildAppOptions {
    * and the limits and key caches; defaults to Date.now. Tests pass one they advance.
    */
   now?: () => number;
+  /** A worker of `serve --workers N`: /metrics answers for every worker (cluster-metrics.ts). */
+  clusterMetrics?: boolean;
 }
 
 /** The secret behind tokens and cursors: from the configuration, else generated once and kept in the store. */
@@ -110,7 +113,7 @@ async function appContext(options: BuildAppOptions): Promise<{ ctx: AppContext; 
   const now = options.now ?? Date.now;
   const secret = await signingSecret(config, store);
   const tokens = new TokenService(secret, config.tokenTtlSeconds, now);
-  const metrics = new Metrics();
+  const metrics = new Metrics(options.clusterMetrics ? { reader: clusterMetricsReader } : {});
   const limiter = options.limiter ?? new MemoryLimiter();
   const limits = new RateLimits(store, limiter, config, config.limitsRefreshMs, (kind) => metrics.rateLimited.inc({ kind }), now);
   const auth = new Authenticator(store, tokens, config.authCacheMs, now);

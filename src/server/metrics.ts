@@ -40,7 +40,11 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  constructor(options: { processMetrics?: boolean } = {}) {
+  /** The text a scrape gets: this registry's, or (a worker of `serve --workers`) every worker's. */
+  readonly text: () => Promise<string>;
+
+  constructor(options: { processMetrics?: boolean; reader?: (registry: Registry) => () => Promise<string> } = {}) {
     if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'logwarden_' });
+    this.text = options.reader ? options.reader(this.registry) : () => this.registry.metrics();
   }
 }

@@ -136,6 +136,8 @@ export interface StartOptions {
   gongRetention?: boolean;
   /** False in worker processes: the primary prepared the store before forking them. */
   prepare?: boolean;
+  /** In worker processes: /metrics answers for every worker, through the primary. */
+  clusterMetrics?: boolean;
   /** Called once listening, before the first log line is written (awaited): the place for a banner. */
   onListening?(listening: Listening): void | Promise<void>;
   /**
@@ -172,7 +174,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       const { RedisLimiter } = await import('./limiter/redis-limiter.ts');
       limiter = await RedisLimiter.connect({ url: config.redisUrl });
     }
-    app = await buildApp({ config, store, logger, ...(limiter && { limiter }) });
+    app = await buildApp({ config, store, logger, ...(limiter && { limiter }), ...(options.clusterMetrics && { clusterMetrics: true }) });
     const where = `${store.kind} store, rate limits counted in ${limiter ? 'redis' : 'memory'}`;
     await app.listen({ port: config.port, host: config.host, listenTextResolver: (address) => `listening on ${address} (${where})` });
     const address = app.server.address();

@@ -8,6 +8,7 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import type { Config } from '../config.ts';
+import { answerClusterMetrics } from './cluster-metrics.ts';
 import { type Listening, prepareStore, startServer } from './start.ts';
 import { checkBeforeStart } from './start-checks.ts';
 
@@ -44,6 +45,7 @@ export async function runPrimary(
   await checkBeforeStart(config);
   const prepared = await prepareStore(config, options);
   await prepared.store.close();
+  answerClusterMetrics();
 
   return new Promise<number>((resolve) => {
     let stopping = false;
@@ -119,6 +121,7 @@ export async function runPrimary(
 export async function runWorker(config: Config): Promise<void> {
   const server = await startServer(config, {
     prepare: false,
+    clusterMetrics: true,
     // Log lines wait until the primary has printed the banner (15 s at most).
     onListening: ({ url }) =>
       new Promise<void>((resolve) => {

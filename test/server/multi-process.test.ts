@@ -189,7 +189,9 @@ describe('serve --workers 2 on one SQLite file', () => {
       // Each worker accepts connections from the shared socket: fresh connections reach both
       // (which one takes each is the kernel's choice, so up to 100 are opened).
       const servedBy = () => new Set([...server.stdout().matchAll(/"pid":(\d+)/g)].map((m) => m[1]));
+      let healthzRequests = 0;
       for (let i = 0; i < 100 && servedBy().size < 2; i++) {
+        healthzRequests++;
         await new Promise<void>((resolve, reject) => {
           httpGet(`${server.url}/healthz`, { agent: false }, (res) => res.resume().on('end', resolve)).on('error', reject);
         });
@@ -198,6 +200,25 @@ describe('serve --workers 2 on one SQLite file', () => {
       await sleep(200);
       const pids = servedBy();
       assert.ok(pids.size >= 2, `requests were served by ${pids.size} process(es)`);
+      // One /metrics for the server: whichever worker a scrape reaches, it counts every worker's requests.
+      const healthz = async () => {
+        const text = await new Promise<string>((resolve, reject) => {
+          httpGet(`${server.url}/metrics`, { agent: false }, (res) => {
+            let body = '';
+            res.on('data', (d: Buffer) => (body += d.toString()));
+            res.on('end', () => resolve(body));
+          }).on('error', reject);
+        });
+        return Number(/^logwarden_http_requests_total\{route="\/healthz",method="GET",status="200"\} (\d+)$/m.exec(text)?.[1]);
+      };
+      for (let i = 0; i < 10; i++, healthzRequests++) {
+        await new Promise<void>((resolve, reject) => {
+          httpGet(`${server.url}/healthz`, { agent: false }, (res) => res.resume().on('end', resolve)).on('error', reject);
+        });
+      }
+      const scraped = [];
+      for (let i = 0; i < 6; i++) scraped.push(await healthz());
+      assert.deepEqual(scraped, Array(6).fill(healthzRequests), 'every scrape counts both workers');
       // A worker that dies is replaced, and the service keeps answering.
       process.kill(Number([...pids][0]), 'SIGKILL');
       const since = Date.now();

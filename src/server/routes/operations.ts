@@ -36,7 +36,7 @@ export function operationsRoutes(app: FastifyInstance, ctx: AppContext): void {
   );
 
   app.get('/metrics', { schema: { summary: 'Prometheus metrics', tags: ['operations'], produces: ['text/plain'] } }, async (_request, reply) => {
-    const text = await ctx.metrics.registry.metrics();
+    const text = await ctx.metrics.text();
     return reply.type(ctx.metrics.registry.contentType).send(text);
   });
 }
