@@ -20,6 +20,7 @@ interface ServeFlags extends StoreFlags {
   logLevel?: string;
   requestTimeout?: string;
   logFormat?: string;
+  redisUrl?: string;
 }
 
 /** Where a first start off a terminal leaves the first key's secret: in the data directory, or (PostgreSQL) the working directory. */
@@ -156,7 +157,8 @@ export function registerServe(program: Command): void {
       '--gong-retention',
       "with --demo: the demo tenant keeps entries as long as Gong does (AccessLog 14 days), so clients meet Gong's retention",
     )
-    .option('--workers <n>', 'server processes sharing the port (node:cluster); set LOGWARDEN_REDIS_URL so they share rate limits (default: 1)')
+    .option('--redis-url <url>', 'count rate limits in Redis, shared by every process and server, redis://… [env: LOGWARDEN_REDIS_URL]')
+    .option('--workers <n>', 'server processes sharing the port (node:cluster); give --redis-url so they share rate limits (default: 1)')
     .option(
       '--request-timeout <ms>',
       'ms a request may take to send its headers; its body must bring ≥ 1 KiB/s over each such period, else 408 [env: LOGWARDEN_REQUEST_TIMEOUT_MS] (default: 30000)',
@@ -189,6 +191,7 @@ export function registerServe(program: Command): void {
         logLevel: opts.logLevel,
         requestTimeoutMs: intFlag('--request-timeout', opts.requestTimeout, 100, 3_600_000),
         logFormat: opts.logFormat as LogFormat | undefined,
+        redisUrl: opts.redisUrl,
       });
       const workers = intFlag('--workers', opts.workers, 1, 256) ?? 1;
       if (workers > 1 || cluster.isWorker) {

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
+import { type AddressInfo, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -142,14 +142,34 @@ describe('serve: start-up errors a person understands', () => {
 
   it('a Redis URL that leads nowhere, said once before the store is touched, without its password', async () => {
     const data = join(dir, 'redis');
-    const env = { LOGWARDEN_REDIS_URL: 'redis://:redis-pw-71c@127.0.0.1:1' };
-    for (const workers of ['1', '2']) {
-      const r = await runCli(['serve', '--data-dir', data, '--port', '0', '--workers', workers], { env });
+    const url = 'redis://:redis-pw-71c@127.0.0.1:1';
+    for (const [workers, how] of [
+      ['1', { env: { LOGWARDEN_REDIS_URL: url } }],
+      ['2', { flags: ['--redis-url', url] }],
+    ] as const) {
+      const r = await runCli(['serve', '--data-dir', data, '--port', '0', '--workers', workers, ...('flags' in how ? how.flags : [])], {
+        env: 'env' in how ? how.env : {},
+      });
       assertFriendly(
         r,
-        /cannot use Redis at 127\.0\.0\.1:1 for the shared rate limits \(connection refused\); start it, or check LOGWARDEN_REDIS_URL/,
+        /cannot use Redis at 127\.0\.0\.1:1 for the shared rate limits \(connection refused\); start it, or check --redis-url \(LOGWARDEN_REDIS_URL\)/,
       );
       assert.ok(!r.stderr.includes('redis-pw-71c'));
+    }
+    // Another service on the port (here one that answers like HTTP): said so, not a protocol error to report.
+    const http = createServer((socket) => socket.on('data', () => socket.end('HTTP/1.1 400 Bad Request\r\n\r\n')));
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (http.address() as AddressInfo).port;
+      const r = await runCli(['serve', '--data-dir', data, '--port', '0', '--redis-url', `redis://127.0.0.1:${port}`]);
+      assertFriendly(
+        r,
+        new RegExp(
+          `cannot use Redis at 127\\.0\\.0\\.1:${port} for the shared rate limits \\(it does not answer as Redis: another service on that port\\?\\)`,
+        ),
+      );
+    } finally {
+      http.close();
     }
     assert.ok(!existsSync(data), 'no data directory was created');
   });

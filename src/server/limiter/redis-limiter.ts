@@ -84,9 +84,12 @@ export class RedisLimiter implements LimiterStore {
     } catch (err) {
       redis.disconnect();
       const cause = connectionError ?? (err as Error & { code?: string });
-      const why = (cause.code && CAUSES[cause.code]) ?? cause.message;
+      // Another service on that port: ioredis calls it a protocol error and asks for a bug report.
+      const why = /^Protocol error/.test(cause.message)
+        ? 'it does not answer as Redis: another service on that port?'
+        : ((cause.code && CAUSES[cause.code]) ?? cause.message);
       throw new Error(
-        `cannot use Redis at ${redisAddress(options.url)} for the shared rate limits (${why}); start it, or check LOGWARDEN_REDIS_URL`,
+        `cannot use Redis at ${redisAddress(options.url)} for the shared rate limits (${why}); start it, or check --redis-url (LOGWARDEN_REDIS_URL)`,
         {
           cause,
         },
