@@ -79,7 +79,7 @@ export async function fetchBundle(
       );
     }
     try {
-      writeFileSync(flags.out, JSON.stringify(bundle, null, 1) + '\n');
+      writeFileSync(flags.out, JSON.stringify(bundle, null, 1) + '\n', { mode: 0o600 });
     } catch (err) {
       throw new CommandError(writeFailure(flags.out, err));
     }

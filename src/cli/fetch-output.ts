@@ -82,7 +82,8 @@ export class Sink {
   /** A file, opened on the first write; `append` keeps what is there. */
   static file(path: string, append: boolean): Sink {
     return new Sink(undefined, true, async () => {
-      const stream = createWriteStream(path, { flags: append ? 'a' : 'w' });
+      // Made readable by its owner only: an export holds people's emails and addresses.
+      const stream = createWriteStream(path, { flags: append ? 'a' : 'w', mode: 0o600 });
       try {
         await once(stream, 'open');
       } catch (err) {

@@ -309,7 +309,8 @@ Ctrl-C stops at a page boundary, leaves whole records only, prints how to contin
 --out FILE --append for NDJSON and CSV) and exits 130. The --out file is opened once the
 source has answered: a refused key or an unreachable server leaves an earlier file as it was.
 --append adds only to a file of the same format (for CSV, the same header and --csv-ids) that
-ends with a whole line, and refuses any other before a request is made.`,
+ends with a whole line, and refuses any other before a request is made. A new --out file is
+readable by its owner only (mode 0600): exports hold people's emails and addresses.`,
     )
     .action(async (flags: FetchFlags) => run(flags, clock));
 }

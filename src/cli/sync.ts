@@ -162,6 +162,7 @@ async function run(
 ): Promise<void> {
   const target: MirrorTarget = { store, tenantId: flags.tenant, source: client.baseUrl };
   const interval = parseDuration(flags.interval, '--interval');
+  if (interval < 1000) throw new UsageError(`--interval must be at least 1s: the time between runs (got ${JSON.stringify(flags.interval)})`);
   const silent = new Set<string>();
   const ac = new AbortController();
   const stop = () => ac.abort();

@@ -1,5 +1,6 @@
 /**
- * The SDK's one error type. Callers branch on `code` (a stable string), never on the message
+ * The error of every call to the server (verifying a log adds its own: VerifyError, and
+ * EvidenceError for bundles). Callers branch on `code` (a stable string), never on the message
  * or the class name; `status`, `requestId` and the server's own `errors` messages travel
  * with it so a failure can be reported to the server's operator precisely.
  */

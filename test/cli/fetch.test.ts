@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -130,6 +130,7 @@ describe('logwarden fetch against a misbehaving Gong-compatible server', () => {
     const r = await runCli(fetchArgs('--from', '2030-01-01', '--out', out), { env: CREDS });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(readFileSync(out, 'utf8'), '');
+    assert.equal(statSync(out).mode & 0o777, 0o600, "an export is its owner's only");
     assert.match(
       r.stderr,
       /^logwarden: no entries matched: UserCallPlay from 2030-01-01T00:00:00Z at http:\/\/127\.0\.0\.1:\d+\/; .*none\.ndjson holds nothing\n$/,

@@ -428,6 +428,9 @@ describe('logwarden sync from one logwarden into another', () => {
     const bad = await runCli(syncArgs('--types', 'AccessLog,Nope'), { env });
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /unknown log type "Nope"/);
+    const busy = await runCli(syncArgs('--types', 'AccessLog', '--follow', '--interval', '0s'), { env });
+    assert.equal(busy.code, 2);
+    assert.match(busy.stderr, /--interval must be at least 1s: the time between runs \(got "0s"\)/);
   });
 
   it('says once that the source refused the credentials of every type', async () => {
