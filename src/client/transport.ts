@@ -304,11 +304,20 @@ function describe(err: unknown): string {
   return `${err.message}${cause}`;
 }
 
+/** "40 s", "25 min", or past an hour the time it ends: "until 2026-12-03T00:00:00Z (21 h 56 min)". */
+function waitText(ms: number, nowMs: number): string {
+  const secs = Math.ceil(ms / 1000);
+  if (secs < 120) return `${secs} s`;
+  const mins = Math.ceil(secs / 60);
+  if (mins < 60) return `${mins} min`;
+  const until = new Date(Math.ceil((nowMs + ms) / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+  return `until ${until} (${Math.floor(mins / 60)} h ${mins % 60} min)`;
+}
+
 function beyondCeiling(error: LogsApiError, delayMs: number, ceilingMs: number): LogsApiError {
-  const secs = (ms: number) => `${Math.ceil(ms / 1000)} s`;
   return new LogsApiError(
     error.code,
-    `HTTP ${error.status}: the server asks to wait ${secs(delayMs)}, longer than the ${secs(ceilingMs)} this client waits`,
+    `HTTP ${error.status}: the server asks to wait ${waitText(delayMs, Date.now())}, longer than the ${waitText(ceilingMs, Date.now())} this client waits`,
     {
       status: error.status,
       requestId: error.requestId,

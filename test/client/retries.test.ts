@@ -56,6 +56,11 @@ describe('the request core: retries, timeouts, pacing', () => {
     assert.deepEqual(err.messages, ['API request limit exceeded']);
     assert.ok(performance.now() - t0 < 500);
     assert.equal(server.requests.length, 1);
+    // A wait past an hour (a daily limit) is said as the time it ends.
+    assert.match(
+      err.message,
+      /^HTTP 429: the server asks to wait until \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(1 h 0 min\), longer than the 60 s this client waits: API request limit exceeded/,
+    );
   });
 
   it('stops waiting on a long Retry-After when the AbortSignal fires', async () => {
