@@ -131,7 +131,8 @@ function printRound(round: MirrorRound, flags: SyncFlags): void {
     // Following, one line per round, so the output is NDJSON a log shipper can read.
     if (flags.follow) process.stdout.write(JSON.stringify(body) + '\n');
     else printJson(body);
-  } else {
+  } else if (round.outcomes.length > 0) {
+    // (None when stopped before the first type finished: no table of nothing.)
     printTable(
       // RECOVERED: entries dated before the overlap window that the completeness check found missing and stored.
       ['TYPE', 'FETCHED', 'STORED', 'DUPLICATES', 'RECOVERED', 'CHECKPOINT'],
