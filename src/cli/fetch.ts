@@ -241,7 +241,10 @@ export function registerFetch(program: Command, clock: () => number = Date.now):
           "Streams with constant memory, paces itself under the source's rate limit, honours Retry-After, " +
           'and treats the "no records" 404 as an empty result.',
       )
-      .requiredOption('--type <logType>', 'AccessLog, UserActivityLog, UserCallPlay, ExternallySharedCallAccess or ExternallySharedCallPlay')
+      .requiredOption(
+        '--type <logType>',
+        'AccessLog, UserActivityLog, UserCallPlay, ExternallySharedCallAccess or ExternallySharedCallPlay; from a logwarden also LogwardenAdminLog (its admin trail) and any type it was configured with (exact case; the server checks it)',
+      )
       .requiredOption('--from <when>', `start, inclusive: ${WHEN_HELP}`)
       .option('--to <when>', 'end, exclusive (default: up to the latest entry)')
       .addOption(
