@@ -43,6 +43,8 @@ interface RowProps {
   logType: string;
   utc: boolean;
   selected: boolean;
+  /** The table's one Tab stop (the others are reached with the arrow keys). */
+  tabbable: boolean;
   open: (i: number) => void;
 }
 
@@ -55,12 +57,18 @@ function Bound({ label, value, set }: { label: string; value: string; set: (v: s
   );
 }
 
-const EntryRow = memo(function EntryRow({ row, index, rowIndex, logType, utc, selected, open }: RowProps) {
+const EntryRow = memo(function EntryRow({ row, index, rowIndex, logType, utc, selected, tabbable, open }: RowProps) {
   const impersonator = row.impersonatorFullName ?? row.impersonatorEmailAddress ?? row.impersonatorUserId;
   return (
     <tr class={selected ? 'row selected' : 'row'} data-index={index} aria-rowindex={rowIndex}>
       <td class="time">
-        <button type="button" class="link" onClick={() => open(index)} aria-label={`Open entry of ${formatTime(row.ms, utc)}`}>
+        <button
+          type="button"
+          class="link"
+          tabIndex={tabbable ? 0 : -1}
+          onClick={() => open(index)}
+          aria-label={`Open entry of ${formatTime(row.ms, utc)}`}
+        >
           {formatTime(row.ms, utc)}
         </button>
       </td>
@@ -162,6 +170,7 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
   const [loading, setLoading] = useState(false);
   const [error, setError] = useState<string | undefined>();
   const [selected, setSelected] = useState<number | undefined>(initial.entry);
+  const [lastFocused, setLastFocused] = useState<number | undefined>(undefined);
   const [tail, setTail] = useState(false);
   const [tailNote, setTailNote] = useState('');
   const [newFrom, setNewFrom] = useState<number | undefined>();
@@ -514,6 +523,14 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
       setFocusLine(undefined);
     }
   }, [focusLine, window_]);
+  // One Tab stop for the whole table (a roving tabindex): the row last focused, else the open
+  // entry, else the first row drawn; the arrow, page and home/end keys move between rows.
+  const drawn = lines.slice(window_.start, window_.end).flatMap((l) => ('row' in l ? [l.index] : []));
+  const tabStop = [lastFocused, selected].find((i) => i !== undefined && drawn.includes(i)) ?? drawn[0];
+  const noteFocus = (e: FocusEvent) => {
+    const index = Number((e.target as HTMLElement).closest('tr')?.getAttribute('data-index') ?? NaN);
+    if (Number.isInteger(index)) setLastFocused(index);
+  };
   const current = selected !== undefined ? rows[selected] : undefined;
   let place = 0;
   // Its place among the entries of its millisecond in ascending order (those before it newest first are after it).
@@ -767,7 +784,7 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
               <th scope="col">Summary</th>
             </tr>
           </thead>
-          <tbody onKeyDown={keys} ref={tbody}>
+          <tbody onKeyDown={keys} onFocusCapture={noteFocus} ref={tbody}>
             {window_.start > 0 && (
               // biome-ignore lint/a11y/noAriaHiddenOnFocusable: a spacer row holds no control and is never focused; it only keeps the scroll height of rows not drawn
               <tr class="spacer" aria-hidden="true" style={{ height: `${Math.min(window_.start, lines.length) * ROW_PX}px` }}>
@@ -784,6 +801,7 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
                   logType={logType}
                   utc={utc}
                   selected={line.index === selected}
+                  tabbable={line.index === tabStop}
                   open={open}
                 />
               ) : (

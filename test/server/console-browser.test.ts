@@ -181,6 +181,20 @@ describe('the console in a browser', { skip }, () => {
     );
     await page.keyboard.press('ArrowDown');
     await until(page, "document.activeElement?.closest('tr')?.getAttribute('data-index') === '1'", 5000);
+    // The table is one Tab stop (the row last focused while it is drawn): Tab leaves the table
+    // (for "Load more", which may load and scroll), Shift+Tab comes back to a row of it.
+    const tabbable =
+      "[...document.querySelectorAll('#entries tbody button')].filter((b) => b.tabIndex === 0).map((b) => b.closest('tr').getAttribute('data-index')).join()";
+    await until(page, `${tabbable} === '1'`, 5000);
+    await page.keyboard.press('Tab');
+    await until(page, "!document.activeElement?.closest('#entries tbody')", 5000);
+    await page.keyboard.press('Shift+Tab');
+    await until(page, "document.activeElement?.closest('#entries tbody tr.row') !== null", 5000);
+    assert.equal(
+      await page.evaluate(tabbable),
+      await page.evaluate("document.activeElement.closest('tr').getAttribute('data-index')"),
+      'the one Tab stop is the row focused',
+    );
   });
 
   it('filters the loaded entries by text', async () => {
