@@ -448,8 +448,9 @@ export async function fetchEvidenceBundle(
     if (s.leafIndex === null) throw new EvidenceError('the server does not report leaf indexes (X-Logwarden-Leaf-Index), which a bundle needs');
     indexes.push(s.leafIndex);
   }
-  const from = indexes.length > 0 ? Math.min(...indexes) : 0;
-  const to = indexes.length > 0 ? Math.max(...indexes) + 1 : 0;
+  // Loops, not Math.min(...indexes): spreading a large window's indexes overflows the stack.
+  const from = indexes.length > 0 ? indexes.reduce((least, i) => Math.min(least, i)) : 0;
+  const to = indexes.reduce((most, i) => Math.max(most, i + 1), 0);
   const opened = (text: string): Checkpoint => {
     const why = notSignedBy(text, key);
     if (why !== null)

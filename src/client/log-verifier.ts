@@ -561,7 +561,8 @@ export class LogVerifier {
       signal: this.signal,
     });
     const claimed = served.map((s) => s.leafIndex).filter((i): i is number => i !== null);
-    const needed = claimed.length > 0 ? Math.max(...claimed) + 1 : 0;
+    // A loop, not Math.max(...claimed): spreading a window of more than ~125,000 entries overflows the stack.
+    const needed = claimed.reduce((most, i) => Math.max(most, i + 1), 0);
     // A fresh checkpoint even when the first covers every leaf served: a purge during the read
     // appended its deletion receipt after the first, and without it the entries it deleted
     // before they were served would look hidden.
