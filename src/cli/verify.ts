@@ -55,8 +55,27 @@ interface VerifyFlags {
 
 interface StateFile {
   version: 1;
-  /** Keyed by the log's URL (`<base>/v2/tlog/<tenantId>/`). */
+  /** Keyed by the log's URL (`<base>/v2/tlog/<tenantId>/`); a log reached by another URL is found by its origin (stateOfOrigin). */
   logs: Record<string, LogState>;
+}
+
+/**
+ * The state kept for the same log under another URL (another host name for the server, a
+ * server restored elsewhere): found by the origin its checkpoints sign, the first line of the
+ * note. Without it, a rollback or fork seen through a new name would pass as a first run.
+ * Undefined when there is none, or the checkpoint cannot be read (the run then says why).
+ */
+async function stateOfOrigin(client: TlogClient, file: StateFile): Promise<{ url: string; state: LogState } | undefined> {
+  let origin: string;
+  try {
+    origin = (await client.checkpointNote()).split('\n', 1)[0]!;
+  } catch {
+    return undefined;
+  }
+  for (const [url, state] of Object.entries(file.logs)) {
+    if (state.checkpoint?.split('\n', 1)[0] === origin) return { url, state };
+  }
+  return undefined;
 }
 
 function readState(path: string): StateFile {
@@ -191,7 +210,14 @@ async function runOnline(flags: VerifyFlags): Promise<void> {
   const statePath = flags.state ?? verifyStatePath();
   const file = readState(statePath);
   const logUrl = client.transport.url(client.logPath);
-  const previous = file.logs[logUrl] ?? null;
+  let previous = file.logs[logUrl] ?? null;
+  if (!previous) {
+    const elsewhere = await stateOfOrigin(client, file);
+    if (elsewhere) {
+      previous = elsewhere.state;
+      process.stderr.write(`logwarden: this log was verified before at ${elsewhere.url}: its key and last checkpoint there are checked against\n`);
+    }
+  }
   const cachePath = join(flags.cacheDir ?? verifyCacheDir(), `${createHash('sha256').update(logUrl).digest('hex').slice(0, 24)}.leaves`);
   const windowed = flags.type !== undefined || flags.from !== undefined || flags.to !== undefined;
   if (windowed && (flags.type === undefined || flags.from === undefined))

@@ -134,6 +134,16 @@ describe('logwarden verify', () => {
     assert.equal(rollback.code, 1);
     assert.match(rollback.stderr, /^logwarden: rollback: the log now shows a signed tree of size 601 .* smaller than the tree of size 602/);
     assert.equal(readFileSync(join(dir, 'state.json'), 'utf8'), stateBefore);
+    // The same log by another name for its host: its state is found by the origin the checkpoint signs.
+    const byName = online().map((a) => (a === s.url ? s.url.replace('127.0.0.1', 'localhost') : a));
+    assert.notDeepEqual(byName, online());
+    const renamed = await runCli(byName, { env });
+    assert.equal(renamed.code, 1, renamed.stderr);
+    assert.match(
+      renamed.stderr,
+      /^logwarden: this log was verified before at http:\/\/127\.0\.0\.1:\d+\/v2\/tlog\/\d+\/: its key and last checkpoint there are checked against$/m,
+    );
+    assert.match(renamed.stderr, /^logwarden: rollback: the log now shows a signed tree of size 601 /m);
 
     const real = [...s.leaves];
     try {
