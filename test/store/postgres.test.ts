@@ -491,12 +491,13 @@ describe('postgres store: specific', { skip }, () => {
     const store = await open();
     await store.createTenant({ id: '1', name: 't' });
     await store.append('1', [makeEntry('AccessLog', Date.UTC(2024, 0, 1))]);
-    // As if written while 2024-03 had no partition (by a process that could not attach one).
+    // As if written while 2024-03 had no partition (by a process that could not attach one),
+    // added now as a process adds it: with added_at 0 the store's sealer could take it at once.
     const early = makeEntry('AccessLog', Date.UTC(2024, 2, 3), '{"early":true}');
     await cluster!.query(
       url,
-      `INSERT INTO entries_default (event_time, seq, tid, type_id, body)
-       SELECT $1, s.last_seq + 1, 1, 1, $2 FROM entry_seqs s WHERE s.tid = 1`,
+      `INSERT INTO entries_default (event_time, seq, tid, type_id, body, added_at)
+       SELECT $1, s.last_seq + 1, 1, 1, $2, (extract(epoch FROM now()) * 1000)::int8 FROM entry_seqs s WHERE s.tid = 1`,
       [early.eventTimeMs, early.body],
     );
     await cluster!.query(url, 'INSERT INTO entry_keys_default (tid, event_time, key) VALUES (1, $1, $2)', [
