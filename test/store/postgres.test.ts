@@ -273,12 +273,14 @@ describe('postgres store: specific', { skip }, () => {
     const months = (m: string) => ['entries', 'entry_keys', 'segments'].map((t) => `${t}_y2025${m}`);
     assert.deepEqual(await partitions(), [...months('m01'), ...months('m02'), ...months('m03')].sort());
     // The drop deletes no row of the months it keeps (a row delete would show in their statistics).
+    // Those months only: January's tables, whose sealing deleted rows, are gone after the drop, and
+    // their deletes would leave the sum as soon as the sealing's statistics had been reported.
     const deletedRows = async () =>
       Number(
         (
           await cluster!.query<{ n: string }>(
             url,
-            "SELECT coalesce(sum(n_tup_del), 0) AS n FROM pg_stat_user_tables WHERE relname ~ '_y2025m0[123]$'",
+            "SELECT coalesce(sum(n_tup_del), 0) AS n FROM pg_stat_user_tables WHERE relname ~ '_y2025m0[23]$'",
           )
         ).rows[0]!.n,
       );
