@@ -277,12 +277,8 @@ describe('postgres store: specific', { skip }, () => {
     // their deletes would leave the sum as soon as the sealing's statistics had been reported.
     const deletedRows = async () =>
       Number(
-        (
-          await cluster!.query<{ n: string }>(
-            url,
-            "SELECT coalesce(sum(n_tup_del), 0) AS n FROM pg_stat_user_tables WHERE relname ~ '_y2025m0[23]$'",
-          )
-        ).rows[0]!.n,
+        (await cluster!.query<{ n: string }>(url, "SELECT coalesce(sum(n_tup_del), 0) AS n FROM pg_stat_user_tables WHERE relname ~ '_y2025m0[23]$'"))
+          .rows[0]!.n,
       );
     const rowsDeletedBefore = await deletedRows();
 
