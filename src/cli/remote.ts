@@ -62,17 +62,22 @@ export function retryNotice({ attempt, delayMs, error }: { attempt: number; dela
   return `logwarden: ${error.message}; retrying in ${Math.max(1, Math.round(delayMs / 1000))} s (retry ${attempt})\n`;
 }
 
+/** `--rate`: requests per second at most (default 3; 0: unpaced). */
+export function rateFlag(value: string | undefined): number {
+  const rate = Number(value ?? '3');
+  if (!(rate >= 0) || !Number.isFinite(rate)) throw new UsageError(`--rate must be a number of requests per second (got ${JSON.stringify(value)})`);
+  return rate;
+}
+
 /** At a terminal only: a script's stderr (a cron job's mail) stays quiet about retries that succeed. */
-function sayRetrying(retry: { attempt: number; delayMs: number; error: LogsApiError }): void {
+export function sayRetrying(retry: { attempt: number; delayMs: number; error: LogsApiError }): void {
   const notice = process.stderr.isTTY ? retryNotice(retry) : undefined;
   if (notice) process.stderr.write(notice);
 }
 
 /** Flags win over the environment (the config); Basic credentials unless a token is given. */
 export function clientFrom(flags: RemoteFlags, config: Pick<Config, 'accessKey' | 'secret'>): LogsClient {
-  const rate = Number(flags.rate ?? '3');
-  if (!(rate >= 0) || !Number.isFinite(rate))
-    throw new UsageError(`--rate must be a number of requests per second (got ${JSON.stringify(flags.rate)})`);
+  const rate = rateFlag(flags.rate);
   const maxWait = intFlag('--max-wait', flags.maxWait, 0, 7 * 86_400) ?? 900;
   checkBaseUrl(flags.url);
   const common = {

@@ -30,7 +30,7 @@ import { intFlag, printJson } from './common.ts';
 import { parseWhen, WHEN_HELP } from './dates.ts';
 import { CommandError, UsageError } from './exit-codes.ts';
 import { createProgress } from './progress.ts';
-import { checkBaseUrl } from './remote.ts';
+import { checkBaseUrl, rateFlag, sayRetrying } from './remote.ts';
 
 interface VerifyFlags {
   url?: string;
@@ -39,6 +39,7 @@ interface VerifyFlags {
   secret?: string;
   token?: string;
   maxWait?: string;
+  rate?: string;
   pageSize?: string;
   logKey?: string;
   state?: string;
@@ -111,7 +112,12 @@ function clientFrom(flags: VerifyFlags, config: Pick<Config, 'accessKey' | 'secr
   checkBaseUrl(flags.url);
   const maxWait = intFlag('--max-wait', flags.maxWait, 0, 7 * 86_400) ?? 900;
   // Tiles are not paced (an audit reads thousands); /v2/logs pages keep the usual pacing.
-  const common = { baseUrl: flags.url, tenantId: flags.tenant, requestsPerSecond: 3, retry: { maxRetryAfterMs: maxWait * 1000 } };
+  const common = {
+    baseUrl: flags.url,
+    tenantId: flags.tenant,
+    requestsPerSecond: rateFlag(flags.rate),
+    retry: { maxRetryAfterMs: maxWait * 1000, onRetry: sayRetrying },
+  };
   try {
     if (flags.token !== undefined) return new TlogClient({ ...common, token: flags.token });
     const accessKey = flags.accessKey ?? config.accessKey;
@@ -468,6 +474,12 @@ export function registerVerify(program: Command): void {
     .addOption(new Option('--check-tiles', 'also compare every tile the server publishes with the audited tree (what other tools read)'))
     .addOption(new Option('--page-size <n>', 'entries per /v2/logs page, 1-1000').default('1000'))
     .addOption(new Option('--max-wait <seconds>', 'longest Retry-After to wait out before failing').default('900'))
+    .addOption(
+      new Option(
+        '--rate <n>',
+        "GET /v2/logs pages per second at most, to stay under the tenant's read limit (0: unpaced; tiles are never paced)",
+      ).default('3'),
+    )
     .addOption(new Option('--bundle <file>', 'verify an evidence bundle (from `logwarden fetch --format bundle`) offline; needs --log-key'))
     .addOption(
       new Option(

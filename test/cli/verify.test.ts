@@ -73,6 +73,19 @@ describe('logwarden verify', () => {
     );
   });
 
+  it('--rate paces the pages of /v2/logs as fetch does: a number, 0 for unpaced', async () => {
+    const bad = await runCli(online('--rate', 'fast'), { env });
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /^logwarden: --rate must be a number of requests per second \(got "fast"\)$/m);
+    // A state file of its own: the tests below begin with none.
+    const own = online('--rate', '0', '--type', 'AccessLog', '--from', at(0), '--json').map((a) =>
+      a === join(dir, 'state.json') ? join(dir, 'rate.json') : a,
+    );
+    const unpaced = await runCli(own, { env });
+    assert.equal(unpaced.code, 0, unpaced.stderr);
+    assert.equal(JSON.parse(unpaced.stdout).ok, true);
+  });
+
   it('a --log-key that is no verifier key is refused once, naming the form once', async () => {
     const r = await runCli(online('--log-key', 'garbage'), { env });
     assert.equal(r.code, 2);
