@@ -304,20 +304,24 @@ function describe(err: unknown): string {
   return `${err.message}${cause}`;
 }
 
-/** "40 s", "25 min", or past an hour the time it ends: "until 2026-12-03T00:00:00Z (21 h 56 min)". */
-function waitText(ms: number, nowMs: number): string {
+/** "40 s", "25 min", "21 h 56 min". */
+function durationText(ms: number): string {
   const secs = Math.ceil(ms / 1000);
   if (secs < 120) return `${secs} s`;
   const mins = Math.ceil(secs / 60);
-  if (mins < 60) return `${mins} min`;
-  const until = new Date(Math.ceil((nowMs + ms) / 1000) * 1000).toISOString().replace('.000Z', 'Z');
-  return `until ${until} (${Math.floor(mins / 60)} h ${mins % 60} min)`;
+  return mins < 60 ? `${mins} min` : `${Math.floor(mins / 60)} h ${mins % 60} min`;
+}
+
+/** A wait the server asks for; past an hour (a daily limit), the time it ends too: "until 2026-12-03T00:00:00Z (21 h 56 min)". */
+function waitText(ms: number, nowMs: number): string {
+  if (ms < 3_600_000) return durationText(ms);
+  return `until ${new Date(Math.ceil((nowMs + ms) / 1000) * 1000).toISOString().replace('.000Z', 'Z')} (${durationText(ms)})`;
 }
 
 function beyondCeiling(error: LogsApiError, delayMs: number, ceilingMs: number): LogsApiError {
   return new LogsApiError(
     error.code,
-    `HTTP ${error.status}: the server asks to wait ${waitText(delayMs, Date.now())}, longer than the ${waitText(ceilingMs, Date.now())} this client waits`,
+    `HTTP ${error.status}: the server asks to wait ${waitText(delayMs, Date.now())}, longer than the ${durationText(ceilingMs)} this client waits`,
     {
       status: error.status,
       requestId: error.requestId,

@@ -162,7 +162,7 @@ export async function mirrorType(target: MirrorTarget, client: LogsClient, req: 
       check = await checkMirrored(store, tenantId, client, {
         logType: req.logType,
         fromMs: start.fromMs,
-        fallbackFroms: start.fallbackFroms.filter((from) => from < fromMs),
+        fallbackFroms: start.fallbackFroms,
         toMs: fromMs,
         pageSize: req.pageSize,
         signal: req.signal,
