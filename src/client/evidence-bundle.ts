@@ -436,18 +436,19 @@ export async function fetchEvidenceBundle(
   const { signal } = options;
   const verifierKey = options.logKey?.trim() ?? (await client.verifierKey(signal));
   const key = parseVerifierKey(verifierKey);
-  const served = await client.servedWindow({
+  const entries: EvidenceBundle['entries'] = [];
+  const pages = client.indexedTextPages({
     logType: window.logType,
     fromDateTime: window.from,
     toDateTime: window.to ?? undefined,
     limit: options.pageSize ?? 1000,
     signal,
   });
-  const indexes: number[] = [];
-  for (const s of served) {
-    if (s.leafIndex === null) throw new EvidenceError('the server does not report leaf indexes (X-Logwarden-Leaf-Index), which a bundle needs');
-    indexes.push(s.leafIndex);
+  for await (const { page, leafIndexes } of pages) {
+    if (leafIndexes === null) throw new EvidenceError('the server does not report leaf indexes (X-Logwarden-Leaf-Index), which a bundle needs');
+    page.texts.forEach((wireText, i) => entries.push({ leafIndex: leafIndexes[i]!, wireText }));
   }
+  const indexes = entries.map((e) => e.leafIndex);
   // Loops, not Math.min(...indexes): spreading a large window's indexes overflows the stack.
   const from = indexes.length > 0 ? indexes.reduce((least, i) => Math.min(least, i)) : 0;
   const to = indexes.reduce((most, i) => Math.max(most, i + 1), 0);
@@ -498,7 +499,7 @@ export async function fetchEvidenceBundle(
     leafRange: { from, to },
     leaves,
     subtreeHashes: subtrees.map(encodeBase64),
-    entries: served.map((s) => ({ leafIndex: s.leafIndex!, wireText: s.entry.raw })),
+    entries,
   };
   const check = checkEvidenceBundle(bundle, key);
   if (check.missing.length === 0) return { bundle, check };

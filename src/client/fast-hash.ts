@@ -25,6 +25,18 @@ function leafDigest(hash: OneShot, leaf: Uint8Array): string {
 
 export const fastLeafHash: (leaf: Uint8Array) => Hash = oneShot ? (leaf) => Buffer.from(leafDigest(oneShot, leaf), 'latin1') : leafHash;
 
+/** Writes the SHA-256 of `data` into `target` at byte `at`. */
+export function writeSha256(data: Uint8Array, target: Buffer, at: number): void {
+  if (oneShot) target.write(oneShot('sha256', data, 'binary'), at, HASH_SIZE, 'latin1');
+  else target.set(crypto.createHash('sha256').update(data).digest(), at);
+}
+
+/** Writes the RFC 6962 hash of `leaf` into `target` at byte `at`. */
+export function writeLeafHash(leaf: Uint8Array, target: Buffer, at: number): void {
+  if (oneShot) target.write(leafDigest(oneShot, leaf), at, HASH_SIZE, 'latin1');
+  else target.set(leafHash(leaf), at);
+}
+
 export const fastNodeHash: (left: Hash, right: Hash) => Hash = oneShot
   ? (left, right) => {
       pair.set(left, 1);

@@ -16,8 +16,6 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  auditWindow,
-  buildEntryLeaf,
   type Checkpoint,
   CheckpointError,
   checkDeletionReceipts,
@@ -30,12 +28,12 @@ import {
   entryLeafHash,
   type Hash,
   hashesEqual,
+  keyParts,
   leafHash,
   NoteError,
   type NoteVerifier,
   nodeHash,
   openCheckpoint,
-  parseEntryLeaf,
   parseVerifierKey,
   proveConsistency,
   TILE_WIDTH,
@@ -44,12 +42,16 @@ import {
   tilesForTree,
   verifyConsistency,
   verifyInclusion,
+  type WindowAudit,
+  WindowMatcher,
 } from '../tlog/index.ts';
 import { CompactRange } from './compact-range.ts';
 import { isLogsApiError } from './errors.ts';
 import { fastLeafHash, fastSubtreeRoot } from './fast-hash.ts';
 import { type LeafCache, MemoryLeafCache } from './leaf-cache.ts';
+import { LeafHashes } from './leaf-hashes.ts';
 import type { LogEntry } from './page.ts';
+import { ServedDigests } from './served-digests.ts';
 import type { TlogClient } from './tlog-client.ts';
 
 export type VerifyErrorCode =
@@ -553,16 +555,20 @@ export class LogVerifier {
    */
   async proveWindow(window: WindowSpec, options: { pageSize?: number; waitMs?: number; checkTiles?: boolean } = {}): Promise<WindowProof> {
     const before = await this.checkpoint();
-    const served = await this.client.servedWindow({
+    // Page by page, keeping a digest of each entry (not the entry): a window of any size.
+    const served = new ServedDigests();
+    const pages = this.client.indexedTextPages({
       logType: window.logType,
       fromDateTime: window.from,
       toDateTime: window.to ?? undefined,
       limit: options.pageSize ?? 1000,
       signal: this.signal,
     });
-    const claimed = served.map((s) => s.leafIndex).filter((i): i is number => i !== null);
-    // A loop, not Math.max(...claimed): spreading a window of more than ~125,000 entries overflows the stack.
-    const needed = claimed.reduce((most, i) => Math.max(most, i + 1), 0);
+    for await (const { page, leafIndexes } of pages) {
+      const texts = page.textBytes;
+      for (let i = 0; i < texts.length; i++) served.add(page.eventTimes[i]!, texts[i]!, leafIndexes?.[i] ?? null);
+    }
+    const needed = served.claimedSize;
     // A fresh checkpoint even when the first covers every leaf served: a purge during the read
     // appended its deletion receipt after the first, and without it the entries it deleted
     // before they were served would look hidden.
@@ -575,27 +581,27 @@ export class LogVerifier {
     }
     const prefix = leafPrefix(ENTRY_LEAF_V1, window.logType);
     const receiptPrefix = leafPrefix(DELETION_LEAF_V1, window.logType);
-    const kept = new Map<number, Uint8Array>();
+    const matcher = new WindowMatcher(window);
+    // Every entry leaf of the type, by hash (what deletion receipts are checked against).
+    const typeHashes = new LeafHashes();
     const receipts = new Map<number, string>();
+    // The leaves entries were claimed to be, ascending, walked as the audit goes.
+    const claims = served.claimedAscending();
+    let nextClaim = 0;
     const audit = await this.audit(
       after.checkpoint,
       (index, leaf) => {
-        if (startsWith(leaf, prefix)) kept.set(index, leaf.slice());
-        else if (startsWith(leaf, receiptPrefix)) receipts.set(index, new TextDecoder().decode(leaf));
+        while (nextClaim < claims.length && claims[nextClaim]! < index) nextClaim++;
+        if (startsWith(leaf, prefix)) {
+          typeHashes.add(index, leaf);
+          matcher.add(index, leaf, claims[nextClaim] === index);
+        } else if (startsWith(leaf, receiptPrefix)) receipts.set(index, new TextDecoder().decode(leaf));
       },
       { checkTiles: options.checkTiles === true },
     );
-    const servedEntries = served.map((s) => ({ wireText: s.entry.raw, eventTime: s.entry.eventTime }));
-    const result = auditWindow(
-      window,
-      [...kept].map(([index, leaf]) => ({ index, leaf })),
-      servedEntries,
-    );
-    const deletions = checkDeletionReceipts(receipts, (index) => {
-      const leaf = kept.get(index);
-      return leaf && leafHash(leaf);
-    });
-    const proof = windowProof(window, before.checkpoint.size, after.checkpoint, served, kept, result, audit, deletions);
+    const result = matcher.match(served.entries());
+    const deletions = checkDeletionReceipts(receipts, (index) => typeHashes.get(index));
+    const proof = windowProof(window, before.checkpoint.size, after.checkpoint, served, matcher, typeHashes, result, audit, deletions);
     return { ...proof, consistency: { relation: before.relation, previous: before.previous } };
   }
 
@@ -637,13 +643,15 @@ function windowProof(
   window: WindowSpec,
   sizeAtStart: number,
   checkpoint: Checkpoint,
-  served: readonly { entry: LogEntry; leafIndex: number | null }[],
-  kept: ReadonlyMap<number, Uint8Array>,
-  result: ReturnType<typeof auditWindow>,
+  served: ServedDigests,
+  matcher: WindowMatcher,
+  typeHashes: LeafHashes,
+  result: WindowAudit,
   audit: AuditResult,
   deletions: ReturnType<typeof checkDeletionReceipts>,
 ): Omit<WindowProof, 'consistency'> {
-  const eventTimeOf = (index: number) => parseEntryLeaf(kept.get(index)!).eventTime;
+  // Every leaf of the window has its key kept (see WindowMatcher.add).
+  const eventTimeOf = (index: number) => keyParts(matcher.keyOf(index)!).eventTime;
   // A leaf a valid receipt names is deleted, not hidden (whenever the deletion happened).
   const deleted = result.missing
     .filter((i) => deletions.deleted.has(i))
@@ -651,33 +659,27 @@ function windowProof(
   const notDeleted = result.missing.filter((i) => !deletions.deleted.has(i));
   const hidden = notDeleted.filter((i) => i < sizeAtStart).map((leafIndex) => ({ leafIndex, eventTime: eventTimeOf(leafIndex) }));
   const late = notDeleted.filter((i) => i >= sizeAtStart).map((leafIndex) => ({ leafIndex, eventTime: eventTimeOf(leafIndex) }));
-  const unexpected: WindowProof['unexpected'] = [];
+  const unexpected: WindowProof['unexpected'] = result.unexpected.map((position) => ({
+    position,
+    eventTime: served.eventTime(position),
+    claimedLeafIndex: served.claim(position),
+    reason: unexpectedReason(window, served, position, matcher, checkpoint.size),
+  }));
   const proven: WindowProof['proven'] = [];
-  const matchedLeaf = new Map(result.matched.map((m) => [m.served, m.leaf]));
-  served.forEach((s, position) => {
-    const claimed = s.leafIndex;
-    const leaf = matchedLeaf.get(position);
-    const eventTime = s.entry.eventTime;
-    if (leaf === undefined) {
-      unexpected.push({ position, eventTime, claimedLeafIndex: claimed, reason: unexpectedReason(window, s, kept, checkpoint.size) });
-      return;
-    }
-    if (claimed !== null && claimed !== leaf) {
-      // Identical entries are interchangeable leaves; only a claim whose leaf differs is a lie.
-      const atClaim = kept.get(claimed);
-      const own = buildEntryLeaf({ logType: window.logType, eventTime, wireText: s.entry.raw });
-      if (!atClaim || new TextDecoder().decode(atClaim) !== own) {
-        unexpected.push({
-          position,
-          eventTime,
-          claimedLeafIndex: claimed,
-          reason: `the server says it is leaf ${claimed}, but leaf ${claimed} is another entry (this entry is leaf ${leaf})`,
-        });
-        return;
-      }
-    }
-    proven.push({ position, leafIndex: claimed ?? leaf });
-  });
+  for (const { served: position, leaf } of result.matched) {
+    const claimed = served.claim(position);
+    // Identical entries are interchangeable leaves; only a claim whose leaf differs is a lie.
+    if (claimed !== null && claimed !== leaf && !sameHash(typeHashes.get(claimed), typeHashes.get(leaf))) {
+      unexpected.push({
+        position,
+        eventTime: served.eventTime(position),
+        claimedLeafIndex: claimed,
+        reason: `the server says it is leaf ${claimed}, but leaf ${claimed} is another entry (this entry is leaf ${leaf})`,
+      });
+    } else proven.push({ position, leafIndex: claimed ?? leaf });
+  }
+  unexpected.sort((a, b) => a.position - b.position);
+  proven.sort((a, b) => a.position - b.position);
   return {
     complete: hidden.length === 0 && unexpected.length === 0 && deletions.bad.length === 0,
     window,
@@ -695,19 +697,17 @@ function windowProof(
   };
 }
 
-function unexpectedReason(
-  window: WindowSpec,
-  s: { entry: LogEntry; leafIndex: number | null },
-  kept: ReadonlyMap<number, Uint8Array>,
-  size: number,
-): string {
-  const claimed = s.leafIndex;
+const sameHash = (a: Hash | undefined, b: Hash | undefined) => a !== undefined && b !== undefined && hashesEqual(a, b);
+
+function unexpectedReason(window: WindowSpec, served: ServedDigests, position: number, matcher: WindowMatcher, size: number): string {
+  const claimed = served.claim(position);
   if (claimed !== null) {
     if (claimed >= size) return `the server says it is leaf ${claimed}, beyond the signed tree of ${size} leaves`;
-    const leaf = kept.get(claimed);
-    if (!leaf) return `the server says it is leaf ${claimed}, but leaf ${claimed} is not a ${window.logType} entry`;
-    const l = parseEntryLeaf(leaf);
-    if (l.eventTime !== s.entry.eventTime) return `leaf ${claimed} has eventTime ${l.eventTime}, the entry served ${s.entry.eventTime}`;
+    const key = matcher.keyOf(claimed);
+    if (!key) return `the server says it is leaf ${claimed}, but leaf ${claimed} is not a ${window.logType} entry`;
+    const l = keyParts(key);
+    if (l.eventTime !== served.eventTime(position))
+      return `leaf ${claimed} has eventTime ${l.eventTime}, the entry served ${served.eventTime(position)}`;
     return `its text differs from what leaf ${claimed} logged (digest ${short(l.wireTextSha256)}): the entry was altered after it was logged`;
   }
   return `no ${window.logType} leaf of the window has this eventTime and text: the entry was altered or never logged`;

@@ -7,7 +7,7 @@
 import type { Readable } from 'node:stream';
 import { isLogsApiError, LogsApiError } from './errors.ts';
 import { type IngestEntry, type IngestLine, type IngestOptions, type IngestResult, ingestBatches, ingestLines, type LogEntryLine } from './ingest.ts';
-import { emptyPage, type LogEntry, type LogsPage, type PageRecords, parsePage, type TextPage } from './page.ts';
+import { emptyPage, emptyTextPage, type LogEntry, type LogsPage, type PageRecords, parsePage, type TextPage } from './page.ts';
 import { parseTextPageChunks, peekCursor } from './page-bytes.ts';
 import { type GetPage, Readahead } from './readahead.ts';
 import { type HttpRequest, type HttpResponse, Transport, type TransportOptions } from './transport.ts';
@@ -94,13 +94,13 @@ export class LogsClient {
           : undefined,
       },
       (res) => parseTextPageChunks(res.chunks ?? [], res.requestId),
-      (requestId) => ({ ...emptyPage(requestId), texts: [], textBytes: [], eventTimes: [] }),
+      emptyTextPage,
     );
   }
 
-  private async getPage<T>(
+  protected async getPage<T>(
     params: ListLogsParams,
-    how: Pick<HttpRequest, 'chunks' | 'onChunks'>,
+    how: Pick<HttpRequest, 'chunks' | 'onChunks' | 'headers'>,
     parse: (res: HttpResponse) => T,
     empty: (requestId: string | undefined) => T,
   ): Promise<T> {
@@ -141,7 +141,7 @@ export class LogsClient {
   }
 
   /** Follows the cursors, asking for pages ahead of the caller (see Readahead). */
-  private async *follow<T extends { readonly records: PageRecords; readonly requestId: string | undefined }>(
+  protected async *follow<T extends { readonly records: PageRecords; readonly requestId: string | undefined }>(
     params: ListLogsParams,
     get: GetPage<T>,
     size: (page: T) => number,

@@ -194,3 +194,8 @@ export function parseTextPage(text: string, headerRequestId?: string): TextPage 
 export function emptyPage(requestId: string | undefined): LogsPage {
   return { requestId, records: { totalRecords: 0, currentPageSize: 0, currentPageNumber: 0 }, logEntries: [] };
 }
+
+/** The empty result as a TextPage. */
+export function emptyTextPage(requestId: string | undefined): TextPage {
+  return { requestId, records: { totalRecords: 0, currentPageSize: 0, currentPageNumber: 0 }, texts: [], textBytes: [], eventTimes: [] };
+}

@@ -11,7 +11,8 @@ import { decodeBase64, entryBundlePath, type Hash, type Tile, tilePath } from '.
 import { isLogsApiError, LogsApiError } from './errors.ts';
 import { type ListLogsParams, LogsClient, type LogsClientOptions } from './logs.ts';
 import { nodeHttpFetch } from './node-http-fetch.ts';
-import { emptyPage, type LogEntry, type LogsPage, parsePage } from './page.ts';
+import { emptyPage, emptyTextPage, type LogEntry, type LogsPage, type PageRecords, parsePage, type TextPage } from './page.ts';
+import { parseTextPageChunks } from './page-bytes.ts';
 
 /** The opt-in request (and response) header that reports each entry's leaf index. */
 export const LEAF_INDEX_HEADER = 'X-Logwarden-Leaf-Index';
@@ -24,6 +25,15 @@ export interface TlogClientOptions extends LogsClientOptions {
 
 /** A `/v2/logs` page with, when the server reports them, each entry's leaf index. */
 export interface IndexedPage extends LogsPage {
+  /** One per entry in page order; null when the server did not report leaf indexes. */
+  readonly leafIndexes: readonly number[] | null;
+}
+
+/** A `/v2/logs` page as entry texts with, when the server reports them, each entry's leaf index. */
+export interface IndexedTextPage {
+  readonly page: TextPage;
+  readonly records: PageRecords;
+  readonly requestId: string | undefined;
   /** One per entry in page order; null when the server did not report leaf indexes. */
   readonly leafIndexes: readonly number[] | null;
 }
@@ -188,54 +198,79 @@ export class TlogClient extends LogsClient {
 
   /** One `/v2/logs` page, asking for the leaf index of each entry. */
   async listIndexed(params: ListLogsParams): Promise<IndexedPage> {
-    const query = {
-      logType: params.logType,
-      fromDateTime: params.fromDateTime instanceof Date ? params.fromDateTime.toISOString() : params.fromDateTime,
-      toDateTime: params.toDateTime instanceof Date ? params.toDateTime.toISOString() : params.toDateTime,
-      cursor: params.cursor,
-      limit: params.limit === undefined ? undefined : String(params.limit),
-    };
+    return this.getPage(
+      params,
+      { headers: { [LEAF_INDEX_HEADER]: '1' } },
+      (res) => {
+        const page = parsePage(res.text, res.requestId);
+        return { ...page, leafIndexes: parseLeafIndexes(res.headers.get(LEAF_INDEX_HEADER), page.logEntries.length) };
+      },
+      (requestId) => ({ ...emptyPage(requestId), leafIndexes: [] }),
+    );
+  }
+
+  /**
+   * One `/v2/logs` page as entry texts (see `listLogTexts`) with the leaf index of each entry.
+   * A logwarden server fails the leaf index header when an entry of the page has no leaf (an
+   * entry added behind the log's back): the page is then read without it (`leafIndexes`
+   * null), so that a content check can find that entry.
+   */
+  async listIndexedTexts(params: ListLogsParams): Promise<IndexedTextPage> {
     try {
-      return await this.transport.request(
-        {
-          method: 'GET',
-          path: 'v2/logs',
-          query,
-          authorization: await this.authorization(),
-          signal: params.signal,
-          headers: { [LEAF_INDEX_HEADER]: '1' },
-        },
+      return await this.getPage(
+        params,
+        { headers: { [LEAF_INDEX_HEADER]: '1' }, chunks: true },
         (res) => {
-          const page = parsePage(res.text, res.requestId);
-          return { ...page, leafIndexes: parseLeafIndexes(res.headers.get(LEAF_INDEX_HEADER), page.logEntries.length) };
+          const page = parseTextPageChunks(res.chunks ?? [], res.requestId);
+          return {
+            page,
+            records: page.records,
+            requestId: page.requestId,
+            leafIndexes: parseLeafIndexes(res.headers.get(LEAF_INDEX_HEADER), page.textBytes.length),
+          };
+        },
+        (requestId) => {
+          const page = emptyTextPage(requestId);
+          return { page, records: page.records, requestId, leafIndexes: [] };
         },
       );
     } catch (err) {
-      if (isLogsApiError(err, 'no_records')) return { ...emptyPage(err.requestId), leafIndexes: [] };
-      throw err;
+      if (!isLogsApiError(err, 'server_error')) throw err;
+      const page = await this.listLogTexts(params);
+      return { page, records: page.records, requestId: page.requestId, leafIndexes: null };
     }
   }
 
-  /** Every entry of a query with its leaf index (null when the server does not report them). */
+  /**
+   * Every page of a query as entry texts with their leaf indexes, the next page asked for while
+   * the caller works on this one: a window is checked page by page, never held whole.
+   */
+  async *indexedTextPages(params: ListLogsParams): AsyncGenerator<IndexedTextPage, void, undefined> {
+    yield* this.follow(
+      params,
+      (cursor, signal) => this.listIndexedTexts({ ...params, cursor, signal }),
+      (p) => p.page.textBytes.length,
+    );
+  }
+
+  /**
+   * Every entry of a query, parsed, with its leaf index (null when the server does not report
+   * them). It holds the whole window: to check a large one, read `indexedTextPages`.
+   */
   async servedWindow(params: ListLogsParams): Promise<{ entry: LogEntry; leafIndex: number | null }[]> {
     const out: { entry: LogEntry; leafIndex: number | null }[] = [];
-    let cursor = params.cursor;
-    for (;;) {
-      let page: IndexedPage;
+    const get = async (cursor: string | undefined, signal: AbortSignal): Promise<IndexedPage> => {
       try {
-        page = await this.listIndexed({ ...params, cursor });
+        return await this.listIndexed({ ...params, cursor, signal });
       } catch (err) {
-        // A logwarden server fails the leaf index header when an entry of the page has no leaf
-        // (an entry added behind the log's back): read the page without it and let the
-        // content check find that entry.
+        // As in listIndexedTexts: read the page without leaf indexes.
         if (!isLogsApiError(err, 'server_error')) throw err;
-        page = { ...(await this.listLogs({ ...params, cursor })), leafIndexes: null };
+        return { ...(await this.listLogs({ ...params, cursor, signal })), leafIndexes: null };
       }
+    };
+    for await (const page of this.follow(params, get, (p) => p.logEntries.length)) {
       page.logEntries.forEach((entry, i) => out.push({ entry, leafIndex: page.leafIndexes?.[i] ?? null }));
-      const next = page.records.cursor;
-      if (next === undefined || page.logEntries.length === 0) return out;
-      if (next === cursor) throw new LogsApiError('invalid_response', 'the server returned the same cursor again', { requestId: page.requestId });
-      cursor = next;
     }
+    return out;
   }
 }

@@ -47,10 +47,12 @@ export function entryLeafHash(entry: { logType: string; eventTime: string; wireT
 }
 
 /** Parses a version 1 entry leaf strictly; throws EntryLeafError. */
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
 export function parseEntryLeaf(leaf: Uint8Array | string): EntryLeaf {
   let text: string;
   try {
-    text = typeof leaf === 'string' ? leaf : new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(leaf);
+    text = typeof leaf === 'string' ? leaf : strictUtf8.decode(leaf);
   } catch {
     throw new EntryLeafError('leaf is not UTF-8');
   }

@@ -68,7 +68,10 @@ export {
   auditWindow,
   type BadReceipt,
   checkDeletionReceipts,
+  contentKey,
   type DeletedLeaf,
+  keyParts,
   type ServedEntry,
   type WindowAudit,
+  WindowMatcher,
 } from './window-audit.ts';

@@ -9,7 +9,6 @@
  * two identical entries must be served twice.
  */
 import { compareInstants, type Instant, parseDateTime } from '../logs/time.ts';
-import { encodeBase64 } from './base64.ts';
 import { deletedLeavesDigest, parseDeletionReceipt } from './deletion-receipt.ts';
 import { ENTRY_LEAF_V1, parseEntryLeaf, wireTextDigest } from './entry-leaf.ts';
 import { type Hash, hashesEqual } from './hash.ts';
@@ -22,12 +21,8 @@ export interface AuditWindow {
   to: string | null;
 }
 
-export interface ServedEntry {
-  /** The entry's JSON object exactly as received. */
-  wireText: string;
-  /** Its eventTime as received. */
-  eventTime: string;
-}
+/** An entry served: its eventTime as received, with its exact wire text or that text's SHA-256. */
+export type ServedEntry = { eventTime: string; wireText: string } | { eventTime: string; wireTextSha256: Uint8Array };
 
 export interface WindowAudit {
   /** Leaves of the window's type and time range. */
@@ -48,45 +43,126 @@ function instant(text: string, what: string): Instant {
   return r.instant;
 }
 
-export function auditWindow(
-  window: AuditWindow,
-  leaves: Iterable<{ index: number; leaf: Uint8Array | string }>,
-  served: readonly ServedEntry[],
-): WindowAudit {
-  const from = instant(window.from, 'from');
-  const to = window.to === null ? null : instant(window.to, 'to');
-  const expected = new Map<string, number[]>();
-  let inWindow = 0;
-  let otherKinds = 0;
-  const kind = new TextEncoder().encode(`${ENTRY_LEAF_V1}\n`);
-  for (const { index, leaf } of leaves) {
+/**
+ * What matches a served entry to a leaf: its eventTime and the SHA-256 of its wire text (as a
+ * latin1 string, 32 characters), in one string.
+ */
+export function contentKey(eventTime: string, wireTextSha256: Uint8Array): string {
+  return `${eventTime}\n${Buffer.from(wireTextSha256.buffer, wireTextSha256.byteOffset, wireTextSha256.byteLength).toString('latin1')}`;
+}
+
+/** The parts of a contentKey. */
+export function keyParts(key: string): { eventTime: string; wireTextSha256: Uint8Array } {
+  const cut = key.length - 33;
+  return { eventTime: key.slice(0, cut), wireTextSha256: Buffer.from(key.slice(cut + 1), 'latin1') };
+}
+
+const servedKey = (s: ServedEntry): string => contentKey(s.eventTime, 'wireTextSha256' in s ? s.wireTextSha256 : wireTextDigest(s.wireText));
+
+const ENTRY_KIND = new TextEncoder().encode(`${ENTRY_LEAF_V1}\n`);
+
+/**
+ * Completeness of one window, fed leaf by leaf (in any order) and then matched with what was
+ * served, keeping only the content key of each leaf of the window (and of leaves asked for),
+ * never the leaves themselves: a window of millions of entries fits in memory.
+ */
+export class WindowMatcher {
+  private readonly from: Instant;
+  private readonly to: Instant | null;
+  /** Leaf indexes of the window by content key (one number, or a list for identical entries). */
+  private readonly expected = new Map<string, number | number[]>();
+  private readonly keys = new Map<number, string>();
+  private inWindow = 0;
+  private otherKinds = 0;
+
+  constructor(private readonly window: AuditWindow) {
+    this.from = instant(window.from, 'from');
+    this.to = window.to === null ? null : instant(window.to, 'to');
+  }
+
+  /**
+   * Takes leaf `index`. A leaf of the window's type is remembered (its content key) when it
+   * lies in the window, or when `keep` says so (a leaf an entry was claimed to be).
+   * Returns whether it is an entry leaf of the window.
+   */
+  add(index: number, leaf: Uint8Array | string, keep = false): boolean {
     const isEntry =
-      typeof leaf === 'string' ? leaf.startsWith(`${ENTRY_LEAF_V1}\n`) : leaf.length >= kind.length && kind.every((b, i) => leaf[i] === b);
+      typeof leaf === 'string'
+        ? leaf.startsWith(`${ENTRY_LEAF_V1}\n`)
+        : leaf.length >= ENTRY_KIND.length && ENTRY_KIND.every((b, i) => leaf[i] === b);
     if (!isEntry) {
-      otherKinds++;
-      continue;
+      this.otherKinds++;
+      return false;
     }
     // Strict: a malformed entry leaf in a proven tree is the log's fault and must be reported.
     const e = parseEntryLeaf(leaf);
-    if (e.logType !== window.logType) continue;
+    if (e.logType !== this.window.logType) return false;
     const t = instant(e.eventTime, `leaf ${index} eventTime`);
-    if (compareInstants(t, from) < 0 || (to !== null && compareInstants(t, to) >= 0)) continue;
-    inWindow++;
-    const key = `${e.eventTime}\n${encodeBase64(e.wireTextSha256)}`;
-    const list = expected.get(key);
-    if (list) list.push(index);
-    else expected.set(key, [index]);
+    const inside = compareInstants(t, this.from) >= 0 && (this.to === null || compareInstants(t, this.to) < 0);
+    if (!inside && !keep) return false;
+    const key = contentKey(e.eventTime, e.wireTextSha256);
+    this.keys.set(index, key);
+    if (!inside) return false;
+    this.inWindow++;
+    const at = this.expected.get(key);
+    if (at === undefined) this.expected.set(key, index);
+    else if (typeof at === 'number') this.expected.set(key, [at, index]);
+    else at.push(index);
+    return true;
   }
-  const matched: { served: number; leaf: number }[] = [];
-  const unexpected: number[] = [];
-  served.forEach((s, i) => {
-    const list = expected.get(`${s.eventTime}\n${encodeBase64(wireTextDigest(s.wireText))}`);
-    const leaf = list?.shift();
-    if (leaf === undefined) unexpected.push(i);
-    else matched.push({ served: i, leaf });
-  });
-  const missing = [...expected.values()].flat().sort((a, b) => a - b);
-  return { inWindow, matched, missing, unexpected, otherKinds };
+
+  /** The content key of leaf `index` if it was remembered (see `add`). */
+  keyOf(index: number): string | undefined {
+    return this.keys.get(index);
+  }
+
+  /**
+   * Matches the served entries (each with the leaf index it was claimed to be, if any) with
+   * the window's leaves, as a multiset: two identical entries must be served twice. An entry
+   * takes its claimed leaf when that leaf has its content, else the first one that has.
+   */
+  match(served: Iterable<ServedEntry & { claim?: number | null }>): WindowAudit {
+    const matched: { served: number; leaf: number }[] = [];
+    const unexpected: number[] = [];
+    let i = 0;
+    for (const s of served) {
+      const key = servedKey(s);
+      const at = this.expected.get(key);
+      let leaf: number | undefined;
+      if (typeof at === 'number') {
+        leaf = at;
+        this.expected.delete(key);
+      } else if (at !== undefined) {
+        const claimed = s.claim == null ? -1 : at.indexOf(s.claim);
+        leaf = at.splice(Math.max(claimed, 0), 1)[0];
+        if (at.length === 0) this.expected.delete(key);
+      }
+      if (leaf === undefined) unexpected.push(i);
+      else matched.push({ served: i, leaf });
+      i++;
+    }
+    const missing: number[] = [];
+    for (const at of this.expected.values()) {
+      if (typeof at === 'number') missing.push(at);
+      else missing.push(...at);
+    }
+    missing.sort((a, b) => a - b);
+    return { inWindow: this.inWindow, matched, missing, unexpected, otherKinds: this.otherKinds };
+  }
+}
+
+/**
+ * Completeness of a window from every leaf (see WindowMatcher): the leaves of the window's type
+ * and range not served, and the served entries that are no such leaf.
+ */
+export function auditWindow(
+  window: AuditWindow,
+  leaves: Iterable<{ index: number; leaf: Uint8Array | string }>,
+  served: Iterable<ServedEntry>,
+): WindowAudit {
+  const matcher = new WindowMatcher(window);
+  for (const { index, leaf } of leaves) matcher.add(index, leaf);
+  return matcher.match(served);
 }
 
 /** A leaf of the window not served because retention deleted it, as a receipt proves. */

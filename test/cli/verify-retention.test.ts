@@ -92,9 +92,9 @@ describe('logwarden verify after retention', () => {
     let receipt: Awaited<ReturnType<SqliteStore['purge']>> | undefined;
     // The purge lands after the verifier's first checkpoint and before the window's pages.
     class PurgedDuringRead extends TlogClient {
-      override async servedWindow(params: Parameters<TlogClient['servedWindow']>[0]) {
+      override async *indexedTextPages(params: Parameters<TlogClient['indexedTextPages']>[0]) {
         receipt ??= await store.purge(tenantId, 'AccessLog', T0 + 15 * MIN, 100);
-        return super.servedWindow(params);
+        yield* super.indexedTextPages(params);
       }
     }
     const client = new PurgedDuringRead({
