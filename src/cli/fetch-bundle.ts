@@ -73,9 +73,14 @@ export async function fetchBundle(
     );
     search?.stop();
     if (!check.complete) {
+      // Named, as `verify` names them, up to a few of each.
+      const some = <T>(list: readonly T[], say: (x: T) => string) =>
+        list.length === 0 ? '' : `: ${list.slice(0, 5).map(say).join('; ')}${list.length > 5 ? `; … ${list.length - 5} more` : ''}`;
       throw new CommandError(
-        `the server's answer does not prove itself: ${check.missing.length} leaves of the window in range neither served nor deleted by retention, ` +
-          `${check.mismatched.length} entries not their leaf, ${check.badReceipts.length} bad deletion receipts; no bundle written`,
+        `the server's answer does not prove itself; no bundle written (\`logwarden verify\` on the window says more)\n` +
+          `  ${check.missing.length} leaves of the window in range neither served nor deleted by retention${some(check.missing, (i) => `leaf ${i}`)}\n` +
+          `  ${check.mismatched.length} entries not their leaf${some(check.mismatched, (m) => `the entry at position ${m.position} (leaf ${m.leafIndex}): ${m.reason}`)}\n` +
+          `  ${check.badReceipts.length} bad deletion receipts${some(check.badReceipts, (b) => `leaf ${b.receiptLeaf}: ${b.reason}`)}`,
       );
     }
     try {

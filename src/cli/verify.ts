@@ -201,7 +201,8 @@ function humanWindow(p: WindowProof): string {
   for (const h of p.hidden.slice(0, 20))
     lines.push(`  HIDDEN: leaf ${h.leafIndex} (eventTime ${h.eventTime}) was logged before the read began but not served`);
   if (p.hidden.length > 20) lines.push(`  … and ${p.hidden.length - 20} more hidden leaves (--json lists all)`);
-  for (const u of p.unexpected.slice(0, 20)) lines.push(`  NOT IN THE LOG: served entry #${u.position + 1} (eventTime ${u.eventTime}): ${u.reason}`);
+  for (const u of p.unexpected.slice(0, 20))
+    lines.push(`  NOT IN THE LOG: the entry served at position ${u.position} (eventTime ${u.eventTime}): ${u.reason}`);
   if (p.unexpected.length > 20) lines.push(`  … and ${p.unexpected.length - 20} more (--json lists all)`);
   if (p.late.length > 0)
     lines.push(
@@ -355,7 +356,7 @@ function humanBundle(path: string, c: BundleCheck, bundleKey: string): string {
   }
   lines.push(...deletionLines(c.deleted, c.badReceipts));
   for (const m of c.missing.slice(0, 20)) lines.push(`  HIDDEN: leaf ${m} is in the window and in the range but not among the entries`);
-  for (const m of c.mismatched.slice(0, 20)) lines.push(`  NOT IN THE LOG: entry #${m.position + 1} (leaf ${m.leafIndex}): ${m.reason}`);
+  for (const m of c.mismatched.slice(0, 20)) lines.push(`  NOT IN THE LOG: the entry at position ${m.position} (leaf ${m.leafIndex}): ${m.reason}`);
   if (empty) {
     lines.push(
       "What this proves, with no network: only that the log's key signed that tree.",
@@ -396,11 +397,13 @@ async function runBundle(flags: VerifyFlags): Promise<void> {
     const bundle = parseEvidenceBundle(text);
     const check = checkEvidenceBundle(bundle, logKey);
     // A proof is exported only from a bundle that proves its window: one that does not is suspect as a whole.
+    let proofText: string | undefined;
     if (flags.entry !== undefined && check.complete) {
       const index = intFlag('--entry', flags.entry)!;
-      const proofText = tlogProofFromBundle(bundle, index, logKey);
+      proofText = tlogProofFromBundle(bundle, index, logKey);
       if (flags.proofOut && flags.proofOut !== '-') writeFileSync(flags.proofOut, proofText);
-      else process.stdout.write(proofText);
+      // With --json the proof goes inside the report, which stays one JSON document.
+      else if (!flags.json) process.stdout.write(proofText);
       if (flags.proofOut && flags.proofOut !== '-' && !flags.json)
         process.stderr.write(`tlog-proof@v1 of leaf ${index} written to ${flags.proofOut}\n`);
     }
@@ -418,6 +421,7 @@ async function runBundle(flags: VerifyFlags): Promise<void> {
         badReceipts: check.badReceipts,
         mismatched: check.mismatched,
         bundleKeyMatches: check.bundleKeyMatches,
+        ...(proofText !== undefined && !(flags.proofOut && flags.proofOut !== '-') ? { proof: proofText } : {}),
       });
     } else if (flags.entry === undefined || !check.complete || (flags.proofOut && flags.proofOut !== '-')) {
       process.stdout.write(humanBundle(flags.bundle!, check, bundle.verifierKey));

@@ -240,7 +240,11 @@ function eventTimeOf(wireText: string): string {
  * when the bundle does not prove its tree (bad signature, wrong root); entry-level failures
  * are listed in the result with `complete` false.
  */
-export function checkEvidenceBundle(bundle: EvidenceBundle, logKey: NoteVerifier | string): BundleCheck {
+/** Who is to blame when a bundle's proofs do not add up: a file was altered, or (while fetching) the server's answers. */
+const ALTERED = 'the bundle was altered';
+const SERVER_INCONSISTENT = "the server's entry bundles and tiles do not match its signed checkpoint";
+
+export function checkEvidenceBundle(bundle: EvidenceBundle, logKey: NoteVerifier | string, blame = ALTERED): BundleCheck {
   const key = typeof logKey === 'string' ? parseVerifierKey(logKey) : logKey;
   let checkpoint: Checkpoint;
   try {
@@ -263,7 +267,7 @@ export function checkEvidenceBundle(bundle: EvidenceBundle, logKey: NoteVerifier
     const root = tree.root();
     if (!hashesEqual(root, checkpoint.rootHash)) {
       throw new EvidenceError(
-        `the bundled leaves and subtree hashes give root ${encodeBase64(root)}, not the signed root ${encodeBase64(checkpoint.rootHash)}: the bundle was altered`,
+        `the bundled leaves and subtree hashes give root ${encodeBase64(root)}, not the signed root ${encodeBase64(checkpoint.rootHash)}: ${blame}`,
       );
     }
   }
@@ -302,16 +306,22 @@ export function checkEvidenceBundle(bundle: EvidenceBundle, logKey: NoteVerifier
       }
     }),
   );
-  // An entry that is its leaf but lies outside the window: the window claimed is not what was fetched.
   const flagged = new Set(mismatched.map((m) => m.position));
+  const twice = new Set(result.servedTwice);
   for (const position of result.unexpected) {
     if (flagged.has(position)) continue;
     const e = bundle.entries[position]!;
-    mismatched.push({ position, leafIndex: e.leafIndex, reason: "its eventTime lies outside the bundle's window (the window was altered)" });
+    // An entry that is its leaf but lies outside the window: the window claimed is not what was fetched.
+    const reason = twice.has(position)
+      ? 'it is in the bundle more often than it was logged: a duplicate (same eventTime and text) of an earlier entry'
+      : "its eventTime lies outside the bundle's window (the window was altered)";
+    mismatched.push({ position, leafIndex: e.leafIndex, reason });
   }
   mismatched.sort((a, b) => a.position - b.position);
-  const deletions = result.missing.length > 0 ? bundleDeletions(bundle, checkpoint, leaves, new Set(result.missing)) : NO_DELETIONS;
-  const missing = result.missing.filter((i) => !deletions.deleted.has(i));
+  // The leaf an altered entry names was there, altered, not hidden: the entry is reported, once.
+  const altered = new Set(mismatched.filter((m) => !twice.has(m.position)).map((m) => m.leafIndex));
+  const deletions = result.missing.length > 0 ? bundleDeletions(bundle, checkpoint, leaves, new Set(result.missing), blame) : NO_DELETIONS;
+  const missing = result.missing.filter((i) => !deletions.deleted.has(i) && !altered.has(i));
   return {
     checkpoint,
     window: bundle.window,
@@ -352,6 +362,7 @@ function bundleDeletions(
   checkpoint: Checkpoint,
   leaves: readonly Uint8Array[],
   missing: ReadonlySet<number>,
+  blame: string,
 ): ReturnType<typeof checkDeletionReceipts> {
   const { from, to } = bundle.leafRange;
   const { logType } = bundle.window;
@@ -378,7 +389,7 @@ function bundleDeletions(
         ? decoder.decode(leaves[d.leafIndex - from]) !== decoder.decode(leaf)
         : !verifyInclusion(leafHash(leaf), d.leafIndex, checkpoint.size, proof, checkpoint.rootHash)
     )
-      throw new EvidenceError(`deletions[${i}] is not leaf ${d.leafIndex} of the signed tree: the bundle was altered`);
+      throw new EvidenceError(`deletions[${i}] is not leaf ${d.leafIndex} of the signed tree: ${blame}`);
     consider(d.leafIndex, leaf);
   });
   const named = bundle.namedLeafHashes ?? {};
@@ -388,8 +399,9 @@ function bundleDeletions(
       return startsWith(leaf, entryPrefix) ? leafHash(leaf) : undefined;
     }
     const h = named[String(index)];
+    if (h === undefined) return { unknown: `whose hash the bundle does not carry (namedLeafHashes): ${blame}` };
     const b = typeof h === 'string' ? decodeBase64(h) : null;
-    return b && b.length === 32 ? b : undefined;
+    return b && b.length === 32 ? b : { unknown: `whose hash in namedLeafHashes is not base64 of 32 bytes: ${blame}` };
   });
 }
 
@@ -402,6 +414,11 @@ export function tlogProofFromBundle(bundle: EvidenceBundle, leafIndex: number, l
       from < to
         ? `leaf ${leafIndex} is not in the bundle: it holds leaves ${from} to ${to - 1} (each entry's leaf index is its "leafIndex" in the bundle's "entries")`
         : `leaf ${leafIndex} is not in the bundle: it holds no leaves (the server served no entries for its window)`,
+    );
+  }
+  if (!bundle.entries.some((e) => e.leafIndex === leafIndex)) {
+    throw new EvidenceError(
+      `leaf ${leafIndex} is in the bundle's range but is none of its entries (another log type, a deletion receipt, or an entry deleted by retention): give an entry's "leafIndex" from the bundle's "entries"`,
     );
   }
   const tree = new PartialTree(
@@ -445,7 +462,11 @@ export async function fetchEvidenceBundle(
     signal,
   });
   for await (const { page, leafIndexes } of pages) {
-    if (leafIndexes === null) throw new EvidenceError('the server does not report leaf indexes (X-Logwarden-Leaf-Index), which a bundle needs');
+    if (leafIndexes === null) {
+      throw new EvidenceError(
+        'the server did not report the leaf index of every entry of a page (X-Logwarden-Leaf-Index), which a bundle needs: either it does not report them, or an entry it served has no leaf in its verifiable log (`logwarden verify` on the window names it)',
+      );
+    }
     page.texts.forEach((wireText, i) => entries.push({ leafIndex: leafIndexes[i]!, wireText }));
   }
   const indexes = entries.map((e) => e.leafIndex);
@@ -501,11 +522,11 @@ export async function fetchEvidenceBundle(
     subtreeHashes: subtrees.map(encodeBase64),
     entries,
   };
-  const check = checkEvidenceBundle(bundle, key);
+  const check = checkEvidenceBundle(bundle, key, SERVER_INCONSISTENT);
   if (check.missing.length === 0) return { bundle, check };
   // Leaves of the window not served: retention's receipts for them lie beyond the range.
   const withReceipts = await addDeletions(client, bundle, size, check.missing, signal, options.onReceiptSearch);
-  return { bundle: withReceipts, check: checkEvidenceBundle(withReceipts, key) };
+  return { bundle: withReceipts, check: checkEvidenceBundle(withReceipts, key, SERVER_INCONSISTENT) };
 }
 
 /**

@@ -656,14 +656,24 @@ function windowProof(
   const deleted = result.missing
     .filter((i) => deletions.deleted.has(i))
     .map((leafIndex) => ({ ...deletions.deleted.get(leafIndex)!, eventTime: eventTimeOf(leafIndex) }));
-  const notDeleted = result.missing.filter((i) => !deletions.deleted.has(i));
+  // A leaf whose entry was served altered (its claimed index names it) was served, not hidden:
+  // the altered entry is reported, once.
+  const twice = new Set(result.servedTwice);
+  const servedAltered = new Set<number>();
+  for (const position of result.unexpected) {
+    const claimed = served.claim(position);
+    if (claimed !== null && !twice.has(position)) servedAltered.add(claimed);
+  }
+  const notDeleted = result.missing.filter((i) => !deletions.deleted.has(i) && !servedAltered.has(i));
   const hidden = notDeleted.filter((i) => i < sizeAtStart).map((leafIndex) => ({ leafIndex, eventTime: eventTimeOf(leafIndex) }));
   const late = notDeleted.filter((i) => i >= sizeAtStart).map((leafIndex) => ({ leafIndex, eventTime: eventTimeOf(leafIndex) }));
   const unexpected: WindowProof['unexpected'] = result.unexpected.map((position) => ({
     position,
     eventTime: served.eventTime(position),
     claimedLeafIndex: served.claim(position),
-    reason: unexpectedReason(window, served, position, matcher, checkpoint.size),
+    reason: twice.has(position)
+      ? `served more often than it was logged: a duplicate (same eventTime and text) of an entry served before${served.claim(position) === null ? '' : `; the server says it is leaf ${served.claim(position)}`}`
+      : unexpectedReason(window, served, position, matcher, checkpoint.size),
   }));
   const proven: WindowProof['proven'] = [];
   for (const { served: position, leaf } of result.matched) {

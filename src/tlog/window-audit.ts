@@ -33,6 +33,11 @@ export interface WindowAudit {
   missing: number[];
   /** Positions in `served` of entries that are no leaf of the window. */
   unexpected: number[];
+  /**
+   * Those of `unexpected` that are the same entry (eventTime and text) as a leaf of the window
+   * matched to an earlier position: an entry served more often than it was logged.
+   */
+  servedTwice: number[];
   /** Leaves of other kinds than entry leaves (not part of any window). */
   otherKinds: number;
 }
@@ -69,7 +74,10 @@ const ENTRY_KIND = new TextEncoder().encode(`${ENTRY_LEAF_V1}\n`);
 export class WindowMatcher {
   private readonly from: Instant;
   private readonly to: Instant | null;
-  /** Leaf indexes of the window by content key (one number, or a list for identical entries). */
+  /**
+   * Leaf indexes of the window by content key (one number, or a list for identical entries);
+   * -1 once every leaf of a key is matched.
+   */
   private readonly expected = new Map<string, number | number[]>();
   private readonly keys = new Map<number, string>();
   private inWindow = 0;
@@ -124,30 +132,36 @@ export class WindowMatcher {
   match(served: Iterable<ServedEntry & { claim?: number | null }>): WindowAudit {
     const matched: { served: number; leaf: number }[] = [];
     const unexpected: number[] = [];
+    const servedTwice: number[] = [];
     let i = 0;
     for (const s of served) {
       const key = servedKey(s);
       const at = this.expected.get(key);
       let leaf: number | undefined;
       if (typeof at === 'number') {
-        leaf = at;
-        this.expected.delete(key);
+        if (at >= 0) {
+          leaf = at;
+          this.expected.set(key, -1);
+        }
       } else if (at !== undefined) {
         const claimed = s.claim == null ? -1 : at.indexOf(s.claim);
         leaf = at.splice(Math.max(claimed, 0), 1)[0];
-        if (at.length === 0) this.expected.delete(key);
+        if (at.length === 0) this.expected.set(key, -1);
       }
-      if (leaf === undefined) unexpected.push(i);
-      else matched.push({ served: i, leaf });
+      if (leaf !== undefined) matched.push({ served: i, leaf });
+      else {
+        unexpected.push(i);
+        if (at === -1) servedTwice.push(i);
+      }
       i++;
     }
     const missing: number[] = [];
     for (const at of this.expected.values()) {
-      if (typeof at === 'number') missing.push(at);
-      else missing.push(...at);
+      if (typeof at !== 'number') missing.push(...at);
+      else if (at >= 0) missing.push(at);
     }
     missing.sort((a, b) => a - b);
-    return { inWindow: this.inWindow, matched, missing, unexpected, otherKinds: this.otherKinds };
+    return { inWindow: this.inWindow, matched, missing, unexpected, servedTwice, otherKinds: this.otherKinds };
   }
 }
 
@@ -183,15 +197,15 @@ export interface BadReceipt {
 /**
  * Which leaves deletion receipts (SPEC §11 `logwarden/deletion/v1`) prove deleted by retention.
  * `receipts` are the receipt leaves of the window's log type by leaf index; `entryLeafHash(i)`
- * gives the leaf hash of entry leaf `i` of that type (undefined when leaf `i` is anything else,
- * or unknown). A receipt proves its
+ * gives the leaf hash of entry leaf `i` of that type (undefined when leaf `i` is anything else;
+ * `unknown` says why its hash cannot be known). A receipt proves its
  * leaves deleted when each is an earlier entry leaf of its type, none is named by another
  * receipt, and its count and its digest over their leaf hashes (in leaf order) are right;
  * otherwise it is bad, and it explains nothing.
  */
 export function checkDeletionReceipts(
   receipts: ReadonlyMap<number, string>,
-  entryLeafHash: (index: number) => Hash | undefined,
+  entryLeafHash: (index: number) => Hash | { unknown: string } | undefined,
 ): { deleted: Map<number, DeletedLeaf>; bad: BadReceipt[] } {
   const deleted = new Map<number, DeletedLeaf>();
   const bad: BadReceipt[] = [];
@@ -209,6 +223,10 @@ export function checkDeletionReceipts(
       const hash = i < receiptLeaf ? entryLeafHash(i) : undefined;
       if (hash === undefined) {
         problem = `it names leaf ${i}, which is not an earlier ${r.logType} entry leaf`;
+        break;
+      }
+      if ('unknown' in hash) {
+        problem = `it names leaf ${i}, ${hash.unknown}`;
         break;
       }
       if (deleted.has(i)) {

@@ -180,6 +180,14 @@ describe('logwarden verify after retention', () => {
     });
     assert.equal(rehashed.code, 1);
     assert.match((JSON.parse(rehashed.stdout) as { badReceipts: { reason: string }[] }).badReceipts[0]!.reason, /digest/);
+    const unhashed = await edited((b) => {
+      delete b.namedLeafHashes![Object.keys(b.namedLeafHashes!)[0]!];
+    });
+    assert.equal(unhashed.code, 1);
+    assert.match(
+      (JSON.parse(unhashed.stdout) as { badReceipts: { reason: string }[] }).badReceipts[0]!.reason,
+      /names leaf \d+, whose hash the bundle does not carry \(namedLeafHashes\): the bundle was altered/,
+    );
     const forged = await edited((b) => {
       const proof = b.deletions![0]!.proof;
       proof[0] = Buffer.alloc(32, 1).toString('base64');

@@ -296,6 +296,16 @@ describe('logwarden verify', () => {
     const eventTime = (JSON.parse(entry.wireText) as { eventTime: string }).eventTime;
     const leaf = entryLeafHash({ logType: 'AccessLog', eventTime, wireText: entry.wireText });
     assert.equal(verifyTlogProof(proofText, leaf, parseVerifierKey(s.verifierKey)).index, entry.leafIndex);
+    // With --json and no file, the proof is inside the one JSON report.
+    const asJson = await runCli(['verify', '--bundle', file, '--log-key', s.verifierKey, '--entry', String(entry.leafIndex), '--json']);
+    assert.equal(asJson.code, 0, asJson.stderr);
+    assert.equal((JSON.parse(asJson.stdout) as { proof: string }).proof, proofText);
+    // A leaf of the range that is none of the bundle's entries has no entry to prove.
+    const notEntry = bundle.leaves.findIndex((_, i) => !bundle.entries.some((e) => e.leafIndex === bundle.leafRange.from + i));
+    assert.ok(notEntry >= 0);
+    const foreign = await runCli(['verify', '--bundle', file, '--log-key', s.verifierKey, '--entry', String(bundle.leafRange.from + notEntry)]);
+    assert.equal(foreign.code, 1);
+    assert.match(foreign.stderr, /is none of its entries/);
 
     const edited = structuredClone(bundle);
     edited.entries[2]!.wireText = edited.entries[2]!.wireText.replace('"n":', '"n":9');
@@ -304,7 +314,7 @@ describe('logwarden verify', () => {
     assert.equal(bad.code, 1);
     assert.match(
       bad.stdout,
-      new RegExp(`NOT IN THE LOG: entry #3 \\(leaf ${edited.entries[2]!.leafIndex}\\): the entry is not what leaf \\d+ logged`),
+      new RegExp(`NOT IN THE LOG: the entry at position 2 \\(leaf ${edited.entries[2]!.leafIndex}\\): the entry is not what leaf \\d+ logged`),
     );
 
     // A bundle that fails exports no proof, even of an entry that is its leaf.

@@ -62,6 +62,19 @@ describe('evidence bundles', () => {
     );
     assert.equal(edited.complete, false);
     assert.match(edited.mismatched[0]!.reason, /not what leaf \d+ logged/);
+    // The edited entry's leaf was in the bundle, altered, not hidden: reported once.
+    assert.deepEqual(edited.missing, []);
+    const twice = checkEvidenceBundle(
+      tampered((b) => b.entries.splice(2, 0, structuredClone(b.entries[1]!))),
+      s.verifierKey,
+    );
+    assert.equal(twice.complete, false);
+    assert.deepEqual(twice.missing, []);
+    assert.deepEqual(
+      twice.mismatched.map((m) => m.position),
+      [2],
+    );
+    assert.match(twice.mismatched[0]!.reason, /in the bundle more often than it was logged: a duplicate/);
     const dropped = tampered((b) => b.entries.splice(2, 1));
     assert.deepEqual(checkEvidenceBundle(dropped, s.verifierKey).missing, [bundle.entries[2]!.leafIndex]);
     const added = checkEvidenceBundle(
@@ -85,6 +98,24 @@ describe('evidence bundles', () => {
     );
     assert.equal(retyped.complete, false);
     assert.match(retyped.mismatched[0]!.reason, /is an entry of type AccessLog, but the bundle's window names UserCallPlay/);
+  });
+
+  it('a server whose entry bundles disagree with its signed checkpoint: the fetch blames the server, not a bundle', async () => {
+    const client = new TlogClient({ baseUrl: s.url, accessKey: s.accessKey, secret: s.secret, tenantId: s.tenantId, requestsPerSecond: 0 });
+    s.mutate = (path, body) => {
+      if (!path.startsWith('tile/entries/')) return body;
+      const copy = Uint8Array.from(body);
+      copy[22] = copy[22]! ^ 1;
+      return copy;
+    };
+    try {
+      await assert.rejects(fetchEvidenceBundle(client, WINDOW, { logKey: s.verifierKey }), (err: Error) => {
+        assert.match(err.message, /not the signed root .*: the server's entry bundles and tiles do not match its signed checkpoint$/);
+        return true;
+      });
+    } finally {
+      s.mutate = null;
+    }
   });
 
   it('a leaf, a subtree hash or the checkpoint edited, or another key: refused', () => {

@@ -151,12 +151,28 @@ describe('LogVerifier against a tampering server', () => {
       assert.equal(proof.unexpected.length, 1);
       assert.equal(proof.unexpected[0]!.claimedLeafIndex, victim.leafIndex);
       assert.match(proof.unexpected[0]!.reason, new RegExp(`differs from what leaf ${victim.leafIndex} logged.*altered after it was logged`));
-      assert.deepEqual(
-        proof.hidden.map((h) => h.leafIndex),
-        [victim.leafIndex],
-      );
+      // Served altered, not hidden: reported once.
+      assert.deepEqual(proof.hidden, []);
     } finally {
       s.entries = saved;
+    }
+  });
+
+  it('an entry served twice though logged once', async () => {
+    const saved = s.entries;
+    const victim = saved.find((e) => e.logType === 'AccessLog')!;
+    for (const copy of [victim, { ...victim, leafIndex: victim.leafIndex + 1 }]) {
+      s.entries = [...saved, copy];
+      try {
+        const proof = await fresh().proveWindow(WINDOW);
+        assert.equal(proof.complete, false);
+        assert.equal(proof.unexpected.length, 1, JSON.stringify(proof.unexpected));
+        assert.match(proof.unexpected[0]!.reason, /served more often than it was logged: a duplicate/);
+        assert.deepEqual(proof.hidden, []);
+        assert.equal(proof.proven.length, proof.served - 1);
+      } finally {
+        s.entries = saved;
+      }
     }
   });
 

@@ -85,9 +85,10 @@ describe('window completeness', () => {
     const e: Entry = { logType: 'AccessLog', eventTime: '2026-01-01T00:00:00.000Z', wireText: '{"a":1}' };
     const w: AuditWindow = { logType: 'AccessLog', from: '2026-01-01T00:00:00Z', to: '2026-01-02T00:00:00Z' };
     const leaves = [...leavesOf([e]), { index: 1, leaf: 'logwarden/receipt/v1\nsomething\n' }];
-    const r = auditWindow(w, leaves, served([e, e]));
+    const r = auditWindow(w, leaves, served([e, e, { ...e, wireText: '{"a":2}' }]));
     assert.deepEqual(r.missing, []);
-    assert.deepEqual(r.unexpected, [1]);
+    assert.deepEqual(r.unexpected, [1, 2]);
+    assert.deepEqual(r.servedTwice, [1]);
     assert.equal(r.otherKinds, 1);
     // Leaves given as bytes are read the same way; a malformed entry leaf is an error, not a skip.
     const asBytes = leaves.map((l) => ({ index: l.index, leaf: new TextEncoder().encode(l.leaf) }));
