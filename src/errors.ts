@@ -61,6 +61,8 @@ export abstract class CodedError extends Error {
 
 export class LogwardenError extends CodedError {
   readonly status: number;
+  /** The messages as the server's log may hold them, when they differ from the client's (see invalidInput). */
+  logged: readonly string[] | undefined;
   constructor(
     override readonly code: ErrorCode,
     readonly messages: readonly string[],
@@ -76,4 +78,14 @@ export class LogwardenError extends CodedError {
 
 export function invalid(...messages: string[]): LogwardenError {
   return new LogwardenError('invalid_request', messages);
+}
+
+/**
+ * A 400 whose message quotes what the client sent (a field name of its choosing, a piece of the
+ * body), with the words the server's log may hold instead: an audit payload never reaches it.
+ */
+export function invalidInput(message: string, logged: string): LogwardenError {
+  const err = invalid(message);
+  err.logged = [logged];
+  return err;
 }

@@ -44,6 +44,13 @@ export class MemoryLeafCache implements LeafCache {
 }
 
 /**
+ * The cache holds the tenant's leaves (each entry's log type, eventTime and digest), which the
+ * server shows only to the tenant's readers: its owner alone may read it.
+ */
+const PRIVATE_FILE = 0o600;
+const PRIVATE_DIR = 0o700;
+
+/**
  * A cache in one file: the full entry bundles concatenated (each leaf a big-endian uint16
  * length and its bytes, as in C2SP entry bundles). Read in chunks, so a cache of any size
  * needs only a chunk of memory (a leaf handed to `visit` stays valid after the call).
@@ -107,8 +114,13 @@ export class FileLeafCache implements LeafCache {
 
   async truncate(count: number): Promise<void> {
     if (count === 0) {
-      await mkdir(dirname(this.path), { recursive: true });
-      await (await open(this.path, 'w')).close();
+      await mkdir(dirname(this.path), { recursive: true, mode: PRIVATE_DIR });
+      const f = await open(this.path, 'w', PRIVATE_FILE);
+      try {
+        await f.chmod(PRIVATE_FILE);
+      } finally {
+        await f.close();
+      }
       return;
     }
     const at = await this.scan(count);
@@ -117,9 +129,11 @@ export class FileLeafCache implements LeafCache {
   }
 
   async append(bundles: Uint8Array): Promise<void> {
-    await mkdir(dirname(this.path), { recursive: true });
-    const f = await open(this.path, 'a');
+    await mkdir(dirname(this.path), { recursive: true, mode: PRIVATE_DIR });
+    const f = await open(this.path, 'a', PRIVATE_FILE);
     try {
+      // A cache made before it was kept private is made private too.
+      await f.chmod(PRIVATE_FILE);
       await f.write(bundles);
     } finally {
       await f.close();

@@ -3,8 +3,8 @@
  * `{"logType": …, "logEntries": […]}` and single NDJSON lines. Errors locate the problem
  * (`logEntries[17].eventTime: …`, `line 5: …`); nothing is partially accepted.
  */
-import { invalid } from '../errors.ts';
-import { EntryProblem, type NewEntry, toNewEntry } from './entry.ts';
+import { invalid, invalidInput } from '../errors.ts';
+import { ENTRY_FIELDS, EntryProblem, type NewEntry, toNewEntry, USER_FIELDS } from './entry.ts';
 import { endOfContainerBytes, endOfStringBytes, skipWsBytes, startsWithBytes } from './json-bytes.ts';
 import { elementSpans, type MemberSpan, minify, objectMembers, skipWs, tooDeep } from './json-text.ts';
 import { ADMIN_LOG_TYPE, ADMIN_LOG_TYPE_REFUSAL, type LogTypes } from './log-types.ts';
@@ -19,13 +19,23 @@ export const MAX_LOG_RECORD_DEPTH = 64;
 
 const TOO_DEEP = `nests objects and arrays more than ${MAX_LOG_RECORD_DEPTH} levels deep (the limit)`;
 
+/** Field names a message may name in the server's log; any other is the client's text, and may be payload. */
+const KNOWN_NAMES: ReadonlySet<string> = new Set([...ENTRY_FIELDS, ...USER_FIELDS, 'logType', 'logEntries']);
+const logName = (name: string) => (KNOWN_NAMES.has(name) ? name : '…');
+
 function parseJson(text: string, where: string): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {
+    // JSON.parse quotes a piece of the text: the client is told, the log is not.
     const detail = err instanceof SyntaxError ? err.message : 'nesting too deep';
-    throw invalid(`${where}is not valid JSON (${detail})`);
+    throw invalidInput(`${where}is not valid JSON (${detail})`, `${where}is not valid JSON`);
   }
+}
+
+/** An entry's problem as a 400 (`say` words it), naming its field in the log only when it is one of the known names. */
+function entryProblem(err: EntryProblem, say: (field: string) => string): Error {
+  return invalidInput(say(err.field), say(err.field && logName(err.field)));
 }
 
 function checkLogType(value: unknown, types: LogTypes, where: string): string {
@@ -71,13 +81,13 @@ export function parseJsonBatch(text: string, types: LogTypes, maxEntries = MAX_B
   const deep = tooDeep(text, 3 + MAX_LOG_RECORD_DEPTH);
   if (deep) {
     const [top, index, field] = deep;
-    const where =
+    const where = (name: (n: string) => string) =>
       top === 'logEntries' && typeof index === 'number'
-        ? `logEntries[${index}]${typeof field === 'string' ? `.${field}` : ''}`
+        ? `logEntries[${index}]${typeof field === 'string' ? `.${name(field)}` : ''}`
         : typeof top === 'string'
-          ? top
+          ? name(top)
           : 'body';
-    throw invalid(`${where}: ${TOO_DEEP}`);
+    throw invalidInput(`${where((n) => n)}: ${TOO_DEEP}`, `${where(logName)}: ${TOO_DEEP}`);
   }
   const doc = parseJson(text, 'body ');
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
@@ -91,10 +101,12 @@ export function parseJsonBatch(text: string, types: LogTypes, maxEntries = MAX_B
     return elementSpans(text, start, spans);
   });
   const dup = duplicateKey(members);
-  if (dup) throw invalid(`${dup}: appears more than once`);
+  if (dup) throw invalidInput(`${dup}: appears more than once`, `${logName(dup)}: appears more than once`);
   const top = doc as Record<string, unknown>;
   for (const k of Object.keys(top)) {
-    if (k !== 'logType' && k !== 'logEntries') throw invalid(`${k}: unknown field (allowed: logType, logEntries)`);
+    if (k !== 'logType' && k !== 'logEntries') {
+      throw invalidInput(`${k}: unknown field (allowed: logType, logEntries)`, '…: unknown field (allowed: logType, logEntries)');
+    }
   }
   const logType = checkLogType(top.logType, types, '');
   const list = top.logEntries;
@@ -111,7 +123,7 @@ export function parseJsonBatch(text: string, types: LogTypes, maxEntries = MAX_B
         out[i] = toNewEntry(logType, item, undefined);
       }
     } catch (err) {
-      if (err instanceof EntryProblem) throw invalid(`${where}${err.field ? '.' + err.field : ''}: ${err.message}`);
+      if (err instanceof EntryProblem) throw entryProblem(err, (field) => `${where}${field ? '.' + field : ''}: ${err.message}`);
       throw err;
     }
   }
@@ -259,7 +271,14 @@ export function parseNdjsonLine(line: string, lineNo: number, types: LogTypes): 
   if (line.startsWith('\uFEFF')) throw invalid(`${where}starts with a UTF-8 byte-order mark (EF BB BF): send the lines without one`);
   // The entry object comes before its logRecord's own levels.
   const deep = tooDeep(line, 1 + MAX_LOG_RECORD_DEPTH);
-  if (deep) throw invalid(`${where}${typeof deep[0] === 'string' ? `${deep[0]}: ` : ''}${TOO_DEEP}`);
+  if (deep) {
+    const field = deep[0];
+    const say = (name: (n: string) => string) => `${where}${typeof field === 'string' ? `${name(field)}: ` : ''}${TOO_DEEP}`;
+    throw invalidInput(
+      say((n) => n),
+      say(logName),
+    );
+  }
   const value = parseJson(line, where);
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw invalid(`${where}must be a JSON object (one entry per line, with its logType)`);
@@ -268,7 +287,7 @@ export function parseNdjsonLine(line: string, lineNo: number, types: LogTypes): 
   try {
     return toNewEntry(logType, value, logRecordText(line, skipWs(line, 0)), ['logType']);
   } catch (err) {
-    if (err instanceof EntryProblem) throw invalid(`${where}${err.field ? err.field + ': ' : ''}${err.message}`);
+    if (err instanceof EntryProblem) throw entryProblem(err, (field) => `${where}${field ? field + ': ' : ''}${err.message}`);
     throw err;
   }
 }

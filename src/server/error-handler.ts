@@ -71,8 +71,11 @@ export function classify(err: unknown): {
   messages: readonly string[];
   headers: Readonly<Record<string, string>>;
   context?: Readonly<Record<string, string>>;
+  /** The messages as the log may hold them, when they differ (see invalidInput). */
+  logged?: readonly string[] | undefined;
 } {
-  if (err instanceof LogwardenError) return { code: err.code, messages: err.messages, headers: err.headers, context: err.context };
+  if (err instanceof LogwardenError)
+    return { code: err.code, messages: err.messages, headers: err.headers, context: err.context, logged: err.logged };
   // Typed failures from below the routes (the store's) keep their code; a 5xx's message is
   // logged with the error, never sent.
   if (err instanceof CodedError) {
@@ -125,9 +128,11 @@ function isUnreachable(err: unknown): boolean {
 
 /** Renders the envelope; the request's one log line (request-log.ts) then says why. */
 export function errorHandler(err: unknown, request: FastifyRequest, reply: FastifyReply): void {
-  const { code, messages, headers, context } = classify(err);
+  const { code, messages, headers, context, logged } = classify(err);
   const status = ERROR_STATUS[code];
-  noteFailure(request, { code, message: loggableMessage(messages), ...(status >= 500 && { err }), ...(context && { context }) });
+  // A refusal of our own (LogwardenError: a full ingest queue, say) is no fault to trace; a 5xx from anything else is logged with its cause.
+  const cause = status >= 500 && !(err instanceof LogwardenError);
+  noteFailure(request, { code, message: loggableMessage(logged ?? messages), ...(cause && { err }), ...(context && { context }) });
   void reply
     .code(status)
     .headers(headers)

@@ -72,7 +72,7 @@ export function noteFailure(request: FastifyRequest, failure: Failure): void {
   request.failure = failure;
 }
 
-/** The onResponse line. 5xx at error level with the cause; everything else at info. */
+/** The onResponse line. 5xx at error level with the cause (warn for the server's own refusals); everything else at info. */
 export function logRequest(request: FastifyRequest, reply: FastifyReply): void {
   const status = reply.statusCode;
   const failure = request.failure;
@@ -92,9 +92,12 @@ export function logRequest(request: FastifyRequest, reply: FastifyReply): void {
     fields.reason = failure.message;
     if (failure.context?.detail !== undefined) fields.detail = failure.context.detail;
   }
-  if (status >= 500) {
-    if (failure?.err !== undefined) fields.err = failure.err;
+  if (status >= 500 && failure?.err !== undefined) {
+    fields.err = failure.err;
     request.log.error(fields, 'request failed');
+  } else if (status >= 500) {
+    // A refusal of the server's own (a full ingest queue): no fault, but the operator may want to know.
+    request.log.warn(fields, 'request refused');
   } else {
     request.log.info(fields, status >= 400 ? 'request rejected' : 'request completed');
   }

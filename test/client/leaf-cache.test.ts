@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -76,5 +76,22 @@ describe('the file leaf cache', () => {
     await cache.append(encodeEntryBundle([Buffer.from('third')]));
     assert.deepEqual(await readAll(cache, 3), { ok: true, leaves: ['first', 'second', 'third'] });
     await assert.rejects(cache.truncate(4), /holds fewer than 4 leaves/);
+  });
+
+  it("is readable by its owner only (it holds the tenant's leaves), one made before included", async () => {
+    const mode = (p: string) => statSync(p).mode & 0o777;
+    const fresh = join(dir, 'private', 'deeper', 'leaves');
+    await new FileLeafCache(fresh).append(encodeEntryBundle([Buffer.from('a')]));
+    assert.equal(mode(fresh), 0o600);
+    assert.equal(mode(join(dir, 'private', 'deeper')), 0o700);
+    assert.equal(mode(join(dir, 'private')), 0o700);
+    const old = join(dir, 'old-leaves');
+    writeFileSync(old, encodeEntryBundle([Buffer.from('b')]));
+    chmodSync(old, 0o644);
+    await new FileLeafCache(old).append(encodeEntryBundle([Buffer.from('c')]));
+    assert.equal(mode(old), 0o600);
+    const emptied = join(dir, 'emptied-leaves');
+    await new FileLeafCache(emptied).truncate(0);
+    assert.equal(mode(emptied), 0o600);
   });
 });

@@ -195,6 +195,32 @@ describe('request log lines', () => {
     assert.ok(!raw.join('').includes(marker), 'the log is not');
   });
 
+  it('keeps payload quoted by JSON.parse, and field names the client chose, out of the log', async () => {
+    const marker = 'PAYLOADMARK';
+    const E = '"eventTime":"2026-12-01T00:00:00Z"';
+    const bodies: [string, string][] = [
+      ['application/json', `{"logType":"AccessLog","logEntries":[{${E},"logRecord":{"a":${marker}1}}]}`],
+      ['application/json', `{"logType":"AccessLog","logEntries":[{${E},"logRecord":{},"${marker}2":1}]}`],
+      ['application/json', `{"logType":"AccessLog","logEntries":[],"${marker}3 \\" x":1}`],
+      ['application/json', `{"logType":"AccessLog","logEntries":[{${E},"logRecord":{},"${marker}4":1,"${marker}4":2}]}`],
+      ['application/json', `{"logType":"AccessLog","logEntries":[{${E},"logRecord":{}, "${marker}5":${'['.repeat(70)}${']'.repeat(70)}}]}`],
+      ['application/x-ndjson', `{"logType":"AccessLog",${E},"logRecord":{},"${marker}6":1}\n`],
+      ['application/x-ndjson', `{"logType":"AccessLog",${E},"logRecord":{"x":${marker}7}}\n`],
+    ];
+    for (const [type, payload] of bodies) {
+      const res = await t.inject({ method: 'POST', url: '/v2/logs', headers: { authorization: basic(t.key), 'content-type': type }, payload });
+      assert.equal(res.statusCode, 400, payload);
+      const [line] = linesOf(res.json().requestId);
+      assert.ok(line?.reason, payload);
+      assert.ok(!line.reason.includes(marker), `logged: ${line.reason}`);
+    }
+    // A known field is still named, so the log says what was wrong.
+    const typo = await t.ingest('AccessLog', [{ eventTime: '2026-12-01T00:00:00Z', logRecord: {}, userId: 7 } as never]);
+    assert.equal(typo.statusCode, 400);
+    assert.match(linesOf(typo.json().requestId)[0]!.reason!, /^logEntries\[0\]\.userId: must be a string/);
+    assert.ok(!raw.join('').includes(marker), 'the log holds no marker');
+  });
+
   it('logs a 500 once, at error level, with its cause and requestId', async () => {
     const original = t.store.firstPage;
     t.store.firstPage = async () => {

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ConfigError, loadConfig } from '../../src/config.ts';
+import { createTenant, issueAccessKey } from '../../src/service/access-keys.ts';
 import { basic, startTestApp, type TestApp } from '../support/app.ts';
 import { startServe } from '../support/cli.ts';
 import { parseResponse, type RawResponse } from '../support/raw-http.ts';
@@ -77,7 +78,7 @@ describe('slow request bodies (real socket)', () => {
   let port: number;
   let auth: string;
   before(async () => {
-    t = await startTestApp({ config: { requestTimeoutMs: TIMEOUT_MS, maxConcurrentIngests: 2 } });
+    t = await startTestApp({ config: { requestTimeoutMs: TIMEOUT_MS, maxConcurrentIngests: 3 } });
     await t.app.listen({ port: 0, host: '127.0.0.1' });
     port = (t.app.server.address() as { port: number }).port;
     auth = basic(t.key);
@@ -129,8 +130,12 @@ describe('slow request bodies (real socket)', () => {
   });
 
   it('refuses ingest past the bound on concurrent bodies with 503 and Retry-After, and serves again once they end', async () => {
+    // Slow bodies from two tenants (a tenant holds at most half the slots, rounded up: 2 of 3).
+    const other = await createTenant(t.store, 'other tenant');
+    const otherAuth = basic(await issueAccessKey(t.store, other.id, ['api:logs:write']));
     const a = upload(port, auth, 'application/x-ndjson', ndjsonBody(400, 'slot-a'), 2048, 100);
     const b = upload(port, auth, 'application/x-ndjson', ndjsonBody(400, 'slot-b'), 2048, 100);
+    const c = upload(port, otherAuth, 'application/x-ndjson', ndjsonBody(400, 'slot-c'), 2048, 100);
     await new Promise((r) => setTimeout(r, 400));
 
     const refused = await fetch(`http://127.0.0.1:${port}/v2/logs`, {
@@ -140,15 +145,40 @@ describe('slow request bodies (real socket)', () => {
     });
     assert.equal(refused.status, 503, await refused.clone().text());
     assert.equal(refused.headers.get('retry-after'), '1');
-    assert.match(((await refused.json()) as { errors: string[] }).errors[0]!, /already reading 2 ingest requests/);
+    assert.match(((await refused.json()) as { errors: string[] }).errors[0]!, /already reading 3 ingest requests/);
     // Reads are not ingest: they go on.
     const read = await t.list({ logType: 'UserCallPlay', fromDateTime: '2026-07-01T00:00:00Z' });
     assert.equal(read.statusCode, 200);
 
     assert.equal((await a.response).status, 201);
     assert.equal((await b.response).status, 201);
+    assert.equal((await c.response).status, 201);
     const again = await t.ingest('AccessLog', [{ eventTime: '2026-07-03T00:00:00Z', logRecord: {} }]);
     assert.equal(again.statusCode, 201);
+  });
+
+  it('keeps one tenant from holding every slot: past half the slots its next body is refused while another tenant is served', async () => {
+    const a = upload(port, auth, 'application/x-ndjson', ndjsonBody(400, 'share-a'), 2048, 100);
+    const b = upload(port, auth, 'application/x-ndjson', ndjsonBody(400, 'share-b'), 2048, 100);
+    await new Promise((r) => setTimeout(r, 300));
+    const post = (authorization: string) =>
+      fetch(`http://127.0.0.1:${port}/v2/logs`, {
+        method: 'POST',
+        headers: { authorization, 'content-type': 'application/json' },
+        body: JSON.stringify({ logType: 'AccessLog', logEntries: [{ eventTime: '2026-07-04T00:00:00Z', logRecord: {} }] }),
+      });
+    const second = await post(auth);
+    assert.equal(second.status, 503);
+    assert.equal(second.headers.get('retry-after'), '1');
+    assert.match(
+      ((await second.json()) as { errors: string[] }).errors[0]!,
+      /this tenant already has 2 ingest requests being read, its share of this server's 3/,
+    );
+    const other = await createTenant(t.store, 'another tenant');
+    const served = await post(basic(await issueAccessKey(t.store, other.id, ['api:logs:write'])));
+    assert.equal(served.status, 201, await served.text());
+    assert.equal((await a.response).status, 201);
+    assert.equal((await b.response).status, 201);
   });
 });
 
