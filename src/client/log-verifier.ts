@@ -588,17 +588,25 @@ export class LogVerifier {
     // The leaves entries were claimed to be, ascending, walked as the audit goes.
     const claims = served.claimedAscending();
     let nextClaim = 0;
+    // A malformed leaf is reported once the audit has shown the leaves to be the signed tree's
+    // (else a leaf altered in transit is a tree mismatch, as it should be).
+    let malformed: unknown;
     const audit = await this.audit(
       after.checkpoint,
       (index, leaf) => {
         while (nextClaim < claims.length && claims[nextClaim]! < index) nextClaim++;
         if (startsWith(leaf, prefix)) {
           typeHashes.add(index, leaf);
-          matcher.add(index, leaf, claims[nextClaim] === index);
+          try {
+            matcher.add(index, leaf, claims[nextClaim] === index);
+          } catch (err) {
+            malformed ??= err;
+          }
         } else if (startsWith(leaf, receiptPrefix)) receipts.set(index, new TextDecoder().decode(leaf));
       },
       { checkTiles: options.checkTiles === true },
     );
+    if (malformed !== undefined) throw malformed;
     const result = matcher.match(served.entries());
     const deletions = checkDeletionReceipts(receipts, (index) => typeHashes.get(index));
     const proof = windowProof(window, before.checkpoint.size, after.checkpoint, served, matcher, typeHashes, result, audit, deletions);

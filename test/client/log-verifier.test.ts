@@ -189,17 +189,20 @@ describe('LogVerifier against a tampering server', () => {
     }
   });
 
-  it("a leaf's data altered in the entry bundles", async () => {
-    s.mutate = (path, body) => {
-      if (!path.startsWith('tile/entries/000')) return body;
-      const copy = Uint8Array.from(body);
-      copy[22] = copy[22]! ^ 1; // inside leaf 0's log type line
-      return copy;
-    };
-    try {
-      await rejects(fresh().proveWindow(WINDOW), 'tree-mismatch', /leaf 0 as served in tile\/entries\/000 does not match its hash in tile\/0\/000/);
-    } finally {
-      s.mutate = null;
+  it("a leaf's data altered in the entry bundles (its log type, or its eventTime made malformed)", async () => {
+    // Byte 22: inside leaf 0's log type line; byte 35: the '-' after the year of its eventTime.
+    for (const at of [22, 35]) {
+      s.mutate = (path, body) => {
+        if (!path.startsWith('tile/entries/000')) return body;
+        const copy = Uint8Array.from(body);
+        copy[at] = copy[at]! ^ 1;
+        return copy;
+      };
+      try {
+        await rejects(fresh().proveWindow(WINDOW), 'tree-mismatch', /leaf 0 as served in tile\/entries\/000 does not match its hash in tile\/0\/000/);
+      } finally {
+        s.mutate = null;
+      }
     }
   });
 
