@@ -65,6 +65,28 @@ function documentedListQuery(schema: FastifySchema, types: LogTypes, sizes: Page
   };
 }
 
+/**
+ * The tile route's trailing wildcard (`…/tile/*`) as a named path parameter (`…/tile/{tilePath}`):
+ * OpenAPI names every path parameter, and `{*}` is no name.
+ */
+function namedTilePath(schema: FastifySchema, url: string): { schema: FastifySchema; url: string } {
+  const params = schema.params as { properties?: Record<string, unknown>; required?: string[] } | undefined;
+  const wildcard = params?.properties?.['*'];
+  if (!params?.properties || wildcard === undefined) return { schema, url };
+  const { '*': _, ...rest } = params.properties;
+  return {
+    schema: {
+      ...schema,
+      params: {
+        ...params,
+        properties: { ...rest, tilePath: wildcard },
+        required: [...(params.required ?? []).filter((r) => r !== '*'), 'tilePath'],
+      },
+    },
+    url: `${url.slice(0, -1)}:tilePath`,
+  };
+}
+
 export async function registerDocs(app: FastifyInstance, options: { types: LogTypes; pageSizes: PageSizes; now?: Date }): Promise<void> {
   const from = exampleFrom(options.now ?? new Date());
   await app.register(swagger, {
@@ -84,10 +106,12 @@ export async function registerDocs(app: FastifyInstance, options: { types: LogTy
         },
       },
     },
-    transform: ({ schema, url, route }) => ({
-      schema: url === '/v2/logs' && route.method === 'GET' && schema ? documentedListQuery(schema, options.types, options.pageSizes, from) : schema,
-      url,
-    }),
+    transform: ({ schema, url, route }) => {
+      if (url === '/v2/logs' && route.method === 'GET' && schema)
+        return { schema: documentedListQuery(schema, options.types, options.pageSizes, from), url };
+      if (url.endsWith('/*') && schema) return namedTilePath(schema, url);
+      return { schema, url };
+    },
   });
   await app.register(swaggerUi, {
     routePrefix: '/docs',

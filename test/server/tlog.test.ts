@@ -256,9 +256,17 @@ describe('GET /v2/tlog/{tenantId}/… over HTTP (sqlite, sealing at once)', () =
   });
 
   it('documents every endpoint in the OpenAPI document', async () => {
-    const doc = (await (await fetch(`${base}/openapi.json`)).json()) as { paths: Record<string, unknown> };
-    for (const p of ['checkpoint', 'key', 'tile/{*}', 'proof/inclusion', 'proof/consistency']) {
+    const doc = (await (await fetch(`${base}/openapi.json`)).json()) as {
+      paths: Record<string, { get: { parameters: { name: string; in: string }[] } }>;
+    };
+    for (const p of ['checkpoint', 'key', 'tile/{tilePath}', 'proof/inclusion', 'proof/consistency']) {
       assert.ok(`/v2/tlog/{tenantId}/${p}` in doc.paths, p);
+    }
+    // Every path parameter is named, as OpenAPI requires (the tile route's wildcard included).
+    for (const [path, item] of Object.entries(doc.paths)) {
+      const named = (item.get?.parameters ?? []).filter((q) => q.in === 'path').map((q) => q.name);
+      assert.deepEqual(named.sort(), [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]!).sort(), path);
+      assert.ok(!named.includes('*'), path);
     }
   });
 });
