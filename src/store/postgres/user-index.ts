@@ -9,9 +9,39 @@ import { EMPTY_PAGE } from '../page.ts';
 import { type DecodedSegment, decodeSegment, type SegmentOwner } from '../segment-codec.ts';
 import type { HotEntry } from '../segment-pages.ts';
 import type { FirstPage, HourTally, Position, StoredEntry, StoredPage, UserMatch } from '../store.ts';
-import { collectPosted, countPosted, mergeUserPage, type PostedSegment, postingsOf, userHourlyTallies, userKey, wholeHours } from '../user-filter.ts';
+import {
+  collectPosted,
+  countPosted,
+  matchesUser,
+  mergeUserPage,
+  type PostedSegment,
+  postingsOf,
+  userHourlyTallies,
+  userKey,
+  wholeHours,
+} from '../user-filter.ts';
 
 const NO_UPPER_BOUND = Number.MAX_SAFE_INTEGER;
+
+/**
+ * A hot row's user field is read by SQL (`body::json ->> field`), but PostgreSQL's json
+ * functions refuse `\u0000` and a lone surrogate escape anywhere in the text: valid JSON, kept
+ * as sent. A row whose text holds such an escape (or seems to: an escaped backslash before `u`
+ * counts too) is left out of the SQL match, in an order SQL keeps (CASE), and matched here.
+ */
+const ODD_ESCAPE = `body ~ '\\\\u(0000|[dD][89a-fA-F])'`;
+const sqlMatch = (field: string, value: string) => `CASE WHEN ${ODD_ESCAPE} THEN false ELSE (body::json ->> ${field}) = ${value} END`;
+
+/** The hot rows SQL cannot match (see ODD_ESCAPE) that are the user's, in page order. */
+async function oddHotRows(client: pg.PoolClient, match: UserMatch, where: string, values: readonly unknown[]): Promise<HotEntry[]> {
+  const r = await client.query<{ event_time: string; seq: string; body: string }>(
+    `SELECT event_time, seq, body FROM entries WHERE ${where} AND ${ODD_ESCAPE} ORDER BY event_time, seq`,
+    [...values],
+  );
+  return r.rows
+    .map((row) => ({ timeMs: Number(row.event_time), seq: Number(row.seq), body: Buffer.from(row.body) }))
+    .filter((e) => matchesUser(e.body, match));
+}
 /** Segments fetched per statement while a page needs more. */
 const BATCH = 8;
 
@@ -169,10 +199,16 @@ class UserReader {
     const w = await this.client.query<{ w: string }>('SELECT last_seq AS w FROM entry_seqs WHERE tid = $1', [this.tid]);
     const hot = await this.client.query<{ n: string }>({
       name: 'lw_user_hot_count',
-      text: `SELECT count(*) AS n FROM entries WHERE tid = $1 AND type_id = $2 AND event_time >= $3 AND event_time < $4 AND (body::json ->> $5) = $6`,
+      text: `SELECT count(*) AS n FROM entries WHERE tid = $1 AND type_id = $2 AND event_time >= $3 AND event_time < $4 AND ${sqlMatch('$5', '$6')}`,
       values: [this.tid, this.typeId, fromMs, toMs, this.match.field, this.match.value],
     });
-    let total = Number(hot.rows[0]!.n);
+    const odd = await oddHotRows(this.client, this.match, 'tid = $1 AND type_id = $2 AND event_time >= $3 AND event_time < $4', [
+      this.tid,
+      this.typeId,
+      fromMs,
+      toMs,
+    ]);
+    let total = Number(hot.rows[0]!.n) + odd.length;
     let at: Position | undefined = { timeMs: fromMs, seq: -1 };
     while (at !== undefined) {
       const batch = await this.posted(at, 256);
@@ -185,13 +221,19 @@ class UserReader {
 
   async page(after: Position, toMs: number, watermark: number, limit: number): Promise<StoredPage> {
     const want = limit + 1;
+    const range = 'tid = $1 AND type_id = $2 AND event_time >= $3 AND (event_time, seq) > ($3, $4) AND event_time < $5 AND seq <= $6';
     const hot = await this.client.query<{ event_time: string; seq: string; body: string }>({
       name: 'lw_user_hot',
-      text: `SELECT event_time, seq, body FROM entries WHERE tid = $1 AND type_id = $2 AND event_time >= $3 AND (event_time, seq) > ($3, $4)
-             AND event_time < $5 AND seq <= $6 AND (body::json ->> $7) = $8 ORDER BY event_time, seq LIMIT $9`,
+      text: `SELECT event_time, seq, body FROM entries WHERE ${range} AND ${sqlMatch('$7', '$8')} ORDER BY event_time, seq LIMIT $9`,
       values: [this.tid, this.typeId, after.timeMs, after.seq, toMs, watermark, this.match.field, this.match.value, want],
     });
     const hotEntries: HotEntry[] = hot.rows.map((r) => ({ timeMs: Number(r.event_time), seq: Number(r.seq), body: Buffer.from(r.body) }));
+    const odd = await oddHotRows(this.client, this.match, range, [this.tid, this.typeId, after.timeMs, after.seq, toMs, watermark]);
+    if (odd.length > 0) {
+      hotEntries.push(...odd);
+      hotEntries.sort((a, b) => a.timeMs - b.timeMs || a.seq - b.seq);
+      hotEntries.length = Math.min(hotEntries.length, want);
+    }
     // Segments are fetched a few at a time until they have given a page's worth, or end.
     const found: StoredEntry[] = [];
     const bounds = { after, toMs, watermark, limit };
@@ -253,9 +295,15 @@ export async function userTallies(pool: pg.Pool, scope: UserScope): Promise<Hour
     const { from, to } = wholeHours(scope.fromMs, scope.toMs);
     const hot = await client.query<{ event_time: string }>({
       name: 'lw_user_hot_times',
-      text: 'SELECT event_time FROM entries WHERE tid = $1 AND type_id = $2 AND event_time >= $3 AND event_time < $4 AND (body::json ->> $5) = $6',
+      text: `SELECT event_time FROM entries WHERE tid = $1 AND type_id = $2 AND event_time >= $3 AND event_time < $4 AND ${sqlMatch('$5', '$6')}`,
       values: [scope.tid, scope.typeId, from, to, scope.match.field, scope.match.value],
     });
+    const odd = await oddHotRows(client, scope.match, 'tid = $1 AND type_id = $2 AND event_time >= $3 AND event_time < $4', [
+      scope.tid,
+      scope.typeId,
+      from,
+      to,
+    ]);
     const reader = new UserReader(client, scope.tid, scope.typeId, scope.owner, scope.match);
     const segments: PostedSegment[] = [];
     for (let at: Position | undefined = { timeMs: from, seq: -1 }; at !== undefined; ) {
@@ -266,7 +314,7 @@ export async function userTallies(pool: pg.Pool, scope: UserScope): Promise<Hour
     }
     return userHourlyTallies(
       segments,
-      hot.rows.map((r) => Number(r.event_time)),
+      [...hot.rows.map((r) => Number(r.event_time)), ...odd.map((e) => e.timeMs)],
       scope.match,
       scope.fromMs,
       scope.toMs,

@@ -969,6 +969,39 @@ export function runStoreContract({ name, create, skip, verifiableLog }: StoreCon
         }
       });
 
+      it('matches entries whose text holds \\u0000 or a lone surrogate escape (valid JSON some databases refuse), hot and sealed', async () => {
+        const odd = (timeMs: number, userId: string, record: string, i: number): NewEntry => {
+          const body = `{"userId":"${userId}","eventTime":"${formatEventTime(timeMs)}","logRecord":{${record},"i":${i}}}`;
+          return { logType: 'AccessLog', eventTimeMs: timeMs, body, key: entryKey('AccessLog', body) };
+        };
+        const entries = [
+          odd(T0, '1', '"s":"a\\u0000b"', 0),
+          odd(T0 + 1000, '\\ud800', '"s":"x"', 1),
+          odd(T0 + 2000, '2', '"s":"\\udc00"', 2),
+          odd(T0 + 3000, '1', '"s":"\\\\u0000"', 3),
+          ...Array.from({ length: 20 }, (_, i) => odd(T0 + 4000 + i * 1000, String(i % 3), '"s":"plain"', 4 + i)),
+        ];
+        await store.append(TENANT, entries);
+        const mine = (userId: string) => entries.filter((e) => JSON.parse(e.body).userId === userId);
+        const check = async (what: string) => {
+          for (const userId of ['1', '2', '\ud800']) {
+            const query = { ...q('AccessLog', T0, null), user: { field: 'userId', value: userId } } as const;
+            await assertUserReads(store, query, mine(userId), `${what}: userId ${JSON.stringify(userId)}`);
+            const hours = await store.hourlyTallies(query);
+            assert.equal(
+              hours.reduce((n, h) => n + h.count, 0),
+              mine(userId).length,
+              `${what}: tallies of ${JSON.stringify(userId)}`,
+            );
+          }
+        };
+        await check('hot');
+        if (fixture.segments) {
+          await fixture.segments.settle(store);
+          await check('sealed');
+        }
+      });
+
       it('keeps a user query on its snapshot while entries of the user arrive between pages', async () => {
         const base = Array.from({ length: 300 }, (_, i) => userEntry('AccessLog', T0 + i * 100, i % 3, i));
         await store.append(TENANT, base);
