@@ -33,22 +33,49 @@ const BAD_CREDENTIALS = 'invalid access key or secret';
 /** Compared against when the key is unknown, so the failure costs the same as a wrong secret. */
 const DUMMY_HASH = hashSecret('logwarden: no such key');
 
+/**
+ * Checks credentials. Access key lookups may be kept for `cacheMs` (a store shared by several
+ * processes costs a round trip per lookup); when the store tells of every key created or revoked
+ * (watchAccessKeys), a change drops what was kept at once, so a revocation holds immediately in
+ * every process, and nothing is kept while changes might be missed.
+ */
 export class Authenticator {
   private readonly cache = new Map<string, { record: AccessKeyRecord | undefined; at: number }>();
+  /** Whether lookups may be kept now. */
+  private keeping: boolean;
+  /** Counts changes heard: a lookup that overlapped one is not kept (it may predate it). */
+  private changes = 0;
 
   constructor(
     private readonly store: Store,
     private readonly tokens: TokenService,
     private readonly cacheMs: number,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.keeping = cacheMs > 0;
+    if (this.keeping && store.watchAccessKeys) {
+      store.watchAccessKeys({
+        changed: (accessKey) => {
+          this.changes++;
+          this.cache.delete(accessKey);
+        },
+        live: (heard) => {
+          this.changes++;
+          this.cache.clear();
+          this.keeping = heard;
+        },
+      });
+    }
+  }
 
   private async lookup(accessKey: string): Promise<AccessKeyRecord | undefined> {
-    if (this.cacheMs <= 0) return this.store.getAccessKey(accessKey);
+    if (!this.keeping) return this.store.getAccessKey(accessKey);
     const now = this.now();
     const hit = this.cache.get(accessKey);
     if (hit && now - hit.at < this.cacheMs) return hit.record;
+    const changes = this.changes;
     const record = await this.store.getAccessKey(accessKey);
+    if (!this.keeping || changes !== this.changes) return record;
     if (this.cache.size > 10_000) this.cache.clear();
     this.cache.set(accessKey, { record, at: now });
     return record;

@@ -36,6 +36,14 @@ export interface AccessKeyRecord {
   readonly revokedAt: string | null;
 }
 
+/** What `Store.watchAccessKeys` tells. */
+export interface AccessKeyWatcher {
+  /** A key was created or revoked (committed). */
+  changed(accessKey: string): void;
+  /** Whether changes are heard: while false, some may be missed, and nothing may be kept. */
+  live(heard: boolean): void;
+}
+
 export interface NewAccessKey {
   readonly accessKey: string;
   readonly tenantId: string;
@@ -265,6 +273,12 @@ export interface Store {
   listAccessKeys(tenantId: string): Promise<AccessKeyRecord[]>;
   /** Revokes a key; false when no such key exists or it was already revoked. */
   revokeAccessKey(accessKey: string, trail?: TrailOf<AccessKeyRecord>): Promise<boolean>;
+  /**
+   * For a process that keeps access keys in memory: hears keys created or revoked by any process
+   * of the store (until the store closes). Offered by stores shared by several processes whose
+   * reads cost a round trip (PostgreSQL).
+   */
+  watchAccessKeys?(watcher: AccessKeyWatcher): void;
 
   /** The value stored under `name`, creating it with `create()` on first use (atomically). */
   getOrCreateSecret(name: string, create: () => string): Promise<string>;

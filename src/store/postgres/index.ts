@@ -18,6 +18,7 @@ import { emptyReceipt, purgeLimit } from '../purge-step.ts';
 import type { SegmentOwner } from '../segment-codec.ts';
 import type {
   AccessKeyRecord,
+  AccessKeyWatcher,
   AppendResult,
   Checkpoint,
   EntryQuery,
@@ -43,6 +44,7 @@ import { type BackgroundErrorReporter, reportToStderr, StoreInconsistencyError, 
 import { LogKeys } from '../tree-keys.ts';
 import { type LeafRecord, leafRecordOf, leafText } from '../tree-leaf-records.ts';
 import { reportTreeProgress, type TreeOptions } from '../tree-upgrade.ts';
+import { KeyWatch, notifyKeyChange } from './key-watch.ts';
 import { attachedMonths, attachMonth, dropEmptyMonth, migrate, monthLabel, monthOf, monthTable } from './migrations.ts';
 import { type CutoffOf, dropExpiredMonth } from './month-drop.ts';
 import { PageReader } from './page-reader.ts';
@@ -233,7 +235,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     await pool.end();
     throw err;
   }
-  const store = new PostgresStore(pool, newPool(options.url, 1), newPool(options.url, 1), options);
+  const store = new PostgresStore(pool, newPool(options.url, 1), newPool(options.url, 1), options, new KeyWatch(options.url));
   try {
     await store.openLog(options);
     // Segments sealed before the user index existed are indexed before the store is used.
@@ -273,6 +275,7 @@ export class PostgresStore implements Store {
     private readonly side: pg.Pool,
     private readonly sealing: pg.Pool,
     options: Omit<PostgresStoreOptions, 'url'> = {},
+    private readonly keyWatch?: KeyWatch,
   ) {
     this.reader = new PageReader(pool, this.cache);
     const log = options.onBackgroundError ?? reportToStderr;
@@ -366,6 +369,7 @@ export class PostgresStore implements Store {
     if (this.closed) return;
     this.closed = true;
     await this.sealer.stop();
+    await this.keyWatch?.stop();
     await Promise.all([this.pool.end(), this.side.end(), this.sealing.end()]);
   }
 
@@ -784,6 +788,8 @@ export class PostgresStore implements Store {
           new Date(),
         ]);
         const after = (await this.keyRecord(client, key.accessKey))!;
+        // A process that looked the key up before it existed forgets that it did not.
+        await notifyKeyChange(client, key.accessKey);
         return { before: undefined, after, result: after };
       },
       trail,
@@ -802,6 +808,10 @@ export class PostgresStore implements Store {
       accessKey,
     ]);
     return r.rows[0] && toKey(r.rows[0]);
+  }
+
+  watchAccessKeys(watcher: AccessKeyWatcher): void {
+    this.keyWatch?.add(watcher);
   }
 
   async listAccessKeys(tenantId: string): Promise<AccessKeyRecord[]> {
@@ -823,6 +833,7 @@ export class PostgresStore implements Store {
         const before = await this.keyRecord(client, accessKey);
         const r = await client.query('UPDATE access_keys SET revoked_at = $1 WHERE access_key = $2 AND revoked_at IS NULL', [new Date(), accessKey]);
         if (r.rowCount !== 1 || !before) return undefined;
+        await notifyKeyChange(client, accessKey);
         return { before, after: (await this.keyRecord(client, accessKey))!, result: true };
       },
       trail,
