@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { SERVER_ACTOR } from '../admin/actor.ts';
 import type { KeptRetention } from '../admin/gong-retention.ts';
 import { createKeyAct } from '../admin/keys.ts';
-import { recordPurgeRun } from '../admin/purge-trail.ts';
+import { completePurgeTrail, recordPurgeRun } from '../admin/purge-trail.ts';
 import { createTenantAct } from '../admin/tenants.ts';
 import type { Config } from '../config.ts';
 import { GONG_LOG_TYPES } from '../logs/log-types.ts';
@@ -202,6 +202,12 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       onError: (err) =>
         logger.error({ problem: err instanceof Error ? err.message : String(err) }, 'retention purge failed; retrying at the next interval'),
       onPurged,
+      // Receipts whose trail entry a process that ended never wrote get it first.
+      beforeCycle: async () => {
+        const written = await completePurgeTrail(store, clock);
+        if (written > 0)
+          logger.warn({ written }, 'retention purge: admin trail entries of earlier purges written (a process ended before writing them)');
+      },
     });
     purge.start();
     const running = app;

@@ -25,6 +25,8 @@ export interface BackgroundPurgeOptions {
   readonly stepEntries?: number;
   /** The clock (ms) retention is measured by. */
   readonly now?: () => number;
+  /** Called at the start of each cycle this process runs (holding the lease); awaited. */
+  readonly beforeCycle?: () => Promise<void>;
   /** Called after each step that deleted entries (the admin trail records it); awaited. */
   readonly onPurged?: (tenantId: string, receipt: PurgeReceipt) => void | Promise<void>;
   /** One line per step that deleted entries: who and how many, never entry text. */
@@ -100,6 +102,7 @@ export class BackgroundPurge {
       await this.options.onPurged?.(tenantId, receipt);
     };
     try {
+      await this.options.beforeCycle?.();
       if (store.dropExpiredPartitions) {
         // Whole partitions first, where every entry in them may go: no row is deleted one by one.
         const cutoffs = new Map<string, (logType: string) => number | null>();

@@ -332,6 +332,14 @@ export interface Store {
   purge(tenantId: string, logType: string, beforeMs: number, limit: number): Promise<PurgeReceipt>;
 
   /**
+   * Appends a purge step's admin-trail entry to its tenant's log, once: in one transaction with
+   * marking its receipt (leaf `receiptLeaf`) as recorded. False when it already was (nothing appended).
+   */
+  recordPurgeTrail(tenantId: string, receiptLeaf: number, entry: NewEntry): Promise<boolean>;
+  /** Receipts whose admin-trail entry is not recorded (a process ended between the two), by tenant and leaf. */
+  untrailedReceipts(): Promise<{ tenantId: string; leafIndex: number; text: string }[]>;
+
+  /**
    * Stores that keep entries in time partitions (PostgreSQL's months) drop whole partitions in
    * which every entry is expired for its tenant and type (before `cutoffOf`'s time; null: kept
    * forever) and under no active hold, each in one transaction with the deletion receipts of

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { recordPurgeRun } from '../../src/admin/purge-trail.ts';
+import { completePurgeTrail, recordPurgeRun } from '../../src/admin/purge-trail.ts';
 import { loadConfig } from '../../src/config.ts';
 import { startServer } from '../../src/server/start.ts';
 import { issueAccessKey } from '../../src/service/access-keys.ts';
@@ -70,6 +70,43 @@ describe('purge runs in the admin trail', () => {
     }
   });
 
+  it('writes the entry of a receipt whose purge ended before writing it, once, whoever finds it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'logwarden-purge-trail-gap-'));
+    const store = openSqliteStore({ dataDir: dir });
+    try {
+      await store.createTenant({ id: '4343', name: 'Gap' });
+      const day = 86_400_000;
+      const t0 = Date.UTC(2026, 0, 1);
+      await store.append('4343', [makeEntry('AccessLog', t0), makeEntry('AccessLog', t0 + day), makeEntry('AccessLog', t0 + 40 * day)]);
+      // The step's receipt commits; the process ends before the trail entry (no recordPurgeRun).
+      const receipt = await store.purge('4343', 'AccessLog', t0 + 10 * day, 1000);
+      assert.deepEqual(await store.untrailedReceipts(), [
+        { tenantId: '4343', leafIndex: receipt.leafIndex, text: (await store.untrailedReceipts())[0]!.text },
+      ]);
+      const now = Date.UTC(2026, 1, 21);
+      assert.equal(await completePurgeTrail(store, () => now), 1);
+      assert.deepEqual(await store.untrailedReceipts(), []);
+      // Found again (another process, a later cycle), or recorded late by the step's own process: nothing more.
+      assert.equal(await completePurgeTrail(store, () => now), 0);
+      assert.equal(await recordPurgeRun(store, '4343', receipt, () => now), undefined);
+      const page = await store.firstPage({ tenantId: '4343', logType: 'LogwardenAdminLog', fromMs: 0, toMs: null }, 10);
+      const entries = JSON.parse(`[${page.text.toString('utf8')}]`) as Array<{ logRecord: { action: string; after: Record<string, unknown> } }>;
+      assert.equal(entries.length, 1);
+      assert.deepEqual(entries[0]!.logRecord.after, {
+        logType: 'AccessLog',
+        firstEventTime: '2026-01-01T00:00:00.000Z',
+        lastEventTime: '2026-01-02T00:00:00.000Z',
+        count: 2,
+        receiptLeafIndex: receipt.leafIndex,
+        digest: receipt.digest,
+        purgedAt: receipt.purgedAt,
+      });
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("the server's background purge writes a purge.run entry per step into the tenant's trail, readable by its read key", {
     timeout: 60_000,
   }, async () => {
@@ -83,7 +120,11 @@ describe('purge runs in the admin trail', () => {
       await seed.append('77', [
         ...Array.from({ length: 4 }, (_, i) => makeEntry('UserCallPlay', now - (50 + i) * day, `{"old":${i}}`)),
         makeEntry('UserCallPlay', now - day, '{"new":0}'),
+        makeEntry('AccessLog', now - 60 * day, '{"gone":0}'),
       ]);
+      // A purge whose process ended after its receipt, before its trail entry.
+      const orphan = await seed.purge('77', 'AccessLog', now - 30 * day, 100);
+      assert.equal(orphan.count, 1);
       await seed.close();
 
       const told: PurgeReceipt[] = [];
@@ -104,7 +145,10 @@ describe('purge runs in the admin trail', () => {
         const records = (
           res.json() as { logEntries: Array<{ userFullName: string; logRecord: { action: string; actor: unknown; after: Record<string, unknown> } }> }
         ).logEntries;
-        assert.equal(records.length, 1);
+        // The orphan's entry first (written as the cycle began), then the step's own.
+        assert.equal(records.length, 2);
+        assert.deepEqual([records[0]!.logRecord.after.logType, records[0]!.logRecord.after.receiptLeafIndex], ['AccessLog', orphan.leafIndex]);
+        records.shift();
         assert.equal(records[0]!.userFullName, 'logwarden server');
         assert.deepEqual([records[0]!.logRecord.action, records[0]!.logRecord.actor], ['purge.run', { kind: 'server' }]);
         const after = records[0]!.logRecord.after;

@@ -297,12 +297,12 @@ describe('sqlite store: specific', () => {
       await before.append('7', entries);
       before.settle();
       await before.close();
-      // As the schema before the index (version 6) left it: segments, no postings, none of the later steps.
+      // As the schema before the index (version 5) left it: segments, no postings, none of the later steps.
       withFile(dir, (db) => {
         db.exec(
           'DROP TABLE segment_users; DROP TABLE segment_users_pending; DROP TABLE retention; DROP TABLE holds; DROP TABLE tree_receipts; DROP TABLE purge_lease',
         );
-        db.pragma(`user_version = ${MIGRATIONS.length - 2}`);
+        db.pragma('user_version = 5');
       });
       const store = openSqliteStore({ dataDir: dir, sealIntervalMs: 60_000 });
       try {

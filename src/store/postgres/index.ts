@@ -1029,6 +1029,27 @@ export class PostgresStore implements Store {
     }
   }
 
+  async recordPurgeTrail(tenantId: string, receiptLeaf: number, entry: NewEntry): Promise<boolean> {
+    const tid = await this.requireTid(tenantId);
+    const recorded = await this.recorded(
+      (t: string) => t,
+      async (client, lockTenant) => {
+        await lockTenant(tid);
+        const r = await client.query('UPDATE tree_receipts SET trailed = true WHERE tid = $1 AND leaf = $2 AND NOT trailed', [tid, receiptLeaf]);
+        return r.rowCount === 1 ? { before: undefined, after: tenantId, result: true } : undefined;
+      },
+      () => entry,
+    );
+    return recorded === true;
+  }
+
+  async untrailedReceipts(): Promise<{ tenantId: string; leafIndex: number; text: string }[]> {
+    const r = await this.pool.query<{ id: string; leaf: string; text: string }>(
+      'SELECT t.id, r.leaf, r.text FROM tree_receipts r JOIN tenants t ON t.tid = r.tid WHERE NOT r.trailed ORDER BY r.tid, r.leaf',
+    );
+    return r.rows.map((row) => ({ tenantId: row.id, leafIndex: Number(row.leaf), text: row.text }));
+  }
+
   async takePurgeLease(holder: string, ttlMs: number): Promise<boolean> {
     // Timed by the database's clock: servers sharing it need not agree on the time.
     const r = await this.pool.query(

@@ -282,6 +282,14 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE segments ADD COLUMN key_times int8[], ADD COLUMN keys int8[];
   CREATE INDEX segments_keyless ON segments (id) WHERE keys IS NULL;
   `,
+  // A purge step's admin-trail entry is recorded in a transaction after its receipt's: a receipt
+  // not yet "trailed" is one whose entry a process that ended meanwhile never wrote, found by
+  // the partial index and written by the next purge (admin/purge-trail.ts). Receipts from before
+  // this step count as trailed.
+  `
+  ALTER TABLE tree_receipts ADD COLUMN trailed boolean NOT NULL DEFAULT true;
+  CREATE INDEX tree_receipts_untrailed ON tree_receipts (tid, leaf) WHERE NOT trailed;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -320,7 +320,7 @@ export class PostgresTree {
     await client.query({
       name: 'lw_tree_receipts',
       text: `WITH s AS (UPDATE entry_seqs SET ${treeHeadSet(2)} WHERE tid = $1), ${treeWriteCtes(6)}
-             INSERT INTO tree_receipts (tid, leaf, text) SELECT $1, $17::int8 + u.i - 1, u.t FROM unnest($18::text[]) WITH ORDINALITY AS u (t, i)`,
+             INSERT INTO tree_receipts (tid, leaf, text, trailed) SELECT $1, $17::int8 + u.i - 1, u.t, false FROM unnest($18::text[]) WITH ORDINALITY AS u (t, i)`,
       values: [tid, ...treeHeadValues(w), ...treeWriteValues(w), first, texts],
     });
     return texts.map((_, i) => first + i);

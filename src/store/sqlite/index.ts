@@ -250,6 +250,10 @@ export class SqliteStore implements Store {
         'UPDATE purge_lease SET holder = ?, until_ms = ? WHERE id = 1 AND (holder = ? OR until_ms < ?)',
       ),
       releaseLease: db.prepare<[string]>("UPDATE purge_lease SET holder = '', until_ms = 0 WHERE id = 1 AND holder = ?"),
+      markTrailed: db.prepare<[number, number]>('UPDATE tree_receipts SET trailed = 1 WHERE tid = ? AND leaf = ? AND trailed = 0'),
+      untrailed: db.prepare<[], { id: string; leaf: number; text: string }>(
+        'SELECT t.id, r.leaf, r.text FROM tree_receipts r JOIN tenants t ON t.tid = r.tid WHERE r.trailed = 0 ORDER BY r.tid, r.leaf',
+      ),
       revoke: db.prepare<[string, string]>('UPDATE access_keys SET revoked_at = ? WHERE access_key = ? AND revoked_at IS NULL'),
       addSecret: db.prepare<[string, string]>('INSERT OR IGNORE INTO secrets (name, value) VALUES (?, ?)'),
       secret: db.prepare<[string], { value: string }>('SELECT value FROM secrets WHERE name = ?'),
@@ -720,6 +724,20 @@ export class SqliteStore implements Store {
     // What the step freed goes back to the file system (with incremental auto-vacuum).
     if (receipt.count > 0) this.sealer.giveBackSpace();
     return receipt;
+  }
+
+  async recordPurgeTrail(tenantId: string, receiptLeaf: number, entry: NewEntry): Promise<boolean> {
+    const tid = this.requireTid(tenantId);
+    const recorded = this.recorded(
+      (t: string) => t,
+      () => (this.q.markTrailed.run(tid, receiptLeaf).changes === 1 ? { before: undefined, after: tenantId, result: true } : undefined),
+      () => entry,
+    );
+    return recorded === true;
+  }
+
+  async untrailedReceipts(): Promise<{ tenantId: string; leafIndex: number; text: string }[]> {
+    return this.q.untrailed.all().map((r) => ({ tenantId: r.id, leafIndex: r.leaf, text: r.text }));
   }
 
   async takePurgeLease(holder: string, ttlMs: number): Promise<boolean> {

@@ -257,6 +257,14 @@ export const MIGRATIONS: readonly string[] = [
   );
   INSERT INTO purge_lease (id, holder, until_ms) VALUES (1, '', 0);
   `,
+  // A purge step's admin-trail entry is recorded in a transaction after its receipt's: a receipt
+  // not yet "trailed" is one whose entry a process that ended meanwhile never wrote, found by
+  // the partial index and written by the next purge (admin/purge-trail.ts). Receipts from before
+  // this step count as trailed.
+  `
+  ALTER TABLE tree_receipts ADD COLUMN trailed INTEGER NOT NULL DEFAULT 1;
+  CREATE INDEX tree_receipts_untrailed ON tree_receipts (tid, leaf) WHERE trailed = 0;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -56,7 +56,7 @@ export class SqliteTree {
       ),
       addRun: db.prepare<[number, number, number, number]>('INSERT INTO tree_runs (tid, first_seq, first_leaf, n) VALUES (?, ?, ?, ?)'),
       growRun: db.prepare<[number, number, number]>('UPDATE tree_runs SET n = ? WHERE tid = ? AND first_seq = ?'),
-      addReceipt: db.prepare<[number, number, string]>('INSERT INTO tree_receipts (tid, leaf, text) VALUES (?, ?, ?)'),
+      addReceipt: db.prepare<[number, number, string]>('INSERT INTO tree_receipts (tid, leaf, text, trailed) VALUES (?, ?, ?, 0)'),
       receipt: db.prepare<[number, number], string>('SELECT text FROM tree_receipts WHERE tid = ? AND leaf = ?').pluck(),
     };
   }

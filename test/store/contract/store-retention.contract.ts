@@ -354,6 +354,27 @@ export function retentionContractCases(ctx: () => RetentionCaseContext): void {
       assert.equal((await store.firstPage(q(other, 'AccessLog', 0, null), 1)).total, 18, 'the other tenant untouched');
     });
 
+    it("lists a receipt as untrailed until its trail entry is recorded, which happens once, in the tenant's log", async () => {
+      const { store, tenant, t0, makeEntry } = ctx();
+      await store.append(tenant, [makeEntry('AccessLog', t0, '{"a":1}'), makeEntry('AccessLog', t0 + 1, '{"a":2}')]);
+      const receipt = await store.purge(tenant, 'AccessLog', t0 + 10, 10);
+      assert.equal(receipt.count, 2);
+      const untrailed = await store.untrailedReceipts();
+      assert.deepEqual(
+        untrailed.map((r) => [r.tenantId, r.leafIndex]),
+        [[tenant, receipt.leafIndex]],
+      );
+      assert.equal(parseDeletionReceipt(untrailed[0]!.text).count, 2);
+      const trail = makeEntry('LogwardenAdminLog', t0 + 5, '{"action":"purge.run"}');
+      assert.equal(await store.recordPurgeTrail(tenant, receipt.leafIndex!, trail), true);
+      assert.equal(await store.recordPurgeTrail(tenant, receipt.leafIndex!, trail), false);
+      assert.deepEqual(await store.untrailedReceipts(), []);
+      assert.deepEqual(await readBodies(store, q(tenant, 'LogwardenAdminLog', 0, null)), { total: 1, bodies: [trail.body] });
+      // The entry is a leaf after the receipt's.
+      const audit = await auditLog(store, tenant);
+      assert.equal(audit.leaves.length, receipt.leafIndex! + 2);
+    });
+
     it('forgets a purged entry: ingesting it again stores it again (a new leaf)', async () => {
       const { store, tenant, t0, makeEntry } = ctx();
       const e = makeEntry('AccessLog', t0, '{"again":true}');
