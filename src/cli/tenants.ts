@@ -305,8 +305,12 @@ function registerTenantRetention(tenants: Command, now: () => number): void {
       }
       if (change) await setRetentionAct(store, id, logType, change.days, cliActor(), now);
       const view = await retentionOf(store, config, id);
+      // After a change: what the server's next purge deletes under it, counted now.
+      const preview = change
+        ? await purgePreview(store, id, (await store.getRetention(id)) ?? { perType: {} }, serverRetention(config), now())
+        : undefined;
       if (opts.json) {
-        printJson({ id, ...view });
+        printJson({ id, ...view, ...(preview && { purge: preview }) });
         return;
       }
       printTable(['LOG TYPE', 'KEPT'], retentionRows(view));
@@ -315,8 +319,7 @@ function registerTenantRetention(tenants: Command, now: () => number): void {
         `tenant default: ${days(view.tenantDays)}; server default: ${days(view.serverDays)} ` +
           '(LOGWARDEN_RETENTION_DAYS as this command reads it: a server started with another value purges by its own)\n',
       );
-      if (change) {
-        const preview = await purgePreview(store, id, (await store.getRetention(id)) ?? { perType: {} }, serverRetention(config), now());
+      if (preview) {
         const deleted = preview.filter((p) => p.deleted > 0);
         if (deleted.length > 0) {
           process.stdout.write(

@@ -25,6 +25,7 @@ import {
   type WindowProof,
 } from '../client/index.ts';
 import { type Config, loadConfig, verifyCacheDir, verifyStatePath } from '../config.ts';
+import { compareInstants, parseDateTime } from '../logs/time.ts';
 import { type Checkpoint, encodeBase64, NoteKeyError, parseVerifierKey } from '../tlog/index.ts';
 import { intFlag, printJson } from './common.ts';
 import { parseWhen, WHEN_HELP } from './dates.ts';
@@ -177,11 +178,17 @@ function deletionLines(deleted: WindowProof['deleted'], bad: WindowProof['badRec
   for (const d of deleted) byReceipt.set(d.receiptLeaf, [...(byReceipt.get(d.receiptLeaf) ?? []), d]);
   for (const [receiptLeaf, leaves] of byReceipt) {
     const first = leaves[0]!;
-    const last = leaves[leaves.length - 1]!;
+    // The earliest and latest eventTime (leaf order is append order, not time order).
+    const at = (d: (typeof leaves)[number]) => {
+      const r = parseDateTime(d.eventTime);
+      return r.ok ? r.instant : { ms: Number.NaN, sub: '' };
+    };
+    const earliest = leaves.reduce((a, b) => (compareInstants(at(b), at(a)) < 0 ? b : a));
+    const latest = leaves.reduce((a, b) => (compareInstants(at(b), at(a)) > 0 ? b : a));
     const which =
       leaves.length === 1
         ? `leaf ${first.leafIndex} (eventTime ${first.eventTime})`
-        : `${num(leaves.length)} leaves (eventTime ${first.eventTime} to ${last.eventTime})`;
+        : `${num(leaves.length)} leaves (eventTime ${earliest.eventTime} to ${latest.eventTime})`;
     lines.push(`  ${which}: deleted by retention on ${first.deletedAt}, receipt leaf ${receiptLeaf} (its count and digest match the deleted leaves)`);
   }
   for (const b of bad) lines.push(`  BAD DELETION RECEIPT: leaf ${b.receiptLeaf}: ${b.reason}`);

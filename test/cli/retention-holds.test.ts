@@ -344,6 +344,16 @@ describe('logwarden tenants retention and holds', () => {
 
     const changed = await ok(['tenants', 'retention', dry, '--type', 'AccessLog', '--days', '3']);
     assert.match(changed, /^the server's next purge deletes 4 entries of AccessLog \(2 expired entries kept by legal holds\)$/m);
+    // The same counts in JSON, after a change; a mere showing has none.
+    const changedJson = JSON.parse(await ok(['tenants', 'retention', dry, '--type', 'AccessLog', '--days', '3', '--json']));
+    assert.deepEqual(changedJson.purge[0], {
+      logType: 'AccessLog',
+      effectiveDays: 3,
+      before: new Date(NOW - 3 * day).toISOString(),
+      deleted: 4,
+      keptByHolds: 2,
+    });
+    assert.equal(JSON.parse(await ok(['tenants', 'retention', dry, '--json'])).purge, undefined);
     assert.doesNotMatch(await ok(['tenants', 'retention', dry, '--type', 'AccessLog', '--forever']), /next purge/);
   });
 });

@@ -87,6 +87,18 @@ describe('logwarden verify after retention', () => {
     assert.deepEqual(report.badReceipts, []);
   });
 
+  it('says the earliest and latest eventTime of deleted leaves logged out of time order (backfilled)', async () => {
+    await store.append(
+      tenantId,
+      [2, 1, 0].map((i) => makeEntry('UserActivityLog', T0 + i * MIN, `{"back":${i}}`)),
+    );
+    assert.equal((await store.purge(tenantId, 'UserActivityLog', T0 + 10 * MIN, 10)).count, 3);
+    const r = await verify('--type', 'UserActivityLog', '--from', new Date(T0 - MIN).toISOString());
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    const date = (ms: number) => new Date(ms).toISOString();
+    assert.ok(r.stdout.includes(`3 leaves (eventTime ${date(T0)} to ${date(T0 + 2 * MIN)}): deleted by retention`), r.stdout);
+  });
+
   it('a purge while the window is read: the entries it deleted before they were served are deleted, not hidden', async () => {
     const bootKey = server.bootstrap!.key;
     let receipt: Awaited<ReturnType<SqliteStore['purge']>> | undefined;
