@@ -169,6 +169,8 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
   const [cursor, setCursor] = useState<string | undefined>();
   const [loading, setLoading] = useState(false);
   const [error, setError] = useState<string | undefined>();
+  /** What is wrong with a custom range typed in (not a failed read: paging goes on). */
+  const [rangeProblem, setRangeProblem] = useState<string | undefined>();
   const [selected, setSelected] = useState<number | undefined>(initial.entry);
   const [lastFocused, setLastFocused] = useState<number | undefined>(undefined);
   const [tail, setTail] = useState(false);
@@ -201,6 +203,9 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
     return r !== undefined && r.top < innerHeight && r.bottom > 0;
   };
 
+  // Leaving the view (signing out) stops an export under way.
+  useEffect(() => () => exportStop.current?.abort(), []);
+
   const fail = (err: unknown) => {
     if (err instanceof DOMException && err.name === 'AbortError') return;
     if (err instanceof ConsoleError && err.expired) onSignOut(err.message);
@@ -220,6 +225,14 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
       setSelected(v.entry);
       setUser(v.user);
       setNewestFirst(v.newestFirst === true);
+      // The toolbar shows what the link chose: its custom range's bounds and its user.
+      if (v.range.preset === 'custom') {
+        setCustomFrom(toInputValue(Date.parse(v.range.from), v.utc));
+        setCustomTo(toInputValue(Date.parse(v.range.to), v.utc));
+      }
+      setUserField(v.user?.field ?? 'userEmailAddress');
+      setUserValue(v.user?.value ?? '');
+      setRangeProblem(undefined);
     };
     addEventListener('hashchange', onHash);
     const io = new IntersectionObserver((es) => es.some((e) => e.isIntersecting) && fillView());
@@ -565,7 +578,8 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
     e.preventDefault();
     const from = fromInputValue(customFrom, utc);
     const to = fromInputValue(customTo, utc);
-    if (!from || !to || Date.parse(from) >= Date.parse(to)) return setError('Give a start before the end of the range.');
+    if (!from || !to || Date.parse(from) >= Date.parse(to)) return setRangeProblem('Give a start before the end of the range.');
+    setRangeProblem(undefined);
     setSelected(undefined);
     setRange({ preset: 'custom', from, to });
   };
@@ -764,9 +778,9 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
               : `${rows.length} of ${total} entries${user ? ` of ${user.field === 'userId' ? 'user id' : 'user'} ${user.value}` : ''} loaded${needle ? `, ${shown.length} match the filter` : ''}.`}{' '}
           {tailNote} {exporting}
         </p>
-        {error && (
+        {(error ?? rangeProblem) && (
           <p class="error" role="alert">
-            {error}
+            {error ?? rangeProblem}
           </p>
         )}
         <table id="entries" aria-label={`${logType} entries`} aria-busy={loading} aria-rowcount={lines.length + 1}>
@@ -821,7 +835,7 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
         {!loading && total === 0 && <p class="empty">No {logType} entries in this range.</p>}
         <div ref={sentinel} class="sentinel">
           {cursor !== undefined && (
-            <button type="button" onClick={loadMore} disabled={loading}>
+            <button type="button" onClick={loadMore} aria-disabled={loading}>
               {loading ? 'Loading…' : 'Load more'}
             </button>
           )}
@@ -832,7 +846,7 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
           row={current}
           logType={logType}
           utc={utc}
-          permalink={`${location.origin}${location.pathname}${entryLink(logType, current.ms, place, utc)}`}
+          permalink={`${location.origin}${location.pathname}${entryLink(logType, current.ms, place, utc, user)}`}
           checkInclusion={() => checkEntry(current)}
           onClose={() => {
             const at = selected === undefined ? -1 : lineOf(selected);

@@ -54,12 +54,16 @@ export function formatHash(v: ViewState): string {
   return `#${q}`;
 }
 
-/** A link to one entry: the millisecond it happened in, and its place among that millisecond's entries. */
-export function entryLink(logType: string, ms: number, place: number, utc: boolean): string {
+/**
+ * A link to one entry: the millisecond it happened in, the user filter of the view it was found
+ * in, and its place among that view's entries of that millisecond.
+ */
+export function entryLink(logType: string, ms: number, place: number, utc: boolean, user?: UserFilter): string {
   return formatHash({
     logType,
     range: { preset: 'custom', from: new Date(ms).toISOString(), to: new Date(ms + 1).toISOString() },
     utc,
+    user,
     entry: place,
   });
 }

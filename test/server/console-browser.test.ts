@@ -240,6 +240,13 @@ describe('the console in a browser', { skip }, () => {
     );
     await assertAccessible(page, 'user filter');
     await shoot(page, 'user-filter');
+    // An entry's permalink keeps the filter: its place was counted among the user's entries.
+    await rows().first().locator('button').click();
+    const panel = page.locator('aside.panel');
+    const permalink = (await panel.getByRole('link', { name: 'Permalink' }).getAttribute('href'))!;
+    assert.equal(new URLSearchParams(new URL(permalink).hash.slice(1)).get('userEmailAddress'), email, permalink);
+    await page.keyboard.press('Escape');
+    await panel.waitFor({ state: 'detached' });
     // By id too: another user's entries, as the API counts them.
     const id = (await api({ logType: 'AccessLog', fromDateTime: new Date(Date.now() - 30 * 86_400_000).toISOString(), limit: '1' }))!.logEntries[0]!
       .userId!;
