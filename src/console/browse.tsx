@@ -328,14 +328,21 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
     if (!logCheck?.ok || tenantId === undefined)
       throw new IntegrityError('the log’s checkpoint is not verified, so nothing can be checked against it.');
     const iso = (ms: number) => new Date(ms).toISOString();
-    const page = await fetchPage(
-      session,
-      { logType, fromDateTime: iso(row.ms), toDateTime: iso(row.ms + 1) },
-      { limit: TAIL_PAGE, leafIndexes: true },
-    );
-    const at = page.rows.findIndex((r) => wireText(r) === wireText(row));
-    if (at < 0) throw new IntegrityError('the server no longer serves this entry with the text shown.');
-    const index = page.leaves?.[at];
+    // The entries of its millisecond, page after page (a burst holds thousands), until it is found.
+    let index: number | undefined;
+    for (let cursor: string | undefined, found = false; !found; ) {
+      const page = await fetchPage(
+        session,
+        { logType, fromDateTime: iso(row.ms), toDateTime: iso(row.ms + 1) },
+        { limit: TAIL_PAGE, leafIndexes: true, ...(cursor !== undefined && { cursor }) },
+      );
+      const at = page.rows.findIndex((r) => wireText(r) === wireText(row));
+      if (at >= 0) {
+        found = true;
+        index = page.leaves?.[at];
+      } else if (page.cursor === undefined) throw new IntegrityError('the server no longer serves this entry with the text shown.');
+      else cursor = page.cursor;
+    }
     if (index === undefined || !Number.isSafeInteger(index)) throw new IntegrityError('the server gave no leaf index for this entry.');
     let checkpoint: Checkpoint = logCheck.checkpoint;
     if (index >= checkpoint.size) {
@@ -761,7 +768,7 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
           )}
         </div>
         <IntegrityBadge check={logCheck} onTrust={() => runLogCheck(true)} />
-        {hours && (
+        {hours && total !== 0 && (
           <HistogramChart
             hours={hours.list}
             fromMs={hours.fromMs}
