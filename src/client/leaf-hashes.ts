@@ -12,10 +12,6 @@ export class LeafHashes {
   private hashes = Buffer.alloc(1024 * SIZE);
   private count = 0;
 
-  get length(): number {
-    return this.count;
-  }
-
   /** Adds leaf `index` (above every index added before) by its bytes. */
   add(index: number, leaf: Uint8Array): void {
     if (this.count > 0 && index <= this.indexes[this.count - 1]!) throw new RangeError(`leaf ${index} added out of order`);

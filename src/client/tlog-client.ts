@@ -196,49 +196,67 @@ export class TlogClient extends LogsClient {
     return hashList(doc.hashes, 'hashes');
   }
 
-  /** One `/v2/logs` page, asking for the leaf index of each entry. */
+  /**
+   * One `/v2/logs` page, asking for the leaf index of each entry. A logwarden server fails the
+   * leaf index header when an entry of the page has no leaf (an entry added behind the log's
+   * back): the page is then read without it (`leafIndexes` null), so that a content check can
+   * find that entry.
+   */
   async listIndexed(params: ListLogsParams): Promise<IndexedPage> {
-    return this.getPage(
-      params,
-      { headers: { [LEAF_INDEX_HEADER]: '1' } },
-      (res) => {
-        const page = parsePage(res.text, res.requestId);
-        return { ...page, leafIndexes: parseLeafIndexes(res.headers.get(LEAF_INDEX_HEADER), page.logEntries.length) };
-      },
-      (requestId) => ({ ...emptyPage(requestId), leafIndexes: [] }),
+    return this.withoutIndexesOnFailure(
+      () =>
+        this.getPage(
+          params,
+          { headers: { [LEAF_INDEX_HEADER]: '1' } },
+          (res) => {
+            const page = parsePage(res.text, res.requestId);
+            return { ...page, leafIndexes: parseLeafIndexes(res.headers.get(LEAF_INDEX_HEADER), page.logEntries.length) };
+          },
+          (requestId) => ({ ...emptyPage(requestId), leafIndexes: [] }),
+        ),
+      async () => ({ ...(await this.listLogs(params)), leafIndexes: null }),
     );
   }
 
-  /**
-   * One `/v2/logs` page as entry texts (see `listLogTexts`) with the leaf index of each entry.
-   * A logwarden server fails the leaf index header when an entry of the page has no leaf (an
-   * entry added behind the log's back): the page is then read without it (`leafIndexes`
-   * null), so that a content check can find that entry.
-   */
-  async listIndexedTexts(params: ListLogsParams): Promise<IndexedTextPage> {
+  /** `read`, or `plain` (the page without leaf indexes) when the server fails the indexed read. */
+  private async withoutIndexesOnFailure<T>(read: () => Promise<T>, plain: () => Promise<T>): Promise<T> {
     try {
-      return await this.getPage(
-        params,
-        { headers: { [LEAF_INDEX_HEADER]: '1' }, chunks: true },
-        (res) => {
-          const page = parseTextPageChunks(res.chunks ?? [], res.requestId);
-          return {
-            page,
-            records: page.records,
-            requestId: page.requestId,
-            leafIndexes: parseLeafIndexes(res.headers.get(LEAF_INDEX_HEADER), page.textBytes.length),
-          };
-        },
-        (requestId) => {
-          const page = emptyTextPage(requestId);
-          return { page, records: page.records, requestId, leafIndexes: [] };
-        },
-      );
+      return await read();
     } catch (err) {
       if (!isLogsApiError(err, 'server_error')) throw err;
-      const page = await this.listLogTexts(params);
-      return { page, records: page.records, requestId: page.requestId, leafIndexes: null };
+      return plain();
     }
+  }
+
+  /**
+   * One `/v2/logs` page as entry texts (see `listLogTexts`) with the leaf index of each entry,
+   * read without them when the server fails them, as `listIndexed`.
+   */
+  async listIndexedTexts(params: ListLogsParams): Promise<IndexedTextPage> {
+    return this.withoutIndexesOnFailure(
+      () =>
+        this.getPage(
+          params,
+          { headers: { [LEAF_INDEX_HEADER]: '1' }, chunks: true },
+          (res) => {
+            const page = parseTextPageChunks(res.chunks ?? [], res.requestId);
+            return {
+              page,
+              records: page.records,
+              requestId: page.requestId,
+              leafIndexes: parseLeafIndexes(res.headers.get(LEAF_INDEX_HEADER), page.textBytes.length),
+            };
+          },
+          (requestId) => {
+            const page = emptyTextPage(requestId);
+            return { page, records: page.records, requestId, leafIndexes: [] };
+          },
+        ),
+      async () => {
+        const page = await this.listLogTexts(params);
+        return { page, records: page.records, requestId: page.requestId, leafIndexes: null };
+      },
+    );
   }
 
   /**
@@ -259,16 +277,12 @@ export class TlogClient extends LogsClient {
    */
   async servedWindow(params: ListLogsParams): Promise<{ entry: LogEntry; leafIndex: number | null }[]> {
     const out: { entry: LogEntry; leafIndex: number | null }[] = [];
-    const get = async (cursor: string | undefined, signal: AbortSignal): Promise<IndexedPage> => {
-      try {
-        return await this.listIndexed({ ...params, cursor, signal });
-      } catch (err) {
-        // As in listIndexedTexts: read the page without leaf indexes.
-        if (!isLogsApiError(err, 'server_error')) throw err;
-        return { ...(await this.listLogs({ ...params, cursor, signal })), leafIndexes: null };
-      }
-    };
-    for await (const page of this.follow(params, get, (p) => p.logEntries.length)) {
+    const pages = this.follow(
+      params,
+      (cursor, signal) => this.listIndexed({ ...params, cursor, signal }),
+      (p) => p.logEntries.length,
+    );
+    for await (const page of pages) {
       page.logEntries.forEach((entry, i) => out.push({ entry, leafIndex: page.leafIndexes?.[i] ?? null }));
     }
     return out;

@@ -33,9 +33,20 @@ function parseJson(text: string, where: string): unknown {
   }
 }
 
-/** An entry's problem as a 400 (`say` words it), naming its field in the log only when it is one of the known names. */
+/**
+ * A 400 naming fields of the client's choosing: `say` words it with a way to name a field; the
+ * client is told every name, the log only the known ones.
+ */
+function naming(say: (name: (n: string) => string) => string): Error {
+  return invalidInput(
+    say((n) => n),
+    say(logName),
+  );
+}
+
+/** An entry's problem as a 400 (`say` words it with its field), its field named as `naming` does. */
 function entryProblem(err: EntryProblem, say: (field: string) => string): Error {
-  return invalidInput(say(err.field), say(err.field && logName(err.field)));
+  return naming((name) => say(err.field && name(err.field)));
 }
 
 function checkLogType(value: unknown, types: LogTypes, where: string): string {
@@ -87,7 +98,7 @@ export function parseJsonBatch(text: string, types: LogTypes, maxEntries = MAX_B
         : typeof top === 'string'
           ? name(top)
           : 'body';
-    throw invalidInput(`${where((n) => n)}: ${TOO_DEEP}`, `${where(logName)}: ${TOO_DEEP}`);
+    throw naming((name) => `${where(name)}: ${TOO_DEEP}`);
   }
   const doc = parseJson(text, 'body ');
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
@@ -101,12 +112,10 @@ export function parseJsonBatch(text: string, types: LogTypes, maxEntries = MAX_B
     return elementSpans(text, start, spans);
   });
   const dup = duplicateKey(members);
-  if (dup) throw invalidInput(`${dup}: appears more than once`, `${logName(dup)}: appears more than once`);
+  if (dup) throw naming((name) => `${name(dup)}: appears more than once`);
   const top = doc as Record<string, unknown>;
   for (const k of Object.keys(top)) {
-    if (k !== 'logType' && k !== 'logEntries') {
-      throw invalidInput(`${k}: unknown field (allowed: logType, logEntries)`, '…: unknown field (allowed: logType, logEntries)');
-    }
+    if (k !== 'logType' && k !== 'logEntries') throw naming((name) => `${name(k)}: unknown field (allowed: logType, logEntries)`);
   }
   const logType = checkLogType(top.logType, types, '');
   const list = top.logEntries;
@@ -273,11 +282,7 @@ export function parseNdjsonLine(line: string, lineNo: number, types: LogTypes): 
   const deep = tooDeep(line, 1 + MAX_LOG_RECORD_DEPTH);
   if (deep) {
     const field = deep[0];
-    const say = (name: (n: string) => string) => `${where}${typeof field === 'string' ? `${name(field)}: ` : ''}${TOO_DEEP}`;
-    throw invalidInput(
-      say((n) => n),
-      say(logName),
-    );
+    throw naming((name) => `${where}${typeof field === 'string' ? `${name(field)}: ` : ''}${TOO_DEEP}`);
   }
   const value = parseJson(line, where);
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
