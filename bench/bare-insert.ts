@@ -30,7 +30,7 @@ mkdirSync(dir, { recursive: true });
 const db = new Database(join(dir, 'bare.db'));
 db.pragma('journal_mode = WAL');
 db.pragma('synchronous = FULL');
-migrate(db);
+migrate(db, () => {});
 db.prepare("INSERT INTO tenants (tid, id, name, created_at) VALUES (1, '1', 'bare', '')").run();
 // The two rows logwarden stores per entry: the hot row and its idempotency key (16 bytes).
 const insert = db.prepare("INSERT INTO entries (tid, type_id, event_time, key, body, stored_at) VALUES (1, ?, ?, X'', ?, 0)");

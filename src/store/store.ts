@@ -362,6 +362,14 @@ export interface Store {
   releasePurgeLease(holder: string): Promise<void>;
 }
 
+/** Told when opening a store upgraded its schema (a new store, from version 0, is not told of). */
+export type SchemaUpgradeReporter = (upgrade: { from: number; to: number }) => void;
+
+/** The default: one line on stderr, since an upgraded store is one an older logwarden refuses. */
+export const reportSchemaUpgrade: SchemaUpgradeReporter = ({ from, to }) => {
+  process.stderr.write(`logwarden store: upgraded the store's schema from version ${from} to ${to}; an older logwarden can no longer open it\n`);
+};
+
 /** Raised when the store's schema is newer than this code understands. */
 export class SchemaTooNewError extends CodedError {
   override readonly code = 'schema_too_new';

@@ -428,7 +428,10 @@ describe('postgres store: specific', { skip }, () => {
         [e.eventTimeMs, i + 1, e.key, e.body, e.logType],
       );
     }
-    const store = await open();
+    const upgrades: { from: number; to: number }[] = [];
+    const store = await openPostgresStore({ url, poolSize: 4, onSchemaUpgrade: (u) => upgrades.push(u) });
+    stores.push(store);
+    assert.deepEqual(upgrades, [{ from: 1, to: MIGRATIONS.length }], 'the upgrade is told of once');
     for (const type of ['AccessLog', 'UserCallPlay']) {
       for (const [from, to] of [
         [-10 * H, null],

@@ -95,7 +95,11 @@ describe('sqlite store: specific', () => {
         const insert = db.prepare('INSERT INTO entries (tid, type_id, event_time, key, body) VALUES (1, ?, ?, ?, ?)');
         for (const e of entries) insert.run(e.logType === 'AccessLog' ? 1 : 2, e.eventTimeMs, e.key, e.body);
       });
-      const store = openSqliteStore({ dataDir: dir });
+      const upgrades: { from: number; to: number }[] = [];
+      const store = openSqliteStore({ dataDir: dir, onSchemaUpgrade: (u) => upgrades.push(u) });
+      assert.deepEqual(upgrades, [{ from: 1, to: MIGRATIONS.length }], 'the upgrade is told of once');
+      await openSqliteStore({ dataDir: dir, onSchemaUpgrade: (u) => upgrades.push(u) }).close();
+      assert.equal(upgrades.length, 1, 'a store already upgraded is not upgraded again');
       try {
         const total = async (type: string, from: number, to: number | null): Promise<number> =>
           (await store.firstPage({ tenantId: '7', logType: type, fromMs: from, toMs: to }, 1)).total;

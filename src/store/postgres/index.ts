@@ -40,7 +40,14 @@ import type {
   TenantLog,
   TrailOf,
 } from '../store.ts';
-import { type BackgroundErrorReporter, reportToStderr, StoreInconsistencyError, UnknownTenantError } from '../store.ts';
+import {
+  type BackgroundErrorReporter,
+  reportSchemaUpgrade,
+  reportToStderr,
+  type SchemaUpgradeReporter,
+  StoreInconsistencyError,
+  UnknownTenantError,
+} from '../store.ts';
 import { LogKeys } from '../tree-keys.ts';
 import { type LeafRecord, leafRecordOf, leafText } from '../tree-leaf-records.ts';
 import { reportTreeProgress, type TreeOptions } from '../tree-upgrade.ts';
@@ -220,6 +227,8 @@ export interface PostgresStoreOptions extends TreeOptions {
   noSealer?: boolean;
   /** Where the sealer reports a failure, once per distinct failure (default: stderr). */
   onBackgroundError?: BackgroundErrorReporter;
+  /** Told when opening upgrades the schema of a database made before (default: a line on stderr). */
+  onSchemaUpgrade?: SchemaUpgradeReporter;
 }
 
 export async function openPostgresStore(options: PostgresStoreOptions): Promise<PostgresStore> {
@@ -227,7 +236,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   try {
     const client = await pool.connect();
     try {
-      await migrate(client);
+      await migrate(client, options.onSchemaUpgrade ?? reportSchemaUpgrade);
     } finally {
       client.release();
     }

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { SchemaTooNewError } from '../store.ts';
+import { SchemaTooNewError, type SchemaUpgradeReporter } from '../store.ts';
 import { lockExclusively } from './table-locks.ts';
 
 /**
@@ -305,7 +305,8 @@ export const RECLAIM_LOCK = 4;
 /** Namespace of the sealer's per-(tenant, type) locks (see sealer.ts). */
 export const SEAL_LOCK_NAMESPACE = 0x4c58; // "LX"
 
-export async function migrate(client: pg.PoolClient): Promise<void> {
+/** Brings the schema to SCHEMA_VERSION; tells `onUpgrade` when it upgraded a database made before. */
+export async function migrate(client: pg.PoolClient, onUpgrade: SchemaUpgradeReporter): Promise<void> {
   await client.query('BEGIN');
   try {
     await client.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_NAMESPACE, MIGRATION_LOCK]);
@@ -317,6 +318,7 @@ export async function migrate(client: pg.PoolClient): Promise<void> {
     if (r.rowCount === 0) await client.query('INSERT INTO schema_version (version) VALUES ($1)', [SCHEMA_VERSION]);
     else if (current < SCHEMA_VERSION) await client.query('UPDATE schema_version SET version = $1', [SCHEMA_VERSION]);
     await client.query('COMMIT');
+    if (current > 0 && current < SCHEMA_VERSION) onUpgrade({ from: current, to: SCHEMA_VERSION });
   } catch (err) {
     await client.query('ROLLBACK').catch(() => {}); // the original error says more
     throw err;

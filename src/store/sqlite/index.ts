@@ -42,7 +42,14 @@ import type {
   TrailOf,
   UserMatch,
 } from '../store.ts';
-import { type BackgroundErrorReporter, reportToStderr, StoreInconsistencyError, UnknownTenantError } from '../store.ts';
+import {
+  type BackgroundErrorReporter,
+  reportSchemaUpgrade,
+  reportToStderr,
+  type SchemaUpgradeReporter,
+  StoreInconsistencyError,
+  UnknownTenantError,
+} from '../store.ts';
 import { LOG_SIGNING_SECRET, LogKeys, newSigningSecret, newStoreId, STORE_ID_SECRET } from '../tree-keys.ts';
 import { type LeafRecord, leafRecordOf } from '../tree-leaf-records.ts';
 import { reportTreeProgress, type TreeOptions } from '../tree-upgrade.ts';
@@ -117,6 +124,8 @@ export interface SqliteStoreOptions extends TreeOptions {
   now?: () => number;
   /** Where the sealer reports a failure, once per distinct failure (default: stderr). */
   onBackgroundError?: BackgroundErrorReporter;
+  /** Told when opening upgrades the schema of a store made before (default: a line on stderr). */
+  onSchemaUpgrade?: SchemaUpgradeReporter;
 }
 
 export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
@@ -131,7 +140,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
     db.pragma('busy_timeout = 10000');
     db.pragma('foreign_keys = ON');
     db.pragma('cache_size = -65536');
-    migrate(db);
+    migrate(db, options.onSchemaUpgrade ?? reportSchemaUpgrade);
     // Page blocks are gone from the schema once it is upgraded; so goes their file.
     rmSync(join(options.dataDir, OLD_BLOCK_FILE), { force: true });
     return new SqliteStore(db, options);

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { SchemaTooNewError } from '../store.ts';
+import { SchemaTooNewError, type SchemaUpgradeReporter } from '../store.ts';
 
 /**
  * Versioned schema. Each step runs once, in order, in its own transaction; the version is
@@ -269,9 +269,11 @@ export const MIGRATIONS: readonly string[] = [
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
-export function migrate(db: Database.Database): void {
+/** Brings the schema to SCHEMA_VERSION; tells `onUpgrade` when it upgraded a store made before. */
+export function migrate(db: Database.Database, onUpgrade: SchemaUpgradeReporter): void {
   const current = db.pragma('user_version', { simple: true }) as number;
   if (current > SCHEMA_VERSION) throw new SchemaTooNewError(current, SCHEMA_VERSION);
+  let upgraded = false;
   for (let v = current; v < SCHEMA_VERSION; v++) {
     db.transaction(() => {
       // Another process may have migrated meanwhile: re-check inside the write transaction.
@@ -279,6 +281,8 @@ export function migrate(db: Database.Database): void {
       if (now > v) return;
       db.exec(MIGRATIONS[v]!);
       db.pragma(`user_version = ${v + 1}`);
+      upgraded = true;
     }).immediate();
   }
+  if (upgraded && current > 0) onUpgrade({ from: current, to: SCHEMA_VERSION });
 }
