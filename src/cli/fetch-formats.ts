@@ -58,13 +58,16 @@ const FORMULA_OR_TAB = /^[=+\-@\t\r]/;
  * one leading tab from each user-field cell that has one (or asks for `--csv-ids plain`, or
  * reads NDJSON).
  */
-export function csvUserCell(field: string, v: string, style: CsvIdStyle): string {
-  if (v === '' || style === 'plain' || !(ID_FIELDS.has(field) || LONG_NUMBER.test(v) || FORMULA_OR_TAB.test(v))) return csvCell(v);
+export function csvUserCell(field: string, v: string | null | undefined, style: CsvIdStyle): string {
+  // As PostgreSQL's COPY reads CSV: an empty cell is a missing value (null or absent), `""` an empty string.
+  if (v === null || v === undefined) return '';
+  if (v === '') return '""';
+  if (style === 'plain' || !(ID_FIELDS.has(field) || LONG_NUMBER.test(v) || FORMULA_OR_TAB.test(v))) return csvCell(v);
   return `"\t${v.replaceAll('"', '""')}"`;
 }
 
 export function formatter(format: Format, logType: string, appending: boolean, idStyle: CsvIdStyle = 'text'): Formatter {
-  const userCell = (field: string, v: string) => csvUserCell(field, v, idStyle);
+  const userCell = (field: string, v: string | null | undefined) => csvUserCell(field, v, idStyle);
   switch (format) {
     case 'ndjson': {
       // Each line carries its logType, so the file can be fed to `logwarden ingest` as is.
@@ -86,7 +89,7 @@ export function formatter(format: Format, logType: string, appending: boolean, i
     case 'csv':
       return {
         head: appending ? '' : `${ENTRY_FIELDS.join(',')}\r\n`,
-        record: (e) => [...USER_FIELDS.map((f) => userCell(f, e[f] ?? '')), csvCell(e.eventTime), csvCell(e.logRecordText)].join(',') + '\r\n',
+        record: (e) => [...USER_FIELDS.map((f) => userCell(f, e[f])), csvCell(e.eventTime), csvCell(e.logRecordText)].join(',') + '\r\n',
         tail: () => '',
       };
   }

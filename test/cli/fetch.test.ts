@@ -47,6 +47,12 @@ describe('CSV user cells (--csv-ids text)', () => {
     for (const v of ['Zoë "Z" Ng', 'a,b', 'line\nbreak', '123456789012345', 'x\t=1', '']) {
       assert.equal(read(csvUserCell('userFullName', v, 'text')), v, JSON.stringify(v));
     }
+    // A missing value (null or absent) is an empty cell; an empty string, a quoted one.
+    for (const style of ['text', 'plain'] as const) {
+      assert.equal(csvUserCell('userId', null, style), '');
+      assert.equal(csvUserCell('userId', undefined, style), '');
+      assert.equal(csvUserCell('userEmailAddress', '', style), '""');
+    }
     fc.assert(
       fc.property(fc.constantFrom('userId', 'userFullName', 'userEmailAddress'), fc.string({ unit: 'binary' }), (field, v) => {
         const cell = read(csvUserCell(field, v, 'text'));
