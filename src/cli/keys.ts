@@ -15,7 +15,7 @@ function parseScopes(values: readonly string[]): Scope[] {
       values.map((v) => {
         const s = SHORT[v] ?? v;
         if (!(SCOPES as readonly string[]).includes(s))
-          throw new UsageError(`unknown scope ${JSON.stringify(v)} (use api:logs:read or api:logs:write)`);
+          throw new UsageError(`unknown scope ${JSON.stringify(v)} (use api:logs:read or api:logs:write, or for short read or write)`);
         return s as Scope;
       }),
     ),

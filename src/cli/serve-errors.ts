@@ -64,10 +64,10 @@ function listenFailure(e: SystemError, config: Config): string | undefined {
     case 'EACCES':
       return `not allowed to listen on ${at} (ports below 1024 need privileges); use --port 8080 or another port from 1024`;
     case 'EADDRNOTAVAIL':
-      return `${config.host} is not an address of this machine; use --host 127.0.0.1 (this machine only) or --host 0.0.0.0 (every interface)`;
+      return `the host ${config.host} (--host or LOGWARDEN_HOST) is not an address of this machine; use --host 127.0.0.1 (this machine only) or --host 0.0.0.0 (every interface)`;
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
-      return `--host ${config.host} is not a known host name; use an address such as 127.0.0.1 or 0.0.0.0`;
+      return `the host ${config.host} (--host or LOGWARDEN_HOST) is not a known host name; use an address such as 127.0.0.1 or 0.0.0.0`;
     default:
       return undefined;
   }

@@ -63,6 +63,11 @@ describe('serve: start-up errors a person understands', () => {
     }
   });
 
+  it('a host that is no address of this machine, named as set (flag or environment)', async () => {
+    const r = await runCli(['serve', '--data-dir', join(dir, 'host'), '--port', '0'], { env: { LOGWARDEN_HOST: '192.0.2.1' } });
+    assertFriendly(r, /the host 192\.0\.2\.1 \(--host or LOGWARDEN_HOST\) is not an address of this machine; use --host 127\.0\.0\.1/);
+  });
+
   it('a data directory that is a file', async () => {
     const file = join(dir, 'a-file');
     writeFileSync(file, 'not a directory');
