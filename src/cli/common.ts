@@ -79,6 +79,34 @@ export async function withStore<T>(config: Config, fn: (store: Store) => Promise
   }
 }
 
+export const CANNOT_WRITE: Readonly<Record<string, string>> = {
+  ENOENT: 'no such folder',
+  ENOTDIR: 'a part of the path is a file',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'read-only file system',
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+  EFBIG: 'file too large',
+  EIO: 'input/output error',
+};
+
+/** Says in words why writing `path` failed with `err` (a failed open or write). */
+export function writeFailure(path: string, err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code ?? '';
+  return `cannot write to ${path} (${CANNOT_WRITE[code] ?? (err as Error).message})`;
+}
+
+/**
+ * Writes to standard output and resolves once the system took the text; a failure (a full
+ * disk, say) rejects with a CommandError naming it, for a command whose output must not be lost.
+ */
+export function writeOut(text: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    process.stdout.write(text, (err) => (err ? reject(new CommandError(writeFailure('standard output', err))) : resolve()));
+  });
+}
+
 export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n');
 }

@@ -3,14 +3,14 @@
  * evidence bundle (src/client/evidence-bundle.ts; format in docs/verifiable-log.md). The
  * bundle is checked before it is written, so a server serving inconsistent data fails here.
  */
-import { writeFileSync } from 'node:fs';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { EvidenceError, fetchEvidenceBundle, TlogClient } from '../client/index.ts';
 import type { Config } from '../config.ts';
 import { CheckpointError, encodeBase64, NoteError, NoteKeyError, parseVerifierKey } from '../tlog/index.ts';
-import { counted } from './common.ts';
+import { counted, writeFailure } from './common.ts';
 import type { When } from './dates.ts';
 import { CommandError, InterruptedError, UsageError } from './exit-codes.ts';
-import { outputProblem, writeFailure } from './fetch-output.ts';
+import { outputProblem } from './fetch-output.ts';
 import { createProgress, type Progress } from './progress.ts';
 import type { RemoteFlags } from './remote.ts';
 
@@ -83,10 +83,14 @@ export async function fetchBundle(
           `  ${check.badReceipts.length} bad deletion receipts${some(check.badReceipts, (b) => `leaf ${b.receiptLeaf}: ${b.reason}`)}`,
       );
     }
+    // Written beside it, then renamed: a failed write (a full disk) leaves no part of a bundle, and --out as it was.
+    const part = `${flags.out}.${process.pid}.part`;
     try {
-      writeFileSync(flags.out, JSON.stringify(bundle, null, 1) + '\n', { mode: 0o600 });
+      writeFileSync(part, JSON.stringify(bundle, null, 1) + '\n', { mode: 0o600 });
+      renameSync(part, flags.out);
     } catch (err) {
-      throw new CommandError(writeFailure(flags.out, err));
+      rmSync(part, { force: true });
+      throw new CommandError(`${writeFailure(flags.out, err)}; no bundle written (${flags.out} is as it was)`);
     }
     const range = bundle.leafRange;
     const deleted =

@@ -5,29 +5,16 @@
  */
 
 import { once } from 'node:events';
-import { accessSync, closeSync, constants, createWriteStream, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, createWriteStream, fstatSync, openSync, readSync, statSync, truncateSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Writable } from 'node:stream';
 import { EVIDENCE_FORMAT } from '../client/index.ts';
 import { ENTRY_FIELDS } from '../logs/entry-fields.ts';
+import { CANNOT_WRITE, writeFailure } from './common.ts';
 import { CommandError } from './exit-codes.ts';
 import type { CsvIdStyle, Format, Formatter } from './fetch-formats.ts';
 
 export { CSV_ID_STYLES, type CsvIdStyle, csvCell, csvUserCell, FORMATS, type Format, type Formatter, formatter } from './fetch-formats.ts';
-
-const CANNOT_WRITE: Readonly<Record<string, string>> = {
-  ENOENT: 'no such folder',
-  ENOTDIR: 'a part of the path is a file',
-  EACCES: 'permission denied',
-  EPERM: 'operation not permitted',
-  EROFS: 'read-only file system',
-};
-
-/** Says in words why writing `path` failed with `err` (a failed open or write). */
-export function writeFailure(path: string, err: unknown): string {
-  const code = (err as NodeJS.ErrnoException).code ?? '';
-  return `cannot write to ${path} (${CANNOT_WRITE[code] ?? (err as Error).message})`;
-}
 
 /**
  * Says in words why `path` cannot be written (a folder, a missing folder, no permission), or
@@ -53,17 +40,22 @@ export function outputProblem(path: string): string | undefined {
 }
 
 /**
- * A writable destination with backpressure; remembers a failure (EPIPE when a reader quits).
- * A file is opened on the first write, so an export that fails before its first page (a
- * refused key, an unreachable server) leaves an existing file as it was and makes no new one.
+ * A writable destination; remembers a failure (EPIPE when a reader quits, ENOSPC when the disk
+ * is full). Each write resolves once the system took its bytes, so what was written is known
+ * exactly: after a failed write, a file is cut back to the end of the last whole write (a
+ * record or a page of records), never left ending in a cut-short record. A file is opened on
+ * the first write, so an export that fails before its first page (a refused key, an
+ * unreachable server) leaves an existing file as it was and makes no new one.
  */
 export class Sink {
   private failure: Error | undefined;
   private stream: Writable | undefined;
+  /** Bytes of the file before this run (appending), then of every write the system took. */
+  private kept = 0;
 
   private constructor(
     stream: Writable | undefined,
-    private readonly owned: boolean,
+    private readonly path: string | undefined,
     private readonly open?: () => Promise<Writable>,
   ) {
     if (stream) this.attach(stream);
@@ -76,12 +68,13 @@ export class Sink {
   }
 
   static stdout(): Sink {
-    return new Sink(process.stdout, false);
+    return new Sink(process.stdout, undefined);
   }
 
   /** A file, opened on the first write; `append` keeps what is there. */
   static file(path: string, append: boolean): Sink {
-    return new Sink(undefined, true, async () => {
+    const sink: Sink = new Sink(undefined, path, async () => {
+      sink.kept = append && isNonEmptyFile(path) ? statSync(path).size : 0;
       // Made readable by its owner only: an export holds people's emails and addresses.
       const stream = createWriteStream(path, { flags: append ? 'a' : 'w', mode: 0o600 });
       try {
@@ -92,10 +85,16 @@ export class Sink {
       }
       return stream;
     });
+    return sink;
   }
 
   get error(): Error | undefined {
     return this.failure;
+  }
+
+  /** The failure in words, naming the destination (`cannot write to FILE (no space left on device)`). */
+  get errorMessage(): string | undefined {
+    return this.failure && writeFailure(this.path ?? 'standard output', this.failure);
   }
 
   /** Opens the file now (made, or emptied unless appending), even if nothing is written to it. */
@@ -104,14 +103,10 @@ export class Sink {
   }
 
   async write(text: string): Promise<void> {
-    if (this.failure) throw this.failure;
-    if (text === '') return;
-    const stream = this.stream ?? this.attach(await this.open!());
-    if (!stream.write(text)) await once(stream, 'drain');
-    if (this.failure) throw this.failure;
+    if (text !== '') await this.writeBytes(Buffer.from(text));
   }
 
-  /** Writes `bytes`, resolving once the stream is done with them: the caller may then fill the buffer again. */
+  /** Writes `bytes`, resolving once the system took them: the caller may then fill the buffer again. */
   async writeBytes(bytes: Uint8Array): Promise<void> {
     if (this.failure) throw this.failure;
     if (bytes.length === 0) return;
@@ -119,20 +114,29 @@ export class Sink {
     await new Promise<void>((resolve) =>
       stream.write(bytes, (err) => {
         if (err) this.failure ??= err;
+        else this.kept += bytes.length;
         resolve();
       }),
     );
     if (this.failure) throw this.failure;
   }
 
-  /** Flushes; closes the file (standard output stays open). */
+  /** Closes the file (standard output stays open); after a failed write, cuts it back to its whole writes. */
   async close(): Promise<void> {
-    if (this.failure || !this.stream) return;
-    if (this.owned) {
-      this.stream.end();
-      await once(this.stream, 'close');
-    } else if (this.stream.writableNeedDrain) {
-      await once(this.stream, 'drain');
+    const stream = this.stream;
+    if (!stream || this.path === undefined) return;
+    if (!stream.destroyed) {
+      stream.end();
+      await once(stream, 'close').catch(() => undefined);
+    } else if (!stream.closed) {
+      await once(stream, 'close').catch(() => undefined);
+    }
+    if (this.failure) {
+      try {
+        if (statSync(this.path).size > this.kept) truncateSync(this.path, this.kept);
+      } catch {
+        // Cannot be cut back (gone, or not ours to change): the failure already says the write failed.
+      }
     }
   }
 }

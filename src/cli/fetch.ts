@@ -197,6 +197,7 @@ async function run(flags: FetchFlags, clock: () => number): Promise<void> {
     complete = !stop.signal.aborted || done.cursor === undefined;
   } catch (err) {
     if (sink.error && (sink.error as NodeJS.ErrnoException).code === 'EPIPE') readerGone = true;
+    else if (sink.error) failure = new CommandError(sink.errorMessage!);
     else if (!isLogsApiError(err, 'aborted')) failure = err;
   } finally {
     bar.stop();
@@ -224,7 +225,13 @@ async function run(flags: FetchFlags, clock: () => number): Promise<void> {
     return;
   }
   if (failure && done.written === 0) throw cursorMismatch(failure, flags) ?? failure;
-  process.stderr.write(`Stopped after ${counted(done.written, 'entry', 'entries')}; ${where} holds whole records only.\n`);
+  // A failed write leaves a file cut back to its whole records (Sink.close); standard output cannot be.
+  const holds = !sink.error
+    ? `${where} holds whole records only`
+    : toStdout
+      ? 'writing to standard output failed'
+      : `${where} holds whole records only${format === 'json' ? ', without the closing ]} (its write failed)' : ''}`;
+  process.stderr.write(`Stopped after ${counted(done.written, 'entry', 'entries')}; ${holds}.\n`);
   process.stderr.write(resumeHint(flags, from, to, done));
   if (failure) throw failure;
   throw new InterruptedError('interrupted');

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { cliActor } from '../admin/actor.ts';
 import { createKeyAct, revokeKeyAct } from '../admin/keys.ts';
 import { SCOPES, type Scope } from '../store/store.ts';
-import { configFrom, noTenant, printJson, printTable, type StoreFlags, storeOptions, withExistingStore } from './common.ts';
+import { configFrom, noTenant, printJson, printTable, type StoreFlags, storeOptions, withExistingStore, writeOut } from './common.ts';
 import { CommandError, UsageError } from './exit-codes.ts';
 
 const SHORT: Record<string, Scope> = { read: 'api:logs:read', write: 'api:logs:write' };
@@ -47,14 +47,19 @@ export function registerKeys(program: Command, now: () => number = Date.now): vo
     await withExistingStore(config, async (store) => {
       if (!(await store.getTenant(opts.tenant))) throw noTenant(opts.tenant, config);
       const key = await createKeyAct(store, opts.tenant, scopes, cliActor(), now);
-      if (opts.json) {
-        printJson(key);
-        return;
+      const text = opts.json
+        ? `${JSON.stringify(key, null, 2)}\n`
+        : `access key: ${key.accessKey}\nsecret:     ${key.secret}\ntenant:     ${key.tenant}\nscopes:     ${key.scopes.join(' ')}\n`;
+      try {
+        await writeOut(text);
+      } catch (err) {
+        // A key whose secret nobody received is of use to nobody: it does not stay valid.
+        await revokeKeyAct(store, key.accessKey, cliActor(), now);
+        throw new CommandError(
+          `${(err as Error).message}: the new key ${key.accessKey} was revoked, since its secret could not be shown; run the command again`,
+        );
       }
-      process.stdout.write(
-        `access key: ${key.accessKey}\nsecret:     ${key.secret}\ntenant:     ${key.tenant}\nscopes:     ${key.scopes.join(' ')}\n`,
-      );
-      process.stderr.write('Store the secret now: it is not kept and cannot be shown again.\n');
+      if (!opts.json) process.stderr.write('Store the secret now: it is not kept and cannot be shown again.\n');
     });
   });
 

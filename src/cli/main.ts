@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { unknownVariableWarnings } from '../config.ts';
 import { CodedError, ERRORS } from '../errors.ts';
 import { VERSION } from '../version.ts';
+import { writeFailure } from './common.ts';
 import { EXIT } from './exit-codes.ts';
 import { registerFetch } from './fetch.ts';
 import { registerHolds } from './holds.ts';
@@ -81,12 +82,21 @@ export async function runCli(argv: readonly string[], options: CliOptions = {}):
 /** The `logwarden` process: runs the CLI and returns the exit code for bin/ to set. */
 export async function main(argv: readonly string[], options: CliOptions = {}): Promise<number> {
   for (const warning of unknownVariableWarnings()) process.stderr.write(`logwarden: warning: ${warning}\n`);
-  // A reader that goes away (`logwarden … | head`) is not an error.
+  // A reader that goes away (`logwarden … | head`) is not an error. Any other failure to write
+  // (a full disk) is, said once: a command whose output must not be lost says more itself (writeOut).
+  let outputFailure: NodeJS.ErrnoException | undefined;
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(EXIT.ok);
-    throw err;
+    outputFailure ??= err;
   });
-  return runCli(argv, options);
+  const code = await runCli(argv, options);
+  // Waits for what was written to be taken (or to fail) before the outcome is told.
+  await new Promise<void>((resolve) => (process.stdout.destroyed ? resolve() : process.stdout.write('', () => resolve())));
+  if (outputFailure && code === EXIT.ok) {
+    process.stderr.write(`logwarden: ${writeFailure('standard output', outputFailure)}; what the command printed there is lost\n`);
+    return EXIT.failure;
+  }
+  return code;
 }
 
 /**

@@ -29,8 +29,9 @@ import {
   storeOptions,
   withExistingStore,
   withStore,
+  writeOut,
 } from './common.ts';
-import { UsageError } from './exit-codes.ts';
+import { CommandError, UsageError } from './exit-codes.ts';
 
 function effectiveLimits(t: Tenant, config: Config) {
   return {
@@ -100,8 +101,11 @@ function registerTenantCreate(tenants: Command, now: () => number): void {
     if (name.length > 200) throw new UsageError(`--name must be at most 200 characters (got ${name.length})`);
     await withStore(configFrom(opts), async (store) => {
       const t = await createTenantAct(store, name, cliActor(), now);
-      if (opts.json) printJson({ id: t.id, name: t.name });
-      else process.stdout.write(`${t.id}\n`);
+      try {
+        await writeOut(opts.json ? `${JSON.stringify({ id: t.id, name: t.name }, null, 2)}\n` : `${t.id}\n`);
+      } catch (err) {
+        throw new CommandError(`${(err as Error).message}; the tenant was created: its id is ${t.id} (\`logwarden tenants list\` shows it)`);
+      }
     });
   });
 }

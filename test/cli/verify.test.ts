@@ -5,12 +5,12 @@
  * checked offline, and a single entry's tlog-proof@v1.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { buildEntryLeaf, entryLeafHash, generateNoteKey, parseVerifierKey, verifyTlogProof } from '../../src/tlog/index.ts';
-import { runCli } from '../support/cli.ts';
+import { runCli, runCliProcess } from '../support/cli.ts';
 import { startTlogServer, type TlogTestServer } from '../support/tlog-server.ts';
 
 const T0 = Date.parse('2026-03-04T00:00:00Z');
@@ -260,6 +260,40 @@ describe('logwarden verify', () => {
       ],
       { env },
     );
+
+  it('fetch --format bundle that cannot be written whole (a file-size limit) leaves --out as it was, and no part of a bundle', async () => {
+    const file = join(dir, 'capped.bundle');
+    writeFileSync(file, 'an earlier file');
+    // A shell that ignores SIGXFSZ and caps files at 8 KiB: the write fails with EFBIG.
+    const r = await runCliProcess(
+      [
+        'fetch',
+        '--url',
+        s.url,
+        '--tenant',
+        s.tenantId,
+        '--type',
+        'AccessLog',
+        '--from',
+        at(0),
+        '--format',
+        'bundle',
+        '--out',
+        file,
+        '--log-key',
+        s.verifierKey,
+      ],
+      { env, as: ['sh', '-c', `trap '' XFSZ; ulimit -f 8; exec "$@"`, 'sh'] },
+    );
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal(r.stderr, `logwarden: cannot write to ${file} (file too large); no bundle written (${file} is as it was)\n`);
+    assert.equal(readFileSync(file, 'utf8'), 'an earlier file');
+    assert.deepEqual(
+      readdirSync(dir).filter((f) => f.startsWith('capped.bundle.')),
+      [],
+      'no partial bundle left beside it',
+    );
+  });
 
   it('fetch --format bundle writes a bundle that verifies offline; one entry exports as tlog-proof@v1; tampering is caught', async () => {
     const file = join(dir, 'window.bundle');

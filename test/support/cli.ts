@@ -1,5 +1,6 @@
 /** Runs the CLI: in this process, or in a child process as a user would run `logwarden`. */
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 import { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { CLI_ARGS } from './children.ts';
@@ -26,6 +27,8 @@ export interface CliRunOptions {
   env?: Record<string, string>;
   /** The command's clock (default Date.now). */
   now?: () => number;
+  /** Every write to standard output fails with this error code (a full disk: ENOSPC). */
+  stdoutFails?: string;
 }
 
 /**
@@ -43,14 +46,17 @@ export function runCli(args: string[], options: CliRunOptions = {}): Promise<Cli
 let queue: Promise<unknown> = Promise.resolve();
 
 /** A write-only stand-in for process.stdout or process.stderr that keeps the text (not a terminal). */
-function textSink(): { stream: Writable; text(): string } {
+function textSink(fails?: string): { stream: Writable; text(): string } {
   let text = '';
   const stream = new Writable({
     write(chunk: Buffer | string, _encoding, done) {
+      if (fails) return done(Object.assign(new Error(`${fails}: write failed`), { code: fails }));
       text += typeof chunk === 'string' ? chunk : chunk.toString('utf8');
       done();
     },
   });
+  // As process.stdout is in `main`: a failed write is an 'error' event handled there.
+  stream.on('error', () => {});
   return { stream, text: () => text };
 }
 
@@ -64,7 +70,7 @@ function replace<K extends 'stdout' | 'stderr' | 'stdin' | 'env'>(key: K, value:
 async function runNow(args: string[], options: CliRunOptions): Promise<CliResult> {
   // Imported on first use, so that suites which only spawn the CLI do not load it.
   const { runCli: run } = await import('../../src/cli/main.ts');
-  const out = textSink();
+  const out = textSink(options.stdoutFails);
   const err = textSink();
   const undo = [
     replace('stdout', out.stream),
@@ -86,18 +92,21 @@ async function runNow(args: string[], options: CliRunOptions): Promise<CliResult
  */
 export function runCliProcess(
   args: string[],
-  options: { input?: string; env?: Record<string, string>; as?: readonly string[] } = {},
+  options: { input?: string; env?: Record<string, string>; as?: readonly string[]; stdoutTo?: string } = {},
 ): Promise<CliResult> {
   const [cmd, ...rest] = [...(options.as ?? []), process.execPath, ...CLI_ARGS, ...args];
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd!, rest, { cwd: ROOT, env: cleanEnv(options.env) });
+    // `stdoutTo`: standard output is that file, as `> FILE` makes it (then `stdout` is empty).
+    const out = options.stdoutTo === undefined ? 'pipe' : openSync(options.stdoutTo, 'w');
+    const child = spawn(cmd!, rest, { cwd: ROOT, env: cleanEnv(options.env), stdio: ['pipe', out, 'pipe'] });
+    if (typeof out === 'number') closeSync(out);
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
+    child.stdout?.on('data', (d) => (stdout += d));
+    child.stderr!.on('data', (d) => (stderr += d));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(options.input ?? '');
+    child.stdin!.end(options.input ?? '');
   });
 }
 
