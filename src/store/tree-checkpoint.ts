@@ -40,3 +40,16 @@ export function signNextCheckpointNow(options: {
 export function checkpointOfNote(note: string, verifier: NoteVerifier): Checkpoint {
   return openCheckpoint(note, verifier).checkpoint;
 }
+
+/**
+ * The failure when a tenant's last stored checkpoint does not open with the log's key: nothing
+ * is signed over it (a checkpoint signed with another key would make two logs of one origin).
+ */
+export function unopenedCheckpoint(origin: string, size: number | string, err: unknown): Error {
+  return new Error(
+    `the last checkpoint of ${origin} (size ${size}) does not verify with the log key ` +
+      `(${err instanceof Error ? err.message : String(err)}): was the log signing secret changed, or the checkpoint edited? ` +
+      'Nothing is signed over it: give the signing secret it was signed with (LOGWARDEN_LOG_SIGNING_SECRET), ' +
+      'or a new LOGWARDEN_LOG_ORIGIN_PREFIX to begin a new series of checkpoints (verifiers then pin its new key)',
+  );
+}

@@ -68,6 +68,23 @@ describe('serve: start-up errors a person understands', () => {
     assertFriendly(r, /the host 192\.0\.2\.1 \(--host or LOGWARDEN_HOST\) is not an address of this machine; use --host 127\.0\.0\.1/);
   });
 
+  it('a log signing secret other than the one the checkpoints were signed with: refused at start, not a 500 on every write', {
+    timeout: 60_000,
+  }, async () => {
+    const data = join(dir, 'resigned');
+    const made = await runCli(['tenants', 'create', '--name', 'acme', '--data-dir', data, '--json']);
+    const id = (JSON.parse(made.stdout) as { id: string }).id;
+    // Showing the tenant signs its log's first checkpoint, with the secret kept in the store.
+    assert.equal((await runCli(['tenants', 'show', id, '--data-dir', data])).code, 0);
+    const r = await runCli(['serve', '--data-dir', data, '--port', '0'], {
+      env: { LOGWARDEN_LOG_SIGNING_SECRET: 'another secret of at least 32 bytes!' },
+    });
+    assertFriendly(
+      r,
+      new RegExp(`the last checkpoint of logwarden/\\w+/${id} \\(size \\d+\\) does not verify with the log key .*LOGWARDEN_LOG_ORIGIN_PREFIX`),
+    );
+  });
+
   it('a data directory that is a file', async () => {
     const file = join(dir, 'a-file');
     writeFileSync(file, 'not a directory');

@@ -32,7 +32,7 @@ import { foldRange, rangeStoredIndexes } from '../../tlog/subtree.ts';
 import { TILE_WIDTH } from '../../tlog/tile.ts';
 import type { SignedTreeHead, TenantLog } from '../store.ts';
 import { appendToTree, type TreeTip, tileRootOf } from '../tree-append.ts';
-import { signNextCheckpointNow } from '../tree-checkpoint.ts';
+import { signNextCheckpointNow, unopenedCheckpoint } from '../tree-checkpoint.ts';
 import { LeafHashCache, TREE_HIGH_LEVEL, type TreeHashNeeds, type TreeHashSource, treeHashReader, treeRoot } from '../tree-hashes.ts';
 import type { LogKeys } from '../tree-keys.ts';
 import {
@@ -198,10 +198,7 @@ export class PostgresTree {
     try {
       checkpoint = openCheckpoint(note, this.keys.signer(tenantId).verifier).checkpoint;
     } catch (err) {
-      throw new Error(
-        `the last checkpoint of ${this.keys.origin(tenantId)} does not verify with the log key ` +
-          `(${err instanceof Error ? err.message : String(err)}): was the log signing secret changed, or the checkpoint edited? Nothing is signed over it`,
-      );
+      throw unopenedCheckpoint(this.keys.origin(tenantId), note.split('\n')[1] ?? '?', err);
     }
     this.opened.set(tid, { note, checkpoint });
     return checkpoint;

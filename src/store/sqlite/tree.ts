@@ -19,7 +19,7 @@ import { type Checkpoint, openCheckpoint } from '../../tlog/checkpoint.ts';
 import { TILE_WIDTH } from '../../tlog/tile.ts';
 import type { SignedTreeHead, TenantLog } from '../store.ts';
 import { appendToTree, type TreeTip, tileRootOf } from '../tree-append.ts';
-import { signNextCheckpointNow } from '../tree-checkpoint.ts';
+import { signNextCheckpointNow, unopenedCheckpoint } from '../tree-checkpoint.ts';
 import { LeafHashCache, type TreeHashSource, treeHashReader, treeRoot } from '../tree-hashes.ts';
 import type { LogKeys } from '../tree-keys.ts';
 import { isReceiptRecord, type LeafRecord, leafText, readLeafRecord, receiptRecordOf, type TypeNames } from '../tree-leaf-records.ts';
@@ -153,10 +153,7 @@ export class SqliteTree {
     try {
       checkpoint = openCheckpoint(row.note, this.keys.signer(tenantId).verifier).checkpoint;
     } catch (err) {
-      throw new Error(
-        `the last checkpoint of ${this.keys.origin(tenantId)} (size ${row.size}) does not verify with the log key ` +
-          `(${err instanceof Error ? err.message : String(err)}): was the log signing secret changed, or the checkpoint edited? Nothing is signed over it`,
-      );
+      throw unopenedCheckpoint(this.keys.origin(tenantId), row.size, err);
     }
     const opened = { note: row.note, checkpoint };
     this.opened.set(tid, opened);
