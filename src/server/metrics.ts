@@ -28,7 +28,7 @@ export class Metrics {
   });
   readonly rateLimited = new Counter({
     name: 'logwarden_rate_limited_total',
-    help: 'Requests rejected by a rate limit, by kind (read or write)',
+    help: 'Requests rejected by a rate limit, by kind (read, write or token)',
     labelNames: ['kind'] as const,
     registers: [this.registry],
   });

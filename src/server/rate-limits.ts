@@ -1,6 +1,7 @@
 /**
  * Per-tenant rate limits. Reads (`GET /v2/logs`) count against a per-second and a per-day
- * window; ingest and token requests against their own per-second window. A tenant's limits
+ * window; ingest requests against a per-second window, and token requests against one of the
+ * same size but their own (a key that may only read cannot use up the tenant's ingest). A tenant's limits
  * come from the store (changed with `logwarden tenants limits`) and are re-read every
  * `refreshMs`, so a running server picks up a change within seconds.
  */
@@ -8,7 +9,7 @@ import { LogwardenError, RATE_LIMITED_MESSAGE } from '../errors.ts';
 import type { Store, TenantLimits } from '../store/store.ts';
 import { DAY_MS, type LimiterStore, type LimitWindow, SECOND_MS } from './limiter/limiter.ts';
 
-export type LimitKind = 'read' | 'write';
+export type LimitKind = 'read' | 'write' | 'token';
 
 export interface DefaultLimits {
   readonly readPerSecond: number;
@@ -19,6 +20,7 @@ export interface DefaultLimits {
 interface Cached {
   read: LimitWindow[];
   write: LimitWindow[];
+  token: LimitWindow[];
   at: number;
 }
 
@@ -46,6 +48,7 @@ export class RateLimits {
           { limit: l.readPerDay ?? this.defaults.readPerDay, windowMs: DAY_MS },
         ],
         write: [{ limit: l.ingestPerSecond ?? this.defaults.ingestPerSecond, windowMs: SECOND_MS }],
+        token: [{ limit: l.ingestPerSecond ?? this.defaults.ingestPerSecond, windowMs: SECOND_MS }],
         at: now,
       };
       this.cache.set(tenantId, c);

@@ -59,7 +59,7 @@ for (const kind of await storeKinds()) {
       }
     });
 
-    it('limits ingest and token requests on their own counter', async () => {
+    it('limits ingest and token requests each on their own counter, of the ingest limit', async () => {
       const clock = new TestClock();
       const t = await startTestApp({ factory: kind.factory, now: clock.now, config: { ingestPerSecond: 2, readPerSecond: 100 } });
       try {
@@ -71,11 +71,18 @@ for (const kind of await storeKinds()) {
         assert.equal(r.statusCode, 429);
         assert.equal(r.headers['retry-after'], '1');
         assert.equal((await t.list(Q)).statusCode, 200, 'reads are counted separately');
-        // A token request is refused the same way, with an OAuth error a client retries.
+        // Token requests have a window of their own: a key that may only read, asking for tokens
+        // in a loop, cannot use up its tenant's ingest (nor ingest its tokens).
+        for (let i = 0; i < 2; i++) assert.equal((await requestToken(t, t.key, 'grant_type=client_credentials')).statusCode, 200);
+        // Past the limit, a token request is refused the way ingest is, with an OAuth error a client retries.
         const token = await requestToken(t, t.key, 'grant_type=client_credentials');
         assert.equal(token.statusCode, 429);
         assert.equal(token.headers['retry-after'], '1');
         assert.equal(token.json().error, 'temporarily_unavailable');
+        clock.nextSecond(5);
+        assert.equal((await requestToken(t, t.key, 'grant_type=client_credentials')).statusCode, 200);
+        assert.equal((await requestToken(t, t.key, 'grant_type=client_credentials')).statusCode, 200);
+        assert.equal((await t.ingest('AccessLog', entry)).statusCode, 201, 'tokens took none of the ingest window');
       } finally {
         await t.close();
       }

@@ -52,7 +52,7 @@ export function oauthTokenRoute(app: FastifyInstance, ctx: AppContext): void {
       },
       async (request, reply) => {
         const key = await authenticateClient(ctx, request.headers.authorization);
-        await ctx.limits.check('write', key.tenantId);
+        await ctx.limits.check('token', key.tenantId);
         const scopes = grantedScopes(request.body instanceof URLSearchParams ? request.body : new URLSearchParams(), key);
         const token = ctx.tokens.issue({ accessKey: key.accessKey, tenantId: key.tenantId, scopes });
         return reply
