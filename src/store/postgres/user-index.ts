@@ -31,6 +31,11 @@ const NO_UPPER_BOUND = Number.MAX_SAFE_INTEGER;
  */
 const ODD_ESCAPE = `body ~ '\\\\u(0000|[dD][89a-fA-F])'`;
 const sqlMatch = (field: string, value: string) => `CASE WHEN ${ODD_ESCAPE} THEN false ELSE (body::json ->> ${field}) = ${value} END`;
+/**
+ * The value SQL compares the user field with: PostgreSQL's text holds no NUL, so a value with
+ * one is none (matching no row), and only the rows matched here (oddHotRows) can be the user's.
+ */
+const sqlValue = (value: string): string | null => (value.includes('\u0000') ? null : value);
 
 /** The hot rows SQL cannot match (see ODD_ESCAPE) that are the user's, in page order. */
 async function oddHotRows(client: pg.PoolClient, match: UserMatch, where: string, values: readonly unknown[]): Promise<HotEntry[]> {
@@ -200,7 +205,7 @@ class UserReader {
     const hot = await this.client.query<{ n: string }>({
       name: 'lw_user_hot_count',
       text: `SELECT count(*) AS n FROM entries WHERE tid = $1 AND type_id = $2 AND event_time >= $3 AND event_time < $4 AND ${sqlMatch('$5', '$6')}`,
-      values: [this.tid, this.typeId, fromMs, toMs, this.match.field, this.match.value],
+      values: [this.tid, this.typeId, fromMs, toMs, this.match.field, sqlValue(this.match.value)],
     });
     const odd = await oddHotRows(this.client, this.match, 'tid = $1 AND type_id = $2 AND event_time >= $3 AND event_time < $4', [
       this.tid,
@@ -225,7 +230,7 @@ class UserReader {
     const hot = await this.client.query<{ event_time: string; seq: string; body: string }>({
       name: 'lw_user_hot',
       text: `SELECT event_time, seq, body FROM entries WHERE ${range} AND ${sqlMatch('$7', '$8')} ORDER BY event_time, seq LIMIT $9`,
-      values: [this.tid, this.typeId, after.timeMs, after.seq, toMs, watermark, this.match.field, this.match.value, want],
+      values: [this.tid, this.typeId, after.timeMs, after.seq, toMs, watermark, this.match.field, sqlValue(this.match.value), want],
     });
     const hotEntries: HotEntry[] = hot.rows.map((r) => ({ timeMs: Number(r.event_time), seq: Number(r.seq), body: Buffer.from(r.body) }));
     const odd = await oddHotRows(this.client, this.match, range, [this.tid, this.typeId, after.timeMs, after.seq, toMs, watermark]);
@@ -296,7 +301,7 @@ export async function userTallies(pool: pg.Pool, scope: UserScope): Promise<Hour
     const hot = await client.query<{ event_time: string }>({
       name: 'lw_user_hot_times',
       text: `SELECT event_time FROM entries WHERE tid = $1 AND type_id = $2 AND event_time >= $3 AND event_time < $4 AND ${sqlMatch('$5', '$6')}`,
-      values: [scope.tid, scope.typeId, from, to, scope.match.field, scope.match.value],
+      values: [scope.tid, scope.typeId, from, to, scope.match.field, sqlValue(scope.match.value)],
     });
     const odd = await oddHotRows(client, scope.match, 'tid = $1 AND type_id = $2 AND event_time >= $3 AND event_time < $4', [
       scope.tid,

@@ -979,12 +979,14 @@ export function runStoreContract({ name, create, skip, verifiableLog }: StoreCon
           odd(T0 + 1000, '\\ud800', '"s":"x"', 1),
           odd(T0 + 2000, '2', '"s":"\\udc00"', 2),
           odd(T0 + 3000, '1', '"s":"\\\\u0000"', 3),
+          odd(T0 + 3500, 'a\\u0000b', '"s":"nul in the user"', 50),
           ...Array.from({ length: 20 }, (_, i) => odd(T0 + 4000 + i * 1000, String(i % 3), '"s":"plain"', 4 + i)),
         ];
         await store.append(TENANT, entries);
         const mine = (userId: string) => entries.filter((e) => JSON.parse(e.body).userId === userId);
         const check = async (what: string) => {
-          for (const userId of ['1', '2', '\ud800']) {
+          // A filter holding NUL (which PostgreSQL's text cannot) finds the entry whose user holds it, and no other.
+          for (const userId of ['1', '2', '\ud800', 'a\u0000b', '\u0000']) {
             const query = { ...q('AccessLog', T0, null), user: { field: 'userId', value: userId } } as const;
             await assertUserReads(store, query, mine(userId), `${what}: userId ${JSON.stringify(userId)}`);
             const hours = await store.hourlyTallies(query);
