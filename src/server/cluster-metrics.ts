@@ -70,19 +70,29 @@ export function clusterMetricsReader(registry: Registry): () => Promise<string> 
     if (answer.text !== undefined) waiting.resolve(answer.text);
     else waiting.reject(new Error(`the workers' metrics: ${answer.error ?? 'no answer'}`));
   });
-  return () =>
+  const ask = () =>
     new Promise<string>((resolve, reject) => {
-      const id = randomUUID();
-      const timer = setTimeout(() => {
-        pending.delete(id);
-        reject(new Error("the workers' metrics: the primary did not answer"));
-      }, WAIT_MS);
-      timer.unref();
-      pending.set(id, { resolve, reject, timer });
-      if (!process.send?.({ type: ASK, id } satisfies Ask)) {
+      const fail = (why: string) => {
         pending.delete(id);
         clearTimeout(timer);
-        reject(new Error("the workers' metrics: no channel to the primary"));
-      }
+        reject(new Error(`the workers' metrics: ${why}`));
+      };
+      const id = randomUUID();
+      const timer = setTimeout(() => fail('the primary did not answer'), WAIT_MS);
+      timer.unref();
+      pending.set(id, { resolve, reject, timer });
+      if (!process.send || !process.connected) return fail('no channel to the primary');
+      // send() returning false means only that messages are queued (backpressure): they are still sent.
+      process.send({ type: ASK, id } satisfies Ask, undefined, undefined, (err) => {
+        if (err) fail(`no channel to the primary (${err.message})`);
+      });
     });
+  // Scrapes that arrive while one is being answered share its answer: one round over the workers.
+  let asking: Promise<string> | undefined;
+  return () => {
+    asking ??= ask().finally(() => {
+      asking = undefined;
+    });
+    return asking;
+  };
 }

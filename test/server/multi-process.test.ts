@@ -254,6 +254,9 @@ describe('serve --workers 2 on one SQLite file', () => {
       const scraped = [];
       for (let i = 0; i < 6; i++) scraped.push(await healthz());
       assert.deepEqual(scraped, Array(6).fill(healthzRequests), 'every scrape counts both workers');
+      // Scrapes at once (many waiting on the channel to the primary) are all answered.
+      const together = await Promise.all(Array.from({ length: 40 }, () => healthz()));
+      assert.deepEqual(together, Array(40).fill(healthzRequests), 'concurrent scrapes are answered, not 500');
       // A worker that dies is replaced, and the service keeps answering.
       process.kill(Number([...pids][0]), 'SIGKILL');
       const since = Date.now();
