@@ -70,6 +70,7 @@ interface TokenAnswer {
   access_token?: string;
   expires_in?: number;
   scope?: string;
+  error?: string;
   error_description?: string;
 }
 
@@ -83,13 +84,17 @@ export async function signIn(accessKey: string, secret: string): Promise<Session
         authorization: `Basic ${base64Utf8(`${accessKey}:${secret}`)}`,
         'content-type': 'application/x-www-form-urlencoded',
       },
-      body: 'grant_type=client_credentials',
+      // Only what the console does: a token of this page can read, never write, whatever the key may do.
+      body: 'grant_type=client_credentials&scope=api%3Alogs%3Aread',
     });
   } catch {
     throw new ConsoleError('The server could not be reached.');
   }
   const body = (await res.json().catch(() => ({}))) as TokenAnswer;
   if (res.status === 401) throw new ConsoleError('That access key and secret were not accepted.');
+  if (res.status === 400 && body.error === 'invalid_scope') {
+    throw new ConsoleError('This access key cannot read logs: it lacks the api:logs:read scope.');
+  }
   if (!res.ok || typeof body.access_token !== 'string') {
     throw new ConsoleError(body.error_description ? `Sign-in failed: ${body.error_description}` : `Sign-in failed (HTTP ${res.status}).`);
   }

@@ -748,6 +748,27 @@ describe('the console in a browser', { skip }, () => {
     }
   });
 
+  it('signed in with a key that may also write, holds a token that may only read', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByText('You have signed out.').waitFor();
+    await page.getByLabel('Access key').fill(t.key.accessKey);
+    await page.getByLabel('Secret').fill(t.key.secret);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('tab', { name: 'AccessLog' }).waitFor();
+    const { token } = JSON.parse(await page.evaluate<string>(`sessionStorage.getItem('logwarden.console.session')`)) as { token: string };
+    const bearer = { authorization: `Bearer ${token}` };
+    const read = await t.app.inject({ method: 'GET', url: '/v2/logs?logType=AccessLog&fromDateTime=2026-01-01T00:00:00Z&limit=1', headers: bearer });
+    assert.notEqual(read.statusCode, 401, read.body);
+    const write = await t.app.inject({
+      method: 'POST',
+      url: '/v2/logs',
+      headers: { ...bearer, 'content-type': 'application/json' },
+      payload: { logType: 'AccessLog', logEntries: [{ eventTime: '2026-01-01T00:00:00Z', logRecord: {} }] },
+    });
+    assert.equal(write.statusCode, 401, 'the console token cannot write');
+    assert.match(write.body, /missing scope api:logs:write/);
+  });
+
   it('signs out, and says so when a session has expired', async () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByText('You have signed out.').waitFor();
