@@ -176,7 +176,9 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
     secret: pick('secret', str('LOGWARDEN_SECRET')),
   };
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel)) {
-    problems.push(`LOGWARDEN_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent`);
+    problems.push(
+      `LOGWARDEN_LOG_LEVEL (or --log-level) must be one of fatal, error, warn, info, debug, trace, silent (got ${JSON.stringify(config.logLevel)})`,
+    );
   }
   if (!(LOG_FORMATS as readonly string[]).includes(config.logFormat)) {
     problems.push(`LOGWARDEN_LOG_FORMAT (or --log-format) must be one of ${LOG_FORMATS.join(', ')} (got ${JSON.stringify(config.logFormat)})`);

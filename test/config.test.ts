@@ -256,7 +256,10 @@ describe('loadConfig', () => {
         { LOGWARDEN_BOOTSTRAP_ACCESS_KEY: 'has space', LOGWARDEN_BOOTSTRAP_SECRET: SECRET_32 },
         'LOGWARDEN_BOOTSTRAP_ACCESS_KEY must be 8-64 letters, digits, _ or -',
       ],
-      [{ LOGWARDEN_LOG_LEVEL: 'verbose' }, 'LOGWARDEN_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent'],
+      [
+        { LOGWARDEN_LOG_LEVEL: 'verbose' },
+        'LOGWARDEN_LOG_LEVEL (or --log-level) must be one of fatal, error, warn, info, debug, trace, silent (got "verbose")',
+      ],
       [{ LOGWARDEN_LOG_FORMAT: 'xml' }, 'LOGWARDEN_LOG_FORMAT (or --log-format) must be one of auto, pretty, json (got "xml")'],
       [{ LOGWARDEN_LOG_SIGNING_SECRET: 'L'.repeat(31) }, 'LOGWARDEN_LOG_SIGNING_SECRET must be at least 32 bytes'],
       [{ LOGWARDEN_LOG_ORIGIN_PREFIX: 'has space' }, 'LOGWARDEN_LOG_ORIGIN_PREFIX must be 1-200 printable ASCII characters without spaces or +'],
@@ -291,7 +294,7 @@ describe('loadConfig', () => {
       'LOGWARDEN_BOOTSTRAP_ACCESS_KEY and LOGWARDEN_BOOTSTRAP_SECRET must be set together',
       'LOGWARDEN_PORT must be an integer from 0 to 65535 (got "http")',
       'LOGWARDEN_READ_PER_DAY must be an integer from 1 to 1000000000 (got "0")',
-      'LOGWARDEN_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
+      'LOGWARDEN_LOG_LEVEL (or --log-level) must be one of fatal, error, warn, info, debug, trace, silent (got "loud")',
     ];
     assert.throws(
       () => loadConfig({}, env),
@@ -331,7 +334,7 @@ describe('loadConfig', () => {
       'LOGWARDEN_LOG_SIGNING_SECRET must be at least 32 bytes',
       'LOGWARDEN_LOG_ORIGIN_PREFIX must be 1-200 printable ASCII characters without spaces or +',
       'LOGWARDEN_RETENTION_DAYS must be forever or a whole number of days from 1 to 365000 (got "never")',
-      'LOGWARDEN_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
+      'LOGWARDEN_LOG_LEVEL (or --log-level) must be one of fatal, error, warn, info, debug, trace, silent (got "loud")',
       'LOGWARDEN_LOG_FORMAT (or --log-format) must be one of auto, pretty, json (got "xml")',
     ];
     for (const line of expected) assert.ok(got.includes(line), `missing: ${line}\n${got.join('\n')}`);

@@ -107,6 +107,14 @@ export function writeOut(text: string): Promise<void> {
   });
 }
 
+/** A name or reason for people, as given on the command line, refused if it holds control characters (a line break, a terminal escape) that would garble tables and the admin trail's readers. */
+export function plainTextFlag(flag: string, value: string): string {
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(value)) {
+    throw new UsageError(`${flag} holds a control character (a line break, a tab or a terminal escape): give plain text on one line`);
+  }
+  return value;
+}
+
 export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n');
 }

@@ -28,11 +28,15 @@ export function parseDuration(text: string, flag: string): number {
   return Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
 }
 
+/** 0001-01-01T00:00:00Z, the first instant a four-digit year writes (Date.UTC reads years 0-99 as 1900-1999). */
+const FIRST_MS = -62_135_596_800_000;
+
 export function parseWhen(text: string, flag: string, nowMs: number): When {
   const t = text.trim();
   if (t === 'now') return { iso: new Date(nowMs).toISOString(), ms: nowMs };
   if (DURATION.test(t)) {
     const ms = nowMs - parseDuration(t, flag);
+    if (ms < FIRST_MS) throw new UsageError(`${flag} ${t} reaches back before the year 1; give a shorter time ago, or a date`);
     return { iso: new Date(ms).toISOString(), ms };
   }
   const iso = DAY.test(t) ? `${t}T00:00:00Z` : t;

@@ -5,14 +5,14 @@ import { createHoldAct, holdJson, releaseHoldAct } from '../admin/holds.ts';
 import { isTenantLogType } from '../admin/retention.ts';
 import { LogTypes } from '../logs/log-types.ts';
 import type { LegalHold } from '../store/store.ts';
-import { configFrom, noTenant, printJson, printTable, type StoreFlags, storeOptions, withExistingStore } from './common.ts';
+import { configFrom, noTenant, plainTextFlag, printJson, printTable, type StoreFlags, storeOptions, withExistingStore } from './common.ts';
 import { parseWhen, WHEN_HELP } from './dates.ts';
 import { CommandError, UsageError } from './exit-codes.ts';
 
 const MAX_REASON = 1000;
 
 function reasonFlag(value: string): string {
-  const reason = value.trim();
+  const reason = plainTextFlag('--reason', value.trim());
   if (reason === '') throw new UsageError('--reason is blank: say why, for the record (it goes to the admin trail)');
   if (reason.length > MAX_REASON) throw new UsageError(`--reason must be at most ${MAX_REASON} characters (got ${reason.length})`);
   return reason;

@@ -99,7 +99,11 @@ export function registerKeys(program: Command, now: () => number = Date.now): vo
   ).action(async (accessKey: string, opts: StoreFlags & { json?: boolean }) => {
     await withExistingStore(configFrom(opts), async (store) => {
       const result = await revokeKeyAct(store, accessKey, cliActor(), now);
-      if (!result) throw new CommandError(`no access key ${accessKey}`);
+      // Not repeated when it could be a secret pasted by mistake (secrets hold lower-case letters; access keys do not).
+      if (!result)
+        throw new CommandError(
+          /[a-z]/.test(accessKey) ? 'no such access key (the value given is not repeated: it may be a secret)' : `no access key ${accessKey}`,
+        );
       const revoked = result.revoked;
       if (opts.json) printJson({ accessKey, revoked: true, alreadyRevoked: !revoked });
       else process.stdout.write(revoked ? `revoked ${accessKey}\n` : `${accessKey} was already revoked\n`);

@@ -9,7 +9,7 @@ import { GONG_LOG_TYPES, LOG_TYPE_NAME, LogTypes } from '../logs/log-types.ts';
 import { isIncomplete, type MirrorRound, type MirrorTarget, mirrorTypes } from '../service/mirror-logs.ts';
 import { effectiveRetention, retentionCutoff } from '../store/retention-policy.ts';
 import type { RetentionDays, Store } from '../store/store.ts';
-import { configFrom, printJson, printTable, type StoreFlags, storeOptions, withStore } from './common.ts';
+import { configFrom, printJson, printTable, type StoreFlags, storeOptions, withExistingStore } from './common.ts';
 import { parseDuration, parseWhen, WHEN_HELP } from './dates.ts';
 import { CommandError, InterruptedError, UsageError } from './exit-codes.ts';
 import { createProgress } from './progress.ts';
@@ -162,8 +162,7 @@ async function run(
   serverDays: RetentionDays,
 ): Promise<void> {
   const target: MirrorTarget = { store, tenantId: flags.tenant, source: client.baseUrl };
-  const interval = parseDuration(flags.interval, '--interval');
-  if (interval < 1000) throw new UsageError(`--interval must be at least 1s: the time between runs (got ${JSON.stringify(flags.interval)})`);
+  const interval = parseInterval(flags.interval);
   const silent = new Set<string>();
   const ac = new AbortController();
   const stop = () => ac.abort();
@@ -199,6 +198,14 @@ async function run(
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
   }
+}
+
+/** The time between runs of --follow: from 1s to 24d (the longest wait a timer keeps). */
+function parseInterval(text: string): number {
+  const interval = parseDuration(text, '--interval');
+  if (interval < 1000) throw new UsageError(`--interval must be at least 1s: the time between runs (got ${JSON.stringify(text)})`);
+  if (interval > 24 * 86_400_000) throw new UsageError(`--interval must be at most 24d (got ${JSON.stringify(text)})`);
+  return interval;
 }
 
 /** `clock` gives the time a relative --since counts back from. */
@@ -278,11 +285,12 @@ ordinary quiet window.`,
       const types = typesFrom(flags.types, new LogTypes(config.extraLogTypes));
       parseWhen(flags.since, '--since', clock());
       parseDuration(flags.overlap, '--overlap');
-      parseDuration(flags.interval, '--interval');
+      parseInterval(flags.interval);
       parseDuration(flags.silentAfter, '--silent-after');
       pageSizeFrom(flags);
       const client = clientFrom(flags, config);
-      await withStore(config, async (store) => {
+      // The mirror's tenant is made first (`tenants create`): a mistyped --data-dir makes no store.
+      await withExistingStore(config, async (store) => {
         if (!(await store.getTenant(flags.tenant))) {
           throw new CommandError(`no local tenant ${flags.tenant}; create one with \`logwarden tenants create --name NAME\``);
         }

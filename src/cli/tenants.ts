@@ -23,6 +23,7 @@ import {
   counted,
   intFlag,
   noTenant,
+  plainTextFlag,
   printJson,
   printTable,
   type StoreFlags,
@@ -96,7 +97,7 @@ function registerTenantCreate(tenants: Command, now: () => number): void {
           '  TENANT=$(logwarden tenants create --name "Acme Corp" --json | node -pe \'JSON.parse(require("fs").readFileSync(0)).id\')\n',
       ),
   ).action(async (opts: StoreFlags & { name: string; json?: boolean }) => {
-    const name = opts.name.trim();
+    const name = plainTextFlag('--name', opts.name.trim());
     if (name === '') throw new UsageError('--name is blank: give the tenant a name');
     if (name.length > 200) throw new UsageError(`--name must be at most 200 characters (got ${name.length})`);
     await withStore(configFrom(opts), async (store) => {

@@ -544,6 +544,17 @@ window); 2 usage. A progress bar shows on a terminal.`,
     .action(async (flags: VerifyFlags) => {
       if (flags.bundle !== undefined) return runBundle(flags);
       if (flags.entry !== undefined || flags.proofOut !== undefined) throw new UsageError('--entry and --proof-out go with --bundle');
-      return runOnline(flags);
+      // Ctrl-C ends the run as it would (exit 130), after saying what that means.
+      const onInterrupt = () => {
+        process.stderr.write('\nlogwarden: interrupted: this run proved nothing; run the command again to check\n');
+        process.off('SIGINT', onInterrupt);
+        process.kill(process.pid, 'SIGINT');
+      };
+      process.on('SIGINT', onInterrupt);
+      try {
+        return await runOnline(flags);
+      } finally {
+        process.off('SIGINT', onInterrupt);
+      }
     });
 }

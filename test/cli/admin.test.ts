@@ -133,5 +133,23 @@ describe('logwarden tenants, keys, ingest', () => {
     const help = await runCli(['keys', 'create', '--help']);
     assert.equal(help.code, 0);
     assert.match(help.stdout, /Example:/);
+    // Names and reasons for people are plain text on one line: a line break or a terminal escape would garble tables.
+    for (const bad of ['line1\nline2', '\u001b[31mRED\u001b[0m', 'tab\there']) {
+      const name = await runCli(['tenants', 'create', '--name', bad, ...flags()]);
+      assert.equal(name.code, 2, JSON.stringify(bad));
+      assert.equal(
+        name.stderr,
+        'logwarden: --name holds a control character (a line break, a tab or a terminal escape): give plain text on one line\n',
+      );
+      const reason = await runCli(['holds', 'create', '--tenant', '1', '--reason', bad, ...flags()]);
+      assert.equal(reason.code, 2, JSON.stringify(bad));
+      assert.match(reason.stderr, /^logwarden: --reason holds a control character/);
+    }
+    // A secret pasted in place of an access key is not printed back.
+    const secretLike = 'Zx9_k2PqL0vRt5uWyA3bC7dE1fG4hJ6iK8mN0oQ2sTu';
+    const revoke = await runCli(['keys', 'revoke', secretLike, ...flags()]);
+    assert.equal(revoke.code, 1);
+    assert.ok(!revoke.stderr.includes(secretLike), revoke.stderr);
+    assert.match(revoke.stderr, /no such access key \(the value given is not repeated: it may be a secret\)/);
   });
 });

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { mirrorPageSize } from '../../src/cli/sync.ts';
 import { LogsClient } from '../../src/client/index.ts';
@@ -431,6 +433,20 @@ describe('logwarden sync from one logwarden into another', () => {
     const busy = await runCli(syncArgs('--types', 'AccessLog', '--follow', '--interval', '0s'), { env });
     assert.equal(busy.code, 2);
     assert.match(busy.stderr, /--interval must be at least 1s: the time between runs \(got "0s"\)/);
+    // Past what a timer can wait, a wait would end at once: sync would run back to back.
+    const long = await runCli(syncArgs('--types', 'AccessLog', '--follow', '--interval', '5w'), { env });
+    assert.equal(long.code, 2);
+    assert.match(long.stderr, /--interval must be at most 24d \(got "5w"\)/);
+    // A --since that reaches back before the year 1 is a usage error, not "Invalid time value".
+    const far = await runCli(syncArgs('--types', 'AccessLog', '--since', '999999999w'), { env });
+    assert.equal(far.code, 2);
+    assert.match(far.stderr, /^logwarden: --since 999999999w reaches back before the year 1; give a shorter time ago, or a date$/m);
+    // A mistyped --data-dir makes no store.
+    const typo = join(dest.dir.path, 'typo');
+    const nowhere = await runCli(['sync', '--url', source.url, '--tenant', '12345', '--data-dir', typo], { env });
+    assert.equal(nowhere.code, 1);
+    assert.match(nowhere.stderr, /no store at/);
+    assert.ok(!existsSync(typo), 'no data directory was made');
   });
 
   it('says once that the source refused the credentials of every type', async () => {
