@@ -101,7 +101,30 @@ export function classify(err: unknown): {
   }
   // The database (or Redis) cannot be reached: an outage, not a bug; the client may retry.
   if (isUnreachable(err)) return { code: 'unavailable', messages: [UNREACHABLE_MESSAGE], headers: { 'retry-after': '1' } };
+  // The disk under the store is full: nothing was stored; the client may retry once space is freed.
+  if (isOutOfSpace(err)) return { code: 'unavailable', messages: [OUT_OF_SPACE_MESSAGE], headers: { 'retry-after': '5' } };
   return { code: 'internal', messages: [INTERNAL_MESSAGE], headers: {} };
+}
+
+/** What a client is told while the store's disk is full (`/readyz` says the same for a while after). */
+export const OUT_OF_SPACE_MESSAGE = 'store out of disk space; nothing was stored; retry later';
+
+/**
+ * Whether a failure is the store's disk being full: SQLite's SQLITE_FULL, PostgreSQL's
+ * disk_full (53100), or ENOSPC (an NDJSON body spooled to a temporary file).
+ */
+export function isOutOfSpace(err: unknown): boolean {
+  const code = err instanceof Error ? (err as { code?: unknown }).code : undefined;
+  return code === 'SQLITE_FULL' || code === '53100' || code === 'ENOSPC';
+}
+
+/** When each app (by its HTTP server, shared by its plugins) last failed a request for lack of disk space (for `/readyz`). */
+const outOfSpaceAt = new WeakMap<object, number>();
+
+/** Whether `app` failed a request for lack of disk space in the last `withinMs`. */
+export function outOfSpaceLately(app: object, withinMs: number, now = Date.now()): boolean {
+  const at = outOfSpaceAt.get(app);
+  return at !== undefined && now - at < withinMs;
 }
 
 /** What a client is told while the store cannot be reached (`/readyz` says the same). */
@@ -129,6 +152,7 @@ function isUnreachable(err: unknown): boolean {
 /** Renders the envelope; the request's one log line (request-log.ts) then says why. */
 export function errorHandler(err: unknown, request: FastifyRequest, reply: FastifyReply): void {
   const { code, messages, headers, context, logged } = classify(err);
+  if (messages[0] === OUT_OF_SPACE_MESSAGE) outOfSpaceAt.set(request.server.server, Date.now());
   const status = ERROR_STATUS[code];
   // A refusal of our own (LogwardenError: a full ingest queue, say) is no fault to trace; a 5xx from anything else is logged with its cause.
   const cause = status >= 500 && !(err instanceof LogwardenError);

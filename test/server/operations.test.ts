@@ -91,6 +91,30 @@ for (const kind of await storeKinds()) {
       }
     });
 
+    it('a full disk: ingest answers 503 with Retry-After, stores nothing, and /readyz says so', { skip: kind.name === 'sqlite' ? undefined : 'SQLite caps its file here' }, async () => {
+      const t = await startTestApp({ factory: kind.factory });
+      try {
+        // A real SQLITE_FULL: the database may grow no further than it is.
+        const db = (t.store as unknown as { db: { pragma(sql: string, o?: { simple: boolean }): unknown } }).db;
+        const pages = db.pragma('page_count', { simple: true }) as number;
+        db.pragma(`max_page_count = ${pages}`);
+        const entries = Array.from({ length: 2000 }, (_, i) => ({ eventTime: '2026-02-01T00:00:00Z', logRecord: { i, pad: 'x'.repeat(200) } }));
+        const r = await t.ingest('AccessLog', entries);
+        assert.equal(r.statusCode, 503, r.body);
+        assert.deepEqual(r.json().errors, ['store out of disk space; nothing was stored; retry later']);
+        assert.equal(r.headers['retry-after'], '5');
+        const ready = await t.inject({ method: 'GET', url: '/readyz' });
+        assert.equal(ready.statusCode, 503);
+        assert.deepEqual(ready.json().errors, ['store out of disk space: writes are refused; free space']);
+        db.pragma('max_page_count = 1073741823');
+        assert.equal((await t.ingest('AccessLog', entries)).statusCode, 201, 'space freed: stored');
+        const page = await t.list({ logType: 'AccessLog', fromDateTime: '2026-01-01T00:00:00Z', limit: '1' });
+        assert.equal(page.json().records.totalRecords, 2000, 'the refused batch stored nothing, the retry all');
+      } finally {
+        await t.close();
+      }
+    });
+
     it('never writes secrets, tokens or audit payloads to its log', async () => {
       const lines: string[] = [];
       const sink = new Writable({

@@ -2,7 +2,11 @@
 import type { FastifyInstance } from 'fastify';
 import { LogwardenError } from '../../errors.ts';
 import type { AppContext } from '../context.ts';
+import { outOfSpaceLately } from '../error-handler.ts';
 import { ErrorEnvelope, HealthResponse } from '../schemas.ts';
+
+/** How long after a write failed for lack of disk space `/readyz` says not ready. */
+const OUT_OF_SPACE_READY_MS = 30_000;
 
 export function operationsRoutes(app: FastifyInstance, ctx: AppContext): void {
   app.get('/healthz', { schema: { summary: 'Liveness: the process is up', tags: ['operations'], response: { 200: HealthResponse } } }, async () => ({
@@ -13,7 +17,7 @@ export function operationsRoutes(app: FastifyInstance, ctx: AppContext): void {
     '/readyz',
     {
       schema: {
-        summary: 'Readiness: the store and the rate limits (Redis, when configured) are reachable',
+        summary: 'Readiness: the store and the rate limits (Redis, when configured) are reachable, and no write failed for lack of disk space in the last 30 s',
         tags: ['operations'],
         response: { 200: HealthResponse, 503: ErrorEnvelope },
       },
@@ -24,6 +28,11 @@ export function operationsRoutes(app: FastifyInstance, ctx: AppContext): void {
       } catch (err) {
         request.log.warn({ err }, 'store not ready');
         throw new LogwardenError('unavailable', ['store unreachable']);
+      }
+      // Reads still work on a full disk, but no write does: not ready until a write may succeed again.
+      if (outOfSpaceLately(request.server.server, OUT_OF_SPACE_READY_MS)) {
+        request.log.warn('store out of disk space');
+        throw new LogwardenError('unavailable', ['store out of disk space: writes are refused; free space']);
       }
       try {
         await ctx.limiter.health();
