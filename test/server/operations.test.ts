@@ -91,7 +91,9 @@ for (const kind of await storeKinds()) {
       }
     });
 
-    it('a full disk: ingest answers 503 with Retry-After, stores nothing, and /readyz says so', { skip: kind.name === 'sqlite' ? undefined : 'SQLite caps its file here' }, async () => {
+    it('a full disk: ingest answers 503 with Retry-After, stores nothing, and /readyz says so', {
+      skip: kind.name === 'sqlite' ? undefined : 'SQLite caps its file here',
+    }, async () => {
       const t = await startTestApp({ factory: kind.factory });
       try {
         // A real SQLITE_FULL: the database may grow no further than it is.

@@ -17,7 +17,8 @@ export function operationsRoutes(app: FastifyInstance, ctx: AppContext): void {
     '/readyz',
     {
       schema: {
-        summary: 'Readiness: the store and the rate limits (Redis, when configured) are reachable, and no write failed for lack of disk space in the last 30 s',
+        summary:
+          'Readiness: the store and the rate limits (Redis, when configured) are reachable, and no write failed for lack of disk space in the last 30 s',
         tags: ['operations'],
         response: { 200: HealthResponse, 503: ErrorEnvelope },
       },
