@@ -1,14 +1,15 @@
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { DATABASE_FILE, openSqliteStore } from '../../src/store/sqlite/index.ts';
 import { makeEntry } from '../store/contract/store.contract.ts';
-import { runCli, startServe } from '../support/cli.ts';
+import { cleanEnv, ROOT, runCli, startServe } from '../support/cli.ts';
 
 /** The first key's secret a start off a terminal leaves in its data directory. */
 function firstSecret(dataDir: string): string | undefined {
@@ -256,6 +257,29 @@ describe('logwarden serve', () => {
     } finally {
       server.child.kill('SIGKILL');
       rmSync(d, { recursive: true, force: true });
+    }
+  });
+
+  it('npm start: SIGTERM to npm (as a service manager sends it) stops the server too, leaving no process behind', { timeout: 60_000 }, async () => {
+    const data = mkdtempSync(join(tmpdir(), 'logwarden-npm-start-'));
+    try {
+      const npm = spawn('npm', ['start', '--', '--port', '0', '--data-dir', data], { cwd: ROOT, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+      const exited = new Promise<void>((resolve) => npm.on('close', () => resolve()));
+      let err = '';
+      await new Promise<void>((resolve, reject) => {
+        npm.stderr.on('data', (d) => {
+          err += d;
+          if (/listening on http/.test(err)) resolve();
+        });
+        npm.on('close', () => reject(new Error(`npm start ended before listening: ${err}`)));
+      });
+      npm.kill('SIGTERM');
+      await exited;
+      const left = () => spawnSync('pgrep', ['-f', data], { encoding: 'utf8' }).stdout.trim();
+      for (const end = Date.now() + 15_000; left() !== '' && Date.now() < end; ) await sleep(100);
+      assert.equal(left(), '', 'the server process ended with npm');
+    } finally {
+      rmSync(data, { recursive: true, force: true });
     }
   });
 
