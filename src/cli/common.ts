@@ -89,7 +89,16 @@ export const CANNOT_WRITE: Readonly<Record<string, string>> = {
   EDQUOT: 'disk quota exceeded',
   EFBIG: 'file too large',
   EIO: 'input/output error',
+  EISDIR: 'it is a folder',
+  EEXIST: 'a file is in the way of a folder',
 };
+
+/** A file system failure in words (`no such file`, `it is a folder`), not the system's `ENOENT: …, open '…'`. */
+export function fileProblem(err: unknown, reading = false): string {
+  const code = (err as NodeJS.ErrnoException).code ?? '';
+  if (reading && code === 'ENOENT') return 'no such file';
+  return CANNOT_WRITE[code] ?? (err as Error).message;
+}
 
 /** Says in words why writing `path` failed with `err` (a failed open or write). */
 export function writeFailure(path: string, err: unknown): string {

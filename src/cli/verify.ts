@@ -6,7 +6,7 @@
  * evidence bundle with no network.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { type Command, Option } from 'commander';
@@ -27,7 +27,7 @@ import {
 import { type Config, loadConfig, verifyCacheDir, verifyStatePath } from '../config.ts';
 import { compareInstants, parseDateTime } from '../logs/time.ts';
 import { type Checkpoint, encodeBase64, NoteKeyError, parseVerifierKey } from '../tlog/index.ts';
-import { intFlag, printJson } from './common.ts';
+import { fileProblem, intFlag, printJson, writeFailure } from './common.ts';
 import { parseWhen, WHEN_HELP } from './dates.ts';
 import { CommandError, UsageError } from './exit-codes.ts';
 import { createProgress } from './progress.ts';
@@ -86,7 +86,7 @@ function readState(path: string): StateFile {
     text = readFileSync(path, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, logs: {} };
-    throw new CommandError(`cannot read the state file ${path}: ${(err as Error).message}`);
+    throw new CommandError(`cannot read the state file ${path} (${fileProblem(err, true)})`);
   }
   try {
     const doc = JSON.parse(text) as StateFile;
@@ -101,10 +101,27 @@ function readState(path: string): StateFile {
 
 /** Replaces the state file in one step (a crash leaves the old one or the new one, never half). */
 function writeState(path: string, state: StateFile): void {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(state, null, 2) + '\n', { mode: 0o600 });
-  renameSync(tmp, path);
+  try {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    writeFileSync(tmp, JSON.stringify(state, null, 2) + '\n', { mode: 0o600 });
+    renameSync(tmp, path);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw new CommandError(`cannot write the state file ${path} (${fileProblem(err)}); the checkpoint seen now is not kept in it`);
+  }
+}
+
+/** Writes a proof file whole or not at all (written beside it, then renamed). */
+function writeProof(path: string, text: string): void {
+  const part = `${path}.${process.pid}.part`;
+  try {
+    writeFileSync(part, text);
+    renameSync(part, path);
+  } catch (err) {
+    rmSync(part, { force: true });
+    throw new CommandError(`${writeFailure(path, err)}; no proof written`);
+  }
 }
 
 function clientFrom(flags: VerifyFlags, config: Pick<Config, 'accessKey' | 'secret'>): TlogClient {
@@ -232,7 +249,13 @@ async function runOnline(flags: VerifyFlags): Promise<void> {
       process.stderr.write(`logwarden: this log was verified before at ${elsewhere.url}: its key and last checkpoint there are checked against\n`);
     }
   }
-  const cachePath = join(flags.cacheDir ?? verifyCacheDir(), `${createHash('sha256').update(logUrl).digest('hex').slice(0, 24)}.leaves`);
+  const cacheDir = flags.cacheDir ?? verifyCacheDir();
+  try {
+    mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    throw new CommandError(`cannot use ${cacheDir} as the cache folder (${fileProblem(err)}); give another with --cache-dir`);
+  }
+  const cachePath = join(cacheDir, `${createHash('sha256').update(logUrl).digest('hex').slice(0, 24)}.leaves`);
   const windowed = flags.type !== undefined || flags.from !== undefined || flags.to !== undefined;
   if (windowed && (flags.type === undefined || flags.from === undefined))
     throw new UsageError('a window needs --type and --from (and optionally --to)');
@@ -398,7 +421,7 @@ async function runBundle(flags: VerifyFlags): Promise<void> {
   try {
     text = readFileSync(flags.bundle!, 'utf8');
   } catch (err) {
-    throw new CommandError(`cannot read ${flags.bundle}: ${(err as Error).message}`);
+    throw new CommandError(`cannot read ${flags.bundle} (${fileProblem(err, true)})`);
   }
   try {
     const bundle = parseEvidenceBundle(text);
@@ -408,7 +431,7 @@ async function runBundle(flags: VerifyFlags): Promise<void> {
     if (flags.entry !== undefined && check.complete) {
       const index = intFlag('--entry', flags.entry)!;
       proofText = tlogProofFromBundle(bundle, index, logKey);
-      if (flags.proofOut && flags.proofOut !== '-') writeFileSync(flags.proofOut, proofText);
+      if (flags.proofOut && flags.proofOut !== '-') writeProof(flags.proofOut, proofText);
       // With --json the proof goes inside the report, which stays one JSON document.
       else if (!flags.json) process.stdout.write(proofText);
       if (flags.proofOut && flags.proofOut !== '-' && !flags.json)

@@ -261,6 +261,23 @@ describe('logwarden verify', () => {
       { env },
     );
 
+  it('files it cannot read or write are named in words, not the system error', async () => {
+    const missing = await runCli(['verify', '--bundle', join(dir, 'nosuch.bundle'), '--log-key', s.verifierKey]);
+    assert.equal(missing.code, 1);
+    assert.equal(missing.stderr, `logwarden: cannot read ${join(dir, 'nosuch.bundle')} (no such file)\n`);
+    const file = join(dir, 'not-a-folder');
+    writeFileSync(file, '');
+    const cache = await runCli(online('--cache-dir', file), { env });
+    assert.equal(cache.code, 1);
+    assert.equal(
+      cache.stderr,
+      `logwarden: cannot use ${file} as the cache folder (a file is in the way of a folder); give another with --cache-dir\n`,
+    );
+    const state = await runCli(online('--state', join(file, 'state.json')), { env });
+    assert.equal(state.code, 1);
+    assert.match(state.stderr, /^logwarden: cannot (read|write) the state file .*not-a-folder\/state\.json \(a part of the path is a file\)/m);
+  });
+
   it('fetch --format bundle that cannot be written whole (a file-size limit) leaves --out as it was, and no part of a bundle', async () => {
     const file = join(dir, 'capped.bundle');
     writeFileSync(file, 'an earlier file');
