@@ -53,7 +53,16 @@ export function buildProgram(options: CliOptions = {}): Command {
   registerVerify(program);
   program.exitOverride();
   for (const c of program.commands) applyExitOverride(c);
+  markRequired(program);
   return program;
+}
+
+/** Every option a command requires says so first in its help ("required: …"), as commander does not. */
+function markRequired(cmd: Command): void {
+  for (const option of cmd.options) {
+    if (option.mandatory && !option.description.startsWith('required')) option.description = `required: ${option.description}`;
+  }
+  for (const c of cmd.commands) markRequired(c);
 }
 
 function applyExitOverride(cmd: Command): void {
@@ -71,6 +80,10 @@ export async function runCli(argv: readonly string[], options: CliOptions = {}):
   // `logwarden help tenants retention` is `logwarden tenants retention --help` (commander's own
   // help command looks one level down only).
   const args = argv[0] === 'help' && argv.length > 2 ? [...argv.slice(1), '--help'] : [...argv];
+  if (argv[0] === 'help' && argv[1] !== undefined && !argv[1].startsWith('-') && !program.commands.some((c) => c.name() === argv[1])) {
+    process.stderr.write(`logwarden: unknown command '${argv[1]}' (the commands: ${program.commands.map((c) => c.name()).join(', ')})\n`);
+    return EXIT.usage;
+  }
   try {
     await program.parseAsync(args, { from: 'user' });
     return EXIT.ok;

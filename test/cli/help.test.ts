@@ -30,6 +30,12 @@ describe('command help', () => {
       assert.match(help, /^Usage: /m, `${name}: help rendered`);
       assert.match(help, /\nExamples?:\n {2}\S/, `${name} --help has no example`);
     }
+    // Every option a command requires says so.
+    for (const [name, cmd] of allCommands(buildProgram())) {
+      for (const option of cmd.options.filter((o) => o.mandatory)) {
+        assert.match(helpOf(cmd), new RegExp(`${option.long}\\b.*\\srequired: `), `${name} ${option.long} is not marked required`);
+      }
+    }
     // The walk saw the whole tree, including the commands that once lacked an example.
     for (const name of ['logwarden tenants list', 'logwarden keys list', 'logwarden keys revoke', 'logwarden sync', 'logwarden seed']) {
       assert.ok(names.includes(name), `${name} was not visited: ${names.join(', ')}`);
@@ -42,6 +48,10 @@ describe('command help', () => {
       assert.equal(r.code, 0, args.join(' '));
       assert.match(r.stdout, /^Usage: logwarden/, args.join(' '));
     }
+    const bogus = await runCli(['help', 'bogus']);
+    assert.equal(bogus.code, 2);
+    assert.match(bogus.stderr, /^logwarden: unknown command 'bogus' \(the commands: serve, tenants, /);
+    assert.equal(bogus.stdout, '');
     for (const args of [[], ['keys'], ['tenants'], ['holds']]) {
       const r = await runCli(args);
       assert.equal(r.code, 2, `logwarden ${args.join(' ')}`);
