@@ -61,6 +61,8 @@ function resumeHint(flags: FetchFlags, from: When, to: When | undefined, done: P
     flags.format,
     ...(flags.format === 'csv' && flags.csvIds !== 'text' ? ['--csv-ids', flags.csvIds] : []),
     ...(flags.pageSize ? ['--page-size', flags.pageSize] : []),
+    ...(flags.rate !== undefined && flags.rate !== '3' ? ['--rate', flags.rate] : []),
+    ...(flags.tenant !== undefined ? ['--tenant', flags.tenant] : []),
   ];
   // The rest goes after what was written: appended to the same file where the format allows
   // it (NDJSON, CSV), into a second file otherwise (a JSON document cannot be continued).
