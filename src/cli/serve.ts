@@ -178,7 +178,8 @@ export function registerServe(program: Command): void {
         'LOGWARDEN_BOOTSTRAP_SECRET preset them for automated set-ups. A later start prints the `logwarden keys create` command that\n' +
         'makes a new key if a secret is lost. The log (stdout) is\n' +
         'readable lines on a terminal, JSON lines otherwise. SIGTERM or SIGINT stops accepting\n' +
-        'connections, lets in-flight requests finish and closes the store. --demo --gong-retention sets the\n' +
+        'connections, lets in-flight requests finish (for 30 s at most: then their connections are closed,\n' +
+        'unacknowledged, for clients to retry) and closes the store. --demo --gong-retention sets the\n' +
         "demo tenant's retention to Gong's published one (AccessLog 14 days; written to its admin trail)\n" +
         "for each type with no setting of its own: an operator's own setting is never overridden.\n\n" +
         'Examples:\n  logwarden serve\n  logwarden serve --demo --port 9090\n  logwarden serve --demo --gong-retention\n  logwarden serve --log-format json >> logwarden.log\n  LOGWARDEN_REDIS_URL=redis://127.0.0.1:6379 logwarden serve --workers 4\n  logwarden serve --database-url postgres://logwarden@db:5432/logwarden\n',
