@@ -370,6 +370,15 @@ export const reportSchemaUpgrade: SchemaUpgradeReporter = ({ from, to }) => {
   process.stderr.write(`logwarden store: upgraded the store's schema from version ${from} to ${to}; an older logwarden can no longer open it\n`);
 };
 
+/** Raised when the store holds an earlier state of a tenant's log than it signed (a backup put back): nothing is signed over it. */
+export class StoreRolledBackError extends CodedError {
+  override readonly code = 'store_rolled_back';
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoreRolledBackError';
+  }
+}
+
 /** Raised when the store's schema is newer than this code understands. */
 export class SchemaTooNewError extends CodedError {
   override readonly code = 'schema_too_new';

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { DATABASE_FILE, openSqliteStore, type SqliteStore } from '../../src/store/sqlite/index.ts';
 import { MIGRATIONS } from '../../src/store/sqlite/migrations.ts';
+import { WITNESS_FILE } from '../../src/store/sqlite/witness.ts';
 import type { Store } from '../../src/store/store.ts';
 import { openCheckpoint } from '../../src/tlog/checkpoint.ts';
 import { proveConsistency, verifyConsistency } from '../../src/tlog/consistency-proof.ts';
@@ -84,6 +85,7 @@ describe('SQLite verifiable log', () => {
       db.exec('DROP TABLE retention; DROP TABLE holds; DROP TABLE tree_receipts; DROP TABLE purge_lease;'); // and retention after it (v7)
       db.pragma('user_version = 4');
     });
+    rmSync(join(dir, WITNESS_FILE)); // nor the witness of what its log signed
 
     // Interrupted after three chunks: the upgrade resumes where it stopped.
     const seen: { tenantId: string; done: number; total: number }[] = [];
@@ -149,6 +151,50 @@ describe('SQLite verifiable log', () => {
       });
       await assert.rejects(store.append(A, [makeEntry('AccessLog', T0 + 100)]), /no longer has the root of the last signed checkpoint/);
       assert.equal((await store.log(A))!.checkpoint.size, 10);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('a backup put back in place of the database: nothing is signed over the earlier log until the operator decides', async () => {
+    let store: SqliteStore = openSqliteStore({ dataDir: dir });
+    await store.createTenant({ id: A, name: 'A' });
+    await store.append(A, [makeEntry('AccessLog', T0), makeEntry('AccessLog', T0 + 1)]);
+    const backup = join(dir, 'backup.db');
+    const copier = new Database(join(dir, DATABASE_FILE));
+    copier.exec(`VACUUM INTO '${backup}'`);
+    copier.close();
+    await store.append(A, [makeEntry('AccessLog', T0 + 2)]);
+    assert.equal((await store.log(A))!.checkpoint.size, 3);
+    await store.close();
+    // The README's restore: no logwarden process, the -wal and -shm files gone, the copy in place.
+    for (const suffix of ['-wal', '-shm']) rmSync(join(dir, `${DATABASE_FILE}${suffix}`), { force: true });
+    copyFileSync(backup, join(dir, DATABASE_FILE));
+
+    store = openSqliteStore({ dataDir: dir });
+    try {
+      const rolledBack =
+        /holds an earlier state of the log of .*\/111111111111111111 than it signed: its last checkpoint is of size 2, but one of size 3 was signed/;
+      await assert.rejects(store.log(A), rolledBack);
+      await assert.rejects(store.append(A, [makeEntry('AccessLog', T0 + 5)]), rolledBack);
+      assert.equal((await store.firstPage({ tenantId: A, logType: 'AccessLog', fromMs: 0, toMs: null }, 10)).total, 2, 'nothing was stored');
+    } finally {
+      await store.close();
+    }
+    // The operator's way on: a new series of checkpoints (another origin) …
+    store = openSqliteStore({ dataDir: dir, log: { originPrefix: 'audit.example/restored' } });
+    try {
+      await store.append(A, [makeEntry('AccessLog', T0 + 5)]);
+      assert.equal((await store.log(A))!.checkpoint.size, 3);
+    } finally {
+      await store.close();
+    }
+    // … or accepting the earlier state by deleting the witness.
+    rmSync(join(dir, WITNESS_FILE));
+    store = openSqliteStore({ dataDir: dir });
+    try {
+      await store.append(A, [makeEntry('AccessLog', T0 + 6)]);
+      assert.equal((await store.log(A))!.checkpoint.size, 4, 'signed again under the first origin, over the earlier state');
     } finally {
       await store.close();
     }

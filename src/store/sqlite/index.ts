@@ -11,7 +11,7 @@
  */
 
 import { rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { NewEntry } from '../../logs/entry.ts';
 import { BUCKET_MS, BucketTally, overlappingBuckets, planCount } from '../count-plan.ts';
@@ -62,6 +62,7 @@ import { Sealer } from './sealer.ts';
 import { type Owner, Segments } from './segments.ts';
 import { SqliteTree } from './tree.ts';
 import { backfillTrees } from './tree-backfill.ts';
+import { LogWitness } from './witness.ts';
 
 export const DATABASE_FILE = 'logwarden.db';
 /** Where stores of schema version 3 kept page blocks; removed once the store is upgraded. */
@@ -156,6 +157,7 @@ export class SqliteStore implements Store {
   private readonly typeIds = new Map<string, number>();
 
   private readonly q;
+  private readonly witness: LogWitness;
   /**
    * Access keys as read since the database last changed: every request looks its key up, and
    * `PRAGMA data_version` (which moves whenever another connection commits) costs a fraction
@@ -283,7 +285,9 @@ export class SqliteStore implements Store {
       options.log?.signingSecret ?? secret(LOG_SIGNING_SECRET, newSigningSecret),
       options.log?.originPrefix ?? `logwarden/${secret(STORE_ID_SECRET, newStoreId)}`,
     );
-    this.tree = new SqliteTree(db, keys, (typeId) => this.typeName(typeId));
+    // Beside the database file: a backup put back in its place leaves the witness as it was.
+    this.witness = new LogWitness(dirname(db.name));
+    this.tree = new SqliteTree(db, keys, (typeId) => this.typeName(typeId), this.witness);
     this.retention = new SqliteRetention(db);
     this.purger = new SqlitePurge(db, this.segments, this.tree, this.retention);
     backfillTrees(
@@ -352,6 +356,7 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     this.sealer.stop();
     if (this.db.open) this.db.close();
+    this.witness.close();
   }
 
   private tid(tenantId: string): number | undefined {
@@ -390,7 +395,9 @@ export class SqliteStore implements Store {
     const knownTypes = new Set(this.typeIds.keys());
     const knownTenants = new Set(this.tids.keys());
     try {
-      return this.db.transaction(fn).immediate();
+      const done = this.db.transaction(fn).immediate();
+      this.tree.committed();
+      return done;
     } catch (err) {
       // Types registered by the rolled-back transaction do not exist; their ids will be reused.
       for (const name of this.typeIds.keys()) if (!knownTypes.has(name)) this.typeIds.delete(name);
@@ -726,6 +733,7 @@ export class SqliteStore implements Store {
     let receipt: PurgeReceipt;
     try {
       receipt = this.db.transaction(() => this.purger.step(this.ownerOf(tid, typeId), beforeMs, max, nowMs)).immediate();
+      this.tree.committed();
     } catch (err) {
       this.tree.rolledBack();
       throw err;

@@ -86,6 +86,7 @@ export function backfillTrees(
           return at + chunk.length;
         })
         .immediate();
+      tree.committed();
       progress?.({ tenantId, done, total: leaves.length });
       if (done >= leaves.length) break;
     }

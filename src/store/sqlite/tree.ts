@@ -17,12 +17,13 @@
 import type Database from 'better-sqlite3';
 import { type Checkpoint, openCheckpoint } from '../../tlog/checkpoint.ts';
 import { TILE_WIDTH } from '../../tlog/tile.ts';
-import type { SignedTreeHead, TenantLog } from '../store.ts';
+import { type SignedTreeHead, StoreRolledBackError, type TenantLog } from '../store.ts';
 import { appendToTree, type TreeTip, tileRootOf } from '../tree-append.ts';
 import { signNextCheckpointNow, unopenedCheckpoint } from '../tree-checkpoint.ts';
 import { LeafHashCache, type TreeHashSource, treeHashReader, treeRoot } from '../tree-hashes.ts';
 import type { LogKeys } from '../tree-keys.ts';
 import { isReceiptRecord, type LeafRecord, leafText, readLeafRecord, receiptRecordOf, type TypeNames } from '../tree-leaf-records.ts';
+import type { LogWitness } from './witness.ts';
 
 type Run = { first_seq: number; first_leaf: number; n: number };
 
@@ -31,11 +32,16 @@ export class SqliteTree {
   private readonly cache = new LeafHashCache();
   /** The last checkpoint read per tenant, by its note, so its signature is checked once. */
   private readonly opened = new Map<number, { note: string; checkpoint: Checkpoint }>();
+  /** Checkpoints signed by transactions not yet known to have committed (for the witness). */
+  private pending: { tid: number; origin: string; size: number; root: Uint8Array }[] = [];
+  /** Origins whose stored log this process has held against the witness. */
+  private readonly witnessed = new Set<string>();
 
   constructor(
     private readonly db: Database.Database,
     readonly keys: LogKeys,
     private readonly typeName: TypeNames,
+    private readonly witness: LogWitness | null = null,
   ) {
     this.q = {
       head: db.prepare<[number], { size: number; partial: Buffer }>('SELECT size, partial FROM tree_heads WHERE tid = ?'),
@@ -50,6 +56,7 @@ export class SqliteTree {
         'SELECT size, note FROM tree_checkpoints WHERE tid = ? AND origin = ? ORDER BY size DESC LIMIT 1',
       ),
       addCheckpoint: db.prepare<[number, string, number, string]>('INSERT INTO tree_checkpoints (tid, origin, size, note) VALUES (?, ?, ?, ?)'),
+      hasCheckpoint: db.prepare<[number, string, number], number>('SELECT 1 FROM tree_checkpoints WHERE tid = ? AND origin = ? AND size = ?').pluck(),
       lastRun: db.prepare<[number], Run>('SELECT first_seq, first_leaf, n FROM tree_runs WHERE tid = ? ORDER BY first_seq DESC LIMIT 1'),
       runAt: db.prepare<[number, number], Run>(
         'SELECT first_seq, first_leaf, n FROM tree_runs WHERE tid = ? AND first_seq <= ? ORDER BY first_seq DESC LIMIT 1',
@@ -145,19 +152,53 @@ export class SqliteTree {
    * (the signing secret changed), is refused rather than extended.
    */
   private latest(tid: number, tenantId: string): { note: string; checkpoint: Checkpoint } | undefined {
-    const row = this.q.latest.get(tid, this.keys.origin(tenantId));
-    if (row === undefined) return undefined;
+    const origin = this.keys.origin(tenantId);
+    const row = this.q.latest.get(tid, origin);
+    if (row === undefined) {
+      this.holdAgainstWitness(origin, undefined);
+      return undefined;
+    }
     const cached = this.opened.get(tid);
     if (cached && cached.note === row.note) return cached;
     let checkpoint: Checkpoint;
     try {
       checkpoint = openCheckpoint(row.note, this.keys.signer(tenantId).verifier).checkpoint;
     } catch (err) {
-      throw unopenedCheckpoint(this.keys.origin(tenantId), row.size, err);
+      throw unopenedCheckpoint(origin, row.size, err);
     }
+    this.holdAgainstWitness(origin, checkpoint);
     const opened = { note: row.note, checkpoint };
     this.opened.set(tid, opened);
     return opened;
+  }
+
+  /**
+   * Once per origin and process: the stored log's last checkpoint against the largest the
+   * witness saw signed. Smaller (or none), or as large with another root, is a store put back
+   * to an earlier state: nothing is signed over it, which would contradict what was signed.
+   */
+  private holdAgainstWitness(origin: string, last: Checkpoint | undefined): void {
+    if (!this.witness || this.witnessed.has(origin)) return;
+    const seen = this.witness.signed(origin);
+    const size = last?.size ?? 0;
+    if (seen && (seen.size > size || (seen.size === size && last !== undefined && !seen.root.equals(last.rootHash)))) {
+      throw new StoreRolledBackError(
+        `the store holds an earlier state of the log of ${origin} than it signed: its last checkpoint is of size ${size}, ` +
+          `but one of size ${seen.size} was signed (a backup put back?). Signing on would contradict checkpoints verifiers may have seen, ` +
+          `so nothing is signed. Put back a newer copy; or begin a new series of checkpoints with a new LOGWARDEN_LOG_ORIGIN_PREFIX; ` +
+          `or, to go on from this state knowing verifiers that saw later checkpoints will report a fork, delete ${this.witness.path}`,
+      );
+    }
+    this.witnessed.add(origin);
+  }
+
+  /** After a transaction that signed has committed: the witness records what it signed. */
+  committed(): void {
+    if (this.pending.length === 0) return;
+    const pending = this.pending;
+    this.pending = [];
+    // Only what the database holds: a checkpoint of a transaction that rolled back is not witnessed.
+    this.witness?.record(pending.filter((p) => this.q.hasCheckpoint.get(p.tid, p.origin, p.size) !== undefined));
   }
 
   /** Inside a write transaction: signs and keeps the checkpoint of `size` unless one exists. */
@@ -173,6 +214,7 @@ export class SqliteTree {
       previous: previous?.checkpoint ?? null,
     });
     this.q.addCheckpoint.run(tid, next.checkpoint.origin, size, next.note);
+    if (this.witness) this.pending.push({ tid, origin: next.checkpoint.origin, size, root: next.checkpoint.rootHash });
     const opened = { note: next.note, checkpoint: next.checkpoint };
     this.opened.set(tid, opened);
     return opened;
@@ -181,7 +223,10 @@ export class SqliteTree {
   /** The tenant's log as of its latest checkpoint (signing the first one when there is none). */
   log(tid: number, tenantId: string): TenantLog {
     let head = this.db.transaction(() => this.latest(tid, tenantId)).deferred();
-    head ??= this.db.transaction(() => this.sign(tid, tenantId, this.tip(tid).size)).immediate();
+    if (!head) {
+      head = this.db.transaction(() => this.sign(tid, tenantId, this.tip(tid).size)).immediate();
+      this.committed();
+    }
     const { checkpoint, note } = head;
     const signed: SignedTreeHead = { size: checkpoint.size, rootHash: checkpoint.rootHash, note };
     const read = <T>(f: () => T): T => this.db.transaction(f).deferred();
@@ -231,5 +276,6 @@ export class SqliteTree {
   /** Forgets cached state that a rolled-back transaction may have left. */
   rolledBack(): void {
     this.opened.clear();
+    this.pending = [];
   }
 }

@@ -1,0 +1,67 @@
+/**
+ * What the verifiable log signed, kept beside the database in a file of its own
+ * (`log-witness.db`): per origin, the largest checkpoint signed and its root. A backup of
+ * `logwarden.db` put back in its place holds an earlier log, whose next checkpoint would
+ * contradict those signed since the backup was made (a fork, to every verifier that saw them);
+ * the witness, which the restore left as it was, tells, and nothing is signed over it.
+ *
+ * It is written after the transaction that signed commits, only for checkpoints the database
+ * holds, so it never runs ahead of the database (a crash between the two leaves it behind,
+ * which only makes it see less).
+ */
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+
+export const WITNESS_FILE = 'log-witness.db';
+
+export interface Witnessed {
+  readonly size: number;
+  readonly root: Buffer;
+}
+
+export class LogWitness {
+  private readonly db: Database.Database;
+  private readonly q;
+
+  constructor(dataDir: string) {
+    this.db = new Database(join(dataDir, WITNESS_FILE));
+    try {
+      this.db.pragma('journal_mode = WAL');
+      // Losing the last writes to a power cut only makes the witness see less.
+      this.db.pragma('synchronous = NORMAL');
+      this.db.pragma('busy_timeout = 10000');
+      this.db.exec('CREATE TABLE IF NOT EXISTS signed (origin TEXT PRIMARY KEY, size INTEGER NOT NULL, root BLOB NOT NULL) WITHOUT ROWID');
+    } catch (err) {
+      this.db.close();
+      throw err;
+    }
+    this.q = {
+      get: this.db.prepare<[string], Witnessed>('SELECT size, root FROM signed WHERE origin = ?'),
+      put: this.db.prepare<[string, number, Buffer]>(
+        `INSERT INTO signed (origin, size, root) VALUES (?, ?, ?)
+         ON CONFLICT (origin) DO UPDATE SET size = excluded.size, root = excluded.root WHERE excluded.size > signed.size`,
+      ),
+    };
+  }
+
+  get path(): string {
+    return this.db.name;
+  }
+
+  /** The largest checkpoint of `origin` signed, as far as the witness knows. */
+  signed(origin: string): Witnessed | undefined {
+    return this.q.get.get(origin);
+  }
+
+  /** Records checkpoints the database holds (committed), keeping the largest per origin. */
+  record(signed: readonly { origin: string; size: number; root: Uint8Array }[]): void {
+    if (signed.length === 0) return;
+    this.db.transaction(() => {
+      for (const s of signed) this.q.put.run(s.origin, s.size, Buffer.from(s.root));
+    })();
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
