@@ -86,9 +86,15 @@ export function clientFrom(flags: RemoteFlags, config: Pick<Config, 'accessKey' 
     retry: { maxRetryAfterMs: maxWait * 1000, onRetry: sayRetrying },
   };
   try {
-    if (flags.token !== undefined) return new LogsClient({ ...common, token: flags.token });
+    if (flags.token !== undefined) {
+      // Two sets of credentials given on the command line: which one was meant is not guessed.
+      if (flags.accessKey !== undefined || flags.secret !== undefined) throw new UsageError('give --token, or --access-key and --secret, not both');
+      if (flags.token.trim() === '') throw new UsageError('--token is empty');
+      return new LogsClient({ ...common, token: flags.token });
+    }
     const accessKey = flags.accessKey ?? config.accessKey;
     const secret = flags.secret ?? config.secret;
+    if (accessKey === '' || secret === '') throw new UsageError(`${accessKey === '' ? '--access-key' : '--secret'} is empty`);
     if (accessKey === null || accessKey === undefined || secret === null || secret === undefined) {
       throw new UsageError('credentials missing: give --access-key and --secret (or set LOGWARDEN_ACCESS_KEY and LOGWARDEN_SECRET), or --token');
     }

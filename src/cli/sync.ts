@@ -46,6 +46,7 @@ function typesFrom(flag: string, known: LogTypes): string[] {
     ),
   ];
   if (list.length === 0) throw new UsageError('--types needs "all" or a comma-separated list of log types');
+  if (list.includes('all')) throw new UsageError('--types: "all" stands alone (it means every type); or give a comma-separated list of log types');
   for (const t of list) {
     if (!LOG_TYPE_NAME.test(t) || !known.canWrite(t))
       throw new UsageError(`--types: unknown log type ${JSON.stringify(t)} (expected all, or some of ${known.describeWritable()})`);
@@ -283,7 +284,9 @@ ordinary quiet window.`,
     .action(async (flags: SyncFlags) => {
       const config = configFrom(flags);
       const types = typesFrom(flags.types, new LogTypes(config.extraLogTypes));
-      parseWhen(flags.since, '--since', clock());
+      const now = clock();
+      if (parseWhen(flags.since, '--since', now).ms > now)
+        throw new UsageError(`--since ${flags.since} is in the future: there is nothing to mirror after it yet`);
       parseDuration(flags.overlap, '--overlap');
       parseInterval(flags.interval);
       parseDuration(flags.silentAfter, '--silent-after');

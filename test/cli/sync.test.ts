@@ -441,6 +441,15 @@ describe('logwarden sync from one logwarden into another', () => {
     const far = await runCli(syncArgs('--types', 'AccessLog', '--since', '999999999w'), { env });
     assert.equal(far.code, 2);
     assert.match(far.stderr, /^logwarden: --since 999999999w reaches back before the year 1; give a shorter time ago, or a date$/m);
+    const future = await runCli(syncArgs('--types', 'AccessLog', '--since', '2099-01-01'), { env });
+    assert.equal(future.code, 2);
+    assert.match(future.stderr, /^logwarden: --since 2099-01-01 is in the future/m);
+    const all = await runCli(syncArgs('--types', 'all,AccessLog'), { env });
+    assert.equal(all.code, 2);
+    assert.match(all.stderr, /--types: "all" stands alone/);
+    const both = await runCli([...syncArgs('--types', 'AccessLog'), '--token', 't', '--access-key', 'k', '--secret', 's'], { env });
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /give --token, or --access-key and --secret, not both/);
     // A mistyped --data-dir makes no store.
     const typo = join(dest.dir.path, 'typo');
     const nowhere = await runCli(['sync', '--url', source.url, '--tenant', '12345', '--data-dir', typo], { env });
