@@ -11,6 +11,7 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { type Command, Option } from 'commander';
 import {
+  type AuditResult,
   type BundleCheck,
   type CheckedCheckpoint,
   checkEvidenceBundle,
@@ -212,11 +213,15 @@ function deletionLines(deleted: WindowProof['deleted'], bad: WindowProof['badRec
   return lines;
 }
 
+function auditLine(a: AuditResult): string {
+  const rate = a.elapsedMs > 0 ? Math.round((a.fetched / a.elapsedMs) * 1000) : 0;
+  return `Audit: all ${num(a.size)} leaves hash to the signed root (${num(a.fromCache)} from the cache, ${num(a.fetched)} fetched in ${(a.elapsedMs / 1000).toFixed(1)} s, ${num(rate)} leaves/s${a.tilesChecked ? '; every tile checked' : ''})`;
+}
+
 function humanWindow(p: WindowProof): string {
   const w = p.window;
-  const rate = p.audit.elapsedMs > 0 ? Math.round((p.audit.fetched / p.audit.elapsedMs) * 1000) : 0;
   const lines = [
-    `Audit: all ${num(p.audit.size)} leaves hash to the signed root (${num(p.audit.fromCache)} from the cache, ${num(p.audit.fetched)} fetched in ${(p.audit.elapsedMs / 1000).toFixed(1)} s, ${num(rate)} leaves/s${p.audit.tilesChecked ? '; every tile checked' : ''})`,
+    auditLine(p.audit),
     `Window ${w.logType} from ${w.from}${w.to ? ` to ${w.to}` : ''}: ${p.complete ? 'COMPLETE' : 'NOT PROVEN'}`,
     `  ${num(p.served)} entries served; ${num(p.proven.length)} proven to be leaves of the tree, unchanged`,
     `  ${num(p.inWindow)} leaves of this type and time range in the tree; ${num(p.inWindow - p.hidden.length - p.late.length - p.deleted.length)} of them served`,
@@ -272,6 +277,7 @@ async function runOnline(flags: VerifyFlags): Promise<void> {
   };
   let checked: CheckedCheckpoint | undefined;
   let proof: WindowProof | undefined;
+  let audited: AuditResult | undefined;
   try {
     if (windowed) {
       proof = await verifier.proveWindow(
@@ -280,7 +286,7 @@ async function runOnline(flags: VerifyFlags): Promise<void> {
       );
     } else {
       checked = await verifier.checkpoint();
-      if (flags.checkTiles) await verifier.audit(checked.checkpoint, undefined, { checkTiles: true });
+      if (flags.checkTiles) audited = await verifier.audit(checked.checkpoint, undefined, { checkTiles: true });
     }
   } catch (err) {
     bar.stop();
@@ -349,6 +355,7 @@ async function runOnline(flags: VerifyFlags): Promise<void> {
     process.stdout.write(`${PROVES_ONLINE}\n${PROVES_WINDOW}\n`);
   } else {
     process.stdout.write(humanCheckpoint(checked!, state.verifierKey, keySource, statePath));
+    if (audited) process.stdout.write(`${auditLine(audited)}\n`);
     process.stdout.write(
       `${PROVES_ONLINE.replace(/; every leaf up to it was read and hashes to its root\./, flags.checkTiles ? '; every leaf and tile up to it was read and matches its root.' : '.')}\n`,
     );

@@ -261,6 +261,13 @@ describe('logwarden verify', () => {
       { env },
     );
 
+  it('--check-tiles without a window says what it read: every leaf and tile', async () => {
+    const r = await runCli(online('--log-key', s.verifierKey, '--check-tiles'), { env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^Audit: all \d[\d,]* leaves hash to the signed root \(.*; every tile checked\)$/m);
+    assert.match(r.stdout, /every leaf and tile up to it was read and matches its root\./);
+  });
+
   it('files it cannot read or write are named in words, not the system error', async () => {
     const missing = await runCli(['verify', '--bundle', join(dir, 'nosuch.bundle'), '--log-key', s.verifierKey]);
     assert.equal(missing.code, 1);
