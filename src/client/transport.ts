@@ -285,7 +285,12 @@ export class Transport {
     const body = readErrorBody(text);
     const code: ClientErrorCode = codeForStatus(status, body.messages);
     const retryAfterMs = parseRetryAfter(resHeaders.get('retry-after'));
-    const error = new LogsApiError(code, `HTTP ${status}`, {
+    // An answer in no part Gong's (no requestId, no errors): most often a base URL that leads elsewhere.
+    const foreign = status === 404 && body.requestId === undefined && headerRequestId === undefined && body.messages.length === 0;
+    const what = foreign
+      ? `HTTP ${status}, not an answer of Gong's API (no requestId, no errors): is the base URL that of Gong's API or of a logwarden?`
+      : `HTTP ${status}`;
+    const error = new LogsApiError(code, what, {
       status,
       requestId: body.requestId ?? headerRequestId,
       messages: body.messages,

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -129,6 +131,22 @@ describe('logwarden fetch against a misbehaving Gong-compatible server', () => {
     const plain = await runCli(fetchArgs('--from', '2026-01-01T00:00:00Z', '--format', 'csv', '--csv-ids', 'plain'), { env: CREDS });
     assert.equal(plain.code, 0, plain.stderr);
     assert.equal(parseCsv(plain.stdout)[1]![0], first.userId);
+  });
+
+  it('says that a 404 with nothing of Gong in it is not an answer of the API (a base URL that leads elsewhere)', async () => {
+    const other = createServer((_req, res) => res.writeHead(404, { 'content-type': 'text/plain' }).end('Not Found'));
+    await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(other.address() as AddressInfo).port}`;
+      const r = await runCli(['fetch', '--url', url, '--type', 'AccessLog', '--from', '2026-01-01', '--rate', '0'], { env: CREDS });
+      assert.equal(r.code, 1);
+      assert.match(
+        r.stderr,
+        /HTTP 404, not an answer of Gong's API \(no requestId, no errors\): is the base URL that of Gong's API or of a logwarden\?/,
+      );
+    } finally {
+      other.close();
+    }
   });
 
   it('says on stderr that nothing matched, whatever the format, and still exits 0', async () => {

@@ -16,6 +16,7 @@ import { fetchEvidenceBundle, type LogState, LogVerifier, MemoryLeafCache, TlogC
 import { buildApp } from '../../src/server/app.ts';
 import { createTenant, type IssuedKey, issueAccessKey } from '../../src/service/access-keys.ts';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/index.ts';
+import { WITNESS_FILE } from '../../src/store/sqlite/witness.ts';
 import { decodeEntryBundle, deriveTenantSigner, MemoryTree, signCheckpoint } from '../../src/tlog/index.ts';
 import { basic, testConfig } from '../support/app.ts';
 import { rejectsWithVerifyError as rejects } from '../support/verify-errors.ts';
@@ -59,6 +60,9 @@ class Deployment {
     } finally {
       db.close();
     }
+    // As one who edits the store behind the server's back would: the witness of what the log
+    // signed makes the server itself refuse a store whose checkpoints went back.
+    rmSync(join(this.dir, WITNESS_FILE), { force: true });
     await this.start();
   }
 
