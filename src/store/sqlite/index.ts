@@ -62,7 +62,7 @@ import { Sealer } from './sealer.ts';
 import { type Owner, Segments } from './segments.ts';
 import { SqliteTree } from './tree.ts';
 import { backfillTrees } from './tree-backfill.ts';
-import { LogWitness } from './witness.ts';
+import { LogWitness, WITNESS_FILE } from './witness.ts';
 
 export const DATABASE_FILE = 'logwarden.db';
 /** Where stores of schema version 3 kept page blocks; removed once the store is upgraded. */
@@ -130,7 +130,7 @@ export interface SqliteStoreOptions extends TreeOptions {
 }
 
 export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
-  prepareDataDir(options.dataDir, DATABASE_FILE, [OLD_BLOCK_FILE]);
+  prepareDataDir(options.dataDir, DATABASE_FILE, [OLD_BLOCK_FILE, WITNESS_FILE]);
   const db = new Database(join(options.dataDir, DATABASE_FILE));
   try {
     // Takes effect only while the file is new: the sealer hands the pages that sealing frees

@@ -9,6 +9,7 @@
  * holds, so it never runs ahead of the database (a crash between the two leaves it behind,
  * which only makes it see less).
  */
+import { chmodSync, closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 
@@ -24,7 +25,15 @@ export class LogWitness {
   private readonly q;
 
   constructor(dataDir: string) {
-    this.db = new Database(join(dataDir, WITNESS_FILE));
+    const path = join(dataDir, WITNESS_FILE);
+    // Owner-only, as every file of the data directory (SQLite gives its -wal and -shm this file's mode).
+    try {
+      closeSync(openSync(path, 'wx', 0o600));
+      chmodSync(path, 0o600);
+    } catch {
+      // Already there (prepareDataDir tightened it), or SQLite says below why it cannot be opened.
+    }
+    this.db = new Database(path);
     try {
       this.db.pragma('journal_mode = WAL');
       // Losing the last writes to a power cut only makes the witness see less.
