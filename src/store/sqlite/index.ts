@@ -287,7 +287,14 @@ export class SqliteStore implements Store {
     );
     // Beside the database file: a backup put back in its place leaves the witness as it was.
     this.witness = new LogWitness(dirname(db.name));
-    this.tree = new SqliteTree(db, keys, (typeId) => this.typeName(typeId), this.witness);
+    const report = options.onBackgroundError ?? reportToStderr;
+    this.tree = new SqliteTree(
+      db,
+      keys,
+      (typeId) => this.typeName(typeId),
+      this.witness,
+      (err) => report(new Error(`the witness of the signed checkpoints (log-witness.db) could not be written: ${err.message}`), false),
+    );
     this.retention = new SqliteRetention(db);
     this.purger = new SqlitePurge(db, this.segments, this.tree, this.retention);
     backfillTrees(

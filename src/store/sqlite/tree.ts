@@ -42,6 +42,8 @@ export class SqliteTree {
     readonly keys: LogKeys,
     private readonly typeName: TypeNames,
     private readonly witness: LogWitness | null = null,
+    /** Told when the witness cannot be written after a commit. */
+    private readonly onWitnessError: (err: Error) => void = () => {},
   ) {
     this.q = {
       head: db.prepare<[number], { size: number; partial: Buffer }>('SELECT size, partial FROM tree_heads WHERE tid = ?'),
@@ -192,13 +194,21 @@ export class SqliteTree {
     this.witnessed.add(origin);
   }
 
-  /** After a transaction that signed has committed: the witness records what it signed. */
+  /**
+   * After a transaction that signed has committed: the witness records what it signed. Never
+   * throws (the transaction did commit): a witness that cannot be written only lags, and
+   * `onWitnessError` is told.
+   */
   committed(): void {
     if (this.pending.length === 0) return;
     const pending = this.pending;
     this.pending = [];
-    // Only what the database holds: a checkpoint of a transaction that rolled back is not witnessed.
-    this.witness?.record(pending.filter((p) => this.q.hasCheckpoint.get(p.tid, p.origin, p.size) !== undefined));
+    try {
+      // Only what the database holds: a checkpoint of a transaction that rolled back is not witnessed.
+      this.witness?.record(pending.filter((p) => this.q.hasCheckpoint.get(p.tid, p.origin, p.size) !== undefined));
+    } catch (err) {
+      this.onWitnessError(err instanceof Error ? err : new Error(String(err)));
+    }
   }
 
   /** Inside a write transaction: signs and keeps the checkpoint of `size` unless one exists. */
