@@ -281,7 +281,10 @@ has had no new one for longer than --silent-after (default 72h, so that a weeken
 activity is not one) is reported as a warning, once per silence: an empty run alone is an
 ordinary quiet window.`,
     )
-    .action(async (flags: SyncFlags) => {
+    .action(async (flags: SyncFlags, command: Command) => {
+      if (command.getOptionValueSource('interval') === 'cli' && !flags.follow) {
+        throw new UsageError('--interval goes with --follow (the time between runs); without --follow, sync runs once');
+      }
       const config = configFrom(flags);
       const types = typesFrom(flags.types, new LogTypes(config.extraLogTypes));
       const now = clock();

@@ -266,6 +266,14 @@ export class Transport {
           error: new LogsApiError('timeout', `no complete answer within ${this.timeoutMs} ms`, { attempts: attempt, cause: err }),
         };
       }
+      // A TLS handshake with a server that does not speak TLS there fails the same way every time.
+      if (notTls(err)) {
+        const error = new LogsApiError('network', 'TLS handshake failed: the server does not speak HTTPS on this port (is the URL http://?)', {
+          attempts: attempt,
+          cause: err,
+        });
+        return { ok: false, retryable: false, error };
+      }
       return { ok: false, retryable: true, error: new LogsApiError('network', `network error: ${describe(err)}`, { attempts: attempt, cause: err }) };
     }
     const headerRequestId = resHeaders.get('x-traceid') ?? undefined;
@@ -301,6 +309,15 @@ export class Transport {
     const retryable = status === 429 || status >= 500;
     return { ok: false, retryable, error, delayMs: status === 429 || status === 503 ? retryAfterMs : undefined };
   }
+}
+
+/** Whether a failure is OpenSSL's answer to a peer that is not TLS ("wrong version number", "packet length too long"). */
+function notTls(err: unknown): boolean {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    if (/wrong version number|packet length too long|ERR_SSL_WRONG_VERSION_NUMBER/i.test(`${(e as { code?: unknown }).code ?? ''} ${e.message}`))
+      return true;
+  }
+  return false;
 }
 
 function describe(err: unknown): string {

@@ -144,6 +144,12 @@ describe('logwarden fetch against a misbehaving Gong-compatible server', () => {
         r.stderr,
         /HTTP 404, not an answer of Gong's API \(no requestId, no errors\): is the base URL that of Gong's API or of a logwarden\?/,
       );
+      // https:// to a port that speaks plain HTTP: said at once, not retried.
+      const tls = await runCli(['fetch', '--url', url.replace('http:', 'https:'), '--type', 'AccessLog', '--from', '2026-01-01', '--rate', '0'], {
+        env: CREDS,
+      });
+      assert.equal(tls.code, 1);
+      assert.equal(tls.stderr, 'logwarden: TLS handshake failed: the server does not speak HTTPS on this port (is the URL http://?)\n');
     } finally {
       other.close();
     }

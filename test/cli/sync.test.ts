@@ -450,6 +450,9 @@ describe('logwarden sync from one logwarden into another', () => {
     const both = await runCli([...syncArgs('--types', 'AccessLog'), '--token', 't', '--access-key', 'k', '--secret', 's'], { env });
     assert.equal(both.code, 2);
     assert.match(both.stderr, /give --token, or --access-key and --secret, not both/);
+    const once = await runCli(syncArgs('--types', 'AccessLog', '--interval', '5m'), { env });
+    assert.equal(once.code, 2);
+    assert.match(once.stderr, /--interval goes with --follow/);
     // A mistyped --data-dir makes no store.
     const typo = join(dest.dir.path, 'typo');
     const nowhere = await runCli(['sync', '--url', source.url, '--tenant', '12345', '--data-dir', typo], { env });
