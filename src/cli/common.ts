@@ -1,5 +1,5 @@
 /** Pieces shared by the commands: store options, config from flags, output. */
-import { existsSync } from 'node:fs';
+import { existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import { type Config, type ConfigOverrides, loadConfig } from '../config.ts';
@@ -91,6 +91,7 @@ export const CANNOT_WRITE: Readonly<Record<string, string>> = {
   EIO: 'input/output error',
   EISDIR: 'it is a folder',
   EEXIST: 'a file is in the way of a folder',
+  ELOOP: 'too many symbolic links',
 };
 
 /** A file system failure in words (`no such file`, `it is a folder`), not the system's `ENOENT: …, open '…'`. */
@@ -104,6 +105,22 @@ export function fileProblem(err: unknown, reading = false): string {
 export function writeFailure(path: string, err: unknown): string {
   const code = (err as NodeJS.ErrnoException).code ?? '';
   return `cannot write to ${path} (${CANNOT_WRITE[code] ?? (err as Error).message})`;
+}
+
+/**
+ * Writes `text` to `path` whole or not at all: into a file beside it, then renamed over it, so
+ * a failed write (a full disk) or a crash leaves the earlier file (or none), never part of one.
+ * Throws the system's error after removing what it wrote.
+ */
+export function writeWhole(path: string, text: string, mode = 0o600): void {
+  const part = `${path}.${process.pid}.part`;
+  try {
+    writeFileSync(part, text, { mode });
+    renameSync(part, path);
+  } catch (err) {
+    rmSync(part, { force: true });
+    throw err;
+  }
 }
 
 /**

@@ -3,11 +3,10 @@
  * evidence bundle (src/client/evidence-bundle.ts; format in docs/verifiable-log.md). The
  * bundle is checked before it is written, so a server serving inconsistent data fails here.
  */
-import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { EvidenceError, fetchEvidenceBundle, TlogClient } from '../client/index.ts';
 import type { Config } from '../config.ts';
 import { CheckpointError, encodeBase64, NoteError, NoteKeyError, parseVerifierKey } from '../tlog/index.ts';
-import { counted, writeFailure } from './common.ts';
+import { counted, writeFailure, writeWhole } from './common.ts';
 import type { When } from './dates.ts';
 import { CommandError, InterruptedError, UsageError } from './exit-codes.ts';
 import { outputProblem } from './fetch-output.ts';
@@ -84,12 +83,9 @@ export async function fetchBundle(
       );
     }
     // Written beside it, then renamed: a failed write (a full disk) leaves no part of a bundle, and --out as it was.
-    const part = `${flags.out}.${process.pid}.part`;
     try {
-      writeFileSync(part, JSON.stringify(bundle, null, 1) + '\n', { mode: 0o600 });
-      renameSync(part, flags.out);
+      writeWhole(flags.out, JSON.stringify(bundle, null, 1) + '\n');
     } catch (err) {
-      rmSync(part, { force: true });
       throw new CommandError(`${writeFailure(flags.out, err)}; no bundle written (${flags.out} is as it was)`);
     }
     const range = bundle.leafRange;

@@ -5,7 +5,7 @@ import { LogwardenError } from '../errors.ts';
 import { LogTypes } from '../logs/log-types.ts';
 import { LineTooLongError } from '../logs/ndjson-lines.ts';
 import { ingestNdjson, NoEntriesError } from '../service/ingest-logs.ts';
-import { configFrom, counted, noTenant, printJson, type StoreFlags, storeOptions, withExistingStore } from './common.ts';
+import { configFrom, counted, fileProblem, noTenant, printJson, type StoreFlags, storeOptions, withExistingStore } from './common.ts';
 import { CommandError } from './exit-codes.ts';
 import { createProgress } from './progress.ts';
 
@@ -18,14 +18,6 @@ async function* counting(source: AsyncIterable<Buffer>, onBytes: (n: number) => 
   }
 }
 
-const UNREADABLE: Readonly<Record<string, string>> = {
-  ENOENT: 'no such file',
-  EACCES: 'permission denied',
-  EPERM: 'operation not permitted',
-  ENOTDIR: 'a part of the path is a file',
-  ELOOP: 'too many symbolic links',
-};
-
 /** The input file's size, or a failure saying in words why it cannot be read (not a raw ENOENT or EISDIR). */
 function inputSize(file: string): number {
   try {
@@ -35,8 +27,7 @@ function inputSize(file: string): number {
     return st.size;
   } catch (err) {
     if (err instanceof CommandError) throw err;
-    const code = (err as NodeJS.ErrnoException).code ?? '';
-    throw new CommandError(`cannot read ${file}: ${UNREADABLE[code] ?? (err as Error).message}`);
+    throw new CommandError(`cannot read ${file}: ${fileProblem(err, true)}`);
   }
 }
 

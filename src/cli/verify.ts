@@ -6,7 +6,7 @@
  * evidence bundle with no network.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { type Command, Option } from 'commander';
@@ -28,7 +28,7 @@ import {
 import { type Config, loadConfig, verifyCacheDir, verifyStatePath } from '../config.ts';
 import { compareInstants, parseDateTime } from '../logs/time.ts';
 import { type Checkpoint, encodeBase64, NoteKeyError, parseVerifierKey } from '../tlog/index.ts';
-import { fileProblem, intFlag, printJson, writeFailure } from './common.ts';
+import { fileProblem, intFlag, printJson, writeFailure, writeWhole } from './common.ts';
 import { parseWhen, WHEN_HELP } from './dates.ts';
 import { CommandError, UsageError } from './exit-codes.ts';
 import { createProgress } from './progress.ts';
@@ -102,25 +102,19 @@ function readState(path: string): StateFile {
 
 /** Replaces the state file in one step (a crash leaves the old one or the new one, never half). */
 function writeState(path: string, state: StateFile): void {
-  const tmp = `${path}.${process.pid}.tmp`;
   try {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    writeFileSync(tmp, JSON.stringify(state, null, 2) + '\n', { mode: 0o600 });
-    renameSync(tmp, path);
+    writeWhole(path, JSON.stringify(state, null, 2) + '\n');
   } catch (err) {
-    rmSync(tmp, { force: true });
     throw new CommandError(`cannot write the state file ${path} (${fileProblem(err)}); the checkpoint seen now is not kept in it`);
   }
 }
 
-/** Writes a proof file whole or not at all (written beside it, then renamed). */
+/** Writes a proof file whole or not at all. */
 function writeProof(path: string, text: string): void {
-  const part = `${path}.${process.pid}.part`;
   try {
-    writeFileSync(part, text);
-    renameSync(part, path);
+    writeWhole(path, text, 0o644);
   } catch (err) {
-    rmSync(part, { force: true });
     throw new CommandError(`${writeFailure(path, err)}; no proof written`);
   }
 }
