@@ -141,8 +141,13 @@ export function plainTextFlag(flag: string, value: string): string {
   return value;
 }
 
+/** A value as the commands print JSON: indented, one document, a line break after. */
+export function jsonOutput(value: unknown): string {
+  return `${JSON.stringify(value, null, 2)}\n`;
+}
+
 export function printJson(value: unknown): void {
-  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+  process.stdout.write(jsonOutput(value));
 }
 
 /** Prints rows as an aligned text table. */

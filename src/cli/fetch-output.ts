@@ -125,12 +125,9 @@ export class Sink {
   async close(): Promise<void> {
     const stream = this.stream;
     if (!stream || this.path === undefined) return;
-    if (!stream.destroyed) {
-      stream.end();
-      await once(stream, 'close').catch(() => undefined);
-    } else if (!stream.closed) {
-      await once(stream, 'close').catch(() => undefined);
-    }
+    // A stream that failed is destroyed already: only its close is waited for.
+    if (!stream.destroyed) stream.end();
+    if (!stream.closed) await once(stream, 'close').catch(() => undefined);
     if (this.failure) {
       try {
         if (statSync(this.path).size > this.kept) truncateSync(this.path, this.kept);

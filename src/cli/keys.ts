@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { cliActor } from '../admin/actor.ts';
 import { createKeyAct, revokeKeyAct } from '../admin/keys.ts';
 import { SCOPES, type Scope } from '../store/store.ts';
-import { configFrom, noTenant, printJson, printTable, type StoreFlags, storeOptions, withExistingStore, writeOut } from './common.ts';
+import { configFrom, jsonOutput, noTenant, printJson, printTable, type StoreFlags, storeOptions, withExistingStore, writeOut } from './common.ts';
 import { CommandError, UsageError } from './exit-codes.ts';
 
 const SHORT: Record<string, Scope> = { read: 'api:logs:read', write: 'api:logs:write' };
@@ -48,7 +48,7 @@ export function registerKeys(program: Command, now: () => number = Date.now): vo
       if (!(await store.getTenant(opts.tenant))) throw noTenant(opts.tenant, config);
       const key = await createKeyAct(store, opts.tenant, scopes, cliActor(), now);
       const text = opts.json
-        ? `${JSON.stringify(key, null, 2)}\n`
+        ? jsonOutput(key)
         : `access key: ${key.accessKey}\nsecret:     ${key.secret}\ntenant:     ${key.tenant}\nscopes:     ${key.scopes.join(' ')}\n`;
       try {
         await writeOut(text);

@@ -22,6 +22,7 @@ import {
   configFrom,
   counted,
   intFlag,
+  jsonOutput,
   noTenant,
   plainTextFlag,
   printJson,
@@ -103,7 +104,7 @@ function registerTenantCreate(tenants: Command, now: () => number): void {
     await withStore(configFrom(opts), async (store) => {
       const t = await createTenantAct(store, name, cliActor(), now);
       try {
-        await writeOut(opts.json ? `${JSON.stringify({ id: t.id, name: t.name }, null, 2)}\n` : `${t.id}\n`);
+        await writeOut(opts.json ? jsonOutput({ id: t.id, name: t.name }) : `${t.id}\n`);
       } catch (err) {
         throw new CommandError(`${(err as Error).message}; the tenant was created: its id is ${t.id} (\`logwarden tenants list\` shows it)`);
       }
