@@ -17,9 +17,21 @@ import { buildApp } from '../../src/server/app.ts';
 import { createTenant, type IssuedKey, issueAccessKey } from '../../src/service/access-keys.ts';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/index.ts';
 import { WITNESS_FILE } from '../../src/store/sqlite/witness.ts';
+import { type CheckpointRow, noteOfRow } from '../../src/store/tree-checkpoint-rows.ts';
 import { decodeEntryBundle, deriveTenantSigner, MemoryTree, signCheckpoint } from '../../src/tlog/index.ts';
 import { basic, testConfig } from '../support/app.ts';
 import { rejectsWithVerifyError as rejects } from '../support/verify-errors.ts';
+
+/** The tenant's last kept checkpoint: its origin, size, text, and the `note` column as kept (null: compact). */
+function lastCheckpoint(db: Database.Database, tid: number): { origin: string; size: number; note: string; kept: string | null } {
+  const row = db
+    .prepare<[number], { origin: string; size: number } & CheckpointRow>(
+      `SELECT o.origin, c.size, c.root, c.sig, c.note FROM tree_checkpoints c JOIN tree_origins o ON o.tid = c.tid AND o.oid = c.oid
+       WHERE c.tid = ? ORDER BY c.size DESC LIMIT 1`,
+    )
+    .get(tid)!;
+  return { origin: row.origin, size: row.size, note: noteOfRow(row.origin, row.size, row), kept: row.note };
+}
 
 const T0 = Date.UTC(2026, 2, 4, 9, 0, 0);
 const WINDOW = { logType: 'AccessLog', from: new Date(T0).toISOString(), to: null };
@@ -229,10 +241,7 @@ describe('verify against a real server and SQLite store', () => {
     const rootHash = await forged.root();
     await d.tamper((db, tid) => {
       const secret = db.prepare("SELECT value FROM secrets WHERE name = 'tlog-signing-secret'").pluck().get() as string;
-      const { origin, note } = db.prepare('SELECT origin, note FROM tree_checkpoints WHERE tid = ? ORDER BY size DESC LIMIT 1').get(tid) as {
-        origin: string;
-        note: string;
-      };
+      const { origin, note } = lastCheckpoint(db, tid);
       assert.ok(note.includes('\n500\n'));
       const signed = signCheckpoint({ origin, size: 500, rootHash, extensions: [] }, deriveTenantSigner(secret, origin));
       db.prepare('UPDATE tree_checkpoints SET note = ? WHERE tid = ? AND size = 500').run(signed, tid);
@@ -294,16 +303,13 @@ describe('verify against a real server and SQLite store', () => {
             restore = (db2) =>
               db2.prepare('UPDATE tree_high SET hash = ? WHERE tid = ? AND level = ? AND n = ?').run(row.hash, tid, row.level, row.n);
           } else {
-            const row = db.prepare('SELECT size, note FROM tree_checkpoints WHERE tid = ? ORDER BY size DESC LIMIT 1').get(tid) as {
-              size: number;
-              note: string;
-            };
+            const row = lastCheckpoint(db, tid);
             db.prepare('UPDATE tree_checkpoints SET note = ? WHERE tid = ? AND size = ?').run(
               flip(Buffer.from(row.note)).toString('latin1'),
               tid,
               row.size,
             );
-            restore = (db2) => db2.prepare('UPDATE tree_checkpoints SET note = ? WHERE tid = ? AND size = ?').run(row.note, tid, row.size);
+            restore = (db2) => db2.prepare('UPDATE tree_checkpoints SET note = ? WHERE tid = ? AND size = ?').run(row.kept, tid, row.size);
           }
         });
         try {

@@ -17,7 +17,9 @@ import { after, describe, it } from 'node:test';
 import type { NewEntry } from '../../src/logs/entry.ts';
 import { formatEventTime } from '../../src/logs/time.ts';
 import { openPostgresStore, type PostgresStore } from '../../src/store/postgres/index.ts';
+import { MIGRATIONS } from '../../src/store/postgres/migrations.ts';
 import type { TenantLog } from '../../src/store/store.ts';
+import { type CheckpointRow, noteOfRow } from '../../src/store/tree-checkpoint-rows.ts';
 import { type Checkpoint, openCheckpoint } from '../../src/tlog/checkpoint.ts';
 import { proveConsistency, verifyConsistency } from '../../src/tlog/consistency-proof.ts';
 import { buildEntryLeaf } from '../../src/tlog/entry-leaf.ts';
@@ -57,19 +59,25 @@ if (childUrl) {
   for (let b = 0; b < BATCHES; b++) await store.append(TENANT, batchOf(c, b));
   await store.close();
 } else {
-  const { startPostgres, UNDO_SEALED_KEYS } = await import('../support/postgres.ts');
+  const { startPostgres, UNDO_COMPACT_CHECKPOINTS, UNDO_SEALED_KEYS } = await import('../support/postgres.ts');
   const { cluster, skip } = await startPostgres();
   after(() => cluster?.stop());
 
   /** Every checkpoint stored for the tenant, opened with its key, by size. */
   async function storedCheckpoints(url: string, log: TenantLog): Promise<Checkpoint[]> {
     const key = parseVerifierKey(log.verifierKey);
-    const r = await cluster!.query<{ note: string }>(
+    return (await keptCheckpoints(url)).map((row) => openCheckpoint(row.text, key).checkpoint);
+  }
+
+  /** Every checkpoint kept for the tenant, by origin and size: its text and its row. */
+  async function keptCheckpoints(url: string): Promise<({ origin: string; size: number; text: string } & CheckpointRow)[]> {
+    const r = await cluster!.query<{ origin: string; size: string } & CheckpointRow>(
       url,
-      'SELECT c.note FROM tree_checkpoints c JOIN tenants t ON t.tid = c.tid WHERE t.id = $1 ORDER BY c.size',
+      `SELECT o.origin, c.size, c.root, c.sig, c.note FROM tree_checkpoints c JOIN tree_origins o ON o.tid = c.tid AND o.oid = c.oid
+       JOIN tenants t ON t.tid = c.tid WHERE t.id = $1 ORDER BY o.origin, c.size`,
       [TENANT],
     );
-    return r.rows.map((row) => openCheckpoint(row.note, key).checkpoint);
+    return r.rows.map((row) => ({ ...row, size: Number(row.size), text: noteOfRow(row.origin, Number(row.size), row) }));
   }
 
   /** Each checkpoint has the root of the final tree at its size, and consecutive ones prove consistent. */
@@ -143,6 +151,55 @@ if (childUrl) {
       }
     });
 
+    it('keeps every checkpoint compactly; a database whose checkpoints were kept as texts is converted, each text kept byte for byte', async () => {
+      const url = await cluster!.createDatabase();
+      let store = await openPostgresStore({ url, poolSize: 2, noSealer: true });
+      await store.createTenant({ id: TENANT, name: 't' });
+      for (let b = 0; b < 6; b++) await store.append(TENANT, batchOf(0, b).slice(0, 3));
+      await store.close();
+      store = await openPostgresStore({ url, poolSize: 2, noSealer: true, log: { signingSecret: null, originPrefix: 'audit.example/second' } });
+      await store.append(TENANT, batchOf(1, 0).slice(0, 3));
+      const latest = (await store.log(TENANT))!.checkpoint.note;
+      await store.close();
+      const kept = await keptCheckpoints(url);
+      assert.equal(kept.length, 7, 'one per append');
+      assert.ok(
+        kept.every((k) => k.note === null && k.root?.length === 32 && k.sig?.length === 68),
+        'every checkpoint the log signs is kept compactly',
+      );
+      // What the previous schema kept: each checkpoint's whole text; one (not its origin's last) of
+      // a shape the compact form does not rebuild, one whose signature field is not base64.
+      const odd = [
+        { origin: 'an/origin', size: 3, text: 'an/origin\n3\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\next\n\n\u2014 an/origin AAAA\n' },
+        { origin: 'an/origin', size: 4, text: 'an/origin\n4\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n\n\u2014 an/origin not*base64\n' },
+      ];
+      const texts = [...kept.map((k) => ({ origin: k.origin, size: k.size, text: k.text })), ...odd];
+      await cluster!.query(url, `BEGIN; ${UNDO_COMPACT_CHECKPOINTS}; UPDATE schema_version SET version = ${MIGRATIONS.length - 1}; COMMIT`);
+      for (const t of odd) {
+        await cluster!.query(url, 'INSERT INTO tree_checkpoints (tid, origin, size, note) SELECT tid, $2, $3, $4 FROM tenants WHERE id = $1', [
+          TENANT,
+          t.origin,
+          t.size,
+          t.text,
+        ]);
+      }
+      store = await openPostgresStore({ url, poolSize: 2, noSealer: true, log: { signingSecret: null, originPrefix: 'audit.example/second' } });
+      try {
+        assert.equal((await store.log(TENANT))!.checkpoint.note, latest, 'the last checkpoint is read back as signed');
+        await store.append(TENANT, batchOf(1, 1).slice(0, 3));
+        assert.equal((await store.log(TENANT))!.checkpoint.size, 24);
+      } finally {
+        await store.close();
+      }
+      const after = await keptCheckpoints(url);
+      assert.equal(after.length, texts.length + 1);
+      for (const t of texts) {
+        const row = after.find((a) => a.origin === t.origin && a.size === t.size)!;
+        assert.equal(row.text, t.text, `${t.origin} at ${t.size}`);
+        assert.equal(row.note === null, !odd.includes(t), 'kept compactly unless of another shape');
+      }
+    });
+
     it('upgrades a version 3 database: builds its tree in sequence order, resumably, hot and sealed entries alike', async () => {
       const url = await cluster!.createDatabase();
       const sealedBatch = Array.from({ length: 300 }, (_, i) =>
@@ -165,7 +222,7 @@ if (childUrl) {
           url,
           `BEGIN;
            ALTER TABLE entry_seqs DROP COLUMN tree_size, DROP COLUMN tree_partial, DROP COLUMN tree_peaks, DROP COLUMN tree_note;
-           DROP TABLE tree_tiles, tree_high, tree_checkpoints, tree_runs, tree_backfill;
+           DROP TABLE tree_tiles, tree_high, tree_checkpoints, tree_origins, tree_runs, tree_backfill;
            DROP TABLE segment_users, segment_users_pending;
            DROP TABLE retention, holds, tree_receipts, purge_lease;
            ${UNDO_SEALED_KEYS};

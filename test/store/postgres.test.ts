@@ -7,7 +7,7 @@ import { attachMonth, MIGRATIONS, monthOf } from '../../src/store/postgres/migra
 import { lockExclusively } from '../../src/store/postgres/table-locks.ts';
 import type { StoredPage } from '../../src/store/store.ts';
 import { entriesOf } from '../support/page-entries.ts';
-import { startPostgres, UNDO_SEALED_KEYS } from '../support/postgres.ts';
+import { startPostgres, UNDO_COMPACT_CHECKPOINTS, UNDO_SEALED_KEYS } from '../support/postgres.ts';
 import { makeEntry, runStoreContract } from './contract/store.contract.ts';
 import { auditLog, readBodies } from './contract/store-retention.contract.ts';
 
@@ -458,7 +458,7 @@ describe('postgres store: specific', { skip }, () => {
     await cluster!.query(
       url,
       `DROP TABLE segment_users; DROP TABLE segment_users_pending; DROP TABLE retention; DROP TABLE holds; DROP TABLE tree_receipts; DROP TABLE purge_lease;
-       ${UNDO_SEALED_KEYS};
+       ${UNDO_SEALED_KEYS}; ${UNDO_COMPACT_CHECKPOINTS};
        UPDATE schema_version SET version = 4`,
     );
     const store = await open();

@@ -368,7 +368,7 @@ function fileSpace(dir: string): { inUse: number; live: number; fileBytes: numbe
     const keys = db
       .prepare<[], number>(
         `SELECT coalesce(sum(payload), 0) FROM dbstat WHERE name IN ('entry_keys', 'entry_counts',
-         'tree_tiles', 'tree_heads', 'tree_high', 'tree_checkpoints', 'tree_runs')`,
+         'tree_tiles', 'tree_heads', 'tree_high', 'tree_checkpoints', 'tree_origins', 'tree_runs')`,
       )
       .pluck()
       .get()!;

@@ -8,11 +8,13 @@ import { DATABASE_FILE, openSqliteStore, type SqliteStore } from '../../src/stor
 import { MIGRATIONS } from '../../src/store/sqlite/migrations.ts';
 import { WITNESS_FILE } from '../../src/store/sqlite/witness.ts';
 import type { Store } from '../../src/store/store.ts';
+import { noteOfRow } from '../../src/store/tree-checkpoint-rows.ts';
 import { openCheckpoint } from '../../src/tlog/checkpoint.ts';
 import { proveConsistency, verifyConsistency } from '../../src/tlog/consistency-proof.ts';
 import { buildEntryLeaf } from '../../src/tlog/entry-leaf.ts';
 import { parseVerifierKey } from '../../src/tlog/note-key.ts';
 import { entriesOf } from '../support/page-entries.ts';
+import { undoCompactCheckpoints } from '../support/sqlite-schema.ts';
 import { makeEntry } from './contract/store.contract.ts';
 
 const T0 = Date.UTC(2026, 2, 4, 9);
@@ -79,7 +81,7 @@ describe('SQLite verifiable log', () => {
     // What schema v4 had: the same entries and segments, no tree.
     withFile(dir, (db) => {
       db.exec(
-        'DROP TABLE tree_heads; DROP TABLE tree_tiles; DROP TABLE tree_high; DROP TABLE tree_checkpoints; DROP TABLE tree_runs; DROP TABLE tree_backfill;',
+        'DROP TABLE tree_heads; DROP TABLE tree_tiles; DROP TABLE tree_high; DROP TABLE tree_checkpoints; DROP TABLE tree_origins; DROP TABLE tree_runs; DROP TABLE tree_backfill;',
       );
       db.exec('DROP TABLE segment_users; DROP TABLE segment_users_pending;'); // the user index came after the tree (v6)
       db.exec('DROP TABLE retention; DROP TABLE holds; DROP TABLE tree_receipts; DROP TABLE purge_lease;'); // and retention after it (v7)
@@ -134,6 +136,61 @@ describe('SQLite verifiable log', () => {
     } finally {
       await store.close();
     }
+  });
+
+  it('keeps every checkpoint compactly; a store whose checkpoints were kept as texts is converted, each text kept byte for byte', async () => {
+    let store = openSqliteStore({ dataDir: dir });
+    await store.createTenant({ id: A, name: 'A' });
+    await store.createTenant({ id: B, name: 'B' });
+    for (let i = 0; i < 20; i++) await store.append(i % 3 ? A : B, [makeEntry('AccessLog', T0 + i)]);
+    await store.close();
+    store = openSqliteStore({ dataDir: dir, log: { originPrefix: 'audit.example/second' } });
+    await store.append(A, [makeEntry('AccessLog', T0 + 100)]);
+    const latest = (await store.log(A))!.checkpoint.note;
+    await store.close();
+
+    // What the previous schema kept: each checkpoint's whole text. One of them (never read again:
+    // not its origin's last) is of a shape the compact form does not rebuild.
+    const odd = 'an/origin\n3\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\next\n\n\u2014 an/origin AAAA\n';
+    const texts = withFile(dir, (db) => {
+      const rows = db
+        .prepare<[], { tid: number; origin: string; size: number; root: Buffer | null; sig: Buffer | null; note: string | null }>(
+          'SELECT c.tid, o.origin, c.size, c.root, c.sig, c.note FROM tree_checkpoints c JOIN tree_origins o ON o.tid = c.tid AND o.oid = c.oid',
+        )
+        .all();
+      assert.equal(rows.length, 21, 'one per append');
+      assert.ok(
+        rows.every((r) => r.note === null && r.root?.length === 32 && r.sig?.length === 68),
+        'every checkpoint the log signs is kept compactly',
+      );
+      const old = undoCompactCheckpoints(db, [{ tid: 1, origin: 'an/origin', size: 3, note: odd }]);
+      db.pragma(`user_version = ${MIGRATIONS.length - 1}`);
+      return old;
+    });
+    assert.ok(latest.startsWith('audit.example/second/'));
+    assert.ok(texts.some((t) => t.note === latest));
+
+    store = openSqliteStore({ dataDir: dir, log: { originPrefix: 'audit.example/second' } });
+    try {
+      assert.equal((await store.log(A))!.checkpoint.note, latest, 'the last checkpoint is read back as signed');
+      await store.append(A, [makeEntry('AccessLog', T0 + 101)]);
+      assert.equal((await store.log(A))!.checkpoint.size, 15);
+    } finally {
+      await store.close();
+    }
+    withFile(dir, (db) => {
+      assert.equal(db.pragma('user_version', { simple: true }), MIGRATIONS.length);
+      const one = db.prepare<[number, string, number], { root: Buffer | null; sig: Buffer | null; note: string | null }>(
+        `SELECT c.root, c.sig, c.note FROM tree_checkpoints c JOIN tree_origins o ON o.tid = c.tid AND o.oid = c.oid
+         WHERE c.tid = ? AND o.origin = ? AND c.size = ?`,
+      );
+      for (const t of texts) {
+        const row = one.get(t.tid, t.origin, t.size)!;
+        assert.equal(noteOfRow(t.origin, t.size, row), t.note, `${t.origin} at ${t.size}`);
+        assert.equal(row.note === null, t.note !== odd, 'kept compactly unless of another shape');
+      }
+      assert.equal(db.prepare('SELECT count(*) FROM tree_checkpoints').pluck().get(), texts.length + 1);
+    });
   });
 
   it('refuses to sign over a stored tree that no longer has the last checkpoint’s root', async () => {

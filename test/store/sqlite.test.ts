@@ -7,10 +7,11 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { DATABASE_FILE, openSqliteStore, type SqliteStore, type SqliteStoreOptions } from '../../src/store/sqlite/index.ts';
-import { MIGRATIONS } from '../../src/store/sqlite/migrations.ts';
+import { applyMigration, MIGRATIONS } from '../../src/store/sqlite/migrations.ts';
 import type { StoredPage } from '../../src/store/store.ts';
 import { LOADER_ARGS, runnable } from '../support/children.ts';
 import { entriesOf } from '../support/page-entries.ts';
+import { undoCompactCheckpoints } from '../support/sqlite-schema.ts';
 import { makeEntry, runStoreContract, type StoreFixture } from './contract/store.contract.ts';
 
 /** Runs a statement on the database file directly, as another program would. */
@@ -88,7 +89,7 @@ describe('sqlite store: specific', () => {
       const times = [Date.UTC(1969, 11, 31, 23, 30), -1, 0, base - 1, base, base + H / 2, base + H + 7, base + 5 * H - 1];
       const entries = times.map((t, i) => makeEntry(i % 2 ? 'AccessLog' : 'UserCallPlay', t, `{"i":${i}}`));
       withFile(dir, (db) => {
-        db.exec(MIGRATIONS[0]!);
+        applyMigration(db, 0);
         db.pragma('user_version = 1');
         db.prepare("INSERT INTO tenants (tid, id, name, created_at) VALUES (1, '7', 't', '2025-01-01T00:00:00.000Z')").run();
         db.prepare("INSERT INTO log_types (type_id, name) VALUES (1, 'AccessLog'), (2, 'UserCallPlay')").run();
@@ -138,7 +139,7 @@ describe('sqlite store: specific', () => {
       withFile(dir, (db) => {
         db.pragma('page_size = 16384');
         db.pragma('journal_mode = WAL');
-        for (const m of MIGRATIONS.slice(0, 3)) db.exec(m);
+        for (const v of [0, 1, 2]) applyMigration(db, v);
         db.pragma('user_version = 3');
         db.prepare(
           "INSERT INTO tenants (tid, id, name, created_at) VALUES (1, '7', 't', '2025-01-01T00:00:00.000Z'), (2, '8', 'u', '2025-01-01T00:00:00.000Z')",
@@ -306,6 +307,7 @@ describe('sqlite store: specific', () => {
         db.exec(
           'DROP TABLE segment_users; DROP TABLE segment_users_pending; DROP TABLE retention; DROP TABLE holds; DROP TABLE tree_receipts; DROP TABLE purge_lease',
         );
+        undoCompactCheckpoints(db);
         db.pragma('user_version = 5');
       });
       const store = openSqliteStore({ dataDir: dir, sealIntervalMs: 60_000 });

@@ -208,3 +208,18 @@ async function dumpActivity(adminUrl: string, logFile: string, headline: string,
 export const UNDO_SEALED_KEYS = `
   INSERT INTO entry_keys (tid, event_time, key) SELECT tid, unnest(key_times), unnest(keys) FROM segments WHERE keys IS NOT NULL;
   ALTER TABLE segments DROP COLUMN key_times, DROP COLUMN keys`;
+
+/**
+ * SQL that takes a database back to before checkpoints were kept compactly (src/store/
+ * tree-checkpoint-rows.ts): each kept checkpoint becomes its whole text again, by origin.
+ */
+export const UNDO_COMPACT_CHECKPOINTS = `
+  CREATE TABLE tree_checkpoints_text (tid integer NOT NULL, origin text NOT NULL, size bigint NOT NULL, note text NOT NULL,
+    PRIMARY KEY (tid, origin, size));
+  INSERT INTO tree_checkpoints_text (tid, origin, size, note)
+  SELECT c.tid, o.origin, c.size, coalesce(c.note, o.origin || E'\\n' || c.size || E'\\n' || translate(encode(c.root, 'base64'), E'\\n', '')
+    || E'\\n\\n\u2014 ' || o.origin || ' ' || translate(encode(c.sig, 'base64'), E'\\n', '') || E'\\n')
+  FROM tree_checkpoints c JOIN tree_origins o ON o.tid = c.tid AND o.oid = c.oid;
+  DROP TABLE tree_checkpoints, tree_origins;
+  ALTER TABLE tree_checkpoints_text RENAME TO tree_checkpoints;
+  ALTER INDEX tree_checkpoints_text_pkey RENAME TO tree_checkpoints_pkey`;

@@ -290,6 +290,46 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE tree_receipts ADD COLUMN trailed boolean NOT NULL DEFAULT true;
   CREATE INDEX tree_receipts_untrailed ON tree_receipts (tid, leaf) WHERE NOT trailed;
   `,
+  // Every signed checkpoint kept in the compact form of ../tree-checkpoint-rows.ts instead of
+  // its whole text, each tenant's origins numbered in `tree_origins`. A kept text becomes its
+  // root and signature only when they rebuild it exactly (the base64 fields checked before
+  // they are decoded); any other is kept whole.
+  `
+  CREATE TABLE tree_origins (
+    oid integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    tid integer NOT NULL,
+    origin text NOT NULL,
+    UNIQUE (tid, origin)
+  );
+  INSERT INTO tree_origins (tid, origin) SELECT DISTINCT tid, origin FROM tree_checkpoints ORDER BY tid, origin;
+  ALTER TABLE tree_checkpoints RENAME TO tree_checkpoints_text;
+  ALTER INDEX tree_checkpoints_pkey RENAME TO tree_checkpoints_text_pkey;
+  CREATE TABLE tree_checkpoints (
+    tid integer NOT NULL,
+    oid integer NOT NULL,
+    size bigint NOT NULL,
+    root bytea,
+    sig bytea,
+    note text,
+    PRIMARY KEY (tid, oid, size)
+  );
+  INSERT INTO tree_checkpoints (tid, oid, size, root, sig, note)
+  SELECT tid, oid, size,
+    CASE WHEN compact THEN root END, CASE WHEN compact THEN sig END, CASE WHEN NOT compact THEN note END
+  FROM (
+    SELECT *, coalesce(note = origin || E'\n' || size || E'\n' || translate(encode(root, 'base64'), E'\n', '') || E'\n\n'
+        || '\u2014 ' || origin || ' ' || translate(encode(sig, 'base64'), E'\n', '') || E'\n', false) AS compact
+    FROM (
+      SELECT c.tid, o.oid, o.origin, c.size, c.note,
+        CASE WHEN l[3] ~ '^[A-Za-z0-9+/]{43}=$' THEN decode(l[3], 'base64') END AS root,
+        CASE WHEN left(l[5], length(o.origin) + 3) = '\u2014 ' || o.origin || ' ' AND substr(l[5], length(o.origin) + 4) ~ '^[A-Za-z0-9+/]{91}=$'
+          THEN decode(substr(l[5], length(o.origin) + 4), 'base64') END AS sig
+      FROM tree_checkpoints_text c JOIN tree_origins o ON o.tid = c.tid AND o.origin = c.origin,
+        string_to_array(c.note, E'\n') AS l
+    ) parts
+  ) checked;
+  DROP TABLE tree_checkpoints_text;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

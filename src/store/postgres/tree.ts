@@ -4,7 +4,8 @@
  *
  * - `tree_tiles`: the leaf records of each full level 0 tile, one row per 256 leaves;
  * - `tree_high`: the hashes at tree level 8 and above;
- * - `tree_checkpoints`: every signed checkpoint, by origin and size;
+ * - `tree_checkpoints`: every signed checkpoint, by origin and size, in the compact form of
+ *   ../tree-checkpoint-rows.ts; `tree_origins` numbers each tenant's origins;
  * - `tree_runs`: which leaves the entries' sequences map to, as runs of consecutive sequences
  *   appended as consecutive leaves (an append gives its accepted entries consecutive sequences,
  *   so a tenant's runs grow by one row only when the map has a gap: entries stored before the
@@ -33,6 +34,7 @@ import { TILE_WIDTH } from '../../tlog/tile.ts';
 import type { SignedTreeHead, TenantLog } from '../store.ts';
 import { appendToTree, type TreeTip, tileRootOf } from '../tree-append.ts';
 import { signNextCheckpointNow, unopenedCheckpoint } from '../tree-checkpoint.ts';
+import { type CheckpointRow, checkpointRow, noteOfRow } from '../tree-checkpoint-rows.ts';
 import { LeafHashCache, TREE_HIGH_LEVEL, type TreeHashNeeds, type TreeHashSource, treeHashReader, treeRoot } from '../tree-hashes.ts';
 import type { LogKeys } from '../tree-keys.ts';
 import {
@@ -45,6 +47,18 @@ import {
   receiptRecordOf,
   type TypeNames,
 } from '../tree-leaf-records.ts';
+
+/** The text of the last checkpoint kept under `origin`, if any. */
+async function latestNote(q: pg.Pool | pg.PoolClient, tid: number, origin: string): Promise<string | undefined> {
+  const r = await q.query<{ size: string } & CheckpointRow>({
+    name: 'lw_tree_latest',
+    text: `SELECT c.size, c.root, c.sig, c.note FROM tree_origins o JOIN tree_checkpoints c ON c.tid = o.tid AND c.oid = o.oid
+           WHERE o.tid = $1 AND o.origin = $2 ORDER BY c.size DESC LIMIT 1`,
+    values: [tid, origin],
+  });
+  const row = r.rows[0];
+  return row && noteOfRow(origin, Number(row.size), row);
+}
 
 /** A tenant's `entry_seqs` row as the append lock returns it. */
 export interface TreeHeadRow {
@@ -95,9 +109,7 @@ export function treeWriteCtes(at: number): string {
       INSERT INTO tree_high (tid, level, n, hash)
       SELECT $1, u.l, u.n, substring(${p(4)}::bytea FROM (u.o::int - 1) * ${HASH_SIZE} + 1 FOR ${HASH_SIZE})
       FROM unnest(${p(2)}::int2[], ${p(3)}::int8[]) WITH ORDINALITY AS u (l, n, o)
-    ), tree_c AS (
-      INSERT INTO tree_checkpoints (tid, origin, size, note) VALUES ($1, ${p(5)}::text, ${p(6)}::int8, ${p(7)}::text)
-    ), tree_r1 AS (
+    ), ${checkpointCtes('$1', p(5), p(6), p(11), p(12), p(7))}, tree_r1 AS (
       UPDATE tree_runs SET n = n + (${p(10)}::int8[])[1]
       WHERE tid = $1 AND first_seq = (SELECT max(first_seq) FROM tree_runs WHERE tid = $1)
         AND first_seq + n = (${p(8)}::int8[])[1] AND first_leaf + n = (${p(9)}::int8[])[1]
@@ -109,6 +121,27 @@ export function treeWriteCtes(at: number): string {
     )`;
 }
 
+/**
+ * The CTEs that keep a checkpoint (../tree-checkpoint-rows.ts), numbering its origin when it is
+ * the first of it (only then: a conflicting insert would still draw a number); the arguments
+ * are SQL expressions. Appends of one tenant hold its row lock, so its origins are numbered one
+ * at a time.
+ */
+function checkpointCtes(tid: string, origin: string, size: string, root: string, sig: string, note: string): string {
+  return `tree_o AS (
+      INSERT INTO tree_origins (tid, origin)
+      SELECT ${tid}, ${origin}::text WHERE NOT EXISTS (SELECT FROM tree_origins WHERE tid = ${tid} AND origin = ${origin}::text)
+      RETURNING oid
+    ), tree_c AS (
+      INSERT INTO tree_checkpoints (tid, oid, size, root, sig, note)
+      SELECT ${tid}, coalesce((SELECT oid FROM tree_o), (SELECT oid FROM tree_origins WHERE tid = ${tid} AND origin = ${origin}::text)),
+        ${size}::int8, ${root}::bytea, ${sig}::bytea, ${note}::text
+    )`;
+}
+
+/** How many parameters treeWriteValues gives. */
+export const TREE_WRITE_PARAMETERS = 13;
+
 /** The SET list of `entry_seqs` for the new tip, parameters `$${at}` … `$${at + 3}`. */
 export function treeHeadSet(at: number): string {
   return `tree_size = $${at}::int8, tree_partial = $${at + 1}::bytea, tree_peaks = $${at + 2}::bytea, tree_note = $${at + 3}::text`;
@@ -119,6 +152,7 @@ export function treeHeadValues(w: TreeWrite): unknown[] {
 }
 
 export function treeWriteValues(w: TreeWrite): unknown[] {
+  const kept = checkpointRow(w.origin, w.size, w.note);
   return [
     w.firstTile,
     w.tiles,
@@ -127,10 +161,12 @@ export function treeWriteValues(w: TreeWrite): unknown[] {
     w.highHashes,
     w.origin,
     w.size,
-    w.note,
+    kept.note,
     w.runs.map((r) => r.firstSeq),
     w.runs.map((r) => r.firstLeaf),
     w.runs.map((r) => r.n),
+    kept.root,
+    kept.sig,
   ];
 }
 
@@ -317,7 +353,8 @@ export class PostgresTree {
     await client.query({
       name: 'lw_tree_receipts',
       text: `WITH s AS (UPDATE entry_seqs SET ${treeHeadSet(2)} WHERE tid = $1), ${treeWriteCtes(6)}
-             INSERT INTO tree_receipts (tid, leaf, text, trailed) SELECT $1, $17::int8 + u.i - 1, u.t, false FROM unnest($18::text[]) WITH ORDINALITY AS u (t, i)`,
+             INSERT INTO tree_receipts (tid, leaf, text, trailed)
+             SELECT $1, $${6 + TREE_WRITE_PARAMETERS}::int8 + u.i - 1, u.t, false FROM unnest($${7 + TREE_WRITE_PARAMETERS}::text[]) WITH ORDINALITY AS u (t, i)`,
       values: [tid, ...treeHeadValues(w), ...treeWriteValues(w), first, texts],
     });
     return texts.map((_, i) => first + i);
@@ -343,16 +380,9 @@ export class PostgresTree {
   /** The last checkpoint signed under the tenant's origin (after the lock: a fresh snapshot). */
   private async previous(client: pg.PoolClient, tid: number, tenantId: string, head: TreeHeadRow): Promise<Checkpoint | null> {
     const origin = this.keys.origin(tenantId);
-    if (head.tree_note !== null) {
-      const cp = this.open(tid, tenantId, head.tree_note);
-      if (cp.origin === origin) return cp;
-    }
-    const r = await client.query<{ note: string }>({
-      name: 'lw_tree_latest',
-      text: 'SELECT note FROM tree_checkpoints WHERE tid = $1 AND origin = $2 ORDER BY size DESC LIMIT 1',
-      values: [tid, origin],
-    });
-    const note = r.rows[0]?.note;
+    // The tip's note, unless it is of an origin left (a checkpoint of another origin does not open with this origin's key).
+    if (head.tree_note !== null && head.tree_note.startsWith(`${origin}\n`)) return this.open(tid, tenantId, head.tree_note);
+    const note = await latestNote(client, tid, origin);
     return note === undefined ? null : this.open(tid, tenantId, note);
   }
 
@@ -412,12 +442,7 @@ export class PostgresTree {
   /** The tenant's log as of its latest checkpoint under its origin (signing the first one when there is none). */
   async log(tid: number, tenantId: string): Promise<TenantLog> {
     const origin = this.keys.origin(tenantId);
-    const r = await this.pool.query<{ note: string }>({
-      name: 'lw_tree_latest',
-      text: 'SELECT note FROM tree_checkpoints WHERE tid = $1 AND origin = $2 ORDER BY size DESC LIMIT 1',
-      values: [tid, origin],
-    });
-    let note = r.rows[0]?.note;
+    let note = await latestNote(this.pool, tid, origin);
     let checkpoint = note === undefined ? undefined : this.open(tid, tenantId, note);
     if (note === undefined || !checkpoint) ({ note, checkpoint } = await this.signTip(tid, tenantId));
     const signed: SignedTreeHead = { size: checkpoint.size, rootHash: checkpoint.rootHash, note };
@@ -448,11 +473,12 @@ export class PostgresTree {
         out = { note: this.opened.get(tid)!.note, checkpoint: previous };
       } else {
         const w = await this.append(client, tid, tenantId, head, [], [], []);
+        const kept = checkpointRow(w.origin, w.size, w.note);
         await client.query({
           name: 'lw_tree_sign_tip',
-          text: `WITH s AS (UPDATE entry_seqs SET tree_note = $2 WHERE tid = $1)
-                 INSERT INTO tree_checkpoints (tid, origin, size, note) VALUES ($1, $3, $4, $2)`,
-          values: [tid, w.note, w.origin, w.size],
+          text: `WITH s AS (UPDATE entry_seqs SET tree_note = $2 WHERE tid = $1), ${checkpointCtes('$1', '$3', '$4', '$5', '$6', '$7')}
+                 SELECT 1`,
+          values: [tid, w.note, w.origin, w.size, kept.root, kept.sig, kept.note],
         });
         out = { note: w.note, checkpoint: this.opened.get(tid)!.checkpoint };
       }

@@ -4,7 +4,8 @@
  * - `tree_tiles`: the leaf records of each full level 0 tile, one row per 256 leaves;
  * - `tree_heads`: per tenant, the tree size and the records of the partial tile;
  * - `tree_high`: the hashes at tree level 8 and above;
- * - `tree_checkpoints`: every signed checkpoint, by size;
+ * - `tree_checkpoints`: every signed checkpoint, by origin and size, in the compact form of
+ *   ../tree-checkpoint-rows.ts; `tree_origins` numbers each tenant's origins;
  * - `tree_runs`: which leaves the entries' sequences map to, as runs of consecutive sequences
  *   appended as consecutive leaves (a batch appends its accepted entries with consecutive
  *   sequences, since SQLite admits one writer at a time): one row per batch at most, usually
@@ -20,6 +21,7 @@ import { TILE_WIDTH } from '../../tlog/tile.ts';
 import { type SignedTreeHead, StoreRolledBackError, type TenantLog } from '../store.ts';
 import { appendToTree, type TreeTip, tileRootOf } from '../tree-append.ts';
 import { signNextCheckpointNow, unopenedCheckpoint } from '../tree-checkpoint.ts';
+import { type CheckpointRow, checkpointRow, noteOfRow } from '../tree-checkpoint-rows.ts';
 import { LeafHashCache, type TreeHashSource, treeHashReader, treeRoot } from '../tree-hashes.ts';
 import type { LogKeys } from '../tree-keys.ts';
 import { isReceiptRecord, type LeafRecord, leafText, readLeafRecord, receiptRecordOf, type TypeNames } from '../tree-leaf-records.ts';
@@ -54,11 +56,21 @@ export class SqliteTree {
       addTile: db.prepare<[number, number, Buffer]>('INSERT INTO tree_tiles (tid, tile, records) VALUES (?, ?, ?)'),
       high: db.prepare<[number, number, number], Buffer>('SELECT hash FROM tree_high WHERE tid = ? AND level = ? AND n = ?').pluck(),
       addHigh: db.prepare<[number, number, number, Buffer]>('INSERT INTO tree_high (tid, level, n, hash) VALUES (?, ?, ?, ?)'),
-      latest: db.prepare<[number, string], { size: number; note: string }>(
-        'SELECT size, note FROM tree_checkpoints WHERE tid = ? AND origin = ? ORDER BY size DESC LIMIT 1',
+      latest: db.prepare<[number, string], { size: number } & CheckpointRow>(
+        `SELECT c.size, c.root, c.sig, c.note FROM tree_origins o JOIN tree_checkpoints c ON c.tid = o.tid AND c.oid = o.oid
+         WHERE o.tid = ? AND o.origin = ? ORDER BY c.size DESC LIMIT 1`,
       ),
-      addCheckpoint: db.prepare<[number, string, number, string]>('INSERT INTO tree_checkpoints (tid, origin, size, note) VALUES (?, ?, ?, ?)'),
-      hasCheckpoint: db.prepare<[number, string, number], number>('SELECT 1 FROM tree_checkpoints WHERE tid = ? AND origin = ? AND size = ?').pluck(),
+      addOrigin: db.prepare<[number, string]>('INSERT INTO tree_origins (tid, origin) VALUES (?, ?) ON CONFLICT DO NOTHING'),
+      addCheckpoint: db.prepare<[number, Buffer | null, Buffer | null, string | null, number, string]>(
+        `INSERT INTO tree_checkpoints (tid, oid, size, root, sig, note)
+         SELECT tid, oid, ?, ?, ?, ? FROM tree_origins WHERE tid = ? AND origin = ?`,
+      ),
+      hasCheckpoint: db
+        .prepare<[number, string, number], number>(
+          `SELECT 1 FROM tree_origins o JOIN tree_checkpoints c ON c.tid = o.tid AND c.oid = o.oid
+           WHERE o.tid = ? AND o.origin = ? AND c.size = ?`,
+        )
+        .pluck(),
       lastRun: db.prepare<[number], Run>('SELECT first_seq, first_leaf, n FROM tree_runs WHERE tid = ? ORDER BY first_seq DESC LIMIT 1'),
       runAt: db.prepare<[number, number], Run>(
         'SELECT first_seq, first_leaf, n FROM tree_runs WHERE tid = ? AND first_seq <= ? ORDER BY first_seq DESC LIMIT 1',
@@ -160,16 +172,17 @@ export class SqliteTree {
       this.holdAgainstWitness(origin, undefined);
       return undefined;
     }
+    const note = noteOfRow(origin, row.size, row);
     const cached = this.opened.get(tid);
-    if (cached && cached.note === row.note) return cached;
+    if (cached && cached.note === note) return cached;
     let checkpoint: Checkpoint;
     try {
-      checkpoint = openCheckpoint(row.note, this.keys.signer(tenantId).verifier).checkpoint;
+      checkpoint = openCheckpoint(note, this.keys.signer(tenantId).verifier).checkpoint;
     } catch (err) {
       throw unopenedCheckpoint(origin, row.size, err);
     }
     this.holdAgainstWitness(origin, checkpoint);
-    const opened = { note: row.note, checkpoint };
+    const opened = { note, checkpoint };
     this.opened.set(tid, opened);
     return opened;
   }
@@ -223,7 +236,10 @@ export class SqliteTree {
       signer: this.keys.signer(tenantId),
       previous: previous?.checkpoint ?? null,
     });
-    this.q.addCheckpoint.run(tid, next.checkpoint.origin, size, next.note);
+    const origin = next.checkpoint.origin;
+    const row = checkpointRow(origin, size, next.note);
+    this.q.addOrigin.run(tid, origin);
+    this.q.addCheckpoint.run(size, row.root, row.sig, row.note, tid, origin);
     if (this.witness) this.pending.push({ tid, origin: next.checkpoint.origin, size, root: next.checkpoint.rootHash });
     const opened = { note: next.note, checkpoint: next.checkpoint };
     this.opened.set(tid, opened);
