@@ -4,6 +4,7 @@
  * bundle: fetch-bundle.ts). Ctrl-C stops at a page boundary, closes the
  * output on a whole record and prints how to continue.
  */
+import { existsSync } from 'node:fs';
 import { type Command, Option } from 'commander';
 import { isLogsApiError, type LogsPage, type TextPage } from '../client/index.ts';
 import { loadConfig } from '../config.ts';
@@ -53,7 +54,8 @@ function shellQuote(s: string): string {
   return /^[\w./:=@+,-]+$/.test(s) ? s : `'${s.replaceAll("'", "'\\''")}'`;
 }
 
-function resumeHint(flags: FetchFlags, from: When, to: When | undefined, done: Progress): string {
+/** `cursorUsable` false: the export stopped on an answer to the cursor itself (refused, expired, cut short), so it is not offered again. */
+function resumeHint(flags: FetchFlags, from: When, to: When | undefined, done: Progress, cursorUsable: boolean): string {
   const base = ['logwarden', 'fetch', '--url', flags.url, '--type', flags.type];
   const tail = [
     ...(to ? ['--to', to.iso] : []),
@@ -70,7 +72,7 @@ function resumeHint(flags: FetchFlags, from: When, to: When | undefined, done: P
   const out = appendable ? ['--out', flags.out!, '--append'] : ['--out', flags.format === 'json' ? 'REST-OF-EXPORT.json' : 'REST-OF-EXPORT'];
   const command = (words: string[]) => '  ' + words.map(shellQuote).join(' ');
   const lines: string[] = [];
-  if (done.cursor) {
+  if (done.cursor && cursorUsable) {
     lines.push(
       'To continue exactly where it stopped (while the cursor is valid; logwarden keeps cursors 24 hours):',
       command([...base, '--from', from.iso, ...tail, '--cursor', done.cursor, ...out]),
@@ -78,7 +80,7 @@ function resumeHint(flags: FetchFlags, from: When, to: When | undefined, done: P
   }
   if (done.lastEventTime) {
     lines.push(
-      `${done.cursor ? 'Or start' : 'To continue, start'} again from the last instant written (its ${done.atLastTime} entr${done.atLastTime === 1 ? 'y comes' : 'ies come'} again):`,
+      `${done.cursor && cursorUsable ? 'Or start' : 'To continue, start'} again from the last instant written (its ${done.atLastTime} entr${done.atLastTime === 1 ? 'y comes' : 'ies come'} again):`,
       command([...base, '--from', done.lastEventTime, ...tail, ...out]),
     );
   } else {
@@ -229,12 +231,15 @@ async function run(flags: FetchFlags, clock: () => number): Promise<void> {
   if (failure && done.written === 0) throw cursorMismatch(failure, flags) ?? failure;
   // A failed write leaves a file cut back to its whole records (Sink.close); standard output cannot be.
   const holds = !sink.error
-    ? `${where} holds whole records only`
+    ? !toStdout && !existsSync(flags.out!)
+      ? `nothing was written (${where} was not made)`
+      : `${where} holds whole records only`
     : toStdout
       ? 'writing to standard output failed'
       : `${where} holds whole records only${format === 'json' ? ', without the closing ]} (its write failed)' : ''}`;
   process.stderr.write(`Stopped after ${counted(done.written, 'entry', 'entries')}; ${holds}.\n`);
-  process.stderr.write(resumeHint(flags, from, to, done));
+  const cursorFailed = isLogsApiError(failure) && ['bad_request', 'no_records', 'invalid_response'].includes(failure.code);
+  process.stderr.write(resumeHint(flags, from, to, done, !cursorFailed));
   if (failure) throw failure;
   throw new InterruptedError('interrupted');
 }

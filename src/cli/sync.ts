@@ -110,6 +110,7 @@ function printRound(round: MirrorRound, flags: SyncFlags): void {
               duplicates: o.report.duplicates,
               checkpoint: iso(o.report.throughMs),
               silent: o.report.silent,
+              ...(o.report.interrupted ? { interrupted: true } : {}),
               // The range mirrored before this run's overlap window, counted on both sides (null: nothing to check).
               check: o.report.check
                 ? {
@@ -145,7 +146,7 @@ function printRound(round: MirrorRound, flags: SyncFlags): void {
               String(o.report.stored),
               String(o.report.duplicates),
               String(o.report.check?.recovered ?? 0),
-              iso(o.report.throughMs),
+              `${iso(o.report.throughMs)}${o.report.interrupted ? ' (interrupted)' : ''}`,
             ]
           : [o.logType, '-', '-', '-', '-', 'failed'],
       ),

@@ -37,6 +37,9 @@ export interface ListLogsParams {
   signal?: AbortSignal | undefined;
 }
 
+/** Pages with no entries but a cursor followed in a row before a query is given up as looping. */
+export const MAX_EMPTY_PAGES = 20;
+
 function dateParam(v: string | Date | undefined): string | undefined {
   return v instanceof Date ? v.toISOString() : v;
 }
@@ -136,23 +139,50 @@ export class LogsClient {
     yield* this.follow(
       params,
       (cursor, signal, onCursor) => this.listLogTexts({ ...params, cursor, signal }, onCursor),
-      (page) => page.textBytes.length,
+      (page) => page.texts.length,
     );
   }
 
-  /** Follows the cursors, asking for pages ahead of the caller (see Readahead). */
+  /**
+   * Follows the cursors, asking for pages ahead of the caller (see Readahead), to the page
+   * without a cursor. A page with no entries but a cursor is followed too (at most
+   * MAX_EMPTY_PAGES in a row). A cursor page that ends the query with no entries ("no records",
+   * or an empty last page) while fewer entries were read than the source counted
+   * (`totalRecords`) is an error, not the end: the source stopped early (an expired cursor?),
+   * and a caller taking it for the end would skip the rest without a word.
+   */
   protected async *follow<T extends { readonly records: PageRecords; readonly requestId: string | undefined }>(
     params: ListLogsParams,
     get: GetPage<T>,
-    size: (page: T) => number,
+    count: (page: T) => number,
   ): AsyncGenerator<T, void, undefined> {
     const readahead = new Readahead(get, params.signal);
     let at = readahead.start(params.cursor, 0);
+    let read = 0;
+    let total = 0;
+    let empties = 0;
     try {
       for (;;) {
         const page = await at.page;
+        const n = count(page);
         const next = page.records.cursor;
-        const last = next === undefined || size(page) === 0;
+        const last = next === undefined;
+        if (n > 0) {
+          read += n;
+          total = page.records.totalRecords;
+          empties = 0;
+        } else if (!last && ++empties > MAX_EMPTY_PAGES) {
+          throw new LogsApiError('invalid_response', `the server answered ${MAX_EMPTY_PAGES} pages in a row with no entries but a cursor`, {
+            requestId: page.requestId,
+          });
+        } else if (last && at.cursor !== undefined && read < total) {
+          throw new LogsApiError(
+            'invalid_response',
+            `the server ended the query after ${read} of the ${total} entries it counted: a page asked for with a cursor came back ` +
+              'with no entries and no cursor (an expired cursor?); the entries read before it are whole, the rest were not read',
+            { requestId: page.requestId },
+          );
+        }
         // A server handing back the cursor it was given would keep us on one page forever.
         const repeated = !last && next === at.cursor;
         // The next page is on its way while the caller works on this one.

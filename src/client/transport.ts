@@ -21,6 +21,8 @@ export interface RetryOptions {
   /**
    * The longest `Retry-After` the client waits out (default 15 min). A longer one — after a
    * daily limit it can be hours — fails at once with code `rate_limited` and `retryAfterMs`.
+   * 429s with a `Retry-After` do not count as retries; their waits for one call together are
+   * bounded by this too.
    */
   maxRetryAfterMs?: number;
   /** Called before each wait for a retry, with why and how long: to tell a user why nothing seems to happen. */
@@ -88,10 +90,11 @@ export function normaliseBaseUrl(value: string | URL): URL {
   try {
     url = new URL(value);
   } catch {
-    throw new TypeError(`invalid base URL ${JSON.stringify(String(value))}`);
+    // Whatever stands before an @ after the scheme may be a password: never repeated.
+    throw new TypeError(`invalid base URL ${JSON.stringify(String(value).replace(/^([^/]*\/\/)[^/]*@/, '$1…@'))}`);
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new TypeError(`base URL must be http(s): ${url.href}`);
   if (url.username || url.password) throw new TypeError('pass credentials as accessKey/secret, not in the base URL');
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new TypeError(`base URL must be http(s): ${url.href}`);
   url.search = '';
   url.hash = '';
   if (!url.pathname.endsWith('/')) url.pathname += '/';
@@ -189,17 +192,27 @@ export class Transport {
    */
   async request<T>(req: HttpRequest, parse: (res: HttpResponse) => T): Promise<T> {
     const idempotent = req.method === 'GET' || req.idempotent === true;
+    // A 429 that says when to come back (Retry-After) is waited out without using up the
+    // retries, which are for failures: a limit shared with other clients can answer many in a
+    // row. Their waits together stay within the ceiling.
+    let failures = 0;
+    let rateWaitMs = 0;
     for (let attempt = 1; ; attempt++) {
       if (req.paced !== false) await this.pace(req.signal, attempt);
       else if (req.signal?.aborted) throw abortedError(req.signal.reason, attempt - 1);
       const result = await this.attempt(req, parse, attempt);
       if (result.ok) return result.value;
       const { error } = result;
-      if (!idempotent || !result.retryable || attempt > this.retry.retries) throw error;
+      const told = error.code === 'rate_limited' && result.delayMs !== undefined;
+      if (!idempotent || !result.retryable || (!told && ++failures > this.retry.retries)) throw error;
       // The ceiling bounds what the server asks for (Retry-After); the backoff is this client's own.
       if (result.delayMs !== undefined && result.delayMs > this.retry.maxRetryAfterMs)
         throw beyondCeiling(error, result.delayMs, this.retry.maxRetryAfterMs);
-      const delayMs = result.delayMs ?? this.backoff(attempt);
+      if (told) {
+        rateWaitMs += result.delayMs!;
+        if (rateWaitMs > this.retry.maxRetryAfterMs) throw rateLimitedTooLong(error, rateWaitMs - result.delayMs!, this.retry.maxRetryAfterMs);
+      }
+      const delayMs = result.delayMs ?? this.backoff(failures);
       this.onRetry?.({ attempt, delayMs, error });
       await this.sleep(delayMs, req.signal, attempt);
     }
@@ -351,6 +364,15 @@ function beyondCeiling(error: LogsApiError, delayMs: number, ceilingMs: number):
       retryAfterMs: delayMs,
       attempts: error.attempts,
     },
+  );
+}
+
+function rateLimitedTooLong(error: LogsApiError, waitedMs: number, ceilingMs: number): LogsApiError {
+  return new LogsApiError(
+    error.code,
+    `HTTP ${error.status}: still rate limited after waiting ${durationText(waitedMs)} in all as the server asked (${error.attempts} requests); ` +
+      `this client waits at most ${durationText(ceilingMs)} in all`,
+    { status: error.status, requestId: error.requestId, messages: error.messages, retryAfterMs: error.retryAfterMs, attempts: error.attempts },
   );
 }
 

@@ -61,9 +61,16 @@ export function entryKey(logType: string, body: string): Buffer {
 /**
  * Validates one entry object (already parsed) whose `logRecord` raw text is `logRecordText`
  * (minified), and renders its wire text. `allowed` lists extra keys tolerated on the object
- * (NDJSON lines carry `logType`). Throws EntryProblem.
+ * (NDJSON lines carry `logType`). `userFieldLimit` false: user fields of any length (an entry
+ * mirrored from a source, which is not ours to refuse). Throws EntryProblem.
  */
-export function toNewEntry(logType: string, value: unknown, logRecordText: string | undefined, allowed: readonly string[] = []): NewEntry {
+export function toNewEntry(
+  logType: string,
+  value: unknown,
+  logRecordText: string | undefined,
+  allowed: readonly string[] = [],
+  userFieldLimit = true,
+): NewEntry {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new EntryProblem('', 'must be an object');
   }
@@ -80,7 +87,7 @@ export function toNewEntry(logType: string, value: unknown, logRecordText: strin
     if (typeof v !== 'string') {
       throw new EntryProblem(f, `must be a string${typeof v === 'number' ? ' (ids are strings: numbers lose digits beyond 2^53)' : ''}`);
     }
-    if (v.length > MAX_USER_FIELD_LENGTH) throw new EntryProblem(f, `must be at most ${MAX_USER_FIELD_LENGTH} characters`);
+    if (userFieldLimit && v.length > MAX_USER_FIELD_LENGTH) throw new EntryProblem(f, `must be at most ${MAX_USER_FIELD_LENGTH} characters`);
     body += `${JSON.stringify(f)}:${JSON.stringify(v)},`;
   }
   const et = obj.eventTime;

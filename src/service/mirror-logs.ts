@@ -79,6 +79,8 @@ export interface MirrorReport {
    * interrupted run, or the check turned off).
    */
   readonly check?: MirrorCheck;
+  /** Stopped by the caller's signal within the type: what it had stored by then, up to the checkpoint. */
+  readonly interrupted?: true;
 }
 
 export const DEFAULT_SILENT_AFTER_MS = 72 * 3_600_000;
@@ -129,6 +131,7 @@ export async function mirrorType(target: MirrorTarget, client: LogsClient, req: 
   const save = (throughMs: number) =>
     store.setCheckpoint({ source, tenantId, logType: req.logType, throughMs, entriesSeen: storedBefore + stored + recovered });
 
+  let interrupted = false;
   if (fromMs < req.untilMs) {
     const pages = client.pages({
       logType: req.logType,
@@ -137,23 +140,28 @@ export async function mirrorType(target: MirrorTarget, client: LogsClient, req: 
       limit: req.pageSize,
       signal: req.signal,
     });
-    for await (const page of pages) {
-      if (page.logEntries.length === 0) continue;
-      const entries = page.logEntries.map((e) => localEntry(req.logType, e));
-      const result = await store.append(tenantId, entries);
-      fetched += entries.length;
-      stored += result.accepted;
-      duplicates += result.duplicates;
-      // Entries sharing the last instant may continue on the next page: everything *before* it is complete.
-      const last = entries[entries.length - 1]!.eventTimeMs;
-      if (last > through) {
-        through = last;
-        await save(through);
+    try {
+      for await (const page of pages) {
+        if (page.logEntries.length === 0) continue;
+        const entries = page.logEntries.map((e) => localEntry(req.logType, e));
+        const result = await store.append(tenantId, entries);
+        fetched += entries.length;
+        stored += result.accepted;
+        duplicates += result.duplicates;
+        // Entries sharing the last instant may continue on the next page: everything *before* it is complete.
+        const last = entries[entries.length - 1]!.eventTimeMs;
+        if (last > through) {
+          through = last;
+          await save(through);
+        }
+        req.onPage?.(fetched, page.records.totalRecords);
       }
-      req.onPage?.(fetched, page.records.totalRecords);
+      through = Math.max(through, req.untilMs);
+      await save(through);
+    } catch (err) {
+      if (!isLogsApiError(err, 'aborted')) throw err;
+      interrupted = true;
     }
-    through = Math.max(through, req.untilMs);
-    await save(through);
   }
   let check: MirrorCheck | undefined;
   if (checkpoint && req.check !== false && !req.signal?.aborted) {
@@ -185,6 +193,7 @@ export async function mirrorType(target: MirrorTarget, client: LogsClient, req: 
     silent,
     silentAfterMs,
     ...(check ? { check } : {}),
+    ...(interrupted ? { interrupted } : {}),
   };
 }
 

@@ -287,6 +287,28 @@ describe('logwarden fetch against a misbehaving Gong-compatible server', () => {
     assert.match(stderr, /--from 2026-01-01T00:00:00Z .*--cursor/, 'the resumed query repeats the bounds exactly');
   });
 
+  it('does not offer again a cursor the source refused or cut short; an export stopped before its first page names no file', async () => {
+    const out = join(dir.path, 'cursor-refused.ndjson');
+    server.faults.push({ kind: 'slow', ms: 0 }, { kind: 'status', status: 400, body: '{"requestId":"r2","errors":["cursor has expired"]}' });
+    const r = await runCli(fetchArgs('--from', '2026-01-01', '--out', out), { env: CREDS });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /Stopped after 4 entries; .* holds whole records only\.\nTo continue, start again from the last instant written/);
+    assert.doesNotMatch(r.stderr, /--cursor/);
+
+    const never = join(dir.path, 'never.ndjson');
+    server.faults.push({ kind: 'slow', ms: 20_000 });
+    const child = spawn(process.execPath, [...CLI_ARGS, ...fetchArgs('--from', '2026-01-01', '--out', never)], { cwd: ROOT, env: cleanEnv(CREDS) });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((res) => child.on('close', (code) => res(code)));
+    const asked = server.requests.length;
+    while (server.requests.length === asked) await new Promise((res) => setTimeout(res, 20));
+    child.kill('SIGINT');
+    assert.equal(await exited, 130, stderr);
+    assert.match(stderr, /Stopped after 0 entries; nothing was written \(.*never\.ndjson was not made\)\./);
+    assert.equal(existsSync(never), false);
+  });
+
   it('draws its bar on a terminal without 0/0 or an ETA placeholder, ending with the whole count', {
     skip: existsSync('/usr/bin/script') ? undefined : '/usr/bin/script (util-linux) not found: no pseudo-terminal',
   }, async () => {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { mirrorPageSize } from '../../src/cli/sync.ts';
 import { LogsClient } from '../../src/client/index.ts';
+import { NO_RECORDS_MESSAGE } from '../../src/errors.ts';
 import { GONG_LOG_TYPES } from '../../src/logs/log-types.ts';
 import { RECENT_CHECK_MS } from '../../src/service/mirror-check.ts';
 import { checkWarning, isIncomplete, type MirrorTarget, mirrorType, mirrorTypes } from '../../src/service/mirror-logs.ts';
@@ -225,6 +226,60 @@ describe('the mirror of one log type', () => {
     const silent = await mirrorType(target, client, { ...req, untilMs: Date.now(), silentAfterMs: 20 * MINUTE });
     assert.equal(silent.fetched, 0);
     assert.equal(silent.silent, true);
+    await store.close();
+    dir.remove();
+  });
+
+  it('follows a page with no entries but a cursor; a cursor page that ends the query early fails the type and keeps the checkpoint', async () => {
+    const { store, dir, tenantId } = await localStore();
+    const target: MirrorTarget = { store, tenantId, source: server.url };
+    const now = Date.now();
+    const texts = entryTexts('AccessLog', 20, now - 50 * MINUTE, MINUTE);
+    server.setEntries('AccessLog', texts);
+    const req = { logType: 'AccessLog', sinceMs: now - 60 * MINUTE, overlapMs: MINUTE, untilMs: now };
+    // The second page comes back empty, with a cursor to the entries it would have held.
+    server.faults.push({ kind: 'empty' }, { kind: 'empty' });
+    const report = await mirrorType(target, client, req);
+    assert.equal(report.fetched, 20);
+    assert.deepEqual(await allBodies(store, tenantId, 'AccessLog'), texts);
+
+    // A cursor answered "no records" (an expired cursor, as Gong can say it) after the first page.
+    const other = await localStore();
+    const target2: MirrorTarget = { store: other.store, tenantId: other.tenantId, source: server.url };
+    const noRecords = JSON.stringify({ requestId: 'r1', errors: [NO_RECORDS_MESSAGE] });
+    server.faults.push({ kind: 'slow', ms: 0 }, { kind: 'status', status: 404, body: noRecords });
+    await assert.rejects(mirrorType(target2, client, req), /ended the query after 6 of the 20 entries it counted/);
+    assert.deepEqual(await allBodies(other.store, other.tenantId, 'AccessLog'), texts.slice(0, 6));
+    const cp = await other.store.getCheckpoint(server.url, other.tenantId, 'AccessLog');
+    assert.equal(cp?.throughMs, Date.parse(JSON.parse(texts[5]!).eventTime), 'not past what was read');
+    const again = await mirrorType(target2, client, { ...req, untilMs: Date.now() });
+    assert.equal(again.stored, 14);
+    assert.deepEqual(await allBodies(other.store, other.tenantId, 'AccessLog'), texts);
+    for (const s of [store, other.store]) await s.close();
+    dir.remove();
+    other.dir.remove();
+  });
+
+  it('keeps what a newer source adds: fields the contract does not name, user fields longer than ingest takes', async () => {
+    const { store, dir, tenantId } = await localStore();
+    const target: MirrorTarget = { store, tenantId, source: server.url };
+    const now = Date.now();
+    const t = (m: number) => new Date(now - m * MINUTE).toISOString();
+    const long = 'N'.repeat(1500);
+    const texts = [
+      `{"userId":"1","eventTime":"${t(30)}","logRecord":{"a":1.0},"workspaceId":12345678901234567890123,"newField":{"x":[1,"y"]}}`,
+      `{"userId":"2","userFullName":"${long}","eventTime":"${t(29)}","logRecord":{}}`,
+      `{"region":"eu","userId":"3","eventTime":"${t(28)}","logRecord":{"b":null}}`,
+    ];
+    server.setEntries('UserActivityLog', texts);
+    const report = await mirrorType(target, client, { logType: 'UserActivityLog', sinceMs: now - 60 * MINUTE, overlapMs: MINUTE, untilMs: now });
+    assert.equal(report.stored, 3);
+    assert.deepEqual(await allBodies(store, tenantId, 'UserActivityLog'), [
+      texts[0],
+      texts[1],
+      // An added field is kept after logRecord, its text as the source sent it.
+      `{"userId":"3","eventTime":"${t(28)}","logRecord":{"b":null},"region":"eu"}`,
+    ]);
     await store.close();
     dir.remove();
   });
@@ -544,18 +599,30 @@ describe('logwarden sync stopped by Ctrl-C', () => {
       '0',
       '--page-size',
       '2',
+      '--json',
     ];
     const child = spawn(process.execPath, [...CLI_ARGS, ...args], {
       cwd: ROOT,
       env: cleanEnv({ LOGWARDEN_ACCESS_KEY: 'k', LOGWARDEN_SECRET: 's' }),
     });
     let stderr = '';
+    let stdout = '';
     child.stderr.on('data', (d) => (stderr += d));
+    child.stdout.on('data', (d) => (stdout += d));
     const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
     while (server.requests.length < 2) await new Promise((r) => setTimeout(r, 20));
     child.kill('SIGINT');
     assert.equal(await exited, 130, stderr);
     assert.match(stderr, /interrupted; run the same command again to resume from the checkpoints/);
+    // The type cut short is reported with what it stored by then (a cron log must not read "nothing").
+    const store = openSqliteStore({ dataDir: dest.dir.path });
+    const held = (await allBodies(store, dest.tenantId, 'AccessLog')).length;
+    await store.close();
+    const round = JSON.parse(stdout) as { types: { logType: string; stored: number; interrupted?: boolean }[] };
+    assert.deepEqual(
+      round.types.map((t) => [t.logType, t.stored, t.interrupted]),
+      [['AccessLog', held, true]],
+    );
     await server.close();
     dest.dir.remove();
   });

@@ -177,4 +177,14 @@ describe('LogsClient against a Gong-compatible server', () => {
     assert.throws(() => new LogsClient({ accessKey: 'k', secret: 's', token: 't' }), TypeError);
     assert.throws(() => new LogsClient({ baseUrl: 'ftp://x' }), TypeError);
   });
+
+  it('never repeats a password given in the base URL, whatever else is wrong with it', () => {
+    for (const baseUrl of ['http://user:PW-MARK@127.0.0.1:999999', 'ftp://user:PW-MARK@127.0.0.1:1', 'https://user:PW-MARK@example.com/']) {
+      assert.throws(
+        () => new LogsClient({ baseUrl }),
+        (err: Error) => err instanceof TypeError && !err.message.includes('PW-MARK'),
+        baseUrl,
+      );
+    }
+  });
 });

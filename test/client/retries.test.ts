@@ -63,6 +63,31 @@ describe('the request core: retries, timeouts, pacing', () => {
     );
   });
 
+  it('waits out 429s that say when to come back without using up the retries; their waits together stay within the ceiling', async () => {
+    const r429 = (retryAfter: string) => ({ kind: 'status' as const, status: 429, retryAfter });
+    server.faults.push(...Array.from({ length: 7 }, () => r429('0')));
+    const page = await make({ retry: { retries: 2, baseDelayMs: 5, maxDelayMs: 20 } }).listLogs(QUERY);
+    assert.equal(page.logEntries.length, 5);
+    assert.equal(server.requests.length, 8, 'seven 429s waited out with two retries');
+
+    server.requests.length = 0;
+    server.faults.push(r429('1'), r429('1'), r429('1'));
+    const err = await failure(make({ retry: { retries: 5, maxRetryAfterMs: 1000 } }).listLogs(QUERY));
+    assert.equal(err.code, 'rate_limited');
+    assert.equal(server.requests.length, 2, 'the second wait would pass the ceiling');
+    assert.match(
+      err.message,
+      /^HTTP 429: still rate limited after waiting 1 s in all as the server asked \(2 requests\); this client waits at most 1 s in all/,
+    );
+
+    // A 429 without Retry-After is a failure like a 5xx: it counts against the retries.
+    server.requests.length = 0;
+    server.faults.length = 0;
+    server.faults.push(...Array.from({ length: 3 }, () => ({ kind: 'status' as const, status: 429 })));
+    assert.equal((await failure(make({ retry: { retries: 2, baseDelayMs: 5, maxDelayMs: 20 } }).listLogs(QUERY))).code, 'rate_limited');
+    assert.equal(server.requests.length, 3);
+  });
+
   it('stops waiting on a long Retry-After when the AbortSignal fires', async () => {
     server.faults.push({ kind: 'status', status: 429, retryAfter: '30' });
     const ac = new AbortController();

@@ -22,7 +22,9 @@ export type Fault =
   /** A chunked body that ends cleanly after half the JSON. */
   | { kind: 'truncate-chunked' }
   /** Destroys the connection without an answer. */
-  | { kind: 'reset' };
+  | { kind: 'reset' }
+  /** A page with no entries whose cursor continues where this page would have begun. */
+  | { kind: 'empty' };
 
 export interface RecordedRequest {
   readonly method: string;
@@ -89,7 +91,7 @@ export async function startFaultServer(options: FaultServerOptions = {}): Promis
   const fail = (res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}) =>
     send(res, status, JSON.stringify({ requestId: newRequestId(), errors: [message] }), headers);
 
-  function page(url: URL): { status: number; body: string } | { status: number; message: string } {
+  function page(url: URL, empty = false): { status: number; body: string } | { status: number; message: string } {
     const logType = url.searchParams.get('logType');
     const fromText = url.searchParams.get('fromDateTime');
     const toText = url.searchParams.get('toDateTime');
@@ -119,7 +121,7 @@ export async function startFaultServer(options: FaultServerOptions = {}): Promis
       state = { key, offset: 0, page: 0, total, snapshot };
     }
     const matching = [...all.slice(0, state.snapshot)].sort((a, b) => a.ms - b.ms).filter((e) => e.ms >= fromMs && e.ms < toMs);
-    const entries = matching.slice(state.offset, state.offset + limit);
+    const entries = empty ? [] : matching.slice(state.offset, state.offset + limit);
     const more = state.offset + entries.length < matching.length;
     let cursor: string | undefined;
     if (more) {
@@ -144,7 +146,7 @@ export async function startFaultServer(options: FaultServerOptions = {}): Promis
       return fail(res, 401, 'Access denied: invalid credentials');
     }
     const fault = faults.shift();
-    const answer = page(url);
+    const answer = page(url, fault?.kind === 'empty');
     const body = 'body' in answer ? answer.body : JSON.stringify({ requestId: newRequestId(), errors: [answer.message] });
     if (!fault) return send(res, answer.status, body);
     switch (fault.kind) {
@@ -180,6 +182,8 @@ export async function startFaultServer(options: FaultServerOptions = {}): Promis
       case 'reset':
         req.socket.destroy();
         return;
+      case 'empty':
+        return send(res, answer.status, body);
     }
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
