@@ -595,6 +595,16 @@ describe('postgres store: specific', { skip }, () => {
     assert.deepEqual(await partitions(), { entries_default: 0, entries_y2023m01: 6000, entries_y2023m02: 6000, entries_y2023m03: 6000 });
   });
 
+  it('a process that first met a log type in a histogram read appends entries of it (the name known by its number too)', async () => {
+    const first = await open();
+    await first.createTenant({ id: '1', name: 't' });
+    await first.createTenant({ id: '2', name: 'u' });
+    await first.append('1', [makeEntry('UserCallPlay', Date.UTC(2026, 0, 1))]);
+    const other = await open();
+    await other.hourlyTallies({ tenantId: '2', logType: 'UserCallPlay', fromMs: Date.UTC(2026, 0, 1), toMs: Date.UTC(2026, 0, 2) });
+    assert.deepEqual(await other.append('1', [makeEntry('UserCallPlay', Date.UTC(2026, 0, 1, 1))]), { accepted: 1, duplicates: 0 });
+  });
+
   it('leads every key of the per-tenant tables with the tenant', async () => {
     await open();
     const r = await cluster!.query<{ index: string; first: string }>(

@@ -403,7 +403,11 @@ export class PostgresStore implements Store {
     if (id === undefined) {
       const r = await this.pool.query<{ type_id: number }>('SELECT type_id FROM log_types WHERE name = $1', [name]);
       id = r.rows[0]?.type_id;
-      if (id !== undefined) this.typeIds.set(name, id);
+      if (id !== undefined) {
+        // Both ways at once: appends take a known id's name from typeNames (leavesOf).
+        this.typeIds.set(name, id);
+        this.typeNames.set(id, name);
+      }
     }
     return id;
   }
