@@ -314,6 +314,45 @@ describe('sqlite segments', () => {
     );
   });
 
+  it('rewrites each sealed segment about once for late entries spread over all of them, not once per batch of them', async () => {
+    const dir = tempDir();
+    const store: SqliteStore = openSqliteStore({ dataDir: dir, sealAgeMs: 0, sealIntervalMs: 3_600_000 });
+    try {
+      await store.createTenant({ id: TENANTS[0], name: 'a' });
+      await store.append(
+        TENANTS[0],
+        Array.from({ length: 10_240 }, (_, i) => owned(TENANTS[0], 'AccessLog', T0 + i * 1000, i)),
+      );
+      store.settle();
+      const written = () => {
+        const db = new Database(join(dir, DATABASE_FILE), { readonly: true });
+        try {
+          return db.prepare<[], number>("SELECT seq FROM sqlite_sequence WHERE name = 'segments'").pluck().get()!;
+        } finally {
+          db.close();
+        }
+      };
+      const before = written();
+      assert.equal(before, 40, 'forty full segments');
+      // 4,000 late entries landing all over the sealed range, in batches as producers send them.
+      for (let b = 0; b < 40; b++) {
+        await store.append(
+          TENANTS[0],
+          Array.from({ length: 100 }, (_, i) =>
+            owned(TENANTS[0], 'AccessLog', T0 + ((b * 7919 + i * 104_729) % 10_240) * 1000 + 500, `late ${b}/${i}`),
+          ),
+        );
+      }
+      store.settle();
+      const rewrites = written() - before;
+      // Each segment takes its hundred late entries at once: two segments out for each one in.
+      assert.ok(rewrites <= 2 * 40 + 4, `${rewrites} segments written to take the late entries into 40`);
+      assert.equal((await store.firstPage({ tenantId: TENANTS[0], logType: 'AccessLog', fromMs: 0, toMs: null }, 1)).total, 14_240);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('keeps the database file within 1.5 times its live data after rounds of late entries', { timeout: 120_000 }, async () => {
     const dir = tempDir();
     const store: SqliteStore = openSqliteStore({ dataDir: dir, sealAgeMs: 0, sealIntervalMs: 3_600_000 });

@@ -7,8 +7,8 @@
  *   1. take the oldest hot rows (by sequence) old enough to seal, of one tenant and log type;
  *   2. for each, find the segment its position falls before (the first whose last entry lies
  *      after it); rows with none go at the newest end, with the newest segment if it is short;
- *   3. rewrite each such segment merged with its rows as new segments (new ids), delete the
- *      old ones and the rows.
+ *   3. rewrite such a segment (one per step) merged with its rows, and every other hot row old
+ *      enough that falls into it, as new segments (new ids); delete the old ones and the rows.
  *
  * Segments of one tenant and type therefore never overlap, every entry lives in exactly one
  * place at any commit, and what a rewrite replaces is freed in the same transaction (SQLite
@@ -24,10 +24,15 @@ import { cutSegments, type HotEntry, mergeEntries, precedes } from '../segment-p
 import { type BackgroundErrorReporter, backgroundProblem } from '../store.ts';
 import type { Owner, SegmentRow, Segments } from './segments.ts';
 
-/** Hot rows looked at per step. */
-const STEP_ROWS = 4 * SEGMENT_ENTRIES;
+/**
+ * Hot rows looked at per step: about one segment's worth, so that a step (one write
+ * transaction, compressing what it seals) holds the event loop about 10 ms, not 40.
+ */
+const STEP_ROWS = SEGMENT_ENTRIES;
 /** Segments rewritten per step at most (each with the late entries that fall into it). */
-const STEP_SEGMENTS = 8;
+const STEP_SEGMENTS = 1;
+/** Late hot rows merged into one segment per step at most. */
+const LATE_ROWS_PER_SEGMENT = SEGMENT_ENTRIES;
 /** Time one slice of background work may hold the event loop before yielding. */
 const SLICE_MS = 25;
 /** Free pages the sealer lets accumulate before handing them back to the file system. */
@@ -71,6 +76,12 @@ export class Sealer {
           'SELECT seq, tid, type_id, event_time, CAST(body AS BLOB), stored_at FROM entries ORDER BY seq LIMIT CAST(? AS INTEGER)',
         )
         .raw(),
+      inRange: db
+        .prepare<[number, number, number, number, number], [seq: number, timeMs: number, body: Buffer, storedAt: number]>(
+          `SELECT seq, event_time, CAST(body AS BLOB), stored_at FROM entries
+           WHERE tid = ? AND type_id = ? AND event_time >= ? AND event_time <= ? ORDER BY event_time, seq LIMIT CAST(? AS INTEGER)`,
+        )
+        .raw(),
       deleteRow: db.prepare<[number]>('DELETE FROM entries WHERE seq = ?'),
       freePages: db.prepare<[], number>('PRAGMA freelist_count').pluck(),
       autoVacuum: db.prepare<[], number>('PRAGMA auto_vacuum').pluck(),
@@ -92,7 +103,11 @@ export class Sealer {
     this.timer.unref();
   }
 
-  /** Steps for up to SLICE_MS, then yields: at once when work remains, after the interval otherwise. */
+  /**
+   * Steps for up to SLICE_MS, then yields: when work remains, for a quarter of the time it took
+   * (requests waiting meanwhile get the event loop for a few turns, not one), after the interval
+   * otherwise.
+   */
   private slice(): void {
     if (this.stopped || !this.db.open) return;
     const started = performance.now();
@@ -108,7 +123,7 @@ export class Sealer {
       this.lastError = problem;
       more = false;
     }
-    this.schedule(more ? 1 : this.options.intervalMs);
+    this.schedule(more ? Math.max(1, Math.round((performance.now() - started) / 4)) : this.options.intervalMs);
   }
 
   /** Seals and compacts everything there is, however recent; returns the entries sealed. */
@@ -180,8 +195,12 @@ export class Sealer {
     }
 
     for (const { segment, rows: late } of into) {
-      this.replace(owner, [segment], late, 'even');
-      seqs.push(...late.map((r) => r.seq));
+      // Every hot row old enough that falls into this segment goes with these: late entries
+      // spread over a sealed range would otherwise rewrite each segment once per step.
+      const more = this.lateRowsOf(owner, segment, cutoff, new Set(late.map((r) => r.seq)));
+      const all = more.length === 0 ? late : [...late, ...more].sort((a, b) => a.timeMs - b.timeMs || a.seq - b.seq);
+      this.replace(owner, [segment], all, 'even');
+      seqs.push(...all.map((r) => r.seq));
     }
     if (newest.length > 0) {
       // The newest segment is extended while it is short, so a trickle of entries does not
@@ -192,6 +211,24 @@ export class Sealer {
     }
     for (const seq of seqs) this.q.deleteRow.run(seq);
     return seqs.length;
+  }
+
+  /**
+   * Hot rows of `owner` stored at or before `cutoff` whose position falls into `segment` (after
+   * the segment before it, not after its last entry), other than those in `taken`; at most
+   * LATE_ROWS_PER_SEGMENT.
+   */
+  private lateRowsOf(owner: Owner, segment: SegmentRow, cutoff: number, taken: ReadonlySet<number>): HotEntry[] {
+    const prev = this.segments.before(owner, segment);
+    const out: HotEntry[] = [];
+    const rows = this.q.inRange.all(owner.tid, owner.typeId, prev?.lastTime ?? Number.MIN_SAFE_INTEGER, segment.lastTime, LATE_ROWS_PER_SEGMENT);
+    for (const [seq, timeMs, body, storedAt] of rows) {
+      if (storedAt > cutoff || taken.has(seq)) continue;
+      if (prev && !precedes(prev.lastTime, prev.lastSeq, timeMs, seq)) continue;
+      if (precedes(segment.lastTime, segment.lastSeq, timeMs, seq)) continue;
+      out.push({ seq, timeMs, body });
+    }
+    return out;
   }
 
   /** Writes `old` segments merged with `rows` as new segments, and deletes the old ones. */

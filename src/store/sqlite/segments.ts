@@ -53,6 +53,12 @@ export class Segments {
           `SELECT ${COLUMNS} FROM segments WHERE tid = ? AND type_id = ? AND last_time >= ? AND first_time < ? ORDER BY last_time, last_seq`,
         )
         .raw(),
+      before: db
+        .prepare<[number, number, number, number, number], Row>(
+          `SELECT ${COLUMNS} FROM segments WHERE tid = ? AND type_id = ? AND last_time <= ? AND (last_time < ? OR last_seq < ?)
+           ORDER BY last_time DESC, last_seq DESC LIMIT 1`,
+        )
+        .raw(),
       newest: db
         .prepare<[number, number], Row>(
           `SELECT ${COLUMNS} FROM segments WHERE tid = ? AND type_id = ? ORDER BY last_time DESC, last_seq DESC LIMIT 1`,
@@ -121,6 +127,12 @@ export class Segments {
   /** The first segment whose last entry lies after `at`. */
   firstAfter(owner: Owner, at: Position): SegmentRow | undefined {
     const r = this.q.after.get(owner.tid, owner.typeId, at.timeMs, at.timeMs, at.seq, 1);
+    return r && toRow(r);
+  }
+
+  /** The segment before `segment` in page order (the last whose last entry precedes its last). */
+  before(owner: Owner, segment: SegmentRow): SegmentRow | undefined {
+    const r = this.q.before.get(owner.tid, owner.typeId, segment.lastTime, segment.lastTime, segment.lastSeq);
     return r && toRow(r);
   }
 
