@@ -11,7 +11,7 @@ import { openPostgresStore, type PostgresStore, type PostgresStoreOptions } from
 import { MIGRATIONS } from '../../src/store/postgres/migrations.ts';
 import { CorruptSegmentError, type EntryQuery, type StoredPage } from '../../src/store/store.ts';
 import { entriesOf, type PageText } from '../support/page-entries.ts';
-import { startPostgres, UNDO_SEALED_KEYS } from '../support/postgres.ts';
+import { startPostgres, UNDO_COMPACT_CHECKPOINTS, UNDO_SEALED_KEYS } from '../support/postgres.ts';
 import { makeEntry, readAll } from './contract/store.contract.ts';
 
 const { cluster, skip } = await startPostgres();
@@ -382,7 +382,7 @@ describe('postgres store: segments', { skip }, () => {
     // Back to the schema before segments carried keys (and before the steps after it).
     await cluster!.query(
       url,
-      `BEGIN; ${UNDO_SEALED_KEYS}; ALTER TABLE tree_receipts DROP COLUMN trailed; UPDATE schema_version SET version = ${MIGRATIONS.length - 2}; COMMIT`,
+      `BEGIN; ${UNDO_SEALED_KEYS}; ALTER TABLE tree_receipts DROP COLUMN trailed; ${UNDO_COMPACT_CHECKPOINTS}; UPDATE schema_version SET version = ${MIGRATIONS.length - 3}; COMMIT`,
     );
     assert.equal(await keyRows(), entries.length);
     const queries: EntryQuery[] = ['AccessLog', 'UserCallPlay'].map((logType) => ({ tenantId: '1', logType, fromMs: window.fromMs, toMs: null }));
