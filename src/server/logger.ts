@@ -31,7 +31,55 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream,
 }
 
 function loggerOptions(level: string): pino.LoggerOptions {
-  return { level, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, base: { service: 'logwarden', pid: process.pid } };
+  return {
+    level,
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    base: { service: 'logwarden', pid: process.pid },
+    serializers: { err: serializeError },
+  };
+}
+
+/**
+ * Fields of an error that name what failed without holding the data it failed on: PostgreSQL's
+ * table, column and constraint names, Node's system-call fields. Not pg's `detail` ("Failing row
+ * contains (…)"), `where`, `hint`, `internalQuery`, nor any other property a library adds: those
+ * can quote audit payload.
+ */
+const NAMING_FIELDS = ['code', 'errno', 'syscall', 'address', 'port', 'schema', 'table', 'column', 'constraint'] as const;
+
+/** How deep causes (and an AggregateError's errors) are followed. */
+const MAX_CAUSE_DEPTH = 3;
+
+/** A logged error: type, message, stack and the naming fields, never the library's other properties. */
+export interface LoggedError {
+  type: string;
+  message: string;
+  stack?: string;
+  [field: string]: unknown;
+}
+
+/**
+ * The logger's `err` serializer: every error the server logs (a 500's cause on the request line,
+ * a failed readiness check, Fastify's own) keeps type, message, stack and the naming fields only.
+ */
+export function serializeError(err: unknown, depth = 0): LoggedError | unknown {
+  if (!(err instanceof Error)) {
+    if (typeof err !== 'object' || err === null) return err;
+    const message = (err as { message?: unknown }).message;
+    return { type: 'Object', message: typeof message === 'string' ? message : '(a thrown object that is no Error; its fields are not logged)' };
+  }
+  const out: LoggedError = { type: err.constructor?.name ?? err.name, message: err.message };
+  if (typeof err.stack === 'string') out.stack = err.stack;
+  const fields = err as unknown as Record<string, unknown>;
+  for (const name of NAMING_FIELDS) {
+    const value = fields[name];
+    if (typeof value === 'string' || typeof value === 'number') out[name] = value;
+  }
+  if (depth < MAX_CAUSE_DEPTH) {
+    if (err.cause !== undefined) out.cause = serializeError(err.cause, depth + 1);
+    if (err instanceof AggregateError && Array.isArray(err.errors)) out.errors = err.errors.slice(0, 5).map((e) => serializeError(e, depth + 1));
+  }
+  return out;
 }
 
 function output(destination: NodeJS.WritableStream | undefined, format: 'pretty' | 'json'): pino.DestinationStream {

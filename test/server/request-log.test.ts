@@ -238,6 +238,44 @@ describe('request log lines', () => {
     }
   });
 
+  it("keeps a database error's row data out of the log: its message, code and names stay", async () => {
+    const marker = 'ROW-DATA-MARKER-5e1d';
+    // The shape of pg's DatabaseError: the failing row in `detail`, more context in other fields.
+    class DatabaseError extends Error {}
+    const pgError = Object.assign(new DatabaseError('new row for relation "entries" violates check constraint "entries_time_check"'), {
+      code: '23514',
+      severity: 'ERROR',
+      detail: `Failing row contains (7, AccessLog, {"userId":"${marker}"}).`,
+      where: `SQL function "f" statement 1 (${marker})`,
+      hint: marker,
+      internalQuery: `SELECT '${marker}'`,
+      parameters: [marker],
+      table: 'entries',
+      constraint: 'entries_time_check',
+      cause: Object.assign(new Error('underneath'), { detail: marker }),
+    });
+    const original = t.store.firstPage;
+    t.store.firstPage = async () => {
+      throw pgError;
+    };
+    try {
+      const r = await t.list({ logType: 'AccessLog', fromDateTime: '2026-01-01T00:00:00Z' });
+      assert.equal(r.statusCode, 500);
+      const mine = linesOf(r.json().requestId);
+      assert.equal(mine.length, 1);
+      const err = mine[0]!.err as Record<string, unknown>;
+      assert.deepEqual(
+        [err.type, err.message, err.code, err.table, err.constraint],
+        ['DatabaseError', pgError.message, '23514', 'entries', 'entries_time_check'],
+      );
+      assert.match(String(err.stack), /violates check constraint/);
+      assert.deepEqual((err.cause as Record<string, unknown>).message, 'underneath');
+      assert.ok(!raw.join('').includes(marker), 'no row data in the log');
+    } finally {
+      t.store.firstPage = original;
+    }
+  });
+
   it('answers a store it cannot reach (a refused connection, a PostgreSQL shutting down) with 503 and Retry-After, logged with its cause', async () => {
     const original = t.store.firstPage;
     for (const [message, code] of [
