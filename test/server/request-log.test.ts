@@ -131,6 +131,35 @@ describe('request log lines', () => {
     }
   });
 
+  it('names the tenant and access key of a token request that authenticated, granted or refused', async () => {
+    const form = async (payload: string) =>
+      t.inject({
+        method: 'POST',
+        url: '/oauth2/token',
+        headers: { authorization: basic(t.readKey), 'content-type': 'application/x-www-form-urlencoded' },
+        payload,
+      });
+    const answers = [
+      await form('grant_type=client_credentials'),
+      await form('grant_type=client_credentials&scope=api:logs:write'),
+      await form('grant_type=password'),
+    ];
+    assert.deepEqual(
+      answers.map((a) => a.statusCode),
+      [200, 400, 400],
+    );
+    for (const a of answers) {
+      const mine = linesOf(a.json().requestId);
+      assert.equal(mine.length, 1);
+      assert.deepEqual([mine[0]!.tenant, mine[0]!.accessKey], [t.tenantId, t.readKey.accessKey], JSON.stringify(mine[0]));
+    }
+    assert.deepEqual(
+      answers.slice(1).map((a) => linesOf(a.json().requestId)[0]!.code),
+      ['invalid_scope', 'unsupported_grant_type'],
+    );
+    assert.ok(!raw.join('').includes((answers[0]!.json() as { access_token: string }).access_token), 'the token is not logged');
+  });
+
   it('names the access key of an expired token (the server signed it), never the token', async () => {
     const clock = new TestClock();
     const captured: string[] = [];
