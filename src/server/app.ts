@@ -61,22 +61,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   addRequestHooks(app, ctx.metrics);
   limitSlowBodies(app, ctx.config.requestTimeoutMs);
   app.setErrorHandler(errorHandler);
-  const routes = new RouteMethods();
-  routes.watch(app);
-  app.setNotFoundHandler(async (request) => {
-    const path = request.url.split('?')[0] ?? '';
-    const allowed = routes.allowed(path);
-    if (allowed.length > 0) {
-      throw new LogwardenError(
-        'method_not_allowed',
-        [`${request.method} is not a method of ${path.slice(0, 100)}; it answers ${allowed.join(', ')}`],
-        {
-          allow: allowed.join(', '),
-        },
-      );
-    }
-    throw new LogwardenError('route_not_found', [`no route ${request.method} ${path.slice(0, 100)}`]);
-  });
+  answerUnknownRoutes(app);
 
   await registerDocs(app, { types: ctx.types, pageSizes: ctx.config, now: new Date(ctx.now()) });
   registerRoutes(app, ctx);
@@ -154,6 +139,37 @@ function addRequestHooks(app: FastifyInstance, metrics: Metrics): void {
     metrics.latency.observe({ route, method: request.method }, reply.elapsedTime / 1000);
     logRequest(request, reply);
     done();
+  });
+}
+
+/**
+ * A path no route has is 404 `no route …`; a path that exists, asked with a method it does not
+ * answer, is 405 with `Allow`. Both are told in onRequest, before a body is read: what the body
+ * holds (too large, not JSON) does not decide the answer to a request no route takes. A route
+ * that finds nothing at its path (a docs asset that does not exist) is a 404 too.
+ */
+function answerUnknownRoutes(app: FastifyInstance): void {
+  const routes = new RouteMethods();
+  routes.watch(app);
+  const unknownRoute = (request: FastifyRequest): LogwardenError => {
+    const path = request.url.split('?')[0] ?? '';
+    const allowed = routes.allowed(path);
+    if (allowed.length > 0 && !allowed.includes(request.method)) {
+      return new LogwardenError(
+        'method_not_allowed',
+        [`${request.method} is not a method of ${path.slice(0, 100)}; it answers ${allowed.join(', ')}`],
+        {
+          allow: allowed.join(', '),
+        },
+      );
+    }
+    return new LogwardenError('route_not_found', [`no route ${request.method} ${path.slice(0, 100)}`]);
+  };
+  app.addHook('onRequest', (request: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void) => {
+    done(request.is404 ? unknownRoute(request) : undefined);
+  });
+  app.setNotFoundHandler(async (request) => {
+    throw unknownRoute(request);
   });
 }
 

@@ -509,6 +509,36 @@ const CASES: Case[] = [
     send: () => ({ method: 'GET', path: '/oauth2/token' }),
     message: /^GET is not a method of \/oauth2\/token; it answers POST$/,
   },
+  {
+    name: 'a docs asset that does not exist',
+    status: 404,
+    send: () => ({ method: 'GET', path: '/docs/static/no-such-file.js' }),
+    message: /^no route GET \/docs\/static\/no-such-file\.js$/,
+  },
+  // An unknown path, or a method a path does not answer, is told so whatever the body holds.
+  {
+    name: 'a body over the limit to an unknown path',
+    status: 404,
+    send: (c) => ({
+      method: 'POST',
+      path: '/v2/nothing',
+      headers: { authorization: c.auth, 'content-type': 'application/json' },
+      body: `{"pad":"${'x'.repeat(MAX_JSON_BODY + 1024)}"}`,
+    }),
+    message: /^no route POST \/v2\/nothing$/,
+  },
+  {
+    name: 'bad JSON to an unknown path',
+    status: 404,
+    send: () => ({ method: 'POST', path: '/v2/nothing', headers: { 'content-type': 'application/json' }, body: '{bad' }),
+    message: /^no route POST \/v2\/nothing$/,
+  },
+  {
+    name: 'bad JSON to a GET-only path',
+    status: 405,
+    send: () => ({ method: 'POST', path: '/healthz', headers: { 'content-type': 'application/json' }, body: '{bad' }),
+    message: /^POST is not a method of \/healthz; it answers GET, HEAD$/,
+  },
   { name: 'path traversal', status: 404, send: (c) => ({ method: 'GET', path: '/v2/logs/../../../etc/passwd', headers: { authorization: c.auth } }) },
   {
     name: 'encoded path traversal',
