@@ -16,12 +16,12 @@ import { limitSlowBodies } from './body-timeout.ts';
 import { clusterMetricsReader } from './cluster-metrics.ts';
 import type { AppContext } from './context.ts';
 import { registerDocs } from './docs.ts';
-import { clientErrorHandler, errorHandler } from './error-handler.ts';
+import { clientErrorHandler, errorHandler, type UnparsedAnswer } from './error-handler.ts';
 import type { LimiterStore } from './limiter/limiter.ts';
 import { MemoryLimiter } from './limiter/memory-limiter.ts';
 import { Metrics } from './metrics.ts';
 import { type LimitKind, RateLimits } from './rate-limits.ts';
-import { logRequest } from './request-log.ts';
+import { CLIENT_CLOSED, logRequest, logUnparsed } from './request-log.ts';
 import { RouteMethods } from './route-methods.ts';
 import { consoleRoutes } from './routes/console.ts';
 import { ingestLogsRoute } from './routes/ingest-logs.ts';
@@ -54,11 +54,12 @@ export async function signingSecret(config: Config, store: Store): Promise<strin
 }
 
 export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
-  const app = createFastify(options.logger);
   const { ctx, limiter } = await appContext(options);
+  const record = answerRecorder(ctx.metrics);
+  const app = createFastify(options.logger, record);
   app.decorateRequest('principal', null);
   app.decorateRequest('failure', null);
-  addRequestHooks(app, ctx.metrics);
+  addRequestHooks(app, record);
   limitSlowBodies(app, ctx.config.requestTimeoutMs);
   app.setErrorHandler(errorHandler);
   answerUnknownRoutes(app);
@@ -70,7 +71,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
 }
 
 /** The Fastify instance and its framework settings, without hooks or routes. */
-function createFastify(logger: Logger | undefined): FastifyInstance {
+function createFastify(logger: Logger | undefined, record: RecordAnswer): FastifyInstance {
   return Fastify({
     ...(logger ? { loggerInstance: logger as FastifyBaseLogger } : { logger: false }),
     genReqId: () => newRequestId(),
@@ -83,12 +84,44 @@ function createFastify(logger: Logger | undefined): FastifyInstance {
     // verbose: a schema problem carries the value it refused, so a message can quote it.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false, verbose: true } },
     // Failures Fastify answers before routing (an undecodable URL) and those Node's HTTP parser
-    // raises (oversized headers, malformed requests) get the same envelope as every other error.
+    // raises (oversized headers, malformed requests) get the same envelope as every other error,
+    // and are counted and logged like every other answer. No route's onResponse hook runs for
+    // the former, so the answer's end is watched here.
     frameworkErrors: (err, request, reply) => {
       reply.header('x-traceid', request.id);
+      reply.raw.once('finish', () => record(request, reply));
       errorHandler(err, request, reply);
     },
-    clientErrorHandler,
+    clientErrorHandler: clientErrorHandler((answer, log) => {
+      record.unparsed(answer);
+      logUnparsed(log, answer);
+    }),
+  });
+}
+
+/** Counts an answer in the metrics and writes its one log line; `aborted`: its connection closed before it was sent. */
+interface RecordAnswer {
+  (request: FastifyRequest, reply: FastifyReply, aborted?: boolean): void;
+  /** An answer Node's HTTP parser forced before any request existed (logged by the caller). */
+  unparsed(answer: UnparsedAnswer): void;
+}
+
+/** Each request is recorded once, whichever of its answer's end and its connection's close comes first. */
+function answerRecorder(metrics: Metrics): RecordAnswer {
+  const recorded = new WeakSet<FastifyRequest>();
+  const record = (request: FastifyRequest, reply: FastifyReply, aborted = false): void => {
+    if (recorded.has(request)) return;
+    recorded.add(request);
+    const route = request.routeOptions.url ?? 'unmatched';
+    const status = aborted ? CLIENT_CLOSED : reply.statusCode;
+    metrics.requests.inc({ route, method: request.method, status });
+    if (!aborted) metrics.latency.observe({ route, method: request.method }, reply.elapsedTime / 1000);
+    logRequest(request, reply, status);
+  };
+  return Object.assign(record, {
+    unparsed(answer: UnparsedAnswer) {
+      metrics.requests.inc({ route: 'unmatched', method: 'unknown', status: answer.status });
+    },
   });
 }
 
@@ -126,18 +159,22 @@ async function appContext(options: BuildAppOptions): Promise<{ ctx: AppContext; 
   return { ctx, limiter };
 }
 
-/** The trace id header on every answer; after it, the request's metrics and its one log line. */
-function addRequestHooks(app: FastifyInstance, metrics: Metrics): void {
+/**
+ * The trace id header on every answer; after it, the request's metrics and its one log line.
+ * A connection closed before the answer went out in full (a client that gave up mid-upload)
+ * is recorded then, with the status CLIENT_CLOSED.
+ */
+function addRequestHooks(app: FastifyInstance, record: RecordAnswer): void {
   // Callback-style hooks: on the hot path they cost less than async ones.
   app.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
     reply.header('x-traceid', request.id);
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) record(request, reply, true);
+    });
     done();
   });
   app.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
-    const route = request.routeOptions.url ?? 'unmatched';
-    metrics.requests.inc({ route, method: request.method, status: reply.statusCode });
-    metrics.latency.observe({ route, method: request.method }, reply.elapsedTime / 1000);
-    logRequest(request, reply);
+    record(request, reply);
     done();
   });
 }

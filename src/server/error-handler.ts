@@ -6,7 +6,7 @@
  */
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { CodedError, ERROR_STATUS, type ErrorCode, INTERNAL_MESSAGE, LogwardenError } from '../errors.ts';
 import { newRequestId } from '../logs/request-id.ts';
 import { loggableMessage, noteFailure } from './request-log.ts';
@@ -164,27 +164,46 @@ export function errorHandler(err: unknown, request: FastifyRequest, reply: Fasti
     .send(JSON.stringify({ requestId: request.id, errors: messages }));
 }
 
+/** An answer given before any request existed: what the log and the metrics are told of it. */
+export interface UnparsedAnswer {
+  readonly requestId: string;
+  readonly status: number;
+  readonly code: ErrorCode;
+  readonly message: string;
+}
+
 /**
  * Answers what Node's HTTP parser rejects before any request exists (headers over the size
  * limit, a malformed request line or header): the usual envelope with a fresh requestId, then
- * the connection is closed.
+ * the connection is closed. `answered` is told of each answer sent, with the app's logger.
  */
-export function clientErrorHandler(err: Error & { code?: string }, socket: Socket): void {
-  if (err.code === 'ECONNRESET' || socket.destroyed) return;
-  const [code, message]: [ErrorCode, string] =
-    err.code === 'HPE_HEADER_OVERFLOW'
-      ? ['headers_too_large', 'request headers (the URL included) are larger than this server accepts']
-      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-        ? ['request_timeout', 'request timed out']
-        : ['invalid_request', 'malformed HTTP request'];
-  const status = ERROR_STATUS[code];
-  const requestId = newRequestId();
-  const body = JSON.stringify({ requestId, errors: [message] });
-  if (socket.writable) {
-    socket.write(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
-        `Content-Length: ${Buffer.byteLength(body)}\r\nx-traceid: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
-    );
-  }
-  socket.destroy();
+export function clientErrorHandler(
+  answered: (answer: UnparsedAnswer, log: FastifyBaseLogger) => void,
+): (this: FastifyInstance, err: Error & { code?: string }, socket: Socket) => void {
+  return function onClientError(err, socket) {
+    if (err.code === 'ECONNRESET' || socket.destroyed) return;
+    // The client ended the connection in the middle of a request that exists (a body cut short):
+    // that request is answered, and logged as aborted, on its own; a second answer would race it.
+    if (err.code === 'HPE_INVALID_EOF_STATE' && (socket as Socket & { _httpMessage?: unknown })._httpMessage) {
+      socket.destroy();
+      return;
+    }
+    const [code, message]: [ErrorCode, string] =
+      err.code === 'HPE_HEADER_OVERFLOW'
+        ? ['headers_too_large', 'request headers (the URL included) are larger than this server accepts']
+        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? ['request_timeout', 'request timed out']
+          : ['invalid_request', 'malformed HTTP request'];
+    const status = ERROR_STATUS[code];
+    const requestId = newRequestId();
+    const body = JSON.stringify({ requestId, errors: [message] });
+    if (socket.writable) {
+      socket.write(
+        `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+          `Content-Length: ${Buffer.byteLength(body)}\r\nx-traceid: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
+      );
+      answered({ requestId, status, code, message }, this.log);
+    }
+    socket.destroy();
+  };
 }

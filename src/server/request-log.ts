@@ -4,7 +4,7 @@
  * a rejected or failed request, why. Error handlers only note the failure on the request; this
  * line carries it, so a rejection is never logged twice.
  */
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 
 export interface Failure {
   /** The error code of the catalogue (or the OAuth error of the token endpoint). */
@@ -72,9 +72,19 @@ export function noteFailure(request: FastifyRequest, failure: Failure): void {
   request.failure = failure;
 }
 
-/** The onResponse line. 5xx at error level with the cause (warn for the server's own refusals); everything else at info. */
-export function logRequest(request: FastifyRequest, reply: FastifyReply): void {
-  const status = reply.statusCode;
+/**
+ * The status logged (and counted) for a request whose connection closed before its answer went
+ * out in full: a client that gave up in the middle of an ingest body or while waiting, or a stop
+ * that cut a request it could not wait for (nginx's "client closed request").
+ */
+export const CLIENT_CLOSED = 499;
+
+/**
+ * The request's line, once its answer has gone out (or its client has left: `status` is
+ * CLIENT_CLOSED). 5xx at error level with the cause (warn for the server's own refusals);
+ * everything else at info.
+ */
+export function logRequest(request: FastifyRequest, reply: FastifyReply, status = reply.statusCode): void {
   const failure = request.failure;
   const fields: Record<string, unknown> = {
     method: request.method,
@@ -87,6 +97,11 @@ export function logRequest(request: FastifyRequest, reply: FastifyReply): void {
   const accessKey = request.principal?.accessKey ?? failure?.context?.accessKey;
   if (tenant !== undefined) fields.tenant = tenant;
   if (accessKey !== undefined) fields.accessKey = accessKey;
+  if (status === CLIENT_CLOSED) {
+    // What the server made of a cut body, if it got that far, is not what happened.
+    request.log.info(fields, 'request aborted: the connection closed before the answer was sent');
+    return;
+  }
   if (failure) {
     fields.code = failure.code;
     fields.reason = failure.message;
@@ -101,4 +116,12 @@ export function logRequest(request: FastifyRequest, reply: FastifyReply): void {
   } else {
     request.log.info(fields, status >= 400 ? 'request rejected' : 'request completed');
   }
+}
+
+/**
+ * The line of an answer Node's HTTP parser forced before any request existed (headers too
+ * large, a malformed request line): no method, URL or route is known, only what was answered.
+ */
+export function logUnparsed(log: FastifyBaseLogger, answer: { requestId: string; status: number; code: string; message: string }): void {
+  log.info({ requestId: answer.requestId, route: 'unmatched', status: answer.status, code: answer.code, reason: answer.message }, 'request rejected');
 }

@@ -5,12 +5,23 @@
  * readable format a terminal gets (log-pretty.ts) is checked line by line.
  */
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { type AddressInfo, connect } from 'node:net';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { prettyLine } from '../../src/server/log-pretty.ts';
 import { createLogger } from '../../src/server/logger.ts';
 import { loggableMessage, loggableUrl } from '../../src/server/request-log.ts';
 import { basic, startTestApp, type TestApp, TestClock } from '../support/app.ts';
+import { request, sendRaw } from '../support/raw-http.ts';
+
+async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
 
 interface Line {
   level: number;
@@ -50,6 +61,15 @@ describe('request log lines', () => {
     t = await startTestApp({ logger: createLogger('trace', sink) });
   });
   after(() => t.close());
+  let port: number | undefined;
+  /** The app on a socket, for what `inject()` cannot send. */
+  const listening = async (): Promise<number> => {
+    if (port === undefined) {
+      await t.app.listen({ port: 0, host: '127.0.0.1' });
+      port = (t.app.server.address() as AddressInfo).port;
+    }
+    return port;
+  };
 
   it('writes exactly one line per request, answered or rejected, with method, URL, status and time', async () => {
     const answers = [
@@ -327,6 +347,65 @@ describe('request log lines', () => {
         t.store.firstPage = original;
       }
     }
+  });
+
+  it('logs and counts what is answered before routing, each with the requestId it was given', async () => {
+    const port = await listening();
+    const answers = [
+      await request(port, { method: 'GET', path: '/v2/%E0%A4%A' }),
+      await request(port, { method: 'GET', path: '/healthz', headers: { 'x-pad': 'a'.repeat(20_000) } }),
+      await sendRaw(port, Buffer.from('GARBAGE\r\n\r\n')),
+    ];
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      [400, 431, 400],
+    );
+    await waitFor(() => answers.every((a) => linesOf(a.headers['x-traceid']!).length > 0));
+    for (const a of answers) {
+      const requestId = (JSON.parse(a.body.toString()) as { requestId: string }).requestId;
+      const mine = linesOf(requestId);
+      assert.equal(mine.length, 1, `one line for ${requestId}`);
+      assert.deepEqual([mine[0]!.status, mine[0]!.msg], [a.status, 'request rejected']);
+    }
+    assert.deepEqual(
+      answers.map((a) => linesOf(a.headers['x-traceid']!)[0]!.code),
+      ['invalid_request', 'headers_too_large', 'invalid_request'],
+    );
+    const metrics = (await t.inject({ method: 'GET', url: '/metrics' })).body;
+    const count = (labels: string) => Number(new RegExp(`^logwarden_http_requests_total\\{${labels}\\} (\\d+)$`, 'm').exec(metrics)?.[1] ?? 0);
+    assert.equal(count('route="unmatched",method="GET",status="400"'), 1);
+    assert.equal(count('route="unmatched",method="unknown",status="400"'), 1);
+    assert.equal(count('route="unmatched",method="unknown",status="431"'), 1);
+  });
+
+  it('logs an ingest whose client left in the middle of its body once, as 499 (aborted)', async () => {
+    const port = await listening();
+    const aborted = () => lines().filter((l) => l.status === 499);
+    const malformed = () => lines().filter((l) => l.reason === 'malformed HTTP request').length;
+    const before = aborted().length;
+    const malformedBefore = malformed();
+    for (const type of ['application/json', 'application/x-ndjson']) {
+      const socket = connect(port, '127.0.0.1');
+      await once(socket, 'connect');
+      const received = once(t.app.server, 'request');
+      socket.write(
+        `POST /v2/logs HTTP/1.1\r\nhost: x\r\nauthorization: ${basic(t.key)}\r\ncontent-type: ${type}\r\ncontent-length: 100000\r\n\r\n{"logType":"AccessLog"`,
+      );
+      // The server has the request (its body is being read) before the client leaves.
+      await received;
+      socket.destroy();
+    }
+    await waitFor(() => aborted().length >= before + 2);
+    await new Promise((r) => setTimeout(r, 100));
+    const mine = aborted().slice(before);
+    assert.equal(mine.length, 2);
+    for (const line of mine) {
+      assert.deepEqual([line.method, line.url, line.tenant, line.accessKey], ['POST', '/v2/logs', t.tenantId, t.key.accessKey]);
+      assert.match(line.msg, /^request aborted/);
+      assert.equal(linesOf(line.requestId!).length, 1, 'one line for the request');
+    }
+    // The cut request is not answered (and logged) a second time as a malformed one.
+    assert.equal(malformed(), malformedBefore);
   });
 
   it("logs only the API's plain query values (no credential, no person) and bounds what it logs", () => {
