@@ -135,6 +135,11 @@ async function appContext(options: BuildAppOptions): Promise<{ ctx: AppContext; 
   const limiter = options.limiter ?? new MemoryLimiter();
   const limits = new RateLimits(store, limiter, config, config.limitsRefreshMs, (kind) => metrics.rateLimited.inc({ kind }), now);
   const auth = new Authenticator(store, tokens, config.authCacheMs, now);
+  const authorize = async (request: FastifyRequest, scope: Scope): Promise<void> => {
+    const principal = await auth.authenticate(request.headers.authorization);
+    requireScope(principal, scope);
+    request.principal = principal;
+  };
 
   const ctx: AppContext = {
     config,
@@ -149,12 +154,12 @@ async function appContext(options: BuildAppOptions): Promise<{ ctx: AppContext; 
     now,
     guard(scope: Scope, kind: LimitKind) {
       return async (request: FastifyRequest) => {
-        const principal = await auth.authenticate(request.headers.authorization);
-        requireScope(principal, scope);
-        request.principal = principal;
-        await limits.check(kind, principal.tenantId);
+        await authorize(request, scope);
+        await limits.check(kind, request.principal!.tenantId);
       };
     },
+    authorize: (scope: Scope) => (request: FastifyRequest) => authorize(request, scope),
+    limit: (kind: LimitKind) => (request: FastifyRequest) => limits.check(kind, request.principal!.tenantId),
   };
   return { ctx, limiter };
 }

@@ -25,6 +25,9 @@ export interface AppContext {
   readonly now: () => number;
   /** An onRequest hook: authenticates, checks `scope`, then counts the request against the tenant's `kind` limit. */
   guard(scope: Scope, kind: LimitKind): onRequestAsyncHookHandler;
+  /** The two halves of `guard`, for a route that refuses requests between them (ingest's slots). */
+  authorize(scope: Scope): onRequestAsyncHookHandler;
+  limit(kind: LimitKind): onRequestAsyncHookHandler;
 }
 
 declare module 'fastify' {

@@ -180,6 +180,29 @@ describe('slow request bodies (real socket)', () => {
     assert.equal((await a.response).status, 201);
     assert.equal((await b.response).status, 201);
   });
+
+  it("does not count a request refused for want of a slot against the tenant's ingest limit", async () => {
+    const tenant = await createTenant(t.store, 'limited');
+    await t.store.setTenantLimits(tenant.id, { ingestPerSecond: 2 });
+    const key = basic(await issueAccessKey(t.store, tenant.id, ['api:logs:write']));
+    const a = upload(port, key, 'application/x-ndjson', ndjsonBody(400, 'limit-a'), 2048, 100);
+    const b = upload(port, key, 'application/x-ndjson', ndjsonBody(400, 'limit-b'), 2048, 100);
+    await new Promise((r) => setTimeout(r, 300));
+    // Five at once while both of its slots are held: each is a 503, none uses up the limit of 2
+    // per second (counted, they would run into it and be answered 429).
+    const statuses = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        fetch(`http://127.0.0.1:${port}/v2/logs`, {
+          method: 'POST',
+          headers: { authorization: key, 'content-type': 'application/json' },
+          body: JSON.stringify({ logType: 'AccessLog', logEntries: [{ eventTime: '2026-07-05T00:00:00Z', logRecord: {} }] }),
+        }).then((r) => r.status),
+      ),
+    );
+    assert.deepEqual(statuses, [503, 503, 503, 503, 503]);
+    assert.equal((await a.response).status, 201);
+    assert.equal((await b.response).status, 201);
+  });
 });
 
 describe('request timeout settings', () => {

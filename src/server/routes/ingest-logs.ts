@@ -75,8 +75,9 @@ export function ingestLogsRoute(app: FastifyInstance, ctx: AppContext): void {
     scope.post(
       '/v2/logs',
       {
-        onRequest: ctx.guard('api:logs:write', 'write'),
-        preParsing: slots.take,
+        // A slot before the rate limit: a request refused for want of one (503) is not counted
+        // against the tenant's ingest limit (rejected requests do not count).
+        onRequest: [ctx.authorize('api:logs:write'), slots.take, ctx.limit('write')],
         // The body is validated by the ingest parser, which also keeps each logRecord's raw text;
         // the schema below is built from the parser's definitions and documents it.
         validatorCompiler: () => () => true,
