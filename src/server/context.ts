@@ -1,4 +1,4 @@
-import type { onRequestAsyncHookHandler } from 'fastify';
+import type { FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import type { Config } from '../config.ts';
 import type { CursorCodec } from '../logs/cursor.ts';
 import type { LogTypes } from '../logs/log-types.ts';
@@ -26,8 +26,8 @@ export interface AppContext {
   /** An onRequest hook: authenticates, checks `scope`, then counts the request against the tenant's `kind` limit. */
   guard(scope: Scope, kind: LimitKind): onRequestAsyncHookHandler;
   /** The two halves of `guard`, for a route that refuses requests between them (ingest's slots). */
-  authorize(scope: Scope): onRequestAsyncHookHandler;
-  limit(kind: LimitKind): onRequestAsyncHookHandler;
+  authorize(scope: Scope): (request: FastifyRequest) => Promise<void>;
+  limit(kind: LimitKind): (request: FastifyRequest) => Promise<void>;
 }
 
 declare module 'fastify' {

@@ -27,8 +27,11 @@ export interface NdjsonIngestOptions {
   readonly memoryBytes: number;
   /** A longer line fails the whole input (LineTooLongError). */
   readonly maxLineBytes: number;
-  /** Called once every line is parsed, before the entries are appended (for a long commit's notice). */
-  readonly beforeAppend?: (count: number) => void;
+  /**
+   * Called once every line is parsed, before the entries are appended (for a long commit's
+   * notice; or to check the credentials again after a long upload: throwing stores nothing).
+   */
+  readonly beforeAppend?: (count: number) => unknown;
 }
 
 export interface NdjsonIngestResult extends AppendResult {
@@ -63,7 +66,7 @@ export async function ingestNdjson(
       spool.push(parseNdjsonLine(line, lineNo, options.types));
     }
     if (spool.count === 0) throw new NoEntriesError(lines);
-    options.beforeAppend?.(spool.count);
+    await options.beforeAppend?.(spool.count);
     const result = await store.append(tenantId, spool.entries());
     return { ...result, lines };
   } finally {

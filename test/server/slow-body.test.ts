@@ -181,6 +181,18 @@ describe('slow request bodies (real socket)', () => {
     assert.equal((await b.response).status, 201);
   });
 
+  it('stores nothing of an upload whose key is revoked while its body arrives: 401 at its end', async () => {
+    const tenant = await createTenant(t.store, 'revoked mid-upload');
+    const issued = await issueAccessKey(t.store, tenant.id, ['api:logs:write']);
+    const up = upload(port, basic(issued), 'application/x-ndjson', ndjsonBody(400, 'revoked'), 4096, 100);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(await t.store.revokeAccessKey(issued.accessKey), true);
+    const answer = await up.response;
+    assert.equal(answer.status, 401, answer.body.toString());
+    const stored = await t.store.firstPage({ tenantId: tenant.id, logType: 'AccessLog', fromMs: 0, toMs: null }, 1);
+    assert.equal(stored.total, 0, 'nothing of it stored');
+  });
+
   it("does not count a request refused for want of a slot against the tenant's ingest limit", async () => {
     const tenant = await createTenant(t.store, 'limited');
     await t.store.setTenantLimits(tenant.id, { ingestPerSecond: 2 });

@@ -41,6 +41,7 @@ function encodingRefusal(encoding: string | undefined): LogwardenError | undefin
 
 export function ingestLogsRoute(app: FastifyInstance, ctx: AppContext): void {
   const slots = new IngestSlots(ctx.config.maxConcurrentIngests);
+  const reauthorize = ctx.authorize('api:logs:write');
   void app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     // Invalid UTF-8 is refused rather than decoded with replacement characters: an audit
@@ -77,7 +78,7 @@ export function ingestLogsRoute(app: FastifyInstance, ctx: AppContext): void {
       {
         // A slot before the rate limit: a request refused for want of one (503) is not counted
         // against the tenant's ingest limit (rejected requests do not count).
-        onRequest: [ctx.authorize('api:logs:write'), slots.take, ctx.limit('write')],
+        onRequest: [reauthorize, slots.take, ctx.limit('write')],
         // The body is validated by the ingest parser, which also keeps each logRecord's raw text;
         // the schema below is built from the parser's definitions and documents it.
         validatorCompiler: () => () => true,
@@ -112,11 +113,15 @@ export function ingestLogsRoute(app: FastifyInstance, ctx: AppContext): void {
       },
       async (request, reply) => {
         const tenantId = request.principal!.tenantId;
+        // The credentials were checked when the request began; a body can take long to arrive
+        // (NDJSON has no size limit), and a key revoked meanwhile must store nothing more.
+        const stillAllowed = () => reauthorize(request);
         let result: AppendResult;
         if (Buffer.isBuffer(request.body)) {
+          await stillAllowed();
           result = await ingestJsonBatch(ctx.store, tenantId, request.body, ctx.types);
         } else if (request.body instanceof Readable) {
-          result = await ingestNdjsonBody(ctx, tenantId, request.body);
+          result = await ingestNdjsonBody(ctx, tenantId, request.body, stillAllowed);
         } else {
           // No body and no Content-Type: Fastify skips the parsers.
           throw invalid('body is empty: send entries as application/json, or application/x-ndjson');
@@ -129,8 +134,8 @@ export function ingestLogsRoute(app: FastifyInstance, ctx: AppContext): void {
   });
 }
 
-async function ingestNdjsonBody(ctx: AppContext, tenantId: string, body: Readable): Promise<AppendResult> {
-  const options = { types: ctx.types, memoryBytes: ctx.config.ndjsonMemoryBytes, maxLineBytes: ctx.config.maxNdjsonLineBytes };
+async function ingestNdjsonBody(ctx: AppContext, tenantId: string, body: Readable, beforeAppend: () => Promise<void>): Promise<AppendResult> {
+  const options = { types: ctx.types, memoryBytes: ctx.config.ndjsonMemoryBytes, maxLineBytes: ctx.config.maxNdjsonLineBytes, beforeAppend };
   try {
     return await ingestNdjson(ctx.store, tenantId, body, options);
   } catch (err) {
