@@ -64,6 +64,31 @@ export interface Config {
 
 export const LOG_FORMATS = ['auto', 'pretty', 'json'] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** The command-line flag of a setting: `dataDir` is `--data-dir`. */
+function flagName(key: string): string {
+  return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
+/**
+ * What is wrong with a Redis URL, if anything: ioredis takes a database number that is not one
+ * (`redis://host:6379/abc`) for SELECT NaN, which fails after the start as an uncaught error.
+ */
+function redisUrlProblem(url: string): string | undefined {
+  if (!/^rediss?:\/\//.test(url)) return 'must start with redis:// or rediss://';
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return 'is not a valid URL: redis://[user:password@]host[:port][/database], the port a number';
+  }
+  const db = decodeURIComponent(u.pathname.slice(1));
+  if (db !== '' && !/^\d{1,9}$/.test(db)) {
+    return `names the database ${JSON.stringify(db)}: the database must be a whole number from 0 (redis://host:6379/0), or left out`;
+  }
+  return undefined;
+}
 
 export type ConfigOverrides = { -readonly [K in keyof Config]?: Config[K] | undefined };
 
@@ -93,8 +118,29 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
     }
     return n;
   };
-  const pick = <K extends keyof Config>(key: K, value: Config[K]): Config[K] =>
-    overrides[key] !== undefined ? (overrides[key] as Config[K]) : value;
+  // A flag given an empty value (`--host ""`) is refused, not taken for a value (every interface,
+  // the working directory) nor for an absent flag: the empty environment variable means unset.
+  const pick = <K extends keyof Config>(key: K, value: Config[K]): Config[K] => {
+    const given = overrides[key];
+    if (given === '') {
+      problems.push(`${flagName(key)} needs a value (it was given as "")`);
+      return value;
+    }
+    return given !== undefined ? (given as Config[K]) : value;
+  };
+  /** An invalid variable is an error even when a flag overrides it, as for the integers above; then the flag's value is checked. */
+  const checkBoth = (key: keyof Config, variable: string, problem: (value: string) => string | undefined): void => {
+    const fromEnv = str(variable);
+    const fromFlag = overrides[key];
+    for (const [name, value] of [
+      [variable, fromEnv],
+      [flagName(key), fromFlag],
+    ] as const) {
+      if (typeof value !== 'string' || value === '') continue;
+      const p = problem(value);
+      if (p !== undefined) problems.push(`${name} ${p}`);
+    }
+  };
 
   const extra = (str('LOGWARDEN_EXTRA_LOG_TYPES') ?? '')
     .split(',')
@@ -109,11 +155,11 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
   if (signingKey !== null && signingKey.length < 32) problems.push('LOGWARDEN_SIGNING_KEY must be at least 32 characters');
   // A store named by a flag wins over the environment's: --data-dir is not overruled by LOGWARDEN_DATABASE_URL.
   const databaseUrl = pick('databaseUrl', overrides.dataDir !== undefined ? null : str('LOGWARDEN_DATABASE_URL'));
-  if (databaseUrl !== null && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
-    problems.push('the database URL must start with postgres:// or postgresql://');
-  }
+  checkBoth('databaseUrl', 'LOGWARDEN_DATABASE_URL', (url) =>
+    /^postgres(ql)?:\/\//.test(url) ? undefined : 'must start with postgres:// or postgresql://',
+  );
   const redisUrl = pick('redisUrl', str('LOGWARDEN_REDIS_URL'));
-  if (redisUrl !== null && !/^rediss?:\/\//.test(redisUrl)) problems.push('LOGWARDEN_REDIS_URL must start with redis:// or rediss://');
+  checkBoth('redisUrl', 'LOGWARDEN_REDIS_URL', redisUrlProblem);
   const bootstrapAccessKey = str('LOGWARDEN_BOOTSTRAP_ACCESS_KEY');
   const bootstrapSecret = str('LOGWARDEN_BOOTSTRAP_SECRET');
   if ((bootstrapAccessKey === null) !== (bootstrapSecret === null)) {
@@ -175,14 +221,10 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
     accessKey: pick('accessKey', str('LOGWARDEN_ACCESS_KEY')),
     secret: pick('secret', str('LOGWARDEN_SECRET')),
   };
-  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel)) {
-    problems.push(
-      `LOGWARDEN_LOG_LEVEL (or --log-level) must be one of fatal, error, warn, info, debug, trace, silent (got ${JSON.stringify(config.logLevel)})`,
-    );
-  }
-  if (!(LOG_FORMATS as readonly string[]).includes(config.logFormat)) {
-    problems.push(`LOGWARDEN_LOG_FORMAT (or --log-format) must be one of ${LOG_FORMATS.join(', ')} (got ${JSON.stringify(config.logFormat)})`);
-  }
+  const oneOf = (allowed: readonly string[]) => (value: string) =>
+    allowed.includes(value) ? undefined : `must be one of ${allowed.join(', ')} (got ${JSON.stringify(value)})`;
+  checkBoth('logLevel', 'LOGWARDEN_LOG_LEVEL', oneOf(LOG_LEVELS));
+  checkBoth('logFormat', 'LOGWARDEN_LOG_FORMAT', oneOf(LOG_FORMATS));
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
 }

@@ -3,14 +3,22 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
-import { ConfigError, loadConfig, SETTING_VARIABLES, unknownVariableWarnings, verifyCacheDir, verifyStatePath } from '../src/config.ts';
+import {
+  ConfigError,
+  type ConfigOverrides,
+  loadConfig,
+  SETTING_VARIABLES,
+  unknownVariableWarnings,
+  verifyCacheDir,
+  verifyStatePath,
+} from '../src/config.ts';
 
 const SECRET_32 = 's'.repeat(32);
 
 /** The problems loadConfig reports for `env`, or [] when it accepts it. */
-function problems(env: Record<string, string>): readonly string[] {
+function problems(env: Record<string, string>, overrides: ConfigOverrides = {}): readonly string[] {
   try {
-    loadConfig({}, env);
+    loadConfig(overrides, env);
     return [];
   } catch (err) {
     assert.ok(err instanceof ConfigError, String(err));
@@ -236,7 +244,7 @@ describe('loadConfig', () => {
         'LOGWARDEN_EXTRA_LOG_TYPES: LogwardenAdminLog is reserved for the admin trail (readable already, never writable by clients)',
       ],
       [{ LOGWARDEN_SIGNING_KEY: 'k'.repeat(31) }, 'LOGWARDEN_SIGNING_KEY must be at least 32 characters'],
-      [{ LOGWARDEN_DATABASE_URL: 'mysql://db/lw' }, 'the database URL must start with postgres:// or postgresql://'],
+      [{ LOGWARDEN_DATABASE_URL: 'mysql://db/lw' }, 'LOGWARDEN_DATABASE_URL must start with postgres:// or postgresql://'],
       [{ LOGWARDEN_REDIS_URL: 'http://cache' }, 'LOGWARDEN_REDIS_URL must start with redis:// or rediss://'],
       [{ LOGWARDEN_BOOTSTRAP_ACCESS_KEY: 'ci_key-01' }, 'LOGWARDEN_BOOTSTRAP_ACCESS_KEY and LOGWARDEN_BOOTSTRAP_SECRET must be set together'],
       [{ LOGWARDEN_BOOTSTRAP_SECRET: SECRET_32 }, 'LOGWARDEN_BOOTSTRAP_ACCESS_KEY and LOGWARDEN_BOOTSTRAP_SECRET must be set together'],
@@ -256,11 +264,8 @@ describe('loadConfig', () => {
         { LOGWARDEN_BOOTSTRAP_ACCESS_KEY: 'has space', LOGWARDEN_BOOTSTRAP_SECRET: SECRET_32 },
         'LOGWARDEN_BOOTSTRAP_ACCESS_KEY must be 8-64 letters, digits, _ or -',
       ],
-      [
-        { LOGWARDEN_LOG_LEVEL: 'verbose' },
-        'LOGWARDEN_LOG_LEVEL (or --log-level) must be one of fatal, error, warn, info, debug, trace, silent (got "verbose")',
-      ],
-      [{ LOGWARDEN_LOG_FORMAT: 'xml' }, 'LOGWARDEN_LOG_FORMAT (or --log-format) must be one of auto, pretty, json (got "xml")'],
+      [{ LOGWARDEN_LOG_LEVEL: 'verbose' }, 'LOGWARDEN_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent (got "verbose")'],
+      [{ LOGWARDEN_LOG_FORMAT: 'xml' }, 'LOGWARDEN_LOG_FORMAT must be one of auto, pretty, json (got "xml")'],
       [{ LOGWARDEN_LOG_SIGNING_SECRET: 'L'.repeat(31) }, 'LOGWARDEN_LOG_SIGNING_SECRET must be at least 32 bytes'],
       [{ LOGWARDEN_LOG_ORIGIN_PREFIX: 'has space' }, 'LOGWARDEN_LOG_ORIGIN_PREFIX must be 1-200 printable ASCII characters without spaces or +'],
       [{ LOGWARDEN_LOG_ORIGIN_PREFIX: 'a+b' }, 'LOGWARDEN_LOG_ORIGIN_PREFIX must be 1-200 printable ASCII characters without spaces or +'],
@@ -271,12 +276,60 @@ describe('loadConfig', () => {
   it('checks overrides too: a bad --database-url or --log-format is reported like the variable', () => {
     assert.throws(
       () => loadConfig({ databaseUrl: 'sqlite://x' }, {}),
-      (err: unknown) => err instanceof ConfigError && err.problems[0] === 'the database URL must start with postgres:// or postgresql://',
+      (err: unknown) => err instanceof ConfigError && err.problems[0] === '--database-url must start with postgres:// or postgresql://',
     );
-    assert.throws(
-      () => loadConfig({ logFormat: 'xml' as never }, {}),
-      /LOGWARDEN_LOG_FORMAT \(or --log-format\) must be one of auto, pretty, json \(got "xml"\)/,
-    );
+    assert.throws(() => loadConfig({ logFormat: 'xml' as never }, {}), /--log-format must be one of auto, pretty, json \(got "xml"\)/);
+  });
+
+  it('names what was given, the flag or the variable', () => {
+    assert.deepEqual(problems({ LOGWARDEN_DATABASE_URL: 'mysql://x' }), ['LOGWARDEN_DATABASE_URL must start with postgres:// or postgresql://']);
+    assert.deepEqual(problems({}, { databaseUrl: 'mysql://x' }), ['--database-url must start with postgres:// or postgresql://']);
+    assert.deepEqual(problems({}, { redisUrl: 'http://x' }), ['--redis-url must start with redis:// or rediss://']);
+    assert.deepEqual(problems({ LOGWARDEN_REDIS_URL: 'http://x' }), ['LOGWARDEN_REDIS_URL must start with redis:// or rediss://']);
+    assert.deepEqual(problems({}, { logLevel: 'loud' }), ['--log-level must be one of fatal, error, warn, info, debug, trace, silent (got "loud")']);
+  });
+
+  it('refuses an invalid variable even when a flag overrides it, as for every integer', () => {
+    assert.deepEqual(problems({ LOGWARDEN_PORT: 'abc' }, { port: 8080 }), ['LOGWARDEN_PORT must be an integer from 0 to 65535 (got "abc")']);
+    assert.deepEqual(problems({ LOGWARDEN_LOG_LEVEL: 'bogus' }, { logLevel: 'info' }), [
+      'LOGWARDEN_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent (got "bogus")',
+    ]);
+    assert.deepEqual(problems({ LOGWARDEN_LOG_FORMAT: 'xml' }, { logFormat: 'json' }), [
+      'LOGWARDEN_LOG_FORMAT must be one of auto, pretty, json (got "xml")',
+    ]);
+    assert.deepEqual(problems({ LOGWARDEN_REDIS_URL: 'http://x' }, { redisUrl: 'redis://h' }), [
+      'LOGWARDEN_REDIS_URL must start with redis:// or rediss://',
+    ]);
+    assert.deepEqual(problems({ LOGWARDEN_DATABASE_URL: 'mysql://x' }, { databaseUrl: 'postgres://h/db' }), [
+      'LOGWARDEN_DATABASE_URL must start with postgres:// or postgresql://',
+    ]);
+  });
+
+  it('refuses a flag given an empty value instead of taking it (every interface, the working directory) or ignoring it', () => {
+    for (const key of ['host', 'dataDir', 'databaseUrl', 'redisUrl', 'logLevel', 'logFormat', 'accessKey', 'secret'] as const) {
+      const flag = `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+      assert.deepEqual(problems({}, { [key]: '' }), [`${flag} needs a value (it was given as "")`], key);
+    }
+    // The data directory's empty flag does not let the variable's database URL through unsaid.
+    assert.deepEqual(problems({ LOGWARDEN_DATABASE_URL: 'postgres://h/db' }, { dataDir: '' }), ['--data-dir needs a value (it was given as "")']);
+    // An empty variable is unset, as before.
+    assert.equal(loadConfig({}, { LOGWARDEN_HOST: '' }).host, '127.0.0.1');
+  });
+
+  it('checks a Redis URL whole: its port a number, its database a whole number from 0', () => {
+    for (const ok of ['redis://127.0.0.1:6379', 'redis://h:6379/', 'redis://h/0', 'rediss://user:pass@h:6380/15', 'redis://h:6379?family=6']) {
+      assert.deepEqual(problems({ LOGWARDEN_REDIS_URL: ok }), [], ok);
+    }
+    assert.deepEqual(problems({ LOGWARDEN_REDIS_URL: 'redis://127.0.0.1:abc' }), [
+      'LOGWARDEN_REDIS_URL is not a valid URL: redis://[user:password@]host[:port][/database], the port a number',
+    ]);
+    for (const db of ['abc', '-1', '1.5', '0x1', '1/2']) {
+      assert.deepEqual(
+        problems({}, { redisUrl: `redis://127.0.0.1:42421/${db}` }),
+        [`--redis-url names the database ${JSON.stringify(db)}: the database must be a whole number from 0 (redis://host:6379/0), or left out`],
+        db,
+      );
+    }
   });
 
   it('reports every bad setting in one error', () => {
@@ -294,7 +347,7 @@ describe('loadConfig', () => {
       'LOGWARDEN_BOOTSTRAP_ACCESS_KEY and LOGWARDEN_BOOTSTRAP_SECRET must be set together',
       'LOGWARDEN_PORT must be an integer from 0 to 65535 (got "http")',
       'LOGWARDEN_READ_PER_DAY must be an integer from 1 to 1000000000 (got "0")',
-      'LOGWARDEN_LOG_LEVEL (or --log-level) must be one of fatal, error, warn, info, debug, trace, silent (got "loud")',
+      'LOGWARDEN_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent (got "loud")',
     ];
     assert.throws(
       () => loadConfig({}, env),
@@ -327,15 +380,15 @@ describe('loadConfig', () => {
       'LOGWARDEN_EXTRA_LOG_TYPES: "9bad" is not a valid log type name',
       'LOGWARDEN_EXTRA_LOG_TYPES: LogwardenAdminLog is reserved for the admin trail (readable already, never writable by clients)',
       'LOGWARDEN_SIGNING_KEY must be at least 32 characters',
-      'the database URL must start with postgres:// or postgresql://',
+      'LOGWARDEN_DATABASE_URL must start with postgres:// or postgresql://',
       'LOGWARDEN_REDIS_URL must start with redis:// or rediss://',
       'LOGWARDEN_BOOTSTRAP_SECRET must be at least 32 characters',
       'LOGWARDEN_BOOTSTRAP_ACCESS_KEY must be 8-64 letters, digits, _ or -',
       'LOGWARDEN_LOG_SIGNING_SECRET must be at least 32 bytes',
       'LOGWARDEN_LOG_ORIGIN_PREFIX must be 1-200 printable ASCII characters without spaces or +',
       'LOGWARDEN_RETENTION_DAYS must be forever or a whole number of days from 1 to 365000 (got "never")',
-      'LOGWARDEN_LOG_LEVEL (or --log-level) must be one of fatal, error, warn, info, debug, trace, silent (got "loud")',
-      'LOGWARDEN_LOG_FORMAT (or --log-format) must be one of auto, pretty, json (got "xml")',
+      'LOGWARDEN_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent (got "loud")',
+      'LOGWARDEN_LOG_FORMAT must be one of auto, pretty, json (got "xml")',
     ];
     for (const line of expected) assert.ok(got.includes(line), `missing: ${line}\n${got.join('\n')}`);
     for (const [name, min, max] of integers) {

@@ -196,13 +196,31 @@ describe('serve: start-up errors a person understands', () => {
     assert.ok(!existsSync(data), 'no data directory was created');
   });
 
+  it('a flag given an empty value is a usage error, not every interface or the working directory', async () => {
+    for (const flag of ['--host', '--data-dir', '--redis-url', '--log-level', '--database-url']) {
+      const r = await runCli(['serve', '--port', '0', flag, ''], { env: { LOGWARDEN_DATABASE_URL: 'postgres://127.0.0.1:1/x' } });
+      assert.equal(r.code, 2, `${flag}: ${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`${flag} needs a value \\(it was given as ""\\)`));
+      assert.doesNotMatch(r.stderr, /listening/);
+    }
+  });
+
+  it('a Redis URL whose port or database is no number, named as given', async () => {
+    const r = await runCli(['serve', '--port', '0'], { env: { LOGWARDEN_REDIS_URL: 'redis://127.0.0.1:42421/abc' } });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /LOGWARDEN_REDIS_URL names the database "abc": the database must be a whole number from 0/);
+    const port = await runCli(['serve', '--port', '0', '--redis-url', 'redis://127.0.0.1:abc']);
+    assert.equal(port.code, 2, port.stderr);
+    assert.match(port.stderr, /--redis-url is not a valid URL/);
+  });
+
   it('a PostgreSQL URL that leads nowhere, without repeating its password', async () => {
     const r = await runCli(['serve', '--database-url', 'postgres://someone:hunter2-pw@127.0.0.1:1/logwarden', '--port', '0']);
     assertFriendly(r, /no PostgreSQL server answers at 127\.0\.0\.1:1 \(connection refused\); start it, or check --database-url/);
     assert.ok(!r.stderr.includes('hunter2'));
     const bad = await runCli(['serve', '--database-url', 'mysql://x@y/z', '--port', '0']);
     assert.equal(bad.code, 2, 'a URL of the wrong kind is a usage error');
-    assert.match(bad.stderr, /the database URL must start with postgres:\/\//);
+    assert.match(bad.stderr, /--database-url must start with postgres:\/\//);
   });
 });
 
