@@ -166,4 +166,13 @@ describe('RedisLimiter: specific', { skip: redis.skip }, () => {
   it('fails to connect to a server that is not there', async () => {
     await assert.rejects(RedisLimiter.connect({ url: 'redis://127.0.0.1:1' }));
   });
+
+  it('fails to connect to a database the server does not have, instead of counting in another', async () => {
+    await assert.rejects(
+      RedisLimiter.connect({ url: `${redis.server!.url}/999999` }),
+      /cannot use Redis at .* for the shared rate limits \(ERR DB index is out of range\)/,
+    );
+    const limiter = await RedisLimiter.connect({ url: `${redis.server!.url}/1` });
+    await limiter.close();
+  });
 });

@@ -81,6 +81,9 @@ export class RedisLimiter implements LimiterStore {
     try {
       await redis.connect();
       await redis.ping();
+      // A database the server does not have (`/99` of 16) fails the SELECT sent on connecting,
+      // reported only as an error event: the limiter would count in another database.
+      if (connectionError) throw connectionError;
     } catch (err) {
       redis.disconnect();
       const cause = connectionError ?? (err as Error & { code?: string });
