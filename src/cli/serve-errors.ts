@@ -47,6 +47,18 @@ export function fileInTheWay(path: string): string | undefined {
   }
 }
 
+/** The nearest ancestor of `path` that exists. */
+function existingParent(path: string): string | undefined {
+  for (let p = dirname(path); ; p = dirname(p)) {
+    try {
+      statSync(p);
+      return p;
+    } catch {
+      if (dirname(p) === p) return undefined;
+    }
+  }
+}
+
 function hostPort(url: string): string {
   try {
     const u = new URL(url);
@@ -87,15 +99,28 @@ function cannotOpen(dir: string, file: string, use: string): string {
   }
   try {
     accessSync(dir, constants.W_OK | constants.X_OK);
-  } catch {
-    return `cannot write to the data directory ${dir} (permission denied: this user may not create files in it); ${fix}`;
+  } catch (err) {
+    const code = String((err as SystemError).code);
+    if (code === 'EACCES' || code === 'EPERM') {
+      return `cannot write to the data directory ${dir} (permission denied: this user may not create files in it); ${fix}`;
+    }
+    return `cannot write to the data directory ${dir} (${CAUSES[code] ?? code}); ${fixFor(code, use, dir)}`;
   }
   try {
     accessSync(file, constants.R_OK | constants.W_OK);
   } catch (err) {
-    if ((err as SystemError).code !== 'ENOENT') return `${file} cannot be read and written by this user (permission denied); ${fix}`;
+    const code = String((err as SystemError).code);
+    if (code === 'EACCES' || code === 'EPERM') return `${file} cannot be read and written by this user (permission denied); ${fix}`;
+    if (code !== 'ENOENT') return `${file} cannot be read and written (${CAUSES[code] ?? code}); ${fixFor(code, use, dir)}`;
   }
   return `cannot open ${file} (it must be a file this user can read and write, in a directory it can write); ${fix}`;
+}
+
+/** What to do about a data directory the system will not let us write, by the system's reason. */
+function fixFor(code: string, use: string, dir: string): string {
+  // No permission makes a read-only mount writable: systemd's ProtectSystem=strict is the usual one.
+  if (code === 'EROFS') return `${use}, or mount it writable (under systemd's ProtectSystem=strict: ReadWritePaths=${dir})`;
+  return `${use}, or fix its permissions`;
 }
 
 function dataDirFailure(e: SystemError, config: Config): string | undefined {
@@ -108,9 +133,20 @@ function dataDirFailure(e: SystemError, config: Config): string | undefined {
     if (blocker === dir) return `the data directory ${dir} is a file, not a directory; ${use}`;
     if (blocker !== undefined) return `cannot create the data directory ${dir}: ${blocker} is a file; ${use}`;
   }
+  if (code === 'ENOENT' && e.syscall === 'mkdir') {
+    // A recursive mkdir under a folder it may not write says ENOENT (on a read-only mount):
+    // the folder that exists is asked why.
+    const parent = existingParent(dir);
+    try {
+      if (parent !== undefined) accessSync(parent, constants.W_OK);
+    } catch (err) {
+      const why = String((err as SystemError).code);
+      if (why in CAUSES) return `cannot create the data directory ${dir} (${parent}: ${CAUSES[why]}); ${fixFor(why, use, parent!)}`;
+    }
+  }
   if (code in CAUSES && typeof e.syscall === 'string' && typeof e.path === 'string') {
     const where = e.path === dir ? '' : `${e.path}: `;
-    return `cannot write to the data directory ${dir} (${where}${CAUSES[code]}); ${use}, or fix its permissions`;
+    return `cannot write to the data directory ${dir} (${where}${CAUSES[code]}); ${fixFor(code, use, dir)}`;
   }
   switch (code) {
     case 'SQLITE_NOTADB':

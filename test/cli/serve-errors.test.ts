@@ -153,6 +153,27 @@ describe('serve: start-up errors a person understands', () => {
     }
   });
 
+  it('a data directory on a read-only file system, said as such (systemd ProtectSystem=strict), not as permission denied', async (t) => {
+    // A read-only mount in a mount namespace of its own: root only, where unshare is allowed.
+    const ro = join(dir, 'read-only');
+    mkdirSync(ro);
+    const mountRo = ['unshare', '-m', 'sh', '-c', 'mount -t tmpfs -o ro,mode=0700 tmpfs "$0" && exec "$@"', ro];
+    if (!root || spawnSync(mountRo[0]!, [...mountRo.slice(1), 'true']).status !== 0)
+      return t.skip('needs root and unshare -m to mount a read-only file system');
+    const existing = await runCliProcess(['serve', '--data-dir', ro, '--port', '0'], { as: mountRo });
+    assertFriendly(
+      existing,
+      new RegExp(
+        `cannot write to the data directory ${ro} \\(read-only file system\\); use --data-dir .*or mount it writable .*ReadWritePaths=${ro}\\)$`,
+      ),
+    );
+    const below = await runCliProcess(['serve', '--data-dir', join(ro, 'data'), '--port', '0'], { as: mountRo });
+    assertFriendly(
+      below,
+      new RegExp(`cannot create the data directory ${join(ro, 'data')} \\(${ro}: read-only file system\\); .*or mount it writable`),
+    );
+  });
+
   it('a database file that is not a database', async () => {
     const data = join(dir, 'garbage');
     // Owner-only, as logwarden makes them: the permission warnings are another test's subject.
