@@ -6,7 +6,8 @@
  * serves every command that opens the store (`tenants`, `keys`, `ingest`, `seed`, `sync`), not
  * only `serve`.
  */
-import { accessSync, constants, statSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, rmdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Config } from '../config.ts';
 import { CommandError } from './exit-codes.ts';
@@ -217,4 +218,25 @@ export function explainStartFailure(err: unknown, config: Config): unknown {
     (e.syscall === 'listen' || e.syscall === 'bind' || (e.syscall === 'getaddrinfo' && !config.databaseUrl) ? listenFailure(e, config) : undefined) ??
     storeFailure(e, config);
   return message === undefined ? err : new CommandError(message);
+}
+
+/**
+ * Checks that the temporary directory ($TMPDIR, else /tmp) takes a folder, as an NDJSON ingest
+ * past LOGWARDEN_NDJSON_MEMORY_BYTES makes one there (src/logs/entry-spool.ts): a missing or
+ * unwritable one is said at start-up, not as a 500 to the first large ingest.
+ */
+export function checkTempDir(): void {
+  const dir = tmpdir();
+  try {
+    rmdirSync(mkdtempSync(join(dir, 'logwarden-check-')));
+  } catch (err) {
+    const code = String((err as SystemError).code);
+    const fix =
+      code === 'EROFS'
+        ? 'set TMPDIR to a writable directory, or mount it writable (under systemd: PrivateTmp=yes)'
+        : 'set TMPDIR to a directory this user can write, or unset it to use /tmp';
+    throw new CommandError(
+      `cannot write to the temporary directory ${dir} (TMPDIR; ${CAUSES[code] ?? code}), where large NDJSON ingests spool; ${fix}`,
+    );
+  }
 }

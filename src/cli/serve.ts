@@ -9,7 +9,7 @@ import type { Config, LogFormat } from '../config.ts';
 import type { Bootstrap, Listening } from '../server/start.ts';
 import { configFrom, intFlag, type StoreFlags } from './common.ts';
 import { CommandError, UsageError } from './exit-codes.ts';
-import { explainStartFailure } from './serve-errors.ts';
+import { checkTempDir, explainStartFailure } from './serve-errors.ts';
 
 interface ServeFlags extends StoreFlags {
   workers?: string;
@@ -195,6 +195,8 @@ export function registerServe(program: Command): void {
         redisUrl: opts.redisUrl,
       });
       const workers = intFlag('--workers', opts.workers, 1, 256) ?? 1;
+      // The primary checks for its workers, which share its environment.
+      if (!cluster.isWorker) checkTempDir();
       if (workers > 1 || cluster.isWorker) {
         const { runPrimary, runWorker } = await import('../server/workers.ts');
         if (cluster.isWorker) {

@@ -34,9 +34,22 @@ function assertFriendlyLast(r: CliResult, pattern: RegExp): void {
 const root = process.getuid?.() === 0;
 const canDropPrivileges = root && spawnSync('runuser', ['-u', 'nobody', '--', 'true']).status === 0;
 
+/** A temporary directory user nobody may write (serve checks it at start-up), as /tmp is. */
+let nobodysTmp: string | undefined;
+function tmpForNobody(): string {
+  if (nobodysTmp === undefined) {
+    nobodysTmp = mkdtempSync(join(tmpdir(), 'logwarden-nobody-tmp-'));
+    chmodSync(nobodysTmp, 0o1777);
+  }
+  return nobodysTmp;
+}
+after(() => nobodysTmp && rmSync(nobodysTmp, { recursive: true, force: true }));
+
 /** Runs `serve` as user nobody (root writes through any mode bits) or as ourselves. */
 function runServeAsNobody(args: string[]): Promise<CliResult> {
-  return canDropPrivileges ? runCliProcess(['serve', ...args], { as: ['runuser', '-u', 'nobody', '--'] }) : runCli(['serve', ...args]);
+  return canDropPrivileges
+    ? runCliProcess(['serve', ...args], { as: ['runuser', '-u', 'nobody', '--'], env: { TMPDIR: tmpForNobody() } })
+    : runCli(['serve', ...args]);
 }
 
 describe('serve: start-up errors a person understands', () => {
@@ -172,6 +185,26 @@ describe('serve: start-up errors a person understands', () => {
       below,
       new RegExp(`cannot create the data directory ${join(ro, 'data')} \\(${ro}: read-only file system\\); .*or mount it writable`),
     );
+  });
+
+  it('a temporary directory (TMPDIR) that is missing or is a file, said at start-up rather than as a 500 to a large ingest', async () => {
+    const file = join(dir, 'tmp-file');
+    writeFileSync(file, '');
+    for (const [tmp, cause] of [
+      [join(dir, 'no-such-tmp'), 'no such file or directory'],
+      [file, 'a part of the path is a file'],
+    ] as const) {
+      const data = join(dir, 'tmpdir-data');
+      // A process of its own: os.tmpdir() reads the process's real environment.
+      const r = await runCliProcess(['serve', '--data-dir', data, '--port', '0'], { env: { TMPDIR: tmp } });
+      assertFriendly(
+        r,
+        new RegExp(
+          `cannot write to the temporary directory ${tmp} \\(TMPDIR; ${cause}\\), where large NDJSON ingests spool; set TMPDIR to a directory`,
+        ),
+      );
+      assert.ok(!existsSync(data), 'said before the store is touched');
+    }
   });
 
   it('a database file that is not a database', async () => {
