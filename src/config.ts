@@ -306,6 +306,20 @@ export function unknownVariableWarnings(env: Env = process.env): string[] {
     });
 }
 
+/**
+ * A warning when the environment names two stores and no flag chooses: PostgreSQL is used, as it
+ * always was (refusing the pair would stop deployments that set a default data directory).
+ * The same pair as flags is a usage error.
+ */
+export function storeChoiceWarning(
+  flags: { dataDir?: string | undefined; databaseUrl?: string | undefined },
+  env: Env = process.env,
+): string | undefined {
+  if (flags.dataDir !== undefined || flags.databaseUrl !== undefined) return undefined;
+  if (!env.LOGWARDEN_DATA_DIR || !env.LOGWARDEN_DATABASE_URL) return undefined;
+  return 'LOGWARDEN_DATA_DIR and LOGWARDEN_DATABASE_URL are both set: the PostgreSQL store of LOGWARDEN_DATABASE_URL is used and LOGWARDEN_DATA_DIR is ignored (unset one, or choose with --data-dir or --database-url)';
+}
+
 /** `$XDG_CACHE_HOME/logwarden/tlog` (default under `~/.cache`): leaves `verify` has audited. */
 export function verifyCacheDir(env: Env = process.env): string {
   return join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'logwarden', 'tlog');

@@ -2,6 +2,7 @@
  * The `logwarden` command line: a thin shell over the store, the server and the SDK. Each
  * command lives in its own file; exit codes come from exit-codes.ts.
  */
+import cluster from 'node:cluster';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { unknownVariableWarnings } from '../config.ts';
@@ -94,7 +95,8 @@ export async function runCli(argv: readonly string[], options: CliOptions = {}):
 
 /** The `logwarden` process: runs the CLI and returns the exit code for bin/ to set. */
 export async function main(argv: readonly string[], options: CliOptions = {}): Promise<number> {
-  for (const warning of unknownVariableWarnings()) process.stderr.write(`logwarden: warning: ${warning}\n`);
+  // A `serve --workers` worker shares the primary's environment: the primary says it once.
+  if (!cluster.isWorker) for (const warning of unknownVariableWarnings()) process.stderr.write(`logwarden: warning: ${warning}\n`);
   // A reader that goes away (`logwarden … | head`) is not an error. Any other failure to write
   // (a full disk) is, said once: a command whose output must not be lost says more itself (writeOut).
   let outputFailure: NodeJS.ErrnoException | undefined;

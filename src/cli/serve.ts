@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { gongRetentionText } from '../admin/gong-retention.ts';
 import { daysText } from '../admin/retention.ts';
-import type { Config, LogFormat } from '../config.ts';
+import { type Config, type LogFormat, storeChoiceWarning } from '../config.ts';
 import type { Bootstrap, Listening } from '../server/start.ts';
 import { configFrom, intFlag, type StoreFlags } from './common.ts';
 import { CommandError, UsageError } from './exit-codes.ts';
@@ -144,6 +144,18 @@ function announce(listening: Listening, config: Config, workers: number): void {
   process.stderr.write(`logwarden: listening on ${listening.url}${how} (docs: ${listening.url}/docs)\n`);
 }
 
+/**
+ * In a `--workers` worker, drops the start-up warnings (a data directory open to other users,
+ * files made owner-only): the primary opened the same store first and said them once.
+ */
+function holdBackWarnings(): void {
+  const write = process.stderr.write.bind(process.stderr) as (chunk: unknown, ...rest: unknown[]) => boolean;
+  process.stderr.write = ((chunk: unknown, ...rest: unknown[]) =>
+    typeof chunk === 'string' && chunk.startsWith('logwarden: warning: ')
+      ? (rest.find((r): r is () => void => typeof r === 'function')?.(), true)
+      : write(chunk, ...rest)) as typeof process.stderr.write;
+}
+
 export function registerServe(program: Command): void {
   program
     .command('serve')
@@ -195,8 +207,13 @@ export function registerServe(program: Command): void {
         redisUrl: opts.redisUrl,
       });
       const workers = intFlag('--workers', opts.workers, 1, 256) ?? 1;
-      // The primary checks for its workers, which share its environment.
-      if (!cluster.isWorker) checkTempDir();
+      // The primary checks and warns for its workers, which share its environment and store.
+      if (cluster.isWorker) holdBackWarnings();
+      else {
+        checkTempDir();
+        const twoStores = storeChoiceWarning(opts);
+        if (twoStores !== undefined) process.stderr.write(`logwarden: warning: ${twoStores}\n`);
+      }
       if (workers > 1 || cluster.isWorker) {
         const { runPrimary, runWorker } = await import('../server/workers.ts');
         if (cluster.isWorker) {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -281,6 +281,36 @@ describe('logwarden serve', () => {
     } finally {
       rmSync(data, { recursive: true, force: true });
     }
+  });
+
+  it('with --workers, says each start-up warning once (the primary), not once per process', { timeout: 60_000 }, async () => {
+    const data = join(dir, 'workers-warnings');
+    mkdirSync(data, { mode: 0o755 });
+    chmodSync(data, 0o755);
+    const server = await startServe(['--data-dir', data, '--port', '0', '--workers', '2'], { LOGWARDEN_PORTT: '1' });
+    try {
+      await sleep(500);
+      const err = server.stderr();
+      assert.equal(err.match(/warning: LOGWARDEN_PORTT is not a logwarden setting/g)?.length, 1, err);
+      assert.equal(err.match(/warning: the data directory .* is open to other users/g)?.length, 1, err);
+    } finally {
+      server.child.kill('SIGTERM');
+      await server.exited;
+    }
+  });
+
+  it('warns when the environment names two stores and no flag chooses: the PostgreSQL one is used', async () => {
+    const env = { LOGWARDEN_DATA_DIR: join(dir, 'both'), LOGWARDEN_DATABASE_URL: 'postgres://someone@127.0.0.1:1/logwarden' };
+    const r = await runCli(['serve', '--port', '0'], { env });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(
+      r.stderr,
+      /^logwarden: warning: LOGWARDEN_DATA_DIR and LOGWARDEN_DATABASE_URL are both set: the PostgreSQL store of LOGWARDEN_DATABASE_URL is used and LOGWARDEN_DATA_DIR is ignored/,
+    );
+    assert.match(r.stderr, /no PostgreSQL server answers at 127\.0\.0\.1:1/);
+    // A flag chooses: nothing to warn about.
+    const chosen = await runCli(['serve', '--port', '0', '--database-url', env.LOGWARDEN_DATABASE_URL], { env });
+    assert.doesNotMatch(chosen.stderr, /warning/);
   });
 
   it('refuses --gong-retention without --demo (exit 2)', async () => {
