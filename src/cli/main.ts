@@ -93,8 +93,28 @@ export async function runCli(argv: readonly string[], options: CliOptions = {}):
   }
 }
 
+/**
+ * pg's warning when a database URL says sslmode=prefer, require or verify-ca (11 lines, once per
+ * process) as one line: the certificate is verified as with verify-full, and what to write instead.
+ */
+export const SSLMODE_WARNING =
+  "sslmode=require (or prefer, verify-ca) in the database URL verifies the server's certificate, as verify-full does; " +
+  "to encrypt without verifying write sslmode=no-verify, for libpq's meaning add uselibpqcompat=true (README, PostgreSQL over TLS)";
+
+function condenseSslmodeWarning(): void {
+  const emit = process.emitWarning.bind(process) as (warning: string | Error, ...rest: unknown[]) => void;
+  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+    if (String(typeof warning === 'string' ? warning : warning.message).startsWith("SECURITY WARNING: The SSL modes 'prefer', 'require'")) {
+      process.stderr.write(`logwarden: warning: ${SSLMODE_WARNING}\n`);
+      return;
+    }
+    emit(warning, ...rest);
+  }) as typeof process.emitWarning;
+}
+
 /** The `logwarden` process: runs the CLI and returns the exit code for bin/ to set. */
 export async function main(argv: readonly string[], options: CliOptions = {}): Promise<number> {
+  condenseSslmodeWarning();
   // A `serve --workers` worker shares the primary's environment: the primary says it once.
   if (!cluster.isWorker) for (const warning of unknownVariableWarnings()) process.stderr.write(`logwarden: warning: ${warning}\n`);
   // A reader that goes away (`logwarden … | head`) is not an error. Any other failure to write

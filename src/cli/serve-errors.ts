@@ -172,6 +172,21 @@ function dataDirFailure(e: SystemError, config: Config): string | undefined {
   }
 }
 
+/**
+ * Why Node refused a server's certificate. `pg` verifies it for sslmode=require too (as
+ * verify-full, unlike libpq), so a self-signed one stops a URL that works with psql.
+ */
+const TLS_CAUSES: Readonly<Record<string, string>> = {
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'self-signed certificate',
+  SELF_SIGNED_CERT_IN_CHAIN: 'signed by a CA this machine does not trust',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'signed by a CA this machine does not trust',
+  UNABLE_TO_GET_ISSUER_CERT: 'signed by a CA this machine does not trust',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'signed by a CA this machine does not trust',
+  CERT_HAS_EXPIRED: 'expired',
+  CERT_NOT_YET_VALID: 'not valid yet',
+  ERR_TLS_CERT_ALTNAME_INVALID: "issued for another host name than the URL's",
+};
+
 /** PostgreSQL error codes (SQLSTATE) and connection errors; the URL's password is never repeated. */
 function postgresFailure(e: SystemError, url: string): string | undefined {
   const at = hostPort(url);
@@ -193,6 +208,19 @@ function postgresFailure(e: SystemError, url: string): string | undefined {
       return `the database named in the database URL does not exist on ${at}; create it (createdb) or ${fix}`;
     case '42501':
       return `the database user may not create logwarden's tables on ${at} (permission denied); grant it CREATE on the database, or ${fix}`;
+    case 'DEPTH_ZERO_SELF_SIGNED_CERT':
+    case 'SELF_SIGNED_CERT_IN_CHAIN':
+    case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
+    case 'UNABLE_TO_GET_ISSUER_CERT':
+    case 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY':
+    case 'CERT_HAS_EXPIRED':
+    case 'CERT_NOT_YET_VALID':
+    case 'ERR_TLS_CERT_ALTNAME_INVALID':
+      return (
+        `the TLS certificate of the PostgreSQL server at ${at} could not be verified (${TLS_CAUSES[e.code] ?? 'unknown issuer'}); ` +
+        "give the CA that signed it with sslrootcert=<CA file> in the database URL, or sslmode=no-verify to encrypt without verifying (uselibpqcompat=true&sslmode=require: libpq's meaning of require); " +
+        fix
+      );
     default:
       if (e instanceof TypeError && /url/i.test(String(e.message))) return `the database URL cannot be parsed; ${fix}`;
       return undefined;

@@ -9,6 +9,10 @@ import { type AddressInfo, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { CommandError } from '../../src/cli/exit-codes.ts';
+import { SSLMODE_WARNING } from '../../src/cli/main.ts';
+import { explainStartFailure } from '../../src/cli/serve-errors.ts';
+import { loadConfig } from '../../src/config.ts';
 import { type CliResult, runCli, runCliProcess } from '../support/cli.ts';
 import { type PostgresStart, startPostgres } from '../support/postgres.ts';
 
@@ -293,5 +297,39 @@ describe('serve: a PostgreSQL server that refuses', () => {
     const noUser = await runCli(['serve', '--database-url', `postgres://nobody_here:pw-9f3@${at}/postgres`, '--port', '0']);
     assertFriendly(noUser, /refused the user name or password of the database URL; check --database-url/);
     assert.ok(!noUser.stderr.includes('pw-9f3'));
+  });
+});
+
+describe('serve: a PostgreSQL certificate that does not verify', () => {
+  const config = loadConfig({ databaseUrl: 'postgres://lw:pw-5e1@db.example:5433/lw?sslmode=require' }, {});
+  const tlsError = (code: string, message: string) => Object.assign(new Error(message), { code });
+
+  it('says in one line that the certificate could not be verified, and the three ways on', () => {
+    for (const [code, message, cause] of [
+      ['DEPTH_ZERO_SELF_SIGNED_CERT', 'self-signed certificate', 'self-signed certificate'],
+      ['SELF_SIGNED_CERT_IN_CHAIN', 'self-signed certificate in certificate chain', 'signed by a CA this machine does not trust'],
+      ['CERT_HAS_EXPIRED', 'certificate has expired', 'expired'],
+    ] as const) {
+      const err = explainStartFailure(tlsError(code, message), config);
+      assert.ok(err instanceof CommandError, code);
+      assert.equal(
+        err.message,
+        `the TLS certificate of the PostgreSQL server at db.example:5433 could not be verified (${cause}); ` +
+          'give the CA that signed it with sslrootcert=<CA file> in the database URL, or sslmode=no-verify to encrypt without verifying ' +
+          "(uselibpqcompat=true&sslmode=require: libpq's meaning of require); check --database-url (or LOGWARDEN_DATABASE_URL)",
+      );
+      assert.ok(!err.message.includes('pw-5e1'));
+    }
+  });
+
+  it("says pg's 11-line SECURITY WARNING about sslmode=require in one line", async () => {
+    // A process of its own: the warning is pg's, once per process, through process.emitWarning.
+    const r = await runCliProcess(['serve', '--port', '0', '--database-url', 'postgres://lw@127.0.0.1:1/lw?sslmode=require']);
+    assert.equal(r.code, 1, r.stderr);
+    const lines = r.stderr.split('\n').filter(Boolean);
+    assert.deepEqual(lines, [
+      `logwarden: warning: ${SSLMODE_WARNING}`,
+      'logwarden: no PostgreSQL server answers at 127.0.0.1:1 (connection refused); start it, or check --database-url (or LOGWARDEN_DATABASE_URL)',
+    ]);
   });
 });
