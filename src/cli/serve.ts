@@ -144,18 +144,6 @@ function announce(listening: Listening, config: Config, workers: number): void {
   process.stderr.write(`logwarden: listening on ${listening.url}${how} (docs: ${listening.url}/docs)\n`);
 }
 
-/**
- * In a `--workers` worker, drops the start-up warnings (a data directory open to other users,
- * files made owner-only): the primary opened the same store first and said them once.
- */
-function holdBackWarnings(): void {
-  const write = process.stderr.write.bind(process.stderr) as (chunk: unknown, ...rest: unknown[]) => boolean;
-  process.stderr.write = ((chunk: unknown, ...rest: unknown[]) =>
-    typeof chunk === 'string' && chunk.startsWith('logwarden: warning: ')
-      ? (rest.find((r): r is () => void => typeof r === 'function')?.(), true)
-      : write(chunk, ...rest)) as typeof process.stderr.write;
-}
-
 export function registerServe(program: Command): void {
   program
     .command('serve')
@@ -208,8 +196,7 @@ export function registerServe(program: Command): void {
       });
       const workers = intFlag('--workers', opts.workers, 1, 256) ?? 1;
       // The primary checks and warns for its workers, which share its environment and store.
-      if (cluster.isWorker) holdBackWarnings();
-      else {
+      if (!cluster.isWorker) {
         checkTempDir();
         const twoStores = storeChoiceWarning(opts);
         if (twoStores !== undefined) process.stderr.write(`logwarden: warning: ${twoStores}\n`);

@@ -8,6 +8,7 @@
  * when other users can enter or read it. The store's files in it that others could read are
  * tightened; other files (a data directory may be shared) are left alone.
  */
+import cluster from 'node:cluster';
 import { chmodSync, closeSync, fchmodSync, fstatSync, mkdirSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -18,7 +19,8 @@ function octal(mode: number): string {
 }
 
 function defaultWarn(message: string): void {
-  process.stderr.write(`logwarden: warning: ${message}\n`);
+  // A `serve --workers` worker opens the directory its primary opened (and warned of) first.
+  if (!cluster.isWorker) process.stderr.write(`logwarden: warning: ${message}\n`);
 }
 
 const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
