@@ -25,7 +25,7 @@ import {
   Sink,
 } from './fetch-output.ts';
 import { createProgress } from './progress.ts';
-import { clientFrom, pageSizeFrom, type RemoteFlags, remoteOptions } from './remote.ts';
+import { clientFrom, pageSizeFor, type RemoteFlags, remoteOptions } from './remote.ts';
 
 interface FetchFlags extends RemoteFlags {
   type: string;
@@ -128,7 +128,7 @@ async function run(flags: FetchFlags, clock: () => number): Promise<void> {
   if (to && to.ms <= from.ms) throw new UsageError('--to must be later than --from');
   if (flags.append && !flags.out) throw new UsageError('--append needs --out (the file to add to)');
   if (flags.append && flags.format === 'json') throw new UsageError('--append works with --format ndjson or csv, not json (one document per file)');
-  const limit = pageSizeFrom(flags);
+  const limit = pageSizeFor(flags, flags.url);
   if (flags.format === 'bundle') {
     if (flags.append || flags.cursor) throw new UsageError('--format bundle holds a whole window: no --append or --cursor');
     const stop = interruptions();

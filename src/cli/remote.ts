@@ -28,7 +28,9 @@ export function remoteOptions(cmd: Command): Command {
     )
     .addOption(new Option('--token <token>', 'a bearer token instead of the access key and secret'))
     .addOption(new Option('--rate <n>', "requests per second at most, to stay under the source's limit (0: unpaced)").default('3'))
-    .addOption(new Option('--page-size <n>', 'entries per page, 1-1000 (a logwarden extension; Gong ignores it)'))
+    .addOption(
+      new Option('--page-size <n>', 'entries per page, 1-1000 (a logwarden extension; Gong ignores it); default 1000 from a source that is not Gong'),
+    )
     .addOption(new Option('--max-wait <seconds>', 'longest Retry-After to wait out before failing').default('900'));
 }
 
@@ -107,6 +109,14 @@ export function clientFrom(flags: RemoteFlags, config: Pick<Config, 'accessKey' 
 
 export function pageSizeFrom(flags: RemoteFlags): number | undefined {
   return intFlag('--page-size', flags.pageSize, 1, 1000);
+}
+
+/**
+ * The page size to ask for: --page-size, else 1000 from a source that is not Gong (Gong always
+ * sends 100; at 3 requests a second, pages of 100 make an export of 30,000 entries take 100 s).
+ */
+export function pageSizeFor(flags: RemoteFlags, baseUrl: string): number | undefined {
+  return pageSizeFrom(flags) ?? (isGong(baseUrl) ? undefined : 1000);
 }
 
 /** Whether a base URL is Gong's own API (api.gong.io or a company host like us-12345.api.gong.io). */

@@ -13,7 +13,7 @@ import { configFrom, printJson, printTable, type StoreFlags, storeOptions, withE
 import { parseDuration, parseWhen, WHEN_HELP } from './dates.ts';
 import { CommandError, InterruptedError, UsageError } from './exit-codes.ts';
 import { createProgress } from './progress.ts';
-import { clientFrom, isGong, pageSizeFrom, type RemoteFlags, remoteOptions } from './remote.ts';
+import { clientFrom, pageSizeFor, pageSizeFrom, type RemoteFlags, remoteOptions } from './remote.ts';
 
 interface SyncFlags extends RemoteFlags, StoreFlags {
   tenant: string;
@@ -32,7 +32,7 @@ interface SyncFlags extends RemoteFlags, StoreFlags {
  * 3 requests per second moves ten times as much. Servers without the extension ignore it.
  */
 export function mirrorPageSize(flags: RemoteFlags, baseUrl: string): number | undefined {
-  return pageSizeFrom(flags) ?? (isGong(baseUrl) ? undefined : 1000);
+  return pageSizeFor(flags, baseUrl);
 }
 
 function typesFrom(flag: string, known: LogTypes): string[] {

@@ -84,7 +84,8 @@ describe('logwarden fetch against a misbehaving Gong-compatible server', () => {
     server.faults.length = 0;
   });
 
-  const fetchArgs = (...more: string[]) => ['fetch', '--url', server.url, '--type', 'UserCallPlay', '--rate', '0', ...more];
+  // Pages of four, as the source's own default: the cases below go page by page.
+  const fetchArgs = (...more: string[]) => ['fetch', '--url', server.url, '--type', 'UserCallPlay', '--rate', '0', '--page-size', '4', ...more];
 
   it('writes NDJSON (one entry per line with its logType, texts exact) through 429s, 500s and cut-short bodies, quietly when piped', async () => {
     const pass = { kind: 'slow', ms: 0 } as const; // one fault per page keeps the backoff short
@@ -100,6 +101,30 @@ describe('logwarden fetch against a misbehaving Gong-compatible server', () => {
     assert.ok(lines[0]!.includes('"play_speed":1.0'));
     assert.equal(server.requests[0]!.url.searchParams.get('fromDateTime'), '2026-01-01T00:00:00Z');
     assert.equal(server.requests[0]!.headers.authorization, `Basic ${Buffer.from('KEY:SECRET').toString('base64')}`);
+  });
+
+  it('asks a source that is not Gong for pages of 1000 unless --page-size says otherwise', async () => {
+    const limits = async (...more: string[]) => {
+      const asked = server.requests.length;
+      const args = [
+        'fetch',
+        '--url',
+        server.url,
+        '--type',
+        'UserCallPlay',
+        '--rate',
+        '0',
+        '--from',
+        '2026-01-01',
+        '--out',
+        join(dir.path, 'limit.ndjson'),
+      ];
+      const r = await runCli([...args, ...more], { env: CREDS });
+      assert.equal(r.code, 0, r.stderr);
+      return [...new Set(server.requests.slice(asked).map((q) => q.url.searchParams.get('limit')))];
+    };
+    assert.deepEqual(await limits(), ['1000']);
+    assert.deepEqual(await limits('--page-size', '3'), ['3']);
   });
 
   it('writes CSV with flat entry columns and logRecord as an exact JSON cell', async () => {

@@ -71,7 +71,20 @@ describe('fetch --out on a file that cannot grow', () => {
     await server.close();
     dir.remove();
   });
-  const fetchArgs = (...more: string[]) => ['fetch', '--url', server.url, '--type', 'UserCallPlay', '--rate', '0', '--from', '2026-01-01', ...more];
+  const fetchArgs = (...more: string[]) => [
+    'fetch',
+    '--url',
+    server.url,
+    '--type',
+    'UserCallPlay',
+    '--rate',
+    '0',
+    '--from',
+    '2026-01-01',
+    '--page-size',
+    '100',
+    ...more,
+  ];
 
   it('is cut back to its whole records, and says how many and why', { skip: canCap ? undefined : 'the shell cannot cap file sizes' }, async () => {
     for (const format of ['ndjson', 'csv', 'json'] as const) {
