@@ -112,8 +112,10 @@ export function pageSizeFrom(flags: RemoteFlags): number | undefined {
 }
 
 /**
- * The page size to ask for: --page-size, else 1000 from a source that is not Gong (Gong always
- * sends 100; at 3 requests a second, pages of 100 make an export of 30,000 entries take 100 s).
+ * The page size to ask for: --page-size, else 1000 from a source that is not Gong. Gong pages by
+ * 100 whatever is asked; logwarden (or another server with the `limit` extension) serves up to
+ * 1000, so under the same 3 requests a second an export or a mirror moves ten times as much.
+ * Servers without the extension ignore it.
  */
 export function pageSizeFor(flags: RemoteFlags, baseUrl: string): number | undefined {
   return pageSizeFrom(flags) ?? (isGong(baseUrl) ? undefined : 1000);

@@ -26,15 +26,6 @@ interface SyncFlags extends RemoteFlags, StoreFlags {
   json?: boolean;
 }
 
-/**
- * Page size when --page-size is not given. Gong pages by 100 whatever is asked; logwarden (or
- * another server with the `limit` extension) serves up to 1000, so a mirror under the same
- * 3 requests per second moves ten times as much. Servers without the extension ignore it.
- */
-export function mirrorPageSize(flags: RemoteFlags, baseUrl: string): number | undefined {
-  return pageSizeFor(flags, baseUrl);
-}
-
 function typesFrom(flag: string, known: LogTypes): string[] {
   if (flag.trim() === 'all') return [...GONG_LOG_TYPES];
   const list = [
@@ -74,7 +65,7 @@ async function syncOnce(
   const since = parseWhen(flags.since, '--since', now);
   const overlapMs = parseDuration(flags.overlap, '--overlap');
   const silentAfterMs = parseDuration(flags.silentAfter, '--silent-after');
-  const pageSize = mirrorPageSize(flags, client.baseUrl);
+  const pageSize = pageSizeFor(flags, client.baseUrl);
   return mirrorTypes(
     target,
     client,

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { mirrorPageSize } from '../../src/cli/sync.ts';
+import { pageSizeFor } from '../../src/cli/remote.ts';
 import { LogsClient } from '../../src/client/index.ts';
 import { NO_RECORDS_MESSAGE } from '../../src/errors.ts';
 import { GONG_LOG_TYPES } from '../../src/logs/log-types.ts';
@@ -285,11 +285,11 @@ describe('the mirror of one log type', () => {
   });
 
   it('asks for pages of 1000 from a source that is not Gong, unless --page-size says otherwise', () => {
-    assert.equal(mirrorPageSize({ url: 'x' }, 'http://127.0.0.1:8080/'), 1000);
-    assert.equal(mirrorPageSize({ url: 'x' }, 'https://api.gong.io/'), undefined);
-    assert.equal(mirrorPageSize({ url: 'x' }, 'https://us-12345.api.gong.io/'), undefined);
-    assert.equal(mirrorPageSize({ url: 'x', pageSize: '250' }, 'http://127.0.0.1:8080/'), 250);
-    assert.equal(mirrorPageSize({ url: 'x', pageSize: '250' }, 'https://api.gong.io/'), 250);
+    assert.equal(pageSizeFor({ url: 'x' }, 'http://127.0.0.1:8080/'), 1000);
+    assert.equal(pageSizeFor({ url: 'x' }, 'https://api.gong.io/'), undefined);
+    assert.equal(pageSizeFor({ url: 'x' }, 'https://us-12345.api.gong.io/'), undefined);
+    assert.equal(pageSizeFor({ url: 'x', pageSize: '250' }, 'http://127.0.0.1:8080/'), 250);
+    assert.equal(pageSizeFor({ url: 'x', pageSize: '250' }, 'https://api.gong.io/'), 250);
   });
 });
 
