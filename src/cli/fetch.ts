@@ -223,6 +223,13 @@ async function run(flags: FetchFlags, clock: () => number): Promise<void> {
           ? `; nothing was added to ${flags.out}`
           : `; ${flags.out} holds ${flags.format === 'csv' ? 'only the header' : flags.format === 'json' ? 'a document with no entries' : 'nothing'}`;
       process.stderr.write(`logwarden: no entries matched: ${flags.type} ${range} at ${client.baseUrl}${file}\n`);
+    } else if (done.written === 0) {
+      // The source can answer a cursor with "no records" both at the true end and once the cursor has expired.
+      process.stderr.write(
+        'logwarden: warning: the page at --cursor held no entries: either the export had already reached its end, or the source ' +
+          'no longer knows the cursor (an expired one can look the same). To be sure nothing is missing, start again from the last ' +
+          'instant written, without --cursor.\n',
+      );
     } else if (process.stderr.isTTY && !toStdout) {
       process.stderr.write(`${counted(done.written, `${flags.type} entry`, `${flags.type} entries`)} written to ${flags.out}\n`);
     }

@@ -312,6 +312,18 @@ describe('logwarden fetch against a misbehaving Gong-compatible server', () => {
     assert.match(stderr, /--from 2026-01-01T00:00:00Z .*--cursor/, 'the resumed query repeats the bounds exactly');
   });
 
+  it('warns when the page at --cursor holds no entries: the end, or a cursor the source no longer knows', async () => {
+    const out = join(dir.path, 'cursor-empty.ndjson');
+    server.faults.push({
+      kind: 'status',
+      status: 404,
+      body: '{"requestId":"r3","errors":["No log records found corresponding to the provided log type and time range"]}',
+    });
+    const r = await runCli(fetchArgs('--from', '2026-01-01', '--cursor', 'some-cursor', '--out', out), { env: CREDS });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /warning: the page at --cursor held no entries: .*start again from the last instant written, without --cursor\.\n$/);
+  });
+
   it('does not offer again a cursor the source refused or cut short; an export stopped before its first page names no file', async () => {
     const out = join(dir.path, 'cursor-refused.ndjson');
     server.faults.push({ kind: 'slow', ms: 0 }, { kind: 'status', status: 400, body: '{"requestId":"r2","errors":["cursor has expired"]}' });
