@@ -1,8 +1,9 @@
 /** Pieces shared by the commands: store options, config from flags, output. */
+import cluster from 'node:cluster';
 import { existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
-import { type Config, type ConfigOverrides, loadConfig } from '../config.ts';
+import { type Config, type ConfigOverrides, loadConfig, storeChoiceWarning } from '../config.ts';
 import { openStore } from '../store/open.ts';
 import type { Store } from '../store/store.ts';
 import { CommandError, UsageError } from './exit-codes.ts';
@@ -24,7 +25,11 @@ export function configFrom(flags: StoreFlags, more: ConfigOverrides = {}): Confi
   if (flags.dataDir !== undefined && flags.databaseUrl !== undefined) {
     throw new UsageError('--data-dir and --database-url name two stores: give one (the embedded SQLite store, or PostgreSQL)');
   }
-  return loadConfig({ dataDir: flags.dataDir, databaseUrl: flags.databaseUrl, ...more });
+  const config = loadConfig({ dataDir: flags.dataDir, databaseUrl: flags.databaseUrl, ...more });
+  // Every command that touches the store says which one the environment chose (serve's workers leave it to their primary).
+  const twoStores = cluster.isWorker ? undefined : storeChoiceWarning(flags);
+  if (twoStores !== undefined) process.stderr.write(`logwarden: warning: ${twoStores}\n`);
+  return config;
 }
 
 /** Where the configured store is, as a message names it: the data directory's full path, or the database's host and name (never its password). */

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { gongRetentionText } from '../admin/gong-retention.ts';
 import { daysText } from '../admin/retention.ts';
-import { type Config, type LogFormat, storeChoiceWarning } from '../config.ts';
+import type { Config, LogFormat } from '../config.ts';
 import type { Bootstrap, Listening } from '../server/start.ts';
 import { configFrom, intFlag, type StoreFlags } from './common.ts';
 import { CommandError, UsageError } from './exit-codes.ts';
@@ -198,8 +198,6 @@ export function registerServe(program: Command): void {
       // The primary checks and warns for its workers, which share its environment and store.
       if (!cluster.isWorker) {
         checkTempDir();
-        const twoStores = storeChoiceWarning(opts);
-        if (twoStores !== undefined) process.stderr.write(`logwarden: warning: ${twoStores}\n`);
       }
       if (workers > 1 || cluster.isWorker) {
         const { runPrimary, runWorker } = await import('../server/workers.ts');

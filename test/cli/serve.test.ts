@@ -311,6 +311,16 @@ describe('logwarden serve', () => {
     // A flag chooses: nothing to warn about.
     const chosen = await runCli(['serve', '--port', '0', '--database-url', env.LOGWARDEN_DATABASE_URL], { env });
     assert.doesNotMatch(chosen.stderr, /warning/);
+    // Every command that touches the store says it, once.
+    for (const args of [
+      ['tenants', 'list'],
+      ['keys', 'list', '--tenant', '1'],
+      ['seed', '--tenant', '1', '--entries', '1'],
+    ]) {
+      const admin = await runCli(args, { env });
+      assert.equal(admin.code, 1, admin.stderr);
+      assert.equal(admin.stderr.match(/warning: LOGWARDEN_DATA_DIR and LOGWARDEN_DATABASE_URL are both set/g)?.length, 1, admin.stderr);
+    }
   });
 
   it('refuses --gong-retention without --demo (exit 2)', async () => {
