@@ -12,6 +12,7 @@
 import { closeSync, mkdtempSync, openSync, readSync, rmdirSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { LogwardenError } from '../errors.ts';
 import type { NewEntry } from './entry.ts';
 
 export class EntrySpool {
@@ -37,9 +38,19 @@ export class EntrySpool {
   }
 
   private spill(): void {
-    const dir = mkdtempSync(join(tmpdir(), 'logwarden-spool-'));
+    let dir: string;
+    try {
+      dir = mkdtempSync(join(tmpdir(), 'logwarden-spool-'));
+      this.fd = openSync(join(dir, 'entries'), 'wx+', 0o600);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      // A full disk is said as such by the error handler; anything else is a temporary directory gone or made unwritable since start.
+      if (code === 'ENOSPC' || code === undefined) throw err;
+      throw new LogwardenError('unavailable', [
+        `cannot spool a large request: the server's temporary directory cannot be written (${code}); nothing was stored; retry later`,
+      ]);
+    }
     const file = join(dir, 'entries');
-    this.fd = openSync(file, 'wx+', 0o600);
     try {
       unlinkSync(file);
       rmdirSync(dir);

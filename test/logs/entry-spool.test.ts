@@ -3,6 +3,7 @@ import { fstatSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { LogwardenError } from '../../src/errors.ts';
 import { entryKey, type NewEntry } from '../../src/logs/entry.ts';
 import { EntrySpool } from '../../src/logs/entry-spool.ts';
 
@@ -53,5 +54,30 @@ describe('EntrySpool', () => {
     assert.equal([...spool.entries()].length, 2000);
     spool.dispose();
     rmSync(dir, { recursive: true });
+  });
+
+  it('refuses with a 503 that says why, when the temporary directory has gone since start', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'logwarden-spool-test-'));
+    rmSync(dir, { recursive: true });
+    const saved = process.env.TMPDIR;
+    process.env.TMPDIR = dir;
+    const spool = new EntrySpool(10_000);
+    try {
+      assert.throws(
+        () => {
+          for (let i = 0; i < 2000; i++) spool.push(make(i));
+        },
+        (err: unknown) =>
+          err instanceof LogwardenError &&
+          err.code === 'unavailable' &&
+          /^cannot spool a large request: the server's temporary directory cannot be written \(ENOENT\); nothing was stored; retry later$/.test(
+            err.messages[0]!,
+          ),
+      );
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+      spool.dispose();
+    }
   });
 });
