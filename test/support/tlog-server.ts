@@ -13,6 +13,7 @@ import {
   encodeBase64,
   encodeEntryBundle,
   generateNoteKey,
+  leafHash,
   MemoryTree,
   type NoteSigner,
   parseSignerKey,
@@ -93,15 +94,18 @@ export async function startTlogServer(options: { tenantId?: string; origin?: str
     requests: {},
     async append(batch) {
       const out: LoggedEntry[] = [];
+      const hashes: Uint8Array[] = [];
       for (const e of batch) {
         const text = e.wireText ?? wireText(e.eventTime, seq++);
         const leaf = new TextEncoder().encode(buildEntryLeaf({ logType: e.logType, eventTime: e.eventTime, wireText: text }));
-        const logged = { logType: e.logType, eventTime: e.eventTime, wireText: text, leafIndex: state.tree.size };
-        await state.tree.append(leaf);
+        const logged = { logType: e.logType, eventTime: e.eventTime, wireText: text, leafIndex: state.tree.size + hashes.length };
+        hashes.push(leafHash(leaf));
         state.leaves.push(leaf);
         state.entries.push(logged);
         out.push(logged);
       }
+      // The batch's leaves in one step, as a store appends them.
+      await state.tree.appendHashes(hashes);
       await state.sign();
       return out;
     },
@@ -194,6 +198,7 @@ export async function startTlogServer(options: { tenantId?: string; origin?: str
     res.end(body);
   };
 
+  const snapshots = new Map<string, LoggedEntry[]>();
   const listLogs = (req: IncomingMessage, res: ServerResponse, url: URL) => {
     count('logs');
     const logType = url.searchParams.get('logType');
@@ -201,21 +206,32 @@ export async function startTlogServer(options: { tenantId?: string; origin?: str
     const toText = url.searchParams.get('toDateTime');
     const to = toText ? Date.parse(toText) : Infinity;
     const limit = Number(url.searchParams.get('limit') ?? '100');
-    const offset = Number(url.searchParams.get('cursor') ?? '0');
-    // Each time parsed once per request, not once per comparison: windows of 100,000s of entries stay quick.
-    const all = state.entries
-      .flatMap((e) => {
-        const t = e.logType === logType ? Date.parse(e.eventTime) : Number.NaN;
-        return t >= from && t < to ? [{ e, t }] : [];
-      })
-      .sort((a, b) => a.t - b.t || a.e.leafIndex - b.e.leafIndex)
-      .map((x) => x.e);
+    // A cursor names the query's snapshot, taken by its first page (as logwarden's own cursors do), and the offset in it.
+    const cursor = url.searchParams.get('cursor');
+    const [snapshot, offsetText] = cursor === null ? [undefined, '0'] : cursor.split('.');
+    const offset = Number(offsetText);
+    let all: LoggedEntry[] | undefined;
+    if (snapshot !== undefined) {
+      all = snapshots.get(snapshot);
+      if (all === undefined) return fail(res, 400, 'cursor: unknown');
+    } else {
+      // Each time parsed once per request, not once per comparison: windows of 100,000s of entries stay quick.
+      all = state.entries
+        .flatMap((e) => {
+          const t = e.logType === logType ? Date.parse(e.eventTime) : Number.NaN;
+          return t >= from && t < to ? [{ e, t }] : [];
+        })
+        .sort((a, b) => a.t - b.t || a.e.leafIndex - b.e.leafIndex)
+        .map((x) => x.e);
+    }
+    const id = snapshot ?? String(snapshots.size);
+    if (snapshot === undefined) snapshots.set(id, all);
     if (all.length === 0) return fail(res, 404, NO_RECORDS_MESSAGE);
     const page = all.slice(offset, offset + limit);
     const more = offset + limit < all.length;
     const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8' };
     if (req.headers['x-logwarden-leaf-index'] === '1') headers['x-logwarden-leaf-index'] = page.map((e) => e.leafIndex).join(',');
-    const records = `{"totalRecords":${all.length},"currentPageSize":${limit},"currentPageNumber":${Math.floor(offset / limit)}${more ? `,"cursor":"${offset + limit}"` : ''}}`;
+    const records = `{"totalRecords":${all.length},"currentPageSize":${limit},"currentPageNumber":${Math.floor(offset / limit)}${more ? `,"cursor":"${id}.${offset + limit}"` : ''}}`;
     res.writeHead(200, headers);
     res.end(`{"requestId":"test","records":${records},"logEntries":[${page.map((e) => e.wireText).join(',')}]}`);
   };
