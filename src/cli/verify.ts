@@ -28,7 +28,7 @@ import {
 import { type Config, loadConfig, verifyCacheDir, verifyStatePath } from '../config.ts';
 import { compareInstants, parseDateTime } from '../logs/time.ts';
 import { type Checkpoint, encodeBase64, NoteKeyError, parseVerifierKey } from '../tlog/index.ts';
-import { fileProblem, intFlag, printJson, writeFailure, writeWhole } from './common.ts';
+import { counted, fileProblem, intFlag, printJson, writeFailure, writeWhole } from './common.ts';
 import { parseWhen, WHEN_HELP } from './dates.ts';
 import { CommandError, UsageError } from './exit-codes.ts';
 import { createProgress } from './progress.ts';
@@ -201,7 +201,14 @@ function deletionLines(deleted: WindowProof['deleted'], bad: WindowProof['badRec
       leaves.length === 1
         ? `leaf ${first.leafIndex} (eventTime ${first.eventTime})`
         : `${num(leaves.length)} leaves (eventTime ${earliest.eventTime} to ${latest.eventTime})`;
-    lines.push(`  ${which}: deleted by retention on ${first.deletedAt}, receipt leaf ${receiptLeaf} (its count and digest match the deleted leaves)`);
+    // How old the youngest of them was when deleted: what an auditor compares with the retention period in force.
+    const days = Math.floor((Date.parse(first.deletedAt) - at(latest).ms) / 86_400_000);
+    const age = Number.isNaN(days)
+      ? ''
+      : ` (${leaves.length === 1 ? 'it was' : 'the latest was'} ${days < 1 ? 'less than a day' : counted(days, 'day', 'days')} old)`;
+    lines.push(
+      `  ${which}: deleted by retention on ${first.deletedAt}${age}, receipt leaf ${receiptLeaf} (its count and digest match the deleted leaves)`,
+    );
   }
   for (const b of bad) lines.push(`  BAD DELETION RECEIPT: leaf ${b.receiptLeaf}: ${b.reason}`);
   return lines;

@@ -70,11 +70,12 @@ describe('logwarden verify after retention', () => {
     const date = (ms: number) => new Date(ms).toISOString();
     assert.ok(
       r.stdout.includes(
-        `6 leaves (eventTime ${date(T0)} to ${date(T0 + 5 * MIN)}): deleted by retention on ${r1.purgedAt}, receipt leaf ${r1.leafIndex}`,
+        `6 leaves (eventTime ${date(T0)} to ${date(T0 + 5 * MIN)}): deleted by retention on ${r1.purgedAt} ` +
+          `(the latest was ${Math.floor((Date.parse(r1.purgedAt) - (T0 + 5 * MIN)) / 86_400_000).toLocaleString('en-US')} days old), receipt leaf ${r1.leafIndex}`,
       ),
       r.stdout,
     );
-    assert.ok(r.stdout.includes(`deleted by retention on ${r2.purgedAt}, receipt leaf ${r2.leafIndex}`), r.stdout);
+    assert.match(r.stdout, new RegExp(`deleted by retention on ${r2.purgedAt} \\(the latest was [\\d,]+ days old\\), receipt leaf ${r2.leafIndex}`));
     assert.doesNotMatch(r.stdout, /HIDDEN/);
 
     const json = await verify('--type', 'AccessLog', '--from', new Date(T0).toISOString(), '--json');
@@ -172,7 +173,7 @@ describe('logwarden verify after retention', () => {
     assert.match(ok.stdout, /COMPLETE within the bundled leaf range/);
     assert.match(
       ok.stdout,
-      new RegExp(`4 leaves \\(eventTime .*\\): deleted by retention on ${receipt.purgedAt}, receipt leaf ${receipt.leafIndex}`),
+      new RegExp(`4 leaves \\(eventTime .*\\): deleted by retention on ${receipt.purgedAt} \\(.* old\\), receipt leaf ${receipt.leafIndex}`),
     );
 
     // Without the receipt, or with its digest's hashes altered, the deleted leaves are hidden or the receipt bad.
