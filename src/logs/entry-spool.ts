@@ -15,6 +15,9 @@ import { join } from 'node:path';
 import { LogwardenError } from '../errors.ts';
 import type { NewEntry } from './entry.ts';
 
+/** Why a temporary folder cannot be made other than a full disk: the directory removed, made read-only or closed to this user. */
+const TEMP_DIR_GONE = new Set(['ENOENT', 'ENOTDIR', 'EACCES', 'EPERM', 'EROFS']);
+
 export class EntrySpool {
   private memory: NewEntry[] = [];
   private bytes = 0;
@@ -41,16 +44,21 @@ export class EntrySpool {
     let dir: string;
     try {
       dir = mkdtempSync(join(tmpdir(), 'logwarden-spool-'));
-      this.fd = openSync(join(dir, 'entries'), 'wx+', 0o600);
     } catch (err) {
+      // The temporary directory gone or made unwritable since start (a full disk is said as such by the error handler).
       const code = (err as NodeJS.ErrnoException).code;
-      // A full disk is said as such by the error handler; anything else is a temporary directory gone or made unwritable since start.
-      if (code === 'ENOSPC' || code === undefined) throw err;
+      if (code === undefined || !TEMP_DIR_GONE.has(code)) throw err;
       throw new LogwardenError('unavailable', [
         `cannot spool a large request: the server's temporary directory cannot be written (${code}); nothing was stored; retry later`,
       ]);
     }
     const file = join(dir, 'entries');
+    try {
+      this.fd = openSync(file, 'wx+', 0o600);
+    } catch (err) {
+      rmSync(dir, { recursive: true, force: true });
+      throw err;
+    }
     try {
       unlinkSync(file);
       rmdirSync(dir);
