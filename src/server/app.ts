@@ -3,10 +3,11 @@
  * drive it with `inject()` and `serve` adds the socket.
  */
 import { randomBytes } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
-import { LogwardenError } from '../errors.ts';
+import { invalid, LogwardenError } from '../errors.ts';
 import { CursorCodec } from '../logs/cursor.ts';
 import { LogTypes } from '../logs/log-types.ts';
 import { newRequestId } from '../logs/request-id.ts';
@@ -60,6 +61,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   app.decorateRequest('principal', null);
   app.decorateRequest('failure', null);
   addRequestHooks(app, record);
+  refuseWhatNodeWouldAnswerBare(app);
   limitSlowBodies(app, ctx.config.requestTimeoutMs);
   app.setErrorHandler(errorHandler);
   answerUnknownRoutes(app);
@@ -80,6 +82,8 @@ function createFastify(logger: Logger | undefined, record: RecordAnswer): Fastif
     trustProxy: false,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    // An HTTP/1.1 request without Host is refused by refuseWhatNodeWouldAnswerBare, with the envelope.
+    http: { requireHostHeader: false },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     // verbose: a schema problem carries the value it refused, so a message can quote it.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false, verbose: true } },
@@ -180,6 +184,33 @@ function addRequestHooks(app: FastifyInstance, record: RecordAnswer): void {
   });
   app.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
     record(request, reply);
+    done();
+  });
+}
+
+/**
+ * Two requests Node's HTTP server would answer by itself, with an empty body, no requestId, no
+ * log line and no count: an HTTP/1.1 request without Host (a bare 400, RFC 9112 §3.2) and an
+ * `Expect` other than 100-continue (a bare 417). They reach the app instead (createFastify turns
+ * Node's Host check off; the checkExpectation event is handed on as a request) and are refused
+ * here, before any route or body is looked at, as every malformed request is: 400 in the
+ * route's error shape.
+ */
+function refuseWhatNodeWouldAnswerBare(app: FastifyInstance): void {
+  const unmetExpectations = new WeakSet<IncomingMessage>();
+  app.server.on('checkExpectation', (req: IncomingMessage, res) => {
+    unmetExpectations.add(req);
+    app.server.emit('request', req, res);
+  });
+  app.addHook('onRequest', (request: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void) => {
+    const raw = request.raw;
+    if (unmetExpectations.has(raw)) {
+      const expect = String(raw.headers.expect);
+      return done(invalid(`Expect: ${JSON.stringify(expect.slice(0, 40))} is not supported; the only expectation this server meets is 100-continue`));
+    }
+    if (raw.httpVersionMajor === 1 && raw.httpVersionMinor === 1 && raw.headers.host === undefined) {
+      return done(invalid('Host: the header is required in an HTTP/1.1 request'));
+    }
     done();
   });
 }

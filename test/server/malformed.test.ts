@@ -607,6 +607,36 @@ const CASES: Case[] = [
     message: /malformed HTTP request/,
   },
   { name: 'garbage request line', status: 400, send: () => Buffer.from('HELLO WORLD\r\n\r\n'), message: /malformed HTTP request/ },
+  // Node's HTTP server answers these itself (a bare 400, a bare 417) unless the app takes them.
+  {
+    name: 'HTTP/1.1 without Host',
+    status: 400,
+    send: (c) => Buffer.from(`GET ${qs(valid())} HTTP/1.1\r\nAuthorization: ${c.auth}\r\nConnection: close\r\n\r\n`, 'latin1'),
+    message: /^Host: /,
+  },
+  {
+    name: 'HTTP/1.1 without Host, to a path no route has',
+    status: 400,
+    send: () => Buffer.from('GET /nowhere HTTP/1.1\r\nConnection: close\r\n\r\n', 'latin1'),
+    message: /^Host: /,
+  },
+  {
+    name: 'Expect other than 100-continue on a read',
+    status: 400,
+    send: (c) => ({ method: 'GET', path: qs(valid()), headers: { authorization: c.auth, expect: '200-ok' } }),
+    message: /^Expect: .*100-continue/,
+  },
+  {
+    name: 'Expect other than 100-continue on an ingest',
+    status: 400,
+    send: (c) => ({
+      method: 'POST',
+      path: '/v2/logs',
+      headers: { authorization: c.auth, 'content-type': 'application/json', expect: 'x-unheard-of' },
+      body: batch(E(`"eventTime":"2024-03-02T00:00:00Z","logRecord":{"expect":"refused"}`)),
+    }),
+    message: /^Expect: /,
+  },
 
   // --- POST /oauth2/token
   token('without credentials', 401, 'invalid_client', 'grant_type=client_credentials', () => undefined),
@@ -625,6 +655,18 @@ const CASES: Case[] = [
   token('with scope twice', 400, 'invalid_request', 'grant_type=client_credentials&scope=api:logs:read&scope=api:logs:write'),
   token('as JSON', 400, 'invalid_request', '{"grant_type":"client_credentials"}', undefined, 'application/json'),
   token('with a body over 16 KB', 400, 'invalid_request', `grant_type=client_credentials&pad=${'x'.repeat(20_000)}`),
+  {
+    name: 'token request with an Expect other than 100-continue',
+    status: 400,
+    oauth: 'invalid_request',
+    send: (c) => ({
+      method: 'POST',
+      path: '/oauth2/token',
+      headers: { authorization: c.auth, 'content-type': 'application/x-www-form-urlencoded', expect: '200-ok' },
+      body: 'grant_type=client_credentials',
+    }),
+    message: /^Expect: /,
+  },
 ];
 
 function basicWithSecret(auth: string, secret: string): string {
