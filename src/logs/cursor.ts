@@ -5,7 +5,7 @@
  * so no page after the first ever counts again.
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import type { UserMatch } from './entry.ts';
+import { MAX_USER_FIELD_LENGTH, type UserMatch } from './entry.ts';
 
 export interface CursorState {
   readonly tenantId: string;
@@ -43,6 +43,14 @@ function nextIv(): Buffer {
   ivAt += IV_BYTES;
   return ivPool.subarray(ivAt - IV_BYTES, ivAt);
 }
+
+/**
+ * The longest cursor `encode` makes, which `decode` must take: a user filter of up to
+ * MAX_USER_FIELD_LENGTH UTF-16 units, each spelled by JSON in at most 6 bytes (`\u0001`, a lone
+ * surrogate; `中` takes 3), the other fields well under 1 KiB, sealed behind the IV and the GCM
+ * tag, in base64url. A filter of 1024 control characters makes a cursor of about 8,400 characters.
+ */
+const MAX_CURSOR_LENGTH = Math.ceil(((IV_BYTES + 16 + 1024 + 6 * MAX_USER_FIELD_LENGTH) * 4) / 3);
 
 export class CursorError extends Error {}
 
@@ -83,7 +91,7 @@ export class CursorCodec {
 
   /** Decodes a cursor; throws CursorError when it is malformed or was not made with this key. */
   decode(text: string): CursorState {
-    if (text.length < 40 || text.length > 2048 || !/^[A-Za-z0-9_-]+$/.test(text)) throw new CursorError('malformed');
+    if (text.length < 40 || text.length > MAX_CURSOR_LENGTH || !/^[A-Za-z0-9_-]+$/.test(text)) throw new CursorError('malformed');
     const raw = Buffer.from(text, 'base64url');
     const iv = raw.subarray(0, 12);
     const tag = raw.subarray(12, 28);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { CursorCodec, CursorError, type CursorState } from '../../src/logs/cursor.ts';
+import { MAX_USER_FIELD_LENGTH } from '../../src/logs/entry.ts';
 
 const SECRET = 'a signing secret for tests';
 
@@ -69,6 +70,32 @@ describe('cursor codec', () => {
       const body = Buffer.concat([cipher.update(JSON.stringify(old)), cipher.final()]);
       const text = Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64url');
       assert.deepEqual(new CursorCodec(SECRET).decode(text), state);
+    }
+  });
+
+  it('decodes every cursor it encodes: the longest user filter the API takes, in characters JSON spells with the most bytes', () => {
+    const codec = new CursorCodec(SECRET);
+    // The widest other fields too: a 20-digit tenant, a 64-character extra log type, the
+    // earliest instant with 60 fraction digits, the largest numbers.
+    const widest: CursorState = {
+      ...state,
+      tenantId: '9'.repeat(20),
+      logType: `X${'y'.repeat(63)}`,
+      from: { ms: -62_167_219_200_000, sub: '9'.repeat(60) },
+      to: { ms: 253_402_300_799_999, sub: '9'.repeat(60) },
+      watermark: Number.MAX_SAFE_INTEGER,
+      afterTimeMs: 253_402_300_799_999,
+      afterSeq: Number.MAX_SAFE_INTEGER,
+      page: Number.MAX_SAFE_INTEGER,
+      total: Number.MAX_SAFE_INTEGER,
+      expiresMs: Number.MAX_SAFE_INTEGER,
+    };
+    for (const unit of ['中', '\u0001', '\ud800', '"', '😀', 'a']) {
+      const value = unit.repeat(Math.floor(MAX_USER_FIELD_LENGTH / unit.length));
+      for (const field of ['userId', 'userEmailAddress'] as const) {
+        const s = { ...widest, user: { field, value } };
+        assert.deepEqual(codec.decode(codec.encode(s)), s, `${field} of ${value.length} × ${JSON.stringify(unit)}`);
+      }
     }
   });
 

@@ -323,6 +323,28 @@ for (const kind of await storeKinds()) {
       }
     });
 
+    it('pages on with the longest filter value it takes, whatever its characters (the cursor carries the value)', async () => {
+      for (const [field, value] of [
+        ['userEmailAddress', '中'.repeat(1024)],
+        ['userId', '"'.repeat(1024)],
+      ] as const) {
+        const entries = Array.from({ length: 3 }, (_, i) => ({
+          [field]: value,
+          eventTime: `2026-03-20T00:00:0${i}.000Z`,
+          logRecord: { i: 1000 + i },
+        }));
+        assert.equal((await t.ingest('AccessLog', entries)).statusCode, 201);
+        // Outside the range of the other tests, which count every entry of theirs.
+        const march = { ...query, fromDateTime: '2026-03-01T00:00:00Z', toDateTime: '2026-04-01T00:00:00Z' };
+        const pages = await allPages(t, { ...march, [field]: value, limit: '1' });
+        assert.deepEqual(indexes(pages), [1000, 1001, 1002], field);
+        assert.deepEqual(
+          pages.map((p) => p.records.totalRecords),
+          [3, 3, 3],
+        );
+      }
+    });
+
     it('answers without the parameters exactly as before: every entry, no other field', async () => {
       const res = await t.list(query);
       const body = res.json();
