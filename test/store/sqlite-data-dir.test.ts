@@ -5,6 +5,8 @@
  * in it are tightened.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +14,7 @@ import { after, describe, it } from 'node:test';
 import { parseNdjsonLine } from '../../src/logs/ingest-parse.ts';
 import { LogTypes } from '../../src/logs/log-types.ts';
 import { createTenant } from '../../src/service/access-keys.ts';
+import { prepareDataDir } from '../../src/store/sqlite/data-dir.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import { runCli, startServe } from '../support/cli.ts';
 
@@ -121,5 +124,27 @@ describe('SQLite data directory permissions', () => {
     const quiet = await runCli(['tenants', 'list', '--data-dir', dataDir]);
     assert.equal(quiet.code, 0, quiet.stderr);
     assert.doesNotMatch(quiet.stderr, /warning/);
+  });
+
+  it('says nothing of a companion file another process removed while the directory was read', async () => {
+    // Another command closing the store deletes its -wal and -shm (SQLite does, on the last
+    // close) while this one lists the directory: a file gone is nothing to tighten.
+    const dataDir = join(root, 'vanishing');
+    mkdirSync(dataDir, { mode: 0o700 });
+    await useStore(dataDir, 1);
+    const shm = join(dataDir, 'logwarden.db-shm');
+    const toggler = spawn(
+      process.execPath,
+      ['-e', `const fs=require('fs');const p=${JSON.stringify(shm)};for(;;){try{fs.writeFileSync(p,'',{mode:0o600});fs.unlinkSync(p)}catch{}}`],
+      { stdio: 'ignore' },
+    );
+    try {
+      const warnings: string[] = [];
+      for (let i = 0; i < 2000; i++) prepareDataDir(dataDir, 'logwarden.db', ['log-witness.db'], (m) => warnings.push(m));
+      assert.deepEqual(warnings.slice(0, 3), []);
+    } finally {
+      toggler.kill('SIGKILL');
+      await once(toggler, 'exit');
+    }
   });
 });

@@ -84,6 +84,8 @@ export function prepareDataDir(
       chmodSync(path, mode & 0o700);
       tightened.push(`${entry.name} (was ${octal(mode)})`);
     } catch (err) {
+      // Gone since the directory was read: another process closing the store removed its -wal or -shm.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
       warn(`could not make ${path} readable by its owner only: ${(err as Error).message}`);
     }
   }
