@@ -181,9 +181,13 @@ export class DecodedSegment {
     return this.times.length;
   }
 
-  /** Memory this decoded segment holds, for a cache's budget. */
+  /**
+   * Memory this decoded segment holds, for a cache's budget: its text, 20 bytes an entry in
+   * the typed arrays, and about 1 KiB of objects around them (which a segment of a few entries
+   * holds more of than text).
+   */
   get bytes(): number {
-    return this.text.length + this.times.length * 20;
+    return this.text.length + this.times.length * 20 + 1024;
   }
 
   timeMs(i: number): number {
@@ -238,6 +242,19 @@ export class DecodedSegment {
  * any byte differs from what was written (the checksum), when it belongs to another tenant or
  * log type, or when its contents do not add up; nothing of it is returned then.
  */
+/**
+ * `part` of `whole` in a buffer it keeps alive alone. zlib hands back an output smaller than its
+ * chunk (16 KiB) as a slice of that chunk, and caches of decoded segments count what a segment
+ * holds by its text (`DecodedSegment.bytes`): a segment of a few entries would keep 16 KiB alive
+ * for the few hundred bytes counted, so a cache of them held many times its budget.
+ */
+function ownBuffer(part: Buffer, whole: Buffer): Buffer {
+  if (whole.buffer.byteLength === whole.length) return part;
+  const own = Buffer.allocUnsafeSlow(part.length);
+  part.copy(own);
+  return own;
+}
+
 export function decodeSegment(data: Buffer, owner: SegmentOwner, segmentId?: number): DecodedSegment {
   const fail = (problem: string): never => {
     throw new CorruptSegmentError(problem, segmentId);
@@ -283,7 +300,7 @@ export function decodeSegment(data: Buffer, owner: SegmentOwner, segmentId?: num
     end += (i > 0 ? 1 : 0) + r.varint();
     ends[i] = end;
   }
-  const text = plain.subarray(r.at);
+  const text = ownBuffer(plain.subarray(r.at), plain);
   if (end !== text.length) fail('texts do not add up');
   for (let i = 0; i + 1 < count; i++) if (text[ends[i]!] !== COMMA) fail('texts not separated');
   return new DecodedSegment(times, seqs, ends, text);

@@ -48,6 +48,15 @@ describe('segment codec', () => {
     }
   });
 
+  it('holds no more memory than the bytes it tells a cache it holds, small segments too', () => {
+    // Caches of decoded segments keep up to a budget of `bytes`: a small segment whose text
+    // kept a far larger buffer alive (zlib's output chunk) would let them hold many times it.
+    for (const n of [1, 3, 20, 256]) {
+      const seg = decodeSegment(encodeSegment(OWNER, sampleEntries(n)), OWNER);
+      assert.ok(seg.text.buffer.byteLength <= seg.bytes, `${n} entries: ${seg.text.buffer.byteLength} bytes held, ${seg.bytes} counted`);
+    }
+  });
+
   it('compresses realistic texts several times', () => {
     const entries = sampleEntries(256);
     const json = entries.reduce((s, e) => s + e.body.length, 0);
