@@ -238,11 +238,6 @@ export class DecodedSegment {
 }
 
 /**
- * Checks and decodes a segment that should belong to `owner`. Throws CorruptSegmentError when
- * any byte differs from what was written (the checksum), when it belongs to another tenant or
- * log type, or when its contents do not add up; nothing of it is returned then.
- */
-/**
  * `part` of `whole` in a buffer it keeps alive alone. zlib hands back an output smaller than its
  * chunk (16 KiB) as a slice of that chunk, and caches of decoded segments count what a segment
  * holds by its text (`DecodedSegment.bytes`): a segment of a few entries would keep 16 KiB alive
@@ -255,6 +250,11 @@ function ownBuffer(part: Buffer, whole: Buffer): Buffer {
   return own;
 }
 
+/**
+ * Checks and decodes a segment that should belong to `owner`. Throws CorruptSegmentError when
+ * any byte differs from what was written (the checksum), when it belongs to another tenant or
+ * log type, or when its contents do not add up; nothing of it is returned then.
+ */
 export function decodeSegment(data: Buffer, owner: SegmentOwner, segmentId?: number): DecodedSegment {
   const fail = (problem: string): never => {
     throw new CorruptSegmentError(problem, segmentId);
