@@ -291,6 +291,15 @@ export interface Store {
   log?(tenantId: string): Promise<TenantLog | undefined>;
 
   /**
+   * Checks, before a server signs anything, that the logs can be extended, and throws what
+   * extending one would throw: a signing secret other than the one the checkpoints were signed
+   * with (one tenant's last checkpoint is opened: every tenant's key derives from that secret),
+   * and, where the store keeps a witness (SQLite), a log put back to an earlier state than was
+   * signed (every tenant's, read without deriving its key). Cheap with any number of tenants.
+   */
+  checkLogs?(): Promise<void>;
+
+  /**
    * The leaf index of each stored entry of the tenant given by its sequence (`StoredPage.seqs`),
    * in the same order; -1 for a sequence with no leaf of this tenant.
    */

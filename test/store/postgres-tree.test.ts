@@ -151,6 +151,24 @@ if (childUrl) {
       }
     });
 
+    it("checkLogs opens one tenant's last checkpoint: another signing secret is refused before anything is signed", async () => {
+      const url = await cluster!.createDatabase();
+      let store = await openPostgresStore({ url, poolSize: 2, noSealer: true });
+      const OTHER = '444444444444444444';
+      await store.createTenant({ id: OTHER, name: 'o' });
+      await store.createTenant({ id: TENANT, name: 't' });
+      await store.append(TENANT, batchOf(0, 0).slice(0, 3));
+      await store.checkLogs();
+      await store.close();
+      store = await openPostgresStore({ url, poolSize: 2, noSealer: true, log: { signingSecret: 'another secret of at least 32 bytes!' } });
+      try {
+        await assert.rejects(store.checkLogs(), /was the log signing secret changed/);
+      } finally {
+        await store.close();
+        await cluster!.dropDatabase(url);
+      }
+    });
+
     it('keeps every checkpoint compactly; a database whose checkpoints were kept as texts is converted, each text kept byte for byte', async () => {
       const url = await cluster!.createDatabase();
       let store = await openPostgresStore({ url, poolSize: 2, noSealer: true });

@@ -257,6 +257,42 @@ describe('SQLite verifiable log', () => {
     }
   });
 
+  it('checkLogs, before a server signs anything: every log against the witness, the signing secret against one', async () => {
+    const C = '333333333333333333';
+    let store: SqliteStore = openSqliteStore({ dataDir: dir });
+    for (const id of [A, B, C]) {
+      await store.createTenant({ id, name: id });
+      await store.append(id, [makeEntry('AccessLog', T0)]);
+    }
+    await store.checkLogs();
+    const backup = join(dir, 'backup.db');
+    const copier = new Database(join(dir, DATABASE_FILE));
+    copier.exec(`VACUUM INTO '${backup}'`);
+    copier.close();
+    await store.append(C, [makeEntry('AccessLog', T0 + 1)]);
+    await store.close();
+    // A secret of another deployment: the first tenant's checkpoint no longer opens.
+    store = openSqliteStore({ dataDir: dir, log: { signingSecret: 'another secret of at least 32 bytes!' } });
+    try {
+      await assert.rejects(store.checkLogs(), /was the log signing secret changed/);
+    } finally {
+      await store.close();
+    }
+    // The backup put back: the last tenant's log is behind its witness, though the others are not.
+    for (const suffix of ['-wal', '-shm']) rmSync(join(dir, `${DATABASE_FILE}${suffix}`), { force: true });
+    copyFileSync(backup, join(dir, DATABASE_FILE));
+    store = openSqliteStore({ dataDir: dir });
+    try {
+      await assert.rejects(
+        store.checkLogs(),
+        new RegExp(`holds an earlier state of the log of .*/${C} than it signed: its last checkpoint is of size 1, but one of size 2`),
+      );
+      assert.equal((await store.log(A))!.checkpoint.size, 1, 'the others still open');
+    } finally {
+      await store.close();
+    }
+  });
+
   it('a new origin prefix starts a new series of checkpoints; another secret under the same origin is refused', async () => {
     let store: SqliteStore = openSqliteStore({ dataDir: dir });
     await store.createTenant({ id: A, name: 'A' });

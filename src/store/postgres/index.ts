@@ -354,6 +354,18 @@ export class PostgresStore implements Store {
     return tid === undefined ? undefined : this.tree.log(tid, tenantId);
   }
 
+  async checkLogs(): Promise<void> {
+    // The first tenant with a checkpoint: every tenant's key derives from the one signing secret.
+    // No witness here (no local state every server shares).
+    for (const t of await this.listTenants()) {
+      const tid = await this.tid(t.id);
+      if (tid !== undefined && (await this.tree.hasCheckpoint(tid, t.id))) {
+        await this.tree.log(tid, t.id);
+        return;
+      }
+    }
+  }
+
   async leafIndexes(tenantId: string, seqs: readonly number[]): Promise<number[]> {
     const tid = await this.tid(tenantId);
     return tid === undefined ? seqs.map(() => -1) : this.tree.leafIndexes(tid, seqs);

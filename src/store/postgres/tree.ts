@@ -439,6 +439,11 @@ export class PostgresTree {
     };
   }
 
+  /** Whether the tenant has a checkpoint under its origin. */
+  async hasCheckpoint(tid: number, tenantId: string): Promise<boolean> {
+    return (await latestNote(this.pool, tid, this.keys.origin(tenantId))) !== undefined;
+  }
+
   /** The tenant's log as of its latest checkpoint under its origin (signing the first one when there is none). */
   async log(tid: number, tenantId: string): Promise<TenantLog> {
     const origin = this.keys.origin(tenantId);

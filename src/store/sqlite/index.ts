@@ -650,6 +650,14 @@ export class SqliteStore implements Store {
     return tid === undefined ? undefined : this.tree.log(tid, tenantId);
   }
 
+  async checkLogs(): Promise<void> {
+    const tenants = (await this.listTenants()).flatMap((t) => {
+      const tid = this.tid(t.id);
+      return tid === undefined ? [] : [{ tid, tenantId: t.id }];
+    });
+    this.db.transaction(() => this.tree.checkAll(tenants)).deferred();
+  }
+
   async leafIndexes(tenantId: string, seqs: readonly number[]): Promise<number[]> {
     const tid = this.tid(tenantId);
     return tid === undefined ? seqs.map(() => -1) : this.db.transaction(() => this.tree.leafIndexes(tid, seqs)).deferred();

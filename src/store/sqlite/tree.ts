@@ -16,7 +16,7 @@
  * for the new size, signed only if the stored tree still has the last checkpoint's root.
  */
 import type Database from 'better-sqlite3';
-import { type Checkpoint, openCheckpoint } from '../../tlog/checkpoint.ts';
+import { type Checkpoint, openCheckpoint, parseCheckpoint } from '../../tlog/checkpoint.ts';
 import { TILE_WIDTH } from '../../tlog/tile.ts';
 import { type SignedTreeHead, StoreRolledBackError, type TenantLog } from '../store.ts';
 import { appendToTree, type TreeTip, tileRootOf } from '../tree-append.ts';
@@ -205,6 +205,34 @@ export class SqliteTree {
       );
     }
     this.witnessed.add(origin);
+  }
+
+  /**
+   * Store.checkLogs, inside a read transaction: every tenant's last checkpoint held against the
+   * witness (read, not opened: no key derived per tenant), and the first one opened with its
+   * tenant's key (every key derives from the one signing secret, so one tells whether it changed).
+   */
+  checkAll(tenants: readonly { tid: number; tenantId: string }[]): void {
+    let opened = false;
+    for (const { tid, tenantId } of tenants) {
+      const origin = this.keys.origin(tenantId);
+      const row = this.q.latest.get(tid, origin);
+      if (row !== undefined && !opened) {
+        this.latest(tid, tenantId); // opened, then held against the witness
+        opened = true;
+        continue;
+      }
+      let last: Checkpoint | undefined;
+      if (row !== undefined) {
+        const note = noteOfRow(origin, row.size, row);
+        try {
+          last = parseCheckpoint(note.slice(0, note.indexOf('\n\n') + 1));
+        } catch {
+          this.latest(tid, tenantId); // says what is wrong with it
+        }
+      }
+      this.holdAgainstWitness(origin, last);
+    }
   }
 
   /**
