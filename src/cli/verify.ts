@@ -229,14 +229,18 @@ function humanWindow(p: WindowProof): string {
   ];
   lines.push(...deletionLines(p.deleted, p.badReceipts));
   for (const h of p.hidden.slice(0, 20))
-    lines.push(`  HIDDEN: leaf ${h.leafIndex} (eventTime ${h.eventTime}) was logged before the read began but not served`);
+    lines.push(
+      h.servedOnSecondRead === false
+        ? `  HIDDEN: leaf ${h.leafIndex} (eventTime ${h.eventTime}) was not served, and not served either when the window was read again after a checkpoint that holds it (the first checkpoint shown made it look appended during the read)`
+        : `  HIDDEN: leaf ${h.leafIndex} (eventTime ${h.eventTime}) was logged before the read began but not served`,
+    );
   if (p.hidden.length > 20) lines.push(`  … and ${p.hidden.length - 20} more hidden leaves (--json lists all)`);
   for (const u of p.unexpected.slice(0, 20))
     lines.push(`  NOT IN THE LOG: the entry served at position ${u.position} (eventTime ${u.eventTime}): ${u.reason}`);
   if (p.unexpected.length > 20) lines.push(`  … and ${p.unexpected.length - 20} more (--json lists all)`);
   if (p.late.length > 0)
     lines.push(
-      `  ${num(p.late.length)} leaves of the window were logged while it was being read (not served, not a fault): run again to include them`,
+      `  ${num(p.late.length)} leaves of the window were logged while it was being read (not served by that read, served when the window was read again; not a fault)`,
     );
   return lines.join('\n') + '\n';
 }

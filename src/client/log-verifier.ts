@@ -19,6 +19,7 @@ import {
   type Checkpoint,
   CheckpointError,
   checkDeletionReceipts,
+  contentKey,
   DELETION_LEAF_V1,
   decodeBase64,
   decodeEntryBundle,
@@ -44,6 +45,7 @@ import {
   verifyInclusion,
   type WindowAudit,
   WindowMatcher,
+  wireTextDigest,
 } from '../tlog/index.ts';
 import { CompactRange } from './compact-range.ts';
 import { isLogsApiError } from './errors.ts';
@@ -137,9 +139,13 @@ export interface WindowProof {
   inWindow: number;
   /** Served entries proven to be leaves (inclusion and integrity). */
   proven: { position: number; leafIndex: number }[];
-  /** Leaves of the window that were not served though logged before the read began. */
-  hidden: { leafIndex: number; eventTime: string }[];
-  /** Leaves of the window logged while it was being read (not served, not a violation). */
+  /**
+   * Leaves of the window that were not served though logged before the read began, or, marked
+   * `servedOnSecondRead: false`, that looked appended during the read but were not served
+   * when the window was read again after the checkpoint that holds them.
+   */
+  hidden: { leafIndex: number; eventTime: string; servedOnSecondRead?: false }[];
+  /** Leaves of the window logged while it was being read (not served by that read, served by a second one; not a violation). */
   late: { leafIndex: number; eventTime: string }[];
   /**
    * Leaves of the window not served because retention deleted them, each named by a deletion
@@ -610,7 +616,65 @@ export class LogVerifier {
     const result = matcher.match(served.entries());
     const deletions = checkDeletionReceipts(receipts, (index) => typeHashes.get(index));
     const proof = windowProof(window, before.checkpoint.size, after.checkpoint, served, matcher, typeHashes, result, audit, deletions);
+    if (proof.late.length > 0) await this.confirmLate(window, options.pageSize ?? 1000, proof, matcher, result);
     return { ...proof, consistency: { relation: before.relation, previous: before.previous } };
+  }
+
+  /**
+   * Late leaves are only as late as the first checkpoint says: a server that showed an older
+   * checkpoint first could pass off any leaf it hides as appended during the read. Every late
+   * leaf is in the tree of the checkpoint the audit used, which was read before this second
+   * read of the window begins, so each must be served now; those that are not are hidden.
+   * Identical entries count as a multiset: a key must be served as often as the window's
+   * leaves with that key matched before plus its late ones.
+   */
+  private async confirmLate(
+    window: WindowSpec,
+    pageSize: number,
+    proof: Omit<WindowProof, 'consistency'>,
+    matcher: WindowMatcher,
+    result: WindowAudit,
+  ) {
+    const need = new Map<string, number>();
+    const lateByKey = new Map<string, WindowProof['late']>();
+    for (const l of proof.late) {
+      const key = matcher.keyOf(l.leafIndex)!;
+      need.set(key, (need.get(key) ?? 0) + 1);
+      const same = lateByKey.get(key);
+      if (same) same.push(l);
+      else lateByKey.set(key, [l]);
+    }
+    for (const { leaf } of result.matched) {
+      const key = matcher.keyOf(leaf);
+      if (key !== undefined && need.has(key)) need.set(key, need.get(key)! + 1);
+    }
+    const pages = this.client.indexedTextPages({
+      logType: window.logType,
+      fromDateTime: window.from,
+      toDateTime: window.to ?? undefined,
+      limit: pageSize,
+      signal: this.signal,
+    });
+    for await (const { page } of pages) {
+      page.textBytes.forEach((text, i) => {
+        const key = contentKey(page.eventTimes[i]!, wireTextDigest(text));
+        const left = need.get(key);
+        if (left !== undefined) need.set(key, left - 1);
+      });
+    }
+    const notServed = new Set<number>();
+    for (const [key, left] of need) {
+      if (left <= 0) continue;
+      const late = lateByKey.get(key)!;
+      for (const l of late.slice(Math.max(0, late.length - left))) notServed.add(l.leafIndex);
+    }
+    if (notServed.size === 0) return;
+    proof.hidden = [
+      ...proof.hidden,
+      ...proof.late.filter((l) => notServed.has(l.leafIndex)).map((l) => ({ ...l, servedOnSecondRead: false as const })),
+    ].sort((a, b) => a.leafIndex - b.leafIndex);
+    proof.late = proof.late.filter((l) => !notServed.has(l.leafIndex));
+    proof.complete = false;
   }
 
   /**

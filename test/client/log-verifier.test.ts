@@ -14,15 +14,19 @@ const T0 = Date.parse('2026-03-04T00:00:00Z');
 const at = (minutes: number) => new Date(T0 + minutes * 60_000).toISOString();
 const WINDOW = { logType: 'AccessLog', from: at(0), to: at(600) };
 
-function clientFor(s: TlogTestServer): TlogClient {
-  return new TlogClient({
+function clientOptions(s: TlogTestServer) {
+  return {
     baseUrl: s.url,
     accessKey: s.accessKey,
     secret: s.secret,
     tenantId: s.tenantId,
     requestsPerSecond: 0,
     retry: { retries: 0 },
-  });
+  };
+}
+
+function clientFor(s: TlogTestServer): TlogClient {
+  return new TlogClient(clientOptions(s));
 }
 
 /** 700 entries of three types, eventTimes out of append order (late entries), one identical pair. */
@@ -283,5 +287,61 @@ describe('LogVerifier on a large window', () => {
     assert.equal(proof.complete, true);
     assert.equal(proof.served, 130_000);
     assert.equal(proof.inWindow, 130_000);
+  });
+});
+
+describe('LogVerifier and leaves that look appended during the read', () => {
+  let s: TlogTestServer;
+  let stale: string;
+  let added: { leafIndex: number; eventTime: string }[];
+  before(async () => {
+    s = await startTlogServer();
+    await fill(s, 300);
+    stale = s.checkpoint;
+    added = (await s.append([1, 2, 3].map((m) => ({ logType: 'AccessLog', eventTime: at(m) })))).map((e) => ({
+      leafIndex: e.leafIndex,
+      eventTime: e.eventTime,
+    }));
+  });
+  after(() => s.close());
+
+  /** A client whose first checkpoint is `stale` and whose `/v2/logs` reads leave out the added entries on the reads `hide` says. */
+  function staleClient(hide: (read: number) => boolean): TlogClient {
+    let checkpoints = 0;
+    let reads = 0;
+    const all = s.entries;
+    const fetchFn = async (input: string, init: RequestInit): Promise<Response> => {
+      if (input.endsWith('/checkpoint') && checkpoints++ === 0)
+        return new Response(stale, { status: 200, headers: { 'content-type': 'text/plain' } });
+      if (new URL(input).pathname === '/v2/logs' && hide(reads++)) {
+        s.entries = all.filter((e) => !added.some((a) => a.leafIndex === e.leafIndex));
+        try {
+          return await fetch(input, init);
+        } finally {
+          s.entries = all;
+        }
+      }
+      return fetch(input, init);
+    };
+    return new TlogClient({ ...clientOptions(s), fetch: fetchFn });
+  }
+
+  it('a server that shows an old checkpoint first cannot pass off the leaves it hides as appended during the read', async () => {
+    const proof = await new LogVerifier({ client: staleClient(() => true), logKey: s.verifierKey }).proveWindow(WINDOW);
+    assert.equal(proof.sizeAtStart, added[0]!.leafIndex);
+    assert.deepEqual(proof.late, []);
+    assert.deepEqual(
+      proof.hidden,
+      added.map((a) => ({ ...a, servedOnSecondRead: false })),
+    );
+    assert.equal(proof.complete, false);
+  });
+
+  it('leaves appended while the window was read are late, not hidden, once a second read serves them', async () => {
+    // Only the first read (one page) leaves them out, as a log they reached after it would.
+    const proof = await new LogVerifier({ client: staleClient((read) => read === 0), logKey: s.verifierKey }).proveWindow(WINDOW);
+    assert.deepEqual(proof.late, added);
+    assert.deepEqual(proof.hidden, []);
+    assert.equal(proof.complete, true);
   });
 });
