@@ -756,7 +756,12 @@ function windowProof(
         position,
         eventTime: served.eventTime(position),
         claimedLeafIndex: claimed,
-        reason: `the server says it is leaf ${claimed}, but leaf ${claimed} is another entry (this entry is leaf ${leaf})`,
+        reason:
+          claimed >= checkpoint.size
+            ? `the server says it is leaf ${claimed}, beyond the signed tree of ${checkpoint.size} leaves (this entry is leaf ${leaf})`
+            : typeHashes.get(claimed) === undefined
+              ? `the server says it is leaf ${claimed}, but leaf ${claimed} is not a ${window.logType} entry (this entry is leaf ${leaf})`
+              : `the server says it is leaf ${claimed}, but leaf ${claimed} is another entry (this entry is leaf ${leaf})`,
       });
     } else proven.push({ position, leafIndex: claimed ?? leaf });
   }

@@ -193,6 +193,37 @@ describe('LogVerifier against a tampering server', () => {
     }
   });
 
+  it('an entry served with a leaf index beyond the tree, or of a leaf of another type', async () => {
+    const saved = s.entries;
+    const victim = saved.find((e) => e.logType === 'AccessLog')!;
+    const other = saved.find((e) => e.logType === 'UserCallPlay')!;
+    const size = s.tree.size;
+    const cases: [number, RegExp][] = [
+      [
+        10 ** 9,
+        new RegExp(`^the server says it is leaf 1000000000, beyond the signed tree of ${size} leaves \\(this entry is leaf ${victim.leafIndex}\\)$`),
+      ],
+      [
+        other.leafIndex,
+        new RegExp(
+          `^the server says it is leaf ${other.leafIndex}, but leaf ${other.leafIndex} is not a AccessLog entry \\(this entry is leaf ${victim.leafIndex}\\)$`,
+        ),
+      ],
+    ];
+    for (const [claim, reason] of cases) {
+      s.entries = saved.map((e) => (e === victim ? { ...e, leafIndex: claim } : e));
+      try {
+        const proof = await fresh().proveWindow(WINDOW, { waitMs: 0 });
+        assert.equal(proof.complete, false);
+        assert.equal(proof.unexpected.length, 1);
+        assert.equal(proof.unexpected[0]!.claimedLeafIndex, claim);
+        assert.match(proof.unexpected[0]!.reason, reason);
+      } finally {
+        s.entries = saved;
+      }
+    }
+  });
+
   it("a leaf's data altered in the entry bundles (its log type, or its eventTime made malformed)", async () => {
     // Byte 22: inside leaf 0's log type line; byte 35: the '-' after the year of its eventTime.
     for (const at of [22, 35]) {
