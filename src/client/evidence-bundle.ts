@@ -461,7 +461,30 @@ export async function fetchEvidenceBundle(
     limit: options.pageSize ?? 1000,
     signal,
   });
+  const opened = (text: string): Checkpoint => {
+    const why = notSignedBy(text, key);
+    if (why !== null)
+      throw new EvidenceError(
+        `the server's checkpoint is not signed by ${options.logKey ? 'the pinned key' : 'the key it announced'} ${key.text}: ${why}`,
+      );
+    return openCheckpoint(text, key).checkpoint;
+  };
+  // Each entry is a distinct leaf: more entries than the log holds leaves is a server repeating
+  // itself (cursors in a circle), which would otherwise be read forever.
+  let known = -1;
   for await (const { page, leafIndexes } of pages) {
+    if (entries.length + page.texts.length > known) {
+      const deadline = Date.now() + (options.waitMs ?? 3000);
+      for (;;) {
+        known = opened(await client.checkpointNote(signal)).size;
+        if (entries.length + page.texts.length <= known || Date.now() >= deadline) break;
+        await sleep(200, undefined, { signal });
+      }
+      if (entries.length + page.texts.length > known)
+        throw new EvidenceError(
+          `the server served ${entries.length + page.texts.length} entries for the window, more than the ${known} leaves its log holds: it serves entries more than once (pages that repeat, cursors that lead in a circle)`,
+        );
+    }
     if (leafIndexes === null) {
       throw new EvidenceError(
         'the server did not report the leaf index of every entry of a page (X-Logwarden-Leaf-Index), which a bundle needs: either it does not report them, or an entry it served has no leaf in its verifiable log (`logwarden verify` on the window names it)',
@@ -473,14 +496,6 @@ export async function fetchEvidenceBundle(
   // Loops, not Math.min(...indexes): spreading a large window's indexes overflows the stack.
   const from = indexes.length > 0 ? indexes.reduce((least, i) => Math.min(least, i)) : 0;
   const to = indexes.reduce((most, i) => Math.max(most, i + 1), 0);
-  const opened = (text: string): Checkpoint => {
-    const why = notSignedBy(text, key);
-    if (why !== null)
-      throw new EvidenceError(
-        `the server's checkpoint is not signed by ${options.logKey ? 'the pinned key' : 'the key it announced'} ${key.text}: ${why}`,
-      );
-    return openCheckpoint(text, key).checkpoint;
-  };
   let note = await client.checkpointNote(signal);
   let checkpoint = opened(note);
   const deadline = Date.now() + (options.waitMs ?? 3000);

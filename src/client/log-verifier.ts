@@ -54,7 +54,7 @@ import { type LeafCache, MemoryLeafCache } from './leaf-cache.ts';
 import { LeafHashes } from './leaf-hashes.ts';
 import type { LogEntry } from './page.ts';
 import { ServedDigests } from './served-digests.ts';
-import type { TlogClient } from './tlog-client.ts';
+import type { IndexedTextPage, TlogClient } from './tlog-client.ts';
 
 export type VerifyErrorCode =
   /** The checkpoint's signature does not verify with the pinned key, or it is malformed. */
@@ -68,7 +68,9 @@ export type VerifyErrorCode =
   /** The leaves served do not hash to the signed root. */
   | 'tree-mismatch'
   /** An entry bundle or leaf is malformed. */
-  | 'bad-leaf';
+  | 'bad-leaf'
+  /** The window's pages serve more entries than the log holds leaves (a server that repeats itself). */
+  | 'bad-window';
 
 /** A proven violation (or an answer that cannot be checked); `message` says precisely what. */
 export class VerifyError extends Error {
@@ -563,13 +565,7 @@ export class LogVerifier {
     const before = await this.checkpoint();
     // Page by page, keeping a digest of each entry (not the entry): a window of any size.
     const served = new ServedDigests();
-    const pages = this.client.indexedTextPages({
-      logType: window.logType,
-      fromDateTime: window.from,
-      toDateTime: window.to ?? undefined,
-      limit: options.pageSize ?? 1000,
-      signal: this.signal,
-    });
+    const pages = this.windowPages(window, options.pageSize ?? 1000, before.checkpoint.size, options.waitMs ?? 3000);
     for await (const { page, leafIndexes } of pages) {
       const texts = page.textBytes;
       for (let i = 0; i < texts.length; i++) served.add(page.eventTimes[i]!, texts[i]!, leafIndexes?.[i] ?? null);
@@ -621,6 +617,41 @@ export class LogVerifier {
   }
 
   /**
+   * The window's pages, read once. Each entry served is a distinct leaf, so a read that serves
+   * more entries than the log holds leaves (waiting up to `waitMs` for a checkpoint that covers
+   * them, as for leaf indexes) is a server repeating itself, e.g. cursors that lead in a circle:
+   * it fails instead of reading forever.
+   */
+  private async *windowPages(window: WindowSpec, pageSize: number, size: number, waitMs: number): AsyncGenerator<IndexedTextPage, void, undefined> {
+    let known = size;
+    let served = 0;
+    for await (const page of this.client.indexedTextPages({
+      logType: window.logType,
+      fromDateTime: window.from,
+      toDateTime: window.to ?? undefined,
+      limit: pageSize,
+      signal: this.signal,
+    })) {
+      served += page.page.textBytes.length;
+      if (served > known) {
+        const deadline = Date.now() + waitMs;
+        for (;;) {
+          known = (await this.checkpoint()).checkpoint.size;
+          if (served <= known || Date.now() >= deadline) break;
+          await sleep(200, undefined, { signal: this.signal });
+        }
+        if (served > known) {
+          throw new VerifyError(
+            'bad-window',
+            `the server served ${served} entries for the window, more than the ${known} leaves its log holds: it serves entries more than once (pages that repeat, cursors that lead in a circle)`,
+          );
+        }
+      }
+      yield page;
+    }
+  }
+
+  /**
    * Late leaves are only as late as the first checkpoint says: a server that showed an older
    * checkpoint first could pass off any leaf it hides as appended during the read. Every late
    * leaf is in the tree of the checkpoint the audit used, which was read before this second
@@ -648,14 +679,7 @@ export class LogVerifier {
       const key = matcher.keyOf(leaf);
       if (key !== undefined && need.has(key)) need.set(key, need.get(key)! + 1);
     }
-    const pages = this.client.indexedTextPages({
-      logType: window.logType,
-      fromDateTime: window.from,
-      toDateTime: window.to ?? undefined,
-      limit: pageSize,
-      signal: this.signal,
-    });
-    for await (const { page } of pages) {
+    for await (const { page } of this.windowPages(window, pageSize, proof.checkpoint.size, 3000)) {
       page.textBytes.forEach((text, i) => {
         const key = contentKey(page.eventTimes[i]!, wireTextDigest(text));
         const left = need.get(key);

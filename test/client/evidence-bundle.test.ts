@@ -167,6 +167,27 @@ describe('evidence bundles', () => {
     );
   });
 
+  it('fetching from pages whose cursors lead in a circle fails instead of reading forever', { timeout: 30_000 }, async () => {
+    // Pages of 10: the cursor after the second page leads back to the first.
+    const circle = async (input: string, init: RequestInit): Promise<Response> => {
+      const res = await fetch(input, init);
+      if (new URL(input).pathname !== '/v2/logs' || res.status !== 200) return res;
+      return new Response((await res.text()).replace('"cursor":"20"', '"cursor":"0"'), { status: 200, headers: res.headers });
+    };
+    const client = new TlogClient({
+      baseUrl: s.url,
+      accessKey: s.accessKey,
+      secret: s.secret,
+      tenantId: s.tenantId,
+      requestsPerSecond: 0,
+      fetch: circle,
+    });
+    await assert.rejects(
+      fetchEvidenceBundle(client, WINDOW, { logKey: s.verifierKey, pageSize: 10, waitMs: 0 }),
+      new RegExp(`^EvidenceError: the server served \\d+ entries for the window, more than the ${s.tree.size} leaves its log holds`),
+    );
+  });
+
   it('exports any bundled entry as a tlog-proof@v1 the library verifies', () => {
     for (const e of [bundle.entries[0]!, bundle.entries.at(-1)!]) {
       const text = tlogProofFromBundle(bundle, e.leafIndex, s.verifierKey);

@@ -224,6 +224,27 @@ describe('LogVerifier against a tampering server', () => {
     }
   });
 
+  it('pages whose cursors lead in a circle: an error, not a read that never ends', { timeout: 30_000 }, async () => {
+    // Pages of 10: the cursor after the second page leads back to the first.
+    const circle = async (input: string, init: RequestInit): Promise<Response> => {
+      const res = await fetch(input, init);
+      if (new URL(input).pathname !== '/v2/logs' || res.status !== 200) return res;
+      return new Response((await res.text()).replace('"cursor":"20"', '"cursor":"0"'), { status: 200, headers: res.headers });
+    };
+    const v = new LogVerifier({
+      client: new TlogClient({ ...clientOptions(s), fetch: circle }),
+      logKey: s.verifierKey,
+      state: structuredClone(state),
+    });
+    await rejects(
+      v.proveWindow(WINDOW, { pageSize: 10, waitMs: 0 }),
+      'bad-window',
+      new RegExp(
+        `^the server served \\d+ entries for the window, more than the ${s.tree.size} leaves its log holds: it serves entries more than once`,
+      ),
+    );
+  });
+
   it("a leaf's data altered in the entry bundles (its log type, or its eventTime made malformed)", async () => {
     // Byte 22: inside leaf 0's log type line; byte 35: the '-' after the year of its eventTime.
     for (const at of [22, 35]) {
