@@ -7,7 +7,7 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { gunzipSync, inflateSync } from 'node:zlib';
-import type { FetchLike } from './transport.ts';
+import { type FetchLike, ResponseTooLargeError } from './transport.ts';
 
 const httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 64 });
 const httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 64 });
@@ -19,13 +19,20 @@ export const nodeHttpFetch: FetchLike = (input, init) =>
     const headers: Record<string, string> = { 'accept-encoding': 'gzip, deflate' };
     new Headers(init.headers).forEach((v, k) => (headers[k] = v));
     const signal = init.signal ?? undefined;
+    const max = init.maxBodyBytes;
     if (signal?.aborted) return reject(signal.reason);
     const req = (https ? httpsRequest : httpRequest)(
       url,
       { method: init.method ?? 'GET', headers, agent: https ? httpsAgent : httpAgent },
       (res: IncomingMessage) => {
         const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
+        let received = 0;
+        res.on('data', (c: Buffer) => {
+          received += c.length;
+          // A body larger than the caller can use is not held: the connection is dropped at once.
+          if (max !== undefined && received > max) return req.destroy(new ResponseTooLargeError(max));
+          chunks.push(c);
+        });
         res.on('error', reject);
         res.on('end', () => {
           try {
@@ -33,8 +40,15 @@ export const nodeHttpFetch: FetchLike = (input, init) =>
             const encoding = String(res.headers['content-encoding'] ?? '')
               .trim()
               .toLowerCase();
-            if (encoding === 'gzip') body = gunzipSync(body);
-            else if (encoding === 'deflate') body = inflateSync(body);
+            // Decoded up to the limit only: a small body can inflate to gigabytes.
+            const limit = max === undefined ? {} : { maxOutputLength: Math.max(1, max) };
+            try {
+              if (encoding === 'gzip') body = gunzipSync(body, limit);
+              else if (encoding === 'deflate') body = inflateSync(body, limit);
+            } catch (err) {
+              if (max !== undefined && (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw new ResponseTooLargeError(max);
+              throw err;
+            }
             const out = new Headers();
             for (const [k, v] of Object.entries(res.headers)) {
               if (v === undefined || k === 'content-encoding' || k === 'content-length') continue;

@@ -7,12 +7,24 @@
  * Tile requests are not paced (`requestsPerSecond` applies to `/v2/logs` pages only), since an
  * audit reads thousands of them.
  */
-import { decodeBase64, entryBundlePath, type Hash, type Tile, tilePath } from '../tlog/index.ts';
+import { decodeBase64, entryBundlePath, type Hash, MAX_ENTRY_BYTES, TILE_WIDTH, type Tile, tilePath } from '../tlog/index.ts';
 import { isLogsApiError, LogsApiError } from './errors.ts';
 import { type ListLogsParams, LogsClient, type LogsClientOptions } from './logs.ts';
 import { nodeHttpFetch } from './node-http-fetch.ts';
 import { emptyPage, emptyTextPage, type LogEntry, type LogsPage, type PageRecords, parsePage, type TextPage } from './page.ts';
 import { parseTextPageChunks } from './page-bytes.ts';
+
+/**
+ * The largest answer each kind of request can have, so that a server cannot make a reader hold
+ * more (a body sent without end, a small gzip body that inflates to gigabytes): a checkpoint or
+ * key (a note of at most 100 signatures and a few extension lines), a hash tile (256 hashes),
+ * an entry bundle (256 leaves of at most 65,535 bytes, each after a 2-byte length), and a proof
+ * answer (1,000 inclusion proofs of at most 63 hashes, as JSON).
+ */
+export const MAX_NOTE_BYTES = 1 << 20;
+export const MAX_TILE_BYTES = TILE_WIDTH * 32;
+export const MAX_ENTRY_BUNDLE_BYTES = TILE_WIDTH * (2 + MAX_ENTRY_BYTES);
+export const MAX_PROOF_BYTES = 16 << 20;
 
 /** The opt-in request (and response) header that reports each entry's leaf index. */
 export const LEAF_INDEX_HEADER = 'X-Logwarden-Leaf-Index';
@@ -103,12 +115,13 @@ export class TlogClient extends LogsClient {
         signal,
         paced: false,
         headers: { accept: 'text/plain' },
+        maxBodyBytes: MAX_NOTE_BYTES,
       },
       (res) => res.text,
     );
   }
 
-  private async getBytes(path: string, signal?: AbortSignal): Promise<Uint8Array> {
+  private async getBytes(path: string, maxBodyBytes: number, signal?: AbortSignal): Promise<Uint8Array> {
     return this.transport.request(
       {
         method: 'GET',
@@ -118,6 +131,7 @@ export class TlogClient extends LogsClient {
         paced: false,
         binary: true,
         headers: { accept: 'application/octet-stream' },
+        maxBodyBytes,
       },
       (res) => res.bytes ?? new Uint8Array(0),
     );
@@ -126,7 +140,14 @@ export class TlogClient extends LogsClient {
   private async getJson(path: string, query: URLSearchParams, signal?: AbortSignal): Promise<Record<string, unknown>> {
     // Repeated parameters (index=…&index=…) do not fit the transport's query map: put them in the path.
     return this.transport.request(
-      { method: 'GET', path: `${this.logPath}${path}?${query}`, authorization: await this.authorization(), signal, paced: false },
+      {
+        method: 'GET',
+        path: `${this.logPath}${path}?${query}`,
+        authorization: await this.authorization(),
+        signal,
+        paced: false,
+        maxBodyBytes: MAX_PROOF_BYTES,
+      },
       (res) => {
         const doc = JSON.parse(res.text) as unknown;
         if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new TypeError('the body is not a JSON object');
@@ -163,12 +184,12 @@ export class TlogClient extends LogsClient {
 
   /** A hash tile's bytes. */
   tile(t: Tile, signal?: AbortSignal): Promise<Uint8Array> {
-    return this.getBytes(tilePath(t), signal);
+    return this.getBytes(tilePath(t), MAX_TILE_BYTES, signal);
   }
 
   /** The entry bundle of level 0 tile `n` with `width` leaves. */
   entryBundle(n: number, width: number, signal?: AbortSignal): Promise<Uint8Array> {
-    return this.getBytes(entryBundlePath(n, width), signal);
+    return this.getBytes(entryBundlePath(n, width), MAX_ENTRY_BUNDLE_BYTES, signal);
   }
 
   /** Inclusion proofs of up to 1000 leaves in the tree of `size` (default: the latest checkpoint's). */

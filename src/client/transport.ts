@@ -9,7 +9,21 @@
 import { setTimeout as sleep, setImmediate as turn } from 'node:timers/promises';
 import { type ClientErrorCode, codeForStatus, LogsApiError } from './errors.ts';
 
-export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
+/**
+ * `maxBodyBytes`: the most bytes of body (after decoding gzip or deflate) the caller accepts; a
+ * fetch that honours it (node-http-fetch.ts) fails a larger answer with ResponseTooLargeError
+ * as soon as it is, instead of holding it. Others ignore it.
+ */
+export type FetchInit = RequestInit & { maxBodyBytes?: number | undefined };
+export type FetchLike = (input: string, init: FetchInit) => Promise<Response>;
+
+/** A response body larger than the request's `maxBodyBytes` (what a server sends, not a network failure). */
+export class ResponseTooLargeError extends Error {
+  override readonly name = 'ResponseTooLargeError';
+  constructor(readonly maxBodyBytes: number) {
+    super(`the answer's body is larger than the ${maxBodyBytes} bytes such an answer can hold`);
+  }
+}
 
 export interface RetryOptions {
   /** Retries after the first attempt (default 5; 0 disables retrying). */
@@ -58,6 +72,8 @@ export interface HttpRequest {
   headers?: Readonly<Record<string, string>>;
   /** The body is binary (tlog tiles): hand it over as `bytes`, with `text` empty. */
   binary?: boolean;
+  /** The most bytes of body this answer can hold (see FetchInit); a larger one fails at once, not retried. */
+  maxBodyBytes?: number;
   /**
    * Hand a 2xx body over as the chunks it arrived in (`chunks`, `text` empty), for a reader
    * that passes the entries' bytes on as they are instead of decoding and encoding them again.
@@ -252,7 +268,13 @@ export class Transport {
     let bytes: Uint8Array | undefined;
     let chunks: Uint8Array[] | undefined;
     try {
-      const res = await this.fetchFn(this.url(req.path, req.query), { method: req.method, headers, body: req.body, signal });
+      const res = await this.fetchFn(this.url(req.path, req.query), {
+        method: req.method,
+        headers,
+        body: req.body,
+        signal,
+        maxBodyBytes: req.maxBodyBytes,
+      });
       status = res.status;
       resHeaders = res.headers;
       // The timeout covers the body too: a stalled body is a timeout.
@@ -272,6 +294,10 @@ export class Transport {
       }
     } catch (err) {
       if (req.signal?.aborted) throw abortedError(err, attempt);
+      // The same answer again would be as large: not retried.
+      if (err instanceof ResponseTooLargeError) {
+        return { ok: false, retryable: false, error: new LogsApiError('invalid_response', err.message, { attempts: attempt, cause: err }) };
+      }
       if (timeout.aborted) {
         return {
           ok: false,
