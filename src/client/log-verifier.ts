@@ -369,10 +369,24 @@ export class LogVerifier {
         relation = 'same';
       } else {
         const proof = await this.consistencyProof(old.size, checkpoint.size);
-        if (!verifyConsistency(old.size, checkpoint.size, proof, old.rootHash, checkpoint.rootHash)) {
+        // A wrong proof from the endpoint proves nothing either way: one computed from the
+        // tiles (which need no trust either, a proof verifies or not) settles it.
+        if (
+          !verifyConsistency(old.size, checkpoint.size, proof, old.rootHash, checkpoint.rootHash) &&
+          !verifyConsistency(
+            old.size,
+            checkpoint.size,
+            await this.consistencyFromTiles(old.size, checkpoint.size).catch((err: unknown) => {
+              if (this.signal?.aborted) throw err;
+              return [];
+            }),
+            old.rootHash,
+            checkpoint.rootHash,
+          )
+        ) {
           throw new VerifyError(
             'fork',
-            `fork: the signed tree of ${now} does not extend the tree of ${seen} (the consistency proof fails); the log's first ${old.size} leaves were changed, removed or reordered`,
+            `fork: the signed tree of ${now} does not extend the tree of ${seen} (the consistency proof fails, the server's and one computed from its tiles); the log's first ${old.size} leaves were changed, removed or reordered`,
           );
         }
         relation = 'extends';
@@ -389,12 +403,17 @@ export class LogVerifier {
       return await this.client.consistencyProof(from, to, this.signal);
     } catch (err) {
       if (!isLogsApiError(err, 'not_found')) throw err;
-      return proveConsistency(
-        from,
-        to,
-        tileHashReader(to, (t) => this.client.tile(t, this.signal)),
-      );
+      return this.consistencyFromTiles(from, to);
     }
+  }
+
+  /** A consistency proof computed from the server's tiles. */
+  private async consistencyFromTiles(from: number, to: number): Promise<Hash[]> {
+    return proveConsistency(
+      from,
+      to,
+      tileHashReader(to, (t) => this.client.tile(t, this.signal)),
+    );
   }
 
   /**

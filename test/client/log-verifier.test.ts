@@ -299,6 +299,21 @@ describe('LogVerifier against a tampering server', () => {
     }
   });
 
+  it('a wrong consistency proof from the endpoint is not taken for a fork when the tiles prove the tree extends', async () => {
+    const seen = new LogVerifier({ client: clientFor(s), logKey: s.verifierKey, state: structuredClone(state) });
+    await seen.checkpoint();
+    await s.append([{ logType: 'AccessLog', eventTime: at(4) }]);
+    // The endpoint's answer with its first hash dropped.
+    const wrong = async (input: string, init: RequestInit): Promise<Response> => {
+      const res = await fetch(input, init);
+      if (!new URL(input).pathname.endsWith('/proof/consistency')) return res;
+      const doc = (await res.json()) as { hashes: string[] };
+      return new Response(JSON.stringify({ ...doc, hashes: doc.hashes.slice(1) }), { status: 200, headers: { 'content-type': 'application/json' } });
+    };
+    const v = new LogVerifier({ client: new TlogClient({ ...clientOptions(s), fetch: wrong }), logKey: s.verifierKey, state: seen.state });
+    assert.equal((await v.checkpoint()).relation, 'extends');
+  });
+
   it('a checkpoint re-signed for a rewritten history (fork)', async () => {
     const seen = new LogVerifier({ client: clientFor(s), logKey: s.verifierKey, state: structuredClone(state) });
     await seen.checkpoint();
