@@ -19,10 +19,13 @@
  */
 
 export { GONG_LOG_TYPES, type GongLogType } from '../logs/log-types.ts';
+// The verifiable log's types that the verifier, the evidence bundles and TlogClient hand out or take.
+export type { BadReceipt, Checkpoint, DeletedLeaf, Hash, NoteVerifier, Tile } from '../tlog/index.ts';
 export { CompactRange } from './compact-range.ts';
-export { CLIENT_ERROR_CODES, type ClientErrorCode, isLogsApiError, LogsApiError } from './errors.ts';
+export { CLIENT_ERROR_CODES, type ClientErrorCode, isLogsApiError, LogsApiError, type LogsApiErrorDetails } from './errors.ts';
 export {
   type BundleCheck,
+  type BundleDeletion,
   checkEvidenceBundle,
   EVIDENCE_FORMAT,
   type EvidenceBundle,
@@ -57,6 +60,14 @@ export { basicAuthorization, type ListLogsParams, LogsClient, type LogsClientOpt
 export type { JsonObject, JsonValue } from './lossless-json.ts';
 export { parseLossless } from './lossless-json.ts';
 export type { LogEntry, LogsPage, PageRecords, TextPage } from './page.ts';
-export { type InclusionAnswer, type IndexedPage, LEAF_INDEX_HEADER, parseLeafIndexes, TlogClient, type TlogClientOptions } from './tlog-client.ts';
+export {
+  type InclusionAnswer,
+  type IndexedPage,
+  type IndexedTextPage,
+  LEAF_INDEX_HEADER,
+  parseLeafIndexes,
+  TlogClient,
+  type TlogClientOptions,
+} from './tlog-client.ts';
 export { fetchToken, type Token, type TokenRequest, tokenSource } from './token.ts';
 export { DEFAULT_BASE_URL, type FetchLike, type RetryOptions, type TransportOptions } from './transport.ts';
