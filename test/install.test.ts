@@ -85,6 +85,24 @@ describe('installing logwarden', () => {
     assert.deepEqual(refused, []);
   });
 
+  it('engines.node admits no Node 20 release the SDK breaks on (AbortSignal.any is 20.3)', () => {
+    // The client combines the caller's signal with its own (transport, readahead) through
+    // AbortSignal.any: on 20.0-20.2 every read that follows cursors threw a TypeError.
+    const range = (JSON.parse(read('package.json')) as { engines: { node: string } }).engines.node;
+    for (const v of [
+      [20, 0, 0],
+      [20, 2, 0],
+      [18, 20, 0],
+    ] as const)
+      assert.ok(!satisfiesRange(v, range), `${v.join('.')} in ${range}`);
+    for (const v of [
+      [20, 3, 0],
+      [20, 20, 2],
+      [22, 0, 0],
+    ] as const)
+      assert.ok(satisfiesRange(v, range), `${v.join('.')} not in ${range}`);
+  });
+
   it('ships a licence file matching package.json, and ignores packed tarballs', () => {
     const pkg = JSON.parse(read('package.json')) as { license: string };
     assert.equal(pkg.license, 'MIT');
