@@ -184,9 +184,10 @@ export interface BundleCheck {
   complete: boolean;
 }
 
-function decodeLeaf(text: unknown, i: number): Uint8Array {
+/** `where` names the field in messages (default `leaves[i]`). */
+function decodeLeaf(text: unknown, i: number, where = `leaves[${i}]`): Uint8Array {
   const b = typeof text === 'string' ? decodeBase64(text) : null;
-  if (!b) throw new EvidenceError(`leaves[${i}] is not base64`);
+  if (!b) throw new EvidenceError(`${where} is not base64`);
   return b;
 }
 
@@ -228,7 +229,9 @@ export function parseEvidenceBundle(text: string): EvidenceBundle {
 }
 
 function eventTimeOf(wireText: string): string {
-  const v = (JSON.parse(wireText) as Record<string, unknown>).eventTime;
+  const doc = JSON.parse(wireText) as unknown;
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new EvidenceError('its text is not a JSON object');
+  const v = (doc as Record<string, unknown>).eventTime;
   if (typeof v !== 'string') throw new EvidenceError('an entry has no eventTime');
   return v;
 }
@@ -256,7 +259,7 @@ export function checkEvidenceBundle(bundle: EvidenceBundle, logKey: NoteVerifier
   const { from, to } = bundle.leafRange;
   if (to > checkpoint.size) throw new EvidenceError(`leafRange [${from}, ${to}) goes beyond the checkpoint's ${checkpoint.size} leaves`);
   if (bundle.leaves.length !== to - from) throw new EvidenceError(`the bundle holds ${bundle.leaves.length} leaves for the range [${from}, ${to})`);
-  const leaves = bundle.leaves.map(decodeLeaf);
+  const leaves = bundle.leaves.map((t, i) => decodeLeaf(t, i));
   const subtrees = bundle.subtreeHashes.map((h, i) => {
     const b = typeof h === 'string' ? decodeBase64(h) : null;
     if (!b || b.length !== 32) throw new EvidenceError(`subtreeHashes[${i}] is not base64 of a 32-byte hash`);
@@ -377,7 +380,7 @@ function bundleDeletions(
   };
   leaves.forEach((leaf, i) => consider(from + i, leaf));
   (bundle.deletions ?? []).forEach((d, i) => {
-    const leaf = decodeLeaf(d.leaf, i);
+    const leaf = decodeLeaf(d.leaf, i, `deletions[${i}].leaf`);
     const proof = d.proof.map((h, j) => {
       const b = typeof h === 'string' ? decodeBase64(h) : null;
       if (!b || b.length !== 32) throw new EvidenceError(`deletions[${i}].proof[${j}] is not base64 of a 32-byte hash`);
@@ -425,7 +428,7 @@ export function tlogProofFromBundle(bundle: EvidenceBundle, leafIndex: number, l
     from,
     to,
     check.checkpoint.size,
-    bundle.leaves.map(decodeLeaf),
+    bundle.leaves.map((t, i) => decodeLeaf(t, i)),
     bundle.subtreeHashes.map((h) => decodeBase64(h)!),
   );
   return formatTlogProof({ index: leafIndex, proof: tree.inclusionProof(leafIndex), checkpoint: bundle.checkpoint });

@@ -84,6 +84,17 @@ describe('evidence bundles', () => {
     assert.equal(added.complete, false);
   });
 
+  it('an entry whose text is no JSON object is listed as such, not with a TypeError of its own', () => {
+    for (const text of ['null', '[1]', '7']) {
+      const odd = checkEvidenceBundle(
+        tampered((b) => (b.entries[0]!.wireText = text)),
+        s.verifierKey,
+      );
+      assert.equal(odd.complete, false);
+      assert.equal(odd.mismatched[0]!.reason, 'not a valid entry: its text is not a JSON object', text);
+    }
+  });
+
   it('a window edited after the fetch: entries outside it, or of another type than it names, are listed', () => {
     const later = checkEvidenceBundle(
       tampered((b) => (b.window.from = at(150))),
