@@ -274,6 +274,8 @@ export class Transport {
         body: req.body,
         signal,
         maxBodyBytes: req.maxBodyBytes,
+        // A redirect is an answer, not followed: the credentials go to the base URL only.
+        redirect: 'manual',
       });
       status = res.status;
       resHeaders = res.headers;
@@ -334,9 +336,13 @@ export class Transport {
     const retryAfterMs = parseRetryAfter(resHeaders.get('retry-after'));
     // An answer in no part Gong's (no requestId, no errors): most often a base URL that leads elsewhere.
     const foreign = status === 404 && body.requestId === undefined && headerRequestId === undefined && body.messages.length === 0;
+    const location = status >= 300 && status < 400 ? resHeaders.get('location') : null;
     const what = foreign
       ? `HTTP ${status}, not an answer of Gong's API (no requestId, no errors): is the base URL that of Gong's API or of a logwarden?`
-      : `HTTP ${status}`;
+      : location !== null
+        ? // Never followed: credentials would go wherever it points. The URL is shown without any query (a token could be in it).
+          `HTTP ${status}: a redirect to ${location.split(/[?#]/, 1)[0]}, not followed (credentials are sent only to the base URL); give that URL as the base URL if it is the server's`
+        : `HTTP ${status}`;
     const error = new LogsApiError(code, what, {
       status,
       requestId: body.requestId ?? headerRequestId,

@@ -155,6 +155,20 @@ describe('LogsClient against a Gong-compatible server', () => {
     assert.equal(u.searchParams.has('cursor'), false);
   });
 
+  it('does not follow a redirect, and says where it pointed (without its query)', async () => {
+    server.faults.push({ kind: 'status', status: 302, body: '', location: 'https://elsewhere.example/v2/logs?token=SECRET' });
+    const err = await client.listLogs({ logType: 'AccessLog', fromDateTime: FROM }).catch((e: unknown) => e);
+    assert.ok(err instanceof LogsApiError);
+    assert.ok(
+      err.message.startsWith(
+        "HTTP 302: a redirect to https://elsewhere.example/v2/logs, not followed (credentials are sent only to the base URL); give that URL as the base URL if it is the server's",
+      ),
+      err.message,
+    );
+    assert.doesNotMatch(err.message, /SECRET/);
+    assert.equal(server.requests.length, 1);
+  });
+
   it('refuses a server that hands back the same cursor forever', async () => {
     const body = JSON.stringify({
       requestId: 'r',

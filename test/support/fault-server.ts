@@ -12,7 +12,7 @@ import { NO_RECORDS_MESSAGE } from '../../src/errors.ts';
 import { parseDateTime } from '../../src/logs/time.ts';
 
 export type Fault =
-  | { kind: 'status'; status: number; retryAfter?: string; body?: string }
+  | { kind: 'status'; status: number; retryAfter?: string; body?: string; location?: string }
   /** Answers normally, but only after `ms`. */
   | { kind: 'slow'; ms: number }
   /** Sends the headers and half the body, then nothing more (until the server closes). */
@@ -156,7 +156,10 @@ export async function startFaultServer(options: FaultServerOptions = {}): Promis
           fault.status,
           fault.body ??
             JSON.stringify({ requestId: newRequestId(), errors: [fault.status === 429 ? 'API request limit exceeded' : 'Internal server error'] }),
-          fault.retryAfter === undefined ? {} : { 'retry-after': fault.retryAfter },
+          {
+            ...(fault.retryAfter !== undefined && { 'retry-after': fault.retryAfter }),
+            ...(fault.location !== undefined && { location: fault.location }),
+          },
         );
       case 'slow': {
         // A client that gave up long ago must not keep the test process alive until it fires.
