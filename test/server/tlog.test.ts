@@ -107,6 +107,9 @@ describe('GET /v2/tlog/{tenantId}/… over HTTP (sqlite, sealing at once)', () =
     assert.equal((await get('tile/entries/001.p/255')).status, 404);
     assert.equal((await get('tile/0/0')).status, 400);
     assert.equal((await get('tile/0/000.p/256')).status, 400);
+    // Only the canonical spelling: percent-escapes the router would decode are not one.
+    assert.equal((await get('tile/0/%30%30%30.p/5')).status, 400);
+    assert.equal((await get('tile/entries/00%30.p/5')).status, 400);
   });
 
   it('serves inclusion proofs that verify against the checkpoint, and consistency between checkpoints', async () => {

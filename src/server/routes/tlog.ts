@@ -146,7 +146,9 @@ export function tlogRoutes(app: FastifyInstance, ctx: AppContext): void {
     async (request, reply) => {
       const { tenantId } = request.params;
       const log = await logOf(request, tenantId);
-      const parsed = parseTilePath(`tile/${request.params['*']}`);
+      // The path as sent: the router has decoded percent-escapes (tile/0/%30%30%31 would pass for tile/0/001).
+      const sent = request.url.split('?', 1)[0]!;
+      const parsed = sent.includes('%') ? null : parseTilePath(`tile/${request.params['*']}`);
       if (parsed === null) throw invalid('tile path: not a canonical C2SP tlog-tiles path (tile/<L>/<N>[.p/<W>] or tile/entries/<N>[.p/<W>])');
       const size = log.checkpoint.size;
       const level = parsed.kind === 'entries' ? 0 : parsed.tile.level;
