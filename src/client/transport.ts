@@ -17,6 +17,28 @@ import { type ClientErrorCode, codeForStatus, LogsApiError } from './errors.ts';
 export type FetchInit = RequestInit & { maxBodyBytes?: number | undefined };
 export type FetchLike = (input: string, init: FetchInit) => Promise<Response>;
 
+/**
+ * The most bytes of body (decoded) any answer may hold when its request names no smaller
+ * bound: far above a page of the largest size of entries any server sends, and below the
+ * longest string Node can make. A source that sends without end, or a gzip bomb, fails at
+ * this point instead of taking all the memory.
+ */
+export const MAX_ANSWER_BYTES = 512 * 1024 * 1024;
+
+/** The body's chunks, failing with ResponseTooLargeError as soon as they pass `max` bytes. */
+async function readBody(res: Response, max: number): Promise<Uint8Array[]> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  if (!res.body) return chunks;
+  for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
+    total += chunk.byteLength;
+    // Leaving the loop cancels the rest of the body.
+    if (total > max) throw new ResponseTooLargeError(max);
+    chunks.push(chunk);
+  }
+  return chunks;
+}
+
 /** A response body larger than the request's `maxBodyBytes` (what a server sends, not a network failure). */
 export class ResponseTooLargeError extends Error {
   override readonly name = 'ResponseTooLargeError';
@@ -54,6 +76,8 @@ export interface TransportOptions {
   /** Client-side pacing, shared by all calls of this client (default 3; 0 or Infinity: unpaced). */
   requestsPerSecond?: number;
   userAgent?: string;
+  /** The most bytes of body (decoded) an answer may hold (default MAX_ANSWER_BYTES, 512 MiB); a larger one fails, not retried. */
+  maxAnswerBytes?: number;
 }
 
 export interface HttpRequest {
@@ -172,6 +196,7 @@ export class Transport {
   readonly baseUrl: URL;
   private readonly fetchFn: FetchLike;
   private readonly timeoutMs: number;
+  private readonly maxAnswerBytes: number;
   private readonly retry: Required<Omit<RetryOptions, 'onRetry'>>;
   private readonly onRetry: RetryOptions['onRetry'];
   private readonly pacer: Pacer;
@@ -181,6 +206,7 @@ export class Transport {
     this.baseUrl = normaliseBaseUrl(options.baseUrl ?? DEFAULT_BASE_URL);
     this.fetchFn = options.fetch ?? ((input, init) => fetch(input, init));
     this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.maxAnswerBytes = options.maxAnswerBytes ?? MAX_ANSWER_BYTES;
     this.retry = {
       retries: options.retry?.retries ?? 5,
       baseDelayMs: options.retry?.baseDelayMs ?? 500,
@@ -273,7 +299,7 @@ export class Transport {
         headers,
         body: req.body,
         signal,
-        maxBodyBytes: req.maxBodyBytes,
+        maxBodyBytes: req.maxBodyBytes ?? this.maxAnswerBytes,
         // A redirect is an answer, not followed: the credentials go to the base URL only.
         redirect: 'manual',
       });
@@ -281,18 +307,17 @@ export class Transport {
       resHeaders = res.headers;
       // The timeout covers the body too: a stalled body is a timeout.
       if (req.binary && res.status >= 200 && res.status < 300) {
-        bytes = new Uint8Array(await res.arrayBuffer());
+        bytes = Buffer.concat(await readBody(res, req.maxBodyBytes ?? this.maxAnswerBytes));
         text = '';
       } else if (req.chunks && res.status >= 200 && res.status < 300) {
-        chunks = [];
-        if (res.body) for await (const chunk of res.body) chunks.push(chunk);
+        chunks = await readBody(res, req.maxBodyBytes ?? this.maxAnswerBytes);
         text = '';
         if (req.onChunks) {
           req.onChunks(chunks);
           await turn();
         }
       } else {
-        text = await res.text();
+        text = Buffer.concat(await readBody(res, req.maxBodyBytes ?? this.maxAnswerBytes)).toString('utf8');
       }
     } catch (err) {
       if (req.signal?.aborted) throw abortedError(err, attempt);

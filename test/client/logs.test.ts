@@ -155,6 +155,21 @@ describe('LogsClient against a Gong-compatible server', () => {
     assert.equal(u.searchParams.has('cursor'), false);
   });
 
+  it('fails an answer larger than maxAnswerBytes at once, without holding it or asking again', async () => {
+    const small = new LogsClient({ baseUrl: server.url, accessKey: 'KEY', secret: 's3cr:et', requestsPerSecond: 0, maxAnswerBytes: 100 });
+    for (const read of [
+      () => small.listLogs({ logType: 'AccessLog', fromDateTime: FROM }),
+      () => small.textPages({ logType: 'AccessLog', fromDateTime: FROM }).next(),
+    ]) {
+      server.requests.length = 0;
+      const err = await read().catch((e: unknown) => e);
+      assert.ok(err instanceof LogsApiError);
+      assert.equal(err.code, 'invalid_response');
+      assert.match(err.message, /larger than the 100 bytes such an answer can hold/);
+      assert.equal(server.requests.length, 1, 'not asked again');
+    }
+  });
+
   it('does not follow a redirect, and says where it pointed (without its query)', async () => {
     server.faults.push({ kind: 'status', status: 302, body: '', location: 'https://elsewhere.example/v2/logs?token=SECRET' });
     const err = await client.listLogs({ logType: 'AccessLog', fromDateTime: FROM }).catch((e: unknown) => e);
