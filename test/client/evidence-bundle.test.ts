@@ -15,7 +15,7 @@ import {
   tlogProofFromBundle,
 } from '../../src/client/index.ts';
 import { entryLeafHash, generateNoteKey, parseVerifierKey, verifyTlogProof } from '../../src/tlog/index.ts';
-import { startTlogServer, type TlogTestServer } from '../support/tlog-server.ts';
+import { circlingFetch, startTlogServer, type TlogTestServer } from '../support/tlog-server.ts';
 
 const T0 = Date.parse('2026-03-04T00:00:00Z');
 const at = (minutes: number) => new Date(T0 + minutes * 60_000).toISOString();
@@ -180,11 +180,7 @@ describe('evidence bundles', () => {
 
   it('fetching from pages whose cursors lead in a circle fails instead of reading forever', { timeout: 30_000 }, async () => {
     // Pages of 10: the cursor after the second page leads back to the first.
-    const circle = async (input: string, init: RequestInit): Promise<Response> => {
-      const res = await fetch(input, init);
-      if (new URL(input).pathname !== '/v2/logs' || res.status !== 200) return res;
-      return new Response((await res.text()).replace(/"cursor":"(\d+)\.20"/, '"cursor":"$1.0"'), { status: 200, headers: res.headers });
-    };
+    const circle = circlingFetch(20);
     const client = new TlogClient({
       baseUrl: s.url,
       accessKey: s.accessKey,

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type LogState, LogVerifier, MemoryLeafCache, TlogClient } from '../../src/client/index.ts';
 import { buildEntryLeaf, generateNoteKey } from '../../src/tlog/index.ts';
-import { startTlogServer, type TlogTestServer, wireText } from '../support/tlog-server.ts';
+import { circlingFetch, startTlogServer, type TlogTestServer, wireText } from '../support/tlog-server.ts';
 import { rejectsWithVerifyError as rejects } from '../support/verify-errors.ts';
 
 const T0 = Date.parse('2026-03-04T00:00:00Z');
@@ -226,11 +226,7 @@ describe('LogVerifier against a tampering server', () => {
 
   it('pages whose cursors lead in a circle: an error, not a read that never ends', { timeout: 30_000 }, async () => {
     // Pages of 10: the cursor after the second page leads back to the first.
-    const circle = async (input: string, init: RequestInit): Promise<Response> => {
-      const res = await fetch(input, init);
-      if (new URL(input).pathname !== '/v2/logs' || res.status !== 200) return res;
-      return new Response((await res.text()).replace(/"cursor":"(\d+)\.20"/, '"cursor":"$1.0"'), { status: 200, headers: res.headers });
-    };
+    const circle = circlingFetch(20);
     const v = new LogVerifier({
       client: new TlogClient({ ...clientOptions(s), fetch: circle }),
       logKey: s.verifierKey,
