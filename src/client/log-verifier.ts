@@ -15,6 +15,7 @@
  * The state is plain JSON for the caller to keep (the CLI writes it to a file).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { compareInstants, type Instant, parseDateTime } from '../logs/time.ts';
 import {
   type Checkpoint,
   CheckpointError,
@@ -698,7 +699,22 @@ export class LogVerifier {
       const key = matcher.keyOf(leaf);
       if (key !== undefined && need.has(key)) need.set(key, need.get(key)! + 1);
     }
-    for await (const { page } of this.windowPages(window, pageSize, proof.checkpoint.size, 3000)) {
+    // From the earliest late leaf on: every entry counted in `need` has the eventTime of a late leaf.
+    // (A late leaf is one of the window's, so its eventTime parses; else the whole window is read.)
+    let from: string | undefined;
+    let earliest: Instant | undefined;
+    for (const l of proof.late) {
+      const t = parseDateTime(l.eventTime);
+      if (!t.ok) {
+        from = window.from;
+        break;
+      }
+      if (earliest === undefined || compareInstants(t.instant, earliest) < 0) {
+        earliest = t.instant;
+        from = l.eventTime;
+      }
+    }
+    for await (const { page } of this.windowPages({ ...window, from: from ?? window.from }, pageSize, proof.checkpoint.size, 3000)) {
       page.textBytes.forEach((text, i) => {
         const key = contentKey(page.eventTimes[i]!, wireTextDigest(text));
         const left = need.get(key);

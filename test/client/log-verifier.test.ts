@@ -408,3 +408,33 @@ describe('LogVerifier and leaves that look appended during the read', () => {
     assert.equal(proof.complete, true);
   });
 });
+
+describe('LogVerifier reading a window again for its late leaves', () => {
+  let s: TlogTestServer;
+  before(async () => {
+    s = await startTlogServer();
+    await fill(s, 900);
+  });
+  after(() => s.close());
+
+  it('reads again only from the earliest late leaf on, not the whole window', async () => {
+    let pages = 0;
+    let late: { leafIndex: number; eventTime: string }[] = [];
+    const fetchFn = async (input: string, init: RequestInit): Promise<Response> => {
+      if (new URL(input).pathname !== '/v2/logs') return fetch(input, init);
+      const res = await fetch(input, init);
+      // After the first page (whose snapshot leaves it out), an entry of the window's last minutes is logged.
+      if (pages++ === 0)
+        late = (await s.append([{ logType: 'AccessLog', eventTime: at(590) }])).map(({ leafIndex, eventTime }) => ({ leafIndex, eventTime }));
+      return res;
+    };
+    const client = new TlogClient({ ...clientOptions(s), fetch: fetchFn });
+    const proof = await new LogVerifier({ client, logKey: s.verifierKey }).proveWindow(WINDOW, { pageSize: 10 });
+    assert.deepEqual(proof.late, late);
+    assert.equal(proof.complete, true);
+    const firstRead = Math.ceil(proof.served / 10);
+    const inTail = s.entries.filter((e) => e.logType === 'AccessLog' && e.eventTime >= at(590) && e.eventTime < WINDOW.to).length;
+    assert.ok(inTail < 10);
+    assert.equal(pages, firstRead + 1, `the second read is of the entries from ${at(590)} on (one page), not of all ${proof.served + 1}`);
+  });
+});
