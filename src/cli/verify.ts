@@ -205,7 +205,9 @@ function deletionLines(deleted: WindowProof['deleted'], bad: WindowProof['badRec
     const days = Math.floor((Date.parse(first.deletedAt) - at(latest).ms) / 86_400_000);
     const age = Number.isNaN(days)
       ? ''
-      : ` (${leaves.length === 1 ? 'it was' : 'the latest was'} ${days < 1 ? 'less than a day' : counted(days, 'day', 'days')} old)`;
+      : days < 0
+        ? ` (before ${leaves.length === 1 ? 'its' : "the latest one's"} eventTime)`
+        : ` (${leaves.length === 1 ? 'it was' : 'the latest was'} ${days < 1 ? 'less than a day' : counted(days, 'day', 'days')} old)`;
     lines.push(
       `  ${which}: deleted by retention on ${first.deletedAt}${age}, receipt leaf ${receiptLeaf} (its count and digest match the deleted leaves)`,
     );

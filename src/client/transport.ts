@@ -39,6 +39,16 @@ async function readBody(res: Response, max: number): Promise<Uint8Array[]> {
   return chunks;
 }
 
+/** Where a redirect points, as a message may show it: no user or password, query or fragment (a token could be in any). */
+function redirectTarget(location: string, base: URL): string {
+  try {
+    const u = new URL(location, base);
+    return `${u.protocol}//${u.host}${u.pathname}`;
+  } catch {
+    return 'an address that is no URL';
+  }
+}
+
 /** A response body larger than the request's `maxBodyBytes` (what a server sends, not a network failure). */
 export class ResponseTooLargeError extends Error {
   override readonly name = 'ResponseTooLargeError';
@@ -366,7 +376,7 @@ export class Transport {
       ? `HTTP ${status}, not an answer of Gong's API (no requestId, no errors): is the base URL that of Gong's API or of a logwarden?`
       : location !== null
         ? // Never followed: credentials would go wherever it points. The URL is shown without any query (a token could be in it).
-          `HTTP ${status}: a redirect to ${location.split(/[?#]/, 1)[0]}, not followed (credentials are sent only to the base URL); give that URL as the base URL if it is the server's`
+          `HTTP ${status}: a redirect to ${redirectTarget(location, this.baseUrl)}, not followed (credentials are sent only to the base URL); give that URL as the base URL if it is the server's`
         : `HTTP ${status}`;
     const error = new LogsApiError(code, what, {
       status,
