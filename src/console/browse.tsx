@@ -203,6 +203,16 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
     return r !== undefined && r.top < innerHeight && r.bottom > 0;
   };
 
+  /** Set by the live tail when it adds rows while the end is in view: the next render scrolls there again. */
+  const followEnd = useRef(false);
+  // The tail follows the end as `tail -f` does: rows it adds below do not push the end out of
+  // view (which would pause it as if the reader had scrolled away).
+  useEffect(() => {
+    if (!followEnd.current) return;
+    followEnd.current = false;
+    scrollTo({ top: document.documentElement.scrollHeight });
+  }, [rows]);
+
   // Leaving the view (signing out) stops an export under way.
   useEffect(() => () => exportStop.current?.abort(), []);
 
@@ -444,6 +454,8 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
         if (gen !== generation.current) return;
         const late = now.total - (s.rows.length + fresh.length);
         if (fresh.length > 0) {
+          // The end was in view when this tick began (checked above), unless scrolled away since.
+          followEnd.current = endInView();
           setRows((r) => {
             setNewFrom((n) => n ?? r.length);
             return [...r, ...fresh];
