@@ -14,7 +14,7 @@ import { generateNoteKey } from '../../src/tlog/index.ts';
 import { CLI_ARGS } from '../support/children.ts';
 import { cleanEnv, ROOT, runCli, runCliInProcess } from '../support/cli.ts';
 import { entryTexts } from '../support/entries.ts';
-import { type FaultServer, startFaultServer } from '../support/fault-server.ts';
+import { type FaultServer, fetchPlayArgs, startFaultServer } from '../support/fault-server.ts';
 import { allBodies, type LiveSource, seed, startLiveSource, type TempDir, tempDir } from '../support/live-source.ts';
 
 const START = Date.parse('2026-01-01T00:00:00Z');
@@ -106,20 +106,7 @@ describe('logwarden fetch against a misbehaving Gong-compatible server', () => {
   it('asks a source that is not Gong for pages of 1000 unless --page-size says otherwise', async () => {
     const limits = async (...more: string[]) => {
       const asked = server.requests.length;
-      const args = [
-        'fetch',
-        '--url',
-        server.url,
-        '--type',
-        'UserCallPlay',
-        '--rate',
-        '0',
-        '--from',
-        '2026-01-01',
-        '--out',
-        join(dir.path, 'limit.ndjson'),
-      ];
-      const r = await runCli([...args, ...more], { env: CREDS });
+      const r = await runCli(fetchPlayArgs(server.url, '--out', join(dir.path, 'limit.ndjson'), ...more), { env: CREDS });
       assert.equal(r.code, 0, r.stderr);
       return [...new Set(server.requests.slice(asked).map((q) => q.url.searchParams.get('limit')))];
     };
@@ -405,7 +392,7 @@ describe('logwarden fetch: the --out file of an export that fails', () => {
   });
   const refused = () =>
     server.faults.push({ kind: 'status', status: 401, body: '{"requestId":"abcdefghij0123456789","errors":["Access denied: invalid credentials"]}' });
-  const fetchArgs = (...more: string[]) => ['fetch', '--url', server.url, '--type', 'UserCallPlay', '--rate', '0', '--from', '2026-01-01', ...more];
+  const fetchArgs = (...more: string[]) => fetchPlayArgs(server.url, ...more);
 
   it('is left as it was, and none is made, when the first request is refused', async () => {
     const earlier = join(dir.path, 'earlier.csv');

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runCli, runCliProcess } from '../support/cli.ts';
 import { entryTexts } from '../support/entries.ts';
-import { type FaultServer, startFaultServer } from '../support/fault-server.ts';
+import { type FaultServer, fetchPlayArgs, startFaultServer } from '../support/fault-server.ts';
 import { type TempDir, tempDir } from '../support/live-source.ts';
 
 const CREDS = { LOGWARDEN_ACCESS_KEY: 'KEY', LOGWARDEN_SECRET: 'SECRET' };
@@ -71,20 +71,7 @@ describe('fetch --out on a file that cannot grow', () => {
     await server.close();
     dir.remove();
   });
-  const fetchArgs = (...more: string[]) => [
-    'fetch',
-    '--url',
-    server.url,
-    '--type',
-    'UserCallPlay',
-    '--rate',
-    '0',
-    '--from',
-    '2026-01-01',
-    '--page-size',
-    '100',
-    ...more,
-  ];
+  const fetchArgs = (...more: string[]) => fetchPlayArgs(server.url, '--page-size', '100', ...more);
 
   it('is cut back to its whole records, and says how many and why', { skip: canCap ? undefined : 'the shell cannot cap file sizes' }, async () => {
     for (const format of ['ndjson', 'csv', 'json'] as const) {

@@ -213,3 +213,8 @@ export async function startFaultServer(options: FaultServerOptions = {}): Promis
       }),
   };
 }
+
+/** `logwarden fetch` of this server's UserCallPlay entries from 2026-01-01, unpaced, with `more` after. */
+export function fetchPlayArgs(url: string, ...more: string[]): string[] {
+  return ['fetch', '--url', url, '--type', 'UserCallPlay', '--rate', '0', '--from', '2026-01-01', ...more];
+}
