@@ -293,6 +293,112 @@ describe('SQLite verifiable log', () => {
     }
   });
 
+  it('checkLogs refuses a store put back to before a tenant was created, and is held back only by what its own deployment signed', async () => {
+    const C = '333333333333333333';
+    const backup = join(dir, 'backup.db');
+    const restore = (from: string) => {
+      for (const suffix of ['-wal', '-shm']) rmSync(join(dir, `${DATABASE_FILE}${suffix}`), { force: true });
+      copyFileSync(from, join(dir, DATABASE_FILE));
+    };
+    const snapshot = (to: string) => withFile(dir, (db) => db.exec(`VACUUM INTO '${to}'`));
+    const unheld = new RegExp(
+      `the store holds no tenant ${C}, whose log .*/${C} it signed up to size 2 \\(a backup from before the tenant was created put back\\?\\)`,
+    );
+
+    let store: SqliteStore = openSqliteStore({ dataDir: dir });
+    for (const id of [A, B]) {
+      await store.createTenant({ id, name: id });
+      await store.append(id, [makeEntry('AccessLog', T0)]);
+    }
+    await store.close();
+    snapshot(backup);
+    store = openSqliteStore({ dataDir: dir });
+    await store.createTenant({ id: C, name: C });
+    await store.append(C, [makeEntry('AccessLog', T0), makeEntry('AccessLog', T0 + 1)]);
+    await store.log(C);
+    await store.close();
+
+    restore(backup);
+    store = openSqliteStore({ dataDir: dir });
+    try {
+      await assert.rejects(store.checkLogs(), unheld);
+    } finally {
+      await store.close();
+    }
+    // The same, as the witness of a version that kept no keys recorded it: the default prefix
+    // names this database (its random store id), so the origin is still this store's.
+    const witness = new Database(join(dir, WITNESS_FILE));
+    witness.exec('UPDATE signed SET key = NULL');
+    witness.close();
+    store = openSqliteStore({ dataDir: dir });
+    try {
+      await assert.rejects(store.checkLogs(), unheld);
+      // Tenants it holds open as before.
+      assert.equal((await store.log(A))!.checkpoint.size, 1);
+    } finally {
+      await store.close();
+    }
+    // Another process creating the tenant meanwhile is not a rollback: the database is read after the witness.
+    store = openSqliteStore({ dataDir: dir });
+    try {
+      await store.createTenant({ id: C, name: C });
+      await assert.rejects(
+        store.checkLogs(),
+        /holds an earlier state of the log of .*\/333333333333333333 than it signed: its last checkpoint is of size 0/,
+      );
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('checkLogs: a fresh database under a configured prefix is held back by the old witness only if it signs with the same key', async () => {
+    const prefix = 'audit.example/log';
+    const secret = 'a configured secret of at least 32 bytes';
+    let store: SqliteStore = openSqliteStore({ dataDir: dir, log: { originPrefix: prefix } });
+    await store.createTenant({ id: A, name: 'A' });
+    await store.append(A, [makeEntry('AccessLog', T0)]);
+    await store.close();
+    const fresh = () => {
+      for (const suffix of ['', '-wal', '-shm']) rmSync(join(dir, `${DATABASE_FILE}${suffix}`), { force: true });
+    };
+    // A generated secret: a new key under the old origin, a log of its own.
+    fresh();
+    store = openSqliteStore({ dataDir: dir, log: { originPrefix: prefix } });
+    try {
+      await store.checkLogs();
+    } finally {
+      await store.close();
+    }
+    // Recorded before keys were kept, under a configured prefix: nothing tells whose it was, so it does not hold back.
+    const witness = new Database(join(dir, WITNESS_FILE));
+    witness.exec('UPDATE signed SET key = NULL');
+    witness.close();
+    fresh();
+    store = openSqliteStore({ dataDir: dir, log: { originPrefix: prefix } });
+    try {
+      await store.checkLogs();
+    } finally {
+      await store.close();
+    }
+    // The configured secret, signed once and then lost with its database: this store would sign the same origin again.
+    rmSync(join(dir, WITNESS_FILE));
+    fresh();
+    store = openSqliteStore({ dataDir: dir, log: { originPrefix: prefix, signingSecret: secret } });
+    await store.createTenant({ id: A, name: 'A' });
+    await store.append(A, [makeEntry('AccessLog', T0)]);
+    await store.close();
+    fresh();
+    store = openSqliteStore({ dataDir: dir, log: { originPrefix: prefix, signingSecret: secret } });
+    try {
+      await assert.rejects(
+        store.checkLogs(),
+        /the store holds no tenant 111111111111111111, whose log audit\.example\/log\/111111111111111111 it signed up to size 1/,
+      );
+    } finally {
+      await store.close();
+    }
+  });
+
   it('a new origin prefix starts a new series of checkpoints; another secret under the same origin is refused', async () => {
     let store: SqliteStore = openSqliteStore({ dataDir: dir });
     await store.createTenant({ id: A, name: 'A' });

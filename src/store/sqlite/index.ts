@@ -158,6 +158,8 @@ export class SqliteStore implements Store {
 
   private readonly q;
   private readonly witness: LogWitness;
+  /** Whether the origin prefix is the default `logwarden/<store id>`, random per database. */
+  private readonly ownOriginPrefix: boolean;
   /**
    * Access keys as read since the database last changed: every request looks its key up, and
    * `PRAGMA data_version` (which moves whenever another connection commits) costs a fraction
@@ -281,6 +283,7 @@ export class SqliteStore implements Store {
       this.q.addSecret.run(name, create());
       return this.q.secret.get(name)!.value;
     };
+    this.ownOriginPrefix = options.log?.originPrefix == null;
     const keys = new LogKeys(
       options.log?.signingSecret ?? secret(LOG_SIGNING_SECRET, newSigningSecret),
       options.log?.originPrefix ?? `logwarden/${secret(STORE_ID_SECRET, newStoreId)}`,
@@ -656,6 +659,7 @@ export class SqliteStore implements Store {
       return tid === undefined ? [] : [{ tid, tenantId: t.id }];
     });
     this.db.transaction(() => this.tree.checkAll(tenants)).deferred();
+    this.tree.checkUnheldOrigins((tenantId) => this.q.tidOf.get(tenantId) !== undefined, this.ownOriginPrefix);
   }
 
   async leafIndexes(tenantId: string, seqs: readonly number[]): Promise<number[]> {

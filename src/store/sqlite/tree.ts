@@ -35,7 +35,7 @@ export class SqliteTree {
   /** The last checkpoint read per tenant, by its note, so its signature is checked once. */
   private readonly opened = new Map<number, { note: string; checkpoint: Checkpoint }>();
   /** Checkpoints signed by transactions not yet known to have committed (for the witness). */
-  private pending: { tid: number; origin: string; size: number; root: Uint8Array }[] = [];
+  private pending: { tid: number; origin: string; size: number; root: Uint8Array; key: string }[] = [];
   /** Origins whose stored log this process has held against the witness. */
   private readonly witnessed = new Set<string>();
 
@@ -236,6 +236,33 @@ export class SqliteTree {
   }
 
   /**
+   * Store.checkLogs, after checkAll: an origin of this store's prefix that the witness saw
+   * signed, whose tenant the database does not hold, is a store put back to before that tenant
+   * was created. Its entries are gone, and its next checkpoint would contradict those signed.
+   * Such an origin is this store's when the key the witness recorded is the one this store
+   * signs it with or, recorded before keys were kept, when the prefix is the database's own
+   * (`logwarden/<store id>`, random per database): a fresh database under a configured prefix
+   * signs with a key of its own, so the witness of an earlier deployment does not hold it back.
+   * `held` reads the database after the witness was read: a tenant another process created
+   * meanwhile is seen, since the witness records only what committed.
+   */
+  checkUnheldOrigins(held: (tenantId: string) => boolean, ownPrefix: boolean): void {
+    if (!this.witness) return;
+    const prefix = this.keys.originPrefix;
+    for (const seen of this.witness.signedUnder(prefix)) {
+      const tenantId = seen.origin.slice(prefix.length + 1);
+      if (held(tenantId)) continue;
+      if (!(seen.key === null ? ownPrefix : seen.key === this.keys.verifierKey(tenantId))) continue;
+      throw new StoreRolledBackError(
+        `the store holds no tenant ${tenantId}, whose log ${seen.origin} it signed up to size ${seen.size} (a backup from before the tenant was created put back?). ` +
+          `Its entries are not here, and signing its log again would contradict checkpoints verifiers may have seen, so the store does not open. ` +
+          `Put back a newer copy; or begin a new series of checkpoints with a new LOGWARDEN_LOG_ORIGIN_PREFIX; ` +
+          `or, to go on without that tenant's entries, knowing verifiers that saw its checkpoints will report a fork if it is created again, delete ${this.witness.path}`,
+      );
+    }
+  }
+
+  /**
    * After a transaction that signed has committed: the witness records what it signed. Never
    * throws (the transaction did commit): a witness that cannot be written only lags, and
    * `onWitnessError` is told.
@@ -268,7 +295,7 @@ export class SqliteTree {
     const row = checkpointRow(origin, size, next.note);
     this.q.addOrigin.run(tid, origin);
     this.q.addCheckpoint.run(size, row.root, row.sig, row.note, tid, origin);
-    if (this.witness) this.pending.push({ tid, origin: next.checkpoint.origin, size, root: next.checkpoint.rootHash });
+    if (this.witness) this.pending.push({ tid, origin, size, root: next.checkpoint.rootHash, key: this.keys.verifierKey(tenantId) });
     const opened = { note: next.note, checkpoint: next.checkpoint };
     this.opened.set(tid, opened);
     return opened;

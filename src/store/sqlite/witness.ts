@@ -20,6 +20,12 @@ export interface Witnessed {
   readonly root: Buffer;
 }
 
+/** A witnessed origin with the verifier key that signed it (null: recorded before keys were kept). */
+export interface WitnessedOrigin extends Witnessed {
+  readonly origin: string;
+  readonly key: string | null;
+}
+
 export class LogWitness {
   private readonly db: Database.Database;
   private readonly q;
@@ -40,15 +46,21 @@ export class LogWitness {
       this.db.pragma('synchronous = NORMAL');
       this.db.pragma('busy_timeout = 10000');
       this.db.exec('CREATE TABLE IF NOT EXISTS signed (origin TEXT PRIMARY KEY, size INTEGER NOT NULL, root BLOB NOT NULL) WITHOUT ROWID');
+      // The verifier key, so that an origin the database lost can be told from another deployment's.
+      const columns = this.db.prepare<[], { name: string }>("SELECT name FROM pragma_table_info('signed')").all();
+      if (!columns.some((c) => c.name === 'key')) this.db.exec('ALTER TABLE signed ADD COLUMN key TEXT');
     } catch (err) {
       this.db.close();
       throw err;
     }
     this.q = {
       get: this.db.prepare<[string], Witnessed>('SELECT size, root FROM signed WHERE origin = ?'),
-      put: this.db.prepare<[string, number, Buffer]>(
-        `INSERT INTO signed (origin, size, root) VALUES (?, ?, ?)
-         ON CONFLICT (origin) DO UPDATE SET size = excluded.size, root = excluded.root WHERE excluded.size > signed.size`,
+      put: this.db.prepare<[string, number, Buffer, string]>(
+        `INSERT INTO signed (origin, size, root, key) VALUES (?, ?, ?, ?)
+         ON CONFLICT (origin) DO UPDATE SET size = excluded.size, root = excluded.root, key = excluded.key WHERE excluded.size > signed.size`,
+      ),
+      under: this.db.prepare<[string, string], WitnessedOrigin>(
+        'SELECT origin, size, root, key FROM signed WHERE origin > ? AND origin < ? ORDER BY origin',
       ),
     };
   }
@@ -62,11 +74,17 @@ export class LogWitness {
     return this.q.get.get(origin);
   }
 
+  /** Every origin `<prefix>/…` the witness saw signed. */
+  signedUnder(prefix: string): WitnessedOrigin[] {
+    // '0' follows '/': the range holds exactly the origins that begin with `<prefix>/`.
+    return this.q.under.all(`${prefix}/`, `${prefix}0`);
+  }
+
   /** Records checkpoints the database holds (committed), keeping the largest per origin. */
-  record(signed: readonly { origin: string; size: number; root: Uint8Array }[]): void {
+  record(signed: readonly { origin: string; size: number; root: Uint8Array; key: string }[]): void {
     if (signed.length === 0) return;
     this.db.transaction(() => {
-      for (const s of signed) this.q.put.run(s.origin, s.size, Buffer.from(s.root));
+      for (const s of signed) this.q.put.run(s.origin, s.size, Buffer.from(s.root), s.key);
     })();
   }
 
