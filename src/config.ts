@@ -36,6 +36,13 @@ export interface Config {
    * must keep arriving at MIN_BODY_BYTES_PER_SECOND or faster (else 408).
    */
   readonly requestTimeoutMs: number;
+  /**
+   * How long a stop (SIGTERM, SIGINT) waits for requests in flight (a slow upload may take
+   * minutes) before it closes their connections. Nothing they carried was acknowledged, so a
+   * client retries it. Below the supervisor's own stop timeout (systemd: 90 s; Kubernetes'
+   * grace period: 30 s, so set it lower there), that timeout never ends the server mid-write.
+   */
+  readonly drainTimeoutMs: number;
   /** Ingest requests whose bodies one process reads at once; past it, 503 with Retry-After. */
   readonly maxConcurrentIngests: number;
   readonly extraLogTypes: readonly string[];
@@ -208,6 +215,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
     maxNdjsonLineBytes: pick('maxNdjsonLineBytes', int('LOGWARDEN_MAX_NDJSON_LINE_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024)),
     ndjsonMemoryBytes: pick('ndjsonMemoryBytes', int('LOGWARDEN_NDJSON_MEMORY_BYTES', 64 * 1024 * 1024, 64 * 1024, 1024 ** 3)),
     requestTimeoutMs: pick('requestTimeoutMs', int('LOGWARDEN_REQUEST_TIMEOUT_MS', 30_000, 100, 3_600_000)),
+    drainTimeoutMs: pick('drainTimeoutMs', int('LOGWARDEN_DRAIN_TIMEOUT_MS', 30_000, 0, 3_600_000)),
     maxConcurrentIngests: pick('maxConcurrentIngests', int('LOGWARDEN_MAX_CONCURRENT_INGESTS', 16, 1, 10_000)),
     extraLogTypes: pick('extraLogTypes', Object.freeze(extra)),
     logLevel: pick('logLevel', str('LOGWARDEN_LOG_LEVEL') ?? 'info'),
@@ -243,6 +251,7 @@ export const SETTING_VARIABLES = [
   'LOGWARDEN_CURSOR_TTL_SECONDS',
   'LOGWARDEN_DATABASE_URL',
   'LOGWARDEN_DATA_DIR',
+  'LOGWARDEN_DRAIN_TIMEOUT_MS',
   'LOGWARDEN_EXTRA_LOG_TYPES',
   'LOGWARDEN_HOST',
   'LOGWARDEN_INGEST_PER_SECOND',

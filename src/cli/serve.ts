@@ -19,6 +19,7 @@ interface ServeFlags extends StoreFlags {
   gongRetention?: boolean;
   logLevel?: string;
   requestTimeout?: string;
+  drainTimeout?: string;
   logFormat?: string;
   redisUrl?: string;
 }
@@ -163,6 +164,10 @@ export function registerServe(program: Command): void {
       '--request-timeout <ms>',
       'ms a request may take to send its headers; its body must bring ≥ 1 KiB/s over each such period, else 408 [env: LOGWARDEN_REQUEST_TIMEOUT_MS] (default: 30000)',
     )
+    .option(
+      '--drain-timeout <ms>',
+      'ms a stop waits for requests in flight before it closes their connections, unacknowledged [env: LOGWARDEN_DRAIN_TIMEOUT_MS] (default: 30000)',
+    )
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent [env: LOGWARDEN_LOG_LEVEL] (default: info)')
     .option(
       '--log-format <format>',
@@ -178,8 +183,8 @@ export function registerServe(program: Command): void {
         'LOGWARDEN_BOOTSTRAP_SECRET preset them for automated set-ups. A later start prints the `logwarden keys create` command that\n' +
         'makes a new key if a secret is lost. The log (stdout) is\n' +
         'readable lines on a terminal, JSON lines otherwise. SIGTERM or SIGINT stops accepting\n' +
-        'connections, lets in-flight requests finish (for 30 s at most: then their connections are closed,\n' +
-        'unacknowledged, for clients to retry) and closes the store. --demo --gong-retention sets the\n' +
+        'connections, lets in-flight requests finish (for 30 s at most, --drain-timeout: then their connections\n' +
+        'are closed, unacknowledged, for clients to retry) and closes the store. --demo --gong-retention sets the\n' +
         "demo tenant's retention to Gong's published one (AccessLog 14 days; written to its admin trail)\n" +
         "for each type with no setting of its own: an operator's own setting is never overridden.\n\n" +
         'Examples:\n  logwarden serve\n  logwarden serve --demo --port 9090\n  logwarden serve --demo --gong-retention\n  logwarden serve --log-format json >> logwarden.log\n  LOGWARDEN_REDIS_URL=redis://127.0.0.1:6379 logwarden serve --workers 4\n  logwarden serve --database-url postgres://logwarden@db:5432/logwarden\n',
@@ -191,6 +196,7 @@ export function registerServe(program: Command): void {
         host: opts.host,
         logLevel: opts.logLevel,
         requestTimeoutMs: intFlag('--request-timeout', opts.requestTimeout, 100, 3_600_000),
+        drainTimeoutMs: intFlag('--drain-timeout', opts.drainTimeout, 0, 3_600_000),
         logFormat: opts.logFormat as LogFormat | undefined,
         redisUrl: opts.redisUrl,
       });

@@ -147,16 +147,7 @@ export interface StartOptions {
   now?: () => number;
   /** Called after each background purge step that deleted entries (awaited), with the store it ran on. */
   onPurged?(store: Store, tenantId: string, receipt: PurgeReceipt): void | Promise<void>;
-  /** How long `stop()` waits for in-flight requests before it closes their connections (default DRAIN_MS). */
-  drainMs?: number;
 }
-
-/**
- * How long a stop waits for requests in flight (a slow upload may take minutes): then their
- * connections are closed. Nothing they carried was acknowledged, so a client retries it; a
- * supervisor's own stop timeout (systemd: 90 s) is not reached first.
- */
-export const DRAIN_MS = 30_000;
 
 /** Starts a server; resolves once it listens. `stop()` drains in-flight requests, then closes the store. */
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
@@ -230,7 +221,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       bootstrap: boot,
       stop() {
         stopping ??= (async () => {
-          const drainMs = options.drainMs ?? DRAIN_MS;
+          const drainMs = config.drainTimeoutMs;
           const deadline = setTimeout(() => {
             logger.warn(
               { drainMs },

@@ -16,8 +16,9 @@ describe('stopping the server', () => {
   it('closes an upload that is still arriving when the wait for requests in flight ends; nothing of it is stored', { timeout: 60_000 }, async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'logwarden-stop-'));
     try {
-      const config = loadConfig({ dataDir, port: 0, logLevel: 'silent', requestTimeoutMs: 3_600_000 }, {});
-      const server = await startServer(config, { drainMs: 300 });
+      // The wait as an operator sets it (serve --drain-timeout takes the same path).
+      const config = loadConfig({ dataDir, port: 0, logLevel: 'silent', requestTimeoutMs: 3_600_000 }, { LOGWARDEN_DRAIN_TIMEOUT_MS: '300' });
+      const server = await startServer(config);
       const key = server.bootstrap!.key;
       const head = '{"logType":"AccessLog","logEntries":[{"eventTime":"2026-02-01T00:00:00Z","logRecord":{"a":1}}';
       const upload = new Promise<number | string>((resolve) => {
