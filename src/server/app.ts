@@ -197,6 +197,18 @@ function addRequestHooks(app: FastifyInstance, record: RecordAnswer): void {
  * route's error shape.
  */
 function refuseWhatNodeWouldAnswerBare(app: FastifyInstance): void {
+  // `Expect: 100-continue` is met once the request has passed its onRequest hooks (credentials,
+  // scope, rate limit, ingest slot): a request refused there gets its answer before it sends the
+  // body it would have sent for nothing. Node closes such a connection, whose body was never read.
+  const awaitingContinue = new WeakSet<IncomingMessage>();
+  app.server.on('checkContinue', (req: IncomingMessage, res) => {
+    awaitingContinue.add(req);
+    app.server.emit('request', req, res);
+  });
+  app.addHook('preParsing', (request, reply, payload, done) => {
+    if (awaitingContinue.delete(request.raw) && !reply.raw.headersSent) reply.raw.writeContinue();
+    done(null, payload);
+  });
   const unmetExpectations = new WeakSet<IncomingMessage>();
   app.server.on('checkExpectation', (req: IncomingMessage, res) => {
     unmetExpectations.add(req);
