@@ -358,45 +358,34 @@ describe('SQLite verifiable log', () => {
     await store.createTenant({ id: A, name: 'A' });
     await store.append(A, [makeEntry('AccessLog', T0)]);
     await store.close();
-    const fresh = () => {
+    /** checkLogs of a fresh database put in the directory, under `log`. */
+    const checkFresh = async (log: { originPrefix: string; signingSecret?: string }) => {
       for (const suffix of ['', '-wal', '-shm']) rmSync(join(dir, `${DATABASE_FILE}${suffix}`), { force: true });
+      const fresh = openSqliteStore({ dataDir: dir, log });
+      try {
+        await fresh.checkLogs();
+      } finally {
+        await fresh.close();
+      }
     };
     // A generated secret: a new key under the old origin, a log of its own.
-    fresh();
-    store = openSqliteStore({ dataDir: dir, log: { originPrefix: prefix } });
-    try {
-      await store.checkLogs();
-    } finally {
-      await store.close();
-    }
+    await checkFresh({ originPrefix: prefix });
     // Recorded before keys were kept, under a configured prefix: nothing tells whose it was, so it does not hold back.
     const witness = new Database(join(dir, WITNESS_FILE));
     witness.exec('UPDATE signed SET key = NULL');
     witness.close();
-    fresh();
-    store = openSqliteStore({ dataDir: dir, log: { originPrefix: prefix } });
-    try {
-      await store.checkLogs();
-    } finally {
-      await store.close();
-    }
+    await checkFresh({ originPrefix: prefix });
     // The configured secret, signed once and then lost with its database: this store would sign the same origin again.
     rmSync(join(dir, WITNESS_FILE));
-    fresh();
+    await checkFresh({ originPrefix: prefix, signingSecret: secret });
     store = openSqliteStore({ dataDir: dir, log: { originPrefix: prefix, signingSecret: secret } });
     await store.createTenant({ id: A, name: 'A' });
     await store.append(A, [makeEntry('AccessLog', T0)]);
     await store.close();
-    fresh();
-    store = openSqliteStore({ dataDir: dir, log: { originPrefix: prefix, signingSecret: secret } });
-    try {
-      await assert.rejects(
-        store.checkLogs(),
-        /the store holds no tenant 111111111111111111, whose log audit\.example\/log\/111111111111111111 it signed up to size 1/,
-      );
-    } finally {
-      await store.close();
-    }
+    await assert.rejects(
+      checkFresh({ originPrefix: prefix, signingSecret: secret }),
+      /the store holds no tenant 111111111111111111, whose log audit\.example\/log\/111111111111111111 it signed up to size 1/,
+    );
   });
 
   it('a new origin prefix starts a new series of checkpoints; another secret under the same origin is refused', async () => {
