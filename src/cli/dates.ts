@@ -4,7 +4,7 @@
  * Relative forms are resolved once, against the moment the command started, so every request
  * of one run uses the same bounds.
  */
-import { parseDateTime } from '../logs/time.ts';
+import { compareInstants, type Instant, parseDateTime } from '../logs/time.ts';
 import { UsageError } from './exit-codes.ts';
 
 const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 } as const;
@@ -17,6 +17,8 @@ export interface When {
   readonly iso: string;
   /** Milliseconds since the epoch (truncated to the millisecond). */
   readonly ms: number;
+  /** The instant at the precision given (digits past the millisecond included), as the server compares it. */
+  readonly instant: Instant;
 }
 
 export const WHEN_HELP = 'ISO-8601 with offset, YYYY-MM-DD (UTC midnight), a time ago like 2w, 7d, 12h, 30m, 45s, or now';
@@ -33,14 +35,23 @@ const FIRST_MS = -62_135_596_800_000;
 
 export function parseWhen(text: string, flag: string, nowMs: number): When {
   const t = text.trim();
-  if (t === 'now') return { iso: new Date(nowMs).toISOString(), ms: nowMs };
+  if (t === 'now') return { iso: new Date(nowMs).toISOString(), ms: nowMs, instant: { ms: nowMs, sub: '' } };
   if (DURATION.test(t)) {
     const ms = nowMs - parseDuration(t, flag);
     if (ms < FIRST_MS) throw new UsageError(`${flag} ${t} reaches back before the year 1; give a shorter time ago, or a date`);
-    return { iso: new Date(ms).toISOString(), ms };
+    return { iso: new Date(ms).toISOString(), ms, instant: { ms, sub: '' } };
   }
   const iso = DAY.test(t) ? `${t}T00:00:00Z` : t;
   const parsed = parseDateTime(iso);
   if (!parsed.ok) throw new UsageError(`${flag} ${parsed.problem}; use ${WHEN_HELP}`);
-  return { iso, ms: parsed.instant.ms };
+  return { iso, ms: parsed.instant.ms, instant: parsed.instant };
+}
+
+/**
+ * Refuses a range whose end is not later than its start, compared as the server compares them:
+ * at the precision given, so `…T00:00:00.0001Z` to `…T00:00:00.0005Z` is a range (of no whole
+ * millisecond) and not an error.
+ */
+export function checkLater(from: When, to: When): void {
+  if (compareInstants(to.instant, from.instant) <= 0) throw new UsageError('--to must be later than --from');
 }

@@ -9,7 +9,7 @@ import { type Command, Option } from 'commander';
 import { isLogsApiError, type LogsPage, type TextPage } from '../client/index.ts';
 import { loadConfig } from '../config.ts';
 import { counted } from './common.ts';
-import { parseWhen, WHEN_HELP, type When } from './dates.ts';
+import { checkLater, parseWhen, WHEN_HELP, type When } from './dates.ts';
 import { CommandError, InterruptedError, UsageError } from './exit-codes.ts';
 import { fetchBundle } from './fetch-bundle.ts';
 import {
@@ -125,7 +125,7 @@ async function run(flags: FetchFlags, clock: () => number): Promise<void> {
   const now = clock();
   const from = parseWhen(flags.from, '--from', now);
   const to = flags.to === undefined ? undefined : parseWhen(flags.to, '--to', now);
-  if (to && to.ms <= from.ms) throw new UsageError('--to must be later than --from');
+  if (to) checkLater(from, to);
   if (flags.append && !flags.out) throw new UsageError('--append needs --out (the file to add to)');
   if (flags.append && flags.format === 'json') throw new UsageError('--append works with --format ndjson or csv, not json (one document per file)');
   const limit = pageSizeFor(flags, flags.url);

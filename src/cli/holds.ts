@@ -4,9 +4,10 @@ import { cliActor } from '../admin/actor.ts';
 import { createHoldAct, holdJson, releaseHoldAct } from '../admin/holds.ts';
 import { isTenantLogType } from '../admin/retention.ts';
 import { LogTypes } from '../logs/log-types.ts';
+import { ceilMs } from '../logs/time.ts';
 import type { LegalHold } from '../store/store.ts';
 import { configFrom, noTenant, plainTextFlag, printJson, printTable, type StoreFlags, storeOptions, withExistingStore } from './common.ts';
-import { parseWhen, WHEN_HELP } from './dates.ts';
+import { checkLater, parseWhen, WHEN_HELP } from './dates.ts';
 import { CommandError, UsageError } from './exit-codes.ts';
 
 const MAX_REASON = 1000;
@@ -72,9 +73,17 @@ export function registerHolds(program: Command, now: () => number = Date.now): v
   ).action(async (opts: StoreFlags & { tenant: string; type?: string; from?: string; to?: string; reason: string; json?: boolean }) => {
     const reason = reasonFlag(opts.reason);
     const nowMs = now();
-    const fromMs = opts.from === undefined ? null : parseWhen(opts.from, '--from', nowMs).ms;
-    const toMs = opts.to === undefined ? null : parseWhen(opts.to, '--to', nowMs).ms;
-    if (fromMs !== null && toMs !== null && fromMs >= toMs) throw new UsageError('--to must be later than --from');
+    const from = opts.from === undefined ? undefined : parseWhen(opts.from, '--from', nowMs);
+    const to = opts.to === undefined ? undefined : parseWhen(opts.to, '--to', nowMs);
+    if (from && to) checkLater(from, to);
+    // Event times are whole milliseconds: the first one at or after each bound is where the
+    // hold starts and ends, as a read of the same window counts them (`…T12:00:00.0005Z` as an
+    // end covers the entry of 12:00:00.000).
+    const fromMs = from ? ceilMs(from.instant) : null;
+    const toMs = to ? ceilMs(to.instant) : null;
+    if (fromMs !== null && toMs !== null && fromMs >= toMs) {
+      throw new UsageError('--from and --to hold no whole millisecond between them: event times are kept to the millisecond');
+    }
     const config = configFrom(opts);
     await withExistingStore(config, async (store) => {
       if (!(await store.getTenant(opts.tenant))) throw noTenant(opts.tenant, config);

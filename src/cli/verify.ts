@@ -29,7 +29,7 @@ import { type Config, loadConfig, verifyCacheDir, verifyStatePath } from '../con
 import { compareInstants, parseDateTime } from '../logs/time.ts';
 import { type Checkpoint, encodeBase64, NoteKeyError, parseVerifierKey } from '../tlog/index.ts';
 import { counted, fileProblem, intFlag, printJson, writeFailure, writeWhole } from './common.ts';
-import { parseWhen, WHEN_HELP } from './dates.ts';
+import { checkLater, parseWhen, WHEN_HELP } from './dates.ts';
 import { CommandError, UsageError } from './exit-codes.ts';
 import { createProgress } from './progress.ts';
 import { checkBaseUrl, rateFlag, sayRetrying } from './remote.ts';
@@ -274,7 +274,7 @@ async function runOnline(flags: VerifyFlags): Promise<void> {
   const now = Date.now();
   const from = flags.from === undefined ? undefined : parseWhen(flags.from, '--from', now);
   const to = flags.to === undefined ? undefined : parseWhen(flags.to, '--to', now);
-  if (from && to && to.ms <= from.ms) throw new UsageError('--to must be later than --from');
+  if (from && to) checkLater(from, to);
   const pageSize = intFlag('--page-size', flags.pageSize, 1, 1000);
 
   const bar = createProgress('audit', 'leaves', 0, process.stderr.isTTY === true && !flags.json);

@@ -237,6 +237,23 @@ describe('logwarden fetch against a misbehaving Gong-compatible server', () => {
     assert.equal(to - from, 7 * 86_400_000 - 30 * 60_000);
   });
 
+  it('takes a window narrower than a millisecond as the server does: compared at the precision given, sent as given', async () => {
+    const from = '2026-01-01T00:00:00.0001Z';
+    const to = '2026-01-01T00:00:00.0005Z';
+    const r = await runCliInProcess(
+      fetchArgs('--from', from, '--to', to, '--access-key', CREDS.LOGWARDEN_ACCESS_KEY, '--secret', CREDS.LOGWARDEN_SECRET),
+      {
+        now: () => START,
+      },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const q = server.requests[0]!.url.searchParams;
+    assert.deepEqual([q.get('fromDateTime'), q.get('toDateTime')], [from, to]);
+    const reversed = await runCliInProcess(fetchArgs('--from', to, '--to', from, '--access-key', 'KEY', '--secret', 'SECRET'), { now: () => START });
+    assert.equal(reversed.code, 2, reversed.stderr);
+    assert.match(reversed.stderr, /--to must be later than --from/);
+  });
+
   it('stops a bundle on Ctrl-C with exit 130, saying that nothing was written', async () => {
     const out = join(dir.path, 'interrupted.bundle');
     server.faults.push({ kind: 'slow', ms: 20_000 });

@@ -299,6 +299,36 @@ describe('logwarden tenants retention and holds', () => {
     assert.equal(JSON.parse(await ok(['holds', 'list', '--all', '--json'])).length, holdsBefore);
   });
 
+  it('takes hold bounds at the precision given: an end past the millisecond keeps that millisecond, as a read of the window counts it', async () => {
+    clock = NOW;
+    const day = 86_400_000;
+    const at = NOW - 10 * day;
+    const held = await createTenantWith([makeEntry('AccessLog', at - 1), makeEntry('AccessLog', at), makeEntry('AccessLog', at + 1)]);
+    const iso = new Date(at).toISOString();
+    const sub = (digits: string) => iso.replace('Z', `${digits}Z`);
+    // [at, at + 0.5 ms) holds one entry: the one at `at`; the end is not "before" the start.
+    const hold = JSON.parse(
+      await ok(['holds', 'create', '--tenant', held, '--type', 'AccessLog', '--from', iso, '--to', sub('5'), '--reason', 'x', '--json']),
+    );
+    assert.equal(hold.from, iso);
+    assert.equal(hold.to, new Date(at + 1).toISOString());
+    const preview = JSON.parse(await ok(['tenants', 'retention', held, '--type', 'AccessLog', '--days', '1', '--dry-run', '--json']));
+    assert.deepEqual(preview.purge[0], {
+      logType: 'AccessLog',
+      effectiveDays: 1,
+      before: new Date(NOW - day).toISOString(),
+      deleted: 2,
+      keptByHolds: 1,
+    });
+    // A range with no whole millisecond in it holds no entry: said, not stored.
+    await refused(
+      ['holds', 'create', '--tenant', held, '--from', sub('1'), '--to', sub('5'), '--reason', 'x'],
+      2,
+      /--from and --to hold no whole millisecond between them/,
+    );
+    await refused(['holds', 'create', '--tenant', held, '--from', sub('5'), '--to', sub('1'), '--reason', 'x'], 2, /--to must be later than --from/);
+  });
+
   it('previews with --dry-run what the next purge would delete and what holds keep, changing nothing; a change says it too', async () => {
     clock = NOW;
     const day = 86_400_000;

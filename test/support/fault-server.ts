@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { NO_RECORDS_MESSAGE } from '../../src/errors.ts';
-import { parseDateTime } from '../../src/logs/time.ts';
+import { ceilMs, compareInstants, parseDateTime } from '../../src/logs/time.ts';
 
 export type Fault =
   | { kind: 'status'; status: number; retryAfter?: string; body?: string; location?: string }
@@ -101,9 +101,10 @@ export async function startFaultServer(options: FaultServerOptions = {}): Promis
     if (!from.ok) return { status: 400, message: `fromDateTime: ${from.problem}` };
     const to = toText === null ? null : parseDateTime(toText);
     if (to && !to.ok) return { status: 400, message: `toDateTime: ${to.problem}` };
-    const fromMs = from.instant.ms;
-    const toMs = to && to.ok ? to.instant.ms : Number.MAX_SAFE_INTEGER;
-    if (fromMs >= toMs) return { status: 400, message: 'toDateTime: must be later than fromDateTime' };
+    // As logwarden compares them: at the precision given; entries are whole milliseconds.
+    if (to?.ok && compareInstants(from.instant, to.instant) >= 0) return { status: 400, message: 'toDateTime: must be later than fromDateTime' };
+    const fromMs = ceilMs(from.instant);
+    const toMs = to && to.ok ? ceilMs(to.instant) : Number.MAX_SAFE_INTEGER;
     const key = `${logType}|${fromMs}|${toMs}`;
     const limit = Number(url.searchParams.get('limit') ?? pageSize);
     const all = data.get(logType) ?? [];
