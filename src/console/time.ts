@@ -18,15 +18,34 @@ export function rangeBounds(range: Range, now: number): { fromDateTime: string; 
 
 const pad = (n: number, w = 2) => String(n).padStart(w, '0');
 
-/** `2026-03-01 10:00:00.000` in local time (with its offset) or UTC. */
+/** A year as ISO-8601 writes it: four digits, or a sign and six beyond 0000-9999 (a far-past time in a zone west of UTC). */
+function yearText(year: number): string {
+  return year >= 0 && year <= 9999 ? pad(year, 4) : `${year < 0 ? '-' : '+'}${pad(Math.abs(year), 6)}`;
+}
+
+/**
+ * The local zone's offset at `d`, in seconds east of UTC, from the local fields themselves:
+ * `getTimezoneOffset()` drops the seconds of an offset, and before zones kept standard time
+ * their local mean time had some (Kathmandu +05:41:16 until 1920), so the time shown and the
+ * offset shown would not add up to the instant.
+ */
+function offsetSeconds(d: Date): number {
+  const asUtc = new Date(0);
+  asUtc.setUTCFullYear(d.getFullYear(), d.getMonth(), d.getDate());
+  asUtc.setUTCHours(d.getHours(), d.getMinutes(), d.getSeconds(), d.getMilliseconds());
+  return Math.round((asUtc.getTime() - d.getTime()) / 1000);
+}
+
+/** `2026-03-01 10:00:00.000` in local time (with its offset, to the second when it has seconds) or UTC. */
 export function formatTime(ms: number, utc: boolean): string {
   const d = new Date(ms);
   if (utc) return d.toISOString().replace('T', ' ').replace('Z', ' UTC');
-  const off = -d.getTimezoneOffset();
-  const sign = off >= 0 ? '+' : '-';
+  const off = offsetSeconds(d);
+  const abs = Math.abs(off);
+  const seconds = abs % 60 === 0 ? '' : `:${pad(abs % 60)}`;
   return (
-    `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}` +
-    ` ${sign}${pad(Math.floor(Math.abs(off) / 60))}:${pad(Math.abs(off) % 60)}`
+    `${yearText(d.getFullYear())}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}` +
+    ` ${off >= 0 ? '+' : '-'}${pad(Math.floor(abs / 3600))}:${pad(Math.floor(abs / 60) % 60)}${seconds}`
   );
 }
 

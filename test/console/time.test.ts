@@ -1,0 +1,60 @@
+/**
+ * How the console shows times: in the zone of the browser, run here in zones off the whole hour,
+ * with daylight saving time, and before standard time (offsets with seconds); the time and the
+ * offset shown must add up to the instant stored.
+ */
+import assert from 'node:assert/strict';
+import { afterEach, describe, it } from 'node:test';
+import { formatTime } from '../../src/console/time.ts';
+
+const savedTz = process.env.TZ;
+
+/** Runs `fn` in time zone `tz` (Node reads TZ again when it is set). */
+function inZone<T>(tz: string, fn: () => T): T {
+  process.env.TZ = tz;
+  return fn();
+}
+
+/** The instant a shown local time denotes: `2026-11-01 01:30:00.000 -04:00` (an offset may have seconds). */
+function instantOf(shown: string): number {
+  const m = /^([+-]?\d+)-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)\.(\d{3}) ([+-])(\d\d):(\d\d)(?::(\d\d))?$/.exec(shown);
+  assert.ok(m, `not a local time with offset: ${shown}`);
+  const d = new Date(0);
+  d.setUTCFullYear(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
+  d.setUTCHours(Number(m[4]), Number(m[5]), Number(m[6]), Number(m[7]));
+  const offset = (Number(m[9]) * 3600 + Number(m[10]) * 60 + Number(m[11] ?? 0)) * (m[8] === '-' ? -1 : 1);
+  return d.getTime() - offset * 1000;
+}
+
+describe('console times', () => {
+  afterEach(() => {
+    if (savedTz === undefined) delete process.env.TZ;
+    else process.env.TZ = savedTz;
+  });
+
+  it('shows a local time and an offset that add up to the instant, in any zone and year', () => {
+    const instants = [
+      '2026-11-01T05:30:00.000Z', // New York: 01:30 the second time (EST)
+      '2026-11-01T04:30:00.000Z', // and the first (EDT)
+      '2026-04-04T13:45:00.123Z', // Chatham: the hour clocks go back
+      '1900-01-01T00:00:00.000Z', // Kathmandu +05:41:16, St John's -03:30:52: local mean time
+      '1935-06-01T12:00:00.000Z', // St John's daylight time of -02:30:52
+      '0099-06-01T00:00:00.000Z',
+      '0000-01-01T00:00:00.000Z',
+      '9999-12-31T23:59:59.999Z',
+    ].map(Date.parse);
+    for (const tz of ['Asia/Kathmandu', 'America/St_Johns', 'Pacific/Chatham', 'America/New_York', 'UTC']) {
+      inZone(tz, () => {
+        for (const ms of instants)
+          assert.equal(instantOf(formatTime(ms, false)), ms, `${tz} ${new Date(ms).toISOString()}: ${formatTime(ms, false)}`);
+      });
+    }
+    inZone('Asia/Kathmandu', () => {
+      assert.equal(formatTime(Date.parse('1900-01-01T00:00:00.000Z'), false), '1900-01-01 05:41:16.000 +05:41:16');
+      assert.equal(formatTime(Date.parse('0099-06-01T00:00:00.000Z'), false), '0099-06-01 05:41:16.000 +05:41:16');
+      assert.equal(formatTime(Date.parse('2026-11-01T00:00:00.000Z'), false), '2026-11-01 05:45:00.000 +05:45');
+    });
+    inZone('America/St_Johns', () => assert.equal(formatTime(Date.parse('2026-11-01T00:00:00.000Z'), false), '2026-10-31 21:30:00.000 -02:30'));
+    assert.equal(formatTime(Date.parse('0099-06-01T00:00:00.000Z'), true), '0099-06-01 00:00:00.000 UTC');
+  });
+});
