@@ -5,7 +5,7 @@
  * that hour counted whole, and the chart says so.
  */
 import type { HourCount } from './api.ts';
-import { formatTime } from './time.ts';
+import { barLabel } from './time.ts';
 
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
@@ -43,7 +43,7 @@ export function HistogramChart(props: { hours: readonly HourCount[]; fromMs: num
   const { unit, bars: list } = bars(props.hours, props.fromMs, props.toMs, props.utc);
   const max = Math.max(1, ...list.map((b) => b.count));
   const sum = list.reduce((a, b) => a + b.count, 0);
-  const label = (ms: number) => (unit === 'day' ? formatTime(ms, props.utc).slice(0, 10) : formatTime(ms, props.utc).slice(0, 16));
+  const label = (ms: number) => barLabel(ms, unit, props.utc);
   const w = 100 / Math.max(list.length, 1);
   const of = props.user === undefined ? '' : ` of ${props.user}`;
   const peak = list.reduce((a, b) => (b.count > a.count ? b : a), list[0] ?? { startMs: props.fromMs, count: 0 });

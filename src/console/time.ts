@@ -50,6 +50,17 @@ export function formatTime(ms: number, utc: boolean): string {
 }
 
 /**
+ * A histogram bar's start: the day, or the hour to the minute with its offset (or UTC). An hour
+ * needs the offset: where clocks go back, two hours in a row start at the same local time
+ * (`2026-11-01 01:00 -04:00`, then `-05:00`), and in zones off the whole hour a UTC hour starts
+ * at :30 or :45.
+ */
+export function barLabel(ms: number, unit: 'hour' | 'day', utc: boolean): string {
+  const [day, time, zone] = formatTime(ms, utc).split(' ') as [string, string, string];
+  return unit === 'day' ? day : `${day} ${time.slice(0, 5)} ${zone}`;
+}
+
+/**
  * The value of a `datetime-local` input for `ms`, in local time or UTC: to the minute, with
  * seconds and milliseconds only when they are not zero.
  */

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
-import { formatTime } from '../../src/console/time.ts';
+import { barLabel, formatTime } from '../../src/console/time.ts';
 
 const savedTz = process.env.TZ;
 
@@ -56,5 +56,17 @@ describe('console times', () => {
     });
     inZone('America/St_Johns', () => assert.equal(formatTime(Date.parse('2026-11-01T00:00:00.000Z'), false), '2026-10-31 21:30:00.000 -02:30'));
     assert.equal(formatTime(Date.parse('0099-06-01T00:00:00.000Z'), true), '0099-06-01 00:00:00.000 UTC');
+  });
+
+  it('labels the hours of a histogram with their offset, so the repeated hour where clocks go back reads twice, apart', () => {
+    inZone('America/New_York', () => {
+      const first = barLabel(Date.parse('2026-11-01T05:00:00.000Z'), 'hour', false);
+      const second = barLabel(Date.parse('2026-11-01T06:00:00.000Z'), 'hour', false);
+      assert.equal(first, '2026-11-01 01:00 -04:00');
+      assert.equal(second, '2026-11-01 01:00 -05:00');
+      assert.equal(barLabel(Date.parse('2026-11-01T06:00:00.000Z'), 'day', false), '2026-11-01');
+    });
+    inZone('Asia/Kathmandu', () => assert.equal(barLabel(Date.parse('2026-11-01T00:00:00.000Z'), 'hour', false), '2026-11-01 05:45 +05:45'));
+    assert.equal(barLabel(Date.parse('2026-11-01T05:00:00.000Z'), 'hour', true), '2026-11-01 05:00 UTC');
   });
 });
