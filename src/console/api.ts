@@ -2,6 +2,7 @@
 import type { HourCount } from './newest-first.ts';
 import { type Page, parsePage } from './page.ts';
 import { ConsoleError, EXPIRED_MESSAGE, envelopeErrors, type Session, sessionEnded } from './session.ts';
+import { readLimitMessage } from './time.ts';
 
 /** The server-side user filter (a logwarden extension of `GET /v2/logs`): one field, exact. */
 export interface UserFilter {
@@ -59,10 +60,7 @@ async function fetchPaced(url: string, init: RequestInit, signal: AbortSignal | 
     if (res.status !== 429) return res;
     const wait = retryAfterMs(res);
     if (wait > MAX_RETRY_AFTER_MS) {
-      const when = new Date(Date.now() + wait);
-      throw new ConsoleError(
-        `This tenant's read limit is used up until ${when.toLocaleString()} (the server answered 429). Reading goes on after that.`,
-      );
+      throw new ConsoleError(readLimitMessage(Date.now() + wait));
     }
     await pause(wait, signal);
   }

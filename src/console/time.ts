@@ -61,6 +61,15 @@ export function barLabel(ms: number, unit: 'hour' | 'day', utc: boolean): string
 }
 
 /**
+ * What the console says when the tenant's read limit is used up until `untilMs`: the time with
+ * its offset, to the second, since the daily limit turns over at midnight UTC, no midnight here.
+ */
+export function readLimitMessage(untilMs: number): string {
+  const when = formatTime(Math.ceil(untilMs / 1000) * 1000, false).replace(/\.\d{3} /, ' ');
+  return `This tenant's read limit is used up until ${when} (the server answered 429). Reading goes on after that.`;
+}
+
+/**
  * The value of a `datetime-local` input for `ms`, in local time or UTC: to the minute, with
  * seconds and milliseconds only when they are not zero.
  */

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
-import { barLabel, formatTime } from '../../src/console/time.ts';
+import { barLabel, formatTime, readLimitMessage } from '../../src/console/time.ts';
 
 const savedTz = process.env.TZ;
 
@@ -68,5 +68,15 @@ describe('console times', () => {
     });
     inZone('Asia/Kathmandu', () => assert.equal(barLabel(Date.parse('2026-11-01T00:00:00.000Z'), 'hour', false), '2026-11-01 05:45 +05:45'));
     assert.equal(barLabel(Date.parse('2026-11-01T05:00:00.000Z'), 'hour', true), '2026-11-01 05:00 UTC');
+  });
+
+  it('says in which zone a used-up read limit ends', () => {
+    const midnightUtc = Date.parse('2026-12-03T00:00:00.000Z');
+    inZone('Asia/Kathmandu', () =>
+      assert.equal(
+        readLimitMessage(midnightUtc - 0.5),
+        "This tenant's read limit is used up until 2026-12-03 05:45:00 +05:45 (the server answered 429). Reading goes on after that.",
+      ),
+    );
   });
 });
