@@ -5,42 +5,13 @@
  * that hour counted whole, and the chart says so.
  */
 import type { HourCount } from './api.ts';
+import { bars } from './bars.ts';
 import { barLabel } from './time.ts';
 
-const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
 
-export interface Bar {
-  readonly startMs: number;
-  readonly count: number;
-}
-
-/** Buckets of `hours` for [fromMs, toMs): hourly, or per (local or UTC) day when the range is long. */
-export function bars(hours: readonly HourCount[], fromMs: number, toMs: number, utc: boolean): { unit: 'hour' | 'day'; bars: Bar[] } {
-  const unit = toMs - fromMs > 3 * DAY_MS ? 'day' : 'hour';
-  const start = (ms: number) => {
-    if (unit === 'hour') return Math.floor(ms / HOUR_MS) * HOUR_MS;
-    const d = new Date(ms);
-    return utc ? Math.floor(ms / DAY_MS) * DAY_MS : new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime();
-  };
-  const next = (ms: number) => {
-    if (unit === 'hour') return ms + HOUR_MS;
-    if (utc) return ms + DAY_MS;
-    const d = new Date(ms);
-    return new Date(d.getFullYear(), d.getMonth(), d.getDate() + 1).getTime();
-  };
-  const counts = new Map<number, number>();
-  for (const h of hours) {
-    const k = start(Date.parse(h.start));
-    counts.set(k, (counts.get(k) ?? 0) + h.count);
-  }
-  const out: Bar[] = [];
-  for (let t = start(fromMs); t < toMs; t = next(t)) out.push({ startMs: t, count: counts.get(t) ?? 0 });
-  return { unit, bars: out };
-}
-
 export function HistogramChart(props: { hours: readonly HourCount[]; fromMs: number; toMs: number; utc: boolean; user?: string | undefined }) {
-  const { unit, bars: list } = bars(props.hours, props.fromMs, props.toMs, props.utc);
+  const { unit, bars: list, later } = bars(props.hours, props.fromMs, props.toMs, props.utc);
   const max = Math.max(1, ...list.map((b) => b.count));
   const sum = list.reduce((a, b) => a + b.count, 0);
   const label = (ms: number) => barLabel(ms, unit, props.utc);
@@ -49,13 +20,15 @@ export function HistogramChart(props: { hours: readonly HourCount[]; fromMs: num
   const peak = list.reduce((a, b) => (b.count > a.count ? b : a), list[0] ?? { startMs: props.fromMs, count: 0 });
   // The server counts whole hours: a range starting or ending inside one has its edge bars count all of it.
   const whole = props.fromMs % HOUR_MS !== 0 || props.toMs % HOUR_MS !== 0 ? '; the first and last hours counted whole' : '';
+  // Entries dated after the range's end (a range open to the latest entry ends now): in the list, not drawn.
+  const after = later === 0 ? '' : `; ${later} more dated after ${barLabel(props.toMs, 'hour', props.utc)}, not drawn`;
   return (
-    <figure class="histogram" data-total={sum}>
+    <figure class="histogram" data-total={sum + later}>
       <svg
         viewBox="0 0 100 30"
         preserveAspectRatio="none"
         role="img"
-        aria-label={`Entries${of} per ${unit}: ${sum} in all; the most, ${peak.count}, in the ${unit} of ${label(peak.startMs)}${whole}.`}
+        aria-label={`Entries${of} per ${unit}: ${sum} in all; the most, ${peak.count}, in the ${unit} of ${label(peak.startMs)}${whole}${after}.`}
       >
         {list.map((b, i) => (
           <rect key={b.startMs} x={i * w + w * 0.1} width={w * 0.8} y={30 - (b.count / max) * 30} height={(b.count / max) * 30} data-count={b.count}>
@@ -69,7 +42,8 @@ export function HistogramChart(props: { hours: readonly HourCount[]; fromMs: num
         <span>{list[0] && label(list[0].startMs)}</span>
         <span>
           entries{of} per {unit} (peak {peak.count}
-          {whole})
+          {whole}
+          {after})
         </span>
         <span>{list.at(-1) && label(list.at(-1)!.startMs)}</span>
       </figcaption>
