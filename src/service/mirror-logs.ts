@@ -11,6 +11,7 @@
  * and, where the source holds more, read again (mirror-check.ts).
  */
 import { isLogsApiError, type LogsClient } from '../client/index.ts';
+import { MIN_MS } from '../logs/time.ts';
 import type { Store } from '../store/store.ts';
 import { checkMirrored, type MirrorCheck } from './mirror-check.ts';
 import { localEntry } from './mirror-entry.ts';
@@ -110,7 +111,8 @@ async function oldestSince(store: Store, tenantId: string, logType: string, from
  * range, this run's --since as a later start to judge by. Undefined when nothing is mirrored.
  */
 async function checkStart(store: Store, tenantId: string, req: MirrorRequest): Promise<{ fromMs: number; fallbackFroms: number[] } | undefined> {
-  const floor = Math.max(0, req.retainedFromMs ?? 0);
+  // The earliest event time an entry can have, not 1970: a mirror may hold entries dated before it.
+  const floor = Math.max(MIN_MS, req.retainedFromMs ?? MIN_MS);
   const oldest = await oldestSince(store, tenantId, req.logType, floor);
   if (oldest === undefined || Number.isNaN(oldest)) return undefined;
   const since = Math.max(floor, req.sinceMs);
@@ -123,7 +125,7 @@ export async function mirrorType(target: MirrorTarget, client: LogsClient, req: 
   const checkpoint = await store.getCheckpoint(source, tenantId, req.logType);
   const storedBefore = checkpoint?.entriesSeen ?? 0;
   let through = checkpoint?.throughMs ?? req.sinceMs;
-  const fromMs = checkpoint ? Math.max(0, checkpoint.throughMs - req.overlapMs) : req.sinceMs;
+  const fromMs = checkpoint ? Math.max(MIN_MS, checkpoint.throughMs - req.overlapMs) : req.sinceMs;
   let fetched = 0;
   let stored = 0;
   let duplicates = 0;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { LogsClient } from '../../src/client/index.ts';
-import { type MirrorTarget, mirrorTypes } from '../../src/service/mirror-logs.ts';
+import { type MirrorTarget, mirrorType, mirrorTypes } from '../../src/service/mirror-logs.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import type { Store } from '../../src/store/store.ts';
 import { entryTexts } from '../support/entries.ts';
@@ -56,6 +56,31 @@ describe('a mirror round over several log types', () => {
     assert.deepEqual(round.warnings, ['UserCallPlay: disk full']);
     assert.deepEqual(seen, ['UserCallPlay stop', 'AccessLog 5', 'AccessLog 10', 'AccessLog 12', 'AccessLog stop']);
     assert.deepEqual(await allBodies(store, tenantId, 'AccessLog'), access);
+    await store.close();
+    dir.remove();
+  });
+
+  it('checks what it mirrored before 1970 too: an entry that reached the source late, dated 1965, is found and stored', async () => {
+    const dir = tempDir('logwarden-mirror-past-');
+    const store = openSqliteStore({ dataDir: dir.path });
+    const tenantId = '900000000000000004';
+    await store.createTenant({ id: tenantId, name: 'mirror' });
+    const target: MirrorTarget = { store, tenantId, source: server.url };
+    const since = Date.parse('1965-01-01T00:00:00.000Z');
+    const early = entryTexts('UserActivityLog', 6, since + 60 * MINUTE, MINUTE);
+    server.setEntries('UserActivityLog', early);
+    const req = { logType: 'UserActivityLog', sinceMs: since, overlapMs: 10 * MINUTE, untilMs: since + 365 * 24 * 60 * MINUTE };
+    assert.equal((await mirrorType(target, client, req)).stored, 6);
+    // Logged at the source after that run, dated within what it mirrored, long before its overlap window.
+    const late = entryTexts('UserActivityLog', 1, since + 3 * 60 * MINUTE, MINUTE).map((t) =>
+      t.replace('"logRecord":{', '"logRecord":{"late":true,'),
+    );
+    server.setEntries('UserActivityLog', [...early, ...late]);
+    const second = await mirrorType(target, client, { ...req, untilMs: req.untilMs + 60 * MINUTE });
+    assert.equal(second.check?.fromMs, since, 'the check starts where the mirror does');
+    assert.equal(second.check?.missing, 1);
+    assert.equal(second.check?.recovered, 1);
+    assert.deepEqual(await allBodies(store, tenantId, 'UserActivityLog'), [...early, ...late]);
     await store.close();
     dir.remove();
   });

@@ -10,6 +10,7 @@ import type { FastifyInstance } from 'fastify';
 import { type ConfigOverrides, loadConfig } from '../../src/config.ts';
 import { parseJsonBatch } from '../../src/logs/ingest-parse.ts';
 import { LogTypes } from '../../src/logs/log-types.ts';
+import { MIN_MS } from '../../src/logs/time.ts';
 import { buildApp } from '../../src/server/app.ts';
 import { createTenant, type IssuedKey, issueAccessKey } from '../../src/service/access-keys.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
@@ -71,7 +72,7 @@ export async function seed(store: Store, tenantId: string, logType: string, text
 
 /** Every stored body of a tenant's type, in the order the API pages them. */
 export async function allBodies(store: Store, tenantId: string, logType: string): Promise<string[]> {
-  const query = { tenantId, logType, fromMs: 0, toMs: null };
+  const query = { tenantId, logType, fromMs: MIN_MS, toMs: null };
   const first = await store.firstPage(query, 1000);
   const out = entriesOf(first).map((e) => e.body);
   let page: StoredPage = first;
