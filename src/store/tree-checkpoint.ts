@@ -28,7 +28,9 @@ export function signNextCheckpointNow(options: {
       throw new InconsistentTreeError(`the stored tree at size ${previous.size} no longer has the root of the last signed checkpoint`);
     }
   }
-  const checkpoint: Checkpoint = { origin, size, rootHash: root(size), extensions: [] };
+  // A copy of its own: stores keep each tenant's last checkpoint, and the root as computed is a
+  // view of a shared 8 KiB allocation slab that it would keep alive.
+  const checkpoint: Checkpoint = { origin, size, rootHash: new Uint8Array(root(size)), extensions: [] };
   formatCheckpoint(checkpoint);
   return { checkpoint, note: signCheckpoint(checkpoint, signer) };
 }

@@ -95,10 +95,25 @@ interface CachedTile {
 }
 
 /**
+ * Heap bytes per cached hash beside its 32 bytes: the Uint8Array viewing them (about 96 bytes,
+ * measured in heap snapshots) and its slot in the array.
+ */
+const HASH_VIEW_BYTES = 104;
+/** The cached tile's objects, its key and its slot in the LRU. */
+const TILE_OVERHEAD_BYTES = 256;
+
+/**
  * Leaf hashes of level 0 tiles, kept per (tenant, tile) while the records they came from are
  * unchanged: a lookup passes the records as stored now, and a cached entry counts only if they
  * equal (or, for the growing partial tile, extend) the records it was computed from. So an
  * edited record, or records of a rolled-back append, never yield stale hashes.
+ *
+ * What a tile keeps lives in one buffer of its own, its hashes then its records, so that the
+ * budget counts what the cache holds. A hash as computed is a 32-byte view of a slab of Node's
+ * shared 8 KiB allocation pool, and so is a small copy made with Buffer.from: kept as they are,
+ * the few hashes a partial tile gains per append would each hold a slab alive, and the cache
+ * many times its budget. The records are copied since the caller's buffer may be reused by its
+ * driver.
  */
 export class LeafHashCache {
   private readonly lru: ByteBudgetLru<string, CachedTile>;
@@ -111,16 +126,22 @@ export class LeafHashCache {
     const key = `${tenant}/${tile}`;
     const count = leafRecordCount(records);
     const hit = this.lru.get(key);
-    let hashes: Hash[];
+    let computed: Hash[];
     if (hit && hit.records.length <= records.length && hit.records.equals(records.subarray(0, hit.records.length))) {
       if (hit.records.length === records.length) return hit.hashes;
-      hashes = [...hit.hashes, ...leafHashesOf(records.subarray(hit.records.length), typeName)];
+      computed = [...hit.hashes, ...leafHashesOf(records.subarray(hit.records.length), typeName)];
     } else {
-      hashes = leafHashesOf(records, typeName);
+      computed = leafHashesOf(records, typeName);
     }
-    if (hashes.length !== count) throw new Error('leaf hash count mismatch');
-    // Kept as a copy: the caller's buffer may be reused by its driver.
-    this.lru.set(key, { records: Buffer.from(records), hashes }, records.length + count * (HASH_SIZE + 64));
+    if (computed.length !== count) throw new Error('leaf hash count mismatch');
+    const own = Buffer.allocUnsafeSlow(count * HASH_SIZE + records.length);
+    const hashes = computed.map((h, i) => {
+      own.set(h, i * HASH_SIZE);
+      return new Uint8Array(own.buffer, i * HASH_SIZE, HASH_SIZE);
+    });
+    records.copy(own, count * HASH_SIZE);
+    const kept = { records: own.subarray(count * HASH_SIZE), hashes };
+    this.lru.set(key, kept, own.length + count * HASH_VIEW_BYTES + key.length + TILE_OVERHEAD_BYTES);
     return hashes;
   }
 }

@@ -115,6 +115,45 @@ describe('store tree modules', () => {
     assert.ok(hashesEqual(beforeRoot, treeRoot(600, t.source)));
   });
 
+  it('holds no more memory for its cached leaf hashes than its budget, many partial tiles growing a few leaves at a time', () => {
+    // The server's pattern with many tenants: each append adds a few leaves to one tenant's
+    // partial tile, between other small allocations. Held: every distinct buffer the cached
+    // hashes keep alive.
+    const budget = 4 * 1024 * 1024;
+    const cache = new LeafHashCache(budget);
+    const tenants = 200;
+    const partial: Buffer[] = Array.from({ length: tenants }, () => Buffer.alloc(0));
+    let next = 0;
+    for (let round = 0; round < 20; round++) {
+      for (let t = 0; t < tenants; t++) {
+        partial[t] = Buffer.concat([partial[t]!, encodeLeafRecords([record(next++), record(next++), record(next++)])]);
+        cache.hashes(t, 0, partial[t]!, typeName);
+      }
+    }
+    const buffers = new Set<ArrayBufferLike>();
+    for (let t = 0; t < tenants; t++) {
+      const hashes = cache.hashes(t, 0, partial[t]!, typeName);
+      assert.equal(hashes.length, 60);
+      for (const h of hashes) buffers.add(h.buffer);
+    }
+    const held = [...buffers].reduce((sum, b) => sum + b.byteLength, 0);
+    assert.ok(held <= budget, `the cached hashes hold ${held} bytes, over the budget of ${budget}`);
+  });
+
+  it('keeps a signed root in bytes of its own (stores keep one checkpoint per tenant)', () => {
+    const keys = new LogKeys('s'.repeat(32), 'logwarden/test');
+    const t = new RecordTree();
+    t.append(Array.from({ length: 5 }, (_, i) => record(i)));
+    const { checkpoint } = signNextCheckpointNow({
+      origin: keys.origin('acme'),
+      size: 5,
+      root: (s) => treeRoot(s, t.source),
+      signer: keys.signer('acme'),
+      previous: null,
+    });
+    assert.equal(checkpoint.rootHash.buffer.byteLength, 32);
+  });
+
   it('signs the next checkpoint only over a tree that extends the last one, as the library does', async () => {
     const keys = new LogKeys('s'.repeat(32), 'logwarden/test');
     const signer = keys.signer('acme');
