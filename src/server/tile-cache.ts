@@ -7,7 +7,7 @@
  * tile exists in the tree, and gets only what was built for its own tenant. Partial tiles
  * change as the tree grows and are never kept.
  */
-import { ByteBudgetLru } from '../store/segment-cache.ts';
+import { ByteBudgetLru, ownBytes } from '../store/segment-cache.ts';
 
 /** About 100 full entry bundles of 256 typical leaves, gzipped, per megabyte. */
 export const FULL_TILE_CACHE_BYTES = 32 * 1024 * 1024;
@@ -34,8 +34,9 @@ export class FullTileCache {
       pending = build().then(
         (bytes) => {
           this.building.delete(key);
-          this.lru.set(key, bytes, bytes.length + key.length);
-          return bytes;
+          const own = ownBytes(bytes);
+          this.lru.set(key, own, own.length + key.length);
+          return own;
         },
         (err: unknown) => {
           this.building.delete(key);

@@ -65,6 +65,19 @@ export class ByteBudgetLru<K, V> {
   }
 }
 
+/**
+ * `bytes` in a buffer of their own, copied when they are a view of a larger allocation, for
+ * keeping: zlib hands back a small output as a slice of its 16 KiB chunk, and Buffer.from a
+ * small value as a slice of a shared 8 KiB pool slab, and a cache counting the view's length
+ * would hold all of it.
+ */
+export function ownBytes(bytes: Buffer): Buffer {
+  if (bytes.byteOffset === 0 && bytes.buffer.byteLength === bytes.length) return bytes;
+  const own = Buffer.allocUnsafeSlow(bytes.length);
+  bytes.copy(own);
+  return own;
+}
+
 export class SegmentCache {
   private readonly lru: ByteBudgetLru<number, Cached>;
 
