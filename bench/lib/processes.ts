@@ -194,13 +194,19 @@ export function storeArgs(at: StoreLocation): string[] {
 }
 
 /**
- * `logwarden serve` on 127.0.0.1, on a free port, with a known signing key (cursors can be made
- * for it); with `workers` > 1, that many processes share the port (`--workers`). `nodeArgs` go
- * to node itself (e.g. `--cpu-prof`).
+ * `logwarden serve` on 127.0.0.1, on a free port (or `port`), with a known signing key (cursors
+ * can be made for it); with `workers` > 1, that many processes share the port (`--workers`).
+ * `nodeArgs` go to node itself (e.g. `--cpu-prof`).
  */
-export function startLogwarden(at: StoreLocation, signingKey: string, workers = 1, nodeArgs: readonly string[] = []): Promise<ServerProcess> {
+export function startLogwarden(
+  at: StoreLocation,
+  signingKey: string,
+  workers = 1,
+  nodeArgs: readonly string[] = [],
+  port = 0,
+): Promise<ServerProcess> {
   return startServer(
-    [CLI, 'serve', '--host', '127.0.0.1', '--port', '0', ...(workers > 1 ? ['--workers', String(workers)] : []), ...storeArgs(at)],
+    [CLI, 'serve', '--host', '127.0.0.1', '--port', String(port), ...(workers > 1 ? ['--workers', String(workers)] : []), ...storeArgs(at)],
     { LOGWARDEN_SIGNING_KEY: signingKey },
     /listening on (http:\/\/\S+)/,
     'stderr',
