@@ -136,8 +136,10 @@ const UNREACHABLE_SYSCALLS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT',
 /**
  * Whether a failure is a store that cannot be reached: a refused or broken connection,
  * PostgreSQL's connection exceptions (SQLSTATE class 08), a server shutting down or starting
- * (57P01–57P03), too many connections (53300), the pool's connect timeout, or a Redis command
- * given up on while its connection is down (ioredis: retries exhausted, or the connection closed).
+ * (57P01–57P03), too many connections (53300), the pool's connect timeout, a statement sent on
+ * a connection that PostgreSQL ended while the transaction sat between two statements (pg then
+ * refuses it: "not queryable"), or a Redis command given up on while its connection is down
+ * (ioredis: retries exhausted, or the connection closed).
  */
 function isUnreachable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
@@ -146,7 +148,9 @@ function isUnreachable(err: unknown): boolean {
     return UNREACHABLE_SYSCALLS.has(code) || /^08[0-9A-Z]{3}$/.test(code) || ['57P01', '57P02', '57P03', '53300'].includes(code);
   }
   if (err.name === 'MaxRetriesPerRequestError' || err.message === 'Connection is closed.') return true;
-  return /^(Connection terminated|timeout exceeded when trying to connect)/.test(err.message);
+  return /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error and is not queryable)/.test(
+    err.message,
+  );
 }
 
 /** Renders the envelope; the request's one log line (request-log.ts) then says why. */
