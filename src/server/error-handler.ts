@@ -139,7 +139,7 @@ const UNREACHABLE_SYSCALLS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT',
  * (57P01–57P03), too many connections (53300), the pool's connect timeout, a statement sent on
  * a connection that PostgreSQL ended while the transaction sat between two statements (pg then
  * refuses it: "not queryable"), or a Redis command given up on while its connection is down
- * (ioredis: retries exhausted, or the connection closed).
+ * (ioredis: retries exhausted, or the connection closed) or unanswered past its timeout.
  */
 function isUnreachable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
@@ -147,7 +147,7 @@ function isUnreachable(err: unknown): boolean {
   if (typeof code === 'string') {
     return UNREACHABLE_SYSCALLS.has(code) || /^08[0-9A-Z]{3}$/.test(code) || ['57P01', '57P02', '57P03', '53300'].includes(code);
   }
-  if (err.name === 'MaxRetriesPerRequestError' || err.message === 'Connection is closed.') return true;
+  if (err.name === 'MaxRetriesPerRequestError' || err.message === 'Connection is closed.' || err.message === 'Command timed out') return true;
   return /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error and is not queryable)/.test(
     err.message,
   );

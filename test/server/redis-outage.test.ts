@@ -2,7 +2,8 @@
  * A Redis outage under a running app (the shared rate limits): every request that needs the
  * limits is 503 with Retry-After, as the README's status table says, the token endpoint says
  * temporarily_unavailable, /readyz says not ready, and all of it recovers once Redis is back
- * on its address, with no restart.
+ * on its address, with no restart. A Redis that keeps its connections open but stops answering
+ * is the same outage: answered 503 after the command timeout, not waited for.
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
@@ -63,6 +64,50 @@ describe('a Redis outage under a running app', { skip: first.skip }, () => {
     } finally {
       await t?.close();
       await limiter.close();
+    }
+  });
+});
+
+describe('a Redis that stops answering under a running app', { skip: first.skip }, () => {
+  it('answers 503 with Retry-After and says not ready while Redis does not answer, and recovers once it does', async () => {
+    const started = await startRedis();
+    const redis = started.server!;
+    const limiter = await RedisLimiter.connect({ url: redis.url });
+    let t: TestApp | undefined;
+    try {
+      t = await startTestApp({ limiter });
+      const app = t;
+      const read = () => app.list({ logType: 'AccessLog', fromDateTime: '2026-01-01T00:00:00Z' });
+      const ready = () => app.inject({ method: 'GET', url: '/readyz' });
+      assert.equal((await app.ingest('AccessLog', [{ eventTime: '2026-01-01T00:00:00Z', logRecord: { a: 0 } }])).statusCode, 201);
+      assert.equal((await read()).statusCode, 200);
+
+      redis.freeze();
+      try {
+        // Bounded: without a command timeout these would wait for as long as Redis is frozen.
+        const within = <T>(p: Promise<T>, what: string): Promise<T> =>
+          Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what}: no answer within 15 s`)), 15_000).unref())]);
+        const r = await within(read(), 'GET /v2/logs');
+        assert.equal(r.statusCode, 503, r.body);
+        assert.equal(r.headers['retry-after'], '1');
+        assert.deepEqual(r.json().errors, ['store unreachable; retry later']);
+        const ingest = await within(app.ingest('AccessLog', [{ eventTime: '2026-01-02T00:00:00Z', logRecord: { a: 1 } }]), 'POST /v2/logs');
+        assert.equal(ingest.statusCode, 503, ingest.body);
+        const nr = await within(ready(), '/readyz');
+        assert.equal(nr.statusCode, 503);
+        assert.deepEqual(nr.json().errors, ['rate-limit store (Redis) unreachable']);
+      } finally {
+        redis.thaw();
+      }
+      for (let i = 0; (await ready()).statusCode !== 200; i++) {
+        assert.ok(i < 200, 'ready again within ten seconds');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      assert.equal((await read()).statusCode, 200);
+    } finally {
+      await t?.close();
+      await limiter.close();
+      await redis.stop();
     }
   });
 });

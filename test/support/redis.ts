@@ -8,6 +8,10 @@ import { freePort, isAlive, onProcessExit, unavailable, waitForExit } from './se
 
 export interface RedisServer {
   readonly url: string;
+  /** Freezes the server (SIGSTOP): its connections stay open, nothing sent on them is answered. */
+  freeze(): void;
+  /** Lets a frozen server run again (SIGCONT). */
+  thaw(): void;
   stop(): Promise<void>;
 }
 
@@ -57,8 +61,15 @@ export async function startRedis(options: { port?: number } = {}): Promise<Redis
         return {
           server: {
             url: `redis://127.0.0.1:${port}`,
+            freeze() {
+              process.kill(pid, 'SIGSTOP');
+            },
+            thaw() {
+              process.kill(pid, 'SIGCONT');
+            },
             async stop() {
               if (isAlive(pid)) {
+                process.kill(pid, 'SIGCONT');
                 process.kill(pid, 'SIGTERM');
                 if (!(await waitForExit(pid, 5000))) process.kill(pid, 'SIGKILL');
               }

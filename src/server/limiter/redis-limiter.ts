@@ -35,7 +35,16 @@ export interface RedisLimiterOptions {
   url: string;
   /** Prefix of every key this limiter writes (default `logwarden:limit:`). */
   keyPrefix?: string;
+  /**
+   * How long a command may wait for Redis's answer before it fails (default 2000 ms): a Redis
+   * that holds its connections open but does not answer (stalled, paused, swapping) makes the
+   * requests that need the limits, and `/readyz`, answer 503 instead of waiting as long as it does.
+   */
+  commandTimeoutMs?: number;
 }
+
+/** How long a command waits for Redis's answer by default. */
+const COMMAND_TIMEOUT_MS = 2000;
 
 const CAUSES: Readonly<Record<string, string>> = {
   ECONNREFUSED: 'connection refused',
@@ -70,6 +79,8 @@ export class RedisLimiter implements LimiterStore {
       connectTimeout: 5000,
       // A request waits for a reconnection this many times, then fails instead of hanging.
       maxRetriesPerRequest: 2,
+      // A connected Redis that does not answer fails the command instead of holding the request.
+      commandTimeout: options.commandTimeoutMs ?? COMMAND_TIMEOUT_MS,
     }) as ScriptedRedis;
     redis.defineCommand('logwardenHit', { lua: HIT_SCRIPT });
     // Connection trouble is reported through the failing commands; unhandled, this event would crash the process.
