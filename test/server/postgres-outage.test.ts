@@ -1,6 +1,8 @@
 /**
  * PostgreSQL misbehaving under a running app: a connection the server ended between two
- * statements of a transaction is an outage (503 with Retry-After, its cause logged), not a 500.
+ * statements of a transaction is an outage (503 with Retry-After, its cause logged), not a 500;
+ * while a lock someone else holds keeps every connection of the pool waiting, requests that need
+ * one and /readyz are answered 503 after the pool's connect timeout instead of waiting as long.
  */
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
@@ -74,6 +76,63 @@ describe('PostgreSQL connections lost under a running app', { skip }, () => {
       const again = await t.ingest('AccessLog', [{ eventTime: '2026-01-01T00:00:00Z', logRecord: { a: 1 } }]);
       assert.equal(again.statusCode, 201, again.body);
     } finally {
+      await t.close();
+      await store.close();
+      await cluster!.dropDatabase(url);
+    }
+  });
+});
+
+/** Rejects when `p` has not settled within `ms` (the bound of a wait that should end much sooner). */
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  return Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms).unref())]);
+}
+
+describe('PostgreSQL holding a lock every connection of the pool waits for', { skip }, () => {
+  it('answers 503 with Retry-After, and /readyz 503, after the connect timeout; answers again once the lock is released', async () => {
+    const url = await cluster!.createDatabase({ migrated: true });
+    // One connection, and a short wait for it.
+    const options = { url, poolSize: 1, noSealer: true, connectTimeoutMs: 300 };
+    const store = await openPostgresStore(options);
+    const t = await startTestApp({ store });
+    const locker = new pg.Client({ connectionString: url });
+    locker.on('error', () => {});
+    await locker.connect();
+    let locked = false;
+    try {
+      const read = () => t.list({ logType: 'AccessLog', fromDateTime: '2026-01-01T00:00:00Z' });
+      assert.equal((await t.ingest('AccessLog', [{ eventTime: '2026-01-01T00:00:00Z', logRecord: { a: 0 } }])).statusCode, 201);
+      assert.equal((await read()).statusCode, 200);
+
+      await locker.query('BEGIN; LOCK TABLE entries IN ACCESS EXCLUSIVE MODE');
+      locked = true;
+      // The pool's only connection waits for the lock, with this read.
+      const blocked = read();
+      for (let i = 0; ; i++) {
+        const waiting = await cluster!.query(
+          url,
+          "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'logwarden' AND wait_event_type = 'Lock'",
+        );
+        if (waiting.rows[0]!.n > 0) break;
+        assert.ok(i < 500, 'the read waits for the lock within ten seconds');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+
+      const r = await within(read(), 15_000, 'GET /v2/logs');
+      assert.equal(r.statusCode, 503, r.body);
+      assert.equal(r.headers['retry-after'], '1');
+      assert.deepEqual(r.json().errors, ['store unreachable; retry later']);
+      const nr = await within(t.inject({ method: 'GET', url: '/readyz' }), 15_000, '/readyz');
+      assert.equal(nr.statusCode, 503, nr.body);
+
+      await locker.query('COMMIT');
+      locked = false;
+      assert.equal((await blocked).statusCode, 200);
+      assert.equal((await t.inject({ method: 'GET', url: '/readyz' })).statusCode, 200);
+      assert.equal((await read()).statusCode, 200);
+    } finally {
+      if (locked) await locker.query('ROLLBACK').catch(() => {});
+      await locker.end().catch(() => {});
       await t.close();
       await store.close();
       await cluster!.dropDatabase(url);

@@ -219,6 +219,8 @@ export interface PostgresStoreOptions extends TreeOptions {
   url: string;
   /** Connections in the pool (default 10). */
   poolSize?: number;
+  /** How long a statement waits for a connection before it fails, 503 to a request (default 10 s). */
+  connectTimeoutMs?: number;
   /** Seal hot entries added at least this long ago (default five minutes; 0 seals at once). */
   sealAgeMs?: number;
   /** How often the sealer looks for work when it found none (default 5 s). */
@@ -232,7 +234,7 @@ export interface PostgresStoreOptions extends TreeOptions {
 }
 
 export async function openPostgresStore(options: PostgresStoreOptions): Promise<PostgresStore> {
-  const pool = newPool(options.url, options.poolSize ?? 10);
+  const pool = newPool(options.url, options.poolSize ?? 10, options.connectTimeoutMs);
   try {
     const client = await pool.connect();
     try {
@@ -244,7 +246,13 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     await pool.end();
     throw err;
   }
-  const store = new PostgresStore(pool, newPool(options.url, 1), newPool(options.url, 1), options, new KeyWatch(options.url));
+  const store = new PostgresStore(
+    pool,
+    newPool(options.url, 1, options.connectTimeoutMs),
+    newPool(options.url, 1, options.connectTimeoutMs),
+    options,
+    new KeyWatch(options.url),
+  );
   try {
     await store.openLog(options);
     // Segments sealed before the user index existed are indexed before the store is used.
