@@ -126,6 +126,14 @@ function alive(pid) {
   }
 }
 
+// The compiled files name their sources by absolute path (pointAtSources): a cache compiled in
+// another checkout (node_modules copied or moved with it) names that one's, and its build info
+// tells tsc there is nothing to emit. Such a cache is thrown away and compiled afresh.
+const ROOT_MARK = join(OUT, 'root');
+if (existsSync(OUT) && (!existsSync(ROOT_MARK) || readFileSync(ROOT_MARK, 'utf8') !== ROOT)) rmSync(OUT, { recursive: true, force: true });
+mkdirSync(OUT, { recursive: true });
+writeFileSync(ROOT_MARK, ROOT);
+
 const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
 // The console has its own settings (the browser's); both checks are incremental and run side by side.
 await runAll([
