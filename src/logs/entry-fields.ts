@@ -16,4 +16,12 @@ export const USER_FIELDS = [
 
 export type UserField = (typeof USER_FIELDS)[number];
 
+/**
+ * The user fields the user filter of `GET /v2/logs` matches, exactly and never empty: ingest
+ * refuses an empty one, which no query could find.
+ */
+export const FILTER_FIELDS = ['userId', 'userEmailAddress'] as const satisfies readonly UserField[];
+
+export type FilterField = (typeof FILTER_FIELDS)[number];
+
 export const ENTRY_FIELDS = [...USER_FIELDS, 'eventTime', 'logRecord'] as const;

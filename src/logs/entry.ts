@@ -5,16 +5,18 @@
  * concatenation of stored texts and `logRecord` is never re-serialised.
  */
 import * as crypto from 'node:crypto';
-import { ENTRY_FIELDS, USER_FIELDS } from './entry-fields.ts';
+import { ENTRY_FIELDS, FILTER_FIELDS, type FilterField, USER_FIELDS } from './entry-fields.ts';
 import { formatEventTime, isRenderable, parseDateTime } from './time.ts';
 
-export { ENTRY_FIELDS, USER_FIELDS, type UserField } from './entry-fields.ts';
+export { ENTRY_FIELDS, FILTER_FIELDS, type FilterField, USER_FIELDS, type UserField } from './entry-fields.ts';
 
 export const MAX_USER_FIELD_LENGTH = 1024;
 
+const FILTERED: ReadonlySet<string> = new Set(FILTER_FIELDS);
+
 /** An exact match on one user field of an entry (the user filter of `GET /v2/logs`). */
 export interface UserMatch {
-  readonly field: 'userId' | 'userEmailAddress';
+  readonly field: FilterField;
   readonly value: string;
 }
 
@@ -61,15 +63,16 @@ export function entryKey(logType: string, body: string): Buffer {
 /**
  * Validates one entry object (already parsed) whose `logRecord` raw text is `logRecordText`
  * (minified), and renders its wire text. `allowed` lists extra keys tolerated on the object
- * (NDJSON lines carry `logType`). `userFieldLimit` false: user fields of any length (an entry
- * mirrored from a source, which is not ours to refuse). Throws EntryProblem.
+ * (NDJSON lines carry `logType`). `clientChecks` false: user fields as the source has them, of
+ * any length and empty ones too (an entry mirrored from a source, which is not ours to refuse).
+ * Throws EntryProblem.
  */
 export function toNewEntry(
   logType: string,
   value: unknown,
   logRecordText: string | undefined,
   allowed: readonly string[] = [],
-  userFieldLimit = true,
+  clientChecks = true,
 ): NewEntry {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new EntryProblem('', 'must be an object');
@@ -87,7 +90,11 @@ export function toNewEntry(
     if (typeof v !== 'string') {
       throw new EntryProblem(f, `must be a string${typeof v === 'number' ? ' (ids are strings: numbers lose digits beyond 2^53)' : ''}`);
     }
-    if (userFieldLimit && v.length > MAX_USER_FIELD_LENGTH) throw new EntryProblem(f, `must be at most ${MAX_USER_FIELD_LENGTH} characters`);
+    if (clientChecks) {
+      if (v.length > MAX_USER_FIELD_LENGTH) throw new EntryProblem(f, `must be at most ${MAX_USER_FIELD_LENGTH} characters`);
+      // The user filter matches these exactly and takes no empty value: an empty one could never be found.
+      if (v === '' && FILTERED.has(f)) throw new EntryProblem(f, 'must not be empty (omit it, or send null, when the entry has none)');
+    }
     body += `${JSON.stringify(f)}:${JSON.stringify(v)},`;
   }
   const et = obj.eventTime;

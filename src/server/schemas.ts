@@ -3,7 +3,7 @@
  * answers that are objects, and generate the OpenAPI document (`/openapi.json`).
  */
 import { type Static, Type } from 'typebox';
-import { MAX_USER_FIELD_LENGTH, USER_FIELDS } from '../logs/entry.ts';
+import { FILTER_FIELDS, MAX_USER_FIELD_LENGTH, USER_FIELDS } from '../logs/entry.ts';
 import { MAX_BATCH_ENTRIES } from '../logs/ingest-parse.ts';
 import { ADMIN_LOG_TYPE, type LogTypes } from '../logs/log-types.ts';
 import { SCOPES } from '../store/store.ts';
@@ -110,9 +110,20 @@ export const ErrorEnvelope = Type.Object({
   errors: Type.Array(Type.String()),
 });
 
-/** Each user field of an ingested entry: a string (ids are strings), or null for "not given". */
+/**
+ * Each user field of an ingested entry: a string (ids are strings), or null for "not given"; the
+ * fields the user filter matches are never empty.
+ */
 const INGEST_USER_FIELDS = Object.fromEntries(
-  USER_FIELDS.map((f) => [f, Type.Optional(Type.Union([Type.String({ maxLength: MAX_USER_FIELD_LENGTH }), Type.Null()]))]),
+  USER_FIELDS.map((f) => [
+    f,
+    Type.Optional(
+      Type.Union([
+        Type.String({ maxLength: MAX_USER_FIELD_LENGTH, ...((FILTER_FIELDS as readonly string[]).includes(f) && { minLength: 1 }) }),
+        Type.Null(),
+      ]),
+    ),
+  ]),
 );
 
 const INGEST_ENTRY = Type.Object(

@@ -8,8 +8,8 @@ import { objectMembers } from '../logs/json-text.ts';
  * The local entry for a remote one: same wire text, so the same body on both sides. The source
  * is not ours to refuse: a field the contract does not name (one a newer Gong added) is kept,
  * its text as the source wrote it, after `logRecord` in the source's order; and user fields
- * longer than ingest accepts are kept whole. Only what no page of ours could carry (no
- * `eventTime`, a `logRecord` that is not an object) still fails.
+ * longer than ingest accepts, or empty where ingest refuses them, are kept. Only what no page
+ * of ours could carry (no `eventTime`, a `logRecord` that is not an object) still fails.
  */
 export function localEntry(logType: string, e: LogEntry): NewEntry {
   // The SDK's values carry ids as exact strings.

@@ -12,15 +12,12 @@
  * Hot rows (not sealed yet, a few minutes' worth) are matched by their JSON text.
  */
 import { createHash } from 'node:crypto';
+import { FILTER_FIELDS, type FilterField } from '../logs/entry-fields.ts';
 import { BUCKET_MS, bucketOf, overlappingBuckets } from './count-plan.ts';
 import { EMPTY_PAGE, pageOfRows } from './page.ts';
 import type { DecodedSegment, SegmentEntry } from './segment-codec.ts';
 import { type HotEntry, type PageBounds, precedes } from './segment-pages.ts';
 import type { HourTally, StoredEntry, StoredPage, UserMatch } from './store.ts';
-
-/** The user fields the filter (and the index) covers, with their number in user keys. */
-export const FILTER_FIELDS = ['userId', 'userEmailAddress'] as const;
-export type FilterField = (typeof FILTER_FIELDS)[number];
 
 /** The 64-bit key of a field's value, as a signed integer (SQLite INTEGER, PostgreSQL int8). */
 export function userKey(field: FilterField, value: string): bigint {

@@ -260,7 +260,7 @@ describe('the mirror of one log type', () => {
     other.dir.remove();
   });
 
-  it('keeps what a newer source adds: fields the contract does not name, user fields longer than ingest takes', async () => {
+  it('keeps what a newer source adds: fields the contract does not name, user fields longer than ingest takes or empty', async () => {
     const { store, dir, tenantId } = await localStore();
     const target: MirrorTarget = { store, tenantId, source: server.url };
     const now = Date.now();
@@ -270,15 +270,17 @@ describe('the mirror of one log type', () => {
       `{"userId":"1","eventTime":"${t(30)}","logRecord":{"a":1.0},"workspaceId":12345678901234567890123,"newField":{"x":[1,"y"]}}`,
       `{"userId":"2","userFullName":"${long}","eventTime":"${t(29)}","logRecord":{}}`,
       `{"region":"eu","userId":"3","eventTime":"${t(28)}","logRecord":{"b":null}}`,
+      `{"userId":"","userEmailAddress":"","eventTime":"${t(27)}","logRecord":{}}`,
     ];
     server.setEntries('UserActivityLog', texts);
     const report = await mirrorType(target, client, { logType: 'UserActivityLog', sinceMs: now - 60 * MINUTE, overlapMs: MINUTE, untilMs: now });
-    assert.equal(report.stored, 3);
+    assert.equal(report.stored, 4);
     assert.deepEqual(await allBodies(store, tenantId, 'UserActivityLog'), [
       texts[0],
       texts[1],
       // An added field is kept after logRecord, its text as the source sent it.
       `{"userId":"3","eventTime":"${t(28)}","logRecord":{"b":null},"region":"eu"}`,
+      texts[3],
     ]);
     await store.close();
     dir.remove();

@@ -84,6 +84,23 @@ for (const kind of await storeKinds()) {
       assert.equal(await total(t, 'UserActivityLog'), before);
     });
 
+    it('refuses an empty userId or userEmailAddress, which no user filter could find, naming the entry and field', async () => {
+      const before = await total(t, 'UserActivityLog');
+      const ok = { userId: '7', userEmailAddress: 'a@example.com', eventTime: '2026-03-01T00:00:00Z', logRecord: {} };
+      for (const field of ['userId', 'userEmailAddress']) {
+        // The filter takes no empty value either: an entry stored with one could never be found by user.
+        const query = await t.list({ logType: 'UserActivityLog', fromDateTime: '2026-03-01T00:00:00Z', [field]: '' });
+        assert.equal(query.statusCode, 400, field);
+        const res = await t.ingest('UserActivityLog', [ok, { ...ok, [field]: '' }]);
+        assert.equal(res.statusCode, 400, field);
+        assert.deepEqual(res.json().errors, [`logEntries[1].${field}: must not be empty (omit it, or send null, when the entry has none)`]);
+        const line = await ndjson(t, `${JSON.stringify({ logType: 'UserActivityLog', ...ok, [field]: '' })}\n`);
+        assert.equal(line.statusCode, 400, field);
+        assert.deepEqual(line.json().errors, [`line 1: ${field}: must not be empty (omit it, or send null, when the entry has none)`]);
+      }
+      assert.equal(await total(t, 'UserActivityLog'), before);
+    });
+
     it('rejects an unknown log type, a bad envelope and broken JSON with 400', async () => {
       const bodies: Array<[string, RegExp]> = [
         ['{"logType":"Nope","logEntries":[]}', /^logType: unknown log type/],
