@@ -2,7 +2,7 @@
  * The three formats `logwarden fetch` writes (NDJSON, JSON, CSV), record by record. Free of
  * Node imports: the browser console exports with the same code.
  */
-import { ENTRY_FIELDS, USER_FIELDS, type UserField } from '../logs/entry-fields.ts';
+import { ENTRY_FIELDS, ID_FIELDS, USER_FIELDS, type UserField } from '../logs/entry-fields.ts';
 
 /** What a format reads from an entry (the SDK's LogEntry has it): its exact texts and user fields. */
 export type FormattedEntry = { readonly [F in UserField]?: string | undefined } & {
@@ -37,7 +37,6 @@ export function csvCell(v: string): string {
 export const CSV_ID_STYLES = ['text', 'plain'] as const;
 export type CsvIdStyle = (typeof CSV_ID_STYLES)[number];
 
-const ID_FIELDS: ReadonlySet<string> = new Set(['userId', 'impersonatorUserId', 'impersonatorCompanyId']);
 /** More digits than a double holds exactly (15): a spreadsheet would round such a number. */
 const LONG_NUMBER = /^-?\d{16,}$/;
 /**

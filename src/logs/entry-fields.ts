@@ -16,6 +16,9 @@ export const USER_FIELDS = [
 
 export type UserField = (typeof USER_FIELDS)[number];
 
+/** The user fields that hold ids (numeric strings in Gong's data, often beyond 2^53). */
+export const ID_FIELDS: ReadonlySet<string> = new Set<UserField>(['userId', 'impersonatorUserId', 'impersonatorCompanyId']);
+
 /**
  * The user fields the user filter of `GET /v2/logs` matches, exactly and never empty: ingest
  * refuses an empty one, which no query could find.

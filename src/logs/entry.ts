@@ -5,7 +5,7 @@
  * concatenation of stored texts and `logRecord` is never re-serialised.
  */
 import * as crypto from 'node:crypto';
-import { ENTRY_FIELDS, FILTER_FIELDS, type FilterField, USER_FIELDS } from './entry-fields.ts';
+import { ENTRY_FIELDS, FILTER_FIELDS, type FilterField, ID_FIELDS, USER_FIELDS, type UserField } from './entry-fields.ts';
 import { formatEventTime, isRenderable, parseDateTime } from './time.ts';
 
 export { ENTRY_FIELDS, FILTER_FIELDS, type FilterField, USER_FIELDS, type UserField } from './entry-fields.ts';
@@ -13,6 +13,17 @@ export { ENTRY_FIELDS, FILTER_FIELDS, type FilterField, USER_FIELDS, type UserFi
 export const MAX_USER_FIELD_LENGTH = 1024;
 
 const FILTERED: ReadonlySet<string> = new Set(FILTER_FIELDS);
+
+/** What each user field holds, for the message that refuses a value that is not a string. */
+const HOLDS: Readonly<Record<UserField, string>> = {
+  userId: "the user's id",
+  userEmailAddress: "the user's email address",
+  userFullName: "the user's full name",
+  impersonatorUserId: "the impersonator's user id",
+  impersonatorEmailAddress: "the impersonator's email address",
+  impersonatorFullName: "the impersonator's full name",
+  impersonatorCompanyId: "the impersonator's company id",
+};
 
 /** An exact match on one user field of an entry (the user filter of `GET /v2/logs`). */
 export interface UserMatch {
@@ -88,7 +99,8 @@ export function toNewEntry(
     const v = obj[f];
     if (v === undefined || v === null) continue;
     if (typeof v !== 'string') {
-      throw new EntryProblem(f, `must be a string${typeof v === 'number' ? ' (ids are strings: numbers lose digits beyond 2^53)' : ''}`);
+      const hint = typeof v === 'number' && ID_FIELDS.has(f) ? ' (ids are strings: numbers lose digits beyond 2^53)' : '';
+      throw new EntryProblem(f, `must be a string, ${HOLDS[f]}${hint}`);
     }
     if (clientChecks) {
       if (v.length > MAX_USER_FIELD_LENGTH) throw new EntryProblem(f, `must be at most ${MAX_USER_FIELD_LENGTH} characters`);

@@ -101,6 +101,30 @@ for (const kind of await storeKinds()) {
       assert.equal(await total(t, 'UserActivityLog'), before);
     });
 
+    it('says what each user field holds when it is not a string, and that ids are strings only for ids', async () => {
+      const holds = {
+        userId: "the user's id",
+        userEmailAddress: "the user's email address",
+        userFullName: "the user's full name",
+        impersonatorUserId: "the impersonator's user id",
+        impersonatorEmailAddress: "the impersonator's email address",
+        impersonatorFullName: "the impersonator's full name",
+        impersonatorCompanyId: "the impersonator's company id",
+      };
+      const ids = new Set(['userId', 'impersonatorUserId', 'impersonatorCompanyId']);
+      for (const [field, what] of Object.entries(holds)) {
+        const number = await t.ingest('UserActivityLog', [{ [field]: 42, eventTime: '2026-03-01T00:00:00Z', logRecord: {} }]);
+        assert.equal(number.statusCode, 400, field);
+        const hint = ids.has(field) ? ' (ids are strings: numbers lose digits beyond 2^53)' : '';
+        assert.deepEqual(number.json().errors, [`logEntries[0].${field}: must be a string, ${what}${hint}`]);
+        const other = await ndjson(
+          t,
+          `${JSON.stringify({ logType: 'UserActivityLog', [field]: true, eventTime: '2026-03-01T00:00:00Z', logRecord: {} })}\n`,
+        );
+        assert.deepEqual(other.json().errors, [`line 1: ${field}: must be a string, ${what}`]);
+      }
+    });
+
     it('rejects an unknown log type, a bad envelope and broken JSON with 400', async () => {
       const bodies: Array<[string, RegExp]> = [
         ['{"logType":"Nope","logEntries":[]}', /^logType: unknown log type/],
