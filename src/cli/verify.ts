@@ -558,7 +558,9 @@ What is proven (online):
     with \`logwarden tenants show\` on the server, or pin it);
   - the log only grew since every checkpoint this state file saw: a smaller tree (rollback) or one
     that does not extend it (fork: history rewritten) fails with exit 1, and the state keeps the
-    checkpoint that verified, as evidence;
+    checkpoint that verified, as evidence. A fork is claimed only when proven: when the server's
+    consistency proof fails or is missing and its tiles do not hash to its signed checkpoint (or
+    cannot be read), the run fails (exit 1) saying that, and that consistency could not be proven;
   - with --type/--from: every leaf up to the checkpoint is read (resuming from the cache) and hashes
     to its root; every entry /v2/logs served for the window is one of those leaves, byte for byte;
     every leaf of that type with an eventTime in the window was served, or deleted by retention

@@ -20,6 +20,7 @@ import {
   type Checkpoint,
   CheckpointError,
   checkDeletionReceipts,
+  consistencyRootsFrom,
   contentKey,
   DELETION_LEAF_V1,
   decodeBase64,
@@ -37,7 +38,6 @@ import {
   nodeHash,
   openCheckpoint,
   parseVerifierKey,
-  proveConsistency,
   TILE_WIDTH,
   tileHashReader,
   tilePath,
@@ -66,8 +66,13 @@ export type VerifyErrorCode =
   | 'rollback'
   /** The server's tree does not extend one it showed before (two histories under one key). */
   | 'fork'
-  /** The leaves served do not hash to the signed root. */
+  /** The leaves or tiles served do not hash to the signed root. */
   | 'tree-mismatch'
+  /**
+   * Whether the tree extends one shown before cannot be proven either way: the server's
+   * consistency proof does not verify and its tiles cannot be read.
+   */
+  | 'unproven'
   /** An entry bundle or leaf is malformed. */
   | 'bad-leaf'
   /** The window's pages serve more entries than the log holds leaves (a server that repeats itself). */
@@ -369,26 +374,39 @@ export class LogVerifier {
         }
         relation = 'same';
       } else {
-        const proof = await this.consistencyProof(old.size, checkpoint.size);
-        // A wrong proof from the endpoint proves nothing either way: one computed from the
-        // tiles (which need no trust either, a proof verifies or not) settles it.
-        if (
-          !verifyConsistency(old.size, checkpoint.size, proof, old.rootHash, checkpoint.rootHash) &&
-          !verifyConsistency(
-            old.size,
-            checkpoint.size,
-            await this.consistencyFromTiles(old.size, checkpoint.size).catch((err: unknown) => {
-              if (this.signal?.aborted) throw err;
-              return [];
-            }),
-            old.rootHash,
-            checkpoint.rootHash,
-          )
-        ) {
-          throw new VerifyError(
-            'fork',
-            `fork: the signed tree of ${now} does not extend the tree of ${seen} (the consistency proof fails, the server's and one computed from its tiles); the log's first ${old.size} leaves were changed, removed or reordered`,
-          );
+        // Every tree extends the empty tree, with an empty proof.
+        const served = old.size === 0 ? [] : await this.servedConsistencyProof(old.size, checkpoint.size);
+        // A proof from the endpoint that verifies settles it; one that does not proves nothing
+        // either way, and neither does a missing one: the tiles (which need no trust either)
+        // decide, or say that they cannot.
+        if (served === null || !verifyConsistency(old.size, checkpoint.size, served, old.rootHash, checkpoint.rootHash)) {
+          const why = served === null ? 'the server has no consistency proof endpoint' : "the server's consistency proof does not verify";
+          let roots: { first: Hash; second: Hash };
+          try {
+            roots = await consistencyRootsFrom(
+              old.size,
+              checkpoint.size,
+              tileHashReader(checkpoint.size, (t) => this.client.tile(t, this.signal)),
+            );
+          } catch (err) {
+            if (served === null || this.signal?.aborted) throw err;
+            throw new VerifyError(
+              'unproven',
+              `whether the signed tree of ${now} extends the tree of ${seen} cannot be proven: ${why}, and its tiles cannot be read (${(err as Error).message})`,
+            );
+          }
+          if (!hashesEqual(roots.second, checkpoint.rootHash)) {
+            throw new VerifyError(
+              'tree-mismatch',
+              `the server's tiles do not match its signed checkpoint of ${now}: they give root ${b64(roots.second)}; so whether that tree extends the tree of ${seen} cannot be proven (${why})`,
+            );
+          }
+          if (!hashesEqual(roots.first, old.rootHash)) {
+            throw new VerifyError(
+              'fork',
+              `fork: the signed tree of ${now} does not extend the tree of ${seen}: its tiles, which hash to its signed root, give its first ${old.size} leaves the root ${b64(roots.first)} (${why}); the log's first ${old.size} leaves were changed, removed or reordered`,
+            );
+          }
         }
         relation = 'extends';
       }
@@ -398,23 +416,14 @@ export class LogVerifier {
     return { checkpoint, note, previous, relation };
   }
 
-  /** A consistency proof from the server's JSON endpoint, or computed from tiles when it has none. */
-  private async consistencyProof(from: number, to: number): Promise<Hash[]> {
+  /** The consistency proof of the server's JSON endpoint, or null when it has none (404). */
+  private async servedConsistencyProof(from: number, to: number): Promise<Hash[] | null> {
     try {
       return await this.client.consistencyProof(from, to, this.signal);
     } catch (err) {
       if (!isLogsApiError(err, 'not_found')) throw err;
-      return this.consistencyFromTiles(from, to);
+      return null;
     }
-  }
-
-  /** A consistency proof computed from the server's tiles. */
-  private async consistencyFromTiles(from: number, to: number): Promise<Hash[]> {
-    return proveConsistency(
-      from,
-      to,
-      tileHashReader(to, (t) => this.client.tile(t, this.signal)),
-    );
   }
 
   /**

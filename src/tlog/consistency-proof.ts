@@ -45,6 +45,22 @@ export async function proveConsistency(first: number, second: number, reader: Ha
 }
 
 /**
+ * The roots of the first `first` and of all `second` leaves (0 < first < second) that a tree's
+ * stored hashes give, both computed from the hashes of one consistency proof (and, when `first`
+ * is a power of two, the hash of the first `first` leaves, which a proof leaves out). When the
+ * second root is a signed tree's, the first is the root of that tree's first `first` leaves,
+ * whatever the reader serves elsewhere (see consistencyRoots).
+ */
+export async function consistencyRootsFrom(first: number, second: number, reader: HashReader): Promise<{ first: Hash; second: Hash }> {
+  checkSize(first);
+  checkSize(second);
+  if (!(0 < first && first < second)) throw new RangeError(`no consistency proof leads from tree size ${first} to ${second}`);
+  const ranges = consistencyRanges(first, second);
+  const path = await rangeHashes(isPowerOfTwo(first) ? [{ lo: 0, hi: first }, ...ranges] : ranges, (ix) => readHashes(reader, ix));
+  return consistencyRoots(first, second, path)!;
+}
+
+/**
  * True when `proof` shows that the tree (second, secondRoot) extends (first, firstRoot).
  * Every tree extends the empty tree (root: SHA-256 of nothing), with an empty proof.
  */
@@ -54,9 +70,20 @@ export function verifyConsistency(first: number, second: number, proof: readonly
   if (first === 0) return proof.length === 0 && hashesEqual(firstRoot, EMPTY_TREE_HASH);
   if (first === second) return proof.length === 0 && hashesEqual(firstRoot, secondRoot);
   if (proof.length === 0) return false;
-
   // When the old tree is a complete subtree, its root is the proof's implicit first node.
-  const path = isPowerOfTwo(first) ? [firstRoot, ...proof] : [...proof];
+  const roots = consistencyRoots(first, second, isPowerOfTwo(first) ? [firstRoot, ...proof] : proof);
+  return roots !== null && hashesEqual(roots.first, firstRoot) && hashesEqual(roots.second, secondRoot);
+}
+
+/**
+ * The roots of the trees of `first` and `second` leaves (0 < first < second) that a consistency
+ * proof leads to, or null when it has the wrong length. `path` is the proof, preceded by the
+ * hash of the first `first` leaves when `first` is a power of two (the node the proof leaves
+ * out). When the second root is a signed tree's, every hash of the path is that tree's (short of
+ * a SHA-256 collision), so the first root is the root of that tree's first `first` leaves.
+ */
+export function consistencyRoots(first: number, second: number, path: readonly Hash[]): { first: Hash; second: Hash } | null {
+  if (path.length === 0) return null;
   let fn = first - 1;
   let sn = second - 1;
   while (fn % 2 === 1) {
@@ -66,7 +93,7 @@ export function verifyConsistency(first: number, second: number, proof: readonly
   let fr = path[0]!;
   let sr = path[0]!;
   for (const c of path.slice(1)) {
-    if (sn === 0) return false;
+    if (sn === 0) return null;
     if (fn % 2 === 1 || fn === sn) {
       fr = nodeHash(c, fr);
       sr = nodeHash(c, sr);
@@ -80,7 +107,7 @@ export function verifyConsistency(first: number, second: number, proof: readonly
     fn = Math.floor(fn / 2);
     sn = Math.floor(sn / 2);
   }
-  return sn === 0 && hashesEqual(fr, firstRoot) && hashesEqual(sr, secondRoot);
+  return sn === 0 ? { first: fr, second: sr } : null;
 }
 
 function isPowerOfTwo(n: number): boolean {

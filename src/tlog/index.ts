@@ -5,7 +5,7 @@
  */
 export { decodeBase64, encodeBase64 } from './base64.ts';
 export { type Checkpoint, CheckpointError, formatCheckpoint, openCheckpoint, parseCheckpoint, signCheckpoint } from './checkpoint.ts';
-export { consistencyRanges, proveConsistency, verifyConsistency } from './consistency-proof.ts';
+export { consistencyRanges, consistencyRoots, consistencyRootsFrom, proveConsistency, verifyConsistency } from './consistency-proof.ts';
 export {
   DELETION_LEAF_V1,
   type DeletionReceipt,

@@ -310,6 +310,91 @@ describe('LogVerifier against a tampering server', () => {
     assert.equal((await v.checkpoint()).relation, 'extends');
   });
 
+  /** A fetch for this server whose consistency proof endpoint answers 404, as a server without one does. */
+  const withoutProofs = async (input: string, init: RequestInit): Promise<Response> =>
+    new URL(input).pathname.endsWith('/proof/consistency')
+      ? new Response(JSON.stringify({ requestId: 'test', errors: ['Not Found'] }), { status: 404, headers: { 'content-type': 'application/json' } })
+      : fetch(input, init);
+
+  it('tiles that do not hash to the signed checkpoint, with no consistency proof endpoint: said as such, not a fork', async () => {
+    const seen = new LogVerifier({ client: clientFor(s), logKey: s.verifierKey, state: structuredClone(state) });
+    await seen.checkpoint();
+    await s.append([{ logType: 'AccessLog', eventTime: at(6) }]);
+    // The newest leaf's hash altered in the partial level 0 tile that holds it.
+    s.mutate = (path, body) => {
+      if (!/^tile\/0\/\d+\.p\//.test(path)) return body;
+      const copy = Uint8Array.from(body);
+      copy[copy.length - 1] = copy[copy.length - 1]! ^ 1;
+      return copy;
+    };
+    try {
+      const v = new LogVerifier({ client: new TlogClient({ ...clientOptions(s), fetch: withoutProofs }), logKey: s.verifierKey, state: seen.state });
+      await rejects(
+        v.checkpoint(),
+        'tree-mismatch',
+        new RegExp(
+          `^the server's tiles do not match its signed checkpoint of size ${s.tree.size} \\(root [^)]+\\): they give root [^;]+; ` +
+            `so whether that tree extends the tree of size ${s.tree.size - 1} .* cannot be proven \\(the server has no consistency proof endpoint\\)$`,
+        ),
+      );
+    } finally {
+      s.mutate = null;
+    }
+  });
+
+  it('a wrong consistency proof and tiles that cannot be read: not proven, not a fork', async () => {
+    const seen = new LogVerifier({ client: clientFor(s), logKey: s.verifierKey, state: structuredClone(state) });
+    await seen.checkpoint();
+    await s.append([{ logType: 'AccessLog', eventTime: at(7) }]);
+    const broken = async (input: string, init: RequestInit): Promise<Response> => {
+      const { pathname } = new URL(input);
+      if (pathname.includes('/tile/') && !pathname.includes('/tile/entries/')) return new Response('gone', { status: 410 });
+      if (!pathname.endsWith('/proof/consistency')) return fetch(input, init);
+      const doc = (await (await fetch(input, init)).json()) as { hashes: string[] };
+      return new Response(JSON.stringify({ ...doc, hashes: doc.hashes.slice(1) }), { status: 200, headers: { 'content-type': 'application/json' } });
+    };
+    const v = new LogVerifier({ client: new TlogClient({ ...clientOptions(s), fetch: broken }), logKey: s.verifierKey, state: seen.state });
+    await rejects(
+      v.checkpoint(),
+      'unproven',
+      /^whether the signed tree of size \d+ .* extends the tree of size \d+ .* cannot be proven: the server's consistency proof does not verify, and its tiles cannot be read \(.+\)$/,
+    );
+  });
+
+  it('a log that grew from empty extends it, with no consistency proof endpoint', async () => {
+    const empty = await startTlogServer();
+    try {
+      const client = () => new TlogClient({ ...clientOptions(empty), fetch: withoutProofs });
+      const first = new LogVerifier({ client: client(), logKey: empty.verifierKey });
+      assert.equal((await first.checkpoint()).checkpoint.size, 0);
+      await empty.append([{ logType: 'AccessLog', eventTime: at(1) }]);
+      assert.equal((await new LogVerifier({ client: client(), logKey: empty.verifierKey, state: first.state }).checkpoint()).relation, 'extends');
+    } finally {
+      await empty.close();
+    }
+  });
+
+  it('a rewritten history proven from the tiles when the server has no consistency proof endpoint (fork)', async () => {
+    const seen = new LogVerifier({ client: clientFor(s), logKey: s.verifierKey, state: structuredClone(state) });
+    await seen.checkpoint();
+    const real = [...s.leaves];
+    const forged = buildEntryLeaf({ logType: 'AccessLog', eventTime: at(9), wireText: '{"forged":2}' });
+    try {
+      await s.rewrite([...real.slice(0, 3), forged, ...real.slice(4), ...real.slice(0, 5)]);
+      await rejects(
+        new LogVerifier({
+          client: new TlogClient({ ...clientOptions(s), fetch: withoutProofs }),
+          logKey: s.verifierKey,
+          state: seen.state,
+        }).checkpoint(),
+        'fork',
+        /^fork: the signed tree of size \d+ .* does not extend the tree of size \d+ .*: its tiles, which hash to its signed root, give its first \d+ leaves the root [^ ]+ \(the server has no consistency proof endpoint\)/,
+      );
+    } finally {
+      await s.rewrite(real);
+    }
+  });
+
   it('a checkpoint re-signed for a rewritten history (fork)', async () => {
     const seen = new LogVerifier({ client: clientFor(s), logKey: s.verifierKey, state: structuredClone(state) });
     await seen.checkpoint();
@@ -321,7 +406,7 @@ describe('LogVerifier against a tampering server', () => {
       await rejects(
         new LogVerifier({ client: clientFor(s), logKey: s.verifierKey, state: seen.state }).checkpoint(),
         'fork',
-        /^fork: the signed tree of size \d+ .* does not extend the tree of size \d+ .*the consistency proof fails/,
+        /^fork: the signed tree of size \d+ .* does not extend the tree of size \d+ .*: its tiles, which hash to its signed root, give its first \d+ leaves the root [^ ]+ \(the server's consistency proof does not verify\)/,
       );
       // The same size with another root.
       await s.rewrite([...real.slice(0, 3), forged, ...real.slice(4)]);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { encodeBase64 } from '../../src/tlog/base64.ts';
-import { proveConsistency, verifyConsistency } from '../../src/tlog/consistency-proof.ts';
+import { consistencyRootsFrom, proveConsistency, verifyConsistency } from '../../src/tlog/consistency-proof.ts';
 import { EMPTY_TREE_HASH, type Hash, leafHash, nodeHash } from '../../src/tlog/hash.ts';
 import { proveInclusion, verifyInclusion } from '../../src/tlog/inclusion-proof.ts';
 import { MemoryTree } from '../../src/tlog/memory-tree.ts';
@@ -251,6 +251,22 @@ describe('proof properties on random trees', () => {
       ),
       { numRuns: 300 },
     );
+  });
+
+  it("the roots a tree's stored hashes give through one consistency proof are its roots at both sizes", async () => {
+    const t = await treeOf(70, 'x');
+    const rewritten = await treeOf(70, 'y');
+    for (let m = 1; m < 70; m++) {
+      for (let n = m + 1; n <= 70; n++) {
+        const roots = await consistencyRootsFrom(m, n, t.reader);
+        assert.deepEqual([b64(roots.first), b64(roots.second)], [b64(await t.root(m)), b64(await t.root(n))], `${m} → ${n}`);
+        // Another history's stored hashes give another first root.
+        const other = await consistencyRootsFrom(m, n, rewritten.reader);
+        assert.notEqual(b64(other.first), b64(await t.root(m)), `${m} → ${n}`);
+      }
+    }
+    await assert.rejects(consistencyRootsFrom(0, 5, t.reader), RangeError);
+    await assert.rejects(consistencyRootsFrom(5, 5, t.reader), RangeError);
   });
 
   it('a rewritten history is not consistent with the original', async () => {
