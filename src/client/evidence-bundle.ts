@@ -13,6 +13,7 @@
  */
 
 import { setTimeout as sleep } from 'node:timers/promises';
+import { parseDateTime } from '../logs/time.ts';
 import {
   auditWindow,
   type BadReceipt,
@@ -200,15 +201,26 @@ export function parseEvidenceBundle(text: string): EvidenceBundle {
     throw new EvidenceError(`not a JSON document: ${(err as Error).message}`);
   }
   if (typeof doc !== 'object' || doc === null || doc.format !== EVIDENCE_FORMAT) throw new EvidenceError(`not a ${EVIDENCE_FORMAT} bundle`);
-  const r = doc.leafRange as Record<string, unknown> | undefined;
-  const w = doc.window as Record<string, unknown> | undefined;
   const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-  if (!r || !isCount(r.from) || !isCount(r.to) || r.to < r.from) throw new EvidenceError('leafRange is not a range of leaf indexes');
-  if (!w || typeof w.logType !== 'string' || typeof w.from !== 'string' || !(w.to === null || typeof w.to === 'string'))
-    throw new EvidenceError('window is malformed');
-  if (typeof doc.checkpoint !== 'string' || typeof doc.verifierKey !== 'string') throw new EvidenceError('checkpoint or verifierKey missing');
-  if (!Array.isArray(doc.leaves) || !Array.isArray(doc.subtreeHashes) || !Array.isArray(doc.entries))
-    throw new EvidenceError('leaves, subtreeHashes or entries missing');
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  const r = doc.leafRange;
+  if (!isObject(r)) throw new EvidenceError('leafRange is not an object {"from": …, "to": …} of leaf indexes');
+  for (const k of ['from', 'to'] as const) if (!isCount(r[k])) throw new EvidenceError(`leafRange.${k} is not a leaf index (a whole number from 0)`);
+  if ((r.to as number) < (r.from as number)) throw new EvidenceError(`leafRange.to (${r.to}) is before leafRange.from (${r.from})`);
+  const w = doc.window;
+  if (!isObject(w)) throw new EvidenceError('window is not an object {"logType": …, "from": …, "to": …}');
+  if (typeof w.logType !== 'string' || w.logType === '') throw new EvidenceError('window.logType is not the name of a log type');
+  for (const k of ['from', 'to'] as const) {
+    const v = w[k];
+    if (k === 'to' && v === null) continue;
+    const parsed = typeof v === 'string' ? parseDateTime(v) : null;
+    if (!parsed?.ok)
+      throw new EvidenceError(
+        `window.${k} is not an ISO-8601 date-time with an offset${k === 'to' ? ' (or null)' : ''}: ${JSON.stringify(v)?.slice(0, 80) ?? 'missing'}`,
+      );
+  }
+  for (const k of ['checkpoint', 'verifierKey'] as const) if (typeof doc[k] !== 'string') throw new EvidenceError(`${k} is not a string`);
+  for (const k of ['leaves', 'subtreeHashes', 'entries'] as const) if (!Array.isArray(doc[k])) throw new EvidenceError(`${k} is not a list`);
   for (const [i, e] of (doc.entries as unknown[]).entries()) {
     const o = e as Record<string, unknown>;
     if (typeof o !== 'object' || o === null || !isCount(o.leafIndex) || typeof o.wireText !== 'string')

@@ -375,6 +375,17 @@ describe('logwarden verify', () => {
       new RegExp(`NOT IN THE LOG: the entry at position 2 \\(leaf ${edited.entries[2]!.leafIndex}\\): the entry is not what leaf \\d+ logged`),
     );
 
+    // A hand-edited field that is no longer of its kind: the file and the field are named.
+    const yesterday = structuredClone(bundle) as typeof bundle & { window: { from: unknown } };
+    yesterday.window.from = 'yesterday';
+    writeFileSync(join(dir, 'yesterday.bundle'), JSON.stringify(yesterday));
+    const badWindow = await runCli(['verify', '--bundle', join(dir, 'yesterday.bundle'), '--log-key', s.verifierKey]);
+    assert.equal(badWindow.code, 1);
+    assert.equal(
+      badWindow.stderr,
+      `logwarden: ${join(dir, 'yesterday.bundle')}: window.from is not an ISO-8601 date-time with an offset: "yesterday"\n`,
+    );
+
     // A bundle that fails exports no proof, even of an entry that is its leaf.
     const noProof = join(dir, 'never.proof');
     const failing = await runCli([

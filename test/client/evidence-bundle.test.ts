@@ -11,6 +11,7 @@ import {
   EvidenceError,
   fetchEvidenceBundle,
   outsideRanges,
+  parseEvidenceBundle,
   TlogClient,
   tlogProofFromBundle,
 } from '../../src/client/index.ts';
@@ -168,6 +169,30 @@ describe('evidence bundles', () => {
       /not validly signed by the pinned key/,
     );
     assert.throws(() => checkEvidenceBundle(bundle, generateNoteKey(s.origin).verifierKey), /not validly signed by the pinned key/);
+  });
+
+  it('a field edited out of its kind is refused naming the field', () => {
+    const text = (edit: (b: Record<string, unknown>) => void) => {
+      const b = structuredClone(bundle) as unknown as Record<string, unknown>;
+      edit(b);
+      return JSON.stringify(b);
+    };
+    const window = (b: Record<string, unknown>) => b.window as Record<string, unknown>;
+    const range = (b: Record<string, unknown>) => b.leafRange as Record<string, unknown>;
+    const cases: Array<[(b: Record<string, unknown>) => void, string]> = [
+      [(b) => (window(b).from = 'yesterday'), 'window.from is not an ISO-8601 date-time with an offset: "yesterday"'],
+      [(b) => (window(b).from = '2026-03-04T00:00:00'), 'window.from is not an ISO-8601 date-time with an offset: "2026-03-04T00:00:00"'],
+      [(b) => (window(b).to = 'tomorrow'), 'window.to is not an ISO-8601 date-time with an offset (or null): "tomorrow"'],
+      [(b) => delete window(b).from, 'window.from is not an ISO-8601 date-time with an offset: missing'],
+      [(b) => (window(b).logType = 5), 'window.logType is not the name of a log type'],
+      [(b) => (b.window = 'AccessLog'), 'window is not an object {"logType": …, "from": …, "to": …}'],
+      [(b) => (range(b).from = -1), 'leafRange.from is not a leaf index (a whole number from 0)'],
+      [(b) => (range(b).to = '9'), 'leafRange.to is not a leaf index (a whole number from 0)'],
+      [(b) => (range(b).to = 0), `leafRange.to (0) is before leafRange.from (${bundle.leafRange.from})`],
+      [(b) => delete b.verifierKey, 'verifierKey is not a string'],
+      [(b) => (b.subtreeHashes = {}), 'subtreeHashes is not a list'],
+    ];
+    for (const [edit, message] of cases) assert.throws(() => parseEvidenceBundle(text(edit)), new EvidenceError(message), message);
   });
 
   it("fetching with another log's key pinned says whose key it is", async () => {
