@@ -485,8 +485,10 @@ export async function fetchEvidenceBundle(
     return openCheckpoint(text, key).checkpoint;
   };
   // Each entry is a distinct leaf: more entries than the log holds leaves is a server repeating
-  // itself (cursors in a circle), which would otherwise be read forever.
-  let known = -1;
+  // itself (cursors in a circle), which would otherwise be read forever. A page without entries
+  // adds none to bound (an empty window's only page): the checkpoint the bundle holds, taken
+  // after the read, is all that window needs.
+  let known = 0;
   for await (const { page, leafIndexes } of pages) {
     if (entries.length + page.texts.length > known) {
       const deadline = Date.now() + (options.waitMs ?? 3000);

@@ -195,6 +195,15 @@ describe('evidence bundles', () => {
     for (const [edit, message] of cases) assert.throws(() => parseEvidenceBundle(text(edit)), new EvidenceError(message), message);
   });
 
+  it('an empty window takes one checkpoint, the one the bundle holds', async () => {
+    const client = new TlogClient({ baseUrl: s.url, accessKey: s.accessKey, secret: s.secret, tenantId: s.tenantId, requestsPerSecond: 0 });
+    const before = s.requests.checkpoint ?? 0;
+    const got = await fetchEvidenceBundle(client, { logType: 'AccessLog', from: at(5000), to: at(6000) }, { logKey: s.verifierKey });
+    assert.equal((s.requests.checkpoint ?? 0) - before, 1);
+    assert.deepEqual([got.bundle.entries.length, got.bundle.leaves.length, got.check.complete], [0, 0, true]);
+    assert.equal(got.bundle.checkpoint, s.checkpoint);
+  });
+
   it("fetching with another log's key pinned says whose key it is", async () => {
     const client = new TlogClient({ baseUrl: s.url, accessKey: s.accessKey, secret: s.secret, tenantId: s.tenantId, requestsPerSecond: 0 });
     await assert.rejects(
