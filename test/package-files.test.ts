@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, normalize } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
@@ -32,6 +32,18 @@ describe('the packed tarball', () => {
     assert.ok(targets.length > 0);
     const missing = [...new Set(targets)].filter((t) => !files.includes(t));
     assert.deepEqual(missing, []);
+  });
+
+  it('ships source maps that carry their sources: every source a packed map names is packed, or inlined in the map', () => {
+    const maps = files.filter((f) => f.endsWith('.map'));
+    assert.ok(maps.length > 0);
+    const pointless = maps.flatMap((m) => {
+      const map = JSON.parse(readFileSync(join(root, m), 'utf8')) as { sources: string[]; sourcesContent?: (string | null)[] };
+      return map.sources.flatMap((source, i) =>
+        typeof map.sourcesContent?.[i] === 'string' || files.includes(normalize(join(dirname(m), source))) ? [] : [`${m} names ${source}`],
+      );
+    });
+    assert.deepEqual(pointless.slice(0, 5), []);
   });
 
   it('holds the CLI, LICENSE and README, and nothing of tests, benchmarks, sources, data or secrets', () => {
