@@ -18,7 +18,7 @@ import { NewestFirst } from './newest-first.ts';
 import { type Row, wireText } from './page.ts';
 import { ConsoleError, EXPIRED_MESSAGE, type Session } from './session.ts';
 import { summarize } from './summary.ts';
-import { formatTime, fromInputValue, PRESETS, type Range, rangeBounds, toInputValue } from './time.ts';
+import { formatTime, fromInputValue, localReading, PRESETS, type Range, rangeBounds, toInputValue } from './time.ts';
 import { entryLink, formatHash, parseHash } from './view-state.ts';
 
 const PAGE = 200;
@@ -598,7 +598,14 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
     const from = fromInputValue(customFrom, utc);
     const to = fromInputValue(customTo, utc);
     if (!from || !to || Date.parse(from) >= Date.parse(to)) return setRangeProblem('Give a start before the end of the range.');
-    setRangeProblem(undefined);
+    // Local times the clocks skipped or showed twice: said, not guessed silently.
+    const readings = utc ? [] : [customFrom, customTo].map((v) => [v.replace('T', ' '), localReading(v)] as const);
+    const missing = readings.find(([, r]) => r === 'missing');
+    if (missing) return setRangeProblem(`${missing[0]} does not exist here: the clocks skipped it. Give another time, or show UTC.`);
+    const twice = readings.find(([, r]) => r === 'twice');
+    setRangeProblem(
+      twice && `${twice[0]} happens twice here (the clocks went back); the first was taken. To mean the second, show UTC and give it there.`,
+    );
     setSelected(undefined);
     setRange({ preset: 'custom', from, to });
   };

@@ -82,6 +82,23 @@ export function toInputValue(ms: number, utc: boolean): string {
   return `${pad(year, 4)}-${pad(month + 1)}-${pad(day)}T${pad(hour)}:${pad(minute)}${rest}`;
 }
 
+/**
+ * How a `datetime-local` value reads as local time where the clocks change: `missing` when the
+ * clocks skipped it (the browser would take a time an offset change later), `twice` when they
+ * showed it twice (the browser takes the first); `once` otherwise, and for values that are no
+ * date (fromInputValue says so).
+ */
+export function localReading(value: string): 'once' | 'twice' | 'missing' {
+  const first = new Date(value).getTime();
+  if (!Number.isFinite(first)) return 'once';
+  const wall = (ms: number) => Date.parse(`${toInputValue(ms, false)}Z`);
+  const asWritten = Date.parse(`${value}Z`);
+  if (wall(first) !== asWritten) return 'missing';
+  // The same wall time again, as many minutes later as the offset changes within a day.
+  const shift = new Date(first + 86_400_000).getTimezoneOffset() - new Date(first).getTimezoneOffset();
+  return shift > 0 && wall(first + shift * 60_000) === asWritten ? 'twice' : 'once';
+}
+
 /** An API date-time from a `datetime-local` value read as local time or UTC; undefined when not a date. */
 export function fromInputValue(value: string, utc: boolean): string | undefined {
   if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?$/.test(value)) return undefined;

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
-import { barLabel, formatTime, readLimitMessage } from '../../src/console/time.ts';
+import { barLabel, formatTime, localReading, readLimitMessage } from '../../src/console/time.ts';
 
 const savedTz = process.env.TZ;
 
@@ -78,5 +78,28 @@ describe('console times', () => {
         "This tenant's read limit is used up until 2026-12-03 05:45:00 +05:45 (the server answered 429). Reading goes on after that.",
       ),
     );
+  });
+  it('tells local times the clocks skipped or showed twice from those they showed once', () => {
+    const cases: [string, string, ReturnType<typeof localReading>][] = [
+      ['America/New_York', '2026-03-08T02:30', 'missing'],
+      ['America/New_York', '2026-03-08T01:59:59.999', 'once'],
+      ['America/New_York', '2026-03-08T03:00', 'once'],
+      ['America/New_York', '2026-11-01T01:30:00', 'twice'],
+      ['America/New_York', '2026-11-01T00:59', 'once'],
+      ['America/New_York', '2026-11-01T02:00', 'once'],
+      // Half-hour changes.
+      ['Australia/Lord_Howe', '2026-10-04T02:15', 'missing'],
+      ['Australia/Lord_Howe', '2026-04-05T01:45', 'twice'],
+      ['Australia/Lord_Howe', '2026-04-05T02:15', 'once'],
+      ['Asia/Kathmandu', '2026-11-01T01:30', 'once'],
+      ['UTC', '2026-03-08T02:30', 'once'],
+      ['America/New_York', 'not a date', 'once'],
+    ];
+    for (const [tz, value, reading] of cases)
+      assert.equal(
+        inZone(tz, () => localReading(value)),
+        reading,
+        `${value} in ${tz}`,
+      );
   });
 });
