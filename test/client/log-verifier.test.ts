@@ -295,9 +295,30 @@ describe('LogVerifier against a tampering server', () => {
     }
   });
 
-  it('a wrong consistency proof from the endpoint is not taken for a fork when the tiles prove the tree extends', async () => {
+  /** A verifier that has seen the log's checkpoint as it is now. */
+  const seenVerifier = async () => {
     const seen = new LogVerifier({ client: clientFor(s), logKey: s.verifierKey, state: structuredClone(state) });
     await seen.checkpoint();
+    return seen;
+  };
+
+  /**
+   * Runs `check` while the log's history is rewritten, all signed with its key: leaf 3 replaced by
+   * a forged entry and five leaves appended (larger, but not an extension). `real` is put back after.
+   */
+  const withRewrittenHistory = async (wireText: string, check: (real: Uint8Array[], forged: string) => Promise<void>) => {
+    const real = [...s.leaves];
+    const forged = buildEntryLeaf({ logType: 'AccessLog', eventTime: at(9), wireText });
+    try {
+      await s.rewrite([...real.slice(0, 3), forged, ...real.slice(4), ...real.slice(0, 5)]);
+      await check(real, forged);
+    } finally {
+      await s.rewrite(real);
+    }
+  };
+
+  it('a wrong consistency proof from the endpoint is not taken for a fork when the tiles prove the tree extends', async () => {
+    const seen = await seenVerifier();
     await s.append([{ logType: 'AccessLog', eventTime: at(4) }]);
     // The endpoint's answer with its first hash dropped.
     const wrong = async (input: string, init: RequestInit): Promise<Response> => {
@@ -317,8 +338,7 @@ describe('LogVerifier against a tampering server', () => {
       : fetch(input, init);
 
   it('tiles that do not hash to the signed checkpoint, with no consistency proof endpoint: said as such, not a fork', async () => {
-    const seen = new LogVerifier({ client: clientFor(s), logKey: s.verifierKey, state: structuredClone(state) });
-    await seen.checkpoint();
+    const seen = await seenVerifier();
     await s.append([{ logType: 'AccessLog', eventTime: at(6) }]);
     // The newest leaf's hash altered in the partial level 0 tile that holds it.
     s.mutate = (path, body) => {
@@ -343,8 +363,7 @@ describe('LogVerifier against a tampering server', () => {
   });
 
   it('a wrong consistency proof and tiles that cannot be read: not proven, not a fork', async () => {
-    const seen = new LogVerifier({ client: clientFor(s), logKey: s.verifierKey, state: structuredClone(state) });
-    await seen.checkpoint();
+    const seen = await seenVerifier();
     await s.append([{ logType: 'AccessLog', eventTime: at(7) }]);
     const broken = async (input: string, init: RequestInit): Promise<Response> => {
       const { pathname } = new URL(input);
@@ -375,12 +394,8 @@ describe('LogVerifier against a tampering server', () => {
   });
 
   it('a rewritten history proven from the tiles when the server has no consistency proof endpoint (fork)', async () => {
-    const seen = new LogVerifier({ client: clientFor(s), logKey: s.verifierKey, state: structuredClone(state) });
-    await seen.checkpoint();
-    const real = [...s.leaves];
-    const forged = buildEntryLeaf({ logType: 'AccessLog', eventTime: at(9), wireText: '{"forged":2}' });
-    try {
-      await s.rewrite([...real.slice(0, 3), forged, ...real.slice(4), ...real.slice(0, 5)]);
+    const seen = await seenVerifier();
+    await withRewrittenHistory('{"forged":2}', async () => {
       await rejects(
         new LogVerifier({
           client: new TlogClient({ ...clientOptions(s), fetch: withoutProofs }),
@@ -390,19 +405,12 @@ describe('LogVerifier against a tampering server', () => {
         'fork',
         /^fork: the signed tree of size \d+ .* does not extend the tree of size \d+ .*: its tiles, which hash to its signed root, give its first \d+ leaves the root [^ ]+ \(the server has no consistency proof endpoint\)/,
       );
-    } finally {
-      await s.rewrite(real);
-    }
+    });
   });
 
   it('a checkpoint re-signed for a rewritten history (fork)', async () => {
-    const seen = new LogVerifier({ client: clientFor(s), logKey: s.verifierKey, state: structuredClone(state) });
-    await seen.checkpoint();
-    const real = [...s.leaves];
-    const forged = buildEntryLeaf({ logType: 'AccessLog', eventTime: at(9), wireText: '{"forged":1}' });
-    try {
-      // Leaf 3 replaced and five leaves appended, all signed with the log's key: larger, but not an extension.
-      await s.rewrite([...real.slice(0, 3), forged, ...real.slice(4), ...real.slice(0, 5)]);
+    const seen = await seenVerifier();
+    await withRewrittenHistory('{"forged":1}', async (real, forged) => {
       await rejects(
         new LogVerifier({ client: clientFor(s), logKey: s.verifierKey, state: seen.state }).checkpoint(),
         'fork',
@@ -415,9 +423,7 @@ describe('LogVerifier against a tampering server', () => {
         'fork',
         /^fork: two different trees of size \d+ are signed/,
       );
-    } finally {
-      await s.rewrite(real);
-    }
+    });
   });
 });
 
