@@ -169,6 +169,50 @@ if (childUrl) {
       }
     });
 
+    it('a database put back to an earlier state under a running server: nothing is signed over it, by the server that saw more', async () => {
+      const url = await cluster!.createDatabase({ migrated: true });
+      const name = new URL(url).pathname.slice(1);
+      const backup = `${name}_backup`;
+      const admin = cluster!.url('postgres');
+      /** The database copied as files (CREATE DATABASE … TEMPLATE wants no other session on it). */
+      const copy = async (from: string, to: string) => {
+        await cluster!.query(admin, 'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [from]);
+        await cluster!.query(admin, `CREATE DATABASE ${to} TEMPLATE ${from} STRATEGY FILE_COPY`);
+      };
+      const store = await openPostgresStore({ url, poolSize: 2, noSealer: true });
+      try {
+        await store.createTenant({ id: TENANT, name: 'restored' });
+        await store.append(TENANT, batchOf(0, 0));
+        const before = (await store.log(TENANT))!.checkpoint;
+        await copy(name, backup);
+        await store.append(TENANT, batchOf(0, 1));
+        const signed = (await store.log(TENANT))!.checkpoint;
+        assert.equal(signed.size, before.size + BATCH);
+        // The backup put back in the database's place, the server still running.
+        await cluster!.query(admin, `DROP DATABASE ${name} WITH (FORCE)`);
+        await copy(backup, name);
+        for (const batch of [batchOf(1, 0), [...batchOf(1, 1), ...batchOf(1, 2)]]) {
+          await assert.rejects(store.append(TENANT, batch), (err: Error) => {
+            assert.equal(err.name, 'StoreRolledBackError');
+            assert.match(err.message, new RegExp(`its last checkpoint is of size ${before.size}, but this server saw one of size ${signed.size}`));
+            return true;
+          });
+        }
+        const kept = await keptCheckpoints(url);
+        assert.deepEqual(
+          kept.map((c) => c.size),
+          [before.size],
+          'no checkpoint signed over the earlier state, neither smaller nor larger than the one seen',
+        );
+        const page = await store.firstPage({ tenantId: TENANT, logType: 'CallAccessLog', fromMs: 0, toMs: null }, 1000);
+        assert.equal(page.total, SHARED, 'nothing appended over the earlier state');
+      } finally {
+        await store.close();
+        await cluster!.dropDatabase(url);
+        await cluster!.query(admin, `DROP DATABASE IF EXISTS ${backup}`);
+      }
+    });
+
     it('keeps every checkpoint compactly; a database whose checkpoints were kept as texts is converted, each text kept byte for byte', async () => {
       const url = await cluster!.createDatabase();
       let store = await openPostgresStore({ url, poolSize: 2, noSealer: true });

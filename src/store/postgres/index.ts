@@ -509,10 +509,11 @@ export class PostgresStore implements Store {
       await client.query('BEGIN; SET LOCAL synchronous_commit = on');
       const result = await fn(client);
       await client.query('COMMIT');
+      this.tree.committed(client);
       return result;
     } catch (err) {
       await client.query('ROLLBACK').catch(() => {});
-      this.tree.rolledBack();
+      this.tree.rolledBack(client);
       throw err;
     } finally {
       client.release();

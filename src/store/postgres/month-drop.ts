@@ -295,10 +295,11 @@ async function commitDrop(
     await lockExclusively(client, PARTITIONED, { waitForFirst: true, deadlineMs: Date.now() + ctx.lockTimeoutMs });
     for (const table of PARTITIONED) await client.query(`DROP TABLE ${monthTable(table, month)}`);
     await client.query('COMMIT');
+    ctx.tree.committed(client);
     return { outcome: 'dropped', receipts: out };
   } catch (err) {
     await client.query('ROLLBACK').catch(() => {});
-    ctx.tree.rolledBack();
+    ctx.tree.rolledBack(client);
     // A lock not granted in time (or a deadlock broken): reads and writes go first.
     const code = (err as { code?: string }).code;
     if (code === '55P03' || code === '40P01') return 'busy';

@@ -153,10 +153,11 @@ export async function purgeStep(
     const { text, receipt } = buildReceipt(owner.logType, picked, leaves, () => hashes, nowMs);
     const leafIndex = await tree.appendReceipt(client, tid, owner.tenantId, head, text, nowMs);
     await client.query('COMMIT');
+    tree.committed(client);
     return { ...receipt, leafIndex };
   } catch (err) {
     await client.query('ROLLBACK').catch(() => {});
-    tree.rolledBack();
+    tree.rolledBack(client);
     throw err;
   }
 }

@@ -126,9 +126,10 @@ async function backfillTenant(
       }
       if (done >= leaves.length) await client.query('DELETE FROM tree_backfill WHERE tid = $1', [tid]);
       await client.query('COMMIT');
+      tree.committed(client);
     } catch (err) {
       await client.query('ROLLBACK').catch(() => {});
-      tree.rolledBack();
+      tree.rolledBack(client);
       throw err;
     }
     progress?.({ tenantId, done, total: leaves.length });

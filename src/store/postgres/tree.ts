@@ -31,7 +31,7 @@ import { HASH_SIZE, type Hash, hashesEqual } from '../../tlog/hash.ts';
 import { InconsistentTreeError } from '../../tlog/next-checkpoint.ts';
 import { foldRange, rangeStoredIndexes } from '../../tlog/subtree.ts';
 import { TILE_WIDTH } from '../../tlog/tile.ts';
-import type { SignedTreeHead, TenantLog } from '../store.ts';
+import { type SignedTreeHead, StoreRolledBackError, type TenantLog } from '../store.ts';
 import { appendToTree, type TreeTip, tileRootOf } from '../tree-append.ts';
 import { signNextCheckpointNow, unopenedCheckpoint } from '../tree-checkpoint.ts';
 import { type CheckpointRow, checkpointRow, noteOfRow } from '../tree-checkpoint-rows.ts';
@@ -197,10 +197,25 @@ function highKey(level: number, n: number): string {
   return `${level}/${n}`;
 }
 
+/** A checkpoint as this process knows it committed: its origin, size and root. */
+interface SeenCheckpoint {
+  readonly size: number;
+  readonly root: Hash;
+}
+
 export class PostgresTree {
   private readonly cache = new LeafHashCache();
   /** The last checkpoint note checked per tenant, so its signature is checked once. */
   private readonly opened = new Map<number, { note: string; checkpoint: Checkpoint }>();
+  /**
+   * Per origin, the largest checkpoint this process knows the database committed (signed by
+   * it, or read under the tenant's lock). The database has no witness outside itself: one
+   * restored from a backup, or to an earlier point in time, holds an earlier log, and signing
+   * over it would contradict what verifiers saw. A process that saw more refuses to.
+   */
+  private readonly seen = new Map<string, SeenCheckpoint>();
+  /** The checkpoint each connection's open transaction signed, known committed once the caller says so. */
+  private readonly signing = new WeakMap<pg.PoolClient, { origin: string } & SeenCheckpoint>();
 
   constructor(
     private readonly pool: pg.Pool,
@@ -301,6 +316,7 @@ export class PostgresTree {
       previous,
     });
     this.opened.set(tid, { note: next.note, checkpoint: next.checkpoint });
+    this.signing.set(client, { origin, size: next.checkpoint.size, root: next.checkpoint.rootHash });
     const newPeaks = peakCoordinates(w.size).map(({ level, n }) => high.get(highKey(level, n))!);
     return {
       size: w.size,
@@ -380,10 +396,51 @@ export class PostgresTree {
   /** The last checkpoint signed under the tenant's origin (after the lock: a fresh snapshot). */
   private async previous(client: pg.PoolClient, tid: number, tenantId: string, head: TreeHeadRow): Promise<Checkpoint | null> {
     const origin = this.keys.origin(tenantId);
+    let previous: Checkpoint | null;
     // The tip's note, unless it is of an origin left (a checkpoint of another origin does not open with this origin's key).
-    if (head.tree_note !== null && head.tree_note.startsWith(`${origin}\n`)) return this.open(tid, tenantId, head.tree_note);
-    const note = await latestNote(client, tid, origin);
-    return note === undefined ? null : this.open(tid, tenantId, note);
+    if (head.tree_note !== null && head.tree_note.startsWith(`${origin}\n`)) previous = this.open(tid, tenantId, head.tree_note);
+    else {
+      const note = await latestNote(client, tid, origin);
+      previous = note === undefined ? null : this.open(tid, tenantId, note);
+    }
+    this.holdAgainstSeen(origin, previous);
+    if (previous) this.see(origin, previous.size, previous.rootHash);
+    return previous;
+  }
+
+  /**
+   * The database's last checkpoint of `origin` (read under the tenant's lock) against the
+   * largest this process saw committed. Smaller (or none), or as large with another root, is a
+   * database put back to an earlier state: nothing is signed over it. A checkpoint another
+   * process signed over such a state at a larger size is not caught here (that would take
+   * reading the stored tree at the size seen on every append); verifiers that saw the later
+   * checkpoints report it as a fork.
+   */
+  private holdAgainstSeen(origin: string, last: Checkpoint | null): void {
+    const seen = this.seen.get(origin);
+    if (!seen) return;
+    const size = last?.size ?? 0;
+    if (seen.size === 0 || seen.size < size || (seen.size === size && last !== null && hashesEqual(seen.root, last.rootHash))) return;
+    throw new StoreRolledBackError(
+      `the database holds an earlier state of the log of ${origin} than this server saw committed: its last checkpoint is of size ${size}, ` +
+        `but this server saw one of size ${seen.size}${seen.size === size ? ' with another root' : ''} (the database restored from a backup or to an earlier point in time?). ` +
+        `Signing on would contradict checkpoints verifiers may have seen, so this server signs nothing for it. Put back a newer copy; ` +
+        `or begin a new series of checkpoints with a new LOGWARDEN_LOG_ORIGIN_PREFIX; or, to go on from this state knowing verifiers ` +
+        `that saw later checkpoints will report a fork, restart the servers`,
+    );
+  }
+
+  private see(origin: string, size: number, root: Hash): void {
+    const seen = this.seen.get(origin);
+    if (seen === undefined || seen.size < size) this.seen.set(origin, { size, root: new Uint8Array(root) });
+  }
+
+  /** After `client`'s transaction committed: what it signed is known committed. */
+  committed(client: pg.PoolClient): void {
+    const signed = this.signing.get(client);
+    if (signed === undefined) return;
+    this.signing.delete(client);
+    this.see(signed.origin, signed.size, signed.root);
   }
 
   /**
@@ -450,6 +507,7 @@ export class PostgresTree {
     let note = await latestNote(this.pool, tid, origin);
     let checkpoint = note === undefined ? undefined : this.open(tid, tenantId, note);
     if (note === undefined || !checkpoint) ({ note, checkpoint } = await this.signTip(tid, tenantId));
+    else this.see(origin, checkpoint.size, checkpoint.rootHash);
     const signed: SignedTreeHead = { size: checkpoint.size, rootHash: checkpoint.rootHash, note };
     return {
       origin,
@@ -488,10 +546,11 @@ export class PostgresTree {
         out = { note: w.note, checkpoint: this.opened.get(tid)!.checkpoint };
       }
       await client.query('COMMIT');
+      this.committed(client);
       return out;
     } catch (err) {
       await client.query('ROLLBACK').catch(() => {});
-      this.rolledBack();
+      this.rolledBack(client);
       throw err;
     } finally {
       client.release();
@@ -557,8 +616,9 @@ export class PostgresTree {
     return r.rows.map((row) => Number(row.leaf));
   }
 
-  /** Forgets cached state that a rolled-back transaction may have left. */
-  rolledBack(): void {
+  /** Forgets cached state that a rolled-back transaction (of `client`, when given) may have left. */
+  rolledBack(client?: pg.PoolClient): void {
     this.opened.clear();
+    if (client) this.signing.delete(client);
   }
 }
