@@ -44,7 +44,7 @@ describe('GET /v2/logs/histogram', () => {
     assert.equal((list.json() as { records: { totalRecords: number } }).records.totalRecords, 8);
   });
 
-  it('counts the hours at the ends whole, and reads up to now without toDateTime', async () => {
+  it('counts the hours at the ends whole, and reads on without toDateTime', async () => {
     const r = await get({ logType: 'AccessLog', fromDateTime: '2026-03-01T10:30:00Z', toDateTime: '2026-03-01T13:01:00Z' });
     assert.deepEqual((r.json() as { buckets: unknown[] }).buckets, [
       { start: '2026-03-01T10:00:00.000Z', count: 3 },
@@ -53,6 +53,19 @@ describe('GET /v2/logs/histogram', () => {
     const open = await get({ logType: 'UserCallPlay', fromDateTime: '2026-02-01T00:00:00Z' });
     assert.equal(open.statusCode, 200, open.body);
     assert.deepEqual((open.json() as { buckets: unknown[] }).buckets, [{ start: '2026-03-01T10:00:00.000Z', count: 5 }]);
+  });
+
+  it('without toDateTime counts entries dated later than now, as GET /v2/logs lists them', async () => {
+    const hour = 3_600_000;
+    const later = new Date((Math.floor(Date.now() / hour) + 50) * hour).toISOString();
+    const r = await t.ingest('ExternallySharedCallPlay', [{ eventTime: later, logRecord: { later: true } }]);
+    assert.equal(r.statusCode, 201, r.body);
+    const fromDateTime = new Date(Date.now() - 24 * hour).toISOString();
+    const open = await get({ logType: 'ExternallySharedCallPlay', fromDateTime });
+    assert.equal(open.statusCode, 200, open.body);
+    assert.deepEqual((open.json() as { buckets: unknown[] }).buckets, [{ start: later, count: 1 }]);
+    const list = await t.list({ logType: 'ExternallySharedCallPlay', fromDateTime });
+    assert.equal((list.json() as { records: { totalRecords: number } }).records.totalRecords, 1);
   });
 
   it("counts one user's entries per hour with userId or userEmailAddress, as GET /v2/logs filters them", async () => {

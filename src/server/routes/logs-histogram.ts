@@ -13,7 +13,12 @@ import { ErrorEnvelope } from '../schemas.ts';
 export const HistogramQuery = Type.Object({
   logType: Type.String({ description: 'The log type, as for GET /v2/logs.' }),
   fromDateTime: Type.String({ description: 'Inclusive lower bound, as for GET /v2/logs.' }),
-  toDateTime: Type.Optional(Type.String({ description: 'Exclusive upper bound; omitted: up to now. At most 366 days after fromDateTime.' })),
+  toDateTime: Type.Optional(
+    Type.String({
+      description:
+        'Exclusive upper bound; omitted: no upper bound, as for GET /v2/logs (entries dated later than now are counted), and fromDateTime at most 366 days before now. Given: at most 366 days after fromDateTime.',
+    }),
+  ),
   userId: Type.Optional(
     Type.String({
       description:
