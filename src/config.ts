@@ -58,6 +58,12 @@ export interface Config {
   /** The verifiable log's origin prefix (`<prefix>/<tenantId>`); default `logwarden/<store id>`. */
   readonly logOriginPrefix: string | null;
   /**
+   * Where the witness of the signed checkpoints is kept (`log-witness.db`): default the SQLite
+   * data directory, none for PostgreSQL. Outside what is backed up, it catches a whole data
+   * directory (or database) put back.
+   */
+  readonly logWitnessDir: string | null;
+  /**
    * Days an entry is kept after its event time unless its tenant or log type says otherwise
    * (src/store/retention-policy.ts); null keeps entries forever (the default).
    */
@@ -184,6 +190,8 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
     problems.push('LOGWARDEN_LOG_ORIGIN_PREFIX must be 1-200 printable ASCII characters without spaces or +');
   }
 
+  const logWitnessDir = str('LOGWARDEN_LOG_WITNESS_DIR');
+
   const retentionRaw = str('LOGWARDEN_RETENTION_DAYS');
   let retentionDays: number | null = null;
   if (retentionRaw !== null && retentionRaw !== 'forever') {
@@ -224,6 +232,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
     authCacheMs: pick('authCacheMs', int('LOGWARDEN_AUTH_CACHE_MS', databaseUrl ? 1000 : 0, 0, 60_000)),
     logSigningSecret: pick('logSigningSecret', logSigningSecret),
     logOriginPrefix: pick('logOriginPrefix', logOriginPrefix),
+    logWitnessDir: logWitnessDir === null ? null : resolve(logWitnessDir),
     retentionDays: pick('retentionDays', retentionDays),
     purgeIntervalSeconds: pick('purgeIntervalSeconds', int('LOGWARDEN_PURGE_INTERVAL_SECONDS', 60, 1, 86_400)),
     accessKey: pick('accessKey', str('LOGWARDEN_ACCESS_KEY')),
@@ -259,6 +268,7 @@ export const SETTING_VARIABLES = [
   'LOGWARDEN_LOG_FORMAT',
   'LOGWARDEN_LOG_LEVEL',
   'LOGWARDEN_LOG_ORIGIN_PREFIX',
+  'LOGWARDEN_LOG_WITNESS_DIR',
   'LOGWARDEN_LOG_SIGNING_SECRET',
   'LOGWARDEN_MAX_CONCURRENT_INGESTS',
   'LOGWARDEN_MAX_JSON_BODY_BYTES',

@@ -11,15 +11,16 @@ export interface OpenStoreOptions {
  * database URL is given, so the embedded default never loads `pg`.
  */
 export async function openStore(
-  config: Pick<Config, 'dataDir' | 'databaseUrl'> & Partial<Pick<Config, 'logSigningSecret' | 'logOriginPrefix'>>,
+  config: Pick<Config, 'dataDir' | 'databaseUrl'> & Partial<Pick<Config, 'logSigningSecret' | 'logOriginPrefix' | 'logWitnessDir'>>,
   options: OpenStoreOptions = {},
 ): Promise<Store> {
   const reporter = options.onBackgroundError && { onBackgroundError: options.onBackgroundError };
+  const witness = config.logWitnessDir ? { witnessDir: config.logWitnessDir } : {};
   const log = { signingSecret: config.logSigningSecret ?? null, originPrefix: config.logOriginPrefix ?? null };
   if (config.databaseUrl) {
     const { openPostgresStore } = await import('./postgres/index.ts');
-    return openPostgresStore({ url: config.databaseUrl, log, ...reporter });
+    return openPostgresStore({ url: config.databaseUrl, log, ...witness, ...reporter });
   }
   const { openSqliteStore } = await import('./sqlite/index.ts');
-  return openSqliteStore({ dataDir: config.dataDir, log, ...reporter });
+  return openSqliteStore({ dataDir: config.dataDir, log, ...witness, ...reporter });
 }

@@ -10,6 +10,12 @@ export type TreeProgress = (p: { tenantId: string; done: number; total: number }
 export interface TreeOptions {
   /** The verifiable log's signing secret and origin prefix (default: kept in the store). */
   log?: LogKeyOptions;
+  /**
+   * The directory of the witness of the signed checkpoints (`log-witness.db`; created if
+   * missing): default the SQLite store's data directory; the PostgreSQL store keeps one only
+   * when given.
+   */
+  witnessDir?: string;
   /** Told of the progress of building trees for entries stored before the upgrade (default: stderr, when large). */
   onTreeProgress?: TreeProgress;
   /** Leaves built per transaction by that upgrade (tests make it small). */

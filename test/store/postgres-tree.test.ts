@@ -13,6 +13,9 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { NewEntry } from '../../src/logs/entry.ts';
 import { formatEventTime } from '../../src/logs/time.ts';
@@ -210,6 +213,54 @@ if (childUrl) {
         await store.close();
         await cluster!.dropDatabase(url);
         await cluster!.query(admin, `DROP DATABASE IF EXISTS ${backup}`);
+      }
+    });
+
+    it('with a witness directory, a database put back is caught after a restart too, and so is a tenant it lacks', async () => {
+      const url = await cluster!.createDatabase({ migrated: true });
+      const name = new URL(url).pathname.slice(1);
+      const backup = `${name}_backup`;
+      const admin = cluster!.url('postgres');
+      const witnessDir = mkdtempSync(join(tmpdir(), 'logwarden-witness-'));
+      const OTHER = '111111111111111111'; // before TENANT in the witness's order
+      let store = await openPostgresStore({ url, poolSize: 2, noSealer: true, witnessDir });
+      try {
+        await store.createTenant({ id: TENANT, name: 'restored' });
+        await store.append(TENANT, batchOf(0, 0));
+        await store.close();
+        await cluster!.query(admin, `CREATE DATABASE ${backup} TEMPLATE ${name} STRATEGY FILE_COPY`);
+        store = await openPostgresStore({ url, poolSize: 2, noSealer: true, witnessDir });
+        await store.append(TENANT, batchOf(0, 1));
+        await store.createTenant({ id: OTHER, name: 'later' });
+        await store.append(OTHER, batchOf(1, 0));
+        await store.close();
+        // The backup put back, the servers restarted.
+        await cluster!.query(admin, `DROP DATABASE ${name} WITH (FORCE)`);
+        await cluster!.query(admin, `CREATE DATABASE ${name} TEMPLATE ${backup} STRATEGY FILE_COPY`);
+        store = await openPostgresStore({ url, poolSize: 2, noSealer: true, witnessDir });
+        await assert.rejects(store.checkLogs(), (err: Error) => {
+          assert.equal(err.name, 'StoreRolledBackError');
+          assert.match(err.message, new RegExp(`the database holds no tenant ${OTHER}, whose log .*/${OTHER} was signed up to size ${BATCH}`));
+          return true;
+        });
+        await assert.rejects(
+          store.append(TENANT, batchOf(1, 1)),
+          new RegExp(`its last checkpoint is of size ${BATCH}, but this server saw one of size ${2 * BATCH}`),
+        );
+        await store.close();
+        // Another deployment's database (another signing secret) is not held back by this witness.
+        const fresh = await cluster!.createDatabase({ migrated: true });
+        store = await openPostgresStore({ url: fresh, poolSize: 2, noSealer: true, witnessDir });
+        await store.checkLogs();
+        await store.createTenant({ id: TENANT, name: 'fresh' });
+        await store.append(TENANT, batchOf(0, 0));
+        await store.close();
+        await cluster!.dropDatabase(fresh);
+      } finally {
+        await store.close();
+        await cluster!.dropDatabase(url);
+        await cluster!.query(admin, `DROP DATABASE IF EXISTS ${backup}`);
+        rmSync(witnessDir, { recursive: true, force: true });
       }
     });
 

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
+import { WITNESS_FILE } from '../../src/store/log-witness.ts';
 import { DATABASE_FILE, openSqliteStore, type SqliteStore } from '../../src/store/sqlite/index.ts';
 import { MIGRATIONS } from '../../src/store/sqlite/migrations.ts';
-import { WITNESS_FILE } from '../../src/store/sqlite/witness.ts';
 import type { Store } from '../../src/store/store.ts';
 import { noteOfRow } from '../../src/store/tree-checkpoint-rows.ts';
 import { openCheckpoint } from '../../src/tlog/checkpoint.ts';
@@ -252,6 +252,34 @@ describe('SQLite verifiable log', () => {
     try {
       await store.append(A, [makeEntry('AccessLog', T0 + 6)]);
       assert.equal((await store.log(A))!.checkpoint.size, 4, 'signed again under the first origin, over the earlier state');
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('a witness kept outside the data directory (witnessDir) catches the whole directory put back, witness and all', async () => {
+    const data = join(dir, 'data');
+    const witnessDir = join(dir, 'elsewhere', 'witness');
+    const backupDir = join(dir, 'backup');
+    let store: SqliteStore = openSqliteStore({ dataDir: data, witnessDir });
+    await store.createTenant({ id: A, name: 'A' });
+    await store.append(A, [makeEntry('AccessLog', T0), makeEntry('AccessLog', T0 + 1)]);
+    await store.close();
+    assert.ok(!existsSync(join(data, WITNESS_FILE)), 'no witness in the data directory');
+    assert.ok(existsSync(join(witnessDir, WITNESS_FILE)));
+    cpSync(data, backupDir, { recursive: true });
+    store = openSqliteStore({ dataDir: data, witnessDir });
+    await store.append(A, [makeEntry('AccessLog', T0 + 2)]);
+    await store.close();
+    // The whole directory put back.
+    rmSync(data, { recursive: true });
+    cpSync(backupDir, data, { recursive: true });
+    store = openSqliteStore({ dataDir: data, witnessDir });
+    try {
+      const rolledBack =
+        /holds an earlier state of the log of .*\/111111111111111111 than it signed: its last checkpoint is of size 2, but one of size 3/;
+      await assert.rejects(store.checkLogs(), rolledBack);
+      await assert.rejects(store.append(A, [makeEntry('AccessLog', T0 + 5)]), rolledBack);
     } finally {
       await store.close();
     }

@@ -13,6 +13,7 @@ import type pg from 'pg';
 import type { NewEntry } from '../../logs/entry.ts';
 import { type Hash, leafHash } from '../../tlog/hash.ts';
 import { BUCKET_MS, BucketTally, overlappingBuckets } from '../count-plan.ts';
+import { LogWitness } from '../log-witness.ts';
 import { EMPTY_PAGE } from '../page.ts';
 import { emptyReceipt, purgeLimit } from '../purge-step.ts';
 import type { SegmentOwner } from '../segment-codec.ts';
@@ -281,6 +282,7 @@ export class PostgresStore implements Store {
   readonly sealer: Sealer;
   private closed = false;
   private treeOf: PostgresTree | undefined;
+  private witness: LogWitness | null = null;
 
   /**
    * `side` runs the short autocommit work an append needs while it holds a connection of `pool`
@@ -308,13 +310,19 @@ export class PostgresStore implements Store {
    * Opens the verifiable log: its keys (from options or the store's secrets), then the trees of
    * entries stored before the upgrade that introduced it, before any append of this process.
    */
-  async openLog(options: Pick<PostgresStoreOptions, 'log' | 'onTreeProgress' | 'treeBackfillChunk'>): Promise<void> {
+  async openLog(
+    options: Pick<PostgresStoreOptions, 'log' | 'onTreeProgress' | 'treeBackfillChunk' | 'witnessDir' | 'onBackgroundError'>,
+  ): Promise<void> {
     const keys = await LogKeys.open((name, create) => this.getOrCreateSecret(name, create), options.log);
+    const report = options.onBackgroundError ?? reportToStderr;
+    this.witness = options.witnessDir === undefined ? null : new LogWitness(options.witnessDir);
     this.treeOf = new PostgresTree(
       this.pool,
       keys,
       (typeId) => this.typeName(typeId),
       () => this.loadTypeNames(),
+      this.witness,
+      (err) => report(new Error(`the witness of the signed checkpoints (${this.witness?.path}) could not be written: ${err.message}`), false),
     );
     await backfillTrees(
       this.pool,
@@ -363,8 +371,9 @@ export class PostgresStore implements Store {
   }
 
   async checkLogs(): Promise<void> {
+    // With a witness: every log it saw signed, against the database (a database put back).
+    await this.tree.checkWitnessed(async (tenantId) => (await this.tid(tenantId)) ?? null);
     // The first tenant with a checkpoint: every tenant's key derives from the one signing secret.
-    // No witness here (no local state every server shares).
     for (const t of await this.listTenants()) {
       const tid = await this.tid(t.id);
       if (tid !== undefined && (await this.tree.hasCheckpoint(tid, t.id))) {
@@ -400,6 +409,7 @@ export class PostgresStore implements Store {
     await this.sealer.stop();
     await this.keyWatch?.stop();
     await Promise.all([this.pool.end(), this.side.end(), this.sealing.end()]);
+    this.witness?.close();
   }
 
   private async tid(tenantId: string): Promise<number | undefined> {

@@ -31,6 +31,7 @@ import { HASH_SIZE, type Hash, hashesEqual } from '../../tlog/hash.ts';
 import { InconsistentTreeError } from '../../tlog/next-checkpoint.ts';
 import { foldRange, rangeStoredIndexes } from '../../tlog/subtree.ts';
 import { TILE_WIDTH } from '../../tlog/tile.ts';
+import type { LogWitness } from '../log-witness.ts';
 import { type SignedTreeHead, StoreRolledBackError, type TenantLog } from '../store.ts';
 import { appendToTree, type TreeTip, tileRootOf } from '../tree-append.ts';
 import { signNextCheckpointNow, unopenedCheckpoint } from '../tree-checkpoint.ts';
@@ -217,12 +218,23 @@ export class PostgresTree {
   /** The checkpoint each connection's open transaction signed, known committed once the caller says so. */
   private readonly signing = new WeakMap<pg.PoolClient, { origin: string } & SeenCheckpoint>();
 
+  /** Origins whose witnessed checkpoint this process has taken into `seen`. */
+  private readonly witnessed = new Set<string>();
+
   constructor(
     private readonly pool: pg.Pool,
     readonly keys: LogKeys,
     private readonly typeName: TypeNames,
     /** Loads the names of log types registered since (by other processes). */
     private readonly loadTypeNames: () => Promise<void>,
+    /**
+     * A witness kept outside the database (../log-witness.ts), when configured: what `seen`
+     * learns is recorded there, and what it recorded is known from the first use of an origin
+     * on, so a database put back is caught across restarts too.
+     */
+    private readonly witness: LogWitness | null = null,
+    /** Told when the witness cannot be written (it then only lags). */
+    private readonly onWitnessError: (err: Error) => void = () => {},
   ) {}
 
   /** Makes sure every type number the blobs of records hold has its name at hand. */
@@ -417,6 +429,11 @@ export class PostgresTree {
    * checkpoints report it as a fork.
    */
   private holdAgainstSeen(origin: string, last: Checkpoint | null): void {
+    if (this.witness && !this.witnessed.has(origin)) {
+      const w = this.witness.signed(origin);
+      if (w) this.see(origin, w.size, w.root, false);
+      this.witnessed.add(origin);
+    }
     const seen = this.seen.get(origin);
     if (!seen) return;
     const size = last?.size ?? 0;
@@ -426,13 +443,48 @@ export class PostgresTree {
         `but this server saw one of size ${seen.size}${seen.size === size ? ' with another root' : ''} (the database restored from a backup or to an earlier point in time?). ` +
         `Signing on would contradict checkpoints verifiers may have seen, so this server signs nothing for it. Put back a newer copy; ` +
         `or begin a new series of checkpoints with a new LOGWARDEN_LOG_ORIGIN_PREFIX; or, to go on from this state knowing verifiers ` +
-        `that saw later checkpoints will report a fork, restart the servers`,
+        `that saw later checkpoints will report a fork, restart the servers${this.witness ? ` after deleting ${this.witness.path}` : ''}`,
     );
   }
 
-  private see(origin: string, size: number, root: Hash): void {
+  /** Notes a checkpoint known committed (and records it with the witness, unless it came from there). */
+  private see(origin: string, size: number, root: Hash, record = true): void {
     const seen = this.seen.get(origin);
-    if (seen === undefined || seen.size < size) this.seen.set(origin, { size, root: new Uint8Array(root) });
+    if (seen !== undefined && seen.size >= size) return;
+    this.seen.set(origin, { size, root: new Uint8Array(root) });
+    if (!record || !this.witness) return;
+    try {
+      const tenantId = origin.slice(this.keys.originPrefix.length + 1);
+      this.witness.record([{ origin, size, root, key: this.keys.verifierKey(tenantId) }]);
+    } catch (err) {
+      this.onWitnessError(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  /**
+   * Store.checkLogs, with a witness: every origin of this store's prefix the witness saw signed
+   * (with the key this store signs it with) against the database. A tenant the database lacks,
+   * or whose last checkpoint is smaller, or as large with another root, is a database put back
+   * to an earlier state: the store does not open.
+   */
+  async checkWitnessed(tidOf: (tenantId: string) => Promise<number | null>): Promise<void> {
+    if (!this.witness) return;
+    const prefix = this.keys.originPrefix;
+    for (const seen of this.witness.signedUnder(prefix)) {
+      const tenantId = seen.origin.slice(prefix.length + 1);
+      if (seen.key !== this.keys.verifierKey(tenantId)) continue;
+      const tid = await tidOf(tenantId);
+      if (tid === null) {
+        throw new StoreRolledBackError(
+          `the database holds no tenant ${tenantId}, whose log ${seen.origin} was signed up to size ${seen.size} (a backup from before the tenant was created put back?). ` +
+            `Its entries are not here, and signing its log again would contradict checkpoints verifiers may have seen, so the store does not open. ` +
+            `Put back a newer copy; or begin a new series of checkpoints with a new LOGWARDEN_LOG_ORIGIN_PREFIX; ` +
+            `or, to go on without that tenant's entries, knowing verifiers that saw its checkpoints will report a fork if it is created again, delete ${this.witness.path}`,
+        );
+      }
+      const note = await latestNote(this.pool, tid, seen.origin);
+      this.holdAgainstSeen(seen.origin, note === undefined ? null : this.open(tid, tenantId, note));
+    }
   }
 
   /** After `client`'s transaction committed: what it signed is known committed. */

@@ -15,6 +15,7 @@ import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { NewEntry } from '../../logs/entry.ts';
 import { BUCKET_MS, BucketTally, overlappingBuckets, planCount } from '../count-plan.ts';
+import { LogWitness, WITNESS_FILE } from '../log-witness.ts';
 import { EMPTY_PAGE } from '../page.ts';
 import { emptyReceipt, purgeLimit } from '../purge-step.ts';
 import { SegmentCache } from '../segment-cache.ts';
@@ -62,7 +63,6 @@ import { Sealer } from './sealer.ts';
 import { type Owner, Segments } from './segments.ts';
 import { SqliteTree } from './tree.ts';
 import { backfillTrees } from './tree-backfill.ts';
-import { LogWitness, WITNESS_FILE } from './witness.ts';
 
 export const DATABASE_FILE = 'logwarden.db';
 /** Where stores of schema version 3 kept page blocks; removed once the store is upgraded. */
@@ -288,8 +288,8 @@ export class SqliteStore implements Store {
       options.log?.signingSecret ?? secret(LOG_SIGNING_SECRET, newSigningSecret),
       options.log?.originPrefix ?? `logwarden/${secret(STORE_ID_SECRET, newStoreId)}`,
     );
-    // Beside the database file: a backup put back in its place leaves the witness as it was.
-    this.witness = new LogWitness(dirname(db.name));
+    // Beside the database file unless configured elsewhere: a backup put back in its place leaves the witness as it was.
+    this.witness = new LogWitness(options.witnessDir ?? dirname(db.name));
     const report = options.onBackgroundError ?? reportToStderr;
     this.tree = new SqliteTree(
       db,

@@ -18,6 +18,7 @@
 import type Database from 'better-sqlite3';
 import { type Checkpoint, openCheckpoint, parseCheckpoint } from '../../tlog/checkpoint.ts';
 import { TILE_WIDTH } from '../../tlog/tile.ts';
+import type { LogWitness } from '../log-witness.ts';
 import { type SignedTreeHead, StoreRolledBackError, type TenantLog } from '../store.ts';
 import { appendToTree, type TreeTip, tileRootOf } from '../tree-append.ts';
 import { signNextCheckpointNow, unopenedCheckpoint } from '../tree-checkpoint.ts';
@@ -25,7 +26,6 @@ import { type CheckpointRow, checkpointRow, noteOfRow } from '../tree-checkpoint
 import { LeafHashCache, type TreeHashSource, treeHashReader, treeRoot } from '../tree-hashes.ts';
 import type { LogKeys } from '../tree-keys.ts';
 import { isReceiptRecord, type LeafRecord, leafText, readLeafRecord, receiptRecordOf, type TypeNames } from '../tree-leaf-records.ts';
-import type { LogWitness } from './witness.ts';
 
 type Run = { first_seq: number; first_leaf: number; n: number };
 

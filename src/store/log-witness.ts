@@ -1,6 +1,6 @@
 /**
- * What the verifiable log signed, kept beside the database in a file of its own
- * (`log-witness.db`): per origin, the largest checkpoint signed and its root. A backup of
+ * What the verifiable log signed, kept in a file of its own (`log-witness.db`, beside the
+ * SQLite database unless configured elsewhere): per origin, the largest checkpoint signed and its root. A backup of
  * `logwarden.db` put back in its place holds an earlier log, whose next checkpoint would
  * contradict those signed since the backup was made (a fork, to every verifier that saw them);
  * the witness, which the restore left as it was, tells, and nothing is signed over it.
@@ -9,7 +9,7 @@
  * holds, so it never runs ahead of the database (a crash between the two leaves it behind,
  * which only makes it see less).
  */
-import { chmodSync, closeSync, openSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 
@@ -30,8 +30,9 @@ export class LogWitness {
   private readonly db: Database.Database;
   private readonly q;
 
-  constructor(dataDir: string) {
-    const path = join(dataDir, WITNESS_FILE);
+  constructor(dir: string) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const path = join(dir, WITNESS_FILE);
     // Owner-only, as every file of the data directory (SQLite gives its -wal and -shm this file's mode).
     try {
       closeSync(openSync(path, 'wx', 0o600));
