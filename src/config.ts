@@ -70,6 +70,11 @@ export interface Config {
   readonly retentionDays: number | null;
   /** How often the server's background purge looks for expired entries. */
   readonly purgeIntervalSeconds: number;
+  /**
+   * PostgreSQL: how long one statement of a request may run, lock waits included, before it is
+   * cancelled (503 with Retry-After). Background work (sealing, migrations, purging) is not bound by it.
+   */
+  readonly statementTimeoutMs: number;
   /** Credentials for `fetch` and `sync` against a remote source. */
   readonly accessKey: string | null;
   readonly secret: string | null;
@@ -235,6 +240,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
     logWitnessDir: logWitnessDir === null ? null : resolve(logWitnessDir),
     retentionDays: pick('retentionDays', retentionDays),
     purgeIntervalSeconds: pick('purgeIntervalSeconds', int('LOGWARDEN_PURGE_INTERVAL_SECONDS', 60, 1, 86_400)),
+    statementTimeoutMs: pick('statementTimeoutMs', int('LOGWARDEN_STATEMENT_TIMEOUT_MS', 15_000, 100, 3_600_000)),
     accessKey: pick('accessKey', str('LOGWARDEN_ACCESS_KEY')),
     secret: pick('secret', str('LOGWARDEN_SECRET')),
   };
@@ -285,6 +291,7 @@ export const SETTING_VARIABLES = [
   'LOGWARDEN_RETENTION_DAYS',
   'LOGWARDEN_SECRET',
   'LOGWARDEN_SIGNING_KEY',
+  'LOGWARDEN_STATEMENT_TIMEOUT_MS',
   'LOGWARDEN_TOKEN_TTL_SECONDS',
 ] as const;
 

@@ -63,6 +63,7 @@ describe('loadConfig', () => {
         logWitnessDir: null,
         retentionDays: null,
         purgeIntervalSeconds: 60,
+        statementTimeoutMs: 15_000,
         accessKey: null,
         secret: null,
       },
@@ -105,6 +106,7 @@ describe('loadConfig', () => {
         LOGWARDEN_LOG_WITNESS_DIR: '/var/lib/lw-witness',
         LOGWARDEN_RETENTION_DAYS: '365',
         LOGWARDEN_PURGE_INTERVAL_SECONDS: '15',
+        LOGWARDEN_STATEMENT_TIMEOUT_MS: '2500',
         LOGWARDEN_ACCESS_KEY: 'remote-key',
         LOGWARDEN_SECRET: 'remote-secret',
       },
@@ -143,6 +145,7 @@ describe('loadConfig', () => {
         logWitnessDir: '/var/lib/lw-witness',
         retentionDays: 365,
         purgeIntervalSeconds: 15,
+        statementTimeoutMs: 2500,
         accessKey: 'remote-key',
         secret: 'remote-secret',
       },
@@ -205,6 +208,7 @@ describe('loadConfig', () => {
     ['LOGWARDEN_LIMITS_REFRESH_MS', 0, 600_000],
     ['LOGWARDEN_AUTH_CACHE_MS', 0, 60_000],
     ['LOGWARDEN_PURGE_INTERVAL_SECONDS', 1, 86_400],
+    ['LOGWARDEN_STATEMENT_TIMEOUT_MS', 100, 3_600_000],
   ];
   for (const [name, min, max] of integers) {
     it(`accepts ${name} from ${min} to ${max} and refuses anything else`, () => {

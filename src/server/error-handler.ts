@@ -101,6 +101,9 @@ export function classify(err: unknown): {
   }
   // The database (or Redis) cannot be reached: an outage, not a bug; the client may retry.
   if (isUnreachable(err)) return { code: 'unavailable', messages: [UNREACHABLE_MESSAGE], headers: { 'retry-after': '1' } };
+  // A statement ran out of time (a lock held elsewhere, an overloaded database): nothing of it
+  // was kept (its transaction is rolled back); the client may retry.
+  if (isTimedOut(err)) return { code: 'unavailable', messages: [TIMED_OUT_MESSAGE], headers: { 'retry-after': '1' } };
   // The disk under the store is full: nothing was stored; the client may retry once space is freed.
   if (isOutOfSpace(err)) return { code: 'unavailable', messages: [OUT_OF_SPACE_MESSAGE], headers: { 'retry-after': '5' } };
   return { code: 'internal', messages: [INTERNAL_MESSAGE], headers: {} };
@@ -129,6 +132,20 @@ export function outOfSpaceLately(app: object, withinMs: number, now = Date.now()
 
 /** What a client is told while the store cannot be reached (`/readyz` says the same). */
 const UNREACHABLE_MESSAGE = 'store unreachable; retry later';
+
+/** What a client is told when a statement of the store ran out of time. */
+const TIMED_OUT_MESSAGE = 'store did not answer in time; retry later';
+
+/**
+ * Whether a failure is a statement that PostgreSQL cancelled (SQLSTATE 57014: it ran, or waited
+ * for a lock, past the statement timeout; or an operator cancelled it) or that did not get a
+ * lock within a lock timeout (55P03).
+ */
+function isTimedOut(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  return code === '57014' || code === '55P03';
+}
 
 /** Socket failures of a connection to the database or Redis. */
 const UNREACHABLE_SYSCALLS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);

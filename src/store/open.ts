@@ -11,7 +11,8 @@ export interface OpenStoreOptions {
  * database URL is given, so the embedded default never loads `pg`.
  */
 export async function openStore(
-  config: Pick<Config, 'dataDir' | 'databaseUrl'> & Partial<Pick<Config, 'logSigningSecret' | 'logOriginPrefix' | 'logWitnessDir'>>,
+  config: Pick<Config, 'dataDir' | 'databaseUrl'> &
+    Partial<Pick<Config, 'logSigningSecret' | 'logOriginPrefix' | 'logWitnessDir' | 'statementTimeoutMs'>>,
   options: OpenStoreOptions = {},
 ): Promise<Store> {
   const reporter = options.onBackgroundError && { onBackgroundError: options.onBackgroundError };
@@ -19,7 +20,8 @@ export async function openStore(
   const log = { signingSecret: config.logSigningSecret ?? null, originPrefix: config.logOriginPrefix ?? null };
   if (config.databaseUrl) {
     const { openPostgresStore } = await import('./postgres/index.ts');
-    return openPostgresStore({ url: config.databaseUrl, log, ...witness, ...reporter });
+    const statementTimeoutMs = config.statementTimeoutMs !== undefined ? { statementTimeoutMs: config.statementTimeoutMs } : {};
+    return openPostgresStore({ url: config.databaseUrl, log, ...witness, ...statementTimeoutMs, ...reporter });
   }
   const { openSqliteStore } = await import('./sqlite/index.ts');
   return openSqliteStore({ dataDir: config.dataDir, log, ...witness, ...reporter });

@@ -56,7 +56,7 @@ import { KeyWatch, notifyKeyChange } from './key-watch.ts';
 import { attachedMonths, attachMonth, dropEmptyMonth, migrate, monthLabel, monthOf, monthTable } from './migrations.ts';
 import { type CutoffOf, dropExpiredMonth } from './month-drop.ts';
 import { PageReader } from './page-reader.ts';
-import { newPool } from './pool.ts';
+import { newPool, STATEMENT_TIMEOUT_MS } from './pool.ts';
 import { purgeStep } from './purge.ts';
 import { retryingDeadlocks } from './read-retry.ts';
 import * as retention from './retention.ts';
@@ -222,6 +222,12 @@ export interface PostgresStoreOptions extends TreeOptions {
   poolSize?: number;
   /** How long a statement waits for a connection before it fails, 503 to a request (default 10 s). */
   connectTimeoutMs?: number;
+  /**
+   * How long one statement of a request, or of other short work, may run or wait for a lock
+   * before PostgreSQL cancels it, 503 to a request (default 15 s). Background work (migrations,
+   * sealing, building trees, purging) is not bounded by it.
+   */
+  statementTimeoutMs?: number;
   /** Seal hot entries added at least this long ago (default five minutes; 0 seals at once). */
   sealAgeMs?: number;
   /** How often the sealer looks for work when it found none (default 5 s). */
@@ -235,29 +241,35 @@ export interface PostgresStoreOptions extends TreeOptions {
 }
 
 export async function openPostgresStore(options: PostgresStoreOptions): Promise<PostgresStore> {
-  const pool = newPool(options.url, options.poolSize ?? 10, options.connectTimeoutMs);
+  const connectTimeoutMs = options.connectTimeoutMs;
+  const bounded = { connectTimeoutMs, statementTimeoutMs: options.statementTimeoutMs ?? STATEMENT_TIMEOUT_MS };
+  const unbounded = { connectTimeoutMs, statementTimeoutMs: 0 };
+  const background = newPool(options.url, { max: 1, ...unbounded });
   try {
-    const client = await pool.connect();
+    const client = await background.connect();
     try {
       await migrate(client, options.onSchemaUpgrade ?? reportSchemaUpgrade);
     } finally {
       client.release();
     }
   } catch (err) {
-    await pool.end();
+    await background.end();
     throw err;
   }
   const store = new PostgresStore(
-    pool,
-    newPool(options.url, 1, options.connectTimeoutMs),
-    newPool(options.url, 1, options.connectTimeoutMs),
+    {
+      main: newPool(options.url, { max: options.poolSize ?? 10, ...bounded }),
+      side: newPool(options.url, { max: 1, ...bounded }),
+      sealing: newPool(options.url, { max: 1, ...unbounded }),
+      background,
+    },
     options,
     new KeyWatch(options.url),
   );
   try {
     await store.openLog(options);
     // Segments sealed before the user index existed are indexed before the store is used.
-    await indexPendingSegments(pool, (tid, typeId) => store.ownerOf(tid, typeId));
+    await indexPendingSegments(background, (tid, typeId) => store.ownerOf(tid, typeId));
   } catch (err) {
     await store.close();
     throw err;
@@ -284,22 +296,29 @@ export class PostgresStore implements Store {
   private treeOf: PostgresTree | undefined;
   private witness: LogWitness | null = null;
 
+  private readonly pool: pg.Pool;
+  private readonly side: pg.Pool;
+  private readonly sealing: pg.Pool;
+  private readonly background: pg.Pool;
+
   /**
-   * `side` runs the short autocommit work an append needs while it holds a connection of `pool`
-   * (registering log types, attaching partitions); a separate pool so that appends filling the
-   * main pool can never wait on each other for it. `sealing` is the sealer's connection.
+   * `main` serves requests. `side` runs the short autocommit work an append needs while it
+   * holds a connection of `main` (registering log types, attaching partitions); a separate pool
+   * so that appends filling the main pool can never wait on each other for it. Statements of
+   * both are bounded (statementTimeoutMs). `sealing` is the sealer's connection, `background`
+   * the one of the rest of the work no request waits for (migrations, building the trees of
+   * entries stored before them, purging): their statements may run long, and are not bounded.
    */
   constructor(
-    private readonly pool: pg.Pool,
-    private readonly side: pg.Pool,
-    private readonly sealing: pg.Pool,
+    pools: { main: pg.Pool; side: pg.Pool; sealing: pg.Pool; background: pg.Pool },
     options: Omit<PostgresStoreOptions, 'url'> = {},
     private readonly keyWatch?: KeyWatch,
   ) {
-    this.reader = new PageReader(pool, this.cache);
+    ({ main: this.pool, side: this.side, sealing: this.sealing, background: this.background } = pools);
+    this.reader = new PageReader(this.pool, this.cache);
     const log = options.onBackgroundError ?? reportToStderr;
     this.sealer = new Sealer(
-      sealing,
+      this.sealing,
       (tid, typeId) => this.ownerOf(tid, typeId),
       { ageMs: options.sealAgeMs ?? SEAL_AGE_MS, idleMs: options.sealIntervalMs ?? SEAL_IDLE_MS },
       log,
@@ -325,7 +344,7 @@ export class PostgresStore implements Store {
       (err) => report(new Error(`the witness of the signed checkpoints (${this.witness?.path}) could not be written: ${err.message}`), false),
     );
     await backfillTrees(
-      this.pool,
+      this.background,
       this.tree,
       (tid, typeId) => this.ownerOf(tid, typeId),
       options.onTreeProgress ?? reportTreeProgress,
@@ -400,7 +419,7 @@ export class PostgresStore implements Store {
   /** The connection pools' state in one line (connections, idle, waiting), for a report of work taking too long. */
   poolState(): string {
     const state = (name: string, p: pg.Pool) => `${name} ${p.totalCount}/${p.idleCount}/${p.waitingCount}`;
-    return `pools (total/idle/waiting): ${state('main', this.pool)}, ${state('side', this.side)}, ${state('sealing', this.sealing)}; sealer ${this.sealer.busy ? 'in a round' : 'idle'}`;
+    return `pools (total/idle/waiting): ${state('main', this.pool)}, ${state('side', this.side)}, ${state('sealing', this.sealing)}, ${state('background', this.background)}; sealer ${this.sealer.busy ? 'in a round' : 'idle'}`;
   }
 
   async close(): Promise<void> {
@@ -408,7 +427,7 @@ export class PostgresStore implements Store {
     this.closed = true;
     await this.sealer.stop();
     await this.keyWatch?.stop();
-    await Promise.all([this.pool.end(), this.side.end(), this.sealing.end()]);
+    await Promise.all([this.pool.end(), this.side.end(), this.sealing.end(), this.background.end()]);
     this.witness?.close();
   }
 
@@ -1008,7 +1027,7 @@ export class PostgresStore implements Store {
     const typeId = await this.typeId(logType);
     if (typeId === undefined) return emptyReceipt(logType, Date.now());
     const owner = await this.ownerOf(tid, typeId);
-    const client = await this.pool.connect();
+    const client = await this.background.connect();
     let broken = false;
     try {
       const receipt = await purgeStep(client, this.tree, { tid, typeId, owner }, beforeMs, max, Date.now());
@@ -1028,7 +1047,7 @@ export class PostgresStore implements Store {
     onPartition?: (p: { partition: string; outcome: PartitionOutcome }) => void,
   ): Promise<{ tenantId: string; receipt: PurgeReceipt }[]> {
     const out: { tenantId: string; receipt: PurgeReceipt }[] = [];
-    const client = await this.pool.connect();
+    const client = await this.background.connect();
     let broken = false;
     try {
       for (const m of await attachedMonths(client)) {
