@@ -138,13 +138,15 @@ const TIMED_OUT_MESSAGE = 'store did not answer in time; retry later';
 
 /**
  * Whether a failure is a statement that PostgreSQL cancelled (SQLSTATE 57014: it ran, or waited
- * for a lock, past the statement timeout; or an operator cancelled it) or that did not get a
- * lock within a lock timeout (55P03).
+ * for a lock, past the statement timeout; or an operator cancelled it), that did not get a lock
+ * within a lock timeout (55P03), or that the server did not answer at all in time (stopped, or
+ * the network to it gone: the pool gives up on it).
  */
 function isTimedOut(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   const code = (err as { code?: unknown }).code;
-  return code === '57014' || code === '55P03';
+  // pg's query_timeout (src/store/postgres/pool.ts) fails a statement with this message alone.
+  return code === '57014' || code === '55P03' || err.message === 'Query read timeout';
 }
 
 /** Socket failures of a connection to the database or Redis. */

@@ -4,9 +4,13 @@
  * while a lock someone else holds keeps every connection of the pool waiting, requests that need
  * one and /readyz are answered 503 after the pool's connect timeout instead of waiting as long;
  * a statement of a request waiting for such a lock is cancelled at the statement timeout (503),
- * while background work waits it out.
+ * while background work waits it out; a statement PostgreSQL does not answer at all (its
+ * processes stopped with SIGSTOP) is given up on a little later (503) and its connection closed.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import pg from 'pg';
@@ -197,6 +201,97 @@ describe('PostgreSQL holding a lock past the statement timeout', { skip }, () =>
     } finally {
       if (locked) await locker.query('ROLLBACK').catch(() => {});
       await locker.end().catch(() => {});
+      await t.close();
+      await store.close();
+      await cluster!.dropDatabase(url);
+    }
+  });
+});
+
+/** The processes of the cluster behind `url`: its postmaster and every process it started. */
+async function clusterPids(url: string): Promise<number[]> {
+  const dir = (await cluster!.query<{ setting: string }>(url, "SELECT setting FROM pg_settings WHERE name = 'data_directory'")).rows[0]!.setting;
+  const postmaster = Number(readFileSync(join(dir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  const children = execFileSync('pgrep', ['-P', String(postmaster)], { encoding: 'utf8' })
+    .split('\n')
+    .filter(Boolean)
+    .map(Number);
+  return [postmaster, ...children];
+}
+
+describe('PostgreSQL frozen (SIGSTOP) under a running app', { skip }, () => {
+  it('answers 503 within a bound instead of waiting, closes the connection it gave up on, keeps nothing of an ingest so answered, and serves again once PostgreSQL resumes', async () => {
+    const url = await cluster!.createDatabase({ migrated: true });
+    const store = await openPostgresStore({ url, poolSize: 1, noSealer: true, connectTimeoutMs: 500, statementTimeoutMs: 300 });
+    const lines: Array<Record<string, unknown>> = [];
+    // Access keys looked up once: an ingest's first statement is then its transaction's.
+    const t = await startTestApp({ store, logger: capturingLogger(lines), config: { authCacheMs: 60_000 } });
+    let frozen: number[] = [];
+    const freeze = (pids: number[]) => {
+      for (const pid of pids) process.kill(pid, 'SIGSTOP');
+      frozen = pids;
+    };
+    const thaw = () => {
+      for (const pid of frozen) process.kill(pid, 'SIGCONT');
+      frozen = [];
+    };
+    const openTransactions = async () =>
+      (
+        await cluster!.query<{ n: number }>(
+          url,
+          "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'logwarden' AND state LIKE 'idle in transaction%'",
+        )
+      ).rows[0]!.n;
+    try {
+      const read = () => t.list({ logType: 'AccessLog', fromDateTime: '2026-01-01T00:00:00Z' });
+      const second = [{ eventTime: '2026-01-01T00:00:01Z', logRecord: { a: 1 } }];
+      const unanswered = (r: Awaited<ReturnType<typeof read>>, what: string) => {
+        assert.equal(r.statusCode, 503, `${what}: ${r.body}`);
+        assert.equal(r.headers['retry-after'], '1', what);
+        assert.deepEqual(r.json().errors, ['store did not answer in time; retry later'], what);
+        const mine = lines.filter((l) => l.requestId === r.json().requestId);
+        assert.deepEqual([mine.length, mine[0]!.level, (mine[0]!.err as { message: string }).message], [1, 50, 'Query read timeout'], what);
+      };
+      assert.equal((await t.ingest('AccessLog', [{ eventTime: '2026-01-01T00:00:00Z', logRecord: { a: 0 } }])).statusCode, 201);
+      // The pool's one connection is open and idle: the next statement goes to its backend.
+      assert.equal((await read()).statusCode, 200);
+
+      // The app's backends frozen, the rest of the server answering: the ingest is given up on,
+      // and its connection closed, so the next request gets a new one and is answered at once.
+      const backends = await cluster!.query<{ pid: number }>(
+        url,
+        "SELECT pid FROM pg_stat_activity WHERE application_name = 'logwarden' AND datname = current_database()",
+      );
+      freeze(backends.rows.map((r) => r.pid));
+      unanswered(await within(t.ingest('AccessLog', second), 30_000, 'POST /v2/logs'), 'POST /v2/logs');
+      assert.equal((await within(read(), 30_000, 'GET /v2/logs')).statusCode, 200);
+      thaw();
+      // The transaction of the ingest so answered does not stay open on the server (for the
+      // next request given that connection to commit): the connection is gone.
+      for (let i = 0; (await openTransactions()) > 0; i++) {
+        assert.ok(i < 100, 'no transaction of the app stays open once its backend resumes (looked for ten seconds)');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+
+      // All of PostgreSQL frozen, the postmaster too: no new connection is answered either.
+      assert.equal((await read()).statusCode, 200);
+      freeze(await clusterPids(url));
+      unanswered(await within(read(), 30_000, 'GET /v2/logs'), 'GET /v2/logs');
+      assert.equal((await within(t.ingest('AccessLog', second), 30_000, 'POST /v2/logs')).statusCode, 503);
+      assert.equal((await within(t.inject({ method: 'GET', url: '/readyz' }), 30_000, '/readyz')).statusCode, 503);
+      thaw();
+
+      assert.equal((await within(t.inject({ method: 'GET', url: '/readyz' }), 30_000, '/readyz after SIGCONT')).statusCode, 200);
+      // Nothing of the ingests answered 503 was kept: the retry stores the entry.
+      const retried = await t.ingest('AccessLog', second);
+      assert.equal(retried.statusCode, 201, retried.body);
+      assert.deepEqual([retried.json().accepted, retried.json().duplicates], [1, 0]);
+      const after = await read();
+      assert.equal(after.statusCode, 200, after.body);
+      assert.equal(after.json().records.totalRecords, 2);
+      assert.equal(await openTransactions(), 0);
+    } finally {
+      thaw();
       await t.close();
       await store.close();
       await cluster!.dropDatabase(url);

@@ -56,7 +56,7 @@ import { KeyWatch, notifyKeyChange } from './key-watch.ts';
 import { attachedMonths, attachMonth, dropEmptyMonth, migrate, monthLabel, monthOf, monthTable } from './migrations.ts';
 import { type CutoffOf, dropExpiredMonth } from './month-drop.ts';
 import { PageReader } from './page-reader.ts';
-import { newPool, STATEMENT_TIMEOUT_MS } from './pool.ts';
+import { isUnanswered, newPool, STATEMENT_TIMEOUT_MS } from './pool.ts';
 import { purgeStep } from './purge.ts';
 import { retryingDeadlocks } from './read-retry.ts';
 import * as retention from './retention.ts';
@@ -541,7 +541,9 @@ export class PostgresStore implements Store {
       this.tree.committed(client);
       return result;
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
+      // A statement left unanswered blocks any other on its connection, which is closed instead
+      // (pool.ts); PostgreSQL rolls the transaction back then.
+      if (!isUnanswered(err)) await client.query('ROLLBACK').catch(() => {});
       this.tree.rolledBack(client);
       throw err;
     } finally {

@@ -6,6 +6,7 @@
  */
 import pg from 'pg';
 import type { AccessKeyWatcher } from '../store.ts';
+import { KEEPALIVE_DELAY_MS } from './pool.ts';
 
 export const ACCESS_KEY_CHANNEL = 'logwarden_access_keys';
 const RECONNECT_MS = 1000;
@@ -33,7 +34,14 @@ export class KeyWatch {
   private async listen(): Promise<void> {
     if (this.stopped) return;
     this.starting = true;
-    const client = new pg.Client({ connectionString: this.url, application_name: 'logwarden' });
+    // Keepalive: a network dropped silently ends the connection (and it is made again) instead of
+    // leaving the process listening on a connection that hears nothing.
+    const client = new pg.Client({
+      connectionString: this.url,
+      application_name: 'logwarden',
+      keepAlive: true,
+      keepAliveInitialDelayMillis: KEEPALIVE_DELAY_MS,
+    });
     // A dropped connection ends it ('end' below); the error itself needs no more.
     client.on('error', () => {});
     client.on('notification', (n) => {

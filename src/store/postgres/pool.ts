@@ -5,6 +5,14 @@ import pg from 'pg';
 export const CONNECT_TIMEOUT_MS = 10_000;
 /** How long one statement of a request may run, lock waits included, by default (see newPool). */
 export const STATEMENT_TIMEOUT_MS = 15_000;
+/**
+ * How much longer than its statement timeout a statement may go unanswered before the
+ * connection is given up: PostgreSQL cancels it at the timeout and answers at once, unless the
+ * server or the network between is not there to do so.
+ */
+export const ANSWER_MARGIN_MS = 5_000;
+/** Idle time after which TCP keepalive probes a connection (a network that drops it silently). */
+export const KEEPALIVE_DELAY_MS = 10_000;
 
 export interface PoolOptions {
   /** Connections at most. */
@@ -13,7 +21,8 @@ export interface PoolOptions {
   readonly connectTimeoutMs?: number | undefined;
   /**
    * The sessions' statement_timeout (ms): PostgreSQL cancels a statement that runs, or waits for
-   * a lock, longer. 0: no bound (background work whose statements may legitimately run long).
+   * a lock, longer; and one not answered ANSWER_MARGIN_MS later fails here and its connection is
+   * closed. 0: no bound (background work whose statements may legitimately run long).
    */
   readonly statementTimeoutMs: number;
 }
@@ -30,7 +39,15 @@ export interface PoolOptions {
  * With `statementTimeoutMs`, a statement is bounded too: PostgreSQL cancels one that runs, or
  * waits for a lock another session holds, longer (SQLSTATE 57014, answered 503; the statement's
  * transaction can then only be rolled back), instead of holding the request and its connection
- * for as long as that lasts.
+ * for as long as that lasts. A statement the server does not answer at all (PostgreSQL stopped,
+ * SIGSTOP for instance, or a network that drops packets) fails here ("Query read timeout")
+ * ANSWER_MARGIN_MS later. Its connection still has the statement under way, and perhaps a
+ * transaction open on the server: it is closed when it is given back, never handed out again,
+ * and PostgreSQL rolls that transaction back when it sees the connection gone.
+ *
+ * TCP keepalive probes every connection idle for KEEPALIVE_DELAY_MS, so that one whose peer is
+ * gone without a word (a network dropped, a host powered off) ends, after the system's probes
+ * went unanswered, instead of being kept (and waited on) forever.
  *
  * A connection the server ends (PostgreSQL stopped or restarted, an operator's
  * pg_terminate_backend) emits 'error' whether it is idle in the pool or checked out; unheard,
@@ -46,9 +63,23 @@ export function newPool(url: string, options: PoolOptions): pg.Pool {
     connectionTimeoutMillis: options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS,
     allowExitOnIdle: true,
     application_name: 'logwarden',
-    ...(bound !== undefined && { statement_timeout: bound }),
+    keepAlive: true,
+    keepAliveInitialDelayMillis: KEEPALIVE_DELAY_MS,
+    ...(bound !== undefined && { statement_timeout: bound, query_timeout: bound + ANSWER_MARGIN_MS }),
   });
   pool.on('error', () => {});
   pool.on('connect', (client) => client.on('error', () => {}));
+  // A connection given back with a statement still under way (one that failed unanswered):
+  // ending it here makes the pool discard it (pg-pool drops a client that is ending). pg says
+  // whether a statement is under way only through a method of its own (the public getter is
+  // deprecated).
+  pool.on('release', (_err: Error | undefined, client: pg.PoolClient) => {
+    if ((client as unknown as { _getActiveQuery?(): unknown })._getActiveQuery?.()) void client.end().catch(() => {});
+  });
   return pool;
+}
+
+/** Whether `err` is a statement given up on because the server did not answer it in time (see newPool). */
+export function isUnanswered(err: unknown): boolean {
+  return err instanceof Error && err.message === 'Query read timeout';
 }

@@ -48,6 +48,7 @@ import {
   receiptRecordOf,
   type TypeNames,
 } from '../tree-leaf-records.ts';
+import { isUnanswered } from './pool.ts';
 
 /** The text of the last checkpoint kept under `origin`, if any. */
 async function latestNote(q: pg.Pool | pg.PoolClient, tid: number, origin: string): Promise<string | undefined> {
@@ -601,7 +602,8 @@ export class PostgresTree {
       this.committed(client);
       return out;
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
+      // Not after a statement left unanswered: its connection is closed instead (pool.ts).
+      if (!isUnanswered(err)) await client.query('ROLLBACK').catch(() => {});
       this.rolledBack(client);
       throw err;
     } finally {

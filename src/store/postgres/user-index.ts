@@ -20,6 +20,7 @@ import {
   userKey,
   wholeHours,
 } from '../user-filter.ts';
+import { isUnanswered } from './pool.ts';
 
 const NO_UPPER_BOUND = Number.MAX_SAFE_INTEGER;
 
@@ -261,7 +262,8 @@ async function inSnapshot<T>(pool: pg.Pool, f: (client: pg.PoolClient) => Promis
       await client.query('COMMIT');
       return out;
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
+      // Not after a statement left unanswered: its connection is closed instead (pool.ts).
+      if (!isUnanswered(err)) await client.query('ROLLBACK').catch(() => {});
       throw err;
     }
   } finally {
