@@ -33,6 +33,11 @@ export interface PostgresCluster {
    * to stderr (with what `extra` says of the caller's side), so that a hang leaves evidence.
    */
   watch(label: string, ms: number, extra?: () => string): { disarm(): void };
+  /**
+   * Stops the server at once, as `pg_ctl stop -m immediate` does (no checkpoint: the next start
+   * recovers from the WAL), and starts it again on the same port; every connection is broken.
+   */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -77,9 +82,10 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
   run('initdb', ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync']);
 
   let port = 0;
+  let opts = '';
   for (let attempt = 0; ; attempt++) {
     port = await freePort();
-    const opts = [
+    opts = [
       `-p ${port}`,
       '-c listen_addresses=127.0.0.1',
       `-c unix_socket_directories=${dir}`,
@@ -100,7 +106,8 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
       }
     }
   }
-  const pid = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  const postmasterPid = () => Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  let pid = postmasterPid();
   const unhook = onProcessExit(() => {
     // SIGQUIT: immediate shutdown, the only kind that finishes without waiting on clients.
     if (isAlive(pid)) process.kill(pid, 'SIGQUIT');
@@ -157,6 +164,11 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
       );
       timer.unref();
       return { disarm: () => clearTimeout(timer) };
+    },
+    async restart() {
+      run('pg_ctl', ['stop', '-m', 'immediate', '-w', '-D', data]);
+      run('pg_ctl', ['start', '-w', '-t', '30', '-D', data, '-l', join(dir, 'server.log'), '-o', opts]);
+      pid = postmasterPid();
     },
     async stop() {
       await admin.end().catch(() => {});
