@@ -141,7 +141,7 @@ export function withRetention(settings: RetentionSettings, logType: string | nul
 export interface PurgePreview {
   readonly logType: string;
   readonly effectiveDays: DaysJson;
-  /** Entries with an event time before this are expired; null when kept forever. */
+  /** Entries with an event time before this are expired; null when kept forever or nothing may be deleted (no entry to measure the clock by). */
   readonly before: string | null;
   /** Expired entries no active hold keeps: the purge deletes them. */
   readonly deleted: number;
@@ -150,16 +150,17 @@ export interface PurgePreview {
 }
 
 /**
- * What the background purge would delete at `nowMs` under `settings`, for each type the tenant
- * holds entries of (the types the purge goes through, with the same effective retention and
- * the same holds). Each count is exact in its own snapshot; nothing is changed.
+ * What the background purge would delete at `asOfMs` (its time, ../store/purge-clock.ts; null:
+ * nothing may be deleted) under `settings`, for each type the tenant holds entries of (the
+ * types the purge goes through, with the same effective retention and the same holds). Each
+ * count is exact in its own snapshot; nothing is changed.
  */
 export async function purgePreview(
   store: Store,
   tenantId: string,
   settings: RetentionSettings,
   serverDays: RetentionDays,
-  nowMs: number,
+  asOfMs: number | null,
 ): Promise<PurgePreview[]> {
   const types = await store.logTypes(tenantId);
   const holds = await store.listHolds({ tenantId });
@@ -169,7 +170,7 @@ export async function purgePreview(
   const out: PurgePreview[] = [];
   for (const logType of types) {
     const days = effectiveRetention(settings, logType, serverDays, types);
-    const cutoff = retentionCutoff(days, nowMs);
+    const cutoff = asOfMs === null ? null : retentionCutoff(days, asOfMs);
     if (cutoff === null) {
       out.push({ logType, effectiveDays: daysJson(days), before: null, deleted: 0, keptByHolds: 0 });
       continue;

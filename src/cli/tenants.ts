@@ -16,6 +16,7 @@ import {
 import { changeLimitsAct, createTenantAct } from '../admin/tenants.ts';
 import type { Config } from '../config.ts';
 import { ADMIN_LOG_TYPE, LogTypes } from '../logs/log-types.ts';
+import { heldBack, type PurgeClock, purgeClock } from '../store/purge-clock.ts';
 import { isRetentionDays, MAX_RETENTION_DAYS } from '../store/retention-policy.ts';
 import type { RetentionDays, Store, Tenant } from '../store/store.ts';
 import {
@@ -312,8 +313,9 @@ function registerTenantRetention(tenants: Command, now: () => number): void {
       if (change) await setRetentionAct(store, id, logType, change.days, cliActor(), now);
       const view = await retentionOf(store, config, id);
       // After a change: what the server's next purge deletes under it, counted now.
-      const preview = change
-        ? await purgePreview(store, id, (await store.getRetention(id)) ?? { perType: {} }, serverRetention(config), now())
+      const clock = change ? await purgeClock(store, now()) : undefined;
+      const preview = clock
+        ? await purgePreview(store, id, (await store.getRetention(id)) ?? { perType: {} }, serverRetention(config), clock.asOfMs)
         : undefined;
       if (opts.json) {
         printJson({ id, ...view, ...(preview && { purge: preview }) });
@@ -325,6 +327,7 @@ function registerTenantRetention(tenants: Command, now: () => number): void {
         `tenant default: ${days(view.tenantDays)}; server default: ${days(view.serverDays)} ` +
           '(LOGWARDEN_RETENTION_DAYS as this command reads it: a server started with another value purges by its own)\n',
       );
+      if (clock && heldBack(clock)) process.stdout.write(`${heldBackNote(clock)}\n`);
       if (preview) {
         const deleted = preview.filter((p) => p.deleted > 0);
         if (deleted.length > 0) {
@@ -347,6 +350,16 @@ interface RetentionFlags {
   json?: boolean;
 }
 
+/** Why the purge's time is not this machine's clock (purge-clock.ts). */
+function heldBackNote(clock: PurgeClock): string {
+  const at = (ms: number) => new Date(ms).toISOString();
+  if (clock.asOfMs === null) return "the purge deletes nothing while the store holds no entry but the admin trail's to check the clock by";
+  return (
+    `this machine's clock (${at(clock.clockMs)}) is more than a day ahead of the latest entry stored (the hour before ${at(clock.latestMs ?? clock.asOfMs)}): ` +
+    `the purge measures retention as of ${at(clock.asOfMs)}`
+  );
+}
+
 function holdsNote(preview: readonly PurgePreview[]): string {
   const kept = preview.reduce((n, p) => n + p.keptByHolds, 0);
   return kept === 0 ? 'no expired entry is under a legal hold' : `${counted(kept, 'expired entry', 'expired entries')} kept by legal holds`;
@@ -363,14 +376,17 @@ async function previewRetention(
 ): Promise<void> {
   const current = (await store.getRetention(tenantId)) ?? { perType: {} };
   const settings = change ? withRetention(current, change.logType, change.days) : current;
-  const preview = await purgePreview(store, tenantId, settings, serverRetention(config), nowMs);
+  const clock = await purgeClock(store, nowMs);
+  const preview = await purgePreview(store, tenantId, settings, serverRetention(config), clock.asOfMs);
   if (json) {
-    printJson({ id: tenantId, dryRun: true, at: new Date(nowMs).toISOString(), purge: preview });
+    const at = clock.asOfMs === null ? null : new Date(clock.asOfMs).toISOString();
+    printJson({ id: tenantId, dryRun: true, at, purge: preview });
     return;
   }
   process.stdout.write(
     `dry run, nothing changed: what the next purge would delete ${change ? 'after this change' : 'under the settings as they are'}, counted now\n`,
   );
+  if (heldBack(clock)) process.stdout.write(`${heldBackNote(clock)}\n`);
   printTable(
     ['LOG TYPE', 'KEPT', 'OLDER THAN', 'WOULD DELETE', 'KEPT BY HOLDS'],
     preview.map((p) => [p.logType, daysText(p.effectiveDays), p.before ?? 'never', String(p.deleted), String(p.keptByHolds)]),

@@ -202,6 +202,17 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         line.outcome === 'dropped'
           ? logger.info(line, 'retention purge: expired month dropped whole')
           : logger.warn(line, 'retention purge: expired month left to steps'),
+      onHeldBack: ({ clockMs, latestMs, asOfMs }) => {
+        const line = { clock: new Date(clockMs).toISOString(), latestEntry: latestMs === null ? null : new Date(latestMs).toISOString() };
+        if (asOfMs === clockMs) logger.info(line, "retention purge: measuring by the server's clock again");
+        else if (asOfMs === null)
+          logger.warn(line, 'retention purge: nothing deleted while the store holds no entry but admin-trail ones to check the clock by');
+        else
+          logger.warn(
+            { ...line, asOf: new Date(asOfMs).toISOString() },
+            "retention purge: the server's clock is more than a day ahead of the latest entry stored; retention is measured as of a day after it",
+          );
+      },
       onError: (err) =>
         logger.error({ problem: err instanceof Error ? err.message : String(err) }, 'retention purge failed; retrying at the next interval'),
       onPurged,

@@ -3,12 +3,15 @@
  * a finite effective retention (retention-policy.ts), deletes the entries older than it in
  * bounded steps (Store.purge: one transaction and one deletion receipt each), pausing between
  * steps as long as a step took, so ingest and reads keep at least half the store's time.
+ * Retention is measured at the server's clock held back to a day after the latest entry stored
+ * (purge-clock.ts), so a clock stepped ahead deletes nothing early.
  *
  * One process purges at a time: each cycle runs only while this purger holds the store's
  * purge lease (renewed at every step), so `serve --workers N` and several servers sharing one
  * PostgreSQL database purge once. Stopped by `stop()`, which waits for the step under way.
  */
 import { randomBytes } from 'node:crypto';
+import { heldBack, type PurgeClock, purgeClock } from './purge-clock.ts';
 import { giveWay } from './purge-step.ts';
 import { effectiveRetention, retentionCutoff } from './retention-policy.ts';
 import type { PartitionOutcome, PurgeReceipt, RetentionDays, Store } from './store.ts';
@@ -23,8 +26,13 @@ export interface BackgroundPurgeOptions {
   /** Pause between cycles. */
   readonly intervalMs: number;
   readonly stepEntries?: number;
-  /** The clock (ms) retention is measured by. */
+  /** The clock (ms) retention is measured by, held back to the latest entry stored plus a day (purge-clock.ts). */
   readonly now?: () => number;
+  /**
+   * Told when a cycle's time is first held back from the clock (the clock more than a day
+   * ahead of the latest entry stored, or no entry to measure by), and again once it no longer is.
+   */
+  readonly onHeldBack?: (clock: PurgeClock) => void;
   /** Called at the start of each cycle this process runs (holding the lease); awaited. */
   readonly beforeCycle?: () => Promise<void>;
   /** Called after each step that deleted entries (the admin trail records it); awaited. */
@@ -46,6 +54,7 @@ export class BackgroundPurge {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<number> | undefined;
   private stopped = false;
+  private wasHeldBack = false;
   private readonly stepEntries: number;
   private readonly now: () => number;
 
@@ -103,6 +112,13 @@ export class BackgroundPurge {
     };
     try {
       await this.options.beforeCycle?.();
+      const clock = await purgeClock(store, this.now());
+      if (heldBack(clock) !== this.wasHeldBack) {
+        this.wasHeldBack = heldBack(clock);
+        this.options.onHeldBack?.(clock);
+      }
+      const now = clock.asOfMs;
+      if (now === null) return 0;
       if (store.dropExpiredPartitions) {
         // Whole partitions first, where every entry in them may go: no row is deleted one by one.
         const cutoffs = new Map<string, (logType: string) => number | null>();
@@ -110,7 +126,6 @@ export class BackgroundPurge {
         for (const tenant of await store.listTenants()) {
           const settings = await store.getRetention(tenant.id);
           const types = await store.logTypes(tenant.id);
-          const now = this.now();
           const cutoff = (logType: string) => retentionCutoff(effectiveRetention(settings, logType, this.options.serverDays, types), now);
           cutoffs.set(tenant.id, cutoff);
           if (types.some((t) => cutoff(t) !== null)) expiring = true;
@@ -129,7 +144,7 @@ export class BackgroundPurge {
         const settings = await store.getRetention(tenant.id);
         const types = await store.logTypes(tenant.id);
         for (const logType of types) {
-          const cutoff = retentionCutoff(effectiveRetention(settings, logType, this.options.serverDays, types), this.now());
+          const cutoff = retentionCutoff(effectiveRetention(settings, logType, this.options.serverDays, types), now);
           if (cutoff === null) continue;
           for (;;) {
             if (this.stopped) return deleted;

@@ -261,6 +261,13 @@ export interface Store {
    */
   hourlyTallies(query: EntryQuery): Promise<HourTally[]>;
 
+  /**
+   * The start (ms) of the latest hour holding an entry of the tenant's log type, from the
+   * hourly tallies (one index read); undefined when it holds none (or the tenant or type is
+   * unknown).
+   */
+  latestEntryHour(tenantId: string, logType: string): Promise<number | undefined>;
+
   /** `trail` (here and below): the act's admin-trail entry, appended in the act's transaction. */
   createTenant(input: { id: string; name: string }, trail?: TrailOf<Tenant>): Promise<Tenant>;
   getTenant(id: string): Promise<Tenant | undefined>;

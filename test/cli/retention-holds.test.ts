@@ -386,4 +386,34 @@ describe('logwarden tenants retention and holds', () => {
     assert.equal(JSON.parse(await ok(['tenants', 'retention', dry, '--json'])).purge, undefined);
     assert.doesNotMatch(await ok(['tenants', 'retention', dry, '--type', 'AccessLog', '--forever']), /next purge/);
   });
+
+  it('previews the purge at its own time: a clock more than a day ahead of the latest entry stored is held back to a day after it, and says so', async () => {
+    const day = 86_400_000;
+    clock = NOW + 365 * day;
+    try {
+      const ahead = await createTenantWith(Array.from({ length: 10 }, (_, i) => makeEntry('AccessLog', NOW - i * day, `{"i":${i}}`)));
+      // Every entry stored is at NOW or before: the latest hour ends an hour after it.
+      const asOf = NOW + 3_600_000 + day;
+      const preview = JSON.parse(await ok(['tenants', 'retention', ahead, '--type', 'AccessLog', '--days', '3', '--dry-run', '--json']));
+      assert.equal(preview.at, new Date(asOf).toISOString());
+      assert.deepEqual(preview.purge[0], {
+        logType: 'AccessLog',
+        effectiveDays: 3,
+        before: new Date(asOf - 3 * day).toISOString(),
+        deleted: 8,
+        keptByHolds: 0,
+      });
+      const table = await ok(['tenants', 'retention', ahead, '--type', 'AccessLog', '--days', '3', '--dry-run']);
+      assert.match(
+        table,
+        new RegExp(
+          `^this machine's clock \\(${new Date(clock).toISOString()}\\) is more than a day ahead of the latest entry stored .*: the purge measures retention as of ${new Date(asOf).toISOString()}$`,
+          'm',
+        ),
+      );
+      assert.match(table, /^AccessLog\s+3 days\s+\S+Z\s+8\s+0$/m);
+    } finally {
+      clock = NOW;
+    }
+  });
 });

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { BackgroundPurge } from '../../src/store/background-purge.ts';
+import type { PurgeClock } from '../../src/store/purge-clock.ts';
 import { DAY_MS } from '../../src/store/retention-policy.ts';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/index.ts';
 import type { PurgeReceipt } from '../../src/store/store.ts';
@@ -80,6 +81,52 @@ describe('background purge (sqlite)', () => {
     const purge = new BackgroundPurge({ store, serverDays: 1, intervalMs: 60_000 });
     assert.equal(await purge.cycle(), 3 * 50);
     for (const type of ['AccessLog', 'UserCallPlay', 'LogwardenAdminLog']) assert.equal(await total(type), 50);
+  });
+
+  it('measures retention no further than a day past the latest entry stored: a clock stepped a year ahead deletes nothing early', async () => {
+    await store.setRetention('7', 'AccessLog', 30);
+    const held: PurgeClock[] = [];
+    const purge = new BackgroundPurge({ store, serverDays: null, intervalMs: 60_000, now: () => now, onHeldBack: (c) => void held.push(c) });
+    now = T0 + 100 * DAY_MS;
+    assert.equal(await purge.cycle(), 70, 'days 0..69 are older than 30 days');
+    assert.equal(held.length, 0);
+
+    now = T0 + 465 * DAY_MS; // the clock set a year ahead; the latest entry is of day 99
+    assert.equal(await purge.cycle(), 1, 'day 70 only: the margin is a day (and the hour of the latest entry)');
+    assert.equal(await total('AccessLog'), 29, 'days 71..99 are within their 30 days of the latest entry');
+    const latestMs = T0 + 99 * DAY_MS + 3_600_000;
+    assert.deepEqual(held, [{ clockMs: now, latestMs, asOfMs: latestMs + DAY_MS }]);
+    assert.equal(await purge.cycle(), 0);
+    assert.equal(held.length, 1, 'told once, not at every cycle');
+
+    // Entries keep coming, dated by the clocks of the systems that act: the purge follows them.
+    await store.append('7', [makeEntry('UserCallPlay', T0 + 101 * DAY_MS, '{"d":101}')]);
+    assert.equal(await purge.cycle(), 2, 'days 71 and 72: older than 30 days before day 102 (and an hour)');
+
+    // The clock was right (a machine resumed after a year): entries of its time let the purge catch up.
+    await store.append('7', [makeEntry('UserCallPlay', now - 60_000, '{"d":465}')]);
+    assert.equal(await purge.cycle(), 27);
+    assert.equal(await total('AccessLog'), 0);
+    assert.equal(held.length, 2);
+    assert.equal(held[1]?.asOfMs, now, 'told that the clock is followed again');
+    await purge.stop();
+  });
+
+  it('deletes nothing while no entry but the admin trail is stored to measure the clock by', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'logwarden-purge-'));
+    const other = openSqliteStore({ dataDir: empty, sealAgeMs: 0, sealIntervalMs: 5, now: () => now });
+    try {
+      await other.createTenant({ id: '8', name: 'Quiet' });
+      await other.append('8', [makeEntry('LogwardenAdminLog', T0, '{"d":0}')]);
+      now = T0 + 1000 * DAY_MS;
+      const held: PurgeClock[] = [];
+      const purge = new BackgroundPurge({ store: other, serverDays: 1, intervalMs: 60_000, now: () => now, onHeldBack: (c) => void held.push(c) });
+      assert.equal(await purge.cycle(), 0);
+      assert.deepEqual(held, [{ clockMs: now, latestMs: null, asOfMs: null }]);
+    } finally {
+      await other.close();
+      rmSync(empty, { recursive: true, force: true });
+    }
   });
 
   it('lets one purger run at a time (the store lease), and runs on its own until stopped', async () => {

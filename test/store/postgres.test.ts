@@ -357,12 +357,13 @@ describe('postgres store: specific', { skip }, () => {
     ]);
     await store.settle();
     const purged: number[] = [];
-    // Kept 30 days on a clock at 2025-03-08: January goes whole, February from the 6th on stays.
-    const now = Date.UTC(2025, 2, 8);
+    // Kept 9 days on a clock at 2025-02-15, the day after the latest entry: January goes whole,
+    // February from the 6th on stays.
+    const now = Date.UTC(2025, 1, 15);
     const partitions: string[] = [];
     const purge = new BackgroundPurge({
       store,
-      serverDays: 30,
+      serverDays: 9,
       intervalMs: 60_000,
       now: () => now,
       onPurged: (_t, r) => void purged.push(r.count),

@@ -2,7 +2,8 @@
  * Property (issue 12): random retention settings, legal holds (some released) and clock
  * advances, with a purge cycle after each advance, on a store that seals in the background.
  * After every cycle: nothing under an active hold was deleted, nothing younger than its
- * retention, everything older is gone; totals are exact; the tree verifies with its receipts,
+ * retention at the purge's time (the clock, held back to a day after the latest entry),
+ * everything older is gone; totals are exact; the tree verifies with its receipts,
  * which name exactly the entries deleted.
  */
 import assert from 'node:assert/strict';
@@ -78,11 +79,15 @@ async function check(open: () => Promise<{ store: Store; dispose(): Promise<void
       now += advance * DAY_MS;
       const typesNow = await store.logTypes(TENANT);
       const purge = new BackgroundPurge({ store, serverDays: s.serverDays, intervalMs: 60_000, stepEntries: s.stepEntries, now: () => now });
+      // The purge's time: the clock, held back to a day after the hour of the latest entry other
+      // than the admin trail's; with none, nothing goes.
+      const latest = Math.max(...entries.filter((e, i) => alive[i] && e.logType !== ADMIN_LOG_TYPE).map((e) => e.eventTimeMs));
+      const asOf = latest === -Infinity ? null : Math.min(now, latest - (latest % 3_600_000) + 3_600_000 + DAY_MS);
       await purge.cycle();
       // The model: an entry goes when it is older than its type's retention and no active hold covers it.
       entries.forEach((e, i) => {
-        if (!alive[i]) return;
-        const cutoff = retentionCutoff(effectiveRetention(settings, e.logType, s.serverDays as RetentionDays, typesNow), now);
+        if (!alive[i] || asOf === null) return;
+        const cutoff = retentionCutoff(effectiveRetention(settings, e.logType, s.serverDays as RetentionDays, typesNow), asOf);
         if (cutoff !== null && e.eventTimeMs < cutoff && !holds.some((h) => holdCovers(h, e.logType, e.eventTimeMs))) alive[i] = false;
       });
       for (const type of TYPES) {

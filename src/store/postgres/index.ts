@@ -744,6 +744,21 @@ export class PostgresStore implements Store {
     return this.page(tid, typeId, query, watermark, from, limit);
   }
 
+  latestEntryHour(tenantId: string, logType: string): Promise<number | undefined> {
+    return retryingDeadlocks(async () => {
+      const tid = await this.tid(tenantId);
+      const typeId = await this.typeId(logType);
+      if (tid === undefined || typeId === undefined) return undefined;
+      const r = await this.pool.query<{ hour: string }>({
+        name: 'lw_latest_hour',
+        text: 'SELECT hour FROM entry_counts WHERE tid = $1 AND type_id = $2 AND n > 0 ORDER BY hour DESC LIMIT 1',
+        values: [tid, typeId],
+      });
+      const row = r.rows[0];
+      return row === undefined ? undefined : Number(row.hour) * BUCKET_MS;
+    });
+  }
+
   private async readHourlyTallies(query: EntryQuery): Promise<HourTally[]> {
     const tid = await this.tid(query.tenantId);
     const typeId = await this.typeId(query.logType);

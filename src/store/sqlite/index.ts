@@ -231,6 +231,9 @@ export class SqliteStore implements Store {
       sumCounts: db.prepare<[number, number, number, number], { n: number }>(
         'SELECT coalesce(sum(n), 0) AS n FROM entry_counts WHERE tid = ? AND type_id = ? AND hour >= ? AND hour < ?',
       ),
+      latestHour: db.prepare<[number, number], { hour: number }>(
+        'SELECT hour FROM entry_counts WHERE tid = ? AND type_id = ? AND n > 0 ORDER BY hour DESC LIMIT 1',
+      ),
       hourly: db.prepare<[number, number, number, number], { hour: number; n: number }>(
         'SELECT hour, n FROM entry_counts WHERE tid = ? AND type_id = ? AND hour >= ? AND hour < ? AND n > 0 ORDER BY hour',
       ),
@@ -490,6 +493,14 @@ export class SqliteStore implements Store {
     const from = after.timeMs < query.fromMs ? before(query.fromMs) : after;
     // One read transaction: the segments and hot rows of a single commit.
     return this.db.transaction(() => this.page(tid, typeId, from, to, watermark, limit, query.user)).deferred();
+  }
+
+  async latestEntryHour(tenantId: string, logType: string): Promise<number | undefined> {
+    const tid = this.tid(tenantId);
+    const typeId = this.typeId(logType, false);
+    if (tid === undefined || typeId === undefined) return undefined;
+    const row = this.q.latestHour.get(tid, typeId);
+    return row === undefined ? undefined : row.hour * BUCKET_MS;
   }
 
   async hourlyTallies(query: EntryQuery): Promise<HourTally[]> {

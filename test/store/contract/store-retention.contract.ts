@@ -291,6 +291,14 @@ export function retentionContractCases(ctx: () => RetentionCaseContext): void {
       await auditLog(store, tenant);
     });
 
+    it('forgets the latest hour of entries once they are all deleted', async () => {
+      const { store, tenant, t0, makeEntry } = ctx();
+      await store.append(tenant, [makeEntry('AccessLog', t0, '{"i":0}'), makeEntry('AccessLog', t0 + 2 * HOUR + 5, '{"i":1}')]);
+      assert.equal(await store.latestEntryHour(tenant, 'AccessLog'), t0 - (t0 % HOUR) + 2 * HOUR);
+      assert.equal((await store.purge(tenant, 'AccessLog', t0 + 3 * HOUR, 1000)).count, 2);
+      assert.equal(await store.latestEntryHour(tenant, 'AccessLog'), undefined);
+    });
+
     it('never deletes what an active hold covers; a released hold lets retention proceed', async () => {
       const { store, tenant, t0, makeEntry } = ctx();
       const entries = await seed(store, tenant, t0, makeEntry);

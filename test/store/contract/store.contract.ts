@@ -328,6 +328,12 @@ export function runStoreContract({ name, create, skip, verifiableLog }: StoreCon
         // Over whole hours the tallies add up to the range's total.
         const total = (await store.firstPage(q('AccessLog', h0, h0 + 4 * HOUR), 1)).total;
         assert.equal(total, 5);
+        // The latest hour holding an entry (what the purge measures its clock by).
+        assert.equal(await store.latestEntryHour(TENANT, 'AccessLog'), h0 + 3 * HOUR);
+        assert.equal(await store.latestEntryHour(TENANT, 'UserCallPlay'), h0);
+        assert.equal(await store.latestEntryHour(OTHER, 'AccessLog'), h0);
+        assert.equal(await store.latestEntryHour(TENANT, 'NeverStored'), undefined);
+        assert.equal(await store.latestEntryHour('555', 'AccessLog'), undefined);
       });
 
       it('treats ranges as half-open: from inclusive, to exclusive', async () => {
