@@ -468,4 +468,16 @@ describe('postgres store: segments', { skip }, () => {
     assert.equal(await keyRows(), 0);
     await assertSegmentsWellFormed();
   });
+
+  it("seals rows added before the database's clock was put back, without waiting for the clock to reach them again", async () => {
+    const store = await open({ noSealer: true, sealAgeMs: 60 * MIN });
+    await store.createTenant({ id: '1', name: 't' });
+    await store.append('1', [makeEntry('AccessLog', T0, '{"ahead":1}'), makeEntry('AccessLog', T0 + 1, '{"ahead":2}')]);
+    // Added while the database server's clock ran a year ahead; the clock is right now.
+    await sql('UPDATE entries SET added_at = added_at + $1', [365 * 24 * 60 * MIN]);
+    await store.append('1', [makeEntry('AccessLog', T0 + 2, '{"fresh":1}')]);
+    await store.settle();
+    assert.equal(await hotRows(), 1, 'the row added a moment ago waits for the seal age; those added "in the future" are sealed');
+    assert.equal((await readAll(store, { tenantId: '1', logType: 'AccessLog', fromMs: 0, toMs: null }, 10)).entries.length, 3);
+  });
 });

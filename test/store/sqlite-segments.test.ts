@@ -455,3 +455,38 @@ describe('space handed back to the file system (incremental auto-vacuum)', () =>
     }
   });
 });
+
+describe('sealing when the clock is put back', () => {
+  it('seals rows stored before the clock went back, and those stored after them, instead of waiting for the clock to reach them again', async () => {
+    const dir = tempDir();
+    let now = T0 + 365 * 86_400_000; // a clock a year ahead
+    // The background worker waits an hour between looks: the test drives it by hand.
+    const store = openSqliteStore({ dataDir: dir, sealAgeMs: 5 * 60_000, sealIntervalMs: 3_600_000, now: () => now });
+    const hot = () => {
+      const db = new Database(join(dir, DATABASE_FILE), { readonly: true });
+      try {
+        return db.prepare<[], number>('SELECT count(*) FROM entries').pluck().get();
+      } finally {
+        db.close();
+      }
+    };
+    try {
+      await store.createTenant({ id: TENANTS[0], name: 'a' });
+      await store.append(TENANTS[0], [owned(TENANTS[0], 'AccessLog', T0, 'ahead')]);
+      const sealer = (store as unknown as { sealer: Sealer }).sealer;
+      assert.equal(sealer.step(now + 60_000), 0, 'a minute old: not yet');
+      now = T0; // the clock set right
+      await store.append(TENANTS[0], [owned(TENANTS[0], 'AccessLog', T0 + 1, 'after')]);
+      now += 10 * 60_000;
+      while (sealer.step(now) > 0);
+      assert.equal(hot(), 0, 'both sealed: the first was stored "later than now", the second is ten minutes old');
+      await store.append(TENANTS[0], [owned(TENANTS[0], 'AccessLog', T0 + 2, 'fresh')]);
+      assert.equal(sealer.step(now + 60_000), 0, 'a row stored a minute ago still waits for the seal age');
+      const page = await store.firstPage({ tenantId: TENANTS[0], logType: 'AccessLog', fromMs: 0, toMs: null }, 10);
+      assert.equal(page.total, 3);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -177,9 +177,11 @@ export class Sealer {
     let broken = false;
     try {
       const groups = await client.query<{ tid: number; type_id: number; cutoff: string }>(
+        // Old enough, or added later than now: added before the database's clock was put back
+        // (its age unknown), and otherwise kept hot as long as the clock had been ahead.
         `WITH c AS (SELECT (extract(epoch FROM now()) * 1000)::int8 - $1::int8 AS cutoff)
          SELECT DISTINCT o.tid, o.type_id, c.cutoff FROM c,
-           LATERAL (SELECT tid, type_id FROM entries WHERE added_at <= c.cutoff LIMIT ${ROUND_ROWS}) o`,
+           LATERAL (SELECT tid, type_id FROM entries WHERE added_at <= c.cutoff OR added_at > c.cutoff + $1::int8 LIMIT ${ROUND_ROWS}) o`,
         [this.options.ageMs],
       );
       // Converted segments count as work done: a round that converted some is followed by another.
@@ -248,9 +250,9 @@ export class Sealer {
       }
       const hotRows = await client.query<{ event_time: string; seq: string; body: string }>({
         name: 'lw_seal_hot',
-        text: `SELECT event_time, seq, body FROM entries WHERE tid = $1 AND type_id = $2 AND added_at <= $3
+        text: `SELECT event_time, seq, body FROM entries WHERE tid = $1 AND type_id = $2 AND (added_at <= $3 OR added_at > $3::int8 + $4::int8)
                ORDER BY event_time, seq LIMIT ${STEP_ROWS}`,
-        values: [tid, typeId, cutoff],
+        values: [tid, typeId, cutoff, this.options.ageMs],
       });
       const hot: Entry[] = hotRows.rows.map((r) => ({ timeMs: Number(r.event_time), seq: Number(r.seq), body: Buffer.from(r.body) }));
       if (hot.length === 0) {

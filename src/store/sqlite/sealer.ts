@@ -4,7 +4,8 @@
  * sealed range) into the segments they belong to. Started when the store opens, stopped when
  * it closes; it runs under steady ingest too, in bounded steps, each one write transaction:
  *
- *   1. take the oldest hot rows (by sequence) old enough to seal, of one tenant and log type;
+ *   1. take the oldest hot rows (by sequence) old enough to seal (or stored later than now: the
+ *      clock was put back since), of one tenant and log type;
  *   2. for each, find the segment its position falls before (the first whose last entry lies
  *      after it); rows with none go at the newest end, with the newest segment if it is short;
  *   3. rewrite such a segment (one per step) merged with its rows, and every other hot row old
@@ -113,7 +114,7 @@ export class Sealer {
     const started = performance.now();
     let more = false;
     try {
-      while ((more = this.step(this.options.now() - this.options.sealAgeMs) > 0) && performance.now() - started < SLICE_MS);
+      while ((more = this.step(this.options.now()) > 0) && performance.now() - started < SLICE_MS);
       this.giveBackSpace();
       this.lastError = undefined;
     } catch (err) {
@@ -153,23 +154,34 @@ export class Sealer {
   }
 
   /**
-   * One step: seals hot rows stored at or before `cutoff` (ms), of the tenant and type of the
-   * oldest such row. Returns the rows sealed; 0 when there was nothing to seal.
+   * One step at `nowMs`: seals hot rows ripe then (`ripe`), of the tenant and type of the oldest
+   * such row. Returns the rows sealed; 0 when there was nothing to seal.
    */
-  step(cutoff: number): number {
-    return this.db.transaction(() => this.stepInTransaction(cutoff)).immediate();
+  step(nowMs: number): number {
+    return this.db.transaction(() => this.stepInTransaction(nowMs)).immediate();
   }
 
-  private stepInTransaction(cutoff: number): number {
+  /**
+   * Whether a row stored at `storedAt` is sealed at `nowMs`: stored at least the seal age ago,
+   * or later than `nowMs`. A row stored later than now was stored before the clock was put back
+   * (NTP stepping it, a clock set right after running ahead): its age is unknown, and waiting for
+   * the clock to reach it again would keep it, and every row stored after it, hot for as long as
+   * the clock had been ahead.
+   */
+  private ripe(storedAt: number, nowMs: number): boolean {
+    return storedAt <= nowMs - this.options.sealAgeMs || storedAt > nowMs;
+  }
+
+  private stepInTransaction(nowMs: number): number {
     const rows = this.q.oldest.all(STEP_ROWS);
     const first = rows[0];
     if (first === undefined) return 0;
     const [, tid, typeId, , , firstStoredAt] = first;
-    if (firstStoredAt > cutoff) return 0;
+    if (!this.ripe(firstStoredAt, nowMs)) return 0;
     const mine: HotEntry[] = [];
     const seqs: number[] = [];
     for (const [seq, rowTid, rowTypeId, timeMs, body, storedAt] of rows) {
-      if (storedAt > cutoff) break;
+      if (!this.ripe(storedAt, nowMs)) break;
       if (rowTid !== tid || rowTypeId !== typeId) continue;
       mine.push({ seq, timeMs, body });
     }
@@ -197,7 +209,7 @@ export class Sealer {
     for (const { segment, rows: late } of into) {
       // Every hot row old enough that falls into this segment goes with these: late entries
       // spread over a sealed range would otherwise rewrite each segment once per step.
-      const more = this.lateRowsOf(owner, segment, cutoff, new Set(late.map((r) => r.seq)));
+      const more = this.lateRowsOf(owner, segment, nowMs, new Set(late.map((r) => r.seq)));
       const all = more.length === 0 ? late : [...late, ...more].sort((a, b) => a.timeMs - b.timeMs || a.seq - b.seq);
       this.replace(owner, [segment], all, 'even');
       seqs.push(...all.map((r) => r.seq));
@@ -214,16 +226,16 @@ export class Sealer {
   }
 
   /**
-   * Hot rows of `owner` stored at or before `cutoff` whose position falls into `segment` (after
-   * the segment before it, not after its last entry), other than those in `taken`; at most
+   * Hot rows of `owner` ripe at `nowMs` whose position falls into `segment` (after the segment
+   * before it, not after its last entry), other than those in `taken`; at most
    * LATE_ROWS_PER_SEGMENT.
    */
-  private lateRowsOf(owner: Owner, segment: SegmentRow, cutoff: number, taken: ReadonlySet<number>): HotEntry[] {
+  private lateRowsOf(owner: Owner, segment: SegmentRow, nowMs: number, taken: ReadonlySet<number>): HotEntry[] {
     const prev = this.segments.before(owner, segment);
     const out: HotEntry[] = [];
     const rows = this.q.inRange.all(owner.tid, owner.typeId, prev?.lastTime ?? Number.MIN_SAFE_INTEGER, segment.lastTime, LATE_ROWS_PER_SEGMENT);
     for (const [seq, timeMs, body, storedAt] of rows) {
-      if (storedAt > cutoff || taken.has(seq)) continue;
+      if (!this.ripe(storedAt, nowMs) || taken.has(seq)) continue;
       if (prev && !precedes(prev.lastTime, prev.lastSeq, timeMs, seq)) continue;
       if (precedes(segment.lastTime, segment.lastSeq, timeMs, seq)) continue;
       out.push({ seq, timeMs, body });
