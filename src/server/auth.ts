@@ -72,7 +72,9 @@ export class Authenticator {
     if (!this.keeping) return this.store.getAccessKey(accessKey);
     const now = this.now();
     const hit = this.cache.get(accessKey);
-    if (hit && now - hit.at < this.cacheMs) return hit.record;
+    // Kept `cacheMs`; not at all once the clock was put back since (its age unknown): a revoked
+    // key's lookup is never kept longer than the cache's time.
+    if (hit && now >= hit.at && now - hit.at < this.cacheMs) return hit.record;
     const changes = this.changes;
     const record = await this.store.getAccessKey(accessKey);
     if (!this.keeping || changes !== this.changes) return record;

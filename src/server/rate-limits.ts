@@ -39,7 +39,8 @@ export class RateLimits {
   private async windows(tenantId: string, kind: LimitKind): Promise<LimitWindow[]> {
     const now = this.now();
     let c = this.cache.get(tenantId);
-    if (!c || now - c.at >= this.refreshMs) {
+    // Re-read after `refreshMs`, and at once when the clock was put back since (its age unknown).
+    if (!c || now - c.at >= this.refreshMs || now < c.at) {
       const tenant = await this.store.getTenant(tenantId);
       const l: TenantLimits = tenant?.limits ?? { readPerSecond: null, readPerDay: null, ingestPerSecond: null };
       c = {

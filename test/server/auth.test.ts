@@ -164,5 +164,20 @@ for (const kind of await storeKinds()) {
         await short.close();
       }
     });
+
+    it('keeps an access key looked up no longer than the cache time when the clock is put back: a revoked key is refused', async () => {
+      const clock = new TestClock();
+      const cached = await startTestApp({ factory: kind.factory, now: clock.now, config: { authCacheMs: 1000 } });
+      try {
+        const key = await issueAccessKey(cached.store, cached.tenantId, ['api:logs:read']);
+        assert.equal((await cached.list(Q, key)).statusCode, 404);
+        clock.advance(-3_600_000); // NTP steps the clock back an hour
+        await cached.store.revokeAccessKey(key.accessKey);
+        clock.advance(1500);
+        assert.equal((await cached.list(Q, key)).statusCode, 401);
+      } finally {
+        await cached.close();
+      }
+    });
   });
 }
