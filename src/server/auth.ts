@@ -112,10 +112,9 @@ export class Authenticator {
         const r = this.tokens.check(value);
         if (!r.ok) {
           if (r.reason === 'invalid') throw denied('invalid token');
-          throw denied('token expired', {
-            ...(r.accessKey !== undefined && { accessKey: r.accessKey }),
-            ...(r.tenantId !== undefined && { tenant: r.tenantId }),
-          });
+          const named = { ...(r.accessKey !== undefined && { accessKey: r.accessKey }), ...(r.tenantId !== undefined && { tenant: r.tenantId }) };
+          if (r.reason === 'issued-ahead') throw denied('invalid token', { ...named, detail: "token issued ahead of this server's clock" });
+          throw denied('token expired', named);
         }
         const record = await this.lookup(r.claims.accessKey);
         if (!record || record.revokedAt !== null || record.tenantId !== r.claims.tenantId) {

@@ -18,11 +18,20 @@ export interface TokenClaims {
  * A refused token. An expired one was signed by this server, so the access key and tenant it
  * names are known (for the server's log; the client is told only that it expired).
  */
-export type TokenRefusal = { ok: false; reason: 'invalid' } | { ok: false; reason: 'expired'; accessKey?: string; tenantId?: string };
+export type TokenRefusal =
+  | { ok: false; reason: 'invalid' }
+  | { ok: false; reason: 'expired' | 'issued-ahead'; accessKey?: string; tenantId?: string };
 
 export type TokenCheck = { ok: true; claims: TokenClaims } | TokenRefusal;
 
 const ISSUER = 'logwarden';
+/**
+ * How far ahead of this server's clock a token's issue time may be: the clocks of servers
+ * sharing a store differ by this much at most. A token issued further ahead was issued while a
+ * clock ran ahead and was put back since: its expiry, on that clock, lies as far ahead as the
+ * clock was wrong (a year's clock error would give a one-hour token a year).
+ */
+export const ISSUED_AHEAD_TOLERANCE_MS = 60_000;
 
 export class TokenService {
   private readonly sign: (payload: Record<string, unknown>) => string;
@@ -53,11 +62,12 @@ export class TokenService {
       if (err instanceof TokenError && err.code === TokenError.codes.expired) return { ok: false, reason: 'expired' };
       return { ok: false, reason: 'invalid' };
     }
-    const { sub, tid, scope, exp } = payload;
-    if (typeof exp !== 'number') return { ok: false, reason: 'invalid' };
-    if (this.now() > exp * 1000) {
-      return { ok: false, reason: 'expired', ...(typeof sub === 'string' && { accessKey: sub }), ...(typeof tid === 'string' && { tenantId: tid }) };
-    }
+    const { sub, tid, scope, exp, iat } = payload;
+    if (typeof exp !== 'number' || typeof iat !== 'number') return { ok: false, reason: 'invalid' };
+    const now = this.now();
+    const named = { ...(typeof sub === 'string' && { accessKey: sub }), ...(typeof tid === 'string' && { tenantId: tid }) };
+    if (now > exp * 1000) return { ok: false, reason: 'expired', ...named };
+    if (iat * 1000 > now + ISSUED_AHEAD_TOLERANCE_MS) return { ok: false, reason: 'issued-ahead', ...named };
     if (typeof sub !== 'string' || typeof tid !== 'string' || typeof scope !== 'string') return { ok: false, reason: 'invalid' };
     const scopes = scope.split(' ').filter((s): s is Scope => (SCOPES as readonly string[]).includes(s));
     return { ok: true, claims: { accessKey: sub, tenantId: tid, scopes } };

@@ -165,6 +165,26 @@ for (const kind of await storeKinds()) {
       }
     });
 
+    it('refuses a token issued while the clock ran ahead once the clock is put right; one a few seconds ahead is taken', async () => {
+      const clock = new TestClock();
+      const ahead = await startTestApp({ factory: kind.factory, now: clock.now });
+      try {
+        clock.advance(365 * 86_400_000); // a clock set a year ahead issues a token good for an hour of it
+        const wrong = (await token(ahead, ahead.key, 'grant_type=client_credentials')).json().access_token;
+        assert.equal((await bearer(ahead, wrong)).statusCode, 404);
+        clock.advance(-365 * 86_400_000 + 30_000); // put right
+        const r = await bearer(ahead, wrong);
+        assert.equal(r.statusCode, 401, 'not good for the year to come');
+        assert.deepEqual(r.json().errors, ['Access denied: invalid token']);
+        clock.advance(30_000);
+        const right = (await token(ahead, ahead.key, 'grant_type=client_credentials')).json().access_token;
+        clock.advance(-30_000); // another server's clock, or NTP, half a minute behind
+        assert.equal((await bearer(ahead, right)).statusCode, 404);
+      } finally {
+        await ahead.close();
+      }
+    });
+
     it('keeps an access key looked up no longer than the cache time when the clock is put back: a revoked key is refused', async () => {
       const clock = new TestClock();
       const cached = await startTestApp({ factory: kind.factory, now: clock.now, config: { authCacheMs: 1000 } });
