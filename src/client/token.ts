@@ -54,15 +54,20 @@ export async function fetchToken(request: TokenRequest): Promise<Token> {
 
 /**
  * A token provider for `new LogsClient({ token })` that fetches a token on first use and a
- * fresh one `refreshBeforeMs` (default 60 s) before the current one expires.
+ * fresh one `refreshBeforeMs` (default 60 s) before the current one expires. The token's
+ * lifetime is counted on a monotonic clock (`now`, default `performance.now`), not this
+ * machine's date: a date put back (NTP, a VM resumed) would have kept an expired token in use,
+ * every request refused, for as long as the step.
  */
-export function tokenSource(request: TokenRequest & { refreshBeforeMs?: number }): TokenProvider {
+export function tokenSource(request: TokenRequest & { refreshBeforeMs?: number; now?: () => number }): TokenProvider {
   const margin = request.refreshBeforeMs ?? 60_000;
-  let current: Promise<Token> | undefined;
+  const now = request.now ?? (() => performance.now());
+  let current: Promise<{ token: Token; refreshAtMs: number }> | undefined;
   return async () => {
     const held = current && (await current.catch(() => undefined));
-    if (held && held.expiresAtMs - margin > Date.now()) return held.accessToken;
-    current = fetchToken(request);
-    return (await current).accessToken;
+    if (held && held.refreshAtMs > now()) return held.token.accessToken;
+    const startedMs = now();
+    current = fetchToken(request).then((token) => ({ token, refreshAtMs: startedMs + token.expiresIn * 1000 - margin }));
+    return (await current).token.accessToken;
   };
 }
