@@ -124,8 +124,12 @@ export async function mirrorType(target: MirrorTarget, client: LogsClient, req: 
   const { store, tenantId, source } = target;
   const checkpoint = await store.getCheckpoint(source, tenantId, req.logType);
   const storedBefore = checkpoint?.entriesSeen ?? 0;
-  let through = checkpoint?.throughMs ?? req.sinceMs;
-  const fromMs = checkpoint ? Math.max(MIN_MS, checkpoint.throughMs - req.overlapMs) : req.sinceMs;
+  // A checkpoint later than this run's end was saved by a clock that ran ahead and has been put
+  // back: it is read from this run's end instead (the check below covers what lies before), so
+  // the checkpoint does not stay ahead, every run reading nothing new, until the clock gets there.
+  const checkpointMs = checkpoint && Math.min(checkpoint.throughMs, req.untilMs);
+  let through = checkpointMs ?? req.sinceMs;
+  const fromMs = checkpointMs !== undefined ? Math.max(MIN_MS, checkpointMs - req.overlapMs) : req.sinceMs;
   let fetched = 0;
   let stored = 0;
   let duplicates = 0;

@@ -85,6 +85,32 @@ describe('a mirror round over several log types', () => {
     dir.remove();
   });
 
+  it('reads on from its end when the checkpoint is later than it (saved by a clock that ran ahead, since put back)', async () => {
+    const dir = tempDir('logwarden-mirror-clock-');
+    const store = openSqliteStore({ dataDir: dir.path });
+    const tenantId = '900000000000000005';
+    await store.createTenant({ id: tenantId, name: 'mirror' });
+    const target: MirrorTarget = { store, tenantId, source: server.url };
+    const now = Date.parse('2026-06-01T12:00:00.000Z');
+    const early = entryTexts('UserActivityLog', 3, now - 30 * MINUTE, MINUTE);
+    server.setEntries('UserActivityLog', early);
+    const req = { logType: 'UserActivityLog', sinceMs: now - 60 * MINUTE, overlapMs: 10 * MINUTE };
+    const ahead = await mirrorType(target, client, { ...req, untilMs: now + 365 * 24 * 60 * MINUTE }); // a clock a year ahead
+    assert.equal(ahead.stored, 3);
+    const later = entryTexts('UserActivityLog', 2, now + 5 * MINUTE, MINUTE).map((t) => t.replace('"logRecord":{', '"logRecord":{"later":true,'));
+    server.setEntries('UserActivityLog', [...early, ...later]);
+    // The clock put right: the run reads its overlap before its end, as if the checkpoint were there.
+    const right = await mirrorType(target, client, { ...req, untilMs: now + 10 * MINUTE });
+    assert.equal(right.fromMs, now);
+    assert.equal(right.stored, 2, 'read as new entries, not found missing by the check');
+    assert.equal(right.check?.missing, 0);
+    assert.equal(right.throughMs, now + 10 * MINUTE, 'the checkpoint is no longer ahead');
+    assert.equal((await store.getCheckpoint(server.url, tenantId, 'UserActivityLog'))?.throughMs, now + 10 * MINUTE);
+    assert.deepEqual(await allBodies(store, tenantId, 'UserActivityLog'), [...early, ...later]);
+    await store.close();
+    dir.remove();
+  });
+
   it('warns of a silent type once per silence, not every round', async () => {
     const dir = tempDir('logwarden-mirror-round-');
     const store = openSqliteStore({ dataDir: dir.path });
