@@ -202,9 +202,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         line.outcome === 'dropped'
           ? logger.info(line, 'retention purge: expired month dropped whole')
           : logger.warn(line, 'retention purge: expired month left to steps'),
-      onHeldBack: ({ clockMs, latestMs, asOfMs }) => {
+      onHeldBack: ({ clockMs, latestMs, asOfMs }, held) => {
         const line = { clock: new Date(clockMs).toISOString(), latestEntry: latestMs === null ? null : new Date(latestMs).toISOString() };
-        if (asOfMs === clockMs) logger.info(line, "retention purge: measuring by the server's clock again");
+        if (!held) logger.info(line, "retention purge: no longer held back from the server's clock");
         else if (asOfMs === null)
           logger.warn(line, 'retention purge: nothing deleted while the store holds no entry but admin-trail ones to check the clock by');
         else

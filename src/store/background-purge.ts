@@ -29,10 +29,11 @@ export interface BackgroundPurgeOptions {
   /** The clock (ms) retention is measured by, held back to the latest entry stored plus a day (purge-clock.ts). */
   readonly now?: () => number;
   /**
-   * Told when a cycle's time is first held back from the clock (the clock more than a day
-   * ahead of the latest entry stored, or no entry to measure by), and again once it no longer is.
+   * Told (`held` true) when a cycle's time is first held back from the clock (the clock more
+   * than a day ahead of the latest entry stored, or no entry to measure by) while some type of
+   * some tenant has a finite retention, and (`held` false) once that no longer is so.
    */
-  readonly onHeldBack?: (clock: PurgeClock) => void;
+  readonly onHeldBack?: (clock: PurgeClock, held: boolean) => void;
   /** Called at the start of each cycle this process runs (holding the lease); awaited. */
   readonly beforeCycle?: () => Promise<void>;
   /** Called after each step that deleted entries (the admin trail records it); awaited. */
@@ -113,9 +114,11 @@ export class BackgroundPurge {
     try {
       await this.options.beforeCycle?.();
       const clock = await purgeClock(store, this.now());
-      if (heldBack(clock) !== this.wasHeldBack) {
-        this.wasHeldBack = heldBack(clock);
-        this.options.onHeldBack?.(clock);
+      // Where everything is kept forever (the default), the time the purge would go by is no news.
+      const held = heldBack(clock) && (await this.anyExpiring());
+      if (held !== this.wasHeldBack) {
+        this.wasHeldBack = held;
+        this.options.onHeldBack?.(clock, held);
       }
       const now = clock.asOfMs;
       if (now === null) return 0;
@@ -163,6 +166,17 @@ export class BackgroundPurge {
     } finally {
       await store.releasePurgeLease(this.holder).catch(() => {});
     }
+  }
+
+  /** Whether some type of some tenant has a finite effective retention. */
+  private async anyExpiring(): Promise<boolean> {
+    const { store, serverDays } = this.options;
+    for (const tenant of await store.listTenants()) {
+      const settings = await store.getRetention(tenant.id);
+      const types = await store.logTypes(tenant.id);
+      if (types.some((t) => effectiveRetention(settings, t, serverDays, types) !== null)) return true;
+    }
+    return false;
   }
 
   /** Stops: no new step starts; resolves once the step under way has finished. */

@@ -112,6 +112,25 @@ describe('background purge (sqlite)', () => {
     await purge.stop();
   });
 
+  it('says nothing of a clock ahead where everything is kept forever', async () => {
+    now = T0 + 1000 * DAY_MS;
+    const told: boolean[] = [];
+    const purge = new BackgroundPurge({
+      store,
+      serverDays: null,
+      intervalMs: 60_000,
+      now: () => now,
+      onHeldBack: (_c, held) => void told.push(held),
+    });
+    assert.equal(await purge.cycle(), 0);
+    assert.equal(told.length, 0);
+    await store.setRetention('7', 'AccessLog', 30);
+    assert.equal(await purge.cycle(), 71, 'days 0..70: older than 30 days a day after the latest entry (day 99)');
+    await store.setRetention('7', 'AccessLog', null);
+    assert.equal(await purge.cycle(), 0);
+    assert.deepEqual(told, [true, false]);
+  });
+
   it('deletes nothing while no entry but the admin trail is stored to measure the clock by', async () => {
     const empty = mkdtempSync(join(tmpdir(), 'logwarden-purge-'));
     const other = openSqliteStore({ dataDir: empty, sealAgeMs: 0, sealIntervalMs: 5, now: () => now });
