@@ -113,9 +113,12 @@ export class BackgroundPurge {
     };
     try {
       await this.options.beforeCycle?.();
+      // Where everything is kept forever (the default), there is nothing to purge, and the time
+      // the purge would go by is no news: not even read (it takes a look at every tenant's types).
+      const expiring = await this.anyExpiring();
+      if (!expiring && !this.wasHeldBack) return 0;
       const clock = await purgeClock(store, this.now());
-      // Where everything is kept forever (the default), the time the purge would go by is no news.
-      const held = heldBack(clock) && (await this.anyExpiring());
+      const held = heldBack(clock) && expiring;
       if (held !== this.wasHeldBack) {
         this.wasHeldBack = held;
         this.options.onHeldBack?.(clock, held);
