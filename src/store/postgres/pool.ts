@@ -65,10 +65,16 @@ export function newPool(url: string, options: PoolOptions): pg.Pool {
     application_name: 'logwarden',
     keepAlive: true,
     keepAliveInitialDelayMillis: KEEPALIVE_DELAY_MS,
-    ...(bound !== undefined && { statement_timeout: bound, query_timeout: bound + ANSWER_MARGIN_MS }),
+    ...(bound !== undefined && { query_timeout: bound + ANSWER_MARGIN_MS }),
   });
   pool.on('error', () => {});
-  pool.on('connect', (client) => client.on('error', () => {}));
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+    // Set by a statement, not as a parameter of the connection's start: poolers such as
+    // PgBouncer refuse a start with parameters they do not know. Sent before the statements of
+    // whoever gets the connection (the pool emits 'connect' first), on the same session.
+    if (bound !== undefined) void client.query(`SET statement_timeout = ${Math.trunc(bound)}`).catch(() => {});
+  });
   // A connection given back with a statement still under way (one that failed unanswered):
   // ending it here makes the pool discard it (pg-pool drops a client that is ending). pg says
   // whether a statement is under way only through a method of its own (the public getter is
