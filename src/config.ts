@@ -13,6 +13,19 @@ import { isRetentionDays, MAX_RETENTION_DAYS } from './store/retention-policy.ts
 export interface Config {
   readonly dataDir: string;
   readonly databaseUrl: string | null;
+  /**
+   * What one connection of `databaseUrl` is: `session`, a PostgreSQL session of its own (a direct
+   * connection, or PgBouncer's pool_mode=session); `transaction`, a session only for the length
+   * of a transaction (PgBouncer's pool_mode=transaction): then no statement is prepared by name
+   * and nothing relies on a session's state.
+   */
+  readonly databasePoolMode: DatabasePoolMode;
+  /**
+   * A URL of the same database reaching PostgreSQL itself (or a session pooler), for the work
+   * that needs a session of its own: hearing key changes (LISTEN) and rebuilding emptied hot
+   * partitions' indexes. Default: `databaseUrl` in session mode; none in transaction mode.
+   */
+  readonly databaseDirectUrl: string | null;
   readonly redisUrl: string | null;
   readonly host: string;
   readonly port: number;
@@ -120,6 +133,9 @@ export class ConfigError extends CodedError {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
+export const DATABASE_POOL_MODES = ['session', 'transaction'] as const;
+export type DatabasePoolMode = (typeof DATABASE_POOL_MODES)[number];
+
 export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.env): Config {
   const problems: string[] = [];
   const str = (name: string): string | null => {
@@ -176,6 +192,16 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
   checkBoth('databaseUrl', 'LOGWARDEN_DATABASE_URL', (url) =>
     /^postgres(ql)?:\/\//.test(url) ? undefined : 'must start with postgres:// or postgresql://',
   );
+  const poolModeRaw = str('LOGWARDEN_DATABASE_POOL_MODE');
+  let databasePoolMode: DatabasePoolMode = 'session';
+  if (poolModeRaw !== null) {
+    if ((DATABASE_POOL_MODES as readonly string[]).includes(poolModeRaw)) databasePoolMode = poolModeRaw as DatabasePoolMode;
+    else problems.push(`LOGWARDEN_DATABASE_POOL_MODE must be one of ${DATABASE_POOL_MODES.join(', ')} (got ${JSON.stringify(poolModeRaw)})`);
+  }
+  const databaseDirectUrl = str('LOGWARDEN_DATABASE_DIRECT_URL');
+  if (databaseDirectUrl !== null && !/^postgres(ql)?:\/\//.test(databaseDirectUrl)) {
+    problems.push('LOGWARDEN_DATABASE_DIRECT_URL must start with postgres:// or postgresql://');
+  }
   const redisUrl = pick('redisUrl', str('LOGWARDEN_REDIS_URL'));
   checkBoth('redisUrl', 'LOGWARDEN_REDIS_URL', redisUrlProblem);
   const bootstrapAccessKey = str('LOGWARDEN_BOOTSTRAP_ACCESS_KEY');
@@ -211,6 +237,8 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
   const config: Config = {
     dataDir: resolve(pick('dataDir', str('LOGWARDEN_DATA_DIR') ?? 'logwarden-data')),
     databaseUrl,
+    databasePoolMode,
+    databaseDirectUrl,
     redisUrl,
     host: pick('host', str('LOGWARDEN_HOST') ?? '127.0.0.1'),
     port: pick('port', int('LOGWARDEN_PORT', 8080, 0, 65535)),
@@ -264,6 +292,8 @@ export const SETTING_VARIABLES = [
   'LOGWARDEN_BOOTSTRAP_ACCESS_KEY',
   'LOGWARDEN_BOOTSTRAP_SECRET',
   'LOGWARDEN_CURSOR_TTL_SECONDS',
+  'LOGWARDEN_DATABASE_DIRECT_URL',
+  'LOGWARDEN_DATABASE_POOL_MODE',
   'LOGWARDEN_DATABASE_URL',
   'LOGWARDEN_DATA_DIR',
   'LOGWARDEN_DRAIN_TIMEOUT_MS',

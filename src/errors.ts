@@ -36,6 +36,7 @@ export const ERRORS = {
   corrupt_segment: { status: 500, exit: EXIT.failure },
   schema_too_new: { status: 503, exit: EXIT.failure },
   store_rolled_back: { status: 503, exit: EXIT.failure },
+  database_pool_mode: { status: 503, exit: EXIT.usage },
   // Raised by the command line and the configuration.
   usage: { status: 400, exit: EXIT.usage },
   invalid_config: { status: 500, exit: EXIT.usage },

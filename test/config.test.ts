@@ -34,6 +34,8 @@ describe('loadConfig', () => {
       {
         dataDir: resolve('logwarden-data'),
         databaseUrl: null,
+        databasePoolMode: 'session',
+        databaseDirectUrl: null,
         redisUrl: null,
         host: '127.0.0.1',
         port: 8080,
@@ -77,6 +79,8 @@ describe('loadConfig', () => {
       {
         LOGWARDEN_DATA_DIR: '/var/lib/lw',
         LOGWARDEN_DATABASE_URL: 'postgres://u@db/lw',
+        LOGWARDEN_DATABASE_POOL_MODE: 'transaction',
+        LOGWARDEN_DATABASE_DIRECT_URL: 'postgres://u@db-direct/lw',
         LOGWARDEN_REDIS_URL: 'rediss://cache:6380',
         LOGWARDEN_HOST: '0.0.0.0',
         LOGWARDEN_PORT: '9090',
@@ -116,6 +120,8 @@ describe('loadConfig', () => {
       {
         dataDir: '/var/lib/lw',
         databaseUrl: 'postgres://u@db/lw',
+        databasePoolMode: 'transaction',
+        databaseDirectUrl: 'postgres://u@db-direct/lw',
         redisUrl: 'rediss://cache:6380',
         host: '0.0.0.0',
         port: 9090,
@@ -150,6 +156,13 @@ describe('loadConfig', () => {
         secret: 'remote-secret',
       },
     );
+  });
+
+  it('refuses a pool mode PgBouncer has but logwarden cannot use, and a direct URL that is not PostgreSQL', () => {
+    assert.deepEqual(problems({ LOGWARDEN_DATABASE_POOL_MODE: 'statement', LOGWARDEN_DATABASE_DIRECT_URL: 'db.internal:5432' }), [
+      'LOGWARDEN_DATABASE_POOL_MODE must be one of session, transaction (got "statement")',
+      'LOGWARDEN_DATABASE_DIRECT_URL must start with postgres:// or postgresql://',
+    ]);
   });
 
   it('treats an empty variable as unset, and caches key lookups for a second by default with PostgreSQL', () => {

@@ -6,7 +6,7 @@ import { reportFailure } from '../src/cli/main.ts';
 import { ConfigError } from '../src/config.ts';
 import { CodedError, ERROR_STATUS, ERRORS, EXIT, INTERNAL_MESSAGE, LogwardenError } from '../src/errors.ts';
 import { classify } from '../src/server/error-handler.ts';
-import { CorruptSegmentError, SchemaTooNewError, StoreInconsistencyError, UnknownTenantError } from '../src/store/store.ts';
+import { CorruptSegmentError, DatabasePoolModeError, SchemaTooNewError, StoreInconsistencyError, UnknownTenantError } from '../src/store/store.ts';
 
 /** Runs reportFailure, returning its exit code and what it wrote to stderr. */
 function report(err: unknown): { exit: number; stderr: string } {
@@ -29,6 +29,7 @@ const typed: readonly [CodedError, string, number][] = [
   [new InterruptedError('stopped; run the same command to resume'), 'interrupted', EXIT.interrupted],
   [new CommandError('no such tenant'), 'command_failed', EXIT.failure],
   [new SchemaTooNewError(9, 4), 'schema_too_new', EXIT.failure],
+  [new DatabasePoolModeError('set LOGWARDEN_DATABASE_POOL_MODE=transaction'), 'database_pool_mode', EXIT.usage],
   [new UnknownTenantError('555'), 'unknown_tenant', EXIT.failure],
   [new CorruptSegmentError('checksum mismatch', 7), 'corrupt_segment', EXIT.failure],
   [new StoreInconsistencyError('entries of unknown tenant 3 or log type 2'), 'internal', EXIT.failure],

@@ -12,7 +12,7 @@ export interface OpenStoreOptions {
  */
 export async function openStore(
   config: Pick<Config, 'dataDir' | 'databaseUrl'> &
-    Partial<Pick<Config, 'logSigningSecret' | 'logOriginPrefix' | 'logWitnessDir' | 'statementTimeoutMs'>>,
+    Partial<Pick<Config, 'logSigningSecret' | 'logOriginPrefix' | 'logWitnessDir' | 'statementTimeoutMs' | 'databasePoolMode' | 'databaseDirectUrl'>>,
   options: OpenStoreOptions = {},
 ): Promise<Store> {
   const reporter = options.onBackgroundError && { onBackgroundError: options.onBackgroundError };
@@ -20,8 +20,15 @@ export async function openStore(
   const log = { signingSecret: config.logSigningSecret ?? null, originPrefix: config.logOriginPrefix ?? null };
   if (config.databaseUrl) {
     const { openPostgresStore } = await import('./postgres/index.ts');
-    const statementTimeoutMs = config.statementTimeoutMs !== undefined ? { statementTimeoutMs: config.statementTimeoutMs } : {};
-    return openPostgresStore({ url: config.databaseUrl, log, ...witness, ...statementTimeoutMs, ...reporter });
+    return openPostgresStore({
+      url: config.databaseUrl,
+      poolMode: config.databasePoolMode ?? 'session',
+      directUrl: config.databaseDirectUrl ?? null,
+      log,
+      ...witness,
+      ...(config.statementTimeoutMs !== undefined && { statementTimeoutMs: config.statementTimeoutMs }),
+      ...reporter,
+    });
   }
   const { openSqliteStore } = await import('./sqlite/index.ts');
   return openSqliteStore({ dataDir: config.dataDir, log, ...witness, ...reporter });

@@ -404,6 +404,18 @@ export class SchemaTooNewError extends CodedError {
   }
 }
 
+/**
+ * Raised when the database URL goes through a connection pooler in a mode the configured
+ * LOGWARDEN_DATABASE_POOL_MODE does not allow for; the message says what to configure.
+ */
+export class DatabasePoolModeError extends CodedError {
+  override readonly code = 'database_pool_mode';
+  constructor(message: string) {
+    super(message);
+    this.name = 'DatabasePoolModeError';
+  }
+}
+
 /** Raised when an operation names a tenant the store does not hold. */
 export class UnknownTenantError extends CodedError {
   override readonly code = 'unknown_tenant';

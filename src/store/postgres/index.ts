@@ -11,6 +11,7 @@
  */
 import type pg from 'pg';
 import type { NewEntry } from '../../logs/entry.ts';
+import { ADMIN_LOG_TYPE } from '../../logs/log-types.ts';
 import { type Hash, leafHash } from '../../tlog/hash.ts';
 import { BUCKET_MS, BucketTally, overlappingBuckets } from '../count-plan.ts';
 import { LogWitness } from '../log-witness.ts';
@@ -56,7 +57,8 @@ import { KeyWatch, notifyKeyChange } from './key-watch.ts';
 import { attachedMonths, attachMonth, dropEmptyMonth, migrate, monthLabel, monthOf, monthTable } from './migrations.ts';
 import { type CutoffOf, dropExpiredMonth } from './month-drop.ts';
 import { PageReader } from './page-reader.ts';
-import { isUnanswered, newPool, STATEMENT_TIMEOUT_MS } from './pool.ts';
+import { CONNECT_TIMEOUT_MS, isUnanswered, newPool, STATEMENT_TIMEOUT_MS } from './pool.ts';
+import { checkPoolMode, type PoolMode, statementPoolingError } from './pool-mode.ts';
 import { purgeStep } from './purge.ts';
 import { retryingDeadlocks } from './read-retry.ts';
 import * as retention from './retention.ts';
@@ -218,6 +220,20 @@ const SEGMENT_CACHE_BYTES = 160 * 1024 * 1024;
 export interface PostgresStoreOptions extends TreeOptions {
   /** A `postgres://` connection URL. */
   url: string;
+  /**
+   * `session` (default): each connection of `url` is a PostgreSQL session of its own (direct, or
+   * PgBouncer's pool_mode=session), which is checked at opening. `transaction`: a pooler lends
+   * a session per transaction (pool_mode=transaction); statements are sent unnamed, and what
+   * needs a session of its own uses `directUrl` or is done without (see pool-mode.ts).
+   */
+  poolMode?: PoolMode;
+  /**
+   * A URL reaching PostgreSQL itself, for the work that needs a session of its own: hearing key
+   * changes (LISTEN) and rebuilding emptied hot partitions' indexes. Default: `url` in session
+   * mode; in transaction mode none, and then key changes are not heard (a process reuses a key
+   * lookup for LOGWARDEN_AUTH_CACHE_MS) and those indexes are not rebuilt.
+   */
+  directUrl?: string | null;
   /** Connections in the pool (default 10). */
   poolSize?: number;
   /** How long a statement waits for a connection before it fails, 503 to a request (default 10 s). */
@@ -241,9 +257,12 @@ export interface PostgresStoreOptions extends TreeOptions {
 }
 
 export async function openPostgresStore(options: PostgresStoreOptions): Promise<PostgresStore> {
+  const mode = options.poolMode ?? 'session';
   const connectTimeoutMs = options.connectTimeoutMs;
-  const bounded = { connectTimeoutMs, statementTimeoutMs: options.statementTimeoutMs ?? STATEMENT_TIMEOUT_MS };
-  const unbounded = { connectTimeoutMs, statementTimeoutMs: 0 };
+  const unnamed = mode === 'transaction';
+  const bounded = { connectTimeoutMs, statementTimeoutMs: options.statementTimeoutMs ?? STATEMENT_TIMEOUT_MS, unnamed };
+  const unbounded = { connectTimeoutMs, statementTimeoutMs: 0, unnamed };
+  await checkPoolMode(options.url, mode, connectTimeoutMs ?? CONNECT_TIMEOUT_MS);
   const background = newPool(options.url, { max: 1, ...unbounded });
   try {
     const client = await background.connect();
@@ -254,17 +273,21 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     }
   } catch (err) {
     await background.end();
-    throw err;
+    throw statementPoolingError(err) ?? err;
   }
+  const sealing = newPool(options.url, { max: 1, ...unbounded });
+  // The URL of a session of its own: LISTEN and session settings must not go through a pooler lending sessions per transaction.
+  const direct = options.directUrl ?? (mode === 'session' ? options.url : null);
   const store = new PostgresStore(
     {
       main: newPool(options.url, { max: options.poolSize ?? 10, ...bounded }),
       side: newPool(options.url, { max: 1, ...bounded }),
-      sealing: newPool(options.url, { max: 1, ...unbounded }),
+      sealing,
       background,
     },
     options,
-    new KeyWatch(options.url),
+    direct === null ? undefined : new KeyWatch(direct),
+    direct === null ? null : options.directUrl ? newPool(options.directUrl, { max: 1, connectTimeoutMs, statementTimeoutMs: 0 }) : sealing,
   );
   try {
     await store.openLog(options);
@@ -313,12 +336,15 @@ export class PostgresStore implements Store {
     pools: { main: pg.Pool; side: pg.Pool; sealing: pg.Pool; background: pg.Pool },
     options: Omit<PostgresStoreOptions, 'url'> = {},
     private readonly keyWatch?: KeyWatch,
+    /** The connection of a session of its own that rebuilds emptied hot partitions' indexes; null: none are rebuilt. */
+    private readonly reclaiming: pg.Pool | null = pools.sealing,
   ) {
     ({ main: this.pool, side: this.side, sealing: this.sealing, background: this.background } = pools);
     this.reader = new PageReader(this.pool, this.cache);
     const log = options.onBackgroundError ?? reportToStderr;
     this.sealer = new Sealer(
       this.sealing,
+      this.reclaiming,
       (tid, typeId) => this.ownerOf(tid, typeId),
       { ageMs: options.sealAgeMs ?? SEAL_AGE_MS, idleMs: options.sealIntervalMs ?? SEAL_IDLE_MS },
       log,
@@ -345,6 +371,8 @@ export class PostgresStore implements Store {
     );
     await backfillTrees(
       this.background,
+      // The sealer's connection holds the lock: it is idle until the store is open.
+      this.sealing,
       this.tree,
       (tid, typeId) => this.ownerOf(tid, typeId),
       options.onTreeProgress ?? reportTreeProgress,
@@ -427,7 +455,8 @@ export class PostgresStore implements Store {
     this.closed = true;
     await this.sealer.stop();
     await this.keyWatch?.stop();
-    await Promise.all([this.pool.end(), this.side.end(), this.sealing.end(), this.background.end()]);
+    const reclaiming = this.reclaiming !== null && this.reclaiming !== this.sealing ? [this.reclaiming.end()] : [];
+    await Promise.all([this.pool.end(), this.side.end(), this.sealing.end(), this.background.end(), ...reclaiming]);
     this.witness?.close();
   }
 
@@ -518,6 +547,18 @@ export class PostgresStore implements Store {
     }
   }
 
+  /**
+   * Registers log types and attaches the month's partitions on the side connection before a
+   * transaction that would otherwise do it while open. Behind a pooler lending PostgreSQL
+   * sessions per transaction, an open transaction holds one of its sessions: were every session
+   * held by transactions queued on a tenant's row behind one waiting for the side connection's
+   * turn at a session, none would ever move (until the 10 s wait for a connection ran out).
+   */
+  private async sideWorkFirst(types: readonly string[], timeMs: number): Promise<void> {
+    await this.registerTypes(types);
+    await this.ensurePartitions(new Set([monthOf(timeMs)]), true);
+  }
+
   async append(tenantId: string, entries: Iterable<NewEntry>): Promise<AppendResult> {
     const tid = await this.requireTid(tenantId);
     const it = entries[Symbol.iterator]();
@@ -525,6 +566,8 @@ export class PostgresStore implements Store {
     if (chunk.times.length === 0) return { accepted: 0, duplicates: 0 };
     // Leaf records and hashes depend on the entries alone: computed before the tenant is locked.
     const leaves = await this.leavesOf(chunk);
+    // The first chunk's partitions too, before the transaction (see sideWorkFirst).
+    await this.ensurePartitions(new Set(chunk.times.map(monthOf)), true);
     return this.inTransaction((client) => this.appendChunks(client, tid, tenantId, it, chunk, leaves));
   }
 
@@ -566,6 +609,7 @@ export class PostgresStore implements Store {
     const lockTenant = (client: pg.PoolClient) => async (tid: number) => {
       if (trail) await client.query('SELECT FROM entry_seqs WHERE tid = $1 FOR UPDATE', [tid]);
     };
+    if (trail) await this.sideWorkFirst([ADMIN_LOG_TYPE], Date.now());
     return this.inTransaction(async (client) => {
       const done = await act(client, lockTenant(client));
       if (!done) return undefined;

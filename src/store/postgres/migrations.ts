@@ -338,7 +338,7 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
 export const LOCK_NAMESPACE = 0x4c57; // "LW"
 export const MIGRATION_LOCK = 1;
 export const PARTITION_LOCK = 2;
-/** Held (session level) while trees of entries stored before the upgrade are built (tree-backfill.ts). */
+/** Held (by a transaction left open) while trees of entries stored before the upgrade are built (tree-backfill.ts). */
 export const TREE_BACKFILL_LOCK = 3;
 /** Held (session level) by the one process rebuilding emptied hot partitions' indexes (hot-reclaim.ts). */
 export const RECLAIM_LOCK = 4;

@@ -25,6 +25,13 @@ export interface PoolOptions {
    * closed. 0: no bound (background work whose statements may legitimately run long).
    */
   readonly statementTimeoutMs: number;
+  /**
+   * Sessions lent per transaction by a pooler (PgBouncer's pool_mode=transaction): statements
+   * are sent unnamed (unnamedStatements), and no session setting is made, so the statement
+   * timeout is kept on this side only (query_timeout: the statement fails and its connection is
+   * closed, which makes the pooler end the session's statement).
+   */
+  readonly unnamed?: boolean;
 }
 
 /**
@@ -73,7 +80,10 @@ export function newPool(url: string, options: PoolOptions): pg.Pool {
     // Set by a statement, not as a parameter of the connection's start: poolers such as
     // PgBouncer refuse a start with parameters they do not know. Sent before the statements of
     // whoever gets the connection (the pool emits 'connect' first), on the same session.
-    if (bound !== undefined) void client.query(`SET statement_timeout = ${Math.trunc(bound)}`).catch(() => {});
+    if (options.unnamed) unnamedStatements(client);
+    // Not through a pooler lending sessions per transaction: the setting would stay with the
+    // session it lent, for whichever client it lends it to next.
+    else if (bound !== undefined) void client.query(`SET statement_timeout = ${Math.trunc(bound)}`).catch(() => {});
   });
   // A connection given back with a statement still under way (one that failed unanswered):
   // ending it here makes the pool discard it (pg-pool drops a client that is ending). pg says
@@ -88,4 +98,30 @@ export function newPool(url: string, options: PoolOptions): pg.Pool {
 /** Whether `err` is a statement given up on because the server did not answer it in time (see newPool). */
 export function isUnanswered(err: unknown): boolean {
   return err instanceof Error && err.message === 'Query read timeout';
+}
+
+/**
+ * Makes `client` send every statement unnamed: a statement given a name is parsed again each
+ * time instead of being prepared once per connection under that name.
+ *
+ * Behind a pooler in transaction mode (PgBouncer's pool_mode=transaction before 1.21, or
+ * without max_prepared_statements) one client connection is served by whichever PostgreSQL
+ * session is free at each transaction. A statement prepared by name lives in the session that
+ * prepared it, while `pg` remembers it per client connection: another client handed that
+ * session fails to prepare it again ('prepared statement "lw_append_keys" already exists'),
+ * and this client, handed another session, fails to run it ('… does not exist'). An unnamed
+ * statement is parsed, bound and run in one exchange, within one session.
+ */
+export function unnamedStatements(client: pg.ClientBase): void {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  const unnamed = (config: unknown, ...rest: unknown[]): unknown => {
+    const named = typeof config === 'object' && config !== null && (config as { name?: unknown }).name !== undefined;
+    // A Submittable (a cursor, a stream) is passed as it is: it is no plain configuration.
+    if (named && typeof (config as { submit?: unknown }).submit !== 'function') {
+      const { name: _name, ...plain } = config as { name?: unknown };
+      return query(plain, ...rest);
+    }
+    return query(config, ...rest);
+  };
+  client.query = unnamed as typeof client.query;
 }

@@ -89,6 +89,8 @@ export class Sealer {
 
   constructor(
     private readonly pool: pg.Pool,
+    /** Where emptied hot partitions' indexes are rebuilt, a session of its own (hot-reclaim.ts); null: they are not. */
+    private readonly reclaiming: pg.Pool | null,
     private readonly ownerOf: OwnerOf,
     private readonly options: SealerOptions,
     private readonly report: BackgroundErrorReporter,
@@ -126,7 +128,7 @@ export class Sealer {
   /** Shrinks the indexes of hot partitions sealing has emptied (hot-reclaim.ts). */
   private async reclaim(): Promise<number> {
     this.reclaimedAt = performance.now();
-    return reclaimEmptyHotPartitions(this.pool);
+    return this.reclaiming === null ? 0 : reclaimEmptyHotPartitions(this.reclaiming);
   }
 
   private schedule(ms: number): void {

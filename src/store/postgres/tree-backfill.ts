@@ -7,9 +7,12 @@
  * the same at every run. A tenant's row in `tree_backfill` goes in the transaction of its
  * last chunk.
  *
- * Every process opening the store runs this before its first append, one at a time (a
- * session advisory lock): a process that opens while another builds waits, then finds
- * nothing left. So no entry appended after the upgrade takes a leaf before an older one.
+ * Every process opening the store runs this before its first append, one at a time: a process
+ * that opens while another builds waits, then finds nothing left. So no entry appended after
+ * the upgrade takes a leaf before an older one. The lock is a transaction's advisory lock, held
+ * by a transaction left open on a connection of its own (`lockPool`) while the chunks commit on
+ * another: a session's lock would stay behind in whichever session a pooler in transaction mode
+ * lent for it, and its unlock go to another.
  */
 
 import type pg from 'pg';
@@ -32,6 +35,7 @@ const WRITE = `
 
 export async function backfillTrees(
   pool: pg.Pool,
+  lockPool: pg.Pool,
   tree: PostgresTree,
   ownerOf: (tid: number, typeId: number) => Promise<SegmentOwner>,
   progress: TreeProgress | undefined,
@@ -39,19 +43,27 @@ export async function backfillTrees(
 ): Promise<void> {
   // Nothing to do (the usual case) is known without waiting for the lock.
   if ((await pool.query('SELECT 1 FROM tree_backfill LIMIT 1')).rowCount === 0) return;
-  const client = await pool.connect();
+  const lock = await lockPool.connect();
+  let broken = false;
   try {
-    await client.query('SELECT pg_advisory_lock($1, $2)', [LOCK_NAMESPACE, TREE_BACKFILL_LOCK]);
+    await lock.query('BEGIN');
+    await lock.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_NAMESPACE, TREE_BACKFILL_LOCK]);
+    const client = await pool.connect();
     try {
       const tenants = await client.query<{ tid: number; id: string; through_seq: string }>(
         'SELECT b.tid, t.id, b.through_seq FROM tree_backfill b JOIN tenants t ON t.tid = b.tid ORDER BY b.tid',
       );
       for (const t of tenants.rows) await backfillTenant(client, tree, ownerOf, progress, chunkSize, t.tid, t.id, Number(t.through_seq));
     } finally {
-      await client.query('SELECT pg_advisory_unlock($1, $2)', [LOCK_NAMESPACE, TREE_BACKFILL_LOCK]);
+      client.release();
     }
+  } catch (err) {
+    broken = true;
+    throw err;
   } finally {
-    client.release();
+    // Ending the transaction gives the lock back; a connection that failed is not reused.
+    await lock.query('ROLLBACK').catch(() => {});
+    lock.release(broken);
   }
 }
 
