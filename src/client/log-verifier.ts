@@ -150,14 +150,16 @@ export interface WindowProof {
   /**
    * Leaves of the window that were not served though logged before the read began, or, marked
    * `servedOnSecondRead: false`, that looked appended during the read but were not served
-   * when the window was read again after the checkpoint that holds them.
+   * when the window was read again after the checkpoint that holds them (nor deleted since).
    */
   hidden: { leafIndex: number; eventTime: string; servedOnSecondRead?: false }[];
   /** Leaves of the window logged while it was being read (not served by that read, served by a second one; not a violation). */
   late: { leafIndex: number; eventTime: string }[];
   /**
    * Leaves of the window not served because retention deleted them, each named by a deletion
-   * receipt leaf whose count and digest over the deleted leaves' hashes check out.
+   * receipt leaf whose count and digest over the deleted leaves' hashes check out. A leaf logged
+   * during the read and deleted before the second read has its receipt in a later checkpoint,
+   * proven to extend `checkpoint`.
    */
   deleted: { leafIndex: number; eventTime: string; receiptLeaf: number; deletedAt: string }[];
   /** Deletion receipts of the window's type that do not prove what they say (a failure). */
@@ -641,7 +643,26 @@ export class LogVerifier {
     const result = matcher.match(served.entries());
     const deletions = checkDeletionReceipts(receipts, (index) => typeHashes.get(index));
     const proof = windowProof(window, before.checkpoint.size, after.checkpoint, served, matcher, typeHashes, result, audit, deletions);
-    if (proof.late.length > 0) await this.confirmLate(window, options.pageSize ?? 1000, proof, matcher, result);
+    if (proof.late.length > 0) {
+      const notServed = await this.lateNotServed(window, options.pageSize ?? 1000, proof, matcher, result);
+      if (notServed.size > 0) {
+        // Retention may have deleted them between the checkpoint and the second read (an entry
+        // logged already past its type's retention goes at the next purge): that purge's receipt
+        // is in a checkpoint taken now, which must extend the one the audit used.
+        const size = after.checkpoint.size;
+        const newer = await this.checkpoint();
+        await this.audit(newer.checkpoint, (index, leaf) => {
+          if (index < size) return;
+          if (startsWith(leaf, prefix)) typeHashes.add(index, leaf);
+          else if (startsWith(leaf, receiptPrefix)) receipts.set(index, new TextDecoder().decode(leaf));
+        });
+        unservedLate(
+          proof,
+          notServed,
+          checkDeletionReceipts(receipts, (index) => typeHashes.get(index)),
+        );
+      }
+    }
     return { ...proof, consistency: { relation: before.relation, previous: before.previous } };
   }
 
@@ -684,17 +705,17 @@ export class LogVerifier {
    * Late leaves are only as late as the first checkpoint says: a server that showed an older
    * checkpoint first could pass off any leaf it hides as appended during the read. Every late
    * leaf is in the tree of the checkpoint the audit used, which was read before this second
-   * read of the window begins, so each must be served now; those that are not are hidden.
-   * Identical entries count as a multiset: a key must be served as often as the window's
-   * leaves with that key matched before plus its late ones.
+   * read of the window begins, so each must be served now, unless a purge deleted it since;
+   * returns those that are not. Identical entries count as a multiset: a key must be served as
+   * often as the window's leaves with that key matched before plus its late ones.
    */
-  private async confirmLate(
+  private async lateNotServed(
     window: WindowSpec,
     pageSize: number,
     proof: Omit<WindowProof, 'consistency'>,
     matcher: WindowMatcher,
     result: WindowAudit,
-  ) {
+  ): Promise<Set<number>> {
     const need = new Map<string, number>();
     const lateByKey = new Map<string, WindowProof['late']>();
     for (const l of proof.late) {
@@ -736,13 +757,7 @@ export class LogVerifier {
       const late = lateByKey.get(key)!;
       for (const l of late.slice(Math.max(0, late.length - left))) notServed.add(l.leafIndex);
     }
-    if (notServed.size === 0) return;
-    proof.hidden = [
-      ...proof.hidden,
-      ...proof.late.filter((l) => notServed.has(l.leafIndex)).map((l) => ({ ...l, servedOnSecondRead: false as const })),
-    ].sort((a, b) => a.leafIndex - b.leafIndex);
-    proof.late = proof.late.filter((l) => !notServed.has(l.leafIndex));
-    proof.complete = false;
+    return notServed;
   }
 
   /**
@@ -777,6 +792,30 @@ export class LogVerifier {
     }
     return { proven, failed };
   }
+}
+
+/**
+ * Late leaves the second read did not serve: deleted when a valid receipt (of the checkpoint
+ * taken after that read) names them, hidden otherwise. `deletions` covers every receipt of the
+ * window's type up to that checkpoint, so its bad receipts replace the proof's.
+ */
+function unservedLate(
+  proof: Omit<WindowProof, 'consistency'>,
+  notServed: ReadonlySet<number>,
+  deletions: ReturnType<typeof checkDeletionReceipts>,
+): void {
+  const unserved = proof.late.filter((l) => notServed.has(l.leafIndex));
+  proof.late = proof.late.filter((l) => !notServed.has(l.leafIndex));
+  const deleted = unserved.filter((l) => deletions.deleted.has(l.leafIndex));
+  proof.deleted = [...proof.deleted, ...deleted.map((l) => ({ ...deletions.deleted.get(l.leafIndex)!, eventTime: l.eventTime }))].sort(
+    (a, b) => a.leafIndex - b.leafIndex,
+  );
+  proof.hidden = [
+    ...proof.hidden,
+    ...unserved.filter((l) => !deletions.deleted.has(l.leafIndex)).map((l) => ({ ...l, servedOnSecondRead: false as const })),
+  ].sort((a, b) => a.leafIndex - b.leafIndex);
+  proof.badReceipts = deletions.bad;
+  proof.complete = proof.hidden.length === 0 && proof.unexpected.length === 0 && proof.badReceipts.length === 0;
 }
 
 function windowProof(

@@ -128,6 +128,46 @@ describe('logwarden verify after retention', () => {
     );
   });
 
+  it('an expired entry logged while the window is read and purged before it is read again: deleted, not hidden', async () => {
+    const type = 'ExternallySharedCallAccess';
+    await store.append(
+      tenantId,
+      Array.from({ length: 5 }, (_, i) => makeEntry(type, T0 + i * MIN, `{"i":${i}}`)),
+    );
+    const bootKey = server.bootstrap!.key;
+    let reads = 0;
+    let receipt: Awaited<ReturnType<SqliteStore['purge']>> | undefined;
+    class LoggedThenPurged extends TlogClient {
+      override async *indexedTextPages(params: Parameters<TlogClient['indexedTextPages']>[0]) {
+        const read = reads++;
+        // Before the second read (of the late leaf), retention deletes it, with its receipt.
+        if (read === 1) receipt = await store.purge(tenantId, type, T0 + 30 * MIN, 100);
+        yield* super.indexedTextPages(params);
+        // After the first read: an entry dated in the window (and already past its retention) is logged.
+        if (read === 0) await store.append(tenantId, [makeEntry(type, T0 + 20 * MIN, '{"late":true}')]);
+      }
+    }
+    const client = new LoggedThenPurged({
+      baseUrl: server.url,
+      tenantId,
+      accessKey: bootKey.accessKey,
+      secret: bootKey.secret,
+      requestsPerSecond: 0,
+    });
+    const proof = await new LogVerifier({ client }).proveWindow({ logType: type, from: new Date(T0).toISOString(), to: null });
+    assert.equal(reads, 2, 'the window is read again for its late leaf');
+    assert.equal(receipt!.count, 6);
+    assert.deepEqual(proof.hidden, []);
+    assert.deepEqual(proof.late, []);
+    assert.equal(proof.served, 5);
+    // The five others were served by the first read, before the purge.
+    assert.deepEqual(
+      proof.deleted.map((d) => [d.eventTime, d.receiptLeaf]),
+      [[new Date(T0 + 20 * MIN).toISOString(), receipt!.leafIndex]],
+    );
+    assert.equal(proof.complete, true);
+  });
+
   it('fetch --format bundle after a purge that held back entries on both sides: the receipt goes in the bundle, which verifies offline', async () => {
     const type = 'ExternallySharedCallPlay';
     await store.append(
