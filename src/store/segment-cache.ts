@@ -55,6 +55,15 @@ export class ByteBudgetLru<K, V> {
     }
   }
 
+  /** Drops the value under `key`, if kept (`onDrop` hears of it). */
+  delete(key: K): void {
+    const entry = this.map.get(key);
+    if (entry === undefined) return;
+    this.map.delete(key);
+    this.used -= entry.bytes;
+    this.onDrop?.(key, entry.value);
+  }
+
   /** Every value kept, least recently used first. */
   *values(): IterableIterator<V> {
     for (const entry of this.map.values()) yield entry.value;
@@ -93,6 +102,11 @@ export class SegmentCache {
 
   set(id: number, owner: string, segment: DecodedSegment): void {
     this.lru.set(id, { owner, segment }, segment.bytes);
+  }
+
+  /** Forgets segment `id`, deleted: its id is never used again, so its decoding would only take room. */
+  forget(id: number): void {
+    this.lru.delete(id);
   }
 
   get size(): number {

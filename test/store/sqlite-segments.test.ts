@@ -16,6 +16,7 @@ import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import type { NewEntry } from '../../src/logs/entry.ts';
 import { createLogger } from '../../src/server/logger.ts';
+import type { SegmentCache } from '../../src/store/segment-cache.ts';
 import { DATABASE_FILE, openSqliteStore, type SqliteStore } from '../../src/store/sqlite/index.ts';
 import type { Sealer } from '../../src/store/sqlite/sealer.ts';
 import type { EntryQuery, StoredPage } from '../../src/store/store.ts';
@@ -487,6 +488,44 @@ describe('sealing when the clock is put back', () => {
     } finally {
       await store.close();
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the cache of decoded segments', () => {
+  it('keeps no segment that a rewrite or a purge deleted', async () => {
+    const dir = tempDir();
+    const store: SqliteStore = openSqliteStore({ dataDir: dir, sealAgeMs: 0, sealIntervalMs: 3_600_000 });
+    try {
+      await store.createTenant({ id: TENANTS[0], name: 'a' });
+      // Steady ingest: each seal extends the newest, short segment, which is rewritten (new id).
+      for (let batch = 0; batch < 40; batch++) {
+        await store.append(
+          TENANTS[0],
+          Array.from({ length: 20 }, (_, i) => owned(TENANTS[0], 'AccessLog', T0 + (batch * 20 + i) * 1000, batch * 20 + i)),
+        );
+        store.settle();
+      }
+      // Late entries merged into sealed segments, and a purge step that rewrites one in part.
+      await store.append(
+        TENANTS[0],
+        Array.from({ length: 30 }, (_, i) => owned(TENANTS[0], 'AccessLog', T0 + i * 25_000 + 500, `late ${i}`)),
+      );
+      store.settle();
+      await store.purge(TENANTS[0], 'AccessLog', T0 + 100_000, 1000);
+      const query = { tenantId: TENANTS[0], logType: 'AccessLog', fromMs: 0, toMs: null };
+      const first = await store.firstPage(query, 100);
+      let page: StoredPage = first;
+      while (page.next) page = await store.nextPage(query, page.next, first.watermark, 100);
+
+      const db = new Database(join(dir, DATABASE_FILE), { readonly: true });
+      const live = db.prepare<[], number>('SELECT count(*) FROM segments').pluck().get()!;
+      db.close();
+      const cache = (store as unknown as { segments: { cache: SegmentCache } }).segments.cache;
+      assert.ok(live >= 3, `${live} segments`);
+      assert.ok(cache.size <= live, `${cache.size} segments cached, ${live} exist`);
+    } finally {
+      await store.close();
     }
   });
 });

@@ -152,10 +152,16 @@ export class Segments {
     this.addPostings(owner, last.timeMs, last.seq, postingsOf(entries));
   }
 
-  /** Deletes segment `row` of `owner` with its postings. */
+  /**
+   * Deletes segment `row` of `owner` with its postings, and its decoding from the cache: every
+   * rewrite (a seal extending the newest segment, late entries, a purge) deletes one, and
+   * decoded segments that no longer exist would otherwise fill the cache's budget. (Should the
+   * transaction roll back, the segment is only decoded again when next read.)
+   */
   delete(owner: Owner, row: SegmentRow): void {
     for (const key of segmentKeys(this.decoded(owner, row))) this.q.deletePosting.run(owner.tid, owner.typeId, key, row.lastTime, row.lastSeq);
     this.q.delete.run(row.id);
+    this.cache.forget(row.id);
   }
 
   private addPostings(owner: Owner, lastTime: number, lastSeq: number, postings: Map<bigint, number>): void {
