@@ -176,6 +176,29 @@ describe('postgres store: segments', { skip }, () => {
     await assertSegmentsWellFormed();
   });
 
+  it('forgets the decoded segments its sealer or purge replaced: a reader of the newest entries caches no segment that no longer exists', async () => {
+    const store = await open({ noSealer: true });
+    await store.createTenant({ id: '1', name: 't' });
+    const query: EntryQuery = { tenantId: '1', logType: 'AccessLog', fromMs: T0, toMs: null };
+    // Steady ingest read as it comes: each seal rewrites the newest, short segment (new id)
+    // after a page has cached it.
+    for (let batch = 0; batch < 30; batch++) {
+      await store.append(
+        '1',
+        Array.from({ length: 20 }, (_, i) => makeEntry('AccessLog', T0 + (batch * 20 + i) * 1000, `{"i":${batch * 20 + i}}`)),
+      );
+      await store.settle();
+      await readAll(store, query, 100);
+    }
+    // A purge step rewrites the first segment, which the reads cached.
+    assert.equal((await store.purge('1', 'AccessLog', T0 + 50_000, 1000)).count, 50);
+    await readAll(store, query, 100);
+    const cache = (store as unknown as { cache: { size: number } }).cache;
+    const live = await segmentCount();
+    assert.ok(live >= 2, `${live} segments`);
+    assert.ok(cache.size <= live, `${cache.size} segments cached, ${live} exist`);
+  });
+
   it('several stores appending and sealing at once: no entry lost or doubled, snapshot paging exact', async () => {
     const writers = await Promise.all([0, 1, 2].map(() => open({ sealAgeMs: 0, sealIntervalMs: 5 })));
     await writers[0]!.createTenant({ id: '1', name: 't' });

@@ -346,7 +346,11 @@ export class PostgresStore implements Store {
       this.sealing,
       this.reclaiming,
       (tid, typeId) => this.ownerOf(tid, typeId),
-      { ageMs: options.sealAgeMs ?? SEAL_AGE_MS, idleMs: options.sealIntervalMs ?? SEAL_IDLE_MS },
+      {
+        ageMs: options.sealAgeMs ?? SEAL_AGE_MS,
+        idleMs: options.sealIntervalMs ?? SEAL_IDLE_MS,
+        replaced: (ids) => this.cache.forget(ids),
+      },
       log,
     );
   }
@@ -1091,7 +1095,7 @@ export class PostgresStore implements Store {
     const client = await this.background.connect();
     let broken = false;
     try {
-      const receipt = await purgeStep(client, this.tree, { tid, typeId, owner }, beforeMs, max, Date.now());
+      const receipt = await purgeStep(client, this.tree, { tid, typeId, owner }, beforeMs, max, Date.now(), (ids) => this.cache.forget(ids));
       // The step's last: months wholly before the cutoff that it left empty lose their partitions.
       if (receipt.count > 0 && receipt.count < max) await this.dropEmptyMonths(client, beforeMs);
       return receipt;

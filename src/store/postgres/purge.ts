@@ -50,7 +50,7 @@ export interface PurgeScope {
   readonly owner: SegmentOwner;
 }
 
-/** One step, in its own transaction on `client`. */
+/** One step, in its own transaction on `client`; `forget` hears of the segments it deleted or rewrote, once committed. */
 export async function purgeStep(
   client: pg.PoolClient,
   tree: PostgresTree,
@@ -58,6 +58,7 @@ export async function purgeStep(
   beforeMs: number,
   limit: number,
   nowMs: number,
+  forget?: (ids: readonly string[]) => void,
 ): Promise<PurgeReceipt> {
   const { tid, typeId, owner } = scope;
   await client.query('BEGIN; SET LOCAL synchronous_commit = on');
@@ -154,6 +155,7 @@ export async function purgeStep(
     const leafIndex = await tree.appendReceipt(client, tid, owner.tenantId, head, text, nowMs);
     await client.query('COMMIT');
     tree.committed(client);
+    if (touched.size > 0) forget?.([...touched.keys()]);
     return { ...receipt, leafIndex };
   } catch (err) {
     await client.query('ROLLBACK').catch(() => {});

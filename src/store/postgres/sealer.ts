@@ -30,6 +30,8 @@ export interface SealerOptions {
   readonly ageMs: number;
   /** Pause between rounds when there was nothing to seal. */
   readonly idleMs: number;
+  /** Told of the segments a step replaced, once it has committed (the process's cache forgets them). */
+  readonly replaced?: (ids: readonly string[]) => void;
 }
 
 /** The raw text size at which a segment is cut short of SEGMENT_ENTRIES. */
@@ -333,6 +335,7 @@ export class Sealer {
       });
       if (d.rowCount !== sealed.length) throw new Error(`sealer: deleted ${d.rowCount} of ${sealed.length} sealed rows`);
       await client.query('COMMIT');
+      if (replaced.length > 0) this.options.replaced?.(replaced.map((m) => m.id));
       // Outside the transaction: makes the replaced segments' space reusable by the next step.
       for (const part of new Set(replaced.map((m) => m.part))) await client.query(`VACUUM ${part}`);
       return sealed.length;

@@ -63,6 +63,15 @@ export class SegmentCache {
     list.splice(at, 0, segment);
   }
 
+  /**
+   * Forgets segments deleted by this process (its sealer's rewrites, its purge): their ids are
+   * never used again, so their decodings would only take room. Those another process deletes
+   * stay until the budget pushes them out.
+   */
+  forget(ids: readonly string[]): void {
+    for (const id of ids) this.lru.delete(id);
+  }
+
   private unindex(segment: CachedSegment): void {
     const key = ownerKey(segment.tid, segment.typeId);
     const list = this.byOwner.get(key);
