@@ -54,6 +54,28 @@ async function statementOnEndedConnection(url: string): Promise<Error> {
   }
 }
 
+/** A session of its own holding tables locked in an open transaction; `end` rolls back what it still holds. */
+async function lockingSession(url: string) {
+  const client = new pg.Client({ connectionString: url });
+  client.on('error', () => {});
+  await client.connect();
+  let open = false;
+  return {
+    async lock(tables: string): Promise<void> {
+      await client.query(`BEGIN; LOCK TABLE ${tables} IN ACCESS EXCLUSIVE MODE`);
+      open = true;
+    },
+    async release(): Promise<void> {
+      await client.query('COMMIT');
+      open = false;
+    },
+    async end(): Promise<void> {
+      if (open) await client.query('ROLLBACK').catch(() => {});
+      await client.end().catch(() => {});
+    },
+  };
+}
+
 describe('PostgreSQL connections lost under a running app', { skip }, () => {
   it('answers 503 with Retry-After when the connection was ended between two statements of an append', async () => {
     const url = await cluster!.createDatabase({ migrated: true });
@@ -101,17 +123,13 @@ describe('PostgreSQL holding a lock every connection of the pool waits for', { s
     const options = { url, poolSize: 1, noSealer: true, connectTimeoutMs: 300 };
     const store = await openPostgresStore(options);
     const t = await startTestApp({ store });
-    const locker = new pg.Client({ connectionString: url });
-    locker.on('error', () => {});
-    await locker.connect();
-    let locked = false;
+    const locker = await lockingSession(url);
     try {
       const read = () => t.list({ logType: 'AccessLog', fromDateTime: '2026-01-01T00:00:00Z' });
       assert.equal((await t.ingest('AccessLog', [{ eventTime: '2026-01-01T00:00:00Z', logRecord: { a: 0 } }])).statusCode, 201);
       assert.equal((await read()).statusCode, 200);
 
-      await locker.query('BEGIN; LOCK TABLE entries IN ACCESS EXCLUSIVE MODE');
-      locked = true;
+      await locker.lock('entries');
       // The pool's only connection waits for the lock, with this read.
       const blocked = read();
       for (let i = 0; ; i++) {
@@ -131,14 +149,12 @@ describe('PostgreSQL holding a lock every connection of the pool waits for', { s
       const nr = await within(t.inject({ method: 'GET', url: '/readyz' }), 15_000, '/readyz');
       assert.equal(nr.statusCode, 503, nr.body);
 
-      await locker.query('COMMIT');
-      locked = false;
+      await locker.release();
       assert.equal((await blocked).statusCode, 200);
       assert.equal((await t.inject({ method: 'GET', url: '/readyz' })).statusCode, 200);
       assert.equal((await read()).statusCode, 200);
     } finally {
-      if (locked) await locker.query('ROLLBACK').catch(() => {});
-      await locker.end().catch(() => {});
+      await locker.end();
       await t.close();
       await store.close();
       await cluster!.dropDatabase(url);
@@ -153,10 +169,7 @@ describe('PostgreSQL holding a lock past the statement timeout', { skip }, () =>
     const store = await openPostgresStore({ url, poolSize: 4, noSealer: true, sealAgeMs: 0, statementTimeoutMs: 300 });
     const lines: Array<Record<string, unknown>> = [];
     const t = await startTestApp({ store, logger: capturingLogger(lines) });
-    const locker = new pg.Client({ connectionString: url });
-    locker.on('error', () => {});
-    await locker.connect();
-    let locked = false;
+    const locker = await lockingSession(url);
     try {
       const read = () => t.list({ logType: 'AccessLog', fromDateTime: '2026-01-01T00:00:00Z' });
       const checkpoint = () => t.inject({ method: 'GET', url: `/v2/tlog/${t.tenantId}/checkpoint`, headers: { authorization: basic(t.readKey) } });
@@ -165,8 +178,7 @@ describe('PostgreSQL holding a lock past the statement timeout', { skip }, () =>
       assert.equal((await read()).statusCode, 200);
       assert.equal((await checkpoint()).statusCode, 200);
 
-      await locker.query('BEGIN; LOCK TABLE entries, tree_checkpoints IN ACCESS EXCLUSIVE MODE');
-      locked = true;
+      await locker.lock('entries, tree_checkpoints');
       // Background work is not bound by the statement timeout: sealing waits for the lock.
       const sealing = store.settle();
       for (const [what, request] of [
@@ -185,8 +197,7 @@ describe('PostgreSQL holding a lock past the statement timeout', { skip }, () =>
       }
       assert.equal(await Promise.race([sealing.then(() => 'sealed'), new Promise((r) => setTimeout(r, 1000, 'waiting'))]), 'waiting');
 
-      await locker.query('COMMIT');
-      locked = false;
+      await locker.release();
       await within(sealing, 15_000, 'sealing');
       // The ingest that timed out left nothing: its retry stores the entry, and a second retry finds it.
       const retried = await t.ingest('AccessLog', second);
@@ -199,8 +210,7 @@ describe('PostgreSQL holding a lock past the statement timeout', { skip }, () =>
       assert.equal(page.json().records.totalRecords, 2);
       assert.equal((await checkpoint()).statusCode, 200);
     } finally {
-      if (locked) await locker.query('ROLLBACK').catch(() => {});
-      await locker.end().catch(() => {});
+      await locker.end();
       await t.close();
       await store.close();
       await cluster!.dropDatabase(url);

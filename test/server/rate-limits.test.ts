@@ -88,40 +88,28 @@ for (const kind of await storeKinds()) {
       }
     });
 
-    it('picks up a tenant limit change within the refresh interval', async () => {
-      const clock = new TestClock();
-      const t = await startTestApp({ factory: kind.factory, now: clock.now, config: { readPerSecond: 1, limitsRefreshMs: 200 } });
-      try {
-        clock.nextSecond(5);
-        assert.equal((await t.list(Q)).statusCode, 404);
-        assert.equal((await t.list(Q)).statusCode, 429);
-        await t.store.setTenantLimits(t.tenantId, { readPerSecond: 5 });
-        clock.advance(250);
-        clock.nextSecond(5);
-        const statuses = [];
-        for (let i = 0; i < 6; i++) statuses.push((await t.list(Q)).statusCode);
-        assert.deepEqual(statuses, [404, 404, 404, 404, 404, 429]);
-      } finally {
-        await t.close();
-      }
-    });
-
-    it('re-reads a tenant limit change within the refresh interval after the clock is put back an hour', async () => {
-      const clock = new TestClock();
-      const t = await startTestApp({ factory: kind.factory, now: clock.now, config: { readPerSecond: 1, limitsRefreshMs: 200 } });
-      try {
-        clock.nextSecond(5);
-        assert.equal((await t.list(Q)).statusCode, 404);
-        clock.advance(-3_600_000);
-        await t.store.setTenantLimits(t.tenantId, { readPerSecond: 5 });
-        clock.advance(250);
-        clock.nextSecond(5);
-        const statuses = [];
-        for (let i = 0; i < 6; i++) statuses.push((await t.list(Q)).statusCode);
-        assert.deepEqual(statuses, [404, 404, 404, 404, 404, 429]);
-      } finally {
-        await t.close();
-      }
-    });
+    for (const [when, stepMs] of [
+      ['', 0],
+      [' after the clock is put back an hour', -3_600_000],
+    ] as const) {
+      it(`picks up a tenant limit change within the refresh interval${when}`, async () => {
+        const clock = new TestClock();
+        const t = await startTestApp({ factory: kind.factory, now: clock.now, config: { readPerSecond: 1, limitsRefreshMs: 200 } });
+        try {
+          clock.nextSecond(5);
+          assert.equal((await t.list(Q)).statusCode, 404);
+          if (stepMs === 0) assert.equal((await t.list(Q)).statusCode, 429);
+          clock.advance(stepMs);
+          await t.store.setTenantLimits(t.tenantId, { readPerSecond: 5 });
+          clock.advance(250);
+          clock.nextSecond(5);
+          const statuses = [];
+          for (let i = 0; i < 6; i++) statuses.push((await t.list(Q)).statusCode);
+          assert.deepEqual(statuses, [404, 404, 404, 404, 404, 429]);
+        } finally {
+          await t.close();
+        }
+      });
+    }
   });
 }
