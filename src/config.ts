@@ -136,18 +136,55 @@ type Env = Readonly<Record<string, string | undefined>>;
 export const DATABASE_POOL_MODES = ['session', 'transaction'] as const;
 export type DatabasePoolMode = (typeof DATABASE_POOL_MODES)[number];
 
+/**
+ * The configuration of `env` and `overrides`, every setting checked: one ConfigError lists every
+ * bad setting. `serve` uses this; a command that uses only some settings, `loadConfigFor`.
+ */
 export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.env): Config {
-  const problems: string[] = [];
+  const { config, problems } = parseConfig(overrides, env);
+  if (problems.length > 0) throw new ConfigError(problems.map((p) => p.message));
+  return config;
+}
+
+/**
+ * The configuration for a command that uses only the settings `uses`: a bad one among them is
+ * refused as `loadConfig` refuses it (one ConfigError listing them), while a bad setting the
+ * command does not use (a server's port or rate limit, for `keys list`) does not stop it: its
+ * problem is returned in `ignored`, for the command to warn about.
+ */
+export function loadConfigFor<K extends keyof Config>(
+  uses: readonly K[],
+  overrides: ConfigOverrides = {},
+  env: Env = process.env,
+): { config: Pick<Config, K>; ignored: string[] } {
+  const { config, problems } = parseConfig(overrides, env);
+  const used = (p: ConfigProblem) => (uses as readonly (keyof Config)[]).includes(p.setting);
+  const refused = problems.filter(used);
+  if (refused.length > 0) throw new ConfigError(refused.map((p) => p.message));
+  return { config, ignored: problems.filter((p) => !used(p)).map((p) => p.message) };
+}
+
+/** A bad setting: which one (its Config key) and what is wrong, in words. */
+interface ConfigProblem {
+  readonly setting: keyof Config;
+  readonly message: string;
+}
+
+function parseConfig(overrides: ConfigOverrides, env: Env): { config: Config; problems: ConfigProblem[] } {
+  const problems: ConfigProblem[] = [];
+  const problem = (setting: keyof Config, message: string): void => {
+    problems.push({ setting, message });
+  };
   const str = (name: string): string | null => {
     const v = env[name];
     return v === undefined || v === '' ? null : v;
   };
-  const int = (name: string, fallback: number, min: number, max: number): number => {
+  const int = (name: string, key: keyof Config, fallback: number, min: number, max: number): number => {
     const raw = str(name);
     if (raw === null) return fallback;
     const n = Number(raw);
     if (!/^\d+$/.test(raw) || n < min || n > max) {
-      problems.push(`${name} must be an integer from ${min} to ${max} (got ${JSON.stringify(raw)})`);
+      problem(key, `${name} must be an integer from ${min} to ${max} (got ${JSON.stringify(raw)})`);
       return fallback;
     }
     return n;
@@ -157,13 +194,13 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
   const pick = <K extends keyof Config>(key: K, value: Config[K]): Config[K] => {
     const given = overrides[key];
     if (given === '') {
-      problems.push(`${flagName(key)} needs a value (it was given as "")`);
+      problem(key, `${flagName(key)} needs a value (it was given as "")`);
       return value;
     }
     return given !== undefined ? (given as Config[K]) : value;
   };
   /** An invalid variable is an error even when a flag overrides it, as for the integers above; then the flag's value is checked. */
-  const checkBoth = (key: keyof Config, variable: string, problem: (value: string) => string | undefined): void => {
+  const checkBoth = (key: keyof Config, variable: string, check: (value: string) => string | undefined): void => {
     const fromEnv = str(variable);
     const fromFlag = overrides[key];
     for (const [name, value] of [
@@ -171,8 +208,8 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
       [flagName(key), fromFlag],
     ] as const) {
       if (typeof value !== 'string' || value === '') continue;
-      const p = problem(value);
-      if (p !== undefined) problems.push(`${name} ${p}`);
+      const p = check(value);
+      if (p !== undefined) problem(key, `${name} ${p}`);
     }
   };
 
@@ -181,12 +218,13 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
     .map((s) => s.trim())
     .filter(Boolean);
   for (const t of extra) {
-    if (!/^[A-Za-z][A-Za-z0-9_]{0,63}$/.test(t)) problems.push(`LOGWARDEN_EXTRA_LOG_TYPES: ${JSON.stringify(t)} is not a valid log type name`);
+    if (!/^[A-Za-z][A-Za-z0-9_]{0,63}$/.test(t))
+      problem('extraLogTypes', `LOGWARDEN_EXTRA_LOG_TYPES: ${JSON.stringify(t)} is not a valid log type name`);
     else if (t === ADMIN_LOG_TYPE)
-      problems.push(`LOGWARDEN_EXTRA_LOG_TYPES: ${t} is reserved for the admin trail (readable already, never writable by clients)`);
+      problem('extraLogTypes', `LOGWARDEN_EXTRA_LOG_TYPES: ${t} is reserved for the admin trail (readable already, never writable by clients)`);
   }
   const signingKey = str('LOGWARDEN_SIGNING_KEY');
-  if (signingKey !== null && signingKey.length < 32) problems.push('LOGWARDEN_SIGNING_KEY must be at least 32 characters');
+  if (signingKey !== null && signingKey.length < 32) problem('signingKey', 'LOGWARDEN_SIGNING_KEY must be at least 32 characters');
   // A store named by a flag wins over the environment's: --data-dir is not overruled by LOGWARDEN_DATABASE_URL.
   const databaseUrl = pick('databaseUrl', overrides.dataDir !== undefined ? null : str('LOGWARDEN_DATABASE_URL'));
   checkBoth('databaseUrl', 'LOGWARDEN_DATABASE_URL', (url) =>
@@ -196,29 +234,35 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
   let databasePoolMode: DatabasePoolMode = 'session';
   if (poolModeRaw !== null) {
     if ((DATABASE_POOL_MODES as readonly string[]).includes(poolModeRaw)) databasePoolMode = poolModeRaw as DatabasePoolMode;
-    else problems.push(`LOGWARDEN_DATABASE_POOL_MODE must be one of ${DATABASE_POOL_MODES.join(', ')} (got ${JSON.stringify(poolModeRaw)})`);
+    else
+      problem(
+        'databasePoolMode',
+        `LOGWARDEN_DATABASE_POOL_MODE must be one of ${DATABASE_POOL_MODES.join(', ')} (got ${JSON.stringify(poolModeRaw)})`,
+      );
   }
   const databaseDirectUrl = str('LOGWARDEN_DATABASE_DIRECT_URL');
   if (databaseDirectUrl !== null && !/^postgres(ql)?:\/\//.test(databaseDirectUrl)) {
-    problems.push('LOGWARDEN_DATABASE_DIRECT_URL must start with postgres:// or postgresql://');
+    problem('databaseDirectUrl', 'LOGWARDEN_DATABASE_DIRECT_URL must start with postgres:// or postgresql://');
   }
   const redisUrl = pick('redisUrl', str('LOGWARDEN_REDIS_URL'));
   checkBoth('redisUrl', 'LOGWARDEN_REDIS_URL', redisUrlProblem);
   const bootstrapAccessKey = str('LOGWARDEN_BOOTSTRAP_ACCESS_KEY');
   const bootstrapSecret = str('LOGWARDEN_BOOTSTRAP_SECRET');
   if ((bootstrapAccessKey === null) !== (bootstrapSecret === null)) {
-    problems.push('LOGWARDEN_BOOTSTRAP_ACCESS_KEY and LOGWARDEN_BOOTSTRAP_SECRET must be set together');
+    problem('bootstrapAccessKey', 'LOGWARDEN_BOOTSTRAP_ACCESS_KEY and LOGWARDEN_BOOTSTRAP_SECRET must be set together');
   }
-  if (bootstrapSecret !== null && bootstrapSecret.length < 32) problems.push('LOGWARDEN_BOOTSTRAP_SECRET must be at least 32 characters');
+  if (bootstrapSecret !== null && bootstrapSecret.length < 32)
+    problem('bootstrapSecret', 'LOGWARDEN_BOOTSTRAP_SECRET must be at least 32 characters');
   if (bootstrapAccessKey !== null && !ACCESS_KEY_PATTERN.test(bootstrapAccessKey)) {
-    problems.push('LOGWARDEN_BOOTSTRAP_ACCESS_KEY must be 8-64 letters, digits, _ or -');
+    problem('bootstrapAccessKey', 'LOGWARDEN_BOOTSTRAP_ACCESS_KEY must be 8-64 letters, digits, _ or -');
   }
-  const maxPageSize = int('LOGWARDEN_MAX_PAGE_SIZE', 1000, 1, 10_000);
+  const maxPageSize = int('LOGWARDEN_MAX_PAGE_SIZE', 'maxPageSize', 1000, 1, 10_000);
   const logSigningSecret = str('LOGWARDEN_LOG_SIGNING_SECRET');
-  if (logSigningSecret !== null && Buffer.byteLength(logSigningSecret) < 32) problems.push('LOGWARDEN_LOG_SIGNING_SECRET must be at least 32 bytes');
+  if (logSigningSecret !== null && Buffer.byteLength(logSigningSecret) < 32)
+    problem('logSigningSecret', 'LOGWARDEN_LOG_SIGNING_SECRET must be at least 32 bytes');
   const logOriginPrefix = str('LOGWARDEN_LOG_ORIGIN_PREFIX');
   if (logOriginPrefix !== null && !/^[!-*,-~]{1,200}$/.test(logOriginPrefix)) {
-    problems.push('LOGWARDEN_LOG_ORIGIN_PREFIX must be 1-200 printable ASCII characters without spaces or +');
+    problem('logOriginPrefix', 'LOGWARDEN_LOG_ORIGIN_PREFIX must be 1-200 printable ASCII characters without spaces or +');
   }
 
   const logWitnessDir = str('LOGWARDEN_LOG_WITNESS_DIR');
@@ -228,7 +272,8 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
   if (retentionRaw !== null && retentionRaw !== 'forever') {
     const days = Number(retentionRaw);
     if (!/^\d+$/.test(retentionRaw) || !isRetentionDays(days)) {
-      problems.push(
+      problem(
+        'retentionDays',
         `LOGWARDEN_RETENTION_DAYS must be forever or a whole number of days from 1 to ${MAX_RETENTION_DAYS} (got ${JSON.stringify(retentionRaw)})`,
       );
     } else retentionDays = days;
@@ -241,34 +286,34 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
     databaseDirectUrl,
     redisUrl,
     host: pick('host', str('LOGWARDEN_HOST') ?? '127.0.0.1'),
-    port: pick('port', int('LOGWARDEN_PORT', 8080, 0, 65535)),
+    port: pick('port', int('LOGWARDEN_PORT', 'port', 8080, 0, 65535)),
     signingKey: pick('signingKey', signingKey),
     bootstrapAccessKey,
     bootstrapSecret,
-    pageSize: pick('pageSize', int('LOGWARDEN_PAGE_SIZE', 100, 1, maxPageSize)),
+    pageSize: pick('pageSize', int('LOGWARDEN_PAGE_SIZE', 'pageSize', 100, 1, maxPageSize)),
     maxPageSize,
-    cursorTtlSeconds: pick('cursorTtlSeconds', int('LOGWARDEN_CURSOR_TTL_SECONDS', 86_400, 1, 366 * 86_400)),
-    tokenTtlSeconds: pick('tokenTtlSeconds', int('LOGWARDEN_TOKEN_TTL_SECONDS', 3600, 1, 86_400)),
-    readPerSecond: pick('readPerSecond', int('LOGWARDEN_READ_PER_SECOND', 3, 1, 1_000_000)),
-    readPerDay: pick('readPerDay', int('LOGWARDEN_READ_PER_DAY', 10_000, 1, 1_000_000_000)),
-    ingestPerSecond: pick('ingestPerSecond', int('LOGWARDEN_INGEST_PER_SECOND', 100, 1, 1_000_000)),
-    maxJsonBodyBytes: pick('maxJsonBodyBytes', int('LOGWARDEN_MAX_JSON_BODY_BYTES', 32 * 1024 * 1024, 1024, 1024 ** 3)),
-    maxNdjsonLineBytes: pick('maxNdjsonLineBytes', int('LOGWARDEN_MAX_NDJSON_LINE_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024)),
-    ndjsonMemoryBytes: pick('ndjsonMemoryBytes', int('LOGWARDEN_NDJSON_MEMORY_BYTES', 64 * 1024 * 1024, 64 * 1024, 1024 ** 3)),
-    requestTimeoutMs: pick('requestTimeoutMs', int('LOGWARDEN_REQUEST_TIMEOUT_MS', 30_000, 100, 3_600_000)),
-    drainTimeoutMs: pick('drainTimeoutMs', int('LOGWARDEN_DRAIN_TIMEOUT_MS', 30_000, 0, 3_600_000)),
-    maxConcurrentIngests: pick('maxConcurrentIngests', int('LOGWARDEN_MAX_CONCURRENT_INGESTS', 16, 1, 10_000)),
+    cursorTtlSeconds: pick('cursorTtlSeconds', int('LOGWARDEN_CURSOR_TTL_SECONDS', 'cursorTtlSeconds', 86_400, 1, 366 * 86_400)),
+    tokenTtlSeconds: pick('tokenTtlSeconds', int('LOGWARDEN_TOKEN_TTL_SECONDS', 'tokenTtlSeconds', 3600, 1, 86_400)),
+    readPerSecond: pick('readPerSecond', int('LOGWARDEN_READ_PER_SECOND', 'readPerSecond', 3, 1, 1_000_000)),
+    readPerDay: pick('readPerDay', int('LOGWARDEN_READ_PER_DAY', 'readPerDay', 10_000, 1, 1_000_000_000)),
+    ingestPerSecond: pick('ingestPerSecond', int('LOGWARDEN_INGEST_PER_SECOND', 'ingestPerSecond', 100, 1, 1_000_000)),
+    maxJsonBodyBytes: pick('maxJsonBodyBytes', int('LOGWARDEN_MAX_JSON_BODY_BYTES', 'maxJsonBodyBytes', 32 * 1024 * 1024, 1024, 1024 ** 3)),
+    maxNdjsonLineBytes: pick('maxNdjsonLineBytes', int('LOGWARDEN_MAX_NDJSON_LINE_BYTES', 'maxNdjsonLineBytes', 1024 * 1024, 1024, 64 * 1024 * 1024)),
+    ndjsonMemoryBytes: pick('ndjsonMemoryBytes', int('LOGWARDEN_NDJSON_MEMORY_BYTES', 'ndjsonMemoryBytes', 64 * 1024 * 1024, 64 * 1024, 1024 ** 3)),
+    requestTimeoutMs: pick('requestTimeoutMs', int('LOGWARDEN_REQUEST_TIMEOUT_MS', 'requestTimeoutMs', 30_000, 100, 3_600_000)),
+    drainTimeoutMs: pick('drainTimeoutMs', int('LOGWARDEN_DRAIN_TIMEOUT_MS', 'drainTimeoutMs', 30_000, 0, 3_600_000)),
+    maxConcurrentIngests: pick('maxConcurrentIngests', int('LOGWARDEN_MAX_CONCURRENT_INGESTS', 'maxConcurrentIngests', 16, 1, 10_000)),
     extraLogTypes: pick('extraLogTypes', Object.freeze(extra)),
     logLevel: pick('logLevel', str('LOGWARDEN_LOG_LEVEL') ?? 'info'),
     logFormat: pick('logFormat', (str('LOGWARDEN_LOG_FORMAT') ?? 'auto') as LogFormat),
-    limitsRefreshMs: pick('limitsRefreshMs', int('LOGWARDEN_LIMITS_REFRESH_MS', 2000, 0, 600_000)),
-    authCacheMs: pick('authCacheMs', int('LOGWARDEN_AUTH_CACHE_MS', databaseUrl ? 1000 : 0, 0, 60_000)),
+    limitsRefreshMs: pick('limitsRefreshMs', int('LOGWARDEN_LIMITS_REFRESH_MS', 'limitsRefreshMs', 2000, 0, 600_000)),
+    authCacheMs: pick('authCacheMs', int('LOGWARDEN_AUTH_CACHE_MS', 'authCacheMs', databaseUrl ? 1000 : 0, 0, 60_000)),
     logSigningSecret: pick('logSigningSecret', logSigningSecret),
     logOriginPrefix: pick('logOriginPrefix', logOriginPrefix),
     logWitnessDir: logWitnessDir === null ? null : resolve(logWitnessDir),
     retentionDays: pick('retentionDays', retentionDays),
-    purgeIntervalSeconds: pick('purgeIntervalSeconds', int('LOGWARDEN_PURGE_INTERVAL_SECONDS', 60, 1, 86_400)),
-    statementTimeoutMs: pick('statementTimeoutMs', int('LOGWARDEN_STATEMENT_TIMEOUT_MS', 15_000, 100, 3_600_000)),
+    purgeIntervalSeconds: pick('purgeIntervalSeconds', int('LOGWARDEN_PURGE_INTERVAL_SECONDS', 'purgeIntervalSeconds', 60, 1, 86_400)),
+    statementTimeoutMs: pick('statementTimeoutMs', int('LOGWARDEN_STATEMENT_TIMEOUT_MS', 'statementTimeoutMs', 15_000, 100, 3_600_000)),
     accessKey: pick('accessKey', str('LOGWARDEN_ACCESS_KEY')),
     secret: pick('secret', str('LOGWARDEN_SECRET')),
   };
@@ -276,8 +321,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: Env = process.e
     allowed.includes(value) ? undefined : `must be one of ${allowed.join(', ')} (got ${JSON.stringify(value)})`;
   checkBoth('logLevel', 'LOGWARDEN_LOG_LEVEL', oneOf(LOG_LEVELS));
   checkBoth('logFormat', 'LOGWARDEN_LOG_FORMAT', oneOf(LOG_FORMATS));
-  if (problems.length > 0) throw new ConfigError(problems);
-  return Object.freeze(config);
+  return { config: Object.freeze(config), problems };
 }
 
 /** `$XDG_CONFIG_HOME/logwarden/verify-state.json` (default under `~/.config`): `verify`'s trust anchors. */

@@ -7,6 +7,7 @@ import {
   ConfigError,
   type ConfigOverrides,
   loadConfig,
+  loadConfigFor,
   SETTING_VARIABLES,
   unknownVariableWarnings,
   verifyCacheDir,
@@ -384,6 +385,23 @@ describe('loadConfig', () => {
       },
     );
   });
+  it('for the settings a command uses, refuses their problems and returns the others', () => {
+    const env = { LOGWARDEN_PORT: 'http', LOGWARDEN_READ_PER_DAY: '0', LOGWARDEN_DATA_DIR: '/srv/lw', LOGWARDEN_ACCESS_KEY: 'LWKEY' };
+    const port = 'LOGWARDEN_PORT must be an integer from 0 to 65535 (got "http")';
+    const perDay = 'LOGWARDEN_READ_PER_DAY must be an integer from 1 to 1000000000 (got "0")';
+    const { config, ignored } = loadConfigFor(['dataDir', 'accessKey'], {}, env);
+    assert.deepEqual([config.dataDir, config.accessKey], ['/srv/lw', 'LWKEY']);
+    assert.deepEqual(ignored, [port, perDay]);
+    assert.deepEqual(loadConfigFor(['dataDir'], {}, {}).ignored, []);
+    assert.throws(
+      () => loadConfigFor(['dataDir', 'readPerDay', 'readPerSecond'], {}, env),
+      (err: unknown) => err instanceof ConfigError && err.problems.length === 1 && err.problems[0] === perDay,
+    );
+    // A flag's problem belongs to its setting too.
+    assert.throws(() => loadConfigFor(['dataDir'], { dataDir: '' }, env), ConfigError);
+    assert.deepEqual(loadConfigFor(['dataDir'], { host: '' }, {}).ignored, ['--host needs a value (it was given as "")']);
+  });
+
   it('reports every variable that is bad at once, each in its own line, in one error', () => {
     const env: Record<string, string> = {
       LOGWARDEN_EXTRA_LOG_TYPES: '9bad,LogwardenAdminLog',

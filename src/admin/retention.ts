@@ -39,7 +39,7 @@ export interface RetentionView {
 }
 
 /** The server's default retention (`LOGWARDEN_RETENTION_DAYS`; null: forever). */
-export function serverRetention(config: Config): RetentionDays {
+export function serverRetention(config: Pick<Config, 'retentionDays'>): RetentionDays {
   return config.retentionDays;
 }
 

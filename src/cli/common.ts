@@ -3,7 +3,7 @@ import cluster from 'node:cluster';
 import { existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
-import { type Config, type ConfigOverrides, loadConfig, storeChoiceWarning } from '../config.ts';
+import { type Config, type ConfigOverrides, loadConfig, loadConfigFor, storeChoiceWarning } from '../config.ts';
 import { openStore } from '../store/open.ts';
 import type { Store } from '../store/store.ts';
 import { CommandError, UsageError } from './exit-codes.ts';
@@ -21,15 +21,59 @@ export function storeOptions(cmd: Command): Command {
     .addOption(new Option('--database-url <url>', 'PostgreSQL store, postgres://user:pass@host:5432/db [env: LOGWARDEN_DATABASE_URL]'));
 }
 
+/** The settings opening the store reads (openStore): every command that touches the store uses them. */
+export const STORE_SETTINGS = [
+  'dataDir',
+  'databaseUrl',
+  'databasePoolMode',
+  'databaseDirectUrl',
+  'logSigningSecret',
+  'logOriginPrefix',
+  'logWitnessDir',
+  'statementTimeoutMs',
+] as const satisfies readonly (keyof Config)[];
+
+export type StoreConfig = Pick<Config, (typeof STORE_SETTINGS)[number]>;
+
+/** `serve`'s configuration: every setting, each bad one refused in one error. */
 export function configFrom(flags: StoreFlags, more: ConfigOverrides = {}): Config {
+  refuseTwoStores(flags);
+  const config = loadConfig({ dataDir: flags.dataDir, databaseUrl: flags.databaseUrl, ...more });
+  warnOfStoreChoice(flags);
+  return config;
+}
+
+/**
+ * The configuration of a command that touches the store: the store's settings and `uses`, the
+ * others it reads. A bad setting among them is refused; a bad one it does not use (a server's
+ * port or rate limit, for `keys list`) is only warned of.
+ */
+export function storeConfigFrom<K extends keyof Config = never>(flags: StoreFlags, uses: readonly K[] = []): StoreConfig & Pick<Config, K> {
+  refuseTwoStores(flags);
+  const config = settingsFor([...STORE_SETTINGS, ...uses], { dataDir: flags.dataDir, databaseUrl: flags.databaseUrl });
+  warnOfStoreChoice(flags);
+  return config;
+}
+
+/** The settings `uses` of a command: a bad one is refused; a bad setting the command does not use is said on stderr as a warning. */
+export function settingsFor<K extends keyof Config>(uses: readonly K[], overrides: ConfigOverrides = {}): Pick<Config, K> {
+  const { config, ignored } = loadConfigFor(uses, overrides);
+  for (const problem of ignored) {
+    process.stderr.write(`logwarden: warning: ${problem} (this command does not use it; \`logwarden serve\` refuses to start with it)\n`);
+  }
+  return config;
+}
+
+function refuseTwoStores(flags: StoreFlags): void {
   if (flags.dataDir !== undefined && flags.databaseUrl !== undefined) {
     throw new UsageError('--data-dir and --database-url name two stores: give one (the embedded SQLite store, or PostgreSQL)');
   }
-  const config = loadConfig({ dataDir: flags.dataDir, databaseUrl: flags.databaseUrl, ...more });
-  // Every command that touches the store says which one the environment chose (serve's workers leave it to their primary).
+}
+
+/** Every command that touches the store says which one the environment chose (serve's workers leave it to their primary). */
+function warnOfStoreChoice(flags: StoreFlags): void {
   const twoStores = cluster.isWorker ? undefined : storeChoiceWarning(flags);
   if (twoStores !== undefined) process.stderr.write(`logwarden: warning: ${twoStores}\n`);
-  return config;
 }
 
 /** Where the configured store is, as a message names it: the data directory's full path, or the database's host and name (never its password). */
@@ -54,7 +98,7 @@ export function noTenant(id: string, config: Pick<Config, 'dataDir' | 'databaseU
  * `--data-dir`, or a command run from another directory, says so instead of answering from a
  * new empty store left behind.
  */
-export async function withExistingStore<T>(config: Config, fn: (store: Store) => Promise<T>): Promise<T> {
+export async function withExistingStore<T>(config: StoreConfig, fn: (store: Store) => Promise<T>): Promise<T> {
   // A file where the directory or one of its parents should be is for opening the store to explain.
   if (!config.databaseUrl && !existsSync(join(config.dataDir, DATABASE_FILE)) && fileInTheWay(resolve(config.dataDir)) === undefined) {
     throw new CommandError(
@@ -70,7 +114,7 @@ export async function withExistingStore<T>(config: Config, fn: (store: Store) =>
  * opened (the data directory is a file, not writable, not a database) is said as `serve` says
  * it. An embedded store that does not exist yet is made (see `withExistingStore`).
  */
-export async function withStore<T>(config: Config, fn: (store: Store) => Promise<T>): Promise<T> {
+export async function withStore<T>(config: StoreConfig, fn: (store: Store) => Promise<T>): Promise<T> {
   let store: Store;
   try {
     store = await openStore(config);

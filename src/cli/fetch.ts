@@ -7,8 +7,7 @@
 import { existsSync } from 'node:fs';
 import { type Command, Option } from 'commander';
 import { isLogsApiError, type LogsPage, type TextPage } from '../client/index.ts';
-import { loadConfig } from '../config.ts';
-import { counted } from './common.ts';
+import { counted, settingsFor } from './common.ts';
 import { checkLater, parseWhen, WHEN_HELP, type When } from './dates.ts';
 import { CommandError, InterruptedError, UsageError } from './exit-codes.ts';
 import { fetchBundle } from './fetch-bundle.ts';
@@ -133,14 +132,14 @@ async function run(flags: FetchFlags, clock: () => number): Promise<void> {
     if (flags.append || flags.cursor) throw new UsageError('--format bundle holds a whole window: no --append or --cursor');
     const stop = interruptions();
     try {
-      return await fetchBundle(flags, from, to, limit, loadConfig(), stop.signal);
+      return await fetchBundle(flags, from, to, limit, settingsFor(['accessKey', 'secret']), stop.signal);
     } finally {
       stop.dispose();
     }
   }
   if (flags.tenant !== undefined || flags.logKey !== undefined) throw new UsageError('--tenant and --log-key go with --format bundle');
   const format: Format = flags.format;
-  const client = clientFrom(flags, loadConfig());
+  const client = clientFrom(flags, settingsFor(['accessKey', 'secret']));
 
   const toStdout = flags.out === undefined || flags.out === '-';
   const problem = toStdout ? undefined : outputProblem(flags.out!);

@@ -6,7 +6,7 @@ import { isTenantLogType } from '../admin/retention.ts';
 import { LogTypes } from '../logs/log-types.ts';
 import { ceilMs } from '../logs/time.ts';
 import type { LegalHold } from '../store/store.ts';
-import { configFrom, noTenant, plainTextFlag, printJson, printTable, type StoreFlags, storeOptions, withExistingStore } from './common.ts';
+import { noTenant, plainTextFlag, printJson, printTable, type StoreFlags, storeConfigFrom, storeOptions, withExistingStore } from './common.ts';
 import { checkLater, parseWhen, WHEN_HELP } from './dates.ts';
 import { CommandError, UsageError } from './exit-codes.ts';
 
@@ -84,7 +84,7 @@ export function registerHolds(program: Command, now: () => number = Date.now): v
     if (fromMs !== null && toMs !== null && fromMs >= toMs) {
       throw new UsageError('--from and --to hold no whole millisecond between them: event times are kept to the millisecond');
     }
-    const config = configFrom(opts);
+    const config = storeConfigFrom(opts, ['extraLogTypes']);
     await withExistingStore(config, async (store) => {
       if (!(await store.getTenant(opts.tenant))) throw noTenant(opts.tenant, config);
       const logType = opts.type === undefined ? null : opts.type.trim();
@@ -108,7 +108,7 @@ export function registerHolds(program: Command, now: () => number = Date.now): v
       .option('--json', 'print as JSON')
       .addHelpText('after', '\nExamples:\n  logwarden holds list\n  logwarden holds list --tenant 123456789012345678 --all --json\n'),
   ).action(async (opts: StoreFlags & { tenant?: string; all?: boolean; json?: boolean }) => {
-    const config = configFrom(opts);
+    const config = storeConfigFrom(opts);
     await withExistingStore(config, async (store) => {
       if (opts.tenant !== undefined && !(await store.getTenant(opts.tenant))) throw noTenant(opts.tenant, config);
       const list = await store.listHolds({ ...(opts.tenant !== undefined && { tenantId: opts.tenant }), includeReleased: opts.all === true });
@@ -127,7 +127,7 @@ export function registerHolds(program: Command, now: () => number = Date.now): v
       .addHelpText('after', '\nExample:\n  logwarden holds release hold_k3x7qmb2zv5tw4nyh6ja --reason "Case 2026-114 closed"\n'),
   ).action(async (id: string, opts: StoreFlags & { reason: string; json?: boolean }) => {
     const reason = reasonFlag(opts.reason);
-    await withExistingStore(configFrom(opts), async (store) => {
+    await withExistingStore(storeConfigFrom(opts), async (store) => {
       const released = await releaseHoldAct(store, id, reason, cliActor(), now);
       if (!released) {
         const known = (await store.listHolds({ includeReleased: true })).find((h) => h.id === id);

@@ -5,7 +5,7 @@ import { LogwardenError } from '../errors.ts';
 import { LogTypes } from '../logs/log-types.ts';
 import { LineTooLongError } from '../logs/ndjson-lines.ts';
 import { ingestNdjson, NoEntriesError } from '../service/ingest-logs.ts';
-import { configFrom, counted, fileProblem, noTenant, printJson, type StoreFlags, storeOptions, withExistingStore } from './common.ts';
+import { counted, fileProblem, noTenant, printJson, type StoreFlags, storeConfigFrom, storeOptions, withExistingStore } from './common.ts';
 import { CommandError } from './exit-codes.ts';
 import { createProgress } from './progress.ts';
 
@@ -48,7 +48,7 @@ export function registerIngest(program: Command): void {
           'A line looks like:\n  {"logType":"AccessLog","userId":"5120938476102938475","eventTime":"2026-03-04T09:15:02.117Z","logRecord":{"method":"GET"}}\n',
       ),
   ).action(async (file: string, opts: StoreFlags & { tenant: string; json?: boolean }) => {
-    const config = configFrom(opts);
+    const config = storeConfigFrom(opts, ['extraLogTypes', 'ndjsonMemoryBytes', 'maxNdjsonLineBytes']);
     const types = new LogTypes(config.extraLogTypes);
     const fromStdin = file === '-';
     // Before the store is opened: a wrong path creates no data directory.

@@ -3,7 +3,17 @@ import type { Command } from 'commander';
 import { cliActor } from '../admin/actor.ts';
 import { createKeyAct, revokeKeyAct } from '../admin/keys.ts';
 import { SCOPES, type Scope } from '../store/store.ts';
-import { configFrom, jsonOutput, noTenant, printJson, printTable, type StoreFlags, storeOptions, withExistingStore, writeOut } from './common.ts';
+import {
+  jsonOutput,
+  noTenant,
+  printJson,
+  printTable,
+  type StoreFlags,
+  storeConfigFrom,
+  storeOptions,
+  withExistingStore,
+  writeOut,
+} from './common.ts';
 import { CommandError, UsageError } from './exit-codes.ts';
 
 const SHORT: Record<string, Scope> = { read: 'api:logs:read', write: 'api:logs:write' };
@@ -43,7 +53,7 @@ export function registerKeys(program: Command, now: () => number = Date.now): vo
       .addHelpText('after', '\nExample:\n  logwarden keys create --tenant 123456789012345678 --scope api:logs:read --scope api:logs:write\n'),
   ).action(async (opts: StoreFlags & { tenant: string; scope?: string[]; json?: boolean }) => {
     const scopes = parseScopes(opts.scope ?? []);
-    const config = configFrom(opts);
+    const config = storeConfigFrom(opts);
     await withExistingStore(config, async (store) => {
       if (!(await store.getTenant(opts.tenant))) throw noTenant(opts.tenant, config);
       const key = await createKeyAct(store, opts.tenant, scopes, cliActor(), now);
@@ -74,7 +84,7 @@ export function registerKeys(program: Command, now: () => number = Date.now): vo
         "\nExamples:\n  logwarden keys list --tenant 123456789012345678\n  logwarden keys list --tenant 123456789012345678 --json | jq -r '.[] | select(.revokedAt == null) | .accessKey'\n",
       ),
   ).action(async (opts: StoreFlags & { tenant: string; json?: boolean }) => {
-    const config = configFrom(opts);
+    const config = storeConfigFrom(opts);
     await withExistingStore(config, async (store) => {
       if (!(await store.getTenant(opts.tenant))) throw noTenant(opts.tenant, config);
       const list = await store.listAccessKeys(opts.tenant);
@@ -97,7 +107,7 @@ export function registerKeys(program: Command, now: () => number = Date.now): vo
       .option('--json', 'print {"accessKey", "revoked"} as JSON')
       .addHelpText('after', '\nExample:\n  logwarden keys revoke LWZKHJNASGVDTD2QNUUJIJ      # the access key from `keys list`, never the secret\n'),
   ).action(async (accessKey: string, opts: StoreFlags & { json?: boolean }) => {
-    await withExistingStore(configFrom(opts), async (store) => {
+    await withExistingStore(storeConfigFrom(opts), async (store) => {
       const result = await revokeKeyAct(store, accessKey, cliActor(), now);
       // Not repeated when it could be a secret pasted by mistake (secrets hold lower-case letters; access keys do not).
       if (!result)

@@ -5,7 +5,7 @@ import type { NewEntry } from '../logs/entry.ts';
 import { GONG_LOG_TYPES } from '../logs/log-types.ts';
 import { formatEventTime } from '../logs/time.ts';
 import type { Store } from '../store/store.ts';
-import { configFrom, intFlag, noTenant, printJson, type StoreFlags, storeOptions, withExistingStore } from './common.ts';
+import { intFlag, noTenant, printJson, type StoreFlags, storeConfigFrom, storeOptions, withExistingStore } from './common.ts';
 import { parseWhen, WHEN_HELP } from './dates.ts';
 import { UsageError } from './exit-codes.ts';
 import { createProgress } from './progress.ts';
@@ -78,7 +78,7 @@ export function registerSeed(program: Command, clock: () => number = Date.now): 
   ).action(async (opts: SeedFlags) => {
     const { entries, days, seed, toMs, types } = seedPlan(opts, clock);
     const fromMs = toMs - days * DAY_MS;
-    const config = configFrom(opts);
+    const config = storeConfigFrom(opts);
     await withExistingStore(config, async (store) => {
       if (!(await store.getTenant(opts.tenant))) throw noTenant(opts.tenant, config, ' (list them with `logwarden tenants list`)');
       let source: Iterator<NewEntry>;

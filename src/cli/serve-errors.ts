@@ -124,7 +124,7 @@ function fixFor(code: string, use: string, dir: string): string {
   return `${use}, or fix its permissions`;
 }
 
-function dataDirFailure(e: SystemError, config: Config): string | undefined {
+function dataDirFailure(e: SystemError, config: Pick<Config, 'dataDir'>): string | undefined {
   const code = typeof e.code === 'string' ? e.code : '';
   const dir = config.dataDir;
   const file = join(dir, DATABASE_FILE);
@@ -227,12 +227,12 @@ function postgresFailure(e: SystemError, url: string): string | undefined {
   }
 }
 
-function storeFailure(e: SystemError, config: Config): string | undefined {
+function storeFailure(e: SystemError, config: Pick<Config, 'dataDir' | 'databaseUrl'>): string | undefined {
   return config.databaseUrl ? postgresFailure(e, config.databaseUrl) : dataDirFailure(e, config);
 }
 
 /** A failure to open the store as one actionable line (exit code 1), or the error itself when it is not one we know. */
-export function explainStoreFailure(err: unknown, config: Config): unknown {
+export function explainStoreFailure(err: unknown, config: Pick<Config, 'dataDir' | 'databaseUrl'>): unknown {
   if (typeof err !== 'object' || err === null || err instanceof CommandError) return err;
   const message = storeFailure(err as SystemError, config);
   return message === undefined ? err : new CommandError(message);

@@ -9,7 +9,7 @@ import { GONG_LOG_TYPES, LOG_TYPE_NAME, LogTypes } from '../logs/log-types.ts';
 import { isIncomplete, type MirrorRound, type MirrorTarget, mirrorTypes } from '../service/mirror-logs.ts';
 import { effectiveRetention, retentionCutoff } from '../store/retention-policy.ts';
 import type { RetentionDays, Store } from '../store/store.ts';
-import { configFrom, printJson, printTable, type StoreFlags, storeOptions, withExistingStore } from './common.ts';
+import { printJson, printTable, type StoreFlags, storeConfigFrom, storeOptions, withExistingStore } from './common.ts';
 import { parseDuration, parseWhen, WHEN_HELP } from './dates.ts';
 import { CommandError, InterruptedError, UsageError } from './exit-codes.ts';
 import { createProgress } from './progress.ts';
@@ -277,7 +277,7 @@ ordinary quiet window.`,
       if (command.getOptionValueSource('interval') === 'cli' && !flags.follow) {
         throw new UsageError('--interval goes with --follow (the time between runs); without --follow, sync runs once');
       }
-      const config = configFrom(flags);
+      const config = storeConfigFrom(flags, ['extraLogTypes', 'retentionDays', 'accessKey', 'secret']);
       const types = typesFrom(flags.types, new LogTypes(config.extraLogTypes));
       const now = clock();
       if (parseWhen(flags.since, '--since', now).ms > now)

@@ -20,7 +20,6 @@ import { heldBack, type PurgeClock, purgeClock } from '../store/purge-clock.ts';
 import { isRetentionDays, MAX_RETENTION_DAYS } from '../store/retention-policy.ts';
 import type { RetentionDays, Store, Tenant } from '../store/store.ts';
 import {
-  configFrom,
   counted,
   intFlag,
   jsonOutput,
@@ -29,6 +28,7 @@ import {
   printJson,
   printTable,
   type StoreFlags,
+  storeConfigFrom,
   storeOptions,
   withExistingStore,
   withStore,
@@ -36,7 +36,7 @@ import {
 } from './common.ts';
 import { CommandError, UsageError } from './exit-codes.ts';
 
-function effectiveLimits(t: Tenant, config: Config) {
+function effectiveLimits(t: Tenant, config: Pick<Config, 'readPerSecond' | 'readPerDay' | 'ingestPerSecond'>) {
   return {
     readPerSecond: t.limits.readPerSecond ?? config.readPerSecond,
     readPerDay: t.limits.readPerDay ?? config.readPerDay,
@@ -49,7 +49,7 @@ function limitCell(own: number | null, effective: number): string {
 }
 
 /** The tenant's retention per type: the configured types and any other it holds. */
-async function retentionOf(store: Store, config: Config, tenantId: string) {
+async function retentionOf(store: Store, config: Pick<Config, 'extraLogTypes' | 'retentionDays'>, tenantId: string) {
   const settings = (await store.getRetention(tenantId)) ?? { perType: {} };
   const types = typesToShow(new LogTypes(config.extraLogTypes).names, await store.logTypes(tenantId));
   return retentionView(settings, serverRetention(config), types);
@@ -102,7 +102,7 @@ function registerTenantCreate(tenants: Command, now: () => number): void {
     const name = plainTextFlag('--name', opts.name.trim());
     if (name === '') throw new UsageError('--name is blank: give the tenant a name');
     if (name.length > 200) throw new UsageError(`--name must be at most 200 characters (got ${name.length})`);
-    await withStore(configFrom(opts), async (store) => {
+    await withStore(storeConfigFrom(opts), async (store) => {
       const t = await createTenantAct(store, name, cliActor(), now);
       try {
         await writeOut(opts.json ? jsonOutput({ id: t.id, name: t.name }) : `${t.id}\n`);
@@ -122,7 +122,7 @@ function registerTenantList(tenants: Command): void {
       .option('--json', 'print as JSON')
       .addHelpText('after', '\nExamples:\n  logwarden tenants list\n  logwarden tenants list --json --data-dir /var/lib/logwarden\n'),
   ).action(async (opts: StoreFlags & { json?: boolean }) => {
-    const config = configFrom(opts);
+    const config = storeConfigFrom(opts, ['readPerSecond', 'readPerDay', 'ingestPerSecond']);
     await withExistingStore(config, async (store) => {
       const list = await store.listTenants();
       if (opts.json) {
@@ -166,7 +166,7 @@ function registerTenantShow(tenants: Command): void {
           '\nExamples:\n  logwarden tenants show 123456789012345678\n  logwarden tenants show 123456789012345678 --json\n',
       ),
   ).action(async (id: string, opts: StoreFlags & { json?: boolean }) => {
-    const config = configFrom(opts);
+    const config = storeConfigFrom(opts, ['readPerSecond', 'readPerDay', 'ingestPerSecond', 'extraLogTypes', 'retentionDays']);
     await withExistingStore(config, async (store) => {
       const t = await store.getTenant(id);
       if (!t) throw noTenant(id, config);
@@ -224,7 +224,7 @@ function registerTenantLimits(tenants: Command, now: () => number): void {
         ...(opts.ingestPerSecond !== undefined && { ingestPerSecond: intFlag('--ingest-per-second', opts.ingestPerSecond, 1, 1_000_000) }),
         ...(opts.reset && { readPerSecond: null, readPerDay: null, ingestPerSecond: null }),
       };
-      const config = configFrom(opts);
+      const config = storeConfigFrom(opts, ['readPerSecond', 'readPerDay', 'ingestPerSecond']);
       await withExistingStore(config, async (store) => {
         const t = await changeLimitsAct(store, id, change, cliActor(), now);
         if (!t) throw noTenant(id, config);
@@ -292,7 +292,7 @@ function registerTenantRetention(tenants: Command, now: () => number): void {
       ),
   ).action(async (id: string, opts: StoreFlags & RetentionFlags) => {
     const change = retentionChange(opts);
-    const config = configFrom(opts);
+    const config = storeConfigFrom(opts, ['extraLogTypes', 'retentionDays']);
     await withExistingStore(config, async (store) => {
       if (!(await store.getTenant(id))) throw noTenant(id, config);
       const logType = opts.type === undefined ? null : opts.type.trim();
@@ -368,7 +368,7 @@ function holdsNote(preview: readonly PurgePreview[]): string {
 /** `tenants retention --dry-run`: what the purge would delete now, under the change if any; nothing stored. */
 async function previewRetention(
   store: Store,
-  config: Config,
+  config: Pick<Config, 'retentionDays'>,
   tenantId: string,
   change: { logType: string | null; days: RetentionDays | undefined } | undefined,
   nowMs: number,

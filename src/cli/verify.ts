@@ -25,10 +25,10 @@ import {
   VerifyError,
   type WindowProof,
 } from '../client/index.ts';
-import { type Config, loadConfig, verifyCacheDir, verifyStatePath } from '../config.ts';
+import { type Config, verifyCacheDir, verifyStatePath } from '../config.ts';
 import { compareInstants, parseDateTime } from '../logs/time.ts';
 import { type Checkpoint, encodeBase64, NoteKeyError, parseVerifierKey } from '../tlog/index.ts';
-import { counted, fileProblem, intFlag, printJson, writeFailure, writeWhole } from './common.ts';
+import { counted, fileProblem, intFlag, printJson, settingsFor, writeFailure, writeWhole } from './common.ts';
 import { checkLater, parseWhen, WHEN_HELP } from './dates.ts';
 import { CommandError, UsageError } from './exit-codes.ts';
 import { createProgress } from './progress.ts';
@@ -248,7 +248,7 @@ function humanWindow(p: WindowProof): string {
 }
 
 async function runOnline(flags: VerifyFlags): Promise<void> {
-  const client = clientFrom(flags, loadConfig());
+  const client = clientFrom(flags, settingsFor(['accessKey', 'secret']));
   const logKey = checkLogKey(flags.logKey);
   const statePath = flags.state ?? verifyStatePath();
   const file = readState(statePath);

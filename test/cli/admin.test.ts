@@ -119,6 +119,34 @@ describe('logwarden tenants, keys, ingest', () => {
     assert.equal(existsSync(join(nowhere, 'logwarden.db')), true);
   });
 
+  it('refuses a bad setting only where it is used: a command warns of a server-only one, serve refuses them all in one error', async () => {
+    const tenant = JSON.parse((await runCli(['tenants', 'create', '--name', 'Settings', '--json', ...flags()])).stdout);
+    const env = { LOGWARDEN_PORT: 'http', LOGWARDEN_READ_PER_SECOND: '0' };
+    const port = 'LOGWARDEN_PORT must be an integer from 0 to 65535 (got "http")';
+    const perSecond = 'LOGWARDEN_READ_PER_SECOND must be an integer from 1 to 1000000 (got "0")';
+    const warning = (problem: string) =>
+      `logwarden: warning: ${problem} (this command does not use it; \`logwarden serve\` refuses to start with it)\n`;
+    for (const args of [
+      ['keys', 'create', '--tenant', tenant.id, '--scope', 'read'],
+      ['keys', 'list', '--tenant', tenant.id],
+      ['holds', 'list'],
+      ['tenants', 'retention', tenant.id],
+    ]) {
+      const r = await runCli([...args, ...flags()], { env });
+      assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+      assert.ok(r.stderr.startsWith(warning(port) + warning(perSecond)), `${args.join(' ')}: ${r.stderr}`);
+      assert.doesNotMatch(r.stderr, /invalid configuration/);
+    }
+    // The tenants' limits are shown with the server's defaults, so a bad default is refused there.
+    const list = await runCli(['tenants', 'list', ...flags()], { env: { LOGWARDEN_PORT: 'http' } });
+    assert.equal(list.code, 0, list.stderr);
+    assert.equal(list.stderr, warning(port));
+    const limits = await runCli(['tenants', 'list', ...flags()], { env });
+    assert.deepEqual([limits.code, limits.stderr], [2, `logwarden: invalid configuration:\n  - ${perSecond}\n`]);
+    const serve = await runCli(['serve', ...flags()], { env });
+    assert.deepEqual([serve.code, serve.stderr], [2, `logwarden: invalid configuration:\n  - ${port}\n  - ${perSecond}\n`]);
+  });
+
   it('reports usage errors with exit 2 and other failures with exit 1, on one line', async () => {
     const usage = await runCli(['keys', 'create', '--tenant', '1', '--scope', 'admin', ...flags()]);
     assert.equal(usage.code, 2);
