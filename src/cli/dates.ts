@@ -1,6 +1,7 @@
 /**
  * Dates and durations as people type them on a command line: ISO-8601 with an offset
- * (`2026-03-04T09:00:00-07:00`), a UTC day (`2026-03-04`), or a time ago (`7d`, `12h`, `30m`).
+ * (`2026-03-04T09:00:00-07:00`, or `-0700`, or `-07`), a UTC day (`2026-03-04`), or a time ago
+ * (`7d`, `12h`, `30m`).
  * Relative forms are resolved once, against the moment the command started, so every request
  * of one run uses the same bounds.
  */
@@ -10,10 +11,12 @@ import { UsageError } from './exit-codes.ts';
 const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 } as const;
 const DURATION = /^(\d{1,9})(s|m|h|d|w)$/;
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
+/** A date-time whose offset is written without its colon (`+0530`) or as hours only (`+05`, ISO-8601's ±hh). */
+const SHORT_OFFSET = /^(\d{4}-\d{2}-\d{2}[Tt][\d:.,]+)([+-]\d{2})(\d{2})?$/;
 
 /** A point in time as given and as it will be sent. */
 export interface When {
-  /** What goes on the wire: the ISO-8601 text as given, or a resolved UTC time. */
+  /** What goes on the wire: the ISO-8601 text as given (its offset written ±hh:mm), or a resolved UTC time. */
   readonly iso: string;
   /** Milliseconds since the epoch (truncated to the millisecond). */
   readonly ms: number;
@@ -41,7 +44,9 @@ export function parseWhen(text: string, flag: string, nowMs: number): When {
     if (ms < FIRST_MS) throw new UsageError(`${flag} ${t} reaches back before the year 1; give a shorter time ago, or a date`);
     return { iso: new Date(ms).toISOString(), ms, instant: { ms, sub: '' } };
   }
-  const iso = DAY.test(t) ? `${t}T00:00:00Z` : t;
+  // Sent as ±hh:mm, the offset every Gong-compatible source reads (the contract's own examples).
+  const short = SHORT_OFFSET.exec(t);
+  const iso = DAY.test(t) ? `${t}T00:00:00Z` : short ? `${short[1]}${short[2]}:${short[3] ?? '00'}` : t;
   const parsed = parseDateTime(iso);
   if (!parsed.ok) throw new UsageError(`${flag} ${parsed.problem}; use ${WHEN_HELP}`);
   return { iso, ms: parsed.instant.ms, instant: parsed.instant };

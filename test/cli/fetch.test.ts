@@ -254,6 +254,16 @@ describe('logwarden fetch against a misbehaving Gong-compatible server', () => {
     assert.match(reversed.stderr, /--to must be later than --from/);
   });
 
+  it('sends an offset typed as hours only (+05) or without its colon (+0530) as ±hh:mm', async () => {
+    const r = await runCliInProcess(
+      fetchArgs('--from', '2026-01-01T05:00:00+05', '--to', '2026-01-01T06:30:00+0530', '--access-key', 'KEY', '--secret', 'SECRET'),
+      { now: () => START },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const q = server.requests[0]!.url.searchParams;
+    assert.deepEqual([q.get('fromDateTime'), q.get('toDateTime')], ['2026-01-01T05:00:00+05:00', '2026-01-01T06:30:00+05:30']);
+  });
+
   it('stops a bundle on Ctrl-C with exit 130, saying that nothing was written', async () => {
     const out = join(dir.path, 'interrupted.bundle');
     server.faults.push({ kind: 'slow', ms: 20_000 });
