@@ -35,6 +35,21 @@ export const CLIENT_ERROR_CODES = [
 
 export type ClientErrorCode = (typeof CLIENT_ERROR_CODES)[number];
 
+/** What the requests of a failed ingest call that were answered stored, and which entries they held. */
+export interface IngestedBeforeFailure {
+  readonly accepted: number;
+  readonly duplicates: number;
+  /** Requests answered with their counts. */
+  readonly requests: number;
+  /**
+   * The entries those requests held, as ranges of positions in the input (0-based, `last`
+   * included; for NDJSON the n-th entry or non-blank line), in input order. With several requests
+   * in flight, batches after the failed one may be among them. Every other entry was not
+   * acknowledged: sending them again (or the whole input: ingest is idempotent) completes the call.
+   */
+  readonly acknowledged: readonly { readonly first: number; readonly last: number }[];
+}
+
 export interface LogsApiErrorDetails {
   status?: number | undefined;
   requestId?: string | undefined;
@@ -43,8 +58,8 @@ export interface LogsApiErrorDetails {
   oauthError?: string | undefined;
   retryAfterMs?: number | undefined;
   attempts?: number | undefined;
-  /** For a failed ingest: what earlier requests of the same call stored (they stay stored). */
-  ingested?: { accepted: number; duplicates: number; requests: number } | undefined;
+  /** For a failed ingest: what other requests of the same call stored (they stay stored). */
+  ingested?: IngestedBeforeFailure | undefined;
   cause?: unknown;
 }
 
@@ -61,8 +76,8 @@ export class LogsApiError extends Error {
   readonly retryAfterMs: number | undefined;
   /** How many requests were made before giving up. */
   readonly attempts: number;
-  /** For a failed ingest: what earlier requests of the same call stored (they stay stored; replaying them only adds duplicates). */
-  readonly ingested: { readonly accepted: number; readonly duplicates: number; readonly requests: number } | undefined;
+  /** For a failed ingest: what other requests of the same call stored (they stay stored; replaying them only adds duplicates). */
+  readonly ingested: IngestedBeforeFailure | undefined;
 
   constructor(code: ClientErrorCode, summary: string, details: LogsApiErrorDetails = {}) {
     const messages = details.messages ?? [];

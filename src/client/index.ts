@@ -22,7 +22,14 @@ export { GONG_LOG_TYPES, type GongLogType } from '../logs/log-types.ts';
 // The verifiable log's types that the verifier, the evidence bundles and TlogClient hand out or take.
 export type { BadReceipt, Checkpoint, DeletedLeaf, Hash, NoteVerifier, Tile } from '../tlog/index.ts';
 export { CompactRange } from './compact-range.ts';
-export { CLIENT_ERROR_CODES, type ClientErrorCode, isLogsApiError, LogsApiError, type LogsApiErrorDetails } from './errors.ts';
+export {
+  CLIENT_ERROR_CODES,
+  type ClientErrorCode,
+  type IngestedBeforeFailure,
+  isLogsApiError,
+  LogsApiError,
+  type LogsApiErrorDetails,
+} from './errors.ts';
 export {
   type BundleCheck,
   type BundleDeletion,

@@ -5,6 +5,7 @@
  * batch) and each request is held as text until answered, so it can be sent again: ingest
  * is idempotent (an entry already stored counts as a duplicate), which makes a retry after a
  * 429, a 5xx, a timeout or a dropped connection safe even when the first attempt was stored.
+ * A few requests are in flight at once (`concurrency`); the first that fails stops the call.
  */
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
@@ -39,7 +40,17 @@ export interface IngestOptions {
   maxEntries?: number;
   /** Bytes per request body at most (default 32 MiB for JSON, 8 MiB for NDJSON). */
   maxBytes?: number;
-  /** Called after each request is stored, with the totals so far. */
+  /**
+   * Requests in flight at once (default 2, at most 8): the next batch is on its way while the
+   * server stores one. Each request is still stored all or nothing and acknowledged on its own;
+   * memory holds up to this many batches (each up to `maxBytes`) besides the one being filled.
+   * Once a request fails, no further batch is sent; the requests in flight are answered first,
+   * and the error names the failed batch and every entry acknowledged (`ingested`). Batches in
+   * flight together may be stored in either order (the order of their leaves in the verifiable
+   * log, and of entries sharing an eventTime); 1 sends one request after another, in input order.
+   */
+  concurrency?: number;
+  /** Called after each request is stored, in the order they are answered, with the totals so far. */
   onProgress?: (totals: IngestResult) => void;
   signal?: AbortSignal;
 }
@@ -56,6 +67,9 @@ export interface IngestResult {
 export const MAX_BATCH_ENTRIES = 10_000;
 export const MAX_BATCH_BYTES = 32 * 1024 * 1024;
 export const NDJSON_REQUEST_BYTES = 8 * 1024 * 1024;
+export const DEFAULT_INGEST_CONCURRENCY = 2;
+/** Half the server's default of ingest bodies read at once for one tenant (LOGWARDEN_MAX_CONCURRENT_INGESTS 16). */
+export const MAX_INGEST_CONCURRENCY = 8;
 
 /** Sends one request body and resolves to the server's counts; the client's request core does the retrying. */
 export type SendBody = (body: string, contentType: string, signal: AbortSignal | undefined) => Promise<{ accepted: number; duplicates: number }>;
@@ -118,20 +132,51 @@ class Batch {
   }
 }
 
-function limitsFrom(options: IngestOptions, defaultBytes: number): { maxEntries: number; maxBytes: number } {
+function limitsFrom(options: IngestOptions, defaultBytes: number): { maxEntries: number; maxBytes: number; concurrency: number } {
   const maxEntries = options.maxEntries ?? MAX_BATCH_ENTRIES;
   const maxBytes = options.maxBytes ?? defaultBytes;
+  const concurrency = options.concurrency ?? DEFAULT_INGEST_CONCURRENCY;
   if (!Number.isInteger(maxEntries) || maxEntries < 1) throw new TypeError('maxEntries must be a positive integer');
   if (!Number.isInteger(maxBytes) || maxBytes < 1024) throw new TypeError('maxBytes must be an integer of at least 1024');
-  return { maxEntries, maxBytes };
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > MAX_INGEST_CONCURRENCY) {
+    throw new TypeError(`concurrency must be an integer from 1 to ${MAX_INGEST_CONCURRENCY}`);
+  }
+  return { maxEntries, maxBytes, concurrency };
 }
 
-/** Adds where the failing request's entries sit in the whole input, and what was stored before it. */
-function withPlace(err: unknown, what: string, done: IngestResult): unknown {
+/** Input positions first–last (0-based, `last` included). */
+interface Span {
+  readonly first: number;
+  readonly last: number;
+}
+
+/** How a kind of ingest words its failed request and the entries acknowledged, for the error's message. */
+interface Wording {
+  /** The failed request, e.g. `the batch of entries 4–5`. */
+  request(span: Span): string;
+  /** The acknowledged entries, e.g. `entries 0–3, 6–9`. */
+  ranges(spans: readonly Span[]): string;
+}
+
+/** Spans in input order, consecutive ones joined: 0–3 and 4–7 are 0–7. */
+function merged(spans: readonly Span[]): Span[] {
+  const out: Span[] = [];
+  for (const s of [...spans].sort((a, b) => a.first - b.first)) {
+    const prev = out.at(-1);
+    if (prev && prev.last + 1 === s.first) out[out.length - 1] = { first: prev.first, last: s.last };
+    else out.push(s);
+  }
+  return out;
+}
+
+/** Adds where the failing request's entries sit in the whole input, and which entries the other requests stored. */
+function withPlace(err: unknown, failed: Span, wording: Wording, done: IngestResult, acknowledged: readonly Span[]): unknown {
   if (!(err instanceof LogsApiError)) return err;
+  const spans = merged(acknowledged);
+  const which = spans.length === 0 ? '' : `: ${wording.ranges(spans)}`;
   return new LogsApiError(
     err.code,
-    `${what} failed (after ${done.accepted + done.duplicates} entries in ${done.requests} requests were stored or already there)`,
+    `${wording.request(failed)} failed (${done.accepted + done.duplicates} entries in ${done.requests} requests were stored or already there${which}; no other was acknowledged)`,
     {
       status: err.status,
       requestId: err.requestId,
@@ -139,7 +184,7 @@ function withPlace(err: unknown, what: string, done: IngestResult): unknown {
       retryAfterMs: err.retryAfterMs,
       attempts: err.attempts,
       cause: err,
-      ingested: { ...done },
+      ingested: { ...done, acknowledged: spans },
     },
   );
 }
@@ -155,6 +200,49 @@ class Totals {
   }
 }
 
+/**
+ * Sends batches with up to `concurrency` requests in flight. A failed request stops it: no
+ * batch is sent after it, and `settle` waits for those in flight, then throws for the failed
+ * batch first in input order.
+ */
+class BatchSender {
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly acknowledged: Span[] = [];
+  private failure: { span: Span; err: unknown } | undefined;
+
+  constructor(
+    private readonly concurrency: number,
+    private readonly request: (texts: string[]) => Promise<{ accepted: number; duplicates: number }>,
+    private readonly totals: Totals,
+  ) {}
+
+  /** Sends `texts` (input positions from `first` on) once fewer than `concurrency` requests are in flight; false, sending nothing, once one has failed. */
+  async send(texts: string[], first: number): Promise<boolean> {
+    while (this.failure === undefined && this.inFlight.size >= this.concurrency) await Promise.race(this.inFlight);
+    if (this.failure !== undefined) return false;
+    const span = { first, last: first + texts.length - 1 };
+    const answered: Promise<void> = this.request(texts)
+      .then(
+        (counts) => {
+          this.totals.add(counts);
+          this.acknowledged.push(span);
+        },
+        (err: unknown) => {
+          if (this.failure === undefined || span.first < this.failure.span.first) this.failure = { span, err };
+        },
+      )
+      .finally(() => this.inFlight.delete(answered));
+    this.inFlight.add(answered);
+    return true;
+  }
+
+  /** Waits until no request is in flight; then throws the first failed batch's error, saying where it was and what was stored. */
+  async settle(wording: Wording): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.all(this.inFlight);
+    if (this.failure) throw withPlace(this.failure.err, this.failure.span, wording, this.totals.result, this.acknowledged);
+  }
+}
+
 /** JSON batches of one type: `{"logType": …, "logEntries": [ … ]}`, each within the limits. */
 export async function ingestBatches(
   send: SendBody,
@@ -162,39 +250,50 @@ export async function ingestBatches(
   entries: Iterable<IngestEntry | LogEntry> | AsyncIterable<IngestEntry | LogEntry>,
   options: IngestOptions = {},
 ): Promise<IngestResult> {
-  const { maxEntries, maxBytes } = limitsFrom(options, MAX_BATCH_BYTES);
+  const { maxEntries, maxBytes, concurrency } = limitsFrom(options, MAX_BATCH_BYTES);
   const head = `{"logType":${JSON.stringify(logType)},"logEntries":[`;
   const batch = new Batch(maxEntries, maxBytes, Buffer.byteLength(head) + 2, 1);
   const totals = new Totals(options.onProgress);
-  const flush = async (nextIndex: number) => {
-    const { texts, firstIndex } = batch.take(nextIndex);
-    if (texts.length === 0) return;
-    try {
-      totals.add(await send(`${head}${texts.join(',')}]}`, 'application/json', options.signal));
-    } catch (err) {
-      throw withPlace(err, `the batch of entries ${firstIndex}–${firstIndex + texts.length - 1}`, totals.result);
-    }
-  };
+  const sender = new BatchSender(concurrency, (texts) => send(`${head}${texts.join(',')}]}`, 'application/json', options.signal), totals);
+  const span = (s: Span) => `${s.first}–${s.last}`;
   await sendInBatches(
     (async function* () {
       for await (const e of entries) yield entryText(e);
     })(),
     batch,
-    flush,
+    sender,
+    { request: (s) => `the batch of entries ${span(s)}`, ranges: (spans) => `entries ${spans.map(span).join(', ')}` },
   );
   return totals.result;
 }
 
-/** Adds each text to `batch`, flushing a full batch before the text that would overflow it, and the rest at the end. */
-async function sendInBatches(texts: AsyncIterable<string>, batch: Batch, flush: (nextIndex: number) => Promise<void>): Promise<void> {
-  let index = 0;
-  for await (const text of texts) {
-    const bytes = Buffer.byteLength(text);
-    if (!batch.fits(bytes)) await flush(index);
-    batch.add(text, bytes);
-    index++;
+/**
+ * Adds each text to `batch`, sending a full batch before the text that would overflow it, and
+ * the rest at the end; stops reading at the first failed request. Returns once every request
+ * sent is answered.
+ */
+async function sendInBatches(texts: AsyncIterable<string>, batch: Batch, sender: BatchSender, wording: Wording): Promise<void> {
+  const flush = (nextIndex: number): Promise<boolean> => {
+    const { texts, firstIndex } = batch.take(nextIndex);
+    return texts.length === 0 ? Promise.resolve(true) : sender.send(texts, firstIndex);
+  };
+  let failed = false;
+  try {
+    let index = 0;
+    for await (const text of texts) {
+      const bytes = Buffer.byteLength(text);
+      if (!batch.fits(bytes) && !(await flush(index))) {
+        failed = true;
+        break;
+      }
+      batch.add(text, bytes);
+      index++;
+    }
+    if (!failed) await flush(index);
+  } finally {
+    // A failure to read the input, too, waits for the requests in flight: nothing is sent after the call has ended.
+    await sender.settle(wording);
   }
-  await flush(index);
 }
 
 /** NDJSON text lines of a byte or text stream, without their line ends; blank lines skipped. */
@@ -233,30 +332,22 @@ export async function ingestLines(
   source: Readable | Iterable<IngestLine | LogEntryLine> | AsyncIterable<IngestLine | LogEntryLine>,
   options: IngestOptions = {},
 ): Promise<IngestResult> {
-  const { maxEntries, maxBytes } = limitsFrom(options, NDJSON_REQUEST_BYTES);
+  const { maxEntries, maxBytes, concurrency } = limitsFrom(options, NDJSON_REQUEST_BYTES);
   const batch = new Batch(maxEntries, maxBytes, 1, 1);
   const totals = new Totals(options.onProgress);
-  const flush = async (nextLine: number) => {
-    const { texts, firstIndex } = batch.take(nextLine);
-    if (texts.length === 0) return;
-    try {
-      totals.add(await send(texts.join('\n') + '\n', 'application/x-ndjson', options.signal));
-    } catch (err) {
-      const first = firstIndex + 1;
-      const what = isByteStream(source) ? 'lines' : 'entries';
-      throw withPlace(
-        err,
-        `the request of ${what} ${first}–${first + texts.length - 1} of the input (blank lines not counted; its line n is input line ${firstIndex}+n)`,
-        totals.result,
-      );
-    }
-  };
+  const sender = new BatchSender(concurrency, (texts) => send(texts.join('\n') + '\n', 'application/x-ndjson', options.signal), totals);
+  const what = isByteStream(source) ? 'lines' : 'entries';
+  // Counted from 1, as lines are.
+  const span = (s: Span) => `${s.first + 1}–${s.last + 1}`;
   const texts: AsyncIterable<string> = isByteStream(source)
     ? linesOf(source)
     : (async function* () {
         for await (const e of source) yield entryText(e, e.logType);
       })();
-  await sendInBatches(texts, batch, flush);
+  await sendInBatches(texts, batch, sender, {
+    request: (s) => `the request of ${what} ${span(s)} of the input (blank lines not counted; its line n is input line ${s.first}+n)`,
+    ranges: (spans) => `${what} ${spans.map(span).join(', ')}`,
+  });
   return totals.result;
 }
 

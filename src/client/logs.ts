@@ -201,9 +201,10 @@ export class LogsClient {
 
   /**
    * Stores entries of one log type (scope `api:logs:write`), in JSON batches of at most
-   * 10,000 entries and 32 MiB, one after another. Each batch is retried on 429, 5xx and
-   * network failures: ingest is idempotent, so a batch sent twice is stored once and the
-   * second answer counts it as duplicates. Resolves to the totals over every batch.
+   * 10,000 entries and 32 MiB, two requests in flight at once (`concurrency`). Each batch is
+   * retried on 429, 5xx and network failures: ingest is idempotent, so a batch sent twice is
+   * stored once and the second answer counts it as duplicates. Resolves to the totals over
+   * every batch; the first batch that fails stops the call (see IngestOptions.concurrency).
    */
   async ingest(
     logType: string,
@@ -215,8 +216,8 @@ export class LogsClient {
 
   /**
    * Stores NDJSON: the lines of a Readable (a file or stdin, sent as they are), or entries
-   * that each carry a `logType`. Read as it goes, in memory one request at a time (8 MiB by
-   * default); each request is stored all or nothing and retried like `ingest`.
+   * that each carry a `logType`. Read as it goes, in memory a request per request in flight
+   * (8 MiB by default, two in flight); each request is stored all or nothing and retried like `ingest`.
    */
   async ingestNdjson(
     source: Readable | Iterable<IngestLine | LogEntryLine> | AsyncIterable<IngestLine | LogEntryLine>,

@@ -11,6 +11,7 @@ import { type IngestEntry, LogsApiError, LogsClient } from '../../src/client/ind
 import { issueAccessKey } from '../../src/service/access-keys.ts';
 import { BIG_INTEGER } from '../support/entries.ts';
 import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.ts';
+import { type GateProxy, startGateProxy } from '../support/gate-proxy.ts';
 import { allBodies, type LiveSource, startLiveSource, tempDir } from '../support/live-source.ts';
 
 const START = Date.parse('2026-02-01T00:00:00Z');
@@ -28,6 +29,8 @@ describe('the SDK writing to a real logwarden server', () => {
   let proxy: FaultProxy;
   let client: LogsClient;
   let direct: LogsClient;
+  let gate: GateProxy;
+  let gated: LogsClient;
 
   before(async () => {
     source = await startLiveSource();
@@ -36,8 +39,11 @@ describe('the SDK writing to a real logwarden server', () => {
     const creds = { accessKey: key.accessKey, secret: key.secret };
     client = new LogsClient({ baseUrl: proxy.url, ...creds, retry: { baseDelayMs: 10, maxDelayMs: 50 } });
     direct = new LogsClient({ baseUrl: source.url, ...creds, requestsPerSecond: 0 });
+    gate = await startGateProxy(source.url);
+    gated = new LogsClient({ baseUrl: gate.url, ...creds });
   });
   after(async () => {
+    await gate.close();
     await proxy.close();
     await source.close();
   });
@@ -121,9 +127,76 @@ describe('the SDK writing to a real logwarden server', () => {
     assert.ok(err instanceof LogsApiError);
     assert.equal(err.code, 'bad_request');
     assert.equal(err.status, 400);
-    assert.deepEqual(err.ingested, { accepted: 4, duplicates: 0, requests: 2 });
+    assert.deepEqual(err.ingested, { accepted: 4, duplicates: 0, requests: 2, acknowledged: [{ first: 0, last: 3 }] });
     assert.match(err.message, /entries 4–4 failed/);
     assert.match(err.messages[0]!, /logEntries\[0\]\.eventTime/);
+  });
+
+  it('keeps two requests in flight by default, and no more than concurrency: the next batch goes while one is being stored', async () => {
+    /** Lets every request the gate holds through until `count` have been. */
+    const forwardEach = async (count: number) => {
+      for (let n = 0; n < count; ) {
+        for (const r of await gate.whenHeld(1)) {
+          assert.equal(await r.forward(), 201);
+          n++;
+        }
+      }
+    };
+    const before = gate.received.length;
+    const two = gated.ingest('AccessLog', entries(6, 500), { maxEntries: 2 });
+    // Both first batches reach the server's door before either is answered.
+    const firstTwo = await gate.whenHeld(2);
+    assert.deepEqual(firstTwo.map((r) => JSON.parse(r.body).logEntries.map((e: { logRecord: { i: number } }) => e.logRecord.i)).sort(), [
+      [500, 501],
+      [502, 503],
+    ]);
+    await forwardEach(3);
+    assert.deepEqual(await two, { accepted: 6, duplicates: 0, requests: 3 });
+    assert.equal(gate.maxHeld, 2);
+
+    const three = gated.ingest('AccessLog', entries(10, 506), { maxEntries: 2, concurrency: 3 });
+    await gate.whenHeld(3);
+    await forwardEach(5);
+    assert.deepEqual(await three, { accepted: 10, duplicates: 0, requests: 5 });
+    assert.equal(gate.maxHeld, 3);
+    assert.equal(gate.received.length - before, 8);
+    const stored = await allBodies(source.store, source.tenantId, 'AccessLog');
+    for (let i = 500; i < 516; i++)
+      assert.ok(
+        stored.some((b) => b.includes(`"logRecord":{"i":${i},`)),
+        `entry ${i} stored`,
+      );
+    await assert.rejects(gated.ingest('AccessLog', entries(1), { concurrency: 0 }), /concurrency must be an integer from 1 to 8/);
+  });
+
+  it('stops at the first failed batch: nothing is sent after it, and the error says which entries were acknowledged', async () => {
+    const before = gate.received.length;
+    const storedBefore = (await allBodies(source.store, source.tenantId, 'UserCallPlay')).length;
+    // Four batches of two; the first holds a bad entry.
+    const list: IngestEntry[] = [{ eventTime: 'yesterday', logRecord: {} }, ...entries(7, 600)];
+    const call = gated.ingest('UserCallPlay', list, { maxEntries: 2 }).catch((e: unknown) => e);
+    const held = await gate.whenHeld(2);
+    const bad = held.find((r) => r.body.includes('"yesterday"'))!;
+    const good = held.find((r) => r !== bad)!;
+    // The bad batch is answered first, while the second is still in flight, which then is stored.
+    assert.equal(await bad.forward(), 400);
+    assert.equal(await good.forward(), 201);
+    const err = await call;
+    assert.ok(err instanceof LogsApiError, String(err));
+    assert.equal(err.code, 'bad_request');
+    assert.deepEqual(err.ingested, { accepted: 2, duplicates: 0, requests: 1, acknowledged: [{ first: 2, last: 3 }] });
+    assert.match(
+      err.message,
+      /^the batch of entries 0–1 failed \(2 entries in 1 requests were stored or already there: entries 2–3; no other was acknowledged\)/,
+    );
+    assert.equal(gate.received.length - before, 2, 'no batch is sent after the failure');
+    const stored = await allBodies(source.store, source.tenantId, 'UserCallPlay');
+    assert.equal(stored.length - storedBefore, 2);
+    for (const i of [601, 602])
+      assert.ok(
+        stored.some((b) => b.includes(`"logRecord":{"i":${i},`)),
+        `entry ${i} stored`,
+      );
   });
 
   it('does not retry a refusal, and a read-only key is unauthorized', async () => {
