@@ -93,6 +93,35 @@ function limiterCases({ name, scope, shared, skip }: LimiterCasesOptions): void 
       assert.equal((await limiter.hit('t', windows, MIDNIGHT + DAY_MS)).allowed, true);
     });
 
+    it('keeps counting into the day it left when the clock steps back over midnight UTC', async () => {
+      const day: LimitWindow[] = [{ limit: 3, windowMs: DAY_MS }];
+      const after = MIDNIGHT + DAY_MS + 30_000;
+      assert.equal((await limiter.hit('t', day, after)).allowed, true);
+      assert.equal((await limiter.hit('t', day, after + 1)).allowed, true);
+      // Put back a minute: the day before by the clock, but its reads go on counting into the new day.
+      const back = after - 60_000;
+      assert.equal((await limiter.hit('t', day, back)).allowed, true);
+      assert.deepEqual(await limiter.hit('t', day, back + 1), { allowed: false, retryAfterMs: 2 * DAY_MS - (back + 1 - MIDNIGHT) });
+      assert.equal((await limiter.hit('t', day, MIDNIGHT + DAY_MS + 40_000)).allowed, false);
+      assert.equal((await limiter.hit('t', day, MIDNIGHT + 2 * DAY_MS)).allowed, true);
+    });
+
+    it("carries the count into the clock's window when the clock steps back further than a window", async () => {
+      const day: LimitWindow[] = [{ limit: 2, windowMs: DAY_MS }];
+      const ahead = MIDNIGHT + 365 * DAY_MS;
+      assert.equal((await limiter.hit('t', day, ahead)).allowed, true);
+      // Set right after running a year ahead: not shut out for a year, nor counting afresh.
+      const noon = MIDNIGHT + DAY_MS / 2;
+      assert.equal((await limiter.hit('t', day, noon)).allowed, true);
+      assert.deepEqual(await limiter.hit('t', day, noon + 1), { allowed: false, retryAfterMs: DAY_MS / 2 - 1 });
+      assert.equal((await limiter.hit('t', day, MIDNIGHT + DAY_MS)).allowed, true);
+      // The same for a second's window: a step back of an hour waits a second at most.
+      const second = perSecond(1);
+      assert.equal((await limiter.hit('s', second, ahead)).allowed, true);
+      assert.deepEqual(await limiter.hit('s', second, ahead - 3_600_000 + 100), { allowed: false, retryAfterMs: 900 });
+      assert.equal((await limiter.hit('s', second, ahead - 3_600_000 + 1000)).allowed, true);
+    });
+
     it('keeps keys apart', async () => {
       assert.equal((await limiter.hit('tenant-a', perSecond(1), MIDNIGHT)).allowed, true);
       assert.equal((await limiter.hit('tenant-a', perSecond(1), MIDNIGHT)).allowed, false);

@@ -59,6 +59,26 @@ for (const kind of await storeKinds()) {
       }
     });
 
+    it('does not start the daily read count afresh when the clock steps back over midnight UTC', async () => {
+      const midnight = Date.UTC(2026, 5, 2);
+      const clock = new TestClock(midnight + 30_000);
+      const t = await startTestApp({ factory: kind.factory, now: clock.now, config: { readPerSecond: 100, readPerDay: 3 } });
+      try {
+        assert.equal((await t.list(Q)).statusCode, 404);
+        assert.equal((await t.list(Q)).statusCode, 404);
+        clock.advance(-60_000); // 23:59:30 the day before
+        assert.equal((await t.list(Q)).statusCode, 404);
+        const r = await t.list(Q);
+        assert.equal(r.statusCode, 429, 'the fourth read of the day');
+        // Until the end of the day the reads were counted in, a day and a half-minute away.
+        assert.equal(r.headers['retry-after'], String((86_400_000 + 30_000) / 1000));
+        clock.ms = midnight + 86_400_000;
+        assert.equal((await t.list(Q)).statusCode, 404);
+      } finally {
+        await t.close();
+      }
+    });
+
     it('limits ingest and token requests each on their own counter, of the ingest limit', async () => {
       const clock = new TestClock();
       const t = await startTestApp({ factory: kind.factory, now: clock.now, config: { ingestPerSecond: 2, readPerSecond: 100 } });
@@ -105,7 +125,8 @@ for (const kind of await storeKinds()) {
           clock.nextSecond(5);
           const statuses = [];
           for (let i = 0; i < 6; i++) statuses.push((await t.list(Q)).statusCode);
-          assert.deepEqual(statuses, [404, 404, 404, 404, 404, 429]);
+          // Put back, the read before the step counts on into the clock's second (a count never starts afresh on a step back).
+          assert.deepEqual(statuses, stepMs === 0 ? [404, 404, 404, 404, 404, 429] : [404, 404, 404, 404, 429, 429]);
         } finally {
           await t.close();
         }

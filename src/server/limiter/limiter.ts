@@ -2,7 +2,8 @@
  * The rate limiter's store contract. Windows are fixed and aligned to the epoch, so a
  * one-second window turns over on each second and a one-day window at midnight UTC; the
  * time a rejected client must wait is therefore exact, which keeps `Retry-After` truthful.
- * Rejected requests are not counted.
+ * Rejected requests are not counted. A count never starts afresh because the clock went back
+ * (see countingWindow).
  */
 export interface LimitWindow {
   readonly limit: number;
@@ -26,7 +27,14 @@ export interface LimiterStore {
 export const SECOND_MS = 1000;
 export const DAY_MS = 86_400_000;
 
-/** Milliseconds from `nowMs` until the window holding it ends. */
-export function untilWindowEnds(windowMs: number, nowMs: number): number {
-  return (Math.floor(nowMs / windowMs) + 1) * windowMs - nowMs;
+/**
+ * The window a request at window `index` counts in, given the latest window `latest` its
+ * counter counted in. Forward, the clock's window (a later one starts at zero). Back by one
+ * window (a step back over midnight UTC, or clocks of processes a little apart), the latest
+ * one still, so its count goes on until the clock has passed its end. Back further (a clock
+ * that ran far ahead, set right), the clock's window, carrying the count: waiting for a window
+ * far ahead would shut the client out for as long as the clock was wrong.
+ */
+export function countingWindow(latest: number, index: number): number {
+  return index === latest - 1 ? latest : index;
 }

@@ -1,4 +1,4 @@
-import { type LimitDecision, type LimiterStore, type LimitWindow, untilWindowEnds } from './limiter.ts';
+import { countingWindow, type LimitDecision, type LimiterStore, type LimitWindow } from './limiter.ts';
 
 interface Counter {
   window: number;
@@ -21,11 +21,12 @@ export class MemoryLimiter implements LimiterStore {
       if (!c) {
         c = { window: index, count: 0 };
         this.counters.set(id, c);
-      } else if (c.window !== index) {
-        c.window = index;
-        c.count = 0;
+      } else {
+        const window = countingWindow(c.window, index);
+        if (window > c.window) c.count = 0;
+        c.window = window;
       }
-      if (c.count >= w.limit) retryAfterMs = Math.max(retryAfterMs, untilWindowEnds(w.windowMs, nowMs));
+      if (c.count >= w.limit) retryAfterMs = Math.max(retryAfterMs, (c.window + 1) * w.windowMs - nowMs);
       current.push(c);
     }
     if (retryAfterMs > 0) return { allowed: false, retryAfterMs };
@@ -38,7 +39,7 @@ export class MemoryLimiter implements LimiterStore {
     this.sweeps = 0;
     for (const [id, c] of this.counters) {
       const windowMs = Number(id.slice(id.lastIndexOf('|') + 1));
-      if (c.window !== Math.floor(nowMs / windowMs)) this.counters.delete(id);
+      if (c.window < Math.floor(nowMs / windowMs)) this.counters.delete(id);
     }
   }
 

@@ -1,30 +1,55 @@
 import { Redis } from 'ioredis';
-import { type LimitDecision, type LimiterStore, type LimitWindow, untilWindowEnds } from './limiter.ts';
+import type { LimitDecision, LimiterStore, LimitWindow } from './limiter.ts';
+
+/** Counters outlive their window by this much, so clocks a little apart still read the same one. */
+const EXPIRY_SLACK_MS = 60_000;
 
 /**
  * Checks every window and counts the request only if none is full, in one step: Redis runs a
  * script without interleaving other commands, so processes sharing a limit can never
  * overshoot it together, and rejected requests leave no trace.
  *
- * KEYS: one counter per window. ARGV: for each window, its limit and the counter's time to live.
- * Returns the (1-based) indexes of the full windows; empty when the request was counted.
+ * KEYS: one counter per window, a hash of the latest window it counted in (`w`, its number
+ * since the epoch) and its count there (`n`). ARGV: for each window, the number of the
+ * clock's window, its limit, its length and the time (ms). A window chosen as countingWindow
+ * does (limiter.ts): forward, the clock's, from zero; back by one, the latest still; back
+ * further, the clock's, with the count carried (kept even when the request is rejected, as in
+ * memory). A counter lives until its window has ended, plus EXPIRY_SLACK_MS.
+ * Returns, for each full window, its (1-based) index and the number of the window it counts
+ * in; empty when the request was counted.
  */
 const HIT_SCRIPT = `
 local full = {}
+local windows = {}
+local counts = {}
 for i = 1, #KEYS do
-  local count = tonumber(redis.call('GET', KEYS[i]) or '0')
-  if count >= tonumber(ARGV[2 * i - 1]) then full[#full + 1] = i end
+  local index = tonumber(ARGV[4 * i - 3])
+  local state = redis.call('HMGET', KEYS[i], 'w', 'n')
+  local w = tonumber(state[1])
+  local n = tonumber(state[2]) or 0
+  if w == nil or index > w then
+    w = index
+    n = 0
+  elseif index ~= w - 1 and index ~= w then
+    -- Far back: the count moves to the clock's window, even if this request is rejected.
+    w = index
+    redis.call('HSET', KEYS[i], 'w', w)
+    redis.call('PEXPIRE', KEYS[i], (w + 1) * tonumber(ARGV[4 * i - 1]) - tonumber(ARGV[4 * i]) + ${EXPIRY_SLACK_MS})
+  end
+  windows[i] = w
+  counts[i] = n
+  if n >= tonumber(ARGV[4 * i - 2]) then
+    full[#full + 1] = i
+    full[#full + 1] = w
+  end
 end
 if #full > 0 then return full end
 for i = 1, #KEYS do
-  redis.call('INCR', KEYS[i])
-  redis.call('PEXPIRE', KEYS[i], ARGV[2 * i])
+  redis.call('HSET', KEYS[i], 'w', windows[i], 'n', counts[i] + 1)
+  redis.call('PEXPIRE', KEYS[i], (windows[i] + 1) * tonumber(ARGV[4 * i - 1]) - tonumber(ARGV[4 * i]) + ${EXPIRY_SLACK_MS})
 end
 return full
 `;
-
-/** Counters outlive their window by this much, so clocks a little apart still read the same one. */
-const EXPIRY_SLACK_MS = 60_000;
 
 type ScriptedRedis = Redis & {
   logwardenHit(numKeys: number, ...keysAndArgs: Array<string | number>): Promise<number[]>;
@@ -115,11 +140,14 @@ export class RedisLimiter implements LimiterStore {
   async hit(key: string, windows: readonly LimitWindow[], nowMs: number): Promise<LimitDecision> {
     if (windows.length === 0) return { allowed: true, retryAfterMs: 0 };
     // The braces make every counter of one key hash to the same Redis Cluster slot, as a script requires.
-    const keys = windows.map((w) => `${this.prefix}{${key}}:${w.windowMs}:${Math.floor(nowMs / w.windowMs)}`);
-    const args = windows.flatMap((w) => [w.limit, untilWindowEnds(w.windowMs, nowMs) + EXPIRY_SLACK_MS]);
+    const keys = windows.map((w) => `${this.prefix}{${key}}:${w.windowMs}`);
+    const args = windows.flatMap((w) => [Math.floor(nowMs / w.windowMs), w.limit, w.windowMs, Math.floor(nowMs)]);
     const full = await this.redis.logwardenHit(keys.length, ...keys, ...args);
     if (full.length === 0) return { allowed: true, retryAfterMs: 0 };
-    const retryAfterMs = Math.max(...full.map((i) => untilWindowEnds(windows[i - 1]!.windowMs, nowMs)));
+    let retryAfterMs = 0;
+    for (let i = 0; i < full.length; i += 2) {
+      retryAfterMs = Math.max(retryAfterMs, (full[i + 1]! + 1) * windows[full[i]! - 1]!.windowMs - nowMs);
+    }
     return { allowed: false, retryAfterMs };
   }
 
