@@ -4,6 +4,14 @@
  * Anything else, including impossible calendar dates, is refused.
  */
 
+/**
+ * How far ahead of this server's clock the issue time of a token or a cursor may be: the
+ * clocks of servers sharing a store differ by this much at most. One issued further ahead was
+ * issued while a clock ran ahead and was put back since: its expiry, on that clock, lies as far
+ * ahead as the clock was wrong (a year's clock error would give a one-hour token a year).
+ */
+export const ISSUED_AHEAD_TOLERANCE_MS = 60_000;
+
 /** An instant with arbitrary sub-millisecond precision: `ms` plus the digits after the millisecond. */
 export interface Instant {
   /** Milliseconds since the epoch, truncated toward negative infinity. */

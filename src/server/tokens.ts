@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createSigner, createVerifier, TokenError } from 'fast-jwt';
+import { ISSUED_AHEAD_TOLERANCE_MS } from '../logs/time.ts';
 import { SCOPES, type Scope } from '../store/store.ts';
 
 export interface TokenClaims {
@@ -25,13 +26,6 @@ export type TokenRefusal =
 export type TokenCheck = { ok: true; claims: TokenClaims } | TokenRefusal;
 
 const ISSUER = 'logwarden';
-/**
- * How far ahead of this server's clock a token's issue time may be: the clocks of servers
- * sharing a store differ by this much at most. A token issued further ahead was issued while a
- * clock ran ahead and was put back since: its expiry, on that clock, lies as far ahead as the
- * clock was wrong (a year's clock error would give a one-hour token a year).
- */
-export const ISSUED_AHEAD_TOLERANCE_MS = 60_000;
 
 export class TokenService {
   private readonly sign: (payload: Record<string, unknown>) => string;

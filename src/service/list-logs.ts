@@ -7,7 +7,7 @@ import { invalid, LogwardenError, NO_RECORDS_MESSAGE } from '../errors.ts';
 import { type CursorCodec, CursorError, type CursorState } from '../logs/cursor.ts';
 import { MAX_USER_FIELD_LENGTH } from '../logs/entry.ts';
 import type { LogTypes } from '../logs/log-types.ts';
-import { ceilMs, compareInstants, type Instant, parseDateTime } from '../logs/time.ts';
+import { ceilMs, compareInstants, type Instant, ISSUED_AHEAD_TOLERANCE_MS, parseDateTime } from '../logs/time.ts';
 import type { EntryQuery, Store, StoredPage, UserMatch } from '../store/store.ts';
 
 export interface ListLogsParams {
@@ -109,7 +109,14 @@ function resolveCursor(p: ListLogsParams, tenantId: string, ctx: ListLogsContext
     throw err;
   }
   if (c.tenantId !== tenantId) throw invalid('cursor: is not a valid cursor');
-  if (c.expiresMs <= ctx.now()) throw invalid('cursor: has expired; start the query again without a cursor');
+  const now = ctx.now();
+  if (c.expiresMs <= now) throw invalid('cursor: has expired; start the query again without a cursor');
+  // A cursor carries its expiry, issue time plus the lifetime: one expiring later than a cursor
+  // issued now would (past the tolerance) was issued while the clock ran ahead, or under a longer
+  // lifetime, and would otherwise stay good for as long as the clock was wrong.
+  if (c.expiresMs > now + ctx.cursorTtlMs + ISSUED_AHEAD_TOLERANCE_MS) {
+    throw invalid('cursor: expires later than this server allows (issued while its clock ran ahead); start the query again without a cursor');
+  }
   const restated = p.logType !== undefined || p.fromDateTime !== undefined || p.toDateTime !== undefined;
   if (restated) {
     const q = parseQuery(p, ctx);

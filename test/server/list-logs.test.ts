@@ -403,5 +403,32 @@ for (const kind of await storeKinds()) {
         await t.close();
       }
     });
+
+    it('refuses a cursor issued more than a minute ahead of the clock, once the clock is put back', async () => {
+      const clock = new TestClock();
+      const t = await startTestApp({ factory: kind.factory, now: clock.now, config: { cursorTtlSeconds: 3600 } });
+      try {
+        await t.ingest(
+          'AccessLog',
+          Array.from({ length: 3 }, (_, i) => entry(i, '2026-01-15T00:00:00Z')),
+        );
+        const query = { logType: 'AccessLog', fromDateTime: '2026-01-01T00:00:00Z', limit: '1' };
+        const ontime = (await t.list(query)).json().records.cursor;
+        clock.advance(365 * 86_400_000);
+        const ahead = (await t.list(query)).json().records.cursor;
+        clock.advance(-365 * 86_400_000 + 60_000);
+        // Set right (a minute on): a cursor from a minute ago is still good, and one issued ahead
+        // within the tolerance of clocks apart too.
+        assert.equal((await t.list({ cursor: ontime })).statusCode, 200);
+        const early = (await t.list(query)).json().records.cursor;
+        clock.advance(-50_000);
+        assert.equal((await t.list({ cursor: early })).statusCode, 200, 'issued 50 s ahead');
+        const r = await t.list({ cursor: ahead });
+        assert.equal(r.statusCode, 400, 'a year ahead, it would have been good for a year');
+        assert.match(r.json().errors[0], /^cursor: expires later than this server allows \(issued while its clock ran ahead\)/);
+      } finally {
+        await t.close();
+      }
+    });
   });
 }
