@@ -63,7 +63,14 @@ export {
   type WindowProof,
   type WindowSpec,
 } from './log-verifier.ts';
-export { basicAuthorization, type ListLogsParams, LogsClient, type LogsClientOptions, type TokenProvider } from './logs.ts';
+export {
+  basicAuthorization,
+  type ListLogsParams,
+  LogsClient,
+  type LogsClientOptions,
+  type RenewableTokenProvider,
+  type TokenProvider,
+} from './logs.ts';
 export type { JsonObject, JsonValue } from './lossless-json.ts';
 export { parseLossless } from './lossless-json.ts';
 export type { LogEntry, LogsPage, PageRecords, TextPage } from './page.ts';

@@ -15,6 +15,17 @@ import { type HttpRequest, type HttpResponse, Transport, type TransportOptions }
 /** Returns a current bearer token; called before every request, so it may refresh (see `tokenSource`). */
 export type TokenProvider = () => string | Promise<string>;
 
+/**
+ * A token provider that can be told the server refused its token (401): the next call returns
+ * another one. `tokenSource` is one; with it, a request answered 401 is sent once more with a
+ * new token.
+ */
+export type RenewableTokenProvider = TokenProvider & { refused(token: string): void };
+
+function isRenewable(token: TokenProvider): token is RenewableTokenProvider {
+  return typeof (token as Partial<RenewableTokenProvider>).refused === 'function';
+}
+
 export interface LogsClientOptions extends TransportOptions {
   /** Basic credentials: the access key and secret from Gong's API page (or `logwarden keys create`). */
   accessKey?: string;
@@ -52,6 +63,8 @@ export class LogsClient {
   readonly transport: Transport;
   /** The Authorization header for the next request (subclasses reading other endpoints use it). */
   protected readonly authorization: () => Promise<string | undefined>;
+  /** Tells a renewable token provider that the server refused its token. */
+  private readonly refused: ((token: string) => void) | undefined;
 
   constructor(options: LogsClientOptions = {}) {
     this.transport = new Transport(options);
@@ -63,9 +76,26 @@ export class LogsClient {
       this.authorization = async () => header;
     } else if (typeof token === 'function') {
       this.authorization = async () => `Bearer ${await token()}`;
+      if (isRenewable(token)) this.refused = (t) => token.refused(t);
     } else {
       const header = token === undefined ? undefined : `Bearer ${token}`;
       this.authorization = async () => header;
+    }
+  }
+
+  /**
+   * Sends `req` with the current Authorization header. A 401 to a token of a renewable provider
+   * (`tokenSource`: revoked, or expired by the server's clock) is answered by one new token and
+   * one more try; a second 401 is thrown. A fixed token or Basic credentials are not retried.
+   */
+  protected async send<T>(req: Omit<HttpRequest, 'authorization'>, parse: (res: HttpResponse) => T): Promise<T> {
+    const authorization = await this.authorization();
+    try {
+      return await this.transport.request({ ...req, authorization }, parse);
+    } catch (err) {
+      if (!this.refused || authorization === undefined || !(err instanceof LogsApiError) || err.status !== 401) throw err;
+      this.refused(authorization.slice('Bearer '.length));
+      return this.transport.request({ ...req, authorization: await this.authorization() }, parse);
     }
   }
 
@@ -115,10 +145,7 @@ export class LogsClient {
       limit: params.limit === undefined ? undefined : String(params.limit),
     };
     try {
-      return await this.transport.request(
-        { method: 'GET', path: 'v2/logs', query, authorization: await this.authorization(), signal: params.signal, ...how },
-        parse,
-      );
+      return await this.send({ method: 'GET', path: 'v2/logs', query, signal: params.signal, ...how }, parse);
     } catch (err) {
       if (isLogsApiError(err, 'no_records')) return empty(err.requestId);
       throw err;
@@ -227,14 +254,11 @@ export class LogsClient {
   }
 
   private async post(body: string, contentType: string, signal: AbortSignal | undefined): Promise<{ accepted: number; duplicates: number }> {
-    return this.transport.request(
-      { method: 'POST', path: 'v2/logs', body, contentType, authorization: await this.authorization(), signal, idempotent: true, paced: false },
-      (res) => {
-        const doc = JSON.parse(res.text) as Record<string, unknown>;
-        if (typeof doc.accepted !== 'number' || typeof doc.duplicates !== 'number') throw new TypeError('not an ingest answer');
-        return { accepted: doc.accepted, duplicates: doc.duplicates };
-      },
-    );
+    return this.send({ method: 'POST', path: 'v2/logs', body, contentType, signal, idempotent: true, paced: false }, (res) => {
+      const doc = JSON.parse(res.text) as Record<string, unknown>;
+      if (typeof doc.accepted !== 'number' || typeof doc.duplicates !== 'number') throw new TypeError('not an ingest answer');
+      return { accepted: doc.accepted, duplicates: doc.duplicates };
+    });
   }
 
   /** Every entry of the query, in ascending eventTime. */

@@ -107,11 +107,10 @@ export class TlogClient extends LogsClient {
   }
 
   private async getText(path: string, signal?: AbortSignal): Promise<string> {
-    return this.transport.request(
+    return this.send(
       {
         method: 'GET',
         path: this.logPath + path,
-        authorization: await this.authorization(),
         signal,
         paced: false,
         headers: { accept: 'text/plain' },
@@ -122,11 +121,10 @@ export class TlogClient extends LogsClient {
   }
 
   private async getBytes(path: string, maxBodyBytes: number, signal?: AbortSignal): Promise<Uint8Array> {
-    return this.transport.request(
+    return this.send(
       {
         method: 'GET',
         path: this.logPath + path,
-        authorization: await this.authorization(),
         signal,
         paced: false,
         binary: true,
@@ -139,11 +137,10 @@ export class TlogClient extends LogsClient {
 
   private async getJson(path: string, query: URLSearchParams, signal?: AbortSignal): Promise<Record<string, unknown>> {
     // Repeated parameters (index=…&index=…) do not fit the transport's query map: put them in the path.
-    return this.transport.request(
+    return this.send(
       {
         method: 'GET',
         path: `${this.logPath}${path}?${query}`,
-        authorization: await this.authorization(),
         signal,
         paced: false,
         maxBodyBytes: MAX_PROOF_BYTES,

@@ -3,7 +3,7 @@
  * POSTs and so never retried; `tokenSource` caches a token and fetches a new one shortly
  * before it expires.
  */
-import { basicAuthorization, type TokenProvider } from './logs.ts';
+import { basicAuthorization, type RenewableTokenProvider } from './logs.ts';
 import { Transport, type TransportOptions } from './transport.ts';
 
 export interface TokenRequest extends Omit<TransportOptions, 'retry' | 'requestsPerSecond'> {
@@ -57,17 +57,28 @@ export async function fetchToken(request: TokenRequest): Promise<Token> {
  * fresh one `refreshBeforeMs` (default 60 s) before the current one expires. The token's
  * lifetime is counted on a monotonic clock (`now`, default `performance.now`), not this
  * machine's date: a date put back (NTP, a VM resumed) would have kept an expired token in use,
- * every request refused, for as long as the step.
+ * every request refused, for as long as the step. A token the server refuses (the client is
+ * told with `refused`: `LogsClient` does on a 401) is replaced at the next call, whatever its
+ * lifetime: revoked, or expired by a server clock ahead of this one.
  */
-export function tokenSource(request: TokenRequest & { refreshBeforeMs?: number; now?: () => number }): TokenProvider {
+export function tokenSource(request: TokenRequest & { refreshBeforeMs?: number; now?: () => number }): RenewableTokenProvider {
   const margin = request.refreshBeforeMs ?? 60_000;
   const now = request.now ?? (() => performance.now());
   let current: Promise<{ token: Token; refreshAtMs: number }> | undefined;
-  return async () => {
-    const held = current && (await current.catch(() => undefined));
-    if (held && held.refreshAtMs > now()) return held.token.accessToken;
+  let refused: string | undefined;
+  const provider = async (): Promise<string> => {
+    const asked = current;
+    const held = asked && (await asked.catch(() => undefined));
+    // Another call fetched meanwhile (requests refused together): take its token rather than fetch again.
+    if (asked !== current) return (await current!).token.accessToken;
+    if (held && held.refreshAtMs > now() && held.token.accessToken !== refused) return held.token.accessToken;
     const startedMs = now();
     current = fetchToken(request).then((token) => ({ token, refreshAtMs: startedMs + token.expiresIn * 1000 - margin }));
     return (await current).token.accessToken;
   };
+  return Object.assign(provider, {
+    refused(token: string): void {
+      refused = token;
+    },
+  });
 }

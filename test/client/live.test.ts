@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { fetchToken, LogsApiError, LogsClient, tokenSource } from '../../src/client/index.ts';
 import { GONG_LOG_TYPES } from '../../src/logs/log-types.ts';
+import { issueAccessKey } from '../../src/service/access-keys.ts';
 import { BIG_INTEGER, entryTexts } from '../support/entries.ts';
 import { goldenPages } from '../support/fixtures.ts';
 import { allBodies, type LiveSource, seed, startLiveSource } from '../support/live-source.ts';
@@ -121,5 +122,69 @@ describe("the SDK against a real server's rate limit", () => {
     } finally {
       held = undefined;
     }
+  });
+});
+
+describe('the SDK when the server refuses its token', () => {
+  let source: LiveSource;
+  /** The server's clock, moved by the tests. */
+  let serverNow = Date.now();
+  before(async () => {
+    source = await startLiveSource({}, { now: () => serverNow });
+    await seed(source.store, source.tenantId, 'AccessLog', entryTexts('AccessLog', 3, START));
+  });
+  after(() => source.close());
+
+  /** A fetch that records each request as `METHOD path status`. */
+  function recording(seen: string[]) {
+    return async (input: string, init: RequestInit) => {
+      const res = await fetch(input, init);
+      seen.push(`${init.method ?? 'GET'} ${new URL(input).pathname} ${res.status}`);
+      return res;
+    };
+  }
+
+  it("with tokenSource, fetches a new token once and retries once on a 401 (a token expired by the server's clock ahead)", async () => {
+    const seen: string[] = [];
+    const fetch = recording(seen);
+    const { accessKey, secret } = source.key;
+    // tokenSource's own clock stands still: by its count the token has its whole lifetime left.
+    const client = new LogsClient({
+      baseUrl: source.url,
+      token: tokenSource({ baseUrl: source.url, accessKey, secret, fetch, now: () => 0 }),
+      fetch,
+    });
+    const query = { logType: 'AccessLog', fromDateTime: FROM, limit: 1 };
+    assert.equal((await client.listLogs(query)).logEntries.length, 1);
+    serverNow += 2 * 3_600_000;
+    assert.equal((await client.listLogs(query)).logEntries.length, 1);
+    assert.equal((await client.listLogs(query)).logEntries.length, 1, 'the new token is kept');
+    assert.deepEqual(seen, [
+      'POST /oauth2/token 200',
+      'GET /v2/logs 200',
+      'GET /v2/logs 401',
+      'POST /oauth2/token 200',
+      'GET /v2/logs 200',
+      'GET /v2/logs 200',
+    ]);
+    // Once only: the key revoked, the new token is refused too (here at the token endpoint) and that is the error.
+    await source.store.revokeAccessKey(accessKey);
+    seen.length = 0;
+    const err = await client.listLogs(query).catch((e: unknown) => e);
+    assert.ok(err instanceof LogsApiError);
+    assert.equal(err.code, 'unauthorized');
+    assert.deepEqual(seen, ['GET /v2/logs 401', 'POST /oauth2/token 401']);
+  });
+
+  it('with a fixed token, a 401 is the error at once', async () => {
+    const key = await issueAccessKey(source.store, source.tenantId, ['api:logs:read']);
+    const token = await fetchToken({ baseUrl: source.url, accessKey: key.accessKey, secret: key.secret });
+    const seen: string[] = [];
+    const client = new LogsClient({ baseUrl: source.url, token: token.accessToken, fetch: recording(seen) });
+    serverNow += 2 * 3_600_000;
+    const err = await client.listLogs({ logType: 'AccessLog', fromDateTime: FROM }).catch((e: unknown) => e);
+    assert.ok(err instanceof LogsApiError);
+    assert.equal(err.status, 401);
+    assert.deepEqual(seen, ['GET /v2/logs 401']);
   });
 });

@@ -30,4 +30,28 @@ describe('tokenSource', () => {
     assert.equal(await source(), 't2');
     assert.equal(fetched, 2);
   });
+
+  it('replaces a token it is told was refused, once for requests refused together', async () => {
+    let fetched = 0;
+    const source = tokenSource({
+      baseUrl: 'http://127.0.0.1:47299/',
+      accessKey: 'k',
+      secret: 's',
+      now: () => 0,
+      fetch: async () => {
+        fetched++;
+        return new Response(JSON.stringify({ access_token: `t${fetched}`, token_type: 'Bearer', expires_in: 3600 }), {
+          headers: { 'content-type': 'application/json' },
+        });
+      },
+    });
+    assert.equal(await source(), 't1');
+    source.refused('t1');
+    source.refused('t1');
+    assert.deepEqual(await Promise.all([source(), source(), source()]), ['t2', 't2', 't2']);
+    assert.equal(fetched, 2);
+    source.refused('t1'); // a late word about the token already replaced
+    assert.equal(await source(), 't2');
+    assert.equal(fetched, 2);
+  });
 });
