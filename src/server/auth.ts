@@ -96,6 +96,7 @@ export class Authenticator {
 
   /** Authenticates a request from its Authorization header. */
   async authenticate(header: string | undefined): Promise<Principal> {
+    this.tokens.observe();
     if (header === undefined || header === '') throw denied('missing credentials (use Basic access key:secret, or a Bearer token)');
     const space = header.indexOf(' ');
     const scheme = space < 0 ? header : header.slice(0, space);

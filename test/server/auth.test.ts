@@ -185,6 +185,31 @@ for (const kind of await storeKinds()) {
       }
     });
 
+    it('keeps a token that expired refused when the clock is put back before its expiry; one not expired stays good', async () => {
+      const clock = new TestClock();
+      const app = await startTestApp({ factory: kind.factory, now: clock.now, config: { tokenTtlSeconds: 3600 } });
+      try {
+        const old = (await token(app, app.key, 'grant_type=client_credentials')).json().access_token;
+        clock.advance(3_600_000 + 10_000); // an hour and ten seconds on: the first token has expired
+        assert.deepEqual((await bearer(app, old)).json().errors, ['Access denied: token expired']);
+        clock.advance(10_000);
+        const young = (await token(app, app.key, 'grant_type=client_credentials')).json().access_token;
+        clock.advance(-50_000); // NTP steps the clock back 50 s, before the first token's expiry
+        const r = await bearer(app, old);
+        assert.equal(r.statusCode, 401, 'not good again until the clock reaches its expiry again');
+        assert.deepEqual(r.json().errors, ['Access denied: token expired']);
+        assert.equal((await bearer(app, young)).statusCode, 404, 'a token that had not expired is good for the rest of its time');
+        const fresh = (await token(app, app.key, 'grant_type=client_credentials')).json().access_token;
+        assert.equal((await bearer(app, fresh)).statusCode, 404, 'a token issued after the step is good');
+        clock.advance(-5_000); // and back again
+        assert.equal((await bearer(app, old)).statusCode, 401);
+        assert.equal((await bearer(app, young)).statusCode, 404);
+        assert.equal((await bearer(app, fresh)).statusCode, 404);
+      } finally {
+        await app.close();
+      }
+    });
+
     it('keeps an access key looked up no longer than the cache time when the clock is put back: a revoked key is refused', async () => {
       const clock = new TestClock();
       const cached = await startTestApp({ factory: kind.factory, now: clock.now, config: { authCacheMs: 1000 } });
