@@ -1,6 +1,7 @@
 /**
  * Strict ISO-8601 date-times, as the contract accepts them: a full date, a time of at least
- * hours and minutes, optional seconds and fraction, and a mandatory offset (`Z` or ±hh:mm).
+ * hours and minutes, optional seconds and fraction, and a mandatory offset (`Z`, ±hh:mm, ±hhmm
+ * or ±hh, ISO-8601's three forms).
  * Anything else, including impossible calendar dates, is refused.
  */
 
@@ -20,7 +21,7 @@ export interface Instant {
   readonly sub: string;
 }
 
-const ISO = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?(?:([Zz])|([+-])(\d{2}):?(\d{2}))$/;
+const ISO = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)$/;
 
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
@@ -67,8 +68,8 @@ export function parseDateTime(text: string): ParseResult {
   let offsetMinutes = 0;
   if (m[8] === undefined) {
     const oh = Number(m[10]);
-    const om = Number(m[11]);
-    if (oh > 23 || om > 59) return { ok: false, problem: `has an impossible UTC offset (${m[9]}${m[10]}:${m[11]})` };
+    const om = m[11] === undefined ? 0 : Number(m[11]);
+    if (oh > 23 || om > 59) return { ok: false, problem: `has an impossible UTC offset (${m[9]}${m[10]}:${m[11] ?? '00'})` };
     offsetMinutes = (oh * 60 + om) * (m[9] === '-' ? -1 : 1);
   }
   const millisText = (fraction + '000').slice(0, 3);

@@ -71,4 +71,30 @@ describe('parseDateTime', () => {
     }
     assert.equal(parseDateTime(`2026-11-30T00:00:00.${'1'.repeat(50)}Z`).ok, false);
   });
+
+  it('takes the offset in each of the ISO-8601 forms (±hh:mm, ±hhmm, ±hh) as the same instant, and no other', () => {
+    const utc = Date.UTC(2026, 10, 30, 3, 0);
+    for (const text of [
+      '2026-11-30T08:30:00+05:30',
+      '2026-11-30T08:30:00+0530',
+      '2026-11-30T08:00+05',
+      '2026-11-30T03:00:00+00',
+      '2026-11-29T22:00:00.000-05',
+    ]) {
+      const r = parseDateTime(text);
+      assert.ok(r.ok, text);
+      assert.deepEqual(r.instant, { ms: utc, sub: '' }, text);
+    }
+    for (const text of [
+      '2026-11-30T08:00:00+5',
+      '2026-11-30T08:00:00+05:',
+      '2026-11-30T08:00:00+053',
+      '2026-11-30T08:00:00+05:3',
+      '2026-11-30T08:00:00+24',
+    ]) {
+      assert.equal(parseDateTime(text).ok, false, text);
+    }
+    const bad = parseDateTime('2026-11-30T08:00:00+24');
+    assert.ok(!bad.ok && bad.problem === 'has an impossible UTC offset (+24:00)');
+  });
 });
