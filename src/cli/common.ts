@@ -112,7 +112,11 @@ export async function withExistingStore<T>(config: StoreConfig, fn: (store: Stor
 /**
  * Opens the store, runs `fn`, and closes the store whatever happens. A store that cannot be
  * opened (the data directory is a file, not writable, not a database) is said as `serve` says
- * it. An embedded store that does not exist yet is made (see `withExistingStore`).
+ * it. An embedded store that does not exist yet is made (see `withExistingStore`). Before `fn`,
+ * the logs are checked as `serve` checks them at start (`Store.checkLogs`): a signing secret
+ * other than the one the store's checkpoints were signed with, or a log put back to an earlier
+ * state than was signed, fails the command, so that it signs nothing (a tenant it creates would
+ * otherwise get a first checkpoint under a key the server does not sign with).
  */
 export async function withStore<T>(config: StoreConfig, fn: (store: Store) => Promise<T>): Promise<T> {
   let store: Store;
@@ -122,6 +126,7 @@ export async function withStore<T>(config: StoreConfig, fn: (store: Store) => Pr
     throw explainStoreFailure(err, config);
   }
   try {
+    await store.checkLogs?.();
     return await fn(store);
   } finally {
     await store.close();

@@ -1,0 +1,88 @@
+/**
+ * Every command that opens the store checks its logs as `serve` does at start: a log signing
+ * secret other than the one the store's checkpoints were signed with, or a log put back to an
+ * earlier state than was signed, fails the command with exit code 1, before it signs anything.
+ * A tenant created under another secret would otherwise get a first checkpoint signed by a key
+ * the server does not sign with: a log the server can never extend, and two keys in one store.
+ */
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { type CliResult, runCli } from '../support/cli.ts';
+import { type PostgresStart, startPostgres } from '../support/postgres.ts';
+
+const SERVER_SECRET = 'the secret the server signs with, 32+ bytes';
+const OTHER_SECRET = 'another secret of at least 32 bytes!';
+const CHANGED = /^logwarden: the last checkpoint of \S+ \(size \d+\) does not verify with the log key .*LOGWARDEN_LOG_SIGNING_SECRET/m;
+
+function assertRefused(r: CliResult, pattern: RegExp): void {
+  assert.equal(r.code, 1, r.stderr);
+  assert.equal(r.stdout, '');
+  assert.match(r.stderr, pattern);
+}
+
+/** Ids of the tenants `flags` name, listed with the server's secret. */
+async function tenantIds(flags: string[]): Promise<string[]> {
+  const r = await runCli(['tenants', 'list', '--json', ...flags], { env: { LOGWARDEN_LOG_SIGNING_SECRET: SERVER_SECRET } });
+  assert.equal(r.code, 0, r.stderr);
+  return (JSON.parse(r.stdout) as { id: string }[]).map((t) => t.id);
+}
+
+/** A store whose tenant has checkpoints signed with SERVER_SECRET; then commands run without it, or with another. */
+async function refusesAnotherSecret(flags: string[]): Promise<void> {
+  const made = await runCli(['tenants', 'create', '--name', 'acme', '--json', ...flags], { env: { LOGWARDEN_LOG_SIGNING_SECRET: SERVER_SECRET } });
+  assert.equal(made.code, 0, made.stderr);
+  const id = (JSON.parse(made.stdout) as { id: string }).id;
+  const without: Record<string, string> = {};
+  for (const env of [without, { LOGWARDEN_LOG_SIGNING_SECRET: OTHER_SECRET }]) {
+    assertRefused(await runCli(['tenants', 'list', ...flags], { env }), CHANGED);
+    assertRefused(await runCli(['tenants', 'create', '--name', 'beta', ...flags], { env }), CHANGED);
+    assertRefused(await runCli(['keys', 'list', '--tenant', id, ...flags], { env }), CHANGED);
+  }
+  // Nothing was created under the other key: the server's secret still opens every log.
+  assert.deepEqual(await tenantIds(flags), [id]);
+  const show = await runCli(['tenants', 'show', id, ...flags], { env: { LOGWARDEN_LOG_SIGNING_SECRET: SERVER_SECRET } });
+  assert.equal(show.code, 0, show.stderr);
+}
+
+describe('commands that open the store: a log signing secret other than the store’s is refused, as serve refuses it', () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'logwarden-log-secret-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('SQLite: tenants list, tenants create and keys list exit 1 and create no tenant', { timeout: 60_000 }, async () => {
+    await refusesAnotherSecret(['--data-dir', join(dir, 'data')]);
+  });
+
+  it('SQLite: a store put back to an earlier state than was signed is refused by every command', { timeout: 60_000 }, async () => {
+    const data = join(dir, 'restored');
+    const made = await runCli(['tenants', 'create', '--name', 'acme', '--data-dir', data, '--json']);
+    assert.equal(made.code, 0, made.stderr);
+    const id = (JSON.parse(made.stdout) as { id: string }).id;
+    copyFileSync(join(data, 'logwarden.db'), join(dir, 'backup.db'));
+    // A key created appends to the tenant's log (its admin trail) and signs a larger checkpoint.
+    assert.equal((await runCli(['keys', 'create', '--tenant', id, '--scope', 'read', '--data-dir', data])).code, 0);
+    copyFileSync(join(dir, 'backup.db'), join(data, 'logwarden.db'));
+    const rolledBack = /^logwarden: the store holds an earlier state of the log of \S+ than it signed/m;
+    assertRefused(await runCli(['tenants', 'list', '--data-dir', data]), rolledBack);
+    assertRefused(await runCli(['tenants', 'create', '--name', 'beta', '--data-dir', data]), rolledBack);
+  });
+});
+
+describe('commands that open a PostgreSQL store: a log signing secret other than the store’s is refused', () => {
+  let pg: PostgresStart;
+  before(async () => {
+    pg = await startPostgres();
+  });
+  after(() => pg.cluster?.stop());
+
+  it('tenants list, tenants create and keys list exit 1 and create no tenant', { timeout: 120_000 }, async (t) => {
+    if (!pg.cluster) return t.skip(pg.skip);
+    const url = await pg.cluster.createDatabase({ migrated: true });
+    await refusesAnotherSecret(['--database-url', url]);
+  });
+});
