@@ -300,9 +300,11 @@ export interface Store {
   /**
    * Checks, before a server signs anything, that the logs can be extended, and throws what
    * extending one would throw: a signing secret other than the one the checkpoints were signed
-   * with (one tenant's last checkpoint is opened: every tenant's key derives from that secret),
-   * and, where the store keeps a witness (SQLite), a log put back to an earlier state than was
-   * signed (every tenant's, read without deriving its key). Cheap with any number of tenants.
+   * with (one tenant's last checkpoint is opened: every tenant's key derives from that secret,
+   * and the store records a key the secret derives per origin prefix, compared even before any
+   * tenant of the prefix has a checkpoint), and, where the store keeps a witness (SQLite), a log
+   * put back to an earlier state than was signed (every tenant's, read without deriving its
+   * key). Cheap with any number of tenants.
    */
   checkLogs?(): Promise<void>;
 

@@ -13,6 +13,8 @@ import { deriveTenantSigner } from '../tlog/tenant-key.ts';
 /** Secret names in the store's `secrets`. */
 export const LOG_SIGNING_SECRET = 'tlog-signing-secret';
 export const STORE_ID_SECRET = 'store-id';
+/** Row of `secrets` (a public value) naming the signing secret of an origin prefix: this, then the prefix. */
+export const PREFIX_KEY_RECORD = 'tlog-prefix-key:';
 
 export interface LogKeyOptions {
   /** The signing secret (≥ 32 bytes of UTF-8); default: the one kept in the store. */
@@ -63,5 +65,25 @@ export class LogKeys {
   /** The tenant's verifier key in note form `<name>+<hex id>+<base64>`. */
   verifierKey(tenantId: string): string {
     return this.signer(tenantId).verifier.text;
+  }
+
+  /**
+   * Store.checkLogs, once the store's checkpoints under this prefix open with this secret (or
+   * there are none yet): the store records, per prefix, a verifier key the secret derives for
+   * the name `<prefix>/` (no tenant's origin), and every later check compares with it. So a
+   * process with another secret is refused even while no tenant of the prefix has a checkpoint
+   * to compare with (servers started together under a new prefix), instead of giving tenants
+   * first checkpoints under keys the other processes cannot sign over.
+   */
+  async checkRecorded(getOrCreate: (name: string, create: () => string) => Promise<string> | string): Promise<void> {
+    const mine = deriveTenantSigner(this.secret, `${this.originPrefix}/`).verifier.text;
+    const recorded = await getOrCreate(`${PREFIX_KEY_RECORD}${this.originPrefix}`, () => mine);
+    if (recorded === mine) return;
+    throw new Error(
+      `the logs of the origin prefix ${this.originPrefix} in this store are signed with another log signing secret than this one ` +
+        `(the store records the key ${recorded} for the prefix; this secret gives ${mine}). Nothing is signed: ` +
+        'give the signing secret the store signs this prefix with (LOGWARDEN_LOG_SIGNING_SECRET, the same on every server and command), ' +
+        'or a new LOGWARDEN_LOG_ORIGIN_PREFIX to begin a new series of checkpoints (verifiers then pin its new keys)',
+    );
   }
 }

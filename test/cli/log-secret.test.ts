@@ -47,6 +47,37 @@ async function refusesAnotherSecret(flags: string[]): Promise<void> {
   assert.equal(show.code, 0, show.stderr);
 }
 
+/**
+ * A store whose tenant has checkpoints under the default prefix only; a command with SERVER_SECRET
+ * under a new prefix goes first, then one with another secret under that prefix, before any
+ * tenant has a checkpoint there to compare with (servers started together under a new prefix).
+ */
+async function refusesAnotherSecretUnderANewPrefix(flags: string[]): Promise<void> {
+  const made = await runCli(['tenants', 'create', '--name', 'acme', '--json', ...flags]);
+  assert.equal(made.code, 0, made.stderr);
+  const id = (JSON.parse(made.stdout) as { id: string }).id;
+  const prefix = 'audit.example.com/2026-12';
+  const server = { LOGWARDEN_LOG_SIGNING_SECRET: SERVER_SECRET, LOGWARDEN_LOG_ORIGIN_PREFIX: prefix };
+  const list = await runCli(['tenants', 'list', ...flags], { env: server });
+  assert.equal(list.code, 0, list.stderr);
+  const other = { LOGWARDEN_LOG_SIGNING_SECRET: OTHER_SECRET, LOGWARDEN_LOG_ORIGIN_PREFIX: prefix };
+  const recorded = new RegExp(`^logwarden: the logs of the origin prefix ${prefix} in this store are signed with another log signing secret`, 'm');
+  assertRefused(await runCli(['tenants', 'create', '--name', 'beta', ...flags], { env: other }), recorded);
+  assertRefused(await runCli(['tenants', 'show', id, ...flags], { env: other }), recorded);
+  // The store's own secret, kept in it, is another secret too.
+  assertRefused(await runCli(['tenants', 'list', ...flags], { env: { LOGWARDEN_LOG_ORIGIN_PREFIX: prefix } }), recorded);
+  // Nothing was signed under the other key: the server's secret signs every tenant's log under the prefix.
+  const ids = await runCli(['tenants', 'list', '--json', ...flags], { env: server });
+  assert.equal(ids.code, 0, ids.stderr);
+  assert.deepEqual(
+    (JSON.parse(ids.stdout) as { id: string }[]).map((t) => t.id),
+    [id],
+  );
+  const show = await runCli(['tenants', 'show', id, '--json', ...flags], { env: server });
+  assert.equal(show.code, 0, show.stderr);
+  assert.equal(JSON.parse(show.stdout).log.origin, `${prefix}/${id}`);
+}
+
 describe('commands that open the store: a log signing secret other than the store’s is refused, as serve refuses it', () => {
   let dir: string;
   before(() => {
@@ -56,6 +87,12 @@ describe('commands that open the store: a log signing secret other than the stor
 
   it('SQLite: tenants list, tenants create and keys list exit 1 and create no tenant', { timeout: 60_000 }, async () => {
     await refusesAnotherSecret(['--data-dir', join(dir, 'data')]);
+  });
+
+  it('SQLite: under a new prefix, before any tenant has a checkpoint there, another secret than the first one is refused', {
+    timeout: 60_000,
+  }, async () => {
+    await refusesAnotherSecretUnderANewPrefix(['--data-dir', join(dir, 'new-prefix')]);
   });
 
   it('SQLite: a store put back to an earlier state than was signed is refused by every command', { timeout: 60_000 }, async () => {
@@ -84,5 +121,13 @@ describe('commands that open a PostgreSQL store: a log signing secret other than
     if (!pg.cluster) return t.skip(pg.skip);
     const url = await pg.cluster.createDatabase({ migrated: true });
     await refusesAnotherSecret(['--database-url', url]);
+  });
+
+  it('under a new prefix, before any tenant has a checkpoint there, another secret than the first one is refused', {
+    timeout: 120_000,
+  }, async (t) => {
+    if (!pg.cluster) return t.skip(pg.skip);
+    const url = await pg.cluster.createDatabase({ migrated: true });
+    await refusesAnotherSecretUnderANewPrefix(['--database-url', url]);
   });
 });

@@ -429,9 +429,11 @@ export class PostgresStore implements Store {
       const tid = await this.tid(t.id);
       if (tid !== undefined && (await this.tree.hasCheckpoint(tid, t.id))) {
         await this.tree.log(tid, t.id);
-        return;
+        break;
       }
     }
+    // And the secret the store records for the prefix, which holds before any tenant has a checkpoint.
+    await this.tree.keys.checkRecorded((name, create) => this.getOrCreateSecret(name, create));
   }
 
   async leafIndexes(tenantId: string, seqs: readonly number[]): Promise<number[]> {

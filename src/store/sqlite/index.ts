@@ -671,6 +671,7 @@ export class SqliteStore implements Store {
     });
     this.db.transaction(() => this.tree.checkAll(tenants)).deferred();
     this.tree.checkUnheldOrigins((tenantId) => this.q.tidOf.get(tenantId) !== undefined, this.ownOriginPrefix);
+    await this.tree.keys.checkRecorded((name, create) => this.getOrCreateSecret(name, create));
   }
 
   async leafIndexes(tenantId: string, seqs: readonly number[]): Promise<number[]> {
