@@ -91,6 +91,9 @@ export async function prepareStore(
   const store = await openStore(config, options);
   const clock = options.now ?? Date.now;
   try {
+    // A signing secret other than the store's, or a log put back to an earlier state than it
+    // signed, fails here, before the demo data or the first tenant is signed with it.
+    await store.checkLogs?.();
     const keyFor = await firstTenant(store, clock);
     const tenantId = keyFor ?? (await store.listTenants())[0]?.id;
     let gongRetention: GongRetentionApplied | undefined;
@@ -171,8 +174,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   let limiter: LimiterStore | undefined;
   try {
     // A signing secret changed under the same origin, or a log put back to an earlier state than
-    // it signed, fails the start here, not every write and log read with a 500.
-    await store.checkLogs?.();
+    // it signed, fails the start here, not every write and log read with a 500 (prepareStore
+    // checked already; workers, which do not prepare, check here).
+    if (options.prepare === false) await store.checkLogs?.();
     if (config.redisUrl) {
       const { RedisLimiter } = await import('./limiter/redis-limiter.ts');
       limiter = await RedisLimiter.connect({ url: config.redisUrl });

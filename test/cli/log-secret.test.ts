@@ -95,6 +95,28 @@ describe('commands that open the store: a log signing secret other than the stor
     await refusesAnotherSecretUnderANewPrefix(['--data-dir', join(dir, 'new-prefix')]);
   });
 
+  it('SQLite: serve --demo with another secret stores and signs nothing before it is refused', { timeout: 120_000 }, async () => {
+    const data = join(dir, 'demo');
+    const made = await runCli(['tenants', 'create', '--name', 'acme', '--json', '--data-dir', data]);
+    assert.equal(made.code, 0, made.stderr);
+    const id = (JSON.parse(made.stdout) as { id: string }).id;
+    const prefix = 'audit.example.com/demo';
+    const server = { LOGWARDEN_LOG_SIGNING_SECRET: SERVER_SECRET, LOGWARDEN_LOG_ORIGIN_PREFIX: prefix };
+    assert.equal((await runCli(['tenants', 'list', '--data-dir', data], { env: server })).code, 0);
+    const other = { LOGWARDEN_LOG_SIGNING_SECRET: OTHER_SECRET, LOGWARDEN_LOG_ORIGIN_PREFIX: prefix };
+    const r = await runCli(['serve', '--demo', '--data-dir', data, '--port', '0'], { env: other });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(
+      r.stderr,
+      /^logwarden: the logs of the origin prefix audit\.example\.com\/demo in this store are signed with another log signing secret/m,
+    );
+    assert.doesNotMatch(r.stderr, /demo data for tenant/);
+    // The server's secret still signs the tenant's log, which holds no demo entry.
+    const show = await runCli(['tenants', 'show', id, '--json', '--data-dir', data], { env: server });
+    assert.equal(show.code, 0, show.stderr);
+    assert.ok(JSON.parse(show.stdout).log.treeSize < 10, show.stdout);
+  });
+
   it('SQLite: a store put back to an earlier state than was signed is refused by every command', { timeout: 60_000 }, async () => {
     const data = join(dir, 'restored');
     const made = await runCli(['tenants', 'create', '--name', 'acme', '--data-dir', data, '--json']);
