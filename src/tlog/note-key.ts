@@ -116,6 +116,9 @@ function splitKeyText(text: string, parts: number): string[] | null {
 
 /** Parses a verifier key text; throws NoteKeyError when it is malformed or its id is wrong. */
 export function parseVerifierKey(text: string): NoteVerifier {
+  if (text.startsWith('PRIVATE+KEY+')) {
+    throw new NoteKeyError('this is a signer key (PRIVATE+KEY+…), which is secret; a verifier key has the form <name>+<hex id>+<base64 key>');
+  }
   const parts = splitKeyText(text, 3);
   if (!parts) throw new NoteKeyError('a verifier key has the form <name>+<hex id>+<base64 key>');
   const [name, idHex, keyB64] = parts as [string, string, string];

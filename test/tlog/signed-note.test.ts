@@ -64,6 +64,18 @@ describe('note keys', () => {
     assert.throws(() => parseSignerKey(`PRIVATE+KEY+${GO_VKEY}`), NoteKeyError);
   });
 
+  it('names a signer key given as a verifier key, without repeating it', () => {
+    for (const k of [GO_SKEY, generateNoteKey('logwarden/example/1').signerKey]) {
+      assert.throws(
+        () => parseVerifierKey(k),
+        (err: Error) =>
+          err instanceof NoteKeyError &&
+          /signer key \(PRIVATE\+KEY\+…\), which is secret/.test(err.message) &&
+          !err.message.includes(k.split('+').pop()!),
+      );
+    }
+  });
+
   it('key names follow the spec', () => {
     assert.ok(isValidKeyName('example.com/log42'));
     assert.ok(isValidKeyName('ünïcödé/ok'));
