@@ -73,17 +73,23 @@ export class LogKeys {
    * the name `<prefix>/` (no tenant's origin), and every later check compares with it. So a
    * process with another secret is refused even while no tenant of the prefix has a checkpoint
    * to compare with (servers started together under a new prefix), instead of giving tenants
-   * first checkpoints under keys the other processes cannot sign over.
+   * first checkpoints under keys the other processes cannot sign over. `signed`: whether any
+   * tenant has a checkpoint under the prefix (when none has, the record alone can be undone).
    */
-  async checkRecorded(getOrCreate: (name: string, create: () => string) => Promise<string> | string): Promise<void> {
+  async checkRecorded(getOrCreate: (name: string, create: () => string) => Promise<string> | string, signed: boolean): Promise<void> {
     const mine = deriveTenantSigner(this.secret, `${this.originPrefix}/`).verifier.text;
-    const recorded = await getOrCreate(`${PREFIX_KEY_RECORD}${this.originPrefix}`, () => mine);
+    const name = `${PREFIX_KEY_RECORD}${this.originPrefix}`;
+    const recorded = await getOrCreate(name, () => mine);
     if (recorded === mine) return;
     throw new Error(
       `the logs of the origin prefix ${this.originPrefix} in this store are signed with another log signing secret than this one ` +
         `(the store records the key ${recorded} for the prefix; this secret gives ${mine}). Nothing is signed: ` +
         'give the signing secret the store signs this prefix with (LOGWARDEN_LOG_SIGNING_SECRET, the same on every server and command), ' +
-        'or a new LOGWARDEN_LOG_ORIGIN_PREFIX to begin a new series of checkpoints (verifiers then pin its new keys)',
+        'or a new LOGWARDEN_LOG_ORIGIN_PREFIX to begin a new series of checkpoints (verifiers then pin its new keys)' +
+        (signed
+          ? ''
+          : `. No tenant's log has a checkpoint under this prefix yet: if this secret is the one to sign with, delete the row ${name} ` +
+            "of the store's secrets table (a process run with another secret recorded it), and give this one to every server and command"),
     );
   }
 }

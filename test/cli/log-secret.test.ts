@@ -62,7 +62,10 @@ async function refusesAnotherSecretUnderANewPrefix(flags: string[]): Promise<voi
   assert.equal(list.code, 0, list.stderr);
   const other = { LOGWARDEN_LOG_SIGNING_SECRET: OTHER_SECRET, LOGWARDEN_LOG_ORIGIN_PREFIX: prefix };
   const recorded = new RegExp(`^logwarden: the logs of the origin prefix ${prefix} in this store are signed with another log signing secret`, 'm');
-  assertRefused(await runCli(['tenants', 'create', '--name', 'beta', ...flags], { env: other }), recorded);
+  const create = await runCli(['tenants', 'create', '--name', 'beta', ...flags], { env: other });
+  assertRefused(create, recorded);
+  // Nothing is signed under the prefix yet: the record alone, which the message says how to undo.
+  assert.ok(create.stderr.includes(`delete the row tlog-prefix-key:${prefix} of the store's secrets table`), create.stderr);
   assertRefused(await runCli(['tenants', 'show', id, ...flags], { env: other }), recorded);
   // The store's own secret, kept in it, is another secret too.
   assertRefused(await runCli(['tenants', 'list', ...flags], { env: { LOGWARDEN_LOG_ORIGIN_PREFIX: prefix } }), recorded);

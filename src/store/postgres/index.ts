@@ -425,15 +425,17 @@ export class PostgresStore implements Store {
     // With a witness: every log it saw signed, against the database (a database put back).
     await this.tree.checkWitnessed(async (tenantId) => (await this.tid(tenantId)) ?? null);
     // The first tenant with a checkpoint: every tenant's key derives from the one signing secret.
+    let signed = false;
     for (const t of await this.listTenants()) {
       const tid = await this.tid(t.id);
       if (tid !== undefined && (await this.tree.hasCheckpoint(tid, t.id))) {
         await this.tree.log(tid, t.id);
+        signed = true;
         break;
       }
     }
     // And the secret the store records for the prefix, which holds before any tenant has a checkpoint.
-    await this.tree.keys.checkRecorded((name, create) => this.getOrCreateSecret(name, create));
+    await this.tree.keys.checkRecorded((name, create) => this.getOrCreateSecret(name, create), signed);
   }
 
   async leafIndexes(tenantId: string, seqs: readonly number[]): Promise<number[]> {

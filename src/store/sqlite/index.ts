@@ -669,9 +669,9 @@ export class SqliteStore implements Store {
       const tid = this.tid(t.id);
       return tid === undefined ? [] : [{ tid, tenantId: t.id }];
     });
-    this.db.transaction(() => this.tree.checkAll(tenants)).deferred();
+    const signed = this.db.transaction(() => this.tree.checkAll(tenants)).deferred();
     this.tree.checkUnheldOrigins((tenantId) => this.q.tidOf.get(tenantId) !== undefined, this.ownOriginPrefix);
-    await this.tree.keys.checkRecorded((name, create) => this.getOrCreateSecret(name, create));
+    await this.tree.keys.checkRecorded((name, create) => this.getOrCreateSecret(name, create), signed);
   }
 
   async leafIndexes(tenantId: string, seqs: readonly number[]): Promise<number[]> {

@@ -211,8 +211,9 @@ export class SqliteTree {
    * Store.checkLogs, inside a read transaction: every tenant's last checkpoint held against the
    * witness (read, not opened: no key derived per tenant), and the first one opened with its
    * tenant's key (every key derives from the one signing secret, so one tells whether it changed).
+   * Says whether any tenant has a checkpoint under the current prefix.
    */
-  checkAll(tenants: readonly { tid: number; tenantId: string }[]): void {
+  checkAll(tenants: readonly { tid: number; tenantId: string }[]): boolean {
     let opened = false;
     for (const { tid, tenantId } of tenants) {
       const origin = this.keys.origin(tenantId);
@@ -233,6 +234,7 @@ export class SqliteTree {
       }
       this.holdAgainstWitness(origin, last);
     }
+    return opened;
   }
 
   /**
