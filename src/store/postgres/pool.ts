@@ -11,6 +11,15 @@ export const STATEMENT_TIMEOUT_MS = 15_000;
  * server or the network between is not there to do so.
  */
 export const ANSWER_MARGIN_MS = 5_000;
+/**
+ * How long a session of a bounded pool may sit idle inside a transaction, for
+ * `statementTimeoutMs` and `connectTimeoutMs`: a request's transaction waits between two of its
+ * statements for its own work, a connection of another pool and a few bounded statements on it
+ * (registering log types, attaching a month's partition), never longer than this.
+ */
+export function idleInTransactionMs(statementTimeoutMs: number, connectTimeoutMs: number): number {
+  return connectTimeoutMs + 4 * (statementTimeoutMs + ANSWER_MARGIN_MS);
+}
 /** Idle time after which TCP keepalive probes a connection (a network that drops it silently). */
 export const KEEPALIVE_DELAY_MS = 10_000;
 
@@ -52,6 +61,12 @@ export interface PoolOptions {
  * transaction open on the server: it is closed when it is given back, never handed out again,
  * and PostgreSQL rolls that transaction back when it sees the connection gone.
  *
+ * A transaction of a bounded session left idle longer than idleInTransactionMs is ended by
+ * PostgreSQL, its locks released: the client that opened it gave up on the connection while the
+ * network to the server was down, and the server, which never heard it go (its TCP keepalive
+ * takes hours by default), would otherwise keep the tenant's row locked against every append
+ * after the network returns.
+ *
  * TCP keepalive probes every connection idle for KEEPALIVE_DELAY_MS, so that one whose peer is
  * gone without a word (a network dropped, a host powered off) ends, after the system's probes
  * went unanswered, instead of being kept (and waited on) forever.
@@ -63,11 +78,12 @@ export interface PoolOptions {
  */
 export function newPool(url: string, options: PoolOptions): pg.Pool {
   const bound = options.statementTimeoutMs > 0 ? options.statementTimeoutMs : undefined;
+  const connectTimeoutMs = options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS;
   const pool = new pg.Pool({
     connectionString: url,
     max: options.max,
     idleTimeoutMillis: 30_000,
-    connectionTimeoutMillis: options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS,
+    connectionTimeoutMillis: connectTimeoutMs,
     allowExitOnIdle: true,
     application_name: 'logwarden',
     keepAlive: true,
@@ -83,7 +99,10 @@ export function newPool(url: string, options: PoolOptions): pg.Pool {
     if (options.unnamed) unnamedStatements(client);
     // Not through a pooler lending sessions per transaction: the setting would stay with the
     // session it lent, for whichever client it lends it to next.
-    else if (bound !== undefined) void client.query(`SET statement_timeout = ${Math.trunc(bound)}`).catch(() => {});
+    else if (bound !== undefined) {
+      const idle = Math.trunc(idleInTransactionMs(bound, connectTimeoutMs));
+      void client.query(`SET statement_timeout = ${Math.trunc(bound)}; SET idle_in_transaction_session_timeout = ${idle}`).catch(() => {});
+    }
   });
   // A connection given back with a statement still under way (one that failed unanswered):
   // ending it here makes the pool discard it (pg-pool drops a client that is ending). pg says
