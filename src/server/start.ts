@@ -237,15 +237,22 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       stop() {
         stopping ??= (async () => {
           const drainMs = config.drainTimeoutMs;
+          let waitEnded = () => {};
+          const waited = new Promise<void>((resolve) => {
+            waitEnded = resolve;
+          });
           const deadline = setTimeout(() => {
             logger.warn(
               { drainMs },
               "requests still in flight when the stop's wait ended: their connections are closed, nothing they carried was acknowledged",
             );
             running.server.closeAllConnections();
+            waitEnded();
           }, drainMs);
           try {
-            await purge.stop();
+            // A purge step under way is waited for as long as requests are; closing the store
+            // then ends one still waiting on a server that does not answer (rolled back).
+            await Promise.race([purge.stop(), waited]);
             await running.close();
           } finally {
             clearTimeout(deadline);

@@ -57,7 +57,7 @@ import { KeyWatch, notifyKeyChange } from './key-watch.ts';
 import { attachedMonths, attachMonth, dropEmptyMonth, migrate, monthLabel, monthOf, monthTable } from './migrations.ts';
 import { type CutoffOf, dropExpiredMonth } from './month-drop.ts';
 import { PageReader } from './page-reader.ts';
-import { CONNECT_TIMEOUT_MS, isUnanswered, newPool, STATEMENT_TIMEOUT_MS } from './pool.ts';
+import { CONNECT_TIMEOUT_MS, endPool, isUnanswered, newPool, STATEMENT_TIMEOUT_MS, settlesBy } from './pool.ts';
 import { checkPoolMode, type PoolMode, statementPoolingError } from './pool-mode.ts';
 import { purgeStep } from './purge.ts';
 import { retryingDeadlocks } from './read-retry.ts';
@@ -214,6 +214,8 @@ const SQL = {
 /** Defaults of the sealer: hot rows added this long ago are sealed; a look this often when idle. */
 const SEAL_AGE_MS = 5 * 60_000;
 const SEAL_IDLE_MS = 5_000;
+/** How long closing the store waits for work under way before it closes the connections under it. */
+const CLOSE_WAIT_MS = 10_000;
 // As the SQLite store: room for the segments of some hundreds of cursors walking at once.
 const SEGMENT_CACHE_BYTES = 160 * 1024 * 1024;
 
@@ -458,13 +460,23 @@ export class PostgresStore implements Store {
     return `pools (total/idle/waiting): ${state('main', this.pool)}, ${state('side', this.side)}, ${state('sealing', this.sealing)}, ${state('background', this.background)}; sealer ${this.sealer.busy ? 'in a round' : 'idle'}`;
   }
 
+  /**
+   * Closes the store. Work under way (a request's statements, a sealing step, a purge step) is
+   * waited for, but not past CLOSE_WAIT_MS: then the connections still in use are closed under
+   * it (its transaction is rolled back), so that a server not answering (frozen, or the network
+   * to it dropped) cannot hold a stop up.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.sealer.stop();
-    await this.keyWatch?.stop();
-    const reclaiming = this.reclaiming !== null && this.reclaiming !== this.sealing ? [this.reclaiming.end()] : [];
-    await Promise.all([this.pool.end(), this.side.end(), this.sealing.end(), this.background.end(), ...reclaiming]);
+    const deadline = performance.now() + CLOSE_WAIT_MS;
+    const sealerStopped = this.sealer.stop();
+    await settlesBy(sealerStopped, deadline);
+    await this.keyWatch?.stop(Math.max(deadline, performance.now() + 1_000));
+    const reclaiming = this.reclaiming !== null && this.reclaiming !== this.sealing ? [this.reclaiming] : [];
+    await Promise.all([this.pool, this.side, this.sealing, this.background, ...reclaiming].map((p) => endPool(p, deadline)));
+    // The round under way fails once its connection is closed.
+    await settlesBy(sealerStopped, performance.now() + 1_000);
     this.witness?.close();
   }
 

@@ -6,7 +6,7 @@
  */
 import pg from 'pg';
 import type { AccessKeyWatcher } from '../store.ts';
-import { KEEPALIVE_DELAY_MS } from './pool.ts';
+import { destroyConnection, KEEPALIVE_DELAY_MS, settlesBy } from './pool.ts';
 
 export const ACCESS_KEY_CHANNEL = 'logwarden_access_keys';
 const RECONNECT_MS = 1000;
@@ -77,12 +77,13 @@ export class KeyWatch {
     this.retry = setTimeout(() => void this.listen(), RECONNECT_MS);
   }
 
-  async stop(): Promise<void> {
+  /** Stops listening; a connection that has not ended by `deadline` (a `performance.now()` time: a server not answering) is closed at once. */
+  async stop(deadline = performance.now() + 1_000): Promise<void> {
     this.stopped = true;
     clearTimeout(this.retry);
     const client = this.client;
     this.client = null;
-    await client?.end().catch(() => {});
+    if (client && !(await settlesBy(client.end(), deadline))) destroyConnection(client);
   }
 }
 

@@ -144,3 +144,42 @@ export function unnamedStatements(client: pg.ClientBase): void {
   };
   client.query = unnamed as typeof client.query;
 }
+
+/** Whether `p` settles (either way) before `deadline` (a `performance.now()` time). */
+export async function settlesBy(p: Promise<unknown>, deadline: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), Math.max(0, deadline - performance.now()));
+  });
+  try {
+    return await Promise.race([
+      p.then(
+        () => true,
+        () => true,
+      ),
+      late,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Closes a connection at once, under whatever statement is under way on it (which fails). */
+export function destroyConnection(client: pg.ClientBase): void {
+  (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+}
+
+/**
+ * Ends `pool`: its idle connections at once, those in use once given back; those still in use
+ * at `deadline` (a `performance.now()` time) are closed under their statements, which fail. A
+ * statement of background work has no bound (statementTimeoutMs 0): on a server that does not
+ * answer (frozen, or the network to it dropped) it would otherwise hold a stop up for as long as
+ * that lasts, hours when only TCP keepalive ends it.
+ */
+export async function endPool(pool: pg.Pool, deadline: number): Promise<void> {
+  const ended = pool.end();
+  if (await settlesBy(ended, deadline)) return;
+  // pg-pool lists every connection it holds, idle or in use, only in a field of its own.
+  for (const client of (pool as unknown as { _clients?: pg.ClientBase[] })._clients ?? []) destroyConnection(client);
+  await settlesBy(ended, performance.now() + 1_000);
+}
