@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
+import pg from 'pg';
 import type { NewEntry } from '../../src/logs/entry.ts';
 import { openPostgresStore, type PostgresStore, type PostgresStoreOptions } from '../../src/store/postgres/index.ts';
 import { type AccessKeyWatcher, DatabasePoolModeError } from '../../src/store/store.ts';
@@ -126,6 +127,55 @@ describe('postgres store behind PgBouncer', { skip }, () => {
     const reopened = await opened({ url: pooled, poolMode: 'transaction' });
     const got = await readAll(reopened, { tenantId: 'one', logType: 'AccessLog', fromMs: T0 - DAY, toMs: null }, 1000);
     assert.equal(got.entries.length, 500);
+  });
+
+  it("pool_mode=transaction: a batch over one chunk reaching a month with no partition attaches it outside its transaction, never holding the tenant's row meanwhile", async () => {
+    const { direct, pooled } = await database('transaction');
+    const db = cluster as PostgresCluster;
+    const a = await opened({ url: pooled, poolMode: 'transaction' });
+    await a.createTenant({ id: 'big', name: 'Big' });
+    // January has its partition; February none yet.
+    await a.append('big', [makeEntry('AccessLog', T0, '{"first":true}')]);
+    const feb = Date.UTC(2026, 1, 3);
+    // More entries than one chunk of an append (10,000) in January, then some in February.
+    const entries = [
+      ...Array.from({ length: 10_000 }, (_, i) => makeEntry('AccessLog', T0 + 1000 + i, `{"i":${i}}`)),
+      ...Array.from({ length: 20 }, (_, i) => makeEntry('AccessLog', feb + i, `{"feb":${i}}`)),
+    ];
+    // A session holding DEFAULT keeps February's partition from being attached until it lets go.
+    const locker = new pg.Client({ connectionString: direct });
+    await locker.connect();
+    try {
+      await locker.query('BEGIN; LOCK TABLE entries_default IN ACCESS SHARE MODE');
+      const lockerPid = (await locker.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+      const appending = a.append('big', entries);
+      let waiting: { n: number; holders: number } | undefined;
+      const started = performance.now();
+      while (performance.now() - started < 30_000) {
+        const r = await db.query<{ n: number; holders: number }>(
+          direct,
+          `SELECT (SELECT count(*)::int FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock') AS n,
+                  (SELECT count(*)::int FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+                   WHERE c.relname = 'entry_seqs' AND l.pid <> $1 AND l.pid <> pg_backend_pid()) AS holders`,
+          [lockerPid],
+        );
+        if (r.rows[0]!.n > 0) {
+          waiting = r.rows[0]!;
+          break;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      assert.ok(waiting, "February's partition is attached (waiting for DEFAULT)");
+      assert.equal(waiting.holders, 0, "no transaction holds the tenant's row while the partition is attached");
+      await locker.query('ROLLBACK');
+      assert.deepEqual(await appending, { accepted: 10_020, duplicates: 0 });
+    } finally {
+      await locker.end();
+    }
+    const got = await readAll(a, { tenantId: 'big', logType: 'AccessLog', fromMs: T0 - DAY, toMs: null }, 5_000);
+    assert.equal(got.entries.length, 10_021);
+    const inDefault = await db.query<{ n: number }>(direct, 'SELECT count(*)::int AS n FROM entries_default');
+    assert.equal(inDefault.rows[0]!.n, 0, "February's entries are in its partition");
   });
 
   it('pool_mode=transaction: key changes are heard on the direct URL; without one, nothing claims to hear them', async () => {

@@ -588,7 +588,12 @@ export class PostgresStore implements Store {
     const leaves = await this.leavesOf(chunk);
     // The first chunk's partitions too, before the transaction (see sideWorkFirst).
     await this.ensurePartitions(new Set(chunk.times.map(monthOf)), true);
-    return this.inTransaction((client) => this.appendChunks(client, tid, tenantId, it, chunk, leaves));
+    const later = new Set<number>();
+    const result = await this.inTransaction((client) => this.appendChunks(client, tid, tenantId, it, chunk, leaves, later));
+    // The months of later chunks that had no partition, once the transaction is over: their
+    // rows went to DEFAULT, and attaching moves them. The entries are stored whatever happens here.
+    await this.ensurePartitions(later, true).catch(() => {});
+    return result;
   }
 
   /**
@@ -655,6 +660,8 @@ export class PostgresStore implements Store {
     it: Iterator<NewEntry>,
     first: Chunk,
     firstLeaves: { records: LeafRecord[]; hashes: Hash[] },
+    /** Told the months whose rows went to DEFAULT, for their partitions to be attached after the transaction. */
+    later: Set<number> = new Set(),
   ): Promise<AppendResult> {
     let chunk = first;
     let leaves = firstLeaves;
@@ -667,11 +674,15 @@ export class PostgresStore implements Store {
     while (chunk.times.length > 0) {
       const months = new Set(chunk.times.map(monthOf));
       const typeIds = await this.registerTypes(chunk.types);
-      await this.ensurePartitions(months, !holdsDefault);
+      // No partition is attached while the transaction is open (the first chunk's were before
+      // it): attaching waits for a connection of the side pool, behind a pooler lending sessions
+      // per transaction for a session too, and for DEFAULT, with the tenant's row held all along.
       let toDefault = false;
       for (const m of months) {
-        if (!this.months.has(m)) toDefault = true;
-        else if (visible && !visible.has(m)) {
+        if (!this.months.has(m)) {
+          toDefault = true;
+          later.add(m);
+        } else if (visible && !visible.has(m)) {
           // Attached after this transaction's first INSERT, which fixed the partitions it
           // routes to; taking a new lock makes the backend read the catalogue changes.
           await client.query(`LOCK TABLE ${monthTable('entries', m)}, ${monthTable('entry_keys', m)} IN ROW EXCLUSIVE MODE`);
