@@ -199,6 +199,31 @@ describe('postgres store: segments', { skip }, () => {
     assert.ok(cache.size <= live, `${cache.size} segments cached, ${live} exist`);
   });
 
+  it('forgets the decoded segments another process replaced or purged once a read finds them gone: its cache holds no more segments than exist', async () => {
+    const reader = await open({ noSealer: true });
+    const writer = await open({ noSealer: true });
+    await writer.createTenant({ id: '1', name: 't' });
+    const query: EntryQuery = { tenantId: '1', logType: 'AccessLog', fromMs: T0, toMs: null };
+    // Steady ingest sealed by the other store, read here as it comes: each seal there rewrites
+    // the newest, short segment (new id) after a page here has cached it.
+    for (let batch = 0; batch < 30; batch++) {
+      await writer.append(
+        '1',
+        Array.from({ length: 20 }, (_, i) => makeEntry('AccessLog', T0 + (batch * 20 + i) * 1000, `{"i":${batch * 20 + i}}`)),
+      );
+      await writer.settle();
+      await readAll(reader, query, 100);
+    }
+    // A purge step there rewrites the first segment, which the reads here cached.
+    assert.equal((await writer.purge('1', 'AccessLog', T0 + 50_000, 1000)).count, 50);
+    const got = await readAll(reader, query, 100);
+    assert.equal(got.entries.length, 550);
+    const cache = (reader as unknown as { cache: { size: number } }).cache;
+    const live = await segmentCount();
+    assert.ok(live >= 2, `${live} segments`);
+    assert.ok(cache.size <= live, `${cache.size} segments cached, ${live} exist`);
+  });
+
   it('several stores appending and sealing at once: no entry lost or doubled, snapshot paging exact', async () => {
     const writers = await Promise.all([0, 1, 2].map(() => open({ sealAgeMs: 0, sealIntervalMs: 5 })));
     await writers[0]!.createTenant({ id: '1', name: 't' });

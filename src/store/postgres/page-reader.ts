@@ -105,18 +105,22 @@ export class PageReader {
       const hot: Picked[] = [];
       let segmentsEnd: Position = END;
       let segmentRows = 0;
+      const present = new Set<string>();
       for (const row of r.rows) {
         if (row.id === null) {
           hot.push({ timeMs: Number(row.first_time), seq: Number(row.seq), text: Buffer.from(row.body!) });
           continue;
         }
         segmentRows++;
+        present.add(row.id);
         const last = { timeMs: Number(row.last_time), seq: Number(row.last_seq) };
         segmentsEnd = last;
         if (Number(row.first_time) >= toMs) continue;
         segments.push(this.segment(row, last, scope, known));
       }
       if (segmentRows < reach) segmentsEnd = END;
+      // Every segment ending after `pos` up to segmentsEnd was read: cached ones not among them are gone.
+      this.cache.forgetGone(scope.tid, scope.typeId, pos, segmentsEnd, present);
       const hotEnd = hot.length < want - picked.length ? END : hot[hot.length - 1]!;
       const cover = compare(segmentsEnd, hotEnd) < 0 ? segmentsEnd : hotEnd;
       merge(segments, hot, pos, cover, scope.watermark, toMs, want - picked.length, picked);

@@ -66,7 +66,7 @@ export class SegmentCache {
   /**
    * Forgets segments deleted by this process (its sealer's rewrites, its purge): their ids are
    * never used again, so their decodings would only take room. Those another process deletes
-   * stay until the budget pushes them out.
+   * are forgotten by the next read that finds them gone (forgetGone).
    */
   forget(ids: readonly string[]): void {
     for (const id of ids) this.lru.delete(id);
@@ -95,6 +95,22 @@ export class SegmentCache {
     if (list === undefined) return [];
     const at = firstEndingAfter(list, after);
     return list.slice(at, at + max);
+  }
+
+  /**
+   * Forgets the cached segments of (tid, typeId) ending after `after` and at or before `upTo`
+   * that are not in `present`: a statement that read every segment of that stretch did not find
+   * them, so they no longer exist (another process's sealer replaced them, its purge rewrote
+   * them, or their month was dropped). One forgotten wrongly is only read again.
+   */
+  forgetGone(tid: number, typeId: number, after: Position, upTo: Position, present: ReadonlySet<string>): void {
+    const list = this.byOwner.get(ownerKey(tid, typeId));
+    if (list === undefined) return;
+    const gone: string[] = [];
+    for (let i = firstEndingAfter(list, after); i < list.length && compare(list[i]!.last, upTo) <= 0; i++) {
+      if (!present.has(list[i]!.id)) gone.push(list[i]!.id);
+    }
+    this.forget(gone);
   }
 
   get size(): number {
