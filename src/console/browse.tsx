@@ -170,7 +170,7 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
   const [loading, setLoading] = useState(false);
   const [error, setError] = useState<string | undefined>();
   /** What is wrong with a custom range typed in (not a failed read: paging goes on). */
-  const [rangeProblem, setRangeProblem] = useState<string | undefined>();
+  const [rangeProblem, setRangeProblem] = useState<string | undefined>(initial.problem);
   const [selected, setSelected] = useState<number | undefined>(initial.entry);
   const [lastFocused, setLastFocused] = useState<number | undefined>(undefined);
   const [tail, setTail] = useState(false);
@@ -242,7 +242,7 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
       }
       setUserField(v.user?.field ?? 'userEmailAddress');
       setUserValue(v.user?.value ?? '');
-      setRangeProblem(undefined);
+      setRangeProblem(v.problem);
     };
     addEventListener('hashchange', onHash);
     const io = new IntersectionObserver((es) => es.some((e) => e.isIntersecting) && fillView());

@@ -82,6 +82,37 @@ export function toInputValue(ms: number, utc: boolean): string {
   return `${pad(year, 4)}-${pad(month + 1)}-${pad(day)}T${pad(hour)}:${pad(minute)}${rest}`;
 }
 
+/** A date and time as a `datetime-local` input writes it: to the minute, or to the second or millisecond. */
+const WALL = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3}))?)?$/;
+
+/**
+ * The fields of a `datetime-local` value counted as if in UTC; undefined when it is not one, or
+ * names no real time (February 30, 24:00), which the browser's parser would roll over.
+ */
+function wallMs(value: string): number | undefined {
+  const m = WALL.exec(value);
+  if (!m) return undefined;
+  const [year, month, day, hour, minute, second] = [1, 2, 3, 4, 5, 6].map((i) => Number(m[i] ?? 0)) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const d = new Date(0);
+  d.setUTCFullYear(year, month - 1, day);
+  d.setUTCHours(hour, minute, second, Number((m[7] ?? '0').padEnd(3, '0')));
+  const real =
+    d.getUTCFullYear() === year &&
+    d.getUTCMonth() === month - 1 &&
+    d.getUTCDate() === day &&
+    d.getUTCHours() === hour &&
+    d.getUTCMinutes() === minute &&
+    d.getUTCSeconds() === second;
+  return real ? d.getTime() : undefined;
+}
+
 /**
  * How a `datetime-local` value reads as local time where the clocks change: `missing` when the
  * clocks skipped it (the browser would take a time an offset change later), `twice` when they
@@ -101,7 +132,24 @@ export function localReading(value: string): 'once' | 'twice' | 'missing' {
 
 /** An API date-time from a `datetime-local` value read as local time or UTC; undefined when not a date. */
 export function fromInputValue(value: string, utc: boolean): string | undefined {
-  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?$/.test(value)) return undefined;
-  const ms = utc ? Date.parse(`${value}Z`) : new Date(value).getTime();
+  const wall = wallMs(value);
+  if (wall === undefined) return undefined;
+  const ms = utc ? wall : new Date(value).getTime();
   return Number.isFinite(ms) ? new Date(ms).toISOString() : undefined;
+}
+
+/**
+ * A bound of a linked range (`from=`, `to=`): a date and time as the inputs take it, with `Z` or
+ * an offset (`+05:45`), so that it names one instant wherever the link is opened. Undefined
+ * when it is anything else.
+ */
+export function parseLinkTime(value: string): number | undefined {
+  const m = /^(.*?)(Z|([+-])(\d{2}):(\d{2}))$/.exec(value);
+  if (!m) return undefined;
+  const wall = wallMs(m[1]!);
+  if (wall === undefined) return undefined;
+  if (m[2] === 'Z') return wall;
+  const [hours, minutes] = [Number(m[4]), Number(m[5])];
+  if (hours > 23 || minutes > 59) return undefined;
+  return wall - (m[3] === '-' ? -1 : 1) * (hours * 60 + minutes) * 60_000;
 }

@@ -5,7 +5,7 @@
  * view filtered to one user; `order=newest` for the table newest first (ascending is the default).
  */
 import type { UserFilter } from './api.ts';
-import { PRESETS, type Range } from './time.ts';
+import { PRESETS, parseLinkTime, type Range } from './time.ts';
 
 export interface ViewState {
   readonly logType: string | undefined;
@@ -15,6 +15,23 @@ export interface ViewState {
   readonly user?: UserFilter | undefined;
   /** The table newest first (else ascending, as the API pages). */
   readonly newestFirst?: boolean | undefined;
+  /** Why the link's custom range was not taken (a bound that is no date and time, or an empty range). */
+  readonly problem?: string | undefined;
+}
+
+const LINK_TIME_EXAMPLE = '2026-03-01T10:00:00.000Z (or with an offset, 2026-03-01T05:00:00.000-05:00)';
+
+/** A link's custom range, read by the strict parser of its bounds; or what is wrong with it. */
+function linkRange(from: string | null, to: string | null): Range | string {
+  const bad = (name: string, value: string | null) =>
+    value === null || value === ''
+      ? `it gives no ${name}`
+      : `its ${name}, ${JSON.stringify(value.length > 64 ? `${value.slice(0, 64)}…` : value)}, is not a date and time such as ${LINK_TIME_EXAMPLE}`;
+  const [fromMs, toMs] = [from === null ? undefined : parseLinkTime(from), to === null ? undefined : parseLinkTime(to)];
+  if (fromMs === undefined) return bad('from', from);
+  if (toMs === undefined) return bad('to', to);
+  if (fromMs >= toMs) return `its from, ${from}, is not before its to, ${to}`;
+  return { preset: 'custom', from: new Date(fromMs).toISOString(), to: new Date(toMs).toISOString() };
 }
 
 export function parseHash(hash: string): ViewState {
@@ -23,8 +40,12 @@ export function parseHash(hash: string): ViewState {
   const from = q.get('from');
   const to = q.get('to');
   let range: Range = { preset: '24h' };
-  if (r === 'custom' && from && to && Date.parse(from) < Date.parse(to)) range = { preset: 'custom', from, to };
-  else if (PRESETS.some((p) => p.id === r)) range = { preset: r as (typeof PRESETS)[number]['id'] };
+  let problem: string | undefined;
+  if (r === 'custom') {
+    const custom = linkRange(from, to);
+    if (typeof custom === 'string') problem = `The link's time range was not used: ${custom}. The last 24 hours are shown.`;
+    else range = custom;
+  } else if (PRESETS.some((p) => p.id === r)) range = { preset: r as (typeof PRESETS)[number]['id'] };
   const entry = Number(q.get('entry') ?? NaN);
   const userId = q.get('userId');
   const email = q.get('userEmailAddress');
@@ -35,7 +56,9 @@ export function parseHash(hash: string): ViewState {
     range,
     utc: q.get('utc') === '1',
     newestFirst: q.get('order') === 'newest',
-    entry: Number.isInteger(entry) && entry >= 0 ? entry : undefined,
+    // An entry's place counts in the linked range only.
+    entry: Number.isInteger(entry) && entry >= 0 && problem === undefined ? entry : undefined,
+    problem,
   };
 }
 

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
-import { barLabel, formatTime, localReading, readLimitMessage } from '../../src/console/time.ts';
+import { barLabel, formatTime, fromInputValue, localReading, parseLinkTime, readLimitMessage } from '../../src/console/time.ts';
 
 const savedTz = process.env.TZ;
 
@@ -101,5 +101,26 @@ describe('console times', () => {
         reading,
         `${value} in ${tz}`,
       );
+  });
+
+  it("reads a link's bounds and the inputs' values with one strict parser: real dates and times only", () => {
+    assert.equal(parseLinkTime('2026-11-01T06:30:00.000Z'), Date.parse('2026-11-01T06:30:00.000Z'));
+    assert.equal(parseLinkTime('2026-11-01T01:30-05:00'), Date.parse('2026-11-01T06:30:00.000Z'));
+    assert.equal(parseLinkTime('2026-11-01T12:15:30.5+05:45'), Date.parse('2026-11-01T06:30:30.500Z'));
+    // What the browser's Date parser takes (rolled over, a bare date, words, no zone) is no bound.
+    for (const bad of [
+      '2026-02-30T00:00Z',
+      '2026-11-01T24:00Z',
+      '2026-11-01',
+      'March 1, 2026',
+      '2026',
+      '2026-11-01T01:30',
+      '2026-11-01T01:30+24:00',
+      '',
+    ])
+      assert.equal(parseLinkTime(bad), undefined, bad);
+    assert.equal(fromInputValue('2026-02-30T10:00', true), undefined);
+    assert.equal(fromInputValue('2026-02-30T10:00', false), undefined);
+    assert.equal(fromInputValue('2026-02-28T10:00:00.5', true), '2026-02-28T10:00:00.500Z');
   });
 });

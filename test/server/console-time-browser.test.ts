@@ -1,0 +1,96 @@
+/**
+ * The console's times in a real browser (Chromium driven by playwright-core) in a time zone of
+ * its own: a link's range is read by the strict parser of its bounds (a bad one said so).
+ * Needs Chromium at /usr/bin/chromium; skipped with a reason where it is missing.
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { type Browser, type BrowserContext, chromium, type Page, type Route } from 'playwright-core';
+import { startTestApp, type TestApp } from '../support/app.ts';
+import { unavailable } from '../support/services.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const skip = existsSync(CHROMIUM) ? undefined : unavailable(`Chromium not found at ${CHROMIUM} (apt-get install chromium)`);
+const TYPE = 'ExternallySharedCallPlay';
+
+describe('console times in a browser', { skip }, () => {
+  let t: TestApp;
+  let url: string;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  const problems: string[] = [];
+
+  const onlyThisServer = (route: Route) => (route.request().url().startsWith(url) ? route.continue() : route.abort()).catch(() => undefined);
+  const status = () => page.locator('p.status');
+  const hashOf = (name: string) => new URLSearchParams(new URL(page.url()).hash.slice(1)).get(name);
+
+  /** Waits until `check` holds (asked every 50 ms, for up to 5 s). */
+  async function until(check: () => boolean): Promise<void> {
+    for (const end = performance.now() + 5000; !check(); await new Promise((r) => setTimeout(r, 50)))
+      if (performance.now() > end) throw new Error(`timed out waiting for ${check}`);
+  }
+
+  /** Opens `hash` as a new document, signing in when the tab holds no session yet. */
+  async function open(hash: string): Promise<void> {
+    await page.goto('about:blank');
+    await page.goto(`${url}/console${hash}`);
+    const signIn = page.getByLabel('Access key');
+    const tab = page.getByRole('tab', { name: TYPE });
+    await Promise.race([signIn.waitFor(), tab.waitFor()]);
+    if (await signIn.isVisible()) {
+      await signIn.fill(t.readKey.accessKey);
+      await page.getByLabel('Secret').fill(t.readKey.secret);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await tab.waitFor();
+    }
+  }
+
+  before(async () => {
+    t = await startTestApp();
+    url = await t.app.listen({ port: 0, host: '127.0.0.1' });
+    // New York, 2026-11-01: 01:40 the first time (EDT, -04:00), and the second (EST, -05:00).
+    const entries = ['2026-11-01T05:40:00.000Z', '2026-11-01T06:40:00.000Z'].map((eventTime, i) => ({ eventTime, logRecord: { viewer: `v${i}` } }));
+    assert.equal((await t.ingest(TYPE, entries)).statusCode, 201);
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    });
+    context = await browser.newContext({ timezoneId: 'America/New_York', viewport: { width: 1280, height: 800 } });
+    await context.route('**/*', onlyThisServer);
+    page = await context.newPage();
+    page.on('pageerror', (e) => problems.push(e.message));
+  });
+
+  after(async () => {
+    await browser?.close();
+    await t?.close();
+  });
+
+  it("reads a link's range with the strict parser of its bounds, and says what is wrong with a bad one", async () => {
+    const alert = page.locator('p.error[role=alert]');
+    for (const [from, said] of [
+      ['2026-02-30T00%3A00%3A00.000Z', 'its from, "2026-02-30T00:00:00.000Z", is not a date and time such as 2026-03-01T10:00:00.000Z'],
+      ['March%201%2C%202026', 'its from, "March 1, 2026", is not a date and time'],
+      ['2026-11-01T01%3A30', 'its from, "2026-11-01T01:30", is not a date and time'],
+    ] as const) {
+      await open(`#type=${TYPE}&range=custom&from=${from}&to=2026-11-02T00%3A00%3A00.000Z&entry=0`);
+      await alert.filter({ hasText: `The link's time range was not used: ${said}` }).waitFor();
+      assert.match((await alert.textContent()) ?? '', /The last 24 hours are shown\.$/);
+      assert.equal(await page.getByLabel('Time range').inputValue(), '24h');
+      assert.equal(await page.locator('aside').count(), 0, 'no entry of another range is opened');
+    }
+    // The same for a link followed in the open page.
+    await page.evaluate(`location.hash = '#type=${TYPE}&range=custom&from=2026-11-01T05%3A00%3A00.000Z&to=2026-11-01T05%3A00%3A00.000Z'`);
+    await alert.filter({ hasText: "The link's time range was not used: its from, 2026-11-01T05:00:00.000Z, is not before its to" }).waitFor();
+    // A bound with an offset names its instant: the link is written again in UTC.
+    await page.evaluate(`location.hash = '#type=${TYPE}&range=custom&from=2026-11-01T00%3A00%3A00.000-05%3A00&to=2026-11-01T07%3A00%3A00.000Z'`);
+    await status()
+      .filter({ hasText: /^2 of 2 entries loaded/ })
+      .waitFor();
+    assert.equal(await alert.count(), 0);
+    await until(() => hashOf('from') === '2026-11-01T05:00:00.000Z');
+    assert.deepEqual(problems, []);
+  });
+});
