@@ -18,7 +18,7 @@ import { NewestFirst } from './newest-first.ts';
 import { type Row, wireText } from './page.ts';
 import { ConsoleError, EXPIRED_MESSAGE, type Session } from './session.ts';
 import { summarize } from './summary.ts';
-import { formatTime, fromInputValue, localReading, PRESETS, type Range, rangeBounds, toInputValue } from './time.ts';
+import { formatTime, fromInputValue, isLaterReading, localInstants, localReading, PRESETS, type Range, rangeBounds, toInputValue } from './time.ts';
 import { entryLink, formatHash, parseHash } from './view-state.ts';
 
 const PAGE = 200;
@@ -48,12 +48,29 @@ interface RowProps {
   open: (i: number) => void;
 }
 
-/** A custom range's bound: a date and time to the millisecond. */
-function Bound({ label, value, set }: { label: string; value: string; set: (v: string) => void }) {
+/**
+ * A custom range's bound: a date and time to the millisecond. A local time the clocks showed
+ * twice (the hour repeated when they go back) comes with a choice of the two, by their offsets.
+ */
+function Bound(props: { label: string; value: string; set: (v: string) => void; utc: boolean; later: boolean; setLater: (later: boolean) => void }) {
+  const { label, value, set, utc, later, setLater } = props;
+  const both = utc ? [] : localInstants(value);
+  const offset = (ms: number) => formatTime(ms, false).split(' ')[2];
   return (
-    <label>
-      {label} <input type="datetime-local" step="0.001" value={value} onInput={(e) => set((e.currentTarget as HTMLInputElement).value)} />
-    </label>
+    <>
+      <label>
+        {label} <input type="datetime-local" step="0.001" value={value} onInput={(e) => set((e.currentTarget as HTMLInputElement).value)} />
+      </label>
+      {both.length === 2 && (
+        <label>
+          {label} {value.slice(11, 16)} is{' '}
+          <select value={later ? 'second' : 'first'} onChange={(e) => setLater((e.currentTarget as HTMLSelectElement).value === 'second')}>
+            <option value="first">the first ({offset(both[0]!)})</option>
+            <option value="second">the second ({offset(both[1]!)})</option>
+          </select>
+        </label>
+      )}
+    </>
   );
 }
 
@@ -184,6 +201,11 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
     initial.range.preset === 'custom' ? toInputValue(Date.parse(initial.range.from), initial.utc) : '',
   );
   const [customTo, setCustomTo] = useState(() => (initial.range.preset === 'custom' ? toInputValue(Date.parse(initial.range.to), initial.utc) : ''));
+  // Which reading of a local time shown twice each bound means: the second (else the first).
+  const [fromLater, setFromLater] = useState(
+    () => initial.range.preset === 'custom' && !initial.utc && isLaterReading(Date.parse(initial.range.from)),
+  );
+  const [toLater, setToLater] = useState(() => initial.range.preset === 'custom' && !initial.utc && isLaterReading(Date.parse(initial.range.to)));
   const query = useRef<LogsQuery>({ logType, fromDateTime: '' });
   const tenantId = useMemo(() => tokenTenant(session.token), [session.token]);
   const [logCheck, setLogCheck] = useState<LogCheck | undefined>();
@@ -239,6 +261,8 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
       if (v.range.preset === 'custom') {
         setCustomFrom(toInputValue(Date.parse(v.range.from), v.utc));
         setCustomTo(toInputValue(Date.parse(v.range.to), v.utc));
+        setFromLater(!v.utc && isLaterReading(Date.parse(v.range.from)));
+        setToLater(!v.utc && isLaterReading(Date.parse(v.range.to)));
       }
       setUserField(v.user?.field ?? 'userEmailAddress');
       setUserValue(v.user?.value ?? '');
@@ -574,9 +598,12 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
   const chooseRange = (id: string) => {
     if (id === 'custom') {
       const b = rangeBounds(range, Date.now());
-      setCustomFrom(toInputValue(Date.parse(b.fromDateTime), utc));
-      setCustomTo(toInputValue(b.toDateTime ? Date.parse(b.toDateTime) : Date.now(), utc));
-      setRange({ preset: 'custom', from: b.fromDateTime, to: b.toDateTime ?? new Date().toISOString() });
+      const [fromMs, toMs] = [Date.parse(b.fromDateTime), b.toDateTime ? Date.parse(b.toDateTime) : Date.now()];
+      setCustomFrom(toInputValue(fromMs, utc));
+      setCustomTo(toInputValue(toMs, utc));
+      setFromLater(!utc && isLaterReading(fromMs));
+      setToLater(!utc && isLaterReading(toMs));
+      setRange({ preset: 'custom', from: b.fromDateTime, to: new Date(toMs).toISOString() });
     } else {
       setRange({ preset: id as Exclude<Range['preset'], 'custom'> });
     }
@@ -585,27 +612,26 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
   // The custom range's inputs are wall-clock times of the zone shown: switching zones converts
   // them, so that Apply, untouched, keeps the same instants.
   const toggleUtc = (next: boolean) => {
-    const convert = (value: string) => {
-      const iso = fromInputValue(value, utc);
-      return iso === undefined ? value : toInputValue(Date.parse(iso), next);
+    const convert = (value: string, later: boolean, setLater: (later: boolean) => void) => {
+      const iso = fromInputValue(value, utc, later);
+      if (iso === undefined) return value;
+      setLater(!next && isLaterReading(Date.parse(iso)));
+      return toInputValue(Date.parse(iso), next);
     };
-    setCustomFrom(convert(customFrom));
-    setCustomTo(convert(customTo));
+    setCustomFrom(convert(customFrom, fromLater, setFromLater));
+    setCustomTo(convert(customTo, toLater, setToLater));
     setUtc(next);
   };
   const applyCustom = (e: Event) => {
     e.preventDefault();
-    const from = fromInputValue(customFrom, utc);
-    const to = fromInputValue(customTo, utc);
+    const from = fromInputValue(customFrom, utc, fromLater);
+    const to = fromInputValue(customTo, utc, toLater);
     if (!from || !to || Date.parse(from) >= Date.parse(to)) return setRangeProblem('Give a start before the end of the range.');
-    // Local times the clocks skipped or showed twice: said, not guessed silently.
+    // Local times the clocks skipped: said, not guessed silently (one shown twice is chosen beside its input).
     const readings = utc ? [] : [customFrom, customTo].map((v) => [v.replace('T', ' '), localReading(v)] as const);
     const missing = readings.find(([, r]) => r === 'missing');
     if (missing) return setRangeProblem(`${missing[0]} does not exist here: the clocks skipped it. Give another time, or show UTC.`);
-    const twice = readings.find(([, r]) => r === 'twice');
-    setRangeProblem(
-      twice && `${twice[0]} happens twice here (the clocks went back); the first was taken. To mean the second, show UTC and give it there.`,
-    );
+    setRangeProblem(undefined);
     setSelected(undefined);
     setRange({ preset: 'custom', from, to });
   };
@@ -702,8 +728,8 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
           </label>
           {range.preset === 'custom' && (
             <form class="custom" onSubmit={applyCustom}>
-              <Bound label="From" value={customFrom} set={setCustomFrom} />
-              <Bound label="To" value={customTo} set={setCustomTo} />
+              <Bound label="From" value={customFrom} set={setCustomFrom} utc={utc} later={fromLater} setLater={setFromLater} />
+              <Bound label="To" value={customTo} set={setCustomTo} utc={utc} later={toLater} setLater={setToLater} />
               <button type="submit">Apply</button>
             </form>
           )}

@@ -114,28 +114,50 @@ function wallMs(value: string): number | undefined {
 }
 
 /**
- * How a `datetime-local` value reads as local time where the clocks change: `missing` when the
- * clocks skipped it (the browser would take a time an offset change later), `twice` when they
- * showed it twice (the browser takes the first); `once` otherwise, and for values that are no
- * date (fromInputValue says so).
+ * The instants a `datetime-local` value denotes as local time, earliest first: one, none where
+ * the clocks skipped it, two where they showed it twice (the hour repeated when they go back).
  */
-export function localReading(value: string): 'once' | 'twice' | 'missing' {
-  const first = new Date(value).getTime();
-  if (!Number.isFinite(first)) return 'once';
-  const wall = (ms: number) => Date.parse(`${toInputValue(ms, false)}Z`);
-  const asWritten = Date.parse(`${value}Z`);
-  if (wall(first) !== asWritten) return 'missing';
-  // The same wall time again, as many minutes later as the offset changes within a day.
-  const shift = new Date(first + 86_400_000).getTimezoneOffset() - new Date(first).getTimezoneOffset();
-  return shift > 0 && wall(first + shift * 60_000) === asWritten ? 'twice' : 'once';
+export function localInstants(value: string): number[] {
+  const wall = wallMs(value);
+  if (wall === undefined) return [];
+  // The offsets in force a day either side (clocks change at most once a day) and at the time.
+  const offsets = new Set([wall - 86_400_000, wall, wall + 86_400_000].map((ms) => offsetSeconds(new Date(ms))));
+  const out = new Set<number>();
+  for (const off of offsets) {
+    const ms = wall - off * 1000;
+    if (offsetSeconds(new Date(ms)) === off) out.add(ms);
+  }
+  return [...out].sort((a, b) => a - b);
 }
 
-/** An API date-time from a `datetime-local` value read as local time or UTC; undefined when not a date. */
-export function fromInputValue(value: string, utc: boolean): string | undefined {
+/**
+ * How a `datetime-local` value reads as local time where the clocks change: `missing` when the
+ * clocks skipped it, `twice` when they showed it twice (localInstants gives both); `once`
+ * otherwise, and for values that are no date (fromInputValue says so).
+ */
+export function localReading(value: string): 'once' | 'twice' | 'missing' {
+  if (wallMs(value) === undefined) return 'once';
+  const n = localInstants(value).length;
+  return n === 0 ? 'missing' : n === 2 ? 'twice' : 'once';
+}
+
+/**
+ * An API date-time from a `datetime-local` value read as local time or UTC; undefined when not a
+ * date. A local time shown twice is the first unless `later`; one the clocks skipped is the
+ * browser's reading (a time an offset change later: localReading tells it apart).
+ */
+export function fromInputValue(value: string, utc: boolean, later = false): string | undefined {
   const wall = wallMs(value);
   if (wall === undefined) return undefined;
-  const ms = utc ? wall : new Date(value).getTime();
+  const local = utc ? [wall] : localInstants(value);
+  const ms = local.length === 0 ? new Date(value).getTime() : local[later ? local.length - 1 : 0]!;
   return Number.isFinite(ms) ? new Date(ms).toISOString() : undefined;
+}
+
+/** Whether instant `ms` is the second reading of its local time (in the hour repeated when clocks go back). */
+export function isLaterReading(ms: number): boolean {
+  const both = localInstants(toInputValue(ms, false));
+  return both.length === 2 && both[1] === ms;
 }
 
 /**

@@ -5,7 +5,16 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
-import { barLabel, formatTime, fromInputValue, localReading, parseLinkTime, readLimitMessage } from '../../src/console/time.ts';
+import {
+  barLabel,
+  formatTime,
+  fromInputValue,
+  isLaterReading,
+  localInstants,
+  localReading,
+  parseLinkTime,
+  readLimitMessage,
+} from '../../src/console/time.ts';
 
 const savedTz = process.env.TZ;
 
@@ -122,5 +131,24 @@ describe('console times', () => {
     assert.equal(fromInputValue('2026-02-30T10:00', true), undefined);
     assert.equal(fromInputValue('2026-02-30T10:00', false), undefined);
     assert.equal(fromInputValue('2026-02-28T10:00:00.5', true), '2026-02-28T10:00:00.500Z');
+  });
+
+  it('gives both instants of a local time the clocks showed twice, and reads the one asked for', () => {
+    const iso = (list: number[]) => list.map((ms) => new Date(ms).toISOString());
+    inZone('America/New_York', () => {
+      assert.deepEqual(iso(localInstants('2026-11-01T01:30')), ['2026-11-01T05:30:00.000Z', '2026-11-01T06:30:00.000Z']);
+      assert.deepEqual(iso(localInstants('2026-03-08T02:30')), []);
+      assert.deepEqual(iso(localInstants('2026-06-01T12:00')), ['2026-06-01T16:00:00.000Z']);
+      assert.equal(fromInputValue('2026-11-01T01:30', false), '2026-11-01T05:30:00.000Z');
+      assert.equal(fromInputValue('2026-11-01T01:30', false, true), '2026-11-01T06:30:00.000Z');
+      assert.equal(fromInputValue('2026-06-01T12:00', false, true), '2026-06-01T16:00:00.000Z');
+      assert.equal(isLaterReading(Date.parse('2026-11-01T06:30:00.000Z')), true);
+      assert.equal(isLaterReading(Date.parse('2026-11-01T05:30:00.000Z')), false);
+    });
+    // A change of half an hour, and one at midnight.
+    inZone('Australia/Lord_Howe', () =>
+      assert.deepEqual(iso(localInstants('2026-04-05T01:45')), ['2026-04-04T14:45:00.000Z', '2026-04-04T15:15:00.000Z']),
+    );
+    inZone('America/Havana', () => assert.equal(localInstants('2026-11-01T00:30').length, 2));
   });
 });

@@ -1,6 +1,7 @@
 /**
- * The console's times in a real browser (Chromium driven by playwright-core) in a time zone of
- * its own: a link's range is read by the strict parser of its bounds (a bad one said so).
+ * The console's times where the clocks change, in a real browser (Chromium driven by
+ * playwright-core) in a time zone of its own: a local time the clocks showed twice is chosen by
+ * its offset, and a link's range is read by the strict parser of its bounds (a bad one said so).
  * Needs Chromium at /usr/bin/chromium; skipped with a reason where it is missing.
  */
 import assert from 'node:assert/strict';
@@ -66,6 +67,45 @@ describe('console times in a browser', { skip }, () => {
   after(async () => {
     await browser?.close();
     await t?.close();
+  });
+
+  it('offers both readings of a local time the clocks showed twice, by offset, and reads the one chosen', async () => {
+    // A link may give its bounds with an offset: 01:30 -05:00 is the second 01:30.
+    await open(`#type=${TYPE}&range=custom&from=2026-11-01T01%3A30%3A00.000-05%3A00&to=2026-11-01T07%3A00%3A00.000Z`);
+    await status()
+      .filter({ hasText: /^1 of 1 entries loaded/ })
+      .waitFor();
+    assert.equal(hashOf('from'), '2026-11-01T06:30:00.000Z');
+    const from = page.getByLabel('From', { exact: true });
+    assert.equal(await from.inputValue(), '2026-11-01T01:30');
+    const which = page.getByRole('combobox', { name: /^From 01:30 is/ });
+    assert.deepEqual(await which.locator('option').allTextContents(), ['the first (-04:00)', 'the second (-05:00)']);
+    assert.equal(await which.inputValue(), 'second', 'the link named the second');
+    assert.equal(await page.getByRole('combobox', { name: /^To .* is/ }).count(), 0, '02:00 is shown once');
+
+    await which.selectOption('first');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await status()
+      .filter({ hasText: /^2 of 2 entries loaded/ })
+      .waitFor();
+    assert.equal(hashOf('from'), '2026-11-01T05:30:00.000Z');
+    assert.equal(await page.locator('p.error[role=alert]').count(), 0, 'a choice made is not an error');
+
+    await which.selectOption('second');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await status()
+      .filter({ hasText: /^1 of 1 entries loaded/ })
+      .waitFor();
+    assert.equal(hashOf('from'), '2026-11-01T06:30:00.000Z');
+
+    // Shown in UTC and back, the second stays chosen.
+    await page.getByLabel('Times in UTC').check();
+    assert.equal(await from.inputValue(), '2026-11-01T06:30');
+    assert.equal(await which.count(), 0);
+    await page.getByLabel('Times in UTC').uncheck();
+    assert.equal(await from.inputValue(), '2026-11-01T01:30');
+    assert.equal(await which.inputValue(), 'second');
+    assert.deepEqual(problems, []);
   });
 
   it("reads a link's range with the strict parser of its bounds, and says what is wrong with a bad one", async () => {
