@@ -1,10 +1,11 @@
 /**
  * A range read newest-first from an API that pages ascending only. The range is cut into time
  * windows from its end backwards, each sized from the histogram's hourly counts to hold about
- * one page; a window is read ascending (all its pages) and handed over reversed. A window found
- * to hold many more (the counts are per whole hour, so estimates) is cut, newer part first, by
- * its exact total, down to a single millisecond at worst, which is then read through whatever
- * its size. Windows
+ * one page; a window is read ascending and handed over reversed. A window found to hold more
+ * than one page of the reader (the counts are per whole hour, so estimates) is cut, newer part
+ * first, by its exact total, until one page holds it: the newest entries of a dense stretch
+ * come from one page of it, not from reading all of it through. Only a single millisecond
+ * holding more than a page (which no time bound can cut) is read through, page after page. Windows
  * tile the range exactly ([start, end) bounds, end of one = start of the next older), so every
  * entry is read once and none is skipped.
  */
@@ -17,8 +18,6 @@ export interface HourCount {
 }
 
 const HOUR_MS = 3_600_000;
-/** A window of up to this many times `perWindow` entries is read through rather than cut. */
-const READ_THROUGH = 4;
 
 /** Reads the entries of [fromMs, toMs) (toMs null: no upper bound), the first page or the one `cursor` points at. */
 export type ReadWindow = (fromMs: number, toMs: number | null, cursor?: string) => Promise<Page>;
@@ -83,8 +82,8 @@ export class NewestFirst {
       let start = this.windowStart(top);
       for (;;) {
         const first = await this.read(start, end);
-        // A few pages are read through; more, and the window shrinks first.
-        if (first.cursor === undefined || first.total <= this.perWindow * READ_THROUGH || top - start <= 1) {
+        // One page holds the window (or it is a single millisecond, read through); else it shrinks.
+        if (first.cursor === undefined || top - start <= 1) {
           const rows = [...first.rows];
           for (let c = first.cursor; c !== undefined; ) {
             const p = await this.read(start, end, c);

@@ -16,17 +16,19 @@ function row(ms: number, n: number): Row {
   return { eventTime, ms, raw: `{"eventTime":"${eventTime}","n":${n}}`, logRecordText: '{}' };
 }
 
-/** An ascending-only API over `rows` (sorted), `limit` entries a page, counting its reads. */
+/** An ascending-only API over `rows` (sorted), `limit` entries a page, counting its reads (and apart, those of a later page). */
 function api(rows: Row[], limit: number) {
   const reads: Array<[number, number | null]> = [];
+  const laterPages: Array<[number, number | null]> = [];
   const read = async (fromMs: number, toMs: number | null, cursor?: string): Promise<Page> => {
     if (cursor === undefined) reads.push([fromMs, toMs]);
+    else laterPages.push([fromMs, toMs]);
     const inRange = rows.filter((r) => r.ms >= fromMs && (toMs === null || r.ms < toMs));
     const at = cursor === undefined ? 0 : Number(cursor);
     const next = at + limit < inRange.length ? String(at + limit) : undefined;
     return { total: inRange.length, rows: inRange.slice(at, at + limit), ...(next !== undefined && { cursor: next }) };
   };
-  return { read, reads };
+  return { read, reads, laterPages };
 }
 
 function hourCounts(rows: Row[]): HourCount[] {
@@ -99,5 +101,31 @@ describe('newest-first reading', () => {
     const { read, reads } = api([], 1000);
     assert.deepEqual(await readAll(new NewestFirst(read, from, to, [], to)), []);
     assert.equal(reads.length, 1);
+  });
+
+  it('reads one page of a dense stretch for its newest entries, not all of it; only a single millisecond is read through', async () => {
+    // 1,900 entries in the last ten minutes of an hour (counted for the whole hour), after a quiet one.
+    const rows: Row[] = [];
+    for (let i = 0; i < 60; i++) rows.push(row(T0 + 9 * HOUR + i * 60_000, i));
+    for (let i = 0; i < 1900; i++) rows.push(row(T0 + 10 * HOUR + 50 * 60_000 + i * 300, 100 + i));
+    const end = T0 + 11 * HOUR;
+    const { read, laterPages } = api(rows, 1000);
+    const reader = new NewestFirst(read, T0, end, hourCounts(rows), end, 500);
+    const first = await reader.next();
+    assert.ok(first.length > 0 && first.length <= 1000, `the newest ${first.length} entries, at most a page`);
+    assert.equal(first[0]!.raw, rows.at(-1)!.raw);
+    assert.deepEqual(laterPages, [], 'no window wider than a millisecond is read past its first page');
+    const got = [first, ...(await readAll(reader))].flat();
+    assert.deepEqual(
+      got.map((r) => r.raw),
+      [...rows].reverse().map((r) => r.raw),
+    );
+    assert.deepEqual(laterPages, []);
+    // The 1,200 of one millisecond in the three-day set are the only later pages read.
+    const all = dataset();
+    const three = api(all, 1000);
+    await readAll(new NewestFirst(three.read, T0 - HOUR / 2, T0 + 72 * HOUR + 5, hourCounts(all), T0 + 72 * HOUR + 5, 500));
+    assert.ok(three.laterPages.length > 0);
+    for (const [from, to] of three.laterPages) assert.equal(to! - from, 1, 'a later page only of a single millisecond');
   });
 });
