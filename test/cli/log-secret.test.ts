@@ -10,7 +10,7 @@ import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type CliResult, runCli } from '../support/cli.ts';
+import { type CliResult, runCli, runCliProcess } from '../support/cli.ts';
 import { type PostgresStart, startPostgres } from '../support/postgres.ts';
 
 const SERVER_SECRET = 'the secret the server signs with, 32+ bytes';
@@ -146,6 +146,11 @@ describe('commands that open a PostgreSQL store: a log signing secret other than
     if (!pg.cluster) return t.skip(pg.skip);
     const url = await pg.cluster.createDatabase({ migrated: true });
     await refusesAnotherSecret(['--database-url', url]);
+    // As a user runs it, the command says only what it has to say: the settings of PostgreSQL's
+    // connections are made before each is used, not by a statement queued beside its first.
+    const list = await runCliProcess(['tenants', 'list', '--database-url', url], { env: { LOGWARDEN_LOG_SIGNING_SECRET: SERVER_SECRET } });
+    assert.equal(list.code, 0, list.stderr);
+    assert.equal(list.stderr, '');
   });
 
   it('under a new prefix, before any tenant has a checkpoint there, another secret than the first one is refused', {

@@ -89,20 +89,23 @@ export function newPool(url: string, options: PoolOptions): pg.Pool {
     keepAlive: true,
     keepAliveInitialDelayMillis: KEEPALIVE_DELAY_MS,
     ...(bound !== undefined && { query_timeout: bound + ANSWER_MARGIN_MS }),
+    // Set by a statement, not as a parameter of the connection's start: poolers such as
+    // PgBouncer refuse a start with parameters they do not know. The pool hands the connection
+    // out once the statement is answered (a connection it fails on is not handed out). Not
+    // through a pooler lending sessions per transaction (`unnamed`): the setting would stay with
+    // the session it lent, for whichever client it lends it to next.
+    ...(bound !== undefined &&
+      !options.unnamed && {
+        onConnect: async (client: pg.ClientBase) => {
+          const idle = Math.trunc(idleInTransactionMs(bound, connectTimeoutMs));
+          await client.query(`SET statement_timeout = ${Math.trunc(bound)}; SET idle_in_transaction_session_timeout = ${idle}`);
+        },
+      }),
   });
   pool.on('error', () => {});
   pool.on('connect', (client) => {
     client.on('error', () => {});
-    // Set by a statement, not as a parameter of the connection's start: poolers such as
-    // PgBouncer refuse a start with parameters they do not know. Sent before the statements of
-    // whoever gets the connection (the pool emits 'connect' first), on the same session.
     if (options.unnamed) unnamedStatements(client);
-    // Not through a pooler lending sessions per transaction: the setting would stay with the
-    // session it lent, for whichever client it lends it to next.
-    else if (bound !== undefined) {
-      const idle = Math.trunc(idleInTransactionMs(bound, connectTimeoutMs));
-      void client.query(`SET statement_timeout = ${Math.trunc(bound)}; SET idle_in_transaction_session_timeout = ${idle}`).catch(() => {});
-    }
   });
   // A connection given back with a statement still under way (one that failed unanswered):
   // ending it here makes the pool discard it (pg-pool drops a client that is ending). pg says
