@@ -22,6 +22,12 @@ import { CorruptSegmentError } from './store.ts';
 
 /** Entries per sealed segment (the last of a range may hold fewer). */
 export const SEGMENT_ENTRIES = 256;
+/**
+ * The entry text at which a segment is cut short of SEGMENT_ENTRIES (a single larger entry is a
+ * segment of its own). Entries of an ingest may be megabytes each: 256 of them would make a
+ * segment larger than a database value may be (SQLite's limit is 1e9 bytes) or a decode accepts.
+ */
+export const SEGMENT_BYTES = 512 * 1024;
 
 const MAGIC = Buffer.from('LWSG');
 const VERSION = 1;

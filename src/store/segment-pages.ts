@@ -166,19 +166,45 @@ export function mergeEntries(segments: readonly DecodedSegment[], hot: readonly 
 }
 
 /**
- * `entries` cut into segments of at most `size`: as many full ones as possible, then the rest
- * (`fill`, for the newest end of a range, which later entries extend), or all of about equal
- * size (for a rewrite in the middle of a range, so that no sliver is left behind).
+ * `entries` cut into segments of at most `size` entries and `maxBytes` of text (an entry larger
+ * than that is a segment alone): as many full ones as possible, then the rest (`fill`, for the
+ * newest end of a range, which later entries extend), or all of about equal size (for a rewrite
+ * in the middle of a range, so that no sliver is left behind).
  */
-export function cutSegments<T>(entries: readonly T[], size: number, how: 'fill' | 'even'): T[][] {
+export function cutSegments<T extends { readonly body: { readonly length: number } }>(
+  entries: readonly T[],
+  size: number,
+  maxBytes: number,
+  how: 'fill' | 'even',
+): T[][] {
   const n = entries.length;
   if (n === 0) return [];
-  const parts = Math.ceil(n / size);
+  if (how === 'fill') return fillSegments(entries, size, maxBytes);
+  let bytes = 0;
+  for (const e of entries) bytes += e.body.length;
+  const parts = Math.max(Math.ceil(n / size), Math.ceil(bytes / maxBytes));
   const out: T[][] = [];
-  if (how === 'fill') {
-    for (let at = 0; at < n; at += size) out.push(entries.slice(at, at + size));
-  } else {
-    for (let p = 0; p < parts; p++) out.push(entries.slice(Math.floor((p * n) / parts), Math.floor(((p + 1) * n) / parts)));
+  for (let p = 0; p < parts; p++) {
+    const part = entries.slice(Math.floor((p * n) / parts), Math.floor(((p + 1) * n) / parts));
+    // Equal counts may still hold unequal bytes: a part over the bound is cut by bytes.
+    if (part.length > 0) out.push(...fillSegments(part, size, maxBytes));
   }
+  return out;
+}
+
+function fillSegments<T extends { readonly body: { readonly length: number } }>(entries: readonly T[], size: number, maxBytes: number): T[][] {
+  const out: T[][] = [];
+  let part: T[] = [];
+  let bytes = 0;
+  for (const e of entries) {
+    if (part.length === size || (part.length > 0 && bytes + e.body.length > maxBytes)) {
+      out.push(part);
+      part = [];
+      bytes = 0;
+    }
+    part.push(e);
+    bytes += e.body.length;
+  }
+  out.push(part);
   return out;
 }

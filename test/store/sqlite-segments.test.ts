@@ -6,6 +6,7 @@
 
 import assert from 'node:assert/strict';
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +18,7 @@ import fc from 'fast-check';
 import type { NewEntry } from '../../src/logs/entry.ts';
 import { createLogger } from '../../src/server/logger.ts';
 import type { SegmentCache } from '../../src/store/segment-cache.ts';
+import { decodeSegment, SEGMENT_BYTES } from '../../src/store/segment-codec.ts';
 import { DATABASE_FILE, openSqliteStore, type SqliteStore } from '../../src/store/sqlite/index.ts';
 import type { Sealer } from '../../src/store/sqlite/sealer.ts';
 import type { EntryQuery, StoredPage } from '../../src/store/store.ts';
@@ -349,6 +351,49 @@ describe('sqlite segments', () => {
       // Each segment takes its hundred late entries at once: two segments out for each one in.
       assert.ok(rewrites <= 2 * 40 + 4, `${rewrites} segments written to take the late entries into 40`);
       assert.equal((await store.firstPage({ tenantId: TENANTS[0], logType: 'AccessLog', fromMs: 0, toMs: null }, 1)).total, 14_240);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('cuts segments by the size of their text too, so entries of megabytes never make a segment too large to store or read', async () => {
+    const dir = tempDir();
+    const store: SqliteStore = openSqliteStore({ dataDir: dir, sealAgeMs: 0, sealIntervalMs: 3_600_000 });
+    try {
+      await store.createTenant({ id: TENANTS[0], name: 'a' });
+      // Incompressible records of 200 KiB: 256 such entries would make a 50 MiB segment, and
+      // entries of 32 MiB (what a JSON batch may hold) one beyond SQLite's 1e9-byte value limit.
+      const big = (timeMs: number, i: number) => owned(TENANTS[0], 'AccessLog', timeMs, `${i} ${randomBytes(150 * 1024).toString('base64')}`);
+      const sent: NewEntry[] = [];
+      const add = async (entries: NewEntry[]) => {
+        sent.push(...entries);
+        await store.append(TENANTS[0], entries);
+      };
+      // The newest segment extended by later batches, then late entries rewriting sealed ones.
+      for (let b = 0; b < 4; b++) {
+        await add(Array.from({ length: 5 }, (_, i) => big(T0 + (b * 5 + i) * 1000, b * 5 + i)));
+        store.settle();
+      }
+      await add(Array.from({ length: 8 }, (_, i) => big(T0 + i * 2500 + 500, 100 + i)));
+      store.settle();
+      const db = new Database(join(dir, DATABASE_FILE), { readonly: true });
+      try {
+        const segments = db.prepare<[], { n: number; data: Buffer }>('SELECT n, data FROM segments').all();
+        assert.ok(segments.length > 1);
+        for (const { n, data } of segments) {
+          const plain = decodeSegment(data, { tenantId: TENANTS[0], logType: 'AccessLog' }).text.length;
+          assert.ok(n === 1 || plain <= SEGMENT_BYTES, `a segment of ${n} entries holds ${plain} bytes of text`);
+        }
+        assert.equal(db.prepare('SELECT count(*) FROM entries').pluck().get(), 0, 'everything sealed');
+      } finally {
+        db.close();
+      }
+      const page = await store.firstPage({ tenantId: TENANTS[0], logType: 'AccessLog', fromMs: 0, toMs: null }, 1000);
+      const expected = [...sent].sort((a, b) => a.eventTimeMs - b.eventTimeMs).map((e) => e.body);
+      assert.deepEqual(
+        entriesOf(page).map((e) => e.body),
+        expected,
+      );
     } finally {
       await store.close();
     }

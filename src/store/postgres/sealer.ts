@@ -16,7 +16,7 @@
  * joins the rewrite, so a steadily growing tail does not leave a trail of small segments.
  */
 import type pg from 'pg';
-import { decodeSegment, encodeSegment, SEGMENT_ENTRIES, type SegmentOwner } from '../segment-codec.ts';
+import { decodeSegment, encodeSegment, SEGMENT_BYTES, SEGMENT_ENTRIES, type SegmentOwner } from '../segment-codec.ts';
 import { type BackgroundErrorReporter, backgroundProblem, CorruptSegmentError, type Position } from '../store.ts';
 import { postingsOf } from '../user-filter.ts';
 import { reclaimEmptyHotPartitions } from './hot-reclaim.ts';
@@ -34,8 +34,6 @@ export interface SealerOptions {
   readonly replaced?: (ids: readonly string[]) => void;
 }
 
-/** The raw text size at which a segment is cut short of SEGMENT_ENTRIES. */
-const SEGMENT_BYTES = 512 * 1024;
 /**
  * Segments rewritten for late entries per step and month: this share of the month's segments
  * (at least REWRITES_MIN). The replaced segments' space is vacuumed after each such step, so the

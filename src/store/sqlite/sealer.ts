@@ -20,14 +20,16 @@
  * write transaction, so two sealers never rewrite the same thing twice.
  */
 import type Database from 'better-sqlite3';
-import { SEGMENT_ENTRIES, type SegmentEntry } from '../segment-codec.ts';
+import { SEGMENT_BYTES, SEGMENT_ENTRIES, type SegmentEntry } from '../segment-codec.ts';
 import { cutSegments, type HotEntry, mergeEntries, precedes } from '../segment-pages.ts';
 import { type BackgroundErrorReporter, backgroundProblem } from '../store.ts';
 import type { Owner, SegmentRow, Segments } from './segments.ts';
 
 /**
  * Hot rows looked at per step: about one segment's worth, so that a step (one write
- * transaction, compressing what it seals) holds the event loop about 10 ms, not 40.
+ * transaction, compressing what it seals) holds the event loop about 10 ms, not 40. Rows are
+ * read until they hold SEGMENT_BYTES of text too (at least one row), so a step over entries of
+ * megabytes each holds one segment's worth of them, not 256.
  */
 const STEP_ROWS = SEGMENT_ENTRIES;
 /** Segments rewritten per step at most (each with the late entries that fall into it). */
@@ -173,7 +175,7 @@ export class Sealer {
   }
 
   private stepInTransaction(nowMs: number): number {
-    const rows = this.q.oldest.all(STEP_ROWS);
+    const rows = firstRows(this.q.oldest.iterate(STEP_ROWS), (r) => r[4].length);
     const first = rows[0];
     if (first === undefined) return 0;
     const [, tid, typeId, , , firstStoredAt] = first;
@@ -218,7 +220,8 @@ export class Sealer {
       // The newest segment is extended while it is short, so a trickle of entries does not
       // leave a trail of tiny segments.
       const tail = this.segments.newest(owner);
-      this.replace(owner, tail && tail.n < SEGMENT_ENTRIES ? [tail] : [], newest, 'fill');
+      const short = tail && tail.n < SEGMENT_ENTRIES && this.segments.decoded(owner, tail).text.length < SEGMENT_BYTES;
+      this.replace(owner, short ? [tail] : [], newest, 'fill');
       seqs.push(...newest.map((r) => r.seq));
     }
     for (const seq of seqs) this.q.deleteRow.run(seq);
@@ -233,8 +236,8 @@ export class Sealer {
   private lateRowsOf(owner: Owner, segment: SegmentRow, nowMs: number, taken: ReadonlySet<number>): HotEntry[] {
     const prev = this.segments.before(owner, segment);
     const out: HotEntry[] = [];
-    const rows = this.q.inRange.all(owner.tid, owner.typeId, prev?.lastTime ?? Number.MIN_SAFE_INTEGER, segment.lastTime, LATE_ROWS_PER_SEGMENT);
-    for (const [seq, timeMs, body, storedAt] of rows) {
+    const rows = this.q.inRange.iterate(owner.tid, owner.typeId, prev?.lastTime ?? Number.MIN_SAFE_INTEGER, segment.lastTime, LATE_ROWS_PER_SEGMENT);
+    for (const [seq, timeMs, body, storedAt] of firstRows(rows, (r) => r[2].length)) {
       if (!this.ripe(storedAt, nowMs) || taken.has(seq)) continue;
       if (prev && !precedes(prev.lastTime, prev.lastSeq, timeMs, seq)) continue;
       if (precedes(segment.lastTime, segment.lastSeq, timeMs, seq)) continue;
@@ -250,6 +253,18 @@ export class Sealer {
       rows,
     );
     for (const s of old) this.segments.delete(owner, s);
-    for (const part of cutSegments(merged, SEGMENT_ENTRIES, how)) this.segments.insert(owner, part);
+    for (const part of cutSegments(merged, SEGMENT_ENTRIES, SEGMENT_BYTES, how)) this.segments.insert(owner, part);
   }
+}
+
+/** The first `rows` up to SEGMENT_BYTES of text (`bytes` of each), at least one; the rest are not read. */
+function firstRows<R>(rows: IterableIterator<R>, bytes: (row: R) => number): R[] {
+  const out: R[] = [];
+  let total = 0;
+  for (const row of rows) {
+    out.push(row);
+    total += bytes(row);
+    if (total >= SEGMENT_BYTES) break;
+  }
+  return out;
 }
