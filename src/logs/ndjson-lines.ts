@@ -16,6 +16,8 @@ export class LineTooLongError extends Error {
   }
 }
 
+const EMPTY = Buffer.alloc(0);
+
 export async function* ndjsonLines(source: AsyncIterable<Buffer | string>, maxLineBytes: number): AsyncGenerator<{ line: string; lineNo: number }> {
   let parts: Buffer[] = [];
   let partBytes = 0;
@@ -28,23 +30,28 @@ export async function* ndjsonLines(source: AsyncIterable<Buffer | string>, maxLi
     if (!isUtf8(whole.subarray(0, end))) throw invalid(`line ${lineNo}: is not valid UTF-8`);
     return whole.toString('utf8', 0, end);
   };
+  /** The length of the line held so far plus `more` bytes, without a `\r` ending it (part of a CRLF ending, not of the line). */
+  const lineBytes = (more: Buffer): number => {
+    const last = more.length > 0 ? more[more.length - 1] : parts[parts.length - 1]?.[parts[parts.length - 1]!.length - 1];
+    return partBytes + more.length - (last === 0x0d ? 1 : 0);
+  };
   for await (const chunk of source) {
     const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
     let start = 0;
     for (let nl = buf.indexOf(0x0a); nl >= 0; nl = buf.indexOf(0x0a, start)) {
       lineNo++;
-      if (partBytes + (nl - start) > maxLineBytes) throw new LineTooLongError(lineNo, maxLineBytes);
+      if (lineBytes(buf.subarray(start, nl)) > maxLineBytes) throw new LineTooLongError(lineNo, maxLineBytes);
       yield { line: finish(buf.subarray(start, nl)), lineNo };
       start = nl + 1;
     }
     if (start < buf.length) {
       partBytes += buf.length - start;
-      if (partBytes > maxLineBytes) throw new LineTooLongError(lineNo + 1, maxLineBytes);
       parts.push(buf.subarray(start));
+      if (lineBytes(EMPTY) > maxLineBytes) throw new LineTooLongError(lineNo + 1, maxLineBytes);
     }
   }
   if (partBytes > 0) {
     lineNo++;
-    yield { line: finish(Buffer.alloc(0)), lineNo };
+    yield { line: finish(EMPTY), lineNo };
   }
 }

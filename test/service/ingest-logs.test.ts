@@ -52,6 +52,28 @@ describe('the ingest service', () => {
     assert.equal(await stored(store, tenantId), 2);
   });
 
+  it('takes lines of exactly the limit whether they end in LF or CRLF, and refuses one byte more, however the input is cut', async () => {
+    const ofBytes = (n: number, i: number) => {
+      const head = `{"logType":"UserCallPlay","eventTime":"2026-03-04T09:15:0${i}.000Z","logRecord":{"s":"`;
+      return `${head}${'y'.repeat(n - head.length - 3)}"}}`;
+    };
+    const limit = options.maxLineBytes;
+    for (const ending of ['\n', '\r\n']) {
+      const text = `${ofBytes(limit, 1)}${ending}${ofBytes(limit, 2)}${ending}${ofBytes(limit, 3)}`;
+      // Whole, and in chunks that end between the \r and the \n and just after a line's last byte.
+      for (const cuts of [[text], [text.slice(0, limit + 1), text.slice(limit + 1)], [text.slice(0, limit), text.slice(limit)]]) {
+        const r = await ingestNdjson(store, tenantId, chunks(...cuts), options);
+        assert.equal(r.accepted + r.duplicates, 3, JSON.stringify(ending));
+      }
+      const over = `${ofBytes(limit, 4)}${ending}${ofBytes(limit + 1, 5)}${ending}`;
+      await assert.rejects(
+        ingestNdjson(store, tenantId, chunks(over), options),
+        (err: unknown) => err instanceof LineTooLongError && err.lineNo === 2,
+      );
+      await assert.rejects(ingestNdjson(store, tenantId, chunks(`${ofBytes(limit + 1, 6)}\r`), options), LineTooLongError);
+    }
+  });
+
   it('appends a JSON batch', async () => {
     const body = JSON.stringify({ logType: 'AccessLog', logEntries: [{ userId: '7', eventTime: '2026-03-04T09:16:00Z', logRecord: {} }] });
     assert.deepEqual(await ingestJsonBatch(store, tenantId, body, types), { accepted: 1, duplicates: 0 });
