@@ -3,6 +3,7 @@
  * paging across seals, corruption, space, and upgrading a database of the previous schema.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { after, afterEach, beforeEach, describe, it } from 'node:test';
 import pg from 'pg';
 import { generateDemoEntries } from '../../src/demo/demo-data.ts';
@@ -10,6 +11,7 @@ import type { NewEntry } from '../../src/logs/entry.ts';
 import { openPostgresStore, type PostgresStore, type PostgresStoreOptions } from '../../src/store/postgres/index.ts';
 import { MIGRATIONS } from '../../src/store/postgres/migrations.ts';
 import { CorruptSegmentError, type EntryQuery, type StoredPage } from '../../src/store/store.ts';
+import { LOADER_ARGS, runnable } from '../support/children.ts';
 import { entriesOf, type PageText } from '../support/page-entries.ts';
 import { startPostgres, UNDO_COMPACT_CHECKPOINTS, UNDO_SEALED_KEYS } from '../support/postgres.ts';
 import { makeEntry, readAll } from './contract/store.contract.ts';
@@ -515,6 +517,34 @@ describe('postgres store: segments', { skip }, () => {
     assert.deepEqual(await store.append('7', entries), { accepted: 0, duplicates: entries.length });
     assert.equal(await keyRows(), 0);
     await assertSegmentsWellFormed();
+  });
+
+  it('seals a backlog of entries of a megabyte each a bounded share at a time, within a small heap', { timeout: 300_000 }, async () => {
+    // 400 MiB of hot entries of one type: read in one step, they did not fit a 200 MiB heap.
+    const script = `
+      import { openPostgresStore } from ${JSON.stringify(runnable(new URL('../../src/store/postgres/index.ts', import.meta.url)))};
+      import { makeEntry } from ${JSON.stringify(runnable(new URL('./contract/store.contract.ts', import.meta.url)))};
+      const store = await openPostgresStore({ url: ${JSON.stringify(url)}, poolSize: 2, sealAgeMs: 0, sealIntervalMs: 3_600_000 });
+      await store.createTenant({ id: '1', name: 'a' });
+      const text = 'x'.repeat(1024 * 1024);
+      for (let b = 0; b < 40; b++) {
+        await store.append('1', Array.from({ length: 10 }, (_, i) => makeEntry('AccessLog', Date.UTC(2026, 0, 1) + (b * 10 + i) * 1000, '{"n":' + (b * 10 + i) + ',"s":"' + text + '"}')));
+      }
+      await store.settle();
+      await store.close();
+    `;
+    const child = spawn(process.execPath, ['--max-old-space-size=200', ...LOADER_ARGS, '--input-type=module', '-e', script], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const code = await new Promise((resolve) => child.on('exit', resolve));
+    assert.equal(code, 0, stderr.split('\n').slice(0, 3).join('\n'));
+    assert.equal(await hotRows(), 0);
+    const store = await open({ noSealer: true });
+    const page = await store.firstPage({ tenantId: '1', logType: 'AccessLog', fromMs: 0, toMs: null }, 1);
+    assert.equal(page.total, 400);
+    assert.match(entriesOf(page)[0]!.body, /^\{"eventTime":"2026-01-01T00:00:00.000Z","logRecord":\{"n":0,"s":"x{1048576}"\}\}$/);
   });
 
   it("seals rows added before the database's clock was put back, without waiting for the clock to reach them again", async () => {

@@ -43,6 +43,11 @@ const REWRITES_SHARE = 0.1;
 const REWRITES_MIN = 2;
 /** Hot rows sealed per step at most. */
 const STEP_ROWS = 20_000;
+/**
+ * Entry text a step reads at most (beyond its first row): a step holds what it seals in memory,
+ * and 20,000 rows of entries of a megabyte each (NDJSON lines may be) are 20 GB.
+ */
+const STEP_BYTES = 64 * 1024 * 1024;
 /** Groups looked at per round: those of the first old-enough hot rows found. */
 const ROUND_ROWS = 2000;
 /** Segments sealed before they carried their keys, converted per round (sealed-keys.ts). */
@@ -195,8 +200,9 @@ export class Sealer {
         for (;;) {
           const started = performance.now();
           let n: number;
+          let full: boolean;
           try {
-            n = await this.step(client, g.tid, g.type_id, Number(g.cutoff));
+            [n, full] = await this.step(client, g.tid, g.type_id, Number(g.cutoff));
           } catch (err) {
             // A corrupt segment stops this group's sealing (its hot rows stay readable), not the
             // other groups'; every round after the first meeting it reports a repeat.
@@ -207,7 +213,7 @@ export class Sealer {
             break;
           }
           sealed += n;
-          if (n < STEP_ROWS || this.stopped) break;
+          if (!full || this.stopped) break;
           // In the background, a pause as long as the step: requests keep half the process.
           if (paced) await new Promise((r) => setTimeout(r, performance.now() - started));
         }
@@ -237,7 +243,8 @@ export class Sealer {
     }
   }
 
-  private async step(client: pg.PoolClient, tid: number, typeId: number, cutoff: number): Promise<number> {
+  /** Seals a step's worth of the group's hot rows: how many, and whether the step was full (more may wait). */
+  private async step(client: pg.PoolClient, tid: number, typeId: number, cutoff: number): Promise<[sealed: number, full: boolean]> {
     const owner = await this.ownerOf(tid, typeId);
     await client.query('BEGIN; SET LOCAL synchronous_commit = on; SET LOCAL plan_cache_mode = force_custom_plan');
     try {
@@ -248,19 +255,28 @@ export class Sealer {
       if (!lock.rows[0]!.ok) {
         await client.query('ROLLBACK');
         this.lockedOut = true;
-        return 0;
+        return [0, false];
       }
-      const hotRows = await client.query<{ event_time: string; seq: string; body: string }>({
+      // The rows up to STEP_ROWS and STEP_BYTES of text (octet_length reads a stored value's size, not the value).
+      const hotRows = await client.query<{ event_time: string; seq: string; body: string; cut: boolean }>({
         name: 'lw_seal_hot',
-        text: `SELECT event_time, seq, body FROM entries WHERE tid = $1 AND type_id = $2 AND (added_at <= $3 OR added_at > $3::int8 + $4::int8)
-               ORDER BY event_time, seq LIMIT ${STEP_ROWS}`,
+        text: `SELECT event_time, seq, body, cut FROM (
+                 SELECT event_time, seq, body, n = ${STEP_ROWS} OR bytes >= ${STEP_BYTES} AS cut,
+                        lag(bytes, 1, 0::bigint) OVER (ORDER BY event_time, seq) AS before
+                 FROM (SELECT event_time, seq, body, row_number() OVER w AS n, sum(octet_length(body)) OVER w AS bytes
+                       FROM (SELECT event_time, seq, body FROM entries
+                             WHERE tid = $1 AND type_id = $2 AND (added_at <= $3 OR added_at > $3::int8 + $4::int8)
+                             ORDER BY event_time, seq LIMIT ${STEP_ROWS}) l
+                       WINDOW w AS (ORDER BY event_time, seq)) r) c
+               WHERE before < ${STEP_BYTES} ORDER BY event_time, seq`,
         values: [tid, typeId, cutoff, this.options.ageMs],
       });
       const hot: Entry[] = hotRows.rows.map((r) => ({ timeMs: Number(r.event_time), seq: Number(r.seq), body: Buffer.from(r.body) }));
       if (hot.length === 0) {
         await client.query('ROLLBACK');
-        return 0;
+        return [0, false];
       }
+      const full = hotRows.rows[hotRows.rows.length - 1]!.cut;
       const written: Written[] = [];
       const replaced: SegmentMeta[] = [];
       /** The user keys of the replaced segments, whose postings go with them. */
@@ -336,7 +352,8 @@ export class Sealer {
       if (replaced.length > 0) this.options.replaced?.(replaced.map((m) => m.id));
       // Outside the transaction: makes the replaced segments' space reusable by the next step.
       for (const part of new Set(replaced.map((m) => m.part))) await client.query(`VACUUM ${part}`);
-      return sealed.length;
+      // Late rows left for the next step (rewrites per step are bounded) wait for the next round, as before.
+      return [sealed.length, full && sealed.length === hot.length];
     } catch (err) {
       await client.query('ROLLBACK').catch(() => {});
       throw err;
