@@ -48,7 +48,7 @@ export function registerIngest(program: Command): void {
           'A line looks like:\n  {"logType":"AccessLog","userId":"5120938476102938475","eventTime":"2026-03-04T09:15:02.117Z","logRecord":{"method":"GET"}}\n',
       ),
   ).action(async (file: string, opts: StoreFlags & { tenant: string; json?: boolean }) => {
-    const config = storeConfigFrom(opts, ['extraLogTypes', 'ndjsonMemoryBytes', 'maxNdjsonLineBytes']);
+    const config = storeConfigFrom(opts, ['extraLogTypes', 'ndjsonMemoryBytes', 'maxNdjsonLineBytes', 'maxJsonBodyBytes']);
     const types = new LogTypes(config.extraLogTypes);
     const fromStdin = file === '-';
     // Before the store is opened: a wrong path creates no data directory.
@@ -63,7 +63,9 @@ export function registerIngest(program: Command): void {
         const result = await ingestNdjson(store, opts.tenant, source, {
           types,
           memoryBytes: config.ndjsonMemoryBytes,
-          maxLineBytes: config.maxNdjsonLineBytes,
+          // A line holds what one entry may hold in any form the server takes: an entry stored from
+          // a JSON body (up to its limit) and exported by `fetch` loads back.
+          maxLineBytes: Math.max(config.maxNdjsonLineBytes, config.maxJsonBodyBytes),
           beforeAppend: (count) => {
             progress.stop();
             if (count > 100_000 && process.stderr.isTTY) process.stderr.write(`committing ${count} entries…\n`);

@@ -88,6 +88,17 @@ describe('logwarden tenants, keys, ingest', () => {
     });
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /^logwarden: line 2: eventTime: .*offset.*nothing was stored\n$/);
+    // A line as long as an entry of a JSON body may be (over the HTTP NDJSON line limit) loads, as a `fetch` export of it.
+    const big = `{"logType":"AccessLog","eventTime":"2026-02-01T00:00:00Z","logRecord":{"b":"${'x'.repeat(2 * 1024 * 1024)}"}}`;
+    const long = await runCli(['ingest', '-', '--tenant', tenant.id, ...flags()], { input: `${big}\n` });
+    assert.equal(long.code, 0, long.stderr);
+    assert.equal(long.stdout, 'stored 1 entry, 0 duplicates skipped (1 line)\n');
+    const over = await runCli(['ingest', '-', '--tenant', tenant.id, ...flags()], {
+      input: `${big}\n`,
+      env: { LOGWARDEN_MAX_JSON_BODY_BYTES: String(1024 * 1024) },
+    });
+    assert.equal(over.code, 1);
+    assert.match(over.stderr, /^logwarden: line 1: longer than 1048576 bytes/);
     const empty = await runCli(['ingest', '-', '--tenant', tenant.id, ...flags()], { input: '\n  \n' });
     assert.equal(empty.code, 1);
     assert.equal(empty.stderr, 'logwarden: no entries in standard input (it is empty or blank); nothing was stored\n');
