@@ -196,6 +196,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       await recordPurgeRun(store, tenantId, receipt, clock);
       await options.onPurged?.(store, tenantId, receipt);
     };
+    // Set once the server is asked to stop.
+    let stopping: Promise<void> | undefined;
     const purge = new BackgroundPurge({
       store,
       now: clock,
@@ -217,8 +219,11 @@ export async function startServer(config: Config, options: StartOptions = {}): P
             "retention purge: the server's clock is more than a day ahead of the latest entry stored; retention is measured as of a day after it",
           );
       },
-      onError: (err) =>
-        logger.error({ problem: err instanceof Error ? err.message : String(err) }, 'retention purge failed; retrying at the next interval'),
+      onError: (err) => {
+        // A step the stop ended (the store's connections closed under it) is not retried.
+        if (stopping) return;
+        logger.error({ problem: err instanceof Error ? err.message : String(err) }, 'retention purge failed; retrying at the next interval');
+      },
       onPurged,
       // Receipts whose trail entry a process that ended never wrote get it first.
       beforeCycle: async () => {
@@ -229,7 +234,6 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     });
     purge.start();
     const running = app;
-    let stopping: Promise<void> | undefined;
     return {
       app: running,
       url,
@@ -241,18 +245,28 @@ export async function startServer(config: Config, options: StartOptions = {}): P
           const waited = new Promise<void>((resolve) => {
             waitEnded = resolve;
           });
+          let purgeStopped = false;
+          const purgeStop = purge.stop().then(() => {
+            purgeStopped = true;
+          });
           const deadline = setTimeout(() => {
-            logger.warn(
-              { drainMs },
-              "requests still in flight when the stop's wait ended: their connections are closed, nothing they carried was acknowledged",
-            );
+            if (purgeStopped)
+              logger.warn(
+                { drainMs },
+                "requests still in flight when the stop's wait ended: their connections are closed, nothing they carried was acknowledged",
+              );
+            else
+              logger.warn(
+                { drainMs },
+                "a retention purge step still under way when the stop's wait ended: it is rolled back as the store closes; connections still open are closed, nothing a request still in flight carried was acknowledged",
+              );
             running.server.closeAllConnections();
             waitEnded();
           }, drainMs);
           try {
             // A purge step under way is waited for as long as requests are; closing the store
             // then ends one still waiting on a server that does not answer (rolled back).
-            await Promise.race([purge.stop(), waited]);
+            await Promise.race([purgeStop, waited]);
             await running.close();
           } finally {
             clearTimeout(deadline);

@@ -219,11 +219,16 @@ describe('stopping the server while the network to PostgreSQL is dropped', { ski
       proxy.blackhole();
       await new Promise((resolve) => setTimeout(resolve, 7_000));
       const start = performance.now();
+      const before = server.stdout().length;
       server.child.kill('SIGTERM');
       const code = await within(server.exited, 60_000, 'the server after SIGTERM');
       const took = performance.now() - start;
       assert.equal(code, 0, server.stderr());
       assert.ok(took < 20_000, `stopped within 20 s (took ${Math.round(took)} ms)`);
+      // What the stop ended is not reported as failed work to be retried, nor as requests cut off (there were none).
+      const afterStop = server.stdout().slice(before);
+      assert.doesNotMatch(afterStop, /retrying|requests still in flight/, afterStop);
+      assert.match(afterStop, /a retention purge step still under way when the stop's wait ended/, afterStop);
     } finally {
       if (server.child.exitCode === null) server.child.kill('SIGKILL');
       proxy.restore();

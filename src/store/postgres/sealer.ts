@@ -152,6 +152,8 @@ export class Sealer {
           this.schedule(n > 0 ? Math.round(performance.now() - started) : this.options.idleMs);
         },
         (err: unknown) => {
+          // A round the store's close ended (its connections closed) is not retried: nothing to report.
+          if (this.stopped) return;
           const problem = backgroundProblem(err, 'sealing round failed, retrying');
           this.report(problem, this.failing === problem.message);
           this.failing = problem.message;
