@@ -138,6 +138,10 @@ export async function fetchHistogram(session: Session, query: LogsQuery, signal?
   const q = new URLSearchParams({ logType: query.logType, fromDateTime: query.fromDateTime });
   if (query.toDateTime !== undefined) q.set('toDateTime', query.toDateTime);
   if (query.user !== undefined) q.set(query.user.field, query.user.value);
+  // Hours this zone's local midnights fall in come split there, so that local day bars add up
+  // exactly in zones whose offset is not whole hours (+05:30, +05:45, …); whole hours elsewhere.
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  if (zone) q.set('timeZone', zone);
   const res = await fetchPaced(
     `/v2/logs/histogram?${q}`,
     { headers: { authorization: `Bearer ${session.token}` }, credentials: 'omit', ...(signal && { signal }) },

@@ -40,7 +40,12 @@ export class NewestFirst {
     private readonly perWindow = 500,
   ) {
     this.end = toMs;
-    this.counts = new Map(hours.map((h) => [Date.parse(h.start), h.count]));
+    // By UTC hour: the histogram splits an hour a local midnight falls in (its timeZone).
+    this.counts = new Map();
+    for (const h of hours) {
+      const hour = Math.floor(Date.parse(h.start) / HOUR_MS) * HOUR_MS;
+      this.counts.set(hour, (this.counts.get(hour) ?? 0) + h.count);
+    }
   }
 
   /** Whether the whole range has been read. */

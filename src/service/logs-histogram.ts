@@ -5,6 +5,11 @@
  * the user filter of `GET /v2/logs` (`userId` or `userEmailAddress`), one user's entries per
  * hour, from the stores' per-segment user postings (their segments are decoded where they
  * straddle an hour).
+ *
+ * With `timeZone` (IANA), an hour in which a local midnight of that zone falls (zones whose
+ * offset is not whole hours: +05:30, +05:45, -03:30, …) is two buckets split at that midnight,
+ * the part before it counted exactly (a one-entry page's total), so that a day's entries can be
+ * summed from the buckets that start in it. Whole-hour zones cost nothing more.
  */
 import { invalid } from '../errors.ts';
 import type { LogTypes } from '../logs/log-types.ts';
@@ -23,12 +28,14 @@ export interface HistogramParams {
   /** Extensions, as for `GET /v2/logs`: one user's entries only (one of the two at most). */
   userId?: string | undefined;
   userEmailAddress?: string | undefined;
+  /** An IANA time zone whose local midnights split the hours they fall in (see above). */
+  timeZone?: string | undefined;
 }
 
 export interface Histogram {
   readonly logType: string;
   readonly interval: 'hour';
-  /** Hours with at least one entry, ascending. */
+  /** Hours with at least one entry, ascending (with `timeZone`, split at its local midnights). */
   readonly buckets: Array<{ start: string; count: number }>;
 }
 
@@ -56,10 +63,44 @@ export async function histogram(store: Store, types: LogTypes, tenantId: string,
     );
   }
   const user = parseUser(p) ?? undefined;
+  const zone = p.timeZone === undefined || p.timeZone === '' ? undefined : localClock(p.timeZone);
   const tallies = await store.hourlyTallies({ tenantId, logType: p.logType, fromMs, toMs, ...(user && { user }) });
-  return {
-    logType: p.logType,
-    interval: 'hour',
-    buckets: tallies.map((t) => ({ start: new Date(t.hourMs).toISOString(), count: t.count })),
+  const buckets: Array<{ start: string; count: number }> = [];
+  for (const t of tallies) {
+    const midnight = zone?.(t.hourMs);
+    if (midnight === undefined) {
+      buckets.push({ start: new Date(t.hourMs).toISOString(), count: t.count });
+      continue;
+    }
+    const query = { tenantId, logType: p.logType, fromMs: t.hourMs, toMs: midnight, ...(user && { user }) };
+    // At most the hour's tally: entries stored since the tallies were read are not in it.
+    const before = Math.min(t.count, (await store.firstPage(query, 1)).total);
+    if (before > 0) buckets.push({ start: new Date(t.hourMs).toISOString(), count: before });
+    if (t.count > before) buckets.push({ start: new Date(midnight).toISOString(), count: t.count - before });
+  }
+  return { logType: p.logType, interval: 'hour', buckets };
+}
+
+/**
+ * For `timeZone`, a function giving the local midnight that falls strictly inside the UTC hour
+ * starting at `hourMs`, or undefined when none does (always, in a zone whose offset is whole
+ * hours). 400 for a zone the runtime does not know.
+ */
+function localClock(timeZone: string): (hourMs: number) => number | undefined {
+  let format: Intl.DateTimeFormat;
+  try {
+    format = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', hour: '2-digit', minute: '2-digit' });
+  } catch {
+    throw invalid(`timeZone: unknown time zone ${JSON.stringify(timeZone.slice(0, 64))} (an IANA name such as Asia/Kathmandu)`);
+  }
+  return (hourMs) => {
+    let hour = 0;
+    let minute = 0;
+    for (const part of format.formatToParts(hourMs)) {
+      if (part.type === 'hour') hour = Number(part.value);
+      else if (part.type === 'minute') minute = Number(part.value);
+    }
+    // The hour starts at 23:mm local time (mm > 0): midnight comes 60 - mm minutes into it.
+    return hour === 23 && minute > 0 ? hourMs + (60 - minute) * 60_000 : undefined;
   };
 }

@@ -1,7 +1,8 @@
 /**
  * The console's times where the clocks change, in a real browser (Chromium driven by
  * playwright-core) in a time zone of its own: a local time the clocks showed twice is chosen by
- * its offset, and a link's range is read by the strict parser of its bounds (a bad one said so).
+ * its offset, a link's range is read by the strict parser of its bounds (a bad one said so), and
+ * day bars of the histogram run from local midnight to local midnight in a zone off the whole hour.
  * Needs Chromium at /usr/bin/chromium; skipped with a reason where it is missing.
  */
 import assert from 'node:assert/strict';
@@ -51,6 +52,17 @@ describe('console times in a browser', { skip }, () => {
   before(async () => {
     t = await startTestApp();
     url = await t.app.listen({ port: 0, host: '127.0.0.1' });
+    // Kathmandu (+05:45): 5 entries before midnight of June 2 and 3 after, in one UTC hour (18:00).
+    const kathmandu = [...Array(5).fill('2026-06-02T18:05:00.000Z'), ...Array(3).fill('2026-06-02T18:20:00.000Z')];
+    assert.equal(
+      (
+        await t.ingest(
+          'UserCallPlay',
+          kathmandu.map((eventTime, i) => ({ eventTime, logRecord: { callId: String(i) } })),
+        )
+      ).statusCode,
+      201,
+    );
     // New York, 2026-11-01: 01:40 the first time (EDT, -04:00), and the second (EST, -05:00).
     const entries = ['2026-11-01T05:40:00.000Z', '2026-11-01T06:40:00.000Z'].map((eventTime, i) => ({ eventTime, logRecord: { viewer: `v${i}` } }));
     assert.equal((await t.ingest(TYPE, entries)).statusCode, 201);
@@ -132,5 +144,34 @@ describe('console times in a browser', { skip }, () => {
     assert.equal(await alert.count(), 0);
     await until(() => hashOf('from') === '2026-11-01T05:00:00.000Z');
     assert.deepEqual(problems, []);
+  });
+
+  it('draws day bars from local midnight to local midnight in a zone off the whole hour', async () => {
+    const east = await browser.newContext({ timezoneId: 'Asia/Kathmandu', viewport: { width: 1280, height: 800 } });
+    await east.route('**/*', onlyThisServer);
+    const p = await east.newPage();
+    p.on('pageerror', (e) => problems.push(e.message));
+    try {
+      await p.goto(
+        `${url}/console#type=UserCallPlay&range=custom&from=2026-06-01T00%3A00%3A00.000%2B05%3A45&to=2026-06-06T00%3A00%3A00.000%2B05%3A45`,
+      );
+      await p.getByLabel('Access key').fill(t.readKey.accessKey);
+      await p.getByLabel('Secret').fill(t.readKey.secret);
+      await p.getByRole('button', { name: 'Sign in' }).click();
+      const chart = p.locator('figure.histogram');
+      await chart.waitFor();
+      const days = () => chart.locator('rect title').allTextContents();
+      assert.deepEqual(await days(), ['2026-06-01: 0', '2026-06-02: 5', '2026-06-03: 3', '2026-06-04: 0', '2026-06-05: 0']);
+      const said = (await chart.locator('svg').getAttribute('aria-label')) ?? '';
+      assert.match(said, /^Entries per day: 8 in all; the most, 5, in the day of 2026-06-02[;.]/);
+      // In UTC the hour is all on June 2; back in local time, cut at midnight again.
+      await p.getByLabel('Times in UTC').check();
+      await chart.locator('rect title', { hasText: '2026-06-02: 8' }).waitFor({ state: 'attached' });
+      await p.getByLabel('Times in UTC').uncheck();
+      await chart.locator('rect title', { hasText: '2026-06-03: 3' }).waitFor({ state: 'attached' });
+      assert.deepEqual(problems, []);
+    } finally {
+      await east.close();
+    }
   });
 });

@@ -100,6 +100,45 @@ describe('GET /v2/logs/histogram', () => {
     assert.deepEqual((r.json() as { buckets: unknown[] }).buckets, []);
   });
 
+  it("splits, with timeZone, each hour one of the zone's local midnights falls in, counting its part before midnight exactly", async () => {
+    const at = (iso: string, n: number, user = 'u') => Array.from({ length: n }, (_, i) => ({ userId: user, eventTime: iso, logRecord: { i } }));
+    // Kathmandu (+05:45): midnight at 18:15 UTC. 23:50 and 00:05 local time, then an hour away from midnight.
+    const r = await t.ingest('UserActivityLog', [
+      ...at('2026-03-05T18:05:00.000Z', 3),
+      ...at('2026-03-05T18:20:00.000Z', 2),
+      ...at('2026-03-05T18:20:00.000Z', 1, 'other'),
+      ...at('2026-03-05T20:00:00.000Z', 4),
+    ]);
+    assert.equal(r.statusCode, 201, r.body);
+    const range = { logType: 'UserActivityLog', fromDateTime: '2026-03-04T00:00:00Z', toDateTime: '2026-03-08T00:00:00Z' };
+    const buckets = async (query: Record<string, string>) => {
+      const res = await get({ ...range, ...query });
+      assert.equal(res.statusCode, 200, res.body);
+      return (res.json() as { buckets: unknown[] }).buckets;
+    };
+    assert.deepEqual(await buckets({ timeZone: 'Asia/Kathmandu' }), [
+      { start: '2026-03-05T18:00:00.000Z', count: 3 },
+      { start: '2026-03-05T18:15:00.000Z', count: 3 },
+      { start: '2026-03-05T20:00:00.000Z', count: 4 },
+    ]);
+    // One user's entries, split the same way.
+    assert.deepEqual(await buckets({ timeZone: 'Asia/Kathmandu', userId: 'other' }), [{ start: '2026-03-05T18:15:00.000Z', count: 1 }]);
+    // India (+05:30, midnight at 18:30 UTC): the hour's entries all fall before it, one bucket.
+    const whole = [
+      { start: '2026-03-05T18:00:00.000Z', count: 6 },
+      { start: '2026-03-05T20:00:00.000Z', count: 4 },
+    ];
+    assert.deepEqual(await buckets({ timeZone: 'Asia/Kolkata' }), whole);
+    // A zone whose offset is whole hours, and none: hours as they are.
+    assert.deepEqual(await buckets({ timeZone: 'Europe/Paris' }), whole);
+    assert.deepEqual(await buckets({}), whole);
+    const bad = await get({ ...range, timeZone: 'Mars/Olympus' });
+    assert.equal(bad.statusCode, 400);
+    assert.deepEqual((bad.json() as { errors: string[] }).errors, [
+      'timeZone: unknown time zone "Mars/Olympus" (an IANA name such as Asia/Kathmandu)',
+    ]);
+  });
+
   it('validates its parameters and needs read access', async () => {
     for (const [query, message] of [
       [{ logType: 'Nope', fromDateTime: '2026-03-01T00:00:00Z' }, /logType: unknown log type/],

@@ -28,6 +28,13 @@ export const HistogramQuery = Type.Object({
   userEmailAddress: Type.Optional(
     Type.String({ description: 'Only the entries whose userEmailAddress is exactly this, as the GET /v2/logs extension. Not with userId.' }),
   ),
+  timeZone: Type.Optional(
+    Type.String({
+      maxLength: 64,
+      description:
+        'An IANA time zone (e.g. Asia/Kathmandu): each hour in which one of its local midnights falls (zones whose offset is not whole hours) is two buckets split at that midnight, the part before it counted exactly, so that local days can be summed from the buckets. No effect in zones whose offset is whole hours.',
+    }),
+  ),
 });
 
 export const HistogramResponse = Type.Object({
@@ -36,7 +43,7 @@ export const HistogramResponse = Type.Object({
   interval: Type.Literal('hour'),
   buckets: Type.Array(
     Type.Object({
-      start: Type.String({ description: 'The UTC hour, e.g. 2026-03-01T10:00:00.000Z' }),
+      start: Type.String({ description: 'The UTC hour, e.g. 2026-03-01T10:00:00.000Z (with timeZone, or the local midnight that splits it)' }),
       count: Type.Integer({ description: 'Entries stored with an eventTime in that hour.' }),
     }),
     { description: 'Hours with at least one entry, ascending. The first and last hour are counted whole.' },
