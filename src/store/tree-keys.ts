@@ -39,13 +39,15 @@ export class LogKeys {
   constructor(
     private readonly secret: string,
     readonly originPrefix: string,
+    /** Whether `originPrefix` is the default one (none was configured). */
+    readonly defaultPrefix = false,
   ) {}
 
   /** From options and the store's secrets (`getOrCreate(name, create)`, atomic). */
   static async open(getOrCreate: (name: string, create: () => string) => Promise<string> | string, options: LogKeyOptions = {}): Promise<LogKeys> {
     const secret = options.signingSecret ?? (await getOrCreate(LOG_SIGNING_SECRET, newSigningSecret));
     const prefix = options.originPrefix ?? `logwarden/${await getOrCreate(STORE_ID_SECRET, newStoreId)}`;
-    return new LogKeys(secret, prefix);
+    return new LogKeys(secret, prefix, options.originPrefix == null);
   }
 
   origin(tenantId: string): string {
@@ -76,9 +78,23 @@ export class LogKeys {
    * first checkpoints under keys the other processes cannot sign over. `signed`: whether any
    * tenant has a checkpoint under the prefix (when none has, the record alone can be undone).
    */
-  async checkRecorded(getOrCreate: (name: string, create: () => string) => Promise<string> | string, signed: boolean): Promise<void> {
+  async checkRecorded(
+    getOrCreate: (name: string, create: () => string) => Promise<string> | string,
+    signed: boolean,
+    recordedPrefixes: readonly string[],
+  ): Promise<void> {
     const mine = deriveTenantSigner(this.secret, `${this.originPrefix}/`).verifier.text;
     const name = `${PREFIX_KEY_RECORD}${this.originPrefix}`;
+    // A command run without the deployment's LOGWARDEN_LOG_ORIGIN_PREFIX (a shell without the
+    // servers' settings) would sign, and print keys, under a prefix no server serves.
+    if (this.defaultPrefix && !signed && recordedPrefixes.length > 0 && !recordedPrefixes.includes(this.originPrefix)) {
+      throw new Error(
+        `the logs of this store are signed under the origin prefix ${recordedPrefixes.join(', ')}, and this runs under the default prefix ` +
+          `${this.originPrefix}, under which nothing is signed. Nothing is signed: give LOGWARDEN_LOG_ORIGIN_PREFIX and ` +
+          'LOGWARDEN_LOG_SIGNING_SECRET as the servers have them; to begin a new series of checkpoints under the default prefix, ' +
+          `give it explicitly (LOGWARDEN_LOG_ORIGIN_PREFIX=${this.originPrefix})`,
+      );
+    }
     const recorded = await getOrCreate(name, () => mine);
     if (recorded === mine) return;
     throw new Error(

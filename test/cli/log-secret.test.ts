@@ -81,6 +81,32 @@ async function refusesAnotherSecretUnderANewPrefix(flags: string[]): Promise<voi
   assert.equal(JSON.parse(show.stdout).log.origin, `${prefix}/${id}`);
 }
 
+/**
+ * A deployment that set its own prefix and secret from the start; a command run without them (a
+ * shell without the servers' settings) is refused instead of signing, and printing keys, under
+ * the default prefix no server serves. Given explicitly, the default prefix begins a new series.
+ */
+async function refusesTheDefaultPrefixBesideAConfiguredOne(flags: string[]): Promise<void> {
+  const server = { LOGWARDEN_LOG_SIGNING_SECRET: SERVER_SECRET, LOGWARDEN_LOG_ORIGIN_PREFIX: 'audit.example.com/logs' };
+  const made = await runCli(['tenants', 'create', '--name', 'acme', '--json', ...flags], { env: server });
+  assert.equal(made.code, 0, made.stderr);
+  const id = (JSON.parse(made.stdout) as { id: string }).id;
+  for (const env of [{}, { LOGWARDEN_LOG_SIGNING_SECRET: SERVER_SECRET }] as Record<string, string>[]) {
+    assertRefused(
+      await runCli(['tenants', 'show', id, ...flags], { env }),
+      /^logwarden: the logs of this store are signed under the origin prefix audit\.example\.com\/logs, and this runs under the default prefix (logwarden\/[0-9a-f]+), under which nothing is signed\. .*LOGWARDEN_LOG_ORIGIN_PREFIX=\1\)/m,
+    );
+  }
+  const show = await runCli(['tenants', 'show', id, ...flags], { env: server });
+  assert.equal(show.code, 0, show.stderr);
+  assert.match(show.stdout, /audit\.example\.com\/logs\//);
+  const defaultPrefix = /LOGWARDEN_LOG_ORIGIN_PREFIX=(logwarden\/[0-9a-f]+)\)/.exec((await runCli(['tenants', 'show', id, ...flags])).stderr)![1]!;
+  const explicit = await runCli(['tenants', 'show', id, ...flags], { env: { LOGWARDEN_LOG_ORIGIN_PREFIX: defaultPrefix } });
+  assert.equal(explicit.code, 0, explicit.stderr);
+  // Once begun, the default prefix's series is the store's like the other: no longer refused.
+  assert.equal((await runCli(['tenants', 'show', id, ...flags])).code, 0);
+}
+
 describe('commands that open the store: a log signing secret other than the store’s is refused, as serve refuses it', () => {
   let dir: string;
   before(() => {
@@ -96,6 +122,12 @@ describe('commands that open the store: a log signing secret other than the stor
     timeout: 60_000,
   }, async () => {
     await refusesAnotherSecretUnderANewPrefix(['--data-dir', join(dir, 'new-prefix')]);
+  });
+
+  it('SQLite: a command run without the prefix the store signs under is refused, not signed under the default prefix', {
+    timeout: 60_000,
+  }, async () => {
+    await refusesTheDefaultPrefixBesideAConfiguredOne(['--data-dir', join(dir, 'configured-prefix')]);
   });
 
   it('SQLite: serve --demo with another secret stores and signs nothing before it is refused', { timeout: 120_000 }, async () => {
@@ -159,5 +191,13 @@ describe('commands that open a PostgreSQL store: a log signing secret other than
     if (!pg.cluster) return t.skip(pg.skip);
     const url = await pg.cluster.createDatabase({ migrated: true });
     await refusesAnotherSecretUnderANewPrefix(['--database-url', url]);
+  });
+
+  it('a command run without the prefix the store signs under is refused, not signed under the default prefix', {
+    timeout: 120_000,
+  }, async (t) => {
+    if (!pg.cluster) return t.skip(pg.skip);
+    const url = await pg.cluster.createDatabase({ migrated: true });
+    await refusesTheDefaultPrefixBesideAConfiguredOne(['--database-url', url]);
   });
 });

@@ -50,7 +50,7 @@ import {
   StoreInconsistencyError,
   UnknownTenantError,
 } from '../store.ts';
-import { LogKeys } from '../tree-keys.ts';
+import { LogKeys, PREFIX_KEY_RECORD } from '../tree-keys.ts';
 import { type LeafRecord, leafRecordOf, leafText } from '../tree-leaf-records.ts';
 import { reportTreeProgress, type TreeOptions } from '../tree-upgrade.ts';
 import { KeyWatch, notifyKeyChange } from './key-watch.ts';
@@ -437,7 +437,10 @@ export class PostgresStore implements Store {
       }
     }
     // And the secret the store records for the prefix, which holds before any tenant has a checkpoint.
-    await this.tree.keys.checkRecorded((name, create) => this.getOrCreateSecret(name, create), signed);
+    const recorded = (
+      await this.pool.query<{ name: string }>('SELECT name FROM secrets WHERE left(name, $2) = $1', [PREFIX_KEY_RECORD, PREFIX_KEY_RECORD.length])
+    ).rows.map((r) => r.name.slice(PREFIX_KEY_RECORD.length));
+    await this.tree.keys.checkRecorded((name, create) => this.getOrCreateSecret(name, create), signed, recorded);
   }
 
   async leafIndexes(tenantId: string, seqs: readonly number[]): Promise<number[]> {

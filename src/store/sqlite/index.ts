@@ -51,7 +51,7 @@ import {
   StoreInconsistencyError,
   UnknownTenantError,
 } from '../store.ts';
-import { LOG_SIGNING_SECRET, LogKeys, newSigningSecret, newStoreId, STORE_ID_SECRET } from '../tree-keys.ts';
+import { LOG_SIGNING_SECRET, LogKeys, newSigningSecret, newStoreId, PREFIX_KEY_RECORD, STORE_ID_SECRET } from '../tree-keys.ts';
 import { type LeafRecord, leafRecordOf } from '../tree-leaf-records.ts';
 import { reportTreeProgress, type TreeOptions } from '../tree-upgrade.ts';
 import { countPosted, userHourlyTallies, userPage, wholeHours } from '../user-filter.ts';
@@ -273,6 +273,7 @@ export class SqliteStore implements Store {
       revoke: db.prepare<[string, string]>('UPDATE access_keys SET revoked_at = ? WHERE access_key = ? AND revoked_at IS NULL'),
       addSecret: db.prepare<[string, string]>('INSERT OR IGNORE INTO secrets (name, value) VALUES (?, ?)'),
       secret: db.prepare<[string], { value: string }>('SELECT value FROM secrets WHERE name = ?'),
+      prefixKeyRecords: db.prepare<[string], { name: string }>(`SELECT name FROM secrets WHERE substr(name, 1, ${PREFIX_KEY_RECORD.length}) = ?`),
       checkpoint: db.prepare<[string, number, string], { through_ms: number; entries_seen: number; updated_at: string }>(
         'SELECT through_ms, entries_seen, updated_at FROM checkpoints WHERE source = ? AND tid = ? AND log_type = ?',
       ),
@@ -290,6 +291,7 @@ export class SqliteStore implements Store {
     const keys = new LogKeys(
       options.log?.signingSecret ?? secret(LOG_SIGNING_SECRET, newSigningSecret),
       options.log?.originPrefix ?? `logwarden/${secret(STORE_ID_SECRET, newStoreId)}`,
+      this.ownOriginPrefix,
     );
     // Beside the database file unless configured elsewhere: a backup put back in its place leaves the witness as it was.
     this.witness = new LogWitness(options.witnessDir ?? dirname(db.name));
@@ -671,7 +673,8 @@ export class SqliteStore implements Store {
     });
     const signed = this.db.transaction(() => this.tree.checkAll(tenants)).deferred();
     this.tree.checkUnheldOrigins((tenantId) => this.q.tidOf.get(tenantId) !== undefined, this.ownOriginPrefix);
-    await this.tree.keys.checkRecorded((name, create) => this.getOrCreateSecret(name, create), signed);
+    const recorded = this.q.prefixKeyRecords.all(PREFIX_KEY_RECORD).map((r) => r.name.slice(PREFIX_KEY_RECORD.length));
+    await this.tree.keys.checkRecorded((name, create) => this.getOrCreateSecret(name, create), signed, recorded);
   }
 
   async leafIndexes(tenantId: string, seqs: readonly number[]): Promise<number[]> {
