@@ -8,6 +8,11 @@ const Q = { logType: 'AccessLog', fromDateTime: '2026-01-01T00:00:00Z' };
 
 const token = requestToken;
 
+/** A client-credentials token for `key` (the app's own key by default), issued by `t`. */
+async function accessToken(t: TestApp, key: { accessKey: string; secret: string } = t.key): Promise<string> {
+  return (await token(t, key, 'grant_type=client_credentials')).json().access_token as string;
+}
+
 function bearer(t: TestApp, accessToken: string, query: Record<string, string> = Q) {
   return t.inject({ method: 'GET', url: '/v2/logs', query, headers: { authorization: `Bearer ${accessToken}` } });
 }
@@ -132,7 +137,7 @@ for (const kind of await storeKinds()) {
 
     it('stops a key and its issued tokens at once when the key is revoked', async () => {
       const key = await issueAccessKey(t.store, t.tenantId, ['api:logs:read']);
-      const tok = (await token(t, key, 'grant_type=client_credentials')).json().access_token;
+      const tok = await accessToken(t, key);
       assert.equal((await t.list(Q, key)).statusCode, 200);
       assert.equal((await bearer(t, tok)).statusCode, 200);
       await t.store.revokeAccessKey(key.accessKey);
@@ -143,7 +148,7 @@ for (const kind of await storeKinds()) {
     });
 
     it('refuses a tampered token and says when a token has expired', async () => {
-      const tok = (await token(t, t.key, 'grant_type=client_credentials')).json().access_token as string;
+      const tok = await accessToken(t);
       const [h, p, s] = tok.split('.');
       const claims = JSON.parse(Buffer.from(p!, 'base64url').toString());
       claims.scope = 'api:logs:read api:logs:write';
@@ -153,7 +158,7 @@ for (const kind of await storeKinds()) {
       const clock = new TestClock();
       const short = await startTestApp({ factory: kind.factory, now: clock.now, config: { tokenTtlSeconds: 1 } });
       try {
-        const st = (await token(short, short.key, 'grant_type=client_credentials')).json().access_token;
+        const st = await accessToken(short);
         clock.advance(900);
         assert.notEqual((await bearer(short, st)).statusCode, 401, 'good until its second ends');
         clock.advance(200);
@@ -170,14 +175,14 @@ for (const kind of await storeKinds()) {
       const ahead = await startTestApp({ factory: kind.factory, now: clock.now });
       try {
         clock.advance(365 * 86_400_000); // a clock set a year ahead issues a token good for an hour of it
-        const wrong = (await token(ahead, ahead.key, 'grant_type=client_credentials')).json().access_token;
+        const wrong = await accessToken(ahead);
         assert.equal((await bearer(ahead, wrong)).statusCode, 404);
         clock.advance(-365 * 86_400_000 + 30_000); // put right
         const r = await bearer(ahead, wrong);
         assert.equal(r.statusCode, 401, 'not good for the year to come');
         assert.deepEqual(r.json().errors, ['Access denied: invalid token']);
         clock.advance(30_000);
-        const right = (await token(ahead, ahead.key, 'grant_type=client_credentials')).json().access_token;
+        const right = await accessToken(ahead);
         clock.advance(-30_000); // another server's clock, or NTP, half a minute behind
         assert.equal((await bearer(ahead, right)).statusCode, 404);
       } finally {
@@ -189,17 +194,17 @@ for (const kind of await storeKinds()) {
       const clock = new TestClock();
       const app = await startTestApp({ factory: kind.factory, now: clock.now, config: { tokenTtlSeconds: 3600 } });
       try {
-        const old = (await token(app, app.key, 'grant_type=client_credentials')).json().access_token;
+        const old = await accessToken(app);
         clock.advance(3_600_000 + 10_000); // an hour and ten seconds on: the first token has expired
         assert.deepEqual((await bearer(app, old)).json().errors, ['Access denied: token expired']);
         clock.advance(10_000);
-        const young = (await token(app, app.key, 'grant_type=client_credentials')).json().access_token;
+        const young = await accessToken(app);
         clock.advance(-50_000); // NTP steps the clock back 50 s, before the first token's expiry
         const r = await bearer(app, old);
         assert.equal(r.statusCode, 401, 'not good again until the clock reaches its expiry again');
         assert.deepEqual(r.json().errors, ['Access denied: token expired']);
         assert.equal((await bearer(app, young)).statusCode, 404, 'a token that had not expired is good for the rest of its time');
-        const fresh = (await token(app, app.key, 'grant_type=client_credentials')).json().access_token;
+        const fresh = await accessToken(app);
         assert.equal((await bearer(app, fresh)).statusCode, 404, 'a token issued after the step is good');
         clock.advance(-5_000); // and back again
         assert.equal((await bearer(app, old)).statusCode, 401);
