@@ -1,4 +1,4 @@
-/** `logwarden tenants create|list|show|limits` */
+/** `logwarden tenants create|list|show|limits|retention|mirrors` */
 import { type Command, Option } from 'commander';
 import { cliActor } from '../admin/actor.ts';
 import {
@@ -35,6 +35,7 @@ import {
   writeOut,
 } from './common.ts';
 import { CommandError, UsageError } from './exit-codes.ts';
+import { registerTenantMirrors } from './mirrors.ts';
 
 function effectiveLimits(t: Tenant, config: Pick<Config, 'readPerSecond' | 'readPerDay' | 'ingestPerSecond'>) {
   return {
@@ -71,11 +72,12 @@ function retentionChange(opts: { days?: string; forever?: boolean; clear?: boole
 export function registerTenants(program: Command, now: () => number = Date.now): void {
   const tenants = program
     .command('tenants')
-    .description('create and list tenants (companies), and set their rate limits and retention')
+    .description('create and list tenants (companies), set their rate limits and retention, and see what sync mirrors into them')
     .addHelpText(
       'after',
       '\nExamples:\n  logwarden tenants create --name "Acme Corp"\n  logwarden tenants list\n  logwarden tenants show 123456789012345678\n' +
-        '  logwarden tenants limits 123456789012345678 --per-second 10\n  logwarden tenants retention 123456789012345678 --type AccessLog --days 365\n',
+        '  logwarden tenants limits 123456789012345678 --per-second 10\n  logwarden tenants retention 123456789012345678 --type AccessLog --days 365\n' +
+        '  logwarden tenants mirrors --stale-after 2d\n',
     );
 
   registerTenantCreate(tenants, now);
@@ -83,6 +85,7 @@ export function registerTenants(program: Command, now: () => number = Date.now):
   registerTenantShow(tenants);
   registerTenantLimits(tenants, now);
   registerTenantRetention(tenants, now);
+  registerTenantMirrors(tenants, now);
 }
 
 /** `tenants create`: a new tenant with a fresh id. */

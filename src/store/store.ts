@@ -316,6 +316,8 @@ export interface Store {
 
   getCheckpoint(source: string, tenantId: string, logType: string): Promise<Checkpoint | undefined>;
   setCheckpoint(checkpoint: Omit<Checkpoint, 'updatedAt'>): Promise<void>;
+  /** Every checkpoint (of one tenant, when given), by tenant id, source and type; none for an unknown tenant. */
+  listCheckpoints(tenantId?: string): Promise<Checkpoint[]>;
 
   /** The tenant's retention settings; undefined for an unknown tenant. */
   getRetention(tenantId: string): Promise<RetentionSettings | undefined>;

@@ -406,6 +406,20 @@ describe('logwarden sync from one logwarden into another', () => {
       'the overlap window held entries',
     );
     await assertIdentical();
+
+    // What the runs left, as a check from cron would read it.
+    const mirrors = await runCli(['tenants', 'mirrors', dest.tenantId, '--stale-after', '1h', '--json', '--data-dir', dest.dir.path]);
+    assert.equal(mirrors.code, 0, mirrors.stderr);
+    const list = JSON.parse(mirrors.stdout) as Array<{
+      source: string;
+      logType: string;
+      behindSeconds: number;
+      entriesMirrored: number;
+      stale: boolean;
+    }>;
+    assert.deepEqual(list.map((m) => [m.source, m.logType, m.stale]).sort(), GONG_LOG_TYPES.map((t) => [new URL(source.url).href, t, false]).sort());
+    // Counted as each run saves its checkpoint: a page stored just before the kill above is counted by no run.
+    for (const m of list) assert.ok(m.entriesMirrored > 0 && m.entriesMirrored <= counts.get(m.logType)!, m.logType);
   });
 
   it('entries that reach the source later than the overlap, dated before it, are found by the check, read, and reported', async () => {

@@ -1029,6 +1029,22 @@ export class PostgresStore implements Store {
     );
   }
 
+  async listCheckpoints(tenantId?: string): Promise<Checkpoint[]> {
+    const r = await this.pool.query<{ source: string; id: string; log_type: string; through_ms: string; entries_seen: string; updated_at: Date }>(
+      `SELECT c.source, t.id, c.log_type, c.through_ms, c.entries_seen, c.updated_at FROM checkpoints c JOIN tenants t ON t.tid = c.tid
+       WHERE $1::text IS NULL OR t.id = $1 ORDER BY t.id COLLATE "C", c.source COLLATE "C", c.log_type COLLATE "C"`,
+      [tenantId ?? null],
+    );
+    return r.rows.map((row) => ({
+      source: row.source,
+      tenantId: row.id,
+      logType: row.log_type,
+      throughMs: Number(row.through_ms),
+      entriesSeen: Number(row.entries_seen),
+      updatedAt: row.updated_at.toISOString(),
+    }));
+  }
+
   async setCheckpoint(c: Omit<Checkpoint, 'updatedAt'>): Promise<void> {
     const tid = await this.requireTid(c.tenantId);
     await this.pool.query(

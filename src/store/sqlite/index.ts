@@ -277,6 +277,13 @@ export class SqliteStore implements Store {
       checkpoint: db.prepare<[string, number, string], { through_ms: number; entries_seen: number; updated_at: string }>(
         'SELECT through_ms, entries_seen, updated_at FROM checkpoints WHERE source = ? AND tid = ? AND log_type = ?',
       ),
+      checkpoints: db.prepare<
+        [string | null, string | null],
+        { source: string; id: string; log_type: string; through_ms: number; entries_seen: number; updated_at: string }
+      >(
+        `SELECT c.source, t.id, c.log_type, c.through_ms, c.entries_seen, c.updated_at FROM checkpoints c JOIN tenants t ON t.tid = c.tid
+         WHERE ? IS NULL OR t.id = ? ORDER BY t.id, c.source, c.log_type`,
+      ),
       setCheckpoint: db.prepare<[string, number, string, number, number, string]>(
         `INSERT INTO checkpoints (source, tid, log_type, through_ms, entries_seen, updated_at) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (source, tid, log_type) DO UPDATE SET through_ms = excluded.through_ms,
@@ -696,6 +703,18 @@ export class SqliteStore implements Store {
 
   async setCheckpoint(c: Omit<Checkpoint, 'updatedAt'>): Promise<void> {
     this.q.setCheckpoint.run(c.source, this.requireTid(c.tenantId), c.logType, c.throughMs, c.entriesSeen, new Date().toISOString());
+  }
+
+  async listCheckpoints(tenantId?: string): Promise<Checkpoint[]> {
+    const id = tenantId ?? null;
+    return this.q.checkpoints.all(id, id).map((r) => ({
+      source: r.source,
+      tenantId: r.id,
+      logType: r.log_type,
+      throughMs: r.through_ms,
+      entriesSeen: r.entries_seen,
+      updatedAt: r.updated_at,
+    }));
   }
 
   async getRetention(tenantId: string): Promise<RetentionSettings | undefined> {

@@ -9,6 +9,7 @@ import { generateDemoEntries } from '../../../src/demo/demo-data.ts';
 import { entryKey, type NewEntry } from '../../../src/logs/entry.ts';
 import { formatEventTime } from '../../../src/logs/time.ts';
 import {
+  type Checkpoint,
   CorruptSegmentError,
   type EntryQuery,
   SchemaTooNewError,
@@ -1171,6 +1172,29 @@ export function runStoreContract({ name, create, skip, verifiableLog }: StoreCon
         assert.equal((await store.getCheckpoint('https://api.gong.io', TENANT, 'UserCallPlay'))?.throughMs, 1);
         assert.equal(await store.getCheckpoint('https://api.gong.io', '404', 'AccessLog'), undefined);
         await assert.rejects(store.setCheckpoint({ source: 'x', tenantId: '404', logType: 'AccessLog', throughMs: 0, entriesSeen: 0 }));
+      });
+
+      it("lists every checkpoint, or one tenant's, by tenant, source and type", async () => {
+        await store.createTenant({ id: OTHER, name: 'Other' });
+        assert.deepEqual(await store.listCheckpoints(), []);
+        await store.setCheckpoint({ source: 'https://b', tenantId: TENANT, logType: 'AccessLog', throughMs: T0, entriesSeen: 2 ** 40 });
+        await store.setCheckpoint({ source: 'https://a', tenantId: TENANT, logType: 'UserCallPlay', throughMs: 1, entriesSeen: 1 });
+        await store.setCheckpoint({ source: 'https://a', tenantId: TENANT, logType: 'AccessLog', throughMs: 2, entriesSeen: 0 });
+        await store.setCheckpoint({ source: 'https://a', tenantId: OTHER, logType: 'AccessLog', throughMs: 3, entriesSeen: 3 });
+        const strip = (list: Checkpoint[]) => list.map((c) => [c.tenantId, c.source, c.logType, c.throughMs, c.entriesSeen]);
+        const all = await store.listCheckpoints();
+        assert.ok(all.every((c) => !Number.isNaN(Date.parse(c.updatedAt))));
+        // By tenant id as text: TENANT ('1…') before OTHER ('9…').
+        const mine = [
+          [TENANT, 'https://a', 'AccessLog', 2, 0],
+          [TENANT, 'https://a', 'UserCallPlay', 1, 1],
+          [TENANT, 'https://b', 'AccessLog', T0, 2 ** 40],
+        ];
+        const others = [[OTHER, 'https://a', 'AccessLog', 3, 3]];
+        assert.deepEqual(strip(all), [...mine, ...others]);
+        assert.deepEqual(strip(await store.listCheckpoints(TENANT)), mine);
+        assert.deepEqual(strip(await store.listCheckpoints(OTHER)), others);
+        assert.deepEqual(await store.listCheckpoints('404'), []);
       });
     });
 
