@@ -159,7 +159,9 @@ function registerTenantShow(tenants: Command): void {
   storeOptions(
     tenants
       .command('show')
-      .description("show a tenant: its name, rate limits, retention per log type, and its verifiable log's origin, verifier key and size")
+      .description(
+        "show a tenant: its name, rate limits, retention per log type, legal holds, mirrors, and its verifiable log's origin, verifier key and size",
+      )
       .argument('<tenant-id>', 'the tenant')
       .option('--json', 'print as JSON')
       .addHelpText(
@@ -178,8 +180,10 @@ function registerTenantShow(tenants: Command): void {
       const tree = log && { origin: log.origin, verifierKey: log.verifierKey, treeSize: log.checkpoint.size };
       const retention = await retentionOf(store, config, id);
       const activeHolds = (await store.listHolds({ tenantId: id })).length;
+      const mirrors = await store.listCheckpoints(id);
+      const oldest = mirrors.length === 0 ? undefined : Math.min(...mirrors.map((m) => m.throughMs));
       if (opts.json) {
-        printJson({ id: t.id, name: t.name, createdAt: t.createdAt, limits: e, retention, activeHolds, log: tree ?? null });
+        printJson({ id: t.id, name: t.name, createdAt: t.createdAt, limits: e, retention, activeHolds, mirrors: mirrors.length, log: tree ?? null });
         return;
       }
       printTable(
@@ -193,6 +197,12 @@ function registerTenantShow(tenants: Command): void {
           ['ingest per second', limitCell(t.limits.ingestPerSecond, e.ingestPerSecond)],
           ...retentionRows(retention).map(([type, kept]) => [`retention ${type}`, kept!]),
           ['legal holds', activeHolds === 0 ? 'none active' : `${activeHolds} active (logwarden holds list --tenant ${id})`],
+          [
+            'mirrors',
+            oldest === undefined
+              ? 'none'
+              : `${mirrors.length}, complete through ${new Date(oldest).toISOString()} at least (logwarden tenants mirrors ${id})`,
+          ],
           ['log origin', tree?.origin ?? '(this store keeps no verifiable log)'],
           ['log entries', tree ? String(tree.treeSize) : '-'],
           ['verifier key', tree?.verifierKey ?? '-'],

@@ -132,6 +132,16 @@ describe('logwarden tenants mirrors', () => {
     assert.equal((await run(['--json'], empty)).stdout, '[]\n');
   });
 
+  it('tenants show counts the mirrors into the tenant', async () => {
+    const show = (id: string, json: string[] = []) => runCli(['tenants', 'show', id, ...json, '--data-dir', dir.path]);
+    assert.match(
+      (await show(A)).stdout,
+      /\nmirrors +2, complete through 2026-06-12T08:00:00\.000Z at least \(logwarden tenants mirrors 100000000000000001\)\n/,
+    );
+    assert.match((await show('300000000000000003')).stdout, /\nmirrors +none\n/);
+    assert.equal(JSON.parse((await show(B, ['--json'])).stdout).mirrors, 1);
+  });
+
   it('refuses an unknown tenant and a --stale-after that is not a duration', async () => {
     const unknown = await run(['42']);
     assert.equal(unknown.code, 1);
