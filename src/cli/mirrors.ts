@@ -9,6 +9,7 @@ import type { Checkpoint } from '../store/store.ts';
 import { noTenant, printJson, printTable, type StoreFlags, storeConfigFrom, storeOptions, withExistingStore } from './common.ts';
 import { parseDuration } from './dates.ts';
 import { CommandError } from './exit-codes.ts';
+import { sourceRetentionOf } from './remote.ts';
 
 interface MirrorsFlags extends StoreFlags {
   staleAfter?: string;
@@ -53,6 +54,8 @@ export function registerTenantMirrors(tenants: Command, now: () => number): void
       `
 COMPLETE THROUGH is the checkpoint of sync: every entry of the source dated before it is in the
 store. BEHIND is how long ago that is; it grows while no sync runs, or while its runs fail.
+A mirror behind by more than its source keeps the type's entries (Gong keeps AccessLog 14 days)
+is marked "past the source's retention": entries of that stretch may be gone from the source.
 LAST SAVED is when a run last moved the checkpoint. ENTRIES counts what the runs stored (a run
 killed before it saved its checkpoint leaves its last pages to be counted by none).
 A source that deletes old entries (Gong keeps its logs for a limited time) must be mirrored
@@ -77,6 +80,12 @@ Examples:
         const mirrors = await store.listCheckpoints(tenantId);
         const nowMs = now();
         const stale = (c: Checkpoint) => staleMs !== undefined && nowMs - c.throughMs > staleMs;
+        // Behind by more than the source keeps the type's entries (Gong: AccessLog 14 days): some may be gone there.
+        const pastRetention = (c: Checkpoint) => {
+          const kept = sourceRetentionOf(c.source)(c.logType);
+          return kept !== undefined && nowMs - c.throughMs > kept;
+        };
+        const notes = (c: Checkpoint) => [stale(c) ? 'stale' : '', pastRetention(c) ? "past the source's retention" : ''].filter(Boolean).join(', ');
         if (flags.json) {
           printJson(
             mirrors.map((c) => ({
@@ -87,6 +96,7 @@ Examples:
               behindSeconds: Math.max(0, Math.floor((nowMs - c.throughMs) / 1000)),
               lastSaved: c.updatedAt,
               entriesMirrored: c.entriesSeen,
+              pastSourceRetention: pastRetention(c),
               ...(staleMs !== undefined && { stale: stale(c) }),
             })),
           );
@@ -102,7 +112,7 @@ Examples:
               c.source,
               c.logType,
               iso(c.throughMs),
-              `${agoText(nowMs - c.throughMs)}${stale(c) ? ' (stale)' : ''}`,
+              `${agoText(nowMs - c.throughMs)}${notes(c) ? ` (${notes(c)})` : ''}`,
               c.updatedAt,
               String(c.entriesSeen),
             ]),

@@ -3,6 +3,7 @@
  * credentials, and the SDK client built from them.
  */
 import { type Command, Option } from 'commander';
+import { GONG_RETENTION_DAYS } from '../admin/gong-retention.ts';
 import type { LogsApiError } from '../client/errors.ts';
 import { LogsClient } from '../client/index.ts';
 import type { Config } from '../config.ts';
@@ -119,6 +120,18 @@ export function pageSizeFrom(flags: RemoteFlags): number | undefined {
  */
 export function pageSizeFor(flags: RemoteFlags, baseUrl: string): number | undefined {
   return pageSizeFrom(flags) ?? (isGong(baseUrl) ? undefined : 1000);
+}
+
+/**
+ * How long the source keeps a type's entries, in ms, where it is known to delete them: Gong
+ * keeps AccessLog 14 days (GONG_RETENTION_DAYS); undefined for another source or type.
+ */
+export function sourceRetentionOf(baseUrl: string): (logType: string) => number | undefined {
+  const gong = isGong(baseUrl);
+  return (logType) => {
+    const days = gong ? GONG_RETENTION_DAYS[logType] : undefined;
+    return days === undefined ? undefined : days * 86_400_000;
+  };
 }
 
 /** Whether a base URL is Gong's own API (api.gong.io or a company host like us-12345.api.gong.io). */

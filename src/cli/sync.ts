@@ -13,7 +13,7 @@ import { printJson, printTable, type StoreFlags, storeConfigFrom, storeOptions, 
 import { parseDuration, parseWhen, WHEN_HELP } from './dates.ts';
 import { CommandError, InterruptedError, UsageError } from './exit-codes.ts';
 import { createProgress } from './progress.ts';
-import { clientFrom, pageSizeFor, pageSizeFrom, type RemoteFlags, remoteOptions } from './remote.ts';
+import { clientFrom, pageSizeFor, pageSizeFrom, type RemoteFlags, remoteOptions, sourceRetentionOf } from './remote.ts';
 
 interface SyncFlags extends RemoteFlags, StoreFlags {
   tenant: string;
@@ -77,6 +77,7 @@ async function syncOnce(
       pageSize,
       silentAfterMs,
       retainedFrom,
+      sourceRetention: sourceRetentionOf(client.baseUrl),
       signal,
       progress: (logType) => createProgress(logType.padEnd(26), 'entries', 0, process.stderr.isTTY === true && !flags.json),
     },
@@ -102,6 +103,10 @@ function printRound(round: MirrorRound, flags: SyncFlags): void {
               checkpoint: iso(o.report.throughMs),
               silent: o.report.silent,
               ...(o.report.interrupted ? { interrupted: true } : {}),
+              // The source may have deleted entries of this range before they were read (its retention).
+              ...(o.report.pastSourceRetention
+                ? { pastSourceRetention: { from: iso(o.report.pastSourceRetention.fromMs), to: iso(o.report.pastSourceRetention.toMs) } }
+                : {}),
               // The range mirrored before this run's overlap window, counted on both sides (null: nothing to check).
               check: o.report.check
                 ? {
@@ -271,7 +276,10 @@ stopped by Ctrl-C (the checkpoints keep what was stored); with --follow, a stop 
 SIGTERM is its normal end, exit status 0. A type that had entries before and
 has had no new one for longer than --silent-after (default 72h, so that a weekend without
 activity is not one) is reported as a warning, once per silence: an empty run alone is an
-ordinary quiet window.`,
+ordinary quiet window. A type whose checkpoint is older than the source keeps its entries
+(Gong: AccessLog 14 days) is warned about too: what the source held from the checkpoint to that
+many days ago may have been deleted before this run read it. Check that sync keeps running with
+\`logwarden tenants mirrors --stale-after 2d\`.`,
     )
     .action(async (flags: SyncFlags, command: Command) => {
       if (command.getOptionValueSource('interval') === 'cli' && !flags.follow) {

@@ -50,6 +50,11 @@ export interface MirrorRequest {
    * read again what differs (default true).
    */
   readonly check?: boolean | undefined;
+  /**
+   * How long the source keeps entries of this type, when it deletes them (Gong: AccessLog 14
+   * days): a checkpoint older than that says what the source may have deleted before it was read.
+   */
+  readonly sourceRetentionMs?: number | undefined;
   readonly onPage?: ((done: number, total: number) => void) | undefined;
 }
 
@@ -82,6 +87,12 @@ export interface MirrorReport {
   readonly check?: MirrorCheck;
   /** Stopped by the caller's signal within the type: what it had stored by then, up to the checkpoint. */
   readonly interrupted?: true;
+  /**
+   * The earlier runs left the mirror complete only through `fromMs`, and the source deletes
+   * entries older than `retentionMs`: what it held from `fromMs` to `toMs` may have been deleted
+   * there before this run could read it.
+   */
+  readonly pastSourceRetention?: { readonly fromMs: number; readonly toMs: number; readonly retentionMs: number };
 }
 
 export const DEFAULT_SILENT_AFTER_MS = 72 * 3_600_000;
@@ -185,6 +196,11 @@ export async function mirrorType(target: MirrorTarget, client: LogsClient, req: 
       if (recovered > 0) await save(through);
     }
   }
+  const deletedBefore = req.sourceRetentionMs === undefined ? undefined : req.untilMs - req.sourceRetentionMs;
+  const pastSourceRetention =
+    checkpointMs !== undefined && deletedBefore !== undefined && checkpointMs < deletedBefore
+      ? { fromMs: checkpointMs, toMs: deletedBefore, retentionMs: req.sourceRetentionMs! }
+      : undefined;
   const silentAfterMs = req.silentAfterMs ?? DEFAULT_SILENT_AFTER_MS;
   const silent = fetched === 0 && storedBefore > 0 && !(await hasEntriesSince(store, tenantId, req.logType, req.untilMs - silentAfterMs));
   return {
@@ -200,6 +216,7 @@ export async function mirrorType(target: MirrorTarget, client: LogsClient, req: 
     silentAfterMs,
     ...(check ? { check } : {}),
     ...(interrupted ? { interrupted } : {}),
+    ...(pastSourceRetention ? { pastSourceRetention } : {}),
   };
 }
 
@@ -220,8 +237,10 @@ export interface MirrorRound {
   readonly warnings: string[];
 }
 
-export interface MirrorRoundRequest extends Omit<MirrorRequest, 'logType' | 'onPage' | 'retainedFromMs'> {
+export interface MirrorRoundRequest extends Omit<MirrorRequest, 'logType' | 'onPage' | 'retainedFromMs' | 'sourceRetentionMs'> {
   readonly types: readonly string[];
+  /** How long the source keeps a type's entries, when it deletes them (see MirrorRequest.sourceRetentionMs). */
+  readonly sourceRetention?: ((logType: string) => number | undefined) | undefined;
   /** The local retention's cutoff for a type (see MirrorRequest.retainedFromMs). */
   readonly retainedFrom?: ((logType: string) => number | null | undefined) | undefined;
   /** Progress of one type's run: `update` per page, `stop` once it ends. */
@@ -267,12 +286,23 @@ export function checkWarning(logType: string, c: MirrorCheck, nowMs: number): st
   return undefined;
 }
 
+/** What the operator must hear of a mirror that fell further behind than the source keeps its entries. */
+export function pastRetentionWarning(logType: string, past: NonNullable<MirrorReport['pastSourceRetention']>): string {
+  const days = Math.round(past.retentionMs / 86_400_000);
+  return (
+    `${logType}: the earlier runs left the mirror complete only through ${iso(past.fromMs)}, and the source keeps ${logType} ` +
+    `${days === 1 ? '1 day' : `${days} days`}: entries it held from ${iso(past.fromMs)} to ${iso(past.toMs)} may have been deleted there ` +
+    'before this run read them, and are then lost to the mirror. Run sync more often than that, and check that it runs ' +
+    '(logwarden tenants mirrors --stale-after)'
+  );
+}
+
 /**
  * One pass over every type; a failing type is reported and the others still run. `silent`
  * holds the types already reported silent, so a repeated mirror warns once per silence, not every round.
  */
 export async function mirrorTypes(target: MirrorTarget, client: LogsClient, req: MirrorRoundRequest, silent: Set<string>): Promise<MirrorRound> {
-  const { types, progress, retainedFrom, ...common } = req;
+  const { types, progress, retainedFrom, sourceRetention, ...common } = req;
   const round: MirrorRound = { source: target.source, tenant: target.tenantId, startedAt: iso(req.untilMs), outcomes: [], warnings: [] };
   const refused = new Map<string, { message: string; types: string[] }>();
   for (const logType of types) {
@@ -283,9 +313,11 @@ export async function mirrorTypes(target: MirrorTarget, client: LogsClient, req:
         ...common,
         logType,
         retainedFromMs: retainedFrom?.(logType),
+        sourceRetentionMs: sourceRetention?.(logType),
         onPage: (done, total) => bar?.update(done, total),
       });
       round.outcomes.push({ logType, report });
+      if (report.pastSourceRetention) round.warnings.push(pastRetentionWarning(logType, report.pastSourceRetention));
       const gap = report.check && checkWarning(logType, report.check, req.untilMs);
       if (gap) round.warnings.push(gap);
       if (!report.silent) silent.delete(logType);

@@ -79,7 +79,15 @@ describe('logwarden tenants mirrors', () => {
         return rest;
       }),
       [
-        { tenantId: A, source: GONG, logType: 'AccessLog', completeThrough: '2026-06-15T10:50:00.000Z', behindSeconds: 4200, entriesMirrored: 1200 },
+        {
+          tenantId: A,
+          source: GONG,
+          logType: 'AccessLog',
+          completeThrough: '2026-06-15T10:50:00.000Z',
+          behindSeconds: 4200,
+          entriesMirrored: 1200,
+          pastSourceRetention: false,
+        },
         {
           tenantId: A,
           source: GONG,
@@ -87,6 +95,7 @@ describe('logwarden tenants mirrors', () => {
           completeThrough: '2026-06-12T08:00:00.000Z',
           behindSeconds: 273_600,
           entriesMirrored: 7,
+          pastSourceRetention: false,
         },
       ],
     );
@@ -130,6 +139,36 @@ describe('logwarden tenants mirrors', () => {
     assert.equal(listed.code, 0, listed.stderr);
     assert.match(listed.stdout, /^no mirrors in this store yet: see `logwarden sync --help`\n$/);
     assert.equal((await run(['--json'], empty)).stdout, '[]\n');
+  });
+
+  it("marks a mirror behind by more than its source keeps the type's entries (Gong: AccessLog 14 days)", async () => {
+    const late = tempDir('logwarden-mirrors-late-');
+    try {
+      const store = openSqliteStore({ dataDir: late.path });
+      await store.createTenant({ id: A, name: 'A' });
+      await store.setCheckpoint({ source: GONG, tenantId: A, logType: 'AccessLog', throughMs: NOW - 15 * DAY, entriesSeen: 1 });
+      await store.setCheckpoint({ source: GONG, tenantId: A, logType: 'UserActivityLog', throughMs: NOW - 15 * DAY, entriesSeen: 1 });
+      await store.setCheckpoint({ source: PEER, tenantId: A, logType: 'AccessLog', throughMs: NOW - 15 * DAY, entriesSeen: 1 });
+      await store.close();
+      const r = await run(['--stale-after', '2d'], late);
+      assert.equal(r.code, 1);
+      assert.deepEqual(
+        r.stdout
+          .trimEnd()
+          .split('\n')
+          .slice(1)
+          .map((l) => l.split(/\s{2,}/)[4]),
+        // By source: the peer (http://…) before Gong.
+        ['15d 00h (stale)', "15d 00h (stale, past the source's retention)", '15d 00h (stale)'],
+      );
+      const json = JSON.parse((await run(['--json'], late)).stdout) as Array<{ pastSourceRetention: boolean }>;
+      assert.deepEqual(
+        json.map((m) => m.pastSourceRetention),
+        [false, true, false],
+      );
+    } finally {
+      late.remove();
+    }
   });
 
   it('tenants show counts the mirrors into the tenant', async () => {

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { pageSizeFor } from '../../src/cli/remote.ts';
+import { pageSizeFor, sourceRetentionOf } from '../../src/cli/remote.ts';
 import { LogsClient } from '../../src/client/index.ts';
 import { NO_RECORDS_MESSAGE } from '../../src/errors.ts';
 import { GONG_LOG_TYPES } from '../../src/logs/log-types.ts';
@@ -228,6 +228,44 @@ describe('the mirror of one log type', () => {
     assert.equal(silent.silent, true);
     await store.close();
     dir.remove();
+  });
+
+  it('warns when the earlier runs left the mirror behind by more than the source keeps the type (Gong: AccessLog 14 days)', async () => {
+    const { store, dir, tenantId } = await localStore();
+    const target: MirrorTarget = { store, tenantId, source: server.url };
+    const DAY = 24 * 60 * MINUTE;
+    const now = Date.now();
+    server.setEntries('AccessLog', entryTexts('AccessLog', 3, now - 2 * DAY, MINUTE));
+    const req = { types: ['AccessLog'], sinceMs: now - 3 * DAY, overlapMs: 10 * MINUTE, untilMs: now, sourceRetention: () => 14 * DAY };
+    // A first run: nothing was mirrored before, so nothing can have been missed.
+    const first = await mirrorTypes(target, client, req, new Set());
+    assert.equal(first.outcomes[0]!.report!.pastSourceRetention, undefined);
+    assert.deepEqual(first.warnings, []);
+    // Within the source's retention.
+    await store.setCheckpoint({ source: server.url, tenantId, logType: 'AccessLog', throughMs: now - 13 * DAY, entriesSeen: 3 });
+    assert.deepEqual((await mirrorTypes(target, client, req, new Set())).warnings, []);
+    // Twenty days behind: the six oldest may be gone at the source.
+    await store.setCheckpoint({ source: server.url, tenantId, logType: 'AccessLog', throughMs: now - 20 * DAY, entriesSeen: 3 });
+    const late = await mirrorTypes(target, client, req, new Set());
+    assert.deepEqual(late.outcomes[0]!.report!.pastSourceRetention, { fromMs: now - 20 * DAY, toMs: now - 14 * DAY, retentionMs: 14 * DAY });
+    assert.deepEqual(late.warnings, [
+      `AccessLog: the earlier runs left the mirror complete only through ${new Date(now - 20 * DAY).toISOString()}, and the source keeps AccessLog 14 days: ` +
+        `entries it held from ${new Date(now - 20 * DAY).toISOString()} to ${new Date(now - 14 * DAY).toISOString()} may have been deleted there before this run read them, ` +
+        'and are then lost to the mirror. Run sync more often than that, and check that it runs (logwarden tenants mirrors --stale-after)',
+    ]);
+    // Of a source whose retention is not known, nothing is said.
+    await store.setCheckpoint({ source: server.url, tenantId, logType: 'AccessLog', throughMs: now - 20 * DAY, entriesSeen: 3 });
+    assert.deepEqual((await mirrorTypes(target, client, { ...req, sourceRetention: undefined }, new Set())).warnings, []);
+    await store.close();
+    dir.remove();
+  });
+
+  it("knows Gong keeps AccessLog 14 days, and no other source's or type's retention", () => {
+    assert.equal(sourceRetentionOf('https://us-12345.api.gong.io/')('AccessLog'), 14 * 86_400_000);
+    assert.equal(sourceRetentionOf('https://api.gong.io/')('AccessLog'), 14 * 86_400_000);
+    assert.equal(sourceRetentionOf('https://api.gong.io/')('UserActivityLog'), undefined);
+    assert.equal(sourceRetentionOf('http://10.0.0.5:8080/')('AccessLog'), undefined);
+    assert.equal(sourceRetentionOf('https://gong.io.example.com/')('AccessLog'), undefined);
   });
 
   it('follows a page with no entries but a cursor; a cursor page that ends the query early fails the type and keeps the checkpoint', async () => {
