@@ -201,7 +201,7 @@ function registerTenantShow(tenants: Command): void {
             'mirrors',
             oldest === undefined
               ? 'none'
-              : `${mirrors.length}, complete through ${new Date(oldest).toISOString()} at least (logwarden tenants mirrors ${id})`,
+              : `${mirrors.length}, all complete through ${new Date(oldest).toISOString()} (logwarden tenants mirrors ${id})`,
           ],
           ['log origin', tree?.origin ?? '(this store keeps no verifiable log)'],
           ['log entries', tree ? String(tree.treeSize) : '-'],
