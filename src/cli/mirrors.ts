@@ -4,15 +4,18 @@
  * is; `--stale-after` makes it a check for cron or monitoring (exit 1 when a mirror lags), so a
  * sync that stopped is found before the source deletes what was not mirrored.
  */
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
+import { normaliseBaseUrl } from '../client/transport.ts';
 import type { Checkpoint } from '../store/store.ts';
 import { noTenant, printJson, printTable, type StoreFlags, storeConfigFrom, storeOptions, withExistingStore } from './common.ts';
 import { parseDuration } from './dates.ts';
-import { CommandError } from './exit-codes.ts';
+import { CommandError, UsageError } from './exit-codes.ts';
 import { sourceRetentionOf } from './remote.ts';
 
 interface MirrorsFlags extends StoreFlags {
   staleAfter?: string;
+  forget?: string;
+  type?: string;
   json?: boolean;
 }
 
@@ -47,6 +50,12 @@ export function registerTenantMirrors(tenants: Command, now: () => number): void
       )
       .argument('[tenant-id]', 'only the mirrors into this tenant')
       .option('--stale-after <duration>', 'exit 1 when a mirror is complete only through a time longer ago than this, e.g. 2d')
+      .addOption(
+        new Option('--forget <source-url>', "delete the tenant's checkpoints of a source it is no longer mirrored from (its entries stay)").conflicts(
+          'staleAfter',
+        ),
+      )
+      .option('--type <log-type>', 'with --forget: only this log type')
       .option('--json', 'print as JSON'),
   )
     .addHelpText(
@@ -66,13 +75,21 @@ With --stale-after, the exit status is 1 when a mirror lags by more than that, n
 on stderr, and also when there is no mirror to check (none into the tenant given, or none in the
 store): a check that nothing could fail is no check. Otherwise 0.
 
+A mirror no longer run (a source given up, or given under another URL) stays listed, and
+--stale-after fails on it, until it is forgotten: --forget URL deletes the tenant's checkpoints
+of that source (of one --type), nothing else; the entries stay, and a later sync from it starts
+again at its --since, storing only what the tenant does not hold.
+
 Examples:
   logwarden tenants mirrors
   logwarden tenants mirrors 123456789012345678 --json
   logwarden tenants mirrors --stale-after 2d --data-dir /var/lib/logwarden     # from cron: mails on failure
+  logwarden tenants mirrors 123456789012345678 --forget https://api.gong.io
 `,
     )
     .action(async (tenantId: string | undefined, flags: MirrorsFlags) => {
+      if (flags.forget !== undefined) return forget(tenantId, flags.forget, flags);
+      if (flags.type !== undefined) throw new UsageError('--type goes with --forget (the type whose checkpoint to delete)');
       const staleMs = flags.staleAfter === undefined ? undefined : parseDuration(flags.staleAfter, '--stale-after');
       const config = storeConfigFrom(flags, []);
       await withExistingStore(config, async (store) => {
@@ -132,4 +149,38 @@ Examples:
         );
       });
     });
+}
+
+/** `--forget URL`: deletes the tenant's checkpoints of a source (of one type), saying what went. */
+async function forget(tenantId: string | undefined, url: string, flags: MirrorsFlags): Promise<void> {
+  if (tenantId === undefined) throw new UsageError('--forget needs the tenant: logwarden tenants mirrors TENANT_ID --forget URL');
+  let source: string;
+  try {
+    source = normaliseBaseUrl(url).href;
+  } catch (err) {
+    throw new UsageError(`--forget: ${(err as Error).message}`);
+  }
+  const config = storeConfigFrom(flags, []);
+  await withExistingStore(config, async (store) => {
+    if (!(await store.getTenant(tenantId))) throw noTenant(tenantId, config);
+    const mirrors = (await store.listCheckpoints(tenantId)).filter(
+      (c) => c.source === source && (flags.type === undefined || c.logType === flags.type),
+    );
+    if (mirrors.length === 0) {
+      const sources = [
+        ...new Set((await store.listCheckpoints(tenantId)).map((c) => (flags.type === undefined ? c.source : `${c.source} ${c.logType}`))),
+      ];
+      throw new CommandError(
+        `tenant ${tenantId} has no mirror from ${source}${flags.type === undefined ? '' : ` of ${flags.type}`}; ` +
+          (sources.length === 0 ? 'it has no mirrors' : `its mirrors: ${sources.join(', ')}`),
+      );
+    }
+    await store.forgetCheckpoints(tenantId, source, flags.type);
+    const types = mirrors.map((c) => c.logType);
+    if (flags.json) printJson({ tenantId, source, forgotten: types });
+    else
+      process.stdout.write(
+        `forgot the mirror of ${types.join(', ')} from ${source} into tenant ${tenantId}; its entries stay, and a later sync from it starts again at its --since\n`,
+      );
+  });
 }

@@ -318,6 +318,8 @@ export interface Store {
   setCheckpoint(checkpoint: Omit<Checkpoint, 'updatedAt'>): Promise<void>;
   /** Every checkpoint (of one tenant, when given), by tenant id, source and type; none for an unknown tenant. */
   listCheckpoints(tenantId?: string): Promise<Checkpoint[]>;
+  /** Deletes the tenant's checkpoints of `source` (of one type, when given); returns how many there were. */
+  forgetCheckpoints(tenantId: string, source: string, logType?: string): Promise<number>;
 
   /** The tenant's retention settings; undefined for an unknown tenant. */
   getRetention(tenantId: string): Promise<RetentionSettings | undefined>;

@@ -171,6 +171,52 @@ describe('logwarden tenants mirrors', () => {
     }
   });
 
+  it('--forget deletes the checkpoints of a source given up (of one --type), so that --stale-after passes again', async () => {
+    const d = tempDir('logwarden-mirrors-forget-');
+    try {
+      const store = openSqliteStore({ dataDir: d.path });
+      await store.createTenant({ id: A, name: 'A' });
+      await store.createTenant({ id: B, name: 'B' });
+      for (const logType of ['AccessLog', 'UserActivityLog']) {
+        await store.setCheckpoint({ source: GONG, tenantId: A, logType, throughMs: NOW - 10 * MINUTE, entriesSeen: 1 });
+        await store.setCheckpoint({ source: PEER, tenantId: A, logType, throughMs: NOW - 9 * DAY, entriesSeen: 1 });
+        await store.setCheckpoint({ source: PEER, tenantId: B, logType, throughMs: NOW - 10 * MINUTE, entriesSeen: 1 });
+      }
+      await store.close();
+      assert.equal((await run(['--stale-after', '2d'], d)).code, 1);
+
+      // One type, the URL as a user types it (no trailing slash).
+      const one = await run([A, '--forget', 'http://10.0.0.5:8080', '--type', 'UserActivityLog'], d);
+      assert.equal(one.code, 0, one.stderr);
+      assert.equal(
+        one.stdout,
+        `forgot the mirror of UserActivityLog from ${PEER} into tenant ${A}; its entries stay, and a later sync from it starts again at its --since\n`,
+      );
+      const rest = await run([A, '--forget', PEER, '--json'], d);
+      assert.deepEqual(JSON.parse(rest.stdout), { tenantId: A, source: PEER, forgotten: ['AccessLog'] });
+      const left = JSON.parse((await run(['--json'], d)).stdout) as Array<{ tenantId: string; source: string }>;
+      assert.deepEqual(
+        left.map((m) => `${m.tenantId} ${m.source}`),
+        [`${A} ${GONG}`, `${A} ${GONG}`, `${B} ${PEER}`, `${B} ${PEER}`],
+        "tenant B's mirror from the same source stays",
+      );
+      assert.equal((await run(['--stale-after', '2d'], d)).code, 0);
+
+      const none = await run([A, '--forget', PEER], d);
+      assert.equal(none.code, 1);
+      assert.match(
+        none.stderr,
+        new RegExp(`tenant ${A} has no mirror from http://10\\.0\\.0\\.5:8080/; its mirrors: https://us-12345\\.api\\.gong\\.io/\\n`),
+      );
+      assert.equal((await run(['--forget', PEER], d)).code, 2, 'the tenant is required');
+      assert.equal((await run([A, '--type', 'AccessLog'], d)).code, 2, '--type goes with --forget');
+      assert.equal((await run([A, '--forget', PEER, '--stale-after', '1d'], d)).code, 2);
+      assert.match((await run([A, '--forget', 'ftp://x'], d)).stderr, /--forget: base URL must be http\(s\)/);
+    } finally {
+      d.remove();
+    }
+  });
+
   it('tenants show counts the mirrors into the tenant', async () => {
     const show = (id: string, json: string[] = []) => runCli(['tenants', 'show', id, ...json, '--data-dir', dir.path]);
     assert.match(

@@ -1045,6 +1045,17 @@ export class PostgresStore implements Store {
     }));
   }
 
+  async forgetCheckpoints(tenantId: string, source: string, logType?: string): Promise<number> {
+    const tid = await this.tid(tenantId);
+    if (tid === undefined) return 0;
+    const r = await this.pool.query('DELETE FROM checkpoints WHERE tid = $1 AND source = $2 AND ($3::text IS NULL OR log_type = $3)', [
+      tid,
+      source,
+      logType ?? null,
+    ]);
+    return r.rowCount ?? 0;
+  }
+
   async setCheckpoint(c: Omit<Checkpoint, 'updatedAt'>): Promise<void> {
     const tid = await this.requireTid(c.tenantId);
     await this.pool.query(

@@ -284,6 +284,9 @@ export class SqliteStore implements Store {
         `SELECT c.source, t.id, c.log_type, c.through_ms, c.entries_seen, c.updated_at FROM checkpoints c JOIN tenants t ON t.tid = c.tid
          WHERE ? IS NULL OR t.id = ? ORDER BY t.id, c.source, c.log_type`,
       ),
+      forgetCheckpoints: db.prepare<[number, string, string | null, string | null]>(
+        'DELETE FROM checkpoints WHERE tid = ? AND source = ? AND (? IS NULL OR log_type = ?)',
+      ),
       setCheckpoint: db.prepare<[string, number, string, number, number, string]>(
         `INSERT INTO checkpoints (source, tid, log_type, through_ms, entries_seen, updated_at) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (source, tid, log_type) DO UPDATE SET through_ms = excluded.through_ms,
@@ -715,6 +718,11 @@ export class SqliteStore implements Store {
       entriesSeen: r.entries_seen,
       updatedAt: r.updated_at,
     }));
+  }
+
+  async forgetCheckpoints(tenantId: string, source: string, logType?: string): Promise<number> {
+    const tid = this.tid(tenantId);
+    return tid === undefined ? 0 : this.q.forgetCheckpoints.run(tid, source, logType ?? null, logType ?? null).changes;
   }
 
   async getRetention(tenantId: string): Promise<RetentionSettings | undefined> {

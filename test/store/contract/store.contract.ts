@@ -1195,6 +1195,14 @@ export function runStoreContract({ name, create, skip, verifiableLog }: StoreCon
         assert.deepEqual(strip(await store.listCheckpoints(TENANT)), mine);
         assert.deepEqual(strip(await store.listCheckpoints(OTHER)), others);
         assert.deepEqual(await store.listCheckpoints('404'), []);
+
+        // Forgotten: one type of a source, then the rest of it; other sources and tenants stay.
+        assert.equal(await store.forgetCheckpoints(TENANT, 'https://a', 'UserCallPlay'), 1);
+        assert.deepEqual(strip(await store.listCheckpoints(TENANT)), [mine[0], mine[2]]);
+        assert.equal(await store.forgetCheckpoints(TENANT, 'https://a', 'UserCallPlay'), 0);
+        assert.equal(await store.forgetCheckpoints(TENANT, 'https://a'), 1);
+        assert.deepEqual(strip(await store.listCheckpoints()), [mine[2], ...others]);
+        assert.equal(await store.forgetCheckpoints('404', 'https://a'), 0);
       });
     });
 
