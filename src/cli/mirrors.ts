@@ -67,6 +67,7 @@ A mirror behind by more than its source keeps the type's entries (Gong keeps Acc
 is marked "past the source's retention": entries of that stretch may be gone from the source.
 LAST SAVED is when a run last moved the checkpoint. ENTRIES counts what the runs stored (a run
 killed before it saved its checkpoint leaves its last pages to be counted by none).
+
 A source that deletes old entries (Gong keeps its logs for a limited time) must be mirrored
 before it does: run this with --stale-after from cron or a monitoring system, well inside the
 source's retention, to learn that a sync stopped while there is time to run it again.
