@@ -29,7 +29,7 @@ import { ingestLogsRoute } from './routes/ingest-logs.ts';
 import { listLogsRoute } from './routes/list-logs.ts';
 import { logsHistogramRoute } from './routes/logs-histogram.ts';
 import { oauthTokenRoute } from './routes/oauth-token.ts';
-import { operationsRoutes } from './routes/operations.ts';
+import { markStopping, operationsRoutes } from './routes/operations.ts';
 import { tlogRoutes } from './routes/tlog.ts';
 import { TokenService } from './tokens.ts';
 
@@ -80,7 +80,11 @@ function createFastify(logger: Logger | undefined, record: RecordAnswer): Fastif
     // One line per request, written by the onResponse hook (addRequestHooks, request-log.ts): no headers, no bodies.
     logController: new LogController({ requestIdLogLabel: 'requestId', disableRequestLogging: true }),
     trustProxy: false,
-    return503OnClosing: true,
+    // A request that reaches a stopping server on a connection it already had (a proxy's
+    // keep-alive connection, busy when the stop began) is answered as usual, with
+    // `Connection: close`, while the store is still open: refused, a proxy could not send a
+    // POST elsewhere. `/readyz` says not ready meanwhile (markStopping).
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
     // An HTTP/1.1 request without Host is refused by refuseWhatNodeWouldAnswerBare, with the envelope.
     http: { requireHostHeader: false },
@@ -275,6 +279,7 @@ function registerRoutes(app: FastifyInstance, ctx: AppContext): void {
 function closeGracefully(app: FastifyInstance, ownLimiter: LimiterStore | undefined): void {
   let idleSweep: NodeJS.Timeout | undefined;
   app.addHook('preClose', async () => {
+    markStopping(app.server);
     idleSweep = setInterval(() => app.server.closeIdleConnections(), 50);
   });
   app.addHook('onClose', async () => {

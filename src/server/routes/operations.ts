@@ -8,6 +8,13 @@ import { ErrorEnvelope, HealthResponse } from '../schemas.ts';
 /** How long after a write failed for lack of disk space `/readyz` says not ready. */
 const OUT_OF_SPACE_READY_MS = 30_000;
 
+const stoppingServers = new WeakSet<object>();
+
+/** Marks the app serving on `server` (its Node HTTP server) as stopping: `/readyz` says not ready from then on. */
+export function markStopping(server: object): void {
+  stoppingServers.add(server);
+}
+
 export function operationsRoutes(app: FastifyInstance, ctx: AppContext): void {
   app.get('/healthz', { schema: { summary: 'Liveness: the process is up', tags: ['operations'], response: { 200: HealthResponse } } }, async () => ({
     status: 'ok',
@@ -18,12 +25,15 @@ export function operationsRoutes(app: FastifyInstance, ctx: AppContext): void {
     {
       schema: {
         summary:
-          'Readiness: the store and the rate limits (Redis, when configured) are reachable, and no write failed for lack of disk space in the last 30 s',
+          'Readiness: the server is not stopping, the store and the rate limits (Redis, when configured) are reachable, and no write failed for lack of disk space in the last 30 s',
         tags: ['operations'],
         response: { 200: HealthResponse, 503: ErrorEnvelope },
       },
     },
     async (request) => {
+      // A load balancer that checks over a connection it keeps open sends no new work to a
+      // server that is stopping; what it already sent is still answered.
+      if (stoppingServers.has(request.server.server)) throw new LogwardenError('unavailable', ['server stopping']);
       try {
         await ctx.store.health();
       } catch (err) {

@@ -1,0 +1,133 @@
+/**
+ * A stop behind a reverse proxy: the proxy keeps connections open to the server and sends the
+ * next request on one as soon as the answer before it is out. A request that arrives so on a
+ * connection that was busy when the stop began is answered as usual (with `Connection: close`),
+ * not refused: a proxy cannot send a refused POST to another server. `/readyz` says not ready.
+ */
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { loadConfig } from '../../src/config.ts';
+import { type RunningServer, startServer } from '../../src/server/start.ts';
+import { basic } from '../support/app.ts';
+import { parseResponse, type RawResponse } from '../support/raw-http.ts';
+
+/** Bytes read from `socket` so far, and a way to wait until they hold `text` `times` times. */
+function reader(socket: Socket): { until(text: string, times?: number): Promise<Buffer>; ended: Promise<Buffer> } {
+  let data = Buffer.alloc(0);
+  const waiters: (() => void)[] = [];
+  socket.on('data', (chunk: Buffer) => {
+    data = Buffer.concat([data, chunk]);
+    for (const w of waiters.splice(0)) w();
+  });
+  const ended = once(socket, 'close').then(() => data);
+  const count = (text: string): number => data.toString('latin1').split(text).length - 1;
+  return {
+    async until(text, times = 1) {
+      while (count(text) < times) await Promise.race([new Promise<void>((r) => waiters.push(r)), ended]);
+      return data;
+    },
+    ended,
+  };
+}
+
+/** Resolves once `port` refuses new connections: the server has begun to stop. */
+async function listenerClosed(port: number): Promise<void> {
+  for (;;) {
+    const refused = await new Promise<boolean>((resolve) => {
+      const s = connect(port, '127.0.0.1');
+      s.once('connect', () => {
+        s.destroy();
+        resolve(false);
+      });
+      s.once('error', () => resolve(true));
+    });
+    if (refused) return;
+    await sleep(10);
+  }
+}
+
+/** The answers after the interim 100 Continue, split at each status line. */
+function answers(data: Buffer): RawResponse[] {
+  const text = data.toString('latin1').replace(/^HTTP\/1\.1 100 Continue\r\n\r\n/, '');
+  return text
+    .split(/(?=HTTP\/1\.1 \d{3} )/)
+    .filter((part) => part.length > 0)
+    .map((part) => parseResponse(Buffer.from(part, 'latin1')));
+}
+
+/**
+ * Sends an ingest on a kept-alive connection, begins the stop while its body is awaited, then
+ * sends the body with `next` pipelined behind it; the two answers.
+ */
+async function requestDuringStop(server: RunningServer, next: string): Promise<RawResponse[]> {
+  const port = Number(new URL(server.url).port);
+  const key = server.bootstrap!.key;
+  const body = JSON.stringify({ logType: 'AccessLog', logEntries: [{ eventTime: '2026-02-01T00:00:00Z', logRecord: { first: true } }] });
+  const socket = connect(port, '127.0.0.1');
+  await once(socket, 'connect');
+  const read = reader(socket);
+  socket.write(
+    'POST /v2/logs HTTP/1.1\r\nhost: logwarden\r\n' +
+      `authorization: ${basic(key)}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nexpect: 100-continue\r\n\r\n`,
+  );
+  // The server has taken the request (its hooks passed) and waits for the body.
+  await read.until('100 Continue');
+  const stopped = server.stop();
+  await listenerClosed(port);
+  socket.write(body + next);
+  const data = await read.ended;
+  await stopped;
+  return answers(data);
+}
+
+async function withServer(run: (server: RunningServer, dataDir: string) => Promise<void>): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'logwarden-stop-keep-alive-'));
+  try {
+    const server = await startServer(loadConfig({ dataDir, port: 0, logLevel: 'silent' }, {}));
+    await run(server, dataDir);
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+describe('stopping the server with connections a proxy keeps open', () => {
+  it('stores and acknowledges an ingest that arrives on a kept connection during the stop', { timeout: 30_000 }, async () => {
+    await withServer(async (server, dataDir) => {
+      const body = JSON.stringify({ logType: 'AccessLog', logEntries: [{ eventTime: '2026-02-01T00:00:01Z', logRecord: { second: true } }] });
+      const next =
+        'POST /v2/logs HTTP/1.1\r\nhost: logwarden\r\n' +
+        `authorization: ${basic(server.bootstrap!.key)}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`;
+      const [first, second] = await requestDuringStop(server, next);
+      assert.equal(first?.status, 201);
+      assert.equal(second?.status, 201, `the second ingest was answered ${second?.status}: ${second?.body.toString()}`);
+      assert.equal(second.headers.connection, 'close', 'the connection is closed after it');
+      assert.match(second.headers['x-traceid'] ?? '', /^[0-9a-z]{19}$/);
+      assert.equal((JSON.parse(second.body.toString()) as { accepted: number }).accepted, 1);
+      const { openSqliteStore } = await import('../../src/store/sqlite/index.ts');
+      const store = openSqliteStore({ dataDir });
+      try {
+        const page = await store.firstPage({ tenantId: server.bootstrap!.tenantId, logType: 'AccessLog', fromMs: 0, toMs: null }, 10);
+        assert.equal(page.total, 2, 'both entries are stored');
+      } finally {
+        await store.close();
+      }
+    });
+  });
+
+  it('answers /readyz not ready, in the error envelope, once the stop has begun', { timeout: 30_000 }, async () => {
+    await withServer(async (server) => {
+      const [first, ready] = await requestDuringStop(server, 'GET /readyz HTTP/1.1\r\nhost: logwarden\r\n\r\n');
+      assert.equal(first?.status, 201);
+      assert.equal(ready?.status, 503);
+      const doc = JSON.parse(ready.body.toString()) as { requestId: string; errors: string[] };
+      assert.deepEqual(doc.errors, ['server stopping']);
+      assert.equal(ready.headers['x-traceid'], doc.requestId);
+    });
+  });
+});
