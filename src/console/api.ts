@@ -1,4 +1,8 @@
-/** The console's calls to `GET /v2/logs` with the session's Bearer token. */
+/**
+ * The console's calls to `GET /v2/logs` with the session's Bearer token. Every path the console
+ * asks for is relative to its page (`console`, at the server's base), so that a path prefix a
+ * reverse proxy serves the server under (`/audit/console`) is kept.
+ */
 import type { HourCount } from './newest-first.ts';
 import { type Page, parsePage } from './page.ts';
 import { ConsoleError, EXPIRED_MESSAGE, envelopeErrors, type Session, sessionEnded } from './session.ts';
@@ -89,7 +93,7 @@ export async function fetchPage(
     // credentials 'omit': the token is the only credential; and a 401 carrying a Basic
     // challenge must come back to the page, not open the browser's password prompt.
     res = await fetchPaced(
-      `/v2/logs?${q}`,
+      `v2/logs?${q}`,
       {
         headers: { authorization: `Bearer ${session.token}`, ...(options.leafIndexes && { 'x-logwarden-leaf-index': '1' }) },
         credentials: 'omit',
@@ -119,7 +123,7 @@ export async function fetchPage(
 export async function fetchLogTypes(): Promise<string[]> {
   const fallback = ['AccessLog', 'UserActivityLog', 'UserCallPlay', 'ExternallySharedCallAccess', 'ExternallySharedCallPlay'];
   try {
-    const doc = (await (await fetch('/openapi.json')).json()) as {
+    const doc = (await (await fetch('openapi.json')).json()) as {
       paths?: Record<string, { get?: { parameters?: Array<{ name?: string; schema?: { enum?: unknown[] } }> } }>;
     };
     const param = doc.paths?.['/v2/logs']?.get?.parameters?.find((p) => p.name === 'logType');
@@ -143,7 +147,7 @@ export async function fetchHistogram(session: Session, query: LogsQuery, signal?
   const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
   if (zone) q.set('timeZone', zone);
   const res = await fetchPaced(
-    `/v2/logs/histogram?${q}`,
+    `v2/logs/histogram?${q}`,
     { headers: { authorization: `Bearer ${session.token}` }, credentials: 'omit', ...(signal && { signal }) },
     signal,
   );

@@ -688,7 +688,7 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
         <h1>logwarden console</h1>
         <nav aria-label="Console">
           <span class="muted">Signed in with key {session.accessKey}</span>
-          <a href="/docs">API docs</a>
+          <a href="docs/">API docs</a>
           <button type="button" onClick={() => onSignOut('You have signed out.')}>
             Sign out
           </button>

@@ -44,7 +44,7 @@ async function readText(session: Session, path: string): Promise<string> {
 export async function checkLog(session: Session, tenantId: string, trustServedKey = false): Promise<LogCheck> {
   try {
     if (!('subtle' in crypto)) throw new IntegrityError('This browser offers no WebCrypto here (a secure origin is needed).');
-    const base = `/v2/tlog/${encodeURIComponent(tenantId)}`;
+    const base = `v2/tlog/${encodeURIComponent(tenantId)}`;
     const [keyText, note] = await Promise.all([readText(session, `${base}/key`), readText(session, `${base}/checkpoint`)]);
     const served = keyText.trim();
     const pinned = localStorage.getItem(pinKey(tenantId));
@@ -75,7 +75,7 @@ export async function checkInclusion(
   if (entry.index >= checkpoint.size)
     throw new IntegrityError(`Leaf ${entry.index} is not yet in the checked checkpoint (tree size ${checkpoint.size}).`);
   const q = new URLSearchParams({ index: String(entry.index), size: String(checkpoint.size) });
-  const text = await readText(session, `/v2/tlog/${encodeURIComponent(tenantId)}/proof/inclusion?${q}`);
+  const text = await readText(session, `v2/tlog/${encodeURIComponent(tenantId)}/proof/inclusion?${q}`);
   const answer = JSON.parse(text) as { size?: number; proofs?: Array<{ index?: number; hashes?: string[] }> };
   const proof = answer.proofs?.find((p) => p.index === entry.index);
   const hashes = (proof?.hashes ?? []).map(decodeBase64);

@@ -77,7 +77,7 @@ interface TokenAnswer {
 export async function signIn(accessKey: string, secret: string): Promise<Session> {
   let res: Response;
   try {
-    res = await fetch('/oauth2/token', {
+    res = await fetch('oauth2/token', {
       method: 'POST',
       credentials: 'omit',
       headers: {

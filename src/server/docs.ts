@@ -4,6 +4,11 @@
  * what it fills in: `logType` is a list of the configured types and `fromDateTime` is 30 days
  * before the day the server started, so Execute answers 200 (or Gong's 404 on an empty range).
  * `/` leads to the console (`/console`), which the docs' description links to.
+ *
+ * Behind a reverse proxy that serves the server under a path prefix (`/audit/`), every address
+ * these pages give is relative: the redirects, the console link, and the document's server
+ * (`.` in `/openapi.json`, `..` in `/docs/json`, the copy the page reads), which is where
+ * "Try it out" sends its requests.
  */
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -20,6 +25,10 @@ import { pageSizePattern } from './schemas.ts';
 function docsPolicy(header: string): string {
   return header.replace(/style-src 'self' https:/, "style-src 'self' https: 'unsafe-inline'").replace(/\s*upgrade-insecure-requests;?/, '');
 }
+
+const DESCRIPTION =
+  'Audit-log server speaking the wire contract of Gong\'s "List logs" API (GET /v2/logs), plus ingest and OAuth 2.0 client credentials. ' +
+  'Browse the logs in the ';
 
 /** Midnight UTC 30 days before `now`: a lower bound that finds the last month's entries. */
 export function exampleFrom(now: Date): string {
@@ -95,10 +104,9 @@ export async function registerDocs(app: FastifyInstance, options: { types: LogTy
       info: {
         title: 'logwarden',
         version: VERSION,
-        description:
-          'Audit-log server speaking the wire contract of Gong\'s "List logs" API (GET /v2/logs), plus ingest and OAuth 2.0 client credentials. ' +
-          'Browse the logs in the [console](/console).',
+        description: `${DESCRIPTION}[console](console).`,
       },
+      servers: [{ url: '.', description: 'this server (relative to the address of this document)' }],
       components: {
         securitySchemes: {
           basic: { type: 'http', scheme: 'basic', description: 'access key : secret' },
@@ -106,6 +114,8 @@ export async function registerDocs(app: FastifyInstance, options: { types: LogTy
         },
       },
     },
+    // Route paths are kept whole: the server's URL is relative, no base path to take off them.
+    stripBasePath: false,
     transform: ({ schema, url, route }) => {
       if (url === '/v2/logs' && route.method === 'GET' && schema)
         return { schema: documentedListQuery(schema, options.types, options.pageSizes, from), url };
@@ -118,8 +128,20 @@ export async function registerDocs(app: FastifyInstance, options: { types: LogTy
     staticCSP: true,
     transformStaticCSP: docsPolicy,
     theme: { title: `logwarden ${VERSION}` },
+    // The page reads the document from `/docs/json`, one level down.
+    transformSpecification: (doc) => ({
+      ...doc,
+      info: { ...doc.info, description: `${DESCRIPTION}[console](../console).` },
+      servers: [{ url: '..', description: 'this server' }],
+    }),
+  });
+  // Asked for without its trailing slash, the page would name its assets from the root (`/docs/static/…`).
+  app.addHook('onRequest', (request, reply, done) => {
+    const url = request.url;
+    if (url === '/docs' || url.startsWith('/docs?')) return void reply.redirect(`docs/${url.slice(5)}`, 302);
+    done();
   });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   // The page a browser opening the server's address should land on.
-  app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/console', 302));
+  app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.redirect('console', 302));
 }

@@ -60,7 +60,7 @@ describe('/docs in a browser', { skip }, () => {
       );
     for (const op of ['GET /v2/logs', 'POST /v2/logs', 'POST /oauth2/token'])
       assert.ok(operations.includes(op), `${op} missing from ${operations.join(', ')}`);
-    assert.equal(await page.locator('.info a', { hasText: 'console' }).getAttribute('href'), '/console');
+    assert.equal(await page.locator('.info a', { hasText: 'console' }).getAttribute('href'), '../console');
     assert.deepEqual(problems, []);
     await page.close();
   });

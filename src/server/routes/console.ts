@@ -1,6 +1,9 @@
 /**
  * `/console` — the web console (src/console/): one HTML page, its script and stylesheet, all
- * from this server (no CDN), under a policy that lets the page talk to this server only.
+ * from this server (no CDN), under a policy that lets the page talk to this server only. The page
+ * names its script, stylesheet and API paths relative to its own address, so that it works
+ * under a path prefix a reverse proxy adds (`/audit/console` served from `/console`); asked
+ * for as `/console/`, it redirects to `/console` (relatively) for them to resolve.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type Asset, type ConsoleAssets, loadConsoleAssets } from '../console-assets.ts';
@@ -17,12 +20,12 @@ const PAGE = `<!doctype html>
 <meta name="color-scheme" content="light dark">
 <title>logwarden console</title>
 <link rel="icon" href="data:,">
-<link rel="stylesheet" href="/console/console.css">
-<script type="module" src="/console/console.js"></script>
+<link rel="stylesheet" href="console/console.css">
+<script type="module" src="console/console.js"></script>
 </head>
 <body>
 <div id="app"></div>
-<noscript>The logwarden console needs JavaScript. The API reference is at <a href="/docs">/docs</a>.</noscript>
+<noscript>The logwarden console needs JavaScript. The API reference is at <a href="docs/">/docs</a>.</noscript>
 </body>
 </html>
 `;
@@ -50,7 +53,11 @@ export function consoleRoutes(app: FastifyInstance): void {
       throw err;
     }));
   const hide = { schema: { hide: true } };
-  app.get('/console', hide, async (_request, reply) => reply.headers(HEADERS).type('text/html; charset=utf-8').send(PAGE));
+  app.get('/console', hide, async (request, reply) => {
+    // The router takes `/console/` too: relative paths would resolve below it.
+    if (request.url.split('?', 1)[0]!.endsWith('/')) return reply.redirect('../console', 302);
+    return reply.headers(HEADERS).type('text/html; charset=utf-8').send(PAGE);
+  });
   app.get('/console/console.js', hide, async (request, reply) => send(request, reply, (await load()).js));
   app.get('/console/console.css', hide, async (request, reply) => send(request, reply, (await load()).css));
 }
