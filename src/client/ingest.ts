@@ -174,9 +174,13 @@ function withPlace(err: unknown, failed: Span, wording: Wording, done: IngestRes
   if (!(err instanceof LogsApiError)) return err;
   const spans = merged(acknowledged);
   const which = spans.length === 0 ? '' : `: ${wording.ranges(spans)}`;
+  // Without the server's messages, what the failure was is said by the error itself (HTTP 413 from a proxy, a network error).
+  const idSuffix = ` (requestId ${err.requestId})`;
+  const said = err.message.endsWith(idSuffix) ? err.message.slice(0, -idSuffix.length) : err.message;
+  const why = err.messages.length === 0 ? `: ${said}` : '';
   return new LogsApiError(
     err.code,
-    `${wording.request(failed)} failed (${done.accepted + done.duplicates} entries in ${done.requests} requests were stored or already there${which}; no other was acknowledged)`,
+    `${wording.request(failed)} failed (${done.accepted + done.duplicates} entries in ${done.requests} requests were stored or already there${which}; no other was acknowledged)${why}`,
     {
       status: err.status,
       requestId: err.requestId,

@@ -370,14 +370,19 @@ export class Transport {
     const code: ClientErrorCode = codeForStatus(status, body.messages);
     const retryAfterMs = parseRetryAfter(resHeaders.get('retry-after'));
     // An answer in no part Gong's (no requestId, no errors): most often a base URL that leads elsewhere.
-    const foreign = status === 404 && body.requestId === undefined && headerRequestId === undefined && body.messages.length === 0;
+    const bare = body.requestId === undefined && headerRequestId === undefined && body.messages.length === 0;
+    const foreign = status === 404 && bare;
+    // Neither Gong nor logwarden answers a body too large without its envelope: a proxy in front did (nginx's default is 1 MiB).
+    const proxyLimit = status === 413 && bare;
     const location = status >= 300 && status < 400 ? resHeaders.get('location') : null;
     const what = foreign
       ? `HTTP ${status}, not an answer of Gong's API (no requestId, no errors): is the base URL that of Gong's API or of a logwarden?`
-      : location !== null
-        ? // Never followed: credentials would go wherever it points. The URL is shown without any query (a token could be in it).
-          `HTTP ${status}: a redirect to ${redirectTarget(location, this.baseUrl)}, not followed (credentials are sent only to the base URL); give that URL as the base URL if it is the server's`
-        : `HTTP ${status}`;
+      : proxyLimit
+        ? `HTTP ${status}, the request's body refused by something in front of the server (no requestId, no errors): raise that proxy's limit on bodies (nginx: client_max_body_size) or send smaller requests (ingest's maxBytes)`
+        : location !== null
+          ? // Never followed: credentials would go wherever it points. The URL is shown without any query (a token could be in it).
+            `HTTP ${status}: a redirect to ${redirectTarget(location, this.baseUrl)}, not followed (credentials are sent only to the base URL); give that URL as the base URL if it is the server's`
+          : `HTTP ${status}`;
     const error = new LogsApiError(code, what, {
       status,
       requestId: body.requestId ?? headerRequestId,
