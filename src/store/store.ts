@@ -6,6 +6,7 @@
 import { CodedError } from '../errors.ts';
 import type { NewEntry, UserMatch } from '../logs/entry.ts';
 import type { HashReader } from '../tlog/hash-reader.ts';
+import type { ImportProgress, StoreExport } from './store-transfer.ts';
 
 export type { UserMatch } from '../logs/entry.ts';
 
@@ -373,6 +374,22 @@ export interface Store {
     cutoffOf: (tenantId: string, logType: string) => number | null,
     onPartition?: (p: { partition: string; outcome: PartitionOutcome }) => void,
   ): Promise<{ tenantId: string; receipt: PurgeReceipt }[]>;
+
+  /**
+   * Reads the whole store out (store-transfer.ts), as of one moment, for copying it into another:
+   * until the export is closed, no process writes to the store. Optional: a store without it
+   * cannot be a copy's source.
+   */
+  exportAll?(): Promise<StoreExport>;
+
+  /**
+   * Takes a whole store in (store-transfer.ts) in one transaction: all of it, or nothing when
+   * it fails or is interrupted. TargetNotEmptyError when this store holds anything (tenants,
+   * log types, entries, checkpoints). The source's secrets replace this store's; a store
+   * object that imported is closed and opened again before it serves (its log keys were made
+   * from the secrets it had).
+   */
+  importAll?(from: StoreExport, progress?: ImportProgress): Promise<void>;
 
   /**
    * Takes or renews the store-wide purge lease for `holder` for `ttlMs`: true when `holder` now

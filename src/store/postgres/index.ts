@@ -50,6 +50,7 @@ import {
   StoreInconsistencyError,
   UnknownTenantError,
 } from '../store.ts';
+import type { ImportProgress, StoreExport } from '../store-transfer.ts';
 import { LogKeys, PREFIX_KEY_RECORD } from '../tree-keys.ts';
 import { type LeafRecord, leafRecordOf, leafText } from '../tree-leaf-records.ts';
 import { reportTreeProgress, type TreeOptions } from '../tree-upgrade.ts';
@@ -65,6 +66,7 @@ import * as retention from './retention.ts';
 import { deleteKeyRows, sealedDuplicates } from './sealed-keys.ts';
 import { Sealer } from './sealer.ts';
 import { SegmentCache } from './segment-cache.ts';
+import { importIntoPostgres } from './store-import.ts';
 import { readTotals } from './totals.ts';
 import { PostgresTree, type TreeHeadRow, treeHeadSet, treeHeadValues, treeWriteCtes, treeWriteValues } from './tree.ts';
 import { backfillTrees } from './tree-backfill.ts';
@@ -446,6 +448,19 @@ export class PostgresStore implements Store {
   async leafIndexes(tenantId: string, seqs: readonly number[]): Promise<number[]> {
     const tid = await this.tid(tenantId);
     return tid === undefined ? seqs.map(() => -1) : this.tree.leafIndexes(tid, seqs);
+  }
+
+  async importAll(from: StoreExport, progress?: ImportProgress): Promise<void> {
+    const client = await this.background.connect();
+    try {
+      await importIntoPostgres(client, from, progress);
+    } finally {
+      client.release();
+      this.tids.clear();
+      this.typeIds.clear();
+      this.typeNames.clear();
+      this.tenantNames.clear();
+    }
   }
 
   /** Seals every hot entry old enough now (tests and tools; the sealer does it in the background). */

@@ -185,7 +185,7 @@ export function runsOf(seqs: readonly number[], firstLeaf: number): SeqRun[] {
 }
 
 /** The complete level 8+ subtrees left of the partial tile of a tree of `size` leaves, left to right. */
-function peakCoordinates(size: number): { level: number; n: number }[] {
+export function peakCoordinates(size: number): { level: number; n: number }[] {
   const tiles = Math.floor(size / TILE_WIDTH);
   const out: { level: number; n: number }[] = [];
   for (let k = 52; k >= 0; k--) {

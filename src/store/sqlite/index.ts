@@ -51,6 +51,7 @@ import {
   StoreInconsistencyError,
   UnknownTenantError,
 } from '../store.ts';
+import type { ImportProgress, StoreExport } from '../store-transfer.ts';
 import { LOG_SIGNING_SECRET, LogKeys, newSigningSecret, newStoreId, PREFIX_KEY_RECORD, STORE_ID_SECRET } from '../tree-keys.ts';
 import { type LeafRecord, leafRecordOf } from '../tree-leaf-records.ts';
 import { reportTreeProgress, type TreeOptions } from '../tree-upgrade.ts';
@@ -61,6 +62,8 @@ import { SqlitePurge } from './purge.ts';
 import { SqliteRetention } from './retention.ts';
 import { Sealer } from './sealer.ts';
 import { type Owner, Segments } from './segments.ts';
+import { exportSqliteStore } from './store-export.ts';
+import { importIntoSqlite } from './store-import.ts';
 import { SqliteTree } from './tree.ts';
 import { backfillTrees } from './tree-backfill.ts';
 
@@ -690,6 +693,36 @@ export class SqliteStore implements Store {
   async leafIndexes(tenantId: string, seqs: readonly number[]): Promise<number[]> {
     const tid = this.tid(tenantId);
     return tid === undefined ? seqs.map(() => -1) : this.db.transaction(() => this.tree.leafIndexes(tid, seqs)).deferred();
+  }
+
+  async exportAll(): Promise<StoreExport> {
+    return exportSqliteStore({
+      db: this.db,
+      segments: this.segments,
+      keys: this.tree.keys,
+      ownerOf: (tid, typeId) => this.ownerOf(tid, typeId),
+      tenants: () => this.q.tenants.all().map(toTenant),
+      accessKeys: (tenantId) => this.q.keys.all(tenantId).map(toKey),
+      retention: (tid) => this.retention.settings(tid),
+      holds: (tenantId) => this.retention.list(tenantId, true),
+      pause: () => this.sealer.stop(),
+      resume: () => this.sealer.start(),
+    });
+  }
+
+  async importAll(from: StoreExport, progress?: ImportProgress): Promise<void> {
+    // The sealer would write into the import's transaction: it waits until the import is over.
+    this.sealer.stop();
+    try {
+      await importIntoSqlite(this.db, from, progress);
+    } finally {
+      this.tids.clear();
+      this.typeIds.clear();
+      this.typeNames.clear();
+      this.owners.clear();
+      this.keys.clear();
+      this.sealer.start();
+    }
   }
 
   /** The verifiable log's keys (origins, signers, verifier keys). */

@@ -92,6 +92,7 @@ export class Sealer {
   }
 
   start(): void {
+    this.stopped = false;
     this.schedule(this.options.intervalMs);
   }
 

@@ -19,6 +19,7 @@ import {
 } from '../../../src/store/store.ts';
 import { entriesOf, type PageText } from '../../support/page-entries.ts';
 import { retentionContractCases } from './store-retention.contract.ts';
+import { transferContractCases } from './store-transfer.contract.ts';
 import { treeContractCases } from './store-tree.contract.ts';
 
 /** One empty database of the backend under test. */
@@ -1309,6 +1310,10 @@ export function runStoreContract({ name, create, skip, verifiableLog }: StoreCon
 
     describe('retention', () => {
       retentionContractCases(() => ({ store, fixture, open, tenant: TENANT, other: OTHER, t0: T0, makeEntry }));
+    });
+
+    describe('taking a whole store in', () => {
+      transferContractCases(() => ({ store, create, tenant: TENANT, other: OTHER, t0: T0, makeEntry }));
     });
 
     describe('verifiable log', { skip: verifiableLog ? undefined : 'this store does not keep the verifiable log yet' }, () => {
