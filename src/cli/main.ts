@@ -9,6 +9,7 @@ import { unknownVariableWarnings } from '../config.ts';
 import { CodedError, ERRORS } from '../errors.ts';
 import { VERSION } from '../version.ts';
 import { writeFailure } from './common.ts';
+import { registerCopy } from './copy.ts';
 import { EXIT } from './exit-codes.ts';
 import { registerFetch } from './fetch.ts';
 import { registerHolds } from './holds.ts';
@@ -52,6 +53,7 @@ export function buildProgram(options: CliOptions = {}): Command {
   registerFetch(program, now);
   registerSync(program, now);
   registerVerify(program);
+  registerCopy(program);
   program.exitOverride();
   for (const c of program.commands) applyExitOverride(c);
   markRequired(program);
