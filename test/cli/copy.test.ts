@@ -168,6 +168,14 @@ describe('logwarden copy', () => {
     assert.equal(copied.code, 0, copied.stderr);
     assert.match(copied.stdout, new RegExp(`tenant ${tenant} \\(Acme Corp\\): .* equal, last checkpoint verifies`));
     assert.match(copied.stdout, new RegExp(`tenant ${other} \\(Beta\\): `));
+    // Kept by month, as appended entries are (retention drops whole months): nothing in DEFAULT.
+    const rows = await pg.cluster.query<{ months: string; unpartitioned: string }>(
+      url,
+      `SELECT (SELECT count(*) FROM pg_inherits WHERE inhparent = 'entries'::regclass) - 1 AS months,
+         (SELECT count(*) FROM entries_default) + (SELECT count(*) FROM entry_keys_default) + (SELECT count(*) FROM segments_default) AS unpartitioned`,
+    );
+    assert.ok(Number(rows.rows[0]!.months) >= 3, rows.rows[0]!.months);
+    assert.equal(rows.rows[0]!.unpartitioned, '0');
 
     const target = await serve(['--database-url', url]);
     // Byte for byte, cursors aside (each encoding is random); the source's cursor goes on here.

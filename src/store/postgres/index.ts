@@ -55,7 +55,7 @@ import { LogKeys, PREFIX_KEY_RECORD } from '../tree-keys.ts';
 import { type LeafRecord, leafRecordOf, leafText } from '../tree-leaf-records.ts';
 import { reportTreeProgress, type TreeOptions } from '../tree-upgrade.ts';
 import { KeyWatch, notifyKeyChange } from './key-watch.ts';
-import { attachedMonths, attachMonth, dropEmptyMonth, migrate, monthLabel, monthOf, monthTable } from './migrations.ts';
+import { attachedMonths, attachMonth, dropEmptyMonth, FUTURE_MONTHS, migrate, monthLabel, monthOf, monthTable } from './migrations.ts';
 import { type CutoffOf, dropExpiredMonth } from './month-drop.ts';
 import { PageReader } from './page-reader.ts';
 import { CONNECT_TIMEOUT_MS, endPool, isUnanswered, newPool, STATEMENT_TIMEOUT_MS, settlesBy } from './pool.ts';
@@ -75,8 +75,6 @@ import { indexPendingSegments, userFirstPage, userNextPage, userTallies } from '
 /** Rows per INSERT statement, and the text size at which a chunk is cut short. */
 const CHUNK_ROWS = 10_000;
 const CHUNK_CHARS = 16 * 1024 * 1024;
-/** Months after the current one that get their own partition; later (and pre-1970) times go to DEFAULT. */
-const FUTURE_MONTHS = 12;
 /** How long attaching a partition may wait for locks before the rows go to DEFAULT instead. */
 const PARTITION_LOCK_TIMEOUT_MS = 5000;
 const PARTITION_RETRY_MS = 30_000;

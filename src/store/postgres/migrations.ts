@@ -365,6 +365,9 @@ export async function migrate(client: pg.PoolClient, onUpgrade: SchemaUpgradeRep
   }
 }
 
+/** Months after the current one that get their own partition; later (and pre-1970) times go to DEFAULT. */
+export const FUTURE_MONTHS = 12;
+
 /** Months since 1970-01 (UTC) of an event time. */
 export function monthOf(ms: number): number {
   const d = new Date(ms);

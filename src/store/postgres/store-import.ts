@@ -24,6 +24,7 @@ import {
 } from '../store-transfer.ts';
 import { checkpointRow } from '../tree-checkpoint-rows.ts';
 import { leafRecordCount } from '../tree-leaf-records.ts';
+import { FUTURE_MONTHS, LOCK_NAMESPACE, monthOf, monthTable, PARTITION_LOCK, PARTITIONED } from './migrations.ts';
 import { peakCoordinates } from './tree.ts';
 
 export async function importIntoPostgres(client: pg.PoolClient, from: StoreExport, progress: ImportProgress = () => {}): Promise<void> {
@@ -39,8 +40,9 @@ export async function importIntoPostgres(client: pg.PoolClient, from: StoreExpor
 }
 
 async function refuseUnlessEmpty(client: pg.PoolClient): Promise<void> {
-  // Nothing is written meanwhile by another process starting a tenant or an append.
+  // Nothing is written meanwhile by another process starting a tenant or an append, nor a month attached.
   await client.query('LOCK TABLE tenants, log_types IN EXCLUSIVE MODE');
+  await client.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_NAMESPACE, PARTITION_LOCK]);
   for (const [table, what] of [
     ['tenants', 'tenants'],
     ['log_types', 'log types'],
@@ -48,9 +50,31 @@ async function refuseUnlessEmpty(client: pg.PoolClient): Promise<void> {
     ['segments', 'segments'],
     ['tree_checkpoints', 'signed checkpoints'],
   ] as const) {
-    const r = await client.query<{ n: string }>(`SELECT count(*) AS n FROM (SELECT 1 FROM ${table} LIMIT 1000) s`);
-    const n = Number(r.rows[0]!.n);
-    if (n > 0) throw new TargetNotEmptyError(`it already holds ${what}`);
+    const r = await client.query(`SELECT 1 FROM ${table} LIMIT 1`);
+    if ((r.rowCount ?? 0) > 0) throw new TargetNotEmptyError(`it already holds ${what}`);
+  }
+  const months = await client.query("SELECT 1 FROM pg_inherits WHERE inhparent = 'entries'::regclass AND inhrelid <> 'entries_default'::regclass");
+  if ((months.rowCount ?? 0) > 0) throw new TargetNotEmptyError('it already holds monthly partitions');
+}
+
+/**
+ * Gives the months of `times` their partitions (entries, entry_keys, segments) as attachMonth
+ * makes them, inside the import's transaction and before their rows go in, for the months the
+ * store partitions (1970 to a year ahead): imported entries are kept by month as appended ones
+ * are, so retention can drop whole months, and DEFAULT is left empty.
+ */
+async function partitionMonths(client: pg.PoolClient, times: readonly number[], attached: Set<number>): Promise<void> {
+  const last = monthOf(Date.now()) + FUTURE_MONTHS;
+  for (const month of new Set(times.map(monthOf))) {
+    if (attached.has(month) || month < 0 || month > last) continue;
+    const from = Date.UTC(1970, month, 1);
+    const to = Date.UTC(1970, month + 1, 1);
+    for (const table of PARTITIONED) {
+      const name = monthTable(table, month);
+      await client.query(`CREATE TABLE ${name} (LIKE ${table} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE)`);
+      await client.query(`ALTER TABLE ${table} ATTACH PARTITION ${name} FOR VALUES FROM (${from}) TO (${to})`);
+    }
+    attached.add(month);
   }
 }
 
@@ -75,6 +99,7 @@ async function importAll(client: pg.PoolClient, from: StoreExport, progress: Imp
 
   let entries = 0;
   let leaves = 0;
+  const months = new Set<number>();
   for (const t of from.tenants) {
     const { tenant } = t;
     const tid = (
@@ -125,6 +150,7 @@ async function importAll(client: pg.PoolClient, from: StoreExport, progress: Imp
         return id;
       });
       const times = batch.map((e) => e.timeMs);
+      await partitionMonths(client, times, months);
       await client.query(
         `INSERT INTO entries (event_time, seq, tid, type_id, added_at, body)
          SELECT unnest($1::int8[]), unnest($2::int8[]), $3, unnest($4::int4[]), 0, unnest($5::text[])`,
