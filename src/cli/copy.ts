@@ -4,7 +4,7 @@ import { type Command, Option } from 'commander';
 import { openStore } from '../store/open.ts';
 import type { Store } from '../store/store.ts';
 import { CopyMismatchError, checkCopy, copyStore, expectedEntries } from '../store/store-copy.ts';
-import { TargetNotEmptyError } from '../store/store-transfer.ts';
+import { StoreInUseError, TargetNotEmptyError } from '../store/store-transfer.ts';
 import { counted, type StoreConfig, type StoreFlags, storeConfigFrom, storeOptions, storePlace, withExistingStore } from './common.ts';
 import { CommandError, UsageError } from './exit-codes.ts';
 import { createProgress } from './progress.ts';
@@ -25,9 +25,10 @@ store. Use it to move from the embedded SQLite store to PostgreSQL (--to-databas
 another data directory (--to-data-dir). A PostgreSQL store cannot be a source yet.
 
 Before:
-  1. Stop every server and command using the source store. The copy holds the source's write
-     lock while it runs: a server left running cannot get a write in (its writes wait 10 s,
-     then fail, unacknowledged), so nothing is lost, but its clients see errors meanwhile.
+  1. Stop every server and command using the source store. The copy refuses to start while
+     any process has the SQLite store open (a server left running would acknowledge entries
+     the copy has not got), and holds it exclusively while it runs: a server started meanwhile
+     cannot open it.
   2. Create the target: an empty PostgreSQL database, or a data directory that holds no store.
      A target holding anything (tenants, entries, checkpoints) is refused.
   3. Give this command the same LOGWARDEN_LOG_SIGNING_SECRET and LOGWARDEN_LOG_ORIGIN_PREFIX as
@@ -88,6 +89,7 @@ Examples:
         expectation = await copyStore(source, target, ({ entries, total }) => progress.update(entries, total));
       } catch (err) {
         if (err instanceof TargetNotEmptyError) throw new CommandError(`${targetPlace}: ${err.message}`);
+        if (err instanceof StoreInUseError) throw new CommandError(`${sourcePlace}: ${err.message}`);
         throw err;
       } finally {
         progress.stop();

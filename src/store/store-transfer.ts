@@ -105,6 +105,14 @@ export interface StoreExport {
 /** Told as an import goes: entries and leaves taken in so far. */
 export type ImportProgress = (done: { entries: number; leaves: number }) => void;
 
+/** Raised when another process (a server, a command) has the store to export open: it would write on after the export read the store. */
+export class StoreInUseError extends Error {
+  constructor() {
+    super('another process (a server, a command) has the store open: stop every server and command using it, then run this again');
+    this.name = 'StoreInUseError';
+  }
+}
+
 /** Raised when the store to import into holds anything already. */
 export class TargetNotEmptyError extends Error {
   constructor(what: string) {

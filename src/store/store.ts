@@ -377,8 +377,9 @@ export interface Store {
 
   /**
    * Reads the whole store out (store-transfer.ts), as of one moment, for copying it into another:
-   * until the export is closed, no process writes to the store. Optional: a store without it
-   * cannot be a copy's source.
+   * refused while another process has the store open (a server would go on acknowledging
+   * entries the copy has not got), and until the export is closed no other process can open it.
+   * Optional: a store without it cannot be a copy's source.
    */
   exportAll?(): Promise<StoreExport>;
 

@@ -162,6 +162,10 @@ describe('logwarden copy', () => {
     assert.equal(sentFirst.accepted, 3, JSON.stringify(sentFirst));
     await cli(['verify', '--url', source.url, '--tenant', tenant, '--state', state], verifyEnv);
     const afterIngest = await allPages(source.url, key, QUERIES[0]!);
+    // While the server has the store open, the copy does not start: the server would go on acknowledging entries it has not got.
+    const inUse = await runCli(['copy', '--data-dir', src, '--to-database-url', url]);
+    assert.equal(inUse.code, 1);
+    assert.match(inUse.stderr, /another process \(a server, a command\) has the store open: stop every server/);
     await stop(source);
 
     const copied = await runCli(['copy', '--data-dir', src, '--to-database-url', url]);

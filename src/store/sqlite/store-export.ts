@@ -1,18 +1,31 @@
 /**
- * Reading a whole SQLite store out (../store-transfer.ts) for `logwarden copy`. The export holds
- * the database's write lock (BEGIN IMMEDIATE) from start to `close`: it reads one state, and no
- * writer of any process gets a write in meanwhile (their writes wait, then fail unacknowledged),
- * so nothing acknowledged while the copy runs is missing from it. Entries come from the hot
- * rows and from the sealed segments, each checked as it is decoded.
+ * Reading a whole SQLite store out (../store-transfer.ts) for `logwarden copy`. The export opens
+ * only when no other connection has the database open (a running server would go on
+ * acknowledging entries after the export read the store: they would be missing from the copy),
+ * and holds the database exclusively (locking_mode EXCLUSIVE, BEGIN EXCLUSIVE) until `close`:
+ * it reads one state, and no server or command can open the store meanwhile. Entries come from
+ * the hot rows and from the sealed segments, each checked as it is decoded.
  */
 import type Database from 'better-sqlite3';
 import type { AccessKeyRecord, Checkpoint, LegalHold, RetentionSettings, Tenant } from '../store.ts';
-import type { CheckpointText, EntryRow, HighHashRow, ReceiptText, SeqRunRow, StoreExport, TenantExport, TreeExport } from '../store-transfer.ts';
+import {
+  type CheckpointText,
+  type EntryRow,
+  type HighHashRow,
+  type ReceiptText,
+  type SeqRunRow,
+  type StoreExport,
+  StoreInUseError,
+  type TenantExport,
+  type TreeExport,
+} from '../store-transfer.ts';
 import { noteOfRow } from '../tree-checkpoint-rows.ts';
 import type { LogKeys } from '../tree-keys.ts';
 import type { Owner, Segments } from './segments.ts';
 
 const BATCH = 1000;
+/** How long the export waits for other connections to the database to go before it says the store is in use. */
+const IN_USE_WAIT_MS = 2000;
 
 export interface SqliteExportParts {
   readonly db: Database.Database;
@@ -41,11 +54,20 @@ async function* batches<R, K>(read: (after: K) => R[], keyOf: (row: R) => K, sta
 export function exportSqliteStore(p: SqliteExportParts): StoreExport {
   const { db } = p;
   p.pause();
+  // Exclusive locking: granted only while no other connection (of a server, a command) has the
+  // database open, and then no other can open it until the export is closed.
+  db.pragma('locking_mode = EXCLUSIVE');
+  const busyTimeout = db.pragma('busy_timeout', { simple: true }) as number;
   try {
-    db.exec('BEGIN IMMEDIATE');
+    db.pragma(`busy_timeout = ${IN_USE_WAIT_MS}`);
+    db.exec('BEGIN EXCLUSIVE');
   } catch (err) {
+    db.pragma('locking_mode = NORMAL');
     p.resume();
+    if ((err as { code?: unknown }).code === 'SQLITE_BUSY') throw new StoreInUseError();
     throw err;
+  } finally {
+    db.pragma(`busy_timeout = ${busyTimeout}`);
   }
   let open = true;
   const q = {
@@ -204,6 +226,7 @@ export function exportSqliteStore(p: SqliteExportParts): StoreExport {
       if (!open) return;
       open = false;
       if (db.inTransaction) db.exec('ROLLBACK');
+      db.pragma('locking_mode = NORMAL');
       p.resume();
     },
   };
