@@ -43,7 +43,10 @@ After:
   1. Start the servers on the target (LOGWARDEN_DATABASE_URL=…), with the same
      LOGWARDEN_LOG_SIGNING_SECRET and LOGWARDEN_LOG_ORIGIN_PREFIX as before, if set, and with
      several servers, Redis for the rate limits (LOGWARDEN_REDIS_URL).
-  2. Keep the old data directory (a backup) until the new store has served for a while.
+  2. To keep the SQLite witness's protection against a database put back, give the servers
+     LOGWARDEN_LOG_WITNESS_DIR and copy the old data directory's log-witness.db there.
+  3. Keep the old data directory as a backup, but start no server on it again: what it
+     acknowledged would not be in the new store.
 `;
 
 export function registerCopy(program: Command): void {
