@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import { openStore } from '../store/open.ts';
 import type { Store } from '../store/store.ts';
-import { CopyMismatchError, checkCopy, copyStore, expectedEntries } from '../store/store-copy.ts';
+import { type CopyExpectation, CopyMismatchError, checkCopy, copyStore, expectedEntries } from '../store/store-copy.ts';
 import { StoreInUseError, TargetNotEmptyError } from '../store/store-transfer.ts';
 import { counted, type StoreConfig, type StoreFlags, storeConfigFrom, storeOptions, storePlace, withExistingStore } from './common.ts';
 import { CommandError, UsageError } from './exit-codes.ts';
@@ -86,7 +86,7 @@ Examples:
         );
       }
       const target = await open(targetConfig);
-      let expectation: Awaited<ReturnType<typeof copyStore>>;
+      let expectation: CopyExpectation;
       const progress = createProgress('copying', 'entries');
       try {
         expectation = await copyStore(source, target, ({ entries, total }) => progress.update(entries, total));
