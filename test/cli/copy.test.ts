@@ -89,6 +89,7 @@ describe('logwarden copy', () => {
   let tenant: string;
   let other: string;
   let key: Key;
+  let revoked: Key;
   let verifyEnv: Record<string, string>;
   const servers: RunningServer[] = [];
   const sent = [1, 2, 3].map((i) => ({
@@ -116,7 +117,7 @@ describe('logwarden copy', () => {
     tenant = (JSON.parse(await cli(['tenants', 'create', '--name', 'Acme Corp', '--json', ...dataDir])) as { id: string }).id;
     other = (JSON.parse(await cli(['tenants', 'create', '--name', 'Beta', '--json', ...dataDir])) as { id: string }).id;
     key = JSON.parse(await cli(['keys', 'create', '--tenant', tenant, '--scope', 'read', '--scope', 'write', '--json', ...dataDir])) as Key;
-    const revoked = JSON.parse(await cli(['keys', 'create', '--tenant', tenant, '--scope', 'read', '--json', ...dataDir])) as Key;
+    revoked = JSON.parse(await cli(['keys', 'create', '--tenant', tenant, '--scope', 'read', '--json', ...dataDir])) as Key;
     await cli(['keys', 'revoke', revoked.accessKey, ...dataDir]);
     await cli(['seed', '--tenant', tenant, '--entries', '700', '--days', '60', '--until', UNTIL, ...dataDir]);
     await cli(['seed', '--tenant', other, '--entries', '120', '--days', '10', '--until', UNTIL, '--seed', '7', ...dataDir]);
@@ -181,7 +182,18 @@ describe('logwarden copy', () => {
     assert.ok(Number(rows.rows[0]!.months) >= 3, rows.rows[0]!.months);
     assert.equal(rows.rows[0]!.unpartitioned, '0');
 
+    // What the commands show of tenants, keys, holds and retention is the same on both stores.
+    for (const args of [
+      ['tenants', 'list'],
+      ['keys', 'list', '--tenant', tenant],
+      ['holds', 'list', '--all'],
+      ['tenants', 'retention', tenant],
+    ]) {
+      assert.equal(await cli([...args, '--json', '--database-url', url]), await cli([...args, '--json', '--data-dir', src]), args.join(' '));
+    }
+
     const target = await serve(['--database-url', url]);
+    assert.equal((await getPage(target.url, revoked, QUERIES[0]!)).status, 401, 'a revoked key stays revoked');
     // Byte for byte, cursors aside (each encoding is random); the source's cursor goes on here.
     for (const [i, q] of QUERIES.entries()) {
       const pages = await allPages(target.url, key, q);
