@@ -9,38 +9,52 @@
 import type pg from 'pg';
 import { planCount } from '../count-plan.ts';
 import { type DecodedSegment, decodeSegment, type SegmentOwner } from '../segment-codec.ts';
-import { monthStart } from './migrations.ts';
+import { monthStart, nextMonthStart } from './migrations.ts';
 import type { SegmentCache } from './segment-cache.ts';
 
-/** Entries of both kinds in [$p, $p+1), but for the segments straddling a bound. */
+/**
+ * Entries of both kinds in [$p, $p+1), but for the segments straddling a bound; none when the
+ * range is unused (its sign, $p+4, is 0), so that PostgreSQL plans no partition for it.
+ * `first_time <` the end says nothing more (a segment begins before it ends) but lets it plan
+ * only the partitions of the range's months rather than every later one.
+ */
 function wholeCount(p: number): string {
-  const [from, to] = [`$${p}`, `$${p + 1}`];
+  const [from, to, sign] = [`$${p}`, `$${p + 1}`, `$${p + 4}`];
   return `(
-    (SELECT count(*) FROM entries WHERE tid = $1 AND type_id = $2 AND event_time >= ${from} AND event_time < ${to})
+    (SELECT count(*) FROM entries WHERE ${sign}::int <> 0 AND tid = $1 AND type_id = $2 AND event_time >= ${from} AND event_time < ${to})
     + (SELECT coalesce(sum(n), 0) FROM segments
-       WHERE tid = $1 AND type_id = $2 AND first_time >= ${from} AND last_time >= ${from} AND last_time < ${to}))`;
+       WHERE ${sign}::int <> 0 AND tid = $1 AND type_id = $2 AND first_time >= ${from} AND first_time < ${to}
+         AND last_time >= ${from} AND last_time < ${to}))`;
 }
 
-/** The segment straddling bound `$b` (its month's start `$m`), if one does. */
-function straddling(range: number, b: number, m: number): string {
+/**
+ * The segment straddling bound `$b` of a range (its sign `$s`), if one does. A segment never
+ * crosses a month, so one that holds the bound begins in the bound's month, from `$m` to `$n`
+ * (the next month's start): only that month's partition is planned and searched, and none for
+ * an unused range. Searching every later month instead, as `first_time >= $m` alone did, made
+ * each query plan every partition after its bounds (all of them for a range of whole hours,
+ * whose unused ranges are at 0): on a store of decades of months, a second a query.
+ */
+function straddling(range: number, b: number, m: number, n: number, s: number): string {
   return `(SELECT ${range} AS range, id, first_time, last_time, last_seq, CASE WHEN id = ANY($15::int8[]) THEN NULL ELSE data END AS data,
       NULL::int8, NULL::numeric
-    FROM segments WHERE tid = $1 AND type_id = $2 AND first_time >= $${m} AND last_time >= $${b}
+    FROM segments WHERE $${s}::int <> 0 AND tid = $1 AND type_id = $2 AND first_time >= $${m} AND first_time < $${n} AND last_time >= $${b}
     ORDER BY last_time, last_seq LIMIT 1)`;
 }
 
 // $3-$4: the whole hours; ranges (from, to, from's month, to's month, sign): $5-$9 and $10-$14;
-// $15: ids of segments whose bytes need not be sent.
+// $15: ids of segments whose bytes need not be sent; $16-$19: the next months' starts of the
+// four bounds.
 const SQL = `
   SELECT 0 AS range, NULL::int8 AS id, NULL::int8 AS first_time, NULL::int8 AS last_time, NULL::int8 AS last_seq, NULL::bytea AS data,
     s.last_seq AS watermark,
     coalesce((SELECT sum(n) FROM entry_counts WHERE tid = $1 AND type_id = $2 AND hour >= $3 AND hour < $4), 0)
       + $9::int * ${wholeCount(5)} + $14::int * ${wholeCount(10)} AS total
   FROM entry_seqs s WHERE s.tid = $1
-  UNION ALL ${straddling(1, 5, 7)}
-  UNION ALL ${straddling(1, 6, 8)}
-  UNION ALL ${straddling(2, 10, 12)}
-  UNION ALL ${straddling(2, 11, 13)}`;
+  UNION ALL ${straddling(1, 5, 7, 16, 9)}
+  UNION ALL ${straddling(1, 6, 8, 17, 9)}
+  UNION ALL ${straddling(2, 10, 12, 18, 14)}
+  UNION ALL ${straddling(2, 11, 13, 19, 14)}`;
 
 interface Row {
   range: number;
@@ -78,6 +92,7 @@ export async function readTotals(
       plan.toBucket,
       ...ranges.flatMap((c) => [c.fromMs, c.toMs, monthStart(c.fromMs), monthStart(c.toMs), c.sign]),
       known.map((s) => s.id),
+      ...ranges.flatMap((c) => [nextMonthStart(c.fromMs), nextMonthStart(c.toMs)]),
     ],
   });
   const head = r.rows.find((row) => row.range === 0);

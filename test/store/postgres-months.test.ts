@@ -1,0 +1,101 @@
+/**
+ * The PostgreSQL store over years of months: a query's total is planned over the partitions of
+ * the months its bounds fall in, not over every month the store holds, and stays exact across
+ * month and year boundaries (Dec 31 → Jan 1, Feb 29).
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import type { NewEntry } from '../../src/logs/entry.ts';
+import { openPostgresStore, type PostgresStore } from '../../src/store/postgres/index.ts';
+import { SegmentCache } from '../../src/store/postgres/segment-cache.ts';
+import { readTotals } from '../../src/store/postgres/totals.ts';
+import { startPostgres } from '../support/postgres.ts';
+import { makeEntry } from './contract/store.contract.ts';
+
+const { cluster, skip } = await startPostgres();
+after(() => cluster?.stop());
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const TENANT = '1';
+
+/** Four years of AccessLog, 2022 to 2025: a few entries a week, and some at the edges of years and of Feb 29. */
+function entries(): NewEntry[] {
+  const times: number[] = [];
+  for (let t = Date.UTC(2022, 0, 1, 5); t < Date.UTC(2026, 0, 1); t += 2 * DAY + 7 * HOUR + 13_001) times.push(t);
+  for (const y of [2022, 2023, 2024, 2025]) times.push(Date.UTC(y, 0, 1), Date.UTC(y, 0, 1) - 1, Date.UTC(y, 0, 1) + 1);
+  times.push(Date.UTC(2024, 1, 29), Date.UTC(2024, 1, 29, 23, 59, 59, 999), Date.UTC(2024, 2, 1) - 1);
+  return times.map((t, i) => makeEntry('AccessLog', t, `{"i":${i}}`));
+}
+
+describe('postgres store: totals over years of months', { skip }, () => {
+  let url: string;
+  let store: PostgresStore;
+  let times: number[];
+  before(async () => {
+    url = await cluster!.createDatabase();
+    store = await openPostgresStore({ url, poolSize: 2, sealAgeMs: 0, sealIntervalMs: 10 });
+    await store.createTenant({ id: TENANT, name: 'Years' });
+    const list = entries();
+    times = list.map((e) => e.eventTimeMs).sort((a, b) => a - b);
+    await store.append(TENANT, list);
+    await store.settle();
+  });
+  after(() => store?.close());
+
+  const ranges: Array<[string, number, number | null]> = [
+    ['whole hours inside one month', Date.UTC(2024, 5, 3), Date.UTC(2024, 5, 20)],
+    ['ragged ends inside one month', Date.UTC(2024, 5, 3, 0, 10), Date.UTC(2024, 5, 20, 7, 50)],
+    ['over a year boundary', Date.UTC(2023, 11, 31, 23, 59, 59, 999), Date.UTC(2024, 0, 1, 0, 0, 0, 2)],
+    ['over Feb 29', Date.UTC(2024, 1, 28, 12, 20), Date.UTC(2024, 2, 1, 0, 40)],
+    ['three years, ragged', Date.UTC(2022, 3, 1, 4, 5), Date.UTC(2025, 3, 1, 4, 5)],
+    ['from an instant to the latest entry', Date.UTC(2025, 9, 14, 6, 30), null],
+  ];
+
+  it('counts every range exactly, across months and years', async () => {
+    for (const [what, fromMs, toMs] of ranges) {
+      const expected = times.filter((t) => t >= fromMs && (toMs === null || t < toMs)).length;
+      const page = await store.firstPage({ tenantId: TENANT, logType: 'AccessLog', fromMs, toMs }, 1);
+      assert.equal(page.total, expected, what);
+    }
+  });
+
+  it("plans a total over the partitions of its bounds' months only, not over every month held", async () => {
+    const held = await cluster!.query<{ n: string }>(url, "SELECT count(*) AS n FROM pg_class WHERE relname ~ '^segments_y[0-9]{4}m[0-9]{2}$'");
+    assert.ok(Number(held.rows[0]!.n) >= 48, 'a partition per month of four years');
+    const ids = await cluster!.query<{ tid: number; type_id: number }>(
+      url,
+      "SELECT t.tid, l.type_id FROM tenants t, log_types l WHERE t.id = $1 AND l.name = 'AccessLog'",
+      [TENANT],
+    );
+    const { tid, type_id: typeId } = ids.rows[0]!;
+    // One connection, one transaction: the partitions it locked are the ones the statement planned.
+    const pool = new pg.Pool({ connectionString: url, max: 1 });
+    try {
+      for (const [what, fromMs, toMs] of ranges.slice(0, 2)) {
+        await pool.query('BEGIN');
+        const totals = await readTotals(pool, new SegmentCache(1 << 20), {
+          tid,
+          typeId,
+          owner: { tenantId: TENANT, logType: 'AccessLog' },
+          fromMs,
+          toMs,
+        });
+        const locked = await pool.query<{ name: string }>(
+          `SELECT c.relname AS name FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+           WHERE l.pid = pg_backend_pid() AND c.relname ~ '^(entries|entry_keys|segments)_(y[0-9]{4}m[0-9]{2}|default)$'`,
+        );
+        await pool.query('ROLLBACK');
+        assert.equal(totals?.total, times.filter((t) => t >= fromMs && (toMs === null || t < toMs)).length, what);
+        const names = locked.rows.map((r) => r.name).sort();
+        assert.ok(
+          names.every((n) => n.endsWith('_y2024m06')),
+          `${what}: the total's statement planned ${names.length} partitions (${names.slice(0, 6).join(', ')}, …), not only June 2024's`,
+        );
+      }
+    } finally {
+      await pool.end();
+    }
+  });
+});
