@@ -8,8 +8,11 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import type { NewEntry } from '../../src/logs/entry.ts';
 import { openPostgresStore, type PostgresStore } from '../../src/store/postgres/index.ts';
+import { PageReader } from '../../src/store/postgres/page-reader.ts';
 import { SegmentCache } from '../../src/store/postgres/segment-cache.ts';
 import { readTotals } from '../../src/store/postgres/totals.ts';
+import type { StoredPage } from '../../src/store/store.ts';
+import { entriesOf } from '../support/page-entries.ts';
 import { startPostgres } from '../support/postgres.ts';
 import { makeEntry } from './contract/store.contract.ts';
 
@@ -61,41 +64,64 @@ describe('postgres store: totals over years of months', { skip }, () => {
     }
   });
 
-  it("plans a total over the partitions of its bounds' months only, not over every month held", async () => {
-    const held = await cluster!.query<{ n: string }>(url, "SELECT count(*) AS n FROM pg_class WHERE relname ~ '^segments_y[0-9]{4}m[0-9]{2}$'");
-    assert.ok(Number(held.rows[0]!.n) >= 48, 'a partition per month of four years');
+  /** The month partitions a statement run by `read` on a connection of its own planned: those its transaction locked. */
+  async function partitionsPlanned(read: (pool: pg.Pool, ids: { tid: number; typeId: number }) => Promise<void>): Promise<string[]> {
     const ids = await cluster!.query<{ tid: number; type_id: number }>(
       url,
       "SELECT t.tid, l.type_id FROM tenants t, log_types l WHERE t.id = $1 AND l.name = 'AccessLog'",
       [TENANT],
     );
-    const { tid, type_id: typeId } = ids.rows[0]!;
-    // One connection, one transaction: the partitions it locked are the ones the statement planned.
     const pool = new pg.Pool({ connectionString: url, max: 1 });
     try {
-      for (const [what, fromMs, toMs] of ranges.slice(0, 2)) {
-        await pool.query('BEGIN');
-        const totals = await readTotals(pool, new SegmentCache(1 << 20), {
-          tid,
-          typeId,
-          owner: { tenantId: TENANT, logType: 'AccessLog' },
-          fromMs,
-          toMs,
-        });
-        const locked = await pool.query<{ name: string }>(
-          `SELECT c.relname AS name FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
-           WHERE l.pid = pg_backend_pid() AND c.relname ~ '^(entries|entry_keys|segments)_(y[0-9]{4}m[0-9]{2}|default)$'`,
-        );
-        await pool.query('ROLLBACK');
-        assert.equal(totals?.total, times.filter((t) => t >= fromMs && (toMs === null || t < toMs)).length, what);
-        const names = locked.rows.map((r) => r.name).sort();
-        assert.ok(
-          names.every((n) => n.endsWith('_y2024m06')),
-          `${what}: the total's statement planned ${names.length} partitions (${names.slice(0, 6).join(', ')}, …), not only June 2024's`,
-        );
-      }
+      await pool.query('BEGIN');
+      await read(pool, { tid: ids.rows[0]!.tid, typeId: ids.rows[0]!.type_id });
+      const locked = await pool.query<{ name: string }>(
+        `SELECT c.relname AS name FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+         WHERE l.pid = pg_backend_pid() AND c.relname ~ '^(entries|entry_keys|segments)_(y[0-9]{4}m[0-9]{2}|default)$'`,
+      );
+      await pool.query('ROLLBACK');
+      return locked.rows.map((r) => r.name).sort();
     } finally {
       await pool.end();
+    }
+  }
+
+  const owner = { tenantId: TENANT, logType: 'AccessLog' };
+  const inJune = ranges.slice(0, 2);
+
+  it("plans a total over the partitions of its bounds' months only, not over every month held", async () => {
+    const held = await cluster!.query<{ n: string }>(url, "SELECT count(*) AS n FROM pg_class WHERE relname ~ '^segments_y[0-9]{4}m[0-9]{2}$'");
+    assert.ok(Number(held.rows[0]!.n) >= 48, 'a partition per month of four years');
+    for (const [what, fromMs, toMs] of inJune) {
+      let total: number | undefined;
+      const names = await partitionsPlanned(async (pool, ids) => {
+        total = (await readTotals(pool, new SegmentCache(1 << 20), { ...ids, owner, fromMs, toMs }))?.total;
+      });
+      assert.equal(total, times.filter((t) => t >= fromMs && toMs !== null && t < toMs).length, what);
+      assert.ok(
+        names.every((n) => n.endsWith('_y2024m06')),
+        `${what}: the total's statement planned ${names.length} partitions (${names.slice(0, 6).join(', ')}, …), not only June 2024's`,
+      );
+    }
+  });
+
+  it('plans a page of a bounded range over the months up to its end only, not over every later month', async () => {
+    for (const [what, fromMs, toMs] of inJune) {
+      let page: StoredPage | undefined;
+      const names = await partitionsPlanned(async (pool, ids) => {
+        const scope = { ...ids, owner, fromMs, toMs, watermark: Number.MAX_SAFE_INTEGER };
+        page = await new PageReader(pool, new SegmentCache(1 << 20)).read(scope, { timeMs: fromMs, seq: 0 }, 3);
+      });
+      const expected = times.filter((t) => t >= fromMs && toMs !== null && t < toMs);
+      assert.deepEqual(
+        entriesOf(page!).map((e) => e.timeMs),
+        expected.slice(0, 3),
+        what,
+      );
+      assert.ok(
+        names.every((n) => n.endsWith('_y2024m06')),
+        `${what}: the page's statement planned ${names.length} partitions (${names.slice(0, 6).join(', ')}, …), not only June 2024's`,
+      );
     }
   });
 });

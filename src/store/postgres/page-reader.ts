@@ -33,7 +33,7 @@ const sqlFor = (segments: number): string => `
          NULL::int8 AS seq, NULL::text AS body
   FROM (
     SELECT id, first_time, last_time, last_seq, data FROM segments
-    WHERE tid = $1 AND type_id = $2 AND first_time >= $5 AND last_time >= $3 AND (last_time, last_seq) > ($3, $4)
+    WHERE tid = $1 AND type_id = $2 AND first_time >= $5 AND first_time < $6 AND last_time >= $3 AND (last_time, last_seq) > ($3, $4)
     ORDER BY last_time, last_seq LIMIT ${segments}
   ) s
   UNION ALL
@@ -118,9 +118,11 @@ export class PageReader {
         if (Number(row.first_time) >= toMs) continue;
         segments.push(this.segment(row, last, scope, known));
       }
+      // Every segment ending after `pos` up to segmentsEnd was read: cached ones not among them are
+      // gone. With fewer than asked for, every one beginning before the range's end was: those
+      // ending before it, at least (later ones were not looked for, and may well be there).
       if (segmentRows < reach) segmentsEnd = END;
-      // Every segment ending after `pos` up to segmentsEnd was read: cached ones not among them are gone.
-      this.cache.forgetGone(scope.tid, scope.typeId, pos, segmentsEnd, present);
+      this.cache.forgetGone(scope.tid, scope.typeId, pos, segmentsEnd === END ? { timeMs: toMs, seq: -1 } : segmentsEnd, present);
       const hotEnd = hot.length < want - picked.length ? END : hot[hot.length - 1]!;
       const cover = compare(segmentsEnd, hotEnd) < 0 ? segmentsEnd : hotEnd;
       merge(segments, hot, pos, cover, scope.watermark, toMs, want - picked.length, picked);
