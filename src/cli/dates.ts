@@ -1,7 +1,7 @@
 /**
  * Dates and durations as people type them on a command line: ISO-8601 with an offset
  * (`2026-03-04T09:00:00-07:00`, or `-0700`, or `-07`), a UTC day (`2026-03-04`), or a time ago
- * (`7d`, `12h`, `30m`).
+ * (`7d`, `12h`, `30m`, or whole calendar years: `3y`).
  * Relative forms are resolved once, against the moment the command started, so every request
  * of one run uses the same bounds.
  */
@@ -11,6 +11,8 @@ import { UsageError } from './exit-codes.ts';
 const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 } as const;
 const DURATION = /^(\d{1,9})(s|m|h|d|w)$/;
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
+/** Whole calendar years ago: a time ago only, never a duration (`--interval 1y` means nothing useful). */
+const YEARS = /^(\d{1,4})y$/;
 /** A date-time whose offset is written without its colon (`+0530`) or as hours only (`+05`, ISO-8601's ±hh). */
 const SHORT_OFFSET = /^(\d{4}-\d{2}-\d{2}[Tt][\d:.,]+)([+-]\d{2})(\d{2})?$/;
 
@@ -24,7 +26,7 @@ export interface When {
   readonly instant: Instant;
 }
 
-export const WHEN_HELP = 'ISO-8601 with offset, YYYY-MM-DD (UTC midnight), a time ago like 2w, 7d, 12h, 30m, 45s, or now';
+export const WHEN_HELP = 'ISO-8601 with offset, YYYY-MM-DD (UTC midnight), a time ago like 2w, 7d, 12h, 30m, 45s, or 3y (calendar years), or now';
 
 /** Parses a duration like `15m`, `10m`, `14d`, `45s`, `2w`. */
 export function parseDuration(text: string, flag: string): number {
@@ -39,6 +41,12 @@ const FIRST_MS = -62_135_596_800_000;
 export function parseWhen(text: string, flag: string, nowMs: number): When {
   const t = text.trim();
   if (t === 'now') return { iso: new Date(nowMs).toISOString(), ms: nowMs, instant: { ms: nowMs, sub: '' } };
+  const years = YEARS.exec(t);
+  if (years) {
+    const ms = yearsBefore(nowMs, Number(years[1]));
+    if (ms < FIRST_MS) throw new UsageError(`${flag} ${t} reaches back before the year 1; give fewer years, or a date`);
+    return { iso: new Date(ms).toISOString(), ms, instant: { ms, sub: '' } };
+  }
   if (DURATION.test(t)) {
     const ms = nowMs - parseDuration(t, flag);
     if (ms < FIRST_MS) throw new UsageError(`${flag} ${t} reaches back before the year 1; give a shorter time ago, or a date`);
@@ -50,6 +58,21 @@ export function parseWhen(text: string, flag: string, nowMs: number): When {
   const parsed = parseDateTime(iso);
   if (!parsed.ok) throw new UsageError(`${flag} ${parsed.problem}; use ${WHEN_HELP}`);
   return { iso, ms: parsed.instant.ms, instant: parsed.instant };
+}
+
+/**
+ * The same UTC date and time `n` years before `ms` (so `3y` on 2026-12-02 is 2023-12-02, whatever
+ * leap days lie between); February 29 goes to February 28 in a year that has none.
+ */
+function yearsBefore(ms: number, n: number): number {
+  const d = new Date(ms);
+  const year = d.getUTCFullYear() - n;
+  const month = d.getUTCMonth();
+  const lastDay = new Date(0);
+  lastDay.setUTCFullYear(year, month + 1, 0);
+  const out = new Date(ms);
+  out.setUTCFullYear(year, month, Math.min(d.getUTCDate(), lastDay.getUTCDate()));
+  return out.getTime();
 }
 
 /**

@@ -38,4 +38,17 @@ describe('command-line dates', () => {
       assert.throws(() => parseWhen(bad, '--from', NOW), UsageError, bad);
     }
   });
+
+  it('takes a time ago in whole calendar years (3y), the same UTC date and time that many years back', () => {
+    assert.equal(parseWhen('3y', '--from', NOW).iso, '2023-05-05T10:00:00.000Z');
+    assert.equal(parseWhen('1y', '--from', NOW).ms, Date.parse('2025-05-05T10:00:00.000Z'));
+    assert.equal(parseWhen('2025y', '--from', NOW).iso, '0001-05-05T10:00:00.000Z');
+    // From a February 29, a year without one gives February 28; four years back, February 29 again.
+    const leap = Date.parse('2028-02-29T23:30:00.000Z');
+    assert.equal(parseWhen('1y', '--from', leap).iso, '2027-02-28T23:30:00.000Z');
+    assert.equal(parseWhen('4y', '--from', leap).iso, '2024-02-29T23:30:00.000Z');
+    assert.equal(parseWhen('0y', '--to', leap).ms, leap);
+    assert.throws(() => parseWhen('2026y', '--from', NOW), /^UsageError: --from 2026y reaches back before the year 1; give fewer years, or a date$/);
+    for (const bad of ['3Y', '3 y', '-3y', '1.5y', '10000y']) assert.throws(() => parseWhen(bad, '--from', NOW), UsageError, bad);
+  });
 });
