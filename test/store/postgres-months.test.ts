@@ -124,4 +124,49 @@ describe('postgres store: totals over years of months', { skip }, () => {
       );
     }
   });
+
+  it('seals a late entry of an old month without writing to the partitions of later months', async () => {
+    // Another session holds June 2025's partitions against writes (SHARE: reads go on), so a
+    // statement that writes to every month's partitions, as the sealer's deletes did, waits for it.
+    const holder = new pg.Client({ connectionString: url });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('LOCK TABLE segments_y2025m06, entries_y2025m06, entry_keys_y2025m06 IN SHARE MODE');
+      const holderPid = (await holder.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+      const late = Date.UTC(2022, 2, 14, 9, 26, 53, 589);
+      await store.append(TENANT, [makeEntry('AccessLog', late, '{"late":true}')]);
+      times.push(late);
+      times.sort((a, b) => a - b);
+      let done = false;
+      const settled = store.settle().then(() => {
+        done = true;
+        return 'sealed';
+      });
+      // Looks, until the sealing is done, for a statement waiting for the held partitions.
+      const look = async (): Promise<string | undefined> => {
+        while (!done) {
+          const r = await cluster!.query<{ query: string }>(url, 'SELECT query FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))', [
+            holderPid,
+          ]);
+          if (r.rows.length > 0) return `waited for June 2025: ${r.rows[0]!.query.replace(/\s+/g, ' ').slice(0, 160)}`;
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        return undefined;
+      };
+      const waited = await look();
+      await holder.query('ROLLBACK');
+      const outcome = waited ?? (await settled);
+      await settled;
+      assert.equal(outcome, 'sealed');
+      assert.equal(Number((await cluster!.query<{ n: string }>(url, 'SELECT count(*) AS n FROM entries')).rows[0]!.n), 0);
+      const page = await store.firstPage({ tenantId: TENANT, logType: 'AccessLog', fromMs: Date.UTC(2022, 2, 1), toMs: Date.UTC(2022, 3, 1) }, 100);
+      assert.deepEqual(
+        entriesOf(page).map((e) => e.timeMs),
+        times.filter((t) => t >= Date.UTC(2022, 2, 1) && t < Date.UTC(2022, 3, 1)),
+      );
+    } finally {
+      await holder.end();
+    }
+  });
 });

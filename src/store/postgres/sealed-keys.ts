@@ -41,14 +41,29 @@ export function keyArraysOf(logType: string, entries: readonly KeyedEntry[]): { 
   return { times: entries.map((e) => e.timeMs), keys: entries.map((e) => (e.key ??= storedKey(logType, e.body))) };
 }
 
+/**
+ * The earliest and latest of some event times, bounds that let PostgreSQL plan a statement
+ * joining them over the partitions of their months only (a join to `unnest` prunes none).
+ */
+export function spanOf(times: readonly number[]): [number, number] {
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  for (const t of times) {
+    if (t < lo) lo = t;
+    if (t > hi) hi = t;
+  }
+  // None: an empty span, which no row is in.
+  return times.length === 0 ? [0, -1] : [lo, hi];
+}
+
 /** Deletes these keys from `entry_keys`; resolves to how many there were. */
 export async function deleteKeyRows(client: pg.PoolClient, tid: number, times: readonly number[], keys: readonly string[]): Promise<number> {
   if (times.length === 0) return 0;
   const r = await client.query({
     name: 'lw_keys_delete',
     text: `DELETE FROM entry_keys k USING unnest($2::int8[], $3::int8[]) AS d (t, key)
-           WHERE k.tid = $1 AND k.event_time = d.t AND k.key = d.key`,
-    values: [tid, times, keys],
+           WHERE k.tid = $1 AND k.event_time = d.t AND k.key = d.key AND k.event_time >= $4 AND k.event_time <= $5`,
+    values: [tid, times, keys, ...spanOf(times)],
   });
   return r.rowCount ?? 0;
 }

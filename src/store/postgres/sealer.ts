@@ -21,7 +21,7 @@ import { type BackgroundErrorReporter, backgroundProblem, CorruptSegmentError, t
 import { postingsOf } from '../user-filter.ts';
 import { reclaimEmptyHotPartitions } from './hot-reclaim.ts';
 import { monthStart, nextMonthStart, SEAL_LOCK_NAMESPACE } from './migrations.ts';
-import { convertKeyless, deleteKeyRows, type KeyedEntry, keyArraysOf } from './sealed-keys.ts';
+import { convertKeyless, deleteKeyRows, type KeyedEntry, keyArraysOf, spanOf } from './sealed-keys.ts';
 import { compare } from './segment-cache.ts';
 import { deletePostings, keysOf, writePostings } from './user-index.ts';
 
@@ -293,8 +293,9 @@ export class Sealer {
         const data = new Map<string, { data: Buffer; keyless: boolean }>();
         if (ids.length > 0) {
           const r = await client.query<{ id: string; data: Buffer; keyless: boolean }>(
-            'SELECT id, data, keys IS NULL AS keyless FROM segments WHERE tid = $1 AND type_id = $2 AND last_time = ANY($3::int8[]) AND id = ANY($4::int8[])',
-            [tid, typeId, rewritten.flatMap((i) => (i.kind === 'segment' ? [i.meta.last.timeMs] : [])), ids],
+            `SELECT id, data, keys IS NULL AS keyless FROM segments
+             WHERE tid = $1 AND type_id = $2 AND first_time = ANY($3::int8[]) AND last_time = ANY($4::int8[]) AND id = ANY($5::int8[])`,
+            [tid, typeId, ...timesOf(rewritten.flatMap((i) => (i.kind === 'segment' ? [i.meta] : []))), ids],
           );
           for (const row of r.rows) data.set(row.id, row);
         }
@@ -330,8 +331,8 @@ export class Sealer {
       await this.write(client, tid, typeId, written);
       if (replaced.length > 0) {
         const r = await client.query(
-          'DELETE FROM segments WHERE tid = $1 AND type_id = $2 AND last_time = ANY($3::int8[]) AND id = ANY($4::int8[])',
-          [tid, typeId, replaced.map((m) => m.last.timeMs), replaced.map((m) => m.id)],
+          'DELETE FROM segments WHERE tid = $1 AND type_id = $2 AND first_time = ANY($3::int8[]) AND last_time = ANY($4::int8[]) AND id = ANY($5::int8[])',
+          [tid, typeId, ...timesOf(replaced), replaced.map((m) => m.id)],
         );
         if (r.rowCount !== replaced.length) throw new Error(`sealer: deleted ${r.rowCount} of ${replaced.length} replaced segments`);
       }
@@ -346,8 +347,8 @@ export class Sealer {
       const d = await client.query({
         name: 'lw_seal_delete',
         text: `DELETE FROM entries e USING unnest($3::int8[], $4::int8[]) AS d (t, s)
-               WHERE e.tid = $1 AND e.type_id = $2 AND e.event_time = d.t AND e.seq = d.s`,
-        values: [tid, typeId, sealed.map((e) => e.timeMs), sealed.map((e) => e.seq)],
+               WHERE e.tid = $1 AND e.type_id = $2 AND e.event_time = d.t AND e.seq = d.s AND e.event_time >= $5 AND e.event_time <= $6`,
+        values: [tid, typeId, sealed.map((e) => e.timeMs), sealed.map((e) => e.seq), ...spanOf(sealed.map((e) => e.timeMs))],
       });
       if (d.rowCount !== sealed.length) throw new Error(`sealer: deleted ${d.rowCount} of ${sealed.length} sealed rows`);
       await client.query('COMMIT');
@@ -371,17 +372,18 @@ export class Sealer {
       {
         name: 'lw_seal_plan',
         text: `SELECT id, tableoid::regclass::text AS part, first_time, first_seq, last_time, last_seq, n FROM (
-               (SELECT *, tableoid FROM segments WHERE tid = $1 AND type_id = $2 AND first_time >= $3 AND (last_time, last_seq) < ($4, $5)
+               (SELECT *, tableoid FROM segments WHERE tid = $1 AND type_id = $2 AND first_time >= $3 AND first_time < $8
+                  AND (last_time, last_seq) < ($4, $5)
                 ORDER BY last_time DESC, last_seq DESC LIMIT 1)
                UNION ALL
-               (SELECT *, tableoid FROM segments WHERE tid = $1 AND type_id = $2 AND first_time >= $3 AND (last_time, last_seq) >= ($4, $5)
-                  AND (first_time, first_seq) <= ($6, $7)
+               (SELECT *, tableoid FROM segments WHERE tid = $1 AND type_id = $2 AND first_time >= $3 AND first_time < $8
+                  AND (last_time, last_seq) >= ($4, $5) AND (first_time, first_seq) <= ($6, $7)
                 ORDER BY last_time, last_seq)
                UNION ALL
-               (SELECT *, tableoid FROM segments WHERE tid = $1 AND type_id = $2 AND first_time >= $3 AND (first_time, first_seq) > ($6, $7)
-                  AND last_time >= $6
+               (SELECT *, tableoid FROM segments WHERE tid = $1 AND type_id = $2 AND first_time >= $3 AND first_time < $8
+                  AND (first_time, first_seq) > ($6, $7) AND last_time >= $6
                 ORDER BY last_time, last_seq LIMIT 1)
-             ) s WHERE first_time < $8 ORDER BY last_time, last_seq`,
+             ) s ORDER BY last_time, last_seq`,
         values: [tid, typeId, start, lo.timeMs, lo.seq, hi.timeMs, hi.seq, nextMonthStart(lo.timeMs)],
       },
     );
@@ -455,6 +457,14 @@ interface Written {
 /** The advisory lock key of a (tenant, type) group; two groups sharing one only wait for each other. */
 export function groupLockKey(tid: number, typeId: number): number {
   return (Math.imul(tid, 0x9e3779b1) ^ typeId) | 0;
+}
+
+/**
+ * The first and last times of segments, for statements that find them by id: with their
+ * partition key given, PostgreSQL plans only the partitions of their months, not every month's.
+ */
+function timesOf(segments: readonly SegmentMeta[]): [number[], number[]] {
+  return [segments.map((m) => m.first.timeMs), segments.map((m) => m.last.timeMs)];
 }
 
 /** The hot rows (in page order) split by month, each part in page order. */
