@@ -3,6 +3,7 @@
  * asks for is relative to its page (`console`, at the server's base), so that a path prefix a
  * reverse proxy serves the server under (`/audit/console`) is kept.
  */
+import { histogramParts } from './histogram-parts.ts';
 import type { HourCount } from './newest-first.ts';
 import { type Page, parsePage } from './page.ts';
 import { ConsoleError, EXPIRED_MESSAGE, envelopeErrors, type Session, sessionEnded } from './session.ts';
@@ -136,8 +137,19 @@ export async function fetchLogTypes(): Promise<string[]> {
 
 export type { HourCount } from './newest-first.ts';
 
-/** Entries per hour over the query's range, of its user when it has one (`GET /v2/logs/histogram`, a logwarden extension). */
+/**
+ * Entries per hour over the query's range, of its user when it has one (`GET /v2/logs/histogram`,
+ * a logwarden extension); a range of more than a year a year at a time (histogram-parts.ts).
+ */
 export async function fetchHistogram(session: Session, query: LogsQuery, signal?: AbortSignal): Promise<HourCount[]> {
+  const buckets: HourCount[] = [];
+  for (const part of histogramParts(query, Date.now())) {
+    buckets.push(...(await fetchHistogramPart(session, { ...query, ...part }, signal)));
+  }
+  return buckets;
+}
+
+async function fetchHistogramPart(session: Session, query: LogsQuery, signal?: AbortSignal): Promise<HourCount[]> {
   if (Date.now() >= session.expiresAt) throw new ConsoleError(EXPIRED_MESSAGE, true);
   const q = new URLSearchParams({ logType: query.logType, fromDateTime: query.fromDateTime });
   if (query.toDateTime !== undefined) q.set('toDateTime', query.toDateTime);
