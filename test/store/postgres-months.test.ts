@@ -16,7 +16,7 @@ import { entriesOf } from '../support/page-entries.ts';
 import { startPostgres } from '../support/postgres.ts';
 import { makeEntry } from './contract/store.contract.ts';
 
-const { cluster, skip } = await startPostgres();
+const { cluster, skip } = await startPostgres({ statementStats: true });
 after(() => cluster?.stop());
 
 const HOUR = 3_600_000;
@@ -167,6 +167,30 @@ describe('postgres store: totals over years of months', { skip }, () => {
       );
     } finally {
       await holder.end();
+    }
+  });
+
+  it("plans the sealer's searches of every month once per connection, not at every round", async () => {
+    await cluster!.query(url, 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+    const stats = async (like: string) =>
+      (
+        await cluster!.query<{ calls: string; plans: string }>(
+          url,
+          `SELECT coalesce(sum(calls), 0) AS calls, coalesce(sum(plans), 0) AS plans FROM pg_stat_statements
+           WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND query LIKE $1`,
+          [like],
+        )
+      ).rows[0]!;
+    await cluster!.query(url, 'SELECT pg_stat_statements_reset()');
+    // The sealer runs a round every 10 ms: at least 30 of them, whatever the machine's speed.
+    for (;;) {
+      const s = await stats('%FROM entries WHERE added_at <=%');
+      if (Number(s.calls) >= 30) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    for (const like of ['%FROM entries WHERE added_at <=%', '%FROM segments WHERE keys IS NULL LIMIT%']) {
+      const s = await stats(like);
+      assert.ok(Number(s.plans) * 2 < Number(s.calls), `${like}: planned ${s.plans} times in ${s.calls} rounds`);
     }
   });
 });

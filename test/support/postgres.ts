@@ -57,6 +57,8 @@ function missing(): string | undefined {
 export interface PostgresOptions {
   /** Keep PostgreSQL's durability settings (fsync and synchronous commit), for measurements. */
   durable?: boolean;
+  /** Load pg_stat_statements, planning counted (`CREATE EXTENSION pg_stat_statements` in a database to read it). */
+  statementStats?: boolean;
 }
 
 /** Starts a cluster, or says why the suite is skipped (throws instead under LOGWARDEN_REQUIRE_SERVICES=1). */
@@ -94,6 +96,7 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
       '-c log_lock_waits=on',
       // Durability off by default: the cluster is thrown away, and tests must stay fast.
       ...(options.durable ? [] : ['-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off']),
+      ...(options.statementStats ? ['-c shared_preload_libraries=pg_stat_statements', '-c pg_stat_statements.track_planning=on'] : []),
     ].join(' ');
     try {
       run('pg_ctl', ['start', '-w', '-t', '30', '-D', data, '-l', join(dir, 'server.log'), '-o', opts]);

@@ -136,9 +136,11 @@ export async function convertKeyless(
   groupLockKey: (tid: number, typeId: number) => number,
   limit: number,
 ): Promise<number> {
-  const found = await client.query<{ tid: number; type_id: number }>(
-    `SELECT DISTINCT tid, type_id FROM (SELECT tid, type_id FROM segments WHERE keys IS NULL LIMIT ${Math.trunc(limit)}) s`,
-  );
+  // Prepared once per connection, as the sealer's search for hot rows (sealer.ts): it reads every month's partition.
+  const found = await client.query<{ tid: number; type_id: number }>({
+    name: `lw_keyless_groups_${Math.trunc(limit)}`,
+    text: `SELECT DISTINCT tid, type_id FROM (SELECT tid, type_id FROM segments WHERE keys IS NULL LIMIT ${Math.trunc(limit)}) s`,
+  });
   let converted = 0;
   for (const g of found.rows) {
     await client.query('BEGIN; SET LOCAL synchronous_commit = on');

@@ -185,14 +185,18 @@ export class Sealer {
     const client = await this.pool.connect();
     let broken = false;
     try {
-      const groups = await client.query<{ tid: number; type_id: number; cutoff: string }>(
+      const groups = await client.query<{ tid: number; type_id: number; cutoff: string }>({
+        // Prepared once per connection: the search reads every month's hot partition, and
+        // planning it anew each round cost as many months (a quarter of a second each round, on a
+        // store with a partition per month since 1970), where a plan kept for the connection does not.
+        name: 'lw_seal_groups',
         // Old enough, or added later than now: added before the database's clock was put back
         // (its age unknown), and otherwise kept hot as long as the clock had been ahead.
-        `WITH c AS (SELECT (extract(epoch FROM now()) * 1000)::int8 - $1::int8 AS cutoff)
+        text: `WITH c AS (SELECT (extract(epoch FROM now()) * 1000)::int8 - $1::int8 AS cutoff)
          SELECT DISTINCT o.tid, o.type_id, c.cutoff FROM c,
            LATERAL (SELECT tid, type_id FROM entries WHERE added_at <= c.cutoff OR added_at > c.cutoff + $1::int8 LIMIT ${ROUND_ROWS}) o`,
-        [this.options.ageMs],
-      );
+        values: [this.options.ageMs],
+      });
       // Converted segments count as work done: a round that converted some is followed by another.
       let sealed = await this.convertKeys(client);
       for (const g of groups.rows) {
