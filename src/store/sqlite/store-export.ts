@@ -85,24 +85,24 @@ export function exportSqliteStore(p: SqliteExportParts): StoreExport {
       )
       .pluck(),
     hot: db.prepare<[number, number, number], { seq: number; type_id: number; event_time: number; body: Buffer }>(
-      'SELECT seq, type_id, event_time, CAST(body AS BLOB) AS body FROM entries WHERE tid = ? AND seq > ? ORDER BY seq LIMIT ?',
+      'SELECT seq, type_id, event_time, CAST(body AS BLOB) AS body FROM entries WHERE tid = ? AND seq > ? ORDER BY seq LIMIT CAST(? AS INTEGER)',
     ),
     size: db.prepare<[number], { size: number; partial: Buffer }>('SELECT size, partial FROM tree_heads WHERE tid = ?'),
     tiles: db.prepare<[number, number, number], { tile: number; records: Buffer }>(
-      'SELECT tile, records FROM tree_tiles WHERE tid = ? AND tile > ? ORDER BY tile LIMIT ?',
+      'SELECT tile, records FROM tree_tiles WHERE tid = ? AND tile > ? ORDER BY tile LIMIT CAST(? AS INTEGER)',
     ),
     high: db.prepare<[number, number, number, number, number], HighHashRow>(
-      'SELECT level, n, hash FROM tree_high WHERE tid = ? AND (level > ? OR (level = ? AND n > ?)) ORDER BY level, n LIMIT ?',
+      'SELECT level, n, hash FROM tree_high WHERE tid = ? AND (level > ? OR (level = ? AND n > ?)) ORDER BY level, n LIMIT CAST(? AS INTEGER)',
     ),
     runs: db.prepare<[number, number, number], { first_seq: number; first_leaf: number; n: number }>(
-      'SELECT first_seq, first_leaf, n FROM tree_runs WHERE tid = ? AND first_seq > ? ORDER BY first_seq LIMIT ?',
+      'SELECT first_seq, first_leaf, n FROM tree_runs WHERE tid = ? AND first_seq > ? ORDER BY first_seq LIMIT CAST(? AS INTEGER)',
     ),
     receipts: db.prepare<[number, number, number], { leaf: number; text: string; trailed: number }>(
-      'SELECT leaf, text, trailed FROM tree_receipts WHERE tid = ? AND leaf > ? ORDER BY leaf LIMIT ?',
+      'SELECT leaf, text, trailed FROM tree_receipts WHERE tid = ? AND leaf > ? ORDER BY leaf LIMIT CAST(? AS INTEGER)',
     ),
     origins: db.prepare<[number], { oid: number; origin: string }>('SELECT oid, origin FROM tree_origins WHERE tid = ? ORDER BY oid'),
     checkpoints: db.prepare<[number, number, number, number], { size: number; root: Buffer | null; sig: Buffer | null; note: string | null }>(
-      'SELECT size, root, sig, note FROM tree_checkpoints WHERE tid = ? AND oid = ? AND size > ? ORDER BY size LIMIT ?',
+      'SELECT size, root, sig, note FROM tree_checkpoints WHERE tid = ? AND oid = ? AND size > ? ORDER BY size LIMIT CAST(? AS INTEGER)',
     ),
     latest: db.prepare<[number, string], { size: number; root: Buffer | null; sig: Buffer | null; note: string | null }>(
       `SELECT c.size, c.root, c.sig, c.note FROM tree_origins o JOIN tree_checkpoints c ON c.tid = o.tid AND c.oid = o.oid
