@@ -56,6 +56,12 @@ export interface Config {
    * grace period: 30 s, so set it lower there), that timeout never ends the server mid-write.
    */
   readonly drainTimeoutMs: number;
+  /**
+   * How long a connection may stay idle between requests before the server closes it. Longer
+   * than the idle timeout of whatever keeps connections to it open (a proxy, a load balancer),
+   * so that one never sends a request on a connection the server is closing (a 502 there).
+   */
+  readonly keepAliveTimeoutMs: number;
   /** Ingest requests whose bodies one process reads at once; past it, 503 with Retry-After. */
   readonly maxConcurrentIngests: number;
   readonly extraLogTypes: readonly string[];
@@ -302,6 +308,7 @@ function parseConfig(overrides: ConfigOverrides, env: Env): { config: Config; pr
     ndjsonMemoryBytes: pick('ndjsonMemoryBytes', int('LOGWARDEN_NDJSON_MEMORY_BYTES', 'ndjsonMemoryBytes', 64 * 1024 * 1024, 64 * 1024, 1024 ** 3)),
     requestTimeoutMs: pick('requestTimeoutMs', int('LOGWARDEN_REQUEST_TIMEOUT_MS', 'requestTimeoutMs', 30_000, 100, 3_600_000)),
     drainTimeoutMs: pick('drainTimeoutMs', int('LOGWARDEN_DRAIN_TIMEOUT_MS', 'drainTimeoutMs', 30_000, 0, 3_600_000)),
+    keepAliveTimeoutMs: pick('keepAliveTimeoutMs', int('LOGWARDEN_KEEP_ALIVE_TIMEOUT_MS', 'keepAliveTimeoutMs', 72_000, 1000, 3_600_000)),
     maxConcurrentIngests: pick('maxConcurrentIngests', int('LOGWARDEN_MAX_CONCURRENT_INGESTS', 'maxConcurrentIngests', 16, 1, 10_000)),
     extraLogTypes: pick('extraLogTypes', Object.freeze(extra)),
     logLevel: pick('logLevel', str('LOGWARDEN_LOG_LEVEL') ?? 'info'),
@@ -344,6 +351,7 @@ export const SETTING_VARIABLES = [
   'LOGWARDEN_EXTRA_LOG_TYPES',
   'LOGWARDEN_HOST',
   'LOGWARDEN_INGEST_PER_SECOND',
+  'LOGWARDEN_KEEP_ALIVE_TIMEOUT_MS',
   'LOGWARDEN_LIMITS_REFRESH_MS',
   'LOGWARDEN_LOG_FORMAT',
   'LOGWARDEN_LOG_LEVEL',

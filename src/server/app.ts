@@ -63,6 +63,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   addRequestHooks(app, record);
   refuseWhatNodeWouldAnswerBare(app);
   limitSlowBodies(app, ctx.config.requestTimeoutMs);
+  // Sent as `Keep-Alive: timeout=N` in every answer that keeps its connection.
+  app.server.keepAliveTimeout = ctx.config.keepAliveTimeoutMs;
   app.setErrorHandler(errorHandler);
   answerUnknownRoutes(app);
 

@@ -86,10 +86,10 @@ async function requestDuringStop(server: RunningServer, next: string): Promise<R
   return answers(data);
 }
 
-async function withServer(run: (server: RunningServer, dataDir: string) => Promise<void>): Promise<void> {
+async function withServer(run: (server: RunningServer, dataDir: string) => Promise<void>, env: Record<string, string> = {}): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'logwarden-stop-keep-alive-'));
   try {
-    const server = await startServer(loadConfig({ dataDir, port: 0, logLevel: 'silent' }, {}));
+    const server = await startServer(loadConfig({ dataDir, port: 0, logLevel: 'silent' }, env));
     await run(server, dataDir);
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
@@ -129,5 +129,35 @@ describe('stopping the server with connections a proxy keeps open', () => {
       assert.deepEqual(doc.errors, ['server stopping']);
       assert.equal(ready.headers['x-traceid'], doc.requestId);
     });
+  });
+});
+
+describe('idle connections', () => {
+  /** The Keep-Alive header of an answer over a real socket. */
+  const keepAlive = async (url: string): Promise<string | null> => {
+    const res = await fetch(new URL('/healthz', url), { keepalive: true });
+    await res.arrayBuffer();
+    return res.headers.get('keep-alive');
+  };
+
+  it('are kept 72 s by default, and as long as LOGWARDEN_KEEP_ALIVE_TIMEOUT_MS says (a balancer that holds them 600 s)', async () => {
+    await withServer(async (server) => {
+      try {
+        assert.equal(await keepAlive(server.url), 'timeout=72');
+      } finally {
+        await server.stop();
+      }
+    });
+    await withServer(
+      async (server) => {
+        try {
+          assert.equal(await keepAlive(server.url), 'timeout=620');
+          assert.equal(server.app.server.keepAliveTimeout, 620_000);
+        } finally {
+          await server.stop();
+        }
+      },
+      { LOGWARDEN_KEEP_ALIVE_TIMEOUT_MS: '620000' },
+    );
   });
 });
