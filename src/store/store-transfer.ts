@@ -113,6 +113,15 @@ export class StoreInUseError extends Error {
   }
 }
 
+/** The tables an import's target must have empty, each with what a row of it is, as a refusal names it. */
+export const TABLES_AN_IMPORT_NEEDS_EMPTY = [
+  ['tenants', 'tenants'],
+  ['log_types', 'log types'],
+  ['entries', 'entries'],
+  ['segments', 'segments'],
+  ['tree_checkpoints', 'signed checkpoints'],
+] as const;
+
 /** Raised when the store to import into holds anything already. */
 export class TargetNotEmptyError extends Error {
   constructor(what: string) {

@@ -19,6 +19,7 @@ import {
   type ImportProgress,
   renumberLeafRecords,
   type StoreExport,
+  TABLES_AN_IMPORT_NEEDS_EMPTY,
   TargetNotEmptyError,
   typeNumbering,
 } from '../store-transfer.ts';
@@ -43,13 +44,7 @@ async function refuseUnlessEmpty(client: pg.PoolClient): Promise<void> {
   // Nothing is written meanwhile by another process starting a tenant or an append, nor a month attached.
   await client.query('LOCK TABLE tenants, log_types IN EXCLUSIVE MODE');
   await client.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_NAMESPACE, PARTITION_LOCK]);
-  for (const [table, what] of [
-    ['tenants', 'tenants'],
-    ['log_types', 'log types'],
-    ['entries', 'entries'],
-    ['segments', 'segments'],
-    ['tree_checkpoints', 'signed checkpoints'],
-  ] as const) {
+  for (const [table, what] of TABLES_AN_IMPORT_NEEDS_EMPTY) {
     const r = await client.query(`SELECT 1 FROM ${table} LIMIT 1`);
     if ((r.rowCount ?? 0) > 0) throw new TargetNotEmptyError(`it already holds ${what}`);
   }

@@ -12,7 +12,14 @@ import type Database from 'better-sqlite3';
 import { entryKey } from '../../logs/entry.ts';
 import { BucketTally } from '../count-plan.ts';
 import { TENANT_DEFAULT } from '../retention-records.ts';
-import { type ImportProgress, renumberLeafRecords, type StoreExport, TargetNotEmptyError, typeNumbering } from '../store-transfer.ts';
+import {
+  type ImportProgress,
+  renumberLeafRecords,
+  type StoreExport,
+  TABLES_AN_IMPORT_NEEDS_EMPTY,
+  TargetNotEmptyError,
+  typeNumbering,
+} from '../store-transfer.ts';
 import { checkpointRow } from '../tree-checkpoint-rows.ts';
 import { leafRecordCount } from '../tree-leaf-records.ts';
 
@@ -38,16 +45,8 @@ export async function importIntoSqlite(db: Database.Database, from: StoreExport,
 }
 
 function refuseUnlessEmpty(db: Database.Database): void {
-  const count = (table: string) => (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
-  for (const [table, what] of [
-    ['tenants', 'tenants'],
-    ['log_types', 'log types'],
-    ['entries', 'entries'],
-    ['segments', 'segments'],
-    ['tree_checkpoints', 'signed checkpoints'],
-  ] as const) {
-    const n = count(table);
-    if (n > 0) throw new TargetNotEmptyError(`it already holds ${what}`);
+  for (const [table, what] of TABLES_AN_IMPORT_NEEDS_EMPTY) {
+    if (db.prepare(`SELECT 1 FROM ${table} LIMIT 1`).get() !== undefined) throw new TargetNotEmptyError(`it already holds ${what}`);
   }
 }
 
