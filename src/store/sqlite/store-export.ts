@@ -24,6 +24,12 @@ import type { LogKeys } from '../tree-keys.ts';
 import type { Owner, Segments } from './segments.ts';
 
 const BATCH = 1000;
+/**
+ * Text past which a batch of hot entries ends (at least one entry a batch). Entries may be
+ * megabytes each (an NDJSON line up to 1 MiB, a JSON body more): a thousand of them would make
+ * one batch of gigabytes, more than a PostgreSQL import can send as one statement's parameter.
+ */
+export const BATCH_BYTES = 16 * 1024 * 1024;
 /** How long the export waits for other connections to the database to go before it says the store is in use. */
 const IN_USE_WAIT_MS = 2000;
 
@@ -151,11 +157,19 @@ export function exportSqliteStore(p: SqliteExportParts): StoreExport {
 
   async function* entries(tenantId: string): AsyncGenerator<EntryRow[]> {
     const tid = tidOf(tenantId);
-    yield* batches(
-      (after: number) => q.hot.all(tid, after, BATCH).map((r) => ({ logType: nameOf(r.type_id), timeMs: r.event_time, seq: r.seq, body: r.body })),
-      (r) => r.seq,
-      0,
-    );
+    // Hot rows in batches of at most BATCH entries and BATCH_BYTES of text (one entry at least).
+    for (let after = 0; ; ) {
+      const out: EntryRow[] = [];
+      let bytes = 0;
+      for (const r of q.hot.iterate(tid, after, BATCH)) {
+        out.push({ logType: nameOf(r.type_id), timeMs: r.event_time, seq: r.seq, body: r.body });
+        bytes += r.body.length;
+        if (bytes >= BATCH_BYTES) break;
+      }
+      if (out.length > 0) yield out;
+      if (out.length < BATCH && bytes < BATCH_BYTES) break;
+      after = out[out.length - 1]!.seq;
+    }
     for (const typeId of q.ownedTypes.all(tid, tid)) {
       const owner = p.ownerOf(tid, typeId);
       const logType = nameOf(typeId);
