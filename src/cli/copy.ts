@@ -8,7 +8,7 @@ import { StoreInUseError, TargetNotEmptyError } from '../store/store-transfer.ts
 import { counted, type StoreConfig, type StoreFlags, storeConfigFrom, storeOptions, storePlace, withExistingStore } from './common.ts';
 import { CommandError, UsageError } from './exit-codes.ts';
 import { createProgress } from './progress.ts';
-import { explainStoreFailure } from './serve-errors.ts';
+import { explainStoreFailure, type StoreOptionNames } from './serve-errors.ts';
 
 interface CopyFlags extends StoreFlags {
   toDataDir?: string;
@@ -125,11 +125,14 @@ Examples:
   });
 }
 
+/** The target's options, as a failure to open it names them (not the source's --database-url or --data-dir). */
+const TARGET_OPTIONS: StoreOptionNames = { dataDir: '--to-data-dir', databaseUrl: '--to-database-url' };
+
 async function open(config: StoreConfig): Promise<Store> {
   try {
     return await openStore(config);
   } catch (err) {
-    throw explainStoreFailure(err, config);
+    throw explainStoreFailure(err, config, TARGET_OPTIONS);
   }
 }
 

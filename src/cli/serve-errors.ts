@@ -124,11 +124,19 @@ function fixFor(code: string, use: string, dir: string): string {
   return `${use}, or fix its permissions`;
 }
 
-function dataDirFailure(e: SystemError, config: Pick<Config, 'dataDir'>): string | undefined {
+/** The options a store was given by, as a failure to open it names them (another command's, such as copy's target, differ). */
+export interface StoreOptionNames {
+  readonly dataDir: string;
+  readonly databaseUrl: string;
+}
+
+const SERVER_OPTIONS: StoreOptionNames = { dataDir: '--data-dir (or LOGWARDEN_DATA_DIR)', databaseUrl: '--database-url (or LOGWARDEN_DATABASE_URL)' };
+
+function dataDirFailure(e: SystemError, config: Pick<Config, 'dataDir'>, names: StoreOptionNames): string | undefined {
   const code = typeof e.code === 'string' ? e.code : '';
   const dir = config.dataDir;
   const file = join(dir, DATABASE_FILE);
-  const use = 'use --data-dir (or LOGWARDEN_DATA_DIR) to choose another directory';
+  const use = `use ${names.dataDir} to choose another directory`;
   if (code === 'EEXIST' || code === 'ENOTDIR') {
     const blocker = fileInTheWay(dir);
     if (blocker === dir) return `the data directory ${dir} is a file, not a directory; ${use}`;
@@ -188,9 +196,9 @@ const TLS_CAUSES: Readonly<Record<string, string>> = {
 };
 
 /** PostgreSQL error codes (SQLSTATE) and connection errors; the URL's password is never repeated. */
-function postgresFailure(e: SystemError, url: string): string | undefined {
+function postgresFailure(e: SystemError, url: string, names: StoreOptionNames): string | undefined {
   const at = hostPort(url);
-  const fix = 'check --database-url (or LOGWARDEN_DATABASE_URL)';
+  const fix = `check ${names.databaseUrl}`;
   switch (e.code) {
     case 'ECONNREFUSED':
       return `no PostgreSQL server answers at ${at} (connection refused); start it, or ${fix}`;
@@ -227,14 +235,14 @@ function postgresFailure(e: SystemError, url: string): string | undefined {
   }
 }
 
-function storeFailure(e: SystemError, config: Pick<Config, 'dataDir' | 'databaseUrl'>): string | undefined {
-  return config.databaseUrl ? postgresFailure(e, config.databaseUrl) : dataDirFailure(e, config);
+function storeFailure(e: SystemError, config: Pick<Config, 'dataDir' | 'databaseUrl'>, names = SERVER_OPTIONS): string | undefined {
+  return config.databaseUrl ? postgresFailure(e, config.databaseUrl, names) : dataDirFailure(e, config, names);
 }
 
 /** A failure to open the store as one actionable line (exit code 1), or the error itself when it is not one we know. */
-export function explainStoreFailure(err: unknown, config: Pick<Config, 'dataDir' | 'databaseUrl'>): unknown {
+export function explainStoreFailure(err: unknown, config: Pick<Config, 'dataDir' | 'databaseUrl'>, names?: StoreOptionNames): unknown {
   if (typeof err !== 'object' || err === null || err instanceof CommandError) return err;
-  const message = storeFailure(err as SystemError, config);
+  const message = storeFailure(err as SystemError, config, names);
   return message === undefined ? err : new CommandError(message);
 }
 
