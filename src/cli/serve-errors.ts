@@ -171,6 +171,12 @@ function dataDirFailure(e: SystemError, config: Pick<Config, 'dataDir'>, names: 
     case 'SQLITE_PERM':
     case 'SQLITE_AUTH':
       return `${file} cannot be written (read-only file, folder or file system); ${use}, or fix its permissions`;
+    case 'SQLITE_BUSY':
+    case 'SQLITE_LOCKED':
+      return (
+        `${file} is held by another process, which lets no other open it meanwhile (\`logwarden copy\` holds the store it copies ` +
+        'until the copy ends): try again once that process is done'
+      );
     case 'SQLITE_FULL':
       return `the disk holding ${file} is full; free some space or ${use}`;
     case 'SQLITE_IOERR':

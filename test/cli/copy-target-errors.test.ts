@@ -1,6 +1,7 @@
 /**
  * `logwarden copy`: a target that cannot be opened is explained with the options that name the
  * target (--to-database-url, --to-data-dir), not with the source's --database-url or --data-dir.
+ * A store a copy holds is refused to other commands saying so.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -38,5 +39,26 @@ describe('logwarden copy, a target that cannot be opened', () => {
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /is a file, not a directory; use --to-data-dir to choose another directory/);
     assert.doesNotMatch(r.stderr, /LOGWARDEN_DATA_DIR|use --data-dir/);
+  });
+});
+
+describe('a store held by logwarden copy', () => {
+  it('is refused to another command with what holds it, not "database is locked"', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'logwarden-copy-held-'));
+    try {
+      const store = openSqliteStore({ dataDir: dir });
+      await store.createTenant({ id: '7', name: 'Acme' });
+      const held = await store.exportAll();
+      try {
+        const r = await runCli(['tenants', 'list', '--data-dir', dir]);
+        assert.equal(r.code, 1, r.stderr);
+        assert.match(r.stderr, /logwarden\.db is held by another process.*`logwarden copy` holds the store it copies until the copy ends/);
+      } finally {
+        await held.close();
+        await store.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
