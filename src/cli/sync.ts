@@ -107,6 +107,8 @@ function printRound(round: MirrorRound, flags: SyncFlags): void {
               ...(o.report.pastSourceRetention
                 ? { pastSourceRetention: { from: iso(o.report.pastSourceRetention.fromMs), to: iso(o.report.pastSourceRetention.toMs) } }
                 : {}),
+              // A first run's --since further back than the source keeps the type: it holds entries from `from` only.
+              ...(o.report.sinceBeforeSourceRetention ? { sourceHoldsFrom: iso(o.report.sinceBeforeSourceRetention.fromMs) } : {}),
               // The range mirrored before this run's overlap window, counted on both sides (null: nothing to check).
               check: o.report.check
                 ? {

@@ -183,7 +183,18 @@ function registerTenantShow(tenants: Command): void {
       const mirrors = await store.listCheckpoints(id);
       const oldest = mirrors.length === 0 ? undefined : Math.min(...mirrors.map((m) => m.throughMs));
       if (opts.json) {
-        printJson({ id: t.id, name: t.name, createdAt: t.createdAt, limits: e, retention, activeHolds, mirrors: mirrors.length, log: tree ?? null });
+        printJson({
+          id: t.id,
+          name: t.name,
+          createdAt: t.createdAt,
+          limits: e,
+          retention,
+          activeHolds,
+          mirrors: mirrors.length,
+          // Every mirror into the tenant is complete at least through this time (null: none).
+          mirrorsCompleteThrough: oldest === undefined ? null : new Date(oldest).toISOString(),
+          log: tree ?? null,
+        });
         return;
       }
       printTable(

@@ -93,6 +93,11 @@ export interface MirrorReport {
    * there before this run could read it.
    */
   readonly pastSourceRetention?: { readonly fromMs: number; readonly toMs: number; readonly retentionMs: number };
+  /**
+   * A first run whose start (`sinceMs`) lies further back than the source keeps the type: the
+   * source holds its entries from `fromMs` only, so that is where the mirror begins in effect.
+   */
+  readonly sinceBeforeSourceRetention?: { readonly fromMs: number; readonly retentionMs: number };
 }
 
 export const DEFAULT_SILENT_AFTER_MS = 72 * 3_600_000;
@@ -201,6 +206,10 @@ export async function mirrorType(target: MirrorTarget, client: LogsClient, req: 
     checkpointMs !== undefined && deletedBefore !== undefined && checkpointMs < deletedBefore
       ? { fromMs: checkpointMs, toMs: deletedBefore, retentionMs: req.sourceRetentionMs! }
       : undefined;
+  const sinceBeforeSourceRetention =
+    checkpointMs === undefined && deletedBefore !== undefined && req.sinceMs < deletedBefore
+      ? { fromMs: deletedBefore, retentionMs: req.sourceRetentionMs! }
+      : undefined;
   const silentAfterMs = req.silentAfterMs ?? DEFAULT_SILENT_AFTER_MS;
   const silent = fetched === 0 && storedBefore > 0 && !(await hasEntriesSince(store, tenantId, req.logType, req.untilMs - silentAfterMs));
   return {
@@ -217,6 +226,7 @@ export async function mirrorType(target: MirrorTarget, client: LogsClient, req: 
     ...(check ? { check } : {}),
     ...(interrupted ? { interrupted } : {}),
     ...(pastSourceRetention ? { pastSourceRetention } : {}),
+    ...(sinceBeforeSourceRetention ? { sinceBeforeSourceRetention } : {}),
   };
 }
 
@@ -286,12 +296,16 @@ export function checkWarning(logType: string, c: MirrorCheck, nowMs: number): st
   return undefined;
 }
 
+const daysText = (ms: number) => {
+  const days = Math.round(ms / 86_400_000);
+  return days === 1 ? '1 day' : `${days} days`;
+};
+
 /** What the operator must hear of a mirror that fell further behind than the source keeps its entries. */
 export function pastRetentionWarning(logType: string, past: NonNullable<MirrorReport['pastSourceRetention']>): string {
-  const days = Math.round(past.retentionMs / 86_400_000);
   return (
     `${logType}: the earlier runs left the mirror complete only through ${iso(past.fromMs)}, and the source keeps ${logType} ` +
-    `${days === 1 ? '1 day' : `${days} days`}: entries it held from ${iso(past.fromMs)} to ${iso(past.toMs)} may have been deleted there ` +
+    `${daysText(past.retentionMs)}: entries it held from ${iso(past.fromMs)} to ${iso(past.toMs)} may have been deleted there ` +
     'before this run read them, and are then lost to the mirror. Run sync more often than that, and check that it runs ' +
     '(logwarden tenants mirrors --stale-after)'
   );
@@ -318,6 +332,13 @@ export async function mirrorTypes(target: MirrorTarget, client: LogsClient, req:
       });
       round.outcomes.push({ logType, report });
       if (report.pastSourceRetention) round.warnings.push(pastRetentionWarning(logType, report.pastSourceRetention));
+      if (report.sinceBeforeSourceRetention) {
+        const { fromMs, retentionMs } = report.sinceBeforeSourceRetention;
+        round.warnings.push(
+          `${logType}: the source keeps ${logType} ${daysText(retentionMs)}, so it no longer holds what --since asks for before ${iso(fromMs)}: ` +
+            'the mirror begins there, with what the source still has',
+        );
+      }
       const gap = report.check && checkWarning(logType, report.check, req.untilMs);
       if (gap) round.warnings.push(gap);
       if (!report.silent) silent.delete(logType);

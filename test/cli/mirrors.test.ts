@@ -224,7 +224,10 @@ describe('logwarden tenants mirrors', () => {
       /\nmirrors +2, all complete through 2026-06-12T08:00:00\.000Z \(logwarden tenants mirrors 100000000000000001\)\n/,
     );
     assert.match((await show('300000000000000003')).stdout, /\nmirrors +none\n/);
-    assert.equal(JSON.parse((await show(B, ['--json'])).stdout).mirrors, 1);
+    const b = JSON.parse((await show(B, ['--json'])).stdout) as { mirrors: number; mirrorsCompleteThrough: string | null };
+    assert.deepEqual([b.mirrors, b.mirrorsCompleteThrough], [1, '2026-06-15T11:50:00.000Z']);
+    const none = JSON.parse((await show('300000000000000003', ['--json'])).stdout) as { mirrorsCompleteThrough: string | null };
+    assert.equal(none.mirrorsCompleteThrough, null);
   });
 
   it('refuses an unknown tenant and a --stale-after that is not a duration', async () => {

@@ -253,6 +253,14 @@ describe('the mirror of one log type', () => {
         `entries it held from ${new Date(now - 20 * DAY).toISOString()} to ${new Date(now - 14 * DAY).toISOString()} may have been deleted there before this run read them, ` +
         'and are then lost to the mirror. Run sync more often than that, and check that it runs (logwarden tenants mirrors --stale-after)',
     ]);
+    // A first run asked to start further back than the source keeps the type is told where the source's entries begin.
+    assert.equal(await store.forgetCheckpoints(tenantId, server.url), 1);
+    const first30 = await mirrorTypes(target, client, { ...req, sinceMs: now - 30 * DAY }, new Set());
+    assert.deepEqual(first30.outcomes[0]!.report!.sinceBeforeSourceRetention, { fromMs: now - 14 * DAY, retentionMs: 14 * DAY });
+    assert.deepEqual(first30.warnings, [
+      `AccessLog: the source keeps AccessLog 14 days, so it no longer holds what --since asks for before ${new Date(now - 14 * DAY).toISOString()}: ` +
+        'the mirror begins there, with what the source still has',
+    ]);
     // Of a source whose retention is not known, nothing is said.
     await store.setCheckpoint({ source: server.url, tenantId, logType: 'AccessLog', throughMs: now - 20 * DAY, entriesSeen: 3 });
     assert.deepEqual((await mirrorTypes(target, client, { ...req, sourceRetention: undefined }, new Set())).warnings, []);
