@@ -10,6 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { type Browser, chromium } from 'playwright-core';
 import { startTestApp, type TestApp } from '../support/app.ts';
+import { tryListLogs } from '../support/docs-page.ts';
 import { unavailable } from '../support/services.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -68,18 +69,8 @@ describe('/docs in a browser', { skip }, () => {
   it('lists log entries from "Try it out" with Basic credentials, first with the values the form fills in', async () => {
     const page = await browser.newPage();
     await page.goto(`${url}/docs`);
-    // Authorize with the reader's access key and secret.
-    await page.locator('button.authorize').first().click();
-    const basic = page.locator('.auth-container', { hasText: 'basic' });
-    await basic.locator('input[type=text]').fill(t.readKey.accessKey);
-    await basic.locator('input[type=password]').fill(t.readKey.secret);
-    await basic.locator('button.authorize').click();
-    await page.locator('button.btn-done').first().click();
-
-    // The list operation itself, not the extensions under /v2/logs/.
-    const op = page.locator('.opblock-get').filter({ has: page.locator('.opblock-summary-path', { hasText: /^\/v2\/logs$/ }) });
-    await op.locator('.opblock-summary').click();
-    await op.locator('button.try-out__btn').click();
+    // Authorized with the reader's access key and secret.
+    const op = await tryListLogs(page, t.readKey);
     const answer = async (): Promise<string> => {
       await op.locator('button.execute').click();
       const body = op.locator('.responses-wrapper .live-responses-table .response-col_description pre').first();

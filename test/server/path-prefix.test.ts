@@ -14,6 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { chromium } from 'playwright-core';
 import { startTestApp, type TestApp } from '../support/app.ts';
+import { tryListLogs } from '../support/docs-page.ts';
 import { unavailable } from '../support/services.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -148,15 +149,7 @@ describe('under a path prefix a reverse proxy adds', () => {
       await page.locator('p.integrity.ok').waitFor({ timeout: 20_000 });
 
       await page.goto(`${base}docs`);
-      await page.locator('button.authorize').first().click();
-      const basic = page.locator('.auth-container', { hasText: 'basic' });
-      await basic.locator('input[type=text]').fill(t.readKey.accessKey);
-      await basic.locator('input[type=password]').fill(t.readKey.secret);
-      await basic.locator('button.authorize').click();
-      await page.locator('button.btn-done').first().click();
-      const op = page.locator('.opblock-get').filter({ has: page.locator('.opblock-summary-path', { hasText: /^\/v2\/logs$/ }) });
-      await op.locator('.opblock-summary').click();
-      await op.locator('button.try-out__btn').click();
+      const op = await tryListLogs(page, t.readKey);
       await op.locator('button.execute').click();
       await op.locator('.live-responses-table .response .response-col_status').first().waitFor({ timeout: 20_000 });
       assert.equal(await op.locator('.live-responses-table .response .response-col_status').first().textContent(), '200');
