@@ -81,6 +81,8 @@ export class CopyMismatchError extends Error {
 }
 
 const byKey = <T>(list: readonly T[], key: (x: T) => string): T[] => [...list].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+/** Whether two lists hold the same records, in whatever order (sorted by `key`). */
+const sameRecords = <T>(a: readonly T[], b: readonly T[], key: (x: T) => string): boolean => isDeepStrictEqual(byKey(a, key), byKey(b, key));
 
 /**
  * Checks the target (opened afresh after the copy, with the same log settings as the source)
@@ -101,23 +103,9 @@ export async function checkCopy(target: Store, expected: CopyExpectation): Promi
   for (const t of expected.tenants) {
     const id = t.tenant.id;
     const say = (what: string) => problems.push(`tenant ${id}: ${what}`);
-    const keys = await target.listAccessKeys(id);
-    if (
-      !isDeepStrictEqual(
-        byKey(keys, (k) => k.accessKey),
-        byKey(t.accessKeys, (k) => k.accessKey),
-      )
-    )
-      say('its access keys differ');
+    if (!sameRecords(await target.listAccessKeys(id), t.accessKeys, (k) => k.accessKey)) say('its access keys differ');
     if (!isDeepStrictEqual(await target.getRetention(id), t.retention)) say('its retention settings differ');
-    const holds = await target.listHolds({ tenantId: id, includeReleased: true });
-    if (
-      !isDeepStrictEqual(
-        byKey(holds, (h) => h.id),
-        byKey(t.holds, (h) => h.id),
-      )
-    )
-      say('its legal holds differ');
+    if (!sameRecords(await target.listHolds({ tenantId: id, includeReleased: true }), t.holds, (h) => h.id)) say('its legal holds differ');
     for (const c of t.syncCheckpoints) {
       if (!isDeepStrictEqual(await target.getCheckpoint(c.source, id, c.logType), c))
         say(`its sync checkpoint of ${c.source} (${c.logType}) differs`);
