@@ -9,6 +9,7 @@ import { DATABASE_FILE, openSqliteStore, type SqliteStore } from '../../src/stor
 import { MIGRATIONS } from '../../src/store/sqlite/migrations.ts';
 import type { Store } from '../../src/store/store.ts';
 import { noteOfRow } from '../../src/store/tree-checkpoint-rows.ts';
+import { LogKeys } from '../../src/store/tree-keys.ts';
 import { openCheckpoint } from '../../src/tlog/checkpoint.ts';
 import { proveConsistency, verifyConsistency } from '../../src/tlog/consistency-proof.ts';
 import { buildEntryLeaf } from '../../src/tlog/entry-leaf.ts';
@@ -282,6 +283,35 @@ describe('SQLite verifiable log', () => {
       await assert.rejects(store.append(A, [makeEntry('AccessLog', T0 + 5)]), rolledBack);
     } finally {
       await store.close();
+    }
+  });
+
+  it('a checkpoint another process commits while a store checks its logs is not taken for a rollback', async () => {
+    const writer = openSqliteStore({ dataDir: dir });
+    const reader = openSqliteStore({ dataDir: dir });
+    const signer = Object.getOwnPropertyDescriptor(LogKeys.prototype, 'signer')!;
+    try {
+      await writer.createTenant({ id: A, name: 'A' });
+      await writer.append(A, [makeEntry('AccessLog', T0)]);
+      // Once the reader has begun reading the database, and before it opens the checkpoint it read:
+      // the writer commits a larger one, which the witness records.
+      let committed = false;
+      Object.defineProperty(LogKeys.prototype, 'signer', {
+        ...signer,
+        value(this: LogKeys, tenantId: string) {
+          if (!committed) {
+            committed = true;
+            void writer.append(A, [makeEntry('AccessLog', T0 + 1)]);
+          }
+          return (signer.value as LogKeys['signer']).call(this, tenantId);
+        },
+      });
+      await reader.checkLogs();
+      assert.ok(committed, 'the writer committed while the reader checked');
+    } finally {
+      Object.defineProperty(LogKeys.prototype, 'signer', signer);
+      await reader.close();
+      await writer.close();
     }
   });
 

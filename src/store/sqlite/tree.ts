@@ -18,7 +18,7 @@
 import type Database from 'better-sqlite3';
 import { type Checkpoint, openCheckpoint, parseCheckpoint } from '../../tlog/checkpoint.ts';
 import { TILE_WIDTH } from '../../tlog/tile.ts';
-import type { LogWitness } from '../log-witness.ts';
+import type { LogWitness, Witnessed } from '../log-witness.ts';
 import { type SignedTreeHead, StoreRolledBackError, type TenantLog } from '../store.ts';
 import { appendToTree, type TreeTip, tileRootOf } from '../tree-append.ts';
 import { signNextCheckpointNow, unopenedCheckpoint } from '../tree-checkpoint.ts';
@@ -165,11 +165,15 @@ export class SqliteTree {
    * per distinct note): a stored checkpoint edited, or signed by another key under this origin
    * (the signing secret changed), is refused rather than extended.
    */
-  private latest(tid: number, tenantId: string): { note: string; checkpoint: Checkpoint } | undefined {
+  private latest(
+    tid: number,
+    tenantId: string,
+    seen = this.witnessOf(this.keys.origin(tenantId)),
+  ): { note: string; checkpoint: Checkpoint } | undefined {
     const origin = this.keys.origin(tenantId);
     const row = this.q.latest.get(tid, origin);
     if (row === undefined) {
-      this.holdAgainstWitness(origin, undefined);
+      this.holdAgainstWitness(origin, undefined, seen);
       return undefined;
     }
     const note = noteOfRow(origin, row.size, row);
@@ -181,20 +185,30 @@ export class SqliteTree {
     } catch (err) {
       throw unopenedCheckpoint(origin, row.size, err);
     }
-    this.holdAgainstWitness(origin, checkpoint);
+    this.holdAgainstWitness(origin, checkpoint, seen);
     const opened = { note, checkpoint };
     this.opened.set(tid, opened);
     return opened;
   }
 
   /**
-   * Once per origin and process: the stored log's last checkpoint against the largest the
-   * witness saw signed. Smaller (or none), or as large with another root, is a store put back
-   * to an earlier state: nothing is signed over it, which would contradict what was signed.
+   * What the witness saw signed of `origin`, while it is still to be held against it. Read
+   * before the database: the witness records a checkpoint once it has committed, so read first
+   * it never runs ahead of what a read transaction begun after sees (read after, it could hold
+   * a checkpoint another process committed since the transaction began, taken for a rollback).
    */
-  private holdAgainstWitness(origin: string, last: Checkpoint | undefined): void {
+  private witnessOf(origin: string): Witnessed | undefined {
+    return this.witness && !this.witnessed.has(origin) ? this.witness.signed(origin) : undefined;
+  }
+
+  /**
+   * Once per origin and process: the stored log's last checkpoint against `seen`, the largest
+   * the witness saw signed (witnessOf, read before). Smaller (or none), or as large with another
+   * root, is a store put back to an earlier state: nothing is signed over it, which would
+   * contradict what was signed.
+   */
+  private holdAgainstWitness(origin: string, last: Checkpoint | undefined, seen: Witnessed | undefined): void {
     if (!this.witness || this.witnessed.has(origin)) return;
-    const seen = this.witness.signed(origin);
     const size = last?.size ?? 0;
     if (seen && (seen.size > size || (seen.size === size && last !== undefined && !seen.root.equals(last.rootHash)))) {
       throw new StoreRolledBackError(
@@ -214,12 +228,14 @@ export class SqliteTree {
    * Says whether any tenant has a checkpoint under the current prefix.
    */
   checkAll(tenants: readonly { tid: number; tenantId: string }[]): boolean {
+    // Every origin's witness before the first read of the database (witnessOf).
+    const seen = new Map(tenants.map(({ tenantId }) => [tenantId, this.witnessOf(this.keys.origin(tenantId))]));
     let opened = false;
     for (const { tid, tenantId } of tenants) {
       const origin = this.keys.origin(tenantId);
       const row = this.q.latest.get(tid, origin);
       if (row !== undefined && !opened) {
-        this.latest(tid, tenantId); // opened, then held against the witness
+        this.latest(tid, tenantId, seen.get(tenantId)); // opened, then held against the witness
         opened = true;
         continue;
       }
@@ -229,10 +245,10 @@ export class SqliteTree {
         try {
           last = parseCheckpoint(note.slice(0, note.indexOf('\n\n') + 1));
         } catch {
-          this.latest(tid, tenantId); // says what is wrong with it
+          this.latest(tid, tenantId, seen.get(tenantId)); // says what is wrong with it
         }
       }
-      this.holdAgainstWitness(origin, last);
+      this.holdAgainstWitness(origin, last, seen.get(tenantId));
     }
     return opened;
   }
