@@ -54,8 +54,7 @@ export async function copyStore(
   if (!target.importAll) throw new Error(`copying into a ${target.kind} store is not supported`);
   const from: StoreExport = await source.exportAll();
   try {
-    const treeSizes = new Map(from.tenants.map((t) => [t.tenant.id, from.tree(t.tenant.id).size]));
-    const expected = { tenants: from.tenants, treeSizes, secrets: from.secrets.length };
+    const expected = expectationOf(from);
     const total = expectedEntries(expected);
     progress?.({ entries: 0, total });
     await target.importAll(from, progress && (({ entries }) => progress({ entries, total })));
@@ -63,6 +62,29 @@ export async function copyStore(
   } finally {
     await from.close();
   }
+}
+
+function expectationOf(from: StoreExport): CopyExpectation {
+  const treeSizes = new Map(from.tenants.map((t) => [t.tenant.id, from.tree(t.tenant.id).size]));
+  return { tenants: from.tenants, treeSizes, secrets: from.secrets.length };
+}
+
+/**
+ * Checks a store as `checkCopy` checks a copy, against what it reads out of itself (a backup,
+ * opened read-only): per tenant, the entries it counts per log type against those a page
+ * finds, and its verifiable log (size, root recomputed from the stored hashes, the last signed
+ * checkpoint verified with the tenant's key). CopyMismatchError names every problem.
+ */
+export async function checkStore(store: Store): Promise<CopySummary> {
+  if (!store.exportAll) throw new Error(`checking a ${store.kind} store as a whole is not supported`);
+  const from = await store.exportAll();
+  let expected: CopyExpectation;
+  try {
+    expected = expectationOf(from);
+  } finally {
+    await from.close();
+  }
+  return checkCopy(store, expected);
 }
 
 /** Entries the expectation counts over all tenants. */
@@ -120,11 +142,13 @@ export async function checkCopy(target: Store, expected: CopyExpectation): Promi
     const size = expected.treeSizes.get(id) ?? 0;
     const log = await target.log?.(id);
     let root = '';
-    if (!log) say('its verifiable log is missing');
-    else {
+    // A store opened read-only gives no log of a tenant that has signed nothing yet.
+    if (!log) {
+      if (size > 0) say('its verifiable log is missing');
+    } else {
       if (log.verifierKey !== t.verifierKey)
         say(`its log key is ${log.verifierKey}, the source's ${t.verifierKey} (another LOGWARDEN_LOG_SIGNING_SECRET?)`);
-      if (log.checkpoint.size !== size) say(`its tree has ${size} leaves, the target's last checkpoint ${log.checkpoint.size}`);
+      if (log.checkpoint.size !== size) say(`its tree has ${size} leaves, its last checkpoint ${log.checkpoint.size}`);
       if (t.latest !== undefined && log.checkpoint.note !== t.latest.note) say("the target's last signed checkpoint is not the source's");
       if (size > 0) {
         // The root again from the stored hashes: the last leaf's hash and its inclusion proof.
@@ -132,9 +156,9 @@ export async function checkCopy(target: Store, expected: CopyExpectation): Promi
         const proof = await proveInclusion(size - 1, size, log.reader);
         const computed = rootFromInclusionProof(last!, size - 1, size, proof);
         if (computed === null || !hashesEqual(computed, log.checkpoint.rootHash))
-          say("the target's stored tree hashes do not give its checkpoint's root");
+          say("its stored tree hashes do not give its last checkpoint's root");
         const [text] = await log.leaves(size - 1, 1);
-        if (text === undefined || !hashesEqual(leafHash(text), last!)) say("the target's last leaf text does not hash to its stored leaf hash");
+        if (text === undefined || !hashesEqual(leafHash(text), last!)) say('its last leaf text does not hash to its stored leaf hash');
       }
       root = encodeBase64(log.checkpoint.rootHash);
     }

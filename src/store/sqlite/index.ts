@@ -47,6 +47,7 @@ import {
   type BackgroundErrorReporter,
   reportSchemaUpgrade,
   reportToStderr,
+  SchemaTooNewError,
   type SchemaUpgradeReporter,
   StoreInconsistencyError,
   UnknownTenantError,
@@ -57,7 +58,7 @@ import { type LeafRecord, leafRecordOf } from '../tree-leaf-records.ts';
 import { reportTreeProgress, type TreeOptions } from '../tree-upgrade.ts';
 import { countPosted, userHourlyTallies, userPage, wholeHours } from '../user-filter.ts';
 import { prepareDataDir } from './data-dir.ts';
-import { migrate } from './migrations.ts';
+import { migrate, SCHEMA_VERSION } from './migrations.ts';
 import { SqlitePurge } from './purge.ts';
 import { SqliteRetention } from './retention.ts';
 import { Sealer } from './sealer.ts';
@@ -154,13 +155,35 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
   }
 }
 
+/**
+ * Opens the SQLite database `file` as a store that only reads (a backup being checked): nothing
+ * is written to it, no file is made beside it, no background work runs, and no witness is held
+ * against it. Its schema must be this version's (an earlier one would need an upgrade, which
+ * writes); the log keys are its own unless `log` gives them.
+ */
+export function openSqliteFileReadOnly(file: string, options: Pick<SqliteStoreOptions, 'log'> = {}): SqliteStore {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    db.pragma('busy_timeout = 10000');
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version > SCHEMA_VERSION) throw new SchemaTooNewError(version, SCHEMA_VERSION);
+    if (version < SCHEMA_VERSION)
+      throw new StoreInconsistencyError(`the store's schema is version ${version}, earlier than this logwarden's (${SCHEMA_VERSION})`);
+    return new SqliteStore(db, options);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   private readonly tids = new Map<string, number>();
   private readonly typeIds = new Map<string, number>();
 
   private readonly q;
-  private readonly witness: LogWitness;
+  /** None when the store is opened read-only (openSqliteFileReadOnly). */
+  private readonly witness: LogWitness | null;
   /** Whether the origin prefix is the default `logwarden/<store id>`, random per database. */
   private readonly ownOriginPrefix: boolean;
   /**
@@ -297,8 +320,15 @@ export class SqliteStore implements Store {
       ),
     };
     const secret = (name: string, create: () => string): string => {
-      this.q.addSecret.run(name, create());
-      return this.q.secret.get(name)!.value;
+      if (!db.readonly) this.q.addSecret.run(name, create());
+      const value = this.q.secret.get(name)?.value;
+      // Read-only, a store whose servers were given their log settings keeps none of its own.
+      if (value === undefined) {
+        throw new StoreInconsistencyError(
+          `the store keeps no ${name}: its servers were given LOGWARDEN_LOG_SIGNING_SECRET and LOGWARDEN_LOG_ORIGIN_PREFIX, give them here too`,
+        );
+      }
+      return value;
     };
     this.ownOriginPrefix = options.log?.originPrefix == null;
     const keys = new LogKeys(
@@ -307,7 +337,7 @@ export class SqliteStore implements Store {
       this.ownOriginPrefix,
     );
     // Beside the database file unless configured elsewhere: a backup put back in its place leaves the witness as it was.
-    this.witness = new LogWitness(options.witnessDir ?? dirname(db.name));
+    this.witness = db.readonly ? null : new LogWitness(options.witnessDir ?? dirname(db.name));
     const report = options.onBackgroundError ?? reportToStderr;
     this.tree = new SqliteTree(
       db,
@@ -318,6 +348,14 @@ export class SqliteStore implements Store {
     );
     this.retention = new SqliteRetention(db);
     this.purger = new SqlitePurge(db, this.segments, this.tree, this.retention);
+    this.sealer = new Sealer(db, this.segments, (tid, typeId) => this.ownerOf(tid, typeId), {
+      sealAgeMs: options.sealAgeMs ?? DEFAULT_SEAL_AGE_MS,
+      intervalMs: options.sealIntervalMs ?? 1000,
+      now: this.now,
+      report: options.onBackgroundError ?? reportToStderr,
+    });
+    // Read-only: a store of this version as written (a backup being checked), no work of its own.
+    if (db.readonly) return;
     backfillTrees(
       db,
       this.tree,
@@ -326,12 +364,6 @@ export class SqliteStore implements Store {
       options.onTreeProgress ?? reportTreeProgress,
       options.treeBackfillChunk,
     );
-    this.sealer = new Sealer(db, this.segments, (tid, typeId) => this.ownerOf(tid, typeId), {
-      sealAgeMs: options.sealAgeMs ?? DEFAULT_SEAL_AGE_MS,
-      intervalMs: options.sealIntervalMs ?? 1000,
-      now: this.now,
-      report: options.onBackgroundError ?? reportToStderr,
-    });
     // Segments sealed before the user index existed are indexed before the store is used.
     while (db.transaction(() => this.segments.indexPending(64, (tid, typeId) => this.ownerOf(tid, typeId))).immediate() > 0);
     this.sealer.start();
@@ -384,7 +416,7 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     this.sealer.stop();
     if (this.db.open) this.db.close();
-    this.witness.close();
+    this.witness?.close();
   }
 
   private tid(tenantId: string): number | undefined {
@@ -693,6 +725,11 @@ export class SqliteStore implements Store {
   async leafIndexes(tenantId: string, seqs: readonly number[]): Promise<number[]> {
     const tid = this.tid(tenantId);
     return tid === undefined ? seqs.map(() => -1) : this.db.transaction(() => this.tree.leafIndexes(tid, seqs)).deferred();
+  }
+
+  async backupTo(file: string): Promise<void> {
+    // One read transaction, as of one moment: writers of other processes go on meanwhile.
+    this.db.prepare('VACUUM INTO ?').run(file);
   }
 
   async exportAll(): Promise<StoreExport> {

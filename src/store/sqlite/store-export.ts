@@ -8,19 +8,10 @@
  */
 import type Database from 'better-sqlite3';
 import type { AccessKeyRecord, Checkpoint, LegalHold, RetentionSettings, Tenant } from '../store.ts';
-import {
-  type CheckpointText,
-  type EntryRow,
-  type HighHashRow,
-  type ReceiptText,
-  type SeqRunRow,
-  type StoreExport,
-  StoreInUseError,
-  type TenantExport,
-  type TreeExport,
-} from '../store-transfer.ts';
+import type { CheckpointText, EntryRow, HighHashRow, ReceiptText, SeqRunRow, StoreExport, TenantExport, TreeExport } from '../store-transfer.ts';
 import { noteOfRow } from '../tree-checkpoint-rows.ts';
 import type { LogKeys } from '../tree-keys.ts';
+import { holdExclusively } from './exclusive.ts';
 import type { Owner, Segments } from './segments.ts';
 
 const BATCH = 1000;
@@ -30,8 +21,6 @@ const BATCH = 1000;
  * one batch of gigabytes, more than a PostgreSQL import can send as one statement's parameter.
  */
 export const BATCH_BYTES = 16 * 1024 * 1024;
-/** How long the export waits for other connections to the database to go before it says the store is in use. */
-const IN_USE_WAIT_MS = 2000;
 
 export interface SqliteExportParts {
   readonly db: Database.Database;
@@ -60,20 +49,11 @@ async function* batches<R, K>(read: (after: K) => R[], keyOf: (row: R) => K, sta
 export function exportSqliteStore(p: SqliteExportParts): StoreExport {
   const { db } = p;
   p.pause();
-  // Exclusive locking: granted only while no other connection (of a server, a command) has the
-  // database open, and then no other can open it until the export is closed.
-  db.pragma('locking_mode = EXCLUSIVE');
-  const busyTimeout = db.pragma('busy_timeout', { simple: true }) as number;
   try {
-    db.pragma(`busy_timeout = ${IN_USE_WAIT_MS}`);
-    db.exec('BEGIN EXCLUSIVE');
+    holdExclusively(db);
   } catch (err) {
-    db.pragma('locking_mode = NORMAL');
     p.resume();
-    if ((err as { code?: unknown }).code === 'SQLITE_BUSY') throw new StoreInUseError();
     throw err;
-  } finally {
-    db.pragma(`busy_timeout = ${busyTimeout}`);
   }
   let open = true;
   const q = {

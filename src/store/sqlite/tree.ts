@@ -320,9 +320,11 @@ export class SqliteTree {
   }
 
   /** The tenant's log as of its latest checkpoint (signing the first one when there is none). */
-  log(tid: number, tenantId: string): TenantLog {
+  log(tid: number, tenantId: string): TenantLog | undefined {
     let head = this.db.transaction(() => this.latest(tid, tenantId)).deferred();
     if (!head) {
+      // Read-only (a backup being checked) nothing is signed: a log that signed nothing yet has none to give.
+      if (this.db.readonly) return undefined;
       head = this.db.transaction(() => this.sign(tid, tenantId, this.tip(tid).size)).immediate();
       this.committed();
     }

@@ -1,0 +1,176 @@
+/** `logwarden backup` — a checked copy of the embedded SQLite store in one file, made while servers run. */
+import { closeSync, existsSync, linkSync, mkdtempSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import type { Config } from '../config.ts';
+import type { BackupCheck } from '../store/sqlite/backup-file.ts';
+import { CopyMismatchError } from '../store/store-copy.ts';
+import type { LogKeyOptions } from '../store/tree-keys.ts';
+import { counted, printJson, type StoreFlags, storeConfigFrom, storeOptions, storePlace, withExistingStore, writeFailure } from './common.ts';
+import { CommandError, UsageError } from './exit-codes.ts';
+import { DATABASE_FILE } from './serve-errors.ts';
+
+/** The SQLite side of backups, loaded when used: the command line stays free of the driver until then. */
+export const backupFiles = () => import('../store/sqlite/backup-file.ts');
+
+interface BackupFlags extends StoreFlags {
+  out: string;
+  force?: boolean;
+  json?: boolean;
+}
+
+const HELP = `
+Writes a copy of the embedded SQLite store (--data-dir) into one file, while servers run and
+ingest: a consistent copy, as of the moment it began, holding every entry acknowledged before
+then. Nothing else is needed to restore it (no -wal file): \`logwarden restore FILE\`.
+
+The file is readable by its owner only (mode 0600). It is written under a temporary name in
+the folder of --out and renamed at the end, after it was checked: SQLite's integrity check,
+then per tenant its entries and its verifiable log (size, root recomputed from the stored
+hashes, the last signed checkpoint verified with the tenant's key). A backup cut short leaves
+no file under the name of --out. An existing file is replaced only with --force.
+
+Give the same LOGWARDEN_LOG_SIGNING_SECRET and LOGWARDEN_LOG_ORIGIN_PREFIX as the servers, if
+they set them. The witness (log-witness.db) is not part of the backup: it stays where it is,
+and tells when a backup put back holds an earlier log than was signed.
+
+A PostgreSQL store (--database-url) is backed up with PostgreSQL's own tools (pg_dump).
+`;
+
+/** The refusal of a PostgreSQL store: its own tools, with an example. */
+export const PG_DUMP =
+  'backup copies the embedded SQLite store (--data-dir); a PostgreSQL store is backed up with pg_dump, e.g. ' +
+  'pg_dump --format=custom --file=logwarden-$(date +%F).dump "$LOGWARDEN_DATABASE_URL" (pg_restore puts it back)';
+
+export function registerBackup(program: Command): void {
+  storeOptions(
+    program
+      .command('backup')
+      .description('write a checked copy of the SQLite store into one file, while servers run (mode 0600)')
+      .requiredOption('--out <file>', 'the backup file to write')
+      .option('--force', 'replace --out if it exists')
+      .option('--json', 'print {"file", "bytes", "schemaVersion", "entries", "tenants"} as JSON')
+      .addHelpText(
+        'after',
+        `${HELP}
+Examples:
+  logwarden backup --data-dir /var/lib/logwarden --out /backups/logwarden-$(date +%F).db
+  # crontab: every night at 02:15, mailed only when it fails (% is special in crontab, hence \\%)
+  15 2 * * *  logwarden backup --data-dir /var/lib/logwarden --out /backups/logwarden-$(date +\\%F).db > /dev/null
+`,
+      ),
+  ).action(async (opts: BackupFlags) => {
+    const config = storeConfigFrom(opts);
+    if (config.databaseUrl) throw new UsageError(PG_DUMP);
+    const { syncFile } = await backupFiles();
+    const out = resolve(opts.out);
+    if (existsSync(out) && !opts.force) throw new CommandError(`${out} exists: give another --out, or --force to replace it`);
+    if (existsSync(out) && statSync(out).isDirectory()) throw new CommandError(`${out} is a folder: give --out a file name`);
+    let staging: string;
+    try {
+      // Owner-only (mkdtemp makes it 0700), in the folder of --out so that the end is one rename.
+      staging = mkdtempSync(join(dirname(out), `.${basename(out)}.`));
+    } catch (err) {
+      throw new CommandError(writeFailure(dirname(out), err));
+    }
+    let check: BackupCheck;
+    let bytes: number;
+    try {
+      const staged = join(staging, basename(out));
+      closeSync(openSync(staged, 'wx', 0o600));
+      await withExistingStore(config, async (store) => {
+        if (!store.backupTo) throw new UsageError(PG_DUMP);
+        say(`backing up ${storePlace(config)} (${sizeOf(config.dataDir)}) into ${out}…`);
+        try {
+          await store.backupTo(staged);
+        } catch (err) {
+          throw new CommandError(`${writeFailure(out, err)}; no backup was written`);
+        }
+      });
+      say('checking the backup…');
+      check = await checkCopy(staged, config);
+      bytes = statSync(staged).size;
+      syncFile(staged);
+      place(staged, out, opts.force === true);
+      syncFile(dirname(out));
+    } finally {
+      rmSync(staging, { recursive: true, force: true });
+    }
+    const summary = check.summary!;
+    if (opts.json) {
+      printJson({ file: out, bytes, schemaVersion: check.schemaVersion, entries: summary.entries, tenants: summary.tenants });
+      return;
+    }
+    process.stdout.write(
+      [
+        `backed up ${storePlace(config)} into ${out} (${megabytes(bytes)}) and checked it:`,
+        ...tenantLines(check),
+        `${counted(summary.tenants.length, 'tenant')}, ${counted(summary.entries, 'entry', 'entries')}.`,
+      ].join('\n') + '\n',
+    );
+  });
+}
+
+/** Per tenant, as backup and restore say what a backup holds. */
+export function tenantLines(check: BackupCheck): string[] {
+  return (check.summary?.tenants ?? []).map(
+    (t) =>
+      `  tenant ${t.tenantId} (${t.name}): ${counted(t.entries, 'entry', 'entries')}, tree size ${t.treeSize} root ${t.root}: ` +
+      'the tree gives its last signed checkpoint',
+  );
+}
+
+/** The log keys the servers sign with, as opening the store takes them (open.ts). */
+function logKeysOf(config: Pick<Config, 'logSigningSecret' | 'logOriginPrefix'>): LogKeyOptions {
+  return { signingSecret: config.logSigningSecret ?? null, originPrefix: config.logOriginPrefix ?? null };
+}
+
+async function checkCopy(staged: string, config: Pick<Config, 'logSigningSecret' | 'logOriginPrefix'>): Promise<BackupCheck> {
+  try {
+    return await checkBackup(staged, config);
+  } catch (err) {
+    if (err instanceof BackupRefused) throw new CommandError(`the backup failed its check (${err.message}); no backup was written`);
+    throw err;
+  }
+}
+
+/** Why a backup file is not to be trusted, in words (a BackupFileError, or the problems a check of its logs found). */
+export class BackupRefused extends Error {}
+
+/** checkBackupFile with the servers' log keys; what is wrong with the file is a BackupRefused. */
+export async function checkBackup(file: string, config: Pick<Config, 'logSigningSecret' | 'logOriginPrefix'>): Promise<BackupCheck> {
+  const { BackupFileError, checkBackupFile } = await backupFiles();
+  try {
+    return await checkBackupFile(file, logKeysOf(config));
+  } catch (err) {
+    if (err instanceof CopyMismatchError) throw new BackupRefused(err.problems.join('; '));
+    if (err instanceof BackupFileError) throw new BackupRefused(err.message);
+    throw err;
+  }
+}
+
+/** Puts the checked copy under its name: never over a file that appeared meanwhile, unless `force`. */
+function place(staged: string, out: string, force: boolean): void {
+  try {
+    if (force) renameSync(staged, out);
+    else linkSync(staged, out);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new CommandError(`${out} exists: give another --out, or --force to replace it`);
+    throw new CommandError(`${writeFailure(out, err)}; no backup was written`);
+  }
+}
+
+/** What a long step is doing, on a terminal (off one, as from cron, a backup that succeeds prints only its summary). */
+export function say(line: string): void {
+  if (process.stderr.isTTY) process.stderr.write(`${line}\n`);
+}
+
+/** The store's database with its write-ahead log, in MiB. */
+function sizeOf(dataDir: string): string {
+  const files = [DATABASE_FILE, `${DATABASE_FILE}-wal`].map((name) => join(dataDir, name)).filter((path) => existsSync(path));
+  return megabytes(files.reduce((sum, path) => sum + statSync(path).size, 0));
+}
+
+export function megabytes(bytes: number): string {
+  return `${(bytes / 1048576).toFixed(1)} MiB`;
+}
