@@ -1,7 +1,9 @@
 /** `logwarden restore` — puts a backup of the SQLite store in place, keeping what it replaces, and says what the witness makes of it. */
-import { existsSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { CodedError } from '../errors.ts';
+import type { BackupCheck } from '../store/sqlite/backup-file.ts';
 import { StoreRolledBackError } from '../store/store.ts';
 import { StoreInUseError } from '../store/store-transfer.ts';
 import { BackupRefused, backupFiles, checkBackup, megabytes, say, tenantLines } from './backup.ts';
@@ -15,10 +17,11 @@ interface RestoreFlags extends StoreFlags {
 
 const HELP = `
 Puts a backup made by \`logwarden backup\` in place of the store of --data-dir. First the
-backup is checked, before anything is touched: SQLite's integrity check, that it is a
-logwarden store of a schema this version reads, and (of this version's schema) per tenant its
-entries and verifiable log. Then, refused while any process (a server, a command) has the
-store open:
+backup is copied into a folder of the data directory only its owner can enter, and that copy,
+which is what will be put in place, is checked before anything else is touched: SQLite's
+integrity check, that it is a logwarden store of a schema this version reads, and (of this
+version's schema) per tenant its entries and verifiable log. Then, refused while any process
+(a server, a command) has the store open:
   - the store it replaces is moved aside, never deleted: logwarden.db.replaced-<time>, with
     what its write-ahead log held folded in (no stale logwarden.db-wal is left for SQLite to
     replay onto the restored file);
@@ -68,6 +71,7 @@ Examples:
     try {
       const st = statSync(source);
       if (st.isDirectory()) throw new CommandError(`cannot read ${source}: it is a folder; give a backup file`);
+      accessSync(source, constants.R_OK);
       bytes = st.size;
     } catch (err) {
       if (err instanceof CommandError) throw err;
@@ -75,20 +79,16 @@ Examples:
     }
     const place = storePlace(config);
     say(`checking ${source} (${megabytes(bytes)})…`);
-    let check: Awaited<ReturnType<typeof checkBackup>>;
-    try {
-      check = await checkBackup(source, config);
-    } catch (err) {
-      if (err instanceof BackupRefused) throw new CommandError(`${source} cannot be restored: ${err.message}; nothing was changed`);
-      throw err;
-    }
     const { restoreBackupFile } = await backupFiles();
     const replacing = existsSync(target);
+    let check: BackupCheck;
     let replaced: string | undefined;
     try {
-      replaced = restoreBackupFile(config.dataDir, source, now());
+      ({ checked: check, replaced } = await restoreBackupFile(config.dataDir, source, now(), (copy) => checkBackup(copy, config)));
     } catch (err) {
+      if (err instanceof BackupRefused) throw new CommandError(`${source} cannot be restored: ${err.message}; nothing was changed`);
       if (err instanceof StoreInUseError) throw new CommandError(`${place}: ${err.message}; nothing was changed`);
+      if (err instanceof CodedError) throw err;
       throw new CommandError(`${writeFailure(config.dataDir, err)}; the store was not replaced`);
     }
     // As a server would open it: the witness, left in place, tells a log put back behind what was signed.

@@ -8,9 +8,9 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
@@ -201,6 +201,10 @@ describe('logwarden backup and restore', () => {
       assert.deepEqual([sha(join(data, 'logwarden.db')), sha(join(data, 'logwarden.db-wal'))], current);
     }
     assert.match((await runCli(['restore', other, '--data-dir', data])).stderr, /it is an SQLite database, but not a logwarden store/);
+    // Into a data directory that does not exist yet: none is left behind.
+    const never = join(dir, 'never');
+    assert.equal((await runCli(['restore', truncated, '--data-dir', never])).code, 1);
+    assert.ok(!existsSync(never));
   });
 
   it('restore keeps the database it replaces, with what its write-ahead log held, and says when the witness saw more of the log (exit 1, restore done)', async () => {
@@ -243,6 +247,13 @@ describe('logwarden backup and restore', () => {
       summary.tenants.map((t) => [t.tenantId, t.treeSize]),
       [['333333333333333333', 0]],
     );
+    // The database file itself copied (in WAL mode, unlike a backup): restored, with nothing made beside the file given.
+    const plain = join(dir, 'plain', 'copy.db');
+    mkdirSync(dirname(plain));
+    copyFileSync(join(quiet, 'logwarden.db'), plain);
+    const put = await runCli(['restore', plain, '--data-dir', join(dir, 'quiet-restored')]);
+    assert.equal(put.code, 0, put.stderr);
+    assert.deepEqual(readdirSync(dirname(plain)), ['copy.db']);
   });
 
   it('--database-url: backup and restore name PostgreSQL’s own tools (exit 2)', async () => {

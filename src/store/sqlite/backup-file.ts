@@ -34,7 +34,7 @@ export interface BackupCheck {
 }
 
 /**
- * Checks `file` without changing it: SQLite's integrity check, that it is a logwarden store,
+ * Checks `file`, read-only: SQLite's integrity check, that it is a logwarden store,
  * of a schema version this logwarden reads; and, of this version's schema, the store itself
  * opened read-only with the log keys of `log` (its own unless given). BackupFileError says what
  * is wrong; CopyMismatchError names the problems of its logs.
@@ -82,25 +82,34 @@ export async function checkBackupFile(file: string, log: LogKeyOptions | undefin
 const COMPANIONS = ['', '-wal', '-shm', '-journal'];
 
 /**
- * Puts the backup `file` in place of the data directory's database. Refused with
- * StoreInUseError while any process has that database open. The database it replaces is
+ * Puts the backup `file` in place of the data directory's database. It is copied first into a
+ * folder of the data directory only its owner can enter (mode 0600), and that copy is what
+ * `check` checks (it throws to refuse) and what is put in place: nothing else is touched until
+ * it passed, and a data directory made for it is removed again when it did not. Then, refused
+ * with StoreInUseError while any process has the database open, the database it replaces is
  * moved aside, never deleted: `logwarden.db.replaced-<time>`, with its write-ahead log folded
  * in (or, when SQLite cannot open it, its `-wal` and `-shm` moved aside with it under the same
  * name), so that no stale write-ahead log is left for SQLite to replay onto the restored file.
- * The copy is made in a folder of the data directory only its owner can enter, mode 0600, and
- * renamed into place last. `log-witness.db` is left as it is. Returns where the replaced
- * database was moved (none when the data directory held none).
+ * The copy is renamed into place last; `log-witness.db` is left as it is. Returns what `check`
+ * found, and where the replaced database was moved (none when the data directory held none).
  */
-export function restoreBackupFile(dataDir: string, file: string, now: number): string | undefined {
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+export async function restoreBackupFile<T>(
+  dataDir: string,
+  file: string,
+  now: number,
+  check: (copy: string) => Promise<T>,
+): Promise<{ checked: T; replaced: string | undefined }> {
+  const made = mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const target = join(dataDir, DATABASE_FILE);
   const staging = mkdtempSync(join(dataDir, '.restore-'));
+  let placed = false;
   try {
     const staged = join(staging, DATABASE_FILE);
     // The copy takes the backup's mode: made 0600 before it leaves the owner-only folder.
     copyFileSync(file, staged, constants.COPYFILE_FICLONE);
     chmodSync(staged, 0o600);
     syncFile(staged);
+    const checked = await check(staged);
     if (existsSync(target)) letGo(target);
     const stamp = new Date(now).toISOString().replaceAll(':', '-');
     let aside = `${target}.replaced-${stamp}`;
@@ -108,10 +117,12 @@ export function restoreBackupFile(dataDir: string, file: string, now: number): s
     // Its companions under the same name, where SQLite opening it looks for them.
     for (const c of COMPANIONS) if (existsSync(`${target}${c}`)) renameSync(`${target}${c}`, `${aside}${c}`);
     renameSync(staged, target);
+    placed = true;
     syncFile(dataDir);
-    return existsSync(aside) ? aside : undefined;
+    return { checked, replaced: existsSync(aside) ? aside : undefined };
   } finally {
     rmSync(staging, { recursive: true, force: true });
+    if (!placed && made !== undefined) rmSync(made, { recursive: true, force: true });
   }
 }
 
