@@ -8,6 +8,7 @@ import { CopyMismatchError } from '../store/store-copy.ts';
 import type { LogKeyOptions } from '../store/tree-keys.ts';
 import { counted, printJson, type StoreFlags, storeConfigFrom, storeOptions, storePlace, withExistingStore, writeFailure } from './common.ts';
 import { CommandError, UsageError } from './exit-codes.ts';
+import { createProgress } from './progress.ts';
 import { DATABASE_FILE } from './serve-errors.ts';
 
 /** The SQLite side of backups, loaded when used: the command line stays free of the driver until then. */
@@ -80,11 +81,18 @@ Examples:
       closeSync(openSync(staged, 'wx', 0o600));
       await withExistingStore(config, async (store) => {
         if (!store.backupTo) throw new UsageError(PG_DUMP);
-        say(`backing up ${storePlace(config)} (${sizeOf(config.dataDir)}) into ${out}…`);
+        const total = storeBytes(config.dataDir);
+        say(`backing up ${storePlace(config)} (${megabytes(total)}) into ${out}…`);
+        const bar = createProgress('copying', 'MiB', total / MIB);
         try {
-          await store.backupTo(staged);
+          await store.backupTo(staged, (bytes) => bar.update(bytes / MIB));
+          // The total was the store's size, free pages included: the copy is done at its own.
+          const written = statSync(staged).size / MIB;
+          bar.update(written, written);
         } catch (err) {
           throw new CommandError(`${writeFailure(out, err)}; no backup was written`);
+        } finally {
+          bar.stop();
         }
       });
       say('checking the backup…');
@@ -165,12 +173,14 @@ export function say(line: string): void {
   if (process.stderr.isTTY) process.stderr.write(`${line}\n`);
 }
 
-/** The store's database with its write-ahead log, in MiB. */
-function sizeOf(dataDir: string): string {
+const MIB = 1048576;
+
+/** The bytes of the store's database with its write-ahead log: about those of the copy. */
+function storeBytes(dataDir: string): number {
   const files = [DATABASE_FILE, `${DATABASE_FILE}-wal`].map((name) => join(dataDir, name)).filter((path) => existsSync(path));
-  return megabytes(files.reduce((sum, path) => sum + statSync(path).size, 0));
+  return files.reduce((sum, path) => sum + statSync(path).size, 0);
 }
 
 export function megabytes(bytes: number): string {
-  return `${(bytes / 1048576).toFixed(1)} MiB`;
+  return `${(bytes / MIB).toFixed(1)} MiB`;
 }

@@ -378,9 +378,10 @@ export interface Store {
   /**
    * Writes a copy of the whole store, as of one moment, into `file` (new, or empty): one
    * self-contained database holding every entry acknowledged before it began, while servers go
-   * on writing. Optional: a store without it is backed up with its database's own tools.
+   * on writing; `progress` is told the bytes written so far. Optional: a store without it is
+   * backed up with its database's own tools.
    */
-  backupTo?(file: string): Promise<void>;
+  backupTo?(file: string, progress?: (bytes: number) => void): Promise<void>;
 
   /**
    * Reads the whole store out (store-transfer.ts), as of one moment, for copying it into another:

@@ -1,0 +1,44 @@
+/**
+ * `VACUUM INTO` (Store.backupTo) on a connection of its own, on a worker thread: one read
+ * transaction copies the database as of one moment while other connections go on writing, and
+ * the calling thread stays free meanwhile (to draw the progress of a backup, to hear Ctrl-C).
+ * The worker is a few lines of CommonJS given as text, so it needs no module of its own, compiled
+ * or not.
+ */
+import { statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+
+const WORKER = `
+const { workerData } = require('node:worker_threads');
+const Database = require(workerData.driver);
+const db = new Database(workerData.database, { fileMustExist: true });
+try {
+  db.pragma('busy_timeout = 10000');
+  db.prepare('VACUUM INTO ?').run(workerData.file);
+} finally {
+  db.close();
+}
+`;
+
+/** How often `progress` is told the size of the file written. */
+const PROGRESS_MS = 200;
+
+/**
+ * Writes a copy of the SQLite database at `database` into `file` (new, or empty); `progress` is
+ * told the bytes written so far as the copy grows.
+ */
+export async function vacuumInto(database: string, file: string, progress?: (bytes: number) => void): Promise<void> {
+  const driver = createRequire(import.meta.url).resolve('better-sqlite3');
+  const worker = new Worker(WORKER, { eval: true, workerData: { driver, database, file } });
+  const timer = progress && setInterval(() => progress(statSync(file, { throwIfNoEntry: false })?.size ?? 0), PROGRESS_MS);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      worker.once('error', reject);
+      worker.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`the copy stopped (its thread exited with code ${code})`))));
+    });
+  } finally {
+    clearInterval(timer);
+  }
+  progress?.(statSync(file).size);
+}
