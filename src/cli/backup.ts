@@ -39,7 +39,7 @@ A PostgreSQL store (--database-url) is backed up with PostgreSQL's own tools (pg
 `;
 
 /** The refusal of a PostgreSQL store: its own tools, with an example. */
-export const PG_DUMP =
+const PG_DUMP =
   'backup copies the embedded SQLite store (--data-dir); a PostgreSQL store is backed up with pg_dump, e.g. ' +
   'pg_dump --format=custom --file=logwarden-$(date +%F).dump "$LOGWARDEN_DATABASE_URL" (pg_restore puts it back)';
 
@@ -143,7 +143,9 @@ async function checkCopy(staged: string, config: Pick<Config, 'logSigningSecret'
 }
 
 /** Why a backup file is not to be trusted, in words (a BackupFileError, or the problems a check of its logs found). */
-export class BackupRefused extends Error {}
+export class BackupRefused extends Error {
+  override name = 'BackupRefused';
+}
 
 /** checkBackupFile with the servers' log keys; what is wrong with the file is a BackupRefused. */
 export async function checkBackup(file: string, config: Pick<Config, 'logSigningSecret' | 'logOriginPrefix'>): Promise<BackupCheck> {

@@ -14,7 +14,9 @@ import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
+import { MIGRATIONS } from '../../src/store/sqlite/migrations.ts';
 import { type RunningServer, runCli, runCliProcess, startServe } from '../support/cli.ts';
+import { undoCompactCheckpoints } from '../support/sqlite-schema.ts';
 
 interface Key {
   accessKey: string;
@@ -254,6 +256,33 @@ describe('logwarden backup and restore', () => {
     const put = await runCli(['restore', plain, '--data-dir', join(dir, 'quiet-restored')]);
     assert.equal(put.code, 0, put.stderr);
     assert.deepEqual(readdirSync(dirname(plain)), ['copy.db']);
+  });
+
+  it('a backup of an earlier schema is restored and upgraded; one of a newer schema is refused', async () => {
+    const older = join(dir, 'older.db');
+    copyFileSync(early, older);
+    const db = new Database(older);
+    undoCompactCheckpoints(db);
+    db.pragma(`user_version = ${MIGRATIONS.length - 1}`);
+    db.close();
+    const into = join(dir, 'upgraded');
+    const r = await runCli(['restore', older, '--data-dir', into]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`a store of schema version ${MIGRATIONS.length - 1}, upgraded to this version's as it was opened`));
+    assert.match(r.stderr, new RegExp(`upgraded the store's schema from version ${MIGRATIONS.length - 1} to ${MIGRATIONS.length}`));
+    assert.equal((await runCli(['tenants', 'list', '--data-dir', into])).code, 0);
+
+    const newer = join(dir, 'newer.db');
+    copyFileSync(early, newer);
+    const db2 = new Database(newer);
+    db2.pragma(`user_version = ${MIGRATIONS.length + 1}`);
+    db2.close();
+    const refused = await runCli(['restore', newer, '--data-dir', join(dir, 'never')]);
+    assert.equal(refused.code, 1);
+    assert.match(
+      refused.stderr,
+      new RegExp(`its schema is version ${MIGRATIONS.length + 1}, newer than this logwarden understands \\(${MIGRATIONS.length}\\)`),
+    );
   });
 
   it('--database-url: backup and restore name PostgreSQL’s own tools (exit 2)', async () => {
