@@ -6,10 +6,10 @@ import type { Config } from '../config.ts';
 import type { BackupCheck } from '../store/sqlite/backup-file.ts';
 import { CopyMismatchError } from '../store/store-copy.ts';
 import type { LogKeyOptions } from '../store/tree-keys.ts';
-import { counted, printJson, type StoreFlags, storeConfigFrom, storeOptions, storePlace, withExistingStore, writeFailure } from './common.ts';
+import { counted, noStore, printJson, type StoreConfig, type StoreFlags, storeConfigFrom, storeOptions, storePlace, writeFailure } from './common.ts';
 import { CommandError, UsageError } from './exit-codes.ts';
 import { createProgress } from './progress.ts';
-import { DATABASE_FILE } from './serve-errors.ts';
+import { DATABASE_FILE, explainStoreFailure } from './serve-errors.ts';
 
 /** The SQLite side of backups, loaded when used: the command line stays free of the driver until then. */
 export const backupFiles = () => import('../store/sqlite/backup-file.ts');
@@ -30,6 +30,9 @@ the folder of --out and renamed at the end, after it was checked: SQLite's integ
 then per tenant its entries and its verifiable log (size, root recomputed from the stored
 hashes, the last signed checkpoint verified with the tenant's key). A backup cut short leaves
 no file under the name of --out. An existing file is replaced only with --force.
+
+A store written by an earlier version is backed up as it is, not upgraded (only SQLite's
+integrity check applies then): back it up so before starting a new version on it.
 
 Give the same LOGWARDEN_LOG_SIGNING_SECRET and LOGWARDEN_LOG_ORIGIN_PREFIX as the servers, if
 they set them. The witness (log-witness.db) is not part of the backup: it stays where it is,
@@ -63,7 +66,9 @@ Examples:
   ).action(async (opts: BackupFlags) => {
     const config = storeConfigFrom(opts);
     if (config.databaseUrl) throw new UsageError(PG_DUMP);
-    const { syncFile } = await backupFiles();
+    const database = join(config.dataDir, DATABASE_FILE);
+    if (!existsSync(database)) throw noStore(config.dataDir);
+    const { syncFile, vacuumInto } = await backupFiles();
     const out = resolve(opts.out);
     if (existsSync(out) && !opts.force) throw new CommandError(`${out} exists: give another --out, or --force to replace it`);
     if (existsSync(out) && statSync(out).isDirectory()) throw new CommandError(`${out} is a folder: give --out a file name`);
@@ -79,22 +84,20 @@ Examples:
     try {
       const staged = join(staging, basename(out));
       closeSync(openSync(staged, 'wx', 0o600));
-      await withExistingStore(config, async (store) => {
-        if (!store.backupTo) throw new UsageError(PG_DUMP);
-        const total = storeBytes(config.dataDir);
-        say(`backing up ${storePlace(config)} (${megabytes(total)}) into ${out}…`);
-        const bar = createProgress('copying', 'MiB', total / MIB);
-        try {
-          await store.backupTo(staged, (bytes) => bar.update(bytes / MIB));
-          // The total was the store's size, free pages included: the copy is done at its own.
-          const written = statSync(staged).size / MIB;
-          bar.update(written, written);
-        } catch (err) {
-          throw new CommandError(`${writeFailure(out, err)}; no backup was written`);
-        } finally {
-          bar.stop();
-        }
-      });
+      const total = storeBytes(config.dataDir);
+      say(`backing up ${storePlace(config)} (${megabytes(total)}) into ${out}…`);
+      const bar = createProgress('copying', 'MiB', total / MIB);
+      try {
+        // The database as it is: a store of an earlier version's schema is not upgraded first.
+        await vacuumInto(database, staged, (bytes) => bar.update(bytes / MIB));
+        // The total was the store's size, free pages included: the copy is done at its own.
+        const written = statSync(staged).size / MIB;
+        bar.update(written, written);
+      } catch (err) {
+        throw copyFailure(err, config, out);
+      } finally {
+        bar.stop();
+      }
       say('checking the backup…');
       check = await checkCopy(staged, config);
       bytes = statSync(staged).size;
@@ -104,16 +107,18 @@ Examples:
     } finally {
       rmSync(staging, { recursive: true, force: true });
     }
-    const summary = check.summary!;
+    const summary = check.summary;
     if (opts.json) {
-      printJson({ file: out, bytes, schemaVersion: check.schemaVersion, entries: summary.entries, tenants: summary.tenants });
+      printJson({ file: out, bytes, schemaVersion: check.schemaVersion, entries: summary?.entries ?? null, tenants: summary?.tenants ?? null });
       return;
     }
     process.stdout.write(
       [
         `backed up ${storePlace(config)} into ${out} (${megabytes(bytes)}) and checked it:`,
         ...tenantLines(check),
-        `${counted(summary.tenants.length, 'tenant')}, ${counted(summary.entries, 'entry', 'entries')}.`,
+        summary === undefined
+          ? `a store of schema version ${check.schemaVersion}, an earlier logwarden's: SQLite's integrity check passed; its logs are checked when this version opens it.`
+          : `${counted(summary.tenants.length, 'tenant')}, ${counted(summary.entries, 'entry', 'entries')}.`,
       ].join('\n') + '\n',
     );
   });
@@ -157,6 +162,16 @@ export async function checkBackup(file: string, config: Pick<Config, 'logSigning
     if (err instanceof BackupFileError) throw new BackupRefused(err.message);
     throw err;
   }
+}
+
+/** A failure of the copy: the store's (held by another process, not a database) as opening it says them, else one to write. */
+function copyFailure(err: unknown, config: StoreConfig, out: string): unknown {
+  const code = (err as { code?: unknown }).code;
+  if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' || code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
+    const explained = explainStoreFailure(err, config);
+    if (explained instanceof CommandError) return new CommandError(`${explained.message}; no backup was written`);
+  }
+  return new CommandError(`${writeFailure(out, err)}; no backup was written`);
 }
 
 /** Puts the checked copy under its name: never over a file that appeared meanwhile, unless `force`. */

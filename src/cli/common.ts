@@ -101,12 +101,17 @@ export function noTenant(id: string, config: Pick<Config, 'dataDir' | 'databaseU
 export async function withExistingStore<T>(config: StoreConfig, fn: (store: Store) => Promise<T>): Promise<T> {
   // A file where the directory or one of its parents should be is for opening the store to explain.
   if (!config.databaseUrl && !existsSync(join(config.dataDir, DATABASE_FILE)) && fileInTheWay(resolve(config.dataDir)) === undefined) {
-    throw new CommandError(
-      `no store at ${resolve(config.dataDir)} (it holds no ${DATABASE_FILE}): give the --data-dir (or LOGWARDEN_DATA_DIR) of your server's store; ` +
-        '`logwarden serve` makes one on its first start',
-    );
+    throw noStore(config.dataDir);
   }
   return withStore(config, fn);
+}
+
+/** The failure of a command given a data directory that holds no store. */
+export function noStore(dataDir: string): CommandError {
+  return new CommandError(
+    `no store at ${resolve(dataDir)} (it holds no ${DATABASE_FILE}): give the --data-dir (or LOGWARDEN_DATA_DIR) of your server's store; ` +
+      '`logwarden serve` makes one on its first start',
+  );
 }
 
 /**

@@ -376,14 +376,6 @@ export interface Store {
   ): Promise<{ tenantId: string; receipt: PurgeReceipt }[]>;
 
   /**
-   * Writes a copy of the whole store, as of one moment, into `file` (new, or empty): one
-   * self-contained database holding every entry acknowledged before it began, while servers go
-   * on writing; `progress` is told the bytes written so far. Optional: a store without it is
-   * backed up with its database's own tools.
-   */
-  backupTo?(file: string, progress?: (bytes: number) => void): Promise<void>;
-
-  /**
    * Reads the whole store out (store-transfer.ts), as of one moment, for copying it into another:
    * refused while another process has the store open (a server would go on acknowledging
    * entries the copy has not got), and until the export is closed no other process can open it.

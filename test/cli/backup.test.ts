@@ -258,6 +258,26 @@ describe('logwarden backup and restore', () => {
     assert.deepEqual(readdirSync(dirname(plain)), ['copy.db']);
   });
 
+  it('a store of an earlier schema is backed up as it is, not upgraded', async () => {
+    const oldStore = join(dir, 'old-store');
+    const store = openSqliteStore({ dataDir: oldStore });
+    await store.createTenant({ id: '444444444444444444', name: 'Old' });
+    await store.close();
+    const db = new Database(join(oldStore, 'logwarden.db'));
+    undoCompactCheckpoints(db);
+    db.pragma(`user_version = ${MIGRATIONS.length - 1}`);
+    db.close();
+    const out = join(dir, 'old-store.db');
+    const r = await runCli(['backup', '--data-dir', oldStore, '--out', out]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`a store of schema version ${MIGRATIONS.length - 1}, an earlier logwarden's: SQLite's integrity check passed`));
+    for (const file of [join(oldStore, 'logwarden.db'), out]) {
+      const check = new Database(file, { readonly: true });
+      assert.equal(check.pragma('user_version', { simple: true }), MIGRATIONS.length - 1, file);
+      check.close();
+    }
+  });
+
   it('a backup of an earlier schema is restored and upgraded; one of a newer schema is refused', async () => {
     const older = join(dir, 'older.db');
     copyFileSync(early, older);

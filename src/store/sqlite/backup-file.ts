@@ -1,7 +1,9 @@
 /**
- * A backup of the embedded store is one SQLite file (`Store.backupTo`). Here: what a backup file
- * is checked for before it is trusted (`checkBackupFile`), and putting one in place of a data
- * directory's database (`restoreBackupFile`), keeping the database it replaces.
+ * A backup of the embedded store is one SQLite file, written by `vacuumInto` from the store's
+ * database as it is (of an earlier version's schema too: a backup made before an upgrade is
+ * one of the store as that version left it). Here: what a backup file is checked for before it
+ * is trusted (`checkBackupFile`), and putting one in place of a data directory's database
+ * (`restoreBackupFile`), keeping the database it replaces.
  */
 import { chmodSync, closeSync, constants, copyFileSync, existsSync, fsyncSync, mkdirSync, mkdtempSync, openSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,6 +13,8 @@ import type { LogKeyOptions } from '../tree-keys.ts';
 import { holdExclusively } from './exclusive.ts';
 import { DATABASE_FILE, openSqliteFileReadOnly } from './index.ts';
 import { SCHEMA_VERSION } from './migrations.ts';
+
+export { vacuumInto } from './vacuum-into.ts';
 
 /** Tables every logwarden store has had, from its first schema version on. */
 const STORE_TABLES = ['tenants', 'secrets', 'entries'];

@@ -67,7 +67,6 @@ import { exportSqliteStore } from './store-export.ts';
 import { importIntoSqlite } from './store-import.ts';
 import { SqliteTree } from './tree.ts';
 import { backfillTrees } from './tree-backfill.ts';
-import { vacuumInto } from './vacuum-into.ts';
 
 export const DATABASE_FILE = 'logwarden.db';
 /** Where stores of schema version 3 kept page blocks; removed once the store is upgraded. */
@@ -726,10 +725,6 @@ export class SqliteStore implements Store {
   async leafIndexes(tenantId: string, seqs: readonly number[]): Promise<number[]> {
     const tid = this.tid(tenantId);
     return tid === undefined ? seqs.map(() => -1) : this.db.transaction(() => this.tree.leafIndexes(tid, seqs)).deferred();
-  }
-
-  async backupTo(file: string, progress?: (bytes: number) => void): Promise<void> {
-    await vacuumInto(this.db.name, file, progress);
   }
 
   async exportAll(): Promise<StoreExport> {

@@ -1,5 +1,5 @@
 /**
- * `VACUUM INTO` (Store.backupTo) on a connection of its own, on a worker thread: one read
+ * `VACUUM INTO` (`logwarden backup`) on a connection of its own, on a worker thread: one read
  * transaction copies the database as of one moment while other connections go on writing, and
  * the calling thread stays free meanwhile (to draw the progress of a backup, to hear Ctrl-C).
  * The worker is a few lines of CommonJS given as text, so it needs no module of its own, compiled
