@@ -124,8 +124,12 @@ Examples:
       );
     }
     if (behind !== undefined) {
+      const undo =
+        replaced === undefined
+          ? ''
+          : ` To undo the restore: logwarden restore ${JSON.stringify(replaced)} --data-dir ${JSON.stringify(config.dataDir)}`;
       throw new CommandError(
-        `the backup is restored (that stays done), but its verifiable log is behind what servers signed, so servers and commands refuse the store: ${behind}`,
+        `the backup is restored (that stays done), but its verifiable log is behind what servers signed, so servers and commands refuse the store: ${behind}.${undo}`,
       );
     }
   });

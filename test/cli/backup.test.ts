@@ -226,7 +226,14 @@ describe('logwarden backup and restore', () => {
       /^restored .*first\.db into the store at .* \(the database it replaced is kept as .*logwarden\.db\.replaced-2026-06-01T10-00-00\.000Z\)/,
     );
     assert.match(r.stderr, /the backup is restored \(that stays done\), but its verifiable log is behind what servers signed/);
-    for (const way of [/Put back a newer copy/, /a new LOGWARDEN_LOG_ORIGIN_PREFIX/, /delete \S+log-witness\.db/]) assert.match(r.stderr, way);
+    for (const way of [
+      /Put back a newer copy/,
+      /a new LOGWARDEN_LOG_ORIGIN_PREFIX/,
+      /delete \S+log-witness\.db/,
+      /To undo the restore: logwarden restore "\S+logwarden\.db\.replaced-2026-06-01T10-00-00\.000Z" --data-dir "/,
+    ]) {
+      assert.match(r.stderr, way);
+    }
     // The database put aside is the newest backup there is: restored, it holds every entry acknowledged, and the witness agrees.
     const back = await runCli(['restore', aside, '--data-dir', data, '--json'], { now: () => Date.parse('2026-06-01T10:05:00Z') });
     assert.equal(back.code, 0, back.stderr);
