@@ -20,6 +20,7 @@ import { registerRestore } from './restore.ts';
 import { registerSeed } from './seed.ts';
 import { registerServe } from './serve.ts';
 import { registerSync } from './sync.ts';
+import { registerTail } from './tail.ts';
 import { registerTenants } from './tenants.ts';
 import { registerVerify } from './verify.ts';
 
@@ -54,6 +55,7 @@ export function buildProgram(options: CliOptions = {}): Command {
   registerSeed(program, now);
   registerFetch(program, now);
   registerSync(program, now);
+  registerTail(program);
   registerVerify(program);
   registerCopy(program);
   registerBackup(program);

@@ -1,0 +1,128 @@
+/**
+ * A tenant's stored entries in the order they were stored: by leaf index in the tenant's
+ * verifiable log (0, 1, 2, … with no gaps, across log types), for `logwarden tail`.
+ *
+ * Read through what the Store offers, hot and sealed entries alike: a leaf's text names the
+ * entry's log type, event time and the SHA-256 of its wire text; the entries of that type and
+ * millisecond are read as `GET /v2/logs` reads them (firstPage / nextPage), and the one whose
+ * sequence maps to the leaf (leafIndexes) is the leaf's entry. Its text must hash to the leaf's
+ * digest, so what is streamed is what the log commits to.
+ *
+ * Only leaves below the latest signed checkpoint's size are read. Both stores commit that
+ * checkpoint in the transaction that stores its entries, and assign a tenant's leaves one
+ * appending transaction at a time (SQLite: one writer; PostgreSQL: the tenant's `entry_seqs`
+ * row locked first), so when a checkpoint of size n is seen every entry of the leaves below n
+ * is committed and seen too: a leaf below it is never "not yet visible". A leaf whose entry is
+ * not found there was purged (retention deletes entries and keeps their leaves).
+ */
+import { arrayElements } from '../logs/json-text.ts';
+import { parseDateTime } from '../logs/time.ts';
+import { type EntryQuery, type Store, type StoredPage, StoreInconsistencyError, type TenantLog } from '../store/store.ts';
+import { isDeletionReceipt } from '../tlog/deletion-receipt.ts';
+import { parseEntryLeaf, wireTextDigest } from '../tlog/entry-leaf.ts';
+import { hashesEqual } from '../tlog/hash.ts';
+
+/** One stored entry at its leaf. */
+export interface LeafEntry {
+  readonly leafIndex: number;
+  readonly logType: string;
+  /** The entry's wire text, byte for byte as stored and served. */
+  readonly text: Buffer;
+}
+
+export interface LeafBatch {
+  /** The entries of the leaves read, in leaf order (of the wanted types). */
+  readonly entries: LeafEntry[];
+  /** The leaf after the last one read: every leaf before it was read (entry, deletion receipt or purged). */
+  readonly next: number;
+  /** Leaves of wanted types whose entry was purged. */
+  readonly purged: number;
+}
+
+/** Entries read per page while looking for leaves of one type and millisecond. */
+const PAGE = 256;
+/** Lookups (one type and millisecond each) running at once: round trips overlap on PostgreSQL. */
+const CONCURRENT = 8;
+
+interface Wanted {
+  readonly leaf: number;
+  readonly logType: string;
+  readonly ms: number;
+  readonly digest: Uint8Array;
+}
+
+/**
+ * The entries of leaves [from, from + max) of the tenant's log, within `log`'s checkpoint (fewer
+ * when it ends first), of the types in `types` (all when absent). Memory is bounded by `max`.
+ */
+export async function readLeafEntries(
+  store: Store,
+  tenantId: string,
+  log: TenantLog,
+  from: number,
+  max: number,
+  types?: ReadonlySet<string>,
+): Promise<LeafBatch> {
+  const count = Math.max(0, Math.min(max, log.checkpoint.size - from));
+  const texts = count === 0 ? [] : await log.leaves(from, count);
+  const groups = new Map<string, Wanted[]>();
+  texts.forEach((text, i) => {
+    if (isDeletionReceipt(text)) return;
+    const leaf = parseEntryLeaf(text);
+    if (types && !types.has(leaf.logType)) return;
+    const parsed = parseDateTime(leaf.eventTime);
+    if (!parsed.ok) throw new StoreInconsistencyError(`leaf ${from + i} of tenant ${tenantId} has an unreadable event time`);
+    const wanted = { leaf: from + i, logType: leaf.logType, ms: parsed.instant.ms, digest: leaf.wireTextSha256 };
+    const key = `${wanted.logType}\n${wanted.ms}`;
+    const group = groups.get(key);
+    if (group) group.push(wanted);
+    else groups.set(key, [wanted]);
+  });
+  const found = new Map<number, LeafEntry>();
+  const queue = [...groups.values()];
+  const worker = async () => {
+    for (let group = queue.shift(); group; group = queue.shift()) await findGroup(store, tenantId, group, found);
+  };
+  await Promise.all(Array.from({ length: Math.min(CONCURRENT, queue.length) }, worker));
+  let wantedCount = 0;
+  for (const g of groups.values()) wantedCount += g.length;
+  const entries = [...found.values()].sort((a, b) => a.leafIndex - b.leafIndex);
+  return { entries, next: from + count, purged: wantedCount - entries.length };
+}
+
+/** Finds the entries of `group` (leaves of one type and millisecond), adding them to `found`. */
+async function findGroup(store: Store, tenantId: string, group: readonly Wanted[], found: Map<number, LeafEntry>): Promise<void> {
+  if (!store.leafIndexes) throw new Error('this store cannot map its entries to leaves');
+  const { logType, ms } = group[0]!;
+  const byLeaf = new Map(group.map((w) => [w.leaf, w]));
+  const query: EntryQuery = { tenantId, logType, fromMs: ms, toMs: ms + 1 };
+  const first = await store.firstPage(query, PAGE);
+  let page: StoredPage = first;
+  for (let left = group.length; ; ) {
+    if (page.count === 0) return;
+    const seqs = page.seqs;
+    if (seqs === undefined) throw new Error('this store does not report the sequences of the entries it reads');
+    const leaves = await store.leafIndexes(tenantId, seqs);
+    const bodies = splitPage(page);
+    leaves.forEach((leaf, i) => {
+      const wanted = byLeaf.get(leaf);
+      if (!wanted) return;
+      const text = bodies[i]!;
+      if (!hashesEqual(wireTextDigest(text), wanted.digest)) {
+        throw new StoreInconsistencyError(`the entry of leaf ${leaf} of tenant ${tenantId} does not hash to its leaf's digest`);
+      }
+      found.set(leaf, { leafIndex: leaf, logType, text });
+      left--;
+    });
+    if (left === 0 || page.next === null) return;
+    page = await store.nextPage(query, page.next, first.watermark, PAGE);
+  }
+}
+
+/** A page's entry texts, split out of its comma-joined text. */
+function splitPage(page: StoredPage): Buffer[] {
+  if (page.count === 0) return [];
+  if (page.stretches && page.stretches.length === page.count) return [...page.stretches];
+  const text = `[${page.text.toString('utf8')}]`;
+  return arrayElements(text, 0).map(([start, end]) => Buffer.from(text.slice(start, end)));
+}
