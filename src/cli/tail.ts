@@ -5,13 +5,13 @@
  */
 import { type FileHandle, open } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { LogTypes } from '../logs/log-types.ts';
 import { readLeafEntries } from '../service/leaf-entries.ts';
 import type { Store, TenantLog } from '../store/store.ts';
 import { intFlag, noTenant, type StoreFlags, storeConfigFrom, storeOptions, withExistingStore, writeFailure } from './common.ts';
 import { parseDuration } from './dates.ts';
-import { CommandError, InterruptedError, UsageError } from './exit-codes.ts';
+import { CommandError, UsageError } from './exit-codes.ts';
 import { outputProblem } from './fetch-output.ts';
 import { createProgress } from './progress.ts';
 import { checkTailState, readTailState, type TailState, tailStateAt, writeTailState } from './tail-state.ts';
@@ -98,11 +98,10 @@ export function registerTail(program: Command): void {
           'so nothing is missed as a follower by time would miss it',
       )
       .requiredOption('--tenant <id>', 'the tenant whose entries to print')
-      .option(
-        '--type <type>',
-        'only entries of this log type (repeat it, or give a comma-separated list)',
-        (v: string, all: string[]) => [...all, v],
-        [],
+      .addOption(
+        new Option('--type <type>', 'only entries of this log type (repeat it, or give a comma-separated list)')
+          .argParser((v: string, all: string[]) => [...all, v])
+          .default([], 'every type'),
       )
       .option(
         '--state <file>',
@@ -179,17 +178,18 @@ async function stream(store: Store, flags: TailFlags, first: TenantLog, start: n
   };
   // A new state file says where this stream begins, even before anything is sent.
   await save(start);
+  // With --follow, SIGINT and SIGTERM are its end: the batch being sent is finished first. Without
+  // it, they end the process as they would (the state file holds the last whole batch sent).
   const ac = new AbortController();
   const stop = () => ac.abort();
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  if (flags.follow) {
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  }
   const progress = createProgress('tail', 'leaves', flags.follow ? 0 : log.checkpoint.size - start, !flags.follow && process.stderr.isTTY === true);
   try {
     for (let next = start; ; ) {
-      if (ac.signal.aborted) {
-        if (flags.follow) return;
-        throw new InterruptedError(`interrupted at leaf ${next}${flags.state === undefined ? '' : `; run the same command again to resume there`}`);
-      }
+      if (ac.signal.aborted) return;
       if (next >= log.checkpoint.size) {
         if (!flags.follow) return;
         try {

@@ -11,7 +11,6 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { openPostgresStore } from '../../src/store/postgres/index.ts';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/index.ts';
-import type { Store } from '../../src/store/store.ts';
 import { makeEntry } from '../store/contract/store.contract.ts';
 import { basic, startTestApp, type TestApp } from '../support/app.ts';
 import { CLI_ARGS } from '../support/children.ts';
@@ -129,6 +128,12 @@ describe('logwarden tail (SQLite)', () => {
     const bad = await tail('--from-start', '--type', 'Accesslog');
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--type "Accesslog" is not a log type \(the log types: AccessLog, /);
+    const two = await tail('--from-start', '--from-leaf', '1');
+    assert.equal(two.code, 2);
+    assert.match(two.stderr, /--from-start and --from-leaf name two places to begin: give one/);
+    const poll = await tail('--follow', '--poll', '0s');
+    assert.equal(poll.code, 2);
+    assert.match(poll.stderr, /--poll must be from 1s to 1h/);
   });
 
   it('begins after the last entry by default, at --from-leaf N when given', async () => {
@@ -189,6 +194,20 @@ describe('logwarden tail (SQLite)', () => {
     const garbage = await tail('--state', behind);
     assert.equal(garbage.code, 1);
     assert.match(garbage.stderr, /is not a state file of logwarden tail/);
+  });
+
+  it('--out FILE: appends the lines to the file', async () => {
+    const out = join(dir, 'out.ndjson');
+    const printed = (await tail('--from-start')).stdout;
+    for (let i = 0; i < 2; i++) {
+      const r = await tail('--from-start', '--out', out);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, '');
+    }
+    assert.equal(readFileSync(out, 'utf8'), printed + printed);
+    const folder = await tail('--from-start', '--out', dir);
+    assert.equal(folder.code, 1);
+    assert.match(folder.stderr, /is a folder/);
   });
 
   it('skips the leaves of purged entries and deletion receipts, the others keeping their leaf indexes', async () => {
@@ -330,23 +349,63 @@ describe('logwarden tail --follow through a running server', () => {
       await t.close();
     }
   });
+});
 
-  it('PostgreSQL: the same', async (ctx) => {
-    const { cluster, skip } = await startPostgres();
-    if (!cluster) return ctx.skip(skip);
-    after(() => cluster.stop());
-    const url = await cluster.createDatabase();
-    let store: Store | undefined;
+describe('logwarden tail on PostgreSQL', async () => {
+  const { cluster, skip } = await startPostgres();
+  if (cluster) after(() => cluster.stop());
+
+  it('--follow prints entries ingested over HTTP while it runs, and ends with exit 0 on SIGTERM, the state saved', { skip }, async () => {
+    const url = await cluster!.createDatabase();
+    const store = await openPostgresStore({ url, poolSize: 4 });
     try {
-      store = await openPostgresStore({ url, poolSize: 4 });
       const t = await startTestApp({ store });
-      try {
-        await followCase(t, ['--database-url', url], tempDir());
-      } finally {
-        await t.close();
-      }
+      await followCase(t, ['--database-url', url], tempDir());
+      await t.close();
     } finally {
-      await cluster.dropDatabase(url);
+      await store.close();
+      await cluster!.dropDatabase(url);
+    }
+  });
+
+  it('with two servers appending at once, every leaf below the checkpoint read has its entry: none is skipped', { skip }, async () => {
+    const url = await cluster!.createDatabase();
+    const stores = [await openPostgresStore({ url, poolSize: 4 }), await openPostgresStore({ url, poolSize: 4 })];
+    const tenant = '7100000000000000001';
+    try {
+      await stores[0]!.createTenant({ id: tenant, name: 'Busy' });
+      let appending = true;
+      const appends = Promise.all(
+        stores.map(async (s, k) => {
+          for (let b = 0; b < 25; b++) {
+            await s.append(
+              tenant,
+              Array.from({ length: 4 }, (_, i) =>
+                entry('b', i % 2 ? 'AccessLog' : 'UserCallPlay', T0 + (k * 100 + b * 4 + i) * 1000, k * 100 + b * 4 + i),
+              ),
+            );
+          }
+        }),
+      ).finally(() => (appending = false));
+      let reads = 0;
+      while (appending || reads === 0) {
+        const r = await runCli(['tail', '--tenant', tenant, '--database-url', url, '--from-start']);
+        assert.equal(r.code, 0, r.stderr);
+        const leaves = linesOf(r.stdout).map((l) => l.leafIndex);
+        assert.deepEqual(
+          leaves,
+          Array.from({ length: leaves.length }, (_, i) => i),
+          'every leaf read, none skipped',
+        );
+        reads++;
+      }
+      await appends;
+      const all = linesOf((await runCli(['tail', '--tenant', tenant, '--database-url', url, '--from-start'])).stdout);
+      assert.equal(all.length, 200);
+      assert.ok(reads > 1, 'read while the servers appended');
+    } finally {
+      for (const s of stores) await s.close();
+      await cluster!.dropDatabase(url);
     }
   });
 });
