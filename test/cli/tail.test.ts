@@ -5,8 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { openPostgresStore } from '../../src/store/postgres/index.ts';
@@ -15,18 +14,14 @@ import { makeEntry } from '../store/contract/store.contract.ts';
 import { basic, startTestApp, type TestApp } from '../support/app.ts';
 import { CLI_ARGS } from '../support/children.ts';
 import { cleanEnv, ROOT, runCli } from '../support/cli.ts';
+import { tempDir as newTempDir, type TempDir } from '../support/live-source.ts';
 import { startPostgres } from '../support/postgres.ts';
 
 const T0 = Date.UTC(2026, 2, 1);
 const OTHER = '900000000000000001';
-const dirs: string[] = [];
-after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'logwarden-tail-'));
-  dirs.push(d);
-  return d;
-}
+const dirs: TempDir[] = [];
+after(() => dirs.forEach((d) => d.remove()));
+const tempDir = (): string => dirs[dirs.push(newTempDir('logwarden-tail-')) - 1]!.path;
 
 interface Line {
   leafIndex: number;
