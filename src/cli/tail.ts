@@ -7,7 +7,7 @@ import { type FileHandle, open } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Command, Option } from 'commander';
 import { LogTypes } from '../logs/log-types.ts';
-import { readLeafEntries } from '../service/leaf-entries.ts';
+import { LeafEntryReader } from '../service/leaf-entries.ts';
 import type { Store, TenantLog } from '../store/store.ts';
 import { intFlag, noTenant, type StoreFlags, storeConfigFrom, storeOptions, withExistingStore, writeFailure } from './common.ts';
 import { parseDuration } from './dates.ts';
@@ -171,6 +171,7 @@ async function stream(store: Store, flags: TailFlags, first: TenantLog, start: n
   const tenant = flags.tenant;
   let log = first;
   let state = o.state;
+  const reader = new LeafEntryReader(store, tenant);
   const save = async (next: number) => {
     if (flags.state === undefined || state?.nextLeaf === next) return;
     state = await tailStateAt(tenant, log, next);
@@ -209,7 +210,7 @@ async function stream(store: Store, flags: TailFlags, first: TenantLog, start: n
         log = latest;
         continue;
       }
-      const batch = await readLeafEntries(store, tenant, log, next, BATCH, o.types);
+      const batch = await reader.read(log, next, BATCH, o.types);
       if (batch.entries.length > 0) await o.output.write(Buffer.concat(batch.entries.map((e) => line(e.leafIndex, e.logType, e.text))));
       next = batch.next;
       await save(next);

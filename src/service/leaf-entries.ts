@@ -17,7 +17,7 @@
  */
 import { arrayElements } from '../logs/json-text.ts';
 import { parseDateTime } from '../logs/time.ts';
-import { type EntryQuery, type Store, type StoredPage, StoreInconsistencyError, type TenantLog } from '../store/store.ts';
+import { type EntryQuery, type Position, type Store, type StoredPage, StoreInconsistencyError, type TenantLog } from '../store/store.ts';
 import { isDeletionReceipt } from '../tlog/deletion-receipt.ts';
 import { parseEntryLeaf, wireTextDigest } from '../tlog/entry-leaf.ts';
 import { hashesEqual } from '../tlog/hash.ts';
@@ -51,71 +51,106 @@ interface Wanted {
   readonly digest: Uint8Array;
 }
 
-/**
- * The entries of leaves [from, from + max) of the tenant's log, within `log`'s checkpoint (fewer
- * when it ends first), of the types in `types` (all when absent). Memory is bounded by `max`.
- */
-export async function readLeafEntries(
-  store: Store,
-  tenantId: string,
-  log: TenantLog,
-  from: number,
-  max: number,
-  types?: ReadonlySet<string>,
-): Promise<LeafBatch> {
-  const count = Math.max(0, Math.min(max, log.checkpoint.size - from));
-  const texts = count === 0 ? [] : await log.leaves(from, count);
-  const groups = new Map<string, Wanted[]>();
-  texts.forEach((text, i) => {
-    if (isDeletionReceipt(text)) return;
-    const leaf = parseEntryLeaf(text);
-    if (types && !types.has(leaf.logType)) return;
-    const parsed = parseDateTime(leaf.eventTime);
-    if (!parsed.ok) throw new StoreInconsistencyError(`leaf ${from + i} of tenant ${tenantId} has an unreadable event time`);
-    const wanted = { leaf: from + i, logType: leaf.logType, ms: parsed.instant.ms, digest: leaf.wireTextSha256 };
-    const key = `${wanted.logType}\n${wanted.ms}`;
-    const group = groups.get(key);
-    if (group) group.push(wanted);
-    else groups.set(key, [wanted]);
-  });
-  const found = new Map<number, LeafEntry>();
-  const queue = [...groups.values()];
-  const worker = async () => {
-    for (let group = queue.shift(); group; group = queue.shift()) await findGroup(store, tenantId, group, found);
-  };
-  await Promise.all(Array.from({ length: Math.min(CONCURRENT, queue.length) }, worker));
-  let wantedCount = 0;
-  for (const g of groups.values()) wantedCount += g.length;
-  const entries = [...found.values()].sort((a, b) => a.leafIndex - b.leafIndex);
-  return { entries, next: from + count, purged: wantedCount - entries.length };
+/** Where a lookup of one type and millisecond ended: its last entry found, at its position. */
+interface Reached {
+  readonly leaf: number;
+  readonly at: Position;
 }
 
-/** Finds the entries of `group` (leaves of one type and millisecond), adding them to `found`. */
-async function findGroup(store: Store, tenantId: string, group: readonly Wanted[], found: Map<number, LeafEntry>): Promise<void> {
-  if (!store.leafIndexes) throw new Error('this store cannot map its entries to leaves');
-  const { logType, ms } = group[0]!;
-  const byLeaf = new Map(group.map((w) => [w.leaf, w]));
-  const query: EntryQuery = { tenantId, logType, fromMs: ms, toMs: ms + 1 };
-  const first = await store.firstPage(query, PAGE);
-  let page: StoredPage = first;
-  for (let left = group.length; ; ) {
-    if (page.count === 0) return;
-    const seqs = page.seqs;
-    if (seqs === undefined) throw new Error('this store does not report the sequences of the entries it reads');
-    const leaves = await store.leafIndexes(tenantId, seqs);
-    const bodies = splitPage(page);
-    leaves.forEach((leaf, i) => {
-      const wanted = byLeaf.get(leaf);
-      if (!wanted) return;
-      const text = bodies[i]!;
-      if (!hashesEqual(wireTextDigest(text), wanted.digest)) {
-        throw new StoreInconsistencyError(`the entry of leaf ${leaf} of tenant ${tenantId} does not hash to its leaf's digest`);
-      }
-      found.set(leaf, { leafIndex: leaf, logType, text });
-      left--;
+/** Types and milliseconds whose place is kept between batches (the oldest is forgotten first). */
+const REMEMBERED = 4096;
+
+/**
+ * Reads one tenant's entries by leaf index, batch after batch. Within one type and millisecond,
+ * entries are read in sequence order, which is their leaf order (a tenant's leaves are given in
+ * the order its entries were appended); so where a batch's lookup of a millisecond ended, the
+ * next batch's goes on, and a millisecond holding many entries is read once, not once a batch.
+ */
+export class LeafEntryReader {
+  private readonly reached = new Map<string, Reached>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly tenantId: string,
+  ) {}
+
+  /**
+   * The entries of leaves [from, from + max) of the tenant's log, within `log`'s checkpoint
+   * (fewer when it ends first), of the types in `types` (all when absent). Memory is bounded by `max`.
+   */
+  async read(log: TenantLog, from: number, max: number, types?: ReadonlySet<string>): Promise<LeafBatch> {
+    const count = Math.max(0, Math.min(max, log.checkpoint.size - from));
+    const texts = count === 0 ? [] : await log.leaves(from, count);
+    const groups = new Map<string, Wanted[]>();
+    texts.forEach((text, i) => {
+      if (isDeletionReceipt(text)) return;
+      const leaf = parseEntryLeaf(text);
+      if (types && !types.has(leaf.logType)) return;
+      const parsed = parseDateTime(leaf.eventTime);
+      if (!parsed.ok) throw new StoreInconsistencyError(`leaf ${from + i} of tenant ${this.tenantId} has an unreadable event time`);
+      const wanted = { leaf: from + i, logType: leaf.logType, ms: parsed.instant.ms, digest: leaf.wireTextSha256 };
+      const key = `${wanted.logType}\n${wanted.ms}`;
+      const group = groups.get(key);
+      if (group) group.push(wanted);
+      else groups.set(key, [wanted]);
     });
-    if (left === 0 || page.next === null) return;
-    page = await store.nextPage(query, page.next, first.watermark, PAGE);
+    const found = new Map<number, LeafEntry>();
+    const queue = [...groups];
+    const worker = async () => {
+      for (let next = queue.shift(); next; next = queue.shift()) await this.find(next[0], next[1], found);
+    };
+    await Promise.all(Array.from({ length: Math.min(CONCURRENT, queue.length) }, worker));
+    let wantedCount = 0;
+    for (const g of groups.values()) wantedCount += g.length;
+    const entries = [...found.values()].sort((a, b) => a.leafIndex - b.leafIndex);
+    return { entries, next: from + count, purged: wantedCount - entries.length };
+  }
+
+  /** Finds the entries of `group` (leaves of one type and millisecond, in leaf order), adding them to `found`. */
+  private async find(key: string, group: readonly Wanted[], found: Map<number, LeafEntry>): Promise<void> {
+    const { store, tenantId } = this;
+    if (!store.leafIndexes) throw new Error('this store cannot map its entries to leaves');
+    const { logType, ms } = group[0]!;
+    const byLeaf = new Map(group.map((w) => [w.leaf, w]));
+    const query: EntryQuery = { tenantId, logType, fromMs: ms, toMs: ms + 1 };
+    // Entries up to where an earlier batch's lookup ended have leaves before this group's.
+    const reached = this.reached.get(key);
+    const resume = reached !== undefined && reached.leaf < group[0]!.leaf ? reached.at : undefined;
+    // The first page gives the snapshot (every leaf of the group is below it); read only for it when resuming.
+    const first = await store.firstPage(query, resume ? 1 : PAGE);
+    let page: StoredPage = resume ? await store.nextPage(query, resume, first.watermark, PAGE) : first;
+    for (let left = group.length; ; ) {
+      if (page.count === 0) return;
+      const seqs = page.seqs;
+      if (seqs === undefined) throw new Error('this store does not report the sequences of the entries it reads');
+      const leaves = await store.leafIndexes(tenantId, seqs);
+      const bodies = splitPage(page);
+      let last: Reached | undefined;
+      leaves.forEach((leaf, i) => {
+        const wanted = byLeaf.get(leaf);
+        if (!wanted) return;
+        const text = bodies[i]!;
+        if (!hashesEqual(wireTextDigest(text), wanted.digest)) {
+          throw new StoreInconsistencyError(`the entry of leaf ${leaf} of tenant ${tenantId} does not hash to its leaf's digest`);
+        }
+        found.set(leaf, { leafIndex: leaf, logType, text });
+        last = { leaf, at: { timeMs: ms, seq: seqs[i]! } };
+        left--;
+      });
+      if (page.next === null) return;
+      if (left === 0) {
+        // More entries of this millisecond follow: the next batch may want them.
+        if (last) this.remember(key, last);
+        return;
+      }
+      page = await store.nextPage(query, page.next, first.watermark, PAGE);
+    }
+  }
+
+  private remember(key: string, reached: Reached): void {
+    this.reached.delete(key);
+    this.reached.set(key, reached);
+    if (this.reached.size > REMEMBERED) this.reached.delete(this.reached.keys().next().value!);
   }
 }
 

@@ -5,10 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { readLeafEntries } from '../../src/service/leaf-entries.ts';
+import { LeafEntryReader } from '../../src/service/leaf-entries.ts';
 import { openPostgresStore } from '../../src/store/postgres/index.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
-import type { Store } from '../../src/store/store.ts';
+import type { Store, StoredPage } from '../../src/store/store.ts';
 import { makeEntry } from '../store/contract/store.contract.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { tempDir } from '../support/live-source.ts';
@@ -24,8 +24,9 @@ async function readAll(store: Store, tenantId: string, max: number) {
   const log = (await store.log!(tenantId))!;
   const entries: { leafIndex: number; logType: string; text: string }[] = [];
   let purged = 0;
+  const reader = new LeafEntryReader(store, tenantId);
   for (let next = 0; next < log.checkpoint.size; ) {
-    const batch = await readLeafEntries(store, tenantId, log, next, max);
+    const batch = await reader.read(log, next, max);
     assert.ok(batch.next > next && batch.next <= next + max);
     for (const e of batch.entries) entries.push({ leafIndex: e.leafIndex, logType: e.logType, text: e.text.toString('utf8') });
     purged += batch.purged;
@@ -139,12 +140,50 @@ for (const kind of KINDS) {
         after.entries,
         entries.filter((e) => !e.text.includes('"n":4')),
       );
-      const typed = await readLeafEntries(store, t.tenantId, (await store.log!(t.tenantId))!, 0, 100, new Set(['UserCallPlay']));
+      const typed = await new LeafEntryReader(store, t.tenantId).read((await store.log!(t.tenantId))!, 0, 100, new Set(['UserCallPlay']));
       assert.deepEqual(
         typed.entries.map((e) => e.leafIndex),
         [2, 6],
       );
       assert.equal(typed.next, size + 1);
+    });
+
+    it('reads a millisecond holding more entries than a batch once, not once a batch', async () => {
+      const tenant = '920000000000000001';
+      await t.store.createTenant({ id: tenant, name: 'Same instant' });
+      // 2,000 entries of one type and millisecond, with another type's between the appends.
+      for (let b = 0; b < 10; b++) {
+        await t.store.append(
+          tenant,
+          Array.from({ length: 200 }, (_, i) => entry('same', 'AccessLog', T0, b * 200 + i)),
+        );
+        await t.store.append(tenant, [entry('same', 'UserCallPlay', T0, -b)]);
+      }
+      let read = 0;
+      const counting = new Proxy(t.store, {
+        get(target, prop) {
+          const value: unknown = Reflect.get(target, prop, target);
+          if (typeof value !== 'function') return value;
+          if (prop !== 'firstPage' && prop !== 'nextPage') return value.bind(target);
+          return async (...args: unknown[]) => {
+            const page = (await value.apply(target, args)) as StoredPage;
+            read += page.count;
+            return page;
+          };
+        },
+      });
+      const { entries, size } = await readAll(counting, tenant, 200);
+      assert.equal(entries.length, 2010);
+      assert.deepEqual(
+        entries.map((e) => e.leafIndex),
+        Array.from({ length: size }, (_, i) => i),
+      );
+      assert.deepEqual(
+        entries.filter((e) => e.logType === 'AccessLog').map((e) => JSON.parse(e.text).logRecord.n),
+        Array.from({ length: 2000 }, (_, i) => i),
+      );
+      // Read from where the batch before ended: about a page a batch, not all the millisecond's entries before the batch's.
+      assert.ok(read < 2 * 2010, `${read} entries read for 2,010`);
     });
   });
 }
