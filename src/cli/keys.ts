@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { cliActor } from '../admin/actor.ts';
 import { createKeyAct, revokeKeyAct } from '../admin/keys.ts';
-import { SCOPES, type Scope } from '../store/store.ts';
+import { type AccessKeyRecord, SCOPES, type Scope } from '../store/store.ts';
 import {
   jsonOutput,
   noTenant,
@@ -14,6 +14,7 @@ import {
   withExistingStore,
   writeOut,
 } from './common.ts';
+import { parseDuration } from './dates.ts';
 import { CommandError, UsageError } from './exit-codes.ts';
 
 const SHORT: Record<string, Scope> = { read: 'api:logs:read', write: 'api:logs:write' };
@@ -33,6 +34,11 @@ function parseScopes(values: readonly string[]): Scope[] {
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** Active keys not used since `cutoffMs`: last used before it, or never used and created before it. */
+function unusedSince(cutoffMs: number): (k: AccessKeyRecord) => boolean {
+  return (k) => k.revokedAt === null && Date.parse(k.lastUsedAt ?? k.createdAt) < cutoffMs;
+}
 
 export function registerKeys(program: Command, now: () => number = Date.now): void {
   const keys = program
@@ -76,26 +82,42 @@ export function registerKeys(program: Command, now: () => number = Date.now): vo
   storeOptions(
     keys
       .command('list')
-      .description("list a tenant's access keys (never their secrets)")
+      .description("list a tenant's access keys (never their secrets) and when each was last used")
       .requiredOption('--tenant <id>', 'the tenant')
-      .option('--json', 'print as JSON')
+      .option('--unused-for <duration>', 'only active keys not used within this time (30d, 12w, 24h), those never used created before it included')
+      .option('--json', 'print as JSON (lastUsed: null when never used since uses were first recorded)')
       .addHelpText(
         'after',
-        "\nExamples:\n  logwarden keys list --tenant 123456789012345678\n  logwarden keys list --tenant 123456789012345678 --json | jq -r '.[] | select(.revokedAt == null) | .accessKey'\n",
+        `
+LAST USED is when a request last authenticated with the key: HTTP Basic, getting a token, or a
+Bearer token issued to it. Servers record it within about a minute (a server stopped abruptly
+loses its last minute). Uses before this version of logwarden were not recorded: "never" then
+means "not since the upgrade".
+
+Examples:
+  logwarden keys list --tenant 123456789012345678
+  logwarden keys list --tenant 123456789012345678 --unused-for 90d        # keys to review and revoke
+  logwarden keys list --tenant 123456789012345678 --json | jq -r '.[] | select(.revokedAt == null) | .accessKey'
+`,
       ),
-  ).action(async (opts: StoreFlags & { tenant: string; json?: boolean }) => {
+  ).action(async (opts: StoreFlags & { tenant: string; unusedFor?: string; json?: boolean }) => {
+    const unusedMs = opts.unusedFor === undefined ? undefined : parseDuration(opts.unusedFor, '--unused-for');
     const config = storeConfigFrom(opts);
     await withExistingStore(config, async (store) => {
       if (!(await store.getTenant(opts.tenant))) throw noTenant(opts.tenant, config);
-      const list = await store.listAccessKeys(opts.tenant);
+      let list = await store.listAccessKeys(opts.tenant);
+      if (unusedMs !== undefined) list = list.filter(unusedSince(now() - unusedMs));
       if (opts.json) {
-        printJson(list.map((k) => ({ accessKey: k.accessKey, scopes: k.scopes, createdAt: k.createdAt, revokedAt: k.revokedAt })));
+        printJson(
+          list.map((k) => ({ accessKey: k.accessKey, scopes: k.scopes, createdAt: k.createdAt, revokedAt: k.revokedAt, lastUsed: k.lastUsedAt })),
+        );
         return;
       }
       printTable(
-        ['ACCESS KEY', 'SCOPES', 'CREATED', 'REVOKED'],
-        list.map((k) => [k.accessKey, k.scopes.join(' '), k.createdAt, k.revokedAt ?? '-']),
+        ['ACCESS KEY', 'SCOPES', 'CREATED', 'REVOKED', 'LAST USED'],
+        list.map((k) => [k.accessKey, k.scopes.join(' '), k.createdAt, k.revokedAt ?? '-', k.lastUsedAt ?? 'never']),
       );
+      if (unusedMs !== undefined && list.length === 0) process.stderr.write(`no active key has gone unused for ${opts.unusedFor}\n`);
     });
   });
 

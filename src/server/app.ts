@@ -18,6 +18,7 @@ import { clusterMetricsReader } from './cluster-metrics.ts';
 import type { AppContext } from './context.ts';
 import { registerDocs } from './docs.ts';
 import { clientErrorHandler, errorHandler, type UnparsedAnswer } from './error-handler.ts';
+import { KeyUseRecorder, keyUseWarning } from './key-use.ts';
 import type { LimiterStore } from './limiter/limiter.ts';
 import { MemoryLimiter } from './limiter/memory-limiter.ts';
 import { Metrics } from './metrics.ts';
@@ -45,6 +46,11 @@ export interface BuildAppOptions {
    * and the limits and key caches; defaults to Date.now. Tests pass one they advance.
    */
   now?: () => number;
+  /**
+   * Notes when access keys are used and writes it to the store (key-use.ts); defaults to one
+   * that writes about once a minute. Closing the app writes what is left.
+   */
+  keyUses?: KeyUseRecorder;
   /** A worker of `serve --workers N`: /metrics answers for every worker (cluster-metrics.ts). */
   clusterMetrics?: boolean;
 }
@@ -55,7 +61,9 @@ export async function signingSecret(config: Config, store: Store): Promise<strin
 }
 
 export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
-  const { ctx, limiter } = await appContext(options);
+  const keyUses =
+    options.keyUses ?? new KeyUseRecorder(options.store, { ...(options.now && { now: options.now }), warn: keyUseWarning(options.logger) });
+  const { ctx, limiter } = await appContext(options, keyUses);
   const record = answerRecorder(ctx.metrics);
   const app = createFastify(options.logger, record);
   app.decorateRequest('principal', null);
@@ -70,7 +78,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
 
   await registerDocs(app, { types: ctx.types, pageSizes: ctx.config, now: new Date(ctx.now()) });
   registerRoutes(app, ctx);
-  closeGracefully(app, options.limiter ? undefined : limiter);
+  closeGracefully(app, options.limiter ? undefined : limiter, keyUses);
   return app;
 }
 
@@ -136,7 +144,7 @@ function answerRecorder(metrics: Metrics): RecordAnswer {
 }
 
 /** What the routes share (tokens, authentication, rate limits, metrics), and the rate limiter it counts in. */
-async function appContext(options: BuildAppOptions): Promise<{ ctx: AppContext; limiter: LimiterStore }> {
+async function appContext(options: BuildAppOptions, keyUses: KeyUseRecorder): Promise<{ ctx: AppContext; limiter: LimiterStore }> {
   const { config, store } = options;
   const now = options.now ?? Date.now;
   const secret = await signingSecret(config, store);
@@ -144,7 +152,7 @@ async function appContext(options: BuildAppOptions): Promise<{ ctx: AppContext; 
   const metrics = new Metrics(options.clusterMetrics ? { reader: clusterMetricsReader } : {});
   const limiter = options.limiter ?? new MemoryLimiter();
   const limits = new RateLimits(store, limiter, config, config.limitsRefreshMs, (kind) => metrics.rateLimited.inc({ kind }), now);
-  const auth = new Authenticator(store, tokens, config.authCacheMs, now);
+  const auth = new Authenticator(store, tokens, config.authCacheMs, now, keyUses);
   const authorize = async (request: FastifyRequest, scope: Scope): Promise<void> => {
     const principal = await auth.authenticate(request.headers.authorization);
     requireScope(principal, scope);
@@ -278,7 +286,7 @@ function registerRoutes(app: FastifyInstance, ctx: AppContext): void {
  * While closing, keep-alive connections are closed as soon as their in-flight answer is sent,
  * so a graceful stop does not wait for them to time out. `ownLimiter`, made by buildApp, is closed with the app.
  */
-function closeGracefully(app: FastifyInstance, ownLimiter: LimiterStore | undefined): void {
+function closeGracefully(app: FastifyInstance, ownLimiter: LimiterStore | undefined, keyUses: KeyUseRecorder): void {
   let idleSweep: NodeJS.Timeout | undefined;
   app.addHook('preClose', async () => {
     markStopping(app.server);
@@ -286,6 +294,8 @@ function closeGracefully(app: FastifyInstance, ownLimiter: LimiterStore | undefi
   });
   app.addHook('onClose', async () => {
     clearInterval(idleSweep);
+    // Before the store closes (serve closes the app first): the last uses are not lost.
+    await keyUses.stop();
     if (ownLimiter) await ownLimiter.close();
   });
 }

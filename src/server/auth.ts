@@ -6,6 +6,7 @@
 import { LogwardenError } from '../errors.ts';
 import { ACCESS_KEY_PATTERN, hashSecret, secretMatches } from '../logs/access-keys.ts';
 import type { AccessKeyRecord, Scope, Store } from '../store/store.ts';
+import type { KeyUseRecorder } from './key-use.ts';
 import type { TokenService } from './tokens.ts';
 
 export interface Principal {
@@ -37,7 +38,8 @@ const DUMMY_HASH = hashSecret('logwarden: no such key');
  * Checks credentials. Access key lookups may be kept for `cacheMs` (a store shared by several
  * processes costs a round trip per lookup); when the store tells of every key created or revoked
  * (watchAccessKeys), a change drops what was kept at once, so a revocation holds immediately in
- * every process, and nothing is kept while changes might be missed.
+ * every process, and nothing is kept while changes might be missed. Each success is noted in
+ * `uses` (when each key was last used).
  */
 export class Authenticator {
   private readonly cache = new Map<string, { record: AccessKeyRecord | undefined; at: number }>();
@@ -51,6 +53,7 @@ export class Authenticator {
     private readonly tokens: TokenService,
     private readonly cacheMs: number,
     private readonly now: () => number = Date.now,
+    private readonly uses?: KeyUseRecorder,
   ) {
     this.keeping = cacheMs > 0;
     if (this.keeping && store.watchAccessKeys) {
@@ -91,6 +94,7 @@ export class Authenticator {
     if (!record || !ok || record.revokedAt !== null) {
       throw denied(BAD_CREDENTIALS, failedKey(record, !ok ? 'wrong secret' : 'revoked access key'));
     }
+    this.uses?.note(record.accessKey);
     return record;
   }
 
@@ -121,6 +125,7 @@ export class Authenticator {
         if (!record || record.revokedAt !== null || record.tenantId !== r.claims.tenantId) {
           throw denied('invalid token', failedKey(record, record?.revokedAt != null ? 'token of a revoked access key' : 'token of another tenant'));
         }
+        this.uses?.note(record.accessKey);
         const scopes = r.claims.scopes.filter((s) => record.scopes.includes(s));
         return { tenantId: record.tenantId, accessKey: record.accessKey, scopes };
       }

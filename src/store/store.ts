@@ -35,6 +35,17 @@ export interface AccessKeyRecord {
   readonly scopes: readonly Scope[];
   readonly createdAt: string;
   readonly revokedAt: string | null;
+  /**
+   * When a request last authenticated with the key (or a token issued to it), as far as the
+   * store has been told (`recordKeyUse`); null when it never has since the store recorded uses.
+   */
+  readonly lastUsedAt: string | null;
+}
+
+/** A key's latest use a process saw (`Store.recordKeyUse`). */
+export interface KeyUse {
+  readonly accessKey: string;
+  readonly atMs: number;
 }
 
 /** What `Store.watchAccessKeys` tells. */
@@ -281,6 +292,13 @@ export interface Store {
   listAccessKeys(tenantId: string): Promise<AccessKeyRecord[]>;
   /** Revokes a key; false when no such key exists or it was already revoked. */
   revokeAccessKey(accessKey: string, trail?: TrailOf<AccessKeyRecord>): Promise<boolean>;
+  /**
+   * Sets each key's last use to the given time unless the store holds a later one (processes
+   * writing their uses in any order never move it back), nor for a key revoked before that
+   * time. Unknown keys are ignored. Not an act of the admin trail, and no change
+   * `watchAccessKeys` tells of.
+   */
+  recordKeyUse(uses: readonly KeyUse[]): Promise<void>;
   /**
    * For a process that keeps access keys in memory: hears keys created or revoked by any process
    * of the store (until the store closes). Offered by stores shared by several processes whose

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
-import { runCli } from '../support/cli.ts';
+import { runCli, runCliInProcess } from '../support/cli.ts';
 
 describe('logwarden tenants, keys, ingest', () => {
   let dir: string;
@@ -64,6 +64,51 @@ describe('logwarden tenants, keys, ingest', () => {
     assert.match(revoked.stdout, /^revoked LW/);
     const again = JSON.parse((await runCli(['keys', 'list', '--tenant', tenant.id, '--json', ...flags()])).stdout);
     assert.ok(again[0].revokedAt);
+  });
+
+  it('keys list shows when each key was last used; --unused-for lists the active keys not used within that time', async () => {
+    const DAY = 86_400_000;
+    const store = openSqliteStore({ dataDir: dir });
+    const made = Date.now();
+    let tenantId: string;
+    try {
+      tenantId = (await store.createTenant({ id: '424242424242424242', name: 'Review' })).id;
+      for (const k of ['LWRECENT', 'LWSTALE', 'LWNEVER', 'LWGONE']) {
+        await store.createAccessKey({ accessKey: k, tenantId, secretHash: Buffer.alloc(32, k.length), scopes: ['api:logs:read'] });
+      }
+      await store.recordKeyUse([
+        { accessKey: 'LWRECENT', atMs: made + 150 * DAY },
+        { accessKey: 'LWSTALE', atMs: made + 50 * DAY },
+      ]);
+      await store.revokeAccessKey('LWGONE');
+    } finally {
+      await store.close();
+    }
+    // The review runs 200 days after the keys were made.
+    const now = () => made + 200 * DAY;
+    const list = async (...extra: string[]) => {
+      const r = await runCliInProcess(['keys', 'list', '--tenant', tenantId, ...extra, ...flags()], { now });
+      assert.equal(r.code, 0, r.stderr);
+      return r;
+    };
+    const all = JSON.parse((await list('--json')).stdout) as { accessKey: string; lastUsed: string | null }[];
+    assert.deepEqual(Object.fromEntries(all.map((k) => [k.accessKey, k.lastUsed])), {
+      LWRECENT: new Date(made + 150 * DAY).toISOString(),
+      LWSTALE: new Date(made + 50 * DAY).toISOString(),
+      LWNEVER: null,
+      LWGONE: null,
+    });
+    const table = (await list()).stdout;
+    assert.match(table, /LAST USED/);
+    assert.match(table, /LWNEVER .* never\n/);
+    const stale = JSON.parse((await list('--unused-for', '90d', '--json')).stdout) as { accessKey: string }[];
+    assert.deepEqual(stale.map((k) => k.accessKey).sort(), ['LWNEVER', 'LWSTALE'], 'used before the cutoff, or never and made before it');
+    const older = JSON.parse((await list('--unused-for', '250d', '--json')).stdout) as { accessKey: string }[];
+    assert.deepEqual(older, [], 'a key made within the time is not stale, used or not');
+    assert.match((await list('--unused-for', '250d')).stderr, /no active key has gone unused for 250d/);
+    const bad = await runCliInProcess(['keys', 'list', '--tenant', tenantId, '--unused-for', '3 months', ...flags()], { now });
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--unused-for must be a duration like 30s, 15m, 12h, 7d or 2w/);
   });
 
   it('ingests NDJSON from a file and from stdin, idempotently and all or nothing', async () => {

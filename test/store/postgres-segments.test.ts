@@ -13,7 +13,7 @@ import { MIGRATIONS } from '../../src/store/postgres/migrations.ts';
 import { CorruptSegmentError, type EntryQuery, type StoredPage } from '../../src/store/store.ts';
 import { LOADER_ARGS, runnable } from '../support/children.ts';
 import { entriesOf, type PageText } from '../support/page-entries.ts';
-import { startPostgres, UNDO_COMPACT_CHECKPOINTS, UNDO_SEALED_KEYS } from '../support/postgres.ts';
+import { startPostgres, UNDO_COMPACT_CHECKPOINTS, UNDO_KEY_LAST_USED, UNDO_SEALED_KEYS } from '../support/postgres.ts';
 import { makeEntry, readAll } from './contract/store.contract.ts';
 
 const { cluster, skip } = await startPostgres();
@@ -432,7 +432,7 @@ describe('postgres store: segments', { skip }, () => {
     // Back to the schema before segments carried keys (and before the steps after it).
     await cluster!.query(
       url,
-      `BEGIN; ${UNDO_SEALED_KEYS}; ALTER TABLE tree_receipts DROP COLUMN trailed; ${UNDO_COMPACT_CHECKPOINTS}; UPDATE schema_version SET version = ${MIGRATIONS.length - 3}; COMMIT`,
+      `BEGIN; ${UNDO_SEALED_KEYS}; ALTER TABLE tree_receipts DROP COLUMN trailed; ${UNDO_COMPACT_CHECKPOINTS}; ${UNDO_KEY_LAST_USED}; UPDATE schema_version SET version = ${MIGRATIONS.length - 4}; COMMIT`,
     );
     assert.equal(await keyRows(), entries.length);
     const queries: EntryQuery[] = ['AccessLog', 'UserCallPlay'].map((logType) => ({ tenantId: '1', logType, fromMs: window.fromMs, toMs: null }));

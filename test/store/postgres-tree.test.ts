@@ -62,7 +62,7 @@ if (childUrl) {
   for (let b = 0; b < BATCHES; b++) await store.append(TENANT, batchOf(c, b));
   await store.close();
 } else {
-  const { startPostgres, UNDO_COMPACT_CHECKPOINTS, UNDO_SEALED_KEYS } = await import('../support/postgres.ts');
+  const { startPostgres, UNDO_COMPACT_CHECKPOINTS, UNDO_KEY_LAST_USED, UNDO_SEALED_KEYS } = await import('../support/postgres.ts');
   const { cluster, skip } = await startPostgres();
   after(() => cluster?.stop());
 
@@ -287,7 +287,10 @@ if (childUrl) {
         { origin: 'an/origin', size: 4, text: 'an/origin\n4\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n\n\u2014 an/origin not*base64\n' },
       ];
       const texts = [...kept.map((k) => ({ origin: k.origin, size: k.size, text: k.text })), ...odd];
-      await cluster!.query(url, `BEGIN; ${UNDO_COMPACT_CHECKPOINTS}; UPDATE schema_version SET version = ${MIGRATIONS.length - 1}; COMMIT`);
+      await cluster!.query(
+        url,
+        `BEGIN; ${UNDO_COMPACT_CHECKPOINTS}; ${UNDO_KEY_LAST_USED}; UPDATE schema_version SET version = ${MIGRATIONS.length - 2}; COMMIT`,
+      );
       for (const t of odd) {
         await cluster!.query(url, 'INSERT INTO tree_checkpoints (tid, origin, size, note) SELECT tid, $2, $3, $4 FROM tenants WHERE id = $1', [
           TENANT,
@@ -339,6 +342,7 @@ if (childUrl) {
            DROP TABLE segment_users, segment_users_pending;
            DROP TABLE retention, holds, tree_receipts, purge_lease;
            ${UNDO_SEALED_KEYS};
+           ${UNDO_KEY_LAST_USED};
            UPDATE schema_version SET version = 3;
            COMMIT`,
         );

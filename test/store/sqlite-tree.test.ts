@@ -15,7 +15,7 @@ import { proveConsistency, verifyConsistency } from '../../src/tlog/consistency-
 import { buildEntryLeaf } from '../../src/tlog/entry-leaf.ts';
 import { parseVerifierKey } from '../../src/tlog/note-key.ts';
 import { entriesOf } from '../support/page-entries.ts';
-import { undoCompactCheckpoints } from '../support/sqlite-schema.ts';
+import { UNDO_KEY_LAST_USED, undoCompactCheckpoints } from '../support/sqlite-schema.ts';
 import { makeEntry } from './contract/store.contract.ts';
 
 const T0 = Date.UTC(2026, 2, 4, 9);
@@ -86,6 +86,7 @@ describe('SQLite verifiable log', () => {
       );
       db.exec('DROP TABLE segment_users; DROP TABLE segment_users_pending;'); // the user index came after the tree (v6)
       db.exec('DROP TABLE retention; DROP TABLE holds; DROP TABLE tree_receipts; DROP TABLE purge_lease;'); // and retention after it (v7)
+      db.exec(UNDO_KEY_LAST_USED);
       db.pragma('user_version = 4');
     });
     rmSync(join(dir, WITNESS_FILE)); // nor the witness of what its log signed
@@ -165,7 +166,8 @@ describe('SQLite verifiable log', () => {
         'every checkpoint the log signs is kept compactly',
       );
       const old = undoCompactCheckpoints(db, [{ tid: 1, origin: 'an/origin', size: 3, note: odd }]);
-      db.pragma(`user_version = ${MIGRATIONS.length - 1}`);
+      db.exec(UNDO_KEY_LAST_USED);
+      db.pragma(`user_version = ${MIGRATIONS.length - 2}`);
       return old;
     });
     assert.ok(latest.startsWith('audit.example/second/'));

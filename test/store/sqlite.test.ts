@@ -11,7 +11,7 @@ import { applyMigration, MIGRATIONS } from '../../src/store/sqlite/migrations.ts
 import type { StoredPage } from '../../src/store/store.ts';
 import { LOADER_ARGS, runnable } from '../support/children.ts';
 import { entriesOf } from '../support/page-entries.ts';
-import { undoCompactCheckpoints } from '../support/sqlite-schema.ts';
+import { UNDO_KEY_LAST_USED, undoCompactCheckpoints } from '../support/sqlite-schema.ts';
 import { makeEntry, runStoreContract, type StoreFixture } from './contract/store.contract.ts';
 
 /** Runs a statement on the database file directly, as another program would. */
@@ -51,6 +51,11 @@ function sqliteFixture(options: Omit<SqliteStoreOptions, 'dataDir'> = {}, prepar
       },
       schemaVersion: async () => withFile(dir, (db) => db.pragma('user_version', { simple: true }) as number),
       setSchemaVersion: async (v: number) => withFile(dir, (db) => void db.pragma(`user_version = ${Math.trunc(v)}`)),
+      toPreviousSchema: async () =>
+        withFile(dir, (db) => {
+          db.exec(UNDO_KEY_LAST_USED);
+          db.pragma(`user_version = ${MIGRATIONS.length - 1}`);
+        }),
       teardown: async () => rmSync(dir, { recursive: true, force: true }),
       segments: {
         settle: async (store) => void (store as SqliteStore).settle(),
@@ -308,6 +313,7 @@ describe('sqlite store: specific', () => {
           'DROP TABLE segment_users; DROP TABLE segment_users_pending; DROP TABLE retention; DROP TABLE holds; DROP TABLE tree_receipts; DROP TABLE purge_lease',
         );
         undoCompactCheckpoints(db);
+        db.exec(UNDO_KEY_LAST_USED);
         db.pragma('user_version = 5');
       });
       const store = openSqliteStore({ dataDir: dir, sealIntervalMs: 60_000 });

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { type Config, type ConfigOverrides, loadConfig } from '../../src/config.ts';
 import { buildApp } from '../../src/server/app.ts';
+import { type KeyUseOptions, KeyUseRecorder, keyUseWarning } from '../../src/server/key-use.ts';
 import type { LimiterStore } from '../../src/server/limiter/limiter.ts';
 import { createTenant, type IssuedKey, issueAccessKey } from '../../src/service/access-keys.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
@@ -69,6 +70,8 @@ export interface TestApp {
   readonly key: IssuedKey;
   readonly readKey: IssuedKey;
   readonly writeKey: IssuedKey;
+  /** What notes the keys' uses, when the test made its own (startTestApp's `keyUses`). */
+  readonly keyUses: KeyUseRecorder | undefined;
   inject(options: InjectOptions): Promise<LightMyRequestResponse>;
   /** GET /v2/logs with the read+write key. */
   list(query: Record<string, string>, key?: IssuedKey): Promise<LightMyRequestResponse>;
@@ -90,6 +93,8 @@ export async function startTestApp(
     logger?: import('pino').Logger;
     /** The app's clock (see TestClock); defaults to the real one. */
     now?: () => number;
+    /** Notes keys' uses with these options (flushMs 0: written only when the test flushes); omitted, the app's own. */
+    keyUses?: KeyUseOptions;
   } = {},
 ): Promise<TestApp> {
   const created = options.store ? { store: options.store, dispose: async () => {} } : await (options.factory ?? sqliteFactory).create();
@@ -99,7 +104,11 @@ export async function startTestApp(
   const key = await issueAccessKey(store, tenant.id, ['api:logs:read', 'api:logs:write']);
   const readKey = await issueAccessKey(store, tenant.id, ['api:logs:read']);
   const writeKey = await issueAccessKey(store, tenant.id, ['api:logs:write']);
+  const keyUses =
+    options.keyUses &&
+    new KeyUseRecorder(store, { ...(options.now && { now: options.now }), warn: keyUseWarning(options.logger), ...options.keyUses });
   const app = await buildApp({
+    ...(keyUses && { keyUses }),
     config,
     store,
     ...(options.limiter && { limiter: options.limiter }),
@@ -123,6 +132,7 @@ export async function startTestApp(
     key,
     readKey,
     writeKey,
+    keyUses,
     inject,
     list: (query, k = key) => inject({ method: 'GET', url: '/v2/logs', query, headers: { authorization: basic(k) } }),
     ingest: (logType, logEntries, k = key) =>

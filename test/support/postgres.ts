@@ -224,6 +224,9 @@ export const UNDO_SEALED_KEYS = `
   INSERT INTO entry_keys (tid, event_time, key) SELECT tid, unnest(key_times), unnest(keys) FROM segments WHERE keys IS NOT NULL;
   ALTER TABLE segments DROP COLUMN key_times, DROP COLUMN keys`;
 
+/** SQL that takes a database back to before access keys' last uses were kept. */
+export const UNDO_KEY_LAST_USED = 'ALTER TABLE access_keys DROP COLUMN last_used_at';
+
 /**
  * SQL that takes a database back to before checkpoints were kept compactly (src/store/
  * tree-checkpoint-rows.ts): each kept checkpoint becomes its whole text again, by origin.

@@ -1,6 +1,9 @@
 import type Database from 'better-sqlite3';
 import { type CheckpointRow, noteOfRow } from '../../src/store/tree-checkpoint-rows.ts';
 
+/** SQL that takes a SQLite store back to before access keys' last uses were kept (the step to schema version 10). */
+export const UNDO_KEY_LAST_USED = 'ALTER TABLE access_keys DROP COLUMN last_used_at';
+
 /**
  * Takes a SQLite store back to before checkpoints were kept compactly (src/store/
  * tree-checkpoint-rows.ts): each kept checkpoint becomes its whole text again, by origin.

@@ -26,6 +26,7 @@ import type {
   EntryQuery,
   FirstPage,
   HourTally,
+  KeyUse,
   LegalHold,
   NewAccessKey,
   NewLegalHold,
@@ -97,6 +98,7 @@ interface KeyRow {
   scopes: string[];
   created_at: Date;
   revoked_at: Date | null;
+  last_used_at: Date | null;
 }
 
 function toTenant(r: TenantRow): Tenant {
@@ -116,6 +118,7 @@ function toKey(r: KeyRow): AccessKeyRecord {
     scopes: r.scopes as Scope[],
     createdAt: r.created_at.toISOString(),
     revokedAt: r.revoked_at && r.revoked_at.toISOString(),
+    lastUsedAt: r.last_used_at && r.last_used_at.toISOString(),
   };
 }
 
@@ -208,7 +211,7 @@ const SQL = {
     SELECT unnest($5::int8[]), $2::int8 + generate_series(1, $7::int8), $1, unnest($4::int4[]), $3::int8,
       unnest(string_to_array($6::text, E'\x1e'))`,
   tenantColumns: 'id, name, created_at, read_per_second, read_per_day, ingest_per_second',
-  keyColumns: `k.access_key, t.id AS tenant_id, k.secret_hash, k.scopes, k.created_at, k.revoked_at`,
+  keyColumns: `k.access_key, t.id AS tenant_id, k.secret_hash, k.scopes, k.created_at, k.revoked_at, k.last_used_at`,
 };
 
 /** Defaults of the sealer: hot rows added this long ago are sealed; a look this often when idle. */
@@ -1010,6 +1013,19 @@ export class PostgresStore implements Store {
       trail,
     );
     return revoked === true;
+  }
+
+  async recordKeyUse(uses: readonly KeyUse[]): Promise<void> {
+    if (uses.length === 0) return;
+    // One statement, its rows in key order (servers writing at once take the rows' locks in one
+    // order); a later time already stored stays. No notification: no cached lookup is stale for it.
+    const sorted = [...uses].sort((a, b) => (a.accessKey < b.accessKey ? -1 : a.accessKey > b.accessKey ? 1 : 0));
+    await this.pool.query(
+      `UPDATE access_keys k SET last_used_at = u.at
+       FROM unnest($1::text[], $2::timestamptz[]) AS u(access_key, at)
+       WHERE k.access_key = u.access_key AND (k.last_used_at IS NULL OR k.last_used_at < u.at) AND (k.revoked_at IS NULL OR k.revoked_at >= u.at)`,
+      [sorted.map((u) => u.accessKey), sorted.map((u) => new Date(u.atMs))],
+    );
   }
 
   async getOrCreateSecret(name: string, create: () => string): Promise<string> {

@@ -330,6 +330,9 @@ export const MIGRATIONS: readonly string[] = [
   ) checked;
   DROP TABLE tree_checkpoints_text;
   `,
+  // When each access key was last used: written by the servers about once a minute
+  // (server/key-use.ts); null for keys not used since this step.
+  'ALTER TABLE access_keys ADD COLUMN last_used_at timestamptz;',
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

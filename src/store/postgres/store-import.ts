@@ -104,14 +104,10 @@ async function importAll(client: pg.PoolClient, from: StoreExport, progress: Imp
       )
     ).rows[0]!.tid;
     for (const k of t.accessKeys) {
-      await client.query('INSERT INTO access_keys (access_key, tid, secret_hash, scopes, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6)', [
-        k.accessKey,
-        tid,
-        k.secretHash,
-        k.scopes,
-        k.createdAt,
-        k.revokedAt,
-      ]);
+      await client.query(
+        'INSERT INTO access_keys (access_key, tid, secret_hash, scopes, created_at, revoked_at, last_used_at) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+        [k.accessKey, tid, k.secretHash, k.scopes, k.createdAt, k.revokedAt, k.lastUsedAt],
+      );
     }
     const retention: [string, number | null][] = Object.entries(t.retention.perType);
     if (t.retention.tenantDays !== undefined) retention.push([TENANT_DEFAULT, t.retention.tenantDays]);

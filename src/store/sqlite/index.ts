@@ -27,6 +27,7 @@ import type {
   EntryQuery,
   FirstPage,
   HourTally,
+  KeyUse,
   LegalHold,
   NewAccessKey,
   NewLegalHold,
@@ -87,6 +88,9 @@ interface TenantRow {
   ingest_per_second: number | null;
 }
 
+/** How long `recordKeyUse` waits for another process's write to end before leaving the uses to the next time. */
+const KEY_USE_BUSY_MS = 100;
+
 interface KeyRow {
   access_key: string;
   tenant_id: string;
@@ -94,6 +98,7 @@ interface KeyRow {
   scopes: string;
   created_at: string;
   revoked_at: string | null;
+  last_used_at: string | null;
 }
 
 function toTenant(r: TenantRow): Tenant {
@@ -113,6 +118,7 @@ function toKey(r: KeyRow): AccessKeyRecord {
     scopes: JSON.parse(r.scopes) as Scope[],
     createdAt: r.created_at,
     revokedAt: r.revoked_at,
+    lastUsedAt: r.last_used_at,
   };
 }
 
@@ -279,11 +285,11 @@ export class SqliteStore implements Store {
         'INSERT INTO access_keys (access_key, tid, secret_hash, scopes, created_at) VALUES (?, ?, ?, ?, ?)',
       ),
       key: db.prepare<[string], KeyRow>(
-        `SELECT k.access_key, t.id AS tenant_id, k.secret_hash, k.scopes, k.created_at, k.revoked_at
+        `SELECT k.access_key, t.id AS tenant_id, k.secret_hash, k.scopes, k.created_at, k.revoked_at, k.last_used_at
          FROM access_keys k JOIN tenants t ON t.tid = k.tid WHERE k.access_key = ?`,
       ),
       keys: db.prepare<[string], KeyRow>(
-        `SELECT k.access_key, t.id AS tenant_id, k.secret_hash, k.scopes, k.created_at, k.revoked_at
+        `SELECT k.access_key, t.id AS tenant_id, k.secret_hash, k.scopes, k.created_at, k.revoked_at, k.last_used_at
          FROM access_keys k JOIN tenants t ON t.tid = k.tid WHERE t.id = ? ORDER BY k.created_at, k.access_key`,
       ),
       dataVersion: db.prepare<[], number>('PRAGMA data_version').pluck(),
@@ -297,6 +303,11 @@ export class SqliteStore implements Store {
         'SELECT t.id, r.leaf, r.text FROM tree_receipts r JOIN tenants t ON t.tid = r.tid WHERE r.trailed = 0 ORDER BY r.tid, r.leaf',
       ),
       revoke: db.prepare<[string, string]>('UPDATE access_keys SET revoked_at = ? WHERE access_key = ? AND revoked_at IS NULL'),
+      // ISO texts of one length compare as their times do.
+      keyUsed: db.prepare<{ key: string; at: string }>(
+        `UPDATE access_keys SET last_used_at = @at
+         WHERE access_key = @key AND (last_used_at IS NULL OR last_used_at < @at) AND (revoked_at IS NULL OR revoked_at >= @at)`,
+      ),
       addSecret: db.prepare<[string, string]>('INSERT OR IGNORE INTO secrets (name, value) VALUES (?, ?)'),
       secret: db.prepare<[string], { value: string }>('SELECT value FROM secrets WHERE name = ?'),
       prefixKeyRecords: db.prepare<[string], { name: string }>(`SELECT name FROM secrets WHERE substr(name, 1, ${PREFIX_KEY_RECORD.length}) = ?`),
@@ -697,6 +708,25 @@ export class SqliteStore implements Store {
     );
     this.keys.clear();
     return revoked === true;
+  }
+
+  async recordKeyUse(uses: readonly KeyUse[]): Promise<void> {
+    if (uses.length === 0) return;
+    // A write waits for the database's lock on this thread: briefly, since uses not written now
+    // are written with the next ones (the caller keeps them).
+    const wait = this.db.pragma('busy_timeout', { simple: true }) as number;
+    this.db.pragma(`busy_timeout = ${KEY_USE_BUSY_MS}`);
+    try {
+      this.db
+        .transaction(() => {
+          for (const u of uses) this.q.keyUsed.run({ key: u.accessKey, at: new Date(u.atMs).toISOString() });
+        })
+        .immediate();
+      // This connection's own writes do not change its data_version: what it kept of them goes.
+      for (const u of uses) this.keys.delete(u.accessKey);
+    } finally {
+      this.db.pragma(`busy_timeout = ${Math.trunc(wait)}`);
+    }
   }
 
   async getOrCreateSecret(name: string, create: () => string): Promise<string> {

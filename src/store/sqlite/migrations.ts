@@ -320,6 +320,9 @@ export const MIGRATIONS: readonly (string | ((db: Database.Database) => void))[]
   CREATE INDEX tree_receipts_untrailed ON tree_receipts (tid, leaf) WHERE trailed = 0;
   `,
   compactCheckpoints,
+  // When each access key was last used (ISO text, as created_at): written by the servers about
+  // once a minute (server/key-use.ts); null for keys not used since this step.
+  'ALTER TABLE access_keys ADD COLUMN last_used_at TEXT;',
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

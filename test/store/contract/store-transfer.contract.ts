@@ -51,6 +51,11 @@ async function sourceStore(c: TransferCaseContext): Promise<{ source: SqliteStor
     secretHash: Buffer.alloc(32, 9),
     scopes: ['api:logs:write'],
   });
+  // Last uses travel with their keys (the revoked key's, from before its revocation).
+  await source.recordKeyUse([
+    { accessKey: 'LWKEEPSITSSECRET000001', atMs: Date.now() + 7 },
+    { accessKey: 'LWREVOKED0000000000002', atMs: Date.now() - 60_000 },
+  ]);
   await source.revokeAccessKey('LWREVOKED0000000000002');
   await source.setRetention(c.tenant, 'UserCallPlay', 400);
   await source.setRetention(c.tenant, null, null);

@@ -18,6 +18,7 @@ import {
   UnknownTenantError,
 } from '../../../src/store/store.ts';
 import { entriesOf, type PageText } from '../../support/page-entries.ts';
+import { keyUseContractCases } from './store-key-use.contract.ts';
 import { retentionContractCases } from './store-retention.contract.ts';
 import { transferContractCases } from './store-transfer.contract.ts';
 import { treeContractCases } from './store-tree.contract.ts';
@@ -30,6 +31,8 @@ export interface StoreFixture {
   schemaVersion(): Promise<number>;
   /** Records another schema version, to pose as a database written by a newer logwarden. */
   setSchemaVersion(version: number): Promise<void>;
+  /** Takes the database back to what the previous schema version wrote (before its latest step); no store is open on it. */
+  toPreviousSchema(): Promise<void>;
   /** Deletes the database; every store opened on it is closed by then. */
   teardown(): Promise<void>;
   /**
@@ -1306,6 +1309,10 @@ export function runStoreContract({ name, create, skip, verifiableLog }: StoreCon
           await fresh.teardown();
         }
       });
+    });
+
+    describe('when access keys were last used', () => {
+      keyUseContractCases(() => ({ store, fixture, open, tenant: TENANT }));
     });
 
     describe('retention', () => {
