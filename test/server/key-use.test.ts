@@ -8,14 +8,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { after, before, describe, it, mock } from 'node:test';
 import Database from 'better-sqlite3';
 import { KEY_USE_FLUSH_MS } from '../../src/server/key-use.ts';
-import { createLogger } from '../../src/server/logger.ts';
 import { issueAccessKey } from '../../src/service/access-keys.ts';
 import { DATABASE_FILE, openSqliteStore } from '../../src/store/sqlite/index.ts';
-import { basic, requestToken, startTestApp, type TestApp, TestClock } from '../support/app.ts';
+import { basic, capturedLog, requestToken, startTestApp, type TestApp, TestClock } from '../support/app.ts';
 import { storeKinds } from '../support/stores.ts';
 
 const Q = { logType: 'AccessLog', fromDateTime: '2026-01-01T00:00:00Z' };
@@ -121,17 +119,11 @@ describe('when access keys were last used: writing', () => {
   });
 
   it('a write that fails fails no request: one warning line, no secret, and the uses are written at the next flush', async () => {
-    const lines: string[] = [];
-    const sink = new Writable({
-      write(chunk, _enc, cb) {
-        lines.push(...String(chunk).split('\n').filter(Boolean));
-        cb();
-      },
-    });
+    const { logger, lines } = capturedLog('info');
     const clock = new TestClock();
     const dataDir = join(dir, 'busy');
     const store = openSqliteStore({ dataDir });
-    const t = await startTestApp({ store, now: clock.now, logger: createLogger('info', sink), keyUses: { flushMs: 0 } });
+    const t = await startTestApp({ store, now: clock.now, logger, keyUses: { flushMs: 0 } });
     // Another process holds the database's write lock (reads go on: WAL).
     const other = new Database(join(dataDir, DATABASE_FILE));
     try {

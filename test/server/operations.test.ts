@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { createLogger } from '../../src/server/logger.ts';
-import { basic, startTestApp } from '../support/app.ts';
+import { basic, capturedLog, startTestApp } from '../support/app.ts';
 import { storeKinds } from '../support/stores.ts';
 
 for (const kind of await storeKinds()) {
@@ -59,14 +57,8 @@ for (const kind of await storeKinds()) {
     });
 
     it('answers 503 on /readyz when the store is gone, and a generic 500 (cause only in the log) on an unexpected failure', async () => {
-      const lines: string[] = [];
-      const sink = new Writable({
-        write(chunk, _enc, cb) {
-          lines.push(...String(chunk).split('\n').filter(Boolean));
-          cb();
-        },
-      });
-      const t = await startTestApp({ factory: kind.factory, logger: createLogger('info', sink) });
+      const { logger, lines } = capturedLog('info');
+      const t = await startTestApp({ factory: kind.factory, logger });
       try {
         // Make the store's read fail, on the very object the routes hold.
         const original = t.store.firstPage;
@@ -118,14 +110,8 @@ for (const kind of await storeKinds()) {
     });
 
     it('never writes secrets, tokens or audit payloads to its log', async () => {
-      const lines: string[] = [];
-      const sink = new Writable({
-        write(chunk, _enc, cb) {
-          lines.push(String(chunk));
-          cb();
-        },
-      });
-      const t = await startTestApp({ factory: kind.factory, logger: createLogger('trace', sink) });
+      const { logger, lines } = capturedLog('trace');
+      const t = await startTestApp({ factory: kind.factory, logger });
       try {
         const marker = 'PAYLOAD-MARKER-7f3a';
         await t.ingest('AccessLog', [{ userEmailAddress: `${marker}@x.org`, eventTime: '2026-02-01T00:00:00Z', logRecord: { m: marker } }]);

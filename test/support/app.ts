@@ -6,11 +6,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import type { Logger } from 'pino';
 import { type Config, type ConfigOverrides, loadConfig } from '../../src/config.ts';
 import { buildApp } from '../../src/server/app.ts';
 import { type KeyUseOptions, KeyUseRecorder, keyUseWarning } from '../../src/server/key-use.ts';
 import type { LimiterStore } from '../../src/server/limiter/limiter.ts';
+import { createLogger } from '../../src/server/logger.ts';
 import { createTenant, type IssuedKey, issueAccessKey } from '../../src/service/access-keys.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import type { Store } from '../../src/store/store.ts';
@@ -147,6 +150,18 @@ export async function startTestApp(
       await created.dispose();
     },
   };
+}
+
+/** A JSON logger at `level` whose lines (one per entry) the test reads from `lines`. */
+export function capturedLog(level: string): { logger: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(...String(chunk).split('\n').filter(Boolean));
+      cb();
+    },
+  });
+  return { logger: createLogger(level, sink), lines };
 }
 
 /** A clock a test moves by hand, so nothing waits for real seconds (pass `now` to startTestApp). */
