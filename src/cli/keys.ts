@@ -84,15 +84,19 @@ export function registerKeys(program: Command, now: () => number = Date.now): vo
       .command('list')
       .description("list a tenant's access keys (never their secrets) and when each was last used")
       .requiredOption('--tenant <id>', 'the tenant')
-      .option('--unused-for <duration>', 'only active keys not used within this time (30d, 12w, 24h), those never used created before it included')
+      .option(
+        '--unused-for <duration>',
+        'only the active keys not used within this time (30d, 12w, 24h); a key never used counts once it is older than that',
+      )
       .option('--json', 'print as JSON (lastUsed: null when never used since uses were first recorded)')
       .addHelpText(
         'after',
         `
 LAST USED is when a request last authenticated with the key: HTTP Basic, getting a token, or a
-Bearer token issued to it. Servers record it within about a minute (a server stopped abruptly
-loses its last minute). Uses before this version of logwarden were not recorded: "never" then
-means "not since the upgrade".
+Bearer token issued to it; a failed attempt does not count. Servers record it within about a
+minute (a server killed outright loses its last minute). Uses before the upgrade to the version
+that records them are unknown: for a key created before that upgrade, "never" means "not since
+the upgrade".
 
 Examples:
   logwarden keys list --tenant 123456789012345678

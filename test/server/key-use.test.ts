@@ -118,6 +118,28 @@ describe('when access keys were last used: writing', () => {
     }
   });
 
+  it('two servers on one store: the later use stays, whichever server writes last', async () => {
+    const dataDir = join(dir, 'two');
+    const stores = [openSqliteStore({ dataDir }), openSqliteStore({ dataDir })] as const;
+    const early = new TestClock();
+    const late = new TestClock(early.ms + 90_000);
+    const first = await startTestApp({ store: stores[0], now: late.now, keyUses: { flushMs: 0 } });
+    const second = await startTestApp({ store: stores[1], now: early.now, keyUses: { flushMs: 0 } });
+    try {
+      assert.equal((await first.ingest('AccessLog', ENTRY, first.writeKey)).statusCode, 201);
+      const key = await issueAccessKey(stores[0], first.tenantId, ['api:logs:read']);
+      assert.equal((await first.list(Q, key)).statusCode, 200);
+      assert.equal((await second.list(Q, key)).statusCode, 200);
+      await first.keyUses!.flush();
+      await second.keyUses!.flush();
+      for (const store of stores) assert.equal((await store.getAccessKey(key.accessKey))?.lastUsedAt, iso(late.ms));
+    } finally {
+      await first.app.close();
+      await second.app.close();
+      for (const store of stores) await store.close();
+    }
+  });
+
   it('a write that fails fails no request: one warning line, no secret, and the uses are written at the next flush', async () => {
     const { logger, lines } = capturedLog('info');
     const clock = new TestClock();
