@@ -13,6 +13,7 @@ import { it } from 'node:test';
 import type { NewEntry } from '../../../src/logs/entry.ts';
 import { openSqliteStore, type SqliteStore } from '../../../src/store/sqlite/index.ts';
 import type { Store } from '../../../src/store/store.ts';
+import { CopyMismatchError, checkCopy, copyStore } from '../../../src/store/store-copy.ts';
 import { type StoreExport, TargetNotEmptyError } from '../../../src/store/store-transfer.ts';
 import { openCheckpoint } from '../../../src/tlog/checkpoint.ts';
 import { proveConsistency, verifyConsistency } from '../../../src/tlog/consistency-proof.ts';
@@ -149,6 +150,17 @@ export function transferContractCases(ctx: () => TransferCaseContext): void {
       const now = openCheckpoint(after.checkpoint.note, key).checkpoint;
       assert.equal(now.size, old.size + 1);
       assert.ok(verifyConsistency(old.size, now.size, await proveConsistency(old.size, now.size, after.reader), old.rootHash, now.rootHash));
+    });
+  });
+
+  it("the copy's check compares each key's last use: a later one on the target is a difference", async () => {
+    const c = ctx();
+    await withTarget(c, async (open, source) => {
+      const expected = await copyStore(source, await open());
+      const copy = await open();
+      assert.equal((await checkCopy(copy, expected)).tenants.find((t) => t.tenantId === c.tenant)?.accessKeys, 2);
+      await copy.recordKeyUse([{ accessKey: 'LWKEEPSITSSECRET000001', atMs: Date.now() + 3_600_000 }]);
+      await assert.rejects(checkCopy(copy, expected), (err) => err instanceof CopyMismatchError && /its access keys differ/.test(err.message));
     });
   });
 
