@@ -92,18 +92,28 @@ export function noTenant(id: string, config: Pick<Config, 'dataDir' | 'databaseU
   return new CommandError(`no tenant ${id} in ${storePlace(config)}${hint}`);
 }
 
+/** How a command uses the store it opens. */
+export interface StoreOpening {
+  /**
+   * The command writes entries (`seed`, `ingest`, `sync`): the store's background work (sealing)
+   * runs in it, as in a server, so that a long run leaves no backlog. Other commands open the
+   * store without it and close at once.
+   */
+  writesEntries?: boolean;
+}
+
 /**
  * `withStore` for a command that reads or changes what a store already holds (its tenants,
  * keys, holds): an embedded store that does not exist yet is not made, so a mistyped
  * `--data-dir`, or a command run from another directory, says so instead of answering from a
  * new empty store left behind.
  */
-export async function withExistingStore<T>(config: StoreConfig, fn: (store: Store) => Promise<T>): Promise<T> {
+export async function withExistingStore<T>(config: StoreConfig, fn: (store: Store) => Promise<T>, opening: StoreOpening = {}): Promise<T> {
   // A file where the directory or one of its parents should be is for opening the store to explain.
   if (!config.databaseUrl && !existsSync(join(config.dataDir, DATABASE_FILE)) && fileInTheWay(resolve(config.dataDir)) === undefined) {
     throw noStore(config.dataDir);
   }
-  return withStore(config, fn);
+  return withStore(config, fn, opening);
 }
 
 /** The failure of a command given a data directory that holds no store. */
@@ -123,10 +133,10 @@ export function noStore(dataDir: string): CommandError {
  * state than was signed, fails the command, so that it signs nothing (a tenant it creates would
  * otherwise get a first checkpoint under a key the server does not sign with).
  */
-export async function withStore<T>(config: StoreConfig, fn: (store: Store) => Promise<T>): Promise<T> {
+export async function withStore<T>(config: StoreConfig, fn: (store: Store) => Promise<T>, opening: StoreOpening = {}): Promise<T> {
   let store: Store;
   try {
-    store = await openStore(config);
+    store = await openStore(config, { background: opening.writesEntries === true });
   } catch (err) {
     throw explainStoreFailure(err, config);
   }

@@ -53,37 +53,41 @@ export function registerIngest(program: Command): void {
     const fromStdin = file === '-';
     // Before the store is opened: a wrong path creates no data directory.
     const size = fromStdin ? 0 : inputSize(file);
-    await withExistingStore(config, async (store) => {
-      if (!(await store.getTenant(opts.tenant))) throw noTenant(opts.tenant, config);
-      const input = fromStdin ? process.stdin : createReadStream(file);
-      const progress = createProgress('reading', 'bytes', size);
-      const where = fromStdin ? 'standard input' : file;
-      try {
-        const source = counting(input as AsyncIterable<Buffer>, (n) => progress.update(n, fromStdin ? n : undefined));
-        const result = await ingestNdjson(store, opts.tenant, source, {
-          types,
-          memoryBytes: config.ndjsonMemoryBytes,
-          // A line holds what one entry may hold in any form the server takes: an entry stored from
-          // a JSON body (up to its limit) and exported by `fetch` loads back.
-          maxLineBytes: Math.max(config.maxNdjsonLineBytes, config.maxJsonBodyBytes),
-          beforeAppend: (count) => {
-            progress.stop();
-            if (count > 100_000 && process.stderr.isTTY) process.stderr.write(`committing ${count} entries…\n`);
-          },
-        });
-        if (opts.json) printJson(result);
-        else
-          process.stdout.write(
-            `stored ${counted(result.accepted, 'entry', 'entries')}, ${counted(result.duplicates, 'duplicate')} skipped (${counted(result.lines, 'line')})\n`,
-          );
-      } catch (err) {
-        progress.stop();
-        // As the server does: an empty input is most often a wrong path or a failed export.
-        if (err instanceof NoEntriesError) throw new CommandError(`no entries in ${where} (it is empty or blank); nothing was stored`);
-        if (err instanceof LineTooLongError) throw new CommandError(`${err.message}; nothing was stored`);
-        if (err instanceof LogwardenError) throw new CommandError(`${err.messages.join('; ')}; nothing was stored`);
-        throw err;
-      }
-    });
+    await withExistingStore(
+      config,
+      async (store) => {
+        if (!(await store.getTenant(opts.tenant))) throw noTenant(opts.tenant, config);
+        const input = fromStdin ? process.stdin : createReadStream(file);
+        const progress = createProgress('reading', 'bytes', size);
+        const where = fromStdin ? 'standard input' : file;
+        try {
+          const source = counting(input as AsyncIterable<Buffer>, (n) => progress.update(n, fromStdin ? n : undefined));
+          const result = await ingestNdjson(store, opts.tenant, source, {
+            types,
+            memoryBytes: config.ndjsonMemoryBytes,
+            // A line holds what one entry may hold in any form the server takes: an entry stored from
+            // a JSON body (up to its limit) and exported by `fetch` loads back.
+            maxLineBytes: Math.max(config.maxNdjsonLineBytes, config.maxJsonBodyBytes),
+            beforeAppend: (count) => {
+              progress.stop();
+              if (count > 100_000 && process.stderr.isTTY) process.stderr.write(`committing ${count} entries…\n`);
+            },
+          });
+          if (opts.json) printJson(result);
+          else
+            process.stdout.write(
+              `stored ${counted(result.accepted, 'entry', 'entries')}, ${counted(result.duplicates, 'duplicate')} skipped (${counted(result.lines, 'line')})\n`,
+            );
+        } catch (err) {
+          progress.stop();
+          // As the server does: an empty input is most often a wrong path or a failed export.
+          if (err instanceof NoEntriesError) throw new CommandError(`no entries in ${where} (it is empty or blank); nothing was stored`);
+          if (err instanceof LineTooLongError) throw new CommandError(`${err.message}; nothing was stored`);
+          if (err instanceof LogwardenError) throw new CommandError(`${err.messages.join('; ')}; nothing was stored`);
+          throw err;
+        }
+      },
+      { writesEntries: true },
+    );
   });
 }

@@ -79,20 +79,24 @@ export function registerSeed(program: Command, clock: () => number = Date.now): 
     const { entries, days, seed, toMs, types } = seedPlan(opts, clock);
     const fromMs = toMs - days * DAY_MS;
     const config = storeConfigFrom(opts);
-    await withExistingStore(config, async (store) => {
-      if (!(await store.getTenant(opts.tenant))) throw noTenant(opts.tenant, config, ' (list them with `logwarden tenants list`)');
-      let source: Iterator<NewEntry>;
-      try {
-        source = generateDemoEntries({ seed, count: entries, fromMs, toMs, types });
-      } catch (err) {
-        if (err instanceof RangeError) throw new UsageError(`--until and --days: ${err.message}`);
-        throw err;
-      }
-      const started = performance.now();
-      const { stored, duplicates } = await appendInBatches(store, opts.tenant, source, entries);
-      const seconds = (performance.now() - started) / 1000;
-      printSeedReport(opts, { entries, stored, duplicates, seconds, fromMs, toMs, seed });
-    });
+    await withExistingStore(
+      config,
+      async (store) => {
+        if (!(await store.getTenant(opts.tenant))) throw noTenant(opts.tenant, config, ' (list them with `logwarden tenants list`)');
+        let source: Iterator<NewEntry>;
+        try {
+          source = generateDemoEntries({ seed, count: entries, fromMs, toMs, types });
+        } catch (err) {
+          if (err instanceof RangeError) throw new UsageError(`--until and --days: ${err.message}`);
+          throw err;
+        }
+        const started = performance.now();
+        const { stored, duplicates } = await appendInBatches(store, opts.tenant, source, entries);
+        const seconds = (performance.now() - started) / 1000;
+        printSeedReport(opts, { entries, stored, duplicates, seconds, fromMs, toMs, seed });
+      },
+      { writesEntries: true },
+    );
   });
 }
 

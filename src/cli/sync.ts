@@ -298,11 +298,15 @@ many days ago may have been deleted before this run read it. Check that sync kee
       pageSizeFrom(flags);
       const client = clientFrom(flags, config);
       // The mirror's tenant is made first (`tenants create`): a mistyped --data-dir makes no store.
-      await withExistingStore(config, async (store) => {
-        if (!(await store.getTenant(flags.tenant))) {
-          throw new CommandError(`no local tenant ${flags.tenant}; create one with \`logwarden tenants create --name NAME\``);
-        }
-        await run(flags, store, client, types, clock, config.retentionDays);
-      });
+      await withExistingStore(
+        config,
+        async (store) => {
+          if (!(await store.getTenant(flags.tenant))) {
+            throw new CommandError(`no local tenant ${flags.tenant}; create one with \`logwarden tenants create --name NAME\``);
+          }
+          await run(flags, store, client, types, clock, config.retentionDays);
+        },
+        { writesEntries: true },
+      );
     });
 }

@@ -4,6 +4,14 @@ import type { BackgroundErrorReporter, Store } from './store.ts';
 export interface OpenStoreOptions {
   /** Where the store reports a failure of its background work (default: stderr). */
   onBackgroundError?: BackgroundErrorReporter;
+  /**
+   * Whether the store runs its background work (sealing hot entries) in this process; default
+   * true. A command that opens the store for a moment and writes no entries says false: on
+   * PostgreSQL the sealer's first round begins at once and closing waits for it, which over
+   * years of months costs the command a second or more. (The embedded store's sealer first
+   * looks after a second, so a brief command never runs it either way.)
+   */
+  background?: boolean;
 }
 
 /**
@@ -28,6 +36,7 @@ export async function openStore(
       ...witness,
       ...(config.statementTimeoutMs !== undefined && { statementTimeoutMs: config.statementTimeoutMs }),
       ...reporter,
+      noSealer: options.background === false,
     });
   }
   const { openSqliteStore } = await import('./sqlite/index.ts');
