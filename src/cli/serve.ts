@@ -7,6 +7,7 @@ import { gongRetentionText } from '../admin/gong-retention.ts';
 import { daysText } from '../admin/retention.ts';
 import type { Config, LogFormat } from '../config.ts';
 import type { Bootstrap, Listening } from '../server/start.ts';
+import { onStopSignal } from '../server/stop-signals.ts';
 import { configFrom, intFlag, type StoreFlags } from './common.ts';
 import { CommandError, UsageError } from './exit-codes.ts';
 import { checkTempDir, explainStartFailure } from './serve-errors.ts';
@@ -238,8 +239,7 @@ export function registerServe(program: Command): void {
         demo: opts.demo === true,
         gongRetention: opts.gongRetention === true,
         onListening: (listening) => {
-          process.once('SIGTERM', (signal) => onSignal(signal));
-          process.once('SIGINT', (signal) => onSignal(signal));
+          onStopSignal((signal) => onSignal(signal));
           return announce(listening, config, 1);
         },
       }).catch((err: unknown) => {

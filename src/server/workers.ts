@@ -11,6 +11,7 @@ import type { Config } from '../config.ts';
 import { answerClusterMetrics } from './cluster-metrics.ts';
 import { type Listening, prepareStore, startServer } from './start.ts';
 import { checkBeforeStart } from './start-checks.ts';
+import { onStopSignal } from './stop-signals.ts';
 
 interface ListeningMessage {
   type: 'logwarden:listening';
@@ -111,8 +112,7 @@ export async function runPrimary(
       process.stderr.write(`logwarden: ${signal} received, workers are finishing in-flight requests…\n`);
       stop();
     };
-    process.once('SIGTERM', onSignal);
-    process.once('SIGINT', onSignal);
+    onStopSignal(onSignal);
     for (let i = 0; i < workers; i++) fork();
   });
 }
@@ -143,11 +143,9 @@ export async function runWorker(config: Config): Promise<void> {
     throw err;
   });
   await new Promise<void>((resolve) => {
-    const onSignal = () => {
+    onStopSignal(() => {
       server.stop().then(resolve, () => resolve());
-    };
-    process.once('SIGTERM', onSignal);
-    process.once('SIGINT', onSignal);
+    });
   });
   // The channel to the primary would keep this process alive.
   cluster.worker?.disconnect();
