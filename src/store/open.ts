@@ -6,10 +6,9 @@ export interface OpenStoreOptions {
   onBackgroundError?: BackgroundErrorReporter;
   /**
    * Whether the store runs its background work (sealing hot entries) in this process; default
-   * true. A command that opens the store for a moment and writes no entries says false: on
-   * PostgreSQL the sealer's first round begins at once and closing waits for it, which over
-   * years of months costs the command a second or more. (The embedded store's sealer first
-   * looks after a second, so a brief command never runs it either way.)
+   * true. A command that writes no entries says false: on PostgreSQL the sealer's first round
+   * begins at once and closing waits for it, which over years of months costs a brief command
+   * a second or more; and a reader that runs for long (`tail --follow`) has no sealing to do.
    */
   background?: boolean;
 }
@@ -40,5 +39,5 @@ export async function openStore(
     });
   }
   const { openSqliteStore } = await import('./sqlite/index.ts');
-  return openSqliteStore({ dataDir: config.dataDir, log, ...witness, ...reporter });
+  return openSqliteStore({ dataDir: config.dataDir, log, ...witness, ...reporter, noSealer: options.background === false });
 }

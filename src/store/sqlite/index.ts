@@ -133,6 +133,8 @@ export interface SqliteStoreOptions extends TreeOptions {
   segmentCacheBytes?: number;
   /** The clock (ms), for when rows were stored and are old enough to seal. */
   now?: () => number;
+  /** Run no sealer in this process (commands that open the store briefly and write no entries). */
+  noSealer?: boolean;
   /** Where the sealer reports a failure, once per distinct failure (default: stderr). */
   onBackgroundError?: BackgroundErrorReporter;
   /** Told when opening upgrades the schema of a store made before (default: a line on stderr). */
@@ -202,6 +204,8 @@ export class SqliteStore implements Store {
 
   private readonly segments: Segments;
   private readonly sealer: Sealer;
+  /** Whether this process seals (not with `noSealer`). */
+  private readonly sealing: boolean;
   private readonly owners = new Map<string, Owner>();
   private readonly now: () => number;
   private readonly tree: SqliteTree;
@@ -359,6 +363,7 @@ export class SqliteStore implements Store {
     );
     this.retention = new SqliteRetention(db);
     this.purger = new SqlitePurge(db, this.segments, this.tree, this.retention);
+    this.sealing = options.noSealer !== true;
     this.sealer = new Sealer(db, this.segments, (tid, typeId) => this.ownerOf(tid, typeId), {
       sealAgeMs: options.sealAgeMs ?? DEFAULT_SEAL_AGE_MS,
       intervalMs: options.sealIntervalMs ?? 1000,
@@ -377,7 +382,11 @@ export class SqliteStore implements Store {
     );
     // Segments sealed before the user index existed are indexed before the store is used.
     while (db.transaction(() => this.segments.indexPending(64, (tid, typeId) => this.ownerOf(tid, typeId))).immediate() > 0);
-    this.sealer.start();
+    this.startSealer();
+  }
+
+  private startSealer(): void {
+    if (this.sealing) this.sealer.start();
   }
 
   /**
@@ -768,7 +777,7 @@ export class SqliteStore implements Store {
       retention: (tid) => this.retention.settings(tid),
       holds: (tenantId) => this.retention.list(tenantId, true),
       pause: () => this.sealer.stop(),
-      resume: () => this.sealer.start(),
+      resume: () => this.startSealer(),
     });
   }
 
@@ -783,7 +792,7 @@ export class SqliteStore implements Store {
       this.typeNames.clear();
       this.owners.clear();
       this.keys.clear();
-      this.sealer.start();
+      this.startSealer();
     }
   }
 
