@@ -35,10 +35,22 @@ function parseScopes(values: readonly string[]): Scope[] {
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
-/** Active keys not used since `cutoffMs`: last used before it, or never used and created before it. */
+/**
+ * Whether a key's last use is known: false for a key created before the store recorded uses,
+ * until its first recorded use (before then, no use recorded does not mean never used).
+ */
+const lastUseKnown = (k: AccessKeyRecord): boolean => k.lastUsedAt !== null || k.usesRecordedSince === null;
+
+/**
+ * Active keys not known to be used since `cutoffMs`: last used before it, never used and created
+ * before it, or whose last use is unknown (listed whatever the time: they may be stale).
+ */
 function unusedSince(cutoffMs: number): (k: AccessKeyRecord) => boolean {
-  return (k) => k.revokedAt === null && Date.parse(k.lastUsedAt ?? k.createdAt) < cutoffMs;
+  return (k) => k.revokedAt === null && (!lastUseKnown(k) || Date.parse(k.lastUsedAt ?? k.createdAt) < cutoffMs);
 }
+
+/** LAST USED: a time, `never`, or `unknown` (created before uses were recorded, none recorded since). */
+const lastUsedCell = (k: AccessKeyRecord): string => k.lastUsedAt ?? (lastUseKnown(k) ? 'never' : 'unknown');
 
 export function registerKeys(program: Command, now: () => number = Date.now): void {
   const keys = program
@@ -86,22 +98,33 @@ export function registerKeys(program: Command, now: () => number = Date.now): vo
       .requiredOption('--tenant <id>', 'the tenant')
       .option(
         '--unused-for <duration>',
-        'only the active keys not used within this time (30d, 12w, 24h); a key never used counts once it is older than that',
+        'only the active keys not used within this time (30d, 12w, 24h): a key never used counts once it is older than that; keys whose last use is unknown are always listed',
       )
-      .option('--json', 'print as JSON (lastUsed: null when never used since uses were first recorded)')
+      .option('--json', 'print as JSON: lastUsed is a time or null; lastUsedKnown is false when null means unknown rather than never')
       .addHelpText(
         'after',
         `
 LAST USED is when a request last authenticated with the key: HTTP Basic, getting a token, or a
 Bearer token issued to it; a failed attempt does not count. Servers record it within about a
-minute (a server killed outright loses its last minute). Uses before the upgrade to the version
-that records them are unknown: for a key created before that upgrade, "never" means "not since
-the upgrade".
+minute (a server killed outright loses its last minute). It reads:
+  a time    the last use recorded
+  never     not used since the key was created
+  unknown   the key was created before the store recorded uses (the upgrade to logwarden's
+            schema version 11), and no use has been recorded since: it may have been used
+            before. The first recorded use replaces it with a time.
+
+--unused-for lists the keys to review: those last used before the time given, those never used
+and older than it, and every key whose last use is unknown (shown as unknown, and counted on
+standard error), since nothing tells that they are in use.
+
+In --json, each key has "lastUsed" (an ISO time, or null) and "lastUsedKnown": true for a time
+or never, false for unknown ("lastUsed": null, "lastUsedKnown": false).
 
 Examples:
   logwarden keys list --tenant 123456789012345678
   logwarden keys list --tenant 123456789012345678 --unused-for 90d        # keys to review and revoke
   logwarden keys list --tenant 123456789012345678 --json | jq -r '.[] | select(.revokedAt == null) | .accessKey'
+  logwarden keys list --tenant 123456789012345678 --json | jq -r '.[] | select(.lastUsedKnown | not) | .accessKey'
 `,
       ),
   ).action(async (opts: StoreFlags & { tenant: string; unusedFor?: string; json?: boolean }) => {
@@ -113,15 +136,30 @@ Examples:
       if (unusedMs !== undefined) list = list.filter(unusedSince(now() - unusedMs));
       if (opts.json) {
         printJson(
-          list.map((k) => ({ accessKey: k.accessKey, scopes: k.scopes, createdAt: k.createdAt, revokedAt: k.revokedAt, lastUsed: k.lastUsedAt })),
+          list.map((k) => ({
+            accessKey: k.accessKey,
+            scopes: k.scopes,
+            createdAt: k.createdAt,
+            revokedAt: k.revokedAt,
+            lastUsed: k.lastUsedAt,
+            lastUsedKnown: lastUseKnown(k),
+          })),
         );
         return;
       }
       printTable(
         ['ACCESS KEY', 'SCOPES', 'CREATED', 'REVOKED', 'LAST USED'],
-        list.map((k) => [k.accessKey, k.scopes.join(' '), k.createdAt, k.revokedAt ?? '-', k.lastUsedAt ?? 'never']),
+        list.map((k) => [k.accessKey, k.scopes.join(' '), k.createdAt, k.revokedAt ?? '-', lastUsedCell(k)]),
       );
-      if (unusedMs !== undefined && list.length === 0) process.stderr.write(`no active key has gone unused for ${opts.unusedFor}\n`);
+      if (unusedMs === undefined) return;
+      if (list.length === 0) process.stderr.write(`no active key has gone unused for ${opts.unusedFor}\n`);
+      const unknown = list.filter((k) => !lastUseKnown(k));
+      if (unknown.length > 0) {
+        const since = unknown.map((k) => k.usesRecordedSince!).sort()[0];
+        process.stderr.write(
+          `${unknown.length} of them unknown: created before uses were recorded (from ${since}) and not used since; whether they were used before is not known\n`,
+        );
+      }
     });
   });
 

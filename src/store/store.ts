@@ -40,6 +40,12 @@ export interface AccessKeyRecord {
    * store has been told (`recordKeyUse`); null when it never has since the store recorded uses.
    */
   readonly lastUsedAt: string | null;
+  /**
+   * For a key that existed before the store recorded uses (schema version 10, 11): the time
+   * from which its uses are recorded, so a null `lastUsedAt` means "unknown", not "never".
+   * Null for a key whose uses are recorded since its creation.
+   */
+  readonly usesRecordedSince: string | null;
 }
 
 /** A key's latest use a process saw (`Store.recordKeyUse`). */

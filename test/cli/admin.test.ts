@@ -3,8 +3,11 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { openSqliteStore } from '../../src/store/sqlite/index.ts';
+import Database from 'better-sqlite3';
+import { DATABASE_FILE, openSqliteStore } from '../../src/store/sqlite/index.ts';
+import { MIGRATIONS } from '../../src/store/sqlite/migrations.ts';
 import { runCli, runCliInProcess } from '../support/cli.ts';
+import { UNDO_KEY_LAST_USED } from '../support/sqlite-schema.ts';
 
 describe('logwarden tenants, keys, ingest', () => {
   let dir: string;
@@ -109,6 +112,59 @@ describe('logwarden tenants, keys, ingest', () => {
     const bad = await runCliInProcess(['keys', 'list', '--tenant', tenantId, '--unused-for', '3 months', ...flags()], { now });
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--unused-for must be a duration like 30s, 15m, 12h, 7d or 2w/);
+  });
+
+  it('keys list: keys made before uses were recorded read unknown until their first use, and --unused-for lists them, flagged', async () => {
+    const DAY = 86_400_000;
+    const old = join(dir, 'before-key-uses');
+    const tenantId = '434343434343434343';
+    const store = openSqliteStore({ dataDir: old });
+    try {
+      await store.createTenant({ id: tenantId, name: 'Upgraded' });
+      for (const k of ['LWOLDIDLE', 'LWOLDBUSY']) {
+        await store.createAccessKey({ accessKey: k, tenantId, secretHash: Buffer.alloc(32, k.length), scopes: ['api:logs:read'] });
+      }
+    } finally {
+      await store.close();
+    }
+    // As logwarden left the store before it recorded uses (schema version 9).
+    const db = new Database(join(old, DATABASE_FILE));
+    db.exec(UNDO_KEY_LAST_USED);
+    db.pragma(`user_version = ${MIGRATIONS.length - 2}`);
+    db.close();
+    const upgraded = openSqliteStore({ dataDir: old });
+    try {
+      await upgraded.createAccessKey({ accessKey: 'LWNEWIDLE', tenantId, secretHash: Buffer.alloc(32, 1), scopes: ['api:logs:read'] });
+      await upgraded.recordKeyUse([{ accessKey: 'LWOLDBUSY', atMs: Date.now() }]);
+    } finally {
+      await upgraded.close();
+    }
+    const list = async (now: () => number, ...extra: string[]) => {
+      const r = await runCliInProcess(['keys', 'list', '--tenant', tenantId, ...extra, '--data-dir', old], { now });
+      assert.equal(r.code, 0, r.stderr);
+      return r;
+    };
+    const today = () => Date.now();
+    const table = (await list(today)).stdout;
+    assert.match(table, /LWOLDIDLE .* unknown\n/);
+    assert.match(table, /LWNEWIDLE .* never\n/);
+    assert.match(table, /LWOLDBUSY .* \d{4}-\d\d-\d\dT[\d:.]+Z\n/, 'its first recorded use replaces unknown');
+    const json = JSON.parse((await list(today, '--json')).stdout) as { accessKey: string; lastUsed: string | null; lastUsedKnown: boolean }[];
+    assert.deepEqual(Object.fromEntries(json.map((k) => [k.accessKey, [k.lastUsed === null, k.lastUsedKnown]])), {
+      LWOLDIDLE: [true, false],
+      LWOLDBUSY: [false, true],
+      LWNEWIDLE: [true, true],
+    });
+    // A day later nothing is 90 days old, yet the key whose last use is unknown is listed, flagged.
+    const stale = await list(() => Date.now() + DAY, '--unused-for', '90d');
+    assert.match(stale.stdout, /LWOLDIDLE .* unknown\n/);
+    assert.doesNotMatch(stale.stdout, /LWNEWIDLE|LWOLDBUSY/);
+    assert.match(stale.stderr, /^1 of them unknown: created before uses were recorded \(from \d{4}-[\d:.T-]+Z\)/);
+    const staleJson = JSON.parse((await list(() => Date.now() + DAY, '--unused-for', '90d', '--json')).stdout) as { accessKey: string }[];
+    assert.deepEqual(
+      staleJson.map((k) => k.accessKey),
+      ['LWOLDIDLE'],
+    );
   });
 
   it('ingests NDJSON from a file and from stdin, idempotently and all or nothing', async () => {

@@ -16,7 +16,7 @@ import Database from 'better-sqlite3';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import { MIGRATIONS } from '../../src/store/sqlite/migrations.ts';
 import { type RunningServer, runCli, runCliProcess, startServe } from '../support/cli.ts';
-import { UNDO_KEY_LAST_USED } from '../support/sqlite-schema.ts';
+import { UNDO_USES_RECORDED_SINCE } from '../support/sqlite-schema.ts';
 
 interface Key {
   accessKey: string;
@@ -271,7 +271,7 @@ describe('logwarden backup and restore', () => {
     await store.createTenant({ id: '444444444444444444', name: 'Old' });
     await store.close();
     const db = new Database(join(oldStore, 'logwarden.db'));
-    db.exec(UNDO_KEY_LAST_USED);
+    db.exec(UNDO_USES_RECORDED_SINCE);
     db.pragma(`user_version = ${MIGRATIONS.length - 1}`);
     db.close();
     const out = join(dir, 'old-store.db');
@@ -289,7 +289,7 @@ describe('logwarden backup and restore', () => {
     const older = join(dir, 'older.db');
     copyFileSync(early, older);
     const db = new Database(older);
-    db.exec(UNDO_KEY_LAST_USED);
+    db.exec(UNDO_USES_RECORDED_SINCE);
     db.pragma(`user_version = ${MIGRATIONS.length - 1}`);
     db.close();
     const into = join(dir, 'upgraded');

@@ -432,7 +432,7 @@ describe('postgres store: segments', { skip }, () => {
     // Back to the schema before segments carried keys (and before the steps after it).
     await cluster!.query(
       url,
-      `BEGIN; ${UNDO_SEALED_KEYS}; ALTER TABLE tree_receipts DROP COLUMN trailed; ${UNDO_COMPACT_CHECKPOINTS}; ${UNDO_KEY_LAST_USED}; UPDATE schema_version SET version = ${MIGRATIONS.length - 4}; COMMIT`,
+      `BEGIN; ${UNDO_SEALED_KEYS}; ALTER TABLE tree_receipts DROP COLUMN trailed; ${UNDO_COMPACT_CHECKPOINTS}; ${UNDO_KEY_LAST_USED}; UPDATE schema_version SET version = ${MIGRATIONS.length - 5}; COMMIT`,
     );
     assert.equal(await keyRows(), entries.length);
     const queries: EntryQuery[] = ['AccessLog', 'UserCallPlay'].map((logType) => ({ tenantId: '1', logType, fromMs: window.fromMs, toMs: null }));

@@ -289,7 +289,7 @@ if (childUrl) {
       const texts = [...kept.map((k) => ({ origin: k.origin, size: k.size, text: k.text })), ...odd];
       await cluster!.query(
         url,
-        `BEGIN; ${UNDO_COMPACT_CHECKPOINTS}; ${UNDO_KEY_LAST_USED}; UPDATE schema_version SET version = ${MIGRATIONS.length - 2}; COMMIT`,
+        `BEGIN; ${UNDO_COMPACT_CHECKPOINTS}; ${UNDO_KEY_LAST_USED}; UPDATE schema_version SET version = ${MIGRATIONS.length - 3}; COMMIT`,
       );
       for (const t of odd) {
         await cluster!.query(url, 'INSERT INTO tree_checkpoints (tid, origin, size, note) SELECT tid, $2, $3, $4 FROM tenants WHERE id = $1', [

@@ -7,7 +7,7 @@ import { attachMonth, MIGRATIONS, monthOf } from '../../src/store/postgres/migra
 import { lockExclusively } from '../../src/store/postgres/table-locks.ts';
 import type { StoredPage } from '../../src/store/store.ts';
 import { entriesOf } from '../support/page-entries.ts';
-import { startPostgres, UNDO_COMPACT_CHECKPOINTS, UNDO_KEY_LAST_USED, UNDO_SEALED_KEYS } from '../support/postgres.ts';
+import { startPostgres, UNDO_COMPACT_CHECKPOINTS, UNDO_KEY_LAST_USED, UNDO_SEALED_KEYS, UNDO_USES_RECORDED_SINCE } from '../support/postgres.ts';
 import { makeEntry, runStoreContract } from './contract/store.contract.ts';
 import { auditLog, readBodies } from './contract/store-retention.contract.ts';
 
@@ -25,7 +25,9 @@ runStoreContract({
       schemaVersion: async () => (await cluster!.query<{ version: number }>(url, 'SELECT version FROM schema_version')).rows[0]!.version,
       setSchemaVersion: async (v) => void (await cluster!.query(url, 'UPDATE schema_version SET version = $1', [v])),
       toPreviousSchema: async () =>
-        void (await cluster!.query(url, `BEGIN; ${UNDO_KEY_LAST_USED}; UPDATE schema_version SET version = ${MIGRATIONS.length - 1}; COMMIT`)),
+        void (await cluster!.query(url, `BEGIN; ${UNDO_USES_RECORDED_SINCE}; UPDATE schema_version SET version = ${MIGRATIONS.length - 1}; COMMIT`)),
+      beforeKeyUses: async () =>
+        void (await cluster!.query(url, `BEGIN; ${UNDO_KEY_LAST_USED}; UPDATE schema_version SET version = ${MIGRATIONS.length - 2}; COMMIT`)),
       teardown: () => cluster!.dropDatabase(url),
       segments: {
         // Stores of this fixture seal at any age, so settling seals everything.

@@ -167,7 +167,7 @@ describe('SQLite verifiable log', () => {
       );
       const old = undoCompactCheckpoints(db, [{ tid: 1, origin: 'an/origin', size: 3, note: odd }]);
       db.exec(UNDO_KEY_LAST_USED);
-      db.pragma(`user_version = ${MIGRATIONS.length - 2}`);
+      db.pragma(`user_version = ${MIGRATIONS.length - 3}`);
       return old;
     });
     assert.ok(latest.startsWith('audit.example/second/'));

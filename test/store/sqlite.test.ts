@@ -11,7 +11,7 @@ import { applyMigration, MIGRATIONS } from '../../src/store/sqlite/migrations.ts
 import type { StoredPage } from '../../src/store/store.ts';
 import { LOADER_ARGS, runnable } from '../support/children.ts';
 import { entriesOf } from '../support/page-entries.ts';
-import { UNDO_KEY_LAST_USED, undoCompactCheckpoints } from '../support/sqlite-schema.ts';
+import { UNDO_KEY_LAST_USED, UNDO_USES_RECORDED_SINCE, undoCompactCheckpoints } from '../support/sqlite-schema.ts';
 import { makeEntry, runStoreContract, type StoreFixture } from './contract/store.contract.ts';
 
 /** Runs a statement on the database file directly, as another program would. */
@@ -53,8 +53,13 @@ function sqliteFixture(options: Omit<SqliteStoreOptions, 'dataDir'> = {}, prepar
       setSchemaVersion: async (v: number) => withFile(dir, (db) => void db.pragma(`user_version = ${Math.trunc(v)}`)),
       toPreviousSchema: async () =>
         withFile(dir, (db) => {
-          db.exec(UNDO_KEY_LAST_USED);
+          db.exec(UNDO_USES_RECORDED_SINCE);
           db.pragma(`user_version = ${MIGRATIONS.length - 1}`);
+        }),
+      beforeKeyUses: async () =>
+        withFile(dir, (db) => {
+          db.exec(UNDO_KEY_LAST_USED);
+          db.pragma(`user_version = ${MIGRATIONS.length - 2}`);
         }),
       teardown: async () => rmSync(dir, { recursive: true, force: true }),
       segments: {

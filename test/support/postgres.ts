@@ -224,8 +224,14 @@ export const UNDO_SEALED_KEYS = `
   INSERT INTO entry_keys (tid, event_time, key) SELECT tid, unnest(key_times), unnest(keys) FROM segments WHERE keys IS NOT NULL;
   ALTER TABLE segments DROP COLUMN key_times, DROP COLUMN keys`;
 
-/** SQL that takes a database back to before access keys' last uses were kept. */
-export const UNDO_KEY_LAST_USED = 'ALTER TABLE access_keys DROP COLUMN last_used_at';
+/**
+ * SQL that takes a database back to before keys that existed before uses were recorded were told
+ * apart (the step to schema version 11): one version back.
+ */
+export const UNDO_USES_RECORDED_SINCE = 'ALTER TABLE access_keys DROP COLUMN uses_recorded_since';
+
+/** SQL that takes a database back to before access keys' last uses were kept: the steps to versions 10 and 11, so two versions back. */
+export const UNDO_KEY_LAST_USED = `${UNDO_USES_RECORDED_SINCE}; ALTER TABLE access_keys DROP COLUMN last_used_at`;
 
 /**
  * SQL that takes a database back to before checkpoints were kept compactly (src/store/

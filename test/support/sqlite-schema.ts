@@ -1,8 +1,17 @@
 import type Database from 'better-sqlite3';
 import { type CheckpointRow, noteOfRow } from '../../src/store/tree-checkpoint-rows.ts';
 
-/** SQL that takes a SQLite store back to before access keys' last uses were kept (the step to schema version 10). */
-export const UNDO_KEY_LAST_USED = 'ALTER TABLE access_keys DROP COLUMN last_used_at';
+/**
+ * SQL that takes a SQLite store back to before keys that existed before uses were recorded were
+ * told apart (the step to schema version 11): one version back.
+ */
+export const UNDO_USES_RECORDED_SINCE = 'ALTER TABLE access_keys DROP COLUMN uses_recorded_since';
+
+/**
+ * SQL that takes a SQLite store back to before access keys' last uses were kept: the steps to
+ * schema versions 10 and 11, so two versions back.
+ */
+export const UNDO_KEY_LAST_USED = `${UNDO_USES_RECORDED_SINCE}; ALTER TABLE access_keys DROP COLUMN last_used_at`;
 
 /**
  * Takes a SQLite store back to before checkpoints were kept compactly (src/store/

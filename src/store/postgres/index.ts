@@ -99,6 +99,7 @@ interface KeyRow {
   created_at: Date;
   revoked_at: Date | null;
   last_used_at: Date | null;
+  uses_recorded_since: Date | null;
 }
 
 function toTenant(r: TenantRow): Tenant {
@@ -119,6 +120,7 @@ function toKey(r: KeyRow): AccessKeyRecord {
     createdAt: r.created_at.toISOString(),
     revokedAt: r.revoked_at && r.revoked_at.toISOString(),
     lastUsedAt: r.last_used_at && r.last_used_at.toISOString(),
+    usesRecordedSince: r.uses_recorded_since && r.uses_recorded_since.toISOString(),
   };
 }
 
@@ -211,7 +213,7 @@ const SQL = {
     SELECT unnest($5::int8[]), $2::int8 + generate_series(1, $7::int8), $1, unnest($4::int4[]), $3::int8,
       unnest(string_to_array($6::text, E'\x1e'))`,
   tenantColumns: 'id, name, created_at, read_per_second, read_per_day, ingest_per_second',
-  keyColumns: `k.access_key, t.id AS tenant_id, k.secret_hash, k.scopes, k.created_at, k.revoked_at, k.last_used_at`,
+  keyColumns: `k.access_key, t.id AS tenant_id, k.secret_hash, k.scopes, k.created_at, k.revoked_at, k.last_used_at, k.uses_recorded_since`,
 };
 
 /** Defaults of the sealer: hot rows added this long ago are sealed; a look this often when idle. */

@@ -105,8 +105,8 @@ async function importAll(client: pg.PoolClient, from: StoreExport, progress: Imp
     ).rows[0]!.tid;
     for (const k of t.accessKeys) {
       await client.query(
-        'INSERT INTO access_keys (access_key, tid, secret_hash, scopes, created_at, revoked_at, last_used_at) VALUES ($1, $2, $3, $4, $5, $6, $7)',
-        [k.accessKey, tid, k.secretHash, k.scopes, k.createdAt, k.revokedAt, k.lastUsedAt],
+        'INSERT INTO access_keys (access_key, tid, secret_hash, scopes, created_at, revoked_at, last_used_at, uses_recorded_since) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
+        [k.accessKey, tid, k.secretHash, k.scopes, k.createdAt, k.revokedAt, k.lastUsedAt, k.usesRecordedSince],
       );
     }
     const retention: [string, number | null][] = Object.entries(t.retention.perType);

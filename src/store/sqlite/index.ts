@@ -99,6 +99,7 @@ interface KeyRow {
   created_at: string;
   revoked_at: string | null;
   last_used_at: string | null;
+  uses_recorded_since: string | null;
 }
 
 function toTenant(r: TenantRow): Tenant {
@@ -119,6 +120,7 @@ function toKey(r: KeyRow): AccessKeyRecord {
     createdAt: r.created_at,
     revokedAt: r.revoked_at,
     lastUsedAt: r.last_used_at,
+    usesRecordedSince: r.uses_recorded_since,
   };
 }
 
@@ -289,11 +291,11 @@ export class SqliteStore implements Store {
         'INSERT INTO access_keys (access_key, tid, secret_hash, scopes, created_at) VALUES (?, ?, ?, ?, ?)',
       ),
       key: db.prepare<[string], KeyRow>(
-        `SELECT k.access_key, t.id AS tenant_id, k.secret_hash, k.scopes, k.created_at, k.revoked_at, k.last_used_at
+        `SELECT k.access_key, t.id AS tenant_id, k.secret_hash, k.scopes, k.created_at, k.revoked_at, k.last_used_at, k.uses_recorded_since
          FROM access_keys k JOIN tenants t ON t.tid = k.tid WHERE k.access_key = ?`,
       ),
       keys: db.prepare<[string], KeyRow>(
-        `SELECT k.access_key, t.id AS tenant_id, k.secret_hash, k.scopes, k.created_at, k.revoked_at, k.last_used_at
+        `SELECT k.access_key, t.id AS tenant_id, k.secret_hash, k.scopes, k.created_at, k.revoked_at, k.last_used_at, k.uses_recorded_since
          FROM access_keys k JOIN tenants t ON t.tid = k.tid WHERE t.id = ? ORDER BY k.created_at, k.access_key`,
       ),
       dataVersion: db.prepare<[], number>('PRAGMA data_version').pluck(),

@@ -323,6 +323,14 @@ export const MIGRATIONS: readonly (string | ((db: Database.Database) => void))[]
   // When each access key was last used (ISO text, as created_at): written by the servers about
   // once a minute (server/key-use.ts); null for keys not used since this step.
   'ALTER TABLE access_keys ADD COLUMN last_used_at TEXT;',
+  // Keys that existed before uses were recorded: their uses before are unknown, so a key with
+  // no use recorded yet reads "unknown" rather than "never". A store upgraded to the previous
+  // version some time ago cannot tell which of its unused keys came after that upgrade: each
+  // of them counts as unknown too (never falsely "never"). ISO text with milliseconds, as created_at.
+  `
+  ALTER TABLE access_keys ADD COLUMN uses_recorded_since TEXT;
+  UPDATE access_keys SET uses_recorded_since = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE last_used_at IS NULL;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

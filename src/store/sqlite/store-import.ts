@@ -59,8 +59,8 @@ async function importAll(db: Database.Database, from: StoreExport, progress: Imp
     addTenant: db.prepare<[string, string, string, number | null, number | null, number | null]>(
       'INSERT INTO tenants (id, name, created_at, read_per_second, read_per_day, ingest_per_second) VALUES (?, ?, ?, ?, ?, ?)',
     ),
-    addKey: db.prepare<[string, number, Buffer, string, string, string | null, string | null]>(
-      'INSERT INTO access_keys (access_key, tid, secret_hash, scopes, created_at, revoked_at, last_used_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    addKey: db.prepare<[string, number, Buffer, string, string, string | null, string | null, string | null]>(
+      'INSERT INTO access_keys (access_key, tid, secret_hash, scopes, created_at, revoked_at, last_used_at, uses_recorded_since) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     ),
     addRetention: db.prepare<[number, string, number | null]>('INSERT INTO retention (tid, log_type, days) VALUES (?, ?, ?)'),
     addHold: db.prepare<
@@ -111,7 +111,8 @@ async function importAll(db: Database.Database, from: StoreExport, progress: Imp
       q.addTenant.run(tenant.id, tenant.name, tenant.createdAt, tenant.limits.readPerSecond, tenant.limits.readPerDay, tenant.limits.ingestPerSecond)
         .lastInsertRowid,
     );
-    for (const k of t.accessKeys) q.addKey.run(k.accessKey, tid, k.secretHash, JSON.stringify(k.scopes), k.createdAt, k.revokedAt, k.lastUsedAt);
+    for (const k of t.accessKeys)
+      q.addKey.run(k.accessKey, tid, k.secretHash, JSON.stringify(k.scopes), k.createdAt, k.revokedAt, k.lastUsedAt, k.usesRecordedSince);
     if (t.retention.tenantDays !== undefined) q.addRetention.run(tid, TENANT_DEFAULT, t.retention.tenantDays);
     for (const [logType, days] of Object.entries(t.retention.perType)) q.addRetention.run(tid, logType, days);
     for (const h of t.holds) {

@@ -1,7 +1,8 @@
 /**
  * The store conformance suite's cases for when access keys were last used (Store.recordKeyUse):
  * the latest time wins whatever order processes write in, revoked and unknown keys are left
- * alone, and a store of the previous schema upgrades with every key not yet used. Run by
+ * alone, and the keys of a store from before uses were recorded read unknown (not never) until
+ * their first recorded use. Run by
  * store.contract.ts for every store, through the Store interface alone.
  */
 import assert from 'node:assert/strict';
@@ -81,17 +82,51 @@ export function keyUseContractCases(context: () => KeyUseCaseContext): void {
     assert.equal((await store.getAccessKey('LWGONE'))?.lastUsedAt, iso(revokedAt - 20_000));
   });
 
-  it('upgrades a store of the previous schema version: its keys kept, not yet used, then recorded', async () => {
+  it('upgrades a store from before uses were recorded: its keys read unknown until their first recorded use; keys made after, never', async () => {
     const { store, fixture, open, tenant } = context();
     const before = await newKey(store, tenant, 'LWOLDER');
+    await newKey(store, tenant, 'LWOLDGONE');
+    await store.revokeAccessKey('LWOLDGONE');
+    const gone = await store.getAccessKey('LWOLDGONE');
+    await store.close();
+    const version = await fixture.schemaVersion();
+    await fixture.beforeKeyUses();
+    assert.equal(await fixture.schemaVersion(), version - 2);
+    const upgraded = await open();
+    const openedAt = Date.now();
+    assert.equal(await fixture.schemaVersion(), version);
+    const { usesRecordedSince, ...rest } = (await upgraded.getAccessKey('LWOLDER'))!;
+    assert.deepEqual({ ...rest, usesRecordedSince: null }, before, 'the key is kept as it was');
+    assert.ok(usesRecordedSince !== null, 'its uses before the upgrade are unknown');
+    const since = Date.parse(usesRecordedSince);
+    assert.ok(since >= Date.parse(before.createdAt) && since <= openedAt, `recorded from the upgrade (${usesRecordedSince})`);
+    assert.equal(new Date(Date.parse(usesRecordedSince)).toISOString(), usesRecordedSince, 'an ISO time as the others');
+    assert.equal((await upgraded.getAccessKey('LWOLDGONE'))?.usesRecordedSince, usesRecordedSince, 'a revoked key too');
+    assert.equal((await upgraded.getAccessKey('LWOLDGONE'))?.revokedAt, gone?.revokedAt);
+    const after = await newKey(upgraded, tenant, 'LWNEWER');
+    assert.deepEqual([after.lastUsedAt, after.usesRecordedSince], [null, null], 'a key made after the upgrade: never used');
+
+    await upgraded.recordKeyUse([{ accessKey: 'LWOLDER', atMs: T }]);
+    const used = await (await open()).getAccessKey('LWOLDER');
+    assert.deepEqual([used?.lastUsedAt, used?.usesRecordedSince], [iso(T), usesRecordedSince], 'its first use is known');
+  });
+
+  it('upgrades a store of the previous schema version: a key with a recorded use keeps it; one without reads unknown', async () => {
+    const { store, fixture, open, tenant } = context();
+    await newKey(store, tenant, 'LWSEEN');
+    await newKey(store, tenant, 'LWUNSEEN');
+    await store.recordKeyUse([{ accessKey: 'LWSEEN', atMs: T }]);
+    const seen = await store.getAccessKey('LWSEEN');
     await store.close();
     const version = await fixture.schemaVersion();
     await fixture.toPreviousSchema();
     assert.equal(await fixture.schemaVersion(), version - 1);
     const upgraded = await open();
     assert.equal(await fixture.schemaVersion(), version);
-    assert.deepEqual(await upgraded.getAccessKey('LWOLDER'), before);
-    await upgraded.recordKeyUse([{ accessKey: 'LWOLDER', atMs: T }]);
-    assert.equal((await upgraded.getAccessKey('LWOLDER'))?.lastUsedAt, iso(T));
+    assert.deepEqual(await upgraded.getAccessKey('LWSEEN'), seen);
+    const unseen = await upgraded.getAccessKey('LWUNSEEN');
+    // Made after uses were recorded or before: the store cannot tell, so not "never".
+    assert.equal(unseen?.lastUsedAt, null);
+    assert.ok(unseen?.usesRecordedSince);
   });
 }

@@ -10,8 +10,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { it } from 'node:test';
+import Database from 'better-sqlite3';
 import type { NewEntry } from '../../../src/logs/entry.ts';
-import { openSqliteStore, type SqliteStore } from '../../../src/store/sqlite/index.ts';
+import { DATABASE_FILE, openSqliteStore, type SqliteStore } from '../../../src/store/sqlite/index.ts';
 import type { Store } from '../../../src/store/store.ts';
 import { CopyMismatchError, checkCopy, copyStore } from '../../../src/store/store-copy.ts';
 import { type StoreExport, TargetNotEmptyError } from '../../../src/store/store-transfer.ts';
@@ -52,7 +53,12 @@ async function sourceStore(c: TransferCaseContext): Promise<{ source: SqliteStor
     secretHash: Buffer.alloc(32, 9),
     scopes: ['api:logs:write'],
   });
-  // Last uses travel with their keys (the revoked key's, from before its revocation).
+  // As the upgrade from before uses were recorded leaves a key then known: its uses from that time on.
+  const db = new Database(join(dir, DATABASE_FILE));
+  db.prepare("UPDATE access_keys SET uses_recorded_since = '2026-03-01T10:00:00.000Z' WHERE access_key = ?").run('LWREVOKED0000000000002');
+  db.close();
+  // Last uses travel with their keys (the revoked key's, from before its revocation), and so
+  // does the time from which uses are recorded.
   await source.recordKeyUse([
     { accessKey: 'LWKEEPSITSSECRET000001', atMs: Date.now() + 7 },
     { accessKey: 'LWREVOKED0000000000002', atMs: Date.now() - 60_000 },

@@ -33,6 +33,8 @@ export interface StoreFixture {
   setSchemaVersion(version: number): Promise<void>;
   /** Takes the database back to what the previous schema version wrote (before its latest step); no store is open on it. */
   toPreviousSchema(): Promise<void>;
+  /** Takes the database back to what schema version 9 wrote, before access keys' uses were recorded; no store is open on it. */
+  beforeKeyUses(): Promise<void>;
   /** Deletes the database; every store opened on it is closed by then. */
   teardown(): Promise<void>;
   /**
