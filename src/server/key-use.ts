@@ -2,13 +2,23 @@
  * When access keys were last used: a request that authenticates (HTTP Basic, a token issued,
  * a Bearer token) notes its key here, in memory; the latest use of each key is written to the
  * store in the background about once a minute and when the app closes, never on the request's
- * path. A write that fails is logged and its uses are written with the next.
+ * path. A write that fails is logged and its uses are written with the next; the last one, when
+ * the app closes, is tried again a few times first.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { KeyUse, Store } from '../store/store.ts';
 
 /** How often the uses noted are written: a key's last use is known to within about this. */
 export const KEY_USE_FLUSH_MS = 60_000;
+
+/**
+ * When the app closes, a write that fails is tried again after each of these pauses, while
+ * STOP_WAIT_MS has not passed: another process may hold the store for a moment (a seal step,
+ * another server writing its own uses as it stops), and what is not written then is lost.
+ */
+const STOP_RETRY_PAUSES_MS = [100, 200, 400, 800];
+const STOP_WAIT_MS = 2_000;
 
 export interface KeyUseOptions {
   /** The app's clock: a use is noted at its time. */
@@ -33,7 +43,7 @@ export class KeyUseRecorder {
   private readonly warn: (message: string, err: unknown) => void;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: Pick<Store, 'recordKeyUse'>,
     options: KeyUseOptions = {},
   ) {
     this.now = options.now ?? Date.now;
@@ -55,32 +65,51 @@ export class KeyUseRecorder {
 
   /** Writes the uses noted so far (one write at a time); never rejects. */
   flush(): Promise<void> {
-    return this.enqueue(false);
+    return this.enqueue(async () => {
+      const failed = await this.write();
+      if (failed) this.warnOf(failed, 'trying again at the next write');
+    });
   }
 
-  /** Stops the timer and writes what is left (a last try: uses it cannot write are lost). */
+  /**
+   * Stops the timer and writes what is left, trying again for a moment when the write fails
+   * (uses it still cannot write are lost).
+   */
   async stop(): Promise<void> {
     clearInterval(this.timer);
-    await this.enqueue(true);
+    await this.enqueue(async () => {
+      const started = this.now();
+      for (const pause of [...STOP_RETRY_PAUSES_MS, undefined]) {
+        const failed = await this.write();
+        if (!failed) return;
+        if (pause === undefined || this.now() - started >= STOP_WAIT_MS) return this.warnOf(failed, 'stopping, so they stay unrecorded');
+        await sleep(pause);
+      }
+    });
   }
 
-  private enqueue(last: boolean): Promise<void> {
-    this.writing = this.writing.then(() => this.write(last));
+  private enqueue(step: () => Promise<void>): Promise<void> {
+    this.writing = this.writing.then(step);
     return this.writing;
   }
 
-  private async write(last: boolean): Promise<void> {
-    if (this.pending.size === 0) return;
+  private warnOf(failed: { count: number; err: unknown }, then: string): void {
+    this.warn(`could not record when ${failed.count} access key(s) were last used; ${then}`, failed.err);
+  }
+
+  /** Writes the uses pending; when that fails, keeps them for the next write and says why. */
+  private async write(): Promise<{ count: number; err: unknown } | undefined> {
+    if (this.pending.size === 0) return undefined;
     const taken = this.pending;
     this.pending = new Map();
     const uses: KeyUse[] = [...taken].map(([accessKey, atMs]) => ({ accessKey, atMs }));
     try {
       await this.store.recordKeyUse(uses);
+      return undefined;
     } catch (err) {
       // Kept for the next write, merged with the uses noted meanwhile (the later time of each).
       for (const [key, at] of taken) this.keep(key, at);
-      const then = last ? 'stopping, so they stay unrecorded' : 'trying again at the next write';
-      this.warn(`could not record when ${uses.length} access key(s) were last used; ${then}`, err);
+      return { count: uses.length, err };
     }
   }
 }

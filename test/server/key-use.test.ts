@@ -10,9 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it, mock } from 'node:test';
 import Database from 'better-sqlite3';
-import { KEY_USE_FLUSH_MS } from '../../src/server/key-use.ts';
+import { KEY_USE_FLUSH_MS, KeyUseRecorder, keyUseWarning } from '../../src/server/key-use.ts';
 import { issueAccessKey } from '../../src/service/access-keys.ts';
 import { DATABASE_FILE, openSqliteStore } from '../../src/store/sqlite/index.ts';
+import type { Store } from '../../src/store/store.ts';
 import { basic, capturedLog, requestToken, startTestApp, type TestApp, TestClock } from '../support/app.ts';
 import { storeKinds } from '../support/stores.ts';
 
@@ -166,6 +167,52 @@ describe('when access keys were last used: writing', () => {
       if (other.inTransaction) other.exec('ROLLBACK');
       other.close();
       await t.app.close();
+      await store.close();
+    }
+  });
+
+  it('the write as the app closes waits for another process holding the store a moment, instead of losing the uses', async () => {
+    const dataDir = join(dir, 'held');
+    // No seal step of its own meanwhile: it would wait for the lock this thread holds.
+    const store = openSqliteStore({ dataDir, sealIntervalMs: 3_600_000 });
+    const { logger, lines } = capturedLog('info');
+    const other = new Database(join(dataDir, DATABASE_FILE));
+    try {
+      const key = await issueAccessKey(store, (await store.createTenant({ id: '777777777777777777', name: 'Held' })).id, ['api:logs:read']);
+      // The store as the recorder sees it; the other process ends its write once the first try has failed.
+      let tries = 0;
+      const watched: Pick<Store, 'recordKeyUse'> = {
+        async recordKeyUse(uses) {
+          tries++;
+          try {
+            await store.recordKeyUse(uses);
+          } finally {
+            if (other.inTransaction) other.exec('COMMIT');
+          }
+        },
+      };
+      const clock = new TestClock();
+      const recorder = new KeyUseRecorder(watched, { now: clock.now, flushMs: 0, warn: keyUseWarning(logger) });
+      recorder.note(key.accessKey);
+      other.exec('BEGIN IMMEDIATE');
+      await recorder.stop();
+      assert.equal(tries, 2, 'tried again');
+      assert.equal((await store.getAccessKey(key.accessKey))?.lastUsedAt, iso(clock.ms));
+      assert.deepEqual(lines, [], 'nothing lost, nothing to warn of');
+
+      // Held throughout: a few tries, then one warning, and the stop ends.
+      const later = new KeyUseRecorder(store, { now: clock.now, flushMs: 0, warn: keyUseWarning(logger) });
+      clock.advance(1_000);
+      later.note(key.accessKey);
+      other.exec('BEGIN IMMEDIATE');
+      await later.stop();
+      other.exec('COMMIT');
+      assert.equal((await store.getAccessKey(key.accessKey))?.lastUsedAt, iso(clock.ms - 1_000));
+      assert.equal(lines.length, 1, lines.join('\n'));
+      assert.match(lines[0]!, /could not record when 1 access key\(s\) were last used; stopping, so they stay unrecorded/);
+    } finally {
+      if (other.inTransaction) other.exec('ROLLBACK');
+      other.close();
       await store.close();
     }
   });
