@@ -233,6 +233,44 @@ describe('postgres store: specific', { skip }, () => {
     }
   });
 
+  it("servers writing their keys' last uses at once lock the keys in one order, whatever plan each statement gets: no deadlock", async () => {
+    const store = await openPostgresStore({ url, poolSize: 2, noSealer: true });
+    stores.push(store);
+    await store.createTenant({ id: 'a', name: 'A' });
+    // Made out of name order: a scan of the table meets them Z, A, M, B.
+    const keys = ['LWZZZZ', 'LWAAAA', 'LWMMMM', 'LWBBBB'];
+    for (const accessKey of keys)
+      await store.createAccessKey({ accessKey, tenantId: 'a', secretHash: Buffer.alloc(32, 1), scopes: ['api:logs:read'] });
+    const T = Date.UTC(2026, 2, 4);
+    const other = new pg.Client({ connectionString: url });
+    const watch = new pg.Client({ connectionString: url });
+    await other.connect();
+    await watch.connect();
+    try {
+      // Another server writing two of the keys' uses: A, then Z (name order).
+      await other.query('BEGIN');
+      await other.query("UPDATE access_keys SET last_used_at = $1 WHERE access_key = 'LWAAAA'", [new Date(T)]);
+      const writing = store.recordKeyUse(keys.map((accessKey) => ({ accessKey, atMs: T + 60_000 })));
+      for (let waiting = 0; waiting === 0; ) {
+        await new Promise((r) => setTimeout(r, 20));
+        const w = await watch.query<{ n: string }>(
+          "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query ~ 'access_keys'",
+        );
+        waiting = Number(w.rows[0]!.n);
+      }
+      await other.query("UPDATE access_keys SET last_used_at = $1 WHERE access_key = 'LWZZZZ'", [new Date(T)]);
+      await other.query('COMMIT');
+      await writing;
+      assert.deepEqual(
+        (await store.listAccessKeys('a')).map((k) => k.lastUsedAt),
+        keys.map(() => new Date(T + 60_000).toISOString()),
+      );
+    } finally {
+      await other.end();
+      await watch.end();
+    }
+  });
+
   it('drops a month whose every entry is expired and under no hold whole, with its receipts (seen in the catalogue)', {
     timeout: 60_000,
   }, async () => {

@@ -1019,14 +1019,16 @@ export class PostgresStore implements Store {
 
   async recordKeyUse(uses: readonly KeyUse[]): Promise<void> {
     if (uses.length === 0) return;
-    // One statement, its rows in key order (servers writing at once take the rows' locks in one
-    // order); a later time already stored stays. No notification: no cached lookup is stale for it.
-    const sorted = [...uses].sort((a, b) => (a.accessKey < b.accessKey ? -1 : a.accessKey > b.accessKey ? 1 : 0));
+    // One statement; a later time already stored stays. The keys' rows are locked first, in name
+    // order (`locked`): the update itself meets them in the order of its plan (a table scan for
+    // many keys, the list's for few), and two servers writing at once in two orders would
+    // deadlock. No notification: no cached lookup is stale for it.
     await this.pool.query(
-      `UPDATE access_keys k SET last_used_at = u.at
-       FROM unnest($1::text[], $2::timestamptz[]) AS u(access_key, at)
+      `WITH locked AS (SELECT access_key FROM access_keys WHERE access_key = ANY($1::text[]) ORDER BY access_key FOR UPDATE)
+       UPDATE access_keys k SET last_used_at = u.at
+       FROM unnest($1::text[], $2::timestamptz[]) AS u(access_key, at) JOIN locked USING (access_key)
        WHERE k.access_key = u.access_key AND (k.last_used_at IS NULL OR k.last_used_at < u.at) AND (k.revoked_at IS NULL OR k.revoked_at >= u.at)`,
-      [sorted.map((u) => u.accessKey), sorted.map((u) => new Date(u.atMs))],
+      [uses.map((u) => u.accessKey), uses.map((u) => new Date(u.atMs))],
     );
   }
 
