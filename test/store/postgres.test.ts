@@ -12,6 +12,25 @@ import { makeEntry, runStoreContract } from './contract/store.contract.ts';
 import { auditLog, readBodies } from './contract/store-retention.contract.ts';
 
 const { cluster, skip } = await startPostgres();
+
+/** Two sessions of their own on the database at `url`, connected (the caller ends them). */
+async function twoSessions(url: string): Promise<[pg.Client, pg.Client]> {
+  const clients: [pg.Client, pg.Client] = [new pg.Client({ connectionString: url }), new pg.Client({ connectionString: url })];
+  for (const c of clients) await c.connect();
+  return clients;
+}
+
+/** Resolves once a statement of another session that names `table` waits for a lock (seen through `watch`). */
+async function lockWaitOn(watch: pg.Client, table: string): Promise<void> {
+  for (let waiting = 0; waiting === 0; ) {
+    await new Promise((r) => setTimeout(r, 20));
+    const w = await watch.query<{ n: string }>(
+      "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query ~ $1",
+      [table],
+    );
+    waiting = Number(w.rows[0]!.n);
+  }
+}
 after(() => cluster?.stop());
 
 runStoreContract({
@@ -204,22 +223,13 @@ describe('postgres store: specific', { skip }, () => {
     await store.createTenant({ id: 'a', name: 'A' });
     const jan = Date.UTC(2025, 0, 3);
     await store.append('a', [makeEntry('AccessLog', jan, '{"i":0}')]);
-    const holder = new pg.Client({ connectionString: url });
-    const dropper = new pg.Client({ connectionString: url });
-    await holder.connect();
-    await dropper.connect();
+    const [holder, dropper] = await twoSessions(url);
     try {
       // As a month drop does: the tenant's row first, held for its whole transaction.
       await holder.query('BEGIN');
       await holder.query("SELECT FROM entry_seqs WHERE tid = (SELECT tid FROM tenants WHERE id = 'a') FOR UPDATE");
       const queued = store.append('a', [makeEntry('AccessLog', jan + 1, '{"i":1}')]);
-      for (let waiting = 0; waiting === 0; ) {
-        await new Promise((r) => setTimeout(r, 20));
-        const w = await dropper.query<{ n: string }>(
-          "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query ~ 'entry_seqs'",
-        );
-        waiting = Number(w.rows[0]!.n);
-      }
+      await lockWaitOn(dropper, 'entry_seqs');
       // The drop's last lock: the parents, to itself. Refused in time if the queued append held any.
       await dropper.query('BEGIN');
       await dropper.query('SET LOCAL lock_timeout = 3000');
@@ -242,22 +252,13 @@ describe('postgres store: specific', { skip }, () => {
     for (const accessKey of keys)
       await store.createAccessKey({ accessKey, tenantId: 'a', secretHash: Buffer.alloc(32, 1), scopes: ['api:logs:read'] });
     const T = Date.UTC(2026, 2, 4);
-    const other = new pg.Client({ connectionString: url });
-    const watch = new pg.Client({ connectionString: url });
-    await other.connect();
-    await watch.connect();
+    const [other, watch] = await twoSessions(url);
     try {
       // Another server writing two of the keys' uses: A, then Z (name order).
       await other.query('BEGIN');
       await other.query("UPDATE access_keys SET last_used_at = $1 WHERE access_key = 'LWAAAA'", [new Date(T)]);
       const writing = store.recordKeyUse(keys.map((accessKey) => ({ accessKey, atMs: T + 60_000 })));
-      for (let waiting = 0; waiting === 0; ) {
-        await new Promise((r) => setTimeout(r, 20));
-        const w = await watch.query<{ n: string }>(
-          "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query ~ 'access_keys'",
-        );
-        waiting = Number(w.rows[0]!.n);
-      }
+      await lockWaitOn(watch, 'access_keys');
       await other.query("UPDATE access_keys SET last_used_at = $1 WHERE access_key = 'LWZZZZ'", [new Date(T)]);
       await other.query('COMMIT');
       await writing;

@@ -20,6 +20,17 @@ export interface KeyUseCaseContext {
 const T = Date.UTC(2026, 2, 4, 9, 30, 15, 250);
 const iso = (ms: number): string => new Date(ms).toISOString();
 
+/** Closes the case's store, takes its database `steps` schema versions back with `rewind`, and opens it again: upgraded. */
+async function upgradedFrom({ store, fixture, open }: KeyUseCaseContext, rewind: () => Promise<void>, steps: number): Promise<Store> {
+  await store.close();
+  const version = await fixture.schemaVersion();
+  await rewind();
+  assert.equal(await fixture.schemaVersion(), version - steps);
+  const upgraded = await open();
+  assert.equal(await fixture.schemaVersion(), version);
+  return upgraded;
+}
+
 export function keyUseContractCases(context: () => KeyUseCaseContext): void {
   const newKey = (store: Store, tenant: string, accessKey: string) =>
     store.createAccessKey({ accessKey, tenantId: tenant, secretHash: Buffer.alloc(32, accessKey.length), scopes: ['api:logs:read'] });
@@ -88,13 +99,8 @@ export function keyUseContractCases(context: () => KeyUseCaseContext): void {
     await newKey(store, tenant, 'LWOLDGONE');
     await store.revokeAccessKey('LWOLDGONE');
     const gone = await store.getAccessKey('LWOLDGONE');
-    await store.close();
-    const version = await fixture.schemaVersion();
-    await fixture.beforeKeyUses();
-    assert.equal(await fixture.schemaVersion(), version - 2);
-    const upgraded = await open();
+    const upgraded = await upgradedFrom(context(), fixture.beforeKeyUses, 2);
     const openedAt = Date.now();
-    assert.equal(await fixture.schemaVersion(), version);
     const { usesRecordedSince, ...rest } = (await upgraded.getAccessKey('LWOLDER'))!;
     assert.deepEqual({ ...rest, usesRecordedSince: null }, before, 'the key is kept as it was');
     assert.ok(usesRecordedSince !== null, 'its uses before the upgrade are unknown');
@@ -112,17 +118,12 @@ export function keyUseContractCases(context: () => KeyUseCaseContext): void {
   });
 
   it('upgrades a store of the previous schema version: a key with a recorded use keeps it; one without reads unknown', async () => {
-    const { store, fixture, open, tenant } = context();
+    const { store, fixture, tenant } = context();
     await newKey(store, tenant, 'LWSEEN');
     await newKey(store, tenant, 'LWUNSEEN');
     await store.recordKeyUse([{ accessKey: 'LWSEEN', atMs: T }]);
     const seen = await store.getAccessKey('LWSEEN');
-    await store.close();
-    const version = await fixture.schemaVersion();
-    await fixture.toPreviousSchema();
-    assert.equal(await fixture.schemaVersion(), version - 1);
-    const upgraded = await open();
-    assert.equal(await fixture.schemaVersion(), version);
+    const upgraded = await upgradedFrom(context(), fixture.toPreviousSchema, 1);
     assert.deepEqual(await upgraded.getAccessKey('LWSEEN'), seen);
     const unseen = await upgraded.getAccessKey('LWUNSEEN');
     // Made after uses were recorded or before: the store cannot tell, so not "never".
