@@ -111,7 +111,8 @@ minute (a server killed outright loses its last minute). It reads:
   never     not used since the key was created
   unknown   the key was created before the store recorded uses (the upgrade to logwarden's
             schema version 11), and no use has been recorded since: it may have been used
-            before. The first recorded use replaces it with a time.
+            before. The first recorded use replaces it with a time. (A store that was at
+            version 10 cannot tell which of its keys unused by then came after: unknown too.)
 
 --unused-for lists the keys to review: those last used before the time given, those never used
 and older than it, and every key whose last use is unknown (shown as unknown, and counted on
