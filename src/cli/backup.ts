@@ -1,5 +1,5 @@
 /** `logwarden backup` — a checked copy of the embedded SQLite store in one file, made while servers run. */
-import { closeSync, existsSync, linkSync, mkdtempSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
+import { closeSync, existsSync, linkSync, lstatSync, mkdtempSync, openSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { Config } from '../config.ts';
@@ -29,7 +29,9 @@ The file is readable by its owner only (mode 0600). It is written under a tempor
 the folder of --out and renamed at the end, after it was checked: SQLite's integrity check,
 then per tenant its entries and its verifiable log (size, root recomputed from the stored
 hashes, the last signed checkpoint verified with the tenant's key). A backup cut short leaves
-no file under the name of --out. An existing file is replaced only with --force.
+no file under the name of --out. An existing file is replaced only with --force. --out is
+refused in the data directory (and the witness folder): with --force it could take the place
+of the store's own files, and a backup on the store's disk is lost with it.
 
 A store written by an earlier version is backed up as it is, not upgraded (only SQLite's
 integrity check applies then): back it up so before starting a new version on it.
@@ -70,8 +72,7 @@ Examples:
     if (!existsSync(database)) throw noStore(config.dataDir);
     const { syncFile, vacuumInto } = await backupFiles();
     const out = resolve(opts.out);
-    if (existsSync(out) && !opts.force) throw new CommandError(`${out} exists: give another --out, or --force to replace it`);
-    if (existsSync(out) && statSync(out).isDirectory()) throw new CommandError(`${out} is a folder: give --out a file name`);
+    refuseOut(out, config, opts.force === true);
     let staging: string;
     try {
       // Owner-only (mkdtemp makes it 0700), in the folder of --out so that the end is one rename.
@@ -161,6 +162,37 @@ export async function checkBackup(file: string, config: Pick<Config, 'logSigning
     if (err instanceof CopyMismatchError) throw new BackupRefused(err.problems.join('; '));
     if (err instanceof BackupFileError) throw new BackupRefused(err.message);
     throw err;
+  }
+}
+
+/**
+ * Refuses an --out that is no place for the backup, before anything is copied: a folder; an
+ * existing file (or symbolic link) without `force`; any name in the folder of the store or of
+ * its witness, where with --force it would take the place of `logwarden.db`, its write-ahead
+ * log or `log-witness.db` under running servers (and a backup there is lost with that disk).
+ */
+function refuseOut(out: string, config: StoreConfig, force: boolean): void {
+  const folder = realFolder(dirname(out));
+  for (const [place, dir] of [
+    ['data directory', config.dataDir],
+    ['witness folder (LOGWARDEN_LOG_WITNESS_DIR)', config.logWitnessDir],
+  ] as const) {
+    if (dir !== null && realFolder(dir) === folder) {
+      throw new UsageError(`${out} is in the store's ${place} ${resolve(dir)}: give --out a file in another folder (another disk, best)`);
+    }
+  }
+  const found = lstatSync(out, { throwIfNoEntry: false });
+  if (found === undefined) return;
+  if (statSync(out, { throwIfNoEntry: false })?.isDirectory()) throw new CommandError(`${out} is a folder: give --out a file name`);
+  if (!force) throw new CommandError(`${out} exists: give another --out, or --force to replace it`);
+}
+
+/** A folder's path with its symbolic links followed, as far as it exists. */
+function realFolder(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return resolve(path);
   }
 }
 
