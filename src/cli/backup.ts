@@ -29,7 +29,8 @@ The file is readable by its owner only (mode 0600). It is written under a tempor
 the folder of --out and renamed at the end, after it was checked: SQLite's integrity check,
 then per tenant its entries and its verifiable log (size, root recomputed from the stored
 hashes, the last signed checkpoint verified with the tenant's key). A backup cut short leaves
-no file under the name of --out. An existing file is replaced only with --force. --out is
+no file under the name of --out; Ctrl-C (or SIGTERM) ends it at once, its temporary folder
+removed. An existing file is replaced only with --force. --out is
 refused in the data directory (and the witness folder): with --force it could take the place
 of the store's own files, and a backup on the store's disk is lost with it.
 
@@ -82,6 +83,7 @@ Examples:
     }
     let check: BackupCheck;
     let bytes: number;
+    const interruptible = onInterrupt(() => rmSync(staging, { recursive: true, force: true }), out);
     try {
       const staged = join(staging, basename(out));
       closeSync(openSync(staged, 'wx', 0o600));
@@ -106,6 +108,7 @@ Examples:
       place(staged, out, opts.force === true);
       syncFile(dirname(out));
     } finally {
+      interruptible.dispose();
       rmSync(staging, { recursive: true, force: true });
     }
     const summary = check.summary;
@@ -215,6 +218,29 @@ function place(staged: string, out: string, force: boolean): void {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new CommandError(`${out} exists: give another --out, or --force to replace it`);
     throw new CommandError(`${writeFailure(out, err)}; no backup was written`);
   }
+}
+
+/**
+ * Ctrl-C or SIGTERM ends a backup at once: `cleanUp` removes its temporary folder, then the
+ * signal is raised again with no listener, so the process ends as the signal ends it (exit 130
+ * in a shell for Ctrl-C) without waiting for the copy on its thread, which SQLite does not let go
+ * of before it is done. Putting the checked copy in place runs with no await in between, so a
+ * signal comes before it (no backup) or after it (the backup is written).
+ */
+function onInterrupt(cleanUp: () => void, out: string): { dispose(): void } {
+  const stop = (signal: NodeJS.Signals) => {
+    dispose();
+    cleanUp();
+    process.stderr.write(`\nlogwarden: interrupted: no backup was written (${out} is as it was)\n`);
+    process.kill(process.pid, signal);
+  };
+  const dispose = () => {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  return { dispose };
 }
 
 /** What a long step is doing, on a terminal (off one, as from cron, a backup that succeeds prints only its summary). */

@@ -1,17 +1,49 @@
 /**
  * `logwarden backup` and `restore` at their edges, on real SQLite stores: a copy that fails says
  * why and leaves nothing behind; --out is refused where it would take the place of the store's
- * own files, and as a folder.
+ * own files, and as a folder; Ctrl-C mid-copy leaves nothing.
  */
 import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { holdExclusively } from '../../src/store/sqlite/exclusive.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
-import { runCli, runCliProcess } from '../support/cli.ts';
+import { CLI_ARGS } from '../support/children.ts';
+import { cleanEnv, ROOT, runCli, runCliProcess } from '../support/cli.ts';
 import { entryTexts } from '../support/entries.ts';
 import { seed, type TempDir, tempDir } from '../support/live-source.ts';
+
+interface Ended {
+  signal: NodeJS.Signals | null;
+  stderr: string;
+}
+
+/**
+ * Runs `logwarden args` while this process holds the store of `data` exclusively, so that the
+ * copy waits for it; once the backup's temporary folder in `folder` holds its file, calls `act`
+ * with the process, lets the store go, and resolves when the process has ended.
+ */
+async function whileHeld(data: string, args: string[], folder: string, act: (child: ChildProcess) => void): Promise<Ended> {
+  const db = new Database(join(data, 'logwarden.db'));
+  holdExclusively(db);
+  try {
+    const child = spawn(process.execPath, [...CLI_ARGS, ...args], { cwd: ROOT, env: cleanEnv(), stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const ended = new Promise<NodeJS.Signals | null>((resolve) => child.on('close', (_code, signal) => resolve(signal)));
+    while (!readdirSync(folder).some((n) => n.startsWith('.') && readdirSync(join(folder, n)).length > 0)) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    act(child);
+    return { signal: await ended, stderr };
+  } finally {
+    db.close();
+  }
+}
 
 const sha = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 
@@ -65,6 +97,18 @@ describe('logwarden backup at its edges', () => {
     assert.equal(sha(join(data, 'logwarden.db')), before);
     assert.deepEqual(readdirSync(data).sort(), listing);
     assert.deepEqual(readdirSync(witness), []);
+  });
+
+  it('Ctrl-C or SIGTERM mid-copy removes the temporary folder and says no backup was written', async () => {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      const folder = join(dir.path, `interrupted-${signal}`);
+      mkdirSync(folder);
+      const out = join(folder, 'copy.db');
+      const r = await whileHeld(data, ['backup', '--data-dir', data, '--out', out], folder, (child) => child.kill(signal));
+      assert.equal(r.signal, signal, r.stderr);
+      assert.match(r.stderr, /logwarden: interrupted: no backup was written \(\S+copy\.db is as it was\)\n$/);
+      assert.deepEqual(readdirSync(folder), []);
+    }
   });
 
   it('--out a folder says so, with or without --force', async () => {
