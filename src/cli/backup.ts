@@ -1,9 +1,9 @@
 /** `logwarden backup` — a checked copy of the embedded SQLite store in one file, made while servers run. */
-import { closeSync, existsSync, linkSync, lstatSync, mkdtempSync, openSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
+import { closeSync, existsSync, linkSync, lstatSync, openSync, realpathSync, renameSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { Config } from '../config.ts';
-import type { BackupCheck } from '../store/sqlite/backup-file.ts';
+import type { BackupCheck, Staging } from '../store/sqlite/backup-file.ts';
 import { CopyMismatchError } from '../store/store-copy.ts';
 import type { LogKeyOptions } from '../store/tree-keys.ts';
 import { counted, noStore, printJson, type StoreConfig, type StoreFlags, storeConfigFrom, storeOptions, storePlace, writeFailure } from './common.ts';
@@ -30,7 +30,9 @@ the folder of --out and renamed at the end, after it was checked: SQLite's integ
 then per tenant its entries and its verifiable log (size, root recomputed from the stored
 hashes, the last signed checkpoint verified with the tenant's key). A backup cut short leaves
 no file under the name of --out; Ctrl-C (or SIGTERM) ends it at once, its temporary folder
-removed. An existing file is replaced only with --force. --out is
+removed. A backup killed outright (kill -9, a power cut) leaves its folder (.FILE.backup-XXXXXX)
+behind: the next backup into the same folder removes it, once the lock its process held there
+is free (which proves that process gone). An existing file is replaced only with --force. --out is
 refused in the data directory (and the witness folder): with --force it could take the place
 of the store's own files, and a backup on the store's disk is lost with it.
 
@@ -71,21 +73,22 @@ Examples:
     if (config.databaseUrl) throw new UsageError(PG_DUMP);
     const database = join(config.dataDir, DATABASE_FILE);
     if (!existsSync(database)) throw noStore(config.dataDir);
-    const { syncFile, vacuumInto } = await backupFiles();
+    const { backupStaging, removeAbandonedBackups, syncFile, vacuumInto } = await backupFiles();
     const out = resolve(opts.out);
     refuseOut(out, config, opts.force === true);
-    let staging: string;
+    for (const left of removeAbandonedBackups(dirname(out))) say(`removed ${left}, left by a backup that was cut short`);
+    let staging: Staging;
     try {
-      // Owner-only (mkdtemp makes it 0700), in the folder of --out so that the end is one rename.
-      staging = mkdtempSync(join(dirname(out), `.${basename(out)}.`));
+      // Owner-only, in the folder of --out so that the end is one link (or rename).
+      staging = backupStaging(dirname(out), basename(out));
     } catch (err) {
       throw new CommandError(writeFailure(dirname(out), err));
     }
     let check: BackupCheck;
     let bytes: number;
-    const interruptible = onInterrupt(() => rmSync(staging, { recursive: true, force: true }), out);
+    const interruptible = onInterrupt(() => staging.remove(), out);
     try {
-      const staged = join(staging, basename(out));
+      const staged = join(staging.path, basename(out));
       closeSync(openSync(staged, 'wx', 0o600));
       const total = storeBytes(config.dataDir);
       say(`backing up ${storePlace(config)} (${megabytes(total)}) into ${out}…`);
@@ -109,7 +112,7 @@ Examples:
       syncFile(dirname(out));
     } finally {
       interruptible.dispose();
-      rmSync(staging, { recursive: true, force: true });
+      staging.remove();
     }
     const summary = check.summary;
     if (opts.json) {

@@ -1,15 +1,17 @@
 /**
  * `logwarden backup` and `restore` at their edges, on real SQLite stores: a copy that fails says
  * why and leaves nothing behind; --out is refused where it would take the place of the store's
- * own files, and as a folder; Ctrl-C mid-copy leaves nothing.
+ * own files, and as a folder; Ctrl-C mid-copy leaves nothing, and what kill -9 leaves the next
+ * backup removes.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
+import { backupStaging } from '../../src/store/sqlite/backup-file.ts';
 import { holdExclusively } from '../../src/store/sqlite/exclusive.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import { CLI_ARGS } from '../support/children.ts';
@@ -108,6 +110,25 @@ describe('logwarden backup at its edges', () => {
       assert.equal(r.signal, signal, r.stderr);
       assert.match(r.stderr, /logwarden: interrupted: no backup was written \(\S+copy\.db is as it was\)\n$/);
       assert.deepEqual(readdirSync(folder), []);
+    }
+  });
+
+  it('the temporary folder of a backup killed outright is removed by the next backup into that folder; a running one is not', async () => {
+    const folder = join(dir.path, 'killed');
+    mkdirSync(folder);
+    const r = await whileHeld(data, ['backup', '--data-dir', data, '--out', join(folder, 'monday.db')], folder, (child) => child.kill('SIGKILL'));
+    assert.equal(r.signal, 'SIGKILL');
+    const [left] = readdirSync(folder);
+    assert.match(left ?? '', /^\.monday\.db\.backup-\w{6}$/);
+    // Beside it: the folder of a backup running now (this process holds its lock), and one without a lock (made otherwise).
+    const running = backupStaging(folder, 'running.db');
+    mkdirSync(join(folder, '.other.db.backup-abcdef'));
+    try {
+      const next = await runCli(['backup', '--data-dir', data, '--out', join(folder, 'tuesday.db')]);
+      assert.equal(next.code, 0, next.stderr);
+      assert.deepEqual(readdirSync(folder).sort(), ['.other.db.backup-abcdef', basename(running.path), 'tuesday.db'].sort());
+    } finally {
+      running.remove();
     }
   });
 

@@ -14,7 +14,20 @@ import { holdExclusively } from './exclusive.ts';
 import { DATABASE_FILE, openSqliteFileReadOnly } from './index.ts';
 import { SCHEMA_VERSION } from './migrations.ts';
 
+import { makeStaging, removeAbandoned, type Staging } from './staging.ts';
+
+export type { Staging } from './staging.ts';
 export { vacuumInto } from './vacuum-into.ts';
+
+/** A backup's temporary folder, beside the file it becomes: `.<name>.backup-XXXXXX` (staging.ts). */
+export function backupStaging(folder: string, name: string): Staging {
+  return makeStaging(folder, `.${name}.backup-`);
+}
+
+/** Removes the temporary folders in `folder` of backups cut short (their process gone); returns their paths. */
+export function removeAbandonedBackups(folder: string): string[] {
+  return removeAbandoned(folder, '\\..+\\.backup-');
+}
 
 /** Tables every logwarden store has had, from its first schema version on. */
 const STORE_TABLES = ['tenants', 'secrets', 'entries'];

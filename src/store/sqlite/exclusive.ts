@@ -11,13 +11,14 @@ const IN_USE_WAIT_MS = 2000;
 
 /**
  * Begins an exclusive transaction on `db` in exclusive locking mode; StoreInUseError when
- * another process holds the database open. The lock is kept until the connection closes.
+ * another process (or connection) still holds the database open after `waitMs`. The lock is kept
+ * until the connection closes.
  */
-export function holdExclusively(db: Database.Database): void {
+export function holdExclusively(db: Database.Database, waitMs = IN_USE_WAIT_MS): void {
   db.pragma('locking_mode = EXCLUSIVE');
   const busyTimeout = db.pragma('busy_timeout', { simple: true }) as number;
   try {
-    db.pragma(`busy_timeout = ${IN_USE_WAIT_MS}`);
+    db.pragma(`busy_timeout = ${waitMs}`);
     db.exec('BEGIN EXCLUSIVE');
   } catch (err) {
     db.pragma('locking_mode = NORMAL');
