@@ -26,15 +26,17 @@ ingest: a consistent copy, as of the moment it began, holding every entry acknow
 then. Nothing else is needed to restore it (no -wal file): \`logwarden restore FILE\`.
 
 The file is readable by its owner only (mode 0600). It is written under a temporary name in
-the folder of --out and renamed at the end, after it was checked: SQLite's integrity check,
-then per tenant its entries and its verifiable log (size, root recomputed from the stored
-hashes, the last signed checkpoint verified with the tenant's key). A backup cut short leaves
-no file under the name of --out; Ctrl-C (or SIGTERM) ends it at once, its temporary folder
-removed. A backup killed outright (kill -9, a power cut) leaves its folder (.FILE.backup-XXXXXX)
-behind: the next backup into the same folder removes it, once the lock its process held there
-is free (which proves that process gone). An existing file is replaced only with --force. --out is
+the folder of --out and linked to its name at the end (renamed, where the file system has no
+hard links), after it was checked: SQLite's integrity check, then per tenant its entries and
+its verifiable log (size, root recomputed from the stored hashes, the last signed checkpoint
+verified with the tenant's key). An existing file is replaced only with --force. --out is
 refused in the data directory (and the witness folder): with --force it could take the place
 of the store's own files, and a backup on the store's disk is lost with it.
+
+A backup cut short leaves no file under the name of --out. Ctrl-C (or SIGTERM) ends it at
+once, its temporary folder removed. One killed outright (kill -9, a power cut) leaves its
+folder (.FILE.backup-XXXXXX) behind: the next backup into the same folder removes it, once the
+lock its process held there is free (which proves that process gone).
 
 A store written by an earlier version is backed up as it is, not upgraded (only SQLite's
 integrity check applies then): back it up so before starting a new version on it.
@@ -108,7 +110,7 @@ Examples:
       check = await checkCopy(staged, config);
       bytes = statSync(staged).size;
       syncFile(staged);
-      place(staged, out, opts.force === true);
+      placeBackup(staged, out, opts.force === true);
       syncFile(dirname(out));
     } finally {
       interruptible.dispose();
@@ -212,13 +214,29 @@ function copyFailure(err: unknown, config: StoreConfig, out: string): unknown {
   return new CommandError(`${writeFailure(out, err)}; no backup was written`);
 }
 
-/** Puts the checked copy under its name: never over a file that appeared meanwhile, unless `force`. */
-function place(staged: string, out: string, force: boolean): void {
+/** What a file system without hard links (some FUSE, SMB and vfat mounts) answers a link with. */
+const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV']);
+
+/**
+ * Puts the checked copy `staged` under its name `out`: never over a file that appeared meanwhile,
+ * unless `force`. A hard link does that in one step (it fails if `out` exists); where the file
+ * system has none, a rename does it after `out` was checked to be absent. `link` is the link step
+ * (a test gives one that fails as such a file system does).
+ */
+export function placeBackup(staged: string, out: string, force: boolean, link: (from: string, to: string) => void = linkSync): void {
+  const exists = () => new CommandError(`${out} exists: give another --out, or --force to replace it`);
   try {
     if (force) renameSync(staged, out);
-    else linkSync(staged, out);
+    else if (!linked(staged, out, link)) {
+      // No hard links: the rename would replace a file made in the instant between this check and
+      // it (by another program, a second backup run at once to the same name). That window is a
+      // few system calls wide; the file replaced would be lost, not damaged.
+      if (lstatSync(out, { throwIfNoEntry: false }) !== undefined) throw exists();
+      renameSync(staged, out);
+    }
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new CommandError(`${out} exists: give another --out, or --force to replace it`);
+    if (err instanceof CommandError) throw err;
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw exists();
     throw new CommandError(`${writeFailure(out, err)}; no backup was written`);
   }
 }
@@ -244,6 +262,17 @@ function onInterrupt(cleanUp: () => void, out: string): { dispose(): void } {
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
   return { dispose };
+}
+
+/** Links `from` to `to`; false where the file system has no hard links. */
+function linked(from: string, to: string, link: (from: string, to: string) => void): boolean {
+  try {
+    link(from, to);
+    return true;
+  } catch (err) {
+    if (NO_HARD_LINKS.has((err as NodeJS.ErrnoException).code ?? '')) return false;
+    throw err;
+  }
 }
 
 /** What a long step is doing, on a terminal (off one, as from cron, a backup that succeeds prints only its summary). */

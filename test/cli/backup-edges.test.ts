@@ -2,15 +2,16 @@
  * `logwarden backup` and `restore` at their edges, on real SQLite stores: a copy that fails says
  * why and leaves nothing behind; --out is refused where it would take the place of the store's
  * own files, and as a folder; Ctrl-C mid-copy leaves nothing, and what kill -9 leaves the next
- * backup removes.
+ * backup removes; without hard links the copy is renamed into place, never over a file.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
+import { placeBackup } from '../../src/cli/backup.ts';
 import { backupStaging } from '../../src/store/sqlite/backup-file.ts';
 import { holdExclusively } from '../../src/store/sqlite/exclusive.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
@@ -26,7 +27,7 @@ interface Ended {
 
 /**
  * Runs `logwarden args` while this process holds the store of `data` exclusively, so that the
- * copy waits for it; once the backup's temporary folder in `folder` holds its file, calls `act`
+ * copy waits for it; once the backup's temporary folder in `folder` holds the file of --out, calls `act`
  * with the process, lets the store go, and resolves when the process has ended.
  */
 async function whileHeld(data: string, args: string[], folder: string, act: (child: ChildProcess) => void): Promise<Ended> {
@@ -37,7 +38,8 @@ async function whileHeld(data: string, args: string[], folder: string, act: (chi
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     const ended = new Promise<NodeJS.Signals | null>((resolve) => child.on('close', (_code, signal) => resolve(signal)));
-    while (!readdirSync(folder).some((n) => n.startsWith('.') && readdirSync(join(folder, n)).length > 0)) {
+    // The temporary folder holds the copy being written (its lock taken before).
+    while (!readdirSync(folder).some((n) => n.startsWith('.') && existsSync(join(folder, n, basename(args[args.indexOf('--out') + 1]!))))) {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     act(child);
@@ -130,6 +132,38 @@ describe('logwarden backup at its edges', () => {
     } finally {
       running.remove();
     }
+  });
+
+  it('where the file system has no hard links, the copy is renamed into place, still never over a file without --force', () => {
+    const folder = join(dir.path, 'no-links');
+    mkdirSync(folder);
+    const staged = join(folder, 'staged');
+    const out = join(folder, 'backup.db');
+    const noLinks = (code: string) => () => {
+      throw Object.assign(new Error(`${code}: link`), { code });
+    };
+    for (const code of ['EPERM', 'ENOTSUP', 'EXDEV']) {
+      writeFileSync(staged, `copy ${code}`);
+      placeBackup(staged, out, false, noLinks(code));
+      assert.equal(readFileSync(out, 'utf8'), `copy ${code}`);
+      assert.ok(!existsSync(staged));
+      // A file in the way is kept, and so is the copy.
+      writeFileSync(staged, 'newer');
+      assert.throws(() => placeBackup(staged, out, false, noLinks(code)), /backup\.db exists: give another --out, or --force to replace it/);
+      assert.equal(readFileSync(out, 'utf8'), `copy ${code}`);
+      assert.equal(readFileSync(staged, 'utf8'), 'newer');
+      rmSync(out);
+    }
+    // A dangling symbolic link is in the way too.
+    symlinkSync(join(folder, 'nowhere'), out);
+    assert.throws(() => placeBackup(staged, out, false, noLinks('EPERM')), /exists/);
+    rmSync(out);
+    // Any other failure of the link is said, and nothing is renamed.
+    assert.throws(
+      () => placeBackup(staged, out, false, noLinks('EACCES')),
+      /cannot write to \S+backup\.db \(permission denied\); no backup was written/,
+    );
+    assert.ok(!existsSync(out));
   });
 
   it('--out a folder says so, with or without --force', async () => {
