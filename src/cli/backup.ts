@@ -79,17 +79,18 @@ Examples:
     const out = resolve(opts.out);
     refuseOut(out, config, opts.force === true);
     for (const left of removeAbandonedBackups(dirname(out))) say(`removed ${left}, left by a backup that was cut short`);
-    let staging: Staging;
-    try {
-      // Owner-only, in the folder of --out so that the end is one link (or rename).
-      staging = backupStaging(dirname(out), basename(out));
-    } catch (err) {
-      throw new CommandError(writeFailure(dirname(out), err));
-    }
     let check: BackupCheck;
     let bytes: number;
-    const interruptible = onInterrupt(() => staging.remove(), out);
+    // Listened for before the folder is made: with no listener, a signal ends the process at once.
+    let staging: Staging | undefined;
+    const interruptible = onInterrupt(() => staging?.remove(), out);
     try {
+      try {
+        // Owner-only, in the folder of --out so that the end is one link (or rename).
+        staging = backupStaging(dirname(out), basename(out));
+      } catch (err) {
+        throw new CommandError(writeFailure(dirname(out), err));
+      }
       const staged = join(staging.path, basename(out));
       closeSync(openSync(staged, 'wx', 0o600));
       const total = storeBytes(config.dataDir);
@@ -114,7 +115,7 @@ Examples:
       syncFile(dirname(out));
     } finally {
       interruptible.dispose();
-      staging.remove();
+      staging?.remove();
     }
     const summary = check.summary;
     if (opts.json) {
