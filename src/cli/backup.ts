@@ -4,6 +4,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { Config } from '../config.ts';
 import type { BackupCheck, Staging } from '../store/sqlite/backup-file.ts';
+import { type LinkStep, linked } from '../store/sqlite/hard-link.ts';
 import { CopyMismatchError } from '../store/store-copy.ts';
 import type { LogKeyOptions } from '../store/tree-keys.ts';
 import { counted, noStore, printJson, type StoreConfig, type StoreFlags, storeConfigFrom, storeOptions, storePlace, writeFailure } from './common.ts';
@@ -215,16 +216,13 @@ function copyFailure(err: unknown, config: StoreConfig, out: string): unknown {
   return new CommandError(`${writeFailure(out, err)}; no backup was written`);
 }
 
-/** What a file system without hard links (some FUSE, SMB and vfat mounts) answers a link with. */
-const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV']);
-
 /**
  * Puts the checked copy `staged` under its name `out`: never over a file that appeared meanwhile,
  * unless `force`. A hard link does that in one step (it fails if `out` exists); where the file
  * system has none, a rename does it after `out` was checked to be absent. `link` is the link step
  * (a test gives one that fails as such a file system does).
  */
-export function placeBackup(staged: string, out: string, force: boolean, link: (from: string, to: string) => void = linkSync): void {
+export function placeBackup(staged: string, out: string, force: boolean, link: LinkStep = linkSync): void {
   const exists = () => new CommandError(`${out} exists: give another --out, or --force to replace it`);
   try {
     if (force) renameSync(staged, out);
@@ -263,17 +261,6 @@ function onInterrupt(cleanUp: () => void, out: string): { dispose(): void } {
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
   return { dispose };
-}
-
-/** Links `from` to `to`; false where the file system has no hard links. */
-function linked(from: string, to: string, link: (from: string, to: string) => void): boolean {
-  try {
-    link(from, to);
-    return true;
-  } catch (err) {
-    if (NO_HARD_LINKS.has((err as NodeJS.ErrnoException).code ?? '')) return false;
-    throw err;
-  }
 }
 
 /** What a long step is doing, on a terminal (off one, as from cron, a backup that succeeds prints only its summary). */

@@ -21,12 +21,14 @@ backup is copied into a folder of the data directory only its owner can enter, a
 which is what will be put in place, is checked before anything else is touched: SQLite's
 integrity check, that it is a logwarden store of a schema this version reads, and (of this
 version's schema) per tenant its entries and verifiable log. Then, refused while any process
-(a server, a command) has the store open:
-  - the store it replaces is moved aside, never deleted: logwarden.db.replaced-<time>, with
+(a server, a command) has the store open, the store is held so that none can open it until:
+  - the store it replaces is kept aside, never deleted: logwarden.db.replaced-<time>, with
     what its write-ahead log held folded in (no stale logwarden.db-wal is left for SQLite to
     replay onto the restored file);
   - the backup is copied in as logwarden.db, readable by its owner only (mode 0600);
   - log-witness.db is left where it is.
+Stop the servers first all the same: one started during the restore waits for the store (up to
+5 seconds), and one that gets it after the swap may be holding the replaced database.
 
 Last, the store is opened as \`logwarden serve\` opens it. Entries acknowledged after the
 backup began are not in it: when servers signed more of a tenant's log than the backup holds,

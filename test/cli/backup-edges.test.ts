@@ -2,17 +2,18 @@
  * `logwarden backup` and `restore` at their edges, on real SQLite stores: a copy that fails says
  * why and leaves nothing behind; --out is refused where it would take the place of the store's
  * own files, and as a folder; Ctrl-C mid-copy leaves nothing, and what kill -9 leaves the next
- * backup removes; without hard links the copy is renamed into place, never over a file.
+ * backup removes; without hard links the copy is renamed into place, never over a file. A
+ * restore holds the store across its swap.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { placeBackup } from '../../src/cli/backup.ts';
-import { backupStaging } from '../../src/store/sqlite/backup-file.ts';
+import { backupStaging, restoreBackupFile } from '../../src/store/sqlite/backup-file.ts';
 import { holdExclusively } from '../../src/store/sqlite/exclusive.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import { CLI_ARGS } from '../support/children.ts';
@@ -48,6 +49,11 @@ async function whileHeld(data: string, args: string[], folder: string, act: (chi
     db.close();
   }
 }
+
+/** A link step that fails as on a file system without hard links (or with another error). */
+const noLinks = (code: string) => () => {
+  throw Object.assign(new Error(`${code}: link`), { code });
+};
 
 const sha = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 
@@ -139,9 +145,6 @@ describe('logwarden backup at its edges', () => {
     mkdirSync(folder);
     const staged = join(folder, 'staged');
     const out = join(folder, 'backup.db');
-    const noLinks = (code: string) => () => {
-      throw Object.assign(new Error(`${code}: link`), { code });
-    };
     for (const code of ['EPERM', 'ENOTSUP', 'EXDEV']) {
       writeFileSync(staged, `copy ${code}`);
       placeBackup(staged, out, false, noLinks(code));
@@ -164,6 +167,48 @@ describe('logwarden backup at its edges', () => {
       /cannot write to \S+backup\.db \(permission denied\); no backup was written/,
     );
     assert.ok(!existsSync(out));
+  });
+
+  it('restore holds the store from its check of who has it open until the backup is in its place', async () => {
+    const into = join(dir.path, 'restore-into');
+    const other = openSqliteStore({ dataDir: into });
+    await other.createTenant({ id: '666666666666666666', name: 'Replaced' });
+    await other.close();
+    const backup = join(dir.path, 'for-restore.db');
+    assert.equal((await runCli(['backup', '--data-dir', data, '--out', backup])).code, 0);
+    const target = join(into, 'logwarden.db');
+    const tenantsOf = (file: string) => {
+      const db = new Database(file, { readonly: true });
+      try {
+        return db.prepare<[], string>('SELECT name FROM tenants').pluck().all();
+      } finally {
+        db.close();
+      }
+    };
+    for (const link of [linkSync, noLinks('EPERM')]) {
+      let swapped = 0;
+      const { replaced } = await restoreBackupFile(
+        into,
+        backup,
+        Date.now(),
+        async () => undefined,
+        (from, to) => {
+          // At the swap, a process opening the store (a server starting) can read nothing.
+          const opener = new Database(target, { timeout: 0 });
+          try {
+            assert.throws(() => opener.prepare('SELECT count(*) FROM tenants').get(), { code: 'SQLITE_BUSY' });
+          } finally {
+            opener.close();
+          }
+          swapped++;
+          link(from, to);
+        },
+      );
+      assert.equal(swapped, 1);
+      assert.deepEqual(tenantsOf(target), ['Edges']);
+      assert.deepEqual(tenantsOf(replaced!), link === linkSync ? ['Replaced'] : ['Edges']);
+      assert.ok(!existsSync(`${target}-wal`));
+    }
   });
 
   it('--out a folder says so, with or without --force', async () => {

@@ -5,12 +5,26 @@
  * is trusted (`checkBackupFile`), and putting one in place of a data directory's database
  * (`restoreBackupFile`), keeping the database it replaces.
  */
-import { chmodSync, closeSync, constants, copyFileSync, existsSync, fsyncSync, mkdirSync, mkdtempSync, openSync, renameSync, rmSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  constants,
+  copyFileSync,
+  existsSync,
+  fsyncSync,
+  linkSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  renameSync,
+  rmSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { type CopySummary, checkStore } from '../store-copy.ts';
 import type { LogKeyOptions } from '../tree-keys.ts';
 import { holdExclusively } from './exclusive.ts';
+import { type LinkStep, linked } from './hard-link.ts';
 import { DATABASE_FILE, openSqliteFileReadOnly } from './index.ts';
 import { SCHEMA_VERSION } from './migrations.ts';
 
@@ -102,24 +116,34 @@ const COMPANIONS = ['', '-wal', '-shm', '-journal'];
  * Puts the backup `file` in place of the data directory's database. It is copied first into a
  * folder of the data directory only its owner can enter (mode 0600), and that copy is what
  * `check` checks (it throws to refuse) and what is put in place: nothing else is touched until
- * it passed, and a data directory made for it is removed again when it did not. Then, refused
- * with StoreInUseError while any process has the database open, the database it replaces is
- * moved aside, never deleted: `logwarden.db.replaced-<time>`, with its write-ahead log folded
- * in (or, when SQLite cannot open it, its `-wal` and `-shm` moved aside with it under the same
- * name), so that no stale write-ahead log is left for SQLite to replay onto the restored file.
- * The copy is renamed into place last; `log-witness.db` is left as it is. Returns what `check`
- * found, and where the replaced database was moved (none when the data directory held none).
+ * it passed, and a data directory made for it is removed again when it did not. Then the
+ * database is held exclusively (StoreInUseError while any process has it open) until the copy is
+ * in its place: the database it replaces, its write-ahead log folded in, is hard-linked aside,
+ * never deleted, as `logwarden.db.replaced-<time>`, and the copy renamed over `logwarden.db`, so
+ * that no instant lacks one. `link` is that link step (linkSync; a test gives one of its own);
+ * where the file system has no hard links, the database is renamed aside instead, and for that
+ * instant there is none. `log-witness.db` is left as it is. Returns what `check` found, and where
+ * the replaced database was put (none when the data directory held none).
+ *
+ * What holding it does not cover: a process that opened `logwarden.db` after it was taken and is
+ * waiting for it when it is let go (a logwarden command or server waits up to 5 seconds, then
+ * says the store is held) goes on, with the replaced database open, now named
+ * `logwarden.db.replaced-<time>`, while SQLite names its write-ahead log after
+ * `logwarden.db`, the restored database's. Nothing in the files tells such a process it was
+ * swapped; hence stop every process first, as the command says.
  */
 export async function restoreBackupFile<T>(
   dataDir: string,
   file: string,
   now: number,
   check: (copy: string) => Promise<T>,
+  link: LinkStep = linkSync,
 ): Promise<{ checked: T; replaced: string | undefined }> {
   const made = mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const target = join(dataDir, DATABASE_FILE);
   const staging = mkdtempSync(join(dataDir, '.restore-'));
   let placed = false;
+  let held: Database.Database | undefined;
   try {
     const staged = join(staging, DATABASE_FILE);
     // The copy takes the backup's mode: made 0600 before it leaves the owner-only folder.
@@ -127,45 +151,48 @@ export async function restoreBackupFile<T>(
     chmodSync(staged, 0o600);
     syncFile(staged);
     const checked = await check(staged);
-    if (existsSync(target)) letGo(target);
+    held = existsSync(target) ? holdForSwap(target) : undefined;
     const stamp = new Date(now).toISOString().replaceAll(':', '-');
     let aside = `${target}.replaced-${stamp}`;
     for (let n = 2; COMPANIONS.some((c) => existsSync(`${aside}${c}`)); n++) aside = `${target}.replaced-${stamp}-${n}`;
-    // Its companions under the same name, where SQLite opening it looks for them.
-    for (const c of COMPANIONS) if (existsSync(`${target}${c}`)) renameSync(`${target}${c}`, `${aside}${c}`);
+    // A second name first; where there are no hard links, the only name, and for an instant there is no logwarden.db.
+    if (existsSync(target) && !linked(target, aside, link)) renameSync(target, aside);
+    // What is left beside it (a -shm of a server killed before) goes with it, under the same name.
+    for (const c of COMPANIONS.slice(1)) if (existsSync(`${target}${c}`)) renameSync(`${target}${c}`, `${aside}${c}`);
     renameSync(staged, target);
     placed = true;
     syncFile(dataDir);
     return { checked, replaced: existsSync(aside) ? aside : undefined };
   } finally {
+    held?.close();
     rmSync(staging, { recursive: true, force: true });
     if (!placed && made !== undefined) rmSync(made, { recursive: true, force: true });
   }
 }
 
 /**
- * Makes sure no process has the database at `path` open (StoreInUseError) and folds its
- * write-ahead log into it: closing the last connection to it checkpoints the log and removes
- * its `-wal` and `-shm`. A file SQLite cannot open as a database is no process's store. The
- * lock is let go before the files are renamed (a connection closed after would checkpoint into,
- * and remove, files by names that then are the restored database's): a process that opens the
- * store in the instant between is not seen, which is why the command says to stop them first.
+ * Holds the database at `path` exclusively (StoreInUseError while another process has it open),
+ * its write-ahead log folded in and removed, in rollback-journal mode: a connection that closes
+ * after its file was renamed then has no write-ahead log to checkpoint into, or remove by, names
+ * that are the restored database's. A file SQLite cannot open as a database is no process's
+ * store: undefined.
  */
-function letGo(path: string): void {
+function holdForSwap(path: string): Database.Database | undefined {
   let db: Database.Database;
   try {
     db = new Database(path, { fileMustExist: true });
   } catch {
-    return;
+    return undefined;
   }
   try {
     holdExclusively(db);
     db.exec('COMMIT');
+    db.pragma('journal_mode = DELETE');
+    return db;
   } catch (err) {
-    if ((err as { code?: unknown }).code === 'SQLITE_NOTADB' || (err as { code?: unknown }).code === 'SQLITE_CORRUPT') return;
-    throw err;
-  } finally {
     db.close();
+    if ((err as { code?: unknown }).code === 'SQLITE_NOTADB' || (err as { code?: unknown }).code === 'SQLITE_CORRUPT') return undefined;
+    throw err;
   }
 }
 
