@@ -17,7 +17,8 @@ interface RestoreFlags extends StoreFlags {
 
 const HELP = `
 Puts a backup made by \`logwarden backup\` in place of the store of --data-dir. First the
-backup is copied into a folder of the data directory only its owner can enter, and that copy,
+backup is copied into a folder of the data directory only its owner can enter (one that a
+restore killed outright left there is removed first), and that copy,
 which is what will be put in place, is checked before anything else is touched: SQLite's
 integrity check, that it is a logwarden store of a schema this version reads, and (of this
 version's schema) per tenant its entries and verifiable log. Then, refused while any process

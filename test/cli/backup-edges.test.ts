@@ -28,10 +28,10 @@ interface Ended {
 
 /**
  * Runs `logwarden args` while this process holds the store of `data` exclusively, so that the
- * copy waits for it; once the backup's temporary folder in `folder` holds the file of --out, calls `act`
+ * command waits for it; once a temporary folder in `folder` holds `file`, calls `act`
  * with the process, lets the store go, and resolves when the process has ended.
  */
-async function whileHeld(data: string, args: string[], folder: string, act: (child: ChildProcess) => void): Promise<Ended> {
+async function whileHeld(data: string, args: string[], folder: string, file: string, act: (child: ChildProcess) => void): Promise<Ended> {
   const db = new Database(join(data, 'logwarden.db'));
   holdExclusively(db);
   try {
@@ -40,7 +40,7 @@ async function whileHeld(data: string, args: string[], folder: string, act: (chi
     child.stderr.on('data', (d) => (stderr += d));
     const ended = new Promise<NodeJS.Signals | null>((resolve) => child.on('close', (_code, signal) => resolve(signal)));
     // The temporary folder holds the copy being written (its lock taken before).
-    while (!readdirSync(folder).some((n) => n.startsWith('.') && existsSync(join(folder, n, basename(args[args.indexOf('--out') + 1]!))))) {
+    while (!readdirSync(folder).some((n) => n.startsWith('.') && existsSync(join(folder, n, file)))) {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     act(child);
@@ -114,7 +114,7 @@ describe('logwarden backup at its edges', () => {
       const folder = join(dir.path, `interrupted-${signal}`);
       mkdirSync(folder);
       const out = join(folder, 'copy.db');
-      const r = await whileHeld(data, ['backup', '--data-dir', data, '--out', out], folder, (child) => child.kill(signal));
+      const r = await whileHeld(data, ['backup', '--data-dir', data, '--out', out], folder, 'copy.db', (child) => child.kill(signal));
       assert.equal(r.signal, signal, r.stderr);
       assert.match(r.stderr, /logwarden: interrupted: no backup was written \(\S+copy\.db is as it was\)\n$/);
       assert.deepEqual(readdirSync(folder), []);
@@ -124,7 +124,9 @@ describe('logwarden backup at its edges', () => {
   it('the temporary folder of a backup killed outright is removed by the next backup into that folder; a running one is not', async () => {
     const folder = join(dir.path, 'killed');
     mkdirSync(folder);
-    const r = await whileHeld(data, ['backup', '--data-dir', data, '--out', join(folder, 'monday.db')], folder, (child) => child.kill('SIGKILL'));
+    const r = await whileHeld(data, ['backup', '--data-dir', data, '--out', join(folder, 'monday.db')], folder, 'monday.db', (child) =>
+      child.kill('SIGKILL'),
+    );
     assert.equal(r.signal, 'SIGKILL');
     const [left] = readdirSync(folder);
     assert.match(left ?? '', /^\.monday\.db\.backup-\w{6}$/);
@@ -209,6 +211,25 @@ describe('logwarden backup at its edges', () => {
       assert.deepEqual(tenantsOf(replaced!), link === linkSync ? ['Replaced'] : ['Edges']);
       assert.ok(!existsSync(`${target}-wal`));
     }
+  });
+
+  it('the temporary folder of a restore killed outright is removed by the next restore into that data directory', async () => {
+    const into = join(dir.path, 'restore-killed');
+    const before = openSqliteStore({ dataDir: into });
+    await before.createTenant({ id: '777777777777777777', name: 'Before' });
+    await before.close();
+    const backup = join(dir.path, 'for-restore-killed.db');
+    assert.equal((await runCli(['backup', '--data-dir', data, '--out', backup])).code, 0);
+    // Its copy made, the restore waits for the store this process holds, and is killed.
+    const r = await whileHeld(into, ['restore', backup, '--data-dir', into], into, 'logwarden.db', (child) => child.kill('SIGKILL'));
+    assert.equal(r.signal, 'SIGKILL');
+    assert.equal(readdirSync(into).filter((n) => n.startsWith('.restore-')).length, 1);
+    const again = await runCli(['restore', backup, '--data-dir', into]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.deepEqual(
+      readdirSync(into).filter((n) => n.startsWith('.')),
+      [],
+    );
   });
 
   it('--out a folder says so, with or without --force', async () => {

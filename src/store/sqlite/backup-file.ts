@@ -5,20 +5,7 @@
  * is trusted (`checkBackupFile`), and putting one in place of a data directory's database
  * (`restoreBackupFile`), keeping the database it replaces.
  */
-import {
-  chmodSync,
-  closeSync,
-  constants,
-  copyFileSync,
-  existsSync,
-  fsyncSync,
-  linkSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  renameSync,
-  rmSync,
-} from 'node:fs';
+import { chmodSync, closeSync, constants, copyFileSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { type CopySummary, checkStore } from '../store-copy.ts';
@@ -114,7 +101,8 @@ const COMPANIONS = ['', '-wal', '-shm', '-journal'];
 
 /**
  * Puts the backup `file` in place of the data directory's database. It is copied first into a
- * folder of the data directory only its owner can enter (mode 0600), and that copy is what
+ * folder of the data directory only its owner can enter (mode 0600; one a restore killed outright
+ * left there is removed), and that copy is what
  * `check` checks (it throws to refuse) and what is put in place: nothing else is touched until
  * it passed, and a data directory made for it is removed again when it did not. Then the
  * database is held exclusively (StoreInUseError while any process has it open) until the copy is
@@ -141,11 +129,13 @@ export async function restoreBackupFile<T>(
 ): Promise<{ checked: T; replaced: string | undefined }> {
   const made = mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const target = join(dataDir, DATABASE_FILE);
-  const staging = mkdtempSync(join(dataDir, '.restore-'));
+  // A restore killed outright left its folder, a copy of a whole store: removed once proven abandoned (staging.ts).
+  removeAbandoned(dataDir, '\\.restore-');
+  const staging = makeStaging(dataDir, '.restore-');
   let placed = false;
   let held: Database.Database | undefined;
   try {
-    const staged = join(staging, DATABASE_FILE);
+    const staged = join(staging.path, DATABASE_FILE);
     // The copy takes the backup's mode: made 0600 before it leaves the owner-only folder.
     copyFileSync(file, staged, constants.COPYFILE_FICLONE);
     chmodSync(staged, 0o600);
@@ -165,7 +155,7 @@ export async function restoreBackupFile<T>(
     return { checked, replaced: existsSync(aside) ? aside : undefined };
   } finally {
     held?.close();
-    rmSync(staging, { recursive: true, force: true });
+    staging.remove();
     if (!placed && made !== undefined) rmSync(made, { recursive: true, force: true });
   }
 }
