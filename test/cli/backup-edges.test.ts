@@ -72,6 +72,17 @@ describe('logwarden backup at its edges', () => {
 
   after(() => dir.remove());
 
+  /** A data directory `name` whose store holds one tenant, and a backup of `data` to restore into it. */
+  async function restoreCase(name: string, tenantId: string, tenantName: string): Promise<{ into: string; backup: string }> {
+    const into = join(dir.path, name);
+    const store = openSqliteStore({ dataDir: into });
+    await store.createTenant({ id: tenantId, name: tenantName });
+    await store.close();
+    const backup = join(dir.path, `${name}.db`);
+    assert.equal((await runCli(['backup', '--data-dir', data, '--out', backup])).code, 0);
+    return { into, backup };
+  }
+
   it('a copy cut short by the file system says why (not "undefined") and leaves nothing', async () => {
     const out = join(dir.path, 'limited', 'copy.db');
     // Files of at most 64 KiB (RLIMIT_FSIZE counts 512-byte blocks in sh): the copy's writes fail.
@@ -172,12 +183,7 @@ describe('logwarden backup at its edges', () => {
   });
 
   it('restore holds the store from its check of who has it open until the backup is in its place', async () => {
-    const into = join(dir.path, 'restore-into');
-    const other = openSqliteStore({ dataDir: into });
-    await other.createTenant({ id: '666666666666666666', name: 'Replaced' });
-    await other.close();
-    const backup = join(dir.path, 'for-restore.db');
-    assert.equal((await runCli(['backup', '--data-dir', data, '--out', backup])).code, 0);
+    const { into, backup } = await restoreCase('restore-into', '666666666666666666', 'Replaced');
     const target = join(into, 'logwarden.db');
     const tenantsOf = (file: string) => {
       const db = new Database(file, { readonly: true });
@@ -214,12 +220,7 @@ describe('logwarden backup at its edges', () => {
   });
 
   it('the temporary folder of a restore killed outright is removed by the next restore into that data directory', async () => {
-    const into = join(dir.path, 'restore-killed');
-    const before = openSqliteStore({ dataDir: into });
-    await before.createTenant({ id: '777777777777777777', name: 'Before' });
-    await before.close();
-    const backup = join(dir.path, 'for-restore-killed.db');
-    assert.equal((await runCli(['backup', '--data-dir', data, '--out', backup])).code, 0);
+    const { into, backup } = await restoreCase('restore-killed', '777777777777777777', 'Before');
     // Its copy made, the restore waits for the store this process holds, and is killed.
     const r = await whileHeld(into, ['restore', backup, '--data-dir', into], into, 'logwarden.db', (child) => child.kill('SIGKILL'));
     assert.equal(r.signal, 'SIGKILL');
