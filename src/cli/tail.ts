@@ -187,7 +187,9 @@ async function stream(store: Store, flags: TailFlags, first: TenantLog, start: n
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   }
-  const progress = createProgress('tail', 'leaves', flags.follow ? 0 : log.checkpoint.size - start, !flags.follow && process.stderr.isTTY === true);
+  // A bar while catching up, on a terminal only, and never over lines going to the same terminal.
+  const drawn = !flags.follow && process.stderr.isTTY === true && !(flags.out === undefined && process.stdout.isTTY);
+  const progress = createProgress('tail', 'leaves', log.checkpoint.size - start, drawn);
   try {
     for (let next = start; ; ) {
       if (ac.signal.aborted) return;
