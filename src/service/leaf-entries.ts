@@ -3,9 +3,11 @@
  * verifiable log (0, 1, 2, … with no gaps, across log types), for `logwarden tail`.
  *
  * Read through what the Store offers, hot and sealed entries alike: a leaf's text names the
- * entry's log type, event time and the SHA-256 of its wire text; the entries of that type and
- * millisecond are read as `GET /v2/logs` reads them (firstPage / nextPage), and the one whose
- * sequence maps to the leaf (leafIndexes) is the leaf's entry. Its text must hash to the leaf's
+ * entry's log type, event time and the SHA-256 of its wire text; the entries of that type over
+ * the time a batch's leaves of it span are read as `GET /v2/logs` reads them (firstPage /
+ * nextPage, a few statements for a batch of entries stored in time order, not some per entry;
+ * split where that time holds many more entries than the batch's), and the one whose sequence
+ * maps to the leaf (leafIndexes) is the leaf's entry. Its text must hash to the leaf's
  * digest, so what is streamed is what the log commits to.
  *
  * Only leaves below the latest signed checkpoint's size are read. Both stores commit that
@@ -39,10 +41,15 @@ export interface LeafBatch {
   readonly purged: number;
 }
 
-/** Entries read per page while looking for leaves of one type and millisecond. */
+/** Entries read per page while looking for leaves of one type. */
 const PAGE = 256;
-/** Lookups (one type and millisecond each) running at once: round trips overlap on PostgreSQL. */
+/** Lookups running at once: round trips overlap on PostgreSQL. */
 const CONCURRENT = 8;
+/**
+ * A lookup reads every entry of its type in the time its leaves span: when that time holds more
+ * than this many times as many entries (and more than a page besides), it is split in two.
+ */
+const SPARSE = 2;
 
 interface Wanted {
   readonly leaf: number;
@@ -81,7 +88,7 @@ export class LeafEntryReader {
   async read(log: TenantLog, from: number, max: number, types?: ReadonlySet<string>): Promise<LeafBatch> {
     const count = Math.max(0, Math.min(max, log.checkpoint.size - from));
     const texts = count === 0 ? [] : await log.leaves(from, count);
-    const groups = new Map<string, Wanted[]>();
+    const byType = new Map<string, Wanted[]>();
     texts.forEach((text, i) => {
       if (isDeletionReceipt(text)) return;
       const leaf = parseEntryLeaf(text);
@@ -89,43 +96,53 @@ export class LeafEntryReader {
       const parsed = parseDateTime(leaf.eventTime);
       if (!parsed.ok) throw new StoreInconsistencyError(`leaf ${from + i} of tenant ${this.tenantId} has an unreadable event time`);
       const wanted = { leaf: from + i, logType: leaf.logType, ms: parsed.instant.ms, digest: leaf.wireTextSha256 };
-      const key = `${wanted.logType}\n${wanted.ms}`;
-      const group = groups.get(key);
-      if (group) group.push(wanted);
-      else groups.set(key, [wanted]);
+      const list = byType.get(wanted.logType);
+      if (list) list.push(wanted);
+      else byType.set(wanted.logType, [wanted]);
     });
+    // One lookup per type over the time its leaves span, split where that time holds many other entries.
+    const queue = [...byType.values()].map((list) => list.sort((a, b) => a.ms - b.ms || a.leaf - b.leaf));
+    const wantedCount = queue.reduce((n, list) => n + list.length, 0);
     const found = new Map<number, LeafEntry>();
-    const queue = [...groups];
     const worker = async () => {
-      for (let next = queue.shift(); next; next = queue.shift()) await this.find(next[0], next[1], found);
+      for (let next = queue.shift(); next; next = queue.shift()) {
+        const halves = await this.find(next, found);
+        if (halves) queue.push(...halves);
+      }
     };
     await Promise.all(Array.from({ length: Math.min(CONCURRENT, queue.length) }, worker));
-    let wantedCount = 0;
-    for (const g of groups.values()) wantedCount += g.length;
     const entries = [...found.values()].sort((a, b) => a.leafIndex - b.leafIndex);
     return { entries, next: from + count, purged: wantedCount - entries.length };
   }
 
-  /** Finds the entries of `group` (leaves of one type and millisecond, in leaf order), adding them to `found`. */
-  private async find(key: string, group: readonly Wanted[], found: Map<number, LeafEntry>): Promise<void> {
+  /**
+   * Finds the entries of `group` (leaves of one type, by event time then leaf), adding them to
+   * `found`; or, when the time the group spans holds many more entries than it wants (entries
+   * stored much later or earlier than their neighbours in time), returns it in two halves to be
+   * looked up each on its own instead.
+   */
+  private async find(group: readonly Wanted[], found: Map<number, LeafEntry>): Promise<Wanted[][] | undefined> {
     const { store, tenantId } = this;
     if (!store.leafIndexes) throw new Error('this store cannot map its entries to leaves');
-    const { logType, ms } = group[0]!;
+    const first = group[0]!;
+    const lastMs = group[group.length - 1]!.ms;
+    const logType = first.logType;
     const byLeaf = new Map(group.map((w) => [w.leaf, w]));
-    const query: EntryQuery = { tenantId, logType, fromMs: ms, toMs: ms + 1 };
-    // Entries up to where an earlier batch's lookup ended have leaves before this group's.
-    const reached = this.reached.get(key);
-    const resume = reached !== undefined && reached.leaf < group[0]!.leaf ? reached.at : undefined;
-    // The first page gives the snapshot (every leaf of the group is below it); read only for it when resuming.
-    const first = await store.firstPage(query, resume ? 1 : PAGE);
-    let page: StoredPage = resume ? await store.nextPage(query, resume, first.watermark, PAGE) : first;
+    const query: EntryQuery = { tenantId, logType, fromMs: first.ms, toMs: lastMs + 1 };
+    // Entries of the first millisecond up to where an earlier batch's lookup ended have leaves before this group's.
+    const reached = this.reached.get(`${logType}\n${first.ms}`);
+    const resume = reached !== undefined && reached.leaf < first.leaf ? reached.at : undefined;
+    // The first page gives the snapshot (every leaf of the group is below it) and the count; read only for them when resuming.
+    const head = await store.firstPage(query, resume ? 1 : PAGE);
+    if (first.ms < lastMs && head.total > Math.max(SPARSE * group.length, group.length + PAGE)) return halves(group);
+    let page: StoredPage = resume ? await store.nextPage(query, resume, head.watermark, PAGE) : head;
     for (let left = group.length; ; ) {
       if (page.count === 0) return;
       const seqs = page.seqs;
       if (seqs === undefined) throw new Error('this store does not report the sequences of the entries it reads');
       const leaves = await store.leafIndexes(tenantId, seqs);
       const bodies = splitPage(page);
-      let last: Reached | undefined;
+      let last: (Reached & { ms: number }) | undefined;
       leaves.forEach((leaf, i) => {
         const wanted = byLeaf.get(leaf);
         if (!wanted) return;
@@ -134,16 +151,16 @@ export class LeafEntryReader {
           throw new StoreInconsistencyError(`the entry of leaf ${leaf} of tenant ${tenantId} does not hash to its leaf's digest`);
         }
         found.set(leaf, { leafIndex: leaf, logType, text });
-        last = { leaf, at: { timeMs: ms, seq: seqs[i]! } };
+        last = { leaf, at: { timeMs: wanted.ms, seq: seqs[i]! }, ms: wanted.ms };
         left--;
       });
       if (page.next === null) return;
       if (left === 0) {
-        // More entries of this millisecond follow: the next batch may want them.
-        if (last) this.remember(key, last);
+        // More entries follow: the next batch may want those of the same millisecond.
+        if (last) this.remember(`${logType}\n${last.ms}`, { leaf: last.leaf, at: last.at });
         return;
       }
-      page = await store.nextPage(query, page.next, first.watermark, PAGE);
+      page = await store.nextPage(query, page.next, head.watermark, PAGE);
     }
   }
 
@@ -152,6 +169,17 @@ export class LeafEntryReader {
     this.reached.set(key, reached);
     if (this.reached.size > REMEMBERED) this.reached.delete(this.reached.keys().next().value!);
   }
+}
+
+/** `group` (sorted by event time) in two, at the change of millisecond nearest its middle: no millisecond is looked up twice. */
+function halves(group: readonly Wanted[]): Wanted[][] {
+  const mid = group.length >> 1;
+  for (let d = 0; d < group.length; d++) {
+    for (const i of [mid - d, mid + d]) {
+      if (i > 0 && i < group.length && group[i - 1]!.ms < group[i]!.ms) return [group.slice(0, i), group.slice(i)];
+    }
+  }
+  throw new Error('a group of one millisecond is not split');
 }
 
 /** A page's entry texts, split out of its comma-joined text. */

@@ -1,7 +1,8 @@
 /**
  * Reading a tenant's entries by leaf index (service/leaf-entries.ts) on both stores: sealed and
  * hot entries byte for byte as GET /v2/logs serves them, in leaf order across batch boundaries,
- * another tenant's interleaved entries never among them, purged ones and receipts skipped.
+ * another tenant's interleaved entries never among them, purged ones and receipts skipped; entries
+ * stored in time order read with a few store calls a batch.
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
@@ -184,6 +185,44 @@ for (const kind of KINDS) {
       );
       // Read from where the batch before ended: about a page a batch, not all the millisecond's entries before the batch's.
       assert.ok(read < 2 * 2010, `${read} entries read for 2,010`);
+    });
+
+    it('reads entries stored in time order with a few statements a batch, not some for each entry; late ones among them too', async () => {
+      const tenant = '930000000000000001';
+      await t.store.createTenant({ id: tenant, name: 'In time order' });
+      // 3,000 entries a second apart, two types; every 100th stored late (a month before).
+      const DAY = 86_400_000;
+      for (let b = 0; b < 3; b++) {
+        await t.store.append(
+          tenant,
+          Array.from({ length: 1000 }, (_, i) => {
+            const n = b * 1000 + i;
+            return entry('ordered', n % 2 ? 'AccessLog' : 'UserCallPlay', n % 100 === 99 ? T0 - 30 * DAY + n : T0 + n * 1000, n);
+          }),
+        );
+      }
+      let calls = 0;
+      const counting = new Proxy(t.store, {
+        get(target, prop) {
+          const value: unknown = Reflect.get(target, prop, target);
+          if (typeof value !== 'function') return value;
+          if (prop !== 'firstPage' && prop !== 'nextPage' && prop !== 'leafIndexes') return value.bind(target);
+          return (...args: unknown[]) => {
+            calls++;
+            return value.apply(target, args);
+          };
+        },
+      });
+      const { entries, size } = await readAll(counting, tenant, 1000);
+      assert.deepEqual(
+        entries.map((e) => e.leafIndex),
+        Array.from({ length: size }, (_, i) => i),
+      );
+      assert.deepEqual(
+        entries.filter((e) => e.logType !== 'LogwardenAdminLog').map((e) => JSON.parse(e.text).logRecord.n),
+        Array.from({ length: 3000 }, (_, i) => i),
+      );
+      assert.ok(calls < 3000 / 5, `${calls} store calls for 3,000 entries`);
     });
   });
 }
