@@ -9,7 +9,7 @@ import { type Command, Option } from 'commander';
 import { LogTypes } from '../logs/log-types.ts';
 import { LeafEntryReader } from '../service/leaf-entries.ts';
 import type { Store, TenantLog } from '../store/store.ts';
-import { intFlag, noTenant, type StoreFlags, storeConfigFrom, storeOptions, withExistingStore, writeFailure } from './common.ts';
+import { counted, intFlag, noTenant, type StoreFlags, storeConfigFrom, storeOptions, withExistingStore, writeFailure } from './common.ts';
 import { parseDuration } from './dates.ts';
 import { CommandError, UsageError } from './exit-codes.ts';
 import { outputProblem } from './fetch-output.ts';
@@ -46,10 +46,14 @@ function stdoutOutput(): Output {
   };
 }
 
+/** The start of every line: what an unfinished line of an earlier run begins with. */
+const LINE_START = '{"leafIndex":';
+
 async function fileOutput(path: string): Promise<Output> {
   let fh: FileHandle;
   try {
-    fh = await open(path, 'a', 0o600);
+    fh = await open(path, 'a+', 0o600);
+    await finishLastLine(fh, path);
   } catch (err) {
     throw new CommandError(writeFailure(path, err));
   }
@@ -64,6 +68,39 @@ async function fileOutput(path: string): Promise<Output> {
     },
     close: () => fh.close(),
   };
+}
+
+/**
+ * A run stopped while writing (killed, or the machine lost power) may leave its last line cut
+ * short; lines after the saved state are sent again, and the first of them appended to that
+ * piece would make one line no reader can parse, and lose it. A piece of a tail line is removed
+ * (its line comes again whole); other text without a line break is ended with one.
+ */
+async function finishLastLine(fh: FileHandle, path: string): Promise<void> {
+  const stat = await fh.stat();
+  const size = stat.size;
+  if (!stat.isFile() || size === 0) return;
+  const chunk = Buffer.alloc(64 * 1024);
+  let whole = 0;
+  for (let end = size; end > 0; ) {
+    const start = Math.max(0, end - chunk.length);
+    const { bytesRead } = await fh.read(chunk, 0, end - start, start);
+    const i = chunk.subarray(0, bytesRead).lastIndexOf(0x0a);
+    if (i >= 0) {
+      whole = start + i + 1;
+      break;
+    }
+    end = start;
+  }
+  if (whole === size) return;
+  const { bytesRead } = await fh.read(chunk, 0, Math.min(LINE_START.length, size - whole), whole);
+  if (LINE_START.startsWith(chunk.subarray(0, bytesRead).toString('latin1'))) {
+    await fh.truncate(whole);
+    process.stderr.write(
+      `logwarden: removed an unfinished last line (${counted(size - whole, 'byte')}) from ${path}, left by a run that stopped while writing it: its entry is sent again\n`,
+    );
+  } else await fh.write('\n');
+  await fh.sync();
 }
 
 /** The NDJSON line of an entry: its stored text embedded as it is, never re-serialised. */
@@ -112,7 +149,11 @@ export function registerTail(program: Command): void {
       .option('--from-leaf <n>', 'with no state yet, begin at leaf N')
       .option('--follow', 'after the last entry stored, wait for new ones (until SIGINT or SIGTERM, which end it with exit 0, the state saved)')
       .option('--poll <duration>', 'with --follow, how often to look for new entries (1s to 1h)', '1s')
-      .option('--out <file>', 'append the lines to FILE, synced to disk before the state is saved (default: standard output)')
+      .option(
+        '--out <file>',
+        'append the lines to FILE, synced to disk before the state is saved; a last line cut short by a run that stopped while writing it ' +
+          'is removed first (it is sent again whole) (default: standard output)',
+      )
       .addHelpText(
         'after',
         '\nEach line: {"leafIndex":N,"logType":"AccessLog","entry":{…}}, the entry byte for byte as GET /v2/logs serves it.\n' +

@@ -191,7 +191,7 @@ describe('logwarden tail (SQLite)', () => {
     assert.match(garbage.stderr, /is not a state file of logwarden tail/);
   });
 
-  it('--out FILE: appends the lines to the file', async () => {
+  it('--out FILE: appends the lines to the file, after removing a line cut short by a run that stopped while writing it', async () => {
     const out = join(dir, 'out.ndjson');
     const printed = (await tail('--from-start')).stdout;
     for (let i = 0; i < 2; i++) {
@@ -200,6 +200,21 @@ describe('logwarden tail (SQLite)', () => {
       assert.equal(r.stdout, '');
     }
     assert.equal(readFileSync(out, 'utf8'), printed + printed);
+
+    // A run stopped while writing its last line: the piece is removed, the line comes again whole.
+    const cut = join(dir, 'cut.ndjson');
+    writeFileSync(cut, printed + printed.slice(0, printed.indexOf('\n') - 7));
+    const resent = await tail('--from-start', '--out', cut);
+    assert.equal(resent.code, 0, resent.stderr);
+    assert.match(resent.stderr, /removed an unfinished last line \(\d+ bytes\) from .*cut\.ndjson, left by a run that stopped while writing it/);
+    assert.equal(readFileSync(cut, 'utf8'), printed + printed);
+    writeFileSync(cut, printed + '{"leafIn');
+    await tail('--from-start', '--out', cut);
+    assert.equal(readFileSync(cut, 'utf8'), printed + printed);
+    // Text of something else without a line break is ended with one, not removed.
+    writeFileSync(cut, 'not a tail line');
+    assert.equal((await tail('--from-start', '--out', cut)).stderr, '');
+    assert.equal(readFileSync(cut, 'utf8'), `not a tail line\n${printed}`);
     const folder = await tail('--from-start', '--out', dir);
     assert.equal(folder.code, 1);
     assert.match(folder.stderr, /is a folder/);
