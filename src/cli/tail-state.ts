@@ -30,6 +30,11 @@ export async function readTailState(path: string): Promise<TailState | undefined
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new CommandError(`cannot read the state file ${path} (${fileProblem(err, true)})`);
   }
+  // Never taken for "no state yet": that would begin after the last entry and skip what was not sent.
+  const restart =
+    'nothing is sent. To go on, remove it and give --from-leaf N with N one more than the last leafIndex your destination holds ' +
+    '(or --from-start to send everything again)';
+  if (text.trim() === '') throw new CommandError(`the state file ${path} is empty (cut short, or made by hand): ${restart}`);
   let parsed: { tenant?: unknown; nextLeaf?: unknown; root?: unknown };
   try {
     parsed = JSON.parse(text) as typeof parsed;
@@ -38,7 +43,7 @@ export async function readTailState(path: string): Promise<TailState | undefined
   }
   const root = typeof parsed.root === 'string' ? decodeBase64(parsed.root) : null;
   if (typeof parsed.tenant !== 'string' || !Number.isSafeInteger(parsed.nextLeaf) || (parsed.nextLeaf as number) < 0 || root?.length !== 32) {
-    throw new CommandError(`${path} is not a state file of logwarden tail (give a new file name, or remove it to start again)`);
+    throw new CommandError(`${path} is not a state file of logwarden tail: ${restart}`);
   }
   return { tenant: parsed.tenant, nextLeaf: parsed.nextLeaf as number, root };
 }

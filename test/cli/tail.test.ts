@@ -188,7 +188,17 @@ describe('logwarden tail (SQLite)', () => {
     writeFileSync(behind, 'garbage');
     const garbage = await tail('--state', behind);
     assert.equal(garbage.code, 1);
-    assert.match(garbage.stderr, /is not a state file of logwarden tail/);
+    assert.match(garbage.stderr, /is not a state file of logwarden tail: nothing is sent\. To go on, remove it and give --from-leaf N /);
+    // Empty (cut short after a crash, or made by hand): refused, not taken for a new state that begins after the last entry.
+    writeFileSync(behind, '');
+    const empty = await tail('--state', behind);
+    assert.equal(empty.code, 1);
+    assert.equal(empty.stdout, '');
+    assert.match(
+      empty.stderr,
+      /the state file .*behind\.state is empty \(cut short, or made by hand\): nothing is sent\. To go on, remove it and give --from-leaf N /,
+    );
+    assert.equal(readFileSync(behind, 'utf8'), '', 'left as it was');
   });
 
   it('--out FILE: appends the lines to the file, after removing a line cut short by a run that stopped while writing it', async () => {
