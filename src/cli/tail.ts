@@ -159,11 +159,18 @@ export function registerTail(program: Command): void {
         '\nEach line: {"leafIndex":N,"logType":"AccessLog","entry":{…}}, the entry byte for byte as GET /v2/logs serves it.\n' +
           'Leaves without an entry are skipped: an entry deleted by retention (its leaf stays in the log), a deletion receipt.\n\n' +
           'Delivery is at least once: after a crash or kill, lines sent after the last saved state are sent again.\n' +
-          'leafIndex is unique per tenant: use it to drop repeats.\n\n' +
+          'Lines come in leafIndex order and leafIndex is unique per tenant, so repeats are easy to drop: keep the highest\n' +
+          'leafIndex stored, and skip a line whose leafIndex is not above it.\n' +
+          'Write to a file with --out, not a shell redirect: --out syncs the lines to disk before the state says they were sent.\n\n' +
           'Examples:\n' +
-          '  logwarden tail --tenant 123 --from-start                       # everything stored, then exit\n' +
-          '  logwarden tail --tenant 123 --state /var/lib/logwarden/tail.state --follow >> /var/log/logwarden/audit.ndjson\n' +
-          '  logwarden tail --tenant 123 --state tail.state --follow --type AccessLog,UserActivityLog | vector --config vector.toml\n',
+          '  # everything stored, then exit\n' +
+          '  logwarden tail --tenant 123 --from-start\n' +
+          '  # every new entry, into a file a forwarder watches; resumes where it stopped\n' +
+          '  logwarden tail --tenant 123 --state /var/lib/logwarden/tail.state --follow --out /var/log/logwarden/audit.ndjson\n' +
+          '  # piped into a forwarder, two types only\n' +
+          '  logwarden tail --tenant 123 --state tail.state --follow --type AccessLog,UserActivityLog | vector --config vector.toml\n' +
+          '  # a lost state file: remove it and go on after the last line the SIEM holds (leafIndex 41999)\n' +
+          '  logwarden tail --tenant 123 --state tail.state --from-leaf 42000 --follow --out audit.ndjson\n',
       ),
   ).action(async (flags: TailFlags) => {
     const config = storeConfigFrom(flags, ['extraLogTypes']);
