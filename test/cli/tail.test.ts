@@ -290,6 +290,35 @@ describe('logwarden tail, killed and run again', () => {
   });
 });
 
+describe('logwarden tail into a reader that goes away (| head -1)', () => {
+  it('ends quietly with exit 0, the state file not past what was written', async () => {
+    const dir = tempDir();
+    const store = openSqliteStore({ dataDir: dir });
+    const tenant = '7200000000000000001';
+    await store.createTenant({ id: tenant, name: 'Headed' });
+    // Far more than a pipe holds, so that writing goes on after the reader left.
+    await store.append(
+      tenant,
+      Array.from({ length: 3000 }, (_, i) => entry('h'.repeat(200), 'AccessLog', T0 + i * 1000, i)),
+    );
+    await store.close();
+    const state = join(dir, 'tail.state');
+    const args = ['tail', '--tenant', tenant, '--data-dir', dir, '--state', state, '--from-start'];
+    const child = spawn(process.execPath, [...CLI_ARGS, ...args], { cwd: ROOT, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    let first = '';
+    child.stdout.on('data', (d: Buffer) => {
+      first += d.toString();
+      if (first.includes('\n')) child.stdout.destroy();
+    });
+    assert.equal(await exited, 0, stderr);
+    assert.equal(stderr, '');
+    assert.ok(JSON.parse(readFileSync(state, 'utf8')).nextLeaf < 3001, 'not every leaf taken for sent');
+  });
+});
+
 /** tail --follow in a child process: its lines as they come, and its exit. */
 function follow(args: string[]) {
   const child = spawn(process.execPath, [...CLI_ARGS, 'tail', ...args, '--follow', '--poll', '1s'], {
