@@ -244,21 +244,30 @@ describe('logwarden tail (SQLite)', () => {
   });
 });
 
+/** A new SQLite store's folder, holding tenant `id` filled by `fill` (the store closed after). */
+async function storeOf(id: string, fill: (store: SqliteStore) => Promise<void>): Promise<string> {
+  const dir = tempDir();
+  const store = openSqliteStore({ dataDir: dir });
+  await store.createTenant({ id, name: `Tenant ${id}` });
+  await fill(store);
+  await store.close();
+  return dir;
+}
+
 describe('logwarden tail, killed and run again', () => {
   it('sends every leaf at least once across the two runs, in order, none missing', async () => {
-    const dir = tempDir();
-    const store = openSqliteStore({ dataDir: dir });
     const tenant = '7000000000000000001';
-    await store.createTenant({ id: tenant, name: 'Many' });
-    for (let b = 0; b < 8; b++) {
-      await store.append(
-        tenant,
-        Array.from({ length: 1000 }, (_, i) => entry('k', b % 2 ? 'AccessLog' : 'UserCallPlay', T0 + ((b * 1000 + i) % 977) * 1000, b * 1000 + i)),
-      );
-    }
-    store.settle();
-    const size = (await store.log!(tenant))!.checkpoint.size;
-    await store.close();
+    let size = 0;
+    const dir = await storeOf(tenant, async (store) => {
+      for (let b = 0; b < 8; b++) {
+        await store.append(
+          tenant,
+          Array.from({ length: 1000 }, (_, i) => entry('k', b % 2 ? 'AccessLog' : 'UserCallPlay', T0 + ((b * 1000 + i) % 977) * 1000, b * 1000 + i)),
+        );
+      }
+      store.settle();
+      size = (await store.log!(tenant))!.checkpoint.size;
+    });
     const state = join(dir, 'tail.state');
     const args = ['tail', '--tenant', tenant, '--data-dir', dir, '--state', state, '--from-start'];
 
@@ -292,16 +301,14 @@ describe('logwarden tail, killed and run again', () => {
 
 describe('logwarden tail into a reader that goes away (| head -1)', () => {
   it('ends quietly with exit 0, the state file not past what was written', async () => {
-    const dir = tempDir();
-    const store = openSqliteStore({ dataDir: dir });
     const tenant = '7200000000000000001';
-    await store.createTenant({ id: tenant, name: 'Headed' });
     // Far more than a pipe holds, so that writing goes on after the reader left.
-    await store.append(
-      tenant,
-      Array.from({ length: 3000 }, (_, i) => entry('h'.repeat(200), 'AccessLog', T0 + i * 1000, i)),
-    );
-    await store.close();
+    const dir = await storeOf(tenant, async (store) => {
+      await store.append(
+        tenant,
+        Array.from({ length: 3000 }, (_, i) => entry('h'.repeat(200), 'AccessLog', T0 + i * 1000, i)),
+      );
+    });
     const state = join(dir, 'tail.state');
     const args = ['tail', '--tenant', tenant, '--data-dir', dir, '--state', state, '--from-start'];
     const child = spawn(process.execPath, [...CLI_ARGS, ...args], { cwd: ROOT, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
