@@ -43,7 +43,8 @@ export interface CopyExpectation {
 
 /**
  * Copies `source` into `target` (which must be empty). The source's writers are held off until
- * the copy is committed or has failed. Returns what the check must find.
+ * the copy is committed or has failed. Returns what the check must find; throws what closing
+ * the source's export throws (a writer it found meanwhile: the target then lacks what it writes).
  */
 export async function copyStore(
   source: Store,
@@ -53,15 +54,19 @@ export async function copyStore(
   if (!source.exportAll) throw new Error(`copying out of a ${source.kind} store is not supported`);
   if (!target.importAll) throw new Error(`copying into a ${target.kind} store is not supported`);
   const from: StoreExport = await source.exportAll();
+  let expected: CopyExpectation;
   try {
-    const expected = expectationOf(from);
+    expected = expectationOf(from);
     const total = expectedEntries(expected);
     progress?.({ entries: 0, total });
     await target.importAll(from, progress && (({ entries }) => progress({ entries, total })));
-    return expected;
-  } finally {
-    await from.close();
+  } catch (err) {
+    await from.close().catch(() => {}); // the copy's own failure says more
+    throw err;
   }
+  // Closing may fail too (StoreInUseError, meanwhile: a writer came while the source was read).
+  await from.close();
+  return expected;
 }
 
 function expectationOf(from: StoreExport): CopyExpectation {

@@ -105,10 +105,19 @@ export interface StoreExport {
 /** Told as an import goes: entries and leaves taken in so far. */
 export type ImportProgress = (done: { entries: number; leaves: number }) => void;
 
-/** Raised when another process (a server, a command) has the store to export open: it would write on after the export read the store. */
+/**
+ * Raised when another process (a server, a command) has the store to export open: it would write
+ * on after the export read the store. `meanwhile`: it came while the export was open (a
+ * PostgreSQL store, told as the export closes), so what was taken in from the export may lack
+ * what it writes next.
+ */
 export class StoreInUseError extends Error {
-  constructor() {
-    super('another process (a server, a command) has the store open: stop every server and command using it, then run this again');
+  constructor(readonly meanwhile = false) {
+    super(
+      meanwhile
+        ? 'another process (a server, a command) connected to the store, or began writing to it, while it was being read: stop every server and command using it, then run this again'
+        : 'another process (a server, a command) has the store open: stop every server and command using it, then run this again',
+    );
     this.name = 'StoreInUseError';
   }
 }

@@ -10,6 +10,7 @@ import { entriesOf } from '../support/page-entries.ts';
 import { startPostgres, UNDO_COMPACT_CHECKPOINTS, UNDO_KEY_LAST_USED, UNDO_SEALED_KEYS, UNDO_USES_RECORDED_SINCE } from '../support/postgres.ts';
 import { makeEntry, runStoreContract } from './contract/store.contract.ts';
 import { auditLog, readBodies } from './contract/store-retention.contract.ts';
+import type { TransferSource } from './contract/store-transfer.contract.ts';
 
 const { cluster, skip } = await startPostgres();
 
@@ -33,10 +34,36 @@ async function lockWaitOn(watch: pg.Client, table: string): Promise<void> {
 }
 after(() => cluster?.stop());
 
+/** A PostgreSQL store to copy out of: it seals when told; `another` opens it as another process would. */
+const postgresSource: TransferSource = {
+  name: 'postgres',
+  async make() {
+    const url = await cluster!.createDatabase({ migrated: true });
+    const opened: PostgresStore[] = [];
+    const open = async () => {
+      const s = await openPostgresStore({ url, poolSize: 4, sealAgeMs: 0, noSealer: true });
+      opened.push(s);
+      return s;
+    };
+    const store = await open();
+    return {
+      store,
+      seal: () => store.settle(),
+      another: open,
+      run: async (sql, params) => void (await cluster!.query(url, sql.postgres, params)),
+      async remove() {
+        for (const s of opened) await s.close();
+        await cluster!.dropDatabase(url);
+      },
+    };
+  },
+};
+
 runStoreContract({
   name: 'postgres',
   skip,
   verifiableLog: true,
+  transferSources: [postgresSource],
   async create(options = {}) {
     const url = await cluster!.createDatabase({ migrated: !options.fresh });
     return {

@@ -59,7 +59,7 @@ import { KeyWatch, notifyKeyChange } from './key-watch.ts';
 import { attachedMonths, attachMonth, dropEmptyMonth, FUTURE_MONTHS, migrate, monthLabel, monthOf, monthTable } from './migrations.ts';
 import { type CutoffOf, dropExpiredMonth } from './month-drop.ts';
 import { PageReader } from './page-reader.ts';
-import { CONNECT_TIMEOUT_MS, endPool, isUnanswered, newPool, STATEMENT_TIMEOUT_MS, settlesBy } from './pool.ts';
+import { backendPids, CONNECT_TIMEOUT_MS, endPool, isUnanswered, newPool, STATEMENT_TIMEOUT_MS, settlesBy } from './pool.ts';
 import { checkPoolMode, type PoolMode, statementPoolingError } from './pool-mode.ts';
 import { purgeStep } from './purge.ts';
 import { retryingDeadlocks } from './read-retry.ts';
@@ -67,6 +67,7 @@ import * as retention from './retention.ts';
 import { deleteKeyRows, sealedDuplicates } from './sealed-keys.ts';
 import { Sealer } from './sealer.ts';
 import { SegmentCache } from './segment-cache.ts';
+import { exportPostgresStore } from './store-export.ts';
 import { importIntoPostgres } from './store-import.ts';
 import { readTotals } from './totals.ts';
 import { PostgresTree, type TreeHeadRow, treeHeadSet, treeHeadValues, treeWriteCtes, treeWriteValues } from './tree.ts';
@@ -122,6 +123,39 @@ function toKey(r: KeyRow): AccessKeyRecord {
     lastUsedAt: r.last_used_at && r.last_used_at.toISOString(),
     usesRecordedSince: r.uses_recorded_since && r.uses_recorded_since.toISOString(),
   };
+}
+
+type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>;
+
+async function tenantsIn(db: Queryable): Promise<Tenant[]> {
+  const r = await db.query<TenantRow>(`SELECT ${SQL.tenantColumns} FROM tenants ORDER BY tid`);
+  return r.rows.map(toTenant);
+}
+
+async function accessKeysIn(db: Queryable, tenantId: string): Promise<AccessKeyRecord[]> {
+  const r = await db.query<KeyRow>(
+    `SELECT ${SQL.keyColumns} FROM access_keys k JOIN tenants t ON t.tid = k.tid
+     WHERE t.id = $1 ORDER BY k.created_at, k.access_key`,
+    [tenantId],
+  );
+  return r.rows.map(toKey);
+}
+
+/** `sync`'s checkpoints, of one tenant or all. */
+async function checkpointsIn(db: Queryable, tenantId: string | undefined): Promise<Checkpoint[]> {
+  const r = await db.query<{ source: string; id: string; log_type: string; through_ms: string; entries_seen: string; updated_at: Date }>(
+    `SELECT c.source, t.id, c.log_type, c.through_ms, c.entries_seen, c.updated_at FROM checkpoints c JOIN tenants t ON t.tid = c.tid
+     WHERE $1::text IS NULL OR t.id = $1 ORDER BY t.id COLLATE "C", c.source COLLATE "C", c.log_type COLLATE "C"`,
+    [tenantId ?? null],
+  );
+  return r.rows.map((row) => ({
+    source: row.source,
+    tenantId: row.id,
+    logType: row.log_type,
+    throughMs: Number(row.through_ms),
+    entriesSeen: Number(row.entries_seen),
+    updatedAt: row.updated_at.toISOString(),
+  }));
 }
 
 /** One INSERT's worth of entries, as the column arrays `unnest` takes. */
@@ -451,6 +485,22 @@ export class PostgresStore implements Store {
   async leafIndexes(tenantId: string, seqs: readonly number[]): Promise<number[]> {
     const tid = await this.tid(tenantId);
     return tid === undefined ? seqs.map(() => -1) : this.tree.leafIndexes(tid, seqs);
+  }
+
+  async exportAll(): Promise<StoreExport> {
+    return exportPostgresStore({
+      pool: this.background,
+      keys: this.tree.keys,
+      ownSessions: () => {
+        const pools = [this.pool, this.side, this.sealing, this.background, ...(this.reclaiming ? [this.reclaiming] : [])];
+        return [...pools.flatMap(backendPids), ...(this.keyWatch?.backendPid !== undefined ? [this.keyWatch.backendPid] : [])];
+      },
+      tenants: tenantsIn,
+      accessKeys: accessKeysIn,
+      retention: retention.retentionSettings,
+      holds: (db, tenantId) => retention.listHolds(db, tenantId, true),
+      syncCheckpoints: checkpointsIn,
+    });
   }
 
   async importAll(from: StoreExport, progress?: ImportProgress): Promise<void> {
@@ -910,8 +960,7 @@ export class PostgresStore implements Store {
   }
 
   async listTenants(): Promise<Tenant[]> {
-    const r = await this.pool.query<TenantRow>(`SELECT ${SQL.tenantColumns} FROM tenants ORDER BY tid`);
-    return r.rows.map(toTenant);
+    return tenantsIn(this.pool);
   }
 
   async setTenantLimits(id: string, limits: Partial<TenantLimits>, trail?: TrailOf<Tenant>): Promise<Tenant | undefined> {
@@ -991,12 +1040,7 @@ export class PostgresStore implements Store {
   }
 
   async listAccessKeys(tenantId: string): Promise<AccessKeyRecord[]> {
-    const r = await this.pool.query<KeyRow>(
-      `SELECT ${SQL.keyColumns} FROM access_keys k JOIN tenants t ON t.tid = k.tid
-       WHERE t.id = $1 ORDER BY k.created_at, k.access_key`,
-      [tenantId],
-    );
-    return r.rows.map(toKey);
+    return accessKeysIn(this.pool, tenantId);
   }
 
   async revokeAccessKey(accessKey: string, trail?: TrailOf<AccessKeyRecord>): Promise<boolean> {
@@ -1063,19 +1107,7 @@ export class PostgresStore implements Store {
   }
 
   async listCheckpoints(tenantId?: string): Promise<Checkpoint[]> {
-    const r = await this.pool.query<{ source: string; id: string; log_type: string; through_ms: string; entries_seen: string; updated_at: Date }>(
-      `SELECT c.source, t.id, c.log_type, c.through_ms, c.entries_seen, c.updated_at FROM checkpoints c JOIN tenants t ON t.tid = c.tid
-       WHERE $1::text IS NULL OR t.id = $1 ORDER BY t.id COLLATE "C", c.source COLLATE "C", c.log_type COLLATE "C"`,
-      [tenantId ?? null],
-    );
-    return r.rows.map((row) => ({
-      source: row.source,
-      tenantId: row.id,
-      logType: row.log_type,
-      throughMs: Number(row.through_ms),
-      entriesSeen: Number(row.entries_seen),
-      updatedAt: row.updated_at.toISOString(),
-    }));
+    return checkpointsIn(this.pool, tenantId);
   }
 
   async forgetCheckpoints(tenantId: string, source: string, logType?: string): Promise<number> {

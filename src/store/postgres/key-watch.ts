@@ -77,6 +77,12 @@ export class KeyWatch {
     this.retry = setTimeout(() => void this.listen(), RECONNECT_MS);
   }
 
+  /** The backend pid of the listening connection, while there is one. */
+  get backendPid(): number | undefined {
+    const pid = (this.client as unknown as { processID?: number | null } | null)?.processID;
+    return typeof pid === 'number' ? pid : undefined;
+  }
+
   /** Stops listening; a connection that has not ended by `deadline` (a `performance.now()` time: a server not answering) is closed at once. */
   async stop(deadline = performance.now() + 1_000): Promise<void> {
     this.stopped = true;

@@ -148,6 +148,19 @@ export function unnamedStatements(client: pg.ClientBase): void {
   client.query = unnamed as typeof client.query;
 }
 
+/** The backend pids of the connections `pool` holds, idle or in use. */
+export function backendPids(pool: pg.Pool): number[] {
+  return connectionsOf(pool).flatMap((c) => {
+    const pid = (c as unknown as { processID?: number | null }).processID;
+    return typeof pid === 'number' ? [pid] : [];
+  });
+}
+
+/** Every connection `pool` holds, idle or in use: pg-pool lists them only in a field of its own. */
+function connectionsOf(pool: pg.Pool): pg.ClientBase[] {
+  return (pool as unknown as { _clients?: pg.ClientBase[] })._clients ?? [];
+}
+
 /** Whether `p` settles (either way) before `deadline` (a `performance.now()` time). */
 export async function settlesBy(p: Promise<unknown>, deadline: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
@@ -182,7 +195,6 @@ export function destroyConnection(client: pg.ClientBase): void {
 export async function endPool(pool: pg.Pool, deadline: number): Promise<void> {
   const ended = pool.end();
   if (await settlesBy(ended, deadline)) return;
-  // pg-pool lists every connection it holds, idle or in use, only in a field of its own.
-  for (const client of (pool as unknown as { _clients?: pg.ClientBase[] })._clients ?? []) destroyConnection(client);
+  for (const client of connectionsOf(pool)) destroyConnection(client);
   await settlesBy(ended, performance.now() + 1_000);
 }

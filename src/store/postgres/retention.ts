@@ -73,7 +73,7 @@ export async function createHold(pool: Queryable, tid: number, hold: NewLegalHol
   return toHold(r.rows[0]!);
 }
 
-export async function listHolds(pool: pg.Pool, tenantId: string | undefined, includeReleased: boolean): Promise<LegalHold[]> {
+export async function listHolds(pool: Queryable, tenantId: string | undefined, includeReleased: boolean): Promise<LegalHold[]> {
   const r = await pool.query<HoldRow>(
     `SELECT ${HOLD_COLUMNS} FROM holds h JOIN tenants t ON t.tid = h.tid
      WHERE ($1::text IS NULL OR t.id = $1) AND ($2 OR h.released_at IS NULL) ORDER BY h.created_at, h.id`,

@@ -50,8 +50,8 @@ import {
 } from '../tree-leaf-records.ts';
 import { isUnanswered } from './pool.ts';
 
-/** The text of the last checkpoint kept under `origin`, if any. */
-async function latestNote(q: pg.Pool | pg.PoolClient, tid: number, origin: string): Promise<string | undefined> {
+/** The size and text of the last checkpoint kept under `origin`, if any. */
+export async function latestCheckpoint(q: pg.Pool | pg.PoolClient, tid: number, origin: string): Promise<{ size: number; note: string } | undefined> {
   const r = await q.query<{ size: string } & CheckpointRow>({
     name: 'lw_tree_latest',
     text: `SELECT c.size, c.root, c.sig, c.note FROM tree_origins o JOIN tree_checkpoints c ON c.tid = o.tid AND c.oid = o.oid
@@ -59,7 +59,12 @@ async function latestNote(q: pg.Pool | pg.PoolClient, tid: number, origin: strin
     values: [tid, origin],
   });
   const row = r.rows[0];
-  return row && noteOfRow(origin, Number(row.size), row);
+  return row && { size: Number(row.size), note: noteOfRow(origin, Number(row.size), row) };
+}
+
+/** The text of the last checkpoint kept under `origin`, if any. */
+async function latestNote(q: pg.Pool | pg.PoolClient, tid: number, origin: string): Promise<string | undefined> {
+  return (await latestCheckpoint(q, tid, origin))?.note;
 }
 
 /** A tenant's `entry_seqs` row as the append lock returns it. */

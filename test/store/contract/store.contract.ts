@@ -20,7 +20,7 @@ import {
 import { entriesOf, type PageText } from '../../support/page-entries.ts';
 import { keyUseContractCases } from './store-key-use.contract.ts';
 import { retentionContractCases } from './store-retention.contract.ts';
-import { transferContractCases } from './store-transfer.contract.ts';
+import { type TransferSource, transferContractCases } from './store-transfer.contract.ts';
 import { treeContractCases } from './store-tree.contract.ts';
 
 /** One empty database of the backend under test. */
@@ -78,6 +78,8 @@ export interface StoreContractOptions {
   skip?: string | undefined;
   /** Whether the store keeps the verifiable log (Store.log, Store.leafIndexes): its cases run only then. */
   verifiableLog?: boolean;
+  /** Sources the transfer cases copy out of besides an SQLite store (stores of this backend). */
+  transferSources?: readonly TransferSource[];
 }
 
 const T0 = Date.UTC(2025, 5, 12, 19, 55, 14, 638);
@@ -181,7 +183,7 @@ async function whileWriting(
   return committed;
 }
 
-export function runStoreContract({ name, create, skip, verifiableLog }: StoreContractOptions): void {
+export function runStoreContract({ name, create, skip, verifiableLog, transferSources }: StoreContractOptions): void {
   describe(`Store contract: ${name}`, { skip }, () => {
     let fixture: StoreFixture;
     let opened: Store[];
@@ -1322,7 +1324,7 @@ export function runStoreContract({ name, create, skip, verifiableLog }: StoreCon
     });
 
     describe('taking a whole store in', () => {
-      transferContractCases(() => ({ store, create, tenant: TENANT, other: OTHER, t0: T0, makeEntry }));
+      transferContractCases(() => ({ store, create, tenant: TENANT, other: OTHER, t0: T0, makeEntry }), transferSources);
     });
 
     describe('verifiable log', { skip: verifiableLog ? undefined : 'this store does not keep the verifiable log yet' }, () => {
