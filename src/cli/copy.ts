@@ -1,10 +1,10 @@
-/** `logwarden copy` — moves a whole store into an empty other one (SQLite to PostgreSQL, or to another data directory). */
+/** `logwarden copy` — moves a whole store into an empty other one (SQLite or PostgreSQL, into PostgreSQL or SQLite). */
 import { resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import { openStore } from '../store/open.ts';
 import type { Store } from '../store/store.ts';
 import { type CopyExpectation, CopyMismatchError, checkCopy, copyStore, expectedEntries } from '../store/store-copy.ts';
-import { StoreInUseError, TargetNotEmptyError } from '../store/store-transfer.ts';
+import { SequenceClashError, StoreInUseError, TargetNotEmptyError } from '../store/store-transfer.ts';
 import { counted, type StoreConfig, type StoreFlags, storeConfigFrom, storeOptions, storePlace, withExistingStore } from './common.ts';
 import { CommandError, UsageError } from './exit-codes.ts';
 import { createProgress } from './progress.ts';
@@ -21,14 +21,25 @@ keys (every client keeps its key and secret), retention settings, legal holds, t
 every entry with its text and place in the append order, and each tenant's verifiable log (the
 same tree, the leaves of purged entries included, every signed checkpoint, the store's signing
 secret and origin), so that clients, cursors and auditors' verify state go on against the new
-store. Use it to move from the embedded SQLite store to PostgreSQL (--to-database-url), or to
-another data directory (--to-data-dir). A PostgreSQL store cannot be a source yet.
+store. The source is the store --data-dir or --database-url names (as for every command); the
+target is --to-database-url (PostgreSQL) or --to-data-dir (the embedded SQLite store). Use it
+to move from SQLite to PostgreSQL, from one PostgreSQL database to another, back from
+PostgreSQL to SQLite, or to another data directory.
+
+Sequences (the append order, which clients' cursors carry) are kept as they are. PostgreSQL
+numbers each tenant's entries apart, SQLite all of a store's in one series: a PostgreSQL store
+goes into SQLite only when no two of its tenants have entries of the same sequence (one tenant
+holding entries, or a store that came from SQLite); otherwise the copy fails saying so, leaving
+the target empty.
 
 Before:
   1. Stop every server and command using the source store. The copy refuses to start while
-     any process has the SQLite store open (a server left running would acknowledge entries
-     the copy has not got), and holds it exclusively while it runs: a server started meanwhile
-     cannot open it.
+     any other process has it open (a server left running would acknowledge entries the copy
+     has not got). While it runs, nothing can write to the source: SQLite is held exclusively
+     (a server started meanwhile cannot open it); PostgreSQL is read as one snapshot with every
+     table writes change locked (reads go on, writes wait), and a logwarden process connecting
+     meanwhile, or a write left waiting, fails the copy at its end: the target is then not to
+     be used (empty it and run the copy again).
   2. Create the target: an empty PostgreSQL database, or a data directory that holds no store.
      A target holding anything (tenants, entries, checkpoints) is refused.
   3. Give this command the same LOGWARDEN_LOG_SIGNING_SECRET and LOGWARDEN_LOG_ORIGIN_PREFIX as
@@ -40,20 +51,22 @@ and checks it against what it read, per tenant: record, keys, retention, holds, 
 type, tree size, root and last signed checkpoint (verified with the tenant's key).
 
 After:
-  1. Start the servers on the target (LOGWARDEN_DATABASE_URL=…), with the same
+  1. Start the servers on the target (LOGWARDEN_DATABASE_URL=… or LOGWARDEN_DATA_DIR=…), with the same
      LOGWARDEN_LOG_SIGNING_SECRET and LOGWARDEN_LOG_ORIGIN_PREFIX as before, if set, and with
      several servers, Redis for the rate limits (LOGWARDEN_REDIS_URL).
   2. To keep the SQLite witness's protection against a database put back, give the servers
      LOGWARDEN_LOG_WITNESS_DIR and copy the old data directory's log-witness.db there.
-  3. Keep the old data directory as a backup, but start no server on it again: what it
-     acknowledged would not be in the new store.
+  3. Keep the old store as a backup, but start no server on it again: what it acknowledged
+     would not be in the new store.
 `;
 
 export function registerCopy(program: Command): void {
   storeOptions(
     program
       .command('copy')
-      .description('copy a whole store (e.g. SQLite) into an empty other one (e.g. PostgreSQL): the same tenants, keys, entries and verifiable logs')
+      .description(
+        'copy a whole store (SQLite or PostgreSQL) into an empty other one (PostgreSQL or SQLite): the same tenants, keys, entries and verifiable logs',
+      )
       .addOption(new Option('--to-database-url <url>', 'the target: an empty PostgreSQL database, postgres://user:pass@host:5432/db'))
       .addOption(new Option('--to-data-dir <dir>', 'the target: a data directory holding no store (the embedded SQLite store)'))
       .addHelpText(
@@ -62,6 +75,8 @@ export function registerCopy(program: Command): void {
 Examples:
   logwarden copy --data-dir ./logwarden-data --to-database-url postgres://logwarden@db.internal:5432/logwarden
   logwarden copy --data-dir ./logwarden-data --to-data-dir /srv/logwarden-data
+  logwarden copy --database-url postgres://logwarden@db.internal:5432/logwarden --to-database-url postgres://logwarden@db2.internal:5432/logwarden
+  logwarden copy --database-url postgres://logwarden@db.internal:5432/logwarden --to-data-dir /srv/logwarden-data
 `,
       ),
   ).action(async (opts: CopyFlags) => {
@@ -80,11 +95,6 @@ Examples:
     const targetPlace = storePlace(targetConfig);
     if (sourcePlace === targetPlace) throw new UsageError(`the source and the target are one store (${sourcePlace})`);
     await withExistingStore(sourceConfig, async (source) => {
-      if (!source.exportAll) {
-        throw new CommandError(
-          `copying out of a ${source.kind} store is not supported yet: the source must be an embedded SQLite store (--data-dir)`,
-        );
-      }
       const target = await open(targetConfig);
       let expectation: CopyExpectation;
       const progress = createProgress('copying', 'entries');
@@ -92,6 +102,12 @@ Examples:
         expectation = await copyStore(source, target, ({ entries, total }) => progress.update(entries, total));
       } catch (err) {
         if (err instanceof TargetNotEmptyError) throw new CommandError(`${targetPlace}: ${err.message}`);
+        if (err instanceof SequenceClashError) throw new CommandError(`${err.message} (nothing was written to ${targetPlace})`);
+        if (err instanceof StoreInUseError && err.meanwhile) {
+          throw new CommandError(
+            `${sourcePlace}: ${err.message}. ${targetPlace} may lack what it wrote: do not use ${targetPlace}: empty it and run the copy again`,
+          );
+        }
         if (err instanceof StoreInUseError) throw new CommandError(`${sourcePlace}: ${err.message}`);
         throw err;
       } finally {

@@ -102,6 +102,13 @@ export interface StoreExport {
   close(): Promise<void>;
 }
 
+/**
+ * Text past which an export's batch of hot entries ends (at least one entry a batch). Entries may
+ * be megabytes each (an NDJSON line up to 1 MiB, a JSON body more): a thousand of them would make
+ * one batch of gigabytes, more than a PostgreSQL import can send as one statement's parameter.
+ */
+export const BATCH_BYTES = 16 * 1024 * 1024;
+
 /** Told as an import goes: entries and leaves taken in so far. */
 export type ImportProgress = (done: { entries: number; leaves: number }) => void;
 
@@ -119,6 +126,22 @@ export class StoreInUseError extends Error {
         : 'another process (a server, a command) has the store open: stop every server and command using it, then run this again',
     );
     this.name = 'StoreInUseError';
+  }
+}
+
+/**
+ * Raised when entries of two tenants of a source that numbers each tenant's entries apart (a
+ * PostgreSQL store) have the same sequence, taken into a store that numbers all of them in one
+ * series (SQLite): a sequence is kept as it is (clients' paging cursors carry it), so they cannot both be.
+ */
+export class SequenceClashError extends Error {
+  constructor(seq: number, tenants: readonly string[]) {
+    super(
+      `entries of tenants ${tenants.join(' and ')} have the same sequence number ${seq}: the source numbers each tenant's entries apart (PostgreSQL), ` +
+        "an SQLite store all of them in one series, and sequences are kept as they are (clients' paging cursors carry them). " +
+        'Only a PostgreSQL store whose tenants share no sequence (one tenant holding entries, or a store copied from SQLite) can be copied into SQLite; copy it into PostgreSQL instead',
+    );
+    this.name = 'SequenceClashError';
   }
 }
 

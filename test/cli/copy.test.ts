@@ -6,7 +6,9 @@
  * source's server go on there), the verifier's state file made against the source's server
  * passes against the copy's, an entry sent again is a duplicate, and a new entry extends the
  * same log. A target that holds anything is refused; SQLite into another data directory works
- * too (the same pages and sequences).
+ * too (the same pages and sequences). The PostgreSQL store is then a source: refused while a
+ * server has it open, then copied into a data directory and into another PostgreSQL database,
+ * servers on both answering with the same bytes.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -91,6 +93,8 @@ describe('logwarden copy', () => {
   let key: Key;
   let revoked: Key;
   let verifyEnv: Record<string, string>;
+  /** The PostgreSQL database the first case copies the SQLite store into (and then appends to). */
+  let moved: string | undefined;
   const servers: RunningServer[] = [];
   const sent = [1, 2, 3].map((i) => ({
     userId: '5120938476102938475',
@@ -151,6 +155,7 @@ describe('logwarden copy', () => {
   it('moves an SQLite store into PostgreSQL: same pages and cursors, the same verifiable log, keys and duplicates', async (t) => {
     if (!pg.cluster) return t.skip(pg.skip);
     const url = await pg.cluster.createDatabase();
+    moved = url;
     const state = join(dir, 'verify-state.json');
 
     // The source's server: pages, a cursor to go on with later, the verifier's state, entries sent.
@@ -220,7 +225,7 @@ describe('logwarden copy', () => {
     assert.match(refused.stderr, /the target store is not empty \(it already holds tenants\)/);
   });
 
-  it('copies into another data directory, the same pages; PostgreSQL as a source is refused, saying so', async (t) => {
+  it('copies into another data directory, the same pages', async () => {
     const to = join(dir, 'sqlite-copy');
     const copied = await runCli(['copy', '--data-dir', src, '--to-data-dir', to]);
     assert.equal(copied.code, 0, copied.stderr);
@@ -237,11 +242,39 @@ describe('logwarden copy', () => {
       await a.close();
       await b.close();
     }
-    if (!pg.cluster) return t.skip(pg.skip);
-    const url = await pg.cluster.createDatabase();
-    const r = await runCli(['copy', '--database-url', url, '--to-data-dir', join(dir, 'from-pg')]);
-    assert.equal(r.code, 1);
-    assert.match(r.stderr, /copying out of a postgres store is not supported yet/);
+  });
+
+  it('copies a PostgreSQL store into a data directory and into another database: refused while a server has it open; the same pages', async (t) => {
+    if (!pg.cluster || !moved) return t.skip(pg.skip ?? 'the move into PostgreSQL did not run');
+    const from = moved;
+    const source = await serve(['--database-url', from]);
+    const pages = [];
+    for (const q of QUERIES) pages.push(await allPages(source.url, key, q));
+    const toDir = join(dir, 'from-pg');
+    const inUse = await runCli(['copy', '--database-url', from, '--to-data-dir', toDir]);
+    assert.equal(inUse.code, 1);
+    assert.match(inUse.stderr, /another process \(a server, a command\) has the store open: stop every server/);
+    await stop(source);
+
+    const toUrl = await pg.cluster.createDatabase();
+    for (const target of [
+      ['--to-data-dir', toDir],
+      ['--to-database-url', toUrl],
+    ]) {
+      const copied = await runCli(['copy', '--database-url', from, ...target]);
+      assert.equal(copied.code, 0, copied.stderr);
+      assert.match(copied.stdout, new RegExp(`tenant ${tenant} \\(Acme Corp\\): .* equal, last checkpoint verifies`));
+      assert.match(copied.stdout, new RegExp(`tenant ${other} \\(Beta\\): .* equal, last checkpoint verifies`));
+    }
+    for (const args of [
+      ['--data-dir', toDir],
+      ['--database-url', toUrl],
+    ]) {
+      const copy = await serve(args);
+      for (const [i, q] of QUERIES.entries())
+        assert.ok(isDeepStrictEqual(await allPages(copy.url, key, q), pages[i]), `${args[0]} ${q}: the pages differ`);
+      await stop(copy);
+    }
   });
 
   it('--help says when to use it, and what to do before and after', async () => {

@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, it } from 'node:test';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
-import { BATCH_BYTES } from '../../src/store/sqlite/store-export.ts';
+import { BATCH_BYTES } from '../../src/store/store-transfer.ts';
+import { readBatches } from '../support/export-batches.ts';
 import { makeEntry } from './contract/store.contract.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'logwarden-export-batches-'));
@@ -27,22 +28,7 @@ it('reads large hot entries in batches of at most BATCH_BYTES of text (one entry
     await store.append('7', entries);
     await store.append('7', [makeEntry('UserCallPlay', t0, '{"small":true}')]);
 
-    const from = await store.exportAll();
-    const seen: number[] = [];
-    const sizes: number[] = [];
-    try {
-      for await (const batch of from.entries('7')) {
-        const bytes = batch.reduce((sum, e) => sum + e.body.length, 0);
-        sizes.push(bytes);
-        assert.ok(
-          batch.length === 1 || bytes - batch[batch.length - 1]!.body.length < BATCH_BYTES,
-          `a batch of ${batch.length} entries, ${bytes} bytes`,
-        );
-        for (const e of batch) seen.push(e.seq);
-      }
-    } finally {
-      await from.close();
-    }
+    const { seen, sizes } = await readBatches(await store.exportAll(), '7', BATCH_BYTES);
     assert.ok(sizes.length >= 3, `batches of ${sizes.join(', ')} bytes`);
     assert.equal(seen.length, n + 1);
     assert.equal(new Set(seen).size, n + 1, 'no entry twice');

@@ -17,6 +17,7 @@ import type pg from 'pg';
 import { decodeSegment } from '../segment-codec.ts';
 import type { AccessKeyRecord, Checkpoint, LegalHold, RetentionSettings, Tenant } from '../store.ts';
 import {
+  BATCH_BYTES,
   type CheckpointText,
   type EntryRow,
   type HighHashRow,
@@ -33,8 +34,6 @@ import { LOCK_NOT_AVAILABLE } from './table-locks.ts';
 import { latestCheckpoint } from './tree.ts';
 
 const BATCH = 1000;
-/** Text past which a batch of hot entries ends (at least one entry a batch), as the SQLite export's (../sqlite/store-export.ts). */
-const BATCH_BYTES = 16 * 1024 * 1024;
 /** Sealed segments read per statement: each is one batch, of at most SEGMENT_BYTES of text (../segment-codec.ts). */
 const SEGMENTS_PER_READ = 4;
 /** How long the export waits for writes under way to commit before it says the store is in use. */

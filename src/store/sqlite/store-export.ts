@@ -8,19 +8,23 @@
  */
 import type Database from 'better-sqlite3';
 import type { AccessKeyRecord, Checkpoint, LegalHold, RetentionSettings, Tenant } from '../store.ts';
-import type { CheckpointText, EntryRow, HighHashRow, ReceiptText, SeqRunRow, StoreExport, TenantExport, TreeExport } from '../store-transfer.ts';
+import {
+  BATCH_BYTES,
+  type CheckpointText,
+  type EntryRow,
+  type HighHashRow,
+  type ReceiptText,
+  type SeqRunRow,
+  type StoreExport,
+  type TenantExport,
+  type TreeExport,
+} from '../store-transfer.ts';
 import { noteOfRow } from '../tree-checkpoint-rows.ts';
 import type { LogKeys } from '../tree-keys.ts';
 import { holdExclusively } from './exclusive.ts';
 import type { Owner, Segments } from './segments.ts';
 
 const BATCH = 1000;
-/**
- * Text past which a batch of hot entries ends (at least one entry a batch). Entries may be
- * megabytes each (an NDJSON line up to 1 MiB, a JSON body more): a thousand of them would make
- * one batch of gigabytes, more than a PostgreSQL import can send as one statement's parameter.
- */
-export const BATCH_BYTES = 16 * 1024 * 1024;
 
 export interface SqliteExportParts {
   readonly db: Database.Database;

@@ -2,8 +2,9 @@
  * Taking a whole store in (../store-transfer.ts) for `logwarden copy`: into an empty SQLite
  * store, in ONE write transaction, so an interrupted copy leaves the store as empty as it was
  * (and a rerun starts afresh), never a part that looks whole. Entries keep their sequences
- * (SQLite numbers every entry of the store in one series, so only a source that does too can
- * come in) and go in as hot rows, which the sealer seals afterwards; idempotency keys and the
+ * (SQLite numbers every entry of the store in one series: a source numbering each tenant's
+ * apart comes in only when no two of its tenants' entries have the same one, SequenceClashError
+ * otherwise) and go in as hot rows, which the sealer seals afterwards; idempotency keys and the
  * hourly tallies are made from them as an append makes them. The tenants' trees come in as kept:
  * leaf records (their log type numbers renumbered), hashes, the sequence map, deletion receipts
  * and every signed checkpoint; nothing is signed here.
@@ -15,6 +16,7 @@ import { TENANT_DEFAULT } from '../retention-records.ts';
 import {
   type ImportProgress,
   renumberLeafRecords,
+  SequenceClashError,
   type StoreExport,
   TABLES_AN_IMPORT_NEEDS_EMPTY,
   TargetNotEmptyError,
@@ -28,11 +30,6 @@ const TILE_WIDTH = 256;
 const KEY_BYTES = 16;
 
 export async function importIntoSqlite(db: Database.Database, from: StoreExport, progress: ImportProgress = () => {}): Promise<void> {
-  if (!from.sharedSequences) {
-    throw new Error(
-      "the source numbers each tenant's entries apart (a PostgreSQL store); an SQLite store numbers all of them in one series, so their sequences (which cursors carry) cannot all be kept",
-    );
-  }
   db.exec('BEGIN IMMEDIATE');
   try {
     refuseUnlessEmpty(db);
@@ -88,6 +85,7 @@ async function importAll(db: Database.Database, from: StoreExport, progress: Imp
     addCheckpoint: db.prepare<[number, Buffer | null, Buffer | null, string | null, number, string]>(
       'INSERT INTO tree_checkpoints (tid, oid, size, root, sig, note) SELECT tid, oid, ?, ?, ?, ? FROM tree_origins WHERE tid = ? AND origin = ?',
     ),
+    tenantOfSeq: db.prepare<[number], string>('SELECT t.id FROM entries e JOIN tenants t ON t.tid = e.tid WHERE e.seq = ?').pluck(),
     setLastSeq: db.prepare<[number]>("UPDATE sqlite_sequence SET seq = ? WHERE name = 'entries'"),
     addLastSeq: db.prepare<[number]>(
       "INSERT INTO sqlite_sequence (name, seq) SELECT 'entries', ? WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'entries')",
@@ -126,7 +124,12 @@ async function importAll(db: Database.Database, from: StoreExport, progress: Imp
         const typeId = typeIds.get(e.logType);
         if (typeId === undefined) throw new Error(`an entry of tenant ${tenant.id} has log type ${e.logType}, which the source does not list`);
         const body = e.body.toString('utf8');
-        q.addEntry.run(e.seq, tid, typeId, e.timeMs, body);
+        try {
+          q.addEntry.run(e.seq, tid, typeId, e.timeMs, body);
+        } catch (err) {
+          if (from.sharedSequences || (err as { code?: unknown }).code !== 'SQLITE_CONSTRAINT_PRIMARYKEY') throw err;
+          throw new SequenceClashError(e.seq, [q.tenantOfSeq.get(e.seq) ?? '?', tenant.id]);
+        }
         q.addEntryKey.run(tid, e.timeMs, entryKey(e.logType, body).subarray(0, KEY_BYTES));
         tally.add(typeId, e.timeMs);
       }
