@@ -39,7 +39,8 @@ Before:
      (a server started meanwhile cannot open it); PostgreSQL is read as one snapshot with every
      table writes change locked (reads go on, writes wait), and a logwarden process connecting
      meanwhile, or a write left waiting, fails the copy at its end: the target is then not to
-     be used (empty it and run the copy again).
+     be used (empty it and run the copy again). Give a PostgreSQL source's --database-url as
+     one reaching PostgreSQL itself, not a pooler such as PgBouncer.
   2. Create the target: an empty PostgreSQL database, or a data directory that holds no store.
      A target holding anything (tenants, entries, checkpoints) is refused.
   3. Give this command the same LOGWARDEN_LOG_SIGNING_SECRET and LOGWARDEN_LOG_ORIGIN_PREFIX as
@@ -51,9 +52,9 @@ and checks it against what it read, per tenant: record, keys, retention, holds, 
 type, tree size, root and last signed checkpoint (verified with the tenant's key).
 
 After:
-  1. Start the servers on the target (LOGWARDEN_DATABASE_URL=… or LOGWARDEN_DATA_DIR=…), with the same
-     LOGWARDEN_LOG_SIGNING_SECRET and LOGWARDEN_LOG_ORIGIN_PREFIX as before, if set, and with
-     several servers, Redis for the rate limits (LOGWARDEN_REDIS_URL).
+  1. Start the servers on the target (LOGWARDEN_DATABASE_URL=… or LOGWARDEN_DATA_DIR=…), with
+     the same LOGWARDEN_LOG_SIGNING_SECRET and LOGWARDEN_LOG_ORIGIN_PREFIX as before, if set,
+     and with several servers, Redis for the rate limits (LOGWARDEN_REDIS_URL).
   2. To keep the SQLite witness's protection against a database put back, give the servers
      LOGWARDEN_LOG_WITNESS_DIR and copy the old data directory's log-witness.db there.
   3. Keep the old store as a backup, but start no server on it again: what it acknowledged
