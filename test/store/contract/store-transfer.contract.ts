@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import type { NewEntry } from '../../../src/logs/entry.ts';
-import { DATABASE_FILE, openSqliteStore, type SqliteStore } from '../../../src/store/sqlite/index.ts';
+import { DATABASE_FILE, openSqliteStore } from '../../../src/store/sqlite/index.ts';
 import type { Store } from '../../../src/store/store.ts';
 import { CopyMismatchError, checkCopy, copyStore } from '../../../src/store/store-copy.ts';
 import { type StoreExport, StoreInUseError, TargetNotEmptyError } from '../../../src/store/store-transfer.ts';
