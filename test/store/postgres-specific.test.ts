@@ -1,0 +1,664 @@
+/**
+ * The PostgreSQL store's own cases, beyond the store contract (postgres.test.ts): locks, month
+ * partitions, upgrades of its own schema, outages of its connections.
+ */
+import assert from 'node:assert/strict';
+import { after, afterEach, beforeEach, describe, it } from 'node:test';
+import pg from 'pg';
+import { BackgroundPurge } from '../../src/store/background-purge.ts';
+import { openPostgresStore, type PostgresStore } from '../../src/store/postgres/index.ts';
+import { attachMonth, MIGRATIONS, monthOf } from '../../src/store/postgres/migrations.ts';
+import { lockExclusively } from '../../src/store/postgres/table-locks.ts';
+import type { StoredPage } from '../../src/store/store.ts';
+import { entriesOf } from '../support/page-entries.ts';
+import { startPostgres, UNDO_COMPACT_CHECKPOINTS, UNDO_KEY_LAST_USED, UNDO_SEALED_KEYS } from '../support/postgres.ts';
+import { makeEntry } from './contract/store.contract.ts';
+import { auditLog, readBodies } from './contract/store-retention.contract.ts';
+
+const { cluster, skip } = await startPostgres();
+after(() => cluster?.stop());
+
+/** Two sessions of their own on the database at `url`, connected (the caller ends them). */
+async function twoSessions(url: string): Promise<[pg.Client, pg.Client]> {
+  const clients: [pg.Client, pg.Client] = [new pg.Client({ connectionString: url }), new pg.Client({ connectionString: url })];
+  for (const c of clients) await c.connect();
+  return clients;
+}
+
+/** Resolves once a statement of another session that names `table` waits for a lock (seen through `watch`). */
+async function lockWaitOn(watch: pg.Client, table: string): Promise<void> {
+  for (let waiting = 0; waiting === 0; ) {
+    await new Promise((r) => setTimeout(r, 20));
+    const w = await watch.query<{ n: string }>(
+      "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query ~ $1",
+      [table],
+    );
+    waiting = Number(w.rows[0]!.n);
+  }
+}
+describe('postgres store: specific', { skip }, () => {
+  let url: string;
+  const stores: PostgresStore[] = [];
+  const open = async (): Promise<PostgresStore> => {
+    const s = await openPostgresStore({ url, poolSize: 4 });
+    stores.push(s);
+    return s;
+  };
+
+  beforeEach(async () => {
+    url = await cluster!.createDatabase();
+  });
+
+  afterEach(async () => {
+    for (const s of stores.splice(0)) await s.close();
+    await cluster!.dropDatabase(url);
+  });
+
+  it('purges while appends of the same tenant fill the pool, without waiting on each other', { timeout: 20_000 }, async () => {
+    const store = await openPostgresStore({ url, poolSize: 2 });
+    stores.push(store);
+    await store.createTenant({ id: 'a', name: 'A' });
+    const t0 = Date.UTC(2025, 5, 1);
+    await store.append(
+      'a',
+      Array.from({ length: 3000 }, (_, i) => makeEntry('AccessLog', t0 + i * 1000, `{"i":${i}}`)),
+    );
+    let purged = 0;
+    let done = false;
+    let appended = 0;
+    const purging = (async () => {
+      for (
+        let r = await store.purge('a', 'AccessLog', t0 + 3_000_000, 100);
+        r.count > 0;
+        r = await store.purge('a', 'AccessLog', t0 + 3_000_000, 100)
+      )
+        purged += r.count;
+      done = true;
+    })();
+    // Appends of the tenant all along, each waiting for the tenant's row while a step holds it.
+    const appending = Array.from({ length: 3 }, async () => {
+      while (!done) await store.append('a', [makeEntry('AccessLog', t0 + 5_000_000 + appended, `{"k":${appended++}}`)]);
+    });
+    await Promise.all([purging, ...appending]);
+    assert.equal(purged, 3000);
+    assert.equal((await store.firstPage({ tenantId: 'a', logType: 'AccessLog', fromMs: 0, toMs: null }, 10)).total, appended);
+  });
+
+  it('lives through its connections ended under it (PostgreSQL stopped or restarted): the work under way fails, the next succeeds', async () => {
+    const store = await open();
+    await store.createTenant({ id: 'a', name: 'A' });
+    const t0 = Date.UTC(2025, 5, 1);
+    await store.append('a', [makeEntry('AccessLog', t0, '{"i":0}')]);
+    const holder = new pg.Client({ connectionString: url });
+    await holder.connect();
+    try {
+      // Keeps an append waiting, its connection checked out of the pool with a statement under way.
+      await holder.query('BEGIN');
+      await holder.query("SELECT FROM entry_seqs WHERE tid = (SELECT tid FROM tenants WHERE id = 'a') FOR UPDATE");
+      // Heard from the start: it may fail before the test reaches its assertion.
+      const failed = assert.rejects(store.append('a', [makeEntry('AccessLog', t0 + 1, '{"i":1}')]), /terminating connection|Connection terminated/);
+      const db = new URL(url).pathname.slice(1);
+      for (let n = 0; n === 0; ) {
+        const r = await cluster!.query<{ n: string }>(
+          url,
+          "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = 'logwarden' AND wait_event_type = 'Lock'",
+          [db],
+        );
+        n = Number(r.rows[0]!.n);
+      }
+      // As a fast shutdown or an operator does: every connection of the store ended, busy or idle.
+      await cluster!.query(url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND application_name = 'logwarden'", [db]);
+      await failed;
+      await holder.query('COMMIT');
+    } finally {
+      await holder.end();
+    }
+    // The process is still here (an unheard connection error would have ended it), and the store works.
+    assert.deepEqual(await store.append('a', [makeEntry('AccessLog', t0 + 2, '{"i":2}')]), { accepted: 1, duplicates: 0 });
+    assert.equal((await store.firstPage({ tenantId: 'a', logType: 'AccessLog', fromMs: 0, toMs: null }, 10)).total, 2);
+  });
+
+  it('drops the partitions of a month retention emptied (seen in the catalogue), and only then', async () => {
+    const store = await open();
+    await store.createTenant({ id: 'a', name: 'A' });
+    await store.createTenant({ id: 'b', name: 'B' });
+    const jan = Date.UTC(2025, 0, 10);
+    const feb = Date.UTC(2025, 1, 10);
+    await store.append(
+      'a',
+      Array.from({ length: 300 }, (_, i) => makeEntry('AccessLog', jan + i * 60_000, `{"i":${i}}`)),
+    );
+    await store.append(
+      'a',
+      Array.from({ length: 50 }, (_, i) => makeEntry('AccessLog', feb + i * 60_000, `{"i":${i}}`)),
+    );
+    // Another process, which will believe February attached after it is gone.
+    const other = await open();
+    await other.append('b', [makeEntry('AccessLog', feb, '{"b":1}')]);
+    await store.settle();
+    const partitions = async () =>
+      (
+        await cluster!.query<{ name: string }>(
+          url,
+          `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+           WHERE i.inhparent IN ('entries'::regclass, 'entry_keys'::regclass, 'segments'::regclass) AND c.relname ~ 'y2025m0[12]$' ORDER BY 1`,
+        )
+      ).rows.map((r) => r.name);
+    assert.deepEqual(await partitions(), [
+      'entries_y2025m01',
+      'entries_y2025m02',
+      'entry_keys_y2025m01',
+      'entry_keys_y2025m02',
+      'segments_y2025m01',
+      'segments_y2025m02',
+    ]);
+    const march = Date.UTC(2025, 2, 1);
+    let n = 0;
+    for (let r = await store.purge('a', 'AccessLog', march, 1000); r.count > 0; r = await store.purge('a', 'AccessLog', march, 1000)) n += r.count;
+    assert.equal(n, 350);
+    assert.deepEqual(
+      await partitions(),
+      ['entries_y2025m02', 'entry_keys_y2025m02', 'segments_y2025m02'],
+      "January's went; February still holds b's entry",
+    );
+    assert.equal((await store.purge('b', 'AccessLog', march, 1000)).count, 1);
+    assert.deepEqual(await partitions(), []);
+    // The months take entries again, from this store and the other that believed them attached.
+    await other.append('b', [makeEntry('AccessLog', feb + 1, '{"again":1}')]);
+    await store.append('a', [makeEntry('AccessLog', feb, '{"again":2}')]);
+    assert.equal((await store.firstPage({ tenantId: 'b', logType: 'AccessLog', fromMs: 0, toMs: null }, 10)).total, 1);
+    assert.equal((await other.firstPage({ tenantId: 'a', logType: 'AccessLog', fromMs: 0, toMs: null }, 10)).total, 1);
+  });
+
+  it("an append queued for its tenant's row holds no lock on the entry tables (a month drop holding the row gets them)", async () => {
+    const store = await openPostgresStore({ url, poolSize: 4, noSealer: true });
+    stores.push(store);
+    await store.createTenant({ id: 'a', name: 'A' });
+    const jan = Date.UTC(2025, 0, 3);
+    await store.append('a', [makeEntry('AccessLog', jan, '{"i":0}')]);
+    const [holder, dropper] = await twoSessions(url);
+    try {
+      // As a month drop does: the tenant's row first, held for its whole transaction.
+      await holder.query('BEGIN');
+      await holder.query("SELECT FROM entry_seqs WHERE tid = (SELECT tid FROM tenants WHERE id = 'a') FOR UPDATE");
+      const queued = store.append('a', [makeEntry('AccessLog', jan + 1, '{"i":1}')]);
+      await lockWaitOn(dropper, 'entry_seqs');
+      // The drop's last lock: the parents, to itself. Refused in time if the queued append held any.
+      await dropper.query('BEGIN');
+      await dropper.query('SET LOCAL lock_timeout = 3000');
+      await dropper.query('LOCK TABLE entries, segments, entry_keys IN ACCESS EXCLUSIVE MODE');
+      await dropper.query('ROLLBACK');
+      await holder.query('COMMIT');
+      assert.equal((await queued).accepted, 1);
+    } finally {
+      await holder.end();
+      await dropper.end();
+    }
+  });
+
+  it("servers writing their keys' last uses at once lock the keys in one order, whatever plan each statement gets: no deadlock", async () => {
+    const store = await openPostgresStore({ url, poolSize: 2, noSealer: true });
+    stores.push(store);
+    await store.createTenant({ id: 'a', name: 'A' });
+    // Made out of name order: a scan of the table meets them Z, A, M, B.
+    const keys = ['LWZZZZ', 'LWAAAA', 'LWMMMM', 'LWBBBB'];
+    for (const accessKey of keys)
+      await store.createAccessKey({ accessKey, tenantId: 'a', secretHash: Buffer.alloc(32, 1), scopes: ['api:logs:read'] });
+    const T = Date.UTC(2026, 2, 4);
+    const [other, watch] = await twoSessions(url);
+    try {
+      // Another server writing two of the keys' uses: A, then Z (name order).
+      await other.query('BEGIN');
+      await other.query("UPDATE access_keys SET last_used_at = $1 WHERE access_key = 'LWAAAA'", [new Date(T)]);
+      const writing = store.recordKeyUse(keys.map((accessKey) => ({ accessKey, atMs: T + 60_000 })));
+      await lockWaitOn(watch, 'access_keys');
+      await other.query("UPDATE access_keys SET last_used_at = $1 WHERE access_key = 'LWZZZZ'", [new Date(T)]);
+      await other.query('COMMIT');
+      await writing;
+      assert.deepEqual(
+        (await store.listAccessKeys('a')).map((k) => k.lastUsedAt),
+        keys.map(() => new Date(T + 60_000).toISOString()),
+      );
+    } finally {
+      await other.end();
+      await watch.end();
+    }
+  });
+
+  it('drops a month whose every entry is expired and under no hold whole, with its receipts (seen in the catalogue)', {
+    timeout: 60_000,
+  }, async () => {
+    const store = await openPostgresStore({ url, poolSize: 4, sealAgeMs: 0, noSealer: true });
+    stores.push(store);
+    await store.createTenant({ id: 'a', name: 'A' });
+    await store.createTenant({ id: 'b', name: 'B' });
+    const jan = Date.UTC(2025, 0, 3);
+    const feb = Date.UTC(2025, 1, 3);
+    const mar = Date.UTC(2025, 2, 3);
+    const janA = Array.from({ length: 3000 }, (_, i) => makeEntry('AccessLog', jan + i * 60_000, `{"i":${i}}`, String(i % 7)));
+    await store.append('a', janA);
+    await store.settle(); // January's entries of a sealed into segments (with user postings) ...
+    await store.append(
+      'a',
+      Array.from({ length: 40 }, (_, i) => makeEntry('AccessLog', jan + i * 60_000 + 1, `{"hot":${i}}`, '3')),
+    ); // ... and some still hot rows
+    await store.append(
+      'a',
+      Array.from({ length: 20 }, (_, i) => makeEntry('AccessLog', feb + i * 60_000, `{"feb":${i}}`)),
+    );
+    await store.append(
+      'a',
+      Array.from({ length: 10 }, (_, i) => makeEntry('UserCallPlay', mar + i, `{"mar":${i}}`)),
+    );
+    for (const t of [jan, feb])
+      await store.append(
+        'b',
+        Array.from({ length: 5 }, (_, i) => makeEntry('AccessLog', t + i, `{"b":${i}}`)),
+      );
+    const hold = await store.createHold({ tenantId: 'b', logType: null, fromMs: feb, toMs: feb + 10, reason: 'case 7', createdBy: 'ops@h' });
+    const sizeA = (await auditLog(store, 'a')).leaves.length;
+    const sizeB = (await auditLog(store, 'b')).leaves.length;
+    const partitions = async () =>
+      (
+        await cluster!.query<{ name: string }>(
+          url,
+          `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+           WHERE i.inhparent IN ('entries'::regclass, 'entry_keys'::regclass, 'segments'::regclass) AND c.relname ~ 'y2025m0[123]$' ORDER BY 1`,
+        )
+      ).rows.map((r) => r.name);
+    const months = (m: string) => ['entries', 'entry_keys', 'segments'].map((t) => `${t}_y2025${m}`);
+    assert.deepEqual(await partitions(), [...months('m01'), ...months('m02'), ...months('m03')].sort());
+    // The drop deletes no row of the months it keeps (a row delete would show in their statistics).
+    // Those months only: January's tables, whose sealing deleted rows, are gone after the drop, and
+    // their deletes would leave the sum as soon as the sealing's statistics had been reported.
+    const deletedRows = async () =>
+      Number(
+        (await cluster!.query<{ n: string }>(url, "SELECT coalesce(sum(n_tup_del), 0) AS n FROM pg_stat_user_tables WHERE relname ~ '_y2025m0[23]$'"))
+          .rows[0]!.n,
+      );
+    const rowsDeletedBefore = await deletedRows();
+
+    // Expired before March, except UserCallPlay (kept forever): March stays; February holds b's held entries.
+    const cutoffOf = (_tenant: string, logType: string) => (logType === 'UserCallPlay' ? null : Date.UTC(2025, 2, 1));
+    const dropped = await store.dropExpiredPartitions(cutoffOf);
+    assert.deepEqual(await partitions(), [...months('m02'), ...months('m03')].sort(), 'January dropped, and only January');
+    assert.deepEqual(
+      dropped.map((d) => [d.tenantId, d.receipt.count]),
+      [
+        ['a', 2500],
+        ['a', 540],
+        ['b', 5],
+      ],
+    );
+    assert.equal(await deletedRows(), rowsDeletedBefore, 'no row of February or March deleted');
+
+    // The receipts are in the trees, right after what was there, and every deleted leaf is named once.
+    const auditA = await auditLog(store, 'a');
+    assert.deepEqual([...auditA.receipts.keys()], [sizeA, sizeA + 1]);
+    assert.equal(auditA.deleted.size, 3040);
+    assert.deepEqual(
+      dropped.filter((d) => d.tenantId === 'a').map((d) => d.receipt.leafIndex),
+      [sizeA, sizeA + 1],
+    );
+    const auditB = await auditLog(store, 'b');
+    assert.deepEqual([...auditB.receipts.keys()], [sizeB]);
+    assert.equal(auditB.deleted.size, 5);
+
+    // Reads: totals, pages, the user filter and the hourly tallies as if January had never been written.
+    const all = { tenantId: 'a', logType: 'AccessLog', fromMs: 0, toMs: null };
+    const read = await readBodies(store, all, 7);
+    assert.equal(read.total, 20);
+    assert.equal(read.bodies.length, 20);
+    assert.equal((await store.firstPage({ ...all, user: { field: 'userId', value: '3' } }, 10)).total, 0);
+    assert.deepEqual(await store.hourlyTallies({ ...all, toMs: Date.UTC(2025, 1, 1) }), []);
+    assert.equal((await store.firstPage({ ...all, fromMs: jan, toMs: Date.UTC(2025, 1, 1) }, 10)).total, 0);
+    assert.equal((await readBodies(store, { ...all, tenantId: 'b' })).total, 5);
+    assert.equal((await readBodies(store, { ...all, logType: 'UserCallPlay' })).total, 10);
+    const pending = await cluster!.query<{ n: string }>(url, 'SELECT (SELECT count(*) FROM segment_users WHERE last_time < $1) AS n', [
+      Date.UTC(2025, 1, 1),
+    ]);
+    assert.equal(Number(pending.rows[0]!.n), 0, "January's user postings went with it");
+    // Its idempotency keys too: the same entry ingested again is stored again.
+    assert.deepEqual(await store.append('a', [janA[0]!]), { accepted: 1, duplicates: 0 });
+    assert.equal((await readBodies(store, all)).total, 21);
+
+    // January is back with that entry (purged by a step here); February stays while the hold stands, and goes once it is released.
+    await store.purge('a', 'AccessLog', Date.UTC(2025, 1, 1), 100);
+    assert.deepEqual(await store.dropExpiredPartitions(cutoffOf), []);
+    assert.ok((await partitions()).includes('entries_y2025m02'));
+    await store.releaseHold(hold.id, { reason: 'settled', releasedBy: 'ops@h' });
+    const feb2 = await store.dropExpiredPartitions(cutoffOf);
+    assert.deepEqual(
+      feb2.map((d) => [d.tenantId, d.receipt.count]),
+      [
+        ['a', 20],
+        ['b', 5],
+      ],
+    );
+    assert.ok(!(await partitions()).includes('entries_y2025m02'));
+    assert.equal((await readBodies(store, all)).total, 0);
+    assert.equal((await auditLog(store, 'a')).deleted.size, 3061);
+    assert.equal((await auditLog(store, 'b')).deleted.size, 10);
+  });
+
+  it('the background purge drops expired months whole before deleting ranges', { timeout: 60_000 }, async () => {
+    const store = await openPostgresStore({ url, poolSize: 4, sealAgeMs: 0, noSealer: true });
+    stores.push(store);
+    await store.createTenant({ id: 'a', name: 'A' });
+    const jan = Date.UTC(2025, 0, 5);
+    const feb = Date.UTC(2025, 1, 5);
+    await store.append('a', [
+      ...Array.from({ length: 30 }, (_, i) => makeEntry('AccessLog', jan + i * 60_000, `{"jan":${i}}`)),
+      ...Array.from({ length: 10 }, (_, i) => makeEntry('AccessLog', feb + i * 86_400_000, `{"feb":${i}}`)),
+    ]);
+    await store.settle();
+    const purged: number[] = [];
+    // Kept 9 days on a clock at 2025-02-15, the day after the latest entry: January goes whole,
+    // February from the 6th on stays.
+    const now = Date.UTC(2025, 1, 15);
+    const partitions: string[] = [];
+    const purge = new BackgroundPurge({
+      store,
+      serverDays: 9,
+      intervalMs: 60_000,
+      now: () => now,
+      onPurged: (_t, r) => void purged.push(r.count),
+      logPartition: (p) => void partitions.push(`${p.partition} ${p.outcome}`),
+    });
+    assert.equal(await purge.cycle(), 31);
+    assert.deepEqual(partitions, ['2025-01 dropped'], 'February, partly retained, is not told of');
+    // By steps alone, one step of up to 2,000 would have taken all 31 (one receipt).
+    assert.deepEqual(purged, [30, 1], "January's 30 in the drop's receipt, then February's expired entry by a step");
+    const names = (
+      await cluster!.query<{ name: string }>(
+        url,
+        "SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'entries'::regclass AND c.relname ~ 'y2025'",
+      )
+    ).rows.map((r) => r.name);
+    assert.deepEqual(names, ['entries_y2025m02']);
+    assert.equal((await readBodies(store, { tenantId: 'a', logType: 'AccessLog', fromMs: 0, toMs: null })).total, 9);
+    assert.equal((await auditLog(store, 'a')).deleted.size, 31);
+  });
+
+  /** Waits until `count` lock requests in this database are waiting. */
+  async function waitForWaiters(count: number, orDone?: Promise<unknown>): Promise<void> {
+    let done = false;
+    void orDone?.then(() => (done = true));
+    for (const deadline = Date.now() + 10_000; Date.now() < deadline; ) {
+      const r = await cluster!.query<{ n: string }>(
+        url,
+        `SELECT count(*) AS n FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+         WHERE NOT l.granted AND a.datname = current_database()`,
+      );
+      if (Number(r.rows[0]!.n) >= count || done) return;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new Error(`no ${count} lock waiters appeared`);
+  }
+
+  const partitions = async (): Promise<Record<string, number>> => {
+    const r = await cluster!.query<{ p: string; n: string }>(
+      url,
+      `SELECT c.relname AS p, (SELECT count(*) FROM entries e WHERE e.tableoid = c.oid) AS n
+       FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'entries'::regclass`,
+    );
+    return Object.fromEntries(r.rows.map((row) => [row.p, Number(row.n)]));
+  };
+
+  it('upgrades a first-version database: hourly tallies from the stored entries', async () => {
+    const H = 3_600_000;
+    const base = Date.UTC(2025, 2, 1, 10);
+    const times = [Date.UTC(1969, 11, 31, 23, 30), -1, 0, base - 1, base, base + H / 2, base + H + 7, base + 5 * H - 1];
+    const entries = times.map((t, i) => makeEntry(i % 2 ? 'AccessLog' : 'UserCallPlay', t, `{"i":${i}}`));
+    await cluster!.query(
+      url,
+      `BEGIN; CREATE TABLE schema_version (version integer NOT NULL); INSERT INTO schema_version VALUES (1); ${MIGRATIONS[0]};
+       INSERT INTO tenants (id, name, created_at) VALUES ('7', 't', now());
+       INSERT INTO entry_seqs (tid, last_seq) SELECT tid, ${entries.length} FROM tenants;
+       INSERT INTO log_types (name) VALUES ('AccessLog'), ('UserCallPlay'); COMMIT;`,
+    );
+    for (const [i, e] of entries.entries()) {
+      await cluster!.query(
+        url,
+        `INSERT INTO entries (event_time, seq, tid, type_id, key, body)
+         SELECT $1, $2, t.tid, l.type_id, $3, $4 FROM tenants t, log_types l WHERE t.id = '7' AND l.name = $5`,
+        [e.eventTimeMs, i + 1, e.key, e.body, e.logType],
+      );
+    }
+    const upgrades: { from: number; to: number }[] = [];
+    const store = await openPostgresStore({ url, poolSize: 4, onSchemaUpgrade: (u) => upgrades.push(u) });
+    stores.push(store);
+    assert.deepEqual(upgrades, [{ from: 1, to: MIGRATIONS.length }], 'the upgrade is told of once');
+    for (const type of ['AccessLog', 'UserCallPlay']) {
+      for (const [from, to] of [
+        [-10 * H, null],
+        [-H / 4, base + 3 * H],
+        [base - H / 3, base + 5 * H],
+        [-1, base + H / 2 + 1],
+      ] as const) {
+        const want = entries.filter((e) => e.logType === type && e.eventTimeMs >= from && (to === null || e.eventTimeMs < to)).length;
+        assert.equal((await store.firstPage({ tenantId: '7', logType: type, fromMs: from, toMs: to }, 1)).total, want, `${type} [${from}, ${to})`);
+      }
+    }
+    assert.deepEqual(await store.append('7', entries), { accepted: 0, duplicates: entries.length });
+  });
+
+  it('indexes for the user filter the segments sealed before the index existed', async () => {
+    const t0 = Date.UTC(2025, 0, 1);
+    const entries = Array.from({ length: 700 }, (_, i) => makeEntry('AccessLog', t0 + i * 1000, `{"i":${i}}`, String(i % 5)));
+    const before = await openPostgresStore({ url, poolSize: 2, sealAgeMs: 0, noSealer: true });
+    await before.createTenant({ id: '7', name: 'Acme' });
+    await before.append('7', entries);
+    await before.settle();
+    await before.close();
+    // As the schema before the index (version 4) left it: segments, no postings, none of the later steps.
+    await cluster!.query(
+      url,
+      `DROP TABLE segment_users; DROP TABLE segment_users_pending; DROP TABLE retention; DROP TABLE holds; DROP TABLE tree_receipts; DROP TABLE purge_lease;
+       ${UNDO_SEALED_KEYS}; ${UNDO_COMPACT_CHECKPOINTS}; ${UNDO_KEY_LAST_USED};
+       UPDATE schema_version SET version = 4`,
+    );
+    const store = await open();
+    const pending = await cluster!.query<{ n: string }>(url, 'SELECT count(*) AS n FROM segment_users_pending');
+    assert.equal(Number(pending.rows[0]!.n), 0, 'every segment indexed');
+    const first = await store.firstPage({ tenantId: '7', logType: 'AccessLog', fromMs: t0, toMs: null, user: { field: 'userId', value: '3' } }, 1000);
+    assert.equal(first.total, 140);
+    assert.deepEqual(
+      entriesOf(first).map((e) => e.body),
+      entries.filter((_, i) => i % 5 === 3).map((e) => e.body),
+    );
+  });
+
+  it('gives each month its partition as data arrives, and the rest to DEFAULT', async () => {
+    const store = await open();
+    await store.createTenant({ id: '1', name: 't' });
+    const times = [Date.UTC(2024, 0, 31, 23, 59, 59, 999), Date.UTC(2024, 1, 1), Date.UTC(2025, 11, 15), Date.UTC(1969, 5, 1), Date.UTC(9999, 0, 1)];
+    await store.append(
+      '1',
+      times.map((t) => makeEntry('AccessLog', t)),
+    );
+    assert.deepEqual(await partitions(), { entries_default: 2, entries_y2024m01: 1, entries_y2024m02: 1, entries_y2025m12: 1 });
+    // Another process knows nothing of the partitions yet, and finds them.
+    await (await open()).append('1', [makeEntry('AccessLog', Date.UTC(2024, 0, 2))]);
+    assert.equal((await partitions()).entries_y2024m01, 2);
+    const page = await store.firstPage({ tenantId: '1', logType: 'AccessLog', fromMs: Date.parse('0000-01-01T00:00:00Z'), toMs: null }, 10);
+    assert.equal(page.total, 6);
+  });
+
+  it('moves a month out of DEFAULT when its partition arrives', async () => {
+    const store = await open();
+    await store.createTenant({ id: '1', name: 't' });
+    await store.append('1', [makeEntry('AccessLog', Date.UTC(2024, 0, 1))]);
+    // As if written while 2024-03 had no partition (by a process that could not attach one),
+    // added now as a process adds it: with added_at 0 the store's sealer could take it at once.
+    const early = makeEntry('AccessLog', Date.UTC(2024, 2, 3), '{"early":true}');
+    await cluster!.query(
+      url,
+      `INSERT INTO entries_default (event_time, seq, tid, type_id, body, added_at)
+       SELECT $1, s.last_seq + 1, 1, 1, $2, (extract(epoch FROM now()) * 1000)::int8 FROM entry_seqs s WHERE s.tid = 1`,
+      [early.eventTimeMs, early.body],
+    );
+    await cluster!.query(url, 'INSERT INTO entry_keys_default (tid, event_time, key) VALUES (1, $1, $2)', [
+      early.eventTimeMs,
+      early.key.readBigInt64BE(0).toString(),
+    ]);
+    await cluster!.query(url, 'UPDATE entry_seqs SET last_seq = last_seq + 1 WHERE tid = 1');
+    assert.deepEqual(await store.append('1', [early, makeEntry('AccessLog', Date.UTC(2024, 2, 4))]), { accepted: 1, duplicates: 1 });
+    assert.deepEqual(await partitions(), { entries_default: 0, entries_y2024m01: 1, entries_y2024m03: 2 });
+  });
+
+  it('attaches a month without waiting for one DEFAULT partition while holding another: a read holding segments then reading entries meets no deadlock', async () => {
+    await open();
+    const reader = new pg.Client({ connectionString: url });
+    const pool = new pg.Pool({ connectionString: url, max: 1 });
+    // pool.end() resolves before its clients have closed: the next DROP DATABASE … WITH (FORCE)
+    // may end one, and its error, unheard, would fail whichever test runs then.
+    pool.on('error', () => {});
+    await reader.connect();
+    try {
+      // A page read's order: segments first (held here, in an open transaction), then entries.
+      await reader.query('BEGIN');
+      await reader.query('SELECT FROM segments_default LIMIT 1');
+      const attacher = await pool.connect();
+      const pid = (await attacher.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+      let settled = false;
+      // A deadline far longer than the steps below take on a loaded machine: what is tested is the
+      // order of the locks (a deadlock PostgreSQL would detect within its deadlock_timeout), not the deadline.
+      const attached = attachMonth(attacher, monthOf(Date.UTC(2024, 4, 1)), 60_000).finally(() => {
+        settled = true;
+        attacher.release();
+      });
+      // Until the attach has asked for segments_default (the lock the reader holds).
+      for (let asked = false; !asked && !settled; ) {
+        const q = await cluster!.query<{ query: string }>(url, 'SELECT query FROM pg_stat_activity WHERE pid = $1', [pid]);
+        asked = /segments_default/.test(q.rows[0]?.query ?? '');
+      }
+      // Waited for entries_default while holding segments_default: had the attach held
+      // entries_default while waiting for segments_default, PostgreSQL would fail one of the two.
+      await reader.query('SELECT FROM entries_default LIMIT 1');
+      await reader.query('COMMIT');
+      await attached;
+      assert.equal((await partitions()).entries_y2024m05, 0);
+    } finally {
+      await reader.end();
+      await pool.end();
+    }
+  });
+
+  it('takes table locks all or none: refused with 55P03 once its deadline passes while one is held elsewhere, then granted', async () => {
+    await open();
+    const holder = new pg.Client({ connectionString: url });
+    const pool = new pg.Pool({ connectionString: url, max: 1 });
+    pool.on('error', () => {}); // as above: a client still closing when the database is dropped
+    await holder.connect();
+    const taker = await pool.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT FROM segments_default LIMIT 1');
+      const tables = ['entries_default', 'segments_default'];
+      for (const waitForFirst of [true, false]) {
+        await taker.query('BEGIN');
+        await assert.rejects(lockExclusively(taker, tables, { waitForFirst, deadlineMs: Date.now() + 100 }), { code: '55P03' });
+        await taker.query('ROLLBACK');
+      }
+      // The refused attempts left nothing held: another session locks what the taker asked for first.
+      await holder.query('SET LOCAL lock_timeout = 2000');
+      await holder.query('LOCK TABLE entries_default IN ACCESS EXCLUSIVE MODE');
+      await holder.query('COMMIT');
+      await taker.query('BEGIN');
+      await lockExclusively(taker, tables, { waitForFirst: true, deadlineMs: Date.now() + 100 });
+      const held = await cluster!.query<{ relname: string }>(
+        url,
+        `SELECT c.relname FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+         WHERE l.pid = $1 AND l.mode = 'AccessExclusiveLock' AND l.granted ORDER BY 1`,
+        [(await taker.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid],
+      );
+      assert.deepEqual(
+        held.rows.map((r) => r.relname),
+        tables,
+      );
+      await taker.query('ROLLBACK');
+    } finally {
+      taker.release();
+      await holder.end();
+      await pool.end();
+    }
+  });
+
+  it('routes a long batch into partitions attached while it runs', async () => {
+    const store = await open();
+    await store.createTenant({ id: '1', name: 't' });
+    // Long enough to take several statements: the later months are attached mid-transaction.
+    const batch = [0, 1, 2].flatMap((m) => Array.from({ length: 6000 }, (_, i) => makeEntry('AccessLog', Date.UTC(2023, m, 1) + i)));
+    assert.deepEqual(await store.append('1', batch), { accepted: 18_000, duplicates: 0 });
+    assert.deepEqual(await partitions(), { entries_default: 0, entries_y2023m01: 6000, entries_y2023m02: 6000, entries_y2023m03: 6000 });
+  });
+
+  it('a process that first met a log type in a histogram read appends entries of it (the name known by its number too)', async () => {
+    const first = await open();
+    await first.createTenant({ id: '1', name: 't' });
+    await first.createTenant({ id: '2', name: 'u' });
+    await first.append('1', [makeEntry('UserCallPlay', Date.UTC(2026, 0, 1))]);
+    const other = await open();
+    await other.hourlyTallies({ tenantId: '2', logType: 'UserCallPlay', fromMs: Date.UTC(2026, 0, 1), toMs: Date.UTC(2026, 0, 2) });
+    assert.deepEqual(await other.append('1', [makeEntry('UserCallPlay', Date.UTC(2026, 0, 1, 1))]), { accepted: 1, duplicates: 0 });
+  });
+
+  it('leads every key of the per-tenant tables with the tenant', async () => {
+    await open();
+    const r = await cluster!.query<{ index: string; first: string }>(
+      url,
+      `SELECT i.indexrelid::regclass::text AS index, a.attname AS first
+       FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+       WHERE i.indisunique AND i.indrelid IN
+         ('entries'::regclass, 'entry_keys'::regclass, 'segments'::regclass, 'entry_seqs'::regclass, 'checkpoints'::regclass)`,
+    );
+    assert.equal(r.rows.length, 4);
+    for (const row of r.rows) assert.equal(row.first, 'tid', row.index);
+  });
+
+  it('keeps a snapshot exact when a batch holding lower sequence values commits after a later one', async () => {
+    // Batch A takes its sequence values, then stalls (its partition is locked by the test) while
+    // batch B, for another month, is written and a query starts. Were sequence values handed
+    // out without ordering commits, B would commit first, the query's watermark would pass A's
+    // values, and A's entries would surface in the query's later pages.
+    const TENANT = '42';
+    const june = Date.UTC(2025, 5, 10);
+    const july = Date.UTC(2025, 6, 10);
+    const store = await open();
+    await store.createTenant({ id: TENANT, name: 't' });
+    const seed = Array.from({ length: 20 }, (_, i) => makeEntry('AccessLog', june + i * 1000, `{"seed":${i}}`));
+    await store.append(TENANT, [...seed, makeEntry('AccessLog', july, '{"seed":"july"}')]);
+    const juneTable = (await cluster!.query<{ t: string }>(url, `SELECT tableoid::regclass::text AS t FROM entries WHERE event_time = $1`, [june]))
+      .rows[0]!.t;
+
+    const locker = new pg.Client({ connectionString: url });
+    await locker.connect();
+    try {
+      await locker.query('BEGIN');
+      await locker.query(`LOCK TABLE ${juneTable} IN SHARE MODE`);
+      const a = (await open()).append(
+        TENANT,
+        Array.from({ length: 10 }, (_, i) => makeEntry('AccessLog', june + 100_000 + i, `{"a":${i}}`)),
+      );
+      await waitForWaiters(1);
+      const b = (await open()).append(TENANT, [makeEntry('AccessLog', july + 1, '{"b":1}')]);
+      await waitForWaiters(2, b);
+
+      const query = { tenantId: TENANT, logType: 'AccessLog', fromMs: Date.UTC(2025, 5, 1), toMs: Date.UTC(2025, 7, 1) };
+      const first = await store.firstPage(query, 5);
+      await locker.query('COMMIT');
+      await Promise.all([a, b]);
+
+      const paged = entriesOf(first);
+      for (let page: StoredPage = first; page.next !== null; paged.push(...entriesOf(page))) {
+        page = await store.nextPage(query, page.next, first.watermark, 5);
+      }
+      assert.equal(paged.length, first.total);
+      assert.ok(!paged.some((e) => e.body.includes('"a":')), 'an entry committed after the query began surfaced in it');
+      assert.equal((await store.firstPage(query, 5)).total, 21 + 10 + 1);
+    } finally {
+      await locker.end();
+    }
+  });
+});
