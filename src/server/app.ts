@@ -22,6 +22,7 @@ import { KeyUseRecorder, keyUseWarning } from './key-use.ts';
 import type { LimiterStore } from './limiter/limiter.ts';
 import { MemoryLimiter } from './limiter/memory-limiter.ts';
 import { Metrics } from './metrics.ts';
+import { FIRST_REQUEST_GRACE_MS, NewConnections } from './new-connections.ts';
 import { type LimitKind, RateLimits } from './rate-limits.ts';
 import { CLIENT_CLOSED, logRequest, logUnparsed } from './request-log.ts';
 import { RouteMethods } from './route-methods.ts';
@@ -78,7 +79,10 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
 
   await registerDocs(app, { types: ctx.types, pageSizes: ctx.config, now: new Date(ctx.now()) });
   registerRoutes(app, ctx);
-  closeGracefully(app, options.limiter ? undefined : limiter, keyUses);
+  closeGracefully(app, Math.min(FIRST_REQUEST_GRACE_MS, ctx.config.requestTimeoutMs, ctx.config.drainTimeoutMs), {
+    ownLimiter: options.limiter ? undefined : limiter,
+    keyUses,
+  });
   return app;
 }
 
@@ -284,16 +288,26 @@ function registerRoutes(app: FastifyInstance, ctx: AppContext): void {
 
 /**
  * While closing, keep-alive connections are closed as soon as their in-flight answer is sent,
- * so a graceful stop does not wait for them to time out. `ownLimiter`, made by buildApp, is closed with the app.
+ * so a graceful stop does not wait for them to time out; a connection opened just before the
+ * stop is waited for `firstRequestGraceMs` to send its first request (new-connections.ts).
+ * `ownLimiter`, made by buildApp, is closed with the app.
  */
-function closeGracefully(app: FastifyInstance, ownLimiter: LimiterStore | undefined, keyUses: KeyUseRecorder): void {
+function closeGracefully(
+  app: FastifyInstance,
+  firstRequestGraceMs: number,
+  { ownLimiter, keyUses }: { ownLimiter: LimiterStore | undefined; keyUses: KeyUseRecorder },
+): void {
   let idleSweep: NodeJS.Timeout | undefined;
+  const newConnections = new NewConnections(app.server);
   app.addHook('preClose', async () => {
     markStopping(app.server);
     idleSweep = setInterval(() => app.server.closeIdleConnections(), 50);
+    // Fastify closes the listener once this hook is done.
+    await newConnections.stopping(firstRequestGraceMs);
   });
   app.addHook('onClose', async () => {
     clearInterval(idleSweep);
+    newConnections.stopped();
     // Before the store closes (serve closes the app first): the last uses are not lost.
     await keyUses.stop();
     if (ownLimiter) await ownLimiter.close();

@@ -7,50 +7,15 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig } from '../../src/config.ts';
 import { type RunningServer, startServer } from '../../src/server/start.ts';
 import { basic } from '../support/app.ts';
-import { parseResponse, type RawResponse } from '../support/raw-http.ts';
-
-/** Bytes read from `socket` so far, and a way to wait until they hold `text` `times` times. */
-function reader(socket: Socket): { until(text: string, times?: number): Promise<Buffer>; ended: Promise<Buffer> } {
-  let data = Buffer.alloc(0);
-  const waiters: (() => void)[] = [];
-  socket.on('data', (chunk: Buffer) => {
-    data = Buffer.concat([data, chunk]);
-    for (const w of waiters.splice(0)) w();
-  });
-  const ended = once(socket, 'close').then(() => data);
-  const count = (text: string): number => data.toString('latin1').split(text).length - 1;
-  return {
-    async until(text, times = 1) {
-      while (count(text) < times) await Promise.race([new Promise<void>((r) => waiters.push(r)), ended]);
-      return data;
-    },
-    ended,
-  };
-}
-
-/** Resolves once `port` refuses new connections: the server has begun to stop. */
-async function listenerClosed(port: number): Promise<void> {
-  for (;;) {
-    const refused = await new Promise<boolean>((resolve) => {
-      const s = connect(port, '127.0.0.1');
-      s.once('connect', () => {
-        s.destroy();
-        resolve(false);
-      });
-      s.once('error', () => resolve(true));
-    });
-    if (refused) return;
-    await sleep(10);
-  }
-}
+import { listenerClosed, parseResponse, type RawResponse, reader } from '../support/raw-http.ts';
+import { storedAccessLogs } from '../support/stores.ts';
 
 /** The answers after the interim 100 Continue, split at each status line. */
 function answers(data: Buffer): RawResponse[] {
@@ -109,14 +74,7 @@ describe('stopping the server with connections a proxy keeps open', () => {
       assert.equal(second.headers.connection, 'close', 'the connection is closed after it');
       assert.match(second.headers['x-traceid'] ?? '', /^[0-9a-z]{19}$/);
       assert.equal((JSON.parse(second.body.toString()) as { accepted: number }).accepted, 1);
-      const { openSqliteStore } = await import('../../src/store/sqlite/index.ts');
-      const store = openSqliteStore({ dataDir });
-      try {
-        const page = await store.firstPage({ tenantId: server.bootstrap!.tenantId, logType: 'AccessLog', fromMs: 0, toMs: null }, 10);
-        assert.equal(page.total, 2, 'both entries are stored');
-      } finally {
-        await store.close();
-      }
+      assert.equal(await storedAccessLogs(dataDir, server.bootstrap!.tenantId), 2, 'both entries are stored');
     });
   });
 

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../../src/config.ts';
 import { startServer } from '../../src/server/start.ts';
+import { storedAccessLogs } from '../support/stores.ts';
 
 describe('stopping the server', () => {
   it('closes an upload that is still arriving when the wait for requests in flight ends; nothing of it is stored', { timeout: 60_000 }, async () => {
@@ -41,14 +42,7 @@ describe('stopping the server', () => {
       const outcome = await upload;
       assert.notEqual(outcome, 201, 'the upload was not acknowledged');
       assert.equal(typeof outcome, 'string', `the connection was closed (got ${outcome})`);
-      const { openSqliteStore } = await import('../../src/store/sqlite/index.ts');
-      const store = openSqliteStore({ dataDir });
-      try {
-        const page = await store.firstPage({ tenantId: server.bootstrap!.tenantId, logType: 'AccessLog', fromMs: 0, toMs: null }, 10);
-        assert.equal(page.total, 0, 'nothing of it was stored');
-      } finally {
-        await store.close();
-      }
+      assert.equal(await storedAccessLogs(dataDir, server.bootstrap!.tenantId), 0, 'nothing of it was stored');
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }

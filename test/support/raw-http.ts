@@ -2,9 +2,11 @@
  * A minimal HTTP/1.1 client over a plain TCP socket, for requests that no well-behaved client
  * would send: bytes that are not valid in a URL or a header, bodies that are not UTF-8, headers
  * past the server's size limit. Every request asks for `Connection: close`, so the response
- * ends when the socket does.
+ * ends when the socket does. `reader` follows a connection the caller keeps open and writes to.
  */
-import { connect } from 'node:net';
+import { once } from 'node:events';
+import { connect, type Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface RawRequest {
   readonly method: string;
@@ -101,4 +103,46 @@ export function sendRaw(port: number, bytes: Buffer, timeoutMs = 15_000): Promis
 
 export function request(port: number, r: RawRequest): Promise<RawResponse> {
   return sendRaw(port, formatRequest(r));
+}
+
+/** Bytes read from `socket` so far, and a way to wait until they hold `text` `times` times. */
+export function reader(socket: Socket): { until(text: string, times?: number): Promise<Buffer>; ended: Promise<Buffer> } {
+  let data = Buffer.alloc(0);
+  const waiters: (() => void)[] = [];
+  socket.on('data', (chunk: Buffer) => {
+    data = Buffer.concat([data, chunk]);
+    for (const w of waiters.splice(0)) w();
+  });
+  let closed = false;
+  const ended = once(socket, 'close').then(() => {
+    closed = true;
+    return data;
+  });
+  const count = (text: string): number => data.toString('latin1').split(text).length - 1;
+  return {
+    async until(text, times = 1) {
+      while (count(text) < times) {
+        if (closed) throw new Error(`the connection closed before ${JSON.stringify(text)} came ${times} time(s); it sent ${data.length} bytes`);
+        await Promise.race([new Promise<void>((r) => waiters.push(r)), ended]);
+      }
+      return data;
+    },
+    ended,
+  };
+}
+
+/** Resolves once `port` refuses new connections: the server has begun to stop. */
+export async function listenerClosed(port: number): Promise<void> {
+  for (;;) {
+    const refused = await new Promise<boolean>((resolve) => {
+      const s = connect(port, '127.0.0.1');
+      s.once('connect', () => {
+        s.destroy();
+        resolve(false);
+      });
+      s.once('error', () => resolve(true));
+    });
+    if (refused) return;
+    await sleep(10);
+  }
 }

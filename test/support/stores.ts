@@ -5,6 +5,7 @@
  */
 import { after } from 'node:test';
 import { openPostgresStore } from '../../src/store/postgres/index.ts';
+import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import { type StoreFactory, sqliteFactory } from './app.ts';
 import { startPostgres } from './postgres.ts';
 
@@ -44,4 +45,14 @@ async function start(): Promise<StoreKind[]> {
 export function storeKinds(): Promise<StoreKind[]> {
   kinds ??= start();
   return kinds;
+}
+
+/** How many AccessLog entries of `tenantId` the SQLite store in `dataDir` holds (opened after its server stopped). */
+export async function storedAccessLogs(dataDir: string, tenantId: string): Promise<number> {
+  const store = openSqliteStore({ dataDir });
+  try {
+    return (await store.firstPage({ tenantId, logType: 'AccessLog', fromMs: 0, toMs: null }, 10)).total;
+  } finally {
+    await store.close();
+  }
 }
