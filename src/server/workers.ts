@@ -9,7 +9,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Config } from '../config.ts';
 import { answerClusterMetrics } from './cluster-metrics.ts';
-import { type Listening, prepareStore, startServer } from './start.ts';
+import { type Listening, type Prepared, prepareStore, startServer } from './start.ts';
 import { checkBeforeStart } from './start-checks.ts';
 import { onStopSignal } from './stop-signals.ts';
 
@@ -37,15 +37,26 @@ const ANNOUNCE_WAIT_MS = 15_000;
 const CRASH_WINDOW_MS = 30_000;
 const MAX_CRASHES = 5;
 
+/**
+ * The primary's part of a start: the checks, then the store prepared and closed again. It runs
+ * none of the store's background work: the workers do, and on PostgreSQL the sealer's first
+ * round (which plans a search of every month's partition) would begin at once and hold the
+ * close, and with it every worker's start, until it ended.
+ */
+export async function preparePrimary(config: Config, options: { demo?: boolean; gongRetention?: boolean }): Promise<Prepared> {
+  await checkBeforeStart(config);
+  const prepared = await prepareStore(config, { ...options, background: false });
+  await prepared.store.close();
+  return prepared;
+}
+
 /** Runs the primary; resolves with the exit code once every worker has stopped. */
 export async function runPrimary(
   config: Config,
   workers: number,
   options: { demo?: boolean; gongRetention?: boolean; onListening(listening: Listening): void },
 ): Promise<number> {
-  await checkBeforeStart(config);
-  const prepared = await prepareStore(config, options);
-  await prepared.store.close();
+  const prepared = await preparePrimary(config, options);
   answerClusterMetrics();
 
   return new Promise<number>((resolve) => {
