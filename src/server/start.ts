@@ -16,7 +16,6 @@ import { BackgroundPurge } from '../store/background-purge.ts';
 import { type OpenStoreOptions, openStore } from '../store/open.ts';
 import { effectiveRetention } from '../store/retention-policy.ts';
 import type { PurgeReceipt, Store } from '../store/store.ts';
-import { buildApp } from './app.ts';
 import type { LimiterStore } from './limiter/limiter.ts';
 import { createHeldLogger, resolveLogFormat } from './logger.ts';
 
@@ -181,6 +180,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       const { RedisLimiter } = await import('./limiter/redis-limiter.ts');
       limiter = await RedisLimiter.connect({ url: config.redisUrl });
     }
+    // Loaded here, not with this module: the primary of `serve --workers` prepares the store
+    // through this module and forks the workers only after, and never serves.
+    const { buildApp } = await import('./app.ts');
     app = await buildApp({ config, store, logger, ...(limiter && { limiter }), ...(options.clusterMetrics && { clusterMetrics: true }) });
     const where = `${store.kind} store, rate limits counted in ${limiter ? 'redis' : 'memory'}`;
     await app.listen({ port: config.port, host: config.host, listenTextResolver: (address) => `listening on ${address} (${where})` });
