@@ -9,9 +9,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { openPostgresStore } from '../../src/store/postgres/index.ts';
-import { makeEntry } from '../store/contract/store.contract.ts';
 import { runCli } from '../support/cli.ts';
+import { HOT_YEARS, hotYearsDatabase } from '../support/hot-years.ts';
 import { startPostgres } from '../support/postgres.ts';
 
 const { cluster, skip } = await startPostgres({ statementStats: true });
@@ -26,20 +25,7 @@ describe('brief commands on a PostgreSQL store', { skip }, () => {
   const hot = async () => Number((await cluster!.query<{ n: string }>(url, 'SELECT count(*) AS n FROM entries')).rows[0]!.n);
 
   before(async () => {
-    url = await cluster!.createDatabase();
-    const store = await openPostgresStore({ url, noSealer: true });
-    try {
-      await store.createTenant({ id: '7', name: 'Brief' });
-      // A month a year since 2000: sealing them is work a command would wait for.
-      const entries = [];
-      for (let y = 2000; y < 2026; y++) entries.push(makeEntry('AccessLog', Date.UTC(y, 5, 1), `{"y":${y}}`));
-      await store.append('7', entries);
-    } finally {
-      await store.close();
-    }
-    // Added long ago: old enough for any sealer to seal.
-    await cluster!.query(url, 'UPDATE entries SET added_at = 0');
-    await cluster!.query(url, 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+    url = await hotYearsDatabase(cluster!, 'Brief');
   });
 
   /** How often statements like `like` were planned and run since the last reset. */
@@ -63,7 +49,7 @@ describe('brief commands on a PostgreSQL store', { skip }, () => {
       const r = await runCli([...args, '--database-url', url]);
       assert.equal(r.code, 0, r.stderr);
     }
-    assert.equal(await hot(), 26, 'the hot entries are still hot');
+    assert.equal(await hot(), HOT_YEARS, 'the hot entries are still hot');
     assert.deepEqual(await stats(SEALER_SEARCH), { plans: 0, calls: 0 }, "the sealer's search");
     assert.deepEqual(await stats('%LEFT JOIN segments s%'), { plans: 0, calls: 0 }, 'the search for segments left to index');
   });

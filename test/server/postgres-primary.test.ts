@@ -7,9 +7,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { preparePrimary } from '../../src/server/workers.ts';
-import { openPostgresStore } from '../../src/store/postgres/index.ts';
-import { makeEntry } from '../store/contract/store.contract.ts';
 import { testConfig } from '../support/app.ts';
+import { HOT_YEARS, hotYearsDatabase } from '../support/hot-years.ts';
 import { startPostgres } from '../support/postgres.ts';
 
 const { cluster, skip } = await startPostgres({ statementStats: true });
@@ -19,19 +18,7 @@ describe("serve --workers: the primary's preparation on a PostgreSQL store", { s
   let url: string;
 
   before(async () => {
-    url = await cluster!.createDatabase();
-    const store = await openPostgresStore({ url, noSealer: true });
-    try {
-      await store.createTenant({ id: '7', name: 'Primary' });
-      // A month a year: hot entries old enough for any sealer to seal.
-      const entries = [];
-      for (let y = 2000; y < 2026; y++) entries.push(makeEntry('AccessLog', Date.UTC(y, 5, 1), `{"y":${y}}`));
-      await store.append('7', entries);
-    } finally {
-      await store.close();
-    }
-    await cluster!.query(url, 'UPDATE entries SET added_at = 0');
-    await cluster!.query(url, 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+    url = await hotYearsDatabase(cluster!, 'Primary');
   });
 
   it('runs no sealing round', async () => {
@@ -45,6 +32,6 @@ describe("serve --workers: the primary's preparation on a PostgreSQL store", { s
     );
     assert.equal(Number(r.rows[0]!.calls), 0, "the sealer's search");
     const hot = await cluster!.query<{ n: string }>(url, 'SELECT count(*) AS n FROM entries');
-    assert.equal(Number(hot.rows[0]!.n), 26, 'the hot entries are still hot');
+    assert.equal(Number(hot.rows[0]!.n), HOT_YEARS, 'the hot entries are still hot');
   });
 });
