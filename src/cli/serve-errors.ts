@@ -6,7 +6,7 @@
  * serves every command that opens the store (`tenants`, `keys`, `ingest`, `seed`, `sync`), not
  * only `serve`.
  */
-import { accessSync, constants, mkdtempSync, rmdirSync, statSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, rmdirSync, statfsSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Config } from '../config.ts';
@@ -22,6 +22,8 @@ interface SystemError {
   address?: unknown;
   port?: unknown;
   message?: unknown;
+  /** Set by the store when the failure was about log-witness.db (src/store/log-witness.ts). */
+  witnessFile?: unknown;
 }
 
 const CAUSES: Readonly<Record<string, string>> = {
@@ -157,7 +159,8 @@ function dataDirFailure(e: SystemError, config: Pick<Config, 'dataDir'>, names: 
     const where = e.path === dir ? '' : `${e.path}: `;
     return `cannot write to the data directory ${dir} (${where}${CAUSES[code]}); ${fixFor(code, use, dir)}`;
   }
-  switch (code) {
+  if (typeof e.witnessFile === 'string') return witnessFailure(code, e.witnessFile, use);
+  switch (sqliteCode(code)) {
     case 'SQLITE_NOTADB':
     case 'SQLITE_CORRUPT':
       return (
@@ -167,7 +170,6 @@ function dataDirFailure(e: SystemError, config: Pick<Config, 'dataDir'>, names: 
     case 'SQLITE_CANTOPEN':
       return cannotOpen(dir, file, use);
     case 'SQLITE_READONLY':
-    case 'SQLITE_READONLY_DIRECTORY':
     case 'SQLITE_PERM':
     case 'SQLITE_AUTH':
       return `${file} cannot be written (read-only file, folder or file system); ${use}, or fix its permissions`;
@@ -180,7 +182,59 @@ function dataDirFailure(e: SystemError, config: Pick<Config, 'dataDir'>, names: 
     case 'SQLITE_FULL':
       return `the disk holding ${file} is full; free some space or ${use}`;
     case 'SQLITE_IOERR':
+      // SQLite says "disk I/O error" when it cannot grow its -shm file on a full disk.
+      if (isFull(dir)) return `the disk holding ${file} is full; free some space or ${use}`;
       return `the disk reported an I/O error on ${file}; check the disk, or ${use}`;
+    default:
+      return undefined;
+  }
+}
+
+/** A code of SQLite's without its extended part (`SQLITE_IOERR_SHMSIZE` is an `SQLITE_IOERR`); other codes as they are. */
+function sqliteCode(code: string): string {
+  return /^SQLITE_[A-Z]+/.exec(code)?.[0] ?? code;
+}
+
+/** Whether the file system holding `dir` has (next to) no room left for this user. */
+function isFull(dir: string): boolean {
+  try {
+    const fs = statfsSync(dir);
+    return fs.bavail * fs.bsize < FULL_BELOW_BYTES;
+  } catch {
+    return false;
+  }
+}
+
+/** Free space under which a disk counts as full: less than SQLite's -shm needs to grow (32 KiB) and a few pages besides. */
+const FULL_BELOW_BYTES = 256 * 1024;
+
+/**
+ * Why `log-witness.db` (the record of the largest checkpoint signed per tenant) could not be
+ * opened. The database itself is not at fault, and is never the file to move away for it.
+ */
+function witnessFailure(code: string, witness: string, use: string): string | undefined {
+  const what = `${witness} (the record of the checkpoints signed, beside the store unless LOGWARDEN_LOG_WITNESS_DIR says otherwise)`;
+  switch (sqliteCode(code)) {
+    case 'SQLITE_NOTADB':
+    case 'SQLITE_CORRUPT':
+      return (
+        `${what} is ${code === 'SQLITE_NOTADB' ? 'not an SQLite file' : 'a damaged SQLite file'}; the store itself is not at fault. ` +
+        'Put back a copy of it made while no server ran, or move it away: the next start makes a new one from the checkpoints the store holds ' +
+        '(it then cannot tell whether the store was put back to an earlier state before that start)'
+      );
+    case 'SQLITE_FULL':
+      return `the disk holding ${witness} is full; free some space or ${use}`;
+    case 'SQLITE_IOERR':
+      if (isFull(dirname(witness))) return `the disk holding ${witness} is full; free some space or ${use}`;
+      return `the disk reported an I/O error on ${witness}; check the disk, or ${use}`;
+    case 'SQLITE_CANTOPEN':
+    case 'SQLITE_READONLY':
+    case 'SQLITE_PERM':
+    case 'SQLITE_AUTH':
+      return `${what} cannot be opened for writing (it must be a file this user can read and write, in a directory it can write); fix its permissions, or ${use}`;
+    case 'SQLITE_BUSY':
+    case 'SQLITE_LOCKED':
+      return `${what} is held by another process; try again once that process is done`;
     default:
       return undefined;
   }

@@ -31,39 +31,45 @@ export class LogWitness {
   private readonly q;
 
   constructor(dir: string) {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
     const path = join(dir, WITNESS_FILE);
-    // Owner-only, as every file of the data directory (SQLite gives its -wal and -shm this file's mode).
     try {
-      closeSync(openSync(path, 'wx', 0o600));
-      chmodSync(path, 0o600);
-    } catch {
-      // Already there (prepareDataDir tightened it), or SQLite says below why it cannot be opened.
-    }
-    this.db = new Database(path);
-    try {
-      this.db.pragma('journal_mode = WAL');
-      // Losing the last writes to a power cut only makes the witness see less.
-      this.db.pragma('synchronous = NORMAL');
-      this.db.pragma('busy_timeout = 10000');
-      this.db.exec('CREATE TABLE IF NOT EXISTS signed (origin TEXT PRIMARY KEY, size INTEGER NOT NULL, root BLOB NOT NULL) WITHOUT ROWID');
-      // The verifier key, so that an origin the database lost can be told from another deployment's.
-      const columns = this.db.prepare<[], { name: string }>("SELECT name FROM pragma_table_info('signed')").all();
-      if (!columns.some((c) => c.name === 'key')) this.db.exec('ALTER TABLE signed ADD COLUMN key TEXT');
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      // Owner-only, as every file of the data directory (SQLite gives its -wal and -shm this file's mode).
+      try {
+        closeSync(openSync(path, 'wx', 0o600));
+        chmodSync(path, 0o600);
+      } catch {
+        // Already there (prepareDataDir tightened it), or SQLite says below why it cannot be opened.
+      }
+      this.db = new Database(path);
+      try {
+        this.db.pragma('journal_mode = WAL');
+        // Losing the last writes to a power cut only makes the witness see less.
+        this.db.pragma('synchronous = NORMAL');
+        this.db.pragma('busy_timeout = 10000');
+        this.db.exec('CREATE TABLE IF NOT EXISTS signed (origin TEXT PRIMARY KEY, size INTEGER NOT NULL, root BLOB NOT NULL) WITHOUT ROWID');
+        // The verifier key, so that an origin the database lost can be told from another deployment's.
+        const columns = this.db.prepare<[], { name: string }>("SELECT name FROM pragma_table_info('signed')").all();
+        if (!columns.some((c) => c.name === 'key')) this.db.exec('ALTER TABLE signed ADD COLUMN key TEXT');
+      } catch (err) {
+        this.db.close();
+        throw err;
+      }
+      this.q = {
+        get: this.db.prepare<[string], Witnessed>('SELECT size, root FROM signed WHERE origin = ?'),
+        put: this.db.prepare<[string, number, Buffer, string]>(
+          `INSERT INTO signed (origin, size, root, key) VALUES (?, ?, ?, ?)
+           ON CONFLICT (origin) DO UPDATE SET size = excluded.size, root = excluded.root, key = excluded.key WHERE excluded.size > signed.size`,
+        ),
+        under: this.db.prepare<[string, string], WitnessedOrigin>(
+          'SELECT origin, size, root, key FROM signed WHERE origin > ? AND origin < ? ORDER BY origin',
+        ),
+      };
     } catch (err) {
-      this.db.close();
+      // Said with the file it was about: the start-up message then names the witness, not logwarden.db.
+      if (typeof err === 'object' && err !== null) Object.assign(err, { witnessFile: path });
       throw err;
     }
-    this.q = {
-      get: this.db.prepare<[string], Witnessed>('SELECT size, root FROM signed WHERE origin = ?'),
-      put: this.db.prepare<[string, number, Buffer, string]>(
-        `INSERT INTO signed (origin, size, root, key) VALUES (?, ?, ?, ?)
-         ON CONFLICT (origin) DO UPDATE SET size = excluded.size, root = excluded.root, key = excluded.key WHERE excluded.size > signed.size`,
-      ),
-      under: this.db.prepare<[string, string], WitnessedOrigin>(
-        'SELECT origin, size, root, key FROM signed WHERE origin > ? AND origin < ? ORDER BY origin',
-      ),
-    };
   }
 
   get path(): string {

@@ -220,6 +220,37 @@ describe('serve: start-up errors a person understands', () => {
     assertFriendly(r, new RegExp(`${join(data, 'logwarden.db')} is not a readable logwarden database .*restore it from a backup, or move it away`));
   });
 
+  it('a log-witness.db that is not a database is named as such, never logwarden.db, which is not at fault', async () => {
+    const data = join(dir, 'bad-witness');
+    mkdirSync(data, { mode: 0o700 });
+    writeFileSync(join(data, 'log-witness.db'), 'this is not an SQLite database '.repeat(200), { mode: 0o600 });
+    const r = await runCli(['serve', '--data-dir', data, '--port', '0']);
+    assertFriendly(
+      r,
+      new RegExp(
+        `${join(data, 'log-witness.db')} \\(the record of the checkpoints signed.*\\) is not an SQLite file; the store itself is not at fault\\. ` +
+          'Put back a copy of it made while no server ran, or move it away: the next start makes a new one',
+      ),
+    );
+    assert.doesNotMatch(r.stderr, /logwarden\.db\b/);
+  });
+
+  it('a full disk at start-up, said as such for the file SQLite could not grow, not as "disk I/O error"', async (t) => {
+    // A small file system of its own, in a mount namespace: root only, where unshare is allowed.
+    const small = join(dir, 'small-disk');
+    mkdirSync(small);
+    const fill =
+      'mount -t tmpfs -o size=4m,mode=0700 tmpfs "$0" && cp -a "$1/." "$0/" && shift && { dd if=/dev/zero of="$0/filler" bs=64k 2>/dev/null; exec "$@"; }';
+    if (!root || spawnSync('unshare', ['-m', 'sh', '-c', 'mount -t tmpfs tmpfs "$0"', small]).status !== 0)
+      return t.skip('needs root and unshare -m to mount a small file system');
+    // A store made, closed cleanly (no -wal, no -shm left), then opened on a full disk.
+    const store = join(dir, 'store-to-fill');
+    const made = await runCli(['tenants', 'create', '--name', 'full', '--data-dir', store]);
+    assert.equal(made.code, 0, made.stderr);
+    const r = await runCliProcess(['serve', '--data-dir', small, '--port', '0'], { as: ['unshare', '-m', 'sh', '-c', fill, small, store] });
+    assertFriendlyLast(r, new RegExp(`the disk holding ${join(small, 'logwarden.db')} is full; free some space or use --data-dir`));
+  });
+
   it('a Redis URL that leads nowhere, said once before the store is touched, without its password', async () => {
     const data = join(dir, 'redis');
     const url = 'redis://:redis-pw-71c@127.0.0.1:1';
