@@ -264,7 +264,8 @@ export interface Store {
   /**
    * The first page (up to `limit` entries) of a query together with its total and snapshot
    * watermark, read consistently. Stored data that fails its checks rejects with
-   * CorruptSegmentError (for this and `nextPage`): no entry of it is returned.
+   * CorruptSegmentError (CorruptEntryError for a row not yet sealed; for this and `nextPage`):
+   * no entry of it is returned.
    */
   firstPage(query: EntryQuery, limit: number): Promise<FirstPage>;
 
@@ -497,6 +498,19 @@ export class CorruptSegmentError extends CodedError {
   ) {
     super(`stored segment${segmentId === undefined ? '' : ` ${segmentId}`} is corrupt: ${problem}`);
     this.name = 'CorruptSegmentError';
+  }
+}
+
+/**
+ * Raised when a stored entry not yet sealed (a hot row) fails its check: its text and event
+ * time no longer give the digest stored with it when it was ingested. Its bytes are never served
+ * nor sealed. The message names the row, never its content.
+ */
+export class CorruptEntryError extends CodedError {
+  override readonly code = 'corrupt_segment';
+  constructor(message: string) {
+    super(message);
+    this.name = 'CorruptEntryError';
   }
 }
 

@@ -59,6 +59,7 @@ import { type LeafRecord, leafRecordOf } from '../tree-leaf-records.ts';
 import { reportTreeProgress, type TreeOptions } from '../tree-upgrade.ts';
 import { countPosted, userHourlyTallies, userPage, wholeHours } from '../user-filter.ts';
 import { prepareDataDir } from './data-dir.ts';
+import { type HotRowCheck, hotRowCheck } from './hot-rows.ts';
 import { migrate, SCHEMA_VERSION } from './migrations.ts';
 import { SqlitePurge } from './purge.ts';
 import { SqliteRetention } from './retention.ts';
@@ -206,6 +207,8 @@ export class SqliteStore implements Store {
 
   private readonly segments: Segments;
   private readonly sealer: Sealer;
+  /** Holds a hot row against its digest before its text is served (hot-rows.ts). */
+  private readonly checkHot: HotRowCheck;
   /** Whether this process seals (not with `noSealer`). */
   private readonly sealing: boolean;
   private readonly owners = new Map<string, Owner>();
@@ -222,6 +225,7 @@ export class SqliteStore implements Store {
   ) {
     this.now = options.now ?? Date.now;
     this.segments = new Segments(db, new SegmentCache(options.segmentCacheBytes));
+    this.checkHot = hotRowCheck(db);
     this.q = {
       // Hot rows after a position: seeking on the time alone, then stepping over the run of
       // that very time up to the position's sequence (a row-value comparison would make SQLite
@@ -371,6 +375,7 @@ export class SqliteStore implements Store {
       intervalMs: options.sealIntervalMs ?? 1000,
       now: this.now,
       report: options.onBackgroundError ?? reportToStderr,
+      check: this.checkHot,
     });
     // Read-only: a store of this version as written (a backup being checked), no work of its own.
     if (db.readonly) return;
@@ -599,13 +604,19 @@ export class SqliteStore implements Store {
     if (user !== undefined) {
       const hot: HotEntry[] = this.q.hotOfUser
         .all(tid, typeId, after.timeMs, after.timeMs, after.seq, toMs, watermark, `$.${user.field}`, user.value, limit + 1)
-        .map(([timeMs, seq, body]) => ({ timeMs, seq, body }));
+        .map(([timeMs, seq, body]) => this.checkedHot(owner, timeMs, seq, body));
       return userPage(this.segments.posted(owner, user, after), hot, user, { after, toMs, watermark, limit });
     }
     const hot: HotEntry[] = this.q.hot
       .all(tid, typeId, after.timeMs, after.timeMs, after.seq, toMs, watermark, limit + 1)
-      .map(([timeMs, seq, body]) => ({ timeMs, seq, body }));
+      .map(([timeMs, seq, body]) => this.checkedHot(owner, timeMs, seq, body));
     return mergePage(this.segments.after(owner, after, toMs), hot, { after, toMs, watermark, limit });
+  }
+
+  /** A hot row read for a page, once held against its digest (hot-rows.ts). */
+  private checkedHot(owner: Owner, timeMs: number, seq: number, body: Buffer): HotEntry {
+    this.checkHot(owner.tid, owner.names.logType, timeMs, seq, body);
+    return { timeMs, seq, body };
   }
 
   /** Entries with `fromMs <= eventTime < toMs`, hot and sealed (inside a read transaction). */

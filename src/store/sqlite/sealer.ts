@@ -23,6 +23,7 @@ import type Database from 'better-sqlite3';
 import { SEGMENT_BYTES, SEGMENT_ENTRIES, type SegmentEntry } from '../segment-codec.ts';
 import { cutSegments, type HotEntry, mergeEntries, precedes } from '../segment-pages.ts';
 import { type BackgroundErrorReporter, backgroundProblem } from '../store.ts';
+import type { HotRowCheck } from './hot-rows.ts';
 import type { Owner, SegmentRow, Segments } from './segments.ts';
 
 /**
@@ -56,6 +57,8 @@ export interface SealerOptions {
   readonly now: () => number;
   /** Told of a failure of background work, once per distinct failure while they repeat. */
   readonly report: BackgroundErrorReporter;
+  /** Holds a hot row against its digest before it is sealed: a checksum must never vouch for altered text. */
+  readonly check: HotRowCheck;
 }
 
 type HotRow = [seq: number, tid: number, typeId: number, timeMs: number, body: Buffer, storedAt: number];
@@ -181,15 +184,16 @@ export class Sealer {
     if (first === undefined) return 0;
     const [, tid, typeId, , , firstStoredAt] = first;
     if (!this.ripe(firstStoredAt, nowMs)) return 0;
+    const owner = this.ownerOf(tid, typeId);
     const mine: HotEntry[] = [];
     const seqs: number[] = [];
     for (const [seq, rowTid, rowTypeId, timeMs, body, storedAt] of rows) {
       if (!this.ripe(storedAt, nowMs)) break;
       if (rowTid !== tid || rowTypeId !== typeId) continue;
+      this.options.check(tid, owner.names.logType, timeMs, seq, body);
       mine.push({ seq, timeMs, body });
     }
     mine.sort((a, b) => a.timeMs - b.timeMs || a.seq - b.seq);
-    const owner = this.ownerOf(tid, typeId);
 
     // Rows by the segment they fall before (late entries), and those after every segment.
     const into: { segment: SegmentRow; rows: HotEntry[] }[] = [];
@@ -242,6 +246,7 @@ export class Sealer {
       if (!this.ripe(storedAt, nowMs) || taken.has(seq)) continue;
       if (prev && !precedes(prev.lastTime, prev.lastSeq, timeMs, seq)) continue;
       if (precedes(segment.lastTime, segment.lastSeq, timeMs, seq)) continue;
+      this.options.check(owner.tid, owner.names.logType, timeMs, seq, body);
       out.push({ seq, timeMs, body });
     }
     return out;
