@@ -260,6 +260,33 @@ describe('SQLite verifiable log', () => {
     }
   });
 
+  it('the write-ahead log deleted after a crash: the commits it held are missed, and the refusal names that file', async () => {
+    let store: SqliteStore = openSqliteStore({ dataDir: dir });
+    await store.createTenant({ id: A, name: 'A' });
+    await store.append(A, [makeEntry('AccessLog', T0), makeEntry('AccessLog', T0 + 1)]);
+    await store.close();
+    store = openSqliteStore({ dataDir: dir });
+    await store.append(A, [makeEntry('AccessLog', T0 + 2)]);
+    // The database file as a crash leaves it, the last commit only in logwarden.db-wal; then that file deleted.
+    const stale = join(dir, 'stale.db');
+    copyFileSync(join(dir, DATABASE_FILE), stale);
+    await store.close();
+    for (const suffix of ['-wal', '-shm']) rmSync(join(dir, `${DATABASE_FILE}${suffix}`), { force: true });
+    copyFileSync(stale, join(dir, DATABASE_FILE));
+
+    store = openSqliteStore({ dataDir: dir });
+    try {
+      await assert.rejects(
+        store.append(A, [makeEntry('AccessLog', T0 + 5)]),
+        new RegExp(
+          `its last checkpoint is of size 2, but one of size 3 was signed \\(a backup put back\\? or ${join(dir, DATABASE_FILE)}-wal deleted or lost`,
+        ),
+      );
+    } finally {
+      await store.close();
+    }
+  });
+
   it('a witness kept outside the data directory (witnessDir) catches the whole directory put back, witness and all', async () => {
     const data = join(dir, 'data');
     const witnessDir = join(dir, 'elsewhere', 'witness');

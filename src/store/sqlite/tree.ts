@@ -213,8 +213,9 @@ export class SqliteTree {
     if (seen && (seen.size > size || (seen.size === size && last !== undefined && !seen.root.equals(last.rootHash)))) {
       throw new StoreRolledBackError(
         `the store holds an earlier state of the log of ${origin} than it signed: its last checkpoint is of size ${size}, ` +
-          `but one of size ${seen.size} was signed (a backup put back?). Signing on would contradict checkpoints verifiers may have seen, ` +
-          `so nothing is signed. Put back a newer copy; or begin a new series of checkpoints with a new LOGWARDEN_LOG_ORIGIN_PREFIX; ` +
+          `but one of size ${seen.size} was signed (a backup put back? or ${this.db.name}-wal deleted or lost while no process had the store open: ` +
+          'it holds the latest commits until SQLite folds them into the database). Signing on would contradict checkpoints verifiers may have seen, ' +
+          `so nothing is signed. Put back a newer copy (or that -wal file, beside the database, before any process opens it); or begin a new series of checkpoints with a new LOGWARDEN_LOG_ORIGIN_PREFIX; ` +
           `or, to go on from this state knowing verifiers that saw later checkpoints will report a fork, delete ${this.witness.path}`,
       );
     }
