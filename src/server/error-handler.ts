@@ -79,7 +79,12 @@ export function classify(err: unknown): {
   // Typed failures from below the routes (the store's) keep their code; a 5xx's message is
   // logged with the error, never sent.
   if (err instanceof CodedError) {
-    return { code: err.code, messages: ERROR_STATUS[err.code] >= 500 ? [INTERNAL_MESSAGE] : [err.message], headers: {} };
+    return {
+      code: err.code,
+      messages: ERROR_STATUS[err.code] >= 500 ? [INTERNAL_MESSAGE] : [err.message],
+      headers: {},
+      ...(err.code === 'corrupt_segment' && { context: { detail: DAMAGED_STORE } }),
+    };
   }
   const fe = err as Partial<FastifyError> & { validation?: ValidationItem[] };
   if (fe && typeof fe === 'object') {
@@ -106,7 +111,21 @@ export function classify(err: unknown): {
   if (isTimedOut(err)) return { code: 'unavailable', messages: [TIMED_OUT_MESSAGE], headers: { 'retry-after': '1' } };
   // The disk under the store is full: nothing was stored; the client may retry once space is freed.
   if (isOutOfSpace(err)) return { code: 'unavailable', messages: [OUT_OF_SPACE_MESSAGE], headers: { 'retry-after': '5' } };
+  // SQLite found the database file damaged: a 500 as any fault, and the operator is told what to do.
+  if (isDamaged(err)) return { code: 'internal', messages: [INTERNAL_MESSAGE], headers: {}, context: { detail: DAMAGED_STORE } };
   return { code: 'internal', messages: [INTERNAL_MESSAGE], headers: {} };
+}
+
+/** What the log adds to a failure caused by stored data damaged on disk (its error says where). */
+export const DAMAGED_STORE =
+  'the store holds damaged data (a disk fault, or a file changed outside logwarden): nothing of it was served. ' +
+  "Stop every logwarden process of the store, check it (SQLite: sqlite3 logwarden.db 'PRAGMA integrity_check'), " +
+  'and restore the latest backup (logwarden restore; see README, Operations)';
+
+/** Whether SQLite failed because the database file is damaged (SQLITE_CORRUPT and its extended codes, SQLITE_NOTADB). */
+function isDamaged(err: unknown): boolean {
+  const code = err instanceof Error ? (err as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && /^SQLITE_(CORRUPT|NOTADB)(_|$)/.test(code);
 }
 
 /** What a client is told while the store's disk is full (`/readyz` says the same for a while after). */

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -16,6 +16,7 @@ import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import type { NewEntry } from '../../src/logs/entry.ts';
+import { DAMAGED_STORE } from '../../src/server/error-handler.ts';
 import { createLogger } from '../../src/server/logger.ts';
 import type { SegmentCache } from '../../src/store/segment-cache.ts';
 import { decodeSegment, SEGMENT_BYTES } from '../../src/store/segment-codec.ts';
@@ -209,6 +210,54 @@ describe('sqlite segments', () => {
         const line = log.split('\n').find((l) => l.includes(body.requestId) && l.includes('CorruptSegmentError'));
         assert.ok(line, 'a log line with the request id names the corrupt segment');
         assert.match(line, new RegExp(`segment ${seg.id} is corrupt: checksum mismatch`));
+        assert.equal(JSON.parse(line).detail, DAMAGED_STORE, 'the line says what to do');
+        assert.doesNotMatch(line, /payload-/);
+      } finally {
+        await t2.app.close();
+        await fresh.close();
+      }
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('answers a database file SQLite finds malformed with a generic 500 and a log line saying what to do', async () => {
+    const dir = tempDir();
+    const sink = new PassThrough();
+    let log = '';
+    sink.on('data', (d) => (log += d));
+    const store = openSqliteStore({ dataDir: dir, sealIntervalMs: 3_600_000 });
+    const t = await startTestApp({ store, logger: createLogger('info', sink) });
+    try {
+      const entries = Array.from({ length: 5 }, (_, i) => ({
+        eventTime: new Date(T0 + i * 1000).toISOString(),
+        logRecord: { secret: `payload-${i}` },
+      }));
+      assert.equal((await t.ingest('AccessLog', entries)).statusCode, 201);
+      // The b-tree page of the entries' time index overwritten in the file: SQLite says SQLITE_CORRUPT.
+      const db = new Database(join(dir, DATABASE_FILE));
+      db.pragma('wal_checkpoint(TRUNCATE)');
+      const root = db.prepare<[], number>("SELECT rootpage FROM sqlite_schema WHERE name = 'entries_by_time'").pluck().get()!;
+      const pageSize = db.pragma('page_size', { simple: true }) as number;
+      db.close();
+      const fd = openSync(join(dir, DATABASE_FILE), 'r+');
+      writeSync(fd, Buffer.alloc(64, 0xff), 0, 64, (root - 1) * pageSize);
+      closeSync(fd);
+      const fresh = openSqliteStore({ dataDir: dir, sealIntervalMs: 3_600_000 });
+      const t2 = await startTestApp({ store: fresh, logger: createLogger('info', sink) });
+      try {
+        const res = await t2.app.inject({
+          method: 'GET',
+          url: `/v2/logs?logType=AccessLog&fromDateTime=${new Date(T0).toISOString()}`,
+          headers: { authorization: basic(t.key) },
+        });
+        assert.equal(res.statusCode, 500, res.body);
+        assert.deepEqual(res.json().errors, ['Internal server error']);
+        const line = log.split('\n').find((l) => l.includes(res.json().requestId) && l.includes('"status":500'));
+        assert.ok(line, 'a log line with the request id');
+        const parsed = JSON.parse(line);
+        assert.match(parsed.err.code, /^SQLITE_CORRUPT/);
+        assert.equal(parsed.detail, DAMAGED_STORE);
         assert.doesNotMatch(line, /payload-/);
       } finally {
         await t2.app.close();
