@@ -110,7 +110,14 @@ export function classify(err: unknown): {
   // was kept (its transaction is rolled back); the client may retry.
   if (isTimedOut(err)) return { code: 'unavailable', messages: [TIMED_OUT_MESSAGE], headers: { 'retry-after': '1' } };
   // The disk under the store is full: nothing was stored; the client may retry once space is freed.
-  if (isOutOfSpace(err)) return { code: 'unavailable', messages: [OUT_OF_SPACE_MESSAGE], headers: { 'retry-after': '5' } };
+  if (isOutOfSpace(err)) {
+    return {
+      code: 'unavailable',
+      messages: [OUT_OF_SPACE_MESSAGE],
+      headers: { 'retry-after': '5' },
+      ...(isWriteRefused(err) && { context: { detail: WRITE_REFUSED } }),
+    };
+  }
   // SQLite found the database file damaged: a 500 as any fault, and the operator is told what to do.
   if (isDamaged(err)) return { code: 'internal', messages: [INTERNAL_MESSAGE], headers: {}, context: { detail: DAMAGED_STORE } };
   return { code: 'internal', messages: [INTERNAL_MESSAGE], headers: {} };
@@ -137,8 +144,24 @@ export const OUT_OF_SPACE_MESSAGE = 'store out of disk space; nothing was stored
  */
 export function isOutOfSpace(err: unknown): boolean {
   const code = err instanceof Error ? (err as { code?: unknown }).code : undefined;
-  return code === 'SQLITE_FULL' || code === '53100' || code === 'ENOSPC';
+  return code === 'SQLITE_FULL' || code === '53100' || code === 'ENOSPC' || code === 'EDQUOT' || isWriteRefused(err);
 }
+
+/**
+ * Whether SQLite could not write to, or grow, a file of the store. It says SQLITE_FULL only
+ * for ENOSPC: past a disk quota (EDQUOT) or the process's file-size limit (EFBIG) the same
+ * refusal is SQLITE_IOERR_WRITE, and a -shm it cannot grow is SQLITE_IOERR_SHMSIZE. The
+ * transaction did not commit (its frames are not all written), so nothing was stored.
+ */
+function isWriteRefused(err: unknown): boolean {
+  const code = err instanceof Error ? (err as { code?: unknown }).code : undefined;
+  return code === 'SQLITE_IOERR_WRITE' || code === 'SQLITE_IOERR_SHMSIZE';
+}
+
+/** What the log adds when SQLite reported a refused write as an I/O error, not as a full disk. */
+export const WRITE_REFUSED =
+  'the store could not write to its files: the disk is full, a disk quota or the file-size limit (ulimit -f) is reached, or the disk fails; ' +
+  'check df, quota and ulimit -f for the user running logwarden, and the kernel log';
 
 /** When each app (by its HTTP server, shared by its plugins) last failed a request for lack of disk space (for `/readyz`). */
 const outOfSpaceAt = new WeakMap<object, number>();

@@ -126,10 +126,14 @@ export interface RunningServer {
   exited: Promise<number | null>;
 }
 
-/** Starts `logwarden serve` and resolves once it listens (its URL is read from its log). */
-export function startServe(args: string[], env: Record<string, string> = {}): Promise<RunningServer> {
+/**
+ * Starts `logwarden serve` and resolves once it listens (its URL is read from its log); `as`
+ * runs it through a wrapper command (a shell setting limits), which must exec it.
+ */
+export function startServe(args: string[], env: Record<string, string> = {}, as: readonly string[] = []): Promise<RunningServer> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...CLI_ARGS, 'serve', '--host', '127.0.0.1', ...args], {
+    const command = [...as, process.execPath, ...CLI_ARGS, 'serve', '--host', '127.0.0.1', ...args];
+    const child = spawn(command[0]!, command.slice(1), {
       cwd: ROOT,
       env: cleanEnv({ LOGWARDEN_LOG_LEVEL: 'info', ...env }),
     });
