@@ -147,13 +147,13 @@ export class BackgroundPurge {
         }
       }
       for (const tenant of await store.listTenants()) {
-        const settings = await store.getRetention(tenant.id);
-        const types = await store.logTypes(tenant.id);
-        for (const logType of types) {
-          const cutoff = retentionCutoff(effectiveRetention(settings, logType, this.options.serverDays, types), now);
-          if (cutoff === null) continue;
+        for (const logType of await store.logTypes(tenant.id)) {
           for (;;) {
             if (this.stopped) return deleted;
+            // The settings as they are now, before every step: a retention lengthened (or a type
+            // set to forever) while a long purge runs stops it deleting what the change keeps.
+            const cutoff = await this.cutoff(tenant.id, logType, now);
+            if (cutoff === null) break;
             const started = performance.now();
             const receipt = await store.purge(tenant.id, logType, cutoff, this.stepEntries);
             if (receipt.count === 0) break;
@@ -169,6 +169,13 @@ export class BackgroundPurge {
     } finally {
       await store.releasePurgeLease(this.holder).catch(() => {});
     }
+  }
+
+  /** The event time before which `logType`'s entries of a tenant are expired at `nowMs`, by its settings as they are; null: kept forever. */
+  private async cutoff(tenantId: string, logType: string, nowMs: number): Promise<number | null> {
+    const { store, serverDays } = this.options;
+    const settings = await store.getRetention(tenantId);
+    return retentionCutoff(effectiveRetention(settings, logType, serverDays, await store.logTypes(tenantId)), nowMs);
   }
 
   /** Whether some type of some tenant has a finite effective retention. */

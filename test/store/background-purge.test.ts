@@ -83,6 +83,36 @@ describe('background purge (sqlite)', () => {
     for (const type of ['AccessLog', 'UserCallPlay', 'LogwardenAdminLog']) assert.equal(await total(type), 50);
   });
 
+  it('goes by the settings as they are at each step: a retention lengthened, or set to forever, while a purge runs stops it deleting', async () => {
+    await store.setRetention('7', 'AccessLog', 5);
+    await store.setRetention('7', 'UserCallPlay', 5);
+    now = T0 + 100 * DAY_MS; // days 0..94 of each type are older than 5 days
+    const changes: (() => Promise<unknown>)[] = [
+      // After AccessLog's first step (days 0..24): 90 days, so only days 0..9 were due.
+      () => store.setRetention('7', 'AccessLog', 90),
+      // After UserCallPlay's first step: kept forever.
+      () => store.setRetention('7', 'UserCallPlay', null),
+    ];
+    const steps: string[] = [];
+    const purge = new BackgroundPurge({
+      store,
+      serverDays: null,
+      intervalMs: 60_000,
+      stepEntries: 25,
+      now: () => now,
+      onPurged: async (_, receipt) => {
+        steps.push(`${receipt.logType}:${receipt.count}`);
+        if (receipt.logType !== 'LogwardenAdminLog') await changes.shift()?.();
+      },
+    });
+    assert.equal(await purge.cycle(), 50);
+    assert.deepEqual(steps, ['AccessLog:25', 'UserCallPlay:25']);
+    assert.equal(await total('AccessLog'), 75, 'days 25..99: nothing more went once 90 days were set');
+    assert.equal(await total('UserCallPlay'), 75, 'days 25..99: nothing more went once kept forever');
+    assert.equal(await purge.cycle(), 0);
+    await purge.stop();
+  });
+
   it('measures retention no further than a day past the latest entry stored: a clock stepped a year ahead deletes nothing early', async () => {
     await store.setRetention('7', 'AccessLog', 30);
     const held: PurgeClock[] = [];
