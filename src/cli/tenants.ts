@@ -298,16 +298,21 @@ function registerTenantRetention(tenants: Command, now: () => number): void {
       .addHelpText(
         'after',
         "\nA type uses its own setting, else the tenant's, else the server's (LOGWARDEN_RETENTION_DAYS), else\n" +
-          "forever. Entries older than that are deleted by the server's background purge, except under a\n" +
-          'legal hold (`logwarden holds`): a shorter retention deletes at the next purge, within\n' +
-          'LOGWARDEN_PURGE_INTERVAL_SECONDS of the server, with no undo (place a hold first to keep a range).\n' +
+          "forever. The server's background purge (every LOGWARDEN_PURGE_INTERVAL_SECONDS) deletes each\n" +
+          "entry whose eventTime is more than N × 24 hours (N: its days) before the purge's time, except\n" +
+          "under a legal hold (`logwarden holds`). The purge's time is the server's clock, but never more\n" +
+          'than a day past the hour of the latest entry stored (the admin trail aside): while no entry\n' +
+          'arrives for over a day, entries expire no sooner than that. A shorter retention deletes at\n' +
+          'the next purge, with no undo (place a hold first to keep a range); a change applies from the\n' +
+          "purge's next step.\n" +
           'The admin trail (LogwardenAdminLog) is kept at least as long as\n' +
           "the longest of the other types. Each change is written to the tenant's admin trail. Without\n" +
           '--days, --forever or --clear the settings are only shown. In --json, days are a number,\n' +
           '"forever", or null for no setting of its own.\n' +
-          '\n--dry-run counts, for each type the tenant holds entries of, the entries older than its\n' +
-          "retention (now, by this machine's clock) that the purge would delete and those a legal hold\n" +
-          'keeps. After a change that deletes, the same counts are printed.\n' +
+          '\n--dry-run counts, for each type the tenant holds entries of, the entries the purge would\n' +
+          "delete at its time (this machine's clock, held back alike, and said so, when more than a day\n" +
+          'ahead of the latest entry) and those a legal hold keeps. After a change that deletes, the\n' +
+          'same counts are printed.\n' +
           '\nExamples:\n  logwarden tenants retention 123456789012345678 --days 365 --dry-run\n' +
           '  logwarden tenants retention 123456789012345678 --days 365\n' +
           '  logwarden tenants retention 123456789012345678 --type AccessLog --days 14\n' +
