@@ -301,8 +301,8 @@ function registerTenantRetention(tenants: Command, now: () => number): void {
           "forever. The server's background purge (every LOGWARDEN_PURGE_INTERVAL_SECONDS) deletes each\n" +
           "entry whose eventTime is more than N × 24 hours (N: its days) before the purge's time, except\n" +
           "under a legal hold (`logwarden holds`). The purge's time is the server's clock, but never more\n" +
-          'than a day past the hour of the latest entry stored (the admin trail aside): while no entry\n' +
-          'arrives for over a day, entries expire no sooner than that. A shorter retention deletes at\n' +
+          'than a day past the end of the hour of the latest entry stored (the admin trail aside): while\n' +
+          'no entry arrives for over a day, entries expire no sooner than that. A shorter retention deletes at\n' +
           'the next purge, with no undo (place a hold first to keep a range); a change applies from the\n' +
           "purge's next step.\n" +
           'The admin trail (LogwardenAdminLog) is kept at least as long as\n' +
