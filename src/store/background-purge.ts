@@ -127,19 +127,11 @@ export class BackgroundPurge {
       if (now === null) return 0;
       if (store.dropExpiredPartitions) {
         // Whole partitions first, where every entry in them may go: no row is deleted one by one.
-        const cutoffs = new Map<string, (logType: string) => number | null>();
-        let expiring = false;
-        for (const tenant of await store.listTenants()) {
-          const settings = await store.getRetention(tenant.id);
-          const types = await store.logTypes(tenant.id);
-          const cutoff = (logType: string) => retentionCutoff(effectiveRetention(settings, logType, this.options.serverDays, types), now);
-          cutoffs.set(tenant.id, cutoff);
-          if (types.some((t) => cutoff(t) !== null)) expiring = true;
-        }
-        // Nothing expires anywhere (everything is kept forever): no month to look at.
+        // Nothing expires anywhere (everything is kept forever): no month to look at. The store
+        // reads the settings it goes by, again just before a month goes.
         if (expiring) {
           for (const { tenantId, receipt } of await store.dropExpiredPartitions(
-            (t, type) => cutoffs.get(t)?.(type) ?? null,
+            (_, type, settings, types) => retentionCutoff(effectiveRetention(settings, type, this.options.serverDays, types), now),
             this.options.logPartition,
           ))
             await stepped(tenantId, receipt);

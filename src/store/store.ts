@@ -389,14 +389,15 @@ export interface Store {
 
   /**
    * Stores that keep entries in time partitions (PostgreSQL's months) drop whole partitions in
-   * which every entry is expired for its tenant and type (before `cutoffOf`'s time; null: kept
-   * forever) and under no active hold, each in one transaction with the deletion receipts of
+   * which every entry is expired for its tenant and type (before `cutoffOf`'s time, given the
+   * tenant's retention settings and log types as read when the partition is listed and again,
+   * locked against changes, before it is dropped; null: kept forever) and under no active hold, each in one transaction with the deletion receipts of
    * everything it held (one per at most 2,500 entries of a tenant and type). Returns those
    * receipts. `onPartition` hears of each partition wholly expired but left to the steps, and
    * why, and of each one dropped. Optional: a store without partitions purges by steps only.
    */
   dropExpiredPartitions?(
-    cutoffOf: (tenantId: string, logType: string) => number | null,
+    cutoffOf: (tenantId: string, logType: string, settings: RetentionSettings, tenantTypes: readonly string[]) => number | null,
     onPartition?: (p: { partition: string; outcome: PartitionOutcome }) => void,
   ): Promise<{ tenantId: string; receipt: PurgeReceipt }[]>;
 

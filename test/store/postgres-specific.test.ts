@@ -380,6 +380,47 @@ describe('postgres store: specific', { skip }, () => {
     assert.equal((await auditLog(store, 'a')).deleted.size, 31);
   });
 
+  it('a month read for its drop while a retention is lengthened stays: the drop goes by the settings as they are once it holds the tenant', {
+    timeout: 30_000,
+  }, async () => {
+    const store = await openPostgresStore({ url, poolSize: 4, sealAgeMs: 0, noSealer: true });
+    stores.push(store);
+    await store.createTenant({ id: 'a', name: 'A' });
+    const jan = Date.UTC(2025, 0, 3);
+    await store.append('a', [
+      ...Array.from({ length: 50 }, (_, i) => makeEntry('AccessLog', jan + i * 60_000, `{"jan":${i}}`)),
+      makeEntry('AccessLog', Date.UTC(2025, 2, 3), '{"mar":0}'),
+    ]);
+    await store.setRetention('a', 'AccessLog', 30);
+    const partitions: string[] = [];
+    // On 2025-03-04, January is past 30 days, not past 90.
+    const purge = new BackgroundPurge({
+      store,
+      serverDays: null,
+      intervalMs: 60_000,
+      now: () => Date.UTC(2025, 2, 4),
+      logPartition: (p) => void partitions.push(`${p.partition} ${p.outcome}`),
+    });
+    const [operator, watch] = await twoSessions(url);
+    try {
+      // An operator's change under way, holding the tenant's row as a recorded change does: the
+      // purge reads 30 days, and the drop waits for the row once it has read the month.
+      await operator.query('BEGIN');
+      await operator.query("SELECT FROM entry_seqs WHERE tid = (SELECT tid FROM tenants WHERE id = 'a') FOR UPDATE");
+      await operator.query("UPDATE retention SET days = 90 WHERE tid = (SELECT tid FROM tenants WHERE id = 'a') AND log_type = 'AccessLog'");
+      const cycle = purge.cycle();
+      await lockWaitOn(watch, 'entry_seqs');
+      await operator.query('COMMIT');
+      assert.equal(await cycle, 0, 'January is within its 90 days');
+    } finally {
+      await operator.end();
+      await watch.end();
+    }
+    assert.deepEqual(partitions, ['2025-01 changed']);
+    assert.equal((await readBodies(store, { tenantId: 'a', logType: 'AccessLog', fromMs: 0, toMs: null })).total, 51);
+    assert.equal((await auditLog(store, 'a')).deleted.size, 0);
+  });
+
   /** Waits until `count` lock requests in this database are waiting. */
   async function waitForWaiters(count: number, orDone?: Promise<unknown>): Promise<void> {
     let done = false;

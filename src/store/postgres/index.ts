@@ -1159,12 +1159,7 @@ export class PostgresStore implements Store {
   async logTypes(tenantId: string): Promise<string[]> {
     const tid = await this.tid(tenantId);
     if (tid === undefined) return [];
-    const r = await this.pool.query<{ name: string }>(
-      `SELECT l.name FROM log_types l WHERE l.type_id IN (SELECT DISTINCT type_id FROM entry_counts WHERE tid = $1 AND n > 0)
-       UNION SELECT log_type FROM retention WHERE tid = $1 AND log_type <> ''`,
-      [tid],
-    );
-    return r.rows.map((row) => row.name).sort();
+    return retention.tenantLogTypes(this.pool, tid);
   }
 
   async createHold(hold: NewLegalHold, trail?: TrailOf<LegalHold>): Promise<LegalHold> {

@@ -26,15 +26,23 @@ import { BUCKET_MS } from '../count-plan.ts';
 import { buildReceipt, giveWay, type PurgeCandidate } from '../purge-step.ts';
 import { purgeableRanges } from '../retention-policy.ts';
 import { decodeSegment, type SegmentOwner } from '../segment-codec.ts';
-import type { LegalHold, PartitionOutcome, PurgeReceipt } from '../store.ts';
+import type { LegalHold, PartitionOutcome, PurgeReceipt, RetentionSettings } from '../store.ts';
 import { LOCK_NAMESPACE, monthTable, PARTITION_LOCK, PARTITIONED, partitionOf, SEAL_LOCK_NAMESPACE } from './migrations.ts';
-import { activeHolds } from './retention.ts';
+import { activeHolds, retentionSettings, tenantLogTypes } from './retention.ts';
 import { groupLockKey } from './sealer.ts';
 import { lockExclusively } from './table-locks.ts';
 import type { PostgresTree, TreeHeadRow } from './tree.ts';
 
-/** The cutoff (ms; entries before it are expired) of a tenant's log type; null: kept forever. */
-export type CutoffOf = (tenantId: string, logType: string) => number | null;
+/**
+ * The cutoff (ms; entries before it are expired) of a tenant's log type, by the tenant's
+ * retention settings and log types as the drop reads them; null: kept forever.
+ */
+export type CutoffOf = (tenantId: string, logType: string, settings: RetentionSettings, tenantTypes: readonly string[]) => number | null;
+
+/** A tenant's retention settings and log types, read through `client`. */
+async function retentionOf(client: pg.PoolClient, tid: number): Promise<{ settings: RetentionSettings; types: string[] }> {
+  return { settings: await retentionSettings(client, tid), types: await tenantLogTypes(client, tid) };
+}
 
 export interface MonthDropContext {
   readonly tree: PostgresTree;
@@ -147,9 +155,12 @@ export async function dropExpiredMonth(client: pg.PoolClient, ctx: MonthDropCont
   );
   const groups: Group[] = [];
   const holdsOf = new Map<number, LegalHold[]>();
+  const retentionOfTid = new Map<number, { settings: RetentionSettings; types: string[] }>();
   for (const row of r.rows) {
     const owner = await ctx.ownerOf(row.tid, row.type_id);
-    const cutoff = cutoffOf(owner.tenantId, owner.logType);
+    if (!retentionOfTid.has(row.tid)) retentionOfTid.set(row.tid, await retentionOf(client, row.tid));
+    const { settings, types } = retentionOfTid.get(row.tid)!;
+    const cutoff = cutoffOf(owner.tenantId, owner.logType, settings, types);
     const g: Group = { tid: row.tid, typeId: row.type_id, owner, minMs: Number(row.lo), maxMs: Number(row.hi), positions: { times: [], seqs: [] } };
     if (cutoff === null || g.maxMs >= cutoff) return KEPT;
     if (!holdsOf.has(g.tid)) holdsOf.set(g.tid, await activeHoldsUnlocked(client, g.tid));
@@ -256,11 +267,14 @@ async function commitDrop(
     const now = await fingerprint(client, month);
     if (now.hot !== before.hot || now.sealed !== before.sealed) return await rollback(client, CHANGED);
     for (const tid of tids) {
-      // Locked against release; a hold created since the month was read is seen here.
+      // Locked against release; a hold created since the month was read is seen here. So is a
+      // retention changed since (a change takes the tenant's row first, as the drop did above).
       const holds = await activeHolds(client, tid);
+      const { settings, types } = await retentionOf(client, tid);
       for (const g of groups) {
-        if (g.tid === tid && !deletable(holds, g, cutoffOf(g.owner.tenantId, g.owner.logType) ?? Number.NEGATIVE_INFINITY))
-          return await rollback(client, CHANGED);
+        if (g.tid !== tid) continue;
+        const cutoff = cutoffOf(g.owner.tenantId, g.owner.logType, settings, types);
+        if (cutoff === null || g.maxMs >= cutoff || !deletable(holds, g, cutoff)) return await rollback(client, CHANGED);
       }
     }
     // Each tenant's receipts as consecutive leaves under one checkpoint: one write holding its row.

@@ -43,6 +43,19 @@ export async function retentionSettings(db: Queryable, tid: number): Promise<Ret
   return settingsOf(r.rows);
 }
 
+/**
+ * The log types a tenant holds entries of or has a setting for, sorted (Store.logTypes): the
+ * types its admin trail's retention depends on.
+ */
+export async function tenantLogTypes(db: Queryable, tid: number): Promise<string[]> {
+  const r = await db.query<{ name: string }>(
+    `SELECT l.name FROM log_types l WHERE l.type_id IN (SELECT DISTINCT type_id FROM entry_counts WHERE tid = $1 AND n > 0)
+     UNION SELECT log_type FROM retention WHERE tid = $1 AND log_type <> ''`,
+    [tid],
+  );
+  return r.rows.map((row) => row.name).sort();
+}
+
 export async function setRetention(
   pool: Queryable,
   tid: number,
