@@ -147,7 +147,9 @@ export class BackgroundPurge {
             const cutoff = await this.cutoff(tenant.id, logType, now);
             if (cutoff === null) break;
             const started = performance.now();
-            const receipt = await store.purge(tenant.id, logType, cutoff, this.stepEntries);
+            const receipt = await store.purge(tenant.id, logType, cutoff, this.stepEntries, (settings, types) =>
+              retentionCutoff(effectiveRetention(settings, logType, this.options.serverDays, types), now),
+            );
             if (receipt.count === 0) break;
             await stepped(tenant.id, receipt);
             if (receipt.count < this.stepEntries) break;

@@ -179,6 +179,9 @@ export interface TenantLog {
 export type RetentionDays = number | null;
 
 /** A tenant's retention settings as stored (effective retention: retention-policy.ts). */
+/** A purge step's cutoff (ms; null: kept forever) by its tenant's retention settings and log types. */
+export type StepCutoffOf = (settings: RetentionSettings, tenantTypes: readonly string[]) => number | null;
+
 export interface RetentionSettings {
   /** The tenant's own default for all its types; undefined = the server default applies. */
   readonly tenantDays?: RetentionDays;
@@ -375,9 +378,12 @@ export interface Store {
    * log type with an event time before `beforeMs` that no active hold covers (oldest first),
    * keeps the hourly tallies exact, drops their idempotency keys (the same entry ingested again
    * is stored again), and appends ONE deletion receipt leaf for them to the tenant's tree with
-   * its signed checkpoint. Count 0: nothing left to delete (nothing appended).
+   * its signed checkpoint. Count 0: nothing left to delete (nothing appended). With `cutoffOf`,
+   * the step also goes by the cutoff it gives for the tenant's retention settings and log types
+   * as the step's transaction reads them (the earlier of the two; null: nothing goes), so that a
+   * retention changed while the step waited for the tenant is honoured.
    */
-  purge(tenantId: string, logType: string, beforeMs: number, limit: number): Promise<PurgeReceipt>;
+  purge(tenantId: string, logType: string, beforeMs: number, limit: number, cutoffOf?: StepCutoffOf): Promise<PurgeReceipt>;
 
   /**
    * Appends a purge step's admin-trail entry to its tenant's log, once: in one transaction with

@@ -421,6 +421,45 @@ describe('postgres store: specific', { skip }, () => {
     assert.equal((await auditLog(store, 'a')).deleted.size, 0);
   });
 
+  it('a purge step that waited for its tenant while a retention was lengthened goes by the new one', { timeout: 30_000 }, async () => {
+    const store = await openPostgresStore({ url, poolSize: 4, sealAgeMs: 0, noSealer: true });
+    stores.push(store);
+    await store.createTenant({ id: 'a', name: 'A' });
+    const jan = Date.UTC(2025, 0, 3);
+    await store.append('a', [
+      ...Array.from({ length: 50 }, (_, i) => makeEntry('AccessLog', jan + i * 60_000, `{"jan":${i}}`)),
+      makeEntry('AccessLog', Date.UTC(2025, 0, 31), '{"held":0}'),
+      makeEntry('AccessLog', Date.UTC(2025, 2, 3), '{"mar":0}'),
+    ]);
+    // A hold on one January entry: the month is not dropped whole, the steps purge around it.
+    await store.createHold({
+      tenantId: 'a',
+      logType: null,
+      fromMs: Date.UTC(2025, 0, 31),
+      toMs: Date.UTC(2025, 1, 1),
+      reason: 'case',
+      createdBy: 'o@h',
+    });
+    await store.setRetention('a', 'AccessLog', 30);
+    const purge = new BackgroundPurge({ store, serverDays: null, intervalMs: 60_000, now: () => Date.UTC(2025, 2, 4) });
+    const [operator, watch] = await twoSessions(url);
+    try {
+      // The change under way holds the tenant's row: the step reads 30 days, then waits for the row.
+      await operator.query('BEGIN');
+      await operator.query("SELECT FROM entry_seqs WHERE tid = (SELECT tid FROM tenants WHERE id = 'a') FOR UPDATE");
+      await operator.query("UPDATE retention SET days = 90 WHERE tid = (SELECT tid FROM tenants WHERE id = 'a') AND log_type = 'AccessLog'");
+      const cycle = purge.cycle();
+      await lockWaitOn(watch, 'entry_seqs');
+      await operator.query('COMMIT');
+      assert.equal(await cycle, 0, 'January is within its 90 days');
+    } finally {
+      await operator.end();
+      await watch.end();
+    }
+    assert.equal((await readBodies(store, { tenantId: 'a', logType: 'AccessLog', fromMs: 0, toMs: null })).total, 52);
+    assert.equal((await auditLog(store, 'a')).deleted.size, 0);
+  });
+
   /** Waits until `count` lock requests in this database are waiting. */
   async function waitForWaiters(count: number, orDone?: Promise<unknown>): Promise<void> {
     let done = false;

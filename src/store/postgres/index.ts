@@ -36,6 +36,7 @@ import type {
   RetentionDays,
   RetentionSettings,
   Scope,
+  StepCutoffOf,
   Store,
   StoredPage,
   Tenant,
@@ -1203,7 +1204,7 @@ export class PostgresStore implements Store {
     );
   }
 
-  async purge(tenantId: string, logType: string, beforeMs: number, limit: number): Promise<PurgeReceipt> {
+  async purge(tenantId: string, logType: string, beforeMs: number, limit: number, cutoffOf?: StepCutoffOf): Promise<PurgeReceipt> {
     const tid = await this.requireTid(tenantId);
     const max = purgeLimit(limit);
     const typeId = await this.typeId(logType);
@@ -1212,7 +1213,16 @@ export class PostgresStore implements Store {
     const client = await this.background.connect();
     let broken = false;
     try {
-      const receipt = await purgeStep(client, this.tree, { tid, typeId, owner }, beforeMs, max, Date.now(), (ids) => this.cache.forget(ids));
+      const receipt = await purgeStep(
+        client,
+        this.tree,
+        { tid, typeId, owner },
+        beforeMs,
+        max,
+        Date.now(),
+        (ids) => this.cache.forget(ids),
+        cutoffOf,
+      );
       // The step's last: months wholly before the cutoff that it left empty lose their partitions.
       if (receipt.count > 0 && receipt.count < max) await this.dropEmptyMonths(client, beforeMs);
       return receipt;

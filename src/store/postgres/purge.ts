@@ -18,10 +18,10 @@ import { BucketTally } from '../count-plan.ts';
 import { buildReceipt, emptyReceipt, firstInPageOrder, type PurgeCandidate } from '../purge-step.ts';
 import { purgeableRanges } from '../retention-policy.ts';
 import { decodeSegment, encodeSegment, type SegmentOwner } from '../segment-codec.ts';
-import type { Position, PurgeReceipt } from '../store.ts';
+import type { Position, PurgeReceipt, StepCutoffOf } from '../store.ts';
 import { postingsOf } from '../user-filter.ts';
 import { SEAL_LOCK_NAMESPACE } from './migrations.ts';
-import { activeHolds } from './retention.ts';
+import { activeHolds, retentionSettings, tenantLogTypes } from './retention.ts';
 import { deleteKeyRows, keyArraysOf } from './sealed-keys.ts';
 import { groupLockKey } from './sealer.ts';
 import type { PostgresTree, TreeHeadRow } from './tree.ts';
@@ -59,6 +59,7 @@ export async function purgeStep(
   limit: number,
   nowMs: number,
   forget?: (ids: readonly string[]) => void,
+  cutoffOf?: StepCutoffOf,
 ): Promise<PurgeReceipt> {
   const { tid, typeId, owner } = scope;
   await client.query('BEGIN; SET LOCAL synchronous_commit = on');
@@ -70,7 +71,12 @@ export async function purgeStep(
     );
     const head = h.rows[0];
     if (!head) throw new Error(`tenant ${tid} has no entry_seqs row`);
-    const { picked, segments } = await pick(client, scope, await activeHolds(client, tid), beforeMs, limit);
+    // The settings as they are once the tenant's row is held: a retention change takes it first.
+    const cutoff = cutoffOf ? cutoffOf(await retentionSettings(client, tid), await tenantLogTypes(client, tid)) : beforeMs;
+    const { picked, segments } =
+      cutoff === null
+        ? { picked: [], segments: new Map() }
+        : await pick(client, scope, await activeHolds(client, tid), Math.min(beforeMs, cutoff), limit);
     if (picked.length === 0) {
       await client.query('ROLLBACK');
       return emptyReceipt(owner.logType, nowMs);

@@ -36,6 +36,7 @@ import type {
   RetentionDays,
   RetentionSettings,
   Scope,
+  StepCutoffOf,
   Store,
   StoredPage,
   Tenant,
@@ -867,7 +868,10 @@ export class SqliteStore implements Store {
 
   async logTypes(tenantId: string): Promise<string[]> {
     const tid = this.tid(tenantId);
-    if (tid === undefined) return [];
+    return tid === undefined ? [] : this.logTypesOf(tid);
+  }
+
+  private logTypesOf(tid: number): string[] {
     const names = new Set(this.q.typesOf.all(tid));
     for (const name of Object.keys(this.retention.settings(tid).perType)) names.add(name);
     return [...names].sort();
@@ -902,7 +906,7 @@ export class SqliteStore implements Store {
     );
   }
 
-  async purge(tenantId: string, logType: string, beforeMs: number, limit: number): Promise<PurgeReceipt> {
+  async purge(tenantId: string, logType: string, beforeMs: number, limit: number, cutoffOf?: StepCutoffOf): Promise<PurgeReceipt> {
     const tid = this.requireTid(tenantId);
     const max = purgeLimit(limit);
     const typeId = this.typeId(logType, false);
@@ -910,7 +914,14 @@ export class SqliteStore implements Store {
     if (typeId === undefined) return emptyReceipt(logType, nowMs);
     let receipt: PurgeReceipt;
     try {
-      receipt = this.db.transaction(() => this.purger.step(this.ownerOf(tid, typeId), beforeMs, max, nowMs)).immediate();
+      receipt = this.db
+        .transaction(() => {
+          // The settings as the step's write transaction sees them: no change commits meanwhile.
+          const cutoff = cutoffOf ? cutoffOf(this.retention.settings(tid), this.logTypesOf(tid)) : beforeMs;
+          if (cutoff === null) return emptyReceipt(logType, nowMs);
+          return this.purger.step(this.ownerOf(tid, typeId), Math.min(beforeMs, cutoff), max, nowMs);
+        })
+        .immediate();
       this.tree.committed();
     } catch (err) {
       this.tree.rolledBack();

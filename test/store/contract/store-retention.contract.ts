@@ -299,6 +299,26 @@ export function retentionContractCases(ctx: () => RetentionCaseContext): void {
       assert.equal(await store.latestEntryHour(tenant, 'AccessLog'), undefined);
     });
 
+    it("goes by the cutoff of the tenant's settings as the step reads them, when given, and by the earlier of that and its own", async () => {
+      const { store, tenant, t0, makeEntry } = ctx();
+      await seed(store, tenant, t0, makeEntry);
+      const seen: { settings: unknown; types: readonly string[] }[] = [];
+      // The settings say: AccessLog kept forever, UserCallPlay by a cutoff two hours in.
+      await store.setRetention(tenant, 'AccessLog', null);
+      await store.setRetention(tenant, 'UserCallPlay', 1);
+      const cutoffOf = (logType: string) => (settings: { perType: Record<string, number | null> }, types: readonly string[]) => {
+        seen.push({ settings: settings.perType, types });
+        return settings.perType[logType] === null ? null : t0 + 2 * HOUR;
+      };
+      const late = t0 + 10 * HOUR;
+      assert.equal((await store.purge(tenant, 'AccessLog', late, 100, cutoffOf('AccessLog'))).count, 0, 'kept forever by the settings');
+      assert.equal((await store.purge(tenant, 'UserCallPlay', late, 100, cutoffOf('UserCallPlay'))).count, 6, 'the first two hours');
+      assert.equal((await store.purge(tenant, 'UserCallPlay', t0 + HOUR, 100, () => late)).count, 0, 'the earlier of the two');
+      assert.deepEqual(seen[0], { settings: { AccessLog: null, UserCallPlay: 1 }, types: ['AccessLog', 'UserCallPlay'] });
+      assert.equal((await store.firstPage(q(tenant, 'AccessLog', 0, null), 1)).total, 18);
+      assert.equal((await store.firstPage(q(tenant, 'UserCallPlay', 0, null), 1)).total, 12);
+    });
+
     it('never deletes what an active hold covers; a released hold lets retention proceed', async () => {
       const { store, tenant, t0, makeEntry } = ctx();
       const entries = await seed(store, tenant, t0, makeEntry);
