@@ -303,8 +303,8 @@ function registerTenantRetention(tenants: Command, now: () => number): void {
           "under a legal hold (`logwarden holds`). The purge's time is the server's clock, but never more\n" +
           'than a day past the end of the hour of the latest entry stored (the admin trail aside): while\n' +
           'no entry arrives for over a day, entries expire no sooner than that. A shorter retention deletes at\n' +
-          'the next purge, with no undo (place a hold first to keep a range); a change applies from the\n' +
-          "purge's next step.\n" +
+          'the next purge, with no undo (place a hold first to keep a range); a change binds every purge\n' +
+          'step that commits after it.\n' +
           'The admin trail (LogwardenAdminLog) is kept at least as long as\n' +
           "the longest of the other types. Each change is written to the tenant's admin trail. Without\n" +
           '--days, --forever or --clear the settings are only shown. In --json, days are a number,\n' +
