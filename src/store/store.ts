@@ -178,10 +178,10 @@ export interface TenantLog {
 /** Days an entry is kept after its event time; null = forever. */
 export type RetentionDays = number | null;
 
-/** A tenant's retention settings as stored (effective retention: retention-policy.ts). */
 /** A purge step's cutoff (ms; null: kept forever) by its tenant's retention settings and log types. */
 export type StepCutoffOf = (settings: RetentionSettings, tenantTypes: readonly string[]) => number | null;
 
+/** A tenant's retention settings as stored (effective retention: retention-policy.ts). */
 export interface RetentionSettings {
   /** The tenant's own default for all its types; undefined = the server default applies. */
   readonly tenantDays?: RetentionDays;
