@@ -124,6 +124,11 @@ export function noStore(dataDir: string): CommandError {
   );
 }
 
+/** What `Store.checkLogs` found that does not stop the command, on stderr. */
+export function warnOfLogs(notes: readonly string[] | undefined): void {
+  for (const note of notes ?? []) process.stderr.write(`logwarden: warning: ${note}\n`);
+}
+
 /**
  * Opens the store, runs `fn`, and closes the store whatever happens. A store that cannot be
  * opened (the data directory is a file, not writable, not a database) is said as `serve` says
@@ -141,7 +146,7 @@ export async function withStore<T>(config: StoreConfig, fn: (store: Store) => Pr
     throw explainStoreFailure(err, config);
   }
   try {
-    await store.checkLogs?.();
+    warnOfLogs(await store.checkLogs?.());
     return await fn(store);
   } finally {
     await store.close();

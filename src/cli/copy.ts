@@ -5,7 +5,7 @@ import { openStore } from '../store/open.ts';
 import type { Store } from '../store/store.ts';
 import { type CopyExpectation, CopyMismatchError, checkCopy, copyStore, expectedEntries } from '../store/store-copy.ts';
 import { SequenceClashError, StoreInUseError, TargetNotEmptyError } from '../store/store-transfer.ts';
-import { counted, type StoreConfig, type StoreFlags, storeConfigFrom, storeOptions, storePlace, withExistingStore } from './common.ts';
+import { counted, type StoreConfig, type StoreFlags, storeConfigFrom, storeOptions, storePlace, warnOfLogs, withExistingStore } from './common.ts';
 import { CommandError, UsageError } from './exit-codes.ts';
 import { createProgress } from './progress.ts';
 import { explainStoreFailure, type StoreOptionNames } from './serve-errors.ts';
@@ -156,7 +156,7 @@ async function open(config: StoreConfig): Promise<Store> {
 async function withOpened<T>(config: StoreConfig, fn: (store: Store) => Promise<T>): Promise<T> {
   const store = await open(config);
   try {
-    await store.checkLogs?.();
+    warnOfLogs(await store.checkLogs?.());
     return await fn(store);
   } finally {
     await store.close();

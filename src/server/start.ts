@@ -63,6 +63,8 @@ export interface Prepared {
   readonly tenantId: string | undefined;
   /** Set when the demo tenant was given Gong's retention (`--gong-retention`). */
   readonly gongRetention?: GongRetentionApplied;
+  /** What the check of the logs found that does not stop the server (`Store.checkLogs`), for its log. */
+  readonly logNotes?: readonly string[];
 }
 
 /** `--gong-retention` at this start: the types that kept an operator's own setting instead. */
@@ -92,7 +94,7 @@ export async function prepareStore(
   try {
     // A signing secret other than the store's, or a log put back to an earlier state than it
     // signed, fails here, before the demo data or the first tenant is signed with it.
-    await store.checkLogs?.();
+    const logNotes = (await store.checkLogs?.()) ?? [];
     const keyFor = await firstTenant(store, clock);
     const tenantId = keyFor ?? (await store.listTenants())[0]?.id;
     let gongRetention: GongRetentionApplied | undefined;
@@ -111,7 +113,7 @@ export async function prepareStore(
     // The key last: a start stopped before this point made no secret that was never shown, and
     // the next start makes the key.
     const boot = keyFor === undefined ? undefined : await firstKey(store, keyFor, config, clock);
-    return { store, bootstrap: boot, tenantId, gongRetention };
+    return { store, bootstrap: boot, tenantId, gongRetention, logNotes };
   } catch (err) {
     await store.close();
     throw err;
@@ -175,7 +177,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     // A signing secret changed under the same origin, or a log put back to an earlier state than
     // it signed, fails the start here, not every write and log read with a 500 (prepareStore
     // checked already; workers, which do not prepare, check here).
-    if (options.prepare === false) await store.checkLogs?.();
+    const logNotes = options.prepare === false ? ((await store.checkLogs?.()) ?? []) : (prepared.logNotes ?? []);
+    for (const note of logNotes) logger.warn(note);
     if (config.redisUrl) {
       const { RedisLimiter } = await import('./limiter/redis-limiter.ts');
       limiter = await RedisLimiter.connect({ url: config.redisUrl });

@@ -61,6 +61,7 @@ export class LogWitness {
           `INSERT INTO signed (origin, size, root, key) VALUES (?, ?, ?, ?)
            ON CONFLICT (origin) DO UPDATE SET size = excluded.size, root = excluded.root, key = excluded.key WHERE excluded.size > signed.size`,
         ),
+        anyUnder: this.db.prepare<[string, string], number>('SELECT 1 FROM signed WHERE origin > ? AND origin < ? LIMIT 1').pluck(),
         under: this.db.prepare<[string, string], WitnessedOrigin>(
           'SELECT origin, size, root, key FROM signed WHERE origin > ? AND origin < ? ORDER BY origin',
         ),
@@ -85,6 +86,22 @@ export class LogWitness {
   signedUnder(prefix: string): WitnessedOrigin[] {
     // '0' follows '/': the range holds exactly the origins that begin with `<prefix>/`.
     return this.q.under.all(`${prefix}/`, `${prefix}0`);
+  }
+
+  /**
+   * Said when the store has signed checkpoints under `prefix` and the witness knows none of
+   * them: it was deleted, replaced by another store's, or is older than they are. Nothing is
+   * wrong with the store, but a copy of it put back from an earlier state than was signed
+   * could not be told until the witness has recorded checkpoints again (each tenant's next
+   * stored entry records its own). Undefined when the witness knows some.
+   */
+  unawareOf(prefix: string): string | undefined {
+    if (this.q.anyUnder.get(`${prefix}/`, `${prefix}0`) !== undefined) return undefined;
+    return (
+      `${this.path} holds no checkpoint this store signed: it was deleted, replaced, or made after them. ` +
+      'Until each tenant stores a new entry, a copy of the store put back from an earlier state could not be told from the latest one; ' +
+      'if the file was moved away, stop every process using the store and put it back'
+    );
   }
 
   /** Records checkpoints the database holds (committed), keeping the largest per origin. */

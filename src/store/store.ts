@@ -333,9 +333,10 @@ export interface Store {
    * and the store records a key the secret derives per origin prefix, compared even before any
    * tenant of the prefix has a checkpoint), and, where the store keeps a witness (SQLite), a log
    * put back to an earlier state than was signed (every tenant's, read without deriving its
-   * key). Cheap with any number of tenants.
+   * key). Cheap with any number of tenants. Resolves with what the operator should be told that
+   * does not stop the store (a witness that knows nothing of logs the store has signed).
    */
-  checkLogs?(): Promise<void>;
+  checkLogs?(): Promise<readonly string[]>;
 
   /**
    * The leaf index of each stored entry of the tenant given by its sequence (`StoredPage.seqs`),

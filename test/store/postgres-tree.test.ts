@@ -228,8 +228,20 @@ if (childUrl) {
         await store.createTenant({ id: TENANT, name: 'restored' });
         await store.append(TENANT, batchOf(0, 0));
         await store.close();
+        // A witness directory that knows none of this database's checkpoints is said, not refused.
+        const blank = mkdtempSync(join(tmpdir(), 'logwarden-witness-blank-'));
+        try {
+          store = await openPostgresStore({ url, poolSize: 2, noSealer: true, witnessDir: blank });
+          const notes = await store.checkLogs();
+          assert.equal(notes.length, 1);
+          assert.match(notes[0]!, /log-witness\.db holds no checkpoint this store signed/);
+          await store.close();
+        } finally {
+          rmSync(blank, { recursive: true, force: true });
+        }
         await cluster!.query(admin, `CREATE DATABASE ${backup} TEMPLATE ${name} STRATEGY FILE_COPY`);
         store = await openPostgresStore({ url, poolSize: 2, noSealer: true, witnessDir });
+        assert.deepEqual(await store.checkLogs(), []);
         await store.append(TENANT, batchOf(0, 1));
         await store.createTenant({ id: OTHER, name: 'later' });
         await store.append(OTHER, batchOf(1, 0));

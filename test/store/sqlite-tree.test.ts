@@ -344,6 +344,41 @@ describe('SQLite verifiable log', () => {
     }
   });
 
+  it('checkLogs says when log-witness.db knows none of the checkpoints the store signed (deleted, replaced), until a new entry is stored', async () => {
+    let store: SqliteStore = openSqliteStore({ dataDir: dir });
+    assert.deepEqual(await store.checkLogs(), [], 'a new store has signed nothing');
+    await store.createTenant({ id: A, name: A });
+    await store.append(A, [makeEntry('AccessLog', T0)]);
+    assert.deepEqual(await store.checkLogs(), []);
+    await store.close();
+
+    rmSync(join(dir, WITNESS_FILE));
+    store = openSqliteStore({ dataDir: dir });
+    const notes = await store.checkLogs();
+    assert.equal(notes.length, 1);
+    assert.match(notes[0]!, /log-witness\.db holds no checkpoint this store signed: it was deleted, replaced/);
+    assert.match(notes[0]!, /could not be told/);
+    // The next entry stored records its checkpoint: the witness knows the store again.
+    await store.append(A, [makeEntry('AccessLog', T0 + 1)]);
+    assert.deepEqual(await store.checkLogs(), []);
+    await store.close();
+
+    // Another store's witness in its place knows nothing of this one's checkpoints either.
+    const other = mkdtempSync(join(tmpdir(), 'logwarden-tree-other-'));
+    try {
+      const elsewhere = openSqliteStore({ dataDir: other });
+      await elsewhere.createTenant({ id: B, name: B });
+      await elsewhere.append(B, [makeEntry('AccessLog', T0)]);
+      await elsewhere.close();
+      copyFileSync(join(other, WITNESS_FILE), join(dir, WITNESS_FILE));
+    } finally {
+      rmSync(other, { recursive: true, force: true });
+    }
+    store = openSqliteStore({ dataDir: dir });
+    assert.equal((await store.checkLogs()).length, 1);
+    await store.close();
+  });
+
   it('checkLogs, before a server signs anything: every log against the witness, the signing secret against one', async () => {
     const C = '333333333333333333';
     let store: SqliteStore = openSqliteStore({ dataDir: dir });

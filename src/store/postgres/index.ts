@@ -463,7 +463,9 @@ export class PostgresStore implements Store {
     return tid === undefined ? undefined : this.tree.log(tid, tenantId);
   }
 
-  async checkLogs(): Promise<void> {
+  async checkLogs(): Promise<readonly string[]> {
+    // Read first: opening a tenant's log below records its checkpoint with the witness.
+    const unaware = this.witness?.unawareOf(this.tree.keys.originPrefix);
     // With a witness: every log it saw signed, against the database (a database put back).
     await this.tree.checkWitnessed(async (tenantId) => (await this.tid(tenantId)) ?? null);
     // The first tenant with a checkpoint: every tenant's key derives from the one signing secret.
@@ -481,6 +483,7 @@ export class PostgresStore implements Store {
       await this.pool.query<{ name: string }>('SELECT name FROM secrets WHERE left(name, $2) = $1', [PREFIX_KEY_RECORD, PREFIX_KEY_RECORD.length])
     ).rows.map((r) => r.name.slice(PREFIX_KEY_RECORD.length));
     await this.tree.keys.checkRecorded((name, create) => this.getOrCreateSecret(name, create), signed, recorded);
+    return signed && unaware !== undefined ? [unaware] : [];
   }
 
   async leafIndexes(tenantId: string, seqs: readonly number[]): Promise<number[]> {

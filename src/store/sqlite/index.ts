@@ -764,7 +764,7 @@ export class SqliteStore implements Store {
     return tid === undefined ? undefined : this.tree.log(tid, tenantId);
   }
 
-  async checkLogs(): Promise<void> {
+  async checkLogs(): Promise<readonly string[]> {
     const tenants = (await this.listTenants()).flatMap((t) => {
       const tid = this.tid(t.id);
       return tid === undefined ? [] : [{ tid, tenantId: t.id }];
@@ -773,6 +773,8 @@ export class SqliteStore implements Store {
     this.tree.checkUnheldOrigins((tenantId) => this.q.tidOf.get(tenantId) !== undefined, this.ownOriginPrefix);
     const recorded = this.q.prefixKeyRecords.all(PREFIX_KEY_RECORD).map((r) => r.name.slice(PREFIX_KEY_RECORD.length));
     await this.tree.keys.checkRecorded((name, create) => this.getOrCreateSecret(name, create), signed, recorded);
+    const unaware = signed ? this.witness?.unawareOf(this.tree.keys.originPrefix) : undefined;
+    return unaware === undefined ? [] : [unaware];
   }
 
   async leafIndexes(tenantId: string, seqs: readonly number[]): Promise<number[]> {
