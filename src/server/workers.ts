@@ -47,6 +47,8 @@ export async function preparePrimary(config: Config, options: { demo?: boolean; 
   await checkBeforeStart(config);
   const prepared = await prepareStore(config, { ...options, background: false });
   await prepared.store.close();
+  // Said once here, before the workers start: opening a log may already record what it notes.
+  for (const note of prepared.logNotes ?? []) process.stderr.write(`logwarden: warning: ${note}\n`);
   return prepared;
 }
 
