@@ -65,6 +65,48 @@ export function csvUserCell(field: string, v: string | null | undefined, style: 
   return `"\t${v.replaceAll('"', '""')}"`;
 }
 
+/**
+ * What a CSV cell cannot carry unchanged: a NUL (CSV readers such as PostgreSQL's COPY refuse it,
+ * C tools end the text there) and a lone surrogate (UTF-8 cannot encode it: it would become
+ * U+FFFD). JSON escapes both, so NDJSON and JSON keep them.
+ */
+const NOT_CSV_TEXT = /\0|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * An entry whose user field CSV cannot hold as it is. An audit export does not alter a value to
+ * make it fit: the CSV export stops there and names the entry, which NDJSON or JSON export exactly.
+ */
+export class CsvValueError extends Error {
+  override name = 'CsvValueError';
+  constructor(
+    readonly field: string,
+    readonly eventTime: string,
+    readonly userId: string | undefined,
+    readonly what: string,
+  ) {
+    super(
+      `the entry of ${eventTime}${userId === undefined ? '' : ` (userId ${JSON.stringify(userId)})`}: its ${field} holds ${what}; ` +
+        'CSV cannot hold it unchanged. Export this range with --format ndjson or --format json, which keep it exactly',
+    );
+  }
+}
+
+/** Throws CsvValueError when a user field of `e` holds what a CSV cell cannot carry unchanged. */
+function checkCsvText(e: FormattedEntry): void {
+  for (const f of USER_FIELDS) {
+    const v = e[f];
+    if (v === undefined || v === null) continue;
+    const bad = NOT_CSV_TEXT.exec(v);
+    if (!bad) continue;
+    const c = bad[0]!;
+    const what =
+      c === '\0'
+        ? 'a NUL character (U+0000), which CSV readers refuse or stop at'
+        : `a lone surrogate (U+${c.charCodeAt(0).toString(16).toUpperCase()}), which UTF-8 cannot encode`;
+    throw new CsvValueError(f, e.eventTime, f === 'userId' ? undefined : (e.userId ?? undefined), what);
+  }
+}
+
 export function formatter(format: Format, logType: string, appending: boolean, idStyle: CsvIdStyle = 'text'): Formatter {
   const userCell = (field: string, v: string | null | undefined) => csvUserCell(field, v, idStyle);
   switch (format) {
@@ -88,7 +130,10 @@ export function formatter(format: Format, logType: string, appending: boolean, i
     case 'csv':
       return {
         head: appending ? '' : `${ENTRY_FIELDS.join(',')}\r\n`,
-        record: (e) => [...USER_FIELDS.map((f) => userCell(f, e[f])), csvCell(e.eventTime), csvCell(e.logRecordText)].join(',') + '\r\n',
+        record: (e) => {
+          checkCsvText(e);
+          return [...USER_FIELDS.map((f) => userCell(f, e[f])), csvCell(e.eventTime), csvCell(e.logRecordText)].join(',') + '\r\n';
+        },
         tail: () => '',
       };
   }

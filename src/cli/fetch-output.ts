@@ -5,7 +5,7 @@
  */
 
 import { once } from 'node:events';
-import { accessSync, closeSync, constants, createWriteStream, fstatSync, openSync, readSync, statSync, truncateSync } from 'node:fs';
+import { accessSync, closeSync, constants, createWriteStream, fstatSync, openSync, readSync, rmSync, statSync, truncateSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Writable } from 'node:stream';
 import { EVIDENCE_FORMAT } from '../client/index.ts';
@@ -52,6 +52,9 @@ export class Sink {
   private stream: Writable | undefined;
   /** Bytes of the file before this run (appending), then of every write the system took. */
   private kept = 0;
+  /** Whether this run adds to the file, and its bytes before: what `discard` cuts it back to. */
+  private appending = false;
+  private before = 0;
 
   private constructor(
     stream: Writable | undefined,
@@ -75,6 +78,8 @@ export class Sink {
   static file(path: string, append: boolean): Sink {
     const sink: Sink = new Sink(undefined, path, async () => {
       sink.kept = append && isNonEmptyFile(path) ? statSync(path).size : 0;
+      sink.appending = append;
+      sink.before = sink.kept;
       // Made readable by its owner only: an export holds people's emails and addresses.
       const stream = createWriteStream(path, { flags: append ? 'a' : 'w', mode: 0o600 });
       try {
@@ -121,6 +126,24 @@ export class Sink {
     if (this.failure) throw this.failure;
   }
 
+  /**
+   * Closes the file and takes back what this run wrote: an appended file is cut back to its
+   * size before the run, a file this run made (or replaced) is removed. Standard output cannot
+   * be taken back.
+   */
+  async discard(): Promise<Discarded> {
+    const stream = this.stream;
+    if (!stream || this.path === undefined) return 'none';
+    if (!stream.destroyed) stream.end();
+    if (!stream.closed) await once(stream, 'close').catch(() => undefined);
+    if (this.appending) {
+      truncateSync(this.path, this.before);
+      return 'restored';
+    }
+    rmSync(this.path, { force: true });
+    return 'removed';
+  }
+
   /** Closes the file (standard output stays open); after a failed write, cuts it back to its whole writes. */
   async close(): Promise<void> {
     const stream = this.stream;
@@ -138,6 +161,8 @@ export class Sink {
   }
 }
 
+/** What `Sink.discard` did to the file. */
+export type Discarded = 'none' | 'removed' | 'restored';
 /** What an export file holds, or what a run writes: `csv` alone is a CSV whose id style cannot be told. */
 type Held = 'ndjson' | 'csv' | 'csv-text' | 'csv-plain' | 'json' | 'bundle' | 'json-document' | 'other';
 

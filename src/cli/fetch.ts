@@ -11,6 +11,7 @@ import { counted, settingsFor } from './common.ts';
 import { checkLater, parseWhen, WHEN_HELP, type When } from './dates.ts';
 import { CommandError, InterruptedError, UsageError } from './exit-codes.ts';
 import { fetchBundle } from './fetch-bundle.ts';
+import { CsvValueError } from './fetch-formats.ts';
 import {
   appendProblem,
   CSV_ID_STYLES,
@@ -155,6 +156,7 @@ async function run(flags: FetchFlags, clock: () => number): Promise<void> {
   const stop = interruptions();
   const done: Progress = { written: 0, cursor: flags.cursor, lastEventTime: undefined, atLastTime: 0 };
   let failure: unknown;
+  let refused: CsvValueError | undefined;
   let complete = false;
   let readerGone = false;
   /**
@@ -199,18 +201,32 @@ async function run(flags: FetchFlags, clock: () => number): Promise<void> {
     }
     complete = !stop.signal.aborted || done.cursor === undefined;
   } catch (err) {
-    if (sink.error && (sink.error as NodeJS.ErrnoException).code === 'EPIPE') readerGone = true;
+    if (err instanceof CsvValueError) refused = err;
+    else if (sink.error && (sink.error as NodeJS.ErrnoException).code === 'EPIPE') readerGone = true;
     else if (sink.error) failure = new CommandError(sink.errorMessage!);
     else if (!isLogsApiError(err, 'aborted')) failure = err;
   } finally {
     bar.stop();
     stop.dispose();
-    if (!readerGone) {
+    if (!readerGone && !refused) {
       if (started) await sink.write(out.tail(done.written)).catch(() => undefined);
       await sink.close();
     }
   }
   if (readerGone) return; // the reader (e.g. `| head`) has all it wanted
+  if (refused) {
+    // Not a part of the range presented as the export: what this run wrote is taken back.
+    const taken = await sink.discard();
+    const left =
+      taken === 'removed'
+        ? `${flags.out} was removed`
+        : taken === 'restored'
+          ? `${flags.out} is as it was before this run`
+          : toStdout
+            ? `standard output got ${counted(done.written, 'entry', 'entries')} of the range, not all of it`
+            : `nothing was written (${flags.out} was not made)`;
+    throw new CommandError(`cannot export as CSV: ${refused.message}; ${left}`);
+  }
   const where = toStdout ? 'the output' : flags.out;
   if (complete) {
     if (done.written === 0 && flags.cursor === undefined) {
@@ -324,7 +340,9 @@ CSV and spreadsheets: ids have 19 digits, more than a spreadsheet number holds (
 LibreOffice and Excel turn an id into a number on opening a CSV even when it is quoted. So
 id cells are written as "<TAB><id>": still plain CSV, opened as text with every digit. A
 program reading the file strips the leading tab from id columns; or use --csv-ids plain, or
---format ndjson.
+--format ndjson. CSV alters no value: a user field holding a NUL (U+0000) or a lone surrogate
+(UTF-8 cannot encode one) stops a CSV export with exit status 1, naming the entry and the field,
+and removes the --out file (--append: leaves it as it was); NDJSON and JSON keep such values.
 
 A progress bar (entries, rate, ETA) shows on a terminal; piped, the command is quiet except
 for one line on stderr when no entry matched (the output is then empty, the exit status 0).

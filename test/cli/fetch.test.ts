@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import fc from 'fast-check';
-import { csvUserCell } from '../../src/cli/fetch-formats.ts';
+import { CsvValueError, csvUserCell, formatter } from '../../src/cli/fetch-formats.ts';
 import { progressText } from '../../src/cli/progress.ts';
 import { GONG_LOG_TYPES } from '../../src/logs/log-types.ts';
 import { generateNoteKey } from '../../src/tlog/index.ts';
@@ -61,6 +61,112 @@ describe('CSV user cells (--csv-ids text)', () => {
         assert.equal(cell.startsWith('\t') ? cell.slice(1) : cell, v);
         assert.equal(read(csvUserCell(field, v, 'plain')), v);
       }),
+    );
+  });
+});
+
+describe('fetch --format csv: values a CSV cell cannot hold unchanged', () => {
+  const entry = (fields: Record<string, string>) =>
+    ({ eventTime: '2026-01-01T00:00:00.000Z', logRecordText: '{}', raw: '{}', ...fields }) as Record<string, string> & {
+      eventTime: string;
+      logRecordText: string;
+      raw: string;
+    };
+  const csv = formatter('csv', 'AccessLog', false);
+
+  it('refuses a NUL or a lone surrogate in any user field, and takes emoji, controls and line breaks', () => {
+    for (const field of ['userId', 'userEmailAddress', 'userFullName', 'impersonatorFullName', 'impersonatorCompanyId']) {
+      for (const [v, what] of [
+        ['a\u0000b', /a NUL character \(U\+0000\)/],
+        ['x\ud800', /a lone surrogate \(U\+D800\)/],
+        ['\udc00x', /a lone surrogate \(U\+DC00\)/],
+        ['\ude00\ud83d', /a lone surrogate \(U\+DE00\)/],
+      ] as const) {
+        assert.throws(
+          () => csv.record(entry({ userId: '42', [field]: v }), 0),
+          (err: unknown) => err instanceof CsvValueError && err.field === field && what.test(err.message),
+          `${field} ${JSON.stringify(v)}`,
+        );
+      }
+    }
+    const fine = entry({ userFullName: 'Émoji 😀 \ud83d\ude00 \u001b[31m "q", \r\n \u2028' });
+    assert.equal(parseCsv(csv.record(fine, 0))[0]![2], fine.userFullName);
+  });
+});
+
+describe('fetch --format csv of entries CSV cannot hold, from a server', () => {
+  let server: FaultServer;
+  let dir: TempDir;
+  const play = entryTexts('UserCallPlay', 6, START, 60_000);
+  // JSON escapes both: what the source serves. Entry 3's name holds a NUL, entry 5's a lone surrogate.
+  play[3] = play[3]!.replace('Ng 3', 'Ng\\u00003');
+  play[5] = play[5]!.replace('Ng 5', 'Ng \\ud800');
+  const time = (i: number) => (JSON.parse(play[i]!) as { eventTime: string }).eventTime;
+  const userId = (i: number) => (JSON.parse(play[i]!) as { userId: string }).userId;
+
+  before(async () => {
+    server = await startFaultServer({ pageSize: 2 });
+    server.setEntries('UserCallPlay', play);
+    dir = tempDir('logwarden-fetch-csv-');
+  });
+  after(async () => {
+    await server.close();
+    dir.remove();
+  });
+  const fetchArgs = (...more: string[]) => [
+    'fetch',
+    '--url',
+    server.url,
+    '--type',
+    'UserCallPlay',
+    '--rate',
+    '0',
+    '--page-size',
+    '2',
+    '--format',
+    'csv',
+    ...more,
+  ];
+
+  it('stops at the entry, names it and its field, exits 1 and leaves no partial export in --out', async () => {
+    const out = join(dir.path, 'play.csv');
+    writeFileSync(out, 'an older export\n');
+    const r = await runCli(fetchArgs('--from', '2026-01-01', '--out', out), { env: CREDS });
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal(
+      r.stderr,
+      `logwarden: cannot export as CSV: the entry of ${time(3)} (userId "${userId(3)}"): its userFullName holds a NUL character (U+0000), ` +
+        `which CSV readers refuse or stop at; CSV cannot hold it unchanged. Export this range with --format ndjson or --format json, which keep it exactly; ${out} was removed\n`,
+    );
+    assert.equal(existsSync(out), false);
+
+    const rest = await runCli(fetchArgs('--from', time(4), '--page-size', '1'), { env: CREDS });
+    assert.equal(rest.code, 1);
+    assert.match(
+      rest.stderr,
+      new RegExp(`the entry of ${time(5)} .*its userFullName holds a lone surrogate \\(U\\+D800\\), which UTF-8 cannot encode;`),
+    );
+    assert.match(rest.stderr, /; standard output got 1 entry of the range, not all of it\n$/);
+  });
+
+  it('leaves a file it was appending to as it was', async () => {
+    const out = join(dir.path, 'earlier.csv');
+    const first = await runCli(fetchArgs('--from', '2026-01-01', '--to', time(2), '--out', out), { env: CREDS });
+    assert.equal(first.code, 0, first.stderr);
+    const before = readFileSync(out);
+    assert.equal(parseCsv(before.toString('utf8')).length, 3);
+    const r = await runCli(fetchArgs('--from', time(2), '--out', out, '--append'), { env: CREDS });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, new RegExp(`; ${out.replaceAll('.', '\\.')} is as it was before this run\n$`));
+    assert.deepEqual(readFileSync(out), before);
+  });
+
+  it('exports the same entries as NDJSON, byte for byte', async () => {
+    const r = await runCli(['fetch', '--url', server.url, '--type', 'UserCallPlay', '--rate', '0', '--from', '2026-01-01'], { env: CREDS });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(
+      r.stdout.trimEnd().split('\n'),
+      play.map((t) => `{"logType":"UserCallPlay",${t.slice(1)}`),
     );
   });
 });
