@@ -79,7 +79,10 @@ export async function fetchBundle(
         `the server's answer does not prove itself; no bundle written (\`logwarden verify\` on the window says more)\n` +
           `  ${check.missing.length} leaves of the window in range neither served nor deleted by retention${some(check.missing, (i) => `leaf ${i}`)}\n` +
           `  ${check.mismatched.length} entries not their leaf${some(check.mismatched, (m) => `the entry at position ${m.position} (leaf ${m.leafIndex}): ${m.reason}`)}\n` +
-          `  ${check.badReceipts.length} bad deletion receipts${some(check.badReceipts, (b) => `leaf ${b.receiptLeaf}: ${b.reason}`)}`,
+          `  ${check.badReceipts.length} bad deletion receipts${some(check.badReceipts, (b) => `leaf ${b.receiptLeaf}: ${b.reason}`)}` +
+          (check.misordered.length > 0
+            ? `\n  ${check.misordered.length} entries served out of eventTime order${some(check.misordered, (m) => `the entry at position ${m.position} (leaf ${m.leafIndex})`)}`
+            : ''),
       );
     }
     // Written beside it, then renamed: a failed write (a full disk) leaves no part of a bundle, and --out as it was.

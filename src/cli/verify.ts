@@ -401,6 +401,11 @@ function humanBundle(path: string, c: BundleCheck, bundleKey: string): string {
   lines.push(...deletionLines(c.deleted, c.badReceipts));
   for (const m of c.missing.slice(0, 20)) lines.push(`  HIDDEN: leaf ${m} is in the window and in the range but not among the entries`);
   for (const m of c.mismatched.slice(0, 20)) lines.push(`  NOT IN THE LOG: the entry at position ${m.position} (leaf ${m.leafIndex}): ${m.reason}`);
+  for (const m of c.misordered.slice(0, 20)) {
+    lines.push(
+      `  OUT OF ORDER: the entry at position ${m.position} (leaf ${m.leafIndex}, eventTime ${m.eventTime}) comes after one of ${m.after}: a window is served in ascending eventTime, so the entries were reordered`,
+    );
+  }
   if (empty) {
     lines.push(
       "What this proves, with no network: only that the log's key signed that tree.",
@@ -464,6 +469,7 @@ async function runBundle(flags: VerifyFlags): Promise<void> {
         deleted: check.deleted,
         badReceipts: check.badReceipts,
         mismatched: check.mismatched,
+        misordered: check.misordered,
         bundleKeyMatches: check.bundleKeyMatches,
         ...(proofText !== undefined && !(flags.proofOut && flags.proofOut !== '-') ? { proof: proofText } : {}),
       });
@@ -473,6 +479,7 @@ async function runBundle(flags: VerifyFlags): Promise<void> {
     if (!check.complete)
       throw new CommandError(
         `the bundle does not prove its window: ${check.missing.length} hidden, ${check.mismatched.length} entries not in the log, ${check.badReceipts.length} bad deletion receipts` +
+          (check.misordered.length > 0 ? `, ${check.misordered.length} entries out of the served order` : '') +
           (flags.entry !== undefined ? '; no proof written' : ''),
       );
   } catch (err) {
@@ -571,7 +578,8 @@ anything logged after the checkpoint; that other readers are shown the same tree
 checkpoints with them).
 
 Offline (--bundle): the bundle's checkpoint is signed by --log-key; its leaves are the leaves at
-their indexes in that tree; each entry is its leaf, unchanged; and within the bundle's leaf range
+their indexes in that tree; each entry is its leaf, unchanged, in the order served (ascending
+eventTime); and within the bundle's leaf range
 (first to last served entry) no leaf of the window is missing (one deleted by retention is named
 by a deletion receipt the bundle carries). Leaves outside that range are not in the bundle, so an
 entry of the window logged before the first or after the last one served is not excluded by the

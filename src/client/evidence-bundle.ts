@@ -180,6 +180,11 @@ export interface BundleCheck {
   badReceipts: BadReceipt[];
   /** Positions of entries that are not the leaf at their index. */
   mismatched: { position: number; leafIndex: number; reason: string }[];
+  /**
+   * Entries that come after one with a later eventTime: a window is served in ascending
+   * eventTime, so the bundle's entries were reordered after they were served.
+   */
+  misordered: { position: number; leafIndex: number; eventTime: string; after: string }[];
   /** Whether the bundle's own key is the pinned one. */
   bundleKeyMatches: boolean;
   complete: boolean;
@@ -310,6 +315,19 @@ export function checkEvidenceBundle(bundle: EvidenceBundle, logKey: NoteVerifier
       mismatched.push({ position, leafIndex: e.leafIndex, reason });
     }
   });
+  // Served in ascending eventTime (ties in the server's stable order): any other order was made after.
+  const misordered: BundleCheck['misordered'] = [];
+  let latest = '';
+  bundle.entries.forEach((e, position) => {
+    let eventTime: string;
+    try {
+      eventTime = eventTimeOf(e.wireText);
+    } catch {
+      return; // reported among the mismatched
+    }
+    if (latest !== '' && Date.parse(eventTime) < Date.parse(latest)) misordered.push({ position, leafIndex: e.leafIndex, eventTime, after: latest });
+    else latest = eventTime;
+  });
   const result = auditWindow(
     bundle.window,
     leaves.map((leaf, i) => ({ index: from + i, leaf })),
@@ -349,8 +367,9 @@ export function checkEvidenceBundle(bundle: EvidenceBundle, logKey: NoteVerifier
       .map((i) => ({ ...deletions.deleted.get(i)!, eventTime: parseEntryLeaf(leaves[i - from]!).eventTime })),
     badReceipts: deletions.bad,
     mismatched,
+    misordered,
     bundleKeyMatches: bundle.verifierKey.trim() === key.text,
-    complete: mismatched.length === 0 && missing.length === 0 && deletions.bad.length === 0,
+    complete: mismatched.length === 0 && misordered.length === 0 && missing.length === 0 && deletions.bad.length === 0,
   };
 }
 

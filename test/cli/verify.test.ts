@@ -375,6 +375,28 @@ describe('logwarden verify', () => {
       new RegExp(`NOT IN THE LOG: the entry at position 2 \\(leaf ${edited.entries[2]!.leafIndex}\\): the entry is not what leaf \\d+ logged`),
     );
 
+    // Entries reordered, each still its leaf: caught by the served order (ascending eventTime).
+    const time = (e: { wireText: string }) => (JSON.parse(e.wireText) as { eventTime: string }).eventTime;
+    const k = bundle.entries.findIndex((e, i) => i > 0 && time(e) > time(bundle.entries[i - 1]!));
+    assert.ok(k > 0);
+    const reordered = structuredClone(bundle);
+    [reordered.entries[k - 1], reordered.entries[k]] = [reordered.entries[k]!, reordered.entries[k - 1]!];
+    writeFileSync(join(dir, 'reordered.bundle'), JSON.stringify(reordered));
+    const moved = await runCli(['verify', '--bundle', join(dir, 'reordered.bundle'), '--log-key', s.verifierKey]);
+    assert.equal(moved.code, 1);
+    assert.match(
+      moved.stdout,
+      new RegExp(
+        `OUT OF ORDER: the entry at position ${k} \\(leaf ${reordered.entries[k]!.leafIndex}, eventTime ${time(reordered.entries[k]!)}\\) ` +
+          `comes after one of ${time(reordered.entries[k - 1]!)}: a window is served in ascending eventTime, so the entries were reordered`,
+      ),
+    );
+    assert.doesNotMatch(moved.stdout, /NOT IN THE LOG|HIDDEN/);
+    assert.match(
+      moved.stderr,
+      /the bundle does not prove its window: 0 hidden, 0 entries not in the log, 0 bad deletion receipts, 1 entries out of the served order\n$/,
+    );
+
     // A hand-edited field that is no longer of its kind: the file and the field are named.
     const yesterday = structuredClone(bundle) as typeof bundle & { window: { from: unknown } };
     yesterday.window.from = 'yesterday';

@@ -85,6 +85,28 @@ describe('evidence bundles', () => {
     assert.equal(added.complete, false);
   });
 
+  it('entries reordered after the fetch (each still its leaf): listed as out of the served eventTime order', () => {
+    const time = (i: number) => (JSON.parse(bundle.entries[i]!.wireText) as { eventTime: string }).eventTime;
+    const k = bundle.entries.findIndex((_, i) => i > 0 && time(i) > time(i - 1));
+    assert.ok(k > 0, 'two entries of different eventTimes follow each other');
+    assert.deepEqual(checkEvidenceBundle(bundle, s.verifierKey).misordered, []);
+    const swapped = checkEvidenceBundle(
+      tampered((b) => ([b.entries[k - 1], b.entries[k]] = [b.entries[k]!, b.entries[k - 1]!])),
+      s.verifierKey,
+    );
+    assert.equal(swapped.complete, false);
+    assert.deepEqual(swapped.mismatched, []);
+    assert.deepEqual(swapped.missing, []);
+    assert.deepEqual(swapped.misordered, [{ position: k, leafIndex: bundle.entries[k - 1]!.leafIndex, eventTime: time(k - 1), after: time(k) }]);
+    // The whole list backwards: every entry after the first is out of order.
+    const reversed = checkEvidenceBundle(
+      tampered((b) => b.entries.reverse()),
+      s.verifierKey,
+    );
+    assert.equal(reversed.complete, false);
+    assert.ok(reversed.misordered.length > 0);
+  });
+
   it('an entry whose text is no JSON object is listed as such, not with a TypeError of its own', () => {
     for (const text of ['null', '[1]', '7']) {
       const odd = checkEvidenceBundle(
