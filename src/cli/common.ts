@@ -1,7 +1,7 @@
 /** Pieces shared by the commands: store options, config from flags, output. */
 import cluster from 'node:cluster';
-import { existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, lstatSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import { type Config, type ConfigOverrides, loadConfig, loadConfigFor, storeChoiceWarning } from '../config.ts';
 import { openStore } from '../store/open.ts';
@@ -184,13 +184,27 @@ export function writeFailure(path: string, err: unknown): string {
 /**
  * Writes `text` to `path` whole or not at all: into a file beside it, then renamed over it, so
  * a failed write (a full disk) or a crash leaves the earlier file (or none), never part of one.
- * Throws the system's error after removing what it wrote.
+ * Throws the system's error after removing what it wrote. A symbolic link is followed (the file
+ * it leads to is replaced, the link stays), and what is not a regular file (a pipe, a device
+ * such as /dev/stdout) is written to as it is: a rename would put a file in its place.
  */
 export function writeWhole(path: string, text: string, mode = 0o600): void {
-  const part = `${path}.${process.pid}.part`;
+  let target = path;
+  try {
+    if (!statSync(path).isFile()) {
+      writeFileSync(path, text);
+      return;
+    }
+    target = realpathSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    // A link to a file still to be made: the file is made where it leads.
+    if (lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink()) target = resolve(dirname(path), readlinkSync(path));
+  }
+  const part = `${target}.${process.pid}.part`;
   try {
     writeFileSync(part, text, { mode });
-    renameSync(part, path);
+    renameSync(part, target);
   } catch (err) {
     rmSync(part, { force: true });
     throw err;

@@ -5,7 +5,21 @@
  * checked offline, and a single entry's tlog-proof@v1.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import {
+  closeSync,
+  constants,
+  existsSync,
+  lstatSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -317,6 +331,65 @@ describe('logwarden verify', () => {
       [],
       'no partial bundle left beside it',
     );
+  });
+
+  it('fetch --format bundle into a symbolic link or a pipe writes through it, and leaves the link or the pipe in place', async () => {
+    // A link: the file it leads to gets the bundle (made if missing), the link stays a link.
+    const link = join(dir, 'link.bundle');
+    const target = join(dir, 'linked-to.bundle');
+    symlinkSync('linked-to.bundle', link);
+    for (const round of [1, 2]) {
+      const r = await fetchBundle(link, at(100), at(110));
+      assert.equal(r.code, 0, `round ${round}: ${r.stderr}`);
+      assert.ok(lstatSync(link).isSymbolicLink(), `round ${round}: the link is still a link`);
+      assert.equal(JSON.parse(readFileSync(target, 'utf8')).format, 'logwarden-evidence/v1');
+    }
+    const ok = await runCli(['verify', '--bundle', link, '--log-key', s.verifierKey]);
+    assert.equal(ok.code, 0, ok.stderr);
+
+    // A named pipe (as /dev/stdout may be): the bundle goes down it, and it stays a pipe. Its
+    // reading end is opened first, without waiting, and read while the command runs.
+    const fifo = join(dir, 'bundle.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const fd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      let ended = false;
+      // In a process of its own: a write to the pipe waits for this one to read it.
+      const run = runCliProcess(
+        ['fetch', '--url', s.url, '--tenant', s.tenantId, '--type', 'AccessLog', '--from', at(100), '--to', at(110)].concat([
+          '--format',
+          'bundle',
+          '--out',
+          fifo,
+          '--log-key',
+          s.verifierKey,
+        ]),
+        { env },
+      ).finally(() => (ended = true));
+      const chunks: Buffer[] = [];
+      for (;;) {
+        const buf = Buffer.alloc(65_536);
+        let n = -1;
+        try {
+          n = readSync(fd, buf, 0, buf.length, null);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+        }
+        if (n > 0) chunks.push(buf.subarray(0, n));
+        else if (ended) break;
+        else await new Promise((r) => setTimeout(r, 5));
+      }
+      const r = await run;
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok(lstatSync(fifo).isFIFO(), 'the pipe is still a pipe');
+      const piped = join(dir, 'from-pipe.bundle');
+      writeFileSync(piped, Buffer.concat(chunks));
+      const read = await runCli(['verify', '--bundle', piped, '--log-key', s.verifierKey]);
+      assert.equal(read.code, 0, read.stderr);
+      assert.deepEqual(JSON.parse(readFileSync(piped, 'utf8')).entries, JSON.parse(readFileSync(target, 'utf8')).entries);
+    } finally {
+      closeSync(fd);
+    }
   });
 
   it('fetch --format bundle writes a bundle that verifies offline; one entry exports as tlog-proof@v1; tampering is caught', async () => {
