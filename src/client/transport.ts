@@ -256,7 +256,12 @@ export class Transport {
       if (result.ok) return result.value;
       const { error } = result;
       const told = error.code === 'rate_limited' && result.delayMs !== undefined;
-      if (!idempotent || !result.retryable || (!told && ++failures > this.retry.retries)) throw error;
+      if (!idempotent || !result.retryable) throw error;
+      if (!told && ++failures > this.retry.retries) {
+        // Said, so that a failure read later (a cron job's mail) is not taken for a first refusal.
+        if (failures > 1) error.message = `${error.message}; gave up after ${attempt} attempts`;
+        throw error;
+      }
       // The ceiling bounds what the server asks for (Retry-After); the backoff is this client's own.
       if (result.delayMs !== undefined && result.delayMs > this.retry.maxRetryAfterMs)
         throw beyondCeiling(error, result.delayMs, this.retry.maxRetryAfterMs);

@@ -109,6 +109,8 @@ describe('the request core: retries, timeouts, pacing', () => {
     assert.equal(err.status, 500);
     assert.equal(err.attempts, 4);
     assert.equal(server.requests.length, 4);
+    // The message says the retries were made: a log read later does not take it for one refusal.
+    assert.match(err.message, /^HTTP 500.*; gave up after 4 attempts$/);
   });
 
   it('backs off exponentially with jitter between retries', async () => {
@@ -136,6 +138,10 @@ describe('the request core: retries, timeouts, pacing', () => {
     assert.equal(net.code, 'network');
     assert.equal(net.status, undefined);
     assert.equal(net.attempts, 2);
+    assert.match(net.message, /^network error: .*; gave up after 2 attempts$/);
+    // With no retries there is nothing to say about them.
+    const once = new LogsClient({ baseUrl: 'http://127.0.0.1:9', requestsPerSecond: 0, retry: { retries: 0 } });
+    assert.doesNotMatch((await failure(once.listLogs(QUERY))).message, /gave up/);
   });
 
   it('times out a slow answer or a stalled body, and retries it', async () => {
