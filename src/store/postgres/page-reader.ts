@@ -8,12 +8,15 @@
  * watermark in any key range are the same in every later snapshot, and a page may be stitched
  * from several statements, each covering a key range completely: one statement reads the next
  * few segments and the next hot rows, and covers the keys up to where the shorter of the two
- * lists ends. Segment bytes the cache holds are not sent again.
+ * lists ends. Segment bytes the cache holds are not sent again. Each hot row read comes with its
+ * check (hot-rows.ts): one that fails it fails the page, none of its text served.
  */
 import type pg from 'pg';
+import { corruptHotRow, hotKeyPrefix } from '../hot-rows.ts';
 import { pageOfStretches } from '../page.ts';
 import { type DecodedSegment, decodeSegment, type SegmentOwner } from '../segment-codec.ts';
 import type { Position, StoredPage } from '../store.ts';
+import { hotRowOk } from './hot-rows.ts';
 import { monthStart } from './migrations.ts';
 import { type CachedSegment, compare, type SegmentCache } from './segment-cache.ts';
 
@@ -30,14 +33,14 @@ const END: Position = { timeMs: Number.POSITIVE_INFINITY, seq: 0 };
 
 const sqlFor = (segments: number): string => `
   SELECT id, first_time, last_time, last_seq, CASE WHEN id = ANY($8::int8[]) THEN NULL ELSE data END AS data,
-         NULL::int8 AS seq, NULL::text AS body
+         NULL::int8 AS seq, NULL::text AS body, NULL::boolean AS ok
   FROM (
     SELECT id, first_time, last_time, last_seq, data FROM segments
     WHERE tid = $1 AND type_id = $2 AND first_time >= $5 AND first_time < $6 AND last_time >= $3 AND (last_time, last_seq) > ($3, $4)
     ORDER BY last_time, last_seq LIMIT ${segments}
   ) s
   UNION ALL
-  (SELECT NULL, event_time, NULL, NULL, NULL, seq, body FROM entries
+  (SELECT NULL, event_time, NULL, NULL, NULL, seq, body, ${hotRowOk('$10')} FROM entries
    WHERE tid = $1 AND type_id = $2 AND event_time >= $3 AND (event_time, seq) > ($3, $4) AND event_time < $6 AND seq <= $7
    ORDER BY event_time, seq LIMIT $9)`;
 const SQL = { [SEGMENTS_PER_READ]: sqlFor(SEGMENTS_PER_READ), [SEGMENTS_PER_CROSSING_READ]: sqlFor(SEGMENTS_PER_CROSSING_READ) };
@@ -50,6 +53,8 @@ interface Row {
   data: Buffer | null;
   seq: string | null;
   body: string | null;
+  /** A hot row's check (hot-rows.ts); null for a segment. */
+  ok: boolean | null;
 }
 
 export interface PageScope {
@@ -80,6 +85,7 @@ export class PageReader {
     const want = limit + 1;
     const toMs = scope.toMs ?? NO_UPPER_BOUND;
     const picked: Picked[] = [];
+    const prefix = hotKeyPrefix(scope.owner.logType);
     let pos = after;
     while (picked.length < want) {
       const known = this.cache.after(scope.tid, scope.typeId, pos, SEGMENTS_PER_CROSSING_READ);
@@ -99,6 +105,7 @@ export class PageReader {
           scope.watermark,
           known.map((s) => s.id),
           want - picked.length,
+          prefix,
         ],
       });
       const segments: DecodedSegment[] = [];
@@ -108,6 +115,7 @@ export class PageReader {
       const present = new Set<string>();
       for (const row of r.rows) {
         if (row.id === null) {
+          if (row.ok !== true) throw corruptHotRow(Number(row.seq), scope.tid, scope.owner.logType);
           hot.push({ timeMs: Number(row.first_time), seq: Number(row.seq), text: Buffer.from(row.body!) });
           continue;
         }

@@ -16,10 +16,12 @@
  * joins the rewrite, so a steadily growing tail does not leave a trail of small segments.
  */
 import type pg from 'pg';
+import { corruptHotRow, hotKeyPrefix } from '../hot-rows.ts';
 import { decodeSegment, encodeSegment, SEGMENT_BYTES, SEGMENT_ENTRIES, type SegmentOwner } from '../segment-codec.ts';
-import { type BackgroundErrorReporter, backgroundProblem, CorruptSegmentError, type Position } from '../store.ts';
+import { type BackgroundErrorReporter, backgroundProblem, CorruptEntryError, CorruptSegmentError, type Position } from '../store.ts';
 import { postingsOf } from '../user-filter.ts';
 import { reclaimEmptyHotPartitions } from './hot-reclaim.ts';
+import { hotRowOk } from './hot-rows.ts';
 import { monthStart, nextMonthStart, SEAL_LOCK_NAMESPACE } from './migrations.ts';
 import { convertKeyless, deleteKeyRows, type KeyedEntry, keyArraysOf, spanOf } from './sealed-keys.ts';
 import { compare } from './segment-cache.ts';
@@ -210,10 +212,11 @@ export class Sealer {
           try {
             [n, full] = await this.step(client, g.tid, g.type_id, Number(g.cutoff));
           } catch (err) {
-            // A corrupt segment stops this group's sealing (its hot rows stay readable), not the
-            // other groups'; every round after the first meeting it reports a repeat.
-            if (!(err instanceof CorruptSegmentError)) throw err;
-            const key = `${g.tid}/${g.type_id}/${err.segmentId ?? '?'}`;
+            // A corrupt segment, or a hot row that fails its check, stops this group's sealing (its
+            // rows stay where they are), not the other groups'; every round after the first meeting
+            // it reports a repeat.
+            if (!(err instanceof CorruptSegmentError || err instanceof CorruptEntryError)) throw err;
+            const key = `${g.tid}/${g.type_id}/${err instanceof CorruptSegmentError ? (err.segmentId ?? '?') : err.message}`;
             this.report(backgroundProblem(err, `sealing tenant ${g.tid}, log type ${g.type_id} stopped (left unsealed)`), this.corrupt.has(key));
             this.corrupt.add(key);
             break;
@@ -264,19 +267,22 @@ export class Sealer {
         return [0, false];
       }
       // The rows up to STEP_ROWS and STEP_BYTES of text (octet_length reads a stored value's size, not the value).
-      const hotRows = await client.query<{ event_time: string; seq: string; body: string; cut: boolean }>({
+      // Each with its check (hot-rows.ts): a segment's checksum must never vouch for altered text.
+      const hotRows = await client.query<{ event_time: string; seq: string; body: string; cut: boolean; ok: boolean }>({
         name: 'lw_seal_hot',
-        text: `SELECT event_time, seq, body, cut FROM (
-                 SELECT event_time, seq, body, n = ${STEP_ROWS} OR bytes >= ${STEP_BYTES} AS cut,
+        text: `SELECT event_time, seq, body, cut, ${hotRowOk('$5', 'c')} AS ok FROM (
+                 SELECT tid, event_time, seq, body, n = ${STEP_ROWS} OR bytes >= ${STEP_BYTES} AS cut,
                         lag(bytes, 1, 0::bigint) OVER (ORDER BY event_time, seq) AS before
-                 FROM (SELECT event_time, seq, body, row_number() OVER w AS n, sum(octet_length(body)) OVER w AS bytes
-                       FROM (SELECT event_time, seq, body FROM entries
+                 FROM (SELECT tid, event_time, seq, body, row_number() OVER w AS n, sum(octet_length(body)) OVER w AS bytes
+                       FROM (SELECT tid, event_time, seq, body FROM entries
                              WHERE tid = $1 AND type_id = $2 AND (added_at <= $3 OR added_at > $3::int8 + $4::int8)
                              ORDER BY event_time, seq LIMIT ${STEP_ROWS}) l
                        WINDOW w AS (ORDER BY event_time, seq)) r) c
                WHERE before < ${STEP_BYTES} ORDER BY event_time, seq`,
-        values: [tid, typeId, cutoff, this.options.ageMs],
+        values: [tid, typeId, cutoff, this.options.ageMs, hotKeyPrefix(owner.logType)],
       });
+      const altered = hotRows.rows.find((r) => !r.ok);
+      if (altered) throw corruptHotRow(Number(altered.seq), tid, owner.logType);
       const hot: Entry[] = hotRows.rows.map((r) => ({ timeMs: Number(r.event_time), seq: Number(r.seq), body: Buffer.from(r.body) }));
       if (hot.length === 0) {
         await client.query('ROLLBACK');

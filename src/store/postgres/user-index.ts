@@ -5,6 +5,7 @@
  * REPEATABLE READ snapshot, so hot rows the sealer moves meanwhile are seen exactly once.
  */
 import type pg from 'pg';
+import { corruptHotRow, hotKeyPrefix } from '../hot-rows.ts';
 import { EMPTY_PAGE } from '../page.ts';
 import { type DecodedSegment, decodeSegment, type SegmentOwner } from '../segment-codec.ts';
 import type { HotEntry } from '../segment-pages.ts';
@@ -20,6 +21,7 @@ import {
   userKey,
   wholeHours,
 } from '../user-filter.ts';
+import { hotRowOk } from './hot-rows.ts';
 import { isUnanswered } from './pool.ts';
 
 const NO_UPPER_BOUND = Number.MAX_SAFE_INTEGER;
@@ -38,16 +40,43 @@ const sqlMatch = (field: string, value: string) => `CASE WHEN ${ODD_ESCAPE} THEN
  */
 const sqlValue = (value: string): string | null => (value.includes('\u0000') ? null : value);
 
-/** The hot rows SQL cannot match (see ODD_ESCAPE) that are the user's, in page order. */
-async function oddHotRows(client: pg.PoolClient, match: UserMatch, where: string, values: readonly unknown[]): Promise<HotEntry[]> {
-  const r = await client.query<{ event_time: string; seq: string; body: string }>(
-    `SELECT event_time, seq, body FROM entries WHERE ${where} AND ${ODD_ESCAPE} ORDER BY event_time, seq`,
-    [...values],
+/**
+ * The hot rows SQL cannot match (see ODD_ESCAPE) that are the user's, in page order. With
+ * `served` (a page's, whose texts are served), each is held against its key (hot-rows.ts).
+ */
+async function oddHotRows(
+  client: pg.PoolClient,
+  match: UserMatch,
+  where: string,
+  values: readonly unknown[],
+  served?: { tid: number; owner: SegmentOwner },
+): Promise<HotEntry[]> {
+  const check = served === undefined ? 'true' : hotRowOk(`$${values.length + 1}`);
+  const r = await client.query<HotRow>(
+    `SELECT event_time, seq, body, ${check} AS ok FROM entries WHERE ${where} AND ${ODD_ESCAPE} ORDER BY event_time, seq`,
+    served === undefined ? [...values] : [...values, hotKeyPrefix(served.owner.logType)],
   );
-  return r.rows
-    .map((row) => ({ timeMs: Number(row.event_time), seq: Number(row.seq), body: Buffer.from(row.body) }))
-    .filter((e) => matchesUser(e.body, match));
+  const rows = served === undefined ? r.rows.map(hotEntryOf) : r.rows.map(checkedHotEntry(served.tid, served.owner));
+  return rows.filter((e) => matchesUser(e.body, match));
 }
+
+interface HotRow {
+  event_time: string;
+  seq: string;
+  body: string;
+  /** The row's check (hot-rows.ts). */
+  ok: boolean;
+}
+
+const hotEntryOf = (r: HotRow): HotEntry => ({ timeMs: Number(r.event_time), seq: Number(r.seq), body: Buffer.from(r.body) });
+
+/** A hot row read for a page: refused when it fails its check, none of its text served. */
+const checkedHotEntry =
+  (tid: number, owner: SegmentOwner) =>
+  (r: HotRow): HotEntry => {
+    if (!r.ok) throw corruptHotRow(Number(r.seq), tid, owner.logType);
+    return hotEntryOf(r);
+  };
 /** Segments fetched per statement while a page needs more. */
 const BATCH = 8;
 
@@ -232,13 +261,26 @@ class UserReader {
   async page(after: Position, toMs: number, watermark: number, limit: number): Promise<StoredPage> {
     const want = limit + 1;
     const range = 'tid = $1 AND type_id = $2 AND event_time >= $3 AND (event_time, seq) > ($3, $4) AND event_time < $5 AND seq <= $6';
-    const hot = await this.client.query<{ event_time: string; seq: string; body: string }>({
+    const hot = await this.client.query<HotRow>({
       name: 'lw_user_hot',
-      text: `SELECT event_time, seq, body FROM entries WHERE ${range} AND ${sqlMatch('$7', '$8')} ORDER BY event_time, seq LIMIT $9`,
-      values: [this.tid, this.typeId, after.timeMs, after.seq, toMs, watermark, this.match.field, sqlValue(this.match.value), want],
+      text: `SELECT event_time, seq, body, ${hotRowOk('$10')} AS ok FROM entries
+             WHERE ${range} AND ${sqlMatch('$7', '$8')} ORDER BY event_time, seq LIMIT $9`,
+      values: [
+        this.tid,
+        this.typeId,
+        after.timeMs,
+        after.seq,
+        toMs,
+        watermark,
+        this.match.field,
+        sqlValue(this.match.value),
+        want,
+        hotKeyPrefix(this.owner.logType),
+      ],
     });
-    const hotEntries: HotEntry[] = hot.rows.map((r) => ({ timeMs: Number(r.event_time), seq: Number(r.seq), body: Buffer.from(r.body) }));
-    const odd = await oddHotRows(this.client, this.match, range, [this.tid, this.typeId, after.timeMs, after.seq, toMs, watermark]);
+    const served = { tid: this.tid, owner: this.owner };
+    const hotEntries: HotEntry[] = hot.rows.map(checkedHotEntry(this.tid, this.owner));
+    const odd = await oddHotRows(this.client, this.match, range, [this.tid, this.typeId, after.timeMs, after.seq, toMs, watermark], served);
     if (odd.length > 0) {
       hotEntries.push(...odd);
       hotEntries.sort((a, b) => a.timeMs - b.timeMs || a.seq - b.seq);
