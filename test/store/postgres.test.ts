@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { after } from 'node:test';
 import { openPostgresStore, type PostgresStore } from '../../src/store/postgres/index.ts';
 import { MIGRATIONS } from '../../src/store/postgres/migrations.ts';
@@ -54,6 +55,20 @@ runStoreContract({
         // Stores of this fixture seal at any age, so settling seals everything.
         settle: (store) => (store as PostgresStore).settle(),
         sealedEntries: async () => Number((await cluster!.query<{ n: string }>(url, 'SELECT coalesce(sum(n), 0) AS n FROM segments')).rows[0]!.n),
+        openUnsealing: () => openPostgresStore({ url, poolSize: 4, sealAgeMs: 0, noSealer: true }),
+        async alterHot(tenantId, holding, replacement) {
+          const r = await cluster!.query<{ seq: string }>(
+            url,
+            replacement === undefined
+              ? `UPDATE entries e SET event_time = event_time + 1 FROM tenants t
+                 WHERE t.tid = e.tid AND t.id = $1 AND strpos(e.body, $2) > 0 RETURNING e.seq`
+              : `UPDATE entries e SET body = replace(body, $2, $3) FROM tenants t
+                 WHERE t.tid = e.tid AND t.id = $1 AND strpos(e.body, $2) > 0 RETURNING e.seq`,
+            replacement === undefined ? [tenantId, holding] : [tenantId, holding, replacement],
+          );
+          assert.equal(r.rows.length, 1, `one hot row holds ${holding}`);
+          return Number(r.rows[0]!.seq);
+        },
         async corrupt(tenantId, logType) {
           const r = await cluster!.query(
             url,

@@ -83,6 +83,24 @@ function sqliteFixture(options: Omit<SqliteStoreOptions, 'dataDir'> = {}, prepar
             return true;
           }),
         space: async () => withFile(dir, segmentSpace),
+        openUnsealing: async () => openSqliteStore({ dataDir: dir, sealAgeMs: 0, sealIntervalMs: 3_600_000, ...options }),
+        alterHot: async (tenantId, holding, replacement) =>
+          withFile(dir, (db) => {
+            const rows = db
+              .prepare<[string, string], number>(
+                'SELECT e.seq FROM entries e JOIN tenants t ON t.tid = e.tid WHERE t.id = ? AND instr(CAST(e.body AS TEXT), ?) > 0',
+              )
+              .pluck()
+              .all(tenantId, holding);
+            assert.equal(rows.length, 1, `one hot row holds ${holding}`);
+            const seq = rows[0]!;
+            const change =
+              replacement === undefined
+                ? db.prepare('UPDATE entries SET event_time = event_time + 1 WHERE seq = ?').run(seq)
+                : db.prepare('UPDATE entries SET body = replace(body, ?, ?) WHERE seq = ?').run(holding, replacement, seq);
+            assert.equal(change.changes, 1);
+            return seq;
+          }),
       },
     };
   };

@@ -10,6 +10,7 @@ import { entryKey, type NewEntry } from '../../../src/logs/entry.ts';
 import { formatEventTime } from '../../../src/logs/time.ts';
 import {
   type Checkpoint,
+  CorruptEntryError,
   CorruptSegmentError,
   type EntryQuery,
   SchemaTooNewError,
@@ -59,6 +60,15 @@ export interface SegmentFixture {
    * disk fault would; resolves false when there is no such segment.
    */
   corrupt(tenantId: string, logType: string): Promise<boolean>;
+  /** Opens a store on this database that seals only when settled, never in the background. */
+  openUnsealing(): Promise<Store>;
+  /**
+   * Alters the tenant's one hot row (not yet sealed) whose text holds `holding`, as a damaged
+   * disk or a write behind the store's back would: `holding` replaced by `replacement` (as
+   * long) in its text, or without one its event time moved by a millisecond. Resolves to its
+   * sequence.
+   */
+  alterHot(tenantId: string, holding: string, replacement?: string): Promise<number>;
   /**
    * The bytes of the live segments' data (`live`), and the bytes the database spends on
    * holding segments (`used`: for SQLite, the pages of the segment table and its index; for
@@ -793,6 +803,45 @@ export function runStoreContract({ name, create, skip, verifiableLog, transferSo
         assert.doesNotMatch(failed.err.message, /"i":|theirs/, 'the error shows no entry');
         // The other tenant's entries are untouched.
         await assertReads(reader, q('AccessLog', T0, null, OTHER), theirs, 'the other tenant');
+      });
+
+      it('refuses a hot row whose text or time was altered where it is stored, naming it and not its text, and never seals it', async (t) => {
+        if (await sealedSkip()) return t.skip('this store has no segment fixture');
+        // Only the store of this case, which seals when told: the others would seal the rows first.
+        await store.close();
+        opened.splice(opened.indexOf(store), 1);
+        const s = await segments().openUnsealing();
+        opened.push(s);
+        await s.append(
+          TENANT,
+          Array.from({ length: 20 }, (_, i) => makeEntry('AccessLog', T0 + i * 1000, `{"secret":"payload-${i}"}`, 'u1')),
+        );
+        // Still valid JSON, same length: only the digest stored at ingest tells.
+        const altered = await segments().alterHot(TENANT, '"payload-7"', '"payload-X"');
+        const moved = await segments().alterHot(TENANT, '"payload-15"');
+        const corrupt = (seq: number) => (err: unknown) =>
+          err instanceof CorruptEntryError &&
+          err.code === 'corrupt_segment' &&
+          err.message.includes(`stored entry ${seq} `) &&
+          !err.message.includes('payload');
+        const query = q('AccessLog', T0, null);
+        const check = async (what: string): Promise<void> => {
+          await assert.rejects(s.firstPage(query, 100), corrupt(altered), `${what}: a page holding the altered text`);
+          await assert.rejects(s.firstPage({ ...query, user: { field: 'userId', value: 'u1' } }, 100), corrupt(altered), `${what}: a user's page`);
+          const first = await s.firstPage({ ...query, toMs: T0 + 6000 }, 3);
+          await assert.rejects(s.nextPage(query, first.next!, first.watermark, 100), corrupt(altered), `${what}: a next page`);
+          await assert.rejects(s.firstPage(q('AccessLog', T0 + 8000, null), 100), corrupt(moved), `${what}: a page holding the moved row`);
+          // Pages that do not reach them are served.
+          assert.equal(entriesOf(await s.firstPage(q('AccessLog', T0, T0 + 7000), 100)).length, 7, `${what}: the rows before`);
+        };
+        await check('not yet sealed');
+        // Sealing refuses them (the store says so, by failing or in its background report):
+        // sealed, the altered text would be vouched for by its segment's checksum from then on.
+        await segments()
+          .settle(s)
+          .catch((err: unknown) => assert.ok(corrupt(altered)(err) || corrupt(moved)(err), String(err)));
+        assert.equal(await segments().sealedEntries(), 0, 'nothing sealed');
+        await check('after sealing');
       });
 
       it('reclaims the space of what late entries replace: at most 1.5 times the live data', async (t) => {
