@@ -36,6 +36,26 @@ async function lockWaitOn(watch: pg.Client, table: string): Promise<void> {
     waiting = Number(w.rows[0]!.n);
   }
 }
+/**
+ * Runs a purge cycle while an operator's session lengthens tenant a's AccessLog retention to 90
+ * days, holding the tenant's row as a recorded change does: the cycle reads the old retention,
+ * then waits for the row, and the change commits once it waits. Resolves with what it deleted.
+ */
+async function cycleWhileLengthened(url: string, purge: BackgroundPurge): Promise<number> {
+  const [operator, watch] = await twoSessions(url);
+  try {
+    await operator.query('BEGIN');
+    await operator.query("SELECT FROM entry_seqs WHERE tid = (SELECT tid FROM tenants WHERE id = 'a') FOR UPDATE");
+    await operator.query("UPDATE retention SET days = 90 WHERE tid = (SELECT tid FROM tenants WHERE id = 'a') AND log_type = 'AccessLog'");
+    const cycle = purge.cycle();
+    await lockWaitOn(watch, 'entry_seqs');
+    await operator.query('COMMIT');
+    return await cycle;
+  } finally {
+    await operator.end();
+    await watch.end();
+  }
+}
 describe('postgres store: specific', { skip }, () => {
   let url: string;
   const stores: PostgresStore[] = [];
@@ -401,21 +421,8 @@ describe('postgres store: specific', { skip }, () => {
       now: () => Date.UTC(2025, 2, 4),
       logPartition: (p) => void partitions.push(`${p.partition} ${p.outcome}`),
     });
-    const [operator, watch] = await twoSessions(url);
-    try {
-      // An operator's change under way, holding the tenant's row as a recorded change does: the
-      // purge reads 30 days, and the drop waits for the row once it has read the month.
-      await operator.query('BEGIN');
-      await operator.query("SELECT FROM entry_seqs WHERE tid = (SELECT tid FROM tenants WHERE id = 'a') FOR UPDATE");
-      await operator.query("UPDATE retention SET days = 90 WHERE tid = (SELECT tid FROM tenants WHERE id = 'a') AND log_type = 'AccessLog'");
-      const cycle = purge.cycle();
-      await lockWaitOn(watch, 'entry_seqs');
-      await operator.query('COMMIT');
-      assert.equal(await cycle, 0, 'January is within its 90 days');
-    } finally {
-      await operator.end();
-      await watch.end();
-    }
+    // The purge reads 30 days, and the drop waits for the row once it has read the month.
+    assert.equal(await cycleWhileLengthened(url, purge), 0, 'January is within its 90 days');
     assert.deepEqual(partitions, ['2025-01 changed']);
     assert.equal((await readBodies(store, { tenantId: 'a', logType: 'AccessLog', fromMs: 0, toMs: null })).total, 51);
     assert.equal((await auditLog(store, 'a')).deleted.size, 0);
@@ -442,20 +449,8 @@ describe('postgres store: specific', { skip }, () => {
     });
     await store.setRetention('a', 'AccessLog', 30);
     const purge = new BackgroundPurge({ store, serverDays: null, intervalMs: 60_000, now: () => Date.UTC(2025, 2, 4) });
-    const [operator, watch] = await twoSessions(url);
-    try {
-      // The change under way holds the tenant's row: the step reads 30 days, then waits for the row.
-      await operator.query('BEGIN');
-      await operator.query("SELECT FROM entry_seqs WHERE tid = (SELECT tid FROM tenants WHERE id = 'a') FOR UPDATE");
-      await operator.query("UPDATE retention SET days = 90 WHERE tid = (SELECT tid FROM tenants WHERE id = 'a') AND log_type = 'AccessLog'");
-      const cycle = purge.cycle();
-      await lockWaitOn(watch, 'entry_seqs');
-      await operator.query('COMMIT');
-      assert.equal(await cycle, 0, 'January is within its 90 days');
-    } finally {
-      await operator.end();
-      await watch.end();
-    }
+    // The step reads 30 days, then waits for the row.
+    assert.equal(await cycleWhileLengthened(url, purge), 0, 'January is within its 90 days');
     assert.equal((await readBodies(store, { tenantId: 'a', logType: 'AccessLog', fromMs: 0, toMs: null })).total, 52);
     assert.equal((await auditLog(store, 'a')).deleted.size, 0);
   });
