@@ -150,8 +150,14 @@ export async function mirrorType(target: MirrorTarget, client: LogsClient, req: 
   let stored = 0;
   let duplicates = 0;
   let recovered = 0;
-  const save = (throughMs: number) =>
-    store.setCheckpoint({ source, tenantId, logType: req.logType, throughMs, entriesSeen: storedBefore + stored + recovered });
+  // The count as this run last saved it: each save adds what was stored since, so runs of one
+  // mirror that overlap each count their own entries instead of the last one's total winning.
+  let countSaved = storedBefore;
+  const save = async (throughMs: number) => {
+    const entriesSeen = storedBefore + stored + recovered;
+    await store.setCheckpoint({ source, tenantId, logType: req.logType, throughMs, entriesSeen, countFrom: countSaved });
+    countSaved = entriesSeen;
+  };
 
   let interrupted = false;
   if (fromMs < req.untilMs) {

@@ -345,7 +345,13 @@ export interface Store {
   leafIndexes?(tenantId: string, seqs: readonly number[]): Promise<number[]>;
 
   getCheckpoint(source: string, tenantId: string, logType: string): Promise<Checkpoint | undefined>;
-  setCheckpoint(checkpoint: Omit<Checkpoint, 'updatedAt'>): Promise<void>;
+  /**
+   * Saves a sync checkpoint. With `countFrom` (the `entriesSeen` the caller's count was built
+   * on), what the caller added (`entriesSeen - countFrom`) is added to the count as it is stored
+   * now, so runs of one mirror that overlap each count what they stored; without it, the count
+   * is set.
+   */
+  setCheckpoint(checkpoint: Omit<Checkpoint, 'updatedAt'> & { readonly countFrom?: number }): Promise<void>;
   /** Every checkpoint (of one tenant, when given), by tenant id, source and type; none for an unknown tenant. */
   listCheckpoints(tenantId?: string): Promise<Checkpoint[]>;
   /** Deletes the tenant's checkpoints of `source` (of one type, when given); returns how many there were. */

@@ -13,6 +13,7 @@ import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import { fetchEvidenceBundle, type LogState, LogVerifier, MemoryLeafCache, TlogClient, VerifyError } from '../../src/client/index.ts';
+import { entryKey } from '../../src/logs/entry.ts';
 import { buildApp } from '../../src/server/app.ts';
 import { createTenant, type IssuedKey, issueAccessKey } from '../../src/service/access-keys.ts';
 import { WITNESS_FILE } from '../../src/store/log-witness.ts';
@@ -133,6 +134,19 @@ async function deployment(): Promise<{ d: Deployment; state: LogState }> {
   return { d, state: v.state! };
 }
 
+/**
+ * A tamperer who knows the store: the idempotency key of entry `seq` as its stored text gives it,
+ * so that the server's own check of unsealed rows passes and only the verifiable log can tell.
+ */
+function keyAsStored(db: Database.Database, tid: number, seq: number): void {
+  const row = db
+    .prepare<[number], { event_time: number; body: string; name: string }>(
+      'SELECT e.event_time, e.body, t.name FROM entries e JOIN log_types t ON t.type_id = e.type_id WHERE e.seq = ?',
+    )
+    .get(seq)!;
+  db.prepare('INSERT OR IGNORE INTO entry_keys (tid, event_time, key) VALUES (?, ?, ?)').run(tid, row.event_time, entryKey(row.name, row.body));
+}
+
 describe('verify against a real server and SQLite store', () => {
   const made: Deployment[] = [];
   after(async () => {
@@ -187,12 +201,13 @@ describe('verify against a real server and SQLite store', () => {
     }
   });
 
-  it("an entry's text edited in the database", async () => {
+  it("an entry's text edited in the database, its idempotency key made to match", async () => {
     const { d, state } = await fresh();
     let seq = 0;
     await d.tamper((db, tid) => {
       seq = db.prepare('SELECT seq FROM entries WHERE tid = ? AND body LIKE \'%"i":7,%\'').pluck().get(tid) as number;
       assert.equal(db.prepare(`UPDATE entries SET body = replace(body, '"i":7,', '"i":8,') WHERE seq = ?`).run(seq).changes, 1);
+      keyAsStored(db, tid, seq);
     });
     const proof = await d.verifier(state).proveWindow(WINDOW);
     assert.equal(proof.complete, false);
@@ -200,6 +215,17 @@ describe('verify against a real server and SQLite store', () => {
     assert.match(proof.unexpected[0]!.reason, /^its text differs from what leaf 7 logged .*: the entry was altered after it was logged$/);
     // Served altered, not hidden: reported once.
     assert.deepEqual(proof.hidden, []);
+  });
+
+  it("an entry's text edited in the database alone is refused by the server, never served", async () => {
+    const { d, state } = await fresh();
+    await d.tamper((db, tid) => {
+      assert.equal(
+        db.prepare(`UPDATE entries SET body = replace(body, '"i":7,', '"i":8,') WHERE tid = ? AND body LIKE '%"i":7,%'`).run(tid).changes,
+        1,
+      );
+    });
+    await assert.rejects(d.verifier(state).proveWindow(WINDOW), /HTTP 500: Internal server error/);
   });
 
   it('an entry deleted from the database', async () => {
@@ -219,10 +245,13 @@ describe('verify against a real server and SQLite store', () => {
   it('an entry inserted into the database', async () => {
     const { d, state } = await fresh();
     await d.tamper((db, tid) => {
-      db.prepare(
-        `INSERT INTO entries (tid, type_id, event_time, key, body)
-         SELECT tid, type_id, event_time, randomblob(32), replace(body, '"i":5,', '"i":5000,') FROM entries WHERE tid = ? AND body LIKE '%"i":5,%'`,
-      ).run(tid);
+      const { lastInsertRowid } = db
+        .prepare(
+          `INSERT INTO entries (tid, type_id, event_time, key, body)
+           SELECT tid, type_id, event_time, randomblob(32), replace(body, '"i":5,', '"i":5000,') FROM entries WHERE tid = ? AND body LIKE '%"i":5,%'`,
+        )
+        .run(tid);
+      keyAsStored(db, tid, Number(lastInsertRowid));
     });
     const proof = await d.verifier(state).proveWindow(WINDOW);
     assert.equal(proof.complete, false);

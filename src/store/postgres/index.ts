@@ -1125,13 +1125,15 @@ export class PostgresStore implements Store {
     return r.rowCount ?? 0;
   }
 
-  async setCheckpoint(c: Omit<Checkpoint, 'updatedAt'>): Promise<void> {
+  async setCheckpoint(c: Omit<Checkpoint, 'updatedAt'> & { readonly countFrom?: number }): Promise<void> {
     const tid = await this.requireTid(c.tenantId);
     await this.pool.query(
       `INSERT INTO checkpoints (tid, source, log_type, through_ms, entries_seen, updated_at) VALUES ($1, $2, $3, $4, $5, $6)
        ON CONFLICT (tid, source, log_type) DO UPDATE SET through_ms = excluded.through_ms,
-         entries_seen = excluded.entries_seen, updated_at = excluded.updated_at`,
-      [tid, c.source, c.logType, c.throughMs, c.entriesSeen, new Date()],
+         entries_seen = CASE WHEN $7::int8 IS NULL THEN excluded.entries_seen
+                             ELSE greatest(0, checkpoints.entries_seen + excluded.entries_seen - $7::int8) END,
+         updated_at = excluded.updated_at`,
+      [tid, c.source, c.logType, c.throughMs, c.entriesSeen, new Date(), c.countFrom ?? null],
     );
   }
 

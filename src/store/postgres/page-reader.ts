@@ -40,7 +40,7 @@ const sqlFor = (segments: number): string => `
     ORDER BY last_time, last_seq LIMIT ${segments}
   ) s
   UNION ALL
-  (SELECT NULL, event_time, NULL, NULL, NULL, seq, body, ${hotRowOk('$10')} FROM entries
+  (SELECT NULL, event_time, NULL, NULL, NULL, seq, body, ${hotRowOk('$10', 'entries', { from: '$3', to: '$6' })} FROM entries
    WHERE tid = $1 AND type_id = $2 AND event_time >= $3 AND (event_time, seq) > ($3, $4) AND event_time < $6 AND seq <= $7
    ORDER BY event_time, seq LIMIT $9)`;
 const SQL = { [SEGMENTS_PER_READ]: sqlFor(SEGMENTS_PER_READ), [SEGMENTS_PER_CROSSING_READ]: sqlFor(SEGMENTS_PER_CROSSING_READ) };

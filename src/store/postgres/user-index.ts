@@ -263,7 +263,7 @@ class UserReader {
     const range = 'tid = $1 AND type_id = $2 AND event_time >= $3 AND (event_time, seq) > ($3, $4) AND event_time < $5 AND seq <= $6';
     const hot = await this.client.query<HotRow>({
       name: 'lw_user_hot',
-      text: `SELECT event_time, seq, body, ${hotRowOk('$10')} AS ok FROM entries
+      text: `SELECT event_time, seq, body, ${hotRowOk('$10', 'entries', { from: '$3', to: '$5' })} AS ok FROM entries
              WHERE ${range} AND ${sqlMatch('$7', '$8')} ORDER BY event_time, seq LIMIT $9`,
       values: [
         this.tid,

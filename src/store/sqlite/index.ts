@@ -335,10 +335,11 @@ export class SqliteStore implements Store {
       forgetCheckpoints: db.prepare<[number, string, string | null, string | null]>(
         'DELETE FROM checkpoints WHERE tid = ? AND source = ? AND (? IS NULL OR log_type = ?)',
       ),
-      setCheckpoint: db.prepare<[string, number, string, number, number, string]>(
+      setCheckpoint: db.prepare<[string, number, string, number, number, string, number | null, number | null]>(
         `INSERT INTO checkpoints (source, tid, log_type, through_ms, entries_seen, updated_at) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (source, tid, log_type) DO UPDATE SET through_ms = excluded.through_ms,
-           entries_seen = excluded.entries_seen, updated_at = excluded.updated_at`,
+           entries_seen = CASE WHEN ? IS NULL THEN excluded.entries_seen ELSE max(0, checkpoints.entries_seen + excluded.entries_seen - ?) END,
+           updated_at = excluded.updated_at`,
       ),
     };
     const secret = (name: string, create: () => string): string => {
@@ -824,8 +825,17 @@ export class SqliteStore implements Store {
     return r && { source, tenantId, logType, throughMs: r.through_ms, entriesSeen: r.entries_seen, updatedAt: r.updated_at };
   }
 
-  async setCheckpoint(c: Omit<Checkpoint, 'updatedAt'>): Promise<void> {
-    this.q.setCheckpoint.run(c.source, this.requireTid(c.tenantId), c.logType, c.throughMs, c.entriesSeen, new Date().toISOString());
+  async setCheckpoint(c: Omit<Checkpoint, 'updatedAt'> & { readonly countFrom?: number }): Promise<void> {
+    this.q.setCheckpoint.run(
+      c.source,
+      this.requireTid(c.tenantId),
+      c.logType,
+      c.throughMs,
+      c.entriesSeen,
+      new Date().toISOString(),
+      c.countFrom ?? null,
+      c.countFrom ?? null,
+    );
   }
 
   async listCheckpoints(tenantId?: string): Promise<Checkpoint[]> {

@@ -1231,6 +1231,21 @@ export function runStoreContract({ name, create, skip, verifiableLog, transferSo
         await assert.rejects(store.setCheckpoint({ source: 'x', tenantId: '404', logType: 'AccessLog', throughMs: 0, entriesSeen: 0 }));
       });
 
+      it('adds what a save stored since the count it was built on (countFrom), so overlapping runs of one mirror both count', async () => {
+        const at = (entriesSeen: number, countFrom?: number) =>
+          store.setCheckpoint({ source: 'https://a', tenantId: TENANT, logType: 'AccessLog', throughMs: T0, entriesSeen, countFrom });
+        const seen = async () => (await store.getCheckpoint('https://a', TENANT, 'AccessLog'))?.entriesSeen;
+        await at(10, 0); // the first save of a first run
+        assert.equal(await seen(), 10);
+        // Two runs both began at 10: one stores 5, then 2 more; the other stores 7.
+        await at(15, 10);
+        await at(17, 10);
+        await at(17, 15);
+        assert.equal(await seen(), 24);
+        await at(3); // without countFrom the count is set
+        assert.equal(await seen(), 3);
+      });
+
       it("lists every checkpoint, or one tenant's, by tenant, source and type", async () => {
         await store.createTenant({ id: OTHER, name: 'Other' });
         assert.deepEqual(await store.listCheckpoints(), []);
