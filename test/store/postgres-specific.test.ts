@@ -11,7 +11,7 @@ import { attachMonth, MIGRATIONS, monthOf } from '../../src/store/postgres/migra
 import { lockExclusively } from '../../src/store/postgres/table-locks.ts';
 import type { StoredPage } from '../../src/store/store.ts';
 import { entriesOf } from '../support/page-entries.ts';
-import { startPostgres, UNDO_COMPACT_CHECKPOINTS, UNDO_KEY_LAST_USED, UNDO_SEALED_KEYS } from '../support/postgres.ts';
+import { type PostgresCluster, startPostgres, UNDO_COMPACT_CHECKPOINTS, UNDO_KEY_LAST_USED, UNDO_SEALED_KEYS } from '../support/postgres.ts';
 import { makeEntry } from './contract/store.contract.ts';
 import { auditLog, readBodies } from './contract/store-retention.contract.ts';
 
@@ -23,6 +23,17 @@ async function twoSessions(url: string): Promise<[pg.Client, pg.Client]> {
   const clients: [pg.Client, pg.Client] = [new pg.Client({ connectionString: url }), new pg.Client({ connectionString: url })];
   for (const c of clients) await c.connect();
   return clients;
+}
+
+/** The partitions of entries, entry_keys and segments whose names match `pattern`, by name. */
+async function monthPartitions(pgCluster: PostgresCluster, url: string, pattern: string): Promise<string[]> {
+  const r = await pgCluster.query<{ name: string }>(
+    url,
+    `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+     WHERE i.inhparent IN ('entries'::regclass, 'entry_keys'::regclass, 'segments'::regclass) AND c.relname ~ $1 ORDER BY 1`,
+    [pattern],
+  );
+  return r.rows.map((row) => row.name);
 }
 
 /** Resolves once a statement of another session that names `table` waits for a lock (seen through `watch`). */
@@ -156,14 +167,7 @@ describe('postgres store: specific', { skip }, () => {
     const other = await open();
     await other.append('b', [makeEntry('AccessLog', feb, '{"b":1}')]);
     await store.settle();
-    const partitions = async () =>
-      (
-        await cluster!.query<{ name: string }>(
-          url,
-          `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-           WHERE i.inhparent IN ('entries'::regclass, 'entry_keys'::regclass, 'segments'::regclass) AND c.relname ~ 'y2025m0[12]$' ORDER BY 1`,
-        )
-      ).rows.map((r) => r.name);
+    const partitions = () => monthPartitions(cluster!, url, 'y2025m0[12]$');
     assert.deepEqual(await partitions(), [
       'entries_y2025m01',
       'entries_y2025m02',
@@ -278,14 +282,7 @@ describe('postgres store: specific', { skip }, () => {
     const hold = await store.createHold({ tenantId: 'b', logType: null, fromMs: feb, toMs: feb + 10, reason: 'case 7', createdBy: 'ops@h' });
     const sizeA = (await auditLog(store, 'a')).leaves.length;
     const sizeB = (await auditLog(store, 'b')).leaves.length;
-    const partitions = async () =>
-      (
-        await cluster!.query<{ name: string }>(
-          url,
-          `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-           WHERE i.inhparent IN ('entries'::regclass, 'entry_keys'::regclass, 'segments'::regclass) AND c.relname ~ 'y2025m0[123]$' ORDER BY 1`,
-        )
-      ).rows.map((r) => r.name);
+    const partitions = () => monthPartitions(cluster!, url, 'y2025m0[123]$');
     const months = (m: string) => ['entries', 'entry_keys', 'segments'].map((t) => `${t}_y2025${m}`);
     assert.deepEqual(await partitions(), [...months('m01'), ...months('m02'), ...months('m03')].sort());
     // The drop deletes no row of the months it keeps (a row delete would show in their statistics).
