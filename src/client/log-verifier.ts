@@ -507,14 +507,14 @@ export class LogVerifier {
           pendingBytes += bytes.length;
           boundary = { size: edge.size, edge: [...edge.hashes] };
           if (pendingBytes > 4 << 20) {
-            await this.cache.append(Buffer.concat(pending));
+            await this.cache.append(...pending);
             pending = [];
             pendingBytes = 0;
           }
         }
         this.onProgress(edge.size, size);
       }
-      if (pending.length > 0) await this.cache.append(Buffer.concat(pending));
+      if (pending.length > 0) await this.cache.append(...pending);
     } catch (err) {
       inFlight.forEach((p) => p.catch(() => undefined));
       throw err;

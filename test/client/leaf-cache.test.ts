@@ -63,6 +63,17 @@ describe('the file leaf cache', () => {
     );
   });
 
+  it('appends many pieces at once (more than one system call takes), in order, empty ones included', async () => {
+    const pieces = Array.from({ length: 1300 }, (_, i) => (i % 7 === 3 ? new Uint8Array(0) : encodeEntryBundle([Buffer.from(`leaf ${i}`)])));
+    const want = pieces.flatMap((p, i) => (p.length === 0 ? [] : [`leaf ${i}`]));
+    for (const cache of [new FileLeafCache(join(dir, 'many', 'leaves')), new MemoryLeafCache()]) {
+      await cache.truncate(0);
+      await cache.append(...pieces);
+      assert.deepEqual(await readAll(cache, want.length), { ok: true, leaves: want });
+      assert.equal((await readAll(cache, want.length + 1)).ok, false);
+    }
+  });
+
   it('treats a missing file as empty and a torn last leaf as absent', async () => {
     const path = join(dir, 'torn', 'leaves');
     const cache = new FileLeafCache(path, { chunkBytes: 16 });
