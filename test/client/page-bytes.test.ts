@@ -113,6 +113,49 @@ describe('the byte path of a text page', () => {
     );
   });
 
+  it('gives what the string path gives on pages of any characters, with entries spread over several pieces', () => {
+    const text = fc.string({ unit: 'binary', maxLength: 12 });
+    const big = fc.record({
+      userId: fc.oneof(text, fc.integer()),
+      eventTime: fc.oneof({ weight: 6, arbitrary: fc.constant('2026-01-01T00:00:00.000Z') }, { weight: 1, arbitrary: text }),
+      logRecord: fc.record({ k: fc.dictionary(text, text, { maxKeys: 3 }), pad: fc.nat(40_000).map((n) => 'é'.repeat(n % 3) + 'x'.repeat(n)) }),
+    });
+    const bigPage = fc.record({
+      requestId: fc.oneof(text, fc.constant('r1')),
+      records: fc.record({
+        totalRecords: fc.nat(),
+        currentPageSize: fc.nat(),
+        currentPageNumber: fc.nat(),
+        cursor: fc.oneof(text, fc.constant('c1')),
+      }),
+      logEntries: fc.array(big, { maxLength: 9 }),
+    });
+    fc.assert(
+      fc.property(bigPage, fc.option(fc.nat()), fc.nat(255), (value, at, byte) => {
+        const body = utf8.encode(JSON.stringify(value));
+        if (at !== null) body[at % body.length] = byte;
+        assert.deepEqual(
+          outcome(() => parseTextPageChunks([body], 'h1')),
+          outcome(() => parseTextPage(new TextDecoder().decode(body), 'h1')),
+        );
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('refuses a comma with no entry after it, as the string path does', () => {
+    const e = '{"eventTime":"2026-01-01T00:00:00Z","logRecord":{}}';
+    for (const text of [`{"logEntries":[${e},]}`, `{"logEntries":[${e},,${e}]}`, `{"logEntries":[,${e}]}`, `{"logEntries":[${e} , ]}`]) {
+      const answer = outcome(() => parseTextPageChunks([utf8.encode(text)]));
+      assert.deepEqual(
+        answer,
+        outcome(() => parseTextPage(text)),
+        text,
+      );
+      assert.ok('error' in (answer as object), text);
+    }
+  });
+
   it('takes the last logEntries member, a byte-order mark and an empty page as the string path does', () => {
     const bodies = [
       '{"logEntries":[{"eventTime":"2026-01-01T00:00:00Z","logRecord":{}}],"logEntries":[]}',
