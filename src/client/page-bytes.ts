@@ -1,9 +1,10 @@
 /**
  * A page of entry texts read from the body's bytes as they arrived (an export's path). One pass
- * over the bytes finds each entry's span; one JSON.parse of the whole body checks it (strict
- * UTF-8, valid JSON, the contract's shape) at about a third of the cost of parsing 1,000 small
- * texts; the spans are then handed on as the entries' exact bytes, never decoded and encoded
- * again.
+ * over the bytes finds each entry's span; JSON.parse of the body in pieces of some 64 KB (see
+ * parseApart) checks it (strict UTF-8, valid JSON, the contract's shape): cheaper than one parse
+ * of the whole body, whose string is fresh memory for every page, and than 1,000 parses of
+ * small texts. The spans are then handed on as the entries' exact bytes, never decoded and
+ * encoded again.
  *
  * The checks are those of `parseTextPage`. Anything unusual (bytes that are not UTF-8, a
  * byte-order mark, a logEntries member twice, an element that is not an object, a body cut
