@@ -170,42 +170,46 @@ const GROUP_BYTES = 64 * 1024;
  * up is ASCII. Of the strings parsed, only eventTime, requestId and cursor are handed on: one
  * holding a character above 0x7F sends the page down the string path.
  */
-function parseApart(b: Uint8Array, c: Cut): { doc: unknown; entries: unknown[] } | undefined {
+function parseApart(b: Uint8Array, c: Cut, each: (k: number, entry: unknown) => void): { doc: unknown } | undefined {
   if (!isUtf8(b)) return undefined;
   const bytes = Buffer.from(b.buffer, b.byteOffset, b.length);
   const spans = c.entries;
   const n = spans.length / 3;
-  const entries = new Array<unknown>(n);
+  let doc: unknown;
   try {
-    const doc: unknown = JSON.parse(bytes.toString('latin1', 0, c.open + 1) + bytes.toString('latin1', c.close, b.length));
+    doc = JSON.parse(bytes.toString('latin1', 0, c.open + 1) + bytes.toString('latin1', c.close, b.length));
     for (let k = 0; k < n; ) {
       const start = spans[3 * k]!;
       let j = k + 1;
       while (j < n && spans[3 * j + 1]! - start <= GROUP_BYTES) j++;
       const group = JSON.parse(`[${bytes.toString('latin1', start, spans[3 * (j - 1) + 1]!)}]`) as unknown[];
       if (group.length !== j - k) return undefined;
-      for (let g = 0; g < group.length; g++) entries[k + g] = group[g];
+      // Checked at once, so that what the parse made dies young.
+      for (let g = 0; g < group.length; g++) each(k + g, group[g]);
       k = j;
     }
-    return { doc, entries };
-  } catch {
-    return undefined;
+  } catch (err) {
+    if (err instanceof SyntaxError) return undefined;
+    throw err;
   }
+  return { doc };
 }
 
 function fastPage(b: Uint8Array, headerRequestId: string | undefined): TextPage | undefined {
   const c = cut(b);
   if (!c) return undefined;
   const n = c.entries.length / 3;
-  const parsed = parseApart(b, c);
-  if (parsed === undefined) return undefined;
+  const eventTimes = new Array<string>(n);
+  let ascii = true;
+  const parsed = parseApart(b, c, (k, entry) => {
+    const eventTime = checkEntry(entry, k);
+    ascii &&= isAscii(eventTime);
+    eventTimes[k] = eventTime;
+  });
+  if (parsed === undefined || !ascii) return undefined;
   const checked = pageTop(parsed.doc);
   const textBytes = new Array<Uint8Array>(n);
-  const eventTimes = new Array<string>(n);
   for (let k = 0; k < n; k++) {
-    const eventTime = checkEntry(parsed.entries[k], k);
-    if (!isAscii(eventTime)) return undefined;
-    eventTimes[k] = eventTime;
     const text = b.subarray(c.entries[3 * k]!, c.entries[3 * k + 1]!);
     textBytes[k] = c.entries[3 * k + 2] ? utf8.encode(minify(strict.decode(text))) : blocks.copy(text);
   }
