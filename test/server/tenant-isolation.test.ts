@@ -11,8 +11,8 @@ import { NO_RECORDS_MESSAGE } from '../../src/errors.ts';
 import { signingSecret } from '../../src/server/app.ts';
 import { TokenService } from '../../src/server/tokens.ts';
 import { createTenant, type IssuedKey, issueAccessKey } from '../../src/service/access-keys.ts';
-import { basic, sqliteSealingFactory, startTestApp, type TestApp } from '../support/app.ts';
-import { storeKinds } from '../support/stores.ts';
+import { basic, startTestApp, type TestApp } from '../support/app.ts';
+import { sealingStoreKinds, storeKinds } from '../support/stores.ts';
 
 const FROM = '2025-02-01T00:00:00Z';
 
@@ -34,7 +34,7 @@ interface Page {
   logEntries: Array<{ userId: string }>;
 }
 
-for (const kind of [...(await storeKinds()), { name: sqliteSealingFactory.name, factory: sqliteSealingFactory, skip: undefined }]) {
+for (const kind of [...(await storeKinds()), ...(await sealingStoreKinds())]) {
   describe(`tenant isolation (HTTP) (${kind.name})`, { skip: kind.skip }, () => {
     let t: TestApp;
     let url: string;
@@ -51,6 +51,10 @@ for (const kind of [...(await storeKinds()), { name: sqliteSealingFactory.name, 
         headers: { authorization, 'content-type': 'application/json' },
         body: JSON.stringify({ logType, logEntries }),
       });
+    /** Seals what the store holds, as far as its seal age lets it (the sealing kinds: everything). */
+    const settle = async () => {
+      await (t.store as { settle?: () => unknown }).settle?.();
+    };
     const counts = async (res: Response) => {
       const r = (await res.json()) as { accepted: number; duplicates: number };
       return [r.accepted, r.duplicates];
@@ -96,9 +100,13 @@ for (const kind of [...(await storeKinds()), { name: sqliteSealingFactory.name, 
         const res = await post('AccessLog', COMMON, basic(key));
         assert.equal(res.status, 201);
         assert.deepEqual(await counts(res), [COMMON.length, 0]);
+        // A store that seals at once has A's entries, and their idempotency keys, in segments
+        // when B sends the same ones.
+        await settle();
       }
       const again = await post('AccessLog', COMMON, basic(keyB));
       assert.deepEqual(await counts(again), [0, COMMON.length]);
+      assert.deepEqual(await counts(await post('AccessLog', COMMON, basic(keyA))), [0, COMMON.length]);
       assert.equal((await post('AccessLog', ONLY_A, basic(keyA))).status, 201);
       assert.equal((await post('AccessLog', ONLY_B, basic(keyB))).status, 201);
       assert.equal((await post('UserCallPlay', entries('b-play', 2), basic(keyB))).status, 201);
@@ -193,6 +201,99 @@ for (const kind of [...(await storeKinds()), { name: sqliteSealingFactory.name, 
       }
       assert.equal(tokenAnswers[0]!.status, 401);
       for (const a of tokenAnswers) assert.deepEqual(a, tokenAnswers[0]);
+    });
+
+    it('counts only the caller’s own entries in the histogram', async () => {
+      const buckets = async (authorization: string, logType: string) => {
+        const query = new URLSearchParams({ logType, fromDateTime: FROM, toDateTime: '2025-02-02T00:00:00Z' });
+        const res = await fetch(`${url}/v2/logs/histogram?${query}`, { headers: { authorization } });
+        assert.equal(res.status, 200);
+        return ((await res.json()) as { buckets: Array<{ count: number }> }).buckets;
+      };
+      const sum = (list: Array<{ count: number }>) => list.reduce((n, b) => n + b.count, 0);
+      assert.equal(sum(await buckets(basic(keyA), 'AccessLog')), COMMON.length + ONLY_A.length);
+      assert.equal(sum(await buckets(basic(keyB), 'AccessLog')), COMMON.length + ONLY_B.length);
+      // A type only B holds is, to A, one without entries: the same answer as a type nobody holds.
+      assert.deepEqual(await buckets(basic(keyA), 'UserCallPlay'), []);
+      assert.deepEqual(await buckets(basic(keyA), 'ExternallySharedCallPlay'), []);
+      assert.equal(sum(await buckets(basic(keyB), 'UserCallPlay')), 2);
+    });
+
+    it('numbers each page’s entries by leaves of the caller’s own tree only', async () => {
+      const leavesOf = async (authorization: string, logType: string): Promise<number[]> => {
+        const res = await fetch(`${url}/v2/logs?${new URLSearchParams({ logType, fromDateTime: FROM, limit: '1000' })}`, {
+          headers: { authorization, 'x-logwarden-leaf-index': '1' },
+        });
+        assert.equal(res.status, 200);
+        const header = res.headers.get('x-logwarden-leaf-index');
+        if (header === null) return [];
+        return header.split(',').map(Number);
+      };
+      for (const [key, types] of [
+        [keyA, ['AccessLog', 'ExternallySharedCallAccess']],
+        [keyB, ['AccessLog', 'UserCallPlay']],
+      ] as const) {
+        const tenantId = key === keyA ? t.tenantId : tenantB;
+        const checkpoint = await fetch(`${url}/v2/tlog/${tenantId}/checkpoint`, { headers: { authorization: basic(key) } });
+        assert.equal(checkpoint.status, 200);
+        const size = Number((await checkpoint.text()).split('\n')[1]);
+        const leaves: number[] = [];
+        for (const type of types) leaves.push(...(await leavesOf(basic(key), type)));
+        if (leaves.length === 0 && t.store.leafIndexes === undefined) continue;
+        // Every entry of the tenant has one leaf of its own tree, and the tree has no other.
+        assert.deepEqual(
+          leaves.sort((x, y) => x - y),
+          Array.from({ length: size }, (_, i) => i),
+        );
+      }
+    });
+
+    it('keeps tenant A’s verifiable log, every route of it, unknown to tenant B: the 404 of a tenant that does not exist', async () => {
+      const sizeA = Number(
+        (await (await fetch(`${url}/v2/tlog/${t.tenantId}/checkpoint`, { headers: { authorization: basic(keyA) } })).text()).split('\n')[1],
+      );
+      assert.ok(sizeA >= 2, 'A has a tree to ask about');
+      const paths = [
+        'checkpoint',
+        'key',
+        `tile/0/000.p/${sizeA}`,
+        `tile/entries/000.p/${sizeA}`,
+        'tile/0/000',
+        'proof/inclusion?index=0',
+        `proof/inclusion?index=0&index=1&size=${sizeA}`,
+        `proof/consistency?from=1&to=${sizeA}`,
+      ];
+      const nobody = '999999999999999999';
+      assert.equal(await t.store.getTenant(nobody), undefined);
+      const answer = async (tenantId: string, path: string, authorization: string) => {
+        const res = await fetch(`${url}/v2/tlog/${tenantId}/${path}`, { headers: { authorization, 'accept-encoding': 'gzip' } });
+        const body = await res.text();
+        return {
+          status: res.status,
+          body: body.replace(/"requestId":"[a-z0-9]+"/, '').replaceAll(tenantId, 'ID'),
+          cacheControl: res.headers.get('cache-control'),
+          contentType: res.headers.get('content-type'),
+        };
+      };
+      const tokenB = await token(keyB);
+      for (const path of paths) {
+        for (const authorization of [basic(keyB), `Bearer ${tokenB}`]) {
+          const theirs = await answer(t.tenantId, path, authorization);
+          assert.equal(theirs.status, 404, `${path}: ${theirs.body}`);
+          assert.deepEqual(theirs, await answer(nobody, path, authorization), path);
+          assert.doesNotMatch(theirs.body, /common-|a-\d|size|leaves/);
+        }
+        // A's own key is answered (a full tile beyond A's small tree is A's own 404, of its tree).
+        const own = await answer(t.tenantId, path, basic(keyA));
+        if (path !== 'tile/0/000') assert.equal(own.status, 200, `${path}: ${own.body}`);
+      }
+    });
+
+    it('names no tenant and no access key in /metrics', async () => {
+      const res = await fetch(`${url}/metrics`);
+      assert.equal(res.status, 200);
+      const text = await res.text();
+      for (const secret of [t.tenantId, tenantB, keyA.accessKey, keyB.accessKey]) assert.ok(!text.includes(secret), `${secret} in /metrics`);
     });
   });
 }
