@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { RATE_LIMITED_MESSAGE } from '../../src/errors.ts';
+import { createTenant, type IssuedKey, issueAccessKey } from '../../src/service/access-keys.ts';
 import { requestToken, startTestApp, TestClock } from '../support/app.ts';
 import { storeKinds } from '../support/stores.ts';
 
@@ -103,6 +104,45 @@ for (const kind of await storeKinds()) {
         assert.equal((await requestToken(t, t.key, 'grant_type=client_credentials')).statusCode, 200);
         assert.equal((await requestToken(t, t.key, 'grant_type=client_credentials')).statusCode, 200);
         assert.equal((await t.ingest('AccessLog', entry)).statusCode, 201, 'tokens took none of the ingest window');
+      } finally {
+        await t.close();
+      }
+    });
+
+    it('counts each tenant on its own: another tenant at every limit takes nothing of this one’s', async () => {
+      const clock = new TestClock();
+      const t = await startTestApp({ factory: kind.factory, now: clock.now, config: { readPerSecond: 2, readPerDay: 3, ingestPerSecond: 2 } });
+      try {
+        const other = await createTenant(t.store, 'other');
+        const otherKey = await issueAccessKey(t.store, other.id, ['api:logs:read', 'api:logs:write']);
+        // A lower limit of the other tenant's own is not this one's.
+        await t.store.setTenantLimits(other.id, { readPerSecond: 1 });
+        clock.nextSecond(5);
+        const entry = [{ eventTime: '2026-02-01T00:00:00Z', logRecord: {} }];
+        const token = (key: IssuedKey) => requestToken(t, key, 'grant_type=client_credentials');
+        // The other tenant uses up its reads of the second, then of the day, its ingest and its tokens.
+        const theirs = [];
+        for (let s = 0; s < 3; s++) {
+          for (let i = 0; i < 2; i++) theirs.push((await t.list(Q, otherKey)).statusCode);
+          clock.nextSecond(5);
+        }
+        assert.deepEqual(theirs, [404, 429, 404, 429, 404, 429]);
+        assert.equal((await t.list(Q, otherKey)).statusCode, 429, 'its day is used up');
+        for (let i = 0; i < 2; i++) assert.equal((await t.ingest('AccessLog', entry, otherKey)).statusCode, 201);
+        assert.equal((await t.ingest('AccessLog', entry, otherKey)).statusCode, 429);
+        for (let i = 0; i < 2; i++) assert.equal((await token(otherKey)).statusCode, 200);
+        assert.equal((await token(otherKey)).statusCode, 429);
+        // In that same second, this tenant has all of its own.
+        assert.equal((await t.list(Q)).statusCode, 404);
+        assert.equal((await t.list(Q)).statusCode, 404);
+        assert.equal((await t.list(Q)).statusCode, 429, 'its own per-second limit, the server default');
+        for (let i = 0; i < 2; i++) assert.equal((await t.ingest('AccessLog', entry)).statusCode, 201);
+        for (let i = 0; i < 2; i++) assert.equal((await token(t.key)).statusCode, 200);
+        clock.nextSecond(5);
+        assert.equal((await t.list(Q)).statusCode, 200, 'and a day of its own');
+        assert.equal((await t.list(Q, otherKey)).statusCode, 429);
+        const metrics = (await t.inject({ method: 'GET', url: '/metrics' })).body;
+        assert.ok(!metrics.includes(other.id) && !metrics.includes(t.tenantId), 'rejections are counted by kind, never by tenant');
       } finally {
         await t.close();
       }
