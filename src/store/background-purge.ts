@@ -9,6 +9,11 @@
  * One process purges at a time: each cycle runs only while this purger holds the store's
  * purge lease (renewed at every step), so `serve --workers N` and several servers sharing one
  * PostgreSQL database purge once. Stopped by `stop()`, which waits for the step under way.
+ *
+ * Tenants are purged apart: a failure of one tenant's log type (a damaged segment of its own,
+ * say) does not keep any other tenant, nor the tenant's other types, from being purged; the
+ * cycle goes on and then fails with every such failure named (PurgeFailedError). Only the store
+ * itself failing (unreachable, closed) ends a cycle at once.
  */
 import { randomBytes } from 'node:crypto';
 import { heldBack, type PurgeClock, purgeClock } from './purge-clock.ts';
@@ -47,6 +52,29 @@ export interface BackgroundPurgeOptions {
   readonly logPartition?: (line: { partition: string; outcome: PartitionOutcome }) => void;
   /** A failed cycle (retried at the next one). */
   readonly onError?: (err: unknown) => void;
+}
+
+/** What failed in a cycle: one tenant's log type, one tenant (its types unread), or the partitions (no tenant). */
+export interface PurgeFailure {
+  readonly tenantId?: string;
+  readonly logType?: string;
+  readonly err: unknown;
+}
+
+/** Failures named in a PurgeFailedError's message at most (all are in `failures`). */
+const FAILURES_NAMED = 5;
+
+/** A cycle that purged all it could, but failed for some tenants' log types (or whole partitions). */
+export class PurgeFailedError extends Error {
+  constructor(readonly failures: readonly PurgeFailure[]) {
+    const named = failures.slice(0, FAILURES_NAMED).map((f) => {
+      const where = f.tenantId === undefined ? 'expired partitions' : `tenant ${f.tenantId}${f.logType === undefined ? '' : ` ${f.logType}`}`;
+      return `${where}: ${f.err instanceof Error ? f.err.message : String(f.err)}`;
+    });
+    const more = failures.length > FAILURES_NAMED ? `; and ${failures.length - FAILURES_NAMED} more` : '';
+    super(`retention purge failed for ${named.join('; ')}${more} (everything else was purged)`);
+    this.name = 'PurgeFailedError';
+  }
 }
 
 export class BackgroundPurge {
@@ -111,6 +139,18 @@ export class BackgroundPurge {
       });
       await this.options.onPurged?.(tenantId, receipt);
     };
+    const failures: PurgeFailure[] = [];
+    // One tenant's failure is noted and the cycle goes on; the store's own (it fails its health
+    // check too: every other tenant would fail alike) ends the cycle with it.
+    const failed = async (err: unknown, where: Omit<PurgeFailure, 'err'>): Promise<void> => {
+      if (this.stopped) throw err;
+      try {
+        await store.health();
+      } catch {
+        throw err;
+      }
+      failures.push({ ...where, err });
+    };
     try {
       await this.options.beforeCycle?.();
       // Where everything is kept forever (the default), there is nothing to purge, and the time
@@ -130,38 +170,69 @@ export class BackgroundPurge {
         // Nothing expires anywhere (everything is kept forever): no month to look at. The store
         // reads the settings it goes by, again just before a month goes.
         if (expiring) {
-          for (const { tenantId, receipt } of await store.dropExpiredPartitions(
-            (_, type, settings, types) => retentionCutoff(effectiveRetention(settings, type, this.options.serverDays, types), now),
-            this.options.logPartition,
-          ))
-            await stepped(tenantId, receipt);
+          try {
+            for (const { tenantId, receipt } of await store.dropExpiredPartitions(
+              (_, type, settings, types) => retentionCutoff(effectiveRetention(settings, type, this.options.serverDays, types), now),
+              this.options.logPartition,
+            ))
+              await stepped(tenantId, receipt);
+          } catch (err) {
+            // The steps below delete the same entries, tenant by tenant.
+            await failed(err, {});
+          }
           if (this.stopped || !(await store.takePurgeLease(this.holder, this.leaseMs))) return deleted;
         }
       }
       for (const tenant of await store.listTenants()) {
-        for (const logType of await store.logTypes(tenant.id)) {
-          for (;;) {
-            if (this.stopped) return deleted;
-            // The settings as they are now, before every step: a retention lengthened (or a type
-            // set to forever) while a long purge runs stops it deleting what the change keeps.
-            const cutoff = await this.cutoff(tenant.id, logType, now);
-            if (cutoff === null) break;
-            const started = performance.now();
-            const receipt = await store.purge(tenant.id, logType, cutoff, this.stepEntries, (settings, types) =>
-              retentionCutoff(effectiveRetention(settings, logType, this.options.serverDays, types), now),
-            );
-            if (receipt.count === 0) break;
-            await stepped(tenant.id, receipt);
-            if (receipt.count < this.stepEntries) break;
-            // Others get the store for as long as the step had it; the lease is renewed.
-            await giveWay(started);
-            if (!(await store.takePurgeLease(this.holder, this.leaseMs))) return deleted;
+        let types: string[];
+        try {
+          types = await store.logTypes(tenant.id);
+        } catch (err) {
+          await failed(err, { tenantId: tenant.id });
+          continue;
+        }
+        for (const logType of types) {
+          try {
+            if (!(await this.purgeType(tenant.id, logType, now, stepped))) return deleted;
+          } catch (err) {
+            await failed(err, { tenantId: tenant.id, logType });
           }
         }
       }
+      if (failures.length > 0) throw new PurgeFailedError(failures);
       return deleted;
     } finally {
       await store.releasePurgeLease(this.holder).catch(() => {});
+    }
+  }
+
+  /**
+   * Purges one tenant's log type in steps; false when the purge is to end here (stopped, or the
+   * lease lost to another process).
+   */
+  private async purgeType(
+    tenantId: string,
+    logType: string,
+    now: number,
+    stepped: (tenantId: string, receipt: PurgeReceipt) => Promise<void>,
+  ): Promise<boolean> {
+    const { store } = this.options;
+    for (;;) {
+      if (this.stopped) return false;
+      // The settings as they are now, before every step: a retention lengthened (or a type
+      // set to forever) while a long purge runs stops it deleting what the change keeps.
+      const cutoff = await this.cutoff(tenantId, logType, now);
+      if (cutoff === null) return true;
+      const started = performance.now();
+      const receipt = await store.purge(tenantId, logType, cutoff, this.stepEntries, (settings, types) =>
+        retentionCutoff(effectiveRetention(settings, logType, this.options.serverDays, types), now),
+      );
+      if (receipt.count === 0) return true;
+      await stepped(tenantId, receipt);
+      if (receipt.count < this.stepEntries) return true;
+      // Others get the store for as long as the step had it; the lease is renewed.
+      await giveWay(started);
+      if (!(await store.takePurgeLease(this.holder, this.leaseMs))) return false;
     }
   }
 

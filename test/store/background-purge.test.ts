@@ -7,10 +7,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
 import { BackgroundPurge } from '../../src/store/background-purge.ts';
 import type { PurgeClock } from '../../src/store/purge-clock.ts';
 import { DAY_MS } from '../../src/store/retention-policy.ts';
-import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/index.ts';
+import { DATABASE_FILE, openSqliteStore, type SqliteStore } from '../../src/store/sqlite/index.ts';
 import type { PurgeReceipt } from '../../src/store/store.ts';
 import { makeEntry } from './contract/store.contract.ts';
 import { auditLog } from './contract/store-retention.contract.ts';
@@ -176,6 +177,49 @@ describe('background purge (sqlite)', () => {
       await other.close();
       rmSync(empty, { recursive: true, force: true });
     }
+  });
+
+  it("purges every other tenant when one tenant's purge fails, and reports the failure naming that tenant", async () => {
+    // A second tenant, listed after the first, with the same entries.
+    await store.createTenant({ id: '8', name: 'Globex' });
+    const entries = [];
+    for (let d = 0; d < 100; d++) for (const type of ['AccessLog', 'UserCallPlay']) entries.push(makeEntry(type, T0 + d * DAY_MS, `{"d":${d}}`));
+    await store.append('8', entries);
+    store.settle();
+    await store.close();
+    // A disk fault in the first tenant's oldest AccessLog segment, which its purge must read.
+    const db = new Database(join(dir, DATABASE_FILE));
+    try {
+      const seg = db
+        .prepare<[], { id: number; data: Buffer }>(
+          `SELECT s.id, s.data FROM segments s JOIN tenants t ON t.tid = s.tid JOIN log_types l ON l.type_id = s.type_id
+           WHERE t.id = '7' AND l.name = 'AccessLog' ORDER BY s.first_time LIMIT 1`,
+        )
+        .get()!;
+      seg.data[seg.data.length - 100] = seg.data[seg.data.length - 100]! ^ 1;
+      db.prepare('UPDATE segments SET data = ? WHERE id = ?').run(seg.data, seg.id);
+    } finally {
+      db.close();
+    }
+    store = openSqliteStore({ dataDir: dir, sealAgeMs: 0, sealIntervalMs: 5, now: () => now });
+    now = T0 + 100 * DAY_MS;
+    const errors: unknown[] = [];
+    const purge = new BackgroundPurge({ store, serverDays: 30, intervalMs: 60_000, now: () => now, onError: (err) => errors.push(err) });
+    await assert.rejects(purge.cycle(), (err: Error) => {
+      assert.match(err.message, /tenant 7 AccessLog: stored segment \d+ is corrupt/);
+      assert.doesNotMatch(err.message, /tenant 8/);
+      return true;
+    });
+    const totalOf = async (tenantId: string, logType: string) => (await store.firstPage({ tenantId, logType, fromMs: 0, toMs: null }, 1)).total;
+    for (const type of ['AccessLog', 'UserCallPlay']) assert.equal(await totalOf('8', type), 30, `tenant 8 ${type}: days 0..69 went`);
+    assert.equal(await totalOf('7', 'UserCallPlay'), 30, "the failing tenant's other types are purged too");
+    // Its damaged type is left as it was (counted from the hourly tallies: a page would read the damaged segment).
+    const tallies = await store.hourlyTallies({ tenantId: '7', logType: 'AccessLog', fromMs: 0, toMs: null });
+    assert.equal(
+      tallies.reduce((n, t) => n + t.count, 0),
+      100,
+    );
+    await purge.stop();
   });
 
   it('lets one purger run at a time (the store lease), and runs on its own until stopped', async () => {
