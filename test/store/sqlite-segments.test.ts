@@ -305,6 +305,70 @@ describe('sqlite segments', () => {
     }
   });
 
+  it("leaves a tenant's group with damaged data unsealed, says so once, and seals every other tenant's rows", async (t) => {
+    const dir = tempDir();
+    const first = openSqliteStore({ dataDir: dir, sealAgeMs: 0, sealIntervalMs: 3_600_000 });
+    for (const id of ['111', '222', '333']) await first.createTenant({ id, name: id });
+    await first.append(
+      '111',
+      Array.from({ length: 300 }, (_, i) => makeEntry('AccessLog', T0 + i * 1000, `{"secret":"payload-${i}"}`)),
+    );
+    first.settle();
+    await first.close();
+    corruptFirstSegment(dir);
+    const problems: Error[] = [];
+    let repeats = 0;
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const store = openSqliteStore({
+      dataDir: dir,
+      sealAgeMs: 0,
+      sealIntervalMs: 10,
+      onBackgroundError: (p, repeat) => (repeat ? repeats++ : problems.push(p)),
+    });
+    const hot = () => {
+      const db = new Database(join(dir, DATABASE_FILE), { readonly: true });
+      try {
+        return db
+          .prepare<[], { id: string; n: number }>('SELECT t.id, count(*) AS n FROM entries e JOIN tenants t ON t.tid = e.tid GROUP BY 1 ORDER BY 1')
+          .all();
+      } finally {
+        db.close();
+      }
+    };
+    try {
+      // The oldest hot rows: a late entry of tenant 111 inside its corrupt segment's range, and
+      // a row of tenant 333 whose text was altered where it is stored. Then tenant 222's rows.
+      await store.append('111', [makeEntry('AccessLog', T0 + 500, '{"secret":"payload-late"}')]);
+      await store.append('333', [makeEntry('UserCallPlay', T0, '{"secret":"payload-333"}')]);
+      const db = new Database(join(dir, DATABASE_FILE));
+      try {
+        db.prepare(
+          `UPDATE entries SET body = replace(body, 'payload-333', 'payload-XYZ') WHERE tid = (SELECT tid FROM tenants WHERE id = '333')`,
+        ).run();
+      } finally {
+        db.close();
+      }
+      await store.append(
+        '222',
+        Array.from({ length: 600 }, (_, i) => makeEntry('AccessLog', T0 + i * 1000, `{"secret":"payload-222-${i}"}`)),
+      );
+      for (let i = 0; i < 20; i++) t.mock.timers.tick(10);
+      assert.deepEqual(hot(), [
+        { id: '111', n: 1 },
+        { id: '333', n: 1 },
+      ]);
+      assert.equal(problems.length, 2, problems.map((p) => p.message).join('\n'));
+      assert.ok(repeats >= 10, `${repeats} retries reported as repeats`);
+      assert.match(problems.map((p) => p.message).join('\n'), /corrupt: checksum mismatch/);
+      assert.doesNotMatch(problems.map((p) => p.message).join('\n'), /payload-/);
+      // Tenant 222's entries are served, sealed.
+      const page = await store.firstPage({ tenantId: '222', logType: 'AccessLog', fromMs: T0, toMs: null }, 1000);
+      assert.equal(page.count, 600);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('pages, totals and idempotency hold with late entries landing in sealed ranges; space stays bounded', { timeout: 300_000 }, async () => {
     // Each run: a store, batches of entries at random times (many late, inside sealed ranges),
     // sealing and compaction after some batches; after every step the pages and totals of

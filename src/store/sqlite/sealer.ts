@@ -18,11 +18,16 @@
  *
  * Several processes may seal one database: each step re-reads what it works on inside its
  * write transaction, so two sealers never rewrite the same thing twice.
+ *
+ * A group (tenant and type) whose data fails its checks (a corrupt segment, a hot row altered
+ * where it is stored) is left unsealed and reported, and the steps go on past its rows: one
+ * tenant's damaged data never keeps every other tenant's entries hot. It is tried again at the
+ * next slice (each meeting after the first reported as a repeat).
  */
 import type Database from 'better-sqlite3';
 import { SEGMENT_BYTES, SEGMENT_ENTRIES, type SegmentEntry } from '../segment-codec.ts';
 import { cutSegments, type HotEntry, mergeEntries, precedes } from '../segment-pages.ts';
-import { type BackgroundErrorReporter, backgroundProblem } from '../store.ts';
+import { type BackgroundErrorReporter, backgroundProblem, CorruptEntryError, CorruptSegmentError } from '../store.ts';
 import type { HotRowCheck } from './hot-rows.ts';
 import type { Owner, SegmentRow, Segments } from './segments.ts';
 
@@ -63,12 +68,25 @@ export interface SealerOptions {
 
 type HotRow = [seq: number, tid: number, typeId: number, timeMs: number, body: Buffer, storedAt: number];
 
+const groupKey = (tid: number, typeId: number): string => `${tid}/${typeId}`;
+const NO_GROUPS: ReadonlySet<string> = new Set();
+
+/** A group left unsealed: the failure its data met, and the problem reported for it. */
+interface Left {
+  readonly err: CorruptSegmentError | CorruptEntryError;
+  readonly problem: Error;
+}
+
 export class Sealer {
   private readonly q;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   /** The last failure of background work (it retries at the next interval). */
   lastError: unknown = undefined;
+  /** The group of the step under way (`tid/typeId`), to leave it out when its data fails its checks. */
+  private working: string | undefined;
+  /** Damaged data already reported, by group and what failed: meeting it again is a repeat. */
+  private readonly damaged = new Set<string>();
 
   constructor(
     private readonly db: Database.Database,
@@ -82,6 +100,8 @@ export class Sealer {
           'SELECT seq, tid, type_id, event_time, CAST(body AS BLOB), stored_at FROM entries ORDER BY seq LIMIT CAST(? AS INTEGER)',
         )
         .raw(),
+      // The same without a bound, read only as far as needed, past the rows of damaged groups.
+      inOrder: db.prepare<[], HotRow>('SELECT seq, tid, type_id, event_time, CAST(body AS BLOB), stored_at FROM entries ORDER BY seq').raw(),
       inRange: db
         .prepare<[number, number, number, number, number], [seq: number, timeMs: number, body: Buffer, storedAt: number]>(
           `SELECT seq, event_time, CAST(body AS BLOB), stored_at FROM entries
@@ -119,10 +139,12 @@ export class Sealer {
     if (this.stopped || !this.db.open) return;
     const started = performance.now();
     let more = false;
+    const left: Left[] = [];
+    const passed = new Set<string>();
     try {
-      while ((more = this.step(this.options.now()) > 0) && performance.now() - started < SLICE_MS);
+      while ((more = this.stepPast(this.options.now(), passed, left) > 0) && performance.now() - started < SLICE_MS);
       this.giveBackSpace();
-      this.lastError = undefined;
+      this.lastError = left[0]?.problem;
     } catch (err) {
       // Retried at the next interval; a retry failing the same way is reported as a repeat.
       const problem = backgroundProblem(err, 'sealing failed, retrying');
@@ -133,12 +155,42 @@ export class Sealer {
     this.schedule(more ? Math.max(1, Math.round((performance.now() - started) / 4)) : this.options.intervalMs);
   }
 
-  /** Seals and compacts everything there is, however recent; returns the entries sealed. */
+  /**
+   * Seals and compacts everything there is, however recent; returns the entries sealed. A group
+   * whose data fails its checks is left unsealed, the others sealed, and then the first such
+   * failure is thrown.
+   */
   settle(): number {
     let total = 0;
-    for (let n; (n = this.step(Number.POSITIVE_INFINITY)) > 0; ) total += n;
+    const left: Left[] = [];
+    const passed = new Set<string>();
+    for (let n; (n = this.stepPast(Number.POSITIVE_INFINITY, passed, left)) > 0; ) total += n;
     this.giveBackSpace(Number.POSITIVE_INFINITY);
+    if (left.length > 0) throw left[0]!.err;
     return total;
+  }
+
+  /**
+   * A step leaving out the groups in `passed`; a group whose data fails its checks in it is
+   * reported (once; a repeat after), added to `passed` and its failure to `left`, and the step
+   * is taken again without it.
+   */
+  private stepPast(nowMs: number, passed: Set<string>, left: Left[]): number {
+    for (;;) {
+      try {
+        return this.step(nowMs, passed);
+      } catch (err) {
+        const group = this.working;
+        if (!(err instanceof CorruptSegmentError || err instanceof CorruptEntryError) || group === undefined || passed.has(group)) throw err;
+        const [tid, typeId] = group.split('/');
+        const problem = backgroundProblem(err, `sealing tenant ${tid}, log type ${typeId} stopped (left unsealed)`);
+        const key = `${group}/${err instanceof CorruptSegmentError ? (err.segmentId ?? '?') : err.message}`;
+        this.options.report(problem, this.damaged.has(key));
+        this.damaged.add(key);
+        passed.add(group);
+        left.push({ err, problem });
+      }
+    }
   }
 
   /**
@@ -161,10 +213,25 @@ export class Sealer {
 
   /**
    * One step at `nowMs`: seals hot rows ripe then (`ripe`), of the tenant and type of the oldest
-   * such row. Returns the rows sealed; 0 when there was nothing to seal.
+   * such row not of a group in `passed`. Returns the rows sealed; 0 when there was nothing to seal.
    */
-  step(nowMs: number): number {
-    return this.db.transaction(() => this.stepInTransaction(nowMs)).immediate();
+  step(nowMs: number, passed: ReadonlySet<string> = NO_GROUPS): number {
+    this.working = undefined;
+    return this.db.transaction(() => this.stepInTransaction(nowMs, passed)).immediate();
+  }
+
+  /** The oldest hot rows, at most STEP_ROWS, but for those of the groups in `passed`. */
+  private *oldestRows(passed: ReadonlySet<string>): IterableIterator<HotRow> {
+    if (passed.size === 0) {
+      yield* this.q.oldest.iterate(STEP_ROWS);
+      return;
+    }
+    let n = 0;
+    for (const row of this.q.inOrder.iterate()) {
+      if (passed.has(groupKey(row[1], row[2]))) continue;
+      yield row;
+      if (++n >= STEP_ROWS) return;
+    }
   }
 
   /**
@@ -178,12 +245,13 @@ export class Sealer {
     return storedAt <= nowMs - this.options.sealAgeMs || storedAt > nowMs;
   }
 
-  private stepInTransaction(nowMs: number): number {
-    const rows = firstRows(this.q.oldest.iterate(STEP_ROWS), (r) => r[4].length);
+  private stepInTransaction(nowMs: number, passed: ReadonlySet<string>): number {
+    const rows = firstRows(this.oldestRows(passed), (r) => r[4].length);
     const first = rows[0];
     if (first === undefined) return 0;
     const [, tid, typeId, , , firstStoredAt] = first;
     if (!this.ripe(firstStoredAt, nowMs)) return 0;
+    this.working = groupKey(tid, typeId);
     const owner = this.ownerOf(tid, typeId);
     const mine: HotEntry[] = [];
     const seqs: number[] = [];
