@@ -350,6 +350,37 @@ describe('postgres store: segments', { skip }, () => {
     assert.doesNotMatch(lines[0]!, /"i":|late/, 'no entry text in the log line');
   });
 
+  it("finds every other tenant's rows to seal however many rows a group left unsealed holds", async () => {
+    const lines: string[] = [];
+    const store = await open({ noSealer: true, onBackgroundError: (problem, repeat) => void (repeat || lines.push(problem.message)) });
+    await store.createTenant({ id: '1', name: 'a' });
+    await store.createTenant({ id: '2', name: 'b' });
+    await store.append(
+      '1',
+      Array.from({ length: 300 }, (_, i) => makeEntry('AccessLog', T0 + i * 1000, `{"i":${i}}`)),
+    );
+    await store.settle();
+    await sql(`UPDATE segments SET data = set_byte(data, 40, get_byte(data, 40) # 1) WHERE tid = 1`);
+    // A late entry into the corrupt range keeps the group unsealed; the tenant goes on storing
+    // entries of that type, more than a round looks at, before the other tenant stores its own.
+    await store.append('1', [makeEntry('AccessLog', T0 + 500, '{"late":1}')]);
+    await store.append(
+      '1',
+      Array.from({ length: 2500 }, (_, i) => makeEntry('AccessLog', T0 + 400_000 + i * 1000, `{"more":${i}}`)),
+    );
+    await store.append(
+      '2',
+      Array.from({ length: 50 }, (_, i) => makeEntry('AccessLog', T0 + i * 1000, `{"b":${i}}`)),
+    );
+    await store.settle();
+    const hot = await sql<{ tid: number; n: string }>('SELECT tid, count(*) AS n FROM entries GROUP BY tid ORDER BY tid');
+    assert.deepEqual(
+      hot.map((r) => [r.tid, Number(r.n)]),
+      [[1, 2501]],
+    );
+    assert.equal(lines.length, 1, lines.join('\n'));
+  });
+
   it('leaves a group with a hot row that fails its check unsealed, says so once without its text, and seals the others', async () => {
     // Pages and sealing refusing such a row, on both stores: the store contract ("sealed entries").
     const lines: string[] = [];

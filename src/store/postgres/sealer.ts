@@ -80,6 +80,13 @@ type Item = { kind: 'segment'; meta: SegmentMeta; hot: Entry[]; rewrite: boolean
 
 export type OwnerOf = (tid: number, typeId: number) => Promise<SegmentOwner>;
 
+/** A tenant's log type to seal, and the time (ms) its rows must have been added by. */
+interface Group {
+  readonly tid: number;
+  readonly typeId: number;
+  readonly cutoff: number;
+}
+
 export class Sealer {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
@@ -88,6 +95,11 @@ export class Sealer {
   private failing: string | undefined;
   /** Corrupt segments already reported. */
   private readonly corrupt = new Set<string>();
+  /**
+   * Groups whose data failed its checks, by `tid/typeId`: left out of the search for groups to
+   * seal (however many rows they keep hot, the others' rows are found) and tried once a round.
+   */
+  private readonly unsealed = new Map<string, Group>();
   private conversionFailed = false;
   /** Whether the last round left a group alone because another store was sealing it. */
   private lockedOut = false;
@@ -181,51 +193,31 @@ export class Sealer {
     }
   }
 
-  /** One round: the steps of each group among the first old-enough hot rows. Resolves to the entries sealed. */
+  /**
+   * One round: the steps of each group among the first old-enough hot rows, and of each group
+   * left unsealed before (tried again). A group that fails its checks in it is left unsealed,
+   * and the search goes on without it. Resolves to the entries sealed.
+   */
   async round(paced: boolean): Promise<number> {
     this.lockedOut = false;
     const client = await this.pool.connect();
     let broken = false;
     try {
-      const groups = await client.query<{ tid: number; type_id: number; cutoff: string }>({
-        // Prepared once per connection: the search reads every month's hot partition, and
-        // planning it anew each round cost as many months (a quarter of a second each round, on a
-        // store with a partition per month since 1970), where a plan kept for the connection does not.
-        name: 'lw_seal_groups',
-        // Old enough, or added later than now: added before the database's clock was put back
-        // (its age unknown), and otherwise kept hot as long as the clock had been ahead.
-        text: `WITH c AS (SELECT (extract(epoch FROM now()) * 1000)::int8 - $1::int8 AS cutoff)
-         SELECT DISTINCT o.tid, o.type_id, c.cutoff FROM c,
-           LATERAL (SELECT tid, type_id FROM entries WHERE added_at <= c.cutoff OR added_at > c.cutoff + $1::int8 LIMIT ${ROUND_ROWS}) o`,
-        values: [this.options.ageMs],
-      });
       // Converted segments count as work done: a round that converted some is followed by another.
       let sealed = await this.convertKeys(client);
-      for (const g of groups.rows) {
-        if (this.stopped) break;
-        // A group's backlog is worked off here, step after step: finding groups scans the hot
-        // table from its start, past the rows earlier steps deleted.
-        for (;;) {
-          const started = performance.now();
-          let n: number;
-          let full: boolean;
-          try {
-            [n, full] = await this.step(client, g.tid, g.type_id, Number(g.cutoff));
-          } catch (err) {
-            // A corrupt segment, or a hot row that fails its check, stops this group's sealing (its
-            // rows stay where they are), not the other groups'; every round after the first meeting
-            // it reports a repeat.
-            if (!(err instanceof CorruptSegmentError || err instanceof CorruptEntryError)) throw err;
-            const key = `${g.tid}/${g.type_id}/${err instanceof CorruptSegmentError ? (err.segmentId ?? '?') : err.message}`;
-            this.report(backgroundProblem(err, `sealing tenant ${g.tid}, log type ${g.type_id} stopped (left unsealed)`), this.corrupt.has(key));
-            this.corrupt.add(key);
-            break;
-          }
-          sealed += n;
-          if (!full || this.stopped) break;
-          // In the background, a pause as long as the step: requests keep half the process.
-          if (paced) await new Promise((r) => setTimeout(r, performance.now() - started));
+      // Searched again while a group found in the search is left unsealed: the rows it kept the
+      // search from seeing may be other groups'.
+      let retry = [...this.unsealed.values()];
+      for (let again = true; again && !this.stopped; ) {
+        again = false;
+        const retried = new Set(retry.map((g) => `${g.tid}/${g.typeId}`));
+        for (const g of await this.groupsToSeal(client, retry)) {
+          if (this.stopped) break;
+          const n = await this.sealGroup(client, g, paced);
+          if (n === undefined) again ||= !retried.has(`${g.tid}/${g.typeId}`);
+          else sealed += n;
         }
+        retry = [];
       }
       return sealed;
     } catch (err) {
@@ -233,6 +225,65 @@ export class Sealer {
       throw err;
     } finally {
       client.release(broken);
+    }
+  }
+
+  /**
+   * The groups with old-enough hot rows among the first ROUND_ROWS of them, but for the groups
+   * left unsealed (their rows would fill the search), then the groups of `retry`.
+   */
+  private async groupsToSeal(client: pg.PoolClient, retry: readonly Group[]): Promise<Group[]> {
+    const unsealed = [...this.unsealed.values()];
+    const found = await client.query<{ tid: number | null; type_id: number | null; cutoff: string }>({
+      // Prepared once per connection: the search reads every month's hot partition, and
+      // planning it anew each round cost as many months (a quarter of a second each round, on a
+      // store with a partition per month since 1970), where a plan kept for the connection does not.
+      name: 'lw_seal_groups',
+      // Old enough, or added later than now: added before the database's clock was put back
+      // (its age unknown), and otherwise kept hot as long as the clock had been ahead.
+      text: `WITH c AS (SELECT (extract(epoch FROM now()) * 1000)::int8 - $1::int8 AS cutoff)
+       SELECT DISTINCT o.tid, o.type_id, c.cutoff FROM c LEFT JOIN LATERAL (
+         SELECT tid, type_id FROM (SELECT tid, type_id FROM entries WHERE added_at <= c.cutoff OR added_at > c.cutoff + $1::int8) e
+         WHERE (tid, type_id) NOT IN (SELECT * FROM unnest($2::int4[], $3::int4[])) LIMIT ${ROUND_ROWS}) o ON true`,
+      values: [this.options.ageMs, unsealed.map((g) => g.tid), unsealed.map((g) => g.typeId)],
+    });
+    const cutoff = Number(found.rows[0]!.cutoff);
+    const groups: Group[] = [];
+    for (const row of found.rows) if (row.tid !== null && row.type_id !== null) groups.push({ tid: row.tid, typeId: row.type_id, cutoff });
+    for (const g of retry) groups.push({ ...g, cutoff });
+    return groups;
+  }
+
+  /**
+   * Works off a group's backlog, step after step (finding groups scans the hot table from its
+   * start, past the rows earlier steps deleted). Resolves to the entries sealed, or undefined
+   * when the group's data failed its checks: it is then left unsealed.
+   */
+  private async sealGroup(client: pg.PoolClient, g: Group, paced: boolean): Promise<number | undefined> {
+    const group = `${g.tid}/${g.typeId}`;
+    let sealed = 0;
+    for (;;) {
+      const started = performance.now();
+      let n: number;
+      let full: boolean;
+      try {
+        [n, full] = await this.step(client, g.tid, g.typeId, g.cutoff);
+      } catch (err) {
+        // A corrupt segment, or a hot row that fails its check, stops this group's sealing (its
+        // rows stay where they are), not the other groups'; every round after the first meeting
+        // it reports a repeat.
+        if (!(err instanceof CorruptSegmentError || err instanceof CorruptEntryError)) throw err;
+        const key = `${group}/${err instanceof CorruptSegmentError ? (err.segmentId ?? '?') : err.message}`;
+        this.report(backgroundProblem(err, `sealing tenant ${g.tid}, log type ${g.typeId} stopped (left unsealed)`), this.corrupt.has(key));
+        this.corrupt.add(key);
+        this.unsealed.set(group, { tid: g.tid, typeId: g.typeId, cutoff: g.cutoff });
+        return undefined;
+      }
+      this.unsealed.delete(group);
+      sealed += n;
+      if (!full || this.stopped) return sealed;
+      // In the background, a pause as long as the step: requests keep half the process.
+      if (paced) await new Promise((r) => setTimeout(r, performance.now() - started));
     }
   }
 
