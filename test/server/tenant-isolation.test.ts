@@ -7,6 +7,11 @@
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { cliActor } from '../../src/admin/actor.ts';
+import { createHoldAct, releaseHoldAct } from '../../src/admin/holds.ts';
+import { createKeyAct, revokeKeyAct } from '../../src/admin/keys.ts';
+import { setRetentionAct } from '../../src/admin/retention.ts';
+import { changeLimitsAct } from '../../src/admin/tenants.ts';
 import { NO_RECORDS_MESSAGE } from '../../src/errors.ts';
 import { signingSecret } from '../../src/server/app.ts';
 import { TokenService } from '../../src/server/tokens.ts';
@@ -286,6 +291,39 @@ for (const kind of [...(await storeKinds()), ...(await sealingStoreKinds())]) {
         // A's own key is answered (a full tile beyond A's small tree is A's own 404, of its tree).
         const own = await answer(t.tenantId, path, basic(keyA));
         if (path !== 'tile/0/000') assert.equal(own.status, 200, `${path}: ${own.body}`);
+      }
+    });
+
+    it('writes each tenant’s administrative acts to its own admin trail only', async () => {
+      const actor = cliActor();
+      const clock = () => Date.now();
+      const acted: Record<string, string[]> = {};
+      for (const tenantId of [t.tenantId, tenantB]) {
+        const key = await createKeyAct(t.store, tenantId, ['api:logs:read'], actor, clock);
+        assert.ok(await revokeKeyAct(t.store, key.accessKey, actor, clock));
+        assert.ok(await changeLimitsAct(t.store, tenantId, { readPerDay: 5_000 }, actor, clock));
+        assert.ok(await setRetentionAct(t.store, tenantId, 'AccessLog', 400, actor, clock));
+        const hold = await createHoldAct(t.store, { tenantId, logType: null, fromMs: null, toMs: null, reason: `case ${tenantId}` }, actor, clock);
+        assert.ok(await releaseHoldAct(t.store, hold.id, 'closed', actor, clock));
+        acted[tenantId] = [key.accessKey, hold.id];
+      }
+      for (const [key, tenantId, other] of [
+        [keyA, t.tenantId, tenantB],
+        [keyB, tenantB, t.tenantId],
+      ] as const) {
+        const res = await get({ logType: 'LogwardenAdminLog', fromDateTime: FROM, limit: '1000' }, basic(key));
+        assert.equal(res.status, 200);
+        const text = await res.text();
+        const records = (JSON.parse(text) as { logEntries: Array<{ logRecord: { action: string; tenantId: string } }> }).logEntries.map(
+          (e) => e.logRecord,
+        );
+        assert.deepEqual(
+          records.map((r) => r.action),
+          ['key.created', 'key.revoked', 'tenant.limits.changed', 'retention.changed', 'hold.created', 'hold.released'],
+        );
+        assert.ok(records.every((r) => r.tenantId === tenantId));
+        for (const mine of acted[tenantId]!) assert.ok(text.includes(mine), `${mine} in its own trail`);
+        for (const theirs of [other, ...acted[other]!]) assert.ok(!text.includes(theirs), `${theirs} of the other tenant in the trail`);
       }
     });
 
