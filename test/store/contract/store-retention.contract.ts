@@ -277,6 +277,39 @@ export function retentionContractCases(ctx: () => RetentionCaseContext): void {
       });
     }
 
+    for (const sealed of [false, true]) {
+      it(`keeps tenants apart: a purge takes none of another tenant's identical entries nor their idempotency, a hold keeps its own tenant's only (${sealed ? 'sealed' : 'hot'})`, async () => {
+        const { store, fixture, tenant, other, t0, makeEntry } = ctx();
+        await store.createTenant({ id: other, name: 'Other' });
+        const entries = await seed(store, tenant, t0, makeEntry);
+        await seed(store, other, t0, makeEntry);
+        if (sealed) {
+          if (!fixture.segments) return;
+          await fixture.segments.settle(store);
+        }
+        const cutoff = t0 + 10 * HOUR;
+        const otherHold = await store.createHold({ tenantId: other, logType: null, fromMs: null, toMs: null, ...by });
+        // The other tenant's hold keeps nothing of this one's.
+        assert.equal((await store.purge(tenant, 'AccessLog', cutoff, 100)).count, 18);
+        assert.equal((await store.purge(other, 'AccessLog', cutoff, 100)).count, 0, 'its own hold');
+        const access = entries.filter((e) => e.logType === 'AccessLog').map((e) => e.body);
+        assert.deepEqual(await readBodies(store, q(other, 'AccessLog', 0, null)), { total: 18, bodies: access });
+        // The other tenant's idempotency keys stay: its identical entries are still duplicates,
+        // while this tenant's purged ones are stored again.
+        assert.deepEqual(await store.append(other, entries), { accepted: 0, duplicates: 36 });
+        assert.deepEqual(await store.append(tenant, entries), { accepted: 18, duplicates: 18 });
+        // This tenant's hold keeps nothing of the other's.
+        await store.createHold({ tenantId: tenant, logType: null, fromMs: null, toMs: null, ...by });
+        await store.releaseHold(otherHold.id, { reason: 'done', releasedBy: 'legal@host' });
+        assert.equal((await store.purge(other, 'AccessLog', cutoff, 100)).count, 18);
+        assert.equal((await store.purge(tenant, 'AccessLog', cutoff, 100)).count, 0, 'its own hold');
+        assert.equal((await store.firstPage(q(tenant, 'AccessLog', 0, null), 1)).total, 18);
+        assert.equal((await store.firstPage(q(other, 'AccessLog', 0, null), 1)).total, 0);
+        assert.equal((await auditLog(store, tenant)).deleted.size, 18);
+        assert.equal((await auditLog(store, other)).deleted.size, 18);
+      });
+    }
+
     it('rewrites a partly deleted segment and drops wholly deleted ones', async () => {
       const { store, fixture, tenant, t0, makeEntry } = ctx();
       if (!fixture.segments) return;
