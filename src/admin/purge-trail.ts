@@ -10,7 +10,8 @@
  * (`completePurgeTrail`), so no deletion stays out of the trail.
  */
 import { formatEventTime, parseDateTime } from '../logs/time.ts';
-import type { PurgeReceipt, Store } from '../store/store.ts';
+import { PurgeFailedError, type PurgeFailure } from '../store/background-purge.ts';
+import { backgroundProblem, type PurgeReceipt, type Store } from '../store/store.ts';
 import { encodeBase64, parseDeletionReceipt } from '../tlog/index.ts';
 import { SERVER_ACTOR } from './actor.ts';
 import { type AdminRecord, adminEntry } from './trail.ts';
@@ -62,12 +63,23 @@ function receiptOf(leafIndex: number, text: string): PurgeReceipt {
 /**
  * Writes the trail entry of every receipt that has none (a purge that ended between the two),
  * oldest first; returns how many it wrote. Run by the process holding the purge lease, before
- * it purges.
+ * it purges. A tenant whose entry cannot be written keeps it and its later ones for the next
+ * cycle (its trail stays in order), and every other tenant's are written; then it fails with
+ * PurgeFailedError naming those tenants (the purge leaves them for the next cycle).
  */
 export async function completePurgeTrail(store: Store, clock: () => number): Promise<number> {
   let written = 0;
+  const failures: PurgeFailure[] = [];
+  const stuck = new Set<string>();
   for (const r of await store.untrailedReceipts()) {
-    if (await recordPurgeRun(store, r.tenantId, receiptOf(r.leafIndex, r.text), clock)) written++;
+    if (stuck.has(r.tenantId)) continue;
+    try {
+      if (await recordPurgeRun(store, r.tenantId, receiptOf(r.leafIndex, r.text), clock)) written++;
+    } catch (err) {
+      stuck.add(r.tenantId);
+      failures.push({ tenantId: r.tenantId, err: backgroundProblem(err, `the admin trail entry of receipt leaf ${r.leafIndex}`) });
+    }
   }
+  if (failures.length > 0) throw new PurgeFailedError(failures);
   return written;
 }

@@ -39,8 +39,12 @@ export interface BackgroundPurgeOptions {
    * some tenant has a finite retention, and (`held` false) once that no longer is so.
    */
   readonly onHeldBack?: (clock: PurgeClock, held: boolean) => void;
-  /** Called at the start of each cycle this process runs (holding the lease); awaited. */
-  readonly beforeCycle?: () => Promise<void>;
+  /**
+   * Called at the start of each cycle this process runs (holding the lease); awaited. When it
+   * fails with PurgeFailedError, the tenants it names are left out of the cycle (the others are
+   * purged) and the cycle fails with them at its end.
+   */
+  readonly beforeCycle?: () => Promise<unknown>;
   /** Called after each step that deleted entries (the admin trail records it); awaited. */
   readonly onPurged?: (tenantId: string, receipt: PurgeReceipt) => void | Promise<void>;
   /** One line per step that deleted entries: who and how many, never entry text. */
@@ -142,17 +146,31 @@ export class BackgroundPurge {
     const failures: PurgeFailure[] = [];
     // One tenant's failure is noted and the cycle goes on; the store's own (it fails its health
     // check too: every other tenant would fail alike) ends the cycle with it.
-    const failed = async (err: unknown, where: Omit<PurgeFailure, 'err'>): Promise<void> => {
+    const tenantsOnly = async (err: unknown): Promise<void> => {
       if (this.stopped) throw err;
       try {
         await store.health();
       } catch {
         throw err;
       }
+    };
+    const failed = async (err: unknown, where: Omit<PurgeFailure, 'err'>): Promise<void> => {
+      await tenantsOnly(err);
       failures.push({ ...where, err });
     };
+    /** Tenants left out of this cycle: what had to come first for them failed. */
+    const skipped = new Set<string>();
     try {
-      await this.options.beforeCycle?.();
+      try {
+        await this.options.beforeCycle?.();
+      } catch (err) {
+        if (!(err instanceof PurgeFailedError) || err.failures.some((f) => f.tenantId === undefined)) throw err;
+        await tenantsOnly(err);
+        for (const f of err.failures) {
+          failures.push(f);
+          skipped.add(f.tenantId!);
+        }
+      }
       // Where everything is kept forever (the default), there is nothing to purge, and the time
       // the purge would go by is no news: not even read (it takes a look at every tenant's types).
       const expiring = await this.anyExpiring();
@@ -184,6 +202,7 @@ export class BackgroundPurge {
         }
       }
       for (const tenant of await store.listTenants()) {
+        if (skipped.has(tenant.id)) continue;
         let types: string[];
         try {
           types = await store.logTypes(tenant.id);

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
+import { completePurgeTrail, recordPurgeRun } from '../../src/admin/purge-trail.ts';
 import { BackgroundPurge } from '../../src/store/background-purge.ts';
 import type { PurgeClock } from '../../src/store/purge-clock.ts';
 import { DAY_MS } from '../../src/store/retention-policy.ts';
@@ -219,6 +220,37 @@ describe('background purge (sqlite)', () => {
       tallies.reduce((n, t) => n + t.count, 0),
       100,
     );
+    await purge.stop();
+  });
+
+  it("purges every other tenant when one tenant's earlier admin trail cannot be completed, leaving that tenant for later", async () => {
+    await store.createTenant({ id: '8', name: 'Globex' });
+    await store.append(
+      '8',
+      Array.from({ length: 100 }, (_, d) => makeEntry('AccessLog', T0 + d * DAY_MS, `{"d":${d}}`)),
+    );
+    // A step whose trail entry a process that ended never wrote, its receipt then damaged.
+    assert.equal((await store.purge('7', 'AccessLog', T0 + 5 * DAY_MS, 100)).count, 5);
+    const db = new Database(join(dir, DATABASE_FILE));
+    try {
+      db.prepare(`UPDATE tree_receipts SET text = 'not a receipt' WHERE tid = (SELECT tid FROM tenants WHERE id = '7')`).run();
+    } finally {
+      db.close();
+    }
+    now = T0 + 100 * DAY_MS;
+    const purge = new BackgroundPurge({
+      store,
+      serverDays: 30,
+      intervalMs: 60_000,
+      now: () => now,
+      beforeCycle: () => completePurgeTrail(store, () => now),
+      onPurged: async (tenantId, receipt) => void (await recordPurgeRun(store, tenantId, receipt, () => now)),
+    });
+    await assert.rejects(purge.cycle(), /retention purge failed for tenant 7: the admin trail entry of receipt leaf \d+/);
+    const totalOf = async (tenantId: string, logType: string) => (await store.firstPage({ tenantId, logType, fromMs: 0, toMs: null }, 1)).total;
+    assert.equal(await totalOf('8', 'AccessLog'), 30, 'days 0..69 went');
+    assert.equal(await totalOf('8', 'LogwardenAdminLog'), 1, 'with its trail entry');
+    assert.equal(await totalOf('7', 'AccessLog'), 95, 'left for a later cycle, its trail in order');
     await purge.stop();
   });
 
