@@ -54,6 +54,21 @@ const MAX_CURSOR_LENGTH = Math.ceil(((IV_BYTES + 16 + 1024 + 6 * MAX_USER_FIELD_
 
 export class CursorError extends Error {}
 
+/** The most characters a number of a cursor takes (a safe integer, its sign included). */
+const NUMBER_WIDTH = String(Number.MIN_SAFE_INTEGER).length;
+
+/**
+ * Spaces after the payload (JSON allows them) that make its length the same whatever its
+ * numbers: a sealed cursor is as long as what it seals, and the digits of the store-wide
+ * sequence numbers it carries (the watermark, the position) would tell a tenant, from its own
+ * cursors, about how much every other tenant has logged.
+ */
+function numberPadding(fields: readonly unknown[]): number {
+  let pad = 0;
+  for (const f of fields) if (typeof f === 'number') pad += Math.max(0, NUMBER_WIDTH - String(f).length);
+  return pad;
+}
+
 /** Encodes and decodes cursors with a key derived from the server's signing secret. */
 export class CursorCodec {
   private readonly key: Buffer;
@@ -82,7 +97,7 @@ export class CursorCodec {
     // A user filter follows the fields every cursor has (after the place of an old storage
     // hint, always null here), so a cursor without one is exactly what it was before.
     if (state.user) fields.push(null, state.user.field, state.user.value);
-    const payload = Buffer.from(JSON.stringify(fields));
+    const payload = Buffer.from(JSON.stringify(fields) + ' '.repeat(numberPadding(fields)));
     const iv = nextIv();
     const cipher = createCipheriv('aes-256-gcm', this.key, iv);
     const body = Buffer.concat([cipher.update(payload), cipher.final()]);

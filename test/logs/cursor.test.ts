@@ -27,6 +27,26 @@ describe('cursor codec', () => {
     for (const s of [state, { ...state, to: null }]) assert.deepEqual(codec.decode(codec.encode(s)), s);
   });
 
+  it("is as long whatever its numbers are, so the store's sequence numbers do not show in its length", () => {
+    const codec = new CursorCodec(SECRET);
+    const lengths = new Set<number>();
+    for (const n of [0, 7, 98_765, 2 ** 40, Number.MAX_SAFE_INTEGER]) {
+      for (const s of [
+        { ...state, watermark: n, afterSeq: n },
+        { ...state, watermark: n, afterSeq: 3, total: n, page: n % 1000 },
+        { ...state, afterTimeMs: -n - 1, watermark: n },
+      ]) {
+        const cursor = codec.encode(s);
+        assert.deepEqual(codec.decode(cursor), s);
+        lengths.add(cursor.length);
+      }
+    }
+    assert.equal(lengths.size, 1, `lengths seen: ${[...lengths].join(', ')}`);
+    // A user filter adds only its own text.
+    const user = { field: 'userId', value: '42' } as const;
+    assert.equal(codec.encode({ ...state, user, watermark: 1 }).length, codec.encode({ ...state, user, watermark: 2 ** 50 }).length);
+  });
+
   it('carries a user filter, and a cursor without one has the fields it always had', () => {
     const codec = new CursorCodec(SECRET);
     for (const user of [
