@@ -319,10 +319,16 @@ describe('postgres store: segments', { skip }, () => {
     await assert.rejects((await open({ noSealer: true })).firstPage(q('2'), 10), CorruptSegmentError);
   });
 
-  it('leaves a group with a corrupt segment unsealed, says so once, and seals the others', async () => {
-    const lines: string[] = [];
-    let repeats = 0;
-    const store = await open({ noSealer: true, onBackgroundError: (problem, repeat) => (repeat ? repeats++ : lines.push(problem.message)) });
+  /**
+   * A store (no sealer of its own) with tenants 1 and 2, tenant 1's 300 AccessLog entries
+   * sealed into a segment then damaged; the problems it reports, and the count of repeats.
+   */
+  async function withCorruptSegment() {
+    const reports = { lines: [] as string[], repeats: 0 };
+    const store = await open({
+      noSealer: true,
+      onBackgroundError: (problem, repeat) => (repeat ? reports.repeats++ : reports.lines.push(problem.message)),
+    });
     await store.createTenant({ id: '1', name: 'a' });
     await store.createTenant({ id: '2', name: 'b' });
     await store.append(
@@ -331,6 +337,12 @@ describe('postgres store: segments', { skip }, () => {
     );
     await store.settle();
     await sql(`UPDATE segments SET data = set_byte(data, 40, get_byte(data, 40) # 1) WHERE tid = 1`);
+    return { store, reports };
+  }
+
+  it('leaves a group with a corrupt segment unsealed, says so once, and seals the others', async () => {
+    const { store, reports } = await withCorruptSegment();
+    const { lines } = reports;
     // A late entry into the corrupt range, and another tenant's entries.
     await store.append('1', [makeEntry('AccessLog', T0 + 500, '{"late":1}')]);
     await store.append(
@@ -345,22 +357,16 @@ describe('postgres store: segments', { skip }, () => {
       [[1, 1]],
     );
     assert.equal(lines.length, 1, lines.join('\n'));
-    assert.ok(repeats >= 1, 'the second settle meets the corrupt segment again, a repeat');
+    assert.ok(reports.repeats >= 1, 'the second settle meets the corrupt segment again, a repeat');
     assert.match(lines[0]!, /corrupt/);
     assert.doesNotMatch(lines[0]!, /"i":|late/, 'no entry text in the log line');
   });
 
   it("finds every other tenant's rows to seal however many rows a group left unsealed holds", async () => {
-    const lines: string[] = [];
-    const store = await open({ noSealer: true, onBackgroundError: (problem, repeat) => void (repeat || lines.push(problem.message)) });
-    await store.createTenant({ id: '1', name: 'a' });
-    await store.createTenant({ id: '2', name: 'b' });
-    await store.append(
-      '1',
-      Array.from({ length: 300 }, (_, i) => makeEntry('AccessLog', T0 + i * 1000, `{"i":${i}}`)),
-    );
-    await store.settle();
-    await sql(`UPDATE segments SET data = set_byte(data, 40, get_byte(data, 40) # 1) WHERE tid = 1`);
+    const {
+      store,
+      reports: { lines },
+    } = await withCorruptSegment();
     // A late entry into the corrupt range keeps the group unsealed; the tenant goes on storing
     // entries of that type, more than a round looks at, before the other tenant stores its own.
     await store.append('1', [makeEntry('AccessLog', T0 + 500, '{"late":1}')]);

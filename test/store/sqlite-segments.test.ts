@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { PassThrough } from 'node:stream';
-import { after, describe, it } from 'node:test';
+import { after, describe, it, type TestContext } from 'node:test';
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import type { NewEntry } from '../../src/logs/entry.ts';
@@ -268,10 +268,15 @@ describe('sqlite segments', () => {
     }
   });
 
-  it('reports a sealer that meets a corrupt segment once, without entry text, and keeps retrying', async (t) => {
+  /**
+   * A store whose tenant 111 holds 300 AccessLog entries in a corrupt first segment (the other
+   * tenants made, empty), reopened to seal every 10 ms of a mock clock (each tick one sealing
+   * slice), with the problems it reports and the count of repeats.
+   */
+  async function reopenedWithCorruptSegment(t: TestContext, tenants: readonly string[]) {
     const dir = tempDir();
     const first = openSqliteStore({ dataDir: dir, sealAgeMs: 0, sealIntervalMs: 3_600_000 });
-    await first.createTenant({ id: '111', name: 'a' });
+    for (const id of tenants) await first.createTenant({ id, name: id });
     await first.append(
       '111',
       Array.from({ length: 300 }, (_, i) => makeEntry('AccessLog', T0 + i * 1000, `{"secret":"payload-${i}"}`)),
@@ -279,16 +284,20 @@ describe('sqlite segments', () => {
     first.settle();
     await first.close();
     corruptFirstSegment(dir);
-    const problems: Error[] = [];
-    let repeats = 0;
-    // The sealer's timer runs on a mock clock: each tick of the interval is one sealing slice.
+    const reports = { problems: [] as Error[], repeats: 0 };
     t.mock.timers.enable({ apis: ['setTimeout'] });
     const store = openSqliteStore({
       dataDir: dir,
       sealAgeMs: 0,
       sealIntervalMs: 10,
-      onBackgroundError: (p, repeat) => (repeat ? repeats++ : problems.push(p)),
+      onBackgroundError: (p, repeat) => (repeat ? reports.repeats++ : reports.problems.push(p)),
     });
+    return { dir, store, reports };
+  }
+
+  it('reports a sealer that meets a corrupt segment once, without entry text, and keeps retrying', async (t) => {
+    const { store, reports } = await reopenedWithCorruptSegment(t, ['111']);
+    const { problems } = reports;
     try {
       // A late entry inside the corrupt segment's range: sealing it means rewriting that segment.
       await store.append('111', [makeEntry('AccessLog', T0 + 500, '{"secret":"payload-late"}')]);
@@ -296,7 +305,7 @@ describe('sqlite segments', () => {
       // The first slice meets the corrupt segment; nineteen more retry it.
       for (let i = 0; i < 20; i++) t.mock.timers.tick(10);
       assert.equal(problems.length, 1, problems.map((p) => p.message).join('\n'));
-      assert.ok(repeats >= 10, `${repeats} retries reported as repeats`);
+      assert.ok(reports.repeats >= 10, `${reports.repeats} retries reported as repeats`);
       assert.match(problems[0]!.message, /corrupt: checksum mismatch/);
       assert.doesNotMatch(problems[0]!.message, /payload-/);
       assert.ok(store.backgroundError instanceof Error);
@@ -306,25 +315,8 @@ describe('sqlite segments', () => {
   });
 
   it("leaves a tenant's group with damaged data unsealed, says so once, and seals every other tenant's rows", async (t) => {
-    const dir = tempDir();
-    const first = openSqliteStore({ dataDir: dir, sealAgeMs: 0, sealIntervalMs: 3_600_000 });
-    for (const id of ['111', '222', '333']) await first.createTenant({ id, name: id });
-    await first.append(
-      '111',
-      Array.from({ length: 300 }, (_, i) => makeEntry('AccessLog', T0 + i * 1000, `{"secret":"payload-${i}"}`)),
-    );
-    first.settle();
-    await first.close();
-    corruptFirstSegment(dir);
-    const problems: Error[] = [];
-    let repeats = 0;
-    t.mock.timers.enable({ apis: ['setTimeout'] });
-    const store = openSqliteStore({
-      dataDir: dir,
-      sealAgeMs: 0,
-      sealIntervalMs: 10,
-      onBackgroundError: (p, repeat) => (repeat ? repeats++ : problems.push(p)),
-    });
+    const { dir, store, reports } = await reopenedWithCorruptSegment(t, ['111', '222', '333']);
+    const { problems } = reports;
     const hot = () => {
       const db = new Database(join(dir, DATABASE_FILE), { readonly: true });
       try {
@@ -358,7 +350,7 @@ describe('sqlite segments', () => {
         { id: '333', n: 1 },
       ]);
       assert.equal(problems.length, 2, problems.map((p) => p.message).join('\n'));
-      assert.ok(repeats >= 10, `${repeats} retries reported as repeats`);
+      assert.ok(reports.repeats >= 10, `${reports.repeats} retries reported as repeats`);
       assert.match(problems.map((p) => p.message).join('\n'), /corrupt: checksum mismatch/);
       assert.doesNotMatch(problems.map((p) => p.message).join('\n'), /payload-/);
       // Tenant 222's entries are served, sealed.

@@ -215,17 +215,27 @@ export function retentionContractCases(ctx: () => RetentionCaseContext): void {
       return entries;
     };
     const q = (tenantId: string, logType: string, fromMs: number, toMs: number | null): EntryQuery => ({ tenantId, logType, fromMs, toMs });
+    /**
+     * The context with the same entries seeded for the tenant and the other one, sealed when
+     * `sealed`; undefined when the store has no segments to seal into.
+     */
+    const seededTwice = async (sealed: boolean) => {
+      const c = ctx();
+      await c.store.createTenant({ id: c.other, name: 'Other' });
+      const entries = await seed(c.store, c.tenant, c.t0, c.makeEntry);
+      await seed(c.store, c.other, c.t0, c.makeEntry);
+      if (sealed) {
+        if (!c.fixture.segments) return undefined;
+        await c.fixture.segments.settle(c.store);
+      }
+      return { ...c, entries };
+    };
 
     for (const sealed of [false, true]) {
       it(`deletes the oldest entries before the cutoff, ${sealed ? 'sealed' : 'hot'}, with one receipt leaf per step`, async () => {
-        const { store, fixture, tenant, other, t0, makeEntry } = ctx();
-        await store.createTenant({ id: other, name: 'Other' });
-        const entries = await seed(store, tenant, t0, makeEntry);
-        await seed(store, other, t0, makeEntry);
-        if (sealed) {
-          if (!fixture.segments) return;
-          await fixture.segments.settle(store);
-        }
+        const seeded = await seededTwice(sealed);
+        if (!seeded) return;
+        const { store, tenant, other, t0, entries } = seeded;
         const before = (await store.log!(tenant))!.checkpoint.size;
         const cutoff = t0 + 2 * HOUR + 500; // 7 AccessLog entries older
         const access = entries.filter((e) => e.logType === 'AccessLog');
@@ -279,14 +289,9 @@ export function retentionContractCases(ctx: () => RetentionCaseContext): void {
 
     for (const sealed of [false, true]) {
       it(`keeps tenants apart: a purge takes none of another tenant's identical entries nor their idempotency, a hold keeps its own tenant's only (${sealed ? 'sealed' : 'hot'})`, async () => {
-        const { store, fixture, tenant, other, t0, makeEntry } = ctx();
-        await store.createTenant({ id: other, name: 'Other' });
-        const entries = await seed(store, tenant, t0, makeEntry);
-        await seed(store, other, t0, makeEntry);
-        if (sealed) {
-          if (!fixture.segments) return;
-          await fixture.segments.settle(store);
-        }
+        const seeded = await seededTwice(sealed);
+        if (!seeded) return;
+        const { store, tenant, other, t0, entries } = seeded;
         const cutoff = t0 + 10 * HOUR;
         const otherHold = await store.createHold({ tenantId: other, logType: null, fromMs: null, toMs: null, ...by });
         // The other tenant's hold keeps nothing of this one's.
