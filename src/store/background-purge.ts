@@ -19,7 +19,7 @@ import { randomBytes } from 'node:crypto';
 import { heldBack, type PurgeClock, purgeClock } from './purge-clock.ts';
 import { giveWay } from './purge-step.ts';
 import { effectiveRetention, retentionCutoff } from './retention-policy.ts';
-import type { PartitionOutcome, PurgeReceipt, RetentionDays, Store } from './store.ts';
+import type { PartitionOutcome, PurgeReceipt, RetentionDays, RetentionSettings, Store } from './store.ts';
 
 /** Entries one step deletes at most (each step is one transaction and one receipt). */
 export const PURGE_STEP_ENTRIES = 2000;
@@ -42,7 +42,8 @@ export interface BackgroundPurgeOptions {
   /**
    * Called at the start of each cycle this process runs (holding the lease); awaited. When it
    * fails with PurgeFailedError, the tenants it names are left out of the cycle (the others are
-   * purged) and the cycle fails with them at its end.
+   * purged) and the cycle fails with them at its end. A tenant left out loses no entry in the
+   * cycle, by steps or by a partition dropped.
    */
   readonly beforeCycle?: () => Promise<unknown>;
   /** Called after each step that deleted entries (the admin trail records it); awaited. */
@@ -189,10 +190,12 @@ export class BackgroundPurge {
         // reads the settings it goes by, again just before a month goes.
         if (expiring) {
           try {
-            for (const { tenantId, receipt } of await store.dropExpiredPartitions(
-              (_, type, settings, types) => retentionCutoff(effectiveRetention(settings, type, this.options.serverDays, types), now),
-              this.options.logPartition,
-            ))
+            // A tenant left out of the cycle is kept forever as far as this drop goes: a month
+            // holding any entry of it stays whole (the store keeps a month any entry of which is
+            // kept), and the steps delete the other tenants' entries in it. Other months still go.
+            const cutoffOf = (tenantId: string, type: string, settings: RetentionSettings, types: readonly string[]) =>
+              skipped.has(tenantId) ? null : retentionCutoff(effectiveRetention(settings, type, this.options.serverDays, types), now);
+            for (const { tenantId, receipt } of await store.dropExpiredPartitions(cutoffOf, this.options.logPartition))
               await stepped(tenantId, receipt);
           } catch (err) {
             // The steps below delete the same entries, tenant by tenant.

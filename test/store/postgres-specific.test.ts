@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, beforeEach, describe, it } from 'node:test';
 import pg from 'pg';
-import { BackgroundPurge } from '../../src/store/background-purge.ts';
+import { completePurgeTrail, recordPurgeRun } from '../../src/admin/purge-trail.ts';
+import { BackgroundPurge, type BackgroundPurgeOptions } from '../../src/store/background-purge.ts';
 import { openPostgresStore, type PostgresStore } from '../../src/store/postgres/index.ts';
 import { attachMonth, MIGRATIONS, monthOf } from '../../src/store/postgres/migrations.ts';
 import { lockExclusively } from '../../src/store/postgres/table-locks.ts';
@@ -13,7 +14,7 @@ import type { StoredPage } from '../../src/store/store.ts';
 import { entriesOf } from '../support/page-entries.ts';
 import { type PostgresCluster, startPostgres, UNDO_COMPACT_CHECKPOINTS, UNDO_KEY_LAST_USED, UNDO_SEALED_KEYS } from '../support/postgres.ts';
 import { makeEntry } from './contract/store.contract.ts';
-import { auditLog, readBodies } from './contract/store-retention.contract.ts';
+import { auditLog, readBodies, trailedReceiptLeaves } from './contract/store-retention.contract.ts';
 
 const { cluster, skip } = await startPostgres();
 after(() => cluster?.stop());
@@ -395,6 +396,62 @@ describe('postgres store: specific', { skip }, () => {
     assert.deepEqual(names, ['entries_y2025m02']);
     assert.equal((await readBodies(store, { tenantId: 'a', logType: 'AccessLog', fromMs: 0, toMs: null })).total, 9);
     assert.equal((await auditLog(store, 'a')).deleted.size, 31);
+  });
+
+  /** A background purge on `now` (9 days kept) that writes the admin trail as the server's does; `onPurged` may refuse a receipt first. */
+  const trailingPurge = (store: PostgresStore, now: number, options: Partial<BackgroundPurgeOptions> = {}) =>
+    new BackgroundPurge({
+      store,
+      serverDays: 9,
+      intervalMs: 60_000,
+      now: () => now,
+      beforeCycle: () => completePurgeTrail(store, () => now),
+      onPurged: async (tenantId, receipt) => void (await recordPurgeRun(store, tenantId, receipt, () => now)),
+      ...options,
+    });
+  const entriesOfTenant = async (store: PostgresStore, tenantId: string) =>
+    (await readBodies(store, { tenantId, logType: 'AccessLog', fromMs: 0, toMs: null }, 100)).total;
+
+  it("a tenant left out of a cycle (its earlier admin trail incomplete) loses no month in it; the other tenants' months go", {
+    timeout: 60_000,
+  }, async () => {
+    const store = await openPostgresStore({ url, poolSize: 4, sealAgeMs: 0, noSealer: true });
+    stores.push(store);
+    await store.createTenant({ id: 'a', name: 'A' });
+    await store.createTenant({ id: 'b', name: 'B' });
+    const jan = Date.UTC(2025, 0, 5);
+    const feb = Date.UTC(2025, 1, 5);
+    await store.append(
+      'a',
+      Array.from({ length: 30 }, (_, i) => makeEntry('AccessLog', jan + i * 60_000, `{"jan":${i}}`)),
+    );
+    await store.append('b', [
+      ...Array.from({ length: 10 }, (_, i) => makeEntry('AccessLog', jan + i * 60_000, `{"jan":${i}}`)),
+      ...Array.from({ length: 10 }, (_, i) => makeEntry('AccessLog', feb + i * 60_000, `{"feb":${i}}`)),
+      makeEntry('AccessLog', Date.UTC(2025, 2, 10), '{"mar":0}'),
+    ]);
+    // A step of a's whose trail entry a process that ended never wrote, its receipt then damaged.
+    const orphan = await store.purge('a', 'AccessLog', jan + 5 * 60_000, 100);
+    assert.equal(orphan.count, 5);
+    const receiptOfA = "FROM tree_receipts WHERE tid = (SELECT tid FROM tenants WHERE id = 'a')";
+    const text = (await cluster!.query<{ text: string }>(url, `SELECT text ${receiptOfA}`)).rows[0]!.text;
+    await cluster!.query(url, `UPDATE tree_receipts SET text = 'not a receipt' ${receiptOfA.replace('FROM tree_receipts ', '')}`);
+    // On 2025-03-11, a day after the latest entry, January and February are wholly past 9 days.
+    const partitions: string[] = [];
+    const purge = trailingPurge(store, Date.UTC(2025, 2, 11), { logPartition: (p) => void partitions.push(`${p.partition} ${p.outcome}`) });
+    await assert.rejects(purge.cycle(), /retention purge failed for tenant a: the admin trail entry of receipt leaf \d+/);
+    assert.deepEqual(partitions, ['2025-02 dropped'], "January holds a's entries: it stays whole");
+    assert.equal(await entriesOfTenant(store, 'a'), 25, 'a loses nothing in the cycle it is left out of');
+    assert.equal(await entriesOfTenant(store, 'b'), 1, "b's January by steps, its February with the month");
+    assert.equal((await trailedReceiptLeaves(store, 'b')).length, 2);
+
+    // Once a's receipt can be read again, its trail entry comes first, then January goes.
+    await cluster!.query(url, `UPDATE tree_receipts SET text = $1 ${receiptOfA.replace('FROM tree_receipts ', '')}`, [text]);
+    assert.equal(await purge.cycle(), 25);
+    assert.deepEqual(partitions, ['2025-02 dropped', '2025-01 dropped']);
+    const receiptsOfA = [...(await auditLog(store, 'a')).receipts.keys()];
+    assert.deepEqual(receiptsOfA.length === 2 && receiptsOfA[0], orphan.leafIndex);
+    assert.deepEqual(await trailedReceiptLeaves(store, 'a'), receiptsOfA, "a's trail in the order of its receipts");
   });
 
   it('a month read for its drop while a retention is lengthened stays: the drop goes by the settings as they are once it holds the tenant', {

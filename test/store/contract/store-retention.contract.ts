@@ -47,6 +47,18 @@ export async function readBodies(store: Store, query: EntryQuery, pageSize = 7):
 }
 
 /**
+ * The receipt leaves a tenant's admin trail names in its purge.run entries, in the trail's order
+ * (its entries written at one instant: their append order).
+ */
+export async function trailedReceiptLeaves(store: Store, tenantId: string): Promise<number[]> {
+  const { bodies } = await readBodies(store, { tenantId, logType: 'LogwardenAdminLog', fromMs: 0, toMs: null }, 100);
+  return bodies
+    .map((b) => JSON.parse(b) as { logRecord: { action: string; after: { receiptLeafIndex: number } } })
+    .filter((e) => e.logRecord.action === 'purge.run')
+    .map((e) => e.logRecord.after.receiptLeafIndex);
+}
+
+/**
  * Checks a tenant's whole log as a verifier holding every leaf would: the signed checkpoint is
  * the root of the served leaves, and each deletion receipt names earlier entry leaves of its
  * type (none named twice) whose hashes give its count and digest. Returns the receipts by leaf
