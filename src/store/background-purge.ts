@@ -13,7 +13,10 @@
  * Tenants are purged apart: a failure of one tenant's log type (a damaged segment of its own,
  * say) does not keep any other tenant, nor the tenant's other types, from being purged; the
  * cycle goes on and then fails with every such failure named (PurgeFailedError). Only the store
- * itself failing (unreachable, closed) ends a cycle at once.
+ * itself failing (unreachable, closed) ends a cycle at once. A tenant for which what must come
+ * before its next purge failed (its admin trail entries of earlier receipts: beforeCycle, or
+ * onPurged of a receipt of this cycle) is left out of the rest of the cycle, month drops
+ * included, so that its trail stays in the order of its receipts.
  */
 import { randomBytes } from 'node:crypto';
 import { heldBack, type PurgeClock, purgeClock } from './purge-clock.ts';
@@ -46,7 +49,12 @@ export interface BackgroundPurgeOptions {
    * cycle, by steps or by a partition dropped.
    */
   readonly beforeCycle?: () => Promise<unknown>;
-  /** Called after each step that deleted entries (the admin trail records it); awaited. */
+  /**
+   * Called after each step that deleted entries (the admin trail records it); awaited. When it
+   * fails, the tenant is left out of the rest of the cycle and is told of none of its later
+   * receipts in it: what it records of them would come before what it failed to record (the
+   * server's beforeCycle records them all, in order, at the next cycle).
+   */
   readonly onPurged?: (tenantId: string, receipt: PurgeReceipt) => void | Promise<void>;
   /** One line per step that deleted entries: who and how many, never entry text. */
   readonly log?: (line: { tenantId: string; logType: string; count: number; from: string; to: string; receiptLeaf: number | null }) => void;
@@ -132,6 +140,12 @@ export class BackgroundPurge {
     const { store } = this.options;
     if (this.stopped || !(await store.takePurgeLease(this.holder, this.leaseMs))) return 0;
     let deleted = 0;
+    /**
+     * Tenants left out of the rest of this cycle: what had to come first for them (beforeCycle,
+     * or onPurged of an earlier receipt) failed. Each receipt's admin trail entry must be written
+     * before any of the tenant's later purges, so such a tenant loses nothing more in the cycle.
+     */
+    const skipped = new Set<string>();
     const stepped = async (tenantId: string, receipt: PurgeReceipt): Promise<void> => {
       deleted += receipt.count;
       this.options.log?.({
@@ -142,7 +156,14 @@ export class BackgroundPurge {
         to: new Date(receipt.toMs).toISOString(),
         receiptLeaf: receipt.leafIndex,
       });
-      await this.options.onPurged?.(tenantId, receipt);
+      // A receipt of a month drop that came after one onPurged failed for: left to beforeCycle.
+      if (skipped.has(tenantId)) return;
+      try {
+        await this.options.onPurged?.(tenantId, receipt);
+      } catch (err) {
+        skipped.add(tenantId);
+        throw err;
+      }
     };
     const failures: PurgeFailure[] = [];
     // One tenant's failure is noted and the cycle goes on; the store's own (it fails its health
@@ -159,8 +180,6 @@ export class BackgroundPurge {
       await tenantsOnly(err);
       failures.push({ ...where, err });
     };
-    /** Tenants left out of this cycle: what had to come first for them failed. */
-    const skipped = new Set<string>();
     try {
       try {
         await this.options.beforeCycle?.();
@@ -195,8 +214,13 @@ export class BackgroundPurge {
             // kept), and the steps delete the other tenants' entries in it. Other months still go.
             const cutoffOf = (tenantId: string, type: string, settings: RetentionSettings, types: readonly string[]) =>
               skipped.has(tenantId) ? null : retentionCutoff(effectiveRetention(settings, type, this.options.serverDays, types), now);
-            for (const { tenantId, receipt } of await store.dropExpiredPartitions(cutoffOf, this.options.logPartition))
-              await stepped(tenantId, receipt);
+            for (const { tenantId, receipt } of await store.dropExpiredPartitions(cutoffOf, this.options.logPartition)) {
+              try {
+                await stepped(tenantId, receipt);
+              } catch (err) {
+                await failed(err, { tenantId });
+              }
+            }
           } catch (err) {
             // The steps below delete the same entries, tenant by tenant.
             await failed(err, {});
@@ -214,6 +238,8 @@ export class BackgroundPurge {
           continue;
         }
         for (const logType of types) {
+          // onPurged failed for one of its receipts: none of its later purges comes before it.
+          if (skipped.has(tenant.id)) break;
           try {
             if (!(await this.purgeType(tenant.id, logType, now, stepped))) return deleted;
           } catch (err) {

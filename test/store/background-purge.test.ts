@@ -15,7 +15,7 @@ import { DAY_MS } from '../../src/store/retention-policy.ts';
 import { DATABASE_FILE, openSqliteStore, type SqliteStore } from '../../src/store/sqlite/index.ts';
 import type { PurgeReceipt } from '../../src/store/store.ts';
 import { makeEntry } from './contract/store.contract.ts';
-import { auditLog } from './contract/store-retention.contract.ts';
+import { auditLog, trailedReceiptLeaves } from './contract/store-retention.contract.ts';
 
 const T0 = Date.UTC(2025, 0, 1);
 
@@ -251,6 +251,47 @@ describe('background purge (sqlite)', () => {
     assert.equal(await totalOf('8', 'AccessLog'), 30, 'days 0..69 went');
     assert.equal(await totalOf('8', 'LogwardenAdminLog'), 1, 'with its trail entry');
     assert.equal(await totalOf('7', 'AccessLog'), 95, 'left for a later cycle, its trail in order');
+    await purge.stop();
+  });
+
+  it("leaves a tenant out of the rest of a cycle once a step's trail entry fails, so that its trail keeps the order of its receipts", async () => {
+    await store.createTenant({ id: '8', name: 'Globex' });
+    await store.append(
+      '8',
+      Array.from({ length: 100 }, (_, d) => makeEntry('AccessLog', T0 + d * DAY_MS, `{"d":${d}}`)),
+    );
+    now = T0 + 100 * DAY_MS;
+    let refused = false;
+    const purge = new BackgroundPurge({
+      store,
+      serverDays: 30,
+      intervalMs: 60_000,
+      stepEntries: 25,
+      now: () => now,
+      beforeCycle: () => completePurgeTrail(store, () => now),
+      onPurged: async (tenantId, receipt) => {
+        if (tenantId === '7' && !refused) {
+          refused = true;
+          throw new Error('the trail entry was refused');
+        }
+        await recordPurgeRun(store, tenantId, receipt, () => now);
+      },
+    });
+    await assert.rejects(purge.cycle(), (err: Error) => {
+      assert.match(err.message, /tenant 7 AccessLog: the trail entry was refused/);
+      assert.doesNotMatch(err.message, /tenant 8/);
+      return true;
+    });
+    const totalOf = async (tenantId: string, logType: string) => (await store.firstPage({ tenantId, logType, fromMs: 0, toMs: null }, 1)).total;
+    assert.equal(await totalOf('7', 'AccessLog'), 75, 'its first step only');
+    assert.equal(await totalOf('7', 'UserCallPlay'), 100, 'none of its other types in that cycle');
+    assert.equal(await totalOf('8', 'AccessLog'), 30);
+
+    assert.equal(await purge.cycle(), 45 + 70 + 70, 'then the rest of its AccessLog, its UserCallPlay and its LogwardenAdminLog');
+    for (const tenantId of ['7', '8']) {
+      const receipts = [...(await auditLog(store, tenantId)).receipts.keys()];
+      assert.deepEqual(await trailedReceiptLeaves(store, tenantId), receipts, `tenant ${tenantId}'s trail in the order of its receipts`);
+    }
     await purge.stop();
   });
 

@@ -454,6 +454,51 @@ describe('postgres store: specific', { skip }, () => {
     assert.deepEqual(await trailedReceiptLeaves(store, 'a'), receiptsOfA, "a's trail in the order of its receipts");
   });
 
+  it("a tenant whose trail entry of a month drop's receipt fails loses nothing more in the cycle, and its trail stays in receipt order", {
+    timeout: 60_000,
+  }, async () => {
+    const store = await openPostgresStore({ url, poolSize: 4, sealAgeMs: 0, noSealer: true });
+    stores.push(store);
+    const jan = Date.UTC(2025, 0, 5);
+    const feb = Date.UTC(2025, 1, 5);
+    for (const tenantId of ['a', 'b']) {
+      await store.createTenant({ id: tenantId, name: tenantId });
+      // January wholly expired on 2025-02-15 with 9 days kept; of February, the 5th only.
+      await store.append(tenantId, [
+        ...Array.from({ length: 30 }, (_, i) => makeEntry('AccessLog', jan + i * 60_000, `{"jan":${i}}`)),
+        ...Array.from({ length: 10 }, (_, i) => makeEntry('AccessLog', feb + i * 86_400_000, `{"feb":${i}}`)),
+      ]);
+    }
+    let refused = false;
+    const now = Date.UTC(2025, 1, 15);
+    const purge = trailingPurge(store, now, {
+      onPurged: async (tenantId, receipt) => {
+        if (tenantId === 'a' && !refused) {
+          refused = true;
+          throw new Error('the trail entry was refused');
+        }
+        await recordPurgeRun(store, tenantId, receipt, () => now);
+      },
+    });
+    await assert.rejects(purge.cycle(), (err: Error) => {
+      assert.match(err.message, /tenant a: the trail entry was refused/);
+      assert.doesNotMatch(err.message, /tenant b|expired partitions/);
+      return true;
+    });
+    assert.equal(await entriesOfTenant(store, 'a'), 10, "a's January went with the month; its February's expired entry stays for now");
+    assert.equal(await entriesOfTenant(store, 'b'), 9);
+    assert.equal((await trailedReceiptLeaves(store, 'a')).length, 0);
+    assert.equal((await trailedReceiptLeaves(store, 'b')).length, 2, "b's receipts of the drop and of its step, each in the trail");
+
+    assert.equal(await purge.cycle(), 1);
+    assert.equal(await entriesOfTenant(store, 'a'), 9);
+    for (const tenantId of ['a', 'b']) {
+      const receipts = [...(await auditLog(store, tenantId)).receipts.keys()];
+      assert.equal(receipts.length, 2);
+      assert.deepEqual(await trailedReceiptLeaves(store, tenantId), receipts, `${tenantId}'s trail in the order of its receipts`);
+    }
+  });
+
   it('a month read for its drop while a retention is lengthened stays: the drop goes by the settings as they are once it holds the tenant', {
     timeout: 30_000,
   }, async () => {
