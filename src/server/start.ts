@@ -230,11 +230,11 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         logger.error({ problem: err instanceof Error ? err.message : String(err) }, 'retention purge failed; retrying at the next interval');
       },
       onPurged,
-      // Receipts whose trail entry a process that ended never wrote get it first.
+      // Receipts whose trail entry a purge that ended (or failed) never wrote get it first.
       beforeCycle: async () => {
         const written = await completePurgeTrail(store, clock);
         if (written > 0)
-          logger.warn({ written }, 'retention purge: admin trail entries of earlier purges written (a process ended before writing them)');
+          logger.warn({ written }, 'retention purge: admin trail entries of earlier purges written (a purge ended before writing them)');
       },
     });
     purge.start();

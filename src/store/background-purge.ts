@@ -43,8 +43,10 @@ export interface BackgroundPurgeOptions {
    */
   readonly onHeldBack?: (clock: PurgeClock, held: boolean) => void;
   /**
-   * Called at the start of each cycle this process runs (holding the lease); awaited. When it
-   * fails with PurgeFailedError, the tenants it names are left out of the cycle (the others are
+   * Called at the start of each cycle this process runs (holding the lease), and again after a
+   * failed drop of expired partitions (which may have made receipts it never returned, so never
+   * told to `onPurged`), before any tenant's steps; awaited. When it fails with
+   * PurgeFailedError, the tenants it names are left out of the rest of the cycle (the others are
    * purged) and the cycle fails with them at its end. A tenant left out loses no entry in the
    * cycle, by steps or by a partition dropped.
    */
@@ -180,17 +182,22 @@ export class BackgroundPurge {
       await tenantsOnly(err);
       failures.push({ ...where, err });
     };
-    try {
+    /** Runs beforeCycle; the tenants it fails for are left out of the rest of the cycle. */
+    const beforeSteps = async (): Promise<void> => {
       try {
         await this.options.beforeCycle?.();
       } catch (err) {
         if (!(err instanceof PurgeFailedError) || err.failures.some((f) => f.tenantId === undefined)) throw err;
         await tenantsOnly(err);
         for (const f of err.failures) {
+          if (skipped.has(f.tenantId!)) continue;
           failures.push(f);
           skipped.add(f.tenantId!);
         }
       }
+    };
+    try {
+      await beforeSteps();
       // Where everything is kept forever (the default), there is nothing to purge, and the time
       // the purge would go by is no news: not even read (it takes a look at every tenant's types).
       const expiring = await this.anyExpiring();
@@ -222,8 +229,11 @@ export class BackgroundPurge {
               }
             }
           } catch (err) {
-            // The steps below delete the same entries, tenant by tenant.
+            // The steps below delete the same entries, tenant by tenant. The months dropped
+            // before the failure made receipts that onPurged was never told of: beforeCycle
+            // settles them before any tenant's steps make later ones.
             await failed(err, {});
+            await beforeSteps();
           }
           if (this.stopped || !(await store.takePurgeLease(this.holder, this.leaseMs))) return deleted;
         }

@@ -499,6 +499,45 @@ describe('postgres store: specific', { skip }, () => {
     }
   });
 
+  it("a drop that fails after dropping a month leaves no receipt of it out of the trail before the steps' later ones", {
+    timeout: 60_000,
+  }, async () => {
+    const store = await openPostgresStore({ url, poolSize: 4, sealAgeMs: 0, noSealer: true });
+    stores.push(store);
+    const jan = Date.UTC(2025, 0, 5);
+    const feb = Date.UTC(2025, 1, 5);
+    for (const tenantId of ['a', 'b']) {
+      await store.createTenant({ id: tenantId, name: tenantId });
+      await store.append(tenantId, [
+        ...Array.from({ length: 30 }, (_, i) => makeEntry('AccessLog', jan + i * 60_000, `{"jan":${i}}`)),
+        ...Array.from({ length: 10 }, (_, i) => makeEntry('AccessLog', feb + i * 60_000, `{"feb":${i}}`)),
+      ]);
+    }
+    await store.append('b', [makeEntry('AccessLog', Date.UTC(2025, 2, 10), '{"mar":0}')]);
+    await store.settle();
+    // A disk fault in a's February segment: the drop fails on February, after January went.
+    const damaged = await cluster!.query(
+      url,
+      `UPDATE segments_y2025m02 SET data = set_byte(data, length(data) - 100, get_byte(data, length(data) - 100) # 1)
+       WHERE tid = (SELECT tid FROM tenants WHERE id = 'a')`,
+    );
+    assert.equal(damaged.rowCount, 1);
+    const partitions: string[] = [];
+    const purge = trailingPurge(store, Date.UTC(2025, 2, 11), { logPartition: (p) => void partitions.push(`${p.partition} ${p.outcome}`) });
+    await assert.rejects(purge.cycle(), (err: Error) => {
+      assert.match(err.message, /expired partitions: .*corrupt/);
+      assert.match(err.message, /tenant a AccessLog: .*corrupt/);
+      assert.doesNotMatch(err.message, /tenant b/);
+      return true;
+    });
+    assert.deepEqual(partitions, ['2025-01 dropped']);
+    assert.equal(await entriesOfTenant(store, 'b'), 1, "b's February by its step");
+    const receipts = [...(await auditLog(store, 'b')).receipts.keys()];
+    assert.equal(receipts.length, 2);
+    assert.deepEqual(await trailedReceiptLeaves(store, 'b'), receipts, "b's trail: January's receipt, then its step's");
+    assert.deepEqual(await trailedReceiptLeaves(store, 'a'), [...(await auditLog(store, 'a')).receipts.keys()], "a's January receipt in its trail");
+  });
+
   it('a month read for its drop while a retention is lengthened stays: the drop goes by the settings as they are once it holds the tenant', {
     timeout: 30_000,
   }, async () => {
