@@ -46,6 +46,7 @@ import type {
 } from '../store.ts';
 import {
   type BackgroundErrorReporter,
+  backgroundProblem,
   reportSchemaUpgrade,
   reportToStderr,
   type SchemaUpgradeReporter,
@@ -365,6 +366,7 @@ export class PostgresStore implements Store {
   private readonly side: pg.Pool;
   private readonly sealing: pg.Pool;
   private readonly background: pg.Pool;
+  private readonly report: BackgroundErrorReporter;
 
   /**
    * `main` serves requests. `side` runs the short autocommit work an append needs while it
@@ -384,6 +386,7 @@ export class PostgresStore implements Store {
     ({ main: this.pool, side: this.side, sealing: this.sealing, background: this.background } = pools);
     this.reader = new PageReader(this.pool, this.cache);
     const log = options.onBackgroundError ?? reportToStderr;
+    this.report = log;
     this.sealer = new Sealer(
       this.sealing,
       this.reclaiming,
@@ -1229,7 +1232,14 @@ export class PostgresStore implements Store {
         cutoffOf,
       );
       // The step's last: months wholly before the cutoff that it left empty lose their partitions.
-      if (receipt.count > 0 && receipt.count < max) await this.dropEmptyMonths(client, beforeMs);
+      // The step has committed: its receipt is returned whatever becomes of this (the purge
+      // writes a receipt's admin trail entry only when given it, and before any later step of
+      // the tenant). A month left here is dropped by a later step.
+      if (receipt.count > 0 && receipt.count < max)
+        await this.dropEmptyMonths(client, beforeMs).catch((err: unknown) => {
+          broken = true;
+          this.report(backgroundProblem(err, 'dropping the months a purge step emptied'), false);
+        });
       return receipt;
     } catch (err) {
       broken = true;
