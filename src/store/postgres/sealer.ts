@@ -203,23 +203,27 @@ export class Sealer {
     const client = await this.pool.connect();
     let broken = false;
     try {
+      let retry = [...this.unsealed.values()];
+      // The search first: a connection lost (or closed by a stop) fails the round there, before
+      // the conversion below would take the failure for its own and give up for good.
+      let groups = await this.groupsToSeal(client, retry);
       // Converted segments count as work done: a round that converted some is followed by another.
       let sealed = await this.convertKeys(client);
       // Searched again while a group found in the search is left unsealed: the rows it kept the
       // search from seeing may be other groups'.
-      let retry = [...this.unsealed.values()];
-      for (let again = true; again && !this.stopped; ) {
-        again = false;
+      for (;;) {
         const retried = new Set(retry.map((g) => `${g.tid}/${g.typeId}`));
-        for (const g of await this.groupsToSeal(client, retry)) {
+        let again = false;
+        for (const g of groups) {
           if (this.stopped) break;
           const n = await this.sealGroup(client, g, paced);
           if (n === undefined) again ||= !retried.has(`${g.tid}/${g.typeId}`);
           else sealed += n;
         }
+        if (!again || this.stopped) return sealed;
         retry = [];
+        groups = await this.groupsToSeal(client, retry);
       }
-      return sealed;
     } catch (err) {
       broken = true;
       throw err;
@@ -297,6 +301,8 @@ export class Sealer {
     try {
       return await convertKeyless(client, this.ownerOf, groupLockKey, CONVERT_SEGMENTS);
     } catch (err) {
+      // A stop closed the connection: nothing failed.
+      if (this.stopped) return 0;
       this.conversionFailed = true;
       this.report(backgroundProblem(err, 'moving idempotency keys into segments failed; they stay in entry_keys'), false);
       return 0;
