@@ -22,6 +22,7 @@ export type Json = null | boolean | number | string | readonly Json[] | { readon
 export type AdminAction =
   | 'tenant.created'
   | 'tenant.limits.changed'
+  | 'tenant.demo'
   | 'key.created'
   | 'key.revoked'
   | 'retention.changed'

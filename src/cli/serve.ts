@@ -154,7 +154,10 @@ export function registerServe(program: Command): void {
     .option('--host <host>', 'interface to listen on [env: LOGWARDEN_HOST] (default: 127.0.0.1)')
     .option('--data-dir <dir>', 'directory of the embedded SQLite store [env: LOGWARDEN_DATA_DIR] (default: ./logwarden-data)')
     .option('--database-url <url>', 'PostgreSQL store instead, postgres://… [env: LOGWARDEN_DATABASE_URL]')
-    .option('--demo', 'load realistic synthetic entries of all five log types over the last 30 days')
+    .option(
+      '--demo',
+      'load realistic synthetic entries of all five log types over the last 30 days into the demo tenant (made by a first --demo start on an empty store; any other store is refused)',
+    )
     .option(
       '--gong-retention',
       "with --demo: the demo tenant keeps entries as long as Gong does (AccessLog 14 days), so clients meet Gong's retention",
@@ -185,7 +188,11 @@ export function registerServe(program: Command): void {
         'makes a new key if a secret is lost. The log (stdout) is\n' +
         'readable lines on a terminal, JSON lines otherwise. SIGTERM or SIGINT stops accepting\n' +
         'connections, lets in-flight requests finish (for 30 s at most, --drain-timeout: then their connections\n' +
-        'are closed, unacknowledged, for clients to retry) and closes the store. --demo --gong-retention sets the\n' +
+        'are closed, unacknowledged, for clients to retry) and closes the store. --demo loads only into a demo\n' +
+        'tenant: the one a first start with --demo creates on an empty store (its admin trail records\n' +
+        '`tenant.demo`). On any other store holding data (a real one, or a demo store of a logwarden before the\n' +
+        "record) it refuses to start and writes nothing: demo entries could never be removed from a tenant's\n" +
+        'signed log. Give the demo a new --data-dir (or database) of its own, or drop --demo. --demo --gong-retention sets the\n' +
         "demo tenant's retention to Gong's published one (AccessLog 14 days; written to its admin trail)\n" +
         "for each type with no setting of its own: an operator's own setting is never overridden.\n\n" +
         'Examples:\n  logwarden serve\n  logwarden serve --demo --port 9090\n  logwarden serve --demo --gong-retention\n  logwarden serve --log-format json >> logwarden.log\n  LOGWARDEN_REDIS_URL=redis://127.0.0.1:6379 logwarden serve --workers 4\n  logwarden serve --database-url postgres://logwarden@db:5432/logwarden\n',

@@ -59,7 +59,7 @@ export interface Prepared {
   readonly store: Store;
   /** Set when this start created the first tenant and key. */
   readonly bootstrap: Bootstrap | undefined;
-  /** The first tenant (the one bootstrap created, on a new store). */
+  /** The first tenant (the one bootstrap created, on a new store); with `demo`, the demo tenant. */
   readonly tenantId: string | undefined;
   /** Set when the demo tenant was given Gong's retention (`--gong-retention`). */
   readonly gongRetention?: GongRetentionApplied;
@@ -83,7 +83,9 @@ export interface Listening {
 
 /**
  * Opens the store and readies it for serving: migrations run on open; on an empty store the
- * first tenant and key are created; `demo` loads the synthetic data set.
+ * first tenant and key are created; `demo` loads the synthetic data set into the store's demo
+ * tenant (the first start's tenant, marked as such), and refuses any other store (DemoRefusedError,
+ * nothing written).
  */
 export async function prepareStore(
   config: Config,
@@ -96,9 +98,12 @@ export async function prepareStore(
     // signed, fails here, before the demo data or the first tenant is signed with it.
     const logNotes = (await store.checkLogs?.()) ?? [];
     const keyFor = await firstTenant(store, clock);
-    const tenantId = keyFor ?? (await store.listTenants())[0]?.id;
+    let tenantId = keyFor ?? (await store.listTenants())[0]?.id;
     let gongRetention: GongRetentionApplied | undefined;
-    if (options.demo && tenantId !== undefined) {
+    if (options.demo) {
+      // Only into a demo tenant: what is loaded can never be taken out of a tenant's log.
+      const { demoTenant } = await import('../demo/demo-tenant.ts');
+      tenantId = await demoTenant(store, keyFor, storeName(config), clock);
       const { loadDemoData } = await import('../demo/demo-data.ts');
       if (options.gongRetention) {
         const { applyGongRetention } = await import('../admin/gong-retention.ts');
@@ -119,6 +124,9 @@ export async function prepareStore(
     throw err;
   }
 }
+
+/** The store in words, for a message (never a database URL: it may hold a password). */
+const storeName = (config: Config): string => (config.databaseUrl ? 'the PostgreSQL store' : `the store in ${config.dataDir}`);
 
 /**
  * The days each demo type is kept for the tenant (types kept forever left out): the demo loads

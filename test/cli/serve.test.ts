@@ -9,7 +9,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { DATABASE_FILE, openSqliteStore } from '../../src/store/sqlite/index.ts';
 import { makeEntry } from '../store/contract/store.contract.ts';
+import { CLI_ARGS } from '../support/children.ts';
 import { cleanEnv, ROOT, runCli, startServe } from '../support/cli.ts';
+import { storedAccessLogs } from '../support/stores.ts';
 
 /** The first key's secret a start off a terminal leaves in its data directory. */
 function firstSecret(dataDir: string): string | undefined {
@@ -238,10 +240,14 @@ describe('logwarden serve', () => {
       assert.equal(forever.code, 0, forever.stderr);
       const again = await startServe(args, { LOGWARDEN_READ_PER_SECOND: '1000' });
       try {
+        // The same demo store started again: its demo tenant is loaded again (what is already there is not stored twice).
+        const loaded = new RegExp(`demo data for tenant ${tenant}: \\d+ (entry|entries) stored \\((\\d+) already there\\)`).exec(again.stderr());
+        assert.ok(loaded && Number(loaded[2]) > 0, again.stderr());
         const r = await fetch(`${again.url}/v2/logs?logType=LogwardenAdminLog&fromDateTime=2000-01-01T00:00:00Z`, { headers: auth });
         const records = ((await r.json()) as { logEntries: Array<{ logRecord: { action: string; actor: { kind: string } } }> }).logEntries.map(
           (e) => e.logRecord,
         );
+        assert.equal(records.filter((a) => a.action === 'tenant.demo').length, 1, 'the tenant was marked once, at its first start');
         assert.deepEqual(
           records.filter((a) => a.action === 'retention.changed').map((a) => a.actor.kind),
           ['server', 'cli'],
@@ -320,6 +326,39 @@ describe('logwarden serve', () => {
       const admin = await runCli(args, { env });
       assert.equal(admin.code, 1, admin.stderr);
       assert.equal(admin.stderr.match(/warning: LOGWARDEN_DATA_DIR and LOGWARDEN_DATABASE_URL are both set/g)?.length, 1, admin.stderr);
+    }
+  });
+
+  it('refuses --demo on a store whose tenant is not a demo tenant (exit 2, one paragraph), writing nothing', async () => {
+    const data = join(dir, 'real-store');
+    const store = openSqliteStore({ dataDir: data });
+    await store.createTenant({ id: '616161616161616161', name: 'default' });
+    await store.append('616161616161616161', [makeEntry('AccessLog', Date.now() - 20 * 86_400_000, '{"real":1}')]);
+    await store.close();
+    // A child process, stopped if it starts serving after all (it would not return).
+    const r = spawnSync(process.execPath, [...CLI_ARGS, 'serve', '--demo', '--gong-retention', '--data-dir', data, '--port', '0'], {
+      cwd: ROOT,
+      env: cleanEnv(),
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `^logwarden: --demo refused: the store in ${data} holds data and its tenant 616161616161616161 \\('default'\\) is not a demo tenant\\. .*` +
+          'Nothing was written\\. To try the demo, give it a store of its own: a new --data-dir .*; to serve this store, start without --demo\\.',
+      ),
+    );
+    assert.equal(r.stderr.trimEnd().split('\n').length, 1, r.stderr);
+    assert.equal(await storedAccessLogs(data, '616161616161616161'), 1);
+    const after = openSqliteStore({ dataDir: data });
+    try {
+      assert.deepEqual(await after.getRetention('616161616161616161'), { perType: {} });
+      assert.equal((await after.firstPage({ tenantId: '616161616161616161', logType: 'LogwardenAdminLog', fromMs: 0, toMs: null }, 1)).total, 0);
+      assert.deepEqual(await after.listAccessKeys('616161616161616161'), []);
+    } finally {
+      await after.close();
     }
   });
 

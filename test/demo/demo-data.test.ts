@@ -3,14 +3,24 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import type { Config } from '../../src/config.ts';
 import { generateDemoEntries, generateSteadyDemoEntries, loadDemoData, toIngestLine } from '../../src/demo/demo-data.ts';
+import { DemoRefusedError } from '../../src/demo/demo-tenant.ts';
 import { ENTRY_FIELDS, type NewEntry } from '../../src/logs/entry.ts';
 import { parseNdjsonLine } from '../../src/logs/ingest-parse.ts';
-import { GONG_LOG_TYPES, LogTypes } from '../../src/logs/log-types.ts';
+import { ADMIN_LOG_TYPE, GONG_LOG_TYPES, LogTypes } from '../../src/logs/log-types.ts';
 import { prepareStore } from '../../src/server/start.ts';
+import { openStore } from '../../src/store/open.ts';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/index.ts';
+import type { Store } from '../../src/store/store.ts';
+import { makeEntry } from '../store/contract/store.contract.ts';
 import { testConfig } from '../support/app.ts';
 import { goldenPages } from '../support/fixtures.ts';
+import { startPostgres } from '../support/postgres.ts';
+
+// Started before any suite is declared: suites declared after a top-level await would not run.
+const postgres = await startPostgres();
+if (postgres.cluster) after(() => postgres.cluster.stop());
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -329,3 +339,167 @@ describe('a demo start (serve --demo)', () => {
     }
   });
 });
+
+/** A store of each kind to start the demo on: SQLite always, PostgreSQL when a throwaway cluster can be started. */
+const demoStores: Array<{ name: string; skip?: string; make(): Promise<{ config: Config; dispose(): Promise<void> }> }> = [
+  {
+    name: 'sqlite',
+    async make() {
+      const dir = mkdtempSync(join(tmpdir(), 'logwarden-demo-tenant-'));
+      return { config: testConfig({ dataDir: dir }), dispose: async () => rmSync(dir, { recursive: true, force: true }) };
+    },
+  },
+  {
+    name: 'postgres',
+    ...(postgres.skip !== undefined && { skip: postgres.skip }),
+    async make() {
+      const url = await postgres.cluster!.createDatabase();
+      return { config: testConfig({ databaseUrl: url }), dispose: () => postgres.cluster!.dropDatabase(url) };
+    },
+  },
+];
+
+/** The actions of the tenant's admin trail, in order. */
+async function trailActions(store: Store, tenantId: string): Promise<string[]> {
+  const page = await store.firstPage({ tenantId, logType: ADMIN_LOG_TYPE, fromMs: 0, toMs: null }, 1000);
+  return (JSON.parse(`[${page.text}]`) as Array<{ logRecord: { action: string } }>).map((e) => e.logRecord.action);
+}
+
+/** Everything a refused demo start must leave as it was: tenants, keys, retention, and each type's entries. */
+async function storeState(config: Config): Promise<unknown> {
+  const store = await openStore(config);
+  try {
+    const tenants = await store.listTenants();
+    const state: unknown[] = [];
+    for (const t of tenants) {
+      const totals: Record<string, number> = {};
+      for (const logType of [...GONG_LOG_TYPES, ADMIN_LOG_TYPE]) {
+        totals[logType] = (await store.firstPage({ tenantId: t.id, logType, fromMs: 0, toMs: null }, 1)).total;
+      }
+      const keys = (await store.listAccessKeys(t.id)).map((k) => k.accessKey);
+      state.push({ tenant: t, keys, retention: await store.getRetention(t.id), totals, trail: await trailActions(store, t.id) });
+    }
+    return state;
+  } finally {
+    await store.close();
+  }
+}
+
+for (const kind of demoStores) {
+  describe(`the demo tenant of serve --demo (${kind.name})`, { skip: kind.skip }, () => {
+    const now = Date.UTC(2026, 2, 2, 8, 20, 0, 0);
+
+    it('on an empty store: creates the default tenant, marks it as the demo tenant, loads it; a later start loads into it again', async () => {
+      const { config, dispose } = await kind.make();
+      try {
+        const first = await prepareStore(config, { demo: true, gongRetention: true, now: () => now });
+        const tenantId = first.tenantId!;
+        try {
+          assert.equal(first.bootstrap?.tenantId, tenantId);
+          assert.deepEqual(await trailActions(first.store, tenantId), ['tenant.created', 'tenant.demo', 'retention.changed', 'key.created']);
+          assert.ok((await first.store.firstPage({ tenantId, logType: 'UserCallPlay', fromMs: 0, toMs: null }, 1)).total > 0);
+          // An operator's own tenant beside it (a developer trying tenant isolation) changes nothing.
+          await first.store.createTenant({ id: '1', name: 'acme' });
+        } finally {
+          await first.store.close();
+        }
+        const later = now + 2 * HOUR;
+        const again = await prepareStore(config, { demo: true, gongRetention: true, now: () => later });
+        try {
+          assert.equal(again.tenantId, tenantId);
+          assert.equal(again.bootstrap, undefined);
+          const recent = await again.store.firstPage({ tenantId, logType: 'AccessLog', fromMs: now, toMs: later }, 1);
+          assert.ok(recent.total > 0, 'the time passed since is loaded');
+          assert.deepEqual(await trailActions(again.store, tenantId), ['tenant.created', 'tenant.demo', 'retention.changed', 'key.created']);
+          assert.equal((await again.store.firstPage({ tenantId: '1', logType: 'AccessLog', fromMs: 0, toMs: null }, 1)).total, 0);
+        } finally {
+          await again.store.close();
+        }
+      } finally {
+        await dispose();
+      }
+    });
+
+    it('finishes a demo first start stopped before it loaded: the tenant left without a key and entries is marked and loaded', async () => {
+      const { config, dispose } = await kind.make();
+      try {
+        const store = await openStore(config);
+        await store.createTenant({ id: '424242424242424242', name: 'default' });
+        await store.close();
+        const prepared = await prepareStore(config, { demo: true, now: () => now });
+        try {
+          assert.equal(prepared.tenantId, '424242424242424242');
+          assert.equal(prepared.bootstrap?.tenantId, '424242424242424242');
+          assert.deepEqual(await trailActions(prepared.store, '424242424242424242'), ['tenant.demo', 'key.created']);
+        } finally {
+          await prepared.store.close();
+        }
+      } finally {
+        await dispose();
+      }
+    });
+
+    // Each store a demo must never go into: made as a real one is, then offered to `--demo --gong-retention`.
+    const refused: Array<{ what: string; make(config: Config): Promise<void> }> = [
+      {
+        what: 'a real store (first start without --demo, entries written)',
+        async make(config) {
+          const prepared = await prepareStore(config, { now: () => now - 40 * DAY });
+          const tenantId = prepared.tenantId!;
+          await prepared.store.append(tenantId, [makeEntry('AccessLog', now - 30 * DAY, '{"real":1}'), makeEntry('UserActivityLog', now - DAY)]);
+          await prepared.store.close();
+        },
+      },
+      {
+        what: "a store whose only tenant, 'default' and without a key, holds entries (written by ingest)",
+        async make(config) {
+          const store = await openStore(config);
+          await store.createTenant({ id: '515151515151515151', name: 'default' });
+          await store.append('515151515151515151', [makeEntry('AccessLog', now - 20 * DAY, '{"real":2}')]);
+          await store.close();
+        },
+      },
+      {
+        what: 'a demo store made before demo tenants were marked',
+        async make(config) {
+          const prepared = await prepareStore(config, { now: () => now - DAY });
+          await loadDemoData(prepared.store, prepared.tenantId!, { now: now - DAY, count: 300 });
+          await prepared.store.close();
+        },
+      },
+      {
+        what: "a store of tenants the operator made, none of them a first start's",
+        async make(config) {
+          const store = await openStore(config);
+          await store.createTenant({ id: '2', name: 'acme' });
+          await store.createTenant({ id: '3', name: 'globex' });
+          await store.append('3', [makeEntry('AccessLog', now - 20 * DAY)]);
+          await store.close();
+        },
+      },
+    ];
+    for (const r of refused) {
+      it(`refuses ${r.what}, writing nothing: no entry, no admin-trail act, no retention`, async () => {
+        const { config, dispose } = await kind.make();
+        try {
+          await r.make(config);
+          const before = await storeState(config);
+          await assert.rejects(
+            prepareStore(config, { demo: true, gongRetention: true, now: () => now }),
+            (err: Error) =>
+              err instanceof DemoRefusedError &&
+              err.code === 'usage' &&
+              /^--demo refused: the (PostgreSQL )?store .*(is not|none of its \d+ tenants is) a demo tenant.*Nothing was written\. .*a new --data-dir.*start without --demo/.test(
+                err.message,
+              ) &&
+              !err.message.includes('\n') &&
+              !(config.databaseUrl && err.message.includes(config.databaseUrl)),
+          );
+          assert.deepEqual(await storeState(config), before);
+        } finally {
+          await dispose();
+        }
+      });
+    }
+  });
+}
