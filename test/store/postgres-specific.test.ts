@@ -454,21 +454,30 @@ describe('postgres store: specific', { skip }, () => {
     assert.deepEqual(await trailedReceiptLeaves(store, 'a'), receiptsOfA, "a's trail in the order of its receipts");
   });
 
-  it("a tenant whose trail entry of a month drop's receipt fails loses nothing more in the cycle, and its trail stays in receipt order", {
-    timeout: 60_000,
-  }, async () => {
+  /**
+   * A store (no sealer) with tenants a and b, each with 30 AccessLog entries a minute apart from
+   * 5 January 2025 and 10 from 5 February, `febStepMs` apart.
+   */
+  async function twoTenantsJanuaryFebruary(febStepMs: number) {
     const store = await openPostgresStore({ url, poolSize: 4, sealAgeMs: 0, noSealer: true });
     stores.push(store);
     const jan = Date.UTC(2025, 0, 5);
     const feb = Date.UTC(2025, 1, 5);
     for (const tenantId of ['a', 'b']) {
       await store.createTenant({ id: tenantId, name: tenantId });
-      // January wholly expired on 2025-02-15 with 9 days kept; of February, the 5th only.
       await store.append(tenantId, [
         ...Array.from({ length: 30 }, (_, i) => makeEntry('AccessLog', jan + i * 60_000, `{"jan":${i}}`)),
-        ...Array.from({ length: 10 }, (_, i) => makeEntry('AccessLog', feb + i * 86_400_000, `{"feb":${i}}`)),
+        ...Array.from({ length: 10 }, (_, i) => makeEntry('AccessLog', feb + i * febStepMs, `{"feb":${i}}`)),
       ]);
     }
+    return store;
+  }
+
+  it("a tenant whose trail entry of a month drop's receipt fails loses nothing more in the cycle, and its trail stays in receipt order", {
+    timeout: 60_000,
+  }, async () => {
+    // January wholly expired on 2025-02-15 with 9 days kept; of February, the 5th only.
+    const store = await twoTenantsJanuaryFebruary(86_400_000);
     let refused = false;
     const now = Date.UTC(2025, 1, 15);
     const purge = trailingPurge(store, now, {
@@ -502,17 +511,7 @@ describe('postgres store: specific', { skip }, () => {
   it("a drop that fails after dropping a month leaves no receipt of it out of the trail before the steps' later ones", {
     timeout: 60_000,
   }, async () => {
-    const store = await openPostgresStore({ url, poolSize: 4, sealAgeMs: 0, noSealer: true });
-    stores.push(store);
-    const jan = Date.UTC(2025, 0, 5);
-    const feb = Date.UTC(2025, 1, 5);
-    for (const tenantId of ['a', 'b']) {
-      await store.createTenant({ id: tenantId, name: tenantId });
-      await store.append(tenantId, [
-        ...Array.from({ length: 30 }, (_, i) => makeEntry('AccessLog', jan + i * 60_000, `{"jan":${i}}`)),
-        ...Array.from({ length: 10 }, (_, i) => makeEntry('AccessLog', feb + i * 60_000, `{"feb":${i}}`)),
-      ]);
-    }
+    const store = await twoTenantsJanuaryFebruary(60_000);
     await store.append('b', [makeEntry('AccessLog', Date.UTC(2025, 2, 10), '{"mar":0}')]);
     await store.settle();
     // A disk fault in a's February segment: the drop fails on February, after January went.
