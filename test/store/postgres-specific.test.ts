@@ -250,13 +250,18 @@ describe('postgres store: specific', { skip }, () => {
     }
   });
 
+  /** A store with no sealer of its own (closed after the suite) and the given tenants, each named its id in capitals. */
+  async function unsealedStoreWith(...tenantIds: string[]) {
+    const store = await openPostgresStore({ url, poolSize: 4, sealAgeMs: 0, noSealer: true });
+    stores.push(store);
+    for (const id of tenantIds) await store.createTenant({ id, name: id.toUpperCase() });
+    return store;
+  }
+
   it('drops a month whose every entry is expired and under no hold whole, with its receipts (seen in the catalogue)', {
     timeout: 60_000,
   }, async () => {
-    const store = await openPostgresStore({ url, poolSize: 4, sealAgeMs: 0, noSealer: true });
-    stores.push(store);
-    await store.createTenant({ id: 'a', name: 'A' });
-    await store.createTenant({ id: 'b', name: 'B' });
+    const store = await unsealedStoreWith('a', 'b');
     const jan = Date.UTC(2025, 0, 3);
     const feb = Date.UTC(2025, 1, 3);
     const mar = Date.UTC(2025, 2, 3);
@@ -360,9 +365,7 @@ describe('postgres store: specific', { skip }, () => {
   });
 
   it('the background purge drops expired months whole before deleting ranges', { timeout: 60_000 }, async () => {
-    const store = await openPostgresStore({ url, poolSize: 4, sealAgeMs: 0, noSealer: true });
-    stores.push(store);
-    await store.createTenant({ id: 'a', name: 'A' });
+    const store = await unsealedStoreWith('a');
     const jan = Date.UTC(2025, 0, 5);
     const feb = Date.UTC(2025, 1, 5);
     await store.append('a', [
@@ -415,10 +418,7 @@ describe('postgres store: specific', { skip }, () => {
   it("a tenant left out of a cycle (its earlier admin trail incomplete) loses no month in it; the other tenants' months go", {
     timeout: 60_000,
   }, async () => {
-    const store = await openPostgresStore({ url, poolSize: 4, sealAgeMs: 0, noSealer: true });
-    stores.push(store);
-    await store.createTenant({ id: 'a', name: 'A' });
-    await store.createTenant({ id: 'b', name: 'B' });
+    const store = await unsealedStoreWith('a', 'b');
     const jan = Date.UTC(2025, 0, 5);
     const feb = Date.UTC(2025, 1, 5);
     await store.append(
@@ -459,12 +459,10 @@ describe('postgres store: specific', { skip }, () => {
    * 5 January 2025 and 10 from 5 February, `febStepMs` apart.
    */
   async function twoTenantsJanuaryFebruary(febStepMs: number) {
-    const store = await openPostgresStore({ url, poolSize: 4, sealAgeMs: 0, noSealer: true });
-    stores.push(store);
+    const store = await unsealedStoreWith('a', 'b');
     const jan = Date.UTC(2025, 0, 5);
     const feb = Date.UTC(2025, 1, 5);
     for (const tenantId of ['a', 'b']) {
-      await store.createTenant({ id: tenantId, name: tenantId });
       await store.append(tenantId, [
         ...Array.from({ length: 30 }, (_, i) => makeEntry('AccessLog', jan + i * 60_000, `{"jan":${i}}`)),
         ...Array.from({ length: 10 }, (_, i) => makeEntry('AccessLog', feb + i * febStepMs, `{"feb":${i}}`)),
@@ -563,9 +561,7 @@ describe('postgres store: specific', { skip }, () => {
   it('a month read for its drop while a retention is lengthened stays: the drop goes by the settings as they are once it holds the tenant', {
     timeout: 30_000,
   }, async () => {
-    const store = await openPostgresStore({ url, poolSize: 4, sealAgeMs: 0, noSealer: true });
-    stores.push(store);
-    await store.createTenant({ id: 'a', name: 'A' });
+    const store = await unsealedStoreWith('a');
     const jan = Date.UTC(2025, 0, 3);
     await store.append('a', [
       ...Array.from({ length: 50 }, (_, i) => makeEntry('AccessLog', jan + i * 60_000, `{"jan":${i}}`)),
@@ -589,9 +585,7 @@ describe('postgres store: specific', { skip }, () => {
   });
 
   it('a purge step that waited for its tenant while a retention was lengthened goes by the new one', { timeout: 30_000 }, async () => {
-    const store = await openPostgresStore({ url, poolSize: 4, sealAgeMs: 0, noSealer: true });
-    stores.push(store);
-    await store.createTenant({ id: 'a', name: 'A' });
+    const store = await unsealedStoreWith('a');
     const jan = Date.UTC(2025, 0, 3);
     await store.append('a', [
       ...Array.from({ length: 50 }, (_, i) => makeEntry('AccessLog', jan + i * 60_000, `{"jan":${i}}`)),
