@@ -100,8 +100,15 @@ export class Sealer {
           'SELECT seq, tid, type_id, event_time, CAST(body AS BLOB), stored_at FROM entries ORDER BY seq LIMIT CAST(? AS INTEGER)',
         )
         .raw(),
-      // The same without a bound, read only as far as needed, past the rows of damaged groups.
-      inOrder: db.prepare<[], HotRow>('SELECT seq, tid, type_id, event_time, CAST(body AS BLOB), stored_at FROM entries ORDER BY seq').raw(),
+      // The same but for the rows of the groups left unsealed (a JSON array of `tid/typeId`):
+      // their texts are passed over inside SQLite, never read out.
+      oldestPast: db
+        .prepare<[string, number], HotRow>(
+          `SELECT seq, tid, type_id, event_time, CAST(body AS BLOB), stored_at FROM entries
+           WHERE NOT EXISTS (SELECT 1 FROM json_each(?) j WHERE j.value = tid || '/' || type_id)
+           ORDER BY seq LIMIT CAST(? AS INTEGER)`,
+        )
+        .raw(),
       inRange: db
         .prepare<[number, number, number, number, number], [seq: number, timeMs: number, body: Buffer, storedAt: number]>(
           `SELECT seq, event_time, CAST(body AS BLOB), stored_at FROM entries
@@ -226,12 +233,7 @@ export class Sealer {
       yield* this.q.oldest.iterate(STEP_ROWS);
       return;
     }
-    let n = 0;
-    for (const row of this.q.inOrder.iterate()) {
-      if (passed.has(groupKey(row[1], row[2]))) continue;
-      yield row;
-      if (++n >= STEP_ROWS) return;
-    }
+    yield* this.q.oldestPast.iterate(JSON.stringify([...passed]), STEP_ROWS);
   }
 
   /**
