@@ -1,22 +1,31 @@
 /**
  * A page of entry texts read from the body's bytes as they arrived (an export's path). One pass
- * over the bytes finds each entry's span; JSON.parse of the body in pieces of some 64 KB (see
- * parseApart) checks it (strict UTF-8, valid JSON, the contract's shape): cheaper than one parse
- * of the whole body, whose string is fresh memory for every page, and than 1,000 parses of
- * small texts. The spans are then handed on as the entries' exact bytes, never decoded and
- * encoded again.
+ * over the bytes finds each entry's span and checks it (JsonScanner: valid JSON as JSON.parse
+ * reads it, and the contract's shape), building no object for it; JSON.parse reads only the
+ * page around the entries. The spans are then handed on as the entries' exact bytes, never
+ * decoded and encoded again.
  *
  * The checks are those of `parseTextPage`. Anything unusual (bytes that are not UTF-8, a
- * byte-order mark, a logEntries member twice, an element that is not an object, a body cut
- * short) sends the page down the string path, which gives the answer and the error it always
- * gave.
+ * byte-order mark, a logEntries member twice, an element that is not an object, a member name
+ * written with an escape, a body cut short) sends the page down the string path, which gives
+ * the answer and the error it always gave.
  */
 import { isUtf8 } from 'node:buffer';
-import { endOfStringBytes as endOfString, isWsByte as isWs, skipWsBytes as skipWs, startsWithBytes } from '../logs/json-bytes.ts';
+import { USER_FIELDS } from '../logs/entry-fields.ts';
+import {
+  endOfContainerBytes,
+  endOfStringBytes as endOfString,
+  isWsByte as isWs,
+  skipWsBytes as skipWs,
+  startsWithBytes,
+} from '../logs/json-bytes.ts';
+import { JsonScanner } from '../logs/json-scan.ts';
 import { minify } from '../logs/json-text.ts';
-import { checkEntry, pageHead, pageTop, parseTextPage, type TextPage } from './page.ts';
+import { pageHead, pageTop, parseTextPage, type TextPage } from './page.ts';
 
 const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_OBJECT = 0x7b;
 const LOG_ENTRIES = new TextEncoder().encode('"logEntries"');
 
 const strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -25,31 +34,11 @@ const isAscii = (s: string) => !NOT_ASCII.test(s);
 const lenient = new TextDecoder();
 const utf8 = new TextEncoder();
 
-/** Just past the object or array opening at `i`, and whether it holds whitespace outside its strings; -1 when cut short. */
-function endOfContainer(b: Uint8Array, i: number): [end: number, spaced: boolean] {
-  let depth = 0;
-  let spaced = false;
-  while (i < b.length) {
-    const c = b[i]!;
-    if (c === QUOTE) {
-      i = endOfString(b, i);
-      if (i < 0) return [-1, spaced];
-      continue;
-    }
-    i++;
-    if (c === 0x7b || c === 0x5b) depth++;
-    else if (c === 0x7d || c === 0x5d) {
-      if (--depth === 0) return [i, spaced];
-    } else if (isWs(c)) spaced = true;
-  }
-  return [-1, spaced];
-}
-
 /** Just past the value starting at `i` (the parse of the body outside the entries checks it); -1 when cut short. */
 function endOfValue(b: Uint8Array, i: number): number {
   const c = b[i];
   if (c === QUOTE) return endOfString(b, i);
-  if (c === 0x7b || c === 0x5b) return endOfContainer(b, i)[0];
+  if (c === 0x7b || c === 0x5b) return endOfContainerBytes(b, i, Number.POSITIVE_INFINITY);
   while (i < b.length) {
     const d = b[i]!;
     if (d === 0x2c || d === 0x7d || d === 0x5d || isWs(d)) return i;
@@ -62,16 +51,71 @@ function isLogEntriesKey(b: Uint8Array, start: number, end: number): boolean {
   return end - start === LOG_ENTRIES.length && startsWithBytes(b, start, LOG_ENTRIES);
 }
 
+const EVENT_TIME = new TextEncoder().encode('"eventTime"');
+const LOG_RECORD = new TextEncoder().encode('"logRecord"');
+const USER_NAMES = USER_FIELDS.map((f) => new TextEncoder().encode(`"${f}"`));
+
+/**
+ * What `checkEntry` looks at in one entry, gathered from its members as the scanner reads them
+ * (the last of a name counts, as in JSON.parse). A member the checks would refuse, or whose
+ * name is written with an escape (it could spell any name), ends the scan: the string path
+ * then judges the page.
+ */
+class EntryMembers {
+  eventTime = -1;
+  eventTimeEnd = -1;
+  logRecord = -1;
+
+  reset(): void {
+    this.eventTime = this.eventTimeEnd = this.logRecord = -1;
+  }
+
+  readonly sink = (b: Uint8Array, keyStart: number, keyEnd: number, valueStart: number, valueEnd: number): boolean => {
+    const length = keyEnd - keyStart;
+    if (length === EVENT_TIME.length && startsWithBytes(b, keyStart, EVENT_TIME)) {
+      this.eventTime = valueStart;
+      this.eventTimeEnd = valueEnd;
+      return true;
+    }
+    if (length === LOG_RECORD.length && startsWithBytes(b, keyStart, LOG_RECORD)) {
+      this.logRecord = valueStart;
+      return true;
+    }
+    for (const name of USER_NAMES) {
+      if (length !== name.length || !startsWithBytes(b, keyStart, name)) continue;
+      // A string, a number or null; anything else is refused by the checks.
+      const c = b[valueStart]!;
+      return c === QUOTE || c === 0x6e /* n */ || c === 0x2d /* - */ || (c >= 0x30 && c <= 0x39);
+    }
+    for (let k = keyStart + 1; k < keyEnd - 1; k++) if (b[k] === BACKSLASH) return false;
+    return true;
+  };
+
+  /** The entry's eventTime, when it is a string of ASCII characters with no escape, and its logRecord an object; else undefined. */
+  checked(b: Buffer): string | undefined {
+    if (this.logRecord < 0 || b[this.logRecord] !== OPEN_OBJECT) return undefined;
+    const start = this.eventTime;
+    const end = this.eventTimeEnd - 1;
+    if (start < 0 || b[start] !== QUOTE) return undefined;
+    for (let k = start + 1; k < end; k++) if (b[k]! >= 0x80 || b[k] === BACKSLASH) return undefined;
+    return b.toString('latin1', start + 1, end);
+  }
+}
+
+const members = new EntryMembers();
+const scanner = new JsonScanner(members.sink);
+
 interface Cut {
   /** Where the logEntries array opens ('[') and closes (']'). */
   readonly open: number;
   readonly close: number;
   /** Per entry: start, end, and 1 when it holds insignificant whitespace. */
   readonly entries: number[];
+  readonly eventTimes: string[];
 }
 
-/** The logEntries array and its entries' spans; undefined for anything the string path must judge. */
-function cut(b: Uint8Array): Cut | undefined {
+/** The logEntries array, its entries' spans and eventTimes, the entries checked; undefined for anything the string path must judge. */
+function cut(b: Buffer): Cut | undefined {
   let i = skipWs(b, 0);
   if (b[i] !== 0x7b) return undefined;
   i = skipWs(b, i + 1);
@@ -88,20 +132,25 @@ function cut(b: Uint8Array): Cut | undefined {
       if (found || b[i] !== 0x5b) return undefined;
       const open = i;
       const entries: number[] = [];
+      const eventTimes: string[] = [];
       i = skipWs(b, i + 1);
       while (b[i] !== 0x5d) {
-        if (b[i] !== 0x7b) return undefined;
-        const [end, spaced] = endOfContainer(b, i);
+        if (b[i] !== OPEN_OBJECT) return undefined;
+        members.reset();
+        const end = scanner.end(b, i);
         if (end < 0) return undefined;
-        entries.push(i, end, spaced ? 1 : 0);
+        const eventTime = members.checked(b);
+        if (eventTime === undefined) return undefined;
+        entries.push(i, end, scanner.spaced ? 1 : 0);
+        eventTimes.push(eventTime);
         i = skipWs(b, end);
         if (b[i] === 0x2c) {
           i = skipWs(b, i + 1);
-          // The entries are parsed apart from the body: a comma with no entry after it is judged here.
-          if (b[i] !== 0x7b) return undefined;
+          // A comma with no entry after it is refused, as JSON.parse refuses it.
+          if (b[i] !== OPEN_OBJECT) return undefined;
         } else if (b[i] !== 0x5d) return undefined;
       }
-      found = { open, close: i, entries };
+      found = { open, close: i, entries, eventTimes };
       i++;
     } else {
       i = endOfValue(b, i);
@@ -154,60 +203,32 @@ function contiguous(chunks: readonly Uint8Array[]): Uint8Array {
   return joined.subarray(0, size);
 }
 
-/** Entries parsed together up to this many bytes: a longer string is a large object for V8, each one fresh memory. */
-const GROUP_BYTES = 64 * 1024;
-
 /**
- * JSON.parse of the body in pieces: the page with its logEntries array left empty, then the
- * entries a group at a time. Each piece is under V8's large-object size: a string of the whole
- * body (about 800 KB for 1,000 entries) was fresh memory for every page and made decoding take
- * most of an export's time. Together the pieces are valid exactly when the body is (`cut` has
- * checked what lies between them).
- *
- * Strict UTF-8 is checked on the bytes, and the pieces are read one byte a character: JSON.parse
- * accepts and refuses the same texts (a byte of a multi-byte character is a character above
- * 0x7F either way, which JSON allows only inside strings), and every member name the checks look
- * up is ASCII. Of the strings parsed, only eventTime, requestId and cursor are handed on: one
- * holding a character above 0x7F sends the page down the string path.
+ * The page around its entries, parsed (JSON.parse of the body with the logEntries array left
+ * empty), after a strict UTF-8 check of the whole body: the text is read one byte a character,
+ * which JSON.parse accepts and refuses alike once the bytes are UTF-8 (a byte of a multi-byte
+ * character is a character above 0x7F either way, allowed only inside strings). Only requestId
+ * and cursor are taken from it: one holding a character above 0x7F sends the page down the
+ * string path.
  */
-function parseApart(b: Uint8Array, c: Cut, each: (k: number, entry: unknown) => void): { doc: unknown } | undefined {
-  if (!isUtf8(b)) return undefined;
-  const bytes = Buffer.from(b.buffer, b.byteOffset, b.length);
-  const spans = c.entries;
-  const n = spans.length / 3;
-  let doc: unknown;
+function pageAround(bytes: Buffer, c: Cut): unknown {
   try {
-    doc = JSON.parse(bytes.toString('latin1', 0, c.open + 1) + bytes.toString('latin1', c.close, b.length));
-    for (let k = 0; k < n; ) {
-      const start = spans[3 * k]!;
-      let j = k + 1;
-      while (j < n && spans[3 * j + 1]! - start <= GROUP_BYTES) j++;
-      const group = JSON.parse(`[${bytes.toString('latin1', start, spans[3 * (j - 1) + 1]!)}]`) as unknown[];
-      if (group.length !== j - k) return undefined;
-      // Checked at once, so that what the parse made dies young.
-      for (let g = 0; g < group.length; g++) each(k + g, group[g]);
-      k = j;
-    }
+    return JSON.parse(bytes.toString('latin1', 0, c.open + 1) + bytes.toString('latin1', c.close, bytes.length));
   } catch (err) {
     if (err instanceof SyntaxError) return undefined;
     throw err;
   }
-  return { doc };
 }
 
 function fastPage(b: Uint8Array, headerRequestId: string | undefined): TextPage | undefined {
-  const c = cut(b);
+  if (!isUtf8(b)) return undefined;
+  const bytes = Buffer.from(b.buffer, b.byteOffset, b.length);
+  const c = cut(bytes);
   if (!c) return undefined;
+  const doc = pageAround(bytes, c);
+  if (doc === undefined) return undefined;
+  const checked = pageTop(doc);
   const n = c.entries.length / 3;
-  const eventTimes = new Array<string>(n);
-  let ascii = true;
-  const parsed = parseApart(b, c, (k, entry) => {
-    const eventTime = checkEntry(entry, k);
-    ascii &&= isAscii(eventTime);
-    eventTimes[k] = eventTime;
-  });
-  if (parsed === undefined || !ascii) return undefined;
-  const checked = pageTop(parsed.doc);
   const textBytes = new Array<Uint8Array>(n);
   for (let k = 0; k < n; k++) {
     const text = b.subarray(c.entries[3 * k]!, c.entries[3 * k + 1]!);
@@ -222,7 +243,7 @@ function fastPage(b: Uint8Array, headerRequestId: string | undefined): TextPage 
       return (texts ??= textBytes.map((t) => lenient.decode(t)));
     },
     textBytes,
-    eventTimes,
+    eventTimes: c.eventTimes,
   };
 }
 

@@ -174,6 +174,39 @@ describe('the byte path of a text page', () => {
     }
   });
 
+  it('judges repeated, escaped and odd members of an entry as the string path does', () => {
+    const t = '"2026-01-01T00:00:00Z"';
+    const entries = [
+      `{"userId":true,"userId":"1","eventTime":${t},"logRecord":{}}`,
+      `{"userId":"1","userId":true,"eventTime":${t},"logRecord":{}}`,
+      `{"userId":-12.5e3,"impersonatorCompanyId":null,"eventTime":${t},"logRecord":{}}`,
+      `{"userId":[],"eventTime":${t},"logRecord":{}}`,
+      `{"userFullName":{},"eventTime":${t},"logRecord":{}}`,
+      `{"eventTime":5,"eventTime":${t},"logRecord":{}}`,
+      `{"eventTime":${t},"eventTime":5,"logRecord":{}}`,
+      `{"eventTime":${t},"logRecord":{},"logRecord":[]}`,
+      `{"eventTime":${t},"logRecord":[],"logRecord":{"a":1}}`,
+      `{"event\\u0054ime":${t},"logRecord":{}}`,
+      `{"eventTime":${t},"eventTim\\u0065":7,"logRecord":{}}`,
+      `{"eventTime":${t},"log\\u0052ecord":{}}`,
+      `{"eventTime":"2026-01-01T00:00:00\\u005a","logRecord":{}}`,
+      `{"eventTime":"2026-01-01T00:00:00Z\u00e9","logRecord":{}}`,
+      `{"eventTime":${t}}`,
+      `{"logRecord":{}}`,
+      `{"eventTime":${t},"logRecord":{},"other":{"userId":true,"eventTime":1}}`,
+      `{"eventTime":${t},"logRecord":{"eventTime":1,"logRecord":2}}`,
+    ];
+    for (const e of entries) {
+      for (const text of [`{"logEntries":[${e}]}`, `{"logEntries":[{"eventTime":${t},"logRecord":{}},${e}]}`]) {
+        assert.deepEqual(
+          outcome(() => parseTextPageChunks([utf8.encode(text)])),
+          outcome(() => parseTextPage(text)),
+          text,
+        );
+      }
+    }
+  });
+
   it('keeps each page its own bytes when pages are parsed one after another', () => {
     const body = (n: number) =>
       utf8.encode(
