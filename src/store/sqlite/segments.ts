@@ -49,8 +49,8 @@ export class Segments {
         )
         .raw(),
       overlapping: db
-        .prepare<[number, number, number, number], Row>(
-          `SELECT ${COLUMNS} FROM segments WHERE tid = ? AND type_id = ? AND last_time >= ? AND first_time < ? ORDER BY last_time, last_seq`,
+        .prepare<[number, number, number], Row>(
+          `SELECT ${COLUMNS} FROM segments WHERE tid = ? AND type_id = ? AND last_time >= ? ORDER BY last_time, last_seq`,
         )
         .raw(),
       before: db
@@ -119,9 +119,21 @@ export class Segments {
     }
   }
 
-  /** Segments holding any entry with `fromMs <= eventTime < toMs`. */
+  /**
+   * Segments holding any entry with `fromMs <= eventTime < toMs`, in page order. They are read
+   * up to the first one that begins at or after `toMs`: segments of an owner never overlap, so
+   * none after it holds such an entry. (Filtering on the first time in SQL instead made SQLite
+   * walk the index to the end of the log: about 10 ms a first page of a range at the start of
+   * ten million entries.)
+   */
   overlapping(owner: Owner, fromMs: number, toMs: number): SegmentRow[] {
-    return this.q.overlapping.all(owner.tid, owner.typeId, fromMs, toMs).map(toRow);
+    const rows: SegmentRow[] = [];
+    for (const r of this.q.overlapping.iterate(owner.tid, owner.typeId, fromMs)) {
+      const row = toRow(r);
+      if (row.firstTime >= toMs) break;
+      rows.push(row);
+    }
+    return rows;
   }
 
   /** The first segment whose last entry lies after `at`. */
