@@ -213,6 +213,12 @@ export class SqliteStore implements Store {
   /** Whether this process seals (not with `noSealer`). */
   private readonly sealing: boolean;
   private readonly owners = new Map<string, Owner>();
+  /**
+   * A read transaction around any function, made once: better-sqlite3 builds a transaction
+   * function's wrappers anew for every `db.transaction`, which cost a page read more than its
+   * BEGIN and COMMIT.
+   */
+  private readonly reading: Database.Transaction<(read: () => unknown) => unknown>;
   private readonly now: () => number;
   private readonly tree: SqliteTree;
   private readonly retention: SqliteRetention;
@@ -225,6 +231,7 @@ export class SqliteStore implements Store {
     options: Omit<SqliteStoreOptions, 'dataDir'> = {},
   ) {
     this.now = options.now ?? Date.now;
+    this.reading = db.transaction((read: () => unknown) => read());
     this.segments = new Segments(db, new SegmentCache(options.segmentCacheBytes));
     this.checkHot = hotRowCheck(db);
     this.q = {
@@ -550,14 +557,12 @@ export class SqliteStore implements Store {
     const typeId = this.typeId(query.logType, false);
     if (tid === undefined || typeId === undefined) return { total: 0, watermark: 0, ...EMPTY_PAGE };
     const to = query.toMs ?? NO_UPPER_BOUND;
-    return this.db
-      .transaction(() => {
-        const total = this.count(tid, typeId, query);
-        if (total === 0) return { total, watermark: 0, ...EMPTY_PAGE };
-        const watermark = this.q.watermark.get()?.w ?? 0;
-        return { total, watermark, ...this.page(tid, typeId, before(query.fromMs), to, watermark, limit, query.user) };
-      })
-      .deferred();
+    return this.read(() => {
+      const total = this.count(tid, typeId, query);
+      if (total === 0) return { total, watermark: 0, ...EMPTY_PAGE };
+      const watermark = this.q.watermark.get()?.w ?? 0;
+      return { total, watermark, ...this.page(tid, typeId, before(query.fromMs), to, watermark, limit, query.user) };
+    });
   }
 
   async nextPage(query: EntryQuery, after: Position, watermark: number, limit: number): Promise<StoredPage> {
@@ -568,7 +573,7 @@ export class SqliteStore implements Store {
     // Positions before the query's start resume at its start.
     const from = after.timeMs < query.fromMs ? before(query.fromMs) : after;
     // One read transaction: the segments and hot rows of a single commit.
-    return this.db.transaction(() => this.page(tid, typeId, from, to, watermark, limit, query.user)).deferred();
+    return this.read(() => this.page(tid, typeId, from, to, watermark, limit, query.user));
   }
 
   async latestEntryHour(tenantId: string, logType: string): Promise<number | undefined> {
@@ -587,17 +592,20 @@ export class SqliteStore implements Store {
     if (user !== undefined) {
       // One user's hours: their segments' postings and hot rows, in one read transaction.
       const { from, to } = wholeHours(query.fromMs, query.toMs);
-      return this.db
-        .transaction(() => {
-          const hot = this.q.hotOfUser
-            .all(tid, typeId, from, from, -1, to, NO_UPPER_BOUND, `$.${user.field}`, user.value, NO_UPPER_BOUND)
-            .map(([timeMs]) => timeMs);
-          return userHourlyTallies(this.segments.posted(this.ownerOf(tid, typeId), user, before(from)), hot, user, query.fromMs, query.toMs);
-        })
-        .deferred();
+      return this.read(() => {
+        const hot = this.q.hotOfUser
+          .all(tid, typeId, from, from, -1, to, NO_UPPER_BOUND, `$.${user.field}`, user.value, NO_UPPER_BOUND)
+          .map(([timeMs]) => timeMs);
+        return userHourlyTallies(this.segments.posted(this.ownerOf(tid, typeId), user, before(from)), hot, user, query.fromMs, query.toMs);
+      });
     }
     const hours = overlappingBuckets(query.fromMs, query.toMs);
     return this.q.hourly.all(tid, typeId, hours.from, hours.to).map((r) => ({ hourMs: r.hour * BUCKET_MS, count: r.n }));
+  }
+
+  /** `read()` in one read transaction (a deferred one: it takes no lock until its first statement). */
+  private read<T>(read: () => T): T {
+    return this.reading.deferred(read) as T;
   }
 
   /** Up to `limit` entries after `after`, before `toMs`, at or below `watermark` (inside a read transaction). */
@@ -780,7 +788,7 @@ export class SqliteStore implements Store {
 
   async leafIndexes(tenantId: string, seqs: readonly number[]): Promise<number[]> {
     const tid = this.tid(tenantId);
-    return tid === undefined ? seqs.map(() => -1) : this.db.transaction(() => this.tree.leafIndexes(tid, seqs)).deferred();
+    return tid === undefined ? seqs.map(() => -1) : this.read(() => this.tree.leafIndexes(tid, seqs));
   }
 
   async exportAll(): Promise<StoreExport> {
