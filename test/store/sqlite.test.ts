@@ -401,4 +401,34 @@ describe('sqlite store: specific', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('returns a purge step that committed even when giving its space back fails, and reports the failure', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'logwarden-store-'));
+    const reported: string[] = [];
+    try {
+      const store = openSqliteStore({ dataDir: dir, sealAgeMs: 0, sealIntervalMs: 60_000, onBackgroundError: (err) => reported.push(err.message) });
+      try {
+        await store.createTenant({ id: '7', name: 'Acme' });
+        const t0 = Date.UTC(2025, 0, 1);
+        await store.append(
+          '7',
+          Array.from({ length: 500 }, (_, i) => makeEntry('AccessLog', t0 + i * 1000, `{"i":${i}}`)),
+        );
+        store.settle();
+        // The file failing after the step's commit (a full disk, say), injected where the space is given back.
+        const sealer = (store as unknown as { sealer: { giveBackSpace(): number } }).sealer;
+        sealer.giveBackSpace = () => {
+          throw new Error('disk I/O error');
+        };
+        const receipt = await store.purge('7', 'AccessLog', t0 + 300_000, 1000);
+        assert.equal(receipt.count, 300);
+        assert.deepEqual(reported, ['giving back the space of purged entries failed (retried by the sealer): disk I/O error']);
+        assert.equal((await store.firstPage({ tenantId: '7', logType: 'AccessLog', fromMs: 0, toMs: null }, 1)).total, 200);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

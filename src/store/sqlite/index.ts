@@ -948,7 +948,7 @@ export class SqliteStore implements Store {
       throw err;
     }
     // What the step freed goes back to the file system (with incremental auto-vacuum).
-    if (receipt.count > 0) this.sealer.giveBackSpace();
+    if (receipt.count > 0) this.sealer.giveBackPurgedSpace();
     return receipt;
   }
 

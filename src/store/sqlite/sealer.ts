@@ -201,6 +201,19 @@ export class Sealer {
   }
 
   /**
+   * giveBackSpace after a purge step has committed: a failure (the file busy, the disk failing)
+   * is reported, not thrown, because the step's receipt must still reach its caller (it is
+   * written into the tenant's log next); the sealer's next slice gives the space back.
+   */
+  giveBackPurgedSpace(): void {
+    try {
+      this.giveBackSpace();
+    } catch (err) {
+      this.options.report(backgroundProblem(err, 'giving back the space of purged entries failed (retried by the sealer)'), false);
+    }
+  }
+
+  /**
    * With incremental auto-vacuum, returns free pages beyond a reserve to the file system, a few
    * at a time (each call its own short write transaction, so writers and the WAL checkpoint get
    * in between), for up to `budgetMs` (at least one call). Returns the pages given back.
