@@ -150,6 +150,38 @@ describe('postgres store: specific', { skip }, () => {
     assert.equal((await store.firstPage({ tenantId: 'a', logType: 'AccessLog', fromMs: 0, toMs: null }, 10)).total, 2);
   });
 
+  it('reports a month a purge step cannot drop once, then as a repeat at every later step, and returns the steps', async () => {
+    const reported: [string, boolean][] = [];
+    const store = await openPostgresStore({
+      url,
+      poolSize: 4,
+      noSealer: true,
+      onBackgroundError: (err, repeat) => reported.push([err.message, repeat]),
+    });
+    stores.push(store);
+    await store.createTenant({ id: 'a', name: 'A' });
+    const jan = Date.UTC(2025, 0, 10);
+    const feb = Date.UTC(2025, 1, 10);
+    await store.append('a', [
+      ...Array.from({ length: 30 }, (_, i) => makeEntry('AccessLog', jan + i * 60_000, `{"i":${i}}`)),
+      ...Array.from({ length: 20 }, (_, i) => makeEntry('AccessLog', feb + i * 60_000, `{"i":${i}}`)),
+    ]);
+    // A database that refuses to drop tables (an operator's event trigger, say): January, emptied, stays.
+    await cluster!.query(
+      url,
+      `CREATE FUNCTION refuse_drop() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'no table is dropped here'; END $$;
+       CREATE EVENT TRIGGER refuse_drop ON ddl_command_start WHEN TAG IN ('DROP TABLE') EXECUTE FUNCTION refuse_drop()`,
+    );
+    assert.equal((await store.purge('a', 'AccessLog', Date.UTC(2025, 1, 1), 1000)).count, 30);
+    assert.equal((await store.purge('a', 'AccessLog', Date.UTC(2025, 2, 1), 1000)).count, 20);
+    const failure = 'dropping the months a purge step emptied: no table is dropped here';
+    assert.deepEqual(reported, [
+      [failure, false],
+      [failure, true],
+    ]);
+    assert.equal((await store.firstPage({ tenantId: 'a', logType: 'AccessLog', fromMs: 0, toMs: null }, 10)).total, 0);
+  });
+
   it('drops the partitions of a month retention emptied (seen in the catalogue), and only then', async () => {
     const store = await open();
     await store.createTenant({ id: 'a', name: 'A' });

@@ -353,6 +353,8 @@ export class PostgresStore implements Store {
   private readonly typeNames = new Map<number, string>();
   /** Months known to have their own partition. */
   private readonly months = new Set<number>();
+  /** The last failure to drop the months a purge step emptied (reported once, then as a repeat), until a drop succeeds. */
+  private monthDropFailure: string | undefined;
   /** When a month whose partition could not be attached may be tried again. */
   private readonly retryAt = new Map<number, number>();
   private readonly cache = new SegmentCache(SEGMENT_CACHE_BYTES);
@@ -1236,10 +1238,16 @@ export class PostgresStore implements Store {
       // writes a receipt's admin trail entry only when given it, and before any later step of
       // the tenant). A month left here is dropped by a later step.
       if (receipt.count > 0 && receipt.count < max)
-        await this.dropEmptyMonths(client, beforeMs).catch((err: unknown) => {
-          broken = true;
-          this.report(backgroundProblem(err, 'dropping the months a purge step emptied'), false);
-        });
+        await this.dropEmptyMonths(client, beforeMs).then(
+          () => (this.monthDropFailure = undefined),
+          (err: unknown) => {
+            broken = true;
+            // A month that cannot be dropped is met again by every later step: the same failure is a repeat.
+            const problem = backgroundProblem(err, 'dropping the months a purge step emptied');
+            this.report(problem, problem.message === this.monthDropFailure);
+            this.monthDropFailure = problem.message;
+          },
+        );
       return receipt;
     } catch (err) {
       broken = true;
