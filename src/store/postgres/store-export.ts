@@ -14,6 +14,7 @@
  * (StoreInUseError, `meanwhile`), since what such a process acknowledges next is not in the copy.
  */
 import type pg from 'pg';
+import { corruptHotRow } from '../hot-rows.ts';
 import { decodeSegment } from '../segment-codec.ts';
 import type { AccessKeyRecord, Checkpoint, LegalHold, RetentionSettings, Tenant } from '../store.ts';
 import {
@@ -30,6 +31,7 @@ import {
 } from '../store-transfer.ts';
 import { type CheckpointRow, noteOfRow } from '../tree-checkpoint-rows.ts';
 import type { LogKeys } from '../tree-keys.ts';
+import { hotRowOk } from './hot-rows.ts';
 import { LOCK_NOT_AVAILABLE } from './table-locks.ts';
 import { latestCheckpoint } from './tree.ts';
 
@@ -185,17 +187,22 @@ async function exportIn(client: pg.PoolClient, p: PostgresExportParts): Promise<
     const tid = tidOf(tenantId);
     // Hot rows in page order, up to BATCH of them and BATCH_BYTES of text (one at least) a batch.
     for (let after = { typeId: -1, timeMs: Number.MIN_SAFE_INTEGER, seq: -1 }; ; ) {
-      const rows = await q<{ type_id: number; event_time: string; seq: string; body: string }>(
-        `SELECT type_id, event_time, seq, body FROM (
-           SELECT type_id, event_time, seq, body,
+      const rows = await q<{ type_id: number; event_time: string; seq: string; body: string; ok: boolean }>(
+        `SELECT type_id, event_time, seq, body, ok FROM (
+           SELECT type_id, event_time, seq, body, ok,
                   sum(octet_length(body)) OVER (ORDER BY type_id, event_time, seq) - octet_length(body) AS before
-           FROM (SELECT type_id, event_time, seq, body FROM entries
+           FROM (SELECT type_id, event_time, seq, body,
+                        ${hotRowOk("(SELECT convert_to(t.name, 'UTF8') || '\\x00'::bytea FROM log_types t WHERE t.type_id = entries.type_id)")} AS ok
+                 FROM entries
                  WHERE tid = $1 AND (type_id, event_time, seq) > ($2, $3, $4)
                  ORDER BY type_id, event_time, seq LIMIT ${BATCH}) l) c
          WHERE before < ${BATCH_BYTES} ORDER BY type_id, event_time, seq`,
         [tid, after.typeId, after.timeMs, after.seq],
       );
       if (rows.length === 0) break;
+      // A row whose text no longer gives the key stored at its ingest is not copied as if it were sound.
+      const damaged = rows.find((r) => r.ok !== true);
+      if (damaged) throw corruptHotRow(Number(damaged.seq), tid, nameOf(damaged.type_id));
       yield rows.map((r) => ({ logType: nameOf(r.type_id), timeMs: Number(r.event_time), seq: Number(r.seq), body: Buffer.from(r.body, 'utf8') }));
       const last = rows[rows.length - 1]!;
       after = { typeId: last.type_id, timeMs: Number(last.event_time), seq: Number(last.seq) };

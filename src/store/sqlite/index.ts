@@ -797,6 +797,7 @@ export class SqliteStore implements Store {
       segments: this.segments,
       keys: this.tree.keys,
       ownerOf: (tid, typeId) => this.ownerOf(tid, typeId),
+      checkHot: this.checkHot,
       tenants: () => this.q.tenants.all().map(toTenant),
       accessKeys: (tenantId) => this.q.keys.all(tenantId).map(toKey),
       retention: (tid) => this.retention.settings(tid),

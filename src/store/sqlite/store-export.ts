@@ -4,7 +4,8 @@
  * acknowledging entries after the export read the store: they would be missing from the copy),
  * and holds the database exclusively (locking_mode EXCLUSIVE, BEGIN EXCLUSIVE) until `close`:
  * it reads one state, and no server or command can open the store meanwhile. Entries come from
- * the hot rows and from the sealed segments, each checked as it is decoded.
+ * the hot rows, each held against the key stored at its ingest, and from the sealed segments,
+ * each checked as it is decoded.
  */
 import type Database from 'better-sqlite3';
 import type { AccessKeyRecord, Checkpoint, LegalHold, RetentionSettings, Tenant } from '../store.ts';
@@ -22,6 +23,7 @@ import {
 import { noteOfRow } from '../tree-checkpoint-rows.ts';
 import type { LogKeys } from '../tree-keys.ts';
 import { holdExclusively } from './exclusive.ts';
+import type { HotRowCheck } from './hot-rows.ts';
 import type { Owner, Segments } from './segments.ts';
 
 const BATCH = 1000;
@@ -31,6 +33,8 @@ export interface SqliteExportParts {
   readonly segments: Segments;
   readonly keys: LogKeys;
   readonly ownerOf: (tid: number, typeId: number) => Owner;
+  /** Holds a hot row against the key stored at its ingest (hot-rows.ts): a damaged one is not copied as if it were sound. */
+  readonly checkHot: HotRowCheck;
   readonly tenants: () => Tenant[];
   readonly accessKeys: (tenantId: string) => AccessKeyRecord[];
   readonly retention: (tid: number) => RetentionSettings;
@@ -146,7 +150,9 @@ export function exportSqliteStore(p: SqliteExportParts): StoreExport {
       const out: EntryRow[] = [];
       let bytes = 0;
       for (const r of q.hot.iterate(tid, after, BATCH)) {
-        out.push({ logType: nameOf(r.type_id), timeMs: r.event_time, seq: r.seq, body: r.body });
+        const logType = nameOf(r.type_id);
+        p.checkHot(tid, logType, r.event_time, r.seq, r.body);
+        out.push({ logType, timeMs: r.event_time, seq: r.seq, body: r.body });
         bytes += r.body.length;
         if (bytes >= BATCH_BYTES) break;
       }

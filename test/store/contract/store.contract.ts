@@ -842,6 +842,15 @@ export function runStoreContract({ name, create, skip, verifiableLog, transferSo
           .catch((err: unknown) => assert.ok(corrupt(altered)(err) || corrupt(moved)(err), String(err)));
         assert.equal(await segments().sealedEntries(), 0, 'nothing sealed');
         await check('after sealing');
+        // Nor copied as if it were sound (`logwarden copy` reads the store's export).
+        const exported = await s.exportAll!();
+        try {
+          await assert.rejects(async () => {
+            for await (const batch of exported.entries(TENANT)) assert.ok(batch.length > 0);
+          }, corrupt(altered));
+        } finally {
+          await exported.close();
+        }
       });
 
       it('reclaims the space of what late entries replace: at most 1.5 times the live data', async (t) => {
