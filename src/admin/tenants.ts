@@ -8,13 +8,13 @@ import { actTrail } from './trail.ts';
  * Creates a tenant; its trail opens with the act that created it, in
  * the same transaction (a tenant never exists without it).
  */
-export async function createTenantAct(store: Store, name: string, actor: Actor, clock: () => number): Promise<Tenant> {
+export async function createTenantAct(store: Store, name: string, actor: Actor, clock: () => number, id?: string): Promise<Tenant> {
   const trail = actTrail<Tenant>(
     (t) => t.id,
     (_, t) => ({ action: 'tenant.created', actor, target: null, before: null, after: { id: t.id, name: t.name } }),
     clock,
   );
-  return createTenant(store, name, trail);
+  return createTenant(store, name, trail, id);
 }
 
 const ownLimits = (t: Tenant): TenantLimits => ({

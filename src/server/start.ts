@@ -10,6 +10,7 @@ import { createKeyAct } from '../admin/keys.ts';
 import { completePurgeTrail, recordPurgeRun } from '../admin/purge-trail.ts';
 import { createTenantAct } from '../admin/tenants.ts';
 import type { Config } from '../config.ts';
+import { newTenantId } from '../logs/access-keys.ts';
 import { GONG_LOG_TYPES } from '../logs/log-types.ts';
 import type { IssuedKey } from '../service/access-keys.ts';
 import { BackgroundPurge } from '../store/background-purge.ts';
@@ -34,6 +35,9 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
+/** The stored value naming the first tenant's id before it is created (see firstTenant). */
+const FIRST_TENANT_ID = 'first-tenant-id';
+
 /**
  * The tenant that a first start gives a key: on an empty store a new `default` tenant; on a
  * store whose only tenant is that `default` one and never had a key, it (a first start stopped before it made its
@@ -41,7 +45,18 @@ export interface RunningServer {
  */
 async function firstTenant(store: Store, clock: () => number): Promise<string | undefined> {
   const tenants = await store.listTenants();
-  if (tenants.length === 0) return (await createTenantAct(store, 'default', SERVER_ACTOR, clock)).id;
+  if (tenants.length === 0) {
+    // Starts racing on one empty store (two servers started at once) agree on the first tenant's
+    // id, the first one recorded: they make one tenant between them, and the start whose
+    // creation goes through makes its key.
+    const id = await store.getOrCreateSecret(FIRST_TENANT_ID, newTenantId);
+    try {
+      return (await createTenantAct(store, 'default', SERVER_ACTOR, clock, id)).id;
+    } catch (err) {
+      if ((await store.getTenant(id)) !== undefined) return undefined;
+      throw err;
+    }
+  }
   const only = tenants.length === 1 ? tenants[0]! : undefined;
   if (only?.name === 'default' && (await store.listAccessKeys(only.id)).length === 0) return only.id;
   return undefined;

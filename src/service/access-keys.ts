@@ -28,10 +28,11 @@ export async function issueAccessKey(
 }
 
 /**
- * Creates a tenant with a fresh numeric id, retrying in the unlikely case of a collision;
- * `trail` is written in the same transaction as the tenant.
+ * Creates a tenant with a fresh numeric id, retrying in the unlikely case of a collision, or
+ * with `id` when given; `trail` is written in the same transaction as the tenant.
  */
-export async function createTenant(store: Store, name: string, trail?: TrailOf<Tenant>): Promise<Tenant> {
+export async function createTenant(store: Store, name: string, trail?: TrailOf<Tenant>, id?: string): Promise<Tenant> {
+  if (id !== undefined) return store.createTenant({ id, name }, trail);
   for (let attempt = 0; ; attempt++) {
     const id = newTenantId();
     if (await store.getTenant(id)) {

@@ -9,7 +9,7 @@ import { DemoRefusedError } from '../../src/demo/demo-tenant.ts';
 import { ENTRY_FIELDS, type NewEntry } from '../../src/logs/entry.ts';
 import { parseNdjsonLine } from '../../src/logs/ingest-parse.ts';
 import { ADMIN_LOG_TYPE, GONG_LOG_TYPES, LogTypes } from '../../src/logs/log-types.ts';
-import { prepareStore } from '../../src/server/start.ts';
+import { type Prepared, prepareStore } from '../../src/server/start.ts';
 import { openStore } from '../../src/store/open.ts';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/index.ts';
 import type { Store } from '../../src/store/store.ts';
@@ -501,5 +501,35 @@ for (const kind of demoStores) {
         }
       });
     }
+  });
+}
+
+for (const kind of demoStores) {
+  describe(`first starts at once (${kind.name})`, { skip: kind.skip }, () => {
+    it('two starts on one empty store both start, with one default tenant between them', async () => {
+      const { config, dispose } = await kind.make();
+      try {
+        const started = await Promise.allSettled([prepareStore(config), prepareStore(config)]);
+        try {
+          assert.deepEqual(
+            started.map((s) => (s.status === 'fulfilled' ? 'started' : String(s.reason))),
+            ['started', 'started'],
+          );
+          const store = (started[0] as PromiseFulfilledResult<Prepared>).value.store;
+          assert.deepEqual(
+            (await store.listTenants()).map((t) => t.name),
+            ['default'],
+          );
+          assert.ok(
+            started.some((s) => s.status === 'fulfilled' && s.value.bootstrap !== undefined),
+            'a key for it, shown by a start',
+          );
+        } finally {
+          for (const s of started) if (s.status === 'fulfilled') await s.value.store.close();
+        }
+      } finally {
+        await dispose();
+      }
+    });
   });
 }
