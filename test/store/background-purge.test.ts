@@ -15,7 +15,7 @@ import { DAY_MS } from '../../src/store/retention-policy.ts';
 import { DATABASE_FILE, openSqliteStore, type SqliteStore } from '../../src/store/sqlite/index.ts';
 import type { PurgeReceipt } from '../../src/store/store.ts';
 import { makeEntry } from './contract/store.contract.ts';
-import { auditLog, trailedReceiptLeaves } from './contract/store-retention.contract.ts';
+import { auditLog, refusingFirstTrailOf, trailedReceiptLeaves } from './contract/store-retention.contract.ts';
 
 const T0 = Date.UTC(2025, 0, 1);
 
@@ -40,7 +40,16 @@ describe('background purge (sqlite)', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const total = async (logType: string) => (await store.firstPage({ tenantId: '7', logType, fromMs: 0, toMs: null }, 1)).total;
+  const totalOf = async (tenantId: string, logType: string) => (await store.firstPage({ tenantId, logType, fromMs: 0, toMs: null }, 1)).total;
+  const total = (logType: string) => totalOf('7', logType);
+  /** A second tenant, with one AccessLog entry a day for 100 days. */
+  const addGlobex = async (): Promise<void> => {
+    await store.createTenant({ id: '8', name: 'Globex' });
+    await store.append(
+      '8',
+      Array.from({ length: 100 }, (_, d) => makeEntry('AccessLog', T0 + d * DAY_MS, `{"d":${d}}`)),
+    );
+  };
 
   it("deletes what is older than each type's retention, in bounded steps, keeping the admin trail as long as the longest", async () => {
     await store.setRetention('7', 'AccessLog', 30);
@@ -211,7 +220,6 @@ describe('background purge (sqlite)', () => {
       assert.doesNotMatch(err.message, /tenant 8/);
       return true;
     });
-    const totalOf = async (tenantId: string, logType: string) => (await store.firstPage({ tenantId, logType, fromMs: 0, toMs: null }, 1)).total;
     for (const type of ['AccessLog', 'UserCallPlay']) assert.equal(await totalOf('8', type), 30, `tenant 8 ${type}: days 0..69 went`);
     assert.equal(await totalOf('7', 'UserCallPlay'), 30, "the failing tenant's other types are purged too");
     // Its damaged type is left as it was (counted from the hourly tallies: a page would read the damaged segment).
@@ -224,11 +232,7 @@ describe('background purge (sqlite)', () => {
   });
 
   it("purges every other tenant when one tenant's earlier admin trail cannot be completed, leaving that tenant for later", async () => {
-    await store.createTenant({ id: '8', name: 'Globex' });
-    await store.append(
-      '8',
-      Array.from({ length: 100 }, (_, d) => makeEntry('AccessLog', T0 + d * DAY_MS, `{"d":${d}}`)),
-    );
+    await addGlobex();
     // A step whose trail entry a process that ended never wrote, its receipt then damaged.
     assert.equal((await store.purge('7', 'AccessLog', T0 + 5 * DAY_MS, 100)).count, 5);
     const db = new Database(join(dir, DATABASE_FILE));
@@ -247,7 +251,6 @@ describe('background purge (sqlite)', () => {
       onPurged: async (tenantId, receipt) => void (await recordPurgeRun(store, tenantId, receipt, () => now)),
     });
     await assert.rejects(purge.cycle(), /retention purge failed for tenant 7: the admin trail entry of receipt leaf \d+/);
-    const totalOf = async (tenantId: string, logType: string) => (await store.firstPage({ tenantId, logType, fromMs: 0, toMs: null }, 1)).total;
     assert.equal(await totalOf('8', 'AccessLog'), 30, 'days 0..69 went');
     assert.equal(await totalOf('8', 'LogwardenAdminLog'), 1, 'with its trail entry');
     assert.equal(await totalOf('7', 'AccessLog'), 95, 'left for a later cycle, its trail in order');
@@ -255,13 +258,8 @@ describe('background purge (sqlite)', () => {
   });
 
   it("leaves a tenant out of the rest of a cycle once a step's trail entry fails, so that its trail keeps the order of its receipts", async () => {
-    await store.createTenant({ id: '8', name: 'Globex' });
-    await store.append(
-      '8',
-      Array.from({ length: 100 }, (_, d) => makeEntry('AccessLog', T0 + d * DAY_MS, `{"d":${d}}`)),
-    );
+    await addGlobex();
     now = T0 + 100 * DAY_MS;
-    let refused = false;
     const purge = new BackgroundPurge({
       store,
       serverDays: 30,
@@ -269,20 +267,13 @@ describe('background purge (sqlite)', () => {
       stepEntries: 25,
       now: () => now,
       beforeCycle: () => completePurgeTrail(store, () => now),
-      onPurged: async (tenantId, receipt) => {
-        if (tenantId === '7' && !refused) {
-          refused = true;
-          throw new Error('the trail entry was refused');
-        }
-        await recordPurgeRun(store, tenantId, receipt, () => now);
-      },
+      onPurged: refusingFirstTrailOf(store, '7', () => now),
     });
     await assert.rejects(purge.cycle(), (err: Error) => {
       assert.match(err.message, /tenant 7 AccessLog: the trail entry was refused/);
       assert.doesNotMatch(err.message, /tenant 8/);
       return true;
     });
-    const totalOf = async (tenantId: string, logType: string) => (await store.firstPage({ tenantId, logType, fromMs: 0, toMs: null }, 1)).total;
     assert.equal(await totalOf('7', 'AccessLog'), 75, 'its first step only');
     assert.equal(await totalOf('7', 'UserCallPlay'), 100, 'none of its other types in that cycle');
     assert.equal(await totalOf('8', 'AccessLog'), 30);

@@ -14,7 +14,7 @@ import type { StoredPage } from '../../src/store/store.ts';
 import { entriesOf } from '../support/page-entries.ts';
 import { type PostgresCluster, startPostgres, UNDO_COMPACT_CHECKPOINTS, UNDO_KEY_LAST_USED, UNDO_SEALED_KEYS } from '../support/postgres.ts';
 import { makeEntry } from './contract/store.contract.ts';
-import { auditLog, readBodies, trailedReceiptLeaves } from './contract/store-retention.contract.ts';
+import { auditLog, readBodies, refusingFirstTrailOf, trailedReceiptLeaves } from './contract/store-retention.contract.ts';
 
 const { cluster, skip } = await startPostgres();
 after(() => cluster?.stop());
@@ -508,17 +508,8 @@ describe('postgres store: specific', { skip }, () => {
   }, async () => {
     // January wholly expired on 2025-02-15 with 9 days kept; of February, the 5th only.
     const store = await twoTenantsJanuaryFebruary(86_400_000);
-    let refused = false;
     const now = Date.UTC(2025, 1, 15);
-    const purge = trailingPurge(store, now, {
-      onPurged: async (tenantId, receipt) => {
-        if (tenantId === 'a' && !refused) {
-          refused = true;
-          throw new Error('the trail entry was refused');
-        }
-        await recordPurgeRun(store, tenantId, receipt, () => now);
-      },
-    });
+    const purge = trailingPurge(store, now, { onPurged: refusingFirstTrailOf(store, 'a', () => now) });
     await assert.rejects(purge.cycle(), (err: Error) => {
       assert.match(err.message, /tenant a: the trail entry was refused/);
       assert.doesNotMatch(err.message, /tenant b|expired partitions/);

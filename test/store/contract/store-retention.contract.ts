@@ -5,10 +5,18 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { recordPurgeRun } from '../../../src/admin/purge-trail.ts';
 import { purgePreview, withRetention } from '../../../src/admin/retention.ts';
 import type { NewEntry } from '../../../src/logs/entry.ts';
 import { formatEventTime } from '../../../src/logs/time.ts';
-import { type EntryQuery, InvalidRetentionError, type Store, type StoredPage, UnknownTenantError } from '../../../src/store/store.ts';
+import {
+  type EntryQuery,
+  InvalidRetentionError,
+  type PurgeReceipt,
+  type Store,
+  type StoredPage,
+  UnknownTenantError,
+} from '../../../src/store/store.ts';
 import { openCheckpoint } from '../../../src/tlog/checkpoint.ts';
 import { type DeletionReceipt, deletedLeavesDigest, isDeletionReceipt, parseDeletionReceipt } from '../../../src/tlog/deletion-receipt.ts';
 import { buildEntryLeaf, parseEntryLeaf } from '../../../src/tlog/entry-leaf.ts';
@@ -44,6 +52,21 @@ export async function readBodies(store: Store, query: EntryQuery, pageSize = 7):
     bodies.push(...entriesOf(page).map((e) => e.body));
   }
   return { total: first.total, bodies };
+}
+
+/**
+ * A purge's `onPurged` that records each receipt's trail entry, but refuses the first one of
+ * `tenantId` (as a write of the trail entry failing would).
+ */
+export function refusingFirstTrailOf(store: Store, tenantId: string, now: () => number): (tenant: string, receipt: PurgeReceipt) => Promise<void> {
+  let refused = false;
+  return async (tenant, receipt) => {
+    if (tenant === tenantId && !refused) {
+      refused = true;
+      throw new Error('the trail entry was refused');
+    }
+    await recordPurgeRun(store, tenant, receipt, now);
+  };
 }
 
 /**
