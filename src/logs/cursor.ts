@@ -76,6 +76,46 @@ function numberPadding(fields: readonly unknown[]): number {
 const ISSUED_KEPT = 4096;
 const ISSUED_MAX_LENGTH = 400;
 
+/**
+ * A bounded set of recent texts and what each stands for, dropping first those not asked for
+ * since they were last passed over (the clock, or second-chance, approximation of least
+ * recently used: a lookup only sets a bit).
+ */
+class RecentTexts<V> {
+  private readonly slotOf = new Map<string, number>();
+  private readonly texts: (string | undefined)[];
+  private readonly values: (V | undefined)[];
+  private readonly asked: Uint8Array;
+  private hand = 0;
+
+  constructor(private readonly size: number) {
+    this.texts = new Array<string | undefined>(size).fill(undefined);
+    this.values = new Array<V | undefined>(size).fill(undefined);
+    this.asked = new Uint8Array(size);
+  }
+
+  get(text: string): V | undefined {
+    const slot = this.slotOf.get(text);
+    if (slot === undefined) return undefined;
+    this.asked[slot] = 1;
+    return this.values[slot];
+  }
+
+  add(text: string, value: V): void {
+    if (this.slotOf.has(text)) return;
+    while (this.asked[this.hand] === 1) {
+      this.asked[this.hand] = 0;
+      this.hand = (this.hand + 1) % this.size;
+    }
+    const old = this.texts[this.hand];
+    if (old !== undefined) this.slotOf.delete(old);
+    this.texts[this.hand] = text;
+    this.values[this.hand] = value;
+    this.slotOf.set(text, this.hand);
+    this.hand = (this.hand + 1) % this.size;
+  }
+}
+
 /** The state a cursor's fields (the plaintext, parsed) stand for. */
 function stateOf(a: readonly unknown[], user: UserMatch | null): CursorState {
   return {
@@ -104,8 +144,8 @@ function stateOf(a: readonly unknown[], user: UserMatch | null): CursorState {
  */
 export class CursorCodec {
   private readonly key: Buffer;
-  /** Cursors issued lately, the least recently used first. */
-  private readonly issued = new Map<string, CursorState>();
+  /** Cursors issued lately. */
+  private readonly issued = new RecentTexts<CursorState>(ISSUED_KEPT);
 
   constructor(secret: string) {
     this.key = createHash('sha256').update('logwarden cursor v1\0').update(secret).digest();
@@ -147,8 +187,7 @@ export class CursorCodec {
     const body = Buffer.concat([cipher.update(payload), cipher.final()]);
     const text = Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64url');
     if (exact && text.length <= ISSUED_MAX_LENGTH) {
-      if (this.issued.size >= ISSUED_KEPT) this.issued.delete(this.issued.keys().next().value as string);
-      this.issued.set(text, stateOf(fields, state.user ? { field: state.user.field, value: state.user.value } : null));
+      this.issued.add(text, stateOf(fields, state.user ? { field: state.user.field, value: state.user.value } : null));
     }
     return text;
   }
@@ -156,12 +195,7 @@ export class CursorCodec {
   /** Decodes a cursor; throws CursorError when it is malformed or was not made with this key. */
   decode(text: string): CursorState {
     const issued = this.issued.get(text);
-    if (issued !== undefined) {
-      // Used again: kept longest.
-      this.issued.delete(text);
-      this.issued.set(text, issued);
-      return issued;
-    }
+    if (issued !== undefined) return issued;
     if (text.length < 40 || text.length > MAX_CURSOR_LENGTH || !/^[A-Za-z0-9_-]+$/.test(text)) throw new CursorError('malformed');
     const raw = Buffer.from(text, 'base64url');
     const iv = raw.subarray(0, 12);

@@ -153,9 +153,15 @@ describe('cursor codec', () => {
       }),
       { numRuns: 2000 },
     );
-    // Thousands of cursors later, the first ones are decrypted again, still the same.
+    // Thousands of cursors later, the first one is decrypted again, still the same; one asked
+    // for all along, and each of those issued, resume as they were made.
     const first = codec.encode(state);
-    for (let i = 0; i < 10_000; i++) codec.encode({ ...state, page: i });
+    const asked = codec.encode({ ...state, page: -1 });
+    for (let i = 0; i < 10_000; i++) {
+      const text = codec.encode({ ...state, page: i });
+      if (i % 100 === 0) assert.deepEqual(codec.decode(asked), { ...state, page: -1 });
+      if (i % 7 === 0) assert.deepEqual(codec.decode(text), { ...state, page: i });
+    }
     assert.deepEqual(codec.decode(first), state);
     assert.throws(() => codec.decode(first.slice(0, 40) + (first[40] === 'A' ? 'B' : 'A') + first.slice(41)), CursorError);
   });
