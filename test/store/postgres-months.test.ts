@@ -1,13 +1,16 @@
 /**
  * The PostgreSQL store over years of months: a query's total is planned over the partitions of
  * the months its bounds fall in, not over every month the store holds, and stays exact across
- * month and year boundaries (Dec 31 → Jan 1, Feb 29).
+ * month and year boundaries (Dec 31 → Jan 1, Feb 29). A page within a month that has its own
+ * partitions is read from them by a statement each connection plans once, and read right
+ * when that month's partitions are dropped under a reader that knew them.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import type { NewEntry } from '../../src/logs/entry.ts';
 import { openPostgresStore, type PostgresStore } from '../../src/store/postgres/index.ts';
+import { dropEmptyMonth, monthOf } from '../../src/store/postgres/migrations.ts';
 import { PageReader } from '../../src/store/postgres/page-reader.ts';
 import { SegmentCache } from '../../src/store/postgres/segment-cache.ts';
 import { readTotals } from '../../src/store/postgres/totals.ts';
@@ -191,6 +194,70 @@ describe('postgres store: totals over years of months', { skip }, () => {
     for (const like of ['%FROM entries WHERE added_at <=%', '%FROM segments WHERE keys IS NULL LIMIT%']) {
       const s = await stats(like);
       assert.ok(Number(s.plans) * 2 < Number(s.calls), `${like}: planned ${s.plans} times in ${s.calls} rounds`);
+    }
+  });
+
+  it('plans the statement of a page within a month that has its partitions once per connection, not at every page', async () => {
+    await cluster!.query(url, 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+    await cluster!.query(url, 'SELECT pg_stat_statements_reset()');
+    const query = { tenantId: TENANT, logType: 'AccessLog', fromMs: Date.UTC(2024, 5, 1), toMs: Date.UTC(2024, 6, 1) };
+    const expected = times.filter((t) => t >= query.fromMs && t < query.toMs);
+    const first = await store.firstPage(query, 1);
+    assert.ok(first.next, 'June 2024 holds more than one entry');
+    for (let i = 0; i < 30; i++) {
+      const page = await store.nextPage(query, first.next, first.watermark, 2);
+      assert.deepEqual(
+        entriesOf(page).map((e) => e.timeMs),
+        expected.slice(1, 3),
+      );
+    }
+    const r = await cluster!.query<{ calls: string; plans: string }>(
+      url,
+      `SELECT coalesce(sum(calls), 0) AS calls, coalesce(sum(plans), 0) AS plans FROM pg_stat_statements
+       WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND query LIKE '%FROM segments_y2024m06%'`,
+    );
+    assert.ok(Number(r.rows[0]!.calls) >= 30, `the pages were read from June's partitions (${r.rows[0]!.calls} runs)`);
+    assert.ok(Number(r.rows[0]!.plans) * 2 < Number(r.rows[0]!.calls), `planned ${r.rows[0]!.plans} times in ${r.rows[0]!.calls} runs`);
+  });
+
+  it("reads on through the parents when a month's partitions were dropped under a reader that knew them", async () => {
+    const other = '2';
+    await store.createTenant({ id: other, name: 'Dropped month' });
+    const [june, august] = [Date.UTC(2021, 5, 10), Date.UTC(2021, 7, 10)];
+    await store.append(other, [makeEntry('AccessLog', june, '{"june":true}'), makeEntry('AccessLog', august, '{"august":true}')]);
+    await store.settle();
+    const ids = await cluster!.query<{ tid: number; type_id: number }>(
+      url,
+      "SELECT t.tid, l.type_id FROM tenants t, log_types l WHERE t.id = $1 AND l.name = 'AccessLog'",
+      [other],
+    );
+    const scope = {
+      tid: ids.rows[0]!.tid,
+      typeId: ids.rows[0]!.type_id,
+      owner: { tenantId: other, logType: 'AccessLog' },
+      fromMs: Date.UTC(2021, 5, 1),
+      toMs: Date.UTC(2021, 8, 1),
+      watermark: Number.MAX_SAFE_INTEGER,
+    };
+    const pool = new pg.Pool({ connectionString: url, max: 1 });
+    try {
+      const reader = new PageReader(pool, new SegmentCache(1 << 20));
+      const read = async () => entriesOf(await reader.read(scope, { timeMs: scope.fromMs, seq: 0 }, 5)).map((e) => e.timeMs);
+      assert.deepEqual(await read(), [june, august]);
+      // June 2021 emptied (its one entry deleted) and its partitions dropped, as retention does.
+      await cluster!.query(url, 'DELETE FROM segments WHERE tid = $1 AND first_time < $2', [scope.tid, Date.UTC(2021, 6, 1)]);
+      await cluster!.query(url, 'DELETE FROM entry_keys WHERE tid = $1 AND event_time < $2', [scope.tid, Date.UTC(2021, 6, 1)]);
+      const admin = new pg.Pool({ connectionString: url, max: 1 });
+      const client = await admin.connect();
+      try {
+        assert.equal(await dropEmptyMonth(client, monthOf(june), 5_000), true);
+      } finally {
+        client.release();
+        await admin.end();
+      }
+      assert.deepEqual(await read(), [august]);
+    } finally {
+      await pool.end();
     }
   });
 });

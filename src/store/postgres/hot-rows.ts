@@ -9,9 +9,10 @@
  * A boolean column: whether the row of `entries` (named `row`) still gives its key. `prefix`
  * is the parameter holding `hotKeyPrefix` of its log type, as bytea. `within`, the parameters
  * of the statement's own bounds on the row's event time (from inclusive, to exclusive), lets
- * PostgreSQL plan the probe over those months' partitions of `entry_keys` only, not every one.
+ * PostgreSQL plan the probe over those months' partitions of `entry_keys` only, not every one;
+ * `keys` names one month's partition of it instead, for a row of that month's partition.
  */
-export const hotRowOk = (prefix: string, row = 'entries', within?: { from: string; to: string }): string =>
-  `EXISTS (SELECT FROM entry_keys k WHERE k.tid = ${row}.tid AND k.event_time = ${row}.event_time
+export const hotRowOk = (prefix: string, row = 'entries', within?: { from: string; to: string }, keys = 'entry_keys'): string =>
+  `EXISTS (SELECT FROM ${keys} k WHERE k.tid = ${row}.tid AND k.event_time = ${row}.event_time
      ${within ? `AND k.event_time >= ${within.from} AND k.event_time < ${within.to}` : ''}
      AND k.key = ('x' || encode(substring(sha256(${prefix}::bytea || convert_to(${row}.body, 'UTF8')) FROM 1 FOR 8), 'hex'))::bit(64)::int8)`;

@@ -10,6 +10,18 @@
  * few segments and the next hot rows, and covers the keys up to where the shorter of the two
  * lists ends. Segment bytes the cache holds are not sent again. Each hot row read comes with its
  * check (hot-rows.ts): one that fails it fails the page, none of its text served.
+ *
+ * A statement over the partitioned tables is planned anew at every run: a plan kept for it
+ * would lock every month's partitions at each run (PostgreSQL 15 locks all of a kept plan's
+ * partitions before it prunes), and planning over the months of its bounds cost PostgreSQL
+ * about 0.27 ms of each page's 0.45. So a page within a month that has its own partitions is read
+ * from them by name, in a statement whose plan each connection keeps (its first five runs
+ * planned as usual); it covers the keys up to the month's end at most. Which months have
+ * partitions is read every REFRESH_MS: a month attached since is read through the parents
+ * meanwhile (as every month was), and a month dropped since (retention drops a month only once
+ * it is empty) fails its statement, which is then run through the parents. A month that
+ * holds nothing more of the page is passed over through the parents too, so empty months in a
+ * range cost one statement, not one each.
  */
 import type pg from 'pg';
 import { corruptHotRow, hotKeyPrefix } from '../hot-rows.ts';
@@ -17,7 +29,7 @@ import { pageOfStretches } from '../page.ts';
 import { type DecodedSegment, decodeSegment, type SegmentOwner } from '../segment-codec.ts';
 import type { Position, StoredPage } from '../store.ts';
 import { hotRowOk } from './hot-rows.ts';
-import { monthStart } from './migrations.ts';
+import { attachedMonths, monthOf, monthStart, monthTable, nextMonthStart } from './migrations.ts';
 import { type CachedSegment, compare, type SegmentCache } from './segment-cache.ts';
 
 /**
@@ -44,6 +56,61 @@ const sqlFor = (segments: number): string => `
    WHERE tid = $1 AND type_id = $2 AND event_time >= $3 AND (event_time, seq) > ($3, $4) AND event_time < $6 AND seq <= $7
    ORDER BY event_time, seq LIMIT $9)`;
 const SQL = { [SEGMENTS_PER_READ]: sqlFor(SEGMENTS_PER_READ), [SEGMENTS_PER_CROSSING_READ]: sqlFor(SEGMENTS_PER_CROSSING_READ) };
+
+/**
+ * The same over one month's partitions, named: no bounds on a segment's first time (the
+ * partition holds only its month's), and a segment beginning at or after the query's end comes
+ * without its bytes (`read` leaves it out). Parameters: tid, type id, the position (time,
+ * sequence), the query's end, the watermark, cached segment ids, rows wanted, the key prefix.
+ */
+const monthSqlFor = (segments: number, month: number): string => `
+  SELECT id, first_time, last_time, last_seq, CASE WHEN id = ANY($7::int8[]) OR first_time >= $5 THEN NULL ELSE data END AS data,
+         NULL::int8 AS seq, NULL::text AS body, NULL::boolean AS ok
+  FROM (
+    SELECT id, first_time, last_time, last_seq, data FROM ${monthTable('segments', month)}
+    WHERE tid = $1 AND type_id = $2 AND last_time >= $3 AND (last_time, last_seq) > ($3, $4)
+    ORDER BY last_time, last_seq LIMIT ${segments}
+  ) s
+  UNION ALL
+  (SELECT NULL, event_time, NULL, NULL, NULL, seq, body, ${hotRowOk('$9', 'h', undefined, monthTable('entry_keys', month))} FROM ${monthTable('entries', month)} h
+   WHERE tid = $1 AND type_id = $2 AND event_time >= $3 AND (event_time, seq) > ($3, $4) AND event_time < $5 AND seq <= $6
+   ORDER BY event_time, seq LIMIT $8)`;
+
+/** How long a reading of which months have partitions is used. */
+export const REFRESH_MS = 30_000;
+
+/** PostgreSQL's code for a table that does not exist. */
+const UNDEFINED_TABLE = '42P01';
+
+/** The months with their own partitions, as last read: only which statement reads a page depends on it. */
+class AttachedMonths {
+  private months = new Set<number>();
+  private readAtMs = Number.NEGATIVE_INFINITY;
+  private reading: Promise<void> | null = null;
+
+  constructor(private readonly pool: pg.Pool) {}
+
+  async has(month: number): Promise<boolean> {
+    if (performance.now() - this.readAtMs > REFRESH_MS) await (this.reading ??= this.read());
+    return this.months.has(month);
+  }
+
+  forget(month: number): void {
+    this.months.delete(month);
+  }
+
+  private async read(): Promise<void> {
+    try {
+      this.months = new Set(await attachedMonths(this.pool));
+    } catch {
+      // Read through the parents until the next try.
+      this.months = new Set();
+    } finally {
+      this.readAtMs = performance.now();
+      this.reading = null;
+    }
+  }
+}
 
 interface Row {
   id: string | null;
@@ -76,10 +143,14 @@ interface Picked {
 }
 
 export class PageReader {
+  private readonly months: AttachedMonths;
+
   constructor(
     private readonly pool: pg.Pool,
     private readonly cache: SegmentCache,
-  ) {}
+  ) {
+    this.months = new AttachedMonths(pool);
+  }
 
   async read(scope: PageScope, after: Position, limit: number): Promise<StoredPage> {
     const want = limit + 1;
@@ -87,26 +158,36 @@ export class PageReader {
     const picked: Picked[] = [];
     const prefix = hotKeyPrefix(scope.owner.logType);
     let pos = after;
+    // Whether the next statement may read a month's partitions by name (see the top).
+    let byMonth = true;
     while (picked.length < want) {
       const known = this.cache.after(scope.tid, scope.typeId, pos, SEGMENTS_PER_CROSSING_READ);
       const first = known[0]?.decoded;
       const crossing = first !== undefined && first.count - first.after(pos.timeMs, pos.seq) < want - picked.length;
       const reach = crossing ? SEGMENTS_PER_CROSSING_READ : SEGMENTS_PER_READ;
-      const r = await this.pool.query<Row>({
+      const asked = want - picked.length;
+      const ids = known.map((s) => s.id);
+      const month = monthOf(pos.timeMs);
+      let r: pg.QueryResult<Row> | undefined;
+      // Covered by the statement at most: the month's end when it read only that month.
+      let monthEnd: Position = END;
+      if (byMonth && (await this.months.has(month))) {
+        try {
+          r = await this.pool.query<Row>({
+            name: `lw_page_${reach}_m${month}`,
+            text: monthSqlFor(reach, month),
+            values: [scope.tid, scope.typeId, pos.timeMs, pos.seq, toMs, scope.watermark, ids, asked, prefix],
+          });
+          monthEnd = { timeMs: nextMonthStart(pos.timeMs), seq: 0 };
+        } catch (err) {
+          if ((err as { code?: unknown }).code !== UNDEFINED_TABLE) throw err;
+          this.months.forget(month);
+        }
+      }
+      r ??= await this.pool.query<Row>({
         name: `lw_page_${reach}`,
         text: SQL[reach]!,
-        values: [
-          scope.tid,
-          scope.typeId,
-          pos.timeMs,
-          pos.seq,
-          monthStart(pos.timeMs),
-          toMs,
-          scope.watermark,
-          known.map((s) => s.id),
-          want - picked.length,
-          prefix,
-        ],
+        values: [scope.tid, scope.typeId, pos.timeMs, pos.seq, monthStart(pos.timeMs), toMs, scope.watermark, ids, asked, prefix],
       });
       const segments: DecodedSegment[] = [];
       const hot: Picked[] = [];
@@ -127,12 +208,14 @@ export class PageReader {
         segments.push(this.segment(row, last, scope, known));
       }
       // Every segment ending after `pos` up to segmentsEnd was read: cached ones not among them are
-      // gone. With fewer than asked for, every one beginning before the range's end was: those
-      // ending before it, at least (later ones were not looked for, and may well be there).
-      if (segmentRows < reach) segmentsEnd = END;
+      // gone. With fewer than asked for, every one beginning before the range's end (or the
+      // month's) was: those ending before it, at least (later ones were not looked for, and may
+      // well be there).
+      if (segmentRows < reach) segmentsEnd = monthEnd;
       this.cache.forgetGone(scope.tid, scope.typeId, pos, segmentsEnd === END ? { timeMs: toMs, seq: -1 } : segmentsEnd, present);
-      const hotEnd = hot.length < want - picked.length ? END : hot[hot.length - 1]!;
+      const hotEnd = hot.length < asked ? monthEnd : hot[hot.length - 1]!;
       const cover = compare(segmentsEnd, hotEnd) < 0 ? segmentsEnd : hotEnd;
+      byMonth = segmentRows > 0 || hot.length > 0;
       merge(segments, hot, pos, cover, scope.watermark, toMs, want - picked.length, picked);
       if (cover === END || cover.timeMs >= toMs) break;
       pos = cover;
