@@ -150,6 +150,35 @@ describe('postgres store: specific', { skip }, () => {
     assert.equal((await store.firstPage({ tenantId: 'a', logType: 'AccessLog', fromMs: 0, toMs: null }, 10)).total, 2);
   });
 
+  it("refuses to go on when its database is made anew under it with the tenants numbered otherwise: no tenant is served another's entries", async () => {
+    const t0 = Date.UTC(2025, 5, 1);
+    const fill = async (s: PostgresStore, ids: readonly string[]) => {
+      for (const id of ids) {
+        await s.createTenant({ id, name: id.toUpperCase() });
+        await s.append(id, [makeEntry('AccessLog', t0, `{"of":"${id}"}`)]);
+      }
+    };
+    const bodies = async (s: PostgresStore, tenantId: string) =>
+      entriesOf(await s.firstPage({ tenantId, logType: 'AccessLog', fromMs: 0, toMs: null }, 10)).map((e) => e.body);
+    const running = await open();
+    await fill(running, ['a', 'b']);
+    assert.match((await bodies(running, 'a')).join(), /"of":"a"/);
+    // Dropped (its connections ended) and made anew under the running store: b numbered first now.
+    await cluster!.dropDatabase(url);
+    await cluster!.query(cluster!.url('postgres'), `CREATE DATABASE ${pg.escapeIdentifier(new URL(url).pathname.slice(1))}`);
+    await fill(await open(), ['b', 'a']);
+    for (const tenantId of ['a', 'b']) {
+      await assert.rejects(
+        bodies(running, tenantId),
+        (err: Error) => err.name === 'DatabaseReplacedError' && /restart the process/.test(err.message),
+      );
+    }
+    // A process started afresh reads each tenant's own.
+    const restarted = await open();
+    assert.deepEqual(await bodies(restarted, 'a'), [makeEntry('AccessLog', t0, '{"of":"a"}').body]);
+    assert.deepEqual(await bodies(restarted, 'b'), [makeEntry('AccessLog', t0, '{"of":"b"}').body]);
+  });
+
   it('reports a month a purge step cannot drop once, then as a repeat at every later step, and returns the steps', async () => {
     const reported: [string, boolean][] = [];
     const store = await openPostgresStore({

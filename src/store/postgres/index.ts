@@ -66,6 +66,7 @@ import { checkPoolMode, type PoolMode, statementPoolingError } from './pool-mode
 import { purgeStep } from './purge.ts';
 import { retryingDeadlocks } from './read-retry.ts';
 import * as retention from './retention.ts';
+import { KnownNumbers } from './same-database.ts';
 import { deleteKeyRows, sealedDuplicates } from './sealed-keys.ts';
 import { Sealer } from './sealer.ts';
 import { SegmentCache } from './segment-cache.ts';
@@ -303,8 +304,10 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   const mode = options.poolMode ?? 'session';
   const connectTimeoutMs = options.connectTimeoutMs;
   const unnamed = mode === 'transaction';
-  const bounded = { connectTimeoutMs, statementTimeoutMs: options.statementTimeoutMs ?? STATEMENT_TIMEOUT_MS, unnamed };
-  const unbounded = { connectTimeoutMs, statementTimeoutMs: 0, unnamed };
+  // Every connection is checked against the numbers of tenants and log types kept (same-database.ts).
+  const known = new KnownNumbers();
+  const bounded = { connectTimeoutMs, statementTimeoutMs: options.statementTimeoutMs ?? STATEMENT_TIMEOUT_MS, unnamed, check: known.check };
+  const unbounded = { connectTimeoutMs, statementTimeoutMs: 0, unnamed, check: known.check };
   await checkPoolMode(options.url, mode, connectTimeoutMs ?? CONNECT_TIMEOUT_MS);
   const background = newPool(options.url, { max: 1, ...unbounded });
   try {
@@ -330,7 +333,12 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     },
     options,
     direct === null ? undefined : new KeyWatch(direct),
-    direct === null ? null : options.directUrl ? newPool(options.directUrl, { max: 1, connectTimeoutMs, statementTimeoutMs: 0 }) : sealing,
+    direct === null
+      ? null
+      : options.directUrl
+        ? newPool(options.directUrl, { max: 1, connectTimeoutMs, statementTimeoutMs: 0, check: known.check })
+        : sealing,
+    known,
   );
   try {
     await store.openLog(options);
@@ -346,11 +354,11 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
 
 export class PostgresStore implements Store {
   readonly kind = 'postgres' as const;
-  private readonly tids = new Map<string, number>();
-  private readonly typeIds = new Map<string, number>();
+  private readonly tids: Map<string, number>;
+  private readonly typeIds: Map<string, number>;
   /** Tenant ids and type names by their numbers, for the owner a segment records. */
-  private readonly tenantNames = new Map<number, string>();
-  private readonly typeNames = new Map<number, string>();
+  private readonly tenantNames: Map<number, string>;
+  private readonly typeNames: Map<number, string>;
   /** Months known to have their own partition. */
   private readonly months = new Set<number>();
   /** The last failure to drop the months a purge step emptied (reported once, then as a repeat), until a drop succeeds. */
@@ -384,7 +392,10 @@ export class PostgresStore implements Store {
     private readonly keyWatch?: KeyWatch,
     /** The connection of a session of its own that rebuilds emptied hot partitions' indexes; null: none are rebuilt. */
     private readonly reclaiming: pg.Pool | null = pools.sealing,
+    /** The numbers of tenants and log types read, which new connections are checked against (same-database.ts). */
+    private readonly known = new KnownNumbers(),
   ) {
+    ({ tids: this.tids, typeIds: this.typeIds, tenantIds: this.tenantNames, typeNames: this.typeNames } = known);
     ({ main: this.pool, side: this.side, sealing: this.sealing, background: this.background } = pools);
     this.reader = new PageReader(this.pool, this.cache);
     const log = options.onBackgroundError ?? reportToStderr;
@@ -518,10 +529,7 @@ export class PostgresStore implements Store {
       await importIntoPostgres(client, from, progress);
     } finally {
       client.release();
-      this.tids.clear();
-      this.typeIds.clear();
-      this.typeNames.clear();
-      this.tenantNames.clear();
+      this.known.clear();
     }
   }
 

@@ -41,6 +41,8 @@ export interface PoolOptions {
    * closed, which makes the pooler end the session's statement).
    */
   readonly unnamed?: boolean;
+  /** Run on each new connection before it is first used; a connection it fails is not used (same-database.ts). */
+  readonly check?: (client: pg.ClientBase) => Promise<void>;
 }
 
 /**
@@ -94,13 +96,15 @@ export function newPool(url: string, options: PoolOptions): pg.Pool {
     // out once the statement is answered (a connection it fails on is not handed out). Not
     // through a pooler lending sessions per transaction (`unnamed`): the setting would stay with
     // the session it lent, for whichever client it lends it to next.
-    ...(bound !== undefined &&
-      !options.unnamed && {
-        onConnect: async (client: pg.ClientBase) => {
+    ...((options.check !== undefined || (bound !== undefined && !options.unnamed)) && {
+      onConnect: async (client: pg.ClientBase) => {
+        if (bound !== undefined && !options.unnamed) {
           const idle = Math.trunc(idleInTransactionMs(bound, connectTimeoutMs));
           await client.query(`SET statement_timeout = ${Math.trunc(bound)}; SET idle_in_transaction_session_timeout = ${idle}`);
-        },
-      }),
+        }
+        await options.check?.(client);
+      },
+    }),
   });
   pool.on('error', () => {});
   pool.on('connect', (client) => {
