@@ -63,7 +63,7 @@ const SQL = { [SEGMENTS_PER_READ]: sqlFor(SEGMENTS_PER_READ), [SEGMENTS_PER_CROS
  * without its bytes (`read` leaves it out). Parameters: tid, type id, the position (time,
  * sequence), the query's end, the watermark, cached segment ids, rows wanted, the key prefix.
  */
-const monthSqlFor = (segments: number, month: number): string => `
+const monthSqlText = (segments: number, month: number): string => `
   SELECT id, first_time, last_time, last_seq, CASE WHEN id = ANY($7::int8[]) OR first_time >= $5 THEN NULL ELSE data END AS data,
          NULL::int8 AS seq, NULL::text AS body, NULL::boolean AS ok
   FROM (
@@ -75,6 +75,15 @@ const monthSqlFor = (segments: number, month: number): string => `
   (SELECT NULL, event_time, NULL, NULL, NULL, seq, body, ${hotRowOk('$9', 'h', undefined, monthTable('entry_keys', month))} FROM ${monthTable('entries', month)} h
    WHERE tid = $1 AND type_id = $2 AND event_time >= $3 AND (event_time, seq) > ($3, $4) AND event_time < $5 AND seq <= $6
    ORDER BY event_time, seq LIMIT $8)`;
+
+/** The statements of monthSqlText, made once each. */
+const monthSql = new Map<string, string>();
+function monthSqlFor(segments: number, month: number): string {
+  const key = `${segments}/${month}`;
+  let text = monthSql.get(key);
+  if (text === undefined) monthSql.set(key, (text = monthSqlText(segments, month)));
+  return text;
+}
 
 /** How long a reading of which months have partitions is used. */
 export const REFRESH_MS = 30_000;
