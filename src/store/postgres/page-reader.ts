@@ -86,7 +86,7 @@ function monthSqlFor(segments: number, month: number): string {
 }
 
 /** How long a reading of which months have partitions is used. */
-export const REFRESH_MS = 30_000;
+const REFRESH_MS = 30_000;
 
 /** PostgreSQL's code for a table that does not exist. */
 const UNDEFINED_TABLE = '42P01';
