@@ -1,6 +1,8 @@
 /** `logwarden seed --tenant ID --entries N` — fill a tenant with synthetic entries, fast. */
 import type { Command } from 'commander';
+import { cliActor } from '../admin/actor.ts';
 import { DEFAULT_DEMO_DAYS, DEFAULT_DEMO_SEED, generateDemoEntries } from '../demo/demo-data.ts';
+import { requireSeedableTenant } from '../demo/demo-tenant.ts';
 import type { NewEntry } from '../logs/entry.ts';
 import { GONG_LOG_TYPES } from '../logs/log-types.ts';
 import { formatEventTime } from '../logs/time.ts';
@@ -59,7 +61,9 @@ export function registerSeed(program: Command, clock: () => number = Date.now): 
         "fill a tenant with realistic synthetic entries of all five log types (one company's users, calls, " +
           'play sessions, admin changes with some impersonation, outside viewers of shared calls), spread over ' +
           'the last D days with more activity in working hours. Deterministic: with --until given, the same ' +
-          '--seed, --entries, --days and --until always give the same entries, so a second run stores nothing new.',
+          '--seed, --entries, --days and --until always give the same entries, so a second run stores nothing new. ' +
+          'Only into a tenant of its own: one holding nothing but its admin trail, which seed marks a demo tenant ' +
+          '(`tenant.demo` in the trail), or a demo tenant already; a tenant with real entries is refused, nothing written.',
       )
       .requiredOption('--tenant <id>', 'the tenant to fill')
       .requiredOption('--entries <n>', 'how many entries to generate')
@@ -90,6 +94,7 @@ export function registerSeed(program: Command, clock: () => number = Date.now): 
           if (err instanceof RangeError) throw new UsageError(`--until and --days: ${err.message}`);
           throw err;
         }
+        await requireSeedableTenant(store, opts.tenant, cliActor(), clock);
         const started = performance.now();
         const { stored, duplicates } = await appendInBatches(store, opts.tenant, source, entries);
         const seconds = (performance.now() - started) / 1000;

@@ -7,7 +7,7 @@
  * but its admin trail; the server then records the act `tenant.demo` in that trail. Any other
  * store is refused, with nothing written.
  */
-import { SERVER_ACTOR } from '../admin/actor.ts';
+import { type Actor, SERVER_ACTOR } from '../admin/actor.ts';
 import { recordAdminAct } from '../admin/trail.ts';
 import { CodedError } from '../errors.ts';
 import { ADMIN_LOG_TYPE } from '../logs/log-types.ts';
@@ -52,10 +52,7 @@ export async function demoTenant(store: Store, firstStart: string | undefined, w
   for (const t of tenants) {
     if (t.name === FIRST_TENANT_NAME && (await isDemoTenant(store, t.id))) return t.id;
   }
-  if (firstStart !== undefined && (await store.logTypes(firstStart)).every((type) => type === ADMIN_LOG_TYPE)) {
-    await recordAdminAct(store, firstStart, { action: 'tenant.demo', actor: SERVER_ACTOR, target: null, before: null, after: { demo: true } }, clock);
-    return firstStart;
-  }
+  if (firstStart !== undefined && (await markIfUnused(store, firstStart, SERVER_ACTOR, clock))) return firstStart;
   const which =
     tenants.length === 1
       ? `its tenant ${tenants[0]!.id} ('${tenants[0]!.name}') is not a demo tenant`
@@ -67,5 +64,40 @@ export async function demoTenant(store: Store, firstStart: string | undefined, w
       'own: a new --data-dir (or another --database-url); to serve this store, start without --demo. A demo tenant is one ' +
       'that `serve --demo` created on an empty store (its admin trail records `tenant.demo`); a demo store made by an ' +
       'earlier logwarden has no such record and is refused too: if it holds nothing but demo data, delete it and start the demo again.',
+  );
+}
+
+/** Marks the tenant a demo tenant when it holds nothing but its admin trail; says whether it did. */
+async function markIfUnused(store: Store, tenantId: string, actor: Actor, clock: () => number): Promise<boolean> {
+  if (!(await store.logTypes(tenantId)).every((type) => type === ADMIN_LOG_TYPE)) return false;
+  await recordAdminAct(store, tenantId, { action: 'tenant.demo', actor, target: null, before: null, after: { demo: true } }, clock);
+  return true;
+}
+
+/** Raised when `seed` is pointed at a tenant that holds real entries: nothing was written. */
+export class SeedRefusedError extends CodedError {
+  // The tenant named is the wrong one for synthetic entries: the call is wrong (exit 2).
+  override readonly code = 'usage';
+  constructor(message: string) {
+    super(message);
+    this.name = 'SeedRefusedError';
+  }
+}
+
+/**
+ * Makes sure `seed` may write synthetic entries into the tenant: a demo tenant (its admin trail
+ * records `tenant.demo`, by `serve --demo` or an earlier `seed`), or one that holds nothing but
+ * its admin trail, which is marked a demo tenant now (the act names `actor`). Any other tenant
+ * holds real entries, among which synthetic ones could never be told apart or taken out (the
+ * tenant's verifiable log signs them): SeedRefusedError, with nothing written.
+ */
+export async function requireSeedableTenant(store: Store, tenantId: string, actor: Actor, clock: () => number): Promise<void> {
+  if (await isDemoTenant(store, tenantId)) return;
+  if (await markIfUnused(store, tenantId, actor, clock)) return;
+  throw new SeedRefusedError(
+    `seed refused: tenant ${tenantId} holds entries of its own and is not a demo tenant. Synthetic entries written ` +
+      'into it could never be told apart from its real ones or taken out of its audit log (its verifiable log signs them). ' +
+      'Nothing was written. Seed a tenant of its own instead: `logwarden tenants create --name NAME` makes one, and seed marks ' +
+      'it a demo tenant (its admin trail records `tenant.demo`) before its first entry, so that later seeds may add to it.',
   );
 }

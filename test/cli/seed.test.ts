@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { generateDemoEntries } from '../../src/demo/demo-data.ts';
-import { GONG_LOG_TYPES } from '../../src/logs/log-types.ts';
+import { isDemoTenant } from '../../src/demo/demo-tenant.ts';
+import { entryKey } from '../../src/logs/entry.ts';
+import { ADMIN_LOG_TYPE, GONG_LOG_TYPES } from '../../src/logs/log-types.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
 import { runCli } from '../support/cli.ts';
 import { entriesOf } from '../support/page-entries.ts';
@@ -143,6 +145,45 @@ describe('logwarden seed', () => {
       assert.equal(
         totals.reduce((a, b) => a + b, 0),
         800,
+      );
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('marks the tenant it seeds a demo tenant; refuses a tenant with entries of its own, writing nothing', async () => {
+    const real = '4444444444';
+    const body = `{"userId":"7","eventTime":"2026-02-28T10:00:00.000Z","logRecord":{"real":true}}`;
+    const setup = openSqliteStore({ dataDir: dir });
+    await setup.createTenant({ id: real, name: 'Real' });
+    await setup.append(real, [{ logType: 'AccessLog', eventTimeMs: Date.parse('2026-02-28T10:00:00Z'), body, key: entryKey('AccessLog', body) }]);
+    await setup.close();
+
+    const r = await logwarden(['seed', '--tenant', real, '--entries', '10', '--days', '2', '--until', until, '--data-dir', dir]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(
+      r.stderr,
+      /^logwarden: seed refused: tenant 4444444444 holds entries of its own and is not a demo tenant\. .*Nothing was written\. .*tenants create --name NAME/,
+    );
+    assert.equal(r.stdout, '');
+
+    const store = openSqliteStore({ dataDir: dir });
+    try {
+      const range = { fromMs: 0, toMs: null };
+      assert.deepEqual(
+        entriesOf(await store.firstPage({ tenantId: real, logType: 'AccessLog', ...range }, 10)).map((e) => e.body),
+        [body],
+      );
+      assert.deepEqual(await store.logTypes(real), ['AccessLog'], 'no entry of any other type, no admin act');
+      assert.equal(await isDemoTenant(store, real), false);
+      // The tenant seeded above was marked before its first entry, by the operator at the command line.
+      assert.equal(await isDemoTenant(store, tenant), true);
+      const trail = entriesOf(await store.firstPage({ tenantId: tenant, logType: ADMIN_LOG_TYPE, ...range }, 10)).map(
+        (e) => JSON.parse(e.body) as { logRecord: { action: string; actor: { kind: string } } },
+      );
+      assert.deepEqual(
+        trail.map((e) => [e.logRecord.action, e.logRecord.actor.kind]),
+        [['tenant.demo', 'cli']],
       );
     } finally {
       await store.close();
