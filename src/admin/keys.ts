@@ -2,8 +2,8 @@
  * Administrative acts on access keys, each written to the key's tenant's admin trail. The
  * trail names the key and its scopes, never its secret nor the secret's hash.
  */
-import { type IssuedKey, issueAccessKey } from '../service/access-keys.ts';
-import type { AccessKeyRecord, Scope, Store } from '../store/store.ts';
+import { type IssuedKey, issueAccessKey, issueFirstAccessKey } from '../service/access-keys.ts';
+import type { AccessKeyRecord, Scope, Store, TrailOf } from '../store/store.ts';
 import type { Actor } from './actor.ts';
 import { actTrail } from './trail.ts';
 
@@ -16,22 +16,33 @@ export async function createKeyAct(
   preset?: { accessKey: string; secret: string },
 ): Promise<IssuedKey> {
   // The key and its trail entry in one transaction.
-  return issueAccessKey(
-    store,
-    tenantId,
-    scopes,
-    preset,
-    actTrail(
-      (k) => k.tenantId,
-      (_, k) => ({
-        action: 'key.created',
-        actor,
-        target: { accessKey: k.accessKey },
-        before: null,
-        after: { accessKey: k.accessKey, scopes: [...k.scopes] },
-      }),
-      clock,
-    ),
+  return issueAccessKey(store, tenantId, scopes, preset, keyCreatedTrail(actor, clock));
+}
+
+/** Like createKeyAct, but only as the tenant's first key: undefined (no key, no act) when it has one. */
+export async function createFirstKeyAct(
+  store: Store,
+  tenantId: string,
+  scopes: readonly Scope[],
+  actor: Actor,
+  clock: () => number,
+  preset?: { accessKey: string; secret: string },
+): Promise<IssuedKey | undefined> {
+  return issueFirstAccessKey(store, tenantId, scopes, preset, keyCreatedTrail(actor, clock));
+}
+
+/** The trail entry of a key's creation: the key and its scopes. */
+function keyCreatedTrail(actor: Actor, clock: () => number): TrailOf<AccessKeyRecord> {
+  return actTrail<AccessKeyRecord>(
+    (k) => k.tenantId,
+    (_, k) => ({
+      action: 'key.created',
+      actor,
+      target: { accessKey: k.accessKey },
+      before: null,
+      after: { accessKey: k.accessKey, scopes: [...k.scopes] },
+    }),
+    clock,
   );
 }
 

@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import { SERVER_ACTOR } from '../admin/actor.ts';
 import type { KeptRetention } from '../admin/gong-retention.ts';
-import { createKeyAct } from '../admin/keys.ts';
+import { createFirstKeyAct } from '../admin/keys.ts';
 import { completePurgeTrail, recordPurgeRun } from '../admin/purge-trail.ts';
 import { createTenantAct } from '../admin/tenants.ts';
 import type { Config } from '../config.ts';
@@ -62,12 +62,15 @@ async function firstTenant(store: Store, clock: () => number): Promise<string | 
   return undefined;
 }
 
-/** The first tenant's read+write key, so a newcomer can query at once (in its admin trail). */
-async function firstKey(store: Store, tenantId: string, config: Config, clock: () => number): Promise<Bootstrap> {
+/**
+ * The first tenant's read+write key, so a newcomer can query at once (in its admin trail).
+ * Undefined when the tenant has a key by now: another start at the same time made it.
+ */
+async function firstKey(store: Store, tenantId: string, config: Config, clock: () => number): Promise<Bootstrap | undefined> {
   const preset =
     config.bootstrapAccessKey && config.bootstrapSecret ? { accessKey: config.bootstrapAccessKey, secret: config.bootstrapSecret } : undefined;
-  const key = await createKeyAct(store, tenantId, ['api:logs:read', 'api:logs:write'], SERVER_ACTOR, clock, preset);
-  return { tenantId, key, preset: preset !== undefined };
+  const key = await createFirstKeyAct(store, tenantId, ['api:logs:read', 'api:logs:write'], SERVER_ACTOR, clock, preset);
+  return key && { tenantId, key, preset: preset !== undefined };
 }
 
 export interface Prepared {

@@ -27,6 +27,20 @@ export async function issueAccessKey(
   return { accessKey, secret, tenant: tenantId, scopes };
 }
 
+/** Like issueAccessKey, but only as the tenant's first key (Store.createFirstAccessKey): undefined when it has one. */
+export async function issueFirstAccessKey(
+  store: Store,
+  tenantId: string,
+  scopes: readonly Scope[],
+  preset?: { accessKey: string; secret: string },
+  trail?: TrailOf<AccessKeyRecord>,
+): Promise<IssuedKey | undefined> {
+  const accessKey = preset?.accessKey ?? newAccessKeyId();
+  const secret = preset?.secret ?? newSecret();
+  const made = await store.createFirstAccessKey({ accessKey, tenantId, secretHash: hashSecret(secret), scopes }, trail);
+  return made && { accessKey, secret, tenant: tenantId, scopes };
+}
+
 /**
  * Creates a tenant with a fresh numeric id, retrying in the unlikely case of a collision, or
  * with `id` when given; `trail` is written in the same transaction as the tenant.

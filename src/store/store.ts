@@ -298,6 +298,13 @@ export interface Store {
   setTenantLimits(id: string, limits: Partial<TenantLimits>, trail?: TrailOf<Tenant>): Promise<Tenant | undefined>;
 
   createAccessKey(key: NewAccessKey, trail?: TrailOf<AccessKeyRecord>): Promise<AccessKeyRecord>;
+  /**
+   * A tenant's first key: created as createAccessKey does, but only while the tenant has no key
+   * (none ever made, revoked ones included), checked in the same transaction; otherwise nothing
+   * is written and the answer is undefined. First keys made at once (two servers starting on one
+   * store) make one between them.
+   */
+  createFirstAccessKey(key: NewAccessKey, trail?: TrailOf<AccessKeyRecord>): Promise<AccessKeyRecord | undefined>;
   getAccessKey(accessKey: string): Promise<AccessKeyRecord | undefined>;
   listAccessKeys(tenantId: string): Promise<AccessKeyRecord[]>;
   /** Revokes a key; false when no such key exists or it was already revoked. */

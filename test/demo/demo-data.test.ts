@@ -520,12 +520,40 @@ for (const kind of demoStores) {
             (await store.listTenants()).map((t) => t.name),
             ['default'],
           );
-          assert.ok(
-            started.some((s) => s.status === 'fulfilled' && s.value.bootstrap !== undefined),
-            'a key for it, shown by a start',
+          assert.equal(
+            started.filter((s) => s.status === 'fulfilled' && s.value.bootstrap !== undefined).length,
+            1,
+            'a key for it, shown by one start',
           );
+          assert.equal((await store.listAccessKeys((await store.listTenants())[0]!.id)).length, 1);
         } finally {
           for (const s of started) if (s.status === 'fulfilled') await s.value.store.close();
+        }
+      } finally {
+        await dispose();
+      }
+    });
+
+    it('two starts at once on a store whose first start stopped before its key make one key between them', async () => {
+      const { config, dispose } = await kind.make();
+      try {
+        const tenantId = '434343434343434343';
+        const setup = await openStore(config);
+        await setup.createTenant({ id: tenantId, name: 'default' });
+        await setup.close();
+        // Both find the default tenant without a key, so both go on to make it.
+        const started = await Promise.all([prepareStore(config), prepareStore(config)]);
+        try {
+          const shown = started.flatMap((s) => (s.bootstrap ? [s.bootstrap.key.accessKey] : []));
+          assert.equal(shown.length, 1, 'one start shows a key');
+          const keys = await started[0]!.store.listAccessKeys(tenantId);
+          assert.deepEqual(
+            keys.map((k) => k.accessKey),
+            shown,
+          );
+          assert.deepEqual(await trailActions(started[0]!.store, tenantId), ['key.created']);
+        } finally {
+          for (const s of started) await s.store.close();
         }
       } finally {
         await dispose();

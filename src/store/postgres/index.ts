@@ -1017,11 +1017,26 @@ export class PostgresStore implements Store {
   }
 
   async createAccessKey(key: NewAccessKey, trail?: TrailOf<AccessKeyRecord>): Promise<AccessKeyRecord> {
+    return (await this.addKey(key, false, trail))!;
+  }
+
+  async createFirstAccessKey(key: NewAccessKey, trail?: TrailOf<AccessKeyRecord>): Promise<AccessKeyRecord | undefined> {
+    return this.addKey(key, true, trail);
+  }
+
+  /** Adds a key, under the tenant's row lock (with `first`, only when the tenant has none yet). */
+  private async addKey(key: NewAccessKey, first: boolean, trail?: TrailOf<AccessKeyRecord>): Promise<AccessKeyRecord | undefined> {
     const tid = await this.requireTid(key.tenantId);
-    return (await this.recorded(
+    return this.recorded(
       (k) => k.tenantId,
       async (client, lockTenant) => {
         await lockTenant(tid);
+        if (first) {
+          // The tenant's row, locked whether or not the act is recorded (lockTenant locks it only
+          // then): first keys made at once wait on each other, and the later one sees the earlier.
+          await client.query('SELECT FROM entry_seqs WHERE tid = $1 FOR UPDATE', [tid]);
+          if ((await client.query('SELECT 1 FROM access_keys WHERE tid = $1 LIMIT 1', [tid])).rowCount !== 0) return undefined;
+        }
         await client.query('INSERT INTO access_keys (access_key, tid, secret_hash, scopes, created_at) VALUES ($1, $2, $3, $4, $5)', [
           key.accessKey,
           tid,
@@ -1035,7 +1050,7 @@ export class PostgresStore implements Store {
         return { before: undefined, after, result: after };
       },
       trail,
-    ))!;
+    );
   }
 
   private async keyRecord(db: Pick<pg.Pool, 'query'>, accessKey: string): Promise<AccessKeyRecord | undefined> {

@@ -302,6 +302,7 @@ export class SqliteStore implements Store {
       addKey: db.prepare<[string, number, Buffer, string, string]>(
         'INSERT INTO access_keys (access_key, tid, secret_hash, scopes, created_at) VALUES (?, ?, ?, ?, ?)',
       ),
+      anyKeyOf: db.prepare<[number], { one: number }>('SELECT 1 AS one FROM access_keys WHERE tid = ? LIMIT 1'),
       key: db.prepare<[string], KeyRow>(
         `SELECT k.access_key, t.id AS tenant_id, k.secret_hash, k.scopes, k.created_at, k.revoked_at, k.last_used_at, k.uses_recorded_since
          FROM access_keys k JOIN tenants t ON t.tid = k.tid WHERE k.access_key = ?`,
@@ -694,17 +695,27 @@ export class SqliteStore implements Store {
   }
 
   async createAccessKey(key: NewAccessKey, trail?: TrailOf<AccessKeyRecord>): Promise<AccessKeyRecord> {
+    return this.addKey(key, false, trail)!;
+  }
+
+  async createFirstAccessKey(key: NewAccessKey, trail?: TrailOf<AccessKeyRecord>): Promise<AccessKeyRecord | undefined> {
+    return this.addKey(key, true, trail);
+  }
+
+  /** Adds a key in a write transaction (with `first`, only when the tenant has none yet). */
+  private addKey(key: NewAccessKey, first: boolean, trail?: TrailOf<AccessKeyRecord>): AccessKeyRecord | undefined {
     const tid = this.requireTid(key.tenantId);
     this.keys.clear();
     return this.recorded(
       (k) => k.tenantId,
       () => {
+        if (first && this.q.anyKeyOf.get(tid) !== undefined) return undefined;
         this.q.addKey.run(key.accessKey, tid, key.secretHash, JSON.stringify(key.scopes), new Date().toISOString());
         const after = toKey(this.q.key.get(key.accessKey)!);
         return { before: undefined, after, result: after };
       },
       trail,
-    )!;
+    );
   }
 
   async getAccessKey(accessKey: string): Promise<AccessKeyRecord | undefined> {

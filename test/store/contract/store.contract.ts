@@ -5,10 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
+import { actTrail } from '../../../src/admin/trail.ts';
 import { generateDemoEntries } from '../../../src/demo/demo-data.ts';
 import { entryKey, type NewEntry } from '../../../src/logs/entry.ts';
+import { ADMIN_LOG_TYPE } from '../../../src/logs/log-types.ts';
 import { formatEventTime } from '../../../src/logs/time.ts';
 import {
+  type AccessKeyRecord,
   type Checkpoint,
   CorruptEntryError,
   CorruptSegmentError,
@@ -1176,6 +1179,40 @@ export function runStoreContract({ name, create, skip, verifiableLog, transferSo
         assert.equal(await store.revokeAccessKey('LWEEEE'), true);
         assert.notEqual((await store.getAccessKey('LWEEEE'))?.revokedAt, null);
         assert.notEqual((await other.getAccessKey('LWEEEE'))?.revokedAt, null);
+      });
+
+      it('makes a first key only while the tenant has none: one between stores making it at once, none after a revoked one', async () => {
+        const other = await open();
+        // A third of them recorded in the admin trail, as a first start does.
+        const trail = actTrail<AccessKeyRecord>(
+          (k) => k.tenantId,
+          (_, k) => ({ action: 'key.created', actor: { kind: 'server' }, target: { accessKey: k.accessKey }, before: null, after: {} }),
+          () => T0,
+        );
+        const first = (s: Store, i: number) =>
+          s.createFirstAccessKey(
+            { accessKey: `LWF${i}`, tenantId: TENANT, secretHash: hash(i), scopes: ['api:logs:read'] },
+            i % 3 === 2 ? trail : undefined,
+          );
+        const made = await Promise.all(Array.from({ length: 12 }, (_, i) => first(i % 2 === 0 ? store : other, i)));
+        assert.equal(made.filter((k) => k !== undefined).length, 1, `one key made: ${made.map((k) => k?.accessKey).join(', ')}`);
+        const key = made.find((k) => k !== undefined)!;
+        assert.deepEqual(
+          (await store.listAccessKeys(TENANT)).map((k) => k.accessKey),
+          [key.accessKey],
+        );
+        assert.equal(
+          (await store.firstPage(q(ADMIN_LOG_TYPE, 0, null), 10)).total,
+          Number(key.accessKey.slice(3)) % 3 === 2 ? 1 : 0,
+          'an act only for the key made',
+        );
+
+        assert.equal(await other.revokeAccessKey(key.accessKey), true);
+        assert.equal(await store.createFirstAccessKey({ accessKey: 'LWF9', tenantId: TENANT, secretHash: hash(9), scopes: [] }), undefined);
+        assert.equal(await store.getAccessKey('LWF9'), undefined);
+        await store.createTenant({ id: OTHER, name: 'Other' });
+        assert.equal((await other.createFirstAccessKey({ accessKey: 'LWF8', tenantId: OTHER, secretHash: hash(8), scopes: [] }))?.tenantId, OTHER);
+        await assert.rejects(store.createFirstAccessKey({ accessKey: 'LWF7', tenantId: '404', secretHash: hash(7), scopes: [] }));
       });
 
       it('refuses a key for an unknown tenant, and a second key of the same name', async () => {
