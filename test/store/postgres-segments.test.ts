@@ -590,20 +590,21 @@ describe('postgres store: segments', { skip }, () => {
   });
 
   it('seals a backlog of entries of a megabyte each a bounded share at a time, within a small heap', { timeout: 300_000 }, async () => {
-    // 400 MiB of hot entries of one type: read in one step, they did not fit a 200 MiB heap.
+    // 160 MiB of hot entries of one type: read in one step (as text), they do not fit a 140 MiB
+    // heap; a sealing step reads at most 64 MiB.
     const script = `
       import { openPostgresStore } from ${JSON.stringify(runnable(new URL('../../src/store/postgres/index.ts', import.meta.url)))};
       import { makeEntry } from ${JSON.stringify(runnable(new URL('./contract/store.contract.ts', import.meta.url)))};
       const store = await openPostgresStore({ url: ${JSON.stringify(url)}, poolSize: 2, sealAgeMs: 0, sealIntervalMs: 3_600_000 });
       await store.createTenant({ id: '1', name: 'a' });
       const text = 'x'.repeat(1024 * 1024);
-      for (let b = 0; b < 40; b++) {
+      for (let b = 0; b < 16; b++) {
         await store.append('1', Array.from({ length: 10 }, (_, i) => makeEntry('AccessLog', Date.UTC(2026, 0, 1) + (b * 10 + i) * 1000, '{"n":' + (b * 10 + i) + ',"s":"' + text + '"}')));
       }
       await store.settle();
       await store.close();
     `;
-    const child = spawn(process.execPath, ['--max-old-space-size=200', ...LOADER_ARGS, '--input-type=module', '-e', script], {
+    const child = spawn(process.execPath, ['--max-old-space-size=140', ...LOADER_ARGS, '--input-type=module', '-e', script], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';
@@ -613,7 +614,7 @@ describe('postgres store: segments', { skip }, () => {
     assert.equal(await hotRows(), 0);
     const store = await open({ noSealer: true });
     const page = await store.firstPage({ tenantId: '1', logType: 'AccessLog', fromMs: 0, toMs: null }, 1);
-    assert.equal(page.total, 400);
+    assert.equal(page.total, 160);
     assert.match(entriesOf(page)[0]!.body, /^\{"eventTime":"2026-01-01T00:00:00.000Z","logRecord":\{"n":0,"s":"x{1048576}"\}\}$/);
   });
 
