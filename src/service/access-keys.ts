@@ -1,6 +1,6 @@
 /** Issuing access keys and creating tenants in a store, with ids and secrets from ../logs/access-keys.ts. */
 import { hashSecret, newAccessKeyId, newSecret, newTenantId } from '../logs/access-keys.ts';
-import type { AccessKeyRecord, Scope, Store, Tenant, TrailOf } from '../store/store.ts';
+import type { AccessKeyRecord, NewAccessKey, Scope, Store, Tenant, TrailOf } from '../store/store.ts';
 
 export interface IssuedKey {
   readonly accessKey: string;
@@ -21,10 +21,7 @@ export async function issueAccessKey(
   preset?: { accessKey: string; secret: string },
   trail?: TrailOf<AccessKeyRecord>,
 ): Promise<IssuedKey> {
-  const accessKey = preset?.accessKey ?? newAccessKeyId();
-  const secret = preset?.secret ?? newSecret();
-  await store.createAccessKey({ accessKey, tenantId, secretHash: hashSecret(secret), scopes }, trail);
-  return { accessKey, secret, tenant: tenantId, scopes };
+  return (await issue((key) => store.createAccessKey(key, trail), tenantId, scopes, preset))!;
 }
 
 /** Like issueAccessKey, but only as the tenant's first key (Store.createFirstAccessKey): undefined when it has one. */
@@ -35,9 +32,19 @@ export async function issueFirstAccessKey(
   preset?: { accessKey: string; secret: string },
   trail?: TrailOf<AccessKeyRecord>,
 ): Promise<IssuedKey | undefined> {
+  return issue((key) => store.createFirstAccessKey(key, trail), tenantId, scopes, preset);
+}
+
+/** A key id and secret (or the preset ones), stored by `create` as the secret's hash; undefined when `create` stored nothing. */
+async function issue(
+  create: (key: NewAccessKey) => Promise<AccessKeyRecord | undefined>,
+  tenantId: string,
+  scopes: readonly Scope[],
+  preset: { accessKey: string; secret: string } | undefined,
+): Promise<IssuedKey | undefined> {
   const accessKey = preset?.accessKey ?? newAccessKeyId();
   const secret = preset?.secret ?? newSecret();
-  const made = await store.createFirstAccessKey({ accessKey, tenantId, secretHash: hashSecret(secret), scopes }, trail);
+  const made = await create({ accessKey, tenantId, secretHash: hashSecret(secret), scopes });
   return made && { accessKey, secret, tenant: tenantId, scopes };
 }
 
