@@ -41,6 +41,8 @@ export interface NewEntry {
   readonly key: Buffer;
   /** SHA-256 of `body`, when already computed (the entry's leaf then takes it instead of hashing again). */
   readonly digest?: Uint8Array;
+  /** `body` in UTF-8, when at hand (a store may take them instead of encoding the body again). */
+  readonly bodyBytes?: Uint8Array;
 }
 
 /** A problem with one field of one entry; `field` is the path relative to the entry. */

@@ -8,10 +8,11 @@
  * repeated failures, are parsed on the calling thread.
  */
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
-import { ENTRY_KEY_BYTES, type NewEntry } from '../logs/entry.ts';
+import type { Worker } from 'node:worker_threads';
+import type { NewEntry } from '../logs/entry.ts';
 import type { LogTypes } from '../logs/log-types.ts';
-import { HASH_SIZE } from '../tlog/hash.ts';
+import { type PackedArrays, PackedEntries } from '../logs/packed-entries.ts';
+import { startWorker } from '../worker-thread.ts';
 
 /** Smaller bodies are parsed where they are: the round trip would cost more than it saves. */
 export const OFF_THREAD_MIN_BYTES = 256 * 1024;
@@ -23,54 +24,14 @@ export interface ParseJob {
   readonly writable: readonly string[];
 }
 
-/** A batch's entries packed: per entry its time, key, wire-text digest and the end of its text in `text`. */
-export interface PackedBatch {
-  readonly logType: string;
-  readonly times: Float64Array;
-  readonly keys: Uint8Array;
-  readonly digests: Uint8Array;
-  readonly text: Uint8Array;
-  readonly ends: Uint32Array;
-}
-
 export interface ParseReply {
   readonly id: number;
-  readonly batch: PackedBatch | undefined;
-}
-
-/** The entries of a packed batch, each made when the store asks for it (so that its garbage dies young). */
-function* unpack(p: PackedBatch): Generator<NewEntry> {
-  const text = Buffer.from(p.text.buffer, p.text.byteOffset, p.text.byteLength);
-  const keys = Buffer.from(p.keys.buffer, p.keys.byteOffset, p.keys.byteLength);
-  let start = 0;
-  for (let i = 0; i < p.ends.length; i++) {
-    const end = p.ends[i]!;
-    yield {
-      logType: p.logType,
-      eventTimeMs: p.times[i]!,
-      body: text.toString('utf8', start, end),
-      key: keys.subarray(i * ENTRY_KEY_BYTES, (i + 1) * ENTRY_KEY_BYTES),
-      digest: p.digests.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE),
-    };
-    start = end;
-  }
+  readonly batch: PackedArrays | undefined;
 }
 
 interface Thread {
   readonly worker: Worker;
-  readonly pending: Map<number, (batch: PackedBatch | undefined) => void>;
-}
-
-/**
- * The worker, from the compiled `.js` beside this module; run from sources (`.ts`, through
- * tsx: tests, `bench/`), the worker registers tsx itself before loading its module, as
- * Node 20 does not pass the loader to workers.
- */
-function startWorker(): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./batch-parse-worker.js', import.meta.url));
-  const api = import.meta.resolve('tsx/esm/api');
-  const entry = new URL('./batch-parse-worker.ts', import.meta.url).href;
-  return new Worker(`import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`, { eval: true });
+  readonly pending: Map<number, (batch: PackedArrays | undefined) => void>;
 }
 
 /** After this many workers failed, batches are parsed on the calling thread for good. */
@@ -93,7 +54,7 @@ class BatchParsePool {
     if (!thread) return Promise.resolve(undefined);
     const id = this.nextId++;
     return new Promise((resolve) => {
-      thread.pending.set(id, (batch) => resolve(batch ? unpack(batch) : undefined));
+      thread.pending.set(id, (batch) => resolve(batch ? new PackedEntries(batch) : undefined));
       if (thread.pending.size === 1) thread.worker.ref();
       // A copy of the body's bytes is moved to the worker: the body stays the caller's, for
       // parsing here if need be (and a view's whole backing store is never sent).
@@ -117,7 +78,7 @@ class BatchParsePool {
   }
 
   private start(): Thread {
-    const worker = startWorker();
+    const worker = startWorker(import.meta.url, 'batch-parse-worker');
     worker.unref();
     const thread: Thread = { worker, pending: new Map() };
     worker.on('message', (reply: ParseReply) => {

@@ -14,6 +14,7 @@ import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { NewEntry } from '../../logs/entry.ts';
+import { PackedEntries } from '../../logs/packed-entries.ts';
 import { BUCKET_MS, BucketTally, overlappingBuckets, planCount } from '../count-plan.ts';
 import { LogWitness, WITNESS_FILE } from '../log-witness.ts';
 import { EMPTY_PAGE } from '../page.ts';
@@ -59,6 +60,7 @@ import { LOG_SIGNING_SECRET, LogKeys, newSigningSecret, newStoreId, PREFIX_KEY_R
 import { type LeafRecord, leafRecordOf } from '../tree-leaf-records.ts';
 import { reportTreeProgress, type TreeOptions } from '../tree-upgrade.ts';
 import { countPosted, userHourlyTallies, userPage, wholeHours } from '../user-filter.ts';
+import { AppendThread, type AppendThreadOptions } from './append-thread.ts';
 import { prepareDataDir } from './data-dir.ts';
 import { type HotRowCheck, hotRowCheck } from './hot-rows.ts';
 import { migrate, SCHEMA_VERSION } from './migrations.ts';
@@ -143,11 +145,13 @@ export interface SqliteStoreOptions extends TreeOptions {
   onBackgroundError?: BackgroundErrorReporter;
   /** Told when opening upgrades the schema of a store made before (default: a line on stderr). */
   onSchemaUpgrade?: SchemaUpgradeReporter;
+  /** Store every batch on the calling thread, none on a thread of its own (append-thread.ts). */
+  noAppendThread?: boolean;
 }
 
-export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
-  prepareDataDir(options.dataDir, DATABASE_FILE, [OLD_BLOCK_FILE, WITNESS_FILE]);
-  const db = new Database(join(options.dataDir, DATABASE_FILE));
+/** A connection to the database file as every writer of the store uses it. */
+function openDatabase(file: string): Database.Database {
+  const db = new Database(file);
   try {
     // Takes effect only while the file is new: the sealer hands the pages that sealing frees
     // back to the file system (a file made before keeps its pages and reuses them).
@@ -157,10 +161,37 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
     db.pragma('busy_timeout = 10000');
     db.pragma('foreign_keys = ON');
     db.pragma('cache_size = -65536');
+    return db;
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
+export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
+  prepareDataDir(options.dataDir, DATABASE_FILE, [OLD_BLOCK_FILE, WITNESS_FILE]);
+  const db = openDatabase(join(options.dataDir, DATABASE_FILE));
+  try {
     migrate(db, options.onSchemaUpgrade ?? reportSchemaUpgrade);
     // Page blocks are gone from the schema once it is upgraded; so goes their file.
     rmSync(join(options.dataDir, OLD_BLOCK_FILE), { force: true });
     return new SqliteStore(db, options);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
+/**
+ * The store of an append thread (append-thread-worker.ts): a second connection to a database
+ * that the calling thread's store opened (and upgraded) already, with no background work.
+ */
+export function openSqliteStoreThread(options: AppendThreadOptions, report: BackgroundErrorReporter): SqliteStore {
+  const db = openDatabase(options.file);
+  try {
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version !== SCHEMA_VERSION) throw new StoreInconsistencyError(`the store's schema is version ${version}, not ${SCHEMA_VERSION}`);
+    return new SqliteStore(db, { log: options.log, witnessDir: options.witnessDir, noSealer: true, noAppendThread: true, onBackgroundError: report });
   } catch (err) {
     db.close();
     throw err;
@@ -225,6 +256,9 @@ export class SqliteStore implements Store {
   private readonly purger: SqlitePurge;
   /** Log type names by number, for leaf texts. */
   private readonly typeNames = new Map<number, string>();
+  /** Where large parsed batches are stored (none read-only, in memory, or on that thread itself). */
+  private readonly appender: AppendThread | null;
+  private storedOnThread = 0;
 
   constructor(
     private readonly db: Database.Database,
@@ -271,8 +305,9 @@ export class SqliteStore implements Store {
       typeIdOf: db.prepare<[string], { type_id: number }>('SELECT type_id FROM log_types WHERE name = ?'),
       addType: db.prepare<[string]>('INSERT OR IGNORE INTO log_types (name) VALUES (?)'),
       // The key column predates entry_keys and stays empty (migrations.ts, version 4).
-      insert: db.prepare<[number, number, number, string, number]>(
-        "INSERT INTO entries (tid, type_id, event_time, key, body, stored_at) VALUES (?, ?, ?, X'', ?, ?)",
+      // The text as a string, or as its UTF-8 bytes (kept as text all the same).
+      insert: db.prepare<[number, number, number, string | Uint8Array, number]>(
+        "INSERT INTO entries (tid, type_id, event_time, key, body, stored_at) VALUES (?, ?, ?, X'', CAST(? AS TEXT), ?)",
       ),
       addCount: db.prepare<[number, number, number, number]>(
         `INSERT INTO entry_counts (tid, type_id, hour, n) VALUES (?, ?, ?, ?)
@@ -377,6 +412,10 @@ export class SqliteStore implements Store {
       this.witness,
       (err) => report(new Error(`the witness of the signed checkpoints (log-witness.db) could not be written: ${err.message}`), false),
     );
+    this.appender =
+      db.readonly || db.memory || options.noAppendThread
+        ? null
+        : new AppendThread({ file: db.name, log: options.log, witnessDir: options.witnessDir ?? dirname(db.name) }, report);
     this.retention = new SqliteRetention(db);
     this.purger = new SqlitePurge(db, this.segments, this.tree, this.retention);
     this.sealing = options.noSealer !== true;
@@ -415,6 +454,11 @@ export class SqliteStore implements Store {
     return this.sealer.settle();
   }
 
+  /** Batches stored on the append thread so far (for tests). */
+  get threadAppends(): number {
+    return this.storedOnThread;
+  }
+
   /** The last failure of the background sealing, if its latest attempt failed. */
   get backgroundError(): unknown {
     return this.sealer.lastError;
@@ -451,6 +495,7 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    await this.appender?.close();
     this.sealer.stop();
     if (this.db.open) this.db.close();
     this.witness?.close();
@@ -484,7 +529,22 @@ export class SqliteStore implements Store {
 
   async append(tenantId: string, entries: Iterable<NewEntry>): Promise<AppendResult> {
     const tid = this.requireTid(tenantId);
-    return this.writing(() => this.appendRows(tid, tenantId, entries));
+    const storedAt = this.now();
+    if (entries instanceof PackedEntries && this.appender?.usable) {
+      // Stored on the append thread while this one serves other requests; here if it cannot answer.
+      const done = await this.appender.append(tenantId, entries.arrays, storedAt);
+      if (done) {
+        this.storedOnThread++;
+        return done;
+      }
+    }
+    return this.writing(() => this.appendRows(tid, tenantId, entries, storedAt));
+  }
+
+  /** On the append thread (append-thread-worker.ts): stores a batch on this connection, now. */
+  appendHere(tenantId: string, entries: Iterable<NewEntry>, storedAt: number): AppendResult {
+    const tid = this.requireTid(tenantId);
+    return this.writing(() => this.appendRows(tid, tenantId, entries, storedAt));
   }
 
   /** Runs `fn` in an immediate write transaction; on a rollback, forgets what it cached of it. */
@@ -507,17 +567,16 @@ export class SqliteStore implements Store {
   }
 
   /** Inside a write transaction: stores the new entries of a batch with their leaves. */
-  private appendRows(tid: number, tenantId: string, entries: Iterable<NewEntry>): AppendResult {
+  private appendRows(tid: number, tenantId: string, entries: Iterable<NewEntry>, storedAt = this.now()): AppendResult {
     let accepted = 0;
     let duplicates = 0;
     const tally = new BucketTally();
-    const storedAt = this.now();
     const leaves: LeafRecord[] = [];
     const seqs: number[] = [];
     for (const e of entries) {
       const typeId = this.typeId(e.logType, true)!;
       if (this.q.addEntryKey.run(tid, e.eventTimeMs, e.key.subarray(0, KEY_BYTES)).changes === 1) {
-        seqs.push(Number(this.q.insert.run(tid, typeId, e.eventTimeMs, e.body, storedAt).lastInsertRowid));
+        seqs.push(Number(this.q.insert.run(tid, typeId, e.eventTimeMs, e.bodyBytes ?? e.body, storedAt).lastInsertRowid));
         leaves.push(leafRecordOf(typeId, e));
         accepted++;
         tally.add(typeId, e.eventTimeMs);

@@ -1,0 +1,165 @@
+/**
+ * Large batches stored on a thread of their own. Storing a batch of thousands of entries is
+ * one synchronous transaction (about 13 µs an entry); on the thread that serves requests it
+ * held every request meanwhile, including the next batches' bodies, which then waited to be
+ * read and parsed until it ended. Here the thread that serves requests hands a batch already
+ * parsed (logs/packed-entries.ts: shared memory, nothing copied) to a thread with its own
+ * connection to the same database (append-thread-worker.ts), and goes on reading while it is
+ * stored. To the database that thread is one more writer, as another process sharing the file
+ * is: SQLite serialises the writes, and the tree, the signed checkpoints and the witness are
+ * written in its transaction as they would be here.
+ *
+ * The thread answers each batch with the store's result or its error. A thread that cannot
+ * start or stops leaves its batches unanswered: they are stored on the calling thread instead,
+ * where any of their entries the thread had committed are known duplicates (idempotency keys),
+ * so nothing is lost or stored twice. After repeated failures batches stay on the calling thread.
+ */
+import type { Worker } from 'node:worker_threads';
+import Database from 'better-sqlite3';
+import type { PackedArrays } from '../../logs/packed-entries.ts';
+import { startWorker } from '../../worker-thread.ts';
+import type { AppendResult, BackgroundErrorReporter } from '../store.ts';
+import { StoreInconsistencyError, StoreRolledBackError, UnknownTenantError } from '../store.ts';
+import type { LogKeyOptions } from '../tree-keys.ts';
+
+/** How the thread opens the store: what the calling thread's store was opened with. */
+export interface AppendThreadOptions {
+  readonly file: string;
+  readonly log?: LogKeyOptions;
+  readonly witnessDir?: string;
+}
+
+export interface AppendJob {
+  readonly id: number;
+  readonly tenantId: string;
+  readonly entries: PackedArrays;
+  /** When the entries count as stored (the calling store's clock). */
+  readonly storedAt: number;
+}
+
+/** An error as it crosses threads. */
+export interface ThreadError {
+  readonly name: string;
+  readonly message: string;
+  readonly code?: unknown;
+  readonly stack?: string;
+}
+
+export type AppendReply =
+  | { readonly id: number; readonly result: AppendResult }
+  | { readonly id: number; readonly error: ThreadError }
+  | { readonly id: 0; readonly background: ThreadError };
+
+/** After this many threads failed, batches are stored on the calling thread for good. */
+const MAX_FAILURES = 3;
+
+export function threadError(err: unknown): ThreadError {
+  if (!(err instanceof Error)) return { name: 'Error', message: String(err) };
+  return { name: err.name, message: err.message, code: (err as { code?: unknown }).code, stack: err.stack };
+}
+
+/** The error the thread raised, of the class the store's callers look for. */
+export function raised(e: ThreadError): Error {
+  let err: Error;
+  switch (e.name) {
+    case 'SqliteError':
+      err = new Database.SqliteError(e.message, String(e.code));
+      break;
+    case 'UnknownTenantError':
+      err = new UnknownTenantError(e.message.replace(/^unknown tenant /, ''));
+      break;
+    case 'StoreRolledBackError':
+      err = new StoreRolledBackError(e.message);
+      break;
+    case 'StoreInconsistencyError':
+      err = new StoreInconsistencyError(e.message);
+      break;
+    default:
+      err = Object.assign(new Error(e.message), { name: e.name, ...(e.code === undefined ? {} : { code: e.code }) });
+  }
+  if (e.stack) err.stack = e.stack;
+  return err;
+}
+
+export class AppendThread {
+  private worker: Worker | undefined;
+  private readonly pending = new Map<number, { resolve: (r: AppendResult | undefined) => void; reject: (err: Error) => void }>();
+  private nextId = 1;
+  private failures = 0;
+  private closed = false;
+
+  constructor(
+    private readonly options: AppendThreadOptions,
+    private readonly report: BackgroundErrorReporter,
+  ) {}
+
+  get usable(): boolean {
+    return !this.closed && this.failures < MAX_FAILURES;
+  }
+
+  /**
+   * Stores the entries on the thread: its result, its error, or undefined when the thread could
+   * not answer (then the caller stores them itself).
+   */
+  append(tenantId: string, entries: PackedArrays, storedAt: number): Promise<AppendResult | undefined> {
+    const worker = this.usable ? this.start() : undefined;
+    if (!worker) return Promise.resolve(undefined);
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      if (this.pending.size === 1) worker.ref();
+      worker.postMessage({ id, tenantId, entries, storedAt } satisfies AppendJob);
+    });
+  }
+
+  /** Waits for the batches in hand, then stops the thread (its connection closed). */
+  async close(): Promise<void> {
+    this.closed = true;
+    const worker = this.worker;
+    if (!worker) return;
+    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    // Jobs are taken in order: the close message comes after every batch already sent.
+    worker.postMessage({ close: true });
+    worker.ref();
+    await exited;
+  }
+
+  private start(): Worker | undefined {
+    if (this.worker) return this.worker;
+    let worker: Worker;
+    try {
+      worker = startWorker(import.meta.url, 'append-thread-worker', { workerData: this.options });
+    } catch {
+      this.failures++;
+      return undefined;
+    }
+    worker.unref();
+    worker.on('message', (reply: AppendReply) => {
+      if ('background' in reply) {
+        this.report(raised(reply.background), false);
+        return;
+      }
+      const job = this.pending.get(reply.id);
+      this.pending.delete(reply.id);
+      if (this.pending.size === 0) worker.unref();
+      if (!job) return;
+      if ('result' in reply) job.resolve(reply.result);
+      else job.reject(raised(reply.error));
+    });
+    const fail = (err?: Error) => {
+      if (this.worker !== worker) return;
+      this.worker = undefined;
+      if (!this.closed) {
+        this.failures++;
+        if (err) this.report(new Error(`the store's append thread stopped: ${err.message}`), false);
+      }
+      // Unanswered batches: the caller stores them (duplicates of any the thread committed are known by their keys).
+      for (const job of this.pending.values()) job.resolve(undefined);
+      this.pending.clear();
+    };
+    worker.on('error', fail);
+    worker.on('exit', () => fail());
+    this.worker = worker;
+    return worker;
+  }
+}

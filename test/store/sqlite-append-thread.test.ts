@@ -1,0 +1,164 @@
+/**
+ * Large batches stored on the SQLite store's append thread (store/sqlite/append-thread.ts):
+ * the same entries, counts and duplicates as stored on the calling thread, one tree with every
+ * leaf in it while batches on the thread and writes on the calling thread interleave, errors
+ * of the class the callers look for, and batches left to the calling thread when the thread
+ * cannot start.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { generateDemoEntries } from '../../src/demo/demo-data.ts';
+import { LogTypes } from '../../src/logs/log-types.ts';
+import { PackedEntries } from '../../src/logs/packed-entries.ts';
+import { parseBatchOffThread } from '../../src/service/batch-parse-pool.ts';
+import { AppendThread, raised, threadError } from '../../src/store/sqlite/append-thread.ts';
+import { DATABASE_FILE, openSqliteStore, type SqliteStore } from '../../src/store/sqlite/index.ts';
+import { StoreRolledBackError, UnknownTenantError } from '../../src/store/store.ts';
+import { buildEntryLeaf } from '../../src/tlog/entry-leaf.ts';
+import { type Hash, leafHash, nodeHash } from '../../src/tlog/hash.ts';
+import { entriesOf } from '../support/page-entries.ts';
+import { makeEntry } from './contract/store.contract.ts';
+
+const DAY = Date.UTC(2026, 2, 4);
+const types = new LogTypes([]);
+
+/** A JSON batch of `count` demo AccessLog entries. */
+function body(count: number, seed: number): Buffer {
+  const texts: string[] = [];
+  for (const e of generateDemoEntries({ seed, count: count * 2, fromMs: DAY, toMs: DAY + 86_400_000, types: ['AccessLog'] })) {
+    texts.push(e.body);
+    if (texts.length === count) break;
+  }
+  return Buffer.from(`{"logType":"AccessLog","logEntries":[${texts.join(',')}]}`);
+}
+
+async function packed(count: number, seed: number): Promise<PackedEntries> {
+  const p = await parseBatchOffThread(body(count, seed), types);
+  assert.ok(p instanceof PackedEntries, 'parsed on a worker');
+  return p;
+}
+
+/** RFC 6962's tree hash of the leaves. */
+function rootOf(hashes: readonly Hash[]): Hash {
+  if (hashes.length === 1) return hashes[0]!;
+  let k = 1;
+  while (k * 2 < hashes.length) k *= 2;
+  return nodeHash(rootOf(hashes.slice(0, k)), rootOf(hashes.slice(k)));
+}
+
+/** Every entry served, each a leaf of the signed tree at its index, and the tree's root that of its leaves. */
+async function checkTree(store: SqliteStore, tenantId: string, logTypes: readonly string[]): Promise<string[]> {
+  const log = (await store.log(tenantId))!;
+  const bodies: string[] = [];
+  for (const logType of logTypes) {
+    const page = await store.firstPage({ tenantId, logType, fromMs: 0, toMs: null }, 100_000);
+    const indexes = await store.leafIndexes!(tenantId, page.seqs ?? []);
+    const served = entriesOf(page);
+    for (let i = 0; i < served.length; i++) {
+      const want = buildEntryLeaf({ logType, eventTime: new Date(served[i]!.timeMs).toISOString(), wireText: served[i]!.body });
+      assert.deepEqual(await log.leaves(indexes[i]!, 1), [want]);
+      bodies.push(served[i]!.body);
+    }
+  }
+  const leaves = await log.leaves(0, log.checkpoint.size);
+  assert.deepEqual(rootOf(leaves.map((l) => leafHash(l))), new Uint8Array(log.checkpoint.rootHash));
+  return bodies.sort();
+}
+
+describe('SQLite append thread', () => {
+  let dir: string;
+  const open: SqliteStore[] = [];
+  const openStore = (sub: string, noAppendThread = false) => {
+    const s = openSqliteStore({ dataDir: join(dir, sub), noSealer: true, noAppendThread, onSchemaUpgrade: () => {} });
+    open.push(s);
+    return s;
+  };
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'logwarden-append-thread-'));
+  });
+  afterEach(async () => {
+    for (const s of open.splice(0)) await s.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('stores batches there as the calling thread would, while other writes go on here, in one tree', async () => {
+    const threaded = openStore('threaded');
+    const here = openStore('here', true);
+    const batches = await Promise.all([packed(1200, 1), packed(900, 2), packed(1500, 3)]);
+    for (const s of [threaded, here]) {
+      await s.createTenant({ id: 'A', name: 'A' });
+      await s.createTenant({ id: 'B', name: 'B' });
+    }
+    // On the thread: the three batches at once (two tenants); here meanwhile: small appends and a key.
+    const small = (i: number) => [
+      makeEntry('UserActivityLog', DAY + i * 1000, `{"i":${i}}`),
+      makeEntry('UserActivityLog', DAY + i * 1000 + 1, `{"j":${i}}`),
+    ];
+    const got = await Promise.all([
+      threaded.append('A', batches[0]!),
+      threaded.append('B', batches[1]!),
+      threaded.append('A', small(1)),
+      threaded.append('A', batches[2]!),
+      threaded.createAccessKey({ accessKey: 'k1', tenantId: 'A', secretHash: Buffer.alloc(32), scopes: ['api:logs:read'] }),
+      threaded.append('A', small(2)),
+    ]);
+    assert.deepEqual(got[0], { accepted: 1200, duplicates: 0 });
+    assert.deepEqual(got[1], { accepted: 900, duplicates: 0 });
+    assert.deepEqual(got[3], { accepted: 1500, duplicates: 0 });
+    assert.equal(threaded.threadAppends, 3, 'the three batches were stored on the thread');
+    // A batch again: every entry a known duplicate, nothing added to the tree.
+    assert.deepEqual(await threaded.append('A', batches[0]!), { accepted: 0, duplicates: 1200 });
+    assert.equal(threaded.threadAppends, 4);
+
+    for (const [t, b] of [
+      ['A', batches[0]!],
+      ['B', batches[1]!],
+      ['A', small(1)],
+      ['A', batches[2]!],
+      ['A', small(2)],
+      ['A', batches[0]!],
+    ] as const)
+      await here.append(t, b);
+    assert.equal(here.threadAppends, 0);
+
+    for (const tenant of ['A', 'B']) {
+      const a = await checkTree(threaded, tenant, ['AccessLog', 'UserActivityLog']);
+      const b = await checkTree(here, tenant, ['AccessLog', 'UserActivityLog']);
+      assert.deepEqual(a, b, `tenant ${tenant}: the same entries`);
+      assert.equal((await threaded.log(tenant))!.checkpoint.size, (await here.log(tenant))!.checkpoint.size);
+    }
+    assert.equal((await threaded.log('A'))!.checkpoint.size, 1200 + 1500 + 4);
+  });
+
+  it("gives the thread's errors with their classes and codes", () => {
+    const sqlite = raised(threadError(new Database.SqliteError('database or disk is full', 'SQLITE_FULL')));
+    assert.ok(sqlite instanceof Database.SqliteError);
+    assert.equal(sqlite.code, 'SQLITE_FULL');
+    assert.equal(sqlite.message, 'database or disk is full');
+    const unknown = raised(threadError(new UnknownTenantError('T9')));
+    assert.ok(unknown instanceof UnknownTenantError);
+    assert.equal(unknown.tenantId, 'T9');
+    assert.ok(raised(threadError(new StoreRolledBackError('rolled back'))) instanceof StoreRolledBackError);
+    const other = raised(threadError(Object.assign(new Error('no space'), { code: 'ENOSPC' })));
+    assert.equal((other as { code?: string }).code, 'ENOSPC');
+    assert.match(other.stack ?? '', /no space/);
+  });
+
+  it('leaves batches to the calling thread when the thread cannot start, and gives up on it after three tries', async () => {
+    const reports: string[] = [];
+    const thread = new AppendThread({ file: join(dir, 'none', DATABASE_FILE) }, (err) => reports.push(err.message));
+    const batch = await packed(600, 4);
+    for (let i = 0; i < 3; i++) {
+      assert.ok(thread.usable);
+      assert.equal(await thread.append('A', batch.arrays, Date.now()), undefined);
+    }
+    assert.equal(thread.usable, false);
+    assert.equal(reports.length, 3);
+    assert.match(reports[0]!, /append thread stopped/);
+    await thread.close();
+  });
+});
