@@ -16,7 +16,7 @@ export function basicAuth(accessKey: string, secret: string): string {
   return `Basic ${Buffer.from(`${accessKey}:${secret}`).toString('base64')}`;
 }
 
-export function send(url: string, options: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Answer> {
+export function send(url: string, options: { method?: string; headers?: Record<string, string>; body?: string | Buffer } = {}): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const req = request(url, { method: options.method ?? 'GET', headers: options.headers, agent }, (res) => {

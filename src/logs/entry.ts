@@ -65,12 +65,43 @@ const sha256: (text: string) => Buffer =
   typeof crypto.hash === 'function'
     ? (text) => Buffer.from(crypto.hash('sha256', text, 'binary'), 'latin1')
     : (text) => crypto.createHash('sha256').update(text).digest();
+const sha256Bytes: (bytes: Uint8Array) => Buffer =
+  typeof crypto.hash === 'function'
+    ? (bytes) => Buffer.from(crypto.hash('sha256', bytes, 'binary'), 'latin1')
+    : (bytes) => crypto.createHash('sha256').update(bytes).digest();
 
 /** Bytes of an idempotency key. */
 export const ENTRY_KEY_BYTES = 16;
 
 export function entryKey(logType: string, body: string): Buffer {
   return sha256(`${logType}\0${body}`).subarray(0, ENTRY_KEY_BYTES);
+}
+
+/**
+ * entryKey of bodies given as their UTF-8 bytes (the same key: the UTF-8 of the log type, a
+ * 0x00 byte and the body's UTF-8), for one log type, without making a string of each.
+ */
+export class EntryKeys {
+  private scratch: Buffer;
+  private readonly prefix: number;
+
+  constructor(logType: string) {
+    const head = Buffer.from(`${logType}\0`);
+    this.prefix = head.length;
+    this.scratch = Buffer.allocUnsafeSlow(this.prefix + 4096);
+    head.copy(this.scratch);
+  }
+
+  /** Writes the key of the body `bytes` into `out` at `at` (ENTRY_KEY_BYTES). */
+  write(bytes: Uint8Array, out: Buffer, at: number): void {
+    if (this.prefix + bytes.length > this.scratch.length) {
+      const bigger = Buffer.allocUnsafeSlow(2 * (this.prefix + bytes.length));
+      this.scratch.copy(bigger, 0, 0, this.prefix);
+      this.scratch = bigger;
+    }
+    this.scratch.set(bytes, this.prefix);
+    sha256Bytes(this.scratch.subarray(0, this.prefix + bytes.length)).copy(out, at, 0, ENTRY_KEY_BYTES);
+  }
 }
 
 /**
@@ -87,6 +118,21 @@ export function toNewEntry(
   allowed: readonly string[] = [],
   clientChecks = true,
 ): NewEntry {
+  const e = renderEntry(logType, value, logRecordText, allowed, clientChecks);
+  return { logType, eventTimeMs: e.eventTimeMs, body: e.body, key: entryKey(logType, e.body) };
+}
+
+/** An entry validated and rendered, its key not yet made. */
+export type RenderedEntry = Pick<NewEntry, 'logType' | 'eventTimeMs' | 'body'>;
+
+/** toNewEntry without the key (which a caller holding the body's bytes makes from them: EntryKeys). */
+export function renderEntry(
+  logType: string,
+  value: unknown,
+  logRecordText: string | undefined,
+  allowed: readonly string[] = [],
+  clientChecks = true,
+): RenderedEntry {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new EntryProblem('', 'must be an object');
   }
@@ -123,5 +169,5 @@ export function toNewEntry(
   if (typeof lr !== 'object' || lr === null || Array.isArray(lr)) throw new EntryProblem('logRecord', 'must be a JSON object');
   if (logRecordText === undefined) throw new EntryProblem('logRecord', 'is required');
   body += `"eventTime":"${formatEventTime(ms)}","logRecord":${logRecordText}}`;
-  return { logType, eventTimeMs: ms, body, key: entryKey(logType, body) };
+  return { logType, eventTimeMs: ms, body };
 }

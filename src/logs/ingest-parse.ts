@@ -4,7 +4,7 @@
  * (`logEntries[17].eventTime: …`, `line 5: …`); nothing is partially accepted.
  */
 import { invalid, invalidInput } from '../errors.ts';
-import { ENTRY_FIELDS, EntryProblem, type NewEntry, toNewEntry, USER_FIELDS } from './entry.ts';
+import { ENTRY_FIELDS, EntryProblem, type NewEntry, type RenderedEntry, renderEntry, toNewEntry, USER_FIELDS } from './entry.ts';
 import { endOfContainerBytes, endOfStringBytes, skipWsBytes, startsWithBytes } from './json-bytes.ts';
 import { elementSpans, type MemberSpan, minify, objectMembers, skipWs, tooDeep } from './json-text.ts';
 import { ADMIN_LOG_TYPE, ADMIN_LOG_TYPE_REFUSAL, type LogTypes } from './log-types.ts';
@@ -158,8 +158,21 @@ const LOG_ENTRIES_KEY = Buffer.from('"logEntries"');
 export function parseJsonBatchBytes(body: Buffer, types: LogTypes, maxEntries = MAX_BATCH_ENTRIES): Iterable<NewEntry> {
   const plan = batchPlan(body, types, maxEntries);
   if (!plan) return parseJsonBatch(body.toString('utf8'), types, maxEntries);
-  return planEntries(body, plan, types, maxEntries);
+  return planEntries(body, plan, types, maxEntries, toNewEntry);
 }
+
+/**
+ * The entries of a JSON batch body of the usual shape, validated and rendered but not keyed
+ * (for a caller that keys them from their bytes: EntryKeys); undefined for any other body,
+ * which parseJsonBatchBytes takes. Faults throw as there.
+ */
+export function renderJsonBatchBytes(body: Buffer, types: LogTypes, maxEntries = MAX_BATCH_ENTRIES): Iterable<RenderedEntry> | undefined {
+  const plan = batchPlan(body, types, maxEntries);
+  return plan && planEntries(body, plan, types, maxEntries, renderEntry);
+}
+
+/** How an entry object becomes an entry: toNewEntry, or renderEntry (no key). */
+type EntryMaker<E> = (logType: string, value: unknown, logRecordText: string | undefined) => E;
 
 /** A body of the usual shape: its log type, and the start and end of each entry, back to back. */
 interface BatchPlan {
@@ -167,9 +180,9 @@ interface BatchPlan {
   readonly spans: readonly number[];
 }
 
-function* planEntries(b: Buffer, plan: BatchPlan, types: LogTypes, maxEntries: number): Generator<NewEntry> {
+function* planEntries<E>(b: Buffer, plan: BatchPlan, types: LogTypes, maxEntries: number, make: EntryMaker<E>): Generator<E> {
   for (let k = 0; k < plan.spans.length / 2; k++) {
-    const entry = entryAt(b, plan, k);
+    const entry = entryAt(b, plan, k, make);
     if (entry === undefined) {
       // The parser on text finds the first fault of the body and words it.
       parseJsonBatch(b.toString('utf8'), types, maxEntries);
@@ -180,10 +193,10 @@ function* planEntries(b: Buffer, plan: BatchPlan, types: LogTypes, maxEntries: n
 }
 
 /** Entry `k` of a planned body, or undefined when it does not parse or pass. */
-function entryAt(b: Buffer, plan: BatchPlan, k: number): NewEntry | undefined {
+function entryAt<E>(b: Buffer, plan: BatchPlan, k: number, make: EntryMaker<E>): E | undefined {
   const text = b.toString('utf8', plan.spans[2 * k]!, plan.spans[2 * k + 1]!);
   try {
-    return toNewEntry(plan.logType, JSON.parse(text), logRecordText(text, 0));
+    return make(plan.logType, JSON.parse(text), logRecordText(text, 0));
   } catch {
     return undefined;
   }
@@ -198,7 +211,7 @@ export function batchFromBytes(b: Buffer, types: LogTypes, maxEntries = MAX_BATC
   if (!plan) return undefined;
   const out: NewEntry[] = new Array(plan.spans.length / 2);
   for (let k = 0; k < out.length; k++) {
-    const entry = entryAt(b, plan, k);
+    const entry = entryAt(b, plan, k, toNewEntry);
     if (entry === undefined) return undefined;
     out[k] = entry;
   }

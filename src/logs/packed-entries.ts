@@ -1,8 +1,7 @@
 /**
- * A batch's entries packed in a few flat arrays, to pass between threads without a copy: per
- * entry its event time, idempotency key, wire-text digest and the end of its text in `text`.
- * The arrays live in shared memory, so a batch posted on to another thread stays readable by
- * the thread that posted it (which can still store it itself if the other thread fails).
+ * A batch's entries packed in a few flat arrays, to pass between threads without a copy (each
+ * array's buffer is moved: movedBuffers): per entry its event time, idempotency key, wire-text
+ * digest and the end of its text in `text`.
  */
 import { ENTRY_KEY_BYTES, type NewEntry } from './entry.ts';
 
@@ -19,18 +18,33 @@ export interface PackedArrays {
   readonly ends: Uint32Array;
 }
 
+/** The buffers to move with a batch posted to another thread (the batch is then empty here). */
+export function movedBuffers(p: PackedArrays): ArrayBuffer[] {
+  return [p.times, p.keys, p.digests, p.text, p.ends].map((a) => a.buffer as ArrayBuffer);
+}
+
 /**
  * Entries of one log type, each made when asked for (so that its garbage dies young), with
  * their texts' bytes; a text is decoded only when its `body` is read.
  */
 export class PackedEntries implements Iterable<NewEntry> {
-  constructor(readonly arrays: PackedArrays) {}
+  private moved = false;
+
+  constructor(private readonly arrays: PackedArrays) {}
 
   get count(): number {
     return this.arrays.ends.length;
   }
 
+  /** The arrays, to post to another thread with their buffers (movedBuffers): these entries are then gone from here. */
+  move(): PackedArrays {
+    if (this.moved) throw new Error('these entries were moved to another thread');
+    this.moved = true;
+    return this.arrays;
+  }
+
   *[Symbol.iterator](): Generator<NewEntry> {
+    if (this.moved) throw new Error('these entries were moved to another thread');
     const p = this.arrays;
     const text = Buffer.from(p.text.buffer, p.text.byteOffset, p.text.byteLength);
     const keys = Buffer.from(p.keys.buffer, p.keys.byteOffset, p.keys.byteLength);

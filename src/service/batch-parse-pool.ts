@@ -58,7 +58,8 @@ class BatchParsePool {
       if (thread.pending.size === 1) thread.worker.ref();
       // A copy of the body's bytes is moved to the worker: the body stays the caller's, for
       // parsing here if need be (and a view's whole backing store is never sent).
-      const copy = new Uint8Array(body);
+      const copy = new Uint8Array(body.length);
+      copy.set(body);
       thread.worker.postMessage({ id, body: copy, writable: types.writable } satisfies ParseJob, [copy.buffer]);
     });
   }

@@ -36,8 +36,8 @@ function body(count: number, seed: number): Buffer {
   return Buffer.from(`{"logType":"AccessLog","logEntries":[${texts.join(',')}]}`);
 }
 
-async function packed(count: number, seed: number): Promise<PackedEntries> {
-  const p = await parseBatchOffThread(body(count, seed), types);
+async function packed(b: Buffer): Promise<PackedEntries> {
+  const p = await parseBatchOffThread(b, types);
   assert.ok(p instanceof PackedEntries, 'parsed on a worker');
   return p;
 }
@@ -88,7 +88,8 @@ describe('SQLite append thread', () => {
   it('stores batches there as the calling thread would, while other writes go on here, in one tree', async () => {
     const threaded = openStore('threaded');
     const here = openStore('here', true);
-    const batches = await Promise.all([packed(1200, 1), packed(900, 2), packed(1500, 3)]);
+    const bodies = [body(1200, 1), body(900, 2), body(1500, 3)];
+    const batches = await Promise.all(bodies.map(packed));
     for (const s of [threaded, here]) {
       await s.createTenant({ id: 'A', name: 'A' });
       await s.createTenant({ id: 'B', name: 'B' });
@@ -110,19 +111,22 @@ describe('SQLite append thread', () => {
     assert.deepEqual(got[1], { accepted: 900, duplicates: 0 });
     assert.deepEqual(got[3], { accepted: 1500, duplicates: 0 });
     assert.equal(threaded.threadAppends, 3, 'the three batches were stored on the thread');
+    // Entries sent to the thread are gone from here.
+    assert.throws(() => [...batches[0]!], /moved to another thread/);
+    await assert.rejects(threaded.append('A', batches[0]!), /moved to another thread/);
     // A batch again: every entry a known duplicate, nothing added to the tree.
-    assert.deepEqual(await threaded.append('A', batches[0]!), { accepted: 0, duplicates: 1200 });
+    assert.deepEqual(await threaded.append('A', await packed(bodies[0]!)), { accepted: 0, duplicates: 1200 });
     assert.equal(threaded.threadAppends, 4);
 
     for (const [t, b] of [
-      ['A', batches[0]!],
-      ['B', batches[1]!],
+      ['A', bodies[0]!],
+      ['B', bodies[1]!],
       ['A', small(1)],
-      ['A', batches[2]!],
+      ['A', bodies[2]!],
       ['A', small(2)],
-      ['A', batches[0]!],
+      ['A', bodies[0]!],
     ] as const)
-      await here.append(t, b);
+      await here.append(t, Buffer.isBuffer(b) ? await packed(b) : b);
     assert.equal(here.threadAppends, 0);
 
     for (const tenant of ['A', 'B']) {
@@ -151,11 +155,12 @@ describe('SQLite append thread', () => {
   it('leaves batches to the calling thread when the thread cannot start, and gives up on it after three tries', async () => {
     const reports: string[] = [];
     const thread = new AppendThread({ file: join(dir, 'none', DATABASE_FILE) }, (err) => reports.push(err.message));
-    const batch = await packed(600, 4);
+    const batch = await packed(body(600, 4));
     for (let i = 0; i < 3; i++) {
       assert.ok(thread.usable);
-      assert.equal(await thread.append('A', batch.arrays, Date.now()), undefined);
+      assert.equal(await thread.append('A', batch, Date.now()), undefined);
     }
+    assert.equal([...batch].length, 600, 'the entries are still here to store');
     assert.equal(thread.usable, false);
     assert.equal(reports.length, 3);
     assert.match(reports[0]!, /append thread stopped/);

@@ -14,6 +14,8 @@ const store = openSqliteStoreThread(workerData as AppendThreadOptions, (problem)
   port.postMessage({ id: 0, background: threadError(problem) } satisfies AppendReply),
 );
 
+port.postMessage({ ready: true } satisfies AppendReply);
+
 port.on('message', (job: AppendJob | { close: true }) => {
   if ('close' in job) {
     void store.close().then(() => port.close());

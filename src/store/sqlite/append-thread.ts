@@ -3,20 +3,21 @@
  * one synchronous transaction (about 13 µs an entry); on the thread that serves requests it
  * held every request meanwhile, including the next batches' bodies, which then waited to be
  * read and parsed until it ended. Here the thread that serves requests hands a batch already
- * parsed (logs/packed-entries.ts: shared memory, nothing copied) to a thread with its own
+ * parsed (logs/packed-entries.ts: its buffers moved, nothing copied) to a thread with its own
  * connection to the same database (append-thread-worker.ts), and goes on reading while it is
  * stored. To the database that thread is one more writer, as another process sharing the file
  * is: SQLite serialises the writes, and the tree, the signed checkpoints and the witness are
  * written in its transaction as they would be here.
  *
- * The thread answers each batch with the store's result or its error. A thread that cannot
- * start or stops leaves its batches unanswered: they are stored on the calling thread instead,
- * where any of their entries the thread had committed are known duplicates (idempotency keys),
- * so nothing is lost or stored twice. After repeated failures batches stay on the calling thread.
+ * The thread answers each batch with the store's result or its error. Batches wait on the
+ * calling thread until the thread has opened its store: a thread that cannot start leaves them
+ * to be stored on the calling thread. A thread that stops later fails the batches it holds,
+ * unanswered (no entry of them acknowledged; one sent again finds any stored entry a known
+ * duplicate). After repeated failures batches stay on the calling thread.
  */
 import type { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import type { PackedArrays } from '../../logs/packed-entries.ts';
+import { movedBuffers, type PackedArrays, type PackedEntries } from '../../logs/packed-entries.ts';
 import { startWorker } from '../../worker-thread.ts';
 import type { AppendResult, BackgroundErrorReporter } from '../store.ts';
 import { StoreInconsistencyError, StoreRolledBackError, UnknownTenantError } from '../store.ts';
@@ -46,6 +47,7 @@ export interface ThreadError {
 }
 
 export type AppendReply =
+  | { readonly ready: true }
   | { readonly id: number; readonly result: AppendResult }
   | { readonly id: number; readonly error: ThreadError }
   | { readonly id: 0; readonly background: ThreadError };
@@ -81,9 +83,22 @@ export function raised(e: ThreadError): Error {
   return err;
 }
 
+/** A batch sent, or waiting for the thread to be ready. */
+interface Job {
+  readonly id: number;
+  readonly tenantId: string;
+  readonly entries: PackedEntries;
+  readonly storedAt: number;
+  readonly resolve: (r: AppendResult | undefined) => void;
+  readonly reject: (err: Error) => void;
+}
+
 export class AppendThread {
   private worker: Worker | undefined;
-  private readonly pending = new Map<number, { resolve: (r: AppendResult | undefined) => void; reject: (err: Error) => void }>();
+  /** Whether the thread has opened its store: until then batches wait here, still the caller's. */
+  private ready = false;
+  private readonly waiting: Job[] = [];
+  private readonly sent = new Map<number, Job>();
   private nextId = 1;
   private failures = 0;
   private closed = false;
@@ -98,17 +113,20 @@ export class AppendThread {
   }
 
   /**
-   * Stores the entries on the thread: its result, its error, or undefined when the thread could
-   * not answer (then the caller stores them itself).
+   * Stores the entries on the thread: its result or its error; undefined when the thread could
+   * not be started (the caller then stores them itself). The entries' buffers move to the
+   * thread: once sent, a batch is the thread's, and a thread that stops before answering fails
+   * it (AppendThreadStoppedError: it may or may not have been stored; sent again, its stored
+   * entries are known duplicates).
    */
-  append(tenantId: string, entries: PackedArrays, storedAt: number): Promise<AppendResult | undefined> {
+  append(tenantId: string, entries: PackedEntries, storedAt: number): Promise<AppendResult | undefined> {
     const worker = this.usable ? this.start() : undefined;
     if (!worker) return Promise.resolve(undefined);
-    const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      if (this.pending.size === 1) worker.ref();
-      worker.postMessage({ id, tenantId, entries, storedAt } satisfies AppendJob);
+      const job: Job = { id: this.nextId++, tenantId, entries, storedAt, resolve, reject };
+      if (this.ready) this.send(worker, job);
+      else this.waiting.push(job);
+      worker.ref();
     });
   }
 
@@ -124,6 +142,12 @@ export class AppendThread {
     await exited;
   }
 
+  private send(worker: Worker, job: Job): void {
+    const entries = job.entries.move();
+    this.sent.set(job.id, job);
+    worker.postMessage({ id: job.id, tenantId: job.tenantId, entries, storedAt: job.storedAt } satisfies AppendJob, movedBuffers(entries));
+  }
+
   private start(): Worker | undefined {
     if (this.worker) return this.worker;
     let worker: Worker;
@@ -133,15 +157,21 @@ export class AppendThread {
       this.failures++;
       return undefined;
     }
+    this.ready = false;
     worker.unref();
     worker.on('message', (reply: AppendReply) => {
+      if ('ready' in reply) {
+        this.ready = true;
+        for (const job of this.waiting.splice(0)) this.send(worker, job);
+        return;
+      }
       if ('background' in reply) {
         this.report(raised(reply.background), false);
         return;
       }
-      const job = this.pending.get(reply.id);
-      this.pending.delete(reply.id);
-      if (this.pending.size === 0) worker.unref();
+      const job = this.sent.get(reply.id);
+      this.sent.delete(reply.id);
+      if (this.sent.size === 0 && this.waiting.length === 0) worker.unref();
       if (!job) return;
       if ('result' in reply) job.resolve(reply.result);
       else job.reject(raised(reply.error));
@@ -151,15 +181,26 @@ export class AppendThread {
       this.worker = undefined;
       if (!this.closed) {
         this.failures++;
-        if (err) this.report(new Error(`the store's append thread stopped: ${err.message}`), false);
+        this.report(new Error(`the store's append thread stopped${err ? `: ${err.message}` : ''}`), false);
       }
-      // Unanswered batches: the caller stores them (duplicates of any the thread committed are known by their keys).
-      for (const job of this.pending.values()) job.resolve(undefined);
-      this.pending.clear();
+      // Batches not sent are still the caller's to store; those sent are lost to it.
+      for (const job of this.waiting.splice(0)) job.resolve(undefined);
+      for (const job of this.sent.values()) job.reject(new AppendThreadStoppedError());
+      this.sent.clear();
     };
     worker.on('error', fail);
     worker.on('exit', () => fail());
     this.worker = worker;
     return worker;
+  }
+}
+
+/** The append thread stopped before answering for a batch sent to it: it may or may not be stored. */
+export class AppendThreadStoppedError extends Error {
+  constructor() {
+    super(
+      "the store's append thread stopped before answering for a batch: it may or may not be stored; sent again, any entry stored is a known duplicate",
+    );
+    this.name = 'AppendThreadStoppedError';
   }
 }

@@ -532,7 +532,7 @@ export class SqliteStore implements Store {
     const storedAt = this.now();
     if (entries instanceof PackedEntries && this.appender?.usable) {
       // Stored on the append thread while this one serves other requests; here if it cannot answer.
-      const done = await this.appender.append(tenantId, entries.arrays, storedAt);
+      const done = await this.appender.append(tenantId, entries, storedAt);
       if (done) {
         this.storedOnThread++;
         return done;
