@@ -138,6 +138,18 @@ describe('SQLite append thread', () => {
     assert.equal((await threaded.log('A'))!.checkpoint.size, 1200 + 1500 + 4);
   });
 
+  it('stores a batch sent as the store closes, before its thread was ready', async () => {
+    const sub = join(dir, 'closing');
+    const store = openSqliteStore({ dataDir: sub, noSealer: true, onSchemaUpgrade: () => {} });
+    await store.createTenant({ id: 'A', name: 'A' });
+    const stored = store.append('A', await packed(body(700, 5)));
+    await store.close();
+    assert.deepEqual(await stored, { accepted: 700, duplicates: 0 });
+    assert.equal(store.threadAppends, 1);
+    const again = openStore('closing', true);
+    assert.equal((await again.log('A'))!.checkpoint.size, 700);
+  });
+
   it("gives the thread's errors with their classes and codes", () => {
     const sqlite = raised(threadError(new Database.SqliteError('database or disk is full', 'SQLITE_FULL')));
     assert.ok(sqlite instanceof Database.SqliteError);

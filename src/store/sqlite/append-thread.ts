@@ -102,6 +102,8 @@ export class AppendThread {
   private nextId = 1;
   private failures = 0;
   private closed = false;
+  /** Closed before the thread was ready: it is told once the batches waiting are sent. */
+  private closeWhenReady = false;
 
   constructor(
     private readonly options: AppendThreadOptions,
@@ -137,15 +139,28 @@ export class AppendThread {
     if (!worker) return;
     const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
     // Jobs are taken in order: the close message comes after every batch already sent.
-    worker.postMessage({ close: true });
+    if (this.ready) worker.postMessage({ close: true });
+    else this.closeWhenReady = true;
     worker.ref();
     await exited;
   }
 
   private send(worker: Worker, job: Job): void {
-    const entries = job.entries.move();
+    let entries: PackedArrays;
+    try {
+      entries = job.entries.move();
+    } catch (err) {
+      job.reject(err instanceof Error ? err : new Error(String(err)));
+      this.unrefWhenIdle(worker);
+      return;
+    }
     this.sent.set(job.id, job);
     worker.postMessage({ id: job.id, tenantId: job.tenantId, entries, storedAt: job.storedAt } satisfies AppendJob, movedBuffers(entries));
+  }
+
+  /** An idle thread does not keep the process alive. */
+  private unrefWhenIdle(worker: Worker): void {
+    if (this.sent.size === 0 && this.waiting.length === 0 && !this.closed) worker.unref();
   }
 
   private start(): Worker | undefined {
@@ -163,6 +178,7 @@ export class AppendThread {
       if ('ready' in reply) {
         this.ready = true;
         for (const job of this.waiting.splice(0)) this.send(worker, job);
+        if (this.closeWhenReady) worker.postMessage({ close: true });
         return;
       }
       if ('background' in reply) {
@@ -171,7 +187,7 @@ export class AppendThread {
       }
       const job = this.sent.get(reply.id);
       this.sent.delete(reply.id);
-      if (this.sent.size === 0 && this.waiting.length === 0) worker.unref();
+      this.unrefWhenIdle(worker);
       if (!job) return;
       if ('result' in reply) job.resolve(reply.result);
       else job.reject(raised(reply.error));
