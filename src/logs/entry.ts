@@ -104,28 +104,22 @@ export class EntryKeys {
   }
 }
 
-/**
- * Validates one entry object (already parsed) whose `logRecord` raw text is `logRecordText`
- * (minified), and renders its wire text. `allowed` lists extra keys tolerated on the object
- * (NDJSON lines carry `logType`). `clientChecks` false: user fields as the source has them, of
- * any length and empty ones too (an entry mirrored from a source, which is not ours to refuse).
- * Throws EntryProblem.
- */
-export function toNewEntry(
-  logType: string,
-  value: unknown,
-  logRecordText: string | undefined,
-  allowed: readonly string[] = [],
-  clientChecks = true,
-): NewEntry {
-  const e = renderEntry(logType, value, logRecordText, allowed, clientChecks);
-  return { logType, eventTimeMs: e.eventTimeMs, body: e.body, key: entryKey(logType, e.body) };
+/** renderEntry, with the entry's idempotency key. Throws EntryProblem. */
+export function toNewEntry(...args: Parameters<typeof renderEntry>): NewEntry {
+  const e = renderEntry(...args);
+  return { logType: e.logType, eventTimeMs: e.eventTimeMs, body: e.body, key: entryKey(e.logType, e.body) };
 }
 
 /** An entry validated and rendered, its key not yet made. */
 export type RenderedEntry = Pick<NewEntry, 'logType' | 'eventTimeMs' | 'body'>;
 
-/** toNewEntry without the key (which a caller holding the body's bytes makes from them: EntryKeys). */
+/**
+ * Validates one entry object (already parsed) whose `logRecord` raw text is `logRecordText`
+ * (minified), and renders its wire text; its key is toNewEntry's to make, or, from the text's
+ * bytes, EntryKeys'. `allowed` lists extra keys tolerated on the object (NDJSON lines carry
+ * `logType`). `clientChecks` false: user fields as the source has them, of any length and empty
+ * ones too (an entry mirrored from a source, which is not ours to refuse). Throws EntryProblem.
+ */
 export function renderEntry(
   logType: string,
   value: unknown,
