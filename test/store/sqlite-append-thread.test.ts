@@ -15,7 +15,7 @@ import { generateDemoEntries } from '../../src/demo/demo-data.ts';
 import { LogTypes } from '../../src/logs/log-types.ts';
 import { PackedEntries } from '../../src/logs/packed-entries.ts';
 import { parseBatchOffThread } from '../../src/service/batch-parse-pool.ts';
-import { AppendThread, raised, threadError } from '../../src/store/sqlite/append-thread.ts';
+import { AppendThread, AppendThreadStoppedError, raised, threadError } from '../../src/store/sqlite/append-thread.ts';
 import { DATABASE_FILE, openSqliteStore, type SqliteStore } from '../../src/store/sqlite/index.ts';
 import { StoreRolledBackError, UnknownTenantError } from '../../src/store/store.ts';
 import { buildEntryLeaf } from '../../src/tlog/entry-leaf.ts';
@@ -148,6 +148,33 @@ describe('SQLite append thread', () => {
     assert.equal(store.threadAppends, 1);
     const again = openStore('closing', true);
     assert.equal((await again.log('A'))!.checkpoint.size, 700);
+  });
+
+  it('fails the batch a thread held when it stops, stores it once when sent again, and starts a new thread', async () => {
+    const here = openStore('crash', true);
+    await here.createTenant({ id: 'A', name: 'A' });
+    const file = join(dir, 'crash', DATABASE_FILE);
+    const reports: string[] = [];
+    const thread = new AppendThread({ file, witnessDir: join(dir, 'crash') }, (err) => reports.push(err.message));
+    try {
+      // A first batch, answered: the thread is ready, so the next one is sent at once.
+      assert.deepEqual(await thread.append('A', await packed(body(500, 6)), Date.now()), { accepted: 500, duplicates: 0 });
+      const held = thread.append('A', await packed(body(2000, 7)), Date.now());
+      await thread.terminate();
+      await assert.rejects(held, AppendThreadStoppedError);
+      assert.equal(reports.length, 1);
+      assert.match(reports[0]!, /append thread stopped/);
+      // Stored or not, never twice: sent again, its entries are accepted or known duplicates.
+      const again = await here.append('A', await packed(body(2000, 7)));
+      assert.equal(again.accepted + again.duplicates, 2000);
+      assert.equal((await here.log('A'))!.checkpoint.size, 2500);
+      // The next batch starts a new thread and is stored there.
+      assert.ok(thread.usable);
+      assert.deepEqual(await thread.append('A', await packed(body(500, 8)), Date.now()), { accepted: 500, duplicates: 0 });
+      assert.equal((await checkTree(here, 'A', ['AccessLog'])).length, 3000);
+    } finally {
+      await thread.close();
+    }
   });
 
   it("gives the thread's errors with their classes and codes", () => {

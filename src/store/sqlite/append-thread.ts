@@ -145,6 +145,15 @@ export class AppendThread {
     await exited;
   }
 
+  /**
+   * Ends the thread at once, as a crash would: the batches it holds fail unanswered
+   * (AppendThreadStoppedError), those still waiting are left to the caller, and the next batch
+   * starts a new thread. For tests of that path; close() is the way to stop it.
+   */
+  async terminate(): Promise<void> {
+    await this.worker?.terminate();
+  }
+
   private send(worker: Worker, job: Job): void {
     let entries: PackedArrays;
     try {
