@@ -1,6 +1,7 @@
 /**
  * Durability under SIGKILL: the real `logwarden serve` process, several clients ingesting
- * distinct batches over real HTTP, the process killed while requests are in flight, then
+ * distinct batches over real HTTP (one client's batches large enough to be parsed on the worker
+ * thread and stored on the append thread), the process killed while requests are in flight, then
  * restarted on the same data directory. Every acknowledged (201) entry must be there exactly
  * once; an unacknowledged batch may be there or not, but whole or not at all, and never twice —
  * not even after the client resends it, as a client that saw no answer would.
@@ -13,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { OFF_THREAD_MIN_BYTES } from '../../src/service/batch-parse-pool.ts';
 import { CLI_ARGS } from '../support/children.ts';
 import { cleanEnv } from '../support/cli.ts';
 
@@ -23,6 +25,8 @@ const AUTH = 'Basic ' + Buffer.from(`${ACCESS_KEY}:${SECRET}`).toString('base64'
 const BASE_MS = Date.UTC(2025, 0, 1);
 const CLIENTS = 4;
 const BATCH = 25;
+/** Client 0's batches: over OFF_THREAD_MIN_BYTES, so stored on the SQLite store's append thread. */
+const LARGE_BATCH = 600;
 const KILLS = 3;
 
 function freePort(): Promise<number> {
@@ -89,13 +93,17 @@ interface Batch {
 let sequence = 0;
 function newBatch(client: number, round: number, n: number): Batch {
   const userIds: string[] = [];
-  const logEntries = Array.from({ length: BATCH }, (_, i) => {
+  const large = client === 0;
+  const logEntries = Array.from({ length: large ? LARGE_BATCH : BATCH }, (_, i) => {
     const userId = `${client}-${round}-${n}-${i}`;
     userIds.push(userId);
     // Few distinct event times: the order of entries sharing a time rests on the store's tie-break.
-    return { userId, eventTime: new Date(BASE_MS + (sequence++ % 97) * 1000).toISOString(), logRecord: { client, round, n, i } };
+    const logRecord = large ? { client, round, n, i, path: `/${'p'.repeat(500)}` } : { client, round, n, i };
+    return { userId, eventTime: new Date(BASE_MS + (sequence++ % 97) * 1000).toISOString(), logRecord };
   });
-  return { id: `${client}-${round}-${n}`, userIds, body: JSON.stringify({ logType: 'AccessLog', logEntries }) };
+  const body = JSON.stringify({ logType: 'AccessLog', logEntries });
+  if (large) assert.ok(Buffer.byteLength(body) >= OFF_THREAD_MIN_BYTES, 'a large batch goes to the append thread');
+  return { id: `${client}-${round}-${n}`, userIds, body };
 }
 
 type Outcome = 'acknowledged' | 'rejected' | 'unanswered';
@@ -111,7 +119,7 @@ async function post(url: string, batch: Batch): Promise<Outcome> {
     const text = await res.text();
     if (res.status === 201) {
       const body = JSON.parse(text) as { accepted: number; duplicates: number };
-      assert.equal(body.accepted + body.duplicates, BATCH);
+      assert.equal(body.accepted + body.duplicates, batch.userIds.length);
       return 'acknowledged';
     }
     throw new Error(`unexpected ${res.status}: ${text}`);
@@ -166,7 +174,7 @@ describe('crash safety', () => {
       }
       for (const b of batches.values()) {
         const present = b.userIds.filter((u) => counts.has(u)).length;
-        assert.ok(present === 0 || present === BATCH, `batch ${b.id} is whole or absent (${present}/${BATCH})`);
+        assert.ok(present === 0 || present === b.userIds.length, `batch ${b.id} is whole or absent (${present}/${b.userIds.length})`);
       }
       return ids.length;
     };
@@ -180,23 +188,28 @@ describe('crash safety', () => {
         for (const b of unanswered.values()) assert.equal(await post(url, b), 'acknowledged');
         for (const id of unanswered.keys()) acknowledged.add(id);
         const total = await check(url);
-        assert.equal(total, acknowledged.size * BATCH);
+        assert.equal(
+          total,
+          [...acknowledged].reduce((sum, id) => sum + batches.get(id)!.userIds.length, 0),
+        );
         assert.ok(stored <= total);
         server.child.kill('SIGTERM');
         await server.exited;
         break;
       }
 
-      // Clients send batches back to back; the process is killed once enough were acknowledged,
-      // while each client has a request in flight.
+      // Clients send batches back to back; the process is killed once enough were acknowledged
+      // (two large ones among them, so the append thread is at work), while each client has a
+      // request in flight.
       let stop = false;
       let inFlight = 0;
       const killAfter = 30 + round * 15;
       let acksThisRound = 0;
+      let largeAcksThisRound = 0;
       const current = server;
       const killed = new Promise<void>((resolve) => {
         const timer = setInterval(() => {
-          if (acksThisRound >= killAfter && inFlight > 0) {
+          if (acksThisRound >= killAfter && largeAcksThisRound >= 2 && inFlight > 0) {
             clearInterval(timer);
             killedMidFlight += inFlight;
             current.child.kill('SIGKILL');
@@ -219,6 +232,7 @@ describe('crash safety', () => {
             acknowledged.add(b.id);
             unanswered.delete(b.id);
             acksThisRound++;
+            if (c === 0) largeAcksThisRound++;
           } else {
             unanswered.set(b.id, b);
             return;
