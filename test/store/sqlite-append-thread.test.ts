@@ -177,6 +177,38 @@ describe('SQLite append thread', () => {
     }
   });
 
+  it('stores a batch once when its thread ends after storing it, whether its answer was read or not', async () => {
+    const here = openStore('late', true);
+    await here.createTenant({ id: 'A', name: 'A' });
+    const file = join(dir, 'late', DATABASE_FILE);
+    const thread = new AppendThread({ file, witnessDir: join(dir, 'late') }, () => {});
+    const peek = new Database(file, { readonly: true });
+    try {
+      assert.deepEqual(await thread.append('A', await packed(body(500, 6)), Date.now()), { accepted: 500, duplicates: 0 });
+      const size = () => (peek.prepare('SELECT max(size) AS size FROM tree_checkpoints').get() as { size: number }).size;
+      const held = thread.append('A', await packed(body(2000, 7)), Date.now());
+      // This thread waits, reading nothing, until the batch is committed: its answer is then
+      // on its way, and ending the thread races it (both outcomes happen).
+      const deadline = performance.now() + 30_000;
+      while (size() === 500) assert.ok(performance.now() < deadline, 'the batch was stored');
+      const ended = thread.terminate();
+      const outcome = await held.then(
+        (result) => result,
+        (err: unknown) => err,
+      );
+      await ended;
+      if (outcome instanceof Error) assert.ok(outcome instanceof AppendThreadStoppedError, String(outcome));
+      else assert.deepEqual(outcome, { accepted: 2000, duplicates: 0 });
+      // Sent again, as a client that saw no answer would: every entry a known duplicate.
+      assert.deepEqual(await here.append('A', await packed(body(2000, 7))), { accepted: 0, duplicates: 2000 });
+      assert.equal((await here.log('A'))!.checkpoint.size, 2500);
+      assert.equal((await checkTree(here, 'A', ['AccessLog'])).length, 2500);
+    } finally {
+      peek.close();
+      await thread.close();
+    }
+  });
+
   it("gives the thread's errors with their classes and codes", () => {
     const sqlite = raised(threadError(new Database.SqliteError('database or disk is full', 'SQLITE_FULL')));
     assert.ok(sqlite instanceof Database.SqliteError);

@@ -104,6 +104,8 @@ export class AppendThread {
   private closed = false;
   /** Closed before the thread was ready: it is told once the batches waiting are sent. */
   private closeWhenReady = false;
+  /** terminate() called: the thread is kept alive until it has ended. */
+  private ending = false;
 
   constructor(
     private readonly options: AppendThreadOptions,
@@ -147,11 +149,17 @@ export class AppendThread {
 
   /**
    * Ends the thread at once, as a crash would: the batches it holds fail unanswered
-   * (AppendThreadStoppedError), those still waiting are left to the caller, and the next batch
-   * starts a new thread. For tests of that path; close() is the way to stop it.
+   * (AppendThreadStoppedError) unless their answer was already on its way, those still waiting
+   * are left to the caller, and the next batch starts a new thread. For tests of that path;
+   * close() is the way to stop it.
    */
   async terminate(): Promise<void> {
-    await this.worker?.terminate();
+    const worker = this.worker;
+    if (!worker) return;
+    // Kept alive until it has ended (an answer arriving meanwhile leaves it referenced).
+    this.ending = true;
+    worker.ref();
+    await worker.terminate();
   }
 
   private send(worker: Worker, job: Job): void {
@@ -169,7 +177,7 @@ export class AppendThread {
 
   /** An idle thread does not keep the process alive. */
   private unrefWhenIdle(worker: Worker): void {
-    if (this.sent.size === 0 && this.waiting.length === 0 && !this.closed) worker.unref();
+    if (this.sent.size === 0 && this.waiting.length === 0 && !this.closed && !this.ending) worker.unref();
   }
 
   private start(): Worker | undefined {
@@ -204,6 +212,7 @@ export class AppendThread {
     const fail = (err?: Error) => {
       if (this.worker !== worker) return;
       this.worker = undefined;
+      this.ending = false;
       if (!this.closed) {
         this.failures++;
         this.report(new Error(`the store's append thread stopped${err ? `: ${err.message}` : ''}`), false);
