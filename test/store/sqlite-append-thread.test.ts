@@ -77,6 +77,18 @@ describe('SQLite append thread', () => {
     open.push(s);
     return s;
   };
+  /**
+   * A store that stores here, with tenant A, and an append thread on its database that has
+   * stored a first 500-entry batch (so it is ready: the next batch is sent at once).
+   */
+  const threadBeside = async (sub: string, report: (err: Error) => void = () => {}) => {
+    const here = openStore(sub, true);
+    await here.createTenant({ id: 'A', name: 'A' });
+    const file = join(dir, sub, DATABASE_FILE);
+    const thread = new AppendThread({ file, witnessDir: join(dir, sub) }, report);
+    assert.deepEqual(await thread.append('A', await packed(body(500, 6)), Date.now()), { accepted: 500, duplicates: 0 });
+    return { here, thread, file };
+  };
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'logwarden-append-thread-'));
   });
@@ -151,14 +163,9 @@ describe('SQLite append thread', () => {
   });
 
   it('fails the batch a thread held when it stops, stores it once when sent again, and starts a new thread', async () => {
-    const here = openStore('crash', true);
-    await here.createTenant({ id: 'A', name: 'A' });
-    const file = join(dir, 'crash', DATABASE_FILE);
     const reports: string[] = [];
-    const thread = new AppendThread({ file, witnessDir: join(dir, 'crash') }, (err) => reports.push(err.message));
+    const { here, thread } = await threadBeside('crash', (err) => reports.push(err.message));
     try {
-      // A first batch, answered: the thread is ready, so the next one is sent at once.
-      assert.deepEqual(await thread.append('A', await packed(body(500, 6)), Date.now()), { accepted: 500, duplicates: 0 });
       const held = thread.append('A', await packed(body(2000, 7)), Date.now());
       await thread.terminate();
       await assert.rejects(held, AppendThreadStoppedError);
@@ -178,13 +185,9 @@ describe('SQLite append thread', () => {
   });
 
   it('stores a batch once when its thread ends after storing it, whether its answer was read or not', async () => {
-    const here = openStore('late', true);
-    await here.createTenant({ id: 'A', name: 'A' });
-    const file = join(dir, 'late', DATABASE_FILE);
-    const thread = new AppendThread({ file, witnessDir: join(dir, 'late') }, () => {});
+    const { here, thread, file } = await threadBeside('late');
     const peek = new Database(file, { readonly: true });
     try {
-      assert.deepEqual(await thread.append('A', await packed(body(500, 6)), Date.now()), { accepted: 500, duplicates: 0 });
       const size = () => (peek.prepare('SELECT max(size) AS size FROM tree_checkpoints').get() as { size: number }).size;
       const held = thread.append('A', await packed(body(2000, 7)), Date.now());
       // This thread waits, reading nothing, until the batch is committed: its answer is then
