@@ -10,8 +10,11 @@
  *
  * `--waits` samples what the appending server processes are doing during the append runs
  * (pg_stat_activity every 20 ms: running, or waiting on which event) and prints the shares.
+ * `--statements` prints, after each append run, the server's CPU per entry by process and the
+ * statements' running time per entry (pg_stat_statements; a statement waiting on a lock counts
+ * its wait).
  *
- *   node --import tsx bench/pg-ingest.ts [--entries 200000] [--runs 3] [--no-http] [--no-append]
+ *   node --import tsx bench/pg-ingest.ts [--entries 200000] [--runs 3] [--no-http] [--no-append] [--waits] [--statements]
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -33,6 +36,7 @@ const { values: flags } = parseArgs({
     'no-http': { type: 'boolean', default: false },
     'no-append': { type: 'boolean', default: false },
     waits: { type: 'boolean', default: false },
+    statements: { type: 'boolean', default: false },
   },
 });
 const entries = Number(flags.entries);
@@ -87,23 +91,44 @@ function sampleWaits(url: string): { stop(): Promise<string> } {
   };
 }
 
-/** CPU time (ms) used so far by the cluster's processes: the postmaster's children, from /proc (Linux). */
-async function serverCpuMs(url: string): Promise<number> {
+/**
+ * CPU time (ms) used so far by each of the cluster's processes (the postmaster and its
+ * children), keyed by pid and process title, from /proc (Linux).
+ */
+async function serverCpuMs(url: string): Promise<Map<string, number>> {
   const dir = (await cluster!.query<{ d: string }>(url, "SELECT current_setting('data_directory') AS d")).rows[0]!.d;
   const postmaster = Number(readFileSync(join(dir, 'postmaster.pid'), 'utf8').split('\n')[0]);
   const children = readFileSync(`/proc/${postmaster}/task/${postmaster}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
-  let ns = 0;
+  const used = new Map<string, number>();
   for (const pid of [String(postmaster), ...children]) {
     try {
-      ns += Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]);
+      const title = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim().slice(0, 60);
+      used.set(`${pid} ${title}`, Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6);
     } catch {
       // exited meanwhile
     }
   }
-  return ns / 1e6;
+  return used;
 }
 
-const { cluster, skip } = await startPostgres({ durable: true });
+const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
+
+/** What --statements prints: CPU per entry by server process, and each statement's time per entry. */
+async function statementsReport(url: string, before: Map<string, number>, after: Map<string, number>, entries: number): Promise<void> {
+  for (const [proc, ms] of after) {
+    const used = ms - (before.get(proc) ?? 0);
+    if (used * 1000 >= entries * 0.1) console.log(`  ${((used * 1000) / entries).toFixed(1)} µs/entry CPU  ${proc}`);
+  }
+  const top = await cluster!.query<{ q: string; calls: string; ms: number }>(
+    url,
+    `SELECT left(regexp_replace(query, '\\s+', ' ', 'g'), 100) AS q, calls, total_exec_time AS ms
+     FROM pg_stat_statements WHERE total_exec_time * 1000 >= $1 * 0.1 ORDER BY total_exec_time DESC`,
+    [entries],
+  );
+  for (const r of top.rows) console.log(`  ${((r.ms * 1000) / entries).toFixed(1)} µs/entry running (${r.calls} calls)  ${r.q}`);
+}
+
+const { cluster, skip } = await startPostgres({ durable: true, statementStats: flags.statements });
 if (!cluster) throw new Error(skip);
 try {
   const day = Date.UTC(2025, 5, 2);
@@ -125,19 +150,25 @@ try {
         };
         await post(warm);
         const sampler = flags.waits ? sampleWaits(url) : undefined;
+        if (flags.statements) {
+          await cluster.query(url, 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+          await cluster.query(url, 'SELECT pg_stat_statements_reset()');
+        }
         const serverCpu = await serverCpuMs(url);
         const cpu = process.cpuUsage();
         const started = performance.now();
         await post(timed);
         const secs = (performance.now() - started) / 1000;
         const used = process.cpuUsage(cpu);
-        const serverUsed = (await serverCpuMs(url)) - serverCpu;
+        const serverAfter = await serverCpuMs(url);
+        const serverUsed = sum(serverAfter) - sum(serverCpu);
         if (sampler) console.log(`  server processes: ${await sampler.stop()}`);
         rates.push(entries / secs);
         console.log(
           `append run ${run + 1}: ${Math.round(entries / secs)} entries/s (${secs.toFixed(2)} s; CPU per entry: ` +
             `this process ${((used.user + used.system) / entries).toFixed(1)} µs, the server's processes ${((serverUsed * 1000) / entries).toFixed(1)} µs)`,
         );
+        if (flags.statements) await statementsReport(url, serverCpu, serverAfter, entries);
       } finally {
         await store.close();
         await cluster.dropDatabase(url);
