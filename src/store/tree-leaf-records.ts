@@ -31,7 +31,7 @@ export interface LeafRecord {
 }
 
 /** The record of an entry about to be stored. */
-export function leafRecordOf(typeId: number, entry: Pick<NewEntry, 'eventTimeMs' | 'body' | 'digest'>): LeafRecord {
+export function leafRecordOf(typeId: number, entry: Pick<NewEntry, 'eventTimeMs' | 'digest'> & { readonly body: string | Uint8Array }): LeafRecord {
   return { typeId, eventTimeMs: entry.eventTimeMs, digest: entry.digest ?? wireTextDigest(entry.body) };
 }
 

@@ -9,6 +9,7 @@
  * seq order, and the row's value as seen by a query's snapshot bounds exactly the entries that
  * snapshot sees. A tenant's appends are serialised; different tenants' run in parallel.
  */
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type pg from 'pg';
 import type { NewEntry } from '../../logs/entry.ts';
 import { ADMIN_LOG_TYPE } from '../../logs/log-types.ts';
@@ -167,25 +168,44 @@ interface Chunk {
   times: number[];
   /** The first 64 bits of each entry's key, as decimal text (int8). */
   keys: string[];
-  bodies: string[];
+  /** Each entry's text: its UTF-8 bytes when at hand (NewEntry.bodyBytes), else the string. */
+  texts: (string | Uint8Array)[];
   /** Each entry's wire-text digest when the parser computed it (NewEntry.digest). */
   digests: (Uint8Array | undefined)[];
   /** Entries of the batch so far (this chunk and earlier ones) also found earlier in it. */
   repeated: number;
+  /** All the chunk's texts joined (joinBodies), when made before the tenant was locked. */
+  joined?: Buffer;
 }
 
 const RS = '\x1e';
 
+/** Entries hashed, or texts joined, between two turns of the event loop (about a millisecond's work). */
+const SLICE = 500;
+
 /**
- * Texts joined by RS for `string_to_array`. An entry's text is minified JSON, in which control
+ * Texts joined by RS for `string_to_array`, as UTF-8 bytes (sent in binary form, which
+ * PostgreSQL checks as it checks text). An entry's text is minified JSON, in which control
  * characters only appear escaped; one that held RS raw would be split, so it is refused.
+ * `sliced`: a slice at a time (see leavesOf).
  */
-function joinBodies(bodies: readonly string[]): string {
-  const joined = bodies.join(RS);
-  let count = 0;
-  for (let at = joined.indexOf(RS); at !== -1; at = joined.indexOf(RS, at + 1)) count++;
-  if (count !== bodies.length - 1) throw new Error('an entry text holds a raw control character (0x1e)');
-  return joined;
+async function joinBodies(texts: readonly (string | Uint8Array)[], sliced: boolean): Promise<Buffer> {
+  let bytes = Math.max(0, texts.length - 1);
+  for (const text of texts) bytes += typeof text === 'string' ? Buffer.byteLength(text) : text.byteLength;
+  const out = Buffer.allocUnsafe(bytes);
+  let at = 0;
+  for (let i = 0; i < texts.length; i++) {
+    if (sliced && i > 0 && i % SLICE === 0) await nextTurn();
+    const text = texts[i]!;
+    if (typeof text === 'string' ? text.includes(RS) : text.includes(0x1e)) throw new Error('an entry text holds a raw control character (0x1e)');
+    if (i > 0) out[at++] = 0x1e;
+    if (typeof text === 'string') at += out.write(text, at, 'utf8');
+    else {
+      out.set(text, at);
+      at += text.byteLength;
+    }
+  }
+  return out;
 }
 
 /**
@@ -194,7 +214,7 @@ function joinBodies(bodies: readonly string[]): string {
  * by the key table itself.
  */
 function pull(it: Iterator<NewEntry>): Chunk {
-  const chunk: Chunk = { types: [], times: [], keys: [], bodies: [], digests: [], repeated: 0 };
+  const chunk: Chunk = { types: [], times: [], keys: [], texts: [], digests: [], repeated: 0 };
   const seen = new Set<string>();
   let chars = 0;
   while (chunk.times.length < CHUNK_ROWS && chars < CHUNK_CHARS) {
@@ -211,9 +231,10 @@ function pull(it: Iterator<NewEntry>): Chunk {
     chunk.types.push(e.logType);
     chunk.times.push(e.eventTimeMs);
     chunk.keys.push(key);
-    chunk.bodies.push(e.body);
+    const text = e.bodyBytes ?? e.body;
+    chunk.texts.push(text);
     chunk.digests.push(e.digest);
-    chars += e.body.length;
+    chars += text.length;
   }
   return chunk;
 }
@@ -235,20 +256,22 @@ const SQL = {
     FROM s, n`,
   // The entries whose keys were new, with consecutive sequences after the tenant's last; their
   // number per (type, hour) added to the tallies (count-plan.ts); the tree's new leaves, tip
-  // and checkpoint (tree.ts). Texts come as one string, split on RS (0x1e), which a JSON text
-  // never holds raw (see joinBodies). The set-returning functions run in step in the select
-  // list (streamed; in FROM they would be collected into a temporary store first).
+  // and checkpoint (tree.ts). Texts come as one value, split on RS (0x1e), which a JSON text
+  // never holds raw (see joinBodies); it is the last parameter, as the largest by far (the
+  // driver writes the parameters into one buffer, grown as they come). The set-returning
+  // functions run in step in the select list (streamed; in FROM they would be collected into a
+  // temporary store first).
   entries: `
     WITH s AS (
-      UPDATE entry_seqs SET last_seq = $2::int8 + $7::int8, ${treeHeadSet(11)} WHERE tid = $1
+      UPDATE entry_seqs SET last_seq = $2::int8 + $6::int8, ${treeHeadSet(10)} WHERE tid = $1
     ), c AS (
       INSERT INTO entry_counts (tid, type_id, hour, n)
-      SELECT $1, c.ty, c.h, c.n FROM unnest($8::int4[], $9::int8[], $10::int8[]) AS c (ty, h, n)
+      SELECT $1, c.ty, c.h, c.n FROM unnest($7::int4[], $8::int8[], $9::int8[]) AS c (ty, h, n)
       ON CONFLICT (tid, type_id, hour) DO UPDATE SET n = entry_counts.n + excluded.n
-    ), ${treeWriteCtes(15)}
+    ), ${treeWriteCtes(14)}
     INSERT INTO entries (event_time, seq, tid, type_id, added_at, body)
-    SELECT unnest($5::int8[]), $2::int8 + generate_series(1, $7::int8), $1, unnest($4::int4[]), $3::int8,
-      unnest(string_to_array($6::text, E'\x1e'))`,
+    SELECT unnest($5::int8[]), $2::int8 + generate_series(1, $6::int8), $1, unnest($4::int4[]), $3::int8,
+      unnest(string_to_array($27::text, E'\x1e'))`,
   tenantColumns: 'id, name, created_at, read_per_second, read_per_day, ingest_per_second',
   keyColumns: `k.access_key, t.id AS tenant_id, k.secret_hash, k.scopes, k.created_at, k.revoked_at, k.last_used_at, k.uses_recorded_since`,
 };
@@ -470,8 +493,18 @@ export class PostgresStore implements Store {
   /** The leaf records and leaf hashes of a chunk's entries (registering their types). */
   private async leavesOf(chunk: Chunk): Promise<{ records: LeafRecord[]; hashes: Hash[] }> {
     const typeIds = await this.registerTypes(chunk.types);
-    const records = chunk.bodies.map((body, i) => leafRecordOf(typeIds[i]!, { eventTimeMs: chunk.times[i]!, body, digest: chunk.digests[i] }));
-    return { records, hashes: records.map((r) => leafHash(leafText(r, (id) => this.typeName(id)))) };
+    const records: LeafRecord[] = [];
+    const hashes: Hash[] = [];
+    const typeName = (id: number) => this.typeName(id);
+    for (let i = 0; i < chunk.times.length; i++) {
+      // A slice at a time: another append of the tenant holding its row lock waits on this
+      // thread for each of its steps, so hashing a whole batch in one go would hold the lock idle.
+      if (i > 0 && i % SLICE === 0) await nextTurn();
+      const record = leafRecordOf(typeIds[i]!, { eventTimeMs: chunk.times[i]!, body: chunk.texts[i]!, digest: chunk.digests[i] });
+      records.push(record);
+      hashes.push(leafHash(leafText(record, typeName)));
+    }
+    return { records, hashes };
   }
 
   async log(tenantId: string): Promise<TenantLog | undefined> {
@@ -672,8 +705,10 @@ export class PostgresStore implements Store {
     const it = entries[Symbol.iterator]();
     const chunk = pull(it);
     if (chunk.times.length === 0) return { accepted: 0, duplicates: 0 };
-    // Leaf records and hashes depend on the entries alone: computed before the tenant is locked.
+    // Leaf records and hashes depend on the entries alone: computed before the tenant is locked,
+    // as the texts joined for the INSERT (for when all the chunk's entries are new).
     const leaves = await this.leavesOf(chunk);
+    chunk.joined = await joinBodies(chunk.texts, true).catch(() => undefined);
     // The first chunk's partitions too, before the transaction (see sideWorkFirst).
     await this.ensurePartitions(new Set(chunk.times.map(monthOf)), true);
     const later = new Set<number>();
@@ -817,10 +852,10 @@ export class PostgresStore implements Store {
         if ((await deleteKeyRows(client, tid, times, keys)) !== sealed.size)
           throw new Error('append: a sealed duplicate had no key row to take back');
       }
-      const pick: { types: number[]; times: number[]; bodies: string[]; records: LeafRecord[]; hashes: Hash[] } = {
+      const pick: { types: number[]; times: number[]; texts: (string | Uint8Array)[]; records: LeafRecord[]; hashes: Hash[] } = {
         types: [],
         times: [],
-        bodies: [],
+        texts: [],
         records: [],
         hashes: [],
       };
@@ -829,7 +864,7 @@ export class PostgresStore implements Store {
         if ((!all && !fresh.has(id)) || sealed.has(id)) continue;
         pick.types.push(typeIds[i]!);
         pick.times.push(chunk.times[i]!);
-        pick.bodies.push(chunk.bodies[i]!);
+        pick.texts.push(chunk.texts[i]!);
         pick.records.push(leaves.records[i]!);
         pick.hashes.push(leaves.hashes[i]!);
       }
@@ -849,13 +884,14 @@ export class PostgresStore implements Store {
             head.at,
             pick.types,
             pick.times,
-            joinBodies(pick.bodies),
             pick.times.length,
             counts.map((c) => c.typeId),
             counts.map((c) => c.hour),
             counts.map((c) => c.n),
             ...treeHeadValues(tree),
             ...treeWriteValues(tree),
+            // All of the chunk new (the usual case): its texts as joined before the lock.
+            pick.texts.length === chunk.texts.length && chunk.joined ? chunk.joined : await joinBodies(pick.texts, false),
           ],
         });
         if (r.rowCount !== pick.times.length) throw new Error(`stored ${r.rowCount} of ${pick.times.length} entries`);

@@ -70,9 +70,9 @@ export async function deleteKeyRows(client: pg.PoolClient, tid: number, times: r
 
 /**
  * Which of these keys (each with its entry's type and time) a sealed entry already holds, as
- * `time/key`. Looked up month by month: one statement each, planned with its month's bounds
- * (unnamed, so planned for its values), so that it names only that month's partition of
- * `segments`. It must not lock the others: attaching a month moves its rows out of DEFAULT
+ * `time/key`. Looked up month by month: statements planned with the month's bounds (unnamed,
+ * so planned for their values), so that they name only that month's partition of
+ * `segments`. They must not lock the others: attaching a month moves its rows out of DEFAULT
  * under an exclusive lock, which an append's lock on DEFAULT would hold up.
  */
 export async function sealedDuplicates(
@@ -86,7 +86,14 @@ export async function sealedDuplicates(
     (byMonth.get(m) ?? byMonth.set(m, []).get(m)!).push(i);
   });
   const found = new Set<string>();
-  for (const [m, at] of byMonth) {
+  for (const [m, all] of byMonth) {
+    // Most appends bring entries newer than anything sealed: the last sealed time of each of
+    // their types, read first, leaves none to look up (and their keys unsent).
+    const types = [...new Set(all.map((i) => candidates.types[i]!))];
+    const highs = await client.query<{ ty: number; hi: string | null }>(SEALED_HIGHS, [tid, types, m, nextMonthStart(m)]);
+    const hi = new Map(highs.rows.filter((row) => row.hi !== null).map((row) => [row.ty, Number(row.hi)]));
+    const at = all.filter((i) => candidates.times[i]! <= (hi.get(candidates.types[i]!) ?? Number.NEGATIVE_INFINITY));
+    if (at.length === 0) continue;
     const r = await client.query<{ t: string; k: string }>(SEALED_DUPLICATES, [
       tid,
       at.map((i) => candidates.types[i]),
@@ -99,6 +106,12 @@ export async function sealedDuplicates(
   }
   return found;
 }
+
+/** The last sealed time of each of these types in the month (NULL: none sealed). */
+const SEALED_HIGHS = `
+  SELECT d.ty, (SELECT s.last_time FROM segments s WHERE s.tid = $1 AND s.type_id = d.ty AND s.first_time >= $3 AND s.first_time < $4
+                ORDER BY s.last_time DESC, s.last_seq DESC LIMIT 1) AS hi
+  FROM unnest($2::int4[]) AS d (ty)`;
 
 /**
  * Only times up to a type's last sealed time in the month are looked up (an entry newer than

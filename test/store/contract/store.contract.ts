@@ -21,6 +21,7 @@ import {
   type StoredPage,
   UnknownTenantError,
 } from '../../../src/store/store.ts';
+import { packedOf } from '../../support/packed.ts';
 import { entriesOf, type PageText } from '../../support/page-entries.ts';
 import { keyUseContractCases } from './store-key-use.contract.ts';
 import { retentionContractCases } from './store-retention.contract.ts';
@@ -1357,6 +1358,22 @@ export function runStoreContract({ name, create, skip, verifiableLog, transferSo
         for (let i = 0; i < batch.length; i++) assert.equal(entries[i]!.body, batch[i]!.body);
         // The page text is the entries' texts, byte for byte, joined by commas.
         assert.ok(page.text.equals(Buffer.from(batch.map((e) => e.body).join(','))));
+      });
+      it('stores a batch given as UTF-8 bytes (parsed on a worker) as its texts, repeats and duplicates once', async () => {
+        const [a, b, c, d] = [
+          makeEntry('AccessLog', T0, '{"a":1}'),
+          makeEntry('AccessLog', T0 + 1, String.raw`{"name":"Zoë 山田 🦄","esc":"\u001e \" \\"}`),
+          makeEntry('AccessLog', T0 + 2, `{"long":"${'é'.repeat(5_000)}"}`),
+          makeEntry('AccessLog', T0 + 2, '{"d":1}'),
+        ];
+        assert.deepEqual(await store.append(TENANT, [a!]), { accepted: 1, duplicates: 0 });
+        // All new but a repeat; then new and stored ones; then only stored ones.
+        assert.deepEqual(await store.append(TENANT, packedOf([b!, c!, b!])), { accepted: 2, duplicates: 1 });
+        assert.deepEqual(await store.append(TENANT, packedOf([a!, d!, c!])), { accepted: 1, duplicates: 2 });
+        assert.deepEqual(await store.append(TENANT, packedOf([d!, c!])), { accepted: 0, duplicates: 2 });
+        const page = await (await open()).firstPage(q('AccessLog', T0, null), 10);
+        assert.equal(page.total, 4);
+        assert.ok(page.text.equals(Buffer.from([a, b, c, d].map((e) => e!.body).join(','))));
       });
     });
 
