@@ -190,6 +190,8 @@ const SLICE = 500;
  * `sliced`: a slice at a time (see leavesOf).
  */
 async function joinBodies(texts: readonly (string | Uint8Array)[], sliced: boolean): Promise<Buffer> {
+  const inPlace = joinedInPlace(texts);
+  if (inPlace) return inPlace;
   let bytes = Math.max(0, texts.length - 1);
   for (const text of texts) bytes += typeof text === 'string' ? Buffer.byteLength(text) : text.byteLength;
   const out = Buffer.allocUnsafe(bytes);
@@ -206,6 +208,27 @@ async function joinBodies(texts: readonly (string | Uint8Array)[], sliced: boole
     }
   }
   return out;
+}
+
+/**
+ * The texts as they already lie joined, without a copy: back to back in one buffer, one RS
+ * apart (a batch parsed on a worker: PackedEntries), and no RS within them.
+ */
+function joinedInPlace(texts: readonly (string | Uint8Array)[]): Buffer | undefined {
+  const first = texts[0];
+  if (typeof first !== 'object') return undefined;
+  const whole = Buffer.from(first.buffer, first.byteOffset);
+  let end = first.byteLength;
+  for (let i = 1; i < texts.length; i++) {
+    const text = texts[i]!;
+    if (typeof text !== 'object' || text.buffer !== first.buffer || text.byteOffset - first.byteOffset !== end + 1 || whole[end] !== 0x1e)
+      return undefined;
+    end += 1 + text.byteLength;
+  }
+  const joined = whole.subarray(0, end);
+  let separators = 0;
+  for (let at = joined.indexOf(0x1e); at !== -1; at = joined.indexOf(0x1e, at + 1)) separators++;
+  return separators === texts.length - 1 ? joined : undefined;
 }
 
 /**

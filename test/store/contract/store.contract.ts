@@ -1368,7 +1368,7 @@ export function runStoreContract({ name, create, skip, verifiableLog, transferSo
         ];
         assert.deepEqual(await store.append(TENANT, [a!]), { accepted: 1, duplicates: 0 });
         // All new but a repeat; then new and stored ones; then only stored ones.
-        assert.deepEqual(await store.append(TENANT, packedOf([b!, c!, b!])), { accepted: 2, duplicates: 1 });
+        assert.deepEqual(await store.append(TENANT, packedOf([b!, b!, c!])), { accepted: 2, duplicates: 1 });
         assert.deepEqual(await store.append(TENANT, packedOf([a!, d!, c!])), { accepted: 1, duplicates: 2 });
         assert.deepEqual(await store.append(TENANT, packedOf([d!, c!])), { accepted: 0, duplicates: 2 });
         const page = await (await open()).firstPage(q('AccessLog', T0, null), 10);
