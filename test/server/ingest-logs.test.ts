@@ -188,6 +188,33 @@ for (const kind of await storeKinds()) {
       assert.deepEqual([res.json().accepted, res.json().duplicates], [0, 0]);
     });
 
+    it('stores a large batch (parsed on a worker) text for text, repeats and duplicates once', async () => {
+      const t2 = await startTestApp({ factory: kind.factory });
+      try {
+        const entry = (i: number) => ({
+          userId: String(i),
+          eventTime: new Date(Date.UTC(2026, 2, 5) + i * 1000).toISOString(),
+          logRecord: { i, name: `Zoë 山田 🦄 ${i}`, pad: 'é'.repeat(300) },
+        });
+        const all = Array.from({ length: 900 }, (_, i) => entry(i));
+        // Over 256 KiB each: parsed on a worker thread.
+        const first = await t2.ingest('AccessLog', [...all.slice(0, 600), all[5]]);
+        assert.deepEqual([first.json().accepted, first.json().duplicates], [600, 1]);
+        const second = await t2.ingest('AccessLog', all.slice(300));
+        assert.deepEqual([second.json().accepted, second.json().duplicates], [300, 300]);
+        const served: unknown[] = [];
+        let cursor: string | undefined;
+        do {
+          const page = (await t2.list({ logType: 'AccessLog', fromDateTime: '2026-03-01T00:00:00Z', ...(cursor ? { cursor } : {}) })).json();
+          served.push(...page.logEntries);
+          cursor = page.records.cursor;
+        } while (cursor);
+        assert.deepEqual(served, all);
+      } finally {
+        await t2.close();
+      }
+    });
+
     it('refuses more than 10,000 entries in one batch', async () => {
       const t2 = await startTestApp({ factory: kind.factory });
       try {
