@@ -13,6 +13,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import type pg from 'pg';
 import type { NewEntry } from '../../logs/entry.ts';
 import { ADMIN_LOG_TYPE } from '../../logs/log-types.ts';
+import { TEXT_SEPARATOR } from '../../logs/packed-entries.ts';
 import { type Hash, leafHash } from '../../tlog/hash.ts';
 import { BUCKET_MS, BucketTally, overlappingBuckets } from '../count-plan.ts';
 import { LogWitness } from '../log-witness.ts';
@@ -178,7 +179,8 @@ interface Chunk {
   joined?: Buffer;
 }
 
-const RS = '\x1e';
+/** The texts' separator for `string_to_array`, as the parse worker also joins them (TEXT_SEPARATOR). */
+const RS = String.fromCharCode(TEXT_SEPARATOR);
 
 /** Entries hashed, or texts joined, between two turns of the event loop (about a millisecond's work). */
 const SLICE = 500;
@@ -199,8 +201,9 @@ async function joinBodies(texts: readonly (string | Uint8Array)[], sliced: boole
   for (let i = 0; i < texts.length; i++) {
     if (sliced && i > 0 && i % SLICE === 0) await nextTurn();
     const text = texts[i]!;
-    if (typeof text === 'string' ? text.includes(RS) : text.includes(0x1e)) throw new Error('an entry text holds a raw control character (0x1e)');
-    if (i > 0) out[at++] = 0x1e;
+    if (typeof text === 'string' ? text.includes(RS) : text.includes(TEXT_SEPARATOR))
+      throw new Error('an entry text holds a raw control character (0x1e)');
+    if (i > 0) out[at++] = TEXT_SEPARATOR;
     if (typeof text === 'string') at += out.write(text, at, 'utf8');
     else {
       out.set(text, at);
@@ -221,13 +224,13 @@ function joinedInPlace(texts: readonly (string | Uint8Array)[]): Buffer | undefi
   let end = first.byteLength;
   for (let i = 1; i < texts.length; i++) {
     const text = texts[i]!;
-    if (typeof text !== 'object' || text.buffer !== first.buffer || text.byteOffset - first.byteOffset !== end + 1 || whole[end] !== 0x1e)
+    if (typeof text !== 'object' || text.buffer !== first.buffer || text.byteOffset - first.byteOffset !== end + 1 || whole[end] !== TEXT_SEPARATOR)
       return undefined;
     end += 1 + text.byteLength;
   }
   const joined = whole.subarray(0, end);
   let separators = 0;
-  for (let at = joined.indexOf(0x1e); at !== -1; at = joined.indexOf(0x1e, at + 1)) separators++;
+  for (let at = joined.indexOf(TEXT_SEPARATOR); at !== -1; at = joined.indexOf(TEXT_SEPARATOR, at + 1)) separators++;
   return separators === texts.length - 1 ? joined : undefined;
 }
 
@@ -731,6 +734,7 @@ export class PostgresStore implements Store {
     // Leaf records and hashes depend on the entries alone: computed before the tenant is locked,
     // as the texts joined for the INSERT (for when all the chunk's entries are new).
     const leaves = await this.leavesOf(chunk);
+    // A text that cannot be joined is refused under the lock instead, only if it is new.
     chunk.joined = await joinBodies(chunk.texts, true).catch(() => undefined);
     // The first chunk's partitions too, before the transaction (see sideWorkFirst).
     await this.ensurePartitions(new Set(chunk.times.map(monthOf)), true);
