@@ -1,7 +1,7 @@
 /**
  * Entries of one log type packed as a batch parsed on a worker thread delivers them
- * (PackedEntries: their texts as UTF-8 bytes, back to back), for a store to take as it takes
- * such a batch.
+ * (PackedEntries: their texts as UTF-8 bytes, joined by TEXT_SEPARATOR), for a store to take as
+ * it takes such a batch.
  */
 import { ENTRY_KEY_BYTES, type NewEntry } from '../../src/logs/entry.ts';
 import { DIGEST_BYTES, PackedEntries, TEXT_SEPARATOR } from '../../src/logs/packed-entries.ts';

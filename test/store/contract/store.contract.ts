@@ -1359,6 +1359,7 @@ export function runStoreContract({ name, create, skip, verifiableLog, transferSo
         // The page text is the entries' texts, byte for byte, joined by commas.
         assert.ok(page.text.equals(Buffer.from(batch.map((e) => e.body).join(','))));
       });
+
       it('stores a batch given as UTF-8 bytes (parsed on a worker) as its texts, repeats and duplicates once', async () => {
         const [a, b, c, d] = [
           makeEntry('AccessLog', T0, '{"a":1}'),
@@ -1367,7 +1368,8 @@ export function runStoreContract({ name, create, skip, verifiableLog, transferSo
           makeEntry('AccessLog', T0 + 2, '{"d":1}'),
         ];
         assert.deepEqual(await store.append(TENANT, [a!]), { accepted: 1, duplicates: 0 });
-        // All new but a repeat; then new and stored ones; then only stored ones.
+        // All new but a repeat (its texts no longer back to back); then new and stored ones
+        // (back to back, of which one is new); then only stored ones.
         assert.deepEqual(await store.append(TENANT, packedOf([b!, b!, c!])), { accepted: 2, duplicates: 1 });
         assert.deepEqual(await store.append(TENANT, packedOf([a!, d!, c!])), { accepted: 1, duplicates: 2 });
         assert.deepEqual(await store.append(TENANT, packedOf([d!, c!])), { accepted: 0, duplicates: 2 });
