@@ -1,13 +1,9 @@
 /**
  * A batch's entries packed in a few flat arrays, to pass between threads without a copy (each
  * array's buffer is moved: movedBuffers): per entry its event time, idempotency key, wire-text
- * digest and the end of its text in `text`, which holds the texts joined by TEXT_SEPARATOR (a
- * store may take them so joined at once).
+ * digest and the end of its text in `text`, which holds the texts back to back.
  */
 import { ENTRY_KEY_BYTES, type NewEntry } from './entry.ts';
-
-/** The byte between two texts in `text`: RS (0x1e), which a JSON text never holds raw. */
-export const TEXT_SEPARATOR = 0x1e;
 
 /** A wire text's digest: SHA-256. */
 export const DIGEST_BYTES = 32;
@@ -65,7 +61,7 @@ export class PackedEntries implements Iterable<NewEntry> {
         key: keys.subarray(i * ENTRY_KEY_BYTES, (i + 1) * ENTRY_KEY_BYTES),
         digest: p.digests.subarray(i * DIGEST_BYTES, (i + 1) * DIGEST_BYTES),
       };
-      start = p.ends[i]! + 1;
+      start = p.ends[i]!;
     }
   }
 }

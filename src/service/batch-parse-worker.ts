@@ -10,7 +10,7 @@ import { parentPort } from 'node:worker_threads';
 import { ENTRY_KEY_BYTES, EntryKeys } from '../logs/entry.ts';
 import { MAX_BATCH_ENTRIES, parseJsonBatch, renderJsonBatchBytes } from '../logs/ingest-parse.ts';
 import { LogTypes } from '../logs/log-types.ts';
-import { DIGEST_BYTES, movedBuffers, type PackedArrays, TEXT_SEPARATOR } from '../logs/packed-entries.ts';
+import { DIGEST_BYTES, movedBuffers, type PackedArrays } from '../logs/packed-entries.ts';
 import { wireTextDigest } from '../tlog/entry-leaf.ts';
 import type { ParseJob, ParseReply } from './batch-parse-pool.ts';
 
@@ -44,15 +44,12 @@ function pack(body: Uint8Array, writable: readonly string[]): PackedArrays | und
     logType = e.logType;
     keyer ??= new EntryKeys(logType);
     times[n] = e.eventTimeMs;
-    // A string's UTF-8 takes at most three bytes per UTF-16 unit: measured only when that might
-    // not fit (with the separator before every text but the first).
-    const sep = n > 0 ? 1 : 0;
-    if (at + sep + e.body.length * 3 > text.length && at + sep + Buffer.byteLength(e.body) > text.length) {
-      const bigger = Buffer.allocUnsafeSlow(Math.max(text.length * 2, at + sep + Buffer.byteLength(e.body)));
+    // A string's UTF-8 takes at most three bytes per UTF-16 unit: measured only when that might not fit.
+    if (at + e.body.length * 3 > text.length && at + Buffer.byteLength(e.body) > text.length) {
+      const bigger = Buffer.allocUnsafeSlow(Math.max(text.length * 2, at + Buffer.byteLength(e.body)));
       text.copy(bigger, 0, 0, at);
       text = bigger;
     }
-    if (sep) text[at++] = TEXT_SEPARATOR;
     const start = at;
     at += text.write(e.body, at, 'utf8');
     // Key and digest from the text's bytes, as written: the same as from the string, without encoding it twice more.

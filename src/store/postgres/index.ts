@@ -13,7 +13,6 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import type pg from 'pg';
 import type { NewEntry } from '../../logs/entry.ts';
 import { ADMIN_LOG_TYPE } from '../../logs/log-types.ts';
-import { TEXT_SEPARATOR } from '../../logs/packed-entries.ts';
 import { type Hash, leafHash } from '../../tlog/hash.ts';
 import { BUCKET_MS, BucketTally, overlappingBuckets } from '../count-plan.ts';
 import { LogWitness } from '../log-witness.ts';
@@ -59,6 +58,7 @@ import type { ImportProgress, StoreExport } from '../store-transfer.ts';
 import { LogKeys, PREFIX_KEY_RECORD } from '../tree-keys.ts';
 import { type LeafRecord, leafRecordOf, leafText } from '../tree-leaf-records.ts';
 import { reportTreeProgress, type TreeOptions } from '../tree-upgrade.ts';
+import { copyEntries } from './entry-copy.ts';
 import { KeyWatch, notifyKeyChange } from './key-watch.ts';
 import { attachedMonths, attachMonth, dropEmptyMonth, FUTURE_MONTHS, migrate, monthLabel, monthOf, monthTable } from './migrations.ts';
 import { type CutoffOf, dropExpiredMonth } from './month-drop.ts';
@@ -79,7 +79,7 @@ import { PostgresTree, type TreeHeadRow, treeHeadSet, treeHeadValues, treeWriteC
 import { backfillTrees } from './tree-backfill.ts';
 import { indexPendingSegments, userFirstPage, userNextPage, userTallies } from './user-index.ts';
 
-/** Rows per INSERT statement, and the text size at which a chunk is cut short. */
+/** Entries per step of an append (one key INSERT, one COPY), and the text size at which a chunk is cut short. */
 const CHUNK_ROWS = 10_000;
 const CHUNK_CHARS = 16 * 1024 * 1024;
 /** How long attaching a partition may wait for locks before the rows go to DEFAULT instead. */
@@ -163,7 +163,7 @@ async function checkpointsIn(db: Queryable, tenantId: string | undefined): Promi
   }));
 }
 
-/** One INSERT's worth of entries, as the column arrays `unnest` takes. */
+/** One step's worth of entries, as column arrays (the key INSERT's `unnest` takes them). */
 interface Chunk {
   types: string[];
   times: number[];
@@ -175,64 +175,10 @@ interface Chunk {
   digests: (Uint8Array | undefined)[];
   /** Entries of the batch so far (this chunk and earlier ones) also found earlier in it. */
   repeated: number;
-  /** All the chunk's texts joined (joinBodies), when made before the tenant was locked. */
-  joined?: Buffer;
 }
 
-/** The texts' separator for `string_to_array`, as the parse worker also joins them (TEXT_SEPARATOR). */
-const RS = String.fromCharCode(TEXT_SEPARATOR);
-
-/** Entries hashed, or texts joined, between two turns of the event loop (about a millisecond's work). */
+/** Entries hashed between two turns of the event loop (about a millisecond's work). */
 const SLICE = 500;
-
-/**
- * Texts joined by RS for `string_to_array`, as UTF-8 bytes (sent in binary form, which
- * PostgreSQL checks as it checks text). An entry's text is minified JSON, in which control
- * characters only appear escaped; one that held RS raw would be split, so it is refused.
- * `sliced`: a slice at a time (see leavesOf).
- */
-async function joinBodies(texts: readonly (string | Uint8Array)[], sliced: boolean): Promise<Buffer> {
-  const inPlace = joinedInPlace(texts);
-  if (inPlace) return inPlace;
-  let bytes = Math.max(0, texts.length - 1);
-  for (const text of texts) bytes += typeof text === 'string' ? Buffer.byteLength(text) : text.byteLength;
-  const out = Buffer.allocUnsafe(bytes);
-  let at = 0;
-  for (let i = 0; i < texts.length; i++) {
-    if (sliced && i > 0 && i % SLICE === 0) await nextTurn();
-    const text = texts[i]!;
-    if (typeof text === 'string' ? text.includes(RS) : text.includes(TEXT_SEPARATOR))
-      throw new Error('an entry text holds a raw control character (0x1e)');
-    if (i > 0) out[at++] = TEXT_SEPARATOR;
-    if (typeof text === 'string') at += out.write(text, at, 'utf8');
-    else {
-      out.set(text, at);
-      at += text.byteLength;
-    }
-  }
-  return out;
-}
-
-/**
- * The texts as they already lie joined, without a copy: back to back in one buffer, one RS
- * apart (a batch parsed on a worker: PackedEntries), and no RS within them.
- */
-function joinedInPlace(texts: readonly (string | Uint8Array)[]): Buffer | undefined {
-  const first = texts[0];
-  if (typeof first !== 'object') return undefined;
-  const whole = Buffer.from(first.buffer, first.byteOffset);
-  let end = first.byteLength;
-  for (let i = 1; i < texts.length; i++) {
-    const text = texts[i]!;
-    if (typeof text !== 'object' || text.buffer !== first.buffer || text.byteOffset - first.byteOffset !== end + 1 || whole[end] !== TEXT_SEPARATOR)
-      return undefined;
-    end += 1 + text.byteLength;
-  }
-  const joined = whole.subarray(0, end);
-  let separators = 0;
-  for (let at = joined.indexOf(TEXT_SEPARATOR); at !== -1; at = joined.indexOf(TEXT_SEPARATOR, at + 1)) separators++;
-  return separators === texts.length - 1 ? joined : undefined;
-}
 
 /**
  * The next chunk of entries, each (time, key) once: the INSERT matches the keys it stored back
@@ -280,24 +226,19 @@ const SQL = {
     SELECT s.*, (extract(epoch FROM now()) * 1000)::int8 AS at, n.n,
       CASE WHEN n.n < $2 THEN (SELECT array_agg(k.event_time::text || '/' || k.key::text) FROM k) END AS fresh
     FROM s, n`,
-  // The entries whose keys were new, with consecutive sequences after the tenant's last; their
-  // number per (type, hour) added to the tallies (count-plan.ts); the tree's new leaves, tip
-  // and checkpoint (tree.ts). Texts come as one value, split on RS (0x1e), which a JSON text
-  // never holds raw (see joinBodies); it is the last parameter, as the largest by far (the
-  // driver writes the parameters into one buffer, grown as they come). The set-returning
-  // functions run in step in the select list (streamed; in FROM they would be collected into a
-  // temporary store first).
-  entries: `
+  // After the new entries are written (entry-copy.ts), with consecutive sequences after the
+  // tenant's last: the tenant's last sequence; their number per (type, hour) added to the
+  // tallies (count-plan.ts); the tree's new leaves, tip and checkpoint (tree.ts). The CTEs do
+  // the work (each runs whether or not the SELECT reads it).
+  afterEntries: `
     WITH s AS (
-      UPDATE entry_seqs SET last_seq = $2::int8 + $6::int8, ${treeHeadSet(10)} WHERE tid = $1
+      UPDATE entry_seqs SET last_seq = $2::int8 + $3::int8, ${treeHeadSet(7)} WHERE tid = $1
     ), c AS (
       INSERT INTO entry_counts (tid, type_id, hour, n)
-      SELECT $1, c.ty, c.h, c.n FROM unnest($7::int4[], $8::int8[], $9::int8[]) AS c (ty, h, n)
+      SELECT $1, c.ty, c.h, c.n FROM unnest($4::int4[], $5::int8[], $6::int8[]) AS c (ty, h, n)
       ON CONFLICT (tid, type_id, hour) DO UPDATE SET n = entry_counts.n + excluded.n
-    ), ${treeWriteCtes(14)}
-    INSERT INTO entries (event_time, seq, tid, type_id, added_at, body)
-    SELECT unnest($5::int8[]), $2::int8 + generate_series(1, $6::int8), $1, unnest($4::int4[]), $3::int8,
-      unnest(string_to_array($27::text, E'\x1e'))`,
+    ), ${treeWriteCtes(11)}
+    SELECT`,
   tenantColumns: 'id, name, created_at, read_per_second, read_per_day, ingest_per_second',
   keyColumns: `k.access_key, t.id AS tenant_id, k.secret_hash, k.scopes, k.created_at, k.revoked_at, k.last_used_at, k.uses_recorded_since`,
 };
@@ -731,11 +672,8 @@ export class PostgresStore implements Store {
     const it = entries[Symbol.iterator]();
     const chunk = pull(it);
     if (chunk.times.length === 0) return { accepted: 0, duplicates: 0 };
-    // Leaf records and hashes depend on the entries alone: computed before the tenant is locked,
-    // as the texts joined for the INSERT (for when all the chunk's entries are new).
+    // Leaf records and hashes depend on the entries alone: computed before the tenant is locked.
     const leaves = await this.leavesOf(chunk);
-    // A text that cannot be joined is refused under the lock instead, only if it is new.
-    chunk.joined = await joinBodies(chunk.texts, true).catch(() => undefined);
     // The first chunk's partitions too, before the transaction (see sideWorkFirst).
     await this.ensurePartitions(new Set(chunk.times.map(monthOf)), true);
     const later = new Set<number>();
@@ -902,26 +840,23 @@ export class PostgresStore implements Store {
         const base = Number(head.last_seq);
         const seqs = pick.times.map((_, i) => base + 1 + i);
         const tree = await this.tree.append(client, tid, tenantId, head, pick.records, pick.hashes, seqs);
-        const r = await client.query({
-          name: 'lw_append_entries',
-          text: SQL.entries,
+        const rows = { tid, firstSeq: base + 1, addedAt: Number(head.at), typeIds: pick.types, times: pick.times, texts: pick.texts };
+        const stored = await copyEntries(client, rows);
+        if (stored !== pick.times.length) throw new Error(`stored ${stored} of ${pick.times.length} entries`);
+        await client.query({
+          name: 'lw_append_after_entries',
+          text: SQL.afterEntries,
           values: [
             tid,
             base,
-            head.at,
-            pick.types,
-            pick.times,
             pick.times.length,
             counts.map((c) => c.typeId),
             counts.map((c) => c.hour),
             counts.map((c) => c.n),
             ...treeHeadValues(tree),
             ...treeWriteValues(tree),
-            // All of the chunk new (the usual case): its texts as joined before the lock.
-            pick.texts.length === chunk.texts.length && chunk.joined ? chunk.joined : await joinBodies(pick.texts, false),
           ],
         });
-        if (r.rowCount !== pick.times.length) throw new Error(`stored ${r.rowCount} of ${pick.times.length} entries`);
       }
       accepted += pick.times.length;
       seen += chunk.times.length + chunk.repeated;

@@ -1361,21 +1361,23 @@ export function runStoreContract({ name, create, skip, verifiableLog, transferSo
       });
 
       it('stores a batch given as UTF-8 bytes (parsed on a worker) as its texts, repeats and duplicates once', async () => {
-        const [a, b, c, d] = [
+        const [a, b, c, d, e, f] = [
           makeEntry('AccessLog', T0, '{"a":1}'),
           makeEntry('AccessLog', T0 + 1, String.raw`{"name":"Zoë 山田 🦄","esc":"\u001e \" \\"}`),
           makeEntry('AccessLog', T0 + 2, `{"long":"${'é'.repeat(5_000)}"}`),
           makeEntry('AccessLog', T0 + 2, '{"d":1}'),
+          // Texts longer than a store may send in one piece (PostgreSQL: one COPY message), as a string and as bytes.
+          makeEntry('AccessLog', T0 + 3, `{"e":"${'ü'.repeat(70_000)}"}`),
+          makeEntry('AccessLog', T0 + 4, `{"f":"${'山'.repeat(50_000)}"}`),
         ];
-        assert.deepEqual(await store.append(TENANT, [a!]), { accepted: 1, duplicates: 0 });
-        // All new but a repeat (its texts no longer back to back); then new and stored ones
-        // (back to back, of which one is new); then only stored ones.
+        assert.deepEqual(await store.append(TENANT, [a!, e!]), { accepted: 2, duplicates: 0 });
+        // All new but a repeat; then new and stored ones; then only stored ones.
         assert.deepEqual(await store.append(TENANT, packedOf([b!, b!, c!])), { accepted: 2, duplicates: 1 });
-        assert.deepEqual(await store.append(TENANT, packedOf([a!, d!, c!])), { accepted: 1, duplicates: 2 });
-        assert.deepEqual(await store.append(TENANT, packedOf([d!, c!])), { accepted: 0, duplicates: 2 });
+        assert.deepEqual(await store.append(TENANT, packedOf([a!, d!, f!, c!])), { accepted: 2, duplicates: 2 });
+        assert.deepEqual(await store.append(TENANT, packedOf([d!, c!, e!])), { accepted: 0, duplicates: 3 });
         const page = await (await open()).firstPage(q('AccessLog', T0, null), 10);
-        assert.equal(page.total, 4);
-        assert.ok(page.text.equals(Buffer.from([a, b, c, d].map((e) => e!.body).join(','))));
+        assert.equal(page.total, 6);
+        assert.ok(page.text.equals(Buffer.from([a, b, c, d, e, f].map((x) => x!.body).join(','))));
       });
     });
 
