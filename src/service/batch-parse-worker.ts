@@ -8,7 +8,7 @@
  *
  * The texts are written into a spare buffer when one is large enough: the body of a batch parsed
  * before, or texts the main thread sent back once stored (batch-parse-pool.ts). A few are kept,
- * the largest; the others are let go.
+ * the largest that fit in MAX_SPARE_BYTES; the others are let go.
  */
 import { parentPort } from 'node:worker_threads';
 import { ENTRY_KEY_BYTES, EntryKeys } from '../logs/entry.ts';
@@ -27,14 +27,16 @@ function typesOf(writable: readonly string[]): LogTypes {
   return types;
 }
 
-/** Spare buffers, smallest first. */
+/** Spare buffers, smallest first: at most MAX_SPARES of them, and MAX_SPARE_BYTES in all. */
 const spares: ArrayBuffer[] = [];
 const MAX_SPARES = 4;
+const MAX_SPARE_BYTES = 64 * 1024 * 1024;
 
 function keep(spare: ArrayBuffer): void {
   spares.push(spare);
   spares.sort((a, b) => a.byteLength - b.byteLength);
-  if (spares.length > MAX_SPARES) spares.shift();
+  let bytes = spares.reduce((sum, b) => sum + b.byteLength, 0);
+  while (spares.length > MAX_SPARES || bytes > MAX_SPARE_BYTES) bytes -= spares.shift()!.byteLength;
 }
 
 /**
