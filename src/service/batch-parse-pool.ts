@@ -10,9 +10,10 @@
  * buffers are used again: a body is moved to the worker (and back, when the caller must parse
  * it); the worker writes a batch's texts into a buffer it holds spare (a body it has parsed, or
  * the texts of a batch stored since), which moves to the caller with the entries; and once the
- * entries are stored, `release` moves it back. Each batch would otherwise fill three fresh
- * buffers of its size, and the first touch of every page of a fresh buffer costs the system
- * about as much as parsing the text in it. A buffer is in one thread at a time: moving it away
+ * entries are stored, `release` moves it back. Each batch would otherwise fill two fresh
+ * buffers of its size besides the request's body (the body's copy and the texts), and the
+ * first touch of every page of a fresh buffer costs the system about as much as parsing the
+ * text in it. A buffer is in one thread at a time: moving it away
  * empties every view of it left behind, so no stale view can ever see another batch's bytes.
  */
 import { availableParallelism } from 'node:os';
