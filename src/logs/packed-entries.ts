@@ -28,14 +28,9 @@ export function movedBuffers(p: PackedArrays): ArrayBuffer[] {
  * their texts' bytes; a text is decoded only when its `body` is read.
  */
 export class PackedEntries implements Iterable<NewEntry> {
-  private wasMoved = false;
+  private moved = false;
 
   constructor(private readonly arrays: PackedArrays) {}
-
-  /** Whether the arrays were moved (move): the entries are then gone from here. */
-  get moved(): boolean {
-    return this.wasMoved;
-  }
 
   get count(): number {
     return this.arrays.ends.length;
@@ -43,8 +38,8 @@ export class PackedEntries implements Iterable<NewEntry> {
 
   /** The arrays, to post to another thread with their buffers (movedBuffers): these entries are then gone from here. */
   move(): PackedArrays {
-    if (this.wasMoved) throw new Error('these entries were moved to another thread');
-    this.wasMoved = true;
+    if (this.moved) throw new Error('these entries were moved to another thread');
+    this.moved = true;
     return this.arrays;
   }
 

@@ -3,12 +3,8 @@
  * parser the main thread would use (every entry decoded, parsed, validated and rendered), and
  * makes each entry's idempotency key and its wire text's digest (for its leaf) from the text's bytes, then sends
  * the entries back packed in a few arrays, moved rather than copied (logs/packed-entries.ts). A batch that fails is
- * answered with its body moved back: the main thread then parses it as it always did, and
- * words the error.
- *
- * The texts are written into a spare buffer when one is large enough: the body of a batch parsed
- * before, or texts the main thread sent back once stored (batch-parse-pool.ts). A few are kept,
- * the largest that fit in MAX_SPARE_BYTES; the others are let go.
+ * answered with no entries: the main thread then parses it as it always did, and words the
+ * error.
  */
 import { parentPort } from 'node:worker_threads';
 import { ENTRY_KEY_BYTES, EntryKeys } from '../logs/entry.ts';
@@ -16,7 +12,7 @@ import { MAX_BATCH_ENTRIES, parseJsonBatch, renderJsonBatchBytes } from '../logs
 import { LogTypes } from '../logs/log-types.ts';
 import { DIGEST_BYTES, movedBuffers, type PackedArrays } from '../logs/packed-entries.ts';
 import { wireTextDigest } from '../tlog/entry-leaf.ts';
-import type { ParseReply, WorkerJob } from './batch-parse-pool.ts';
+import type { ParseJob, ParseReply } from './batch-parse-pool.ts';
 
 const typesByList = new Map<string, LogTypes>();
 
@@ -25,28 +21,6 @@ function typesOf(writable: readonly string[]): LogTypes {
   let types = typesByList.get(id);
   if (!types) typesByList.set(id, (types = new LogTypes(writable)));
   return types;
-}
-
-/** Spare buffers, smallest first: at most MAX_SPARES of them, and MAX_SPARE_BYTES in all. */
-const spares: ArrayBuffer[] = [];
-const MAX_SPARES = 4;
-const MAX_SPARE_BYTES = 64 * 1024 * 1024;
-
-function keep(spare: ArrayBuffer): void {
-  spares.push(spare);
-  spares.sort((a, b) => a.byteLength - b.byteLength);
-  let bytes = spares.reduce((sum, b) => sum + b.byteLength, 0);
-  while (spares.length > MAX_SPARES || bytes > MAX_SPARE_BYTES) bytes -= spares.shift()!.byteLength;
-}
-
-/**
- * A buffer of at least `bytes`: the smallest spare that is large enough and at most twice that
- * (the texts' buffer moves whole to the main thread, and stays as long as the batch), or a fresh one.
- */
-function textBuffer(bytes: number): Buffer {
-  const i = spares.findIndex((b) => b.byteLength >= bytes);
-  if (i < 0 || spares[i]!.byteLength > 2 * bytes) return Buffer.allocUnsafeSlow(bytes);
-  return Buffer.from(spares.splice(i, 1)[0]!);
 }
 
 function pack(body: Uint8Array, writable: readonly string[]): PackedArrays | undefined {
@@ -59,7 +33,7 @@ function pack(body: Uint8Array, writable: readonly string[]): PackedArrays | und
   const ends = new Uint32Array(MAX_BATCH_ENTRIES);
   // Entries rendered are about as long as their text in the body; the buffer grows only when
   // an entry's exact length says it must.
-  let text = textBuffer(b.length + 1024);
+  let text = Buffer.allocUnsafeSlow(b.length + 1024);
   let at = 0;
   let n = 0;
   let logType = '';
@@ -95,20 +69,13 @@ function pack(body: Uint8Array, writable: readonly string[]): PackedArrays | und
   };
 }
 
-parentPort!.on('message', (job: WorkerJob) => {
-  if ('spare' in job) return keep(job.spare);
-  let batch: PackedArrays | undefined;
+parentPort!.on('message', (job: ParseJob) => {
+  let reply: ParseReply;
   try {
-    batch = pack(job.body, job.writable);
+    reply = { id: job.id, batch: pack(job.body, job.writable) };
   } catch {
     // Whatever went wrong, the main thread's parse decides.
+    reply = { id: job.id, batch: undefined };
   }
-  if (!batch) {
-    const reply: ParseReply = { id: job.id, body: job.body };
-    return parentPort!.postMessage(reply, [job.body.buffer as ArrayBuffer]);
-  }
-  const reply: ParseReply = { id: job.id, batch };
-  parentPort!.postMessage(reply, movedBuffers(batch));
-  // The body's bytes are all in the entries now: its buffer is spare.
-  keep(job.body.buffer as ArrayBuffer);
+  parentPort!.postMessage(reply, reply.batch ? movedBuffers(reply.batch) : []);
 });

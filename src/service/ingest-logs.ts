@@ -13,17 +13,12 @@ import { parseBatchOffThread } from './batch-parse-pool.ts';
  * Appends a JSON batch (`{"logType", "logEntries": [...]}`), as text or valid UTF-8 bytes, to
  * the tenant. A large body is parsed on a worker thread while this thread stores others
  * (batch-parse-pool.ts); any body the worker does not take is parsed here, inside the store's
- * transaction, entry by entry. A Buffer body is used up (its buffer moves to the worker).
+ * transaction, entry by entry.
  */
 export async function ingestJsonBatch(store: Store, tenantId: string, body: string | Buffer, types: LogTypes): Promise<AppendResult> {
   if (typeof body === 'string') return store.append(tenantId, parseJsonBatch(body, types));
   const parsed = await parseBatchOffThread(body, types);
-  if (!parsed.entries) return store.append(tenantId, parseJsonBatchBytes(parsed.body, types));
-  try {
-    return await store.append(tenantId, parsed.entries);
-  } finally {
-    parsed.release();
-  }
+  return store.append(tenantId, parsed ?? parseJsonBatchBytes(body, types));
 }
 
 export interface NdjsonIngestOptions {
