@@ -226,10 +226,10 @@ const SQL = {
     SELECT s.*, (extract(epoch FROM now()) * 1000)::int8 AS at, n.n,
       CASE WHEN n.n < $2 THEN (SELECT array_agg(k.event_time::text || '/' || k.key::text) FROM k) END AS fresh
     FROM s, n`,
-  // After the new entries are written (entry-copy.ts), with consecutive sequences after the
-  // tenant's last: the tenant's last sequence; their number per (type, hour) added to the
-  // tallies (count-plan.ts); the tree's new leaves, tip and checkpoint (tree.ts). The CTEs do
-  // the work (each runs whether or not the SELECT reads it).
+  // Once the new entries are written (entry-copy.ts) with consecutive sequences after the
+  // tenant's last: that last sequence moved past them; their number per (type, hour) added to
+  // the tallies (count-plan.ts); the tree's new leaves, tip and checkpoint (tree.ts). The CTEs
+  // do the work (each runs whether or not the SELECT reads it).
   afterEntries: `
     WITH s AS (
       UPDATE entry_seqs SET last_seq = $2::int8 + $3::int8, ${treeHeadSet(7)} WHERE tid = $1
