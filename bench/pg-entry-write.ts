@@ -15,13 +15,13 @@
  *
  * Prints one JSON object: per way, the backend's CPU and the wall time per entry.
  */
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { generateDemoEntries } from '../src/demo/demo-data.ts';
 import { copyEntries } from '../src/store/postgres/entry-copy.ts';
 import { startPostgres } from '../test/support/postgres.ts';
 import { DAY_MS } from './lib/dataset.ts';
+import { cpuSecondsOf } from './lib/processes.ts';
 import { round } from './lib/stats.ts';
 
 const { values: flags } = parseArgs({ options: { entries: { type: 'string', default: '200000' } } });
@@ -35,15 +35,6 @@ if (!(Number.isInteger(total) && total >= 2 * BATCH)) {
 const INSERT = `INSERT INTO entries (event_time, seq, tid, type_id, added_at, body)
   SELECT unnest($1::int8[]), $2::int8 + generate_series(1, $3::int8), 1, unnest($4::int4[]), $5::int8,
     unnest(string_to_array($6::text, E'\\x1e'))`;
-
-/** User and system CPU of process `pid` in clock ticks (/proc/<pid>/stat, fields 14 and 15). */
-function ticks(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(fields[11]) + Number(fields[12]);
-}
-/** Clock ticks per second on Linux (USER_HZ). */
-const TICK_US = 10_000;
 
 const { cluster, skip } = await startPostgres({ durable: true });
 if (!cluster) {
@@ -67,14 +58,14 @@ try {
       CREATE TABLE entries_m PARTITION OF entries FOR VALUES FROM (${month}) TO (${Date.UTC(2025, 6, 1)});
       CREATE INDEX entries_by_age ON entries USING brin (added_at) WITH (autosummarize = on);`);
     const backend = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
-    const ways = { copy: { ticks: 0, ms: 0, entries: 0 }, insert: { ticks: 0, ms: 0, entries: 0 } };
+    const ways = { copy: { cpuSeconds: 0, ms: 0, entries: 0 }, insert: { cpuSeconds: 0, ms: 0, entries: 0 } };
     let seq = 0;
     for (let b = 0; b * BATCH < rows.length; b++) {
       const batch = rows.slice(b * BATCH, (b + 1) * BATCH);
       const way = b % 2 === 0 ? ways.copy : ways.insert;
       const types = batch.map((e) => typeOf(e.logType));
       const times = batch.map((e) => e.eventTimeMs);
-      const before = ticks(backend);
+      const before = cpuSecondsOf(backend);
       const started = performance.now();
       await client.query('BEGIN');
       if (way === ways.copy) {
@@ -85,7 +76,7 @@ try {
       }
       await client.query('COMMIT');
       way.ms += performance.now() - started;
-      way.ticks += ticks(backend) - before;
+      way.cpuSeconds += cpuSecondsOf(backend) - before;
       way.entries += batch.length;
       seq += batch.length;
     }
@@ -93,7 +84,7 @@ try {
     if (stored !== rows.length) throw new Error(`stored ${stored} of ${rows.length} entries`);
     const per = (w: (typeof ways)['copy']) => ({
       entries: w.entries,
-      backendCpuUsPerEntry: round((w.ticks * TICK_US) / w.entries, 1),
+      backendCpuUsPerEntry: round((w.cpuSeconds * 1e6) / w.entries, 1),
       wallUsPerEntry: round((w.ms * 1000) / w.entries, 1),
     });
     console.log(JSON.stringify({ batch: BATCH, copy: per(ways.copy), insert: per(ways.insert) }, null, 2));

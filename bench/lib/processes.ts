@@ -116,7 +116,7 @@ function processTree(pid: number): number[] {
 const TICKS_PER_SECOND = 100;
 
 /** User + system CPU seconds of a process (its own, not its reaped children's). */
-function cpuSecondsOf(pid: number): number {
+export function cpuSecondsOf(pid: number): number {
   try {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
     return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
