@@ -1,5 +1,6 @@
 /**
- * An append's new entries written with `COPY entries FROM STDIN` in PostgreSQL's binary format.
+ * An append's rows written with `COPY … FROM STDIN` in PostgreSQL's binary format: its new
+ * entries (`entries`) and their idempotency keys (`entry_keys`).
  *
  * The rows stream to the server in messages of about 64 KiB, each turned into rows as it
  * arrives and stored a page at a time (PostgreSQL's multi-row insert). An `INSERT … SELECT
@@ -32,6 +33,7 @@ const HEADER = Buffer.concat([Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1'), Buffe
 /** Bytes of a row but its text: the field count, then each field's length and value (int8, int8, int4, int4, int8), then the text's length. */
 const ROW_BYTES = 2 + (4 + 8) + (4 + 8) + (4 + 4) + (4 + 4) + (4 + 8) + 4;
 const FIELDS = 6;
+const KEY_FIELDS = 3;
 /** The binary format's end: a field count of -1. */
 const TRAILER_BYTES = 2;
 /** The size of the messages the rows are sent in. */
@@ -39,9 +41,48 @@ const MESSAGE_BYTES = 64 * 1024;
 
 /** Writes `rows` into the tenant's `entries` and returns the number of rows PostgreSQL stored. */
 export async function copyEntries(client: pg.ClientBase, rows: EntryRows): Promise<number> {
-  const copy = client.query(copyFrom(COPY_ENTRIES));
-  await pipeline(Readable.from(messages(rows)), copy);
+  return copyRows(client, COPY_ENTRIES, messages(rows));
+}
+
+const COPY_KEYS = 'COPY entry_keys (tid, event_time, key) FROM STDIN (FORMAT binary)';
+/** Bytes of a key row: the field count, then each field's length and value (int4, int8, int8). */
+const KEY_ROW_BYTES = 2 + (4 + 4) + (4 + 8) + (4 + 8);
+
+/**
+ * Writes the keys of a chunk of entries into `entry_keys` (each key's first 8 bytes, its int8
+ * big-endian) and returns the number of rows stored. A key already there fails the COPY with
+ * PostgreSQL's unique violation (23505), and the transaction with it: the caller takes the keys
+ * under a savepoint.
+ */
+export async function copyKeys(client: pg.ClientBase, tid: number, times: readonly number[], keys: readonly Uint8Array[]): Promise<number> {
+  return copyRows(client, COPY_KEYS, keyMessages(tid, times, keys));
+}
+
+async function copyRows(client: pg.ClientBase, statement: string, data: Iterable<Buffer>): Promise<number> {
+  const copy = client.query(copyFrom(statement));
+  await pipeline(Readable.from(data), copy);
   return copy.rowCount;
+}
+
+function* keyMessages(tid: number, times: readonly number[], keys: readonly Uint8Array[]): Generator<Buffer> {
+  const perMessage = Math.floor((MESSAGE_BYTES - HEADER.length - TRAILER_BYTES) / KEY_ROW_BYTES);
+  let buf = Buffer.allocUnsafe(MESSAGE_BYTES);
+  let at = HEADER.copy(buf, 0);
+  for (let i = 0; i < times.length; i++) {
+    if (i > 0 && i % perMessage === 0) {
+      yield buf.subarray(0, at);
+      buf = Buffer.allocUnsafe(MESSAGE_BYTES);
+      at = 0;
+    }
+    at = buf.writeInt16BE(KEY_FIELDS, at);
+    at = putInt4(buf, at, tid);
+    at = putInt8(buf, at, times[i]!);
+    at = buf.writeInt32BE(8, at);
+    buf.set(keys[i]!.subarray(0, 8), at);
+    at += 8;
+  }
+  at = buf.writeInt16BE(-1, at);
+  yield buf.subarray(0, at);
 }
 
 /** An int8 field (length, then the value), for any safe integer. */
