@@ -71,7 +71,17 @@ export interface PoolOptions {
  *
  * TCP keepalive probes every connection idle for KEEPALIVE_DELAY_MS, so that one whose peer is
  * gone without a word (a network dropped, a host powered off) ends, after the system's probes
- * went unanswered, instead of being kept (and waited on) forever.
+ * went unanswered, instead of being kept (and waited on) forever; the sessions ask PostgreSQL to
+ * probe their side as often (its default waits two hours).
+ *
+ * A session given up on inside a `COPY … FROM STDIN` (an append writes its rows so) is not idle:
+ * PostgreSQL waits for the rest of the data, and neither its statement timeout nor the idle
+ * bound ends it, while its transaction holds the tenant's row. So the backends of connections
+ * given up on with a statement under way are noted, and ended (pg_terminate_backend) on the
+ * next connection the pool makes to the server, once the network is back. Each session's
+ * process id and start time are read when it connects (the pair names one backend, whatever
+ * proxy lies between); a backend is ended only if PostgreSQL still has that pair. Sessions a
+ * pooler lends per transaction (`unnamed`) are not noted: they are not the client's own.
  *
  * A connection the server ends (PostgreSQL stopped or restarted, an operator's
  * pg_terminate_backend) emits 'error' whether it is idle in the pool or checked out; unheard,
@@ -81,6 +91,10 @@ export interface PoolOptions {
 export function newPool(url: string, options: PoolOptions): pg.Pool {
   const bound = options.statementTimeoutMs > 0 ? options.statementTimeoutMs : undefined;
   const connectTimeoutMs = options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS;
+  // Each session's backend, as PostgreSQL names it (its process id and start time).
+  const backends = new WeakMap<pg.ClientBase, Backend>();
+  // Backends of connections given up on, by process id: their start time.
+  const abandoned = new Map<number, string>();
   const pool = new pg.Pool({
     connectionString: url,
     max: options.max,
@@ -96,11 +110,21 @@ export function newPool(url: string, options: PoolOptions): pg.Pool {
     // out once the statement is answered (a connection it fails on is not handed out). Not
     // through a pooler lending sessions per transaction (`unnamed`): the setting would stay with
     // the session it lent, for whichever client it lends it to next.
-    ...((options.check !== undefined || (bound !== undefined && !options.unnamed)) && {
+    ...((options.check !== undefined || !options.unnamed) && {
       onConnect: async (client: pg.ClientBase) => {
-        if (bound !== undefined && !options.unnamed) {
-          const idle = Math.trunc(idleInTransactionMs(bound, connectTimeoutMs));
-          await client.query(`SET statement_timeout = ${Math.trunc(bound)}; SET idle_in_transaction_session_timeout = ${idle}`);
+        if (!options.unnamed) {
+          const probe = KEEPALIVE_DELAY_MS / 1000;
+          const settings = [`tcp_keepalives_idle = ${probe}`, `tcp_keepalives_interval = ${probe}`];
+          if (bound !== undefined) {
+            const idle = Math.trunc(idleInTransactionMs(bound, connectTimeoutMs));
+            settings.push(`statement_timeout = ${Math.trunc(bound)}`, `idle_in_transaction_session_timeout = ${idle}`);
+          }
+          const results = (await client.query(
+            `${settings.map((setting) => `SET ${setting}; `).join('')}SELECT pid, backend_start::text AS started FROM pg_stat_activity WHERE pid = pg_backend_pid()`,
+          )) as unknown as pg.QueryResult<Backend>[];
+          const backend = results[results.length - 1]?.rows[0];
+          if (backend) backends.set(client, backend);
+          if (abandoned.size > 0) await endAbandoned(client, abandoned);
         }
         await options.check?.(client);
       },
@@ -116,9 +140,33 @@ export function newPool(url: string, options: PoolOptions): pg.Pool {
   // whether a statement is under way only through a method of its own (the public getter is
   // deprecated).
   pool.on('release', (_err: Error | undefined, client: pg.PoolClient) => {
-    if ((client as unknown as { _getActiveQuery?(): unknown })._getActiveQuery?.()) void client.end().catch(() => {});
+    if (!(client as unknown as { _getActiveQuery?(): unknown })._getActiveQuery?.()) return;
+    const backend = backends.get(client);
+    if (backend) abandoned.set(backend.pid, backend.started);
+    void client.end().catch(() => {});
   });
   return pool;
+}
+
+/** A PostgreSQL backend: its process id and its start time (as text, exact). */
+interface Backend {
+  readonly pid: number;
+  readonly started: string;
+}
+
+/** Ends the backends noted in `abandoned` that PostgreSQL still has (see newPool); those it has not are forgotten. */
+async function endAbandoned(client: pg.ClientBase, abandoned: Map<number, string>): Promise<void> {
+  const pids = [...abandoned.keys()];
+  try {
+    await client.query(
+      `SELECT pg_terminate_backend(a.pid) FROM pg_stat_activity a JOIN unnest($1::int[], $2::timestamptz[]) AS g (pid, started)
+       ON a.pid = g.pid AND a.backend_start = g.started`,
+      [pids, [...abandoned.values()]],
+    );
+    for (const pid of pids) abandoned.delete(pid);
+  } catch {
+    // Tried again on the next connection the pool makes.
+  }
 }
 
 /** Whether `err` is a statement given up on because the server did not answer it in time (see newPool). */
