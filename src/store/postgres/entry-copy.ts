@@ -58,12 +58,14 @@ export async function copyKeys(client: pg.ClientBase, tid: number, times: readon
   return copyRows(client, COPY_KEYS, keyMessages(tid, times, keys));
 }
 
+/** Runs a `COPY … FROM STDIN` with `data` as its data; the number of rows PostgreSQL stored. */
 async function copyRows(client: pg.ClientBase, statement: string, data: Iterable<Buffer>): Promise<number> {
   const copy = client.query(copyFrom(statement));
   await pipeline(Readable.from(data), copy);
   return copy.rowCount;
 }
 
+/** The keys' COPY data, in messages of at most MESSAGE_BYTES (whole rows). */
 function* keyMessages(tid: number, times: readonly number[], keys: readonly Uint8Array[]): Generator<Buffer> {
   const perMessage = Math.floor((MESSAGE_BYTES - HEADER.length - TRAILER_BYTES) / KEY_ROW_BYTES);
   let buf = Buffer.allocUnsafe(MESSAGE_BYTES);
