@@ -189,6 +189,8 @@ describe('the network to PostgreSQL dropped (packets lost, no connection closed)
       s.proxy.restore({ lost: true });
       // PostgreSQL ends that transaction once it sat idle past its bound (21.7 s here), not hours later.
       await recovered(s.t, acked, 2, 45_000);
+      // Only the backend given up on was ended: another session of the same server lives on.
+      assert.equal((await locker.query<{ one: number }>('SELECT 1 AS one')).rows[0]!.one, 1);
       const have = await stored(s.t);
       for (const n of acked) assert.ok(have.has(n), `acknowledged entry ${n} is stored`);
     } finally {
