@@ -228,7 +228,8 @@ const UNIQUE_VIOLATION = '23505';
 async function newKeys(client: pg.PoolClient, tid: number, chunk: Chunk): Promise<Set<string> | undefined> {
   await client.query('SAVEPOINT lw_keys');
   try {
-    await copyKeys(client, tid, chunk.times, chunk.keyBytes);
+    const stored = await copyKeys(client, tid, chunk.times, chunk.keyBytes);
+    if (stored !== chunk.times.length) throw new Error(`stored ${stored} of ${chunk.times.length} keys`);
     await client.query('RELEASE SAVEPOINT lw_keys');
     return undefined;
   } catch (err) {
