@@ -19,6 +19,7 @@
  * included, so that its trail stays in the order of its receipts.
  */
 import { randomBytes } from 'node:crypto';
+import { ADMIN_LOG_TYPE } from '../logs/log-types.ts';
 import { heldBack, type PurgeClock, purgeClock } from './purge-clock.ts';
 import { giveWay } from './purge-step.ts';
 import { effectiveRetention, retentionCutoff } from './retention-policy.ts';
@@ -247,7 +248,10 @@ export class BackgroundPurge {
           await failed(err, { tenantId: tenant.id });
           continue;
         }
-        for (const logType of types) {
+        // The admin trail first. It is kept as long as the longest of the tenant's types that hold
+        // entries: purged after them, it would be measured against what this cycle left, and a
+        // type whose last entries just went would shorten it within the very cycle that deleted them.
+        for (const logType of [...types.filter((t) => t === ADMIN_LOG_TYPE), ...types.filter((t) => t !== ADMIN_LOG_TYPE)]) {
           // onPurged failed for one of its receipts: none of its later purges comes before it.
           if (skipped.has(tenant.id)) break;
           try {

@@ -72,7 +72,7 @@ describe('background purge (sqlite)', () => {
     assert.equal(await total('LogwardenAdminLog'), 60, 'kept as long as UserCallPlay (60 days), not its own 10');
     assert.deepEqual(
       seen.map((s) => `${s.receipt.logType}:${s.receipt.count}`),
-      ['AccessLog:25', 'AccessLog:25', 'AccessLog:20', 'LogwardenAdminLog:25', 'LogwardenAdminLog:15', 'UserCallPlay:25', 'UserCallPlay:15'],
+      ['LogwardenAdminLog:25', 'LogwardenAdminLog:15', 'AccessLog:25', 'AccessLog:25', 'AccessLog:20', 'UserCallPlay:25', 'UserCallPlay:15'],
     );
     assert.ok(seen.every((s) => s.tenantId === '7'));
     assert.equal(lines.length, 7);
@@ -81,6 +81,24 @@ describe('background purge (sqlite)', () => {
     const audit = await auditLog(store, '7');
     assert.equal(audit.deleted.size, 150);
     assert.equal(audit.receipts.size, 7);
+    await purge.stop();
+  });
+
+  it('measures the admin trail against the types as the cycle found them, not as its earlier steps left them', async () => {
+    // Tenant 9: one AccessLog entry (kept 23 days, the tenant's setting) an hour older than its
+    // one admin trail entry (own setting 1 day, so kept 23 days as long as AccessLog holds entries).
+    await store.createTenant({ id: '9', name: 'Initech' });
+    await store.append('9', [makeEntry('AccessLog', T0, '{"a":0}'), makeEntry('LogwardenAdminLog', T0 + 3_600_000, '{"t":1}')]);
+    await store.setRetention('9', null, 23);
+    await store.setRetention('9', 'LogwardenAdminLog', 1);
+    now = T0 + 23 * DAY_MS + 1_800_000; // the AccessLog entry is older than 23 days, the trail's is not
+    const purge = new BackgroundPurge({ store, serverDays: null, intervalMs: 60_000, now: () => now });
+    assert.equal(await purge.cycle(), 1);
+    assert.equal(await totalOf('9', 'AccessLog'), 0);
+    assert.equal(await totalOf('9', 'LogwardenAdminLog'), 1, 'kept 23 days: the cycle began with AccessLog holding an entry');
+    // The next cycle finds no AccessLog entry: the trail goes by its own day.
+    assert.equal(await purge.cycle(), 1);
+    assert.equal(await totalOf('9', 'LogwardenAdminLog'), 0);
     await purge.stop();
   });
 
@@ -270,15 +288,16 @@ describe('background purge (sqlite)', () => {
       onPurged: refusingFirstTrailOf(store, '7', () => now),
     });
     await assert.rejects(purge.cycle(), (err: Error) => {
-      assert.match(err.message, /tenant 7 AccessLog: the trail entry was refused/);
+      assert.match(err.message, /tenant 7 LogwardenAdminLog: the trail entry was refused/);
       assert.doesNotMatch(err.message, /tenant 8/);
       return true;
     });
-    assert.equal(await totalOf('7', 'AccessLog'), 75, 'its first step only');
+    assert.equal(await totalOf('7', 'LogwardenAdminLog'), 75, 'its first step only (the admin trail goes first)');
+    assert.equal(await totalOf('7', 'AccessLog'), 100, 'none of its other types in that cycle');
     assert.equal(await totalOf('7', 'UserCallPlay'), 100, 'none of its other types in that cycle');
     assert.equal(await totalOf('8', 'AccessLog'), 30);
 
-    assert.equal(await purge.cycle(), 45 + 70 + 70, 'then the rest of its AccessLog, its UserCallPlay and its LogwardenAdminLog');
+    assert.equal(await purge.cycle(), 45 + 70 + 70, 'then the rest of its LogwardenAdminLog, its AccessLog and its UserCallPlay');
     for (const tenantId of ['7', '8']) {
       const receipts = [...(await auditLog(store, tenantId)).receipts.keys()];
       assert.deepEqual(await trailedReceiptLeaves(store, tenantId), receipts, `tenant ${tenantId}'s trail in the order of its receipts`);
