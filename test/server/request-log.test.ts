@@ -11,7 +11,7 @@ import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { prettyLine } from '../../src/server/log-pretty.ts';
 import { createLogger } from '../../src/server/logger.ts';
-import { loggableMessage, loggableUrl } from '../../src/server/request-log.ts';
+import { loggableMessage, loggableUrl, writeInfoLine } from '../../src/server/request-log.ts';
 import { basic, startTestApp, type TestApp, TestClock } from '../support/app.ts';
 import { request, sendRaw } from '../support/raw-http.ts';
 
@@ -424,6 +424,49 @@ describe('request log lines', () => {
       loggableMessage(['logType: unknown log type "Secret \\"quoted\\" name" (expected one of A)']),
       'logType: unknown log type "…" (expected one of A)',
     );
+  });
+
+  it("writes a request's info line exactly as pino would, at the logger's level, and leaves other loggers to themselves", () => {
+    const written = (level: string, log: (l: ReturnType<typeof createLogger>) => void): string[] => {
+      const lines: string[] = [];
+      const sink = new Writable({
+        write(chunk, _enc, done) {
+          lines.push(String(chunk));
+          done();
+        },
+      });
+      log(createLogger(level, sink).child({ requestId: 'r1' }));
+      return lines;
+    };
+    const cases: Array<Record<string, string | number>> = [
+      { method: 'GET', url: '/v2/logs?logType=AccessLog&limit=5', route: '/v2/logs', status: 200, ms: 1.2, tenant: '42', accessKey: 'LWKEY' },
+      {
+        method: 'GET',
+        url: '/v2/logs?cursor=[redacted]',
+        route: '/v2/logs',
+        status: 400,
+        ms: 0,
+        code: 'invalid_request',
+        reason: 'cursor: is "…" \\ é 中 \u0001',
+      },
+      { method: 'POST', url: '/x', route: 'unmatched', status: 404, ms: 12345.5, detail: 'line\nbreak\ttab' },
+    ];
+    for (const fields of cases) {
+      for (const message of ['request completed', 'request rejected']) {
+        const direct = written('info', (l) => assert.equal(writeInfoLine(l, fields, message), true));
+        const viaPino = written('info', (l) => l.info(fields, message));
+        assert.equal(direct.length, 1);
+        const time = /"time":\d+/;
+        assert.equal(direct[0]!.replace(time, '"time":0'), viaPino[0]!.replace(time, '"time":0'));
+      }
+    }
+    // Below the logger's level nothing is written; a logger that is not pino's is left to log itself.
+    assert.deepEqual(
+      written('warn', (l) => assert.equal(writeInfoLine(l, cases[0]!, 'request completed'), true)),
+      [],
+    );
+    const plain = { info() {}, error() {}, warn() {}, debug() {}, fatal() {}, trace() {}, child: () => plain, level: 'info', silent() {} };
+    assert.equal(writeInfoLine(plain as never, cases[0]!, 'request completed'), false);
   });
 
   it('formats a request line for a terminal on one line', () => {
