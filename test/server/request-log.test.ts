@@ -450,6 +450,7 @@ describe('request log lines', () => {
         reason: 'cursor: is "…" \\ é 中 \u0001',
       },
       { method: 'POST', url: '/x', route: 'unmatched', status: 404, ms: 12345.5, detail: 'line\nbreak\ttab' },
+      { method: 'GET', url: '/', route: 'unmatched', status: 404, ms: Number.NaN },
     ];
     for (const fields of cases) {
       for (const message of ['request completed', 'request rejected']) {
