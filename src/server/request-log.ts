@@ -126,8 +126,9 @@ const INFO = pino.levels.values.info!;
 /**
  * Writes pino's info line for `fields` (strings and finite numbers, none a credential, so there
  * is nothing to redact) and `message` straight to `log`'s stream, as `log.info(fields,
- * message)` would: the level, the time in milliseconds, the logger's bindings (the service, the
- * process, the requestId), the fields in order, the message. false, and nothing written, when
+ * message)` would for a logger made as logger.ts makes it (pino's default time, level and
+ * message key; no formatters, mixin or hooks): the level, the time in milliseconds, the
+ * logger's bindings (the service, the process, the requestId), the fields in order, the message. false, and nothing written, when
  * `log` is not a pino logger (the caller then logs through it). Every request writes one such
  * line; through pino's general path (each value looked at, redaction applied) it cost a page
  * of `GET /v2/logs` about 8 µs of CPU more, 4 % (docs/benchmarks.md).
