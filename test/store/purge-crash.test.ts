@@ -48,22 +48,34 @@ const src = (path: string) => JSON.stringify(runnable(new URL(`../../src/${path}
  * Runs the purge in a child until SIGKILL after `killAfter` acts (drops or steps; 0: somewhere in
  * the first, from its start) and a random pause, or until done. `receipts` counts the receipts
  * of months dropped whole.
+ *
+ * The child waits for a line on its stdin after each act, and gets none once the kill is armed:
+ * the kill lands inside the act it was aimed at or just after it, however fast this machine
+ * runs that act, and never after the purge has finished.
  */
 function purgeChild(kind: StoreKind, killAfter: number | null): Promise<{ acts: number; killed: boolean; receipts: number }> {
   const script = `
+    import { createInterface } from 'node:readline';
     ${kind.childOpen}
+    const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+    const done = async (line) => {
+      process.stdout.write(line + '\\n');
+      await lines.next();
+    };
     process.stdout.write('start\\n');
-    ${kind.partitions ? `const dropped = await store.dropExpiredPartitions(() => ${CUTOFF}); process.stdout.write('done dropped ' + dropped.length + '\\n');` : ''}
+    ${kind.partitions ? `const dropped = await store.dropExpiredPartitions(() => ${CUTOFF}); await done('done dropped ' + dropped.length);` : ''}
     for (;;) {
       const r = await store.purge('7', 'AccessLog', ${CUTOFF}, 700);
       if (r.count === 0) break;
-      process.stdout.write('done ' + r.count + '\\n');
+      await done('done ' + r.count);
     }
+    process.stdin.destroy();
     await store.close();
     process.stdout.write('finished\\n');
   `;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...LOADER_ARGS, '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...LOADER_ARGS, '--input-type=module', '-e', script], { stdio: ['pipe', 'pipe', 'pipe'] });
+    child.stdin.on('error', () => {}); // a line for a child already killed
     let stderr = '';
     let acts = 0;
     let killed = false;
@@ -78,11 +90,13 @@ function purgeChild(kind: StoreKind, killAfter: number | null): Promise<{ acts: 
       }
       if (!line.startsWith('done')) return;
       acts++;
-      if (killAfter !== null && acts === killAfter && !killed) {
+      if (killed) return; // no next act: the kill is on its way
+      if (killAfter !== null && acts === killAfter) {
         killed = true;
-        // Somewhere inside the next act (or between acts).
+        // Somewhere inside the next act (or just after it).
         setTimeout(() => child.kill('SIGKILL'), Math.floor(Math.random() * 40));
       }
+      child.stdin.write('next\n');
     });
     child.on('error', reject);
     child.on('exit', (code, signal) => {
