@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Runs every test file under test/ (or those given as arguments) with the Node test runner.
+// Runs every test file under test/ (or those given as arguments) with the Node test runner
+// (node:test's run(), each file in a process of its own, the spec reporter on stdout).
 //
 // The sources are type-checked and compiled first, once, by the TypeScript compiler (tsc -p
 // tsconfig.json, incremental) into node_modules/.cache/logwarden-test/, and the test files run
@@ -12,16 +13,16 @@
 //
 // Stack traces name the compiled files; NODE_OPTIONS=--enable-source-maps maps them to the
 // TypeScript lines. Node 20 does not expand globs, so the files are listed here.
-// --test-force-exit: a file is done when its tests are, not when the last timer or idle
-// connection it left behind runs out.
 //
 // The tests keep their files (data directories, PostgreSQL clusters, SQLite files) under the
 // system's temporary folder. On Linux that is made a folder in /dev/shm when it has room (see
 // scratchDir), unless TMPDIR is set.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
+import { run } from 'node:test';
+import { spec } from 'node:test/reporters';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -163,25 +164,53 @@ pointAtSources(OUT);
 // What a test's child process runs as `logwarden` (test/support/children.ts): the compiled CLI.
 writeFileSync(join(OUT, 'cli.js'), "import { main } from './src/cli/main.js';\n\nprocess.exitCode = await main(process.argv.slice(2));\n");
 
-const args = process.argv.slice(2);
-// The files that take longest start first, so that no long file starts last and runs on alone
-// while the other cores have nothing left. Measured here on 3 December (each file's tests, three
-// files at a time): the PostgreSQL store contract 113 s, PostgreSQL segments 78 s (before its
-// backlog test was made smaller), the console in a browser 65 s, the PostgreSQL network faults
-// 54 s, the demo data 43 s, serve 40 s; the next ones under 27 s.
-// In path order the last of them started late and the suite took 430 s.
-const LONGEST_FIRST = [
+// The order files start in. Measured here on 4 December, each file alone (CPU time of all its
+// processes, PostgreSQL's and the browser's included, and wall time):
+//
+// - Those that take most CPU start first, so that none starts late and runs on alone while the
+//   other core has nothing left: the PostgreSQL store contract 31 s of CPU, the console in a
+//   browser 21 s, PostgreSQL segments 16 s, serve 13 s, the demo data 11 s; the next ones 10 s
+//   or less.
+// - Those that mostly wait on bounds of their own (a stop's, a dropped network's, a slow body's
+//   timeout) are spread over the run, so that two of them seldom hold slots at once while the
+//   cores idle: the PostgreSQL network faults take 35 s of which 3 s of CPU, the PostgreSQL
+//   outages 18 s (2 s), slow bodies 13 s (2 s), the Redis outages 11 s (1 s). Started in path
+//   order, they ran side by side and left the cores idle for about 20 s.
+const MOST_CPU = [
   'test/store/postgres.test.ts',
-  'test/store/postgres-segments.test.ts',
   'test/server/console-browser.test.ts',
-  'test/server/postgres-network.test.ts',
-  'test/demo/demo-data.test.ts',
+  'test/store/postgres-segments.test.ts',
   'test/cli/serve.test.ts',
+  'test/demo/demo-data.test.ts',
+  'test/store/sqlite-tree-crash.test.ts',
+  'test/store/sqlite.test.ts',
+  'test/server/crash.test.ts',
   'test/store/postgres-specific.test.ts',
-  'test/cli/copy.test.ts',
 ].map((file) => join(ROOT, file));
-const all = find(join(ROOT, 'test'));
-const sources = args.length > 0 ? args : [...LONGEST_FIRST.filter((f) => all.includes(f)), ...all.filter((f) => !LONGEST_FIRST.includes(f))];
+const MOSTLY_WAITING = [
+  'test/server/postgres-network.test.ts',
+  'test/server/postgres-outage.test.ts',
+  'test/server/slow-body.test.ts',
+  'test/server/redis-outage.test.ts',
+  'test/store/postgres-pgbouncer.test.ts',
+  'test/cli/tail.test.ts',
+  'test/server/operations.test.ts',
+  'test/client/live.test.ts',
+  'test/cli/copy-target-errors.test.ts',
+  'test/client/retries.test.ts',
+].map((file) => join(ROOT, file));
+
+/** `all` in the order they start: MOST_CPU first, the rest in path order, MOSTLY_WAITING spread evenly from the first place on. */
+function startOrder(all) {
+  const waiting = MOSTLY_WAITING.filter((f) => all.includes(f));
+  const order = [...MOST_CPU.filter((f) => all.includes(f)), ...all.filter((f) => !MOST_CPU.includes(f) && !waiting.includes(f))];
+  const step = (order.length + waiting.length) / waiting.length;
+  waiting.forEach((f, i) => order.splice(Math.round(i * step), 0, f));
+  return order;
+}
+
+const args = process.argv.slice(2);
+const sources = args.length > 0 ? args : startOrder(find(join(ROOT, 'test')));
 const files = sources.map((file) => {
   const compiled = join(OUT, relative(ROOT, resolve(file))).replace(/\.ts$/, '.js');
   if (!file.endsWith('.ts') || !existsSync(compiled)) {
@@ -190,15 +219,22 @@ const files = sources.map((file) => {
   }
   return compiled;
 });
-// One file more than there are cores: a file often waits (on PostgreSQL, Chromium, a child
-// process), and with the files' data in memory the cores stay busy. Here (two cores) three at a
-// time took 215 s against 235 s for two and 227 s for four.
-const concurrency = process.env.TEST_CONCURRENCY ?? String(availableParallelism() + 1);
+// Two files more than there are cores: a file often waits (on PostgreSQL, Chromium, a child
+// process, a bound of its own), and with the files' data in memory the cores stay busy. Here (two
+// cores, in startOrder) four at a time took 181 s, the cores busy throughout (352 s of CPU);
+// three at a time in path order took 205-220 s, with the cores idle for a quarter of a minute.
+const concurrency = process.env.TEST_CONCURRENCY ?? String(availableParallelism() + 2);
 const scratch = scratchDir();
-const r = spawnSync(
-  process.execPath,
-  ['--test', `--test-concurrency=${concurrency}`, '--test-timeout=240000', '--test-force-exit', '--test-reporter=spec', ...files],
-  // Children of the tests run the compiled modules too (test/support/children.ts).
-  { stdio: 'inherit', cwd: ROOT, env: { ...process.env, LOGWARDEN_TEST_COMPILED: OUT, ...(scratch && { TMPDIR: scratch }) } },
-);
-process.exit(r.status ?? 1);
+// Children of the tests run the compiled modules too (test/support/children.ts); each test file's
+// process gets this process's environment.
+process.env.LOGWARDEN_TEST_COMPILED = OUT;
+if (scratch) process.env.TMPDIR = scratch;
+// Started through the runner's API, not `node --test`: given files, `node --test` runs them in
+// path order whatever the order they were listed in, and startOrder would go unheeded.
+// forceExit: a file is done when its tests are, not when the last timer or idle connection it
+// left behind runs out.
+const stream = run({ files, concurrency: Number(concurrency), timeout: 240_000, forceExit: true });
+stream.on('test:fail', () => {
+  process.exitCode = 1;
+});
+stream.compose(new spec()).pipe(process.stdout);
