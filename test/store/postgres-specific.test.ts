@@ -131,6 +131,7 @@ describe('postgres store: specific', { skip }, () => {
       const failed = assert.rejects(store.append('a', [makeEntry('AccessLog', t0 + 1, '{"i":1}')]), /terminating connection|Connection terminated/);
       const db = new URL(url).pathname.slice(1);
       for (let n = 0; n === 0; ) {
+        await new Promise((r) => setTimeout(r, 10)); // each look is a connection of its own: not in a tight loop
         const r = await cluster!.query<{ n: string }>(
           url,
           "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = 'logwarden' AND wait_event_type = 'Lock'",
@@ -809,10 +810,14 @@ describe('postgres store: specific', { skip }, () => {
         settled = true;
         attacher.release();
       });
-      // Until the attach has asked for segments_default (the lock the reader holds).
+      // Until the attach has asked for segments_default (the lock the reader holds): its session
+      // shows that request, or, for the pause between its attempts, the rollback to the savepoint
+      // that only a refused request is followed by (table-locks.ts). Looked at every 10 ms, each
+      // look a connection of its own.
       for (let asked = false; !asked && !settled; ) {
+        await new Promise((r) => setTimeout(r, 10));
         const q = await cluster!.query<{ query: string }>(url, 'SELECT query FROM pg_stat_activity WHERE pid = $1', [pid]);
-        asked = /segments_default/.test(q.rows[0]?.query ?? '');
+        asked = /segments_default|ROLLBACK TO SAVEPOINT lw_table_locks/.test(q.rows[0]?.query ?? '');
       }
       // Waited for entries_default while holding segments_default: had the attach held
       // entries_default while waiting for segments_default, PostgreSQL would fail one of the two.
