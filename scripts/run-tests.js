@@ -229,6 +229,8 @@ const scratch = scratchDir();
 // process gets this process's environment.
 process.env.LOGWARDEN_TEST_COMPILED = OUT;
 if (scratch) process.env.TMPDIR = scratch;
+// And its working directory: the project's, wherever this script was started from.
+process.chdir(ROOT);
 // Started through the runner's API, not `node --test`: given files, `node --test` runs them in
 // path order whatever the order they were listed in, and startOrder would go unheeded.
 // forceExit: a file is done when its tests are, not when the last timer or idle connection it
