@@ -164,7 +164,7 @@ pointAtSources(OUT);
 // What a test's child process runs as `logwarden` (test/support/children.ts): the compiled CLI.
 writeFileSync(join(OUT, 'cli.js'), "import { main } from './src/cli/main.js';\n\nprocess.exitCode = await main(process.argv.slice(2));\n");
 
-// The order files start in. Measured here on 4 December, each file alone (CPU time of all its
+// The order files start in. Measured here on 5 December, each file alone (CPU time of all its
 // processes, PostgreSQL's and the browser's included, and wall time):
 //
 // - Those that take most CPU start first, so that none starts late and runs on alone while the
@@ -221,8 +221,8 @@ const files = sources.map((file) => {
 });
 // Two files more than there are cores: a file often waits (on PostgreSQL, Chromium, a child
 // process, a bound of its own), and with the files' data in memory the cores stay busy. Here (two
-// cores, in startOrder) four at a time took 181 s, the cores busy throughout (352 s of CPU);
-// three at a time in path order took 205-220 s, with the cores idle for a quarter of a minute.
+// cores, in startOrder) four at a time took 179-184 s, the cores busy throughout (about 350 s of
+// CPU); three at a time in path order took 205-220 s, the cores idle for a quarter of a minute.
 const concurrency = process.env.TEST_CONCURRENCY ?? String(availableParallelism() + 2);
 const scratch = scratchDir();
 // Children of the tests run the compiled modules too (test/support/children.ts); each test file's
