@@ -222,7 +222,7 @@ const files = sources.map((file) => {
 // Two files more than there are cores: a file often waits (on PostgreSQL, Chromium, a child
 // process, a bound of its own), and with the files' data in memory the cores stay busy. Here (two
 // cores, in startOrder) four at a time took 179-184 s, the cores busy throughout (about 350 s of
-// CPU); three at a time in path order took 205-220 s, the cores idle for a quarter of a minute.
+// CPU); three at a time in path order took 206-220 s, the cores idle for a quarter of a minute.
 const concurrency = process.env.TEST_CONCURRENCY ?? String(availableParallelism() + 2);
 const scratch = scratchDir();
 // Children of the tests run the compiled modules too (test/support/children.ts); each test file's
