@@ -128,10 +128,12 @@ const INFO = pino.levels.values.info!;
  * is nothing to redact) and `message` straight to `log`'s stream, as `log.info(fields,
  * message)` would for a logger made as logger.ts makes it (pino's default time, level and
  * message key; no formatters, mixin or hooks): the level, the time in milliseconds, the
- * logger's bindings (the service, the process, the requestId), the fields in order, the message. false, and nothing written, when
- * `log` is not a pino logger (the caller then logs through it). Every request writes one such
- * line; through pino's general path (each value looked at, redaction applied) it cost a page
- * of `GET /v2/logs` about 8 µs of CPU more, 4 % (docs/benchmarks.md).
+ * logger's bindings (the service, the process, the requestId), the fields in order, the
+ * message. Field names are written as given: they are the fixed names logRequest uses. false,
+ * and nothing written, when `log` is not a pino logger (the caller then logs through it).
+ * Every request writes one such line; through pino's general path (each value looked at,
+ * redaction applied) it cost a page of `GET /v2/logs` about 8 µs of CPU more, 4 %
+ * (docs/benchmarks.md).
  */
 export function writeInfoLine(log: FastifyBaseLogger, fields: Readonly<Record<string, string | number>>, message: string): boolean {
   const pinoLog = log as unknown as Record<symbol, unknown> & { levelVal?: unknown };

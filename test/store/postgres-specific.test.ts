@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, afterEach, beforeEach, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { completePurgeTrail, recordPurgeRun } from '../../src/admin/purge-trail.ts';
 import { BackgroundPurge, type BackgroundPurgeOptions } from '../../src/store/background-purge.ts';
@@ -40,7 +41,7 @@ async function monthPartitions(pgCluster: PostgresCluster, url: string, pattern:
 /** Resolves once a statement of another session that names `table` waits for a lock (seen through `watch`). */
 async function lockWaitOn(watch: pg.Client, table: string): Promise<void> {
   for (let waiting = 0; waiting === 0; ) {
-    await new Promise((r) => setTimeout(r, 20));
+    await sleep(20);
     const w = await watch.query<{ n: string }>(
       "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query ~ $1",
       [table],
@@ -131,7 +132,7 @@ describe('postgres store: specific', { skip }, () => {
       const failed = assert.rejects(store.append('a', [makeEntry('AccessLog', t0 + 1, '{"i":1}')]), /terminating connection|Connection terminated/);
       const db = new URL(url).pathname.slice(1);
       for (let n = 0; n === 0; ) {
-        await new Promise((r) => setTimeout(r, 10)); // each look is a connection of its own: not in a tight loop
+        await sleep(10); // each look is a connection of its own: not in a tight loop
         const r = await cluster!.query<{ n: string }>(
           url,
           "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = 'logwarden' AND wait_event_type = 'Lock'",
@@ -673,7 +674,7 @@ describe('postgres store: specific', { skip }, () => {
          WHERE NOT l.granted AND a.datname = current_database()`,
       );
       if (Number(r.rows[0]!.n) >= count || done) return;
-      await new Promise((r) => setTimeout(r, 10));
+      await sleep(10);
     }
     throw new Error(`no ${count} lock waiters appeared`);
   }
@@ -815,7 +816,7 @@ describe('postgres store: specific', { skip }, () => {
       // that only a refused request is followed by (table-locks.ts). Looked at every 10 ms, each
       // look a connection of its own.
       for (let asked = false; !asked && !settled; ) {
-        await new Promise((r) => setTimeout(r, 10));
+        await sleep(10);
         const q = await cluster!.query<{ query: string }>(url, 'SELECT query FROM pg_stat_activity WHERE pid = $1', [pid]);
         asked = /segments_default|ROLLBACK TO SAVEPOINT lw_table_locks/.test(q.rows[0]?.query ?? '');
       }
