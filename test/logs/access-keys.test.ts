@@ -1,7 +1,31 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import { loadConfig } from '../../src/config.ts';
-import { ACCESS_KEY_PATTERN, newAccessKeyId } from '../../src/logs/access-keys.ts';
+import { ACCESS_KEY_PATTERN, hashSecret, newAccessKeyId, newSecret, secretMatches } from '../../src/logs/access-keys.ts';
+
+describe('secret digests', () => {
+  it("are node:crypto's SHA-256 of the label and the secret's UTF-8, as stored by every earlier version", () => {
+    const earlier = (secret: string) => createHash('sha256').update('logwarden secret v1\0').update(secret).digest();
+    // A digest stored by an earlier version, written out.
+    assert.equal(hashSecret('a secret').toString('hex'), 'a8da6043aa51a398219ebbe565aa0993ee07f1504c87ac84c9dec593e7e73033');
+    for (const secret of ['', newSecret(), 'é中😀\u0000', 'x'.repeat(5000)]) assert.deepEqual(hashSecret(secret), earlier(secret));
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), (secret) => assert.deepEqual(hashSecret(secret), earlier(secret))),
+      { numRuns: 500 },
+    );
+  });
+
+  it('match their secret only', () => {
+    const secret = newSecret();
+    const stored = hashSecret(secret);
+    assert.equal(secretMatches(secret, stored), true);
+    assert.equal(secretMatches(`${secret} `, stored), false);
+    assert.equal(secretMatches(newSecret(), stored), false);
+    assert.equal(secretMatches(secret, stored.subarray(0, 16)), false);
+  });
+});
 
 describe('the access key pattern', () => {
   it('fits every generated access key id', () => {

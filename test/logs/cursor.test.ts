@@ -1,11 +1,26 @@
 import assert from 'node:assert/strict';
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
+import { poly1305 } from '@noble/ciphers/_poly1305';
 import fc from 'fast-check';
 import { CursorCodec, CursorError, type CursorState } from '../../src/logs/cursor.ts';
 import { MAX_USER_FIELD_LENGTH } from '../../src/logs/entry.ts';
 
 const SECRET = 'a signing secret for tests';
+
+/**
+ * Opens a cursor without the codec, as its comment says it is sealed: the text is the position
+ * (a CTR counter block), the ciphertext and a Poly1305 tag; the first 32 bytes of keystream
+ * from the position key the tag, the rest encrypt the payload.
+ */
+function openByHand(text: string): string {
+  const key = createHash('sha256').update('logwarden cursor v2\0').update(SECRET).digest();
+  const raw = Buffer.from(text, 'base64url');
+  const body = raw.subarray(16, raw.length - 16);
+  const stream = createCipheriv('aes-256-ctr', key, raw.subarray(0, 16)).update(Buffer.alloc(32 + body.length));
+  assert.deepEqual(Buffer.from(poly1305(raw.subarray(0, raw.length - 16), stream.subarray(0, 32))), raw.subarray(raw.length - 16));
+  return Buffer.from(body.map((b, i) => b ^ stream[32 + i]!)).toString('utf8');
+}
 
 const state: CursorState = {
   tenantId: '1234567890123456789',
@@ -57,15 +72,52 @@ describe('cursor codec', () => {
       assert.deepEqual(codec.decode(codec.encode({ ...state, user })), { ...state, user });
     }
     // Fourteen fields without a filter, as before the filter existed.
-    const key = createHash('sha256').update('logwarden cursor v1\0').update(SECRET).digest();
-    const raw = Buffer.from(codec.encode(state), 'base64url');
-    const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, 12));
-    decipher.setAuthTag(raw.subarray(12, 28));
-    const plain = Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8');
-    assert.equal((JSON.parse(plain) as unknown[]).length, 14);
+    assert.equal((JSON.parse(openByHand(codec.encode(state))) as unknown[]).length, 14);
   });
 
-  it('resumes a cursor made by an earlier version, which carried a storage hint, where it was', () => {
+  it('is sealed as documented: AES-256-CTR from the position it names, a Poly1305 tag keyed by the 32 bytes before the payload', () => {
+    const codec = new CursorCodec(SECRET);
+    for (const s of [state, { ...state, user: { field: 'userId', value: 'x'.repeat(3000) } as const }]) {
+      const text = codec.encode(s);
+      assert.deepEqual(JSON.parse(openByHand(text)), JSON.parse(openByHand(new CursorCodec(SECRET).encode(s))));
+      assert.equal(JSON.parse(openByHand(text))[1], s.tenantId);
+    }
+  });
+
+  it('never hands out the same keystream twice, across pools, and every cursor opens in another process', () => {
+    const codec = new CursorCodec(SECRET);
+    const taken = new Map<string, Array<[number, number]>>();
+    const users = [null, { field: 'userEmailAddress', value: 'é'.repeat(1000) } as const];
+    for (let i = 0; i < 4000; i++) {
+      const s = { ...state, page: i, user: users[i % 37 === 0 ? 1 : 0] };
+      const text = codec.encode(s);
+      const raw = Buffer.from(text, 'base64url');
+      const nonce = raw.subarray(0, 12).toString('hex');
+      const first = raw.readUInt32BE(12);
+      // The Poly1305 key's 32 bytes, then the payload's (the text less its position and tag).
+      const blocks = Math.ceil((32 + (raw.length - 32)) / 16);
+      const ranges = taken.get(nonce) ?? [];
+      for (const [a, b] of ranges)
+        assert.ok(first >= b || first + blocks <= a, `cursor ${i} takes blocks ${first}+${blocks}, already taken ${a}-${b}`);
+      ranges.push([first, first + blocks]);
+      taken.set(nonce, ranges);
+      if (i % 13 === 0) assert.deepEqual(new CursorCodec(SECRET).decode(text), s);
+    }
+    assert.ok(taken.size >= 3, `pools used: ${taken.size}`);
+  });
+
+  it('refuses a cursor with any one byte changed: its position, its ciphertext or its tag', () => {
+    const text = new CursorCodec(SECRET).encode(state);
+    const raw = Buffer.from(text, 'base64url');
+    for (let i = 0; i < raw.length; i++) {
+      const changed = Buffer.from(raw);
+      changed[i]! ^= 1 << (i % 8);
+      assert.throws(() => new CursorCodec(SECRET).decode(changed.toString('base64url')), CursorError, `byte ${i}`);
+    }
+    assert.throws(() => new CursorCodec(SECRET).decode(raw.subarray(0, raw.length - 1).toString('base64url')), CursorError);
+  });
+
+  it('resumes a cursor made by an earlier version (sealed with AES-GCM, some with a storage hint) where it was', () => {
     // The fifteen fields such cursors carried (the last a hint about runs of equal times),
     // sealed as the codec seals them.
     const key = createHash('sha256').update('logwarden cursor v1\0').update(SECRET).digest();
