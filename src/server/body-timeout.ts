@@ -12,7 +12,7 @@
  * nobody will read is not drained at the sender's pace.
  */
 import { Transform, type TransformCallback } from 'node:stream';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { LogwardenError } from '../errors.ts';
 
 export const MIN_BODY_BYTES_PER_SECOND = 1024;
@@ -75,6 +75,15 @@ function hasBody(request: FastifyRequest): boolean {
   return request.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
+/**
+ * An answer sent before its request's body was read in full closes the connection: what is left
+ * of the body must not be read as the next request. Every answer sent through Fastify gets this
+ * from the onSend hook below; one written in parts (send-in-parts.ts) calls it itself.
+ */
+export function closeIfBodyUnread(request: FastifyRequest, reply: FastifyReply): void {
+  if (request.raw.complete === false) reply.header('connection', 'close');
+}
+
 export function limitSlowBodies(app: FastifyInstance, requestTimeoutMs: number): void {
   app.server.headersTimeout = requestTimeoutMs;
   const minBytes = Math.max(1, Math.ceil((MIN_BODY_BYTES_PER_SECOND * requestTimeoutMs) / 1000));
@@ -95,7 +104,7 @@ export function limitSlowBodies(app: FastifyInstance, requestTimeoutMs: number):
   });
 
   app.addHook('onSend', (request, reply, payload, done) => {
-    if (request.raw.complete === false) reply.header('connection', 'close');
+    closeIfBodyUnread(request, reply);
     done(null, payload);
   });
 }

@@ -130,35 +130,61 @@ function resolveCursor(p: ListLogsParams, tenantId: string, ctx: ListLogsContext
 }
 
 const PAGE_END = Buffer.from(']}');
+const COMMA = Buffer.from(',');
 
-/** Where a rendered page is written: a buffer of at least `bytes` (the default, a new one). */
+/** Where a rendered page is copied: a buffer of at least `bytes` (the default, a new one). */
 export type PageMemory = (bytes: number) => Buffer;
 
 const newMemory: PageMemory = (bytes) => Buffer.allocUnsafe(bytes);
 
+/**
+ * A page's JSON as UTF-8 in parts, to be sent one after another: the records head, the stored
+ * texts as the store gave them with a comma between each two, and the end. The texts are the
+ * store's buffers, never written again (store.ts), so they go to the socket uncopied; a page of
+ * many short stretches (a user's entries, one by one) is copied into one part instead, which
+ * costs less than a write for each.
+ */
+export interface PageAnswer {
+  readonly parts: readonly Buffer[];
+  /** The parts' length in all. */
+  readonly bytes: number;
+}
+
+/** The most stretches a page's texts may come in to be sent without being copied. */
+const MAX_UNCOPIED_STRETCHES = 8;
+
 /** The page as UTF-8 JSON: the records head, then the stored texts as they are. */
-function render(requestId: string, total: number, pageNumber: number, page: StoredPage, cursor: string | undefined, memory: PageMemory): Buffer {
+function render(requestId: string, total: number, pageNumber: number, page: StoredPage, cursor: string | undefined, memory: PageMemory): PageAnswer {
   let head = `{"requestId":"${requestId}","records":{"totalRecords":${total},"currentPageSize":${page.count},"currentPageNumber":${pageNumber}`;
   if (cursor !== undefined) head += `,"cursor":"${cursor}"`;
   head += '},"logEntries":[';
-  // The stored texts are copied once, into the answer; the page's joined text is not made.
   const stretches = page.stretches ?? [page.text];
-  let size = Buffer.byteLength(head) + PAGE_END.length + Math.max(0, stretches.length - 1);
-  for (const s of stretches) size += s.length;
-  const out = memory(size);
+  let bytes = Buffer.byteLength(head) + PAGE_END.length + Math.max(0, stretches.length - 1);
+  for (const s of stretches) bytes += s.length;
+  if (stretches.length <= MAX_UNCOPIED_STRETCHES) {
+    const parts: Buffer[] = [Buffer.from(head)];
+    for (let i = 0; i < stretches.length; i++) {
+      if (i > 0) parts.push(COMMA);
+      if (stretches[i]!.length > 0) parts.push(stretches[i]!);
+    }
+    parts.push(PAGE_END);
+    return { parts, bytes };
+  }
+  // The stored texts are copied once, into the answer; the page's joined text is not made.
+  const out = memory(bytes);
   let at = out.write(head, 0);
   for (let i = 0; i < stretches.length; i++) {
     if (i > 0) out[at++] = 0x2c; // ,
     at += stretches[i]!.copy(out, at);
   }
   at += PAGE_END.copy(out, at);
-  return out.subarray(0, at);
+  return { parts: [out.subarray(0, at)], bytes };
 }
 
 /**
- * Answers one `GET /v2/logs` request for `tenantId` with the page's JSON, as UTF-8. `onPage`,
- * when given, is shown the stored page (for the entries' leaf indexes); `memory`, when given,
- * provides the buffer the page is written to.
+ * Answers one `GET /v2/logs` request for `tenantId` with the page's JSON, as UTF-8 in parts.
+ * `onPage`, when given, is shown the stored page (for the entries' leaf indexes); `memory`, when
+ * given, provides the buffer a page that is copied is written to.
  */
 export async function listLogs(
   ctx: ListLogsContext,
@@ -167,7 +193,7 @@ export async function listLogs(
   requestId: string,
   onPage?: (page: StoredPage) => void,
   memory: PageMemory = newMemory,
-): Promise<Buffer> {
+): Promise<PageAnswer> {
   let state: Omit<CursorState, 'afterTimeMs' | 'afterSeq' | 'expiresMs'>;
   let page: StoredPage;
   if (p.cursor !== undefined) {

@@ -11,6 +11,7 @@ import { AnswerBuffers } from '../answer-buffers.ts';
 import type { AppContext } from '../context.ts';
 import { type SchemaProblem, schemaMessage } from '../error-handler.ts';
 import { ErrorEnvelope, ListLogsResponse, listLogsQuery } from '../schemas.ts';
+import { sendInParts } from '../send-in-parts.ts';
 
 /** Today's words for what the query schema refuses (Gong's clients see exactly these). */
 function queryProblem(problems: readonly SchemaProblem[], types: LogTypes, maxPageSize: number): string {
@@ -98,7 +99,7 @@ export function listLogsRoute(app: FastifyInstance, ctx: AppContext): void {
       const tenantId = request.principal!.tenantId;
       let stored: StoredPage | undefined;
       const wantsLeaves = request.headers[LEAF_INDEX_HEADER] === '1';
-      const page = await listLogs(list, tenantId, request.query, request.id, wantsLeaves ? (p) => (stored = p) : undefined, (bytes) =>
+      const answer = await listLogs(list, tenantId, request.query, request.id, wantsLeaves ? (p) => (stored = p) : undefined, (bytes) =>
         answers.take(bytes, reply.raw),
       );
       const leaves = wantsLeaves && stored ? await leafIndexHeader(ctx.store, request, tenantId, stored) : undefined;
@@ -106,7 +107,7 @@ export function listLogsRoute(app: FastifyInstance, ctx: AppContext): void {
       // Audit entries: kept by no cache, shared or the client's.
       reply.header('cache-control', 'no-store');
       // The page is already JSON, encoded (the schema above documents it); it is sent as is.
-      return (reply as FastifyReply).type('application/json; charset=utf-8').send(page);
+      return sendInParts(request, (reply as FastifyReply).type('application/json; charset=utf-8'), answer.parts, answer.bytes);
     },
   );
 }
