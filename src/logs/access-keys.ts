@@ -31,8 +31,8 @@ const SECRET_LABEL = Buffer.from('logwarden secret v1\0');
 
 /**
  * SHA-256 of the label and the secret's UTF-8. Computed in JavaScript: node:crypto's
- * `createHash`, made for every request, cost a served page about 12 µs in the server (against
- * about 1.5 µs in a loop on its own; docs/benchmarks.md).
+ * `createHash`, made for every request, cost a served page several times its 1.5 µs in a loop
+ * on its own (docs/benchmarks.md).
  */
 export function hashSecret(secret: string): Buffer {
   const digest = sha256.create().update(SECRET_LABEL).update(Buffer.from(secret, 'utf8')).digest();

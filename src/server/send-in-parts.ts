@@ -1,8 +1,8 @@
 /**
  * An answer whose body comes in parts, sent without joining them: a page of `GET /v2/logs` is
  * its head, the stored texts and its end (service/list-logs.ts). Fastify sends one buffer per
- * answer, and joining an 80 KB page into one cost a page about 5 µs of the server's CPU more
- * than handing the parts to the socket (docs/benchmarks.md).
+ * answer, and joining an 80 KB page into one cost a page 5-9 µs of the server's CPU more than
+ * handing the parts to the socket (docs/benchmarks.md).
  *
  * The answer is what Fastify's `send` would make of the parts joined: the status and headers the
  * reply holds, then `Content-Length`, after the onSend hook's `Connection: close` (the only

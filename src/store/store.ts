@@ -96,7 +96,9 @@ export interface StoredEntry {
 /**
  * A page of entries. Their wire texts come as one UTF-8 buffer, comma-separated: exactly what
  * the API puts between the brackets of `logEntries`, so a page goes from the store to the
- * socket without being decoded, split or re-encoded (page.ts has helpers).
+ * socket without being decoded, split or re-encoded (page.ts has helpers). The buffers are the
+ * reader's to keep: a store never writes into them again (a page may be handed to the socket
+ * as it is, and sent after the store has read others).
  */
 export interface StoredPage {
   /** The entries' wire texts, comma-separated, as the page's `logEntries` array holds them. */
