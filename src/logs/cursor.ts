@@ -35,11 +35,11 @@ const VERSION = 1;
  * before the payload's: the construction of ChaCha20-Poly1305 (RFC 8439), with AES-CTR as the
  * stream. The keystream is made in bulk, one cipher call per pool of POOL_BLOCKS blocks under a
  * random 12-byte nonce (a pool is 256 KiB, so a block index never carries into the nonce), and
- * each cursor takes blocks of it that no other cursor ever takes. In the server, making a cipher
- * for every cursor (AES-GCM, as cursors were sealed before) cost a page about 26 µs, and an
- * HMAC with node:crypto for every cursor still 14-23 µs, where this costs a few
- * (docs/benchmarks.md). A cursor's text is the position (the pool's nonce and the first block's
- * index: the CTR counter block, 16 bytes), the ciphertext and the tag (16), in base64url.
+ * each cursor takes blocks of it that no other cursor ever takes. In the server, sealing with a
+ * cipher made for every cursor (AES-GCM, as cursors were sealed before) cost a page about 26 µs
+ * more than not sealing at all, and sealing this way about 17 (docs/benchmarks.md). A cursor's
+ * text is the position (the pool's nonce and the first block's index: the CTR counter block,
+ * 16 bytes), the ciphertext and the tag (16), in base64url.
  */
 const POSITION_BYTES = 16;
 const NONCE_BYTES = 12;

@@ -84,7 +84,7 @@ describe('cursor codec', () => {
     }
   });
 
-  it('never hands out the same keystream twice, across pools, and every cursor opens in another process', () => {
+  it('never hands out the same keystream twice, across pools, and every cursor opens in a codec of its own (another process)', () => {
     const codec = new CursorCodec(SECRET);
     const taken = new Map<string, Array<[number, number]>>();
     const users = [null, { field: 'userEmailAddress', value: 'é'.repeat(1000) } as const];
@@ -119,7 +119,7 @@ describe('cursor codec', () => {
 
   it('resumes a cursor made by an earlier version (sealed with AES-GCM, some with a storage hint) where it was', () => {
     // The fifteen fields such cursors carried (the last a hint about runs of equal times),
-    // sealed as the codec seals them.
+    // sealed as earlier versions sealed them (AES-256-GCM, the IV and tag before the body).
     const key = createHash('sha256').update('logwarden cursor v1\0').update(SECRET).digest();
     const fields = [
       1,

@@ -17,18 +17,14 @@ import { sendInParts } from '../../src/server/send-in-parts.ts';
 import { listLogs } from '../../src/service/list-logs.ts';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/index.ts';
 import { basic, startTestApp, type TestApp } from '../support/app.ts';
+import { reader } from '../support/raw-http.ts';
 
 /** Writes `bytes` on a new connection and returns all that comes back until the server closes it. */
 async function exchange(port: number, bytes: string): Promise<string> {
   const socket = connect(port, '127.0.0.1');
-  const got: Buffer[] = [];
-  socket.on('data', (d: Buffer) => got.push(d));
+  const got = reader(socket);
   socket.write(bytes);
-  await new Promise<void>((resolve, reject) => {
-    socket.once('close', () => resolve());
-    socket.once('error', reject);
-  });
-  return Buffer.concat(got).toString('latin1');
+  return (await got.ended).toString('latin1');
 }
 
 /** The exchange with the answers' Date headers made alike (they tell the second they were sent). */
