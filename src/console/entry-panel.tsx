@@ -25,6 +25,17 @@ export function EntryPanel(props: {
     setCopied(undefined);
     setInclusion(undefined);
   }, [row]);
+  // Escape closes the entry wherever the focus is: in the panel, or back in the table (which
+  // may take it when its rows are drawn again, the panel open).
+  const onClose = useRef(props.onClose);
+  onClose.current = props.onClose;
+  useEffect(() => {
+    const escape = (e: KeyboardEvent) => {
+      if (e.key === 'Escape') onClose.current();
+    };
+    document.addEventListener('keydown', escape);
+    return () => document.removeEventListener('keydown', escape);
+  }, []);
   const check = () => {
     setInclusion({ ok: true, text: 'Checking…' });
     props
@@ -41,13 +52,7 @@ export function EntryPanel(props: {
     }
   };
   return (
-    <aside
-      class="panel"
-      aria-labelledby="entry-title"
-      onKeyDown={(e) => {
-        if (e.key === 'Escape') props.onClose();
-      }}
-    >
+    <aside class="panel" aria-labelledby="entry-title">
       <header>
         <h2 id="entry-title">{props.logType} entry</h2>
         <button ref={close} type="button" class="ghost" onClick={props.onClose} aria-label="Close entry">

@@ -8,11 +8,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { type AddressInfo, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { CursorCodec } from '../../src/logs/cursor.ts';
 import { LogTypes } from '../../src/logs/log-types.ts';
 import { limitSlowBodies } from '../../src/server/body-timeout.ts';
+import { createLogger } from '../../src/server/logger.ts';
 import { sendInParts } from '../../src/server/send-in-parts.ts';
 import { listLogs } from '../../src/service/list-logs.ts';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/index.ts';
@@ -81,13 +83,20 @@ describe('pages of sealed entries', () => {
   let store: SqliteStore;
   let t: TestApp;
   let url: string;
+  const logged: string[] = [];
   const FROM = '2026-03-01T00:00:00Z';
   const path = `/v2/logs?logType=AccessLog&fromDateTime=${encodeURIComponent(FROM)}`;
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'logwarden-test-'));
     store = openSqliteStore({ dataDir: dir, noSealer: true, sealAgeMs: 0 });
-    t = await startTestApp({ store });
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        logged.push(String(chunk));
+        done();
+      },
+    });
+    t = await startTestApp({ store, logger: createLogger('info', sink) });
     const start = Date.parse(FROM);
     const entries = Array.from({ length: 450 }, (_, i) => ({
       eventTime: new Date(start + i * 1000).toISOString(),
@@ -104,7 +113,10 @@ describe('pages of sealed entries', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  /** Every page of the query over one kept-alive connection: the entries' text of each, and its length checked. */
+  /**
+   * Every page of the query over one kept-alive connection: the entries' text of each, its
+   * length checked, and the request's line in the server's log (written once it has finished).
+   */
   async function pages(): Promise<string[]> {
     const out: string[] = [];
     let cursor: string | undefined;
@@ -114,8 +126,16 @@ describe('pages of sealed entries', () => {
       const body = Buffer.from(await res.arrayBuffer());
       assert.equal(Number(res.headers.get('content-length')), body.length);
       const text = body.toString('utf8');
-      const page = JSON.parse(text) as { records: { cursor?: string } };
+      const page = JSON.parse(text) as { requestId: string; records: { cursor?: string } };
       out.push(text.slice(text.indexOf('"logEntries":[')));
+      await t.app.inject({ method: 'GET', url: '/healthz' });
+      const line = logged
+        .join('')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .find((l) => l.requestId === page.requestId);
+      assert.deepEqual(line && [line.msg, line.status, line.route], ['request completed', 200, '/v2/logs'], `log line of ${page.requestId}`);
       cursor = page.records.cursor;
     } while (cursor !== undefined);
     return out;
