@@ -30,11 +30,11 @@ export function EntryPanel(props: {
   const onClose = useRef(props.onClose);
   onClose.current = props.onClose;
   useEffect(() => {
-    const escape = (e: KeyboardEvent) => {
+    const onEscape = (e: KeyboardEvent) => {
       if (e.key === 'Escape') onClose.current();
     };
-    document.addEventListener('keydown', escape);
-    return () => document.removeEventListener('keydown', escape);
+    document.addEventListener('keydown', onEscape);
+    return () => document.removeEventListener('keydown', onEscape);
   }, []);
   const check = () => {
     setInclusion({ ok: true, text: 'Checking…' });
