@@ -25,6 +25,7 @@ import { Metrics } from './metrics.ts';
 import { FIRST_REQUEST_GRACE_MS, NewConnections } from './new-connections.ts';
 import { type LimitKind, RateLimits } from './rate-limits.ts';
 import { CLIENT_CLOSED, logRequest, logUnparsed } from './request-log.ts';
+import { requestLogger } from './request-logger.ts';
 import { RouteMethods } from './route-methods.ts';
 import { consoleRoutes } from './routes/console.ts';
 import { ingestLogsRoute } from './routes/ingest-logs.ts';
@@ -91,6 +92,8 @@ function createFastify(logger: Logger | undefined, record: RecordAnswer): Fastif
   return Fastify({
     ...(logger ? { loggerInstance: logger as FastifyBaseLogger } : { logger: false }),
     genReqId: () => newRequestId(),
+    // A request's logger is made only when something other than its one line is logged.
+    childLoggerFactory: requestLogger,
     // One line per request, written by the onResponse hook (addRequestHooks, request-log.ts): no headers, no bodies.
     logController: new LogController({ requestIdLogLabel: 'requestId', disableRequestLogging: true }),
     trustProxy: false,

@@ -6,6 +6,7 @@
  */
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import { pino } from 'pino';
+import { RequestLogger } from './request-logger.ts';
 
 export interface Failure {
   /** The error code of the catalogue (or the OAuth error of the token endpoint). */
@@ -130,18 +131,21 @@ const INFO = pino.levels.values.info!;
  * message key; no formatters, mixin or hooks): the level, the time in milliseconds, the
  * logger's bindings (the service, the process, the requestId), the fields in order, the
  * message. Field names are written as given: they are the fixed names logRequest uses. false,
- * and nothing written, when `log` is not a pino logger (the caller then logs through it).
+ * and nothing written, when `log` is not a pino logger, nor a RequestLogger of one (the caller
+ * then logs through it).
  * Every request writes one such line; through pino's general path (each value looked at,
  * redaction applied) it cost a page of `GET /v2/logs` about 8 µs of CPU more, 4 %
  * (docs/benchmarks.md).
  */
 export function writeInfoLine(log: FastifyBaseLogger, fields: Readonly<Record<string, string | number>>, message: string): boolean {
-  const pinoLog = log as unknown as Record<symbol, unknown> & { levelVal?: unknown };
+  // A request's logger not made yet: its parent's, with the request's bindings after the parent's.
+  const { log: target, bound } = log instanceof RequestLogger ? log.lineTarget() : { log, bound: '' };
+  const pinoLog = target as unknown as Record<symbol, unknown> & { levelVal?: unknown };
   const stream = pinoLog[streamSym] as { write(line: string): unknown } | undefined;
   const bindings = pinoLog[chindingsSym];
   if (stream === undefined || typeof bindings !== 'string' || typeof pinoLog.levelVal !== 'number') return false;
   if (pinoLog.levelVal > INFO) return true;
-  let line = `{"level":${INFO},"time":${Date.now()}${bindings}`;
+  let line = `{"level":${INFO},"time":${Date.now()}${bindings}${bound}`;
   for (const key in fields) {
     const value = fields[key]!;
     // A number that is not finite is null, as pino writes it.

@@ -9,9 +9,11 @@ import { once } from 'node:events';
 import { type AddressInfo, connect } from 'node:net';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
+import { setImmediate } from 'node:timers/promises';
 import { prettyLine } from '../../src/server/log-pretty.ts';
-import { createLogger } from '../../src/server/logger.ts';
+import { createLogger, LinesPerTurn } from '../../src/server/logger.ts';
 import { loggableMessage, loggableUrl, writeInfoLine } from '../../src/server/request-log.ts';
+import { RequestLogger } from '../../src/server/request-logger.ts';
 import { basic, startTestApp, type TestApp, TestClock } from '../support/app.ts';
 import { request, sendRaw } from '../support/raw-http.ts';
 
@@ -427,7 +429,8 @@ describe('request log lines', () => {
   });
 
   it("writes a request's info line exactly as pino would, at the logger's level, and leaves other loggers to themselves", () => {
-    const written = (level: string, log: (l: ReturnType<typeof createLogger>) => void): string[] => {
+    type Root = ReturnType<typeof createLogger>;
+    const written = (level: string, log: (root: Root) => void): string[] => {
       const lines: string[] = [];
       const sink = new Writable({
         write(chunk, _enc, done) {
@@ -435,9 +438,12 @@ describe('request log lines', () => {
           done();
         },
       });
-      log(createLogger(level, sink).child({ requestId: 'r1' }));
+      log(createLogger(level, sink));
       return lines;
     };
+    const child = (root: Root) => root.child({ requestId: 'r1' });
+    /** The request's logger Fastify makes (app.ts): pino's child only once something logs through it. */
+    const requestLog = (root: Root) => new RequestLogger(root, { requestId: 'r1' }, {});
     const cases: Array<Record<string, string | number>> = [
       { method: 'GET', url: '/v2/logs?logType=AccessLog&limit=5', route: '/v2/logs', status: 200, ms: 1.2, tenant: '42', accessKey: 'LWKEY' },
       {
@@ -452,22 +458,100 @@ describe('request log lines', () => {
       { method: 'POST', url: '/x', route: 'unmatched', status: 404, ms: 12345.5, detail: 'line\nbreak\ttab' },
       { method: 'GET', url: '/', route: 'unmatched', status: 404, ms: Number.NaN },
     ];
+    const time = /"time":\d+/;
     for (const fields of cases) {
       for (const message of ['request completed', 'request rejected']) {
-        const direct = written('info', (l) => assert.equal(writeInfoLine(l, fields, message), true));
-        const viaPino = written('info', (l) => l.info(fields, message));
-        assert.equal(direct.length, 1);
-        const time = /"time":\d+/;
-        assert.equal(direct[0]!.replace(time, '"time":0'), viaPino[0]!.replace(time, '"time":0'));
+        const viaPino = written('info', (r) => child(r).info(fields, message));
+        const direct = written('info', (r) => assert.equal(writeInfoLine(child(r), fields, message), true));
+        // A request's logger writes it from its parent's bindings and its own, and from pino's child once made.
+        const unmade = written('info', (r) => assert.equal(writeInfoLine(requestLog(r), fields, message), true));
+        const made = written('info', (r) => {
+          const log = requestLog(r);
+          log.child({});
+          assert.equal(writeInfoLine(log, fields, message), true);
+        });
+        assert.equal(viaPino.length, 1);
+        for (const lines of [direct, unmade, made])
+          assert.deepEqual(
+            lines.map((l) => l.replace(time, '"time":0')),
+            [viaPino[0]!.replace(time, '"time":0')],
+          );
       }
     }
     // Below the logger's level nothing is written; a logger that is not pino's is left to log itself.
-    assert.deepEqual(
-      written('warn', (l) => assert.equal(writeInfoLine(l, cases[0]!, 'request completed'), true)),
-      [],
-    );
+    for (const log of [child, requestLog]) {
+      assert.deepEqual(
+        written('warn', (r) => assert.equal(writeInfoLine(log(r), cases[0]!, 'request completed'), true)),
+        [],
+      );
+    }
     const plain = { info() {}, error() {}, warn() {}, debug() {}, fatal() {}, trace() {}, child: () => plain, level: 'info', silent() {} };
     assert.equal(writeInfoLine(plain as never, cases[0]!, 'request completed'), false);
+    assert.equal(writeInfoLine(new RequestLogger(plain as never, { requestId: 'r1' }, {}), cases[0]!, 'request completed'), false);
+  });
+
+  it("logs through a request's logger as through pino's child, made only when first used", () => {
+    const lines: string[] = [];
+    const root = createLogger(
+      'debug',
+      new Writable({
+        write(chunk, _enc, done) {
+          lines.push(String(chunk).replace(/"time":\d+/, '"time":0'));
+          done();
+        },
+      }),
+    );
+    const log = new RequestLogger(root, { requestId: 'r1' }, {});
+    assert.equal(log.lineTarget().log, root);
+    assert.equal(log.level, 'debug');
+    const child = root.child({ requestId: 'r1' });
+    for (const level of ['fatal', 'error', 'warn', 'info', 'debug'] as const) {
+      log[level]({ err: new Error('boom'), n: 1 }, 'with %s', 'format');
+      child[level]({ err: new Error('boom'), n: 1 }, 'with %s', 'format');
+      log[level]('message only');
+      child[level]('message only');
+    }
+    log.trace('below the level');
+    const stack = /"stack":"(?:[^"\\]|\\.)*"/;
+    assert.equal(lines.length, 20);
+    for (let i = 0; i < 20; i += 2) assert.equal(lines[i]!.replace(stack, ''), lines[i + 1]!.replace(stack, ''));
+    assert.ok(lines.every((l) => l.includes('"requestId":"r1"')));
+    assert.notEqual(log.lineTarget().log, root);
+    // A child of the request's logger carries the request's bindings too; a level set sticks.
+    log.child({ step: 2 }).info('child');
+    assert.match(lines.at(-1)!, /"requestId":"r1","step":2/);
+    log.level = 'error';
+    assert.equal(log.level, 'error');
+    assert.equal(root.level, 'debug');
+    // Bindings pino would have to look at make the child at once.
+    assert.notEqual(new RequestLogger(root, { requestId: 7 }, {}).lineTarget().log, root);
+    assert.notEqual(new RequestLogger(root, { requestId: 'r2' }, { level: 'warn' }).lineTarget().log, root);
+  });
+
+  it('hands the JSON lines of one turn of the event loop to the log stream in one write, in order, and those waiting on flush', async () => {
+    const writes: string[] = [];
+    let flushes = 0;
+    const lines = new LinesPerTurn({
+      write: (text: string) => writes.push(text) > 0,
+      flush: (done?: (err?: Error) => void) => {
+        flushes++;
+        done?.();
+      },
+    });
+    for (const l of ['a\n', 'b\n', 'c\n']) lines.write(l);
+    assert.deepEqual(writes, []);
+    await setImmediate();
+    assert.deepEqual(writes, ['a\nb\nc\n']);
+    lines.write('d\n');
+    await setImmediate();
+    assert.deepEqual(writes, ['a\nb\nc\n', 'd\n']);
+    lines.write('e\n');
+    lines.write('f\n');
+    lines.flush();
+    assert.deepEqual(writes, ['a\nb\nc\n', 'd\n', 'e\nf\n']);
+    assert.equal(flushes, 1);
+    await setImmediate();
+    assert.equal(writes.length, 3);
   });
 
   it('formats a request line for a terminal on one line', () => {
