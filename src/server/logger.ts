@@ -22,10 +22,9 @@ export function resolveLogFormat(format: LogFormat, isTerminal: boolean): 'prett
 
 /**
  * Without a destination, lines go to stdout. JSON lines go asynchronously: a request never
- * waits for the write, and the lines of one turn of the event loop, and those that pile up
- * under load, go out in one write (`flush()` on stop). Pretty lines are for a person at a
- * terminal and are written at once, so they keep their order with what the command prints on
- * stderr.
+ * waits for the write, and the lines of a few milliseconds go out in one write (`flush()` on
+ * stop). Pretty lines are for a person at a terminal and are written at once, so they keep
+ * their order with what the command prints on stderr.
  */
 export function createLogger(level: string, destination?: NodeJS.WritableStream, format: 'pretty' | 'json' = 'json'): Logger {
   return pino(loggerOptions(level), output(destination, format));
@@ -88,24 +87,27 @@ function output(destination: NodeJS.WritableStream | undefined, format: 'pretty'
     const out = destination ?? pino.destination({ dest: 1, sync: true });
     return { write: (chunk: string) => out.write(prettify(chunk)) };
   }
-  return (destination as pino.DestinationStream | undefined) ?? new LinesPerTurn(pino.destination({ dest: 1, sync: false }));
+  return (destination as pino.DestinationStream | undefined) ?? new BatchedLines(pino.destination({ dest: 1, sync: false }));
 }
 
+/** How long a JSON line may wait to be written with those that follow it. */
+export const LINE_WAIT_MS = 10;
+
 /**
- * JSON lines handed to the stream in one write per turn of the event loop. Under load every
- * request's line written on its own cost a page of `GET /v2/logs` about 6 µs of CPU
- * (docs/benchmarks.md): sonic-boom measures the UTF-8 length of everything it holds at every
- * write (lines pile up in one string while a write is in flight), and each write it starts is
- * a round trip through libuv's thread pool. A line waits at most until the turn ends; `flush()`
- * (on stop) writes what waits first.
+ * JSON lines handed to the stream together, at most LINE_WAIT_MS after the first of them.
+ * Under load every request's line written on its own cost a page of `GET /v2/logs` about
+ * 10 µs of CPU (docs/benchmarks.md): sonic-boom measures the UTF-8 length of everything it
+ * holds at every write (lines pile up in one string while a write is in flight), and each
+ * write it starts is a round trip through libuv's thread pool. `flush()` (on stop) writes what
+ * waits first; the wait keeps no process alive.
  */
-export class LinesPerTurn implements pino.DestinationStream {
+export class BatchedLines implements pino.DestinationStream {
   private lines: string[] = [];
 
   constructor(private readonly out: pino.DestinationStream & { flush(cb?: (err?: Error) => void): void }) {}
 
   write(line: string): boolean {
-    if (this.lines.push(line) === 1) setImmediate(this.writeLines);
+    if (this.lines.push(line) === 1) setTimeout(this.writeLines, LINE_WAIT_MS).unref();
     return true;
   }
 

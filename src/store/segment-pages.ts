@@ -64,7 +64,9 @@ export function mergePage(segments: Iterator<SegmentRef>, hot: readonly HotEntry
   const pieces: Buffer[] = [];
   const seqs: number[] = [];
   let count = 0;
-  let last: Position | null = null;
+  /** The page's last entry so far. */
+  let lastTime = 0;
+  let lastSeq = 0;
   let more = false;
   let h = 0;
   let seg: DecodedSegment | null = null;
@@ -133,23 +135,36 @@ export function mergePage(segments: Iterator<SegmentRef>, hot: readonly HotEntry
       more = true;
       break;
     }
-    const takeSegment = fromSegment && (hotEntry === undefined || precedes(seg!.timeMs(i), seg!.seq(i), hotEntry.timeMs, hotEntry.seq));
+    if (fromSegment && hotEntry === undefined) {
+      // No hot entry left: the segment's entries within the bounds, as many as the page takes,
+      // at once (the next step settles what stopped the run).
+      const s = seg!;
+      do {
+        lastTime = s.timeMs(i);
+        lastSeq = s.seq(i);
+        seqs.push(lastSeq);
+        count++;
+        i++;
+      } while (count < limit && i < s.count && s.timeMs(i) < toMs && s.seq(i) <= watermark);
+      continue;
+    }
     count++;
-    if (takeSegment) {
-      last = { timeMs: seg!.timeMs(i), seq: seg!.seq(i) };
-      seqs.push(last.seq);
+    if (fromSegment && precedes(seg!.timeMs(i), seg!.seq(i), hotEntry!.timeMs, hotEntry!.seq)) {
+      lastTime = seg!.timeMs(i);
+      lastSeq = seg!.seq(i);
       i++;
     } else {
       flush();
       pieces.push(hotEntry!.body);
-      last = { timeMs: hotEntry!.timeMs, seq: hotEntry!.seq };
-      seqs.push(last.seq);
+      lastTime = hotEntry!.timeMs;
+      lastSeq = hotEntry!.seq;
       h++;
     }
+    seqs.push(lastSeq);
   }
   flush();
   if (count === 0) return EMPTY_PAGE;
-  return pageOfStretches(pieces, count, more ? last : null, seqs);
+  return pageOfStretches(pieces, count, more ? { timeMs: lastTime, seq: lastSeq } : null, seqs);
 }
 
 /** The entries of `seg` with `fromMs <= eventTime < toMs`. */

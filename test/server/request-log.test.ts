@@ -9,9 +9,8 @@ import { once } from 'node:events';
 import { type AddressInfo, connect } from 'node:net';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { setImmediate } from 'node:timers/promises';
 import { prettyLine } from '../../src/server/log-pretty.ts';
-import { createLogger, LinesPerTurn } from '../../src/server/logger.ts';
+import { BatchedLines, createLogger, LINE_WAIT_MS } from '../../src/server/logger.ts';
 import { loggableMessage, loggableUrl, writeInfoLine } from '../../src/server/request-log.ts';
 import { RequestLogger } from '../../src/server/request-logger.ts';
 import { basic, startTestApp, type TestApp, TestClock } from '../support/app.ts';
@@ -528,29 +527,32 @@ describe('request log lines', () => {
     assert.notEqual(new RequestLogger(root, { requestId: 'r2' }, { level: 'warn' }).lineTarget().log, root);
   });
 
-  it('hands the JSON lines of one turn of the event loop to the log stream in one write, in order, and those waiting on flush', async () => {
+  it('hands JSON lines to the log stream together, at most a few milliseconds after the first, in order, and those waiting on flush', (c) => {
+    c.mock.timers.enable({ apis: ['setTimeout'] });
     const writes: string[] = [];
     let flushes = 0;
-    const lines = new LinesPerTurn({
+    const lines = new BatchedLines({
       write: (text: string) => writes.push(text) > 0,
       flush: (done?: (err?: Error) => void) => {
         flushes++;
         done?.();
       },
     });
-    for (const l of ['a\n', 'b\n', 'c\n']) lines.write(l);
+    lines.write('a\n');
+    c.mock.timers.tick(LINE_WAIT_MS - 1);
+    for (const l of ['b\n', 'c\n']) lines.write(l);
     assert.deepEqual(writes, []);
-    await setImmediate();
+    c.mock.timers.tick(1);
     assert.deepEqual(writes, ['a\nb\nc\n']);
     lines.write('d\n');
-    await setImmediate();
+    c.mock.timers.tick(LINE_WAIT_MS);
     assert.deepEqual(writes, ['a\nb\nc\n', 'd\n']);
     lines.write('e\n');
     lines.write('f\n');
     lines.flush();
     assert.deepEqual(writes, ['a\nb\nc\n', 'd\n', 'e\nf\n']);
     assert.equal(flushes, 1);
-    await setImmediate();
+    c.mock.timers.tick(LINE_WAIT_MS);
     assert.equal(writes.length, 3);
   });
 
