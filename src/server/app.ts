@@ -70,6 +70,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   const app = createFastify(options.logger, record);
   app.decorateRequest('principal', null);
   app.decorateRequest('failure', null);
+  app.decorateRequest('recorded', false);
   addRequestHooks(app, record);
   refuseWhatNodeWouldAnswerBare(app);
   limitSlowBodies(app, ctx.config.requestTimeoutMs);
@@ -131,12 +132,18 @@ interface RecordAnswer {
   unparsed(answer: UnparsedAnswer): void;
 }
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Whether the request was counted and logged (answerRecorder). */
+    recorded: boolean;
+  }
+}
+
 /** Each request is recorded once, whichever of its answer's end and its connection's close comes first. */
 function answerRecorder(metrics: Metrics): RecordAnswer {
-  const recorded = new WeakSet<FastifyRequest>();
   const record = (request: FastifyRequest, reply: FastifyReply, aborted = false): void => {
-    if (recorded.has(request)) return;
-    recorded.add(request);
+    if (request.recorded === true) return;
+    request.recorded = true;
     const route = request.routeOptions.url ?? 'unmatched';
     const status = aborted ? CLIENT_CLOSED : reply.statusCode;
     metrics.requests.inc({ route, method: request.method, status });

@@ -50,24 +50,29 @@ export function loggableUrl(url: string): string {
   const q = url.indexOf('?');
   let out = url;
   if (q >= 0) {
-    const params = url
-      .slice(q + 1)
-      .split('&')
-      .map((pair) => {
-        const eq = pair.indexOf('=');
-        const name = eq < 0 ? pair : pair.slice(0, eq);
-        let decoded = name;
-        try {
-          decoded = decodeURIComponent(name);
-        } catch {
-          // An undecodable name is logged as sent.
-        }
-        if (LOGGED_PARAMS.test(decoded)) return pair;
-        return eq >= 0 ? `${name}=[redacted]` : '[redacted]';
-      });
-    out = `${url.slice(0, q)}?${params.join('&')}`;
+    const pairs = url.slice(q + 1).split('&');
+    let masked = false;
+    for (let i = 0; i < pairs.length; i++) {
+      const pair = pairs[i]!;
+      const eq = pair.indexOf('=');
+      const name = eq < 0 ? pair : pair.slice(0, eq);
+      if (LOGGED_PARAMS.test(name.includes('%') ? decodedName(name) : name)) continue;
+      pairs[i] = eq >= 0 ? `${name}=[redacted]` : '[redacted]';
+      masked = true;
+    }
+    // A URL of the API's plain parameters only is logged as it came.
+    if (masked) out = `${url.slice(0, q)}?${pairs.join('&')}`;
   }
   return out.length > MAX_URL ? out.slice(0, MAX_URL) + '…' : out;
+}
+
+/** A parameter name percent-decoded; an undecodable one as sent. */
+function decodedName(name: string): string {
+  try {
+    return decodeURIComponent(name);
+  } catch {
+    return name;
+  }
 }
 
 export function noteFailure(request: FastifyRequest, failure: Failure): void {

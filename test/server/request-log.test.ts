@@ -419,6 +419,9 @@ describe('request log lines', () => {
       '/v2/logs?logType=AccessLog&fromDateTime=2026-01-01T00:00:00Z&userEmailAddress=[redacted]&userId=[redacted]',
     );
     assert.equal(loggableUrl('/v2/logs?pastedsecret'), '/v2/logs?[redacted]');
+    // Names are read percent-decoded; one that does not decode is masked as sent.
+    assert.equal(loggableUrl('/v2/logs?%6CogType=AccessLog&%E0%A4%A=x&li%6Dit=5'), '/v2/logs?%6CogType=AccessLog&%E0%A4%A=[redacted]&li%6Dit=5');
+    assert.equal(loggableUrl('/v2/logs?cursor=abc&limit=5&'), '/v2/logs?cursor=abc&limit=5&[redacted]');
     assert.equal(loggableUrl('/v2/logs'), '/v2/logs');
     assert.ok(loggableUrl('/x?' + 'a'.repeat(2000)).length < 500);
     assert.equal(
