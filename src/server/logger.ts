@@ -98,16 +98,27 @@ export const LINE_WAIT_MS = 10;
  * Under load every request's line written on its own cost a page of `GET /v2/logs` about
  * 10 µs of CPU (docs/benchmarks.md): sonic-boom measures the UTF-8 length of everything it
  * holds at every write (lines pile up in one string while a write is in flight), and each
- * write it starts is a round trip through libuv's thread pool. `flush()` (on stop) writes what
- * waits first; the wait keeps no process alive.
+ * write it starts is a round trip through libuv's thread pool. No line is lost to the wait:
+ * `flush()` (on stop) writes what waits first, the wait keeps the process running, and a
+ * process that exits at once (`process.exit`) writes what waits as it exits.
  */
 export class BatchedLines implements pino.DestinationStream {
   private lines: string[] = [];
 
-  constructor(private readonly out: pino.DestinationStream & { flush(cb?: (err?: Error) => void): void }) {}
+  constructor(private readonly out: pino.DestinationStream & { flush(cb?: (err?: Error) => void): void; flushSync?(): void }) {
+    process.once('exit', () => {
+      if (this.lines.length === 0) return;
+      try {
+        this.writeLines();
+        this.out.flushSync?.();
+      } catch {
+        // The stream is closed: there is nowhere left to write.
+      }
+    });
+  }
 
   write(line: string): boolean {
-    if (this.lines.push(line) === 1) setTimeout(this.writeLines, LINE_WAIT_MS).unref();
+    if (this.lines.push(line) === 1) setTimeout(this.writeLines, LINE_WAIT_MS);
     return true;
   }
 

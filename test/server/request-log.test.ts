@@ -5,15 +5,18 @@
  * readable format a terminal gets (log-pretty.ts) is checked line by line.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { type AddressInfo, connect } from 'node:net';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
+import { pathToFileURL } from 'node:url';
 import { prettyLine } from '../../src/server/log-pretty.ts';
 import { BatchedLines, createLogger, LINE_WAIT_MS } from '../../src/server/logger.ts';
 import { loggableMessage, loggableUrl, writeInfoLine } from '../../src/server/request-log.ts';
 import { RequestLogger } from '../../src/server/request-logger.ts';
 import { basic, startTestApp, type TestApp, TestClock } from '../support/app.ts';
+import { LOADER_ARGS, runnable } from '../support/children.ts';
 import { request, sendRaw } from '../support/raw-http.ts';
 
 async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void> {
@@ -557,6 +560,26 @@ describe('request log lines', () => {
     assert.equal(flushes, 1);
     c.mock.timers.tick(LINE_WAIT_MS);
     assert.equal(writes.length, 3);
+  });
+
+  it('loses no JSON line waiting to be written when the process exits, at once or when it has nothing left to do', () => {
+    const logger = pathToFileURL(runnable(new URL('../../src/server/logger.ts', import.meta.url))).href;
+    for (const end of ['process.exit(3)', '']) {
+      const script = `import { createLogger } from ${JSON.stringify(logger)};
+        const log = createLogger('info');
+        for (let i = 0; i < 3; i++) log.info({ i }, 'line');
+        ${end}`;
+      const child = spawnSync(process.execPath, [...LOADER_ARGS, '--input-type=module', '-e', script], { encoding: 'utf8' });
+      assert.equal(child.status, end === '' ? 0 : 3, child.stderr);
+      assert.deepEqual(
+        child.stdout
+          .trim()
+          .split('\n')
+          .map((l) => (JSON.parse(l) as { i: number }).i),
+        [0, 1, 2],
+        `after ${end || 'the last task'}: ${child.stdout}`,
+      );
+    }
   });
 
   it('formats a request line for a terminal on one line', () => {
