@@ -105,20 +105,13 @@ export const LINE_WAIT_MS = 10;
 export class BatchedLines implements pino.DestinationStream {
   private lines: string[] = [];
 
-  constructor(private readonly out: pino.DestinationStream & { flush(cb?: (err?: Error) => void): void; flushSync?(): void }) {
-    process.once('exit', () => {
-      if (this.lines.length === 0) return;
-      try {
-        this.writeLines();
-        this.out.flushSync?.();
-      } catch {
-        // The stream is closed: there is nowhere left to write.
-      }
-    });
-  }
+  constructor(private readonly out: pino.DestinationStream & { flush(cb?: (err?: Error) => void): void; flushSync?(): void }) {}
 
   write(line: string): boolean {
-    if (this.lines.push(line) === 1) setTimeout(this.writeLines, LINE_WAIT_MS);
+    if (this.lines.push(line) === 1) {
+      setTimeout(this.writeLines, LINE_WAIT_MS);
+      waitingAtExit(this);
+    }
     return true;
   }
 
@@ -127,12 +120,36 @@ export class BatchedLines implements pino.DestinationStream {
     this.out.flush(cb);
   }
 
+  /** Writes what waits, synchronously: the process is exiting. */
+  writeAtExit(): void {
+    try {
+      this.writeLines();
+      this.out.flushSync?.();
+    } catch {
+      // The stream is closed: there is nowhere left to write.
+    }
+  }
+
   private readonly writeLines = (): void => {
+    waiting.delete(this);
     if (this.lines.length === 0) return;
     const text = this.lines.length === 1 ? this.lines[0]! : this.lines.join('');
     this.lines = [];
     this.out.write(text);
   };
+}
+
+/** The BatchedLines with lines waiting, which one listener writes if the process exits at once. */
+const waiting = new Set<BatchedLines>();
+let exitListened = false;
+
+function waitingAtExit(lines: BatchedLines): void {
+  waiting.add(lines);
+  if (exitListened) return;
+  exitListened = true;
+  process.on('exit', () => {
+    for (const l of [...waiting]) l.writeAtExit();
+  });
 }
 
 /**

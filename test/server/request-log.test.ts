@@ -560,6 +560,11 @@ describe('request log lines', () => {
     assert.equal(flushes, 1);
     c.mock.timers.tick(LINE_WAIT_MS);
     assert.equal(writes.length, 3);
+    // However many there are, they share one exit listener (a command that retries its start makes a logger each time).
+    const listeners = process.listenerCount('exit');
+    for (let i = 0; i < 20; i++) new BatchedLines({ write: () => true, flush: () => {} }).write('x\n');
+    assert.ok(process.listenerCount('exit') <= listeners + 1, `${process.listenerCount('exit') - listeners} exit listeners added`);
+    c.mock.timers.tick(LINE_WAIT_MS);
   });
 
   it('loses no JSON line waiting to be written when the process exits, at once or when it has nothing left to do', () => {
