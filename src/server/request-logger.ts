@@ -1,8 +1,9 @@
 /**
  * Each request's logger (Fastify's `request.log`), made as pino's child of the server's logger
  * only when something logs through it. Almost every request logs just its one line, which
- * writeInfoLine (request-log.ts) writes from the parent's bindings and the request's own; a
- * pino child made for every request cost a page of `GET /v2/logs` about 2 µs of CPU.
+ * writeInfoLine (request-log.ts) writes from the parent's bindings and the request's own. A
+ * pino child made for every request took about 1 % of the CPU of a page of `GET /v2/logs` in a
+ * `perf` profile (about 2 µs; too little for a benchmark run to show on its own).
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { Bindings, ChildLoggerOptions, LevelWithSilentOrString } from 'pino';
@@ -14,10 +15,10 @@ export class RequestLogger implements FastifyBaseLogger {
    * when pino would have to look at them (a value that is not a string, options for the child):
    * the child is then made at once.
    */
-  readonly boundText: string | null;
+  private readonly boundText: string | null;
 
   constructor(
-    readonly parent: FastifyBaseLogger,
+    private readonly parent: FastifyBaseLogger,
     private readonly bindings: Bindings,
     private readonly options: ChildLoggerOptions,
   ) {
