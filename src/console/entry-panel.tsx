@@ -2,7 +2,7 @@
  * One entry in a side panel: every field, the logRecord with its numbers as stored, copy and
  * permalink, and on demand a check that the entry is included in the log's verified checkpoint.
  */
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { USER_FIELDS } from '../logs/entry-fields.ts';
 import { prettyJson, type Row } from './page.ts';
 import { formatTime } from './time.ts';
@@ -26,10 +26,11 @@ export function EntryPanel(props: {
     setInclusion(undefined);
   }, [row]);
   // Escape closes the entry wherever the focus is: in the panel, or back in the table (which
-  // may take it when its rows are drawn again, the panel open).
+  // may take it when its rows are drawn again, the panel open). Listened for as the panel is
+  // put in the page, not after the next paint: an Escape pressed as soon as it shows counts.
   const onClose = useRef(props.onClose);
   onClose.current = props.onClose;
-  useEffect(() => {
+  useLayoutEffect(() => {
     const onEscape = (e: KeyboardEvent) => {
       if (e.key === 'Escape') onClose.current();
     };
