@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Runs every test file under test/ (or those given as arguments) with the Node test runner
-// (node:test's run(), each file in a process of its own, the spec reporter on stdout).
+// (node:test's run(), the spec reporter on stdout). Given files run each in a process of its own;
+// in a whole run, the files that can share a process are imported in turn by a few (shared()).
 //
 // The sources are type-checked and compiled first, once, by the TypeScript compiler (tsc -p
 // tsconfig.json, incremental) into node_modules/.cache/logwarden-test/, and the test files run
@@ -209,20 +210,62 @@ function startOrder(all) {
   return order;
 }
 
+/**
+ * Whether a test file can share a process with others: it declares its tests as it is imported
+ * (no top-level await, after which node:test of Node 20 may not run the suites declared) and has
+ * no hooks of its own at the top level (which would run around the other files' tests too).
+ */
+function canShare(file) {
+  return !/^(?:(?:const|let) [^=]+= await |await |(?:before|after|beforeEach|afterEach)\()/m.test(readFileSync(file, 'utf8'));
+}
+
+/**
+ * The files that share processes, as a few files that import them in turn, written under OUT.
+ * A process of its own costs a test file about half a second of CPU before its first test (Node
+ * starting, the project's modules and their dependencies loaded and compiled, the compiler
+ * warming up again); over a hundred of them paid it in every run. The heaviest files and those
+ * that mostly wait keep a process each, so that the order above still spreads them.
+ */
+function shared(order) {
+  const sharing = order.filter((f) => !MOST_CPU.includes(f) && !MOSTLY_WAITING.includes(f) && canShare(f));
+  const groups = Array.from({ length: Math.min(SHARED_PROCESSES, sharing.length) }, () => []);
+  sharing.forEach((f, i) => groups[i % groups.length].push(f));
+  const dir = join(OUT, 'shared');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir);
+  const files = groups.map((group, i) => {
+    const file = join(dir, `shared-${i + 1}.test.js`);
+    writeFileSync(file, group.map((f) => `import ${JSON.stringify(pathToFileURL(compiledOf(f)).href)};\n`).join(''));
+    return file;
+  });
+  // Each takes the place of its first file in the order.
+  const first = new Map(groups.map((group, i) => [group[0], files[i]]));
+  return order.filter((f) => first.has(f) || !sharing.includes(f)).map((f) => first.get(f) ?? compiledOf(f));
+}
+
+/** How many processes the files that can share one are spread over. */
+const SHARED_PROCESSES = 8;
+
+/** The compiled file of a test file's source. */
+function compiledOf(file) {
+  return join(OUT, relative(ROOT, resolve(file))).replace(/\.ts$/, '.js');
+}
+
 const args = process.argv.slice(2);
-const sources = args.length > 0 ? args : startOrder(find(join(ROOT, 'test')));
-const files = sources.map((file) => {
-  const compiled = join(OUT, relative(ROOT, resolve(file))).replace(/\.ts$/, '.js');
-  if (!file.endsWith('.ts') || !existsSync(compiled)) {
+for (const file of args) {
+  if (!file.endsWith('.ts') || !existsSync(compiledOf(file))) {
     process.stderr.write(`run-tests: ${file} is not a test file of this project (a .ts file under test/)\n`);
     process.exit(2);
   }
-  return compiled;
-});
+}
+// Files named on the command line run each in a process of its own, as given.
+const files = args.length > 0 ? args.map(compiledOf) : shared(startOrder(find(join(ROOT, 'test'))));
 // Two files more than there are cores: a file often waits (on PostgreSQL, Chromium, a child
 // process, a bound of its own), and with the files' data in memory the cores stay busy. Here (two
-// cores, in startOrder) four at a time took 179-184 s, the cores busy throughout (about 350 s of
-// CPU); three at a time in path order took 206-220 s, the cores idle for a quarter of a minute.
+// cores, in startOrder, each file in a process of its own) four at a time took 179-189 s, the
+// cores busy throughout (350-360 s of CPU); three at a time in path order took 206-220 s, the
+// cores idle for a quarter of a minute. With the files that can share a process in eight, the
+// run took 174-175 s and 328-333 s of CPU.
 const concurrency = process.env.TEST_CONCURRENCY ?? String(availableParallelism() + 2);
 const scratch = scratchDir();
 // Children of the tests run the compiled modules too (test/support/children.ts); each test file's

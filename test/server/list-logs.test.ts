@@ -432,3 +432,24 @@ for (const kind of await storeKinds()) {
     });
   });
 }
+
+describe('apps of different configurations built in one process', () => {
+  it("validate each against its own log types (the compiled validators are shared, each app's enum its own)", async () => {
+    const query = { logType: 'BadgeSwipe', fromDateTime: '1999-01-01T00:00:00Z', toDateTime: '1999-01-02T00:00:00Z' };
+    for (const extraLogTypes of [['BadgeSwipe'], [], ['BadgeSwipe'], ['DoorOpen']]) {
+      const t = await startTestApp({ config: { extraLogTypes } });
+      try {
+        const res = await t.list(query);
+        if (extraLogTypes.includes('BadgeSwipe')) {
+          assert.equal(res.statusCode, 404, res.body);
+          assert.deepEqual(res.json().errors, [NO_RECORDS_MESSAGE]);
+        } else {
+          assert.equal(res.statusCode, 400, res.body);
+          assert.match(res.json().errors[0], new RegExp(`\\(expected one of [A-Za-z, ]*${extraLogTypes.join('')}, LogwardenAdminLog\\)$`));
+        }
+      } finally {
+        await t.close();
+      }
+    }
+  });
+});
