@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Runs every test file under test/ (or those given as arguments) with the Node test runner
 // (node:test's run(), the spec reporter on stdout). Given files run each in a process of its own;
-// in a whole run, the files that can share a process are imported in turn by a few (shared()).
+// in a whole run, the files that can share a process are imported in turn by a few (processes()).
 //
 // The sources are type-checked and compiled first, once, by the TypeScript compiler (tsc -p
 // tsconfig.json, incremental) into node_modules/.cache/logwarden-test/, and the test files run
@@ -25,6 +25,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { run } from 'node:test';
 import { spec } from 'node:test/reporters';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import ts from 'typescript';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = join(ROOT, 'node_modules', '.cache', 'logwarden-test');
@@ -138,7 +139,7 @@ writeFileSync(ROOT_MARK, ROOT);
 
 const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
 // The console has its own settings (the browser's); both checks are incremental and run side by side.
-await runAll([
+const compiling = runAll([
   [
     [
       tsc,
@@ -161,6 +162,10 @@ await runAll([
     'type-checking the console (tsc -p src/console/tsconfig.json)',
   ],
 ]);
+const args = process.argv.slice(2);
+// Read while tsc runs: which of the test files can share a process (from their sources).
+const shareable = args.length > 0 ? new Set() : new Set(find(join(ROOT, 'test')).filter(canShare));
+await compiling;
 pointAtSources(OUT);
 // What a test's child process runs as `logwarden` (test/support/children.ts): the compiled CLI.
 writeFileSync(join(OUT, 'cli.js'), "import { main } from './src/cli/main.js';\n\nprocess.exitCode = await main(process.argv.slice(2));\n");
@@ -201,71 +206,123 @@ const MOSTLY_WAITING = [
   'test/client/retries.test.ts',
 ].map((file) => join(ROOT, file));
 
-/** `all` in the order they start: MOST_CPU first, the rest in path order, MOSTLY_WAITING spread evenly from the first place on. */
-function startOrder(all) {
+/**
+ * Whether a test file can share a process with others: it has no `before`, `beforeEach` or
+ * `afterEach` at its top level, which would run around the other files' tests too (a top-level
+ * `after` runs once every test of the process is done: all a clean-up asks). Found in the
+ * file's syntax tree, so no way of writing one escapes.
+ */
+function canShare(file) {
+  const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, false, ts.ScriptKind.TS);
+  let ok = true;
+  const visit = (node) => {
+    // What a function or class holds runs when it is called, not as the file is imported.
+    if (!ok || ts.isFunctionLike(node) || ts.isClassLike(node)) return;
+    if (ts.isCallExpression(node) && ts.isIdentifier(node.expression) && ['before', 'beforeEach', 'afterEach'].includes(node.expression.text)) {
+      ok = false;
+      return;
+    }
+    ts.forEachChild(node, visit);
+  };
+  ts.forEachChild(source, visit);
+  return ok;
+}
+
+/**
+ * What a test process runs: a file written under OUT that imports the test files given, one
+ * after the other, while a `before` hook of its own holds every test until the last is
+ * imported. Without that hold, node:test of Node 20 starts the tests declared so far while a
+ * file awaits at its top level (a PostgreSQL cluster starting, say), and once those are done it
+ * runs the top-level `after` hooks and, with forceExit, ends the process: the tests declared
+ * after the await never ran, and nothing said so. A file that fails to import fails every test
+ * of its process with its error, after the others are imported.
+ */
+function entry(files, name) {
+  const file = join(OUT, 'entries', `${name}.test.js`);
+  const urls = files.map((f) => pathToFileURL(compiledOf(f)).href);
+  writeFileSync(
+    file,
+    `import { before } from 'node:test';
+
+const loading = (async () => {
+  const failures = [];
+  for (const url of ${JSON.stringify(urls, null, 2)}) {
+    try {
+      await import(url);
+    } catch (err) {
+      failures.push(err);
+    }
+  }
+  if (failures.length === 1) throw failures[0];
+  if (failures.length > 1) throw new AggregateError(failures, 'test files failed to import');
+})();
+// Reported through the hook, not as an unhandled rejection.
+loading.catch(() => {});
+before(() => loading);
+`,
+  );
+  return file;
+}
+
+/**
+ * The processes of a whole run, in the order they start: the files that can share one are
+ * imported in turn by a few. A process of its own costs a test file about half a second of CPU
+ * before its first test (Node starting, the project's modules and their dependencies loaded and
+ * compiled, the compiler warming up again), and files that start PostgreSQL through
+ * test/support/stores.ts share one cluster in a process. The heaviest files and those that
+ * mostly wait keep a process each. The heaviest and the shared processes start first, then the
+ * other files in path order; MOSTLY_WAITING are spread evenly from the first place on. `all`:
+ * the test files in path order; `shareable`: those canShare accepts.
+ */
+function processes(all, shareable) {
   const waiting = MOSTLY_WAITING.filter((f) => all.includes(f));
-  const order = [...MOST_CPU.filter((f) => all.includes(f)), ...all.filter((f) => !MOST_CPU.includes(f) && !waiting.includes(f))];
+  const sharing = all.filter((f) => !MOST_CPU.includes(f) && !waiting.includes(f) && shareable.has(f));
+  const groups = Array.from({ length: Math.min(SHARED_PROCESSES, sharing.length) }, () => []);
+  sharing.forEach((f, i) => groups[i % groups.length].push(f));
+  const alone = (f) =>
+    entry(
+      [f],
+      relative(join(ROOT, 'test'), f)
+        .replace(/\.test\.ts$/, '')
+        .replaceAll('/', '-'),
+    );
+  // The four that take most CPU first, then the shared processes, which take about as long as
+  // the next ones, taken in turns with them: neither starts late and runs on alone at the end.
+  const heavy = MOST_CPU.filter((f) => all.includes(f)).map(alone);
+  const shared = groups.map((group, i) => entry(group, `shared-${i + 1}`));
+  const order = heavy.splice(0, 4);
+  while (heavy.length > 0 || shared.length > 0) order.push(...shared.splice(0, 1), ...heavy.splice(0, 1));
+  order.push(...all.filter((f) => !MOST_CPU.includes(f) && !waiting.includes(f) && !sharing.includes(f)).map(alone));
   const step = (order.length + waiting.length) / waiting.length;
-  waiting.forEach((f, i) => order.splice(Math.round(i * step), 0, f));
+  waiting.forEach((f, i) => order.splice(Math.round(i * step), 0, alone(f)));
   return order;
 }
 
-/**
- * Whether a test file can share a process with others: it declares its tests as it is imported
- * (no top-level await, after which node:test of Node 20 may not run the suites declared) and has
- * no hooks of its own at the top level (which would run around the other files' tests too).
- */
-function canShare(file) {
-  return !/^(?:(?:const|let) [^=]+= await |await |(?:before|after|beforeEach|afterEach)\()/m.test(readFileSync(file, 'utf8'));
-}
-
-/**
- * The files that share processes, as a few files that import them in turn, written under OUT.
- * A process of its own costs a test file about half a second of CPU before its first test (Node
- * starting, the project's modules and their dependencies loaded and compiled, the compiler
- * warming up again); over a hundred of them paid it in every run. The heaviest files and those
- * that mostly wait keep a process each, so that the order above still spreads them.
- */
-function shared(order) {
-  const sharing = order.filter((f) => !MOST_CPU.includes(f) && !MOSTLY_WAITING.includes(f) && canShare(f));
-  const groups = Array.from({ length: Math.min(SHARED_PROCESSES, sharing.length) }, () => []);
-  sharing.forEach((f, i) => groups[i % groups.length].push(f));
-  const dir = join(OUT, 'shared');
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir);
-  const files = groups.map((group, i) => {
-    const file = join(dir, `shared-${i + 1}.test.js`);
-    writeFileSync(file, group.map((f) => `import ${JSON.stringify(pathToFileURL(compiledOf(f)).href)};\n`).join(''));
-    return file;
-  });
-  // Each takes the place of its first file in the order.
-  const first = new Map(groups.map((group, i) => [group[0], files[i]]));
-  return order.filter((f) => first.has(f) || !sharing.includes(f)).map((f) => first.get(f) ?? compiledOf(f));
-}
-
 /** How many processes the files that can share one are spread over. */
-const SHARED_PROCESSES = 8;
+const SHARED_PROCESSES = 12;
 
 /** The compiled file of a test file's source. */
 function compiledOf(file) {
   return join(OUT, relative(ROOT, resolve(file))).replace(/\.ts$/, '.js');
 }
 
-const args = process.argv.slice(2);
 for (const file of args) {
   if (!file.endsWith('.ts') || !existsSync(compiledOf(file))) {
     process.stderr.write(`run-tests: ${file} is not a test file of this project (a .ts file under test/)\n`);
     process.exit(2);
   }
 }
+rmSync(join(OUT, 'entries'), { recursive: true, force: true });
+mkdirSync(join(OUT, 'entries'));
 // Files named on the command line run each in a process of its own, as given.
-const files = args.length > 0 ? args.map(compiledOf) : shared(startOrder(find(join(ROOT, 'test'))));
+const files = args.length > 0 ? args.map((f, i) => entry([resolve(f)], `given-${i + 1}`)) : processes(find(join(ROOT, 'test')), shareable);
 // Two files more than there are cores: a file often waits (on PostgreSQL, Chromium, a child
 // process, a bound of its own), and with the files' data in memory the cores stay busy. Here (two
-// cores, in startOrder, each file in a process of its own) four at a time took 179-189 s, the
+// cores, in this order, each file in a process of its own) four at a time took 179-189 s, the
 // cores busy throughout (350-360 s of CPU); three at a time in path order took 206-220 s, the
-// cores idle for a quarter of a minute. With the files that can share a process in eight, the
-// run took 174-175 s and 328-333 s of CPU.
+// cores idle for a quarter of a minute. With the files that can share a process in twelve
+// (processes()), the test files' own processes took 177 s of CPU instead of 198 s, and a run
+// 187-195 s (344-362 s of CPU): within what runs differ by here.
 const concurrency = process.env.TEST_CONCURRENCY ?? String(availableParallelism() + 2);
 const scratch = scratchDir();
 // Children of the tests run the compiled modules too (test/support/children.ts); each test file's
@@ -275,7 +332,7 @@ if (scratch) process.env.TMPDIR = scratch;
 // And its working directory: the project's, wherever this script was started from.
 process.chdir(ROOT);
 // Started through the runner's API, not `node --test`: given files, `node --test` runs them in
-// path order whatever the order they were listed in, and startOrder would go unheeded.
+// path order whatever the order they were listed in, and the order of processes() would go unheeded.
 // forceExit: a file is done when its tests are, not when the last timer or idle connection it
 // left behind runs out.
 const stream = run({ files, concurrency: Number(concurrency), timeout: 240_000, forceExit: true });

@@ -83,11 +83,15 @@ export function serializeError(err: unknown, depth = 0): LoggedError | unknown {
 }
 
 function output(destination: NodeJS.WritableStream | undefined, format: 'pretty' | 'json'): pino.DestinationStream {
+  // Standard output is written through its file descriptor, unless a program running this one
+  // in its own process replaced process.stdout (the stand-in then gets the lines, which written
+  // to descriptor 1 would land in the middle of whatever that program itself writes there).
+  const stdout = typeof (process.stdout as { fd?: unknown }).fd === 'number' ? undefined : process.stdout;
   if (format === 'pretty') {
-    const out = destination ?? pino.destination({ dest: 1, sync: true });
+    const out = destination ?? stdout ?? pino.destination({ dest: 1, sync: true });
     return { write: (chunk: string) => out.write(prettify(chunk)) };
   }
-  return (destination as pino.DestinationStream | undefined) ?? new BatchedLines(pino.destination({ dest: 1, sync: false }));
+  return (destination ?? stdout ?? new BatchedLines(pino.destination({ dest: 1, sync: false }))) as pino.DestinationStream;
 }
 
 /** How long a JSON line may wait to be written with those that follow it. */

@@ -587,6 +587,27 @@ describe('request log lines', () => {
     }
   });
 
+  it('writes to process.stdout when a program running it in its own process replaced it, not to descriptor 1', () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(chunk.toString('utf8'));
+        done();
+      },
+    });
+    const own = Object.getOwnPropertyDescriptor(process, 'stdout')!;
+    Object.defineProperty(process, 'stdout', { value: sink, configurable: true, writable: true });
+    try {
+      createLogger('info').info({ i: 1 }, 'json line');
+      createLogger('info', undefined, 'pretty').info('pretty line');
+    } finally {
+      Object.defineProperty(process, 'stdout', own);
+    }
+    assert.equal(lines.length, 2, lines.join(''));
+    assert.equal((JSON.parse(lines[0]!) as { msg: string }).msg, 'json line');
+    assert.match(lines[1]!, /pretty line/);
+  });
+
   it('formats a request line for a terminal on one line', () => {
     const time = new Date(2026, 10, 30, 9, 5, 7, 42).getTime();
     const line = prettyLine({
