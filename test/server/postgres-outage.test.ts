@@ -278,14 +278,14 @@ describe('PostgreSQL frozen (SIGSTOP) under a running app', { skip }, () => {
       thaw();
       // The transaction of the ingest so answered does not stay open on the server (for the
       // next request given that connection to commit): the connection is gone.
-      for (let i = 0; (await openTransactions()) > 0; i++) {
+      for (let i = 0; (await within(openTransactions(), 10_000, 'counting open transactions after SIGCONT')) > 0; i++) {
         assert.ok(i < 100, 'no transaction of the app stays open once its backend resumes (looked for ten seconds)');
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
 
       // All of PostgreSQL frozen, the postmaster too: no new connection is answered either.
-      assert.equal((await read()).statusCode, 200);
-      freeze(await clusterPids(url));
+      assert.equal((await within(read(), 30_000, 'GET /v2/logs before all of PostgreSQL froze')).statusCode, 200);
+      freeze(await within(clusterPids(url), 10_000, "listing the cluster's processes"));
       unanswered(await within(read(), 30_000, 'GET /v2/logs'), 'GET /v2/logs');
       assert.equal((await within(t.ingest('AccessLog', second), 30_000, 'POST /v2/logs')).statusCode, 503);
       assert.equal((await within(t.inject({ method: 'GET', url: '/readyz' }), 30_000, '/readyz')).statusCode, 503);
@@ -293,18 +293,19 @@ describe('PostgreSQL frozen (SIGSTOP) under a running app', { skip }, () => {
 
       assert.equal((await within(t.inject({ method: 'GET', url: '/readyz' }), 30_000, '/readyz after SIGCONT')).statusCode, 200);
       // Nothing of the ingests answered 503 was kept: the retry stores the entry.
-      const retried = await t.ingest('AccessLog', second);
+      const retried = await within(t.ingest('AccessLog', second), 30_000, 'the retried POST /v2/logs');
       assert.equal(retried.statusCode, 201, retried.body);
       assert.deepEqual([retried.json().accepted, retried.json().duplicates], [1, 0]);
-      const after = await read();
+      const after = await within(read(), 30_000, 'GET /v2/logs after the retry');
       assert.equal(after.statusCode, 200, after.body);
       assert.equal(after.json().records.totalRecords, 2);
-      assert.equal(await openTransactions(), 0);
+      assert.equal(await within(openTransactions(), 10_000, 'counting open transactions at the end'), 0);
     } finally {
       thaw();
-      await t.close();
-      await store.close();
-      await cluster!.dropDatabase(url);
+      // Bounded too: a step that hangs is named, instead of the file timing out.
+      await within(t.close(), 30_000, 'closing the app');
+      await within(store.close(), 30_000, 'closing the store');
+      await within(cluster!.dropDatabase(url), 30_000, 'dropping the database');
     }
   });
 });
