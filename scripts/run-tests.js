@@ -173,12 +173,13 @@ writeFileSync(join(OUT, 'cli.js'), "import { main } from './src/cli/main.js';\n\
 // The order files start in. Measured here on 5 December, each file alone (CPU time of all its
 // processes, PostgreSQL's and the browser's included, and wall time):
 //
-// - Those that take most CPU start first, so that none starts late and runs on alone while the
-//   other core has nothing left: the PostgreSQL store contract 31 s of CPU, the console in a
+// - Those that take most CPU keep a process each and start first (the four heaviest, then in
+//   turns with the shared processes: processes()), so that none starts late and runs on alone
+//   while the other core has nothing left: the PostgreSQL store contract 31 s of CPU, the console in a
 //   browser 21 s, PostgreSQL segments 16 s, serve 13 s, the demo data 11 s; the next ones 10 s
 //   or less.
 // - Those that mostly wait on bounds of their own (a stop's, a dropped network's, a slow body's
-//   timeout) are spread over the run, so that two of them seldom hold slots at once while the
+//   timeout) keep a process each too, spread over the run, so that two of them seldom hold slots at once while the
 //   cores idle: the PostgreSQL network faults take 35 s of which 3 s of CPU, the PostgreSQL
 //   outages 18 s (2 s), slow bodies 13 s (2 s), the Redis outages 11 s (1 s). Started in path
 //   order, they ran side by side and left the cores idle for about 20 s.
