@@ -1,13 +1,13 @@
 /**
- * A throwaway PostgreSQL 15 cluster for one test file: initdb in a temp dir, started with
- * pg_ctl on a free loopback port (as the `postgres` user when running as root, since the
+ * A throwaway PostgreSQL 15 cluster for one test file: a data directory in a temp dir (a copy
+ * of one initdb made, see copyInitializedData), started with pg_ctl on a free loopback port (as the `postgres` user when running as root, since the
  * server refuses to run as root), stopped by pid when the file is done or the process exits.
  * Each store under test gets a fresh database.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import pg from 'pg';
 import { openPostgresStore } from '../../src/store/postgres/index.ts';
 import { freePort, isAlive, onProcessExit, unavailable, waitForExit } from './services.ts';
@@ -61,27 +61,62 @@ export interface PostgresOptions {
   statementStats?: boolean;
 }
 
+/** A new folder under the temporary one, the PostgreSQL user's when running as root (the server refuses to run as root). */
+function serverDir(prefix: string, asRoot: boolean): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  if (asRoot) {
+    const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
+    const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
+    chownSync(dir, uid, gid);
+  }
+  return dir;
+}
+
+/** Runs one of PostgreSQL's programs in `cwd`, as the `postgres` user when running as root. */
+function runServerBinary(asRoot: boolean, cwd: string, bin: string, args: string[]): void {
+  const cmd = asRoot ? 'runuser' : join(BIN_DIR, bin);
+  const argv = asRoot ? ['-u', 'postgres', '--', join(BIN_DIR, bin), ...args] : args;
+  const r = spawnSync(cmd, argv, { encoding: 'utf8', cwd });
+  if (r.status !== 0) throw new Error(`${bin} failed (${r.status}): ${r.stderr || r.stdout}`);
+}
+
+/**
+ * Makes `data` a new cluster's data directory: a copy of one that initdb made once under the
+ * temporary folder, by the first test process to need it. initdb takes about half a second of
+ * CPU and a copy a few milliseconds, and a whole run starts some thirty clusters. The copy is
+ * made in a folder of its own and renamed into place when complete, so a process never copies
+ * one half made; when two make it at once, the first rename wins and the other's is removed.
+ * Under scripts/run-tests.js the temporary folder is the run's own, removed by the next run;
+ * otherwise the made directory stays in the system's for the next test file.
+ */
+function copyInitializedData(data: string, asRoot: boolean): void {
+  const made = join(tmpdir(), `logwarden-pg-initdb-${basename(dirname(BIN_DIR))}-${process.getuid?.() ?? 0}`);
+  if (!existsSync(join(made, 'data', 'PG_VERSION'))) {
+    const building = serverDir('logwarden-pg-initdb-', asRoot);
+    const options = ['-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync'];
+    runServerBinary(asRoot, building, 'initdb', ['-D', join(building, 'data'), ...options]);
+    try {
+      renameSync(building, made);
+    } catch {
+      rmSync(building, { recursive: true, force: true });
+    }
+  }
+  // -a keeps the files' owner and modes: the server refuses a data directory others can read.
+  const r = spawnSync('cp', ['-a', join(made, 'data'), data], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`copying the initialized data directory failed (${r.status}): ${r.stderr}`);
+}
+
 /** Starts a cluster, or says why the suite is skipped (throws instead under LOGWARDEN_REQUIRE_SERVICES=1). */
 export async function startPostgres(options: PostgresOptions = {}): Promise<PostgresStart> {
   const why = missing();
   if (why) return { skip: unavailable(why) };
 
   const asRoot = process.getuid?.() === 0;
-  const dir = mkdtempSync(join(tmpdir(), 'logwarden-pg-'));
-  if (asRoot) {
-    const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
-    const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
-    chownSync(dir, uid, gid);
-  }
-  const run = (bin: string, args: string[]): void => {
-    const cmd = asRoot ? 'runuser' : join(BIN_DIR, bin);
-    const argv = asRoot ? ['-u', 'postgres', '--', join(BIN_DIR, bin), ...args] : args;
-    const r = spawnSync(cmd, argv, { encoding: 'utf8', cwd: dir });
-    if (r.status !== 0) throw new Error(`${bin} failed (${r.status}): ${r.stderr || r.stdout}`);
-  };
+  const dir = serverDir('logwarden-pg-', asRoot);
+  const run = (bin: string, args: string[]): void => runServerBinary(asRoot, dir, bin, args);
 
   const data = join(dir, 'data');
-  run('initdb', ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync']);
+  copyInitializedData(data, asRoot);
 
   let port = 0;
   let opts = '';

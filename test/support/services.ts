@@ -3,6 +3,7 @@
  * missing binary skips a suite or fails it, and stopping started servers even when the test
  * process ends abruptly.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 /** Set by CI so that a missing service fails the run instead of silently skipping suites. */
@@ -61,12 +62,25 @@ export function onProcessExit(cleanup: () => void): () => void {
   return () => cleanups.delete(cleanup);
 }
 
+/**
+ * Whether process `pid` still runs. A server started as a daemon (PostgreSQL through pg_ctl) is
+ * no child of this process: once it exits it stays a zombie until whatever adopted it reaps it,
+ * which in a container can take a second or more, and signal 0 still reaches a zombie. On Linux
+ * its state in /proc tells the two apart.
+ */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
+  }
+  try {
+    // The state follows the command's closing parenthesis: `pid (comm) S …`.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    // No /proc here, or the process went in between: signal 0's answer stands.
+    return !existsSync('/proc/self/stat');
   }
 }
 
