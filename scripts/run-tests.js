@@ -236,7 +236,8 @@ function canShare(file) {
  * file awaits at its top level (a PostgreSQL cluster starting, say), and once those are done it
  * runs the top-level `after` hooks and, with forceExit, ends the process: the tests declared
  * after the await never ran, and nothing said so. A file that fails to import fails every test
- * of its process with its error, after the others are imported.
+ * of its process with its error, after the others are imported. The process writes its reports
+ * with blocking writes, so that forceExit's exit drops none (test/test-runner.test.ts).
  */
 function entry(files, name) {
   const file = join(OUT, 'entries', `${name}.test.js`);
@@ -244,6 +245,12 @@ function entry(files, name) {
   writeFileSync(
     file,
     `import { before } from 'node:test';
+
+// The reports go to the runner through stdout, a pipe, which Node 20 writes to asynchronously:
+// what the runner has not read yet waits in this process, and forceExit's process.exit() drops
+// it, so the last tests of a busy run went missing, errors and all. Blocking writes leave nothing
+// waiting. (stderr too: a test's diagnostics.)
+for (const stream of [process.stdout, process.stderr]) stream._handle?.setBlocking?.(true);
 
 const loading = (async () => {
   const failures = [];

@@ -10,6 +10,9 @@ import { fileURLToPath } from 'node:url';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const COMPILED = process.env.LOGWARDEN_TEST_COMPILED || undefined;
 
+/** Whether this process was started by scripts/run-tests.js, from the compiled files. */
+export const RUN_BY_RUNNER: boolean = COMPILED !== undefined;
+
 /** Node's arguments before a script of this project: the TypeScript loader, when running from the sources. */
 export const LOADER_ARGS: readonly string[] = COMPILED ? [] : ['--import', 'tsx'];
 
