@@ -1,8 +1,9 @@
 /**
  * A throwaway PostgreSQL 15 cluster for one test file: a data directory in a temp dir (a copy
- * of one initdb made, see copyInitializedData), started with pg_ctl on a free loopback port (as the `postgres` user when running as root, since the
- * server refuses to run as root), stopped by pid when the file is done or the process exits.
- * Each store under test gets a fresh database.
+ * of one initdb made, see copyInitializedData), started with pg_ctl on a free loopback port (as
+ * the `postgres` user when running as root, since the server refuses to run as root), stopped
+ * by pid when the file is done or the process exits. Each store under test gets a fresh
+ * database.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';

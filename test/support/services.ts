@@ -79,7 +79,7 @@ export function isAlive(pid: number): boolean {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   } catch {
-    // No /proc here, or the process went in between: signal 0's answer stands.
+    // Gone in between; or, with no /proc here, signal 0's answer stands.
     return !existsSync('/proc/self/stat');
   }
 }
