@@ -7,9 +7,10 @@ import { after, afterEach, beforeEach, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { completePurgeTrail, recordPurgeRun } from '../../src/admin/purge-trail.ts';
+import type { NewEntry } from '../../src/logs/entry.ts';
 import { BackgroundPurge, type BackgroundPurgeOptions } from '../../src/store/background-purge.ts';
 import { openPostgresStore, type PostgresStore } from '../../src/store/postgres/index.ts';
-import { attachMonth, MIGRATIONS, monthOf } from '../../src/store/postgres/migrations.ts';
+import { attachMonth, BEGIN_SNAPSHOT, MIGRATIONS, monthOf } from '../../src/store/postgres/migrations.ts';
 import { lockExclusively } from '../../src/store/postgres/table-locks.ts';
 import type { StoredPage } from '../../src/store/store.ts';
 import { entriesOf } from '../support/page-entries.ts';
@@ -36,6 +37,30 @@ async function monthPartitions(pgCluster: PostgresCluster, url: string, pattern:
     [pattern],
   );
   return r.rows.map((row) => row.name);
+}
+
+/**
+ * Writes `n` AccessLog entries of tenant 1 (tid 1, type 1) a second apart from `t0` straight
+ * into DEFAULT, as a process that could not attach their month would have: rows, keys, and the
+ * tenant's sequence moved past them (within one hour from `t0`, a total counts them rather than
+ * reading hourly tallies, which these do not add to).
+ */
+async function writeToDefault(url: string, t0: number, n: number): Promise<NewEntry[]> {
+  const early = Array.from({ length: n }, (_, i) => makeEntry('AccessLog', t0 + i * 1000, `{"early":${i}}`));
+  const times = early.map((e) => e.eventTimeMs);
+  await cluster!.query(
+    url,
+    `INSERT INTO entries_default (event_time, seq, tid, type_id, body, added_at)
+     SELECT e.t, s.last_seq + e.o, 1, 1, e.b, (extract(epoch FROM now()) * 1000)::int8
+     FROM entry_seqs s, unnest($1::int8[], $2::text[]) WITH ORDINALITY AS e (t, b, o) WHERE s.tid = 1`,
+    [times, early.map((e) => e.body)],
+  );
+  await cluster!.query(url, 'INSERT INTO entry_keys_default (tid, event_time, key) SELECT 1, unnest($1::int8[]), unnest($2::int8[])', [
+    times,
+    early.map((e) => e.key.readBigInt64BE(0).toString()),
+  ]);
+  await cluster!.query(url, 'UPDATE entry_seqs SET last_seq = last_seq + $1 WHERE tid = 1', [n]);
+  return early;
 }
 
 /** Resolves once a statement of another session that names `table` waits for a lock (seen through `watch`). */
@@ -788,6 +813,100 @@ describe('postgres store: specific', { skip }, () => {
     await cluster!.query(url, 'UPDATE entry_seqs SET last_seq = last_seq + 1 WHERE tid = 1');
     assert.deepEqual(await store.append('1', [early, makeEntry('AccessLog', Date.UTC(2024, 2, 4))]), { accepted: 1, duplicates: 1 });
     assert.deepEqual(await partitions(), { entries_default: 0, entries_y2024m01: 1, entries_y2024m03: 2 });
+  });
+
+  it('counts and pages every entry of a month that an attach moves out of DEFAULT while the read waits', async () => {
+    const store = await open();
+    await store.createTenant({ id: '1', name: 't' });
+    await store.append('1', [makeEntry('AccessLog', Date.UTC(2024, 0, 1))]);
+    const t0 = Date.UTC(2024, 2, 3, 10);
+    const early = await writeToDefault(url, t0, 26);
+
+    // Another process attaches 2024-03 and is held just before it commits: its partitions made,
+    // the rows moved into them, every lock it takes held.
+    const [attacher, watch] = await twoSessions(url);
+    let atCommit!: () => void;
+    const reachedCommit = new Promise<void>((resolve) => (atCommit = resolve));
+    let letCommit!: () => void;
+    const commitLet = new Promise<void>((resolve) => (letCommit = resolve));
+    const held = new Proxy(attacher, {
+      get: (target, prop, receiver) =>
+        prop === 'query'
+          ? async (...args: Parameters<pg.Client['query']>) => {
+              if (args[0] === 'COMMIT') {
+                atCommit();
+                await commitLet;
+              }
+              return (target.query as (...a: unknown[]) => unknown).apply(target, args);
+            }
+          : Reflect.get(target, prop, receiver),
+    });
+    try {
+      const attached = attachMonth(held as unknown as pg.PoolClient, monthOf(t0), 60_000);
+      await Promise.race([reachedCommit, attached]);
+      // A first page of the month begins meanwhile; it waits for a lock the attach holds.
+      const reading = store.firstPage({ tenantId: '1', logType: 'AccessLog', fromMs: t0, toMs: t0 + 30 * 60_000 }, 100);
+      await lockWaitOn(watch, 'entries');
+      letCommit();
+      await attached;
+      const page = await reading;
+      assert.equal(page.total, early.length, 'the total counts the moved entries');
+      assert.deepEqual(
+        entriesOf(page).map((e) => e.body),
+        early.map((e) => e.body),
+      );
+      assert.deepEqual(await monthPartitions(cluster!, url, '_y2024m03$'), ['entries_y2024m03', 'entry_keys_y2024m03', 'segments_y2024m03']);
+    } finally {
+      letCommit();
+      await attacher.end();
+      await watch.end();
+    }
+  });
+
+  it('keeps a repeatable-read snapshot over the parents whole: an attach moving rows out of DEFAULT waits for it', async () => {
+    const store = await open();
+    await store.createTenant({ id: '1', name: 't' });
+    await store.append('1', [makeEntry('AccessLog', Date.UTC(2024, 0, 1))]);
+    const t0 = Date.UTC(2024, 2, 3, 10);
+    const early = await writeToDefault(url, t0, 26);
+    const [reader, watch] = await twoSessions(url);
+    const pool = new pg.Pool({ connectionString: url, max: 1 });
+    pool.on('error', () => {}); // as above: a client still closing when the database is dropped
+    const count = 'SELECT count(*)::int AS n FROM entries WHERE event_time >= $1 AND event_time < $2';
+    const march = [Date.UTC(2024, 2, 1), Date.UTC(2024, 3, 1)];
+    try {
+      // As a user-filtered page or a tree backfill begins: its first statement takes the snapshot.
+      await reader.query(BEGIN_SNAPSHOT);
+      assert.equal((await reader.query<{ n: number }>('SELECT count(*)::int AS n FROM tenants')).rows[0]!.n, 1);
+      const attacher = await pool.connect();
+      const pid = (await attacher.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+      let settled = false;
+      const attached = attachMonth(attacher, monthOf(t0), 60_000).finally(() => {
+        settled = true;
+        attacher.release();
+      });
+      // Until the attach was refused a lock (the rollback to the savepoint that only a refused
+      // request is followed by, table-locks.ts) or waits for one, or is done.
+      for (let refused = false; !refused && !settled; ) {
+        await sleep(10);
+        const w = await watch.query<{ query: string; wait: string | null }>(
+          'SELECT query, wait_event_type AS wait FROM pg_stat_activity WHERE pid = $1',
+          [pid],
+        );
+        refused = /ROLLBACK TO SAVEPOINT lw_table_locks/.test(w.rows[0]?.query ?? '') || w.rows[0]?.wait === 'Lock';
+      }
+      // Read through the parent later in the transaction: in its snapshot the month's rows are where they were.
+      assert.equal((await reader.query<{ n: number }>(count, march)).rows[0]!.n, early.length);
+      assert.equal(settled, false, 'the attach waits for the snapshot to end');
+      await reader.query('COMMIT');
+      await attached;
+      assert.deepEqual(await monthPartitions(cluster!, url, '^entries_y2024m03$'), ['entries_y2024m03']);
+      assert.equal((await reader.query<{ n: number }>(count, march)).rows[0]!.n, early.length);
+    } finally {
+      await reader.end();
+      await watch.end();
+      await pool.end();
+    }
   });
 
   it('attaches a month without waiting for one DEFAULT partition while holding another: a read holding segments then reading entries meets no deadlock', async () => {

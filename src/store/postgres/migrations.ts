@@ -423,13 +423,35 @@ export function nextMonthStart(ms: number): number {
 }
 
 /**
+ * Begins a read-only REPEATABLE READ transaction (one snapshot for all its statements) over the
+ * partitioned tables: their parents are locked, in the mode any read of them takes, before the
+ * first statement takes the snapshot, and held to its end. A month attached (its rows moved out
+ * of DEFAULT) or dropped after the snapshot would otherwise be planned over by a later statement
+ * as it is then and read in the older snapshot: the moved rows in neither place it reads
+ * (attachMonth). With the lock the attach or drop waits for the transaction, or the transaction
+ * for it.
+ */
+export const BEGIN_SNAPSHOT = `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;
+  LOCK TABLE ${PARTITIONED.map((t) => `ONLY ${t}`).join(', ')} IN ACCESS SHARE MODE`;
+
+/**
  * Gives a month its partitions (entries, entry_keys, segments) unless it has them, in a short
- * transaction of its own. Each table is created apart and then attached, which takes only a
- * SHARE UPDATE EXCLUSIVE lock on the parent: reads and writes of other months carry on. The
- * DEFAULT partitions are locked meanwhile, all or none at a time (table-locks.ts: never waiting
- * for one while holding another), and any rows of the month they hold (written while the month had no
- * partition) move into the new ones, since PostgreSQL refuses to attach a range that DEFAULT
- * still has rows for. Segments move whole, id and bytes unchanged.
+ * transaction of its own. Each table is created apart and then attached. Any rows of the month
+ * that DEFAULT holds (written while the month had no partition) move into the new ones, since
+ * PostgreSQL refuses to attach a range that DEFAULT still has rows for; segments move whole, id
+ * and bytes unchanged.
+ *
+ * The three parents are locked meanwhile (ONLY: not their other months' partitions), with the
+ * DEFAULT partitions, all or none at a time (table-locks.ts: never waiting for one while holding
+ * another). Attaching alone takes a weaker lock on a parent, which lets a statement through it be
+ * planned while the attach runs: planned over the months as they were (DEFAULT without the new
+ * month's partition), it waits for DEFAULT and then reads it in a snapshot taken after the
+ * commit, so the rows moved out of DEFAULT were in neither place it read, and a total or a page
+ * went without them. Locked out of the parent, a statement waits before it is planned, and is
+ * planned over the new partitions. Statements that read partitions by name (page-reader.ts)
+ * read only months already attached, never DEFAULT, and carry on. A repeatable-read transaction
+ * takes its snapshot once: those that read through the parents lock them before their first
+ * statement (BEGIN_SNAPSHOT), so an attach waits for them to end.
  */
 export async function attachMonth(client: pg.PoolClient, month: number, lockTimeoutMs: number): Promise<void> {
   const from = Date.UTC(1970, month, 1);
@@ -440,11 +462,12 @@ export async function attachMonth(client: pg.PoolClient, month: number, lockTime
     await client.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_NAMESPACE, PARTITION_LOCK]);
     const exists = await client.query<{ e: boolean }>('SELECT to_regclass($1) IS NOT NULL AS e', [partitionOf(month)]);
     if (!exists.rows[0]!.e) {
-      await lockExclusively(
-        client,
-        PARTITIONED.map((t) => `${t}_default`),
-        { waitForFirst: true, deadlineMs: Date.now() + lockTimeoutMs },
-      );
+      // DEFAULT waited for first, as a month's writes routed there hold it; the parents, which
+      // every statement through them holds for a moment, taken when all are free at once.
+      await lockExclusively(client, [...PARTITIONED.map((t) => `${t}_default`), ...PARTITIONED.map((t) => `ONLY ${t}`)], {
+        waitForFirst: true,
+        deadlineMs: Date.now() + lockTimeoutMs,
+      });
       for (const table of PARTITIONED) {
         const name = monthTable(table, month);
         const key = table === 'segments' ? 'first_time' : 'event_time';

@@ -21,7 +21,7 @@ import { leafHash } from '../../tlog/hash.ts';
 import { decodeSegment, type SegmentOwner } from '../segment-codec.ts';
 import { type LeafRecord, leafText } from '../tree-leaf-records.ts';
 import type { TreeProgress } from '../tree-upgrade.ts';
-import { LOCK_NAMESPACE, TREE_BACKFILL_LOCK } from './migrations.ts';
+import { BEGIN_SNAPSHOT, LOCK_NAMESPACE, TREE_BACKFILL_LOCK } from './migrations.ts';
 import { type PostgresTree, type TreeHeadRow, treeHeadSet, treeHeadValues, treeWriteCtes, treeWriteValues } from './tree.ts';
 
 /** Leaves appended per transaction. */
@@ -84,7 +84,7 @@ async function backfillTenant(
 ): Promise<void> {
   // One snapshot: the sealer (of any process) moves entries from hot rows into segments.
   const leaves: Leaf[] = [];
-  await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+  await client.query(BEGIN_SNAPSHOT);
   try {
     const hot = await client.query<{ seq: string; type_id: number; event_time: string; body: string }>(
       'SELECT seq, type_id, event_time, body FROM entries WHERE tid = $1 AND seq <= $2',

@@ -22,6 +22,7 @@ import {
   wholeHours,
 } from '../user-filter.ts';
 import { hotRowOk } from './hot-rows.ts';
+import { BEGIN_SNAPSHOT } from './migrations.ts';
 import { isUnanswered } from './pool.ts';
 
 const NO_UPPER_BOUND = Number.MAX_SAFE_INTEGER;
@@ -298,11 +299,11 @@ class UserReader {
   }
 }
 
-/** Runs `f` in a read-only REPEATABLE READ transaction: one snapshot. */
+/** Runs `f` in a read-only REPEATABLE READ transaction: one snapshot (BEGIN_SNAPSHOT). */
 async function inSnapshot<T>(pool: pg.Pool, f: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   try {
-    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    await client.query(BEGIN_SNAPSHOT);
     try {
       const out = await f(client);
       await client.query('COMMIT');
