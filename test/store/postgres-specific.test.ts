@@ -103,6 +103,15 @@ describe('postgres store: specific', { skip }, () => {
     return s;
   };
 
+  /** A store whose tenant 1 has an entry of 2024-01, and 26 of 2024-03 in DEFAULT from `t0` (writeToDefault). */
+  const monthInDefault = async (): Promise<{ store: PostgresStore; t0: number; early: NewEntry[] }> => {
+    const store = await open();
+    await store.createTenant({ id: '1', name: 't' });
+    await store.append('1', [makeEntry('AccessLog', Date.UTC(2024, 0, 1))]);
+    const t0 = Date.UTC(2024, 2, 3, 10);
+    return { store, t0, early: await writeToDefault(url, t0, 26) };
+  };
+
   beforeEach(async () => {
     url = await cluster!.createDatabase();
   });
@@ -816,11 +825,7 @@ describe('postgres store: specific', { skip }, () => {
   });
 
   it('counts and pages every entry of a month that an attach moves out of DEFAULT while the read waits', async () => {
-    const store = await open();
-    await store.createTenant({ id: '1', name: 't' });
-    await store.append('1', [makeEntry('AccessLog', Date.UTC(2024, 0, 1))]);
-    const t0 = Date.UTC(2024, 2, 3, 10);
-    const early = await writeToDefault(url, t0, 26);
+    const { store, t0, early } = await monthInDefault();
 
     // Another process attaches 2024-03 and is held just before it commits: its partitions made,
     // the rows moved into them, every lock it takes held.
@@ -864,11 +869,7 @@ describe('postgres store: specific', { skip }, () => {
   });
 
   it('keeps a repeatable-read snapshot over the parents whole: an attach moving rows out of DEFAULT waits for it', async () => {
-    const store = await open();
-    await store.createTenant({ id: '1', name: 't' });
-    await store.append('1', [makeEntry('AccessLog', Date.UTC(2024, 0, 1))]);
-    const t0 = Date.UTC(2024, 2, 3, 10);
-    const early = await writeToDefault(url, t0, 26);
+    const { t0, early } = await monthInDefault();
     const [reader, watch] = await twoSessions(url);
     const pool = new pg.Pool({ connectionString: url, max: 1 });
     pool.on('error', () => {}); // as above: a client still closing when the database is dropped
