@@ -910,6 +910,30 @@ describe('postgres store: specific', { skip }, () => {
     }
   });
 
+  it("gives back a user filter's connection clean when its snapshot's lock times out", async () => {
+    const store = await openPostgresStore({ url, poolSize: 1, statementTimeoutMs: 300 });
+    stores.push(store);
+    await store.createTenant({ id: '1', name: 't' });
+    const t0 = Date.UTC(2024, 0, 1);
+    await store.append(
+      '1',
+      [0, 1, 2].map((i) => makeEntry('AccessLog', t0 + i, `{"i":${i}}`, 'u1')),
+    );
+    const query = { tenantId: '1', logType: 'AccessLog', fromMs: t0, toMs: null, user: { field: 'userId' as const, value: 'u1' } };
+    const holder = new pg.Client({ connectionString: url });
+    await holder.connect();
+    try {
+      // As an attach or a month's drop holds a parent.
+      await holder.query('BEGIN; LOCK TABLE ONLY entries IN ACCESS EXCLUSIVE MODE');
+      await assert.rejects(store.firstPage(query, 10), { code: '57014' });
+      await holder.query('COMMIT');
+      // The pool's one connection again: out of the failed transaction.
+      assert.equal((await store.firstPage(query, 10)).total, 3);
+    } finally {
+      await holder.end();
+    }
+  });
+
   it('attaches a month without waiting for one DEFAULT partition while holding another: a read holding segments then reading entries meets no deadlock', async () => {
     await open();
     const reader = new pg.Client({ connectionString: url });

@@ -84,8 +84,9 @@ async function backfillTenant(
 ): Promise<void> {
   // One snapshot: the sealer (of any process) moves entries from hot rows into segments.
   const leaves: Leaf[] = [];
-  await client.query(BEGIN_SNAPSHOT);
   try {
+    // Inside: its lock may fail, leaving the transaction open and aborted.
+    await client.query(BEGIN_SNAPSHOT);
     const hot = await client.query<{ seq: string; type_id: number; event_time: string; body: string }>(
       'SELECT seq, type_id, event_time, body FROM entries WHERE tid = $1 AND seq <= $2',
       [tid, through],

@@ -303,8 +303,9 @@ class UserReader {
 async function inSnapshot<T>(pool: pg.Pool, f: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   try {
-    await client.query(BEGIN_SNAPSHOT);
     try {
+      // Inside: its lock may fail, leaving the transaction open and aborted.
+      await client.query(BEGIN_SNAPSHOT);
       const out = await f(client);
       await client.query('COMMIT');
       return out;
