@@ -6,17 +6,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { isAlive, waitForExit } from './support/services.ts';
-
-/** The state letter of process `pid` in /proc (`R`, `S`, `Z`…), or undefined once it is gone. */
-function state(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat[stat.lastIndexOf(')') + 2];
-  } catch {
-    return undefined;
-  }
-}
+import { isAlive, processState, waitForExit } from './support/services.ts';
 
 describe('isAlive', () => {
   it('says this process runs, and a child that exited and was reaped does not', async () => {
@@ -37,7 +27,7 @@ describe('isAlive', () => {
       const pid = Number(line.toString().trim());
       while (readFileSync(`/proc/${parent.pid}/comm`, 'utf8').trim() !== 'sleep') await new Promise((r) => setTimeout(r, 5));
       parent.stdin.write('end\n');
-      for (let s = state(pid); s !== 'Z'; s = state(pid)) {
+      for (let s = processState(pid); s !== 'Z'; s = processState(pid)) {
         assert.ok(s !== undefined, 'the background process stays until something reaps it');
         await new Promise((r) => setTimeout(r, 5));
       }

@@ -62,6 +62,17 @@ export function onProcessExit(cleanup: () => void): () => void {
   return () => cleanups.delete(cleanup);
 }
 
+/** The state letter of process `pid` in /proc (`R`, `S`, `Z`…); undefined once it is gone, or with no /proc. */
+export function processState(pid: number): string | undefined {
+  try {
+    // The state follows the command's closing parenthesis: `pid (comm) S …`.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat[stat.lastIndexOf(')') + 2];
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Whether process `pid` still runs. A server started as a daemon (PostgreSQL through pg_ctl) is
  * no child of this process: once it exits it stays a zombie until whatever adopted it reaps it,
@@ -74,14 +85,10 @@ export function isAlive(pid: number): boolean {
   } catch {
     return false;
   }
-  try {
-    // The state follows the command's closing parenthesis: `pid (comm) S …`.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    // Gone in between; or, with no /proc here, signal 0's answer stands.
-    return !existsSync('/proc/self/stat');
-  }
+  const state = processState(pid);
+  // Gone in between; or, with no /proc here, signal 0's answer stands.
+  if (state === undefined) return !existsSync('/proc/self/stat');
+  return state !== 'Z';
 }
 
 export async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
