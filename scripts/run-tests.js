@@ -175,12 +175,12 @@ writeFileSync(join(OUT, 'cli.js'), "import { main } from './src/cli/main.js';\n\
 //
 // - Those that take most CPU keep a process each and start first (the four heaviest, then in
 //   turns with the shared processes: processes()), so that none starts late and runs on alone
-//   while the other core has nothing left: the PostgreSQL store contract 31 s of CPU, the console in a
-//   browser 21 s, PostgreSQL segments 16 s, serve 13 s, the demo data 11 s; the next ones 10 s
-//   or less.
+//   while the other core has nothing left: the PostgreSQL store contract 31 s of CPU, the
+//   console in a browser 21 s, PostgreSQL segments 16 s, serve 13 s, the demo data 11 s; the
+//   next ones 10 s or less.
 // - Those that mostly wait on bounds of their own (a stop's, a dropped network's, a slow body's
-//   timeout) keep a process each too, spread over the run, so that two of them seldom hold slots at once while the
-//   cores idle: the PostgreSQL network faults take 35 s of which 3 s of CPU, the PostgreSQL
+//   timeout) keep a process each too, spread over the run, so that two of them seldom hold
+//   slots at once while the cores idle: the PostgreSQL network faults take 35 s of which 3 s of CPU, the PostgreSQL
 //   outages 18 s (2 s), slow bodies 13 s (2 s), the Redis outages 11 s (1 s). Started in path
 //   order, they ran side by side and left the cores idle for about 20 s.
 const MOST_CPU = [
@@ -330,7 +330,8 @@ const files = args.length > 0 ? args.map((f, i) => entry([resolve(f)], `given-${
 // cores busy throughout (350-360 s of CPU); three at a time in path order took 206-220 s, the
 // cores idle for a quarter of a minute. With the files that can share a process in twelve
 // (processes()), the test files' own processes took 177 s of CPU instead of 198 s, and a run
-// 187-195 s (344-362 s of CPU): within what runs differ by here.
+// 187-195 s (344-362 s of CPU): within what runs differ by here. Later runs (PostgreSQL's data
+// directory copied, not made, for each cluster: test/support/postgres.ts) took 165-192 s.
 const concurrency = process.env.TEST_CONCURRENCY ?? String(availableParallelism() + 2);
 const scratch = scratchDir();
 // Children of the tests run the compiled modules too (test/support/children.ts); each test file's
