@@ -30,34 +30,49 @@ export interface CursorState {
 const VERSION = 1;
 
 /**
- * How a cursor is sealed. Its payload is XORed with AES-256-CTR keystream, and a Poly1305 tag
- * over the keystream's position and the ciphertext is keyed by the 32 bytes of keystream just
- * before the payload's: the construction of ChaCha20-Poly1305 (RFC 8439), with AES-CTR as the
- * stream. The keystream is made in bulk, one cipher call per pool of POOL_BLOCKS blocks under a
- * random 12-byte nonce (a pool is 256 KiB, so a block index never carries into the nonce), and
- * each cursor takes blocks of it that no other cursor ever takes. In the server, sealing with a
- * cipher made for every cursor (AES-GCM, as cursors were sealed before) cost a page about 26 µs
- * more than not sealing at all, and sealing this way about 17 (docs/benchmarks.md). A cursor's
- * text is the position (the pool's nonce and the first block's index: the CTR counter block,
- * 16 bytes), the ciphertext and the tag (16), in base64url.
+ * How a cursor is sealed. Its payload is XORed with AES-256-CTR keystream from the position it
+ * names, and a Poly1305 tag over the position and the ciphertext is keyed by 32 bytes that
+ * another key makes from that position (AES-256-CTR under the tag key, from the counter block
+ * of the position's nonce and twice its block index). The keystream is made in bulk, one
+ * cipher call per pool of POOL_BLOCKS blocks under a random 12-byte nonce (a pool is 256 KiB,
+ * so a block index never carries into the nonce), the tag keys of the pool's positions with
+ * it; each cursor takes blocks that no other cursor ever takes, so each tag key is used once.
+ * A client chooses the position of what it sends: were the tag key keystream (as in
+ * ChaCha20-Poly1305, where the nonce is not the client's), a client that knows the text of a
+ * cursor of its own (its user filter, say) would know the tag keys of the positions inside it,
+ * and could seal any payload. In the server, sealing with a cipher made for every cursor
+ * (AES-GCM, as cursors were sealed before) cost a page about 26 µs more than not sealing at
+ * all, and sealing from a pool about 17 (docs/benchmarks.md). A cursor's text is the position
+ * (the pool's nonce and the first block's index: the CTR counter block, 16 bytes), the
+ * ciphertext and the tag (16), in base64url.
  */
 const POSITION_BYTES = 16;
 const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
-const MAC_KEY_BYTES = 32;
+const TAG_KEY_BYTES = 32;
 const BLOCK = 16;
 const POOL_BLOCKS = 16_384;
 
-/** One pool of keystream, handed out block by block, never twice. */
+/** What sealing a cursor takes from a pool: keystream for its payload, and its tag's key. */
+interface Sealing {
+  readonly stream: Buffer;
+  readonly tagKey: Buffer;
+}
+
+/** One pool of keystream, handed out block by block, never twice, and the tag keys of its positions. */
 class KeystreamPool {
   private nonce = Buffer.alloc(NONCE_BYTES);
   private stream: Buffer = Buffer.alloc(0);
+  private tagKeys: Buffer = Buffer.alloc(0);
   private next = POOL_BLOCKS;
 
-  constructor(private readonly key: Buffer) {}
+  constructor(
+    private readonly key: Buffer,
+    private readonly tagKey: Buffer,
+  ) {}
 
-  /** Writes the position taken into `position` and returns `bytes` bytes of keystream from it. */
-  take(bytes: number, position: Buffer): Buffer {
+  /** Writes the position taken into `position` and returns `bytes` bytes of keystream from it, with the position's tag key. */
+  take(bytes: number, position: Buffer): Sealing {
     const blocks = Math.ceil(bytes / BLOCK);
     if (blocks > POOL_BLOCKS) throw new RangeError('cursor payload too long');
     if (this.next + blocks > POOL_BLOCKS) {
@@ -65,19 +80,30 @@ class KeystreamPool {
       const start = Buffer.alloc(POSITION_BYTES);
       this.nonce.copy(start);
       this.stream = keystreamAt(this.key, start, POOL_BLOCKS * BLOCK);
+      // Position i's tag key is the 32 bytes from counter block 2i: the whole pool's, at once.
+      this.tagKeys = keystreamAt(this.tagKey, start, POOL_BLOCKS * TAG_KEY_BYTES);
       this.next = 0;
     }
     this.nonce.copy(position, 0);
     position.writeUInt32BE(this.next, NONCE_BYTES);
     const at = this.next * BLOCK;
+    const tagAt = this.next * TAG_KEY_BYTES;
     this.next += blocks;
-    return this.stream.subarray(at, at + bytes);
+    return { stream: this.stream.subarray(at, at + bytes), tagKey: this.tagKeys.subarray(tagAt, tagAt + TAG_KEY_BYTES) };
   }
 }
 
 /** `bytes` bytes of keystream from a position (the block index never carries into the nonce). */
 const keystreamAt = (key: Buffer, position: Uint8Array, bytes: number): Buffer =>
   createCipheriv('aes-256-ctr', key, position.subarray(0, POSITION_BYTES)).update(Buffer.alloc(bytes));
+
+/** The tag key of a position, as a pool makes it: from the counter block of its nonce and twice its block index. */
+function tagKeyOf(tagKey: Buffer, position: Buffer): Buffer {
+  const start = Buffer.alloc(POSITION_BYTES);
+  position.copy(start, 0, 0, NONCE_BYTES);
+  start.writeUInt32BE(2 * position.readUInt32BE(NONCE_BYTES), NONCE_BYTES);
+  return keystreamAt(tagKey, start, TAG_KEY_BYTES);
+}
 
 /** The tag of a sealed cursor: Poly1305 over all before it, its position and ciphertext. */
 const tagOf = (macKey: Uint8Array, sealed: Uint8Array): Uint8Array =>
@@ -95,6 +121,13 @@ const tagOf = (macKey: Uint8Array, sealed: Uint8Array): Uint8Array =>
 const MAX_CURSOR_LENGTH = Math.ceil(((POSITION_BYTES + TAG_BYTES + 1024 + 6 * MAX_USER_FIELD_LENGTH) * 4) / 3);
 
 export class CursorError extends Error {}
+
+/**
+ * A cursor sealed by the versions that keyed its tag with keystream (see POSITION_BYTES): no
+ * longer taken, since anyone could seal one, but named as such so that a client paging across
+ * an upgrade hears why.
+ */
+export class RetiredCursorError extends CursorError {}
 
 /** The most characters a number of a cursor takes (a safe integer, its sign included). */
 const NUMBER_WIDTH = String(Number.MIN_SAFE_INTEGER).length;
@@ -158,6 +191,19 @@ class RecentTexts<V> {
   }
 }
 
+const isNumber = (v: unknown): v is number => typeof v === 'number';
+
+/**
+ * Whether a cursor's fields (the plaintext, parsed) have the types `encode` writes: its tag
+ * says the server sealed them, and this that no version sealed them otherwise.
+ */
+function wellTyped(a: readonly unknown[]): boolean {
+  if (typeof a[1] !== 'string' || typeof a[2] !== 'string' || !isNumber(a[3]) || typeof a[4] !== 'string') return false;
+  if (a[5] === null ? a[6] !== null : !isNumber(a[5]) || typeof a[6] !== 'string') return false;
+  for (let i = 7; i <= 13; i++) if (!isNumber(a[i])) return false;
+  return true;
+}
+
 /** The state a cursor's fields (the plaintext, parsed) stand for. */
 function stateOf(a: readonly unknown[], user: UserMatch | null): CursorState {
   return {
@@ -186,17 +232,22 @@ function stateOf(a: readonly unknown[], user: UserMatch | null): CursorState {
  */
 export class CursorCodec {
   private readonly key: Buffer;
+  private readonly tagKey: Buffer;
   /** The key of cursors sealed with AES-GCM by earlier versions, which still resume. */
   private readonly gcmKey: Buffer;
+  /** The key of the retired cursors (RetiredCursorError), only to recognise them. */
+  private readonly retiredKey: Buffer;
   private readonly keystream: KeystreamPool;
   /** Cursors issued lately. */
   private readonly issued = new RecentTexts<CursorState>(ISSUED_KEPT);
 
   constructor(secret: string) {
     const derive = (label: string) => createHash('sha256').update(label).update(secret).digest();
-    this.key = derive('logwarden cursor v2\0');
+    this.key = derive('logwarden cursor v3\0');
+    this.tagKey = derive('logwarden cursor v3 tag\0');
     this.gcmKey = derive('logwarden cursor v1\0');
-    this.keystream = new KeystreamPool(this.key);
+    this.retiredKey = derive('logwarden cursor v2\0');
+    this.keystream = new KeystreamPool(this.key, this.tagKey);
   }
 
   encode(state: CursorState): string {
@@ -231,9 +282,9 @@ export class CursorCodec {
     }
     const payload = Buffer.from(JSON.stringify(fields) + ' '.repeat(numberPadding(fields)));
     const sealed = Buffer.allocUnsafe(POSITION_BYTES + TAG_BYTES + payload.length);
-    const stream = this.keystream.take(MAC_KEY_BYTES + payload.length, sealed);
-    for (let i = 0; i < payload.length; i++) sealed[POSITION_BYTES + i] = payload[i]! ^ stream[MAC_KEY_BYTES + i]!;
-    sealed.set(tagOf(stream.subarray(0, MAC_KEY_BYTES), sealed), POSITION_BYTES + payload.length);
+    const { stream, tagKey } = this.keystream.take(payload.length, sealed);
+    for (let i = 0; i < payload.length; i++) sealed[POSITION_BYTES + i] = payload[i]! ^ stream[i]!;
+    sealed.set(tagOf(tagKey, sealed), POSITION_BYTES + payload.length);
     const text = sealed.toString('base64url');
     if (exact && text.length <= ISSUED_MAX_LENGTH) {
       this.issued.add(text, stateOf(fields, state.user ? { field: state.user.field, value: state.user.value } : null));
@@ -248,7 +299,7 @@ export class CursorCodec {
     if (text.length < 40 || text.length > MAX_CURSOR_LENGTH || !/^[A-Za-z0-9_-]+$/.test(text)) throw new CursorError('malformed');
     const raw = Buffer.from(text, 'base64url');
     const plain = this.open(raw) ?? this.openGcm(raw);
-    if (plain === null) throw new CursorError('tampered');
+    if (plain === null) throw this.isRetired(raw) ? new RetiredCursorError('retired') : new CursorError('tampered');
     const a = JSON.parse(plain.toString('utf8')) as unknown[];
     // Cursors made by earlier versions carried a 15th field, a hint for the storage of the
     // time; they still resume exactly where they were, the hint ignored. A user filter adds
@@ -257,7 +308,7 @@ export class CursorCodec {
     const field = a[15];
     const user: UserMatch | null =
       a.length === 17 && (field === 'userId' || field === 'userEmailAddress') && typeof a[16] === 'string' ? { field, value: a[16] } : null;
-    if (a.length === 17 && user === null) throw new CursorError('malformed');
+    if ((a.length === 17 && user === null) || !wellTyped(a)) throw new CursorError('malformed');
     return stateOf(a, user);
   }
 
@@ -265,11 +316,20 @@ export class CursorCodec {
   private open(raw: Buffer): Buffer | null {
     if (raw.length < POSITION_BYTES + TAG_BYTES) return null;
     const body = raw.subarray(POSITION_BYTES, raw.length - TAG_BYTES);
-    const stream = keystreamAt(this.key, raw, MAC_KEY_BYTES + body.length);
-    const tag = tagOf(stream.subarray(0, MAC_KEY_BYTES), raw);
+    // A position no pool hands out (its blocks would run past the pool's end) is no cursor's.
+    if (raw.readUInt32BE(NONCE_BYTES) + Math.ceil(body.length / BLOCK) > POOL_BLOCKS) return null;
+    const tag = tagOf(tagKeyOf(this.tagKey, raw), raw);
     if (!timingSafeEqual(tag, raw.subarray(raw.length - TAG_BYTES))) return null;
-    for (let i = 0; i < body.length; i++) stream[i] = body[i]! ^ stream[MAC_KEY_BYTES + i]!;
-    return stream.subarray(0, body.length);
+    const stream = keystreamAt(this.key, raw, body.length);
+    for (let i = 0; i < body.length; i++) stream[i] = stream[i]! ^ body[i]!;
+    return stream;
+  }
+
+  /** Whether a cursor was sealed by the retired versions: its tag keyed by the 32 bytes of keystream before its payload. */
+  private isRetired(raw: Buffer): boolean {
+    if (raw.length < POSITION_BYTES + TAG_BYTES) return false;
+    const tag = tagOf(keystreamAt(this.retiredKey, raw, TAG_KEY_BYTES), raw);
+    return timingSafeEqual(tag, raw.subarray(raw.length - TAG_BYTES));
   }
 
   /** The payload of a cursor sealed with AES-GCM by an earlier version, or null. */

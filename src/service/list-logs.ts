@@ -4,7 +4,7 @@
  * the entries, as the store returns them in one buffer; nothing is re-serialised.
  */
 import { invalid, LogwardenError, NO_RECORDS_MESSAGE } from '../errors.ts';
-import { type CursorCodec, CursorError, type CursorState } from '../logs/cursor.ts';
+import { type CursorCodec, CursorError, type CursorState, RetiredCursorError } from '../logs/cursor.ts';
 import { MAX_USER_FIELD_LENGTH } from '../logs/entry.ts';
 import type { LogTypes } from '../logs/log-types.ts';
 import { ceilMs, compareInstants, type Instant, ISSUED_AHEAD_TOLERANCE_MS, parseDateTime } from '../logs/time.ts';
@@ -105,6 +105,10 @@ function resolveCursor(p: ListLogsParams, tenantId: string, ctx: ListLogsContext
   try {
     c = ctx.cursors.decode(p.cursor!);
   } catch (err) {
+    if (err instanceof RetiredCursorError)
+      throw invalid(
+        'cursor: was issued by an earlier version of this server, whose cursors it no longer takes; start the query again without a cursor',
+      );
     if (err instanceof CursorError || err instanceof SyntaxError) throw invalid('cursor: is not a valid cursor');
     throw err;
   }

@@ -3,24 +3,44 @@ import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { poly1305 } from '@noble/ciphers/_poly1305';
 import fc from 'fast-check';
-import { CursorCodec, CursorError, type CursorState } from '../../src/logs/cursor.ts';
+import { CursorCodec, CursorError, type CursorState, RetiredCursorError } from '../../src/logs/cursor.ts';
 import { MAX_USER_FIELD_LENGTH } from '../../src/logs/entry.ts';
 
 const SECRET = 'a signing secret for tests';
 
+const keyOf = (label: string) => createHash('sha256').update(label).update(SECRET).digest();
+const keystream = (key: Buffer, position: Buffer, bytes: number) => createCipheriv('aes-256-ctr', key, position).update(Buffer.alloc(bytes));
+
+/** The tag key of a position, as the codec's comment says: the tag key's keystream from the nonce and twice the block index. */
+function tagKeyByHand(position: Buffer): Buffer {
+  const start = Buffer.from(position.subarray(0, 16));
+  start.writeUInt32BE((2 * position.readUInt32BE(12)) % 2 ** 32, 12);
+  return keystream(keyOf('logwarden cursor v3 tag\0'), start, 32);
+}
+
 /**
  * Opens a cursor without the codec, as its comment says it is sealed: the text is the position
- * (a CTR counter block), the ciphertext and a Poly1305 tag; the first 32 bytes of keystream
- * from the position key the tag, the rest encrypt the payload.
+ * (a CTR counter block), the ciphertext and a Poly1305 tag; the keystream from the position
+ * encrypts the payload, and the tag's key is made from the position under another key.
  */
 function openByHand(text: string): string {
-  const key = createHash('sha256').update('logwarden cursor v2\0').update(SECRET).digest();
   const raw = Buffer.from(text, 'base64url');
   const body = raw.subarray(16, raw.length - 16);
-  const stream = createCipheriv('aes-256-ctr', key, raw.subarray(0, 16)).update(Buffer.alloc(32 + body.length));
-  assert.deepEqual(Buffer.from(poly1305(raw.subarray(0, raw.length - 16), stream.subarray(0, 32))), raw.subarray(raw.length - 16));
-  return Buffer.from(body.map((b, i) => b ^ stream[32 + i]!)).toString('utf8');
+  const stream = keystream(keyOf('logwarden cursor v3\0'), raw.subarray(0, 16), body.length);
+  assert.deepEqual(Buffer.from(poly1305(raw.subarray(0, raw.length - 16), tagKeyByHand(raw))), raw.subarray(raw.length - 16));
+  return Buffer.from(body.map((b, i) => b ^ stream[i]!)).toString('utf8');
 }
+
+/** Seals a payload as the codec does, at a position of the caller's choosing (to make what `encode` never would). */
+function sealByHand(payload: string, position: Buffer): string {
+  const body = Buffer.from(payload);
+  const stream = keystream(keyOf('logwarden cursor v3\0'), position, body.length);
+  const sealed = Buffer.concat([position, Buffer.from(body.map((b, i) => b ^ stream[i]!))]);
+  return Buffer.concat([sealed, poly1305(sealed, tagKeyByHand(position))]).toString('base64url');
+}
+
+/** Poly1305 over a position and ciphertext, keyed by `key`, appended. */
+const tagged = (sealed: Buffer, key: Uint8Array) => Buffer.concat([sealed, poly1305(sealed, key)]).toString('base64url');
 
 const state: CursorState = {
   tenantId: '1234567890123456789',
@@ -75,7 +95,7 @@ describe('cursor codec', () => {
     assert.equal((JSON.parse(openByHand(codec.encode(state))) as unknown[]).length, 14);
   });
 
-  it('is sealed as documented: AES-256-CTR from the position it names, a Poly1305 tag keyed by the 32 bytes before the payload', () => {
+  it('is sealed as documented: AES-256-CTR from the position it names, a Poly1305 tag keyed from the position under another key', () => {
     const codec = new CursorCodec(SECRET);
     for (const s of [state, { ...state, user: { field: 'userId', value: 'x'.repeat(3000) } as const }]) {
       const text = codec.encode(s);
@@ -94,8 +114,8 @@ describe('cursor codec', () => {
       const raw = Buffer.from(text, 'base64url');
       const nonce = raw.subarray(0, 12).toString('hex');
       const first = raw.readUInt32BE(12);
-      // The Poly1305 key's 32 bytes, then the payload's (the text less its position and tag).
-      const blocks = Math.ceil((32 + (raw.length - 32)) / 16);
+      // The payload's keystream (the text less its position and tag).
+      const blocks = Math.ceil((raw.length - 32) / 16);
       const ranges = taken.get(nonce) ?? [];
       for (const [a, b] of ranges)
         assert.ok(first >= b || first + blocks <= a, `cursor ${i} takes blocks ${first}+${blocks}, already taken ${a}-${b}`);
@@ -115,6 +135,144 @@ describe('cursor codec', () => {
       assert.throws(() => new CursorCodec(SECRET).decode(changed.toString('base64url')), CursorError, `byte ${i}`);
     }
     assert.throws(() => new CursorCodec(SECRET).decode(raw.subarray(0, raw.length - 1).toString('base64url')), CursorError);
+  });
+
+  it('refuses a cursor sealed with any keystream a cursor of its own showed as its tag key: a client knows the text of its cursors', () => {
+    const codec = new CursorCodec(SECRET);
+    // A cursor whose text a client knows whole: its own query, a filter of its choosing, the
+    // numbers guessed (here: known); all its keystream follows from its ciphertext.
+    const s = { ...state, user: { field: 'userId', value: 'a'.repeat(1000) } } as const;
+    const raw = Buffer.from(codec.encode(s), 'base64url');
+    const body = raw.subarray(16, raw.length - 16);
+    const json = JSON.stringify([
+      1,
+      s.tenantId,
+      s.logType,
+      s.from.ms,
+      s.from.sub,
+      s.to!.ms,
+      s.to!.sub,
+      s.limit,
+      s.watermark,
+      s.afterTimeMs,
+      s.afterSeq,
+      s.page,
+      s.total,
+      s.expiresMs,
+      null,
+      'userId',
+      s.user.value,
+    ]);
+    const known = Buffer.from(body.map((b, i) => b ^ Buffer.from(json.padEnd(body.length))[i]!));
+    assert.deepEqual(JSON.parse(openByHand(raw.toString('base64url'))), JSON.parse(json));
+    // What a forger would seal: a page of five million entries.
+    const forged = Buffer.from(JSON.stringify([1, s.tenantId, s.logType, 0, '', null, null, 5_000_000, 2 ** 40, 0, 0, 0, 1, s.expiresMs]));
+    const blocks = Math.ceil(known.length / 16);
+    const forgedBlocks = Math.ceil(forged.length / 16);
+    let tries = 0;
+    // Every position inside the cursor's keystream, its payload encrypted from there or 32 bytes
+    // on; as the tag key, each 32 bytes of that keystream that begin from four blocks before
+    // the position to two after (where a construction would take it: the retired one took the
+    // two blocks before the payload's).
+    for (let at = 0; at + forgedBlocks <= blocks; at++) {
+      for (const skip of [0, 32]) {
+        if (16 * at + skip + forged.length > known.length) continue;
+        const position = Buffer.from(raw.subarray(0, 16));
+        position.writeUInt32BE(raw.readUInt32BE(12) + at, 12);
+        const sealed = Buffer.concat([position, Buffer.from(forged.map((b, i) => b ^ known[16 * at + skip + i]!))]);
+        for (let k = Math.max(0, at - 4); k <= at + 2 && 16 * k + 32 <= known.length; k++) {
+          assert.throws(
+            () => codec.decode(tagged(sealed, known.subarray(16 * k, 16 * k + 32))),
+            CursorError,
+            `position +${at}, payload +${skip}, tag key at block ${k}`,
+          );
+          tries++;
+        }
+      }
+    }
+    assert.ok(tries > 700, `forgeries tried: ${tries}`);
+  });
+
+  it('refuses what its key sealed but no version wrote: a position past a pool, a field of another type', () => {
+    const codec = new CursorCodec(SECRET);
+    const fields = [
+      1,
+      state.tenantId,
+      state.logType,
+      state.from.ms,
+      '',
+      state.to!.ms,
+      '5',
+      100,
+      98_765,
+      state.afterTimeMs,
+      4321,
+      3,
+      12_345,
+      state.expiresMs,
+    ];
+    const at = (blockIndex: number) => {
+      const position = randomBytes(16);
+      position.writeUInt32BE(blockIndex, 12);
+      return position;
+    };
+    assert.deepEqual(codec.decode(sealByHand(JSON.stringify(fields), at(0))), state);
+    // A pool has 16,384 blocks: a payload of 14 blocks (over 208 bytes) starts at 16,370 at the latest.
+    const long = JSON.stringify(fields).padEnd(220);
+    assert.deepEqual(codec.decode(sealByHand(long, at(16_384 - 14))), state);
+    for (const blockIndex of [16_384 - 13, 16_384, 2 ** 31, 2 ** 32 - 1])
+      assert.throws(() => codec.decode(sealByHand(long, at(blockIndex))), CursorError, `block ${blockIndex}`);
+    const changed: Array<[number, unknown]> = [
+      [1, 1234],
+      [2, null],
+      [3, '1735689600000'],
+      [4, 0],
+      [5, null],
+      [6, null],
+      [7, '100'],
+      [8, null],
+      [11, true],
+      [13, null],
+    ];
+    for (const [i, value] of changed) {
+      // [5, null] leaves an upper bound's fraction without the bound; [6, null] a bound without its fraction.
+      const altered = fields.map((f, j) => (j === i ? value : f));
+      assert.throws(() => codec.decode(sealByHand(JSON.stringify(altered), at(7))), CursorError, `field ${i} as ${JSON.stringify(value)}`);
+    }
+    // Both null: no upper bound, as sealed for a query without one.
+    assert.deepEqual(codec.decode(sealByHand(JSON.stringify(fields.map((f, j) => (j === 5 || j === 6 ? null : f))), at(7))), { ...state, to: null });
+  });
+
+  it('says a cursor of the retired construction (its tag keyed by the keystream before its payload) is one, and takes it no more', () => {
+    // Sealed as the versions before this one sealed cursors.
+    const payload = Buffer.from(
+      JSON.stringify([
+        1,
+        state.tenantId,
+        state.logType,
+        state.from.ms,
+        '',
+        state.to!.ms,
+        '5',
+        100,
+        98_765,
+        state.afterTimeMs,
+        4321,
+        3,
+        12_345,
+        state.expiresMs,
+      ]),
+    );
+    const position = randomBytes(16);
+    position.writeUInt32BE(40, 12);
+    const stream = keystream(keyOf('logwarden cursor v2\0'), position, 32 + payload.length);
+    const sealed = Buffer.concat([position, Buffer.from(payload.map((b, i) => b ^ stream[32 + i]!))]);
+    assert.throws(() => new CursorCodec(SECRET).decode(tagged(sealed, stream.subarray(0, 32))), RetiredCursorError);
+    // Under another secret it is no cursor of this server's at all.
+    assert.throws(
+      () => new CursorCodec('another secret').decode(tagged(sealed, stream.subarray(0, 32))),
+      (err) => err instanceof CursorError && !(err instanceof RetiredCursorError),
+    );
   });
 
   it('resumes a cursor made by an earlier version (sealed with AES-GCM, some with a storage hint) where it was', () => {

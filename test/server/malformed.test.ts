@@ -6,11 +6,12 @@
  * server still answers valid requests and holds nothing that a rejected request carried.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { poly1305 } from '@noble/ciphers/_poly1305';
 import { NO_RECORDS_MESSAGE } from '../../src/errors.ts';
-import { CursorCodec } from '../../src/logs/cursor.ts';
+import { CursorCodec, type CursorState } from '../../src/logs/cursor.ts';
 import { arrayElements, objectMembers, skipWs } from '../../src/logs/json-text.ts';
 import { GONG_LOG_TYPES } from '../../src/logs/log-types.ts';
 import { REQUEST_ID_PATTERN } from '../../src/logs/request-id.ts';
@@ -36,6 +37,7 @@ interface Ctx {
   readonly cursor: string;
   readonly foreignCursor: string;
   readonly expiredCursor: string;
+  readonly retiredCursor: string;
   readonly readToken: string;
   readonly writeOnlyToken: string;
   readonly forgedToken: string;
@@ -260,6 +262,12 @@ const CASES: Case[] = [
   read('cursor SQL injection', 400, { cursor: "' OR 1=1 --" }, /^cursor: is not a valid cursor/),
   read('cursor of another tenant', 400, (c) => ({ cursor: c.foreignCursor }), /^cursor: is not a valid cursor/),
   read('cursor expired', 400, (c) => ({ cursor: c.expiredCursor }), /^cursor: has expired/),
+  read(
+    'cursor sealed as earlier versions sealed them',
+    400,
+    (c) => ({ cursor: c.retiredCursor }),
+    /^cursor: was issued by an earlier version of this server/,
+  ),
   read(
     'cursor with another logType',
     400,
@@ -669,6 +677,33 @@ const CASES: Case[] = [
   },
 ];
 
+/** A cursor sealed as versions before the tag key's own were: its tag keyed by the 32 bytes of keystream before its payload. */
+function sealRetired(secret: string, c: CursorState): string {
+  const key = createHash('sha256').update('logwarden cursor v2\0').update(secret).digest();
+  const fields = [
+    1,
+    c.tenantId,
+    c.logType,
+    c.from.ms,
+    c.from.sub,
+    c.to?.ms ?? null,
+    c.to?.sub ?? null,
+    c.limit,
+    c.watermark,
+    c.afterTimeMs,
+    c.afterSeq,
+    c.page,
+    c.total,
+    c.expiresMs,
+  ];
+  const payload = Buffer.from(JSON.stringify(fields));
+  const position = randomBytes(16);
+  position.writeUInt32BE(0, 12);
+  const stream = createCipheriv('aes-256-ctr', key, position).update(Buffer.alloc(32 + payload.length));
+  const sealed = Buffer.concat([position, Buffer.from(payload.map((b, i) => b ^ stream[32 + i]!))]);
+  return Buffer.concat([sealed, poly1305(sealed, stream.subarray(0, 32))]).toString('base64url');
+}
+
 function basicWithSecret(auth: string, secret: string): string {
   const accessKey = Buffer.from(auth.slice('Basic '.length), 'base64').toString('utf8').split(':')[0]!;
   return basic({ accessKey, secret });
@@ -729,6 +764,7 @@ for (const kind of await storeKinds()) {
 
       const codec = new CursorCodec(await signingSecret(t.config, t.store));
       const expiredCursor = codec.encode({ ...codec.decode(cursor), expiresMs: Date.now() - 1000 });
+      const retiredCursor = sealRetired(await signingSecret(t.config, t.store), codec.decode(cursor));
 
       const revoked = await issueAccessKey(t.store, t.tenantId, ['api:logs:read', 'api:logs:write']);
       await t.store.revokeAccessKey(revoked.accessKey);
@@ -752,6 +788,7 @@ for (const kind of await storeKinds()) {
         cursor,
         foreignCursor,
         expiredCursor,
+        retiredCursor,
         readToken: await tokenOf(t.readKey),
         writeOnlyToken: await tokenOf(t.writeKey),
         forgedToken: forger.issue({ accessKey: t.key.accessKey, tenantId: t.tenantId, scopes: ['api:logs:read'] }),
