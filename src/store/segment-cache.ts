@@ -1,8 +1,10 @@
 /**
  * Decoded segments kept in memory, least recently used dropped first, up to a budget of bytes.
  * Safe because a segment never changes: its id is never reused (a rewrite gets a new id), so
- * an id names the same bytes for as long as it exists. The owner is checked again on every
- * use all the same: a segment decoded for one tenant and log type is never handed to another.
+ * an id names the same bytes for as long as it exists. SQLite gives the ids a rolled-back
+ * transaction took to the next segments inserted: sqlite/segments.ts forgets what was decoded
+ * of them (Segments.rolledBack). The owner is checked again on every use all the same: a
+ * segment decoded for one tenant and log type is never handed to another.
  */
 import type { DecodedSegment } from './segment-codec.ts';
 

@@ -643,6 +643,41 @@ describe('sealing when the clock is put back', () => {
 });
 
 describe('the cache of decoded segments', () => {
+  it('keeps nothing a rolled-back step decoded of the segments it inserted, whose ids the next segments get', async () => {
+    const dir = tempDir();
+    const store: SqliteStore = openSqliteStore({ dataDir: dir, sealAgeMs: 0, sealIntervalMs: 3_600_000, noAppendThread: true });
+    const other = new Database(join(dir, DATABASE_FILE));
+    try {
+      await store.createTenant({ id: TENANTS[0], name: 'a' });
+      const at = (ms: number, n: string, pad = '') => owned(TENANTS[0], 'AccessLog', T0 + ms, `${n}${pad}`);
+      // An entry larger than a segment's text: a segment of its own, the newest.
+      await store.append(TENANTS[0], [at(100, 'E1', 'x'.repeat(SEGMENT_BYTES + 1024))]);
+      store.settle();
+      // A late row (into a new segment before it) and a newer one: the step inserts the late
+      // row's segment, then decodes the newest segment (now that one) to see whether it is short.
+      await store.append(TENANTS[0], [at(50, 'L1'), at(200, 'N1')]);
+      // The step's last statement fails, as it would on a full disk.
+      other.exec("CREATE TRIGGER fail BEFORE DELETE ON entries BEGIN SELECT RAISE(ABORT, 'disk full'); END");
+      assert.throws(() => store.settle(), /disk full/);
+      other.exec('DROP TRIGGER fail');
+      // The same ids go to other segments now: L2's before E1, and so on.
+      await store.append(TENANTS[0], [at(60, 'L2')]);
+      store.settle();
+      const query = { tenantId: TENANTS[0], logType: 'AccessLog', fromMs: 0, toMs: null };
+      const names = (page: StoredPage) => entriesOf(page).map((e) => (JSON.parse(e.body) as { logRecord: { n: string } }).logRecord.n.slice(0, 2));
+      const page = await store.firstPage(query, 100);
+      assert.deepEqual(names(page), ['L1', 'L2', 'E1', 'N1']);
+      assert.equal(page.total, 4);
+      // A late row into the segment its cache would have held stale seals as any other.
+      await store.append(TENANTS[0], [at(55, 'L3')]);
+      store.settle();
+      assert.deepEqual(names(await store.firstPage(query, 100)), ['L1', 'L3', 'L2', 'E1', 'N1']);
+    } finally {
+      other.close();
+      await store.close();
+    }
+  });
+
   it('keeps no segment that a rewrite or a purge deleted', async () => {
     const dir = tempDir();
     const store: SqliteStore = openSqliteStore({ dataDir: dir, sealAgeMs: 0, sealIntervalMs: 3_600_000 });

@@ -1014,8 +1014,10 @@ export class SqliteStore implements Store {
         })
         .immediate();
       this.tree.committed();
+      this.segments.committed();
     } catch (err) {
       this.tree.rolledBack();
+      this.segments.rolledBack();
       throw err;
     }
     // What the step freed goes back to the file system (with incremental auto-vacuum).

@@ -237,7 +237,14 @@ export class Sealer {
    */
   step(nowMs: number, passed: ReadonlySet<string> = NO_GROUPS): number {
     this.working = undefined;
-    return this.db.transaction(() => this.stepInTransaction(nowMs, passed)).immediate();
+    try {
+      const sealed = this.db.transaction(() => this.stepInTransaction(nowMs, passed)).immediate();
+      this.segments.committed();
+      return sealed;
+    } catch (err) {
+      this.segments.rolledBack();
+      throw err;
+    }
   }
 
   /** The oldest hot rows, at most STEP_ROWS, but for those of the groups in `passed`. */

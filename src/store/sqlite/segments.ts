@@ -36,6 +36,13 @@ export interface Owner {
 
 export class Segments {
   private readonly q;
+  /**
+   * Ids of the segments inserted by the write transaction under way. Should it roll back,
+   * AUTOINCREMENT's counter rolls back with it and the next segments inserted get those ids:
+   * what was decoded of them then must leave the cache (rolledBack), or a page would read one
+   * segment for another.
+   */
+  private readonly inserted: number[] = [];
 
   constructor(
     db: Database.Database,
@@ -160,7 +167,18 @@ export class Segments {
     let maxSeq = 0;
     for (const e of entries) if (e.seq > maxSeq) maxSeq = e.seq;
     const data = encodeSegment(owner.names, entries);
-    this.q.insert.run(owner.tid, owner.typeId, first.timeMs, first.seq, last.timeMs, last.seq, entries.length, maxSeq, data);
+    const { lastInsertRowid } = this.q.insert.run(
+      owner.tid,
+      owner.typeId,
+      first.timeMs,
+      first.seq,
+      last.timeMs,
+      last.seq,
+      entries.length,
+      maxSeq,
+      data,
+    );
+    this.inserted.push(Number(lastInsertRowid));
     this.addPostings(owner, last.timeMs, last.seq, postingsOf(entries));
   }
 
@@ -174,6 +192,17 @@ export class Segments {
     for (const key of segmentKeys(this.decoded(owner, row))) this.q.deletePosting.run(owner.tid, owner.typeId, key, row.lastTime, row.lastSeq);
     this.q.delete.run(row.id);
     this.cache.forget(row.id);
+  }
+
+  /** After a write transaction that may have inserted segments committed. */
+  committed(): void {
+    this.inserted.length = 0;
+  }
+
+  /** After a write transaction that may have inserted segments rolled back: their ids will name other segments. */
+  rolledBack(): void {
+    for (const id of this.inserted) this.cache.forget(id);
+    this.inserted.length = 0;
   }
 
   private addPostings(owner: Owner, lastTime: number, lastSeq: number, postings: Map<bigint, number>): void {
