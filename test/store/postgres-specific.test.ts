@@ -215,6 +215,66 @@ describe('postgres store: specific', { skip }, () => {
     assert.deepEqual(await bodies(restarted, 'b'), [makeEntry('AccessLog', t0, '{"of":"b"}').body]);
   });
 
+  it('reads what a database put back to an earlier state under it holds, not segments it decoded before under the same ids', async () => {
+    const t0 = Date.UTC(2025, 5, 1);
+    const query = { tenantId: 'a', logType: 'AccessLog', fromMs: 0, toMs: null };
+    const entries = (tag: string, from: number, n: number, stepMs: number) =>
+      Array.from({ length: n }, (_, i) => makeEntry('AccessLog', from + i * stepMs, `{"tag":"${tag}","i":${i}}`));
+    /** Every entry's tag, counted, and the first page's total. */
+    const read = async (s: PostgresStore) => {
+      const first = await s.firstPage(query, 100);
+      const tags: Record<string, number> = {};
+      for (let page: StoredPage = first; ; page = await s.nextPage(query, page.next!, first.watermark, 100)) {
+        for (const e of entriesOf(page)) {
+          const tag = (JSON.parse(e.body) as { logRecord: { tag: string } }).logRecord.tag;
+          tags[tag] = (tags[tag] ?? 0) + 1;
+        }
+        if (!page.next) break;
+      }
+      return { total: first.total, tags };
+    };
+    const admin = cluster!.url('postgres');
+    const name = new URL(url).pathname.slice(1);
+    const backup = `${name}_backup`;
+    /** The database copied as files (CREATE DATABASE … TEMPLATE wants no other session on it). */
+    const copy = async (from: string, to: string) => {
+      await cluster!.query(admin, 'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [from]);
+      await cluster!.query(admin, `CREATE DATABASE ${to} TEMPLATE ${from} STRATEGY FILE_COPY`);
+    };
+    /** A read through connections a copy or a drop ended: the statements under way fail, the next ones connect again. */
+    const readAgain = async (s: PostgresStore) => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await read(s);
+        } catch (err) {
+          if (attempt === 3) throw err;
+        }
+      }
+    };
+    const running = await openPostgresStore({ url, poolSize: 4, sealAgeMs: 0 });
+    stores.push(running);
+    try {
+      await running.createTenant({ id: 'a', name: 'A' });
+      await running.append('a', entries('early', t0, 300, 1000));
+      await running.settle();
+      await copy(name, backup);
+      await running.append('a', entries('later', t0 + 300_000, 300, 1000));
+      await running.settle();
+      assert.deepEqual(await readAgain(running), { total: 600, tags: { early: 300, later: 300 } });
+      // The backup put back, the server still running; another server seals new entries into it,
+      // under the segment ids that followed the backup: those the running one has decoded.
+      await cluster!.query(admin, `DROP DATABASE ${name} WITH (FORCE)`);
+      await copy(backup, name);
+      const other = await openPostgresStore({ url, poolSize: 2, sealAgeMs: 0 });
+      await other.append('a', entries('after', t0 + 300_000, 200, 1500));
+      await other.settle();
+      await other.close();
+      assert.deepEqual(await readAgain(running), { total: 500, tags: { early: 300, after: 200 } });
+    } finally {
+      await cluster!.query(admin, `DROP DATABASE IF EXISTS ${backup}`);
+    }
+  });
+
   it('reports a month a purge step cannot drop once, then as a repeat at every later step, and returns the steps', async () => {
     const reported: [string, boolean][] = [];
     const store = await openPostgresStore({

@@ -30,7 +30,7 @@ import { type DecodedSegment, decodeSegment, type SegmentOwner } from '../segmen
 import type { Position, StoredPage } from '../store.ts';
 import { hotRowOk } from './hot-rows.ts';
 import { attachedMonths, monthOf, monthStart, monthTable, nextMonthStart } from './migrations.ts';
-import { type CachedSegment, compare, type SegmentCache } from './segment-cache.ts';
+import { type CachedSegment, compare, type SegmentCache, StaleSegmentError, sameAs } from './segment-cache.ts';
 
 /**
  * Segments read per statement: one, since a segment holds more than a usual page and reading
@@ -162,6 +162,17 @@ export class PageReader {
   }
 
   async read(scope: PageScope, after: Position, limit: number): Promise<StoredPage> {
+    try {
+      return await this.readOnce(scope, after, limit);
+    } catch (err) {
+      if (!(err instanceof StaleSegmentError)) throw err;
+      // The database was put back under this process: nothing cached holds.
+      this.cache.clear();
+      return this.readOnce(scope, after, limit);
+    }
+  }
+
+  private async readOnce(scope: PageScope, after: Position, limit: number): Promise<StoredPage> {
     const want = limit + 1;
     const toMs = scope.toMs ?? NO_UPPER_BOUND;
     const picked: Picked[] = [];
@@ -246,7 +257,7 @@ export class PageReader {
       // Held since the query was built, so an eviction meanwhile changes nothing.
       const hit = known.find((s) => s.id === id)!;
       this.cache.get(id, scope.tid, scope.typeId); // marks it as recently used
-      return hit.decoded;
+      return sameAs(hit, Number(row.first_time), last.timeMs, last.seq);
     }
     const decoded = decodeSegment(row.data, scope.owner, Number(id));
     this.cache.put({ id, tid: scope.tid, typeId: scope.typeId, last, decoded, bytes: decoded.bytes });

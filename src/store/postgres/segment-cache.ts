@@ -2,7 +2,11 @@
  * Decoded segments, most recently used kept, bounded by their decoded bytes. Safe because a
  * segment id is never reused (a sequence hands them out; a rewrite makes new ids) and a
  * segment's bytes never change: whatever id a query names, the cached decoding is its content.
- * Each entry remembers its tenant and type, re-checked on use.
+ * A database put back under a running process (a backup restored, a replica promoted that had
+ * not received the last commits) hands out ids again that this process may have cached: a
+ * cached decoding is used only when the row's first and last positions are its own (sameAs),
+ * and the cache is emptied when one is not. Each entry remembers its tenant and type,
+ * re-checked on use.
  */
 import { ByteBudgetLru } from '../segment-cache.ts';
 import type { DecodedSegment } from '../segment-codec.ts';
@@ -113,9 +117,31 @@ export class SegmentCache {
     this.forget(gone);
   }
 
+  /** Empties the cache: its ids may now name other segments. */
+  clear(): void {
+    for (const segment of [...this.lru.values()]) this.lru.delete(segment.id);
+  }
+
   get size(): number {
     return this.lru.size;
   }
+}
+
+/** Raised when a segment's row is not what the cache holds under its id (see the top); the read is made again. */
+export class StaleSegmentError extends Error {}
+
+/**
+ * The cached decoding of a segment whose row reads `firstTime` and (`lastTime`, `lastSeq`):
+ * StaleSegmentError when its own first and last entries are elsewhere, the id now naming
+ * another segment.
+ */
+export function sameAs(cached: CachedSegment, firstTime: number, lastTime: number, lastSeq: number): DecodedSegment {
+  const d = cached.decoded;
+  const n = d.count;
+  if (n === 0 || d.timeMs(0) !== firstTime || d.timeMs(n - 1) !== lastTime || d.seq(n - 1) !== lastSeq) {
+    throw new StaleSegmentError(`segment ${cached.id} is not the one cached under its id`);
+  }
+  return d;
 }
 
 function ownerKey(tid: number, typeId: number): string {

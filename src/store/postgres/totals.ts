@@ -10,7 +10,7 @@ import type pg from 'pg';
 import { planCount } from '../count-plan.ts';
 import { type DecodedSegment, decodeSegment, type SegmentOwner } from '../segment-codec.ts';
 import { monthStart, nextMonthStart } from './migrations.ts';
-import type { SegmentCache } from './segment-cache.ts';
+import { type CachedSegment, type SegmentCache, StaleSegmentError, sameAs } from './segment-cache.ts';
 
 /**
  * Entries of both kinds in [$p, $p+1), but for the segments straddling a bound; none when the
@@ -72,11 +72,20 @@ export interface Totals {
   readonly watermark: number;
 }
 
-export async function readTotals(
-  pool: pg.Pool,
-  cache: SegmentCache,
-  scope: { tid: number; typeId: number; owner: SegmentOwner; fromMs: number; toMs: number | null },
-): Promise<Totals | undefined> {
+type TotalsScope = { tid: number; typeId: number; owner: SegmentOwner; fromMs: number; toMs: number | null };
+
+export async function readTotals(pool: pg.Pool, cache: SegmentCache, scope: TotalsScope): Promise<Totals | undefined> {
+  try {
+    return await readTotalsOnce(pool, cache, scope);
+  } catch (err) {
+    if (!(err instanceof StaleSegmentError)) throw err;
+    // The database was put back under this process: nothing cached holds.
+    cache.clear();
+    return readTotalsOnce(pool, cache, scope);
+  }
+}
+
+async function readTotalsOnce(pool: pg.Pool, cache: SegmentCache, scope: TotalsScope): Promise<Totals | undefined> {
   const plan = planCount(scope.fromMs, scope.toMs);
   const ranges = [0, 1].map((i) => plan.ranges[i] ?? { fromMs: 0, toMs: 0, sign: 0 });
   const known = ranges.flatMap((c) =>
@@ -119,9 +128,9 @@ function segmentOf(
   row: Row,
   scope: { tid: number; typeId: number; owner: SegmentOwner },
   cache: SegmentCache,
-  known: readonly { id: string; decoded: DecodedSegment }[],
+  known: readonly CachedSegment[],
 ): DecodedSegment {
-  if (row.data === null) return known.find((s) => s.id === row.id)!.decoded;
+  if (row.data === null) return sameAs(known.find((s) => s.id === row.id)!, Number(row.first_time), Number(row.last_time), Number(row.last_seq));
   const decoded = decodeSegment(row.data, scope.owner, Number(row.id));
   const last = { timeMs: Number(row.last_time), seq: Number(row.last_seq) };
   cache.put({ id: row.id!, tid: scope.tid, typeId: scope.typeId, last, decoded, bytes: decoded.bytes });
