@@ -732,6 +732,46 @@ describe('postgres store: specific', { skip }, () => {
     assert.equal((await auditLog(store, 'a')).deleted.size, 0);
   });
 
+  it("a month that lost one tenant's rows and got as many of another's, numbered alike, while its drop waited is not dropped", {
+    timeout: 30_000,
+  }, async () => {
+    const store = await unsealedStoreWith('a', 'b');
+    const jan = Date.UTC(2025, 0, 3);
+    // a's first entry (its sequence 1) in January; b, kept for ever, has none yet.
+    await store.append('a', [makeEntry('AccessLog', jan, '{"a":0}')]);
+    await store.append('a', [makeEntry('AccessLog', Date.UTC(2025, 2, 3), '{"mar":0}')]);
+    await store.setRetention('a', 'AccessLog', 30);
+    const partitions: string[] = [];
+    const purge = new BackgroundPurge({
+      store,
+      serverDays: null,
+      intervalMs: 60_000,
+      now: () => Date.UTC(2025, 2, 4),
+      logPartition: (p) => void partitions.push(`${p.partition} ${p.outcome}`),
+    });
+    const [operator, watch] = await twoSessions(url);
+    try {
+      // The drop has read January (a's alone) and waits for a's row.
+      await operator.query('BEGIN');
+      await operator.query("SELECT FROM entry_seqs WHERE tid = (SELECT tid FROM tenants WHERE id = 'a') FOR UPDATE");
+      const cycle = purge.cycle();
+      await lockWaitOn(watch, 'entry_seqs');
+      // Meanwhile a's January row goes (as another purger's step would take it), and b's first
+      // entry (its sequence 1 too) arrives in January: as many rows, their sequences adding up alike.
+      await operator.query("DELETE FROM entries WHERE tid = (SELECT tid FROM tenants WHERE id = 'a') AND event_time < $1", [Date.UTC(2025, 1, 1)]);
+      await store.append('b', [makeEntry('AccessLog', jan + 60_000, '{"b":0}')]);
+      await operator.query('COMMIT');
+      await cycle;
+    } finally {
+      await operator.end();
+      await watch.end();
+    }
+    assert.deepEqual(partitions, ['2025-01 changed']);
+    assert.deepEqual((await readBodies(store, { tenantId: 'b', logType: 'AccessLog', fromMs: 0, toMs: null })).bodies, [
+      makeEntry('AccessLog', jan + 60_000, '{"b":0}').body,
+    ]);
+  });
+
   it('a purge step that waited for its tenant while a retention was lengthened goes by the new one', { timeout: 30_000 }, async () => {
     const store = await unsealedStoreWith('a');
     const jan = Date.UTC(2025, 0, 3);

@@ -112,12 +112,18 @@ const SEGMENTS_PER_READ = 64;
 /** Sequences looked up per leaf-index query. */
 const SEQS_PER_LOOKUP = 50_000;
 
-/** What the month's partitions hold, cheaply: it changes with any write to them. */
+/**
+ * What the month's partitions hold, cheaply, by tenant and type: it changes with any write to
+ * them. Sequences (by tenant) and segment ids only grow, so rows gone and as many come within a
+ * group never add up alike; across groups they could (two tenants' first entries are both their
+ * sequence 1), and a tenant whose rows arrived meanwhile would go unread: each group counts apart.
+ */
 async function fingerprint(db: pg.PoolClient, month: number): Promise<Fingerprint> {
-  const h = await db.query<{ f: string }>(`SELECT count(*) || '/' || coalesce(sum(seq), 0) AS f FROM ${monthTable('entries', month)}`);
-  const s = await db.query<{ f: string }>(
-    `SELECT count(*) || '/' || coalesce(sum(id), 0) || '/' || coalesce(sum(n), 0) AS f FROM ${monthTable('segments', month)}`,
-  );
+  const byGroup = (aggregates: string, table: string) =>
+    `SELECT coalesce(string_agg(f, ',' ORDER BY tid, type_id), '') AS f
+     FROM (SELECT tid, type_id, tid || '/' || type_id || '/' || ${aggregates} AS f FROM ${table} GROUP BY tid, type_id) g`;
+  const h = await db.query<{ f: string }>(byGroup(`count(*) || '/' || sum(seq)`, monthTable('entries', month)));
+  const s = await db.query<{ f: string }>(byGroup(`count(*) || '/' || sum(id) || '/' || sum(n)`, monthTable('segments', month)));
   return { hot: h.rows[0]!.f, sealed: s.rows[0]!.f };
 }
 
