@@ -31,6 +31,7 @@ describe('GET /v2/logs/histogram', () => {
   it('counts entries of one type per hour, leaving out empty hours', async () => {
     const r = await get({ logType: 'AccessLog', fromDateTime: '2026-03-01T00:00:00Z', toDateTime: '2026-03-03T00:00:00Z' });
     assert.equal(r.statusCode, 200, r.body);
+    assert.equal(r.headers['cache-control'], 'no-store', 'a tenant’s counts are kept by no cache');
     const body = r.json() as { logType: string; interval: string; buckets: Array<{ start: string; count: number }> };
     assert.equal(body.logType, 'AccessLog');
     assert.equal(body.interval, 'hour');

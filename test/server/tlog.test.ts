@@ -119,6 +119,7 @@ describe('GET /v2/tlog/{tenantId}/… over HTTP (sqlite, sealing at once)', () =
     const sample = [0, 1, 129, 255, 256, older.size - 1, cp.size - 1];
     const res = await get(`proof/inclusion?${sample.map((i) => `index=${i}`).join('&')}`);
     assert.equal(res.status, 200);
+    assert.equal(res.headers.get('cache-control'), 'no-store', 'proofs of the latest tree are kept by no cache');
     const body = (await res.json()) as { size: number; rootHash: string; proofs: { index: number; leafHash: string; hashes: string[] }[] };
     assert.equal(body.size, cp.size);
     assert.ok(hashesEqual(decodeBase64(body.rootHash)!, cp.rootHash));
@@ -140,7 +141,9 @@ describe('GET /v2/tlog/{tenantId}/… over HTTP (sqlite, sealing at once)', () =
     }
     const atOlder = (await (await get(`proof/inclusion?index=3&size=${older.size}`)).json()) as { rootHash: string };
     assert.ok(hashesEqual(decodeBase64(atOlder.rootHash)!, older.rootHash));
-    const cons = (await (await get(`proof/consistency?from=${older.size}&to=${cp.size}`)).json()) as { from: number; to: number; hashes: string[] };
+    const consistency = await get(`proof/consistency?from=${older.size}&to=${cp.size}`);
+    assert.equal(consistency.headers.get('cache-control'), 'no-store');
+    const cons = (await consistency.json()) as { from: number; to: number; hashes: string[] };
     assert.deepEqual([cons.from, cons.to], [older.size, cp.size]);
     assert.ok(
       verifyConsistency(

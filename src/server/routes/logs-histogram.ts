@@ -68,9 +68,10 @@ export function logsHistogramRoute(app: FastifyInstance, ctx: AppContext): void 
         security: [{ basic: [] }, { bearer: [] }],
       },
     },
-    async (request) => ({
-      requestId: request.id,
-      ...(await histogram(ctx.store, ctx.types, request.principal!.tenantId, request.query, ctx.now())),
-    }),
+    async (request, reply) => {
+      // A tenant's counts (and a user's, named in the URL): kept by no cache, as pages are not.
+      reply.header('cache-control', 'no-store');
+      return { requestId: request.id, ...(await histogram(ctx.store, ctx.types, request.principal!.tenantId, request.query, ctx.now())) };
+    },
   );
 }

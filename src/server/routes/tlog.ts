@@ -190,7 +190,9 @@ export function tlogRoutes(app: FastifyInstance, ctx: AppContext): void {
         response: { 200: InclusionResponse, ...errors },
       },
     },
-    async (request) => {
+    async (request, reply) => {
+      // Proofs of the latest tree when no size is given: kept by no cache, as pages are not.
+      reply.header('cache-control', 'no-store');
       const log = await logOf(request, request.params.tenantId);
       const latest = log.checkpoint.size;
       const size = request.query.size === undefined ? latest : Number(request.query.size);
@@ -232,7 +234,8 @@ export function tlogRoutes(app: FastifyInstance, ctx: AppContext): void {
         response: { 200: ConsistencyResponse, ...errors },
       },
     },
-    async (request) => {
+    async (request, reply) => {
+      reply.header('cache-control', 'no-store');
       const log = await logOf(request, request.params.tenantId);
       const from = Number(request.query.from);
       const to = Number(request.query.to);
