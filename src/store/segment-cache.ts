@@ -66,6 +66,14 @@ export class ByteBudgetLru<K, V> {
     this.onDrop?.(key, entry.value);
   }
 
+  /** Drops every value (`onDrop` hears of each). */
+  clear(): void {
+    const dropped = [...this.map];
+    this.map.clear();
+    this.used = 0;
+    for (const [key, entry] of dropped) this.onDrop?.(key, entry.value);
+  }
+
   /** Every value kept, least recently used first. */
   *values(): IterableIterator<V> {
     for (const entry of this.map.values()) yield entry.value;

@@ -122,6 +122,11 @@ export class LeafHashCache {
     this.lru = new ByteBudgetLru(budgetBytes);
   }
 
+  /** Forgets every tile: the type numbers its records hold may now name other types. */
+  clear(): void {
+    this.lru.clear();
+  }
+
   hashes(tenant: string | number, tile: number, records: Buffer, typeName: TypeNames): Hash[] {
     const key = `${tenant}/${tile}`;
     const count = leafRecordCount(records);

@@ -13,6 +13,7 @@ import { LogKeys } from '../../src/store/tree-keys.ts';
 import { openCheckpoint } from '../../src/tlog/checkpoint.ts';
 import { proveConsistency, verifyConsistency } from '../../src/tlog/consistency-proof.ts';
 import { buildEntryLeaf } from '../../src/tlog/entry-leaf.ts';
+import { hashesEqual, MemoryTree } from '../../src/tlog/index.ts';
 import { parseVerifierKey } from '../../src/tlog/note-key.ts';
 import { entriesOf } from '../support/page-entries.ts';
 import { UNDO_KEY_LAST_USED, undoCompactCheckpoints } from '../support/sqlite-schema.ts';
@@ -194,6 +195,41 @@ describe('SQLite verifiable log', () => {
       }
       assert.equal(db.prepare('SELECT count(*) FROM tree_checkpoints').pluck().get(), texts.length + 1);
     });
+  });
+
+  it('signs over the leaves it stores after a write that registered log types rolled back and their numbers went to other types', async () => {
+    const store = openSqliteStore({ dataDir: dir, noAppendThread: true });
+    try {
+      await store.createTenant({ id: A, name: 'A' });
+      await store.append(A, [makeEntry('AccessLog', T0)]);
+      // The same text and time under two new types: their leaves differ by the type's name alone.
+      const both = (types: string[]) => types.map((logType) => makeEntry(logType, T0 + 1, '{"same":1}'));
+      // The write fails at its checkpoint, as on a full disk: the types' numbers are given back.
+      withFile(dir, (db) => db.exec("CREATE TRIGGER fail BEFORE INSERT ON tree_checkpoints BEGIN SELECT RAISE(ABORT, 'disk full'); END"));
+      await assert.rejects(store.append(A, both(['UserActivityLog', 'UserCallPlay'])), /disk full/);
+      withFile(dir, (db) => db.exec('DROP TRIGGER fail'));
+      // The same entries, the types the other way round: each gets the number the other had.
+      assert.equal((await store.append(A, both(['UserCallPlay', 'UserActivityLog']))).accepted, 2);
+      const log = (await store.log(A))!;
+      const leaves = await log.leaves(0, log.checkpoint.size);
+      assert.deepEqual(
+        leaves.map((l) => l.split('\n')[1]),
+        ['AccessLog', 'UserCallPlay', 'UserActivityLog'],
+      );
+      const tree = new MemoryTree();
+      for (const leaf of leaves) await tree.append(leaf);
+      assert.ok(hashesEqual(await tree.root(), log.checkpoint.rootHash), 'the signed root is the root of the stored leaves');
+      assert.equal((await store.append(A, [makeEntry('AccessLog', T0 + 2)])).accepted, 1);
+    } finally {
+      await store.close();
+    }
+    // Opened afresh (no hash cached), the store signs on over the same tree.
+    const again = openSqliteStore({ dataDir: dir, noAppendThread: true });
+    try {
+      assert.equal((await again.append(A, [makeEntry('AccessLog', T0 + 3)])).accepted, 1);
+    } finally {
+      await again.close();
+    }
   });
 
   it('refuses to sign over a stored tree that no longer has the last checkpoint’s root', async () => {

@@ -119,7 +119,7 @@ export class SegmentCache {
 
   /** Empties the cache: its ids may now name other segments. */
   clear(): void {
-    for (const segment of [...this.lru.values()]) this.lru.delete(segment.id);
+    this.lru.clear();
   }
 
   get size(): number {

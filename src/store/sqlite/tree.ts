@@ -375,9 +375,14 @@ export class SqliteTree {
     });
   }
 
-  /** Forgets cached state that a rolled-back transaction may have left. */
+  /**
+   * Forgets cached state that a rolled-back transaction may have left: leaf hashes too, which a
+   * tile's records map to by their log types' numbers, and the numbers a rolled-back
+   * transaction gave new types go to the next types registered, whatever their names.
+   */
   rolledBack(): void {
     this.opened.clear();
     this.pending = [];
+    this.cache.clear();
   }
 }
