@@ -1,27 +1,33 @@
 /**
  * Where a verifier keeps the leaves it has audited, so that the next audit fetches only what
  * was appended since and a window of any type can still be checked against every leaf. Only
- * full entry bundles (immutable: 256 leaves each) are kept. The verifier's saved state says
- * how many leaves the cache holds that were checked against a signed checkpoint; leaves beyond
- * that (an audit that failed or was interrupted) are dropped on the next run.
+ * full entry bundles (immutable: 256 leaves each) are kept. Leaves are appended as they are
+ * fetched, and marked checked once their root was a signed checkpoint's (`checked`): `read`
+ * hands out checked leaves only, whatever the verifier's saved state says. A run that failed
+ * or was interrupted (a server serving leaves that no checkpoint signs, say, before failing on
+ * purpose) leaves only unchecked leaves behind, which the next run drops; were they read as
+ * audited, a window check over them could pass while the server hides an entry.
  */
-import { type FileHandle, mkdir, open, truncate as truncateFile } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readFile, rename, truncate as truncateFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 export interface LeafCache {
   /**
    * Reads leaves [0, count) and hands them over in order; resolves false when the cache
-   * holds fewer (it was lost or cut short), after handing over none.
+   * holds fewer checked leaves (it was lost or cut short, or never checked), after handing
+   * over none.
    */
   read(count: number, visit: (index: number, leaf: Uint8Array) => void): Promise<boolean>;
-  /** Keeps `count` leaves, dropping the rest. */
+  /** Keeps `count` leaves (checked or not, as they were), dropping the rest. */
   truncate(count: number): Promise<void>;
   /**
    * Appends leaves in entry bundle form (full bundles, each piece one or more of them
-   * concatenated); they follow the ones held. The pieces are not copied where the cache keeps
-   * them in memory: the caller leaves them unchanged.
+   * concatenated), unchecked; they follow the ones held. The pieces are not copied where the
+   * cache keeps them in memory: the caller leaves them unchanged.
    */
   append(...pieces: Uint8Array[]): Promise<void>;
+  /** Marks the first `count` leaves held (at most all) as checked against a signed checkpoint. */
+  checked(count: number): Promise<void>;
 }
 
 /**
@@ -32,6 +38,7 @@ export interface LeafCache {
 export class MemoryLeafCache implements LeafCache {
   private chunks: { bytes: Uint8Array; leaves: number }[] = [];
   private held = 0;
+  private checkedCount = 0;
 
   /** Hands `visit` the first `count` leaves of `bytes` (from leaf `first` on); the byte length they take. */
   private static walk(bytes: Uint8Array, count: number, first: number, visit?: (index: number, leaf: Uint8Array) => void): number {
@@ -45,7 +52,7 @@ export class MemoryLeafCache implements LeafCache {
   }
 
   async read(count: number, visit: (index: number, leaf: Uint8Array) => void): Promise<boolean> {
-    if (this.held < count) return false;
+    if (this.checkedCount < count) return false;
     let index = 0;
     for (const c of this.chunks) {
       if (index === count) break;
@@ -67,6 +74,11 @@ export class MemoryLeafCache implements LeafCache {
     }
     this.chunks = kept;
     this.held = index;
+    this.checkedCount = Math.min(this.checkedCount, index);
+  }
+
+  async checked(count: number): Promise<void> {
+    this.checkedCount = Math.min(count, this.held);
   }
 
   async append(...pieces: Uint8Array[]): Promise<void> {
@@ -99,6 +111,30 @@ export class FileLeafCache implements LeafCache {
     options: { chunkBytes?: number } = {},
   ) {
     this.chunkBytes = Math.max(options.chunkBytes ?? 4 << 20, 2);
+  }
+
+  /** Where the count of checked leaves is kept: beside the leaves, `<path>.checked`. */
+  private get checkedPath(): string {
+    return `${this.path}.checked`;
+  }
+
+  /** The count of checked leaves; none without the file (a cache made before it was kept, too). */
+  private async checkedCount(): Promise<number> {
+    try {
+      const n = Number((await readFile(this.checkedPath, 'utf8')).trim());
+      return Number.isSafeInteger(n) && n > 0 ? n : 0;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+      throw err;
+    }
+  }
+
+  /** Writes the count of checked leaves whole (a new file renamed over the old). */
+  private async setChecked(count: number): Promise<void> {
+    await mkdir(dirname(this.path), { recursive: true, mode: PRIVATE_DIR });
+    const next = `${this.checkedPath}.next`;
+    await writeFile(next, `${count}\n`, { mode: PRIVATE_FILE });
+    await rename(next, this.checkedPath);
   }
 
   /**
@@ -142,6 +178,7 @@ export class FileLeafCache implements LeafCache {
   }
 
   async read(count: number, visit: (index: number, leaf: Uint8Array) => void): Promise<boolean> {
+    if ((await this.checkedCount()) < count) return false;
     // Checked whole first, so a cache cut short hands over nothing.
     if ((await this.scan(count)) < 0) return false;
     if ((await this.scan(count, visit)) < 0) throw new Error(`${this.path} shrank while it was read`);
@@ -149,6 +186,8 @@ export class FileLeafCache implements LeafCache {
   }
 
   async truncate(count: number): Promise<void> {
+    // The count first: leaves cut and appended again later are not taken for checked ones.
+    if ((await this.checkedCount()) > count) await this.setChecked(count);
     if (count === 0) {
       await mkdir(dirname(this.path), { recursive: true, mode: PRIVATE_DIR });
       const f = await open(this.path, 'w', PRIVATE_FILE);
@@ -162,6 +201,11 @@ export class FileLeafCache implements LeafCache {
     const at = await this.scan(count);
     if (at < 0) throw new Error(`${this.path} holds fewer than ${count} leaves`);
     await truncateFile(this.path, at);
+  }
+
+  async checked(count: number): Promise<void> {
+    // Not scanned: `read` finds the file cut short, should it be.
+    await this.setChecked(count);
   }
 
   async append(...pieces: Uint8Array[]): Promise<void> {

@@ -524,6 +524,8 @@ export class LogVerifier {
       await this.cache.truncate(fromCache);
       throw new VerifyError('tree-mismatch', await this.explainMismatch(checkpoint, root, fetchedBundles));
     }
+    // Only now are the leaves fetched the signed tree's: a later run may read them as audited.
+    await this.cache.checked(boundary.size);
     if (leafHashes) await this.checkTiles(size, leafHashes);
     if (this.stateValue) this.stateValue.audit = { size: boundary.size, edge: boundary.edge.map(b64) };
     return { size, fromCache, fetched: size - fromCache, elapsedMs: performance.now() - started, tilesChecked: leafHashes !== null };

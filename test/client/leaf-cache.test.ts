@@ -28,6 +28,7 @@ const leaf = fc.oneof(
 const op = fc.oneof(
   fc.record({ append: fc.array(leaf, { minLength: 1, maxLength: 6 }) }),
   fc.record({ truncate: fc.nat() }),
+  fc.record({ check: fc.nat() }),
   fc.record({ read: fc.nat() }),
 );
 
@@ -38,6 +39,7 @@ describe('the file leaf cache', () => {
         const file = new FileLeafCache(join(dir, `c${files++}`, 'leaves'), { chunkBytes });
         const memory = new MemoryLeafCache();
         let held = 0;
+        let checked = 0;
         for (const o of ops) {
           if ('append' in o) {
             const bundle = encodeEntryBundle(o.append);
@@ -49,14 +51,21 @@ describe('the file leaf cache', () => {
             await file.truncate(keep);
             await memory.truncate(keep);
             held = keep;
+            checked = Math.min(checked, keep);
+          } else if ('check' in o) {
+            checked = held === 0 ? 0 : o.check % (held + 1);
+            await file.checked(checked);
+            await memory.checked(checked);
           } else {
             const count = o.read % (held + 3);
             const got = await readAll(file, count);
             assert.deepEqual(got, await readAll(memory, count));
-            assert.equal(got.ok, count <= held);
+            assert.equal(got.ok, count <= checked, 'only checked leaves are read');
             if (!got.ok) assert.equal(got.leaves.length, 0, 'a short cache hands over nothing');
           }
         }
+        await file.checked(held);
+        await memory.checked(held);
         assert.deepEqual(await readAll(file, held), await readAll(memory, held));
       }),
       { numRuns: 150 },
@@ -69,6 +78,7 @@ describe('the file leaf cache', () => {
     for (const cache of [new FileLeafCache(join(dir, 'many', 'leaves')), new MemoryLeafCache()]) {
       await cache.truncate(0);
       await cache.append(...pieces);
+      await cache.checked(want.length);
       assert.deepEqual(await readAll(cache, want.length), { ok: true, leaves: want });
       assert.equal((await readAll(cache, want.length + 1)).ok, false);
     }
@@ -81,12 +91,40 @@ describe('the file leaf cache', () => {
     assert.deepEqual(await readAll(cache, 1), { ok: false, leaves: [] });
     await cache.append(encodeEntryBundle([Buffer.from('first'), Buffer.from('second')]));
     appendFileSync(path, Buffer.from([0, 9, 0x61, 0x62])); // a leaf of 9 bytes, 2 written
+    await cache.checked(3);
     assert.deepEqual(await readAll(cache, 2), { ok: true, leaves: ['first', 'second'] });
     assert.deepEqual(await readAll(cache, 3), { ok: false, leaves: [] });
     await cache.truncate(2);
     await cache.append(encodeEntryBundle([Buffer.from('third')]));
+    await cache.checked(3);
     assert.deepEqual(await readAll(cache, 3), { ok: true, leaves: ['first', 'second', 'third'] });
     await assert.rejects(cache.truncate(4), /holds fewer than 4 leaves/);
+  });
+
+  it('hands out no leaf not marked checked: appended after the last mark, cut and appended again, or in a cache kept before marks', async () => {
+    const path = join(dir, 'checked', 'leaves');
+    const cache = new FileLeafCache(path);
+    await cache.truncate(0);
+    await cache.append(encodeEntryBundle([Buffer.from('a'), Buffer.from('b')]));
+    assert.deepEqual(await readAll(cache, 1), { ok: false, leaves: [] }, 'appended, not yet checked');
+    await cache.checked(2);
+    assert.deepEqual(await readAll(cache, 2), { ok: true, leaves: ['a', 'b'] });
+    await cache.append(encodeEntryBundle([Buffer.from('c')]));
+    assert.deepEqual(await readAll(cache, 3), { ok: false, leaves: [] }, 'c is not checked');
+    // Cut back and filled again by a run that fails: the leaves in the old places are not the checked ones.
+    await cache.truncate(1);
+    await cache.append(encodeEntryBundle([Buffer.from('x'), Buffer.from('y')]));
+    assert.deepEqual(await readAll(cache, 2), { ok: false, leaves: [] });
+    assert.deepEqual(await readAll(cache, 1), { ok: true, leaves: ['a'] });
+    // Another process (the same cache opened again) sees the same.
+    assert.deepEqual(await readAll(new FileLeafCache(path), 1), { ok: true, leaves: ['a'] });
+    // Leaves with no count of checked ones beside them (a cache kept before it was) are not read.
+    const old = join(dir, 'unmarked-leaves');
+    writeFileSync(old, encodeEntryBundle([Buffer.from('d')]));
+    assert.deepEqual(await readAll(new FileLeafCache(old), 1), { ok: false, leaves: [] });
+    const memory = new MemoryLeafCache();
+    await memory.append(encodeEntryBundle([Buffer.from('e')]));
+    assert.deepEqual(await readAll(memory, 1), { ok: false, leaves: [] });
   });
 
   it("is readable by its owner only (it holds the tenant's leaves), one made before included", async () => {

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type LogState, LogVerifier, MemoryLeafCache, TlogClient } from '../../src/client/index.ts';
-import { buildEntryLeaf, generateNoteKey } from '../../src/tlog/index.ts';
+import { buildEntryLeaf, decodeEntryBundle, encodeEntryBundle, generateNoteKey } from '../../src/tlog/index.ts';
 import { circlingFetch, startTlogServer, type TlogTestServer, wireText } from '../support/tlog-server.ts';
 import { rejectsWithVerifyError as rejects } from '../support/verify-errors.ts';
 
@@ -77,6 +77,46 @@ describe('LogVerifier', () => {
     const third = await new LogVerifier({ client: clientFor(s), cache, state: again.state }).proveWindow(WINDOW);
     assert.equal(third.complete, true);
     assert.equal(third.audit.fromCache, 512, 'a resumed audit saves a state the next run resumes from');
+  });
+
+  it('reads as audited only leaves a signed root covered: a run a server made fail after forged bundles leaves none to trust', async () => {
+    const first = new LogVerifier({ client: clientFor(s), cache: new MemoryLeafCache() });
+    await first.proveWindow(WINDOW);
+    const state = first.state!;
+    assert.equal(state.audit!.size, 512);
+    // The cache is lost (cleared, another --cache-dir), the state kept: the next run audits from leaf 0.
+    const cache = new MemoryLeafCache();
+    const victim = s.entries.find((e) => e.logType === 'AccessLog' && e.leafIndex < 512)!;
+    const junk = new Uint8Array(60_000).fill(0x78);
+    // The server forges the full bundles, the victim's leaf and every other type's made junk (big
+    // enough that the verifier keeps them as it goes), then serves the last bundle malformed.
+    s.mutate = (path, body) => {
+      if (path.includes('.p/')) return new Uint8Array([0, 5, 1]);
+      if (!path.startsWith('tile/entries/')) return body;
+      const n = Number(path.slice('tile/entries/'.length));
+      return encodeEntryBundle(
+        decodeEntryBundle(body).map((leaf, i) => {
+          const index = n * 256 + i;
+          return index === victim.leafIndex || s.entries.find((e) => e.leafIndex === index)?.logType !== 'AccessLog' ? junk : leaf;
+        }),
+      );
+    };
+    try {
+      await rejects(new LogVerifier({ client: clientFor(s), cache, state: structuredClone(state) }).proveWindow(WINDOW), 'bad-leaf', /malformed/);
+    } finally {
+      s.mutate = null;
+    }
+    // Then it hides the victim from the window: the leaves it forged are not taken for audited ones.
+    const saved = s.entries;
+    s.entries = saved.filter((e) => e !== victim);
+    try {
+      const proof = await new LogVerifier({ client: clientFor(s), cache, state: structuredClone(state) }).proveWindow(WINDOW);
+      assert.equal(proof.audit.fromCache, 0);
+      assert.equal(proof.complete, false);
+      assert.deepEqual(proof.hidden, [{ leafIndex: victim.leafIndex, eventTime: victim.eventTime }]);
+    } finally {
+      s.entries = saved;
+    }
   });
 
   it('checks every tile against the audited tree on request', async () => {
