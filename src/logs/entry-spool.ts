@@ -78,14 +78,25 @@ export class EntrySpool {
     if (this.pendingBytes >= 1 << 20) this.flush();
   }
 
+  /**
+   * Writes what is pending whole. A write to a file may take fewer bytes than given without an
+   * error (a nearly full disk, a file size limit); what it did not take is written again, and
+   * the next write says why it cannot (ENOSPC, EFBIG): an entry cut short would otherwise be
+   * lost, or run into the next line as one entry.
+   */
   private flush(): void {
     if (this.fd === undefined || this.pending.length === 0) return;
-    writeSync(this.fd, this.pending.join(''));
+    const data = Buffer.from(this.pending.join(''));
     this.pending = [];
     this.pendingBytes = 0;
+    for (let at = 0; at < data.length; ) {
+      const n = writeSync(this.fd, data, at, data.length - at);
+      if (n <= 0) throw Object.assign(new Error('the spool file takes no more bytes'), { code: 'ENOSPC' });
+      at += n;
+    }
   }
 
-  /** Every entry pushed, in order. */
+  /** Every entry pushed, in order; throws when the file gives back another number of them. */
   *entries(): Generator<NewEntry> {
     if (this.fd === undefined) {
       yield* this.memory;
@@ -95,6 +106,7 @@ export class EntrySpool {
     const buf = Buffer.allocUnsafe(1 << 20);
     let position = 0;
     let rest = Buffer.alloc(0);
+    let read = 0;
     for (;;) {
       const n = readSync(this.fd, buf, 0, buf.length, position);
       if (n === 0) break;
@@ -115,6 +127,7 @@ export class EntrySpool {
         const t1 = line.indexOf('\t');
         const t2 = line.indexOf('\t', t1 + 1);
         const t3 = line.indexOf('\t', t2 + 1);
+        read++;
         yield {
           logType: line.slice(0, t1),
           eventTimeMs: Number(line.slice(t1 + 1, t2)),
@@ -122,6 +135,11 @@ export class EntrySpool {
           body: line.slice(t3 + 1),
         };
       }
+    }
+    if (rest.length > 0 || read !== this.count) {
+      throw new Error(
+        `the spool file holds ${read} whole entries${rest.length > 0 ? ' and part of another' : ''}, not the ${this.count} written to it`,
+      );
     }
   }
 

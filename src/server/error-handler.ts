@@ -140,11 +140,12 @@ export const OUT_OF_SPACE_MESSAGE = 'store out of disk space; nothing was stored
 
 /**
  * Whether a failure is the store's disk being full: SQLite's SQLITE_FULL, PostgreSQL's
- * disk_full (53100), or ENOSPC (an NDJSON body spooled to a temporary file).
+ * disk_full (53100), or ENOSPC, EDQUOT or EFBIG (the file-size limit) writing an NDJSON body
+ * spooled to a temporary file.
  */
 export function isOutOfSpace(err: unknown): boolean {
   const code = err instanceof Error ? (err as { code?: unknown }).code : undefined;
-  return code === 'SQLITE_FULL' || code === '53100' || code === 'ENOSPC' || code === 'EDQUOT' || isWriteRefused(err);
+  return code === 'SQLITE_FULL' || code === '53100' || code === 'ENOSPC' || code === 'EDQUOT' || code === 'EFBIG' || isWriteRefused(err);
 }
 
 /**

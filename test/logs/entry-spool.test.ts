@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { fstatSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { pathToFileURL } from 'node:url';
 import { LogwardenError } from '../../src/errors.ts';
 import { entryKey, type NewEntry } from '../../src/logs/entry.ts';
 import { EntrySpool } from '../../src/logs/entry-spool.ts';
+import { LOADER_ARGS, runnable } from '../support/children.ts';
 
 function make(i: number): NewEntry {
   const body = `{"userFullName":"Zoë ${i} 👩‍💻","eventTime":"2026-01-01T00:00:00.000Z","logRecord":{"i":${i},"pad":"${'é'.repeat(i % 700)}"}}`;
@@ -54,6 +57,35 @@ describe('EntrySpool', () => {
     assert.equal([...spool.entries()].length, 2000);
     spool.dispose();
     rmSync(dir, { recursive: true });
+  });
+
+  it('never gives back fewer entries than it took, nor two run together, when a write to its file is cut short (a file size limit)', () => {
+    // A child under a file size limit of 1.5 MiB: the first flush (1 MiB) goes whole, the last is
+    // cut short by the limit, without an error for the bytes it took (Node ignores SIGXFSZ).
+    const script = `
+      const { EntrySpool } = await import(${JSON.stringify(pathToFileURL(runnable(new URL('../../src/logs/entry-spool.ts', import.meta.url))).href)});
+      const spool = new EntrySpool(10_000);
+      const body = (i) => JSON.stringify({ eventTime: '2026-01-01T00:00:00.000Z', logRecord: { i, pad: 'x'.repeat(900) } });
+      let pushed = 0;
+      let out;
+      try {
+        for (let i = 0; i < 1900; i++, pushed++) spool.push({ logType: 'AccessLog', eventTimeMs: i, body: body(i), key: Buffer.alloc(32, i % 256) });
+        let n = 0;
+        for (const e of spool.entries()) if (e.body === body(n)) n++;
+        out = { pushed, read: n };
+      } catch (err) {
+        out = { pushed, error: err.code ?? err.message };
+      }
+      process.stdout.write(JSON.stringify(out));
+    `;
+    const r = spawnSync('prlimit', [`--fsize=${1.5 * 1024 * 1024}`, process.execPath, ...LOADER_ARGS, '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+    });
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { pushed: number; read?: number; error?: string };
+    assert.equal(out.pushed, 1900, 'every entry pushed: the limit is met only by the last write');
+    assert.equal(out.read, undefined, `read back ${out.read} of ${out.pushed} entries without an error`);
+    assert.equal(out.error, 'EFBIG');
   });
 
   it('refuses with a 503 that says why, when the temporary directory has gone since start', () => {

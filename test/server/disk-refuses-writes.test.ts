@@ -126,4 +126,40 @@ describe('serve: the disk refuses the store a write (a quota or file-size limit 
       await server.exited;
     }
   });
+
+  it('an NDJSON body spooled to a temporary file past the limit is refused whole with a 503, nothing of it stored', {
+    timeout: 60_000,
+  }, async (t) => {
+    if (!canCap) return t.skip('needs sh with ulimit -S -f and prlimit');
+    const dir = mkdtempSync(join(tmpdir(), 'logwarden-disk-'));
+    dirs.push(dir);
+    const server = await startServe(
+      ['--data-dir', join(dir, 'data'), '--port', '0', '--log-format', 'json'],
+      {
+        LOGWARDEN_BOOTSTRAP_ACCESS_KEY: ACCESS_KEY,
+        LOGWARDEN_BOOTSTRAP_SECRET: SECRET,
+        LOGWARDEN_INGEST_PER_SECOND: '100000',
+        LOGWARDEN_NDJSON_MEMORY_BYTES: String(64 * 1024),
+      },
+      capped(1024),
+    );
+    try {
+      // 2,000 lines of about 900 bytes: the spool file passes 1 MiB, the store's files do not.
+      const lines = Array.from({ length: 2000 }, (_, i) =>
+        JSON.stringify({ logType: 'AccessLog', eventTime: new Date(T0 + i).toISOString(), logRecord: { marker: MARKER, pad: 'x'.repeat(850) } }),
+      );
+      const res = await fetch(`${server.url}/v2/logs`, {
+        method: 'POST',
+        headers: { authorization: AUTH, 'content-type': 'application/x-ndjson' },
+        body: `${lines.join('\n')}\n`,
+      });
+      const json = (await res.json()) as { errors?: string[] };
+      assert.equal(res.status, 503, JSON.stringify(json));
+      assert.deepEqual(json.errors, [OUT_OF_SPACE_MESSAGE]);
+      assert.deepEqual(await servedIds(server), [], 'nothing of the body stored');
+    } finally {
+      server.child.kill('SIGTERM');
+      await server.exited;
+    }
+  });
 });
