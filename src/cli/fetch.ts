@@ -227,6 +227,13 @@ async function run(flags: FetchFlags, clock: () => number): Promise<void> {
             : `nothing was written (${flags.out} was not made)`;
     throw new CommandError(`cannot export as CSV: ${refused.message}; ${left}`);
   }
+  // The last writes (JSON's closing ]}, the file's close) can fail once every page is written:
+  // the export is then no whole document, whatever the pages did.
+  if (complete && sink.error) {
+    if ((sink.error as NodeJS.ErrnoException).code === 'EPIPE') return; // the reader has all it wanted
+    complete = false;
+    failure = new CommandError(sink.errorMessage!);
+  }
   const where = toStdout ? 'the output' : flags.out;
   if (complete) {
     if (done.written === 0 && flags.cursor === undefined) {

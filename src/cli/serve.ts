@@ -1,6 +1,6 @@
 /** `logwarden serve` — run the server. */
 import cluster from 'node:cluster';
-import { closeSync, fchmodSync, fsyncSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fchmodSync, fsyncSync, openSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { gongRetentionText } from '../admin/gong-retention.ts';
@@ -43,7 +43,7 @@ function writeFirstKey(file: string, boot: Bootstrap): string | undefined {
   try {
     fd = openSync(file, 'w', 0o600);
     fchmodSync(fd, 0o600);
-    writeSync(fd, text);
+    writeFileSync(fd, text); // whole: a write may take part of what it is given
     fsyncSync(fd);
     return undefined;
   } catch (err) {

@@ -326,6 +326,20 @@ describe('logwarden fetch against a misbehaving Gong-compatible server', () => {
     assert.deepEqual(JSON.parse(empty.stdout), { logType: 'UserCallPlay', logEntries: [] });
   });
 
+  it('fails (exit 1, said) when the closing ]} of a JSON export cannot be written, every page written before it', async () => {
+    const whole = await runCli(fetchArgs('--from', '2026-01-01', '--format', 'json'), { env: CREDS });
+    assert.equal(whole.code, 0, whole.stderr);
+    // The last write (the closing ]}) is the one that fails.
+    const r = await runCli(fetchArgs('--from', '2026-01-01', '--format', 'json'), {
+      env: CREDS,
+      stdoutFails: 'ENOSPC',
+      stdoutFailsAfter: Buffer.byteLength(whole.stdout) - 1,
+    });
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal(r.stdout, whole.stdout.slice(0, whole.stdout.lastIndexOf(']}') - 1), 'every page, not the end of the document');
+    assert.match(r.stderr, new RegExp(`Stopped after ${play.length} entries; writing to standard output failed`));
+  });
+
   it('resolves relative dates once, against the start of the run', async () => {
     // In process, on a clock that stands still, so a slow start cannot move the answer.
     const before = Date.parse('2026-05-05T10:00:00.000Z');

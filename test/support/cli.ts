@@ -29,6 +29,8 @@ export interface CliRunOptions {
   now?: () => number;
   /** Every write to standard output fails with this error code (a full disk: ENOSPC). */
   stdoutFails?: string;
+  /** With stdoutFails: the writes fail only from the one that would take standard output past this many bytes. */
+  stdoutFailsAfter?: number;
 }
 
 /**
@@ -46,11 +48,13 @@ export function runCli(args: string[], options: CliRunOptions = {}): Promise<Cli
 let queue: Promise<unknown> = Promise.resolve();
 
 /** A write-only stand-in for process.stdout or process.stderr that keeps the text (not a terminal). */
-function textSink(fails?: string): { stream: Writable; text(): string } {
+function textSink(fails?: string, failsAfter = 0): { stream: Writable; text(): string } {
   let text = '';
+  let bytes = 0;
   const stream = new Writable({
     write(chunk: Buffer | string, _encoding, done) {
-      if (fails) return done(Object.assign(new Error(`${fails}: write failed`), { code: fails }));
+      bytes += Buffer.byteLength(chunk);
+      if (fails && bytes > failsAfter) return done(Object.assign(new Error(`${fails}: write failed`), { code: fails }));
       text += typeof chunk === 'string' ? chunk : chunk.toString('utf8');
       done();
     },
@@ -70,7 +74,7 @@ function replace<K extends 'stdout' | 'stderr' | 'stdin' | 'env'>(key: K, value:
 async function runNow(args: string[], options: CliRunOptions): Promise<CliResult> {
   // Imported on first use, so that suites which only spawn the CLI do not load it.
   const { runCli: run } = await import('../../src/cli/main.ts');
-  const out = textSink(options.stdoutFails);
+  const out = textSink(options.stdoutFails, options.stdoutFailsAfter);
   const err = textSink();
   const undo = [
     replace('stdout', out.stream),
