@@ -135,10 +135,12 @@ export async function registerDocs(app: FastifyInstance, options: { types: LogTy
       servers: [{ url: '..', description: 'this server' }],
     }),
   });
-  // Asked for without its trailing slash, the page would name its assets from the root (`/docs/static/…`).
+  // Asked for without its trailing slash, or with a query (which the page does not read), the
+  // page would name its assets from the root (`/docs/static/…`), outside a prefix a proxy adds.
   app.addHook('onRequest', (request, reply, done) => {
     const url = request.url;
-    if (url === '/docs' || url.startsWith('/docs?')) return void reply.redirect(`docs/${url.slice(5)}`, 302);
+    if (url === '/docs' || url.startsWith('/docs?')) return void reply.redirect('docs/', 302);
+    if (url.startsWith('/docs/?')) return void reply.redirect('./', 302);
     done();
   });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
