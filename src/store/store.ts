@@ -287,10 +287,10 @@ export interface Store {
 
   /**
    * The start (ms) of the latest hour holding an entry of the tenant's log type, from the
-   * hourly tallies (one index read); undefined when it holds none (or the tenant or type is
-   * unknown).
+   * hourly tallies (one index read), of those starting at or before `notAfterMs` when given;
+   * undefined when there is none (or the tenant or type is unknown).
    */
-  latestEntryHour(tenantId: string, logType: string): Promise<number | undefined>;
+  latestEntryHour(tenantId: string, logType: string, notAfterMs?: number): Promise<number | undefined>;
 
   /** `trail` (here and below): the act's admin-trail entry, appended in the act's transaction. */
   createTenant(input: { id: string; name: string }, trail?: TrailOf<Tenant>): Promise<Tenant>;

@@ -171,6 +171,23 @@ describe('background purge (sqlite)', () => {
     await purge.stop();
   });
 
+  it('takes no entry dated after the clock for evidence of the time: one of another tenant dated years ahead leaves the protection whole', async () => {
+    await store.setRetention('7', 'AccessLog', 30);
+    await addGlobex();
+    // Another tenant's client dates an entry 2099 (its clock set wrong, or on purpose).
+    await store.append('8', [makeEntry('AccessLog', Date.UTC(2099, 0, 1), '{"far":1}')]);
+    const held: PurgeClock[] = [];
+    const purge = new BackgroundPurge({ store, serverDays: null, intervalMs: 60_000, now: () => now, onHeldBack: (c) => void held.push(c) });
+    now = T0 + 100 * DAY_MS;
+    assert.equal(await purge.cycle(), 70, 'days 0..69 are older than 30 days');
+    now = T0 + 465 * DAY_MS; // the clock set a year ahead; the latest entry dated before it is of day 99
+    assert.equal(await purge.cycle(), 1, 'day 70 only, as without the entry of 2099');
+    assert.equal(await total('AccessLog'), 29);
+    const latestMs = T0 + 99 * DAY_MS + 3_600_000;
+    assert.deepEqual(held, [{ clockMs: now, latestMs, asOfMs: latestMs + DAY_MS }]);
+    await purge.stop();
+  });
+
   it('says nothing of a clock ahead where everything is kept forever', async () => {
     now = T0 + 1000 * DAY_MS;
     const told: boolean[] = [];

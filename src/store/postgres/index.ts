@@ -933,15 +933,15 @@ export class PostgresStore implements Store {
     return this.page(tid, typeId, query, watermark, from, limit);
   }
 
-  latestEntryHour(tenantId: string, logType: string): Promise<number | undefined> {
+  latestEntryHour(tenantId: string, logType: string, notAfterMs = Number.MAX_SAFE_INTEGER): Promise<number | undefined> {
     return retryingDeadlocks(async () => {
       const tid = await this.tid(tenantId);
       const typeId = await this.typeId(logType);
       if (tid === undefined || typeId === undefined) return undefined;
       const r = await this.pool.query<{ hour: string }>({
         name: 'lw_latest_hour',
-        text: 'SELECT hour FROM entry_counts WHERE tid = $1 AND type_id = $2 AND n > 0 ORDER BY hour DESC LIMIT 1',
-        values: [tid, typeId],
+        text: 'SELECT hour FROM entry_counts WHERE tid = $1 AND type_id = $2 AND hour <= $3 AND n > 0 ORDER BY hour DESC LIMIT 1',
+        values: [tid, typeId, Math.floor(notAfterMs / BUCKET_MS)],
       });
       const row = r.rows[0];
       return row === undefined ? undefined : Number(row.hour) * BUCKET_MS;

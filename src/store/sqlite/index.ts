@@ -316,8 +316,8 @@ export class SqliteStore implements Store {
       sumCounts: db.prepare<[number, number, number, number], { n: number }>(
         'SELECT coalesce(sum(n), 0) AS n FROM entry_counts WHERE tid = ? AND type_id = ? AND hour >= ? AND hour < ?',
       ),
-      latestHour: db.prepare<[number, number], { hour: number }>(
-        'SELECT hour FROM entry_counts WHERE tid = ? AND type_id = ? AND n > 0 ORDER BY hour DESC LIMIT 1',
+      latestHour: db.prepare<[number, number, number], { hour: number }>(
+        'SELECT hour FROM entry_counts WHERE tid = ? AND type_id = ? AND hour <= ? AND n > 0 ORDER BY hour DESC LIMIT 1',
       ),
       hourly: db.prepare<[number, number, number, number], { hour: number; n: number }>(
         'SELECT hour, n FROM entry_counts WHERE tid = ? AND type_id = ? AND hour >= ? AND hour < ? AND n > 0 ORDER BY hour',
@@ -636,11 +636,11 @@ export class SqliteStore implements Store {
     return this.read(() => this.page(tid, typeId, from, to, watermark, limit, query.user));
   }
 
-  async latestEntryHour(tenantId: string, logType: string): Promise<number | undefined> {
+  async latestEntryHour(tenantId: string, logType: string, notAfterMs = Number.MAX_SAFE_INTEGER): Promise<number | undefined> {
     const tid = this.tid(tenantId);
     const typeId = this.typeId(logType, false);
     if (tid === undefined || typeId === undefined) return undefined;
-    const row = this.q.latestHour.get(tid, typeId);
+    const row = this.q.latestHour.get(tid, typeId, Math.floor(notAfterMs / BUCKET_MS));
     return row === undefined ? undefined : row.hour * BUCKET_MS;
   }
 

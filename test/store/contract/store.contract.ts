@@ -353,6 +353,11 @@ export function runStoreContract({ name, create, skip, verifiableLog, transferSo
         assert.equal(total, 5);
         // The latest hour holding an entry (what the purge measures its clock by).
         assert.equal(await store.latestEntryHour(TENANT, 'AccessLog'), h0 + 3 * HOUR);
+        // Of the hours starting at or before a moment: the one it falls in counts, later ones do not.
+        assert.equal(await store.latestEntryHour(TENANT, 'AccessLog', h0 + 3 * HOUR), h0 + 3 * HOUR);
+        assert.equal(await store.latestEntryHour(TENANT, 'AccessLog', h0 + 3 * HOUR - 1), h0);
+        assert.equal(await store.latestEntryHour(TENANT, 'AccessLog', h0 - 1), h0 - 30 * 86_400_000);
+        assert.equal(await store.latestEntryHour(TENANT, 'AccessLog', h0 - 30 * 86_400_000 - 1), undefined);
         assert.equal(await store.latestEntryHour(TENANT, 'UserCallPlay'), h0);
         assert.equal(await store.latestEntryHour(OTHER, 'AccessLog'), h0);
         assert.equal(await store.latestEntryHour(TENANT, 'NeverStored'), undefined);
