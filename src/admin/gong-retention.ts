@@ -3,6 +3,7 @@
  * days (its other log types have no published limit), so a demo tenant set up this way shows
  * integration developers what Gong's API shows them.
  */
+import { typeSetting } from '../store/retention-policy.ts';
 import type { Store } from '../store/store.ts';
 import { SERVER_ACTOR } from './actor.ts';
 import { type DaysJson, daysJson, setRetentionAct } from './retention.ts';
@@ -24,7 +25,7 @@ export interface KeptRetention {
 export async function applyGongRetention(store: Store, tenantId: string, clock: () => number): Promise<KeptRetention[]> {
   const kept: KeptRetention[] = [];
   for (const [logType, days] of Object.entries(GONG_RETENTION_DAYS)) {
-    const own = (await store.getRetention(tenantId))?.perType[logType];
+    const own = typeSetting(await store.getRetention(tenantId), logType);
     if (own === undefined) await setRetentionAct(store, tenantId, logType, days, SERVER_ACTOR, clock);
     else if (own !== days) kept.push({ logType, days: daysJson(own) });
   }

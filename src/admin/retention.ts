@@ -10,7 +10,7 @@
 import type { Config } from '../config.ts';
 import { ADMIN_LOG_TYPE, LogTypes } from '../logs/log-types.ts';
 import { MIN_MS } from '../logs/time.ts';
-import { effectiveRetention, purgeableRanges, retentionCutoff } from '../store/retention-policy.ts';
+import { effectiveRetention, purgeableRanges, retentionCutoff, typeSetting } from '../store/retention-policy.ts';
 import type { RetentionDays, RetentionSettings, Store } from '../store/store.ts';
 import type { Actor } from './actor.ts';
 import { actTrail } from './trail.ts';
@@ -64,7 +64,7 @@ export function retentionView(settings: RetentionSettings, serverDays: Retention
     tenantDays: settingJson(settings.tenantDays),
     serverDays: daysJson(serverDays),
     types: types.map((logType) => {
-      const own = settings.perType[logType];
+      const own = typeSetting(settings, logType);
       const base = own !== undefined ? own : settings.tenantDays !== undefined ? settings.tenantDays : serverDays;
       const from: RetentionSource = own !== undefined ? 'type' : settings.tenantDays !== undefined ? 'tenant' : 'server';
       const effective = effectiveRetention(settings, logType, serverDays, others);
@@ -106,7 +106,7 @@ export async function setRetentionAct(
   let before = await store.getRetention(tenantId);
   if (!before) return undefined;
   const setting = (s: RetentionSettings | undefined) => {
-    const d = s === undefined ? undefined : logType === null ? s.tenantDays : s.perType[logType];
+    const d = s === undefined ? undefined : logType === null ? s.tenantDays : typeSetting(s, logType);
     return d === undefined ? null : { days: daysJson(d) };
   };
   // The act and its trail entry in one transaction; the settings before as the transaction saw them.

@@ -15,9 +15,17 @@ export const DAY_MS = 86_400_000;
 /** The most days a retention may be set to (about 1,000 years: event times stay safe integers). */
 export const MAX_RETENTION_DAYS = 365_000;
 
+/**
+ * A log type's own setting; undefined without one. Own properties only: a type may be named
+ * like a member every object inherits (`toString`, `constructor`), which is no setting.
+ */
+export function typeSetting(settings: RetentionSettings | undefined, logType: string): RetentionDays | undefined {
+  return settings !== undefined && Object.hasOwn(settings.perType, logType) ? settings.perType[logType] : undefined;
+}
+
 /** Days by the usual precedence: the type's setting, the tenant's, the server's, forever. */
 function ownRetention(settings: RetentionSettings | undefined, logType: string, serverDays: RetentionDays): RetentionDays {
-  const perType = settings?.perType[logType];
+  const perType = typeSetting(settings, logType);
   if (perType !== undefined) return perType;
   if (settings?.tenantDays !== undefined) return settings.tenantDays;
   return serverDays;

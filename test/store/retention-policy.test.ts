@@ -31,6 +31,16 @@ describe('effective retention', () => {
     assert.equal(effectiveRetention(undefined, 'AccessLog', null, []), null);
   });
 
+  it('reads a type named like a member every object has (toString, constructor) as any other: no setting of its own without one', () => {
+    for (const logType of ['toString', 'constructor', 'valueOf', 'hasOwnProperty']) {
+      assert.equal(effectiveRetention(settings, logType, 365, []), 30, logType);
+      assert.equal(effectiveRetention({ perType: {} }, logType, 365, []), 365, logType);
+      assert.equal(effectiveRetention({ perType: { [logType]: 7 } }, logType, 365, []), 7, logType);
+      assert.equal(effectiveRetention({ perType: { AccessLog: 14 } }, ADMIN_LOG_TYPE, null, ['AccessLog', logType]), null, `${logType} kept forever`);
+      assert.equal(effectiveRetention({ tenantDays: 30, perType: {} }, ADMIN_LOG_TYPE, null, [logType]), 30, `the admin trail beside ${logType}`);
+    }
+  });
+
   it("keeps the admin trail at least as long as the longest of the tenant's other types", () => {
     const s: RetentionSettings = { tenantDays: 30, perType: { AccessLog: 14, [ADMIN_LOG_TYPE]: 7 } };
     assert.equal(effectiveRetention(s, ADMIN_LOG_TYPE, null, ['AccessLog']), 14, 'own 7 < AccessLog 14');
