@@ -7,8 +7,9 @@
  * (purge-clock.ts), so a clock stepped ahead deletes nothing early.
  *
  * One process purges at a time: each cycle runs only while this purger holds the store's
- * purge lease (renewed at every step), so `serve --workers N` and several servers sharing one
- * PostgreSQL database purge once. Stopped by `stop()`, which waits for the step under way.
+ * purge lease (renewed before its steps, so it never runs out under one), so `serve --workers
+ * N` and several servers sharing one PostgreSQL database purge once. Stopped by `stop()`,
+ * which waits for the step under way.
  *
  * Tenants are purged apart: a failure of one tenant's log type (a damaged segment of its own,
  * say) does not keep any other tenant, nor the tenant's other types, from being purged; the
@@ -34,6 +35,8 @@ export interface BackgroundPurgeOptions {
   readonly serverDays: RetentionDays;
   /** Pause between cycles. */
   readonly intervalMs: number;
+  /** How long the purge lease lasts unless renewed (default: a minute, or two intervals if longer). */
+  readonly leaseMs?: number;
   readonly stepEntries?: number;
   /** The clock (ms) retention is measured by, held back to the latest entry stored plus a day (purge-clock.ts). */
   readonly now?: () => number;
@@ -125,7 +128,27 @@ export class BackgroundPurge {
 
   /** The lease lasts long enough for a slow step and frees itself soon after a crash. */
   private get leaseMs(): number {
-    return Math.max(60_000, 2 * this.options.intervalMs);
+    return this.options.leaseMs ?? Math.max(60_000, 2 * this.options.intervalMs);
+  }
+
+  /** When (performance.now()) this process last took or renewed the lease. */
+  private leaseAt = 0;
+
+  /** Takes or renews the lease; false when another process holds it. */
+  private async takeLease(): Promise<boolean> {
+    if (!(await this.options.store.takePurgeLease(this.holder, this.leaseMs))) return false;
+    this.leaseAt = performance.now();
+    return true;
+  }
+
+  /**
+   * Before every step: the lease renewed once a quarter of it has gone by (not at every step of
+   * thousands of tenants' few expired entries, each a write), so it never runs out under a
+   * cycle, whatever its steps delete; false when the purge is to end (stopped, or the lease lost).
+   */
+  private async keepLease(): Promise<boolean> {
+    if (this.stopped) return false;
+    return performance.now() - this.leaseAt < this.leaseMs / 4 || (await this.takeLease());
   }
 
   /**
@@ -141,7 +164,7 @@ export class BackgroundPurge {
 
   private async run(): Promise<number> {
     const { store } = this.options;
-    if (this.stopped || !(await store.takePurgeLease(this.holder, this.leaseMs))) return 0;
+    if (this.stopped || !(await this.takeLease())) return 0;
     let deleted = 0;
     /**
      * Tenants left out of the rest of this cycle: what had to come first for them (beforeCycle,
@@ -236,7 +259,7 @@ export class BackgroundPurge {
             await failed(err, {});
             await beforeSteps();
           }
-          if (this.stopped || !(await store.takePurgeLease(this.holder, this.leaseMs))) return deleted;
+          if (!(await this.keepLease())) return deleted;
         }
       }
       for (const tenant of await store.listTenants()) {
@@ -280,7 +303,7 @@ export class BackgroundPurge {
   ): Promise<boolean> {
     const { store } = this.options;
     for (;;) {
-      if (this.stopped) return false;
+      if (!(await this.keepLease())) return false;
       // The settings as they are now, before every step: a retention lengthened (or a type
       // set to forever) while a long purge runs stops it deleting what the change keeps.
       const cutoff = await this.cutoff(tenantId, logType, now);
@@ -292,9 +315,8 @@ export class BackgroundPurge {
       if (receipt.count === 0) return true;
       await stepped(tenantId, receipt);
       if (receipt.count < this.stepEntries) return true;
-      // Others get the store for as long as the step had it; the lease is renewed.
+      // Others get the store for as long as the step had it.
       await giveWay(started);
-      if (!(await store.takePurgeLease(this.holder, this.leaseMs))) return false;
     }
   }
 

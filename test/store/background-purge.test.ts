@@ -188,6 +188,31 @@ describe('background purge (sqlite)', () => {
     await purge.stop();
   });
 
+  it('keeps its lease through a cycle of many short steps, so no other process purges meanwhile', async () => {
+    // Thirty tenants with two expired entries each: every step deletes fewer than a step's worth.
+    for (let i = 0; i < 30; i++) {
+      await store.createTenant({ id: `L${i}`, name: `L${i}` });
+      await store.append(`L${i}`, [makeEntry('AccessLog', T0, '{"a":1}'), makeEntry('AccessLog', T0 + 1, '{"a":2}')]);
+    }
+    now = T0 + 100 * DAY_MS;
+    const taken: string[] = [];
+    const purge = new BackgroundPurge({
+      store,
+      serverDays: 30,
+      intervalMs: 60_000,
+      leaseMs: 200,
+      now: () => now,
+      // Each step's trail entry takes a while: the cycle outlasts the lease several times over.
+      onPurged: async (tenantId) => {
+        await new Promise((r) => setTimeout(r, 15));
+        if (await store.takePurgeLease('another process', 200)) taken.push(tenantId);
+      },
+    });
+    assert.ok((await purge.cycle()) >= 60);
+    assert.deepEqual(taken, [], 'another process took the lease during the cycle');
+    await purge.stop();
+  });
+
   it('says nothing of a clock ahead where everything is kept forever', async () => {
     now = T0 + 1000 * DAY_MS;
     const told: boolean[] = [];
