@@ -192,6 +192,13 @@ function isTimedOut(err: unknown): boolean {
   return code === '57014' || code === '55P03' || err.message === 'Query read timeout';
 }
 
+/**
+ * Redis's refusals of a command it cannot serve now: out of memory under `noeviction`, a
+ * replica (after a failover) refusing writes, still loading its data, writes stopped after a
+ * failed save, a password wanted, a script running, a cluster or its primary down.
+ */
+const REDIS_UNAVAILABLE = /^(OOM|READONLY|LOADING|MISCONF|NOAUTH|BUSY|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|NOREPLICAS)\b/;
+
 /** Socket failures of a connection to the database or Redis. */
 const UNREACHABLE_SYSCALLS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
 
@@ -200,11 +207,13 @@ const UNREACHABLE_SYSCALLS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT',
  * PostgreSQL's connection exceptions (SQLSTATE class 08), a server shutting down or starting
  * (57P01–57P03), too many connections (53300), the pool's connect timeout, a statement sent on
  * a connection that PostgreSQL ended while the transaction sat between two statements (pg then
- * refuses it: "not queryable"), or a Redis command given up on while its connection is down
- * (ioredis: retries exhausted, or the connection closed) or unanswered past its timeout.
+ * refuses it: "not queryable"), a Redis command given up on while its connection is down
+ * (ioredis: retries exhausted, or the connection closed) or unanswered past its timeout, or one
+ * a Redis refused as unable to serve it now (REDIS_UNAVAILABLE).
  */
 function isUnreachable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
+  if (err.name === 'ReplyError' && REDIS_UNAVAILABLE.test(err.message)) return true;
   const code = (err as { code?: unknown }).code;
   if (typeof code === 'string') {
     return UNREACHABLE_SYSCALLS.has(code) || /^08[0-9A-Z]{3}$/.test(code) || ['57P01', '57P02', '57P03', '53300'].includes(code);

@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
 import { RedisLimiter } from '../../src/server/limiter/redis-limiter.ts';
 import { basic, requestToken, startTestApp, type TestApp } from '../support/app.ts';
 import { startRedis } from '../support/redis.ts';
@@ -69,6 +70,35 @@ describe('a Redis outage under a running app', { skip: first.skip }, () => {
 });
 
 describe('a Redis that stops answering under a running app', { skip: first.skip }, () => {
+  it('answers 503 with Retry-After and says not ready while Redis refuses to count (out of memory), and recovers once it counts', async () => {
+    const own = await startRedis();
+    const admin = new Redis(own.server!.url);
+    const limiter = await RedisLimiter.connect({ url: own.server!.url });
+    let t: TestApp | undefined;
+    try {
+      t = await startTestApp({ limiter });
+      const app = t;
+      const read = () => app.list({ logType: 'AccessLog', fromDateTime: '2026-01-01T00:00:00Z' });
+      const ready = () => app.inject({ method: 'GET', url: '/readyz' });
+      assert.equal((await app.ingest('AccessLog', [{ eventTime: '2026-01-01T00:00:00Z', logRecord: { a: 0 } }])).statusCode, 201);
+      // Past its memory limit with nothing it may evict, Redis refuses every write: OOM.
+      await admin.config('SET', 'maxmemory', '1');
+      const r = await read();
+      assert.equal(r.statusCode, 503, r.body);
+      assert.equal(r.headers['retry-after'], '1');
+      assert.deepEqual(r.json().errors, ['store unreachable; retry later']);
+      assert.equal((await ready()).statusCode, 503);
+      await admin.config('SET', 'maxmemory', '0');
+      assert.equal((await read()).statusCode, 200);
+      assert.equal((await ready()).statusCode, 200);
+    } finally {
+      await t?.close();
+      await limiter.close();
+      admin.disconnect();
+      await own.server!.stop();
+    }
+  });
+
   it('answers 503 with Retry-After and says not ready while Redis does not answer, and recovers once it does', async () => {
     const started = await startRedis();
     const redis = started.server!;

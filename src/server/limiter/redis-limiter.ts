@@ -151,8 +151,9 @@ export class RedisLimiter implements LimiterStore {
     return { allowed: false, retryAfterMs };
   }
 
+  /** A write with a short expiry: a Redis that answers PING but refuses writes (out of memory, a replica) cannot count. */
   async health(): Promise<void> {
-    await this.redis.ping();
+    await this.redis.set(`${this.prefix}health`, '1', 'PX', 10_000);
   }
 
   async close(): Promise<void> {
