@@ -2,9 +2,9 @@
  * Property (issue 12): random retention settings, legal holds (some released) and clock
  * advances, with a purge cycle after each advance, on a store that seals in the background.
  * After every cycle: nothing under an active hold was deleted, nothing younger than its
- * retention at the purge's time (the clock, held back to a day after the latest entry),
- * everything older is gone; totals are exact; the tree verifies with its receipts,
- * which name exactly the entries deleted.
+ * retention at the purge's time (the clock, held back to a day after the latest entry dated
+ * no later than the clock), everything older is gone; totals are exact; the tree verifies with
+ * its receipts, which name exactly the entries deleted.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -80,8 +80,12 @@ async function check(open: () => Promise<{ store: Store; dispose(): Promise<void
       const typesNow = await store.logTypes(TENANT);
       const purge = new BackgroundPurge({ store, serverDays: s.serverDays, intervalMs: 60_000, stepEntries: s.stepEntries, now: () => now });
       // The purge's time: the clock, held back to a day after the hour of the latest entry other
-      // than the admin trail's; with none, nothing goes.
-      const latest = Math.max(...entries.filter((e, i) => alive[i] && e.logType !== ADMIN_LOG_TYPE).map((e) => e.eventTimeMs));
+      // than the admin trail's, of those whose hour has begun by the clock (one dated ahead is no
+      // evidence of the time); with none, nothing goes.
+      const hourOf = (ms: number) => Math.floor(ms / 3_600_000);
+      const latest = Math.max(
+        ...entries.filter((e, i) => alive[i] && e.logType !== ADMIN_LOG_TYPE && hourOf(e.eventTimeMs) <= hourOf(now)).map((e) => e.eventTimeMs),
+      );
       const asOf = latest === -Infinity ? null : Math.min(now, latest - (latest % 3_600_000) + 3_600_000 + DAY_MS);
       await purge.cycle();
       // The model: an entry goes when it is older than its type's retention and no active hold covers it.
