@@ -772,6 +772,29 @@ describe('postgres store: specific', { skip }, () => {
     ]);
   });
 
+  it('a retention set without a trail entry waits for the purge step holding its tenant, as one with a trail entry does', async () => {
+    const store = await unsealedStoreWith('a');
+    const [step, watch] = await twoSessions(url);
+    try {
+      // A purge step under way: it holds the tenant's row and has read the settings.
+      await step.query('BEGIN');
+      await step.query("SELECT FROM entry_seqs WHERE tid = (SELECT tid FROM tenants WHERE id = 'a') FOR UPDATE");
+      let done = false;
+      const setting = store.setRetention('a', 'AccessLog', 90).then(() => {
+        done = true;
+      });
+      // It waits for the row (or, were it not to, is done at once).
+      await Promise.race([lockWaitOn(watch, 'entry_seqs'), setting]);
+      assert.equal(done, false, 'set while the step that read the old settings could still commit');
+      await step.query('COMMIT');
+      await setting;
+      assert.equal((await store.getRetention('a'))?.perType.AccessLog, 90);
+    } finally {
+      await step.end();
+      await watch.end();
+    }
+  });
+
   it('a purge step that waited for its tenant while a retention was lengthened goes by the new one', { timeout: 30_000 }, async () => {
     const store = await unsealedStoreWith('a');
     const jan = Date.UTC(2025, 0, 3);

@@ -1203,7 +1203,14 @@ export class PostgresStore implements Store {
     trail?: TrailOf<RetentionSettings>,
   ): Promise<RetentionSettings> {
     const tid = await this.requireTid(tenantId);
-    if (!trail) return retention.setRetention(this.pool, tid, logType, days);
+    // The tenant's entry_seqs row first, as purge steps and month drops take it before they read
+    // the settings: a change is either seen by a purge step or made after it has committed.
+    if (!trail) {
+      return this.inTransaction(async (client) => {
+        await client.query('SELECT FROM entry_seqs WHERE tid = $1 FOR UPDATE', [tid]);
+        return retention.setRetention(client, tid, logType, days);
+      });
+    }
     return (await this.recorded(
       () => tenantId,
       async (client, lockTenant) => {
