@@ -36,12 +36,14 @@ export interface RunningServer {
 }
 
 /** The stored value naming the first tenant's id before it is created (see firstTenant). */
-const FIRST_TENANT_ID = 'first-tenant-id';
+export const FIRST_TENANT_ID = 'first-tenant-id';
 
 /**
  * The tenant that a first start gives a key: on an empty store a new `default` tenant; on a
- * store whose only tenant is that `default` one and never had a key, it (a first start stopped before it made its
- * key, e.g. while demo data loaded, so no secret was ever shown). Undefined otherwise.
+ * store whose only tenant is the one a first start made (its id recorded before it was made)
+ * and never had a key, it (a first start stopped before it made its key, e.g. while demo data
+ * loaded, so no secret was ever shown). Never a tenant an operator made, whatever its name: the
+ * server would give it a key nobody asked for, or `--demo` would fill its log. Undefined otherwise.
  */
 async function firstTenant(store: Store, clock: () => number): Promise<string | undefined> {
   const tenants = await store.listTenants();
@@ -58,8 +60,11 @@ async function firstTenant(store: Store, clock: () => number): Promise<string | 
     }
   }
   const only = tenants.length === 1 ? tenants[0]! : undefined;
-  if (only?.name === 'default' && (await store.listAccessKeys(only.id)).length === 0) return only.id;
-  return undefined;
+  if (only?.name !== 'default') return undefined;
+  // Recorded empty on a store whose tenants no first start made (none is recorded otherwise).
+  const made = await store.getOrCreateSecret(FIRST_TENANT_ID, () => '');
+  if (made !== only.id || (await store.listAccessKeys(only.id)).length > 0) return undefined;
+  return only.id;
 }
 
 /**

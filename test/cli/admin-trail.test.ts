@@ -132,6 +132,32 @@ describe('the admin trail of tenants and keys', () => {
     }
   });
 
+  it('gives no key to a tenant an operator named default, nor --demo data: only the tenant a first start made is resumed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'logwarden-trail-own-default-'));
+    try {
+      const config = testConfig({ dataDir: dir });
+      const made = await runCliInProcess(['tenants', 'create', '--name', 'default', '--data-dir', dir, '--json'], { now: () => at(39) });
+      assert.equal(made.code, 0, made.stderr);
+      const tenantId = (JSON.parse(made.stdout) as { id: string }).id;
+      const prepared = await prepareStore(config, { now: () => at(40) });
+      try {
+        assert.equal(prepared.bootstrap, undefined, 'no key made');
+        assert.deepEqual(await prepared.store.listAccessKeys(tenantId), []);
+      } finally {
+        await prepared.store.close();
+      }
+      await assert.rejects(prepareStore(config, { demo: true, now: () => at(41) }), (err: Error) => err.name === 'DemoRefusedError');
+      const again = openSqliteStore({ dataDir: dir });
+      try {
+        assert.equal((await again.firstPage({ tenantId, logType: 'AccessLog', fromMs: 0, toMs: null }, 1)).total, 0, 'no demo entry');
+      } finally {
+        await again.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("records the server's first start: the default tenant and its key, by the server", async () => {
     const fresh = mkdtempSync(join(tmpdir(), 'logwarden-trail-boot-'));
     try {

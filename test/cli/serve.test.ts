@@ -12,6 +12,7 @@ import { DATABASE_FILE, openSqliteStore } from '../../src/store/sqlite/index.ts'
 import { makeEntry } from '../store/contract/store.contract.ts';
 import { CLI_ARGS } from '../support/children.ts';
 import { cleanEnv, ROOT, runCli, startServe } from '../support/cli.ts';
+import { leftByFirstStart } from '../support/first-start.ts';
 import { storedAccessLogs } from '../support/stores.ts';
 
 /** The first key's secret a start off a terminal leaves in its data directory. */
@@ -87,9 +88,10 @@ describe('logwarden serve', () => {
   it('finishes a first start that stopped before it made its key (e.g. while demo data loaded): the next start makes and prints it', async () => {
     const fresh = mkdtempSync(join(tmpdir(), 'logwarden-serve-half-'));
     try {
-      // What a first start leaves when stopped before its key: the default tenant, no key.
+      // What a first start leaves when stopped before its key: the default tenant, its id
+      // recorded before it was made, no key.
       const store = openSqliteStore({ dataDir: fresh });
-      await store.createTenant({ id: '424242424242424242', name: 'default' });
+      await leftByFirstStart(store, '424242424242424242');
       await store.close();
       const server = await startServe(['--data-dir', fresh, '--port', '0']);
       const err = server.stderr();

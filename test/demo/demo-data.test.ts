@@ -15,6 +15,7 @@ import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/index.
 import type { Store } from '../../src/store/store.ts';
 import { makeEntry } from '../store/contract/store.contract.ts';
 import { testConfig } from '../support/app.ts';
+import { leftByFirstStart } from '../support/first-start.ts';
 import { goldenPages } from '../support/fixtures.ts';
 import { startPostgres } from '../support/postgres.ts';
 
@@ -424,7 +425,7 @@ for (const kind of demoStores) {
       const { config, dispose } = await kind.make();
       try {
         const store = await openStore(config);
-        await store.createTenant({ id: '424242424242424242', name: 'default' });
+        await leftByFirstStart(store, '424242424242424242');
         await store.close();
         const prepared = await prepareStore(config, { demo: true, now: () => now });
         try {
@@ -539,7 +540,7 @@ for (const kind of demoStores) {
       try {
         const tenantId = '434343434343434343';
         const setup = await openStore(config);
-        await setup.createTenant({ id: tenantId, name: 'default' });
+        await leftByFirstStart(setup, tenantId);
         await setup.close();
         // Both find the default tenant without a key, so both go on to make it.
         const started = await Promise.all([prepareStore(config), prepareStore(config)]);
