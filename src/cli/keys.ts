@@ -169,7 +169,7 @@ Examples:
       .command('revoke')
       .description('revoke an access key: its Basic use and every token issued to it stop working at once')
       .argument('<access-key>', 'the access key to revoke')
-      .option('--json', 'print {"accessKey", "revoked"} as JSON')
+      .option('--json', 'print {"accessKey", "revoked": true, "alreadyRevoked"} as JSON (alreadyRevoked: it was revoked before this command)')
       .addHelpText('after', '\nExample:\n  logwarden keys revoke LWZKHJNASGVDTD2QNUUJIJ      # the access key from `keys list`, never the secret\n'),
   ).action(async (accessKey: string, opts: StoreFlags & { json?: boolean }) => {
     await withExistingStore(storeConfigFrom(opts), async (store) => {
