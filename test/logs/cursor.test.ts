@@ -57,6 +57,24 @@ const state: CursorState = {
   expiresMs: Date.UTC(2030, 0, 1),
 };
 
+/** `state`'s fields as a cursor's payload holds them. */
+const STATE_FIELDS: readonly unknown[] = [
+  1,
+  state.tenantId,
+  state.logType,
+  state.from.ms,
+  '',
+  state.to!.ms,
+  '5',
+  100,
+  98_765,
+  state.afterTimeMs,
+  4321,
+  3,
+  12_345,
+  state.expiresMs,
+];
+
 describe('cursor codec', () => {
   it('returns what it was given, with or without an upper bound', () => {
     const codec = new CursorCodec(SECRET);
@@ -195,22 +213,7 @@ describe('cursor codec', () => {
 
   it('refuses what its key sealed but no version wrote: a position past a pool, a field of another type', () => {
     const codec = new CursorCodec(SECRET);
-    const fields = [
-      1,
-      state.tenantId,
-      state.logType,
-      state.from.ms,
-      '',
-      state.to!.ms,
-      '5',
-      100,
-      98_765,
-      state.afterTimeMs,
-      4321,
-      3,
-      12_345,
-      state.expiresMs,
-    ];
+    const fields = STATE_FIELDS;
     const at = (blockIndex: number) => {
       const position = randomBytes(16);
       position.writeUInt32BE(blockIndex, 12);
@@ -245,24 +248,7 @@ describe('cursor codec', () => {
 
   it('says a cursor of the retired construction (its tag keyed by the keystream before its payload) is one, and takes it no more', () => {
     // Sealed as the versions before this one sealed cursors.
-    const payload = Buffer.from(
-      JSON.stringify([
-        1,
-        state.tenantId,
-        state.logType,
-        state.from.ms,
-        '',
-        state.to!.ms,
-        '5',
-        100,
-        98_765,
-        state.afterTimeMs,
-        4321,
-        3,
-        12_345,
-        state.expiresMs,
-      ]),
-    );
+    const payload = Buffer.from(JSON.stringify(STATE_FIELDS));
     const position = randomBytes(16);
     position.writeUInt32BE(40, 12);
     const stream = keystream(keyOf('logwarden cursor v2\0'), position, 32 + payload.length);
@@ -279,22 +265,7 @@ describe('cursor codec', () => {
     // The fifteen fields such cursors carried (the last a hint about runs of equal times),
     // sealed as earlier versions sealed them (AES-256-GCM, the IV and tag before the body).
     const key = createHash('sha256').update('logwarden cursor v1\0').update(SECRET).digest();
-    const fields = [
-      1,
-      state.tenantId,
-      state.logType,
-      state.from.ms,
-      '',
-      state.to!.ms,
-      '5',
-      100,
-      98_765,
-      state.afterTimeMs,
-      4321,
-      3,
-      12_345,
-      state.expiresMs,
-    ];
+    const fields = STATE_FIELDS;
     for (const old of [fields, [...fields, true], [...fields, false]]) {
       const iv = randomBytes(12);
       const cipher = createCipheriv('aes-256-gcm', key, iv);

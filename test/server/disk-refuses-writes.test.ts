@@ -67,24 +67,23 @@ async function servedIds(server: RunningServer): Promise<string[]> {
   }
 }
 
+/** `logwarden serve` on a data directory of its own under a file-size limit of `kib` KiB, with the test's key and `env`. */
+async function serveCapped(kib: number, env: Record<string, string>): Promise<RunningServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'logwarden-disk-'));
+  dirs.push(dir);
+  return startServe(
+    ['--data-dir', join(dir, 'data'), '--port', '0', '--log-format', 'json'],
+    { LOGWARDEN_BOOTSTRAP_ACCESS_KEY: ACCESS_KEY, LOGWARDEN_BOOTSTRAP_SECRET: SECRET, LOGWARDEN_INGEST_PER_SECOND: '100000', ...env },
+    capped(kib),
+  );
+}
+
 describe('serve: the disk refuses the store a write (a quota or file-size limit reached)', () => {
   it('acknowledged entries stay, the refusal is a 503 said in the log, and ingest resumes once writes succeed again', {
     timeout: 60_000,
   }, async (t) => {
     if (!canCap) return t.skip('needs sh with ulimit -S -f and prlimit');
-    const dir = mkdtempSync(join(tmpdir(), 'logwarden-disk-'));
-    dirs.push(dir);
-    const server = await startServe(
-      ['--data-dir', join(dir, 'data'), '--port', '0', '--log-format', 'json'],
-      {
-        LOGWARDEN_BOOTSTRAP_ACCESS_KEY: ACCESS_KEY,
-        LOGWARDEN_BOOTSTRAP_SECRET: SECRET,
-        LOGWARDEN_INGEST_PER_SECOND: '100000',
-        LOGWARDEN_READ_PER_SECOND: '100000',
-        LOGWARDEN_READ_PER_DAY: '100000000',
-      },
-      capped(2048),
-    );
+    const server = await serveCapped(2048, { LOGWARDEN_READ_PER_SECOND: '100000', LOGWARDEN_READ_PER_DAY: '100000000' });
     try {
       const acked: string[] = [];
       let refused: Awaited<ReturnType<typeof ingest>> | undefined;
@@ -131,18 +130,7 @@ describe('serve: the disk refuses the store a write (a quota or file-size limit 
     timeout: 60_000,
   }, async (t) => {
     if (!canCap) return t.skip('needs sh with ulimit -S -f and prlimit');
-    const dir = mkdtempSync(join(tmpdir(), 'logwarden-disk-'));
-    dirs.push(dir);
-    const server = await startServe(
-      ['--data-dir', join(dir, 'data'), '--port', '0', '--log-format', 'json'],
-      {
-        LOGWARDEN_BOOTSTRAP_ACCESS_KEY: ACCESS_KEY,
-        LOGWARDEN_BOOTSTRAP_SECRET: SECRET,
-        LOGWARDEN_INGEST_PER_SECOND: '100000',
-        LOGWARDEN_NDJSON_MEMORY_BYTES: String(64 * 1024),
-      },
-      capped(1024),
-    );
+    const server = await serveCapped(1024, { LOGWARDEN_NDJSON_MEMORY_BYTES: String(64 * 1024) });
     try {
       // 2,000 lines of about 900 bytes: the spool file passes 1 MiB, the store's files do not.
       const lines = Array.from({ length: 2000 }, (_, i) =>

@@ -69,49 +69,57 @@ describe('a Redis outage under a running app', { skip: first.skip }, () => {
   });
 });
 
+/** What a test of a Redis of its own gets: the server, a running app counting in it, a read and /readyz. */
+interface RedisApp {
+  readonly redis: NonNullable<Awaited<ReturnType<typeof startRedis>>['server']>;
+  readonly app: TestApp;
+  read(): ReturnType<TestApp['list']>;
+  ready(): ReturnType<TestApp['inject']>;
+}
+
+/** Runs `check` against an app counting its limits in a Redis of its own, an entry stored and read; stops both after. */
+async function withOwnRedis(check: (r: RedisApp) => Promise<void>): Promise<void> {
+  const redis = (await startRedis()).server!;
+  const limiter = await RedisLimiter.connect({ url: redis.url });
+  let t: TestApp | undefined;
+  try {
+    t = await startTestApp({ limiter });
+    const app = t;
+    const read = () => app.list({ logType: 'AccessLog', fromDateTime: '2026-01-01T00:00:00Z' });
+    const ready = () => app.inject({ method: 'GET', url: '/readyz' });
+    assert.equal((await app.ingest('AccessLog', [{ eventTime: '2026-01-01T00:00:00Z', logRecord: { a: 0 } }])).statusCode, 201);
+    assert.equal((await read()).statusCode, 200);
+    await check({ redis, app, read, ready });
+  } finally {
+    await t?.close();
+    await limiter.close();
+    await redis.stop();
+  }
+}
+
 describe('a Redis that stops answering under a running app', { skip: first.skip }, () => {
   it('answers 503 with Retry-After and says not ready while Redis refuses to count (out of memory), and recovers once it counts', async () => {
-    const own = await startRedis();
-    const admin = new Redis(own.server!.url);
-    const limiter = await RedisLimiter.connect({ url: own.server!.url });
-    let t: TestApp | undefined;
-    try {
-      t = await startTestApp({ limiter });
-      const app = t;
-      const read = () => app.list({ logType: 'AccessLog', fromDateTime: '2026-01-01T00:00:00Z' });
-      const ready = () => app.inject({ method: 'GET', url: '/readyz' });
-      assert.equal((await app.ingest('AccessLog', [{ eventTime: '2026-01-01T00:00:00Z', logRecord: { a: 0 } }])).statusCode, 201);
-      // Past its memory limit with nothing it may evict, Redis refuses every write: OOM.
-      await admin.config('SET', 'maxmemory', '1');
-      const r = await read();
-      assert.equal(r.statusCode, 503, r.body);
-      assert.equal(r.headers['retry-after'], '1');
-      assert.deepEqual(r.json().errors, ['store unreachable; retry later']);
-      assert.equal((await ready()).statusCode, 503);
-      await admin.config('SET', 'maxmemory', '0');
-      assert.equal((await read()).statusCode, 200);
-      assert.equal((await ready()).statusCode, 200);
-    } finally {
-      await t?.close();
-      await limiter.close();
-      admin.disconnect();
-      await own.server!.stop();
-    }
+    await withOwnRedis(async ({ redis, read, ready }) => {
+      const admin = new Redis(redis.url);
+      try {
+        // Past its memory limit with nothing it may evict, Redis refuses every write: OOM.
+        await admin.config('SET', 'maxmemory', '1');
+        const r = await read();
+        assert.equal(r.statusCode, 503, r.body);
+        assert.equal(r.headers['retry-after'], '1');
+        assert.deepEqual(r.json().errors, ['store unreachable; retry later']);
+        assert.equal((await ready()).statusCode, 503);
+        await admin.config('SET', 'maxmemory', '0');
+        assert.equal((await read()).statusCode, 200);
+        assert.equal((await ready()).statusCode, 200);
+      } finally {
+        admin.disconnect();
+      }
+    });
   });
 
   it('answers 503 with Retry-After and says not ready while Redis does not answer, and recovers once it does', async () => {
-    const started = await startRedis();
-    const redis = started.server!;
-    const limiter = await RedisLimiter.connect({ url: redis.url });
-    let t: TestApp | undefined;
-    try {
-      t = await startTestApp({ limiter });
-      const app = t;
-      const read = () => app.list({ logType: 'AccessLog', fromDateTime: '2026-01-01T00:00:00Z' });
-      const ready = () => app.inject({ method: 'GET', url: '/readyz' });
-      assert.equal((await app.ingest('AccessLog', [{ eventTime: '2026-01-01T00:00:00Z', logRecord: { a: 0 } }])).statusCode, 201);
-      assert.equal((await read()).statusCode, 200);
-
+    await withOwnRedis(async ({ redis, app, read, ready }) => {
       redis.freeze();
       try {
         // Bounded: without a command timeout these would wait for as long as Redis is frozen.
@@ -134,10 +142,6 @@ describe('a Redis that stops answering under a running app', { skip: first.skip 
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
       assert.equal((await read()).statusCode, 200);
-    } finally {
-      await t?.close();
-      await limiter.close();
-      await redis.stop();
-    }
+    });
   });
 });

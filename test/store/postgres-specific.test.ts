@@ -408,6 +408,19 @@ describe('postgres store: specific', { skip }, () => {
   });
 
   /** A store with no sealer of its own (closed after the suite) and the given tenants, each named its id in capitals. */
+  /** A purge whose clock says 2025-03-04, and what it says of each month it looks at. */
+  function purgeOnMarch4(store: PostgresStore): { purge: BackgroundPurge; partitions: string[] } {
+    const partitions: string[] = [];
+    const purge = new BackgroundPurge({
+      store,
+      serverDays: null,
+      intervalMs: 60_000,
+      now: () => Date.UTC(2025, 2, 4),
+      logPartition: (p) => void partitions.push(`${p.partition} ${p.outcome}`),
+    });
+    return { purge, partitions };
+  }
+
   async function unsealedStoreWith(...tenantIds: string[]) {
     const store = await openPostgresStore({ url, poolSize: 4, sealAgeMs: 0, noSealer: true });
     stores.push(store);
@@ -716,15 +729,8 @@ describe('postgres store: specific', { skip }, () => {
       makeEntry('AccessLog', Date.UTC(2025, 2, 3), '{"mar":0}'),
     ]);
     await store.setRetention('a', 'AccessLog', 30);
-    const partitions: string[] = [];
     // On 2025-03-04, January is past 30 days, not past 90.
-    const purge = new BackgroundPurge({
-      store,
-      serverDays: null,
-      intervalMs: 60_000,
-      now: () => Date.UTC(2025, 2, 4),
-      logPartition: (p) => void partitions.push(`${p.partition} ${p.outcome}`),
-    });
+    const { purge, partitions } = purgeOnMarch4(store);
     // The purge reads 30 days, and the drop waits for the row once it has read the month.
     assert.equal(await cycleWhileLengthened(url, purge), 0, 'January is within its 90 days');
     assert.deepEqual(partitions, ['2025-01 changed']);
@@ -741,14 +747,7 @@ describe('postgres store: specific', { skip }, () => {
     await store.append('a', [makeEntry('AccessLog', jan, '{"a":0}')]);
     await store.append('a', [makeEntry('AccessLog', Date.UTC(2025, 2, 3), '{"mar":0}')]);
     await store.setRetention('a', 'AccessLog', 30);
-    const partitions: string[] = [];
-    const purge = new BackgroundPurge({
-      store,
-      serverDays: null,
-      intervalMs: 60_000,
-      now: () => Date.UTC(2025, 2, 4),
-      logPartition: (p) => void partitions.push(`${p.partition} ${p.outcome}`),
-    });
+    const { purge, partitions } = purgeOnMarch4(store);
     const [operator, watch] = await twoSessions(url);
     try {
       // The drop has read January (a's alone) and waits for a's row.
