@@ -15,6 +15,9 @@ import { join } from 'node:path';
 import { LogwardenError } from '../errors.ts';
 import type { NewEntry } from './entry.ts';
 
+/** What an entry held in memory costs beside its text: the object, its key's Buffer, its strings' headers. */
+const ENTRY_OVERHEAD_BYTES = 300;
+
 /** Why a temporary folder cannot be made other than a full disk: the directory removed, made read-only or closed to this user. */
 const TEMP_DIR_GONE = new Set(['ENOENT', 'ENOTDIR', 'EACCES', 'EPERM', 'EROFS']);
 
@@ -29,11 +32,17 @@ export class EntrySpool {
 
   constructor(private readonly memoryBytes = 64 * 1024 * 1024) {}
 
-  push(e: NewEntry): void {
+  /**
+   * Takes an entry; `sourceLength`, the length of the text it was parsed from (a line), when its
+   * text may be a slice of that text and keep it alive while held. Memory is counted as two bytes
+   * per character (V8 keeps text of any character past Latin-1 so) of the longer of the two,
+   * plus what an entry costs beside its text.
+   */
+  push(e: NewEntry, sourceLength = 0): void {
     this.count++;
     if (this.fd === undefined) {
       this.memory.push(e);
-      this.bytes += e.body.length + 64;
+      this.bytes += 2 * Math.max(e.body.length, sourceLength) + ENTRY_OVERHEAD_BYTES;
       if (this.bytes > this.memoryBytes) this.spill();
       return;
     }

@@ -63,7 +63,8 @@ export async function ingestNdjson(
     for await (const { line, lineNo } of ndjsonLines(source, options.maxLineBytes)) {
       lines = lineNo;
       if (line.trim() === '') continue;
-      spool.push(parseNdjsonLine(line, lineNo, options.types));
+      // Held in memory, an entry's text may keep its whole line alive (a slice of it).
+      spool.push(parseNdjsonLine(line, lineNo, options.types), line.length);
     }
     if (spool.count === 0) throw new NoEntriesError(lines);
     await options.beforeAppend?.(spool.count);

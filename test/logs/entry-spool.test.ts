@@ -36,6 +36,22 @@ describe('EntrySpool', () => {
     spool.dispose();
   });
 
+  it('counts what an entry held in memory keeps alive: the line it came from, when longer than its text', () => {
+    // Small entries of lines padded with a kilobyte and more of blanks: their text is small, the lines are not.
+    const spool = new EntrySpool(64 * 1024);
+    const all = Array.from({ length: 40 }, (_, i) => make(i % 5));
+    for (const e of all) spool.push(e, e.body.length + 1_500);
+    const fd = (spool as unknown as { fd?: number }).fd;
+    assert.ok(fd !== undefined, 'spilled: 40 lines of over 1.5 KB, two bytes a character, pass 64 KiB');
+    assert.deepEqual([...spool.entries()], all);
+    spool.dispose();
+    // The same entries from lines no longer than they are stay in memory.
+    const small = new EntrySpool(64 * 1024);
+    for (const e of all) small.push(e, e.body.length);
+    assert.equal((small as unknown as { fd?: number }).fd, undefined);
+    small.dispose();
+  });
+
   it('keeps the spilled file unlinked and owner-only from the start: nothing on disk outlives the process', () => {
     // A temporary directory of its own, so that no other process's files count.
     const dir = mkdtempSync(join(tmpdir(), 'logwarden-spool-test-'));
