@@ -85,9 +85,53 @@ function logRecordText(text: string, objectStart: number): string | undefined {
   return span && minify(text, span.start, span.end);
 }
 
+/**
+ * The most elements an array directly inside the body object holds (logEntries, or any other),
+ * counted over the text's characters without parsing it: a body of millions of elements (32 MiB
+ * of `{},`) is refused before JSON.parse builds them all, which held the event loop, and every
+ * tenant's requests, for seconds and took gigabytes. Text that is not JSON is counted as far as
+ * it goes; JSON.parse words its error after.
+ */
+export function longestMemberArray(text: string): number {
+  let depth = 0;
+  let inString = false;
+  // Of the array at depth 2 (a member of the body object) under way: its elements so far.
+  let counting = false;
+  let elements = 0;
+  let longest = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c /* \ */) i++;
+      else if (c === 0x22 /* " */) inString = false;
+      continue;
+    }
+    if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) continue;
+    // A value begins right after the array opens or after a comma in it.
+    if (counting && depth === 2 && elements === 0 && c !== 0x5d /* ] */) elements = 1;
+    if (c === 0x22 /* " */) inString = true;
+    else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      depth++;
+      if (depth === 2 && c === 0x5b) {
+        counting = true;
+        elements = 0;
+      }
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
+      if (depth === 2 && counting) {
+        counting = false;
+        if (elements > longest) longest = elements;
+      }
+      depth--;
+    } else if (c === 0x2c /* , */ && counting && depth === 2) elements++;
+  }
+  return counting && elements > longest ? elements : longest;
+}
+
 /** Parses and validates a JSON batch body. */
 export function parseJsonBatch(text: string, types: LogTypes, maxEntries = MAX_BATCH_ENTRIES): NewEntry[] {
   if (skipWs(text, 0) === text.length) throw invalid('body is empty: send {"logType": …, "logEntries": […]}');
+  const longest = longestMemberArray(text);
+  if (longest > maxEntries) throw invalid(`logEntries: at most ${maxEntries} entries per request (got ${longest})`);
   // The body object, logEntries and the entry object come before a logRecord's own levels.
   const deep = tooDeep(text, 3 + MAX_LOG_RECORD_DEPTH);
   if (deep) {

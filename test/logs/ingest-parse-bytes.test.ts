@@ -9,7 +9,14 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { NewEntry } from '../../src/logs/entry.ts';
-import { batchFromBytes, MAX_LOG_RECORD_DEPTH, parseJsonBatch, parseJsonBatchBytes } from '../../src/logs/ingest-parse.ts';
+import {
+  batchFromBytes,
+  longestMemberArray,
+  MAX_BATCH_ENTRIES,
+  MAX_LOG_RECORD_DEPTH,
+  parseJsonBatch,
+  parseJsonBatchBytes,
+} from '../../src/logs/ingest-parse.ts';
 import { ADMIN_LOG_TYPE, LogTypes } from '../../src/logs/log-types.ts';
 
 const types = new LogTypes(['BadgeSwipe']);
@@ -130,6 +137,31 @@ function outcome(parse: () => NewEntry[]): Outcome {
     return { error: (err as Error).message, code: (err as { code?: unknown }).code };
   }
 }
+
+describe("the count of a body's entries, made before it is parsed", () => {
+  it('counts the elements of the arrays in the body object, whatever strings, nesting and escapes they hold', () => {
+    assert.equal(longestMemberArray('{"logType":"AccessLog","logEntries":[]}'), 0);
+    assert.equal(longestMemberArray('{"logEntries":[ {} ]}'), 1);
+    assert.equal(longestMemberArray('{"logEntries":[{"a":[1,2,3]},{"b":"x,y]"},"s\\"",[4,[5,6]],7]}'), 5);
+    assert.equal(longestMemberArray('{"a":[1,2],"logEntries":[{},{},{}],"b":{"c":[1,2,3,4,5]}}'), 3);
+    assert.equal(longestMemberArray('{"logEntries":[{},{},'), 3, 'cut short: as far as it goes');
+  });
+
+  it('refuses a body of more entries than a request takes before parsing it, whatever its shape', () => {
+    for (const n of [MAX_BATCH_ENTRIES + 1, 200_000]) {
+      const entries = `[${'{},'.repeat(n - 1)}{}]`;
+      for (const text of [`{"logType":"AccessLog","logEntries":${entries}}`, `{"logType":"AccessLog","log\\u0045ntries":${entries}}`]) {
+        assert.deepEqual(
+          outcome(() => [...parseJsonBatchBytes(Buffer.from(text), types)]),
+          {
+            error: `logEntries: at most ${MAX_BATCH_ENTRIES} entries per request (got ${n})`,
+            code: 'invalid_request',
+          },
+        );
+      }
+    }
+  });
+});
 
 describe('the JSON batch parser on bytes', () => {
   it('gives the entries or the error the parser on text gives, on random bodies', () => {
