@@ -245,7 +245,9 @@ export class BackgroundPurge {
             // kept), and the steps delete the other tenants' entries in it. Other months still go.
             const cutoffOf = (tenantId: string, type: string, settings: RetentionSettings, types: readonly string[]) =>
               skipped.has(tenantId) ? null : retentionCutoff(effectiveRetention(settings, type, this.options.serverDays, types), now);
-            for (const { tenantId, receipt } of await store.dropExpiredPartitions(cutoffOf, this.options.logPartition)) {
+            // The lease kept between months: listing a large one takes a while.
+            const drops = await store.dropExpiredPartitions(cutoffOf, this.options.logPartition, () => this.keepLease());
+            for (const { tenantId, receipt } of drops) {
               try {
                 await stepped(tenantId, receipt);
               } catch (err) {

@@ -416,11 +416,14 @@ export interface Store {
    * locked against changes, before it is dropped; null: kept forever) and under no active hold, each in one transaction with the deletion receipts of
    * everything it held (one per at most 2,500 entries of a tenant and type). Returns those
    * receipts. `onPartition` hears of each partition wholly expired but left to the steps, and
-   * why, and of each one dropped. Optional: a store without partitions purges by steps only.
+   * why, and of each one dropped. `goOn`, asked before each partition after the first, ends the
+   * drops when it says no (the purge lease lost, say). Optional: a store without partitions
+   * purges by steps only.
    */
   dropExpiredPartitions?(
     cutoffOf: (tenantId: string, logType: string, settings: RetentionSettings, tenantTypes: readonly string[]) => number | null,
     onPartition?: (p: { partition: string; outcome: PartitionOutcome }) => void,
+    goOn?: () => Promise<boolean>,
   ): Promise<{ tenantId: string; receipt: PurgeReceipt }[]>;
 
   /**

@@ -534,6 +534,24 @@ describe('postgres store: specific', { skip }, () => {
     assert.equal((await auditLog(store, 'b')).deleted.size, 10);
   });
 
+  it('asks whether to go on before each month after the first, and ends the drops when told no', async () => {
+    const store = await unsealedStoreWith('a');
+    for (const month of [0, 1, 2]) await store.append('a', [makeEntry('AccessLog', Date.UTC(2025, month, 3), `{"m":${month}}`)]);
+    const asked: number[] = [];
+    let answers = [true, false];
+    const goOn = async () => {
+      asked.push(asked.length);
+      return answers.shift() ?? false;
+    };
+    const all = () => Date.UTC(2025, 6, 1);
+    const dropped = await store.dropExpiredPartitions(all, undefined, goOn);
+    assert.equal(asked.length, 2, 'asked before February and before March');
+    assert.equal(dropped.length, 2, 'January and February dropped, March left');
+    assert.deepEqual(await monthPartitions(cluster!, url, 'entries_y2025m0[123]$'), ['entries_y2025m03']);
+    answers = [];
+    assert.equal((await store.dropExpiredPartitions(all)).length, 1, 'asked nothing: every month');
+  });
+
   it('the background purge drops expired months whole before deleting ranges', { timeout: 60_000 }, async () => {
     const store = await unsealedStoreWith('a');
     const jan = Date.UTC(2025, 0, 5);

@@ -1316,14 +1316,18 @@ export class PostgresStore implements Store {
   async dropExpiredPartitions(
     cutoffOf: CutoffOf,
     onPartition?: (p: { partition: string; outcome: PartitionOutcome }) => void,
+    goOn?: () => Promise<boolean>,
   ): Promise<{ tenantId: string; receipt: PurgeReceipt }[]> {
     const out: { tenantId: string; receipt: PurgeReceipt }[] = [];
     const client = await this.background.connect();
     let broken = false;
     try {
+      let first = true;
       for (const m of await attachedMonths(client)) {
         // Only months already over: entries may still arrive for the current one.
         if (Date.UTC(1970, m + 1, 1) > Date.now()) break;
+        if (!first && goOn && !(await goOn())) break;
+        first = false;
         const ctx = {
           tree: this.tree,
           ownerOf: (tid: number, typeId: number) => this.ownerOf(tid, typeId),
