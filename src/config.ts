@@ -257,8 +257,11 @@ function parseConfig(overrides: ConfigOverrides, env: Env): { config: Config; pr
   if ((bootstrapAccessKey === null) !== (bootstrapSecret === null)) {
     problem('bootstrapAccessKey', 'LOGWARDEN_BOOTSTRAP_ACCESS_KEY and LOGWARDEN_BOOTSTRAP_SECRET must be set together');
   }
+  // At most what a Basic credential the server reads can carry beside the longest access key.
   if (bootstrapSecret !== null && bootstrapSecret.length < 32)
     problem('bootstrapSecret', 'LOGWARDEN_BOOTSTRAP_SECRET must be at least 32 characters');
+  else if (bootstrapSecret !== null && Buffer.byteLength(bootstrapSecret) > 512)
+    problem('bootstrapSecret', 'LOGWARDEN_BOOTSTRAP_SECRET must be at most 512 bytes (a longer one could never sign in)');
   if (bootstrapAccessKey !== null && !ACCESS_KEY_PATTERN.test(bootstrapAccessKey)) {
     problem('bootstrapAccessKey', 'LOGWARDEN_BOOTSTRAP_ACCESS_KEY must be 8-64 letters, digits, _ or -');
   }

@@ -281,6 +281,10 @@ describe('loadConfig', () => {
         'LOGWARDEN_BOOTSTRAP_SECRET must be at least 32 characters',
       ],
       [
+        { LOGWARDEN_BOOTSTRAP_ACCESS_KEY: 'ci_key-01', LOGWARDEN_BOOTSTRAP_SECRET: 's'.repeat(513) },
+        'LOGWARDEN_BOOTSTRAP_SECRET must be at most 512 bytes (a longer one could never sign in)',
+      ],
+      [
         { LOGWARDEN_BOOTSTRAP_ACCESS_KEY: 'short', LOGWARDEN_BOOTSTRAP_SECRET: SECRET_32 },
         'LOGWARDEN_BOOTSTRAP_ACCESS_KEY must be 8-64 letters, digits, _ or -',
       ],

@@ -103,6 +103,9 @@ export class TokenService {
     const now = this.observe();
     const named = { ...(typeof sub === 'string' && { accessKey: sub }), ...(typeof tid === 'string' && { tenantId: tid }) };
     if (now > exp * 1000 || this.expiredBeforeStep(iat * 1000, exp * 1000)) return { ok: false, reason: 'expired', ...named };
+    // A token living longer than this server issues them (issued under a longer
+    // LOGWARDEN_TOKEN_TTL_SECONDS, since lowered) is past the lifetime now in force: expired.
+    if (exp - iat > this.ttlSeconds + 1) return { ok: false, reason: 'expired', ...named };
     if (iat * 1000 > now + ISSUED_AHEAD_TOLERANCE_MS) return { ok: false, reason: 'issued-ahead', ...named };
     if (typeof sub !== 'string' || typeof tid !== 'string' || typeof scope !== 'string') return { ok: false, reason: 'invalid' };
     const scopes = scope.split(' ').filter((s): s is Scope => (SCOPES as readonly string[]).includes(s));

@@ -9,6 +9,20 @@ import { TestClock } from '../support/app.ts';
 
 const CLAIMS = { accessKey: 'LWKEY', tenantId: '1', scopes: ['api:logs:read' as const] };
 
+describe('TokenService', () => {
+  it('takes a token for no longer than the lifetime in force: one issued under a longer one, since lowered, is expired', () => {
+    const clock = new TestClock();
+    const longer = new TokenService('secret', 86_400, clock.now);
+    const token = longer.issue(CLAIMS);
+    assert.equal(new TokenService('secret', 86_400, clock.now).check(token).ok, true);
+    const lowered = new TokenService('secret', 60, clock.now);
+    assert.deepEqual(lowered.check(token), { ok: false, reason: 'expired', accessKey: 'LWKEY', tenantId: '1' });
+    assert.equal(lowered.check(lowered.issue(CLAIMS)).ok, true, 'its own tokens');
+    clock.advance(59_000);
+    assert.equal(lowered.check(lowered.issue(CLAIMS)).ok, true);
+  });
+});
+
 describe('TokenService after a step back', () => {
   it("takes another process's token issued after the step, though this one saw the step only later", async () => {
     const clock = new TestClock();
