@@ -5,7 +5,9 @@
  * rather than streamed from a wrong point. Written whole (a file beside it, synced, renamed over
  * it), so a crash leaves the previous state or the new one.
  */
+
 import { open, readFile, rename, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { TenantLog } from '../store/store.ts';
 import { decodeBase64, encodeBase64 } from '../tlog/base64.ts';
 import { hashesEqual } from '../tlog/hash.ts';
@@ -92,6 +94,13 @@ export async function writeTailState(path: string, state: TailState): Promise<vo
       await fh.close();
     }
     await rename(part, path);
+    // The rename itself on disk too: the first state of a run would otherwise be lost with power.
+    const folder = await open(dirname(path), 'r');
+    try {
+      await folder.sync();
+    } finally {
+      await folder.close();
+    }
   } catch (err) {
     await rm(part, { force: true });
     throw new CommandError(`cannot write the state file ${path} (${fileProblem(err)})`);

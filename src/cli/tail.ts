@@ -60,7 +60,9 @@ async function fileOutput(path: string): Promise<Output> {
   return {
     write: async (chunk) => {
       try {
-        await fh.write(chunk);
+        // Whole (a write may take part of what it is given, on a nearly full disk or at a
+        // file-size limit): the state saved after it must not name lines that never arrived.
+        await fh.writeFile(chunk);
         await fh.sync();
       } catch (err) {
         throw new CommandError(writeFailure(path, err));

@@ -299,6 +299,38 @@ describe('logwarden tail, killed and run again', () => {
   });
 });
 
+describe('logwarden tail --out under a file-size limit (ulimit -f)', () => {
+  it('saves no state past a write cut short: the next run sends what did not reach the file, no leaf missing', async () => {
+    const tenant = '7000000000000000002';
+    let size = 0;
+    const dir = await storeOf(tenant, async (store) => {
+      await store.append(
+        tenant,
+        Array.from({ length: 3000 }, (_, i) => entry('k', 'AccessLog', T0 + i * 1000, i)),
+      );
+      size = (await store.log!(tenant))!.checkpoint.size;
+    });
+    const state = join(dir, 'tail.state');
+    const out = join(dir, 'out.ndjson');
+    const args = ['tail', '--tenant', tenant, '--data-dir', dir, '--state', state, '--from-start', '--out', out];
+    // Writes past 200 KiB of the file are cut short, then refused (EFBIG; SIGXFSZ ignored).
+    const capped = await new Promise<number | null>((resolve) => {
+      const child = spawn('sh', ['-c', `trap '' XFSZ; ulimit -S -f 200 && exec "$@"`, 'sh', process.execPath, ...CLI_ARGS, ...args], {
+        cwd: ROOT,
+        env: cleanEnv(),
+        stdio: 'ignore',
+      });
+      child.on('close', resolve);
+    });
+    assert.equal(capped, 1, 'the capped run fails');
+    const again = await runCli(args);
+    assert.equal(again.code, 0, again.stderr);
+    const sent = new Set(linesOf(readFileSync(out, 'utf8')).map((l) => l.leafIndex));
+    const missing = Array.from({ length: size }, (_, i) => i).filter((i) => !sent.has(i));
+    assert.deepEqual(missing, [], `${missing.length} leaves never reached the file`);
+  });
+});
+
 describe('logwarden tail into a reader that goes away (| head -1)', () => {
   it('ends quietly with exit 0, the state file not past what was written', async () => {
     const tenant = '7200000000000000001';
