@@ -8,10 +8,9 @@
  * A few requests are in flight at once (`concurrency`); the first that fails stops the call.
  */
 import type { Readable } from 'node:stream';
-import { StringDecoder } from 'node:string_decoder';
 import { LogsApiError } from './errors.ts';
 import type { JsonValue } from './lossless-json.ts';
-import type { LogEntry } from './page.ts';
+import { isReadEntry, type LogEntry, readRecordText } from './page.ts';
 
 /**
  * One entry to store, in the read shape (SPEC §2). Ids are strings (they exceed a double's
@@ -74,18 +73,24 @@ export const MAX_INGEST_CONCURRENCY = 8;
 /** Sends one request body and resolves to the server's counts; the client's request core does the retrying. */
 export type SendBody = (body: string, contentType: string, signal: AbortSignal | undefined) => Promise<{ accepted: number; duplicates: number }>;
 
-function isLogEntry(e: object): e is LogEntry {
-  return typeof (e as Partial<LogEntry>).raw === 'string' && typeof (e as Partial<LogEntry>).logRecordText === 'string';
-}
+/**
+ * Members of an entry not sent as its fields: its log type (an NDJSON line's comes first), and
+ * the text of an entry read from a server, which a copy of it carries (`{...entry}`) and which
+ * no longer says what the copy says.
+ */
+const NOT_FIELDS: ReadonlySet<string> = new Set(['logType', 'raw', 'logRecordText']);
 
-/** JSON text of a value, `bigint`s written as their digits (JSON.stringify refuses them). */
-function jsonText(v: unknown, skipKey?: string): string {
+/** JSON text of a value, `bigint`s written as their digits (JSON.stringify refuses them); `skip`: members of the object left out. */
+function jsonText(v: unknown, skip?: ReadonlySet<string>): string {
   if (typeof v === 'bigint') return v.toString();
   if (v instanceof Date) return JSON.stringify(v.toISOString());
   if (Array.isArray(v)) return `[${v.map((x) => (x === undefined ? 'null' : jsonText(x))).join(',')}]`;
   if (typeof v === 'object' && v !== null) {
+    // A record as read (`logRecord` of an entry read, kept by a copy of it): its exact text.
+    const read = readRecordText(v);
+    if (read !== undefined) return read;
     const parts: string[] = [];
-    for (const [k, x] of Object.entries(v)) if (x !== undefined && k !== skipKey) parts.push(`${JSON.stringify(k)}:${jsonText(x)}`);
+    for (const [k, x] of Object.entries(v)) if (x !== undefined && !skip?.has(k)) parts.push(`${JSON.stringify(k)}:${jsonText(x)}`);
     return `{${parts.join(',')}}`;
   }
   const text = JSON.stringify(v);
@@ -95,7 +100,8 @@ function jsonText(v: unknown, skipKey?: string): string {
 
 /** An entry's JSON text; with `logType` first for an NDJSON line. */
 export function entryText(e: IngestEntry | LogEntry, logType?: string): string {
-  const body = isLogEntry(e) ? e.raw : jsonText(e, 'logType');
+  // An entry as read is sent as its text, byte for byte; anything else (a copy, edited or not) from its fields.
+  const body = isReadEntry(e) ? e.raw : jsonText(e, NOT_FIELDS);
   if (logType === undefined) return body;
   const rest = body.slice(1);
   return `{"logType":${JSON.stringify(logType)}${rest === '}' ? '' : ','}${rest}`;
@@ -300,21 +306,48 @@ async function sendInBatches(texts: AsyncIterable<string>, batch: Batch, sender:
   }
 }
 
+/** Decodes a line's bytes, refusing bytes that are no UTF-8 (a replacement character in their place would be stored as if sent). */
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
 /** NDJSON text lines of a byte or text stream, without their line ends; blank lines skipped. */
 async function* linesOf(stream: Readable | AsyncIterable<string | Buffer | Uint8Array>): AsyncGenerator<string> {
-  const decoder = new StringDecoder('utf8');
-  let rest = '';
+  let text = '';
+  let bytes: Buffer = Buffer.alloc(0);
+  let lineNo = 0;
+  const decoded = (line: Buffer, n: number): string => {
+    try {
+      return utf8.decode(line);
+    } catch {
+      throw new TypeError(`line ${n}: is not valid UTF-8`);
+    }
+  };
   for await (const chunk of stream as AsyncIterable<unknown>) {
-    rest += typeof chunk === 'string' ? chunk : decoder.write(chunk as Buffer);
-    let nl: number;
-    while ((nl = rest.indexOf('\n')) >= 0) {
-      const line = rest.slice(0, nl).replace(/\r$/, '');
-      rest = rest.slice(nl + 1);
+    const lines: string[] = [];
+    if (typeof chunk === 'string') {
+      text += chunk;
+      let nl: number;
+      while ((nl = text.indexOf('\n')) >= 0) {
+        lines.push(text.slice(0, nl));
+        text = text.slice(nl + 1);
+      }
+    } else {
+      // Split on the bytes, then decode each line whole: no character is cut between chunks.
+      bytes = bytes.length === 0 ? Buffer.from(chunk as Uint8Array) : Buffer.concat([bytes, chunk as Uint8Array]);
+      let start = 0;
+      for (let nl = bytes.indexOf(0x0a); nl >= 0; nl = bytes.indexOf(0x0a, start)) {
+        lines.push(decoded(bytes.subarray(start, nl), lineNo + lines.length + 1));
+        start = nl + 1;
+      }
+      bytes = bytes.subarray(start);
+    }
+    for (const raw of lines) {
+      lineNo++;
+      const line = raw.replace(/\r$/, '');
       if (line.trim() !== '') yield line;
     }
   }
-  rest += decoder.end();
-  if (rest.trim() !== '') yield rest.replace(/\r$/, '');
+  const last = (bytes.length > 0 ? decoded(bytes, lineNo + 1) : text).replace(/\r$/, '');
+  if (last.trim() !== '') yield last;
 }
 
 function isByteStream(source: unknown): source is Readable {

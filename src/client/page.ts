@@ -67,6 +67,25 @@ export function checkEntry(fields: unknown, index: number): string {
  * strings, which JSON.parse keeps exactly; only a number in a user field is read again from
  * the text. `logRecord` is parsed (losslessly) on first use.
  */
+/**
+ * The entries this SDK built from a server's text (toEntry): only those are sent back as that
+ * text. A copy (`{...entry, userId: …}`, a redaction) carries `raw` too, but not its changes.
+ */
+const builtEntries = new WeakSet<object>();
+
+/** Whether `e` is an entry as read from a server, whose `raw` is its text. */
+export function isReadEntry(e: object): e is LogEntry {
+  return builtEntries.has(e);
+}
+
+/** The records parsed from an entry's `logRecordText`, with that text: a copy of the entry that keeps its record keeps its exact text. */
+const recordTexts = new WeakMap<object, string>();
+
+/** The exact text of a record as read from a server (the object its entry's `logRecord` gave), or undefined. */
+export function readRecordText(record: object): string | undefined {
+  return recordTexts.get(record);
+}
+
 function toEntry(raw: string, fields: Record<string, unknown>, eventTime: string): LogEntry {
   const span = objectMembers(raw, 0).findLast((m) => m.key === 'logRecord')!;
   const logRecordText = raw.slice(span.start, span.end);
@@ -76,7 +95,11 @@ function toEntry(raw: string, fields: Record<string, unknown>, eventTime: string
   const entry = {
     eventTime,
     get logRecord(): JsonObject {
-      return (record ??= parseLossless(logRecordText) as JsonObject);
+      if (record === undefined) {
+        record = parseLossless(logRecordText) as JsonObject;
+        recordTexts.set(record, logRecordText);
+      }
+      return record;
     },
     logRecordText,
     raw,
@@ -88,6 +111,7 @@ function toEntry(raw: string, fields: Record<string, unknown>, eventTime: string
     // Ids are strings in the contract; a server that sends a number still gets every digit kept.
     entry[f satisfies UserField] = typeof v === 'string' ? v : String((lossless ??= parseLossless(raw) as JsonObject)[f]);
   }
+  builtEntries.add(entry);
   return entry as unknown as LogEntry;
 }
 

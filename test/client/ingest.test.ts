@@ -6,8 +6,9 @@
 import assert from 'node:assert/strict';
 import { createReadStream, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { type IngestEntry, LogsApiError, LogsClient } from '../../src/client/index.ts';
+import { type IngestEntry, type LogEntry, LogsApiError, LogsClient } from '../../src/client/index.ts';
 import { issueAccessKey } from '../../src/service/access-keys.ts';
 import { BIG_INTEGER } from '../support/entries.ts';
 import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.ts';
@@ -119,6 +120,38 @@ describe('the SDK writing to a real logwarden server', () => {
       await allBodies(source.store, source.tenantId, 'ExternallySharedCallAccess'),
       await allBodies(source.store, source.tenantId, 'UserActivityLog'),
     );
+  });
+
+  it('sends a copy of an entry read as what the copy says (a redaction), and one that keeps the record as its exact text', async () => {
+    const read: LogEntry[] = [];
+    for await (const e of direct.entries({ logType: 'UserActivityLog', fromDateTime: '2026-02-02T00:00:00Z' })) if (read.length < 2) read.push(e);
+    assert.match(read[0]!.logRecordText, /"n":1\.0/);
+    const redacted = read.map((e) => ({ ...e, userId: 'redacted', logRecord: { ...e.logRecord, n: 0 } }));
+    assert.deepEqual(await client.ingest('ExternallySharedCallPlay', redacted), { accepted: 2, duplicates: 0, requests: 1 });
+    const stored = (await allBodies(source.store, source.tenantId, 'ExternallySharedCallPlay')).filter((b) => b.includes('"redacted"'));
+    assert.equal(stored.length, 2);
+    for (const body of stored) {
+      assert.match(body, /"userId":"redacted"/);
+      assert.match(body, new RegExp(`"logRecord":\\{"n":0,"big":${BIG_INTEGER}\\}`));
+    }
+    // A copy that keeps the record (a new user id only): the record's text as read, 1.0 and all.
+    const renamed = read.map((e) => ({ ...e, userId: 'renamed' }));
+    assert.equal((await client.ingest('AccessLog', renamed)).accepted, 2);
+    const kept = (await allBodies(source.store, source.tenantId, 'AccessLog')).filter((b) => b.includes('"renamed"'));
+    assert.equal(kept.length, 2);
+    for (const body of kept) assert.match(body, new RegExp(`"logRecord":\\{"n":1\\.0,"big":${BIG_INTEGER}\\}`));
+  });
+
+  it('refuses NDJSON bytes that are not UTF-8, naming the line, and sends nothing of them', async () => {
+    const good = '{"logType":"AccessLog","eventTime":"2026-02-03T00:00:00Z","logRecord":{"ok":1}}\n';
+    const bad = Buffer.concat([
+      Buffer.from('{"logType":"AccessLog","eventTime":"2026-02-03T00:00:01Z","logRecord":{"s":"a'),
+      Buffer.from([0xff, 0xed, 0xa0, 0x80]),
+      Buffer.from('b"}}\n'),
+    ]);
+    const before = (await allBodies(source.store, source.tenantId, 'AccessLog')).length;
+    await assert.rejects(client.ingestNdjson(Readable.from([Buffer.from(good), bad])), { name: 'TypeError', message: 'line 2: is not valid UTF-8' });
+    assert.equal((await allBodies(source.store, source.tenantId, 'AccessLog')).length, before);
   });
 
   it('fails a bad batch with bad_request, saying where it was and what earlier batches stored', async () => {
