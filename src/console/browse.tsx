@@ -131,15 +131,16 @@ function targetLine(key: string, at: number, count: number): number | undefined 
 }
 
 /** What the log check found: the checkpoint the view is checked against, or why none is. */
-function IntegrityBadge(props: { check: LogCheck | undefined; onTrust: () => void }) {
+function IntegrityBadge(props: { check: LogCheck | undefined; onTrust: (key: string) => void }) {
   const c = props.check;
   if (c === undefined) return <p class="integrity muted">Checking the log’s signed checkpoint…</p>;
   if (c.ok) {
     return (
       <p class="integrity ok" role="status">
         <span aria-hidden="true">✓ </span>
-        Checked against checkpoint {c.checkpoint.size} (tree size {c.checkpoint.size}), signed by {c.key.name}
-        {c.firstUse ? '; its key is now pinned in this browser (first use).' : ' with the key pinned in this browser.'}
+        Checkpoint {c.checkpoint.size} (tree size {c.checkpoint.size}) verified, signed by {c.key.name}
+        {c.firstUse ? '; its key is now pinned in this browser (first use).' : ' with the key pinned in this browser.'} An entry is checked against it
+        with “Check inclusion”.
       </p>
     );
   }
@@ -156,7 +157,7 @@ function IntegrityBadge(props: { check: LogCheck | undefined; onTrust: () => voi
             Served now: <code>{c.changedKey.served}</code>
           </p>
           <p>If the operator has told you the key was replaced, trust the new one; otherwise treat this log as suspect.</p>
-          <button type="button" onClick={props.onTrust}>
+          <button type="button" onClick={() => props.onTrust(c.changedKey!.served)}>
             Trust the new key
           </button>
         </>
@@ -351,10 +352,10 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
     history.replaceState(null, '', formatHash({ logType, range, utc, entry: selected, user, newestFirst }));
   }, [logType, range, utc, selected, user, newestFirst]);
 
-  /** Checks the log's latest checkpoint (the badge), against the key pinned in this browser unless `trustServedKey`. */
-  const runLogCheck = (trustServedKey = false) => {
+  /** Checks the log's latest checkpoint (the badge), against the key pinned in this browser, or `trustKey` (the key shown as served, trusted). */
+  const runLogCheck = (trustKey?: string) => {
     if (tenantId === undefined) return setLogCheck({ ok: false, message: 'The session names no tenant, so its log cannot be checked.' });
-    checkLog(session, tenantId, trustServedKey).then(setLogCheck).catch(fail);
+    checkLog(session, tenantId, trustKey).then(setLogCheck).catch(fail);
   };
 
   /** The panel's check: the entry's leaf index (asked for its millisecond), then its inclusion proof against the checked checkpoint. */
@@ -812,7 +813,7 @@ export function Browse(props: { session: Session; onSignOut: (message?: string) 
             </button>
           )}
         </div>
-        <IntegrityBadge check={logCheck} onTrust={() => runLogCheck(true)} />
+        <IntegrityBadge check={logCheck} onTrust={(key) => runLogCheck(key)} />
         {hours && total !== 0 && (
           <HistogramChart
             hours={hours.list}

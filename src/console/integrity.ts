@@ -40,15 +40,20 @@ async function readText(session: Session, path: string): Promise<string> {
   return res.text();
 }
 
-/** Reads and checks the tenant's latest checkpoint under its pinned key (pinning it on first use). */
-export async function checkLog(session: Session, tenantId: string, trustServedKey = false): Promise<LogCheck> {
+/**
+ * Reads and checks the tenant's latest checkpoint under its pinned key (pinning it on first
+ * use). `trustKey`: a key shown to the person as served now, which they chose to trust: pinned
+ * in place of the old one only if it is still the key served (a server that changed its key
+ * again meanwhile shows the warning again, with that key).
+ */
+export async function checkLog(session: Session, tenantId: string, trustKey?: string): Promise<LogCheck> {
   try {
     if (!('subtle' in crypto)) throw new IntegrityError('This browser offers no WebCrypto here (a secure origin is needed).');
     const base = `v2/tlog/${encodeURIComponent(tenantId)}`;
     const [keyText, note] = await Promise.all([readText(session, `${base}/key`), readText(session, `${base}/checkpoint`)]);
     const served = keyText.trim();
     const pinned = localStorage.getItem(pinKey(tenantId));
-    if (pinned !== null && pinned !== served && !trustServedKey) {
+    if (pinned !== null && pinned !== served && served !== trustKey) {
       return { ok: false, message: 'The log’s verifier key is not the one this browser pinned: nothing is checked.', changedKey: { pinned, served } };
     }
     const key = await parseLogKey(served);

@@ -26,7 +26,8 @@ import { minify } from '../../src/logs/json-text.ts';
 import { formatEventTime } from '../../src/logs/time.ts';
 import { issueAccessKey } from '../../src/service/access-keys.ts';
 import { openSqliteStore } from '../../src/store/sqlite/index.ts';
-import { generateNoteKey } from '../../src/tlog/note-key.ts';
+import { signCheckpoint } from '../../src/tlog/checkpoint.ts';
+import { generateNoteKey, parseSignerKey } from '../../src/tlog/note-key.ts';
 import { basic, startTestApp, type TestApp } from '../support/app.ts';
 import { runCli } from '../support/cli.ts';
 import { unavailable } from '../support/services.ts';
@@ -337,9 +338,7 @@ describe('the console in a browser', { skip }, () => {
     await badge.waitFor();
     assert.match(
       (await badge.textContent()) ?? '',
-      new RegExp(
-        `Checked against checkpoint ${served.size} \\(tree size ${served.size}\\), signed by ${served.key.split('+')[0]!.replace(/[.]/g, '\\.')}`,
-      ),
+      new RegExp(`Checkpoint ${served.size} \\(tree size ${served.size}\\) verified, signed by ${served.key.split('+')[0]!.replace(/[.]/g, '\\.')}`),
     );
     assert.equal(await page.evaluate(`localStorage.getItem('logwarden.console.logKey.${t.tenantId}')`), served.key, 'the key is pinned on first use');
     await panel.getByRole('button', { name: 'Check inclusion' }).click();
@@ -388,6 +387,32 @@ describe('the console in a browser', { skip }, () => {
     await failed.getByText('not the one this browser pinned').waitFor();
     assert.equal(await failed.locator('code').first().textContent(), served.key);
     assert.equal(await failed.locator('code').nth(1).textContent(), other);
+    // The server changes its key again before the click, to one that signs what it serves:
+    // trusting is for the key shown, so the warning comes back with the new one, nothing pinned.
+    /** The warning shows `k` as the key served now (the pinned one is another). */
+    const servedShown = (k: string) => failed.locator('code', { hasText: k }).waitFor();
+    const third = generateNoteKey(served.key.split('+')[0]!);
+    const thirdNote = signCheckpoint(
+      { origin: served.key.split('+')[0]!, size: served.size + 1, rootHash: new Uint8Array(32).fill(7), extensions: [] },
+      parseSignerKey(third.signerKey),
+    );
+    await page.unroute(key);
+    await page.route(key, (route) => route.fulfill({ status: 200, contentType: 'text/plain; charset=utf-8', body: `${third.verifierKey}\n` }));
+    const thirdCheckpoint = (u: URL) => u.pathname.endsWith('/checkpoint');
+    await page.route(thirdCheckpoint, (route) => route.fulfill({ status: 200, contentType: 'text/plain; charset=utf-8', body: thirdNote }));
+    await failed.getByRole('button', { name: 'Trust the new key' }).click();
+    await servedShown(third.verifierKey);
+    assert.equal(
+      await page.evaluate(`localStorage.getItem('logwarden.console.logKey.${t.tenantId}')`),
+      served.key,
+      'the key never shown is not pinned',
+    );
+    await page.unroute(thirdCheckpoint);
+    await page.unroute(key);
+    await page.route(key, (route) => route.fulfill({ status: 200, contentType: 'text/plain; charset=utf-8', body: `${other}\n` }));
+    // Shown the key served again (`other`), then trusted.
+    await failed.getByRole('button', { name: 'Trust the new key' }).click();
+    await servedShown(other);
     await failed.getByRole('button', { name: 'Trust the new key' }).click();
     // Trusted, the key still has to sign the checkpoint: it does not, so the pin stays.
     await failed
