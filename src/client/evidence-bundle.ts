@@ -44,6 +44,7 @@ import {
   verifyInclusion,
 } from '../tlog/index.ts';
 import { rangeHashes, splitPoint } from '../tlog/subtree.ts';
+import { isWellFormedText } from '../tlog/well-formed.ts';
 import { leafPrefix, notSignedBy, startsWith, type WindowSpec } from './log-verifier.ts';
 import type { TlogClient } from './tlog-client.ts';
 
@@ -181,8 +182,9 @@ export interface BundleCheck {
   /** Positions of entries that are not the leaf at their index. */
   mismatched: { position: number; leafIndex: number; reason: string }[];
   /**
-   * Entries that come after one with a later eventTime: a window is served in ascending
-   * eventTime, so the bundle's entries were reordered after they were served.
+   * Entries that come after one with a later eventTime, or after one of the same instant with a
+   * later leaf: a window is served in ascending eventTime, entries of one instant in the order
+   * they were stored, so the bundle's entries were reordered after they were served.
    */
   misordered: { position: number; leafIndex: number; eventTime: string; after: string }[];
   /** Whether the bundle's own key is the pinned one. */
@@ -230,6 +232,8 @@ export function parseEvidenceBundle(text: string): EvidenceBundle {
     const o = e as Record<string, unknown>;
     if (typeof o !== 'object' || o === null || !isCount(o.leafIndex) || typeof o.wireText !== 'string')
       throw new EvidenceError(`entries[${i}] is malformed`);
+    // A lone surrogate hashes as U+FFFD: the text would prove another text's leaf.
+    if (!isWellFormedText(o.wireText)) throw new EvidenceError(`entries[${i}].wireText holds a lone surrogate: no text served does`);
   }
   if (doc.deletions !== undefined) {
     if (!Array.isArray(doc.deletions)) throw new EvidenceError('deletions is not a list');
@@ -315,9 +319,11 @@ export function checkEvidenceBundle(bundle: EvidenceBundle, logKey: NoteVerifier
       mismatched.push({ position, leafIndex: e.leafIndex, reason });
     }
   });
-  // Served in ascending eventTime (ties in the server's stable order): any other order was made after.
+  // Served in ascending eventTime, entries of one instant in the order they were stored, which is
+  // their leaves' order: any other order was made after.
   const misordered: BundleCheck['misordered'] = [];
   let latest = '';
+  let latestLeaf = -1;
   bundle.entries.forEach((e, position) => {
     let eventTime: string;
     try {
@@ -325,8 +331,14 @@ export function checkEvidenceBundle(bundle: EvidenceBundle, logKey: NoteVerifier
     } catch {
       return; // reported among the mismatched
     }
-    if (latest !== '' && Date.parse(eventTime) < Date.parse(latest)) misordered.push({ position, leafIndex: e.leafIndex, eventTime, after: latest });
-    else latest = eventTime;
+    const at = Date.parse(eventTime);
+    const before = Date.parse(latest);
+    if (latest !== '' && (at < before || (at === before && e.leafIndex <= latestLeaf))) {
+      misordered.push({ position, leafIndex: e.leafIndex, eventTime, after: latest });
+    } else {
+      latest = eventTime;
+      latestLeaf = e.leafIndex;
+    }
   });
   const result = auditWindow(
     bundle.window,

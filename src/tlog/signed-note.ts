@@ -9,6 +9,7 @@
  */
 import { decodeBase64, encodeBase64 } from './base64.ts';
 import { isValidKeyName, type NoteSigner, type NoteVerifier } from './note-key.ts';
+import { isWellFormedText } from './well-formed.ts';
 
 export type NoteErrorCode = 'malformed' | 'invalid-signature' | 'unverified';
 
@@ -66,7 +67,7 @@ function checkCharacters(text: string): void {
 /** Decodes note bytes as strict UTF-8. */
 function decodeNote(note: Uint8Array | string): string {
   if (typeof note === 'string') {
-    if (/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(note)) {
+    if (!isWellFormedText(note)) {
       throw new NoteError('malformed', 'note is not valid UTF-8');
     }
     return note;

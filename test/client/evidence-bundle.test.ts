@@ -107,6 +107,45 @@ describe('evidence bundles', () => {
     assert.ok(reversed.misordered.length > 0);
   });
 
+  it('entries of one instant reordered after the fetch: listed too, since they are served in the order they were stored (their leaves)', async () => {
+    const same = await startTlogServer();
+    try {
+      // Three entries of one millisecond (a login, a grant, a logout), between entries of other times.
+      await same.append([101, 102, 102, 102, 103].map((minute) => ({ logType: 'AccessLog', eventTime: at(minute) })));
+      const client = new TlogClient({
+        baseUrl: same.url,
+        accessKey: same.accessKey,
+        secret: same.secret,
+        tenantId: same.tenantId,
+        requestsPerSecond: 0,
+      });
+      const { bundle: ties, check } = await fetchEvidenceBundle(client, WINDOW, { logKey: same.verifierKey });
+      assert.equal(check.complete, true, 'served in their leaves’ order');
+      assert.deepEqual(
+        ties.entries.map((e) => e.leafIndex),
+        [0, 1, 2, 3, 4],
+      );
+      const swapped = structuredClone(ties);
+      [swapped.entries[1], swapped.entries[3]] = [swapped.entries[3]!, swapped.entries[1]!];
+      const result = checkEvidenceBundle(swapped, same.verifierKey);
+      assert.equal(result.complete, false);
+      assert.deepEqual(
+        result.misordered.map((m) => m.position),
+        [2, 3],
+      );
+    } finally {
+      await same.close();
+    }
+  });
+
+  it('refuses an entry text holding a lone surrogate, which would hash as U+FFFD', () => {
+    const text = bundle.entries[0]!.wireText;
+    assert.throws(
+      () => parseEvidenceBundle(JSON.stringify(tampered((b) => (b.entries[0]!.wireText = `${text.slice(0, -2)}\ud83d${text.slice(-2)}`)))),
+      /entries\[0\]\.wireText holds a lone surrogate/,
+    );
+  });
+
   it('an entry whose text is no JSON object is listed as such, not with a TypeError of its own', () => {
     for (const text of ['null', '[1]', '7']) {
       const odd = checkEvidenceBundle(
