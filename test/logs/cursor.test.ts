@@ -5,6 +5,7 @@ import { poly1305 } from '@noble/ciphers/_poly1305';
 import fc from 'fast-check';
 import { CursorCodec, CursorError, type CursorState, RetiredCursorError } from '../../src/logs/cursor.ts';
 import { MAX_USER_FIELD_LENGTH } from '../../src/logs/entry.ts';
+import { cursorFields, sealRetiredCursor } from '../support/retired-cursor.ts';
 
 const SECRET = 'a signing secret for tests';
 
@@ -58,22 +59,7 @@ const state: CursorState = {
 };
 
 /** `state`'s fields as a cursor's payload holds them. */
-const STATE_FIELDS: readonly unknown[] = [
-  1,
-  state.tenantId,
-  state.logType,
-  state.from.ms,
-  '',
-  state.to!.ms,
-  '5',
-  100,
-  98_765,
-  state.afterTimeMs,
-  4321,
-  3,
-  12_345,
-  state.expiresMs,
-];
+const STATE_FIELDS: readonly unknown[] = cursorFields(state);
 
 describe('cursor codec', () => {
   it('returns what it was given, with or without an upper bound', () => {
@@ -248,15 +234,11 @@ describe('cursor codec', () => {
 
   it('says a cursor of the retired construction (its tag keyed by the keystream before its payload) is one, and takes it no more', () => {
     // Sealed as the versions before this one sealed cursors.
-    const payload = Buffer.from(JSON.stringify(STATE_FIELDS));
-    const position = randomBytes(16);
-    position.writeUInt32BE(40, 12);
-    const stream = keystream(keyOf('logwarden cursor v2\0'), position, 32 + payload.length);
-    const sealed = Buffer.concat([position, Buffer.from(payload.map((b, i) => b ^ stream[32 + i]!))]);
-    assert.throws(() => new CursorCodec(SECRET).decode(tagged(sealed, stream.subarray(0, 32))), RetiredCursorError);
+    const retired = sealRetiredCursor(SECRET, STATE_FIELDS, 40);
+    assert.throws(() => new CursorCodec(SECRET).decode(retired), RetiredCursorError);
     // Under another secret it is no cursor of this server's at all.
     assert.throws(
-      () => new CursorCodec('another secret').decode(tagged(sealed, stream.subarray(0, 32))),
+      () => new CursorCodec('another secret').decode(retired),
       (err) => err instanceof CursorError && !(err instanceof RetiredCursorError),
     );
   });

@@ -6,12 +6,11 @@
  * server still answers valid requests and holds nothing that a rejected request carried.
  */
 import assert from 'node:assert/strict';
-import { createCipheriv, createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { poly1305 } from '@noble/ciphers/_poly1305';
 import { NO_RECORDS_MESSAGE } from '../../src/errors.ts';
-import { CursorCodec, type CursorState } from '../../src/logs/cursor.ts';
+import { CursorCodec } from '../../src/logs/cursor.ts';
 import { arrayElements, objectMembers, skipWs } from '../../src/logs/json-text.ts';
 import { GONG_LOG_TYPES } from '../../src/logs/log-types.ts';
 import { REQUEST_ID_PATTERN } from '../../src/logs/request-id.ts';
@@ -20,6 +19,7 @@ import { TokenService } from '../../src/server/tokens.ts';
 import { createTenant, type IssuedKey, issueAccessKey } from '../../src/service/access-keys.ts';
 import { basic, startTestApp, type TestApp } from '../support/app.ts';
 import { formatRequest, type RawRequest, type RawResponse, request, sendRaw } from '../support/raw-http.ts';
+import { cursorFields, sealRetiredCursor } from '../support/retired-cursor.ts';
 import { storeKinds } from '../support/stores.ts';
 
 const FROM = '2024-03-01T00:00:00Z';
@@ -677,33 +677,6 @@ const CASES: Case[] = [
   },
 ];
 
-/** A cursor sealed as versions before the tag key's own were: its tag keyed by the 32 bytes of keystream before its payload. */
-function sealRetired(secret: string, c: CursorState): string {
-  const key = createHash('sha256').update('logwarden cursor v2\0').update(secret).digest();
-  const fields = [
-    1,
-    c.tenantId,
-    c.logType,
-    c.from.ms,
-    c.from.sub,
-    c.to?.ms ?? null,
-    c.to?.sub ?? null,
-    c.limit,
-    c.watermark,
-    c.afterTimeMs,
-    c.afterSeq,
-    c.page,
-    c.total,
-    c.expiresMs,
-  ];
-  const payload = Buffer.from(JSON.stringify(fields));
-  const position = randomBytes(16);
-  position.writeUInt32BE(0, 12);
-  const stream = createCipheriv('aes-256-ctr', key, position).update(Buffer.alloc(32 + payload.length));
-  const sealed = Buffer.concat([position, Buffer.from(payload.map((b, i) => b ^ stream[32 + i]!))]);
-  return Buffer.concat([sealed, poly1305(sealed, stream.subarray(0, 32))]).toString('base64url');
-}
-
 function basicWithSecret(auth: string, secret: string): string {
   const accessKey = Buffer.from(auth.slice('Basic '.length), 'base64').toString('utf8').split(':')[0]!;
   return basic({ accessKey, secret });
@@ -764,7 +737,7 @@ for (const kind of await storeKinds()) {
 
       const codec = new CursorCodec(await signingSecret(t.config, t.store));
       const expiredCursor = codec.encode({ ...codec.decode(cursor), expiresMs: Date.now() - 1000 });
-      const retiredCursor = sealRetired(await signingSecret(t.config, t.store), codec.decode(cursor));
+      const retiredCursor = sealRetiredCursor(await signingSecret(t.config, t.store), cursorFields(codec.decode(cursor)));
 
       const revoked = await issueAccessKey(t.store, t.tenantId, ['api:logs:read', 'api:logs:write']);
       await t.store.revokeAccessKey(revoked.accessKey);

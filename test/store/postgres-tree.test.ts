@@ -177,23 +177,18 @@ if (childUrl) {
       const name = new URL(url).pathname.slice(1);
       const backup = `${name}_backup`;
       const admin = cluster!.url('postgres');
-      /** The database copied as files (CREATE DATABASE … TEMPLATE wants no other session on it). */
-      const copy = async (from: string, to: string) => {
-        await cluster!.query(admin, 'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [from]);
-        await cluster!.query(admin, `CREATE DATABASE ${to} TEMPLATE ${from} STRATEGY FILE_COPY`);
-      };
       const store = await openPostgresStore({ url, poolSize: 2, noSealer: true });
       try {
         await store.createTenant({ id: TENANT, name: 'restored' });
         await store.append(TENANT, batchOf(0, 0));
         const before = (await store.log(TENANT))!.checkpoint;
-        await copy(name, backup);
+        await cluster!.copyDatabase(name, backup);
         await store.append(TENANT, batchOf(0, 1));
         const signed = (await store.log(TENANT))!.checkpoint;
         assert.equal(signed.size, before.size + BATCH);
         // The backup put back in the database's place, the server still running.
         await cluster!.query(admin, `DROP DATABASE ${name} WITH (FORCE)`);
-        await copy(backup, name);
+        await cluster!.copyDatabase(backup, name);
         for (const batch of [batchOf(1, 0), [...batchOf(1, 1), ...batchOf(1, 2)]]) {
           await assert.rejects(store.append(TENANT, batch), (err: Error) => {
             assert.equal(err.name, 'StoreRolledBackError');
@@ -239,7 +234,7 @@ if (childUrl) {
         } finally {
           rmSync(blank, { recursive: true, force: true });
         }
-        await cluster!.query(admin, `CREATE DATABASE ${backup} TEMPLATE ${name} STRATEGY FILE_COPY`);
+        await cluster!.copyDatabase(name, backup);
         store = await openPostgresStore({ url, poolSize: 2, noSealer: true, witnessDir });
         assert.deepEqual(await store.checkLogs(), []);
         await store.append(TENANT, batchOf(0, 1));
@@ -248,7 +243,7 @@ if (childUrl) {
         await store.close();
         // The backup put back, the servers restarted.
         await cluster!.query(admin, `DROP DATABASE ${name} WITH (FORCE)`);
-        await cluster!.query(admin, `CREATE DATABASE ${name} TEMPLATE ${backup} STRATEGY FILE_COPY`);
+        await cluster!.copyDatabase(backup, name);
         store = await openPostgresStore({ url, poolSize: 2, noSealer: true, witnessDir });
         await assert.rejects(store.checkLogs(), (err: Error) => {
           assert.equal(err.name, 'StoreRolledBackError');
